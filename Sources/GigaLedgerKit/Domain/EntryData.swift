@@ -1,0 +1,197 @@
+/// The facts a ledger records, one case per entry type. Each maps to and from the `data`
+/// object of an entry body (schema/FORMAT.md, "Entry types"), with the same checks either way.
+public enum EntryData: Equatable, Sendable {
+    case genesis(Genesis)
+    case keyEnroll(KeyEnrolment)
+    case keyRevoke(KeyRevocation)
+    case factoryRegister(Factory)
+    case partnerRegister(Partner)
+    case contribution(Contribution)
+    case access(AccessGrant)
+    case correction(Correction)
+
+    /// The entry type as stored in the `type` column and the body.
+    public var type: String {
+        switch self {
+        case .genesis: return "genesis"
+        case .keyEnroll: return "key-enroll"
+        case .keyRevoke: return "key-revoke"
+        case .factoryRegister: return "factory-register"
+        case .partnerRegister: return "partner-register"
+        case .contribution: return "contribution"
+        case .access: return "access"
+        case .correction: return "correction"
+        }
+    }
+
+    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction"]
+}
+
+public struct Genesis: Equatable, Sendable {
+    public let origin: String
+    public let authority: KeyEnrolment
+
+    /// The longest origin name, in bytes (a C2SP checkpoint origin line).
+    public static let originBytesMax = 200
+}
+
+public struct KeyEnrolment: Equatable, Sendable {
+    public let publicKey: PublicKey
+    public let name: String
+    public let role: Role
+    public let scopes: [Scope]
+
+    public init(publicKey: PublicKey, name: String, role: Role, scopes: [Scope]) {
+        self.publicKey = publicKey
+        self.name = name
+        self.role = role
+        self.scopes = scopes
+    }
+
+    /// The most scopes one key may carry.
+    public static let scopesMax = 64
+}
+
+public struct KeyRevocation: Equatable, Sendable {
+    public let keyID: KeyID
+    public let reason: String
+
+    public init(keyID: KeyID, reason: String) {
+        self.keyID = keyID
+        self.reason = reason
+    }
+}
+
+public struct Factory: Equatable, Sendable {
+    public let id: String
+    public let name: String
+    public let kind: FactoryKind
+    public let hosts: [String]
+    public let capex: Cents
+
+    /// The most host member states one (multi-country) factory may name.
+    public static let hostsMax = 27
+
+    public init(id: String, name: String, kind: FactoryKind, hosts: [String], capex: Cents) throws(InputError) {
+        self.id = try Codes.identifier(id, field: "id")
+        self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
+        self.kind = kind
+        guard !hosts.isEmpty else { throw InputError(field: "host", value: "", problem: "is missing: name at least one host member state") }
+        guard hosts.count <= Factory.hostsMax else { throw InputError(field: "host", value: hosts.joined(separator: ","), problem: "names more than \(Factory.hostsMax) states") }
+        var seen = [String]()
+        for host in hosts {
+            let code = try Codes.memberState(host, field: "host")
+            guard !seen.contains(code) else { throw InputError(field: "host", value: host, problem: "is named twice") }
+            seen.append(code)
+        }
+        self.hosts = seen
+        self.capex = capex
+    }
+}
+
+public struct Partner: Equatable, Sendable {
+    public let id: String
+    public let name: String
+    public let country: String
+    public let isSME: Bool
+
+    public init(id: String, name: String, country: String, isSME: Bool) throws(InputError) {
+        self.id = try Codes.identifier(id, field: "id")
+        self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
+        self.country = try Codes.country(country, field: "country")
+        self.isSME = isSME
+    }
+}
+
+public struct Contribution: Equatable, Sendable {
+    public let factory: String
+    public let source: Source
+    public let amount: Cents
+    public let date: CalendarDate
+    public let category: CostCategory
+    public let kind: ContributionKind
+    public let ref: String
+
+    public init(factory: String, source: Source, amount: Cents, date: CalendarDate, category: CostCategory,
+                kind: ContributionKind, ref: String) throws(InputError) {
+        self.factory = try Codes.identifier(factory, field: "factory")
+        self.source = source
+        guard amount.value > 0 else { throw InputError(field: "amount", value: amount.decimalText, problem: "is zero; an amount must be at least 0.01") }
+        self.amount = amount
+        self.date = date
+        self.category = category
+        self.kind = kind
+        self.ref = try Codes.text(ref, field: "ref", bytesMax: Codes.noteBytesMax, allowEmpty: true)
+    }
+}
+
+public struct AccessGrant: Equatable, Sendable {
+    public let factory: String
+    public let beneficiary: String
+    public let category: AccessCategory
+    public let gpuHours: Int64
+    public let date: CalendarDate
+    public let pool: AccessPool
+    public let isCommercial: Bool
+    public let charge: Cents
+
+    /// The most GPU-hours one access record may grant: 10^10, over a century of 100,000 GPUs.
+    public static let gpuHoursMax: Int64 = 10_000_000_000
+
+    public static func parseGPUHours(_ text: String, field: String) throws(InputError) -> Int64 {
+        guard let value = Int64(text), String(value) == text else {
+            throw InputError(field: field, value: text, problem: "is not a whole number of GPU-hours")
+        }
+        guard value > 0 else { throw InputError(field: field, value: text, problem: "must be at least 1") }
+        guard value <= gpuHoursMax else { throw InputError(field: field, value: text, problem: "is over the maximum of \(gpuHoursMax)") }
+        return value
+    }
+
+    public init(factory: String, beneficiary: String, category: AccessCategory, gpuHours: Int64, date: CalendarDate,
+                pool: AccessPool, isCommercial: Bool, charge: Cents) throws(InputError) {
+        self.factory = try Codes.identifier(factory, field: "factory")
+        self.beneficiary = try Codes.text(beneficiary, field: "beneficiary", bytesMax: Codes.nameBytesMax)
+        self.category = category
+        self.gpuHours = try AccessGrant.parseGPUHours(String(gpuHours), field: "gpu-hours")
+        self.date = date
+        self.pool = pool
+        self.isCommercial = isCommercial
+        self.charge = charge
+    }
+}
+
+public struct Correction: Equatable, Sendable {
+    public let entry: Int64
+    public let reason: String
+
+    public init(entry: Int64, reason: String) throws(InputError) {
+        guard entry >= 1 else { throw InputError(field: "entry", value: String(entry), problem: "is not a sequence number") }
+        self.entry = entry
+        self.reason = try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)
+    }
+}
+
+// MARK: - Constructors that check every field (used for input and for decoding alike)
+
+
+
+
+
+extension KeyEnrolment {
+    public init(checking publicKey: PublicKey, name: String, role: Role, scopes: [Scope]) throws(InputError) {
+        let name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
+        guard scopes.count <= KeyEnrolment.scopesMax else {
+            throw InputError(field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "lists more than \(KeyEnrolment.scopesMax) scopes")
+        }
+        guard Set(scopes).count == scopes.count else {
+            throw InputError(field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "names a scope twice")
+        }
+        if role != .officer, let first = scopes.first {
+            throw InputError(field: "scope", value: first.description, problem: "applies to officers only; \(role.rawValue) keys have no scope")
+        }
+        if role == .officer && scopes.isEmpty {
+            throw InputError(field: "scope", value: "", problem: "is missing: an officer needs at least one scope (eu, ms:CC, private:ID or factory:ID)")
+        }
+        self.init(publicKey: publicKey, name: name, role: role, scopes: scopes)
+    }
+}

@@ -1,0 +1,201 @@
+/// The one JSON spelling GigaLedger writes and accepts for entry bodies (schema/FORMAT.md, "Canonical JSON").
+///
+/// Objects have their keys sorted by their UTF-8 bytes, no white space anywhere, integers
+/// only (no fractions, exponents, leading zeros or minus zero), strings escaped with `\"`, `\\`
+/// and `\u00xx` (lower-case hex) for the control characters U+0000 to U+001F and nothing else.
+/// Because there is exactly one spelling, `decode` can insist that its input re-encodes to the
+/// same bytes, which rejects duplicate keys, white space and every other variant at once.
+public indirect enum CanonicalJSON: Equatable, Sendable {
+    case string(String)
+    case integer(Int64)
+    case bool(Bool)
+    case array([CanonicalJSON])
+    case object([String: CanonicalJSON])
+
+    /// The canonical bytes of this value.
+    public func encoded() -> [UInt8] {
+        var out = [UInt8]()
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout [UInt8]) {
+        switch self {
+        case .string(let text): Self.writeString(text, into: &out)
+        case .integer(let value): out.append(contentsOf: Array(String(value).utf8))
+        case .bool(let value): out.append(contentsOf: Array((value ? "true" : "false").utf8))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            for (index, key) in keys.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                members[key]!.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeString(_ text: String, into out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x00...0x1f:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0f)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Parses canonical JSON; throws unless `bytes` is exactly the canonical encoding of one value.
+    /// Requires `bytes.count <= CanonicalJSON.inputBytesMax`.
+    public static func decode(_ bytes: [UInt8]) throws(CanonicalJSONError) -> CanonicalJSON {
+        guard bytes.count <= inputBytesMax else { throw .tooLarge(bytes.count) }
+        var parser = Parser(bytes: bytes)
+        let value = try parser.parseValue(depth: 0)
+        guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
+        guard value.encoded() == bytes else { throw .notCanonical }
+        return value
+    }
+
+    /// The largest entry body accepted, in bytes.
+    public static let inputBytesMax = 64 * 1024
+    /// How deeply arrays and objects may nest.
+    public static let depthMax = 8
+}
+
+public enum CanonicalJSONError: Error, Equatable, CustomStringConvertible {
+    case tooLarge(Int)
+    case malformed(at: Int, String)
+    case notCanonical
+
+    public var description: String {
+        switch self {
+        case .tooLarge(let count): return "body is \(count) bytes, more than \(CanonicalJSON.inputBytesMax)"
+        case .malformed(let offset, let why): return "body is not JSON at byte \(offset): \(why)"
+        case .notCanonical: return "body is not in canonical form"
+        }
+    }
+}
+
+/// A strict recursive-descent reader for the subset `CanonicalJSON` writes.
+private struct Parser {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseValue(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
+        guard depth <= CanonicalJSON.depthMax else { throw .malformed(at: index, "nested too deeply") }
+        guard index < bytes.count else { throw .malformed(at: index, "unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject(depth: depth)
+        case UInt8(ascii: "["): return try parseArray(depth: depth)
+        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .integer(try parseInteger())
+        default: throw .malformed(at: index, "unexpected byte")
+        }
+    }
+
+    mutating func expect(_ word: String) throws(CanonicalJSONError) {
+        let expected = Array(word.utf8)
+        guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else {
+            throw .malformed(at: index, "expected \(word)")
+        }
+        index += expected.count
+    }
+
+    mutating func parseInteger() throws(CanonicalJSONError) -> Int64 {
+        let start = index
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard let value = Int64(text) else { throw .malformed(at: start, "bad integer") }
+        return value
+    }
+
+    mutating func parseString() throws(CanonicalJSONError) -> String {
+        index += 1  // opening quote
+        var out = [UInt8]()
+        while true {
+            guard index < bytes.count else { throw .malformed(at: index, "unterminated string") }
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: out, as: UTF8.self) else { throw .malformed(at: index, "invalid UTF-8") }
+                return text
+            case UInt8(ascii: "\\"):
+                out.append(try parseEscape())
+            case 0x00...0x1f:
+                throw .malformed(at: index - 1, "raw control character in string")
+            default:
+                out.append(byte)
+            }
+        }
+    }
+
+    mutating func parseEscape() throws(CanonicalJSONError) -> UInt8 {
+        guard index < bytes.count else { throw .malformed(at: index, "unterminated escape") }
+        let kind = bytes[index]
+        index += 1
+        switch kind {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): return kind
+        case UInt8(ascii: "u"):
+            guard index + 4 <= bytes.count, let value = Encoding.unhex(String(decoding: bytes[index..<index + 4], as: UTF8.self)),
+                  value[0] == 0, value[1] < 0x20
+            else { throw .malformed(at: index, "only \\u0000 to \\u001f may be escaped") }
+            index += 4
+            return value[1]
+        default: throw .malformed(at: index - 1, "unknown escape")
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
+        index += 1
+        var items = [CanonicalJSON]()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        while true {
+            items.append(try parseValue(depth: depth + 1))
+            guard index < bytes.count else { throw .malformed(at: index, "unterminated array") }
+            let separator = bytes[index]
+            index += 1
+            if separator == UInt8(ascii: "]") { return .array(items) }
+            guard separator == UInt8(ascii: ",") else { throw .malformed(at: index - 1, "expected , or ]") }
+        }
+    }
+
+    mutating func parseObject(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
+        index += 1
+        var members = [String: CanonicalJSON]()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(at: index, "expected a key") }
+            let key = try parseString()
+            guard members[key] == nil else { throw .malformed(at: index, "duplicate key \(key)") }
+            try expect(":")
+            members[key] = try parseValue(depth: depth + 1)
+            guard index < bytes.count else { throw .malformed(at: index, "unterminated object") }
+            let separator = bytes[index]
+            index += 1
+            if separator == UInt8(ascii: "}") { return .object(members) }
+            guard separator == UInt8(ascii: ",") else { throw .malformed(at: index - 1, "expected , or }") }
+        }
+    }
+}

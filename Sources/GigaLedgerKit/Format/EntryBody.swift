@@ -1,0 +1,103 @@
+import Foundation
+
+/// The canonical body of one ledger entry: everything the entry says, including its own
+/// sequence number, type, signer and recording time, so that the entry hash covers every
+/// stored column but the hash and the signature themselves (schema/FORMAT.md, "Entry body").
+public struct EntryBody: Equatable, Sendable {
+    public static let format = "gigaledger/entry/v1"
+
+    public let seq: Int64
+    public let signer: KeyID
+    public let recordedAt: String
+    public let data: EntryData
+
+    public init(seq: Int64, signer: KeyID, recordedAt: String, data: EntryData) {
+        self.seq = seq
+        self.signer = signer
+        self.recordedAt = recordedAt
+        self.data = data
+    }
+
+    public var type: String { data.type }
+
+    /// The canonical JSON bytes stored in the `body` column.
+    public func encoded() -> [UInt8] {
+        CanonicalJSON.object([
+            "format": .string(Self.format),
+            "seq": .integer(seq),
+            "type": .string(type),
+            "signer": .string(signer.description),
+            "recorded_at": .string(recordedAt),
+            "data": .object(Self.encode(data)),
+        ]).encoded()
+    }
+
+    /// Reads a stored body. Throws unless it is canonical JSON with exactly the fields of
+    /// its type, every value valid, and it re-encodes to exactly the same bytes.
+    public static func decode(_ bytes: [UInt8]) throws(EntryFormatError) -> EntryBody {
+        let json: CanonicalJSON
+        do { json = try CanonicalJSON.decode(bytes) } catch { throw .json(error) }
+        var top = try Fields(json, path: "body")
+        guard try top.string("format") == format else { throw .field("body.format", "is not \(format)") }
+        let seq = try top.integer("seq")
+        guard seq >= 1 else { throw .field("body.seq", "is not a positive sequence number") }
+        let type = try top.string("type")
+        let signerText = try top.string("signer")
+        let signer = try lift { () throws(InputError) in try KeyID.parse(signerText, field: "signer") }
+        let recordedAt = try top.string("recorded_at")
+        guard Timestamp.isValid(recordedAt) else { throw .field("body.recorded_at", "is not a UTC time YYYY-MM-DDTHH:MM:SSZ") }
+        var dataFields = try top.object("data")
+        try top.finish()
+        let data = try decodeData(type: type, fields: &dataFields)
+        try dataFields.finish()
+        let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
+        guard body.encoded() == bytes else { throw .notCanonical }
+        return body
+    }
+}
+
+/// Why a stored body could not be read.
+public enum EntryFormatError: Error, Equatable, CustomStringConvertible {
+    case json(CanonicalJSONError)
+    case field(String, String)
+    case input(InputError)
+    case unknownType(String)
+    case notCanonical
+
+    public var description: String {
+        switch self {
+        case .json(let error): return error.description
+        case .field(let path, let problem): return "\(path) \(problem)"
+        case .input(let error): return "body.data.\(error.description)"
+        case .unknownType(let type): return "unknown entry type \(InputError.quoted(type))"
+        case .notCanonical: return "body is not in canonical form (its values re-encode differently)"
+        }
+    }
+}
+
+/// UTC recording times in RFC 3339 form with whole seconds and `Z`: `2026-01-31T09:30:00Z`.
+public enum Timestamp {
+    public static func now() -> String { format(Date()) }
+
+    public static func format(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String { String(value).leftPadded(to: width) }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))Z"
+    }
+
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20, bytes[10] == UInt8(ascii: "T"), bytes[19] == UInt8(ascii: "Z"),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return false }
+        guard (try? CalendarDate.parse(String(decoding: bytes[0..<10], as: UTF8.self), field: "")) != nil else { return false }
+        func number(_ at: Int) -> Int? {
+            let pair = bytes[at..<at + 2]
+            guard pair.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return Int(pair.first! - 0x30) * 10 + Int(pair.last! - 0x30)
+        }
+        guard let hour = number(11), let minute = number(14), let second = number(17) else { return false }
+        return hour < 24 && minute < 60 && second < 60
+    }
+}

@@ -1,0 +1,173 @@
+/// The `data` object of each entry type, field by field (schema/FORMAT.md, "Entry types").
+extension EntryBody {
+    static func encode(_ data: EntryData) -> [String: CanonicalJSON] {
+        switch data {
+        case .genesis(let genesis):
+            var fields = encode(genesis.authority)
+            fields["origin"] = .string(genesis.origin)
+            return fields
+        case .keyEnroll(let enrolment):
+            return encode(enrolment)
+        case .keyRevoke(let revocation):
+            return ["key_id": .string(revocation.keyID.description), "reason": .string(revocation.reason)]
+        case .factoryRegister(let factory):
+            return ["id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
+                    "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value)]
+        case .partnerRegister(let partner):
+            return ["id": .string(partner.id), "name": .string(partner.name), "country": .string(partner.country), "sme": .bool(partner.isSME)]
+        case .contribution(let item):
+            return ["factory": .string(item.factory), "source": .string(item.source.description), "amount_cents": .integer(item.amount.value),
+                    "date": .string(item.date.description), "category": .string(item.category.rawValue), "kind": .string(item.kind.rawValue),
+                    "ref": .string(item.ref)]
+        case .access(let grant):
+            return ["factory": .string(grant.factory), "beneficiary": .string(grant.beneficiary), "category": .string(grant.category.rawValue),
+                    "gpu_hours": .integer(grant.gpuHours), "date": .string(grant.date.description), "pool": .string(grant.pool.rawValue),
+                    "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value)]
+        case .correction(let correction):
+            return ["entry": .integer(correction.entry), "reason": .string(correction.reason)]
+        }
+    }
+
+    private static func encode(_ enrolment: KeyEnrolment) -> [String: CanonicalJSON] {
+        ["key_id": .string(enrolment.publicKey.id.description), "public_key": .string(Encoding.base64(enrolment.publicKey.bytes)),
+         "name": .string(enrolment.name), "role": .string(enrolment.role.rawValue),
+         "scopes": .array(enrolment.scopes.map { .string($0.description) })]
+    }
+
+    static func decodeData(type: String, fields: inout Fields) throws(EntryFormatError) -> EntryData {
+        switch type {
+        case "genesis":
+            let origin = try fields.string("origin")
+            try lift { () throws(InputError) in _ = try Codes.text(origin, field: "origin", bytesMax: Genesis.originBytesMax) }
+            return .genesis(Genesis(origin: origin, authority: try decodeEnrolment(&fields)))
+        case "key-enroll":
+            return .keyEnroll(try decodeEnrolment(&fields))
+        case "key-revoke":
+            let id = try fields.string("key_id"), reason = try fields.string("reason")
+            return try lift { () throws(InputError) in
+                .keyRevoke(KeyRevocation(keyID: try KeyID.parse(id, field: "key_id"),
+                                         reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)))
+            }
+        case "factory-register":
+            let id = try fields.string("id"), name = try fields.string("name"), kind = try fields.string("kind")
+            let hosts = try fields.strings("hosts"), capex = try fields.integer("capex_cents")
+            return try lift { () throws(InputError) in
+                .factoryRegister(try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: hosts,
+                                             capex: try cents(capex, field: "capex_cents", allowZero: false)))
+            }
+        case "partner-register":
+            let id = try fields.string("id"), name = try fields.string("name"), country = try fields.string("country")
+            let sme = try fields.bool("sme")
+            return try lift { () throws(InputError) in .partnerRegister(try Partner(id: id, name: name, country: country, isSME: sme)) }
+        case "contribution":
+            return try decodeContribution(&fields)
+        case "access":
+            return try decodeAccess(&fields)
+        case "correction":
+            let entry = try fields.integer("entry"), reason = try fields.string("reason")
+            return try lift { () throws(InputError) in .correction(try Correction(entry: entry, reason: reason)) }
+        default:
+            throw .unknownType(type)
+        }
+    }
+
+    private static func decodeEnrolment(_ fields: inout Fields) throws(EntryFormatError) -> KeyEnrolment {
+        let id = try fields.string("key_id"), publicText = try fields.string("public_key"), name = try fields.string("name")
+        let role = try fields.string("role"), scopes = try fields.strings("scopes")
+        guard let bytes = Encoding.unbase64(publicText), bytes.count == Sodium.publicKeyBytes else {
+            throw .field("body.data.public_key", "is not 32 bytes of base64")
+        }
+        let key = PublicKey(bytes: bytes)
+        guard key.id.description == id else { throw .field("body.data.key_id", "does not match the public key") }
+        return try lift { () throws(InputError) in
+            try KeyEnrolment(checking: key, name: name, role: try Role.parse(role, field: "role"),
+                             scopes: try scopes.map { (text) throws(InputError) in try Scope.parse(text, field: "scopes") })
+        }
+    }
+
+    private static func decodeContribution(_ fields: inout Fields) throws(EntryFormatError) -> EntryData {
+        let factory = try fields.string("factory"), source = try fields.string("source"), amount = try fields.integer("amount_cents")
+        let date = try fields.string("date"), category = try fields.string("category"), kind = try fields.string("kind")
+        let ref = try fields.string("ref")
+        return try lift { () throws(InputError) in
+            .contribution(try Contribution(
+                factory: factory, source: try Source.parse(source, field: "source"), amount: try cents(amount, field: "amount_cents", allowZero: false),
+                date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
+                kind: try ContributionKind.parse(kind, field: "kind"), ref: ref))
+        }
+    }
+
+    private static func decodeAccess(_ fields: inout Fields) throws(EntryFormatError) -> EntryData {
+        let factory = try fields.string("factory"), beneficiary = try fields.string("beneficiary")
+        let category = try fields.string("category"), hours = try fields.integer("gpu_hours"), date = try fields.string("date")
+        let pool = try fields.string("pool"), commercial = try fields.bool("commercial"), charge = try fields.integer("charge_cents")
+        return try lift { () throws(InputError) in
+            .access(try AccessGrant(
+                factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
+                gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),
+                isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true)))
+        }
+    }
+
+    private static func cents(_ value: Int64, field: String, allowZero: Bool) throws(InputError) -> Cents {
+        guard value >= (allowZero ? 0 : 1), value <= Cents.amountCentsMax else {
+            throw InputError(field: field, value: String(value), problem: "is outside 1 to \(Cents.amountCentsMax) cents")
+        }
+        return Cents(value)
+    }
+}
+
+/// Turns an input error found while decoding a stored body into a format error.
+func lift<T>(_ body: () throws(InputError) -> T) throws(EntryFormatError) -> T {
+    do { return try body() } catch { throw .input(error) }
+}
+
+/// The members of one JSON object, taken one by one; `finish` insists that none is left over.
+struct Fields {
+    private var members: [String: CanonicalJSON]
+    private let path: String
+
+    init(_ value: CanonicalJSON, path: String) throws(EntryFormatError) {
+        guard case .object(let members) = value else { throw .field(path, "is not an object") }
+        self.members = members
+        self.path = path
+    }
+
+    private mutating func take(_ key: String) throws(EntryFormatError) -> CanonicalJSON {
+        guard let value = members.removeValue(forKey: key) else { throw .field("\(path).\(key)", "is missing") }
+        return value
+    }
+
+    mutating func string(_ key: String) throws(EntryFormatError) -> String {
+        guard case .string(let text) = try take(key) else { throw .field("\(path).\(key)", "is not a string") }
+        return text
+    }
+
+    mutating func integer(_ key: String) throws(EntryFormatError) -> Int64 {
+        guard case .integer(let value) = try take(key) else { throw .field("\(path).\(key)", "is not an integer") }
+        return value
+    }
+
+    mutating func bool(_ key: String) throws(EntryFormatError) -> Bool {
+        guard case .bool(let value) = try take(key) else { throw .field("\(path).\(key)", "is not true or false") }
+        return value
+    }
+
+    mutating func strings(_ key: String) throws(EntryFormatError) -> [String] {
+        guard case .array(let items) = try take(key) else { throw .field("\(path).\(key)", "is not an array") }
+        var out = [String]()
+        for item in items {
+            guard case .string(let text) = item else { throw .field("\(path).\(key)", "holds a value that is not a string") }
+            out.append(text)
+        }
+        return out
+    }
+
+    mutating func object(_ key: String) throws(EntryFormatError) -> Fields {
+        try Fields(try take(key), path: "\(path).\(key)")
+    }
+
+    func finish() throws(EntryFormatError) {
+        if let extra = members.keys.sorted().first { throw .field("\(path).\(extra)", "is not a field of this entry type") }
+    }
+}

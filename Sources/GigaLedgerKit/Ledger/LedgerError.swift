@@ -1,0 +1,24 @@
+/// The ledger file cannot be used: missing, not a ledger, locked, read-only, or SQLite failed.
+/// (An entry the rules refuse is a `Refusal`; a ledger that fails verification is a `VerificationFailure`.)
+public enum LedgerError: Error, Equatable, CustomStringConvertible {
+    case notFound(path: String)
+    case exists(path: String)
+    case notALedger(path: String, String)
+    case readOnly(path: String, String)
+    case busy(path: String)
+    case headInvalid(seq: Int64, String)
+    case sqlite(code: Int32, message: String, sql: String?)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
+        case .exists(let path): return "\(path) already exists; refusing to overwrite it"
+        case .notALedger(let path, let why): return "\(path) is not a GigaLedger ledger: \(why)"
+        case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
+        case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
+        case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
+        case .sqlite(let code, let message, let sql):
+            return "SQLite error \(code): \(message)" + (sql.map { " in: \($0.prefix(120))" } ?? "")
+        }
+    }
+}

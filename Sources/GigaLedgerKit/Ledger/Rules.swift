@@ -1,0 +1,152 @@
+/// An enrolled key as the ledger knows it at some sequence number.
+public struct KeyRecord: Equatable, Sendable {
+    public let enrolment: KeyEnrolment
+    public let enrolledAt: Int64
+    public var revokedAt: Int64?
+
+    public var isActive: Bool { revokedAt == nil }
+}
+
+/// What the rules need to know about the ledger before an entry: answered from memory while
+/// verifying (replaying every entry) and from the index tables while appending.
+protocol LedgerFacts {
+    func key(_ id: KeyID) throws -> KeyRecord?
+    func activeAuthorityCount() throws -> Int
+    func hasFactory(_ id: String) throws -> Bool
+    func hasPartner(_ id: String) throws -> Bool
+    func isCorrected(_ seq: Int64) throws -> Bool
+    /// The body of an earlier entry, for corrections; nil when there is none.
+    func body(_ seq: Int64) throws -> EntryBody?
+}
+
+/// The ledger refuses an entry: a rule of who may sign what, or a reference to something unknown.
+public struct Refusal: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+    init(_ message: String) { self.message = message }
+}
+
+/// The rules every entry must satisfy given the entries before it (schema/FORMAT.md, "Rules").
+/// The same function runs when an entry is appended and when `verify` replays the ledger.
+enum Rules {
+    /// Checks `body` against `facts` and returns the signer's key, whose signature the caller checks.
+    static func check(_ body: EntryBody, facts: LedgerFacts) throws -> PublicKey {
+        if case .genesis(let genesis) = body.data {
+            guard body.seq == 1 else { throw Refusal("a genesis entry may only be entry 1") }
+            guard genesis.authority.role == .authority else { throw Refusal("the genesis key must have the authority role") }
+            guard genesis.authority.publicKey.id == body.signer else { throw Refusal("the genesis entry must be signed by the key it enrols") }
+            return genesis.authority.publicKey
+        }
+        guard body.seq > 1 else { throw Refusal("entry 1 must be the genesis entry") }
+        guard let signer = try facts.key(body.signer) else { throw Refusal("signer \(body.signer) is not an enrolled key") }
+        if let revokedAt = signer.revokedAt { throw Refusal("signer \(body.signer) (\(signer.enrolment.name)) was revoked at entry \(revokedAt)") }
+        try authorize(body.data, signer: signer, facts: facts)
+        try checkReferences(body.data, seq: body.seq, facts: facts)
+        return signer.enrolment.publicKey
+    }
+
+    /// Who may sign what: registrations need an authority; a contribution an authority or an
+    /// officer whose scope names its source; an access record an authority or an officer whose
+    /// scope names the factory; a correction a key that could have signed the original.
+    static func authorize(_ data: EntryData, signer: KeyRecord, facts: LedgerFacts) throws {
+        let who = "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))"
+        let scopes = signer.enrolment.scopes.map(\.description).joined(separator: ", ")
+        switch data {
+        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister:
+            guard signer.enrolment.role == .authority else { throw Refusal("\(who) may not sign a \(data.type) entry: it needs an authority key") }
+        case .contribution(let item):
+            if signer.enrolment.role == .authority { return }
+            guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.source(item.source)) else {
+                throw Refusal("\(who) may not record a contribution from \(item.source): its scope is \(scopes.isEmpty ? "empty" : scopes)")
+            }
+        case .access(let grant):
+            if signer.enrolment.role == .authority { return }
+            guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.factory(grant.factory)) else {
+                throw Refusal("\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs factory:\(grant.factory))")
+            }
+        case .correction(let correction):
+            guard let original = try facts.body(correction.entry) else { throw Refusal("entry \(correction.entry) does not exist") }
+            do { try authorize(original.data, signer: signer, facts: facts) } catch let refusal as Refusal {
+                throw Refusal("may not correct entry \(correction.entry): \(refusal.message)")
+            }
+        }
+    }
+
+    /// References must point at what exists; registrations must not repeat an ID.
+    static func checkReferences(_ data: EntryData, seq: Int64, facts: LedgerFacts) throws {
+        switch data {
+        case .genesis:
+            break
+        case .keyEnroll(let enrolment):
+            if let existing = try facts.key(enrolment.publicKey.id) {
+                throw Refusal("key \(enrolment.publicKey.id) is already enrolled (entry \(existing.enrolledAt))")
+            }
+        case .keyRevoke(let revocation):
+            guard let target = try facts.key(revocation.keyID) else { throw Refusal("key_id: \"\(revocation.keyID)\" is not an enrolled key") }
+            if let revokedAt = target.revokedAt { throw Refusal("key \(revocation.keyID) was already revoked at entry \(revokedAt)") }
+            if target.enrolment.role == .authority, try facts.activeAuthorityCount() <= 1 {
+                throw Refusal("key \(revocation.keyID) is the last active authority key; enrol another authority first")
+            }
+        case .factoryRegister(let factory):
+            if try facts.hasFactory(factory.id) { throw Refusal("id: \"\(factory.id)\" is already a registered factory") }
+        case .partnerRegister(let partner):
+            if try facts.hasPartner(partner.id) { throw Refusal("id: \"\(partner.id)\" is already a registered partner") }
+        case .contribution(let item):
+            guard try facts.hasFactory(item.factory) else { throw Refusal("factory: \"\(item.factory)\" is not a registered factory") }
+            if case .partner(let id) = item.source, try !facts.hasPartner(id) {
+                throw Refusal("source: \"private:\(id)\" is not a registered partner")
+            }
+        case .access(let grant):
+            guard try facts.hasFactory(grant.factory) else { throw Refusal("factory: \"\(grant.factory)\" is not a registered factory") }
+        case .correction(let correction):
+            guard correction.entry < seq, let original = try facts.body(correction.entry) else {
+                throw Refusal("entry: \"\(correction.entry)\" is not an earlier entry")
+            }
+            switch original.data {
+            case .contribution, .access: break
+            default: throw Refusal("entry: \"\(correction.entry)\" is a \(original.type) entry; only contributions and access records can be corrected")
+            }
+            if try facts.isCorrected(correction.entry) { throw Refusal("entry: \"\(correction.entry)\" has already been corrected") }
+        }
+    }
+}
+
+/// The facts replayed in memory from the entries, while verifying.
+final class ReplayedFacts: LedgerFacts {
+    var keys = [KeyID: KeyRecord]()
+    var factories = [String: Int64]()
+    var partners = [String: Int64]()
+    var corrections = [Int64: Int64]()
+    var origin = ""
+    private let readBody: (Int64) throws -> EntryBody?
+
+    init(readBody: @escaping (Int64) throws -> EntryBody?) { self.readBody = readBody }
+
+    func key(_ id: KeyID) -> KeyRecord? { keys[id] }
+    func activeAuthorityCount() -> Int { keys.values.filter { $0.isActive && $0.enrolment.role == .authority }.count }
+    func hasFactory(_ id: String) -> Bool { factories[id] != nil }
+    func hasPartner(_ id: String) -> Bool { partners[id] != nil }
+    func isCorrected(_ seq: Int64) -> Bool { corrections[seq] != nil }
+    func body(_ seq: Int64) throws -> EntryBody? { try readBody(seq) }
+
+    /// Records what an entry, already checked, changes.
+    func apply(_ body: EntryBody) {
+        switch body.data {
+        case .genesis(let genesis):
+            origin = genesis.origin
+            keys[genesis.authority.publicKey.id] = KeyRecord(enrolment: genesis.authority, enrolledAt: body.seq)
+        case .keyEnroll(let enrolment):
+            keys[enrolment.publicKey.id] = KeyRecord(enrolment: enrolment, enrolledAt: body.seq)
+        case .keyRevoke(let revocation):
+            keys[revocation.keyID]?.revokedAt = body.seq
+        case .factoryRegister(let factory):
+            factories[factory.id] = body.seq
+        case .partnerRegister(let partner):
+            partners[partner.id] = body.seq
+        case .correction(let correction):
+            corrections[correction.entry] = body.seq
+        case .contribution, .access:
+            break
+        }
+    }
+}

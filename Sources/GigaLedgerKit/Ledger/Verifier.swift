@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+/// The first thing found wrong in a ledger: which entry, and what was expected and found.
+public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
+    /// The sequence number of the first failing entry (for an index-table mismatch, the entry it names).
+    public let seq: Int64
+    public let reason: String
+
+    public var description: String { "entry \(seq): \(reason)" }
+}
+
+/// The result of replaying a whole ledger.
+public struct VerificationReport: Equatable {
+    /// Entries checked and found good (all of them when `failure` is nil).
+    public let verifiedCount: Int64
+    /// The hash of the last good entry.
+    public let headHash: [UInt8]?
+    public let origin: String
+    public let failure: VerificationFailure?
+
+    public var isVerified: Bool { failure == nil }
+}
+
+extension Ledger {
+    /// Re-reads every entry and checks, in order: the sequence has no gap, the link to the
+    /// previous hash, the hash of the stored bytes, the body's form, that the columns match the
+    /// body, the rules (signer enrolled, unrevoked, allowed; references exist), and the
+    /// signature. Then rebuilds the index tables and compares them. Stops at the first failure.
+    public func verify() throws -> VerificationReport {
+        do {
+            return try queue.read { db in try Verifier(db: db).run() }
+        } catch {
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
+}
+
+private final class Verifier {
+    let db: Database
+    var facts: ReplayedFacts!
+    var expectedIndex = [String: [[DatabaseValue]]]()
+    var previousHash = Entry.genesisPrevHash
+    var count: Int64 = 0
+
+    init(db: Database) {
+        self.db = db
+        facts = ReplayedFacts { [unowned self] seq in
+            guard seq <= self.count, let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
+            return try EntryBody.decode([UInt8](data))
+        }
+    }
+
+    func report(_ failure: VerificationFailure?) -> VerificationReport {
+        VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure)
+    }
+
+    func run() throws -> VerificationReport {
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM entries ORDER BY seq")
+        while let row = try rows.next() {
+            let entry = Ledger.entry(from: row)
+            if let failure = try check(entry) { return report(failure) }
+            previousHash = entry.hash
+            count = entry.seq
+        }
+        if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
+        return report(try compareIndexTables())
+    }
+
+    private func check(_ entry: Entry) throws -> VerificationFailure? {
+        let expectedSeq = count + 1
+        func fail(_ reason: String) -> VerificationFailure { VerificationFailure(seq: expectedSeq, reason: reason) }
+        guard entry.seq == expectedSeq else { return fail("entry \(expectedSeq) is missing (the next stored entry is \(entry.seq))") }
+        guard entry.prevHash == previousHash else {
+            return fail("prev_hash \(Encoding.hex(entry.prevHash)) does not match the hash of entry \(count), \(Encoding.hex(previousHash))")
+        }
+        let hash = Entry.hash(prevHash: entry.prevHash, body: entry.body)
+        guard hash == entry.hash else { return fail("stored hash \(Encoding.hex(entry.hash)) does not match the hash of its body, \(Encoding.hex(hash))") }
+        let body: EntryBody
+        do { body = try EntryBody.decode(entry.body) } catch { return fail("body cannot be read: \(error)") }
+        if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
+        let signerKey: PublicKey
+        do { signerKey = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
+        guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
+            return fail("signature does not verify under signer \(body.signer)'s enrolled key")
+        }
+        facts.apply(body)
+        for row in IndexRow.rows(for: body) { expectedIndex[row.table, default: []].append(row.values) }
+        return nil
+    }
+
+    /// The columns outside the body must say what the body says.
+    private func columnMismatch(_ entry: Entry, _ body: EntryBody) -> String? {
+        if body.seq != entry.seq { return "body says sequence \(body.seq), the row is \(entry.seq)" }
+        if body.type != entry.type { return "type column \(InputError.quoted(entry.type)) differs from the body's \(body.type)" }
+        if body.signer.description != entry.signer { return "signer column \(InputError.quoted(entry.signer)) differs from the body's \(body.signer)" }
+        if body.recordedAt != entry.recordedAt { return "recorded_at column \(InputError.quoted(entry.recordedAt)) differs from the body's \(body.recordedAt)" }
+        return nil
+    }
+
+    /// Index tables must hold exactly the rows the entries imply.
+    private func compareIndexTables() throws -> VerificationFailure? {
+        for table in IndexRow.tables {
+            let stored = try Row.fetchAll(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq")
+                .map { row in table.columns.map { row[$0] as DatabaseValue } }
+            let expected = expectedIndex[table.name] ?? []
+            guard stored != expected else { continue }
+            let firstDifference = (0..<min(stored.count, expected.count)).first { stored[$0] != expected[$0] } ?? min(stored.count, expected.count)
+            let seqValue = (firstDifference < expected.count ? expected : stored)[firstDifference].last!
+            let seq = Int64.fromDatabaseValue(seqValue) ?? 0
+            return VerificationFailure(seq: seq, reason: "index table \(table.name) does not match the entries (\(stored.count) rows stored, \(expected.count) implied)")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+
+/// Opening SQLite files as ledgers: the pragmas, the schema, and SQLite errors as `LedgerError`s.
+enum LedgerDatabase {
+    /// `PRAGMA application_id` of every ledger: "GLDG" in ASCII, so `file(1)` and we can tell.
+    static let applicationID: Int32 = 0x474C_4447
+    /// How long a writer waits for another writer's lock before giving up with "busy, retry".
+    static let lockWaitSeconds: TimeInterval = 10
+
+    static func configuration(readOnly: Bool) -> Configuration {
+        var config = Configuration()
+        config.readonly = readOnly
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(lockWaitSeconds)
+        config.label = "gigaledger"
+        config.prepareDatabase { db in
+            // FULL: a committed append survives a power cut, not only a crash (sqlite.org/pragma.html#pragma_synchronous).
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
+        return config
+    }
+
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (identifier, sql) in EmbeddedMigrations.all {
+            migrator.registerMigration(identifier) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+
+    /// Refuses a missing file or one that is not SQLite before SQLite gets to see it.
+    static func checkIsSQLiteFile(path: String) throws(LedgerError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path: path) }
+        guard !isDirectory.boolValue else { throw .notALedger(path: path, "it is a directory") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .notALedger(path: path, "it cannot be read") }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        guard header == Data("SQLite format 3\0".utf8) else { throw .notALedger(path: path, "it is not an SQLite database") }
+    }
+
+    /// Refuses a ledger file whose owner-write bit is off: an archived ledger stays archived,
+    /// even for root, who SQLite would otherwise let write.
+    static func checkWritable(path: String) throws(LedgerError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value else { throw .notFound(path: path) }
+        guard mode & 0o200 != 0 else { throw .readOnly(path: path, "mode \(String(mode, radix: 8).leftPadded(to: 4)) has no write permission") }
+        guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission") }
+    }
+
+    /// Maps SQLite's errors to `LedgerError`, keeping its code and statement.
+    static func map(_ error: Error, path: String) -> Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return LedgerError.busy(path: path)
+        case .SQLITE_READONLY: return LedgerError.readOnly(path: path, error.message ?? "SQLite refused to write")
+        case .SQLITE_NOTADB: return LedgerError.notALedger(path: path, "it is not an SQLite database")
+        case .SQLITE_CANTOPEN: return LedgerError.notALedger(path: path, "SQLite cannot open it")
+        default: return LedgerError.sqlite(code: error.extendedResultCode.rawValue, message: error.message ?? "unknown", sql: error.sql)
+        }
+    }
+}
+
+/// The ledger's facts read from the index tables inside an append's transaction.
+struct IndexedFacts: LedgerFacts {
+    let db: Database
+
+    func key(_ id: KeyID) throws -> KeyRecord? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
+            LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
+            """, arguments: [id.description]) else { return nil }
+        let body = try EntryBody.decode([UInt8](row["body"] as Data))
+        let enrolment: KeyEnrolment
+        switch body.data {
+        case .genesis(let genesis): enrolment = genesis.authority
+        case .keyEnroll(let item): enrolment = item
+        default: throw Refusal("index table keys points at entry \(body.seq), which enrols no key; run `gigaledger verify`")
+        }
+        guard enrolment.publicKey.id == id else { throw Refusal("index table keys is inconsistent for \(id); run `gigaledger verify`") }
+        return KeyRecord(enrolment: enrolment, enrolledAt: row["seq"], revokedAt: row["revoked"])
+    }
+
+    func activeAuthorityCount() throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
+            """) ?? 0
+    }
+
+    func hasFactory(_ id: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)", arguments: [id]) ?? false
+    }
+
+    func hasPartner(_ id: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)", arguments: [id]) ?? false
+    }
+
+    func isCorrected(_ seq: Int64) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)", arguments: [seq]) ?? false
+    }
+
+    func body(_ seq: Int64) throws -> EntryBody? {
+        guard let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
+        return try EntryBody.decode([UInt8](data))
+    }
+}

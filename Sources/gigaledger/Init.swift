@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new ledger whose genesis entry enrols the authority key (the root of trust).")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signing: SigningOptions
+
+        @Option(name: .long, help: "The ledger's origin name, used in its checkpoints (e.g. eurohpc-ju.europa.eu/gigaledger).")
+        var origin: String?
+
+        @Option(name: .long, help: "The authority key holder's name, as enrolled.")
+        var name: String = "Ledger authority"
+
+        func run() throws {
+            let path = ledger.path
+            if FileManager.default.fileExists(atPath: path) { throw LedgerError.exists(path: path) }
+            let originName = origin ?? "gigaledger/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            let key = try signing.load()
+            let (_, genesis) = try Ledger.create(path: path, authority: key, authorityName: name, origin: originName)
+            print("created ledger \(path)")
+            print("origin: \(originName)")
+            print("authority key: \(key.id) (\(name))")
+            print("genesis entry 1, hash \(Encoding.hex(genesis.hash))")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make signing keys, and enrol or revoke them in the ledger.",
+            subcommands: [Generate.self, Enroll.self, Revoke.self, List.self])
+    }
+}
+
+extension GigaLedger.Key {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new Ed25519 key pair: NAME.key (secret, encrypted, mode 0600) and NAME.pub (minisign format).")
+
+        @Option(name: .long, help: ArgumentHelp("Write NAME.key and NAME.pub.", valueName: "name"))
+        var out: String
+
+        @Flag(name: .long, help: "Store the secret key without a passphrase (for automation; anyone who can read the file can sign).")
+        var unencrypted = false
+
+        @Option(name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"))
+        var kdf: String = "moderate"
+
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            let strength = try Sodium.KDFStrength.parse(kdf, field: "kdf")
+            let keyPath = out + ".key", pubPath = out + ".pub"
+            for path in [keyPath, pubPath] where FileManager.default.fileExists(atPath: path) { throw KeyError.exists(path: path) }
+            let secret = unencrypted ? nil : try passphrase.read(prompt: "Passphrase for the new key \(keyPath): ", confirm: true)
+            let key = SigningKey.generate()
+            let text = try SecretKeyFile.encode(key, passphrase: secret, strength: strength)
+            try KeyFiles.writeNew(path: keyPath, text: text, mode: 0o600)
+            do {
+                try KeyFiles.writeNew(path: pubPath, text: key.publicKey.minisignFile(), mode: 0o644)
+            } catch {
+                try? FileManager.default.removeItem(atPath: keyPath)
+                throw error
+            }
+            if unencrypted { warn("warning: \(keyPath) is NOT encrypted; anyone who can read it can sign as this key") }
+            print("key \(key.id)")
+            print("secret key: \(keyPath) (mode 0600\(unencrypted ? ", unencrypted" : ", encrypted with Argon2id \(strength.rawValue)"))")
+            print("public key: \(pubPath)")
+        }
+    }
+
+    struct Enroll: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enrol a public key with a role (signed by an authority key).")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signing: SigningOptions
+
+        @Option(name: .long, help: ArgumentHelp("The key's minisign public-key file (NAME.pub).", valueName: "file"))
+        var pub: String
+
+        @Option(name: .long, help: "Who holds the key, e.g. \"Anna Schmidt, BMBF finance\".")
+        var name: String
+
+        @Option(name: .long, help: ArgumentHelp("authority, officer or auditor.", valueName: "role"))
+        var role: String
+
+        @Option(name: .long, help: ArgumentHelp("What an officer may record: eu, ms:CC, private:ID or factory:ID (repeatable).", valueName: "scope"))
+        var scope: [String] = []
+
+        func run() throws {
+            let publicKey = try KeyFiles.readPublic(path: pub)
+            let role = try Role.parse(role, field: "role")
+            let scopes = try scope.map { try Scope.parse($0, field: "scope") }
+            let enrolment = try KeyEnrolment(checking: publicKey, name: name, role: role, scopes: scopes)
+            let ledger = try ledger.open(forWriting: true)
+            let entry = try ledger.append(.keyEnroll(enrolment), key: signing.load())
+            Render.recorded(entry, what: "enrolled key \(publicKey.id) as \(role.rawValue)")
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an enrolled key (signed by an authority key); later entries it signs are refused.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signing: SigningOptions
+
+        @Option(name: .long, help: ArgumentHelp("The key ID to revoke (16 hex digits).", valueName: "keyid"))
+        var id: String
+
+        @Option(name: .long, help: "Why, for the record.")
+        var reason: String
+
+        func run() throws {
+            let revocation = KeyRevocation(keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
+            let ledger = try ledger.open(forWriting: true)
+            let entry = try ledger.append(.keyRevoke(revocation), key: signing.load())
+            Render.recorded(entry, what: "revoked key \(revocation.keyID)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with their roles, scopes and status.")
+
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            for key in try ledger.open(forWriting: false).keys() {
+                let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
+                let scopes = key.enrolment.scopes.map(\.description).joined(separator: ",")
+                print("\(key.enrolment.publicKey.id)  \(key.enrolment.role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(status)  enrolled at entry \(key.enrolledAt)  \(key.enrolment.name)\(scopes.isEmpty ? "" : "  scope \(scopes)")")
+            }
+        }
+    }
+}

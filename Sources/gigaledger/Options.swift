@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+/// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"))
+    var ledger: String?
+
+    var path: String {
+        ledger ?? ProcessInfo.processInfo.environment["GIGALEDGER_LEDGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "ledger.sqlite"
+    }
+
+    func open(forWriting: Bool) throws -> Ledger {
+        try Ledger.open(path: path, forWriting: forWriting)
+    }
+}
+
+/// The passphrase source: `--passphrase-file PATH`, else `GIGALEDGER_PASSPHRASE_FILE`, else the terminal.
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"))
+    var passphraseFile: String?
+
+    var file: String? {
+        passphraseFile ?? ProcessInfo.processInfo.environment["GIGALEDGER_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The passphrase from the file, or asked on the terminal (twice when `confirm`).
+    func read(prompt: String, confirm: Bool) throws -> SecretBytes {
+        if let file { return try KeyFiles.readPassphrase(path: file) }
+        let first = try Terminal.readSecret(prompt: prompt)
+        guard confirm else { return first }
+        let second = try Terminal.readSecret(prompt: "Repeat the passphrase: ")
+        guard first.constantTimeEquals(second) else { throw KeyError.passphraseMismatch }
+        return first
+    }
+}
+
+/// The signing key: `--key PATH`, else `GIGALEDGER_KEY`.
+struct SigningOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"))
+    var key: String?
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    /// Reads, checks and (if encrypted) decrypts the secret key.
+    func load() throws -> SigningKey {
+        guard let path = key ?? ProcessInfo.processInfo.environment["GIGALEDGER_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", code: ExitCodes.unusable)
+        }
+        let parsed = try KeyFiles.readSecret(path: path)
+        let secret = parsed.isEncrypted ? try passphrase.read(prompt: "Passphrase for \(path): ", confirm: false) : nil
+        return try SecretKeyFile.open(parsed, passphrase: secret)
+    }
+}
+

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the entries, one line each, or as a JSON array.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Flag(name: .long, help: "Print a JSON array of entries for scripts.") var json = false
+
+        func run() throws {
+            let ledger = try ledger.open(forWriting: false)
+            var first = true
+            if json { print("[", terminator: "") }
+            try ledger.forEachEntry { entry in
+                if json {
+                    print((first ? "" : ",\n") + Render.json(entry), terminator: "")
+                } else {
+                    print(Render.line(entry))
+                }
+                first = false
+            }
+            if json { print("]") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one entry in full: its fields, hashes and signature.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: "The entry's sequence number.") var seq: String
+        @Flag(name: .long, help: "Print JSON for scripts.") var json = false
+
+        func run() throws {
+            guard let number = Int64(seq), String(number) == seq, number >= 1 else {
+                throw InputError(field: "seq", value: seq, problem: "is not a sequence number (a whole number from 1)")
+            }
+            guard let entry = try ledger.open(forWriting: false).entry(number) else {
+                throw InputError(field: "seq", value: seq, problem: "is not an entry of this ledger")
+            }
+            print(json ? Render.json(entry) : Render.detail(entry))
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-check every entry: hashes, links, signatures, signers' enrolment, scope and revocation.",
+            discussion: "Exit 0: verified. Exit 1: not verified; the first failing entry and the reason are printed. Exit 2: could not verify.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Flag(name: .long, help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            let report = try ledger.open(forWriting: false).verify()
+            let head = report.headHash.map(Encoding.hex) ?? ""
+            if json {
+                var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
+                                                       "head": .string(head), "origin": .string(report.origin)]
+                if let failure = report.failure {
+                    fields["failed_entry"] = .integer(failure.seq)
+                    fields["reason"] = .string(failure.reason)
+                }
+                print(String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self))
+            } else if let failure = report.failure {
+                print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
+                print("(entries 1 to \(report.verifiedCount) verified)")
+            } else {
+                print("verified: \(report.verifiedCount) entries, head \(head)")
+                print("origin: \(report.origin)")
+            }
+            if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import GigaLedgerKit
+
+/// How entries look to people (one line, or in full) and to scripts (JSON).
+enum Render {
+    static func recorded(_ entry: Entry, what: String) {
+        print("entry \(entry.seq): \(what)")
+        print("hash \(Encoding.hex(entry.hash))")
+    }
+
+    /// `#12  2026-02-01T09:00:00Z  contribution  ...summary...  [signer]`
+    static func line(_ entry: Entry) -> String {
+        let summary = (try? EntryBody.decode(entry.body)).map { summarize($0.data) } ?? "(body cannot be read; run gigaledger verify)"
+        return "#\(entry.seq)  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
+    }
+
+    static func summarize(_ data: EntryData) -> String {
+        switch data {
+        case .genesis(let genesis):
+            return "ledger \(genesis.origin); authority key \(genesis.authority.publicKey.id) (\(genesis.authority.name))"
+        case .keyEnroll(let enrolment):
+            let scopes = enrolment.scopes.isEmpty ? "" : " scope " + enrolment.scopes.map(\.description).joined(separator: ",")
+            return "key \(enrolment.publicKey.id) \(enrolment.role.rawValue) \(enrolment.name)\(scopes)"
+        case .keyRevoke(let revocation):
+            return "key \(revocation.keyID) revoked: \(revocation.reason)"
+        case .factoryRegister(let factory):
+            return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)"
+        case .partnerRegister(let partner):
+            return "\(partner.id) \"\(partner.name)\" \(partner.country)\(partner.isSME ? " SME" : "")"
+        case .contribution(let item):
+            let ref = item.ref.isEmpty ? "" : " ref \(item.ref)"
+            return "\(item.factory) \(item.source) \(item.amount) \(item.category.rawValue) \(item.kind.rawValue) \(item.date)\(ref)"
+        case .access(let grant):
+            let charge = grant.charge.value == 0 ? "free" : "charged \(grant.charge)"
+            return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)"
+        case .correction(let correction):
+            return "reverses entry \(correction.entry): \(correction.reason)"
+        }
+    }
+
+    static func detail(_ entry: Entry) -> String {
+        var lines = [
+            "entry       \(entry.seq)",
+            "type        \(entry.type)",
+            "recorded at \(entry.recordedAt)",
+            "signer      \(entry.signer)",
+        ]
+        if let body = try? EntryBody.decode(entry.body) {
+            lines.append("summary     \(summarize(body.data))")
+        } else {
+            lines.append("summary     (body cannot be read; run gigaledger verify)")
+        }
+        lines += [
+            "prev_hash   \(Encoding.hex(entry.prevHash))",
+            "hash        \(Encoding.hex(entry.hash))",
+            "signature   \(Encoding.hex(entry.signature))",
+            "body        \(String(decoding: entry.body, as: UTF8.self))",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    /// The entry's columns, with the body as the JSON object it is (schema/FORMAT.md documents its fields).
+    static func json(_ entry: Entry) -> String {
+        let body = (try? CanonicalJSON.decode(entry.body)) ?? .string(String(decoding: entry.body, as: UTF8.self))
+        let fields: [String: CanonicalJSON] = [
+            "seq": .integer(entry.seq), "type": .string(entry.type), "recorded_at": .string(entry.recordedAt),
+            "signer": .string(entry.signer), "prev_hash": .string(Encoding.hex(entry.prevHash)), "hash": .string(Encoding.hex(entry.hash)),
+            "signature": .string(Encoding.hex(entry.signature)), "body": body,
+        ]
+        return String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self)
+    }
+}

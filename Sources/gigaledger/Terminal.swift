@@ -1,0 +1,38 @@
+import Foundation
+import GigaLedgerKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Asking for a passphrase on the controlling terminal with echo turned off.
+enum Terminal {
+    static func readSecret(prompt: String) throws -> SecretBytes {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CLIError(message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE", code: ExitCodes.unusable)
+        }
+        defer { close(fd) }
+        _ = prompt.withCString { write(fd, $0, strlen($0)) }
+        var saved = termios()
+        let isTTY = tcgetattr(fd, &saved) == 0
+        if isTTY {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(fd, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if isTTY { tcsetattr(fd, TCSAFLUSH, &saved) }
+            _ = "\n".withCString { write(fd, $0, 1) }
+        }
+        var bytes = [UInt8]()
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != 0x0a {
+            guard bytes.count < KeyFiles.passphraseBytesMax else { Sodium.wipe(&bytes); throw KeyError.malformed(path: "/dev/tty", "passphrase too long") }
+            bytes.append(byte)
+        }
+        byte = 0
+        if bytes.last == 0x0d { bytes.removeLast() }
+        guard !bytes.isEmpty else { throw KeyError.passphraseEmpty(source: "the terminal") }
+        return SecretBytes(taking: &bytes)
+    }
+}
