@@ -1,0 +1,39 @@
+# GigaLedger: `make demo` and `make test` do all the set-up on a fresh Debian machine with Swift.
+SWIFT ?= swift
+# What the build and the tests need from Debian: libsodium and SQLite to build against, pkg-config to
+# find them, and sqlite3, xxd and minisign for the tests that check our formats with standard tools.
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign
+DEMO_DIR ?= demo
+
+.PHONY: all deps build release test demo schema clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The tests run the real binary, so build it first.
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+demo: release
+	DEMO_DIR=$(DEMO_DIR) GIGALEDGER=$$($(SWIFT) build -c release --show-bin-path)/gigaledger ./scripts/demo.sh
+
+# Regenerates the Swift copy of schema/migrations/*.sql after a schema change.
+schema:
+	./scripts/embed-schema.sh
+
+clean:
+	rm -rf .build $(DEMO_DIR)

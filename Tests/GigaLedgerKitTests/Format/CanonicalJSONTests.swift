@@ -1,0 +1,36 @@
+import Testing
+@testable import GigaLedgerKit
+
+@Suite struct CanonicalJSONTests {
+    @Test func encodesSortedCompactAndEscaped() {
+        let value = CanonicalJSON.object(["b": .integer(-3), "a": .array([.bool(true), .string("x\"\\\n\u{1}é")]), "é": .object([:])])
+        #expect(String(decoding: value.encoded(), as: UTF8.self) == #"{"a":[true,"x\"\\\u000a\u0001é"],"b":-3,"é":{}}"#)
+    }
+
+    @Test func decodesWhatItEncodes() throws {
+        let value = CanonicalJSON.object(["k": .array([.integer(0), .integer(Int64.max), .integer(Int64.min), .string("")]), "t": .bool(false)])
+        #expect(try CanonicalJSON.decode(value.encoded()) == value)
+    }
+
+    @Test(arguments: [
+        #"{"b":1,"a":2}"#, #"{"a":1,"a":1}"#, #"{ "a":1}"#, #"{"a":01}"#, #"{"a":-0}"#, #"{"a":1.0}"#, #"{"a":1e2}"#,
+        #"{"a":"\n"}"#, #"{"a":"\u00e9"}"#, #"{"a":"\/"}"#, #"{"a":null}"#, #"{"a":1}x"#, #"{"a":1"#, "", #"{"a":"\u000A"}"#,
+        #"[[[[[[[[[[1]]]]]]]]]]"#, #"{"a":99999999999999999999}"#, "{\"a\":\"\n\"}",
+    ])
+    func rejectsEveryOtherSpelling(text: String) {
+        #expect(throws: CanonicalJSONError.self) { try CanonicalJSON.decode(Array(text.utf8)) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(throws: CanonicalJSONError.self) { try CanonicalJSON.decode([0x22, 0xff, 0x22]) }
+    }
+
+    @Test func everyTruncationOfABodyIsRejected() throws {
+        let fixture = try Fixture()
+        let body = try #require(try fixture.ledger.entry(5)).body
+        for length in 0..<body.count {
+            #expect(throws: EntryFormatError.self) { try EntryBody.decode(Array(body[0..<length])) }
+        }
+        #expect(try EntryBody.decode(body).seq == 5)
+    }
+}

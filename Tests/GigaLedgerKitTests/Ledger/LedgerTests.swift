@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerKit
+
+@Suite struct LedgerTests {
+    @Test func triggersRejectUpdateAndDeleteOnEveryTable() throws {
+        let fixture = try Fixture()
+        try fixture.ledger.append(.correction(Correction(entry: 6, reason: "typo")), key: fixture.officer)
+        try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "left")), key: fixture.authority)
+        let queue = try DatabaseQueue(path: fixture.path)
+        for table in ["entries", "keys", "key_revocations", "factories", "partners", "corrections"] {
+            #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "DELETE FROM \(table)") } }
+            #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE \(table) SET seq = seq") } }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { try $0.execute(sql: "INSERT INTO entries SELECT seq + 100, type, body, randomblob(32), randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 2") }
+        }
+        #expect(try fixture.verify().isVerified)
+    }
+
+    @Test func correctionsNeedAKeyThatCouldSignTheOriginal() throws {
+        let fixture = try Fixture()
+        // Entry 7 is an EU contribution signed by the authority; the DE officer may not reverse it.
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.correction(Correction(entry: 7, reason: "x")), key: fixture.officer) }
+        try fixture.ledger.append(.correction(Correction(entry: 6, reason: "typo")), key: fixture.officer)
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.correction(Correction(entry: 6, reason: "again")), key: fixture.authority) }
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.correction(Correction(entry: 2, reason: "a factory")), key: fixture.authority) }
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.correction(Correction(entry: 99, reason: "future")), key: fixture.authority) }
+        #expect(try fixture.verify().isVerified)
+    }
+
+    @Test func whoMaySignWhat() throws {
+        let fixture = try Fixture()
+        let factory = try Factory(id: "x", name: "X", kind: .gigafactory, hosts: ["ES"], capex: Cents(1))
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.factoryRegister(factory), key: fixture.officer) }
+        let grant = try AccessGrant(factory: "fr-alps", beneficiary: "B", category: .startup, gpuHours: 1, date: CalendarDate.parse("2026-01-01", field: "d"),
+                                    pool: .host, isCommercial: false, charge: Cents(0))
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.access(grant), key: fixture.officer) }
+        try fixture.ledger.append(.access(grant), key: fixture.authority)
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.factoryRegister(Factory(id: "de-jupiter", name: "Again", kind: .gigafactory, hosts: ["DE"], capex: Cents(1))), key: fixture.authority) }
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.authority.id, reason: "last")), key: fixture.authority) }
+        #expect(try fixture.verify().isVerified)
+    }
+
+    @Test func concurrentWritersNeverFork() throws {
+        let fixture = try Fixture()
+        let path = fixture.path
+        let writers = 4, perWriter = 25
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            let ledger = try! Ledger.open(path: path, forWriting: true)
+            for index in 0..<perWriter {
+                try! ledger.append(try! Fixture.contribution(source: .union, cents: Int64(writer * 1000 + index + 1)), key: fixture.authority)
+            }
+        }
+        let report = try fixture.verify()
+        #expect(report.isVerified)
+        #expect(report.verifiedCount == Int64(9 + writers * perWriter))
+    }
+
+    @Test func embeddedSchemaMatchesTheSQLFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.appendingPathComponent("schema/migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.map { String($0.dropLast(4)) } == EmbeddedMigrations.all.map(\.0), "run `make schema`")
+        for (file, (_, sql)) in zip(files, EmbeddedMigrations.all) {
+            let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            #expect(text == sql + "\n", "schema/migrations/\(file) differs from the embedded copy: run `make schema`")
+        }
+    }
+
+    /// schema/FORMAT.md's recipe: every hash recomputed with sqlite3, xxd and sha256sum alone.
+    @Test func hashesRecomputeWithStandardTools() throws {
+        let fixture = try Fixture()
+        let script = """
+            n=$(sqlite3 ledger.sqlite 'SELECT COUNT(*) FROM entries')
+            for seq in $(seq 1 "$n"); do
+              stored=$(sqlite3 ledger.sqlite "SELECT lower(hex(hash)) FROM entries WHERE seq = $seq")
+              computed=$({ printf 'gigaledger/entry/v1\\n'; sqlite3 ledger.sqlite "SELECT hex(prev_hash) || hex(body) FROM entries WHERE seq = $seq" | xxd -r -p; } | sha256sum | cut -d' ' -f1)
+              [ "$stored" = "$computed" ] || { echo "mismatch at $seq"; exit 1; }
+            done
+            echo "ok $n"
+            """
+        let run = shell(script, in: fixture.dir)
+        #expect(run.stdout == "ok 9\n", "\(run.stderr)")
+    }
+}

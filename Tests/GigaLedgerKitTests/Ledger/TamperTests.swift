@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerKit
+
+/// Each tamper is done with raw SQL after dropping the triggers; `verify` must name the entry.
+@Suite struct TamperTests {
+    @Test func untouchedLedgerVerifies() throws {
+        let fixture = try Fixture()
+        let report = try fixture.verify()
+        #expect(report.isVerified)
+        #expect(report.verifiedCount == 9)
+        #expect(report.headHash == (try fixture.ledger.entry(9))?.hash)
+        #expect(report.origin == "test/ledger")
+    }
+
+    @Test func changedAmountIsFound() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '125000050', '125000051') AS BLOB) WHERE seq = 6")
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 6)
+        #expect(failure.reason.contains("does not match the hash of its body"))
+    }
+
+    @Test func changedAmountWithRecomputedHashIsFoundBySignature() throws {
+        let fixture = try Fixture()
+        let entry = try #require(try fixture.ledger.entry(6))
+        let body = Array(String(decoding: entry.body, as: UTF8.self).replacingOccurrences(of: "125000050", with: "925000050").utf8)
+        let hash = Entry.hash(prevHash: entry.prevHash, body: body)
+        try fixture.tamper("UPDATE entries SET body = ?, hash = ? WHERE seq = 6", arguments: [Data(body), Data(hash)])
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 6)
+        #expect(failure.reason.contains("signature does not verify"))
+    }
+
+    @Test func everyFlippedBodyByteIsFound() throws {
+        let fixture = try Fixture()
+        let original = try #require(try fixture.ledger.entry(6)).body
+        let queue = try DatabaseQueue(path: fixture.path)
+        try fixture.tamper("SELECT 1")
+        for position in 0..<original.count {
+            var body = original
+            body[position] ^= 0x01
+            try queue.write { db in try db.execute(sql: "UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(body)]) }
+            #expect(try fixture.verify().failure?.seq == 6, "flip at byte \(position)")
+        }
+        try queue.write { db in try db.execute(sql: "UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(original)]) }
+        #expect(try fixture.verify().isVerified)
+    }
+
+    @Test func everyOtherColumnIsCovered() throws {
+        let changes = [
+            "UPDATE entries SET type = 'access' WHERE seq = 6",
+            "UPDATE entries SET signer = '0000000000000000' WHERE seq = 6",
+            "UPDATE entries SET recorded_at = '2020-01-01T00:00:00Z' WHERE seq = 6",
+            "UPDATE entries SET prev_hash = randomblob(32) WHERE seq = 6",
+            "UPDATE entries SET hash = zeroblob(32) WHERE seq = 6",
+        ]
+        for sql in changes {
+            let fixture = try Fixture()
+            try fixture.tamper(sql)
+            #expect(try fixture.verify().failure?.seq ?? 0 >= 6, "\(sql)")
+            #expect(try fixture.verify().failure?.seq ?? 99 <= 7, "\(sql)")
+        }
+    }
+
+    @Test func deletedRowInTheMiddleIsFound() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("DELETE FROM entries WHERE seq = 5")
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 5)
+        #expect(failure.reason.contains("missing"))
+    }
+
+    @Test func deletedRowRenumberedIsFoundByTheLink() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("DELETE FROM entries WHERE seq = 5; UPDATE entries SET seq = seq - 1 WHERE seq > 5")
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 5)
+        #expect(failure.reason.contains("prev_hash"))
+    }
+
+    @Test func twoSwappedRowsAreFound() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("""
+            UPDATE entries SET seq = 1000 WHERE seq = 6; UPDATE entries SET seq = 6 WHERE seq = 7; UPDATE entries SET seq = 7 WHERE seq = 1000;
+            """)
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 6)
+    }
+
+    @Test func replacedSignatureIsFound() throws {
+        let fixture = try Fixture()
+        let entry = try #require(try fixture.ledger.entry(7))
+        let forged = fixture.officer.sign(Entry.signedMessage(hash: entry.hash))
+        try fixture.tamper("UPDATE entries SET signature = ? WHERE seq = 7", arguments: [Data(forged)])
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 7)
+        #expect(failure.reason.contains("signature"))
+    }
+
+    @Test func entryFromANeverEnrolledKeyIsFound() throws {
+        let fixture = try Fixture()
+        let stranger = SigningKey.generate()
+        #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .union, cents: 1), key: stranger) }
+        let head = try #require(try fixture.ledger.entry(9))
+        let body = EntryBody(seq: 10, signer: stranger.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
+        let entry = Entry.make(body: body, prevHash: head.hash, key: stranger)
+        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
+        ])
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 10)
+        #expect(failure.reason.contains("not an enrolled key"))
+        // Nobody builds on a head that does not verify.
+        #expect(throws: LedgerError.self) { try fixture.ledger.append(try Fixture.contribution(source: .union, cents: 1), key: fixture.authority) }
+    }
+
+    @Test func entrySignedByARevokedKeyIsFound() throws {
+        let fixture = try Fixture()
+        try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "left the ministry")), key: fixture.authority)
+        #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .memberState("DE"), cents: 1), key: fixture.officer) }
+        let head = try #require(try fixture.ledger.entry(10))
+        let body = EntryBody(seq: 11, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1))
+        let entry = Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
+        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
+        ])
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.seq == 11)
+        #expect(failure.reason.contains("revoked at entry 10"))
+    }
+
+    @Test func outOfScopeEntryIsFound() throws {
+        let fixture = try Fixture()
+        let head = try #require(try fixture.ledger.entry(9))
+        let body = EntryBody(seq: 10, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
+        let entry = Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
+        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
+        ])
+        #expect(try fixture.verify().failure?.reason.contains("may not record a contribution from eu") == true)
+    }
+
+    @Test func truncatedTailStillVerifiesInternally() throws {
+        // A hash chain alone cannot see a cut tail; checkpoints (issue 4) can. This pins the limit down.
+        let fixture = try Fixture()
+        try fixture.tamper("DELETE FROM entries WHERE seq = 9")
+        #expect(try fixture.verify().isVerified)
+    }
+
+    @Test func changedIndexTableIsFound() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("INSERT INTO factories (id, seq) VALUES ('ghost', 9)")
+        let failure = try #require(try fixture.verify().failure)
+        #expect(failure.reason.contains("index table factories"))
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+@testable import GigaLedgerKit
+
+/// A fresh temporary folder per test, removed when the value is released.
+final class TempDir {
+    let url: URL
+    var path: String { url.path }
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String, mode: Int = 0o600) {
+        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+    }
+}
+
+/// The result of running the real `gigaledger` binary.
+struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+enum Binary {
+    /// The built executable, beside the test bundle in the build products folder.
+    static let path: String = {
+        if let path = ProcessInfo.processInfo.environment["GIGALEDGER_BIN"] { return path }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("gigaledger").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/gigaledger").path
+        return fromSource
+    }()
+
+    /// Runs `gigaledger ARGS` in `dir` with a clean environment plus `env`; no terminal, no stdin.
+    static func run(_ arguments: [String], in dir: TempDir, env: [String: String] = [:]) -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = dir.url
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        for (name, value) in env { environment[name] = value }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try! process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// Runs a shell command line and returns its standard output and status.
+func shell(_ command: String, in dir: TempDir) -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    process.currentDirectoryURL = dir.url
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try! process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A small ledger made through the library: an authority, a German officer, two factories,
+/// a partner, contributions and access records.
+struct Fixture {
+    let dir = TempDir()
+    let authority = SigningKey.generate()
+    let officer = SigningKey.generate()
+    let ledger: Ledger
+    var path: String { ledger.path }
+
+    init(extraContributions: Int = 0) throws {
+        (ledger, _) = try Ledger.create(path: dir.file("ledger.sqlite"), authority: authority, authorityName: "Authority", origin: "test/ledger")
+        try ledger.append(.factoryRegister(Factory(id: "de-jupiter", name: "Jupiter AI Gigafactory", kind: .gigafactory, hosts: ["DE"], capex: Cents(350_000_000_000))), key: authority)
+        try ledger.append(.factoryRegister(Factory(id: "fr-alps", name: "Alps AI Factory", kind: .aiFactory, hosts: ["FR", "IT"], capex: Cents(90_000_000_000))), key: authority)
+        try ledger.append(.partnerRegister(Partner(id: "acme", name: "ACME Compute SE", country: "DE", isSME: false)), key: authority)
+        try ledger.append(.keyEnroll(KeyEnrolment(checking: officer.publicKey, name: "DE officer", role: .officer,
+                                                  scopes: [.source(.memberState("DE")), .factory("de-jupiter")])), key: authority)
+        try ledger.append(Self.contribution(source: .memberState("DE"), cents: 125_000_050), key: officer)
+        try ledger.append(Self.contribution(source: .union, cents: 50_000_000_000), key: authority)
+        try ledger.append(Self.contribution(source: .partner("acme"), cents: 70_000_000_000), key: authority)
+        try ledger.append(.access(AccessGrant(factory: "de-jupiter", beneficiary: "Tiny Robotics GmbH", category: .sme, gpuHours: 12_000,
+                                              date: CalendarDate.parse("2026-03-01", field: "date"), pool: .union, isCommercial: false, charge: Cents(0))), key: officer)
+        for index in 0..<extraContributions {
+            try ledger.append(Self.contribution(source: .memberState("DE"), cents: Int64(1_000 + index)), key: officer)
+        }
+    }
+
+    static func contribution(source: Source, cents: Int64) throws -> EntryData {
+        .contribution(try Contribution(factory: "de-jupiter", source: source, amount: Cents(cents), date: CalendarDate.parse("2026-02-15", field: "date"),
+                                       category: .capex, kind: .payment, ref: "REF-\(cents)"))
+    }
+
+    /// Runs raw SQL with the append-only triggers dropped, as a tamperer would.
+    func tamper(_ sql: String, arguments: StatementArguments = []) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in
+            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
+                try db.execute(sql: "DROP TRIGGER \(trigger)")
+            }
+            try db.execute(sql: sql, arguments: arguments)
+        }
+    }
+
+    func verify() throws -> VerificationReport {
+        try Ledger.open(path: path, forWriting: false).verify()
+    }
+}
