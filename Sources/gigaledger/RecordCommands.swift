@@ -16,7 +16,7 @@ extension GigaLedger {
             @Option(name: .long, help: "The factory's name.") var name: String
             @Option(name: .long, help: "gigafactory or ai-factory.") var kind: String
             @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
-            @Option(name: .long, help: ArgumentHelp("Planned eligible capital expenditure in euros, e.g. 3500000000.", valueName: "EUR")) var capex: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Planned eligible capital expenditure in euros, e.g. 3500000000.", valueName: "EUR")) var capex: String
 
             func run() throws {
                 let factory = try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
@@ -60,7 +60,7 @@ extension GigaLedger {
             @OptionGroup var signing: SigningOptions
             @Option(name: .long, help: "The factory's ID.") var factory: String
             @Option(name: .long, help: "eu, ms:CC (a member state) or private:ID (a registered partner).") var source: String
-            @Option(name: .long, help: ArgumentHelp("Euros with at most two decimals, e.g. 1250000.00.", valueName: "EUR")) var amount: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Euros with at most two decimals, e.g. 1250000.00.", valueName: "EUR")) var amount: String
             @Option(name: .long, help: ArgumentHelp("The value date.", valueName: "YYYY-MM-DD")) var date: String
             @Option(name: .long, help: "capex or opex.") var category: String
             @Option(name: .long, help: "commitment or payment.") var kind: String
@@ -89,11 +89,11 @@ extension GigaLedger {
             @Option(name: .long, help: "The factory's ID.") var factory: String
             @Option(name: .long, help: "Who was granted access.") var beneficiary: String
             @Option(name: .long, help: "sme, startup, scaleup, research, public or industry.") var category: String
-            @Option(name: .long, help: ArgumentHelp("Whole GPU-hours granted.", valueName: "N")) var gpuHours: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Whole GPU-hours granted.", valueName: "N")) var gpuHours: String
             @Option(name: .long, help: ArgumentHelp("The date of the grant.", valueName: "YYYY-MM-DD")) var date: String
             @Option(name: .long, help: "union (the Union's access time) or host.") var pool: String
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
-            @Option(name: .long, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
 
             func run() throws {
                 let grant = try AccessGrant(

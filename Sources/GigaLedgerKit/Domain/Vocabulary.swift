@@ -20,8 +20,12 @@ public enum Source: Hashable, Sendable, CustomStringConvertible {
     /// Parses `eu`, `ms:CC` or `private:ID`.
     public static func parse(_ text: String, field: String) throws(InputError) -> Source {
         if text == "eu" { return .union }
-        if text.hasPrefix("ms:") { return .memberState(try Codes.memberState(String(text.dropFirst(3)), field: field)) }
-        if text.hasPrefix("private:") { return .partner(try Codes.identifier(String(text.dropFirst(8)), field: field)) }
+        do {
+            if text.hasPrefix("ms:") { return .memberState(try Codes.memberState(String(text.dropFirst(3)), field: field)) }
+            if text.hasPrefix("private:") { return .partner(try Codes.identifier(String(text.dropFirst(8)), field: field)) }
+        } catch {
+            throw InputError(field: field, value: text, problem: error.problem)
+        }
         throw InputError(field: field, value: text, problem: "is not a source: use eu, ms:CC (a member state) or private:ID (a registered partner)")
     }
 }

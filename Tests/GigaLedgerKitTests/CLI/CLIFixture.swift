@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import GigaLedgerKit
+
+/// A ledger built entirely through the `gigaledger` binary: an unencrypted authority key,
+/// a passphrase-protected German officer key, one factory, one partner.
+struct CLIFixture {
+    let dir = TempDir()
+    let passphraseFile: String
+    var env: [String: String] { ["GIGALEDGER_LEDGER": dir.file("ledger.sqlite")] }
+
+    init() throws {
+        dir.write("pass", "correct horse battery staple\n")
+        passphraseFile = dir.file("pass")
+        try expectOK(["key", "generate", "--out", "authority", "--unencrypted"])
+        try expectOK(["key", "generate", "--out", "officer", "--kdf", "interactive", "--passphrase-file", passphraseFile])
+        try expectOK(["init", "--key", "authority.key", "--origin", "test.example/ledger"])
+        try expectOK(["factory", "register", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory",
+                      "--kind", "gigafactory", "--host", "DE", "--capex", "3500000000"])
+        try expectOK(["partner", "register", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE", "--country", "DE", "--sme"])
+        try expectOK(["key", "enroll", "--key", "authority.key", "--pub", "officer.pub", "--name", "DE officer", "--role", "officer",
+                      "--scope", "ms:DE", "--scope", "factory:de-jupiter"])
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], env extra: [String: String] = [:]) -> Run {
+        Binary.run(arguments, in: dir, env: env.merging(extra) { $1 })
+    }
+
+    @discardableResult
+    func expectOK(_ arguments: [String], env extra: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
+        let result = run(arguments, env: extra)
+        #expect(result.status == 0, "gigaledger \(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        guard result.status == 0 else { throw CLIFailure(stderr: result.stderr) }
+        return result
+    }
+
+    /// The ledger's state as `verify --json` reports it: entry count and head hash.
+    func state() -> String { run(["verify", "--json"]).stdout }
+
+    var contributionArguments: [String] {
+        ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "1000.00",
+         "--date", "2026-02-15", "--category", "capex", "--kind", "payment"]
+    }
+
+    /// `contributionArguments` with `flag`'s value replaced.
+    func contribution(_ flag: String, _ value: String) -> [String] {
+        var arguments = contributionArguments
+        let index = arguments.firstIndex(of: flag)!
+        arguments[index + 1] = value
+        return arguments
+    }
+}
+
+struct CLIFailure: Error { let stderr: String }
