@@ -17,7 +17,7 @@ struct GigaLedger: ParsableCommand {
             (a bad value, an unknown factory, a key not allowed to sign it). Nothing is written unless the exit code is 0.
             """,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
-                      AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self]
+                      AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self]
     )
 
     static func main() {

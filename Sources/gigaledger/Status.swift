@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the ledger, then print its entries by type and each factory's committed and paid totals (corrections netted).")
+
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            let ledger = try ledger.open(forWriting: false)
+            let report = try ledger.verify()
+            if let failure = report.failure {
+                print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
+                throw ExitCode(ExitCodes.notVerified)
+            }
+            let summary = try ledger.summary()
+            print("ledger \(ledger.path): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
+            print("origin \(report.origin)")
+            print("entries: " + summary.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            let groups = ["eu", "member states", "private"]
+            for totals in summary.factories {
+                let factory = totals.factory
+                print("")
+                print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), planned CAPEX \(factory.capex))")
+                for group in groups {
+                    let committed = totals.committed[group] ?? 0, paid = totals.paid[group] ?? 0
+                    print("  \(group.padding(toLength: 14, withPad: " ", startingAt: 0)) committed \(Cents.formatted(committed).leftAligned(24)) paid \(Cents.formatted(paid))")
+                }
+                let hours = AccessCategory.allCases.compactMap { category in totals.gpuHours[category].map { "\(category.rawValue) \($0)" } }
+                print("  GPU-hours granted: " + (hours.isEmpty ? "none" : hours.joined(separator: ", ")))
+            }
+        }
+    }
+}
+
+extension String {
+    func leftAligned(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds a demo ledger for three AI gigafactories through the gigaledger CLI, verifies it
+# and prints a summary. Run by `make demo`; the figures are realistic but invented.
+set -euo pipefail
+G=${GIGALEDGER:?set GIGALEDGER to the gigaledger binary}
+DIR=${DEMO_DIR:-demo}
+rm -rf "$DIR"
+mkdir -p "$DIR"
+cd "$DIR"
+export GIGALEDGER_LEDGER=ledger.sqlite
+
+say() { printf '\n== %s\n' "$*"; }
+quiet() { "$G" "$@" >/dev/null; }
+
+say "Keys: the JU authority (unencrypted, for this demo only) and three officers (passphrase-protected)"
+"$G" key generate --out authority --unencrypted 2>/dev/null | head -1
+umask 077
+printf 'demo passphrase, do not reuse\n' > passphrase
+export GIGALEDGER_PASSPHRASE_FILE=passphrase
+for who in ju-officer de-officer fr-officer; do
+  "$G" key generate --out "$who" --kdf interactive | head -1
+done
+
+say "Ledger"
+"$G" init --key authority.key --origin eurohpc-ju.example/gigaledger --name "EuroHPC JU ledger authority"
+
+export GIGALEDGER_KEY=authority.key
+say "Gigafactories, partners and officers (signed by the authority)"
+quiet factory register --id de-bavaria-aigf --name "Bavaria AI Gigafactory" --kind gigafactory --host DE --capex 3800000000
+quiet factory register --id fr-es-pyrenees-aigf --name "Pyrenees AI Gigafactory" --kind gigafactory --host FR --host ES --capex 4200000000
+quiet factory register --id it-po-valley-aigf --name "Po Valley AI Gigafactory" --kind gigafactory --host IT --capex 3100000000
+quiet partner register --id nordcompute --name "NordCompute SE" --country DE
+quiet partner register --id alpine-gpu --name "Alpine GPU Cloud SAS" --country FR --sme
+quiet partner register --id lumen-ai --name "Lumen AI Infrastructure S.p.A." --country IT
+quiet key enroll --pub ju-officer.pub --name "JU finance officer" --role officer --scope eu
+quiet key enroll --pub de-officer.pub --name "German ministry finance officer" --role officer --scope ms:DE --scope factory:de-bavaria-aigf
+quiet key enroll --pub fr-officer.pub --name "French ministry finance officer" --role officer --scope ms:FR --scope factory:fr-es-pyrenees-aigf
+"$G" key list
+
+say "Contributions: commitments and payments"
+c() { quiet contribution record "$@"; }
+# Union share of CAPEX: 17% (reported), committed, then paid in tranches.
+GIGALEDGER_KEY=ju-officer.key c --factory de-bavaria-aigf --source eu --amount 646000000 --date 2026-02-02 --category capex --kind commitment --ref "JU-AIGF-2026-01"
+GIGALEDGER_KEY=ju-officer.key c --factory fr-es-pyrenees-aigf --source eu --amount 714000000 --date 2026-02-02 --category capex --kind commitment --ref "JU-AIGF-2026-02"
+GIGALEDGER_KEY=ju-officer.key c --factory it-po-valley-aigf --source eu --amount 527000000 --date 2026-02-16 --category capex --kind commitment --ref "JU-AIGF-2026-03"
+GIGALEDGER_KEY=ju-officer.key c --factory de-bavaria-aigf --source eu --amount 129200000 --date 2026-03-20 --category capex --kind payment --ref "JU-PAY-0001"
+GIGALEDGER_KEY=ju-officer.key c --factory fr-es-pyrenees-aigf --source eu --amount 142800000 --date 2026-03-27 --category capex --kind payment --ref "JU-PAY-0002"
+# Host member states match the Union's money.
+GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 700000000 --date 2026-01-28 --category capex --kind commitment --ref "BMFTR-AIGF-1"
+GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 140000000.00 --date 2026-03-31 --category capex --kind payment --ref "BMFTR-Z-0042"
+GIGALEDGER_KEY=fr-officer.key c --factory fr-es-pyrenees-aigf --source ms:FR --amount 450000000 --date 2026-01-30 --category capex --kind commitment --ref "MESR-AIGF-7"
+c --factory fr-es-pyrenees-aigf --source ms:ES --amount 300000000 --date 2026-02-05 --category capex --kind commitment --ref "MTDFP-AIGF-3"
+c --factory it-po-valley-aigf --source ms:IT --amount 560000000 --date 2026-02-20 --category capex --kind commitment --ref "MUR-AIGF-11"
+# Private partners carry most of the CAPEX.
+c --factory de-bavaria-aigf --source private:nordcompute --amount 2454000000 --date 2026-02-10 --category capex --kind commitment --ref "SHA-NC-2026"
+c --factory de-bavaria-aigf --source private:nordcompute --amount 310500000.50 --date 2026-03-15 --category capex --kind payment --ref "NC-INV-2026-118"
+c --factory fr-es-pyrenees-aigf --source private:alpine-gpu --amount 2736000000 --date 2026-02-12 --category capex --kind commitment --ref "SHA-AG-2026"
+c --factory it-po-valley-aigf --source private:lumen-ai --amount 2013000000 --date 2026-02-25 --category capex --kind commitment --ref "SHA-LU-2026"
+c --factory it-po-valley-aigf --source private:lumen-ai --amount 12500000 --date 2026-03-30 --category opex --kind payment --ref "LU-OPEX-Q1"
+
+say "A mistaken payment and its correction"
+contribution_entry=$("$G" contribution record --key de-officer.key --factory de-bavaria-aigf --source ms:DE \
+  --amount 14000000 --date 2026-03-31 --category capex --kind payment --ref "BMFTR-Z-0042 (duplicate)" | sed -n 's/^entry \([0-9]*\):.*/\1/p')
+"$G" correct --key de-officer.key --entry "$contribution_entry" --reason "duplicate of BMFTR-Z-0042, booked twice"
+
+say "Compute access granted"
+a() { quiet access record "$@"; }
+GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Isar Robotics GmbH" --category sme --gpu-hours 120000 --date 2026-03-02 --pool union
+GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Kiel Language Models UG" --category startup --gpu-hours 80000 --date 2026-03-09 --pool union
+GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "TU Munich, Horizon Europe project" --category research --gpu-hours 250000 --date 2026-03-12 --pool union
+GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Automotive OEM AG" --category industry --gpu-hours 60000 --date 2026-03-20 --pool union --commercial --charge 228000
+GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Automotive OEM AG" --category industry --gpu-hours 400000 --date 2026-03-25 --pool host --commercial --charge 1520000
+GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Toulouse Vision SAS" --category sme --gpu-hours 95000 --date 2026-03-05 --pool union
+GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Meteo climate model consortium" --category public --gpu-hours 300000 --date 2026-03-18 --pool union
+GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Barcelona BioAI S.L." --category scaleup --gpu-hours 150000 --date 2026-03-26 --pool host
+a --factory it-po-valley-aigf --beneficiary "Milano Fintech AI S.r.l." --category startup --gpu-hours 40000 --date 2026-03-27 --pool union
+
+say "Recent entries"
+"$G" log | tail -5
+
+say "Verification"
+"$G" verify
+
+say "Summary"
+"$G" status
+echo
+echo "The demo ledger is $DIR/ledger.sqlite; try: $G log --ledger $DIR/ledger.sqlite"
