@@ -16,6 +16,8 @@ deps:
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# The independent verifier (schema/tools/verify_ledger.py) checks Ed25519 with the cryptography package.
+	@python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
 
 build: deps
 	$(SWIFT) build

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""An independent GigaLedger verifier, written from schema/FORMAT.md alone.
+
+Usage: verify_ledger.py LEDGER.sqlite
+Exit 0 and "verified N HEAD" when the ledger verifies; exit 1 and "entry N: reason" when not.
+Needs Python 3 and the `cryptography` package (Ed25519); nothing from GigaLedger's code.
+"""
+import datetime
+import hashlib
+import json
+import re
+import sqlite3
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+HASH_PREFIX = b"gigaledger/entry/v1\n"
+SIG_PREFIX = b"gigaledger/entry-signature/v1\n"
+KEY_ID_PREFIX = b"gigaledger/key-id/v1\n"
+MEMBER_STATES = set("AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+CENTS_MAX = 10_000_000_000_000
+ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
+
+
+class Fail(Exception):
+    pass
+
+
+def canonical(value):
+    """Section 4: the one spelling of a JSON value."""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise Fail("integer out of range")
+        return str(value).encode()
+    if isinstance(value, str):
+        out = bytearray(b'"')
+        for ch in value:
+            if ch == '"':
+                out += b'\\"'
+            elif ch == "\\":
+                out += b"\\\\"
+            elif ord(ch) < 0x20:
+                out += b"\\u%04x" % ord(ch)
+            else:
+                out += ch.encode("utf-8")
+        return bytes(out + b'"')
+    if isinstance(value, list):
+        return b"[" + b",".join(canonical(v) for v in value) + b"]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-8"))
+        return b"{" + b",".join(canonical(k) + b":" + canonical(value[k]) for k in keys) + b"}"
+    raise Fail("value of a type canonical JSON does not have: %r" % (value,))
+
+
+def no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise Fail("duplicate key")
+    return dict(pairs)
+
+
+def parse_body(raw):
+    try:
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_float=lambda s: float(s),
+                           parse_constant=lambda s: None)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise Fail("body is not JSON: %s" % error)
+    if canonical(value) != raw:
+        raise Fail("body is not canonical JSON")
+    return value
+
+
+def key_id(public_key):
+    """Section 9: 8 bytes of SHA-256, written little-endian in upper-case hex."""
+    return hashlib.sha256(KEY_ID_PREFIX + public_key).digest()[:8][::-1].hex().upper()
+
+
+def members(obj, names):
+    if not isinstance(obj, dict) or set(obj) != set(names):
+        raise Fail("members are %s, expected %s" % (sorted(obj) if isinstance(obj, dict) else obj, sorted(names)))
+    return obj
+
+
+def text(value, limit, empty=False):
+    if not isinstance(value, str) or len(value.encode()) > limit or (not value and not empty):
+        raise Fail("bad text %r" % (value,))
+    if value and (value != value.strip() or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)):
+        raise Fail("bad text %r" % (value,))
+    return value
+
+
+def ident(value):
+    if not isinstance(value, str) or not ID.match(value):
+        raise Fail("bad id %r" % (value,))
+    return value
+
+
+def cents(value, zero=False):
+    if type(value) is not int or not (0 if zero else 1) <= value <= CENTS_MAX:
+        raise Fail("bad cents %r" % (value,))
+    return value
+
+
+def date(value):
+    try:
+        parsed = datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Fail("bad date %r" % (value,))
+    if len(value) != 10 or not datetime.date(2021, 1, 1) <= parsed <= datetime.date(2099, 12, 31):
+        raise Fail("bad date %r" % (value,))
+    return value
+
+
+def choice(value, options):
+    if value not in options:
+        raise Fail("%r is not one of %s" % (value, options))
+    return value
+
+
+def source(value):
+    if value == "eu":
+        return value
+    if isinstance(value, str) and value.startswith("ms:") and value[3:] in MEMBER_STATES:
+        return value
+    if isinstance(value, str) and value.startswith("private:"):
+        ident(value[8:])
+        return value
+    raise Fail("bad source %r" % (value,))
+
+
+def scope(value):
+    if isinstance(value, str) and value.startswith("factory:"):
+        ident(value[8:])
+        return value
+    return source(value)
+
+
+def enrolment(data):
+    public_key = __import__("base64").b64decode(data["public_key"], validate=True)
+    if len(public_key) != 32 or __import__("base64").b64encode(public_key).decode() != data["public_key"]:
+        raise Fail("bad public key")
+    if key_id(public_key) != data["key_id"]:
+        raise Fail("key_id does not match public_key")
+    text(data["name"], 200)
+    role = choice(data["role"], ["authority", "officer", "auditor"])
+    scopes = data["scopes"]
+    if not isinstance(scopes, list) or len(scopes) > 64 or len(set(scopes)) != len(scopes):
+        raise Fail("bad scopes")
+    for s in scopes:
+        scope(s)
+    if (role == "officer") != bool(scopes):
+        raise Fail("scopes are for officers only, and officers need one")
+    return {"public_key": public_key, "role": role, "scopes": scopes}
+
+
+ENROL = ["key_id", "public_key", "name", "role", "scopes"]
+TYPES = {
+    "genesis": ENROL + ["origin"],
+    "key-enroll": ENROL,
+    "key-revoke": ["key_id", "reason"],
+    "factory-register": ["id", "name", "kind", "hosts", "capex_cents"],
+    "partner-register": ["id", "name", "country", "sme"],
+    "contribution": ["factory", "source", "amount_cents", "date", "category", "kind", "ref"],
+    "access": ["factory", "beneficiary", "category", "gpu_hours", "date", "pool", "commercial", "charge_cents"],
+    "correction": ["entry", "reason"],
+}
+
+
+def check_values(kind, d):
+    """Section 5."""
+    if kind in ("genesis", "key-enroll"):
+        if kind == "genesis":
+            text(d["origin"], 200)
+        return enrolment(d)
+    if kind == "key-revoke":
+        if not re.fullmatch(r"[0-9A-F]{16}", str(d["key_id"])):
+            raise Fail("bad key_id")
+        text(d["reason"], 500)
+    elif kind == "factory-register":
+        ident(d["id"]); text(d["name"], 200); choice(d["kind"], ["gigafactory", "ai-factory"]); cents(d["capex_cents"])
+        hosts = d["hosts"]
+        if not isinstance(hosts, list) or not 1 <= len(hosts) <= 27 or len(set(hosts)) != len(hosts) or not set(hosts) <= MEMBER_STATES:
+            raise Fail("bad hosts")
+    elif kind == "partner-register":
+        ident(d["id"]); text(d["name"], 200)
+        if not isinstance(d["sme"], bool) or not re.fullmatch(r"[A-Z]{2}", str(d["country"])) or d["country"] == "GR":
+            raise Fail("bad partner")
+    elif kind == "contribution":
+        ident(d["factory"]); source(d["source"]); cents(d["amount_cents"]); date(d["date"])
+        choice(d["category"], ["capex", "opex"]); choice(d["kind"], ["commitment", "payment"]); text(d["ref"], 500, empty=True)
+    elif kind == "access":
+        ident(d["factory"]); text(d["beneficiary"], 200); date(d["date"]); cents(d["charge_cents"], zero=True)
+        choice(d["category"], ["sme", "startup", "scaleup", "research", "public", "industry"]); choice(d["pool"], ["union", "host"])
+        if type(d["gpu_hours"]) is not int or not 1 <= d["gpu_hours"] <= 10_000_000_000 or not isinstance(d["commercial"], bool):
+            raise Fail("bad access")
+    elif kind == "correction":
+        if type(d["entry"]) is not int or d["entry"] < 1:
+            raise Fail("bad entry")
+        text(d["reason"], 500)
+    return None
+
+
+class Ledger:
+    def __init__(self):
+        self.keys = {}          # key ID -> {"public_key", "role", "scopes", "seq", "revoked"}
+        self.factories = {}
+        self.partners = {}
+        self.corrections = {}   # corrected seq -> seq
+        self.bodies = {}        # seq -> (type, data) of contributions and access records
+        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": []}
+
+    def may_sign(self, key, kind, d):
+        """Section 6, rule 3."""
+        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register"):
+            return key["role"] == "authority"
+        if kind == "contribution":
+            return key["role"] == "authority" or (key["role"] == "officer" and d["source"] in key["scopes"])
+        if kind == "access":
+            return key["role"] == "authority" or (key["role"] == "officer" and "factory:" + d["factory"] in key["scopes"])
+        if kind == "correction":
+            original = self.bodies.get(d["entry"])
+            return original is not None and self.may_sign(key, *original)
+        return False
+
+    def check(self, seq, kind, d, signer):
+        """Section 6; returns the public key that must have signed."""
+        if kind == "genesis" or seq == 1:
+            if kind != "genesis" or seq != 1 or d["role"] != "authority" or d["key_id"] != signer:
+                raise Fail("entry 1 must be the genesis, signed by the authority key it enrols")
+            return
+        key = self.keys.get(signer)
+        if key is None:
+            raise Fail("signer %s is not enrolled" % signer)
+        if key["revoked"] is not None:
+            raise Fail("signer %s was revoked at entry %d" % (signer, key["revoked"]))
+        if not self.may_sign(key, kind, d):
+            raise Fail("signer %s may not sign this %s" % (signer, kind))
+        if kind == "key-enroll" and d["key_id"] in self.keys:
+            raise Fail("key enrolled twice")
+        if kind == "key-revoke":
+            target = self.keys.get(d["key_id"])
+            if target is None or target["revoked"] is not None:
+                raise Fail("revokes a key that is not active")
+            active = [k for k in self.keys.values() if k["role"] == "authority" and k["revoked"] is None]
+            if target["role"] == "authority" and len(active) <= 1:
+                raise Fail("revokes the last authority key")
+        if kind == "factory-register" and d["id"] in self.factories:
+            raise Fail("factory registered twice")
+        if kind == "partner-register" and d["id"] in self.partners:
+            raise Fail("partner registered twice")
+        if kind in ("contribution", "access") and d["factory"] not in self.factories:
+            raise Fail("unknown factory")
+        if kind == "contribution" and d["source"].startswith("private:") and d["source"][8:] not in self.partners:
+            raise Fail("unknown partner")
+        if kind == "correction" and (d["entry"] >= seq or d["entry"] not in self.bodies or d["entry"] in self.corrections):
+            raise Fail("corrects an entry that is not an uncorrected earlier contribution or access record")
+
+    def apply(self, seq, kind, d, enrolled):
+        """Section 7: what each entry adds."""
+        if enrolled is not None:
+            self.keys[d["key_id"]] = dict(enrolled, seq=seq, revoked=None)
+            scopes = canonical(d["scopes"]).decode()
+            self.index["keys"].append((d["key_id"], enrolled["public_key"], d["name"], d["role"], scopes, seq))
+        elif kind == "key-revoke":
+            self.keys[d["key_id"]]["revoked"] = seq
+            self.index["key_revocations"].append((d["key_id"], seq))
+        elif kind == "factory-register":
+            self.factories[d["id"]] = seq
+            self.index["factories"].append((d["id"], seq))
+        elif kind == "partner-register":
+            self.partners[d["id"]] = seq
+            self.index["partners"].append((d["id"], seq))
+        elif kind == "correction":
+            self.corrections[d["entry"]] = seq
+            self.index["corrections"].append((d["entry"], seq))
+        if kind in ("contribution", "access"):
+            self.bodies[seq] = (kind, d)
+
+
+def verify(path):
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
+        raise SystemExit("not a GigaLedger ledger")
+    state, h, n = Ledger(), bytes(32), 1
+    rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
+    for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
+        try:
+            if seq != n:
+                raise Fail("missing")
+            if prev != h:
+                raise Fail("prev_hash does not link")
+            if hashlib.sha256(HASH_PREFIX + prev + body).digest() != stored:
+                raise Fail("hash does not match")
+            top = members(parse_body(body), ["data", "format", "recorded_at", "seq", "signer", "type"])
+            if top["format"] != "gigaledger/entry/v1" or top["type"] not in TYPES:
+                raise Fail("unknown format or type")
+            if (top["seq"], top["type"], top["signer"], top["recorded_at"]) != (seq, kind, signer, recorded_at):
+                raise Fail("columns differ from the body")
+            datetime.datetime.strptime(recorded_at, "%Y-%m-%dT%H:%M:%SZ")
+            d = members(top["data"], TYPES[kind])
+            enrolled = check_values(kind, d)
+            state.check(seq, kind, d, signer)
+            public_key = enrolled["public_key"] if kind == "genesis" else state.keys[signer]["public_key"]
+            try:
+                Ed25519PublicKey.from_public_bytes(public_key).verify(signature, SIG_PREFIX + stored)
+            except InvalidSignature:
+                raise Fail("signature does not verify")
+            state.apply(seq, kind, d, enrolled)
+        except (Fail, KeyError, TypeError, ValueError) as error:
+            return n, "entry %d: %s" % (n, error)
+        h, n = stored, n + 1
+    if n == 1:
+        return 1, "entry 1: no entries"
+    columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
+               "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq"}
+    for table, cols in columns.items():
+        stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
+        if stored != state.index[table]:
+            return n, "index table %s does not match the entries" % table
+    return None, "verified %d %s" % (n - 1, h.hex())
+
+
+if __name__ == "__main__":
+    failed, message = verify(sys.argv[1])
+    print(message)
+    sys.exit(1 if failed else 0)
