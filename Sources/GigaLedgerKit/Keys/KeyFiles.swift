@@ -28,14 +28,25 @@ public enum KeyFiles {
 
     /// A passphrase from a file: its bytes less one final newline (`\n` or `\r\n`); empty is refused.
     public static func readPassphrase(path: String) throws(KeyError) -> SecretBytes {
-        guard var bytes = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
-            throw .unreadable(path: path, "no such file or not readable")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        // Read straight into a buffer we wipe, one byte past the limit to see an oversized file.
+        var bytes = [UInt8](repeating: 0, count: passphraseBytesMax + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            guard got > 0 else { break }
+            count += got
         }
-        guard bytes.count <= passphraseBytesMax else { Sodium.wipe(&bytes); throw .malformed(path: path, "passphrase file is larger than \(passphraseBytesMax) bytes") }
-        if bytes.last == 0x0a { bytes.removeLast() }
-        if bytes.last == 0x0d { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw .passphraseEmpty(source: path) }
-        return SecretBytes(taking: &bytes)
+        guard count <= passphraseBytesMax else { Sodium.wipe(&bytes); throw .malformed(path: path, "passphrase file is larger than \(passphraseBytesMax) bytes") }
+        if count > 0, bytes[count - 1] == 0x0a { count -= 1 }
+        if count > 0, bytes[count - 1] == 0x0d { count -= 1 }
+        guard count > 0 else { Sodium.wipe(&bytes); throw .passphraseEmpty(source: path) }
+        let secret = SecretBytes(count: count)
+        secret.withMutableBytes { target in bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+        Sodium.wipe(&bytes)
+        return secret
     }
 
     static func readText(path: String, bytesMax: Int) throws(KeyError) -> String {
