@@ -105,10 +105,7 @@ import Testing
         #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .union, cents: 1), key: stranger) }
         let head = try #require(try fixture.ledger.entry(9))
         let body = EntryBody(seq: 10, signer: stranger.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
-        let entry = Entry.make(body: body, prevHash: head.hash, key: stranger)
-        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
-        ])
+        try fixture.forge(body, after: head, key: stranger)
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.seq == 10)
         #expect(failure.reason.contains("not an enrolled key"))
@@ -122,10 +119,7 @@ import Testing
         #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .memberState("DE"), cents: 1), key: fixture.officer) }
         let head = try #require(try fixture.ledger.entry(10))
         let body = EntryBody(seq: 11, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1))
-        let entry = Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
-        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
-        ])
+        try fixture.forge(body, after: head, key: fixture.officer)
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.seq == 11)
         #expect(failure.reason.contains("revoked at entry 10"))
@@ -135,10 +129,7 @@ import Testing
         let fixture = try Fixture()
         let head = try #require(try fixture.ledger.entry(9))
         let body = EntryBody(seq: 10, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
-        let entry = Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
-        try fixture.tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
-        ])
+        try fixture.forge(body, after: head, key: fixture.officer)
         #expect(try fixture.verify().failure?.reason.contains("may not record a contribution from eu") == true)
     }
 

@@ -124,6 +124,14 @@ struct Fixture {
         }
     }
 
+    /// Inserts a correctly chained entry signed by `key`, bypassing the rules, as a forger with raw SQL would.
+    func forge(_ body: EntryBody, after head: Entry, key: SigningKey) throws {
+        let entry = Entry.make(body: body, prevHash: head.hash, key: key)
+        try tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
+        ])
+    }
+
     func verify() throws -> VerificationReport {
         try Ledger.open(path: path, forWriting: false).verify()
     }
