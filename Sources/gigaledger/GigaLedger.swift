@@ -17,7 +17,8 @@ struct GigaLedger: ParsableCommand {
             (a bad value, an unknown factory, a key not allowed to sign it). Nothing is written unless the exit code is 0.
             """,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
-                      AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self]
+                      AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
+                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self]
     )
 
     static func main() {
@@ -53,9 +54,15 @@ enum ExitCodes {
         case let error as Refusal: return (error.description, refused)
         case let error as KeyError: return (error.description, unusable)
         case let error as LedgerError:
-            if case .headInvalid = error { return (error.description, notVerified) }
+            switch error {
+            case .headInvalid, .checkpointMismatch, .treeIncomplete: return (error.description, notVerified)
+            default: break
+            }
             return (error.description, unusable)
         case let error as EntryFormatError: return ("a stored entry cannot be read: \(error); run `gigaledger verify`", notVerified)
+        case let error as NoteError: return (error.description, refused)
+        case let error as ReceiptError: return (error.description, notVerified)
+        case let error as ProofError: return (error.description, notVerified)
         case let error as CLIError: return (error.message, error.code)
         default: return nil
         }

@@ -50,9 +50,11 @@ extension GigaLedger {
 
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
+        @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
 
         func run() throws {
-            let report = try ledger.open(forWriting: false).verify()
+            let ledger = try ledger.open(forWriting: false)
+            let report = try since.map { try ledger.verify(extending: try readTextFile($0, what: "checkpoint"), named: $0) } ?? ledger.verify()
             let head = report.headHash.map(Encoding.hex) ?? ""
             if json {
                 var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
@@ -70,6 +72,7 @@ extension GigaLedger {
                 print("origin: \(report.origin)")
             }
             if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
+            if let since, !json { print("extends checkpoint \(since)") }
         }
     }
 }

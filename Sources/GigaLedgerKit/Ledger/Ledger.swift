@@ -92,6 +92,7 @@ public final class Ledger {
         }
         try insert(entry, db: db)
         try index(body, db: db)
+        try MerkleStore.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
         return entry
     }
 

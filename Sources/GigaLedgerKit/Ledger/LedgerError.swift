@@ -7,6 +7,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case readOnly(path: String, String)
     case busy(path: String)
     case headInvalid(seq: Int64, String)
+    case treeIncomplete(level: Int, index: Int64)
+    case checkpointMismatch(String)
     case sqlite(code: Int32, message: String, sql: String?)
 
     public var description: String {
@@ -17,6 +19,9 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
         case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
+        case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
+        case .treeIncomplete(let level, let index):
+            return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
         case .sqlite(let code, let message, let sql):
             return "SQLite error \(code): \(message)" + (sql.map { " in: \($0.prefix(120))" } ?? "")
         }

@@ -23,7 +23,7 @@ protocol LedgerFacts {
 public struct Refusal: Error, Equatable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
-    init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = message }
 }
 
 /// The rules every entry must satisfy given the entries before it (schema/FORMAT.md, "Rules").

@@ -18,8 +18,18 @@ public struct VerificationReport: Equatable {
     public let headHash: [UInt8]?
     public let origin: String
     public let failure: VerificationFailure?
+    /// The Merkle root of the first n verified entries, for each n asked for that was reached.
+    public let roots: [Int64: [UInt8]]
 
     public var isVerified: Bool { failure == nil }
+    /// The same report with `failure`, when there is one.
+    public func failing(_ failure: VerificationFailure?) -> VerificationReport {
+        guard let failure else { return self }
+        return VerificationReport(verifiedCount: verifiedCount, headHash: headHash, origin: origin, failure: failure, roots: roots)
+    }
+
+    /// The Merkle root of all verified entries.
+    public var root: [UInt8] { roots[verifiedCount] ?? Merkle.emptyRoot }
 }
 
 extension Ledger {
@@ -27,9 +37,10 @@ extension Ledger {
     /// previous hash, the hash of the stored bytes, the body's form, that the columns match the
     /// body, the rules (signer enrolled, unrevoked, allowed; references exist), and the
     /// signature. Then rebuilds the index tables and compares them. Stops at the first failure.
-    public func verify() throws -> VerificationReport {
+    /// `rootsAt` asks for the Merkle roots at some sizes too (a checkpoint's, to compare).
+    public func verify(rootsAt sizes: Set<Int64> = []) throws -> VerificationReport {
         do {
-            return try queue.read { db in try Verifier(db: db).run() }
+            return try queue.read { db in try Verifier(db: db, rootsAt: sizes).run() }
         } catch {
             throw LedgerDatabase.map(error, path: path)
         }
@@ -42,9 +53,16 @@ private final class Verifier {
     var expectedIndex = [String: [[DatabaseValue]]]()
     var previousHash = Entry.genesisPrevHash
     var count: Int64 = 0
+    var frontier = MerkleFrontier()
+    var treeNodes: Int64 = 0
+    let checksTree: Bool
+    let rootsWanted: Set<Int64>
+    var roots = [Int64: [UInt8]]()
 
-    init(db: Database) {
+    init(db: Database, rootsAt sizes: Set<Int64>) throws {
         self.db = db
+        checksTree = try db.tableExists("merkle_nodes")
+        rootsWanted = sizes
         facts = ReplayedFacts { [unowned self] seq in
             guard seq <= self.count, let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
             return try EntryBody.decode([UInt8](data))
@@ -52,7 +70,9 @@ private final class Verifier {
     }
 
     func report(_ failure: VerificationFailure?) -> VerificationReport {
-        VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure)
+        var roots = self.roots
+        roots[count] = frontier.root
+        return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots)
     }
 
     func run() throws -> VerificationReport {
@@ -60,11 +80,14 @@ private final class Verifier {
         while let row = try rows.next() {
             let entry = Ledger.entry(from: row)
             if let failure = try check(entry) { return report(failure) }
+            if let failure = try checkTree(entry) { return report(failure) }
             previousHash = entry.hash
             count = entry.seq
+            if rootsWanted.contains(count) { roots[count] = frontier.root }
         }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
-        return report(try compareIndexTables())
+        if let failure = try compareIndexTables() { return report(failure) }
+        return report(try checkNoExtraTreeNodes())
     }
 
     private func check(_ entry: Entry) throws -> VerificationFailure? {
@@ -86,6 +109,29 @@ private final class Verifier {
         }
         facts.apply(body)
         for row in IndexRow.rows(for: body) { expectedIndex[row.table, default: []].append(row.values) }
+        return nil
+    }
+
+    /// Recomputes the Merkle nodes this entry completes and compares each with the stored one.
+    private func checkTree(_ entry: Entry) throws -> VerificationFailure? {
+        let finished = frontier.append(leafHash: Merkle.leafHash(entry.hash))
+        guard checksTree else { return nil }
+        for node in finished {
+            treeNodes += 1
+            let stored = try Data.fetchOne(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", arguments: [node.level, node.index])
+            guard let stored, [UInt8](stored) == node.hash else {
+                return VerificationFailure(seq: entry.seq, reason: "merkle_nodes level \(node.level) index \(node.index) is \(stored == nil ? "missing" : "not the hash the entries give")")
+            }
+        }
+        return nil
+    }
+
+    private func checkNoExtraTreeNodes() throws -> VerificationFailure? {
+        guard checksTree else { return nil }
+        let stored = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM merkle_nodes") ?? 0
+        guard stored == treeNodes else {
+            return VerificationFailure(seq: count, reason: "merkle_nodes holds \(stored) nodes, the entries give \(treeNodes)")
+        }
         return nil
     }
 

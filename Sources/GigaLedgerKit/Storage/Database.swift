@@ -21,10 +21,18 @@ enum LedgerDatabase {
         return config
     }
 
+    /// What a migration computes in Swift after its SQL, in the same transaction.
+    static let afterMigration: [String: (Database) throws -> Void] = [
+        "0002_merkle": MerkleStore.backfill,
+    ]
+
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         for (identifier, sql) in EmbeddedMigrations.all {
-            migrator.registerMigration(identifier) { db in try db.execute(sql: sql) }
+            migrator.registerMigration(identifier) { db in
+                try db.execute(sql: sql)
+                try afterMigration[identifier]?(db)
+            }
         }
         return migrator
     }

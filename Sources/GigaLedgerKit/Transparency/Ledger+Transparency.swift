@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+
+/// Checkpoints, proofs and receipts from a ledger's stored Merkle tree.
+extension Ledger {
+    /// The ledger's origin name, from its genesis entry.
+    public func origin() throws -> String {
+        try readTree { db in try Self.origin(db) }
+    }
+
+    static func origin(_ db: Database) throws -> String {
+        guard let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = 1"),
+              case .genesis(let genesis) = try EntryBody.decode([UInt8](data)).data else { throw Refusal("the ledger has no genesis entry") }
+        return genesis.origin
+    }
+
+    /// Every key ever enrolled as an authority: the keys whose checkpoint signatures this ledger accepts.
+    public func authorityKeys() throws -> [PublicKey] {
+        try keys().filter { $0.enrolment.role == .authority }.map(\.enrolment.publicKey)
+    }
+
+    /// The number of entries.
+    public func size() throws -> Int64 {
+        try readTree { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0 }
+    }
+
+    public func root(size: Int64) throws -> Merkle.Hash {
+        try readTree { db in try Merkle.root(size: size, node: MerkleStore.nodeSource(db)) }
+    }
+
+    public func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash] {
+        guard seq >= 1, seq <= size else { throw Refusal("entry \(seq) is not in a tree of size \(size)") }
+        return try readTree { db in try Merkle.proveInclusion(index: seq - 1, size: size, node: MerkleStore.nodeSource(db)) }
+    }
+
+    public func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash] {
+        guard old >= 1, old <= new else { throw Refusal("no consistency proof from size \(old) to size \(new)") }
+        return try readTree { db in try Merkle.proveConsistency(old: old, new: new, node: MerkleStore.nodeSource(db)) }
+    }
+
+    /// Signs a checkpoint of the whole ledger with `key`, which must be an active authority key,
+    /// and keeps it. Refuses when the tree no longer gives the root of the last checkpoint kept:
+    /// the ledger never signs two checkpoints that are inconsistent with each other.
+    public func signCheckpoint(key: SigningKey) throws -> String {
+        do {
+            return try queue.writeWithoutTransaction { db in
+                var note = ""
+                try db.inTransaction(.immediate) {
+                    note = try Self.signCheckpoint(db, key: key)
+                    return .commit
+                }
+                return note
+            }
+        } catch { throw LedgerDatabase.map(error, path: path) }
+    }
+
+    private static func signCheckpoint(_ db: Database, key: SigningKey) throws -> String {
+        guard let signer = try IndexedFacts(db: db).key(key.id), signer.enrolment.role == .authority, signer.isActive,
+              signer.enrolment.publicKey == key.publicKey
+        else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
+        let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
+        let node = MerkleStore.nodeSource(db)
+        if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
+            let lastSize: Int64 = last["size"]
+            guard lastSize <= size, try Merkle.root(size: lastSize, node: node) == [UInt8](last["root"] as Data) else {
+                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(lastSize); refusing to sign another")
+            }
+            if lastSize == size { return last["note"] }
+        }
+        let checkpoint = Checkpoint(origin: try origin(db), size: size, root: try Merkle.root(size: size, node: node))
+        let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
+        try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+                       arguments: [size, Data(checkpoint.root), note, Timestamp.now()])
+        return note
+    }
+
+    /// The latest checkpoint the ledger signed, if any.
+    public func latestCheckpoint() throws -> String? {
+        try readTree { db in try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1") }
+    }
+
+    /// Reads a signed checkpoint and checks it against this ledger: signed by one of its authority
+    /// keys, for its origin, no larger than the ledger, with the root the stored tree gives.
+    public func openCheckpoint(_ note: String) throws -> Checkpoint {
+        let (checkpoint, _) = try Checkpoint.open(note, trusting: try authorityKeys())
+        let origin = try origin()
+        guard checkpoint.origin == origin else { throw Refusal("the checkpoint is for \(checkpoint.origin), this ledger is \(origin)") }
+        let size = try size()
+        guard checkpoint.size <= size else {
+            throw LedgerError.checkpointMismatch("size mismatch: the ledger has \(size) entries, fewer than the checkpoint's \(checkpoint.size) (truncated?)")
+        }
+        guard try root(size: checkpoint.size) == checkpoint.root else {
+            throw LedgerError.checkpointMismatch("the ledger's first \(checkpoint.size) entries do not have the checkpoint's root (rewritten?)")
+        }
+        return checkpoint
+    }
+
+    /// A receipt for entry `seq` against `checkpointNote`, or else the latest checkpoint signed.
+    public func receipt(seq: Int64, checkpointNote: String? = nil) throws -> Receipt {
+        guard let note = try checkpointNote ?? latestCheckpoint() else {
+            throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint --key AUTHORITY_KEY` first")
+        }
+        let checkpoint = try openCheckpoint(note)
+        guard seq >= 1, seq <= checkpoint.size else {
+            throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")
+        }
+        guard let entry = try entry(seq) else { throw Refusal("entry \(seq) does not exist") }
+        guard let signer = try keys().first(where: { $0.enrolment.publicKey.id.description == entry.signer }) else {
+            throw Refusal("entry \(seq)'s signer \(entry.signer) is not enrolled")
+        }
+        return Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer.enrolment.publicKey,
+                       signature: entry.signature, proof: try inclusionProof(seq: seq, size: checkpoint.size), checkpointNote: note)
+    }
+
+    /// Verifies the whole ledger, then that it extends the checkpoint `note` published earlier
+    /// (`named` says which file, for messages): signed by one of its authority keys, for its
+    /// origin, no larger than the ledger, and with the root its first entries give. This catches
+    /// a truncated or rewritten ledger even when its own chain is consistent.
+    public func verify(extending note: String, named: String) throws -> VerificationReport {
+        let checkpoint: Checkpoint
+        do {
+            (checkpoint, _) = try Checkpoint.open(note, trusting: try authorityKeys())
+        } catch let error as NoteError {
+            if case .malformed = error { throw error }
+            let report = try verify()
+            return report.failing(VerificationFailure(seq: 1, reason: "checkpoint \(named) is not signed by any authority key of this ledger (rewritten from genesis?)"))
+        }
+        let stored = try size()
+        if checkpoint.size > stored {
+            // Reported first: a cut tail is the finding, whatever else the cut left behind.
+            return try verify().failing(VerificationFailure(seq: stored + 1,
+                reason: "size mismatch: checkpoint \(named) has size \(checkpoint.size), the ledger only \(stored) entries (truncated)"))
+        }
+        let report = try verify(rootsAt: [checkpoint.size])
+        guard report.isVerified else { return report }
+        guard checkpoint.origin == report.origin else {
+            return report.failing(VerificationFailure(seq: 1, reason: "checkpoint \(named) is for \(checkpoint.origin), this ledger is \(report.origin)"))
+        }
+        guard report.roots[checkpoint.size] == checkpoint.root else {
+            return report.failing(VerificationFailure(seq: checkpoint.size,
+                reason: "root mismatch: the ledger's first \(checkpoint.size) entries do not give checkpoint \(named)'s root (rewritten)"))
+        }
+        return report
+    }
+
+    private func readTree<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try queue.read(body) } catch { throw LedgerDatabase.map(error, path: path) }
+    }
+}
