@@ -53,22 +53,35 @@ struct ReferenceTree {
         #expect(Encoding.hex(Merkle.emptyRoot) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
-    /// RFC 9162 section 2.1.5's 7-leaf example: leaves a b c d e f j; g = H(a,b), h = H(c,d),
-    /// i = H(e,f), k = H(g,h), l = H(i,j). (C2SP merkle-tree.md draws the same tree.)
-    @Test func sevenLeafExample() throws {
+    struct SevenLeaf: Decodable {
+        struct Inclusion: Decodable { let index: Int64; let proof: [String] }
+        struct Consistency: Decodable { let old: Int64; let proof: [String] }
+        let nodes: [String: [Int64]]
+        let inclusion: [Inclusion]
+        let consistency: [Consistency]
+    }
+
+    /// c2sp-7-leaf.json: C2SP merkle-tree.md's worked example, proofs given as node labels.
+    @Test func c2spSevenLeafExample() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("c2sp-7-leaf.json")
+        let example = try JSONDecoder().decode(SevenLeaf.self, from: Data(contentsOf: url))
         let tree = ReferenceTree(leaves: Self.vectors.leaves_hex.prefix(7).map { Encoding.unhex($0)! })
-        let a = try tree.node(0, 0), b = try tree.node(0, 1), c = try tree.node(0, 2), d = try tree.node(0, 3)
-        let f = try tree.node(0, 5), j = try tree.node(0, 6)
-        let g = try tree.node(1, 0), h = try tree.node(1, 1), i = try tree.node(1, 2), k = try tree.node(2, 0)
-        let l = Merkle.nodeHash(i, j)
-        #expect(try Merkle.proveInclusion(index: 0, size: 7, node: tree.node) == [b, h, l])
-        #expect(try Merkle.proveInclusion(index: 3, size: 7, node: tree.node) == [c, g, l])
-        #expect(try Merkle.proveInclusion(index: 4, size: 7, node: tree.node) == [f, j, k])
-        #expect(try Merkle.proveInclusion(index: 6, size: 7, node: tree.node) == [i, k])
-        #expect(try Merkle.proveConsistency(old: 3, new: 7, node: tree.node) == [c, d, g, l])
-        #expect(try Merkle.proveConsistency(old: 4, new: 7, node: tree.node) == [l])
-        #expect(try Merkle.proveConsistency(old: 6, new: 7, node: tree.node) == [i, j, k])
-        _ = a
+        var labels = [String: [UInt8]]()
+        for (offset, name) in ["a", "b", "c", "d", "e", "f", "g"].enumerated() { labels[name] = try tree.node(0, Int64(offset)) }
+        for (name, at) in example.nodes { labels[name] = try tree.node(Int(at[0]), at[1]) }
+        labels["l"] = Merkle.nodeHash(labels["j"]!, labels["g"]!)
+        let root = try Merkle.root(size: 7, node: tree.node)
+        #expect(root == Merkle.nodeHash(labels["k"]!, labels["l"]!))
+        for item in example.inclusion {
+            let proof = try Merkle.proveInclusion(index: item.index, size: 7, node: tree.node)
+            #expect(proof == item.proof.map { labels[$0]! }, "inclusion of \(item.index)")
+            try Merkle.checkInclusion(index: item.index, size: 7, leafHash: try tree.node(0, item.index), proof: proof, root: root)
+        }
+        for item in example.consistency {
+            let proof = try Merkle.proveConsistency(old: item.old, new: 7, node: tree.node)
+            #expect(proof == item.proof.map { labels[$0]! }, "consistency from \(item.old)")
+            try Merkle.checkConsistency(old: item.old, new: 7, oldRoot: try Merkle.root(size: item.old, node: tree.node), newRoot: root, proof: proof)
+        }
     }
 
     /// Every tree size from 1 to 100: every leaf's inclusion proof, and every pair of sizes' consistency proof.
