@@ -35,6 +35,8 @@ enum Render {
             return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)"
         case .correction(let correction):
             return "reverses entry \(correction.entry): \(correction.reason)"
+        case .policy(let policy):
+            return "policy \(policy.id) version \(policy.version): \(policy.rules.count) rules"
         }
     }
 

@@ -166,7 +166,14 @@ TYPES = {
     "contribution": ["factory", "source", "amount_cents", "date", "category", "kind", "ref"],
     "access": ["factory", "beneficiary", "category", "gpu_hours", "date", "pool", "commercial", "charge_cents"],
     "correction": ["entry", "reason"],
+    "policy": ["policy", "version", "title", "rules"],
 }
+POLICY_RULES = {
+    "union-capex-share-max-gigafactory", "union-acquisition-share-max-ai-factory", "union-opex-share-max-ai-factory",
+    "matching-min-gigafactory", "union-access-share-max", "union-access-proportionality-tolerance",
+    "commercial-share-of-union-access-max", "union-access-free-for", "sme-startup-access-share-min",
+}
+CATEGORIES = ["sme", "startup", "scaleup", "research", "public", "industry"]
 
 
 def check_values(kind, d):
@@ -200,6 +207,23 @@ def check_values(kind, d):
         if type(d["entry"]) is not int or d["entry"] < 1:
             raise Fail("bad entry")
         text(d["reason"], 500)
+    elif kind == "policy":
+        ident(d["policy"]); text(d["title"], 500)
+        if type(d["version"]) is not int or d["version"] < 1 or not isinstance(d["rules"], list):
+            raise Fail("bad policy")
+        ids = [rule.get("id") if isinstance(rule, dict) else None for rule in d["rules"]]
+        if sorted(ids, key=str) != sorted(POLICY_RULES):
+            raise Fail("policy rules are not exactly the known ones, once each")
+        for rule in d["rules"]:
+            if rule["id"] == "union-access-free-for":
+                members(rule, ["id", "categories", "source", "confidence", "note"])
+                if not isinstance(rule["categories"], list) or any(c not in CATEGORIES for c in rule["categories"]):
+                    raise Fail("bad categories")
+            else:
+                members(rule, ["id", "basis_points", "source", "confidence", "note"])
+                if type(rule["basis_points"]) is not int or not 0 <= rule["basis_points"] <= 1_000_000:
+                    raise Fail("bad basis_points")
+            text(rule["source"], 500); text(rule["note"], 500); choice(rule["confidence"], ["law", "reported", "policy"])
     return None
 
 
@@ -214,7 +238,7 @@ class Ledger:
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
-        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register"):
+        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register", "policy"):
             return key["role"] == "authority"
         if kind == "contribution":
             return key["role"] == "authority" or (key["role"] == "officer" and d["source"] in key["scopes"])

@@ -9,6 +9,7 @@ public enum EntryData: Equatable, Sendable {
     case contribution(Contribution)
     case access(AccessGrant)
     case correction(Correction)
+    case policy(Policy)
 
     /// The entry type as stored in the `type` column and the body.
     public var type: String {
@@ -21,10 +22,11 @@ public enum EntryData: Equatable, Sendable {
         case .contribution: return "contribution"
         case .access: return "access"
         case .correction: return "correction"
+        case .policy: return "policy"
         }
     }
 
-    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction"]
+    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction", "policy"]
 }
 
 public struct Genesis: Equatable, Sendable {

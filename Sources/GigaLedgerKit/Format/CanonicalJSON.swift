@@ -72,6 +72,19 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         return value
     }
 
+    /// Parses ordinary JSON written by people (white space, any key order, the usual escapes) into
+    /// a value, for files such as policies that are stored canonically once read. Integers only;
+    /// duplicate keys and `null` are still refused. Requires `bytes.count <= inputBytesMax`.
+    public static func decodeRelaxed(_ bytes: [UInt8]) throws(CanonicalJSONError) -> CanonicalJSON {
+        guard bytes.count <= inputBytesMax else { throw .tooLarge(bytes.count) }
+        var parser = Parser(bytes: bytes, relaxed: true)
+        parser.skipSpace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipSpace()
+        guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
+        return value
+    }
+
     /// The largest entry body accepted, in bytes.
     public static let inputBytesMax = 64 * 1024
     /// How deeply arrays and objects may nest.
@@ -95,9 +108,19 @@ public enum CanonicalJSONError: Error, Equatable, CustomStringConvertible {
 /// A strict recursive-descent reader for the subset `CanonicalJSON` writes.
 private struct Parser {
     let bytes: [UInt8]
+    /// Relaxed: white space between tokens and all of JSON's string escapes are allowed.
+    let relaxed: Bool
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], relaxed: Bool = false) {
+        self.bytes = bytes
+        self.relaxed = relaxed
+    }
+
+    mutating func skipSpace() {
+        guard relaxed else { return }
+        while index < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[index]) { index += 1 }
+    }
 
     mutating func parseValue(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
         guard depth <= CanonicalJSON.depthMax else { throw .malformed(at: index, "nested too deeply") }
@@ -142,7 +165,7 @@ private struct Parser {
                 guard let text = String(validating: out, as: UTF8.self) else { throw .malformed(at: index, "invalid UTF-8") }
                 return text
             case UInt8(ascii: "\\"):
-                out.append(try parseEscape())
+                out.append(contentsOf: try parseEscape())
             case 0x00...0x1f:
                 throw .malformed(at: index - 1, "raw control character in string")
             default:
@@ -151,28 +174,57 @@ private struct Parser {
         }
     }
 
-    mutating func parseEscape() throws(CanonicalJSONError) -> UInt8 {
+    mutating func parseEscape() throws(CanonicalJSONError) -> [UInt8] {
         guard index < bytes.count else { throw .malformed(at: index, "unterminated escape") }
         let kind = bytes[index]
         index += 1
+        if relaxed, let simple = [UInt8(ascii: "/"): UInt8(ascii: "/"), UInt8(ascii: "n"): 0x0a, UInt8(ascii: "t"): 0x09,
+                                  UInt8(ascii: "r"): 0x0d, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0c][kind] {
+            return [simple]
+        }
         switch kind {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): return kind
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): return [kind]
+        case UInt8(ascii: "u") where relaxed:
+            var scalar = try hex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    throw .malformed(at: index, "a high surrogate without its low surrogate")
+                }
+                index += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw .malformed(at: index, "a high surrogate without its low surrogate") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            }
+            guard let character = Unicode.Scalar(scalar) else { throw .malformed(at: index, "a lone surrogate") }
+            return Array(String(character).utf8)
         case UInt8(ascii: "u"):
             guard index + 4 <= bytes.count, let value = Encoding.unhex(String(decoding: bytes[index..<index + 4], as: UTF8.self)),
                   value[0] == 0, value[1] < 0x20
             else { throw .malformed(at: index, "only \\u0000 to \\u001f may be escaped") }
             index += 4
-            return value[1]
+            return [value[1]]
         default: throw .malformed(at: index - 1, "unknown escape")
         }
+    }
+
+    /// Four hex digits, either case (relaxed JSON only).
+    mutating func hex4() throws(CanonicalJSONError) -> UInt32 {
+        guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+              bytes[index..<index + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+        else { throw .malformed(at: index, "\\u needs four hex digits") }
+        index += 4
+        return value
     }
 
     mutating func parseArray(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
         index += 1
         var items = [CanonicalJSON]()
+        skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
         while true {
+            skipSpace()
             items.append(try parseValue(depth: depth + 1))
+            skipSpace()
             guard index < bytes.count else { throw .malformed(at: index, "unterminated array") }
             let separator = bytes[index]
             index += 1
@@ -184,13 +236,18 @@ private struct Parser {
     mutating func parseObject(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
         index += 1
         var members = [String: CanonicalJSON]()
+        skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
+            skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(at: index, "expected a key") }
             let key = try parseString()
             guard members[key] == nil else { throw .malformed(at: index, "duplicate key \(key)") }
+            skipSpace()
             try expect(":")
+            skipSpace()
             members[key] = try parseValue(depth: depth + 1)
+            skipSpace()
             guard index < bytes.count else { throw .malformed(at: index, "unterminated object") }
             let separator = bytes[index]
             index += 1

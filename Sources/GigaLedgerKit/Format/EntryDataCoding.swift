@@ -25,6 +25,8 @@ extension EntryBody {
                     "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value)]
         case .correction(let correction):
             return ["entry": .integer(correction.entry), "reason": .string(correction.reason)]
+        case .policy(let policy):
+            return policy.encoded()
         }
     }
 
@@ -66,6 +68,8 @@ extension EntryBody {
         case "correction":
             let entry = try fields.integer("entry"), reason = try fields.string("reason")
             return try lift { () throws(InputError) in .correction(try Correction(entry: entry, reason: reason)) }
+        case "policy":
+            return .policy(try Policy.decode(&fields))
         default:
             throw .unknownType(type)
         }
@@ -160,6 +164,13 @@ struct Fields {
             guard case .string(let text) = item else { throw .field("\(path).\(key)", "holds a value that is not a string") }
             out.append(text)
         }
+        return out
+    }
+
+    mutating func objects(_ key: String) throws(EntryFormatError) -> [Fields] {
+        guard case .array(let items) = try take(key) else { throw .field("\(path).\(key)", "is not an array") }
+        var out = [Fields]()
+        for item in items { out.append(try Fields(item, path: "\(path).\(key)")) }
         return out
     }
 

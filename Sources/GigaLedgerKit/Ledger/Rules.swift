@@ -52,7 +52,7 @@ enum Rules {
         let who = "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))"
         let scopes = signer.enrolment.scopes.map(\.description).joined(separator: ", ")
         switch data {
-        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister:
+        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .policy:
             guard signer.enrolment.role == .authority else { throw Refusal("\(who) may not sign a \(data.type) entry: it needs an authority key") }
         case .contribution(let item):
             if signer.enrolment.role == .authority { return }
@@ -75,7 +75,7 @@ enum Rules {
     /// References must point at what exists; registrations must not repeat an ID.
     static func checkReferences(_ data: EntryData, seq: Int64, facts: LedgerFacts) throws {
         switch data {
-        case .genesis:
+        case .genesis, .policy:
             break
         case .keyEnroll(let enrolment):
             if let existing = try facts.key(enrolment.publicKey.id) {
@@ -145,7 +145,7 @@ final class ReplayedFacts: LedgerFacts {
             partners[partner.id] = body.seq
         case .correction(let correction):
             corrections[correction.entry] = body.seq
-        case .contribution, .access:
+        case .contribution, .access, .policy:
             break
         }
     }

@@ -32,7 +32,7 @@ struct IndexRow: Equatable {
         case .factoryRegister(let factory): return [row("factories", [factory.id, body.seq])]
         case .partnerRegister(let partner): return [row("partners", [partner.id, body.seq])]
         case .correction(let correction): return [row("corrections", [correction.entry, body.seq])]
-        case .contribution, .access: return []
+        case .contribution, .access, .policy: return []
         }
     }
 

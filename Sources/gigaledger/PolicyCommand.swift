@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct PolicyCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "policy", abstract: "Record the safeguards reports are checked against.",
+                                                        subcommands: [Set.self])
+
+        struct Set: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record a policy file (e.g. schema/policy/eurohpc-2026.json) as an entry signed by an authority key.")
+
+            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var signing: SigningOptions
+            @Option(name: .long, help: ArgumentHelp("The policy JSON file.", valueName: "file")) var file: String
+
+            func run() throws {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw CLIError(message: "policy file \(file): no such file or not readable", code: ExitCodes.unusable)
+                }
+                let policy: Policy
+                do { policy = try Policy.parseFile([UInt8](data)) } catch let error as EntryFormatError {
+                    throw CLIError(message: "policy file \(file): \(error)", code: ExitCodes.refused)
+                }
+                let entry = try ledger.open(forWriting: true).append(.policy(policy), key: signing.load())
+                Render.recorded(entry, what: "recorded policy \(policy.id) version \(policy.version)")
+            }
+        }
+    }
+}
