@@ -1,0 +1,102 @@
+import Foundation
+
+/// Why a report cannot be made.
+public struct ReportError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public let notVerified: Bool
+    public var description: String { message }
+}
+
+extension Ledger {
+    /// Computes the report for `quarter` at ledger state `at` (default: the whole ledger).
+    /// Verifies the whole ledger first and refuses one that does not verify. Two streaming passes:
+    /// one finds the corrections up to `at`, the next adds up what they leave.
+    public func quarterlyReport(quarter: Quarter, at: Int64? = nil) throws -> QuarterlyReport {
+        let verification = try verify()
+        if let failure = verification.failure {
+            throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", notVerified: true)
+        }
+        let state = at ?? verification.verifiedCount
+        guard state >= 1, state <= verification.verifiedCount else {
+            throw InputError(field: "at", value: String(state), problem: "is not an entry of this ledger (1 to \(verification.verifiedCount))")
+        }
+        var correctedBy = [Int64: Int64]()
+        try forEachEntry { entry in
+            guard entry.seq <= state, entry.type == "correction", case .correction(let item) = try EntryBody.decode(entry.body).data else { return }
+            correctedBy[item.entry] = entry.seq
+        }
+        var builder = Builder(quarter: quarter, correctedBy: correctedBy)
+        var head: Entry?
+        try forEachEntry { entry in
+            guard entry.seq <= state else { return }
+            head = entry
+            try builder.add(seq: entry.seq, body: EntryBody.decode(entry.body))
+        }
+        guard let head else { preconditionFailure("Ledger.quarterlyReport: a verified ledger has entries") }
+        guard let (policy, policySeq) = builder.policy else {
+            throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", notVerified: false)
+        }
+        return builder.report(origin: verification.origin, head: head, policy: policy, policySeq: policySeq)
+    }
+}
+
+/// Adds entries up, in sequence order, into per-factory and overall figures.
+private struct Builder {
+    let quarter: Quarter
+    let correctedBy: [Int64: Int64]
+    var policy: (Policy, Int64)?
+    var factories = [Factory]()
+    var quarterFigures = [String: PeriodFigures]()
+    var cumulativeFigures = [String: PeriodFigures]()
+    var contributionRows = [ContributionRow]()
+    var accessRows = [AccessRow]()
+
+    init(quarter: Quarter, correctedBy: [Int64: Int64]) {
+        self.quarter = quarter
+        self.correctedBy = correctedBy
+    }
+
+    mutating func add(seq: Int64, body: EntryBody) {
+        switch body.data {
+        case .policy(let item): policy = (item, seq)
+        case .factoryRegister(let factory): factories.append(factory)
+        case .contribution(let item) where item.date <= quarter.lastDay:
+            contributionRows.append(ContributionRow(seq: seq, item: item, correctedBy: correctedBy[seq]))
+            guard correctedBy[seq] == nil else { return }
+            cumulativeFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
+            if quarter.contains(item.date) {
+                quarterFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
+            }
+        case .access(let grant) where grant.date <= quarter.lastDay:
+            accessRows.append(AccessRow(seq: seq, grant: grant, correctedBy: correctedBy[seq]))
+            guard correctedBy[seq] == nil else { return }
+            cumulativeFigures[grant.factory, default: PeriodFigures()].access.add(grant)
+            if quarter.contains(grant.date) { quarterFigures[grant.factory, default: PeriodFigures()].access.add(grant) }
+        default: break
+        }
+    }
+
+    func report(origin: String, head: Entry, policy: Policy, policySeq: Int64) -> QuarterlyReport {
+        let reports = factories.map { factory in
+            let cumulative = cumulativeFigures[factory.id] ?? PeriodFigures()
+            return FactoryReport(factory: factory, quarter: quarterFigures[factory.id] ?? PeriodFigures(), cumulative: cumulative,
+                                 verdicts: Safeguards.verdicts(for: factory, figures: cumulative, accessRows: accessRows, policy: policy))
+        }
+        return QuarterlyReport(quarter: quarter, origin: origin, entryCount: head.seq, headHash: head.hash, headRecordedAt: head.recordedAt,
+                               policy: policy, policySeq: policySeq, factories: reports,
+                               allQuarter: Self.sum(reports.map(\.quarter)), allCumulative: Self.sum(reports.map(\.cumulative)),
+                               contributionRows: contributionRows, accessRows: accessRows)
+    }
+
+    static func sum(_ figures: [PeriodFigures]) -> PeriodFigures {
+        var total = PeriodFigures()
+        for item in figures {
+            for (key, value) in item.bySource { total.bySource[key] = (total.bySource[key] ?? ContributionTotals()) + value }
+            for (category, pools) in item.access.hours {
+                for (pool, hours) in pools { total.access.hours[category, default: [:]][pool, default: 0] += hours }
+            }
+            total.access.unionCommercialHours += item.access.unionCommercialHours
+        }
+        return total
+    }
+}

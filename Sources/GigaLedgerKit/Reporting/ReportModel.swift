@@ -1,0 +1,116 @@
+/// Net cents by kind and category for one source or a sum of sources.
+public struct ContributionTotals: Equatable, Sendable {
+    public var committedCapex: Int64 = 0
+    public var committedOpex: Int64 = 0
+    public var paidCapex: Int64 = 0
+    public var paidOpex: Int64 = 0
+
+    public var committed: Int64 { committedCapex + committedOpex }
+    public var paid: Int64 { paidCapex + paidOpex }
+
+    mutating func add(_ item: Contribution) {
+        switch (item.kind, item.category) {
+        case (.commitment, .capex): committedCapex += item.amount.value
+        case (.commitment, .opex): committedOpex += item.amount.value
+        case (.payment, .capex): paidCapex += item.amount.value
+        case (.payment, .opex): paidOpex += item.amount.value
+        }
+    }
+
+    static func + (a: ContributionTotals, b: ContributionTotals) -> ContributionTotals {
+        ContributionTotals(committedCapex: a.committedCapex + b.committedCapex, committedOpex: a.committedOpex + b.committedOpex,
+                           paidCapex: a.paidCapex + b.paidCapex, paidOpex: a.paidOpex + b.paidOpex)
+    }
+}
+
+/// GPU-hours granted, by category and pool.
+public struct AccessTotals: Equatable, Sendable {
+    public var hours: [AccessCategory: [AccessPool: Int64]] = [:]
+    public var unionCommercialHours: Int64 = 0
+
+    public func hours(_ category: AccessCategory? = nil, pool: AccessPool? = nil) -> Int64 {
+        var total: Int64 = 0
+        for (itemCategory, pools) in hours where category == nil || itemCategory == category {
+            for (itemPool, value) in pools where pool == nil || itemPool == pool { total += value }
+        }
+        return total
+    }
+
+    mutating func add(_ grant: AccessGrant) {
+        hours[grant.category, default: [:]][grant.pool, default: 0] += grant.gpuHours
+        if grant.pool == .union && grant.isCommercial { unionCommercialHours += grant.gpuHours }
+    }
+}
+
+/// Figures for one scope (one factory, or all together) over one period.
+public struct PeriodFigures: Equatable, Sendable {
+    /// By source, keyed `eu`, `ms:CC`, `private:ID`.
+    public var bySource: [String: ContributionTotals] = [:]
+    public var access = AccessTotals()
+
+    public var total: ContributionTotals { bySource.values.reduce(ContributionTotals(), +) }
+    public var union: ContributionTotals { bySource["eu"] ?? ContributionTotals() }
+    public var nonUnion: ContributionTotals { bySource.filter { $0.key != "eu" }.values.reduce(ContributionTotals(), +) }
+
+    /// Sources in report order: the Union, member states, private partners, each alphabetically.
+    public var sourceKeys: [String] {
+        bySource.keys.sorted { a, b in
+            func rank(_ key: String) -> Int { key == "eu" ? 0 : key.hasPrefix("ms:") ? 1 : 2 }
+            return (rank(a), a) < (rank(b), b)
+        }
+    }
+}
+
+public enum VerdictStatus: String, Sendable {
+    case pass = "PASS"
+    case breach = "BREACH"
+    case notAssessable = "NOT ASSESSABLE"
+}
+
+/// One safeguard checked for one factory: the decision and the figures that decided it.
+public struct Verdict: Equatable, Sendable {
+    public let rule: PolicyRule
+    public let status: VerdictStatus
+    /// The measured value and the threshold, exact; nil when not assessable or not a ratio.
+    public let value: Fraction?
+    public let threshold: Fraction?
+    /// What was compared, in words and figures, or why it could not be assessed.
+    public let explanation: String
+}
+
+public struct ContributionRow: Equatable, Sendable {
+    public let seq: Int64
+    public let item: Contribution
+    public let correctedBy: Int64?
+}
+
+public struct AccessRow: Equatable, Sendable {
+    public let seq: Int64
+    public let grant: AccessGrant
+    public let correctedBy: Int64?
+}
+
+public struct FactoryReport: Equatable, Sendable {
+    public let factory: Factory
+    public let quarter: PeriodFigures
+    public let cumulative: PeriodFigures
+    public let verdicts: [Verdict]
+}
+
+/// Everything a quarterly report says, computed from a verified ledger state.
+public struct QuarterlyReport: Equatable, Sendable {
+    public let quarter: Quarter
+    public let origin: String
+    /// The ledger state the report was computed at: entries 1 to `entryCount`, the last one's hash.
+    public let entryCount: Int64
+    public let headHash: [UInt8]
+    public let headRecordedAt: String
+    public let policy: Policy
+    public let policySeq: Int64
+    public let factories: [FactoryReport]
+    public let allQuarter: PeriodFigures
+    public let allCumulative: PeriodFigures
+    /// Every contribution and access entry dated up to the quarter's last day, corrected ones included and marked.
+    public let contributionRows: [ContributionRow]
+    public let accessRows: [AccessRow]
+}

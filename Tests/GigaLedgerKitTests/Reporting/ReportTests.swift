@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import GigaLedgerKit
+
+/// Hand-computed fixtures for every ratio and verdict, boundaries included.
+@Suite struct ReportTests {
+    /// A ledger with one gigafactory (planned CAPEX EUR 100,000.00), one AI factory, and the shipped policy.
+    struct Small {
+        let dir = TempDir()
+        let key = SigningKey.generate()
+        let ledger: Ledger
+
+        init() throws {
+            (ledger, _) = try Ledger.create(path: dir.file("ledger.sqlite"), authority: key, authorityName: "A", origin: "test/report")
+            try ledger.append(.policy(try PolicyTests.shipped()), key: key)
+            try ledger.append(.factoryRegister(Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(10_000_000))), key: key)
+            try ledger.append(.factoryRegister(Factory(id: "aif", name: "AIF", kind: .aiFactory, hosts: ["FR"], capex: Cents(1_000_000))), key: key)
+            try ledger.append(.partnerRegister(Partner(id: "p", name: "P", country: "DE", isSME: false)), key: key)
+        }
+
+        @discardableResult
+        func give(_ source: Source, _ cents: Int64, _ kind: ContributionKind = .commitment,
+                  _ category: CostCategory = .capex, factory: String = "giga", date: String = "2026-02-01") throws -> Entry {
+            try ledger.append(.contribution(Contribution(factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "d"),
+                                                         category: category, kind: kind, ref: "")), key: key)
+        }
+
+        @discardableResult
+        func grant(_ category: AccessCategory, _ hours: Int64, pool: AccessPool = .union, commercial: Bool = false,
+                   charge: Int64 = 0, factory: String = "giga", date: String = "2026-03-01") throws -> Entry {
+            try ledger.append(.access(AccessGrant(factory: factory, beneficiary: "B", category: category, gpuHours: hours, date: CalendarDate.parse(date, field: "d"),
+                                                  pool: pool, isCommercial: commercial, charge: Cents(charge))), key: key)
+        }
+
+        func verdict(_ rule: String, factory: String = "giga", quarter: String = "2026-Q1") throws -> Verdict {
+            let report = try ledger.quarterlyReport(quarter: Quarter.parse(quarter, field: "q"))
+            return report.factories.first { $0.factory.id == factory }!.verdicts.first { $0.rule.id == rule }!
+        }
+    }
+
+    @Test func unionCapexShareExactly17PercentPassesAndOneCentMoreBreaches() throws {
+        let small = try Small()
+        try small.give(.union, 1_700_000)  // EUR 17,000.00 of EUR 100,000.00 = 17.00% exactly
+        #expect(try small.verdict("union-capex-share-max-gigafactory").status == .pass)
+        #expect(try small.verdict("union-capex-share-max-gigafactory").value == Fraction(1_700_000, 10_000_000))
+        try small.give(.union, 1)  // one cent more: 17.0000001%
+        let breach = try small.verdict("union-capex-share-max-gigafactory")
+        #expect(breach.status == .breach)
+        #expect(breach.value?.percentText == "17.00%")  // rounds to 17.00% for display, decided exactly
+    }
+
+    @Test func matchingExactlyMatchedPassesAndOneCentShortBreaches() throws {
+        let small = try Small()
+        #expect(try small.verdict("matching-min-gigafactory").status == .notAssessable)
+        try small.give(.union, 1_000_000)
+        try small.give(.memberState("DE"), 600_000)
+        try small.give(.partner("p"), 399_999)  // EUR 9,999.99 against EUR 10,000.00
+        #expect(try small.verdict("matching-min-gigafactory").status == .breach)
+        try small.give(.partner("p"), 1)  // exactly matched
+        #expect(try small.verdict("matching-min-gigafactory").status == .pass)
+        #expect(try small.verdict("matching-min-gigafactory").value == Fraction(1_000_000, 1_000_000))
+    }
+
+    @Test func correctionsAreNetted() throws {
+        let small = try Small()
+        let mistake = try small.give(.union, 5_000_000)  // 50%: a breach
+        #expect(try small.verdict("union-capex-share-max-gigafactory").status == .breach)
+        try small.ledger.append(.correction(Correction(entry: mistake.seq, reason: "wrong factory")), key: small.key)
+        #expect(try small.verdict("union-capex-share-max-gigafactory").status == .pass)
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(report.factories[0].cumulative.union.committed == 0)
+        #expect(report.contributionRows.first { $0.seq == mistake.seq }?.correctedBy == mistake.seq + 1)
+    }
+
+    @Test func aiFactoryHalfCapsOnAcquisitionAndOperatingCost() throws {
+        let small = try Small()
+        try small.give(.union, 500_000, factory: "aif")
+        try small.give(.memberState("FR"), 500_000, factory: "aif")  // 50% exactly
+        try small.give(.union, 300_001, .commitment, .opex, factory: "aif")
+        try small.give(.memberState("FR"), 300_000, .commitment, .opex, factory: "aif")  // 50.0000833%: breach
+        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .pass)
+        #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "aif").status == .breach)
+    }
+
+    @Test func accessShares() throws {
+        let small = try Small()
+        try small.give(.union, 1_000_000)
+        try small.give(.memberState("DE"), 1_000_000)  // Union's financial share: 50%
+        try small.grant(.sme, 100)
+        try small.grant(.startup, 100)
+        try small.grant(.industry, 100, commercial: true, charge: 50_000)   // 100 of 500 Union hours = 20% exactly
+        try small.grant(.research, 200)
+        try small.grant(.industry, 500, pool: .host)
+        // Union access: 500 of 1000 = 50% exactly: passes the 50% cap, and equals the financial share.
+        #expect(try small.verdict("union-access-share-max").status == .pass)
+        #expect(try small.verdict("union-access-proportionality-tolerance").status == .pass)
+        #expect(try small.verdict("commercial-share-of-union-access-max").status == .pass)
+        // SME + start-up: 200 of 1000 = 20%: exactly the policy minimum.
+        #expect(try small.verdict("sme-startup-access-share-min").status == .pass)
+        #expect(try small.verdict("union-access-free-for").status == .pass)
+        try small.grant(.industry, 1, commercial: true)  // 101 of 501 Union hours: over 20%, and Union share over 50%
+        #expect(try small.verdict("commercial-share-of-union-access-max").status == .breach)
+        #expect(try small.verdict("union-access-share-max").status == .breach)
+        #expect(try small.verdict("sme-startup-access-share-min").status == .breach)  // 200 of 1001
+        try small.grant(.sme, 10, charge: 1)
+        let charged = try small.verdict("union-access-free-for")
+        #expect(charged.status == .breach)
+        #expect(charged.explanation.contains("EUR 0.01"))
+    }
+
+    @Test func proportionalityOutsideTheToleranceBreaches() throws {
+        let small = try Small()
+        try small.give(.union, 1_000_000)
+        try small.give(.memberState("DE"), 3_000_000)  // financial share 25%
+        try small.grant(.research, 30)
+        try small.grant(.research, 70, pool: .host)   // access share 30%: exactly 25% + 5 points
+        #expect(try small.verdict("union-access-proportionality-tolerance").status == .pass)
+        try small.grant(.research, 1)                  // 31 of 101 = 30.69%: outside
+        #expect(try small.verdict("union-access-proportionality-tolerance").status == .breach)
+    }
+
+    @Test func quarterAndCumulativeFigures() throws {
+        let small = try Small()
+        try small.give(.union, 100, .payment, date: "2025-12-31")
+        try small.give(.union, 200, .payment, date: "2026-01-01")
+        try small.give(.union, 400, .payment, date: "2026-03-31")
+        try small.give(.union, 800, .payment, date: "2026-04-01")
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(report.factories[0].quarter.union.paid == 600)
+        #expect(report.factories[0].cumulative.union.paid == 700)
+        #expect(report.allCumulative.union.paid == 700)
+        #expect(report.contributionRows.count == 3)
+        let earlier = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"), at: 7)
+        #expect(earlier.entryCount == 7)
+        #expect(earlier.allCumulative.union.paid == 300)
+    }
+
+    @Test func noPolicyNoReport() throws {
+        let dir = TempDir()
+        let key = SigningKey.generate()
+        let (ledger, _) = try Ledger.create(path: dir.file("l.sqlite"), authority: key, authorityName: "A", origin: "o")
+        #expect(throws: ReportError.self) { try ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q")) }
+    }
+
+    @Test func fractionsRoundOnlyForDisplay() {
+        #expect(Fraction(1, 3).percentText == "33.33%")
+        #expect(Fraction(2, 3).percentText == "66.67%")
+        #expect(Fraction(1, 8).percentText == "12.50%")
+        #expect(Fraction(1, 80_000).percentText == "0.00%")
+        #expect(Fraction(1, 20_000).percentText == "0.01%")  // 0.005% rounds half up
+        #expect(Fraction.compare(Fraction(Int64.max, 3), Fraction(Int64.max - 1, 3)) == 1)
+        #expect(Fraction(1_700_000, 10_000_000) <= .basisPoints(1700))
+        #expect(!(Fraction(1_700_001, 10_000_000) <= .basisPoints(1700)))
+    }
+
+    @Test func quartersParse() throws {
+        let quarter = try Quarter.parse("2024-Q1", field: "quarter")
+        #expect(quarter.lastDay.description == "2024-03-31")
+        #expect(try Quarter.parse("2026-Q4", field: "q").firstDay.description == "2026-10-01")
+        for bad in ["2026-Q5", "2026Q1", "2026-q1", "26-Q1", "2026-Q01", ""] {
+            #expect(throws: InputError.self) { try Quarter.parse(bad, field: "quarter") }
+        }
+    }
+}
