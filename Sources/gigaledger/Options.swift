@@ -43,6 +43,13 @@ struct SigningOptions: ParsableArguments {
 
     @OptionGroup var passphrase: PassphraseOptions
 
+    init() {}
+
+    init(key: String, passphrase: PassphraseOptions) {
+        self.key = key
+        self.passphrase = passphrase
+    }
+
     /// Reads, checks and (if encrypted) decrypts the secret key.
     func load() throws -> SigningKey {
         guard let path = key ?? ProcessInfo.processInfo.environment["GIGALEDGER_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {

@@ -1,0 +1,149 @@
+/// summary.json and the CSV files of a quarterly report.
+extension ReportRenderer {
+    static func fractionJSON(_ value: Fraction) -> CanonicalJSON {
+        .object(["numerator": .integer(value.numerator), "denominator": .integer(value.denominator), "percent": .string(value.percentText)])
+    }
+
+    static func totalsJSON(_ totals: ContributionTotals) -> CanonicalJSON {
+        .object(["committed_capex_cents": .integer(totals.committedCapex), "committed_opex_cents": .integer(totals.committedOpex),
+                 "paid_capex_cents": .integer(totals.paidCapex), "paid_opex_cents": .integer(totals.paidOpex),
+                 "committed_cents": .integer(totals.committed), "paid_cents": .integer(totals.paid)])
+    }
+
+    static func periodJSON(_ figures: PeriodFigures) -> CanonicalJSON {
+        var categories = [String: CanonicalJSON]()
+        for category in AccessCategory.allCases where figures.access.hours(category) > 0 {
+            categories[category.rawValue] = .object(["union": .integer(figures.access.hours(category, pool: .union)),
+                                                     "host": .integer(figures.access.hours(category, pool: .host))])
+        }
+        return .object([
+            "sources": .object(figures.bySource.mapValues(totalsJSON)), "total": totalsJSON(figures.total),
+            "access": .object(["by_category": .object(categories), "union_hours": .integer(figures.access.hours(pool: .union)),
+                               "host_hours": .integer(figures.access.hours(pool: .host)), "total_hours": .integer(figures.access.hours()),
+                               "union_commercial_hours": .integer(figures.access.unionCommercialHours)]),
+        ])
+    }
+
+    static func verdictJSON(_ verdict: Verdict) -> CanonicalJSON {
+        var members: [String: CanonicalJSON] = ["rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
+                                                "explanation": .string(verdict.explanation), "confidence": .string(verdict.rule.confidence.rawValue),
+                                                "source": .string(verdict.rule.source)]
+        if let value = verdict.value { members["value"] = fractionJSON(value) }
+        if let threshold = verdict.threshold { members["threshold"] = fractionJSON(threshold) }
+        return .object(members)
+    }
+
+    /// Every figure and verdict, in canonical JSON (sorted keys), one line.
+    static func summaryJSON(_ report: QuarterlyReport) -> String {
+        let factories: [CanonicalJSON] = report.factories.map { item in
+            .object(["id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
+                     "hosts": .array(item.factory.hosts.map { .string($0) }), "planned_capex_cents": .integer(item.factory.capex.value),
+                     "quarter": periodJSON(item.quarter), "cumulative": periodJSON(item.cumulative), "verdicts": .array(item.verdicts.map(verdictJSON))])
+        }
+        let json = CanonicalJSON.object([
+            "format": .string("gigaledger/report-summary/v1"), "quarter": .string(report.quarter.description),
+            "first_day": .string(report.quarter.firstDay.description), "last_day": .string(report.quarter.lastDay.description),
+            "origin": .string(report.origin), "rounding": .string(rounding),
+            "ledger": .object(["entries": .integer(report.entryCount), "head": .string(Encoding.hex(report.headHash)),
+                               "head_recorded_at": .string(report.headRecordedAt)]),
+            "policy": .object(["id": .string(report.policy.id), "version": .integer(report.policy.version), "entry": .integer(report.policySeq)]),
+            "factories": .array(factories),
+            "all": .object(["quarter": periodJSON(report.allQuarter), "cumulative": periodJSON(report.allCumulative)]),
+        ])
+        return String(decoding: json.encoded(), as: UTF8.self) + "\n"
+    }
+
+    /// One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled; CRLF ends it.
+    static func csvRecord(_ fields: [String]) -> String {
+        fields.map { field in
+            guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }.joined(separator: ",") + "\r\n"
+    }
+
+    static func contributionsCSV(_ report: QuarterlyReport) -> String {
+        csvRecord(["seq", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "in_quarter", "corrected_by"])
+            + report.contributionRows.map { row in
+                let item = row.item
+                return csvRecord([String(row.seq), item.date.description, item.factory, item.source.description, item.kind.rawValue,
+                                  item.category.rawValue, item.amount.decimalText, String(item.amount.value), item.ref,
+                                  report.quarter.contains(item.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""])
+            }.joined()
+    }
+
+    static func accessCSV(_ report: QuarterlyReport) -> String {
+        csvRecord(["seq", "date", "factory", "beneficiary", "category", "pool", "gpu_hours", "commercial", "charge_eur", "in_quarter", "corrected_by"])
+            + report.accessRows.map { row in
+                let grant = row.grant
+                return csvRecord([String(row.seq), grant.date.description, grant.factory, grant.beneficiary, grant.category.rawValue,
+                                  grant.pool.rawValue, String(grant.gpuHours), grant.isCommercial ? "yes" : "no", grant.charge.decimalText,
+                                  report.quarter.contains(grant.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""])
+            }.joined()
+    }
+}
+
+/// Inline SVG charts for report.html: no scripts, no external assets.
+enum Charts {
+    static let width: Int64 = 640, barHeight: Int64 = 26, labelWidth: Int64 = 190
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// `part` of `whole` as a pixel width of `width`, rounded down (for drawing only).
+    static func pixels(_ part: Int64, of whole: Int64) -> Int64 {
+        whole > 0 ? Int64(truncatingIfNeeded: (part.multipliedFullWidth(by: width).low) / UInt64(whole)) : 0
+    }
+
+    /// One stacked bar per row, with a red marker at `marker` (a share) and a legend.
+    static func stacked(rows: [(label: String, segments: [Int64], marker: Fraction?)], legend: [(String, String)]) -> String {
+        let height = Int64(rows.count) * (barHeight + 14) + 40
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + width + 20)\" height=\"\(height)\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
+        for (index, row) in rows.enumerated() {
+            let y = Int64(index) * (barHeight + 14) + 8
+            svg += "<text x=\"0\" y=\"\(y + 17)\">\(escape(row.label))</text>\n"
+            let whole = row.segments.reduce(0, +)
+            var x = labelWidth
+            svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(barHeight)\" fill=\"#eef1f5\"/>\n"
+            for (segment, value) in row.segments.enumerated() where value > 0 {
+                let w = pixels(value, of: whole)
+                svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(barHeight)\" fill=\"\(legend[segment].1)\"/>\n"
+                x += w
+            }
+            if let marker = row.marker {
+                let mx = labelWidth + pixels(marker.numerator, of: marker.denominator)
+                svg += "<line x1=\"\(mx)\" x2=\"\(mx)\" y1=\"\(y - 4)\" y2=\"\(y + barHeight + 4)\" stroke=\"#d0021b\" stroke-width=\"3\"/>\n"
+                svg += "<text x=\"\(mx + 4)\" y=\"\(y + barHeight + 12)\" fill=\"#d0021b\">\(marker.percentText)</text>\n"
+            }
+        }
+        var x = labelWidth
+        let legendY = height - 12
+        for (name, color) in legend {
+            svg += "<rect x=\"\(x)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(color)\"/><text x=\"\(x + 16)\" y=\"\(legendY)\">\(escape(name))</text>\n"
+            x += Int64(name.count) * 7 + 34
+        }
+        return svg + "</svg>"
+    }
+
+    static func funding(_ report: QuarterlyReport) -> String {
+        let rows = report.factories.map { item -> (String, [Int64], Fraction?) in
+            let figures = item.cumulative
+            let cap = item.verdicts.first { $0.rule.id.hasPrefix("union-capex-share-max") || $0.rule.id.hasPrefix("union-acquisition-share-max") }?.threshold
+            return (item.factory.id, [figures.union.committed, figures.bySource.filter { $0.key.hasPrefix("ms:") }.values.reduce(0) { $0 + $1.committed },
+                                      figures.bySource.filter { $0.key.hasPrefix("private:") }.values.reduce(0) { $0 + $1.committed }], cap)
+        }
+        return stacked(rows: rows.map { (label: $0.0, segments: $0.1, marker: $0.2) },
+                       legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")])
+    }
+
+    static func access(_ report: QuarterlyReport) -> String {
+        let order: [AccessCategory] = [.sme, .startup, .scaleup, .research, .public, .industry]
+        let colors = ["#2f8f46", "#7cc36a", "#4a90d9", "#9b59b6", "#8d6e63", "#b0b7c3"]
+        let minimum = report.policy.rule("sme-startup-access-share-min").basisPoints.map(Fraction.basisPoints)
+        let rows = report.factories.map { item in
+            (label: item.factory.id, segments: order.map { item.cumulative.access.hours($0) }, marker: minimum)
+        }
+        return stacked(rows: rows, legend: Array(zip(order.map(\.rawValue), colors)))
+    }
+}

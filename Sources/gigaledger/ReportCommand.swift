@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the ledger, then write the quarterly report: report.md, report.html, summary.json, contributions.csv, access.csv.",
+            discussion: "The same ledger state gives byte-identical files. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String
+        @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/QUARTER).", valueName: "dir")) var out: String?
+        @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
+        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format).", valueName: "path")) var key: String?
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            let quarter = try Quarter.parse(quarter, field: "quarter")
+            let state = try at.map { text -> Int64 in
+                guard let seq = Int64(text), seq >= 1, String(seq) == text else {
+                    throw InputError(field: "at", value: text, problem: "is not a sequence number (a whole number from 1)")
+                }
+                return seq
+            }
+            let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
+            let report: QuarterlyReport
+            do { report = try ledger.open(forWriting: false).quarterlyReport(quarter: quarter, at: state) } catch let error as ReportError {
+                throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
+            }
+            let dir = out ?? "reports/\(quarter)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for (name, text) in try ReportRenderer.files(report) {
+                try write(text, to: "\(dir)/\(name)")
+                if let signer {
+                    let comment = "gigaledger report \(quarter) file:\(name) ledger:\(report.origin) entries:\(report.entryCount) head:\(Encoding.hex(report.headHash))"
+                    try write(Minisign.sign(Array(text.utf8), key: signer, trustedComment: comment), to: "\(dir)/\(name).minisig")
+                }
+            }
+            let verdicts = report.factories.flatMap(\.verdicts)
+            let breaches = verdicts.filter { $0.status == .breach }.count
+            let unassessable = verdicts.filter { $0.status == .notAssessable }.count
+            print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
+            print("safeguards: \(verdicts.count - breaches - unassessable) pass, \(breaches) breach, \(unassessable) not assessable; policy \(report.policy.id) v\(report.policy.version)")
+        }
+
+        /// Replaces `path` atomically (write a temporary file, then rename), so a reader never sees half a report.
+        func write(_ text: String, to path: String) throws {
+            let temporary = path + ".tmp"
+            try? FileManager.default.removeItem(atPath: temporary)
+            try KeyFiles.writeNew(path: temporary, text: text, mode: 0o644)
+            guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", code: ExitCodes.unusable) }
+        }
+    }
+}
