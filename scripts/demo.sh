@@ -4,6 +4,7 @@
 set -euo pipefail
 G=${GIGALEDGER:?set GIGALEDGER to the gigaledger binary}
 DIR=${DEMO_DIR:-demo}
+ROOT=$(pwd)
 rm -rf "$DIR"
 mkdir -p "$DIR"
 cd "$DIR"
@@ -65,15 +66,35 @@ contribution_entry=$("$G" contribution record --key de-officer.key --factory de-
 
 say "Compute access granted"
 a() { quiet access record "$@"; }
-GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Isar Robotics GmbH" --category sme --gpu-hours 120000 --date 2026-03-02 --pool union
-GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Kiel Language Models UG" --category startup --gpu-hours 80000 --date 2026-03-09 --pool union
-GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "TU Munich, Horizon Europe project" --category research --gpu-hours 250000 --date 2026-03-12 --pool union
-GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Automotive OEM AG" --category industry --gpu-hours 60000 --date 2026-03-20 --pool union --commercial --charge 228000
-GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf --beneficiary "Automotive OEM AG" --category industry --gpu-hours 400000 --date 2026-03-25 --pool host --commercial --charge 1520000
-GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Toulouse Vision SAS" --category sme --gpu-hours 95000 --date 2026-03-05 --pool union
-GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Meteo climate model consortium" --category public --gpu-hours 300000 --date 2026-03-18 --pool union
-GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf --beneficiary "Barcelona BioAI S.L." --category scaleup --gpu-hours 150000 --date 2026-03-26 --pool host
-a --factory it-po-valley-aigf --beneficiary "Milano Fintech AI S.r.l." --category startup --gpu-hours 40000 --date 2026-03-27 --pool union
+de() { GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf "$@"; }
+fr() { GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf "$@"; }
+it() { a --factory it-po-valley-aigf "$@"; }
+de --beneficiary "Isar Robotics GmbH" --category sme --gpu-hours 120000 --date 2026-03-02 --pool union
+de --beneficiary "Kiel Language Models UG" --category startup --gpu-hours 80000 --date 2026-03-09 --pool union
+de --beneficiary "TU Munich, Horizon Europe project" --category research --gpu-hours 250000 --date 2026-03-12 --pool union
+de --beneficiary "Automotive OEM AG" --category industry --gpu-hours 60000 --date 2026-03-20 --pool union --commercial --charge 228000
+de --beneficiary "Automotive OEM AG" --category industry --gpu-hours 1500000 --date 2026-03-25 --pool host --commercial --charge 5700000
+de --beneficiary "Rhein Medical AI GmbH" --category sme --gpu-hours 400000 --date 2026-03-16 --pool host --charge 760000
+de --beneficiary "Berlin Agents GmbH" --category startup --gpu-hours 300000 --date 2026-03-23 --pool host --charge 570000
+de --beneficiary "Hamburg Logistics AI SE" --category scaleup --gpu-hours 200000 --date 2026-03-30 --pool host --charge 380000
+fr --beneficiary "Toulouse Vision SAS" --category sme --gpu-hours 95000 --date 2026-03-05 --pool union
+fr --beneficiary "Meteo climate model consortium" --category public --gpu-hours 300000 --date 2026-03-18 --pool union
+fr --beneficiary "Barcelona BioAI S.L." --category scaleup --gpu-hours 150000 --date 2026-03-26 --pool host
+fr --beneficiary "Aerospace prime SA" --category industry --gpu-hours 1200000 --date 2026-03-27 --pool host --commercial --charge 4560000
+fr --beneficiary "Lyon Speech SAS" --category sme --gpu-hours 300000 --date 2026-03-11 --pool host --charge 570000
+fr --beneficiary "Valencia Robotics S.L." --category startup --gpu-hours 250000 --date 2026-03-19 --pool host --charge 475000
+it --beneficiary "Milano Fintech AI S.r.l." --category startup --gpu-hours 40000 --date 2026-03-27 --pool union
+it --beneficiary "Politecnico di Torino, EuroHPC project" --category research --gpu-hours 60000 --date 2026-03-27 --pool union
+it --beneficiary "Manifattura Digitale S.p.A." --category industry --gpu-hours 300000 --date 2026-03-30 --pool host --commercial --charge 1140000
+it --beneficiary "Bologna Genomics S.r.l." --category sme --gpu-hours 120000 --date 2026-03-30 --pool host --charge 228000
+it --beneficiary "Napoli Vision S.r.l." --category startup --gpu-hours 80000 --date 2026-03-31 --pool host --charge 152000
+
+say "Policy: the safeguards reports are checked against (schema/policy/eurohpc-2026.json)"
+"$G" policy set --key authority.key --file "$ROOT/schema/policy/eurohpc-2026.json"
+
+say "Checkpoint: the quarter-end state, signed"
+"$G" checkpoint --key authority.key --out q1.checkpoint 2>/dev/null
+cat q1.checkpoint
 
 say "Recent entries"
 "$G" log | tail -5
@@ -83,5 +104,11 @@ say "Verification"
 
 say "Summary"
 "$G" status
+
+say "Quarterly report 2026-Q1, signed with the authority key"
+"$G" report --quarter 2026-Q1 --out report-2026-Q1 --key authority.key
+(cd report-2026-Q1 && minisign -Vm report.html -p ../authority.pub -q && echo "minisign: report.html signature verified")
+
 echo
 echo "The demo ledger is $DIR/ledger.sqlite; try: $G log --ledger $DIR/ledger.sqlite"
+echo "The quarterly report is in $DIR/report-2026-Q1/ (report.md, report.html, summary.json, contributions.csv, access.csv, and .minisig files)"
