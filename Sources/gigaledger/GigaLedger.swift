@@ -18,7 +18,7 @@ struct GigaLedger: ParsableCommand {
             """,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
                       AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
-                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self]
+                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self]
     )
 
     static func main() {

@@ -4,6 +4,13 @@ public struct Quarter: Equatable, Hashable, Sendable, CustomStringConvertible {
     public let year: Int
     public let number: Int
 
+    /// Requires 1 <= number <= 4.
+    public init(year: Int, number: Int) {
+        precondition((1...4).contains(number), "Quarter.init: no quarter \(number)")
+        self.year = year
+        self.number = number
+    }
+
     public static func parse(_ text: String, field: String) throws(InputError) -> Quarter {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 4, let year = Int(parts[0]), parts[1].count == 2, parts[1].first == "Q",

@@ -12,6 +12,21 @@ extension Ledger {
     /// Verifies the whole ledger first and refuses one that does not verify. Two streaming passes:
     /// one finds the corrections up to `at`, the next adds up what they leave.
     public func quarterlyReport(quarter: Quarter, at: Int64? = nil) throws -> QuarterlyReport {
+        let (builder, head, origin) = try collect(quarter: quarter, at: at)
+        guard let (policy, policySeq) = builder.policy else {
+            throw ReportError(message: "no policy is recorded at entry \(head.seq): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", notVerified: false)
+        }
+        return builder.report(origin: origin, head: head, policy: policy, policySeq: policySeq)
+    }
+
+    /// The contribution and access rows dated up to the end of `quarter` (every one without a
+    /// quarter), corrected ones marked, from the verified ledger: what `export` writes.
+    public func exportRows(through quarter: Quarter?) throws -> (contributions: [ContributionRow], access: [AccessRow]) {
+        let (builder, _, _) = try collect(quarter: quarter ?? Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        return (builder.contributionRows, builder.accessRows)
+    }
+
+    private func collect(quarter: Quarter, at: Int64?) throws -> (Builder, Entry, String) {
         let verification = try verify()
         if let failure = verification.failure {
             throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", notVerified: true)
@@ -32,11 +47,8 @@ extension Ledger {
             head = entry
             try builder.add(seq: entry.seq, body: EntryBody.decode(entry.body))
         }
-        guard let head else { preconditionFailure("Ledger.quarterlyReport: a verified ledger has entries") }
-        guard let (policy, policySeq) = builder.policy else {
-            throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", notVerified: false)
-        }
-        return builder.report(origin: verification.origin, head: head, policy: policy, policySeq: policySeq)
+        guard let head else { preconditionFailure("Ledger.collect: a verified ledger has entries") }
+        return (builder, head, verification.origin)
     }
 }
 

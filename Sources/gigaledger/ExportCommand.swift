@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct ExportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Export contributions from the verified ledger: an hledger journal, CSV or JSON.",
+            discussion: "With --quarter, everything dated up to the quarter's last day, so hledger's balances equal the report's cumulative totals.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "hledger, csv or json.") var format: String
+        @Option(name: .long, help: ArgumentHelp("Up to the end of this quarter.", valueName: "YYYY-Qn")) var quarter: String?
+        @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
+
+        func run() throws {
+            guard ["hledger", "csv", "json"].contains(format) else {
+                throw InputError(field: "format", value: format, problem: "is not one of: hledger, csv, json")
+            }
+            let quarter = try quarter.map { try Quarter.parse($0, field: "quarter") }
+            let rows: [ContributionRow]
+            do { rows = try ledger.open(forWriting: false).exportRows(through: quarter).contributions } catch let error as ReportError {
+                throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
+            }
+            let text = format == "hledger" ? Export.hledger(rows) : format == "csv" ? Export.csv(rows) : Export.json(rows)
+            try emit(text, to: out)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import GigaLedgerKit
+
+/// A ledger built through the CLI, reported on, the report's signatures checked with stock
+/// minisign, and the hledger export's balances checked with hledger itself.
+@Suite struct ReportCommandTests {
+    @Test func reportSummarySignaturesAndHledgerBalances() throws {
+        let fixture = try CLIFixture()
+        let policy = URL(fileURLWithPath: PolicyTests.shippedPath).path
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", policy])
+        func give(_ source: String, _ amount: String, _ kind: String = "commitment", date: String = "2026-02-10") throws {
+            try fixture.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", source, "--amount", amount,
+                                  "--date", date, "--category", "capex", "--kind", kind])
+        }
+        try give("eu", "595000000")            // exactly 17% of EUR 3,500,000,000.00
+        try give("ms:DE", "300000000")
+        try give("private:acme", "295000000")  // non-Union: EUR 595,000,000.00, exactly matched
+        try give("eu", "119000000.01", "payment", date: "2026-03-31")
+        try give("ms:DE", "5000", "payment", date: "2026-04-01")  // after the quarter: not in Q1
+        try fixture.expectOK(["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Tiny GmbH",
+                              "--category", "sme", "--gpu-hours", "1000", "--date", "2026-03-01", "--pool", "union"])
+        let result = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key"])
+        #expect(result.stdout.contains("report 2026-Q1 written to q1/"))
+
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json"))) as? [String: Any])
+        let factory = try #require((summary["factories"] as? [[String: Any]])?.first)
+        let cumulative = try #require(factory["cumulative"] as? [String: Any])
+        let total = try #require(cumulative["total"] as? [String: Any])
+        #expect(total["committed_cents"] as? Int == 119_000_000_000)
+        #expect(total["paid_cents"] as? Int == 11_900_000_001)
+        let verdicts = try #require(factory["verdicts"] as? [[String: Any]])
+        func status(_ rule: String) -> String? { verdicts.first { $0["rule"] as? String == rule }?["status"] as? String }
+        #expect(status("union-capex-share-max-gigafactory") == "PASS")
+        #expect(status("matching-min-gigafactory") == "PASS")
+        #expect(status("union-access-proportionality-tolerance") == "BREACH")  // 100% of access vs 50% of money
+
+        for name in ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv"] {
+            let check = shell("minisign -Vm q1/\(name) -p authority.pub", in: fixture.dir)
+            #expect(check.status == 0, "\(name): \(check.stdout) \(check.stderr)")
+        }
+        let html = try String(contentsOfFile: fixture.dir.file("q1/report.html"), encoding: .utf8)
+        #expect(html.contains("<svg"))
+        #expect(!html.contains("http://") || !html.contains("src=\"http"))  // no external assets
+
+        // hledger reads the export, and its balances equal the report's totals.
+        try fixture.expectOK(["export", "--format", "hledger", "--quarter", "2026-Q1", "--out", "q1.journal", "--ledger", "ledger.sqlite"])
+        let committed = shell("hledger -f q1.journal balance factories:de-jupiter:committed --flat --no-total", in: fixture.dir)
+        #expect(committed.status == 0, "\(committed.stderr)")
+        #expect(committed.stdout.contains("EUR 1190000000.00"), "\(committed.stdout)")
+        let paid = shell("hledger -f q1.journal balance factories:de-jupiter:paid --flat --no-total", in: fixture.dir)
+        #expect(paid.stdout.contains("EUR 119000000.01"), "\(paid.stdout)")
+        // Every transaction balances, so all accounts together sum to zero.
+        let balanced = shell("hledger -f q1.journal balance | tail -1", in: fixture.dir)
+        #expect(balanced.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(balanced.stdout)")
+
+
+        // The same ledger state gives byte-identical files, also after more entries, with --at.
+        let entries = summary["ledger"] as? [String: Any]
+        let at = try #require(entries?["entries"] as? Int)
+        try give("eu", "1")
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "again", "--at", String(at)])
+        for name in ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv"] {
+            #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/\(name)")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("again/\(name)")), "\(name)")
+        }
+
+    }
+
+    @Test func reportRefusesATamperedLedgerAndAMissingPolicy() throws {
+        let fixture = try CLIFixture()
+        let noPolicy = fixture.run(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        #expect(noPolicy.status == 65)
+        #expect(noPolicy.stderr.contains("no policy is recorded"))
+        let badQuarter = fixture.run(["report", "--quarter", "2026-Q5"])
+        #expect(badQuarter.status == 65)
+        #expect(badQuarter.stderr.contains(#"quarter: "2026-Q5" is not a quarter"#))
+        _ = shell("""
+            sqlite3 ledger.sqlite "DROP TRIGGER entries_no_update; UPDATE entries SET signature = zeroblob(64) WHERE seq = 3"
+            """, in: fixture.dir)
+        let tampered = fixture.run(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("does not verify"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("q1/report.md")))
+    }
+}
