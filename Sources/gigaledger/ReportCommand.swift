@@ -13,6 +13,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/QUARTER).", valueName: "dir")) var out: String?
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
         @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format).", valueName: "path")) var key: String?
+        @Option(name: .long, help: ArgumentHelp("The previous quarter's signed checkpoint: adds the consistency proof from it.", valueName: "checkpoint")) var previous: String?
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
@@ -24,13 +25,25 @@ extension GigaLedger {
                 return seq
             }
             let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
+            let ledger = try ledger.open(forWriting: false)
             let report: QuarterlyReport
-            do { report = try ledger.open(forWriting: false).quarterlyReport(quarter: quarter, at: state) } catch let error as ReportError {
+            do { report = try ledger.quarterlyReport(quarter: quarter, at: state) } catch let error as ReportError {
                 throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
+            }
+            // The quarter-end checkpoint, when the ledger signed one at this state, and the proof that
+            // it extends the previous quarter's.
+            let checkpoint = try ledger.checkpoint(size: report.entryCount)
+            var consistency: String?
+            if let previous {
+                guard let checkpoint else {
+                    throw Refusal("--previous needs a checkpoint at entry \(report.entryCount): run `gigaledger checkpoint` at the quarter's end")
+                }
+                consistency = try ledger.consistencyFile(from: try ledger.openCheckpoint(try readTextFile(previous, what: "checkpoint")),
+                                                         to: try ledger.openCheckpoint(checkpoint))
             }
             let dir = out ?? "reports/\(quarter)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for (name, text) in try ReportRenderer.files(report) {
+            for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {
                 try write(text, to: "\(dir)/\(name)")
                 if let signer {
                     let comment = "gigaledger report \(quarter) file:\(name) ledger:\(report.origin) entries:\(report.entryCount) head:\(Encoding.hex(report.headHash))"

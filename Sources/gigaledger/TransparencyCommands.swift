@@ -65,11 +65,7 @@ extension GigaLedger {
                     throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint` or give --to")
                 }
                 let new = try ledger.openCheckpoint(newNote)
-                let proof = old.size == 0 || old.size == new.size ? [] : try ledger.consistencyProof(old: old.size, new: new.size)
-                try Merkle.checkConsistency(old: old.size, new: new.size, oldRoot: old.root, newRoot: new.root, proof: proof)
-                let lines = ["gigaledger-consistency/v1", "origin \(new.origin)", "old_size \(old.size)", "old_root \(Encoding.base64(old.root))",
-                             "new_size \(new.size)", "new_root \(Encoding.base64(new.root))", "proof \(proof.count)"] + proof.map(Encoding.hex)
-                try emit(lines.joined(separator: "\n") + "\n", to: out)
+                try emit(try ledger.consistencyFile(from: old, to: new), to: out)
             }
         }
     }

@@ -7,13 +7,24 @@ public enum ReportRenderer {
     public static let rounding = "Amounts are exact to the cent. Percentages are rounded half up to two decimals for display only; every verdict is decided on the exact fraction of integer cents or GPU-hours, so a value shown as 17.00% may still exceed a 17% cap."
 
     /// (file name, contents) in a fixed order.
-    public static func files(_ report: QuarterlyReport) throws -> [(String, String)] {
+    /// `checkpoint` is the ledger's signed checkpoint at the report's state and `consistency` the
+    /// proof from the previous quarter's checkpoint, when there are such; both are written beside
+    /// the report and named in it.
+    public static func files(_ report: QuarterlyReport, checkpoint: String? = nil, consistency: String? = nil) throws -> [(String, String)] {
         var library = MustacheLibrary()
         for (name, text) in EmbeddedTemplates.all { try library.register(text + "\n", named: name) }
-        let markdown = library.render(context(report, cell: { $0.replacingOccurrences(of: "|", with: "\\|") }), withTemplate: "report.md") ?? ""
-        let html = library.render(context(report, cell: { $0 }), withTemplate: "report.html") ?? ""
-        return [("report.md", markdown), ("report.html", html), ("summary.json", summaryJSON(report)),
-                ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report))]
+        func render(_ template: String, cell: (String) -> String) -> String {
+            var values = context(report, cell: cell)
+            if let checkpoint { values["checkpoint"] = ["note": checkpoint] }
+            if let consistency { values["consistency"] = ["text": consistency] }
+            return library.render(values, withTemplate: template) ?? ""
+        }
+        var files = [("report.md", render("report.md", cell: { $0.replacingOccurrences(of: "|", with: "\\|") })),
+                     ("report.html", render("report.html", cell: { $0 })), ("summary.json", summaryJSON(report)),
+                     ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report))]
+        if let checkpoint { files.append(("checkpoint.txt", checkpoint)) }
+        if let consistency { files.append(("consistency.txt", consistency)) }
+        return files
     }
 
     // MARK: - Context for the templates

@@ -23,6 +23,8 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <h1>Quarterly report {{quarter}}</h1>
 <p class="meta">{{origin}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}) · recompute with <code>gigaledger report --quarter {{quarter}} --at {{entryCount}}</code></p>
 <p class="meta">{{rounding}}</p>
+{{#checkpoint}}<p class="meta">The ledger's signed checkpoint at this state (checkpoint.txt):</p><pre>{{note}}</pre>{{/checkpoint}}
+{{#consistency}}<p class="meta">Consistency with the previous quarter's checkpoint (consistency.txt):</p><pre>{{text}}</pre>{{/consistency}}
 
 <h2>Funding shares against the caps</h2>
 <figure>
@@ -94,6 +96,20 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}). Anyone can recompute it: `gigaledger report --quarter {{{quarter}}} --at {{{entryCount}}}` gives byte-identical files.
 
 {{{rounding}}}
+{{#checkpoint}}
+
+The ledger's signed checkpoint at this state (`checkpoint.txt`; check it with `gigaledger verify --since checkpoint.txt`):
+
+```
+{{{note}}}```
+{{/checkpoint}}
+{{#consistency}}
+
+Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 section 2.1.4):
+
+```
+{{{text}}}```
+{{/consistency}}
 
 ## Safeguards
 

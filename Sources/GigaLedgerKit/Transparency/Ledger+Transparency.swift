@@ -74,6 +74,21 @@ extension Ledger {
         return note
     }
 
+    /// The checkpoint the ledger signed at exactly `size` entries, if any.
+    public func checkpoint(size: Int64) throws -> String? {
+        try readTree { db in try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [size]) }
+    }
+
+    /// The consistency proof file (schema/FORMAT.md section 14) from checkpoint `old` to `new`,
+    /// checked before it is returned.
+    public func consistencyFile(from old: Checkpoint, to new: Checkpoint) throws -> String {
+        let proof = old.size == 0 || old.size == new.size ? [] : try consistencyProof(old: old.size, new: new.size)
+        try Merkle.checkConsistency(old: old.size, new: new.size, oldRoot: old.root, newRoot: new.root, proof: proof)
+        let lines = ["gigaledger-consistency/v1", "origin \(new.origin)", "old_size \(old.size)", "old_root \(Encoding.base64(old.root))",
+                     "new_size \(new.size)", "new_root \(Encoding.base64(new.root))", "proof \(proof.count)"] + proof.map(Encoding.hex)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The latest checkpoint the ledger signed, if any.
     public func latestCheckpoint() throws -> String? {
         try readTree { db in try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1") }

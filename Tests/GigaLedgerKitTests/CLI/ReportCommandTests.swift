@@ -66,6 +66,24 @@ import Testing
 
     }
 
+    /// The quarter-end checkpoint and the consistency proof from the previous quarter's go with the report.
+    @Test func reportEmbedsCheckpointAndConsistencyProof() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        try fixture.expectOK(fixture.contribution("--date", "2025-12-15"))
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q4.checkpoint"])
+        try fixture.expectOK(fixture.contribution("--date", "2026-02-15"))
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q1.checkpoint"])
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--previous", "q4.checkpoint"])
+        let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
+        #expect(markdown.contains(try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)))
+        #expect(markdown.contains("old_size 6\nold_root"))
+        #expect(try String(contentsOfFile: fixture.dir.file("q1/checkpoint.txt"), encoding: .utf8)
+                == String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8))
+        #expect(try fixture.expectOK(["verify", "--since", "q1/checkpoint.txt"]).stdout.contains("extends checkpoint"))
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file("q1/consistency.txt")))
+    }
+
     @Test func reportRefusesATamperedLedgerAndAMissingPolicy() throws {
         let fixture = try CLIFixture()
         let noPolicy = fixture.run(["report", "--quarter", "2026-Q1", "--out", "q1"])
