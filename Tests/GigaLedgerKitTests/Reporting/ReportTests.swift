@@ -135,6 +135,32 @@ import Testing
         #expect(earlier.allCumulative.union.paid == 300)
     }
 
+    /// Each ratio, hand-computed: Union 17, member state 30, partner 53 (EUR); payments Union 10 of 40.
+    @Test func ratiosAsShown() throws {
+        let small = try Small()
+        try small.give(.union, 1_700)
+        try small.give(.memberState("DE"), 3_000)
+        try small.give(.partner("p"), 5_300)
+        try small.give(.union, 1_000, .payment)
+        try small.give(.memberState("DE"), 3_000, .payment)
+        try small.grant(.sme, 30)
+        try small.grant(.industry, 10, commercial: true)
+        try small.grant(.startup, 60, pool: .host)
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        let giga = report.factories[0]
+        let lines = ReportRenderer.ratios(giga.cumulative, factory: giga.factory)
+        #expect(lines == [
+            "Union share of planned eligible CAPEX (commitments): 0.02%",                        // 1,700 / 10,000,000 cents
+            "Union share of all commitments: 17.00%; of all payments: 25.00%",                     // 17/100; 10/40
+            "Matching ratio (non-Union commitments to Union commitments): 488.24%",                // 83/17
+            "SME and start-up share of all access: 90.00%; of Union access: 75.00%",               // 90/100; 30/40
+            "Commercial share of Union access: 25.00%",                                             // 10/40
+            "Union access share: 40.00%, against the Union's share of commitments 17.00%",         // 40/100
+        ])
+        let shares = ReportRenderer.periodContext(giga.cumulative, label: "", factory: nil, cell: { $0 })["sources"] as? [[String: String]]
+        #expect(shares?.map { $0["share"]! } == ["17.00%", "30.00%", "53.00%"])
+    }
+
     @Test func noPolicyNoReport() throws {
         let dir = TempDir()
         let key = SigningKey.generate()
