@@ -16,20 +16,22 @@ extension GigaLedger {
                 print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
                 throw ExitCode(ExitCodes.notVerified)
             }
-            let summary = try ledger.summary()
             print("ledger \(ledger.path): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
             print("origin \(report.origin)")
-            print("entries: " + summary.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-            let groups = ["eu", "member states", "private"]
-            for totals in summary.factories {
-                let factory = totals.factory
+            print("entries: " + (try ledger.countsByType()).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            for (factory, figures) in try ledger.figuresToDate() {
                 print("")
                 print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), planned CAPEX \(factory.capex))")
-                for group in groups {
-                    let committed = totals.committed[group] ?? 0, paid = totals.paid[group] ?? 0
-                    print("  \(group.padding(toLength: 14, withPad: " ", startingAt: 0)) committed \(Cents.formatted(committed).leftAligned(24)) paid \(Cents.formatted(paid))")
+                let groups: [(String, ContributionTotals)] = [
+                    ("eu", figures.union),
+                    ("member states", figures.sum(prefix: "ms:")), ("private", figures.sum(prefix: "private:")),
+                ]
+                for (group, totals) in groups {
+                    print("  \(group.padding(toLength: 14, withPad: " ", startingAt: 0)) committed \(Cents.formatted(totals.committed).leftAligned(24)) paid \(Cents.formatted(totals.paid))")
                 }
-                let hours = AccessCategory.allCases.compactMap { category in totals.gpuHours[category].map { "\(category.rawValue) \($0)" } }
+                let hours = AccessCategory.allCases.compactMap { category in
+                    figures.access.hours(category) > 0 ? "\(category.rawValue) \(figures.access.hours(category))" : nil
+                }
                 print("  GPU-hours granted: " + (hours.isEmpty ? "none" : hours.joined(separator: ", ")))
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Why a report cannot be made.
 public struct ReportError: Error, Equatable, CustomStringConvertible {
@@ -24,6 +25,21 @@ extension Ledger {
     public func exportRows(through quarter: Quarter?) throws -> (contributions: [ContributionRow], access: [AccessRow]) {
         let (builder, _, _) = try collect(quarter: quarter ?? Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
         return (builder.contributionRows, builder.accessRows)
+    }
+
+    /// Every factory with its figures to date (all entries, corrections netted), from the verified ledger.
+    public func figuresToDate() throws -> [(factory: Factory, figures: PeriodFigures)] {
+        let (builder, _, _) = try collect(quarter: Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        return builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) }
+    }
+
+    /// The number of entries of each type.
+    public func countsByType() throws -> [String: Int64] {
+        do {
+            return try queue.read { db in
+                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) AS n FROM entries GROUP BY type").map { ($0["type"], $0["n"]) })
+            }
+        } catch { throw LedgerDatabase.map(error, path: path) }
     }
 
     private func collect(quarter: Quarter, at: Int64?) throws -> (Builder, Entry, String) {

@@ -130,8 +130,7 @@ enum Charts {
         let rows = report.factories.map { item -> (String, [Int64], Fraction?) in
             let figures = item.cumulative
             let cap = item.verdicts.first { $0.rule.id.hasPrefix("union-capex-share-max") || $0.rule.id.hasPrefix("union-acquisition-share-max") }?.threshold
-            return (item.factory.id, [figures.union.committed, figures.bySource.filter { $0.key.hasPrefix("ms:") }.values.reduce(0) { $0 + $1.committed },
-                                      figures.bySource.filter { $0.key.hasPrefix("private:") }.values.reduce(0) { $0 + $1.committed }], cap)
+            return (item.factory.id, [figures.union.committed, figures.sum(prefix: "ms:").committed, figures.sum(prefix: "private:").committed], cap)
         }
         return stacked(rows: rows.map { (label: $0.0, segments: $0.1, marker: $0.2) },
                        legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")])

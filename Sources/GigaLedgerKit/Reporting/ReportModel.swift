@@ -5,6 +5,15 @@ public struct ContributionTotals: Equatable, Sendable {
     public var paidCapex: Int64 = 0
     public var paidOpex: Int64 = 0
 
+    public init() {}
+
+    init(committedCapex: Int64, committedOpex: Int64, paidCapex: Int64, paidOpex: Int64) {
+        self.committedCapex = committedCapex
+        self.committedOpex = committedOpex
+        self.paidCapex = paidCapex
+        self.paidOpex = paidOpex
+    }
+
     public var committed: Int64 { committedCapex + committedOpex }
     public var paid: Int64 { paidCapex + paidOpex }
 
@@ -17,7 +26,7 @@ public struct ContributionTotals: Equatable, Sendable {
         }
     }
 
-    static func + (a: ContributionTotals, b: ContributionTotals) -> ContributionTotals {
+    public static func + (a: ContributionTotals, b: ContributionTotals) -> ContributionTotals {
         ContributionTotals(committedCapex: a.committedCapex + b.committedCapex, committedOpex: a.committedOpex + b.committedOpex,
                            paidCapex: a.paidCapex + b.paidCapex, paidOpex: a.paidOpex + b.paidOpex)
     }
@@ -51,6 +60,10 @@ public struct PeriodFigures: Equatable, Sendable {
     public var total: ContributionTotals { bySource.values.reduce(ContributionTotals(), +) }
     public var union: ContributionTotals { bySource["eu"] ?? ContributionTotals() }
     public var nonUnion: ContributionTotals { bySource.filter { $0.key != "eu" }.values.reduce(ContributionTotals(), +) }
+    /// The sum over sources whose key starts with `prefix`: `ms:` for member states, `private:` for partners.
+    public func sum(prefix: String) -> ContributionTotals {
+        bySource.filter { $0.key.hasPrefix(prefix) }.values.reduce(ContributionTotals(), +)
+    }
 
     /// Sources in report order: the Union, member states, private partners, each alphabetically.
     public var sourceKeys: [String] {

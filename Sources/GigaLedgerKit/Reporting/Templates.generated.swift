@@ -2,6 +2,22 @@
 enum EmbeddedTemplates {
     /// (name, Mustache template); the name is the file name without .mustache.
     static let all: [(String, String)] = [
+        ("contributions.html", #"""
+<table>
+<tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr>
+{{#sources}}<tr><td>{{source}}</td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
+{{/sources}}
+<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr>
+</table>
+"""#),
+        ("contributions.md", #"""
+| Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
+|---|--:|--:|--:|--:|--:|
+{{#sources}}
+| {{{source}}} | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
+{{/sources}}
+| **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
+"""#),
         ("report.html", #"""
 <!DOCTYPE html>
 <html lang="en">
@@ -51,12 +67,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}, planned eligible CAPEX {{capex}}.</p>
 {{#periods}}
 <h3>Contributions {{label}}</h3>
-<table>
-<tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr>
-{{#sources}}<tr><td>{{source}}</td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
-{{/sources}}
-<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr>
-</table>
+{{> contributions.html}}
 <h3>Access {{label}} (GPU-hours)</h3>
 <table>
 <tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr>
@@ -70,12 +81,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <h2>All factories together</h2>
 {{#all}}
 <h3>Contributions {{label}}</h3>
-<table>
-<tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr>
-{{#sources}}<tr><td>{{source}}</td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
-{{/sources}}
-<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr>
-</table>
+{{> contributions.html}}
 <ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
 {{/all}}
 
@@ -129,12 +135,7 @@ Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 
 {{#periods}}
 ### Contributions {{{label}}}
 
-| Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
-|---|--:|--:|--:|--:|--:|
-{{#sources}}
-| {{{source}}} | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
-{{/sources}}
-| **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
+{{> contributions.md}}
 
 ### Access {{{label}}} (GPU-hours)
 
@@ -155,12 +156,7 @@ Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 
 {{#all}}
 ### Contributions {{{label}}}
 
-| Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
-|---|--:|--:|--:|--:|--:|
-{{#sources}}
-| {{{source}}} | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
-{{/sources}}
-| **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
+{{> contributions.md}}
 
 {{#ratios}}
 - {{{text}}}
