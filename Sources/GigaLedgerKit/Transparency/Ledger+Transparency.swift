@@ -76,7 +76,10 @@ extension Ledger {
 
     /// The checkpoint the ledger signed at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> String? {
-        try readTree { db in try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [size]) }
+        try readTree { db in
+            guard try db.tableExists("checkpoints") else { return nil }  // a ledger from before migration 0002, opened read-only
+            return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [size])
+        }
     }
 
     /// The consistency proof file (schema/FORMAT.md section 14) from checkpoint `old` to `new`,
@@ -91,7 +94,10 @@ extension Ledger {
 
     /// The latest checkpoint the ledger signed, if any.
     public func latestCheckpoint() throws -> String? {
-        try readTree { db in try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1") }
+        try readTree { db in
+            guard try db.tableExists("checkpoints") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        }
     }
 
     /// Reads a signed checkpoint and checks it against this ledger: signed by one of its authority
