@@ -18,7 +18,7 @@ struct GigaLedger: ParsableCommand {
             """,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
                       AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
-                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self]
+                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self]
     )
 
     static func main() {
@@ -63,6 +63,7 @@ enum ExitCodes {
         case let error as NoteError: return (error.description, refused)
         case let error as ReceiptError: return (error.description, notVerified)
         case let error as ProofError: return (error.description, notVerified)
+        case let error as ImportError: return (error.description, refused)
         case let error as CLIError: return (error.message, error.code)
         default: return nil
         }

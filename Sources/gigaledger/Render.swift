@@ -37,6 +37,8 @@ enum Render {
             return "reverses entry \(correction.entry): \(correction.reason)"
         case .policy(let policy):
             return "policy \(policy.id) version \(policy.version): \(policy.rules.count) rules"
+        case .importRecord(let record):
+            return "imported \(record.rows) rows from \(record.fileName) (sha256 \(Encoding.hex(record.fileSHA256)))"
         }
     }
 

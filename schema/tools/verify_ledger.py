@@ -167,6 +167,7 @@ TYPES = {
     "access": ["factory", "beneficiary", "category", "gpu_hours", "date", "pool", "commercial", "charge_cents"],
     "correction": ["entry", "reason"],
     "policy": ["policy", "version", "title", "rules"],
+    "import": ["file_name", "file_sha256", "rows"],
 }
 POLICY_RULES = {
     "union-capex-share-max-gigafactory", "union-acquisition-share-max-ai-factory", "union-opex-share-max-ai-factory",
@@ -207,6 +208,10 @@ def check_values(kind, d):
         if type(d["entry"]) is not int or d["entry"] < 1:
             raise Fail("bad entry")
         text(d["reason"], 500)
+    elif kind == "import":
+        text(d["file_name"], 200)
+        if not re.fullmatch(r"[0-9a-f]{64}", str(d["file_sha256"])) or type(d["rows"]) is not int or d["rows"] < 1:
+            raise Fail("bad import record")
     elif kind == "policy":
         ident(d["policy"]); text(d["title"], 500)
         if type(d["version"]) is not int or d["version"] < 1 or not isinstance(d["rules"], list):
@@ -234,7 +239,7 @@ class Ledger:
         self.partners = {}
         self.corrections = {}   # corrected seq -> seq
         self.bodies = {}        # seq -> (type, data) of contributions and access records
-        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": []}
+        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": []}
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
@@ -247,6 +252,8 @@ class Ledger:
         if kind == "correction":
             original = self.bodies.get(d["entry"])
             return original is not None and self.may_sign(key, *original)
+        if kind == "import":
+            return key["role"] in ("authority", "officer")
         return False
 
     def check(self, seq, kind, d, signer):
@@ -279,6 +286,8 @@ class Ledger:
             raise Fail("unknown factory")
         if kind == "contribution" and d["source"].startswith("private:") and d["source"][8:] not in self.partners:
             raise Fail("unknown partner")
+        if kind == "import" and (d["rows"] >= seq or any(seq - back not in self.bodies for back in range(1, d["rows"] + 1))):
+            raise Fail("an import record must follow its rows: contributions or access records")
         if kind == "correction" and (d["entry"] >= seq or d["entry"] not in self.bodies or d["entry"] in self.corrections):
             raise Fail("corrects an entry that is not an uncorrected earlier contribution or access record")
 
@@ -300,6 +309,8 @@ class Ledger:
         elif kind == "correction":
             self.corrections[d["entry"]] = seq
             self.index["corrections"].append((d["entry"], seq))
+        elif kind == "import":
+            self.index["imports"].append((d["file_sha256"], seq))
         if kind in ("contribution", "access"):
             self.bodies[seq] = (kind, d)
 
@@ -339,7 +350,8 @@ def verify(path):
     if n == 1:
         return 1, "entry 1: no entries"
     columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
-               "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq"}
+               "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
+               "imports": "file_sha256, seq"}
     for table, cols in columns.items():
         stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
         if stored != state.index[table]:

@@ -10,6 +10,7 @@ public enum EntryData: Equatable, Sendable {
     case access(AccessGrant)
     case correction(Correction)
     case policy(Policy)
+    case importRecord(ImportRecord)
 
     /// The entry type as stored in the `type` column and the body.
     public var type: String {
@@ -23,10 +24,11 @@ public enum EntryData: Equatable, Sendable {
         case .access: return "access"
         case .correction: return "correction"
         case .policy: return "policy"
+        case .importRecord: return "import"
         }
     }
 
-    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction", "policy"]
+    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction", "policy", "import"]
 }
 
 public struct Genesis: Equatable, Sendable {
@@ -195,5 +197,21 @@ extension KeyEnrolment {
             throw InputError(field: "scope", value: "", problem: "is missing: an officer needs at least one scope (eu, ms:CC, private:ID or factory:ID)")
         }
         self.init(publicKey: publicKey, name: name, role: role, scopes: scopes)
+    }
+}
+
+/// The record of a bulk import, appended right after the rows it imported, in the same transaction:
+/// which file (by SHA-256) and how many rows, so the same file imported twice is caught.
+public struct ImportRecord: Equatable, Sendable {
+    public let fileName: String
+    public let fileSHA256: [UInt8]
+    public let rows: Int64
+
+    public init(fileName: String, fileSHA256: [UInt8], rows: Int64) throws(InputError) {
+        self.fileName = try Codes.text(fileName, field: "file_name", bytesMax: Codes.nameBytesMax)
+        guard fileSHA256.count == 32 else { throw InputError(field: "file_sha256", value: Encoding.hex(fileSHA256), problem: "is not 32 bytes") }
+        guard rows >= 1 else { throw InputError(field: "rows", value: String(rows), problem: "must be at least 1") }
+        self.fileSHA256 = fileSHA256
+        self.rows = rows
     }
 }

@@ -27,6 +27,8 @@ extension EntryBody {
             return ["entry": .integer(correction.entry), "reason": .string(correction.reason)]
         case .policy(let policy):
             return policy.encoded()
+        case .importRecord(let record):
+            return ["file_name": .string(record.fileName), "file_sha256": .string(Encoding.hex(record.fileSHA256)), "rows": .integer(record.rows)]
         }
     }
 
@@ -70,6 +72,10 @@ extension EntryBody {
             return try lift { () throws(InputError) in .correction(try Correction(entry: entry, reason: reason)) }
         case "policy":
             return .policy(try Policy.decode(&fields))
+        case "import":
+            let name = try fields.string("file_name"), digest = try fields.string("file_sha256"), rows = try fields.integer("rows")
+            guard let bytes = Encoding.unhex(digest) else { throw .field("body.data.file_sha256", "is not lower-case hex") }
+            return try lift { () throws(InputError) in .importRecord(try ImportRecord(fileName: name, fileSHA256: bytes, rows: rows)) }
         default:
             throw .unknownType(type)
         }

@@ -79,7 +79,7 @@ public final class Ledger {
         }
     }
 
-    private static func appendInTransaction(_ db: Database, data: EntryData, key: SigningKey) throws -> Entry {
+    static func appendInTransaction(_ db: Database, data: EntryData, key: SigningKey) throws -> Entry {
         let head = try checkedHead(db)
         let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: Timestamp.now(), data: data)
         let signerKey = try Rules.check(body, facts: IndexedFacts(db: db))

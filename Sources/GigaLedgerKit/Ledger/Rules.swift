@@ -64,6 +64,10 @@ enum Rules {
             guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.factory(grant.factory)) else {
                 throw Refusal("\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs factory:\(grant.factory))")
             }
+        case .importRecord:
+            guard signer.enrolment.role == .authority || signer.enrolment.role == .officer else {
+                throw Refusal("\(who) may not sign an import record: it needs an authority or officer key")
+            }
         case .correction(let correction):
             guard let original = try facts.body(correction.entry) else { throw Refusal("entry \(correction.entry) does not exist") }
             do { try authorize(original.data, signer: signer, facts: facts) } catch let refusal as Refusal {
@@ -77,6 +81,17 @@ enum Rules {
         switch data {
         case .genesis, .policy:
             break
+        case .importRecord(let record):
+            // The record follows its rows: the `rows` entries before it are contributions or access
+            // records by the same signer.
+            guard record.rows < seq else { throw Refusal("rows: \"\(record.rows)\" is more than the entries before it") }
+            for back in 1...record.rows {
+                guard let row = try facts.body(seq - back) else { throw Refusal("entry \(seq - back) does not exist") }
+                switch row.data {
+                case .contribution, .access: break
+                default: throw Refusal("entry \(seq - back), counted as an imported row, is a \(row.type) entry")
+                }
+            }
         case .keyEnroll(let enrolment):
             if let existing = try facts.key(enrolment.publicKey.id) {
                 throw Refusal("key \(enrolment.publicKey.id) is already enrolled (entry \(existing.enrolledAt))")
@@ -145,7 +160,7 @@ final class ReplayedFacts: LedgerFacts {
             partners[partner.id] = body.seq
         case .correction(let correction):
             corrections[correction.entry] = body.seq
-        case .contribution, .access, .policy:
+        case .contribution, .access, .policy, .importRecord:
             break
         }
     }

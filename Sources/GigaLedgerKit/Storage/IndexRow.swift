@@ -19,6 +19,7 @@ struct IndexRow: Equatable {
         ("factories", ["id", "seq"]),
         ("partners", ["id", "seq"]),
         ("corrections", ["corrected_seq", "seq"]),
+        ("imports", ["file_sha256", "seq"]),
     ]
 
     static func rows(for body: EntryBody) -> [IndexRow] {
@@ -32,6 +33,7 @@ struct IndexRow: Equatable {
         case .factoryRegister(let factory): return [row("factories", [factory.id, body.seq])]
         case .partnerRegister(let partner): return [row("partners", [partner.id, body.seq])]
         case .correction(let correction): return [row("corrections", [correction.entry, body.seq])]
+        case .importRecord(let record): return [row("imports", [Encoding.hex(record.fileSHA256), body.seq])]
         case .contribution, .access, .policy: return []
         }
     }

@@ -1,0 +1,22 @@
+import Foundation
+import GRDB
+
+extension Ledger {
+    /// Copies the ledger to a new file with SQLite's online backup API (sqlite.org/backup.html),
+    /// which takes a consistent snapshot while other processes may be appending. Refuses to
+    /// overwrite; removes a partial copy on failure. Returns the copy, opened read-only.
+    public func backup(to target: String) throws -> Ledger {
+        for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: target + suffix) {
+            throw LedgerError.exists(path: target + suffix)
+        }
+        do {
+            let copy = try DatabaseQueue(path: target, configuration: LedgerDatabase.configuration(readOnly: false))
+            try queue.backup(to: copy)
+            try copy.close()
+        } catch {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+            throw LedgerDatabase.map(error, path: target)
+        }
+        return try Ledger.open(path: target, forWriting: false)
+    }
+}

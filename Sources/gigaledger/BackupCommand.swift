@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+
+extension GigaLedger {
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the ledger with SQLite's online backup API (safe while others write), then verify the copy.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("The new file.", valueName: "file")) var out: String
+
+        func run() throws {
+            let copy = try ledger.open(forWriting: false).backup(to: out)
+            let report = try copy.verify()
+            if let failure = report.failure {
+                print("the copy does NOT verify: \(failure)")
+                throw ExitCode(ExitCodes.notVerified)
+            }
+            print("backup \(out): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
+        }
+    }
+}

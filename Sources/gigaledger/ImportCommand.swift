@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension GigaLedger {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Record contributions and access records from a CSV file: all rows in one transaction, or none.",
+            discussion: "Columns (header row): \(CSVImport.columns.joined(separator: ",")). See schema/examples/import.csv and the README.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: "The CSV file.") var file: String
+        @OptionGroup var signing: SigningOptions
+        @Flag(name: .long, help: "Check and show what would be recorded; write nothing.") var dryRun = false
+        @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIError(message: "import file \(file): no such file or not readable", code: ExitCodes.unusable)
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw CLIError(message: "import file \(file): not UTF-8 text", code: ExitCodes.refused)
+            }
+            let rows = try CSVImport.parse(text)
+            let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
+            let progress = ProgressBar(label: dryRun ? "checking" : "importing")
+            let result = try ledger.importRows(rows, fileName: URL(fileURLWithPath: file).lastPathComponent, fileSHA256: Sodium.sha256([UInt8](data)),
+                                               key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun, progress: progress.update)
+            progress.finish()
+            if dryRun {
+                for (row, entry) in zip(rows, result.entries) { print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") }
+                print("dry run: \(rows.count) rows would be recorded as entries \(result.entries.first!.seq) to \(result.entries.last!.seq); nothing was written")
+            } else {
+                print("imported \(rows.count) rows from \(file) as entries \(result.entries.first!.seq) to \(result.entries.last!.seq); import record entry \(result.record.seq)")
+                print("head \(Encoding.hex(result.record.hash))")
+            }
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only when standard error is a terminal.
+final class ProgressBar {
+    let label: String
+    let enabled = isatty(STDERR_FILENO) == 1
+    private var shown = -1
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled, total > 0 else { return }
+        let percent = done * 100 / total
+        guard percent != shown else { return }
+        shown = percent
+        let width = 30, filled = width * done / total
+        FileHandle.standardError.write(Data("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        if enabled && shown >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
