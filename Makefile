@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger
 DEMO_DIR ?= demo
 
-.PHONY: all deps build release test demo schema clean
+.PHONY: all deps build release test demo schema clean crash fuzz
 
 all: build
 
@@ -29,6 +29,16 @@ release: deps
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+
+# 100 SIGKILLs at random moments of `gigaledger import` (make test runs 12).
+crash: deps
+	$(SWIFT) build
+	GIGALEDGER_CRASH_KILLS=100 $(SWIFT) test --filter killedImportsLeaveNoneOrAllRows
+
+# A longer pass of the parser fuzzer (make test runs a short one).
+fuzz: deps
+	$(SWIFT) build
+	GIGALEDGER_FUZZ_ITERATIONS=200000 $(SWIFT) test --filter FuzzTests
 
 demo: release
 	DEMO_DIR=$(DEMO_DIR) GIGALEDGER=$$($(SWIFT) build -c release --show-bin-path)/gigaledger ./scripts/demo.sh

@@ -7,12 +7,18 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"))
     var ledger: String?
 
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" (default 10).", valueName: "seconds"))
+    var lockWait: Double = LedgerDatabase.lockWaitSecondsDefault
+
     var path: String {
         ledger ?? ProcessInfo.processInfo.environment["GIGALEDGER_LEDGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "ledger.sqlite"
     }
 
     func open(forWriting: Bool) throws -> Ledger {
-        try Ledger.open(path: path, forWriting: forWriting)
+        guard lockWait >= 0, lockWait <= 3600 else {
+            throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
+        }
+        return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
     }
 }
 

@@ -39,12 +39,13 @@ public final class Ledger {
         }
     }
 
-    /// Opens an existing ledger. `forWriting` also refuses a file marked read-only.
-    public static func open(path: String, forWriting: Bool) throws -> Ledger {
+    /// Opens an existing ledger. `forWriting` also refuses a file marked read-only. A writer waits
+    /// up to `lockWaitSeconds` for another writer's lock, then fails with `LedgerError.busy`.
+    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = LedgerDatabase.lockWaitSecondsDefault) throws -> Ledger {
         try LedgerDatabase.checkIsSQLiteFile(path: path)
         if forWriting { try LedgerDatabase.checkWritable(path: path) }
         do {
-            let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: !forWriting))
+            let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: !forWriting, lockWaitSeconds: lockWaitSeconds))
             let (applicationID, hasEntries) = try queue.read { db in
                 (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, try db.tableExists("entries"))
             }
