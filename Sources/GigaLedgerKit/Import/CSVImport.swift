@@ -9,9 +9,12 @@ public struct ImportError: Error, Equatable, CustomStringConvertible {
     public let value: String?
     public let problem: String
 
+    /// One line whatever the file held: a column name that is not a plain word is quoted and escaped.
     public var description: String {
+        let problem = problem.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
         guard let column else { return "row \(row): \(problem)" }
-        return "row \(row), column \(column): \(InputError.quoted(value ?? "")) \(problem)"
+        let plain = !column.isEmpty && column.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ";" || $0 == " " }
+        return "row \(row), column \(plain ? column : InputError.quoted(column)): \(InputError.quoted(value ?? "")) \(problem)"
     }
 }
 
