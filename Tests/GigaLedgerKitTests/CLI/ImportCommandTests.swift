@@ -59,6 +59,14 @@ import Testing
         let fixture = try CLIFixture()
         fixture.dir.write("rows.csv", rows(20), mode: 0o644)
         try fixture.expectOK(["import", "rows.csv", "--key", "authority.key"])
+        // A backup taken while another process keeps appending is a consistent snapshot that verifies.
+        fixture.dir.write("more.csv", rows(1_500), mode: 0o644)
+        let writer = try ReliabilityTests.spawn(["import", "more.csv", "--key", "authority.key", "--ledger", "ledger.sqlite"], in: fixture.dir)
+        let during = try fixture.expectOK(["backup", "--out", "during.sqlite"])
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        #expect(during.stdout.contains("verified"))
+        #expect(fixture.run(["verify", "--ledger", "during.sqlite"]).status == 0)
         let backup = try fixture.expectOK(["backup", "--out", "copy.sqlite"])
         let head = try #require(fixture.run(["verify"]).stdout.split(separator: "\n").first)
         #expect(backup.stdout.contains(String(head.dropFirst("verified: ".count))))
@@ -66,6 +74,15 @@ import Testing
         let again = fixture.run(["backup", "--out", "copy.sqlite"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("already exists"))
+    }
+
+    /// The progress bar is drawn when stderr is a terminal (run under `script`, which gives it a pty).
+    @Test func progressBarOnATerminal() throws {
+        let fixture = try CLIFixture()
+        fixture.dir.write("rows.csv", rows(40), mode: 0o644)
+        let result = shell("GIGALEDGER_LEDGER=ledger.sqlite script -qec '\(Binary.path) import rows.csv --key authority.key' /dev/null", in: fixture.dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("importing [##############################] 40/40"))
     }
 
     /// A full disk during an append, simulated with SQLite's page limit: a clear error, nothing written.
