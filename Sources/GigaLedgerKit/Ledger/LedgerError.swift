@@ -6,6 +6,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case notALedger(path: String, String)
     case readOnly(path: String, String)
     case busy(path: String)
+    case full(path: String)
     case headInvalid(seq: Int64, String)
     case treeIncomplete(level: Int, index: Int64)
     case checkpointMismatch(String)
@@ -17,6 +18,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .exists(let path): return "\(path) already exists; refusing to overwrite it"
         case .notALedger(let path, let why): return "\(path) is not a GigaLedger ledger: \(why)"
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
+        case .full(let path): return "the disk holding ledger \(path) is full (or the ledger reached its size limit); nothing was written"
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
         case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"

@@ -62,6 +62,7 @@ public enum LedgerDatabase {
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: return LedgerError.busy(path: path)
+        case .SQLITE_FULL: return LedgerError.full(path: path)
         case .SQLITE_READONLY: return LedgerError.readOnly(path: path, error.message ?? "SQLite refused to write")
         case .SQLITE_NOTADB: return LedgerError.notALedger(path: path, "it is not an SQLite database")
         case .SQLITE_CANTOPEN: return LedgerError.notALedger(path: path, "SQLite cannot open it")
