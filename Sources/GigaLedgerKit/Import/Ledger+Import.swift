@@ -24,14 +24,7 @@ extension Ledger {
                                                                          arguments: [Encoding.hex(fileSHA256)]) {
                         throw Refusal("this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
                     }
-                    var entries = [Entry]()
-                    entries.reserveCapacity(rows.count)
-                    for (index, row) in rows.enumerated() {
-                        do { entries.append(try Self.appendInTransaction(db, data: row.data, key: key)) } catch let refusal as Refusal {
-                            throw ImportError(row: row.row, column: nil, value: nil, problem: refusal.message)
-                        }
-                        progress?(index + 1, rows.count)
-                    }
+                    let entries = try Self.appendRows(db, rows: rows, key: key, progress: progress)
                     let recordEntry = try Self.appendInTransaction(db, data: .importRecord(record), key: key)
                     result = ImportResult(entries: entries, record: recordEntry, dryRun: dryRun)
                     return dryRun ? .rollback : .commit
@@ -42,4 +35,96 @@ extension Ledger {
             throw LedgerDatabase.map(error, path: path)
         }
     }
+}
+
+extension Ledger {
+    /// How many rows are chained, signed and written per step: bounds the memory an import holds.
+    static let importBatchRowsMax = 8_192
+
+    /// Appends contribution and access rows in the open transaction: the rules and the hash chain
+    /// in order, the signatures in parallel (they cover the hash, FORMAT.md section 3), then the
+    /// writes in order. Contributions and access records change no fact a later row's check reads,
+    /// so the rules are checked against the ledger as it was when the import began.
+    static func appendRows(_ db: Database, rows: [ImportRow], key: SigningKey, progress: ((Int, Int) -> Void)?) throws -> [Entry] {
+        let head = try checkedHead(db)
+        var seq = head?.seq ?? 0
+        var prevHash = head?.hash ?? Entry.genesisPrevHash
+        let facts = CachedFacts(IndexedFacts(db: db))
+        let recordedAt = Timestamp.now()
+        var entries = [Entry]()
+        entries.reserveCapacity(rows.count)
+        var start = 0
+        while start < rows.count {
+            let batch = rows[start..<min(rows.count, start + importBatchRowsMax)]
+            var chained = [(body: EntryBody, bytes: [UInt8], prevHash: [UInt8], hash: [UInt8])]()
+            chained.reserveCapacity(batch.count)
+            for row in batch {
+                switch row.data {
+                case .contribution, .access: break
+                default: preconditionFailure("Ledger.appendRows: imports hold contributions and access records only")
+                }
+                seq += 1
+                let body = EntryBody(seq: seq, signer: key.id, recordedAt: recordedAt, data: row.data)
+                do {
+                    guard try Rules.check(body, facts: facts) == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
+                } catch let refusal as Refusal {
+                    throw ImportError(row: row.row, column: nil, value: nil, problem: refusal.message)
+                }
+                let bytes = body.encoded()
+                let hash = Entry.hash(prevHash: prevHash, body: bytes)
+                chained.append((body, bytes, prevHash, hash))
+                prevHash = hash
+            }
+            let signatures = Parallel.map(chained) { key.sign(Entry.signedMessage(hash: $0.hash)) }
+            // Check before writing what every reader will check after.
+            let good = Parallel.map(Array(zip(chained.map(\.hash), signatures))) { key.publicKey.verify(signature: $0.1, message: Entry.signedMessage(hash: $0.0)) }
+            precondition(good.allSatisfy { $0 }, "Ledger.appendRows: a fresh signature does not verify")
+            for (item, signature) in zip(chained, signatures) {
+                let entry = Entry(seq: item.body.seq, type: item.body.type, body: item.bytes, prevHash: item.prevHash, hash: item.hash,
+                                  signer: key.id.description, signature: signature, recordedAt: recordedAt)
+                try insert(entry, db: db)
+                try MerkleStore.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
+                entries.append(entry)
+                progress?(entries.count, rows.count)
+            }
+            start += batch.count
+        }
+        return entries
+    }
+}
+
+/// Memoises the facts an import's rows ask for again and again (the signer's key, a factory, a partner).
+final class CachedFacts: LedgerFacts {
+    private let base: LedgerFacts
+    private var keys = [KeyID: KeyRecord?]()
+    private var factories = [String: Bool]()
+    private var partners = [String: Bool]()
+
+    init(_ base: LedgerFacts) { self.base = base }
+
+    func key(_ id: KeyID) throws -> KeyRecord? {
+        if let known = keys[id] { return known }
+        let record = try base.key(id)
+        keys[id] = record
+        return record
+    }
+
+    func activeAuthorityCount() throws -> Int { try base.activeAuthorityCount() }
+
+    func hasFactory(_ id: String) throws -> Bool {
+        if let known = factories[id] { return known }
+        let found = try base.hasFactory(id)
+        factories[id] = found
+        return found
+    }
+
+    func hasPartner(_ id: String) throws -> Bool {
+        if let known = partners[id] { return known }
+        let found = try base.hasPartner(id)
+        partners[id] = found
+        return found
+    }
+
+    func isCorrected(_ seq: Int64) throws -> Bool { try base.isCorrected(seq) }
+    func body(_ seq: Int64) throws -> EntryBody? { try base.body(seq) }
 }

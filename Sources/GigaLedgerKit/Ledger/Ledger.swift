@@ -98,7 +98,7 @@ public final class Ledger {
     }
 
     /// The head entry, its hash recomputed and its signature checked, so a damaged head is never built on.
-    private static func checkedHead(_ db: Database) throws -> Entry? {
+    static func checkedHead(_ db: Database) throws -> Entry? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1") else { return nil }
         let head = entry(from: row)
         guard Entry.hash(prevHash: head.prevHash, body: head.body) == head.hash else {
@@ -111,7 +111,7 @@ public final class Ledger {
         return head
     }
 
-    private static func insert(_ entry: Entry, db: Database) throws {
+    static func insert(_ entry: Entry, db: Database) throws {
         try db.execute(sql: """
             INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer,

@@ -38,16 +38,17 @@ extension Ledger {
     /// body, the rules (signer enrolled, unrevoked, allowed; references exist), and the
     /// signature. Then rebuilds the index tables and compares them. Stops at the first failure.
     /// `rootsAt` asks for the Merkle roots at some sizes too (a checkpoint's, to compare).
-    public func verify(rootsAt sizes: Set<Int64> = []) throws -> VerificationReport {
+    /// `parallel: false` checks every signature in turn (for tests that compare the two paths).
+    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true) throws -> VerificationReport {
         do {
-            return try queue.read { db in try Verifier(db: db, rootsAt: sizes).run() }
+            return try queue.read { db in try Verifier(db: db, rootsAt: sizes, signatureBatchMax: parallel ? Verifier.signatureBatchDefault : 1).run() }
         } catch {
             throw LedgerDatabase.map(error, path: path)
         }
     }
 }
 
-private final class Verifier {
+final class Verifier {
     let db: Database
     var facts: ReplayedFacts!
     var expectedIndex = [String: [[DatabaseValue]]]()
@@ -59,8 +60,9 @@ private final class Verifier {
     let rootsWanted: Set<Int64>
     var roots = [Int64: [UInt8]]()
 
-    init(db: Database, rootsAt sizes: Set<Int64>) throws {
+    init(db: Database, rootsAt sizes: Set<Int64>, signatureBatchMax: Int) throws {
         self.db = db
+        self.signatureBatchMax = signatureBatchMax
         checksTree = try db.tableExists("merkle_nodes")
         rootsWanted = sizes
         facts = ReplayedFacts { [unowned self] seq in
@@ -75,24 +77,68 @@ private final class Verifier {
         return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots)
     }
 
+    /// Signatures waiting to be checked, in sequence order.
+    struct PendingSignature {
+        let seq: Int64
+        let signer: KeyID
+        let key: PublicKey
+        let hash: [UInt8]
+        let signature: [UInt8]
+    }
+    var pending = [PendingSignature]()
+    /// The hash of the entry before the first pending one.
+    var hashBeforePending = Entry.genesisPrevHash
+    /// How many signatures are checked together: bounds memory whatever the ledger's size.
+    static let signatureBatchDefault = 4_096
+    let signatureBatchMax: Int
+
+    /// Hashes, links, bodies, rules and the tree are checked in order, one entry at a time;
+    /// signatures, which depend on nothing but the entry and its enrolled key, are collected and
+    /// checked in parallel, a batch at a time. The first failure reported is the same as a fully
+    /// serial check's: the lowest entry that fails, and for one entry the signature comes first.
     func run() throws -> VerificationReport {
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM entries ORDER BY seq")
         while let row = try rows.next() {
             let entry = Ledger.entry(from: row)
-            if let failure = try check(entry) { return report(failure) }
-            if let failure = try checkTree(entry) { return report(failure) }
+            switch try check(entry) {
+            case .failure(let failure):
+                return report(checkPendingSignatures() ?? failure)
+            case .success(let (body, key)):
+                pending.append(PendingSignature(seq: entry.seq, signer: body.signer, key: key, hash: entry.hash, signature: entry.signature))
+                facts.apply(body)
+                for row in IndexRow.rows(for: body) { expectedIndex[row.table, default: []].append(row.values) }
+            }
+            if let failure = try checkTree(entry) { return report(checkPendingSignatures() ?? failure) }
             previousHash = entry.hash
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
+            if pending.count >= signatureBatchMax, let failure = checkPendingSignatures() { return report(failure) }
         }
+        if let failure = checkPendingSignatures() { return report(failure) }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
         if let failure = try compareIndexTables() { return report(failure) }
         return report(try checkNoExtraTreeNodes())
     }
 
-    private func check(_ entry: Entry) throws -> VerificationFailure? {
+    /// Checks the pending signatures in parallel. On a bad one, rewinds the count and head to the
+    /// entry before it, so the report says what a serial check would.
+    private func checkPendingSignatures() -> VerificationFailure? {
+        let good = Parallel.map(pending) { $0.key.verify(signature: $0.signature, message: Entry.signedMessage(hash: $0.hash)) }
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            hashBeforePending = previousHash
+        }
+        guard let bad = good.firstIndex(of: false) else { return nil }
+        let failing = pending[bad]
+        count = failing.seq - 1
+        previousHash = bad == 0 ? hashBeforePending : pending[bad - 1].hash
+        return VerificationFailure(seq: failing.seq, reason: "signature does not verify under signer \(failing.signer)'s enrolled key")
+    }
+
+    /// Everything about one entry but its signature: the failure, or the body and the key that must have signed it.
+    private func check(_ entry: Entry) throws -> Result<(EntryBody, PublicKey), VerificationFailure> {
         let expectedSeq = count + 1
-        func fail(_ reason: String) -> VerificationFailure { VerificationFailure(seq: expectedSeq, reason: reason) }
+        func fail(_ reason: String) -> Result<(EntryBody, PublicKey), VerificationFailure> { .failure(VerificationFailure(seq: expectedSeq, reason: reason)) }
         guard entry.seq == expectedSeq else { return fail("entry \(expectedSeq) is missing (the next stored entry is \(entry.seq))") }
         guard entry.prevHash == previousHash else {
             return fail("prev_hash \(Encoding.hex(entry.prevHash)) does not match the hash of entry \(count), \(Encoding.hex(previousHash))")
@@ -102,14 +148,7 @@ private final class Verifier {
         let body: EntryBody
         do { body = try EntryBody.decode(entry.body) } catch { return fail("body cannot be read: \(error)") }
         if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
-        let signerKey: PublicKey
-        do { signerKey = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
-        guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
-            return fail("signature does not verify under signer \(body.signer)'s enrolled key")
-        }
-        facts.apply(body)
-        for row in IndexRow.rows(for: body) { expectedIndex[row.table, default: []].append(row.values) }
-        return nil
+        do { return .success((body, try Rules.check(body, facts: facts))) } catch let refusal as Refusal { return fail(refusal.message) }
     }
 
     /// Recomputes the Merkle nodes this entry completes and compares each with the stored one.

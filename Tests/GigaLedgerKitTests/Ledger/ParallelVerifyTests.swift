@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerKit
+
+/// The parallel signature path reports the same first failure as the serial one, on a ledger of
+/// 100,000 entries with a tampered entry in the middle.
+@Suite(.serialized) struct ParallelVerifyTests {
+    static let size = 100_000
+
+    static func bigLedger() throws -> Fixture {
+        let fixture = try Fixture()
+        var rows = [ImportRow]()
+        rows.reserveCapacity(size)
+        for index in 0..<(size - 10) {
+            rows.append(ImportRow(row: index + 2, data: try Fixture.contribution(source: .union, cents: Int64(index % 1_000_000 + 1))))
+        }
+        _ = try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: Sodium.sha256([9]), key: fixture.authority)
+        return fixture
+    }
+
+    @Test func tamperedEntryInTheMiddleOfAHundredThousand() throws {
+        let fixture = try Self.bigLedger()
+        #expect(try fixture.verify().verifiedCount == Int64(Self.size))
+        // A replaced signature at 50,000: the parallel path names it, as the serial path does.
+        let other = try #require(try fixture.ledger.entry(50_001))
+        try fixture.tamper("UPDATE entries SET signature = ? WHERE seq = 50000", arguments: [Data(other.signature)])
+        let ledger = try Ledger.open(path: fixture.path, forWriting: false)
+        let parallel = try ledger.verify()
+        let serial = try ledger.verify(parallel: false)
+        #expect(parallel.failure?.seq == 50_000)
+        #expect(parallel.failure == serial.failure)
+        #expect(parallel.verifiedCount == serial.verifiedCount)
+        #expect(parallel.headHash == serial.headHash)
+        // A changed body byte earlier, at 45,678, now comes first, in both paths.
+        let entry = try #require(try ledger.entry(45_678))
+        var body = entry.body
+        body[body.count / 2] ^= 0x01
+        try fixture.tamper("UPDATE entries SET body = ? WHERE seq = 45678", arguments: [Data(body)])
+        let again = try ledger.verify()
+        #expect(again.failure?.seq == 45_678)
+        #expect(again.verifiedCount == 45_677)
+    }
+}
