@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger
 DEMO_DIR ?= demo
 
-.PHONY: all deps build release test demo schema clean crash fuzz
+.PHONY: all deps build release test demo schema clean crash fuzz bench
 
 all: build
 
@@ -39,6 +39,10 @@ crash: deps
 fuzz: deps
 	$(SWIFT) build
 	GIGALEDGER_FUZZ_ITERATIONS=200000 $(SWIFT) test --filter FuzzTests
+
+# Benchmarks against the raw limits measured in the same run; writes BENCHMARKS.md.
+bench: release
+	$$($(SWIFT) build -c release --show-bin-path)/gigaledger-bench $$($(SWIFT) build -c release --show-bin-path)/gigaledger BENCHMARKS.md
 
 demo: release
 	DEMO_DIR=$(DEMO_DIR) GIGALEDGER=$$($(SWIFT) build -c release --show-bin-path)/gigaledger ./scripts/demo.sh

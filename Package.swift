@@ -37,6 +37,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "gigaledger-bench",
+            dependencies: [
+                "GigaLedgerKit",
+                "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "GigaLedgerKitTests",
             dependencies: [

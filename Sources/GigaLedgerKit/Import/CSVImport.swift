@@ -22,6 +22,11 @@ public struct ImportError: Error, Equatable, CustomStringConvertible {
 public struct ImportRow: Equatable, Sendable {
     public let row: Int
     public let data: EntryData
+
+    public init(row: Int, data: EntryData) {
+        self.row = row
+        self.data = data
+    }
 }
 
 /// Contributions and access records from RFC 4180 CSV (README "Bulk import", schema/examples/import.csv).
