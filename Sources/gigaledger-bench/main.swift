@@ -255,6 +255,24 @@ proofs = average of 500 random proofs against the whole ledger; bytes/entry = fi
 ## Targets at \(largest.size) entries
 
 \(targets.joined(separator: "\n"))
+
+## What bounds the targets not met (analysis of the 2026-11-29 run; re-check after changes)
+
+- **verify** runs at about a sixth of two cores' verify rate: signatures are checked in parallel, but the
+  in-order part costs more than a signature per entry. Per entry it decodes the canonical JSON body and
+  re-encodes it to prove canonicity (Swift strings and dictionaries), checks the rules against in-memory
+  facts, and looks up every completed Merkle node by primary key. That serial part, not libsodium, is the
+  ceiling; next steps: a byte-level canonical decoder without the re-encode, and checking Merkle nodes with
+  one ordered scan of `merkle_nodes` instead of point lookups.
+- **verify memory** stays flat with size (the same at 100,000 and 1,000,000 entries: nothing is held per
+  entry) but is above 100 MiB right after a large import: the figure includes SQLite reading a large,
+  not yet checkpointed WAL; to measure after a checkpoint, and to cap the page cache.
+- **bulk import** is bound the same way: per row, the in-order part (body encoding, rules, three INSERTs
+  and the Merkle node lookups) costs several times a signature; signing is parallel and is not the limit.
+- **report** includes a full verification (most of its time at 1,000,000 entries) and then replays every
+  body twice in Swift, where the SQL aggregate reads one JSON field per row in C. A derived contributions
+  table, written in the append's transaction and checked by verify like the other index tables, would let
+  the report aggregate in SQL.
 """
 try text.write(toFile: output, atomically: true, encoding: String.Encoding.utf8)
 print(text)

@@ -54,7 +54,10 @@ extension GigaLedger {
 
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
-            let report = try since.map { try ledger.verify(extending: try readTextFile($0, what: "checkpoint"), named: $0) } ?? ledger.verify()
+            let bar = ProgressBar(label: "verifying")
+            let report = try since.map { try ledger.verify(extending: try readTextFile($0, what: "checkpoint"), named: $0) }
+                ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
+            bar.finish()
             let head = report.headHash.map(Encoding.hex) ?? ""
             if json {
                 var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),

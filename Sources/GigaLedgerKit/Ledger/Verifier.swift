@@ -39,9 +39,17 @@ extension Ledger {
     /// signature. Then rebuilds the index tables and compares them. Stops at the first failure.
     /// `rootsAt` asks for the Merkle roots at some sizes too (a checkpoint's, to compare).
     /// `parallel: false` checks every signature in turn (for tests that compare the two paths).
-    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true) throws -> VerificationReport {
+    /// `progress(done, total)` is called now and then with the entries checked so far.
+    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
         do {
-            return try queue.read { db in try Verifier(db: db, rootsAt: sizes, signatureBatchMax: parallel ? Verifier.signatureBatchDefault : 1).run() }
+            return try queue.read { db in
+                let verifier = try Verifier(db: db, rootsAt: sizes, signatureBatchMax: parallel ? Verifier.signatureBatchDefault : 1)
+                if let progress {
+                    let total = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
+                    verifier.progress = { progress($0, total) }
+                }
+                return try verifier.run()
+            }
         } catch {
             throw LedgerDatabase.map(error, path: path)
         }
@@ -91,6 +99,7 @@ final class Verifier {
     /// How many signatures are checked together: bounds memory whatever the ledger's size.
     static let signatureBatchDefault = 4_096
     let signatureBatchMax: Int
+    var progress: ((Int64) -> Void)?
 
     /// Hashes, links, bodies, rules and the tree are checked in order, one entry at a time;
     /// signatures, which depend on nothing but the entry and its enrolled key, are collected and
@@ -113,7 +122,9 @@ final class Verifier {
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
             if pending.count >= signatureBatchMax, let failure = checkPendingSignatures() { return report(failure) }
+            if count % 1_024 == 0 { progress?(count) }
         }
+        progress?(count)
         if let failure = checkPendingSignatures() { return report(failure) }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
         if let failure = try compareIndexTables() { return report(failure) }
