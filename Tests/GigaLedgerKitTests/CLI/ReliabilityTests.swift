@@ -9,18 +9,6 @@ import Glibc
 /// What real offices do to a ledger: kills mid-import, officers at the same minute, a held lock,
 /// keys from elsewhere. Each test prints its figure (README, "What GigaLedger promises").
 @Suite(.serialized) struct ReliabilityTests {
-    /// SplitMix64: a seeded generator, so a failing run can be repeated.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func spawn(_ arguments: [String], in dir: TempDir, env: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)

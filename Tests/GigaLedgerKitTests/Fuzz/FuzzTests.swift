@@ -17,7 +17,7 @@ import Testing
         }
     }
 
-    static func mutate(_ input: [UInt8], seeds: [[UInt8]], random: inout ReliabilityTests.SeededRandom) -> [UInt8] {
+    static func mutate(_ input: [UInt8], seeds: [[UInt8]], random: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)
@@ -44,7 +44,7 @@ import Testing
         let seeds = try seeds(target)
         #expect(!seeds.isEmpty)
         for seed in seeds { #expect(throws: Never.self, "the seeds of \(target) must parse") { try parse(seed) } }
-        var random = ReliabilityTests.SeededRandom(state: target.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
+        var random = SeededRandom(state: target.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
         var rejected = 0
         for _ in 0..<iterations {
             let input = mutate(seeds.randomElement(using: &random)!, seeds: seeds, random: &random)
