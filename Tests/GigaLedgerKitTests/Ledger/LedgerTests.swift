@@ -69,6 +69,16 @@ import Testing
         }
     }
 
+    @Test func embeddedTemplatesMatchTheTemplateFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.appendingPathComponent("reports/templates")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".mustache") }.sorted()
+        #expect(files.map { String($0.dropLast(".mustache".count)) } == EmbeddedTemplates.all.map(\.0), "run `make schema`")
+        for (file, (_, text)) in zip(files, EmbeddedTemplates.all) {
+            #expect(try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) == text + "\n", "reports/templates/\(file) differs from the embedded copy: run `make schema`")
+        }
+    }
+
     /// schema/FORMAT.md's recipe: every hash recomputed with sqlite3, xxd and sha256sum alone.
     @Test func hashesRecomputeWithStandardTools() throws {
         let fixture = try Fixture()
