@@ -44,10 +44,10 @@ extension GigaLedger {
             let dir = out ?? "reports/\(quarter)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {
-                try write(text, to: "\(dir)/\(name)")
+                try replaceFile(text, at: "\(dir)/\(name)")
                 if let signer {
                     let comment = "gigaledger report \(quarter) file:\(name) ledger:\(report.origin) entries:\(report.entryCount) head:\(Encoding.hex(report.headHash))"
-                    try write(Minisign.sign(Array(text.utf8), key: signer, trustedComment: comment), to: "\(dir)/\(name).minisig")
+                    try replaceFile(Minisign.sign(Array(text.utf8), key: signer, trustedComment: comment), at: "\(dir)/\(name).minisig")
                 }
             }
             let verdicts = report.factories.flatMap(\.verdicts)
@@ -57,12 +57,5 @@ extension GigaLedger {
             print("safeguards: \(verdicts.count - breaches - unassessable) pass, \(breaches) breach, \(unassessable) not assessable; policy \(report.policy.id) v\(report.policy.version)")
         }
 
-        /// Replaces `path` atomically (write a temporary file, then rename), so a reader never sees half a report.
-        func write(_ text: String, to path: String) throws {
-            let temporary = path + ".tmp"
-            try? FileManager.default.removeItem(atPath: temporary)
-            try KeyFiles.writeNew(path: temporary, text: text, mode: 0o644)
-            guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", code: ExitCodes.unusable) }
-        }
     }
 }

@@ -9,6 +9,14 @@ func emit(_ text: String, to path: String?) throws {
     warn("wrote \(path)")
 }
 
+/// Replaces `path` atomically (a temporary file, then rename), so a reader never sees half a file.
+func replaceFile(_ text: String, at path: String) throws {
+    let temporary = path + ".tmp"
+    try? FileManager.default.removeItem(atPath: temporary)
+    try KeyFiles.writeNew(path: temporary, text: text, mode: 0o644)
+    guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", code: ExitCodes.unusable) }
+}
+
 func readTextFile(_ path: String, what: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw CLIError(message: "\(what) \(path): no such file or not readable", code: ExitCodes.unusable)
@@ -122,10 +130,7 @@ extension GigaLedger {
             let line = try NoteKey.cosign(signed.text, name: cosignerName, key: key, timestamp: UInt64(Date().timeIntervalSince1970))
             let cosigned = SignedNote(text: signed.text, signatures: signed.signatures + [line]).encoded
             try emit(cosigned, to: out)
-            let temporary = statePath + ".tmp"
-            try? FileManager.default.removeItem(atPath: temporary)
-            try KeyFiles.writeNew(path: temporary, text: target.text, mode: 0o644)
-            guard rename(temporary, statePath) == 0 else { throw CLIError(message: "cannot write \(statePath)", code: ExitCodes.unusable) }
+            try replaceFile(target.text, at: statePath)
         }
     }
 }

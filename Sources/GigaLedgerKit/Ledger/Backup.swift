@@ -6,15 +6,13 @@ extension Ledger {
     /// which takes a consistent snapshot while other processes may be appending. Refuses to
     /// overwrite; removes a partial copy on failure. Returns the copy, opened read-only.
     public func backup(to target: String) throws -> Ledger {
-        for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: target + suffix) {
-            throw LedgerError.exists(path: target + suffix)
-        }
+        try LedgerDatabase.refuseExisting(path: target)
         do {
             let copy = try DatabaseQueue(path: target, configuration: LedgerDatabase.configuration(readOnly: false))
             try queue.backup(to: copy)
             try copy.close()
         } catch {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+            LedgerDatabase.removeFiles(path: target)
             throw LedgerDatabase.map(error, path: target)
         }
         return try Ledger.open(path: target, forWriting: false)

@@ -20,9 +20,7 @@ public final class Ledger {
     public static func create(path: String, authority: SigningKey, authorityName: String, origin: String) throws -> (Ledger, Entry) {
         let origin = try Codes.text(origin, field: "origin", bytesMax: Genesis.originBytesMax)
         let enrolment = try KeyEnrolment(checking: authority.publicKey, name: authorityName, role: .authority, scopes: [])
-        for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: path + suffix) {
-            throw LedgerError.exists(path: path + suffix)
-        }
+        try LedgerDatabase.refuseExisting(path: path)
         do {
             let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
             try queue.writeWithoutTransaction { db in
@@ -34,7 +32,7 @@ public final class Ledger {
             let genesis = try ledger.append(.genesis(Genesis(origin: origin, authority: enrolment)), key: authority)
             return (ledger, genesis)
         } catch {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            LedgerDatabase.removeFiles(path: path)
             throw LedgerDatabase.map(error, path: path)
         }
     }

@@ -37,6 +37,19 @@ public enum LedgerDatabase {
         return migrator
     }
 
+    /// The files SQLite keeps for a database at `path`: the database, its WAL, shared memory and rollback journal.
+    static func files(of path: String) -> [String] { ["", "-wal", "-shm", "-journal"].map { path + $0 } }
+
+    /// Refuses to create a database where any of its files already exists.
+    static func refuseExisting(path: String) throws(LedgerError) {
+        for file in files(of: path) where FileManager.default.fileExists(atPath: file) { throw .exists(path: file) }
+    }
+
+    /// Removes whatever a failed creation left behind.
+    static func removeFiles(path: String) {
+        for file in files(of: path) { try? FileManager.default.removeItem(atPath: file) }
+    }
+
     /// Refuses a missing file or one that is not SQLite before SQLite gets to see it.
     static func checkIsSQLiteFile(path: String) throws(LedgerError) {
         var isDirectory: ObjCBool = false
