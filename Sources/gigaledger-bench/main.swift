@@ -8,12 +8,14 @@ import Glibc
 
 // gigaledger-bench: measures GigaLedger against the raw limits of this machine, in the same run.
 // Usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [sizes...]   (run by `make bench`)
+//        gigaledger-bench --make-ledger PATH SIZE   (keeps one synthetic ledger, for profiling)
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 100000 1000000]\n".utf8))
     exit(64)
 }
+let makeLedgerOnly = arguments[1] == "--make-ledger" && arguments.count == 4
 let binary = arguments[1], output = arguments[2]
 let sizes = arguments.count > 3 ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-bench-\(getpid())").path
@@ -65,9 +67,9 @@ func measureSQLite() throws -> (insert: Double, scan: Double) {
     return (insert, rate(seen, now() - start))
 }
 
-log("raw limits")
-let signRate = measureSign(), verifyRate = measureVerify(), shaRate = measureSHA256()
-let sqlite = try measureSQLite()
+if !makeLedgerOnly { log("raw limits") }
+let signRate = makeLedgerOnly ? 0 : measureSign(), verifyRate = makeLedgerOnly ? 0 : measureVerify(), shaRate = makeLedgerOnly ? 0 : measureSHA256()
+let sqlite = makeLedgerOnly ? (insert: 0.0, scan: 0.0) : try measureSQLite()
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
 // MARK: - Synthetic ledger
@@ -137,13 +139,8 @@ struct SizeResult {
     var reportSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
 }
 
-var results = [SizeResult]()
-var random = SeededRandom(state: 2026)
-for size in sizes {
-    log("ledger of \(size) entries")
-    let path = "\(work)/ledger-\(size).sqlite"
-    let ledger = try makeLedger(path: path)
-    var result = SizeResult(size: size)
+/// Imports `size` generated rows in files of 100,000; returns the seconds spent importing.
+func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom) throws -> Double {
     var imported = 0, importSeconds = 0.0
     let chunk = 100_000
     while imported < size {
@@ -153,7 +150,23 @@ for size in sizes {
         importSeconds += now() - start
         imported += batch.count
     }
-    result.importRate = rate(imported, importSeconds)
+    return importSeconds
+}
+
+var random = SeededRandom(state: 2026)
+if makeLedgerOnly {
+    let path = arguments[2], size = Int(arguments[3]) ?? 0
+    let seconds = try fill(try makeLedger(path: path), size: size, random: &random)
+    log("\(path): \(size) rows imported in \(fmt(seconds, 1)) s (\(fmt(rate(size, seconds))) rows/s)")
+    exit(0)
+}
+var results = [SizeResult]()
+for size in sizes {
+    log("ledger of \(size) entries")
+    let path = "\(work)/ledger-\(size).sqlite"
+    let ledger = try makeLedger(path: path)
+    var result = SizeResult(size: size)
+    result.importRate = rate(size, try fill(ledger, size: size, random: &random))
     let entries = Int(try ledger.size())
     // Single appends (no KDF: the key is in memory), at this size.
     let start = now()

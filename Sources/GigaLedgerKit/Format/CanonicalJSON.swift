@@ -3,8 +3,8 @@
 /// Objects have their keys sorted by their UTF-8 bytes, no white space anywhere, integers
 /// only (no fractions, exponents, leading zeros or minus zero), strings escaped with `\"`, `\\`
 /// and `\u00xx` (lower-case hex) for the control characters U+0000 to U+001F and nothing else.
-/// Because there is exactly one spelling, `decode` can insist that its input re-encodes to the
-/// same bytes, which rejects duplicate keys, white space and every other variant at once.
+/// Because there is exactly one spelling, `decode` insists on it while it reads: keys in strictly
+/// increasing byte order (so no duplicates), no white space, no other number or escape form.
 public indirect enum CanonicalJSON: Equatable, Sendable {
     case string(String)
     case integer(Int64)
@@ -22,8 +22,8 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
     private func write(into out: inout [UInt8]) {
         switch self {
         case .string(let text): Self.writeString(text, into: &out)
-        case .integer(let value): out.append(contentsOf: Array(String(value).utf8))
-        case .bool(let value): out.append(contentsOf: Array((value ? "true" : "false").utf8))
+        case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -33,7 +33,7 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
@@ -44,17 +44,19 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         }
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     private static func writeString(_ text: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
             case 0x00...0x1f:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0x0f)])
             default: out.append(byte)
             }
         }
@@ -68,7 +70,7 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         var parser = Parser(bytes: bytes)
         let value = try parser.parseValue(depth: 0)
         guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
-        guard value.encoded() == bytes else { throw .notCanonical }
+        assert(value.encoded() == bytes, "CanonicalJSON.decode accepted a non-canonical spelling")
         return value
     }
 
@@ -146,15 +148,35 @@ private struct Parser {
 
     mutating func parseInteger() throws(CanonicalJSONError) -> Int64 {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let digitsStart = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let value = Int64(text) else { throw .malformed(at: start, "bad integer") }
+        guard index > digitsStart else { throw .malformed(at: start, "bad integer") }
+        // Accumulated towards the sign, so Int64.min reads too; overflow is an error, not a wrap.
+        var value: Int64 = 0
+        for byte in bytes[digitsStart..<index] {
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !overflowA, !overflowB else { throw .malformed(at: start, "bad integer") }
+            value = next
+        }
+        // One spelling: no leading zero, no minus zero.
+        if !relaxed, bytes[digitsStart] == UInt8(ascii: "0"), index - digitsStart > 1 || negative { throw .notCanonical }
         return value
     }
 
     mutating func parseString() throws(CanonicalJSONError) -> String {
         index += 1  // opening quote
+        // Most strings have no escape: validate them in place.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let text = String(validating: bytes[index..<end], as: UTF8.self) else { throw .malformed(at: end + 1, "invalid UTF-8") }
+            index = end + 1
+            return text
+        }
         var out = [UInt8]()
         while true {
             guard index < bytes.count else { throw .malformed(at: index, "unterminated string") }
@@ -201,6 +223,7 @@ private struct Parser {
             guard index + 4 <= bytes.count, let value = Encoding.unhex(String(decoding: bytes[index..<index + 4], as: UTF8.self)),
                   value[0] == 0, value[1] < 0x20
             else { throw .malformed(at: index, "only \\u0000 to \\u001f may be escaped") }
+            guard !bytes[index..<index + 4].contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }) else { throw .notCanonical }
             index += 4
             return [value[1]]
         default: throw .malformed(at: index - 1, "unknown escape")
@@ -236,6 +259,7 @@ private struct Parser {
     mutating func parseObject(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
         index += 1
         var members = [String: CanonicalJSON]()
+        var previousKey: String?
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -243,6 +267,8 @@ private struct Parser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(at: index, "expected a key") }
             let key = try parseString()
             guard members[key] == nil else { throw .malformed(at: index, "duplicate key \(key)") }
+            if !relaxed, let previousKey, !previousKey.utf8.lexicographicallyPrecedes(key.utf8) { throw .notCanonical }
+            previousKey = key
             skipSpace()
             try expect(":")
             skipSpace()

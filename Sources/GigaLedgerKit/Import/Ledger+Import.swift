@@ -41,23 +41,26 @@ extension Ledger {
     /// How many rows are chained, signed and written per step: bounds the memory an import holds.
     static let importBatchRowsMax = 8_192
 
-    /// Appends contribution and access rows in the open transaction: the rules and the hash chain
-    /// in order, the signatures in parallel (they cover the hash, FORMAT.md section 3), then the
-    /// writes in order. Contributions and access records change no fact a later row's check reads,
-    /// so the rules are checked against the ledger as it was when the import began.
+    /// Appends contribution and access rows in the open transaction. The rules and the hash chain
+    /// go in order; the bodies are encoded and the signatures made in parallel (a signature covers
+    /// the hash, FORMAT.md section 3); the writes go in order. Contributions and access records
+    /// change no fact a later row's check reads, so the rules are checked against the ledger as it
+    /// was when the import began. Unlike a single append, the fresh signatures are not verified
+    /// again here: that would cost more than signing them; `verify` checks every one.
     static func appendRows(_ db: Database, rows: [ImportRow], key: SigningKey, progress: ((Int, Int) -> Void)?) throws -> [Entry] {
         let head = try checkedHead(db)
         var seq = head?.seq ?? 0
         var prevHash = head?.hash ?? Entry.genesisPrevHash
         let facts = CachedFacts(IndexedFacts(db: db))
         let recordedAt = Timestamp.now()
+        var tree = MerkleAppender()
         var entries = [Entry]()
         entries.reserveCapacity(rows.count)
         var start = 0
         while start < rows.count {
-            let batch = rows[start..<min(rows.count, start + importBatchRowsMax)]
-            var chained = [(body: EntryBody, bytes: [UInt8], prevHash: [UInt8], hash: [UInt8])]()
-            chained.reserveCapacity(batch.count)
+            let batch = Array(rows[start..<min(rows.count, start + importBatchRowsMax)])
+            var bodies = [EntryBody]()
+            bodies.reserveCapacity(batch.count)
             for row in batch {
                 switch row.data {
                 case .contribution, .access: break
@@ -70,20 +73,22 @@ extension Ledger {
                 } catch let refusal as Refusal {
                     throw ImportError(row: row.row, column: nil, value: nil, problem: refusal.message)
                 }
-                let bytes = body.encoded()
+                bodies.append(body)
+            }
+            let encoded = Parallel.map(bodies) { $0.encoded() }
+            var links = [(prevHash: [UInt8], hash: [UInt8])]()
+            links.reserveCapacity(batch.count)
+            for bytes in encoded {
                 let hash = Entry.hash(prevHash: prevHash, body: bytes)
-                chained.append((body, bytes, prevHash, hash))
+                links.append((prevHash, hash))
                 prevHash = hash
             }
-            let signatures = Parallel.map(chained) { key.sign(Entry.signedMessage(hash: $0.hash)) }
-            // Check before writing what every reader will check after.
-            let good = Parallel.map(Array(zip(chained.map(\.hash), signatures))) { key.publicKey.verify(signature: $0.1, message: Entry.signedMessage(hash: $0.0)) }
-            precondition(good.allSatisfy { $0 }, "Ledger.appendRows: a fresh signature does not verify")
-            for (item, signature) in zip(chained, signatures) {
-                let entry = Entry(seq: item.body.seq, type: item.body.type, body: item.bytes, prevHash: item.prevHash, hash: item.hash,
-                                  signer: key.id.description, signature: signature, recordedAt: recordedAt)
+            let signatures = Parallel.map(links) { key.sign(Entry.signedMessage(hash: $0.hash)) }
+            for index in bodies.indices {
+                let entry = Entry(seq: bodies[index].seq, type: bodies[index].type, body: encoded[index], prevHash: links[index].prevHash,
+                                  hash: links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: recordedAt)
                 try insert(entry, db: db)
-                try MerkleStore.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
+                try tree.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
                 entries.append(entry)
                 progress?(entries.count, rows.count)
             }
@@ -127,4 +132,5 @@ final class CachedFacts: LedgerFacts {
 
     func isCorrected(_ seq: Int64) throws -> Bool { try base.isCorrected(seq) }
     func body(_ seq: Int64) throws -> EntryBody? { try base.body(seq) }
+    func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? { try base.latestNonRowEntry(before: seq) }
 }

@@ -91,7 +91,8 @@ public final class Ledger {
         }
         try insert(entry, db: db)
         try index(body, db: db)
-        try MerkleStore.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
+        var tree = MerkleAppender()
+        try tree.appendLeaf(entryHash: entry.hash, seq: entry.seq, db: db)
         return entry
     }
 
@@ -110,16 +111,16 @@ public final class Ledger {
     }
 
     static func insert(_ entry: Entry, db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer,
-                             Data(entry.signature), entry.recordedAt])
+            """).execute(arguments: [entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer,
+                                     Data(entry.signature), entry.recordedAt])
     }
 
     /// Writes the index rows an entry implies (schema/FORMAT.md, "Index tables").
-    private static func index(_ body: EntryBody, db: Database) throws {
+    static func index(_ body: EntryBody, db: Database) throws {
         for row in IndexRow.rows(for: body) {
-            try db.execute(sql: row.insertSQL, arguments: StatementArguments(row.values.map { $0.databaseValue }))
+            try db.cachedStatement(sql: row.insertSQL).execute(arguments: StatementArguments(row.values))
         }
     }
 
@@ -127,6 +128,16 @@ public final class Ledger {
         Entry(seq: row["seq"], type: row["type"], body: [UInt8](row["body"] as Data), prevHash: [UInt8](row["prev_hash"] as Data),
               hash: [UInt8](row["hash"] as Data), signer: row["signer"], signature: [UInt8](row["signature"] as Data),
               recordedAt: row["recorded_at"])
+    }
+
+    /// The columns `entry(fromColumns:)` reads, in its order.
+    static let entryColumns = "seq, type, body, prev_hash, hash, signer, signature, recorded_at"
+
+    /// An entry from a row of `SELECT \(entryColumns)`, by position, each blob copied once.
+    static func entry(fromColumns row: Row) throws -> Entry {
+        func bytes(_ index: Int) throws -> [UInt8] { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } ?? [] } }
+        return Entry(seq: row[0], type: row[1], body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: row[5],
+                     signature: try bytes(6), recordedAt: row[7])
     }
 
     // MARK: - Reading
@@ -154,8 +165,8 @@ public final class Ledger {
     public func forEachEntry(_ body: (Entry) throws -> Void) throws {
         do {
             try queue.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM entries ORDER BY seq")
-                while let row = try rows.next() { try body(Self.entry(from: row)) }
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq")
+                while let row = try rows.next() { try body(Self.entry(fromColumns: row)) }
             }
         } catch { throw LedgerDatabase.map(error, path: path) }
     }

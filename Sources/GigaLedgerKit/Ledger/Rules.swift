@@ -17,6 +17,9 @@ protocol LedgerFacts {
     func isCorrected(_ seq: Int64) throws -> Bool
     /// The body of an earlier entry, for corrections; nil when there is none.
     func body(_ seq: Int64) throws -> EntryBody?
+    /// The latest entry before `seq` that is neither a contribution nor an access record (what an
+    /// import record's rows must not include).
+    func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)?
 }
 
 /// The ledger refuses an entry: a rule of who may sign what, or a reference to something unknown.
@@ -49,8 +52,9 @@ enum Rules {
     /// officer whose scope names its source; an access record an authority or an officer whose
     /// scope names the factory; a correction a key that could have signed the original.
     static func authorize(_ data: EntryData, signer: KeyRecord, facts: LedgerFacts) throws {
-        let who = "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))"
-        let scopes = signer.enrolment.scopes.map(\.description).joined(separator: ", ")
+        // Computed only for a refusal: this runs for every entry appended and replayed.
+        var who: String { "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))" }
+        var scopes: String { signer.enrolment.scopes.map(\.description).joined(separator: ", ") }
         switch data {
         case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .policy:
             guard signer.enrolment.role == .authority else { throw Refusal("\(who) may not sign a \(data.type) entry: it needs an authority key") }
@@ -85,12 +89,8 @@ enum Rules {
             // The record follows its rows: the `rows` entries before it are contributions or access
             // records by the same signer.
             guard record.rows < seq else { throw Refusal("rows: \"\(record.rows)\" is more than the entries before it") }
-            for back in 1...record.rows {
-                guard let row = try facts.body(seq - back) else { throw Refusal("entry \(seq - back) does not exist") }
-                switch row.data {
-                case .contribution, .access: break
-                default: throw Refusal("entry \(seq - back), counted as an imported row, is a \(row.type) entry")
-                }
+            if let other = try facts.latestNonRowEntry(before: seq), other.seq >= seq - record.rows {
+                throw Refusal("entry \(other.seq), counted as an imported row, is a \(other.type) entry")
             }
         case .keyEnroll(let enrolment):
             if let existing = try facts.key(enrolment.publicKey.id) {
@@ -128,10 +128,15 @@ enum Rules {
 
 /// The facts replayed in memory from the entries, while verifying.
 final class ReplayedFacts: LedgerFacts {
-    var keys = [KeyID: KeyRecord]()
+    var keys = [KeyID: KeyRecord]() {
+        didSet { if keys.count != publicKeys.count { publicKeys = keys.mapValues(\.enrolment.publicKey) } }
+    }
+    /// Every enrolled key's public key, revoked ones too (a signature's validity does not change).
+    private(set) var publicKeys = [KeyID: PublicKey]()
     var factories = [String: Int64]()
     var partners = [String: Int64]()
     var corrections = [Int64: Int64]()
+    var latestNonRow: (seq: Int64, type: String)?
     var origin = ""
     private let readBody: (Int64) throws -> EntryBody?
 
@@ -143,9 +148,14 @@ final class ReplayedFacts: LedgerFacts {
     func hasPartner(_ id: String) -> Bool { partners[id] != nil }
     func isCorrected(_ seq: Int64) -> Bool { corrections[seq] != nil }
     func body(_ seq: Int64) throws -> EntryBody? { try readBody(seq) }
+    func latestNonRowEntry(before seq: Int64) -> (seq: Int64, type: String)? { latestNonRow.flatMap { $0.seq < seq ? $0 : nil } }
 
     /// Records what an entry, already checked, changes.
     func apply(_ body: EntryBody) {
+        switch body.data {
+        case .contribution, .access: break
+        default: latestNonRow = (body.seq, body.type)
+        }
         switch body.data {
         case .genesis(let genesis):
             origin = genesis.origin

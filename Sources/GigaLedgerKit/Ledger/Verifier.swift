@@ -43,7 +43,7 @@ extension Ledger {
     public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
         do {
             return try queue.read { db in
-                let verifier = try Verifier(db: db, rootsAt: sizes, signatureBatchMax: parallel ? Verifier.signatureBatchDefault : 1)
+                let verifier = try Verifier(db: db, rootsAt: sizes, parallel: parallel)
                 if let progress {
                     let total = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
                     verifier.progress = { progress($0, total) }
@@ -56,10 +56,14 @@ extension Ledger {
     }
 }
 
+/// Replays a ledger in batches. Per batch, what depends on nothing but the entry itself (its hash,
+/// its body's form, its signature under a key enrolled before the batch) is checked in parallel,
+/// while the previous batch goes through what depends on order (links, rules, the tree, the index
+/// tables) on this thread. The first failure reported is a serial check's: the lowest entry that
+/// fails, and within one entry the checks in the order `checkInOrder` makes them.
 final class Verifier {
     let db: Database
     var facts: ReplayedFacts!
-    var expectedIndex = [String: [[DatabaseValue]]]()
     var previousHash = Entry.genesisPrevHash
     var count: Int64 = 0
     var frontier = MerkleFrontier()
@@ -67,10 +71,19 @@ final class Verifier {
     let checksTree: Bool
     let rootsWanted: Set<Int64>
     var roots = [Int64: [UInt8]]()
+    let parallel: Bool
+    var progress: ((Int64) -> Void)?
+    /// One ordered scan per tree level and per index table, compared as the entries arrive.
+    private var levelScans = [Int: StoredScan]()
+    private var indexScans = [String: StoredScan]()
 
-    init(db: Database, rootsAt sizes: Set<Int64>, signatureBatchMax: Int) throws {
+    /// Entries read and checked together: bounds memory whatever the ledger's size.
+    static let batchEntriesMax = 4_096
+    static let firstBatchEntries = 64
+
+    init(db: Database, rootsAt sizes: Set<Int64>, parallel: Bool) throws {
         self.db = db
-        self.signatureBatchMax = signatureBatchMax
+        self.parallel = parallel
         checksTree = try db.tableExists("merkle_nodes")
         rootsWanted = sizes
         facts = ReplayedFacts { [unowned self] seq in
@@ -85,98 +98,134 @@ final class Verifier {
         return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots)
     }
 
-    /// Signatures waiting to be checked, in sequence order.
-    struct PendingSignature {
-        let seq: Int64
-        let signer: KeyID
-        let key: PublicKey
-        let hash: [UInt8]
-        let signature: [UInt8]
+    /// What can be known of one entry without the entries before it.
+    struct Prepared {
+        let entry: Entry
+        let computedHash: [UInt8]
+        let body: Result<EntryBody, EntryFormatError>
+        /// The signature checked under the key its signer had when the batch began, if it had one.
+        let signatureCheck: (key: PublicKey, good: Bool)?
     }
-    var pending = [PendingSignature]()
-    /// The hash of the entry before the first pending one.
-    var hashBeforePending = Entry.genesisPrevHash
-    /// How many signatures are checked together: bounds memory whatever the ledger's size.
-    static let signatureBatchDefault = 4_096
-    let signatureBatchMax: Int
-    var progress: ((Int64) -> Void)?
 
-    /// Hashes, links, bodies, rules and the tree are checked in order, one entry at a time;
-    /// signatures, which depend on nothing but the entry and its enrolled key, are collected and
-    /// checked in parallel, a batch at a time. The first failure reported is the same as a fully
-    /// serial check's: the lowest entry that fails, and for one entry the signature comes first.
+    static func prepare(_ entry: Entry, keys: [KeyID: PublicKey]) -> Prepared {
+        let body = Result { () throws(EntryFormatError) in try EntryBody.decode(entry.body) }
+        var signatureCheck: (PublicKey, Bool)?
+        if case .success(let decoded) = body, let key = keys[decoded.signer] {
+            signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
+        }
+        return Prepared(entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck)
+    }
+
     func run() throws -> VerificationReport {
-        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM entries ORDER BY seq")
-        while let row = try rows.next() {
-            let entry = Ledger.entry(from: row)
-            switch try check(entry) {
-            case .failure(let failure):
-                return report(checkPendingSignatures() ?? failure)
-            case .success(let (body, key)):
-                pending.append(PendingSignature(seq: entry.seq, signer: body.signer, key: key, hash: entry.hash, signature: entry.signature))
-                facts.apply(body)
-                for row in IndexRow.rows(for: body) { expectedIndex[row.table, default: []].append(row.values) }
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(Ledger.entryColumns) FROM entries ORDER BY seq")
+        func readBatch(_ size: Int = Self.batchEntriesMax) throws -> [Entry] {
+            var batch = [Entry]()
+            batch.reserveCapacity(size)
+            while batch.count < size, let row = try rows.next() { batch.append(try Ledger.entry(fromColumns: row)) }
+            return batch
+        }
+        // A small first batch: its signatures are checked in order, since no key is known before genesis.
+        var batch = try readBatch(Self.firstBatchEntries)
+        var prepared = parallel ? Parallel.map(batch) { [keys = facts.publicKeys] in Self.prepare($0, keys: keys) } : batch.map { Self.prepare($0, keys: facts.publicKeys) }
+        while !prepared.isEmpty {
+            batch = try readBatch()
+            // The next batch is prepared on other threads while this one is checked in order here.
+            let next = parallel ? Background { [batch, keys = facts.publicKeys] in Parallel.map(batch) { Self.prepare($0, keys: keys) } } : nil
+            let failure = try checkInOrder(prepared)
+            let nextPrepared = next?.wait() ?? batch.map { Self.prepare($0, keys: facts.publicKeys) }
+            if let failure { return report(failure) }
+            progress?(count)
+            prepared = nextPrepared
+        }
+        if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
+        if let failure = try checkScansFinished() { return report(failure) }
+        return report(nil)
+    }
+
+    private func checkInOrder(_ batch: [Prepared]) throws -> VerificationFailure? {
+        for item in batch {
+            let entry = item.entry
+            let expectedSeq = count + 1
+            func fail(_ reason: String) -> VerificationFailure { VerificationFailure(seq: expectedSeq, reason: reason) }
+            guard entry.seq == expectedSeq else { return fail("entry \(expectedSeq) is missing (the next stored entry is \(entry.seq))") }
+            guard entry.prevHash == previousHash else {
+                return fail("prev_hash \(Encoding.hex(entry.prevHash)) does not match the hash of entry \(count), \(Encoding.hex(previousHash))")
             }
-            if let failure = try checkTree(entry) { return report(checkPendingSignatures() ?? failure) }
+            guard item.computedHash == entry.hash else {
+                return fail("stored hash \(Encoding.hex(entry.hash)) does not match the hash of its body, \(Encoding.hex(item.computedHash))")
+            }
+            let body: EntryBody
+            switch item.body {
+            case .success(let decoded): body = decoded
+            case .failure(let error): return fail("body cannot be read: \(error)")
+            }
+            if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
+            let key: PublicKey
+            do { key = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
+            let good = item.signatureCheck.flatMap { $0.key == key ? $0.good : nil }
+                ?? key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+            guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
+            facts.apply(body)
+            if let failure = try checkIndexRows(body) { return failure }
+            if let failure = try checkTree(entry) { return failure }
             previousHash = entry.hash
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
-            if pending.count >= signatureBatchMax, let failure = checkPendingSignatures() { return report(failure) }
-            if count % 1_024 == 0 { progress?(count) }
         }
-        progress?(count)
-        if let failure = checkPendingSignatures() { return report(failure) }
-        if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
-        if let failure = try compareIndexTables() { return report(failure) }
-        return report(try checkNoExtraTreeNodes())
+        return nil
     }
 
-    /// Checks the pending signatures in parallel. On a bad one, rewinds the count and head to the
-    /// entry before it, so the report says what a serial check would.
-    private func checkPendingSignatures() -> VerificationFailure? {
-        let good = Parallel.map(pending) { $0.key.verify(signature: $0.signature, message: Entry.signedMessage(hash: $0.hash)) }
-        defer {
-            pending.removeAll(keepingCapacity: true)
-            hashBeforePending = previousHash
-        }
-        guard let bad = good.firstIndex(of: false) else { return nil }
-        let failing = pending[bad]
-        count = failing.seq - 1
-        previousHash = bad == 0 ? hashBeforePending : pending[bad - 1].hash
-        return VerificationFailure(seq: failing.seq, reason: "signature does not verify under signer \(failing.signer)'s enrolled key")
-    }
-
-    /// Everything about one entry but its signature: the failure, or the body and the key that must have signed it.
-    private func check(_ entry: Entry) throws -> Result<(EntryBody, PublicKey), VerificationFailure> {
-        let expectedSeq = count + 1
-        func fail(_ reason: String) -> Result<(EntryBody, PublicKey), VerificationFailure> { .failure(VerificationFailure(seq: expectedSeq, reason: reason)) }
-        guard entry.seq == expectedSeq else { return fail("entry \(expectedSeq) is missing (the next stored entry is \(entry.seq))") }
-        guard entry.prevHash == previousHash else {
-            return fail("prev_hash \(Encoding.hex(entry.prevHash)) does not match the hash of entry \(count), \(Encoding.hex(previousHash))")
-        }
-        let hash = Entry.hash(prevHash: entry.prevHash, body: entry.body)
-        guard hash == entry.hash else { return fail("stored hash \(Encoding.hex(entry.hash)) does not match the hash of its body, \(Encoding.hex(hash))") }
-        let body: EntryBody
-        do { body = try EntryBody.decode(entry.body) } catch { return fail("body cannot be read: \(error)") }
-        if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
-        do { return .success((body, try Rules.check(body, facts: facts))) } catch let refusal as Refusal { return fail(refusal.message) }
-    }
-
-    /// Recomputes the Merkle nodes this entry completes and compares each with the stored one.
+    /// Recomputes the Merkle nodes this entry completes and compares each with the stored one,
+    /// read by one ordered scan per level.
     private func checkTree(_ entry: Entry) throws -> VerificationFailure? {
         let finished = frontier.append(leafHash: Merkle.leafHash(entry.hash))
         guard checksTree else { return nil }
         for node in finished {
             treeNodes += 1
-            let stored = try Data.fetchOne(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", arguments: [node.level, node.index])
-            guard let stored, [UInt8](stored) == node.hash else {
+            let scan = try levelScan(node.level)
+            let stored = try scan.next(expectingKey: node.index)
+            guard let stored, stored == node.hash else {
                 return VerificationFailure(seq: entry.seq, reason: "merkle_nodes level \(node.level) index \(node.index) is \(stored == nil ? "missing" : "not the hash the entries give")")
             }
         }
         return nil
     }
 
-    private func checkNoExtraTreeNodes() throws -> VerificationFailure? {
+    private func levelScan(_ level: Int) throws -> StoredScan {
+        if let scan = levelScans[level] { return scan }
+        let scan = try StoredScan(db: db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = \(level) ORDER BY idx")
+        levelScans[level] = scan
+        return scan
+    }
+
+    /// The index rows this entry implies must be the next rows of their tables, in sequence order.
+    private func checkIndexRows(_ body: EntryBody) throws -> VerificationFailure? {
+        for row in IndexRow.rows(for: body) {
+            let scan = try indexScan(row.table)
+            guard let stored = try scan.nextRow(), stored == row.values else {
+                return VerificationFailure(seq: body.seq, reason: "index table \(row.table) does not match the entries (its row for this entry is missing or differs)")
+            }
+        }
+        return nil
+    }
+
+    private func indexScan(_ table: String) throws -> StoredScan {
+        if let scan = indexScans[table] { return scan }
+        let columns = IndexRow.tables.first { $0.name == table }!.columns
+        let scan = try StoredScan(db: db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY seq")
+        indexScans[table] = scan
+        return scan
+    }
+
+    /// After the last entry: no stored tree node or index row the entries do not give.
+    private func checkScansFinished() throws -> VerificationFailure? {
+        for table in IndexRow.tables {
+            let scan = try indexScan(table.name)
+            if let extra = try scan.nextRow() {
+                let seq = Int64.fromDatabaseValue(extra.last!) ?? count
+                return VerificationFailure(seq: seq, reason: "index table \(table.name) has a row no entry gives (seq \(seq))")
+            }
+        }
         guard checksTree else { return nil }
         let stored = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM merkle_nodes") ?? 0
         guard stored == treeNodes else {
@@ -193,19 +242,43 @@ final class Verifier {
         if body.recordedAt != entry.recordedAt { return "recorded_at column \(InputError.quoted(entry.recordedAt)) differs from the body's \(body.recordedAt)" }
         return nil
     }
+}
 
-    /// Index tables must hold exactly the rows the entries imply.
-    private func compareIndexTables() throws -> VerificationFailure? {
-        for table in IndexRow.tables {
-            let stored = try Row.fetchAll(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq")
-                .map { row in table.columns.map { row[$0] as DatabaseValue } }
-            let expected = expectedIndex[table.name] ?? []
-            guard stored != expected else { continue }
-            let firstDifference = (0..<min(stored.count, expected.count)).first { stored[$0] != expected[$0] } ?? min(stored.count, expected.count)
-            let seqValue = (firstDifference < expected.count ? expected : stored)[firstDifference].last!
-            let seq = Int64.fromDatabaseValue(seqValue) ?? 0
-            return VerificationFailure(seq: seq, reason: "index table \(table.name) does not match the entries (\(stored.count) rows stored, \(expected.count) implied)")
+/// One ordered read of a table, advanced a row at a time while the entries are replayed.
+final class StoredScan {
+    private let cursor: RowCursor
+
+    init(db: Database, sql: String) throws { cursor = try Row.fetchCursor(db, sql: sql) }
+
+    /// The next row's values, or nil at the end.
+    func nextRow() throws -> [DatabaseValue]? {
+        guard let row = try cursor.next() else { return nil }
+        return row.databaseValues.map { $0 }
+    }
+
+    /// For a scan of (key, blob): the next row's blob when its key is `key`; nil at the end or
+    /// when the next row has another key (the row for `key` is missing).
+    func next(expectingKey key: Int64) throws -> [UInt8]? {
+        guard let row = try cursor.next() else { return nil }
+        guard row[0] as Int64 == key else { return nil }
+        return try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } }
+    }
+}
+
+/// Work started on another thread, whose result is waited for later.
+final class Background<T>: @unchecked Sendable {
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping () -> T) {
+        DispatchQueue.global().async {
+            self.result = work()
+            self.done.signal()
         }
-        return nil
+    }
+
+    func wait() -> T {
+        done.wait()
+        return result!
     }
 }

@@ -126,4 +126,10 @@ struct IndexedFacts: LedgerFacts {
         guard let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
         return try EntryBody.decode([UInt8](data))
     }
+
+    func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
+        try Row.fetchOne(db, sql: """
+            SELECT seq, type FROM entries WHERE seq < ? AND type NOT IN ('contribution', 'access') ORDER BY seq DESC LIMIT 1
+            """, arguments: [seq]).map { ($0[0], $0[1]) }
+    }
 }

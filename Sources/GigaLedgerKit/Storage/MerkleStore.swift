@@ -13,22 +13,8 @@ enum MerkleStore {
         }
     }
 
-    /// Stores the leaf for the entry `seq` and every subtree it completes: O(log n) reads and writes,
-    /// in the append's transaction. Leaf index = seq - 1; leaf bytes = the entry hash.
-    static func appendLeaf(entryHash: [UInt8], seq: Int64, db: Database) throws {
-        let node = nodeSource(db)
-        var level = 0, index = seq - 1, hash = Merkle.leafHash(entryHash)
-        try insert(level: level, index: index, hash: hash, db: db)
-        while index & 1 == 1 {
-            hash = Merkle.nodeHash(try node(level, index - 1), hash)
-            level += 1
-            index >>= 1
-            try insert(level: level, index: index, hash: hash, db: db)
-        }
-    }
-
     static func insert(level: Int, index: Int64, hash: [UInt8], db: Database) throws {
-        try db.execute(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", arguments: [level, index, Data(hash)])
+        try db.cachedStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)").execute(arguments: [level, index, Data(hash)])
     }
 
     /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.
@@ -40,5 +26,36 @@ enum MerkleStore {
                 try insert(level: node.level, index: node.index, hash: node.hash, db: db)
             }
         }
+    }
+}
+
+/// Stores the leaves of appended entries and the subtrees they complete: O(log n) writes per leaf.
+/// The left sibling a new node needs is the last node written at its level, so a run of appends
+/// (an import) reads each from memory; the first append of a run reads it from the table.
+struct MerkleAppender {
+    private var lastAtLevel = [Int: (index: Int64, hash: [UInt8])]()
+
+    /// Leaf index = seq - 1; leaf bytes = the entry hash.
+    mutating func appendLeaf(entryHash: [UInt8], seq: Int64, db: Database) throws {
+        var level = 0, index = seq - 1, hash = Merkle.leafHash(entryHash)
+        while true {
+            // The sibling first: storing this node replaces the last one known at its level.
+            let sibling = index & 1 == 1 ? try leftSibling(level: level, index: index, db: db) : nil
+            try store(level: level, index: index, hash: hash, db: db)
+            guard let sibling else { return }
+            hash = Merkle.nodeHash(sibling, hash)
+            level += 1
+            index >>= 1
+        }
+    }
+
+    private func leftSibling(level: Int, index: Int64, db: Database) throws -> [UInt8] {
+        if let last = lastAtLevel[level], last.index == index - 1 { return last.hash }
+        return try MerkleStore.nodeSource(db)(level, index - 1)
+    }
+
+    private mutating func store(level: Int, index: Int64, hash: [UInt8], db: Database) throws {
+        try MerkleStore.insert(level: level, index: index, hash: hash, db: db)
+        lastAtLevel[level] = (index, hash)
     }
 }
