@@ -55,7 +55,7 @@ enum ExitCodes {
         case let error as KeyError: return (error.description, unusable)
         case let error as LedgerError:
             switch error {
-            case .headInvalid, .checkpointMismatch, .treeIncomplete: return (error.description, notVerified)
+            case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified: return (error.description, notVerified)
             default: break
             }
             return (error.description, unusable)

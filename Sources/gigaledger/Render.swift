@@ -8,6 +8,15 @@ enum Render {
         print("hash \(Encoding.hex(entry.hash))")
     }
 
+    /// What a verification checked, in one line.
+    static func verificationBasis(_ report: VerificationReport) -> String {
+        guard let trusted = report.signaturesTrustedThrough else {
+            return "verified: \(report.verifiedCount) entries, every signature checked"
+        }
+        return "verified: \(report.verifiedCount) entries; the signatures of entries 1 to \(trusted) were taken as checked by the checkpoint "
+            + "the ledger signed at \(trusted) (its root matched), the rest checked (--full-verify checks them all)"
+    }
+
     /// `#12  2026-02-01T09:00:00Z  contribution  ...summary...  [signer]`
     static func line(_ entry: Entry) -> String {
         let summary = (try? EntryBody.decode(entry.body)).map { summarize($0.data) } ?? "(body cannot be read; run gigaledger verify)"

@@ -14,6 +14,8 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
         @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format).", valueName: "path")) var key: String?
         @Option(name: .long, help: ArgumentHelp("The previous quarter's signed checkpoint: adds the consistency proof from it.", valueName: "checkpoint")) var previous: String?
+        @Flag(name: .long, help: "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing).")
+        var fullVerify = false
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
@@ -26,8 +28,8 @@ extension GigaLedger {
             }
             let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
             let ledger = try ledger.open(forWriting: false)
-            let report: QuarterlyReport
-            do { report = try ledger.quarterlyReport(quarter: quarter, at: state) } catch let error as ReportError {
+            let report: QuarterlyReport, verification: VerificationReport
+            do { (report, verification) = try ledger.quarterlyReportVerified(quarter: quarter, at: state, fullVerify: fullVerify) } catch let error as ReportError {
                 throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
             }
             // The quarter-end checkpoint, when the ledger signed one at this state, and the proof that
@@ -53,6 +55,7 @@ extension GigaLedger {
             let verdicts = report.factories.flatMap(\.verdicts)
             let breaches = verdicts.filter { $0.status == .breach }.count
             let unassessable = verdicts.filter { $0.status == .notAssessable }.count
+            print(Render.verificationBasis(verification))
             print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
             print("safeguards: \(verdicts.count - breaches - unassessable) pass, \(breaches) breach, \(unassessable) not assessable; policy \(report.policy.id) v\(report.policy.version)")
         }

@@ -10,6 +10,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case headInvalid(seq: Int64, String)
     case treeIncomplete(level: Int, index: Int64)
     case checkpointMismatch(String)
+    case notVerified(VerificationFailure)
     case sqlite(code: Int32, message: String, sql: String?)
 
     public var description: String {
@@ -22,6 +23,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
         case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
+        case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
         case .sqlite(let code, let message, let sql):

@@ -20,12 +20,16 @@ public struct VerificationReport: Equatable {
     public let failure: VerificationFailure?
     /// The Merkle root of the first n verified entries, for each n asked for that was reached.
     public let roots: [Int64: [UInt8]]
+    /// When the signatures of entries 1 to this size were not checked again, because a checkpoint
+    /// the ledger's authority signed after verifying them binds their bytes (see `verify`).
+    public var signaturesTrustedThrough: Int64? = nil
 
     public var isVerified: Bool { failure == nil }
     /// The same report with `failure`, when there is one.
     public func failing(_ failure: VerificationFailure?) -> VerificationReport {
         guard let failure else { return self }
-        return VerificationReport(verifiedCount: verifiedCount, headHash: headHash, origin: origin, failure: failure, roots: roots)
+        return VerificationReport(verifiedCount: verifiedCount, headHash: headHash, origin: origin, failure: failure, roots: roots,
+                                  signaturesTrustedThrough: signaturesTrustedThrough)
     }
 
     /// The Merkle root of all verified entries.
@@ -40,10 +44,24 @@ extension Ledger {
     /// `rootsAt` asks for the Merkle roots at some sizes too (a checkpoint's, to compare).
     /// `parallel: false` checks every signature in turn (for tests that compare the two paths).
     /// `progress(done, total)` is called now and then with the entries checked so far.
-    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
+    ///
+    /// `trustingLatestCheckpoint` skips one check for the entries the latest checkpoint in the
+    /// ledger covers: their signatures. Everything else is checked as usual, and when the replay
+    /// reaches the checkpoint's size, the checkpoint must be signed by an authority key active at
+    /// that point, for this origin, with the root the entries give; otherwise verification fails
+    /// there. `checkpoint` verifies the whole ledger before it signs, so a signed root stands for
+    /// entries whose signatures were checked, and binds their bytes (hashes cover bodies and links).
+    /// A replaced signature column under the checkpoint is the one thing only a full verify finds.
+    ///
+    /// `visit` is called with each entry's body once it is verified, in order, so a caller can
+    /// add figures up in the same pass.
+    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, trustingLatestCheckpoint: Bool = false,
+                       visit: ((EntryBody) -> Void)? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
         do {
             return try queue.read { db in
                 let verifier = try Verifier(db: db, rootsAt: sizes, parallel: parallel)
+                verifier.visit = visit
+                if trustingLatestCheckpoint { try verifier.trustLatestCheckpoint() }
                 if let progress {
                     let total = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
                     verifier.progress = { progress($0, total) }
@@ -73,6 +91,10 @@ final class Verifier {
     var roots = [Int64: [UInt8]]()
     let parallel: Bool
     var progress: ((Int64) -> Void)?
+    var visit: ((EntryBody) -> Void)?
+    /// The latest checkpoint the ledger signed, when its entries' signatures are not checked again.
+    private var trusted: (note: String, size: Int64)?
+    private var signaturesTrustedThrough: Int64 { trusted?.size ?? 0 }
     /// One ordered scan per tree level and per index table, compared as the entries arrive.
     private var levelScans = [Int: StoredScan]()
     private var indexScans = [String: StoredScan]()
@@ -95,7 +117,33 @@ final class Verifier {
     func report(_ failure: VerificationFailure?) -> VerificationReport {
         var roots = self.roots
         roots[count] = frontier.root
-        return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots)
+        return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots,
+                                  signaturesTrustedThrough: trusted?.size)
+    }
+
+    /// Takes the latest stored checkpoint as the one whose entries' signatures are not checked
+    /// again. Its size is read from the note (the `size` column is not signed); a note that does
+    /// not parse is ignored, and every signature is checked.
+    func trustLatestCheckpoint() throws {
+        guard try db.tableExists("checkpoints"),
+              let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"),
+              let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.size >= 1
+        else { return }
+        trusted = (note, checkpoint.size)
+    }
+
+    /// At the trusted checkpoint's size: it must be signed by an authority key active now, for
+    /// this origin, with the root the entries give.
+    private func checkTrustedCheckpoint() -> VerificationFailure? {
+        guard let trusted, count == trusted.size else { return nil }
+        let authorities = facts.keys.values.filter { $0.enrolment.role == .authority && $0.isActive }.map(\.enrolment.publicKey)
+        func fail(_ why: String) -> VerificationFailure {
+            VerificationFailure(seq: count, reason: "checkpoint \(trusted.size), whose entries' signatures were taken as checked, \(why); run a full verify")
+        }
+        guard let (checkpoint, _) = try? Checkpoint.open(trusted.note, trusting: authorities) else { return fail("is not signed by an active authority key of this ledger") }
+        guard checkpoint.origin == facts.origin else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
+        guard checkpoint.root == frontier.root else { return fail("has another root than the entries give (rewritten?)") }
+        return nil
     }
 
     /// What can be known of one entry without the entries before it.
@@ -107,10 +155,10 @@ final class Verifier {
         let signatureCheck: (key: PublicKey, good: Bool)?
     }
 
-    static func prepare(_ entry: Entry, keys: [KeyID: PublicKey]) -> Prepared {
+    static func prepare(_ entry: Entry, keys: [KeyID: PublicKey], signaturesTrustedThrough: Int64) -> Prepared {
         let body = Result { () throws(EntryFormatError) in try EntryBody.decode(entry.body) }
         var signatureCheck: (PublicKey, Bool)?
-        if case .success(let decoded) = body, let key = keys[decoded.signer] {
+        if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
         }
         return Prepared(entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck)
@@ -126,18 +174,32 @@ final class Verifier {
         }
         // A small first batch: its signatures are checked in order, since no key is known before genesis.
         var batch = try readBatch(Self.firstBatchEntries)
-        var prepared = parallel ? Parallel.map(batch) { [keys = facts.publicKeys] in Self.prepare($0, keys: keys) } : batch.map { Self.prepare($0, keys: facts.publicKeys) }
+        // The work on other threads holds values only, never this verifier or its database cursors,
+        // which must be released on the database's thread.
+        defer {
+            levelScans.removeAll()
+            indexScans.removeAll()
+        }
+        let trustedThrough = signaturesTrustedThrough, parallel = parallel
+        func prepare(_ batch: [Entry], keys: [KeyID: PublicKey]) -> [Prepared] {
+            parallel ? Parallel.map(batch) { Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough) }
+                : batch.map { Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough) }
+        }
+        var prepared = prepare(batch, keys: facts.publicKeys)
         while !prepared.isEmpty {
             batch = try readBatch()
             // The next batch is prepared on other threads while this one is checked in order here.
-            let next = parallel ? Background { [batch, keys = facts.publicKeys] in Parallel.map(batch) { Self.prepare($0, keys: keys) } } : nil
+            let next = parallel ? Background { [batch, keys = facts.publicKeys] in prepare(batch, keys: keys) } : nil
             let failure = try checkInOrder(prepared)
-            let nextPrepared = next?.wait() ?? batch.map { Self.prepare($0, keys: facts.publicKeys) }
+            let nextPrepared = next?.wait() ?? prepare(batch, keys: facts.publicKeys)
             if let failure { return report(failure) }
             progress?(count)
             prepared = nextPrepared
         }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
+        if let trusted, count < trusted.size {
+            return report(VerificationFailure(seq: count + 1, reason: "checkpoint \(trusted.size) covers more entries than the ledger holds (truncated?)"))
+        }
         if let failure = try checkScansFinished() { return report(failure) }
         return report(nil)
     }
@@ -162,15 +224,19 @@ final class Verifier {
             if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
             let key: PublicKey
             do { key = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
-            let good = item.signatureCheck.flatMap { $0.key == key ? $0.good : nil }
-                ?? key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
-            guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
+            if entry.seq > signaturesTrustedThrough {
+                let good = item.signatureCheck.flatMap { $0.key == key ? $0.good : nil }
+                    ?? key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+                guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
+            }
             facts.apply(body)
             if let failure = try checkIndexRows(body) { return failure }
             if let failure = try checkTree(entry) { return failure }
             previousHash = entry.hash
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
+            if let failure = checkTrustedCheckpoint() { return failure }
+            visit?(body)
         }
         return nil
     }

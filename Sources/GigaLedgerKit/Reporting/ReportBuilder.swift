@@ -10,26 +10,32 @@ public struct ReportError: Error, Equatable, CustomStringConvertible {
 
 extension Ledger {
     /// Computes the report for `quarter` at ledger state `at` (default: the whole ledger).
-    /// Verifies the whole ledger first and refuses one that does not verify. Two streaming passes:
-    /// one finds the corrections up to `at`, the next adds up what they leave.
-    public func quarterlyReport(quarter: Quarter, at: Int64? = nil) throws -> QuarterlyReport {
-        let (builder, head, origin) = try collect(quarter: quarter, at: at)
+    /// Verifies the whole ledger and refuses one that does not verify; the figures are added up in
+    /// the same pass. `fullVerify: false` takes the signatures under the latest checkpoint the
+    /// ledger signed as checked (`verify(trustingLatestCheckpoint:)`); `verification` says which.
+    public func quarterlyReport(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> QuarterlyReport {
+        try quarterlyReportVerified(quarter: quarter, at: at, fullVerify: fullVerify).report
+    }
+
+    /// The report and the verification it was computed from.
+    public func quarterlyReportVerified(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> (report: QuarterlyReport, verification: VerificationReport) {
+        let (builder, head, origin, verification) = try collect(quarter: quarter, at: at, fullVerify: fullVerify)
         guard let (policy, policySeq) = builder.policy else {
             throw ReportError(message: "no policy is recorded at entry \(head.seq): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", notVerified: false)
         }
-        return builder.report(origin: origin, head: head, policy: policy, policySeq: policySeq)
+        return (builder.report(origin: origin, head: head, policy: policy, policySeq: policySeq), verification)
     }
 
     /// The contribution and access rows dated up to the end of `quarter` (every one without a
     /// quarter), corrected ones marked, from the verified ledger: what `export` writes.
     public func exportRows(through quarter: Quarter?) throws -> (contributions: [ContributionRow], access: [AccessRow]) {
-        let (builder, _, _) = try collect(quarter: quarter ?? Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        let (builder, _, _, _) = try collect(quarter: quarter ?? Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
         return (builder.contributionRows, builder.accessRows)
     }
 
     /// Every factory with its figures to date (all entries, corrections netted), from the verified ledger.
     public func figuresToDate() throws -> [(factory: Factory, figures: PeriodFigures)] {
-        let (builder, _, _) = try collect(quarter: Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        let (builder, _, _, _) = try collect(quarter: Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
         return builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) }
     }
 
@@ -42,36 +48,31 @@ extension Ledger {
         } catch { throw LedgerDatabase.map(error, path: path) }
     }
 
-    private func collect(quarter: Quarter, at: Int64?) throws -> (Builder, Entry, String) {
-        let verification = try verify()
+    /// One verifying pass that hands every verified body up to `at` to a builder.
+    private func collect(quarter: Quarter, at: Int64?, fullVerify: Bool = true) throws -> (Builder, Entry, String, VerificationReport) {
+        if let at, at < 1 { throw InputError(field: "at", value: String(at), problem: "is not an entry of this ledger") }
+        var builder = Builder(quarter: quarter)
+        let verification = try verify(trustingLatestCheckpoint: !fullVerify, visit: { body in
+            if at.map({ body.seq <= $0 }) ?? true { builder.add(seq: body.seq, body: body) }
+        })
         if let failure = verification.failure {
             throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", notVerified: true)
         }
         let state = at ?? verification.verifiedCount
-        guard state >= 1, state <= verification.verifiedCount else {
+        guard state <= verification.verifiedCount else {
             throw InputError(field: "at", value: String(state), problem: "is not an entry of this ledger (1 to \(verification.verifiedCount))")
         }
-        var correctedBy = [Int64: Int64]()
-        try forEachEntry { entry in
-            guard entry.seq <= state, entry.type == "correction", case .correction(let item) = try EntryBody.decode(entry.body).data else { return }
-            correctedBy[item.entry] = entry.seq
-        }
-        var builder = Builder(quarter: quarter, correctedBy: correctedBy)
-        var head: Entry?
-        try forEachEntry { entry in
-            guard entry.seq <= state else { return }
-            head = entry
-            try builder.add(seq: entry.seq, body: EntryBody.decode(entry.body))
-        }
-        guard let head else { preconditionFailure("Ledger.collect: a verified ledger has entries") }
-        return (builder, head, verification.origin)
+        guard let head = try entry(state) else { preconditionFailure("Ledger.collect: verified entry \(state) is missing") }
+        builder.finish()
+        return (builder, head, verification.origin, verification)
     }
 }
 
-/// Adds entries up, in sequence order, into per-factory and overall figures.
+/// Adds entries up, in sequence order, into per-factory and overall figures. Rows are kept as they
+/// come; a correction may come after the row it cancels, so figures are summed in `finish`.
 private struct Builder {
     let quarter: Quarter
-    let correctedBy: [Int64: Int64]
+    var correctedBy = [Int64: Int64]()
     var policy: (Policy, Int64)?
     var factories = [Factory]()
     var quarterFigures = [String: PeriodFigures]()
@@ -79,28 +80,36 @@ private struct Builder {
     var contributionRows = [ContributionRow]()
     var accessRows = [AccessRow]()
 
-    init(quarter: Quarter, correctedBy: [Int64: Int64]) {
-        self.quarter = quarter
-        self.correctedBy = correctedBy
-    }
+    init(quarter: Quarter) { self.quarter = quarter }
 
     mutating func add(seq: Int64, body: EntryBody) {
         switch body.data {
         case .policy(let item): policy = (item, seq)
         case .factoryRegister(let factory): factories.append(factory)
+        case .correction(let item): correctedBy[item.entry] = seq
         case .contribution(let item) where item.date <= quarter.lastDay:
-            contributionRows.append(ContributionRow(seq: seq, item: item, correctedBy: correctedBy[seq]))
-            guard correctedBy[seq] == nil else { return }
+            contributionRows.append(ContributionRow(seq: seq, item: item, correctedBy: nil))
+        case .access(let grant) where grant.date <= quarter.lastDay:
+            accessRows.append(AccessRow(seq: seq, grant: grant, correctedBy: nil))
+        default: break
+        }
+    }
+
+    /// Marks the corrected rows and adds up the rows no correction cancels.
+    mutating func finish() {
+        contributionRows = contributionRows.map { ContributionRow(seq: $0.seq, item: $0.item, correctedBy: correctedBy[$0.seq]) }
+        accessRows = accessRows.map { AccessRow(seq: $0.seq, grant: $0.grant, correctedBy: correctedBy[$0.seq]) }
+        for row in contributionRows where row.correctedBy == nil {
+            let item = row.item
             cumulativeFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
             if quarter.contains(item.date) {
                 quarterFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
             }
-        case .access(let grant) where grant.date <= quarter.lastDay:
-            accessRows.append(AccessRow(seq: seq, grant: grant, correctedBy: correctedBy[seq]))
-            guard correctedBy[seq] == nil else { return }
+        }
+        for row in accessRows where row.correctedBy == nil {
+            let grant = row.grant
             cumulativeFigures[grant.factory, default: PeriodFigures()].access.add(grant)
             if quarter.contains(grant.date) { quarterFigures[grant.factory, default: PeriodFigures()].access.add(grant) }
-        default: break
         }
     }
 

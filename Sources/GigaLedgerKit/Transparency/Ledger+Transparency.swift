@@ -58,6 +58,9 @@ extension Ledger {
         guard let signer = try IndexedFacts(db: db).key(key.id), signer.enrolment.role == .authority, signer.isActive,
               signer.enrolment.publicKey == key.publicKey
         else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
+        // A signed root stands for verified entries (reports rely on it, `verify(trustingLatestCheckpoint:)`):
+        // every entry is verified first, in this transaction, so nothing is appended in between.
+        if let failure = try Verifier(db: db, rootsAt: [], parallel: true).run().failure { throw LedgerError.notVerified(failure) }
         let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
         let node = MerkleStore.nodeSource(db)
         if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {

@@ -74,7 +74,11 @@ import Testing
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q4.checkpoint"])
         try fixture.expectOK(fixture.contribution("--date", "2026-02-15"))
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q1.checkpoint"])
-        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--previous", "q4.checkpoint"])
+        let trusting = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--previous", "q4.checkpoint"])
+        #expect(trusting.stdout.contains("the signatures of entries 1 to 7 were taken as checked by the checkpoint the ledger signed at 7"), "\(trusting.stdout)")
+        let full = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-full", "--full-verify"])
+        #expect(full.stdout.contains("every signature checked"), "\(full.stdout)")
+        #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-full/summary.json")))
         let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
         #expect(markdown.contains(try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)))
         #expect(markdown.contains("old_size 6\nold_root"))
@@ -99,5 +103,10 @@ import Testing
         #expect(tampered.status == 1)
         #expect(tampered.stderr.contains("does not verify"))
         #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("q1/report.md")))
+        // Nor is a checkpoint signed over it.
+        let checkpoint = fixture.run(["checkpoint", "--key", "authority.key"])
+        #expect(checkpoint.status == 1)
+        #expect(checkpoint.stderr.contains("entry 3: signature does not verify"), "\(checkpoint.stderr)")
+        #expect(checkpoint.stderr.contains("nothing was signed"))
     }
 }
