@@ -22,6 +22,13 @@ public struct EntryBody: Equatable, Sendable {
 
     /// The canonical JSON bytes stored in the `body` column.
     public func encoded() -> [UInt8] {
+        guard let bytes = encodedDirectly() else { return encodedGenerally() }
+        assert(bytes == encodedGenerally(), "EntryBody.encodedDirectly differs from the canonical encoding")
+        return bytes
+    }
+
+    /// Through `CanonicalJSON`: every type.
+    func encodedGenerally() -> [UInt8] {
         CanonicalJSON.object([
             "format": .string(Self.format),
             "seq": .integer(seq),
@@ -35,6 +42,15 @@ public struct EntryBody: Equatable, Sendable {
     /// Reads a stored body. Throws unless it is canonical JSON with exactly the fields of
     /// its type, every value valid, and it re-encodes to exactly the same bytes.
     public static func decode(_ bytes: [UInt8]) throws(EntryFormatError) -> EntryBody {
+        if let body = decodeDirectly(bytes) {
+            assert(body == (try? decodeGenerally(bytes)), "EntryBody.decodeDirectly accepted what decodeGenerally does not")
+            return body
+        }
+        return try decodeGenerally(bytes)
+    }
+
+    /// Through `CanonicalJSON`: every type, and the error that says what is wrong.
+    static func decodeGenerally(_ bytes: [UInt8]) throws(EntryFormatError) -> EntryBody {
         let json: CanonicalJSON
         do { json = try CanonicalJSON.decode(bytes) } catch { throw .json(error) }
         var top = try Fields(json, path: "body")
@@ -51,7 +67,7 @@ public struct EntryBody: Equatable, Sendable {
         let data = try decodeData(type: type, fields: &dataFields)
         try dataFields.finish()
         let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
-        guard body.encoded() == bytes else { throw .notCanonical }
+        guard body.encodedGenerally() == bytes else { throw .notCanonical }
         return body
     }
 }

@@ -99,7 +99,13 @@ extension EntryBody {
         let factory = try fields.string("factory"), source = try fields.string("source"), amount = try fields.integer("amount_cents")
         let date = try fields.string("date"), category = try fields.string("category"), kind = try fields.string("kind")
         let ref = try fields.string("ref")
-        return try lift { () throws(InputError) in
+        return try makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref)
+    }
+
+    /// A contribution from its stored fields, each checked as when it was recorded.
+    static func makeContribution(factory: String, source: String, amount: Int64, date: String, category: String, kind: String,
+                                 ref: String) throws(EntryFormatError) -> EntryData {
+        try lift { () throws(InputError) in
             .contribution(try Contribution(
                 factory: factory, source: try Source.parse(source, field: "source"), amount: try cents(amount, field: "amount_cents", allowZero: false),
                 date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
@@ -111,7 +117,14 @@ extension EntryBody {
         let factory = try fields.string("factory"), beneficiary = try fields.string("beneficiary")
         let category = try fields.string("category"), hours = try fields.integer("gpu_hours"), date = try fields.string("date")
         let pool = try fields.string("pool"), commercial = try fields.bool("commercial"), charge = try fields.integer("charge_cents")
-        return try lift { () throws(InputError) in
+        return try makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
+                              commercial: commercial, charge: charge)
+    }
+
+    /// An access record from its stored fields, each checked as when it was recorded.
+    static func makeAccess(factory: String, beneficiary: String, category: String, hours: Int64, date: String, pool: String,
+                           commercial: Bool, charge: Int64) throws(EntryFormatError) -> EntryData {
+        try lift { () throws(InputError) in
             .access(try AccessGrant(
                 factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                 gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),

@@ -27,6 +27,26 @@ import Testing
         #expect(throws: CanonicalJSONError.self) { try CanonicalJSON.decode([0x22, 0xff, 0x22]) }
     }
 
+    /// Contributions and access records are read and written directly; the general path decides.
+    @Test func theDirectPathAgreesWithTheGeneralOneOnEveryFlippedByte() throws {
+        let fixture = try Fixture()
+        for seq: Int64 in [6, 9] {  // a contribution, an access record
+            let body = try #require(try fixture.ledger.entry(seq)).body
+            let decoded = try #require(EntryBody.decodeDirectly(body))
+            #expect(decoded == (try EntryBody.decodeGenerally(body)))
+            #expect(decoded.encodedDirectly() == decoded.encodedGenerally())
+            for position in body.indices {
+                for flip: UInt8 in [0x01, 0x20, 0x80] {
+                    var changed = body
+                    changed[position] ^= flip
+                    if let direct = EntryBody.decodeDirectly(changed) {
+                        #expect(direct == (try? EntryBody.decodeGenerally(changed)), "entry \(seq), byte \(position) ^ \(flip)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func everyTruncationOfABodyIsRejected() throws {
         let fixture = try Fixture()
         let body = try #require(try fixture.ledger.entry(5)).body

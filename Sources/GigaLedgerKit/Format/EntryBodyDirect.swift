@@ -1,0 +1,157 @@
+/// Contributions and access records are almost every entry of a ledger, so their bodies are
+/// written and read directly, byte by byte in canonical key order, without building a
+/// `CanonicalJSON` tree. The general path stays the definition: `encodedDirectly` must give its
+/// bytes, and `decodeDirectly` only accepts a body whose values write back to exactly the same
+/// bytes (anything else falls back to the general path, which names the problem). Debug builds
+/// check both against the general path on every call.
+extension EntryBody {
+    /// The canonical bytes of a contribution or access body; nil for the other types.
+    func encodedDirectly() -> [UInt8]? {
+        var out = [UInt8]()
+        out.reserveCapacity(Self.directBytesGuess)
+        out.append(contentsOf: #"{"data":{"#.utf8)
+        switch data {
+        case .contribution(let item):
+            Self.member("amount_cents", integer: item.amount.value, first: true, into: &out)
+            Self.member("category", string: item.category.rawValue, into: &out)
+            Self.member("date", string: item.date.description, into: &out)
+            Self.member("factory", string: item.factory, into: &out)
+            Self.member("kind", string: item.kind.rawValue, into: &out)
+            Self.member("ref", string: item.ref, into: &out)
+            Self.member("source", string: item.source.description, into: &out)
+        case .access(let grant):
+            Self.member("beneficiary", string: grant.beneficiary, first: true, into: &out)
+            Self.member("category", string: grant.category.rawValue, into: &out)
+            Self.member("charge_cents", integer: grant.charge.value, into: &out)
+            out.append(contentsOf: #","commercial":"#.utf8)
+            out.append(contentsOf: (grant.isCommercial ? "true" : "false").utf8)
+            Self.member("date", string: grant.date.description, into: &out)
+            Self.member("factory", string: grant.factory, into: &out)
+            Self.member("gpu_hours", integer: grant.gpuHours, into: &out)
+            Self.member("pool", string: grant.pool.rawValue, into: &out)
+        default:
+            return nil
+        }
+        out.append(UInt8(ascii: "}"))
+        Self.member("format", string: Self.format, into: &out)
+        Self.member("recorded_at", string: recordedAt, into: &out)
+        Self.member("seq", integer: seq, into: &out)
+        Self.member("signer", string: signer.description, into: &out)
+        Self.member("type", string: type, into: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Room for a typical body, so writing one allocates once.
+    private static let directBytesGuess = 384
+
+    private static func member(_ key: StaticString, string: String, first: Bool = false, into out: inout [UInt8]) {
+        writeKey(key, first: first, into: &out)
+        CanonicalJSON.writeString(string, into: &out)
+    }
+
+    private static func member(_ key: StaticString, integer: Int64, first: Bool = false, into out: inout [UInt8]) {
+        writeKey(key, first: first, into: &out)
+        out.append(contentsOf: String(integer).utf8)
+    }
+
+    private static func writeKey(_ key: StaticString, first: Bool, into out: inout [UInt8]) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(contentsOf: #"":"#.utf8)
+    }
+
+    /// A contribution or access body read directly; nil when it is another type or not exactly
+    /// canonical (the general path then reads it or says what is wrong).
+    static func decodeDirectly(_ bytes: [UInt8]) -> EntryBody? {
+        var reader = DirectReader(bytes: bytes)
+        guard reader.skip(#"{"data":{"#) else { return nil }
+        let data: EntryData
+        if reader.peek(#""amount_cents":"#) {
+            guard reader.skip(#""amount_cents":"#), let amount = reader.integer(),
+                  reader.skip(#","category":"#), let category = reader.string(),
+                  reader.skip(#","date":"#), let date = reader.string(),
+                  reader.skip(#","factory":"#), let factory = reader.string(),
+                  reader.skip(#","kind":"#), let kind = reader.string(),
+                  reader.skip(#","ref":"#), let ref = reader.string(),
+                  reader.skip(#","source":"#), let source = reader.string(),
+                  let made = try? makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref)
+            else { return nil }
+            data = made
+        } else {
+            guard reader.skip(#""beneficiary":"#), let beneficiary = reader.string(),
+                  reader.skip(#","category":"#), let category = reader.string(),
+                  reader.skip(#","charge_cents":"#), let charge = reader.integer(),
+                  reader.skip(#","commercial":"#), let commercial = reader.bool(),
+                  reader.skip(#","date":"#), let date = reader.string(),
+                  reader.skip(#","factory":"#), let factory = reader.string(),
+                  reader.skip(#","gpu_hours":"#), let hours = reader.integer(),
+                  reader.skip(#","pool":"#), let pool = reader.string(),
+                  let made = try? makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
+                                             commercial: commercial, charge: charge)
+            else { return nil }
+            data = made
+        }
+        guard reader.skip(#"},"format":"#), reader.string() == format,
+              reader.skip(#","recorded_at":"#), let recordedAt = reader.string(), Timestamp.isValid(recordedAt),
+              reader.skip(#","seq":"#), let seq = reader.integer(), seq >= 1,
+              reader.skip(#","signer":"#), let signerText = reader.string(), let signer = try? KeyID.parse(signerText, field: "signer"),
+              reader.skip(#","type":"#), reader.string() == data.type, reader.skip("}"), reader.atEnd
+        else { return nil }
+        let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
+        // Exactly canonical: the values write back to the same bytes.
+        guard body.encodedDirectly() == bytes else { return nil }
+        return body
+    }
+}
+
+/// Reads the few JSON forms a direct body holds; says nil at anything else.
+private struct DirectReader {
+    let bytes: [UInt8]
+    var index = 0
+
+    var atEnd: Bool { index == bytes.count }
+
+    func peek(_ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { literal in
+            index + literal.count <= bytes.count && bytes[index..<index + literal.count].elementsEqual(literal)
+        }
+    }
+
+    mutating func skip(_ literal: StaticString) -> Bool {
+        guard peek(literal) else { return false }
+        index += literal.utf8CodeUnitCount
+        return true
+    }
+
+    /// A string without escapes (one with escapes goes the general way).
+    mutating func string() -> String? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let text = String(validating: bytes[index + 1..<end], as: UTF8.self) else { return nil }
+        index = end + 1
+        return text
+    }
+
+    /// An integer of at most 18 digits (larger ones go the general way); its spelling is checked by writing it back.
+    mutating func integer() -> Int64? {
+        var value: Int64 = 0, digits = 0
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 18 {
+            value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        return negative ? -value : value
+    }
+
+    mutating func bool() -> Bool? {
+        if skip("true") { return true }
+        if skip("false") { return false }
+        return nil
+    }
+}
