@@ -1,8 +1,9 @@
 # GigaLedger: `make demo` and `make test` do all the set-up on a fresh Debian machine with Swift.
 SWIFT ?= swift
 # What the build and the tests need from Debian: libsodium and SQLite to build against, pkg-config to
-# find them, and sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools.
-APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger
+# find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
+# and GNU time for the benchmark's peak-memory figure.
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time
 DEMO_DIR ?= demo
 
 .PHONY: all deps build release test demo schema clean crash fuzz bench

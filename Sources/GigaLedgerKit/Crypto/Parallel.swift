@@ -4,8 +4,9 @@ import Foundation
 enum Parallel {
     static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// `transform` applied to every element, in parallel stripes; the result keeps the input's order.
-    static func map<T, R>(_ items: [T], _ transform: (T) -> R) -> [R] {
+    /// `transform` applied to every element, in parallel stripes on `workers` threads; the result
+    /// keeps the input's order.
+    static func map<T, R>(_ items: [T], workers: Int = Parallel.workers, _ transform: (T) -> R) -> [R] {
         guard items.count > 1, workers > 1 else { return items.map(transform) }
         var results = [R?](repeating: nil, count: items.count)
         results.withUnsafeMutableBufferPointer { buffer in

@@ -77,7 +77,9 @@ extension Ledger {
         var start = 0
         while start < rows.count {
             let batch = try chain.next(rows[start..<min(rows.count, start + importBatchRowsMax)])
-            let signatures = Background { Parallel.map(batch.links) { key.sign(Entry.signedMessage(hash: $0.hash)) } }
+            // One core fewer than there are while this thread writes the previous batch; all for the last one.
+            let workers = signing == nil || start + batch.bodies.count == rows.count ? Parallel.workers : max(1, Parallel.workers - 1)
+            let signatures = Background { Parallel.map(batch.links, workers: workers) { key.sign(Entry.signedMessage(hash: $0.hash)) } }
             if let previous = signing { try write(previous.batch, signatures: previous.signatures.wait()) }
             signing = (batch, signatures)
             start += batch.bodies.count

@@ -111,10 +111,10 @@ public final class Ledger {
     }
 
     static func insert(_ entry: Entry, db: Database) throws {
-        try db.cachedStatement(sql: """
+        try RawInsert.run(db, sql: """
             INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer,
-                                     Data(entry.signature), entry.recordedAt])
+            """, [.integer(entry.seq), .text(entry.type), .blob(entry.body), .blob(entry.prevHash), .blob(entry.hash), .text(entry.signer),
+                  .blob(entry.signature), .text(entry.recordedAt)])
     }
 
     /// Writes the index rows an entry implies (schema/FORMAT.md, "Index tables").

@@ -14,7 +14,7 @@ enum MerkleStore {
     }
 
     static func insert(level: Int, index: Int64, hash: [UInt8], db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)").execute(arguments: [level, index, Data(hash)])
+        try RawInsert.run(db, sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", [.integer(Int64(level)), .integer(index), .blob(hash)])
     }
 
     /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.

@@ -19,6 +19,52 @@ import Testing
         #expect(try fixture.verify().isVerified)
     }
 
+    /// A ledger made before migration 0004 (UNIQUE indexes on prev_hash and hash) is rebuilt
+    /// without them when opened for writing; its entries are unchanged and the trigger still
+    /// refuses a second entry after the same predecessor.
+    @Test func migration0004RebuildsEntriesOfAnOlderLedger() throws {
+        let dir = TempDir(), authority = SigningKey.generate()
+        let path = dir.file("old.sqlite")
+        let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA application_id = \(LedgerDatabase.applicationID)")
+        }
+        var migrator = DatabaseMigrator()
+        for (identifier, sql) in EmbeddedMigrations.all.prefix(3) {
+            migrator.registerMigration(identifier) { db in
+                try db.execute(sql: sql)
+                try LedgerDatabase.afterMigration[identifier]?(db)
+            }
+        }
+        try migrator.migrate(queue)
+        let genesis = Genesis(origin: "test/old", authority: try KeyEnrolment(checking: authority.publicKey, name: "A", role: .authority, scopes: []))
+        let factory = try Factory(id: "f", name: "F", kind: .gigafactory, hosts: ["DE"], capex: Cents(1_000))
+        try queue.write { db in
+            _ = try Ledger.appendInTransaction(db, data: .genesis(genesis), key: authority)
+            _ = try Ledger.appendInTransaction(db, data: .factoryRegister(factory), key: authority)
+        }
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM pragma_index_list('entries') WHERE \"unique\"") } == 2)
+        let before = try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM entries ORDER BY seq") }
+        try queue.close()
+
+        let ledger = try Ledger.open(path: path, forWriting: true)
+        try ledger.append(.contribution(Contribution(factory: "f", source: .union, amount: Cents(5), date: CalendarDate.parse("2026-02-15", field: "date"),
+                                                     category: .capex, kind: .payment, ref: "")), key: authority)
+        #expect(try ledger.verify().isVerified)
+        let after = try DatabaseQueue(path: path)
+        #expect(try after.read { try Row.fetchAll($0, sql: "SELECT * FROM entries WHERE seq <= 2 ORDER BY seq") } == before)
+        #expect(try after.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM pragma_index_list('entries')") } == 0)
+        // A fork: a second entry after entry 2, or another entry 3.
+        #expect(throws: DatabaseError.self) {
+            try after.write { try $0.execute(sql: "INSERT INTO entries SELECT 4, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try after.write { try $0.execute(sql: "INSERT INTO entries SELECT 3, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3") }
+        }
+        #expect(throws: DatabaseError.self) { try after.write { try $0.execute(sql: "DELETE FROM entries") } }
+    }
+
     @Test func correctionsNeedAKeyThatCouldSignTheOriginal() throws {
         let fixture = try Fixture()
         // Entry 7 is an EU contribution signed by the authority; the DE officer may not reverse it.
