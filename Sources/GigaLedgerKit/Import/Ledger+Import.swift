@@ -73,18 +73,17 @@ extension Ledger {
             }
             progress?(entries.count, rows.count)
         }
-        var signing: (batch: ImportChain.Batch, signatures: Background<[[UInt8]]>)?
+        var signing: (batch: ImportChain.Batch, signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), [UInt8]>)?
         var start = 0
         while start < rows.count {
             let batch = try chain.next(rows[start..<min(rows.count, start + importBatchRowsMax)])
-            // One core fewer than there are while this thread writes the previous batch; all for the last one.
-            let workers = signing == nil || start + batch.bodies.count == rows.count ? Parallel.workers : max(1, Parallel.workers - 1)
-            let signatures = Background { Parallel.map(batch.links, workers: workers) { key.sign(Entry.signedMessage(hash: $0.hash)) } }
-            if let previous = signing { try write(previous.batch, signatures: previous.signatures.wait()) }
+            // Signed by the other cores while this thread writes the previous batch, then by this one too.
+            let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { key.sign(Entry.signedMessage(hash: $0.hash)) }
+            if let previous = signing { try write(previous.batch, signatures: previous.signatures.join()) }
             signing = (batch, signatures)
             start += batch.bodies.count
         }
-        if let last = signing { try write(last.batch, signatures: last.signatures.wait()) }
+        if let last = signing { try write(last.batch, signatures: last.signatures.join()) }
         return entries
     }
 }
