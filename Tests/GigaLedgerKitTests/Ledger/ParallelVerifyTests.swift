@@ -42,3 +42,14 @@ import Testing
         #expect(again.verifiedCount == 45_677)
     }
 }
+
+@Suite struct SharedMapTests {
+    /// Whatever the split between the background threads and the joining one, every element once, in order.
+    @Test(arguments: [0, 1, 255, 256, 257, 10_000])
+    func everyElementOnceInOrder(count: Int) {
+        let items = Array(0..<count)
+        for workers in [1, 2, 4] {
+            #expect(SharedMap(items, backgroundWorkers: workers) { $0 * 3 + 1 }.join() == items.map { $0 * 3 + 1 })
+        }
+    }
+}
