@@ -29,6 +29,15 @@ func fmt(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(dig
 
 // MARK: - Raw limits, single core
 
+/// This machine is shared (a VM): a short run can be slowed by a neighbour. Each raw limit is the
+/// best of several runs, before and after the ledgers are measured, so the ceiling is not underrated.
+let rawRepetitions = 5
+func best(_ measure: () throws -> Double) rethrows -> Double {
+    var top = 0.0
+    for _ in 0..<rawRepetitions { top = max(top, try measure()) }
+    return top
+}
+
 let key = SigningKey.generate()
 func measureSign() -> Double {
     let message = [UInt8](repeating: 7, count: 62), count = 20_000
@@ -77,10 +86,10 @@ func measureSQLite() throws -> (insert: Double, scan: Double) {
 }
 
 if !makeLedgerOnly { log("raw limits") }
-let signRate = makeLedgerOnly ? 0 : measureSign(), verifyRate = makeLedgerOnly ? 0 : measureVerify(), shaRate = makeLedgerOnly ? 0 : measureSHA256()
-let sqlite = makeLedgerOnly ? (insert: 0.0, scan: 0.0) : try measureSQLite()
 let cores = ProcessInfo.processInfo.activeProcessorCount
-let verifyAllCoresRate = makeLedgerOnly ? 0 : measureVerifyAllCores(cores)
+var signRate = makeLedgerOnly ? 0 : best(measureSign), verifyRate = makeLedgerOnly ? 0 : best(measureVerify)
+var shaRate = makeLedgerOnly ? 0 : best(measureSHA256), verifyAllCoresRate = makeLedgerOnly ? 0 : best { measureVerifyAllCores(cores) }
+let sqlite = makeLedgerOnly ? (insert: 0.0, scan: 0.0) : try measureSQLite()
 
 // MARK: - Synthetic ledger
 
@@ -238,6 +247,12 @@ for size in sizes {
 
 // MARK: - The table
 
+log("raw limits again")
+signRate = max(signRate, best(measureSign))
+verifyRate = max(verifyRate, best(measureVerify))
+shaRate = max(shaRate, best(measureSHA256))
+verifyAllCoresRate = max(verifyAllCoresRate, best { measureVerifyAllCores(cores) })
+
 func target(_ met: Bool) -> String { met ? "met" : "NOT met" }
 var lines = [String]()
 lines.append("| size | import entries/s | × 1-core sign | verify entries/s | × (cores × 1-core verify) | × all-core verify | verify peak MiB | append ms | checkpoint s | report s | report --full-verify s | SQL aggregate s | report ÷ SQL | inclusion proof ms | consistency proof ms | bytes/entry |")
@@ -274,14 +289,15 @@ let text = """
 Measured by `make bench` (release build; `gigaledger-bench`, Sources/gigaledger-bench/main.swift) on \(machine).
 The synthetic ledgers come from a fixed-seed generator: 5 gigafactories, all 27 member states, 20 private
 partners, contributions (75%) and access records (25%) across 2026, imported in files of 100,000 rows.
-Every ratio is against a raw limit measured in the same run.
+Every ratio is against a raw limit measured in the same run: the best of 5 runs before and 5 after the
+ledgers (this is a shared VM; the best run is the ceiling, so no ratio is flattered by a slow moment).
 
 \(raw)
 
 \(lines.joined(separator: "\n"))
 
 Columns: import = `importRows` (chain in order, sign in parallel, one transaction per 100,000 rows); verify =
-`gigaledger verify` run as a process, peak resident memory from wait4, as a ratio to the issue's ceiling
+`gigaledger verify` run as a process, peak resident memory from GNU time, as a ratio to the issue's ceiling
 (cores × the 1-core rate) and to the rate all cores reach together in the raw test; append = one `append` with
 the key in memory (no passphrase KDF), averaged over 200 at that size; checkpoint = `signCheckpoint`, which
 verifies the whole ledger first; report = `quarterlyReport` for 2026-Q2 as `gigaledger report` makes it: one

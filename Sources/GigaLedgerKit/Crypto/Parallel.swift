@@ -4,22 +4,24 @@ import Foundation
 enum Parallel {
     static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// `transform` applied to every element, in parallel stripes; the result keeps the input's order.
+    /// `transform` applied to every element, in parallel; the result keeps the input's order.
+    /// Elements go out in small contiguous chunks, taken in turn, so a core slowed by other work
+    /// does not leave the others waiting at the end.
     static func map<T, R>(_ items: [T], _ transform: (T) -> R) -> [R] {
         guard items.count > 1, workers > 1 else { return items.map(transform) }
         var results = [R?](repeating: nil, count: items.count)
+        let chunk = max(1, items.count / (workers * chunksPerWorker))
+        let chunks = (items.count + chunk - 1) / chunk
         results.withUnsafeMutableBufferPointer { buffer in
-            let stripes = min(workers, items.count)
-            DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
-                var index = stripe
-                while index < items.count {
-                    buffer[index] = transform(items[index])
-                    index += stripes
-                }
+            DispatchQueue.concurrentPerform(iterations: chunks) { index in
+                for item in index * chunk..<min(items.count, (index + 1) * chunk) { buffer[item] = transform(items[item]) }
             }
         }
         return results.map { $0! }
     }
+
+    /// How finely `map` divides the work per core.
+    static let chunksPerWorker = 16
 }
 
 /// `transform` applied to every element by background threads, in chunks taken in turn; the

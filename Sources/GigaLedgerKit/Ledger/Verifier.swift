@@ -188,10 +188,13 @@ final class Verifier {
         var prepared = prepare(batch, keys: facts.publicKeys)
         while !prepared.isEmpty {
             batch = try readBatch()
-            // The next batch is prepared on other threads while this one is checked in order here.
-            let next = parallel ? Background { [batch, keys = facts.publicKeys] in prepare(batch, keys: keys) } : nil
+            // The next batch is prepared by the other cores while this one is checked in order here;
+            // then this thread helps prepare it.
+            let next = parallel ? SharedMap(batch, backgroundWorkers: max(1, Parallel.workers - 1)) { [keys = facts.publicKeys] in
+                Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough)
+            } : nil
             let failure = try checkInOrder(prepared)
-            let nextPrepared = next?.wait() ?? prepare(batch, keys: facts.publicKeys)
+            let nextPrepared = next?.join() ?? prepare(batch, keys: facts.publicKeys)
             if let failure { return report(failure) }
             progress?(count)
             prepared = nextPrepared
@@ -328,23 +331,5 @@ final class StoredScan {
         guard let row = try cursor.next() else { return nil }
         guard row[0] as Int64 == key else { return nil }
         return try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } }
-    }
-}
-
-/// Work started on another thread, whose result is waited for later.
-final class Background<T>: @unchecked Sendable {
-    private var result: T?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ work: @escaping () -> T) {
-        DispatchQueue.global().async {
-            self.result = work()
-            self.done.signal()
-        }
-    }
-
-    func wait() -> T {
-        done.wait()
-        return result!
     }
 }
