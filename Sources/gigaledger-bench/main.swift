@@ -154,6 +154,7 @@ func runMeasured(_ args: [String]) -> (Double, Int) {
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     let seconds = now() - start
+    guard status == 0 else { fatalError("bench: gigaledger \(args.joined(separator: " ")) failed (wait status \(status))") }
     let text = (try? String(contentsOfFile: report, encoding: .utf8)) ?? ""
     guard let kib = Int(text.split(separator: "\n").last.map(String.init) ?? "") else { fatalError("bench: no peak memory from \(timeBinary): \(text)") }
     return (seconds, kib)
@@ -161,7 +162,7 @@ func runMeasured(_ args: [String]) -> (Double, Int) {
 
 struct SizeResult {
     var size = 0, importRate = 0.0, verifyRate = 0.0, verifyMemoryKiB = 0, appendMilliseconds = 0.0
-    var checkpointSeconds = 0.0, reportSeconds = 0.0, reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
+    var recordMilliseconds = 0.0, checkpointSeconds = 0.0, reportSeconds = 0.0, reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
 }
 
 /// Imports `size` generated rows in files of 100,000; returns the seconds spent importing.
@@ -178,10 +179,15 @@ func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom) throws -> Dou
     return importSeconds
 }
 
+let keyPath = "\(work)/authority.key"
+try KeyFiles.writeNew(path: keyPath, text: try SecretKeyFile.encode(authority, passphrase: nil, strength: .interactive), mode: 0o600)
+
 var random = SeededRandom(state: 2026)
 if makeLedgerOnly {
     let path = arguments[2], size = Int(arguments[3]) ?? 0
-    let seconds = try fill(try makeLedger(path: path), size: size, random: &random)
+    let ledger = try makeLedger(path: path)
+    let seconds = try fill(ledger, size: size, random: &random)
+    _ = try ledger.signCheckpoint(key: authority)
     log("\(path): \(size) rows imported in \(fmt(seconds, 1)) s (\(fmt(rate(size, seconds))) rows/s)")
     exit(0)
 }
@@ -200,36 +206,53 @@ for size in sizes {
                                                      date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "")), key: authority)
     }
     result.appendMilliseconds = (now() - start) / 200 * 1000
+    // `gigaledger contribution record` end to end (process start, open, append, exit) with an
+    // unencrypted key file, so no passphrase KDF: the median of 21.
+    var records = [Double]()
+    for _ in 0..<21 {
+        records.append(runMeasured(["contribution", "record", "--ledger", path, "--key", keyPath, "--factory", "aigf-1", "--source", "eu",
+                                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment"]).0)
+    }
+    result.recordMilliseconds = records.sorted()[records.count / 2] * 1000
     // This process keeps the ledger open, so the imports are still in the WAL; a `gigaledger import`
     // checkpoints when it exits. Checkpoint here too, so verify reads the ledger as it would be.
     _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-    let (verifySeconds, memory) = runMeasured(["verify", "--ledger", path])
-    result.verifyRate = rate(entries, verifySeconds)
-    result.verifyMemoryKiB = memory
+    // Best of 3, as the raw limits are: a neighbour on this VM can slow any single run.
+    for _ in 0..<3 {
+        let (verifySeconds, memory) = runMeasured(["verify", "--ledger", path])
+        result.verifyRate = max(result.verifyRate, rate(entries, verifySeconds))
+        result.verifyMemoryKiB = max(result.verifyMemoryKiB, memory)
+    }
     // The quarter-end routine: a checkpoint (which verifies everything first), then the report,
     // which takes the signatures under that checkpoint as checked; and the report checking them all.
     var reportStart = now()
     _ = try ledger.signCheckpoint(key: authority)
     result.checkpointSeconds = now() - reportStart
     let quarter = try Quarter.parse("2026-Q2", field: "q")
-    reportStart = now()
-    let trusting = try ledger.quarterlyReportVerified(quarter: quarter, fullVerify: false)
-    let checkpointed = try ledger.size()
-    precondition(trusting.verification.signaturesTrustedThrough == checkpointed, "bench: the report did not use the checkpoint")
-    result.reportSeconds = now() - reportStart
+    result.reportSeconds = .infinity
+    for _ in 0..<2 {
+        reportStart = now()
+        let trusting = try ledger.quarterlyReportVerified(quarter: quarter, fullVerify: false)
+        let checkpointed = try ledger.size()
+        precondition(trusting.verification.signaturesTrustedThrough == checkpointed, "bench: the report did not use the checkpoint")
+        result.reportSeconds = min(result.reportSeconds, now() - reportStart)
+    }
     reportStart = now()
     _ = try ledger.quarterlyReport(quarter: quarter, fullVerify: true)
     result.reportFullSeconds = now() - reportStart
     // The same rows, added up by SQLite alone: contributions and access records by factory, source, kind and category.
-    reportStart = now()
-    _ = try DatabaseQueue(path: path).read { db in
-        try Row.fetchAll(db, sql: """
-            SELECT type, json_extract(body, '$.data.factory'), json_extract(body, '$.data.source'), json_extract(body, '$.data.kind'),
-                   json_extract(body, '$.data.category'), SUM(json_extract(body, '$.data.amount_cents')), SUM(json_extract(body, '$.data.gpu_hours'))
-            FROM entries WHERE type IN ('contribution', 'access') GROUP BY 1, 2, 3, 4, 5
-            """)
+    result.sqlSeconds = .infinity
+    for _ in 0..<2 {
+        reportStart = now()
+        _ = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT type, json_extract(body, '$.data.factory'), json_extract(body, '$.data.source'), json_extract(body, '$.data.kind'),
+                       json_extract(body, '$.data.category'), SUM(json_extract(body, '$.data.amount_cents')), SUM(json_extract(body, '$.data.gpu_hours'))
+                FROM entries WHERE type IN ('contribution', 'access') GROUP BY 1, 2, 3, 4, 5
+                """)
+        }
+        result.sqlSeconds = min(result.sqlSeconds, now() - reportStart)
     }
-    result.sqlSeconds = now() - reportStart
     let total = try ledger.size()
     var proofRandom = SeededRandom(state: 7)
     var proofStart = now()
@@ -255,10 +278,10 @@ verifyAllCoresRate = max(verifyAllCoresRate, best { measureVerifyAllCores(cores)
 
 func target(_ met: Bool) -> String { met ? "met" : "NOT met" }
 var lines = [String]()
-lines.append("| size | import entries/s | × 1-core sign | verify entries/s | × (cores × 1-core verify) | × all-core verify | verify peak MiB | append ms | checkpoint s | report s | report --full-verify s | SQL aggregate s | report ÷ SQL | inclusion proof ms | consistency proof ms | bytes/entry |")
-lines.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+lines.append("| size | import entries/s | × 1-core sign | verify entries/s | × (cores × 1-core verify) | × all-core verify | verify peak MiB | append ms | record ms | checkpoint s | report s | report --full-verify s | SQL aggregate s | report ÷ SQL | inclusion proof ms | consistency proof ms | bytes/entry |")
+lines.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for r in results {
-    lines.append("| \(r.size) | \(fmt(r.importRate)) | \(fmt(r.importRate / signRate, 2)) | \(fmt(r.verifyRate)) | \(fmt(r.verifyRate / (Double(cores) * verifyRate), 2)) | \(fmt(r.verifyRate / verifyAllCoresRate, 2)) | \(fmt(Double(r.verifyMemoryKiB) / 1024, 1)) | \(fmt(r.appendMilliseconds, 2)) | \(fmt(r.checkpointSeconds, 2)) | \(fmt(r.reportSeconds, 2)) | \(fmt(r.reportFullSeconds, 2)) | \(fmt(r.sqlSeconds, 2)) | \(fmt(r.reportSeconds / max(r.sqlSeconds, 1e-9), 1)) | \(fmt(r.inclusionMilliseconds, 3)) | \(fmt(r.consistencyMilliseconds, 3)) | \(fmt(r.bytesPerEntry)) |")
+    lines.append("| \(r.size) | \(fmt(r.importRate)) | \(fmt(r.importRate / signRate, 2)) | \(fmt(r.verifyRate)) | \(fmt(r.verifyRate / (Double(cores) * verifyRate), 2)) | \(fmt(r.verifyRate / verifyAllCoresRate, 2)) | \(fmt(Double(r.verifyMemoryKiB) / 1024, 1)) | \(fmt(r.appendMilliseconds, 2)) | \(fmt(r.recordMilliseconds, 1)) | \(fmt(r.checkpointSeconds, 2)) | \(fmt(r.reportSeconds, 2)) | \(fmt(r.reportFullSeconds, 2)) | \(fmt(r.sqlSeconds, 2)) | \(fmt(r.reportSeconds / max(r.sqlSeconds, 1e-9), 1)) | \(fmt(r.inclusionMilliseconds, 3)) | \(fmt(r.consistencyMilliseconds, 3)) | \(fmt(r.bytesPerEntry)) |")
 }
 let largest = results.last!
 let appendGrowth = results.count >= 2 ? largest.appendMilliseconds / results[results.count - 2].appendMilliseconds : 1
@@ -297,12 +320,13 @@ ledgers (this is a shared VM; the best run is the ceiling, so no ratio is flatte
 \(lines.joined(separator: "\n"))
 
 Columns: import = `importRows` (chain in order, sign in parallel, one transaction per 100,000 rows); verify =
-`gigaledger verify` run as a process, peak resident memory from GNU time, as a ratio to the issue's ceiling
+`gigaledger verify` run as a process (best of 3; peak resident memory from GNU time, the largest of the 3), as a ratio to the issue's ceiling
 (cores × the 1-core rate) and to the rate all cores reach together in the raw test; append = one `append` with
-the key in memory (no passphrase KDF), averaged over 200 at that size; checkpoint = `signCheckpoint`, which
-verifies the whole ledger first; report = `quarterlyReport` for 2026-Q2 as `gigaledger report` makes it: one
+the key in memory (no passphrase KDF), averaged over 200 at that size; record = `gigaledger contribution record` run as
+a process with an unencrypted key file (no KDF), the median of 21; checkpoint = `signCheckpoint`, which
+verifies the whole ledger first; report = `quarterlyReport` for 2026-Q2 (best of 2) as `gigaledger report` makes it: one
 verifying pass that takes the signatures under that checkpoint as checked and adds up in the same pass;
-report --full-verify = the same checking every signature; SQL aggregate = one `GROUP BY` with json_extract
+report --full-verify = the same checking every signature; SQL aggregate = one `GROUP BY` (best of 2) with json_extract
 over the same contribution and access rows; proofs = average of 500 random proofs against the whole
 ledger; bytes/entry = file size ÷ entries.
 

@@ -1,9 +1,9 @@
 /// Contributions and access records are almost every entry of a ledger, so their bodies are
 /// written and read directly, byte by byte in canonical key order, without building a
 /// `CanonicalJSON` tree. The general path stays the definition: `encodedDirectly` must give its
-/// bytes, and `decodeDirectly` only accepts a body whose values write back to exactly the same
-/// bytes (anything else falls back to the general path, which names the problem). Debug builds
-/// check both against the general path on every call.
+/// bytes, and `decodeDirectly` only accepts a body whose values would be written back to exactly
+/// the same bytes (anything else falls back to the general path, which names the problem). Debug
+/// builds check both against the general path on every call, and a test flips every byte.
 extension EntryBody {
     /// The canonical bytes of a contribution or access body; nil for the other types.
     func encodedDirectly() -> [UInt8]? {
@@ -76,7 +76,9 @@ extension EntryBody {
                   reader.skip(#","kind":"#), let kind = reader.string(),
                   reader.skip(#","ref":"#), let ref = reader.string(),
                   reader.skip(#","source":"#), let source = reader.string(),
-                  let made = try? makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref)
+                  let made = try? makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref),
+                  case .contribution(let item) = made,
+                  item.factory == factory, item.ref == ref, item.source.description == source
             else { return nil }
             data = made
         } else {
@@ -89,7 +91,8 @@ extension EntryBody {
                   reader.skip(#","gpu_hours":"#), let hours = reader.integer(),
                   reader.skip(#","pool":"#), let pool = reader.string(),
                   let made = try? makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-                                             commercial: commercial, charge: charge)
+                                             commercial: commercial, charge: charge),
+                  case .access(let grant) = made, grant.factory == factory, grant.beneficiary == beneficiary
             else { return nil }
             data = made
         }
@@ -99,10 +102,12 @@ extension EntryBody {
               reader.skip(#","signer":"#), let signerText = reader.string(), let signer = try? KeyID.parse(signerText, field: "signer"),
               reader.skip(#","type":"#), reader.string() == data.type, reader.skip("}"), reader.atEnd
         else { return nil }
-        let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
-        // Exactly canonical: the values write back to the same bytes.
-        guard body.encodedDirectly() == bytes else { return nil }
-        return body
+        // Exactly canonical without writing the body again: the keys and their order were matched
+        // above, strings have no escapes (so their bytes are their text), integers have one
+        // spelling (`integer`), and every value is what its text says: free text and IDs are kept
+        // verbatim (compared above), a source is compared with its text (ms:GR reads as ms:EL),
+        // dates, key IDs and the enumerations parse only their one spelling, numbers are kept.
+        return EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
     }
 }
 
@@ -135,17 +140,19 @@ private struct DirectReader {
         return text
     }
 
-    /// An integer of at most 18 digits (larger ones go the general way); its spelling is checked by writing it back.
+    /// An integer in its one spelling (no leading zero, no minus zero), of at most 18 digits
+    /// (larger ones go the general way).
     mutating func integer() -> Int64? {
         var value: Int64 = 0, digits = 0
         let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
+        let first = index
         while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 18 {
             value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
             index += 1
             digits += 1
         }
-        guard digits > 0 else { return nil }
+        guard digits > 0, bytes[first] != UInt8(ascii: "0") || (digits == 1 && !negative) else { return nil }
         return negative ? -value : value
     }
 

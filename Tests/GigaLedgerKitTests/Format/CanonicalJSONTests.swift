@@ -47,6 +47,19 @@ import Testing
         }
     }
 
+    /// Values that read as a valid value but are not its one spelling: the direct path steps aside
+    /// and the general one refuses them.
+    @Test func theDirectPathRefusesOtherSpellingsOfAValue() throws {
+        let fixture = try Fixture()
+        let body = String(decoding: try #require(try fixture.ledger.entry(6)).body, as: UTF8.self)
+        for (from, to) in [("\"ms:DE\"", "\"ms:GR\""), (":125000050,", ":0125000050,"), ("\"seq\":6", "\"seq\":06")] {
+            #expect(body.contains(from))
+            let changed = Array(body.replacingOccurrences(of: from, with: to).utf8)
+            #expect(EntryBody.decodeDirectly(changed) == nil, "\(to)")
+            #expect(throws: EntryFormatError.self) { try EntryBody.decodeGenerally(changed) }
+        }
+    }
+
     @Test func everyTruncationOfABodyIsRejected() throws {
         let fixture = try Fixture()
         let body = try #require(try fixture.ledger.entry(5)).body
