@@ -45,20 +45,24 @@ func measureSign() -> Double {
     for _ in 0..<count { _ = key.sign(message) }
     return rate(count, now() - start)
 }
+/// Distinct signed messages, as a ledger's are (one message verified again and again runs about 5%
+/// faster here, its work staying in the caches).
+let signedMessages: [(message: [UInt8], signature: [UInt8])] = (0..<4_096).map { index in
+    let message = Entry.signedMessage(hash: Sodium.sha256(Array(String(index).utf8)))
+    return (message, key.sign(message))
+}
 func measureVerify() -> Double {
-    let message = [UInt8](repeating: 7, count: 62), signature = key.sign(message), count = 10_000
     let start = now()
-    for _ in 0..<count { _ = key.publicKey.verify(signature: signature, message: message) }
-    return rate(count, now() - start)
+    for item in signedMessages + signedMessages { _ = key.publicKey.verify(signature: item.signature, message: item.message) }
+    return rate(2 * signedMessages.count, now() - start)
 }
 /// Every core verifying at once: what the machine gives when the cores share caches and clocks.
 func measureVerifyAllCores(_ cores: Int) -> Double {
-    let message = [UInt8](repeating: 7, count: 62), signature = key.sign(message), count = 10_000
     let start = now()
     DispatchQueue.concurrentPerform(iterations: cores) { _ in
-        for _ in 0..<count { _ = key.publicKey.verify(signature: signature, message: message) }
+        for item in signedMessages + signedMessages { _ = key.publicKey.verify(signature: item.signature, message: item.message) }
     }
-    return rate(count * cores, now() - start)
+    return rate(2 * signedMessages.count * cores, now() - start)
 }
 func measureSHA256() -> Double {
     let input = [UInt8](repeating: 1, count: 320), count = 200_000
@@ -300,7 +304,7 @@ let raw = """
 | raw limit (this run) | per second |
 |---|--:|
 | Ed25519 sign, 1 core (libsodium) | \(fmt(signRate)) |
-| Ed25519 verify, 1 core (libsodium) | \(fmt(verifyRate)) |
+| Ed25519 verify, 1 core (libsodium, 4,096 distinct signed messages) | \(fmt(verifyRate)) |
 | Ed25519 verify, all \(cores) cores at once | \(fmt(verifyAllCoresRate)) |
 | SHA-256 of 320 bytes, 1 core | \(fmt(shaRate)) |
 | SQLite insert, one transaction (300-byte rows) | \(fmt(sqlite.insert)) |

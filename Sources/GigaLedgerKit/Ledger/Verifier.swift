@@ -186,18 +186,20 @@ final class Verifier {
                 : batch.map { Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough) }
         }
         var prepared = prepare(batch, keys: facts.publicKeys)
+        batch = try readBatch()
         while !prepared.isEmpty {
-            batch = try readBatch()
-            // The next batch is prepared by the other cores while this one is checked in order here;
-            // then this thread helps prepare it.
+            // The next batch is prepared by the other cores while this one is checked in order here
+            // and the one after is read; then this thread helps prepare it.
             let next = parallel ? SharedMap(batch, backgroundWorkers: max(1, Parallel.workers - 1)) { [keys = facts.publicKeys] in
                 Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough)
             } : nil
             let failure = try checkInOrder(prepared)
+            let following = failure == nil ? try readBatch() : []
             let nextPrepared = next?.join() ?? prepare(batch, keys: facts.publicKeys)
             if let failure { return report(failure) }
             progress?(count)
             prepared = nextPrepared
+            batch = following
         }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
         if let trusted, count < trusted.size {
