@@ -40,7 +40,8 @@ extension Ledger {
     /// Re-reads every entry and checks, in order: the sequence has no gap, the link to the
     /// previous hash, the hash of the stored bytes, the body's form, that the columns match the
     /// body, the rules (signer enrolled, unrevoked, allowed; references exist), and the
-    /// signature. Then rebuilds the index tables and compares them. Stops at the first failure.
+    /// signature; and the Merkle nodes and index rows each entry implies against the stored ones,
+    /// then that no stored node or row is left over. Stops at the first failure.
     /// `rootsAt` asks for the Merkle roots at some sizes too (a checkpoint's, to compare).
     /// `parallel: false` checks every signature in turn (for tests that compare the two paths).
     /// `progress(done, total)` is called now and then with the entries checked so far.
