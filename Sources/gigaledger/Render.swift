@@ -13,8 +13,12 @@ enum Render {
         guard let trusted = report.signaturesTrustedThrough else {
             return "verified: \(report.verifiedCount) entries, every signature checked"
         }
-        return "verified: \(report.verifiedCount) entries; the signatures of entries 1 to \(trusted) were taken as checked by the checkpoint "
-            + "the ledger signed at \(trusted) (its root matched), the rest checked (--full-verify checks them all)"
+        let basis = "taken as checked by the checkpoint the ledger signed at \(trusted), which `checkpoint` verified before signing (its root matched)"
+        guard trusted < report.verifiedCount else {
+            return "verified: \(report.verifiedCount) entries; their signatures were \(basis); --full-verify checks them again"
+        }
+        return "verified: \(report.verifiedCount) entries; signatures checked for entries \(trusted + 1) to \(report.verifiedCount), and for 1 to "
+            + "\(trusted) \(basis); --full-verify checks them all"
     }
 
     /// `#12  2026-02-01T09:00:00Z  contribution  ...summary...  [signer]`
