@@ -38,15 +38,21 @@ extension Ledger {
         return try readTree { db in try Merkle.proveConsistency(old: old, new: new, node: MerkleStore.nodeSource(db)) }
     }
 
-    /// Signs a checkpoint of the whole ledger with `key`, which must be an active authority key,
-    /// and keeps it. Refuses when the tree no longer gives the root of the last checkpoint kept:
-    /// the ledger never signs two checkpoints that are inconsistent with each other.
+    /// Verifies the whole ledger, then signs a checkpoint of the entries verified with `key`, which
+    /// must be an active authority key, and keeps it. A signed root thus stands for verified entries
+    /// (reports rely on it: `verify(trustingLatestCheckpoint:)`). The verification runs outside the
+    /// write lock, so officers keep appending meanwhile; the checkpoint covers the entries verified,
+    /// whose stored tree must still give the root the verification computed. Refuses when the tree
+    /// no longer gives the root of the last checkpoint kept: the ledger never signs two checkpoints
+    /// that are inconsistent with each other.
     public func signCheckpoint(key: SigningKey) throws -> String {
+        let verification = try verify()
+        if let failure = verification.failure { throw LedgerError.notVerified(failure) }
         do {
             return try queue.writeWithoutTransaction { db in
                 var note = ""
                 try db.inTransaction(.immediate) {
-                    note = try Self.signCheckpoint(db, key: key)
+                    note = try Self.signCheckpoint(db, key: key, size: verification.verifiedCount, root: verification.root)
                     return .commit
                 }
                 return note
@@ -54,23 +60,23 @@ extension Ledger {
         } catch { throw LedgerDatabase.map(error, path: path) }
     }
 
-    private static func signCheckpoint(_ db: Database, key: SigningKey) throws -> String {
+    private static func signCheckpoint(_ db: Database, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
         guard let signer = try IndexedFacts(db: db).key(key.id), signer.enrolment.role == .authority, signer.isActive,
               signer.enrolment.publicKey == key.publicKey
         else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
-        // A signed root stands for verified entries (reports rely on it, `verify(trustingLatestCheckpoint:)`):
-        // every entry is verified first, in this transaction, so nothing is appended in between.
-        if let failure = try Verifier(db: db, rootsAt: [], parallel: true).run().failure { throw LedgerError.notVerified(failure) }
-        let size = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
         let node = MerkleStore.nodeSource(db)
+        guard try Merkle.root(size: size, node: node) == root else {
+            throw LedgerError.checkpointMismatch("the first \(size) entries changed after they were verified; refusing to sign")
+        }
         if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
             let lastSize: Int64 = last["size"]
-            guard lastSize <= size, try Merkle.root(size: lastSize, node: node) == [UInt8](last["root"] as Data) else {
+            guard try Merkle.root(size: lastSize, node: node) == [UInt8](last["root"] as Data) else {
                 throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(lastSize); refusing to sign another")
             }
-            if lastSize == size { return last["note"] }
+            // One as recent was signed meanwhile (or before): that one stands.
+            if lastSize >= size { return last["note"] }
         }
-        let checkpoint = Checkpoint(origin: try origin(db), size: size, root: try Merkle.root(size: size, node: node))
+        let checkpoint = Checkpoint(origin: try origin(db), size: size, root: root)
         let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
         try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
                        arguments: [size, Data(checkpoint.root), note, Timestamp.now()])
