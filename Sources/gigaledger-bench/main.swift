@@ -340,7 +340,7 @@ ledger; bytes/entry = file size ÷ entries.
 
 ## What bounds the targets not met (profiles of 2026-11-29 with perf and timers; re-check after changes)
 
-- **verify** reaches about 0.7 of (cores × the 1-core verify rate). Work per entry: libsodium's
+- **verify** reaches about 0.75 of (cores × the 1-core verify rate). Work per entry: libsodium's
   Ed25519 verification is 85% of the CPU `verify` spends (perf, 100,000 entries); reading the row,
   its hash, the body's form (a direct canonical reader for contributions and access records), the
   rules, the Merkle nodes (one ordered scan per tree level) and the index rows (one ordered scan per

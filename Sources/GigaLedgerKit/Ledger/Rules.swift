@@ -128,11 +128,9 @@ enum Rules {
 
 /// The facts replayed in memory from the entries, while verifying.
 final class ReplayedFacts: LedgerFacts {
-    var keys = [KeyID: KeyRecord]() {
-        didSet { if keys.count != publicKeys.count { publicKeys = keys.mapValues(\.enrolment.publicKey) } }
-    }
+    var keys = [KeyID: KeyRecord]()
     /// Every enrolled key's public key, revoked ones too (a signature's validity does not change).
-    private(set) var publicKeys = [KeyID: PublicKey]()
+    var publicKeys: [KeyID: PublicKey] { keys.mapValues(\.enrolment.publicKey) }
     var factories = [String: Int64]()
     var partners = [String: Int64]()
     var corrections = [Int64: Int64]()
