@@ -166,7 +166,7 @@ func runMeasured(_ args: [String]) -> (Double, Int) {
 
 struct SizeResult {
     var size = 0, importRate = 0.0, verifyRate = 0.0, verifyMemoryKiB = 0, appendMilliseconds = 0.0
-    var recordMilliseconds = 0.0, checkpointSeconds = 0.0, reportSeconds = 0.0, reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
+    var recordMilliseconds = 0.0, reportCommandSeconds = 0.0, reportCommandMemoryKiB = 0, checkpointSeconds = 0.0, reportSeconds = 0.0, reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
 }
 
 /// Imports `size` generated rows in files of 100,000; returns the seconds spent importing.
@@ -244,6 +244,14 @@ for size in sizes {
     reportStart = now()
     _ = try ledger.quarterlyReport(quarter: quarter, fullVerify: true)
     result.reportFullSeconds = now() - reportStart
+    // `gigaledger report` as a finance officer runs it: the same, plus writing every file (the CSVs
+    // list every row up to the quarter's end).
+    result.reportCommandSeconds = .infinity
+    for attempt in 0..<2 {
+        let (seconds, memory) = runMeasured(["report", "--ledger", path, "--quarter", "2026-Q2", "--out", "\(work)/report-\(size)-\(attempt)"])
+        result.reportCommandSeconds = min(result.reportCommandSeconds, seconds)
+        result.reportCommandMemoryKiB = max(result.reportCommandMemoryKiB, memory)
+    }
     // The same rows, added up by SQLite alone: contributions and access records by factory, source, kind and category.
     result.sqlSeconds = .infinity
     for _ in 0..<2 {
@@ -282,10 +290,10 @@ verifyAllCoresRate = max(verifyAllCoresRate, best { measureVerifyAllCores(cores)
 
 func target(_ met: Bool) -> String { met ? "met" : "NOT met" }
 var lines = [String]()
-lines.append("| size | import entries/s | × 1-core sign | verify entries/s | × (cores × 1-core verify) | × all-core verify | verify peak MiB | append ms | record ms | checkpoint s | report s | report --full-verify s | SQL aggregate s | report ÷ SQL | inclusion proof ms | consistency proof ms | bytes/entry |")
-lines.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+lines.append("| size | import entries/s | × 1-core sign | verify entries/s | × (cores × 1-core verify) | × all-core verify | verify peak MiB | append ms | record ms | checkpoint s | report s | report --full-verify s | `gigaledger report` s | its peak MiB | SQL aggregate s | report ÷ SQL | inclusion proof ms | consistency proof ms | bytes/entry |")
+lines.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for r in results {
-    lines.append("| \(r.size) | \(fmt(r.importRate)) | \(fmt(r.importRate / signRate, 2)) | \(fmt(r.verifyRate)) | \(fmt(r.verifyRate / (Double(cores) * verifyRate), 2)) | \(fmt(r.verifyRate / verifyAllCoresRate, 2)) | \(fmt(Double(r.verifyMemoryKiB) / 1024, 1)) | \(fmt(r.appendMilliseconds, 2)) | \(fmt(r.recordMilliseconds, 1)) | \(fmt(r.checkpointSeconds, 2)) | \(fmt(r.reportSeconds, 2)) | \(fmt(r.reportFullSeconds, 2)) | \(fmt(r.sqlSeconds, 2)) | \(fmt(r.reportSeconds / max(r.sqlSeconds, 1e-9), 1)) | \(fmt(r.inclusionMilliseconds, 3)) | \(fmt(r.consistencyMilliseconds, 3)) | \(fmt(r.bytesPerEntry)) |")
+    lines.append("| \(r.size) | \(fmt(r.importRate)) | \(fmt(r.importRate / signRate, 2)) | \(fmt(r.verifyRate)) | \(fmt(r.verifyRate / (Double(cores) * verifyRate), 2)) | \(fmt(r.verifyRate / verifyAllCoresRate, 2)) | \(fmt(Double(r.verifyMemoryKiB) / 1024, 1)) | \(fmt(r.appendMilliseconds, 2)) | \(fmt(r.recordMilliseconds, 1)) | \(fmt(r.checkpointSeconds, 2)) | \(fmt(r.reportSeconds, 2)) | \(fmt(r.reportFullSeconds, 2)) | \(fmt(r.reportCommandSeconds, 2)) | \(fmt(Double(r.reportCommandMemoryKiB) / 1024, 1)) | \(fmt(r.sqlSeconds, 2)) | \(fmt(r.reportSeconds / max(r.sqlSeconds, 1e-9), 1)) | \(fmt(r.inclusionMilliseconds, 3)) | \(fmt(r.consistencyMilliseconds, 3)) | \(fmt(r.bytesPerEntry)) |")
 }
 let largest = results.last!
 let appendGrowth = results.count >= 2 ? largest.appendMilliseconds / results[results.count - 2].appendMilliseconds : 1
@@ -293,7 +301,7 @@ var targets = [String]()
 targets.append("- verify ≥ 0.85 × (cores × 1-core verify rate): \(fmt(largest.verifyRate / (Double(cores) * verifyRate), 2)) at \(largest.size): \(target(largest.verifyRate >= 0.85 * Double(cores) * verifyRate))")
 targets.append("- verify peak memory < 100 MiB: \(fmt(Double(largest.verifyMemoryKiB) / 1024, 1)) MiB at \(largest.size): \(target(largest.verifyMemoryKiB < 100 * 1024))")
 targets.append("- bulk import ≥ 1.3 × 1-core sign rate: \(fmt(largest.importRate / signRate, 2)): \(target(largest.importRate >= 1.3 * signRate))")
-targets.append("- report ≤ 3 × plain SQL aggregate: \(fmt(largest.reportSeconds / max(largest.sqlSeconds, 1e-9), 1)) ×: \(target(largest.reportSeconds <= 3 * largest.sqlSeconds))")
+targets.append("- report ≤ 3 × plain SQL aggregate: \(fmt(largest.reportSeconds / max(largest.sqlSeconds, 1e-9), 1)) × (`gigaledger report` with its files: \(fmt(largest.reportCommandSeconds / max(largest.sqlSeconds, 1e-9), 1)) ×): \(target(largest.reportSeconds <= 3 * largest.sqlSeconds))")
 targets.append("- a proof under 10 ms: inclusion \(fmt(largest.inclusionMilliseconds, 3)) ms, consistency \(fmt(largest.consistencyMilliseconds, 3)) ms: \(target(max(largest.inclusionMilliseconds, largest.consistencyMilliseconds) < 10))")
 targets.append("- append from the second-largest to the largest size slows by ≤ 2 ×: \(fmt(appendGrowth, 2)) ×: \(target(appendGrowth <= 2))")
 targets.append("- under 1 KiB per entry: \(fmt(largest.bytesPerEntry)) bytes: \(target(largest.bytesPerEntry < 1024))")
@@ -330,7 +338,8 @@ the key in memory (no passphrase KDF), averaged over 200 at that size; record = 
 a process with an unencrypted key file (no KDF), the median of 21; checkpoint = `signCheckpoint`, which
 verifies the whole ledger first; report = `quarterlyReport` for 2026-Q2 (best of 2) as `gigaledger report` makes it: one
 verifying pass that takes the signatures under that checkpoint as checked and adds up in the same pass;
-report --full-verify = the same checking every signature; SQL aggregate = one `GROUP BY` (best of 2) with json_extract
+report --full-verify = the same checking every signature; `gigaledger report` = the command as a process,
+writing every file (best of 2), and its peak memory (it holds the quarter's rows for the CSV files); SQL aggregate = one `GROUP BY` (best of 2) with json_extract
 over the same contribution and access rows; proofs = average of 500 random proofs against the whole
 ledger; bytes/entry = file size ÷ entries.
 
