@@ -55,30 +55,50 @@ extension ReportRenderer {
 
     /// One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled; CRLF ends it.
     static func csvRecord(_ fields: [String]) -> String {
-        fields.map { field in
-            guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }.joined(separator: ",") + "\r\n"
+        var out = ""
+        appendCSVRecord(fields, to: &out)
+        return out
     }
 
+    /// One RFC 4180 record: a field with a comma, a quote or a line break is quoted, its quotes
+    /// doubled. Bytes are looked at, not characters (a CR LF pair is one Swift character).
+    static func appendCSVRecord(_ fields: [String], to out: inout String) {
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out += "," }
+            if field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
+                out += "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            } else {
+                out += field
+            }
+        }
+        out += "\r\n"
+    }
+
+    /// Room for a typical row, so a file of a million rows grows its buffer a few times only.
+    private static let csvRowBytesGuess = 128
+
     static func contributionsCSV(_ report: QuarterlyReport) -> String {
-        csvRecord(["seq", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "in_quarter", "corrected_by"])
-            + report.contributionRows.map { row in
-                let item = row.item
-                return csvRecord([String(row.seq), item.date.description, item.factory, item.source.description, item.kind.rawValue,
-                                  item.category.rawValue, item.amount.decimalText, String(item.amount.value), item.ref,
-                                  report.quarter.contains(item.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""])
-            }.joined()
+        var out = csvRecord(["seq", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "in_quarter", "corrected_by"])
+        out.reserveCapacity(report.contributionRows.count * csvRowBytesGuess)
+        for row in report.contributionRows {
+            let item = row.item
+            appendCSVRecord([String(row.seq), item.date.description, item.factory, item.source.description, item.kind.rawValue,
+                             item.category.rawValue, item.amount.decimalText, String(item.amount.value), item.ref,
+                             report.quarter.contains(item.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""], to: &out)
+        }
+        return out
     }
 
     static func accessCSV(_ report: QuarterlyReport) -> String {
-        csvRecord(["seq", "date", "factory", "beneficiary", "category", "pool", "gpu_hours", "commercial", "charge_eur", "in_quarter", "corrected_by"])
-            + report.accessRows.map { row in
-                let grant = row.grant
-                return csvRecord([String(row.seq), grant.date.description, grant.factory, grant.beneficiary, grant.category.rawValue,
-                                  grant.pool.rawValue, String(grant.gpuHours), grant.isCommercial ? "yes" : "no", grant.charge.decimalText,
-                                  report.quarter.contains(grant.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""])
-            }.joined()
+        var out = csvRecord(["seq", "date", "factory", "beneficiary", "category", "pool", "gpu_hours", "commercial", "charge_eur", "in_quarter", "corrected_by"])
+        out.reserveCapacity(report.accessRows.count * csvRowBytesGuess)
+        for row in report.accessRows {
+            let grant = row.grant
+            appendCSVRecord([String(row.seq), grant.date.description, grant.factory, grant.beneficiary, grant.category.rawValue,
+                             grant.pool.rawValue, String(grant.gpuHours), grant.isCommercial ? "yes" : "no", grant.charge.decimalText,
+                             report.quarter.contains(grant.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""], to: &out)
+        }
+        return out
     }
 }
 

@@ -179,6 +179,12 @@ import Testing
         #expect(!(Fraction(1_700_001, 10_000_000) <= .basisPoints(1700)))
     }
 
+    /// RFC 4180: a field with a comma, a quote or a line break (CR LF included) is quoted, quotes doubled.
+    @Test func csvRecordsQuoteWhatMustBeQuoted() {
+        #expect(ReportRenderer.csvRecord(["plain", "a,b", "say \"hi\"", "two\r\nlines", "é"]) == "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",é\r\n")
+        #expect(ReportRenderer.csvRecord([]) == "\r\n")
+    }
+
     @Test func quartersParse() throws {
         let quarter = try Quarter.parse("2024-Q1", field: "quarter")
         #expect(quarter.lastDay.description == "2024-03-31")
