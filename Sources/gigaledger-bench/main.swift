@@ -277,7 +277,7 @@ for size in sizes {
     let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? NSNumber }.reduce(0) { $0 + $1.intValue }
     result.bytesPerEntry = Double(bytes) / Double(total)
     results.append(result)
-    if ProcessInfo.processInfo.environment["GIGALEDGER_BENCH_KEEP"] == nil { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } else { try? FileManager.default.copyItem(atPath: path, toPath: "/tmp/prof/kept-\(size).sqlite") }
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
 // MARK: - The table
