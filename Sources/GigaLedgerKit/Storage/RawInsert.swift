@@ -21,6 +21,7 @@ enum RawInsert {
             switch value {
             case .integer(let number): sqlite3_bind_int64(handle, index, number)
             case .text(let text): sqlite3_bind_text(handle, index, text, -1, transient)
+            case .blob(let bytes) where bytes.isEmpty: sqlite3_bind_zeroblob(handle, index, 0)  // a nil pointer would bind NULL
             case .blob(let bytes): bytes.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
             }
         }
