@@ -98,8 +98,8 @@ public final class Ledger {
 
     /// The head entry, its hash recomputed and its signature checked, so a damaged head is never built on.
     static func checkedHead(_ db: Database) throws -> Entry? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1") else { return nil }
-        let head = entry(from: row)
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(entryColumns) FROM entries ORDER BY seq DESC LIMIT 1") else { return nil }
+        let head = try entry(fromColumns: row)
         guard Entry.hash(prevHash: head.prevHash, body: head.body) == head.hash else {
             throw LedgerError.headInvalid(seq: head.seq, "its hash does not match its body")
         }
@@ -120,14 +120,8 @@ public final class Ledger {
     /// Writes the index rows an entry implies (schema/FORMAT.md, "Index tables").
     static func index(_ body: EntryBody, db: Database) throws {
         for row in IndexRow.rows(for: body) {
-            try db.cachedStatement(sql: row.insertSQL).execute(arguments: StatementArguments(row.values))
+            try RawInsert.run(db, sql: row.insertSQL, row.values.map(RawInsert.Value.init))
         }
-    }
-
-    static func entry(from row: Row) -> Entry {
-        Entry(seq: row["seq"], type: row["type"], body: [UInt8](row["body"] as Data), prevHash: [UInt8](row["prev_hash"] as Data),
-              hash: [UInt8](row["hash"] as Data), signer: row["signer"], signature: [UInt8](row["signature"] as Data),
-              recordedAt: row["recorded_at"])
     }
 
     /// The columns `entry(fromColumns:)` reads, in its order.
@@ -145,7 +139,7 @@ public final class Ledger {
     /// The entry at `seq`, or nil.
     public func entry(_ seq: Int64) throws -> Entry? {
         do {
-            return try queue.read { db in try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE seq = ?", arguments: [seq]).map(Self.entry(from:)) }
+            return try queue.read { db in try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?", arguments: [seq]).map(Self.entry(fromColumns:)) }
         } catch { throw LedgerDatabase.map(error, path: path) }
     }
 

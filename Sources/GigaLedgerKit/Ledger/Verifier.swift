@@ -181,22 +181,22 @@ final class Verifier {
             levelScans.removeAll()
             indexScans.removeAll()
         }
-        let trustedThrough = signaturesTrustedThrough, parallel = parallel
-        func prepare(_ batch: [Entry], keys: [KeyID: PublicKey]) -> [Prepared] {
-            parallel ? Parallel.map(batch) { Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough) }
-                : batch.map { Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough) }
+        // Each batch is prepared by the other cores (none when not `parallel`) and by this thread
+        // once it has nothing else to do. The keys are those known when the batch is handed out.
+        let trustedThrough = signaturesTrustedThrough, helpers = parallel ? max(1, Parallel.workers - 1) : 0
+        func prepare(_ batch: [Entry]) -> SharedMap<Entry, Prepared> {
+            SharedMap(batch, backgroundWorkers: helpers) { [keys = facts.publicKeys] in
+                Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough)
+            }
         }
-        var prepared = prepare(batch, keys: facts.publicKeys)
+        var prepared = prepare(batch).join()
         batch = try readBatch()
         while !prepared.isEmpty {
-            // The next batch is prepared by the other cores while this one is checked in order here
-            // and the one after is read; then this thread helps prepare it.
-            let next = parallel ? SharedMap(batch, backgroundWorkers: max(1, Parallel.workers - 1)) { [keys = facts.publicKeys] in
-                Self.prepare($0, keys: keys, signaturesTrustedThrough: trustedThrough)
-            } : nil
+            // The next batch is prepared while this one is checked in order here and the one after is read.
+            let next = prepare(batch)
             let failure = try checkInOrder(prepared)
             let following = failure == nil ? try readBatch() : []
-            let nextPrepared = next?.join() ?? prepare(batch, keys: facts.publicKeys)
+            let nextPrepared = next.join()
             if let failure { return report(failure) }
             progress?(count)
             prepared = nextPrepared

@@ -1,7 +1,8 @@
 import GRDB
 import GRDBSQLite
 
-/// The INSERTs an append or an import makes for every entry, bound through SQLite's C interface:
+/// The INSERTs an append or an import makes for every entry (the entry, its tree nodes, its index
+/// rows), bound through SQLite's C interface:
 /// byte arrays go to SQLite without first becoming `Data` and `StatementArguments`, which is most
 /// of an import's serial time. Statements are compiled once, by GRDB's statement cache.
 enum RawInsert {
@@ -10,6 +11,16 @@ enum RawInsert {
         case integer(Int64)
         case text(String)
         case blob([UInt8])
+
+        /// An index row's value (integers, text and blobs only: no index column holds another kind).
+        init(_ value: DatabaseValue) {
+            switch value.storage {
+            case .int64(let number): self = .integer(number)
+            case .string(let text): self = .text(text)
+            case .blob(let data): self = .blob([UInt8](data))
+            case .double, .null: preconditionFailure("RawInsert: an index row holds \(value), which no index column takes")
+            }
+        }
     }
 
     /// Runs `sql` with `values` bound in order; SQLite's errors become GRDB's `DatabaseError`.

@@ -48,7 +48,7 @@ import Testing
     @Test(arguments: [0, 1, 255, 256, 257, 10_000])
     func everyElementOnceInOrder(count: Int) {
         let items = Array(0..<count)
-        for workers in [1, 2, 4] {
+        for workers in [0, 1, 2, 4] {
             #expect(SharedMap(items, backgroundWorkers: workers) { $0 * 3 + 1 }.join() == items.map { $0 * 3 + 1 })
         }
     }
