@@ -21,13 +21,27 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // The layers, each a target so that no arrow can point the wrong way (README, "Architecture"):
+        // Core (values, formats, crypto, keys, Merkle math, rules; no SQL) <- Store (every SQL statement)
+        // <- Kit (the services: append, import, verify, transparency, reports) <- the CLI.
+        .target(
+            name: "GigaLedgerCore",
+            dependencies: ["CSodium"]
+        ),
+        .target(
+            name: "GigaLedgerStore",
+            dependencies: [
+                "GigaLedgerCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for the import's hot INSERTs (RawInsert.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "GigaLedgerKit",
             dependencies: [
-                "CSodium",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                // SQLite's C interface, for the import's hot INSERTs (Storage/RawInsert.swift).
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "GigaLedgerCore",
+                "GigaLedgerStore",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "CSV", package: "CSV.swift"),
             ]
@@ -35,6 +49,7 @@ let package = Package(
         .executableTarget(
             name: "gigaledger",
             dependencies: [
+                "GigaLedgerCore",
                 "GigaLedgerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -42,6 +57,8 @@ let package = Package(
         .executableTarget(
             name: "gigaledger-bench",
             dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerStore",
                 "GigaLedgerKit",
                 "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -50,6 +67,8 @@ let package = Package(
         .testTarget(
             name: "GigaLedgerKitTests",
             dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerStore",
                 "GigaLedgerKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Embeds what the binary carries as text: schema/migrations/*.sql into
-# Sources/GigaLedgerKit/Storage/Migrations.generated.swift and reports/templates/*.mustache into
+# Sources/GigaLedgerStore/Migrations.generated.swift and reports/templates/*.mustache into
 # Sources/GigaLedgerKit/Reporting/Templates.generated.swift. Tests fail when a copy is stale: run `make schema`.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,6 +26,6 @@ embed() { # embed ENUM DOC OUT SUFFIX FILES...
 }
 
 embed EmbeddedMigrations "(identifier, SQL) in order; the identifier is the file name without .sql." \
-  Sources/GigaLedgerKit/Storage/Migrations.generated.swift .sql schema/migrations/*.sql
+  Sources/GigaLedgerStore/Migrations.generated.swift .sql schema/migrations/*.sql
 embed EmbeddedTemplates "(name, Mustache template); the name is the file name without .mustache." \
   Sources/GigaLedgerKit/Reporting/Templates.generated.swift .mustache reports/templates/*.mustache

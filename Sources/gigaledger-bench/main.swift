@@ -1,5 +1,6 @@
 import CSodium
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 import GRDB
 #if canImport(Glibc)
@@ -103,7 +104,7 @@ let policyPath = "schema/policy/eurohpc-2026.json"
 
 func makeLedger(path: String) throws -> Ledger {
     let (ledger, _) = try Ledger.create(path: path, authority: authority, authorityName: "Bench authority", origin: "bench.example/ledger")
-    try ledger.append(.policy(try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: policyPath))))), key: authority)
+    try ledger.append(.policy(try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: policyPath))), path: policyPath)), key: authority)
     for (index, host) in ["DE", "FR", "IT", "ES", "PL"].enumerated() {
         try ledger.append(.factoryRegister(Factory(id: "aigf-\(index)", name: "Gigafactory \(index)", kind: .gigafactory, hosts: [host],
                                                    capex: Cents(400_000_000_000))), key: authority)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {

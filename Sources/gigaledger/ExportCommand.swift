@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
@@ -19,10 +20,7 @@ extension GigaLedger {
                 throw InputError(field: "format", value: format, problem: "is not one of: hledger, csv, json")
             }
             let quarter = try quarter.map { try Quarter.parse($0, field: "quarter") }
-            let rows: [ContributionRow]
-            do { rows = try ledger.open(forWriting: false).exportRows(through: quarter).contributions } catch let error as ReportError {
-                throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
-            }
+            let rows = try ledger.open(forWriting: false).exportRows(through: quarter).contributions
             let text = format == "hledger" ? Export.hledger(rows) : format == "csv" ? Export.csv(rows) : Export.json(rows)
             try emit(text, to: out)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 #if canImport(Glibc)
 import Glibc
@@ -27,10 +28,12 @@ struct GigaLedger: ParsableCommand {
             try command.run()
         } catch let failure as ExitCode {
             terminate(failure.rawValue)
+        } catch let error as GigaLedgerError {
+            FileHandle.standardError.write(Data("gigaledger: error: \(error.description)\n".utf8))
+            terminate(ExitCodes.code(for: error.kind))
         } catch {
-            guard let (message, code) = ExitCodes.classify(error) else { exit(withError: error) }
-            FileHandle.standardError.write(Data("gigaledger: error: \(message)\n".utf8))
-            terminate(code)
+            // ArgumentParser's own errors (a bad command line, help, version), which it renders.
+            exit(withError: error)
         }
     }
 }
@@ -41,39 +44,27 @@ func terminate(_ code: Int32) -> Never {
     Glibc.exit(code)
 }
 
-/// The exit codes, one per kind of failure (see the discussion above and README.md).
+/// The exit codes, one per kind of failure (see the discussion above and README.md): the one place
+/// where a kind becomes a number.
 enum ExitCodes {
     static let notVerified: Int32 = 1
     static let unusable: Int32 = 2
     static let refused: Int32 = 65
 
-    /// A one-line message and exit code for our own errors; nil for ArgumentParser's, which it renders.
-    static func classify(_ error: Error) -> (String, Int32)? {
-        switch error {
-        case let error as InputError: return (error.description, refused)
-        case let error as Refusal: return (error.description, refused)
-        case let error as KeyError: return (error.description, unusable)
-        case let error as LedgerError:
-            switch error {
-            case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified: return (error.description, notVerified)
-            default: break
-            }
-            return (error.description, unusable)
-        case let error as EntryFormatError: return ("a stored entry cannot be read: \(error); run `gigaledger verify`", notVerified)
-        case let error as NoteError: return (error.description, refused)
-        case let error as ReceiptError: return (error.description, notVerified)
-        case let error as ProofError: return (error.description, notVerified)
-        case let error as ImportError: return (error.description, refused)
-        case let error as CLIError: return (error.message, error.code)
-        default: return nil
+    static func code(for kind: FailureKind) -> Int32 {
+        switch kind {
+        case .refused: return refused
+        case .unusable: return unusable
+        case .notVerified: return notVerified
         }
     }
 }
 
-/// An error the executable itself raises, with its exit code.
-struct CLIError: Error {
+/// An error the executable itself raises, with its kind.
+struct CLIError: GigaLedgerError {
     let message: String
-    let code: Int32
+    let kind: FailureKind
+    var description: String { message }
 }
 
 /// Writes a line to standard error (warnings and progress; never results).

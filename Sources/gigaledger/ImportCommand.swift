@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 #if canImport(Glibc)
 import Glibc
@@ -20,10 +21,10 @@ extension GigaLedger {
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw CLIError(message: "import file \(file): no such file or not readable", code: ExitCodes.unusable)
+                throw CLIError(message: "import file \(file): no such file or not readable", kind: .unusable)
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                throw CLIError(message: "import file \(file): not UTF-8 text", code: ExitCodes.refused)
+                throw CLIError(message: "import file \(file): not UTF-8 text", kind: .refused)
             }
             let rows = try CSVImport.parse(text)
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
@@ -18,7 +19,7 @@ extension GigaLedger {
 
         func run() throws {
             let path = ledger.path
-            if FileManager.default.fileExists(atPath: path) { throw LedgerError.exists(path: path) }
+            if FileManager.default.fileExists(atPath: path) { throw CLIError(message: "\(path) already exists; refusing to overwrite it", kind: .unusable) }
             let originName = origin ?? "gigaledger/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             let key = try signing.load()
             let (_, genesis) = try Ledger.create(path: path, authority: key, authorityName: name, origin: originName)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 /// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
@@ -8,7 +9,7 @@ struct LedgerOptions: ParsableArguments {
     var ledger: String?
 
     @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" (default 10).", valueName: "seconds"))
-    var lockWait: Double = LedgerDatabase.lockWaitSecondsDefault
+    var lockWait: Double = Ledger.lockWaitSecondsDefault
 
     var path: String {
         ledger ?? ProcessInfo.processInfo.environment["GIGALEDGER_LEDGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "ledger.sqlite"
@@ -59,7 +60,7 @@ struct SigningOptions: ParsableArguments {
     /// Reads, checks and (if encrypted) decrypts the secret key.
     func load() throws -> SigningKey {
         guard let path = key ?? ProcessInfo.processInfo.environment["GIGALEDGER_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", code: ExitCodes.unusable)
+            throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", kind: .unusable)
         }
         let parsed = try KeyFiles.readSecret(path: path)
         let secret = parsed.isEncrypted ? try passphrase.read(prompt: "Passphrase for \(path): ", confirm: false) : nil

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
@@ -17,12 +18,9 @@ extension GigaLedger {
 
             func run() throws {
                 guard let data = FileManager.default.contents(atPath: file) else {
-                    throw CLIError(message: "policy file \(file): no such file or not readable", code: ExitCodes.unusable)
+                    throw CLIError(message: "policy file \(file): no such file or not readable", kind: .unusable)
                 }
-                let policy: Policy
-                do { policy = try Policy.parseFile([UInt8](data)) } catch let error as EntryFormatError {
-                    throw CLIError(message: "policy file \(file): \(error)", code: ExitCodes.refused)
-                }
+                let policy = try Policy.parseFile([UInt8](data), path: file)
                 let entry = try ledger.open(forWriting: true).append(.policy(policy), key: signing.load())
                 Render.recorded(entry, what: "recorded policy \(policy.id) version \(policy.version)")
             }

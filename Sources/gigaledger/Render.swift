@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 /// How entries look to people (one line, or in full) and to scripts (JSON).

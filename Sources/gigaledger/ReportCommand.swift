@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
@@ -28,10 +29,7 @@ extension GigaLedger {
             }
             let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
             let ledger = try ledger.open(forWriting: false)
-            let report: QuarterlyReport, verification: VerificationReport
-            do { (report, verification) = try ledger.quarterlyReportVerified(quarter: quarter, at: state, fullVerify: fullVerify) } catch let error as ReportError {
-                throw CLIError(message: error.message, code: error.notVerified ? ExitCodes.notVerified : ExitCodes.refused)
-            }
+            let (report, verification) = try ledger.quarterlyReportVerified(quarter: quarter, at: state, fullVerify: fullVerify)
             // The quarter-end checkpoint, when the ledger signed one at this state, and the proof that
             // it extends the previous quarter's.
             let checkpoint = try ledger.checkpoint(size: report.entryCount)

@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ enum Terminal {
     static func readSecret(prompt: String) throws -> SecretBytes {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
-            throw CLIError(message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE", code: ExitCodes.unusable)
+            throw CLIError(message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE", kind: .unusable)
         }
         defer { close(fd) }
         _ = prompt.withCString { write(fd, $0, strlen($0)) }

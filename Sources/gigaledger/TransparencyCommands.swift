@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerCore
 import GigaLedgerKit
 
 /// Writes `text` to `path` (refusing to overwrite) or, without a path, to standard output.
@@ -14,15 +15,15 @@ func replaceFile(_ text: String, at path: String) throws {
     let temporary = path + ".tmp"
     try? FileManager.default.removeItem(atPath: temporary)
     try KeyFiles.writeNew(path: temporary, text: text, mode: 0o644)
-    guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", code: ExitCodes.unusable) }
+    guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", kind: .unusable) }
 }
 
 func readTextFile(_ path: String, what: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIError(message: "\(what) \(path): no such file or not readable", code: ExitCodes.unusable)
+        throw CLIError(message: "\(what) \(path): no such file or not readable", kind: .unusable)
     }
     guard data.count <= Receipt.bytesMax, let text = String(data: data, encoding: .utf8) else {
-        throw CLIError(message: "\(what) \(path): not UTF-8 text or larger than \(Receipt.bytesMax) bytes", code: ExitCodes.refused)
+        throw CLIError(message: "\(what) \(path): not UTF-8 text or larger than \(Receipt.bytesMax) bytes", kind: .refused)
     }
     return text
 }
@@ -117,13 +118,13 @@ extension GigaLedger {
             let last = FileManager.default.fileExists(atPath: statePath)
                 ? try Checkpoint.parse(try readTextFile(statePath, what: "cosign state")) : nil
             let report = try ledger.verify(rootsAt: [target.size, last?.size ?? 0])
-            if let failure = report.failure { throw CLIError(message: "not cosigning: the ledger does not verify: \(failure)", code: ExitCodes.notVerified) }
+            if let failure = report.failure { throw CLIError(message: "not cosigning: the ledger does not verify: \(failure)", kind: .notVerified) }
             guard report.roots[target.size] == target.root else {
-                throw CLIError(message: "not cosigning: the verified ledger does not have the checkpoint's root at size \(target.size)", code: ExitCodes.notVerified)
+                throw CLIError(message: "not cosigning: the verified ledger does not have the checkpoint's root at size \(target.size)", kind: .notVerified)
             }
             if let last {
                 guard last.origin == target.origin, last.size <= target.size, report.roots[last.size] == last.root else {
-                    throw CLIError(message: "not cosigning: the checkpoint is not consistent with the one last cosigned (size \(last.size))", code: ExitCodes.notVerified)
+                    throw CLIError(message: "not cosigning: the checkpoint is not consistent with the one last cosigned (size \(last.size))", kind: .notVerified)
                 }
             }
             let cosignerName = name ?? "auditor-\(key.id)"

@@ -1,9 +1,11 @@
+import GigaLedgerCore
 import CSV
 import Foundation
 
 /// A bad cell or row of an import file: which row (the file's record number, the header being
 /// row 1), which column, the value, and what is wrong. Nothing is written when one is found.
-public struct ImportError: Error, Equatable, CustomStringConvertible {
+public struct ImportError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .refused }
     public let row: Int
     public let column: String?
     public let value: String?

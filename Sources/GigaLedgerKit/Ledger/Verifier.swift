@@ -1,14 +1,6 @@
 import Foundation
-import GRDB
-
-/// The first thing found wrong in a ledger: which entry, and what was expected and found.
-public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
-    /// The sequence number of the first failing entry (for an index-table mismatch, the entry it names).
-    public let seq: Int64
-    public let reason: String
-
-    public var description: String { "entry \(seq): \(reason)" }
-}
+import GigaLedgerCore
+import GigaLedgerStore
 
 /// The result of replaying a whole ledger.
 public struct VerificationReport: Equatable {
@@ -58,19 +50,15 @@ extension Ledger {
     /// add figures up in the same pass.
     public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, trustingLatestCheckpoint: Bool = false,
                        visit: ((EntryBody) -> Void)? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
-        do {
-            return try queue.read { db in
-                let verifier = try Verifier(db: db, rootsAt: sizes, parallel: parallel)
-                verifier.visit = visit
-                if trustingLatestCheckpoint { try verifier.trustLatestCheckpoint() }
-                if let progress {
-                    let total = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
-                    verifier.progress = { progress($0, total) }
-                }
-                return try verifier.run()
+        try store.read { reader in
+            let verifier = Verifier(reader: reader, rootsAt: sizes, parallel: parallel)
+            verifier.visit = visit
+            if trustingLatestCheckpoint { try verifier.trustLatestCheckpoint() }
+            if let progress {
+                let total = try reader.size()
+                verifier.progress = { progress($0, total) }
             }
-        } catch {
-            throw LedgerDatabase.map(error, path: path)
+            return try verifier.run()
         }
     }
 }
@@ -81,13 +69,12 @@ extension Ledger {
 /// tables) on this thread. The first failure reported is a serial check's: the lowest entry that
 /// fails, and within one entry the checks in the order `checkInOrder` makes them.
 final class Verifier {
-    let db: Database
-    var facts: ReplayedFacts!
+    let reader: StoreReader
+    let facts: ReplayedFacts
     var previousHash = Entry.genesisPrevHash
     var count: Int64 = 0
     var frontier = MerkleFrontier()
     var treeNodes: Int64 = 0
-    let checksTree: Bool
     let rootsWanted: Set<Int64>
     var roots = [Int64: [UInt8]]()
     let parallel: Bool
@@ -97,22 +84,20 @@ final class Verifier {
     private var trusted: (note: String, size: Int64)?
     private var signaturesTrustedThrough: Int64 { trusted?.size ?? 0 }
     /// One ordered scan per tree level and per index table, compared as the entries arrive.
-    private var levelScans = [Int: StoredScan]()
-    private var indexScans = [String: StoredScan]()
+    private var levelScans = [Int: TreeLevelScan]()
+    private var indexScans = [String: IndexScan]()
 
     /// Entries read and checked together: bounds memory whatever the ledger's size.
     static let batchEntriesMax = 4_096
     static let firstBatchEntries = 64
 
-    init(db: Database, rootsAt sizes: Set<Int64>, parallel: Bool) throws {
-        self.db = db
+    init(reader: StoreReader, rootsAt sizes: Set<Int64>, parallel: Bool) {
+        self.reader = reader
         self.parallel = parallel
-        checksTree = try db.tableExists("merkle_nodes")
         rootsWanted = sizes
-        facts = ReplayedFacts { [unowned self] seq in
-            guard seq <= self.count, let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
-            return try EntryBody.decode([UInt8](data))
-        }
+        // A correction names an earlier entry, which has been verified already: its body is read
+        // again rather than every body kept.
+        facts = ReplayedFacts { seq in try reader.body(seq).map { try EntryBody.decode($0) } }
     }
 
     func report(_ failure: VerificationFailure?) -> VerificationReport {
@@ -126,8 +111,7 @@ final class Verifier {
     /// again. Its size is read from the note (the `size` column is not signed); a note that does
     /// not parse is ignored, and every signature is checked.
     func trustLatestCheckpoint() throws {
-        guard try db.tableExists("checkpoints"),
-              let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"),
+        guard let note = try reader.latestCheckpoint()?.note,
               let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.size >= 1
         else { return }
         trusted = (note, checkpoint.size)
@@ -166,11 +150,11 @@ final class Verifier {
     }
 
     func run() throws -> VerificationReport {
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(Ledger.entryColumns) FROM entries ORDER BY seq")
+        let entries = try reader.entries()
         func readBatch(_ size: Int = Self.batchEntriesMax) throws -> [Entry] {
             var batch = [Entry]()
             batch.reserveCapacity(size)
-            while batch.count < size, let row = try rows.next() { batch.append(try Ledger.entry(fromColumns: row)) }
+            while batch.count < size, let entry = try entries.next() { batch.append(entry) }
             return batch
         }
         // A small first batch: its signatures are checked in order, since no key is known before genesis.
@@ -250,12 +234,10 @@ final class Verifier {
     /// Recomputes the Merkle nodes this entry completes and compares each with the stored one,
     /// read by one ordered scan per level.
     private func checkTree(_ entry: Entry) throws -> VerificationFailure? {
-        let finished = frontier.append(leafHash: Merkle.leafHash(entry.hash))
-        guard checksTree else { return nil }
-        for node in finished {
+        for node in frontier.append(leafHash: Merkle.leafHash(entry.hash)) {
             treeNodes += 1
             let scan = try levelScan(node.level)
-            let stored = try scan.next(expectingKey: node.index)
+            let stored = try scan.next(expectingIndex: node.index)
             guard let stored, stored == node.hash else {
                 return VerificationFailure(seq: entry.seq, reason: "merkle_nodes level \(node.level) index \(node.index) is \(stored == nil ? "missing" : "not the hash the entries give")")
             }
@@ -263,9 +245,9 @@ final class Verifier {
         return nil
     }
 
-    private func levelScan(_ level: Int) throws -> StoredScan {
+    private func levelScan(_ level: Int) throws -> TreeLevelScan {
         if let scan = levelScans[level] { return scan }
-        let scan = try StoredScan(db: db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = \(level) ORDER BY idx")
+        let scan = try reader.treeLevelScan(level: level)
         levelScans[level] = scan
         return scan
     }
@@ -274,32 +256,30 @@ final class Verifier {
     private func checkIndexRows(_ body: EntryBody) throws -> VerificationFailure? {
         for row in IndexRow.rows(for: body) {
             let scan = try indexScan(row.table)
-            guard let stored = try scan.nextRow(), stored == row.values else {
-                return VerificationFailure(seq: body.seq, reason: "index table \(row.table) does not match the entries (its row for this entry is missing or differs)")
+            guard let stored = try scan.next(), stored == row.values else {
+                return VerificationFailure(seq: body.seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")
             }
         }
         return nil
     }
 
-    private func indexScan(_ table: String) throws -> StoredScan {
-        if let scan = indexScans[table] { return scan }
-        let columns = IndexRow.tables.first { $0.name == table }!.columns
-        let scan = try StoredScan(db: db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY seq")
-        indexScans[table] = scan
+    private func indexScan(_ table: IndexRow.Table) throws -> IndexScan {
+        if let scan = indexScans[table.name] { return scan }
+        let scan = try reader.indexScan(table: table)
+        indexScans[table.name] = scan
         return scan
     }
 
     /// After the last entry: no stored tree node or index row the entries do not give.
     private func checkScansFinished() throws -> VerificationFailure? {
         for table in IndexRow.tables {
-            let scan = try indexScan(table.name)
-            if let extra = try scan.nextRow() {
-                let seq = Int64.fromDatabaseValue(extra.last!) ?? count
+            let scan = try indexScan(table)
+            if let extra = try scan.next() {
+                let seq = extra.last?.integer ?? count
                 return VerificationFailure(seq: seq, reason: "index table \(table.name) has a row no entry gives (seq \(seq))")
             }
         }
-        guard checksTree else { return nil }
-        let stored = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM merkle_nodes") ?? 0
+        let stored = try reader.treeNodeCount()
         guard stored == treeNodes else {
             return VerificationFailure(seq: count, reason: "merkle_nodes holds \(stored) nodes, the entries give \(treeNodes)")
         }
@@ -313,26 +293,5 @@ final class Verifier {
         if body.signer.description != entry.signer { return "signer column \(InputError.quoted(entry.signer)) differs from the body's \(body.signer)" }
         if body.recordedAt != entry.recordedAt { return "recorded_at column \(InputError.quoted(entry.recordedAt)) differs from the body's \(body.recordedAt)" }
         return nil
-    }
-}
-
-/// One ordered read of a table, advanced a row at a time while the entries are replayed.
-final class StoredScan {
-    private let cursor: RowCursor
-
-    init(db: Database, sql: String) throws { cursor = try Row.fetchCursor(db, sql: sql) }
-
-    /// The next row's values, or nil at the end.
-    func nextRow() throws -> [DatabaseValue]? {
-        guard let row = try cursor.next() else { return nil }
-        return row.databaseValues.map { $0 }
-    }
-
-    /// For a scan of (key, blob): the next row's blob when its key is `key`; nil at the end or
-    /// when the next row has another key (the row for `key` is missing).
-    func next(expectingKey key: Int64) throws -> [UInt8]? {
-        guard let row = try cursor.next() else { return nil }
-        guard row[0] as Int64 == key else { return nil }
-        return try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } }
     }
 }

@@ -1,3 +1,5 @@
+import GigaLedgerCore
+
 /// Contributions as an hledger journal (../shared/reference/formats.md, "Plain-text accounting"):
 /// one balanced transaction per uncorrected contribution, so that `hledger balance` gives the
 /// report's totals. Accounts:

@@ -1,10 +1,11 @@
 import Foundation
-import GRDB
+import GigaLedgerCore
+import GigaLedgerStore
 
 /// Why a report cannot be made.
-public struct ReportError: Error, Equatable, CustomStringConvertible {
+public struct ReportError: GigaLedgerError, Equatable {
     public let message: String
-    public let notVerified: Bool
+    public let kind: FailureKind
     public var description: String { message }
 }
 
@@ -21,7 +22,7 @@ extension Ledger {
     public func quarterlyReportVerified(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> (report: QuarterlyReport, verification: VerificationReport) {
         let (builder, head, origin, verification) = try collect(quarter: quarter, at: at, fullVerify: fullVerify)
         guard let (policy, policySeq) = builder.policy else {
-            throw ReportError(message: "no policy is recorded at entry \(head.seq): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", notVerified: false)
+            throw ReportError(message: "no policy is recorded at entry \(head.seq): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", kind: .refused)
         }
         return (builder.report(origin: origin, head: head, policy: policy, policySeq: policySeq), verification)
     }
@@ -41,11 +42,7 @@ extension Ledger {
 
     /// The number of entries of each type.
     public func countsByType() throws -> [String: Int64] {
-        do {
-            return try queue.read { db in
-                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) AS n FROM entries GROUP BY type").map { ($0["type"], $0["n"]) })
-            }
-        } catch { throw LedgerDatabase.map(error, path: path) }
+        try store.read { try $0.countsByType() }
     }
 
     /// One verifying pass that hands every verified body up to `at` to a builder.
@@ -56,7 +53,7 @@ extension Ledger {
             if at.map({ body.seq <= $0 }) ?? true { builder.add(seq: body.seq, body: body) }
         })
         if let failure = verification.failure {
-            throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", notVerified: true)
+            throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", kind: .notVerified)
         }
         let state = at ?? verification.verifiedCount
         guard state <= verification.verifiedCount else {

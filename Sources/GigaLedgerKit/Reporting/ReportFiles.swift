@@ -1,3 +1,5 @@
+import GigaLedgerCore
+
 /// summary.json and the CSV files of a quarterly report.
 extension ReportRenderer {
     static func fractionJSON(_ value: Fraction) -> CanonicalJSON {

@@ -1,3 +1,5 @@
+import GigaLedgerCore
+
 /// Net cents by kind and category for one source or a sum of sources.
 public struct ContributionTotals: Equatable, Sendable {
     public var committedCapex: Int64 = 0

@@ -1,3 +1,4 @@
+import GigaLedgerCore
 import Mustache
 
 /// Turns a `QuarterlyReport` into its files: report.md, report.html, summary.json,

@@ -1,3 +1,5 @@
+import GigaLedgerCore
+
 /// The safeguards of a policy checked against one factory's cumulative figures.
 /// Co-financing rules are decided on commitments (what has been promised so far, corrections
 /// netted); a rule on the boundary is decided on the exact fraction.

@@ -1,16 +1,18 @@
 import Foundation
-import GRDB
+import GigaLedgerCore
+import GigaLedgerStore
 
 /// Checkpoints, proofs and receipts from a ledger's stored Merkle tree.
 extension Ledger {
     /// The ledger's origin name, from its genesis entry.
     public func origin() throws -> String {
-        try readTree { db in try Self.origin(db) }
+        try store.read { try Self.origin($0) }
     }
 
-    static func origin(_ db: Database) throws -> String {
-        guard let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = 1"),
-              case .genesis(let genesis) = try EntryBody.decode([UInt8](data)).data else { throw Refusal("the ledger has no genesis entry") }
+    static func origin(_ reader: StoreReader) throws -> String {
+        guard let bytes = try reader.body(1), case .genesis(let genesis) = try EntryBody.decode(bytes).data else {
+            throw LedgerError.damaged("the ledger has no genesis entry")
+        }
         return genesis.origin
     }
 
@@ -21,21 +23,21 @@ extension Ledger {
 
     /// The number of entries.
     public func size() throws -> Int64 {
-        try readTree { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0 }
+        try store.read { try $0.size() }
     }
 
     public func root(size: Int64) throws -> Merkle.Hash {
-        try readTree { db in try Merkle.root(size: size, node: MerkleStore.nodeSource(db)) }
+        try store.read { try Merkle.root(size: size, node: $0.treeNode) }
     }
 
     public func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash] {
         guard seq >= 1, seq <= size else { throw Refusal("entry \(seq) is not in a tree of size \(size)") }
-        return try readTree { db in try Merkle.proveInclusion(index: seq - 1, size: size, node: MerkleStore.nodeSource(db)) }
+        return try store.read { try Merkle.proveInclusion(index: seq - 1, size: size, node: $0.treeNode) }
     }
 
     public func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash] {
         guard old >= 1, old <= new else { throw Refusal("no consistency proof from size \(old) to size \(new)") }
-        return try readTree { db in try Merkle.proveConsistency(old: old, new: new, node: MerkleStore.nodeSource(db)) }
+        return try store.read { try Merkle.proveConsistency(old: old, new: new, node: $0.treeNode) }
     }
 
     /// Verifies the whole ledger, then signs a checkpoint of the entries verified with `key`, which
@@ -48,47 +50,35 @@ extension Ledger {
     public func signCheckpoint(key: SigningKey) throws -> String {
         let verification = try verify()
         if let failure = verification.failure { throw LedgerError.notVerified(failure) }
-        do {
-            return try queue.writeWithoutTransaction { db in
-                var note = ""
-                try db.inTransaction(.immediate) {
-                    note = try Self.signCheckpoint(db, key: key, size: verification.verifiedCount, root: verification.root)
-                    return .commit
-                }
-                return note
-            }
-        } catch { throw LedgerDatabase.map(error, path: path) }
+        return try store.write { writer in
+            try Self.signCheckpoint(writer, key: key, size: verification.verifiedCount, root: verification.root)
+        }
     }
 
-    private static func signCheckpoint(_ db: Database, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
-        guard let signer = try IndexedFacts(db: db).key(key.id), signer.enrolment.role == .authority, signer.isActive,
+    private static func signCheckpoint(_ writer: StoreWriter, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
+        let reader = writer.reader
+        guard let signer = try reader.facts.key(key.id), signer.enrolment.role == .authority, signer.isActive,
               signer.enrolment.publicKey == key.publicKey
         else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
-        let node = MerkleStore.nodeSource(db)
-        guard try Merkle.root(size: size, node: node) == root else {
+        guard try Merkle.root(size: size, node: reader.treeNode) == root else {
             throw LedgerError.checkpointMismatch("the first \(size) entries changed after they were verified; refusing to sign")
         }
-        if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
-            let lastSize: Int64 = last["size"]
-            guard try Merkle.root(size: lastSize, node: node) == [UInt8](last["root"] as Data) else {
-                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(lastSize); refusing to sign another")
+        if let last = try reader.latestCheckpoint() {
+            guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
+                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
             }
             // One as recent was signed meanwhile (or before): that one stands.
-            if lastSize >= size { return last["note"] }
+            if last.size >= size { return last.note }
         }
-        let checkpoint = Checkpoint(origin: try origin(db), size: size, root: root)
+        let checkpoint = Checkpoint(origin: try origin(reader), size: size, root: root)
         let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
-        try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
-                       arguments: [size, Data(checkpoint.root), note, Timestamp.now()])
+        try writer.insertCheckpoint(size: size, root: checkpoint.root, note: note, signedAt: Timestamp.now())
         return note
     }
 
     /// The checkpoint the ledger signed at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> String? {
-        try readTree { db in
-            guard try db.tableExists("checkpoints") else { return nil }  // a ledger from before migration 0002, opened read-only
-            return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [size])
-        }
+        try store.read { try $0.checkpoint(size: size)?.note }
     }
 
     /// The consistency proof file (schema/FORMAT.md section 14) from checkpoint `old` to `new`,
@@ -103,10 +93,7 @@ extension Ledger {
 
     /// The latest checkpoint the ledger signed, if any.
     public func latestCheckpoint() throws -> String? {
-        try readTree { db in
-            guard try db.tableExists("checkpoints") else { return nil }
-            return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        }
+        try store.read { try $0.latestCheckpoint()?.note }
     }
 
     /// Reads a signed checkpoint and checks it against this ledger: signed by one of its authority
@@ -171,9 +158,5 @@ extension Ledger {
                 reason: "root mismatch: the ledger's first \(checkpoint.size) entries do not give checkpoint \(named)'s root (rewritten)"))
         }
         return report
-    }
-
-    private func readTree<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try queue.read(body) } catch { throw LedgerDatabase.map(error, path: path) }
     }
 }

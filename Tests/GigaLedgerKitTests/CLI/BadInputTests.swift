@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Each bad input: a one-line error naming the field and the value, a non-zero exit, nothing written.
 @Suite(.serialized) struct BadInputTests {

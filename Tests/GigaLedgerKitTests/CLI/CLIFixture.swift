@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// A ledger built entirely through the `gigaledger` binary: an unencrypted authority key,
 /// a passphrase-protected German officer key, one factory, one partner.

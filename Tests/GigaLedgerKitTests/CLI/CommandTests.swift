@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// The commands end to end through the real binary: stdout, stderr and exit codes.
 @Suite struct CommandTests {

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Bulk import through the real binary: all rows or none, errors naming row, column and value.
 @Suite struct ImportCommandTests {
@@ -93,7 +95,7 @@ import Testing
         var rows = [ImportRow]()
         for index in 0..<2_000 { rows.append(ImportRow(row: index + 2, data: try Fixture.contribution(source: .union, cents: Int64(index + 1)))) }
         // PRAGMA max_page_count is per connection: set it on the ledger's own connection, as a full disk would be.
-        try fixture.ledger.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages + 2)") }
+        try fixture.ledger.store.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages + 2)") }
         #expect {
             try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: Sodium.sha256([1]), key: fixture.authority)
         } throws: { error in

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// A ledger built through the CLI, reported on, the report's signatures checked with stock
 /// minisign, and the hledger export's balances checked with hledger itself.

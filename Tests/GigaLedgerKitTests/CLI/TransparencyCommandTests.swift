@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Checkpoints, receipts, consistency proofs and cosignatures through the real binary.
 @Suite struct TransparencyCommandTests {

@@ -1,13 +1,15 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 @Suite struct PolicyTests {
     static let shippedPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schema/policy/eurohpc-2026.json").path
 
     static func shipped() throws -> Policy {
-        try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: shippedPath))))
+        try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: shippedPath))), path: shippedPath)
     }
 
     @Test func shippedPolicyHasEveryRuleWithASource() throws {
@@ -26,23 +28,34 @@ import Testing
         #expect(try EntryBody.decode(body.encoded()) == body)
     }
 
+    /// Each bad policy is refused as a file (exit 65), naming the file and what is wrong with it.
+    static func expectRefused(_ text: String, saying problem: String) {
+        #expect {
+            try Policy.parseFile(Array(text.utf8), path: "p.json")
+        } throws: { error in
+            guard let refusal = error as? FileRefusal else { return false }
+            return refusal.kind == .refused && refusal.what == "policy file p.json" && refusal.problem.contains(problem)
+        }
+    }
+
     @Test(arguments: [
-        #"{"policy":"p","version":1,"title":"t","rules":[]}"#,
-        #"{"policy":"p","version":0,"title":"t","rules":[]}"#,
-        #"{"policy":"p","version":1,"title":"t","rules":[],"extra":1}"#,
-        #"{"policy":"p","version":1.5,"title":"t","rules":[]}"#,
-        "not json",
+        (#"{"policy":"p","version":1,"title":"t","rules":[]}"#, "rule"),
+        (#"{"policy":"p","version":0,"title":"t","rules":[]}"#, "version"),
+        (#"{"policy":"p","version":1.5,"title":"t","rules":[]}"#, "is not JSON"),
+        ("not json", "is not JSON"),
     ])
-    func badPoliciesAreRefused(text: String) {
-        #expect(throws: (any Error).self) { try Policy.parseFile(Array(text.utf8)) }
+    func badPoliciesAreRefused(text: String, problem: String) {
+        Self.expectRefused(text, saying: problem)
     }
 
     @Test func missingOrRepeatedRulesAreRefused() throws {
         let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
         let withoutFirst = text.replacingOccurrences(of: #""id": "union-capex-share-max-gigafactory""#, with: #""id": "union-opex-share-max-ai-factory""#)
-        #expect(throws: (any Error).self) { try Policy.parseFile(Array(withoutFirst.utf8)) }
+        Self.expectRefused(withoutFirst, saying: "union-")
         let negative = text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": -1"#)
-        #expect(throws: (any Error).self) { try Policy.parseFile(Array(negative.utf8)) }
+        Self.expectRefused(negative, saying: "basis_points")
+        let extra = text.replacingOccurrences(of: #""version""#, with: #""extra": 1, "version""#)
+        Self.expectRefused(extra, saying: "extra")
     }
 
     @Test func onlyAnAuthorityRecordsAPolicy() throws {

@@ -1,5 +1,7 @@
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 @Suite struct CanonicalJSONTests {
     @Test func encodesSortedCompactAndEscaped() {

@@ -1,10 +1,13 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Property-based fuzzing of every parser that reads outside data: seeds from Fuzz/corpus/<target>/
 /// are mutated (bit flips, byte changes, deletions, insertions, duplications, truncations, splices)
-/// with a seeded generator. The property: the parser returns or throws its own error type, and
+/// with a seeded generator. The property: the parser returns or throws one of GigaLedger's errors (which
+/// say their kind) with a one-line message, and
 /// never crashes. GIGALEDGER_FUZZ_ITERATIONS sets the executions per target (`make fuzz`: 200,000).
 @Suite struct FuzzTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("corpus")
@@ -50,6 +53,8 @@ import Testing
             let input = mutate(seeds.randomElement(using: &random)!, seeds: seeds, random: &random)
             do { try parse(input) } catch {
                 rejected += 1
+                // Our own error, which says its kind, never a library's or Foundation's.
+                #expect(error is any GigaLedgerError, "\(target): \(type(of: error)): \(error)")
                 let message = String(describing: error)
                 #expect(!message.isEmpty && !message.contains("\n"), "\(target): \(message)")
             }
@@ -98,7 +103,7 @@ import Testing
             _ = try EntryBody.decode(bytes)
         }
         try Self.fuzz("policy") { bytes in
-            _ = try Policy.parseFile(bytes)
+            _ = try Policy.parseFile(bytes, path: "fuzz.json")
         }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 @Suite struct KeyFileTests {
     func passphrase(_ text: String) -> SecretBytes {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// schema/tools/verify_ledger.py was written from schema/FORMAT.md alone. It must agree with
 /// `Ledger.verify` on good ledgers and name the same first failing entry on tampered ones.

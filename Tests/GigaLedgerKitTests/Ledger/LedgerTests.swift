@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 @Suite struct LedgerTests {
     @Test func triggersRejectUpdateAndDeleteOnEveryTable() throws {
@@ -41,8 +43,9 @@ import Testing
         let genesis = Genesis(origin: "test/old", authority: try KeyEnrolment(checking: authority.publicKey, name: "A", role: .authority, scopes: []))
         let factory = try Factory(id: "f", name: "F", kind: .gigafactory, hosts: ["DE"], capex: Cents(1_000))
         try queue.write { db in
-            _ = try Ledger.appendInTransaction(db, data: .genesis(genesis), key: authority)
-            _ = try Ledger.appendInTransaction(db, data: .factoryRegister(factory), key: authority)
+            var tree = TreeAppender()
+            _ = try Ledger.append(.genesis(genesis), key: authority, writer: StoreWriter(db: db), tree: &tree)
+            _ = try Ledger.append(.factoryRegister(factory), key: authority, writer: StoreWriter(db: db), tree: &tree)
         }
         #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM pragma_index_list('entries') WHERE \"unique\"") } == 2)
         let before = try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM entries ORDER BY seq") }

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// The parallel signature path reports the same first failure as the serial one, on a ledger of
 /// 100,000 entries with a tampered entry in the middle.

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Each tamper is done with raw SQL after dropping the triggers; `verify` must name the entry.
 @Suite struct TamperTests {

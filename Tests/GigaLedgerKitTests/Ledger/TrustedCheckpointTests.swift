@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// `verify(trustingLatestCheckpoint:)`: the signatures under a checkpoint the ledger signed are
 /// taken as checked; everything else, and the checkpoint itself, is still checked.
@@ -50,7 +52,7 @@ import Testing
                 prevHash = hash
             }
             try db.execute(sql: "DELETE FROM merkle_nodes")
-            try MerkleStore.backfill(db)
+            try TreeStore.backfill(db)
         }
         #expect(try fixture.verify().failure?.seq == 6)
         let failure = try #require(try Self.trusted(fixture).failure)

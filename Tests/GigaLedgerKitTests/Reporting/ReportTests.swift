@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// Hand-computed fixtures for every ratio and verdict, boundaries included.
 @Suite struct ReportTests {

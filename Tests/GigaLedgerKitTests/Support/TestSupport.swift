@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// A fresh temporary folder per test, removed when the value is released.
 final class TempDir {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import GigaLedgerCore
 @testable import GigaLedgerKit
+@testable import GigaLedgerStore
 
 /// A tree held in memory, computed the slow way straight from RFC 9162's definition of MTH.
 struct ReferenceTree {

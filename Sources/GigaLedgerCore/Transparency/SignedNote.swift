@@ -52,7 +52,8 @@ public struct SignedNote: Equatable {
     }
 }
 
-public enum NoteError: Error, Equatable, CustomStringConvertible {
+public enum NoteError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .refused }
     case malformed(String)
     case notSigned(String)
     case badSignature(String)

@@ -35,6 +35,11 @@ public struct Genesis: Equatable, Sendable {
     public let origin: String
     public let authority: KeyEnrolment
 
+    package init(origin: String, authority: KeyEnrolment) {
+        self.origin = origin
+        self.authority = authority
+    }
+
     /// The longest origin name, in bytes (a C2SP checkpoint origin line).
     public static let originBytesMax = 200
 }

@@ -1,7 +1,8 @@
 /// Input that is wrong: names the field, the value as given, and what is wrong with it.
 ///
 /// Thrown before anything is written; the executable prints `description` on one line.
-public struct InputError: Error, Equatable, CustomStringConvertible {
+public struct InputError: GigaLedgerError, Equatable, Sendable {
+    public var kind: FailureKind { .refused }
     public let field: String
     public let value: String
     public let problem: String
@@ -17,7 +18,7 @@ public struct InputError: Error, Equatable, CustomStringConvertible {
     }
 
     /// The value in double quotes with control characters escaped, so the message stays on one line.
-    static func quoted(_ value: String) -> String {
+    package static func quoted(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars.prefix(Self.valueEchoScalarsMax) {
             switch scalar {

@@ -4,12 +4,18 @@ public struct KeyRecord: Equatable, Sendable {
     public let enrolledAt: Int64
     public var revokedAt: Int64?
 
+    package init(enrolment: KeyEnrolment, enrolledAt: Int64, revokedAt: Int64? = nil) {
+        self.enrolment = enrolment
+        self.enrolledAt = enrolledAt
+        self.revokedAt = revokedAt
+    }
+
     public var isActive: Bool { revokedAt == nil }
 }
 
 /// What the rules need to know about the ledger before an entry: answered from memory while
 /// verifying (replaying every entry) and from the index tables while appending.
-protocol LedgerFacts {
+package protocol LedgerFacts {
     func key(_ id: KeyID) throws -> KeyRecord?
     func activeAuthorityCount() throws -> Int
     func hasFactory(_ id: String) throws -> Bool
@@ -23,7 +29,8 @@ protocol LedgerFacts {
 }
 
 /// The ledger refuses an entry: a rule of who may sign what, or a reference to something unknown.
-public struct Refusal: Error, Equatable, CustomStringConvertible {
+public struct Refusal: GigaLedgerError, Equatable, Sendable {
+    public var kind: FailureKind { .refused }
     public let message: String
     public var description: String { message }
     public init(_ message: String) { self.message = message }
@@ -31,9 +38,9 @@ public struct Refusal: Error, Equatable, CustomStringConvertible {
 
 /// The rules every entry must satisfy given the entries before it (schema/FORMAT.md, "Rules").
 /// The same function runs when an entry is appended and when `verify` replays the ledger.
-enum Rules {
+package enum Rules {
     /// Checks `body` against `facts` and returns the signer's key, whose signature the caller checks.
-    static func check(_ body: EntryBody, facts: LedgerFacts) throws -> PublicKey {
+    package static func check(_ body: EntryBody, facts: LedgerFacts) throws -> PublicKey {
         if case .genesis(let genesis) = body.data {
             guard body.seq == 1 else { throw Refusal("a genesis entry may only be entry 1") }
             guard genesis.authority.role == .authority else { throw Refusal("the genesis key must have the authority role") }
@@ -127,29 +134,33 @@ enum Rules {
 }
 
 /// The facts replayed in memory from the entries, while verifying.
-final class ReplayedFacts: LedgerFacts {
-    var keys = [KeyID: KeyRecord]()
+package final class ReplayedFacts: LedgerFacts {
+    package var keys = [KeyID: KeyRecord]()
     /// Every enrolled key's public key, revoked ones too (a signature's validity does not change).
-    var publicKeys: [KeyID: PublicKey] { keys.mapValues(\.enrolment.publicKey) }
-    var factories = [String: Int64]()
-    var partners = [String: Int64]()
-    var corrections = [Int64: Int64]()
-    var latestNonRow: (seq: Int64, type: String)?
-    var origin = ""
+    package var publicKeys: [KeyID: PublicKey] { keys.mapValues(\.enrolment.publicKey) }
+    package var factories = [String: Int64]()
+    package var partners = [String: Int64]()
+    package var corrections = [Int64: Int64]()
+    package var latestNonRow: (seq: Int64, type: String)?
+    package var origin = ""
+    /// The last entry applied.
+    package private(set) var replayed: Int64 = 0
     private let readBody: (Int64) throws -> EntryBody?
 
-    init(readBody: @escaping (Int64) throws -> EntryBody?) { self.readBody = readBody }
+    package init(readBody: @escaping (Int64) throws -> EntryBody?) { self.readBody = readBody }
 
-    func key(_ id: KeyID) -> KeyRecord? { keys[id] }
-    func activeAuthorityCount() -> Int { keys.values.filter { $0.isActive && $0.enrolment.role == .authority }.count }
-    func hasFactory(_ id: String) -> Bool { factories[id] != nil }
-    func hasPartner(_ id: String) -> Bool { partners[id] != nil }
-    func isCorrected(_ seq: Int64) -> Bool { corrections[seq] != nil }
-    func body(_ seq: Int64) throws -> EntryBody? { try readBody(seq) }
-    func latestNonRowEntry(before seq: Int64) -> (seq: Int64, type: String)? { latestNonRow.flatMap { $0.seq < seq ? $0 : nil } }
+    package func key(_ id: KeyID) -> KeyRecord? { keys[id] }
+    package func activeAuthorityCount() -> Int { keys.values.filter { $0.isActive && $0.enrolment.role == .authority }.count }
+    package func hasFactory(_ id: String) -> Bool { factories[id] != nil }
+    package func hasPartner(_ id: String) -> Bool { partners[id] != nil }
+    package func isCorrected(_ seq: Int64) -> Bool { corrections[seq] != nil }
+    /// Only an entry already replayed is read: a body of the future is no fact yet.
+    package func body(_ seq: Int64) throws -> EntryBody? { seq <= replayed ? try readBody(seq) : nil }
+    package func latestNonRowEntry(before seq: Int64) -> (seq: Int64, type: String)? { latestNonRow.flatMap { $0.seq < seq ? $0 : nil } }
 
     /// Records what an entry, already checked, changes.
-    func apply(_ body: EntryBody) {
+    package func apply(_ body: EntryBody) {
+        replayed = body.seq
         switch body.data {
         case .contribution, .access: break
         default: latestNonRow = (body.seq, body.type)

@@ -1,8 +1,9 @@
+import GigaLedgerCore
 import Foundation
 import GRDB
 
 /// Opening SQLite files as ledgers: the pragmas, the schema, and SQLite errors as `LedgerError`s.
-public enum LedgerDatabase {
+enum LedgerDatabase {
     /// `PRAGMA application_id` of every ledger: "GLDG" in ASCII, so `file(1)` and we can tell.
     static let applicationID: Int32 = 0x474C_4447
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
@@ -23,7 +24,7 @@ public enum LedgerDatabase {
 
     /// What a migration computes in Swift after its SQL, in the same transaction.
     static let afterMigration: [String: (Database) throws -> Void] = [
-        "0002_merkle": MerkleStore.backfill,
+        "0002_merkle": TreeStore.backfill,
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -70,7 +71,8 @@ public enum LedgerDatabase {
         guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission") }
     }
 
-    /// Maps SQLite's errors to `LedgerError`, keeping its code and statement.
+    /// Maps SQLite's errors to `LedgerError`, keeping its code and statement. Called by
+    /// `LedgerStore.read` and `write` only: every statement runs inside one of them.
     static func map(_ error: Error, path: String) -> Error {
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {
@@ -98,9 +100,9 @@ struct IndexedFacts: LedgerFacts {
         switch body.data {
         case .genesis(let genesis): enrolment = genesis.authority
         case .keyEnroll(let item): enrolment = item
-        default: throw Refusal("index table keys points at entry \(body.seq), which enrols no key; run `gigaledger verify`")
+        default: throw LedgerError.damaged("index table keys points at entry \(body.seq), which enrols no key")
         }
-        guard enrolment.publicKey.id == id else { throw Refusal("index table keys is inconsistent for \(id); run `gigaledger verify`") }
+        guard enrolment.publicKey.id == id else { throw LedgerError.damaged("index table keys is inconsistent for \(id)") }
         return KeyRecord(enrolment: enrolment, enrolledAt: row["seq"], revokedAt: row["revoked"])
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 
 /// What can go wrong with a key file or a passphrase. Each case says how to fix it where it can.
-public enum KeyError: Error, Equatable, CustomStringConvertible {
+public enum KeyError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .unusable }
     case unreadable(path: String, String)
     case tooOpen(path: String, mode: UInt16)
     case malformed(path: String, String)
@@ -32,7 +33,7 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
 }
 
 extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    package func leftPadded(to width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -15,6 +15,18 @@ public struct Receipt: Equatable {
     public let proof: [Merkle.Hash]
     public let checkpointNote: String
 
+    package init(seq: Int64, prevHash: [UInt8], body: [UInt8], hash: [UInt8], signerKey: PublicKey, signature: [UInt8], proof: [Merkle.Hash],
+                 checkpointNote: String) {
+        self.seq = seq
+        self.prevHash = prevHash
+        self.body = body
+        self.hash = hash
+        self.signerKey = signerKey
+        self.signature = signature
+        self.proof = proof
+        self.checkpointNote = checkpointNote
+    }
+
     public var encoded: String {
         var lines = [Self.tag, "entry \(seq)", "prev_hash \(Encoding.hex(prevHash))", "body \(Encoding.base64(body))",
                      "hash \(Encoding.hex(hash))", "signer_key \(Encoding.base64(signerKey.bytes))",
@@ -77,7 +89,8 @@ public struct Receipt: Equatable {
     }
 }
 
-public enum ReceiptError: Error, Equatable, CustomStringConvertible {
+public enum ReceiptError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .notVerified }
     case malformed(String)
     case checkpoint(NoteError)
     case entry(String)

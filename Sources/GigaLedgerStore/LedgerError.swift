@@ -1,6 +1,10 @@
-/// The ledger file cannot be used: missing, not a ledger, locked, read-only, or SQLite failed.
-/// (An entry the rules refuse is a `Refusal`; a ledger that fails verification is a `VerificationFailure`.)
-public enum LedgerError: Error, Equatable, CustomStringConvertible {
+import GigaLedgerCore
+
+/// What the store finds wrong with a ledger file: it cannot be used (missing, not a ledger, locked,
+/// read-only, full, SQLite failed), or what it holds is damaged (a head, a tree, an index that does
+/// not match the entries). Each case says which kind it is.
+/// (An entry the rules refuse is a `Refusal`; a full verification's finding is a `VerificationFailure`.)
+public enum LedgerError: GigaLedgerError, Equatable {
     case notFound(path: String)
     case exists(path: String)
     case notALedger(path: String, String)
@@ -11,6 +15,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case treeIncomplete(level: Int, index: Int64)
     case checkpointMismatch(String)
     case notVerified(VerificationFailure)
+    /// Stored data the store reads does not match the entries (an index row, the genesis entry).
+    case damaged(String)
     case sqlite(code: Int32, message: String, sql: String?)
 
     public var description: String {
@@ -23,11 +29,19 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
         case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
+        case .damaged(let why): return "the ledger is damaged: \(why); nothing was written, run `gigaledger verify`"
         case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
         case .sqlite(let code, let message, let sql):
             return "SQLite error \(code): \(message)" + (sql.map { " in: \($0.prefix(120))" } ?? "")
+        }
+    }
+
+    public var kind: FailureKind {
+        switch self {
+        case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged: return .notVerified
+        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite: return .unusable
         }
     }
 }

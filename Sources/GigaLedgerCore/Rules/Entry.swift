@@ -9,6 +9,17 @@ public struct Entry: Equatable, Sendable {
     public let signature: [UInt8]
     public let recordedAt: String
 
+    package init(seq: Int64, type: String, body: [UInt8], prevHash: [UInt8], hash: [UInt8], signer: String, signature: [UInt8], recordedAt: String) {
+        self.seq = seq
+        self.type = type
+        self.body = body
+        self.prevHash = prevHash
+        self.hash = hash
+        self.signer = signer
+        self.signature = signature
+        self.recordedAt = recordedAt
+    }
+
     /// The `prev_hash` of entry 1: 32 zero bytes.
     public static let genesisPrevHash = [UInt8](repeating: 0, count: 32)
 
@@ -28,7 +39,7 @@ public struct Entry: Equatable, Sendable {
     }
 
     /// Builds and signs the entry for `body` after `prevHash`.
-    static func make(body: EntryBody, prevHash: [UInt8], key: SigningKey) -> Entry {
+    package static func make(body: EntryBody, prevHash: [UInt8], key: SigningKey) -> Entry {
         precondition(body.signer == key.id, "Entry.make: body names another signer")
         let bytes = body.encoded()
         let hash = hash(prevHash: prevHash, body: bytes)

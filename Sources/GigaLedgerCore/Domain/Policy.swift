@@ -43,13 +43,16 @@ public struct Policy: Equatable, Sendable {
     }
 
     /// Reads a policy file: ordinary JSON, checked field by field.
-    public static func parseFile(_ bytes: [UInt8]) throws -> Policy {
+    /// Refuses, as a `FileRefusal` naming `path`, anything that is not one policy in the entry's form.
+    public static func parseFile(_ bytes: [UInt8], path: String) throws(FileRefusal) -> Policy {
         let json: CanonicalJSON
-        do { json = try CanonicalJSON.decodeRelaxed(bytes) } catch { throw InputError(field: "file", value: "", problem: "is not JSON: \(error)") }
-        var fields = try Fields(json, path: "policy")
-        let policy = try decode(&fields)
-        try fields.finish()
-        return policy
+        do { json = try CanonicalJSON.decodeRelaxed(bytes) } catch { throw FileRefusal("policy file \(path)", "is not JSON: \(error)") }
+        do {
+            var fields = try Fields(json, path: "policy")
+            let policy = try decode(&fields)
+            try fields.finish()
+            return policy
+        } catch { throw FileRefusal("policy file \(path)", error.description) }
     }
 
     func encoded() -> [String: CanonicalJSON] {

@@ -1,6 +1,6 @@
 /// The `data` object of each entry type, field by field (schema/FORMAT.md, "Entry types").
 extension EntryBody {
-    static func encode(_ data: EntryData) -> [String: CanonicalJSON] {
+    package static func encode(_ data: EntryData) -> [String: CanonicalJSON] {
         switch data {
         case .genesis(let genesis):
             var fields = encode(genesis.authority)

@@ -1,3 +1,5 @@
+import GigaLedgerCore
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -6,25 +8,8 @@ import GRDBSQLite
 /// byte arrays go to SQLite without first becoming `Data` and `StatementArguments`, which is most
 /// of an import's serial time. Statements are compiled once, by GRDB's statement cache.
 enum RawInsert {
-    /// A bound value.
-    enum Value {
-        case integer(Int64)
-        case text(String)
-        case blob([UInt8])
-
-        /// An index row's value (integers, text and blobs only: no index column holds another kind).
-        init(_ value: DatabaseValue) {
-            switch value.storage {
-            case .int64(let number): self = .integer(number)
-            case .string(let text): self = .text(text)
-            case .blob(let data): self = .blob([UInt8](data))
-            case .double, .null: preconditionFailure("RawInsert: an index row holds \(value), which no index column takes")
-            }
-        }
-    }
-
     /// Runs `sql` with `values` bound in order; SQLite's errors become GRDB's `DatabaseError`.
-    static func run(_ db: Database, sql: String, _ values: [Value]) throws {
+    static func run(_ db: Database, sql: String, _ values: [ColumnValue]) throws {
         let handle = try db.cachedStatement(sql: sql).sqliteStatement
         sqlite3_reset(handle)
         for (offset, value) in values.enumerated() {
@@ -34,6 +19,7 @@ enum RawInsert {
             case .text(let text): sqlite3_bind_text(handle, index, text, -1, transient)
             case .blob(let bytes) where bytes.isEmpty: sqlite3_bind_zeroblob(handle, index, 0)  // a nil pointer would bind NULL
             case .blob(let bytes): bytes.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+            case .other: preconditionFailure("RawInsert.run: \(value) is not a value GigaLedger writes")
             }
         }
         let code = sqlite3_step(handle)
@@ -48,4 +34,36 @@ enum RawInsert {
 
     /// SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// A column's value as GigaLedger writes it: an integer, a text or a blob. `other` stands for a
+/// value read back that GigaLedger never writes (a real, a NULL): it equals no written value.
+public enum ColumnValue: Equatable, Sendable {
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+    case other(String)
+
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .int64(let number): self = .integer(number)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob([UInt8](data))
+        case .double, .null: self = .other(value.description)
+        }
+    }
+
+    /// Texts are equal when their UTF-8 bytes are: Swift's `==` on strings would take a
+    /// canonically equivalent spelling (NFC and NFD, K and U+212A) as the same name.
+    public static func == (lhs: ColumnValue, rhs: ColumnValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.text(let a), .text(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.blob(let a), .blob(let b)): return a == b
+        default: return false
+        }
+    }
+
+    /// The sequence number in an index row's last column.
+    public var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
 }

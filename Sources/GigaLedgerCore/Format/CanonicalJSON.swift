@@ -93,7 +93,8 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
     public static let depthMax = 8
 }
 
-public enum CanonicalJSONError: Error, Equatable, CustomStringConvertible {
+public enum CanonicalJSONError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .notVerified }
     case tooLarge(Int)
     case malformed(at: Int, String)
     case notCanonical

@@ -93,7 +93,8 @@ public enum Merkle {
 }
 
 /// Why a proof does not check out.
-public struct ProofError: Error, Equatable, CustomStringConvertible {
+public struct ProofError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .notVerified }
     public let message: String
     public var description: String { message }
     init(_ message: String) { self.message = message }
@@ -171,12 +172,27 @@ public struct MerkleFrontier {
     public private(set) var size: Int64 = 0
     private var stack = [(level: Int, hash: Merkle.Hash)]()
 
+    /// A complete subtree: `level` 0 is a leaf; its leaves are `index << level` to `((index + 1) << level) - 1`.
+    public typealias Node = (level: Int, index: Int64, hash: Merkle.Hash)
+
     public init() {}
 
-    /// Adds the next leaf; returns every complete subtree this finishes, as (level, index, hash), leaf first.
+    /// The right edge of a stored tree of `size` leaves: one complete subtree per bit set in `size`,
+    /// the largest first, read through `node` (O(log n) lookups).
+    public init(size: Int64, node: Merkle.NodeSource) throws {
+        precondition(size >= 0, "MerkleFrontier.init: negative size")
+        var covered: Int64 = 0
+        for level in (0..<Int64.bitWidth - 1).reversed() where size & (1 << level) != 0 {
+            stack.append((level, try node(level, covered >> level)))
+            covered += 1 << level
+        }
+        self.size = size
+    }
+
+    /// Adds the next leaf; returns every complete subtree this finishes, leaf first.
     @discardableResult
-    public mutating func append(leafHash: Merkle.Hash) -> [(level: Int, index: Int64, hash: Merkle.Hash)] {
-        var finished = [(level: Int, index: Int64, hash: Merkle.Hash)]()
+    public mutating func append(leafHash: Merkle.Hash) -> [Node] {
+        var finished = [Node]()
         var level = 0, hash = leafHash, index = size
         finished.append((0, index, hash))
         while let top = stack.last, top.level == level {

@@ -1,33 +1,21 @@
 import Foundation
 
 /// Work spread over the machine's cores, results in input order.
-enum Parallel {
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+package enum Parallel {
+    package static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// `transform` applied to every element, in parallel; the result keeps the input's order.
-    /// Elements go out in small contiguous chunks, taken in turn, so a core slowed by other work
-    /// does not leave the others waiting at the end.
-    static func map<T, R>(_ items: [T], _ transform: (T) -> R) -> [R] {
+    /// `transform` applied to every element on all cores (this thread among them); the result
+    /// keeps the input's order. The same primitive as `SharedMap`, waited for at once.
+    package static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) -> R) -> [R] {
         guard items.count > 1, workers > 1 else { return items.map(transform) }
-        var results = [R?](repeating: nil, count: items.count)
-        let chunk = max(1, items.count / (workers * chunksPerWorker))
-        let chunks = (items.count + chunk - 1) / chunk
-        results.withUnsafeMutableBufferPointer { buffer in
-            DispatchQueue.concurrentPerform(iterations: chunks) { index in
-                for item in index * chunk..<min(items.count, (index + 1) * chunk) { buffer[item] = transform(items[item]) }
-            }
-        }
-        return results.map { $0! }
+        return SharedMap(items, backgroundWorkers: workers - 1, transform).join()
     }
-
-    /// How finely `map` divides the work per core.
-    static let chunksPerWorker = 16
 }
 
 /// `transform` applied to every element by background threads, in chunks taken in turn; the
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
 /// first (an import writes the previous batch, then helps sign this one). Results keep the order.
-final class SharedMap<T, R>: @unchecked Sendable {
+package final class SharedMap<T, R>: @unchecked Sendable {
     private let items: [T]
     private let transform: (T) -> R
     private var results: [R?]
@@ -38,7 +26,7 @@ final class SharedMap<T, R>: @unchecked Sendable {
     /// Elements per chunk: small enough to share the tail, large enough that the lock is rare.
     static var chunkElements: Int { 256 }
 
-    init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping (T) -> R) {
+    package init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping (T) -> R) {
         self.items = items
         self.transform = transform
         results = [R?](repeating: nil, count: items.count)
@@ -48,7 +36,7 @@ final class SharedMap<T, R>: @unchecked Sendable {
     }
 
     /// Takes chunks until none is left, then waits for the others' and returns every result.
-    func join() -> [R] {
+    package func join() -> [R] {
         work()
         finished.wait()
         return results.map { $0! }

@@ -73,7 +73,10 @@ public struct EntryBody: Equatable, Sendable {
 }
 
 /// Why a stored body could not be read.
-public enum EntryFormatError: Error, Equatable, CustomStringConvertible {
+/// A stored body that cannot be read is a ledger that does not verify; a parser of outside input
+/// (a policy file, a receipt) turns this into its own refusal.
+public enum EntryFormatError: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .notVerified }
     case json(CanonicalJSONError)
     case field(String, String)
     case input(InputError)

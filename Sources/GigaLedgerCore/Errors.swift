@@ -1,0 +1,61 @@
+/// The three kinds of failure. Each error says which it is where it is thrown, never where it is
+/// caught; the front ends map a kind to an exit code or an HTTP status in one place each.
+public enum FailureKind: Sendable, Equatable {
+    /// The input is refused: a bad value, an unknown reference, a key not allowed to sign it.
+    /// Exit 65; HTTP 4xx. Nothing was written.
+    case refused
+    /// The ledger, a key or a file cannot be used: missing, not a ledger, busy, read-only, full, a
+    /// wrong passphrase, an output that cannot be written. Exit 2; HTTP 500/503. Nothing was written.
+    case unusable
+    /// The ledger does not verify: the auditor's finding, never "your input is wrong". Exit 1.
+    case notVerified
+}
+
+/// An error of GigaLedger's own: one line of text and its kind.
+public protocol GigaLedgerError: Error, CustomStringConvertible {
+    var kind: FailureKind { get }
+}
+
+/// The first thing found wrong in a ledger: which entry, and what was expected and found.
+public struct VerificationFailure: GigaLedgerError, Equatable, Sendable {
+    /// The sequence number of the first failing entry (for an index-table mismatch, the entry it names).
+    public let seq: Int64
+    public let reason: String
+
+    public init(seq: Int64, reason: String) {
+        self.seq = seq
+        self.reason = reason
+    }
+
+    public var description: String { "entry \(seq): \(reason)" }
+    public var kind: FailureKind { .notVerified }
+}
+
+/// An output file that cannot be written (a report, a checkpoint, a receipt): the environment, not the input.
+public struct OutputError: GigaLedgerError, Equatable, Sendable {
+    public let path: String
+    public let why: String
+
+    public init(path: String, why: String) {
+        self.path = path
+        self.why = why
+    }
+
+    public var description: String { "cannot write \(path): \(why); nothing was written there" }
+    public var kind: FailureKind { .unusable }
+}
+
+/// A file given as input that is refused as a whole (a policy file, a checkpoint, a receipt):
+/// names the file and says what is wrong.
+public struct FileRefusal: GigaLedgerError, Equatable, Sendable {
+    public let what: String
+    public let problem: String
+
+    public init(_ what: String, _ problem: String) {
+        self.what = what
+        self.problem = problem
+    }
+
+    public var description: String { "\(what): \(problem)" }
+    public var kind: FailureKind { .refused }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import GigaLedgerCore
+
+/// One row of an index table, derived from one entry (schema/FORMAT.md, "Index tables").
+/// Appends write these; `verify` derives them again from the entries and compares.
+public struct IndexRow: Equatable, Sendable {
+    public let table: Table
+    public let values: [ColumnValue]
+
+    /// An index table and its columns, in the order rows are written and compared.
+    public struct Table: Equatable, Sendable {
+        public let name: String
+        public let columns: [String]
+
+        var insertSQL: String {
+            "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+        }
+    }
+
+    static let keys = Table(name: "keys", columns: ["key_id", "public_key", "name", "role", "scopes", "seq"])
+    static let keyRevocations = Table(name: "key_revocations", columns: ["key_id", "seq"])
+    static let factories = Table(name: "factories", columns: ["id", "seq"])
+    static let partners = Table(name: "partners", columns: ["id", "seq"])
+    static let corrections = Table(name: "corrections", columns: ["corrected_seq", "seq"])
+    static let imports = Table(name: "imports", columns: ["file_sha256", "seq"])
+
+    /// Every index table, in the order `verify` compares them. Each table's last column is `seq`.
+    public static let tables = [keys, keyRevocations, factories, partners, corrections, imports]
+
+    /// The rows `body` implies: at most one.
+    public static func rows(for body: EntryBody) -> [IndexRow] {
+        switch body.data {
+        case .genesis(let genesis): return [keyRow(genesis.authority, seq: body.seq)]
+        case .keyEnroll(let enrolment): return [keyRow(enrolment, seq: body.seq)]
+        case .keyRevoke(let revocation): return [IndexRow(table: keyRevocations, values: [.text(revocation.keyID.description), .integer(body.seq)])]
+        case .factoryRegister(let factory): return [IndexRow(table: factories, values: [.text(factory.id), .integer(body.seq)])]
+        case .partnerRegister(let partner): return [IndexRow(table: partners, values: [.text(partner.id), .integer(body.seq)])]
+        case .correction(let correction): return [IndexRow(table: corrections, values: [.integer(correction.entry), .integer(body.seq)])]
+        case .importRecord(let record): return [IndexRow(table: imports, values: [.text(Encoding.hex(record.fileSHA256)), .integer(body.seq)])]
+        case .contribution, .access, .policy: return []
+        }
+    }
+
+    private static func keyRow(_ enrolment: KeyEnrolment, seq: Int64) -> IndexRow {
+        let scopes = String(decoding: CanonicalJSON.array(enrolment.scopes.map { .string($0.description) }).encoded(), as: UTF8.self)
+        return IndexRow(table: keys, values: [.text(enrolment.publicKey.id.description), .blob(enrolment.publicKey.bytes), .text(enrolment.name),
+                                              .text(enrolment.role.rawValue), .text(scopes), .integer(seq)])
+    }
+}

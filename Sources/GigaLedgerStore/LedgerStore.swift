@@ -1,0 +1,284 @@
+import Foundation
+import GRDB
+import GigaLedgerCore
+
+/// A ledger's SQLite file, and the one place that holds SQL (schema/FORMAT.md, "Tables").
+///
+/// The services above it read through `read` and write through `write`, one transaction each, and
+/// see entries, bodies, tree nodes, index rows and checkpoints, never a statement. SQLite's errors
+/// become `LedgerError`s here, once.
+public final class LedgerStore {
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
+    public static let lockWaitSecondsDefault: TimeInterval = LedgerDatabase.lockWaitSecondsDefault
+
+    private init(path: String, queue: DatabaseQueue) {
+        self.path = path
+        self.queue = queue
+    }
+
+    /// Creates a new file with the schema and no entries. Refuses an existing file; leaves no file
+    /// behind when it fails. The caller appends the genesis entry and calls `removeFiles` if that fails.
+    public static func create(path: String) throws -> LedgerStore {
+        try LedgerDatabase.refuseExisting(path: path)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA application_id = \(LedgerDatabase.applicationID)")
+            }
+            try LedgerDatabase.migrator().migrate(queue)
+            return LedgerStore(path: path, queue: queue)
+        } catch {
+            removeFiles(path: path)
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
+
+    /// Opens an existing ledger. `forWriting` also refuses a file marked read-only and brings an
+    /// older schema up to date. A writer waits up to `lockWaitSeconds` for another writer's lock.
+    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault) throws -> LedgerStore {
+        try LedgerDatabase.checkIsSQLiteFile(path: path)
+        if forWriting { try LedgerDatabase.checkWritable(path: path) }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: !forWriting, lockWaitSeconds: lockWaitSeconds))
+            let (applicationID, hasEntries) = try queue.read { db in
+                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, try db.tableExists("entries"))
+            }
+            guard applicationID == LedgerDatabase.applicationID, hasEntries else {
+                throw LedgerError.notALedger(path: path, "it is an SQLite database of another application")
+            }
+            if forWriting, try !queue.read({ try LedgerDatabase.migrator().hasCompletedMigrations($0) }) {
+                try LedgerDatabase.migrator().migrate(queue)
+            }
+            return LedgerStore(path: path, queue: queue)
+        } catch {
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
+
+    /// Removes the files of a database at `path` (after a failed creation or copy).
+    public static func removeFiles(path: String) { LedgerDatabase.removeFiles(path: path) }
+
+    /// Runs `body` in one read transaction: a consistent snapshot while others append.
+    public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        do { return try queue.read { db in try body(StoreReader(db: db)) } } catch { throw LedgerDatabase.map(error, path: path) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock before
+    /// anything is read, so two writers queue up instead of both building on the same head.
+    /// Commits when `body` returns and `commit` is true; rolls back otherwise (a dry run) and on any error.
+    /// `bulk` gives the transaction a large page cache (an import dirties many pages).
+    public func write<T>(commit: Bool = true, bulk: Bool = false, _ body: (StoreWriter) throws -> T) throws -> T {
+        do {
+            return try queue.writeWithoutTransaction { db in
+                if bulk { try db.execute(sql: "PRAGMA cache_size = -\(Self.bulkCacheKiB)") }
+                defer { if bulk { try? db.execute(sql: "PRAGMA cache_size = -\(Self.defaultCacheKiB)") } }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(StoreWriter(db: db))
+                    return commit ? .commit : .rollback
+                }
+                guard let result else { preconditionFailure("LedgerStore.write: a finished transaction has no result") }
+                return result
+            }
+        } catch {
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
+
+    /// SQLite's page cache in a bulk write: 64 MiB (measured: a 100,000-row import a quarter faster than with the default).
+    static let bulkCacheKiB = 65_536
+    /// SQLite's default page cache (sqlite.org/pragma.html#pragma_cache_size), restored after a bulk write.
+    static let defaultCacheKiB = 2_000
+
+    /// Copies the ledger to a new file with SQLite's online backup API (sqlite.org/backup.html),
+    /// a consistent snapshot while others may be appending. Refuses to overwrite; removes a partial copy.
+    public func backup(to target: String) throws {
+        try LedgerDatabase.refuseExisting(path: target)
+        do {
+            let copy = try DatabaseQueue(path: target, configuration: LedgerDatabase.configuration(readOnly: false))
+            try queue.backup(to: copy)
+            try copy.close()
+        } catch {
+            LedgerDatabase.removeFiles(path: target)
+            throw LedgerDatabase.map(error, path: target)
+        }
+    }
+}
+
+/// What a transaction may read: entries, bodies, keys, tree nodes, index rows, checkpoints.
+public struct StoreReader {
+    let db: Database
+
+    /// The columns `entry(fromColumns:)` reads, in its order.
+    static let entryColumns = "seq, type, body, prev_hash, hash, signer, signature, recorded_at"
+
+    /// An entry from a row of `SELECT \(entryColumns)`, by position, each blob copied once.
+    static func entry(fromColumns row: Row) throws -> Entry {
+        func bytes(_ index: Int) throws -> [UInt8] { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } ?? [] } }
+        return Entry(seq: row[0], type: row[1], body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: row[5],
+                     signature: try bytes(6), recordedAt: row[7])
+    }
+
+    /// The last entry, as stored (unchecked), or nil for an empty ledger.
+    public func head() throws -> Entry? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1").map(Self.entry(fromColumns:))
+    }
+
+    /// The entry at `seq`, as stored, or nil.
+    public func entry(_ seq: Int64) throws -> Entry? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?", arguments: [seq]).map(Self.entry(fromColumns:))
+    }
+
+    /// The stored body bytes of entry `seq`, or nil.
+    public func body(_ seq: Int64) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]).map { [UInt8]($0) }
+    }
+
+    /// The number of entries (the highest sequence number).
+    public func size() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
+    }
+
+    /// The public key the `keys` index table holds for `keyID`, as stored.
+    public func publicKeyBytes(of keyID: String) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT public_key FROM keys WHERE key_id = ?", arguments: [keyID]).map { [UInt8]($0) }
+    }
+
+    /// The ledger's facts from the index tables, for the rules of an append.
+    package var facts: LedgerFacts { IndexedFacts(db: db) }
+
+    /// Every enrolled key's ID, in enrolment order.
+    public func keyIDs() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT key_id FROM keys ORDER BY seq")
+    }
+
+    /// Every entry in sequence order, read as the cursor advances.
+    public func entries() throws -> EntryCursor {
+        EntryCursor(try Row.fetchCursor(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq"))
+    }
+
+    /// The number of entries of each type.
+    public func countsByType() throws -> [String: Int64] {
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) AS n FROM entries GROUP BY type").map { ($0["type"], $0["n"]) })
+    }
+
+    /// The stored tree nodes by (level, index); a missing node throws `LedgerError.treeIncomplete`.
+    public var treeNode: Merkle.NodeSource { TreeStore.nodeSource(db) }
+
+    /// The stored nodes of one tree level in index order, for comparing with recomputed ones.
+    public func treeLevelScan(level: Int) throws -> TreeLevelScan {
+        TreeLevelScan(try Row.fetchCursor(db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", arguments: [level]))
+    }
+
+    /// How many tree nodes are stored.
+    public func treeNodeCount() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM merkle_nodes") ?? 0
+    }
+
+    /// The stored rows of one index table in sequence order, for comparing with derived ones.
+    public func indexScan(table: IndexRow.Table) throws -> IndexScan {
+        IndexScan(try Row.fetchCursor(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq"))
+    }
+
+    /// The entry that recorded an import of a file with this SHA-256, if any.
+    public func importEntry(fileSHA256: [UInt8]) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM imports WHERE file_sha256 = ? ORDER BY seq LIMIT 1", arguments: [Encoding.hex(fileSHA256)])
+    }
+
+    /// The checkpoint with the largest size, as stored: (size, root, note).
+    public func latestCheckpoint() throws -> StoredCheckpoint? {
+        try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1").map(StoredCheckpoint.init)
+    }
+
+    /// The stored checkpoint at exactly `size` entries, if any.
+    public func checkpoint(size: Int64) throws -> StoredCheckpoint? {
+        try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints WHERE size = ?", arguments: [size]).map(StoredCheckpoint.init)
+    }
+}
+
+/// A row of the `checkpoints` table. Only `note` is signed; `size` and `root` are what the note says.
+public struct StoredCheckpoint: Equatable, Sendable {
+    public let size: Int64
+    public let root: [UInt8]
+    public let note: String
+
+    init(_ row: Row) {
+        size = row["size"]
+        root = [UInt8](row["root"] as Data)
+        note = row["note"]
+    }
+}
+
+/// What a write transaction adds: entries with their index rows and tree nodes, and checkpoints.
+public struct StoreWriter {
+    let db: Database
+    public var reader: StoreReader { StoreReader(db: db) }
+
+    /// Inserts `entry`, the index rows `body` implies and the tree nodes it completes, through
+    /// SQLite's C interface. Requires `entry` to follow the head (the insert trigger enforces it too).
+    public func append(_ entry: Entry, body: EntryBody, tree: inout TreeAppender) throws {
+        try insert(entry)
+        for row in IndexRow.rows(for: body) { try RawInsert.run(db, sql: row.table.insertSQL, row.values) }
+        try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
+    }
+
+    /// Inserts a contribution or access entry: no index rows (their bodies imply none).
+    public func appendRow(_ entry: Entry, tree: inout TreeAppender) throws {
+        try insert(entry)
+        try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
+    }
+
+    private func insert(_ entry: Entry) throws {
+        try RawInsert.run(db, sql: """
+            INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(entry.seq), .text(entry.type), .blob(entry.body), .blob(entry.prevHash), .blob(entry.hash), .text(entry.signer),
+                  .blob(entry.signature), .text(entry.recordedAt)])
+    }
+
+    /// Keeps a signed checkpoint.
+    public func insertCheckpoint(size: Int64, root: [UInt8], note: String, signedAt: String) throws {
+        try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)", arguments: [size, Data(root), note, signedAt])
+    }
+}
+
+/// The entries in sequence order, one at a time.
+public final class EntryCursor {
+    private let rows: RowCursor
+    init(_ rows: RowCursor) { self.rows = rows }
+
+    public func next() throws -> Entry? {
+        guard let row = try rows.next() else { return nil }
+        return try StoreReader.entry(fromColumns: row)
+    }
+}
+
+/// One level of stored tree nodes in index order, advanced a node at a time while entries are replayed.
+public final class TreeLevelScan {
+    private let rows: RowCursor
+    init(_ rows: RowCursor) { self.rows = rows }
+
+    /// The next node's hash when its index is `index`; nil at the end or when the next node has
+    /// another index (the node at `index` is missing).
+    public func next(expectingIndex index: Int64) throws -> [UInt8]? {
+        guard let row = try rows.next() else { return nil }
+        guard row[0] as Int64 == index else { return nil }
+        return try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } }
+    }
+}
+
+/// One index table's stored rows in sequence order, advanced a row at a time.
+public final class IndexScan {
+    private let rows: RowCursor
+    init(_ rows: RowCursor) { self.rows = rows }
+
+    /// The next row's values, or nil at the end. A value of a kind no index column holds (a real,
+    /// a NULL) comes back as `.other`, which equals no derived value.
+    public func next() throws -> [ColumnValue]? {
+        guard let row = try rows.next() else { return nil }
+        return row.databaseValues.map(ColumnValue.init)
+    }
+}

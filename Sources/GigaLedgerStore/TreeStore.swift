@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import GigaLedgerCore
+
+/// The Merkle tree's complete subtrees in the `merkle_nodes` table (schema/FORMAT.md, "Merkle tree").
+enum TreeStore {
+    /// Looks nodes up by primary key; a missing node means the table does not match the entries.
+    static func nodeSource(_ db: Database) -> Merkle.NodeSource {
+        { level, index in
+            guard let data = try Data.fetchOne(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", arguments: [level, index]) else {
+                throw LedgerError.treeIncomplete(level: level, index: index)
+            }
+            return [UInt8](data)
+        }
+    }
+
+    static func insert(_ node: MerkleFrontier.Node, db: Database) throws {
+        try RawInsert.run(db, sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                          [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
+    }
+
+    /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.
+    static func backfill(_ db: Database) throws {
+        var tree = TreeAppender()
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash FROM entries ORDER BY seq")
+        while let row = try rows.next() { try tree.append(entryHash: [UInt8](row["hash"] as Data), seq: row["seq"], db: db) }
+    }
+}
+
+/// Stores the leaves of appended entries and the subtrees they complete: O(log n) writes per leaf.
+/// The tree's right edge (`MerkleFrontier`, the same code `verify` recomputes the tree with) is
+/// read from the table once, at the first append of a transaction, and kept for the rest of it.
+public struct TreeAppender {
+    private var frontier: MerkleFrontier?
+
+    public init() {}
+
+    /// Leaf index = seq - 1; leaf bytes = the entry hash.
+    mutating func append(entryHash: [UInt8], seq: Int64, db: Database) throws {
+        var edge = try frontier ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
+        precondition(edge.size == seq - 1, "TreeAppender.append: entry \(seq) does not follow a tree of \(edge.size) leaves")
+        for node in edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
+        frontier = edge
+    }
+}
