@@ -59,3 +59,20 @@ public struct FileRefusal: GigaLedgerError, Equatable, Sendable {
     public var description: String { "\(what): \(problem)" }
     public var kind: FailureKind { .refused }
 }
+
+/// An input file that cannot be read at all (missing, a directory, no permission): the
+/// environment, not its content.
+public struct UnreadableFile: GigaLedgerError, Equatable, Sendable {
+    public let what: String
+    public let path: String
+    public let why: String
+
+    public init(what: String, path: String, why: String) {
+        self.what = what
+        self.path = path
+        self.why = why
+    }
+
+    public var description: String { "\(what) \(path): cannot read it: \(why)" }
+    public var kind: FailureKind { .unusable }
+}

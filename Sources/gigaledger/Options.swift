@@ -12,7 +12,7 @@ struct LedgerOptions: ParsableArguments {
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
     var path: String {
-        ledger ?? ProcessInfo.processInfo.environment["GIGALEDGER_LEDGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "ledger.sqlite"
+        ledger ?? Environment.value(Environment.ledger) ?? "ledger.sqlite"
     }
 
     func open(forWriting: Bool) throws -> Ledger {
@@ -29,7 +29,7 @@ struct PassphraseOptions: ParsableArguments {
     var passphraseFile: String?
 
     var file: String? {
-        passphraseFile ?? ProcessInfo.processInfo.environment["GIGALEDGER_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        passphraseFile ?? Environment.value(Environment.passphraseFile)
     }
 
     /// The passphrase from the file, or asked on the terminal (twice when `confirm`).
@@ -57,9 +57,12 @@ struct SigningOptions: ParsableArguments {
         self.passphrase = passphrase
     }
 
+    /// The key file: `--key`, else `GIGALEDGER_KEY`.
+    var keyPath: String? { key ?? Environment.value(Environment.key) }
+
     /// Reads, checks and (if encrypted) decrypts the secret key.
     func load() throws -> SigningKey {
-        guard let path = key ?? ProcessInfo.processInfo.environment["GIGALEDGER_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let path = keyPath else {
             throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", kind: .unusable)
         }
         let parsed = try KeyFiles.readSecret(path: path)
@@ -68,3 +71,14 @@ struct SigningOptions: ParsableArguments {
     }
 }
 
+
+/// The environment variables that stand in for options, read in one place: an empty value counts as unset.
+enum Environment {
+    static let ledger = "GIGALEDGER_LEDGER"
+    static let key = "GIGALEDGER_KEY"
+    static let passphraseFile = "GIGALEDGER_PASSPHRASE_FILE"
+
+    static func value(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}

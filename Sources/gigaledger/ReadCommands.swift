@@ -34,9 +34,7 @@ extension GigaLedger {
         @Flag(name: .long, help: "Print JSON for scripts.") var json = false
 
         func run() throws {
-            guard let number = Int64(seq), String(number) == seq, number >= 1 else {
-                throw InputError(field: "seq", value: seq, problem: "is not a sequence number (a whole number from 1)")
-            }
+            let number = try SequenceNumber.parse(seq, field: "seq")
             guard let entry = try ledger.open(forWriting: false).entry(number) else {
                 throw InputError(field: "seq", value: seq, problem: "is not an entry of this ledger")
             }
@@ -56,7 +54,7 @@ extension GigaLedger {
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
             let bar = ProgressBar(label: "verifying")
-            let report = try since.map { try ledger.verify(extending: try readTextFile($0, what: "checkpoint"), named: $0) }
+            let report = try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
             bar.finish()
             let head = report.headHash.map(Encoding.hex) ?? ""

@@ -118,9 +118,7 @@ extension GigaLedger {
         @Option(name: .long, help: "Why, for the record.") var reason: String
 
         func run() throws {
-            guard let seq = Int64(entry), String(seq) == entry, seq >= 1 else {
-                throw InputError(field: "entry", value: entry, problem: "is not a sequence number (a whole number from 1)")
-            }
+            let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
             let recorded = try ledger.open(forWriting: true).append(.correction(correction), key: signing.load())
             Render.recorded(recorded, what: "reversed entry \(seq)")

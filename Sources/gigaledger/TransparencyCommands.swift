@@ -3,29 +3,21 @@ import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
 
-/// Writes `text` to `path` (refusing to overwrite) or, without a path, to standard output.
+/// Writes `text` to `path` (refusing to overwrite) or, without a path, to standard output, which
+/// must take all of it: output lost (a full disk, /dev/full, a closed pipe) is a failure.
 func emit(_ text: String, to path: String?) throws {
-    guard let path else { print(text, terminator: ""); return }
-    try KeyFiles.writeNew(path: path, text: text, mode: 0o644)
+    guard let path else {
+        print(text, terminator: "")
+        guard fflush(stdout) == 0, ferror(stdout) == 0 else { throw OutputError(path: "standard output", why: String(cString: strerror(errno))) }
+        return
+    }
+    try OutputFiles.writeNew(text, to: path)
     warn("wrote \(path)")
 }
 
-/// Replaces `path` atomically (a temporary file, then rename), so a reader never sees half a file.
-func replaceFile(_ text: String, at path: String) throws {
-    let temporary = path + ".tmp"
-    try? FileManager.default.removeItem(atPath: temporary)
-    try KeyFiles.writeNew(path: temporary, text: text, mode: 0o644)
-    guard rename(temporary, path) == 0 else { throw CLIError(message: "cannot write \(path)", kind: .unusable) }
-}
-
-func readTextFile(_ path: String, what: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIError(message: "\(what) \(path): no such file or not readable", kind: .unusable)
-    }
-    guard data.count <= Receipt.bytesMax, let text = String(data: data, encoding: .utf8) else {
-        throw CLIError(message: "\(what) \(path): not UTF-8 text or larger than \(Receipt.bytesMax) bytes", kind: .refused)
-    }
-    return text
+/// A checkpoint file given on the command line.
+func readCheckpointFile(_ path: String) throws -> String {
+    try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax)
 }
 
 extension GigaLedger {
@@ -63,14 +55,12 @@ extension GigaLedger {
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
             if let entry {
-                guard let seq = Int64(entry), seq >= 1, String(seq) == entry else {
-                    throw InputError(field: "entry", value: entry, problem: "is not a sequence number (a whole number from 1)")
-                }
-                let note = try checkpoint.map { try readTextFile($0, what: "checkpoint") }
+                let seq = try SequenceNumber.parse(entry, field: "entry")
+                let note = try checkpoint.map { try readCheckpointFile($0) }
                 try emit(try ledger.receipt(seq: seq, checkpointNote: note).encoded, to: out)
             } else if let from {
-                let old = try ledger.openCheckpoint(try readTextFile(from, what: "checkpoint"))
-                guard let newNote = try to.map({ try readTextFile($0, what: "checkpoint") }) ?? ledger.latestCheckpoint() else {
+                let old = try ledger.openCheckpoint(try readCheckpointFile(from))
+                guard let newNote = try to.map({ try readCheckpointFile($0) }) ?? ledger.latestCheckpoint() else {
                     throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint` or give --to")
                 }
                 let new = try ledger.openCheckpoint(newNote)
@@ -90,7 +80,7 @@ extension GigaLedger {
 
         func run() throws {
             let key = try KeyFiles.readPublic(path: ledgerKey)
-            let receipt = try Receipt.parse(try readTextFile(file, what: "receipt"))
+            let receipt = try Receipt.parse(try OutputFiles.readText(file, what: "receipt", bytesMax: Receipt.bytesMax))
             let (checkpoint, body) = try receipt.check(ledgerKey: key)
             print("receipt verified: entry \(body.seq) (\(body.type)) is in \(checkpoint.origin) at tree size \(checkpoint.size)")
             print("entry: \(Render.summarize(body.data))")
@@ -111,27 +101,15 @@ extension GigaLedger {
 
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
-            let note = try readTextFile(checkpoint, what: "checkpoint")
-            let (target, signed) = try Checkpoint.open(note, trusting: try ledger.authorityKeys())
+            let note = try readCheckpointFile(checkpoint)
             let key = try signing.load()
-            let statePath = state ?? (signing.key ?? ProcessInfo.processInfo.environment["GIGALEDGER_KEY"] ?? "auditor") + ".cosigned"
+            let statePath = state ?? (signing.keyPath ?? "auditor") + ".cosigned"
             let last = FileManager.default.fileExists(atPath: statePath)
-                ? try Checkpoint.parse(try readTextFile(statePath, what: "cosign state")) : nil
-            let report = try ledger.verify(rootsAt: [target.size, last?.size ?? 0])
-            if let failure = report.failure { throw CLIError(message: "not cosigning: the ledger does not verify: \(failure)", kind: .notVerified) }
-            guard report.roots[target.size] == target.root else {
-                throw CLIError(message: "not cosigning: the verified ledger does not have the checkpoint's root at size \(target.size)", kind: .notVerified)
-            }
-            if let last {
-                guard last.origin == target.origin, last.size <= target.size, report.roots[last.size] == last.root else {
-                    throw CLIError(message: "not cosigning: the checkpoint is not consistent with the one last cosigned (size \(last.size))", kind: .notVerified)
-                }
-            }
-            let cosignerName = name ?? "auditor-\(key.id)"
-            let line = try NoteKey.cosign(signed.text, name: cosignerName, key: key, timestamp: UInt64(Date().timeIntervalSince1970))
-            let cosigned = SignedNote(text: signed.text, signatures: signed.signatures + [line]).encoded
+                ? try Checkpoint.parse(try OutputFiles.readText(statePath, what: "cosign state", bytesMax: SignedNote.bytesMax)) : nil
+            let (cosigned, target) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: last,
+                                                       timestamp: UInt64(Date().timeIntervalSince1970))
             try emit(cosigned, to: out)
-            try replaceFile(target.text, at: statePath)
+            try OutputFiles.replace(target.text, at: statePath)
         }
     }
 }

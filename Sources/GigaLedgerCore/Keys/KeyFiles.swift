@@ -50,29 +50,22 @@ public enum KeyFiles {
     }
 
     static func readText(path: String, bytesMax: Int) throws(KeyError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable(path: path, "no such file or not readable") }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: bytesMax + 1)) ?? Data()
-        guard data.count <= bytesMax else { throw .malformed(path: path, "larger than \(bytesMax) bytes") }
-        guard let text = String(data: data, encoding: .utf8) else { throw .malformed(path: path, "not UTF-8 text") }
-        return text
+        do { return try Files.readText(path: path, bytesMax: bytesMax) } catch {
+            switch error {
+            case .unreadable(let why): throw .unreadable(path: path, why)
+            case .tooLarge: throw .malformed(path: path, "larger than \(bytesMax) bytes")
+            case .notUTF8: throw .malformed(path: path, "not UTF-8 text")
+            }
+        }
     }
 
     /// Creates `path` with `mode` and writes `text`, failing if it exists (O_EXCL) and syncing to disk.
     public static func writeNew(path: String, text: String, mode: mode_t) throws(KeyError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            if errno == EEXIST { throw .exists(path: path) }
-            throw .unwritable(path: path, String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
-        _ = fchmod(fd, mode)  // the umask may have cleared bits we asked for; never adds any we did not
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(path)
-            throw .unwritable(path: path, why)
+        do { try Files.writeNew(path: path, bytes: Array(text.utf8), mode: mode) } catch {
+            switch error {
+            case .exists: throw .exists(path: path)
+            case .failed(let why): throw .unwritable(path: path, why)
+            }
         }
     }
 }

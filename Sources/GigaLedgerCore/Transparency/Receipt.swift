@@ -51,7 +51,7 @@ public struct Receipt: Equatable {
         }
         guard lines.popFirst() == Substring(tag) else { throw .malformed("not a receipt (first line is not \(tag))") }
         let seqText = try next("entry")
-        guard let seq = Int64(seqText), seq >= 1, String(seq) == seqText else { throw .malformed("entry is not a sequence number") }
+        guard let seq = try? SequenceNumber.parse(String(seqText), field: "entry") else { throw .malformed("entry is not a sequence number") }
         let prevHash = try hex("prev_hash", 32)
         guard let body = Encoding.unbase64(try next("body")), body.count <= CanonicalJSON.inputBytesMax else { throw .malformed("body is not base64") }
         let hash = try hex("hash", 32)

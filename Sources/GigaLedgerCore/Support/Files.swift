@@ -1,0 +1,53 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files written whole or not at all, and read with a size limit: the one place that calls
+/// `open`, `write` and `fsync` for the files GigaLedger makes (keys, checkpoints, receipts, reports).
+package enum Files {
+    package enum WriteFailure: Error {
+        case exists
+        case failed(String)
+    }
+
+    /// Creates `path` with `mode` and writes `bytes`, failing if it exists (O_EXCL) and syncing to
+    /// disk before it returns. A failed write removes what it made.
+    package static func writeNew(path: String, bytes: [UInt8], mode: mode_t) throws(WriteFailure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw errno == EEXIST ? .exists : .failed(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)  // the umask may have cleared bits we asked for; never adds any we did not
+        var written = 0
+        while written < bytes.count {
+            // write(2) may write less than asked (a signal, a large file): go on from where it stopped.
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard count > 0 else { break }
+            written += count
+        }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            let why = written == bytes.count ? String(cString: strerror(errno)) : "short write: \(String(cString: strerror(errno)))"
+            unlink(path)
+            throw .failed(why)
+        }
+    }
+
+    package enum ReadFailure: Error {
+        case unreadable(String)
+        case tooLarge
+        case notUTF8
+    }
+
+    /// The text of `path`, refused past `bytesMax` bytes or when it is not UTF-8.
+    package static func readText(path: String, bytesMax: Int) throws(ReadFailure) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .unreadable("no such file") }
+        guard !isDirectory.boolValue else { throw .unreadable("it is a directory") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable("not readable") }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: bytesMax + 1)) ?? Data()
+        guard data.count <= bytesMax else { throw .tooLarge }
+        guard let text = String(data: data, encoding: .utf8) else { throw .notUTF8 }
+        return text
+    }
+}
