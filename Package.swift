@@ -76,5 +76,5 @@ let package = Package(
             exclude: ["Fuzz/corpus", "Transparency/c2sp-7-leaf.json", "Transparency/rfc6962-vectors.json"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

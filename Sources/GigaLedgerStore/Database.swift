@@ -23,7 +23,7 @@ enum LedgerDatabase {
     }
 
     /// What a migration computes in Swift after its SQL, in the same transaction.
-    static let afterMigration: [String: (Database) throws -> Void] = [
+    static let afterMigration: [String: @Sendable (Database) throws -> Void] = [
         "0002_merkle": TreeStore.backfill,
     ]
 

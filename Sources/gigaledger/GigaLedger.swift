@@ -26,6 +26,7 @@ struct GigaLedger: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            try flushStandardOutput()
         } catch let failure as ExitCode {
             terminate(failure.rawValue)
         } catch let error as GigaLedgerError {
@@ -38,9 +39,14 @@ struct GigaLedger: ParsableCommand {
     }
 }
 
+/// Flushes standard output; output that was lost (a full disk, /dev/full, a closed pipe) is a failure.
+func flushStandardOutput() throws(OutputError) {
+    guard fflush(nil) == 0 else { throw OutputError(path: "standard output", why: String(cString: strerror(errno))) }
+}
+
 /// Flushes standard output and ends the process with `code`.
 func terminate(_ code: Int32) -> Never {
-    fflush(stdout)
+    fflush(nil)
     Glibc.exit(code)
 }
 

@@ -8,7 +8,7 @@ import GigaLedgerKit
 func emit(_ text: String, to path: String?) throws {
     guard let path else {
         print(text, terminator: "")
-        guard fflush(stdout) == 0, ferror(stdout) == 0 else { throw OutputError(path: "standard output", why: String(cString: strerror(errno))) }
+        try flushStandardOutput()
         return
     }
     try OutputFiles.writeNew(text, to: path)

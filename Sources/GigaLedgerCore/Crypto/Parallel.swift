@@ -15,9 +15,12 @@ package enum Parallel {
 /// `transform` applied to every element by background threads, in chunks taken in turn; the
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
 /// first (an import writes the previous batch, then helps sign this one). Results keep the order.
-package final class SharedMap<T, R>: @unchecked Sendable {
+///
+/// `@unchecked Sendable`: `items` and `transform` never change after `init`, and every mutable
+/// field (`results`, `next`, `remaining`) is read and written only while `lock` is held.
+package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     private let items: [T]
-    private let transform: (T) -> R
+    private let transform: @Sendable (T) -> R
     private var results: [R?]
     private var next = 0
     private var remaining: Int
@@ -26,7 +29,7 @@ package final class SharedMap<T, R>: @unchecked Sendable {
     /// Elements per chunk: small enough to share the tail, large enough that the lock is rare.
     static var chunkElements: Int { 256 }
 
-    package init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping (T) -> R) {
+    package init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping @Sendable (T) -> R) {
         self.items = items
         self.transform = transform
         results = [R?](repeating: nil, count: items.count)

@@ -28,7 +28,6 @@ public enum EntryData: Equatable, Sendable {
         }
     }
 
-    public static let types = ["genesis", "key-enroll", "key-revoke", "factory-register", "partner-register", "contribution", "access", "correction", "policy", "import"]
 }
 
 public struct Genesis: Equatable, Sendable {
@@ -179,12 +178,6 @@ public struct Correction: Equatable, Sendable {
         self.reason = try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)
     }
 }
-
-// MARK: - Constructors that check every field (used for input and for decoding alike)
-
-
-
-
 
 extension KeyEnrolment {
     public init(checking publicKey: PublicKey, name: String, role: Role, scopes: [Scope]) throws(InputError) {

@@ -1,4 +1,5 @@
-/// How sure we are of a rule's number (../shared/reference/regulation.md).
+/// How sure we are of a rule's number: each rule of a policy says where its number comes from
+/// (schema/FORMAT.md, "Policy").
 public enum Confidence: String, CaseIterable, Sendable {
     /// Read in the legal text.
     case law

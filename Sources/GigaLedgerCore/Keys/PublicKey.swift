@@ -45,7 +45,7 @@ public struct PublicKey: Hashable, Sendable {
         Sodium.verify(signature: signature, message: message, publicKey: bytes)
     }
 
-    /// The two-line minisign public-key file (../shared/reference/formats.md):
+    /// The two-line minisign public-key file (minisign's public-key format):
     /// `untrusted comment: minisign public key <ID>` and base64("Ed" || key ID || public key).
     public func minisignFile() -> String {
         "untrusted comment: minisign public key \(id)\n" + Encoding.base64(Array("Ed".utf8) + id.bytes + bytes) + "\n"

@@ -1,7 +1,10 @@
 import Foundation
 
 /// An Ed25519 key pair held in memory for signing; the secret half is wiped when released.
-public final class SigningKey {
+///
+/// `@unchecked Sendable`: both fields are `let`, and the secret bytes are written once, in `init`,
+/// and only read after (libsodium's sign reads them), so threads that sign at once share no write.
+public final class SigningKey: @unchecked Sendable {
     public let publicKey: PublicKey
     private let secretKey: SecretBytes
 

@@ -1,6 +1,6 @@
 import GigaLedgerCore
 
-/// Contributions as an hledger journal (../shared/reference/formats.md, "Plain-text accounting"):
+/// Contributions as an hledger journal (hledger's journal format, hledger.org/journal.html):
 /// one balanced transaction per uncorrected contribution, so that `hledger balance` gives the
 /// report's totals. Accounts:
 ///   factories:<factory>:committed:<capex|opex> and factories:<factory>:paid:<capex|opex> (debited),

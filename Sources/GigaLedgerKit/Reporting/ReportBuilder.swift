@@ -30,13 +30,13 @@ extension Ledger {
     /// The contribution and access rows dated up to the end of `quarter` (every one without a
     /// quarter), corrected ones marked, from the verified ledger: what `export` writes.
     public func exportRows(through quarter: Quarter?) throws -> (contributions: [ContributionRow], access: [AccessRow]) {
-        let (builder, _, _, _) = try collect(quarter: quarter ?? Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        let (builder, _, _, _) = try collect(quarter: quarter, at: nil)
         return (builder.contributionRows, builder.accessRows)
     }
 
     /// Every factory with its figures to date (all entries, corrections netted), from the verified ledger.
     public func figuresToDate() throws -> [(factory: Factory, figures: PeriodFigures)] {
-        let (builder, _, _, _) = try collect(quarter: Quarter(year: CalendarDate.latest.year, number: 4), at: nil)
+        let (builder, _, _, _) = try collect(quarter: nil, at: nil)
         return builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) }
     }
 
@@ -46,7 +46,8 @@ extension Ledger {
     }
 
     /// One verifying pass that hands every verified body up to `at` to a builder.
-    private func collect(quarter: Quarter, at: Int64?, fullVerify: Bool = true) throws -> (Builder, Entry, String, VerificationReport) {
+    /// `quarter` nil: every row, whatever its date (figures to date, a whole export).
+    private func collect(quarter: Quarter?, at: Int64?, fullVerify: Bool = true) throws -> (Builder, Entry, String, VerificationReport) {
         if let at, at < 1 { throw InputError(field: "at", value: String(at), problem: "is not an entry of this ledger") }
         var builder = Builder(quarter: quarter)
         let verification = try verify(trustingLatestCheckpoint: !fullVerify, visit: { body in
@@ -68,7 +69,8 @@ extension Ledger {
 /// Adds entries up, in sequence order, into per-factory and overall figures. Rows are kept as they
 /// come; a correction may come after the row it cancels, so figures are summed in `finish`.
 private struct Builder {
-    let quarter: Quarter
+    /// The quarter reported on; nil for all rows and no quarter's figures.
+    let quarter: Quarter?
     var correctedBy = [Int64: Int64]()
     var policy: (Policy, Int64)?
     var factories = [Factory]()
@@ -77,16 +79,22 @@ private struct Builder {
     var contributionRows = [ContributionRow]()
     var accessRows = [AccessRow]()
 
-    init(quarter: Quarter) { self.quarter = quarter }
+    init(quarter: Quarter?) { self.quarter = quarter }
+
+    /// Whether a row dated `date` counts: dated up to the quarter's end (any date without a quarter).
+    func counts(_ date: CalendarDate) -> Bool { quarter.map { date <= $0.lastDay } ?? true }
+
+    /// Whether a row dated `date` is in the quarter reported on.
+    func inQuarter(_ date: CalendarDate) -> Bool { quarter?.contains(date) ?? false }
 
     mutating func add(seq: Int64, body: EntryBody) {
         switch body.data {
         case .policy(let item): policy = (item, seq)
         case .factoryRegister(let factory): factories.append(factory)
         case .correction(let item): correctedBy[item.entry] = seq
-        case .contribution(let item) where item.date <= quarter.lastDay:
+        case .contribution(let item) where counts(item.date):
             contributionRows.append(ContributionRow(seq: seq, item: item, correctedBy: nil))
-        case .access(let grant) where grant.date <= quarter.lastDay:
+        case .access(let grant) where counts(grant.date):
             accessRows.append(AccessRow(seq: seq, grant: grant, correctedBy: nil))
         default: break
         }
@@ -99,18 +107,19 @@ private struct Builder {
         for row in contributionRows where row.correctedBy == nil {
             let item = row.item
             cumulativeFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
-            if quarter.contains(item.date) {
+            if inQuarter(item.date) {
                 quarterFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
             }
         }
         for row in accessRows where row.correctedBy == nil {
             let grant = row.grant
             cumulativeFigures[grant.factory, default: PeriodFigures()].access.add(grant)
-            if quarter.contains(grant.date) { quarterFigures[grant.factory, default: PeriodFigures()].access.add(grant) }
+            if inQuarter(grant.date) { quarterFigures[grant.factory, default: PeriodFigures()].access.add(grant) }
         }
     }
 
     func report(origin: String, head: Entry, policy: Policy, policySeq: Int64) -> QuarterlyReport {
+        guard let quarter else { preconditionFailure("Builder.report: a report is for a quarter") }
         let reports = factories.map { factory in
             let cumulative = cumulativeFigures[factory.id] ?? PeriodFigures()
             return FactoryReport(factory: factory, quarter: quarterFigures[factory.id] ?? PeriodFigures(), cumulative: cumulative,

@@ -5,6 +5,8 @@ import Testing
 @testable import GigaLedgerStore
 
 /// Each bad input: a one-line error naming the field and the value, a non-zero exit, nothing written.
+/// The shared fixture is only read and refused: a test that changes a file (a mode, a new file
+/// beside the ledger) makes its own.
 @Suite(.serialized) struct BadInputTests {
     static let fixture = Result { try CLIFixture() }
 
@@ -72,7 +74,7 @@ import Testing
     }
 
     @Test func wrongPassphraseIsRefused() throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try CLIFixture()
         let before = fixture.state()
         fixture.dir.write("wrong", "Correct horse battery staple\n")
         var arguments = fixture.contribution("--source", "ms:DE")
@@ -92,7 +94,7 @@ import Testing
     }
 
     @Test func missingLedgerAndNonLedgerFiles() throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try CLIFixture()
         let missing = fixture.run(fixture.contributionArguments + ["--ledger", "nowhere.sqlite"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no ledger at nowhere.sqlite"))
@@ -109,7 +111,7 @@ import Testing
     }
 
     @Test func readOnlyLedgerIsRefused() throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try CLIFixture()
         let before = fixture.state()
         let path = fixture.dir.file("ledger.sqlite")
         chmod(path, 0o444)
@@ -123,7 +125,7 @@ import Testing
     }
 
     @Test func looseKeyPermissionsAreRefused() throws {
-        let fixture = try Self.fixture.get()
+        let fixture = try CLIFixture()
         _ = shell("cp authority.key loose.key && chmod 644 loose.key", in: fixture.dir)
         var arguments = fixture.contributionArguments
         arguments[arguments.firstIndex(of: "authority.key")!] = "loose.key"

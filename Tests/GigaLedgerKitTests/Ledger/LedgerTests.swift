@@ -94,12 +94,12 @@ import Testing
 
     @Test func concurrentWritersNeverFork() throws {
         let fixture = try Fixture()
-        let path = fixture.path
+        let path = fixture.path, authority = fixture.authority
         let writers = 4, perWriter = 25
         DispatchQueue.concurrentPerform(iterations: writers) { writer in
             let ledger = try! Ledger.open(path: path, forWriting: true)
             for index in 0..<perWriter {
-                try! ledger.append(try! Fixture.contribution(source: .union, cents: Int64(writer * 1000 + index + 1)), key: fixture.authority)
+                try! ledger.append(try! Fixture.contribution(source: .union, cents: Int64(writer * 1000 + index + 1)), key: authority)
             }
         }
         let report = try fixture.verify()

@@ -5,7 +5,7 @@ import GRDB
 @testable import GigaLedgerStore
 
 /// A fresh temporary folder per test, removed when the value is released.
-final class TempDir {
+final class TempDir: Sendable {
     let url: URL
     var path: String { url.path }
 
@@ -19,7 +19,8 @@ final class TempDir {
     func file(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     func write(_ name: String, _ text: String, mode: Int = 0o600) {
-        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+        precondition(FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8), attributes: [.posixPermissions: mode]),
+                     "TempDir.write: cannot create \(name)")
     }
 }
 

@@ -34,7 +34,7 @@ struct ReferenceTree {
         let level_1_node_hashes_hex: [String]
     }
 
-    /// ../shared/reference/rfc6962-vectors.json: the transparency-dev/merkle RFC 6962 test data.
+    /// rfc6962-vectors.json beside this file: the RFC 6962 test data of github.com/transparency-dev/merkle.
     static let vectors: Vectors = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("rfc6962-vectors.json")
         return try! JSONDecoder().decode(Vectors.self, from: Data(contentsOf: url))
