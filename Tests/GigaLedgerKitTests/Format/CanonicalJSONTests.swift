@@ -71,3 +71,55 @@ import Testing
         #expect(try EntryBody.decode(body).seq == 5)
     }
 }
+
+/// The direct codec of contributions and access records spells their fields a second time; this
+/// proves it equal to the general one (the definition) on every field, each through its edge
+/// values, in every build (the codec's own checks are debug-build asserts).
+@Suite struct DirectCodecTests {
+    static let signer = SigningKey.generate().id
+    static let texts = ["", "a", "Zürich – €", "quote \" and backslash \\", "<b> & 'q'", "a/b", "emoji 🇪🇺", "K\u{212A}"]
+    static let dates = ["2021-01-01", "2024-02-29", "2099-12-31"]
+
+    static func check(_ data: EntryData, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let body = EntryBody(seq: 123_456_789, signer: signer, recordedAt: "2026-11-29T13:00:00Z", data: data)
+        let general = body.encodedGenerally()
+        #expect(body.encodedDirectly() == general, "\(data)", sourceLocation: sourceLocation)
+        #expect(try EntryBody.decodeGenerally(general) == body, sourceLocation: sourceLocation)
+        // The direct reader steps aside (nil) for what it does not read, such as escapes; what it reads, it reads right.
+        if let direct = EntryBody.decodeDirectly(general) { #expect(direct == body, "\(data)", sourceLocation: sourceLocation) }
+    }
+
+    static func contribution(factory: String = "de-jupiter", source: Source = .union, cents: Int64 = 100, date: String = "2026-02-15",
+                             category: CostCategory = .capex, kind: ContributionKind = .payment, ref: String = "R") throws -> EntryData {
+        .contribution(try Contribution(factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "date"),
+                                       category: category, kind: kind, ref: ref))
+    }
+
+    static func access(factory: String = "de-jupiter", beneficiary: String = "B", category: AccessCategory = .sme, hours: Int64 = 10,
+                       date: String = "2026-02-15", pool: AccessPool = .union, commercial: Bool = false, charge: Int64 = 0) throws -> EntryData {
+        .access(try AccessGrant(factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours,
+                                date: CalendarDate.parse(date, field: "date"), pool: pool, isCommercial: commercial, charge: Cents(charge)))
+    }
+
+    @Test func contributionsOnEveryField() throws {
+        for factory in ["f", "de-jupiter", String(repeating: "a", count: Codes.idBytesMax)] { try Self.check(Self.contribution(factory: factory)) }
+        for source in [Source.union, .memberState("DE"), .memberState("EL"), .partner("acme")] { try Self.check(Self.contribution(source: source)) }
+        for cents in [Int64(1), 9, 10, 99_999, Cents.amountCentsMax] { try Self.check(Self.contribution(cents: cents)) }
+        for date in Self.dates { try Self.check(Self.contribution(date: date)) }
+        for category in CostCategory.allCases { try Self.check(Self.contribution(category: category)) }
+        for kind in ContributionKind.allCases { try Self.check(Self.contribution(kind: kind)) }
+        for ref in Self.texts + [String(repeating: "x", count: Codes.noteBytesMax)] { try Self.check(Self.contribution(ref: ref)) }
+    }
+
+    @Test func accessRecordsOnEveryField() throws {
+        for beneficiary in Self.texts.dropFirst() + [String(repeating: "x", count: Codes.nameBytesMax)] {
+            try Self.check(Self.access(beneficiary: beneficiary))
+        }
+        for category in AccessCategory.allCases { try Self.check(Self.access(category: category)) }
+        for hours in [Int64(1), 10, AccessGrant.gpuHoursMax] { try Self.check(Self.access(hours: hours)) }
+        for date in Self.dates { try Self.check(Self.access(date: date)) }
+        for pool in AccessPool.allCases { try Self.check(Self.access(pool: pool)) }
+        for commercial in [false, true] { try Self.check(Self.access(commercial: commercial, charge: commercial ? 1 : 0)) }
+        for charge in [Int64(0), 1, Cents.amountCentsMax] { try Self.check(Self.access(commercial: true, charge: charge)) }
+    }
+}
