@@ -37,7 +37,8 @@ public struct TreeAppender {
 
     /// Leaf index = seq - 1; leaf bytes = the entry hash.
     mutating func append(entryHash: [UInt8], seq: Int64, db: Database) throws {
-        var edge = try frontier ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
+        // Taken out of `frontier` so that appending changes the one copy in place (no copy-on-write per leaf).
+        var edge = try frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
         precondition(edge.size == seq - 1, "TreeAppender.append: entry \(seq) does not follow a tree of \(edge.size) leaves")
         for node in edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
         frontier = edge
