@@ -31,6 +31,15 @@ public struct VerificationFailure: GigaLedgerError, Equatable, Sendable {
     public var kind: FailureKind { .notVerified }
 }
 
+/// The system clock is outside the times a ledger records: nothing is recorded until it is fixed.
+public struct ClockError: GigaLedgerError, Equatable, Sendable {
+    public let time: String
+    public var description: String {
+        "the system clock says \(time), outside \(CalendarDate.earliest) to \(CalendarDate.latest); nothing was written: fix the clock (timedatectl)"
+    }
+    public var kind: FailureKind { .unusable }
+}
+
 /// An output file that cannot be written (a report, a checkpoint, a receipt): the environment, not the input.
 public struct OutputError: GigaLedgerError, Equatable, Sendable {
     public let path: String

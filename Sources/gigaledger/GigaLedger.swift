@@ -24,6 +24,7 @@ struct GigaLedger: ParsableCommand {
 
     static func main() {
         do {
+            try refuseInvalidUTF8Arguments()
             var command = try parseAsRoot()
             try command.run()
             try flushStandardOutput()
@@ -35,6 +36,19 @@ struct GigaLedger: ParsableCommand {
         } catch {
             // ArgumentParser's own errors (a bad command line, help, version), which it renders.
             exit(withError: error)
+        }
+    }
+}
+
+/// Refuses an argument that is not UTF-8: Swift would read it with U+FFFD in place of the bad
+/// bytes, and a name or reference would be stored as something its writer never typed.
+func refuseInvalidUTF8Arguments() throws(CLIError) {
+    for index in 1..<Int(CommandLine.argc) {
+        guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+        if String(validating: bytes, as: UTF8.self) == nil {
+            let shown = InputError.quoted(String(decoding: bytes, as: UTF8.self))
+            throw CLIError(message: "argument \(index) \(shown) is not valid UTF-8; nothing was written", kind: .refused)
         }
     }
 }

@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import sys
+import unicodedata
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -84,11 +85,27 @@ def members(obj, names):
     return obj
 
 
+# Section 5, "Text": the White_Space code points a text may not start or end with, and the general
+# categories no text may hold (controls, format characters, line and paragraph separators).
+WHITE_SPACE = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
+REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+
+
 def text(value, limit, empty=False):
     if not isinstance(value, str) or len(value.encode()) > limit or (not value and not empty):
         raise Fail("bad text %r" % (value,))
-    if value and (value != value.strip() or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)):
-        raise Fail("bad text %r" % (value,))
+    if any(unicodedata.category(c) in REFUSED_CATEGORIES for c in value):
+        raise Fail("text holds a control, format or separator character: %r" % (value,))
+    if value and (ord(value[0]) in WHITE_SPACE or ord(value[-1]) in WHITE_SPACE):
+        raise Fail("text starts or ends with white space: %r" % (value,))
+    return value
+
+
+def origin(value):
+    """Section 5: a C2SP signed-note key name: no white space anywhere, no '+'."""
+    text(value, 200)
+    if any(ord(c) in WHITE_SPACE or c == "+" for c in value):
+        raise Fail("origin is not a C2SP key name: %r" % (value,))
     return value
 
 
@@ -181,7 +198,7 @@ def check_values(kind, d):
     """Section 5."""
     if kind in ("genesis", "key-enroll"):
         if kind == "genesis":
-            text(d["origin"], 200)
+            origin(d["origin"])
         return enrolment(d)
     if kind == "key-revoke":
         if not re.fullmatch(r"[0-9A-F]{16}", str(d["key_id"])):

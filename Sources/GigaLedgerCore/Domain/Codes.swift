@@ -17,10 +17,15 @@ public enum Codes {
     TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
     """.split(separator: " ").map(String.init))
 
+    /// Whether every byte of `text` is ASCII. Codes are compared as bytes, after this: Swift's `==`
+    /// takes canonically equivalent spellings as equal (U+212A KELVIN SIGN as K), which would let
+    /// `ms:SK` with a Kelvin sign pass for Slovakia while every other reader sees another code.
+    public static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
+
     /// A member-state code in EU usage; "GR" is read as "EL", the code EU documents use for Greece.
     public static func memberState(_ text: String, field: String) throws(InputError) -> String {
         let code = text == "GR" ? "EL" : text
-        guard memberStates.contains(code) else {
+        guard isASCII(text), memberStates.contains(code) else {
             throw InputError(field: field, value: text, problem: "is not an EU member-state code (two capital letters, e.g. DE, FR, EL)")
         }
         return code
@@ -28,6 +33,9 @@ public enum Codes {
 
     /// Any ISO 3166-1 alpha-2 country code, with EL accepted for Greece.
     public static func country(_ text: String, field: String) throws(InputError) -> String {
+        guard isASCII(text) else {
+            throw InputError(field: field, value: text, problem: "is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. DE, US)")
+        }
         if text == "EL" { return "EL" }
         guard isoCountries.contains(text) else {
             throw InputError(field: field, value: text, problem: "is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. DE, US)")
@@ -49,7 +57,8 @@ public enum Codes {
     }
 
     /// Free text stored in an entry (a name, a reason, a reference): not empty, at most
-    /// `bytesMax` UTF-8 bytes, no control characters, no leading or trailing spaces.
+    /// `bytesMax` UTF-8 bytes, none of the characters `isRefusedInText` names, and no white space
+    /// (`whiteSpace`) at either end (schema/FORMAT.md, "Text").
     public static func text(_ text: String, field: String, bytesMax: Int, allowEmpty: Bool = false) throws(InputError) -> String {
         if text.isEmpty {
             if allowEmpty { return text }
@@ -58,13 +67,50 @@ public enum Codes {
         guard text.utf8.count <= bytesMax else {
             throw InputError(field: field, value: text, problem: "is \(text.utf8.count) bytes, more than the \(bytesMax) allowed")
         }
-        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || ($0.value >= 0x7f && $0.value < 0xa0) }) else {
-            throw InputError(field: field, value: text, problem: "contains a control character")
+        if let refused = text.unicodeScalars.first(where: isRefusedInText) {
+            throw InputError(field: field, value: text, problem: "contains \(describe(refused)), which no text may hold")
         }
-        guard text.first?.isWhitespace == false, text.last?.isWhitespace == false else {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
+              !whiteSpace.contains(first.value), !whiteSpace.contains(last.value) else {
             throw InputError(field: field, value: text, problem: "starts or ends with white space")
         }
         return text
+    }
+
+    /// Characters no text may hold: controls (Unicode general category Cc), format characters
+    /// (Cf: bidirectional overrides such as U+202E, zero-width characters such as U+200B) and
+    /// line and paragraph separators (Zl, Zp). They make look-alike names and break lines.
+    public static func isRefusedInText(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// The white space a text may not start or end with: Unicode's White_Space code points, listed
+    /// here so that every reader uses the same ones (schema/FORMAT.md, "Text").
+    public static let whiteSpace: Set<UInt32> = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
+                                                 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+
+    /// A code point as a message names it: `U+202E RIGHT-TO-LEFT OVERRIDE`.
+    static func describe(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+        return "U+\(hex)" + (scalar.properties.name.map { " \($0)" } ?? " (a control character)")
+    }
+
+    /// A ledger's origin: text, and a C2SP signed-note key name, since checkpoints are signed under
+    /// it: no white space anywhere and no `+` (C2SP signed-note, "Signatures").
+    public static func origin(_ text: String, field: String) throws(InputError) -> String {
+        let origin = try Codes.text(text, field: field, bytesMax: Genesis.originBytesMax)
+        guard isNoteKeyName(origin) else {
+            throw InputError(field: field, value: text, problem: "is not a C2SP key name (no spaces, no +), e.g. eurohpc-ju.example/gigaledger")
+        }
+        return origin
+    }
+
+    /// A C2SP signed-note key name: not empty, no White_Space code point, no `+`.
+    public static func isNoteKeyName(_ name: String) -> Bool {
+        !name.isEmpty && !name.unicodeScalars.contains { whiteSpace.contains($0.value) || $0 == "+" }
     }
 
     /// The longest name (of a key, factory, partner or beneficiary), in bytes.

@@ -74,7 +74,8 @@ public enum AccessPool: String, CaseIterable, Sendable {
 extension RawRepresentable where RawValue == String, Self: CaseIterable {
     /// Parses one of the enumeration's spellings; the error lists them.
     public static func parse(_ text: String, field: String) throws(InputError) -> Self {
-        guard let value = Self(rawValue: text) else {
+        // ASCII first: `rawValue:` compares with Swift's `==`, which takes canonically equivalent spellings as equal.
+        guard Codes.isASCII(text), let value = Self(rawValue: text) else {
             let choices = allCases.map(\.rawValue).joined(separator: ", ")
             throw InputError(field: field, value: text, problem: "is not one of: \(choices)")
         }

@@ -96,7 +96,13 @@ public enum EntryFormatError: GigaLedgerError, Equatable {
 
 /// UTC recording times in RFC 3339 form with whole seconds and `Z`: `2026-01-31T09:30:00Z`.
 public enum Timestamp {
-    public static func now() -> String { format(Date()) }
+    /// The time now, refused when the system clock is outside the dates a ledger holds (2021 to
+    /// 2099): an entry recorded then would never verify.
+    public static func now() throws(ClockError) -> String {
+        let text = format(Date())
+        guard isValid(text) else { throw ClockError(time: text) }
+        return text
+    }
 
     public static func format(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))

@@ -42,7 +42,7 @@ extension EntryBody {
         switch type {
         case "genesis":
             let origin = try fields.string("origin")
-            try lift { () throws(InputError) in _ = try Codes.text(origin, field: "origin", bytesMax: Genesis.originBytesMax) }
+            try lift { () throws(InputError) in _ = try Codes.origin(origin, field: "origin") }
             return .genesis(Genesis(origin: origin, authority: try decodeEnrolment(&fields)))
         case "key-enroll":
             return .keyEnroll(try decodeEnrolment(&fields))

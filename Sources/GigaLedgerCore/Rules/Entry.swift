@@ -38,6 +38,38 @@ public struct Entry: Equatable, Sendable {
         signatureTag + hash
     }
 
+    /// What `verify` checks of a stored entry by itself, before the rules: its body reads back (size,
+    /// canonical form, every value in range) and the columns outside the body say what it says.
+    /// Returns the body read, or why it cannot be read; `append` runs this on the entry it is about
+    /// to commit, so that nothing the ledger accepts fails verification later.
+    package static func readBody(_ entry: Entry) -> Result<EntryBody, VerificationFailure> {
+        let body: EntryBody
+        do { body = try EntryBody.decode(entry.body) } catch {
+            return .failure(VerificationFailure(seq: entry.seq, reason: "body cannot be read: \(error)"))
+        }
+        if let mismatch = entry.columnMismatch(body) { return .failure(VerificationFailure(seq: entry.seq, reason: mismatch)) }
+        return .success(body)
+    }
+
+    /// Why this entry, about to be written for `body`, would not verify; nil when it will.
+    package func checkStored(as body: EntryBody) -> String? {
+        switch Self.readBody(self) {
+        case .failure(let failure): return failure.reason
+        case .success(let read): return read == body ? nil : "its body reads back as other values"
+        }
+    }
+
+    /// The columns outside the body must say what the body says, byte for byte.
+    package func columnMismatch(_ body: EntryBody) -> String? {
+        if body.seq != seq { return "body says sequence \(body.seq), the row is \(seq)" }
+        if !body.type.utf8.elementsEqual(type.utf8) { return "type column \(InputError.quoted(type)) differs from the body's \(body.type)" }
+        if !body.signer.description.utf8.elementsEqual(signer.utf8) { return "signer column \(InputError.quoted(signer)) differs from the body's \(body.signer)" }
+        if !body.recordedAt.utf8.elementsEqual(recordedAt.utf8) {
+            return "recorded_at column \(InputError.quoted(recordedAt)) differs from the body's \(body.recordedAt)"
+        }
+        return nil
+    }
+
     /// Builds and signs the entry for `body` after `prevHash`.
     package static func make(body: EntryBody, prevHash: [UInt8], key: SigningKey) -> Entry {
         precondition(body.signer == key.id, "Entry.make: body names another signer")

@@ -78,8 +78,8 @@ public struct NoteKey: Equatable {
     public static let cosignatureType: UInt8 = 0x04
 
     public init(name: String, publicKey: PublicKey) throws(NoteError) {
-        guard !name.isEmpty, !name.contains(" "), !name.contains("+"), !name.contains("\n") else {
-            throw .malformed("key name \(InputError.quoted(name)) is empty or has a space, + or newline")
+        guard Codes.isNoteKeyName(name) else {
+            throw .malformed("key name \(InputError.quoted(name)) is empty or has white space or +")
         }
         self.name = name
         self.publicKey = publicKey

@@ -44,7 +44,7 @@ extension Ledger {
                            progress: ((Int, Int) -> Void)?) throws -> [Entry] {
         let head = try checkedHead(writer.reader)
         var chain = ImportChain(seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
-                                facts: CachedFacts(writer.reader.facts), recordedAt: Timestamp.now())
+                                facts: CachedFacts(writer.reader.facts), recordedAt: try Timestamp.now())
         var entries = [Entry]()
         entries.reserveCapacity(rows.count)
         func write(_ batch: ImportChain.Batch, signatures: [[UInt8]]) throws {
@@ -103,7 +103,17 @@ struct ImportChain {
             }
             bodies.append(body)
         }
-        let encoded = Parallel.map(bodies) { $0.encoded() }
+        // Encoded, and read back as verify will read them (the same code as a single append), in parallel.
+        let checked = Parallel.map(bodies) { body -> (bytes: [UInt8], problem: String?) in
+            let bytes = body.encoded()
+            let entry = Entry(seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
+                              signature: [], recordedAt: body.recordedAt)
+            return (bytes, entry.checkStored(as: body))
+        }
+        for (row, result) in zip(rows, checked) {
+            if let problem = result.problem { throw ImportError(row: row.row, column: nil, value: nil, problem: "the entry would not verify: \(problem)") }
+        }
+        let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()
         links.reserveCapacity(encoded.count)
         for bytes in encoded {

@@ -21,7 +21,7 @@ public final class Ledger {
     /// Creates a new ledger at `path` whose genesis entry enrols `authority` under `name`.
     /// Refuses an existing file; leaves no file behind when anything fails.
     public static func create(path: String, authority: SigningKey, authorityName: String, origin: String) throws -> (Ledger, Entry) {
-        let origin = try Codes.text(origin, field: "origin", bytesMax: Genesis.originBytesMax)
+        let origin = try Codes.origin(origin, field: "origin")
         let enrolment = try KeyEnrolment(checking: authority.publicKey, name: authorityName, role: .authority, scopes: [])
         let ledger = Ledger(store: try LedgerStore.create(path: path))
         do {
@@ -53,11 +53,12 @@ public final class Ledger {
     /// Checks and appends one entry in the open transaction.
     static func append(_ data: EntryData, key: SigningKey, writer: StoreWriter, tree: inout TreeAppender) throws -> Entry {
         let head = try checkedHead(writer.reader)
-        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: Timestamp.now(), data: data)
+        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data)
         let signerKey = try Rules.check(body, facts: writer.reader.facts)
         guard signerKey == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
         let entry = Entry.make(body: body, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key)
-        // Check before writing what every reader will check after.
+        // Check before writing what every reader will check after, through the same code.
+        if let problem = entry.checkStored(as: body) { throw Refusal("the \(body.type) entry would not verify: \(problem); nothing was written") }
         precondition(Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash, "Ledger.append: hash")
         guard key.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
             preconditionFailure("Ledger.append: a fresh signature does not verify")

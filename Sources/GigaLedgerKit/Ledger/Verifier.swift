@@ -135,13 +135,14 @@ final class Verifier {
     struct Prepared {
         let entry: Entry
         let computedHash: [UInt8]
-        let body: Result<EntryBody, EntryFormatError>
+        /// The body read and its columns compared (`Entry.readBody`, which `append` runs too).
+        let body: Result<EntryBody, VerificationFailure>
         /// The signature checked under the key its signer had when the batch began, if it had one.
         let signatureCheck: (key: PublicKey, good: Bool)?
     }
 
     static func prepare(_ entry: Entry, keys: [KeyID: PublicKey], signaturesTrustedThrough: Int64) -> Prepared {
-        let body = Result { () throws(EntryFormatError) in try EntryBody.decode(entry.body) }
+        let body = Entry.readBody(entry)
         var signatureCheck: (PublicKey, Bool)?
         if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
@@ -209,9 +210,8 @@ final class Verifier {
             let body: EntryBody
             switch item.body {
             case .success(let decoded): body = decoded
-            case .failure(let error): return fail("body cannot be read: \(error)")
+            case .failure(let failure): return fail(failure.reason)
             }
-            if let mismatch = columnMismatch(entry, body) { return fail(mismatch) }
             let key: PublicKey
             do { key = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
             if entry.seq > signaturesTrustedThrough {
@@ -283,15 +283,6 @@ final class Verifier {
         guard stored == treeNodes else {
             return VerificationFailure(seq: count, reason: "merkle_nodes holds \(stored) nodes, the entries give \(treeNodes)")
         }
-        return nil
-    }
-
-    /// The columns outside the body must say what the body says.
-    private func columnMismatch(_ entry: Entry, _ body: EntryBody) -> String? {
-        if body.seq != entry.seq { return "body says sequence \(body.seq), the row is \(entry.seq)" }
-        if body.type != entry.type { return "type column \(InputError.quoted(entry.type)) differs from the body's \(body.type)" }
-        if body.signer.description != entry.signer { return "signer column \(InputError.quoted(entry.signer)) differs from the body's \(body.signer)" }
-        if body.recordedAt != entry.recordedAt { return "recorded_at column \(InputError.quoted(entry.recordedAt)) differs from the body's \(body.recordedAt)" }
         return nil
     }
 }

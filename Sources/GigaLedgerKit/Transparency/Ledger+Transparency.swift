@@ -72,7 +72,7 @@ extension Ledger {
         }
         let checkpoint = Checkpoint(origin: try origin(reader), size: size, root: root)
         let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
-        try writer.insertCheckpoint(size: size, root: checkpoint.root, note: note, signedAt: Timestamp.now())
+        try writer.insertCheckpoint(size: size, root: checkpoint.root, note: note, signedAt: try Timestamp.now())
         return note
     }
 

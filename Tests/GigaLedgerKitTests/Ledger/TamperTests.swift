@@ -106,7 +106,7 @@ import Testing
         let stranger = SigningKey.generate()
         #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .union, cents: 1), key: stranger) }
         let head = try #require(try fixture.ledger.entry(9))
-        let body = EntryBody(seq: 10, signer: stranger.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
+        let body = EntryBody(seq: 10, signer: stranger.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
         try fixture.forge(body, after: head, key: stranger)
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.seq == 10)
@@ -120,7 +120,7 @@ import Testing
         try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "left the ministry")), key: fixture.authority)
         #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .memberState("DE"), cents: 1), key: fixture.officer) }
         let head = try #require(try fixture.ledger.entry(10))
-        let body = EntryBody(seq: 11, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1))
+        let body = EntryBody(seq: 11, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1))
         try fixture.forge(body, after: head, key: fixture.officer)
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.seq == 11)
@@ -130,7 +130,7 @@ import Testing
     @Test func outOfScopeEntryIsFound() throws {
         let fixture = try Fixture()
         let head = try #require(try fixture.ledger.entry(9))
-        let body = EntryBody(seq: 10, signer: fixture.officer.id, recordedAt: Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
+        let body = EntryBody(seq: 10, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
         try fixture.forge(body, after: head, key: fixture.officer)
         #expect(try fixture.verify().failure?.reason.contains("may not record a contribution from eu") == true)
     }
