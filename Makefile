@@ -2,8 +2,8 @@
 SWIFT ?= swift
 # What the build and the tests need from Debian: libsodium and SQLite to build against, pkg-config to
 # find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
-# and GNU time for the benchmark's peak-memory figure.
-APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time
+# GNU time for the benchmark's peak-memory figure, and faketime for the tests of a wrong system clock.
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime
 DEMO_DIR ?= demo
 
 .PHONY: all deps build release test demo schema clean crash fuzz bench

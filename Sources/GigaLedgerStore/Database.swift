@@ -54,7 +54,7 @@ enum LedgerDatabase {
     /// Refuses a missing file or one that is not SQLite before SQLite gets to see it.
     static func checkIsSQLiteFile(path: String) throws(LedgerError) {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path: path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path: path, nil) }
         guard !isDirectory.boolValue else { throw .notALedger(path: path, "it is a directory") }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw .notALedger(path: path, "it cannot be read") }
         defer { try? handle.close() }
@@ -66,7 +66,7 @@ enum LedgerDatabase {
     /// even for root, who SQLite would otherwise let write.
     static func checkWritable(path: String) throws(LedgerError) {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value else { throw .notFound(path: path) }
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value else { throw .notFound(path: path, nil) }
         guard mode & 0o200 != 0 else { throw .readOnly(path: path, "mode \(String(mode, radix: 8).leftPadded(to: 4)) has no write permission") }
         guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission") }
     }
@@ -80,7 +80,11 @@ enum LedgerDatabase {
         case .SQLITE_FULL: return LedgerError.full(path: path)
         case .SQLITE_READONLY: return LedgerError.readOnly(path: path, error.message ?? "SQLite refused to write")
         case .SQLITE_NOTADB: return LedgerError.notALedger(path: path, "it is not an SQLite database")
-        case .SQLITE_CANTOPEN: return LedgerError.notALedger(path: path, "SQLite cannot open it")
+        case .SQLITE_CANTOPEN: return LedgerError.notALedger(path: path, "SQLite cannot open it (does its folder exist, and may this user write there?)")
+        // A stored row that contradicts one being written, or pages SQLite cannot read: the file is
+        // damaged, which is an auditor's finding, not a failure to use it.
+        case .SQLITE_CONSTRAINT: return LedgerError.damaged("SQLite refused a row as conflicting with a stored one (\(error.message ?? "constraint"))")
+        case .SQLITE_CORRUPT: return LedgerError.damaged("SQLite finds the file corrupt (\(error.message ?? "corrupt"))")
         default: return LedgerError.sqlite(code: error.extendedResultCode.rawValue, message: error.message ?? "unknown", sql: error.sql)
         }
     }

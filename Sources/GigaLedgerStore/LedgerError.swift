@@ -5,7 +5,7 @@ import GigaLedgerCore
 /// not match the entries). Each case says which kind it is.
 /// (An entry the rules refuse is a `Refusal`; a full verification's finding is a `VerificationFailure`.)
 public enum LedgerError: GigaLedgerError, Equatable {
-    case notFound(path: String)
+    case notFound(path: String, String?)
     case exists(path: String)
     case notALedger(path: String, String)
     case readOnly(path: String, String)
@@ -21,7 +21,8 @@ public enum LedgerError: GigaLedgerError, Equatable {
 
     public var description: String {
         switch self {
-        case .notFound(let path): return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
+        case .notFound(let path, let why?): return "cannot create \(path): \(why)"
+        case .notFound(let path, nil): return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
         case .exists(let path): return "\(path) already exists; refusing to overwrite it"
         case .notALedger(let path, let why): return "\(path) is not a GigaLedger ledger: \(why)"
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
@@ -34,8 +35,13 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
         case .sqlite(let code, let message, let sql):
-            return "SQLite error \(code): \(message)" + (sql.map { " in: \($0.prefix(120))" } ?? "")
+            return "SQLite error \(code): \(Self.oneLine(message))" + (sql.map { " in: \(Self.oneLine(String($0.prefix(120))))" } ?? "")
         }
+    }
+
+    /// `text` with every run of white space (line breaks included) as one space: a message is one line.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
     public var kind: FailureKind {

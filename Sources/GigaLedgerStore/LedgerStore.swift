@@ -22,7 +22,7 @@ public final class LedgerStore {
     /// Creates a new file with the schema and no entries. Refuses an existing file; leaves no file
     /// behind when it fails. The caller appends the genesis entry and calls `removeFiles` if that fails.
     public static func create(path: String) throws -> LedgerStore {
-        try LedgerDatabase.refuseExisting(path: path)
+        try checkCreatable(path: path)
         do {
             let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
             try queue.writeWithoutTransaction { db in
@@ -56,6 +56,16 @@ public final class LedgerStore {
             return LedgerStore(path: path, queue: queue)
         } catch {
             throw LedgerDatabase.map(error, path: path)
+        }
+    }
+
+    /// Refuses a path where a new database cannot be made: one of its files exists, or its folder does not.
+    public static func checkCreatable(path: String) throws(LedgerError) {
+        try LedgerDatabase.refuseExisting(path: path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .notFound(path: path, "its folder \(folder) does not exist")
         }
     }
 
@@ -94,18 +104,40 @@ public final class LedgerStore {
     /// SQLite's default page cache (sqlite.org/pragma.html#pragma_cache_size), restored after a bulk write.
     static let defaultCacheKiB = 2_000
 
-    /// Copies the ledger to a new file with SQLite's online backup API (sqlite.org/backup.html),
-    /// a consistent snapshot while others may be appending. Refuses to overwrite; removes a partial copy.
-    public func backup(to target: String) throws {
-        try LedgerDatabase.refuseExisting(path: target)
+    /// Copies the ledger with SQLite's online backup API (sqlite.org/backup.html), a consistent
+    /// snapshot while others may be appending, to a new file beside `target` (its path is
+    /// returned), with the ledger's own permissions. The caller checks the copy and then calls
+    /// `publishCopy`; nothing ever stands at `target` half-written, even when the process is killed.
+    public func backupCopy(for target: String) throws -> String {
+        try Self.checkCreatable(path: target)
+        let partial = target + ".partial-\(getpid())"
+        LedgerDatabase.removeFiles(path: partial)
         do {
-            let copy = try DatabaseQueue(path: target, configuration: LedgerDatabase.configuration(readOnly: false))
+            let copy = try DatabaseQueue(path: partial, configuration: LedgerDatabase.configuration(readOnly: false))
             try queue.backup(to: copy)
             try copy.close()
+            if let mode = try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber {
+                chmod(partial, mode_t(mode.uint16Value))
+            }
         } catch {
-            LedgerDatabase.removeFiles(path: target)
+            LedgerDatabase.removeFiles(path: partial)
             throw LedgerDatabase.map(error, path: target)
         }
+        return partial
+    }
+
+    /// Moves a checked copy made by `backupCopy` to `target`, which must still not exist.
+    public static func publishCopy(_ partial: String, to target: String) throws {
+        do { try checkCreatable(path: target) } catch {
+            LedgerDatabase.removeFiles(path: partial)
+            throw error
+        }
+        guard link(partial, target) == 0 else {  // link, not rename: never replaces a file that appeared meanwhile
+            let why = String(cString: strerror(errno))
+            LedgerDatabase.removeFiles(path: partial)
+            throw LedgerError.notFound(path: target, why)
+        }
+        LedgerDatabase.removeFiles(path: partial)
     }
 }
 
@@ -159,11 +191,6 @@ public struct StoreReader {
     /// Every entry in sequence order, read as the cursor advances.
     public func entries() throws -> EntryCursor {
         EntryCursor(try Row.fetchCursor(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq"))
-    }
-
-    /// The number of entries of each type.
-    public func countsByType() throws -> [String: Int64] {
-        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) AS n FROM entries GROUP BY type").map { ($0["type"], $0["n"]) })
     }
 
     /// The stored tree nodes by (level, index); a missing node throws `LedgerError.treeIncomplete`.

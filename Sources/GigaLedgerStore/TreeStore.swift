@@ -39,7 +39,8 @@ public struct TreeAppender {
     mutating func append(entryHash: [UInt8], seq: Int64, db: Database) throws {
         // Taken out of `frontier` so that appending changes the one copy in place (no copy-on-write per leaf).
         var edge = try frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
-        precondition(edge.size == seq - 1, "TreeAppender.append: entry \(seq) does not follow a tree of \(edge.size) leaves")
+        // A gap in the stored sequence (a damaged file being migrated) must not crash the process.
+        guard edge.size == seq - 1 else { throw LedgerError.damaged("entry \(seq) does not follow a Merkle tree of \(edge.size) entries") }
         for node in edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
         frontier = edge
     }

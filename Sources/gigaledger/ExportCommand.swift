@@ -16,13 +16,10 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 
         func run() throws {
-            guard ["hledger", "csv", "json"].contains(format) else {
-                throw InputError(field: "format", value: format, problem: "is not one of: hledger, csv, json")
-            }
+            let format = try ExportFormat.parse(format, field: "format")
             let quarter = try quarter.map { try Quarter.parse($0, field: "quarter") }
-            let rows = try ledger.open(forWriting: false).exportRows(through: quarter).contributions
-            let text = format == "hledger" ? Export.hledger(rows) : format == "csv" ? Export.csv(rows) : Export.json(rows)
-            try emit(text, to: out)
+            if let out { try OutputFiles.checkNew(out) }
+            try emit(try ledger.open(forWriting: false).export(format, through: quarter), to: out)
         }
     }
 }

@@ -20,17 +20,12 @@ extension GigaLedger {
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CLIError(message: "import file \(file): no such file or not readable", kind: .unusable)
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw CLIError(message: "import file \(file): not UTF-8 text", kind: .refused)
-            }
-            let rows = try CSVImport.parse(text)
+            let importFile = try ImportFile.read(file)
+            let rows = importFile.rows
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
-            let result = try ledger.importRows(rows, fileName: URL(fileURLWithPath: file).lastPathComponent, fileSHA256: Sodium.sha256([UInt8](data)),
-                                               key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun, progress: progress.update)
+            let result = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun,
+                                               progress: progress.update)
             progress.finish()
             if dryRun {
                 for (row, entry) in zip(rows, result.entries) { print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") }

@@ -19,8 +19,8 @@ extension GigaLedger {
 
         func run() throws {
             let path = ledger.path
-            if FileManager.default.fileExists(atPath: path) { throw CLIError(message: "\(path) already exists; refusing to overwrite it", kind: .unusable) }
             let originName = origin ?? "gigaledger/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            try Ledger.checkCreatable(path: path, origin: originName)  // before a passphrase is asked for
             let key = try signing.load()
             let (_, genesis) = try Ledger.create(path: path, authority: key, authorityName: name, origin: originName)
             print("created ledger \(path)")

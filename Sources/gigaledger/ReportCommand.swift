@@ -29,12 +29,10 @@ extension GigaLedger {
             let dir = out ?? "reports/\(quarter)"
             try bundle.write(to: dir)
             let report = bundle.report
-            let verdicts = report.factories.flatMap(\.verdicts)
-            let breaches = verdicts.filter { $0.status == .breach }.count
-            let unassessable = verdicts.filter { $0.status == .notAssessable }.count
+            let counts = report.verdictCounts
             print(Render.verificationBasis(bundle.verification))
             print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
-            print("safeguards: \(verdicts.count - breaches - unassessable) pass, \(breaches) breach, \(unassessable) not assessable; policy \(report.policy.id) v\(report.policy.version)")
+            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; policy \(report.policy.id) v\(report.policy.version)")
         }
 
     }

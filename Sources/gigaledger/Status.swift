@@ -12,15 +12,16 @@ extension GigaLedger {
 
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
-            let report = try ledger.verify()
+            let status = try ledger.status()
+            let report = status.verification
             if let failure = report.failure {
                 print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
                 throw ExitCode(ExitCodes.notVerified)
             }
             print("ledger \(ledger.path): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
             print("origin \(report.origin)")
-            print("entries: " + (try ledger.countsByType()).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-            for (factory, figures) in try ledger.figuresToDate() {
+            print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            for (factory, figures) in status.factories {
                 print("")
                 print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), planned CAPEX \(factory.capex))")
                 let groups: [(String, ContributionTotals)] = [

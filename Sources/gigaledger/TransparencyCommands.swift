@@ -31,6 +31,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Write the signed checkpoint here instead of standard output.", valueName: "file")) var out: String?
 
         func run() throws {
+            if let out { try OutputFiles.checkNew(out) }
             let ledger = try ledger.open(forWriting: true)
             try emit(try ledger.signCheckpoint(key: signing.load()), to: out)
         }
@@ -59,12 +60,7 @@ extension GigaLedger {
                 let note = try checkpoint.map { try readCheckpointFile($0) }
                 try emit(try ledger.receipt(seq: seq, checkpointNote: note).encoded, to: out)
             } else if let from {
-                let old = try ledger.openCheckpoint(try readCheckpointFile(from))
-                guard let newNote = try to.map({ try readCheckpointFile($0) }) ?? ledger.latestCheckpoint() else {
-                    throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint` or give --to")
-                }
-                let new = try ledger.openCheckpoint(newNote)
-                try emit(try ledger.consistencyFile(from: old, to: new), to: out)
+                try emit(try ledger.consistencyFile(fromNote: try readCheckpointFile(from), toNote: try to.map(readCheckpointFile)), to: out)
             }
         }
     }
@@ -102,14 +98,14 @@ extension GigaLedger {
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
             let note = try readCheckpointFile(checkpoint)
+            let state = CosignState(path: state ?? (signing.keyPath ?? "auditor") + ".cosigned")
+            try state.checkWritable()
+            if let out { try OutputFiles.checkNew(out) }
             let key = try signing.load()
-            let statePath = state ?? (signing.keyPath ?? "auditor") + ".cosigned"
-            let last = FileManager.default.fileExists(atPath: statePath)
-                ? try Checkpoint.parse(try OutputFiles.readText(statePath, what: "cosign state", bytesMax: SignedNote.bytesMax)) : nil
-            let (cosigned, target) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: last,
+            let (cosigned, target) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
                                                        timestamp: UInt64(Date().timeIntervalSince1970))
             try emit(cosigned, to: out)
-            try OutputFiles.replace(target.text, at: statePath)
+            try state.record(target)
         }
     }
 }

@@ -16,8 +16,9 @@ package enum Parallel {
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
 /// first (an import writes the previous batch, then helps sign this one). Results keep the order.
 ///
-/// `@unchecked Sendable`: `items` and `transform` never change after `init`, and every mutable
-/// field (`results`, `next`, `remaining`) is read and written only while `lock` is held.
+/// `@unchecked Sendable`: `items` and `transform` never change after `init`; `results`, `next` and
+/// `remaining` are written only while `lock` is held, and `join` reads `results` without it only
+/// after `finished` is signalled, which the last writer does after its last write under the lock.
 package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     private let items: [T]
     private let transform: @Sendable (T) -> R

@@ -2,8 +2,9 @@ import Foundation
 
 /// An Ed25519 key pair held in memory for signing; the secret half is wiped when released.
 ///
-/// `@unchecked Sendable`: both fields are `let`, and the secret bytes are written once, in `init`,
-/// and only read after (libsodium's sign reads them), so threads that sign at once share no write.
+/// `@unchecked Sendable`: both fields are `let`; the secret bytes are written once, by
+/// `Sodium.keypair` before `init` returns, only read while the key lives (libsodium's sign reads
+/// them) and wiped in `deinit`, when no other thread can hold the key. Threads signing at once share no write.
 public final class SigningKey: @unchecked Sendable {
     public let publicKey: PublicKey
     private let secretKey: SecretBytes

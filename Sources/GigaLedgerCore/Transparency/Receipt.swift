@@ -90,7 +90,11 @@ public struct Receipt: Equatable {
 }
 
 public enum ReceiptError: GigaLedgerError, Equatable {
-    public var kind: FailureKind { .notVerified }
+    /// A file that is not a receipt is refused; a receipt that does not check is not verified.
+    public var kind: FailureKind {
+        if case .malformed = self { return .refused }
+        return .notVerified
+    }
     case malformed(String)
     case checkpoint(NoteError)
     case entry(String)

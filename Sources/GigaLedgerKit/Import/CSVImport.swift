@@ -118,3 +118,31 @@ public enum CSVImport {
             charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true)))
     }
 }
+
+/// An import file read whole: its rows, checked, and what the import record says of it.
+public struct ImportFile: Sendable {
+    public let rows: [ImportRow]
+    /// The file's name without its folder, as the import record keeps it.
+    public let fileName: String
+    /// The SHA-256 of the file's bytes: the same file twice is refused by it.
+    public let sha256: [UInt8]
+
+    /// Reads and parses `path`: a file that cannot be read cannot be used; one that is not UTF-8
+    /// or not CSV of our columns is refused.
+    public static func read(_ path: String) throws -> ImportFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UnreadableFile(what: "import file", path: path, why: "no such file or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
+        return ImportFile(rows: try CSVImport.parse(text), fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: Sodium.sha256([UInt8](data)))
+    }
+}
+
+extension Ledger {
+    /// `importRows` for a file read by `ImportFile.read`.
+    public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, dryRun: Bool = false,
+                           progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+        try importRows(file.rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate, dryRun: dryRun,
+                       progress: progress)
+    }
+}

@@ -18,6 +18,13 @@ public final class Ledger {
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault = LedgerStore.lockWaitSecondsDefault
 
+    /// Refuses what `create` would refuse of its path and origin, before a key is loaded: an
+    /// origin that is not a C2SP key name, a file that exists, a folder that does not.
+    public static func checkCreatable(path: String, origin: String) throws {
+        _ = try Codes.origin(origin, field: "origin")
+        try LedgerStore.checkCreatable(path: path)
+    }
+
     /// Creates a new ledger at `path` whose genesis entry enrols `authority` under `name`.
     /// Refuses an existing file; leaves no file behind when anything fails.
     public static func create(path: String, authority: SigningKey, authorityName: String, origin: String) throws -> (Ledger, Entry) {
@@ -90,7 +97,10 @@ public final class Ledger {
     public func keys() throws -> [KeyRecord] {
         try store.read { reader in
             let facts = reader.facts
-            return try reader.keyIDs().compactMap { text in try facts.key(try KeyID.parse(text, field: "key_id")) }
+            return try reader.keyIDs().compactMap { text in
+                guard let id = try? KeyID.parse(text, field: "key_id") else { throw LedgerError.damaged("index table keys holds \(InputError.quoted(text)), not a key ID") }
+                return try facts.key(id)
+            }
         }
     }
 

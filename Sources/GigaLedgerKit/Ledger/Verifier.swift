@@ -3,7 +3,7 @@ import GigaLedgerCore
 import GigaLedgerStore
 
 /// The result of replaying a whole ledger.
-public struct VerificationReport: Equatable {
+public struct VerificationReport: Equatable, Sendable {
     /// Entries checked and found good (all of them when `failure` is nil).
     public let verifiedCount: Int64
     /// The hash of the last good entry.

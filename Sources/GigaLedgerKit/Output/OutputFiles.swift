@@ -20,12 +20,25 @@ public enum OutputFiles {
         }
     }
 
+    /// Refuses, before anything is done, an output path that `writeNew` would refuse: one that
+    /// exists, or whose folder does not, so a command that records something (a checkpoint, a
+    /// cosignature) never records it and then fails to hand it out.
+    public static func checkNew(_ path: String) throws(OutputError) {
+        if FileManager.default.fileExists(atPath: path) { throw OutputError(path: path, why: "it already exists; refusing to overwrite it") }
+        let folder = (URL(fileURLWithPath: path).deletingLastPathComponent().path as NSString).standardizingPath
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw OutputError(path: path, why: "its folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else { throw OutputError(path: path, why: "its folder \(folder) is not writable") }
+    }
+
     /// Replaces `path` with `text` atomically (a new file beside it, then rename), so a reader sees
     /// the old file or the new one, never half of one.
     public static func replace(_ text: String, at path: String) throws(OutputError) {
         let temporary = path + ".new-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
-        try writeNew(text, to: temporary)
+        do { try writeNew(text, to: temporary) } catch { throw OutputError(path: path, why: error.why) }
         guard rename(temporary, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temporary)
@@ -54,13 +67,18 @@ public enum OutputFiles {
         let staging = target + ".new-\(getpid())", previous = target + ".old-\(getpid())"
         let manager = FileManager.default
         try checkReplaceable(target, isOurs: isOurs)
+        if (try? manager.destinationOfSymbolicLink(atPath: target)) != nil {
+            throw OutputError(path: target, why: "it is a symbolic link; give the folder it points to")
+        }
         do {
             try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         } catch { throw OutputError(path: target, why: "cannot create its parent folder") }
         try? manager.removeItem(atPath: staging)
-        guard mkdir(staging, 0o755) == 0 else { throw OutputError(path: staging, why: String(cString: strerror(errno))) }
+        guard mkdir(staging, 0o755) == 0 else { throw OutputError(path: target, why: String(cString: strerror(errno))) }
         do {
-            for file in files { try writeNew(file.text, to: staging + "/" + file.name) }
+            for file in files {
+                do { try writeNew(file.text, to: staging + "/" + file.name) } catch { throw OutputError(path: target + "/" + file.name, why: error.why) }
+            }
             try syncFolder(staging)
             let replacing = manager.fileExists(atPath: target)
             if replacing, rename(target, previous) != 0 { throw OutputError(path: target, why: String(cString: strerror(errno))) }
@@ -69,7 +87,8 @@ public enum OutputFiles {
                 if replacing { _ = rename(previous, target) }
                 throw OutputError(path: target, why: why)
             }
-            try syncFolder((target as NSString).deletingLastPathComponent)
+            // The report is in place: a failed sync of its parent only leaves the rename less durable.
+            try? syncFolder((target as NSString).deletingLastPathComponent)
             if replacing { try? manager.removeItem(atPath: previous) }
         } catch let error as OutputError {
             try? manager.removeItem(atPath: staging)
@@ -89,8 +108,13 @@ public enum OutputFiles {
         do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
             throw OutputError(path: dir, why: "its files cannot be listed")
         }
-        if let other = names.sorted().first(where: { !isOurs($0) }) {
-            throw OutputError(path: dir, why: "it holds \(other), which this command did not write; give a new folder")
+        for name in names.sorted() {
+            var isSubfolder: ObjCBool = false
+            let isFile = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isSubfolder) && !isSubfolder.boolValue
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + name)) == nil
+            guard isFile, isOurs(name) else {
+                throw OutputError(path: dir, why: "it holds \(name), which this command did not write; give a new folder")
+            }
         }
     }
 

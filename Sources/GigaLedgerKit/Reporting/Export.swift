@@ -49,3 +49,25 @@ public enum Export {
         return String(decoding: CanonicalJSON.array(items).encoded(), as: UTF8.self) + "\n"
     }
 }
+
+/// The formats `export` writes.
+public enum ExportFormat: String, CaseIterable, Sendable {
+    case hledger, csv, json
+
+    /// The rows in this format.
+    public func render(_ rows: [ContributionRow]) -> String {
+        switch self {
+        case .hledger: return Export.hledger(rows)
+        case .csv: return Export.csv(rows)
+        case .json: return Export.json(rows)
+        }
+    }
+}
+
+extension Ledger {
+    /// The verified ledger's contributions dated up to the end of `quarter` (all of them without),
+    /// in `format`.
+    public func export(_ format: ExportFormat, through quarter: Quarter?) throws -> String {
+        format.render(try exportRows(through: quarter).contributions)
+    }
+}

@@ -34,15 +34,15 @@ extension Ledger {
         return (builder.contributionRows, builder.accessRows)
     }
 
-    /// Every factory with its figures to date (all entries, corrections netted), from the verified ledger.
-    public func figuresToDate() throws -> [(factory: Factory, figures: PeriodFigures)] {
-        let (builder, _, _, _) = try collect(quarter: nil, at: nil)
-        return builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) }
-    }
-
-    /// The number of entries of each type.
-    public func countsByType() throws -> [String: Int64] {
-        try store.read { try $0.countsByType() }
+    /// The ledger verified, and when it verifies, its entries by type and each factory's figures
+    /// to date (corrections netted), all from the same verifying pass.
+    public func status() throws -> LedgerStatus {
+        var builder = Builder(quarter: nil)
+        let verification = try verify(visit: { builder.add(seq: $0.seq, body: $0) })
+        guard verification.isVerified else { return LedgerStatus(verification: verification, countsByType: [:], factories: []) }
+        builder.finish()
+        return LedgerStatus(verification: verification, countsByType: builder.countsByType,
+                            factories: builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) })
     }
 
     /// One verifying pass that hands every verified body up to `at` to a builder.
@@ -78,6 +78,7 @@ private struct Builder {
     var cumulativeFigures = [String: PeriodFigures]()
     var contributionRows = [ContributionRow]()
     var accessRows = [AccessRow]()
+    var countsByType = [String: Int64]()
 
     init(quarter: Quarter?) { self.quarter = quarter }
 
@@ -88,6 +89,7 @@ private struct Builder {
     func inQuarter(_ date: CalendarDate) -> Bool { quarter?.contains(date) ?? false }
 
     mutating func add(seq: Int64, body: EntryBody) {
+        countsByType[body.type, default: 0] += 1
         switch body.data {
         case .policy(let item): policy = (item, seq)
         case .factoryRegister(let factory): factories.append(factory)
@@ -142,4 +144,13 @@ private struct Builder {
         }
         return total
     }
+}
+
+/// What `status` shows: the verification, and when the ledger verifies, what it holds.
+public struct LedgerStatus: Sendable {
+    public let verification: VerificationReport
+    /// Entries by type; empty when the ledger does not verify.
+    public let countsByType: [String: Int64]
+    /// Every factory with its figures to date; empty when the ledger does not verify.
+    public let factories: [(factory: Factory, figures: PeriodFigures)]
 }

@@ -114,6 +114,11 @@ public struct FactoryReport: Equatable, Sendable {
 
 /// Everything a quarterly report says, computed from a verified ledger state.
 public struct QuarterlyReport: Equatable, Sendable {
+    /// How many verdicts of each status the report holds, over every factory.
+    public var verdictCounts: [VerdictStatus: Int] {
+        Dictionary(grouping: factories.flatMap(\.verdicts), by: \.status).mapValues(\.count)
+    }
+
     public let quarter: Quarter
     public let origin: String
     /// The ledger state the report was computed at: entries 1 to `entryCount`, the last one's hash.

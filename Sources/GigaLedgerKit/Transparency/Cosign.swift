@@ -1,11 +1,42 @@
 import Foundation
 import GigaLedgerCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why an auditor's cosignature is withheld: the ledger, or the checkpoint, is not what it claims.
 public struct CosignRefusal: GigaLedgerError, Equatable {
     public let reason: String
+    /// Not verified when the ledger or the checkpoint is not what it claims; refused when the
+    /// checkpoint is only older than the last one cosigned.
+    public let kind: FailureKind
     public var description: String { "not cosigning: \(reason)" }
-    public var kind: FailureKind { .notVerified }
+}
+
+/// Where an auditor keeps the last checkpoint it cosigned (the text of a C2SP checkpoint), so
+/// that it never cosigns one that does not extend it.
+public struct CosignState {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// The last checkpoint cosigned; nil before the first. A file that is not one is refused, named.
+    public func last() throws -> Checkpoint? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let text = try OutputFiles.readText(path, what: "cosign state", bytesMax: SignedNote.bytesMax)
+        do { return try Checkpoint.parse(text) } catch { throw FileRefusal("cosign state \(path)", "is not a checkpoint: \(error)") }
+    }
+
+    /// Refuses, before anything is signed, a state that could not be written afterwards.
+    public func checkWritable() throws(OutputError) {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(folder, W_OK) == 0 else { throw OutputError(path: path, why: "its folder \(folder) does not exist or is not writable") }
+    }
+
+    /// Keeps `checkpoint` as the last one cosigned, atomically.
+    public func record(_ checkpoint: Checkpoint) throws(OutputError) {
+        try OutputFiles.replace(checkpoint.text, at: path)
+    }
 }
 
 extension Ledger {
@@ -18,13 +49,19 @@ extension Ledger {
                        timestamp: UInt64) throws -> (cosigned: String, checkpoint: Checkpoint) {
         let (target, signed) = try Checkpoint.open(note, trusting: try authorityKeys())
         let report = try verify(rootsAt: [target.size, last?.size ?? 0])
-        if let failure = report.failure { throw CosignRefusal(reason: "the ledger does not verify: \(failure)") }
+        if let failure = report.failure { throw CosignRefusal(reason: "the ledger does not verify: \(failure)", kind: .notVerified) }
         guard report.roots[target.size] == target.root else {
-            throw CosignRefusal(reason: "the verified ledger does not have the checkpoint's root at size \(target.size)")
+            throw CosignRefusal(reason: "the verified ledger does not have the checkpoint's root at size \(target.size)", kind: .notVerified)
         }
         if let last {
-            guard last.origin == target.origin, last.size <= target.size, report.roots[last.size] == last.root else {
-                throw CosignRefusal(reason: "the checkpoint is not consistent with the one last cosigned (size \(last.size))")
+            guard last.origin == target.origin else {
+                throw CosignRefusal(reason: "the checkpoint is for \(target.origin), the last one cosigned for \(last.origin)", kind: .refused)
+            }
+            guard last.size <= target.size else {
+                throw CosignRefusal(reason: "the checkpoint (size \(target.size)) is older than the last one cosigned (size \(last.size))", kind: .refused)
+            }
+            guard report.roots[last.size] == last.root else {
+                throw CosignRefusal(reason: "the ledger does not extend the checkpoint last cosigned (size \(last.size)): its root differs", kind: .notVerified)
             }
         }
         let line = try NoteKey.cosign(signed.text, name: name, key: key, timestamp: timestamp)

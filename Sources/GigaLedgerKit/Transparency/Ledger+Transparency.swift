@@ -91,6 +91,25 @@ extension Ledger {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The latest checkpoint the ledger keeps, opened: a stored note that does not open is damage
+    /// (an auditor's finding), not refused input. Refuses when there is none yet.
+    func latestStoredCheckpoint() throws -> (note: String, checkpoint: Checkpoint) {
+        guard let note = try latestCheckpoint() else {
+            throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint --key AUTHORITY_KEY` first")
+        }
+        do { return (note, try openCheckpoint(note)) } catch let error as NoteError {
+            throw LedgerError.damaged("its latest stored checkpoint does not open: \(error)")
+        }
+    }
+
+    /// The consistency proof file from the signed checkpoint `oldNote` to `newNote`, or else to
+    /// the latest checkpoint the ledger keeps.
+    public func consistencyFile(fromNote oldNote: String, toNote newNote: String?) throws -> String {
+        let old = try openCheckpoint(oldNote)
+        let new = try newNote.map(openCheckpoint) ?? latestStoredCheckpoint().checkpoint
+        return try consistencyFile(from: old, to: new)
+    }
+
     /// The latest checkpoint the ledger signed, if any.
     public func latestCheckpoint() throws -> String? {
         try store.read { try $0.latestCheckpoint()?.note }
@@ -114,10 +133,13 @@ extension Ledger {
 
     /// A receipt for entry `seq` against `checkpointNote`, or else the latest checkpoint signed.
     public func receipt(seq: Int64, checkpointNote: String? = nil) throws -> Receipt {
-        guard let note = try checkpointNote ?? latestCheckpoint() else {
-            throw Refusal("the ledger has signed no checkpoint yet: run `gigaledger checkpoint --key AUTHORITY_KEY` first")
+        let note: String
+        let checkpoint: Checkpoint
+        if let checkpointNote {
+            (note, checkpoint) = (checkpointNote, try openCheckpoint(checkpointNote))
+        } else {
+            (note, checkpoint) = try latestStoredCheckpoint()
         }
-        let checkpoint = try openCheckpoint(note)
         guard seq >= 1, seq <= checkpoint.size else {
             throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")
         }

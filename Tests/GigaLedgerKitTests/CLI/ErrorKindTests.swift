@@ -94,4 +94,79 @@ import Testing
         #expect(log.status == 2, "\(log.stderr)")
         #expect(log.stderr.contains("cannot write standard output"))
     }
+
+    /// A command that records something (a checkpoint, a cosignature) checks its outputs first:
+    /// a failing output never follows a recorded or handed-out result.
+    @Test func nothingIsRecordedWhenItsOutputCannotBeWritten() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp.txt"])
+        try fixture.expectOK(fixture.contributionArguments)
+        let again = fixture.run(["checkpoint", "--key", "authority.key", "--out", "cp.txt"])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("cp.txt: it already exists"))
+        let stored = shell("sqlite3 ledger.sqlite 'SELECT group_concat(size) FROM checkpoints'", in: fixture.dir)
+        #expect(stored.stdout == "4\n", "a checkpoint was stored although its output failed: \(stored.stdout)")
+        try fixture.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        let cosign = fixture.run(["cosign", "cp.txt", "--key", "auditor.key", "--state", "/nonexistent/folder/state", "--out", "cosigned.txt"])
+        #expect(cosign.status == 2, "\(cosign.stderr)")
+        #expect(cosign.stderr.contains("/nonexistent/folder/state"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("cosigned.txt")))
+    }
+
+    /// A backup whose copy does not verify keeps nothing, and says so in one line (exit 1).
+    @Test func aBackupThatDoesNotVerifyKeepsNothing() throws {
+        let fixture = try CLIFixture()
+        try Self.tamper(fixture, "UPDATE entries SET signature = zeroblob(64) WHERE seq = 3")
+        let backup = fixture.run(["backup", "--out", "copy.sqlite"])
+        #expect(backup.status == 1, "\(backup.stderr)")
+        #expect(backup.stderr.hasPrefix("gigaledger: error: the copy does not verify (entry 3: "))
+        #expect(backup.stdout.isEmpty)
+        let left = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("copy.sqlite") }
+        #expect(left.isEmpty, "\(left)")
+        let missing = fixture.run(["backup", "--out", "no/such/folder/copy.sqlite"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("its folder"))
+    }
+
+    /// Damage the store finds on its own is "not verified" (1), in one line, whatever command finds it.
+    @Test(arguments: [
+        ("UPDATE keys SET key_id = 'zz' WHERE role = 'officer'", ["key", "list"], "index table keys holds"),
+        ("INSERT INTO merkle_nodes (level, idx, hash) VALUES (0, 4, zeroblob(32))", ["factory", "register", "--key", "authority.key", "--id", "x",
+                                                                                   "--name", "X", "--kind", "gigafactory", "--host", "DE", "--capex", "1"],
+         "SQLite refused a row as conflicting with a stored one"),
+    ])
+    func damageFoundByTheStoreIsNotVerified(sql: String, arguments: [String], message: String) throws {
+        let fixture = try CLIFixture()
+        try Self.tamper(fixture, sql)
+        let result = fixture.run(arguments)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)")
+    }
+
+    /// A report folder is replaced only when it holds report files and nothing else: not a
+    /// subfolder that happens to bear a report file's name, not through a symbolic link.
+    @Test func aReportFolderIsReplacedOnlyWhenItHoldsReportFiles() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("rx/report.md"), withIntermediateDirectories: true)
+        fixture.dir.write("rx/report.md/mine.txt", "mine\n")
+        let sub = fixture.run(["report", "--quarter", "2026-Q1", "--out", "rx"])
+        #expect(sub.status == 2)
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file("rx/report.md/mine.txt")))
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("real"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: fixture.dir.file("link"), withDestinationPath: "real")
+        let link = fixture.run(["report", "--quarter", "2026-Q1", "--out", "link"])
+        #expect(link.status == 2)
+        #expect(link.stderr.contains("symbolic link"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: fixture.dir.file("link")) == "real")
+    }
+
+    @Test func aFileThatIsNotAReceiptIsRefused() throws {
+        let fixture = try CLIFixture()
+        fixture.dir.write("not-a-receipt", "hello\n")
+        let result = fixture.run(["check-receipt", "not-a-receipt", "--ledger-key", "authority.pub"])
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(result.stderr.contains("not a valid receipt"))
+    }
 }
