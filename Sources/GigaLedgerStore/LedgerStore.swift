@@ -216,27 +216,35 @@ public struct StoreReader {
         try Int64.fetchOne(db, sql: "SELECT seq FROM imports WHERE file_sha256 = ? ORDER BY seq LIMIT 1", arguments: [Encoding.hex(fileSHA256)])
     }
 
-    /// The checkpoint with the largest size, as stored: (size, root, note).
+    /// The checkpoint with the largest size, as stored.
     public func latestCheckpoint() throws -> StoredCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1").map(StoredCheckpoint.init)
+        try Row.fetchOne(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").map(StoredCheckpoint.init)
     }
 
     /// The stored checkpoint at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> StoredCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints WHERE size = ?", arguments: [size]).map(StoredCheckpoint.init)
+        try Row.fetchOne(db, sql: "SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?", arguments: [size]).map(StoredCheckpoint.init)
+    }
+
+    /// Every stored checkpoint, smallest first (a few per quarter: `verify` checks each).
+    public func checkpoints() throws -> [StoredCheckpoint] {
+        try Row.fetchAll(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").map(StoredCheckpoint.init)
     }
 }
 
-/// A row of the `checkpoints` table. Only `note` is signed; `size` and `root` are what the note says.
+/// A row of the `checkpoints` table. Only `note` is signed; `size` and `root` must be what the note
+/// says, and `signed_at` (when it was signed, not covered by any signature) a UTC time.
 public struct StoredCheckpoint: Equatable, Sendable {
     public let size: Int64
     public let root: [UInt8]
     public let note: String
+    public let signedAt: String
 
     init(_ row: Row) {
         size = row["size"]
-        root = [UInt8](row["root"] as Data)
-        note = row["note"]
+        root = (row["root"] as Data?).map { [UInt8]($0) } ?? []
+        note = row["note"] ?? ""
+        signedAt = row["signed_at"] ?? ""
     }
 }
 

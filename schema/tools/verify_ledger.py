@@ -28,6 +28,71 @@ class Fail(Exception):
     pass
 
 
+# Section 9: a public key must be a canonical encoding of a point of the prime-order subgroup, not of
+# small order (what libsodium's crypto_core_ed25519_is_valid_point accepts); a signature's R must not
+# be of small order and its S must be below L (what libsodium's crypto_sign_verify_detached checks
+# beyond RFC 8032). Plain Ed25519 arithmetic, from RFC 8032 section 5.1.
+P = 2 ** 255 - 19
+L = 2 ** 252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def point_decode(encoded):
+    """RFC 8032 5.1.3; None when not a canonical encoding of a curve point."""
+    if len(encoded) != 32:
+        return None
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
+    sign = encoded[31] >> 7
+    if y >= P:
+        return None
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if v * x * x % P == (-u) % P:
+        x = x * SQRT_M1 % P
+    elif v * x * x % P != u:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y, 1, x * y % P)
+
+
+def point_add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    aa, bb = (y1 - x1) * (y2 - x2) % P, (y1 + x1) * (y2 + x2) % P
+    cc, dd = 2 * D * t1 * t2 % P, 2 * z1 * z2 % P
+    e, f, g, h = bb - aa, dd - cc, dd + cc, bb + aa
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def point_mul(k, point):
+    result = (0, 1, 1, 0)
+    while k:
+        if k & 1:
+            result = point_add(result, point)
+        point = point_add(point, point)
+        k >>= 1
+    return result
+
+
+def is_identity(point):
+    x, y, z, _ = point
+    return x % P == 0 and (y - z) % P == 0
+
+
+def valid_public_key(encoded):
+    point = point_decode(encoded)
+    return point is not None and not is_identity(point_mul(8, point)) and is_identity(point_mul(L, point))
+
+
+def strict_signature(signature):
+    r = point_decode(signature[:32])
+    return len(signature) == 64 and r is not None and not is_identity(point_mul(8, r)) and int.from_bytes(signature[32:], "little") < L
+
+
 def canonical(value):
     """Section 4: the one spelling of a JSON value."""
     if isinstance(value, bool):
@@ -161,6 +226,8 @@ def enrolment(data):
         raise Fail("bad public key")
     if key_id(public_key) != data["key_id"]:
         raise Fail("key_id does not match public_key")
+    if not valid_public_key(public_key):
+        raise Fail("public key is not a valid Ed25519 key (small order, not canonical or not on the curve)")
     text(data["name"], 200)
     role = choice(data["role"], ["authority", "officer", "auditor"])
     scopes = data["scopes"]
@@ -332,11 +399,76 @@ class Ledger:
             self.bodies[seq] = (kind, d)
 
 
+def leaf_hash(entry_hash):
+    """Section 11: RFC 9162 leaf and node hashes over the entry hashes."""
+    return hashlib.sha256(b"\x00" + entry_hash).digest()
+
+
+def tree_root(stack):
+    """The root of a tree given its complete subtrees, largest first (a compact range)."""
+    if not stack:
+        return hashlib.sha256(b"").digest()
+    root = stack[-1][1]
+    for _, left in reversed(stack[:-1]):
+        root = hashlib.sha256(b"\x01" + left + root).digest()
+    return root
+
+
+def tree_append(stack, leaf):
+    level, node = 0, leaf
+    while stack and stack[-1][0] == level:
+        node = hashlib.sha256(b"\x01" + stack.pop()[1] + node).digest()
+        level += 1
+    stack.append((level, node))
+
+
+def open_checkpoint(note, origin, keys):
+    """Section 12: a C2SP signed note whose text is origin, size, base64 root; at least one
+    signature line by one of `keys` under the name `origin`, and every such line verifies."""
+    text, blank, lines = note.partition("\n\n")
+    if not blank or not lines.endswith("\n"):
+        raise Fail("stored checkpoint is not a signed note")
+    text += "\n"
+    parts = text.split("\n")
+    if len(parts) != 4 or parts[3] or parts[0] != origin or not re.fullmatch(r"0|[1-9][0-9]*", parts[1]):
+        raise Fail("stored checkpoint text is not this ledger's checkpoint")
+    root = __import__("base64").b64decode(parts[2], validate=True)
+    known = 0
+    for line in lines[:-1].split("\n"):
+        if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2:
+            raise Fail("stored checkpoint has a malformed signature line")
+        name, blob = line[2:].split(" ")
+        blob = __import__("base64").b64decode(blob, validate=True)
+        for public_key in keys:
+            if name == origin and blob[:4] == hashlib.sha256(name.encode() + b"\n\x01" + public_key).digest()[:4]:
+                known += 1
+                try:
+                    Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], text.encode())
+                except InvalidSignature:
+                    raise Fail("stored checkpoint signature does not verify")
+    if not known:
+        raise Fail("stored checkpoint is not signed by an active authority key")
+    return int(parts[1]), root
+
+
+def check_checkpoint(row, origin, state, stack):
+    size, root, note, signed_at = row
+    keys = [k["public_key"] for k in state.keys.values() if k["role"] == "authority" and k["revoked"] is None]
+    note_size, note_root = open_checkpoint(note, origin, keys)
+    if note_size != size or note_root != root:
+        raise Fail("stored checkpoint %d: its columns differ from its signed note" % size)
+    if root != tree_root(stack):
+        raise Fail("stored checkpoint %d has another root than the entries give" % size)
+    datetime.datetime.strptime(signed_at, "%Y-%m-%dT%H:%M:%SZ")
+
+
 def verify(path):
     db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
         raise SystemExit("not a GigaLedger ledger")
     state, h, n = Ledger(), bytes(32), 1
+    stack, origin = [], None
+    checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
     for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
         try:
@@ -357,13 +489,22 @@ def verify(path):
             state.check(seq, kind, d, signer)
             public_key = enrolled["public_key"] if kind == "genesis" else state.keys[signer]["public_key"]
             try:
+                if not strict_signature(signature):
+                    raise InvalidSignature()
                 Ed25519PublicKey.from_public_bytes(public_key).verify(signature, SIG_PREFIX + stored)
             except InvalidSignature:
                 raise Fail("signature does not verify")
             state.apply(seq, kind, d, enrolled)
+            if kind == "genesis":
+                origin = d["origin"]
+            tree_append(stack, leaf_hash(stored))
+            while checkpoints and checkpoints[0][0] <= n:
+                check_checkpoint(checkpoints.pop(0), origin, state, stack)
         except (Fail, KeyError, TypeError, ValueError) as error:
             return n, "entry %d: %s" % (n, error)
         h, n = stored, n + 1
+    if checkpoints:
+        return n, "entry %d: stored checkpoint %d covers more entries than the ledger holds" % (n, checkpoints[0][0])
     if n == 1:
         return 1, "entry 1: no entries"
     columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",

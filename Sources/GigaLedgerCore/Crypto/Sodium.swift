@@ -83,7 +83,18 @@ public enum Sodium {
         return signature
     }
 
+    /// Whether `bytes` is an Ed25519 public key a signature can be trusted under: a canonical
+    /// encoding of a point on the curve, in the prime-order subgroup, not of small order
+    /// (libsodium's `crypto_core_ed25519_is_valid_point`). The identity point, for one, is refused:
+    /// libsodium rejects every signature under it, but other verifiers accept one anyone can make.
+    public static func isValidPublicKey(_ bytes: [UInt8]) -> Bool {
+        _ = ready
+        return bytes.count == publicKeyBytes && crypto_core_ed25519_is_valid_point(bytes) == 1
+    }
+
     /// Whether `signature` is a valid Ed25519 signature of `message` under `publicKey`.
+    /// libsodium's strict verification: it also refuses a non-canonical S, a small-order R and a
+    /// small-order public key (schema/FORMAT.md, "Keys and key files").
     public static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
         _ = ready
         guard signature.count == signatureBytes, publicKey.count == publicKeyBytes else { return false }

@@ -181,6 +181,10 @@ public struct Correction: Equatable, Sendable {
 
 extension KeyEnrolment {
     public init(checking publicKey: PublicKey, name: String, role: Role, scopes: [Scope]) throws(InputError) {
+        guard Sodium.isValidPublicKey(publicKey.bytes) else {
+            throw InputError(field: "public_key", value: Encoding.base64(publicKey.bytes),
+                             problem: "is not a valid Ed25519 public key (small order, not canonical or not on the curve)")
+        }
         let name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         guard scopes.count <= KeyEnrolment.scopesMax else {
             throw InputError(field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "lists more than \(KeyEnrolment.scopesMax) scopes")

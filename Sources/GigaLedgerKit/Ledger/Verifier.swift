@@ -84,6 +84,8 @@ final class Verifier {
     private var trusted: (note: String, size: Int64)?
     private var signaturesTrustedThrough: Int64 { trusted?.size ?? 0 }
     /// One ordered scan per tree level and per index table, compared as the entries arrive.
+    /// The stored checkpoints not yet reached, smallest first.
+    private var storedCheckpoints = [StoredCheckpoint]()
     private var levelScans = [Int: TreeLevelScan]()
     private var indexScans = [String: IndexScan]()
 
@@ -117,17 +119,33 @@ final class Verifier {
         trusted = (note, checkpoint.size)
     }
 
-    /// At the trusted checkpoint's size: it must be signed by an authority key active now, for
-    /// this origin, with the root the entries give.
-    private func checkTrustedCheckpoint() -> VerificationFailure? {
-        guard let trusted, count == trusted.size else { return nil }
+    /// A stored checkpoint, when the replay reaches its size: signed by an authority key active at
+    /// that entry, for this origin, its note saying the row's size and root, the root the entries
+    /// give, and a `signed_at` that is a UTC time. Nothing in the checkpoints table is trusted
+    /// unchecked (reports and receipts hand these notes out).
+    private func checkStoredCheckpoint(_ stored: StoredCheckpoint) -> VerificationFailure? {
         let authorities = facts.keys.values.filter { $0.enrolment.role == .authority && $0.isActive }.map(\.enrolment.publicKey)
+        let trustedNote = stored.size == trusted?.size ? ", whose entries' signatures were taken as checked," : ""
         func fail(_ why: String) -> VerificationFailure {
-            VerificationFailure(seq: count, reason: "checkpoint \(trusted.size), whose entries' signatures were taken as checked, \(why); run a full verify")
+            VerificationFailure(seq: count, reason: "stored checkpoint \(stored.size)\(trustedNote) \(why)" + (trustedNote.isEmpty ? "" : "; run a full verify"))
         }
-        guard let (checkpoint, _) = try? Checkpoint.open(trusted.note, trusting: authorities) else { return fail("is not signed by an active authority key of this ledger") }
-        guard checkpoint.origin == facts.origin else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
+        guard let (checkpoint, _) = try? Checkpoint.open(stored.note, trusting: authorities) else {
+            return fail("is not signed by an active authority key of this ledger")
+        }
+        guard checkpoint.origin.utf8.elementsEqual(facts.origin.utf8) else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
+        guard checkpoint.size == stored.size else { return fail("says size \(checkpoint.size) in its signed note") }
+        guard checkpoint.root == stored.root else { return fail("has a root column that differs from its signed note") }
         guard checkpoint.root == frontier.root else { return fail("has another root than the entries give (rewritten?)") }
+        guard Timestamp.isValid(stored.signedAt) else { return fail("has a signed_at that is not a UTC time") }
+        return nil
+    }
+
+    /// Checks every stored checkpoint whose size the replay has just reached.
+    private func checkCheckpointsReached() -> VerificationFailure? {
+        while let next = storedCheckpoints.first, next.size <= count {
+            storedCheckpoints.removeFirst()
+            if let failure = checkStoredCheckpoint(next) { return failure }
+        }
         return nil
     }
 
@@ -151,6 +169,10 @@ final class Verifier {
     }
 
     func run() throws -> VerificationReport {
+        storedCheckpoints = try reader.checkpoints()
+        if let first = storedCheckpoints.first, first.size < 1 {
+            return report(VerificationFailure(seq: 1, reason: "stored checkpoint \(first.size) is of no entries"))
+        }
         let entries = try reader.entries()
         func readBatch(_ size: Int = Self.batchEntriesMax) throws -> [Entry] {
             var batch = [Entry]()
@@ -188,8 +210,10 @@ final class Verifier {
             batch = following
         }
         if count == 0 { return report(VerificationFailure(seq: 1, reason: "the ledger has no entries (no genesis)")) }
-        if let trusted, count < trusted.size {
-            return report(VerificationFailure(seq: count + 1, reason: "checkpoint \(trusted.size) covers more entries than the ledger holds (truncated?)"))
+        if let beyond = storedCheckpoints.first {
+            // A cut tail: entries, tree nodes and index rows removed together still chain, but a
+            // checkpoint signed over them remains.
+            return report(VerificationFailure(seq: count + 1, reason: "stored checkpoint \(beyond.size) covers more entries than the ledger holds (truncated?)"))
         }
         if let failure = try checkScansFinished() { return report(failure) }
         return report(nil)
@@ -225,7 +249,7 @@ final class Verifier {
             previousHash = entry.hash
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
-            if let failure = checkTrustedCheckpoint() { return failure }
+            if let failure = checkCheckpointsReached() { return failure }
             visit?(body)
         }
         return nil

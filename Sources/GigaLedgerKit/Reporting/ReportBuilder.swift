@@ -37,11 +37,11 @@ extension Ledger {
     /// The ledger verified, and when it verifies, its entries by type and each factory's figures
     /// to date (corrections netted), all from the same verifying pass.
     public func status() throws -> LedgerStatus {
-        var builder = Builder(quarter: nil)
+        var builder = Builder(quarter: nil, countingTypes: true)
         let verification = try verify(visit: { builder.add(seq: $0.seq, body: $0) })
         guard verification.isVerified else { return LedgerStatus(verification: verification, countsByType: [:], factories: []) }
         builder.finish()
-        return LedgerStatus(verification: verification, countsByType: builder.countsByType,
+        return LedgerStatus(verification: verification, countsByType: builder.countsByType ?? [:],
                             factories: builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) })
     }
 
@@ -78,9 +78,13 @@ private struct Builder {
     var cumulativeFigures = [String: PeriodFigures]()
     var contributionRows = [ContributionRow]()
     var accessRows = [AccessRow]()
-    var countsByType = [String: Int64]()
+    /// Entries by type, counted only when asked for (`status`): a report does not need them.
+    var countsByType: [String: Int64]?
 
-    init(quarter: Quarter?) { self.quarter = quarter }
+    init(quarter: Quarter?, countingTypes: Bool = false) {
+        self.quarter = quarter
+        countsByType = countingTypes ? [:] : nil
+    }
 
     /// Whether a row dated `date` counts: dated up to the quarter's end (any date without a quarter).
     func counts(_ date: CalendarDate) -> Bool { quarter.map { date <= $0.lastDay } ?? true }
@@ -89,7 +93,7 @@ private struct Builder {
     func inQuarter(_ date: CalendarDate) -> Bool { quarter?.contains(date) ?? false }
 
     mutating func add(seq: Int64, body: EntryBody) {
-        countsByType[body.type, default: 0] += 1
+        countsByType?[body.type, default: 0] += 1
         switch body.data {
         case .policy(let item): policy = (item, seq)
         case .factoryRegister(let factory): factories.append(factory)

@@ -60,6 +60,10 @@ extension Ledger {
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role == .authority, signer.isActive,
               signer.enrolment.publicKey == key.publicKey
         else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
+        // `verify` requires a checkpoint's signer to be active at the checkpoint's size.
+        guard signer.enrolledAt <= size else {
+            throw Refusal("key \(key.id) was enrolled at entry \(signer.enrolledAt), after the \(size) entries verified; run checkpoint again")
+        }
         guard try Merkle.root(size: size, node: reader.treeNode) == root else {
             throw LedgerError.checkpointMismatch("the first \(size) entries changed after they were verified; refusing to sign")
         }

@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// Issue 12, "what verify skips": every stored checkpoint is checked, and weak keys are refused.
+/// Each through the real binary, and the independent verifier agrees.
+@Suite struct IntegrityTests {
+    static func independent(_ fixture: CLIFixture) -> Run {
+        shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
+    }
+
+    /// A ledger with 6 entries and a checkpoint at 5, signed by the authority.
+    static func checkpointed() throws -> CLIFixture {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(fixture.contributionArguments)
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp5.txt"])
+        try fixture.expectOK(fixture.contribution("--amount", "2000.00"))
+        return fixture
+    }
+
+    static func expectNotVerified(_ fixture: CLIFixture, saying message: String, at seq: Int64, sourceLocation: SourceLocation = #_sourceLocation) {
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 1, "\(verify.stdout)", sourceLocation: sourceLocation)
+        #expect(verify.stdout.hasPrefix("NOT VERIFIED: entry \(seq): "), "\(verify.stdout)", sourceLocation: sourceLocation)
+        #expect(verify.stdout.contains(message), "\(verify.stdout)", sourceLocation: sourceLocation)
+        let independent = Self.independent(fixture)
+        #expect(independent.status == 1, "\(independent.stdout)", sourceLocation: sourceLocation)
+        #expect(independent.stdout.hasPrefix("entry \(seq):"), "\(independent.stdout)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aGoodCheckpointedLedgerVerifiesForBoth() throws {
+        let fixture = try Self.checkpointed()
+        try fixture.expectOK(["verify"])
+        #expect(Self.independent(fixture).status == 0, "\(Self.independent(fixture).stdout)")
+    }
+
+    /// Item 6: a row inserted by someone with write access but no key: `checkpoint --out` used to
+    /// hand out the stale note and the report to attach it.
+    @Test func aCheckpointSignedByNoAuthorityIsFound() throws {
+        let fixture = try Self.checkpointed()
+        let officer = fixture.run(["checkpoint", "--key", "officer.key", "--passphrase-file", fixture.passphraseFile])
+        #expect(officer.status == 65)  // the tool refuses to sign with an officer key...
+        // ...so the intruder signs with it by hand and inserts the row.
+        let key = try SecretKeyFile.open(try KeyFiles.readSecret(path: fixture.dir.file("officer.key")),
+                                         passphrase: try KeyFiles.readPassphrase(path: fixture.passphraseFile))
+        let ledger = try Ledger.open(path: fixture.dir.file("ledger.sqlite"), forWriting: false)
+        let checkpoint = Checkpoint(origin: "test.example/ledger", size: 6, root: try ledger.root(size: 6))
+        let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
+        try DatabaseQueue(path: fixture.dir.file("ledger.sqlite")).write { db in
+            try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (6, ?, ?, '2026-11-29T00:00:00Z')",
+                           arguments: [Data(checkpoint.root), note])
+        }
+        Self.expectNotVerified(fixture, saying: "stored checkpoint 6 is not signed by an active authority key", at: 6)
+        let handed = fixture.run(["checkpoint", "--key", "authority.key"])
+        #expect(handed.status == 1)
+        #expect(handed.stdout.isEmpty)
+    }
+
+    /// Item 6: a flipped root column.
+    @Test func aStoredRootThatIsNotTheNotesIsFound() throws {
+        let fixture = try Self.checkpointed()
+        try ErrorKindTests.tamper(fixture, "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 5")
+        Self.expectNotVerified(fixture, saying: "has a root column that differs from its signed note", at: 5)
+    }
+
+    /// Item 6 and 18: a tail cut with raw SQL (entries, tree nodes, index rows) chains and builds
+    /// its tree, but a checkpoint signed over it remains in the same file.
+    @Test func aCutTailBelowAStoredCheckpointIsFound() throws {
+        let fixture = try Self.checkpointed()
+        try ErrorKindTests.tamper(fixture, """
+            DELETE FROM entries WHERE seq >= 5; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 4;
+            """)
+        Self.expectNotVerified(fixture, saying: "stored checkpoint 5 covers more entries than the ledger holds", at: 5)
+    }
+
+    /// Item 9: the identity point as a public key: libsodium refuses every signature under it, an
+    /// OpenSSL-based verifier accepts one anyone can make.
+    @Test func weakKeysAreRefusedAtEnrolmentAndByVerify() throws {
+        let fixture = try CLIFixture()
+        let identity = [UInt8(1)] + [UInt8](repeating: 0, count: 31)
+        let weak = PublicKey(bytes: identity)
+        fixture.dir.write("weak.pub", weak.minisignFile())
+        let enrol = fixture.run(["key", "enroll", "--key", "authority.key", "--pub", "weak.pub", "--name", "W", "--role", "officer", "--scope", "eu"])
+        #expect(enrol.status == 65, "\(enrol.stderr)")
+        #expect(enrol.stderr.contains("is not a valid Ed25519 public key"))
+        // Forged with raw SQL, signed by the real authority: verify refuses the enrolment itself.
+        let authority = try SecretKeyFile.open(try KeyFiles.readSecret(path: fixture.dir.file("authority.key")), passphrase: nil)
+        let ledger = try Ledger.open(path: fixture.dir.file("ledger.sqlite"), forWriting: false)
+        let head = try #require(try ledger.entry(4))
+        let enrolment = KeyEnrolment(publicKey: weak, name: "W", role: .officer, scopes: [.source(.union)])
+        let body = EntryBody(seq: 5, signer: authority.id, recordedAt: "2026-11-29T00:00:00Z", data: .keyEnroll(enrolment))
+        let entry = Entry.make(body: body, prevHash: head.hash, key: authority)
+        try ErrorKindTests.tamper(fixture, "SELECT 1")
+        try DatabaseQueue(path: fixture.dir.file("ledger.sqlite")).write { db in
+            try db.execute(sql: "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+                entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt])
+        }
+        Self.expectNotVerified(fixture, saying: "is not a valid Ed25519 public key", at: 5)
+    }
+
+    /// The eight small-order points (RFC 8032's curve has cofactor 8): none may be enrolled.
+    @Test func noSmallOrderPointIsAValidKey() {
+        let smallOrder = [
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        ]
+        for hex in smallOrder { #expect(!Sodium.isValidPublicKey(Encoding.unhex(hex)!), "\(hex)") }
+        #expect(Sodium.isValidPublicKey(SigningKey.generate().publicKey.bytes))
+    }
+}
