@@ -27,7 +27,8 @@ public struct VerificationFailure: GigaLedgerError, Equatable, Sendable {
         self.reason = reason
     }
 
-    public var description: String { "entry \(seq): \(reason)" }
+    /// `entry N: reason`; a failure of the file as a whole (its schema) has `seq` 0: `the ledger file: reason`.
+    public var description: String { seq == 0 ? "the ledger file: \(reason)" : "entry \(seq): \(reason)" }
     public var kind: FailureKind { .notVerified }
 }
 

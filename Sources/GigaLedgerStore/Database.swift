@@ -139,3 +139,71 @@ struct IndexedFacts: LedgerFacts {
             """, arguments: [seq]).map { ($0[0], $0[1]) }
     }
 }
+
+/// The schema as the code's migrations make it, against which a file's schema is checked: a
+/// dropped trigger, an added table, a changed column, a deleted or unknown migration record is
+/// a ledger that does not verify (schema/FORMAT.md, "The ledger file").
+enum Schema {
+    /// One row of `sqlite_master`: what it is, its name, its table and the SQL that made it.
+    struct Object: Equatable, Comparable {
+        let type: String
+        let name: String
+        let table: String
+        let sql: String?
+
+        static func < (a: Object, b: Object) -> Bool { (a.type, a.name) < (b.type, b.name) }
+
+        /// Compared by bytes: a look-alike name is another name.
+        static func == (a: Object, b: Object) -> Bool {
+            a.type.utf8.elementsEqual(b.type.utf8) && a.name.utf8.elementsEqual(b.name.utf8) && a.table.utf8.elementsEqual(b.table.utf8)
+                && (a.sql ?? "").utf8.elementsEqual((b.sql ?? "").utf8) && (a.sql == nil) == (b.sql == nil)
+        }
+    }
+
+    /// The migrations the code knows, in order.
+    static let known = EmbeddedMigrations.all.map(\.0)
+
+    /// The migrations recorded in the file, in order.
+    static func applied(_ db: Database) throws -> [String] {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+    }
+
+    /// Why the recorded migrations are not the first ones the code knows, in order; nil when they are.
+    static func migrationsProblem(_ applied: [String]) -> String? {
+        if let unknown = applied.first(where: { !known.contains($0) }) {
+            return "migration \(InputError.quoted(unknown)) is not one this GigaLedger knows (written by a newer version, or changed)"
+        }
+        guard applied == Array(known.prefix(applied.count)) else {
+            return "the migrations recorded (\(applied.joined(separator: ", "))) are not the first of \(known.joined(separator: ", ")) in order (one deleted or renamed?)"
+        }
+        return nil
+    }
+
+    static func objects(_ db: Database) throws -> [Object] {
+        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master").map {
+            Object(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
+        }.sorted()
+    }
+
+    /// The objects the code's migrations up to `last` make, in a database in memory.
+    static func expected(through last: String) throws -> [Object] {
+        let queue = try DatabaseQueue()
+        try LedgerDatabase.migrator().migrate(queue, upTo: last)
+        return try queue.read(objects)
+    }
+
+    /// How the file's schema differs from what its recorded migrations make; nil when it does not.
+    static func difference(_ db: Database) throws -> String? {
+        let applied = try applied(db)
+        if let problem = migrationsProblem(applied) { return problem }
+        guard let last = applied.last else { return "no migration is recorded" }
+        let stored = try objects(db), expected = try expected(through: last)
+        for object in expected where !stored.contains(object) {
+            let present = stored.contains { $0.type == object.type && $0.name == object.name }
+            return "\(object.type) \(object.name) is \(present ? "not defined as the schema defines it" : "missing")"
+        }
+        if let extra = stored.first(where: { !expected.contains($0) }) { return "\(extra.type) \(extra.name) is not part of the schema" }
+        return nil
+    }
+}

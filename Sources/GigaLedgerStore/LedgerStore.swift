@@ -50,6 +50,10 @@ public final class LedgerStore {
             guard applicationID == LedgerDatabase.applicationID, hasEntries else {
                 throw LedgerError.notALedger(path: path, "it is an SQLite database of another application")
             }
+            // A writer never writes under a schema it does not know, nor re-runs a migration whose record was deleted.
+            if forWriting, let problem = Schema.migrationsProblem(try queue.read(Schema.applied)) {
+                throw LedgerError.notALedger(path: path, "its schema cannot be written by this version: \(problem)")
+            }
             if forWriting, try !queue.read({ try LedgerDatabase.migrator().hasCompletedMigrations($0) }) {
                 try LedgerDatabase.migrator().migrate(queue)
             }
@@ -154,6 +158,10 @@ public struct StoreReader {
         return Entry(seq: row[0], type: row[1], body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: row[5],
                      signature: try bytes(6), recordedAt: row[7])
     }
+
+    /// How the file's schema (tables, columns, indexes, triggers, migration records) differs from
+    /// what the code's migrations make; nil when it is the same.
+    public func schemaDifference() throws -> String? { try Schema.difference(db) }
 
     /// The last entry, as stored (unchecked), or nil for an empty ledger.
     public func head() throws -> Entry? {

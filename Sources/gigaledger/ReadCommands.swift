@@ -67,7 +67,7 @@ extension GigaLedger {
                 }
                 print(String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self))
             } else if let failure = report.failure {
-                print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
+                print("NOT VERIFIED: \(failure)")
                 print("(entries 1 to \(report.verifiedCount) verified)")
             } else {
                 print("verified: \(report.verifiedCount) entries, head \(head)")

@@ -15,7 +15,7 @@ extension GigaLedger {
             let status = try ledger.status()
             let report = status.verification
             if let failure = report.failure {
-                print("NOT VERIFIED: entry \(failure.seq): \(failure.reason)")
+                print("NOT VERIFIED: \(failure)")
                 throw ExitCode(ExitCodes.notVerified)
             }
             print("ledger \(ledger.path): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")

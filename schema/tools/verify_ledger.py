@@ -8,6 +8,7 @@ Needs Python 3 and the `cryptography` package (Ed25519); nothing from GigaLedger
 import datetime
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import sys
@@ -462,10 +463,42 @@ def check_checkpoint(row, origin, state, stack):
     datetime.datetime.strptime(signed_at, "%Y-%m-%dT%H:%M:%SZ")
 
 
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "migrations")
+
+
+def schema_objects(db):
+    return sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=lambda o: (o[0], o[1]))
+
+
+def schema_difference(db):
+    """Section 1: the schema is exactly what the migrations recorded in grdb_migrations make, and
+    they are the first of schema/migrations/*.sql, in order."""
+    known = sorted(name[:-4] for name in os.listdir(MIGRATIONS) if name.endswith(".sql"))
+    applied = [row[0] for row in db.execute("SELECT identifier FROM grdb_migrations ORDER BY identifier")]
+    if not applied or applied != known[:len(applied)]:
+        return "the migrations recorded (%s) are not the first of %s" % (", ".join(applied), ", ".join(known))
+    expected = sqlite3.connect(":memory:")
+    expected.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+    for name in applied:
+        with open(os.path.join(MIGRATIONS, name + ".sql"), encoding="utf-8") as migration:
+            expected.executescript(migration.read())
+    want, have = schema_objects(expected), schema_objects(db)
+    for item in want:
+        if item not in have:
+            return "%s %s is missing or not defined as the schema defines it" % (item[0], item[1])
+    for item in have:
+        if item not in want:
+            return "%s %s is not part of the schema" % (item[0], item[1])
+    return None
+
+
 def verify(path):
     db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
         raise SystemExit("not a GigaLedger ledger")
+    difference = schema_difference(db)
+    if difference:
+        return 0, "the ledger file: schema: %s" % difference
     state, h, n = Ledger(), bytes(32), 1
     stack, origin = [], None
     checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
@@ -520,4 +553,4 @@ def verify(path):
 if __name__ == "__main__":
     failed, message = verify(sys.argv[1])
     print(message)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed is not None else 0)

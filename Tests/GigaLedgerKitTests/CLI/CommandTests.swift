@@ -92,9 +92,7 @@ import Testing
     @Test func verifyExitCodesAreZeroOneAndTwo() throws {
         let fixture = try CLIFixture()
         #expect(fixture.run(["verify"]).status == 0)
-        _ = shell("""
-            sqlite3 ledger.sqlite "DROP TRIGGER entries_no_update; UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '350000000000', '350000000001') AS BLOB) WHERE seq = 2"
-            """, in: fixture.dir)
+        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '350000000000', '350000000001') AS BLOB) WHERE seq = 2")
         let tampered = fixture.run(["verify"])
         #expect(tampered.status == 1)
         #expect(tampered.stdout.hasPrefix("NOT VERIFIED: entry 2: stored hash"))
@@ -112,9 +110,7 @@ import Testing
 
     @Test func appendingOnATamperedHeadIsRefused() throws {
         let fixture = try CLIFixture()
-        _ = shell("""
-            sqlite3 ledger.sqlite "DROP TRIGGER entries_no_update; UPDATE entries SET signature = zeroblob(64) WHERE seq = 4"
-            """, in: fixture.dir)
+        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE entries SET signature = zeroblob(64) WHERE seq = 4")
         let append = fixture.run(fixture.contributionArguments)
         #expect(append.status == 1)
         #expect(append.stderr.contains("head entry 4 does not verify"))

@@ -8,15 +8,9 @@ import Testing
 /// Errors that used to say "input refused" (exit 65) where the ledger itself is damaged: the
 /// auditor's finding is "not verified" (exit 1), whatever command finds it.
 @Suite struct ErrorKindTests {
-    /// Raw SQL on the fixture's ledger with the append-only triggers dropped, as a tamperer would.
+    /// Raw SQL on the fixture's ledger with the append-only triggers dropped and put back, as a tamperer would.
     static func tamper(_ fixture: CLIFixture, _ sql: String) throws {
-        let queue = try DatabaseQueue(path: fixture.dir.file("ledger.sqlite"))
-        try queue.writeWithoutTransaction { db in
-            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
-                try db.execute(sql: "DROP TRIGGER \(trigger)")
-            }
-            try db.execute(sql: sql)
-        }
+        try tamperFile(fixture.dir.file("ledger.sqlite"), sql)
     }
 
     @Test func aDamagedKeyIndexIsNotVerifiedNotRefused() throws {

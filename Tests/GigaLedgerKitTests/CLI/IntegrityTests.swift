@@ -117,3 +117,60 @@ import Testing
         #expect(Sodium.isValidPublicKey(SigningKey.generate().publicKey.bytes))
     }
 }
+
+/// Issue 12, item 7: the schema itself is verified, and a writer refuses a schema it does not know.
+@Suite struct SchemaTests {
+    static func sqlite(_ fixture: CLIFixture, _ sql: String) {
+        let result = shell("sqlite3 ledger.sqlite \"\(sql)\"", in: fixture.dir)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    static func expectSchemaFinding(_ fixture: CLIFixture, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 1, "\(verify.stdout)", sourceLocation: sourceLocation)
+        #expect(verify.stdout.hasPrefix("NOT VERIFIED: the ledger file: schema: "), "\(verify.stdout)", sourceLocation: sourceLocation)
+        #expect(verify.stdout.contains(message), "\(verify.stdout)", sourceLocation: sourceLocation)
+        let independent = IntegrityTests.independent(fixture)
+        #expect(independent.status == 1, "\(independent.stdout)", sourceLocation: sourceLocation)
+        #expect(independent.stdout.hasPrefix("the ledger file: schema: "), "\(independent.stdout)", sourceLocation: sourceLocation)
+    }
+
+    @Test func everyDroppedTriggerIsFound() throws {
+        let fixture = try CLIFixture()
+        Self.sqlite(fixture, "DROP TRIGGER entries_no_update")
+        Self.expectSchemaFinding(fixture, "trigger entries_no_update is missing")
+    }
+
+    @Test func aDroppedTreeTableIsFoundNotSkipped() throws {
+        let fixture = try CLIFixture()
+        Self.sqlite(fixture, "DROP TABLE merkle_nodes")
+        Self.expectSchemaFinding(fixture, "merkle_nodes")
+    }
+
+    @Test func anAddedTableOrChangedTriggerIsFound() throws {
+        let fixture = try CLIFixture()
+        Self.sqlite(fixture, "CREATE TABLE notes (x)")
+        Self.expectSchemaFinding(fixture, "table notes is not part of the schema")
+        let other = try CLIFixture()
+        Self.sqlite(other, "DROP TRIGGER keys_no_update; CREATE TRIGGER keys_no_update BEFORE UPDATE ON keys WHEN 0 BEGIN SELECT 1; END")
+        Self.expectSchemaFinding(other, "keys_no_update")
+    }
+
+    /// A deleted migration record made every writer re-run it; an unknown one was accepted.
+    @Test func writersRefuseMigrationRecordsTheyDoNotKnow() throws {
+        let fixture = try CLIFixture()
+        let before = fixture.state()
+        Self.sqlite(fixture, "DELETE FROM grdb_migrations WHERE identifier = '0003_imports'")
+        let append = fixture.run(fixture.contributionArguments)
+        #expect(append.status == 2, "\(append.stderr)")
+        #expect(append.stderr.contains("its schema cannot be written by this version"))
+        Self.expectSchemaFinding(fixture, "are not the first of")
+        let future = try CLIFixture()
+        Self.sqlite(future, "INSERT INTO grdb_migrations VALUES ('0099_future')")
+        let write = future.run(future.contributionArguments)
+        #expect(write.status == 2)
+        #expect(write.stderr.contains("0099_future"))
+        #expect(write.stderr.contains("is not one this GigaLedger knows"))
+        _ = before
+    }
+}

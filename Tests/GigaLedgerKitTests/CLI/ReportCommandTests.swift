@@ -103,9 +103,7 @@ import Testing
         let badQuarter = fixture.run(["report", "--quarter", "2026-Q5"])
         #expect(badQuarter.status == 65)
         #expect(badQuarter.stderr.contains(#"quarter: "2026-Q5" is not a quarter"#))
-        _ = shell("""
-            sqlite3 ledger.sqlite "DROP TRIGGER entries_no_update; UPDATE entries SET signature = zeroblob(64) WHERE seq = 3"
-            """, in: fixture.dir)
+        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE entries SET signature = zeroblob(64) WHERE seq = 3")
         let tampered = fixture.run(["report", "--quarter", "2026-Q1", "--out", "q1"])
         #expect(tampered.status == 1)
         #expect(tampered.stderr.contains("does not verify"))

@@ -38,15 +38,13 @@ import Testing
     @Test func everyFlippedBodyByteIsFound() throws {
         let fixture = try Fixture()
         let original = try #require(try fixture.ledger.entry(6)).body
-        let queue = try DatabaseQueue(path: fixture.path)
-        try fixture.tamper("SELECT 1")
         for position in 0..<original.count {
             var body = original
             body[position] ^= 0x01
-            try queue.write { db in try db.execute(sql: "UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(body)]) }
+            try fixture.tamper("UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(body)])
             #expect(try fixture.verify().failure?.seq == 6, "flip at byte \(position)")
         }
-        try queue.write { db in try db.execute(sql: "UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(original)]) }
+        try fixture.tamper("UPDATE entries SET body = ? WHERE seq = 6", arguments: [Data(original)])
         #expect(try fixture.verify().isVerified)
     }
 

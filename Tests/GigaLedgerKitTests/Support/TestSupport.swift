@@ -114,18 +114,39 @@ struct Fixture {
                                        category: .capex, kind: .payment, ref: "REF-\(cents)"))
     }
 
-    /// Runs raw SQL with the append-only triggers dropped, as a tamperer would.
+    /// Runs raw SQL with the append-only triggers dropped, then puts them back, as a tamperer
+    /// covering their tracks would (the schema check finds triggers left dropped: `dropTriggers`).
     func tamper(_ sql: String, arguments: StatementArguments = []) throws {
-        var config = Configuration()
-        config.foreignKeysEnabled = false
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.writeWithoutTransaction { db in
-            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
-                try db.execute(sql: "DROP TRIGGER \(trigger)")
-            }
-            try db.execute(sql: sql, arguments: arguments)
-        }
+        try tamperFile(path) { try $0.execute(sql: sql, arguments: arguments) }
     }
+
+    /// `change` run on the ledger with the append-only triggers dropped, then put back.
+    func tamper(_ change: (Database) throws -> Void) throws {
+        try tamperFile(path, change)
+    }
+}
+
+/// Raw SQL on the ledger at `path` with the append-only triggers dropped and then re-created.
+func tamperFile(_ path: String, _ sql: String) throws {
+    try tamperFile(path) { try $0.execute(sql: sql) }
+}
+
+/// `change` on the ledger at `path` with the append-only triggers dropped, then re-created on the
+/// tables that are still there, as a tamperer covering their tracks would (verify's schema check
+/// finds triggers left dropped).
+func tamperFile(_ path: String, _ change: (Database) throws -> Void) throws {
+    var config = Configuration()
+    config.foreignKeysEnabled = false
+    let queue = try DatabaseQueue(path: path, configuration: config)
+    try queue.writeWithoutTransaction { db in
+        let triggers = try Row.fetchAll(db, sql: "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        for trigger in triggers { try db.execute(sql: "DROP TRIGGER \(trigger["name"] as String)") }
+        try change(db)
+        for trigger in triggers where try db.tableExists(trigger["tbl_name"] as String) { try db.execute(sql: trigger["sql"] as String) }
+    }
+}
+
+extension Fixture {
 
     /// Inserts a correctly chained entry signed by `key`, bypassing the rules, as a forger with raw SQL would.
     func forge(_ body: EntryBody, after head: Entry, key: SigningKey) throws {
