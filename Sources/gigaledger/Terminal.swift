@@ -8,6 +8,7 @@ import Glibc
 /// Asking for a passphrase on the controlling terminal with echo turned off.
 enum Terminal {
     static func readSecret(prompt: String) throws -> SecretBytes {
+        Sodium.protectProcess()  // the passphrase is a secret too
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw CLIError(message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE", kind: .unusable)

@@ -177,8 +177,19 @@ extension Sodium {
     }
 }
 
-/// Bytes that must not outlive their use: kept in one heap buffer, locked where the
-/// system allows, and overwritten with zeros when released.
+extension Sodium {
+    /// Makes this process non-dumpable (prctl PR_SET_DUMPABLE 0): a crash writes no core file that
+    /// could hold a secret key or a passphrase. And gives the crash signals back their default
+    /// action: Swift's crash backtracer prints the memory its registers point at, which could be a
+    /// secret, to standard error. Called before any secret is read. Idempotent.
+    public static func protectProcess() {
+        _ = gigaledger_set_non_dumpable()
+        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGQUIT] { signal(crash, SIG_DFL) }
+    }
+}
+
+/// Bytes that must not outlive their use: in libsodium's guarded memory (`sodium_malloc`: locked,
+/// between guard pages, checked by a canary), overwritten with zeros when released (`sodium_free`).
 public final class SecretBytes {
     /// Never empty, so that `baseAddress` is never nil; `count` is what the caller asked for.
     private let pointer: UnsafeMutableRawBufferPointer
@@ -187,9 +198,9 @@ public final class SecretBytes {
     public init(count: Int) {
         _ = Sodium.ready
         self.count = count
-        pointer = .allocate(byteCount: max(count, 1), alignment: 16)
+        guard let memory = sodium_malloc(max(count, 1)) else { preconditionFailure("SecretBytes.init: sodium_malloc failed (out of memory)") }
+        pointer = UnsafeMutableRawBufferPointer(start: memory, count: max(count, 1))
         sodium_memzero(pointer.baseAddress!, pointer.count)
-        _ = sodium_mlock(pointer.baseAddress!, pointer.count)
     }
 
     /// Copies `bytes` in, then wipes the caller's array.
@@ -202,9 +213,7 @@ public final class SecretBytes {
     }
 
     deinit {
-        sodium_memzero(pointer.baseAddress!, pointer.count)
-        _ = sodium_munlock(pointer.baseAddress!, pointer.count)
-        pointer.deallocate()
+        sodium_free(pointer.baseAddress!)  // zeroes, unlocks and releases
     }
 
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -9,6 +9,7 @@ import Darwin
 public enum KeyFiles {
     /// Reads a secret-key file, refusing one that group or others may access.
     public static func readSecret(path: String) throws(KeyError) -> SecretKeyFile.Parsed {
+        Sodium.protectProcess()  // before any secret is in memory: no core file may hold it
         var info = stat()
         guard stat(path, &info) == 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, "not a regular file") }
@@ -28,6 +29,7 @@ public enum KeyFiles {
 
     /// A passphrase from a file: its bytes less one final newline (`\n` or `\r\n`); empty is refused.
     public static func readPassphrase(path: String) throws(KeyError) -> SecretBytes {
+        Sodium.protectProcess()
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
         defer { close(fd) }

@@ -13,6 +13,7 @@ public final class SigningKey: @unchecked Sendable {
 
     /// A new key pair from 32 random seed bytes.
     public static func generate() -> SigningKey {
+        Sodium.protectProcess()
         var seed = Sodium.randomBytes(Sodium.seedBytes)
         return SigningKey(seed: SecretBytes(taking: &seed))
     }

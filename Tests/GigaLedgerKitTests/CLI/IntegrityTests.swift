@@ -174,3 +174,39 @@ import Testing
         _ = before
     }
 }
+
+/// Issue 12, item 13: a process that holds a secret key or passphrase writes no core file, and no
+/// crash backtrace with the memory its registers point at.
+@Suite struct CoreDumpTests {
+    /// Blocks `gigaledger ARGS` on a FIFO in a folder of its own, kills it with SIGABRT (whose
+    /// default action dumps core; SIGQUIT is ignored by a script's background jobs) and returns
+    /// how many core files it left and what it printed on standard error.
+    static func crash(_ fixture: CLIFixture, _ name: String, _ arguments: String, environment: String = "") -> (cores: Int, stderr: String) {
+        let script = """
+            mkdir \(name) && mkfifo \(name)/fifo
+            ulimit -c unlimited
+            (cd \(name) && GIGALEDGER_LEDGER=../ledger.sqlite \(environment) exec '\(Binary.path)' \(arguments) 2> stderr) & pid=$!
+            sleep 1
+            kill -ABRT $pid
+            wait $pid
+            ls \(name) | grep -c '^core'
+            """
+        let result = shell(script, in: fixture.dir)
+        let stderr = (try? String(contentsOfFile: fixture.dir.file("\(name)/stderr"), encoding: .utf8)) ?? ""
+        return (Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1, stderr)
+    }
+
+    @Test func aProcessHoldingASecretWritesNoCoreFileAndNoBacktrace() throws {
+        let fixture = try CLIFixture()
+        // The control: the same binary, blocked before any secret (reading a public key), with
+        // Swift's backtracer off, dumps core here.
+        let control = Self.crash(fixture, "control", "check-receipt r --ledger-key fifo", environment: "SWIFT_BACKTRACE=enable=no")
+        #expect(control.cores == 1, "\(control)")
+        let signing = "contribution record --key ../officer.key --passphrase-file fifo --factory de-jupiter --source ms:DE --amount 1 --date 2026-02-15 --category capex --kind payment"
+        let plain = Self.crash(fixture, "plain", signing, environment: "SWIFT_BACKTRACE=enable=no")
+        #expect(plain.cores == 0, "\(plain)")
+        let traced = Self.crash(fixture, "traced", signing)
+        #expect(traced.cores == 0, "\(traced)")
+        #expect(!traced.stderr.contains("Registers"), "\(traced.stderr)")
+    }
+}
