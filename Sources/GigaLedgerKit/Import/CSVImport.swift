@@ -70,6 +70,16 @@ public enum CSVImport {
 
     static func checkHeader(_ header: [String]) throws(ImportError) -> [String] {
         let names = header.map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }  // a byte order mark from a spreadsheet
+        // A file that is not CSV of our columns (a passphrase file given by mistake, say) is
+        // refused without quoting a byte of it: its first line may be a secret.
+        guard names.contains(where: columns.contains) else {
+            for separator in [";", "\t"] where names.count == 1 && names[0].components(separatedBy: separator).contains(where: columns.contains) {
+                throw ImportError(row: 1, column: nil, value: nil, problem: "the columns are separated by \(separator == ";" ? "semicolons" : "tabs"), "
+                                  + "not commas: save the file as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
+            }
+            throw ImportError(row: 1, column: nil, value: nil,
+                              problem: "is not a header of this import's columns (\(columns.joined(separator: ","))); nothing of the file is quoted")
+        }
         for name in names where !columns.contains(name) {
             throw ImportError(row: 1, column: name, value: name, problem: "is not a column; the columns are \(columns.joined(separator: ","))")
         }

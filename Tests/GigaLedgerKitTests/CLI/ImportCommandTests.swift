@@ -42,7 +42,8 @@ import Testing
             (rows(5) + "contribution,de-jupiter,2026-02-01,eu,10,capex,payment,,Someone,,,,\n", #"row 7, column beneficiary: "Someone" must be empty for a contribution row"#),
             (rows(5) + "pledge,de-jupiter,2026-02-01,eu,10,capex,payment,,,,,,\n", #"row 7, column type: "pledge" is not one of: contribution, access"#),
             (rows(5) + "contribution,de-jupiter,2026-02-01,eu,10,capex\n", "row 7: has 6 fields, the header has 13"),
-            ("type;factory;amount\ncontribution;x;1\n", #"row 1, column type;factory;amount: "type;factory;amount" is not a column"#),
+            ("type;factory;amount\ncontribution;x;1\n", "row 1: the columns are separated by semicolons, not commas"),
+            ("correct horse battery staple\n", "row 1: is not a header of this import's columns"),
             (Self.header, "the file has no rows to import"),
             // An unterminated quote swallows the rest of the file into one field: the row comes up short.
             (rows(3) + "contribution,de-jupiter,2026-02-01,eu,10,capex,payment,\"unterminated,,,,,\n", "row 5: has 8 fields, the header has 13"),
@@ -54,6 +55,10 @@ import Testing
             #expect(result.stderr.contains(message), "\(result.stderr)")
             #expect(result.stderr.filter { $0 == "\n" }.count == 1)
         }
+        // Issue 12, item 15: a passphrase file imported by mistake is not echoed.
+        let secret = fixture.run(["import", "pass", "--key", "authority.key"])
+        #expect(secret.status == 65)
+        #expect(!secret.stderr.contains("horse"), "\(secret.stderr)")
         #expect(fixture.state() == before)
     }
 
