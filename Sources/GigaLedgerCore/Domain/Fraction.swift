@@ -1,24 +1,38 @@
-/// An exact ratio of two non-negative integers (cents or hours): compared exactly, rounded only
-/// when shown. Products are taken in 128 bits, so sums up to Int64's range compare without overflow.
-public struct Fraction: Equatable, Sendable, CustomStringConvertible {
-    public let numerator: Int64
-    public let denominator: Int64
+/// The type of every sum of cents or GPU-hours: 128 bits, so no total a ledger can hold traps.
+/// A ledger holds fewer than 2^56 entries (sequence numbers are SQLite integers, far below) of at
+/// most 10^13 cents (2^44) or 10^10 GPU-hours each, so a total stays below `Fraction.termMax`, 2^100.
+public typealias Total = Int128
 
-    /// Requires numerator >= 0 and denominator > 0 (callers check for a zero denominator first:
-    /// that is a "not assessable" case, not a fraction).
-    public init(_ numerator: Int64, _ denominator: Int64) {
+/// An exact ratio of two non-negative totals (cents or hours): compared exactly, rounded only
+/// when shown. Products are taken at full width (256 bits), so no comparison overflows.
+public struct Fraction: Equatable, Sendable, CustomStringConvertible {
+    public let numerator: Total
+    public let denominator: Total
+
+    /// The largest numerator or denominator: every product `within` makes then fits in 128 bits
+    /// before it is compared at full width.
+    public static let termMax: Total = 1 << 100
+
+    /// Requires 0 <= numerator <= termMax and 0 < denominator <= termMax (callers check for a zero
+    /// denominator first: that is a "not assessable" case, not a fraction).
+    public init(_ numerator: Total, _ denominator: Total) {
         precondition(numerator >= 0 && denominator > 0, "Fraction.init: \(numerator)/\(denominator)")
+        precondition(numerator <= Self.termMax && denominator <= Self.termMax, "Fraction.init: \(numerator)/\(denominator) is beyond any ledger's totals")
         self.numerator = numerator
         self.denominator = denominator
     }
 
     /// A threshold given in basis points (1/100 of a percent).
-    public static func basisPoints(_ value: Int64) -> Fraction { Fraction(value, 10_000) }
+    public static func basisPoints(_ value: Int64) -> Fraction { Fraction(Total(value), 10_000) }
 
-    /// Compares a/b with c/d as a·d with c·b, in 128 bits.
+    /// Compares a/b with c/d as a·d with c·b, at full width.
     public static func compare(_ x: Fraction, _ y: Fraction) -> Int {
-        let left = x.numerator.multipliedFullWidth(by: y.denominator)
-        let right = y.numerator.multipliedFullWidth(by: x.denominator)
+        compareProducts(x.numerator, y.denominator, y.numerator, x.denominator)
+    }
+
+    /// The sign of a·b − c·d, the products taken at full width (signed factors allowed).
+    static func compareProducts(_ a: Total, _ b: Total, _ c: Total, _ d: Total) -> Int {
+        let left = a.multipliedFullWidth(by: b), right = c.multipliedFullWidth(by: d)
         if left.high != right.high { return left.high < right.high ? -1 : 1 }
         if left.low != right.low { return left.low < right.low ? -1 : 1 }
         return 0
@@ -27,27 +41,22 @@ public struct Fraction: Equatable, Sendable, CustomStringConvertible {
     public static func <= (x: Fraction, y: Fraction) -> Bool { compare(x, y) <= 0 }
     public static func >= (x: Fraction, y: Fraction) -> Bool { compare(x, y) >= 0 }
 
-    /// |x − y| <= tolerance, exactly: |a·d − c·b|·t_d <= t_n·b·d, all in 128 bits or more
-    /// (by comparing x − y and y − x against the tolerance as fractions over b·d).
+    /// |x − y| <= tolerance, exactly: x − t <= y and y − t <= x. With a/b − p/q = (a·q − p·b)/(b·q),
+    /// every term is below 2^100 (`termMax`), so a·q, p·b and b·q fit in 128 bits and the final
+    /// cross products are compared at full width.
     public static func within(_ x: Fraction, _ y: Fraction, tolerance: Fraction) -> Bool {
-        // x <= y + t  and  y <= x + t, with y + t = (c·t_d + t_n·d) / (d·t_d); numbers here are
-        // shares (at most 1) and basis points, so the sums fit in Int64.
-        func plus(_ a: Fraction, _ t: Fraction) -> Fraction {
-            let (n1, o1) = a.numerator.multipliedReportingOverflow(by: t.denominator)
-            let (n2, o2) = t.numerator.multipliedReportingOverflow(by: a.denominator)
-            let (d, o3) = a.denominator.multipliedReportingOverflow(by: t.denominator)
-            let (n, o4) = n1.addingReportingOverflow(n2)
-            precondition(!(o1 || o2 || o3 || o4), "Fraction.within: overflow")
-            return Fraction(n, d)
+        func atMost(_ x: Fraction, minus t: Fraction, _ y: Fraction) -> Bool {
+            let numerator = x.numerator * t.denominator - t.numerator * x.denominator  // may be negative
+            let denominator = x.denominator * t.denominator
+            return compareProducts(numerator, y.denominator, y.numerator, denominator) <= 0
         }
-        return x <= plus(y, tolerance) && y <= plus(x, tolerance)
+        return atMost(x, minus: tolerance, y) && atMost(y, minus: tolerance, x)
     }
 
     /// The percentage with two decimals, rounded half up: `17.00%`. (Rounding for display only.)
     public var percentText: String {
-        let scaled = numerator.multipliedFullWidth(by: 20_000)  // 2 × 10,000: percent with 2 decimals, doubled for rounding
-        let (quotient, _) = denominator.dividingFullWidth((high: scaled.high, low: scaled.low))
-        let hundredths = (quotient + 1) / 2
+        let doubled = numerator * 20_000 / denominator  // 2 × 10,000: percent with 2 decimals, doubled for rounding
+        let hundredths = (doubled + 1) / 2
         let rest = hundredths % 100
         return "\(hundredths / 100).\(rest < 10 ? "0" : "")\(rest)%"
     }

@@ -56,7 +56,7 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { Self.formatted(value) }
 
     /// `EUR 1,234.56` for any signed number of cents (used for net sums, which may be negative).
-    public static func formatted(_ cents: Int64) -> String {
+    public static func formatted<Amount: BinaryInteger>(_ cents: Amount) -> String {
         let sign = cents < 0 ? "-" : ""
         let magnitude = cents.magnitude
         let euros = String(magnitude / 100)

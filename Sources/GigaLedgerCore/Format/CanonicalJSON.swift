@@ -8,9 +8,17 @@
 public indirect enum CanonicalJSON: Equatable, Sendable {
     case string(String)
     case integer(Int64)
+    /// An integer beyond Int64, which only a report's totals reach (entry bodies never hold one,
+    /// and the decoder never makes one).
+    case wideInteger(Int128)
     case bool(Bool)
     case array([CanonicalJSON])
     case object([String: CanonicalJSON])
+
+    /// A total as JSON: an ordinary integer while it fits in 64 bits, a wide one beyond.
+    public static func total(_ value: Int128) -> CanonicalJSON {
+        Int64(exactly: value).map(CanonicalJSON.integer) ?? .wideInteger(value)
+    }
 
     /// The canonical bytes of this value.
     public func encoded() -> [UInt8] {
@@ -23,6 +31,7 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         switch self {
         case .string(let text): Self.writeString(text, into: &out)
         case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .wideInteger(let value): out.append(contentsOf: String(value).utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .array(let items):
             out.append(UInt8(ascii: "["))

@@ -3,26 +3,26 @@ import GigaLedgerCore
 /// summary.json and the CSV files of a quarterly report.
 extension ReportRenderer {
     static func fractionJSON(_ value: Fraction) -> CanonicalJSON {
-        .object(["numerator": .integer(value.numerator), "denominator": .integer(value.denominator), "percent": .string(value.percentText)])
+        .object(["numerator": .total(value.numerator), "denominator": .total(value.denominator), "percent": .string(value.percentText)])
     }
 
     static func totalsJSON(_ totals: ContributionTotals) -> CanonicalJSON {
-        .object(["committed_capex_cents": .integer(totals.committedCapex), "committed_opex_cents": .integer(totals.committedOpex),
-                 "paid_capex_cents": .integer(totals.paidCapex), "paid_opex_cents": .integer(totals.paidOpex),
-                 "committed_cents": .integer(totals.committed), "paid_cents": .integer(totals.paid)])
+        .object(["committed_capex_cents": .total(totals.committedCapex), "committed_opex_cents": .total(totals.committedOpex),
+                 "paid_capex_cents": .total(totals.paidCapex), "paid_opex_cents": .total(totals.paidOpex),
+                 "committed_cents": .total(totals.committed), "paid_cents": .total(totals.paid)])
     }
 
     static func periodJSON(_ figures: PeriodFigures) -> CanonicalJSON {
         var categories = [String: CanonicalJSON]()
         for category in AccessCategory.allCases where figures.access.hours(category) > 0 {
-            categories[category.rawValue] = .object(["union": .integer(figures.access.hours(category, pool: .union)),
-                                                     "host": .integer(figures.access.hours(category, pool: .host))])
+            categories[category.rawValue] = .object(["union": .total(figures.access.hours(category, pool: .union)),
+                                                     "host": .total(figures.access.hours(category, pool: .host))])
         }
         return .object([
             "sources": .object(figures.bySource.mapValues(totalsJSON)), "total": totalsJSON(figures.total),
-            "access": .object(["by_category": .object(categories), "union_hours": .integer(figures.access.hours(pool: .union)),
-                               "host_hours": .integer(figures.access.hours(pool: .host)), "total_hours": .integer(figures.access.hours()),
-                               "union_commercial_hours": .integer(figures.access.unionCommercialHours)]),
+            "access": .object(["by_category": .object(categories), "union_hours": .total(figures.access.hours(pool: .union)),
+                               "host_hours": .total(figures.access.hours(pool: .host)), "total_hours": .total(figures.access.hours()),
+                               "union_commercial_hours": .total(figures.access.unionCommercialHours)]),
         ])
     }
 
@@ -114,12 +114,12 @@ enum Charts {
     }
 
     /// `part` of `whole` as a pixel width of `width`, rounded down (for drawing only).
-    static func pixels(_ part: Int64, of whole: Int64) -> Int64 {
-        whole > 0 ? Int64(truncatingIfNeeded: (part.multipliedFullWidth(by: width).low) / UInt64(whole)) : 0
+    static func pixels(_ part: Total, of whole: Total) -> Int64 {
+        whole > 0 ? Int64(part * Total(width) / whole) : 0  // part <= whole < 2^100: no overflow
     }
 
     /// One stacked bar per row, with a red marker at `marker` (a share) and a legend.
-    static func stacked(rows: [(label: String, segments: [Int64], marker: Fraction?)], legend: [(String, String)]) -> String {
+    static func stacked(rows: [(label: String, segments: [Total], marker: Fraction?)], legend: [(String, String)]) -> String {
         let height = Int64(rows.count) * (barHeight + 14) + 40
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + width + 20)\" height=\"\(height)\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
         for (index, row) in rows.enumerated() {
@@ -149,7 +149,7 @@ enum Charts {
     }
 
     static func funding(_ report: QuarterlyReport) -> String {
-        let rows = report.factories.map { item -> (String, [Int64], Fraction?) in
+        let rows = report.factories.map { item -> (String, [Total], Fraction?) in
             let figures = item.cumulative
             let cap = item.verdicts.first { $0.rule.id.hasPrefix("union-capex-share-max") || $0.rule.id.hasPrefix("union-acquisition-share-max") }?.threshold
             return (item.factory.id, [figures.union.committed, figures.sum(prefix: "ms:").committed, figures.sum(prefix: "private:").committed], cap)

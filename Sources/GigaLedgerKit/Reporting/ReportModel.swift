@@ -2,29 +2,29 @@ import GigaLedgerCore
 
 /// Net cents by kind and category for one source or a sum of sources.
 public struct ContributionTotals: Equatable, Sendable {
-    public var committedCapex: Int64 = 0
-    public var committedOpex: Int64 = 0
-    public var paidCapex: Int64 = 0
-    public var paidOpex: Int64 = 0
+    public var committedCapex: Total = 0
+    public var committedOpex: Total = 0
+    public var paidCapex: Total = 0
+    public var paidOpex: Total = 0
 
     public init() {}
 
-    init(committedCapex: Int64, committedOpex: Int64, paidCapex: Int64, paidOpex: Int64) {
+    init(committedCapex: Total, committedOpex: Total, paidCapex: Total, paidOpex: Total) {
         self.committedCapex = committedCapex
         self.committedOpex = committedOpex
         self.paidCapex = paidCapex
         self.paidOpex = paidOpex
     }
 
-    public var committed: Int64 { committedCapex + committedOpex }
-    public var paid: Int64 { paidCapex + paidOpex }
+    public var committed: Total { committedCapex + committedOpex }
+    public var paid: Total { paidCapex + paidOpex }
 
     mutating func add(_ item: Contribution) {
         switch (item.kind, item.category) {
-        case (.commitment, .capex): committedCapex += item.amount.value
-        case (.commitment, .opex): committedOpex += item.amount.value
-        case (.payment, .capex): paidCapex += item.amount.value
-        case (.payment, .opex): paidOpex += item.amount.value
+        case (.commitment, .capex): committedCapex += Total(item.amount.value)
+        case (.commitment, .opex): committedOpex += Total(item.amount.value)
+        case (.payment, .capex): paidCapex += Total(item.amount.value)
+        case (.payment, .opex): paidOpex += Total(item.amount.value)
         }
     }
 
@@ -36,11 +36,11 @@ public struct ContributionTotals: Equatable, Sendable {
 
 /// GPU-hours granted, by category and pool.
 public struct AccessTotals: Equatable, Sendable {
-    public var hours: [AccessCategory: [AccessPool: Int64]] = [:]
-    public var unionCommercialHours: Int64 = 0
+    public var hours: [AccessCategory: [AccessPool: Total]] = [:]
+    public var unionCommercialHours: Total = 0
 
-    public func hours(_ category: AccessCategory? = nil, pool: AccessPool? = nil) -> Int64 {
-        var total: Int64 = 0
+    public func hours(_ category: AccessCategory? = nil, pool: AccessPool? = nil) -> Total {
+        var total: Total = 0
         for (itemCategory, pools) in hours where category == nil || itemCategory == category {
             for (itemPool, value) in pools where pool == nil || itemPool == pool { total += value }
         }
@@ -48,8 +48,8 @@ public struct AccessTotals: Equatable, Sendable {
     }
 
     mutating func add(_ grant: AccessGrant) {
-        hours[grant.category, default: [:]][grant.pool, default: 0] += grant.gpuHours
-        if grant.pool == .union && grant.isCommercial { unionCommercialHours += grant.gpuHours }
+        hours[grant.category, default: [:]][grant.pool, default: 0] += Total(grant.gpuHours)
+        if grant.pool == .union && grant.isCommercial { unionCommercialHours += Total(grant.gpuHours) }
     }
 }
 

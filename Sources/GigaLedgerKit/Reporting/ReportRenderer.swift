@@ -92,11 +92,11 @@ public enum ReportRenderer {
 
     /// The ratios in words, each as an exact fraction shown rounded.
     static func ratios(_ figures: PeriodFigures, factory: Factory?) -> [String] {
-        func share(_ part: Int64, _ whole: Int64) -> String { whole > 0 ? Fraction(part, whole).percentText : "n/a (nothing recorded)" }
+        func share(_ part: Total, _ whole: Total) -> String { whole > 0 ? Fraction(part, whole).percentText : "n/a (nothing recorded)" }
         let union = figures.union, total = figures.total, access = figures.access
         var lines = [String]()
         if let factory {
-            lines.append("Union share of planned eligible CAPEX (commitments): \(share(union.committedCapex, factory.capex.value))")
+            lines.append("Union share of planned eligible CAPEX (commitments): \(share(union.committedCapex, Total(factory.capex.value)))")
         }
         lines.append("Union share of all commitments: \(share(union.committed, total.committed)); of all payments: \(share(union.paid, total.paid))")
         lines.append("Matching ratio (non-Union commitments to Union commitments): \(share(figures.nonUnion.committed, union.committed))")

@@ -31,7 +31,7 @@ public enum Safeguards {
     static func threshold(_ rule: PolicyRule) -> Fraction { .basisPoints(rule.basisPoints ?? 0) }
 
     static func unionCapexShare(_ factory: Factory, _ figures: PeriodFigures, _ rule: PolicyRule) -> Verdict {
-        let union = figures.union.committedCapex, planned = factory.capex.value
+        let union = figures.union.committedCapex, planned = Total(factory.capex.value)
         let value = Fraction(union, planned)
         let limit = threshold(rule)
         return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
@@ -49,7 +49,7 @@ public enum Safeguards {
                        explanation: "non-Union commitments \(Cents.formatted(others)) against Union commitments \(Cents.formatted(union)) = \(value.percentText); at least \(minimum.percentText)")
     }
 
-    static func shareAtMost(_ part: Int64, of whole: Int64, what: String, rule: PolicyRule) -> Verdict {
+    static func shareAtMost(_ part: Total, of whole: Total, what: String, rule: PolicyRule) -> Verdict {
         guard whole > 0 else {
             return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "\(what): nothing recorded yet (the whole is zero)")
         }
@@ -58,7 +58,7 @@ public enum Safeguards {
                        explanation: "\(what): \(part) of \(whole) = \(value.percentText); at most \(limit.percentText)")
     }
 
-    static func shareAtLeast(_ part: Int64, of whole: Int64, what: String, rule: PolicyRule) -> Verdict {
+    static func shareAtLeast(_ part: Total, of whole: Total, what: String, rule: PolicyRule) -> Verdict {
         guard whole > 0 else {
             return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "\(what): no access recorded yet")
         }

@@ -140,4 +140,25 @@ import Testing
         let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
         #expect(independent.status == 0, "\(independent.stdout)")
     }
+
+    /// Item 3: a factory's totals beyond Int64 (93 commitments at the maximum per entry, and
+    /// payments) crashed `report`, `status` and `export`. Every command now answers.
+    @Test func totalsBeyondSixtyFourBitsAreReported() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        // 93 commitments and 7 payments of the maximum, and Union access so that the
+        // proportionality rule compares (Fraction.within overflowed from 93 commitments on).
+        let rows = (1...100).map { "contribution,de-jupiter,2026-02-15,eu,100000000000.00,capex,\($0 <= 93 ? "commitment" : "payment"),R-\($0),,,,,\n" }
+        let access = "access,de-jupiter,2026-02-15,,,sme,,,Tiny GmbH,100,union,no,\n"
+        fixture.dir.write("max.csv", ImportCommandTests.header + rows.joined() + access, mode: 0o644)
+        try fixture.expectOK(["import", "max.csv", "--key", "authority.key"])
+        let report = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        #expect(report.stdout.contains("breach"))
+        let summary = try String(contentsOfFile: fixture.dir.file("q1/summary.json"), encoding: .utf8)
+        #expect(summary.contains("\"committed_cents\":930000000000000"))  // 93 commitments of 10^13 cents
+        let status = try fixture.expectOK(["status"])
+        #expect(status.stdout.contains("EUR 9,300,000,000,000.00"), "\(status.stdout)")
+        let export = try fixture.expectOK(["export", "--format", "hledger"])
+        #expect(export.stdout.contains("EUR 100000000000.00"))
+    }
 }

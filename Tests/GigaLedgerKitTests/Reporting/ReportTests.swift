@@ -176,7 +176,8 @@ import Testing
         #expect(Fraction(1, 8).percentText == "12.50%")
         #expect(Fraction(1, 80_000).percentText == "0.00%")
         #expect(Fraction(1, 20_000).percentText == "0.01%")  // 0.005% rounds half up
-        #expect(Fraction.compare(Fraction(Int64.max, 3), Fraction(Int64.max - 1, 3)) == 1)
+        #expect(Fraction.compare(Fraction(Fraction.termMax, 3), Fraction(Fraction.termMax - 1, 3)) == 1)
+        #expect(Fraction.compare(Fraction(Fraction.termMax, Fraction.termMax - 1), Fraction(Fraction.termMax - 1, Fraction.termMax - 2)) == -1)
         #expect(Fraction(1_700_000, 10_000_000) <= .basisPoints(1700))
         #expect(!(Fraction(1_700_001, 10_000_000) <= .basisPoints(1700)))
     }
@@ -194,5 +195,24 @@ import Testing
         for bad in ["2026-Q5", "2026Q1", "2026-q1", "26-Q1", "2026-Q01", ""] {
             #expect(throws: InputError.self) { try Quarter.parse(bad, field: "quarter") }
         }
+    }
+
+    /// Issue 12, item 3: totals beyond Int64 (a factory with 93 commitments at the allowed maximum
+    /// of EUR 100 billion each, or a million-row import at the maximum) used to trap.
+    @Test func totalsBeyondSixtyFourBitsDoNotTrap() {
+        var totals = ContributionTotals()
+        let item = try! Contribution(factory: "f", source: .union, amount: Cents(Cents.amountCentsMax), date: CalendarDate.parse("2026-01-01", field: "d"),
+                                     category: .capex, kind: .commitment, ref: "")
+        for _ in 0..<1_000_000 { totals.add(item) }
+        #expect(totals.committed == Total(Cents.amountCentsMax) * 1_000_000)
+        #expect(totals.committed > Total(Int64.max))
+        #expect(Cents.formatted(totals.committed) == "EUR 100,000,000,000,000,000.00")
+        let share = Fraction(totals.committed, totals.committed * 2)
+        #expect(share.percentText == "50.00%")
+        #expect(share <= .basisPoints(5000) && share >= .basisPoints(5000))
+        #expect(Fraction.within(share, Fraction(1, 2), tolerance: .basisPoints(0)))
+        #expect(!Fraction.within(Fraction(totals.committed + 1, totals.committed * 2), Fraction(1, 2), tolerance: .basisPoints(0)))
+        #expect(Fraction.within(Fraction(totals.committed + 1, totals.committed * 2), Fraction(1, 2), tolerance: .basisPoints(1)))
+        #expect(String(decoding: CanonicalJSON.total(totals.committed).encoded(), as: UTF8.self) == "10000000000000000000")
     }
 }
