@@ -43,7 +43,9 @@ public final class LedgerStore {
         try LedgerDatabase.checkIsSQLiteFile(path: path)
         if forWriting { try LedgerDatabase.checkWritable(path: path) }
         do {
-            let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: !forWriting, lockWaitSeconds: lockWaitSeconds))
+            let queue = forWriting
+                ? try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false, lockWaitSeconds: lockWaitSeconds))
+                : try openForReading(path: path, lockWaitSeconds: lockWaitSeconds)
             let (applicationID, hasEntries) = try queue.read { db in
                 (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, try db.tableExists("entries"))
             }
@@ -70,6 +72,31 @@ public final class LedgerStore {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .notFound(path: path, "its folder \(folder) does not exist")
+        }
+    }
+
+    /// Opens a ledger read-only. On read-only media (a read-only folder, a read-only mount), SQLite
+    /// cannot make the shared-memory file a WAL database needs: the file is then opened as
+    /// immutable (sqlite.org/uri.html, `immutable=1`), which is right only because nothing can
+    /// write it there. A WAL file with transactions not yet merged would be ignored that way, so
+    /// such a ledger is refused with what to do instead.
+    static func openForReading(path: String, lockWaitSeconds: TimeInterval) throws -> DatabaseQueue {
+        let configuration = LedgerDatabase.configuration(readOnly: true, lockWaitSeconds: lockWaitSeconds)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            return queue
+        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
+            let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+            guard wal == 0 else {
+                throw LedgerError.readOnly(path: path, "it is on read-only media with a -wal file of transactions not merged into it; "
+                                           + "copy the ledger with its -wal file to a writable folder, or make a backup where it is written")
+            }
+            var allowed = CharacterSet.urlPathAllowed
+            allowed.remove(charactersIn: "?#%")
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            let uri = "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?mode=ro&immutable=1"
+            return try DatabaseQueue(path: uri, configuration: configuration)
         }
     }
 

@@ -210,3 +210,71 @@ import Testing
         #expect(!traced.stderr.contains("Registers"), "\(traced.stderr)")
     }
 }
+
+/// Issue 12, item 11: evidence on read-only media (a read-only folder, a read-only bind mount)
+/// can be verified, listed, reported on and backed up.
+@Suite(.serialized) struct ReadOnlyMediaTests {
+    static let readingCommands = [["verify"], ["log"], ["status"], ["show", "2"]]
+
+    /// A ledger with a policy, entries and a checkpoint, copied whole (backup) into `folder`.
+    static func evidence(in folder: String) throws -> CLIFixture {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        try fixture.expectOK(fixture.contributionArguments)
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp.txt"])
+        try FileManager.default.createDirectory(atPath: fixture.dir.file(folder), withIntermediateDirectories: true)
+        try fixture.expectOK(["backup", "--out", "\(folder)/ledger.sqlite"])
+        return fixture
+    }
+
+    @Test func aReadOnlyFolderCanBeAudited() throws {
+        let fixture = try Self.evidence(in: "ro")
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("out"), withIntermediateDirectories: true)
+        chmod(fixture.dir.file("out"), 0o777)
+        chmod(fixture.dir.file("ro"), 0o555)
+        defer { chmod(fixture.dir.file("ro"), 0o755) }
+        // As root every folder is writable: the auditor here is `nobody`.
+        func asNobody(_ arguments: [String]) -> Run {
+            let command = ([Binary.path] + arguments + ["--ledger", "ro/ledger.sqlite"]).map { "'\($0)'" }.joined(separator: " ")
+            return shell("su nobody -s /bin/sh -c \"\(command.replacingOccurrences(of: "\"", with: "\\\""))\"", in: fixture.dir)
+        }
+        for arguments in Self.readingCommands + [["report", "--quarter", "2026-Q1", "--out", "out/q1"], ["backup", "--out", "out/copy.sqlite"]] {
+            let result = asNobody(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stdout) \(result.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file("out/q1/summary.json")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("ro")) == ["ledger.sqlite"])  // nothing made there
+    }
+
+    @Test func aReadOnlyBindMountCanBeAudited() throws {
+        let fixture = try Self.evidence(in: "src")
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("mnt"), withIntermediateDirectories: true)
+        let mount = shell("mount --bind src mnt && mount -o remount,bind,ro mnt", in: fixture.dir)
+        #expect(mount.status == 0, "\(mount.stderr)")
+        defer { _ = shell("umount mnt", in: fixture.dir) }
+        #expect(shell("touch mnt/x", in: fixture.dir).status != 0)  // it really is read-only
+        for arguments in Self.readingCommands + [["report", "--quarter", "2026-Q1", "--out", "q1"], ["backup", "--out", "copy.sqlite"]] {
+            let result = fixture.run(arguments + ["--ledger", "mnt/ledger.sqlite"])
+            #expect(result.status == 0, "\(arguments): \(result.stdout) \(result.stderr)")
+        }
+    }
+
+    /// A -wal file with transactions not merged would be ignored by an immutable open: refused,
+    /// with what to do.
+    @Test func unmergedTransactionsOnReadOnlyMediaAreNotIgnored() throws {
+        let fixture = try Self.evidence(in: "src")
+        // A writer that keeps its transactions in the -wal file (no checkpoint while it is open).
+        let writer = try DatabaseQueue(path: fixture.dir.file("src/ledger.sqlite"))
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "PRAGMA user_version = 7")
+        }
+        let copy = shell("mkdir ro && cp src/ledger.sqlite src/ledger.sqlite-wal ro/ && chmod 555 ro && test -s ro/ledger.sqlite-wal", in: fixture.dir)
+        #expect(copy.status == 0, "\(copy.stderr)")
+        defer { chmod(fixture.dir.file("ro"), 0o755) }
+        let verify = shell("su nobody -s /bin/sh -c \"'\(Binary.path)' verify --ledger ro/ledger.sqlite\"", in: fixture.dir)
+        #expect(verify.status == 2, "\(verify.stdout) \(verify.stderr)")
+        #expect(verify.stderr.contains("with a -wal file of transactions not merged into it"), "\(verify.stderr)")
+        try writer.close()
+    }
+}
