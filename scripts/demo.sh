@@ -9,6 +9,9 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 cd "$DIR"
 export GIGALEDGER_LEDGER=ledger.sqlite
+# Each demo run makes a new authority key under the same origin: keep the authority trusted on
+# first use in the demo's own folder, not in the user's known ledgers.
+export XDG_CONFIG_HOME="$(pwd)/.config"
 
 say() { printf '\n== %s\n' "$*"; }
 quiet() { "$G" "$@" >/dev/null; }

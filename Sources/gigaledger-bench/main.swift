@@ -23,6 +23,10 @@ let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigale
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
 
+// Every bench ledger has a new authority under the same origin: the processes measured keep the
+// authority they trust on first use in this run's folder, not in the user's known ledgers.
+setenv("XDG_CONFIG_HOME", work, 1)
+
 let keyPath = "\(work)/authority.key"
 try KeyFiles.writeNew(path: keyPath, text: try SecretKeyFile.encode(authority, passphrase: nil, strength: .interactive), mode: 0o600)
 

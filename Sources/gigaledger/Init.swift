@@ -23,6 +23,7 @@ extension GigaLedger {
             try Ledger.checkCreatable(path: path, origin: originName)  // before a passphrase is asked for
             let key = try signing.load()
             let (_, genesis) = try Ledger.create(path: path, authority: key, authorityName: name, origin: originName)
+            try Environment.trustedAuthorities.record(origin: originName, authority: key.id)
             print("created ledger \(path)")
             print("origin: \(originName)")
             print("authority key: \(key.id) (\(name))")

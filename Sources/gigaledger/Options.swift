@@ -11,15 +11,29 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" (default 10).", valueName: "seconds"))
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
+    @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
+    var authorityKey: String?
+
     var path: String {
         ledger ?? Environment.value(Environment.ledger) ?? "ledger.sqlite"
     }
 
+    /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
+    /// given or recorded for its origin; a ledger whose genesis cannot be read is left to verify.
     func open(forWriting: Bool) throws -> Ledger {
+        try openTrusted(forWriting: forWriting).ledger
+    }
+
+    /// `open`, and how the authority key came to be trusted (nil when the genesis cannot be read).
+    func openTrusted(forWriting: Bool) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
         guard lockWait >= 0, lockWait <= 3600 else {
             throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
         }
-        return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
+        let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+        let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
+        guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
+        let trust = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: pinned)
+        return (ledger, origin, authority, trust)
     }
 }
 
@@ -77,6 +91,12 @@ enum Environment {
     static let ledger = "GIGALEDGER_LEDGER"
     static let key = "GIGALEDGER_KEY"
     static let passphraseFile = "GIGALEDGER_PASSPHRASE_FILE"
+    static let authorityKey = "GIGALEDGER_AUTHORITY_KEY"
+
+    /// The known-ledgers file of this user (XDG_CONFIG_HOME or HOME).
+    static var trustedAuthorities: TrustedAuthorities {
+        TrustedAuthorities(path: TrustedAuthorities.defaultPath(environment: ProcessInfo.processInfo.environment))
+    }
 
     static func value(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }

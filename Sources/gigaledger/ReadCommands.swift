@@ -52,7 +52,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
 
         func run() throws {
-            let ledger = try ledger.open(forWriting: false)
+            let (ledger, _, authority, trust) = try ledger.openTrusted(forWriting: false)
             let bar = ProgressBar(label: "verifying")
             let report = try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
@@ -60,7 +60,8 @@ extension GigaLedger {
             let head = report.headHash.map(Encoding.hex) ?? ""
             if json {
                 var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
-                                                       "head": .string(head), "origin": .string(report.origin)]
+                                                       "head": .string(head), "origin": .string(report.origin),
+                                                       "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust))]
                 if let failure = report.failure {
                     fields["failed_entry"] = .integer(failure.seq)
                     fields["reason"] = .string(failure.reason)
@@ -72,6 +73,7 @@ extension GigaLedger {
             } else {
                 print("verified: \(report.verifiedCount) entries, head \(head)")
                 print("origin: \(report.origin)")
+                print("authority key: \(authority?.description ?? "unknown") (\(Render.trust(trust)))")
             }
             if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
             if let since, !json { print("extends checkpoint \(since)") }

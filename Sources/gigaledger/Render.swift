@@ -87,4 +87,15 @@ enum Render {
         ]
         return String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self)
     }
+
+    /// How the authority key came to be trusted, in words.
+    static func trust(_ outcome: TrustedAuthorities.Outcome?) -> String {
+        switch outcome {
+        case .pinned: return "as given by --authority-key"
+        case .known(let path): return "as recorded in \(path)"
+        case .recordedNow(let path): return "trusted on first use: recorded in \(path); pass --authority-key to check it against a key you hold"
+        case .notRecorded: return "not checked: give --authority-key, or set HOME so it can be recorded"
+        case nil: return "the genesis entry cannot be read"
+        }
+    }
 }

@@ -278,3 +278,55 @@ import Testing
         try writer.close()
     }
 }
+
+/// Issue 12, item 10: the auditor pins the root of trust; a whole replacement ledger (a new
+/// authority under the same origin) no longer prints "verified".
+@Suite struct RootOfTrustTests {
+    /// A second ledger with the same origin and another authority, put where the first one was.
+    static func replace(_ fixture: CLIFixture) throws {
+        try fixture.expectOK(["key", "generate", "--out", "impostor", "--unencrypted"])
+        try fixture.expectOK(["init", "--key", "impostor.key", "--origin", "test.example/ledger", "--ledger", "replacement.sqlite"],
+                             env: ["XDG_CONFIG_HOME": fixture.dir.file("impostor-config")])
+        try FileManager.default.removeItem(atPath: fixture.dir.file("ledger.sqlite"))
+        try FileManager.default.moveItem(atPath: fixture.dir.file("replacement.sqlite"), toPath: fixture.dir.file("ledger.sqlite"))
+    }
+
+    @Test func verifyNamesTheRootOfTrustAndHowItIsTrusted() throws {
+        let fixture = try CLIFixture()
+        let authority = try KeyFiles.readPublic(path: fixture.dir.file("authority.pub"))
+        let first = try fixture.expectOK(["verify"])
+        #expect(first.stdout.contains("origin: test.example/ledger"))
+        #expect(first.stdout.contains("authority key: \(authority.id) (as recorded in"), "\(first.stdout)")  // init recorded it
+        let pinned = try fixture.expectOK(["verify", "--authority-key", "authority.pub"])
+        #expect(pinned.stdout.contains("authority key: \(authority.id) (as given by --authority-key)"))
+    }
+
+    @Test func aReplacementLedgerIsRefusedOnFirstUseAndWhenPinned() throws {
+        let fixture = try CLIFixture()
+        try Self.replace(fixture)
+        let remembered = fixture.run(["verify"])
+        #expect(remembered.status == 1, "\(remembered.stdout) \(remembered.stderr)")
+        #expect(remembered.stderr.contains("it is not the ledger you trust"))
+        #expect(!remembered.stdout.contains("verified"))
+        let pinned = fixture.run(["verify", "--authority-key", "authority.pub"])
+        #expect(pinned.status == 1)
+        #expect(pinned.stderr.contains("as --authority-key says"))
+        let fromEnvironment = fixture.run(["status"], env: ["GIGALEDGER_AUTHORITY_KEY": "authority.pub"])
+        #expect(fromEnvironment.status == 1)
+        // Pinned to the new key, after checking it with the operator, it verifies.
+        try fixture.expectOK(["verify", "--authority-key", "impostor.pub"])
+    }
+
+    /// An auditor who never saw the ledger before records its authority on the first verify,
+    /// and a later replacement is refused.
+    @Test func trustOnFirstUseRecordsTheFirstAuthoritySeen() throws {
+        let fixture = try CLIFixture()
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor-config")]
+        let first = try fixture.expectOK(["verify"], env: auditor)
+        #expect(first.stdout.contains("trusted on first use: recorded in \(fixture.dir.file("auditor-config"))/gigaledger/known_ledgers"))
+        try Self.replace(fixture)
+        let second = fixture.run(["verify"], env: auditor)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("auditor-config/gigaledger/known_ledgers says"))
+    }
+}

@@ -73,6 +73,11 @@ func shell(_ command: String, in dir: TempDir) -> Run {
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", command]
     process.currentDirectoryURL = dir.url
+    // The test's own home: the authority keys trusted on first use stay in the test's folder.
+    var environment = ProcessInfo.processInfo.environment
+    environment["HOME"] = dir.path
+    environment["XDG_CONFIG_HOME"] = nil
+    process.environment = environment
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
