@@ -10,6 +10,8 @@ import GigaLedgerCore
 public final class LedgerStore {
     public let path: String
     let queue: DatabaseQueue
+    /// Whether the file was opened for writing.
+    public private(set) var isWritable = false
 
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault: TimeInterval = LedgerDatabase.lockWaitSecondsDefault
@@ -30,7 +32,9 @@ public final class LedgerStore {
                 try db.execute(sql: "PRAGMA application_id = \(LedgerDatabase.applicationID)")
             }
             try LedgerDatabase.migrator().migrate(queue)
-            return LedgerStore(path: path, queue: queue)
+            let store = LedgerStore(path: path, queue: queue)
+            store.isWritable = true
+            return store
         } catch {
             removeFiles(path: path)
             throw LedgerDatabase.map(error, path: path)
@@ -59,7 +63,9 @@ public final class LedgerStore {
             if forWriting, try !queue.read({ try LedgerDatabase.migrator().hasCompletedMigrations($0) }) {
                 try LedgerDatabase.migrator().migrate(queue)
             }
-            return LedgerStore(path: path, queue: queue)
+            let store = LedgerStore(path: path, queue: queue)
+            store.isWritable = forWriting
+            return store
         } catch {
             throw LedgerDatabase.map(error, path: path)
         }
@@ -261,6 +267,13 @@ public struct StoreReader {
         try Row.fetchOne(db, sql: "SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?", arguments: [size]).map(StoredCheckpoint.init)
     }
 
+    /// Every stored cosignature, by checkpoint size and key.
+    public func cosignatures() throws -> [StoredCosignature] {
+        try Row.fetchAll(db, sql: "SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id").map {
+            StoredCosignature(size: $0["size"], keyID: $0["key_id"] ?? "", line: $0["line"] ?? "")
+        }
+    }
+
     /// Every stored checkpoint, smallest first (a few per quarter: `verify` checks each).
     public func checkpoints() throws -> [StoredCheckpoint] {
         try Row.fetchAll(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").map(StoredCheckpoint.init)
@@ -280,6 +293,20 @@ public struct StoredCheckpoint: Equatable, Sendable {
         root = (row["root"] as Data?).map { [UInt8]($0) } ?? []
         note = row["note"] ?? ""
         signedAt = row["signed_at"] ?? ""
+    }
+}
+
+/// A row of the `cosignatures` table: the C2SP cosignature line (without its newline) by the
+/// enrolled auditor key `keyID` of the stored checkpoint at `size`.
+public struct StoredCosignature: Equatable, Sendable {
+    public let size: Int64
+    public let keyID: String
+    public let line: String
+
+    public init(size: Int64, keyID: String, line: String) {
+        self.size = size
+        self.keyID = keyID
+        self.line = line
     }
 }
 
@@ -307,6 +334,12 @@ public struct StoreWriter {
             INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(entry.seq), .text(entry.type), .blob(entry.body), .blob(entry.prevHash), .blob(entry.hash), .text(entry.signer),
                   .blob(entry.signature), .text(entry.recordedAt)])
+    }
+
+    /// Keeps an auditor's cosignature of the stored checkpoint at `size`.
+    public func insertCosignature(_ cosignature: StoredCosignature) throws {
+        try db.execute(sql: "INSERT INTO cosignatures (size, key_id, line) VALUES (?, ?, ?)",
+                       arguments: [cosignature.size, cosignature.keyID, cosignature.line])
     }
 
     /// Keeps a signed checkpoint.

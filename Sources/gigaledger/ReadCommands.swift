@@ -50,9 +50,11 @@ extension GigaLedger {
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
         @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
+        @OptionGroup var witnesses: WitnessOptions
 
         func run() throws {
             let (ledger, _, authority, trust) = try ledger.openTrusted(forWriting: false)
+            let required = try witnesses.load()
             let bar = ProgressBar(label: "verifying")
             let report = try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
@@ -76,6 +78,11 @@ extension GigaLedger {
                 print("authority key: \(authority?.description ?? "unknown") (\(Render.trust(trust)))")
             }
             if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
+            if let required {
+                let (size, count) = try ledger.witnessCount(of: required.keys)
+                try required.check(cosigners: count, size: size)
+                if !json { print("the latest checkpoint (size \(size)) is cosigned by \(count) of the \(required.keys.count) witnesses given") }
+            }
             if let since, !json { print("extends checkpoint \(since)") }
         }
     }

@@ -68,16 +68,25 @@ extension GigaLedger {
     struct CheckReceipt: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-receipt",
-            abstract: "Check a receipt offline, without the ledger: the checkpoint's signature, the inclusion proof, the entry's signature.",
+            abstract: "Check a receipt (or a consistency proof from `prove --from`) offline, without the ledger: the checkpoints' signatures, the proof, the entry's signature.",
             discussion: "Exit 0: the receipt checks. Exit 1: it does not (the reason is printed).")
 
         @Argument(help: "The receipt file.") var file: String
         @Option(name: .long, help: ArgumentHelp("The ledger's public key (the authority's NAME.pub).", valueName: "pub")) var ledgerKey: String
+        @OptionGroup var witnesses: WitnessOptions
 
         func run() throws {
             let key = try KeyFiles.readPublic(path: ledgerKey)
-            let receipt = try Receipt.parse(try OutputFiles.readText(file, what: "receipt", bytesMax: Receipt.bytesMax))
+            let required = try witnesses.load()
+            let text = try OutputFiles.readText(file, what: "receipt", bytesMax: max(Receipt.bytesMax, ConsistencyFile.bytesMax))
+            if text.hasPrefix(ConsistencyFile.tag + "\n") {
+                let (old, new) = try ConsistencyFile.parse(text).check(ledgerKey: key)
+                print("consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
+                return
+            }
+            let receipt = try Receipt.parse(text)
             let (checkpoint, body) = try receipt.check(ledgerKey: key)
+            if let required { try required.check(cosigners: receipt.cosigners(among: required.keys).count, size: checkpoint.size) }
             print("receipt verified: entry \(body.seq) (\(body.type)) is in \(checkpoint.origin) at tree size \(checkpoint.size)")
             print("entry: \(Render.summarize(body.data))")
             print("signed by \(body.signer) at \(body.recordedAt); checkpoint root \(Encoding.base64(checkpoint.root))")
@@ -96,16 +105,55 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Write the cosigned checkpoint here instead of standard output.", valueName: "file")) var out: String?
 
         func run() throws {
-            let ledger = try ledger.open(forWriting: false)
+            // Opened for writing where it can be, so that the cosignature is kept with the checkpoint.
+            let ledger = try (try? self.ledger.open(forWriting: true)) ?? self.ledger.open(forWriting: false)
             let note = try readCheckpointFile(checkpoint)
             let state = CosignState(path: state ?? (signing.keyPath ?? "auditor") + ".cosigned")
             try state.checkWritable()
             if let out { try OutputFiles.checkNew(out) }
             let key = try signing.load()
-            let (cosigned, target) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
+            let (cosigned, target, recorded) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
                                                        timestamp: UInt64(Date().timeIntervalSince1970))
             try emit(cosigned, to: out)
             try state.record(target)
+            warn(recorded ? "the cosignature is kept in the ledger with checkpoint \(target.size)"
+                          : "the cosignature is not kept in the ledger (it is read-only, does not keep this checkpoint, or has it already)")
         }
+    }
+}
+
+/// `--witness PUB` (repeatable) and `--quorum N`: the auditors' keys whose cosignatures a
+/// checkpoint must carry, and how many of them (default: all).
+struct WitnessOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("An auditor's public key whose cosignature the checkpoint must carry (repeatable).", valueName: "pub"))
+    var witness: [String] = []
+    @Option(name: .long, help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "N"))
+    var quorum: Int?
+
+    struct Required {
+        let keys: [PublicKey]
+        let quorum: Int
+
+        /// Not verified unless `cosigners` of the keys cosigned the checkpoint of `size`.
+        func check(cosigners: Int, size: Int64) throws {
+            guard cosigners >= quorum else {
+                throw CLIError(message: "the checkpoint of size \(size) is cosigned by \(cosigners) of the \(keys.count) witnesses given; \(quorum) required",
+                               kind: .notVerified)
+            }
+        }
+    }
+
+    /// The witnesses required, or nil when none is given.
+    func load() throws -> Required? {
+        guard !witness.isEmpty else {
+            if let quorum { throw InputError(field: "quorum", value: String(quorum), problem: "needs --witness keys") }
+            return nil
+        }
+        let keys = try witness.map { try KeyFiles.readPublic(path: $0) }
+        let quorum = self.quorum ?? keys.count
+        guard quorum >= 1, quorum <= keys.count else {
+            throw InputError(field: "quorum", value: String(quorum), problem: "is not between 1 and the \(keys.count) witnesses given")
+        }
+        return Required(keys: keys, quorum: quorum)
     }
 }

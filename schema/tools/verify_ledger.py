@@ -452,6 +452,26 @@ def open_checkpoint(note, origin, keys):
     return int(parts[1]), root
 
 
+def check_cosignature(row, texts, state):
+    """Section 12: a stored cosignature is by an enrolled auditor key, of a stored checkpoint that
+    verified, and verifies (C2SP tlog-cosignature) over that checkpoint's text."""
+    size, key_id, line = row
+    key = state.keys.get(key_id)
+    if size not in texts or key is None or key["role"] != "auditor":
+        raise Fail("stored cosignature of checkpoint %d by %s is not by an auditor of a kept checkpoint" % (size, key_id))
+    if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2:
+        raise Fail("stored cosignature line is malformed")
+    name, blob = line[2:].split(" ")
+    blob = __import__("base64").b64decode(blob, validate=True)
+    if len(blob) != 76 or blob[:4] != hashlib.sha256(name.encode() + b"\n\x04" + key["public_key"]).digest()[:4]:
+        raise Fail("stored cosignature is not by its key")
+    message = b"cosignature/v1\ntime %d\n" % int.from_bytes(blob[4:12], "big") + texts[size].encode()
+    try:
+        Ed25519PublicKey.from_public_bytes(key["public_key"]).verify(blob[12:], message)
+    except InvalidSignature:
+        raise Fail("stored cosignature does not verify")
+
+
 def check_checkpoint(row, origin, state, stack):
     size, root, note, signed_at = row
     keys = [k["public_key"] for k in state.keys.values() if k["role"] == "authority" and k["revoked"] is None]
@@ -461,6 +481,7 @@ def check_checkpoint(row, origin, state, stack):
     if root != tree_root(stack):
         raise Fail("stored checkpoint %d has another root than the entries give" % size)
     datetime.datetime.strptime(signed_at, "%Y-%m-%dT%H:%M:%SZ")
+    return note.partition("\n\n")[0] + "\n"
 
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "migrations")
@@ -500,7 +521,7 @@ def verify(path):
     if difference:
         return 0, "the ledger file: schema: %s" % difference
     state, h, n = Ledger(), bytes(32), 1
-    stack, origin = [], None
+    stack, origin, texts = [], None, {}
     checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
     for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
@@ -532,12 +553,18 @@ def verify(path):
                 origin = d["origin"]
             tree_append(stack, leaf_hash(stored))
             while checkpoints and checkpoints[0][0] <= n:
-                check_checkpoint(checkpoints.pop(0), origin, state, stack)
+                row = checkpoints.pop(0)
+                texts[row[0]] = check_checkpoint(row, origin, state, stack)
         except (Fail, KeyError, TypeError, ValueError) as error:
             return n, "entry %d: %s" % (n, error)
         h, n = stored, n + 1
     if checkpoints:
         return n, "entry %d: stored checkpoint %d covers more entries than the ledger holds" % (n, checkpoints[0][0])
+    for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id"):
+        try:
+            check_cosignature(row, texts, state)
+        except (Fail, KeyError, TypeError, ValueError) as error:
+            return max(1, min(row[0], n - 1)), "entry %d: %s" % (max(1, min(row[0], n - 1)), error)
     if n == 1:
         return 1, "entry 1: no entries"
     columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",

@@ -36,6 +36,17 @@ public struct Receipt: Equatable {
         return lines.joined(separator: "\n") + "\n" + checkpointNote
     }
 
+    /// The keys among `witnesses` that cosigned the receipt's checkpoint (C2SP tlog-cosignature
+    /// lines that verify over its text), each counted once.
+    public func cosigners(among witnesses: [PublicKey]) -> [PublicKey] {
+        guard let signed = try? SignedNote.parse(checkpointNote) else { return [] }
+        var found = [PublicKey]()
+        for line in signed.signatures {
+            if let key = NoteKey.cosigner(of: line, text: signed.text, among: witnesses), !found.contains(key) { found.append(key) }
+        }
+        return found
+    }
+
     /// Parses a receipt strictly: these lines in this order, then the signed checkpoint to the end.
     public static func parse(_ text: String) throws(ReceiptError) -> Receipt {
         guard text.utf8.count <= bytesMax else { throw .malformed("larger than \(bytesMax) bytes") }

@@ -10,7 +10,9 @@ public struct SignedNote: Equatable {
         /// The bytes after the key ID: a 64-byte signature, or a timestamp and a signature for cosignatures.
         public let payload: [UInt8]
 
-        var line: String { "— \(name) \(Encoding.base64(keyID + payload))\n" }
+        var line: String { text + "\n" }
+        /// The signature line without its newline.
+        public var text: String { "— \(name) \(Encoding.base64(keyID + payload))" }
     }
 
     public let text: String
@@ -43,7 +45,8 @@ public struct SignedNote: Equatable {
         return SignedNote(text: text, signatures: signatures)
     }
 
-    private static func parseSignature(_ line: String) throws(NoteError) -> Signature {
+    /// One signature line, without its newline.
+    public static func parseSignature(_ line: String) throws(NoteError) -> Signature {
         guard line.hasPrefix("— ") else { throw .malformed("a signature line does not start with \"— \"") }
         let parts = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else { throw .malformed("a signature line is not `— NAME SIGNATURE`") }
@@ -117,6 +120,12 @@ public struct NoteKey: Equatable {
         let time = (0..<8).map { UInt8(truncatingIfNeeded: timestamp >> (56 - 8 * $0)) }
         return SignedNote.Signature(name: name, keyID: noteKey.keyID(type: cosignatureType),
                                     payload: time + key.sign(cosignedMessage(text, timestamp: timestamp)))
+    }
+
+    /// The key among `keys` whose cosignature `signature` is, over `text`; nil when none. The line's
+    /// name is part of its key ID, so a key cosigns under any name it was given.
+    public static func cosigner(of signature: SignedNote.Signature, text: String, among keys: [PublicKey]) -> PublicKey? {
+        keys.first { key in (try? NoteKey(name: signature.name, publicKey: key))?.isCosignature(signature, of: text) == true }
     }
 
     public func isCosignature(_ signature: SignedNote.Signature, of text: String) -> Bool {

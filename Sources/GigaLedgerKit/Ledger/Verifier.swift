@@ -86,6 +86,8 @@ final class Verifier {
     /// One ordered scan per tree level and per index table, compared as the entries arrive.
     /// The stored checkpoints not yet reached, smallest first.
     private var storedCheckpoints = [StoredCheckpoint]()
+    /// The text of each stored checkpoint that verified, by size: what cosignatures sign.
+    private var checkpointTexts = [Int64: String]()
     private var levelScans = [Int: TreeLevelScan]()
     private var indexScans = [String: IndexScan]()
 
@@ -137,6 +139,25 @@ final class Verifier {
         guard checkpoint.root == stored.root else { return fail("has a root column that differs from its signed note") }
         guard checkpoint.root == frontier.root else { return fail("has another root than the entries give (rewritten?)") }
         guard Timestamp.isValid(stored.signedAt) else { return fail("has a signed_at that is not a UTC time") }
+        checkpointTexts[stored.size] = checkpoint.text
+        return nil
+    }
+
+    /// After the replay: every stored cosignature is by an enrolled auditor key, of a stored
+    /// checkpoint that verified, and verifies over that checkpoint's text.
+    private func checkCosignatures() throws -> VerificationFailure? {
+        for cosignature in try reader.cosignatures() {
+            func fail(_ why: String) -> VerificationFailure {
+                VerificationFailure(seq: max(1, min(cosignature.size, count)), reason: "stored cosignature of checkpoint \(cosignature.size) by \(InputError.quoted(cosignature.keyID)) \(why)")
+            }
+            guard let text = checkpointTexts[cosignature.size] else { return fail("is of a checkpoint the ledger does not keep") }
+            guard let id = try? KeyID.parse(cosignature.keyID, field: "key_id"), let key = facts.key(id), key.enrolment.role == .auditor else {
+                return fail("is not by an enrolled auditor key")
+            }
+            guard let line = try? SignedNote.parseSignature(cosignature.line),
+                  NoteKey.cosigner(of: line, text: text, among: [key.enrolment.publicKey]) != nil
+            else { return fail("does not verify") }
+        }
         return nil
     }
 
@@ -218,6 +239,7 @@ final class Verifier {
             return report(VerificationFailure(seq: count + 1, reason: "stored checkpoint \(beyond.size) covers more entries than the ledger holds (truncated?)"))
         }
         if let failure = try checkScansFinished() { return report(failure) }
+        if let failure = try checkCosignatures() { return report(failure) }
         return report(nil)
     }
 

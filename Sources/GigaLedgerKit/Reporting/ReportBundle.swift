@@ -45,7 +45,7 @@ extension Ledger {
             guard let checkpoint else {
                 throw Refusal("--previous needs a checkpoint at entry \(report.entryCount): run `gigaledger checkpoint` at the quarter's end")
             }
-            consistency = try consistencyFile(from: try openCheckpoint(previousCheckpoint), to: try openCheckpoint(checkpoint))
+            consistency = try consistencyFile(fromNote: previousCheckpoint, toNote: checkpoint)
         }
         var files = [(name: String, text: String)]()
         for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {

@@ -1,5 +1,6 @@
 import Foundation
 import GigaLedgerCore
+import GigaLedgerStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,8 +46,15 @@ extension Ledger {
     /// ledger's authority keys, the ledger verifies, its first `size` entries give the checkpoint's
     /// root, and it extends `lastCosigned` (the last checkpoint this auditor cosigned: same origin,
     /// no larger, and the root the same entries give). Returns the cosigned note and the checkpoint.
+    /// Only an enrolled, unrevoked auditor key cosigns. When the ledger keeps this checkpoint and
+    /// was opened for writing, the cosignature is also stored with it (`recorded` says so), after
+    /// it is checked as `verify` will check it.
     public func cosign(_ note: String, key: SigningKey, name: String, lastCosigned last: Checkpoint?,
-                       timestamp: UInt64) throws -> (cosigned: String, checkpoint: Checkpoint) {
+                       timestamp: UInt64) throws -> (cosigned: String, checkpoint: Checkpoint, recorded: Bool) {
+        guard let auditor = try keys().first(where: { $0.enrolment.publicKey == key.publicKey }), auditor.enrolment.role == .auditor,
+              auditor.isActive else {
+            throw Refusal("key \(key.id) is not an enrolled, unrevoked auditor key of this ledger; only those cosign")
+        }
         let (target, signed) = try Checkpoint.open(note, trusting: try authorityKeys())
         let report = try verify(rootsAt: [target.size, last?.size ?? 0])
         if let failure = report.failure { throw CosignRefusal(reason: "the ledger does not verify: \(failure)", kind: .notVerified) }
@@ -65,6 +73,30 @@ extension Ledger {
             }
         }
         let line = try NoteKey.cosign(signed.text, name: name, key: key, timestamp: timestamp)
-        return (SignedNote(text: signed.text, signatures: signed.signatures + [line]).encoded, target)
+        let recorded = try record(StoredCosignature(size: target.size, keyID: key.id.description, line: line.text), text: signed.text)
+        return (SignedNote(text: signed.text, signatures: signed.signatures + [line]).encoded, target, recorded)
+    }
+
+    /// Stores a cosignature of the checkpoint with `text` when the ledger keeps that checkpoint and
+    /// is writable; a later cosignature by the same key of the same checkpoint replaces nothing.
+    private func record(_ cosignature: StoredCosignature, text: String) throws -> Bool {
+        guard store.isWritable else { return false }
+        return try store.write { writer in
+            guard let stored = try writer.reader.checkpoint(size: cosignature.size), stored.note.hasPrefix(text + "\n"),
+                  try !writer.reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID })
+            else { return false }
+            try writer.insertCosignature(cosignature)
+            return true
+        }
+    }
+
+    /// How many of `witnesses` cosigned the latest checkpoint the ledger keeps, by its stored
+    /// cosignatures (which `verify` checks), and that checkpoint's size.
+    public func witnessCount(of witnesses: [PublicKey]) throws -> (size: Int64, count: Int) {
+        try store.read { reader in
+            guard let latest = try reader.latestCheckpoint(), let signed = try? SignedNote.parse(latest.note) else { return (0, 0) }
+            let lines = try reader.cosignatures().filter { $0.size == latest.size }.compactMap { try? SignedNote.parseSignature($0.line) }
+            return (latest.size, Set(lines.compactMap { NoteKey.cosigner(of: $0, text: signed.text, among: witnesses)?.id }).count)
+        }
     }
 }

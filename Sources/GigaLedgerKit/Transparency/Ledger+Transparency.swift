@@ -87,12 +87,19 @@ extension Ledger {
 
     /// The consistency proof file (schema/FORMAT.md section 14) from checkpoint `old` to `new`,
     /// checked before it is returned.
-    public func consistencyFile(from old: Checkpoint, to new: Checkpoint) throws -> String {
-        let proof = old.size == 0 || old.size == new.size ? [] : try consistencyProof(old: old.size, new: new.size)
-        try Merkle.checkConsistency(old: old.size, new: new.size, oldRoot: old.root, newRoot: new.root, proof: proof)
-        let lines = ["gigaledger-consistency/v1", "origin \(new.origin)", "old_size \(old.size)", "old_root \(Encoding.base64(old.root))",
-                     "new_size \(new.size)", "new_root \(Encoding.base64(new.root))", "proof \(proof.count)"] + proof.map(Encoding.hex)
-        return lines.joined(separator: "\n") + "\n"
+    func consistencyFile(from old: (note: String, checkpoint: Checkpoint), to new: (note: String, checkpoint: Checkpoint)) throws -> String {
+        let (oldSize, newSize) = (old.checkpoint.size, new.checkpoint.size)
+        let proof = oldSize == 0 || oldSize == newSize ? [] : try consistencyProof(old: oldSize, new: newSize)
+        try Merkle.checkConsistency(old: oldSize, new: newSize, oldRoot: old.checkpoint.root, newRoot: new.checkpoint.root, proof: proof)
+        return ConsistencyFile(oldNote: old.note, newNote: new.note, proof: proof).encoded
+    }
+
+    /// A stored checkpoint's note with the cosignatures the ledger keeps for it appended (C2SP
+    /// tlog-cosignature lines), as receipts carry it.
+    func withCosignatures(_ note: String, size: Int64) throws -> String {
+        let lines = try store.read { try $0.cosignatures() }.filter { $0.size == size }.compactMap { try? SignedNote.parseSignature($0.line) }
+        guard !lines.isEmpty, let signed = try? SignedNote.parse(note) else { return note }
+        return SignedNote(text: signed.text, signatures: signed.signatures + lines).encoded
     }
 
     /// The latest checkpoint the ledger keeps, opened: a stored note that does not open is damage
@@ -109,9 +116,9 @@ extension Ledger {
     /// The consistency proof file from the signed checkpoint `oldNote` to `newNote`, or else to
     /// the latest checkpoint the ledger keeps.
     public func consistencyFile(fromNote oldNote: String, toNote newNote: String?) throws -> String {
-        let old = try openCheckpoint(oldNote)
-        let new = try newNote.map(openCheckpoint) ?? latestStoredCheckpoint().checkpoint
-        return try consistencyFile(from: old, to: new)
+        let old = (oldNote, try openCheckpoint(oldNote))
+        let new = try newNote.map { ($0, try openCheckpoint($0)) } ?? latestStoredCheckpoint()
+        return try consistencyFile(from: old, to: (new.0, new.1))
     }
 
     /// The latest checkpoint the ledger signed, if any.
@@ -142,7 +149,8 @@ extension Ledger {
         if let checkpointNote {
             (note, checkpoint) = (checkpointNote, try openCheckpoint(checkpointNote))
         } else {
-            (note, checkpoint) = try latestStoredCheckpoint()
+            let latest = try latestStoredCheckpoint()
+            (note, checkpoint) = (try withCosignatures(latest.note, size: latest.checkpoint.size), latest.checkpoint)
         }
         guard seq >= 1, seq <= checkpoint.size else {
             throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")

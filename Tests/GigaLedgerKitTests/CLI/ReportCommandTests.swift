@@ -84,7 +84,7 @@ import Testing
         #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-full/summary.json")))
         let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
         #expect(markdown.contains(try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)))
-        #expect(markdown.contains("old_size 6\nold_root"))
+        #expect(markdown.contains("gigaledger-consistency/v2\nproof "))
         #expect(try String(contentsOfFile: fixture.dir.file("q1/checkpoint.txt"), encoding: .utf8)
                 == String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8))
         #expect(try fixture.expectOK(["verify", "--since", "q1/checkpoint.txt"]).stdout.contains("extends checkpoint"))

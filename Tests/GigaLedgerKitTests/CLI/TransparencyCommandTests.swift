@@ -24,14 +24,46 @@ import Testing
         for _ in 0..<3 { try fixture.expectOK(fixture.contributionArguments) }
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q2.checkpoint"])
         let consistency = try fixture.expectOK(["prove", "--from", "q1.checkpoint"]).stdout
-        #expect(consistency.hasPrefix("gigaledger-consistency/v1\norigin test.example/ledger\nold_size 5\n"))
+        #expect(consistency.hasPrefix("gigaledger-consistency/v2\nproof "))
+        // Checkable offline, like a receipt: it carries both signed checkpoints.
+        fixture.dir.write("consistency.txt", consistency, mode: 0o644)
+        let offline = try fixture.expectOK(["check-receipt", "consistency.txt", "--ledger-key", "authority.pub"])
+        #expect(offline.stdout == "consistency verified: test.example/ledger at tree size 8 extends tree size 5\n")
+        var lines = consistency.components(separatedBy: "\n")
+        lines[2] = (lines[2].hasPrefix("0") ? "1" : "0") + lines[2].dropFirst()  // one proof hash changed
+        fixture.dir.write("forged.txt", lines.joined(separator: "\n"), mode: 0o644)
+        #expect(fixture.run(["check-receipt", "forged.txt", "--ledger-key", "authority.pub"]).status != 0)
         let since = try fixture.expectOK(["verify", "--since", "q1.checkpoint"]).stdout
         #expect(since.contains("extends checkpoint q1.checkpoint"))
 
         try fixture.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        // Only an enrolled auditor key cosigns (issue 12, item 12).
+        let notYet = fixture.run(["cosign", "q2.checkpoint", "--key", "auditor.key"])
+        #expect(notYet.status == 65)
+        #expect(notYet.stderr.contains("is not an enrolled, unrevoked auditor key"))
+        let officerCosign = fixture.run(["cosign", "q2.checkpoint", "--key", "officer.key", "--passphrase-file", fixture.passphraseFile])
+        #expect(officerCosign.status == 65)
+        try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "auditor.pub", "--name", "Court of Auditors", "--role", "auditor"])
         let cosigned = try fixture.expectOK(["cosign", "q2.checkpoint", "--key", "auditor.key", "--name", "court-of-auditors"]).stdout
         #expect(cosigned.contains("\n— court-of-auditors "))
         #expect(cosigned.hasPrefix(try String(contentsOfFile: fixture.dir.file("q2.checkpoint"), encoding: .utf8)))
+        // The cosignature is kept with the checkpoint, checked by both verifiers, and carried by receipts.
+        let witnessed = try fixture.expectOK(["verify", "--witness", "auditor.pub"])
+        #expect(witnessed.stdout.contains("the latest checkpoint (size 8) is cosigned by 1 of the 1 witnesses given"))
+        #expect(fixture.run(["verify", "--witness", "officer.pub"]).status == 1)
+        #expect(IntegrityTests.independent(fixture).status == 0, "\(IntegrityTests.independent(fixture).stdout)")
+        try fixture.expectOK(["prove", "--entry", "5", "--out", "cosigned.receipt"])
+        try fixture.expectOK(["check-receipt", "cosigned.receipt", "--ledger-key", "authority.pub", "--witness", "auditor.pub"])
+        let unwitnessed = fixture.run(["check-receipt", "entry5.receipt", "--ledger-key", "authority.pub", "--witness", "auditor.pub"])
+        #expect(unwitnessed.status == 1)
+        #expect(unwitnessed.stderr.contains("cosigned by 0 of the 1 witnesses given; 1 required"), "\(unwitnessed.stderr)")
+        // A cosignature row forged into the table is found.
+        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE cosignatures SET line = replace(line, 'court', 'forged')")
+        let forged = fixture.run(["verify"])
+        #expect(forged.status == 1)
+        #expect(forged.stdout.contains("stored cosignature of checkpoint 8"), "\(forged.stdout)")
+        #expect(IntegrityTests.independent(fixture).status == 1)
+        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE cosignatures SET line = replace(line, 'forged', 'court')")
         // Cosigning an older checkpoint after a newer one is refused (not a finding: it is only behind the auditor's state).
         let backwards = fixture.run(["cosign", "q1.checkpoint", "--key", "auditor.key"])
         #expect(backwards.status == 65)

@@ -144,7 +144,7 @@ import Testing
         let root = try fixture.ledger.root(size: 9)
         // A ledger as migration 0001 left it: no tree, no checkpoints, no imports table, and only
         // 0001 recorded (a writer re-runs 0002 to 0004 in order; it refuses a gap in the records).
-        try fixture.tamper("DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'")
+        try fixture.tamper("DROP TABLE cosignatures; DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'")
         let reopened = try Ledger.open(path: fixture.path, forWriting: true)
         #expect(try reopened.root(size: 9) == root)
         #expect(try reopened.verify().isVerified)
