@@ -148,6 +148,7 @@ public final class LedgerStore {
     public func backupCopy(for target: String) throws -> String {
         try Self.checkCreatable(path: target)
         let partial = target + ".partial-\(getpid())"
+        Files.removeLeftovers(of: target, markers: [".partial-"])  // a killed backup's copy
         LedgerDatabase.removeFiles(path: partial)
         do {
             let copy = try DatabaseQueue(path: partial, configuration: LedgerDatabase.configuration(readOnly: false))

@@ -50,4 +50,21 @@ package enum Files {
         guard let text = String(data: data, encoding: .utf8) else { throw .notUTF8 }
         return text
     }
+
+    /// Removes what a killed run of ours left beside `path`: files or folders named
+    /// `<name><marker><pid>` whose process is gone (a live process's work is left alone).
+    package static func removeLeftovers(of path: String, markers: [String]) {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let folder = url.deletingLastPathComponent().path, name = url.lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for candidate in names {
+            for marker in markers where candidate.hasPrefix(name + marker) {
+                let rest = candidate.dropFirst(name.count + marker.count)
+                // "-wal" and "-shm" of a partial database copy go with it.
+                let pidText = rest.split(separator: "-").first.map(String.init) ?? ""
+                guard let pid = Int32(pidText), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+                try? FileManager.default.removeItem(atPath: folder + "/" + candidate)
+            }
+        }
+    }
 }

@@ -66,6 +66,7 @@ public enum OutputFiles {
         let target = URL(fileURLWithPath: dir).standardizedFileURL.path
         let staging = target + ".new-\(getpid())", previous = target + ".old-\(getpid())"
         let manager = FileManager.default
+        Files.removeLeftovers(of: target, markers: [".new-", ".old-"])  // a killed report's folders
         try checkReplaceable(target, isOurs: isOurs)
         if (try? manager.destinationOfSymbolicLink(atPath: target)) != nil {
             throw OutputError(path: target, why: "it is a symbolic link; give the folder it points to")

@@ -330,3 +330,36 @@ import Testing
         #expect(second.stderr.contains("auditor-config/gigaledger/known_ledgers says"))
     }
 }
+
+/// Issue 12, items 8 and 14: text is compared as bytes; a killed run's leftovers do not block the next.
+@Suite struct BytesAndLeftoversTests {
+    /// A key's name in the index changed to a canonically equivalent spelling (NFC to NFD, K to
+    /// U+212A) is another name: Swift's `==` on strings would take it as the same.
+    @Test(arguments: ["Cafe\u{301} Mu\u{308}ller", "Caf\u{E9} M\u{FC}ller \u{212A}"])
+    func anEquivalentSpellingInAnIndexIsFound(spelling: String) throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        let name = spelling.hasSuffix("\u{212A}") ? "Caf\u{E9} M\u{FC}ller K" : "Caf\u{E9} M\u{FC}ller"
+        try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "auditor.pub", "--name", name, "--role", "auditor"])
+        try ErrorKindTests.tamper(fixture, "UPDATE keys SET name = '\(spelling)' WHERE role = 'auditor'")
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.hasPrefix("NOT VERIFIED: entry 5: index table keys does not match the entries"), "\(verify.stdout)")
+        let independent = IntegrityTests.independent(fixture)  // it compares the index tables after the entries
+        #expect(independent.status == 1)
+        #expect(independent.stdout.hasPrefix("index table keys does not match the entries"), "\(independent.stdout)")
+    }
+
+    /// What a killed backup or report left (named with a process that is gone) is removed by the next run.
+    @Test func leftoversOfKilledRunsAreRemoved() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        let gone = shell("sh -c 'echo $$'", in: fixture.dir).stdout.trimmingCharacters(in: .whitespacesAndNewlines)  // a process that has exited
+        fixture.dir.write("copy.sqlite.partial-\(gone)", "half a copy")
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("q1.new-\(gone)"), withIntermediateDirectories: true)
+        try fixture.expectOK(["backup", "--out", "copy.sqlite"])
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path)
+        #expect(!names.contains { $0.contains(".partial-") || $0.contains(".new-") }, "\(names)")
+    }
+}
