@@ -33,7 +33,8 @@ extension GigaLedger {
         func run() throws {
             if let out { try OutputFiles.checkNew(out) }
             let ledger = try ledger.open(forWriting: true)
-            try emit(try ledger.signCheckpoint(key: signing.load()), to: out)
+            // Handed out before it is kept: output that is lost (a full disk) keeps nothing.
+            _ = try ledger.signCheckpoint(key: signing.load(), deliver: { try emit($0, to: out) })
         }
     }
 

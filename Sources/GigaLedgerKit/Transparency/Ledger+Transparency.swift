@@ -47,11 +47,15 @@ extension Ledger {
     /// whose stored tree must still give the root the verification computed. Refuses when the tree
     /// no longer gives the root of the last checkpoint kept: the ledger never signs two checkpoints
     /// that are inconsistent with each other.
-    public func signCheckpoint(key: SigningKey) throws -> String {
+    /// `deliver` hands the signed note out (to a file, to standard output) inside the transaction
+    /// that keeps it: when it throws, nothing is kept, so a checkpoint is never kept unhanded.
+    public func signCheckpoint(key: SigningKey, deliver: (String) throws -> Void = { _ in }) throws -> String {
         let verification = try verify()
         if let failure = verification.failure { throw LedgerError.notVerified(failure) }
         return try store.write { writer in
-            try Self.signCheckpoint(writer, key: key, size: verification.verifiedCount, root: verification.root)
+            let note = try Self.signCheckpoint(writer, key: key, size: verification.verifiedCount, root: verification.root)
+            try deliver(note)
+            return note
         }
     }
 

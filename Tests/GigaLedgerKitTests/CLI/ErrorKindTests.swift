@@ -87,6 +87,14 @@ import Testing
         let log = shell("\(Binary.path) log --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(log.status == 2, "\(log.stderr)")
         #expect(log.stderr.contains("cannot write standard output"))
+        for command in ["export --format csv", "prove --entry 2", "status"] {
+            let lost = shell("\(Binary.path) \(command) --ledger ledger.sqlite > /dev/full", in: fixture.dir)
+            #expect(lost.status == 2 || (command.hasPrefix("prove") && lost.status == 65), "\(command): \(lost.stderr)")
+        }
+        // A checkpoint whose output is lost is not kept either.
+        let checkpoint = shell("\(Binary.path) checkpoint --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
+        #expect(checkpoint.status == 2, "\(checkpoint.stderr)")
+        #expect(shell("sqlite3 ledger.sqlite 'SELECT COUNT(*) FROM checkpoints'", in: fixture.dir).stdout == "0\n")
     }
 
     /// A command that records something (a checkpoint, a cosignature) checks its outputs first:
