@@ -7,7 +7,9 @@ enum TreeStore {
     /// Looks nodes up by primary key; a missing node means the table does not match the entries.
     static func nodeSource(_ db: Database) -> Merkle.NodeSource {
         { level, index in
-            guard let data = try Data.fetchOne(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", arguments: [level, index]) else {
+            // A cached statement: proofs and appends look nodes up one at a time.
+            let statement = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
+            guard let data = try Data.fetchOne(statement, arguments: [level, index]) else {
                 throw LedgerError.treeIncomplete(level: level, index: index)
             }
             return [UInt8](data)
@@ -38,10 +40,10 @@ public struct TreeAppender {
     /// Leaf index = seq - 1; leaf bytes = the entry hash.
     mutating func append(entryHash: [UInt8], seq: Int64, db: Database) throws {
         // Taken out of `frontier` so that appending changes the one copy in place (no copy-on-write per leaf).
-        var edge = try frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
+        var edge = frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
         // A gap in the stored sequence (a damaged file being migrated) must not crash the process.
         guard edge.size == seq - 1 else { throw LedgerError.damaged("entry \(seq) does not follow a Merkle tree of \(edge.size) entries") }
-        for node in edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
+        for node in try edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
         frontier = edge
     }
 }

@@ -171,33 +171,47 @@ extension Merkle {
 public struct MerkleFrontier {
     public private(set) var size: Int64 = 0
     private var stack = [(level: Int, hash: Merkle.Hash)]()
+    /// For a stored tree: the leaves covered by complete subtrees not read yet (the high bits of its
+    /// size, all left of `stack`), and how to read them. An append reads one only when it merges
+    /// with it, so a single append reads as few nodes as it combines (one on average).
+    private var unread: Int64 = 0
+    private var node: Merkle.NodeSource?
 
     /// A complete subtree: `level` 0 is a leaf; its leaves are `index << level` to `((index + 1) << level) - 1`.
     public typealias Node = (level: Int, index: Int64, hash: Merkle.Hash)
 
     public init() {}
 
-    /// The right edge of a stored tree of `size` leaves: one complete subtree per bit set in `size`,
-    /// the largest first, read through `node` (O(log n) lookups).
-    public init(size: Int64, node: Merkle.NodeSource) throws {
+    /// The right edge of a stored tree of `size` leaves (one complete subtree per bit set in
+    /// `size`), read through `node` as appends need its subtrees.
+    public init(size: Int64, node: @escaping Merkle.NodeSource) {
         precondition(size >= 0, "MerkleFrontier.init: negative size")
-        var covered: Int64 = 0
-        for level in (0..<Int64.bitWidth - 1).reversed() where size & (1 << level) != 0 {
-            stack.append((level, try node(level, covered >> level)))
-            covered += 1 << level
-        }
         self.size = size
+        unread = size
+        self.node = node
+    }
+
+    /// The left sibling a merge at `level` needs: the top of `stack`, or else the rightmost
+    /// subtree not read yet when it is at that level; nil when there is none (no merge).
+    private mutating func sibling(at level: Int) throws -> Merkle.Hash? {
+        if let top = stack.last {
+            guard top.level == level else { return nil }
+            stack.removeLast()
+            return top.hash
+        }
+        guard unread != 0, unread.trailingZeroBitCount == level, let node else { return nil }
+        unread -= 1 << level
+        return try node(level, unread >> level)
     }
 
     /// Adds the next leaf; returns every complete subtree this finishes, leaf first.
     @discardableResult
-    public mutating func append(leafHash: Merkle.Hash) -> [Node] {
+    public mutating func append(leafHash: Merkle.Hash) throws -> [Node] {
         var finished = [Node]()
         var level = 0, hash = leafHash, index = size
         finished.append((0, index, hash))
-        while let top = stack.last, top.level == level {
-            stack.removeLast()
-            hash = Merkle.nodeHash(top.hash, hash)
+        while let left = try sibling(at: level) {
+            hash = Merkle.nodeHash(left, hash)
             level += 1
             index >>= 1
             finished.append((level, index, hash))
@@ -207,8 +221,10 @@ public struct MerkleFrontier {
         return finished
     }
 
-    /// The root of the tree so far.
+    /// The root of the tree so far. Requires every subtree to be in memory (a frontier built by
+    /// appends from empty, as `verify` builds it).
     public var root: Merkle.Hash {
+        precondition(unread == 0, "MerkleFrontier.root: subtrees of a stored tree are not read")
         guard var hash = stack.last?.hash else { return Merkle.emptyRoot }
         for part in stack.dropLast().reversed() { hash = Merkle.nodeHash(part.hash, hash) }
         return hash

@@ -282,7 +282,7 @@ final class Verifier {
     /// Recomputes the Merkle nodes this entry completes and compares each with the stored one,
     /// read by one ordered scan per level.
     private func checkTree(_ entry: Entry) throws -> VerificationFailure? {
-        for node in frontier.append(leafHash: Merkle.leafHash(entry.hash)) {
+        for node in try frontier.append(leafHash: Merkle.leafHash(entry.hash)) {
             treeNodes += 1
             let scan = try levelScan(node.level)
             let stored = try scan.next(expectingIndex: node.index)

@@ -40,12 +40,36 @@ struct ReferenceTree {
         return try! JSONDecoder().decode(Vectors.self, from: Data(contentsOf: url))
     }()
 
+    /// A frontier resumed over a stored tree of every size from 0 to 100 finishes the same nodes as
+    /// one built from empty, and reads only the subtrees its appends merge with.
+    @Test func aResumedFrontierReadsOnlyWhatItMerges() throws {
+        let leaves = (0..<130).map { Sodium.sha256(Array("leaf \($0)".utf8)) }
+        let tree = ReferenceTree(leaves: leaves)
+        for size in 0...100 {
+            var reads = 0
+            var resumed = MerkleFrontier(size: Int64(size)) { level, index in
+                reads += 1
+                return try tree.node(level, index)
+            }
+            var fresh = MerkleFrontier()
+            for leaf in leaves.prefix(size) { try fresh.append(leafHash: Merkle.leafHash(leaf)) }
+            for (offset, leaf) in leaves[size..<(size + 30)].enumerated() {
+                let expected = try fresh.append(leafHash: Merkle.leafHash(leaf))
+                defer { if offset == 0 { #expect(reads == (~size).trailingZeroBitCount, "size \(size): the first append read \(reads)") } }
+                let got = try resumed.append(leafHash: Merkle.leafHash(leaf))
+                #expect(got.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" } == expected.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" },
+                        "size \(size)")
+            }
+            #expect(reads <= size.nonzeroBitCount, "size \(size): \(reads) reads")  // each stored subtree read at most once
+        }
+    }
+
     @Test func publishedRootsAndLevelOneNodes() throws {
         let tree = ReferenceTree(leaves: Self.vectors.leaves_hex.map { Encoding.unhex($0)! })
         for (size, expected) in Self.vectors.root_hashes_hex.enumerated() {
             #expect(Encoding.hex(try Merkle.root(size: Int64(size), node: tree.node)) == expected, "size \(size)")
             var frontier = MerkleFrontier()
-            for leaf in tree.leaves.prefix(size) { frontier.append(leafHash: Merkle.leafHash(leaf)) }
+            for leaf in tree.leaves.prefix(size) { try frontier.append(leafHash: Merkle.leafHash(leaf)) }
             #expect(Encoding.hex(frontier.root) == expected, "frontier size \(size)")
         }
         for (index, expected) in Self.vectors.level_1_node_hashes_hex.enumerated() {
