@@ -20,18 +20,18 @@ extension GigaLedger {
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
 
         func run() throws {
-            let importFile = try ImportFile.read(file)
-            let rows = importFile.rows
+            let importFile = try ImportFile.open(file)
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             let result = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun,
+                                               onRow: dryRun ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
                                                progress: progress.update)
             progress.finish()
+            let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
             if dryRun {
-                for (row, entry) in zip(rows, result.entries) { print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") }
-                print("dry run: \(rows.count) rows would be recorded as entries \(result.entries.first!.seq) to \(result.entries.last!.seq); nothing was written")
+                print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
             } else {
-                print("imported \(rows.count) rows from \(file) as entries \(result.entries.first!.seq) to \(result.entries.last!.seq); import record entry \(result.record.seq)")
+                print("imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)")
                 print("head \(Encoding.hex(result.record.hash))")
             }
         }

@@ -177,6 +177,27 @@ extension Sodium {
     }
 }
 
+/// SHA-256 over data that arrives in pieces (a file read in chunks).
+public final class SHA256Stream {
+    private var state = crypto_hash_sha256_state()
+
+    public init() {
+        _ = Sodium.ready
+        crypto_hash_sha256_init(&state)
+    }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    public func finish() -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Sodium.sha256Bytes)
+        crypto_hash_sha256_final(&state, &digest)
+        return digest
+    }
+}
+
 extension Sodium {
     /// Makes this process non-dumpable (prctl PR_SET_DUMPABLE 0): a crash writes no core file that
     /// could hold a secret key or a passphrase. And gives the crash signals back their default

@@ -44,26 +44,20 @@ public enum CSVImport {
     public static let rowsMax = 1_000_000
     public static let fileBytesMax = 256 * 1024 * 1024
 
-    /// Parses and checks every row; throws at the first bad one.
+    /// Parses and checks every row of a CSV text; throws at the first bad one.
     public static func parse(_ text: String) throws(ImportError) -> [ImportRow] {
         guard text.utf8.count <= fileBytesMax else { throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes") }
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw ImportError(row: 1, column: nil, value: nil, problem: "not CSV: \(error)")
         }
-        let header = try checkHeader(reader.headerRow ?? [])
+        var source = try CSVRowReader(reader)
         var rows = [ImportRow]()
-        var number = 1
-        while let cells = reader.next() {
-            number += 1
-            guard rows.count < rowsMax else { throw ImportError(row: number, column: nil, value: nil, problem: "more than \(rowsMax) rows in one file") }
-            if cells.count == 1 && cells[0].isEmpty { continue }  // a blank line, as spreadsheets leave at the end
-            guard cells.count == header.count else {
-                throw ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)")
-            }
-            rows.append(ImportRow(row: number, data: try entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number)))
+        while true {
+            let batch = try source.nextRows(upTo: 8_192)
+            if batch.isEmpty { break }
+            rows += batch
         }
-        if let error = reader.error { throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)") }
         guard !rows.isEmpty else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
         return rows
     }
@@ -129,30 +123,195 @@ public enum CSVImport {
     }
 }
 
-/// An import file read whole: its rows, checked, and what the import record says of it.
+/// Rows handed to an import a batch at a time, so that an import holds one batch, not the file.
+public protocol ImportRowSource {
+    /// The next rows, at most `count`; empty at the end. Throws at the first bad row.
+    mutating func next(upTo count: Int) throws -> [ImportRow]
+}
+
+/// Rows already in memory (tests, the benchmark).
+public struct ImportRowArray: ImportRowSource {
+    private let rows: [ImportRow]
+    private var start = 0
+
+    public init(_ rows: [ImportRow]) { self.rows = rows }
+
+    public mutating func next(upTo count: Int) throws -> [ImportRow] {
+        let end = min(rows.count, start + count)
+        defer { start = end }
+        return Array(rows[start..<end])
+    }
+}
+
+/// Rows parsed from CSV as they are read, each checked as `CSVImport` checks it.
+public struct CSVRowReader: ImportRowSource {
+    private let reader: CSVReader
+    private let header: [String]
+    private var number = 1
+    private var count = 0
+    /// For a file: its stream, which hashes what it reads, and the SHA-256 it must come to.
+    private let stream: HashingFileStream?
+    private let expected: (path: String, sha256: [UInt8])?
+    private var checkedWhole = false
+
+    init(_ reader: CSVReader, stream: HashingFileStream? = nil, expected: (path: String, sha256: [UInt8])? = nil) throws(ImportError) {
+        self.reader = reader
+        self.stream = stream
+        self.expected = expected
+        header = try CSVImport.checkHeader(reader.headerRow ?? [])
+    }
+
+    public mutating func next(upTo limit: Int) throws -> [ImportRow] {
+        let rows = try nextRows(upTo: limit)
+        if rows.count < limit, !checkedWhole, let stream, let expected, stream.readToEnd {
+            checkedWhole = true
+            guard stream.digest() == expected.sha256 else {
+                throw FileRefusal("import file \(expected.path)", "changed while it was being imported; nothing was written")
+            }
+        }
+        return rows
+    }
+
+    mutating func nextRows(upTo limit: Int) throws(ImportError) -> [ImportRow] {
+        var rows = [ImportRow]()
+        while rows.count < limit, let cells = reader.next() {
+            number += 1
+            if cells.count == 1 && cells[0].isEmpty { continue }  // a blank line, as spreadsheets leave at the end
+            guard count < CSVImport.rowsMax else { throw ImportError(row: number, column: nil, value: nil, problem: "more than \(CSVImport.rowsMax) rows in one file") }
+            guard cells.count == header.count else {
+                throw ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)")
+            }
+            rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number)))
+            count += 1
+        }
+        if rows.count < limit, let error = reader.error { throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)") }
+        return rows
+    }
+}
+
+/// An import file, checked whole without being held: its name and SHA-256 (what the import
+/// record keeps), read once in chunks that also check its size and UTF-8; its rows are read
+/// again, a batch at a time, while they are imported.
 public struct ImportFile: Sendable {
-    public let rows: [ImportRow]
+    public let path: String
     /// The file's name without its folder, as the import record keeps it.
     public let fileName: String
     /// The SHA-256 of the file's bytes: the same file twice is refused by it.
     public let sha256: [UInt8]
+    /// Its lines, less the header: the rows there will be, for a progress bar.
+    public let rowsEstimate: Int
 
-    /// Reads and parses `path`: a file that cannot be read cannot be used; one that is not UTF-8
-    /// or not CSV of our columns is refused.
-    public static func read(_ path: String) throws -> ImportFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
+    /// Bytes read at a time.
+    static let chunkBytes = 1 << 20
+
+    /// Checks `path` as a whole: a file that cannot be read cannot be used; one over the size
+    /// limit or not UTF-8 is refused.
+    public static func open(_ path: String) throws -> ImportFile {
+        guard let handle = FileHandle(forReadingAtPath: path), !FileManager.default.isDirectory(path) else {
             throw UnreadableFile(what: "import file", path: path, why: "no such file or not readable")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
-        return ImportFile(rows: try CSVImport.parse(text), fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: Sodium.sha256([UInt8](data)))
+        defer { try? handle.close() }
+        let digest = SHA256Stream()
+        var total = 0, lines = 0, pending = [UInt8]()
+        while let chunk = try? handle.read(upToCount: chunkBytes), !chunk.isEmpty {
+            total += chunk.count
+            guard total <= CSVImport.fileBytesMax else { throw FileRefusal("import file \(path)", "is larger than \(CSVImport.fileBytesMax) bytes") }
+            chunk.withUnsafeBytes { digest.update($0) }
+            lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            pending += chunk
+            // UTF-8 checked up to the last whole character; the rest waits for the next chunk.
+            var end = pending.count
+            while end > 0, end > pending.count - 4, pending[end - 1] & 0xC0 == 0x80 { end -= 1 }
+            if end > 0, pending[end - 1] >= 0xC0 { end -= 1 }
+            guard String(validating: pending[0..<end], as: UTF8.self) != nil else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
+            pending.removeFirst(end)
+        }
+        guard String(validating: pending, as: UTF8.self) != nil else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
+        return ImportFile(path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: digest.finish(), rowsEstimate: max(1, lines - 1))
+    }
+
+    /// Its rows, read and checked as they are asked for. The bytes read are hashed again: a file
+    /// that changed since `open` is refused when its end is reached, before anything is committed.
+    public func rows() throws -> CSVRowReader {
+        guard let stream = HashingFileStream(path: path) else { throw UnreadableFile(what: "import file", path: path, why: "not readable") }
+        let reader: CSVReader
+        do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
+            throw ImportError(row: 1, column: nil, value: nil, problem: "not CSV: \(error)")
+        }
+        return try CSVRowReader(reader, stream: stream, expected: (path, sha256))
+    }
+}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
 
 extension Ledger {
-    /// `importRows` for a file read by `ImportFile.read`.
+    /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
     public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, dryRun: Bool = false,
-                           progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
-        try importRows(file.rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate, dryRun: dryRun,
-                       progress: progress)
+                           onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+        var rows = try file.rows()
+        return try importRows(from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
+                              dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress)
+    }
+}
+
+/// A file read as an `InputStream` for the CSV reader, hashing every byte it hands out, and saying
+/// at the end that nothing more is available (Foundation's own file stream on Linux does not,
+/// which the CSV reader takes for a read error).
+final class HashingFileStream: InputStream {
+    private let handle: FileHandle
+    private let running = SHA256Stream()
+    private var buffer = [UInt8]()
+    private var position = 0
+    private(set) var readToEnd = false
+    private var status: Stream.Status = .notOpen
+
+    init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+        super.init(data: Data())
+    }
+
+    override func open() { status = .open }
+    override func close() {
+        status = .closed
+        try? handle.close()
+    }
+    override var streamStatus: Stream.Status { status }
+    override var streamError: Error? { nil }
+
+    override var hasBytesAvailable: Bool {
+        fill()
+        return position < buffer.count
+    }
+
+    override func read(_ out: UnsafeMutablePointer<UInt8>, maxLength: Int) -> Int {
+        fill()
+        let count = min(maxLength, buffer.count - position)
+        guard count > 0 else { return 0 }
+        buffer.withUnsafeBufferPointer { source in out.update(from: source.baseAddress! + position, count: count) }
+        position += count
+        return count
+    }
+
+    override func getBuffer(_ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>) -> Bool { false }
+
+    /// The SHA-256 of every byte read; call once the stream is read to its end.
+    func digest() -> [UInt8] { running.finish() }
+
+    private func fill() {
+        guard position == buffer.count, !readToEnd else { return }
+        let chunk = (try? handle.read(upToCount: ImportFile.chunkBytes)) ?? Data()
+        if chunk.isEmpty {
+            readToEnd = true
+            return
+        }
+        chunk.withUnsafeBytes { running.update($0) }
+        buffer = [UInt8](chunk)
+        position = 0
     }
 }

@@ -2,9 +2,12 @@ import Foundation
 import GigaLedgerCore
 import GigaLedgerStore
 
-/// What an import did, or would do with `dryRun`.
+/// What an import did, or would do with `dryRun`: how many rows, the first and last entry they
+/// became, and the import record. (The entries themselves are not kept: an import holds one batch.)
 public struct ImportResult: Equatable {
-    public let entries: [Entry]
+    public let rowCount: Int
+    public let first: Entry
+    public let last: Entry
     public let record: Entry
     public let dryRun: Bool
 }
@@ -16,15 +19,30 @@ extension Ledger {
     /// `progress(done, total)` is called after each batch of rows written.
     public func importRows(_ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: SigningKey, allowDuplicate: Bool = false,
                            dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
-        let record = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: Int64(rows.count))
+        var source = ImportRowArray(rows)
+        return try importRows(from: &source, fileName: fileName, fileSHA256: fileSHA256, key: key, allowDuplicate: allowDuplicate,
+                              dryRun: dryRun, rowsEstimate: rows.count, progress: progress)
+    }
+
+    /// `importRows` over rows read a batch at a time: memory holds a batch whatever the file's size.
+    /// `onRow` is called with each row and the entry it became (a dry run lists them);
+    /// `progress(done, estimate)` after each batch.
+    public func importRows<Source: ImportRowSource>(from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
+                                                    allowDuplicate: Bool = false, dryRun: Bool = false, rowsEstimate: Int = 0,
+                                                    onRow: ((ImportRow, Entry) -> Void)? = nil,
+                                                    progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+        _ = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: 1)  // the file's name, checked before anything is read
         return try store.write(commit: !dryRun, bulk: true) { writer in
             if !allowDuplicate, let earlier = try writer.reader.importEntry(fileSHA256: fileSHA256) {
                 throw Refusal("this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
             }
             var tree = TreeAppender()
-            let entries = try Self.appendRows(writer, rows: rows, key: key, tree: &tree, progress: progress)
+            let (count, first, last) = try Self.appendRows(writer, source: &source, key: key, tree: &tree, rowsEstimate: rowsEstimate,
+                                                           onRow: onRow, progress: progress)
+            guard let first, let last else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
+            let record = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: Int64(count))
             let recordEntry = try Self.append(.importRecord(record), key: key, writer: writer, tree: &tree)
-            return ImportResult(entries: entries, record: recordEntry, dryRun: dryRun)
+            return ImportResult(rowCount: count, first: first, last: last, record: recordEntry, dryRun: dryRun)
         }
     }
 }
@@ -33,41 +51,45 @@ extension Ledger {
     /// How many rows are chained, signed and written per step: bounds the memory an import holds.
     static let importBatchRowsMax = 8_192
 
-    /// Appends contribution and access rows in the open transaction. The rules and the hash chain
-    /// go in order; the bodies are encoded and the signatures made in parallel (a signature covers
-    /// the hash, FORMAT.md section 3); the writes go in order. The steps overlap: a batch is signed
-    /// on other threads while the next one is chained and the one before is written here.
-    /// Contributions and access records change no fact a later row's check reads, so the rules are
-    /// checked against the ledger as it was when the import began. Unlike a single append, the fresh
-    /// signatures are not verified again here: that would cost more than signing; `verify` checks them.
-    static func appendRows(_ writer: StoreWriter, rows: [ImportRow], key: SigningKey, tree: inout TreeAppender,
-                           progress: ((Int, Int) -> Void)?) throws -> [Entry] {
+    /// Appends contribution and access rows in the open transaction, a batch at a time as `source`
+    /// gives them. The rules and the hash chain go in order; the bodies are encoded and the
+    /// signatures made in parallel (a signature covers the hash, FORMAT.md section 3); the writes go
+    /// in order. The steps overlap: a batch is signed on other threads while the next one is read
+    /// and chained and the one before is written here. Contributions and access records change no
+    /// fact a later row's check reads, so the rules are checked against the ledger as it was when
+    /// the import began. Unlike a single append, the fresh signatures are not verified again here:
+    /// that would cost more than signing; `verify` checks them.
+    static func appendRows<Source: ImportRowSource>(_ writer: StoreWriter, source: inout Source, key: SigningKey, tree: inout TreeAppender,
+                                                    rowsEstimate: Int, onRow: ((ImportRow, Entry) -> Void)?,
+                                                    progress: ((Int, Int) -> Void)?) throws -> (count: Int, first: Entry?, last: Entry?) {
         let head = try checkedHead(writer.reader)
         var chain = ImportChain(seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
                                 facts: CachedFacts(writer.reader.facts), recordedAt: try Timestamp.now())
-        var entries = [Entry]()
-        entries.reserveCapacity(rows.count)
-        func write(_ batch: ImportChain.Batch, signatures: [[UInt8]]) throws {
+        var count = 0, first: Entry?, last: Entry?
+        func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
             for (index, body) in batch.bodies.enumerated() {
                 let entry = Entry(seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
                                   hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
                 try writer.appendRow(entry, tree: &tree)
-                entries.append(entry)
+                if first == nil { first = entry }
+                last = entry
+                onRow?(rows[index], entry)
             }
-            progress?(entries.count, rows.count)
+            count += batch.bodies.count
+            progress?(count, max(count, rowsEstimate))
         }
-        var signing: (batch: ImportChain.Batch, signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), [UInt8]>)?
-        var start = 0
-        while start < rows.count {
-            let batch = try chain.next(rows[start..<min(rows.count, start + importBatchRowsMax)])
+        var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), [UInt8]>)?
+        while true {
+            let rows = try source.next(upTo: importBatchRowsMax)
+            if rows.isEmpty { break }
+            let batch = try chain.next(rows[...])
             // Signed by the other cores while this thread writes the previous batch, then by this one too.
             let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { key.sign(Entry.signedMessage(hash: $0.hash)) }
-            if let previous = signing { try write(previous.batch, signatures: previous.signatures.join()) }
-            signing = (batch, signatures)
-            start += batch.bodies.count
+            if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join()) }
+            signing = (batch, rows, signatures)
         }
-        if let last = signing { try write(last.batch, signatures: last.signatures.join()) }
-        return entries
+        if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures.join()) }
+        return (count, first, last)
     }
 }
 
