@@ -181,7 +181,8 @@ enum Schema {
     }
 
     static func objects(_ db: Database) throws -> [Object] {
-        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master").map {
+        // SQLite's statistics tables (ANALYZE, routine maintenance) are SQLite's, not the schema's.
+        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'").map {
             Object(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
         }.sorted()
     }

@@ -12,6 +12,9 @@ public final class LedgerStore {
     let queue: DatabaseQueue
     /// Whether the file was opened for writing.
     public private(set) var isWritable = false
+    /// For a file opened as immutable (read-only media): its size and modification time then.
+    /// SQLite takes no lock on such a file, so a read that sees it changed is refused, not trusted.
+    private var immutableStamp: FileStamp?
 
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault: TimeInterval = LedgerDatabase.lockWaitSecondsDefault
@@ -65,6 +68,7 @@ public final class LedgerStore {
             }
             let store = LedgerStore(path: path, queue: queue)
             store.isWritable = forWriting
+            if !forWriting, queue.path.hasPrefix("file:") { store.immutableStamp = FileStamp(path: path) }
             return store
         } catch {
             throw LedgerDatabase.map(error, path: path)
@@ -111,7 +115,20 @@ public final class LedgerStore {
 
     /// Runs `body` in one read transaction: a consistent snapshot while others append.
     public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
-        do { return try queue.read { db in try body(StoreReader(db: db)) } } catch { throw LedgerDatabase.map(error, path: path) }
+        let result: T
+        do { result = try queue.read { db in try body(StoreReader(db: db)) } } catch {
+            try checkUnchanged()
+            throw LedgerDatabase.map(error, path: path)
+        }
+        try checkUnchanged()
+        return result
+    }
+
+    /// Refuses a read of an immutable file that was written meanwhile (it would be a mix of two states).
+    private func checkUnchanged() throws {
+        guard let immutableStamp, FileStamp(path: path) != immutableStamp else { return }
+        throw LedgerError.readOnly(path: path, "it was written by another process while it was read as read-only media (opened as immutable, without locks); "
+                                   + "verify it where it is written, or a backup of it")
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock before
@@ -189,8 +206,15 @@ public struct StoreReader {
     /// An entry from a row of `SELECT \(entryColumns)`, by position, each blob copied once.
     static func entry(fromColumns row: Row) throws -> Entry {
         func bytes(_ index: Int) throws -> [UInt8] { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } ?? [] } }
-        return Entry(seq: row[0], type: row[1], body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: row[5],
-                     signature: try bytes(6), recordedAt: row[7])
+        return Entry(seq: row[0], type: try text(row, 1), body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: try text(row, 5),
+                     signature: try bytes(6), recordedAt: try text(row, 7))
+    }
+
+    /// A text column read whole, as the bytes SQLite stores: reading it as a C string would stop at
+    /// a NUL byte, and `key_id || X'00'` would then pass for `key_id`. Bytes that are not UTF-8
+    /// read as U+FFFD, which equals no text GigaLedger writes.
+    static func text(_ row: Row, _ index: Int) throws -> String {
+        try row.withUnsafeData(atIndex: index) { data in data.map { String(decoding: $0, as: UTF8.self) } ?? "" }
     }
 
     /// How the file's schema (tables, columns, indexes, triggers, migration records) differs from
@@ -271,7 +295,7 @@ public struct StoreReader {
     /// Every stored cosignature, by checkpoint size and key.
     public func cosignatures() throws -> [StoredCosignature] {
         try Row.fetchAll(db, sql: "SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id").map {
-            StoredCosignature(size: $0["size"], keyID: $0["key_id"] ?? "", line: $0["line"] ?? "")
+            StoredCosignature(size: $0[0], keyID: try StoreReader.text($0, 1), line: try StoreReader.text($0, 2))
         }
     }
 
@@ -289,11 +313,12 @@ public struct StoredCheckpoint: Equatable, Sendable {
     public let note: String
     public let signedAt: String
 
+    /// From a row of `SELECT size, root, note, signed_at`, by position, texts read whole.
     init(_ row: Row) {
-        size = row["size"]
-        root = (row["root"] as Data?).map { [UInt8]($0) } ?? []
-        note = row["note"] ?? ""
-        signedAt = row["signed_at"] ?? ""
+        size = row[0]
+        root = (row[1] as Data?).map { [UInt8]($0) } ?? []
+        note = (try? StoreReader.text(row, 2)) ?? ""
+        signedAt = (try? StoreReader.text(row, 3)) ?? ""
     }
 }
 
@@ -383,6 +408,21 @@ public final class IndexScan {
     /// a NULL) comes back as `.other`, which equals no derived value.
     public func next() throws -> [ColumnValue]? {
         guard let row = try rows.next() else { return nil }
-        return row.databaseValues.map(ColumnValue.init)
+        return try row.databaseValues.enumerated().map { index, value in
+            if case .string = value.storage { return .text(try StoreReader.text(row, index)) }  // read whole, NUL bytes too
+            return ColumnValue(value)
+        }
+    }
+}
+
+/// A file's size and modification time, to see that it changed.
+struct FileStamp: Equatable {
+    let size: Int
+    let modified: Date?
+
+    init?(path: String) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+        modified = attributes[.modificationDate] as? Date
     }
 }

@@ -22,6 +22,8 @@ extension GigaLedger {
             let originName = origin ?? "gigaledger/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             try Ledger.checkCreatable(path: path, origin: originName)  // before a passphrase is asked for
             let key = try signing.load()
+            // Nothing is created that this user's own trust store would then refuse.
+            if let conflict = try Environment.trustedAuthorities.conflict(origin: originName, authority: key.id) { throw conflict }
             let (_, genesis) = try Ledger.create(path: path, authority: key, authorityName: name, origin: originName)
             try Environment.trustedAuthorities.record(origin: originName, authority: key.id)
             print("created ledger \(path)")

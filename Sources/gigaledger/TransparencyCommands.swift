@@ -81,7 +81,9 @@ extension GigaLedger {
             let required = try witnesses.load()
             let text = try OutputFiles.readText(file, what: "receipt", bytesMax: max(Receipt.bytesMax, ConsistencyFile.bytesMax))
             if text.hasPrefix(ConsistencyFile.tag + "\n") {
-                let (old, new) = try ConsistencyFile.parse(text).check(ledgerKey: key)
+                let file = try ConsistencyFile.parse(text)
+                let (old, new) = try file.check(ledgerKey: key)
+                if let required { try required.check(cosigners: file.cosigners(among: required.keys).count, size: new.size) }
                 print("consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
                 return
             }

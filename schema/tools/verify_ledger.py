@@ -480,7 +480,7 @@ def check_checkpoint(row, origin, state, stack):
         raise Fail("stored checkpoint %d: its columns differ from its signed note" % size)
     if root != tree_root(stack):
         raise Fail("stored checkpoint %d has another root than the entries give" % size)
-    datetime.datetime.strptime(signed_at, "%Y-%m-%dT%H:%M:%SZ")
+    utc_time(signed_at)
     return note.partition("\n\n")[0] + "\n"
 
 
@@ -488,7 +488,9 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mig
 
 
 def schema_objects(db):
-    return sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=lambda o: (o[0], o[1]))
+    # SQLite's statistics tables (made by ANALYZE) are SQLite's own, not the schema's.
+    rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'").fetchall()
+    return sorted(rows, key=lambda o: (o[0], o[1]))
 
 
 def schema_difference(db):
@@ -513,8 +515,21 @@ def schema_difference(db):
     return None
 
 
+UTC_TIME = re.compile(r"(20[2-9][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z", re.ASCII)
+
+
+def utc_time(value):
+    """Section 4: YYYY-MM-DDTHH:MM:SSZ, ASCII digits, a real time from 2021-01-01 to 2099-12-31."""
+    if not isinstance(value, str) or not UTC_TIME.match(value) or not "2021" <= value[:4] <= "2099":
+        raise Fail("bad UTC time %r" % (value,))
+    datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
 def verify(path):
     db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    # Text read whole and as UTF-8; bytes that are not UTF-8 become U+FFFD, which matches nothing.
+    db.text_factory = lambda data: data.decode("utf-8", "replace")
     if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
         raise SystemExit("not a GigaLedger ledger")
     difference = schema_difference(db)
@@ -537,7 +552,9 @@ def verify(path):
                 raise Fail("unknown format or type")
             if (top["seq"], top["type"], top["signer"], top["recorded_at"]) != (seq, kind, signer, recorded_at):
                 raise Fail("columns differ from the body")
-            datetime.datetime.strptime(recorded_at, "%Y-%m-%dT%H:%M:%SZ")
+            utc_time(recorded_at)
+            if len(body) > 65536:
+                raise Fail("body is more than 65,536 bytes")
             d = members(top["data"], TYPES[kind])
             enrolled = check_values(kind, d)
             state.check(seq, kind, d, signer)

@@ -54,6 +54,16 @@ public struct ConsistencyFile: Equatable, Sendable {
         return ConsistencyFile(oldNote: old, newNote: new, proof: proof)
     }
 
+    /// The keys among `witnesses` that cosigned the new checkpoint (lines of its note), each once.
+    public func cosigners(among witnesses: [PublicKey]) -> [PublicKey] {
+        guard let signed = try? SignedNote.parse(newNote) else { return [] }
+        var found = [PublicKey]()
+        for line in signed.signatures {
+            if let key = NoteKey.cosigner(of: line, text: signed.text, among: witnesses), !found.contains(key) { found.append(key) }
+        }
+        return found
+    }
+
     /// Checks both checkpoints' signatures under the ledger's key, their origin, and the proof.
     public func check(ledgerKey: PublicKey) throws(ReceiptError) -> (old: Checkpoint, new: Checkpoint) {
         let old: Checkpoint, new: Checkpoint

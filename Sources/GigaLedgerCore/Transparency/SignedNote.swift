@@ -46,12 +46,16 @@ public struct SignedNote: Equatable {
     }
 
     /// One signature line, without its newline.
+    /// Read by code points, not characters: a name that starts with a combining mark would
+    /// otherwise join the space before it into one character, and the line would not split.
     public static func parseSignature(_ line: String) throws(NoteError) -> Signature {
-        guard line.hasPrefix("— ") else { throw .malformed("a signature line does not start with \"— \"") }
-        let parts = line.dropFirst(2).split(separator: " ", omittingEmptySubsequences: false)
+        let scalars = Array(line.unicodeScalars)
+        guard scalars.count > 2, scalars[0] == "\u{2014}", scalars[1] == " " else { throw .malformed("a signature line does not start with \"— \"") }
+        let parts = scalars[2...].split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else { throw .malformed("a signature line is not `— NAME SIGNATURE`") }
-        guard let blob = Encoding.unbase64(String(parts[1])), blob.count >= 5 else { throw .malformed("a signature is not base64 of at least 5 bytes") }
-        return Signature(name: String(parts[0]), keyID: Array(blob.prefix(4)), payload: Array(blob.dropFirst(4)))
+        func text(_ part: ArraySlice<Unicode.Scalar>) -> String { String(String.UnicodeScalarView(part)) }
+        guard let blob = Encoding.unbase64(text(parts[1])), blob.count >= 5 else { throw .malformed("a signature is not base64 of at least 5 bytes") }
+        return Signature(name: text(parts[0]), keyID: Array(blob.prefix(4)), payload: Array(blob.dropFirst(4)))
     }
 }
 

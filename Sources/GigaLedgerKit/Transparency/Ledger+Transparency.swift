@@ -121,7 +121,10 @@ extension Ledger {
     /// the latest checkpoint the ledger keeps.
     public func consistencyFile(fromNote oldNote: String, toNote newNote: String?) throws -> String {
         let old = (oldNote, try openCheckpoint(oldNote))
-        let new = try newNote.map { ($0, try openCheckpoint($0)) } ?? latestStoredCheckpoint()
+        let new = try newNote.map { ($0, try openCheckpoint($0)) } ?? {
+            let latest = try latestStoredCheckpoint()
+            return (try withCosignatures(latest.note, size: latest.checkpoint.size), latest.checkpoint)  // with the auditors' cosignatures
+        }()
         return try consistencyFile(from: old, to: (new.0, new.1))
     }
 

@@ -53,17 +53,24 @@ public struct TrustedAuthorities {
         }
         guard let path else { return .notRecorded }
         var known = try read()
-        if let trusted = known[origin] {
+        if let trusted = known[Self.key(origin)] {
             guard trusted == authority.description else {
                 throw UntrustedAuthority(origin: origin, found: authority, trusted: (try? KeyID.parse(trusted, field: "known")) ?? authority, source: path)
             }
             return .known(path: path)
         }
-        known[origin] = authority.description
+        known[Self.key(origin)] = authority.description
         // A home that cannot be written (an auditor's read-only account) does not stop the audit:
         // the key is then only not recorded, which `verify` says.
         do { try write(known) } catch { return .notRecorded }
         return .recordedNow(path: path)
+    }
+
+    /// The refusal `check` would throw for `origin` and `authority`, without recording anything:
+    /// `init` asks before it creates a ledger that would then be refused.
+    public func conflict(origin: String, authority: KeyID) throws -> UntrustedAuthority? {
+        guard let path, let trusted = try read()[Self.key(origin)], trusted != authority.description else { return nil }
+        return UntrustedAuthority(origin: origin, found: authority, trusted: (try? KeyID.parse(trusted, field: "known")) ?? authority, source: path)
     }
 
     /// Records `authority` for `origin` (a ledger just created), replacing nothing already known.
@@ -75,10 +82,14 @@ public struct TrustedAuthorities {
         guard let path, FileManager.default.fileExists(atPath: path) else { return [:] }
         let text = try OutputFiles.readText(path, what: "known ledgers file", bytesMax: Self.fileBytesMax)
         var known = [String: String]()
-        for line in text.split(separator: "\n") where !line.isEmpty && !line.hasPrefix("#") {
+        // Split by code points (a combining mark would join a space into one character), and keyed
+        // by bytes below: two spellings of an origin are two origins.
+        for line in text.unicodeScalars.split(separator: "\n") where !line.isEmpty && line.first != "#" {
             let parts = line.split(separator: " ")
-            guard parts.count == 2 else { throw FileRefusal("known ledgers file \(path)", "has a line that is not `ORIGIN KEYID`") }
-            known[String(parts[0])] = String(parts[1])
+            guard parts.count == 2 else {
+                throw UnreadableFile(what: "known ledgers file", path: path, why: "it has a line that is not `ORIGIN KEYID`; fix or remove that line")
+            }
+            known[Self.key(String(String.UnicodeScalarView(parts[0])))] = String(String.UnicodeScalarView(parts[1]))
         }
         return known
     }
@@ -89,10 +100,15 @@ public struct TrustedAuthorities {
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw OutputError(path: folder, why: "cannot create it")
         }
-        let lines = known.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let lines = known.sorted { $0.key < $1.key }.map { "\(Self.origin(ofKey: $0.key)) \($0.value)" }
         try OutputFiles.replace("# GigaLedger: the authority key trusted for each ledger origin (see `gigaledger verify --help`)\n"
                                 + lines.joined(separator: "\n") + "\n", at: path)
     }
+
+    /// Origins are compared as bytes (Swift's `==` takes NFC and NFD, K and U+212A, as one): the
+    /// dictionary is keyed by the origin's UTF-8 bytes in hex.
+    static func key(_ origin: String) -> String { Encoding.hex(Array(origin.utf8)) }
+    static func origin(ofKey key: String) -> String { String(decoding: Encoding.unhex(key) ?? [], as: UTF8.self) }
 
     /// The largest known-ledgers file read.
     static let fileBytesMax = 1024 * 1024

@@ -363,3 +363,79 @@ import Testing
         #expect(!names.contains { $0.contains(".partial-") || $0.contains(".new-") }, "\(names)")
     }
 }
+
+/// Regression tests for what a second hostile pass found (session of 2026-11-29).
+@Suite struct HostilePassTests {
+    /// A NUL byte appended to a text column was invisible to verify (text read as a C string), so a
+    /// revoked officer's revocation could be made not to apply.
+    @Test func aNulByteInATextColumnIsFound() throws {
+        let fixture = try CLIFixture()
+        let officer = try KeyFiles.readPublic(path: fixture.dir.file("officer.pub"))
+        try fixture.expectOK(["key", "revoke", "--key", "authority.key", "--id", officer.id.description, "--reason", "left"])
+        try ErrorKindTests.tamper(fixture, "UPDATE key_revocations SET key_id = key_id || CAST(X'00' AS TEXT)")
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 1, "\(verify.stdout)")
+        #expect(verify.stdout.contains("index table key_revocations does not match"), "\(verify.stdout)")
+        #expect(IntegrityTests.independent(fixture).status == 1)
+    }
+
+    /// A name or origin that starts with a combining mark joined the space before it into one
+    /// character, and the signature line did not parse: a successful cosign or checkpoint left a
+    /// ledger that never verified again.
+    @Test func namesStartingWithACombiningMarkStillParse() throws {
+        let dir = TempDir()
+        _ = Binary.run(["key", "generate", "--out", "a", "--unencrypted"], in: dir)
+        let origin = "\u{301}ledger.example/x"
+        #expect(Binary.run(["init", "--key", "a.key", "--origin", origin, "--ledger", "l.sqlite"], in: dir).status == 0)
+        #expect(Binary.run(["checkpoint", "--key", "a.key", "--ledger", "l.sqlite", "--out", "cp.txt"], in: dir).status == 0)
+        let verify = Binary.run(["verify", "--ledger", "l.sqlite"], in: dir)
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        _ = Binary.run(["key", "generate", "--out", "aud", "--unencrypted"], in: dir)
+        #expect(Binary.run(["key", "enroll", "--key", "a.key", "--pub", "aud.pub", "--name", "A", "--role", "auditor", "--ledger", "l.sqlite"], in: dir).status == 0)
+        #expect(Binary.run(["checkpoint", "--key", "a.key", "--ledger", "l.sqlite", "--out", "cp2.txt"], in: dir).status == 0)
+        let cosign = Binary.run(["cosign", "cp2.txt", "--key", "aud.key", "--name", "\u{301}acute", "--ledger", "l.sqlite"], in: dir)
+        #expect(cosign.status == 0, "\(cosign.stderr)")
+        #expect(Binary.run(["verify", "--ledger", "l.sqlite", "--witness", "aud.pub"], in: dir).status == 0)
+        // Another origin with a combining mark at its end is recorded and read back.
+        #expect(Binary.run(["init", "--key", "a.key", "--origin", "evil.example/x\u{D4E}", "--ledger", "e.sqlite"], in: dir).status == 0)
+        #expect(Binary.run(["verify", "--ledger", "l.sqlite"], in: dir).status == 0)
+    }
+
+    @Test func aKnownLedgersFileThatCannotBeReadIsUnusableNotRefusedInput() throws {
+        let fixture = try CLIFixture()
+        fixture.dir.write(".config/gigaledger/known_ledgers", "one two three\n")
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 2, "\(verify.stderr)")
+        #expect(verify.stderr.contains("known ledgers file"))
+    }
+
+    /// ANALYZE (routine maintenance) adds SQLite's statistics table: not a schema change.
+    @Test func analyzeIsNotTampering() throws {
+        let fixture = try CLIFixture()
+        #expect(shell("sqlite3 ledger.sqlite ANALYZE", in: fixture.dir).status == 0)
+        try fixture.expectOK(["verify"])
+        #expect(IntegrityTests.independent(fixture).status == 0)
+    }
+
+    /// `init` of an origin this user trusts with another key creates nothing.
+    @Test func initCreatesNothingItsOwnTrustStoreWouldRefuse() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["key", "generate", "--out", "b", "--unencrypted"])
+        let second = fixture.run(["init", "--key", "b.key", "--origin", "test.example/ledger", "--ledger", "two.sqlite"])
+        #expect(second.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("two.sqlite")))
+    }
+
+    /// `--witness` applies to a consistency proof too: its new checkpoint must carry the cosignatures.
+    @Test func witnessesAreRequiredOfConsistencyProofsToo() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp1.txt"])
+        try fixture.expectOK(fixture.contributionArguments)
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp2.txt"])
+        try fixture.expectOK(["prove", "--from", "cp1.txt", "--out", "cons.txt"])
+        try fixture.expectOK(["key", "generate", "--out", "rogue", "--unencrypted"])
+        let rogue = fixture.run(["check-receipt", "cons.txt", "--ledger-key", "authority.pub", "--witness", "rogue.pub"])
+        #expect(rogue.status == 1, "\(rogue.stdout)")
+        #expect(rogue.stderr.contains("cosigned by 0 of the 1 witnesses"))
+    }
+}
