@@ -23,17 +23,19 @@ extension GigaLedger {
             let importFile = try ImportFile.open(file)
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
-            let result = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun,
-                                               onRow: dryRun ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
-                                               progress: progress.update)
-            progress.finish()
-            let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
-            if dryRun {
-                print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
-            } else {
-                print("imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)")
-                print("head \(Encoding.hex(result.record.hash))")
-            }
+            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun,
+                                      onRow: dryRun ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
+                                      progress: progress.update, deliver: { result in
+                progress.finish()
+                let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
+                if dryRun {
+                    print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
+                } else {
+                    print("imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)")
+                    print("head \(Encoding.hex(result.record.hash))")
+                }
+                try flushStandardOutput()  // before the commit: output that is lost imports nothing
+            })
         }
     }
 }

@@ -72,8 +72,7 @@ extension GigaLedger.Key {
             let scopes = try scope.map { try Scope.parse($0, field: "scope") }
             let enrolment = try KeyEnrolment(checking: publicKey, name: name, role: role, scopes: scopes)
             let ledger = try ledger.open(forWriting: true)
-            let entry = try ledger.append(.keyEnroll(enrolment), key: signing.load())
-            Render.recorded(entry, what: "enrolled key \(publicKey.id) as \(role.rawValue)")
+            _ = try ledger.append(.keyEnroll(enrolment), key: signing.load(), deliver: { try Render.recorded($0, what: "enrolled key \(publicKey.id) as \(role.rawValue)") })
         }
     }
 
@@ -92,8 +91,7 @@ extension GigaLedger.Key {
         func run() throws {
             let revocation = KeyRevocation(keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
             let ledger = try ledger.open(forWriting: true)
-            let entry = try ledger.append(.keyRevoke(revocation), key: signing.load())
-            Render.recorded(entry, what: "revoked key \(revocation.keyID)")
+            _ = try ledger.append(.keyRevoke(revocation), key: signing.load(), deliver: { try Render.recorded($0, what: "revoked key \(revocation.keyID)") })
         }
     }
 

@@ -21,8 +21,7 @@ extension GigaLedger {
                     throw CLIError(message: "policy file \(file): no such file or not readable", kind: .unusable)
                 }
                 let policy = try Policy.parseFile([UInt8](data), path: file)
-                let entry = try ledger.open(forWriting: true).append(.policy(policy), key: signing.load())
-                Render.recorded(entry, what: "recorded policy \(policy.id) version \(policy.version)")
+                _ = try ledger.open(forWriting: true).append(.policy(policy), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded policy \(policy.id) version \(policy.version)") })
             }
         }
     }

@@ -22,8 +22,7 @@ extension GigaLedger {
             func run() throws {
                 let factory = try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
                                           capex: try Cents.parse(capex, field: "capex"))
-                let entry = try ledger.open(forWriting: true).append(.factoryRegister(factory), key: signing.load())
-                Render.recorded(entry, what: "registered factory \(factory.id)")
+                _ = try ledger.open(forWriting: true).append(.factoryRegister(factory), key: signing.load(), deliver: { try Render.recorded($0, what: "registered factory \(factory.id)") })
             }
         }
     }
@@ -44,8 +43,7 @@ extension GigaLedger {
 
             func run() throws {
                 let partner = try Partner(id: id, name: name, country: country, isSME: sme)
-                let entry = try ledger.open(forWriting: true).append(.partnerRegister(partner), key: signing.load())
-                Render.recorded(entry, what: "registered partner \(partner.id)")
+                _ = try ledger.open(forWriting: true).append(.partnerRegister(partner), key: signing.load(), deliver: { try Render.recorded($0, what: "registered partner \(partner.id)") })
             }
         }
     }
@@ -72,8 +70,7 @@ extension GigaLedger {
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
                     kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
-                let entry = try ledger.open(forWriting: true).append(.contribution(item), key: signing.load())
-                Render.recorded(entry, what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
+                _ = try ledger.open(forWriting: true).append(.contribution(item), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)") })
             }
         }
     }
@@ -102,8 +99,7 @@ extension GigaLedger {
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
                     charge: try Cents.parse(charge, field: "charge", allowZero: true))
-                let entry = try ledger.open(forWriting: true).append(.access(grant), key: signing.load())
-                Render.recorded(entry, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
+                _ = try ledger.open(forWriting: true).append(.access(grant), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)") })
             }
         }
     }
@@ -120,8 +116,7 @@ extension GigaLedger {
         func run() throws {
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
-            let recorded = try ledger.open(forWriting: true).append(.correction(correction), key: signing.load())
-            Render.recorded(recorded, what: "reversed entry \(seq)")
+            _ = try ledger.open(forWriting: true).append(.correction(correction), key: signing.load(), deliver: { try Render.recorded($0, what: "reversed entry \(seq)") })
         }
     }
 }

@@ -4,9 +4,12 @@ import GigaLedgerKit
 
 /// How entries look to people (one line, or in full) and to scripts (JSON).
 enum Render {
-    static func recorded(_ entry: Entry, what: String) {
+    /// What was recorded, printed and flushed: output that cannot be written throws, and the
+    /// append it describes is then not committed.
+    static func recorded(_ entry: Entry, what: String) throws {
         print("entry \(entry.seq): \(what)")
         print("hash \(Encoding.hex(entry.hash))")
+        try flushStandardOutput()
     }
 
     /// What a verification checked, in one line.

@@ -252,10 +252,11 @@ extension FileManager {
 extension Ledger {
     /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
     public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, dryRun: Bool = false,
-                           onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+                           onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
+                           deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
         var rows = try file.rows()
         return try importRows(from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
-                              dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress)
+                              dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
     }
 }
 

@@ -30,7 +30,8 @@ extension Ledger {
     public func importRows<Source: ImportRowSource>(from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
                                                     allowDuplicate: Bool = false, dryRun: Bool = false, rowsEstimate: Int = 0,
                                                     onRow: ((ImportRow, Entry) -> Void)? = nil,
-                                                    progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+                                                    progress: ((Int, Int) -> Void)? = nil,
+                                                    deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
         _ = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: 1)  // the file's name, checked before anything is read
         return try store.write(commit: !dryRun, bulk: true) { writer in
             if !allowDuplicate, let earlier = try writer.reader.importEntry(fileSHA256: fileSHA256) {
@@ -42,7 +43,9 @@ extension Ledger {
             guard let first, let last else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
             let record = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: Int64(count))
             let recordEntry = try Self.append(.importRecord(record), key: key, writer: writer, tree: &tree)
-            return ImportResult(rowCount: count, first: first, last: last, record: recordEntry, dryRun: dryRun)
+            let result = ImportResult(rowCount: count, first: first, last: last, record: recordEntry, dryRun: dryRun)
+            try deliver(result)  // handed out before the commit: output that is lost records nothing
+            return result
         }
     }
 }

@@ -49,11 +49,15 @@ public final class Ledger {
     /// Appends `data` signed by `key` as the next entry and returns it.
     /// Throws `Refusal` when the rules refuse it, `LedgerError` when the file cannot be written;
     /// either way nothing is written.
+    /// `deliver` hands the entry out (prints it) inside the transaction: when it throws (output
+    /// lost to a full disk), nothing is recorded, so a caller that retries never records twice.
     @discardableResult
-    public func append(_ data: EntryData, key: SigningKey) throws -> Entry {
+    public func append(_ data: EntryData, key: SigningKey, deliver: (Entry) throws -> Void = { _ in }) throws -> Entry {
         try store.write { writer in
             var tree = TreeAppender()
-            return try Self.append(data, key: key, writer: writer, tree: &tree)
+            let entry = try Self.append(data, key: key, writer: writer, tree: &tree)
+            try deliver(entry)
+            return entry
         }
     }
 

@@ -91,6 +91,14 @@ import Testing
             let lost = shell("\(Binary.path) \(command) --ledger ledger.sqlite > /dev/full", in: fixture.dir)
             #expect(lost.status == 2 || (command.hasPrefix("prove") && lost.status == 65), "\(command): \(lost.stderr)")
         }
+        // An entry or an import whose report is lost is not recorded: a script that retries records nothing twice.
+        let before = fixture.state()
+        let record = shell((["'\(Binary.path)'"] + fixture.contributionArguments + ["--ledger", "ledger.sqlite"]).joined(separator: " ") + " > /dev/full", in: fixture.dir)
+        #expect(record.status == 2, "\(record.stderr)")
+        fixture.dir.write("rows.csv", ImportCommandTests.header + "contribution,de-jupiter,2026-02-15,eu,10.00,capex,payment,R,,,,,\n", mode: 0o644)
+        let imported = shell("'\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
+        #expect(imported.status == 2, "\(imported.stderr)")
+        #expect(fixture.state() == before)
         // A checkpoint whose output is lost is not kept either.
         let checkpoint = shell("\(Binary.path) checkpoint --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(checkpoint.status == 2, "\(checkpoint.stderr)")
