@@ -155,8 +155,8 @@ enum Schema {
 
         /// Compared by bytes: a look-alike name is another name.
         static func == (a: Object, b: Object) -> Bool {
-            a.type.utf8.elementsEqual(b.type.utf8) && a.name.utf8.elementsEqual(b.name.utf8) && a.table.utf8.elementsEqual(b.table.utf8)
-                && (a.sql ?? "").utf8.elementsEqual((b.sql ?? "").utf8) && (a.sql == nil) == (b.sql == nil)
+            a.type.sameBytes(as: b.type) && a.name.sameBytes(as: b.name) && a.table.sameBytes(as: b.table)
+                && (a.sql ?? "").sameBytes(as: b.sql ?? "") && (a.sql == nil) == (b.sql == nil)
         }
     }
 

@@ -58,7 +58,7 @@ public enum ColumnValue: Equatable, Sendable {
     public static func == (lhs: ColumnValue, rhs: ColumnValue) -> Bool {
         switch (lhs, rhs) {
         case (.integer(let a), .integer(let b)): return a == b
-        case (.text(let a), .text(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.text(let a), .text(let b)): return a.sameBytes(as: b)
         case (.blob(let a), .blob(let b)): return a == b
         default: return false
         }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Country codes and identifiers, each checked the same way wherever they come in.
 public enum Codes {
     /// The 27 EU member states in EU usage: ISO 3166-1 alpha-2, except Greece, written EL.
@@ -81,6 +85,8 @@ public enum Codes {
     /// (Cf: bidirectional overrides such as U+202E, zero-width characters such as U+200B) and
     /// line and paragraph separators (Zl, Zp). They make look-alike names and break lines.
     public static func isRefusedInText(_ scalar: Unicode.Scalar) -> Bool {
+        // ASCII, nearly every character of a ledger, without a table lookup: Cc is U+0000-U+001F and U+007F.
+        if scalar.value < 0x80 { return scalar.value < 0x20 || scalar.value == 0x7F }
         switch scalar.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator: return true
         default: return false
@@ -117,4 +123,13 @@ public enum Codes {
     public static let nameBytesMax = 200
     /// The longest reason or reference, in bytes.
     public static let noteBytesMax = 500
+}
+
+extension String {
+    /// Whether both strings have the same UTF-8 bytes: not Swift's `==`, which takes canonically
+    /// equivalent spellings (NFC and NFD, K and U+212A) as equal. Compared as contiguous bytes.
+    public func sameBytes(as other: String) -> Bool {
+        var left = self, right = other
+        return left.withUTF8 { a in right.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
+    }
 }

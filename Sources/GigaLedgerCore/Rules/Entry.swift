@@ -62,9 +62,9 @@ public struct Entry: Equatable, Sendable {
     /// The columns outside the body must say what the body says, byte for byte.
     package func columnMismatch(_ body: EntryBody) -> String? {
         if body.seq != seq { return "body says sequence \(body.seq), the row is \(seq)" }
-        if !body.type.utf8.elementsEqual(type.utf8) { return "type column \(InputError.quoted(type)) differs from the body's \(body.type)" }
-        if !body.signer.description.utf8.elementsEqual(signer.utf8) { return "signer column \(InputError.quoted(signer)) differs from the body's \(body.signer)" }
-        if !body.recordedAt.utf8.elementsEqual(recordedAt.utf8) {
+        if !body.type.sameBytes(as: type) { return "type column \(InputError.quoted(type)) differs from the body's \(body.type)" }
+        if !body.signer.description.sameBytes(as: signer) { return "signer column \(InputError.quoted(signer)) differs from the body's \(body.signer)" }
+        if !body.recordedAt.sameBytes(as: recordedAt) {
             return "recorded_at column \(InputError.quoted(recordedAt)) differs from the body's \(body.recordedAt)"
         }
         return nil

@@ -134,7 +134,7 @@ final class Verifier {
         guard let (checkpoint, _) = try? Checkpoint.open(stored.note, trusting: authorities) else {
             return fail("is not signed by an active authority key of this ledger")
         }
-        guard checkpoint.origin.utf8.elementsEqual(facts.origin.utf8) else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
+        guard checkpoint.origin.sameBytes(as: facts.origin) else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
         guard checkpoint.size == stored.size else { return fail("says size \(checkpoint.size) in its signed note") }
         guard checkpoint.root == stored.root else { return fail("has a root column that differs from its signed note") }
         guard checkpoint.root == frontier.root else { return fail("has another root than the entries give (rewritten?)") }
