@@ -217,6 +217,13 @@ public struct StoreReader {
         try row.withUnsafeData(atIndex: index) { data in data.map { String(decoding: $0, as: UTF8.self) } ?? "" }
     }
 
+    /// What SQLite's own consistency check (`PRAGMA quick_check`: pages, b-trees, an index pointed at
+    /// another's storage) finds wrong with the file; nil when nothing.
+    public func storageProblem() throws -> String? {
+        let findings = try String.fetchAll(db, sql: "PRAGMA quick_check(1)")
+        return findings == ["ok"] ? nil : (findings.first ?? "no answer")
+    }
+
     /// How the file's schema (tables, columns, indexes, triggers, migration records) differs from
     /// what the code's migrations make; nil when it is the same.
     public func schemaDifference() throws -> String? { try Schema.difference(db) }
@@ -294,7 +301,10 @@ public struct StoreReader {
 
     /// Every stored cosignature, by checkpoint size and key.
     public func cosignatures() throws -> [StoredCosignature] {
-        try Row.fetchAll(db, sql: "SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id").map {
+        // A ledger from before migration 0005, read without migrating it, has none (the schema
+        // check has established which migrations it has; a missing table is not skipped silently).
+        guard try db.tableExists("cosignatures") else { return [] }
+        return try Row.fetchAll(db, sql: "SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id").map {
             StoredCosignature(size: $0[0], keyID: try StoreReader.text($0, 1), line: try StoreReader.text($0, 2))
         }
     }

@@ -415,12 +415,16 @@ def tree_root(stack):
     return root
 
 
-def tree_append(stack, leaf):
-    level, node = 0, leaf
+def tree_append(stack, leaf, index):
+    """Adds leaf `index`; returns the complete subtrees it finishes as (level, idx, hash), leaf first."""
+    level, node, finished = 0, leaf, [(0, index, leaf)]
     while stack and stack[-1][0] == level:
         node = hashlib.sha256(b"\x01" + stack.pop()[1] + node).digest()
         level += 1
+        index >>= 1
+        finished.append((level, index, node))
     stack.append((level, node))
+    return finished
 
 
 def open_checkpoint(note, origin, keys):
@@ -537,6 +541,7 @@ def verify(path):
         return 0, "the ledger file: schema: %s" % difference
     state, h, n = Ledger(), bytes(32), 1
     stack, origin, texts = [], None, {}
+    nodes = {(level, idx): node for level, idx, node in db.execute("SELECT level, idx, hash FROM merkle_nodes")}
     checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
     for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
@@ -568,7 +573,10 @@ def verify(path):
             state.apply(seq, kind, d, enrolled)
             if kind == "genesis":
                 origin = d["origin"]
-            tree_append(stack, leaf_hash(stored))
+            for level, idx, node in tree_append(stack, leaf_hash(stored), n - 1):
+                # Section 11: every complete subtree is stored once, with the hash the entries give.
+                if nodes.pop((level, idx), None) != node:
+                    raise Fail("merkle_nodes level %d index %d is missing or not the hash the entries give" % (level, idx))
             while checkpoints and checkpoints[0][0] <= n:
                 row = checkpoints.pop(0)
                 texts[row[0]] = check_checkpoint(row, origin, state, stack)
@@ -577,7 +585,10 @@ def verify(path):
         h, n = stored, n + 1
     if checkpoints:
         return n, "entry %d: stored checkpoint %d covers more entries than the ledger holds" % (n, checkpoints[0][0])
-    for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id"):
+    if nodes:
+        return n - 1, "entry %d: merkle_nodes holds nodes the entries do not give" % (n - 1)
+    has_cosignatures = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'").fetchone()[0]
+    for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id") if has_cosignatures else []:
         try:
             check_cosignature(row, texts, state)
         except (Fail, KeyError, TypeError, ValueError) as error:

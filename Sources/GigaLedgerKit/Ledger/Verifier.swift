@@ -192,6 +192,7 @@ final class Verifier {
     func run() throws -> VerificationReport {
         // The schema first: a dropped trigger or table would otherwise pass unseen.
         if let difference = try reader.schemaDifference() { return report(VerificationFailure(seq: 0, reason: "schema: \(difference)")) }
+        if let problem = try reader.storageProblem() { return report(VerificationFailure(seq: 0, reason: "SQLite's check of the file: \(problem)")) }
         storedCheckpoints = try reader.checkpoints()
         if let first = storedCheckpoints.first, first.size < 1 {
             return report(VerificationFailure(seq: 1, reason: "stored checkpoint \(first.size) is of no entries"))

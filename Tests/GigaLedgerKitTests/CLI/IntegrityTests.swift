@@ -438,4 +438,28 @@ import Testing
         #expect(rogue.status == 1, "\(rogue.stdout)")
         #expect(rogue.stderr.contains("cosigned by 0 of the 1 witnesses"))
     }
+
+    /// An index pointed at another's storage (writable_schema, no data changed) let a revoked key
+    /// sign again: SQLite's own check of the file finds it.
+    @Test func anIndexPointedAtOtherStorageIsFound() throws {
+        let fixture = try CLIFixture()
+        let swap = shell("""
+            sqlite3 ledger.sqlite "PRAGMA writable_schema=ON; UPDATE sqlite_master SET rootpage = (SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_partners_1') WHERE name = 'sqlite_autoindex_key_revocations_1';"
+            """, in: fixture.dir)
+        #expect(swap.status == 0, "\(swap.stderr)")
+        let verify = fixture.run(["verify"])
+        #expect(verify.status == 1, "\(verify.stdout) \(verify.stderr)")
+        #expect(verify.stdout.contains("SQLite's check of the file"), "\(verify.stdout)")
+    }
+
+    /// The independent verifier checks the stored Merkle tree too.
+    @Test func bothVerifiersCheckTheStoredTree() throws {
+        let fixture = try CLIFixture()
+        try ErrorKindTests.tamper(fixture, "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0")
+        #expect(fixture.run(["verify"]).status == 1)
+        let independent = IntegrityTests.independent(fixture)
+        #expect(independent.status == 1)
+        #expect(independent.stdout.contains("merkle_nodes level 1 index 0"), "\(independent.stdout)")
+    }
 }
+
