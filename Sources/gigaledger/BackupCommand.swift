@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerStore
 
 extension GigaLedger {
     struct Backup: ParsableCommand {
@@ -14,6 +15,11 @@ extension GigaLedger {
         func run() throws {
             let report = try ledger.open(forWriting: false).backup(to: out)
             print("backup \(out): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
+            // Output that is lost leaves no copy behind: the command failed, and nothing was made.
+            do { try flushStandardOutput() } catch {
+                LedgerStore.removeFiles(path: out)
+                throw error
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerStore
 
 extension GigaLedger {
     struct Init: ParsableCommand {
@@ -30,6 +31,11 @@ extension GigaLedger {
             print("origin: \(originName)")
             print("authority key: \(key.id) (\(name))")
             print("genesis entry 1, hash \(Encoding.hex(genesis.hash))")
+            // Output that is lost leaves no ledger behind: the command failed, and nothing was made.
+            do { try flushStandardOutput() } catch {
+                LedgerStore.removeFiles(path: path)
+                throw error
+            }
         }
     }
 }

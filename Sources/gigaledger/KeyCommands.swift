@@ -45,6 +45,11 @@ extension GigaLedger.Key {
             print("key \(key.id)")
             print("secret key: \(keyPath) (mode 0600\(unencrypted ? ", unencrypted" : ", encrypted with Argon2id \(strength.rawValue)"))")
             print("public key: \(pubPath)")
+            // Output that is lost leaves no key behind: the command failed, and nothing was made.
+            do { try flushStandardOutput() } catch {
+                for path in [keyPath, pubPath] { try? FileManager.default.removeItem(atPath: path) }
+                throw error
+            }
         }
     }
 

@@ -27,12 +27,13 @@ extension GigaLedger {
             let bundle = try ledger.open(forWriting: false).reportBundle(quarter: quarter, at: state, fullVerify: fullVerify,
                                                                        previousCheckpoint: previousNote, signer: signer)
             let dir = out ?? "reports/\(quarter)"
-            try bundle.write(to: dir)
             let report = bundle.report
             let counts = report.verdictCounts
             print(Render.verificationBasis(bundle.verification))
-            print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
             print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; policy \(report.policy.id) v\(report.policy.version)")
+            try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)
+            try bundle.write(to: dir)
+            print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
         }
 
     }

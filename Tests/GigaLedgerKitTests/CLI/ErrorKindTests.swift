@@ -99,6 +99,17 @@ import Testing
         let imported = shell("'\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(imported.status == 2, "\(imported.stderr)")
         #expect(fixture.state() == before)
+        // Nor does a command that makes files leave them: key generate, init, backup, report.
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        let after = fixture.state()
+        for (command, made) in [("key generate --out lost --unencrypted", "lost.key"), ("init --key authority.key --origin lost.example/l --ledger lost.sqlite", "lost.sqlite"),
+                                ("backup --out lost-copy.sqlite --ledger ledger.sqlite", "lost-copy.sqlite"),
+                                ("report --quarter 2026-Q1 --out lost-report --ledger ledger.sqlite", "lost-report")] {
+            let lost = shell("'\(Binary.path)' \(command) > /dev/full", in: fixture.dir)
+            #expect(lost.status == 2, "\(command): \(lost.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: fixture.dir.file(made)), "\(command) left \(made)")
+        }
+        #expect(fixture.state() == after)
         // A checkpoint whose output is lost is not kept either.
         let checkpoint = shell("\(Binary.path) checkpoint --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(checkpoint.status == 2, "\(checkpoint.stderr)")
