@@ -56,12 +56,7 @@ public struct ConsistencyFile: Equatable, Sendable {
 
     /// The keys among `witnesses` that cosigned the new checkpoint (lines of its note), each once.
     public func cosigners(among witnesses: [PublicKey]) -> [PublicKey] {
-        guard let signed = try? SignedNote.parse(newNote) else { return [] }
-        var found = [PublicKey]()
-        for line in signed.signatures {
-            if let key = NoteKey.cosigner(of: line, text: signed.text, among: witnesses), !found.contains(key) { found.append(key) }
-        }
-        return found
+        (try? SignedNote.parse(newNote))?.cosigners(among: witnesses) ?? []
     }
 
     /// Checks both checkpoints' signatures under the ledger's key, their origin, and the proof.

@@ -39,12 +39,7 @@ public struct Receipt: Equatable {
     /// The keys among `witnesses` that cosigned the receipt's checkpoint (C2SP tlog-cosignature
     /// lines that verify over its text), each counted once.
     public func cosigners(among witnesses: [PublicKey]) -> [PublicKey] {
-        guard let signed = try? SignedNote.parse(checkpointNote) else { return [] }
-        var found = [PublicKey]()
-        for line in signed.signatures {
-            if let key = NoteKey.cosigner(of: line, text: signed.text, among: witnesses), !found.contains(key) { found.append(key) }
-        }
-        return found
+        (try? SignedNote.parse(checkpointNote))?.cosigners(among: witnesses) ?? []
     }
 
     /// Parses a receipt strictly: these lines in this order, then the signed checkpoint to the end.

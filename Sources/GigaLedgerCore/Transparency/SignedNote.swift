@@ -29,6 +29,16 @@ public struct SignedNote: Equatable {
 
     public var encoded: String { text + "\n" + signatures.map(\.line).joined() }
 
+    /// The keys among `witnesses` whose C2SP cosignature lines of this note verify, each once
+    /// (a key that cosigned under two names counts once).
+    public func cosigners(among witnesses: [PublicKey]) -> [PublicKey] {
+        var found = [PublicKey]()
+        for line in signatures {
+            if let key = NoteKey.cosigner(of: line, text: text, among: witnesses), !found.contains(key) { found.append(key) }
+        }
+        return found
+    }
+
     /// Parses a note strictly: text, one blank line, signature lines, nothing after.
     public static func parse(_ note: String) throws(NoteError) -> SignedNote {
         guard note.utf8.count <= bytesMax else { throw .malformed("the note is larger than \(bytesMax) bytes") }

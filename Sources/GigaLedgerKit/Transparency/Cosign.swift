@@ -96,7 +96,7 @@ extension Ledger {
         try store.read { reader in
             guard let latest = try reader.latestCheckpoint(), let signed = try? SignedNote.parse(latest.note) else { return (0, 0) }
             let lines = try reader.cosignatures().filter { $0.size == latest.size }.compactMap { try? SignedNote.parseSignature($0.line) }
-            return (latest.size, Set(lines.compactMap { NoteKey.cosigner(of: $0, text: signed.text, among: witnesses)?.id }).count)
+            return (latest.size, SignedNote(text: signed.text, signatures: lines).cosigners(among: witnesses).count)
         }
     }
 }
