@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """An independent GigaLedger verifier, written from schema/FORMAT.md alone.
 
-Usage: verify_ledger.py LEDGER.sqlite
-Exit 0 and "verified N HEAD" when the ledger verifies; exit 1 and "entry N: reason" when not.
+Usage: verify_ledger.py LEDGER.sqlite [AUTHORITY_KEY_ID]
+Exit 0 and "verified N HEAD" when the ledger verifies; exit 1 and "entry N: reason" when not (or
+when its genesis authority is not AUTHORITY_KEY_ID, the root of trust, when given); exit 2 when
+the file cannot be read.
 Needs Python 3 and the `cryptography` package (Ed25519); nothing from GigaLedger's code.
 """
 import datetime
@@ -12,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+import urllib.parse
 import unicodedata
 
 from cryptography.exceptions import InvalidSignature
@@ -530,8 +533,19 @@ def utc_time(value):
     return value
 
 
-def verify(path):
-    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+def open_ledger(path):
+    """Read-only; on read-only media (no -shm can be made) as immutable, section 1."""
+    uri = "file:%s?mode=ro" % urllib.parse.quote(os.path.abspath(path))
+    db = sqlite3.connect(uri, uri=True)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        db = sqlite3.connect(uri + "&immutable=1", uri=True)
+    return db
+
+
+def verify(path, authority_key_id=None):
+    db = open_ledger(path)
     # Text read whole and as UTF-8; bytes that are not UTF-8 become U+FFFD, which matches nothing.
     db.text_factory = lambda data: data.decode("utf-8", "replace")
     if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
@@ -573,6 +587,9 @@ def verify(path):
             state.apply(seq, kind, d, enrolled)
             if kind == "genesis":
                 origin = d["origin"]
+                # The root of trust, when the auditor gives it: the authority key the genesis enrols.
+                if authority_key_id is not None and d["key_id"] != authority_key_id:
+                    raise Fail("the authority key is %s, not the trusted %s" % (d["key_id"], authority_key_id))
             for level, idx, node in tree_append(stack, leaf_hash(stored), n - 1):
                 # Section 11: every complete subtree is stored once, with the hash the entries give.
                 if nodes.pop((level, idx), None) != node:
@@ -606,6 +623,14 @@ def verify(path):
 
 
 if __name__ == "__main__":
-    failed, message = verify(sys.argv[1])
+    # Exit 0 verified, 1 not verified, 2 could not verify (usage, a missing or unreadable file).
+    if len(sys.argv) not in (2, 3) or not os.path.isfile(sys.argv[1]):
+        print("usage: verify_ledger.py LEDGER.sqlite [AUTHORITY_KEY_ID]: the ledger file must exist", file=sys.stderr)
+        sys.exit(2)
+    try:
+        failed, message = verify(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)
+    except sqlite3.Error as error:
+        print("cannot read %s: %s" % (sys.argv[1], error), file=sys.stderr)
+        sys.exit(2)
     print(message)
     sys.exit(1 if failed is not None else 0)

@@ -72,7 +72,7 @@ public enum CSVImport {
                                   + "not commas: save the file as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
             }
             throw ImportError(row: 1, column: nil, value: nil,
-                              problem: "is not a header of this import's columns (\(columns.joined(separator: ","))); nothing of the file is quoted")
+                              problem: "is not a header of this import's columns (\(columns.joined(separator: ",")), lower case); nothing of the file is quoted")
         }
         for name in names where !columns.contains(name) {
             throw ImportError(row: 1, column: name, value: name, problem: "is not a column; the columns are \(columns.joined(separator: ","))")

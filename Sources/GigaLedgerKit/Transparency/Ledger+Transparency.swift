@@ -36,7 +36,9 @@ extension Ledger {
     }
 
     public func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash] {
-        guard old >= 1, old <= new else { throw Refusal("no consistency proof from size \(old) to size \(new)") }
+        guard old >= 1, old <= new else {
+            throw Refusal("no consistency proof from size \(old) to size \(new): the older, smaller checkpoint goes in --from, the newer in --to")
+        }
         return try store.read { try Merkle.proveConsistency(old: old, new: new, node: $0.treeNode) }
     }
 

@@ -13,7 +13,9 @@ public struct UntrustedAuthority: GigaLedgerError, Equatable {
 
     public var description: String {
         "the ledger \(origin) has authority key \(found), not \(trusted) as \(source) says: it is not the ledger you trust "
-            + "(if its operator really started a new ledger under this name, check the new key with them, then pass it with --authority-key or remove the line for \(origin) from \(source))"
+            + (source == "--authority-key"
+                ? "(check which key its operator holds, and give that key's .pub)"
+                : "(if its operator really started a new ledger under this name, check the new key with them, then pass it with --authority-key or remove the line for \(origin) from \(source))")
     }
     public var kind: FailureKind { .notVerified }
 }

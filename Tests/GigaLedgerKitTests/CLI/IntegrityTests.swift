@@ -243,6 +243,8 @@ import Testing
             #expect(result.status == 0, "\(arguments): \(result.stdout) \(result.stderr)")
         }
         #expect(FileManager.default.fileExists(atPath: fixture.dir.file("out/q1/summary.json")))
+        let independent = shell("su nobody -s /bin/sh -c \"python3 '\(IndependentVerifierTests.script)' ro/ledger.sqlite\"", in: fixture.dir)
+        #expect(independent.status == 0, "\(independent.stdout) \(independent.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("ro")) == ["ledger.sqlite"])  // nothing made there
     }
 
@@ -315,6 +317,11 @@ import Testing
         #expect(fromEnvironment.status == 1)
         // Pinned to the new key, after checking it with the operator, it verifies.
         try fixture.expectOK(["verify", "--authority-key", "impostor.pub"])
+        // The independent verifier pins it too, given the authority's key ID.
+        let authority = try KeyFiles.readPublic(path: fixture.dir.file("authority.pub"))
+        let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite \(authority.id)", in: fixture.dir)
+        #expect(independent.status == 1, "\(independent.stdout)")
+        #expect(independent.stdout.contains("not the trusted \(authority.id)"))
     }
 
     /// An auditor who never saw the ledger before records its authority on the first verify,
