@@ -6,10 +6,8 @@ import GRDB
 enum LedgerDatabase {
     /// `PRAGMA application_id` of every ledger: "GLDG" in ASCII, so `file(1)` and we can tell.
     static let applicationID: Int32 = 0x474C_4447
-    /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
-    public static let lockWaitSecondsDefault: TimeInterval = 10
 
-    static func configuration(readOnly: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault) -> Configuration {
+    static func configuration(readOnly: Bool, lockWaitSeconds: TimeInterval = LedgerStore.lockWaitSecondsDefault) -> Configuration {
         var config = Configuration()
         config.readonly = readOnly
         config.foreignKeysEnabled = true

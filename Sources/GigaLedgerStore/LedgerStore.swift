@@ -17,7 +17,7 @@ public final class LedgerStore {
     private var immutableStamp: FileStamp?
 
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
-    public static let lockWaitSecondsDefault: TimeInterval = LedgerDatabase.lockWaitSecondsDefault
+    public static let lockWaitSecondsDefault: TimeInterval = 10
 
     private init(path: String, queue: DatabaseQueue) {
         self.path = path

@@ -151,12 +151,7 @@ final class Verifier {
                 VerificationFailure(seq: max(1, min(cosignature.size, count)), reason: "stored cosignature of checkpoint \(cosignature.size) by \(InputError.quoted(cosignature.keyID)) \(why)")
             }
             guard let text = checkpointTexts[cosignature.size] else { return fail("is of a checkpoint the ledger does not keep") }
-            guard let id = try? KeyID.parse(cosignature.keyID, field: "key_id"), let key = facts.key(id), key.enrolment.role == .auditor else {
-                return fail("is not by an enrolled auditor key")
-            }
-            guard let line = try? SignedNote.parseSignature(cosignature.line),
-                  NoteKey.cosigner(of: line, text: text, among: [key.enrolment.publicKey]) != nil
-            else { return fail("does not verify") }
+            if let problem = try cosignature.problem(checkpointText: text, facts: facts) { return fail(problem) }
         }
         return nil
     }

@@ -85,6 +85,10 @@ extension Ledger {
             guard let stored = try writer.reader.checkpoint(size: cosignature.size), stored.note.hasPrefix(text + "\n"),
                   try !writer.reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID })
             else { return false }
+            // Checked before it is stored by the function verify checks it with.
+            if let problem = try cosignature.problem(checkpointText: text, facts: writer.reader.facts) {
+                preconditionFailure("Ledger.cosign: a fresh cosignature \(problem)")
+            }
             try writer.insertCosignature(cosignature)
             return true
         }
@@ -98,5 +102,20 @@ extension Ledger {
             let lines = try reader.cosignatures().filter { $0.size == latest.size }.compactMap { try? SignedNote.parseSignature($0.line) }
             return (latest.size, SignedNote(text: signed.text, signatures: lines).cosigners(among: witnesses).count)
         }
+    }
+}
+
+extension StoredCosignature {
+    /// Why this stored cosignature of the checkpoint with `checkpointText` does not hold: its key is
+    /// not an enrolled auditor key in `facts`, or its line is not that key's cosignature of the text.
+    /// nil when it holds. The one check `cosign` makes before storing a row and `verify` after.
+    func problem(checkpointText text: String, facts: LedgerFacts) throws -> String? {
+        guard let id = try? KeyID.parse(keyID, field: "key_id"), let key = try facts.key(id), key.enrolment.role == .auditor else {
+            return "is not by an enrolled auditor key"
+        }
+        guard let line = try? SignedNote.parseSignature(self.line), NoteKey.cosigner(of: line, text: text, among: [key.enrolment.publicKey]) != nil else {
+            return "does not verify"
+        }
+        return nil
     }
 }
