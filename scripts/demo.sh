@@ -53,7 +53,8 @@ GIGALEDGER_KEY=ju-officer.key c --factory fr-es-pyrenees-aigf --source eu --amou
 GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 700000000 --date 2026-01-28 --category capex --kind commitment --ref "BMFTR-AIGF-1"
 GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 140000000.00 --date 2026-03-31 --category capex --kind payment --ref "BMFTR-Z-0042"
 GIGALEDGER_KEY=fr-officer.key c --factory fr-es-pyrenees-aigf --source ms:FR --amount 450000000 --date 2026-01-30 --category capex --kind commitment --ref "MESR-AIGF-7"
-c --factory fr-es-pyrenees-aigf --source ms:ES --amount 300000000 --date 2026-02-05 --category capex --kind commitment --ref "MTDFP-AIGF-3"
+es_entry=$("$G" contribution record --factory fr-es-pyrenees-aigf --source ms:ES --amount 300000000 --date 2026-02-05 --category capex \
+  --kind commitment --ref "MTDFP-AIGF-3" | sed -n 's/^entry \([0-9]*\):.*/\1/p')
 c --factory it-po-valley-aigf --source ms:IT --amount 560000000 --date 2026-02-20 --category capex --kind commitment --ref "MUR-AIGF-11"
 # Private partners carry most of the CAPEX.
 c --factory de-bavaria-aigf --source private:nordcompute --amount 2454000000 --date 2026-02-10 --category capex --kind commitment --ref "SHA-NC-2026"
@@ -72,7 +73,7 @@ a() { quiet access record "$@"; }
 de() { GIGALEDGER_KEY=de-officer.key a --factory de-bavaria-aigf "$@"; }
 fr() { GIGALEDGER_KEY=fr-officer.key a --factory fr-es-pyrenees-aigf "$@"; }
 it() { a --factory it-po-valley-aigf "$@"; }
-de --beneficiary "Isar Robotics GmbH" --category sme --gpu-hours 120000 --date 2026-03-02 --pool union
+de --beneficiary "Isar Robotics GmbH" --category sme --gpu-hours 120000 --date 2026-03-02 --pool union --country DE
 de --beneficiary "Kiel Language Models UG" --category startup --gpu-hours 80000 --date 2026-03-09 --pool union
 de --beneficiary "TU Munich, Horizon Europe project" --category research --gpu-hours 250000 --date 2026-03-12 --pool union
 de --beneficiary "Automotive OEM AG" --category industry --gpu-hours 60000 --date 2026-03-20 --pool union --commercial --charge 228000
@@ -80,13 +81,13 @@ de --beneficiary "Automotive OEM AG" --category industry --gpu-hours 1500000 --d
 de --beneficiary "Rhein Medical AI GmbH" --category sme --gpu-hours 400000 --date 2026-03-16 --pool host --charge 760000
 de --beneficiary "Berlin Agents GmbH" --category startup --gpu-hours 300000 --date 2026-03-23 --pool host --charge 570000
 de --beneficiary "Hamburg Logistics AI SE" --category scaleup --gpu-hours 200000 --date 2026-03-30 --pool host --charge 380000
-fr --beneficiary "Toulouse Vision SAS" --category sme --gpu-hours 95000 --date 2026-03-05 --pool union
+fr --beneficiary "Toulouse Vision SAS" --category sme --gpu-hours 95000 --date 2026-03-05 --pool union --country FR
 fr --beneficiary "Meteo climate model consortium" --category public --gpu-hours 300000 --date 2026-03-18 --pool union
 fr --beneficiary "Barcelona BioAI S.L." --category scaleup --gpu-hours 150000 --date 2026-03-26 --pool host
 fr --beneficiary "Aerospace prime SA" --category industry --gpu-hours 1200000 --date 2026-03-27 --pool host --commercial --charge 4560000
 fr --beneficiary "Lyon Speech SAS" --category sme --gpu-hours 300000 --date 2026-03-11 --pool host --charge 570000
 fr --beneficiary "Valencia Robotics S.L." --category startup --gpu-hours 250000 --date 2026-03-19 --pool host --charge 475000
-it --beneficiary "Milano Fintech AI S.r.l." --category startup --gpu-hours 40000 --date 2026-03-27 --pool union
+it --beneficiary "Milano Fintech AI S.r.l." --category startup --gpu-hours 40000 --date 2026-03-27 --pool union --country IT
 it --beneficiary "Politecnico di Torino, EuroHPC project" --category research --gpu-hours 60000 --date 2026-03-27 --pool union
 it --beneficiary "Manifattura Digitale S.p.A." --category industry --gpu-hours 300000 --date 2026-03-30 --pool host --commercial --charge 1140000
 it --beneficiary "Bologna Genomics S.r.l." --category sme --gpu-hours 120000 --date 2026-03-30 --pool host --charge 228000
@@ -112,6 +113,24 @@ say "Quarterly report 2026-Q1, signed with the authority key"
 "$G" report --quarter 2026-Q1 --out report-2026-Q1 --key authority.key
 (cd report-2026-Q1 && minisign -Vm report.html -p ../authority.pub -q && echo "minisign: report.html signature verified")
 
+say "2026-Q2: new money and access; a late Q1 commitment and a corrected Q1 commitment, recorded after the Q1 report"
+GIGALEDGER_KEY=ju-officer.key c --factory de-bavaria-aigf --source eu --amount 25000000 --date 2026-05-12 --category opex --kind commitment --ref "JU-AIGF-2026-01-OPEX"
+GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 25000000 --date 2026-05-20 --category opex --kind commitment --ref "BMFTR-AIGF-1-OPEX"
+c --factory it-po-valley-aigf --source ms:IT --amount 40000000 --date 2026-03-28 --category capex --kind commitment --ref "MUR-AIGF-11 addendum, signed in March, booked late"
+"$G" correct --entry "$es_entry" --reason "amount is EUR 310,000,000 per the signed hosting agreement" >/dev/null
+c --factory fr-es-pyrenees-aigf --source ms:ES --amount 310000000 --date 2026-02-05 --category capex --kind commitment --ref "MTDFP-AIGF-3 (corrected)"
+de --beneficiary "Regensburg Quantum Chem GmbH" --category sme --gpu-hours 90000 --date 2026-04-14 --pool union --country DE
+fr --beneficiary "CNRS climate downscaling" --category public --gpu-hours 200000 --date 2026-05-06 --pool union --country FR
+it --beneficiary "Torino Mobility AI S.r.l." --category startup --gpu-hours 70000 --date 2026-06-03 --pool union --country IT
+"$G" checkpoint --key authority.key --out q2.checkpoint 2>/dev/null
+
+say "Quarterly report 2026-Q2, rolled forward from the Q1 report"
+"$G" report --quarter 2026-Q2 --out report-2026-Q2 --previous report-2026-Q1 --key authority.key
+grep -A3 '^### Prior-period adjustments' report-2026-Q2/report.md
+
+say "Annual report 2026 (year to date)"
+"$G" report --year 2026 --out report-2026
+
 echo
 echo "The demo ledger is $DIR/ledger.sqlite; try: $G log --ledger $DIR/ledger.sqlite"
-echo "The quarterly report is in $DIR/report-2026-Q1/ (report.md, report.html, summary.json, contributions.csv, access.csv, and .minisig files)"
+echo "The reports are in $DIR/report-2026-Q1/, $DIR/report-2026-Q2/ (with the roll-forward from Q1) and $DIR/report-2026/ (annual): report.md, report.html, summary.json, contributions.csv, access.csv, checkpoint.txt, consistency.txt, and .minisig files"

@@ -80,7 +80,7 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     result.reportSeconds = .infinity
     for _ in 0..<2 {
         reportStart = now()
-        let trusting = try ledger.quarterlyReportVerified(quarter: quarter, fullVerify: false)
+        let trusting = try ledger.periodReport(period: .quarter(quarter), fullVerify: false)
         let checkpointed = try ledger.size()
         precondition(trusting.verification.signaturesTrustedThrough == checkpointed, "bench: the report did not use the checkpoint")
         result.reportSeconds = min(result.reportSeconds, now() - reportStart)

@@ -9,7 +9,7 @@ extension GigaLedger {
                                                         subcommands: [Register.self])
 
         struct Register: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Register a factory with its hosts and planned eligible CAPEX (authority key).")
+            static let configuration = CommandConfiguration(abstract: "Register a factory with its hosts, its eligible CAPEX and, optionally, its operating budget (authority key).")
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
@@ -18,10 +18,11 @@ extension GigaLedger {
             @Option(name: .long, help: "gigafactory or ai-factory.") var kind: String
             @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Planned eligible capital expenditure in euros, e.g. 3500000000.", valueName: "EUR")) var capex: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
 
             func run() throws {
                 let factory = try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
-                                          capex: try Cents.parse(capex, field: "capex"))
+                                          capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
                 _ = try ledger.open(forWriting: true).append(.factoryRegister(factory), key: signing.load(), deliver: { try Render.recorded($0, what: "registered factory \(factory.id)") })
             }
         }
@@ -92,13 +93,14 @@ extension GigaLedger {
             @Option(name: .long, help: "union (the Union's access time) or host.") var pool: String
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
+            @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; EL for Greece), for the annual breakdown by state.", valueName: "CC")) var country: String?
 
             func run() throws {
                 let grant = try AccessGrant(
                     factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
-                    charge: try Cents.parse(charge, field: "charge", allowZero: true))
+                    charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
                 _ = try ledger.open(forWriting: true).append(.access(grant), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)") })
             }
         }

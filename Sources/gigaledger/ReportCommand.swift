@@ -6,35 +6,53 @@ import GigaLedgerKit
 extension GigaLedger {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify the ledger, then write the quarterly report: report.md, report.html, summary.json, contributions.csv, access.csv.",
-            discussion: "The same ledger state gives byte-identical files. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
+            abstract: "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
+            discussion: "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String
-        @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/QUARTER).", valueName: "dir")) var out: String?
+        @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String?
+        @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year: String?
+        @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/PERIOD).", valueName: "dir")) var out: String?
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
         @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format).", valueName: "path")) var key: String?
-        @Option(name: .long, help: ArgumentHelp("The previous quarter's signed checkpoint: adds the consistency proof from it.", valueName: "checkpoint")) var previous: String?
+        @Option(name: .long, help: ArgumentHelp("The previous report's folder, or the previous period's signed checkpoint: rolls forward from it, and proves consistency from its checkpoint.", valueName: "dir|checkpoint")) var previous: String?
         @Flag(name: .long, help: "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing).")
         var fullVerify = false
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() throws {
-            let quarter = try Quarter.parse(quarter, field: "quarter")
+            let period = try Self.period(quarter: quarter, year: year)
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }
             let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
-            let previousNote = try previous.map(readCheckpointFile)
-            let bundle = try ledger.open(forWriting: false).reportBundle(quarter: quarter, at: state, fullVerify: fullVerify,
-                                                                       previousCheckpoint: previousNote, signer: signer)
-            let dir = out ?? "reports/\(quarter)"
+            let previousInput = try previous.map(PreviousInput.read)
+            let bundle = try ledger.open(forWriting: false).reportBundle(period: period, at: state, fullVerify: fullVerify,
+                                                                       previous: previousInput, signer: signer)
+            let dir = out ?? "reports/\(period)"
             let report = bundle.report
             let counts = report.verdictCounts
             print(Render.verificationBasis(bundle.verification))
-            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; policy \(report.policy.id) v\(report.policy.version)")
+            let findings = report.factories.reduce(0) { $0 + $1.findings.count }
+            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(findings) payment finding\(findings == 1 ? "" : "s"); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")")
+            if let roll = report.rollForward {
+                print("rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(roll.adjustments.count) prior-period adjustment\(roll.adjustments.count == 1 ? "" : "s"), \(roll.changes.count) change\(roll.changes.count == 1 ? "" : "s")")
+            }
             try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)
             try bundle.write(to: dir)
-            print("report \(quarter) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
+            print("report \(period) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
         }
 
+        /// The period from --quarter or --year: exactly one of them.
+        static func period(quarter: String?, year: String?) throws -> ReportPeriod {
+            switch (quarter, year) {
+            case (let quarter?, nil): return .quarter(try Quarter.parse(quarter, field: "quarter"))
+            case (nil, let year?):
+                guard case .year(let value) = try ReportPeriod.parse(year, field: "year") else {
+                    throw InputError(field: "year", value: year, problem: "is not a year; write YYYY, e.g. 2026")
+                }
+                return .year(value)
+            case (nil, nil): throw InputError(field: "quarter", value: "", problem: "is missing: give --quarter YYYY-Qn or --year YYYY")
+            case (let quarter?, let year?): throw InputError(field: "year", value: year, problem: "cannot go with --quarter \(quarter): give one period")
+            }
+        }
     }
 }

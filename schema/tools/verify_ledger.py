@@ -148,8 +148,8 @@ def key_id(public_key):
     return hashlib.sha256(KEY_ID_PREFIX + public_key).digest()[:8][::-1].hex().upper()
 
 
-def members(obj, names):
-    if not isinstance(obj, dict) or set(obj) != set(names):
+def members(obj, names, optional=()):
+    if not isinstance(obj, dict) or not set(names) <= set(obj) or not set(obj) <= set(names) | set(optional):
         raise Fail("members are %s, expected %s" % (sorted(obj) if isinstance(obj, dict) else obj, sorted(names)))
     return obj
 
@@ -257,11 +257,18 @@ TYPES = {
     "policy": ["policy", "version", "title", "rules"],
     "import": ["file_name", "file_sha256", "rows"],
 }
+# Section 5, "policy": every rule gigaledger knows, its value's member, and whether every policy has it.
 POLICY_RULES = {
-    "union-capex-share-max-gigafactory", "union-acquisition-share-max-ai-factory", "union-opex-share-max-ai-factory",
-    "matching-min-gigafactory", "union-access-share-max", "union-access-proportionality-tolerance",
-    "commercial-share-of-union-access-max", "union-access-free-for", "sme-startup-access-share-min",
+    "union-capex-share-max-gigafactory": ("basis_points", True), "union-acquisition-share-max-ai-factory": ("basis_points", True),
+    "union-opex-share-max-ai-factory": ("basis_points", True), "matching-min-gigafactory": ("basis_points", True),
+    "union-access-share-max": ("basis_points", True), "union-access-proportionality-tolerance": ("basis_points", True),
+    "commercial-share-of-union-access-max": ("basis_points", True), "union-access-free-for": ("categories", True),
+    "sme-startup-access-share-min": ("basis_points", True), "host-states-commit-gigafactory": (None, False),
+    "union-access-free-for-startups": ("categories", False), "commercial-union-access-charged": (None, False),
+    "union-contribution-max-programme": ("cents", False), "matching-min-programme": ("basis_points", False),
 }
+# Section 5: members an entry type may leave out.
+OPTIONAL = {"factory-register": ["opex_cents"], "access": ["country"], "policy": ["effective_from"]}
 CATEGORIES = ["sme", "startup", "scaleup", "research", "public", "industry"]
 
 
@@ -277,6 +284,8 @@ def check_values(kind, d):
         text(d["reason"], 500)
     elif kind == "factory-register":
         ident(d["id"]); text(d["name"], 200); choice(d["kind"], ["gigafactory", "ai-factory"]); cents(d["capex_cents"])
+        if "opex_cents" in d:
+            cents(d["opex_cents"])
         hosts = d["hosts"]
         if not isinstance(hosts, list) or not 1 <= len(hosts) <= 27 or len(set(hosts)) != len(hosts) or not set(hosts) <= MEMBER_STATES:
             raise Fail("bad hosts")
@@ -289,6 +298,8 @@ def check_values(kind, d):
         choice(d["category"], ["capex", "opex"]); choice(d["kind"], ["commitment", "payment"]); text(d["ref"], 500, empty=True)
     elif kind == "access":
         ident(d["factory"]); text(d["beneficiary"], 200); date(d["date"]); cents(d["charge_cents"], zero=True)
+        if "country" in d and (not re.fullmatch(r"[A-Z]{2}", str(d["country"])) or d["country"] == "GR"):
+            raise Fail("bad country")
         choice(d["category"], ["sme", "startup", "scaleup", "research", "public", "industry"]); choice(d["pool"], ["union", "host"])
         if type(d["gpu_hours"]) is not int or not 1 <= d["gpu_hours"] <= 10_000_000_000 or not isinstance(d["commercial"], bool):
             raise Fail("bad access")
@@ -304,19 +315,24 @@ def check_values(kind, d):
         ident(d["policy"]); text(d["title"], 500)
         if type(d["version"]) is not int or d["version"] < 1 or not isinstance(d["rules"], list):
             raise Fail("bad policy")
+        if "effective_from" in d:
+            date(d["effective_from"])
         ids = [rule.get("id") if isinstance(rule, dict) else None for rule in d["rules"]]
-        if sorted(ids, key=str) != sorted(POLICY_RULES):
-            raise Fail("policy rules are not exactly the known ones, once each")
+        if len(set(map(str, ids))) != len(ids) or not set(ids) <= set(POLICY_RULES) \
+                or any(required and rule_id not in ids for rule_id, (_, required) in POLICY_RULES.items()):
+            raise Fail("policy rules are not known ones, once each, with every required one")
         for rule in d["rules"]:
-            if rule["id"] == "union-access-free-for":
-                members(rule, ["id", "categories", "source", "confidence", "note"])
+            value = POLICY_RULES[rule["id"]][0]
+            members(rule, ["id", "source", "confidence", "note"] + ([value] if value else []))
+            if value == "categories":
                 if not isinstance(rule["categories"], list) or any(c not in CATEGORIES for c in rule["categories"]):
                     raise Fail("bad categories")
-            else:
-                members(rule, ["id", "basis_points", "source", "confidence", "note"])
+            elif value == "basis_points":
                 if type(rule["basis_points"]) is not int or not 0 <= rule["basis_points"] <= 1_000_000:
                     raise Fail("bad basis_points")
-            text(rule["source"], 500); text(rule["note"], 500); choice(rule["confidence"], ["law", "reported", "policy"])
+            elif value == "cents":
+                cents(rule["cents"])
+            text(rule["source"], 500); text(rule["note"], 500); choice(rule["confidence"], ["law", "recital", "reported", "policy", "absent"])
     return None
 
 
@@ -574,7 +590,7 @@ def verify(path, authority_key_id=None):
             utc_time(recorded_at)
             if len(body) > 65536:
                 raise Fail("body is more than 65,536 bytes")
-            d = members(top["data"], TYPES[kind])
+            d = members(top["data"], TYPES[kind], OPTIONAL.get(kind, ()))
             enrolled = check_values(kind, d)
             state.check(seq, kind, d, signer)
             public_key = enrolled["public_key"] if kind == "genesis" else state.keys[signer]["public_key"]

@@ -75,12 +75,16 @@ public struct Factory: Equatable, Sendable {
     public let name: String
     public let kind: FactoryKind
     public let hosts: [String]
+    /// The registered eligible capital expenditure (for an AI factory: its acquisition cost).
     public let capex: Cents
+    /// The registered eligible operating budget, when one was registered (an AI factory's
+    /// operating-cost cap is assessed against it; without it that cap is not assessable).
+    public let opex: Cents?
 
     /// The most host member states one (multi-country) factory may name.
     public static let hostsMax = 27
 
-    public init(id: String, name: String, kind: FactoryKind, hosts: [String], capex: Cents) throws(InputError) {
+    public init(id: String, name: String, kind: FactoryKind, hosts: [String], capex: Cents, opex: Cents? = nil) throws(InputError) {
         self.id = try Codes.identifier(id, field: "id")
         self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         self.kind = kind
@@ -94,6 +98,8 @@ public struct Factory: Equatable, Sendable {
         }
         self.hosts = seen
         self.capex = capex
+        if let opex, opex.value <= 0 { throw InputError(field: "opex", value: opex.decimalText, problem: "is zero; leave it out when there is no operating budget") }
+        self.opex = opex
     }
 }
 
@@ -142,6 +148,9 @@ public struct AccessGrant: Equatable, Sendable {
     public let pool: AccessPool
     public let isCommercial: Bool
     public let charge: Cents
+    /// The beneficiary's country (ISO 3166-1 alpha-2, EL for Greece), for the annual breakdown by
+    /// participating state (Statutes Art. 19); optional, absent from records made before it existed.
+    public let country: String?
 
     /// The most GPU-hours one access record may grant: 10^10, over a century of 100,000 GPUs.
     public static let gpuHoursMax: Int64 = 10_000_000_000
@@ -156,7 +165,7 @@ public struct AccessGrant: Equatable, Sendable {
     }
 
     public init(factory: String, beneficiary: String, category: AccessCategory, gpuHours: Int64, date: CalendarDate,
-                pool: AccessPool, isCommercial: Bool, charge: Cents) throws(InputError) {
+                pool: AccessPool, isCommercial: Bool, charge: Cents, country: String? = nil) throws(InputError) {
         self.factory = try Codes.identifier(factory, field: "factory")
         self.beneficiary = try Codes.text(beneficiary, field: "beneficiary", bytesMax: Codes.nameBytesMax)
         self.category = category
@@ -165,6 +174,7 @@ public struct AccessGrant: Equatable, Sendable {
         self.pool = pool
         self.isCommercial = isCommercial
         self.charge = charge
+        self.country = try country.map { (code) throws(InputError) in try Codes.country(code, field: "country") }
     }
 }
 

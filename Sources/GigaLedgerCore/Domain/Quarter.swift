@@ -29,6 +29,12 @@ public struct Quarter: Equatable, Hashable, Sendable, CustomStringConvertible {
         return CalendarDate(unchecked: year, month, CalendarDate.daysIn(month: month, year: year))
     }
 
+    /// The quarter before this one.
+    public var previous: Quarter { number == 1 ? Quarter(year: year - 1, number: 4) : Quarter(year: year, number: number - 1) }
+
+    /// The quarter after this one.
+    public var next: Quarter { number == 4 ? Quarter(year: year + 1, number: 1) : Quarter(year: year, number: number + 1) }
+
     public func contains(_ date: CalendarDate) -> Bool { date >= firstDay && date <= lastDay }
 
     public var description: String { "\(year)-Q\(number)" }

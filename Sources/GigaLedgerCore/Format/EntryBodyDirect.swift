@@ -26,6 +26,7 @@ extension EntryBody {
             Self.member("charge_cents", integer: grant.charge.value, into: &out)
             out.append(contentsOf: #","commercial":"#.utf8)
             out.append(contentsOf: (grant.isCommercial ? "true" : "false").utf8)
+            if let country = grant.country { Self.member("country", string: country, into: &out) }
             Self.member("date", string: grant.date.description, into: &out)
             Self.member("factory", string: grant.factory, into: &out)
             Self.member("gpu_hours", integer: grant.gpuHours, into: &out)
@@ -87,13 +88,14 @@ extension EntryBody {
                   reader.skip(#","category":"#), let category = reader.string(),
                   reader.skip(#","charge_cents":"#), let charge = reader.integer(),
                   reader.skip(#","commercial":"#), let commercial = reader.bool(),
+                  let country = reader.optionalMember(#","country":"#),
                   reader.skip(#","date":"#), let date = reader.string(),
                   reader.skip(#","factory":"#), let factory = reader.string(),
                   reader.skip(#","gpu_hours":"#), let hours = reader.integer(),
                   reader.skip(#","pool":"#), let pool = reader.string(),
                   let made = try? makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-                                             commercial: commercial, charge: charge),
-                  case .access(let grant) = made, grant.factory == factory, grant.beneficiary == beneficiary
+                                             commercial: commercial, charge: charge, country: country.value),
+                  case .access(let grant) = made, grant.factory == factory, grant.beneficiary == beneficiary, grant.country == country.value
             else { return nil }
             data = made
         }
@@ -110,6 +112,11 @@ extension EntryBody {
         // dates, key IDs and the enumerations parse only their one spelling, numbers are kept.
         return EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
     }
+}
+
+/// An optional member as read: absent (`value` nil) or its text.
+private struct OptionalMember {
+    let value: String?
 }
 
 /// Reads the few JSON forms a direct body holds; says nil at anything else.
@@ -129,6 +136,15 @@ private struct DirectReader {
         guard peek(literal) else { return false }
         index += literal.utf8CodeUnitCount
         return true
+    }
+
+    /// An optional string member: `.some(nil)` when the next bytes are not `key`, `.some(text)`
+    /// when they are followed by a plain string, nil (not canonical) otherwise.
+    mutating func optionalMember(_ key: StaticString) -> OptionalMember? {
+        guard peek(key) else { return OptionalMember(value: nil) }
+        _ = skip(key)
+        guard let text = string() else { return nil }
+        return OptionalMember(value: text)
     }
 
     /// A string without escapes (one with escapes goes the general way).

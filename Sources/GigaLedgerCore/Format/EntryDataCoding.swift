@@ -11,8 +11,10 @@ extension EntryBody {
         case .keyRevoke(let revocation):
             return ["key_id": .string(revocation.keyID.description), "reason": .string(revocation.reason)]
         case .factoryRegister(let factory):
-            return ["id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
-                    "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value)]
+            var fields: [String: CanonicalJSON] = ["id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
+                                                   "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value)]
+            if let opex = factory.opex { fields["opex_cents"] = .integer(opex.value) }
+            return fields
         case .partnerRegister(let partner):
             return ["id": .string(partner.id), "name": .string(partner.name), "country": .string(partner.country), "sme": .bool(partner.isSME)]
         case .contribution(let item):
@@ -20,9 +22,12 @@ extension EntryBody {
                     "date": .string(item.date.description), "category": .string(item.category.rawValue), "kind": .string(item.kind.rawValue),
                     "ref": .string(item.ref)]
         case .access(let grant):
-            return ["factory": .string(grant.factory), "beneficiary": .string(grant.beneficiary), "category": .string(grant.category.rawValue),
-                    "gpu_hours": .integer(grant.gpuHours), "date": .string(grant.date.description), "pool": .string(grant.pool.rawValue),
-                    "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value)]
+            var fields: [String: CanonicalJSON] = [
+                "factory": .string(grant.factory), "beneficiary": .string(grant.beneficiary), "category": .string(grant.category.rawValue),
+                "gpu_hours": .integer(grant.gpuHours), "date": .string(grant.date.description), "pool": .string(grant.pool.rawValue),
+                "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value)]
+            if let country = grant.country { fields["country"] = .string(country) }
+            return fields
         case .correction(let correction):
             return ["entry": .integer(correction.entry), "reason": .string(correction.reason)]
         case .policy(let policy):
@@ -54,10 +59,11 @@ extension EntryBody {
             }
         case "factory-register":
             let id = try fields.string("id"), name = try fields.string("name"), kind = try fields.string("kind")
-            let hosts = try fields.strings("hosts"), capex = try fields.integer("capex_cents")
+            let hosts = try fields.strings("hosts"), capex = try fields.integer("capex_cents"), opex = try fields.optionalInteger("opex_cents")
             return try lift { () throws(InputError) in
                 .factoryRegister(try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: hosts,
-                                             capex: try cents(capex, field: "capex_cents", allowZero: false)))
+                                             capex: try cents(capex, field: "capex_cents", allowZero: false),
+                                             opex: try opex.map { (value) throws(InputError) in try cents(value, field: "opex_cents", allowZero: false) }))
             }
         case "partner-register":
             let id = try fields.string("id"), name = try fields.string("name"), country = try fields.string("country")
@@ -117,18 +123,19 @@ extension EntryBody {
         let factory = try fields.string("factory"), beneficiary = try fields.string("beneficiary")
         let category = try fields.string("category"), hours = try fields.integer("gpu_hours"), date = try fields.string("date")
         let pool = try fields.string("pool"), commercial = try fields.bool("commercial"), charge = try fields.integer("charge_cents")
+        let country = try fields.optionalString("country")
         return try makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-                              commercial: commercial, charge: charge)
+                              commercial: commercial, charge: charge, country: country)
     }
 
     /// An access record from its stored fields, each checked as when it was recorded.
     static func makeAccess(factory: String, beneficiary: String, category: String, hours: Int64, date: String, pool: String,
-                           commercial: Bool, charge: Int64) throws(EntryFormatError) -> EntryData {
+                           commercial: Bool, charge: Int64, country: String?) throws(EntryFormatError) -> EntryData {
         try lift { () throws(InputError) in
             .access(try AccessGrant(
                 factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                 gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),
-                isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true)))
+                isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true), country: country))
         }
     }
 
@@ -169,6 +176,15 @@ struct Fields {
     mutating func integer(_ key: String) throws(EntryFormatError) -> Int64 {
         guard case .integer(let value) = try take(key) else { throw .field("\(path).\(key)", "is not an integer") }
         return value
+    }
+
+    /// A member that may be absent (an optional field added after the format's first version).
+    mutating func optionalInteger(_ key: String) throws(EntryFormatError) -> Int64? {
+        members[key] == nil ? nil : try integer(key)
+    }
+
+    mutating func optionalString(_ key: String) throws(EntryFormatError) -> String? {
+        members[key] == nil ? nil : try string(key)
     }
 
     mutating func bool(_ key: String) throws(EntryFormatError) -> Bool {

@@ -35,10 +35,10 @@ public struct ImportRow: Equatable, Sendable {
 /// The header names the columns; a row's `type` says which columns it uses, and the others must be empty.
 public enum CSVImport {
     public static let columns = ["type", "factory", "date", "source", "amount", "category", "kind", "ref",
-                                 "beneficiary", "gpu_hours", "pool", "commercial", "charge"]
+                                 "beneficiary", "gpu_hours", "pool", "commercial", "charge", "country"]
     static let contributionColumns: Set<String> = ["type", "factory", "date", "source", "amount", "category", "kind", "ref"]
-    static let accessColumns: Set<String> = ["type", "factory", "date", "beneficiary", "category", "gpu_hours", "pool", "commercial", "charge"]
-    static let optionalColumns: Set<String> = ["ref", "commercial", "charge"]
+    static let accessColumns: Set<String> = ["type", "factory", "date", "beneficiary", "category", "gpu_hours", "pool", "commercial", "charge", "country"]
+    static let optionalColumns: Set<String> = ["ref", "commercial", "charge", "country"]
 
     /// The most rows one file may hold, and its largest size in bytes.
     public static let rowsMax = 1_000_000
@@ -119,7 +119,8 @@ public enum CSVImport {
             factory: cells["factory"]!, beneficiary: cells["beneficiary"]!, category: try AccessCategory.parse(cells["category"]!, field: "category"),
             gpuHours: try AccessGrant.parseGPUHours(cells["gpu_hours"]!, field: "gpu_hours"), date: try CalendarDate.parse(cells["date"]!, field: "date"),
             pool: try AccessPool.parse(cells["pool"]!, field: "pool"), isCommercial: commercial == "yes",
-            charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true)))
+            charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true),
+            country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
     }
 }
 

@@ -1,23 +1,37 @@
 import GigaLedgerCore
 
-/// Contributions as an hledger journal (hledger's journal format, hledger.org/journal.html):
-/// one balanced transaction per uncorrected contribution, so that `hledger balance` gives the
-/// report's totals. Accounts:
+/// Contributions as an hledger journal (hledger's journal format, hledger.org/journal.html), in
+/// date order (`hledger check ordereddates` passes): one balanced transaction per contribution,
+/// and for a corrected one a reversing transaction on the same date, right after it, naming the
+/// correction, so `hledger balance` gives the report's totals (corrections netted). Accounts:
 ///   factories:<factory>:committed:<capex|opex> and factories:<factory>:paid:<capex|opex> (debited),
-///   sources:eu, sources:member-states:<CC>, sources:private:<partner>, each :committed or :paid (credited).
+///   sources:eu:<factory>, sources:member-states:<CC>:<factory>, sources:private:<partner>:<factory>,
+///   each :committed or :paid (credited): the split of each source by factory.
 public enum Export {
-    public static func hledger(_ rows: [ContributionRow]) -> String {
-        var out = "; GigaLedger export: contributions, corrections netted (a corrected entry and its correction are both left out).\n"
+    public static func hledger(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
+        var out = "; GigaLedger export: contributions in date order; a corrected entry is followed by its reversal.\n"
         out += "; Amounts in euros, exact to the cent.\n\n"
-        for row in rows where row.correctedBy == nil {
+        for row in rows.sorted(by: { ($0.item.date, $0.seq) < ($1.item.date, $1.seq) }) {
             let item = row.item
             let state = item.kind == .commitment ? "committed" : "paid"
-            let ref = item.ref.isEmpty ? "" : "  ; ref: \(item.ref)"
+            let ref = item.ref.isEmpty ? "" : "  ; ref: \(oneLine(item.ref))"
+            let factoryAccount = "factories:\(item.factory):\(state):\(item.category.rawValue)"
+            let sourceAccount = "\(account(item.source)):\(item.factory):\(state)"
             out += "\(item.date) (#\(row.seq)) \(item.kind.rawValue) from \(item.source) to \(item.factory)\(ref)\n"
-            out += "    factories:\(item.factory):\(state):\(item.category.rawValue)    EUR \(item.amount.decimalText)\n"
-            out += "    \(account(item.source)):\(state)    EUR -\(item.amount.decimalText)\n\n"
+            out += "    \(factoryAccount)    EUR \(item.amount.decimalText)\n"
+            out += "    \(sourceAccount)    EUR -\(item.amount.decimalText)\n\n"
+            if let correctedBy = row.correctedBy, let correction = corrections[row.seq] {
+                out += "\(item.date) (#\(correctedBy)) reversal of entry \(row.seq)  ; correction recorded \(correction.origin.recordedAt): \(oneLine(correction.reason))\n"
+                out += "    \(factoryAccount)    EUR -\(item.amount.decimalText)\n"
+                out += "    \(sourceAccount)    EUR \(item.amount.decimalText)\n\n"
+            }
         }
         return out
+    }
+
+    /// A text on one journal line (hledger comments end at the line's end).
+    static func oneLine(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.properties.generalCategory == .lineSeparator || $0.value < 0x20 ? " " : Character($0) })
     }
 
     static func account(_ source: Source) -> String {
@@ -28,13 +42,13 @@ public enum Export {
         }
     }
 
-    /// The rows as RFC 4180 CSV (the report's contributions.csv columns, without the quarter flag).
+    /// The rows as RFC 4180 CSV (the report's contributions.csv columns, without the period flag).
     public static func csv(_ rows: [ContributionRow]) -> String {
-        ReportRenderer.csvRecord(["seq", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "corrected_by"])
+        ReportRenderer.csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "corrected_by"])
             + rows.map { row in
-                ReportRenderer.csvRecord([String(row.seq), row.item.date.description, row.item.factory, row.item.source.description, row.item.kind.rawValue,
-                                          row.item.category.rawValue, row.item.amount.decimalText, String(row.item.amount.value), row.item.ref,
-                                          row.correctedBy.map(String.init) ?? ""])
+                ReportRenderer.csvRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, row.item.date.description, row.item.factory,
+                                          row.item.source.description, row.item.kind.rawValue, row.item.category.rawValue, row.item.amount.decimalText,
+                                          String(row.item.amount.value), ReportRenderer.neutralised(row.item.ref), row.correctedBy.map(String.init) ?? ""])
             }.joined()
     }
 
@@ -55,9 +69,9 @@ public enum ExportFormat: String, CaseIterable, Sendable {
     case hledger, csv, json
 
     /// The rows in this format.
-    public func render(_ rows: [ContributionRow]) -> String {
+    public func render(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
         switch self {
-        case .hledger: return Export.hledger(rows)
+        case .hledger: return Export.hledger(rows, corrections: corrections)
         case .csv: return Export.csv(rows)
         case .json: return Export.json(rows)
         }
@@ -65,9 +79,10 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 }
 
 extension Ledger {
-    /// The verified ledger's contributions dated up to the end of `quarter` (all of them without),
-    /// in `format`.
-    public func export(_ format: ExportFormat, through quarter: Quarter?) throws -> String {
-        format.render(try exportRows(through: quarter).contributions)
+    /// The verified ledger's contributions dated up to `through` (all of them without), at ledger
+    /// state `at` (default: the whole ledger), in `format`.
+    public func export(_ format: ExportFormat, through: CalendarDate?, at: Int64? = nil) throws -> String {
+        let rows = try exportRows(through: through, at: at)
+        return format.render(rows.contributions, corrections: rows.corrections)
     }
 }

@@ -9,49 +9,80 @@ public struct ReportError: GigaLedgerError, Equatable {
     public var description: String { message }
 }
 
+/// The state of the previous report a report rolls forward from: its period and ledger state.
+public struct PreviousReport: Sendable {
+    public let period: ReportPeriod?
+    public let entryCount: Int64
+    /// The head hash the previous report names, checked against this ledger's entry.
+    public let headHash: [UInt8]?
+
+    public init(period: ReportPeriod?, entryCount: Int64, headHash: [UInt8]?) {
+        self.period = period
+        self.entryCount = entryCount
+        self.headHash = headHash
+    }
+}
+
 extension Ledger {
-    /// Computes the report for `quarter` at ledger state `at` (default: the whole ledger).
-    /// Verifies the whole ledger and refuses one that does not verify; the figures are added up in
-    /// the same pass. `fullVerify: false` takes the signatures under the latest checkpoint the
-    /// ledger signed as checked (`verify(trustingLatestCheckpoint:)`); `verification` says which.
-    public func quarterlyReport(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> QuarterlyReport {
-        try quarterlyReportVerified(quarter: quarter, at: at, fullVerify: fullVerify).report
+    /// Computes the report for a quarter at ledger state `at` (default: the whole ledger).
+    public func quarterlyReport(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> PeriodReport {
+        try periodReport(period: .quarter(quarter), at: at, fullVerify: fullVerify).report
     }
 
-    /// The report and the verification it was computed from.
-    public func quarterlyReportVerified(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = true) throws -> (report: QuarterlyReport, verification: VerificationReport) {
-        let (builder, head, origin, verification) = try collect(quarter: quarter, at: at, fullVerify: fullVerify)
-        guard let (policy, policySeq) = builder.policy else {
-            throw ReportError(message: "no policy is recorded at entry \(head.seq): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", kind: .refused)
-        }
-        return (builder.report(origin: origin, head: head, policy: policy, policySeq: policySeq), verification)
+    /// Computes the report for `period` at ledger state `at` (default: the whole ledger), rolled
+    /// forward from `previous` when given. Verifies the whole ledger and refuses one that does
+    /// not verify; the figures are added up in the same pass. `fullVerify: false` takes the
+    /// signatures under the latest checkpoint the ledger signed as checked.
+    public func periodReport(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = true,
+                             previous: PreviousReport? = nil) throws -> (report: PeriodReport, verification: VerificationReport) {
+        let (data, head, origin, verification) = try collect(through: period.lastDay, at: at, fullVerify: fullVerify)
+        if let previous { try check(previous, against: period, head: head) }
+        let root = try self.root(size: head.seq)
+        return (try data.report(period: period, origin: origin, head: head, root: root, previous: previous), verification)
     }
 
-    /// The contribution and access rows dated up to the end of `quarter` (every one without a
-    /// quarter), corrected ones marked, from the verified ledger: what `export` writes.
-    public func exportRows(through quarter: Quarter?) throws -> (contributions: [ContributionRow], access: [AccessRow]) {
-        let (builder, _, _, _) = try collect(quarter: quarter, at: nil)
-        return (builder.contributionRows, builder.accessRows)
+    /// The contribution and access rows dated up to `through` (every one when nil) at state `at`
+    /// (default: the whole ledger), corrected ones marked, from the verified ledger: what `export` writes.
+    public func exportRows(through: CalendarDate?, at: Int64? = nil) throws -> (contributions: [ContributionRow], access: [AccessRow], corrections: [Int64: CorrectionRecord]) {
+        let (data, _, _, _) = try collect(through: through, at: at)
+        return (data.contributions, data.access, data.corrections)
     }
 
     /// The ledger verified, and when it verifies, its entries by type and each factory's figures
     /// to date (corrections netted), all from the same verifying pass.
     public func status() throws -> LedgerStatus {
-        var builder = Builder(quarter: nil, countingTypes: true)
-        let verification = try verify(visit: { builder.add(seq: $0.seq, body: $0) })
+        var data = ReportData(through: nil, countingTypes: true)
+        let verification = try verify(visit: { data.add($0) })
         guard verification.isVerified else { return LedgerStatus(verification: verification, countsByType: [:], factories: []) }
-        builder.finish()
-        return LedgerStatus(verification: verification, countsByType: builder.countsByType ?? [:],
-                            factories: builder.factories.map { ($0, builder.cumulativeFigures[$0.id] ?? PeriodFigures()) })
+        data.finish()
+        let figures = data.figures(at: verification.verifiedCount) { _ in true }
+        return LedgerStatus(verification: verification, countsByType: data.countsByType ?? [:],
+                            factories: data.factories.map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
     }
 
-    /// One verifying pass that hands every verified body up to `at` to a builder.
-    /// `quarter` nil: every row, whatever its date (figures to date, a whole export).
-    private func collect(quarter: Quarter?, at: Int64?, fullVerify: Bool = true) throws -> (Builder, Entry, String, VerificationReport) {
+    /// Checks that the previous report is of this ledger and comes before this one.
+    private func check(_ previous: PreviousReport, against period: ReportPeriod, head: Entry) throws {
+        let prior = previous.period ?? period.previous
+        guard prior.lastDay < period.firstDay else {
+            throw InputError(field: "previous", value: prior.description, problem: "is not a period before \(period)")
+        }
+        guard previous.entryCount >= 1, previous.entryCount <= head.seq else {
+            throw InputError(field: "previous", value: String(previous.entryCount),
+                             problem: "is a report at entry \(previous.entryCount), after this report's state (entry \(head.seq))")
+        }
+        if let hash = previous.headHash {
+            guard let entry = try entry(previous.entryCount), entry.hash == hash else {
+                throw InputError(field: "previous", value: Encoding.hex(hash), problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
+            }
+        }
+    }
+
+    /// One verifying pass that hands every verified body up to `at` to the report's data.
+    private func collect(through: CalendarDate?, at: Int64?, fullVerify: Bool = true) throws -> (ReportData, Entry, String, VerificationReport) {
         if let at, at < 1 { throw InputError(field: "at", value: String(at), problem: "is not an entry of this ledger") }
-        var builder = Builder(quarter: quarter)
+        var data = ReportData(through: through)
         let verification = try verify(trustingLatestCheckpoint: !fullVerify, visit: { body in
-            if at.map({ body.seq <= $0 }) ?? true { builder.add(seq: body.seq, body: body) }
+            if at.map({ body.seq <= $0 }) ?? true { data.add(body) }
         })
         if let failure = verification.failure {
             throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", kind: .notVerified)
@@ -61,92 +92,264 @@ extension Ledger {
             throw InputError(field: "at", value: String(state), problem: "is not an entry of this ledger (1 to \(verification.verifiedCount))")
         }
         guard let head = try entry(state) else { preconditionFailure("Ledger.collect: verified entry \(state) is missing") }
-        builder.finish()
-        return (builder, head, verification.origin, verification)
+        data.finish()
+        return (data, head, verification.origin, verification)
     }
 }
 
-/// Adds entries up, in sequence order, into per-factory and overall figures. Rows are kept as they
-/// come; a correction may come after the row it cancels, so figures are summed in `finish`.
-private struct Builder {
-    /// The quarter reported on; nil for all rows and no quarter's figures.
-    let quarter: Quarter?
-    var correctedBy = [Int64: Int64]()
-    var policy: (Policy, Int64)?
-    var factories = [Factory]()
-    var quarterFigures = [String: PeriodFigures]()
-    var cumulativeFigures = [String: PeriodFigures]()
-    var contributionRows = [ContributionRow]()
-    var accessRows = [AccessRow]()
-    /// Entries by type, counted only when asked for (`status`): a report does not need them.
+/// What a report needs from the ledger, collected in sequence order in one pass: registrations,
+/// policies, and the contribution and access rows dated up to the report's last day, each with
+/// where it came from. Figures for any ledger state up to the collected one follow from it (a row
+/// counts at state S when it was recorded by S and no correction recorded by S cancels it).
+struct ReportData {
+    /// Rows dated after this day are not kept; nil keeps every row.
+    let through: CalendarDate?
+    var factories = [(factory: Factory, seq: Int64)]()
+    var partners = [String: Partner]()
+    var policies = [(policy: Policy, seq: Int64)]()
+    var contributions = [ContributionRow]()
+    var access = [AccessRow]()
+    var corrections = [Int64: CorrectionRecord]()
+    /// Entries by type, counted only when asked for (`status`).
     var countsByType: [String: Int64]?
 
-    init(quarter: Quarter?, countingTypes: Bool = false) {
-        self.quarter = quarter
+    init(through: CalendarDate?, countingTypes: Bool = false) {
+        self.through = through
         countsByType = countingTypes ? [:] : nil
     }
 
-    /// Whether a row dated `date` counts: dated up to the quarter's end (any date without a quarter).
-    func counts(_ date: CalendarDate) -> Bool { quarter.map { date <= $0.lastDay } ?? true }
+    func keeps(_ date: CalendarDate) -> Bool { through.map { date <= $0 } ?? true }
 
-    /// Whether a row dated `date` is in the quarter reported on.
-    func inQuarter(_ date: CalendarDate) -> Bool { quarter?.contains(date) ?? false }
-
-    mutating func add(seq: Int64, body: EntryBody) {
+    mutating func add(_ body: EntryBody) {
         countsByType?[body.type, default: 0] += 1
+        let origin = RowOrigin(seq: body.seq, recordedAt: body.recordedAt, signer: body.signer)
         switch body.data {
-        case .policy(let item): policy = (item, seq)
-        case .factoryRegister(let factory): factories.append(factory)
-        case .correction(let item): correctedBy[item.entry] = seq
-        case .contribution(let item) where counts(item.date):
-            contributionRows.append(ContributionRow(seq: seq, item: item, correctedBy: nil))
-        case .access(let grant) where counts(grant.date):
-            accessRows.append(AccessRow(seq: seq, grant: grant, correctedBy: nil))
+        case .policy(let item): policies.append((item, body.seq))
+        case .factoryRegister(let factory): factories.append((factory, body.seq))
+        case .partnerRegister(let partner): partners[partner.id] = partner
+        case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
+        case .contribution(let item) where keeps(item.date):
+            contributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
+        case .access(let grant) where keeps(grant.date):
+            access.append(AccessRow(origin: origin, grant: grant, correctedBy: nil))
         default: break
         }
     }
 
-    /// Marks the corrected rows and adds up the rows no correction cancels.
+    /// Marks the corrected rows (a correction may come after the row it cancels).
     mutating func finish() {
-        contributionRows = contributionRows.map { ContributionRow(seq: $0.seq, item: $0.item, correctedBy: correctedBy[$0.seq]) }
-        accessRows = accessRows.map { AccessRow(seq: $0.seq, grant: $0.grant, correctedBy: correctedBy[$0.seq]) }
-        for row in contributionRows where row.correctedBy == nil {
+        contributions = contributions.map { ContributionRow(origin: $0.origin, item: $0.item, correctedBy: corrections[$0.seq]?.origin.seq) }
+        access = access.map { AccessRow(origin: $0.origin, grant: $0.grant, correctedBy: corrections[$0.seq]?.origin.seq) }
+    }
+
+    /// Whether a row counts at ledger state `state`: recorded by then, and not cancelled by a
+    /// correction recorded by then.
+    static func counts(_ seq: Int64, correctedBy: Int64?, at state: Int64) -> Bool {
+        seq <= state && (correctedBy.map { $0 > state } ?? true)
+    }
+
+    /// Each factory's figures at `state`, over the rows whose date `dated` accepts.
+    func figures(at state: Int64, dated: (CalendarDate) -> Bool) -> [String: PeriodFigures] {
+        var out = [String: PeriodFigures]()
+        for row in contributions where Self.counts(row.seq, correctedBy: row.correctedBy, at: state) && dated(row.item.date) {
+            out[row.item.factory, default: PeriodFigures()].add(row.item)
+        }
+        for row in access where Self.counts(row.seq, correctedBy: row.correctedBy, at: state) && dated(row.grant.date) {
+            out[row.grant.factory, default: PeriodFigures()].access.add(row.grant)
+        }
+        return out
+    }
+
+    /// The rows of `factory` that count at `state`, dated up to `day`.
+    func rows(of factory: String, at state: Int64, through day: CalendarDate) -> FactoryRows {
+        FactoryRows(contributions: contributions.filter { $0.item.factory == factory && $0.item.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) },
+                    access: access.filter { $0.grant.factory == factory && $0.grant.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) })
+    }
+
+    /// The policy that judges a period ending on `day` at `state`: the latest recorded by then
+    /// that is in force on that day; else the reason there is none.
+    func policy(at state: Int64, for day: CalendarDate) throws -> (policy: Policy, seq: Int64, notInForce: String?) {
+        let recorded = policies.filter { $0.seq <= state }
+        if let inForce = recorded.last(where: { $0.policy.isInForce(on: day) }) { return (inForce.policy, inForce.seq, nil) }
+        guard let latest = recorded.last else {
+            throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", kind: .refused)
+        }
+        let from = latest.policy.effectiveFrom.map(\.description) ?? "?"
+        return (latest.policy, latest.seq, "policy \(latest.policy.id) version \(latest.policy.version) takes effect on \(from), after \(day): no rule in force judges this period")
+    }
+
+    /// Every factory's verdicts and payment findings at `state` for the period ending on `day`.
+    func judge(at state: Int64, through day: CalendarDate) throws -> (policy: Policy, seq: Int64, notInForce: String?,
+                                                                   factories: [(Factory, PeriodFigures, [Verdict], [PaymentFinding])], programme: [Verdict]) {
+        let (policy, seq, notInForce) = try self.policy(at: state, for: day)
+        let cumulative = figures(at: state) { $0 <= day }
+        var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
+        for (factory, registered) in factories where registered <= state {
+            let figures = cumulative[factory.id] ?? PeriodFigures()
+            let rows = rows(of: factory.id, at: state, through: day)
+            var verdicts = Safeguards.verdicts(for: factory, figures: figures, rows: rows, policy: policy, through: day)
+            if let notInForce { verdicts = verdicts.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
+            out.append((factory, figures, verdicts, Safeguards.findings(figures, rows: rows)))
+        }
+        let all = out.map(\.1).reduce(PeriodFigures(), +)
+        let programmeEntries = contributions.filter { $0.item.date <= day && $0.item.kind == .commitment && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) }
+            .filter { $0.item.source == .union || $0.item.source.isMemberState }.map(\.seq)
+        var programme = Safeguards.programme(all, entries: programmeEntries, policy: policy, through: day)
+        if let notInForce { programme = programme.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
+        return (policy, seq, notInForce, out, programme)
+    }
+
+    func report(period: ReportPeriod, origin: String, head: Entry, root: [UInt8], previous: PreviousReport?) throws -> PeriodReport {
+        let state = head.seq
+        let judged = try judge(at: state, through: period.lastDay)
+        let movements = figures(at: state) { period.contains($0) }
+        let factories = judged.factories.map { factory, cumulative, verdicts, findings in
+            FactoryReport(factory: factory, period: movements[factory.id] ?? PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
+        }
+        var quarterVerdicts = [QuarterVerdicts]()
+        if case .year = period {
+            for quarter in period.quarters {
+                let atQuarter = try judge(at: state, through: quarter.lastDay)
+                quarterVerdicts.append(QuarterVerdicts(quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }))
+            }
+        }
+        let allCumulative = factories.map(\.cumulative).reduce(PeriodFigures(), +)
+        return PeriodReport(
+            period: period, origin: origin, entryCount: state, headHash: head.hash, headRecordedAt: head.recordedAt, merkleRoot: root,
+            isProvisional: String(head.recordedAt.prefix(10)) <= period.lastDay.description,
+            policy: judged.policy, policySeq: judged.seq, policyNotInForce: judged.notInForce, factories: factories, programme: judged.programme,
+            allPeriod: factories.map(\.period).reduce(PeriodFigures(), +), allCumulative: allCumulative, sourceNames: sourceNames(),
+            contributionRows: contributions.filter { $0.seq <= state }, accessRows: access.filter { $0.seq <= state },
+            corrections: corrections.filter { $0.value.origin.seq <= state },
+            rollForward: try previous.map { try rollForward(from: $0, period: period, state: state, current: factories) },
+            quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state))
+    }
+
+    /// Names for every source: the Union, each member state, each registered partner.
+    func sourceNames() -> [String: String] {
+        var names = ["eu": "European Union"]
+        for (code, name) in Codes.memberStateNames { names["ms:\(code)"] = name }
+        for (id, partner) in partners { names["private:\(id)"] = partner.name }
+        return names
+    }
+
+    /// Each member state with money in, or hosting, a factory: its commitments and payments per factory.
+    func memberStates(_ factories: [FactoryReport]) -> [MemberStateView] {
+        var codes = Set<String>()
+        for item in factories {
+            codes.formUnion(item.factory.hosts)
+            for key in item.cumulative.bySource.keys where key.hasPrefix("ms:") { codes.insert(String(key.dropFirst(3))) }
+        }
+        return codes.sorted().map { code in
+            MemberStateView(code: code, name: Codes.memberStateNames[code] ?? code, factories: factories.compactMap { item in
+                let totals = item.cumulative.bySource["ms:\(code)"]
+                let isHost = item.factory.hosts.contains(code)
+                guard totals != nil || isHost else { return nil }
+                return (item.factory.id, isHost, totals ?? ContributionTotals())
+            })
+        }
+    }
+
+    /// GPU-hours within the period by beneficiary country and category (Statutes Art. 19).
+    func accessByCountry(_ period: ReportPeriod, at state: Int64) -> [String: [AccessCategory: Total]] {
+        var out = [String: [AccessCategory: Total]]()
+        for row in access where period.contains(row.grant.date) && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            out[row.grant.country ?? "unknown", default: [:]][row.grant.category, default: 0] += Total(row.grant.gpuHours)
+        }
+        return out
+    }
+
+    /// Opening (the previous report's cumulative figures, at its state), movements (dated after
+    /// the previous period), prior-period adjustments (rows dated in or before the previous period
+    /// whose counting changed between the two states) and closing; the sum is checked.
+    func rollForward(from previous: PreviousReport, period: ReportPeriod, state: Int64, current: [FactoryReport]) throws -> RollForward {
+        let prior = previous.period ?? period.previous
+        let priorEnd = prior.lastDay, priorState = previous.entryCount
+        let opening = figures(at: priorState) { $0 <= priorEnd }
+        let movements = figures(at: state) { $0 > priorEnd && $0 <= period.lastDay }
+        var adjustments = [String: PeriodFigures]()
+        var list = [Adjustment]()
+        func sign(_ seq: Int64, _ correctedBy: Int64?) -> Int {
+            (Self.counts(seq, correctedBy: correctedBy, at: state) ? 1 : 0) - (Self.counts(seq, correctedBy: correctedBy, at: priorState) ? 1 : 0)
+        }
+        for row in contributions where row.item.date <= priorEnd {
+            let sign = sign(row.seq, row.correctedBy)
+            guard sign != 0 else { continue }
+            adjustments[row.item.factory, default: PeriodFigures()].add(row.item, sign: Total(sign))
             let item = row.item
-            cumulativeFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
-            if inQuarter(item.date) {
-                quarterFigures[item.factory, default: PeriodFigures()].bySource[item.source.description, default: ContributionTotals()].add(item)
-            }
+            list.append(adjustment(row.origin, row.correctedBy, sign: sign, factory: item.factory, date: item.date, ref: item.ref,
+                                   what: "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)"))
         }
-        for row in accessRows where row.correctedBy == nil {
+        for row in access where row.grant.date <= priorEnd {
+            let sign = sign(row.seq, row.correctedBy)
+            guard sign != 0 else { continue }
+            adjustments[row.grant.factory, default: PeriodFigures()].access.add(row.grant, sign: Total(sign))
             let grant = row.grant
-            cumulativeFigures[grant.factory, default: PeriodFigures()].access.add(grant)
-            if inQuarter(grant.date) { quarterFigures[grant.factory, default: PeriodFigures()].access.add(grant) }
+            list.append(adjustment(row.origin, row.correctedBy, sign: sign, factory: grant.factory, date: grant.date, ref: "",
+                                   what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))"))
         }
-    }
-
-    func report(origin: String, head: Entry, policy: Policy, policySeq: Int64) -> QuarterlyReport {
-        guard let quarter else { preconditionFailure("Builder.report: a report is for a quarter") }
-        let reports = factories.map { factory in
-            let cumulative = cumulativeFigures[factory.id] ?? PeriodFigures()
-            return FactoryReport(factory: factory, quarter: quarterFigures[factory.id] ?? PeriodFigures(), cumulative: cumulative,
-                                 verdicts: Safeguards.verdicts(for: factory, figures: cumulative, accessRows: accessRows, policy: policy))
-        }
-        return QuarterlyReport(quarter: quarter, origin: origin, entryCount: head.seq, headHash: head.hash, headRecordedAt: head.recordedAt,
-                               policy: policy, policySeq: policySeq, factories: reports,
-                               allQuarter: Self.sum(reports.map(\.quarter)), allCumulative: Self.sum(reports.map(\.cumulative)),
-                               contributionRows: contributionRows, accessRows: accessRows)
-    }
-
-    static func sum(_ figures: [PeriodFigures]) -> PeriodFigures {
-        var total = PeriodFigures()
-        for item in figures {
-            for (key, value) in item.bySource { total.bySource[key] = (total.bySource[key] ?? ContributionTotals()) + value }
-            for (category, pools) in item.access.hours {
-                for (pool, hours) in pools { total.access.hours[category, default: [:]][pool, default: 0] += hours }
+        var bridges = [FactoryRollForward]()
+        for item in current {
+            let id = item.factory.id
+            let bridge = FactoryRollForward(factoryID: id, opening: opening[id] ?? PeriodFigures(), movements: movements[id] ?? PeriodFigures(),
+                                            adjustments: adjustments[id] ?? PeriodFigures(), closing: item.cumulative)
+            guard Self.normalized(bridge.opening + bridge.movements + bridge.adjustments) == Self.normalized(bridge.closing) else {
+                throw ReportError(message: "the roll-forward of \(id) does not add up (opening + movements + adjustments ≠ closing): please report this as a bug", kind: .notVerified)
             }
-            total.access.unionCommercialHours += item.access.unionCommercialHours
+            bridges.append(bridge)
         }
-        return total
+        let changes = try self.changes(prior: prior, priorState: priorState, current: current, opening: opening)
+        return RollForward(previousPeriod: prior, previousEntryCount: priorState, factories: bridges,
+                           adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, changes: changes)
+    }
+
+    private func adjustment(_ origin: RowOrigin, _ correctedBy: Int64?, sign: Int, factory: String, date: CalendarDate, ref: String, what: String) -> Adjustment {
+        if sign < 0, correctedBy != nil, let correction = corrections[origin.seq] {
+            return Adjustment(origin: correction.origin, factoryID: factory, description: "− \(what) (entry \(origin.seq), corrected)",
+                              valueDate: date, reason: correction.reason, sign: sign)
+        }
+        return Adjustment(origin: origin, factoryID: factory, description: "+ \(what) (recorded after the previous report)", valueDate: date, reason: ref, sign: sign)
+    }
+
+    /// Figures without the zero entries sums leave behind, so equal figures compare equal.
+    static func normalized(_ figures: PeriodFigures) -> PeriodFigures {
+        var out = PeriodFigures()
+        out.bySource = figures.bySource.filter { $0.value != ContributionTotals() }
+        for (category, pools) in figures.access.hours {
+            for (pool, value) in pools where value != 0 { out.access.hours[category, default: [:]][pool] = value }
+        }
+        out.access.unionCommercialHours = figures.access.unionCommercialHours
+        return out
+    }
+
+    /// Every verdict and cumulative figure that differs from the previous report's (recomputed at
+    /// its state), new breaches first.
+    func changes(prior: ReportPeriod, priorState: Int64, current: [FactoryReport], opening: [String: PeriodFigures]) throws -> [Change] {
+        var out = [Change]()
+        let before = try judge(at: priorState, through: prior.lastDay)
+        for item in current {
+            let id = item.factory.id
+            let old = before.factories.first { $0.0.id == id }?.2 ?? []
+            for verdict in item.verdicts {
+                let was = old.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
+                guard was != verdict.status.rawValue else { continue }
+                out.append(Change(factoryID: id, what: verdict.rule.id, before: was, after: verdict.status.rawValue, rank: verdict.status == .breach ? 0 : 1))
+            }
+            let was = opening[id] ?? PeriodFigures(), now = item.cumulative
+            for key in PeriodFigures.ordered(Array(Set(was.bySource.keys).union(now.bySource.keys))) {
+                let a = was.bySource[key] ?? ContributionTotals(), b = now.bySource[key] ?? ContributionTotals()
+                if a.committed != b.committed {
+                    out.append(Change(factoryID: id, what: "committed by \(key)", before: Cents.formatted(a.committed), after: Cents.formatted(b.committed), rank: 2))
+                }
+                if a.paid != b.paid {
+                    out.append(Change(factoryID: id, what: "paid by \(key)", before: Cents.formatted(a.paid), after: Cents.formatted(b.paid), rank: 2))
+                }
+            }
+            if was.access.hours() != now.access.hours() {
+                out.append(Change(factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()), after: Hours.formatted(now.access.hours()), rank: 2))
+            }
+        }
+        return out.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element)
     }
 }
 

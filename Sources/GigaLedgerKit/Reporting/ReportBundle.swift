@@ -1,11 +1,13 @@
 import Foundation
 import GigaLedgerCore
 
-/// A quarterly report as it is handed out: its files, the signed checkpoint at its ledger state
-/// and the proof that it extends the previous quarter's when there are such, and a minisign
-/// signature of each file when a key signs it. Written as one folder, all files or none.
+/// A quarterly or annual report as it is handed out: its files, the signed checkpoint at its
+/// ledger state and the proof that it extends the previous report's checkpoint when there are
+/// such, and a minisign signature of each file when a key signs it. Written as one folder, all
+/// files or none. The report's own files do not depend on whether a checkpoint exists: the
+/// checkpoint and the proof are attached beside them.
 public struct ReportBundle {
-    public let report: QuarterlyReport
+    public let report: PeriodReport
     public let verification: VerificationReport
     /// The files in the order they are written, each followed by its `.minisig` when signed.
     public let files: [(name: String, text: String)]
@@ -26,26 +28,71 @@ public struct ReportBundle {
 
     /// What each signature's trusted comment says: the file and the ledger state it was computed from
     /// (schema/FORMAT.md, "Signed report files").
-    static func trustedComment(_ report: QuarterlyReport, file: String) -> String {
-        "gigaledger report \(report.quarter) file:\(file) ledger:\(report.origin) entries:\(report.entryCount) head:\(Encoding.hex(report.headHash))"
+    static func trustedComment(_ report: PeriodReport, file: String) -> String {
+        "gigaledger report \(report.period) file:\(file) ledger:\(report.origin) entries:\(report.entryCount) head:\(Encoding.hex(report.headHash))"
+    }
+}
+
+/// The previous report given to `report --previous`: a report folder (its summary.json names its
+/// period and ledger state; its checkpoint.txt, when there, gives the consistency proof) or a
+/// signed checkpoint file (its size is the previous state; the period is the one before).
+public struct PreviousInput: Sendable {
+    public let report: PreviousReport
+    public let checkpointNote: String?
+
+    /// The largest summary.json read.
+    static let summaryBytesMax = 64 * 1024 * 1024
+
+    /// Reads `path`: a folder is a previous report, a file a checkpoint.
+    public static func read(_ path: String) throws -> PreviousInput {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw UnreadableFile(what: "previous report", path: path, why: "no such file or folder")
+        }
+        guard isFolder.boolValue else {
+            return PreviousInput(report: PreviousReport(period: nil, entryCount: 0, headHash: nil),
+                                 checkpointNote: try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax))
+        }
+        let summaryPath = (path as NSString).appendingPathComponent("summary.json")
+        let text = try OutputFiles.readText(summaryPath, what: "previous report's summary", bytesMax: summaryBytesMax)
+        func refuse(_ why: String) -> FileRefusal { FileRefusal("previous report \(summaryPath)", why) }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let format = json["format"] as? String, format.hasPrefix("gigaledger/report-summary/") else {
+            throw refuse("is not a gigaledger report summary")
+        }
+        guard let periodText = (json["period"] ?? json["quarter"]) as? String, let ledger = json["ledger"] as? [String: Any],
+              let entries = (ledger["entries"] as? NSNumber)?.int64Value, let headText = ledger["head"] as? String, let head = Encoding.unhex(headText), head.count == 32 else {
+            throw refuse("has no period, ledger.entries or ledger.head")
+        }
+        let period: ReportPeriod
+        do { period = try ReportPeriod.parse(periodText, field: "period") } catch { throw refuse(error.description) }
+        let checkpointPath = (path as NSString).appendingPathComponent("checkpoint.txt")
+        let note = FileManager.default.fileExists(atPath: checkpointPath)
+            ? try OutputFiles.readText(checkpointPath, what: "checkpoint", bytesMax: SignedNote.bytesMax) : nil
+        return PreviousInput(report: PreviousReport(period: period, entryCount: entries, headHash: head), checkpointNote: note)
     }
 }
 
 extension Ledger {
-    /// Verifies the ledger, computes the report for `quarter` at state `at` (default: the whole
-    /// ledger) and assembles its files: with the checkpoint the ledger signed at that state, if
-    /// any, and, given the previous quarter's signed checkpoint, the consistency proof from it to
-    /// that one (which must then exist). `signer` signs every file.
-    public func reportBundle(quarter: Quarter, at: Int64? = nil, fullVerify: Bool = false, previousCheckpoint: String? = nil,
+    /// Verifies the ledger, computes the report for `period` at state `at` (default: the whole
+    /// ledger), rolled forward from `previous` when given, and assembles its files: with the
+    /// checkpoint the ledger signed at that state, if any, and the consistency proof from the
+    /// previous report's checkpoint to it when both exist. `signer` signs every file.
+    public func reportBundle(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
                              signer: SigningKey? = nil) throws -> ReportBundle {
-        let (report, verification) = try quarterlyReportVerified(quarter: quarter, at: at, fullVerify: fullVerify)
+        var previousReport = previous?.report
+        if let previous, previous.report.period == nil, let note = previous.checkpointNote {
+            let checkpoint = try openCheckpoint(note)  // signed by this ledger, with the root its entries give
+            previousReport = PreviousReport(period: nil, entryCount: checkpoint.size, headHash: nil)
+        }
+        let (report, verification) = try periodReport(period: period, at: at, fullVerify: fullVerify, previous: previousReport)
         let checkpoint = try self.checkpoint(size: report.entryCount)
         var consistency: String?
-        if let previousCheckpoint {
+        if let previousNote = previous?.checkpointNote {
             guard let checkpoint else {
-                throw Refusal("--previous needs a checkpoint at entry \(report.entryCount): run `gigaledger checkpoint` at the quarter's end")
+                throw Refusal("--previous has a checkpoint, so the report proves consistency from it: that needs a checkpoint at entry \(report.entryCount); run `gigaledger checkpoint` at the period's end")
             }
-            consistency = try consistencyFile(fromNote: previousCheckpoint, toNote: checkpoint)
+            consistency = try consistencyFile(fromNote: previousNote, toNote: checkpoint)
         }
         var files = [(name: String, text: String)]()
         for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {

@@ -29,30 +29,81 @@ extension ReportRenderer {
     static func verdictJSON(_ verdict: Verdict) -> CanonicalJSON {
         var members: [String: CanonicalJSON] = ["rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
                                                 "explanation": .string(verdict.explanation), "confidence": .string(verdict.rule.confidence.rawValue),
-                                                "source": .string(verdict.rule.source)]
+                                                "source": .string(verdict.rule.source), "entries": .array(verdict.entries.map { .integer($0) })]
         if let value = verdict.value { members["value"] = fractionJSON(value) }
         if let threshold = verdict.threshold { members["threshold"] = fractionJSON(threshold) }
+        if let margin = verdict.margin { members["margin"] = .string(margin) }
         return .object(members)
     }
 
-    /// Every figure and verdict, in canonical JSON (sorted keys), one line.
-    static func summaryJSON(_ report: QuarterlyReport) -> String {
-        let factories: [CanonicalJSON] = report.factories.map { item in
-            .object(["id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
-                     "hosts": .array(item.factory.hosts.map { .string($0) }), "planned_capex_cents": .integer(item.factory.capex.value),
-                     "quarter": periodJSON(item.quarter), "cumulative": periodJSON(item.cumulative), "verdicts": .array(item.verdicts.map(verdictJSON))])
-        }
-        let json = CanonicalJSON.object([
-            "format": .string("gigaledger/report-summary/v1"), "quarter": .string(report.quarter.description),
-            "first_day": .string(report.quarter.firstDay.description), "last_day": .string(report.quarter.lastDay.description),
-            "origin": .string(report.origin), "rounding": .string(rounding),
-            "ledger": .object(["entries": .integer(report.entryCount), "head": .string(Encoding.hex(report.headHash)),
-                               "head_recorded_at": .string(report.headRecordedAt)]),
-            "policy": .object(["id": .string(report.policy.id), "version": .integer(report.policy.version), "entry": .integer(report.policySeq)]),
-            "factories": .array(factories),
-            "all": .object(["quarter": periodJSON(report.allQuarter), "cumulative": periodJSON(report.allCumulative)]),
+    static func findingJSON(_ finding: PaymentFinding) -> CanonicalJSON {
+        .object(["source": .string(finding.source), "category": .string(finding.category.rawValue), "committed_cents": .total(finding.committed),
+                 "paid_cents": .total(finding.paid), "excess_cents": .total(finding.paid - finding.committed),
+                 "entries": .array(finding.entries.map { .integer($0) })])
+    }
+
+    static func rollForwardJSON(_ roll: RollForward) -> CanonicalJSON {
+        .object([
+            "previous_period": .string(roll.previousPeriod.description), "previous_entries": .integer(roll.previousEntryCount),
+            "factories": .array(roll.factories.map { item in
+                .object(["id": .string(item.factoryID), "opening": periodJSON(item.opening), "movements": periodJSON(item.movements),
+                         "adjustments": periodJSON(item.adjustments), "closing": periodJSON(item.closing)])
+            }),
+            "adjustments": .array(roll.adjustments.map { item in
+                .object(["entry": .integer(item.origin.seq), "recorded_at": .string(item.origin.recordedAt), "signer": .string(item.origin.signer.description),
+                         "factory": .string(item.factoryID), "what": .string(item.description), "value_date": .string(item.valueDate.description),
+                         "reason": .string(item.reason), "sign": .integer(Int64(item.sign))])
+            }),
+            "changes": .array(roll.changes.map { item in
+                .object(["factory": item.factoryID.map { .string($0) } ?? .string(""), "what": .string(item.what), "before": .string(item.before),
+                         "after": .string(item.after)])
+            }),
         ])
-        return String(decoding: json.encoded(), as: UTF8.self) + "\n"
+    }
+
+    /// Every figure and verdict, in canonical JSON (sorted keys), one line.
+    static func summaryJSON(_ report: PeriodReport) -> String {
+        let factories: [CanonicalJSON] = report.factories.map { item in
+            var members: [String: CanonicalJSON] = [
+                "id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
+                "hosts": .array(item.factory.hosts.map { .string($0) }), "planned_capex_cents": .integer(item.factory.capex.value),
+                "period": periodJSON(item.period), "cumulative": periodJSON(item.cumulative), "verdicts": .array(item.verdicts.map(verdictJSON)),
+                "findings": .array(item.findings.map(findingJSON))]
+            if let opex = item.factory.opex { members["planned_opex_cents"] = .integer(opex.value) }
+            return .object(members)
+        }
+        var policy: [String: CanonicalJSON] = ["id": .string(report.policy.id), "version": .integer(report.policy.version), "entry": .integer(report.policySeq)]
+        if let from = report.policy.effectiveFrom { policy["effective_from"] = .string(from.description) }
+        if let why = report.policyNotInForce { policy["not_in_force"] = .string(why) }
+        var json: [String: CanonicalJSON] = [
+            "format": .string("gigaledger/report-summary/v2"), "period": .string(report.period.description), "kind": .string(report.period.kindName),
+            "first_day": .string(report.period.firstDay.description), "last_day": .string(report.period.lastDay.description),
+            "provisional": .bool(report.isProvisional), "origin": .string(report.origin), "rounding": .string(rounding),
+            "ledger": .object(["entries": .integer(report.entryCount), "head": .string(Encoding.hex(report.headHash)),
+                               "head_recorded_at": .string(report.headRecordedAt), "merkle_root": .string(Encoding.hex(report.merkleRoot))]),
+            "policy": .object(policy), "factories": .array(factories), "programme": .array(report.programme.map(verdictJSON)),
+            "all": .object(["period": periodJSON(report.allPeriod), "cumulative": periodJSON(report.allCumulative)]),
+            "breaches": .integer(Int64(report.breaches.count)),
+            "findings": .integer(Int64(report.factories.reduce(0) { $0 + $1.findings.count })),
+            "member_states": .array(report.memberStates.map { state in
+                .object(["code": .string(state.code), "name": .string(state.name), "factories": .array(state.factories.map { item in
+                    .object(["factory": .string(item.factoryID), "host": .bool(item.isHost), "totals": totalsJSON(item.totals),
+                             "outstanding_cents": .total(item.totals.committed - item.totals.paid)])
+                })])
+            }),
+            "access_by_country": .object(report.accessByCountry.mapValues { categories in
+                .object(Dictionary(uniqueKeysWithValues: categories.map { ($0.key.rawValue, CanonicalJSON.total($0.value)) }))
+            }),
+        ]
+        if let roll = report.rollForward { json["roll_forward"] = rollForwardJSON(roll) }
+        if !report.quarterVerdicts.isEmpty {
+            json["quarters"] = .array(report.quarterVerdicts.map { quarter in
+                .object(["quarter": .string(quarter.quarter.description), "factories": .array(quarter.factories.map { item in
+                    .object(["id": .string(item.factoryID), "verdicts": .array(item.verdicts.map(verdictJSON))])
+                })])
+            })
+        }
+        return String(decoding: CanonicalJSON.object(json).encoded(), as: UTF8.self) + "\n"
     }
 
     /// One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled; CRLF ends it.
@@ -76,29 +127,41 @@ extension ReportRenderer {
         out += "\r\n"
     }
 
-    /// Room for a typical row, so a file of a million rows grows its buffer a few times only.
-    private static let csvRowBytesGuess = 128
+    /// A free-text cell a spreadsheet would take for a formula (it begins with `=`, `+`, `-`, `@`,
+    /// a tab or a carriage return) gets a leading apostrophe, so the spreadsheet shows it as text
+    /// (OWASP, "CSV Injection"). Only text columns go through this; numbers are written as they are.
+    static func neutralised(_ text: String) -> String {
+        guard let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) else { return text }
+        return "'" + text
+    }
 
-    static func contributionsCSV(_ report: QuarterlyReport) -> String {
-        var out = csvRecord(["seq", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "in_quarter", "corrected_by"])
+    /// Room for a typical row, so a file of a million rows grows its buffer a few times only.
+    private static let csvRowBytesGuess = 192
+
+    static func contributionsCSV(_ report: PeriodReport) -> String {
+        var out = csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "source_name", "kind", "category", "amount_eur",
+                             "amount_cents", "ref", "in_period", "corrected_by"])
         out.reserveCapacity(report.contributionRows.count * csvRowBytesGuess)
         for row in report.contributionRows {
-            let item = row.item
-            appendCSVRecord([String(row.seq), item.date.description, item.factory, item.source.description, item.kind.rawValue,
-                             item.category.rawValue, item.amount.decimalText, String(item.amount.value), item.ref,
-                             report.quarter.contains(item.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""], to: &out)
+            let item = row.item, source = item.source.description
+            appendCSVRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, item.date.description, item.factory, source,
+                             neutralised(report.name(ofSource: source)), item.kind.rawValue, item.category.rawValue, item.amount.decimalText,
+                             String(item.amount.value), neutralised(item.ref), report.period.contains(item.date) ? "yes" : "no",
+                             row.correctedBy.map(String.init) ?? ""], to: &out)
         }
         return out
     }
 
-    static func accessCSV(_ report: QuarterlyReport) -> String {
-        var out = csvRecord(["seq", "date", "factory", "beneficiary", "category", "pool", "gpu_hours", "commercial", "charge_eur", "in_quarter", "corrected_by"])
+    static func accessCSV(_ report: PeriodReport) -> String {
+        var out = csvRecord(["seq", "recorded_at", "signer", "date", "factory", "beneficiary", "country", "category", "pool", "gpu_hours",
+                             "commercial", "charge_eur", "in_period", "corrected_by"])
         out.reserveCapacity(report.accessRows.count * csvRowBytesGuess)
         for row in report.accessRows {
             let grant = row.grant
-            appendCSVRecord([String(row.seq), grant.date.description, grant.factory, grant.beneficiary, grant.category.rawValue,
-                             grant.pool.rawValue, String(grant.gpuHours), grant.isCommercial ? "yes" : "no", grant.charge.decimalText,
-                             report.quarter.contains(grant.date) ? "yes" : "no", row.correctedBy.map(String.init) ?? ""], to: &out)
+            appendCSVRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, grant.date.description, grant.factory,
+                             neutralised(grant.beneficiary), grant.country ?? "", grant.category.rawValue, grant.pool.rawValue, String(grant.gpuHours),
+                             grant.isCommercial ? "yes" : "no", grant.charge.decimalText, report.period.contains(grant.date) ? "yes" : "no",
+                             row.correctedBy.map(String.init) ?? ""], to: &out)
         }
         return out
     }
@@ -118,16 +181,21 @@ enum Charts {
         whole > 0 ? Int64(part * Total(width) / whole) : 0  // part <= whole < 2^100: no overflow
     }
 
-    /// One stacked bar per row, with a red marker at `marker` (a share) and a legend.
-    static func stacked(rows: [(label: String, segments: [Total], marker: Fraction?)], legend: [(String, String)]) -> String {
+    /// One stacked bar per row, scaled to `whole` (default: the row's sum), with a red marker at
+    /// `marker` (a share of the bar) and a legend; a row with nothing in it says "no data".
+    static func stacked(rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)]) -> String {
         let height = Int64(rows.count) * (barHeight + 14) + 40
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + width + 20)\" height=\"\(height)\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(labelWidth + width + 20) \(height)\" width=\"100%\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
         for (index, row) in rows.enumerated() {
             let y = Int64(index) * (barHeight + 14) + 8
             svg += "<text x=\"0\" y=\"\(y + 17)\">\(escape(row.label))</text>\n"
-            let whole = row.segments.reduce(0, +)
-            var x = labelWidth
+            let whole = max(row.whole ?? 0, row.segments.reduce(0, +))
             svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"\(barHeight)\" fill=\"#eef1f5\"/>\n"
+            guard row.segments.contains(where: { $0 > 0 }) else {
+                svg += "<text x=\"\(labelWidth + 8)\" y=\"\(y + 17)\" fill=\"#555\">no data</text>\n"
+                continue
+            }
+            var x = labelWidth
             for (segment, value) in row.segments.enumerated() where value > 0 {
                 let w = pixels(value, of: whole)
                 svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(barHeight)\" fill=\"\(legend[segment].1)\"/>\n"
@@ -148,22 +216,28 @@ enum Charts {
         return svg + "</svg>"
     }
 
-    static func funding(_ report: QuarterlyReport) -> String {
-        let rows = report.factories.map { item -> (String, [Total], Fraction?) in
+    /// Committed CAPEX by source against each factory's registered eligible CAPEX; the red mark
+    /// is the cap on the Union's share of it (the grey rest is CAPEX not yet committed).
+    static func funding(_ report: PeriodReport) -> String {
+        let rows = report.factories.map { item -> (label: String, segments: [Total], whole: Total?, marker: Fraction?) in
             let figures = item.cumulative
-            let cap = item.verdicts.first { $0.rule.id.hasPrefix("union-capex-share-max") || $0.rule.id.hasPrefix("union-acquisition-share-max") }?.threshold
-            return (item.factory.id, [figures.union.committed, figures.sum(prefix: "ms:").committed, figures.sum(prefix: "private:").committed], cap)
+            let cap = item.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory" }?.rule.basisPoints
+            let registered = Total(item.factory.capex.value)
+            let segments = [figures.union.committedCapex, figures.memberStates.committedCapex, figures.sum(prefix: "private:").committedCapex]
+            let whole = max(registered, segments.reduce(0, +))
+            // The cap is a share of the registered CAPEX; drawn on a bar that may be longer when more is committed.
+            let marker = cap.map { Fraction(registered * Total($0) / 10_000, whole) }
+            return (item.factory.id, segments, whole, marker)
         }
-        return stacked(rows: rows.map { (label: $0.0, segments: $0.1, marker: $0.2) },
-                       legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")])
+        return stacked(rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")])
     }
 
-    static func access(_ report: QuarterlyReport) -> String {
+    static func access(_ report: PeriodReport) -> String {
         let order: [AccessCategory] = [.sme, .startup, .scaleup, .research, .public, .industry]
         let colors = ["#2f8f46", "#7cc36a", "#4a90d9", "#9b59b6", "#8d6e63", "#b0b7c3"]
         let minimum = report.policy.rule("sme-startup-access-share-min").basisPoints.map(Fraction.basisPoints)
         let rows = report.factories.map { item in
-            (label: item.factory.id, segments: order.map { item.cumulative.access.hours($0) }, marker: minimum)
+            (label: item.factory.id, segments: order.map { item.cumulative.access.hours($0) }, whole: Total?.none, marker: minimum)
         }
         return stacked(rows: rows, legend: Array(zip(order.map(\.rawValue), colors)))
     }

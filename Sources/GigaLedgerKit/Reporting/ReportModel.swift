@@ -1,5 +1,68 @@
 import GigaLedgerCore
 
+/// What a report covers: a calendar quarter (the officers' rhythm) or a financial year (the
+/// law's: 1 January to 31 December, Statutes Art. 17; the hosting entity's annual report, Art. 12b).
+public enum ReportPeriod: Equatable, Hashable, Sendable, CustomStringConvertible {
+    case quarter(Quarter)
+    case year(Int)
+
+    /// Parses `2026-Q1` (a quarter) or `2026` (a year).
+    public static func parse(_ text: String, field: String) throws(InputError) -> ReportPeriod {
+        if text.count == 4, Codes.isASCII(text), let year = Int(text), String(year) == text {
+            guard year >= CalendarDate.earliest.year, year <= CalendarDate.latest.year else {
+                throw InputError(field: field, value: text, problem: "is outside \(CalendarDate.earliest.year) to \(CalendarDate.latest.year)")
+            }
+            return .year(year)
+        }
+        return .quarter(try Quarter.parse(text, field: field))
+    }
+
+    public var firstDay: CalendarDate {
+        switch self {
+        case .quarter(let quarter): return quarter.firstDay
+        case .year(let year): return Quarter(year: year, number: 1).firstDay
+        }
+    }
+
+    public var lastDay: CalendarDate {
+        switch self {
+        case .quarter(let quarter): return quarter.lastDay
+        case .year(let year): return Quarter(year: year, number: 4).lastDay
+        }
+    }
+
+    /// The quarters the period is made of.
+    public var quarters: [Quarter] {
+        switch self {
+        case .quarter(let quarter): return [quarter]
+        case .year(let year): return (1...4).map { Quarter(year: year, number: $0) }
+        }
+    }
+
+    /// The period of the same kind just before this one.
+    public var previous: ReportPeriod {
+        switch self {
+        case .quarter(let quarter): return .quarter(quarter.previous)
+        case .year(let year): return .year(year - 1)
+        }
+    }
+
+    public func contains(_ date: CalendarDate) -> Bool { date >= firstDay && date <= lastDay }
+
+    /// "quarter" or "year", for sentences.
+    public var kindName: String {
+        if case .year = self { return "year" }
+        return "quarter"
+    }
+
+    public var description: String {
+        switch self {
+        case .quarter(let quarter): return quarter.description
+        case .year(let year): return String(year)
+        }
+    }
+}
+
 /// Net cents by kind and category for one source or a sum of sources.
 public struct ContributionTotals: Equatable, Sendable {
     public var committedCapex: Total = 0
@@ -19,12 +82,15 @@ public struct ContributionTotals: Equatable, Sendable {
     public var committed: Total { committedCapex + committedOpex }
     public var paid: Total { paidCapex + paidOpex }
 
-    mutating func add(_ item: Contribution) {
+    /// Adds `item` once (`sign` 1) or takes it away (`sign` -1: a prior-period adjustment that
+    /// cancels an entry the previous report counted).
+    mutating func add(_ item: Contribution, sign: Total = 1) {
+        let amount = sign * Total(item.amount.value)
         switch (item.kind, item.category) {
-        case (.commitment, .capex): committedCapex += Total(item.amount.value)
-        case (.commitment, .opex): committedOpex += Total(item.amount.value)
-        case (.payment, .capex): paidCapex += Total(item.amount.value)
-        case (.payment, .opex): paidOpex += Total(item.amount.value)
+        case (.commitment, .capex): committedCapex += amount
+        case (.commitment, .opex): committedOpex += amount
+        case (.payment, .capex): paidCapex += amount
+        case (.payment, .opex): paidOpex += amount
         }
     }
 
@@ -47,9 +113,19 @@ public struct AccessTotals: Equatable, Sendable {
         return total
     }
 
-    mutating func add(_ grant: AccessGrant) {
-        hours[grant.category, default: [:]][grant.pool, default: 0] += Total(grant.gpuHours)
-        if grant.pool == .union && grant.isCommercial { unionCommercialHours += Total(grant.gpuHours) }
+    mutating func add(_ grant: AccessGrant, sign: Total = 1) {
+        let amount = sign * Total(grant.gpuHours)
+        hours[grant.category, default: [:]][grant.pool, default: 0] += amount
+        if grant.pool == .union && grant.isCommercial { unionCommercialHours += amount }
+    }
+
+    static func + (a: AccessTotals, b: AccessTotals) -> AccessTotals {
+        var total = a
+        for (category, pools) in b.hours {
+            for (pool, value) in pools { total.hours[category, default: [:]][pool, default: 0] += value }
+        }
+        total.unionCommercialHours += b.unionCommercialHours
+        return total
     }
 }
 
@@ -59,30 +135,49 @@ public struct PeriodFigures: Equatable, Sendable {
     public var bySource: [String: ContributionTotals] = [:]
     public var access = AccessTotals()
 
+    public init() {}
+
     public var total: ContributionTotals { bySource.values.reduce(ContributionTotals(), +) }
     public var union: ContributionTotals { bySource["eu"] ?? ContributionTotals() }
-    public var nonUnion: ContributionTotals { bySource.filter { $0.key != "eu" }.values.reduce(ContributionTotals(), +) }
+    /// The participating states' money: what matches the Union's (private partners are not members of the JU).
+    public var memberStates: ContributionTotals { sum(prefix: "ms:") }
     /// The sum over sources whose key starts with `prefix`: `ms:` for member states, `private:` for partners.
     public func sum(prefix: String) -> ContributionTotals {
         bySource.filter { $0.key.hasPrefix(prefix) }.values.reduce(ContributionTotals(), +)
     }
 
+    /// Whether nothing at all is recorded (no money and no access).
+    public var isEmpty: Bool { bySource.isEmpty && access.hours.isEmpty }
+
     /// Sources in report order: the Union, member states, private partners, each alphabetically.
-    public var sourceKeys: [String] {
-        bySource.keys.sorted { a, b in
+    public var sourceKeys: [String] { PeriodFigures.ordered(Array(bySource.keys)) }
+
+    static func ordered(_ keys: [String]) -> [String] {
+        keys.sorted { a, b in
             func rank(_ key: String) -> Int { key == "eu" ? 0 : key.hasPrefix("ms:") ? 1 : 2 }
             return (rank(a), a) < (rank(b), b)
         }
     }
+
+    mutating func add(_ item: Contribution, sign: Total = 1) {
+        bySource[item.source.description, default: ContributionTotals()].add(item, sign: sign)
+    }
+
+    static func + (a: PeriodFigures, b: PeriodFigures) -> PeriodFigures {
+        var total = a
+        for (key, value) in b.bySource { total.bySource[key] = (total.bySource[key] ?? ContributionTotals()) + value }
+        total.access = a.access + b.access
+        return total
+    }
 }
 
-public enum VerdictStatus: String, Sendable {
+public enum VerdictStatus: String, Sendable, CaseIterable {
     case pass = "PASS"
     case breach = "BREACH"
     case notAssessable = "NOT ASSESSABLE"
 }
 
-/// One safeguard checked for one factory: the decision and the figures that decided it.
+/// One safeguard checked for one factory (or the programme): the decision and its evidence.
 public struct Verdict: Equatable, Sendable {
     public let rule: PolicyRule
     public let status: VerdictStatus
@@ -91,46 +186,196 @@ public struct Verdict: Equatable, Sendable {
     public let threshold: Fraction?
     /// What was compared, in words and figures, or why it could not be assessed.
     public let explanation: String
+    /// The headroom left or the excess, in EUR or GPU-hours, when the rule has one.
+    public let margin: String?
+    /// The entries behind the figures that decided it, in sequence order.
+    public let entries: [Int64]
+
+    init(rule: PolicyRule, status: VerdictStatus, value: Fraction? = nil, threshold: Fraction? = nil, explanation: String,
+         margin: String? = nil, entries: [Int64] = []) {
+        self.rule = rule
+        self.status = status
+        self.value = value
+        self.threshold = threshold
+        self.explanation = explanation
+        self.margin = margin
+        self.entries = entries
+    }
+}
+
+/// Where an entry came from: its sequence number, when it was recorded and by which key.
+public struct RowOrigin: Equatable, Sendable {
+    public let seq: Int64
+    public let recordedAt: String
+    public let signer: KeyID
 }
 
 public struct ContributionRow: Equatable, Sendable {
-    public let seq: Int64
+    public let origin: RowOrigin
     public let item: Contribution
+    /// The correction that cancels it, if any (at the report's ledger state).
     public let correctedBy: Int64?
+    public var seq: Int64 { origin.seq }
 }
 
 public struct AccessRow: Equatable, Sendable {
-    public let seq: Int64
+    public let origin: RowOrigin
     public let grant: AccessGrant
     public let correctedBy: Int64?
+    public var seq: Int64 { origin.seq }
+}
+
+/// A correction entry: which entry it cancels and why.
+public struct CorrectionRecord: Equatable, Sendable {
+    public let origin: RowOrigin
+    public let entry: Int64
+    public let reason: String
+}
+
+/// A payment above the commitments of the same factory, source and cost category.
+public struct PaymentFinding: Equatable, Sendable {
+    public let source: String
+    public let category: CostCategory
+    public let committed: Total
+    public let paid: Total
+    public let entries: [Int64]
 }
 
 public struct FactoryReport: Equatable, Sendable {
     public let factory: Factory
-    public let quarter: PeriodFigures
+    /// Movements dated within the period.
+    public let period: PeriodFigures
+    /// Everything dated up to the period's last day, corrections netted.
     public let cumulative: PeriodFigures
     public let verdicts: [Verdict]
+    public let findings: [PaymentFinding]
 }
 
-/// Everything a quarterly report says, computed from a verified ledger state.
-public struct QuarterlyReport: Equatable, Sendable {
-    /// How many verdicts of each status the report holds, over every factory.
-    public var verdictCounts: [VerdictStatus: Int] {
-        Dictionary(grouping: factories.flatMap(\.verdicts), by: \.status).mapValues(\.count)
-    }
-
+/// One quarter's verdicts within an annual report.
+public struct QuarterVerdicts: Equatable, Sendable {
     public let quarter: Quarter
+    public let factories: [(factoryID: String, verdicts: [Verdict])]
+
+    public static func == (a: QuarterVerdicts, b: QuarterVerdicts) -> Bool {
+        a.quarter == b.quarter && a.factories.map(\.factoryID) == b.factories.map(\.factoryID) && a.factories.map(\.verdicts) == b.factories.map(\.verdicts)
+    }
+}
+
+/// One member state's money across factories, to the period's last day.
+public struct MemberStateView: Equatable, Sendable {
+    public let code: String
+    public let name: String
+    public let factories: [(factoryID: String, isHost: Bool, totals: ContributionTotals)]
+
+    public var total: ContributionTotals { factories.map(\.totals).reduce(ContributionTotals(), +) }
+
+    public static func == (a: MemberStateView, b: MemberStateView) -> Bool {
+        a.code == b.code && a.factories.map(\.factoryID) == b.factories.map(\.factoryID) && a.factories.map(\.totals) == b.factories.map(\.totals)
+    }
+}
+
+/// Everything a quarterly or annual report says, computed from a verified ledger state.
+public struct PeriodReport: Equatable, Sendable {
+    public let period: ReportPeriod
     public let origin: String
-    /// The ledger state the report was computed at: entries 1 to `entryCount`, the last one's hash.
+    /// The ledger state the report was computed at: entries 1 to `entryCount`, the last one's
+    /// hash and time, and the RFC 9162 Merkle root of those entries (derived, not a checkpoint).
     public let entryCount: Int64
     public let headHash: [UInt8]
     public let headRecordedAt: String
+    public let merkleRoot: [UInt8]
+    /// Made before the period ended (by the state's last recorded_at): figures may still change.
+    public let isProvisional: Bool
     public let policy: Policy
     public let policySeq: Int64
+    /// Why no verdict could be decided under the policy, when it is not in force for the period.
+    public let policyNotInForce: String?
     public let factories: [FactoryReport]
-    public let allQuarter: PeriodFigures
+    /// The programme-wide checks (all factories together), where the policy has them.
+    public let programme: [Verdict]
+    public let allPeriod: PeriodFigures
     public let allCumulative: PeriodFigures
-    /// Every contribution and access entry dated up to the quarter's last day, corrected ones included and marked.
+    /// Display names of sources: `eu`, `ms:CC` and `private:ID` to "European Union", the state, the partner.
+    public let sourceNames: [String: String]
+    /// Every contribution and access entry dated up to the period's last day, corrected ones included and marked.
     public let contributionRows: [ContributionRow]
     public let accessRows: [AccessRow]
+    public let corrections: [Int64: CorrectionRecord]
+    /// With a previous report: opening, movements, adjustments, closing, and what changed.
+    public let rollForward: RollForward?
+    /// An annual report's verdicts at the end of each quarter (empty for a quarterly report).
+    public let quarterVerdicts: [QuarterVerdicts]
+    public let memberStates: [MemberStateView]
+    /// GPU-hours within the period by beneficiary country (`unknown` for records without one) and category.
+    public let accessByCountry: [String: [AccessCategory: Total]]
+
+    /// How many verdicts of each status the report holds, over every factory and the programme.
+    public var verdictCounts: [VerdictStatus: Int] {
+        Dictionary(grouping: factories.flatMap(\.verdicts) + programme, by: \.status).mapValues(\.count)
+    }
+
+    /// Every breach: (factory ID, or nil for the programme; the verdict).
+    public var breaches: [(factoryID: String?, verdict: Verdict)] {
+        factories.flatMap { item in item.verdicts.filter { $0.status == .breach }.map { (Optional(item.factory.id), $0) } }
+            + programme.filter { $0.status == .breach }.map { (nil, $0) }
+    }
+
+    public func name(ofSource key: String) -> String { sourceNames[key] ?? key }
+
+    public static func == (a: PeriodReport, b: PeriodReport) -> Bool {
+        a.period == b.period && a.entryCount == b.entryCount && a.headHash == b.headHash && a.factories == b.factories
+            && a.programme == b.programme && a.rollForward == b.rollForward && a.quarterVerdicts == b.quarterVerdicts
+            && a.memberStates == b.memberStates && a.contributionRows == b.contributionRows && a.accessRows == b.accessRows
+    }
+}
+
+/// The bridge from the previous report to this one (all figures per factory, corrections netted):
+/// closing = opening + movements + adjustments, to the cent and the GPU-hour.
+public struct RollForward: Equatable, Sendable {
+    public let previousPeriod: ReportPeriod
+    /// The previous report's ledger state.
+    public let previousEntryCount: Int64
+    public let factories: [FactoryRollForward]
+    /// Entries recorded after the previous report that change an earlier period: back-dated
+    /// entries, and corrections of entries the previous report counted.
+    public let adjustments: [Adjustment]
+    /// Every figure and verdict that moved since the previous report, new breaches first.
+    public let changes: [Change]
+}
+
+public struct FactoryRollForward: Equatable, Sendable {
+    public let factoryID: String
+    /// Cumulative to the previous period's end, as the ledger stood at the previous report.
+    public let opening: PeriodFigures
+    /// Dated after the previous period, up to this period's end.
+    public let movements: PeriodFigures
+    /// Recorded after the previous report, dated in an earlier period (corrections included).
+    public let adjustments: PeriodFigures
+    /// Cumulative to this period's end, now.
+    public let closing: PeriodFigures
+}
+
+/// One prior-period adjustment: the entry recorded late (or the correction) and its effect.
+public struct Adjustment: Equatable, Sendable {
+    /// The entry that made the adjustment: the back-dated entry itself, or the correction.
+    public let origin: RowOrigin
+    public let factoryID: String
+    /// What changed: "contribution …" or "access …", and +/-.
+    public let description: String
+    /// The back-dated entry's value date, or the corrected entry's.
+    public let valueDate: CalendarDate
+    /// The correction's reason, or the entry's reference, or "".
+    public let reason: String
+    /// +1: counts now and did not before; -1: counted before, cancelled now.
+    public let sign: Int
+}
+
+/// A figure or verdict that differs from the previous report.
+public struct Change: Equatable, Sendable {
+    public let factoryID: String?
+    public let what: String
+    public let before: String
+    public let after: String
+    /// 0: a new breach (PASS or NOT ASSESSABLE to BREACH); 1: another verdict change; 2: a figure.
+    public let rank: Int
 }

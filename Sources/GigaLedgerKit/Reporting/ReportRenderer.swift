@@ -1,28 +1,27 @@
 import GigaLedgerCore
 import Mustache
 
-/// Turns a `QuarterlyReport` into its files: report.md, report.html, summary.json,
+/// Turns a `PeriodReport` into its files: report.md, report.html, summary.json,
 /// contributions.csv, access.csv. The same report gives the same bytes: nothing here reads the
-/// clock, and every order is fixed.
+/// clock, and every order is fixed. A checkpoint or consistency proof is attached as its own file
+/// and changes none of the others.
 public enum ReportRenderer {
     public static let rounding = "Amounts are exact to the cent. Percentages are rounded half up to two decimals for display only; every verdict is decided on the exact fraction of integer cents or GPU-hours, so a value shown as 17.00% may still exceed a 17% cap."
 
+    /// The most entries the HTML report lists in its appendix (each verdict links its entries there);
+    /// beyond it, entries are named by sequence number and the CSV files hold the rows.
+    static let appendixEntriesMax = 5_000
+
     /// (file name, contents) in a fixed order.
-    /// `checkpoint` is the ledger's signed checkpoint at the report's state and `consistency` the
-    /// proof from the previous quarter's checkpoint, when there are such; both are written beside
-    /// the report and named in it.
-    public static func files(_ report: QuarterlyReport, checkpoint: String? = nil, consistency: String? = nil) throws -> [(String, String)] {
+    public static func files(_ report: PeriodReport, checkpoint: String? = nil, consistency: String? = nil) throws -> [(String, String)] {
         var library = MustacheLibrary()
         for (name, text) in EmbeddedTemplates.all { try library.register(text + "\n", named: name) }
-        func render(_ template: String, cell: (String) -> String) -> String {
-            var values = context(report, cell: cell)
-            if let checkpoint { values["checkpoint"] = ["note": checkpoint] }
-            if let consistency { values["consistency"] = ["text": consistency] }
-            return library.render(values, withTemplate: template) ?? ""
+        func render(_ template: String, html: Bool) -> String {
+            let cell: (String) -> String = html ? { $0 } : { $0.replacingOccurrences(of: "|", with: "\\|") }
+            return library.render(context(report, cell: cell, html: html), withTemplate: template) ?? ""
         }
-        var files = [("report.md", render("report.md", cell: { $0.replacingOccurrences(of: "|", with: "\\|") })),
-                     ("report.html", render("report.html", cell: { $0 })), ("summary.json", summaryJSON(report)),
-                     ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report))]
+        var files = [("report.md", render("report.md", html: false)), ("report.html", render("report.html", html: true)),
+                     ("summary.json", summaryJSON(report)), ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report))]
         if let checkpoint { files.append(("checkpoint.txt", checkpoint)) }
         if let consistency { files.append(("consistency.txt", consistency)) }
         return files
@@ -30,64 +29,129 @@ public enum ReportRenderer {
 
     // MARK: - Context for the templates
 
-    static func context(_ report: QuarterlyReport, cell: (String) -> String) -> [String: Any] {
-        [
-            "quarter": report.quarter.description, "origin": cell(report.origin), "entryCount": String(report.entryCount),
-            "headHash": Encoding.hex(report.headHash), "headRecordedAt": report.headRecordedAt, "rounding": rounding,
+    static func context(_ report: PeriodReport, cell: (String) -> String, html: Bool) -> [String: Any] {
+        let period = report.period
+        let title = period.kindName == "year" ? "Annual report \(period)" : "Quarterly report \(period)"
+        let option = period.kindName == "year" ? "--year \(period)" : "--quarter \(period)"
+        let linked = linkedEntries(report)
+        var values: [String: Any] = [
+            "title": title, "period": period.description, "recompute": "gigaledger report \(option) --at \(report.entryCount)",
+            "origin": cell(report.origin), "entryCount": String(report.entryCount),
+            "headHash": Encoding.hex(report.headHash), "headRecordedAt": report.headRecordedAt, "merkleRoot": Encoding.hex(report.merkleRoot),
+            "rounding": rounding, "firstDay": period.firstDay.description, "lastDay": period.lastDay.description,
             "policyID": report.policy.id, "policyVersion": String(report.policy.version), "policySeq": String(report.policySeq),
-            "policyTitle": cell(report.policy.title),
-            "factories": report.factories.map { factoryContext($0, report: report, cell: cell) },
-            "all": [periodContext(report.allQuarter, label: "within \(report.quarter)", factory: nil, cell: cell),
-                    periodContext(report.allCumulative, label: "cumulative to \(report.quarter.lastDay)", factory: nil, cell: cell)],
+            "policyTitle": cell(report.policy.title), "policyEffective": report.policy.effectiveFrom?.description ?? "not stated (applies to every period)",
+            "factories": report.factories.map { factoryContext($0, report: report, cell: cell, linked: linked) },
+            "programme": report.programme.map { verdictContext($0, factoryID: "all factories", cell: cell, linked: linked) },
+            "all": [periodContext(report.allPeriod, label: "within \(period)", factory: nil, report: report, cell: cell),
+                    periodContext(report.allCumulative, label: "cumulative to \(period.lastDay)", factory: nil, report: report, cell: cell)],
             "rules": report.policy.rules.map { rule in
                 ["id": rule.id, "value": ruleValue(rule), "confidence": rule.confidence.rawValue, "source": cell(rule.source)]
             },
             "fundingChart": Charts.funding(report), "accessChart": Charts.access(report),
+            "summary": summaryContext(report, cell: cell),
+            "memberStates": memberStatesContext(report),
+            "accessByCountry": accessByCountryContext(report),
+            "appendix": appendixContext(report, linked: linked, cell: cell),
         ]
+        if report.isProvisional {
+            values["provisional"] = ["lastRecorded": report.headRecordedAt, "lastDay": period.lastDay.description]
+        }
+        if let why = report.policyNotInForce { values["notInForce"] = ["text": cell(why)] }
+        if let roll = report.rollForward { values["rollForward"] = rollForwardContext(roll, report: report, cell: cell) }
+        if !report.quarterVerdicts.isEmpty { values["quarters"] = quartersContext(report) }
+        return values
     }
 
     static func ruleValue(_ rule: PolicyRule) -> String {
         if let categories = rule.categories { return categories.map(\.rawValue).joined(separator: ", ") }
-        return Fraction.basisPoints(rule.basisPoints ?? 0).percentText
+        if let cents = rule.cents { return Cents.formatted(cents) }
+        if let points = rule.basisPoints { return Fraction.basisPoints(points).percentText }
+        return "condition"
     }
 
-    static func factoryContext(_ item: FactoryReport, report: QuarterlyReport, cell: (String) -> String) -> [String: Any] {
+    /// The entries the HTML appendix lists, so verdicts link to them: every entry a verdict or a
+    /// finding names, unless there are too many.
+    static func linkedEntries(_ report: PeriodReport) -> Set<Int64> {
+        var all = Set<Int64>()
+        for item in report.factories {
+            for verdict in item.verdicts { all.formUnion(verdict.entries) }
+            for finding in item.findings { all.formUnion(finding.entries) }
+        }
+        for verdict in report.programme { all.formUnion(verdict.entries) }
+        return all.count <= appendixEntriesMax ? all : []
+    }
+
+    /// Sequence numbers as ranges: `3–7, 12`.
+    static func ranges(_ seqs: [Int64]) -> String {
+        var parts = [String]()
+        var index = 0
+        let sorted = Array(Set(seqs)).sorted()
+        while index < sorted.count {
+            var end = index
+            while end + 1 < sorted.count && sorted[end + 1] == sorted[end] + 1 { end += 1 }
+            parts.append(end == index ? String(sorted[index]) : "\(sorted[index])–\(sorted[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    static func verdictContext(_ verdict: Verdict, factoryID: String, cell: (String) -> String, linked: Set<Int64>) -> [String: Any] {
+        var values: [String: Any] = [
+            "factoryID": factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
+            "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? "", "explanation": cell(verdict.explanation),
+            "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue,
+            "margin": verdict.margin ?? "", "entriesText": verdict.entries.isEmpty ? "" : "entries \(ranges(verdict.entries))",
+        ]
+        if !verdict.entries.isEmpty && verdict.entries.allSatisfy(linked.contains) {
+            values["links"] = verdict.entries.map { ["seq": String($0)] }
+        }
+        return values
+    }
+
+    static func factoryContext(_ item: FactoryReport, report: PeriodReport, cell: (String) -> String, linked: Set<Int64>) -> [String: Any] {
         let factory = item.factory
         return [
-            "id": factory.id, "name": cell(factory.name), "kind": factory.kind.rawValue, "hosts": factory.hosts.joined(separator: ", "),
-            "capex": factory.capex.description,
-            "periods": [periodContext(item.quarter, label: "within \(report.quarter)", factory: factory, cell: cell),
-                        periodContext(item.cumulative, label: "cumulative to \(report.quarter.lastDay)", factory: factory, cell: cell)],
-            "verdicts": item.verdicts.map { verdict in
-                ["factoryID": factory.id, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
-                 "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? "", "explanation": cell(verdict.explanation),
-                 "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue]
+            "id": factory.id, "name": cell(factory.name), "kind": factory.kind.rawValue,
+            "hosts": factory.hosts.map { "\(Codes.memberStateNames[$0] ?? $0) (\($0))" }.joined(separator: ", "),
+            "capex": factory.capex.description, "opex": factory.opex?.description ?? "not registered",
+            "periods": [periodContext(item.period, label: "within \(report.period)", factory: factory, report: report, cell: cell),
+                        periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell)],
+            "verdicts": item.verdicts.map { verdictContext($0, factoryID: factory.id, cell: cell, linked: linked) },
+            "findings": item.findings.map { finding in
+                ["source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
+                 "committed": Cents.formatted(finding.committed), "paid": Cents.formatted(finding.paid),
+                 "excess": Cents.formatted(finding.paid - finding.committed), "entriesText": ranges(finding.entries)]
             },
         ]
     }
 
-    static func periodContext(_ figures: PeriodFigures, label: String, factory: Factory?, cell: (String) -> String) -> [String: Any] {
+    static func money(_ totals: ContributionTotals) -> [String: String] {
+        ["committedCapex": Cents.formatted(totals.committedCapex), "committedOpex": Cents.formatted(totals.committedOpex),
+         "paidCapex": Cents.formatted(totals.paidCapex), "paidOpex": Cents.formatted(totals.paidOpex),
+         "committed": Cents.formatted(totals.committed), "paid": Cents.formatted(totals.paid)]
+    }
+
+    static func periodContext(_ figures: PeriodFigures, label: String, factory: Factory?, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
         let total = figures.total
-        func money(_ totals: ContributionTotals) -> [String: String] {
-            ["committedCapex": Cents.formatted(totals.committedCapex), "committedOpex": Cents.formatted(totals.committedOpex),
-             "paidCapex": Cents.formatted(totals.paidCapex), "paidOpex": Cents.formatted(totals.paidOpex)]
-        }
         let sources: [[String: String]] = figures.sourceKeys.map { key in
-            let totals = figures.bySource[key]!
-            var row = money(totals)
+            var row = money(figures.bySource[key]!)
             row["source"] = key
-            row["share"] = total.committed > 0 ? Fraction(totals.committed, total.committed).percentText : "n/a"
+            row["name"] = cell(report.name(ofSource: key))
+            row["share"] = total.committed > 0 ? Fraction(figures.bySource[key]!.committed, total.committed).percentText : "n/a"
             return row
         }
         let access: [[String: String]] = AccessCategory.allCases.compactMap { category in
             let all = figures.access.hours(category)
             guard all > 0 else { return nil }
-            return ["category": category.rawValue, "union": String(figures.access.hours(category, pool: .union)),
-                    "host": String(figures.access.hours(category, pool: .host)), "total": String(all)]
-        } + [["category": "total", "union": String(figures.access.hours(pool: .union)), "host": String(figures.access.hours(pool: .host)),
-              "total": String(figures.access.hours())]]
-        return ["label": label, "sources": sources, "total": money(total), "access": access,
-                "ratios": ratios(figures, factory: factory).map { ["text": cell($0)] }]
+            return ["category": category.rawValue, "union": Hours.grouped(figures.access.hours(category, pool: .union)),
+                    "host": Hours.grouped(figures.access.hours(category, pool: .host)), "total": Hours.grouped(all)]
+        } + [["category": "total", "union": Hours.grouped(figures.access.hours(pool: .union)), "host": Hours.grouped(figures.access.hours(pool: .host)),
+              "total": Hours.grouped(figures.access.hours())]]
+        var values: [String: Any] = ["label": label, "sources": sources, "total": money(total), "access": access,
+                                     "ratios": ratios(figures, factory: factory).map { ["text": cell($0)] }]
+        if sources.isEmpty { values["noMoney"] = true }
+        return values
     }
 
     /// The ratios in words, each as an exact fraction shown rounded.
@@ -96,13 +160,123 @@ public enum ReportRenderer {
         let union = figures.union, total = figures.total, access = figures.access
         var lines = [String]()
         if let factory {
-            lines.append("Union share of planned eligible CAPEX (commitments): \(share(union.committedCapex, Total(factory.capex.value)))")
+            lines.append("Union share of the registered eligible CAPEX (commitments): \(share(union.committedCapex, Total(factory.capex.value)))")
+            if let opex = factory.opex { lines.append("Union share of the registered operating budget (commitments): \(share(union.committedOpex, Total(opex.value)))") }
         }
         lines.append("Union share of all commitments: \(share(union.committed, total.committed)); of all payments: \(share(union.paid, total.paid))")
-        lines.append("Matching ratio (non-Union commitments to Union commitments): \(share(figures.nonUnion.committed, union.committed))")
+        lines.append("Matching ratio (participating states' commitments to the Union's): \(share(figures.memberStates.committed, union.committed))")
         lines.append("SME and start-up share of all access: \(share(access.hours(.sme) + access.hours(.startup), access.hours())); of Union access: \(share(access.hours(.sme, pool: .union) + access.hours(.startup, pool: .union), access.hours(pool: .union)))")
         lines.append("Commercial share of Union access: \(share(access.unionCommercialHours, access.hours(pool: .union)))")
         lines.append("Union access share: \(share(access.hours(pool: .union), access.hours())), against the Union's share of commitments \(share(union.committed, total.committed))")
         return lines
+    }
+
+    /// The breach summary at the top: how many, which factories, which rules; and the findings.
+    static func summaryContext(_ report: PeriodReport, cell: (String) -> String) -> [String: Any] {
+        let breaches = report.breaches
+        let counts = report.verdictCounts
+        let findings = report.factories.flatMap { item in item.findings.map { (item.factory.id, $0) } }
+        return [
+            "breachCount": String(breaches.count), "passCount": String(counts[.pass] ?? 0), "notAssessableCount": String(counts[.notAssessable] ?? 0),
+            "findingCount": String(findings.count), "none": breaches.isEmpty && findings.isEmpty,
+            "factories": Array(Set(breaches.map { $0.factoryID ?? "all factories" })).sorted().joined(separator: ", "),
+            "breaches": breaches.map { item in
+                ["factoryID": item.factoryID ?? "all factories", "ruleID": item.verdict.rule.id, "explanation": cell(item.verdict.explanation),
+                 "margin": item.verdict.margin ?? ""]
+            },
+            "findings": findings.map { factory, finding in
+                ["factoryID": factory, "source": finding.source, "category": finding.category.rawValue,
+                 "text": "paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed (excess \(Cents.formatted(finding.paid - finding.committed)))"]
+            },
+        ]
+    }
+
+    static func rollForwardContext(_ roll: RollForward, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
+        [
+            "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount),
+            "changes": roll.changes.map { change in
+                ["factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
+                 "newBreach": change.rank == 0]
+            },
+            "noChanges": roll.changes.isEmpty,
+            "factories": roll.factories.map { item in
+                let keys = PeriodFigures.ordered(Array(Set(item.opening.bySource.keys).union(item.movements.bySource.keys)
+                    .union(item.adjustments.bySource.keys).union(item.closing.bySource.keys)))
+                func line(_ name: String, _ pick: (ContributionTotals) -> Total, _ figures: (PeriodFigures) -> ContributionTotals) -> [String: String] {
+                    ["name": name, "opening": Cents.formatted(pick(figures(item.opening))), "movements": Cents.formatted(pick(figures(item.movements))),
+                     "adjustments": Cents.formatted(pick(figures(item.adjustments))), "closing": Cents.formatted(pick(figures(item.closing)))]
+                }
+                var rows = [[String: String]]()
+                for key in keys {
+                    let name = cell("\(report.name(ofSource: key)) (\(key))")
+                    rows.append(line("\(name) committed", \.committed) { $0.bySource[key] ?? ContributionTotals() })
+                    rows.append(line("\(name) paid", \.paid) { $0.bySource[key] ?? ContributionTotals() })
+                }
+                rows.append(line("total committed", \.committed) { $0.total })
+                rows.append(line("total paid", \.paid) { $0.total })
+                let hours: [String: String] = ["name": "access granted (GPU-hours)", "opening": Hours.grouped(item.opening.access.hours()),
+                                               "movements": Hours.grouped(item.movements.access.hours()),
+                                               "adjustments": Hours.grouped(item.adjustments.access.hours()), "closing": Hours.grouped(item.closing.access.hours())]
+                return ["id": item.factoryID, "rows": rows + [hours]]
+            },
+            "adjustments": roll.adjustments.map { item in
+                ["seq": String(item.origin.seq), "recordedAt": item.origin.recordedAt, "signer": item.origin.signer.description,
+                 "factoryID": item.factoryID, "what": cell(item.description), "valueDate": item.valueDate.description,
+                 "reasonText": item.reason.isEmpty ? "" : cell("; reason: \(item.reason)")]
+            },
+            "noAdjustments": roll.adjustments.isEmpty,
+        ]
+    }
+
+    static func quartersContext(_ report: PeriodReport) -> [[String: Any]] {
+        report.quarterVerdicts.map { quarter in
+            ["quarter": quarter.quarter.description, "rows": quarter.factories.flatMap { item in
+                item.verdicts.map { verdict in
+                    ["factoryID": item.factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
+                     "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? ""]
+                }
+            }]
+        }
+    }
+
+    static func memberStatesContext(_ report: PeriodReport) -> [[String: Any]] {
+        report.memberStates.map { state in
+            let total = state.total
+            return ["code": state.code, "name": state.name, "committed": Cents.formatted(total.committed), "paid": Cents.formatted(total.paid),
+                    "outstanding": Cents.formatted(total.committed - total.paid),
+                    "factories": state.factories.map { item in
+                        ["factoryID": item.factoryID, "role": item.isHost ? "host" : "participating", "committed": Cents.formatted(item.totals.committed),
+                         "paid": Cents.formatted(item.totals.paid), "outstanding": Cents.formatted(item.totals.committed - item.totals.paid)]
+                    }]
+        }
+    }
+
+    static func accessByCountryContext(_ report: PeriodReport) -> [[String: String]] {
+        report.accessByCountry.keys.sorted().map { country in
+            let hours = report.accessByCountry[country]!
+            var row = ["country": country, "name": Codes.memberStateNames[country] ?? (country == "unknown" ? "not recorded" : country),
+                       "total": Hours.grouped(hours.values.reduce(0, +))]
+            for category in AccessCategory.allCases { row[category.rawValue] = Hours.grouped(hours[category] ?? 0) }
+            return row
+        }
+    }
+
+    /// The HTML appendix: every linked entry, one row each, in sequence order.
+    static func appendixContext(_ report: PeriodReport, linked: Set<Int64>, cell: (String) -> String) -> [[String: String]] {
+        guard !linked.isEmpty else { return [] }
+        var rows = [(Int64, [String: String])]()
+        for row in report.contributionRows where linked.contains(row.seq) {
+            let item = row.item
+            rows.append((row.seq, ["seq": String(row.seq), "date": item.date.description, "factoryID": item.factory,
+                                   "text": cell("\(item.kind.rawValue) \(item.category.rawValue) by \(report.name(ofSource: item.source.description)) (\(item.source)) \(item.amount)\(item.ref.isEmpty ? "" : ", ref \(item.ref)")"),
+                                   "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description]))
+        }
+        for row in report.accessRows where linked.contains(row.seq) {
+            let grant = row.grant
+            rows.append((row.seq, ["seq": String(row.seq), "date": grant.date.description, "factoryID": grant.factory,
+                                   "text": cell("\(grant.pool.rawValue) access, \(grant.category.rawValue), \(grant.beneficiary): \(Hours.formatted(Total(grant.gpuHours)))\(grant.isCommercial ? ", commercial" : ""), charged \(grant.charge)"),
+                                   "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description]))
+        }
+        return rows.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

@@ -1,99 +1,276 @@
 import GigaLedgerCore
 
-/// The safeguards of a policy checked against one factory's cumulative figures.
-/// Co-financing rules are decided on commitments (what has been promised so far, corrections
-/// netted); a rule on the boundary is decided on the exact fraction.
-public enum Safeguards {
-    public static func verdicts(for factory: Factory, figures: PeriodFigures, accessRows: [AccessRow], policy: Policy) -> [Verdict] {
-        var verdicts = [Verdict]()
+/// The rows of one factory that count at a report's state, dated up to the day judged.
+struct FactoryRows {
+    let contributions: [ContributionRow]
+    let access: [AccessRow]
+
+    func seqs(_ include: (Contribution) -> Bool) -> [Int64] { contributions.filter { include($0.item) }.map(\.seq) }
+    func accessSeqs(_ include: (AccessGrant) -> Bool) -> [Int64] { access.filter { include($0.grant) }.map(\.seq) }
+}
+
+/// The safeguards of a policy checked against one factory's cumulative figures to a day.
+/// Co-financing caps are measured against the factory's registered eligible cost (the law caps a
+/// share of the cost, not of what has been committed so far); matching counts participating
+/// states' money only; a rule on the boundary is decided on the exact fraction.
+enum Safeguards {
+    static func verdicts(for factory: Factory, figures: PeriodFigures, rows: FactoryRows, policy: Policy, through day: CalendarDate) -> [Verdict] {
+        var checks = [(id: String, check: (PolicyRule) -> Verdict)]()
         switch factory.kind {
         case .gigafactory:
-            verdicts.append(unionCapexShare(factory, figures, policy.rule("union-capex-share-max-gigafactory")))
-            verdicts.append(matching(figures, policy.rule("matching-min-gigafactory")))
+            checks.append(("union-capex-share-max-gigafactory", { capAgainstRegistered(figures.union.committedCapex, registered: factory.capex, what: "CAPEX",
+                                                                                        figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0) }))
+            checks.append(("matching-min-gigafactory", { matching(figures, rows: rows, rule: $0) }))
+            checks.append(("host-states-commit-gigafactory", { hostsCommitted(factory, figures, rows: rows, rule: $0) }))
         case .aiFactory:
-            verdicts.append(shareAtMost(figures.union.committedCapex, of: figures.total.committedCapex, what: "Union share of committed acquisition cost (CAPEX)",
-                                        rule: policy.rule("union-acquisition-share-max-ai-factory")))
-            verdicts.append(shareAtMost(figures.union.committedOpex, of: figures.total.committedOpex, what: "Union share of committed operating cost (OPEX)",
-                                        rule: policy.rule("union-opex-share-max-ai-factory")))
+            checks.append(("union-acquisition-share-max-ai-factory", { capAgainstRegistered(figures.union.committedCapex, registered: factory.capex, what: "acquisition cost (CAPEX)",
+                                                                                             figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0) }))
+            checks.append(("union-opex-share-max-ai-factory", { rule in
+                guard let opex = factory.opex else {
+                    return Verdict(rule: rule, status: .notAssessable, explanation: "no operating budget is registered for \(factory.id) (factory-register --opex): the operating-cost cap cannot be assessed")
+                }
+                return capAgainstRegistered(figures.union.committedOpex, registered: opex, what: "operating cost (OPEX)", figures: figures,
+                                            entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .opex }, rule: rule)
+            }))
         }
         let access = figures.access
-        verdicts.append(shareAtMost(access.hours(pool: .union), of: access.hours(), what: "Union access time as a share of all access time",
-                                    rule: policy.rule("union-access-share-max")))
-        verdicts.append(proportionality(figures, policy.rule("union-access-proportionality-tolerance")))
-        verdicts.append(shareAtMost(access.unionCommercialHours, of: access.hours(pool: .union), what: "commercial use as a share of Union access time",
-                                    rule: policy.rule("commercial-share-of-union-access-max")))
-        verdicts.append(freeOfCharge(factory, accessRows, policy.rule("union-access-free-for")))
-        verdicts.append(shareAtLeast(access.hours(.sme) + access.hours(.startup), of: access.hours(), what: "SME and start-up share of all access time",
-                                     rule: policy.rule("sme-startup-access-share-min")))
-        return verdicts
+        let unionAccess = rows.accessSeqs { $0.pool == .union }
+        checks.append(("union-access-share-max", { shareAtMost(access.hours(pool: .union), of: access.hours(), what: "Union access time as a share of all access time",
+                                                                unit: .hours, entries: rows.accessSeqs { _ in true }, rule: $0) }))
+        checks.append(("union-access-proportionality-tolerance", { proportionality(figures, rows: rows, rule: $0) }))
+        checks.append(("commercial-share-of-union-access-max", { shareAtMost(access.unionCommercialHours, of: access.hours(pool: .union), what: "commercial use as a share of Union access time",
+                                                                              unit: .hours, entries: unionAccess, rule: $0) }))
+        checks.append(("commercial-union-access-charged", { commercialCharged(rows, rule: $0) }))
+        checks.append(("union-access-free-for", { freeOfCharge(rows, rule: $0) }))
+        checks.append(("union-access-free-for-startups", { freeOfCharge(rows, rule: $0) }))
+        checks.append(("sme-startup-access-share-min", { shareAtLeast(access.hours(.sme) + access.hours(.startup), of: access.hours(),
+                                                                      what: "SME and start-up share of all access time",
+                                                                      entries: rows.accessSeqs { _ in true }, rule: $0) }))
+        return checks.map { id, check in
+            guard let rule = policy.optionalRule(id) else { return missing(id, policy) }
+            guard !figures.isEmpty else {
+                return Verdict(rule: rule, status: .notAssessable, explanation: "nothing is recorded for \(factory.id) by \(day): no contribution and no access")
+            }
+            return check(rule)
+        }
+    }
+
+    /// The checks on all factories together, where the policy has them (Art. 5).
+    static func programme(_ all: PeriodFigures, entries: [Int64], policy: Policy, through day: CalendarDate) -> [Verdict] {
+        var verdicts = [Verdict]()
+        let union = all.union.committed, states = all.memberStates.committed
+        if let rule = policy.optionalRule("union-contribution-max-programme"), let ceiling = rule.cents {
+            guard union > 0 else {
+                verdicts.append(Verdict(rule: rule, status: .notAssessable, explanation: "no Union commitment by \(day)"))
+                return verdicts + programme(matching: policy, union: union, states: states, entries: entries, day: day)
+            }
+            let margin = Total(ceiling) - union
+            verdicts.append(Verdict(rule: rule, status: union <= Total(ceiling) ? .pass : .breach, value: nil, threshold: nil,
+                                    explanation: "Union commitments, all factories, \(Cents.formatted(union)) against the ceiling \(Cents.formatted(ceiling)) (to \(day))",
+                                    margin: moneyMargin(margin), entries: entries))
+        }
+        return verdicts + programme(matching: policy, union: union, states: states, entries: entries, day: day)
+    }
+
+    private static func programme(matching policy: Policy, union: Total, states: Total, entries: [Int64], day: CalendarDate) -> [Verdict] {
+        guard let rule = policy.optionalRule("matching-min-programme") else { return [] }
+        guard union > 0 else { return [Verdict(rule: rule, status: .notAssessable, explanation: "no Union commitment by \(day): nothing to match")] }
+        return [matchingVerdict(union: union, states: states, scope: "all factories", entries: entries, rule: rule)]
+    }
+
+    /// Payments above commitments, per source and cost category.
+    static func findings(_ figures: PeriodFigures, rows: FactoryRows) -> [PaymentFinding] {
+        var out = [PaymentFinding]()
+        for key in figures.sourceKeys {
+            let totals = figures.bySource[key]!
+            for (category, committed, paid) in [(CostCategory.capex, totals.committedCapex, totals.paidCapex), (.opex, totals.committedOpex, totals.paidOpex)] where paid > committed {
+                out.append(PaymentFinding(source: key, category: category, committed: committed, paid: paid,
+                                          entries: rows.seqs { $0.source.description == key && $0.category == category }))
+            }
+        }
+        return out
+    }
+
+    /// A rule the policy does not have: not assessable, saying so.
+    static func missing(_ id: String, _ policy: Policy) -> Verdict {
+        let rule = PolicyRule(id: id, basisPoints: nil, categories: nil, cents: nil, source: "not in policy \(policy.id) version \(policy.version)",
+                              confidence: .absent, note: "a rule gigaledger checks when the policy defines it")
+        return Verdict(rule: rule, status: .notAssessable, explanation: "policy \(policy.id) version \(policy.version) has no rule \(id): record a policy that has it (schema/policy/eurohpc-2026.json)")
     }
 
     static func threshold(_ rule: PolicyRule) -> Fraction { .basisPoints(rule.basisPoints ?? 0) }
 
-    static func unionCapexShare(_ factory: Factory, _ figures: PeriodFigures, _ rule: PolicyRule) -> Verdict {
-        let union = figures.union.committedCapex, planned = Total(factory.capex.value)
-        let value = Fraction(union, planned)
-        let limit = threshold(rule)
-        return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
-                       explanation: "Union CAPEX committed \(Cents.formatted(union)) of planned eligible CAPEX \(Cents.formatted(planned)) = \(value.percentText); at most \(limit.percentText)")
+    enum Unit {
+        case cents, hours
+        func text(_ amount: Total) -> String { self == .cents ? Cents.formatted(amount) : Hours.formatted(amount) }
     }
 
-    static func matching(_ figures: PeriodFigures, _ rule: PolicyRule) -> Verdict {
-        let union = figures.union.committed, others = figures.nonUnion.committed
+    static func moneyMargin(_ margin: Total) -> String {
+        margin >= 0 ? "headroom \(Cents.formatted(margin))" : "excess \(Cents.formatted(-margin))"
+    }
+
+    /// The Union's commitment against a cap on its share of a registered cost (Art. 12a(2), Art. 12b):
+    /// headroom = floor(registered × cap) − Union, in cents.
+    static func capAgainstRegistered(_ union: Total, registered: Cents, what: String, figures: PeriodFigures, entries: [Int64], rule: PolicyRule) -> Verdict {
+        let whole = Total(registered.value), limit = threshold(rule), value = Fraction(union, whole)
+        let allowed = whole * Total(rule.basisPoints ?? 0) / 10_000
+        let committed = figures.total.committed
+        let info = committed > 0 ? "; for information, the Union's share of all commitments is \(Fraction(figures.union.committed, committed).percentText)" : ""
+        return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
+                       explanation: "Union commitments \(Cents.formatted(union)) of the registered eligible \(what) \(Cents.formatted(whole)) = \(value.percentText); at most \(limit.percentText)\(info)",
+                       margin: moneyMargin(allowed - union), entries: entries)
+    }
+
+    static func matching(_ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
+        let union = figures.union.committed, states = figures.memberStates.committed
+        let entries = rows.seqs { item in item.kind == .commitment && (item.source == .union || item.source.isMemberState) }
         guard union > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "no Union commitment yet: nothing to match")
+            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "no Union commitment yet: nothing to match")
         }
-        let value = Fraction(others, union)
-        let minimum = threshold(rule)
-        return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
-                       explanation: "non-Union commitments \(Cents.formatted(others)) against Union commitments \(Cents.formatted(union)) = \(value.percentText); at least \(minimum.percentText)")
+        let privateMoney = figures.sum(prefix: "private:").committed
+        var verdict = matchingVerdict(union: union, states: states, scope: "this factory", entries: entries, rule: rule)
+        if privateMoney > 0 {
+            verdict = Verdict(rule: rule, status: verdict.status, value: verdict.value, threshold: verdict.threshold,
+                              explanation: verdict.explanation + "; private partners' \(Cents.formatted(privateMoney)) does not count (they are not members of the Joint Undertaking)",
+                              margin: verdict.margin, entries: verdict.entries)
+        }
+        return verdict
     }
 
-    static func shareAtMost(_ part: Total, of whole: Total, what: String, rule: PolicyRule) -> Verdict {
-        guard whole > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "\(what): nothing recorded yet (the whole is zero)")
+    /// Participating states' commitments at least `threshold` of the Union's.
+    static func matchingVerdict(union: Total, states: Total, scope: String, entries: [Int64], rule: PolicyRule) -> Verdict {
+        let value = Fraction(states, union), minimum = threshold(rule)
+        let points = Total(rule.basisPoints ?? 0)
+        let needed = (union * points + 9_999) / 10_000  // the least whole cents that match
+        let margin = states >= needed ? "surplus \(Cents.formatted(states - needed))" : "shortfall \(Cents.formatted(needed - states))"
+        return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
+                       explanation: "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(value.percentText); at least \(minimum.percentText)",
+                       margin: margin, entries: entries)
+    }
+
+    /// Every host state of a gigafactory has committed money (Art. 12b(4)).
+    static func hostsCommitted(_ factory: Factory, _ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
+        guard figures.total.committed > 0 else {
+            return Verdict(rule: rule, status: .notAssessable, explanation: "no commitment is recorded for \(factory.id) yet")
         }
-        let value = Fraction(part, whole), limit = threshold(rule)
+        let missing = factory.hosts.filter { (figures.bySource["ms:\($0)"]?.committed ?? 0) <= 0 }
+        let entries = rows.seqs { item in item.kind == .commitment && factory.hosts.contains { item.source == .memberState($0) } }
+        let each = factory.hosts.map { "\($0) \(Cents.formatted(figures.bySource["ms:\($0)"]?.committed ?? 0))" }.joined(separator: ", ")
+        if missing.isEmpty {
+            return Verdict(rule: rule, status: .pass, explanation: "every host state has committed: \(each)", entries: entries)
+        }
+        return Verdict(rule: rule, status: .breach, explanation: "host state\(missing.count == 1 ? "" : "s") without a commitment: \(missing.joined(separator: ", ")) (\(each))", entries: entries)
+    }
+
+    /// `part` at most `threshold` of `whole`, where `part` is within `whole`: the headroom is how
+    /// much more `part` may grow (growing `whole` with it), the excess how much must go.
+    static func shareAtMost(_ part: Total, of whole: Total, what: String, unit: Unit, entries: [Int64], rule: PolicyRule) -> Verdict {
+        guard whole > 0 else {
+            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "\(what): nothing recorded yet (the whole is zero)")
+        }
+        let value = Fraction(part, whole), limit = threshold(rule), points = Total(rule.basisPoints ?? 0)
+        var margin: String?
+        if points < 10_000 {
+            let numerator = points * whole - 10_000 * part, denominator = 10_000 - points
+            margin = numerator >= 0 ? "headroom \(unit.text(numerator / denominator))" : "excess \(unit.text((-numerator + denominator - 1) / denominator))"
+        }
         return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
-                       explanation: "\(what): \(part) of \(whole) = \(value.percentText); at most \(limit.percentText)")
+                       explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(value.percentText); at most \(limit.percentText)",
+                       margin: margin, entries: entries)
     }
 
-    static func shareAtLeast(_ part: Total, of whole: Total, what: String, rule: PolicyRule) -> Verdict {
+    /// `part` at least `threshold` of `whole` (part within whole): the shortfall is how many more
+    /// hours `part` needs, the surplus how many other hours may come before it falls short.
+    static func shareAtLeast(_ part: Total, of whole: Total, what: String, entries: [Int64], rule: PolicyRule) -> Verdict {
         guard whole > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "\(what): no access recorded yet")
+            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "\(what): no access recorded yet")
         }
-        let value = Fraction(part, whole), minimum = threshold(rule)
+        let value = Fraction(part, whole), minimum = threshold(rule), points = Total(rule.basisPoints ?? 0)
+        var margin: String?
+        let short = points * whole - 10_000 * part
+        if short > 0, points < 10_000 {
+            margin = "shortfall \(Hours.formatted((short + 10_000 - points - 1) / (10_000 - points)))"
+        } else if short <= 0, points > 0 {
+            margin = "surplus \(Hours.formatted(-short / points))"
+        }
         return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
-                       explanation: "\(what): \(part) of \(whole) GPU-hours = \(value.percentText); at least \(minimum.percentText)")
+                       explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(value.percentText); at least \(minimum.percentText)",
+                       margin: margin, entries: entries)
     }
 
     /// Union access share within the tolerance of the Union's share of all commitments (Art. 17(1)).
-    static func proportionality(_ figures: PeriodFigures, _ rule: PolicyRule) -> Verdict {
+    static func proportionality(_ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
         let hours = figures.access.hours(), unionHours = figures.access.hours(pool: .union)
         let money = figures.total.committed, unionMoney = figures.union.committed
         guard hours > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "no access recorded yet")
+            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "no access recorded yet")
         }
         guard money > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: threshold(rule), explanation: "no commitments recorded yet")
+            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "no commitments recorded yet")
         }
         let accessShare = Fraction(unionHours, hours), financialShare = Fraction(unionMoney, money), tolerance = threshold(rule)
         let within = Fraction.within(accessShare, financialShare, tolerance: tolerance)
+        let entries = (rows.accessSeqs { _ in true } + rows.seqs { $0.kind == .commitment }).sorted()
         return Verdict(rule: rule, status: within ? .pass : .breach, value: accessShare, threshold: tolerance,
-                       explanation: "Union access share \(accessShare.percentText) against the Union's share of commitments \(financialShare.percentText); within ±\(tolerance.percentText)")
+                       explanation: "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of commitments \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); within ±\(tolerance.percentText)",
+                       entries: entries)
     }
 
-    static func freeOfCharge(_ factory: Factory, _ rows: [AccessRow], _ rule: PolicyRule) -> Verdict {
+    /// Non-commercial Union access for the rule's categories is free of charge (Art. 12b);
+    /// commercial use is charged (Art. 18(3)) and is not judged here.
+    static func freeOfCharge(_ rows: FactoryRows, rule: PolicyRule) -> Verdict {
         let free = Set(rule.categories ?? [])
-        let relevant = rows.filter { $0.grant.factory == factory.id && $0.correctedBy == nil && $0.grant.pool == .union && free.contains($0.grant.category) }
-        let charged = relevant.filter { $0.grant.charge.value > 0 }
+        let names = free.map(\.rawValue).sorted().joined(separator: ", ")
+        let relevant = rows.access.filter { $0.grant.pool == .union && !$0.grant.isCommercial && free.contains($0.grant.category) }
         guard !relevant.isEmpty else {
-            return Verdict(rule: rule, status: .notAssessable, value: nil, threshold: nil, explanation: "no Union access for \(free.map(\.rawValue).sorted().joined(separator: ", ")) recorded yet")
+            return Verdict(rule: rule, status: .notAssessable, explanation: "no non-commercial Union access for \(names) recorded yet")
         }
+        let charged = relevant.filter { $0.grant.charge.value > 0 }
         if charged.isEmpty {
-            return Verdict(rule: rule, status: .pass, value: nil, threshold: nil, explanation: "\(relevant.count) Union access grants to free categories, none charged")
+            return Verdict(rule: rule, status: .pass, explanation: "\(relevant.count) non-commercial Union access grant\(relevant.count == 1 ? "" : "s") to \(names), none charged",
+                           entries: relevant.map(\.seq))
         }
-        let list = charged.map { "entry \($0.seq) (\($0.grant.beneficiary), \($0.grant.charge))" }.joined(separator: "; ")
-        return Verdict(rule: rule, status: .breach, value: nil, threshold: nil, explanation: "charged although free of charge: \(list)")
+        let list = charged.map { "entry \($0.seq) (\($0.grant.beneficiary), \($0.grant.category.rawValue), \($0.grant.charge))" }.joined(separator: "; ")
+        return Verdict(rule: rule, status: .breach, explanation: "non-commercial Union access charged although free of charge: \(list)",
+                       margin: "excess \(Cents.formatted(charged.reduce(Total(0)) { $0 + Total($1.grant.charge.value) }))", entries: charged.map(\.seq))
+    }
+
+    /// Commercial use of Union access carries a charge (Art. 18(3): at market price).
+    static func commercialCharged(_ rows: FactoryRows, rule: PolicyRule) -> Verdict {
+        let commercial = rows.access.filter { $0.grant.pool == .union && $0.grant.isCommercial }
+        guard !commercial.isEmpty else {
+            return Verdict(rule: rule, status: .notAssessable, explanation: "no commercial Union access recorded yet")
+        }
+        let free = commercial.filter { $0.grant.charge.value == 0 }
+        if free.isEmpty {
+            return Verdict(rule: rule, status: .pass, explanation: "\(commercial.count) commercial Union access grant\(commercial.count == 1 ? "" : "s"), each charged (whether at market price the ledger cannot tell)",
+                           entries: commercial.map(\.seq))
+        }
+        let list = free.map { "entry \($0.seq) (\($0.grant.beneficiary), \(Hours.formatted(Total($0.grant.gpuHours))))" }.joined(separator: "; ")
+        return Verdict(rule: rule, status: .breach, explanation: "commercial Union access charged EUR 0.00: \(list)", entries: free.map(\.seq))
+    }
+}
+
+extension Source {
+    /// Whether the money is a participating state's (what matches the Union's).
+    var isMemberState: Bool {
+        if case .memberState = self { return true }
+        return false
+    }
+}
+
+/// GPU-hours for people: `12,345 GPU-hours`.
+public enum Hours {
+    public static func formatted(_ hours: Total) -> String { "\(grouped(hours)) GPU-hours" }
+
+    /// Thousands separated by commas, sign kept.
+    public static func grouped(_ value: Total) -> String {
+        let digits = String(value.magnitude)
+        var out = value < 0 ? "-" : ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(char)
+        }
+        return out
     }
 }

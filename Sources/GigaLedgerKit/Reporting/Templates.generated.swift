@@ -3,49 +3,122 @@ enum EmbeddedTemplates {
     /// (name, Mustache template); the name is the file name without .mustache.
     static let all: [(String, String)] = [
         ("contributions.html", #"""
-<table>
-<tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr>
-{{#sources}}<tr><td>{{source}}</td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
+{{#noMoney}}<p class="meta">No contributions recorded.</p>{{/noMoney}}
+{{^noMoney}}<div class="wrap"><table>
+<thead><tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr></thead>
+<tbody>{{#sources}}<tr><td>{{name}} <code>{{source}}</code></td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
 {{/sources}}
-<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr>
-</table>
+<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr></tbody>
+</table></div>{{/noMoney}}
 """#),
         ("contributions.md", #"""
+{{#noMoney}}
+No contributions recorded.
+{{/noMoney}}
+{{^noMoney}}
 | Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
 |---|--:|--:|--:|--:|--:|
 {{#sources}}
-| {{{source}}} | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
+| {{{name}}} (`{{{source}}}`) | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
 {{/sources}}
 | **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
+{{/noMoney}}
 """#),
         ("report.html", #"""
 <!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Quarterly report {{quarter}}: {{origin}}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{title}}: {{origin}}</title>
 <style>
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 2px solid #003399; padding-bottom: .2em; } h3 { margin-top: 1.4em; }
 .meta { color: #555; } code { font-size: .85em; word-break: break-all; }
+pre { white-space: pre-wrap; word-break: break-all; }
+.wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: .6em 0 1em; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3em .5em; text-align: left; vertical-align: top; }
 th { background: #f3f5f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .PASS { color: #116329; font-weight: 700; } .BREACH { color: #b3261e; font-weight: 700; } .NOT { color: #7a5b00; font-weight: 700; }
-.legend span { display: inline-block; margin-right: 1.2em; } .sw { display: inline-block; width: .9em; height: .9em; margin-right: .3em; vertical-align: -1px; }
+.banner { border: 2px solid #b3261e; background: #fdecea; padding: .6em 1em; margin: 1em 0; }
+.provisional { border-color: #7a5b00; background: #fff7e0; }
+.ok { border-color: #116329; background: #eaf6ec; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
+.footer { display: none; }
+@media (max-width: 700px) {
+  body { margin: 1em auto; font-size: 14px; } h1 { font-size: 1.3em; }
+  th, td { padding: .25em .3em; } td.n { white-space: normal; }
+}
+@page { margin: 18mm 14mm 20mm; @bottom-right { content: "page " counter(page) " of " counter(pages); font: 9px system-ui, sans-serif; color: #555; } }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10.5px; }
+  thead { display: table-header-group; } tr, figure, .banner { break-inside: avoid; } h2, h3 { break-after: avoid; }
+  .wrap { overflow: visible; } a { color: inherit; text-decoration: none; }
+  .footer { display: block; position: fixed; bottom: -14mm; left: 0; font-size: 8.5px; color: #555; }
+}
 </style>
 </head>
 <body>
-<h1>Quarterly report {{quarter}}</h1>
-<p class="meta">{{origin}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}) · recompute with <code>gigaledger report --quarter {{quarter}} --at {{entryCount}}</code></p>
-<p class="meta">{{rounding}}</p>
-{{#checkpoint}}<p class="meta">The ledger's signed checkpoint at this state (checkpoint.txt):</p><pre>{{note}}</pre>{{/checkpoint}}
-{{#consistency}}<p class="meta">Consistency with the previous quarter's checkpoint (consistency.txt):</p><pre>{{text}}</pre>{{/consistency}}
+<div class="footer">{{title}} · {{origin}} · ledger at entry {{entryCount}}, head {{headHash}}</div>
+<h1>{{title}}</h1>
+{{#provisional}}<div class="banner provisional"><strong>PROVISIONAL.</strong> The ledger's last entry was recorded {{lastRecorded}}, before the period ended on {{lastDay}}: figures and verdicts may still change.</div>{{/provisional}}
+<p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
+<p class="meta">{{rounding}} A signed checkpoint at this state, when there is one, is attached as checkpoint.txt; consistency.txt proves it extends the previous report's.</p>
+{{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
 
-<h2>Funding shares against the caps</h2>
+<h2>Summary</h2>
+{{#summary}}
+<div class="banner {{#none}}ok{{/none}}"><strong>{{breachCount}} breach(es)</strong>, {{passCount}} pass, {{notAssessableCount}} not assessable; <strong>{{findingCount}} payment finding(s)</strong>{{#factories}}; factories with breaches: {{factories}}{{/factories}}.</div>
+{{^none}}<ul>
+{{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}} <strong>{{margin}}</strong></li>
+{{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
+{{/findings}}</ul>{{/none}}
+{{/summary}}
+
+{{#rollForward}}
+<h2>What changed since the report for {{previousPeriod}}</h2>
+<p class="meta">Compared with the {{previousPeriod}} report as the ledger stood at entry {{previousEntries}}.</p>
+{{#noChanges}}<p>Nothing changed.</p>{{/noChanges}}
+<ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}</li>
+{{/changes}}</ul>
+
+<h2>Roll-forward from {{previousPeriod}}</h2>
+<p class="meta">Opening = cumulative to the end of {{previousPeriod}} as the ledger stood at entry {{previousEntries}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{previousEntries}} but dated in or before {{previousPeriod}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.</p>
+{{#factories}}
+<h3>{{id}}</h3>
+<div class="wrap"><table>
+<thead><tr><th>Line</th><th>Opening</th><th>Movements</th><th>Prior-period adjustments</th><th>Closing</th></tr></thead>
+<tbody>{{#rows}}<tr><td>{{name}}</td><td class="n">{{opening}}</td><td class="n">{{movements}}</td><td class="n">{{adjustments}}</td><td class="n">{{closing}}</td></tr>
+{{/rows}}</tbody></table></div>
+{{/factories}}
+<h3>Prior-period adjustments</h3>
+{{#noAdjustments}}<p>None.</p>{{/noAdjustments}}
+<ul>{{#adjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, value date {{valueDate}}: {{what}}{{reasonText}}</li>
+{{/adjustments}}</ul>
+{{/rollForward}}
+
+<h2>Safeguards</h2>
+<div class="wrap"><table>
+<thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th><th>Figures</th><th>Headroom or excess</th><th>Entries</th><th>Source</th></tr></thead>
+<tbody>
+{{#factories}}{{#verdicts}}
+<tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{#links}}<a href="#e{{seq}}">{{seq}}</a> {{/links}}{{^links}}{{entriesText}}{{/links}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
+{{/verdicts}}{{/factories}}
+{{#programme}}
+<tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{entriesText}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
+{{/programme}}
+</tbody></table></div>
+{{#quarters}}
+<h3>Verdicts at the end of {{quarter}}</h3>
+<div class="wrap"><table><thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th></tr></thead>
+<tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
+{{/rows}}</tbody></table></div>
+{{/quarters}}
+
+<h2>Registered eligible CAPEX against the caps</h2>
 <figure>
 {{{fundingChart}}}
-<figcaption>Cumulative commitments by source per factory, as shares of each factory's total. The red mark is the cap on the Union's share (for gigafactories: of planned eligible CAPEX, shown here against commitments; see the safeguards table for the exact test).</figcaption>
+<figcaption>Committed CAPEX by source per factory, drawn against the factory's registered eligible CAPEX (the grey rest is not yet committed). The red mark is the cap on the Union's share of that CAPEX (17% for gigafactories, 50% of acquisition cost for AI factories).</figcaption>
 </figure>
 
 <h2>Access by category against the minimum</h2>
@@ -54,26 +127,19 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <figcaption>Cumulative GPU-hours by beneficiary category per factory. The red mark is the policy minimum for SMEs and start-ups together (a policy choice: the law sets none).</figcaption>
 </figure>
 
-<h2>Safeguards</h2>
-<table>
-<tr><th>Factory</th><th>Safeguard</th><th>Verdict</th><th>Figures</th><th>Source</th></tr>
-{{#factories}}{{#verdicts}}
-<tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td><small>{{source}} ({{confidence}})</small></td></tr>
-{{/verdicts}}{{/factories}}
-</table>
-
 {{#factories}}
 <h2>{{name}}</h2>
-<p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}, planned eligible CAPEX {{capex}}.</p>
+<p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}; registered eligible CAPEX {{capex}}; registered operating budget {{opex}}.</p>
+{{#findings}}<div class="banner"><strong>FINDING</strong>: {{sourceName}} <code>{{source}}</code> paid {{paid}} of {{category}} against {{committed}} committed: {{excess}} above its commitments (entries {{entriesText}}).</div>{{/findings}}
 {{#periods}}
 <h3>Contributions {{label}}</h3>
 {{> contributions.html}}
 <h3>Access {{label}} (GPU-hours)</h3>
-<table>
-<tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr>
-{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
-{{/access}}
-</table>
+<div class="wrap"><table>
+<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
+<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
+{{/access}}</tbody>
+</table></div>
 <ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
 {{/periods}}
 {{/factories}}
@@ -82,55 +148,140 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 {{#all}}
 <h3>Contributions {{label}}</h3>
 {{> contributions.html}}
-<ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
+<h3>Access {{label}} (GPU-hours)</h3>
+<div class="wrap"><table>
+<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
+<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
+{{/access}}</tbody>
+</table></div>
 {{/all}}
+
+<h2>Member states</h2>
+<div class="wrap"><table>
+<thead><tr><th>State</th><th>Factory</th><th>Role</th><th>Committed</th><th>Paid</th><th>Outstanding</th></tr></thead>
+<tbody>{{#memberStates}}{{#factories}}<tr><td>{{name}} ({{code}})</td><td>{{factoryID}}</td><td>{{role}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{outstanding}}</td></tr>
+{{/factories}}<tr><th>{{name}} total</th><td></td><td></td><td class="n"><strong>{{committed}}</strong></td><td class="n"><strong>{{paid}}</strong></td><td class="n"><strong>{{outstanding}}</strong></td></tr>
+{{/memberStates}}</tbody></table></div>
+
+<h2>Access within the period by beneficiary country and type (GPU-hours)</h2>
+<div class="wrap"><table>
+<thead><tr><th>Country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
+<tbody>{{#accessByCountry}}<tr><td>{{name}} ({{country}})</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
+{{/accessByCountry}}</tbody></table></div>
 
 <h2>Policy {{policyID}} version {{policyVersion}}</h2>
 <p>{{policyTitle}}</p>
-<table>
-<tr><th>Rule</th><th>Value</th><th>Confidence</th><th>Source</th></tr>
-{{#rules}}<tr><td>{{id}}</td><td>{{value}}</td><td>{{confidence}}</td><td>{{source}}</td></tr>
-{{/rules}}
-</table>
-<p class="meta">Confidence: <em>law</em> = read in the legal text; <em>reported</em> = secondary sources only; <em>policy</em> = not in the law, a choice recorded as policy. The rows behind these figures, with their sequence numbers, are in contributions.csv and access.csv.</p>
+<div class="wrap"><table>
+<thead><tr><th>Rule</th><th>Value</th><th>Confidence</th><th>Source</th></tr></thead>
+<tbody>{{#rules}}<tr><td>{{id}}</td><td>{{value}}</td><td>{{confidence}}</td><td>{{source}}</td></tr>
+{{/rules}}</tbody>
+</table></div>
+<p class="meta">Confidence: <em>law</em> = read in an article of the legal text; <em>recital</em> = read in a recital (the law's intent, not binding on its own); <em>reported</em> = secondary sources only; <em>policy</em> = not in the law, a choice recorded as policy; <em>absent</em> = not in the law or not in this policy. Every row, with its sequence number, is in contributions.csv and access.csv.</p>
+
+<h2 id="entries">Entries behind the verdicts</h2>
+<div class="wrap"><table>
+<thead><tr><th>Entry</th><th>Date</th><th>Factory</th><th>What</th><th>Recorded</th><th>Signer</th></tr></thead>
+<tbody>{{#appendix}}<tr id="e{{seq}}"><td>{{seq}}</td><td>{{date}}</td><td>{{factoryID}}</td><td>{{text}}</td><td>{{recordedAt}}</td><td><code>{{signer}}</code></td></tr>
+{{/appendix}}</tbody></table></div>
 </body>
 </html>
 """#),
         ("report.md", #"""
-# Quarterly report {{{quarter}}}: {{{origin}}}
+# {{{title}}}: {{{origin}}}
 
-Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}). Anyone can recompute it: `gigaledger report --quarter {{{quarter}}} --at {{{entryCount}}}` gives byte-identical files.
+{{#provisional}}
+> **PROVISIONAL.** The ledger's last entry was recorded {{{lastRecorded}}}, before the period ended on {{{lastDay}}}: figures and verdicts may still change.
+
+{{/provisional}}
+Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}; RFC 9162 Merkle root of entries 1 to {{{entryCount}}} `{{{merkleRoot}}}`), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}, in force from {{{policyEffective}}}). Anyone can recompute it: `{{{recompute}}}` gives byte-identical files. When the ledger signed a checkpoint at this state it is attached as `checkpoint.txt` (check it with `gigaledger verify --since checkpoint.txt`), and `consistency.txt` proves it extends the previous report's checkpoint.
 
 {{{rounding}}}
-{{#checkpoint}}
 
-The ledger's signed checkpoint at this state (`checkpoint.txt`; check it with `gigaledger verify --since checkpoint.txt`):
+{{#notInForce}}
+> **No rule in force.** {{{text}}}
 
-```
-{{{note}}}```
-{{/checkpoint}}
-{{#consistency}}
+{{/notInForce}}
+## Summary
 
-Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 section 2.1.4):
+{{#summary}}
+{{{breachCount}}} breach(es), {{{passCount}}} pass, {{{notAssessableCount}}} not assessable; {{{findingCount}}} payment finding(s).
+{{#none}}
 
-```
-{{{text}}}```
-{{/consistency}}
+No breach and no finding.
+{{/none}}
+{{#breaches}}
+- **BREACH** {{{factoryID}}}: {{{ruleID}}}: {{{explanation}}} {{{margin}}}
+{{/breaches}}
+{{#findings}}
+- **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
+{{/findings}}
+{{/summary}}
+{{#rollForward}}
+
+## What changed since the report for {{{previousPeriod}}} (ledger at entry {{{previousEntries}}})
+
+{{#noChanges}}
+Nothing changed.
+{{/noChanges}}
+{{#changes}}
+- {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}
+{{/changes}}
+
+## Roll-forward from {{{previousPeriod}}}
+
+Opening = cumulative to the end of {{{previousPeriod}}} as the ledger stood at entry {{{previousEntries}}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{{previousEntries}}} but dated in or before {{{previousPeriod}}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.
+
+{{#factories}}
+### {{{id}}}
+
+| Line | Opening | Movements | Prior-period adjustments | Closing |
+|---|--:|--:|--:|--:|
+{{#rows}}
+| {{{name}}} | {{{opening}}} | {{{movements}}} | {{{adjustments}}} | {{{closing}}} |
+{{/rows}}
+
+{{/factories}}
+### Prior-period adjustments
+
+{{#noAdjustments}}
+None.
+{{/noAdjustments}}
+{{#adjustments}}
+- entry {{{seq}}} (recorded {{{recordedAt}}} by key {{{signer}}}), {{{factoryID}}}, value date {{{valueDate}}}: {{{what}}}{{{reasonText}}}
+{{/adjustments}}
+{{/rollForward}}
 
 ## Safeguards
 
-| Factory | Safeguard | Verdict | Figures |
-|---|---|---|---|
+| Factory | Safeguard | Verdict | Figures | Headroom or excess | Entries |
+|---|---|---|---|---|---|
 {{#factories}}
 {{#verdicts}}
-| {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} |
+| {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
 {{/verdicts}}
 {{/factories}}
+{{#programme}}
+| {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
+{{/programme}}
+{{#quarters}}
+
+### Verdicts at the end of {{{quarter}}}
+
+| Factory | Safeguard | Verdict |
+|---|---|---|
+{{#rows}}
+| {{{factoryID}}} | {{{ruleID}}} | {{{status}}} |
+{{/rows}}
+{{/quarters}}
 
 {{#factories}}
 ## {{{name}}}
 
-`{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}, planned eligible CAPEX {{{capex}}}.
+`{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}; registered eligible CAPEX {{{capex}}}; registered operating budget {{{opex}}}.
+
+{{#findings}}
+- **FINDING**: {{{sourceName}}} (`{{{source}}}`) paid {{{paid}}} of {{{category}}} against {{{committed}}} committed: {{{excess}}} above its commitments (entries {{{entriesText}}}).
+{{/findings}}
 
 {{#periods}}
 ### Contributions {{{label}}}
@@ -158,11 +309,34 @@ Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 
 
 {{> contributions.md}}
 
-{{#ratios}}
-- {{{text}}}
-{{/ratios}}
+### Access {{{label}}} (GPU-hours)
+
+| Category | Union pool | Host pool | Total |
+|---|--:|--:|--:|
+{{#access}}
+| {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
+{{/access}}
 
 {{/all}}
+## Member states
+
+| State | Factory | Role | Committed | Paid | Outstanding |
+|---|---|---|--:|--:|--:|
+{{#memberStates}}
+{{#factories}}
+| {{{name}}} ({{{code}}}) | {{{factoryID}}} | {{{role}}} | {{{committed}}} | {{{paid}}} | {{{outstanding}}} |
+{{/factories}}
+| **{{{name}}} total** | | | **{{{committed}}}** | **{{{paid}}}** | **{{{outstanding}}}** |
+{{/memberStates}}
+
+## Access within the period by beneficiary country and type (GPU-hours)
+
+| Country | SME | Start-up | Scale-up | Research | Public | Industry | Total |
+|---|--:|--:|--:|--:|--:|--:|--:|
+{{#accessByCountry}}
+| {{{name}}} ({{{country}}}) | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
+{{/accessByCountry}}
+
 ## Policy {{{policyID}}} version {{{policyVersion}}}: {{{policyTitle}}}
 
 | Rule | Value | Confidence | Source |
@@ -171,7 +345,7 @@ Consistency with the previous quarter's checkpoint (`consistency.txt`, RFC 9162 
 | {{{id}}} | {{{value}}} | {{{confidence}}} | {{{source}}} |
 {{/rules}}
 
-Confidence: *law* = read in the legal text; *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy.
+Confidence: *law* = read in an article of the legal text; *recital* = read in a recital (the law's intent, not binding on its own); *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy; *absent* = not in the law or not in this policy.
 
 The rows behind these figures, with their sequence numbers, are in `contributions.csv` and `access.csv`.
 """#),

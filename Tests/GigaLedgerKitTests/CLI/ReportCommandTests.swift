@@ -17,7 +17,8 @@ import Testing
         }
         try give("eu", "595000000")            // exactly 17% of EUR 3,500,000,000.00
         try give("ms:DE", "300000000")
-        try give("private:acme", "295000000")  // non-Union: EUR 595,000,000.00, exactly matched
+        try give("ms:FR", "295000000")  // participating states: EUR 595,000,000.00, exactly matched (FR is not a host: still matches)
+        try give("private:acme", "1000")  // private money: does not match, is in the totals
         try give("eu", "119000000.01", "payment", date: "2026-03-31")
         try give("ms:DE", "5000", "payment", date: "2026-04-01")  // after the quarter: not in Q1
         try fixture.expectOK(["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Tiny GmbH",
@@ -29,7 +30,7 @@ import Testing
         let factory = try #require((summary["factories"] as? [[String: Any]])?.first)
         let cumulative = try #require(factory["cumulative"] as? [String: Any])
         let total = try #require(cumulative["total"] as? [String: Any])
-        #expect(total["committed_cents"] as? Int == 119_000_000_000)
+        #expect(total["committed_cents"] as? Int == 119_000_100_000)
         #expect(total["paid_cents"] as? Int == 11_900_000_001)
         let verdicts = try #require(factory["verdicts"] as? [[String: Any]])
         func status(_ rule: String) -> String? { verdicts.first { $0["rule"] as? String == rule }?["status"] as? String }
@@ -50,12 +51,16 @@ import Testing
         try fixture.expectOK(["export", "--format", "hledger", "--quarter", "2026-Q1", "--out", "q1.journal", "--ledger", "ledger.sqlite"])
         let committed = shell("hledger -f q1.journal balance factories:de-jupiter:committed --flat --no-total", in: fixture.dir)
         #expect(committed.status == 0, "\(committed.stderr)")
-        #expect(committed.stdout.contains("EUR 1190000000.00"), "\(committed.stdout)")
+        #expect(committed.stdout.contains("EUR 1190001000.00"), "\(committed.stdout)")
         let paid = shell("hledger -f q1.journal balance factories:de-jupiter:paid --flat --no-total", in: fixture.dir)
         #expect(paid.stdout.contains("EUR 119000000.01"), "\(paid.stdout)")
         // Every transaction balances, so all accounts together sum to zero.
         let balanced = shell("hledger -f q1.journal balance | tail -1", in: fixture.dir)
         #expect(balanced.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(balanced.stdout)")
+        #expect(shell("hledger -f q1.journal check ordereddates", in: fixture.dir).status == 0)
+        // The source-by-factory split: each source's account per factory.
+        let bySource = shell("hledger -f q1.journal balance sources:member-states:FR:de-jupiter --flat --no-total", in: fixture.dir)
+        #expect(bySource.stdout.contains("EUR -295000000.00"), "\(bySource.stdout)")
 
 
         // The same ledger state gives byte-identical files, also after more entries, with --at.
@@ -81,10 +86,16 @@ import Testing
         #expect(trusting.stdout.contains("their signatures were taken as checked by the checkpoint the ledger signed at 7"), "\(trusting.stdout)")
         let full = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-full", "--full-verify"])
         #expect(full.stdout.contains("every signature checked"), "\(full.stdout)")
-        #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-full/summary.json")))
+        let withPrevious = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-nothing-trusted", "--full-verify", "--previous", "q4.checkpoint"])
+        #expect(withPrevious.stdout.contains("every signature checked"))
+        #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-nothing-trusted/summary.json")))
+        // The report names the Merkle root its entries give; the checkpoint and the proof are attached, not embedded.
         let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
-        #expect(markdown.contains(try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)))
-        #expect(markdown.contains("gigaledger-consistency/v2\nproof "))
+        let checkpointText = try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)
+        let rootLine = checkpointText.split(separator: "\n")[2]
+        #expect(markdown.contains(Encoding.hex(Encoding.unbase64(String(rootLine))!)))
+        #expect(!markdown.contains(checkpointText))
+        #expect(try String(contentsOfFile: fixture.dir.file("q1/consistency.txt"), encoding: .utf8).contains("gigaledger-consistency/v2\nproof "))
         #expect(try String(contentsOfFile: fixture.dir.file("q1/checkpoint.txt"), encoding: .utf8)
                 == String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8))
         #expect(try fixture.expectOK(["verify", "--since", "q1/checkpoint.txt"]).stdout.contains("extends checkpoint"))
@@ -93,6 +104,23 @@ import Testing
         try fixture.expectOK(fixture.contribution("--date", "2026-03-15"))
         let after = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-after"])
         #expect(after.stdout.contains("signatures checked for entries 8 to 8, and for 1 to 7 taken as checked by the checkpoint"), "\(after.stdout)")
+    }
+
+    /// `--at SEQ` gives the same files after a checkpoint at that size is signed: the checkpoint is
+    /// attached beside them and changes none of them.
+    @Test func aCheckpointSignedLaterChangesNoReportFile() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        try fixture.expectOK(fixture.contribution("--date", "2026-02-15"))
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "before", "--at", "6"])
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "q1.checkpoint"])
+        try fixture.expectOK(fixture.contribution("--date", "2026-03-15"))
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "after", "--at", "6"])
+        for name in ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv"] {
+            #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("before/\(name)")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("after/\(name)")), "\(name)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("before/checkpoint.txt")))
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file("after/checkpoint.txt")))
     }
 
     @Test func reportRefusesATamperedLedgerAndAMissingPolicy() throws {

@@ -12,6 +12,13 @@ import Testing
         try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: shippedPath))), path: shippedPath)
     }
 
+    /// The shipped policy with `edit` applied to its JSON object.
+    static func shipped(editing edit: (inout [String: Any]) -> Void) throws -> Policy {
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: shippedPath))) as! [String: Any]
+        edit(&json)
+        return try Policy.parseFile([UInt8](try JSONSerialization.data(withJSONObject: json)), path: "edited policy")
+    }
+
     @Test func shippedPolicyHasEveryRuleWithASource() throws {
         let policy = try Self.shipped()
         #expect(policy.id == "eurohpc-2026")
@@ -20,6 +27,11 @@ import Testing
         #expect(policy.rule("commercial-share-of-union-access-max").confidence == .law)
         #expect(policy.rule("sme-startup-access-share-min").confidence == .policy)
         #expect(policy.rule("union-access-free-for").categories == [.sme, .scaleup, .research, .public])
+        #expect(policy.rule("union-access-free-for-startups").categories == [.startup])
+        #expect(policy.rule("union-access-free-for-startups").confidence == .policy)
+        #expect(policy.rule("matching-min-gigafactory").confidence == .recital)
+        #expect(policy.rule("union-contribution-max-programme").cents == 412_230_000_000)
+        #expect(policy.effectiveFrom?.description == "2026-01-20")
         #expect(policy.rules.allSatisfy { !$0.source.isEmpty })
     }
 

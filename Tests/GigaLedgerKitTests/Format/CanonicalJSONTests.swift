@@ -96,9 +96,10 @@ import Testing
     }
 
     static func access(factory: String = "de-jupiter", beneficiary: String = "B", category: AccessCategory = .sme, hours: Int64 = 10,
-                       date: String = "2026-02-15", pool: AccessPool = .union, commercial: Bool = false, charge: Int64 = 0) throws -> EntryData {
+                       date: String = "2026-02-15", pool: AccessPool = .union, commercial: Bool = false, charge: Int64 = 0,
+                       country: String? = nil) throws -> EntryData {
         .access(try AccessGrant(factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours,
-                                date: CalendarDate.parse(date, field: "date"), pool: pool, isCommercial: commercial, charge: Cents(charge)))
+                                date: CalendarDate.parse(date, field: "date"), pool: pool, isCommercial: commercial, charge: Cents(charge), country: country))
     }
 
     @Test func contributionsOnEveryField() throws {
@@ -121,5 +122,20 @@ import Testing
         for pool in AccessPool.allCases { try Self.check(Self.access(pool: pool)) }
         for commercial in [false, true] { try Self.check(Self.access(commercial: commercial, charge: commercial ? 1 : 0)) }
         for charge in [Int64(0), 1, Cents.amountCentsMax] { try Self.check(Self.access(commercial: true, charge: charge)) }
+        for country in [nil, "DE", "EL", "US"] { try Self.check(Self.access(country: country)) }
+    }
+
+    /// A stored access body with a country the general path refuses is not read directly either;
+    /// a body without the optional member reads as one recorded before it existed.
+    @Test func theOptionalCountryIsCheckedBothWays() throws {
+        let body = EntryBody(seq: 9, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: try Self.access(country: "DE"))
+        let bytes = body.encodedGenerally()
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#""commercial":false,"country":"DE","date""#))
+        let bad = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: #""country":"DE""#, with: #""country":"GR""#).utf8)
+        #expect(EntryBody.decodeDirectly(bad) == nil)
+        #expect(throws: (any Error).self) { try EntryBody.decodeGenerally(bad) }
+        let old = EntryBody(seq: 9, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: try Self.access())
+        #expect(!String(decoding: old.encodedGenerally(), as: UTF8.self).contains("country"))
+        #expect(EntryBody.decodeDirectly(old.encodedGenerally()) == old)
     }
 }

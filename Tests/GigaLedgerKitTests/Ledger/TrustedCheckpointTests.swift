@@ -91,8 +91,8 @@ import Testing
         let fixture = try Self.checkpointed()
         try fixture.ledger.append(.policy(try PolicyTests.shipped()), key: fixture.authority)
         let quarter = try Quarter.parse("2026-Q1", field: "quarter")
-        let full = try fixture.ledger.quarterlyReportVerified(quarter: quarter, fullVerify: true)
-        let trusting = try fixture.ledger.quarterlyReportVerified(quarter: quarter, fullVerify: false)
+        let full = try fixture.ledger.periodReport(period: .quarter(quarter), fullVerify: true)
+        let trusting = try fixture.ledger.periodReport(period: .quarter(quarter), fullVerify: false)
         #expect(full.report == trusting.report)
         #expect(full.verification.signaturesTrustedThrough == nil && trusting.verification.signaturesTrustedThrough == 9)
     }

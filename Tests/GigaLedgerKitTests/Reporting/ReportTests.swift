@@ -55,10 +55,12 @@ import Testing
         let small = try Small()
         #expect(try small.verdict("matching-min-gigafactory").status == .notAssessable)
         try small.give(.union, 1_000_000)
-        try small.give(.memberState("DE"), 600_000)
-        try small.give(.partner("p"), 399_999)  // EUR 9,999.99 against EUR 10,000.00
+        try small.give(.memberState("DE"), 999_999)  // EUR 9,999.99 against EUR 10,000.00
         #expect(try small.verdict("matching-min-gigafactory").status == .breach)
-        try small.give(.partner("p"), 1)  // exactly matched
+        #expect(try small.verdict("matching-min-gigafactory").margin == "shortfall EUR 0.01")
+        try small.give(.partner("p"), 5_000_000)  // private money does not match
+        #expect(try small.verdict("matching-min-gigafactory").status == .breach)
+        try small.give(.memberState("DE"), 1)  // exactly matched
         #expect(try small.verdict("matching-min-gigafactory").status == .pass)
         #expect(try small.verdict("matching-min-gigafactory").value == Fraction(1_000_000, 1_000_000))
     }
@@ -67,21 +69,23 @@ import Testing
         let small = try Small()
         let mistake = try small.give(.union, 5_000_000)  // 50%: a breach
         #expect(try small.verdict("union-capex-share-max-gigafactory").status == .breach)
+        try small.give(.memberState("DE"), 100)
         try small.ledger.append(.correction(Correction(entry: mistake.seq, reason: "wrong factory")), key: small.key)
         #expect(try small.verdict("union-capex-share-max-gigafactory").status == .pass)
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         #expect(report.factories[0].cumulative.union.committed == 0)
-        #expect(report.contributionRows.first { $0.seq == mistake.seq }?.correctedBy == mistake.seq + 1)
+        #expect(report.contributionRows.first { $0.seq == mistake.seq }?.correctedBy == mistake.seq + 2)
     }
 
     @Test func aiFactoryHalfCapsOnAcquisitionAndOperatingCost() throws {
-        let small = try Small()
-        try small.give(.union, 500_000, factory: "aif")
-        try small.give(.memberState("FR"), 500_000, factory: "aif")  // 50% exactly
-        try small.give(.union, 300_001, .commitment, .opex, factory: "aif")
-        try small.give(.memberState("FR"), 300_000, .commitment, .opex, factory: "aif")  // 50.0000833%: breach
+        let small = try Small()  // aif: registered acquisition cost EUR 10,000.00, no operating budget
+        try small.give(.union, 500_000, factory: "aif")  // 50% of the registered cost exactly
+        try small.give(.memberState("FR"), 300_000, factory: "aif")  // the host has committed less so far: irrelevant to the cap
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .pass)
-        #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "aif").status == .breach)
+        try small.give(.union, 1, factory: "aif")
+        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .breach)
+        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").margin == "excess EUR 0.01")
+        #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "aif").status == .notAssessable)
     }
 
     @Test func accessShares() throws {
@@ -128,7 +132,7 @@ import Testing
         try small.give(.union, 400, .payment, date: "2026-03-31")
         try small.give(.union, 800, .payment, date: "2026-04-01")
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
-        #expect(report.factories[0].quarter.union.paid == 600)
+        #expect(report.factories[0].period.union.paid == 600)
         #expect(report.factories[0].cumulative.union.paid == 700)
         #expect(report.allCumulative.union.paid == 700)
         #expect(report.contributionRows.count == 3)
@@ -152,14 +156,14 @@ import Testing
         let giga = report.factories[0]
         let lines = ReportRenderer.ratios(giga.cumulative, factory: giga.factory)
         #expect(lines == [
-            "Union share of planned eligible CAPEX (commitments): 0.02%",                        // 1,700 / 10,000,000 cents
+            "Union share of the registered eligible CAPEX (commitments): 0.02%",                 // 1,700 / 10,000,000 cents
             "Union share of all commitments: 17.00%; of all payments: 25.00%",                     // 17/100; 10/40
-            "Matching ratio (non-Union commitments to Union commitments): 488.24%",                // 83/17
+            "Matching ratio (participating states' commitments to the Union's): 176.47%",          // 30/17: private money does not match
             "SME and start-up share of all access: 90.00%; of Union access: 75.00%",               // 90/100; 30/40
             "Commercial share of Union access: 25.00%",                                             // 10/40
             "Union access share: 40.00%, against the Union's share of commitments 17.00%",         // 40/100
         ])
-        let shares = ReportRenderer.periodContext(giga.cumulative, label: "", factory: nil, cell: { $0 })["sources"] as? [[String: String]]
+        let shares = ReportRenderer.periodContext(giga.cumulative, label: "", factory: nil, report: report, cell: { $0 })["sources"] as? [[String: String]]
         #expect(shares?.map { $0["share"]! } == ["17.00%", "30.00%", "53.00%"])
     }
 

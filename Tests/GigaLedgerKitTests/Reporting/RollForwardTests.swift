@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// A closed quarter never changes silently: opening + movements + adjustments = closing, every
+/// adjustment named, every change listed (new breaches first). Figures hand-computed.
+@Suite struct RollForwardTests {
+    typealias Small = ReportTests.Small
+
+    @Test func closingIsOpeningPlusMovementsPlusAdjustments() throws {
+        let small = try Small()
+        try small.give(.union, 1_700_000)                          // 17% of the registered EUR 100,000.00: exactly the cap
+        let mistake = try small.give(.memberState("DE"), 1_700_000)
+        let q1 = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(q1.factories[0].verdicts.allSatisfy { $0.status != .breach })
+        // After the Q1 report: a back-dated Q1 commitment, a correction of a Q1 entry with its
+        // replacement, and a Q2 movement that breaks the cap.
+        let late = try small.give(.memberState("DE"), 200, date: "2026-03-15")
+        let correction = try small.ledger.append(.correction(Correction(entry: mistake.seq, reason: "wrong amount")), key: small.key)
+        let replacement = try small.give(.memberState("DE"), 1_699_000)
+        try small.give(.union, 1, date: "2026-05-01")
+        let previous = PreviousReport(period: .quarter(try Quarter.parse("2026-Q1", field: "q")), entryCount: q1.entryCount, headHash: q1.headHash)
+        let q2 = try small.ledger.periodReport(period: .quarter(try Quarter.parse("2026-Q2", field: "q")), previous: previous).report
+        let roll = try #require(q2.rollForward)
+        let giga = try #require(roll.factories.first { $0.factoryID == "giga" })
+        #expect(giga.opening.union.committed == 1_700_000 && giga.opening.memberStates.committed == 1_700_000)
+        #expect(giga.movements.union.committed == 1 && giga.movements.memberStates.committed == 0)
+        #expect(giga.adjustments.union.committed == 0 && giga.adjustments.memberStates.committed == 200 - 1_700_000 + 1_699_000)  // -800
+        #expect(giga.closing.union.committed == 1_700_001 && giga.closing.memberStates.committed == 1_699_200)
+        #expect(giga.opening.total.committed + giga.movements.total.committed + giga.adjustments.total.committed == giga.closing.total.committed)
+        // Each adjustment: the late entry, the correction (with its reason), the replacement.
+        #expect(roll.adjustments.map(\.origin.seq) == [late.seq, correction.seq, replacement.seq])
+        #expect(roll.adjustments.map(\.sign) == [1, -1, 1])
+        #expect(roll.adjustments[1].reason == "wrong amount" && roll.adjustments[1].description.contains("entry \(mistake.seq)"))
+        // What changed: both new breaches first (the cap by one cent, matching by EUR 8.01), then figures.
+        let newBreaches = roll.changes.prefix { $0.rank == 0 }.map(\.what)
+        #expect(Set(newBreaches) == ["union-capex-share-max-gigafactory", "matching-min-gigafactory"])
+        #expect(roll.changes.contains { $0.what == "committed by ms:DE" && $0.before == "EUR 17,000.00" && $0.after == "EUR 16,992.00" })
+        #expect(!q2.isProvisional)
+    }
+
+    @Test func aPreviousReportOfAnotherLedgerOrALaterPeriodIsRefused() throws {
+        let small = try Small()
+        try small.give(.union, 100)
+        let q1 = try Quarter.parse("2026-Q1", field: "q")
+        let size = try small.ledger.size()
+        #expect(throws: InputError.self) {
+            try small.ledger.periodReport(period: .quarter(q1), previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: nil))
+        }
+        #expect(throws: InputError.self) {
+            try small.ledger.periodReport(period: .quarter(q1.next), previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: [UInt8](repeating: 7, count: 32)))
+        }
+        #expect(throws: InputError.self) {
+            try small.ledger.periodReport(period: .quarter(q1.next), at: 3, previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: nil))
+        }
+    }
+
+    /// A report made before its period ended (by the last entry's recorded_at) says so.
+    @Test func aReportBeforeThePeriodEndsIsProvisional() throws {
+        let small = try Small()
+        try small.give(.union, 100)
+        let recorded = try #require(try small.ledger.entry(try small.ledger.size())?.recordedAt)
+        let today = try CalendarDate.parse(String(recorded.prefix(10)), field: "d")
+        let current = Quarter(year: today.year, number: (today.month - 1) / 3 + 1)
+        #expect(try small.ledger.quarterlyReport(quarter: current).isProvisional)
+        #expect(try !small.ledger.quarterlyReport(quarter: current.previous).isProvisional)
+    }
+
+    /// The annual report: the year's figures, each quarter's verdicts, access by state and type.
+    @Test func theAnnualReportHasEachQuartersVerdictsAndAccessByCountry() throws {
+        let small = try Small()
+        try small.give(.union, 1_700_000)
+        try small.give(.memberState("DE"), 1_700_000)
+        try small.give(.union, 1, date: "2026-08-01")  // breaks the CAPEX cap in Q3
+        try small.ledger.append(.access(AccessGrant(factory: "giga", beneficiary: "B", category: .sme, gpuHours: 40, date: CalendarDate.parse("2026-05-01", field: "d"),
+                                                    pool: .union, isCommercial: false, charge: Cents(0), country: "FR")), key: small.key)
+        try small.grant(.research, 60, date: "2026-06-01")
+        let year = try small.ledger.periodReport(period: .year(2026)).report
+        #expect(year.quarterVerdicts.map(\.quarter.description) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"])
+        func capex(_ index: Int) -> VerdictStatus? {
+            year.quarterVerdicts[index].factories.first { $0.factoryID == "giga" }?.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" }?.status
+        }
+        #expect(capex(0) == .pass && capex(1) == .pass && capex(2) == .breach && capex(3) == .breach)
+        #expect(year.accessByCountry["FR"]?[.sme] == 40 && year.accessByCountry["unknown"]?[.research] == 60)
+        #expect(year.factories[0].period.union.committed == 1_700_001)
+        let germany = try #require(year.memberStates.first { $0.code == "DE" })
+        #expect(germany.factories.first { $0.factoryID == "giga" }?.isHost == true && germany.total.committed == 1_700_000)
+        #expect(germany.factories.contains { $0.factoryID == "aif" } == false)  // aif is hosted by FR
+        #expect(year.memberStates.first { $0.code == "FR" }?.factories.first?.totals.committed == 0)  // a host without money is shown
+    }
+
+    /// `export --at` reconciles a report after the ledger moved on; a correction is a reversal.
+    @Test func exportAtAStateAndReversals() throws {
+        let small = try Small()
+        let first = try small.give(.union, 100)
+        let state = try small.ledger.size()
+        let before = try small.ledger.export(.hledger, through: nil, at: state)
+        try small.ledger.append(.correction(Correction(entry: first.seq, reason: "typo")), key: small.key)
+        try small.give(.union, 50, date: "2026-01-05")
+        #expect(try small.ledger.export(.hledger, through: nil, at: state) == before)
+        let journal = try small.ledger.export(.hledger, through: nil)
+        let dates = journal.split(separator: "\n").filter { $0.first?.isNumber == true }.map { String($0.prefix(10)) }
+        #expect(dates == dates.sorted() && dates.count == 3)  // the new entry first (2026-01-05), then the entry and its reversal
+        #expect(journal.contains("reversal of entry \(first.seq)") && journal.contains("typo"))
+    }
+}
