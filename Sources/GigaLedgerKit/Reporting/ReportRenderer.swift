@@ -176,10 +176,9 @@ public enum ReportRenderer {
         let breaches = report.breaches
         let counts = report.verdictCounts
         let findings = report.factories.flatMap { item in item.findings.map { (item.factory.id, $0) } }
-        return [
+        var values: [String: Any] = [
             "breachCount": String(breaches.count), "passCount": String(counts[.pass] ?? 0), "notAssessableCount": String(counts[.notAssessable] ?? 0),
             "findingCount": String(findings.count), "none": breaches.isEmpty && findings.isEmpty,
-            "factories": Array(Set(breaches.map { $0.factoryID ?? "all factories" })).sorted().joined(separator: ", "),
             "breaches": breaches.map { item in
                 ["factoryID": item.factoryID ?? "all factories", "ruleID": item.verdict.rule.id, "explanation": cell(item.verdict.explanation),
                  "margin": item.verdict.margin ?? ""]
@@ -189,6 +188,10 @@ public enum ReportRenderer {
                  "text": "paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed (excess \(Cents.formatted(finding.paid - finding.committed)))"]
             },
         ]
+        if !breaches.isEmpty {  // a section, present only when there is something to list
+            values["withBreaches"] = ["factories": Array(Set(breaches.map { $0.factoryID ?? "all factories" })).sorted().joined(separator: ", ")]
+        }
+        return values
     }
 
     static func rollForwardContext(_ roll: RollForward, report: PeriodReport, cell: (String) -> String) -> [String: Any] {

@@ -2,6 +2,23 @@
 enum EmbeddedTemplates {
     /// (name, Mustache template); the name is the file name without .mustache.
     static let all: [(String, String)] = [
+        ("access.html", #"""
+<h3>Access {{label}} (GPU-hours)</h3>
+<div class="wrap"><table>
+<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
+<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
+{{/access}}</tbody>
+</table></div>
+"""#),
+        ("access.md", #"""
+### Access {{{label}}} (GPU-hours)
+
+| Category | Union pool | Host pool | Total |
+|---|--:|--:|--:|
+{{#access}}
+| {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
+{{/access}}
+"""#),
         ("contributions.html", #"""
 {{#noMoney}}<p class="meta">No contributions recorded.</p>{{/noMoney}}
 {{^noMoney}}<div class="wrap"><table>
@@ -44,22 +61,22 @@ th { background: #f3f5f8; } td.n { text-align: right; font-variant-numeric: tabu
 .provisional { border-color: #7a5b00; background: #fff7e0; }
 .ok { border-color: #116329; background: #eaf6ec; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
-.footer { display: none; }
 @media (max-width: 700px) {
   body { margin: 1em auto; font-size: 14px; } h1 { font-size: 1.3em; }
   th, td { padding: .25em .3em; } td.n { white-space: normal; }
 }
-@page { margin: 18mm 14mm 20mm; @bottom-right { content: "page " counter(page) " of " counter(pages); font: 9px system-ui, sans-serif; color: #555; } }
+@page { margin: 16mm 12mm 18mm;
+  @bottom-left { content: "{{period}} · ledger at entry {{entryCount}} · head {{headHash}}"; font: 7.5px system-ui, sans-serif; color: #555; }
+  @bottom-right { content: "page " counter(page) " of " counter(pages); font: 9px system-ui, sans-serif; color: #555; } }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10.5px; }
   thead { display: table-header-group; } tr, figure, .banner { break-inside: avoid; } h2, h3 { break-after: avoid; }
   .wrap { overflow: visible; } a { color: inherit; text-decoration: none; }
-  .footer { display: block; position: fixed; bottom: -14mm; left: 0; font-size: 8.5px; color: #555; }
+  table { font-size: 9.5px; } td.n { white-space: normal; } svg { max-height: 90mm; }
 }
 </style>
 </head>
 <body>
-<div class="footer">{{title}} · {{origin}} · ledger at entry {{entryCount}}, head {{headHash}}</div>
 <h1>{{title}}</h1>
 {{#provisional}}<div class="banner provisional"><strong>PROVISIONAL.</strong> The ledger's last entry was recorded {{lastRecorded}}, before the period ended on {{lastDay}}: figures and verdicts may still change.</div>{{/provisional}}
 <p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
@@ -68,7 +85,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 
 <h2>Summary</h2>
 {{#summary}}
-<div class="banner {{#none}}ok{{/none}}"><strong>{{breachCount}} breach(es)</strong>, {{passCount}} pass, {{notAssessableCount}} not assessable; <strong>{{findingCount}} payment finding(s)</strong>{{#factories}}; factories with breaches: {{factories}}{{/factories}}.</div>
+<div class="banner {{#none}}ok{{/none}}"><strong>{{breachCount}} breach(es)</strong>, {{passCount}} pass, {{notAssessableCount}} not assessable; <strong>{{findingCount}} payment finding(s)</strong>{{#withBreaches}}; factories with breaches: {{factories}}{{/withBreaches}}.</div>
 {{^none}}<ul>
 {{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}} <strong>{{margin}}</strong></li>
 {{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
@@ -134,12 +151,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 {{#periods}}
 <h3>Contributions {{label}}</h3>
 {{> contributions.html}}
-<h3>Access {{label}} (GPU-hours)</h3>
-<div class="wrap"><table>
-<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
-<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
-{{/access}}</tbody>
-</table></div>
+{{> access.html}}
 <ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
 {{/periods}}
 {{/factories}}
@@ -148,12 +160,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 {{#all}}
 <h3>Contributions {{label}}</h3>
 {{> contributions.html}}
-<h3>Access {{label}} (GPU-hours)</h3>
-<div class="wrap"><table>
-<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
-<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
-{{/access}}</tbody>
-</table></div>
+{{> access.html}}
 {{/all}}
 
 <h2>Member states</h2>
@@ -288,13 +295,7 @@ None.
 
 {{> contributions.md}}
 
-### Access {{{label}}} (GPU-hours)
-
-| Category | Union pool | Host pool | Total |
-|---|--:|--:|--:|
-{{#access}}
-| {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
-{{/access}}
+{{> access.md}}
 
 {{#ratios}}
 - {{{text}}}
@@ -309,13 +310,7 @@ None.
 
 {{> contributions.md}}
 
-### Access {{{label}}} (GPU-hours)
-
-| Category | Union pool | Host pool | Total |
-|---|--:|--:|--:|
-{{#access}}
-| {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
-{{/access}}
+{{> access.md}}
 
 {{/all}}
 ## Member states

@@ -106,3 +106,22 @@ import Testing
         #expect(journal.contains("reversal of entry \(first.seq)") && journal.contains("typo"))
     }
 }
+
+/// The HTML reads on a phone and prints whole; verdicts link to the entries behind them.
+@Suite struct ReportHTMLTests {
+    @Test func viewportPrintStylesheetAndEntryLinks() throws {
+        let small = try ReportTests.Small()
+        try small.give(.union, 1_700_001)  // a breach, for the summary
+        try small.give(.memberState("DE"), 2_000_000)
+        let files = try ReportRenderer.files(try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q")))
+        let html = try #require(files.first { $0.0 == "report.html" }?.1)
+        #expect(html.contains(#"<meta name="viewport" content="width=device-width, initial-scale=1">"#))
+        #expect(html.contains("@media print") && html.contains("thead { display: table-header-group; }") && html.contains("counter(page)"))
+        #expect(html.contains("@bottom-left { content: \"2026-Q1 · ledger at entry 7 · head "))  // the ledger state on every printed page
+        #expect(html.contains(##"<a href="#e6">6</a>"##) && html.contains(##"<tr id="e6">"##))
+        #expect(html.contains("factories with breaches: giga"))
+        #expect(html.contains(">no data</text>"))  // the AI factory has nothing recorded
+        let markdown = try #require(files.first { $0.0 == "report.md" }?.1)
+        #expect(markdown.contains("- **BREACH** giga: union-capex-share-max-gigafactory:") && markdown.contains("excess EUR 0.01"))
+    }
+}
