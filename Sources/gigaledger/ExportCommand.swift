@@ -17,6 +17,10 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("As the ledger stood at this entry: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 
+        func validate() throws {
+            if quarter != nil && year != nil { throw ValidationError("give at most one period: --quarter YYYY-Qn or --year YYYY") }
+        }
+
         func run() throws {
             let format = try ExportFormat.parse(format, field: "format")
             let through = quarter == nil && year == nil ? nil : try Report.period(quarter: quarter, year: year).lastDay

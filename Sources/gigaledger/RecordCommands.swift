@@ -17,7 +17,7 @@ extension GigaLedger {
             @Option(name: .long, help: "The factory's name.") var name: String
             @Option(name: .long, help: "gigafactory or ai-factory.") var kind: String
             @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
-            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Planned eligible capital expenditure in euros, e.g. 3500000000.", valueName: "EUR")) var capex: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.", valueName: "EUR")) var capex: String
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
 
             func run() throws {
@@ -93,7 +93,7 @@ extension GigaLedger {
             @Option(name: .long, help: "union (the Union's access time) or host.") var pool: String
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
-            @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; EL for Greece), for the annual breakdown by state.", valueName: "CC")) var country: String?
+            @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.", valueName: "CC")) var country: String?
 
             func run() throws {
                 let grant = try AccessGrant(

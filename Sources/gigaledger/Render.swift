@@ -41,7 +41,7 @@ enum Render {
         case .keyRevoke(let revocation):
             return "key \(revocation.keyID) revoked: \(revocation.reason)"
         case .factoryRegister(let factory):
-            return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)"
+            return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)\(factory.opex.map { " opex \($0)" } ?? "")"
         case .partnerRegister(let partner):
             return "\(partner.id) \"\(partner.name)\" \(partner.country)\(partner.isSME ? " SME" : "")"
         case .contribution(let item):
@@ -49,7 +49,7 @@ enum Render {
             return "\(item.factory) \(item.source) \(item.amount) \(item.category.rawValue) \(item.kind.rawValue) \(item.date)\(ref)"
         case .access(let grant):
             let charge = grant.charge.value == 0 ? "free" : "charged \(grant.charge)"
-            return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)"
+            return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)\(grant.country.map { " country \($0)" } ?? "")"
         case .correction(let correction):
             return "reverses entry \(correction.entry): \(correction.reason)"
         case .policy(let policy):

@@ -20,14 +20,21 @@ extension GigaLedger {
         var fullVerify = false
         @OptionGroup var passphrase: PassphraseOptions
 
+        func validate() throws {
+            guard (quarter == nil) != (year == nil) else { throw ValidationError("give exactly one period: --quarter YYYY-Qn or --year YYYY") }
+        }
+
         func run() throws {
             let period = try Self.period(quarter: quarter, year: year)
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }
             let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
             let previousInput = try previous.map(PreviousInput.read)
+            let dir = out ?? "reports/\(period)"
+            if let folder = previousInput?.folder, URL(fileURLWithPath: folder).standardizedFileURL.path == URL(fileURLWithPath: dir).standardizedFileURL.path {
+                throw InputError(field: "out", value: dir, problem: "is the previous report's folder (--previous): writing there would replace it")
+            }
             let bundle = try ledger.open(forWriting: false).reportBundle(period: period, at: state, fullVerify: fullVerify,
                                                                        previous: previousInput, signer: signer)
-            let dir = out ?? "reports/\(period)"
             let report = bundle.report
             let counts = report.verdictCounts
             print(Render.verificationBasis(bundle.verification))
@@ -36,6 +43,7 @@ extension GigaLedger {
             if let roll = report.rollForward {
                 print("rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(roll.adjustments.count) prior-period adjustment\(roll.adjustments.count == 1 ? "" : "s"), \(roll.changes.count) change\(roll.changes.count == 1 ? "" : "s")")
             }
+            for note in bundle.notes { warn("note: \(note)") }
             try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)
             try bundle.write(to: dir)
             print("report \(period) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
@@ -46,8 +54,8 @@ extension GigaLedger {
             switch (quarter, year) {
             case (let quarter?, nil): return .quarter(try Quarter.parse(quarter, field: "quarter"))
             case (nil, let year?):
-                guard case .year(let value) = try ReportPeriod.parse(year, field: "year") else {
-                    throw InputError(field: "year", value: year, problem: "is not a year; write YYYY, e.g. 2026")
+                guard year.count == 4, case .year(let value) = try? ReportPeriod.parse(year, field: "year") else {
+                    throw InputError(field: "year", value: year, problem: "is not a year from \(CalendarDate.earliest.year) to \(CalendarDate.latest.year); write YYYY, e.g. 2026")
                 }
                 return .year(value)
             case (nil, nil): throw InputError(field: "quarter", value: "", problem: "is missing: give --quarter YYYY-Qn or --year YYYY")

@@ -23,7 +23,7 @@ extension GigaLedger {
             print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             for (factory, figures) in status.factories {
                 print("")
-                print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), planned CAPEX \(factory.capex))")
+                print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), registered eligible CAPEX \(factory.capex)\(factory.opex.map { ", operating budget \($0)" } ?? ""))")
                 let groups: [(String, ContributionTotals)] = [
                     ("eu", figures.union),
                     ("member states", figures.sum(prefix: "ms:")), ("private", figures.sum(prefix: "private:")),

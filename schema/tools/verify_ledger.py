@@ -325,7 +325,8 @@ def check_values(kind, d):
             value = POLICY_RULES[rule["id"]][0]
             members(rule, ["id", "source", "confidence", "note"] + ([value] if value else []))
             if value == "categories":
-                if not isinstance(rule["categories"], list) or any(c not in CATEGORIES for c in rule["categories"]):
+                cats = rule["categories"]
+                if not isinstance(cats, list) or not cats or any(c not in CATEGORIES for c in cats) or len(set(cats)) != len(cats):
                     raise Fail("bad categories")
             elif value == "basis_points":
                 if type(rule["basis_points"]) is not int or not 0 <= rule["basis_points"] <= 1_000_000:

@@ -55,10 +55,20 @@ public struct Fraction: Equatable, Sendable, CustomStringConvertible {
 
     /// The percentage with two decimals, rounded half up: `17.00%`. (Rounding for display only.)
     public var percentText: String {
-        let doubled = numerator * 20_000 / denominator  // 2 × 10,000: percent with 2 decimals, doubled for rounding
-        let hundredths = (doubled + 1) / 2
+        let hundredths = hundredthsOfPercent
         let rest = hundredths % 100
         return "\(hundredths / 100).\(rest < 10 ? "0" : "")\(rest)%"
+    }
+
+    /// The value in hundredths of a percent, rounded half up (for display only).
+    public var hundredthsOfPercent: Total { (numerator * 20_000 / denominator + 1) / 2 }
+
+    /// A share as percentage points, `5.00 points` (a tolerance between two shares).
+    public var pointsText: String { Self.pointsText(hundredths: hundredthsOfPercent) }
+
+    public static func pointsText(hundredths: Total) -> String {
+        let rest = hundredths % 100
+        return "\(hundredths / 100).\(rest < 10 ? "0" : "")\(rest) points"
     }
 
     public var description: String { "\(numerator)/\(denominator)" }

@@ -83,7 +83,13 @@ public struct Policy: Equatable, Sendable {
     /// Refuses, as a `FileRefusal` naming `path`, anything that is not one policy in the entry's form.
     public static func parseFile(_ bytes: [UInt8], path: String) throws(FileRefusal) -> Policy {
         let json: CanonicalJSON
-        do { json = try CanonicalJSON.decodeRelaxed(bytes) } catch { throw FileRefusal("policy file \(path)", "is not JSON: \(error)") }
+        do { json = try CanonicalJSON.decodeRelaxed(bytes) } catch {
+            switch error {
+            case .malformed(let offset, let why):
+                throw FileRefusal("policy file \(path)", "is not JSON gigaledger reads, at byte \(offset) (\(why)): numbers are whole integers (basis points, cents), and null is not a value")
+            default: throw FileRefusal("policy file \(path)", "is not JSON gigaledger reads: \(error)")
+            }
+        }
         do {
             var fields = try Fields(json, path: "policy")
             let policy = try decode(&fields)
@@ -131,12 +137,16 @@ public struct Policy: Equatable, Sendable {
     private static func decodeRule(_ item: inout Fields) throws(EntryFormatError) -> PolicyRule {
         let id = try item.string("id")
         guard let known = ruleIDs.first(where: { $0.id == id }) else { throw .field("policy.rules", "has an unknown rule \(InputError.quoted(id))") }
+        item.rename("policy.rules.\(id)")
         let source = try item.string("source"), confidence = try item.string("confidence"), note = try item.string("note")
         var basisPoints: Int64?, categories: [AccessCategory]?, cents: Int64?
         switch known.shape {
         case .categories:
             let names = try item.strings("categories")
             categories = try lift { () throws(InputError) in try names.map { (name) throws(InputError) in try AccessCategory.parse(name, field: "categories") } }
+            guard !names.isEmpty, Set(names).count == names.count else {
+                throw .field("policy.rules.\(id).categories", "must list at least one category, each once (\(names.joined(separator: ",")))")
+            }
         case .basisPoints:
             let value = try item.integer("basis_points")
             guard value >= 0, value <= basisPointsMax else { throw .field("policy.rules.\(id).basis_points", "is outside 0 to \(basisPointsMax)") }

@@ -173,7 +173,10 @@ private struct Parser {
             value = next
         }
         // One spelling: no leading zero, no minus zero.
-        if !relaxed, bytes[digitsStart] == UInt8(ascii: "0"), index - digitsStart > 1 || negative { throw .notCanonical }
+        if bytes[digitsStart] == UInt8(ascii: "0"), index - digitsStart > 1 {  // not JSON at all (RFC 8259, section 6)
+            throw relaxed ? .malformed(at: start, "a number with a leading zero") : .notCanonical
+        }
+        if !relaxed, bytes[digitsStart] == UInt8(ascii: "0"), negative { throw .notCanonical }
         return value
     }
 

@@ -155,7 +155,7 @@ func lift<T>(_ body: () throws(InputError) -> T) throws(EntryFormatError) -> T {
 /// The members of one JSON object, taken one by one; `finish` insists that none is left over.
 struct Fields {
     private var members: [String: CanonicalJSON]
-    private let path: String
+    private var path: String
 
     init(_ value: CanonicalJSON, path: String) throws(EntryFormatError) {
         guard case .object(let members) = value else { throw .field(path, "is not an object") }
@@ -212,6 +212,9 @@ struct Fields {
     mutating func object(_ key: String) throws(EntryFormatError) -> Fields {
         try Fields(try take(key), path: "\(path).\(key)")
     }
+
+    /// Names the object by `path` in messages from here on (a policy rule by its ID).
+    mutating func rename(_ path: String) { self.path = path }
 
     func finish() throws(EntryFormatError) {
         if let extra = members.keys.sorted().first { throw .field("\(path).\(extra)", "is not a field of this entry type") }

@@ -11,20 +11,20 @@ public enum Export {
     public static func hledger(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
         var out = "; GigaLedger export: contributions in date order; a corrected entry is followed by its reversal.\n"
         out += "; Amounts in euros, exact to the cent.\n\n"
-        for row in rows.sorted(by: { ($0.item.date, $0.seq) < ($1.item.date, $1.seq) }) {
-            let item = row.item
+        for line in lines(rows, corrections: corrections) {
+            let item = line.row.item
             let state = item.kind == .commitment ? "committed" : "paid"
-            let ref = item.ref.isEmpty ? "" : "  ; ref: \(oneLine(item.ref))"
             let factoryAccount = "factories:\(item.factory):\(state):\(item.category.rawValue)"
             let sourceAccount = "\(account(item.source)):\(item.factory):\(state)"
-            out += "\(item.date) (#\(row.seq)) \(item.kind.rawValue) from \(item.source) to \(item.factory)\(ref)\n"
-            out += "    \(factoryAccount)    EUR \(item.amount.decimalText)\n"
-            out += "    \(sourceAccount)    EUR -\(item.amount.decimalText)\n\n"
-            if let correctedBy = row.correctedBy, let correction = corrections[row.seq] {
-                out += "\(item.date) (#\(correctedBy)) reversal of entry \(row.seq)  ; correction recorded \(correction.origin.recordedAt): \(oneLine(correction.reason))\n"
-                out += "    \(factoryAccount)    EUR -\(item.amount.decimalText)\n"
-                out += "    \(sourceAccount)    EUR \(item.amount.decimalText)\n\n"
+            if let correction = line.reversal {
+                out += "\(item.date) (#\(line.seq)) reversal of entry \(line.row.seq)  ; correction recorded \(correction.origin.recordedAt): \(oneLine(correction.reason))\n"
+            } else {
+                let ref = item.ref.isEmpty ? "" : "  ; ref: \(oneLine(item.ref))"
+                out += "\(item.date) (#\(line.seq)) \(item.kind.rawValue) from \(item.source) to \(item.factory)\(ref)\n"
             }
+            let negated = line.amountText.hasPrefix("-") ? String(line.amountText.dropFirst()) : "-" + line.amountText
+            out += "    \(factoryAccount)    EUR \(line.amountText)\n"
+            out += "    \(sourceAccount)    EUR \(negated)\n\n"
         }
         return out
     }
@@ -42,22 +42,55 @@ public enum Export {
         }
     }
 
-    /// The rows as RFC 4180 CSV (the report's contributions.csv columns, without the period flag).
-    public static func csv(_ rows: [ContributionRow]) -> String {
-        ReportRenderer.csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref", "corrected_by"])
-            + rows.map { row in
-                ReportRenderer.csvRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, row.item.date.description, row.item.factory,
-                                          row.item.source.description, row.item.kind.rawValue, row.item.category.rawValue, row.item.amount.decimalText,
-                                          String(row.item.amount.value), ReportRenderer.neutralised(row.item.ref), row.correctedBy.map(String.init) ?? ""])
+    /// One exported line: an entry, or the reversal of a corrected one (`reverses` its seq).
+    struct Line {
+        let row: ContributionRow
+        let reversal: CorrectionRecord?
+
+        var seq: Int64 { reversal?.origin.seq ?? row.seq }
+        var origin: RowOrigin { reversal?.origin ?? row.origin }
+        /// Signed cents: negative for a reversal.
+        var cents: Int64 { reversal == nil ? row.item.amount.value : -row.item.amount.value }
+        var amountText: String { (reversal == nil ? "" : "-") + row.item.amount.decimalText }
+    }
+
+    /// Entries in date order (then sequence order), each corrected one followed by its reversal.
+    static func lines(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> [Line] {
+        rows.sorted { ($0.item.date, $0.seq) < ($1.item.date, $1.seq) }.flatMap { row in
+            [Line(row: row, reversal: nil)] + (row.correctedBy != nil ? corrections[row.seq].map { [Line(row: row, reversal: $0)] } ?? [] : [])
+        }
+    }
+
+    /// The rows as RFC 4180 CSV, in date order; a correction is a reversal row (negative amount,
+    /// `reverses` naming the entry, `ref` its reason), so the amounts sum to the report's totals.
+    public static func csv(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
+        ReportRenderer.csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref",
+                                  "corrected_by", "reverses"])
+            + lines(rows, corrections: corrections).map { line in
+                let item = line.row.item
+                return ReportRenderer.csvRecord([String(line.seq), line.origin.recordedAt, line.origin.signer.description, item.date.description, item.factory,
+                                                 item.source.description, item.kind.rawValue, item.category.rawValue, line.amountText, String(line.cents),
+                                                 ReportRenderer.neutralised(line.reversal?.reason ?? item.ref),
+                                                 line.reversal == nil ? line.row.correctedBy.map(String.init) ?? "" : "",
+                                                 line.reversal == nil ? "" : String(line.row.seq)])
             }.joined()
     }
 
-    /// The rows as a canonical JSON array, one object per contribution.
-    public static func json(_ rows: [ContributionRow]) -> String {
-        let items: [CanonicalJSON] = rows.map { row in
-            var members = EntryBody.encode(.contribution(row.item))
-            members["seq"] = .integer(row.seq)
-            if let correctedBy = row.correctedBy { members["corrected_by"] = .integer(correctedBy) }
+    /// The rows as a canonical JSON array in date order, one object per contribution and one per
+    /// reversal (`reverses`, `reason`, a negative `amount_cents`).
+    public static func json(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
+        let items: [CanonicalJSON] = lines(rows, corrections: corrections).map { line in
+            var members = EntryBody.encode(.contribution(line.row.item))
+            members["seq"] = .integer(line.seq)
+            members["recorded_at"] = .string(line.origin.recordedAt)
+            members["signer"] = .string(line.origin.signer.description)
+            if let reversal = line.reversal {
+                members["amount_cents"] = .integer(line.cents)
+                members["reverses"] = .integer(line.row.seq)
+                members["reason"] = .string(reversal.reason)
+            } else if let correctedBy = line.row.correctedBy {
+                members["corrected_by"] = .integer(correctedBy)
+            }
             return .object(members)
         }
         return String(decoding: CanonicalJSON.array(items).encoded(), as: UTF8.self) + "\n"
@@ -72,8 +105,8 @@ public enum ExportFormat: String, CaseIterable, Sendable {
     public func render(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
         switch self {
         case .hledger: return Export.hledger(rows, corrections: corrections)
-        case .csv: return Export.csv(rows)
-        case .json: return Export.json(rows)
+        case .csv: return Export.csv(rows, corrections: corrections)
+        case .json: return Export.json(rows, corrections: corrections)
         }
     }
 }

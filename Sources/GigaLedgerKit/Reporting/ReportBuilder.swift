@@ -9,17 +9,25 @@ public struct ReportError: GigaLedgerError, Equatable {
     public var description: String { message }
 }
 
-/// The state of the previous report a report rolls forward from: its period and ledger state.
+/// The state of the previous report a report rolls forward from: its period and ledger state,
+/// and, when it is a report folder, its summary and that summary's signature, which are checked
+/// against this ledger before anything is taken from them.
 public struct PreviousReport: Sendable {
     public let period: ReportPeriod?
     public let entryCount: Int64
     /// The head hash the previous report names, checked against this ledger's entry.
     public let headHash: [UInt8]?
+    /// The previous report's summary.json: it must be what this ledger gives for its period at its state.
+    public let summaryText: String?
+    /// summary.json.minisig, when the previous report was signed: it must verify by a key the ledger enrolled.
+    public let summarySignature: String?
 
-    public init(period: ReportPeriod?, entryCount: Int64, headHash: [UInt8]?) {
+    public init(period: ReportPeriod?, entryCount: Int64, headHash: [UInt8]?, summaryText: String? = nil, summarySignature: String? = nil) {
         self.period = period
         self.entryCount = entryCount
         self.headHash = headHash
+        self.summaryText = summaryText
+        self.summarySignature = summarySignature
     }
 }
 
@@ -36,7 +44,7 @@ extension Ledger {
     public func periodReport(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = true,
                              previous: PreviousReport? = nil) throws -> (report: PeriodReport, verification: VerificationReport) {
         let (data, head, origin, verification) = try collect(through: period.lastDay, at: at, fullVerify: fullVerify)
-        if let previous { try check(previous, against: period, head: head) }
+        if let previous { try check(previous, against: period, head: head, data: data, origin: origin) }
         let root = try self.root(size: head.seq)
         return (try data.report(period: period, origin: origin, head: head, root: root, previous: previous), verification)
     }
@@ -60,20 +68,55 @@ extension Ledger {
                             factories: data.factories.map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
     }
 
-    /// Checks that the previous report is of this ledger and comes before this one.
-    private func check(_ previous: PreviousReport, against period: ReportPeriod, head: Entry) throws {
+    /// Checks that the previous report is of this ledger, comes before this one, and says what
+    /// this ledger gives for its period at its state (an edited summary, or one moved to another
+    /// state, would hide adjustments); a signed one must carry a valid signature of an enrolled key.
+    private func check(_ previous: PreviousReport, against period: ReportPeriod, head: Entry, data: ReportData, origin: String) throws {
         let prior = previous.period ?? period.previous
         guard prior.lastDay < period.firstDay else {
-            throw InputError(field: "previous", value: prior.description, problem: "is not a period before \(period)")
+            let hint = period.kindName == "year" ? ": for an annual report, give the previous year's annual report (or its checkpoint)" : ""
+            throw InputError(field: "previous", value: prior.description, problem: "is not a period before \(period)\(hint)")
         }
         guard previous.entryCount >= 1, previous.entryCount <= head.seq else {
             throw InputError(field: "previous", value: String(previous.entryCount),
                              problem: "is a report at entry \(previous.entryCount), after this report's state (entry \(head.seq))")
         }
-        if let hash = previous.headHash {
-            guard let entry = try entry(previous.entryCount), entry.hash == hash else {
-                throw InputError(field: "previous", value: Encoding.hex(hash), problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
+        guard let priorHead = try entry(previous.entryCount) else { preconditionFailure("Ledger.check: entry \(previous.entryCount) is missing") }
+        if let hash = previous.headHash, priorHead.hash != hash {
+            throw InputError(field: "previous", value: Encoding.hex(hash), problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
+        }
+        if let signature = previous.summarySignature, let text = previous.summaryText {
+            try checkSignature(signature, of: text)
+        }
+        if let text = previous.summaryText {
+            let again = try data.report(period: prior, origin: origin, head: priorHead, root: try root(size: previous.entryCount), previous: nil)
+            guard Self.sameSummary(text, ReportRenderer.summaryJSON(again)) else {
+                throw InputError(field: "previous", value: "summary.json", problem: "is not what this ledger gives for \(prior) at entry \(previous.entryCount): it was edited, or made by another version of gigaledger (remake it with `gigaledger report \(prior.kindName == "year" ? "--year" : "--quarter") \(prior) --at \(previous.entryCount)`)")
             }
+        }
+    }
+
+    /// Two summaries say the same, leaving out the roll-forward (which depends on the report before).
+    static func sameSummary(_ a: String, _ b: String) -> Bool {
+        func parsed(_ text: String) -> NSDictionary? {
+            guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+            object["roll_forward"] = nil
+            return object as NSDictionary
+        }
+        guard let x = parsed(a), let y = parsed(b) else { return false }
+        return x.isEqual(y)
+    }
+
+    /// A previous report's signature must be valid and by a key this ledger enrolled.
+    private func checkSignature(_ text: String, of file: String) throws {
+        guard let parsed = Minisign.parse(text) else {
+            throw InputError(field: "previous", value: "summary.json.minisig", problem: "is not a minisign signature")
+        }
+        guard let key = try keys().first(where: { $0.enrolment.publicKey.id == parsed.keyID }) else {
+            throw InputError(field: "previous", value: "summary.json.minisig", problem: "is signed by key \(parsed.keyID), which this ledger does not enroll")
+        }
+        guard Minisign.isValid(parsed, of: Array(file.utf8), by: key.enrolment.publicKey) else {
+            throw InputError(field: "previous", value: "summary.json.minisig", problem: "does not verify: summary.json was changed after it was signed by key \(parsed.keyID)")
         }
     }
 
@@ -174,8 +217,9 @@ struct ReportData {
         guard let latest = recorded.last else {
             throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --file schema/policy/eurohpc-2026.json`", kind: .refused)
         }
-        let from = latest.policy.effectiveFrom.map(\.description) ?? "?"
-        return (latest.policy, latest.seq, "policy \(latest.policy.id) version \(latest.policy.version) takes effect on \(from), after \(day): no rule in force judges this period")
+        let earliest = recorded.min { ($0.policy.effectiveFrom ?? CalendarDate.earliest) < ($1.policy.effectiveFrom ?? CalendarDate.earliest) }!
+        let from = earliest.policy.effectiveFrom.map(\.description) ?? "?"
+        return (earliest.policy, earliest.seq, "no policy recorded by entry \(state) is in force on \(day): the earliest, \(earliest.policy.id) version \(earliest.policy.version) (entry \(earliest.seq)), takes effect on \(from); no rule in force judges this period")
     }
 
     /// Every factory's verdicts and payment findings at `state` for the period ending on `day`.
@@ -210,7 +254,9 @@ struct ReportData {
         if case .year = period {
             for quarter in period.quarters {
                 let atQuarter = try judge(at: state, through: quarter.lastDay)
-                quarterVerdicts.append(QuarterVerdicts(quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }))
+                quarterVerdicts.append(QuarterVerdicts(quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }, programme: atQuarter.programme,
+                                                       findings: atQuarter.factories.flatMap { item in item.3.map { (item.0.id, $0) } },
+                                                       isProvisional: String(head.recordedAt.prefix(10)) <= quarter.lastDay.description))
             }
         }
         let allCumulative = factories.map(\.cumulative).reduce(PeriodFigures(), +)
@@ -221,7 +267,7 @@ struct ReportData {
             allPeriod: factories.map(\.period).reduce(PeriodFigures(), +), allCumulative: allCumulative, sourceNames: sourceNames(),
             contributionRows: contributions.filter { $0.seq <= state }, accessRows: access.filter { $0.seq <= state },
             corrections: corrections.filter { $0.value.origin.seq <= state },
-            rollForward: try previous.map { try rollForward(from: $0, period: period, state: state, current: factories) },
+            rollForward: try previous.map { try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme) },
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state))
     }
 
@@ -262,7 +308,7 @@ struct ReportData {
     /// Opening (the previous report's cumulative figures, at its state), movements (dated after
     /// the previous period), prior-period adjustments (rows dated in or before the previous period
     /// whose counting changed between the two states) and closing; the sum is checked.
-    func rollForward(from previous: PreviousReport, period: ReportPeriod, state: Int64, current: [FactoryReport]) throws -> RollForward {
+    func rollForward(from previous: PreviousReport, period: ReportPeriod, state: Int64, current: [FactoryReport], programme: [Verdict]) throws -> RollForward {
         let prior = previous.period ?? period.previous
         let priorEnd = prior.lastDay, priorState = previous.entryCount
         let opening = figures(at: priorState) { $0 <= priorEnd }
@@ -298,8 +344,10 @@ struct ReportData {
             }
             bridges.append(bridge)
         }
-        let changes = try self.changes(prior: prior, priorState: priorState, current: current, opening: opening)
-        return RollForward(previousPeriod: prior, previousEntryCount: priorState, factories: bridges,
+        let changes = try self.changes(prior: prior, priorState: priorState, state: state, period: period, current: current, programme: programme, opening: opening)
+        let basis = previous.summaryText == nil ? "the ledger's signed checkpoint at entry \(priorState), taken as the close of \(prior)"
+            : previous.summarySignature == nil ? "the \(prior) report (unsigned) at entry \(priorState)" : "the \(prior) report at entry \(priorState), its signature checked"
+        return RollForward(previousPeriod: prior, previousEntryCount: priorState, basis: basis, factories: bridges,
                            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, changes: changes)
     }
 
@@ -322,33 +370,70 @@ struct ReportData {
         return out
     }
 
-    /// Every verdict and cumulative figure that differs from the previous report's (recomputed at
-    /// its state), new breaches first.
-    func changes(prior: ReportPeriod, priorState: Int64, current: [FactoryReport], opening: [String: PeriodFigures]) throws -> [Change] {
+    /// Every verdict, finding and cumulative figure that differs from the previous report's
+    /// (recomputed at its state), new breaches first, each with the entries recorded since that
+    /// cause it.
+    func changes(prior: ReportPeriod, priorState: Int64, state: Int64, period: ReportPeriod, current: [FactoryReport], programme: [Verdict],
+                 opening: [String: PeriodFigures]) throws -> [Change] {
         var out = [Change]()
         let before = try judge(at: priorState, through: prior.lastDay)
+        let priorEnd = prior.lastDay
+        // What each entry recorded since the previous report does to it.
+        func causes(_ include: (String, Source?) -> Bool) -> [(seq: Int64, how: String)] {
+            var list = [(seq: Int64, how: String)]()
+            for row in contributions where include(row.item.factory, row.item.source) {
+                if row.seq > priorState && row.seq <= state && row.item.date <= period.lastDay {
+                    list.append((row.seq, row.item.date <= priorEnd ? "adjustment" : "movement"))
+                }
+                if let by = row.correctedBy, by > priorState, by <= state, row.item.date <= period.lastDay { list.append((by, "correction")) }
+            }
+            for row in access where include(row.grant.factory, nil) {
+                if row.seq > priorState && row.seq <= state && row.grant.date <= period.lastDay {
+                    list.append((row.seq, row.grant.date <= priorEnd ? "adjustment" : "movement"))
+                }
+                if let by = row.correctedBy, by > priorState, by <= state, row.grant.date <= period.lastDay { list.append((by, "correction")) }
+            }
+            var seen = Set<Int64>()
+            return list.sorted { $0.seq < $1.seq }.filter { seen.insert($0.seq).inserted }
+        }
+        func verdictChanges(_ scope: String?, now: [Verdict], was: [Verdict], causes: [(seq: Int64, how: String)]) {
+            for verdict in now {
+                let old = was.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
+                guard old != verdict.status.rawValue else { continue }
+                out.append(Change(factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue, causes: causes,
+                                  rank: verdict.status == .breach ? 0 : 1))
+            }
+        }
         for item in current {
             let id = item.factory.id
-            let old = before.factories.first { $0.0.id == id }?.2 ?? []
-            for verdict in item.verdicts {
-                let was = old.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
-                guard was != verdict.status.rawValue else { continue }
-                out.append(Change(factoryID: id, what: verdict.rule.id, before: was, after: verdict.status.rawValue, rank: verdict.status == .breach ? 0 : 1))
+            let old = before.factories.first { $0.0.id == id }
+            let factoryCauses = causes { factory, _ in factory == id }
+            verdictChanges(id, now: item.verdicts, was: old?.2 ?? [], causes: factoryCauses)
+            for finding in item.findings where !(old?.3 ?? []).contains(where: { $0.source == finding.source && $0.category == finding.category }) {
+                out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)", before: "none",
+                                  after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments",
+                                  causes: causes { factory, source in factory == id && source?.description == finding.source }, rank: 0))
+            }
+            for finding in old?.3 ?? [] where !item.findings.contains(where: { $0.source == finding.source && $0.category == finding.category }) {
+                out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)",
+                                  before: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", after: "none",
+                                  causes: causes { factory, source in factory == id && source?.description == finding.source }, rank: 1))
             }
             let was = opening[id] ?? PeriodFigures(), now = item.cumulative
             for key in PeriodFigures.ordered(Array(Set(was.bySource.keys).union(now.bySource.keys))) {
                 let a = was.bySource[key] ?? ContributionTotals(), b = now.bySource[key] ?? ContributionTotals()
-                if a.committed != b.committed {
-                    out.append(Change(factoryID: id, what: "committed by \(key)", before: Cents.formatted(a.committed), after: Cents.formatted(b.committed), rank: 2))
-                }
-                if a.paid != b.paid {
-                    out.append(Change(factoryID: id, what: "paid by \(key)", before: Cents.formatted(a.paid), after: Cents.formatted(b.paid), rank: 2))
+                let sourceCauses = causes { factory, source in factory == id && source?.description == key }
+                for (name, x, y) in [("committed CAPEX", a.committedCapex, b.committedCapex), ("committed OPEX", a.committedOpex, b.committedOpex),
+                                     ("paid CAPEX", a.paidCapex, b.paidCapex), ("paid OPEX", a.paidOpex, b.paidOpex)] where x != y {
+                    out.append(Change(factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y), causes: sourceCauses, rank: 2))
                 }
             }
             if was.access.hours() != now.access.hours() {
-                out.append(Change(factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()), after: Hours.formatted(now.access.hours()), rank: 2))
+                out.append(Change(factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()), after: Hours.formatted(now.access.hours()),
+                                  causes: causes { factory, source in factory == id && source == nil }, rank: 2))
             }
         }
+        verdictChanges(nil, now: programme, was: before.programme, causes: causes { _, source in source == .union || (source?.isMemberState ?? false) })
         return out.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element)
     }
 }

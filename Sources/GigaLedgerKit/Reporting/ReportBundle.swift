@@ -11,6 +11,9 @@ public struct ReportBundle {
     public let verification: VerificationReport
     /// The files in the order they are written, each followed by its `.minisig` when signed.
     public let files: [(name: String, text: String)]
+    /// What the reader should know about the files left out, such as a consistency proof that
+    /// could not be made (no checkpoint at the report's state).
+    public let notes: [String]
 
     /// The names a report folder holds: the report's files and their signatures, and nothing else.
     public static let fileNames: Set<String> = ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv",
@@ -39,6 +42,8 @@ public struct ReportBundle {
 public struct PreviousInput: Sendable {
     public let report: PreviousReport
     public let checkpointNote: String?
+    /// The previous report's folder, when it is one (a report must not be written over it).
+    public let folder: String?
 
     /// The largest summary.json read.
     static let summaryBytesMax = 64 * 1024 * 1024
@@ -51,7 +56,7 @@ public struct PreviousInput: Sendable {
         }
         guard isFolder.boolValue else {
             return PreviousInput(report: PreviousReport(period: nil, entryCount: 0, headHash: nil),
-                                 checkpointNote: try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax))
+                                 checkpointNote: try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax), folder: nil)
         }
         let summaryPath = (path as NSString).appendingPathComponent("summary.json")
         let text = try OutputFiles.readText(summaryPath, what: "previous report's summary", bytesMax: summaryBytesMax)
@@ -66,10 +71,14 @@ public struct PreviousInput: Sendable {
         }
         let period: ReportPeriod
         do { period = try ReportPeriod.parse(periodText, field: "period") } catch { throw refuse(error.description) }
-        let checkpointPath = (path as NSString).appendingPathComponent("checkpoint.txt")
-        let note = FileManager.default.fileExists(atPath: checkpointPath)
-            ? try OutputFiles.readText(checkpointPath, what: "checkpoint", bytesMax: SignedNote.bytesMax) : nil
-        return PreviousInput(report: PreviousReport(period: period, entryCount: entries, headHash: head), checkpointNote: note)
+        func optional(_ name: String, what: String, bytesMax: Int) throws -> String? {
+            let file = (path as NSString).appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: file) ? try OutputFiles.readText(file, what: what, bytesMax: bytesMax) : nil
+        }
+        let note = try optional("checkpoint.txt", what: "checkpoint", bytesMax: SignedNote.bytesMax)
+        let signature = try optional("summary.json.minisig", what: "previous report's signature", bytesMax: 4096)
+        return PreviousInput(report: PreviousReport(period: period, entryCount: entries, headHash: head, summaryText: text, summarySignature: signature),
+                             checkpointNote: note, folder: path)
     }
 }
 
@@ -81,18 +90,32 @@ extension Ledger {
     public func reportBundle(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
                              signer: SigningKey? = nil) throws -> ReportBundle {
         var previousReport = previous?.report
-        if let previous, previous.report.period == nil, let note = previous.checkpointNote {
+        if let previous, let note = previous.checkpointNote {
             let checkpoint = try openCheckpoint(note)  // signed by this ledger, with the root its entries give
-            previousReport = PreviousReport(period: nil, entryCount: checkpoint.size, headHash: nil)
+            if previous.report.period == nil {
+                // A checkpoint names no period: it is taken as the close of the period before, so
+                // it must at least have been signed over entries recorded after that period began.
+                let prior = period.previous
+                if let last = try entry(checkpoint.size), String(last.recordedAt.prefix(10)) < prior.firstDay.description {
+                    throw InputError(field: "previous", value: "checkpoint at entry \(checkpoint.size)",
+                                     problem: "covers entries recorded up to \(last.recordedAt), before \(prior) began: it cannot be the close of \(prior)")
+                }
+                previousReport = PreviousReport(period: nil, entryCount: checkpoint.size, headHash: nil)
+            } else if checkpoint.size != previous.report.entryCount {
+                throw InputError(field: "previous", value: "checkpoint.txt", problem: "is a checkpoint at entry \(checkpoint.size), not at the report's state (entry \(previous.report.entryCount))")
+            }
         }
         let (report, verification) = try periodReport(period: period, at: at, fullVerify: fullVerify, previous: previousReport)
         let checkpoint = try self.checkpoint(size: report.entryCount)
-        var consistency: String?
+        var consistency: String?, notes = [String]()
         if let previousNote = previous?.checkpointNote {
-            guard let checkpoint else {
-                throw Refusal("--previous has a checkpoint, so the report proves consistency from it: that needs a checkpoint at entry \(report.entryCount); run `gigaledger checkpoint` at the period's end")
+            if let checkpoint {
+                consistency = try consistencyFile(fromNote: previousNote, toNote: checkpoint)
+            } else {
+                notes.append("no checkpoint at entry \(report.entryCount), so no consistency.txt proves this state extends the previous report's checkpoint: run `gigaledger checkpoint`, then the report again, to include it")
             }
-            consistency = try consistencyFile(fromNote: previousNote, toNote: checkpoint)
+        } else if previous != nil {
+            notes.append("the previous report has no checkpoint.txt, so no consistency.txt proves this state extends it")
         }
         var files = [(name: String, text: String)]()
         for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {
@@ -101,6 +124,6 @@ extension Ledger {
                 files.append((name + ".minisig", Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name))))
             }
         }
-        return ReportBundle(report: report, verification: verification, files: files)
+        return ReportBundle(report: report, verification: verification, files: files, notes: notes)
     }
 }

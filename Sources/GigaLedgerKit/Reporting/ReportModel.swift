@@ -255,6 +255,10 @@ public struct FactoryReport: Equatable, Sendable {
 public struct QuarterVerdicts: Equatable, Sendable {
     public let quarter: Quarter
     public let factories: [(factoryID: String, verdicts: [Verdict])]
+    public let programme: [Verdict]
+    public let findings: [(factoryID: String, finding: PaymentFinding)]
+    /// The quarter had not ended at the report's last entry.
+    public let isProvisional: Bool
 
     public static func == (a: QuarterVerdicts, b: QuarterVerdicts) -> Bool {
         a.quarter == b.quarter && a.factories.map(\.factoryID) == b.factories.map(\.factoryID) && a.factories.map(\.verdicts) == b.factories.map(\.verdicts)
@@ -335,6 +339,8 @@ public struct RollForward: Equatable, Sendable {
     public let previousPeriod: ReportPeriod
     /// The previous report's ledger state.
     public let previousEntryCount: Int64
+    /// What the previous state was taken from: a report (signed or not) or a checkpoint.
+    public let basis: String
     public let factories: [FactoryRollForward]
     /// Entries recorded after the previous report that change an earlier period: back-dated
     /// entries, and corrections of entries the previous report counted.
@@ -372,10 +378,18 @@ public struct Adjustment: Equatable, Sendable {
 
 /// A figure or verdict that differs from the previous report.
 public struct Change: Equatable, Sendable {
+    public static func == (a: Change, b: Change) -> Bool {
+        a.factoryID == b.factoryID && a.what == b.what && a.before == b.before && a.after == b.after && a.rank == b.rank
+            && a.causes.map(\.seq) == b.causes.map(\.seq)
+    }
+
     public let factoryID: String?
     public let what: String
     public let before: String
     public let after: String
+    /// The entries recorded since the previous report behind the change, each with how it
+    /// counts ("movement", "adjustment", "correction").
+    public let causes: [(seq: Int64, how: String)]
     /// 0: a new breach (PASS or NOT ASSESSABLE to BREACH); 1: another verdict change; 2: a figure.
     public let rank: Int
 }

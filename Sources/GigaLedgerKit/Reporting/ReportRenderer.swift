@@ -39,6 +39,10 @@ public enum ReportRenderer {
             "origin": cell(report.origin), "entryCount": String(report.entryCount),
             "headHash": Encoding.hex(report.headHash), "headRecordedAt": report.headRecordedAt, "merkleRoot": Encoding.hex(report.merkleRoot),
             "rounding": rounding, "firstDay": period.firstDay.description, "lastDay": period.lastDay.description,
+            "attachments": report.rollForward == nil
+                ? "When the ledger signed a checkpoint at this state, it is attached as checkpoint.txt (check it with `gigaledger verify --since checkpoint.txt`)."
+                : "When the ledger signed a checkpoint at this state, it is attached as checkpoint.txt (check it with `gigaledger verify --since checkpoint.txt`), and consistency.txt proves it extends the previous report's checkpoint.",
+            "legend": legend,
             "policyID": report.policy.id, "policyVersion": String(report.policy.version), "policySeq": String(report.policySeq),
             "policyTitle": cell(report.policy.title), "policyEffective": report.policy.effectiveFrom?.description ?? "not stated (applies to every period)",
             "factories": report.factories.map { factoryContext($0, report: report, cell: cell, linked: linked) },
@@ -82,6 +86,14 @@ public enum ReportRenderer {
         return all.count <= appendixEntriesMax ? all : []
     }
 
+    /// What the verdict columns mean, said once in every report.
+    static let legend = "Verdicts are decided on cumulative figures to the period's last day (corrections netted); the period's own figures below are for information. Headroom: how much more the capped figure could grow before the cap (for a share of a whole, with the whole growing alike); excess: how much is over the cap; shortfall: how much more is needed to reach a minimum; surplus: how much room is left above it. Entries: the sequence numbers of the entries behind the figures."
+
+    /// `entry 9` or `entries 3–7, 12`.
+    static func entriesText(_ seqs: [Int64]) -> String {
+        seqs.isEmpty ? "" : Set(seqs).count == 1 ? "entry \(seqs[0])" : "entries \(ranges(seqs))"
+    }
+
     /// Sequence numbers as ranges: `3–7, 12`.
     static func ranges(_ seqs: [Int64]) -> String {
         var parts = [String]()
@@ -101,7 +113,7 @@ public enum ReportRenderer {
             "factoryID": factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
             "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? "", "explanation": cell(verdict.explanation),
             "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue,
-            "margin": verdict.margin ?? "", "entriesText": verdict.entries.isEmpty ? "" : "entries \(ranges(verdict.entries))",
+            "margin": verdict.margin ?? "", "entriesText": entriesText(verdict.entries), "marginText": verdict.margin.map { " — \($0)" } ?? "",
         ]
         if !verdict.entries.isEmpty && verdict.entries.allSatisfy(linked.contains) {
             values["links"] = verdict.entries.map { ["seq": String($0)] }
@@ -121,7 +133,7 @@ public enum ReportRenderer {
             "findings": item.findings.map { finding in
                 ["source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
                  "committed": Cents.formatted(finding.committed), "paid": Cents.formatted(finding.paid),
-                 "excess": Cents.formatted(finding.paid - finding.committed), "entriesText": ranges(finding.entries)]
+                 "excess": Cents.formatted(finding.paid - finding.committed), "entriesText": entriesText(finding.entries)]
             },
         ]
     }
@@ -164,7 +176,9 @@ public enum ReportRenderer {
             if let opex = factory.opex { lines.append("Union share of the registered operating budget (commitments): \(share(union.committedOpex, Total(opex.value)))") }
         }
         lines.append("Union share of all commitments: \(share(union.committed, total.committed)); of all payments: \(share(union.paid, total.paid))")
-        lines.append("Matching ratio (participating states' commitments to the Union's): \(share(figures.memberStates.committed, union.committed))")
+        if factory?.kind != .aiFactory {  // matching is a gigafactory rule (and a programme-wide one)
+            lines.append("Matching ratio (participating states' commitments to the Union's): \(share(figures.memberStates.committed, union.committed))")
+        }
         lines.append("SME and start-up share of all access: \(share(access.hours(.sme) + access.hours(.startup), access.hours())); of Union access: \(share(access.hours(.sme, pool: .union) + access.hours(.startup, pool: .union), access.hours(pool: .union)))")
         lines.append("Commercial share of Union access: \(share(access.unionCommercialHours, access.hours(pool: .union)))")
         lines.append("Union access share: \(share(access.hours(pool: .union), access.hours())), against the Union's share of commitments \(share(union.committed, total.committed))")
@@ -176,12 +190,13 @@ public enum ReportRenderer {
         let breaches = report.breaches
         let counts = report.verdictCounts
         let findings = report.factories.flatMap { item in item.findings.map { (item.factory.id, $0) } }
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         var values: [String: Any] = [
-            "breachCount": String(breaches.count), "passCount": String(counts[.pass] ?? 0), "notAssessableCount": String(counts[.notAssessable] ?? 0),
-            "findingCount": String(findings.count), "none": breaches.isEmpty && findings.isEmpty,
+            "countsText": "\(count(breaches.count, "breach", "breaches")), \(counts[.pass] ?? 0) pass, \(counts[.notAssessable] ?? 0) not assessable; \(count(findings.count, "payment finding", "payment findings"))",
+            "none": breaches.isEmpty && findings.isEmpty,
             "breaches": breaches.map { item in
                 ["factoryID": item.factoryID ?? "all factories", "ruleID": item.verdict.rule.id, "explanation": cell(item.verdict.explanation),
-                 "margin": item.verdict.margin ?? ""]
+                 "marginText": item.verdict.margin.map { " — \($0)" } ?? ""]
             },
             "findings": findings.map { factory, finding in
                 ["factoryID": factory, "source": finding.source, "category": finding.category.rawValue,
@@ -196,10 +211,11 @@ public enum ReportRenderer {
 
     static func rollForwardContext(_ roll: RollForward, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
         [
-            "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount),
+            "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount), "basis": roll.basis,
             "changes": roll.changes.map { change in
                 ["factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
-                 "newBreach": change.rank == 0]
+                 "newBreach": change.rank == 0,
+                 "causesText": change.causes.isEmpty ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")"]
             },
             "noChanges": roll.changes.isEmpty,
             "factories": roll.factories.map { item in
@@ -210,10 +226,14 @@ public enum ReportRenderer {
                      "adjustments": Cents.formatted(pick(figures(item.adjustments))), "closing": Cents.formatted(pick(figures(item.closing)))]
                 }
                 var rows = [[String: String]]()
+                let all = [item.opening, item.movements, item.adjustments, item.closing]
                 for key in keys {
                     let name = cell("\(report.name(ofSource: key)) (\(key))")
-                    rows.append(line("\(name) committed", \.committed) { $0.bySource[key] ?? ContributionTotals() })
-                    rows.append(line("\(name) paid", \.paid) { $0.bySource[key] ?? ContributionTotals() })
+                    let parts: [(String, KeyPath<ContributionTotals, Total>)] = [("committed CAPEX", \.committedCapex), ("committed OPEX", \.committedOpex),
+                                                                                ("paid CAPEX", \.paidCapex), ("paid OPEX", \.paidOpex)]
+                    for (label, path) in parts where all.contains(where: { ($0.bySource[key] ?? ContributionTotals())[keyPath: path] != 0 }) {
+                        rows.append(line("\(name) \(label)", { $0[keyPath: path] }) { $0.bySource[key] ?? ContributionTotals() })
+                    }
                 }
                 rows.append(line("total committed", \.committed) { $0.total })
                 rows.append(line("total paid", \.paid) { $0.total })
@@ -225,7 +245,7 @@ public enum ReportRenderer {
             "adjustments": roll.adjustments.map { item in
                 ["seq": String(item.origin.seq), "recordedAt": item.origin.recordedAt, "signer": item.origin.signer.description,
                  "factoryID": item.factoryID, "what": cell(item.description), "valueDate": item.valueDate.description,
-                 "reasonText": item.reason.isEmpty ? "" : cell("; reason: \(item.reason)")]
+                 "reasonText": item.reason.isEmpty ? "" : cell(item.sign < 0 ? "; reason: \(item.reason)" : "; ref: \(item.reason)")]
             },
             "noAdjustments": roll.adjustments.isEmpty,
         ]
@@ -233,12 +253,16 @@ public enum ReportRenderer {
 
     static func quartersContext(_ report: PeriodReport) -> [[String: Any]] {
         report.quarterVerdicts.map { quarter in
-            ["quarter": quarter.quarter.description, "rows": quarter.factories.flatMap { item in
-                item.verdicts.map { verdict in
-                    ["factoryID": item.factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
-                     "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? ""]
-                }
-            }]
+            func row(_ scope: String, _ verdict: Verdict) -> [String: String] {
+                ["factoryID": scope, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
+                 "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? ""]
+            }
+            return ["quarter": quarter.quarter.description, "provisionalText": quarter.isProvisional ? " (PROVISIONAL: the quarter had not ended)" : "",
+                    "rows": quarter.factories.flatMap { item in item.verdicts.map { row(item.factoryID, $0) } } + quarter.programme.map { row("all factories", $0) },
+                    "findings": quarter.findings.map { item in
+                        ["factoryID": item.factoryID, "source": item.finding.source, "category": item.finding.category.rawValue,
+                         "excess": Cents.formatted(item.finding.paid - item.finding.committed)]
+                    }]
         }
     }
 

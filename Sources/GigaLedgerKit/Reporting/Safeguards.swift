@@ -59,6 +59,7 @@ enum Safeguards {
     static func programme(_ all: PeriodFigures, entries: [Int64], policy: Policy, through day: CalendarDate) -> [Verdict] {
         var verdicts = [Verdict]()
         let union = all.union.committed, states = all.memberStates.committed
+        if policy.optionalRule("union-contribution-max-programme") == nil { verdicts.append(missing("union-contribution-max-programme", policy)) }
         if let rule = policy.optionalRule("union-contribution-max-programme"), let ceiling = rule.cents {
             guard union > 0 else {
                 verdicts.append(Verdict(rule: rule, status: .notAssessable, explanation: "no Union commitment by \(day)"))
@@ -73,7 +74,7 @@ enum Safeguards {
     }
 
     private static func programme(matching policy: Policy, union: Total, states: Total, entries: [Int64], day: CalendarDate) -> [Verdict] {
-        guard let rule = policy.optionalRule("matching-min-programme") else { return [] }
+        guard let rule = policy.optionalRule("matching-min-programme") else { return [missing("matching-min-programme", policy)] }
         guard union > 0 else { return [Verdict(rule: rule, status: .notAssessable, explanation: "no Union commitment by \(day): nothing to match")] }
         return [matchingVerdict(union: union, states: states, scope: "all factories", entries: entries, rule: rule)]
     }
@@ -105,8 +106,9 @@ enum Safeguards {
         func text(_ amount: Total) -> String { self == .cents ? Cents.formatted(amount) : Hours.formatted(amount) }
     }
 
+    /// Room left under a cap (`margin` >= 0) or the amount over it.
     static func moneyMargin(_ margin: Total) -> String {
-        margin >= 0 ? "headroom \(Cents.formatted(margin))" : "excess \(Cents.formatted(-margin))"
+        margin >= 0 ? "headroom \(Cents.formatted(margin)) before the cap" : "excess \(Cents.formatted(-margin)) over the cap"
     }
 
     /// The Union's commitment against a cap on its share of a registered cost (Art. 12a(2), Art. 12b):
@@ -142,7 +144,8 @@ enum Safeguards {
         let value = Fraction(states, union), minimum = threshold(rule)
         let points = Total(rule.basisPoints ?? 0)
         let needed = (union * points + 9_999) / 10_000  // the least whole cents that match
-        let margin = states >= needed ? "surplus \(Cents.formatted(states - needed))" : "shortfall \(Cents.formatted(needed - states))"
+        let margin = states >= needed ? "surplus \(Cents.formatted(states - needed)) above the minimum"
+            : "shortfall \(Cents.formatted(needed - states)) of participating states' commitments"
         return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
                        explanation: "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(value.percentText); at least \(minimum.percentText)",
                        margin: margin, entries: entries)
@@ -172,7 +175,9 @@ enum Safeguards {
         var margin: String?
         if points < 10_000 {
             let numerator = points * whole - 10_000 * part, denominator = 10_000 - points
-            margin = numerator >= 0 ? "headroom \(unit.text(numerator / denominator))" : "excess \(unit.text((-numerator + denominator - 1) / denominator))"
+            // The part grows the whole with it: x more fits while (part + x) / (whole + x) <= cap.
+            margin = numerator >= 0 ? "headroom \(unit.text(numerator / denominator)) before the cap"
+                : "excess \(unit.text((-numerator + denominator - 1) / denominator)) over the cap"
         }
         return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
                        explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(value.percentText); at most \(limit.percentText)",
@@ -189,9 +194,9 @@ enum Safeguards {
         var margin: String?
         let short = points * whole - 10_000 * part
         if short > 0, points < 10_000 {
-            margin = "shortfall \(Hours.formatted((short + 10_000 - points - 1) / (10_000 - points)))"
+            margin = "shortfall \(Hours.formatted((short + 10_000 - points - 1) / (10_000 - points))) more needed to reach the minimum"
         } else if short <= 0, points > 0 {
-            margin = "surplus \(Hours.formatted(-short / points))"
+            margin = "surplus: \(Hours.formatted(-short / points)) of other access could be added before the minimum is missed"
         }
         return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
                        explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(value.percentText); at least \(minimum.percentText)",
@@ -211,9 +216,10 @@ enum Safeguards {
         let accessShare = Fraction(unionHours, hours), financialShare = Fraction(unionMoney, money), tolerance = threshold(rule)
         let within = Fraction.within(accessShare, financialShare, tolerance: tolerance)
         let entries = (rows.accessSeqs { _ in true } + rows.seqs { $0.kind == .commitment }).sorted()
+        let gap = abs(accessShare.hundredthsOfPercent - financialShare.hundredthsOfPercent)
         return Verdict(rule: rule, status: within ? .pass : .breach, value: accessShare, threshold: tolerance,
-                       explanation: "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of commitments \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); within ±\(tolerance.percentText)",
-                       entries: entries)
+                       explanation: "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of all commitments, CAPEX and OPEX together, \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); at most \(tolerance.pointsText) apart",
+                       margin: "gap \(Fraction.pointsText(hundredths: gap)) (shares rounded to 0.01 point), tolerance \(tolerance.pointsText)", entries: entries)
     }
 
     /// Non-commercial Union access for the rule's categories is free of charge (Art. 12b);
@@ -227,7 +233,8 @@ enum Safeguards {
         }
         let charged = relevant.filter { $0.grant.charge.value > 0 }
         if charged.isEmpty {
-            return Verdict(rule: rule, status: .pass, explanation: "\(relevant.count) non-commercial Union access grant\(relevant.count == 1 ? "" : "s") to \(names), none charged",
+            let granted = Set(relevant.map(\.grant.category.rawValue)).sorted().joined(separator: ", ")
+            return Verdict(rule: rule, status: .pass, explanation: "\(relevant.count) non-commercial Union access grant\(relevant.count == 1 ? "" : "s") (\(granted)), none charged",
                            entries: relevant.map(\.seq))
         }
         let list = charged.map { "entry \($0.seq) (\($0.grant.beneficiary), \($0.grant.category.rawValue), \($0.grant.charge))" }.joined(separator: "; ")

@@ -80,23 +80,23 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <h1>{{title}}</h1>
 {{#provisional}}<div class="banner provisional"><strong>PROVISIONAL.</strong> The ledger's last entry was recorded {{lastRecorded}}, before the period ended on {{lastDay}}: figures and verdicts may still change.</div>{{/provisional}}
 <p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
-<p class="meta">{{rounding}} A signed checkpoint at this state, when there is one, is attached as checkpoint.txt; consistency.txt proves it extends the previous report's.</p>
+<p class="meta">{{rounding}} {{attachments}}</p>
 {{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
 
 <h2>Summary</h2>
 {{#summary}}
-<div class="banner {{#none}}ok{{/none}}"><strong>{{breachCount}} breach(es)</strong>, {{passCount}} pass, {{notAssessableCount}} not assessable; <strong>{{findingCount}} payment finding(s)</strong>{{#withBreaches}}; factories with breaches: {{factories}}{{/withBreaches}}.</div>
+<div class="banner {{#none}}ok{{/none}}"><strong>{{countsText}}</strong>{{#withBreaches}}; factories with breaches: {{factories}}{{/withBreaches}}.</div>
 {{^none}}<ul>
-{{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}} <strong>{{margin}}</strong></li>
+{{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}}<strong>{{marginText}}</strong></li>
 {{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
 {{/findings}}</ul>{{/none}}
 {{/summary}}
 
 {{#rollForward}}
 <h2>What changed since the report for {{previousPeriod}}</h2>
-<p class="meta">Compared with the {{previousPeriod}} report as the ledger stood at entry {{previousEntries}}.</p>
+<p class="meta">Compared with {{basis}}.</p>
 {{#noChanges}}<p>Nothing changed.</p>{{/noChanges}}
-<ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}</li>
+<ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>
 {{/changes}}</ul>
 
 <h2>Roll-forward from {{previousPeriod}}</h2>
@@ -115,6 +115,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 {{/rollForward}}
 
 <h2>Safeguards</h2>
+<p class="meta">{{legend}}</p>
 <div class="wrap"><table>
 <thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th><th>Figures</th><th>Headroom or excess</th><th>Entries</th><th>Source</th></tr></thead>
 <tbody>
@@ -126,10 +127,12 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 {{/programme}}
 </tbody></table></div>
 {{#quarters}}
-<h3>Verdicts at the end of {{quarter}}</h3>
+<h3>Verdicts at the end of {{quarter}}{{provisionalText}}</h3>
+<p class="meta">Recomputed at this report's ledger state (entry {{entryCount}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.</p>
 <div class="wrap"><table><thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th></tr></thead>
 <tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
 {{/rows}}</tbody></table></div>
+<ul>{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: paid {{excess}} above its commitments</li>{{/findings}}</ul>
 {{/quarters}}
 
 <h2>Registered eligible CAPEX against the caps</h2>
@@ -152,6 +155,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 <h3>Contributions {{label}}</h3>
 {{> contributions.html}}
 {{> access.html}}
+<p class="meta">Ratios {{label}}, for information:</p>
 <ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
 {{/periods}}
 {{/factories}}
@@ -200,7 +204,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 > **PROVISIONAL.** The ledger's last entry was recorded {{{lastRecorded}}}, before the period ended on {{{lastDay}}}: figures and verdicts may still change.
 
 {{/provisional}}
-Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}; RFC 9162 Merkle root of entries 1 to {{{entryCount}}} `{{{merkleRoot}}}`), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}, in force from {{{policyEffective}}}). Anyone can recompute it: `{{{recompute}}}` gives byte-identical files. When the ledger signed a checkpoint at this state it is attached as `checkpoint.txt` (check it with `gigaledger verify --since checkpoint.txt`), and `consistency.txt` proves it extends the previous report's checkpoint.
+Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}; RFC 9162 Merkle root of entries 1 to {{{entryCount}}} `{{{merkleRoot}}}`), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}, in force from {{{policyEffective}}}). Anyone can recompute it: `{{{recompute}}}` gives byte-identical files. {{{attachments}}}
 
 {{{rounding}}}
 
@@ -211,13 +215,13 @@ Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at ent
 ## Summary
 
 {{#summary}}
-{{{breachCount}}} breach(es), {{{passCount}}} pass, {{{notAssessableCount}}} not assessable; {{{findingCount}}} payment finding(s).
+{{{countsText}}}.
 {{#none}}
 
 No breach and no finding.
 {{/none}}
 {{#breaches}}
-- **BREACH** {{{factoryID}}}: {{{ruleID}}}: {{{explanation}}} {{{margin}}}
+- **BREACH** {{{factoryID}}}: {{{ruleID}}}: {{{explanation}}}{{{marginText}}}
 {{/breaches}}
 {{#findings}}
 - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
@@ -227,11 +231,13 @@ No breach and no finding.
 
 ## What changed since the report for {{{previousPeriod}}} (ledger at entry {{{previousEntries}}})
 
+Compared with {{{basis}}}.
+
 {{#noChanges}}
 Nothing changed.
 {{/noChanges}}
 {{#changes}}
-- {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}
+- {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
 {{/changes}}
 
 ## Roll-forward from {{{previousPeriod}}}
@@ -260,6 +266,8 @@ None.
 
 ## Safeguards
 
+{{{legend}}}
+
 | Factory | Safeguard | Verdict | Figures | Headroom or excess | Entries |
 |---|---|---|---|---|---|
 {{#factories}}
@@ -272,13 +280,18 @@ None.
 {{/programme}}
 {{#quarters}}
 
-### Verdicts at the end of {{{quarter}}}
+### Verdicts at the end of {{{quarter}}}{{{provisionalText}}}
+
+Recomputed at this report's ledger state (entry {{{entryCount}}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.
 
 | Factory | Safeguard | Verdict |
 |---|---|---|
 {{#rows}}
 | {{{factoryID}}} | {{{ruleID}}} | {{{status}}} |
 {{/rows}}
+{{#findings}}
+- **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: paid {{{excess}}} above its commitments
+{{/findings}}
 {{/quarters}}
 
 {{#factories}}
@@ -296,6 +309,8 @@ None.
 {{> contributions.md}}
 
 {{> access.md}}
+
+Ratios {{{label}}}, for information:
 
 {{#ratios}}
 - {{{text}}}

@@ -60,6 +60,43 @@ import Testing
         Self.expectRefused(text, saying: problem)
     }
 
+    /// The hostile pass on issue 11: a leading zero is not JSON, categories are distinct and not
+    /// empty, a value of the wrong type names its rule, null and fractions say what is allowed.
+    @Test func valuesAreNamedByTheirRule() throws {
+        let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
+        Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": 01700"#), saying: "a number with a leading zero")
+        Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": "1700""#),
+                           saying: "policy.rules.union-capex-share-max-gigafactory.basis_points is not an integer")
+        Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": null"#), saying: "null is not a value")
+        let free = "\"sme\",\n        \"scaleup\""
+        #expect(text.contains(free))
+        Self.expectRefused(text.replacingOccurrences(of: free, with: #""sme", "sme", "scaleup""#), saying: "must list at least one category, each once")
+        var json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        json["rules"] = (json["rules"] as! [[String: Any]]).map { rule in
+            var rule = rule
+            if rule["id"] as? String == "union-access-free-for-startups" { rule["categories"] = [String]() }
+            return rule
+        }
+        Self.expectRefused(String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self),
+                           saying: "union-access-free-for-startups.categories must list at least one category")
+    }
+
+    /// A policy without the optional rules still reports them, as NOT ASSESSABLE with the reason.
+    @Test func optionalRulesLeftOutAreNotAssessable() throws {
+        let optional = Set(Policy.ruleIDs.filter { !$0.required }.map(\.id))
+        let policy = try Self.shipped(editing: { json in
+            json["rules"] = (json["rules"] as! [[String: Any]]).filter { !optional.contains($0["id"] as! String) }
+        })
+        let small = try ReportTests.Small()
+        try small.ledger.append(.policy(policy), key: small.key)
+        try small.give(.union, 100)
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(report.programme.map(\.rule.id) == ["union-contribution-max-programme", "matching-min-programme"])
+        #expect(report.programme.allSatisfy { $0.status == .notAssessable && $0.explanation.contains("has no rule") })
+        let giga = report.factories[0].verdicts
+        #expect(giga.first { $0.rule.id == "host-states-commit-gigafactory" }?.status == .notAssessable)
+    }
+
     @Test func missingOrRepeatedRulesAreRefused() throws {
         let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
         let withoutFirst = text.replacingOccurrences(of: #""id": "union-capex-share-max-gigafactory""#, with: #""id": "union-opex-share-max-ai-factory""#)

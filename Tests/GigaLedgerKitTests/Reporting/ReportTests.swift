@@ -57,7 +57,7 @@ import Testing
         try small.give(.union, 1_000_000)
         try small.give(.memberState("DE"), 999_999)  // EUR 9,999.99 against EUR 10,000.00
         #expect(try small.verdict("matching-min-gigafactory").status == .breach)
-        #expect(try small.verdict("matching-min-gigafactory").margin == "shortfall EUR 0.01")
+        #expect(try small.verdict("matching-min-gigafactory").margin == "shortfall EUR 0.01 of participating states' commitments")
         try small.give(.partner("p"), 5_000_000)  // private money does not match
         #expect(try small.verdict("matching-min-gigafactory").status == .breach)
         try small.give(.memberState("DE"), 1)  // exactly matched
@@ -84,7 +84,7 @@ import Testing
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .pass)
         try small.give(.union, 1, factory: "aif")
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .breach)
-        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").margin == "excess EUR 0.01")
+        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").margin == "excess EUR 0.01 over the cap")
         #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "aif").status == .notAssessable)
     }
 

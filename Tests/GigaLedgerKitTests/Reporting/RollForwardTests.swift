@@ -34,10 +34,13 @@ import Testing
         #expect(roll.adjustments.map(\.origin.seq) == [late.seq, correction.seq, replacement.seq])
         #expect(roll.adjustments.map(\.sign) == [1, -1, 1])
         #expect(roll.adjustments[1].reason == "wrong amount" && roll.adjustments[1].description.contains("entry \(mistake.seq)"))
-        // What changed: both new breaches first (the cap by one cent, matching by EUR 8.01), then figures.
-        let newBreaches = roll.changes.prefix { $0.rank == 0 }.map(\.what)
-        #expect(Set(newBreaches) == ["union-capex-share-max-gigafactory", "matching-min-gigafactory"])
-        #expect(roll.changes.contains { $0.what == "committed by ms:DE" && $0.before == "EUR 17,000.00" && $0.after == "EUR 16,992.00" })
+        // What changed: the new breaches first (the cap by one cent, matching by EUR 8.01, for the
+        // factory and the programme), then figures, each with the entries recorded since.
+        let newBreaches = roll.changes.prefix { $0.rank == 0 }
+        #expect(Set(newBreaches.map(\.what)) == ["union-capex-share-max-gigafactory", "matching-min-gigafactory", "matching-min-programme"])
+        #expect(newBreaches.first?.causes.map(\.seq) == [late.seq, correction.seq, replacement.seq, replacement.seq + 1])
+        #expect(newBreaches.first?.causes.map(\.how) == ["adjustment", "correction", "adjustment", "movement"])
+        #expect(roll.changes.contains { $0.what == "committed CAPEX by ms:DE" && $0.before == "EUR 17,000.00" && $0.after == "EUR 16,992.00" })
         #expect(!q2.isProvisional)
     }
 

@@ -23,7 +23,7 @@ import Testing
         #expect(pass.explanation.contains("Union's share of all commitments is 62.50%"))  // shown as information
         try small.give(.union, 1_000_000_000, factory: "machine")      // EUR 60M of 100M
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine").status == .breach)
-        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine").margin == "excess EUR 10,000,000.00")
+        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine").margin == "excess EUR 10,000,000.00 over the cap")
         // Operating cost against the registered budget: EUR 10M of 20M passes, one cent more breaches.
         try small.give(.union, 1_000_000_000, .commitment, .opex, factory: "machine")
         #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "machine").status == .pass)
@@ -159,7 +159,7 @@ import Testing
         #expect(try verdict("matching-min-programme").status == .pass)
         try give("b", .union, 1)
         #expect(try verdict("union-contribution-max-programme").status == .breach)
-        #expect(try verdict("union-contribution-max-programme").margin == "excess EUR 0.01")
+        #expect(try verdict("union-contribution-max-programme").margin == "excess EUR 0.01 over the cap")
         #expect(try verdict("matching-min-programme").status == .breach)
     }
 }
