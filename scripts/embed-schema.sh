@@ -1,7 +1,8 @@
 #!/bin/sh
 # Embeds what the binary carries as text: schema/migrations/*.sql into
 # Sources/GigaLedgerStore/Migrations.generated.swift and reports/templates/*.mustache into
-# Sources/GigaLedgerKit/Reporting/Templates.generated.swift. Tests fail when a copy is stale: run `make schema`.
+# Sources/GigaLedgerKit/Reporting/Templates.generated.swift, and schema/policy/*.json into
+# Sources/GigaLedgerKit/Reporting/Policies.generated.swift. Tests fail when a copy is stale: run `make schema`.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,5 @@ embed EmbeddedMigrations "(identifier, SQL) in order; the identifier is the file
   Sources/GigaLedgerStore/Migrations.generated.swift .sql schema/migrations/*.sql
 embed EmbeddedTemplates "(name, Mustache template); the name is the file name without .mustache." \
   Sources/GigaLedgerKit/Reporting/Templates.generated.swift .mustache reports/templates/*.mustache
+embed EmbeddedPolicies "(name, policy JSON) shipped with the binary (policy set --builtin NAME); the name is the file name without .json." \
+  Sources/GigaLedgerKit/Reporting/Policies.generated.swift .json schema/policy/*.json

@@ -23,7 +23,19 @@ enum LedgerDatabase {
     /// What a migration computes in Swift after its SQL, in the same transaction.
     static let afterMigration: [String: @Sendable (Database) throws -> Void] = [
         "0002_merkle": TreeStore.backfill,
+        "0006_facts": backfillFacts,
     ]
+
+    /// The facts rows of a ledger made before migration 0006, from its contribution and access entries.
+    static func backfillFacts(_ db: Database) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, body FROM entries WHERE type IN ('contribution', 'access') ORDER BY seq")
+        while let row = try rows.next() {
+            let seq: Int64 = row["seq"]
+            // A body that does not read is left without a row: verify then reports the entry itself.
+            guard let body = try? EntryBody.decode([UInt8](row["body"] as Data)), let digest = Facts.digest(body.data) else { continue }
+            try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.blob(digest), .integer(seq)])
+        }
+    }
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -160,6 +172,8 @@ enum Schema {
 
     /// The migrations the code knows, in order.
     static let known = EmbeddedMigrations.all.map(\.0)
+    /// The newest migration this code knows, as `--version` names it.
+    static var latestMigration: String { known.last ?? "" }
 
     /// The migrations recorded in the file, in order.
     static func applied(_ db: Database) throws -> [String] {

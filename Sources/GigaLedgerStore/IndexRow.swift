@@ -23,11 +23,13 @@ public struct IndexRow: Equatable, Sendable {
     static let partners = Table(name: "partners", columns: ["id", "seq"])
     static let corrections = Table(name: "corrections", columns: ["corrected_seq", "seq"])
     static let imports = Table(name: "imports", columns: ["file_sha256", "seq"])
+    static let facts = Table(name: "facts", columns: ["digest", "seq"])
 
     /// Every index table, in the order `verify` compares them. Each table's last column is `seq`.
-    public static let tables = [keys, keyRevocations, factories, partners, corrections, imports]
+    public static let tables = [keys, keyRevocations, factories, partners, corrections, imports, facts]
 
     /// The rows `body` implies: at most one.
+    /// (Verify compares every table whose migration the file has; `facts` came with 0006.)
     public static func rows(for body: EntryBody) -> [IndexRow] {
         switch body.data {
         case .genesis(let genesis): return [keyRow(genesis.authority, seq: body.seq)]
@@ -37,7 +39,8 @@ public struct IndexRow: Equatable, Sendable {
         case .partnerRegister(let partner): return [IndexRow(table: partners, values: [.text(partner.id), .integer(body.seq)])]
         case .correction(let correction): return [IndexRow(table: corrections, values: [.integer(correction.entry), .integer(body.seq)])]
         case .importRecord(let record): return [IndexRow(table: imports, values: [.text(Encoding.hex(record.fileSHA256)), .integer(body.seq)])]
-        case .contribution, .access, .policy: return []
+        case .contribution, .access: return [IndexRow(table: facts, values: [.blob(Facts.digest(body.data)!), .integer(body.seq)])]
+        case .policy: return []
         }
     }
 

@@ -8,6 +8,9 @@ import GigaLedgerCore
 /// see entries, bodies, tree nodes, index rows and checkpoints, never a statement. SQLite's errors
 /// become `LedgerError`s here, once.
 public final class LedgerStore {
+    /// The newest schema migration this code knows (what `--version` names).
+    public static var latestMigration: String { Schema.latestMigration }
+
     public let path: String
     let queue: DatabaseQueue
     /// Whether the file was opened for writing.
@@ -256,6 +259,16 @@ public struct StoreReader {
     /// The ledger's facts from the index tables, for the rules of an append.
     package var facts: LedgerFacts { IndexedFacts(db: db) }
 
+    /// The registered factories' or partners' IDs with their registration entries, by ID.
+    public func registered(_ kind: Registration) throws -> [(id: String, seq: Int64)] {
+        try Row.fetchAll(db, sql: "SELECT id, seq FROM \(kind.rawValue) ORDER BY id").map { (try StoreReader.text($0, 0), $0[1]) }
+    }
+
+    /// The latest entry of this type, if any.
+    public func latestEntry(ofType type: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1", arguments: [type])
+    }
+
     /// Every enrolled key's ID, in enrolment order.
     public func keyIDs() throws -> [String] {
         try String.fetchAll(db, sql: "SELECT key_id FROM keys ORDER BY seq")
@@ -279,9 +292,20 @@ public struct StoreReader {
         try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM merkle_nodes") ?? 0
     }
 
+    /// Whether the file has this table (a ledger read without migrating it may predate one).
+    public func hasTable(_ name: String) throws -> Bool { try db.tableExists(name) }
+
     /// The stored rows of one index table in sequence order, for comparing with derived ones.
     public func indexScan(table: IndexRow.Table) throws -> IndexScan {
         IndexScan(try Row.fetchCursor(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq"))
+    }
+
+    /// The first entry with these facts (`Facts.digest`) that no correction cancels, if any.
+    public func uncorrectedEntry(factsDigest digest: [UInt8]) throws -> Int64? {
+        try Int64.fetchOne(db, sql: """
+            SELECT f.seq FROM facts f WHERE f.digest = ?
+            AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.corrected_seq = f.seq) ORDER BY f.seq LIMIT 1
+            """, arguments: [Data(digest)])
     }
 
     /// The entry that recorded an import of a file with this SHA-256, if any.
@@ -346,6 +370,11 @@ public struct StoredCosignature: Equatable, Sendable {
     }
 }
 
+/// The registrations an index table lists.
+public enum Registration: String, Sendable {
+    case factories, partners
+}
+
 /// What a write transaction adds: entries with their index rows and tree nodes, and checkpoints.
 public struct StoreWriter {
     let db: Database
@@ -359,9 +388,10 @@ public struct StoreWriter {
         try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
     }
 
-    /// Inserts a contribution or access entry: no index rows (their bodies imply none).
-    public func appendRow(_ entry: Entry, tree: inout TreeAppender) throws {
+    /// Inserts a contribution or access entry and its one index row, its facts' digest.
+    public func appendRow(_ entry: Entry, factsDigest: [UInt8], tree: inout TreeAppender) throws {
         try insert(entry)
+        try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.blob(factsDigest), .integer(entry.seq)])
         try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
     }
 

@@ -17,10 +17,14 @@ struct GigaLedger: ParsableCommand {
             (missing, not a ledger, busy, read-only, wrong passphrase); 64 bad command line; 65 input refused \
             (a bad value, an unknown factory, a key not allowed to sign it). Nothing is written unless the exit code is 0.
             """,
+        version: GigaLedger.version,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
                       AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
                       CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self]
     )
+
+    /// The release, and the formats it writes and reads.
+    static let version = "gigaledger 0.12.0 (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
 
     static func main() {
         do {

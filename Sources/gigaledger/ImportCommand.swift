@@ -11,19 +11,21 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             commandName: "import",
             abstract: "Record contributions and access records from a CSV file: all rows in one transaction, or none.",
-            discussion: "Columns (header row): \(CSVImport.columns.joined(separator: ",")). See schema/examples/import.csv and the README.")
+            discussion: "Columns (header row): \(CSVImport.columns.joined(separator: ",")). Examples: schema/examples/import-ms-de.csv (an ms:DE officer) and import-authority.csv; see the README.")
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The CSV file.") var file: String
         @OptionGroup var signing: SigningOptions
         @Flag(name: .long, help: "Check and show what would be recorded; write nothing.") var dryRun = false
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
+        @OptionGroup var entryChecks: EntryCheckOptions
 
         func run() throws {
             let importFile = try ImportFile.open(file)
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
-            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile, dryRun: dryRun,
+            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile || entryChecks.allowDuplicate,
+                                      checks: entryChecks.checks(), dryRun: dryRun,
                                       onRow: dryRun ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
                                       progress: progress.update, deliver: { result in
                 progress.finish()

@@ -12,15 +12,15 @@ extension GigaLedger {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signing: SigningOptions
 
-        @Option(name: .long, help: "The ledger's origin name, used in its checkpoints (e.g. eurohpc-ju.europa.eu/gigaledger).")
-        var origin: String?
+        @Option(name: .long, help: "The ledger's origin name, for ever: every checkpoint, receipt and auditor's trust names it (e.g. eurohpc-ju.europa.eu/gigaledger).")
+        var origin: String
 
         @Option(name: .long, help: "The authority key holder's name, as enrolled.")
         var name: String = "Ledger authority"
 
         func run() throws {
             let path = ledger.path
-            let originName = origin ?? "gigaledger/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            let originName = origin
             try Ledger.checkCreatable(path: path, origin: originName)  // before a passphrase is asked for
             let key = try signing.load()
             // Nothing is created that this user's own trust store would then refuse.

@@ -8,7 +8,7 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"))
     var ledger: String?
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" (default 10).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" ", valueName: "seconds"))
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
     @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
@@ -46,14 +46,24 @@ struct PassphraseOptions: ParsableArguments {
         passphraseFile ?? Environment.value(Environment.passphraseFile)
     }
 
-    /// The passphrase from the file, or asked on the terminal (twice when `confirm`).
+    /// The passphrase from the file, or asked on the terminal (twice when `confirm`: a new key's,
+    /// which must be at least `KeyFiles.passphraseCharactersMin` characters).
     func read(prompt: String, confirm: Bool) throws -> SecretBytes {
-        if let file { return try KeyFiles.readPassphrase(path: file) }
+        if let file {
+            let secret = try KeyFiles.readPassphrase(path: file)
+            if confirm { try Self.checkNew(secret) }
+            return secret
+        }
         let first = try Terminal.readSecret(prompt: prompt)
         guard confirm else { return first }
+        try Self.checkNew(first)
         let second = try Terminal.readSecret(prompt: "Repeat the passphrase: ")
         guard first.constantTimeEquals(second) else { throw KeyError.passphraseMismatch }
         return first
+    }
+
+    static func checkNew(_ secret: SecretBytes) throws {
+        guard secret.codePointCount >= KeyFiles.passphraseCharactersMin else { throw KeyError.passphraseTooShort(characters: secret.codePointCount) }
     }
 }
 
@@ -87,7 +97,27 @@ struct SigningOptions: ParsableArguments {
 
 
 /// The environment variables that stand in for options, read in one place: an empty value counts as unset.
+/// The plausibility checks an officer may switch off for one entry (or one import), saying so.
+struct EntryCheckOptions: ParsableArguments {
+    @Flag(name: .long, help: "Record it although an earlier entry has the same facts (a real second payment of the same amount, say).")
+    var allowDuplicate = false
+    @Flag(name: .long, help: ArgumentHelp("Accept a value date more than the horizon ahead (default \(EntryChecks.horizonDaysDefault) days; $\(Environment.horizonDays) sets it)."))
+    var future = false
+
+    func checks() throws -> EntryChecks {
+        var horizon = EntryChecks.horizonDaysDefault
+        if let text = Environment.value(Environment.horizonDays) {
+            guard let days = Int(text), days >= 0, days <= 36_500 else {
+                throw InputError(field: Environment.horizonDays, value: text, problem: "is not a number of days from 0 to 36500")
+            }
+            horizon = days
+        }
+        return EntryChecks(allowDuplicate: allowDuplicate, allowFuture: future, horizonDays: horizon)
+    }
+}
+
 enum Environment {
+    static let horizonDays = "GIGALEDGER_DATE_HORIZON_DAYS"
     static let ledger = "GIGALEDGER_LEDGER"
     static let key = "GIGALEDGER_KEY"
     static let passphraseFile = "GIGALEDGER_PASSPHRASE_FILE"

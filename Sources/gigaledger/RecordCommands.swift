@@ -5,8 +5,33 @@ import GigaLedgerKit
 
 extension GigaLedger {
     struct FactoryCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "factory", abstract: "Register AI gigafactories and AI factories.",
-                                                        subcommands: [Register.self])
+        static let configuration = CommandConfiguration(commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
+                                                        subcommands: [Register.self, List.self])
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the registered factories.")
+
+            @OptionGroup var ledger: LedgerOptions
+            @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
+
+            func run() throws {
+                let factories = try ledger.open(forWriting: false).factories()
+                if json {
+                    print(Render.jsonArray(factories.map { item in
+                        var members: [String: CanonicalJSON] = [
+                            "id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
+                            "hosts": .array(item.factory.hosts.map { .string($0) }), "capex_cents": .integer(item.factory.capex.value), "entry": .integer(item.seq)]
+                        if let opex = item.factory.opex { members["opex_cents"] = .integer(opex.value) }
+                        return .object(members)
+                    }))
+                    return
+                }
+                if factories.isEmpty { print("no factories are registered"); return }
+                for (factory, seq) in factories {
+                    print("\(factory.id)  \(factory.kind.rawValue)  \"\(factory.name)\"  hosts \(factory.hosts.joined(separator: ","))  capex \(factory.capex)\(factory.opex.map { "  opex \($0)" } ?? "")  (entry \(seq))")
+                }
+            }
+        }
 
         struct Register: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a factory with its hosts, its eligible CAPEX and, optionally, its operating budget (authority key).")
@@ -29,8 +54,30 @@ extension GigaLedger {
     }
 
     struct PartnerCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "partner", abstract: "Register private partners.",
-                                                        subcommands: [Register.self])
+        static let configuration = CommandConfiguration(commandName: "partner", abstract: "Register and list private partners.",
+                                                        subcommands: [Register.self, List.self])
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the registered private partners.")
+
+            @OptionGroup var ledger: LedgerOptions
+            @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
+
+            func run() throws {
+                let partners = try ledger.open(forWriting: false).partners()
+                if json {
+                    print(Render.jsonArray(partners.map { item in
+                        .object(["id": .string(item.partner.id), "name": .string(item.partner.name), "country": .string(item.partner.country),
+                                 "sme": .bool(item.partner.isSME), "entry": .integer(item.seq)])
+                    }))
+                    return
+                }
+                if partners.isEmpty { print("no partners are registered"); return }
+                for (partner, seq) in partners {
+                    print("\(partner.id)  \"\(partner.name)\"  \(partner.country)\(partner.isSME ? "  SME" : "")  (entry \(seq))")
+                }
+            }
+        }
 
         struct Register: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a private partner (authority key).")
@@ -65,13 +112,14 @@ extension GigaLedger {
             @Option(name: .long, help: "capex or opex.") var category: String
             @Option(name: .long, help: "commitment or payment.") var kind: String
             @Option(name: .long, help: "A reference: an agreement, an invoice, a payment order.") var ref: String = ""
+            @OptionGroup var entryChecks: EntryCheckOptions
 
             func run() throws {
                 let item = try Contribution(
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
                     kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
-                _ = try ledger.open(forWriting: true).append(.contribution(item), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)") })
+                _ = try ledger.open(forWriting: true).append(.contribution(item), key: signing.load(), checks: entryChecks.checks(), deliver: { try Render.recorded($0, what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)") })
             }
         }
     }
@@ -94,6 +142,7 @@ extension GigaLedger {
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
             @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.", valueName: "CC")) var country: String?
+            @OptionGroup var entryChecks: EntryCheckOptions
 
             func run() throws {
                 let grant = try AccessGrant(
@@ -101,7 +150,7 @@ extension GigaLedger {
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
                     charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
-                _ = try ledger.open(forWriting: true).append(.access(grant), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)") })
+                _ = try ledger.open(forWriting: true).append(.access(grant), key: signing.load(), checks: entryChecks.checks(), deliver: { try Render.recorded($0, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)") })
             }
         }
     }
@@ -114,11 +163,31 @@ extension GigaLedger {
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: ArgumentHelp("The sequence number of the entry to reverse.", valueName: "SEQ")) var entry: String
         @Option(name: .long, help: "Why, for the record.") var reason: String
+        @Flag(name: .long, help: "Show what would be reversed and check the correction; write nothing.") var dryRun = false
+        @Flag(name: .long, help: "Do not ask for confirmation on a terminal (for scripts).") var yes = false
 
         func run() throws {
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
-            _ = try ledger.open(forWriting: true).append(.correction(correction), key: signing.load(), deliver: { try Render.recorded($0, what: "reversed entry \(seq)") })
+            let ledger = try ledger.open(forWriting: true)
+            guard let original = try ledger.body(seq) else {
+                throw InputError(field: "entry", value: entry, problem: "is not an entry of this ledger")
+            }
+            // What is reversed, before anything is signed: the officer sees the amount and the factory.
+            print("entry \(seq) (\(original.type), recorded \(original.recordedAt) by key \(original.signer)): \(Render.summarize(original.data))")
+            let key = try signing.load()
+            if !dryRun && !yes && Terminal.isInteractive {
+                guard try Terminal.confirm("Record a correction that reverses it? [y/N] ") else {
+                    throw CLIError(message: "not confirmed: nothing was written", kind: .refused)
+                }
+            }
+            _ = try ledger.append(.correction(correction), key: key, dryRun: dryRun, deliver: { entry in
+                if dryRun {
+                    print("dry run: entry \(entry.seq) would reverse entry \(seq); nothing was written")
+                } else {
+                    try Render.recorded(entry, what: "reversed entry \(seq)")
+                }
+            })
         }
     }
 }

@@ -80,6 +80,11 @@ enum Render {
         return lines.joined(separator: "\n")
     }
 
+    /// Canonical JSON array, one line (for `--json`).
+    static func jsonArray(_ items: [CanonicalJSON]) -> String {
+        String(decoding: CanonicalJSON.array(items).encoded(), as: UTF8.self)
+    }
+
     /// The entry's columns, with the body as the JSON object it is (schema/FORMAT.md documents its fields).
     static func json(_ entry: Entry) -> String {
         let body = (try? CanonicalJSON.decode(entry.body)) ?? .string(String(decoding: entry.body, as: UTF8.self))

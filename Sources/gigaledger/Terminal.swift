@@ -5,8 +5,19 @@ import GigaLedgerKit
 import Glibc
 #endif
 
-/// Asking for a passphrase on the controlling terminal with echo turned off.
+/// Asking for a passphrase on the controlling terminal with echo turned off, and for a yes.
 enum Terminal {
+    /// Whether a person is at the keyboard: standard input and error are terminals.
+    static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1 }
+
+    /// Asks `question` on the terminal; true only for an answer that starts with y or Y.
+    static func confirm(_ question: String) throws -> Bool {
+        try flushStandardOutput()
+        FileHandle.standardError.write(Data(question.utf8))
+        guard let answer = readLine(strippingNewline: true) else { return false }
+        return answer.hasPrefix("y") || answer.hasPrefix("Y")
+    }
+
     static func readSecret(prompt: String) throws -> SecretBytes {
         Sodium.protectProcess()  // the passphrase is a secret too
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)

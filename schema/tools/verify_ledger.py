@@ -344,7 +344,7 @@ class Ledger:
         self.partners = {}
         self.corrections = {}   # corrected seq -> seq
         self.bodies = {}        # seq -> (type, data) of contributions and access records
-        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": []}
+        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": [], "facts": []}
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
@@ -602,6 +602,10 @@ def verify(path, authority_key_id=None):
             except InvalidSignature:
                 raise Fail("signature does not verify")
             state.apply(seq, kind, d, enrolled)
+            if kind in ("contribution", "access"):
+                # Section 7, `facts`: SHA-256 of the tag and the bytes of the body's `data` object.
+                data_bytes = body[len(b'{"data":'):body.index(b',"format":"')]
+                state.index["facts"].append((hashlib.sha256(b"gigaledger/facts/v1\n" + data_bytes).digest(), seq))
             if kind == "genesis":
                 origin = d["origin"]
                 # The root of trust, when the auditor gives it: the authority key the genesis enrols.
@@ -631,8 +635,10 @@ def verify(path, authority_key_id=None):
         return 1, "entry 1: no entries"
     columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
                "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
-               "imports": "file_sha256, seq"}
+               "imports": "file_sha256, seq", "facts": "digest, seq"}
     for table, cols in columns.items():
+        if table == "facts" and not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'facts'").fetchone()[0]:
+            continue  # a ledger from before migration 0006, read as it is
         stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
         if stored != state.index[table]:
             return n, "index table %s does not match the entries" % table

@@ -237,6 +237,12 @@ public final class SecretBytes {
         sodium_free(pointer.baseAddress!)  // zeroes, unlocks and releases
     }
 
+    /// How many Unicode code points the bytes hold when they are UTF-8 (bytes that do not begin
+    /// a code point are not counted), read in place: for a passphrase's length rule.
+    public var codePointCount: Int {
+        withBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
+    }
+
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(rebasing: pointer[0..<count]))
     }

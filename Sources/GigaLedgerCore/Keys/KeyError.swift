@@ -2,9 +2,16 @@ import Foundation
 
 /// What can go wrong with a key file or a passphrase. Each case says how to fix it where it can.
 public enum KeyError: GigaLedgerError, Equatable {
-    public var kind: FailureKind { .unusable }
+    /// A key or passphrase that cannot be used (2); a new passphrase too short is input refused (65).
+    public var kind: FailureKind {
+        if case .passphraseTooShort = self { return .refused }
+        return .unusable
+    }
     case unreadable(path: String, String)
     case tooOpen(path: String, mode: UInt16)
+    case passphraseFileTooOpen(path: String, mode: UInt16)
+    case passphraseTooShort(characters: Int)
+    case publicKeyGiven(path: String)
     case malformed(path: String, String)
     case wrongPassphrase(path: String)
     case passphraseEmpty(source: String)
@@ -19,6 +26,11 @@ public enum KeyError: GigaLedgerError, Equatable {
         case .unreadable(let path, let why): return "key file \(path): cannot read: \(why)"
         case .tooOpen(let path, let mode):
             return "key file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
+        case .passphraseFileTooOpen(let path, let mode):
+            return "passphrase file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
+        case .passphraseTooShort(let characters):
+            return "the passphrase has \(characters) characters; a new key needs at least \(KeyFiles.passphraseCharactersMin) (a phrase of several words is easiest to remember)"
+        case .publicKeyGiven(let path): return "key file \(path) is a public key: signing needs the secret key file (NAME.key, made beside NAME.pub)"
         case .malformed(let path, let why): return "key file \(path): \(why)"
         case .wrongPassphrase(let path): return "key file \(path): wrong passphrase (or the file was changed)"
         case .passphraseEmpty(let source): return "passphrase from \(source) is empty"

@@ -14,6 +14,8 @@ public enum KeyFiles {
         guard stat(path, &info) == 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, "not a regular file") }
         let mode = UInt16(info.st_mode & 0o7777)
+        // A public key given by mistake: say so, rather than ask for it to be made private.
+        if path.hasSuffix(".pub") || (try? readPublic(path: path)) != nil { throw .publicKeyGiven(path: path) }
         guard mode & 0o077 == 0 else { throw .tooOpen(path: path, mode: mode) }
         let text = try readText(path: path, bytesMax: SecretKeyFile.fileBytesMax)
         return try SecretKeyFile.parse(text, path: path)
@@ -26,6 +28,8 @@ public enum KeyFiles {
 
     /// The longest passphrase read from a file, in bytes.
     public static let passphraseBytesMax = 1024
+    /// The shortest passphrase a new key takes, in characters (keys made before keep theirs).
+    public static let passphraseCharactersMin = 12
 
     /// A passphrase from a file: its bytes less one final newline (`\n` or `\r\n`); empty is refused.
     public static func readPassphrase(path: String) throws(KeyError) -> SecretBytes {
@@ -33,6 +37,11 @@ public enum KeyFiles {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
         defer { close(fd) }
+        // A passphrase is as secret as the key it opens: refused where group or others may read it, as a key file is.
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
+        let mode = UInt16(info.st_mode & 0o7777)
+        if (info.st_mode & S_IFMT) == S_IFREG, mode & 0o077 != 0 { throw .passphraseFileTooOpen(path: path, mode: mode) }
         // Read straight into a buffer we wipe, one byte past the limit to see an oversized file.
         var bytes = [UInt8](repeating: 0, count: passphraseBytesMax + 1)
         var count = 0

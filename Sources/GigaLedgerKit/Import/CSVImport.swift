@@ -20,6 +20,50 @@ public struct ImportError: GigaLedgerError, Equatable {
     }
 }
 
+/// Every row an import refused, so an officer fixes the file in one round: the first
+/// `ImportErrors.listedMax` listed, one line each, in file order, and how many there were.
+public struct ImportErrors: GigaLedgerError, Equatable {
+    public var kind: FailureKind { .refused }
+    public let errors: [ImportError]
+    public let total: Int
+
+    /// The most refused rows listed; the rest are counted.
+    public static let listedMax = 100
+
+    public var description: String {
+        if total == 1, let only = errors.first { return only.description }  // one line, as any refusal
+        let more = total > errors.count ? "\n... and \(total - errors.count) more refused rows" : ""
+        return "\(total) row\(total == 1 ? "" : "s") refused; nothing was written:\n" + errors.map(\.description).joined(separator: "\n") + more
+    }
+}
+
+/// Collects refused rows up to `ImportErrors.listedMax`, counting the rest.
+public struct ImportErrorList: Sendable {
+    public private(set) var errors = [ImportError]()
+    public private(set) var total = 0
+
+    public init() {}
+
+    public mutating func add(_ error: ImportError) {
+        total += 1
+        if errors.count < ImportErrors.listedMax { errors.append(error) }
+    }
+
+    public var isEmpty: Bool { total == 0 }
+
+    /// Adds another list's refusals (listed up to the limit) and its count.
+    public mutating func merge(_ other: ImportErrorList) {
+        for error in other.errors where errors.count < ImportErrors.listedMax { errors.append(error) }
+        total += other.total
+    }
+
+    /// Throws the collected refusals, in file order, if there are any.
+    public func throwIfAny() throws(ImportErrors) {
+        guard total > 0 else { return }
+        throw ImportErrors(errors: errors.sorted { $0.row < $1.row }, total: total)
+    }
+}
+
 /// One row of an import file, checked and ready to append.
 public struct ImportRow: Equatable, Sendable {
     public let row: Int
@@ -31,7 +75,7 @@ public struct ImportRow: Equatable, Sendable {
     }
 }
 
-/// Contributions and access records from RFC 4180 CSV (README "Bulk import", schema/examples/import.csv).
+/// Contributions and access records from RFC 4180 CSV (README "Bulk import", schema/examples/).
 /// The header names the columns; a row's `type` says which columns it uses, and the others must be empty.
 public enum CSVImport {
     public static let columns = ["type", "factory", "date", "source", "amount", "category", "kind", "ref",
@@ -55,6 +99,7 @@ public enum CSVImport {
         var rows = [ImportRow]()
         while true {
             let batch = try source.nextRows(upTo: 8_192)
+            if let first = source.refused.errors.first { throw first }
             if batch.isEmpty { break }
             rows += batch
         }
@@ -126,8 +171,11 @@ public enum CSVImport {
 
 /// Rows handed to an import a batch at a time, so that an import holds one batch, not the file.
 public protocol ImportRowSource {
-    /// The next rows, at most `count`; empty at the end. Throws at the first bad row.
+    /// The next good rows, at most `count`; empty at the end. A row that is not a good row is left
+    /// out and kept in `refused`; what stops the reading (a broken file) throws.
     mutating func next(upTo count: Int) throws -> [ImportRow]
+    /// The rows left out so far.
+    var refused: ImportErrorList { get }
 }
 
 /// Rows already in memory (tests, the benchmark).
@@ -136,6 +184,8 @@ public struct ImportRowArray: ImportRowSource {
     private var start = 0
 
     public init(_ rows: [ImportRow]) { self.rows = rows }
+
+    public var refused: ImportErrorList { ImportErrorList() }
 
     public mutating func next(upTo count: Int) throws -> [ImportRow] {
         let end = min(rows.count, start + count)
@@ -154,6 +204,7 @@ public struct CSVRowReader: ImportRowSource {
     private let stream: HashingFileStream?
     private let expected: (path: String, sha256: [UInt8])?
     private var checkedWhole = false
+    public private(set) var refused = ImportErrorList()
 
     init(_ reader: CSVReader, stream: HashingFileStream? = nil, expected: (path: String, sha256: [UInt8])? = nil) throws(ImportError) {
         self.reader = reader
@@ -179,11 +230,14 @@ public struct CSVRowReader: ImportRowSource {
             number += 1
             if cells.count == 1 && cells[0].isEmpty { continue }  // a blank line, as spreadsheets leave at the end
             guard count < CSVImport.rowsMax else { throw ImportError(row: number, column: nil, value: nil, problem: "more than \(CSVImport.rowsMax) rows in one file") }
-            guard cells.count == header.count else {
-                throw ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)")
-            }
-            rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number)))
             count += 1
+            guard cells.count == header.count else {
+                refused.add(ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)"))
+                continue
+            }
+            do { rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number))) } catch {
+                refused.add(error)
+            }
         }
         if rows.count < limit, let error = reader.error { throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)") }
         return rows
@@ -252,12 +306,12 @@ extension FileManager {
 
 extension Ledger {
     /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
-    public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, dryRun: Bool = false,
+    public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
                            onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
                            deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
         var rows = try file.rows()
         return try importRows(from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
-                              dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
+                              checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
     }
 }
 

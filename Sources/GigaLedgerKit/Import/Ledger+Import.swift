@@ -14,21 +14,23 @@ public struct ImportResult: Equatable {
 
 extension Ledger {
     /// Appends every row, then an `import` record naming the file's SHA-256, in one transaction:
-    /// all rows or none. A row the rules refuse names its file row. The same file again is refused
-    /// unless `allowDuplicate`. `dryRun` does all the checks and signing, then rolls back.
+    /// all rows or none. Every refused row is named (`ImportErrors`), not only the first. The same
+    /// file again is refused unless `allowDuplicate`; a row whose facts repeat an earlier entry's
+    /// or another row's is refused unless `checks.allowDuplicate`. `dryRun` does all the checks and
+    /// signing, then rolls back.
     /// `progress(done, total)` is called after each batch of rows written.
     public func importRows(_ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: SigningKey, allowDuplicate: Bool = false,
-                           dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+                           checks: EntryChecks = EntryChecks(), dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
         var source = ImportRowArray(rows)
         return try importRows(from: &source, fileName: fileName, fileSHA256: fileSHA256, key: key, allowDuplicate: allowDuplicate,
-                              dryRun: dryRun, rowsEstimate: rows.count, progress: progress)
+                              checks: checks, dryRun: dryRun, rowsEstimate: rows.count, progress: progress)
     }
 
     /// `importRows` over rows read a batch at a time: memory holds a batch whatever the file's size.
     /// `onRow` is called with each row and the entry it became (a dry run lists them);
     /// `progress(done, estimate)` after each batch.
     public func importRows<Source: ImportRowSource>(from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
-                                                    allowDuplicate: Bool = false, dryRun: Bool = false, rowsEstimate: Int = 0,
+                                                    allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false, rowsEstimate: Int = 0,
                                                     onRow: ((ImportRow, Entry) -> Void)? = nil,
                                                     progress: ((Int, Int) -> Void)? = nil,
                                                     deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
@@ -38,7 +40,7 @@ extension Ledger {
                 throw Refusal("this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
             }
             var tree = TreeAppender()
-            let (count, first, last) = try Self.appendRows(writer, source: &source, key: key, tree: &tree, rowsEstimate: rowsEstimate,
+            let (count, first, last) = try Self.appendRows(writer, source: &source, key: key, checks: checks, tree: &tree, rowsEstimate: rowsEstimate,
                                                            onRow: onRow, progress: progress)
             guard let first, let last else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
             let record = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: Int64(count))
@@ -62,18 +64,21 @@ extension Ledger {
     /// fact a later row's check reads, so the rules are checked against the ledger as it was when
     /// the import began. Unlike a single append, the fresh signatures are not verified again here:
     /// that would cost more than signing; `verify` checks them.
-    static func appendRows<Source: ImportRowSource>(_ writer: StoreWriter, source: inout Source, key: SigningKey, tree: inout TreeAppender,
+    static func appendRows<Source: ImportRowSource>(_ writer: StoreWriter, source: inout Source, key: SigningKey, checks: EntryChecks, tree: inout TreeAppender,
                                                     rowsEstimate: Int, onRow: ((ImportRow, Entry) -> Void)?,
                                                     progress: ((Int, Int) -> Void)?) throws -> (count: Int, first: Entry?, last: Entry?) {
         let head = try checkedHead(writer.reader)
+        let recordedAt = try Timestamp.now()
         var chain = ImportChain(seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
-                                facts: CachedFacts(writer.reader.facts), recordedAt: try Timestamp.now())
+                                facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
+                                checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
+                                earlier: { try writer.reader.uncorrectedEntry(factsDigest: $0) })
         var count = 0, first: Entry?, last: Entry?
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
             for (index, body) in batch.bodies.enumerated() {
                 let entry = Entry(seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
                                   hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
-                try writer.appendRow(entry, tree: &tree)
+                try writer.appendRow(entry, factsDigest: batch.digests[index], tree: &tree)
                 if first == nil { first = entry }
                 last = entry
                 onRow?(rows[index], entry)
@@ -86,11 +91,17 @@ extension Ledger {
             let rows = try source.next(upTo: importBatchRowsMax)
             if rows.isEmpty { break }
             let batch = try chain.next(rows[...])
+            // Once a row is refused nothing will be written: the rest is only checked, so every
+            // refused row can be named at once.
+            guard source.refused.isEmpty && chain.refused.isEmpty else { signing = nil; continue }
             // Signed by the other cores while this thread writes the previous batch, then by this one too.
             let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { key.sign(Entry.signedMessage(hash: $0.hash)) }
             if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join()) }
             signing = (batch, rows, signatures)
         }
+        var refused = chain.refused
+        refused.merge(source.refused)
+        try refused.throwIfAny()
         if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures.join()) }
         return (count, first, last)
     }
@@ -103,40 +114,64 @@ struct ImportChain {
     let key: SigningKey
     let facts: CachedFacts
     let recordedAt: String
+    let checks: EntryChecks
+    let today: CalendarDate
+    /// The earlier uncorrected entry with these facts, if any.
+    let earlier: ([UInt8]) throws -> Int64?
+    /// The rows refused so far (rules, duplicates, dates).
+    var refused = ImportErrorList()
+    /// The facts of the rows so far, by digest, with their file row: a file that repeats a row.
+    var seen = [[UInt8]: Int]()
 
     struct Batch {
         let bodies: [EntryBody]
         let encoded: [[UInt8]]
+        let digests: [[UInt8]]
         let links: [(prevHash: [UInt8], hash: [UInt8])]
     }
 
     /// Checks the rows against the rules, encodes them (in parallel) and links them into the chain.
     mutating func next(_ rows: ArraySlice<ImportRow>) throws -> Batch {
-        var bodies = [EntryBody]()
+        var bodies = [EntryBody](), bodyRows = [Int]()
         bodies.reserveCapacity(rows.count)
         for row in rows {
             switch row.data {
             case .contribution, .access: break
             default: preconditionFailure("ImportChain: imports hold contributions and access records only")
             }
-            seq += 1
-            let body = EntryBody(seq: seq, signer: key.id, recordedAt: recordedAt, data: row.data)
+            let body = EntryBody(seq: seq + 1, signer: key.id, recordedAt: recordedAt, data: row.data)
             do {
                 guard try Rules.check(body, facts: facts) == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
+                try checks.checkDate(row.data, today: today)
             } catch let refusal as Refusal {
-                throw ImportError(row: row.row, column: nil, value: nil, problem: refusal.message)
+                refused.add(ImportError(row: row.row, column: nil, value: nil, problem: refusal.message))
+                continue
+            } catch let error as InputError {
+                refused.add(ImportError(row: row.row, column: error.field, value: error.value, problem: error.problem))
+                continue
             }
+            seq += 1
             bodies.append(body)
+            bodyRows.append(row.row)
         }
-        // Encoded, and read back as verify will read them (the same code as a single append), in parallel.
-        let checked = Parallel.map(bodies) { body -> (bytes: [UInt8], problem: String?) in
+        // Encoded, read back as verify will read them (the same code as a single append), and
+        // their facts digested, in parallel.
+        let checked = Parallel.map(bodies) { body -> (bytes: [UInt8], problem: String?, digest: [UInt8]) in
             let bytes = body.encoded()
             let entry = Entry(seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
                               signature: [], recordedAt: body.recordedAt)
-            return (bytes, entry.checkStored(as: body))
+            return (bytes, entry.checkStored(as: body), Facts.digest(body.data)!)
         }
-        for (row, result) in zip(rows, checked) {
-            if let problem = result.problem { throw ImportError(row: row.row, column: nil, value: nil, problem: "the entry would not verify: \(problem)") }
+        for (index, result) in checked.enumerated() {
+            let row = bodyRows[index]
+            if let problem = result.problem { refused.add(ImportError(row: row, column: nil, value: nil, problem: "the entry would not verify: \(problem)")) }
+            guard !checks.allowDuplicate else { continue }
+            if let other = seen[result.digest] {
+                refused.add(ImportError(row: row, column: nil, value: nil, problem: "repeats row \(other) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
+            } else if let entry = try earlier(result.digest) {
+                refused.add(ImportError(row: row, column: nil, value: nil, problem: "repeats entry \(entry) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
+            }
+            seen[result.digest] = seen[result.digest] ?? row
         }
         let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()
@@ -146,7 +181,7 @@ struct ImportChain {
             links.append((prevHash, hash))
             prevHash = hash
         }
-        return Batch(bodies: bodies, encoded: encoded, links: links)
+        return Batch(bodies: bodies, encoded: encoded, digests: checked.map(\.digest), links: links)
     }
 }
 

@@ -15,6 +15,9 @@ public final class Ledger {
         self.store = store
     }
 
+    /// The newest schema migration this code knows.
+    public static var latestMigration: String { LedgerStore.latestMigration }
+
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault = LedgerStore.lockWaitSecondsDefault
 
@@ -51,22 +54,30 @@ public final class Ledger {
     /// either way nothing is written.
     /// `deliver` hands the entry out (prints it) inside the transaction: when it throws (output
     /// lost to a full disk), nothing is recorded, so a caller that retries never records twice.
+    /// `checks` are the plausibility checks the rules do not make (`EntryChecks`): on by default.
+    /// `dryRun` checks and signs the entry as for real, then writes nothing.
     @discardableResult
-    public func append(_ data: EntryData, key: SigningKey, deliver: (Entry) throws -> Void = { _ in }) throws -> Entry {
-        try store.write { writer in
+    public func append(_ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
+                       deliver: (Entry) throws -> Void = { _ in }) throws -> Entry {
+        try store.write(commit: !dryRun) { writer in
             var tree = TreeAppender()
-            let entry = try Self.append(data, key: key, writer: writer, tree: &tree)
+            let entry = try Self.append(data, key: key, checks: checks, writer: writer, tree: &tree)
             try deliver(entry)
             return entry
         }
     }
 
     /// Checks and appends one entry in the open transaction.
-    static func append(_ data: EntryData, key: SigningKey, writer: StoreWriter, tree: inout TreeAppender) throws -> Entry {
+    static func append(_ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender) throws -> Entry {
         let head = try checkedHead(writer.reader)
-        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data)
-        let signerKey = try Rules.check(body, facts: writer.reader.facts)
+        let recordedAt = try Timestamp.now()
+        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: recordedAt, data: data)
+        let signerKey: PublicKey
+        do { signerKey = try Rules.check(body, facts: writer.reader.facts) } catch let refusal as Refusal {
+            throw Refusal(refusal.message + (try Suggestions.hint(for: data, reader: writer.reader)))
+        }
         guard signerKey == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
+        try checks.check(data, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"), reader: writer.reader)
         let entry = Entry.make(body: body, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key)
         // Check before writing what every reader will check after, through the same code.
         if let problem = entry.checkStored(as: body) { throw Refusal("the \(body.type) entry would not verify: \(problem); nothing was written") }
@@ -91,6 +102,15 @@ public final class Ledger {
     }
 
     // MARK: - Reading
+
+    /// The body of entry `seq` as verify reads it, or nil when there is no such entry.
+    public func body(_ seq: Int64) throws -> EntryBody? {
+        guard let entry = try entry(seq) else { return nil }
+        switch Entry.readBody(entry) {
+        case .success(let body): return body
+        case .failure(let failure): throw LedgerError.damaged("entry \(seq): \(failure.reason)")
+        }
+    }
 
     /// The entry at `seq`, or nil.
     public func entry(_ seq: Int64) throws -> Entry? {

@@ -40,9 +40,10 @@ struct CLIFixture {
     /// The ledger's state as `verify --json` reports it: entry count and head hash.
     func state() -> String { run(["verify", "--json"]).stdout }
 
+    /// One payment, recorded again and again by tests on purpose (hence `--allow-duplicate`).
     var contributionArguments: [String] {
         ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "1000.00",
-         "--date", "2026-02-15", "--category", "capex", "--kind", "payment"]
+         "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--allow-duplicate"]
     }
 
     /// `contributionArguments` with `flag`'s value replaced.

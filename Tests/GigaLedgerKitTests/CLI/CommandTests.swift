@@ -8,7 +8,7 @@ import Testing
 @Suite struct CommandTests {
     @Test func keyGenerateWritesAnEncryptedKeyAndAMinisignPublicKey() throws {
         let dir = TempDir()
-        dir.write("pass", "s3cret\n")
+        dir.write("pass", "s3cret and longer\n")
         let made = Binary.run(["key", "generate", "--out", "anna", "--kdf", "interactive", "--passphrase-file", "pass"], in: dir)
         #expect(made.status == 0, "\(made.stderr)")
         let attributes = try FileManager.default.attributesOfItem(atPath: dir.file("anna.key"))
@@ -49,7 +49,7 @@ import Testing
 
     @Test func initRefusesToOverwriteAndUsesTheEnvironment() throws {
         let fixture = try CLIFixture()
-        let again = fixture.run(["init", "--key", "authority.key"])
+        let again = fixture.run(["init", "--key", "authority.key", "--origin", "test.example/ledger"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("already exists"))
         let byEnv = fixture.run(["contribution", "record", "--factory", "de-jupiter", "--source", "eu", "--amount", "5", "--date", "2026-01-01",

@@ -26,7 +26,11 @@ import Testing
         let again = fixture.run(["import", "q2.csv", "--key", "authority.key"])
         #expect(again.status == 65)
         #expect(again.stderr.contains("was already imported, recorded at entry 56"))
-        try fixture.expectOK(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate-file"])
+        // The same rows again: each repeats an entry, named, unless --allow-duplicate.
+        let rowsAgain = fixture.run(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate-file"])
+        #expect(rowsAgain.status == 65 && rowsAgain.stderr.contains("51 rows refused; nothing was written"), "\(rowsAgain.stderr)")
+        #expect(rowsAgain.stderr.contains("row 2: repeats entry 5 (same factory, source, kind, category, amount, date and ref)"))
+        try fixture.expectOK(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate"])
         #expect(fixture.state().contains(#""entries":108"#))
         let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
         #expect(independent.status == 0, "\(independent.stdout)")
@@ -68,7 +72,7 @@ import Testing
         try fixture.expectOK(["import", "rows.csv", "--key", "authority.key"])
         // A backup taken while another process keeps appending is a consistent snapshot that verifies.
         fixture.dir.write("more.csv", rows(1_500), mode: 0o644)
-        let writer = try ReliabilityTests.spawn(["import", "more.csv", "--key", "authority.key", "--ledger", "ledger.sqlite"], in: fixture.dir)
+        let writer = try ReliabilityTests.spawn(["import", "more.csv", "--key", "authority.key", "--ledger", "ledger.sqlite", "--allow-duplicate"], in: fixture.dir)
         let during = try fixture.expectOK(["backup", "--out", "during.sqlite"])
         writer.waitUntilExit()
         #expect(writer.terminationStatus == 0)

@@ -137,13 +137,13 @@ import Testing
         // A careful cut (entries and their tree nodes) leaves a consistent chain: only a checkpoint
         // published before the cut shows it (`verify --since`). This pins that limit down.
         let fixture = try Fixture()
-        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
+        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
         #expect(try fixture.verify().isVerified)
     }
 
     @Test func carelessTruncationIsFoundByTheTree() throws {
         let fixture = try Fixture()
-        try fixture.tamper("DELETE FROM entries WHERE seq = 9")
+        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9")
         #expect(try fixture.verify().failure?.reason.contains("merkle_nodes holds") == true)
     }
 

@@ -51,6 +51,8 @@ import Testing
             }
             try db.execute(sql: "DELETE FROM merkle_nodes")
             try TreeStore.backfill(db)
+            try db.execute(sql: "DELETE FROM facts")  // a careful rewrite keeps its index right too
+            try LedgerDatabase.backfillFacts(db)
         }
         #expect(try fixture.verify().failure?.seq == 6)
         let failure = try #require(try Self.trusted(fixture).failure)

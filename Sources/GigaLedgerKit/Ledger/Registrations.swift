@@ -1,0 +1,86 @@
+import GigaLedgerCore
+import GigaLedgerStore
+
+extension Ledger {
+    /// Every registered factory with its registration entry, by ID.
+    public func factories() throws -> [(factory: Factory, seq: Int64)] {
+        try registrations(.factories).compactMap { body, seq in
+            if case .factoryRegister(let factory) = body.data { return (factory, seq) }
+            return nil
+        }
+    }
+
+    /// Every registered partner with its registration entry, by ID.
+    public func partners() throws -> [(partner: Partner, seq: Int64)] {
+        try registrations(.partners).compactMap { body, seq in
+            if case .partnerRegister(let partner) = body.data { return (partner, seq) }
+            return nil
+        }
+    }
+
+    /// The latest policy recorded, with its entry; nil when there is none.
+    public func latestPolicy() throws -> (policy: Policy, seq: Int64)? {
+        guard let seq = try store.read({ try $0.latestEntry(ofType: "policy") }), let body = try body(seq), case .policy(let policy) = body.data else { return nil }
+        return (policy, seq)
+    }
+
+    private func registrations(_ kind: Registration) throws -> [(EntryBody, Int64)] {
+        try store.read { reader in
+            try reader.registered(kind).map { _, seq in
+                guard let entry = try reader.entry(seq) else { throw LedgerError.damaged("index table \(kind.rawValue) names entry \(seq), which is missing") }
+                switch Entry.readBody(entry) {
+                case .success(let body): return (body, seq)
+                case .failure(let failure): throw LedgerError.damaged("entry \(seq): \(failure.reason)")
+                }
+            }
+        }
+    }
+}
+
+/// For a refusal that names an ID nobody registered: the registered IDs closest to it, so a typo
+/// is one glance away.
+enum Suggestions {
+    /// The most IDs named.
+    static let namedMax = 3
+
+    /// The registered IDs closest to `id` by edit distance, closest first.
+    static func closest(to id: String, among ids: [String]) -> [String] {
+        ids.map { ($0, distance(Array(id.utf8), Array($0.utf8))) }
+            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(namedMax).map(\.0)
+    }
+
+    /// Levenshtein distance over bytes (IDs are ASCII).
+    static func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() { current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))) }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    /// What to add to a refusal of `data`: the closest registered factories or partners, when it
+    /// names one that is not registered.
+    static func hint(for data: EntryData, reader: StoreReader) throws -> String {
+        var factory: String?, partner: String?
+        switch data {
+        case .contribution(let item):
+            factory = item.factory
+            if case .partner(let id) = item.source { partner = id }
+        case .access(let grant): factory = grant.factory
+        default: return ""
+        }
+        if let factory, try !reader.facts.hasFactory(factory) {
+            return list("factories", closest(to: factory, among: try reader.registered(.factories).map(\.id)))
+        }
+        if let partner, try !reader.facts.hasPartner(partner) {
+            return list("partners", closest(to: partner, among: try reader.registered(.partners).map(\.id)))
+        }
+        return ""
+    }
+
+    private static func list(_ what: String, _ ids: [String]) -> String {
+        ids.isEmpty ? " (no \(what) are registered yet)" : " (closest registered \(what): \(ids.joined(separator: ", ")); `gigaledger \(what == "factories" ? "factory" : "partner") list` shows all)"
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// Issue 15, a finance officer's day through the real binary: duplicates caught, corrections
+/// previewed, every bad import row at once, plausibility, lists, the policy in the binary.
+@Suite struct OfficerDayTests {
+    /// A payment as an officer types it, without the fixture's `--allow-duplicate`.
+    func payment(_ extra: [String] = [], date: String = "2026-02-15", ref: String = "BMF-1") -> [String] {
+        ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+         "--date", date, "--category", "capex", "--kind", "payment", "--ref", ref] + extra
+    }
+
+    func expectRefused(_ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+        let before = fixture.state()
+        let result = fixture.run(arguments)
+        #expect(result.status == status, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(message), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(fixture.state() == before, sourceLocation: sourceLocation)
+    }
+
+    /// Found 1: the same payment twice went through.
+    @Test func aDoubleBookingIsRefusedNamingTheEarlierEntry() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(payment())  // entry 5
+        expectRefused(fixture, payment(), saying: "this repeats entry 5 (same factory, source, kind, category, amount, date and ref)")
+        try fixture.expectOK(payment(["--allow-duplicate"]))  // a real second instalment: said so
+        try fixture.expectOK(payment(ref: "BMF-2"))  // another reference: other facts
+        // Once the first is corrected, the same facts may be booked again (the usual re-booking).
+        let fresh = try CLIFixture()
+        try fresh.expectOK(payment())
+        try fresh.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "wrong amount", "--yes"])
+        try fresh.expectOK(payment())
+        #expect(shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fresh.dir).status == 0)
+    }
+
+    /// Found 1 and 4: a re-saved file and every bad row in one run.
+    @Test func anImportNamesEveryBadRowAndCatchesAResavedFile() throws {
+        let fixture = try CLIFixture()
+        let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n"
+        let good = "contribution,de-jupiter,2026-03-01,eu,10.00,capex,payment,P-1,,,,,\n"
+        fixture.dir.write("a.csv", header + good, mode: 0o644)
+        try fixture.expectOK(["import", "a.csv", "--key", "authority.key"])
+        fixture.dir.write("resaved.csv", (header + good).replacingOccurrences(of: "\n", with: "\r\n"), mode: 0o644)
+        expectRefused(fixture, ["import", "resaved.csv", "--key", "authority.key"], saying: "row 2: repeats entry 5")
+        let bad = header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
+            + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + good.replacingOccurrences(of: "P-1", with: "P-2")
+            + "contribution,de-jupiter,2036-02-01,eu,10,capex,payment,F,,,,,\n"
+        fixture.dir.write("bad.csv", bad, mode: 0o644)
+        let result = fixture.run(["import", "bad.csv", "--key", "authority.key"])
+        #expect(result.status == 65)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first == "gigaledger: error: 4 rows refused; nothing was written:", "\(result.stderr)")
+        #expect(lines.contains { $0.hasPrefix(#"row 3, column date: "2026-02-30" is not a date"#) })
+        #expect(lines.contains { $0.hasPrefix(#"row 4: factory: "nowhere" is not a registered factory"#) })
+        #expect(lines.contains { $0.hasPrefix("row 5: repeats row 2") })
+        #expect(lines.contains { $0.hasPrefix(#"row 6, column date: "2036-02-01" is more than 366 days after today"#) })
+    }
+
+    /// The example files, one per role, import as documented.
+    @Test func theExampleFilesImportForTheirRoles() throws {
+        let fixture = try CLIFixture()
+        let root = URL(fileURLWithPath: PolicyTests.shippedPath).deletingLastPathComponent().deletingLastPathComponent().path
+        try fixture.expectOK(["factory", "register", "--key", "authority.key", "--id", "de-bavaria-aigf", "--name", "Bavaria", "--kind", "gigafactory",
+                              "--host", "DE", "--capex", "3800000000"])
+        try fixture.expectOK(["partner", "register", "--key", "authority.key", "--id", "nordcompute", "--name", "NordCompute SE", "--country", "DE"])
+        try fixture.expectOK(["key", "generate", "--out", "de-officer", "--unencrypted"])
+        try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "de-officer.pub", "--name", "DE", "--role", "officer",
+                              "--scope", "ms:DE", "--scope", "factory:de-bavaria-aigf"])
+        try fixture.expectOK(["import", "\(root)/examples/import-ms-de.csv", "--key", "de-officer.key"])
+        try fixture.expectOK(["import", "\(root)/examples/import-authority.csv", "--key", "authority.key"])
+        expectRefused(fixture, ["import", "\(root)/examples/import-authority.csv", "--key", "de-officer.key", "--allow-duplicate-file"],
+                      saying: "may not record a contribution from private:nordcompute")
+    }
+
+    /// Found 5: a date ten years ahead, a scope naming nothing registered.
+    @Test func implausibleDatesAndScopesAreRefused() throws {
+        let fixture = try CLIFixture()
+        expectRefused(fixture, payment(date: "2036-02-15"), saying: #"date: "2036-02-15" is more than 366 days after today"#)
+        try fixture.expectOK(payment(["--future"], date: "2036-02-15"))
+        try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
+        expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "factory:de-jupitr"],
+                      saying: #"scope: "factory:de-jupitr" names a factory that is not registered"#)
+        expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "private:acmee"],
+                      saying: #"scope: "private:acmee" names a partner that is not registered"#)
+    }
+
+    /// Found 3: lists, and an unknown ID names the closest registered ones.
+    @Test func factoriesAndPartnersAreListedAndTyposNamed() throws {
+        let fixture = try CLIFixture()
+        #expect(try fixture.expectOK(["factory", "list"]).stdout.contains(#"de-jupiter  gigafactory  "Jupiter AI Gigafactory"  hosts DE"#))
+        let json = try fixture.expectOK(["partner", "list", "--json"]).stdout
+        let partners = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(partners.first?["id"] as? String == "acme" && partners.first?["sme"] as? Bool == true)
+        var typo = payment()
+        typo[typo.firstIndex(of: "de-jupiter")!] = "de-jupitr"
+        expectRefused(fixture, typo, saying: "closest registered factories: de-jupiter")
+    }
+
+    /// Found 2: `correct` shows what it reverses; --dry-run writes nothing.
+    @Test func aCorrectionIsPreviewedFirst() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(payment())
+        let before = fixture.state()
+        let dry = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo", "--dry-run"])
+        #expect(dry.stdout.contains("entry 5 (contribution, recorded "), "\(dry.stdout)")
+        #expect(dry.stdout.contains("de-jupiter ms:DE EUR 1,000.00 capex payment 2026-02-15 ref BMF-1"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("dry run: entry 6 would reverse entry 5; nothing was written"))
+        #expect(fixture.state() == before)
+        let done = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo"])  // no terminal: no question
+        #expect(done.stdout.contains("reversed entry 5"))
+    }
+
+    /// Found 6 and 7: the policy travels in the binary; --version names the formats.
+    @Test func theBuiltinPolicyAndTheVersion() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        let shown = try fixture.expectOK(["policy", "show"]).stdout
+        #expect(shown.contains("policy eurohpc-2026 version 2") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
+        #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
+        let version = try fixture.expectOK(["--version"]).stdout
+        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v1") && version.contains("0006_facts"))
+    }
+
+    /// Found 8: loose passphrase files, short passphrases, a public key given as the key.
+    @Test func passphrasesAndKeyFilesAreCheckedAsSecrets() throws {
+        let fixture = try CLIFixture()
+        fixture.dir.write("open-pass", "correct horse battery staple\n", mode: 0o644)
+        let open = fixture.run(payment(["--key", "officer.key", "--passphrase-file", "open-pass"]))
+        #expect(open.status == 2 && open.stderr.contains("passphrase file open-pass is accessible by group or others"), "\(open.stderr)")
+        fixture.dir.write("short", "tiny\n")
+        let short = fixture.run(["key", "generate", "--out", "s", "--passphrase-file", "short", "--kdf", "interactive"])
+        #expect(short.status == 65 && short.stderr.contains("the passphrase has 4 characters; a new key needs at least 12"), "\(short.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("s.key")))
+        let pub = fixture.run(payment(["--key", "authority.pub"]))
+        #expect(pub.stderr.contains("authority.pub is a public key"), "\(pub.stderr)")
+    }
+}
