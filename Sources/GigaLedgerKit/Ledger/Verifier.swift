@@ -177,6 +177,8 @@ final class Verifier {
         let body: Result<EntryBody, VerificationFailure>
         /// The signature checked under the key its signer had when the batch began, if it had one.
         let signatureCheck: (key: PublicKey, good: Bool)?
+        /// The facts digest of a contribution or access body (its `facts` index row), made here in parallel.
+        let factsDigest: [UInt8]?
     }
 
     static func prepare(_ entry: Entry, keys: [KeyID: PublicKey], signaturesTrustedThrough: Int64) -> Prepared {
@@ -185,7 +187,8 @@ final class Verifier {
         if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
         }
-        return Prepared(entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck)
+        return Prepared(entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck,
+                        factsDigest: Facts.digest(type: entry.type, body: entry.body))
     }
 
     func run() throws -> VerificationReport {
@@ -268,7 +271,7 @@ final class Verifier {
                 guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
             }
             facts.apply(body)
-            if let failure = try checkIndexRows(body) { return failure }
+            if let failure = try checkIndexRows(body, factsDigest: item.factsDigest) { return failure }
             if let failure = try checkTree(entry) { return failure }
             previousHash = entry.hash
             count = entry.seq
@@ -301,8 +304,8 @@ final class Verifier {
     }
 
     /// The index rows this entry implies must be the next rows of their tables, in sequence order.
-    private func checkIndexRows(_ body: EntryBody) throws -> VerificationFailure? {
-        for row in IndexRow.rows(for: body) where indexTables.contains(row.table) {
+    private func checkIndexRows(_ body: EntryBody, factsDigest: [UInt8]?) throws -> VerificationFailure? {
+        for row in IndexRow.rows(for: body, factsDigest: factsDigest) where indexTables.contains(row.table) {
             let scan = try indexScan(row.table)
             guard let stored = try scan.next(), stored == row.values else {
                 return VerificationFailure(seq: body.seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")

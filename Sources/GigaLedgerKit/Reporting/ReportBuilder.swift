@@ -155,6 +155,9 @@ struct ReportData {
     var corrections = [Int64: CorrectionRecord]()
     /// Entries by type, counted only when asked for (`status`).
     var countsByType: [String: Int64]?
+    /// One copy of each recorded_at and signer: an import's rows share them, and a million rows
+    /// would otherwise keep a million copies alive.
+    private var times = [String: String](), signers = [KeyID: KeyID]()
 
     init(through: CalendarDate?, countingTypes: Bool = false) {
         self.through = through
@@ -165,7 +168,7 @@ struct ReportData {
 
     mutating func add(_ body: EntryBody) {
         countsByType?[body.type, default: 0] += 1
-        let origin = RowOrigin(seq: body.seq, recordedAt: body.recordedAt, signer: body.signer)
+        let origin = RowOrigin(seq: body.seq, recordedAt: interned(body.recordedAt), signer: interned(body.signer))
         switch body.data {
         case .policy(let item): policies.append((item, body.seq))
         case .factoryRegister(let factory): factories.append((factory, body.seq))
@@ -177,6 +180,18 @@ struct ReportData {
             access.append(AccessRow(origin: origin, grant: grant, correctedBy: nil))
         default: break
         }
+    }
+
+    private mutating func interned(_ time: String) -> String {
+        if let known = times[time] { return known }
+        times[time] = time
+        return time
+    }
+
+    private mutating func interned(_ key: KeyID) -> KeyID {
+        if let known = signers[key] { return known }
+        signers[key] = key
+        return key
     }
 
     /// Marks the corrected rows (a correction may come after the row it cancels).
@@ -203,10 +218,27 @@ struct ReportData {
         return out
     }
 
-    /// The rows of `factory` that count at `state`, dated up to `day`.
-    func rows(of factory: String, at state: Int64, through day: CalendarDate) -> FactoryRows {
-        FactoryRows(contributions: contributions.filter { $0.item.factory == factory && $0.item.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) },
-                    access: access.filter { $0.grant.factory == factory && $0.grant.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) })
+    /// Each factory's figures and rows that count at `state`, dated up to `day`: one pass.
+    func grouped(at state: Int64, through day: CalendarDate) -> [String: (figures: PeriodFigures, rows: FactoryRows)] {
+        var out = [String: (figures: PeriodFigures, rows: FactoryRows)]()
+        func slot(_ factory: String) -> (figures: PeriodFigures, rows: FactoryRows) {
+            out[factory] ?? (PeriodFigures(), FactoryRows(allContributions: contributions, allAccess: access))
+        }
+        for (index, row) in contributions.enumerated() where row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            var entry = slot(row.item.factory)
+            out[row.item.factory] = nil  // held uniquely while it grows (no copy per row)
+            entry.figures.add(row.item)
+            entry.rows.contributionIndices.append(index)
+            out[row.item.factory] = entry
+        }
+        for (index, row) in access.enumerated() where row.grant.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            var entry = slot(row.grant.factory)
+            out[row.grant.factory] = nil
+            entry.figures.access.add(row.grant)
+            entry.rows.accessIndices.append(index)
+            out[row.grant.factory] = entry
+        }
+        return out
     }
 
     /// The policy that judges a period ending on `day` at `state`: the latest recorded by then
@@ -226,11 +258,11 @@ struct ReportData {
     func judge(at state: Int64, through day: CalendarDate) throws -> (policy: Policy, seq: Int64, notInForce: String?,
                                                                    factories: [(Factory, PeriodFigures, [Verdict], [PaymentFinding])], programme: [Verdict]) {
         let (policy, seq, notInForce) = try self.policy(at: state, for: day)
-        let cumulative = figures(at: state) { $0 <= day }
+        let groups = grouped(at: state, through: day)
         var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
         for (factory, registered) in factories where registered <= state {
-            let figures = cumulative[factory.id] ?? PeriodFigures()
-            let rows = rows(of: factory.id, at: state, through: day)
+            let figures = groups[factory.id]?.figures ?? PeriodFigures()
+            let rows = groups[factory.id]?.rows ?? FactoryRows(allContributions: contributions, allAccess: access)
             var verdicts = Safeguards.verdicts(for: factory, figures: figures, rows: rows, policy: policy, through: day)
             if let notInForce { verdicts = verdicts.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
             out.append((factory, figures, verdicts, Safeguards.findings(figures, rows: rows)))
@@ -265,7 +297,9 @@ struct ReportData {
             isProvisional: String(head.recordedAt.prefix(10)) <= period.lastDay.description,
             policy: judged.policy, policySeq: judged.seq, policyNotInForce: judged.notInForce, factories: factories, programme: judged.programme,
             allPeriod: factories.map(\.period).reduce(PeriodFigures(), +), allCumulative: allCumulative, sourceNames: sourceNames(),
-            contributionRows: contributions.filter { $0.seq <= state }, accessRows: access.filter { $0.seq <= state },
+            // The rows as collected (up to the report's state), unless this is an earlier state (a previous report recomputed).
+            contributionRows: contributions.last.map { $0.seq <= state } ?? true ? contributions : contributions.filter { $0.seq <= state },
+            accessRows: access.last.map { $0.seq <= state } ?? true ? access : access.filter { $0.seq <= state },
             corrections: corrections.filter { $0.value.origin.seq <= state },
             rollForward: try previous.map { try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme) },
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state))
@@ -410,19 +444,22 @@ struct ReportData {
             let factoryCauses = causes { factory, _ in factory == id }
             verdictChanges(id, now: item.verdicts, was: old?.2 ?? [], causes: factoryCauses)
             for finding in item.findings where !(old?.3 ?? []).contains(where: { $0.source == finding.source && $0.category == finding.category }) {
+                let findingSource = try? Source.parse(finding.source, field: "source")
                 out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)", before: "none",
                                   after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments",
-                                  causes: causes { factory, source in factory == id && source?.description == finding.source }, rank: 0))
+                                  causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 0))
             }
             for finding in old?.3 ?? [] where !item.findings.contains(where: { $0.source == finding.source && $0.category == finding.category }) {
+                let findingSource = try? Source.parse(finding.source, field: "source")
                 out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)",
                                   before: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", after: "none",
-                                  causes: causes { factory, source in factory == id && source?.description == finding.source }, rank: 1))
+                                  causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 1))
             }
             let was = opening[id] ?? PeriodFigures(), now = item.cumulative
             for key in PeriodFigures.ordered(Array(Set(was.bySource.keys).union(now.bySource.keys))) {
                 let a = was.bySource[key] ?? ContributionTotals(), b = now.bySource[key] ?? ContributionTotals()
-                let sourceCauses = causes { factory, source in factory == id && source?.description == key }
+                let keySource = try? Source.parse(key, field: "source")
+                let sourceCauses = causes { factory, source in factory == id && source != nil && source == keySource }
                 for (name, x, y) in [("committed CAPEX", a.committedCapex, b.committedCapex), ("committed OPEX", a.committedOpex, b.committedOpex),
                                      ("paid CAPEX", a.paidCapex, b.paidCapex), ("paid OPEX", a.paidOpex, b.paidOpex)] where x != y {
                     out.append(Change(factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y), causes: sourceCauses, rank: 2))

@@ -29,7 +29,8 @@ extension ReportRenderer {
     static func verdictJSON(_ verdict: Verdict) -> CanonicalJSON {
         var members: [String: CanonicalJSON] = ["rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
                                                 "explanation": .string(verdict.explanation), "confidence": .string(verdict.rule.confidence.rawValue),
-                                                "source": .string(verdict.rule.source), "entries": .array(verdict.entries.map { .integer($0) })]
+                                                "source": .string(verdict.rule.source), "entries": .array(verdict.entries.map { .integer($0) }),
+                                                "entry_count": .integer(Int64(verdict.entryCount))]
         if let value = verdict.value { members["value"] = fractionJSON(value) }
         if let threshold = verdict.threshold { members["threshold"] = fractionJSON(threshold) }
         if let margin = verdict.margin { members["margin"] = .string(margin) }
@@ -39,7 +40,7 @@ extension ReportRenderer {
     static func findingJSON(_ finding: PaymentFinding) -> CanonicalJSON {
         .object(["source": .string(finding.source), "category": .string(finding.category.rawValue), "committed_cents": .total(finding.committed),
                  "paid_cents": .total(finding.paid), "excess_cents": .total(finding.paid - finding.committed),
-                 "entries": .array(finding.entries.map { .integer($0) })])
+                 "entries": .array(finding.entries.map { .integer($0) }), "entry_count": .integer(Int64(finding.entryCount))])
     }
 
     static func rollForwardJSON(_ roll: RollForward) -> CanonicalJSON {

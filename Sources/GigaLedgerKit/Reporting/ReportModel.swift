@@ -188,8 +188,14 @@ public struct Verdict: Equatable, Sendable {
     public let explanation: String
     /// The headroom left or the excess, in EUR or GPU-hours, when the rule has one.
     public let margin: String?
-    /// The entries behind the figures that decided it, in sequence order.
+    /// The entries behind the figures that decided it, in sequence order, when there are at most
+    /// `entriesListedMax`; else empty, and `entryCount` says how many (they are the factory's rows
+    /// in contributions.csv and access.csv that count).
     public let entries: [Int64]
+    public let entryCount: Int
+
+    /// The most entries a verdict lists by number.
+    public static let entriesListedMax = 500
 
     init(rule: PolicyRule, status: VerdictStatus, value: Fraction? = nil, threshold: Fraction? = nil, explanation: String,
          margin: String? = nil, entries: [Int64] = []) {
@@ -199,7 +205,8 @@ public struct Verdict: Equatable, Sendable {
         self.threshold = threshold
         self.explanation = explanation
         self.margin = margin
-        self.entries = entries
+        self.entryCount = entries.count
+        self.entries = entries.count <= Self.entriesListedMax ? entries : []
     }
 }
 
@@ -238,7 +245,9 @@ public struct PaymentFinding: Equatable, Sendable {
     public let category: CostCategory
     public let committed: Total
     public let paid: Total
+    /// The entries behind the figures, when at most `Verdict.entriesListedMax`; `entryCount` says how many.
     public let entries: [Int64]
+    public let entryCount: Int
 }
 
 public struct FactoryReport: Equatable, Sendable {

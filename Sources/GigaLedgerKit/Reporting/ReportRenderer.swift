@@ -113,7 +113,8 @@ public enum ReportRenderer {
             "factoryID": factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
             "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? "", "explanation": cell(verdict.explanation),
             "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue,
-            "margin": verdict.margin ?? "", "entriesText": entriesText(verdict.entries), "marginText": verdict.margin.map { " — \($0)" } ?? "",
+            "margin": verdict.margin ?? "", "entriesText": verdict.entries.isEmpty && verdict.entryCount > 0
+                ? "\(verdict.entryCount) entries (this factory's rows in contributions.csv and access.csv)" : entriesText(verdict.entries), "marginText": verdict.margin.map { " — \($0)" } ?? "",
         ]
         if !verdict.entries.isEmpty && verdict.entries.allSatisfy(linked.contains) {
             values["links"] = verdict.entries.map { ["seq": String($0)] }
@@ -133,7 +134,8 @@ public enum ReportRenderer {
             "findings": item.findings.map { finding in
                 ["source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
                  "committed": Cents.formatted(finding.committed), "paid": Cents.formatted(finding.paid),
-                 "excess": Cents.formatted(finding.paid - finding.committed), "entriesText": entriesText(finding.entries)]
+                 "excess": Cents.formatted(finding.paid - finding.committed),
+                 "entriesText": finding.entries.isEmpty ? "\(finding.entryCount) entries in contributions.csv" : entriesText(finding.entries)]
             },
         ]
     }

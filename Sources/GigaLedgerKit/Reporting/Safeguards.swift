@@ -1,12 +1,22 @@
 import GigaLedgerCore
 
-/// The rows of one factory that count at a report's state, dated up to the day judged.
+/// The rows of one factory that count at a report's state, dated up to the day judged: positions
+/// in the report's row arrays (shared, not copied: a ledger may hold a million rows).
 struct FactoryRows {
-    let contributions: [ContributionRow]
-    let access: [AccessRow]
+    let allContributions: [ContributionRow]
+    let allAccess: [AccessRow]
+    var contributionIndices = [Int]()
+    var accessIndices = [Int]()
 
-    func seqs(_ include: (Contribution) -> Bool) -> [Int64] { contributions.filter { include($0.item) }.map(\.seq) }
-    func accessSeqs(_ include: (AccessGrant) -> Bool) -> [Int64] { access.filter { include($0.grant) }.map(\.seq) }
+    var access: [AccessRow] { accessIndices.map { allAccess[$0] } }
+
+    func seqs(_ include: (Contribution) -> Bool) -> [Int64] {
+        contributionIndices.compactMap { include(allContributions[$0].item) ? allContributions[$0].seq : nil }
+    }
+
+    func accessSeqs(_ include: (AccessGrant) -> Bool) -> [Int64] {
+        accessIndices.compactMap { include(allAccess[$0].grant) ? allAccess[$0].seq : nil }
+    }
 }
 
 /// The safeguards of a policy checked against one factory's cumulative figures to a day.
@@ -84,9 +94,11 @@ enum Safeguards {
         var out = [PaymentFinding]()
         for key in figures.sourceKeys {
             let totals = figures.bySource[key]!
+            guard let source = try? Source.parse(key, field: "source") else { continue }  // keys are written from sources
             for (category, committed, paid) in [(CostCategory.capex, totals.committedCapex, totals.paidCapex), (.opex, totals.committedOpex, totals.paidOpex)] where paid > committed {
+                let entries = rows.seqs { $0.source == source && $0.category == category }
                 out.append(PaymentFinding(source: key, category: category, committed: committed, paid: paid,
-                                          entries: rows.seqs { $0.source.description == key && $0.category == category }))
+                                          entries: entries.count <= Verdict.entriesListedMax ? entries : [], entryCount: entries.count))
             }
         }
         return out

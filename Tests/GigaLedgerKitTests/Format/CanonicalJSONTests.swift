@@ -87,6 +87,8 @@ import Testing
         #expect(try EntryBody.decodeGenerally(general) == body, sourceLocation: sourceLocation)
         // The direct reader steps aside (nil) for what it does not read, such as escapes; what it reads, it reads right.
         if let direct = EntryBody.decodeDirectly(general) { #expect(direct == body, "\(data)", sourceLocation: sourceLocation) }
+        // The facts digest from the stored bytes (verify, import) equals the one from the values (append).
+        #expect(Facts.digest(type: body.type, body: general) == Facts.digest(data), "\(data)", sourceLocation: sourceLocation)
     }
 
     static func contribution(factory: String = "de-jupiter", source: Source = .union, cents: Int64 = 100, date: String = "2026-02-15",

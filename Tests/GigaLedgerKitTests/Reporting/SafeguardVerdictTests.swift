@@ -82,7 +82,7 @@ import Testing
         try small.give(.union, 500, .commitment)
         try small.give(.union, 500, .payment)  // paid exactly what was committed: no finding
         var report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
-        #expect(report.factories[0].findings == [PaymentFinding(source: "private:p", category: .opex, committed: 0, paid: 1_250_000_000, entries: [6])])
+        #expect(report.factories[0].findings == [PaymentFinding(source: "private:p", category: .opex, committed: 0, paid: 1_250_000_000, entries: [6], entryCount: 1)])
         try small.give(.union, 1, .payment)
         report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         #expect(report.factories[0].findings.map(\.source) == ["eu", "private:p"])
