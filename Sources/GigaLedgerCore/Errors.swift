@@ -1,6 +1,6 @@
 /// The three kinds of failure. Each error says which it is where it is thrown, never where it is
 /// caught; the front ends map a kind to an exit code or an HTTP status in one place each.
-public enum FailureKind: Sendable, Equatable {
+public enum FailureKind: String, Sendable, Equatable {
     /// The input is refused: a bad value, an unknown reference, a key not allowed to sign it.
     /// Exit 65; HTTP 4xx. Nothing was written.
     case refused

@@ -57,9 +57,10 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     // `gigaledger contribution record` end to end (process start, open, append, exit) with an
     // unencrypted key file, so no passphrase KDF: the median of 21.
     var records = [Double]()
-    for _ in 0..<21 {
+    for index in 0..<21 {  // each with its own reference: the duplicate check looks, and finds nothing
         records.append(runMeasured(["contribution", "record", "--ledger", path, "--key", keyPath, "--factory", "aigf-1", "--source", "eu",
-                                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment"], binary: binary, work: work).0)
+                                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment",
+                                    "--ref", "BENCH-\(index)"], binary: binary, work: work).0)
     }
     result.recordMilliseconds = records.sorted()[records.count / 2] * 1000
     // This process keeps the ledger open, so the imports are still in the WAL; a `gigaledger import`

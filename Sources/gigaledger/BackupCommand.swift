@@ -14,7 +14,7 @@ extension GigaLedger {
 
         func run() throws {
             let report = try ledger.open(forWriting: false).backup(to: out)
-            print("backup \(out): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
+            print("backup \(out): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")")
             // Output that is lost leaves no copy behind: the command failed, and nothing was made.
             do { try flushStandardOutput() } catch {
                 LedgerStore.removeFiles(path: out)

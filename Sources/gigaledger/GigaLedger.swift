@@ -35,12 +35,28 @@ struct GigaLedger: ParsableCommand {
         } catch let failure as ExitCode {
             terminate(failure.rawValue)
         } catch let error as GigaLedgerError {
-            FileHandle.standardError.write(Data("gigaledger: error: \(error.description)\n".utf8))
-            terminate(ExitCodes.code(for: error.kind))
+            let code = ExitCodes.code(for: error.kind)
+            FileHandle.standardError.write(Data((jsonRequested ? jsonError(kind: error.kind.rawValue, code: code, message: error.description)
+                                                 : "gigaledger: error: \(error.description)") .utf8 + [0x0a]))
+            terminate(code)
         } catch {
             // ArgumentParser's own errors (a bad command line, help, version), which it renders.
+            let code = exitCode(for: error).rawValue
+            if jsonRequested && code != 0 {
+                FileHandle.standardError.write(Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
+                terminate(code)
+            }
             exit(withError: error)
         }
+    }
+
+    /// Whether the command line asks for JSON: then a failure is one JSON object on standard error
+    /// (README, "JSON output").
+    static var jsonRequested: Bool { CommandLine.arguments.dropFirst().contains("--json") }
+
+    /// `{"error":{"exit_code":65,"kind":"refused","message":"..."}}`: canonical JSON, one line.
+    static func jsonError(kind: String, code: Int32, message: String) -> String {
+        Render.jsonObject(["error": .object(["kind": .string(kind), "exit_code": .integer(Int64(code)), "message": .string(message)])])
     }
 }
 

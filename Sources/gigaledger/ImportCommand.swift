@@ -19,6 +19,7 @@ extension GigaLedger {
         @Flag(name: .long, help: "Check and show what would be recorded; write nothing.") var dryRun = false
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
         @OptionGroup var entryChecks: EntryCheckOptions
+        @Flag(name: .long, help: "Print the outcome as JSON.") var json = false
 
         func run() throws {
             let importFile = try ImportFile.open(file)
@@ -26,11 +27,15 @@ extension GigaLedger {
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile || entryChecks.allowDuplicate,
                                       checks: entryChecks.checks(), dryRun: dryRun,
-                                      onRow: dryRun ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
+                                      onRow: dryRun && !json ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
                                       progress: progress.update, deliver: { result in
                 progress.finish()
                 let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
-                if dryRun {
+                if json {
+                    print(Render.jsonObject(["file": .string(file), "rows": .integer(Int64(result.rowCount)), "first_entry": .integer(result.first.seq),
+                                             "last_entry": .integer(result.last.seq), "import_entry": .integer(result.record.seq),
+                                             "head": .string(Encoding.hex(result.record.hash)), "dry_run": .bool(dryRun)]))
+                } else if dryRun {
                     print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
                 } else {
                     print("imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)")

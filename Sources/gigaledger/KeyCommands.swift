@@ -104,9 +104,22 @@ extension GigaLedger.Key {
         static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with their roles, scopes and status.")
 
         @OptionGroup var ledger: LedgerOptions
+        @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
         func run() throws {
-            for key in try ledger.open(forWriting: false).keys() {
+            let keys = try ledger.open(forWriting: false).keys()
+            if json {
+                print(Render.jsonArray(keys.map { key in
+                    var members: [String: CanonicalJSON] = [
+                        "key_id": .string(key.enrolment.publicKey.id.description), "name": .string(key.enrolment.name),
+                        "role": .string(key.enrolment.role.rawValue), "scopes": .array(key.enrolment.scopes.map { .string($0.description) }),
+                        "enrolled_at": .integer(key.enrolledAt)]
+                    if let revoked = key.revokedAt { members["revoked_at"] = .integer(revoked) }
+                    return .object(members)
+                }))
+                return
+            }
+            for key in keys {
                 let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
                 let scopes = key.enrolment.scopes.map(\.description).joined(separator: ",")
                 print("\(key.enrolment.publicKey.id)  \(key.enrolment.role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(status)  enrolled at entry \(key.enrolledAt)  \(key.enrolment.name)\(scopes.isEmpty ? "" : "  scope \(scopes)")")

@@ -73,7 +73,7 @@ extension GigaLedger {
                 print("NOT VERIFIED: \(failure)")
                 print("(entries 1 to \(report.verifiedCount) verified)")
             } else {
-                print("verified: \(report.verifiedCount) entries, head \(head)")
+                print("verified: \(Render.count(report.verifiedCount, "entry", "entries")), head \(head)")
                 print("origin: \(report.origin)")
                 print("authority key: \(authority?.description ?? "unknown") (\(Render.trust(trust)))")
             }

@@ -15,13 +15,13 @@ enum Render {
     /// What a verification checked, in one line.
     static func verificationBasis(_ report: VerificationReport) -> String {
         guard let trusted = report.signaturesTrustedThrough else {
-            return "verified: \(report.verifiedCount) entries, every signature checked"
+            return "verified: \(count(report.verifiedCount, "entry", "entries")), every signature checked"
         }
         let basis = "taken as checked by the checkpoint the ledger signed at \(trusted), which `checkpoint` verified before signing (its root matched)"
         guard trusted < report.verifiedCount else {
-            return "verified: \(report.verifiedCount) entries; their signatures were \(basis); --full-verify checks them again"
+            return "verified: \(count(report.verifiedCount, "entry", "entries")); their signatures were \(basis); --full-verify checks them again"
         }
-        return "verified: \(report.verifiedCount) entries; signatures checked for entries \(trusted + 1) to \(report.verifiedCount), and for 1 to "
+        return "verified: \(count(report.verifiedCount, "entry", "entries")); signatures checked for entries \(trusted + 1) to \(report.verifiedCount), and for 1 to "
             + "\(trusted) \(basis); --full-verify checks them all"
     }
 
@@ -78,6 +78,14 @@ enum Render {
             "body        \(String(decoding: entry.body, as: UTF8.self))",
         ]
         return lines.joined(separator: "\n")
+    }
+
+    /// `1 entry`, `2 entries`.
+    static func count<N: BinaryInteger>(_ n: N, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+
+    /// Canonical JSON object, one line (for `--json`).
+    static func jsonObject(_ members: [String: CanonicalJSON]) -> String {
+        String(decoding: CanonicalJSON.object(members).encoded(), as: UTF8.self)
     }
 
     /// Canonical JSON array, one line (for `--json`).

@@ -19,6 +19,7 @@ extension GigaLedger {
         @Flag(name: .long, help: "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing).")
         var fullVerify = false
         @OptionGroup var passphrase: PassphraseOptions
+        @Flag(name: .long, help: "Print the outcome as JSON (the figures are in summary.json).") var json = false
 
         func validate() throws {
             guard (quarter == nil) != (year == nil) else { throw ValidationError("give exactly one period: --quarter YYYY-Qn or --year YYYY") }
@@ -37,6 +38,18 @@ extension GigaLedger {
                                                                        previous: previousInput, signer: signer)
             let report = bundle.report
             let counts = report.verdictCounts
+            if json {
+                try bundle.write(to: dir)
+                print(Render.jsonObject([
+                    "period": .string(report.period.description), "folder": .string(dir), "entries": .integer(report.entryCount),
+                    "head": .string(Encoding.hex(report.headHash)), "provisional": .bool(report.isProvisional),
+                    "pass": .integer(Int64(counts[.pass] ?? 0)), "breach": .integer(Int64(counts[.breach] ?? 0)),
+                    "not_assessable": .integer(Int64(counts[.notAssessable] ?? 0)),
+                    "findings": .integer(Int64(report.factories.reduce(0) { $0 + $1.findings.count })),
+                    "notes": .array(bundle.notes.map { .string($0) }),
+                ]))
+                return
+            }
             print(Render.verificationBasis(bundle.verification))
             let findings = report.factories.reduce(0) { $0 + $1.findings.count }
             print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(findings) payment finding\(findings == 1 ? "" : "s"); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")")

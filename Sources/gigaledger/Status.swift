@@ -9,16 +9,30 @@ extension GigaLedger {
             abstract: "Verify the ledger, then print its entries by type and each factory's committed and paid totals (corrections netted).")
 
         @OptionGroup var ledger: LedgerOptions
+        @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
             let status = try ledger.status()
             let report = status.verification
             if let failure = report.failure {
-                print("NOT VERIFIED: \(failure)")
+                print(json ? Render.jsonObject(["verified": .bool(false), "failure": .object(["entry": .integer(failure.seq), "reason": .string(failure.reason)])])
+                           : "NOT VERIFIED: \(failure)")
                 throw ExitCode(ExitCodes.notVerified)
             }
-            print("ledger \(ledger.path): verified, \(report.verifiedCount) entries, head \(report.headHash.map(Encoding.hex) ?? "")")
+            if json {
+                print(Render.jsonObject([
+                    "verified": .bool(true), "entries": .integer(report.verifiedCount), "head": .string(report.headHash.map(Encoding.hex) ?? ""),
+                    "origin": .string(report.origin), "by_type": .object(status.countsByType.mapValues { .integer($0) }),
+                    "factories": .array(status.factories.map { factory, figures in
+                        .object(["id": .string(factory.id), "committed_cents": .total(figures.total.committed), "paid_cents": .total(figures.total.paid),
+                                 "union_committed_cents": .total(figures.union.committed), "member_states_committed_cents": .total(figures.memberStates.committed),
+                                 "private_committed_cents": .total(figures.sum(prefix: "private:").committed), "gpu_hours": .total(figures.access.hours())])
+                    }),
+                ]))
+                return
+            }
+            print("ledger \(ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")")
             print("origin \(report.origin)")
             print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             for (factory, figures) in status.factories {

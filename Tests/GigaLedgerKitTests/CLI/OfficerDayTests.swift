@@ -139,3 +139,27 @@ import Testing
         #expect(pub.stderr.contains("authority.pub is a public key"), "\(pub.stderr)")
     }
 }
+
+/// Found 9: `--json` on the commands that print results, and a failure under `--json` is one JSON
+/// object on standard error with its kind and exit code.
+@Suite struct JSONOutputTests {
+    @Test func resultsAndErrorsAsJSON() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(fixture.contributionArguments)
+        func object(_ text: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        }
+        let status = try object(try fixture.expectOK(["status", "--json"]).stdout)
+        #expect(status["verified"] as? Bool == true && status["entries"] as? Int == 5)
+        #expect((status["factories"] as? [[String: Any]])?.first?["committed_cents"] as? Int == 0)
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(keys.map { $0["role"] as? String } == ["authority", "officer"])
+        let refused = fixture.run(["factory", "list", "--json", "--ledger", "missing.sqlite"])
+        #expect(refused.status == 2)
+        let error = try #require(try object(refused.stderr.trimmingCharacters(in: .newlines))["error"] as? [String: Any])
+        #expect(error["kind"] as? String == "unusable" && error["exit_code"] as? Int == 2 && (error["message"] as? String)?.contains("missing.sqlite") == true)
+        let usage = fixture.run(["status", "--json", "--no-such-option"])
+        #expect(usage.status == 64)
+        #expect(try object(usage.stderr.trimmingCharacters(in: .newlines))["error"] != nil, "\(usage.stderr)")
+    }
+}
