@@ -5,8 +5,12 @@ SWIFT ?= swift
 # GNU time for the benchmark's peak-memory figure, and faketime for the tests of a wrong system clock.
 APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime
 DEMO_DIR ?= demo
+# Where `make install` puts the binary, its manual page and shell completions.
+PREFIX ?= /usr/local
+# A separate build folder for the binary with the Swift runtime linked in, so it does not rebuild the others.
+STATIC_BUILD = .build/static
 
-.PHONY: all deps build release test demo schema clean crash fuzz bench
+.PHONY: all deps build release static install test demo schema clean crash fuzz bench
 
 all: build
 
@@ -25,6 +29,26 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+# A binary that runs where Swift is not installed: the Swift runtime and Foundation linked in;
+# it needs only Debian's libsodium23 and the C library (`ldd` lists nothing of Swift's).
+static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product gigaledger
+
+# The static binary, its manual page (argument-parser's generate-manual plugin) and bash, zsh and
+# fish completions, under PREFIX.
+install: static
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $$($(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --show-bin-path)/gigaledger $(DESTDIR)$(PREFIX)/bin/gigaledger
+	$(SWIFT) package --scratch-path $(STATIC_BUILD) plugin --allow-writing-to-package-directory generate-manual --multi-page=false \
+	  --output-directory $(STATIC_BUILD)/man --authors "the GigaLedger developers" >/dev/null 2>&1 || true
+	@if [ -f $(STATIC_BUILD)/man/gigaledger.1 ]; then install -m 0644 $(STATIC_BUILD)/man/gigaledger.1 $(DESTDIR)$(PREFIX)/share/man/man1/gigaledger.1; \
+	else $(DESTDIR)$(PREFIX)/bin/gigaledger --help > $(STATIC_BUILD)/gigaledger.txt; echo "manual page: the plugin did not run; see gigaledger --help"; fi
+	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gigaledger
+	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gigaledger
+	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gigaledger.fish
 
 # The tests run the real binary, so build it first.
 test: deps

@@ -33,7 +33,7 @@ enum LedgerDatabase {
             let seq: Int64 = row["seq"]
             // A body that does not read is left without a row: verify then reports the entry itself.
             guard let body = try? EntryBody.decode([UInt8](row["body"] as Data)), let digest = Facts.digest(body.data) else { continue }
-            try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.blob(digest), .integer(seq)])
+            try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.integer(digest), .integer(seq)])
         }
     }
 

@@ -31,7 +31,7 @@ public struct IndexRow: Equatable, Sendable {
     /// The rows `body` implies: at most one. `factsDigest`, when given, is the digest of the
     /// stored body's bytes (`Facts.digest(type:body:)`, the same value, without encoding again).
     /// (Verify compares every table whose migration the file has; `facts` came with 0006.)
-    public static func rows(for body: EntryBody, factsDigest: [UInt8]? = nil) -> [IndexRow] {
+    public static func rows(for body: EntryBody, factsDigest: Int64? = nil) -> [IndexRow] {
         switch body.data {
         case .genesis(let genesis): return [keyRow(genesis.authority, seq: body.seq)]
         case .keyEnroll(let enrolment): return [keyRow(enrolment, seq: body.seq)]
@@ -40,7 +40,7 @@ public struct IndexRow: Equatable, Sendable {
         case .partnerRegister(let partner): return [IndexRow(table: partners, values: [.text(partner.id), .integer(body.seq)])]
         case .correction(let correction): return [IndexRow(table: corrections, values: [.integer(correction.entry), .integer(body.seq)])]
         case .importRecord(let record): return [IndexRow(table: imports, values: [.text(Encoding.hex(record.fileSHA256)), .integer(body.seq)])]
-        case .contribution, .access: return [IndexRow(table: facts, values: [.blob(factsDigest ?? Facts.digest(body.data)!), .integer(body.seq)])]
+        case .contribution, .access: return [IndexRow(table: facts, values: [.integer(factsDigest ?? Facts.digest(body.data)!), .integer(body.seq)])]
         case .policy: return []
         }
     }

@@ -300,12 +300,13 @@ public struct StoreReader {
         IndexScan(try Row.fetchCursor(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq"))
     }
 
-    /// The first entry with these facts (`Facts.digest`) that no correction cancels, if any.
-    public func uncorrectedEntry(factsDigest digest: [UInt8]) throws -> Int64? {
-        try Int64.fetchOne(db, sql: """
+    /// The entries with this facts digest (`Facts.digest`) that no correction cancels, in order:
+    /// candidates, whose data the caller compares.
+    public func uncorrectedEntries(factsDigest digest: Int64) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: """
             SELECT f.seq FROM facts f WHERE f.digest = ?
-            AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.corrected_seq = f.seq) ORDER BY f.seq LIMIT 1
-            """, arguments: [Data(digest)])
+            AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.corrected_seq = f.seq) ORDER BY f.seq
+            """, arguments: [digest])
     }
 
     /// The entry that recorded an import of a file with this SHA-256, if any.
@@ -389,9 +390,9 @@ public struct StoreWriter {
     }
 
     /// Inserts a contribution or access entry and its one index row, its facts' digest.
-    public func appendRow(_ entry: Entry, factsDigest: [UInt8], tree: inout TreeAppender) throws {
+    public func appendRow(_ entry: Entry, factsDigest: Int64, tree: inout TreeAppender) throws {
         try insert(entry)
-        try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.blob(factsDigest), .integer(entry.seq)])
+        try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.integer(factsDigest), .integer(entry.seq)])
         try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
     }
 

@@ -188,7 +188,7 @@ BEGIN SELECT RAISE(ABORT, 'gigaledger: cosignatures is append-only'); END;
 -- written by the migration itself (in Swift, in the same transaction).
 CREATE TABLE facts (
     seq    INTEGER PRIMARY KEY REFERENCES entries(seq),
-    digest BLOB    NOT NULL CHECK (length(digest) = 32)
+    digest INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX facts_by_digest ON facts (digest);
 

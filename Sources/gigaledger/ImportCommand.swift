@@ -14,7 +14,7 @@ extension GigaLedger {
             discussion: "Columns (header row): \(CSVImport.columns.joined(separator: ",")). Examples: schema/examples/import-ms-de.csv (an ms:DE officer) and import-authority.csv; see the README.")
 
         @OptionGroup var ledger: LedgerOptions
-        @Argument(help: "The CSV file.") var file: String
+        @Argument(help: "The CSV file.", completion: .file(extensions: ["csv"])) var file: String
         @OptionGroup var signing: SigningOptions
         @Flag(name: .long, help: "Check and show what would be recorded; write nothing.") var dryRun = false
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false

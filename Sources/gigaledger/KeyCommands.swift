@@ -22,7 +22,8 @@ extension GigaLedger.Key {
         @Flag(name: .long, help: "Store the secret key without a passphrase (for automation; anyone who can read the file can sign).")
         var unencrypted = false
 
-        @Option(name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"))
+        @Option(name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"),
+                completion: .list(["interactive", "moderate", "sensitive"]))
         var kdf: String = "moderate"
 
         @OptionGroup var passphrase: PassphraseOptions
@@ -59,13 +60,15 @@ extension GigaLedger.Key {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signing: SigningOptions
 
-        @Option(name: .long, help: ArgumentHelp("The key's minisign public-key file (NAME.pub).", valueName: "file"))
+        @Option(name: .long, help: ArgumentHelp("The key's minisign public-key file (NAME.pub).", valueName: "file"),
+                completion: .file(extensions: ["pub"]))
         var pub: String
 
         @Option(name: .long, help: "Who holds the key, e.g. \"Anna Schmidt, BMBF finance\".")
         var name: String
 
-        @Option(name: .long, help: ArgumentHelp("authority, officer or auditor.", valueName: "role"))
+        @Option(name: .long, help: ArgumentHelp("authority, officer or auditor.", valueName: "role"),
+                completion: .list(Role.allCases.map(\.rawValue)))
         var role: String
 
         @Option(name: .long, help: ArgumentHelp("What an officer may record: eu, ms:CC, private:ID or factory:ID (repeatable).", valueName: "scope"))

@@ -5,7 +5,8 @@ import GigaLedgerKit
 
 /// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"),
+            completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
     @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" ", valueName: "seconds"))
@@ -39,7 +40,8 @@ struct LedgerOptions: ParsableArguments {
 
 /// The passphrase source: `--passphrase-file PATH`, else `GIGALEDGER_PASSPHRASE_FILE`, else the terminal.
 struct PassphraseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"),
+            completion: .file())
     var passphraseFile: String?
 
     var file: String? {
@@ -69,7 +71,8 @@ struct PassphraseOptions: ParsableArguments {
 
 /// The signing key: `--key PATH`, else `GIGALEDGER_KEY`.
 struct SigningOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"),
+            completion: .file(extensions: ["key"]))
     var key: String?
 
     @OptionGroup var passphrase: PassphraseOptions

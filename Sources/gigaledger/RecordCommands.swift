@@ -40,7 +40,7 @@ extension GigaLedger {
             @OptionGroup var signing: SigningOptions
             @Option(name: .long, help: "The factory's ID: lower-case letters, digits and dashes.") var id: String
             @Option(name: .long, help: "The factory's name.") var name: String
-            @Option(name: .long, help: "gigafactory or ai-factory.") var kind: String
+            @Option(name: .long, help: "gigafactory or ai-factory.", completion: .list(FactoryKind.allCases.map(\.rawValue))) var kind: String
             @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.", valueName: "EUR")) var capex: String
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
@@ -109,8 +109,8 @@ extension GigaLedger {
             @Option(name: .long, help: "eu, ms:CC (a member state) or private:ID (a registered partner).") var source: String
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Euros with at most two decimals, e.g. 1250000.00.", valueName: "EUR")) var amount: String
             @Option(name: .long, help: ArgumentHelp("The value date.", valueName: "YYYY-MM-DD")) var date: String
-            @Option(name: .long, help: "capex or opex.") var category: String
-            @Option(name: .long, help: "commitment or payment.") var kind: String
+            @Option(name: .long, help: "capex or opex.", completion: .list(CostCategory.allCases.map(\.rawValue))) var category: String
+            @Option(name: .long, help: "commitment or payment.", completion: .list(ContributionKind.allCases.map(\.rawValue))) var kind: String
             @Option(name: .long, help: "A reference: an agreement, an invoice, a payment order.") var ref: String = ""
             @OptionGroup var entryChecks: EntryCheckOptions
 
@@ -135,10 +135,10 @@ extension GigaLedger {
             @OptionGroup var signing: SigningOptions
             @Option(name: .long, help: "The factory's ID.") var factory: String
             @Option(name: .long, help: "Who was granted access.") var beneficiary: String
-            @Option(name: .long, help: "sme, startup, scaleup, research, public or industry.") var category: String
+            @Option(name: .long, help: "sme, startup, scaleup, research, public or industry.", completion: .list(AccessCategory.allCases.map(\.rawValue))) var category: String
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Whole GPU-hours granted.", valueName: "N")) var gpuHours: String
             @Option(name: .long, help: ArgumentHelp("The date of the grant.", valueName: "YYYY-MM-DD")) var date: String
-            @Option(name: .long, help: "union (the Union's access time) or host.") var pool: String
+            @Option(name: .long, help: "union (the Union's access time) or host.", completion: .list(AccessPool.allCases.map(\.rawValue))) var pool: String
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
             @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.", valueName: "CC")) var country: String?

@@ -605,7 +605,8 @@ def verify(path, authority_key_id=None):
             if kind in ("contribution", "access"):
                 # Section 7, `facts`: SHA-256 of the tag and the bytes of the body's `data` object.
                 data_bytes = body[len(b'{"data":'):body.index(b',"format":"')]
-                state.index["facts"].append((hashlib.sha256(b"gigaledger/facts/v1\n" + data_bytes).digest(), seq))
+                digest = hashlib.sha256(b"gigaledger/facts/v1\n" + data_bytes).digest()
+                state.index["facts"].append((int.from_bytes(digest[:8], "big", signed=True), seq))
             if kind == "genesis":
                 origin = d["origin"]
                 # The root of trust, when the auditor gives it: the authority key the genesis enrols.

@@ -5,28 +5,34 @@
 public enum Facts {
     static let tag = Array("gigaledger/facts/v1\n".utf8)
 
-    /// SHA-256 of the tag and the canonical JSON of the entry's `data` object (the bytes of that
-    /// object within the stored body); nil for the other entry types.
-    public static func digest(_ data: EntryData) -> [UInt8]? {
+    /// The first 8 bytes, as a big-endian signed integer, of SHA-256 of the tag and the canonical
+    /// JSON of the entry's `data` object (the bytes of that object within the stored body); nil for
+    /// the other entry types. Eight bytes keep the index small; equal digests only name candidates,
+    /// whose data is compared before anything is refused.
+    public static func digest(_ data: EntryData) -> Int64? {
         switch data {
-        case .contribution, .access: return Sodium.sha256(tag, CanonicalJSON.object(EntryBody.encode(data)).encoded())
+        case .contribution, .access: return integer(Sodium.sha256(tag, CanonicalJSON.object(EntryBody.encode(data)).encoded()))
         default: return nil
         }
+    }
+
+    static func integer(_ sha: [UInt8]) -> Int64 {
+        Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 
     /// The same digest from a stored canonical body: over the bytes of its `data` object, which
     /// in a canonical body run from byte 8 to just before `,"format":"` (a string holds no
     /// unescaped quote, so that sequence first appears after the object). Nil for other types or a
     /// body of another shape.
-    public static func digest(type: String, body: [UInt8]) -> [UInt8]? {
+    public static func digest(type: String, body: [UInt8]) -> Int64? {
         guard type == "contribution" || type == "access" else { return nil }
-        return body.withUnsafeBufferPointer { bytes -> [UInt8]? in
+        return body.withUnsafeBufferPointer { bytes -> Int64? in
             guard bytes.count > dataStart, bytes.starts(with: #"{"data":{"#.utf8) else { return nil }
             var end = dataStart
             let marker = Array(#","format":""#.utf8)
             while end + marker.count <= bytes.count {
                 if bytes[end] == marker[0] && bytes[end..<end + marker.count].elementsEqual(marker) {
-                    return Sodium.sha256(tag, Array(bytes[dataStart..<end]))
+                    return integer(Sodium.sha256(tag, Array(bytes[dataStart..<end])))
                 }
                 end += 1
             }

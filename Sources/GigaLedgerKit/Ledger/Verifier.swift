@@ -178,7 +178,7 @@ final class Verifier {
         /// The signature checked under the key its signer had when the batch began, if it had one.
         let signatureCheck: (key: PublicKey, good: Bool)?
         /// The facts digest of a contribution or access body (its `facts` index row), made here in parallel.
-        let factsDigest: [UInt8]?
+        let factsDigest: Int64?
     }
 
     static func prepare(_ entry: Entry, keys: [KeyID: PublicKey], signaturesTrustedThrough: Int64) -> Prepared {
@@ -304,7 +304,7 @@ final class Verifier {
     }
 
     /// The index rows this entry implies must be the next rows of their tables, in sequence order.
-    private func checkIndexRows(_ body: EntryBody, factsDigest: [UInt8]?) throws -> VerificationFailure? {
+    private func checkIndexRows(_ body: EntryBody, factsDigest: Int64?) throws -> VerificationFailure? {
         for row in IndexRow.rows(for: body, factsDigest: factsDigest) where indexTables.contains(row.table) {
             let scan = try indexScan(row.table)
             guard let stored = try scan.next(), stored == row.values else {
