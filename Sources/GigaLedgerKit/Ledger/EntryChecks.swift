@@ -38,17 +38,19 @@ public struct EntryChecks: Sendable {
                          problem: "is more than \(horizonDays) days after today (\(today)): if it really is that far ahead, record it with --future")
     }
 
-    /// The first uncorrected entry recording exactly `data`: the digest finds candidates, the data decides.
+    /// The first uncorrected entry recording exactly `data`: the digest finds candidates, the data
+    /// decides, compared as canonical bytes (texts are never compared as equivalent strings).
     static func earlierEntry(with data: EntryData, digest: Int64, reader: StoreReader) throws -> Int64? {
+        let bytes = CanonicalJSON.object(EntryBody.encode(data)).encoded()
         for seq in try reader.uncorrectedEntries(factsDigest: digest) {
             guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
-            if body.data == data { return seq }
+            if CanonicalJSON.object(EntryBody.encode(body.data)).encoded() == bytes { return seq }
         }
         return nil
     }
 
-    /// Everything but the date (which an import checks row by row): the same facts as an earlier
-    /// entry no correction cancels; a key scoped to a factory or partner not registered.
+    /// The date, the same facts as an earlier entry no correction cancels, a key scoped to a
+    /// factory or partner not registered.
     func check(_ data: EntryData, today: CalendarDate, reader: StoreReader) throws {
         try checkDate(data, today: today)
         if !allowDuplicate, let digest = Facts.digest(data), let earlier = try Self.earlierEntry(with: data, digest: digest, reader: reader) {
