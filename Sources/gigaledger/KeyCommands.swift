@@ -116,7 +116,7 @@ extension GigaLedger.Key {
                     var members: [String: CanonicalJSON] = [
                         "key_id": .string(key.enrolment.publicKey.id.description), "name": .string(key.enrolment.name),
                         "role": .string(key.enrolment.role.rawValue), "scopes": .array(key.enrolment.scopes.map { .string($0.description) }),
-                        "enrolled_at": .integer(key.enrolledAt)]
+                        "enrolled_at": .integer(key.enrolledAt), "active": .bool(key.isActive)]
                     if let revoked = key.revokedAt { members["revoked_at"] = .integer(revoked) }
                     return .object(members)
                 }))

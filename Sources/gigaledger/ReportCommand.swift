@@ -14,7 +14,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year: String?
         @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/PERIOD).", valueName: "dir")) var out: String?
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
-        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format).", valueName: "path")) var key: String?
+        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format; default: $GIGALEDGER_KEY).", valueName: "path")) var key: String?
         @Option(name: .long, help: ArgumentHelp("The previous report's folder, or the previous period's signed checkpoint: rolls forward from it, and proves consistency from its checkpoint.", valueName: "dir|checkpoint")) var previous: String?
         @Flag(name: .long, help: "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing).")
         var fullVerify = false
@@ -28,7 +28,7 @@ extension GigaLedger {
         func run() throws {
             let period = try Self.period(quarter: quarter, year: year)
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }
-            let signer = try key.map { try SigningOptions(key: $0, passphrase: passphrase).load() }
+            let signer = try (key ?? Environment.value(Environment.key)).map { try SigningOptions(key: $0, passphrase: passphrase).load() }
             let previousInput = try previous.map(PreviousInput.read)
             let dir = out ?? "reports/\(period)"
             if let folder = previousInput?.folder, URL(fileURLWithPath: folder).standardizedFileURL.path == URL(fileURLWithPath: dir).standardizedFileURL.path {

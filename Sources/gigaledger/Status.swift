@@ -27,7 +27,9 @@ extension GigaLedger {
                     "factories": .array(status.factories.map { factory, figures in
                         .object(["id": .string(factory.id), "committed_cents": .total(figures.total.committed), "paid_cents": .total(figures.total.paid),
                                  "union_committed_cents": .total(figures.union.committed), "member_states_committed_cents": .total(figures.memberStates.committed),
-                                 "private_committed_cents": .total(figures.sum(prefix: "private:").committed), "gpu_hours": .total(figures.access.hours())])
+                                 "private_committed_cents": .total(figures.sum(prefix: "private:").committed),
+                                 "union_paid_cents": .total(figures.union.paid), "member_states_paid_cents": .total(figures.memberStates.paid),
+                                 "private_paid_cents": .total(figures.sum(prefix: "private:").paid), "gpu_hours": .total(figures.access.hours())])
                     }),
                 ]))
                 return

@@ -24,6 +24,14 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw fail("is empty; write euros like 1234.56") }
         if bytes[0] == UInt8(ascii: "-") { throw fail("is negative; amounts are positive, record a correction to reverse one") }
+        if bytes.first == UInt8(ascii: " ") || bytes.last == UInt8(ascii: " ") {
+            throw fail("has spaces around it (a spreadsheet's padding?); write the number alone, 1234.56")
+        }
+        // A decimal comma, as German and French spreadsheets write euros: 250000,00 or 1.500.000,5.
+        if let comma = bytes.lastIndex(of: UInt8(ascii: ",")), (1...2).contains(bytes.count - comma - 1),
+           !bytes[(comma + 1)...].contains(UInt8(ascii: ".")), bytes.filter({ $0 == UInt8(ascii: ",") }).count == 1 {
+            throw fail("has a decimal comma; write a decimal point and no thousands separator, e.g. 250000.00")
+        }
         if bytes.contains(UInt8(ascii: ",")) || bytes.contains(UInt8(ascii: " ")) || bytes.contains(UInt8(ascii: "_")) || bytes.contains(UInt8(ascii: "'")) {
             throw fail("has a thousands separator; write 1234567.89, not 1,234,567.89")
         }

@@ -127,7 +127,7 @@ public enum ReportRenderer {
         return [
             "id": factory.id, "name": cell(factory.name), "kind": factory.kind.rawValue,
             "hosts": factory.hosts.map { "\(Codes.memberStateNames[$0] ?? $0) (\($0))" }.joined(separator: ", "),
-            "capex": factory.capex.description, "opex": factory.opex?.description ?? "not registered",
+            "capex": factory.capex.description, "opex": factory.opex.map { "registered operating budget \($0)" } ?? "no operating budget registered",
             "periods": [periodContext(item.period, label: "within \(report.period)", factory: factory, report: report, cell: cell),
                         periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell)],
             "verdicts": item.verdicts.map { verdictContext($0, factoryID: factory.id, cell: cell, linked: linked) },

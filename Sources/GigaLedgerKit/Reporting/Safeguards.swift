@@ -280,7 +280,7 @@ extension Source {
 
 /// GPU-hours for people: `12,345 GPU-hours`.
 public enum Hours {
-    public static func formatted(_ hours: Total) -> String { "\(grouped(hours)) GPU-hours" }
+    public static func formatted(_ hours: Total) -> String { "\(grouped(hours)) GPU-hour\(hours == 1 ? "" : "s")" }
 
     /// Thousands separated by commas, sign kept.
     public static func grouped(_ value: Total) -> String {

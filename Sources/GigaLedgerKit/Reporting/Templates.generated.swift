@@ -149,7 +149,7 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 
 {{#factories}}
 <h2>{{name}}</h2>
-<p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}; registered eligible CAPEX {{capex}}; registered operating budget {{opex}}.</p>
+<p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}; registered eligible CAPEX {{capex}}; {{opex}}.</p>
 {{#findings}}<div class="banner"><strong>FINDING</strong>: {{sourceName}} <code>{{source}}</code> paid {{paid}} of {{category}} against {{committed}} committed: {{excess}} above its commitments ({{entriesText}}).</div>{{/findings}}
 {{#periods}}
 <h3>Contributions {{label}}</h3>
@@ -297,7 +297,7 @@ Recomputed at this report's ledger state (entry {{{entryCount}}}): entries recor
 {{#factories}}
 ## {{{name}}}
 
-`{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}; registered eligible CAPEX {{{capex}}}; registered operating budget {{{opex}}}.
+`{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}; registered eligible CAPEX {{{capex}}}; {{{opex}}}.
 
 {{#findings}}
 - **FINDING**: {{{sourceName}}} (`{{{source}}}`) paid {{{paid}}} of {{{category}}} against {{{committed}}} committed: {{{excess}}} above its commitments ({{{entriesText}}}).

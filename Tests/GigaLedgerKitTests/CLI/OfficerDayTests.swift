@@ -163,3 +163,14 @@ import Testing
         #expect(try object(usage.stderr.trimmingCharacters(in: .newlines))["error"] != nil, "\(usage.stderr)")
     }
 }
+
+/// The newcomer pass on issue 15: a German spreadsheet's amounts get the right diagnosis.
+@Suite struct AmountDiagnosisTests {
+    @Test(arguments: [("250000,00", "has a decimal comma"), ("1500000,5", "has a decimal comma"), ("1.500.000,00", "has a decimal comma"),
+                      (" 250000.00 ", "has spaces around it"), ("1,500,000.00", "has a thousands separator"), ("1 500 000", "has a thousands separator")])
+    func amounts(text: String, problem: String) {
+        #expect { try Cents.parse(text, field: "amount") } throws: { error in
+            (error as? InputError)?.problem.hasPrefix(problem) == true
+        }
+    }
+}
