@@ -25,7 +25,7 @@ extension GigaLedger {
             let importFile = try ImportFile.open(file)
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
-            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile || entryChecks.allowDuplicate,
+            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
                                       checks: entryChecks.checks(), dryRun: dryRun,
                                       onRow: dryRun && !json ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
                                       progress: progress.update, deliver: { result in

@@ -66,6 +66,7 @@ struct PassphraseOptions: ParsableArguments {
 
     static func checkNew(_ secret: SecretBytes) throws {
         guard secret.codePointCount >= KeyFiles.passphraseCharactersMin else { throw KeyError.passphraseTooShort(characters: secret.codePointCount) }
+        guard !secret.hasControlBytes else { throw KeyError.passphraseHasControls }
     }
 }
 
@@ -110,8 +111,8 @@ struct EntryCheckOptions: ParsableArguments {
     func checks() throws -> EntryChecks {
         var horizon = EntryChecks.horizonDaysDefault
         if let text = Environment.value(Environment.horizonDays) {
-            guard let days = Int(text), days >= 0, days <= 36_500 else {
-                throw InputError(field: Environment.horizonDays, value: text, problem: "is not a number of days from 0 to 36500")
+            guard let days = Int(text), String(days) == text, days >= 0, days <= 36_500 else {
+                throw CLIError(message: "\(Environment.horizonDays) \(InputError.quoted(text)) is not a number of days from 0 to 36500", kind: .unusable)
             }
             horizon = days
         }

@@ -243,6 +243,9 @@ public final class SecretBytes {
         withBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
     }
 
+    /// Whether any byte is an ASCII control character (a line break inside a passphrase, say).
+    public var hasControlBytes: Bool { withBytes { bytes in bytes.contains { $0 < 0x20 || $0 == 0x7f } } }
+
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(rebasing: pointer[0..<count]))
     }

@@ -28,7 +28,11 @@ public struct InputError: GigaLedgerError, Equatable, Sendable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
+                // Controls, format characters (U+202E turns the rest of a line around) and line
+                // separators are shown as escapes: an error stays one line and shows what it says.
+                let category = scalar.properties.generalCategory
+                if scalar.value < 0x20 || scalar.value == 0x7f || category == .control || category == .format
+                    || category == .lineSeparator || category == .paragraphSeparator {
                     out += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -4,13 +4,17 @@ import Foundation
 public enum KeyError: GigaLedgerError, Equatable {
     /// A key or passphrase that cannot be used (2); a new passphrase too short is input refused (65).
     public var kind: FailureKind {
-        if case .passphraseTooShort = self { return .refused }
+        switch self {
+        case .passphraseTooShort, .passphraseHasControls: return .refused
+        default: break
+        }
         return .unusable
     }
     case unreadable(path: String, String)
     case tooOpen(path: String, mode: UInt16)
     case passphraseFileTooOpen(path: String, mode: UInt16)
     case passphraseTooShort(characters: Int)
+    case passphraseHasControls
     case publicKeyGiven(path: String)
     case malformed(path: String, String)
     case wrongPassphrase(path: String)
@@ -30,6 +34,8 @@ public enum KeyError: GigaLedgerError, Equatable {
             return "passphrase file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
         case .passphraseTooShort(let characters):
             return "the passphrase has \(characters) characters; a new key needs at least \(KeyFiles.passphraseCharactersMin) (a phrase of several words is easiest to remember)"
+        case .passphraseHasControls:
+            return "the passphrase holds a line break or another control character (only one final newline is taken off a passphrase file): it could not be typed at a terminal"
         case .publicKeyGiven(let path): return "key file \(path) is a public key: signing needs the secret key file (NAME.key, made beside NAME.pub)"
         case .malformed(let path, let why): return "key file \(path): \(why)"
         case .wrongPassphrase(let path): return "key file \(path): wrong passphrase (or the file was changed)"

@@ -126,7 +126,7 @@ package enum Rules {
             }
             switch original.data {
             case .contribution, .access: break
-            default: throw Refusal("entry: \"\(correction.entry)\" is a \(original.type) entry; only contributions and access records can be corrected")
+            default: throw Refusal("entry: \"\(correction.entry)\" is \(original.type == "import" ? "an" : "a") \(original.type) entry; only contributions and access records can be corrected")
             }
             if try facts.isCorrected(correction.entry) { throw Refusal("entry: \"\(correction.entry)\" has already been corrected") }
         }

@@ -51,16 +51,16 @@ public struct ImportErrorList: Sendable {
 
     public var isEmpty: Bool { total == 0 }
 
-    /// Adds another list's refusals (listed up to the limit) and its count.
+    /// Adds another list's refusals and its count (the first `listedMax` by row are kept when thrown).
     public mutating func merge(_ other: ImportErrorList) {
-        for error in other.errors where errors.count < ImportErrors.listedMax { errors.append(error) }
+        errors += other.errors
         total += other.total
     }
 
     /// Throws the collected refusals, in file order, if there are any.
     public func throwIfAny() throws(ImportErrors) {
         guard total > 0 else { return }
-        throw ImportErrors(errors: errors.sorted { $0.row < $1.row }, total: total)
+        throw ImportErrors(errors: Array(errors.sorted { $0.row < $1.row }.prefix(ImportErrors.listedMax)), total: total)
     }
 }
 
@@ -93,7 +93,7 @@ public enum CSVImport {
         guard text.utf8.count <= fileBytesMax else { throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes") }
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
-            throw ImportError(row: 1, column: nil, value: nil, problem: "not CSV: \(error)")
+            throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
         }
         var source = try CSVRowReader(reader)
         var rows = [ImportRow]()
@@ -105,6 +105,13 @@ public enum CSVImport {
         }
         guard !rows.isEmpty else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
         return rows
+    }
+
+    /// What the CSV reader's failure means for an officer (its own names are not for them).
+    static func describe(_ error: Error) -> String {
+        let name = String(describing: error)
+        if name.contains("cannotReadHeaderRow") { return "has no header row: the file is empty (an import file starts with the header, e.g. \(columns.prefix(4).joined(separator: ",")),...)" }
+        return "is not CSV (\(name))"
     }
 
     static func checkHeader(_ header: [String]) throws(ImportError) -> [String] {
@@ -122,7 +129,9 @@ public enum CSVImport {
         for name in names where !columns.contains(name) {
             throw ImportError(row: 1, column: name, value: name, problem: "is not a column; the columns are \(columns.joined(separator: ","))")
         }
-        guard Set(names).count == names.count else { throw ImportError(row: 1, column: nil, value: nil, problem: "names a column twice") }
+        if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw ImportError(row: 1, column: twice, value: twice, problem: "is named twice in the header")
+        }
         guard names.contains("type") else { throw ImportError(row: 1, column: "type", value: "", problem: "is missing from the header") }
         return names
     }
@@ -291,7 +300,7 @@ public struct ImportFile: Sendable {
         guard let stream = HashingFileStream(path: path) else { throw UnreadableFile(what: "import file", path: path, why: "not readable") }
         let reader: CSVReader
         do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
-            throw ImportError(row: 1, column: nil, value: nil, problem: "not CSV: \(error)")
+            throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
         }
         return try CSVRowReader(reader, stream: stream, expected: (path, sha256))
     }

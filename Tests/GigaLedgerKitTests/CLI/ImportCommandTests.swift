@@ -30,7 +30,10 @@ import Testing
         let rowsAgain = fixture.run(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate-file"])
         #expect(rowsAgain.status == 65 && rowsAgain.stderr.contains("51 rows refused; nothing was written"), "\(rowsAgain.stderr)")
         #expect(rowsAgain.stderr.contains("row 2: repeats entry 5 (same factory, source, kind, category, amount, date and ref)"))
-        try fixture.expectOK(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate"])
+        // --allow-duplicate lets the rows repeat, not the file: both must be said (hostile pass on issue 15).
+        let rowsOnly = fixture.run(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate"])
+        #expect(rowsOnly.status == 65 && rowsOnly.stderr.contains("was already imported, recorded at entry 56"), "\(rowsOnly.stderr)")
+        try fixture.expectOK(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate", "--allow-duplicate-file"])
         #expect(fixture.state().contains(#""entries":108"#))
         let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
         #expect(independent.status == 0, "\(independent.stdout)")

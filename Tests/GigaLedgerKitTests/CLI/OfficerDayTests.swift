@@ -137,6 +137,31 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("s.key")))
         let pub = fixture.run(payment(["--key", "authority.pub"]))
         #expect(pub.stderr.contains("authority.pub is a public key"), "\(pub.stderr)")
+        fixture.dir.write("two-lines", "12345678901\n\n")
+        let lines = fixture.run(["key", "generate", "--out", "t", "--passphrase-file", "two-lines", "--kdf", "interactive"])
+        #expect(lines.status == 65 && lines.stderr.contains("holds a line break"), "\(lines.stderr)")
+    }
+
+    /// The hostile pass on issue 15: the first 100 refused rows by row number, whatever refused them;
+    /// an empty file and a column named twice said plainly; a right-to-left override shown escaped.
+    @Test func importRefusalsInFileOrderAndPlainWords() throws {
+        let fixture = try CLIFixture()
+        let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n"
+        var text = header
+        for index in 0..<150 { text += "contribution,de-jupiter,2026-04-15,ms:DE,x\(index),capex,payment,X\(index),,,,,\n" }
+        text += "contribution,nowhere,2026-04-15,eu,1.00,capex,payment,Y,,,,,\n"
+        fixture.dir.write("order.csv", text, mode: 0o644)
+        let result = fixture.run(["import", "order.csv", "--key", "authority.key"])
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first == "gigaledger: error: 151 rows refused; nothing was written:")
+        #expect(lines[1].hasPrefix("row 2, column amount") && lines[100].hasPrefix("row 101, column amount"), "\(lines.prefix(3)) \(lines[100])")
+        #expect(lines.last == "... and 51 more refused rows")
+        fixture.dir.write("empty.csv", "", mode: 0o644)
+        #expect(fixture.run(["import", "empty.csv", "--key", "authority.key"]).stderr.contains("the file is empty"))
+        fixture.dir.write("twice.csv", "type,factory,type\n", mode: 0o644)
+        #expect(fixture.run(["import", "twice.csv", "--key", "authority.key"]).stderr.contains("row 1, column type: \"type\" is named twice in the header"))
+        let spoof = fixture.run(payment(["--allow-duplicate"], ref: "a\u{202E}b"))
+        #expect(spoof.status == 65 && spoof.stderr.contains("\\u{202e}") && !spoof.stderr.contains("\u{202E}"), "\(spoof.stderr)")
     }
 }
 
