@@ -42,7 +42,8 @@ install: static
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 $$($(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --show-bin-path)/gigaledger $(DESTDIR)$(PREFIX)/bin/gigaledger
-	$(SWIFT) package --scratch-path $(STATIC_BUILD) plugin --allow-writing-to-package-directory generate-manual --multi-page=false \
+	mkdir -p $(STATIC_BUILD)/man
+	$(SWIFT) package --scratch-path $(STATIC_BUILD) plugin --allow-writing-to-package-directory generate-manual \
 	  --output-directory $(STATIC_BUILD)/man --authors "the GigaLedger developers" >/dev/null 2>&1 || true
 	@if [ -f $(STATIC_BUILD)/man/gigaledger.1 ]; then install -m 0644 $(STATIC_BUILD)/man/gigaledger.1 $(DESTDIR)$(PREFIX)/share/man/man1/gigaledger.1; \
 	else $(DESTDIR)$(PREFIX)/bin/gigaledger --help > $(STATIC_BUILD)/gigaledger.txt; echo "manual page: the plugin did not run; see gigaledger --help"; fi
