@@ -72,7 +72,8 @@ extension Ledger {
         var chain = ImportChain(seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
                                 facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
                                 checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
-                                earlier: { data, digest in try EntryChecks.earlierEntry(with: data, digest: digest, reader: writer.reader) })
+                                earlier: { data, digest in try EntryChecks.earlierEntry(with: data, digest: digest, reader: writer.reader) },
+                                hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
         var count = 0, first: Entry?, last: Entry?
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
             for (index, body) in batch.bodies.enumerated() {
@@ -118,6 +119,8 @@ struct ImportChain {
     let today: CalendarDate
     /// The earlier uncorrected entry with these facts (data and its digest), if any.
     let earlier: (EntryData, Int64) throws -> Int64?
+    /// What to add to a refusal: the registered IDs closest to one that is not (`Suggestions`).
+    let hint: (EntryData) throws -> String
     /// The rows refused so far (rules, duplicates, dates).
     var refused = ImportErrorList()
     /// The facts of the rows so far, by digest, with their file row: a file that repeats a row.
@@ -147,7 +150,7 @@ struct ImportChain {
                 guard try Rules.check(body, facts: facts) == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
                 try checks.checkDate(row.data, today: today)
             } catch let refusal as Refusal {
-                refused.add(ImportError(row: row.row, column: nil, value: nil, problem: refusal.message))
+                refused.add(ImportError(row: row.row, column: nil, value: nil, problem: refusal.message + (try hint(row.data))))
                 continue
             } catch let error as InputError {
                 refused.add(ImportError(row: row.row, column: error.field, value: error.value, problem: error.problem))

@@ -60,9 +60,13 @@ public struct EntryChecks: Sendable {
             for scope in enrolment.scopes {
                 switch scope {
                 case .factory(let id) where try !reader.facts.hasFactory(id):
-                    throw InputError(field: "scope", value: scope.description, problem: "names a factory that is not registered (`gigaledger factory list`)")
+                    let closest = Suggestions.closest(to: id, among: try reader.registered(.factories).map(\.id))
+                    throw InputError(field: "scope", value: scope.description, problem: "names a factory that is not registered"
+                                     + (closest.isEmpty ? "" : " (closest: \(closest.map { "factory:\($0)" }.joined(separator: ", ")))"))
                 case .source(.partner(let id)) where try !reader.facts.hasPartner(id):
-                    throw InputError(field: "scope", value: scope.description, problem: "names a partner that is not registered (`gigaledger partner list`)")
+                    let closest = Suggestions.closest(to: id, among: try reader.registered(.partners).map(\.id))
+                    throw InputError(field: "scope", value: scope.description, problem: "names a partner that is not registered"
+                                     + (closest.isEmpty ? "" : " (closest: \(closest.map { "private:\($0)" }.joined(separator: ", ")))"))
                 default: break
                 }
             }

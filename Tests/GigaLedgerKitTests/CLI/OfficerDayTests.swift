@@ -55,7 +55,7 @@ import Testing
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.first == "gigaledger: error: 4 rows refused; nothing was written:", "\(result.stderr)")
         #expect(lines.contains { $0.hasPrefix(#"row 3, column date: "2026-02-30" is not a date"#) })
-        #expect(lines.contains { $0.hasPrefix(#"row 4: factory: "nowhere" is not a registered factory"#) })
+        #expect(lines.contains { $0.hasPrefix(#"row 4: factory: "nowhere" is not a registered factory (closest registered factories: de-jupiter"#) })
         #expect(lines.contains { $0.hasPrefix("row 5: repeats row 2") })
         #expect(lines.contains { $0.hasPrefix(#"row 6, column date: "2036-02-01" is more than 366 days after today"#) })
     }
@@ -83,7 +83,7 @@ import Testing
         try fixture.expectOK(payment(["--future"], date: "2036-02-15"))
         try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
         expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "factory:de-jupitr"],
-                      saying: #"scope: "factory:de-jupitr" names a factory that is not registered"#)
+                      saying: #"scope: "factory:de-jupitr" names a factory that is not registered (closest: factory:de-jupiter)"#)
         expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "private:acmee"],
                       saying: #"scope: "private:acmee" names a partner that is not registered"#)
     }
