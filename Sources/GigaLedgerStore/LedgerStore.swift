@@ -264,6 +264,11 @@ public struct StoreReader {
         try Row.fetchAll(db, sql: "SELECT id, seq FROM \(kind.rawValue) ORDER BY id").map { (try StoreReader.text($0, 0), $0[1]) }
     }
 
+    /// Every entry of this type, in order.
+    public func entrySeqs(ofType type: String) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq", arguments: [type])
+    }
+
     /// The latest entry of this type, if any.
     public func latestEntry(ofType type: String) throws -> Int64? {
         try Int64.fetchOne(db, sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1", arguments: [type])

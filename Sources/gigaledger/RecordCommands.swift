@@ -6,10 +6,10 @@ import GigaLedgerKit
 extension GigaLedger {
     struct FactoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
-                                                        subcommands: [Register.self, List.self])
+                                                        subcommands: [Register.self, Amend.self, List.self])
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the registered factories.")
+            static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
 
             @OptionGroup var ledger: LedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
@@ -38,27 +38,52 @@ extension GigaLedger {
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
-            @Option(name: .long, help: "The factory's ID: lower-case letters, digits and dashes.") var id: String
-            @Option(name: .long, help: "The factory's name.") var name: String
-            @Option(name: .long, help: "gigafactory or ai-factory.", completion: .list(FactoryKind.allCases.map(\.rawValue))) var kind: String
-            @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
-            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.", valueName: "EUR")) var capex: String
-            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
+            @OptionGroup var fields: FactoryFields
 
             func run() throws {
-                let factory = try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
-                                          capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
+                let factory = try fields.factory()
                 _ = try ledger.open(forWriting: true).append(.factoryRegister(factory), key: signing.load(), deliver: { try Render.recorded($0, what: "registered factory \(factory.id)") })
             }
+        }
+
+        struct Amend: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record new values for a registered factory (every field, as at registration) and why (authority key).",
+                discussion: "The registration stays in the ledger; reports at a later state use the latest amendment.")
+
+            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var signing: SigningOptions
+            @OptionGroup var fields: FactoryFields
+            @Option(name: .long, help: "Why, for the record.") var reason: String
+
+            func run() throws {
+                let amendment = try Amendment(try fields.factory(), reason: reason)
+                _ = try ledger.open(forWriting: true).append(.factoryAmend(amendment), key: signing.load(), deliver: { try Render.recorded($0, what: "amended factory \(amendment.value.id)") })
+            }
+        }
+    }
+
+    /// A factory's fields, as `factory register` and `factory amend` take them.
+    struct FactoryFields: ParsableArguments {
+        @Option(name: .long, help: "The factory's ID: lower-case letters, digits and dashes.") var id: String
+        @Option(name: .long, help: "The factory's name.") var name: String
+        @Option(name: .long, help: "gigafactory or ai-factory.", completion: .list(FactoryKind.allCases.map(\.rawValue))) var kind: String
+        @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.", valueName: "EUR")) var capex: String
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
+
+        func factory() throws -> Factory {
+            try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
+                        capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
         }
     }
 
     struct PartnerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "partner", abstract: "Register and list private partners.",
-                                                        subcommands: [Register.self, List.self])
+                                                        subcommands: [Register.self, Amend.self, List.self])
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the registered private partners.")
+            static let configuration = CommandConfiguration(abstract: "List the registered private partners (as their latest amendments have them).")
 
             @OptionGroup var ledger: LedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
@@ -84,16 +109,38 @@ extension GigaLedger {
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
-            @Option(name: .long, help: "The partner's ID: lower-case letters, digits and dashes.") var id: String
-            @Option(name: .long, help: "The partner's legal name.") var name: String
-            @Option(name: .long, help: ArgumentHelp("Country of establishment (ISO 3166-1 alpha-2).", valueName: "CC")) var country: String
-            @Flag(name: .long, help: "The partner is an SME.") var sme = false
+            @OptionGroup var fields: PartnerFields
 
             func run() throws {
-                let partner = try Partner(id: id, name: name, country: country, isSME: sme)
+                let partner = try fields.partner()
                 _ = try ledger.open(forWriting: true).append(.partnerRegister(partner), key: signing.load(), deliver: { try Render.recorded($0, what: "registered partner \(partner.id)") })
             }
         }
+
+        struct Amend: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record new values for a registered partner (every field, as at registration) and why (authority key).")
+
+            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var signing: SigningOptions
+            @OptionGroup var fields: PartnerFields
+            @Option(name: .long, help: "Why, for the record.") var reason: String
+
+            func run() throws {
+                let amendment = try Amendment(try fields.partner(), reason: reason)
+                _ = try ledger.open(forWriting: true).append(.partnerAmend(amendment), key: signing.load(), deliver: { try Render.recorded($0, what: "amended partner \(amendment.value.id)") })
+            }
+        }
+    }
+
+    /// A partner's fields, as `partner register` and `partner amend` take them.
+    struct PartnerFields: ParsableArguments {
+        @Option(name: .long, help: "The partner's ID: lower-case letters, digits and dashes.") var id: String
+        @Option(name: .long, help: "The partner's legal name.") var name: String
+        @Option(name: .long, help: ArgumentHelp("Country of establishment (ISO 3166-1 alpha-2).", valueName: "CC")) var country: String
+        @Flag(name: .long, help: "The partner is an SME.") var sme = false
+
+        func partner() throws -> Partner { try Partner(id: id, name: name, country: country, isSME: sme) }
     }
 
     struct ContributionCommand: ParsableCommand {

@@ -42,6 +42,10 @@ enum Render {
             return "key \(revocation.keyID) revoked: \(revocation.reason)"
         case .factoryRegister(let factory):
             return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)\(factory.opex.map { " opex \($0)" } ?? "")"
+        case .factoryAmend(let amendment):
+            return "amends factory " + summarize(.factoryRegister(amendment.value)) + ": \(amendment.reason)"
+        case .partnerAmend(let amendment):
+            return "amends partner " + summarize(.partnerRegister(amendment.value)) + ": \(amendment.reason)"
         case .partnerRegister(let partner):
             return "\(partner.id) \"\(partner.name)\" \(partner.country)\(partner.isSME ? " SME" : "")"
         case .contribution(let item):

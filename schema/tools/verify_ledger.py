@@ -250,6 +250,8 @@ TYPES = {
     "key-enroll": ENROL,
     "key-revoke": ["key_id", "reason"],
     "factory-register": ["id", "name", "kind", "hosts", "capex_cents"],
+    "factory-amend": ["id", "name", "kind", "hosts", "capex_cents", "reason"],
+    "partner-amend": ["id", "name", "country", "sme", "reason"],
     "partner-register": ["id", "name", "country", "sme"],
     "contribution": ["factory", "source", "amount_cents", "date", "category", "kind", "ref"],
     "access": ["factory", "beneficiary", "category", "gpu_hours", "date", "pool", "commercial", "charge_cents"],
@@ -268,7 +270,7 @@ POLICY_RULES = {
     "union-contribution-max-programme": ("cents", False), "matching-min-programme": ("basis_points", False),
 }
 # Section 5: members an entry type may leave out.
-OPTIONAL = {"factory-register": ["opex_cents"], "access": ["country"], "policy": ["effective_from"]}
+OPTIONAL = {"factory-register": ["opex_cents"], "factory-amend": ["opex_cents"], "access": ["country"], "policy": ["effective_from"]}
 CATEGORIES = ["sme", "startup", "scaleup", "research", "public", "industry"]
 
 
@@ -282,14 +284,18 @@ def check_values(kind, d):
         if not re.fullmatch(r"[0-9A-F]{16}", str(d["key_id"])):
             raise Fail("bad key_id")
         text(d["reason"], 500)
-    elif kind == "factory-register":
+    elif kind in ("factory-register", "factory-amend"):
+        if kind == "factory-amend":
+            text(d["reason"], 500)
         ident(d["id"]); text(d["name"], 200); choice(d["kind"], ["gigafactory", "ai-factory"]); cents(d["capex_cents"])
         if "opex_cents" in d:
             cents(d["opex_cents"])
         hosts = d["hosts"]
         if not isinstance(hosts, list) or not 1 <= len(hosts) <= 27 or len(set(hosts)) != len(hosts) or not set(hosts) <= MEMBER_STATES:
             raise Fail("bad hosts")
-    elif kind == "partner-register":
+    elif kind in ("partner-register", "partner-amend"):
+        if kind == "partner-amend":
+            text(d["reason"], 500)
         ident(d["id"]); text(d["name"], 200)
         if not isinstance(d["sme"], bool) or not re.fullmatch(r"[A-Z]{2}", str(d["country"])) or d["country"] == "GR":
             raise Fail("bad partner")
@@ -348,7 +354,7 @@ class Ledger:
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
-        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register", "policy"):
+        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register", "factory-amend", "partner-amend", "policy"):
             return key["role"] == "authority"
         if kind == "contribution":
             return key["role"] == "authority" or (key["role"] == "officer" and d["source"] in key["scopes"])
@@ -387,6 +393,10 @@ class Ledger:
             raise Fail("factory registered twice")
         if kind == "partner-register" and d["id"] in self.partners:
             raise Fail("partner registered twice")
+        if kind == "factory-amend" and d["id"] not in self.factories:
+            raise Fail("amends a factory never registered")
+        if kind == "partner-amend" and d["id"] not in self.partners:
+            raise Fail("amends a partner never registered")
         if kind in ("contribution", "access") and d["factory"] not in self.factories:
             raise Fail("unknown factory")
         if kind == "contribution" and d["source"].startswith("private:") and d["source"][8:] not in self.partners:

@@ -6,6 +6,10 @@ public enum EntryData: Equatable, Sendable {
     case keyRevoke(KeyRevocation)
     case factoryRegister(Factory)
     case partnerRegister(Partner)
+    /// A registration's new values (a wrong name, CAPEX or budget): the registration stays, reports
+    /// use the latest amendment recorded by their state.
+    case factoryAmend(Amendment<Factory>)
+    case partnerAmend(Amendment<Partner>)
     case contribution(Contribution)
     case access(AccessGrant)
     case correction(Correction)
@@ -20,6 +24,8 @@ public enum EntryData: Equatable, Sendable {
         case .keyRevoke: return "key-revoke"
         case .factoryRegister: return "factory-register"
         case .partnerRegister: return "partner-register"
+        case .factoryAmend: return "factory-amend"
+        case .partnerAmend: return "partner-amend"
         case .contribution: return "contribution"
         case .access: return "access"
         case .correction: return "correction"
@@ -100,6 +106,17 @@ public struct Factory: Equatable, Sendable {
         self.capex = capex
         if let opex, opex.value <= 0 { throw InputError(field: "opex", value: opex.decimalText, problem: "is zero; leave it out when there is no operating budget") }
         self.opex = opex
+    }
+}
+
+/// New values for a registered factory or partner, and why.
+public struct Amendment<Value: Equatable & Sendable>: Equatable, Sendable {
+    public let value: Value
+    public let reason: String
+
+    public init(_ value: Value, reason: String) throws(InputError) {
+        self.value = value
+        self.reason = try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)
     }
 }
 

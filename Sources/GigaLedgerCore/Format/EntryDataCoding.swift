@@ -10,6 +10,14 @@ extension EntryBody {
             return encode(enrolment)
         case .keyRevoke(let revocation):
             return ["key_id": .string(revocation.keyID.description), "reason": .string(revocation.reason)]
+        case .factoryAmend(let amendment):
+            var fields = encode(.factoryRegister(amendment.value))
+            fields["reason"] = .string(amendment.reason)
+            return fields
+        case .partnerAmend(let amendment):
+            var fields = encode(.partnerRegister(amendment.value))
+            fields["reason"] = .string(amendment.reason)
+            return fields
         case .factoryRegister(let factory):
             var fields: [String: CanonicalJSON] = ["id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
                                                    "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value)]
@@ -56,6 +64,16 @@ extension EntryBody {
             return try lift { () throws(InputError) in
                 .keyRevoke(KeyRevocation(keyID: try KeyID.parse(id, field: "key_id"),
                                          reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)))
+            }
+        case "factory-amend", "partner-amend":
+            let reason = try fields.string("reason")
+            let registered = try decodeData(type: type == "factory-amend" ? "factory-register" : "partner-register", fields: &fields)
+            return try lift { () throws(InputError) in
+                switch registered {
+                case .factoryRegister(let factory): return .factoryAmend(try Amendment(factory, reason: reason))
+                case .partnerRegister(let partner): return .partnerAmend(try Amendment(partner, reason: reason))
+                default: preconditionFailure("decodeData: a registration decodes as one")
+                }
             }
         case "factory-register":
             let id = try fields.string("id"), name = try fields.string("name"), kind = try fields.string("kind")

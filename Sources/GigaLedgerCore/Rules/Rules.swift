@@ -63,7 +63,7 @@ package enum Rules {
         var who: String { "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))" }
         var scopes: String { signer.enrolment.scopes.map(\.description).joined(separator: ", ") }
         switch data {
-        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .policy:
+        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .factoryAmend, .partnerAmend, .policy:
             guard signer.enrolment.role == .authority else { throw Refusal("\(who) may not sign a \(data.type) entry: it needs an authority key") }
         case .contribution(let item):
             if signer.enrolment.role == .authority { return }
@@ -113,6 +113,10 @@ package enum Rules {
             if try facts.hasFactory(factory.id) { throw Refusal("id: \"\(factory.id)\" is already a registered factory") }
         case .partnerRegister(let partner):
             if try facts.hasPartner(partner.id) { throw Refusal("id: \"\(partner.id)\" is already a registered partner") }
+        case .factoryAmend(let amendment):
+            guard try facts.hasFactory(amendment.value.id) else { throw Refusal("id: \"\(amendment.value.id)\" is not a registered factory; register it first") }
+        case .partnerAmend(let amendment):
+            guard try facts.hasPartner(amendment.value.id) else { throw Refusal("id: \"\(amendment.value.id)\" is not a registered partner; register it first") }
         case .contribution(let item):
             guard try facts.hasFactory(item.factory) else { throw Refusal("factory: \"\(item.factory)\" is not a registered factory") }
             if case .partner(let id) = item.source, try !facts.hasPartner(id) {
@@ -179,7 +183,7 @@ package final class ReplayedFacts: LedgerFacts {
             partners[partner.id] = body.seq
         case .correction(let correction):
             corrections[correction.entry] = body.seq
-        case .contribution, .access, .policy, .importRecord:
+        case .contribution, .access, .policy, .importRecord, .factoryAmend, .partnerAmend:
             break
         }
     }

@@ -2,20 +2,29 @@ import GigaLedgerCore
 import GigaLedgerStore
 
 extension Ledger {
-    /// Every registered factory with its registration entry, by ID.
+    /// Every registered factory, as its latest amendment has it, with its registration entry, by ID.
     public func factories() throws -> [(factory: Factory, seq: Int64)] {
-        try registrations(.factories).compactMap { body, seq in
-            if case .factoryRegister(let factory) = body.data { return (factory, seq) }
+        var amended = [String: Factory]()
+        for body in try bodies(ofType: "factory-amend") { if case .factoryAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value } }
+        return try registrations(.factories).compactMap { body, seq in
+            if case .factoryRegister(let factory) = body.data { return (amended[factory.id] ?? factory, seq) }
             return nil
         }
     }
 
-    /// Every registered partner with its registration entry, by ID.
+    /// Every registered partner, as its latest amendment has it, with its registration entry, by ID.
     public func partners() throws -> [(partner: Partner, seq: Int64)] {
-        try registrations(.partners).compactMap { body, seq in
-            if case .partnerRegister(let partner) = body.data { return (partner, seq) }
+        var amended = [String: Partner]()
+        for body in try bodies(ofType: "partner-amend") { if case .partnerAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value } }
+        return try registrations(.partners).compactMap { body, seq in
+            if case .partnerRegister(let partner) = body.data { return (amended[partner.id] ?? partner, seq) }
             return nil
         }
+    }
+
+    /// The bodies of every entry of one type, in order (amendments are few).
+    private func bodies(ofType type: String) throws -> [EntryBody] {
+        try store.read { try $0.entrySeqs(ofType: type) }.compactMap { try body($0) }
     }
 
     /// The latest policy recorded, with its entry; nil when there is none.

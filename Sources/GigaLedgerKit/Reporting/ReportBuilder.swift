@@ -65,7 +65,7 @@ extension Ledger {
         data.finish()
         let figures = data.figures(at: verification.verifiedCount) { _ in true }
         return LedgerStatus(verification: verification, countsByType: data.countsByType ?? [:],
-                            factories: data.factories.map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
+                            factories: data.factories(at: verification.verifiedCount).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
     }
 
     /// Checks that the previous report is of this ledger, comes before this one, and says what
@@ -148,6 +148,8 @@ struct ReportData {
     /// Rows dated after this day are not kept; nil keeps every row.
     let through: CalendarDate?
     var factories = [(factory: Factory, seq: Int64)]()
+    /// Each factory's amendments in order: a report at state S uses the latest recorded by S.
+    var factoryAmendments = [String: [(factory: Factory, seq: Int64)]]()
     var partners = [String: Partner]()
     var policies = [(policy: Policy, seq: Int64)]()
     var contributions = [ContributionRow]()
@@ -173,6 +175,8 @@ struct ReportData {
         case .policy(let item): policies.append((item, body.seq))
         case .factoryRegister(let factory): factories.append((factory, body.seq))
         case .partnerRegister(let partner): partners[partner.id] = partner
+        case .factoryAmend(let amendment): factoryAmendments[amendment.value.id, default: []].append((amendment.value, body.seq))
+        case .partnerAmend(let amendment): partners[amendment.value.id] = amendment.value
         case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
         case .contribution(let item) where keeps(item.date):
             contributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
@@ -192,6 +196,13 @@ struct ReportData {
         if let known = signers[key] { return known }
         signers[key] = key
         return key
+    }
+
+    /// The factories registered by `state`, each as its latest amendment recorded by then has it.
+    func factories(at state: Int64) -> [(factory: Factory, seq: Int64)] {
+        factories.filter { $0.seq <= state }.map { registered in
+            (factoryAmendments[registered.factory.id]?.last { $0.seq <= state }?.factory ?? registered.factory, registered.seq)
+        }
     }
 
     /// Marks the corrected rows (a correction may come after the row it cancels).
@@ -260,7 +271,7 @@ struct ReportData {
         let (policy, seq, notInForce) = try self.policy(at: state, for: day)
         let groups = grouped(at: state, through: day)
         var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
-        for (factory, registered) in factories where registered <= state {
+        for (factory, _) in factories(at: state) {
             let figures = groups[factory.id]?.figures ?? PeriodFigures()
             let rows = groups[factory.id]?.rows ?? FactoryRows(allContributions: contributions, allAccess: access)
             var verdicts = Safeguards.verdicts(for: factory, figures: figures, rows: rows, policy: policy, through: day)

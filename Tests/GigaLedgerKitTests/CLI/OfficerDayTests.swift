@@ -199,3 +199,39 @@ import Testing
         }
     }
 }
+
+/// Found 2: a registration mistake is fixed by an amendment entry; reports use the latest at their state.
+@Suite struct AmendmentTests {
+    @Test func aWrongCapexIsAmendedAndReportsFollow() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        // EUR 595,000,000 of the registered EUR 3,500,000,000 is 17%: on the cap.
+        try fixture.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "595000000",
+                              "--date", "2026-02-10", "--category", "capex", "--kind", "commitment"])
+        func capexVerdict(_ dir: String, at: String? = nil) throws -> String? {
+            try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", dir] + (at.map { ["--at", $0] } ?? []))
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("\(dir)/summary.json"))) as? [String: Any])
+            let verdicts = (summary["factories"] as? [[String: Any]])?.first?["verdicts"] as? [[String: Any]]
+            return verdicts?.first { $0["rule"] as? String == "union-capex-share-max-gigafactory" }?["status"] as? String
+        }
+        #expect(try capexVerdict("before") == "PASS")
+        // The CAPEX was registered wrong: EUR 3,400,000,000. Now 17.5%: a breach, from the amendment's state on.
+        let amend = ["factory", "amend", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory", "--kind", "gigafactory",
+                     "--host", "DE", "--capex", "3400000000", "--reason", "CAPEX per the signed hosting agreement"]
+        try fixture.expectOK(amend)
+        #expect(try capexVerdict("after") == "BREACH")
+        #expect(try capexVerdict("then", at: "6") == "PASS")  // the report at the earlier state is unchanged
+        #expect(try fixture.expectOK(["factory", "list"]).stdout.contains("capex EUR 3,400,000,000.00"))
+        var unknown = amend
+        unknown[unknown.firstIndex(of: "de-jupiter")!] = "nowhere"
+        #expect(fixture.run(unknown).stderr.contains(#"id: "nowhere" is not a registered factory; register it first"#))
+        var byOfficer = amend
+        byOfficer[byOfficer.firstIndex(of: "authority.key")!] = "officer.key"
+        #expect(fixture.run(byOfficer + ["--passphrase-file", fixture.passphraseFile]).stderr.contains("may not sign a factory-amend entry"))
+        try fixture.expectOK(["partner", "amend", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE (renamed)", "--country", "DE",
+                              "--reason", "renamed"])
+        #expect(try fixture.expectOK(["partner", "list"]).stdout.contains("ACME Compute SE (renamed)"))
+        let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
+        #expect(independent.status == 0, "\(independent.stdout) \(independent.stderr)")
+    }
+}

@@ -127,6 +127,21 @@ import Testing
         for country in [nil, "DE", "EL", "US"] { try Self.check(Self.access(country: country)) }
     }
 
+    /// Amendments carry every field of the registration and a reason, both ways.
+    @Test func amendmentsRoundTrip() throws {
+        let factory = try Factory(id: "f", name: "F", kind: .aiFactory, hosts: ["FR", "ES"], capex: Cents(100), opex: Cents(50))
+        for data in [EntryData.factoryAmend(try Amendment(factory, reason: "CAPEX corrected")),
+                     .partnerAmend(try Amendment(try Partner(id: "p", name: "P", country: "EL", isSME: true), reason: "renamed"))] {
+            let body = EntryBody(seq: 3, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: data)
+            #expect(try EntryBody.decodeGenerally(body.encodedGenerally()) == body)
+        }
+        let body = EntryBody(seq: 3, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: .factoryAmend(try Amendment(factory, reason: "r")))
+        let text = String(decoding: body.encodedGenerally(), as: UTF8.self)
+        #expect(text.contains(#""reason":"r""#) && text.contains(#""type":"factory-amend""#))
+        let missing = Array(text.replacingOccurrences(of: #","reason":"r""#, with: "").utf8)
+        #expect(throws: (any Error).self) { try EntryBody.decodeGenerally(missing) }
+    }
+
     /// A stored access body with a country the general path refuses is not read directly either;
     /// a body without the optional member reads as one recorded before it existed.
     @Test func theOptionalCountryIsCheckedBothWays() throws {
