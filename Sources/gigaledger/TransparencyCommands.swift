@@ -75,6 +75,7 @@ extension GigaLedger {
         @Argument(help: "The receipt file.") var file: String
         @Option(name: .long, help: ArgumentHelp("The ledger's public key (the authority's NAME.pub).", valueName: "pub")) var ledgerKey: String
         @OptionGroup var witnesses: WitnessOptions
+        @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         func run() throws {
             let key = try KeyFiles.readPublic(path: ledgerKey)
@@ -84,12 +85,21 @@ extension GigaLedger {
                 let file = try ConsistencyFile.parse(text)
                 let (old, new) = try file.check(ledgerKey: key)
                 if let required { try required.check(cosigners: file.cosigners(among: required.keys).count, size: new.size) }
-                print("consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
+                print(json ? Render.jsonObject(["verified": .bool(true), "kind": .string("consistency"), "origin": .string(new.origin),
+                                                "old_size": .integer(old.size), "new_size": .integer(new.size)])
+                           : "consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
                 return
             }
             let receipt = try Receipt.parse(text)
             let (checkpoint, body) = try receipt.check(ledgerKey: key)
             if let required { try required.check(cosigners: receipt.cosigners(among: required.keys).count, size: checkpoint.size) }
+            if json {
+                print(Render.jsonObject(["verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
+                                         "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
+                                         "root": .string(Encoding.base64(checkpoint.root)), "signer": .string(body.signer.description),
+                                         "recorded_at": .string(body.recordedAt)]))
+                return
+            }
             print("receipt verified: entry \(body.seq) (\(body.type)) is in \(checkpoint.origin) at tree size \(checkpoint.size)")
             print("entry: \(Render.summarize(body.data))")
             print("signed by \(body.signer) at \(body.recordedAt); checkpoint root \(Encoding.base64(checkpoint.root))")
@@ -106,6 +116,7 @@ extension GigaLedger {
         @Option(name: .long, help: "Your cosigner name in the note (default: auditor-KEYID).") var name: String?
         @Option(name: .long, help: ArgumentHelp("Where the last checkpoint you cosigned is kept (default: KEY.cosigned).", valueName: "file")) var state: String?
         @Option(name: .long, help: ArgumentHelp("Write the cosigned checkpoint here instead of standard output.", valueName: "file")) var out: String?
+        @Flag(name: .long, help: "Print the outcome as JSON (with the cosigned note unless --out).") var json = false
 
         func run() throws {
             // Opened for writing where it can be, so that the cosignature is kept with the checkpoint.
@@ -117,6 +128,15 @@ extension GigaLedger {
             let key = try signing.load()
             let (cosigned, target, recorded) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
                                                        timestamp: UInt64(Date().timeIntervalSince1970))
+            if json {
+                if let out { try emit(cosigned, to: out) }
+                var members: [String: CanonicalJSON] = ["checkpoint_size": .integer(target.size), "kept_in_ledger": .bool(recorded)]
+                if out == nil { members["note"] = .string(cosigned) }
+                print(Render.jsonObject(members))
+                try flushStandardOutput()
+                try state.record(target)
+                return
+            }
             try emit(cosigned, to: out)
             try state.record(target)
             warn(recorded ? "the cosignature is kept in the ledger with checkpoint \(target.size)"

@@ -54,6 +54,15 @@ import Testing
         #expect(IntegrityTests.independent(fixture).status == 0, "\(IntegrityTests.independent(fixture).stdout)")
         try fixture.expectOK(["prove", "--entry", "5", "--out", "cosigned.receipt"])
         try fixture.expectOK(["check-receipt", "cosigned.receipt", "--ledger-key", "authority.pub", "--witness", "auditor.pub"])
+        // --json: the result as an object, and a failure as one JSON object on stderr (issue 15, item 9).
+        let asJSON = try fixture.expectOK(["check-receipt", "cosigned.receipt", "--ledger-key", "authority.pub", "--json"]).stdout
+        let receiptObject = try #require(try JSONSerialization.jsonObject(with: Data(asJSON.utf8)) as? [String: Any])
+        #expect(receiptObject["verified"] as? Bool == true && receiptObject["entry"] as? Int == 5 && receiptObject["tree_size"] as? Int == 8)
+        let jsonFailure = fixture.run(["check-receipt", "entry5.receipt", "--ledger-key", "authority.pub", "--witness", "auditor.pub", "--json"])
+        #expect(jsonFailure.status == 1 && jsonFailure.stderr.hasPrefix(#"{"error":{"exit_code":1,"kind":"notVerified""#), "\(jsonFailure.stderr)")
+        let cosignJSON = try fixture.expectOK(["cosign", "q2.checkpoint", "--key", "auditor.key", "--name", "court-of-auditors", "--json"]).stdout
+        let cosignObject = try #require(try JSONSerialization.jsonObject(with: Data(cosignJSON.utf8)) as? [String: Any])
+        #expect(cosignObject["checkpoint_size"] as? Int == 8 && (cosignObject["note"] as? String)?.contains("— court-of-auditors ") == true)
         let unwitnessed = fixture.run(["check-receipt", "entry5.receipt", "--ledger-key", "authority.pub", "--witness", "auditor.pub"])
         #expect(unwitnessed.status == 1)
         #expect(unwitnessed.stderr.contains("cosigned by 0 of the 1 witnesses given; 1 required"), "\(unwitnessed.stderr)")
