@@ -390,7 +390,10 @@ public struct StoreWriter {
     /// SQLite's C interface. Requires `entry` to follow the head (the insert trigger enforces it too).
     public func append(_ entry: Entry, body: EntryBody, tree: inout TreeAppender) throws {
         try insert(entry)
-        for row in IndexRow.rows(for: body) { try RawInsert.run(db, sql: row.table.insertSQL, row.values) }
+        // The facts digest from the bytes written, as verify and import make it.
+        for row in IndexRow.rows(for: body, factsDigest: Facts.digest(type: entry.type, body: entry.body)) {
+            try RawInsert.run(db, sql: row.table.insertSQL, row.values)
+        }
         try tree.append(entryHash: entry.hash, seq: entry.seq, db: db)
     }
 

@@ -45,16 +45,16 @@ extension GigaLedger {
                     "head": .string(Encoding.hex(report.headHash)), "provisional": .bool(report.isProvisional),
                     "pass": .integer(Int64(counts[.pass] ?? 0)), "breach": .integer(Int64(counts[.breach] ?? 0)),
                     "not_assessable": .integer(Int64(counts[.notAssessable] ?? 0)),
-                    "findings": .integer(Int64(report.factories.reduce(0) { $0 + $1.findings.count })),
+                    "findings": .integer(Int64(report.findingCount)),
                     "notes": .array(bundle.notes.map { .string($0) }),
                 ]))
                 return
             }
             print(Render.verificationBasis(bundle.verification))
-            let findings = report.factories.reduce(0) { $0 + $1.findings.count }
-            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(findings) payment finding\(findings == 1 ? "" : "s"); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")")
+            let findings = report.findingCount
+            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(Render.count(findings, "payment finding", "payment findings")); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")")
             if let roll = report.rollForward {
-                print("rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(roll.adjustments.count) prior-period adjustment\(roll.adjustments.count == 1 ? "" : "s"), \(roll.changes.count) change\(roll.changes.count == 1 ? "" : "s")")
+                print("rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(Render.count(roll.adjustments.count, "prior-period adjustment", "prior-period adjustments")), \(Render.count(roll.changes.count, "change", "changes"))")
             }
             for note in bundle.notes { warn("note: \(note)") }
             try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)

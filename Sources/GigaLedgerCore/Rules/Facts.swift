@@ -11,13 +11,15 @@ public enum Facts {
     /// whose data is compared before anything is refused.
     public static func digest(_ data: EntryData) -> Int64? {
         switch data {
-        case .contribution, .access: return integer(Sodium.sha256(tag, CanonicalJSON.object(EntryBody.encode(data)).encoded()))
+        case .contribution, .access: return digest(dataBytes: CanonicalJSON.object(EntryBody.encode(data)).encoded()[...])
         default: return nil
         }
     }
 
-    static func integer(_ sha: [UInt8]) -> Int64 {
-        Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    /// The one definition: 8 bytes of SHA-256 of the tag and the `data` object's canonical bytes.
+    static func digest(dataBytes: ArraySlice<UInt8>) -> Int64 {
+        let sha = Sodium.sha256(tag, Array(dataBytes))
+        return Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 
     /// The same digest from a stored canonical body: over the bytes of its `data` object, which
@@ -26,18 +28,14 @@ public enum Facts {
     /// body of another shape.
     public static func digest(type: String, body: [UInt8]) -> Int64? {
         guard type == "contribution" || type == "access" else { return nil }
-        return body.withUnsafeBufferPointer { bytes -> Int64? in
-            guard bytes.count > dataStart, bytes.starts(with: #"{"data":{"#.utf8) else { return nil }
-            var end = dataStart
-            let marker = Array(#","format":""#.utf8)
-            while end + marker.count <= bytes.count {
-                if bytes[end] == marker[0] && bytes[end..<end + marker.count].elementsEqual(marker) {
-                    return integer(Sodium.sha256(tag, Array(bytes[dataStart..<end])))
-                }
-                end += 1
-            }
-            return nil
+        guard body.count > dataStart, body.starts(with: #"{"data":{"#.utf8) else { return nil }
+        let marker = Array(#","format":""#.utf8)
+        var end = dataStart
+        while end + marker.count <= body.count {
+            if body[end] == marker[0] && body[end..<end + marker.count].elementsEqual(marker) { return digest(dataBytes: body[dataStart..<end]) }
+            end += 1
         }
+        return nil
     }
 
     /// Where a body's `data` object begins: after `{"data":`.

@@ -166,7 +166,7 @@ struct ImportChain {
             let bytes = body.encoded()
             let entry = Entry(seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
                               signature: [], recordedAt: body.recordedAt)
-            return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)
+            return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)  // the same value: a body just encoded always has its shape
         }
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]

@@ -423,23 +423,20 @@ struct ReportData {
         var out = [Change]()
         let before = try judge(at: priorState, through: prior.lastDay)
         let priorEnd = prior.lastDay
-        // What each entry recorded since the previous report does to it.
+        // Every entry recorded since the previous report and what it did, in one pass over the rows
+        // (each change below picks its own from this short list).
+        var recent = [(factory: String, source: Source?, seq: Int64, how: String)]()
+        func note(_ factory: String, _ source: Source?, seq: Int64, correctedBy: Int64?, date: CalendarDate) {
+            guard date <= period.lastDay else { return }
+            if seq > priorState && seq <= state { recent.append((factory, source, seq, date <= priorEnd ? "adjustment" : "movement")) }
+            if let by = correctedBy, by > priorState, by <= state { recent.append((factory, source, by, "correction")) }
+        }
+        for row in contributions { note(row.item.factory, row.item.source, seq: row.seq, correctedBy: row.correctedBy, date: row.item.date) }
+        for row in access { note(row.grant.factory, nil, seq: row.seq, correctedBy: row.correctedBy, date: row.grant.date) }
+        recent.sort { $0.seq < $1.seq }
         func causes(_ include: (String, Source?) -> Bool) -> [(seq: Int64, how: String)] {
-            var list = [(seq: Int64, how: String)]()
-            for row in contributions where include(row.item.factory, row.item.source) {
-                if row.seq > priorState && row.seq <= state && row.item.date <= period.lastDay {
-                    list.append((row.seq, row.item.date <= priorEnd ? "adjustment" : "movement"))
-                }
-                if let by = row.correctedBy, by > priorState, by <= state, row.item.date <= period.lastDay { list.append((by, "correction")) }
-            }
-            for row in access where include(row.grant.factory, nil) {
-                if row.seq > priorState && row.seq <= state && row.grant.date <= period.lastDay {
-                    list.append((row.seq, row.grant.date <= priorEnd ? "adjustment" : "movement"))
-                }
-                if let by = row.correctedBy, by > priorState, by <= state, row.grant.date <= period.lastDay { list.append((by, "correction")) }
-            }
             var seen = Set<Int64>()
-            return list.sorted { $0.seq < $1.seq }.filter { seen.insert($0.seq).inserted }
+            return recent.filter { include($0.factory, $0.source) && seen.insert($0.seq).inserted }.map { ($0.seq, $0.how) }
         }
         func verdictChanges(_ scope: String?, now: [Verdict], was: [Verdict], causes: [(seq: Int64, how: String)]) {
             for verdict in now {

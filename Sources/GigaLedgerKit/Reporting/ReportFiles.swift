@@ -85,7 +85,7 @@ extension ReportRenderer {
             "policy": .object(policy), "factories": .array(factories), "programme": .array(report.programme.map(verdictJSON)),
             "all": .object(["period": periodJSON(report.allPeriod), "cumulative": periodJSON(report.allCumulative)]),
             "breaches": .integer(Int64(report.breaches.count)),
-            "findings": .integer(Int64(report.factories.reduce(0) { $0 + $1.findings.count })),
+            "findings": .integer(Int64(report.findingCount)),
             "member_states": .array(report.memberStates.map { state in
                 .object(["code": .string(state.code), "name": .string(state.name), "factories": .array(state.factories.map { item in
                     .object(["factory": .string(item.factoryID), "host": .bool(item.isHost), "totals": totalsJSON(item.totals),

@@ -175,6 +175,9 @@ public enum VerdictStatus: String, Sendable, CaseIterable {
     case pass = "PASS"
     case breach = "BREACH"
     case notAssessable = "NOT ASSESSABLE"
+
+    /// The HTML report's class for the status: its first word.
+    var cssClass: String { rawValue.split(separator: " ").first.map(String.init) ?? "" }
 }
 
 /// One safeguard checked for one factory (or the programme): the decision and its evidence.
@@ -326,6 +329,9 @@ public struct PeriodReport: Equatable, Sendable {
     public var verdictCounts: [VerdictStatus: Int] {
         Dictionary(grouping: factories.flatMap(\.verdicts) + programme, by: \.status).mapValues(\.count)
     }
+
+    /// How many payment findings the report holds, over every factory.
+    public var findingCount: Int { factories.reduce(0) { $0 + $1.findings.count } }
 
     /// Every breach: (factory ID, or nil for the programme; the verdict).
     public var breaches: [(factoryID: String?, verdict: Verdict)] {

@@ -111,7 +111,7 @@ public enum ReportRenderer {
     static func verdictContext(_ verdict: Verdict, factoryID: String, cell: (String) -> String, linked: Set<Int64>) -> [String: Any] {
         var values: [String: Any] = [
             "factoryID": factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
-            "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? "", "explanation": cell(verdict.explanation),
+            "statusClass": verdict.status.cssClass, "explanation": cell(verdict.explanation),
             "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue,
             "margin": verdict.margin ?? "", "entriesText": verdict.entries.isEmpty && verdict.entryCount > 0
                 ? "\(verdict.entryCount) entries (this factory's rows in contributions.csv and access.csv)" : entriesText(verdict.entries), "marginText": verdict.margin.map { " — \($0)" } ?? "",
@@ -257,7 +257,7 @@ public enum ReportRenderer {
         report.quarterVerdicts.map { quarter in
             func row(_ scope: String, _ verdict: Verdict) -> [String: String] {
                 ["factoryID": scope, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
-                 "statusClass": verdict.status.rawValue.split(separator: " ").first.map(String.init) ?? ""]
+                 "statusClass": verdict.status.cssClass]
             }
             return ["quarter": quarter.quarter.description, "provisionalText": quarter.isProvisional ? " (PROVISIONAL: the quarter had not ended)" : "",
                     "rows": quarter.factories.flatMap { item in item.verdicts.map { row(item.factoryID, $0) } } + quarter.programme.map { row("all factories", $0) },
