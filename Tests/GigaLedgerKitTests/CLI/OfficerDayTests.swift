@@ -222,12 +222,16 @@ import Testing
         #expect(try capexVerdict("after") == "BREACH")
         #expect(try capexVerdict("then", at: "6") == "PASS")  // the report at the earlier state is unchanged
         #expect(try fixture.expectOK(["factory", "list"]).stdout.contains("capex EUR 3,400,000,000.00"))
+        let before = fixture.state()
         var unknown = amend
         unknown[unknown.firstIndex(of: "de-jupiter")!] = "nowhere"
-        #expect(fixture.run(unknown).stderr.contains(#"id: "nowhere" is not a registered factory; register it first"#))
+        let refusedUnknown = fixture.run(unknown)
+        #expect(refusedUnknown.status == 65 && refusedUnknown.stderr.contains(#"id: "nowhere" is not a registered factory; register it first"#))
         var byOfficer = amend
         byOfficer[byOfficer.firstIndex(of: "authority.key")!] = "officer.key"
-        #expect(fixture.run(byOfficer + ["--passphrase-file", fixture.passphraseFile]).stderr.contains("may not sign a factory-amend entry"))
+        let refusedOfficer = fixture.run(byOfficer + ["--passphrase-file", fixture.passphraseFile])
+        #expect(refusedOfficer.status == 65 && refusedOfficer.stderr.contains("may not sign a factory-amend entry"))
+        #expect(fixture.state() == before)  // nothing written by either refusal
         try fixture.expectOK(["partner", "amend", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE (renamed)", "--country", "DE",
                               "--reason", "renamed"])
         #expect(try fixture.expectOK(["partner", "list"]).stdout.contains("ACME Compute SE (renamed)"))
