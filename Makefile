@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 # A separate build folder for the binary with the Swift runtime linked in, so it does not rebuild the others.
 STATIC_BUILD = .build/static
 
-.PHONY: all deps build release static install test demo schema clean crash fuzz bench
+.PHONY: all deps build release static install install-check test demo schema clean crash fuzz bench
 
 all: build
 
@@ -36,20 +36,29 @@ static: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product gigaledger
 
 # The static binary, its manual page (argument-parser's generate-manual plugin) and bash, zsh and
-# fish completions, under PREFIX.
-install: static
+# fish completions, under PREFIX. The plugin links its own, dynamic, copy of the binary into the same
+# folder, so the manual page comes first and the static binary is relinked after it.
+STATIC_BIN = $(STATIC_BUILD)/release/gigaledger
+install: deps
+	mkdir -p $(STATIC_BUILD)/man
+	$(SWIFT) package --scratch-path $(STATIC_BUILD) plugin --allow-writing-to-package-directory generate-manual \
+	  --output-directory $(STATIC_BUILD)/man --authors "the GigaLedger developers" >/dev/null
+	rm -f $(STATIC_BIN) $(STATIC_BUILD)/x86_64-unknown-linux-gnu/release/gigaledger
+	$(MAKE) static
+	@if ldd $(STATIC_BIN) | grep -q libswift; then echo "$(STATIC_BIN) links the Swift runtime dynamically" >&2; exit 1; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0755 $$($(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --show-bin-path)/gigaledger $(DESTDIR)$(PREFIX)/bin/gigaledger
-	mkdir -p $(STATIC_BUILD)/man
-	$(SWIFT) package --scratch-path $(STATIC_BUILD) plugin --allow-writing-to-package-directory generate-manual \
-	  --output-directory $(STATIC_BUILD)/man --authors "the GigaLedger developers" >/dev/null 2>&1 || true
-	@if [ -f $(STATIC_BUILD)/man/gigaledger.1 ]; then install -m 0644 $(STATIC_BUILD)/man/gigaledger.1 $(DESTDIR)$(PREFIX)/share/man/man1/gigaledger.1; \
-	else $(DESTDIR)$(PREFIX)/bin/gigaledger --help > $(STATIC_BUILD)/gigaledger.txt; echo "manual page: the plugin did not run; see gigaledger --help"; fi
-	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gigaledger
-	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gigaledger
-	$(DESTDIR)$(PREFIX)/bin/gigaledger --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gigaledger.fish
+	install -m 0755 $(STATIC_BIN) $(DESTDIR)$(PREFIX)/bin/gigaledger
+	install -m 0644 $(STATIC_BUILD)/man/gigaledger.1 $(DESTDIR)$(PREFIX)/share/man/man1/gigaledger.1
+	$(STATIC_BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gigaledger
+	$(STATIC_BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gigaledger
+	$(STATIC_BIN) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gigaledger.fish
+
+# `make install` into a clean Debian root (debootstrap; needs root), then the README's Quick start
+# run there by the installed binary, on a machine without Swift.
+install-check: deps
+	./scripts/install-check.sh
 
 # The tests run the real binary, so build it first.
 test: deps

@@ -52,8 +52,11 @@ let package = Package(
                 "GigaLedgerCore",
                 "GigaLedgerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["SourceCommit"]
         ),
+        // The git commit a binary is built from, for `gigaledger --version`.
+        .plugin(name: "SourceCommit", capability: .buildTool()),
         .executableTarget(
             name: "gigaledger-bench",
             dependencies: [

@@ -24,7 +24,7 @@ struct GigaLedger: ParsableCommand {
     )
 
     /// The release, and the formats it writes and reads.
-    static let version = "gigaledger 0.12.0 (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
+    static let version = "gigaledger 0.12.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
 
     static func main() {
         do {
