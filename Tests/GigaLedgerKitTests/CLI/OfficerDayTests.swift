@@ -123,6 +123,7 @@ import Testing
         #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
         let version = try fixture.expectOK(["--version"]).stdout
         #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v1") && version.contains("0006_facts"))
+        #expect(version.contains(/, source [0-9a-f]{12}/), "the source commit: \(version)")
     }
 
     /// Found 8: loose passphrase files, short passphrases, a public key given as the key.
