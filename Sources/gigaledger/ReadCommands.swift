@@ -13,12 +13,14 @@ extension GigaLedger {
         func run() throws {
             let ledger = try ledger.open(forWriting: false)
             var first = true
+            // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
+            let width = String(try ledger.entryCount()).count + 1
             if json { print("[", terminator: "") }
             try ledger.forEachEntry { entry in
                 if json {
                     print((first ? "" : ",\n") + Render.json(entry), terminator: "")
                 } else {
-                    print(Render.line(entry))
+                    print(Render.line(entry, seqWidth: width))
                 }
                 first = false
             }

@@ -26,9 +26,10 @@ enum Render {
     }
 
     /// `#12  2026-02-01T09:00:00Z  contribution  ...summary...  [signer]`
-    static func line(_ entry: Entry) -> String {
+    static func line(_ entry: Entry, seqWidth: Int) -> String {
         let summary = (try? EntryBody.decode(entry.body)).map { summarize($0.data) } ?? "(body cannot be read; run gigaledger verify)"
-        return "#\(entry.seq)  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
+        let number = "#\(entry.seq)"
+        return "\(number.padding(toLength: max(seqWidth, number.count), withPad: " ", startingAt: 0))  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
     }
 
     static func summarize(_ data: EntryData) -> String {

@@ -126,6 +126,16 @@ import Testing
         #expect(version.contains(/, source [0-9a-f]{12}/), "the source commit: \(version)")
     }
 
+    /// `log` keeps its columns where the sequence numbers grow a digit (entry 10, 100, ...).
+    @Test func logColumnsLineUpPastEntryNine() throws {
+        let fixture = try CLIFixture()
+        for n in 0..<10 { try fixture.expectOK(payment(ref: "BMF-\(n)")) }
+        let lines = try fixture.expectOK(["log"]).stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 10)
+        let columns = Set(lines.map { $0.range(of: "  20")!.lowerBound.utf16Offset(in: $0) })
+        #expect(columns.count == 1, "recorded_at starts in one column: \(lines)")
+    }
+
     /// Found 8: loose passphrase files, short passphrases, a public key given as the key.
     @Test func passphrasesAndKeyFilesAreCheckedAsSecrets() throws {
         let fixture = try CLIFixture()
