@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "GigaLedger",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gigaledger", targets: ["gigaledger"]),
         .library(name: "GigaLedgerKit", targets: ["GigaLedgerKit"]),
@@ -13,6 +13,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // The server (issue 13) and its clients.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libsodium from the system (Debian: libsodium-dev), found through pkg-config.
@@ -46,11 +55,43 @@ let package = Package(
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
+        // The server: the ledger services over HTTP (Hummingbird), C2SP tlog-tiles read path, signed
+        // entries in, checkpoints by the log key. Calls Kit; no SQL of its own.
+        .target(
+            name: "GigaLedgerServer",
+            dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The client of that server: remote appends (optimistic, checked against the kept checkpoint)
+        // and replicas (sync). Calls Kit for every check; no SQL of its own.
+        .target(
+            name: "GigaLedgerClient",
+            dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "gigaledger",
             dependencies: [
                 "GigaLedgerCore",
                 "GigaLedgerKit",
+                "GigaLedgerServer",
+                "GigaLedgerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["SourceCommit"]

@@ -9,11 +9,32 @@ public enum FailureKind: String, Sendable, Equatable {
     case unusable
     /// The ledger does not verify: the auditor's finding, never "your input is wrong". Exit 1.
     case notVerified
+
+    /// The command line's exit code for this kind, which the server's JSON errors carry too.
+    public var exitCode: Int32 {
+        switch self {
+        case .refused: return 65
+        case .unusable: return 2
+        case .notVerified: return 1
+        }
+    }
+
+    /// One error as the JSON the CLI writes under `--json` and the server answers:
+    /// `{"error":{"exit_code":N,"kind":"...","message":"..."}}`.
+    public func errorJSON(_ message: String) -> [UInt8] {
+        CanonicalJSON.object(["error": .object(["kind": .string(rawValue), "exit_code": .integer(Int64(exitCode)), "message": .string(message)])]).encoded()
+    }
 }
 
 /// An error of GigaLedger's own: one line of text and its kind.
 public protocol GigaLedgerError: Error, CustomStringConvertible {
     var kind: FailureKind { get }
+    /// The same request may succeed a moment later (another writer held the lock).
+    var isRetryable: Bool { get }
+}
+
+extension GigaLedgerError {
+    public var isRetryable: Bool { false }
 }
 
 /// The first thing found wrong in a ledger: which entry, and what was expected and found.

@@ -50,4 +50,9 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite: return .unusable
         }
     }
+
+    public var isRetryable: Bool {
+        if case .busy = self { return true }
+        return false
+    }
 }

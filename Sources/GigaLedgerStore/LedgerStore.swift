@@ -236,6 +236,19 @@ public struct StoreReader {
         try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1").map(Self.entry(fromColumns:))
     }
 
+    /// Up to `limit` entries from `seq` on, as stored, in order (a replica's or a tile's range).
+    public func entries(from seq: Int64, limit: Int) throws -> [Entry] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
+                         arguments: [seq, limit]).map(Self.entry(fromColumns:))
+    }
+
+    /// The stored hashes of `count` tree nodes of `level` from `index` on, in order; fewer when
+    /// the level has fewer (a tlog tile, read in one statement).
+    public func treeNodes(level: Int, from index: Int64, count: Int) throws -> [[UInt8]] {
+        try Data.fetchAll(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                          arguments: [level, index, index + Int64(count)]).map { [UInt8]($0) }
+    }
+
     /// The entry at `seq`, as stored, or nil.
     public func entry(_ seq: Int64) throws -> Entry? {
         try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?", arguments: [seq]).map(Self.entry(fromColumns:))

@@ -20,7 +20,7 @@ struct GigaLedger: ParsableCommand {
         version: GigaLedger.version,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
                       AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
-                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self]
+                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self, Serve.self]
     )
 
     /// The release, and the formats it writes and reads.
@@ -87,17 +87,11 @@ func terminate(_ code: Int32) -> Never {
 /// The exit codes, one per kind of failure (see the discussion above and README.md): the one place
 /// where a kind becomes a number.
 enum ExitCodes {
-    static let notVerified: Int32 = 1
-    static let unusable: Int32 = 2
-    static let refused: Int32 = 65
+    static let notVerified = FailureKind.notVerified.exitCode
+    static let unusable = FailureKind.unusable.exitCode
+    static let refused = FailureKind.refused.exitCode
 
-    static func code(for kind: FailureKind) -> Int32 {
-        switch kind {
-        case .refused: return refused
-        case .unusable: return unusable
-        case .notVerified: return notVerified
-        }
-    }
+    static func code(for kind: FailureKind) -> Int32 { kind.exitCode }
 }
 
 /// An error the executable itself raises, with its kind.

@@ -67,7 +67,7 @@ extension GigaLedger.Key {
         @Option(name: .long, help: "Who holds the key, e.g. \"Anna Schmidt, BMBF finance\".")
         var name: String
 
-        @Option(name: .long, help: ArgumentHelp("authority, officer or auditor.", valueName: "role"),
+        @Option(name: .long, help: ArgumentHelp("authority, officer, auditor or log (signs checkpoints only; for `gigaledger serve`).", valueName: "role"),
                 completion: .list(Role.allCases.map(\.rawValue)))
         var role: String
 
@@ -79,8 +79,7 @@ extension GigaLedger.Key {
             let role = try Role.parse(role, field: "role")
             let scopes = try scope.map { try Scope.parse($0, field: "scope") }
             let enrolment = try KeyEnrolment(checking: publicKey, name: name, role: role, scopes: scopes)
-            let ledger = try ledger.open(forWriting: true)
-            _ = try ledger.append(.keyEnroll(enrolment), key: signing.load(), deliver: { try Render.recorded($0, what: "enrolled key \(publicKey.id) as \(role.rawValue)") })
+            try ledger.record(.keyEnroll(enrolment), signing: signing, what: "enrolled key \(publicKey.id) as \(role.rawValue)")
         }
     }
 
@@ -98,8 +97,7 @@ extension GigaLedger.Key {
 
         func run() throws {
             let revocation = KeyRevocation(keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
-            let ledger = try ledger.open(forWriting: true)
-            _ = try ledger.append(.keyRevoke(revocation), key: signing.load(), deliver: { try Render.recorded($0, what: "revoked key \(revocation.keyID)") })
+            try ledger.record(.keyRevoke(revocation), signing: signing, what: "revoked key \(revocation.keyID)")
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 
 /// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
 struct LedgerOptions: ParsableArguments {
@@ -15,8 +16,41 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
     var authorityKey: String?
 
+    @Option(name: .long, help: ArgumentHelp("Append through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): the entry is signed here and the key never leaves this machine.", valueName: "url"))
+    var server: String?
+
     var path: String {
         ledger ?? Environment.value(Environment.ledger) ?? "ledger.sqlite"
+    }
+
+    /// The server to append through, if any: `--server`, else `GIGALEDGER_SERVER` (unless `--ledger` names a file).
+    var serverURL: String? {
+        server ?? (ledger == nil ? Environment.value(Environment.server) : nil)
+    }
+
+    /// Records `data`, signed by the signing key, in the local ledger or through the server, and
+    /// prints what was recorded (`what`). Locally the output is part of the transaction (lost
+    /// output records nothing); through a server it follows the server's acknowledgement.
+    func record(_ data: EntryData, signing: SigningOptions, checks: EntryChecks = EntryChecks(), what: String) throws {
+        guard let url = serverURL else {
+            _ = try open(forWriting: true).append(data, key: signing.load(), checks: checks, deliver: { try Render.recorded($0, what: what) })
+            return
+        }
+        let remote = try remoteAppend(url)
+        let key = try signing.load()
+        let entry = try runAsyncValue { try await remote.append(data, key: key, checks: checks) }
+        try Render.recorded(entry, what: what)
+    }
+
+    /// The remote append for `url`, trusting the authority key given or recorded for its origin and
+    /// keeping the last checkpoint seen in the user's configuration folder.
+    func remoteAppend(_ url: String) throws -> RemoteAppend {
+        let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+        let environment = ProcessInfo.processInfo.environment
+        let trust = HeadTrust(pinned: pinned, known: Environment.trustedAuthorities,
+                              kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
+                              evidenceDirectory: FileManager.default.currentDirectoryPath)
+        return RemoteAppend(client: try LedgerClient(url: url), trust: trust)
     }
 
     /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
@@ -126,6 +160,7 @@ enum Environment {
     static let key = "GIGALEDGER_KEY"
     static let passphraseFile = "GIGALEDGER_PASSPHRASE_FILE"
     static let authorityKey = "GIGALEDGER_AUTHORITY_KEY"
+    static let server = "GIGALEDGER_SERVER"
 
     /// The known-ledgers file of this user (XDG_CONFIG_HOME or HOME).
     static var trustedAuthorities: TrustedAuthorities {

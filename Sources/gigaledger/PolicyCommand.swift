@@ -23,7 +23,7 @@ extension GigaLedger {
 
             func run() throws {
                 let policy = try PolicyCommand.load(file: file, builtin: builtin)
-                _ = try ledger.open(forWriting: true).append(.policy(policy), key: signing.load(), deliver: { try Render.recorded($0, what: "recorded policy \(policy.id) version \(policy.version)") })
+                try ledger.record(.policy(policy), signing: signing, what: "recorded policy \(policy.id) version \(policy.version)")
             }
         }
 

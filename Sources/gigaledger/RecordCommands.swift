@@ -42,7 +42,7 @@ extension GigaLedger {
 
             func run() throws {
                 let factory = try fields.factory()
-                _ = try ledger.open(forWriting: true).append(.factoryRegister(factory), key: signing.load(), deliver: { try Render.recorded($0, what: "registered factory \(factory.id)") })
+                try ledger.record(.factoryRegister(factory), signing: signing, what: "registered factory \(factory.id)")
             }
         }
 
@@ -58,7 +58,7 @@ extension GigaLedger {
 
             func run() throws {
                 let amendment = try Amendment(try fields.factory(), reason: reason)
-                _ = try ledger.open(forWriting: true).append(.factoryAmend(amendment), key: signing.load(), deliver: { try Render.recorded($0, what: "amended factory \(amendment.value.id)") })
+                try ledger.record(.factoryAmend(amendment), signing: signing, what: "amended factory \(amendment.value.id)")
             }
         }
     }
@@ -113,7 +113,7 @@ extension GigaLedger {
 
             func run() throws {
                 let partner = try fields.partner()
-                _ = try ledger.open(forWriting: true).append(.partnerRegister(partner), key: signing.load(), deliver: { try Render.recorded($0, what: "registered partner \(partner.id)") })
+                try ledger.record(.partnerRegister(partner), signing: signing, what: "registered partner \(partner.id)")
             }
         }
 
@@ -128,7 +128,7 @@ extension GigaLedger {
 
             func run() throws {
                 let amendment = try Amendment(try fields.partner(), reason: reason)
-                _ = try ledger.open(forWriting: true).append(.partnerAmend(amendment), key: signing.load(), deliver: { try Render.recorded($0, what: "amended partner \(amendment.value.id)") })
+                try ledger.record(.partnerAmend(amendment), signing: signing, what: "amended partner \(amendment.value.id)")
             }
         }
     }
@@ -166,7 +166,7 @@ extension GigaLedger {
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
                     kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
-                _ = try ledger.open(forWriting: true).append(.contribution(item), key: signing.load(), checks: entryChecks.checks(), deliver: { try Render.recorded($0, what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)") })
+                try ledger.record(.contribution(item), signing: signing, checks: entryChecks.checks(), what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
             }
         }
     }
@@ -197,7 +197,7 @@ extension GigaLedger {
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
                     charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
-                _ = try ledger.open(forWriting: true).append(.access(grant), key: signing.load(), checks: entryChecks.checks(), deliver: { try Render.recorded($0, what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)") })
+                try ledger.record(.access(grant), signing: signing, checks: entryChecks.checks(), what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
             }
         }
     }

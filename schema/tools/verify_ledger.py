@@ -233,7 +233,7 @@ def enrolment(data):
     if not valid_public_key(public_key):
         raise Fail("public key is not a valid Ed25519 key (small order, not canonical or not on the curve)")
     text(data["name"], 200)
-    role = choice(data["role"], ["authority", "officer", "auditor"])
+    role = choice(data["role"], ["authority", "officer", "auditor", "log"])
     scopes = data["scopes"]
     if not isinstance(scopes, list) or len(scopes) > 64 or len(set(scopes)) != len(scopes):
         raise Fail("bad scopes")
@@ -508,7 +508,7 @@ def check_cosignature(row, texts, state):
 
 def check_checkpoint(row, origin, state, stack):
     size, root, note, signed_at = row
-    keys = [k["public_key"] for k in state.keys.values() if k["role"] == "authority" and k["revoked"] is None]
+    keys = [k["public_key"] for k in state.keys.values() if k["role"] in ("authority", "log") and k["revoked"] is None]
     note_size, note_root = open_checkpoint(note, origin, keys)
     if note_size != size or note_root != root:
         raise Fail("stored checkpoint %d: its columns differ from its signed note" % size)

@@ -1,6 +1,10 @@
 /// A signer's role: what kinds of entry its key may sign (schema/FORMAT.md, "Who may sign what").
+/// A `log` key signs checkpoints only: the server holds it, so the authority key can stay offline.
 public enum Role: String, CaseIterable, Sendable {
-    case authority, officer, auditor
+    case authority, officer, auditor, log
+
+    /// Whose checkpoint signatures the ledger accepts (schema/FORMAT.md section 12).
+    public var signsCheckpoints: Bool { self == .authority || self == .log }
 }
 
 /// Who a contribution's money comes from: the Union, a member state, or a registered private partner.

@@ -85,9 +85,9 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
 
     /// Parses ordinary JSON written by people (white space, any key order, the usual escapes) into
     /// a value, for files such as policies that are stored canonically once read. Integers only;
-    /// duplicate keys and `null` are still refused. Requires `bytes.count <= inputBytesMax`.
-    public static func decodeRelaxed(_ bytes: [UInt8]) throws(CanonicalJSONError) -> CanonicalJSON {
-        guard bytes.count <= inputBytesMax else { throw .tooLarge(bytes.count) }
+    /// duplicate keys and `null` are still refused. Requires `bytes.count <= bytesMax`.
+    public static func decodeRelaxed(_ bytes: [UInt8], bytesMax: Int = inputBytesMax) throws(CanonicalJSONError) -> CanonicalJSON {
+        guard bytes.count <= bytesMax else { throw .tooLarge(bytes.count) }
         var parser = Parser(bytes: bytes, relaxed: true)
         parser.skipSpace()
         let value = try parser.parseValue(depth: 0)

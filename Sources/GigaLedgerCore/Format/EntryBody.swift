@@ -112,6 +112,15 @@ public enum Timestamp {
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))Z"
     }
 
+    /// The instant a valid timestamp names; nil when it is not one.
+    public static func date(_ text: String) -> Date? {
+        guard isValid(text), let day = try? CalendarDate.parse(String(text.prefix(10)), field: "") else { return nil }
+        let bytes = Array(text.utf8)
+        func number(_ at: Int) -> Int { Int(bytes[at] - 0x30) * 10 + Int(bytes[at + 1] - 0x30) }
+        let seconds = day.dayNumber * 86_400 + number(11) * 3600 + number(14) * 60 + number(17)
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
     public static func isValid(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 20, bytes[10] == UInt8(ascii: "T"), bytes[19] == UInt8(ascii: "Z"),

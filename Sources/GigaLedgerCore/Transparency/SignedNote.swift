@@ -150,7 +150,7 @@ public struct NoteKey: Equatable {
 }
 
 /// A C2SP tlog-checkpoint: origin, tree size, root hash; the text of a signed note.
-public struct Checkpoint: Equatable {
+public struct Checkpoint: Equatable, Sendable {
     public let origin: String
     public let size: Int64
     public let root: [UInt8]

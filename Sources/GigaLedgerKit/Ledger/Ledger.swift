@@ -11,7 +11,7 @@ public final class Ledger {
     public var path: String { store.path }
     package let store: LedgerStore
 
-    private init(store: LedgerStore) {
+    init(store: LedgerStore) {
         self.store = store
     }
 
@@ -70,23 +70,43 @@ public final class Ledger {
     /// Checks and appends one entry in the open transaction.
     static func append(_ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender) throws -> Entry {
         let head = try checkedHead(writer.reader)
-        let recordedAt = try Timestamp.now()
-        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: recordedAt, data: data)
-        let signerKey: PublicKey
-        do { signerKey = try Rules.check(body, facts: writer.reader.facts) } catch let refusal as Refusal {
-            throw Refusal(refusal.message + (try Suggestions.hint(for: data, reader: writer.reader)))
+        let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data)
+        if let enrolled = try writer.reader.facts.key(key.id), enrolled.enrolment.publicKey != key.publicKey {
+            throw Refusal("signer \(key.id) is enrolled with another public key")
         }
-        guard signerKey == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
-        try checks.check(data, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"), reader: writer.reader)
         let entry = Entry.make(body: body, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key)
-        // Check before writing what every reader will check after, through the same code.
-        if let problem = entry.checkStored(as: body) { throw Refusal("the \(body.type) entry would not verify: \(problem); nothing was written") }
-        precondition(Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash, "Ledger.append: hash")
-        guard key.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
-            preconditionFailure("Ledger.append: a fresh signature does not verify")
-        }
+        try admit(entry, as: body, checks: checks, reader: writer.reader)
         try writer.append(entry, body: body, tree: &tree)
         return entry
+    }
+
+    /// Everything an entry must pass before it is written, through one function whether it was
+    /// signed here (`append`), submitted to a server (`submit`) or fetched by a replica
+    /// (`replicate`): its columns and canonical body read back as `verify` reads them, its hash,
+    /// the rules against the ledger's state (signer enrolled, active, in scope; references), its
+    /// signature by the enrolled key, and the plausibility `checks` (nil for a replica: it accepts
+    /// exactly what `verify` accepts, as the checks are the recording office's). Returns the body read.
+    /// `expected` is the body the caller built (a local append): it must read back unchanged.
+    @discardableResult
+    static func admit(_ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader) throws -> EntryBody {
+        let body: EntryBody
+        switch Entry.readBody(entry) {
+        case .success(let read): body = read
+        case .failure(let failure): throw Refusal("the \(entry.type) entry would not verify: \(failure.reason); nothing was written")
+        }
+        if let expected, body != expected { throw Refusal("the \(entry.type) entry would not verify: its body reads back as other values; nothing was written") }
+        guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
+            throw Refusal("entry \(entry.seq): its hash is not SHA-256 of its prev_hash and body")
+        }
+        let signerKey: PublicKey
+        do { signerKey = try Rules.check(body, facts: reader.facts) } catch let refusal as Refusal {
+            throw Refusal(refusal.message + (try Suggestions.hint(for: body.data, reader: reader)))
+        }
+        guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
+            throw Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(body.signer)")
+        }
+        try checks?.check(body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader)
+        return body
     }
 
     /// The head entry, its hash recomputed and its signature checked, so a damaged head is never built on.

@@ -125,18 +125,18 @@ final class Verifier {
         trusted = (note, checkpoint.size)
     }
 
-    /// A stored checkpoint, when the replay reaches its size: signed by an authority key active at
+    /// A stored checkpoint, when the replay reaches its size: signed by an authority or log key active at
     /// that entry, for this origin, its note saying the row's size and root, the root the entries
     /// give, and a `signed_at` that is a UTC time. Nothing in the checkpoints table is trusted
     /// unchecked (reports and receipts hand these notes out).
     private func checkStoredCheckpoint(_ stored: StoredCheckpoint) -> VerificationFailure? {
-        let authorities = facts.keys.values.filter { $0.enrolment.role == .authority && $0.isActive }.map(\.enrolment.publicKey)
+        let signers = facts.keys.values.filter { $0.enrolment.role.signsCheckpoints && $0.isActive }.map(\.enrolment.publicKey)
         let trustedNote = stored.size == trusted?.size ? ", whose entries' signatures were taken as checked," : ""
         func fail(_ why: String) -> VerificationFailure {
             VerificationFailure(seq: count, reason: "stored checkpoint \(stored.size)\(trustedNote) \(why)" + (trustedNote.isEmpty ? "" : "; run a full verify"))
         }
-        guard let (checkpoint, _) = try? Checkpoint.open(stored.note, trusting: authorities) else {
-            return fail("is not signed by an active authority key of this ledger")
+        guard let (checkpoint, _) = try? Checkpoint.open(stored.note, trusting: signers) else {
+            return fail("is not signed by an active authority or log key of this ledger")
         }
         guard checkpoint.origin.sameBytes(as: facts.origin) else { return fail("is for \(checkpoint.origin), not \(facts.origin)") }
         guard checkpoint.size == stored.size else { return fail("says size \(checkpoint.size) in its signed note") }

@@ -16,9 +16,9 @@ extension Ledger {
         return genesis.origin
     }
 
-    /// Every key ever enrolled as an authority: the keys whose checkpoint signatures this ledger accepts.
-    public func authorityKeys() throws -> [PublicKey] {
-        try keys().filter { $0.enrolment.role == .authority }.map(\.enrolment.publicKey)
+    /// Every key ever enrolled as an authority or log key: the keys whose checkpoint signatures this ledger accepts.
+    public func checkpointKeys() throws -> [PublicKey] {
+        try keys().filter { $0.enrolment.role.signsCheckpoints }.map(\.enrolment.publicKey)
     }
 
     /// The number of entries.
@@ -63,9 +63,9 @@ extension Ledger {
 
     private static func signCheckpoint(_ writer: StoreWriter, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
         let reader = writer.reader
-        guard let signer = try reader.facts.key(key.id), signer.enrolment.role == .authority, signer.isActive,
+        guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
               signer.enrolment.publicKey == key.publicKey
-        else { throw Refusal("key \(key.id) is not an active authority key of this ledger; only those sign checkpoints") }
+        else { throw Refusal("key \(key.id) is not an active authority or log key of this ledger; only those sign checkpoints") }
         // `verify` requires a checkpoint's signer to be active at the checkpoint's size.
         guard signer.enrolledAt <= size else {
             throw Refusal("key \(key.id) was enrolled at entry \(signer.enrolledAt), after the \(size) entries verified; run checkpoint again")
@@ -138,7 +138,7 @@ extension Ledger {
     /// Reads a signed checkpoint and checks it against this ledger: signed by one of its authority
     /// keys, for its origin, no larger than the ledger, with the root the stored tree gives.
     public func openCheckpoint(_ note: String) throws -> Checkpoint {
-        let (checkpoint, _) = try Checkpoint.open(note, trusting: try authorityKeys())
+        let (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys())
         let origin = try origin()
         guard checkpoint.origin == origin else { throw Refusal("the checkpoint is for \(checkpoint.origin), this ledger is \(origin)") }
         let size = try size()
@@ -179,7 +179,7 @@ extension Ledger {
     public func verify(extending note: String, named: String) throws -> VerificationReport {
         let checkpoint: Checkpoint
         do {
-            (checkpoint, _) = try Checkpoint.open(note, trusting: try authorityKeys())
+            (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys())
         } catch let error as NoteError {
             if case .malformed = error { throw error }
             let report = try verify()

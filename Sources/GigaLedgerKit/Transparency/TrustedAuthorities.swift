@@ -23,7 +23,7 @@ public struct UntrustedAuthority: GigaLedgerError, Equatable {
 /// The authority key an auditor trusts for each ledger origin, as ssh trusts host keys: given
 /// explicitly (`--authority-key`), or recorded the first time a ledger of that origin is opened,
 /// in a file in the user's configuration folder (one line per origin: `ORIGIN KEYID`).
-public struct TrustedAuthorities {
+public struct TrustedAuthorities: Sendable {
     /// The known-ledgers file; nil when there is no home to keep it in (nothing is then recorded).
     public let path: String?
 

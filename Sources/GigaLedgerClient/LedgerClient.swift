@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import Foundation
+import GigaLedgerCore
+import GigaLedgerKit
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP side of a GigaLedger server (schema/FORMAT.md section 17): requests and their answers
+/// parsed, nothing checked beyond their shape. `RemoteAppend` and `Replica` check what matters.
+public final class LedgerClient: Sendable {
+    /// The longest answer read: a page of entries.
+    public static let answerBytesMax = 64 * 1024 * 1024
+    /// How long one request may take.
+    public static let requestSecondsMax: Int64 = 60
+
+    public let base: String
+    private let http: HTTPClient
+
+    /// `url` is the server's base URL, `http://` or `https://`.
+    public init(url: String) throws(InputError) {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
+              parsed.query == nil
+        else { throw InputError(field: "server", value: url, problem: "is not an http:// or https:// URL") }
+        base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        http = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    deinit { try? http.syncShutdown() }
+
+    // MARK: - Answers
+
+    /// A head with everything a client checks before signing after it.
+    public struct Head: Sendable {
+        public let origin: String
+        public let size: Int64
+        public let head: Entry
+        public let checkpoint: String
+        public let inclusion: [Merkle.Hash]
+        public let consistencyFrom: Int64
+        public let consistency: [Merkle.Hash]
+        public let checkpointKeyEntries: [Entry]
+    }
+
+    public func head(known: Int64) async throws -> Head {
+        let value = try await getJSON("ledger/v1/head?known=\(known)")
+        let fields = try Self.object(value, "head answer")
+        return Head(origin: try Self.text(fields, "origin"), size: try Self.integer(fields, "size"),
+                    head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
+                    checkpoint: try Self.text(fields, "checkpoint"), inclusion: try Self.hashes(fields, "inclusion"),
+                    consistencyFrom: try Self.integer(fields, "consistency_from"), consistency: try Self.hashes(fields, "consistency"),
+                    checkpointKeyEntries: try Self.array(fields, "checkpoint_keys").enumerated().map { try EntryWire.decode($0.element, field: "checkpoint_keys[\($0.offset)]") })
+    }
+
+    /// What the server said of a submission.
+    public enum Submitted: Sendable {
+        case recorded(head: Entry, now: Bool)
+        case conflict(head: Entry)
+    }
+
+    public func submit(_ entries: [Entry], checks: EntryChecks) async throws -> Submitted {
+        let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
+                                         "future": .bool(checks.allowFuture)]).encoded()
+        let (status, answer) = try await request("ledger/v1/entries", method: .POST, body: body)
+        let value = try Self.json(answer)
+        let fields = try Self.object(value, "submission answer")
+        switch status {
+        case 200, 201:
+            return .recorded(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"), now: status == 201)
+        case 409:
+            return .conflict(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"))
+        default:
+            throw Self.serverError(status, fields)
+        }
+    }
+
+    /// Entries `from` on, at most `count`.
+    public func entries(from: Int64, count: Int) async throws -> [Entry] {
+        let (status, answer) = try await request("ledger/v1/entries?from=\(from)&count=\(count)", method: .GET, body: nil)
+        guard status == 200 else { throw Self.serverError(status, (try? Self.object(Self.json(answer), "")) ?? [:]) }
+        return try EntryWire.decodeLines(answer)
+    }
+
+    public func entry(_ seq: Int64) async throws -> Entry? {
+        let (status, answer) = try await request("ledger/v1/entries/\(seq)", method: .GET, body: nil)
+        if status == 404 { return nil }
+        guard status == 200 else { throw Self.serverError(status, (try? Self.object(Self.json(answer), "")) ?? [:]) }
+        return try EntryWire.decode(json: answer)
+    }
+
+    /// The checkpoints the server keeps above `size`, and their cosignatures, as rows.
+    public func checkpoints(above size: Int64) async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
+        let fields = try Self.object(try await getJSON("ledger/v1/checkpoints?above=\(size)"), "checkpoints answer")
+        let checkpoints = try Self.array(fields, "checkpoints").map { value -> ReplicatedCheckpoint in
+            let row = try Self.object(value, "checkpoint")
+            guard let root = Encoding.unhex(try Self.text(row, "root")), root.count == 32 else { throw ClientError.malformed("a checkpoint's root is not 32 bytes of hex") }
+            return ReplicatedCheckpoint(size: try Self.integer(row, "size"), root: root, note: try Self.text(row, "note"), signedAt: try Self.text(row, "signed_at"))
+        }
+        let cosignatures = try Self.array(fields, "cosignatures").map { value -> ReplicatedCosignature in
+            let row = try Self.object(value, "cosignature")
+            return ReplicatedCosignature(size: try Self.integer(row, "size"), keyID: try Self.text(row, "key_id"), line: try Self.text(row, "line"))
+        }
+        return (checkpoints, cosignatures)
+    }
+
+    // MARK: - HTTP
+
+    private func getJSON(_ path: String) async throws -> CanonicalJSON {
+        let (status, answer) = try await request(path, method: .GET, body: nil)
+        let value = try Self.json(answer)
+        guard status == 200 else { throw Self.serverError(status, (try? Self.object(value, "")) ?? [:]) }
+        return value
+    }
+
+    private func request(_ path: String, method: HTTPMethod, body: [UInt8]?) async throws -> (UInt, [UInt8]) {
+        var request = HTTPClientRequest(url: "\(base)/\(path)")
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(Self.requestSecondsMax))
+            let bytes = try await response.body.collect(upTo: Self.answerBytesMax)
+            return (response.status.code, Array(buffer: bytes))
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw ClientError.unreachable("\(base): \(error)")
+        }
+    }
+
+    static func json(_ bytes: [UInt8]) throws -> CanonicalJSON {
+        do { return try CanonicalJSON.decodeRelaxed(bytes.last == 0x0a ? Array(bytes.dropLast()) : bytes, bytesMax: answerBytesMax) } catch {
+            throw ClientError.malformed("the server's answer is not JSON (\(error))")
+        }
+    }
+
+    /// The server's JSON error, raised with its kind, so the CLI exits as it would locally.
+    static func serverError(_ status: UInt, _ fields: [String: CanonicalJSON]) -> any Error {
+        guard case .object(let error)? = fields["error"], case .string(let message)? = error["message"] else {
+            return ClientError.malformed("the server answered \(status) without a JSON error")
+        }
+        let kind: FailureKind
+        switch error["kind"] {
+        case .string("notVerified")?: kind = .notVerified
+        case .string("unusable")?: kind = .unusable
+        default: kind = status >= 500 ? .unusable : .refused
+        }
+        return ServerRefusal(message: message, kind: kind, status: status)
+    }
+
+    static func object(_ value: CanonicalJSON, _ what: String) throws -> [String: CanonicalJSON] {
+        guard case .object(let fields) = value else { throw ClientError.malformed("the \(what) is not a JSON object") }
+        return fields
+    }
+
+    static func text(_ fields: [String: CanonicalJSON], _ name: String) throws -> String {
+        guard case .string(let value)? = fields[name] else { throw ClientError.malformed("the server's answer lacks \(name)") }
+        return value
+    }
+
+    static func integer(_ fields: [String: CanonicalJSON], _ name: String) throws -> Int64 {
+        guard case .integer(let value)? = fields[name] else { throw ClientError.malformed("the server's answer lacks the integer \(name)") }
+        return value
+    }
+
+    static func array(_ fields: [String: CanonicalJSON], _ name: String) throws -> [CanonicalJSON] {
+        guard case .array(let value)? = fields[name] else { throw ClientError.malformed("the server's answer lacks the array \(name)") }
+        return value
+    }
+
+    static func hashes(_ fields: [String: CanonicalJSON], _ name: String) throws -> [Merkle.Hash] {
+        try array(fields, name).map { value in
+            guard case .string(let text) = value, let hash = Encoding.unhex(text), hash.count == 32 else {
+                throw ClientError.malformed("\(name) holds something that is not a 32-byte hash in hex")
+            }
+            return hash
+        }
+    }
+}
+
+/// The server refused, with its one-line message and kind.
+public struct ServerRefusal: GigaLedgerError {
+    public let message: String
+    public let kind: FailureKind
+    public let status: UInt
+    public var description: String { "the server refused (HTTP \(status)): \(message)" }
+    public var isRetryable: Bool { status == 503 || status == 429 }
+}
+
+/// The server cannot be reached or answers what is not the protocol.
+public enum ClientError: GigaLedgerError {
+    case unreachable(String)
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let why): return "cannot reach the server \(why); nothing was recorded"
+        case .malformed(let why): return "the server does not speak GigaLedger's protocol: \(why)"
+        }
+    }
+    public var kind: FailureKind { .unusable }
+}

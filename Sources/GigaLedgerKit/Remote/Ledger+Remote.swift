@@ -1,0 +1,252 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerStore
+
+/// What became of entries submitted to a ledger signed elsewhere (an officer's client).
+public enum SubmissionOutcome: Equatable, Sendable {
+    /// Appended now; the last entry of the submission.
+    case recorded(Entry)
+    /// The same entries (same hashes at the same sequence numbers) were recorded before: a retry
+    /// whose first answer was lost. Nothing is recorded twice.
+    case alreadyRecorded(Entry)
+    /// The ledger's head is not the one the entries were signed after: sign again after `head`.
+    case conflict(head: Entry)
+}
+
+/// The ledger as a server offers it, and as a replica takes it in: entries signed elsewhere, ranges
+/// of entries, tlog tiles. Every entry taken in passes `admit`, the checks of a local append.
+extension Ledger {
+    /// How far an entry's `recorded_at`, set by the signing client, may be from the server's clock.
+    public static let clockSkewSecondsMax: Int64 = 300
+    /// The most entries one submission or one range holds.
+    public static let entriesPerRequestMax = 10_000
+
+    /// Appends `entries`, signed by an officer's client after the head it saw, all or none, in one
+    /// transaction: each must follow the head (else `.conflict`), carry a `recorded_at` within
+    /// `clockSkewSecondsMax` of `now`, and pass `admit` with `checks`, exactly as a local append.
+    public func submit(_ entries: [Entry], checks: EntryChecks, now: Date = Date()) throws -> SubmissionOutcome {
+        guard let first = entries.first, let last = entries.last else { throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry") }
+        guard entries.count <= Self.entriesPerRequestMax else {
+            throw InputError(field: "entries", value: String(entries.count), problem: "is more than \(Self.entriesPerRequestMax) in one submission")
+        }
+        return try store.write { writer in
+            let reader = writer.reader
+            if let stored = try reader.entry(first.seq), stored.hash == first.hash {
+                // A retry: recorded before if every entry is, else the ledger moved on differently.
+                for entry in entries.dropFirst() where try reader.entry(entry.seq)?.hash != entry.hash {
+                    throw Refusal("entries \(first.seq) to \(last.seq) are recorded only in part; the ledger holds other entries after \(first.seq)")
+                }
+                return .alreadyRecorded(try reader.entry(last.seq) ?? stored)
+            }
+            guard let head = try Self.checkedHead(reader) else { throw Refusal("the ledger has no genesis entry") }
+            guard first.seq == head.seq + 1, first.prevHash == head.hash else { return .conflict(head: head) }
+            var tree = TreeAppender()
+            var previous = head
+            for entry in entries {
+                guard entry.seq == previous.seq + 1, entry.prevHash == previous.hash else {
+                    throw Refusal("entry \(entry.seq) of the submission does not follow entry \(previous.seq) (its seq or prev_hash)")
+                }
+                try Self.checkClock(entry, now: now)
+                let body = try Self.admit(entry, checks: checks, reader: reader)
+                try writer.append(entry, body: body, tree: &tree)
+                previous = entry
+            }
+            return .recorded(last)
+        }
+    }
+
+    /// An entry's `recorded_at` is a UTC time within `clockSkewSecondsMax` of `now`.
+    static func checkClock(_ entry: Entry, now: Date) throws {
+        guard let recorded = Timestamp.date(entry.recordedAt) else {
+            throw InputError(field: "recorded_at", value: entry.recordedAt, problem: "is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
+        }
+        let skew = Int64(recorded.timeIntervalSince(now).rounded())
+        guard abs(skew) <= clockSkewSecondsMax else {
+            throw InputError(field: "recorded_at", value: entry.recordedAt,
+                             problem: "is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the server's clock (at most \(clockSkewSecondsMax) s): set the signing machine's clock")
+        }
+    }
+
+    /// The head entry, checked (`nil` for a ledger without entries).
+    public func head() throws -> Entry? {
+        try store.read { try Self.checkedHead($0) }
+    }
+
+    /// Up to `limit` entries from `seq` on, as stored.
+    public func entries(from seq: Int64, limit: Int) throws -> [Entry] {
+        try store.read { try $0.entries(from: seq, limit: min(limit, Self.entriesPerRequestMax)) }
+    }
+
+    /// Every stored checkpoint above `size`, smallest first, and the cosignatures kept for them.
+    public func checkpoints(above size: Int64) throws -> (checkpoints: [StoredCheckpoint], cosignatures: [StoredCosignature]) {
+        try store.read { reader in
+            (try reader.checkpoints().filter { $0.size > size }, try reader.cosignatures().filter { $0.size > size })
+        }
+    }
+
+    /// The entries that enrolled every key whose checkpoint signatures the ledger accepts (the
+    /// genesis, and key-enroll entries of authority and log keys), so that a client holding only the
+    /// authority's public key can check a log key's checkpoint: the authority signed its enrolment.
+    public func checkpointKeyEntries() throws -> [Entry] {
+        try keys().filter { $0.enrolment.role.signsCheckpoints }.compactMap { try entry($0.enrolledAt) }
+    }
+
+    // MARK: - Checkpoints signed by the log key
+
+    /// Signs a checkpoint of the first `size` entries with `key`, an active log (or authority) key
+    /// enrolled at or before `size`, after checking that the stored tree still gives the root of
+    /// the last checkpoint kept (the ledger never signs two inconsistent checkpoints). The caller
+    /// vouches that those entries verified: the server verifies the whole ledger when it starts and
+    /// admits every entry after through `admit`. `keep` stores it in `checkpoints`; else it is
+    /// signed for one answer (a client's head) and not kept.
+    public func signCheckpoint(key: SigningKey, verifiedSize size: Int64, keep: Bool) throws -> String {
+        let sign = { (reader: StoreReader) throws -> (note: String, root: [UInt8], isNew: Bool) in
+            guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
+                  signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
+            else { throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints") }
+            let last = try reader.latestCheckpoint()
+            if let last {
+                guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
+                    throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
+                }
+                if last.size == size { return (last.note, last.root, false) }
+            }
+            let root = try Merkle.root(size: size, node: reader.treeNode)
+            let checkpoint = Checkpoint(origin: try Self.origin(reader), size: size, root: root)
+            let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
+            return (note, root, last.map { $0.size < size } ?? true)
+        }
+        guard keep else { return try store.read { try sign($0).note } }
+        return try store.write { writer in
+            let signed = try sign(writer.reader)
+            if signed.isNew { try writer.insertCheckpoint(size: size, root: signed.root, note: signed.note, signedAt: try Timestamp.now()) }
+            return signed.note
+        }
+    }
+
+    // MARK: - tlog tiles (C2SP tlog-tiles)
+
+    /// The hashes of tile `level`/`index` of width `width` (1 to 256), concatenated: the stored
+    /// tree nodes of level 8·`level`, indexes 256·`index` to 256·`index` + `width` − 1, each of
+    /// which must be complete in a tree of `size` entries.
+    public func tile(level: Int, index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
+        let height = TilePath.height * level
+        let first = index * Int64(TilePath.width)
+        guard height < 63, first + Int64(width) <= size >> height else { return nil }
+        let hashes = try store.read { try $0.treeNodes(level: height, from: first, count: width) }
+        guard hashes.count == width else { throw LedgerError.treeIncomplete(level: height, index: first + Int64(hashes.count)) }
+        return hashes.flatMap { $0 }
+    }
+
+    /// The entry bundle `index` of width `width`: the leaf data (each entry's 32-byte hash) of
+    /// entries 256·`index` + 1 to 256·`index` + `width`, each preceded by its length as two bytes
+    /// big-endian (C2SP tlog-tiles).
+    public func entryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
+        let first = index * Int64(TilePath.width) + 1
+        guard first + Int64(width) - 1 <= size else { return nil }
+        let entries = try store.read { try $0.entries(from: first, limit: width) }
+        guard entries.count == width else { throw LedgerError.damaged("entry bundle \(index): \(entries.count) of \(width) entries stored") }
+        var out = [UInt8]()
+        out.reserveCapacity(width * 34)
+        for entry in entries { out += [0, UInt8(entry.hash.count)] + entry.hash }
+        return out
+    }
+}
+
+/// A checkpoint row as a server keeps it, for a replica to keep the same.
+public struct ReplicatedCheckpoint: Sendable, Equatable {
+    public let size: Int64
+    public let root: [UInt8]
+    public let note: String
+    public let signedAt: String
+
+    public init(size: Int64, root: [UInt8], note: String, signedAt: String) {
+        self.size = size
+        self.root = root
+        self.note = note
+        self.signedAt = signedAt
+    }
+}
+
+/// A cosignature row as a server keeps it.
+public struct ReplicatedCosignature: Sendable, Equatable {
+    public let size: Int64
+    public let keyID: String
+    public let line: String
+
+    public init(size: Int64, keyID: String, line: String) {
+        self.size = size
+        self.keyID = keyID
+        self.line = line
+    }
+}
+
+/// Replicas: a ledger that takes in, verified, what another copy of it holds (`gigaledger sync`).
+extension Ledger {
+    /// An empty ledger file for a replica: the schema, no entry yet; its genesis comes from the
+    /// server, checked against the authority key the auditor gives.
+    public static func createReplica(path: String) throws -> Ledger {
+        Ledger(store: try LedgerStore.create(path: path))
+    }
+
+    /// Appends `entries` fetched from a server, all or none, in one transaction: each must follow
+    /// this ledger's head (else the server's history has forked from this copy's) and pass `admit`
+    /// with the rules `verify` applies, against this ledger's own state: O(new entries). The tree
+    /// must then give `through`'s root (the server's checked checkpoint). The server's checkpoint
+    /// and cosignature rows up to the new size are kept too, each checked as `verify` checks them,
+    /// so that the copy is the server's row for row. Returns the new size.
+    @discardableResult
+    public func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+                          through: Checkpoint) throws -> Int64 {
+        try store.write { writer in
+            let reader = writer.reader
+            var previous = try Self.checkedHead(reader)
+            var tree = TreeAppender()
+            for entry in entries {
+                guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
+                    throw LedgerError.checkpointMismatch("the server's entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
+                }
+                let body = try Self.admit(entry, checks: nil, reader: reader)
+                try writer.append(entry, body: body, tree: &tree)
+                previous = entry
+            }
+            let size = previous?.seq ?? 0
+            guard through.size == size, try Merkle.root(size: size, node: reader.treeNode) == through.root else {
+                throw LedgerError.checkpointMismatch("the entries taken in give another root than the server's checkpoint of \(through.size) entries; nothing was taken in")
+            }
+            let stored = Set(try reader.checkpoints().map(\.size))
+            var texts = [Int64: String]()
+            for row in checkpoints.sorted(by: { $0.size < $1.size }) where row.size <= size && !stored.contains(row.size) {
+                texts[row.size] = try Self.checkReplicated(row, reader: reader)
+                try writer.insertCheckpoint(size: row.size, root: row.root, note: row.note, signedAt: row.signedAt)
+            }
+            let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
+            for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
+                guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
+                let cosignature = StoredCosignature(size: row.size, keyID: row.keyID, line: row.line)
+                if let problem = try cosignature.problem(checkpointText: text, facts: reader.facts) {
+                    throw LedgerError.checkpointMismatch("the server's cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
+                }
+                try writer.insertCosignature(cosignature)
+            }
+            return size
+        }
+    }
+
+    /// A server's checkpoint row, checked as `verify` checks a stored one: signed by a log or
+    /// authority key active at its size, for this origin, its columns what its note says, its root
+    /// the entries' root, `signed_at` a UTC time. Returns the note's text.
+    private static func checkReplicated(_ row: ReplicatedCheckpoint, reader: StoreReader) throws -> String {
+        let facts = reader.facts
+        let signers = try reader.keyIDs().compactMap { try KeyID.parse($0, field: "key_id") }.compactMap { try facts.key($0) }
+            .filter { $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= row.size && ($0.revokedAt.map { $0 > row.size } ?? true) }
+            .map(\.enrolment.publicKey)
+        func fail(_ why: String) -> LedgerError { .checkpointMismatch("the server's checkpoint of \(row.size) entries \(why); nothing was taken in") }
+        guard let (checkpoint, signed) = try? Checkpoint.open(row.note, trusting: signers) else { throw fail("is not signed by a log or authority key of this ledger") }
+        guard checkpoint.origin == (try origin(reader)) else { throw fail("is for \(checkpoint.origin)") }
+        guard checkpoint.size == row.size, checkpoint.root == row.root else { throw fail("has columns that differ from its signed note") }
+        guard try Merkle.root(size: row.size, node: reader.treeNode) == row.root else { throw fail("has another root than the entries give") }
+        guard Timestamp.isValid(row.signedAt) else { throw fail("has a signed_at that is not a UTC time") }
+        return signed.text
+    }
+}

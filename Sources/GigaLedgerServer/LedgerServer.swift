@@ -1,0 +1,83 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerKit
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import Metrics
+import NIOCore
+import NIOSSL
+import Prometheus
+import ServiceLifecycle
+
+/// `gigaledger serve`: the ledger over HTTP for many offices (README, "Deploying for many
+/// offices"; schema/FORMAT.md section 17). It parses, calls Kit, renders and picks the status;
+/// every rule is Kit's, the same code as a local append.
+public enum LedgerServer {
+    /// Runs until SIGTERM or SIGINT, then finishes the requests in flight. `listening` is called
+    /// with the bound address ("127.0.0.1:PORT") once the server accepts connections.
+    public static func run(_ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger,
+                           listening: @escaping @Sendable (String) -> Void) async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let service = try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits)
+        let routes = Routes(service: service, limits: configuration.limits, registry: registry, logger: logger)
+        let router = Router(context: LedgerRequestContext.self)
+        routes.register(on: router)
+        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.limits.idleSecondsMax))
+        let server: HTTPServerBuilder
+        if let tls = configuration.tls {
+            let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: certificates,
+                                                                            privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)))
+            server = try .tls(.http1(configuration: http), tlsConfiguration: tlsConfiguration)
+        } else {
+            server = .http1(configuration: http)
+        }
+        let app = Application(
+            router: router, server: server,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "gigaledger"),
+            services: [CheckpointKeeper(service: service, logger: logger, interval: configuration.limits.checkpointIntervalMilliseconds)],
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                listening("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+/// The request context: the client's address, for the per-address rate limit.
+struct LedgerRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Signs and keeps a checkpoint of new entries with the log key, at most once per interval, until
+/// the server shuts down.
+struct CheckpointKeeper: Service {
+    let service: LedgerService
+    let logger: Logger
+    let interval: Int64
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if let size = try await service.keepCheckpointIfDue() {
+                    logger.info("checkpoint kept", metadata: ["size": "\(size)"])
+                }
+            } catch {
+                logger.error("checkpoint not kept: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(interval))
+        }
+        // One last checkpoint of what was appended before the shutdown.
+        _ = try? await service.keepCheckpointIfDue()
+    }
+}

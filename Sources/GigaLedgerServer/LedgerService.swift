@@ -1,0 +1,107 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerKit
+import NIOPosix
+import Synchronization
+
+/// The ledger as the server holds it: one writer connection, the log key, and what the server
+/// knows it has verified. Every call into the ledger (SQLite, blocking) runs on NIO's thread pool,
+/// never on the event loops.
+final class LedgerService: Sendable {
+    /// The ledger is not Sendable (it holds a GRDB `DatabaseQueue`); every use of it goes through
+    /// that queue, which runs one statement sequence at a time, so sharing the reference across
+    /// the pool's threads is sound.
+    private struct Handle: @unchecked Sendable { let ledger: Ledger }
+
+    private let handle: Handle
+    let logKey: SigningKey
+    let origin: String
+    private let limits: ServerLimits
+
+    private struct State {
+        /// Every entry up to here has been verified (at start) or admitted by this server.
+        var verifiedSize: Int64
+        /// When the log key last kept a checkpoint.
+        var lastKept: ContinuousClock.Instant
+        /// A checkpoint signed for a head and not kept, by size: signed once per size.
+        var unkept: (size: Int64, note: String)?
+    }
+    private let state: Mutex<State>
+
+    /// Opens the ledger for writing, verifies all of it (a server never serves, nor signs over, a
+    /// ledger that does not verify), and checks that `logKey` may sign its checkpoints.
+    init(path: String, logKey: SigningKey, limits: ServerLimits) throws {
+        let ledger = try Ledger.open(path: path, forWriting: true)
+        let verification = try ledger.verify()
+        if let failure = verification.failure { throw failure }
+        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.isActive,
+              record.enrolment.role.signsCheckpoints
+        else {
+            throw Refusal("key \(logKey.id) is not an active log key of this ledger: enrol it with `gigaledger key enroll --role log --pub LOG.pub --key AUTHORITY_KEY`")
+        }
+        handle = Handle(ledger: ledger)
+        self.logKey = logKey
+        self.origin = verification.origin
+        self.limits = limits
+        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), unkept: nil))
+    }
+
+    /// Runs `body` with the ledger on the thread pool.
+    func run<T: Sendable>(_ body: @escaping @Sendable (Ledger) throws -> T) async throws -> T {
+        let handle = handle
+        return try await NIOThreadPool.singleton.runIfActive { try body(handle.ledger) }
+    }
+
+    /// Submits signed entries; on success the server has admitted them itself.
+    func submit(_ entries: [Entry], checks: EntryChecks) async throws -> SubmissionOutcome {
+        let outcome = try await run { try $0.submit(entries, checks: checks) }
+        if case .recorded(let last) = outcome, let first = entries.first {
+            state.withLock { state in
+                if state.verifiedSize == first.seq - 1 { state.verifiedSize = last.seq }
+            }
+        }
+        return outcome
+    }
+
+    /// The entries the server may sign a checkpoint over: all of them, once any appended by another
+    /// process (a local CLI on the same file) are verified again.
+    private func verifiedSize() async throws -> Int64 {
+        let size = try await run { try $0.size() }
+        if state.withLock({ $0.verifiedSize }) >= size { return size }
+        let verification = try await run { try $0.verify() }
+        if let failure = verification.failure { throw failure }
+        state.withLock { $0.verifiedSize = max($0.verifiedSize, verification.verifiedCount) }
+        return verification.verifiedCount
+    }
+
+    /// A checkpoint covering the current head: the latest kept one when it does, else one signed
+    /// for this size and not kept (signed once per size).
+    func checkpointForHead() async throws -> String {
+        let size = try await verifiedSize()
+        if let kept = try await run({ try $0.latestCheckpoint() }), let opened = try? Checkpoint.parse(SignedNote.parse(kept).text), opened.size == size {
+            return kept
+        }
+        if let unkept = state.withLock({ $0.unkept }), unkept.size == size { return unkept.note }
+        let key = logKey
+        let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: false) }
+        state.withLock { $0.unkept = (size, note) }
+        return note
+    }
+
+    /// Keeps a checkpoint of new entries when the last was kept at least the interval ago; called
+    /// by the server's checkpoint task. Returns the size kept, if any.
+    func keepCheckpointIfDue() async throws -> Int64? {
+        let interval = Duration.milliseconds(limits.checkpointIntervalMilliseconds)
+        guard state.withLock({ ContinuousClock.now - $0.lastKept >= interval }) else { return nil }
+        let size = try await verifiedSize()
+        let keptSize = try await run { ledger -> Int64 in
+            guard let note = try ledger.latestCheckpoint(), let opened = try? Checkpoint.parse(SignedNote.parse(note).text) else { return 0 }
+            return opened.size
+        }
+        guard size > keptSize else { return nil }
+        let key = logKey
+        _ = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: true) }
+        state.withLock { $0.lastKept = .now }
+        return size
+    }
+}

@@ -1,0 +1,326 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerKit
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Synchronization
+
+/// The HTTP API (schema/FORMAT.md section 17): C2SP tlog-tiles read path, JSON conveniences,
+/// signed entries in. Each handler parses, calls the service, renders; `respond` picks the status.
+struct Routes: Sendable {
+    let service: LedgerService
+    let limits: ServerLimits
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    let addressLimiter: RateLimiter
+    let keyLimiter: RateLimiter
+
+    init(service: LedgerService, limits: ServerLimits, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.service = service
+        self.limits = limits
+        self.registry = registry
+        self.logger = logger
+        addressLimiter = RateLimiter(perMinute: limits.requestsPerMinutePerAddress)
+        keyLimiter = RateLimiter(perMinute: limits.submissionsPerMinutePerKey)
+    }
+
+    func register(on router: Router<LedgerRequestContext>) {
+        router.get("health") { request, context in try await respond(request, context, "health") { try await health() } }
+        router.get("metrics") { request, context in try await respond(request, context, "metrics") { metrics() } }
+        router.get("checkpoint") { request, context in try await respond(request, context, "checkpoint") { try await checkpoint() } }
+        router.get("tile/**") { request, context in try await respond(request, context, "tile") { try await tile(request) } }
+        router.get("ledger/v1/head") { request, context in try await respond(request, context, "head") { try await head(request) } }
+        router.get("ledger/v1/entries") { request, context in try await respond(request, context, "entries") { try await entries(request) } }
+        router.get("ledger/v1/entries/:seq") { request, context in try await respond(request, context, "entry") { try await entry(context) } }
+        router.get("ledger/v1/checkpoints") { request, context in try await respond(request, context, "checkpoints") { try await checkpoints(request) } }
+        router.get("ledger/v1/proof/inclusion") { request, context in try await respond(request, context, "inclusion") { try await inclusion(request) } }
+        router.get("ledger/v1/proof/consistency") { request, context in try await respond(request, context, "consistency") { try await consistency(request) } }
+        router.post("ledger/v1/entries") { request, context in try await respond(request, context, "submit") { try await submit(request) } }
+    }
+
+    // MARK: - Answers
+
+    /// Every answer goes through here: the per-address limit, the metrics, and one JSON error per
+    /// refusal with the CLI's one-line message; the server keeps serving whatever a request holds.
+    private func respond(_ request: Request, _ context: LedgerRequestContext, _ name: String,
+                         _ body: () async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        if let address = context.remoteAddress?.ipAddress, !addressLimiter.allow(address) {
+            response = Self.error(.tooManyRequests, FailureKind.refused, "too many requests from \(address): at most \(limits.requestsPerMinutePerAddress) a minute; retry later")
+        } else {
+            do { response = try await body() } catch {
+                response = Self.failure(error)
+                if response.status.code >= 500 { logger.error("\(name): \(error)") }
+            }
+        }
+        Counter(label: "gigaledger_requests_total", dimensions: [("route", name), ("status", String(response.status.code))]).increment()
+        Metrics.Timer(label: "gigaledger_request_duration_seconds", dimensions: [("route", name)]).record(duration: ContinuousClock.now - started)
+        return response
+    }
+
+    /// The status for an error, by its kind (one place): refused input 4xx, a ledger that cannot
+    /// be used 503 (busy) or 500, one that does not verify 500.
+    static func failure(_ error: any Error) -> Response {
+        switch error {
+        case let error as HTTPRefusal: return Self.error(error.status, .refused, error.message)
+        case let error as InputError: return Self.error(.badRequest, error.kind, error.description)
+        case let error as any GigaLedgerError:
+            if error.isRetryable { return Self.error(.serviceUnavailable, error.kind, error.description) }
+            return Self.error(error.kind == .refused ? .unprocessableContent : .internalServerError, error.kind, error.description)
+        default: return Self.error(.internalServerError, .unusable, "the server could not answer: \(error)")
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ kind: FailureKind, _ message: String) -> Response {
+        json(status, kind.errorJSON(message))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8], cache: String = "no-store") -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .cacheControl: cache],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes + [0x0a])))
+    }
+
+    static func bytes(_ bytes: [UInt8], type: String, cache: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: cache], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: - Read path
+
+    private func health() async throws -> Response {
+        let size = try await service.run { try $0.size() }
+        return Self.json(.ok, CanonicalJSON.object(["status": .string("ok"), "origin": .string(service.origin), "size": .integer(size)]).encoded())
+    }
+
+    private func metrics() -> Response {
+        var buffer = [UInt8]()
+        registry.emit(into: &buffer)
+        return Self.bytes(buffer, type: "text/plain; version=0.0.4", cache: "no-store")
+    }
+
+    /// C2SP tlog-tiles `checkpoint`: the latest checkpoint the log key kept.
+    private func checkpoint() async throws -> Response {
+        guard let note = try await service.run({ try $0.latestCheckpoint() }) else {
+            throw HTTPRefusal(.notFound, "no checkpoint is kept yet")
+        }
+        return Self.bytes(Array(note.utf8), type: "text/plain; charset=utf-8", cache: "no-store")
+    }
+
+    /// C2SP tlog-tiles `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`: full tiles never
+    /// change (cached for a year, immutable); partial ones only grow (cached briefly).
+    private func tile(_ request: Request) async throws -> Response {
+        let components = request.uri.path.split(separator: "/").dropFirst().map(String.init)
+        guard let path = TilePath.parse(components) else { throw HTTPRefusal(.notFound, "\(request.uri.path) is not a tile path") }
+        let size = try await service.run { try $0.size() }
+        let bytes = try await service.run { ledger in
+            try path.level.map { try ledger.tile(level: $0, index: path.index, width: path.width, size: size) }
+                ?? ledger.entryBundle(index: path.index, width: path.width, size: size)
+        }
+        guard let bytes else { throw HTTPRefusal(.notFound, "tile \(path.path) is not complete in a tree of \(size) entries") }
+        let cache = path.width == TilePath.width ? "public, max-age=31536000, immutable" : "public, max-age=1"
+        return Self.bytes(bytes, type: "application/octet-stream", cache: cache)
+    }
+
+    /// The head, a checkpoint that covers it, the head's inclusion proof and, from `known` (the
+    /// size of the checkpoint the client kept), a consistency proof: everything a client checks
+    /// before it signs after the head.
+    private func head(_ request: Request) async throws -> Response {
+        let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
+        let note = try await checkpointForHead()
+        let opened = try Checkpoint.parse(SignedNote.parse(note).text)
+        let size = opened.size
+        let answer = try await service.run { ledger -> CanonicalJSON in
+            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
+            let inclusion = try ledger.inclusionProof(seq: size, size: size)
+            let consistency: CanonicalJSON = known >= 1 && known <= size
+                ? .array(try (known == size ? [] : ledger.consistencyProof(old: known, new: size)).map { .string(Encoding.hex($0)) }) : .array([])
+            return .object(["origin": .string(try ledger.origin()), "size": .integer(size), "head": EntryWire.json(head),
+                            "checkpoint": .string(note), "inclusion": .array(inclusion.map { .string(Encoding.hex($0)) }),
+                            "consistency_from": .integer(known), "consistency": consistency,
+                            "checkpoint_keys": .array(try ledger.checkpointKeyEntries().map(EntryWire.json))])
+        }
+        return Self.json(.ok, answer.encoded())
+    }
+
+    private func checkpointForHead() async throws -> String { try await service.checkpointForHead() }
+
+    /// Entries `from` on, at most `count` (and the server's limit), as JSON lines: a replica's feed.
+    private func entries(_ request: Request) async throws -> Response {
+        let from = try Query.integer(request, "from", default: 1, range: 1...Int64.max)
+        let count = try Query.integer(request, "count", default: Int64(limits.entriesPerReadMax), range: 1...Int64(limits.entriesPerReadMax))
+        let entries = try await service.run { try $0.entries(from: from, limit: Int(count)) }
+        return Self.bytes(EntryWire.encodeLines(entries), type: "application/x-ndjson", cache: "no-store")
+    }
+
+    private func entry(_ context: LedgerRequestContext) async throws -> Response {
+        let text = context.parameters.get("seq") ?? ""
+        let seq = try SequenceNumber.parse(text, field: "seq")
+        guard let entry = try await service.run({ try $0.entry(seq) }) else { throw HTTPRefusal(.notFound, "there is no entry \(seq)") }
+        return Self.json(.ok, EntryWire.encode(entry), cache: "public, max-age=31536000, immutable")
+    }
+
+    /// The checkpoints kept above `above`, with their cosignatures: a replica keeps them as rows.
+    private func checkpoints(_ request: Request) async throws -> Response {
+        let above = try Query.integer(request, "above", default: 0, range: 0...Int64.max)
+        let kept = try await service.run { try $0.checkpoints(above: above) }
+        let answer = CanonicalJSON.object([
+            "checkpoints": .array(kept.checkpoints.map { .object(["size": .integer($0.size), "root": .string(Encoding.hex($0.root)), "note": .string($0.note), "signed_at": .string($0.signedAt)]) }),
+            "cosignatures": .array(kept.cosignatures.map { .object(["size": .integer($0.size), "key_id": .string($0.keyID), "line": .string($0.line)]) }),
+        ])
+        return Self.json(.ok, answer.encoded())
+    }
+
+    private func inclusion(_ request: Request) async throws -> Response {
+        let seq = try Query.integer(request, "seq", default: nil, range: 1...Int64.max)
+        let size = try Query.integer(request, "size", default: nil, range: 1...Int64.max)
+        let proof = try await service.run { try $0.inclusionProof(seq: seq, size: size) }
+        return Self.json(.ok, CanonicalJSON.object(["seq": .integer(seq), "size": .integer(size), "proof": .array(proof.map { .string(Encoding.hex($0)) })]).encoded())
+    }
+
+    private func consistency(_ request: Request) async throws -> Response {
+        let from = try Query.integer(request, "from", default: nil, range: 1...Int64.max)
+        let to = try Query.integer(request, "to", default: nil, range: 1...Int64.max)
+        let proof = try await service.run { ledger -> [Merkle.Hash] in
+            guard to <= (try ledger.size()) else { throw HTTPRefusal(.notFound, "the ledger has fewer than \(to) entries") }
+            return from == to ? [] : try ledger.consistencyProof(old: from, new: to)
+        }
+        return Self.json(.ok, CanonicalJSON.object(["from": .integer(from), "to": .integer(to), "proof": .array(proof.map { .string(Encoding.hex($0)) })]).encoded())
+    }
+
+    // MARK: - Write path
+
+    /// A signed entry, or a signed batch (an import): `{"entries":[...], "allow_duplicate":false,
+    /// "future":false}`. 201 recorded, 200 recorded before (a retry), 409 the head moved on.
+    private func submit(_ request: Request) async throws -> Response {
+        let body = try await readBody(request)
+        let submission = try Submission.parse(body, bytesMax: limits.bodyBytesMax)
+        for signer in Set(submission.entries.map(\.signer)) where !keyLimiter.allow(signer) {
+            throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(limits.submissionsPerMinutePerKey) a minute; retry later")
+        }
+        let outcome = try await service.submit(submission.entries, checks: submission.checks)
+        switch outcome {
+        case .recorded(let last):
+            Counter(label: "gigaledger_appends_total").increment(by: submission.entries.count)
+            return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "head": EntryWire.json(last)]).encoded())
+        case .alreadyRecorded(let last):
+            return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "head": EntryWire.json(last)]).encoded())
+        case .conflict(let head):
+            Counter(label: "gigaledger_conflicts_total").increment()
+            let message = "the ledger's head is entry \(head.seq), not entry \(submission.entries[0].seq - 1): sign again after it"
+            return Self.json(.conflict, CanonicalJSON.object([
+                "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
+                "head": EntryWire.json(head),
+            ]).encoded())
+        }
+    }
+
+    /// The request body, at most `bodyBytesMax`, arriving within `bodySecondsMax`.
+    private func readBody(_ request: Request) async throws -> [UInt8] {
+        let limit = limits.bodyBytesMax
+        let seconds = limits.bodySecondsMax
+        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                do { return Array(buffer: try await request.body.collect(upTo: limit)) } catch is NIOTooManyBytesError {
+                    throw HTTPRefusal(.contentTooLarge, "the request body is larger than \(limit) bytes")
+                } catch {
+                    throw HTTPRefusal(.badRequest, "the request body did not arrive whole: \(error)")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw HTTPRefusal(.requestTimeout, "the request body did not arrive within \(seconds) s")
+            }
+            return body
+        }
+    }
+}
+
+/// A refusal with its HTTP status: a bad path or query, a limit reached.
+struct HTTPRefusal: GigaLedgerError {
+    let status: HTTPResponse.Status
+    let message: String
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    var description: String { message }
+    var kind: FailureKind { .refused }
+}
+
+/// Query parameters, each an integer in a range.
+enum Query {
+    static func integer(_ request: Request, _ name: String, default value: Int64?, range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text = request.uri.queryParameters.get(name) else {
+            guard let value else { throw HTTPRefusal(.badRequest, "query parameter \(name) is missing") }
+            return value
+        }
+        guard let number = Int64(text), String(number) == text, range.contains(number) else {
+            throw HTTPRefusal(.badRequest, "query parameter \(name) \(InputError.quoted(text)) is not an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}
+
+/// A submission's JSON: the signed entries and the plausibility checks the officer switched off,
+/// `{"entries":[ENTRY, ...],"allow_duplicate":false,"future":false}` (schema/FORMAT.md section 17).
+struct Submission {
+    let entries: [Entry]
+    let checks: EntryChecks
+
+    static func parse(_ body: [UInt8], bytesMax: Int) throws -> Submission {
+        let value: CanonicalJSON
+        do { value = try CanonicalJSON.decodeRelaxed(body, bytesMax: bytesMax) } catch {
+            throw HTTPRefusal(.badRequest, "the request body is not JSON: \(error)")
+        }
+        guard case .object(let fields) = value else { throw HTTPRefusal(.badRequest, "the request body is not a JSON object") }
+        if let extra = fields.keys.sorted().first(where: { !["entries", "allow_duplicate", "future"].contains($0) }) {
+            throw InputError(field: extra, value: "", problem: "is not a field of a submission (entries, allow_duplicate, future)")
+        }
+        guard case .array(let list)? = fields["entries"], !list.isEmpty else {
+            throw InputError(field: "entries", value: "", problem: "is missing or empty: submit at least one signed entry")
+        }
+        guard list.count <= Ledger.entriesPerRequestMax else {
+            throw InputError(field: "entries", value: String(list.count), problem: "is more than \(Ledger.entriesPerRequestMax) in one submission")
+        }
+        var entries = [Entry]()
+        entries.reserveCapacity(list.count)
+        for (index, item) in list.enumerated() { entries.append(try EntryWire.decode(item, field: "entries[\(index)]")) }
+        func flag(_ name: String) throws -> Bool {
+            switch fields[name] {
+            case nil: return false
+            case .bool(let flag)?: return flag
+            default: throw InputError(field: name, value: "", problem: "is not true or false")
+            }
+        }
+        return Submission(entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")))
+    }
+}
+
+/// At most N requests a minute per key (an address, a signer), counted in fixed one-minute windows.
+final class RateLimiter: Sendable {
+    private let perMinute: Int
+    private let windows = Mutex<[String: (minute: Int64, count: Int)]>([:])
+    /// Forget the windows when this many keys are held (a flood of addresses cannot grow it without bound).
+    private static let keysMax = 100_000
+
+    init(perMinute: Int) { self.perMinute = perMinute }
+
+    func allow(_ key: String) -> Bool {
+        let minute = Int64(Date().timeIntervalSince1970) / 60
+        return windows.withLock { windows in
+            if windows.count >= Self.keysMax { windows.removeAll(keepingCapacity: true) }
+            var window = windows[key] ?? (minute, 0)
+            if window.minute != minute { window = (minute, 0) }
+            window.count += 1
+            windows[key] = window
+            return window.count <= perMinute
+        }
+    }
+}

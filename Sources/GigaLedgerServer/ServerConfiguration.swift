@@ -1,0 +1,41 @@
+import Foundation
+import GigaLedgerCore
+
+/// What `gigaledger serve` is told: where the ledger is, where to listen, the log key, the limits.
+public struct ServerConfiguration: Sendable {
+    public var ledgerPath: String
+    public var host: String
+    /// 0 picks a free port (printed when the server listens).
+    public var port: Int
+    /// PEM files of the certificate chain and its private key; nil serves plain HTTP (loopback, or
+    /// behind a TLS-terminating proxy).
+    public var tls: (certificate: String, privateKey: String)?
+    public var limits: ServerLimits
+
+    public init(ledgerPath: String, host: String, port: Int, tls: (certificate: String, privateKey: String)?, limits: ServerLimits = ServerLimits()) {
+        self.ledgerPath = ledgerPath
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.limits = limits
+    }
+}
+
+/// The server's limits, each named once; every request beyond one is refused with a JSON error.
+public struct ServerLimits: Sendable {
+    /// The largest request body: a signed import of `Ledger.entriesPerRequestMax` entries.
+    public var bodyBytesMax = 16 * 1024 * 1024
+    /// A request body must arrive within this time (a slow client holds no connection for long).
+    public var bodySecondsMax: Int64 = 15
+    /// A connection with no request for this long is closed.
+    public var idleSecondsMax: Int64 = 60
+    /// Submissions per minute by one signing key, and requests per minute from one address.
+    public var submissionsPerMinutePerKey = 6_000
+    public var requestsPerMinutePerAddress = 60_000
+    /// How often the log key signs and keeps a checkpoint of new entries, at most.
+    public var checkpointIntervalMilliseconds: Int64 = 1_000
+    /// The most entries one read of a range returns.
+    public var entriesPerReadMax = 1_000
+
+    public init() {}
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import GigaLedgerCore
+import GigaLedgerKit
+import GigaLedgerServer
+import Logging
+
+extension GigaLedger {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the ledger to many offices over HTTP(S): signed entries in, tlog tiles and entries out.",
+            discussion: """
+                Officers append with `--server URL` on any write command: they sign on their own machine and \
+                the server admits the entry with the rules of a local append. The log key (`key enroll --role log`) \
+                signs checkpoints here, so the authority key stays offline. Stops on SIGTERM or SIGINT after the \
+                requests in flight. README, "Deploying for many offices"; schema/FORMAT.md section 17.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
+        var listen = "127.0.0.1:8470"
+        @Option(name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"), completion: .file(extensions: ["key"]))
+        var logKey: String
+        @OptionGroup var passphrase: PassphraseOptions
+        @Option(name: .long, help: ArgumentHelp("PEM certificate chain for HTTPS (with --tls-key).", valueName: "path"), completion: .file())
+        var tlsCert: String?
+        @Option(name: .long, help: ArgumentHelp("PEM private key for HTTPS (with --tls-cert).", valueName: "path"), completion: .file())
+        var tlsKey: String?
+        @Option(name: .long, help: ArgumentHelp("Keep a signed checkpoint of new entries at most this often, in milliseconds.", valueName: "ms"))
+        var checkpointInterval: Int64 = ServerLimits().checkpointIntervalMilliseconds
+
+        func run() throws {
+            let (host, port) = try Self.parseListen(listen)
+            guard (tlsCert == nil) == (tlsKey == nil) else {
+                throw InputError(field: tlsCert == nil ? "tls-cert" : "tls-key", value: "", problem: "is missing: HTTPS needs both --tls-cert and --tls-key")
+            }
+            guard (10...3_600_000).contains(checkpointInterval) else {
+                throw InputError(field: "checkpoint-interval", value: String(checkpointInterval), problem: "is outside 10 to 3600000 milliseconds")
+            }
+            let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
+            var limits = ServerLimits()
+            limits.checkpointIntervalMilliseconds = checkpointInterval
+            let configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
+                                                    tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
+            let logger = { () -> Logger in
+                var logger = Logger(label: "gigaledger.serve")
+                logger.logLevel = .info
+                return logger
+            }()
+            let scheme = tlsCert == nil ? "http" : "https"
+            let path = ledger.path
+            try runAsync {
+                try await LedgerServer.run(configuration, logKey: key, logger: logger) { address in
+                    print("gigaledger: serving \(path) on \(scheme)://\(address)")
+                    try? flushStandardOutput()
+                }
+            }
+        }
+
+        /// `HOST:PORT`, the port 0 to 65535.
+        static func parseListen(_ text: String) throws(InputError) -> (String, Int) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+                  String(port) == text[text.index(after: colon)...], colon > text.startIndex
+            else { throw InputError(field: "listen", value: text, problem: "is not HOST:PORT with a port from 0 to 65535") }
+            return (String(text[..<colon]), port)
+        }
+    }
+}
+
+/// Runs async work from a synchronous command, blocking this thread until it ends.
+func runAsync(_ body: @escaping @Sendable () async throws -> Void) throws {
+    try runAsyncValue(body)
+}
+
+/// Runs async work from a synchronous command and returns its value, blocking this thread until it ends.
+func runAsyncValue<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = AsyncOutcome<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { outcome.result = .success(try await body()) } catch { outcome.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.result!.get()
+}
+
+/// The result of async work handed to a blocked thread.
+private final class AsyncOutcome<T>: @unchecked Sendable {
+    // Written once by the task before it signals, read once after the wait: the semaphore orders them.
+    var result: Result<T, any Error>?
+}
