@@ -24,12 +24,38 @@ public struct HeadTrust: Sendable {
         self.evidenceDirectory = evidenceDirectory
     }
 
-    /// The server's head, checked, and the checkpoint it is in; the checkpoint is kept for next time.
-    public func checkedHead(_ client: LedgerClient) async throws -> (head: Entry, checkpoint: Checkpoint, note: String) {
-        let previous = try kept.read(origin: nil, server: client.base)
-        let answer = try await client.head(known: previous?.checkpoint.size ?? 0)
+    /// Checks the checkpoint a submission's answer carries: it extends `after` (the one checked
+    /// before signing) and includes `entry`; then keeps it: the next command starts from a
+    /// checkpoint that holds this office's own entry, so a server that later drops it is caught.
+    public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String) throws {
+        let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
+        let proven = try check(proof, previous: previous, server: server)
+        do {
+            guard let inclusion = proof.entryInclusion, entry.seq <= proven.checkpoint.size else {
+                throw ClientError.malformed("the answer has no inclusion proof of entry \(entry.seq)")
+            }
+            try Merkle.checkInclusion(index: entry.seq - 1, size: proven.checkpoint.size, leafHash: Merkle.leafHash(entry.hash), proof: inclusion, root: proven.checkpoint.root)
+        } catch {
+            throw try evidence("the server acknowledged entry \(entry.seq) but its checkpoint of \(proven.checkpoint.size) entries does not include it (\(error))", answer: proof, previous: previous, server: server)
+        }
+        try kept.write(proven.note, origin: proven.checkpoint.origin, server: server)
+    }
+
+    public typealias Checked = (head: Entry, checkpoint: Checkpoint, note: String)
+
+    /// The server's head, checked, and the checkpoint it is in; the checkpoint is kept for next
+    /// time, per origin: any server of that ledger must extend it.
+    public func checkedHead(_ client: LedgerClient) async throws -> Checked {
+        // The origin this server served last time says which kept checkpoint to ask a proof from.
+        let hint = kept.origin(server: client.base)
+        var previous = try hint.flatMap { try kept.read(origin: $0) }
+        var answer = try await client.head(known: previous?.checkpoint.size ?? 0)
+        if answer.origin != hint {
+            previous = try kept.read(origin: answer.origin)
+            if let previous { answer = try await client.head(known: previous.checkpoint.size) }
+        }
         let checked = try check(answer, previous: previous, server: client.base)
-        try kept.write(checked.note, server: client.base)
+        try kept.write(checked.note, origin: checked.checkpoint.origin, server: client.base)
         return checked
     }
 
@@ -117,7 +143,8 @@ public struct HeadTrust: Sendable {
             served-inclusion \(answer.inclusion.count)
             \(answer.inclusion.map { Encoding.hex($0) + "\n" }.joined())
             """
-        let path = evidenceDirectory + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: "")).txt"
+        // The time, and a random part: two findings in one second get two files.
+        let path = evidenceDirectory + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: ""))-\(Encoding.hex(Sodium.randomBytes(4))).txt"
         try OutputFiles.writeNew(text, to: path)
         return ForkEvidence(what: what, path: path)
     }
@@ -131,8 +158,9 @@ public struct ForkEvidence: GigaLedgerError {
     public var kind: FailureKind { .notVerified }
 }
 
-/// The last checkpoint this user's client saw of each server, in the configuration folder
-/// (`$XDG_CONFIG_HOME/gigaledger/checkpoints/`), one file per server.
+/// The last checkpoint this user's client saw of each ledger origin, in the configuration folder
+/// (`$XDG_CONFIG_HOME/gigaledger/checkpoints/`), one file per origin, and which origin each server
+/// served last (`servers`, one line per server: URL and origin).
 public struct KeptCheckpoints: Sendable {
     public let directory: String?
 
@@ -146,27 +174,47 @@ public struct KeptCheckpoints: Sendable {
     public struct Kept: Sendable {
         public let note: String
         public let checkpoint: Checkpoint
+
+        public init(note: String, checkpoint: Checkpoint) {
+            self.note = note
+            self.checkpoint = checkpoint
+        }
     }
 
-    /// The file name for a server: its URL with every character outside [A-Za-z0-9.-] as `_`.
-    func file(server: String) -> String? {
-        let name = String(server.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "_" })
-        return directory.map { "\($0)/\(name)" }
+    /// The file for an origin: its characters outside [A-Za-z0-9.-] as `_`.
+    func file(origin: String) -> String? {
+        let name = String(origin.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "_" })
+        return directory.map { "\($0)/\(name).checkpoint" }
     }
 
-    public func read(origin: String?, server: String) throws -> Kept? {
-        guard let path = file(server: server), FileManager.default.fileExists(atPath: path) else { return nil }
+    public func read(origin: String) throws -> Kept? {
+        guard let path = file(origin: origin), FileManager.default.fileExists(atPath: path) else { return nil }
         let note = try OutputFiles.readText(path, what: "kept checkpoint", bytesMax: SignedNote.bytesMax)
-        guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
+        guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.origin == origin else {
             throw ClientError.malformed("the checkpoint kept in \(path) does not parse; move it aside to start again")
         }
         return Kept(note: note, checkpoint: checkpoint)
     }
 
-    /// Keeps `note` (written to a temporary file and renamed: never half a checkpoint).
-    public func write(_ note: String, server: String) throws {
-        guard let path = file(server: server) else { return }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    /// The origin `server` served last time, if known.
+    public func origin(server: String) -> String? {
+        guard let directory, let text = try? String(contentsOfFile: directory + "/servers", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").lazy.compactMap { line -> String? in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            return parts.count == 2 && parts[0] == server ? String(parts[1]) : nil
+        }.last
+    }
+
+    /// Keeps `note` for `origin` (written to a temporary file and renamed: never half a
+    /// checkpoint), and notes that `server` serves that origin.
+    public func write(_ note: String, origin: String, server: String) throws {
+        guard let directory, let path = file(origin: origin) else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try OutputFiles.replace(note, at: path)
+        if self.origin(server: server) != origin {
+            let lines = ((try? String(contentsOfFile: directory + "/servers", encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { !$0.hasPrefix(server + " ") }.map(String.init) + ["\(server) \(origin)"]
+            try OutputFiles.replace(lines.joined(separator: "\n") + "\n", at: directory + "/servers")
+        }
     }
 }

@@ -39,33 +39,42 @@ public final class LedgerClient: Sendable {
         public let consistencyFrom: Int64
         public let consistency: [Merkle.Hash]
         public let checkpointKeyEntries: [Entry]
+        /// In a submission's answer: the submitted entry's inclusion proof in the checkpoint.
+        public let entryInclusion: [Merkle.Hash]?
     }
 
     public func head(known: Int64) async throws -> Head {
-        let value = try await getJSON("ledger/v1/head?known=\(known)")
-        let fields = try Self.object(value, "head answer")
-        return Head(origin: try Self.text(fields, "origin"), size: try Self.integer(fields, "size"),
-                    head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
-                    checkpoint: try Self.text(fields, "checkpoint"), inclusion: try Self.hashes(fields, "inclusion"),
-                    consistencyFrom: try Self.integer(fields, "consistency_from"), consistency: try Self.hashes(fields, "consistency"),
-                    checkpointKeyEntries: try Self.array(fields, "checkpoint_keys").enumerated().map { try EntryWire.decode($0.element, field: "checkpoint_keys[\($0.offset)]") })
+        try Self.head(try Self.object(try await getJSON("ledger/v1/head?known=\(known)"), "head answer"))
+    }
+
+    static func head(_ fields: [String: CanonicalJSON]) throws -> Head {
+        Head(origin: try text(fields, "origin"), size: try integer(fields, "size"),
+             head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
+             checkpoint: try text(fields, "checkpoint"), inclusion: try hashes(fields, "inclusion"),
+             consistencyFrom: try integer(fields, "consistency_from"), consistency: try hashes(fields, "consistency"),
+             checkpointKeyEntries: try array(fields, "checkpoint_keys").enumerated().map { try EntryWire.decode($0.element, field: "checkpoint_keys[\($0.offset)]") },
+             entryInclusion: fields["entry_inclusion"] == nil ? nil : try hashes(fields, "entry_inclusion"))
     }
 
     /// What the server said of a submission.
     public enum Submitted: Sendable {
-        case recorded(head: Entry, now: Bool)
+        /// Recorded now or before (a retry); `proof` is a head answer whose checkpoint includes it.
+        case recorded(entry: Entry, now: Bool, proof: Head)
         case conflict(head: Entry)
     }
 
-    public func submit(_ entries: [Entry], checks: EntryChecks) async throws -> Submitted {
+    /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
+    /// consistency proof in the answer.
+    public func submit(_ entries: [Entry], checks: EntryChecks, known: Int64) async throws -> Submitted {
         let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
                                          "future": .bool(checks.allowFuture)]).encoded()
-        let (status, answer) = try await request("ledger/v1/entries", method: .POST, body: body)
+        let (status, answer) = try await request("ledger/v1/entries?known=\(known)", method: .POST, body: body)
         let value = try Self.json(answer)
         let fields = try Self.object(value, "submission answer")
         switch status {
         case 200, 201:
-            return .recorded(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"), now: status == 201)
+            return .recorded(entry: try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry"), now: status == 201,
+                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
             return .conflict(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"))
         default:

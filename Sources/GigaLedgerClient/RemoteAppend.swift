@@ -31,18 +31,21 @@ public struct RemoteAppend: Sendable {
     public func appendBatch(checks: EntryChecks, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
         var lastHead: Entry?
         for attempt in 1...Self.attemptsMax {
-            let head = try await trust.checkedHead(client)
-            let entries = try make(head.head)
-            guard !entries.isEmpty else { return [] }
+            let checked = try await trust.checkedHead(client)
+            let entries = try make(checked.head)
+            guard let last = entries.last else { return [] }
             var submitted: LedgerClient.Submitted
-            do { submitted = try await client.submit(entries, checks: checks) } catch let error as ClientError {
+            let known = checked.checkpoint.size
+            do { submitted = try await client.submit(entries, checks: checks, known: known) } catch let error as ClientError {
                 // The answer was lost: ask again with the same entries; the server finds them by hash.
                 guard case .unreachable = error else { throw error }
-                submitted = try await client.submit(entries, checks: checks)
+                submitted = try await client.submit(entries, checks: checks, known: known)
             }
             switch submitted {
-            case .recorded(let last, _):
-                guard last.hash == entries.last!.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
+            case .recorded(let recorded, _, let proof):
+                guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
+                // Proven in a checkpoint that extends the one checked before signing; kept for next time.
+                try trust.keepRecorded(last, proof: proof, after: checked, server: client.base)
                 return entries
             case .conflict(let newHead):
                 lastHead = newHead

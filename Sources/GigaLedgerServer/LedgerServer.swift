@@ -24,6 +24,7 @@ public enum LedgerServer {
         let service = try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits)
         let routes = Routes(service: service, limits: configuration.limits, registry: registry, logger: logger)
         let router = Router(context: LedgerRequestContext.self)
+        router.add(middleware: JSONErrors())
         routes.register(on: router)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.limits.idleSecondsMax))
         let server: HTTPServerBuilder
@@ -79,5 +80,17 @@ struct CheckpointKeeper: Service {
         }
         // One last checkpoint of what was appended before the shutdown.
         _ = try? await service.keepCheckpointIfDue()
+    }
+}
+
+/// An unknown path or method, or any error Hummingbird raises itself: one JSON error like every
+/// other refusal.
+struct JSONErrors: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let error as HTTPError {
+            return Routes.error(error.status, .refused, "\(request.method) \(request.uri.path): \(error.body ?? error.status.reasonPhrase)")
+        }
     }
 }

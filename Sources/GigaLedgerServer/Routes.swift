@@ -129,23 +129,28 @@ struct Routes: Sendable {
     /// before it signs after the head.
     private func head(_ request: Request) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
-        let note = try await checkpointForHead()
-        let opened = try Checkpoint.parse(SignedNote.parse(note).text)
-        let size = opened.size
-        let answer = try await service.run { ledger -> CanonicalJSON in
-            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
-            let inclusion = try ledger.inclusionProof(seq: size, size: size)
-            let consistency: CanonicalJSON = known >= 1 && known <= size
-                ? .array(try (known == size ? [] : ledger.consistencyProof(old: known, new: size)).map { .string(Encoding.hex($0)) }) : .array([])
-            return .object(["origin": .string(try ledger.origin()), "size": .integer(size), "head": EntryWire.json(head),
-                            "checkpoint": .string(note), "inclusion": .array(inclusion.map { .string(Encoding.hex($0)) }),
-                            "consistency_from": .integer(known), "consistency": consistency,
-                            "checkpoint_keys": .array(try ledger.checkpointKeyEntries().map(EntryWire.json))])
-        }
-        return Self.json(.ok, answer.encoded())
+        return Self.json(.ok, try await headAnswer(known: known, proving: nil).encoded())
     }
 
-    private func checkpointForHead() async throws -> String { try await service.checkpointForHead() }
+    /// The head answer (FORMAT.md section 17); with `proving`, also the inclusion proof of that
+    /// entry in the checkpoint (`entry_inclusion`): a submitter's proof that its entry is in.
+    private func headAnswer(known: Int64, proving seq: Int64?) async throws -> CanonicalJSON {
+        let note = try await service.checkpointForHead()
+        let size = try Checkpoint.parse(SignedNote.parse(note).text).size
+        return try await service.run { ledger -> CanonicalJSON in
+            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
+            func hex(_ proof: [Merkle.Hash]) -> CanonicalJSON { .array(proof.map { .string(Encoding.hex($0)) }) }
+            var members: [String: CanonicalJSON] = [
+                "origin": .string(try ledger.origin()), "size": .integer(size), "head": EntryWire.json(head), "checkpoint": .string(note),
+                "inclusion": hex(try ledger.inclusionProof(seq: size, size: size)), "consistency_from": .integer(known),
+                "consistency": known >= 1 && known < size ? hex(try ledger.consistencyProof(old: known, new: size)) : .array([]),
+                "checkpoint_keys": .array(try ledger.checkpointKeyEntries().map(EntryWire.json)),
+            ]
+            if let seq, seq <= size { members["entry_inclusion"] = hex(try ledger.inclusionProof(seq: seq, size: size)) }
+            return .object(members)
+        }
+    }
+
 
     /// Entries `from` on, at most `count` (and the server's limit), as JSON lines: a replica's feed.
     private func entries(_ request: Request) async throws -> Response {
@@ -195,6 +200,10 @@ struct Routes: Sendable {
     /// A signed entry, or a signed batch (an import): `{"entries":[...], "allow_duplicate":false,
     /// "future":false}`. 201 recorded, 200 recorded before (a retry), 409 the head moved on.
     private func submit(_ request: Request) async throws -> Response {
+        let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.bodyBytesMax {
+            throw HTTPRefusal(.contentTooLarge, "the request body is \(length) bytes, more than \(limits.bodyBytesMax)")
+        }
         let body = try await readBody(request)
         let submission = try Submission.parse(body, bytesMax: limits.bodyBytesMax)
         for signer in Set(submission.entries.map(\.signer)) where !keyLimiter.allow(signer) {
@@ -204,9 +213,11 @@ struct Routes: Sendable {
         switch outcome {
         case .recorded(let last):
             Counter(label: "gigaledger_appends_total").increment(by: submission.entries.count)
-            return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "head": EntryWire.json(last)]).encoded())
+            return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last),
+                                                              "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
         case .alreadyRecorded(let last):
-            return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "head": EntryWire.json(last)]).encoded())
+            return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "entry": EntryWire.json(last),
+                                                         "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
         case .conflict(let head):
             Counter(label: "gigaledger_conflicts_total").increment()
             let message = "the ledger's head is entry \(head.seq), not entry \(submission.entries[0].seq - 1): sign again after it"

@@ -189,6 +189,12 @@ extension Ledger {
         Ledger(store: try LedgerStore.create(path: path))
     }
 
+    /// Removes a ledger file made by this command and its `-wal` and `-shm` files (a replica whose
+    /// first sync failed).
+    public static func removeFiles(path: String) {
+        LedgerStore.removeFiles(path: path)
+    }
+
     /// Appends `entries` fetched from a server, all or none, in one transaction: each must follow
     /// this ledger's head (else the server's history has forked from this copy's) and pass `admit`
     /// with the rules `verify` applies, against this ledger's own state: O(new entries). The tree

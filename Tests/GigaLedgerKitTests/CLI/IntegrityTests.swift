@@ -53,7 +53,7 @@ import Testing
             try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (6, ?, ?, '2026-11-29T00:00:00Z')",
                            arguments: [Data(checkpoint.root), note])
         }
-        Self.expectNotVerified(fixture, saying: "stored checkpoint 6 is not signed by an active authority key", at: 6)
+        Self.expectNotVerified(fixture, saying: "stored checkpoint 6 is not signed by an active authority or log key", at: 6)
         let handed = fixture.run(["checkpoint", "--key", "authority.key"])
         #expect(handed.status == 1)
         #expect(handed.stdout.isEmpty)

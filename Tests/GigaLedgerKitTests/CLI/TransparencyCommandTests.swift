@@ -97,6 +97,6 @@ import Testing
         #expect(result.stderr.contains("signed no checkpoint yet"))
         let officer = fixture.run(["checkpoint", "--key", "officer.key", "--passphrase-file", fixture.passphraseFile])
         #expect(officer.status == 65)
-        #expect(officer.stderr.contains("not an active authority key"))
+        #expect(officer.stderr.contains("not an active authority or log key"))
     }
 }

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import GigaLedgerCore
+
+/// A real `gigaledger serve` process on 127.0.0.1 with a port the system picks, over a ledger made
+/// by `CLIFixture` (authority, a German officer) plus a log key; stopped when released.
+final class ServerProcess: @unchecked Sendable {
+    // Set once in init; `process` is only signalled and waited on after.
+    let process: Process
+    let url: String
+    let ledger: String
+    private let output: Pipe
+
+    /// Starts the server over `ledger` in `dir` and waits until it prints its address.
+    init(dir: TempDir, ledger: String, extra: [String] = []) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", "log.key", "--checkpoint-interval", "50"] + extra
+        process.currentDirectoryURL = dir.url
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardInput = FileHandle.nullDevice
+        self.ledger = ledger
+        try process.run()
+        // "gigaledger: serving PATH on http://127.0.0.1:PORT"
+        var line = [UInt8]()
+        let handle = output.fileHandleForReading
+        while true {
+            let byte = handle.readData(ofLength: 1)
+            guard let first = byte.first else { throw ServerStartFailure(output: String(decoding: line, as: UTF8.self)) }
+            if first == 0x0a { break }
+            line.append(first)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else { throw ServerStartFailure(output: text) }
+        url = String(text[range.lowerBound...])
+    }
+
+    /// SIGTERM, and waits for the graceful exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { kill() }
+}
+
+struct ServerStartFailure: Error, CustomStringConvertible {
+    let output: String
+    var description: String { "the server did not start: \(output)" }
+}
+
+/// `CLIFixture`'s ledger with a log key enrolled, and the officer's passphrase for remote appends.
+struct ServerFixture {
+    let cli: CLIFixture
+    var dir: TempDir { cli.dir }
+    var ledger: String { dir.file("ledger.sqlite") }
+
+    init() throws {
+        cli = try CLIFixture()
+        try cli.expectOK(["key", "generate", "--out", "log", "--unencrypted"])
+        try cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log.pub", "--name", "log key", "--role", "log"])
+    }
+
+    func start(ledger path: String? = nil) throws -> ServerProcess {
+        try ServerProcess(dir: dir, ledger: path ?? ledger)
+    }
+
+    /// Runs `gigaledger ARGS --server URL` as an office elsewhere would: no ledger file named.
+    @discardableResult
+    func remote(_ arguments: [String], server: ServerProcess, env: [String: String] = [:]) -> Run {
+        Binary.run(arguments + ["--server", server.url], in: dir, env: ["GIGALEDGER_PASSPHRASE_FILE": cli.passphraseFile].merging(env) { $1 })
+    }
+
+    /// The officer's payment of `ref`, 1,000 EUR from ms:DE.
+    func payment(ref: String) -> [String] {
+        ["contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+         "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", ref]
+    }
+}
+
+/// One HTTP request to the server, raw bytes in and out (no client library's help or checks).
+/// `halfClose` ends the sending side after the request (a client that hung up mid-body).
+func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: String) {
+    let port = UInt16(url.split(separator: ":").last!)!
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw ServerStartFailure(output: "cannot connect to \(url)") }
+    var timeout = timeval(tv_sec: Int(readTimeout), tv_usec: 0)
+    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    if halfClose { shutdown(socket, Int32(SHUT_WR)) }
+    var answer = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = recv(socket, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        answer += buffer[0..<count]
+    }
+    let text = String(decoding: answer, as: UTF8.self)
+    let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+    let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+    return (status, body)
+}
+
+/// A request's bytes: method, path, body with its Content-Length (or `length` when given, to lie).
+func httpRequest(_ method: String, _ path: String, body: [UInt8] = [], length: Int? = nil) -> [UInt8] {
+    Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length ?? body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerCore
+
+/// Many offices, one ledger: real `gigaledger serve` processes on 127.0.0.1 with random ports,
+/// officers' real CLIs appending through them, replicas synced from them. Nothing mocked.
+@Suite(.serialized) struct ServerTests {
+    /// An officer appends from "another machine": signed there, admitted by the server with the
+    /// rules of a local append, the same refusals, and a ledger that verifies.
+    @Test func anOfficerAppendsThroughTheServer() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let recorded = fixture.remote(fixture.payment(ref: "R-1"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(recorded.stdout.contains("recorded payment of EUR 1,000.00 from ms:DE to de-jupiter"))
+        // The same payment again: the duplicate guard, as locally, through the server.
+        let again = fixture.remote(fixture.payment(ref: "R-1"), server: server)
+        #expect(again.status == 65 && again.stderr.contains("this repeats entry"), "\(again.stderr)")
+        // Out of scope: the officer may not record France's money.
+        var french = fixture.payment(ref: "R-2")
+        french[french.firstIndex(of: "ms:DE")!] = "ms:FR"
+        let refused = fixture.remote(french, server: server)
+        #expect(refused.status == 65 && refused.stderr.contains("may not record a contribution from ms:FR"), "\(refused.stderr)")
+        // The client kept the checkpoint it checked, per origin.
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file(".config/gigaledger/checkpoints/test.example_ledger.checkpoint")))
+        server.stop()
+        let verified = try fixture.cli.expectOK(["verify"])
+        #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
+    }
+
+    /// Bad requests of every kind: one JSON error each with the CLI's message, nothing written,
+    /// and the server keeps serving.
+    @Test func badRequestsAreRefusedAndTheServerKeepsServing() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let entries = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=6&count=1"))
+        let stored = try EntryWire.decode(json: Array(entries.body.utf8.dropLast()))
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+
+        func submit(_ entry: CanonicalJSON) -> [UInt8] {
+            CanonicalJSON.object(["entries": .array([entry])]).encoded()
+        }
+        func with(_ name: String, _ value: CanonicalJSON) -> CanonicalJSON {
+            guard case .object(var fields) = EntryWire.json(stored) else { return .object([:]) }
+            fields[name] = value
+            return .object(fields)
+        }
+        let cases: [(String, [UInt8], Int, String)] = [
+            ("not JSON", Array("{\"entries\": [".utf8), 400, "is not JSON"),
+            ("no entries", Array("{}".utf8), 400, "is missing or empty"),
+            ("an unknown field", Array("{\"entries\":[],\"x\":1}".utf8), 400, "is not a field of a submission"),
+            ("a bad hash field", submit(with("hash", .string("zz"))), 400, "entries[0].hash"),
+            ("a replay (recorded before)", submit(EntryWire.json(stored)), 200, "\"recorded\":\"before\""),
+            ("a stale head", submit(with("seq", .integer(3))), 409, "sign again after it"),
+        ]
+        for (what, body, status, message) in cases {
+            let answer = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: body))
+            #expect(answer.status == status, "\(what): \(answer.status) \(answer.body)")
+            #expect(answer.body.contains(message), "\(what): \(answer.body)")
+            if status >= 400 && status != 409 { #expect(answer.body.hasPrefix("{\"error\":{"), "\(what): one JSON error: \(answer.body)") }
+        }
+        // A wrong signature on the next entry: a signature of another message.
+        let forged = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: submit(EntryWire.json(
+            Entry(seq: 7, type: stored.type, body: stored.body, prevHash: stored.hash, hash: stored.hash, signer: stored.signer,
+                  signature: stored.signature, recordedAt: stored.recordedAt)))))
+        #expect(forged.status == 422 || forged.status == 400, "\(forged.body)")
+        #expect(forged.body.contains("\"kind\":\"refused\""), "\(forged.body)")
+        // Oversized: refused before it is read whole.
+        let huge = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: [], length: 64 * 1024 * 1024))
+        #expect(huge.status == 413, "\(huge.status) \(huge.body)")
+        // Truncated: the client hangs up in the middle of the body.
+        _ = try? rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("{\"entries\"".utf8), length: 5000), halfClose: true)
+        // Unknown paths and bad queries: JSON errors too.
+        let unknown = try rawHTTP(server.url, request: httpRequest("GET", "/no/such/thing"))
+        #expect(unknown.status == 404 && unknown.body.hasPrefix("{\"error\":{"), "\(unknown.body)")
+        let badQuery = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=x&size=2"))
+        #expect(badQuery.status == 400 && badQuery.body.contains("query parameter seq"), "\(badQuery.body)")
+        // Still serving, nothing written.
+        let after = try rawHTTP(server.url, request: httpRequest("GET", "/health"))
+        #expect(after.status == 200 && after.body == before, "\(after.body) vs \(before)")
+        #expect(fixture.remote(fixture.payment(ref: "R-3"), server: server).status == 0)
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// A replica synced in steps equals the server's file row for row and verifies; `report`
+    /// and `verify` work on it.
+    @Test func aReplicaSyncedInStepsEqualsTheServersFile() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        for ref in ["R-1", "R-2"] { try #require(fixture.remote(fixture.payment(ref: ref), server: server).status == 0) }
+        let replica = fixture.dir.file("replica.sqlite")
+        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"]
+        let first = fixture.cli.run(sync)
+        #expect(first.status == 0 && first.stdout.contains("created"), "\(first.stderr)")
+        for ref in ["R-3", "R-4", "R-5"] { try #require(fixture.remote(fixture.payment(ref: ref), server: server).status == 0) }
+        Thread.sleep(forTimeInterval: 0.3)  // the log key keeps a checkpoint of them (every 50 ms here)
+        let second = fixture.cli.run(sync)
+        #expect(second.status == 0 && second.stdout.contains("3 new entries"), "\(second.stdout) \(second.stderr)")
+        let third = fixture.cli.run(sync)
+        #expect(third.status == 0 && third.stdout.contains("0 new entries"), "\(third.stdout) \(third.stderr)")
+        server.stop()
+        for table in ["entries", "checkpoints", "cosignatures"] {
+            #expect(try rows(table, fixture.ledger) == rows(table, replica), "\(table) differs")
+        }
+        #expect(try rows("entries", replica).count == 10)
+        try fixture.cli.expectOK(["verify", "--ledger", replica])
+        try fixture.cli.expectOK(["status", "--ledger", replica])
+    }
+
+    /// A client that has seen checkpoint A refuses to sign after a server that serves a fork of A,
+    /// and writes the evidence; `sync` refuses likewise.
+    @Test func aForkIsRefusedWithEvidence() throws {
+        let fixture = try ServerFixture()
+        // A copy of the ledger as it is now; later each copy gets its own entry 7: a fork.
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let replica = fixture.dir.file("replica.sqlite")
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"])
+        server.stop()
+        try fixture.cli.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+                                  "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork])
+        let forked = try fixture.start(ledger: fork)
+        let refused = fixture.remote(fixture.payment(ref: "R-2"), server: forked)
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("a fork"), "\(refused.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.count == 1, "the evidence file: \(evidence)")
+        if let file = evidence.first {
+            let text = try String(contentsOfFile: fixture.dir.file(file), encoding: .utf8)
+            #expect(text.hasPrefix("gigaledger-fork-evidence/v1\n") && text.contains("kept-checkpoint") && text.contains("served-checkpoint"))
+        }
+        let replicaRefused = fixture.cli.run(["sync", "--from", forked.url, "--ledger", replica, "--authority-key", "authority.pub"])
+        #expect(replicaRefused.status == 1, "\(replicaRefused.status) \(replicaRefused.stdout) \(replicaRefused.stderr)")
+        #expect(replicaRefused.stderr.contains("a fork"), "\(replicaRefused.stderr)")
+        forked.stop()
+        try fixture.cli.expectOK(["verify", "--ledger", replica])
+        #expect(try rows("entries", replica).count == 6)
+    }
+
+    /// Every row of a table, as text, in order.
+    func rows(_ table: String, _ path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description }
+        }
+    }
+}
