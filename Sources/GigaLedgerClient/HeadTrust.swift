@@ -210,6 +210,9 @@ public struct KeptCheckpoints: Sendable {
     public func write(_ note: String, origin: String, server: String) throws {
         guard let directory, let path = file(origin: origin) else { return }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Another command of this user's may have kept a newer one meanwhile: never go back.
+        let size = (try? Checkpoint.parse(SignedNote.parse(note).text))?.size ?? 0
+        if let current = try? read(origin: origin), current.checkpoint.size > size { return }
         try OutputFiles.replace(note, at: path)
         if self.origin(server: server) != origin {
             let lines = ((try? String(contentsOfFile: directory + "/servers", encoding: .utf8)) ?? "").split(separator: "\n")

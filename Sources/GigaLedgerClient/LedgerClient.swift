@@ -60,7 +60,8 @@ public final class LedgerClient: Sendable {
     public enum Submitted: Sendable {
         /// Recorded now or before (a retry); `proof` is a head answer whose checkpoint includes it.
         case recorded(entry: Entry, now: Bool, proof: Head)
-        case conflict(head: Entry)
+        /// The head moved on; `proof` is a head answer for the new head.
+        case conflict(head: Entry, proof: Head)
     }
 
     /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
@@ -76,7 +77,8 @@ public final class LedgerClient: Sendable {
             return .recorded(entry: try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry"), now: status == 201,
                              proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
-            return .conflict(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"))
+            return .conflict(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
+                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         default:
             throw Self.serverError(status, fields)
         }

@@ -7,8 +7,9 @@ import GigaLedgerKit
 /// another office appended meanwhile, the server answers 409 and this signs again. The secret key
 /// never leaves this process; the server admits the entry with the rules of a local append.
 public struct RemoteAppend: Sendable {
-    /// How many times an entry is signed again after a conflict before giving up.
-    public static let attemptsMax = 16
+    /// How many times an entry is signed again after a conflict, and for how long, before giving up.
+    public static let attemptsMax = 200
+    public static let secondsMax: Int64 = 30
 
     public let client: LedgerClient
     public let trust: HeadTrust
@@ -26,12 +27,13 @@ public struct RemoteAppend: Sendable {
         }.last!
     }
 
-    /// Signs the entries `make` builds after the checked head (all or none recorded); signs again
-    /// after a conflict, up to `attemptsMax` times.
+    /// Signs the entries `make` builds after the checked head (all or none recorded); after a
+    /// conflict, signs again after the new head the 409 answer carries (checked the same way),
+    /// with a short random back-off, up to `attemptsMax` times or `secondsMax`.
     public func appendBatch(checks: EntryChecks, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
-        var lastHead: Entry?
+        let started = ContinuousClock.now
+        var checked = try await trust.checkedHead(client)
         for attempt in 1...Self.attemptsMax {
-            let checked = try await trust.checkedHead(client)
             let entries = try make(checked.head)
             guard let last = entries.last else { return [] }
             var submitted: LedgerClient.Submitted
@@ -39,6 +41,7 @@ public struct RemoteAppend: Sendable {
             do { submitted = try await client.submit(entries, checks: checks, known: known) } catch let error as ClientError {
                 // The answer was lost: ask again with the same entries; the server finds them by hash.
                 guard case .unreachable = error else { throw error }
+                try await Task.sleep(for: .milliseconds(200))
                 submitted = try await client.submit(entries, checks: checks, known: known)
             }
             switch submitted {
@@ -47,12 +50,15 @@ public struct RemoteAppend: Sendable {
                 // Proven in a checkpoint that extends the one checked before signing; kept for next time.
                 try trust.keepRecorded(last, proof: proof, after: checked, server: client.base)
                 return entries
-            case .conflict(let newHead):
-                lastHead = newHead
-                // Back off a little, more each time, so that offices in a race spread out.
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 1...(5 * Int64(attempt)))))
+            case .conflict(_, let proof):
+                // Another office appended first: the new head, checked as the first one was.
+                let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
+                checked = try trust.check(proof, previous: previous, server: client.base)
+                guard ContinuousClock.now - started < .seconds(Self.secondsMax) else { break }
+                // Spread out offices in a race: a random pause, growing with the attempts.
+                try await Task.sleep(for: .milliseconds(Int64.random(in: 0...min(50, 1 << min(attempt, 6)))))
             }
         }
-        throw Refusal("the ledger's head kept moving (\(Self.attemptsMax) attempts, last head entry \(lastHead?.seq ?? 0)); nothing was recorded, retry")
+        throw Refusal("the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
     }
 }

@@ -21,6 +21,14 @@ final class LedgerService: Sendable {
     private struct State {
         /// Every entry up to here has been verified (at start) or admitted by this server.
         var verifiedSize: Int64
+        /// Entries above `verifiedSize` admitted by this server, by seq: answers of concurrent
+        /// submissions arrive in any order; `verifiedSize` advances over them.
+        var admittedAbove = Set<Int64>()
+
+        mutating func admitted(_ seqs: ClosedRange<Int64>) {
+            for seq in seqs where seq > verifiedSize { admittedAbove.insert(seq) }
+            while admittedAbove.remove(verifiedSize + 1) != nil { verifiedSize += 1 }
+        }
         /// When the log key last kept a checkpoint.
         var lastKept: ContinuousClock.Instant
         /// A checkpoint signed for a head and not kept, by size: signed once per size.
@@ -56,9 +64,7 @@ final class LedgerService: Sendable {
     func submit(_ entries: [Entry], checks: EntryChecks) async throws -> SubmissionOutcome {
         let outcome = try await run { try $0.submit(entries, checks: checks) }
         if case .recorded(let last) = outcome, let first = entries.first {
-            state.withLock { state in
-                if state.verifiedSize == first.seq - 1 { state.verifiedSize = last.seq }
-            }
+            state.withLock { $0.admitted(first.seq...last.seq) }
         }
         return outcome
     }
@@ -70,7 +76,10 @@ final class LedgerService: Sendable {
         if state.withLock({ $0.verifiedSize }) >= size { return size }
         let verification = try await run { try $0.verify() }
         if let failure = verification.failure { throw failure }
-        state.withLock { $0.verifiedSize = max($0.verifiedSize, verification.verifiedCount) }
+        state.withLock { state in
+            state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
+            state.admitted(state.verifiedSize...state.verifiedSize)
+        }
         return verification.verifiedCount
     }
 

@@ -224,6 +224,7 @@ struct Routes: Sendable {
             return Self.json(.conflict, CanonicalJSON.object([
                 "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
                 "head": EntryWire.json(head),
+                "proof": try await headAnswer(known: known, proving: nil),
             ]).encoded())
         }
     }
