@@ -20,7 +20,7 @@ say "Keys: the JU authority (unencrypted, for this demo only) and three officers
 "$G" key generate --out authority --unencrypted 2>/dev/null | head -1
 umask 077
 printf 'demo passphrase, do not reuse\n' > passphrase
-export GIGALEDGER_PASSPHRASE_FILE=passphrase
+export GIGALEDGER_PASSPHRASE_FILE="$(pwd)/passphrase"
 for who in ju-officer de-officer fr-officer; do
   "$G" key generate --out "$who" --kdf interactive | head -1
 done
@@ -130,6 +130,28 @@ grep -A3 '^### Prior-period adjustments' report-2026-Q2/report.md
 
 say "Annual report 2026 (year to date)"
 "$G" report --year 2026 --out report-2026
+
+say "Many offices: a server on loopback; two officers append through it; an auditor syncs a verified copy"
+"$G" key generate --out log --unencrypted 2>/dev/null | head -1
+quiet key enroll --pub log.pub --name "ledger server log key" --role log
+"$G" serve --listen 127.0.0.1:0 --log-key log.key > serve.out 2> serve.log &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q 'serving' serve.out 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.* on \(http[^ ]*\)$/\1/p' serve.out)
+echo "server: $url"
+mkdir -p de-office fr-office auditor
+(cd de-office && XDG_CONFIG_HOME="$(pwd)/.config" "$G" contribution record --server "$url" --authority-key ../authority.pub \
+   --key ../de-officer.key --factory de-bavaria-aigf --source ms:DE --amount 12500000 --date 2026-06-20 --category opex --kind payment --ref "BMFTR-AIGF-1-OPEX-P1")
+(cd fr-office && XDG_CONFIG_HOME="$(pwd)/.config" "$G" access record --server "$url" --authority-key ../authority.pub \
+   --key ../fr-officer.key --factory fr-es-pyrenees-aigf --beneficiary "Toulouse Aero Startup SAS" --category startup --gpu-hours 30000 \
+   --date 2026-06-22 --pool union --country FR)
+(cd auditor && XDG_CONFIG_HOME="$(pwd)/.config" "$G" sync --from "$url" --ledger copy.sqlite --authority-key ../authority.pub \
+   && XDG_CONFIG_HOME="$(pwd)/.config" "$G" verify --ledger copy.sqlite --authority-key ../authority.pub | head -1)
+kill $server_pid; wait $server_pid 2>/dev/null || true
+trap - EXIT
+cmp <(sqlite3 ledger.sqlite 'SELECT seq, hex(hash) FROM entries') <(sqlite3 auditor/copy.sqlite 'SELECT seq, hex(hash) FROM entries') \
+  && echo "the auditor's copy holds the server's entries, hash for hash"
 
 echo
 echo "The demo ledger is $DIR/ledger.sqlite; try: $G log --ledger $DIR/ledger.sqlite"
