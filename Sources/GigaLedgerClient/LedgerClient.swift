@@ -66,9 +66,9 @@ public final class LedgerClient: Sendable {
 
     /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
     /// consistency proof in the answer.
-    public func submit(_ entries: [Entry], checks: EntryChecks, known: Int64) async throws -> Submitted {
+    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64) async throws -> Submitted {
         let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
-                                         "future": .bool(checks.allowFuture)]).encoded()
+                                         "future": .bool(checks.allowFuture), "allow_duplicate_file": .bool(allowDuplicateFile)]).encoded()
         let (status, answer) = try await request("ledger/v1/entries?known=\(known)", method: .POST, body: body)
         let value = try Self.json(answer)
         let fields = try Self.object(value, "submission answer")
@@ -157,7 +157,9 @@ public final class LedgerClient: Sendable {
         case .string("unusable")?: kind = .unusable
         default: kind = status >= 500 ? .unusable : .refused
         }
-        return ServerRefusal(message: message, kind: kind, status: status)
+        var index: Int?
+        if case .integer(let value)? = error["entry_index"] { index = Int(value) }
+        return ServerRefusal(message: message, kind: kind, status: status, entryIndex: index)
     }
 
     static func object(_ value: CanonicalJSON, _ what: String) throws -> [String: CanonicalJSON] {
@@ -195,6 +197,15 @@ public struct ServerRefusal: GigaLedgerError {
     public let message: String
     public let kind: FailureKind
     public let status: UInt
+    /// Which entry of a batch was refused (0-based), when the server said.
+    public let entryIndex: Int?
+
+    public init(message: String, kind: FailureKind, status: UInt, entryIndex: Int?) {
+        self.message = message
+        self.kind = kind
+        self.status = status
+        self.entryIndex = entryIndex
+    }
     public var description: String { "the server refused (HTTP \(status)): \(message)" }
     public var isRetryable: Bool { status == 503 || status == 429 }
 }

@@ -30,7 +30,7 @@ public struct RemoteAppend: Sendable {
     /// Signs the entries `make` builds after the checked head (all or none recorded); after a
     /// conflict, signs again after the new head the 409 answer carries (checked the same way),
     /// with a short random back-off, up to `attemptsMax` times or `secondsMax`.
-    public func appendBatch(checks: EntryChecks, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
+    public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
         let started = ContinuousClock.now
         var checked = try await trust.checkedHead(client)
         for attempt in 1...Self.attemptsMax {
@@ -38,11 +38,11 @@ public struct RemoteAppend: Sendable {
             guard let last = entries.last else { return [] }
             var submitted: LedgerClient.Submitted
             let known = checked.checkpoint.size
-            do { submitted = try await client.submit(entries, checks: checks, known: known) } catch let error as ClientError {
+            do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known) } catch let error as ClientError {
                 // The answer was lost: ask again with the same entries; the server finds them by hash.
                 guard case .unreachable = error else { throw error }
                 try await Task.sleep(for: .milliseconds(200))
-                submitted = try await client.submit(entries, checks: checks, known: known)
+                submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known)
             }
             switch submitted {
             case .recorded(let recorded, _, let proof):

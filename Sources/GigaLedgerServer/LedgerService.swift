@@ -61,8 +61,8 @@ final class LedgerService: Sendable {
     }
 
     /// Submits signed entries; on success the server has admitted them itself.
-    func submit(_ entries: [Entry], checks: EntryChecks) async throws -> SubmissionOutcome {
-        let outcome = try await run { try $0.submit(entries, checks: checks) }
+    func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool) async throws -> SubmissionOutcome {
+        let outcome = try await run { try $0.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) }
         if case .recorded(let last) = outcome, let first = entries.first {
             state.withLock { $0.admitted(first.seq...last.seq) }
         }

@@ -65,6 +65,13 @@ struct Routes: Sendable {
     /// The status for an error, by its kind (one place): refused input 4xx, a ledger that cannot
     /// be used 503 (busy) or 500, one that does not verify 500.
     static func failure(_ error: any Error) -> Response {
+        if let refusal = error as? SubmissionRefusal {
+            // Which entry of a batch: the client names the file's row.
+            let response = failure(refusal.underlying)
+            return json(response.status, CanonicalJSON.object(["error": .object([
+                "kind": .string(refusal.kind.rawValue), "exit_code": .integer(Int64(refusal.kind.exitCode)),
+                "message": .string(refusal.description), "entry_index": .integer(Int64(refusal.index))])]).encoded())
+        }
         switch error {
         case let error as HTTPRefusal: return Self.error(error.status, .refused, error.message)
         case let error as InputError: return Self.error(.badRequest, error.kind, error.description)
@@ -209,7 +216,7 @@ struct Routes: Sendable {
         for signer in Set(submission.entries.map(\.signer)) where !keyLimiter.allow(signer) {
             throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(limits.submissionsPerMinutePerKey) a minute; retry later")
         }
-        let outcome = try await service.submit(submission.entries, checks: submission.checks)
+        let outcome = try await service.submit(submission.entries, checks: submission.checks, allowDuplicateFile: submission.allowDuplicateFile)
         switch outcome {
         case .recorded(let last):
             Counter(label: "gigaledger_appends_total").increment(by: submission.entries.count)
@@ -285,6 +292,7 @@ enum Query {
 struct Submission {
     let entries: [Entry]
     let checks: EntryChecks
+    let allowDuplicateFile: Bool
 
     static func parse(_ body: [UInt8], bytesMax: Int) throws -> Submission {
         let value: CanonicalJSON
@@ -292,8 +300,8 @@ struct Submission {
             throw HTTPRefusal(.badRequest, "the request body is not JSON: \(error)")
         }
         guard case .object(let fields) = value else { throw HTTPRefusal(.badRequest, "the request body is not a JSON object") }
-        if let extra = fields.keys.sorted().first(where: { !["entries", "allow_duplicate", "future"].contains($0) }) {
-            throw InputError(field: extra, value: "", problem: "is not a field of a submission (entries, allow_duplicate, future)")
+        if let extra = fields.keys.sorted().first(where: { !["entries", "allow_duplicate", "future", "allow_duplicate_file"].contains($0) }) {
+            throw InputError(field: extra, value: "", problem: "is not a field of a submission (entries, allow_duplicate, future, allow_duplicate_file)")
         }
         guard case .array(let list)? = fields["entries"], !list.isEmpty else {
             throw InputError(field: "entries", value: "", problem: "is missing or empty: submit at least one signed entry")
@@ -311,7 +319,8 @@ struct Submission {
             default: throw InputError(field: name, value: "", problem: "is not true or false")
             }
         }
-        return Submission(entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")))
+        return Submission(entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
+                          allowDuplicateFile: try flag("allow_duplicate_file"))
     }
 }
 

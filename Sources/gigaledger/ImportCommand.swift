@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,6 +24,7 @@ extension GigaLedger {
 
         func run() throws {
             let importFile = try ImportFile.open(file)
+            if let url = ledger.serverURL { return try runRemote(importFile, url: url) }
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
@@ -44,6 +46,45 @@ extension GigaLedger {
                 try flushStandardOutput()  // before the commit: output that is lost imports nothing
             })
         }
+    }
+}
+
+extension GigaLedger.Import {
+    /// Through a server: the whole file signed here as one batch after the checked head, recorded
+    /// by the server all or none; a refused row is named by its line in the file.
+    func runRemote(_ importFile: ImportFile, url: String) throws {
+        guard !dryRun else {
+            throw InputError(field: "dry-run", value: "", problem: "works on a local ledger file; through a server nothing is recorded unless every row is accepted, so import without it")
+        }
+        let remote = try ledger.remoteAppend(url)
+        let key = try signing.load()
+        let (checks, allowFile) = (try entryChecks.checks(), allowDuplicateFile)
+        let (entries, rows) = try runAsyncValue { () async throws -> ([Entry], [Int]) in
+            var rows = [Int]()
+            do {
+                let entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in
+                    let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now())
+                    rows = made.rows
+                    return made.entries
+                }
+                return (entries, rows)
+            } catch let refusal as ServerRefusal {
+                guard let index = refusal.entryIndex, index < rows.count, rows[index] > 0 else { throw refusal }
+                throw ServerRefusal(message: "row \(rows[index]): \(refusal.message)", kind: refusal.kind, status: refusal.status, entryIndex: index)
+            }
+        }
+        guard let first = entries.first, let record = entries.last, entries.count >= 2 else { return }
+        let count = rows.count - 1
+        let rowsText = count == 1 ? "1 row" : "\(count) rows"
+        if json {
+            print(Render.jsonObject(["file": .string(file), "rows": .integer(Int64(count)), "first_entry": .integer(first.seq),
+                                     "last_entry": .integer(entries[entries.count - 2].seq), "import_entry": .integer(record.seq),
+                                     "head": .string(Encoding.hex(record.hash)), "dry_run": .bool(false), "server": .string(url)]))
+        } else {
+            print("imported \(rowsText) from \(file) through \(url) as entries \(first.seq) to \(entries[entries.count - 2].seq); import record entry \(record.seq)")
+            print("head \(Encoding.hex(record.hash))")
+        }
+        try flushStandardOutput()
     }
 }
 

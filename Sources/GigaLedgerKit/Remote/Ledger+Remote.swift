@@ -13,6 +13,15 @@ public enum SubmissionOutcome: Equatable, Sendable {
     case conflict(head: Entry)
 }
 
+/// One entry of a batch refused, and which (0-based), so the client can name the file's row.
+public struct SubmissionRefusal: GigaLedgerError {
+    public let index: Int
+    public let underlying: any GigaLedgerError
+    public var description: String { underlying.description }
+    public var kind: FailureKind { underlying.kind }
+    public var isRetryable: Bool { underlying.isRetryable }
+}
+
 /// The ledger as a server offers it, and as a replica takes it in: entries signed elsewhere, ranges
 /// of entries, tlog tiles. Every entry taken in passes `admit`, the checks of a local append.
 extension Ledger {
@@ -24,7 +33,7 @@ extension Ledger {
     /// Appends `entries`, signed by an officer's client after the head it saw, all or none, in one
     /// transaction: each must follow the head (else `.conflict`), carry a `recorded_at` within
     /// `clockSkewSecondsMax` of `now`, and pass `admit` with `checks`, exactly as a local append.
-    public func submit(_ entries: [Entry], checks: EntryChecks, now: Date = Date()) throws -> SubmissionOutcome {
+    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date()) throws -> SubmissionOutcome {
         guard let first = entries.first, let last = entries.last else { throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry") }
         guard entries.count <= Self.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(entries.count), problem: "is more than \(Self.entriesPerRequestMax) in one submission")
@@ -42,14 +51,22 @@ extension Ledger {
             guard first.seq == head.seq + 1, first.prevHash == head.hash else { return .conflict(head: head) }
             var tree = TreeAppender()
             var previous = head
-            for entry in entries {
-                guard entry.seq == previous.seq + 1, entry.prevHash == previous.hash else {
-                    throw Refusal("entry \(entry.seq) of the submission does not follow entry \(previous.seq) (its seq or prev_hash)")
+            for (index, entry) in entries.enumerated() {
+                do {
+                    guard entry.seq == previous.seq + 1, entry.prevHash == previous.hash else {
+                        throw Refusal("entry \(entry.seq) of the submission does not follow entry \(previous.seq) (its seq or prev_hash)")
+                    }
+                    try Self.checkClock(entry, now: now)
+                    let body = try Self.admit(entry, checks: checks, reader: reader)
+                    // An import's record: the same file twice is refused, as a local import refuses it.
+                    if case .importRecord(let record) = body.data, !allowDuplicateFile, let earlier = try reader.importEntry(fileSHA256: record.fileSHA256) {
+                        throw Refusal("this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
+                    }
+                    try writer.append(entry, body: body, tree: &tree)
+                    previous = entry
+                } catch let error as any GigaLedgerError where entries.count > 1 {
+                    throw SubmissionRefusal(index: index, underlying: error)
                 }
-                try Self.checkClock(entry, now: now)
-                let body = try Self.admit(entry, checks: checks, reader: reader)
-                try writer.append(entry, body: body, tree: &tree)
-                previous = entry
             }
             return .recorded(last)
         }
