@@ -98,6 +98,11 @@ public final class LedgerClient: Sendable {
         return try EntryWire.decode(json: answer)
     }
 
+    /// The inclusion proof of entry `seq` in the tree of `size` entries.
+    public func inclusionProof(seq: Int64, size: Int64) async throws -> [Merkle.Hash] {
+        try Self.hashes(try Self.object(try await getJSON("ledger/v1/proof/inclusion?seq=\(seq)&size=\(size)"), "inclusion proof"), "proof")
+    }
+
     /// The checkpoints the server keeps above `size`, and their cosignatures, as rows.
     public func checkpoints(above size: Int64) async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
         let fields = try Self.object(try await getJSON("ledger/v1/checkpoints?above=\(size)"), "checkpoints answer")

@@ -42,6 +42,12 @@ struct LedgerOptions: ParsableArguments {
         try Render.recorded(entry, what: what)
     }
 
+    /// Reading through the server at `url`, checked as a remote append checks the head.
+    func remoteRead(_ url: String) throws -> RemoteRead {
+        let remote = try remoteAppend(url)
+        return RemoteRead(client: remote.client, trust: remote.trust)
+    }
+
     /// The remote append for `url`, trusting the authority key given or recorded for its origin and
     /// keeping the last checkpoint seen in the user's configuration folder.
     func remoteAppend(_ url: String) throws -> RemoteAppend {

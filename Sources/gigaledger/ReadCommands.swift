@@ -11,6 +11,7 @@ extension GigaLedger {
         @Flag(name: .long, help: "Print a JSON array of entries for scripts.") var json = false
 
         func run() throws {
+            if let url = ledger.serverURL { return try runRemote(url) }
             let ledger = try ledger.open(forWriting: false)
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
@@ -26,6 +27,23 @@ extension GigaLedger {
             }
             if json { print("]") }
         }
+
+        /// The server's entries, each linked to the one before and the last in its checked checkpoint.
+        func runRemote(_ url: String) throws {
+            let read = try ledger.remoteRead(url)
+            let json = json
+            try runAsync {
+                if json { print("[", terminator: "") }
+                _ = try await read.forEachEntry { entry, size in
+                    if json {
+                        print((entry.seq == 1 ? "" : ",\n") + Render.json(entry), terminator: "")
+                    } else {
+                        print(Render.line(entry, seqWidth: String(size).count + 1))
+                    }
+                }
+                if json { print("]") }
+            }
+        }
     }
 
     struct Show: ParsableCommand {
@@ -37,6 +55,14 @@ extension GigaLedger {
 
         func run() throws {
             let number = try SequenceNumber.parse(seq, field: "seq")
+            if let url = ledger.serverURL {
+                let read = try ledger.remoteRead(url)
+                guard let entry = try runAsyncValue({ try await read.entry(number) }) else {
+                    throw InputError(field: "seq", value: seq, problem: "is not an entry of the server's ledger")
+                }
+                print(json ? Render.json(entry) : Render.detail(entry))
+                return
+            }
             guard let entry = try ledger.open(forWriting: false).entry(number) else {
                 throw InputError(field: "seq", value: seq, problem: "is not an entry of this ledger")
             }

@@ -142,6 +142,30 @@ import Testing
         #expect(try rows("entries", replica).count == 6)
     }
 
+    /// A signed CSV import through the server: one request, all rows or none, a refused row named
+    /// by its line, the same file twice refused; `log` and `show` read through the server too.
+    @Test func anImportGoesThroughAsOneBatch() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let header = "type,factory,source,kind,category,amount,date,ref\n"
+        fixture.dir.write("good.csv", header + "contribution,de-jupiter,ms:DE,payment,capex,10.00,2026-03-02,I-1\ncontribution,de-jupiter,ms:DE,payment,capex,11.00,2026-03-02,I-2\n")
+        fixture.dir.write("bad.csv", header + "contribution,de-jupiter,ms:DE,payment,capex,12.00,2026-03-02,I-3\ncontribution,de-jupiter,ms:FR,payment,capex,13.00,2026-03-02,I-4\n")
+        let imported = fixture.remote(["import", "good.csv", "--key", "officer.key"], server: server)
+        #expect(imported.status == 0 && imported.stdout.contains("imported 2 rows from good.csv through"), "\(imported.stderr)")
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        let refused = fixture.remote(["import", "bad.csv", "--key", "officer.key"], server: server)
+        #expect(refused.status == 65 && refused.stderr.contains("row 3: ") && refused.stderr.contains("ms:FR"), "\(refused.stderr)")
+        let again = fixture.remote(["import", "good.csv", "--key", "officer.key", "--allow-duplicate"], server: server)
+        #expect(again.status == 65 && again.stderr.contains("was already imported"), "\(again.stderr)")
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/health")).body == before, "nothing written by the refused imports")
+        let log = fixture.remote(["log"], server: server)
+        #expect(log.status == 0 && log.stdout.contains("ref I-2") && log.stdout.contains("imported 2 rows from good.csv"), "\(log.stderr)")
+        let show = fixture.remote(["show", "7", "--json"], server: server)
+        #expect(show.status == 0 && show.stdout.contains("\"seq\":7"), "\(show.stdout) \(show.stderr)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
     /// Every row of a table, as text, in order.
     func rows(_ table: String, _ path: String) throws -> [String] {
         let queue = try DatabaseQueue(path: path)
