@@ -89,6 +89,45 @@ public final class Ledger {
     /// `expected` is the body the caller built (a local append): it must read back unchanged.
     @discardableResult
     static func admit(_ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader) throws -> EntryBody {
+        let (body, signerKey) = try admitBeforeSignature(entry, as: expected, checks: checks, reader: reader)
+        try checkSignature(entry, by: signerKey, signer: body.signer)
+        return body
+    }
+
+    /// The signature part of `admit`: by the key the rules found enrolled for the signer.
+    static func checkSignature(_ entry: Entry, by signerKey: PublicKey, signer: KeyID) throws {
+        guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
+            throw Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(signer)")
+        }
+    }
+
+    /// `admit` of many entries in the open transaction, in order, with the signatures checked on
+    /// every core once the rest of every entry has been checked, before anything commits: a batch
+    /// whose every check passes is written, else none of it. `admitted(index, entry, body)` writes
+    /// each as soon as the rest of its checks pass (a later entry's rules see the earlier ones).
+    /// A refusal names the entry's index in `entries` (`SubmissionRefusal`).
+    static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader,
+                         admitted: (Int, Entry, EntryBody) throws -> Void) throws {
+        var signers = [PublicKey]()
+        signers.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            do {
+                let (body, signerKey) = try admitBeforeSignature(entry, checks: checks, reader: reader)
+                signers.append(signerKey)
+                try admitted(index, entry, body)
+            } catch let error as any GigaLedgerError {
+                throw SubmissionRefusal(index: index, underlying: error)
+            }
+        }
+        let pairs = Array(zip(entries, signers))
+        let valid = Parallel.map(pairs) { pair in pair.1.verify(signature: pair.0.signature, message: Entry.signedMessage(hash: pair.0.hash)) }
+        if let bad = valid.firstIndex(of: false) {
+            throw SubmissionRefusal(index: bad, underlying: Refusal("entry \(entries[bad].seq): its signature does not verify with the public key enrolled for \(entries[bad].signer)"))
+        }
+    }
+
+    /// Every check of `admit` but the signature; returns the body and the signer's enrolled key.
+    static func admitBeforeSignature(_ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader) throws -> (EntryBody, PublicKey) {
         let body: EntryBody
         switch Entry.readBody(entry) {
         case .success(let read): body = read
@@ -102,11 +141,8 @@ public final class Ledger {
         do { signerKey = try Rules.check(body, facts: reader.facts) } catch let refusal as Refusal {
             throw Refusal(refusal.message + (try Suggestions.hint(for: body.data, reader: reader)))
         }
-        guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
-            throw Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(body.signer)")
-        }
         try checks?.check(body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader)
-        return body
+        return (body, signerKey)
     }
 
     /// The head entry, its hash recomputed and its signature checked, so a damaged head is never built on.

@@ -57,16 +57,17 @@ extension Ledger {
                         throw Refusal("entry \(entry.seq) of the submission does not follow entry \(previous.seq) (its seq or prev_hash)")
                     }
                     try Self.checkClock(entry, now: now)
-                    let body = try Self.admit(entry, checks: checks, reader: reader)
-                    // An import's record: the same file twice is refused, as a local import refuses it.
-                    if case .importRecord(let record) = body.data, !allowDuplicateFile, let earlier = try reader.importEntry(fileSHA256: record.fileSHA256) {
-                        throw Refusal("this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
-                    }
-                    try writer.append(entry, body: body, tree: &tree)
-                    previous = entry
-                } catch let error as any GigaLedgerError where entries.count > 1 {
+                } catch let error as any GigaLedgerError {
                     throw SubmissionRefusal(index: index, underlying: error)
                 }
+                previous = entry
+            }
+            try Self.admitAll(entries, checks: checks, reader: reader) { _, entry, body in
+                // An import's record: the same file twice is refused, as a local import refuses it.
+                if case .importRecord(let record) = body.data, !allowDuplicateFile, let earlier = try reader.importEntry(fileSHA256: record.fileSHA256) {
+                    throw Refusal("this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
+                }
+                try writer.append(entry, body: body, tree: &tree)
             }
             return .recorded(last)
         }
@@ -224,14 +225,18 @@ extension Ledger {
         try store.write { writer in
             let reader = writer.reader
             var previous = try Self.checkedHead(reader)
-            var tree = TreeAppender()
             for entry in entries {
                 guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
                     throw LedgerError.checkpointMismatch("the server's entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
                 }
-                let body = try Self.admit(entry, checks: nil, reader: reader)
-                try writer.append(entry, body: body, tree: &tree)
                 previous = entry
+            }
+            var tree = TreeAppender()
+            do {
+                try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree) }
+            } catch let refusal as SubmissionRefusal {
+                // The server's entry does not verify here: what it serves is not a valid ledger.
+                throw VerificationFailure(seq: entries[refusal.index].seq, reason: "the server's entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
             }
             let size = previous?.seq ?? 0
             guard through.size == size, try Merkle.root(size: size, node: reader.treeNode) == through.root else {
