@@ -104,6 +104,7 @@ let package = Package(
                 "GigaLedgerCore",
                 "GigaLedgerStore",
                 "GigaLedgerKit",
+                "GigaLedgerClient",
                 "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -22,9 +22,17 @@ public struct RemoteAppend: Sendable {
     /// Signs `data` after the server's checked head and submits it; returns the entry recorded.
     /// A retry of a submission whose answer was lost is found by its hash: never recorded twice.
     public func append(_ data: EntryData, key: SigningKey, checks: EntryChecks) async throws -> Entry {
-        try await appendBatch(checks: checks) { head in
-            [Entry.make(body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)]
-        }.last!
+        try await appendCounting(data, key: key, checks: checks).entry
+    }
+
+    /// `append`, and how many conflicts (409s) it met on the way (the benchmark's figure).
+    public func appendCounting(_ data: EntryData, key: SigningKey, checks: EntryChecks) async throws -> (entry: Entry, conflicts: Int) {
+        var made = 0
+        let entries = try await appendBatch(checks: checks) { head in
+            made += 1
+            return [Entry.make(body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)]
+        }
+        return (entries.last!, made - 1)
     }
 
     /// Signs the entries `make` builds after the checked head (all or none recorded); after a

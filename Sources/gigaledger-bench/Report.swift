@@ -74,6 +74,39 @@ func figures(_ results: [SizeResult], limits: RawLimits) -> String {
     """
 }
 
+/// The server's figures (issue 13) and its targets.
+func serverFigures(_ server: ServerResult) -> String {
+    let sync = server.syncSeconds.map { "| sync of \(server.syncNew) new entries onto a replica of \($0.base) | \(fmt($0.seconds, 2)) s (\(fmt(rate(server.syncNew, $0.seconds))) entries/s) |" }
+    let largest = server.syncSeconds.last, smaller = server.syncSeconds.dropLast().last
+    let growth = largest.flatMap { l in smaller.map { l.seconds / max($0.seconds, 1e-9) } } ?? 1
+    let appendRatio = server.remoteAppendRate / max(server.inProcessAppendRate, 1e-9)
+    let importRatio = server.remoteImportRate / max(server.localImportRate, 1e-9)
+    return """
+    ## Many offices: the server (`gigaledger serve`), its clients and replicas
+
+    | measured | figure |
+    |---|--:|
+    \(sync.joined(separator: "\n"))
+    | appends through the server by \(server.officers) officer processes at once (\(server.remoteAppends) appends, one durable transaction each) | \(fmt(server.remoteAppendRate)) /s |
+    | `append` in one process, same ledger size (one durable transaction each) | \(fmt(server.inProcessAppendRate)) /s |
+    | conflicts (409, signed again) per append | \(fmt(server.conflictsPerAppend, 2)) |
+    | an append's wait through the server: p50 / p99 / max | \(fmt(server.p50Milliseconds, 1)) / \(fmt(server.p99Milliseconds, 1)) / \(fmt(server.maxMilliseconds, 1)) ms |
+    | a signed CSV file of \(server.batchRows) rows: `import` locally | \(fmt(server.localImportRate)) rows/s |
+    | the same file with `import --server` (one request) | \(fmt(server.remoteImportRate)) rows/s |
+
+    Sync = `gigaledger sync` as a process (fetch, check every entry against the copy's state, keep them in
+    one transaction). Officers = `gigaledger-bench --officer` processes, each appending 250 payments one
+    at a time with the client library (`RemoteAppend`: checked head, sign, submit, retry on 409); the
+    server has a ledger of 100,000 entries. The in-process rate is 500 `append` calls on the same ledger.
+
+    - sync of \(server.syncNew) new entries onto the largest replica in under 3 s: \(fmt(largest?.seconds ?? 0, 2)) s: \(target((largest?.seconds ?? 99) < 3))
+    - sync onto the largest replica within 1.2 × of the smaller: \(fmt(growth, 2)) ×: \(target(growth <= 1.2))
+    - appends through the server ≥ 0.25 × the in-process rate: \(fmt(appendRatio, 2)) ×: \(target(appendRatio >= 0.25))
+    - no append waits more than 2 s: max \(fmt(server.maxMilliseconds, 0)) ms: \(target(server.maxMilliseconds <= 2000))
+    - a signed CSV batch through the server ≥ 0.5 × the local import rate: \(fmt(importRatio, 2)) ×: \(target(importRatio >= 0.5))
+    """
+}
+
 /// Writes `generated`, then the hand-kept part of the file already at `path` (from the marker on).
 func writeBenchmarks(_ generated: String, to path: String) throws {
     let previous = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

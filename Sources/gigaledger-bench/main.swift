@@ -12,13 +12,19 @@ import Glibc
 // ledgers), Measure.swift (GigaLedger at one size), Report.swift (BENCHMARKS.md).
 
 let arguments = CommandLine.arguments
+if arguments.count == 7 && arguments[1] == "--officer" {
+    try runOfficer(arguments)
+    exit(0)
+}
+// `--server-only BINARY OUTPUT.md`: only the server's figures (a quicker run), written to OUTPUT.md.
+let serverOnly = arguments.count == 4 && arguments[1] == "--server-only"
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 100000 1000000]\n".utf8))
     exit(64)
 }
 let makeLedgerOnly = arguments[1] == "--make-ledger" && arguments.count == 4
-let binary = arguments[1], output = arguments[2]
-let sizes = arguments.count > 3 ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
+let binary = serverOnly ? arguments[2] : arguments[1], output = serverOnly ? arguments[3] : arguments[2]
+let sizes = arguments.count > 3 && !serverOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-bench-\(getpid())").path
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
@@ -40,6 +46,12 @@ if makeLedgerOnly {
     exit(0)
 }
 
+if serverOnly {
+    let server = try measureServer(binary: binary, work: work, random: &random, syncBases: [100_000, 1_000_000])
+    try serverFigures(server).write(toFile: output, atomically: true, encoding: .utf8)
+    exit(0)
+}
+
 log("raw limits")
 var limits = RawLimits()
 try limits.measure(work: work, sqliteToo: true)
@@ -47,6 +59,7 @@ var results = [SizeResult]()
 for size in sizes {
     results.append(try measure(size: size, binary: binary, work: work, keyPath: keyPath, random: &random))
 }
+let server = try measureServer(binary: binary, work: work, random: &random, syncBases: [100_000, 1_000_000])
 log("raw limits again")
 try limits.measure(work: work, sqliteToo: false)
-try writeBenchmarks(figures(results, limits: limits), to: output)
+try writeBenchmarks(figures(results, limits: limits) + "\n\n" + serverFigures(server), to: output)

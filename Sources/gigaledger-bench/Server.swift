@@ -1,0 +1,192 @@
+import Foundation
+import GigaLedgerClient
+import GigaLedgerCore
+import GigaLedgerKit
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Many offices, one ledger (issue 13): a replica's sync, officers appending through a server at
+// once, and a signed CSV batch through it, each against its local counterpart in the same run.
+
+struct ServerResult {
+    /// Seconds to sync `syncNew` new entries onto a replica of each base size.
+    var syncSeconds = [(base: Int, seconds: Double)]()
+    var syncNew = 50_000
+    /// Appends per second by `officers` processes through the server; the in-process rate.
+    var officers = 8, remoteAppends = 0, remoteAppendRate = 0.0, inProcessAppendRate = 0.0
+    var conflictsPerAppend = 0.0, p50Milliseconds = 0.0, p99Milliseconds = 0.0, maxMilliseconds = 0.0
+    /// Rows per second of one CSV file imported locally and through the server.
+    var batchRows = 9_000, localImportRate = 0.0, remoteImportRate = 0.0
+}
+
+/// A `gigaledger serve` process over `ledger`, with the log key at `logKeyPath`.
+final class BenchServer {
+    let process = Process()
+    let url: String
+
+    init(binary: String, ledger: String, logKeyPath: String, work: String) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", logKeyPath]
+        process.currentDirectoryURL = URL(fileURLWithPath: work)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var line = [UInt8]()
+        while let byte = output.fileHandleForReading.readData(ofLength: 1).first, byte != 0x0a { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else { fatalError("bench: the server did not start: \(text)") }
+        url = String(text[range.lowerBound...])
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Writes `key`'s unencrypted secret key file and its public key file as `NAME.key`, `NAME.pub`.
+func writeKeyFiles(_ key: SigningKey, name: String, work: String) throws {
+    try KeyFiles.writeNew(path: "\(work)/\(name).key", text: try SecretKeyFile.encode(key, passphrase: nil, strength: .interactive), mode: 0o600)
+    try KeyFiles.writeNew(path: "\(work)/\(name).pub", text: key.publicKey.minisignFile(), mode: 0o644)
+}
+
+func measureServer(binary: String, work: String, random: inout SeededRandom, syncBases: [Int]) throws -> ServerResult {
+    var result = ServerResult()
+    try writeKeyFiles(authority, name: "authority", work: work)
+    let logKey = SigningKey.generate()
+    try writeKeyFiles(logKey, name: "log", work: work)
+    let officerKeys = (1...result.officers).map { _ in SigningKey.generate() }
+    for (index, key) in officerKeys.enumerated() { try writeKeyFiles(key, name: "officer-\(index)", work: work) }
+
+    // Sync: a replica of `base` entries (a copy of the server's file, as a replica is row for row),
+    // then `syncNew` entries more on the server, then `gigaledger sync` as a process.
+    for base in syncBases {
+        log("sync of \(result.syncNew) new entries onto a replica of \(base)")
+        let path = "\(work)/server-\(base).sqlite", replica = "\(work)/replica-\(base).sqlite"
+        let ledger = try makeLedger(path: path)
+        try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
+        _ = try fill(ledger, size: base, random: &random)
+        _ = try ledger.signCheckpoint(key: authority)
+        _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try FileManager.default.copyItem(atPath: path, toPath: replica)
+        _ = try fill(ledger, size: result.syncNew, random: &random)
+        _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
+        let (seconds, _) = runMeasured(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/authority.pub"], binary: binary, work: work)
+        server.stop()
+        result.syncSeconds.append((base, seconds))
+        for file in [path, replica] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+    }
+
+    // Officers at once: 8 processes, each appending one entry per request through the server (one
+    // durable transaction each); against `append` in this process on a ledger of the same size.
+    log("\(result.officers) officers appending through the server")
+    let path = "\(work)/server-appends.sqlite"
+    let ledger = try makeLedger(path: path)
+    try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
+    for (index, key) in officerKeys.enumerated() {
+        try ledger.append(.keyEnroll(KeyEnrolment(checking: key.publicKey, name: "officer \(index)", role: .officer, scopes: [.source(.union)])), key: authority)
+    }
+    _ = try fill(ledger, size: 100_000, random: &random)
+    var start = now()
+    for index in 0..<500 {
+        try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
+                                                     date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "LOCAL-\(index)")),
+                          key: authority)
+    }
+    result.inProcessAppendRate = rate(500, now() - start)
+    let server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
+    let each = 250
+    start = now()
+    let officers = try (0..<result.officers).map { index -> Process in
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["--officer", server.url, "\(work)/officer-\(index).key", "\(work)/authority.pub", String(each), "\(work)/officer-\(index).times"]
+        process.environment = ["XDG_CONFIG_HOME": "\(work)/officer-\(index)", "PATH": "/usr/bin:/bin"]
+        try process.run()
+        return process
+    }
+    for officer in officers { officer.waitUntilExit() }
+    let seconds = now() - start
+    server.stop()
+    var latencies = [Double](), conflicts = 0
+    for index in 0..<result.officers {
+        for line in try String(contentsOfFile: "\(work)/officer-\(index).times", encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            latencies.append(Double(parts[0]) ?? 0)
+            conflicts += Int(parts[1]) ?? 0
+        }
+    }
+    latencies.sort()
+    result.remoteAppends = latencies.count
+    result.remoteAppendRate = rate(latencies.count, seconds)
+    result.conflictsPerAppend = Double(conflicts) / Double(max(1, latencies.count))
+    result.p50Milliseconds = latencies[latencies.count / 2] * 1000
+    result.p99Milliseconds = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000
+    result.maxMilliseconds = (latencies.last ?? 0) * 1000
+
+    // One CSV file: `gigaledger import` into a copy of the ledger, and `import --server` into it.
+    log("a signed CSV batch of \(result.batchRows) rows, locally and through the server")
+    _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    let copy = "\(work)/server-appends-copy.sqlite"
+    try FileManager.default.copyItem(atPath: path, toPath: copy)
+    var csv = "type,factory,source,kind,category,amount,date,ref\n"
+    for index in 0..<result.batchRows { csv += "contribution,aigf-\(index % 5),eu,payment,opex,\(index + 1).00,2026-07-01,CSV-\(index)\n" }
+    try csv.write(toFile: "\(work)/batch.csv", atomically: true, encoding: .utf8)
+    let (localSeconds, _) = runMeasured(["import", "\(work)/batch.csv", "--ledger", copy, "--key", "\(work)/officer-0.key", "--authority-key", "\(work)/authority.pub"],
+                                        binary: binary, work: work)
+    result.localImportRate = rate(result.batchRows, localSeconds)
+    let batchServer = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
+    let (remoteSeconds, _) = runMeasured(["import", "\(work)/batch.csv", "--server", batchServer.url, "--key", "\(work)/officer-0.key",
+                                          "--authority-key", "\(work)/authority.pub"], binary: binary, work: work)
+    batchServer.stop()
+    result.remoteImportRate = rate(result.batchRows, remoteSeconds)
+    for file in [path, copy] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+    return result
+}
+
+/// `gigaledger-bench --officer URL KEY AUTHORITY_PUB COUNT OUT`: one officer's process, appending
+/// COUNT payments one at a time through the server; writes each append's seconds and conflicts.
+func runOfficer(_ arguments: [String]) throws {
+    let (url, keyPath, authorityPath, count, out) = (arguments[2], arguments[3], arguments[4], Int(arguments[5]) ?? 0, arguments[6])
+    let key = try SecretKeyFile.open(try KeyFiles.readSecret(path: keyPath), passphrase: nil)
+    let environment = ProcessInfo.processInfo.environment
+    let trust = HeadTrust(pinned: try KeyFiles.readPublic(path: authorityPath), known: TrustedAuthorities(path: nil),
+                          kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
+                          evidenceDirectory: FileManager.default.temporaryDirectory.path)
+    let remote = RemoteAppend(client: try LedgerClient(url: url), trust: trust)
+    let tag = String(key.id.description.prefix(8))
+    let lines = try blockingAwait { () async throws -> [String] in
+        var lines = [String]()
+        for index in 0..<count {
+            let data = EntryData.contribution(try Contribution(factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
+                                                               date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
+            let start = ContinuousClock.now
+            let (_, conflicts) = try await remote.appendCounting(data, key: key, checks: EntryChecks())
+            let elapsed = ContinuousClock.now - start
+            lines.append("\(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)) \(conflicts)")
+        }
+        return lines
+    }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+}
+
+/// Async work from the benchmark's synchronous code.
+func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// Written once by the task before it signals, read once after the wait.
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
