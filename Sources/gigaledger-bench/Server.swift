@@ -55,7 +55,7 @@ func writeKeyFiles(_ key: SigningKey, name: String, work: String) throws {
 
 func measureServer(binary: String, work: String, random: inout SeededRandom, syncBases: [Int]) throws -> ServerResult {
     var result = ServerResult()
-    try writeKeyFiles(authority, name: "authority", work: work)
+    try writeKeyFiles(authority, name: "server-authority", work: work)
     let logKey = SigningKey.generate()
     try writeKeyFiles(logKey, name: "log", work: work)
     let officerKeys = (1...result.officers).map { _ in SigningKey.generate() }
@@ -75,7 +75,7 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         _ = try fill(ledger, size: result.syncNew, random: &random)
         _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         let server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
-        let (seconds, _) = runMeasured(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/authority.pub"], binary: binary, work: work)
+        let (seconds, _) = runMeasured(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work)
         server.stop()
         result.syncSeconds.append((base, seconds))
         for file in [path, replica] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
@@ -104,7 +104,7 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     let officers = try (0..<result.officers).map { index -> Process in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--officer", server.url, "\(work)/officer-\(index).key", "\(work)/authority.pub", String(each), "\(work)/officer-\(index).times"]
+        process.arguments = ["--officer", server.url, "\(work)/officer-\(index).key", "\(work)/server-authority.pub", String(each), "\(work)/officer-\(index).times"]
         process.environment = ["XDG_CONFIG_HOME": "\(work)/officer-\(index)", "PATH": "/usr/bin:/bin"]
         try process.run()
         return process
@@ -136,12 +136,12 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     var csv = "type,factory,source,kind,category,amount,date,ref\n"
     for index in 0..<result.batchRows { csv += "contribution,aigf-\(index % 5),eu,payment,opex,\(index + 1).00,2026-07-01,CSV-\(index)\n" }
     try csv.write(toFile: "\(work)/batch.csv", atomically: true, encoding: .utf8)
-    let (localSeconds, _) = runMeasured(["import", "\(work)/batch.csv", "--ledger", copy, "--key", "\(work)/officer-0.key", "--authority-key", "\(work)/authority.pub"],
+    let (localSeconds, _) = runMeasured(["import", "\(work)/batch.csv", "--ledger", copy, "--key", "\(work)/officer-0.key", "--authority-key", "\(work)/server-authority.pub"],
                                         binary: binary, work: work)
     result.localImportRate = rate(result.batchRows, localSeconds)
     let batchServer = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
     let (remoteSeconds, _) = runMeasured(["import", "\(work)/batch.csv", "--server", batchServer.url, "--key", "\(work)/officer-0.key",
-                                          "--authority-key", "\(work)/authority.pub"], binary: binary, work: work)
+                                          "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work)
     batchServer.stop()
     result.remoteImportRate = rate(result.batchRows, remoteSeconds)
     for file in [path, copy] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
@@ -172,21 +172,4 @@ func runOfficer(_ arguments: [String]) throws {
         return lines
     }
     try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
-}
-
-/// Async work from the benchmark's synchronous code.
-func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-/// Written once by the task before it signals, read once after the wait.
-final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }

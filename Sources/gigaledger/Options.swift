@@ -67,6 +67,10 @@ struct LedgerOptions: ParsableArguments {
 
     /// `open`, and how the authority key came to be trusted (nil when the genesis cannot be read).
     func openTrusted(forWriting: Bool) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
+        // A command that works on a file must not quietly use a local one when a server was named.
+        if let server {
+            throw InputError(field: "server", value: server, problem: "is for write commands, log and show; this command works on a ledger file: keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite")
+        }
         guard lockWait >= 0, lockWait <= 3600 else {
             throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
         }

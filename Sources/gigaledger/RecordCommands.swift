@@ -216,6 +216,7 @@ extension GigaLedger {
         func run() throws {
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
+            if let url = self.ledger.serverURL { return try runRemote(seq, correction, url: url) }
             let ledger = try ledger.open(forWriting: true)
             guard let original = try ledger.body(seq) else {
                 throw InputError(field: "entry", value: entry, problem: "is not an entry of this ledger")
@@ -236,5 +237,28 @@ extension GigaLedger {
                 }
             })
         }
+    }
+}
+
+extension GigaLedger.Correct {
+    /// Through a server: the original read from it (proven in its checked checkpoint) and shown,
+    /// confirmed, then the correction signed here and submitted. `--dry-run` shows and stops: the
+    /// server's rules run when the correction is submitted.
+    func runRemote(_ seq: Int64, _ correction: Correction, url: String) throws {
+        let read = try ledger.remoteRead(url)
+        guard let stored = try runAsyncValue({ try await read.entry(seq) }), case .success(let original) = Entry.readBody(stored) else {
+            throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
+        }
+        print("entry \(seq) (\(original.type), recorded \(original.recordedAt) by key \(original.signer)): \(Render.summarize(original.data))")
+        if dryRun {
+            print("dry run: a correction reversing entry \(seq) would be submitted to \(url); nothing was sent")
+            return
+        }
+        if !yes && Terminal.isInteractive {
+            guard try Terminal.confirm("Record a correction that reverses it? [y/N] ") else {
+                throw CLIError(message: "not confirmed: nothing was written", kind: .refused)
+            }
+        }
+        try ledger.record(.correction(correction), signing: signing, what: "reversed entry \(seq)")
     }
 }

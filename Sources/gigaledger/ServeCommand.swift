@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 import GigaLedgerServer
 import Logging
 
@@ -69,23 +70,10 @@ extension GigaLedger {
 
 /// Runs async work from a synchronous command, blocking this thread until it ends.
 func runAsync(_ body: @escaping @Sendable () async throws -> Void) throws {
-    try runAsyncValue(body)
+    try blockingAwait(body)
 }
 
-/// Runs async work from a synchronous command and returns its value, blocking this thread until it ends.
+/// Runs async work from a synchronous command and returns its value.
 func runAsyncValue<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let outcome = AsyncOutcome<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { outcome.result = .success(try await body()) } catch { outcome.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try outcome.result!.get()
-}
-
-/// The result of async work handed to a blocked thread.
-private final class AsyncOutcome<T>: @unchecked Sendable {
-    // Written once by the task before it signals, read once after the wait: the semaphore orders them.
-    var result: Result<T, any Error>?
+    try blockingAwait(body)
 }

@@ -186,18 +186,8 @@ public struct ReplicatedCheckpoint: Sendable, Equatable {
     }
 }
 
-/// A cosignature row as a server keeps it.
-public struct ReplicatedCosignature: Sendable, Equatable {
-    public let size: Int64
-    public let keyID: String
-    public let line: String
-
-    public init(size: Int64, keyID: String, line: String) {
-        self.size = size
-        self.keyID = keyID
-        self.line = line
-    }
-}
+/// A cosignature row as a server keeps it: the stored row itself.
+public typealias ReplicatedCosignature = StoredCosignature
 
 /// Replicas: a ledger that takes in, verified, what another copy of it holds (`gigaledger sync`).
 extension Ledger {
@@ -251,11 +241,10 @@ extension Ledger {
             let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
             for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
                 guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
-                let cosignature = StoredCosignature(size: row.size, keyID: row.keyID, line: row.line)
-                if let problem = try cosignature.problem(checkpointText: text, facts: reader.facts) {
+                if let problem = try row.problem(checkpointText: text, facts: reader.facts) {
                     throw LedgerError.checkpointMismatch("the server's cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
                 }
-                try writer.insertCosignature(cosignature)
+                try writer.insertCosignature(row)
             }
             return size
         }
