@@ -4,6 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The HTTP side of a GigaLedger server (schema/FORMAT.md section 17): requests and their answers
 /// parsed, nothing checked beyond their shape. `RemoteAppend` and `Replica` check what matters.
@@ -16,13 +17,23 @@ public final class LedgerClient: Sendable {
     public let base: String
     private let http: HTTPClient
 
-    /// `url` is the server's base URL, `http://` or `https://`.
-    public init(url: String) throws(InputError) {
+    /// `url` is the server's base URL, `http://` or `https://`. `caFile`, a PEM file of the
+    /// certificates to trust for HTTPS instead of the system's (a ministry's own CA, a test's).
+    public init(url: String, caFile: String? = nil) throws(InputError) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
               parsed.query == nil
         else { throw InputError(field: "server", value: url, problem: "is not an http:// or https:// URL") }
         base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = HTTPClient.Configuration()
+        if let caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw InputError(field: "server-ca", value: caFile, problem: "is not a readable PEM file")
+            }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            configuration.tlsConfiguration = tls
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     deinit { try? http.syncShutdown() }

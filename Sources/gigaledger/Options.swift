@@ -56,7 +56,7 @@ struct LedgerOptions: ParsableArguments {
         let trust = HeadTrust(pinned: pinned, known: Environment.trustedAuthorities,
                               kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
                               evidenceDirectory: FileManager.default.currentDirectoryPath)
-        return RemoteAppend(client: try LedgerClient(url: url), trust: trust)
+        return RemoteAppend(client: try LedgerClient(url: url, caFile: Environment.value(Environment.serverCA)), trust: trust)
     }
 
     /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
@@ -171,6 +171,8 @@ enum Environment {
     static let passphraseFile = "GIGALEDGER_PASSPHRASE_FILE"
     static let authorityKey = "GIGALEDGER_AUTHORITY_KEY"
     static let server = "GIGALEDGER_SERVER"
+    /// A PEM file of the certificates to trust for an https:// server, instead of the system's.
+    static let serverCA = "GIGALEDGER_SERVER_CA"
 
     /// The known-ledgers file of this user (XDG_CONFIG_HOME or HOME).
     static var trustedAuthorities: TrustedAuthorities {

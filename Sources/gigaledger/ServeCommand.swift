@@ -29,6 +29,12 @@ extension GigaLedger {
         var tlsKey: String?
         @Option(name: .long, help: ArgumentHelp("Keep a signed checkpoint of new entries at most this often, in milliseconds.", valueName: "ms"))
         var checkpointInterval: Int64 = ServerLimits().checkpointIntervalMilliseconds
+        @Option(name: .long, help: ArgumentHelp("A request body must arrive within this many seconds.", valueName: "seconds"))
+        var bodyTimeout: Int64 = ServerLimits().bodySecondsMax
+        @Option(name: .long, help: ArgumentHelp("Requests a minute from one address, at most.", valueName: "n"))
+        var requestsPerMinute = ServerLimits().requestsPerMinutePerAddress
+        @Option(name: .long, help: ArgumentHelp("Submissions a minute signed by one key, at most.", valueName: "n"))
+        var submissionsPerMinute = ServerLimits().submissionsPerMinutePerKey
 
         func run() throws {
             let (host, port) = try Self.parseListen(listen)
@@ -39,8 +45,18 @@ extension GigaLedger {
                 throw InputError(field: "checkpoint-interval", value: String(checkpointInterval), problem: "is outside 10 to 3600000 milliseconds")
             }
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
+            guard (1...600).contains(bodyTimeout) else {
+                throw InputError(field: "body-timeout", value: String(bodyTimeout), problem: "is outside 1 to 600 seconds")
+            }
+            guard requestsPerMinute >= 1, submissionsPerMinute >= 1 else {
+                throw InputError(field: requestsPerMinute < 1 ? "requests-per-minute" : "submissions-per-minute",
+                                 value: String(min(requestsPerMinute, submissionsPerMinute)), problem: "must be at least 1")
+            }
             var limits = ServerLimits()
             limits.checkpointIntervalMilliseconds = checkpointInterval
+            limits.bodySecondsMax = bodyTimeout
+            limits.requestsPerMinutePerAddress = requestsPerMinute
+            limits.submissionsPerMinutePerKey = submissionsPerMinute
             let configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
                                                     tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
             let logger = { () -> Logger in

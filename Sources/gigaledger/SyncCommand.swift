@@ -24,11 +24,9 @@ extension GigaLedger {
 
         func run() throws {
             let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
-            let environment = ProcessInfo.processInfo.environment
             let trust = HeadTrust(pinned: pinned, known: Environment.trustedAuthorities,
                                   kept: KeptCheckpoints(directory: nil), evidenceDirectory: FileManager.default.currentDirectoryPath)
-            _ = environment
-            let replica = Replica(client: try LedgerClient(url: from), trust: trust)
+            let replica = Replica(client: try LedgerClient(url: from, caFile: Environment.value(Environment.serverCA)), trust: trust)
             let path = ledger
             let outcome = try runAsyncValue { try await replica.sync(path: path) }
             if json {

@@ -34,8 +34,8 @@ final class ServerProcess: @unchecked Sendable {
             line.append(first)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else { throw ServerStartFailure(output: text) }
-        url = String(text[range.lowerBound...])
+        guard let range = text.range(of: " on http") else { throw ServerStartFailure(output: text) }
+        url = String(text[text.index(range.lowerBound, offsetBy: 4)...])
     }
 
     /// SIGTERM, and waits for the graceful exit.

@@ -174,3 +174,68 @@ import Testing
         }
     }
 }
+
+/// The server's limits and its HTTPS, each through real processes.
+@Suite(.serialized) struct ServerLimitTests {
+    /// A client that sends half a body and stalls is answered 408 within the body timeout; one
+    /// address over its rate gets 429s; the server keeps serving others throughout.
+    @Test func slowClientsAndFloodsAreCutOff() throws {
+        let fixture = try ServerFixture()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--body-timeout", "1", "--requests-per-minute", "40"])
+        let started = Date()
+        let slow = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("{\"entr".utf8), length: 100), readTimeout: 10)
+        #expect(slow.status == 408 && slow.body.contains("did not arrive within 1 s"), "\(slow.status) \(slow.body)")
+        #expect(Date().timeIntervalSince(started) < 5)
+        var statuses = [Int]()
+        for _ in 0..<45 { statuses.append(try rawHTTP(server.url, request: httpRequest("GET", "/health")).status) }
+        #expect(statuses.contains(200) && statuses.contains(429), "\(statuses)")
+        let limited = try rawHTTP(server.url, request: httpRequest("GET", "/health"))
+        #expect(limited.status == 429 && limited.body.contains("too many requests from 127.0.0.1"), "\(limited.body)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// Metrics in Prometheus's text format, with the appends and refusals counted.
+    @Test func metricsCountAppendsAndRefusals() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "M-1"), server: server).status == 0)
+        _ = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("nope".utf8)))
+        let metrics = try rawHTTP(server.url, request: httpRequest("GET", "/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("gigaledger_appends_total 1"), "\(metrics.body.prefix(1500))")
+        #expect(metrics.body.contains("gigaledger_requests_total{") && metrics.body.contains("status=\"400\""), "\(metrics.body.prefix(1500))")
+        #expect(metrics.body.contains("gigaledger_request_duration_seconds"), "\(metrics.body.prefix(1500))")
+        server.stop()
+    }
+
+    /// HTTPS with a certificate the client is told to trust (GIGALEDGER_SERVER_CA); without it the
+    /// client refuses to talk, and nothing is recorded.
+    @Test func httpsWithAPrivateCA() throws {
+        let fixture = try ServerFixture()
+        let made = shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+                         + "-addext subjectAltName=IP:127.0.0.1 -keyout tls.key -out tls.pem 2>&1", in: fixture.dir)
+        try #require(made.status == 0, "\(made.stdout)")
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--tls-cert", "tls.pem", "--tls-key", "tls.key"])
+        #expect(server.url.hasPrefix("https://127.0.0.1:"), "\(server.url)")
+        let untrusted = fixture.remote(fixture.payment(ref: "T-1"), server: server)
+        #expect(untrusted.status == 2 && untrusted.stderr.contains("cannot reach the server"), "\(untrusted.stderr)")
+        let trusted = fixture.remote(fixture.payment(ref: "T-1"), server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("tls.pem")])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        server.stop()
+        let verified = try fixture.cli.expectOK(["verify"])
+        #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
+    }
+
+    /// A replica pinned to another authority key refuses the server's ledger, and makes no file.
+    @Test func aReplicaRefusesAnotherAuthority() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try fixture.cli.expectOK(["key", "generate", "--out", "stranger", "--unencrypted"])
+        let replica = fixture.dir.file("replica.sqlite")
+        let refused = fixture.cli.run(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "stranger.pub"])
+        #expect(refused.status == 1 && refused.stderr.contains("not the ledger you trust"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: replica))
+        server.stop()
+    }
+}
