@@ -154,7 +154,7 @@ public struct HeadTrust: Sendable {
 public struct ForkEvidence: GigaLedgerError {
     public let what: String
     public let path: String
-    public var description: String { "\(what); nothing was signed; the evidence is in \(path)" }
+    public var description: String { "\(what); nothing was signed or taken in; the evidence is in \(path)" }
     public var kind: FailureKind { .notVerified }
 }
 

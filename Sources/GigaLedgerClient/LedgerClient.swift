@@ -23,6 +23,10 @@ public final class LedgerClient: Sendable {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
               parsed.query == nil
         else { throw InputError(field: "server", value: url, problem: "is not an http:// or https:// URL") }
+        // No credentials in a URL: they would be echoed in every message (the signature is the credential).
+        guard parsed.user == nil, parsed.password == nil else {
+            throw InputError(field: "server", value: "\(scheme)://...@\(parsed.host ?? "")", problem: "holds a user name or password; give the server's URL without them")
+        }
         base = url.hasSuffix("/") ? String(url.dropLast()) : url
         var configuration = HTTPClient.Configuration()
         if let caFile {
@@ -58,7 +62,19 @@ public final class LedgerClient: Sendable {
         try Self.head(try Self.object(try await getJSON("ledger/v1/head?known=\(known)"), "head answer"))
     }
 
+    /// Reads what the server sent; anything not of the protocol's shape is the server's fault
+    /// (`ClientError.malformed`, exit 2), never the user's input.
+    static func protocolValue<T>(_ read: () throws -> T) throws -> T {
+        do { return try read() } catch let error as InputError {
+            throw ClientError.malformed(error.description)
+        }
+    }
+
     static func head(_ fields: [String: CanonicalJSON]) throws -> Head {
+        try protocolValue { try headUnchecked(fields) }
+    }
+
+    private static func headUnchecked(_ fields: [String: CanonicalJSON]) throws -> Head {
         Head(origin: try text(fields, "origin"), size: try integer(fields, "size"),
              head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
              checkpoint: try text(fields, "checkpoint"), inclusion: try hashes(fields, "inclusion"),
@@ -85,10 +101,10 @@ public final class LedgerClient: Sendable {
         let fields = try Self.object(value, "submission answer")
         switch status {
         case 200, 201:
-            return .recorded(entry: try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry"), now: status == 201,
+            return .recorded(entry: try Self.protocolValue { try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry") }, now: status == 201,
                              proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
-            return .conflict(head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
+            return .conflict(head: try Self.protocolValue { try EntryWire.decode(fields["head"] ?? .object([:]), field: "head") },
                              proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         default:
             throw Self.serverError(status, fields)
@@ -99,14 +115,14 @@ public final class LedgerClient: Sendable {
     public func entries(from: Int64, count: Int) async throws -> [Entry] {
         let (status, answer) = try await request("ledger/v1/entries?from=\(from)&count=\(count)", method: .GET, body: nil)
         guard status == 200 else { throw Self.serverError(status, (try? Self.object(Self.json(answer), "")) ?? [:]) }
-        return try EntryWire.decodeLines(answer)
+        return try Self.protocolValue { try EntryWire.decodeLines(answer) }
     }
 
     public func entry(_ seq: Int64) async throws -> Entry? {
         let (status, answer) = try await request("ledger/v1/entries/\(seq)", method: .GET, body: nil)
         if status == 404 { return nil }
         guard status == 200 else { throw Self.serverError(status, (try? Self.object(Self.json(answer), "")) ?? [:]) }
-        return try EntryWire.decode(json: answer)
+        return try Self.protocolValue { try EntryWire.decode(json: answer) }
     }
 
     /// The inclusion proof of entry `seq` in the tree of `size` entries.
@@ -138,7 +154,25 @@ public final class LedgerClient: Sendable {
         return value
     }
 
+    /// One request and its whole answer within `requestSecondsMax` (a server that trickles its
+    /// answer a byte at a time is cut off too).
     private func request(_ path: String, method: HTTPMethod, body: [UInt8]?) async throws -> (UInt, [UInt8]) {
+        let seconds = Self.requestSecondsMax
+        return try await withThrowingTaskGroup(of: (UInt, [UInt8])?.self) { group in
+            group.addTask { try await self.requestOnce(path, method: method, body: body) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else {
+                throw ClientError.unreachable("\(self.base): no whole answer within \(seconds) s")
+            }
+            return answer
+        }
+    }
+
+    private func requestOnce(_ path: String, method: HTTPMethod, body: [UInt8]?) async throws -> (UInt, [UInt8]) {
         var request = HTTPClientRequest(url: "\(base)/\(path)")
         request.method = method
         if let body {
@@ -151,9 +185,27 @@ public final class LedgerClient: Sendable {
             return (response.status.code, Array(buffer: bytes))
         } catch let error as ClientError {
             throw error
+        } catch let error as NIOSSLError {
+            let untrusted = String(describing: error).contains("CERTIFICATE_VERIFY_FAILED")
+            throw ClientError.unreachable("\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed (\(Self.firstLine(error)))")
+                                          + "; if the server's certificate is from your own CA, set GIGALEDGER_SERVER_CA to that CA's PEM file")
+        } catch is NIOTooManyBytesError {
+            throw ClientError.malformed("its answer to \(path) is larger than \(Self.answerBytesMax) bytes")
         } catch {
-            throw ClientError.unreachable("\(base): \(error)")
+            let text = Self.firstLine(error)
+            if text.contains("Connection refused") { throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)") }
+            throw ClientError.unreachable("\(base): \(text)")
         }
+    }
+
+    /// An error's text, on one line, without the source paths of the libraries that raised it.
+    static func firstLine(_ error: any Error) -> String {
+        var text = String(describing: error).replacingOccurrences(of: "\n", with: " ")
+        while let at = text.range(of: " at /") {
+            let end = text[at.upperBound...].firstIndex(where: { $0 == "]" || $0 == ")" || $0 == " " }) ?? text.endIndex
+            text.removeSubrange(at.lowerBound..<end)
+        }
+        return text
     }
 
     static func json(_ bytes: [UInt8]) throws -> CanonicalJSON {

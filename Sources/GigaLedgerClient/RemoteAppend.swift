@@ -67,6 +67,14 @@ public struct RemoteAppend: Sendable {
                 try await Task.sleep(for: .milliseconds(Int64.random(in: 0...min(50, 1 << min(attempt, 6)))))
             }
         }
-        throw Refusal("the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
+        throw ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
     }
+}
+
+/// Other offices kept appending first: nothing was recorded; the same command may succeed later.
+public struct ServerBusy: GigaLedgerError {
+    public let message: String
+    public var description: String { message }
+    public var kind: FailureKind { .unusable }
+    public var isRetryable: Bool { true }
 }

@@ -45,7 +45,10 @@ public enum LedgerServer {
                 listening("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
             },
             logger: logger)
-        try await app.runService()
+        do { try await app.runService() } catch let error as IOError {
+            throw ServerStartFailure(message: "cannot listen on \(configuration.host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))"
+                                     + (error.errnoCode == EADDRINUSE ? " (another server holds the port; pick another with --listen)" : ""))
+        }
     }
 }
 
@@ -93,4 +96,11 @@ struct JSONErrors: RouterMiddleware {
             return Routes.error(error.status, .refused, "\(request.method) \(request.uri.path): \(error.body ?? error.status.reasonPhrase)")
         }
     }
+}
+
+/// The server could not start: its address cannot be bound.
+public struct ServerStartFailure: GigaLedgerError {
+    public let message: String
+    public var description: String { message }
+    public var kind: FailureKind { .unusable }
 }

@@ -42,10 +42,11 @@ final class LedgerService: Sendable {
         let ledger = try Ledger.open(path: path, forWriting: true)
         let verification = try ledger.verify()
         if let failure = verification.failure { throw failure }
-        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.isActive,
-              record.enrolment.role.signsCheckpoints
-        else {
-            throw Refusal("key \(logKey.id) is not an active log key of this ledger: enrol it with `gigaledger key enroll --role log --pub LOG.pub --key AUTHORITY_KEY`")
+        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints else {
+            throw Refusal("key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(path) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`")
+        }
+        if let revokedAt = record.revokedAt {
+            throw Refusal("log key \(logKey.id) (\(record.enrolment.name)) was revoked at entry \(revokedAt): start the server with the log key that replaced it")
         }
         handle = Handle(ledger: ledger)
         self.logKey = logKey
@@ -60,8 +61,17 @@ final class LedgerService: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { try body(handle.ledger) }
     }
 
-    /// Submits signed entries; on success the server has admitted them itself.
+    /// Submits signed entries; on success the server has admitted them itself. The revocation of
+    /// the key this server signs with is refused: the server could sign nothing after it, and the
+    /// submitter would not get the proof of its own entry (the README's rotation: enrol the new
+    /// key, restart with it, then revoke the old one; to stop at once, stop the server).
     func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool) async throws -> SubmissionOutcome {
+        let own = logKey.id
+        for entry in entries {
+            if case .success(let body) = Entry.readBody(entry), case .keyRevoke(let revocation) = body.data, revocation.keyID == own {
+                throw Refusal("key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)")
+            }
+        }
         let outcome = try await run { try $0.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) }
         if case .recorded(let last) = outcome, let first = entries.first {
             state.withLock { $0.admitted(first.seq...last.seq) }
@@ -69,30 +79,41 @@ final class LedgerService: Sendable {
         return outcome
     }
 
-    /// The entries the server may sign a checkpoint over: all of them, once any appended by another
-    /// process (a local CLI on the same file) are verified again.
-    private func verifiedSize() async throws -> Int64 {
+    /// The entries the server may sign a checkpoint over: those verified when it started and those
+    /// it admitted since. Answers never wait for more: entries another process appended to the file
+    /// are verified by the checkpoint task (`catchUp`), and until then the head served is the last
+    /// verified entry (a client signing after it gets a 409 and signs again).
+    private func verifiedSize() -> Int64 {
+        state.withLock { $0.verifiedSize }
+    }
+
+    /// Verifies the whole ledger again when it holds entries this server did not admit (a local
+    /// CLI on the same file), so that they too can be covered by checkpoints.
+    private func catchUp() async throws {
         let size = try await run { try $0.size() }
-        if state.withLock({ $0.verifiedSize }) >= size { return size }
+        guard size > verifiedSize() else { return }
         let verification = try await run { try $0.verify() }
         if let failure = verification.failure { throw failure }
         state.withLock { state in
             state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
             state.admitted(state.verifiedSize...state.verifiedSize)
         }
-        return verification.verifiedCount
     }
 
-    /// A checkpoint covering the current head: the latest kept one when it does, else one signed
+    /// A checkpoint covering the verified head: the latest kept one when it does, else one signed
     /// for this size and not kept (signed once per size).
     func checkpointForHead() async throws -> String {
-        let size = try await verifiedSize()
+        let size = verifiedSize()
         if let kept = try await run({ try $0.latestCheckpoint() }), let opened = try? Checkpoint.parse(SignedNote.parse(kept).text), opened.size == size {
             return kept
         }
         if let unkept = state.withLock({ $0.unkept }), unkept.size == size { return unkept.note }
         let key = logKey
-        let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: false) }
+        let note: String
+        do { note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: false) } } catch let refusal as Refusal {
+            // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
+            throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
+        }
         state.withLock { $0.unkept = (size, note) }
         return note
     }
@@ -102,7 +123,8 @@ final class LedgerService: Sendable {
     func keepCheckpointIfDue() async throws -> Int64? {
         let interval = Duration.milliseconds(limits.checkpointIntervalMilliseconds)
         guard state.withLock({ ContinuousClock.now - $0.lastKept >= interval }) else { return nil }
-        let size = try await verifiedSize()
+        try await catchUp()
+        let size = verifiedSize()
         let keptSize = try await run { ledger -> Int64 in
             guard let note = try ledger.latestCheckpoint(), let opened = try? Checkpoint.parse(SignedNote.parse(note).text) else { return 0 }
             return opened.size
@@ -113,4 +135,12 @@ final class LedgerService: Sendable {
         state.withLock { $0.lastKept = .now }
         return size
     }
+}
+
+/// The server cannot do its part (its log key can no longer sign): 503, the operator's to fix.
+struct ServiceFailure: GigaLedgerError {
+    let message: String
+    var description: String { message }
+    var kind: FailureKind { .unusable }
+    var isRetryable: Bool { true }
 }

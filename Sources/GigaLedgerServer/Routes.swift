@@ -301,10 +301,10 @@ struct Submission {
         }
         guard case .object(let fields) = value else { throw HTTPRefusal(.badRequest, "the request body is not a JSON object") }
         if let extra = fields.keys.sorted().first(where: { !["entries", "allow_duplicate", "future", "allow_duplicate_file"].contains($0) }) {
-            throw InputError(field: extra, value: "", problem: "is not a field of a submission (entries, allow_duplicate, future, allow_duplicate_file)")
+            throw InputError(field: extra, value: EntryWire.shown(fields[extra]), problem: "is not a field of a submission (entries, allow_duplicate, future, allow_duplicate_file)")
         }
         guard case .array(let list)? = fields["entries"], !list.isEmpty else {
-            throw InputError(field: "entries", value: "", problem: "is missing or empty: submit at least one signed entry")
+            throw InputError(field: "entries", value: EntryWire.shown(fields["entries"]), problem: "is missing, empty or not an array: submit at least one signed entry")
         }
         guard list.count <= Ledger.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(list.count), problem: "is more than \(Ledger.entriesPerRequestMax) in one submission")
@@ -316,7 +316,7 @@ struct Submission {
             switch fields[name] {
             case nil: return false
             case .bool(let flag)?: return flag
-            default: throw InputError(field: name, value: "", problem: "is not true or false")
+            default: throw InputError(field: name, value: EntryWire.shown(fields[name]), problem: "is not true or false")
             }
         }
         return Submission(entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),

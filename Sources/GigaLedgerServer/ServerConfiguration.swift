@@ -30,8 +30,8 @@ public struct ServerLimits: Sendable {
     /// A connection with no request for this long is closed.
     public var idleSecondsMax: Int64 = 60
     /// Submissions per minute by one signing key, and requests per minute from one address.
-    public var submissionsPerMinutePerKey = 6_000
-    public var requestsPerMinutePerAddress = 60_000
+    public var submissionsPerMinutePerKey = 1_200
+    public var requestsPerMinutePerAddress = 12_000
     /// How often the log key signs and keeps a checkpoint of new entries, at most.
     public var checkpointIntervalMilliseconds: Int64 = 1_000
     /// The most entries one read of a range returns.

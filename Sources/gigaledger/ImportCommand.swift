@@ -54,7 +54,7 @@ extension GigaLedger.Import {
     /// by the server all or none; a refused row is named by its line in the file.
     func runRemote(_ importFile: ImportFile, url: String) throws {
         guard !dryRun else {
-            throw InputError(field: "dry-run", value: "", problem: "works on a local ledger file; through a server nothing is recorded unless every row is accepted, so import without it")
+            throw CLIError(message: "--dry-run works on a ledger file; through a server nothing is recorded unless every row is accepted, so import without it (or try it on a copy made with `gigaledger sync`)", kind: .refused)
         }
         let remote = try ledger.remoteAppend(url)
         let key = try signing.load()

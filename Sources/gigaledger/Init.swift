@@ -19,6 +19,7 @@ extension GigaLedger {
         var name: String = "Ledger authority"
 
         func run() throws {
+            try ledger.refuseServer()  // a ledger is made where it will be served, never through a server
             let path = ledger.path
             let originName = origin
             try Ledger.checkCreatable(path: path, origin: originName)  // before a passphrase is asked for

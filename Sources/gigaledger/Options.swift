@@ -68,9 +68,7 @@ struct LedgerOptions: ParsableArguments {
     /// `open`, and how the authority key came to be trusted (nil when the genesis cannot be read).
     func openTrusted(forWriting: Bool) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
         // A command that works on a file must not quietly use a local one when a server was named.
-        if let server {
-            throw InputError(field: "server", value: server, problem: "is for write commands, log and show; this command works on a ledger file: keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite")
-        }
+        try refuseServer()
         guard lockWait >= 0, lockWait <= 3600 else {
             throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
         }
@@ -79,6 +77,14 @@ struct LedgerOptions: ParsableArguments {
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
         let trust = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: pinned)
         return (ledger, origin, authority, trust)
+    }
+
+    /// Refuses a server (`--server`, or `GIGALEDGER_SERVER` without `--ledger`) for a command that
+    /// works on a ledger file.
+    func refuseServer() throws {
+        if let server = serverURL {
+            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, log and show", kind: .refused)
+        }
     }
 }
 

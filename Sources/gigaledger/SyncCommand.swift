@@ -29,6 +29,11 @@ extension GigaLedger {
             let replica = Replica(client: try LedgerClient(url: from, caFile: Environment.value(Environment.serverCA)), trust: trust)
             let path = ledger
             let outcome = try runAsyncValue { try await replica.sync(path: path) }
+            // The copy's authority, checked against the key given, is now the one this user trusts
+            // for its origin (as `init` records it): later commands on the copy need no --authority-key.
+            if let (origin, authority) = try? Ledger.open(path: path, forWriting: false).rootOfTrust() {
+                _ = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: nil)
+            }
             if json {
                 print(Render.jsonObject(["ledger": .string(path), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
                                          "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept))]))

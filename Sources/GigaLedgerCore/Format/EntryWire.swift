@@ -27,14 +27,14 @@ public enum EntryWire {
     /// An entry from its JSON value: these eight fields, each of the right type and size, and no
     /// other. That is all: whether it belongs in a ledger is `Ledger.admit`'s to say.
     public static func decode(_ value: CanonicalJSON, field: String = "entry") throws(InputError) -> Entry {
-        guard case .object(let fields) = value else { throw InputError(field: field, value: "", problem: "is not a JSON object") }
+        guard case .object(let fields) = value else { throw InputError(field: field, value: shown(value), problem: "is not a JSON object") }
         let names = ["seq", "type", "body", "prev_hash", "hash", "signer", "signature", "recorded_at"]
         if let extra = fields.keys.sorted().first(where: { !names.contains($0) }) {
             throw InputError(field: "\(field).\(extra)", value: "", problem: "is not a field of an entry")
         }
         func text(_ name: String) throws(InputError) -> String {
             guard case .string(let value)? = fields[name] else {
-                throw InputError(field: "\(field).\(name)", value: "", problem: fields[name] == nil ? "is missing" : "is not a string")
+                throw InputError(field: "\(field).\(name)", value: shown(fields[name]), problem: fields[name] == nil ? "is missing" : "is not a string")
             }
             return value
         }
@@ -46,7 +46,7 @@ public enum EntryWire {
             return decoded
         }
         guard case .integer(let seq)? = fields["seq"], seq >= 1 else {
-            throw InputError(field: "\(field).seq", value: "", problem: "is not a sequence number (1, 2, ...)")
+            throw InputError(field: "\(field).seq", value: shown(fields["seq"]), problem: fields["seq"] == nil ? "is missing" : "is not a sequence number (1, 2, ...)")
         }
         let bodyText = try text("body")
         guard let body = Encoding.unbase64(bodyText) else {
@@ -54,6 +54,11 @@ public enum EntryWire {
         }
         return Entry(seq: seq, type: try text("type"), body: body, prevHash: try hex("prev_hash", bytes: 32), hash: try hex("hash", bytes: 32),
                      signer: try text("signer"), signature: try hex("signature", bytes: 64), recordedAt: try text("recorded_at"))
+    }
+
+    /// A JSON value as it is shown in a message: its text, at most 40 bytes; empty when absent.
+    public static func shown(_ value: CanonicalJSON?) -> String {
+        value.map { String(decoding: $0.encoded().prefix(40), as: UTF8.self) } ?? ""
     }
 
     /// An entry from the bytes of one JSON object.

@@ -40,15 +40,18 @@ extension Ledger {
         }
         return try store.write { writer in
             let reader = writer.reader
-            if let stored = try reader.entry(first.seq), stored.hash == first.hash {
-                // A retry: recorded before if every entry is, else the ledger moved on differently.
-                for entry in entries.dropFirst() where try reader.entry(entry.seq)?.hash != entry.hash {
-                    throw Refusal("entries \(first.seq) to \(last.seq) are recorded only in part; the ledger holds other entries after \(first.seq)")
+            if let stored = try reader.entry(first.seq), stored == first {
+                // A retry: recorded before if every entry is (every column the same), else not.
+                for entry in entries.dropFirst() where try reader.entry(entry.seq) != entry {
+                    throw Refusal("entry \(first.seq) of the submission is recorded already, entry \(entry.seq) is not as submitted: submit only the entries after the ledger's head")
                 }
                 return .alreadyRecorded(try reader.entry(last.seq) ?? stored)
             }
             guard let head = try Self.checkedHead(reader) else { throw Refusal("the ledger has no genesis entry") }
-            guard first.seq == head.seq + 1, first.prevHash == head.hash else { return .conflict(head: head) }
+            guard first.seq == head.seq + 1 else { return .conflict(head: head) }
+            guard first.prevHash == head.hash else {
+                throw Refusal("entry \(first.seq)'s prev_hash is not the hash of entry \(head.seq), the head")
+            }
             var tree = TreeAppender()
             var previous = head
             for (index, entry) in entries.enumerated() {
@@ -76,12 +79,11 @@ extension Ledger {
     /// An entry's `recorded_at` is a UTC time within `clockSkewSecondsMax` of `now`.
     static func checkClock(_ entry: Entry, now: Date) throws {
         guard let recorded = Timestamp.date(entry.recordedAt) else {
-            throw InputError(field: "recorded_at", value: entry.recordedAt, problem: "is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
+            throw Refusal("recorded_at \(InputError.quoted(entry.recordedAt)) is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
         }
         let skew = Int64(recorded.timeIntervalSince(now).rounded())
         guard abs(skew) <= clockSkewSecondsMax else {
-            throw InputError(field: "recorded_at", value: entry.recordedAt,
-                             problem: "is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the server's clock (at most \(clockSkewSecondsMax) s): set the signing machine's clock")
+            throw Refusal("recorded_at \(entry.recordedAt) is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the server's clock (at most \(clockSkewSecondsMax) s): set the signing machine's clock")
         }
     }
 

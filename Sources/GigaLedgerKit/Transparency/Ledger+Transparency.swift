@@ -32,14 +32,23 @@ extension Ledger {
 
     public func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash] {
         guard seq >= 1, seq <= size else { throw Refusal("entry \(seq) is not in a tree of size \(size)") }
-        return try store.read { try Merkle.proveInclusion(index: seq - 1, size: size, node: $0.treeNode) }
+        return try store.read { reader in
+            // A size beyond the ledger has no tree to prove in (and must not send the proof walking).
+            let entries = try reader.size()
+            guard size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
+            return try Merkle.proveInclusion(index: seq - 1, size: size, node: reader.treeNode)
+        }
     }
 
     public func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash] {
         guard old >= 1, old <= new else {
             throw Refusal("no consistency proof from size \(old) to size \(new): the older, smaller checkpoint goes in --from, the newer in --to")
         }
-        return try store.read { try Merkle.proveConsistency(old: old, new: new, node: $0.treeNode) }
+        return try store.read { reader in
+            let entries = try reader.size()
+            guard new <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(new) asked for") }
+            return try Merkle.proveConsistency(old: old, new: new, node: reader.treeNode)
+        }
     }
 
     /// Verifies the whole ledger, then signs a checkpoint of the entries verified with `key`, which

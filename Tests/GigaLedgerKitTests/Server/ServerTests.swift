@@ -49,7 +49,7 @@ import Testing
         }
         let cases: [(String, [UInt8], Int, String)] = [
             ("not JSON", Array("{\"entries\": [".utf8), 400, "is not JSON"),
-            ("no entries", Array("{}".utf8), 400, "is missing or empty"),
+            ("no entries", Array("{}".utf8), 400, "is missing, empty or not an array"),
             ("an unknown field", Array("{\"entries\":[],\"x\":1}".utf8), 400, "is not a field of a submission"),
             ("a bad hash field", submit(with("hash", .string("zz"))), 400, "entries[0].hash"),
             ("a replay (recorded before)", submit(EntryWire.json(stored)), 200, "\"recorded\":\"before\""),
@@ -77,6 +77,20 @@ import Testing
         #expect(unknown.status == 404 && unknown.body.hasPrefix("{\"error\":{"), "\(unknown.body)")
         let badQuery = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=x&size=2"))
         #expect(badQuery.status == 400 && badQuery.body.contains("query parameter seq"), "\(badQuery.body)")
+        // Sizes beyond the tree (once, one of them hung the server): refused at once, as input.
+        for size in ["7", "4611686018427387905", "9223372036854775807"] {
+            let beyond = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=1&size=\(size)"), readTimeout: 5)
+            #expect(beyond.status == 422 && beyond.body.contains("fewer than the size"), "size \(size): \(beyond.status) \(beyond.body)")
+        }
+        let farConsistency = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/consistency?from=1&to=9223372036854775807"), readTimeout: 5)
+        #expect(farConsistency.status == 404, "\(farConsistency.body)")
+        // A stored entry resubmitted with another signature is not "recorded before".
+        let resigned = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: submit(with("signature", .string(String(repeating: "0", count: 128))))))
+        #expect(resigned.status != 200 && !resigned.body.contains("\"recorded\":\"before\""), "\(resigned.status) \(resigned.body)")
+        // The log key the server signs with cannot be revoked through it (it could sign nothing after).
+        let logID = try #require(fixture.cli.expectOK(["key", "list", "--json"]).stdout.split(separator: "\"").first { $0.count == 16 && fixture.cli.run(["key", "list"]).stdout.contains("\($0)  log") })
+        let revoke = fixture.remote(["key", "revoke", "--key", "authority.key", "--id", String(logID), "--reason", "test"], server: server)
+        #expect(revoke.status == 65 && revoke.stderr.contains("is the log key this server signs with"), "\(revoke.stderr)")
         // Still serving, nothing written.
         let after = try rawHTTP(server.url, request: httpRequest("GET", "/health"))
         #expect(after.status == 200 && after.body == before, "\(after.body) vs \(before)")
