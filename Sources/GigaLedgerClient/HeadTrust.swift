@@ -27,7 +27,8 @@ public struct HeadTrust: Sendable {
     /// Checks the checkpoint a submission's answer carries: it extends `after` (the one checked
     /// before signing) and includes `entry`; then keeps it: the next command starts from a
     /// checkpoint that holds this office's own entry, so a server that later drops it is caught.
-    public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String) throws {
+    @discardableResult
+    public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String) throws -> Checked {
         let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
         let proven = try check(proof, previous: previous, server: server)
         do {
@@ -39,6 +40,7 @@ public struct HeadTrust: Sendable {
             throw try evidence("the server acknowledged entry \(entry.seq) but its checkpoint of \(proven.checkpoint.size) entries does not include it (\(error))", answer: proof, previous: previous, server: server)
         }
         try kept.write(proven.note, origin: proven.checkpoint.origin, server: server)
+        return proven
     }
 
     public typealias Checked = (head: Entry, checkpoint: Checkpoint, note: String)

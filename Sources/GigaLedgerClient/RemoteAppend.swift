@@ -26,24 +26,35 @@ public struct RemoteAppend: Sendable {
     }
 
     /// `append`, and how many conflicts (409s) it met on the way (the benchmark's figure).
-    public func appendCounting(_ data: EntryData, key: SigningKey, checks: EntryChecks) async throws -> (entry: Entry, conflicts: Int) {
+    /// `after`: a head checked by the previous append of this process (its answer's proof), so a
+    /// run of appends asks for the head once; nil asks the server.
+    public func appendCounting(_ data: EntryData, key: SigningKey, checks: EntryChecks,
+                               after: HeadTrust.Checked? = nil) async throws -> (entry: Entry, conflicts: Int, next: HeadTrust.Checked) {
         var made = 0
-        let entries = try await appendBatch(checks: checks) { head in
+        let (entries, next) = try await appendBatch(checks: checks, after: after) { head in
             made += 1
             return [Entry.make(body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)]
         }
-        return (entries.last!, made - 1)
+        return (entries.last!, made - 1, next)
     }
 
     /// Signs the entries `make` builds after the checked head (all or none recorded); after a
     /// conflict, signs again after the new head the 409 answer carries (checked the same way),
     /// with a short random back-off, up to `attemptsMax` times or `secondsMax`.
     public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
+        try await appendBatch(checks: checks, allowDuplicateFile: allowDuplicateFile, after: nil, make: make).entries
+    }
+
+    /// `appendBatch` from a head already checked (`after`), returning also the checked head of
+    /// the answer, for the next append of the same process.
+    public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, after: HeadTrust.Checked?,
+                            make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
         let started = ContinuousClock.now
-        var checked = try await trust.checkedHead(client)
+        var checked: HeadTrust.Checked
+        if let after { checked = after } else { checked = try await trust.checkedHead(client) }
         for attempt in 1...Self.attemptsMax {
             let entries = try make(checked.head)
-            guard let last = entries.last else { return [] }
+            guard let last = entries.last else { return ([], checked) }
             var submitted: LedgerClient.Submitted
             let known = checked.checkpoint.size
             do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known) } catch let error as ClientError {
@@ -56,8 +67,7 @@ public struct RemoteAppend: Sendable {
             case .recorded(let recorded, _, let proof):
                 guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
                 // Proven in a checkpoint that extends the one checked before signing; kept for next time.
-                try trust.keepRecorded(last, proof: proof, after: checked, server: client.base)
-                return entries
+                return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
             case .conflict(_, let proof):
                 // Another office appended first: the new head, checked as the first one was.
                 let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)

@@ -24,6 +24,9 @@ final class LedgerService: Sendable {
         /// Entries above `verifiedSize` admitted by this server, by seq: answers of concurrent
         /// submissions arrive in any order; `verifiedSize` advances over them.
         var admittedAbove = Set<Int64>()
+        /// Entries written by a submission whose transaction may not have returned yet: the
+        /// checkpoint task must not take them for another process's and verify everything again.
+        var pending = [ClosedRange<Int64>]()
 
         mutating func admitted(_ seqs: ClosedRange<Int64>) {
             for seq in seqs where seq > verifiedSize { admittedAbove.insert(seq) }
@@ -72,9 +75,24 @@ final class LedgerService: Sendable {
                 throw Refusal("key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)")
             }
         }
-        let outcome = try await run { try $0.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) }
-        if case .recorded(let last) = outcome, let first = entries.first {
-            state.withLock { $0.admitted(first.seq...last.seq) }
+        let (outcome, written) = try await run { ledger -> (SubmissionOutcome, ClosedRange<Int64>?) in
+            var range: ClosedRange<Int64>?
+            do {
+                let outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) { seqs in
+                    range = seqs
+                    self.state.withLock { $0.pending.append(seqs) }
+                }
+                return (outcome, range)
+            } catch {
+                // Written and then not committed: nothing of this submission is pending any more.
+                if let seqs = range { self.state.withLock { $0.pending.removeAll { $0 == seqs } } }
+                throw error
+            }
+        }
+        state.withLock { state in
+            guard let seqs = written else { return }
+            state.pending.removeAll { $0 == seqs }
+            if case .recorded = outcome { state.admitted(seqs) }
         }
         return outcome
     }
@@ -91,7 +109,8 @@ final class LedgerService: Sendable {
     /// CLI on the same file), so that they too can be covered by checkpoints.
     private func catchUp() async throws {
         let size = try await run { try $0.size() }
-        guard size > verifiedSize() else { return }
+        // Read after the size: a submission still returning holds its entries in `pending`.
+        guard state.withLock({ $0.pending.isEmpty && size > $0.verifiedSize }) else { return }
         let verification = try await run { try $0.verify() }
         if let failure = verification.failure { throw failure }
         state.withLock { state in

@@ -163,11 +163,13 @@ func runOfficer(_ arguments: [String]) throws {
     let tag = String(key.id.description.prefix(8))
     let lines = try blockingAwait { () async throws -> [String] in
         var lines = [String]()
+        var head: HeadTrust.Checked?
         for index in 0..<count {
             let data = EntryData.contribution(try Contribution(factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
                                                                date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
             let start = ContinuousClock.now
-            let (_, conflicts) = try await remote.appendCounting(data, key: key, checks: EntryChecks())
+            let (_, conflicts, next) = try await remote.appendCounting(data, key: key, checks: EntryChecks(), after: head)
+            head = next
             let elapsed = ContinuousClock.now - start
             lines.append("\(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)) \(conflicts)")
         }

@@ -33,7 +33,10 @@ extension Ledger {
     /// Appends `entries`, signed by an officer's client after the head it saw, all or none, in one
     /// transaction: each must follow the head (else `.conflict`), carry a `recorded_at` within
     /// `clockSkewSecondsMax` of `now`, and pass `admit` with `checks`, exactly as a local append.
-    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date()) throws -> SubmissionOutcome {
+    /// `written` is called inside the transaction, after the writes and before the commit, with
+    /// the sequence numbers written (a server notes them as its own before another reader can see them).
+    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date(),
+                       written: (ClosedRange<Int64>) -> Void = { _ in }) throws -> SubmissionOutcome {
         guard let first = entries.first, let last = entries.last else { throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry") }
         guard entries.count <= Self.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(entries.count), problem: "is more than \(Self.entriesPerRequestMax) in one submission")
@@ -72,6 +75,7 @@ extension Ledger {
                 }
                 try writer.append(entry, body: body, tree: &tree)
             }
+            written(first.seq...last.seq)
             return .recorded(last)
         }
     }
