@@ -90,6 +90,7 @@ func serverFigures(_ server: ServerResult) -> String {
     | appends through the server by \(server.officers) officer processes at once (\(server.remoteAppends) appends, one durable transaction each) | \(fmt(server.remoteAppendRate)) /s |
     | `append` in one process, same ledger size (one durable transaction each) | \(fmt(server.inProcessAppendRate)) /s |
     | conflicts (409, signed again) per append | \(fmt(server.conflictsPerAppend, 2)) |
+    | appends given up after 30 s of conflicts (exit 2, "retry") | \(server.failedAppends) |
     | an append's wait through the server: p50 / p99 / max | \(fmt(server.p50Milliseconds, 1)) / \(fmt(server.p99Milliseconds, 1)) / \(fmt(server.maxMilliseconds, 1)) ms |
     | a signed CSV file of \(server.batchRows) rows: `import` locally | \(fmt(server.localImportRate)) rows/s |
     | the same file with `import --server` (one request) | \(fmt(server.remoteImportRate)) rows/s |

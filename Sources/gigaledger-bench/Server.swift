@@ -16,7 +16,7 @@ struct ServerResult {
     var syncNew = 50_000
     /// Appends per second by `officers` processes through the server; the in-process rate.
     var officers = 8, remoteAppends = 0, remoteAppendRate = 0.0, inProcessAppendRate = 0.0
-    var conflictsPerAppend = 0.0, p50Milliseconds = 0.0, p99Milliseconds = 0.0, maxMilliseconds = 0.0
+    var conflictsPerAppend = 0.0, p50Milliseconds = 0.0, p99Milliseconds = 0.0, maxMilliseconds = 0.0, failedAppends = 0
     /// Rows per second of one CSV file imported locally and through the server.
     var batchRows = 9_000, localImportRate = 0.0, remoteImportRate = 0.0
 }
@@ -119,12 +119,13 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         for line in try String(contentsOfFile: "\(work)/officer-\(index).times", encoding: .utf8).split(separator: "\n") {
             let parts = line.split(separator: " ")
             latencies.append(Double(parts[0]) ?? 0)
-            conflicts += Int(parts[1]) ?? 0
+            let count = Int(parts[1]) ?? 0
+            if count < 0 { result.failedAppends += 1 } else { conflicts += count }
         }
     }
     latencies.sort()
-    result.remoteAppends = latencies.count
-    result.remoteAppendRate = rate(latencies.count, seconds)
+    result.remoteAppends = latencies.count - result.failedAppends
+    result.remoteAppendRate = rate(result.remoteAppends, seconds)
     result.conflictsPerAppend = Double(conflicts) / Double(max(1, latencies.count))
     result.p50Milliseconds = latencies[latencies.count / 2] * 1000
     result.p99Milliseconds = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000
@@ -168,8 +169,15 @@ func runOfficer(_ arguments: [String]) throws {
             let data = EntryData.contribution(try Contribution(factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
                                                                date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
             let start = ContinuousClock.now
-            let (_, conflicts, next) = try await remote.appendCounting(data, key: key, checks: EntryChecks(), after: head)
-            head = next
+            var conflicts = -1
+            do {
+                let appended = try await remote.appendCounting(data, key: key, checks: EntryChecks(), after: head)
+                (conflicts, head) = (appended.conflicts, appended.next)
+            } catch let busy as ServerBusy {
+                // Gave up after its retries: counted as a failed append with its wait.
+                _ = busy
+                head = nil
+            }
             let elapsed = ContinuousClock.now - start
             lines.append("\(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)) \(conflicts)")
         }
