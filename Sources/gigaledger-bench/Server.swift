@@ -173,9 +173,8 @@ func runOfficer(_ arguments: [String]) throws {
             do {
                 let appended = try await remote.appendCounting(data, key: key, checks: EntryChecks(), after: head)
                 (conflicts, head) = (appended.conflicts, appended.next)
-            } catch let busy as ServerBusy {
+            } catch is ServerBusy {
                 // Gave up after its retries: counted as a failed append with its wait.
-                _ = busy
                 head = nil
             }
             let elapsed = ContinuousClock.now - start

@@ -15,7 +15,7 @@ extension GigaLedger {
             let ledger = try ledger.open(forWriting: false)
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
-            let width = String(try ledger.entryCount()).count + 1
+            let width = String(try ledger.size()).count + 1
             if json { print("[", terminator: "") }
             try ledger.forEachEntry { entry in
                 if json {

@@ -168,11 +168,6 @@ public final class Ledger {
         }
     }
 
-    /// How many entries the ledger holds (the head's sequence number).
-    public func entryCount() throws -> Int64 {
-        try store.read { try $0.head()?.seq ?? 0 }
-    }
-
     /// The entry at `seq`, or nil.
     public func entry(_ seq: Int64) throws -> Entry? {
         try store.read { try $0.entry(seq) }
