@@ -36,6 +36,9 @@ final class LedgerService: Sendable {
         var lastKept: ContinuousClock.Instant
         /// A checkpoint signed for a head and not kept, by size: signed once per size.
         var unkept: (size: Int64, note: String)?
+        /// The enrolments of the checkpoint keys, as every head answer carries them; read again
+        /// after an entry that enrols or revokes a key, or another process's entries.
+        var keyEntries: [Entry]?
     }
     private let state: Mutex<State>
 
@@ -89,7 +92,9 @@ final class LedgerService: Sendable {
                 throw error
             }
         }
+        let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
         state.withLock { state in
+            if changesKeys { state.keyEntries = nil }
             guard let seqs = written else { return }
             state.pending.removeAll { $0 == seqs }
             if case .recorded = outcome { state.admitted(seqs) }
@@ -116,7 +121,17 @@ final class LedgerService: Sendable {
         state.withLock { state in
             state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
             state.admitted(state.verifiedSize...state.verifiedSize)
+            state.keyEntries = nil
         }
+    }
+
+    /// The enrolment entries of every authority and log key (`Ledger.checkpointKeyEntries`), kept
+    /// between answers.
+    func checkpointKeyEntries() async throws -> [Entry] {
+        if let cached = state.withLock({ $0.keyEntries }) { return cached }
+        let entries = try await run { try $0.checkpointKeyEntries() }
+        state.withLock { $0.keyEntries = entries }
+        return entries
     }
 
     /// A checkpoint covering the verified head: the latest kept one when it does, else one signed

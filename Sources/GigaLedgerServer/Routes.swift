@@ -144,14 +144,16 @@ struct Routes: Sendable {
     private func headAnswer(known: Int64, proving seq: Int64?) async throws -> CanonicalJSON {
         let note = try await service.checkpointForHead()
         let size = try Checkpoint.parse(SignedNote.parse(note).text).size
+        let keyEntries = try await service.checkpointKeyEntries()
+        let origin = service.origin
         return try await service.run { ledger -> CanonicalJSON in
             guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
             func hex(_ proof: [Merkle.Hash]) -> CanonicalJSON { .array(proof.map { .string(Encoding.hex($0)) }) }
             var members: [String: CanonicalJSON] = [
-                "origin": .string(try ledger.origin()), "size": .integer(size), "head": EntryWire.json(head), "checkpoint": .string(note),
+                "origin": .string(origin), "size": .integer(size), "head": EntryWire.json(head), "checkpoint": .string(note),
                 "inclusion": hex(try ledger.inclusionProof(seq: size, size: size)), "consistency_from": .integer(known),
                 "consistency": known >= 1 && known < size ? hex(try ledger.consistencyProof(old: known, new: size)) : .array([]),
-                "checkpoint_keys": .array(try ledger.checkpointKeyEntries().map(EntryWire.json)),
+                "checkpoint_keys": .array(keyEntries.map(EntryWire.json)),
             ]
             if let seq, seq <= size { members["entry_inclusion"] = hex(try ledger.inclusionProof(seq: seq, size: size)) }
             return .object(members)

@@ -105,10 +105,10 @@ struct IndexedFacts: LedgerFacts {
     let db: Database
 
     func key(_ id: KeyID) throws -> KeyRecord? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
             LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
-            """, arguments: [id.description]) else { return nil }
+            """), arguments: [id.description]) else { return nil }
         let body = try EntryBody.decode([UInt8](row["body"] as Data))
         let enrolment: KeyEnrolment
         switch body.data {
@@ -121,32 +121,32 @@ struct IndexedFacts: LedgerFacts {
     }
 
     func activeAuthorityCount() throws -> Int {
-        try Int.fetchOne(db, sql: """
+        try Int.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
-            """) ?? 0
+            """)) ?? 0
     }
 
     func hasFactory(_ id: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)", arguments: [id]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)"), arguments: [id]) ?? false
     }
 
     func hasPartner(_ id: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)", arguments: [id]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)"), arguments: [id]) ?? false
     }
 
     func isCorrected(_ seq: Int64) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)", arguments: [seq]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)"), arguments: [seq]) ?? false
     }
 
     func body(_ seq: Int64) throws -> EntryBody? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]) else { return nil }
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM entries WHERE seq = ?"), arguments: [seq]) else { return nil }
         return try EntryBody.decode([UInt8](data))
     }
 
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
-        try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db.cachedStatement(sql: """
             SELECT seq, type FROM entries WHERE seq < ? AND type NOT IN ('contribution', 'access') ORDER BY seq DESC LIMIT 1
-            """, arguments: [seq]).map { ($0[0], $0[1]) }
+            """), arguments: [seq]).map { ($0[0], $0[1]) }
     }
 }
 
@@ -178,7 +178,7 @@ enum Schema {
     /// The migrations recorded in the file, in order.
     static func applied(_ db: Database) throws -> [String] {
         guard try db.tableExists("grdb_migrations") else { return [] }
-        return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        return try String.fetchAll(db.cachedStatement(sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
     }
 
     /// Why the recorded migrations are not the first ones the code knows, in order; nil when they are.
@@ -194,7 +194,7 @@ enum Schema {
 
     static func objects(_ db: Database) throws -> [Object] {
         // SQLite's statistics tables (ANALYZE, routine maintenance) are SQLite's, not the schema's.
-        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'").map {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'")).map {
             Object(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
         }.sorted()
     }

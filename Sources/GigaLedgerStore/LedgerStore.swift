@@ -233,7 +233,7 @@ public struct StoreReader {
 
     /// The last entry, as stored (unchecked), or nil for an empty ledger.
     public func head() throws -> Entry? {
-        try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1").map(Self.entry(fromColumns:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1")).map(Self.entry(fromColumns:))
     }
 
     /// Up to `limit` entries from `seq` on, as stored, in order (a replica's or a tile's range).
@@ -245,28 +245,28 @@ public struct StoreReader {
     /// The stored hashes of `count` tree nodes of `level` from `index` on, in order; fewer when
     /// the level has fewer (a tlog tile, read in one statement).
     public func treeNodes(level: Int, from index: Int64, count: Int) throws -> [[UInt8]] {
-        try Data.fetchAll(db, sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"),
                           arguments: [level, index, index + Int64(count)]).map { [UInt8]($0) }
     }
 
     /// The entry at `seq`, as stored, or nil.
     public func entry(_ seq: Int64) throws -> Entry? {
-        try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?", arguments: [seq]).map(Self.entry(fromColumns:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?"), arguments: [seq]).map(Self.entry(fromColumns:))
     }
 
     /// The stored body bytes of entry `seq`, or nil.
     public func body(_ seq: Int64) throws -> [UInt8]? {
-        try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq]).map { [UInt8]($0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM entries WHERE seq = ?"), arguments: [seq]).map { [UInt8]($0) }
     }
 
     /// The number of entries (the highest sequence number).
     public func size() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM entries") ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM entries")) ?? 0
     }
 
     /// The public key the `keys` index table holds for `keyID`, as stored.
     public func publicKeyBytes(of keyID: String) throws -> [UInt8]? {
-        try Data.fetchOne(db, sql: "SELECT public_key FROM keys WHERE key_id = ?", arguments: [keyID]).map { [UInt8]($0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT public_key FROM keys WHERE key_id = ?"), arguments: [keyID]).map { [UInt8]($0) }
     }
 
     /// The ledger's facts from the index tables, for the rules of an append.
@@ -279,17 +279,17 @@ public struct StoreReader {
 
     /// Every entry of this type, in order.
     public func entrySeqs(ofType type: String) throws -> [Int64] {
-        try Int64.fetchAll(db, sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq", arguments: [type])
+        try Int64.fetchAll(db.cachedStatement(sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq"), arguments: [type])
     }
 
     /// The latest entry of this type, if any.
     public func latestEntry(ofType type: String) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1", arguments: [type])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1"), arguments: [type])
     }
 
     /// Every enrolled key's ID, in enrolment order.
     public func keyIDs() throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT key_id FROM keys ORDER BY seq")
+        try String.fetchAll(db.cachedStatement(sql: "SELECT key_id FROM keys ORDER BY seq"))
     }
 
     /// Every entry in sequence order, read as the cursor advances.
@@ -321,25 +321,25 @@ public struct StoreReader {
     /// The entries with this facts digest (`Facts.digest`) that no correction cancels, in order:
     /// candidates, whose data the caller compares.
     public func uncorrectedEntries(factsDigest digest: Int64) throws -> [Int64] {
-        try Int64.fetchAll(db, sql: """
+        try Int64.fetchAll(db.cachedStatement(sql: """
             SELECT f.seq FROM facts f WHERE f.digest = ?
             AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.corrected_seq = f.seq) ORDER BY f.seq
-            """, arguments: [digest])
+            """), arguments: [digest])
     }
 
     /// The entry that recorded an import of a file with this SHA-256, if any.
     public func importEntry(fileSHA256: [UInt8]) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM imports WHERE file_sha256 = ? ORDER BY seq LIMIT 1", arguments: [Encoding.hex(fileSHA256)])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM imports WHERE file_sha256 = ? ORDER BY seq LIMIT 1"), arguments: [Encoding.hex(fileSHA256)])
     }
 
     /// The checkpoint with the largest size, as stored.
     public func latestCheckpoint() throws -> StoredCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").map(StoredCheckpoint.init)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1")).map(StoredCheckpoint.init)
     }
 
     /// The stored checkpoint at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> StoredCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?", arguments: [size]).map(StoredCheckpoint.init)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?"), arguments: [size]).map(StoredCheckpoint.init)
     }
 
     /// Every stored cosignature, by checkpoint size and key.
