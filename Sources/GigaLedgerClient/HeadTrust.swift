@@ -52,9 +52,14 @@ public struct HeadTrust: Sendable {
         let hint = kept.origin(server: client.base)
         var previous = try hint.flatMap { try kept.read(origin: $0) }
         var answer = try await client.head(known: previous?.checkpoint.size ?? 0)
-        if answer.origin != hint {
-            previous = try kept.read(origin: answer.origin)
-            if let previous { answer = try await client.head(known: previous.checkpoint.size) }
+        if let hint, answer.origin != hint {
+            // The same address now serves another ledger: not this client's to follow silently.
+            throw try evidence("the server now serves the ledger \(answer.origin), not \(hint) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
+                               answer: answer, previous: previous, server: client.base)
+        }
+        if hint == nil, let known = try kept.read(origin: answer.origin) {
+            previous = known
+            answer = try await client.head(known: known.checkpoint.size)
         }
         let checked = try check(answer, previous: previous, server: client.base)
         try kept.write(checked.note, origin: checked.checkpoint.origin, server: client.base)

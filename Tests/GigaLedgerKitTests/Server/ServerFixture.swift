@@ -12,10 +12,10 @@ final class ServerProcess: @unchecked Sendable {
     private let output: Pipe
 
     /// Starts the server over `ledger` in `dir` and waits until it prints its address.
-    init(dir: TempDir, ledger: String, extra: [String] = []) throws {
+    init(dir: TempDir, ledger: String, listen: String = "127.0.0.1:0", extra: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", "log.key", "--checkpoint-interval", "50"] + extra
+        process.arguments = ["serve", "--ledger", ledger, "--listen", listen, "--log-key", "log.key", "--checkpoint-interval", "50"] + extra
         process.currentDirectoryURL = dir.url
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         output = Pipe()

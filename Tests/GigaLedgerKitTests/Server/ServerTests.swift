@@ -156,6 +156,24 @@ import Testing
         #expect(try rows("entries", replica).count == 6)
     }
 
+    /// An address that served one ledger and now serves another (same port, other origin) is not
+    /// followed: the client signs nothing and keeps the evidence.
+    @Test func anAddressThatNowServesAnotherLedgerIsRefused() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "A-1"), server: server).status == 0)
+        let port = String(server.url.split(separator: ":").last!)
+        server.stop()
+        let other = fixture.dir.file("other.sqlite")
+        try fixture.cli.expectOK(["key", "generate", "--out", "other-authority", "--unencrypted"])
+        try fixture.cli.expectOK(["init", "--ledger", other, "--key", "other-authority.key", "--origin", "other.example/ledger"])
+        try fixture.cli.expectOK(["key", "enroll", "--ledger", other, "--key", "other-authority.key", "--pub", "log.pub", "--name", "log", "--role", "log"])
+        let impostor = try ServerProcess(dir: fixture.dir, ledger: other, listen: "127.0.0.1:\(port)")
+        let refused = fixture.remote(fixture.payment(ref: "A-2"), server: impostor)
+        #expect(refused.status == 1 && refused.stderr.contains("now serves the ledger other.example/ledger, not test.example/ledger"), "\(refused.stderr)")
+        impostor.stop()
+    }
+
     /// A signed CSV import through the server: one request, all rows or none, a refused row named
     /// by its line, the same file twice refused; `log` and `show` read through the server too.
     @Test func anImportGoesThroughAsOneBatch() throws {
