@@ -227,7 +227,15 @@ public final class LedgerClient: Sendable {
         }
         var index: Int?
         if case .integer(let value)? = error["entry_index"] { index = Int(value) }
-        return ServerRefusal(message: message, kind: kind, status: status, entryIndex: index)
+        var refused = [(index: Int, message: String)]()
+        if case .array(let list)? = error["refused"] {
+            for item in list {
+                if case .object(let fields) = item, case .integer(let at)? = fields["entry_index"], case .string(let text)? = fields["message"] {
+                    refused.append((Int(at), text))
+                }
+            }
+        }
+        return ServerRefusal(message: message, kind: kind, status: status, entryIndex: index, refused: refused)
     }
 
     static func object(_ value: CanonicalJSON, _ what: String) throws -> [String: CanonicalJSON] {
@@ -268,11 +276,15 @@ public struct ServerRefusal: GigaLedgerError {
     /// Which entry of a batch was refused (0-based), when the server said.
     public let entryIndex: Int?
 
-    public init(message: String, kind: FailureKind, status: UInt, entryIndex: Int?) {
+    /// Every refused entry of a batch (index, message), when the server listed them.
+    public let refused: [(index: Int, message: String)]
+
+    public init(message: String, kind: FailureKind, status: UInt, entryIndex: Int?, refused: [(index: Int, message: String)] = []) {
         self.message = message
         self.kind = kind
         self.status = status
         self.entryIndex = entryIndex
+        self.refused = refused
     }
     public var description: String { "the server refused (HTTP \(status)): \(message)" }
     public var isRetryable: Bool { status == 503 || status == 429 }

@@ -65,6 +65,15 @@ struct Routes: Sendable {
     /// The status for an error, by its kind (one place): refused input 4xx, a ledger that cannot
     /// be used 503 (busy) or 500, one that does not verify 500.
     static func failure(_ error: any Error) -> Response {
+        if let many = error as? SubmissionRefusals, let first = many.refusals.first {
+            // Every refused entry of a batch, each with its index: the client names every row.
+            let response = failure(first.underlying)
+            return json(response.status, CanonicalJSON.object(["error": .object([
+                "kind": .string(many.kind.rawValue), "exit_code": .integer(Int64(many.kind.exitCode)), "message": .string(many.description),
+                "entry_index": .integer(Int64(first.index)),
+                "refused": .array(many.refusals.map { .object(["entry_index": .integer(Int64($0.index)), "message": .string($0.underlying.description)]) }),
+            ])]).encoded())
+        }
         if let refusal = error as? SubmissionRefusal {
             // Which entry of a batch: the client names the file's row.
             let response = failure(refusal.underlying)

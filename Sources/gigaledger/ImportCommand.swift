@@ -69,6 +69,12 @@ extension GigaLedger.Import {
                 }
                 return (entries, rows)
             } catch let refusal as ServerRefusal {
+                // Every refused row the server listed, named as a local import names them.
+                var list = ImportErrorList()
+                for (index, message) in refusal.refused where index < rows.count && rows[index] > 0 {
+                    list.add(ImportError(row: rows[index], column: nil, value: nil, problem: message))
+                }
+                if !list.isEmpty { try list.throwIfAny() }
                 guard let index = refusal.entryIndex, index < rows.count, rows[index] > 0 else { throw refusal }
                 throw ServerRefusal(message: "row \(rows[index]): \(refusal.message)", kind: refusal.kind, status: refusal.status, entryIndex: index)
             }

@@ -11,6 +11,13 @@ public struct ImportError: GigaLedgerError, Equatable {
     public let value: String?
     public let problem: String
 
+    public init(row: Int, column: String?, value: String?, problem: String) {
+        self.row = row
+        self.column = column
+        self.value = value
+        self.problem = problem
+    }
+
     /// One line whatever the file held: a column name that is not a plain word is quoted and escaped.
     public var description: String {
         let problem = problem.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")

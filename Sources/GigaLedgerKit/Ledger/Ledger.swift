@@ -105,20 +105,31 @@ public final class Ledger {
     /// every core once the rest of every entry has been checked, before anything commits: a batch
     /// whose every check passes is written, else none of it. `admitted(index, entry, body)` writes
     /// each as soon as the rest of its checks pass (a later entry's rules see the earlier ones).
-    /// A refusal names the entry's index in `entries` (`SubmissionRefusal`).
-    static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader,
+    /// A refusal names the entry's index in `entries` (`SubmissionRefusal`). With `listRefusals`,
+    /// refused input does not stop the checks: nothing more is written, the later entries are still
+    /// checked, and every refusal is thrown together (`SubmissionRefusals`, as an import names every
+    /// bad row); else the first stops it.
+    static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
                          admitted: (Int, Entry, EntryBody) throws -> Void) throws {
         var signers = [PublicKey]()
         signers.reserveCapacity(entries.count)
+        var refusals = [SubmissionRefusal]()
         for (index, entry) in entries.enumerated() {
             do {
                 let (body, signerKey) = try admitBeforeSignature(entry, checks: checks, reader: reader)
                 signers.append(signerKey)
-                try admitted(index, entry, body)
+                if refusals.isEmpty { try admitted(index, entry, body) }
             } catch let error as any GigaLedgerError {
-                throw SubmissionRefusal(index: index, underlying: error)
+                let refusal = SubmissionRefusal(index: index, underlying: error)
+                guard listRefusals, error.kind == .refused else {
+                    if refusals.isEmpty { throw refusal }
+                    break
+                }
+                refusals.append(refusal)
             }
         }
+        if refusals.count == 1 { throw refusals[0] }
+        if !refusals.isEmpty { throw SubmissionRefusals(refusals: refusals) }
         let pairs = Array(zip(entries, signers))
         let valid = Parallel.map(pairs) { pair in pair.1.verify(signature: pair.0.signature, message: Entry.signedMessage(hash: pair.0.hash)) }
         if let bad = valid.firstIndex(of: false) {

@@ -22,6 +22,15 @@ public struct SubmissionRefusal: GigaLedgerError {
     public var isRetryable: Bool { underlying.isRetryable }
 }
 
+/// Every refused entry of a batch (an import through a server names every bad row).
+public struct SubmissionRefusals: GigaLedgerError {
+    public let refusals: [SubmissionRefusal]
+    public var description: String {
+        "\(refusals.count) entries of the submission refused; nothing was written: " + refusals.map { "entries[\($0.index)]: \($0.underlying)" }.joined(separator: "; ")
+    }
+    public var kind: FailureKind { .refused }
+}
+
 /// The ledger as a server offers it, and as a replica takes it in: entries signed elsewhere, ranges
 /// of entries, tlog tiles. Every entry taken in passes `admit`, the checks of a local append.
 extension Ledger {
@@ -68,7 +77,7 @@ extension Ledger {
                 }
                 previous = entry
             }
-            try Self.admitAll(entries, checks: checks, reader: reader) { _, entry, body in
+            try Self.admitAll(entries, checks: checks, reader: reader, listRefusals: true) { _, entry, body in
                 // An import's record: the same file twice is refused, as a local import refuses it.
                 if case .importRecord(let record) = body.data, !allowDuplicateFile, let earlier = try reader.importEntry(fileSHA256: record.fileSHA256) {
                     throw Refusal("this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
