@@ -262,6 +262,27 @@ import Testing
         #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
     }
 
+    /// What is refused before anything is sent or made: file commands and `init` given a server,
+    /// `import --dry-run` through one, a URL holding a password (never echoed).
+    @Test func serverOptionsThatCannotApplyAreRefused() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        let verify = fixture.remote(["verify"], server: server)
+        #expect(verify.status == 65 && verify.stderr.contains("works on a ledger file, not a server"), "\(verify.stderr)")
+        let made = fixture.dir.file("new.sqlite")
+        let initialised = fixture.cli.run(["init", "--ledger", made, "--key", "authority.key", "--origin", "new.example/ledger", "--server", server.url])
+        #expect(initialised.status == 65 && !FileManager.default.fileExists(atPath: made), "\(initialised.stderr)")
+        fixture.dir.write("one.csv", "type,factory,source,kind,category,amount,date,ref\ncontribution,de-jupiter,ms:DE,payment,capex,10.00,2026-03-02,D-1\n")
+        let dry = fixture.remote(["import", "one.csv", "--key", "officer.key", "--dry-run"], server: server)
+        #expect(dry.status == 65 && dry.stderr.contains("--dry-run works on a ledger file"), "\(dry.stderr)")
+        let secret = fixture.cli.run(fixture.payment(ref: "D-2") + ["--server", server.url.replacingOccurrences(of: "http://", with: "http://user:hunter2hunter2@")],
+                                     env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(secret.status == 65 && secret.stderr.contains("holds a user name or password") && !secret.stderr.contains("hunter2"), "\(secret.stderr)")
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/health")).body == before, "nothing written")
+        server.stop()
+    }
+
     /// A replica pinned to another authority key refuses the server's ledger, and makes no file.
     @Test func aReplicaRefusesAnotherAuthority() throws {
         let fixture = try ServerFixture()
