@@ -34,6 +34,9 @@ final class LedgerService: Sendable {
         }
         /// When the log key last kept a checkpoint.
         var lastKept: ContinuousClock.Instant
+        /// The latest checkpoint kept in the ledger, as this server last read or kept it (another
+        /// process keeping one only makes this server sign one more for the same size).
+        var kept: (size: Int64, note: String)?
         /// A checkpoint signed for a head and not kept, by size: signed once per size.
         var unkept: (size: Int64, note: String)?
         /// The enrolments of the checkpoint keys, as every head answer carries them; read again
@@ -58,7 +61,8 @@ final class LedgerService: Sendable {
         self.logKey = logKey
         self.origin = verification.origin
         self.limits = limits
-        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), unkept: nil))
+        let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
+        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept, unkept: nil))
     }
 
     /// Runs `body` with the ledger on the thread pool.
@@ -138,10 +142,7 @@ final class LedgerService: Sendable {
     /// for this size and not kept (signed once per size).
     func checkpointForHead() async throws -> String {
         let size = verifiedSize()
-        if let kept = try await run({ try $0.latestCheckpoint() }), let opened = try? Checkpoint.parse(SignedNote.parse(kept).text), opened.size == size {
-            return kept
-        }
-        if let unkept = state.withLock({ $0.unkept }), unkept.size == size { return unkept.note }
+        if let note = state.withLock({ state in [state.kept, state.unkept].compactMap { $0 }.first { $0.size == size }?.note }) { return note }
         let key = logKey
         let note: String
         do { note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: false) } } catch let refusal as Refusal {
@@ -159,14 +160,13 @@ final class LedgerService: Sendable {
         guard state.withLock({ ContinuousClock.now - $0.lastKept >= interval }) else { return nil }
         try await catchUp()
         let size = verifiedSize()
-        let keptSize = try await run { ledger -> Int64 in
-            guard let note = try ledger.latestCheckpoint(), let opened = try? Checkpoint.parse(SignedNote.parse(note).text) else { return 0 }
-            return opened.size
-        }
-        guard size > keptSize else { return nil }
+        guard size > state.withLock({ $0.kept?.size ?? 0 }) else { return nil }
         let key = logKey
-        _ = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: true) }
-        state.withLock { $0.lastKept = .now }
+        let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: true) }
+        state.withLock { state in
+            state.lastKept = .now
+            state.kept = (size, note)
+        }
         return size
     }
 }

@@ -59,7 +59,7 @@ extension GigaLedger.Import {
         let remote = try ledger.remoteAppend(url)
         let key = try signing.load()
         let (checks, allowFile) = (try entryChecks.checks(), allowDuplicateFile)
-        let (entries, rows) = try runAsyncValue { () async throws -> ([Entry], [Int]) in
+        let (entries, rows) = try blockingAwait { () async throws -> ([Entry], [Int]) in
             var rows = [Int]()
             do {
                 let entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in

@@ -10,7 +10,7 @@ struct LedgerOptions: ParsableArguments {
             completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\" ", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\".", valueName: "seconds"))
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
     @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
@@ -38,7 +38,7 @@ struct LedgerOptions: ParsableArguments {
         }
         let remote = try remoteAppend(url)
         let key = try signing.load()
-        let entry = try runAsyncValue { try await remote.append(data, key: key, checks: checks) }
+        let entry = try blockingAwait { try await remote.append(data, key: key, checks: checks) }
         try Render.recorded(entry, what: what)
     }
 
@@ -51,12 +51,12 @@ struct LedgerOptions: ParsableArguments {
     /// The remote append for `url`, trusting the authority key given or recorded for its origin and
     /// keeping the last checkpoint seen in the user's configuration folder.
     func remoteAppend(_ url: String) throws -> RemoteAppend {
-        let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
-        let environment = ProcessInfo.processInfo.environment
-        let trust = HeadTrust(pinned: pinned, known: Environment.trustedAuthorities,
-                              kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
-                              evidenceDirectory: FileManager.default.currentDirectoryPath)
-        return RemoteAppend(client: try LedgerClient(url: url, caFile: Environment.value(Environment.serverCA)), trust: trust)
+        RemoteAppend(client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true))
+    }
+
+    /// The authority key given: `--authority-key`, else `GIGALEDGER_AUTHORITY_KEY`.
+    func pinnedAuthority() throws -> PublicKey? {
+        try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
     }
 
     /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
@@ -72,7 +72,7 @@ struct LedgerOptions: ParsableArguments {
         guard lockWait >= 0, lockWait <= 3600 else {
             throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
         }
-        let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+        let pinned = try pinnedAuthority()
         let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
         let trust = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: pinned)
@@ -150,7 +150,6 @@ struct SigningOptions: ParsableArguments {
 }
 
 
-/// The environment variables that stand in for options, read in one place: an empty value counts as unset.
 /// The plausibility checks an officer may switch off for one entry (or one import), saying so.
 struct EntryCheckOptions: ParsableArguments {
     @Flag(name: .long, help: "Record it although an earlier entry has the same facts (a real second payment of the same amount, say).")
@@ -170,6 +169,7 @@ struct EntryCheckOptions: ParsableArguments {
     }
 }
 
+/// The environment variables that stand in for options, read in one place: an empty value counts as unset.
 enum Environment {
     static let horizonDays = "GIGALEDGER_DATE_HORIZON_DAYS"
     static let ledger = "GIGALEDGER_LEDGER"
@@ -183,6 +183,20 @@ enum Environment {
     /// The known-ledgers file of this user (XDG_CONFIG_HOME or HOME).
     static var trustedAuthorities: TrustedAuthorities {
         TrustedAuthorities(path: TrustedAuthorities.defaultPath(environment: ProcessInfo.processInfo.environment))
+    }
+
+    /// The client of the server at `url`, trusting `GIGALEDGER_SERVER_CA` for HTTPS when set.
+    static func client(_ url: String) throws -> LedgerClient {
+        try LedgerClient(url: url, caFile: value(serverCA))
+    }
+
+    /// What a client trusts of a server's answers: `pinned`, else this user's known ledgers; the
+    /// checkpoints kept per origin in the configuration folder (`keepingCheckpoints`; a replica's
+    /// own entries stand for them instead); evidence written to the current folder.
+    static func headTrust(pinned: PublicKey?, keepingCheckpoints: Bool) throws -> HeadTrust {
+        HeadTrust(pinned: pinned, known: trustedAuthorities,
+                  kept: KeptCheckpoints(directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
+                  evidenceDirectory: FileManager.default.currentDirectoryPath)
     }
 
     static func value(_ name: String) -> String? {

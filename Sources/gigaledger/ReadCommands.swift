@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 
 extension GigaLedger {
     struct Log: ParsableCommand {
@@ -32,7 +33,7 @@ extension GigaLedger {
         func runRemote(_ url: String) throws {
             let read = try ledger.remoteRead(url)
             let json = json
-            try runAsync {
+            try blockingAwait {
                 if json { print("[", terminator: "") }
                 _ = try await read.forEachEntry { entry, size in
                     if json {
@@ -57,7 +58,7 @@ extension GigaLedger {
             let number = try SequenceNumber.parse(seq, field: "seq")
             if let url = ledger.serverURL {
                 let read = try ledger.remoteRead(url)
-                guard let entry = try runAsyncValue({ try await read.entry(number) }) else {
+                guard let entry = try blockingAwait({ try await read.entry(number) }) else {
                     throw InputError(field: "seq", value: seq, problem: "is not an entry of the server's ledger")
                 }
                 print(json ? Render.json(entry) : Render.detail(entry))

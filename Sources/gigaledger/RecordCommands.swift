@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 
 extension GigaLedger {
     struct FactoryCommand: ParsableCommand {
@@ -246,7 +247,7 @@ extension GigaLedger.Correct {
     /// server's rules run when the correction is submitted.
     func runRemote(_ seq: Int64, _ correction: Correction, url: String) throws {
         let read = try ledger.remoteRead(url)
-        guard let stored = try runAsyncValue({ try await read.entry(seq) }), case .success(let original) = Entry.readBody(stored) else {
+        guard let stored = try blockingAwait({ try await read.entry(seq) }), case .success(let original) = Entry.readBody(stored) else {
             throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
         }
         print("entry \(seq) (\(original.type), recorded \(original.recordedAt) by key \(original.signer)): \(Render.summarize(original.data))")

@@ -66,7 +66,7 @@ extension GigaLedger {
             }()
             let scheme = tlsCert == nil ? "http" : "https"
             let path = ledger.path
-            try runAsync {
+            try blockingAwait {
                 try await LedgerServer.run(configuration, logKey: key, logger: logger) { address in
                     print("gigaledger: serving \(path) on \(scheme)://\(address)")
                     try? flushStandardOutput()
@@ -82,14 +82,4 @@ extension GigaLedger {
             return (String(text[..<colon]), port)
         }
     }
-}
-
-/// Runs async work from a synchronous command, blocking this thread until it ends.
-func runAsync(_ body: @escaping @Sendable () async throws -> Void) throws {
-    try blockingAwait(body)
-}
-
-/// Runs async work from a synchronous command and returns its value.
-func runAsyncValue<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    try blockingAwait(body)
 }

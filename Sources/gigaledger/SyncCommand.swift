@@ -24,11 +24,9 @@ extension GigaLedger {
 
         func run() throws {
             let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
-            let trust = HeadTrust(pinned: pinned, known: Environment.trustedAuthorities,
-                                  kept: KeptCheckpoints(directory: nil), evidenceDirectory: FileManager.default.currentDirectoryPath)
-            let replica = Replica(client: try LedgerClient(url: from, caFile: Environment.value(Environment.serverCA)), trust: trust)
+            let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
             let path = ledger
-            let outcome = try runAsyncValue { try await replica.sync(path: path) }
+            let outcome = try blockingAwait { try await replica.sync(path: path) }
             // The copy's authority, checked against the key given, is now the one this user trusts
             // for its origin (as `init` records it): later commands on the copy need no --authority-key.
             if let (origin, authority) = try? Ledger.open(path: path, forWriting: false).rootOfTrust() {
