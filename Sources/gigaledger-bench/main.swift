@@ -47,7 +47,9 @@ if makeLedgerOnly {
 }
 
 if serverOnly {
-    let server = try measureServer(binary: binary, work: work, random: &random, syncBases: [100_000, 1_000_000])
+    // GIGALEDGER_BENCH_SYNC_BASES="" (or "100000"): fewer replica sizes, for profiling the rest.
+    let bases = ProcessInfo.processInfo.environment["GIGALEDGER_BENCH_SYNC_BASES"].map { $0.split(separator: " ").compactMap { Int($0) } } ?? [100_000, 1_000_000]
+    let server = try measureServer(binary: binary, work: work, random: &random, syncBases: bases)
     try serverFigures(server).write(toFile: output, atomically: true, encoding: .utf8)
     exit(0)
 }

@@ -200,6 +200,13 @@ final class CachedFacts: LedgerFacts {
 
     init(_ base: LedgerFacts) { self.base = base }
 
+    /// Forgets every remembered fact: an entry that may change them was admitted.
+    func forget() {
+        keys.removeAll()
+        factories.removeAll()
+        partners.removeAll()
+    }
+
     func key(_ id: KeyID) throws -> KeyRecord? {
         if let known = keys[id] { return known }
         let record = try base.key(id)

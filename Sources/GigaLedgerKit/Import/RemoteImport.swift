@@ -19,13 +19,22 @@ extension ImportFile {
         }
         try source.refused.throwIfAny()
         guard !rows.isEmpty else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
-        var entries = [Entry]()
-        entries.reserveCapacity(rows.count + 1)
-        var previous = head
-        for data in rows.map(\.data) + [.importRecord(try ImportRecord(fileName: fileName, fileSHA256: sha256, rows: Int64(rows.count)))] {
-            let entry = Entry.make(body: EntryBody(seq: previous.seq + 1, signer: key.id, recordedAt: recordedAt, data: data), prevHash: previous.hash, key: key)
-            entries.append(entry)
-            previous = entry
+        let data = rows.map(\.data) + [.importRecord(try ImportRecord(fileName: fileName, fileSHA256: sha256, rows: Int64(rows.count)))]
+        let bodies = data.enumerated().map { EntryBody(seq: head.seq + 1 + Int64($0.offset), signer: key.id, recordedAt: recordedAt, data: $0.element) }
+        // As a local import: encoded and signed on every core, chained in order (FORMAT.md section 3).
+        let encoded = Parallel.map(bodies) { $0.encoded() }
+        var links = [(prevHash: [UInt8], hash: [UInt8])]()
+        links.reserveCapacity(encoded.count)
+        var prevHash = head.hash
+        for bytes in encoded {
+            let hash = Entry.hash(prevHash: prevHash, body: bytes)
+            links.append((prevHash, hash))
+            prevHash = hash
+        }
+        let signatures = Parallel.map(links) { key.sign(Entry.signedMessage(hash: $0.hash)) }
+        let entries = bodies.indices.map { index in
+            Entry(seq: bodies[index].seq, type: bodies[index].type, body: encoded[index], prevHash: links[index].prevHash, hash: links[index].hash,
+                  signer: key.id.description, signature: signatures[index], recordedAt: recordedAt)
         }
         return (entries, rows.map(\.row) + [0])
     }

@@ -95,30 +95,48 @@ public final class Ledger {
     }
 
     /// The signature part of `admit`: by the key the rules found enrolled for the signer.
-    static func checkSignature(_ entry: Entry, by signerKey: PublicKey, signer: KeyID) throws {
+    static func checkSignature(_ entry: Entry, by signerKey: PublicKey, signer: some CustomStringConvertible) throws {
         guard signerKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
-            throw Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(signer)")
+            throw signatureRefusal(entry, signer: signer)
         }
     }
 
-    /// `admit` of many entries in the open transaction, in order, with the signatures checked on
-    /// every core once the rest of every entry has been checked, before anything commits: a batch
+    static func signatureRefusal(_ entry: Entry, signer: some CustomStringConvertible) -> Refusal {
+        Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(signer)")
+    }
+
+    /// `admit` of many entries in the open transaction, in order, before anything commits: a batch
     /// whose every check passes is written, else none of it. `admitted(index, entry, body)` writes
     /// each as soon as the rest of its checks pass (a later entry's rules see the earlier ones).
+    /// The same checks as `admit`, spread over the cores: each entry's own checks (its body read
+    /// back, its hash) on every core first; then the rules in order on this thread while the other
+    /// cores check the signatures against the keys enrolled before the batch (a key ID names one
+    /// public key for good, so a signature checked that way is the check `admit` makes; an entry
+    /// whose signer the rules find with another key, or enrolled in the batch, is checked again).
     /// A refusal names the entry's index in `entries` (`SubmissionRefusal`). With `listRefusals`,
     /// refused input does not stop the checks: nothing more is written, the later entries are still
     /// checked, and every refusal is thrown together (`SubmissionRefusals`, as an import names every
     /// bad row); else the first stops it.
     static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
                          admitted: (Int, Entry, EntryBody) throws -> Void) throws {
+        let read = Parallel.map(entries) { readChecked($0) }
+        let known = try keysBefore(entries, facts: reader.facts)
+        let signatures = SharedMap(entries, backgroundWorkers: max(1, Parallel.workers - 1)) { entry -> (PublicKey, Bool)? in
+            known[entry.signer].map { ($0, $0.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))) }
+        }
+        // The facts contributions and access records ask for again and again (the signer's key, the
+        // factory), remembered until an entry of another type may change them.
+        let facts = CachedFacts(reader.facts)
         var signers = [PublicKey]()
         signers.reserveCapacity(entries.count)
         var refusals = [SubmissionRefusal]()
         for (index, entry) in entries.enumerated() {
             do {
-                let (body, signerKey) = try admitBeforeSignature(entry, checks: checks, reader: reader)
+                let body = try read[index].get()
+                let signerKey = try admitRules(body, checks: checks, reader: reader, facts: facts)
                 signers.append(signerKey)
                 if refusals.isEmpty { try admitted(index, entry, body) }
+                if !["contribution", "access"].contains(body.type) { facts.forget() }
             } catch let error as any GigaLedgerError {
                 let refusal = SubmissionRefusal(index: index, underlying: error)
                 guard listRefusals, error.kind == .refused else {
@@ -128,32 +146,61 @@ public final class Ledger {
                 refusals.append(refusal)
             }
         }
+        let checked = signatures.join()
         if refusals.count == 1 { throw refusals[0] }
         if !refusals.isEmpty { throw SubmissionRefusals(refusals: refusals) }
-        let pairs = Array(zip(entries, signers))
-        let valid = Parallel.map(pairs) { pair in pair.1.verify(signature: pair.0.signature, message: Entry.signedMessage(hash: pair.0.hash)) }
-        if let bad = valid.firstIndex(of: false) {
-            throw SubmissionRefusal(index: bad, underlying: Refusal("entry \(entries[bad].seq): its signature does not verify with the public key enrolled for \(entries[bad].signer)"))
+        for (index, entry) in entries.enumerated() {
+            let signerKey = signers[index]
+            if let (key, valid) = checked[index], key == signerKey {
+                if valid { continue }
+                throw SubmissionRefusal(index: index, underlying: signatureRefusal(entry, signer: entry.signer))
+            }
+            do { try checkSignature(entry, by: signerKey, signer: entry.signer) } catch let refusal as Refusal {
+                throw SubmissionRefusal(index: index, underlying: refusal)
+            }
         }
+    }
+
+    /// The public keys enrolled before a batch for the batch's signers, by signer column.
+    private static func keysBefore(_ entries: [Entry], facts: LedgerFacts) throws -> [String: PublicKey] {
+        var keys = [String: PublicKey]()
+        for signer in Set(entries.map(\.signer)) {
+            guard let id = try? KeyID.parse(signer, field: "signer"), let record = try facts.key(id) else { continue }
+            keys[signer] = record.enrolment.publicKey
+        }
+        return keys
     }
 
     /// Every check of `admit` but the signature; returns the body and the signer's enrolled key.
     static func admitBeforeSignature(_ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader) throws -> (EntryBody, PublicKey) {
+        let body = try readChecked(entry, as: expected).get()
+        return (body, try admitRules(body, checks: checks, reader: reader, facts: reader.facts))
+    }
+
+    /// The checks of an entry on its own: its columns and canonical body read back as `verify`
+    /// reads them (as `expected`, when the caller built it), and its hash.
+    static func readChecked(_ entry: Entry, as expected: EntryBody? = nil) -> Result<EntryBody, Refusal> {
         let body: EntryBody
         switch Entry.readBody(entry) {
         case .success(let read): body = read
-        case .failure(let failure): throw Refusal("the \(entry.type) entry would not verify: \(failure.reason); nothing was written")
+        case .failure(let failure): return .failure(Refusal("the \(entry.type) entry would not verify: \(failure.reason); nothing was written"))
         }
-        if let expected, body != expected { throw Refusal("the \(entry.type) entry would not verify: its body reads back as other values; nothing was written") }
+        if let expected, body != expected { return .failure(Refusal("the \(entry.type) entry would not verify: its body reads back as other values; nothing was written")) }
         guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
-            throw Refusal("entry \(entry.seq): its hash is not SHA-256 of its prev_hash and body")
+            return .failure(Refusal("entry \(entry.seq): its hash is not SHA-256 of its prev_hash and body"))
         }
+        return .success(body)
+    }
+
+    /// The checks of an entry against the ledger's state: the rules (signer enrolled, active, in
+    /// scope; references) and the plausibility `checks`. Returns the signer's enrolled key.
+    static func admitRules(_ body: EntryBody, checks: EntryChecks?, reader: StoreReader, facts: LedgerFacts) throws -> PublicKey {
         let signerKey: PublicKey
-        do { signerKey = try Rules.check(body, facts: reader.facts) } catch let refusal as Refusal {
+        do { signerKey = try Rules.check(body, facts: facts) } catch let refusal as Refusal {
             throw Refusal(refusal.message + (try Suggestions.hint(for: body.data, reader: reader)))
         }
         try checks?.check(body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader)
-        return (body, signerKey)
+        return signerKey
     }
 
     /// The head entry, its hash recomputed and its signature checked, so a damaged head is never built on.
