@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import Synchronization
 
 /// What a client checks of a server's head before it signs after it, so that it never signs a fork:
 /// the checkpoint is signed by a log (or authority) key that the trusted authority enrolled; it is
@@ -16,6 +17,9 @@ public struct HeadTrust: Sendable {
     public let kept: KeptCheckpoints
     /// Where evidence of a fork is written.
     public let evidenceDirectory: String
+    /// The checkpoint keys found in the key entries of an answer, by the entries' hashes: every
+    /// answer carries the same few entries, checked once per process.
+    private let checkedKeys = CheckedKeys()
 
     public init(pinned: PublicKey?, known: TrustedAuthorities, kept: KeptCheckpoints, evidenceDirectory: String) {
         self.pinned = pinned
@@ -66,6 +70,18 @@ public struct HeadTrust: Sendable {
         return checked
     }
 
+    /// A head that came with a turn (`LedgerClient.turn`), asked from `previous`: checked as
+    /// `checkedHead` checks one, then kept.
+    public func checkedTurn(_ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept, server: String) throws -> Checked {
+        guard answer.origin == previous.checkpoint.origin else {
+            throw try evidence("the server now serves the ledger \(answer.origin), not \(previous.checkpoint.origin) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
+                               answer: answer, previous: previous, server: server)
+        }
+        let checked = try check(answer, previous: previous, server: server)
+        try kept.write(checked.note, origin: checked.checkpoint.origin, server: server)
+        return checked
+    }
+
     /// Checks a head answer against the checkpoint kept before (nil the first time).
     public func check(_ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String) throws -> (head: Entry, checkpoint: Checkpoint, note: String) {
         let keys = try checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin)
@@ -106,6 +122,14 @@ public struct HeadTrust: Sendable {
     /// trusted for the origin) and every authority or log key an accepted authority enrolled, in
     /// order, each enrolment checked (hash, signature by an accepted authority key).
     func checkpointKeys(_ entries: [Entry], origin: String) throws -> [PublicKey] {
+        let index = origin + " " + entries.map { Encoding.hex($0.hash) }.joined(separator: " ")
+        if let keys = checkedKeys.keys(index) { return keys }
+        let keys = try checkKeyEntries(entries, origin: origin)
+        checkedKeys.keep(keys, index: index)
+        return keys
+    }
+
+    private func checkKeyEntries(_ entries: [Entry], origin: String) throws -> [PublicKey] {
         var authorities = [PublicKey]()
         var keys = [PublicKey]()
         for entry in entries.sorted(by: { $0.seq < $1.seq }) {
@@ -213,18 +237,35 @@ public struct KeptCheckpoints: Sendable {
     }
 
     /// Keeps `note` for `origin` (written to a temporary file and renamed: never half a
-    /// checkpoint), and notes that `server` serves that origin.
+    /// checkpoint), and notes that `server` serves that origin. Not synced to the disk: a power
+    /// cut can only leave the checkpoint kept before, which the next one must extend as well, and
+    /// a sync for every append would slow every office's appends for nothing.
     public func write(_ note: String, origin: String, server: String) throws {
         guard let directory, let path = file(origin: origin) else { return }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Another command of this user's may have kept a newer one meanwhile: never go back.
         let size = (try? Checkpoint.parse(SignedNote.parse(note).text))?.size ?? 0
         if let current = try? read(origin: origin), current.checkpoint.size > size { return }
-        try OutputFiles.replace(note, at: path)
+        try OutputFiles.replace(note, at: path, sync: false)
         if self.origin(server: server) != origin {
             let lines = ((try? String(contentsOfFile: directory + "/servers", encoding: .utf8)) ?? "").split(separator: "\n")
                 .filter { !$0.hasPrefix(server + " ") }.map(String.init) + ["\(server) \(origin)"]
             try OutputFiles.replace(lines.joined(separator: "\n") + "\n", at: directory + "/servers")
+        }
+    }
+}
+
+/// `HeadTrust`'s memo of checked key entries: a few sets per process, whatever a server sends.
+final class CheckedKeys: Sendable {
+    private static let setsMax = 16
+    private let table = Mutex<[String: [PublicKey]]>([:])
+
+    func keys(_ index: String) -> [PublicKey]? { table.withLock { $0[index] } }
+
+    func keep(_ keys: [PublicKey], index: String) {
+        table.withLock { table in
+            if table.count >= Self.setsMax { table.removeAll() }
+            table[index] = keys
         }
     }
 }

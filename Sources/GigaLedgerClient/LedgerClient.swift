@@ -87,16 +87,33 @@ public final class LedgerClient: Sendable {
     public enum Submitted: Sendable {
         /// Recorded now or before (a retry); `proof` is a head answer whose checkpoint includes it.
         case recorded(entry: Entry, now: Bool, proof: Head)
-        /// The head moved on; `proof` is a head answer for the new head.
-        case conflict(head: Entry, proof: Head)
+        /// The head moved on; `proof` is a head answer for the new head. `turnKept`: the turn the
+        /// submission was made in is still this client's (sign again at once).
+        case conflict(head: Entry, proof: Head, turnKept: Bool)
+    }
+
+    /// A turn to sign after the head (FORMAT.md section 17, "Turns"): its token and the head.
+    public struct Turn: Sendable {
+        public let token: String
+        public let proof: Head
+    }
+
+    /// Waits for the turn to sign after the head; nil when the server has no turns (an older
+    /// one) or is too busy to give one in time: the client then signs without one.
+    public func turn(known: Int64) async throws -> Turn? {
+        let (status, answer) = try await request("ledger/v1/turn?known=\(known)", method: .POST, body: [])
+        guard status != 404, status != 503 else { return nil }
+        let fields = try Self.object(try Self.json(answer), "turn answer")
+        guard status == 200 else { throw Self.serverError(status, fields) }
+        return Turn(token: try Self.text(fields, "turn"), proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
     }
 
     /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
     /// consistency proof in the answer.
-    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64) async throws -> Submitted {
+    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64, turn: String? = nil) async throws -> Submitted {
         let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
                                          "future": .bool(checks.allowFuture), "allow_duplicate_file": .bool(allowDuplicateFile)]).encoded()
-        let (status, answer) = try await request("ledger/v1/entries?known=\(known)", method: .POST, body: body)
+        let (status, answer) = try await request("ledger/v1/entries?known=\(known)" + (turn.map { "&turn=\($0)" } ?? ""), method: .POST, body: body)
         let value = try Self.json(answer)
         let fields = try Self.object(value, "submission answer")
         switch status {
@@ -105,7 +122,7 @@ public final class LedgerClient: Sendable {
                              proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
             return .conflict(head: try Self.protocolValue { try EntryWire.decode(fields["head"] ?? .object([:]), field: "head") },
-                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
+                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")), turnKept: turn.map { fields["turn"] == .string($0) } ?? false)
         default:
             throw Self.serverError(status, fields)
         }

@@ -38,9 +38,11 @@ public struct RemoteAppend: Sendable {
         return (entries.last!, made - 1, next)
     }
 
-    /// Signs the entries `make` builds after the checked head (all or none recorded); after a
-    /// conflict, signs again after the new head the 409 answer carries (checked the same way),
-    /// with a short random back-off, up to `attemptsMax` times or `secondsMax`.
+    /// Signs the entries `make` builds after the checked head (all or none recorded), in a turn
+    /// when the server gives turns (offices queue instead of racing); after a conflict, signs
+    /// again after the new head the 409 answer carries (checked the same way): at once while the
+    /// turn is still this client's, else in a new turn, or after a short random back-off when
+    /// there is none; up to `attemptsMax` times or `secondsMax`.
     public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
         try await appendBatch(checks: checks, allowDuplicateFile: allowDuplicateFile, after: nil, make: make).entries
     }
@@ -52,32 +54,45 @@ public struct RemoteAppend: Sendable {
         let started = ContinuousClock.now
         var checked: HeadTrust.Checked
         if let after { checked = after } else { checked = try await trust.checkedHead(client) }
+        var turn = try await takeTurn(after: checked)
+        if let turn { checked = turn.head }
         for attempt in 1...Self.attemptsMax {
             let entries = try make(checked.head)
             guard let last = entries.last else { return ([], checked) }
             var submitted: LedgerClient.Submitted
             let known = checked.checkpoint.size
-            do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known) } catch let error as ClientError {
+            do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn?.token) } catch let error as ClientError {
                 // The answer was lost: ask again with the same entries; the server finds them by hash.
                 guard case .unreachable = error else { throw error }
                 try await Task.sleep(for: .milliseconds(200))
-                submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known)
+                submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn?.token)
             }
             switch submitted {
             case .recorded(let recorded, _, let proof):
                 guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
                 // Proven in a checkpoint that extends the one checked before signing; kept for next time.
                 return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
-            case .conflict(_, let proof):
+            case .conflict(_, let proof, let turnKept):
                 // Another office appended first: the new head, checked as the first one was.
                 let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
                 checked = try trust.check(proof, previous: previous, server: client.base)
                 guard ContinuousClock.now - started < .seconds(Self.secondsMax) else { break }
-                // Spread out offices in a race: a random pause, growing with the attempts.
+                if turnKept { continue }
+                turn = try await takeTurn(after: checked)
+                if let turn { checked = turn.head; continue }
+                // No turns: spread out offices in a race with a random pause, growing with the attempts.
                 try await Task.sleep(for: .milliseconds(Int64.random(in: 0...min(50, 1 << min(attempt, 6)))))
             }
         }
         throw ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
+    }
+
+    /// The turn to sign after the head, and the head it gives (checked against `after`, which it
+    /// must extend); nil when the server gives no turn.
+    private func takeTurn(after checked: HeadTrust.Checked) async throws -> (token: String, head: HeadTrust.Checked)? {
+        guard let taken = try await client.turn(known: checked.checkpoint.size) else { return nil }
+        let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
+        return (taken.token, try trust.checkedTurn(taken.proof, previous: previous, server: client.base))
     }
 }
 

@@ -42,6 +42,13 @@ final class LedgerService: Sendable {
         /// The enrolments of the checkpoint keys, as every head answer carries them; read again
         /// after an entry that enrols or revokes a key, or another process's entries.
         var keyEntries: [Entry]?
+        /// Counts the times `keyEntries` was forgotten: a read that began before is not kept.
+        var keyEntriesGeneration: UInt64 = 0
+
+        mutating func forgetKeyEntries() {
+            keyEntries = nil
+            keyEntriesGeneration += 1
+        }
     }
     private let state: Mutex<State>
 
@@ -98,7 +105,7 @@ final class LedgerService: Sendable {
         }
         let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
         state.withLock { state in
-            if changesKeys { state.keyEntries = nil }
+            if changesKeys { state.forgetKeyEntries() }
             guard let seqs = written else { return }
             state.pending.removeAll { $0 == seqs }
             if case .recorded = outcome { state.admitted(seqs) }
@@ -125,32 +132,53 @@ final class LedgerService: Sendable {
         state.withLock { state in
             state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
             state.admitted(state.verifiedSize...state.verifiedSize)
-            state.keyEntries = nil
+            state.forgetKeyEntries()
         }
     }
 
-    /// The enrolment entries of every authority and log key (`Ledger.checkpointKeyEntries`), kept
-    /// between answers.
-    func checkpointKeyEntries() async throws -> [Entry] {
-        if let cached = state.withLock({ $0.keyEntries }) { return cached }
-        let entries = try await run { try $0.checkpointKeyEntries() }
-        state.withLock { $0.keyEntries = entries }
-        return entries
-    }
-
-    /// A checkpoint covering the verified head: the latest kept one when it does, else one signed
-    /// for this size and not kept (signed once per size).
-    func checkpointForHead() async throws -> String {
-        let size = verifiedSize()
-        if let note = state.withLock({ state in [state.kept, state.unkept].compactMap { $0 }.first { $0.size == size }?.note }) { return note }
-        let key = logKey
+    /// What a head answer holds (FORMAT.md section 17): the verified head, a checkpoint of exactly
+    /// its size, the head's inclusion proof, the consistency proof from `known`, the enrolments of
+    /// the checkpoint keys and, with `proving`, that entry's inclusion proof.
+    struct HeadParts: Sendable {
+        let size: Int64
         let note: String
-        do { note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: false) } } catch let refusal as Refusal {
-            // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
-            throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
+        let head: Entry
+        let inclusion: [Merkle.Hash]
+        let consistency: [Merkle.Hash]
+        let entryInclusion: [Merkle.Hash]?
+        let keyEntries: [Entry]
+    }
+
+    /// The parts of a head answer, read in one go on the pool (each hop to a thread costs a wait
+    /// for a core, and a turn's answer is on every append's path). The checkpoint is the latest
+    /// kept one when it covers the head, else one signed for this size and not kept (signed once
+    /// per size); the key enrolments are kept between answers.
+    func headParts(known: Int64, proving seq: Int64?) async throws -> HeadParts {
+        let size = verifiedSize()
+        let (cachedNote, cachedKeys, keysGeneration) = state.withLock { state in
+            ([state.kept, state.unkept].compactMap { $0 }.first { $0.size == size }?.note, state.keyEntries, state.keyEntriesGeneration)
         }
-        state.withLock { $0.unkept = (size, note) }
-        return note
+        let key = logKey
+        let parts = try await run { ledger -> HeadParts in
+            let note: String
+            if let cachedNote { note = cachedNote } else {
+                do { note = try ledger.signCheckpoint(key: key, verifiedSize: size, keep: false) } catch let refusal as Refusal {
+                    // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
+                    throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
+                }
+            }
+            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
+            return HeadParts(size: size, note: note, head: head, inclusion: try ledger.inclusionProof(seq: size, size: size),
+                             consistency: known >= 1 && known < size ? try ledger.consistencyProof(old: known, new: size) : [],
+                             entryInclusion: try seq.flatMap { $0 <= size ? try ledger.inclusionProof(seq: $0, size: size) : nil },
+                             keyEntries: try cachedKeys ?? ledger.checkpointKeyEntries())
+        }
+        state.withLock { state in
+            if cachedNote == nil { state.unkept = (size, parts.note) }
+            // Unless a key changed meanwhile: then the next answer reads them again.
+            if cachedKeys == nil && state.keyEntriesGeneration == keysGeneration { state.keyEntries = parts.keyEntries }
+        }
+        return parts
     }
 
     /// Keeps a checkpoint of new entries when the last was kept at least the interval ago; called

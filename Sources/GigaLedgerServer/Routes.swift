@@ -17,6 +17,7 @@ struct Routes: Sendable {
     let logger: Logger
     let addressLimiter: RateLimiter
     let keyLimiter: RateLimiter
+    let turns: Turns
 
     init(service: LedgerService, limits: ServerLimits, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.service = service
@@ -25,6 +26,7 @@ struct Routes: Sendable {
         self.logger = logger
         addressLimiter = RateLimiter(perMinute: limits.requestsPerMinutePerAddress)
         keyLimiter = RateLimiter(perMinute: limits.submissionsPerMinutePerKey)
+        turns = Turns(turnMilliseconds: limits.turnMilliseconds, waitMilliseconds: limits.turnWaitMilliseconds, waitersMax: limits.turnWaitersMax)
     }
 
     func register(on router: Router<LedgerRequestContext>) {
@@ -38,6 +40,7 @@ struct Routes: Sendable {
         router.get("ledger/v1/checkpoints") { request, context in try await respond(request, context, "checkpoints") { try await checkpoints(request) } }
         router.get("ledger/v1/proof/inclusion") { request, context in try await respond(request, context, "inclusion") { try await inclusion(request) } }
         router.get("ledger/v1/proof/consistency") { request, context in try await respond(request, context, "consistency") { try await consistency(request) } }
+        router.post("ledger/v1/turn") { request, context in try await respond(request, context, "turn") { try await turn(request) } }
         router.post("ledger/v1/entries") { request, context in try await respond(request, context, "submit") { try await submit(request) } }
     }
 
@@ -151,24 +154,16 @@ struct Routes: Sendable {
     /// The head answer (FORMAT.md section 17); with `proving`, also the inclusion proof of that
     /// entry in the checkpoint (`entry_inclusion`): a submitter's proof that its entry is in.
     private func headAnswer(known: Int64, proving seq: Int64?) async throws -> CanonicalJSON {
-        let note = try await service.checkpointForHead()
-        let size = try Checkpoint.parse(SignedNote.parse(note).text).size
-        let keyEntries = try await service.checkpointKeyEntries()
-        let origin = service.origin
-        return try await service.run { ledger -> CanonicalJSON in
-            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
-            func hex(_ proof: [Merkle.Hash]) -> CanonicalJSON { .array(proof.map { .string(Encoding.hex($0)) }) }
-            var members: [String: CanonicalJSON] = [
-                "origin": .string(origin), "size": .integer(size), "head": EntryWire.json(head), "checkpoint": .string(note),
-                "inclusion": hex(try ledger.inclusionProof(seq: size, size: size)), "consistency_from": .integer(known),
-                "consistency": known >= 1 && known < size ? hex(try ledger.consistencyProof(old: known, new: size)) : .array([]),
-                "checkpoint_keys": .array(keyEntries.map(EntryWire.json)),
-            ]
-            if let seq, seq <= size { members["entry_inclusion"] = hex(try ledger.inclusionProof(seq: seq, size: size)) }
-            return .object(members)
-        }
+        let parts = try await service.headParts(known: known, proving: seq)
+        func hex(_ proof: [Merkle.Hash]) -> CanonicalJSON { .array(proof.map { .string(Encoding.hex($0)) }) }
+        var members: [String: CanonicalJSON] = [
+            "origin": .string(service.origin), "size": .integer(parts.size), "head": EntryWire.json(parts.head), "checkpoint": .string(parts.note),
+            "inclusion": hex(parts.inclusion), "consistency_from": .integer(known), "consistency": hex(parts.consistency),
+            "checkpoint_keys": .array(parts.keyEntries.map(EntryWire.json)),
+        ]
+        if let entryInclusion = parts.entryInclusion { members["entry_inclusion"] = hex(entryInclusion) }
+        return .object(members)
     }
-
 
     /// Entries `from` on, at most `count` (and the server's limit), as JSON lines: a replica's feed.
     private func entries(_ request: Request) async throws -> Response {
@@ -215,10 +210,63 @@ struct Routes: Sendable {
 
     // MARK: - Write path
 
+    /// The turn to sign after the head (`Turns`): waits in the queue, then answers the token, how
+    /// long it lasts and the head answer to sign after. 503 when the wait is too long.
+    private func turn(_ request: Request) async throws -> Response {
+        let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
+        guard let token = await turns.take() else {
+            Counter(label: "gigaledger_turns_refused_total").increment()
+            return Self.error(.serviceUnavailable, .unusable, "the server is busy: no turn to sign within \(limits.turnWaitMilliseconds) ms; retry later")
+        }
+        do {
+            let proof = try await headAnswer(known: known, proving: nil)
+            return Self.json(.ok, CanonicalJSON.object(["turn": .string(token), "turn_ms": .integer(limits.turnMilliseconds), "proof": proof]).encoded())
+        } catch {
+            turns.release(token)
+            throw error
+        }
+    }
+
     /// A signed entry, or a signed batch (an import): `{"entries":[...], "allow_duplicate":false,
-    /// "future":false}`. 201 recorded, 200 recorded before (a retry), 409 the head moved on.
+    /// "future":false}`. 201 recorded, 200 recorded before (a retry), 409 the head moved on. With
+    /// `turn`, the submission of a turn's holder: the turn passes on once it is answered, but for
+    /// a 409, which lets the holder sign again at once.
     private func submit(_ request: Request) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
+        let turn = request.uri.queryParameters.get("turn").map { String($0) }
+        do {
+            let (outcome, count, first) = try await submitted(request)
+            switch outcome {
+            case .recorded(let last):
+                turn.map(turns.release)
+                Counter(label: "gigaledger_appends_total").increment(by: count)
+                return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last),
+                                                                  "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
+            case .alreadyRecorded(let last):
+                turn.map(turns.release)
+                return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "entry": EntryWire.json(last),
+                                                             "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
+            case .conflict(let head):
+                Counter(label: "gigaledger_conflicts_total").increment()
+                let kept = turn.map(turns.renew) ?? false
+                let message = "the ledger's head is entry \(head.seq), not entry \(first - 1): sign again after it"
+                var answer: [String: CanonicalJSON] = [
+                    "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
+                    "head": EntryWire.json(head),
+                    "proof": try await headAnswer(known: known, proving: nil),
+                ]
+                if kept, let turn { answer["turn"] = .string(turn) }
+                return Self.json(.conflict, CanonicalJSON.object(answer).encoded())
+            }
+        } catch {
+            turn.map(turns.release)
+            throw error
+        }
+    }
+
+    /// A submission read, checked against the limits and handed to the ledger: the outcome, how
+    /// many entries it held and the first one's seq.
+    private func submitted(_ request: Request) async throws -> (SubmissionOutcome, count: Int, first: Int64) {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.bodyBytesMax {
             throw HTTPRefusal(.contentTooLarge, "the request body is \(length) bytes, more than \(limits.bodyBytesMax)")
         }
@@ -228,23 +276,7 @@ struct Routes: Sendable {
             throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(limits.submissionsPerMinutePerKey) a minute; retry later")
         }
         let outcome = try await service.submit(submission.entries, checks: submission.checks, allowDuplicateFile: submission.allowDuplicateFile)
-        switch outcome {
-        case .recorded(let last):
-            Counter(label: "gigaledger_appends_total").increment(by: submission.entries.count)
-            return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last),
-                                                              "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
-        case .alreadyRecorded(let last):
-            return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "entry": EntryWire.json(last),
-                                                         "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
-        case .conflict(let head):
-            Counter(label: "gigaledger_conflicts_total").increment()
-            let message = "the ledger's head is entry \(head.seq), not entry \(submission.entries[0].seq - 1): sign again after it"
-            return Self.json(.conflict, CanonicalJSON.object([
-                "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
-                "head": EntryWire.json(head),
-                "proof": try await headAnswer(known: known, proving: nil),
-            ]).encoded())
-        }
+        return (outcome, submission.entries.count, submission.entries[0].seq)
     }
 
     /// The request body, at most `bodyBytesMax`, arriving within `bodySecondsMax`.

@@ -13,7 +13,7 @@ package enum Files {
 
     /// Creates `path` with `mode` and writes `bytes`, failing if it exists (O_EXCL) and syncing to
     /// disk before it returns. A failed write removes what it made.
-    package static func writeNew(path: String, bytes: [UInt8], mode: mode_t) throws(WriteFailure) {
+    package static func writeNew(path: String, bytes: [UInt8], mode: mode_t, sync: Bool = true) throws(WriteFailure) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw errno == EEXIST ? .exists : .failed(String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -25,7 +25,7 @@ package enum Files {
             guard count > 0 else { break }
             written += count
         }
-        guard written == bytes.count, fsync(fd) == 0 else {
+        guard written == bytes.count, !sync || fsync(fd) == 0 else {
             let why = written == bytes.count ? String(cString: strerror(errno)) : "short write: \(String(cString: strerror(errno)))"
             unlink(path)
             throw .failed(why)

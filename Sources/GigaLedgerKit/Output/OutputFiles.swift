@@ -11,8 +11,8 @@ public enum OutputFiles {
     static let outputMode: mode_t = 0o644
 
     /// Creates `path` and writes `text`, refusing to overwrite; synced before it returns.
-    public static func writeNew(_ text: String, to path: String) throws(OutputError) {
-        do { try Files.writeNew(path: path, bytes: Array(text.utf8), mode: outputMode) } catch {
+    public static func writeNew(_ text: String, to path: String, sync: Bool = true) throws(OutputError) {
+        do { try Files.writeNew(path: path, bytes: Array(text.utf8), mode: outputMode, sync: sync) } catch {
             switch error {
             case .exists: throw OutputError(path: path, why: "it already exists; refusing to overwrite it")
             case .failed(let why): throw OutputError(path: path, why: why)
@@ -35,10 +35,11 @@ public enum OutputFiles {
 
     /// Replaces `path` with `text` atomically (a new file beside it, then rename), so a reader sees
     /// the old file or the new one, never half of one.
-    public static func replace(_ text: String, at path: String) throws(OutputError) {
+    /// `sync: false` for a file whose loss in a power cut costs nothing (a cache): not synced.
+    public static func replace(_ text: String, at path: String, sync: Bool = true) throws(OutputError) {
         let temporary = path + ".new-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
-        do { try writeNew(text, to: temporary) } catch { throw OutputError(path: path, why: error.why) }
+        do { try writeNew(text, to: temporary, sync: sync) } catch { throw OutputError(path: path, why: error.why) }
         guard rename(temporary, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temporary)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import GigaLedgerCore
 
@@ -231,6 +232,54 @@ import Testing
     }
 
     /// Metrics in Prometheus's text format, with the appends and refusals counted.
+    /// Turns: offices queue for the head instead of racing for it. A holder that vanishes delays
+    /// the next only until its turn lapses; a 409 to a holder keeps its turn; a submission with no
+    /// turn, or a token that holds none, is admitted as before.
+    @Test func turnsQueueOfficesAndPassOn() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "T-1"), server: server).status == 0)
+        @Sendable func turn() throws -> (token: String, size: Int64) {
+            let answer = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
+            #expect(answer.status == 200, "\(answer.body)")
+            guard case .object(let fields) = try CanonicalJSON.decodeRelaxed(Array(answer.body.utf8.dropLast()), bytesMax: 1 << 20),
+                  case .string(let token)? = fields["turn"], case .object(let proof)? = fields["proof"], case .integer(let size)? = proof["size"]
+            else { throw ServerStartFailure(output: "no turn in \(answer.body)") }
+            return (token, size)
+        }
+        // A takes the turn and vanishes; B waits for it; the officer's CLI waits behind B. Each
+        // gets it when the one before lapses, and nothing is recorded in between.
+        let a = try turn()
+        let b = Mutex<(token: String, size: Int64)?>(nil)
+        let waiter = Thread { b.withLock { $0 = try? turn() } }
+        waiter.start()
+        Thread.sleep(forTimeInterval: 0.3)  // B's request queued (loopback) before the officer's
+        let recorded = fixture.remote(fixture.payment(ref: "T-2"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        while waiter.isExecuting || b.withLock({ $0 == nil }) { Thread.sleep(forTimeInterval: 0.05) }
+        let second = try #require(b.withLock { $0 })
+        #expect(second.token != a.token && second.size == a.size, "B's turn came after A's lapsed, before the officer's entry")
+        // A 409 to the holder keeps its turn; its answered submission passes it on.
+        let c = try turn()
+        let entries = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=6&count=1"))
+        let stored = try EntryWire.decode(json: Array(entries.body.utf8.dropLast()))
+        guard case .object(var stale) = EntryWire.json(stored) else { return }
+        stale["seq"] = .integer(3)
+        let conflict = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=\(c.token)",
+                                                                    body: CanonicalJSON.object(["entries": .array([.object(stale)])]).encoded()))
+        #expect(conflict.status == 409 && conflict.body.contains("\"turn\":\"\(c.token)\""), "\(conflict.body)")
+        let replay = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=\(c.token)",
+                                                                  body: CanonicalJSON.object(["entries": .array([EntryWire.json(stored)])]).encoded()))
+        #expect(replay.status == 200, "\(replay.body)")
+        // An unknown token changes nothing; the next turn is free at once.
+        let unknown = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=00",
+                                                                   body: CanonicalJSON.object(["entries": .array([EntryWire.json(stored)])]).encoded()))
+        #expect(unknown.status == 200, "\(unknown.body)")
+        #expect(try turn().size == a.size + 1)
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
     @Test func metricsCountAppendsAndRefusals() throws {
         let fixture = try ServerFixture()
         let server = try fixture.start()

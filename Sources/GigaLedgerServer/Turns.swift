@@ -1,0 +1,119 @@
+import Foundation
+import GigaLedgerCore
+import Synchronization
+
+/// Whose turn it is to sign after the head (schema/FORMAT.md section 17, "Turns"). Offices that
+/// race for the same head all sign, one wins and the others are answered 409 and sign again: under
+/// contention most of the work is wasted and an unlucky office can lose for seconds. A turn makes
+/// them queue instead: first come, first served, one holder at a time. The holder signs after the
+/// head its turn's answer carries and submits with the turn's token; the turn passes on when that
+/// submission is answered (a 409 keeps it: another writer without a turn got in first), when the
+/// holder lets `turnMilliseconds` pass, or at once if it asks for a new one.
+///
+/// A turn is a courtesy, not a lock: a submission without one is admitted as before (the head
+/// alone decides), so a client that holds a turn and vanishes delays the other turn-takers by at
+/// most `turnMilliseconds`, and nobody else.
+final class Turns: Sendable {
+    /// How long a holder has to sign and submit before the turn passes on.
+    let turnMilliseconds: Int64
+    /// How long an office waits in the queue before it is answered 503 (busy; retry).
+    let waitMilliseconds: Int64
+    /// The most offices waiting at once; more are answered 503 at once.
+    let waitersMax: Int
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<String?, Never>
+    }
+    private struct State {
+        var holder: (token: String, generation: UInt64)?
+        var waiters = [Waiter]()
+        var nextID: UInt64 = 0
+        var generation: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    init(turnMilliseconds: Int64, waitMilliseconds: Int64, waitersMax: Int) {
+        self.turnMilliseconds = turnMilliseconds
+        self.waitMilliseconds = waitMilliseconds
+        self.waitersMax = waitersMax
+    }
+
+    /// Waits for the turn; returns its token, or nil when the wait was too long or the queue full.
+    func take() async -> String? {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            let (token, queued) = state.withLock { state -> (String?, Bool) in
+                if state.holder == nil { return (grant(&state), false) }
+                guard state.waiters.count < waitersMax else { return (nil, false) }
+                state.waiters.append(Waiter(id: id, continuation: continuation))
+                return (nil, true)
+            }
+            guard queued else { return continuation.resume(returning: token) }
+            let milliseconds = waitMilliseconds
+            Task { [weak self] in
+                try? await Task.sleep(for: .milliseconds(milliseconds))
+                self?.giveUp(id)
+            }
+        }
+    }
+
+    /// A waiter still queued after `waitMilliseconds` is answered nil (503, busy).
+    private func giveUp(_ id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    /// The turn of `token` is over (its submission was answered): the next waiter's.
+    func release(_ token: String) {
+        pass { $0?.token == token }
+    }
+
+    /// The holder met a conflict (a writer without a turn got in first): it keeps the turn, with
+    /// its time counted again, to sign after the new head. False when `token` no longer holds it.
+    func renew(_ token: String) -> Bool {
+        state.withLock { state in
+            guard state.holder?.token == token else { return false }
+            state.generation += 1
+            state.holder = (token, state.generation)
+            startClock(token: token, generation: state.generation)
+            return true
+        }
+    }
+
+    /// Passes the turn on when the holder is the one `current` names.
+    private func pass(when current: ((token: String, generation: UInt64)?) -> Bool) {
+        let next = state.withLock { state -> (Waiter, String)? in
+            guard state.holder != nil, current(state.holder) else { return nil }
+            state.holder = nil
+            guard !state.waiters.isEmpty else { return nil }
+            let waiter = state.waiters.removeFirst()
+            return (waiter, grant(&state))
+        }
+        if let (waiter, token) = next { waiter.continuation.resume(returning: token) }
+    }
+
+    /// Makes a new holder and starts its clock.
+    private func grant(_ state: inout State) -> String {
+        state.generation += 1
+        let token = Encoding.hex((0..<16).map { _ in UInt8.random(in: 0...255) })
+        state.holder = (token, state.generation)
+        startClock(token: token, generation: state.generation)
+        return token
+    }
+
+    /// After `turnMilliseconds` the turn passes on, whatever the holder did, unless it was renewed.
+    private func startClock(token: String, generation: UInt64) {
+        let milliseconds = turnMilliseconds
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            self?.pass { $0?.token == token && $0?.generation == generation }
+        }
+    }
+}
