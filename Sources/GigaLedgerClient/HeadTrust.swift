@@ -52,6 +52,12 @@ public struct HeadTrust: Sendable {
     /// The server's head, checked, and the checkpoint it is in; the checkpoint is kept for next
     /// time, per origin: any server of that ledger must extend it.
     public func checkedHead(_ client: LedgerClient) async throws -> Checked {
+        try await checkedHeadAnswer(client).checked
+    }
+
+    /// `checkedHead`, with the answer it checked (its checkpoint keys: a receipt names the one
+    /// that signed).
+    public func checkedHeadAnswer(_ client: LedgerClient) async throws -> (checked: Checked, answer: LedgerClient.Head) {
         // The origin this server served last time says which kept checkpoint to ask a proof from.
         let hint = kept.origin(server: client.base)
         var previous = try hint.flatMap { try kept.read(origin: $0) }
@@ -67,7 +73,7 @@ public struct HeadTrust: Sendable {
         }
         let checked = try check(answer, previous: previous, server: client.base)
         try kept.write(checked.note, origin: checked.checkpoint.origin, server: client.base)
-        return checked
+        return (checked, answer)
     }
 
     /// A head that came with a turn (`LedgerClient.turn`), asked from `previous`: checked as

@@ -136,10 +136,29 @@ public final class LedgerClient: Sendable {
     }
 
     public func entry(_ seq: Int64) async throws -> Entry? {
-        let (status, answer) = try await request("ledger/v1/entries/\(seq)", method: .GET, body: nil)
+        try await entry(.seq(seq))
+    }
+
+    /// The entry a sequence number or a hash names; nil when the server has none.
+    public func entry(_ reference: EntryReference) async throws -> Entry? {
+        try await optionalEntry("ledger/v1/entries/\(reference)")
+    }
+
+    /// The entry that enrolled key `id`; nil when the server's ledger has no such key.
+    public func enrolmentEntry(of id: KeyID) async throws -> Entry? {
+        try await optionalEntry("ledger/v1/keys/\(id)")
+    }
+
+    private func optionalEntry(_ path: String) async throws -> Entry? {
+        let (status, answer) = try await request(path, method: .GET, body: nil)
         if status == 404 { return nil }
         guard status == 200 else { throw Self.serverError(status, (try? Self.object(Self.json(answer), "")) ?? [:]) }
         return try Self.protocolValue { try EntryWire.decode(json: answer) }
+    }
+
+    /// The consistency proof from the tree of `from` entries to the tree of `to`.
+    public func consistencyProof(from: Int64, to: Int64) async throws -> [Merkle.Hash] {
+        try Self.hashes(try Self.object(try await getJSON("ledger/v1/proof/consistency?from=\(from)&to=\(to)"), "consistency proof"), "proof")
     }
 
     /// The inclusion proof of entry `seq` in the tree of `size` entries.

@@ -254,6 +254,11 @@ public struct StoreReader {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?"), arguments: [seq]).map(Self.entry(fromColumns:))
     }
 
+    /// The entry whose hash is `hash`, or nil (the column is unique, so indexed).
+    public func entry(hash: [UInt8]) throws -> Entry? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entries WHERE hash = ?"), arguments: [Data(hash)]).map(Self.entry(fromColumns:))
+    }
+
     /// The stored body bytes of entry `seq`, or nil.
     public func body(_ seq: Int64) throws -> [UInt8]? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM entries WHERE seq = ?"), arguments: [seq]).map { [UInt8]($0) }

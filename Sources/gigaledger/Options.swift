@@ -83,7 +83,7 @@ struct LedgerOptions: ParsableArguments {
     /// works on a ledger file.
     func refuseServer() throws {
         if let server = serverURL {
-            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, log and show", kind: .refused)
+            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, log, show and prove --entry", kind: .refused)
         }
     }
 }

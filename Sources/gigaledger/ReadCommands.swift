@@ -51,21 +51,21 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(abstract: "Show one entry in full: its fields, hashes and signature.")
 
         @OptionGroup var ledger: LedgerOptions
-        @Argument(help: "The entry's sequence number.") var seq: String
+        @Argument(help: "The entry's sequence number, or its hash (64 hex digits).") var seq: String
         @Flag(name: .long, help: "Print JSON for scripts.") var json = false
 
         func run() throws {
-            let number = try SequenceNumber.parse(seq, field: "seq")
+            let reference = try EntryReference.parse(seq, field: "entry")
             if let url = ledger.serverURL {
                 let read = try ledger.remoteRead(url)
-                guard let entry = try blockingAwait({ try await read.entry(number) }) else {
-                    throw InputError(field: "seq", value: seq, problem: "is not an entry of the server's ledger")
+                guard let entry = try blockingAwait({ try await read.entry(reference) }) else {
+                    throw InputError(field: "entry", value: seq, problem: "is not an entry of the server's ledger")
                 }
                 print(json ? Render.json(entry) : Render.detail(entry))
                 return
             }
-            guard let entry = try ledger.open(forWriting: false).entry(number) else {
-                throw InputError(field: "seq", value: seq, problem: "is not an entry of this ledger")
+            guard let entry = try ledger.open(forWriting: false).entry(reference) else {
+                throw InputError(field: "entry", value: seq, problem: "is not an entry of this ledger")
             }
             print(json ? Render.json(entry) : Render.detail(entry))
         }

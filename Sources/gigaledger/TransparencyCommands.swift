@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerClient
 
 /// Writes `text` to `path` (refusing to overwrite) or, without a path, to standard output, which
 /// must take all of it: output lost (a full disk, /dev/full, a closed pipe) is a failure.
@@ -55,6 +56,19 @@ extension GigaLedger {
         }
 
         func run() throws {
+            if let url = ledger.serverURL {
+                // Through a server: a receipt against its checked checkpoint, made and checked here.
+                guard let entry, checkpoint == nil else {
+                    throw CLIError(message: "with --server, prove makes a receipt for --entry SEQ against the server's latest checkpoint; for --checkpoint or --from, use a verified copy (`gigaledger sync`)", kind: .refused)
+                }
+                let seq = try SequenceNumber.parse(entry, field: "entry")
+                let read = try ledger.remoteRead(url)
+                guard let receipt = try blockingAwait({ try await read.receipt(seq) }) else {
+                    throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
+                }
+                try emit(receipt.encoded, to: out)
+                return
+            }
             let ledger = try ledger.open(forWriting: false)
             if let entry {
                 let seq = try SequenceNumber.parse(entry, field: "entry")
@@ -75,7 +89,16 @@ extension GigaLedger {
         @Argument(help: "The receipt file.") var file: String
         @Option(name: .long, help: ArgumentHelp("The ledger's public key (the authority's NAME.pub).", valueName: "pub")) var ledgerKey: String
         @OptionGroup var witnesses: WitnessOptions
+        @Option(name: .long, help: ArgumentHelp("Also ask this GigaLedger server whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).", valueName: "url"))
+        var server: String?
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
+
+        /// With `--server`: the size of the server's checkpoint that extends the receipt's.
+        func stillHeld(_ checkpoint: Checkpoint, key: PublicKey) throws -> Int64? {
+            guard let server else { return nil }
+            let read = RemoteRead(client: try Environment.client(server), trust: try Environment.headTrust(pinned: key, keepingCheckpoints: true))
+            return try blockingAwait { try await read.stillHolds(checkpoint) }
+        }
 
         func run() throws {
             let key = try KeyFiles.readPublic(path: ledgerKey)
@@ -93,16 +116,20 @@ extension GigaLedger {
             let receipt = try Receipt.parse(text)
             let (checkpoint, body) = try receipt.check(ledgerKey: key)
             if let required { try required.check(cosigners: receipt.cosigners(among: required.keys).count, size: checkpoint.size) }
+            let held = try stillHeld(checkpoint, key: key)
             if json {
-                print(Render.jsonObject(["verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
-                                         "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
-                                         "root": .string(Encoding.base64(checkpoint.root)), "signer": .string(body.signer.description),
-                                         "recorded_at": .string(body.recordedAt)]))
+                var fields: [String: CanonicalJSON] = ["verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
+                                                       "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
+                                                       "root": .string(Encoding.base64(checkpoint.root)), "signer": .string(body.signer.description),
+                                                       "recorded_at": .string(body.recordedAt)]
+                if let held { fields["server_tree_size"] = .integer(held) }
+                print(Render.jsonObject(fields))
                 return
             }
             print("receipt verified: entry \(body.seq) (\(body.type)) is in \(checkpoint.origin) at tree size \(checkpoint.size)")
             print("entry: \(Render.summarize(body.data))")
             print("signed by \(body.signer) at \(body.recordedAt); checkpoint root \(Encoding.base64(checkpoint.root))")
+            if let held, let server { print("still held by \(server): its checkpoint of \(held) entries extends the receipt's") }
         }
     }
 

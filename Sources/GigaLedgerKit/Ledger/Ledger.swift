@@ -231,6 +231,20 @@ public final class Ledger {
         try store.read { try $0.entry(seq) }
     }
 
+    /// The entry a sequence number or hash names, or nil.
+    public func entry(_ reference: EntryReference) throws -> Entry? {
+        switch reference {
+        case .seq(let seq): return try entry(seq)
+        case .hash(let hash): return try store.read { try $0.entry(hash: hash) }
+        }
+    }
+
+    /// The entry that enrolled key `id` (the genesis for the first authority), or nil.
+    public func enrolmentEntry(of id: KeyID) throws -> Entry? {
+        guard let record = try keys().first(where: { $0.enrolment.publicKey.id == id }) else { return nil }
+        return try entry(record.enrolledAt)
+    }
+
     /// Every enrolled key, in enrolment order, with its revocation if any.
     public func keys() throws -> [KeyRecord] {
         try store.read { reader in

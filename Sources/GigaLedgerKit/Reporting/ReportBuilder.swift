@@ -257,7 +257,7 @@ struct ReportData {
     func policy(at state: Int64, for day: CalendarDate) throws -> (policy: Policy, seq: Int64, notInForce: String?) {
         let recorded = policies.filter { $0.seq <= state }
         if let inForce = recorded.last(where: { $0.policy.isInForce(on: day) }) { return (inForce.policy, inForce.seq, nil) }
-        guard let latest = recorded.last else {
+        guard !recorded.isEmpty else {
             throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --builtin eurohpc-2026`", kind: .refused)
         }
         let earliest = recorded.min { ($0.policy.effectiveFrom ?? CalendarDate.earliest) < ($1.policy.effectiveFrom ?? CalendarDate.earliest) }!

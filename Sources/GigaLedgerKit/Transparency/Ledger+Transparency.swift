@@ -178,7 +178,21 @@ extension Ledger {
             throw Refusal("entry \(seq)'s signer \(entry.signer) is not enrolled")
         }
         return Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer.enrolment.publicKey,
-                       signature: entry.signature, proof: try inclusionProof(seq: seq, size: checkpoint.size), checkpointNote: note)
+                       signature: entry.signature, proof: try inclusionProof(seq: seq, size: checkpoint.size),
+                       checkpointKey: try checkpointKeyEnrolment(note: note, size: checkpoint.size), checkpointNote: note)
+    }
+
+    /// For a checkpoint not signed by the genesis authority (a log key's, a server's): the
+    /// enrolment entry of the key that signed it and that entry's inclusion proof, which a receipt
+    /// carries so that it is checked with the authority's key alone (FORMAT.md section 13).
+    func checkpointKeyEnrolment(note: String, size: Int64) throws -> Receipt.CheckpointKeyEnrolment? {
+        let keys = try keys()
+        guard let genesis = keys.first, (try? Checkpoint.open(note, trusting: [genesis.enrolment.publicKey])) == nil else { return nil }
+        for record in keys.dropFirst() where record.enrolment.role.signsCheckpoints && record.enrolledAt <= size {
+            guard (try? Checkpoint.open(note, trusting: [record.enrolment.publicKey])) != nil, let entry = try entry(record.enrolledAt) else { continue }
+            return Receipt.CheckpointKeyEnrolment(entry: entry, proof: try inclusionProof(seq: record.enrolledAt, size: size))
+        }
+        return nil
     }
 
     /// Verifies the whole ledger, then that it extends the checkpoint `note` published earlier

@@ -157,6 +157,58 @@ import Testing
         #expect(try rows("entries", replica).count == 6)
     }
 
+    /// Receipts of a server's ledger: `prove --entry --server` makes one against the server's
+    /// checked checkpoint (signed by its log key), carrying the log key's enrolment so that
+    /// `check-receipt` checks it with the authority's key alone; `--server` asks whether the server
+    /// still holds it, and a forked server is caught. `show` takes an entry's hash too.
+    @Test func receiptsThroughTheServerCheckWithTheAuthorityKey() throws {
+        let fixture = try ServerFixture()
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        let server = try fixture.start()
+        let recorded = fixture.remote(fixture.payment(ref: "P-1"), server: server)
+        try #require(recorded.status == 0, "\(recorded.stderr)")
+        let proved = fixture.remote(["prove", "--entry", "6", "--out", "r6.txt", "--authority-key", "authority.pub"], server: server)
+        #expect(proved.status == 0, "\(proved.stderr)")
+        let receipt = try String(contentsOfFile: fixture.dir.file("r6.txt"), encoding: .utf8)
+        #expect(receipt.contains("\ncheckpoint_key_entry 5\n"), "the log key's enrolment: \(receipt)")
+        let checked = try fixture.cli.expectOK(["check-receipt", "r6.txt", "--ledger-key", "authority.pub"])
+        #expect(checked.stdout.hasPrefix("receipt verified: entry 6 (contribution)"), "\(checked.stdout)")
+        let held = fixture.cli.run(["check-receipt", "r6.txt", "--ledger-key", "authority.pub", "--server", server.url])
+        #expect(held.status == 0 && held.stdout.contains("still held by \(server.url)"), "\(held.stdout) \(held.stderr)")
+        // The key entry's signature flipped: not verified; another key than the authority's: likewise.
+        let tampered = receipt.replacingOccurrences(of: "\ncheckpoint_key_entry 5\n", with: "\ncheckpoint_key_entry 4\n")
+        try tampered.write(toFile: fixture.dir.file("bad.txt"), atomically: true, encoding: .utf8)
+        let bad = fixture.cli.run(["check-receipt", "bad.txt", "--ledger-key", "authority.pub"])
+        #expect(bad.status == 1 && bad.stderr.contains("checkpoint key"), "\(bad.stderr)")
+        let wrongKey = fixture.cli.run(["check-receipt", "r6.txt", "--ledger-key", "officer.pub"])
+        #expect(wrongKey.status == 1, "\(wrongKey.stderr)")
+        // `show` by hash, through the server and on the file; the enrolment of a key by its ID.
+        let hash = try #require(recorded.stdout.split(separator: "\n").first { $0.hasPrefix("hash ") }.map { String($0.dropFirst(5)) })
+        let shown = fixture.remote(["show", hash, "--authority-key", "authority.pub"], server: server)
+        #expect(shown.status == 0 && shown.stdout.contains("entry       6"), "\(shown.stdout) \(shown.stderr)")
+        let unknown = fixture.remote(["show", String(repeating: "0", count: 64), "--authority-key", "authority.pub"], server: server)
+        #expect(unknown.status == 65 && unknown.stderr.contains("is not an entry of the server's ledger"), "\(unknown.stderr)")
+        let officerID = try #require(fixture.cli.run(["key", "list"]).stdout.split(separator: "\n").first { $0.contains("officer") }.map { String($0.prefix(16)) })
+        let enrolment = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/keys/\(officerID)"))
+        #expect(enrolment.status == 200 && enrolment.body.contains("\"type\":\"key-enroll\""), "\(enrolment.body)")
+        let noKey = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/keys/0000000000000000"))
+        #expect(noKey.status == 404 && noKey.body.hasPrefix("{\"error\":{"), "\(noKey.body)")
+        server.stop()
+        // The file's own receipt (the kept checkpoint is the log key's too) checks the same way.
+        try fixture.cli.expectOK(["prove", "--entry", "6", "--out", "local.txt"])
+        #expect(try String(contentsOfFile: fixture.dir.file("local.txt"), encoding: .utf8).contains("\ncheckpoint_key_entry 5\n"))
+        try fixture.cli.expectOK(["check-receipt", "local.txt", "--ledger-key", "authority.pub"])
+        // A server of a fork (another entry 6) does not hold the receipt's entry.
+        try fixture.cli.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+                                  "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork])
+        let forked = try fixture.start(ledger: fork)
+        let notHeld = fixture.cli.run(["check-receipt", "r6.txt", "--ledger-key", "authority.pub", "--server", forked.url],
+                                      env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor-config")])
+        #expect(notHeld.status == 1 && notHeld.stderr.contains("does not extend the receipt's"), "\(notHeld.stdout) \(notHeld.stderr)")
+        forked.stop()
+    }
+
     /// An address that served one ledger and now serves another (same port, other origin) is not
     /// followed: the client signs nothing and keeps the evidence.
     @Test func anAddressThatNowServesAnotherLedgerIsRefused() throws {
