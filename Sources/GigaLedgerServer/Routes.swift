@@ -36,7 +36,8 @@ struct Routes: Sendable {
         router.get("tile/**") { request, context in try await respond(request, context, "tile") { try await tile(request) } }
         router.get("ledger/v1/head") { request, context in try await respond(request, context, "head") { try await head(request) } }
         router.get("ledger/v1/entries") { request, context in try await respond(request, context, "entries") { try await entries(request) } }
-        router.get("ledger/v1/entries/:seq") { request, context in try await respond(request, context, "entry") { try await entry(context) } }
+        router.get("ledger/v1/entries/:id") { request, context in try await respond(request, context, "entry") { try await entry(context) } }
+        router.get("ledger/v1/keys/:id") { request, context in try await respond(request, context, "key") { try await keyEntry(context) } }
         router.get("ledger/v1/checkpoints") { request, context in try await respond(request, context, "checkpoints") { try await checkpoints(request) } }
         router.get("ledger/v1/proof/inclusion") { request, context in try await respond(request, context, "inclusion") { try await inclusion(request) } }
         router.get("ledger/v1/proof/consistency") { request, context in try await respond(request, context, "consistency") { try await consistency(request) } }
@@ -173,10 +174,17 @@ struct Routes: Sendable {
         return Self.bytes(EntryWire.encodeLines(entries), type: "application/x-ndjson", cache: "no-store")
     }
 
+    /// One entry, by its sequence number or its hash.
     private func entry(_ context: LedgerRequestContext) async throws -> Response {
-        let text = context.parameters.get("seq") ?? ""
-        let seq = try SequenceNumber.parse(text, field: "seq")
-        guard let entry = try await service.run({ try $0.entry(seq) }) else { throw HTTPRefusal(.notFound, "there is no entry \(seq)") }
+        let reference = try EntryReference.parse(context.parameters.get("id") ?? "", field: "entry")
+        guard let entry = try await service.run({ try $0.entry(reference) }) else { throw HTTPRefusal(.notFound, "there is no entry \(reference)") }
+        return Self.json(.ok, EntryWire.encode(entry), cache: "public, max-age=31536000, immutable")
+    }
+
+    /// The entry that enrolled a key (by its 16-hex-digit ID): a client checks a signer's entries with it.
+    private func keyEntry(_ context: LedgerRequestContext) async throws -> Response {
+        let id = try KeyID.parse(context.parameters.get("id") ?? "", field: "key")
+        guard let entry = try await service.run({ try $0.enrolmentEntry(of: id) }) else { throw HTTPRefusal(.notFound, "key \(id) is not enrolled in this ledger") }
         return Self.json(.ok, EntryWire.encode(entry), cache: "public, max-age=31536000, immutable")
     }
 
@@ -233,6 +241,7 @@ struct Routes: Sendable {
     /// a 409, which lets the holder sign again at once.
     private func submit(_ request: Request) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
+        try Query.once(request, "turn")
         let turn = request.uri.queryParameters.get("turn").map { String($0) }
         do {
             let (outcome, count, first) = try await submitted(request)
@@ -316,9 +325,16 @@ struct HTTPRefusal: GigaLedgerError {
     var kind: FailureKind { .refused }
 }
 
-/// Query parameters, each an integer in a range.
+/// Query parameters, each given at most once, each an integer in a range.
 enum Query {
+    /// A parameter given twice is refused: which one counts would be a guess.
+    static func once(_ request: Request, _ name: String) throws {
+        let count = request.uri.queryParameters.getAll(name).count
+        guard count <= 1 else { throw HTTPRefusal(.badRequest, "query parameter \(name) is given \(count) times; give it once") }
+    }
+
     static func integer(_ request: Request, _ name: String, default value: Int64?, range: ClosedRange<Int64>) throws -> Int64 {
+        try once(request, name)
         guard let text = request.uri.queryParameters.get(name) else {
             guard let value else { throw HTTPRefusal(.badRequest, "query parameter \(name) is missing") }
             return value

@@ -78,6 +78,8 @@ import Testing
         #expect(unknown.status == 404 && unknown.body.hasPrefix("{\"error\":{"), "\(unknown.body)")
         let badQuery = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=x&size=2"))
         #expect(badQuery.status == 400 && badQuery.body.contains("query parameter seq"), "\(badQuery.body)")
+        let twice = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=1&count=2&from=5"))
+        #expect(twice.status == 400 && twice.body.contains("query parameter from is given 2 times"), "\(twice.body)")
         // Sizes beyond the tree (once, one of them hung the server): refused at once, as input.
         for size in ["7", "4611686018427387905", "9223372036854775807"] {
             let beyond = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=1&size=\(size)"), readTimeout: 5)
