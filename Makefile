@@ -2,9 +2,9 @@
 SWIFT ?= swift
 # What the build and the tests need from Debian: libsodium and SQLite to build against, pkg-config to
 # find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
-# GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong system clock, and
-# openssl for the test certificate of the HTTPS server.
-APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl
+# GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong system clock,
+# openssl for the test certificate of the HTTPS server, and nginx to serve a publication's static files.
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx
 DEMO_DIR ?= demo
 # Where `make install` puts the binary, its manual page and shell completions.
 PREFIX ?= /usr/local

@@ -168,7 +168,12 @@ public final class LedgerClient: Sendable {
 
     /// The checkpoints the server keeps above `size`, and their cosignatures, as rows.
     public func checkpoints(above size: Int64) async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
-        let fields = try Self.object(try await getJSON("ledger/v1/checkpoints?above=\(size)"), "checkpoints answer")
+        try Self.checkpointRows(try await getJSON("ledger/v1/checkpoints?above=\(size)"))
+    }
+
+    /// The rows of a `ledger/v1/checkpoints` document (served, or published as a file).
+    static func checkpointRows(_ value: CanonicalJSON) throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
+        let fields = try Self.object(value, "checkpoints answer")
         let checkpoints = try Self.array(fields, "checkpoints").map { value -> ReplicatedCheckpoint in
             let row = try Self.object(value, "checkpoint")
             guard let root = Encoding.unhex(try Self.text(row, "root")), root.count == 32 else { throw ClientError.malformed("a checkpoint's root is not 32 bytes of hex") }
@@ -179,6 +184,35 @@ public final class LedgerClient: Sendable {
             return ReplicatedCosignature(size: try Self.integer(row, "size"), keyID: try Self.text(row, "key_id"), line: try Self.text(row, "line"))
         }
         return (checkpoints, cosignatures)
+    }
+
+    // MARK: - A published ledger (static files, FORMAT.md section 18)
+
+    /// Whether the address serves the GigaLedger API (`health` answers) or only published files.
+    public func servesAPI() async throws -> Bool {
+        let (status, _) = try await request("health", method: .GET, body: nil)
+        return status == 200
+    }
+
+    /// A published file's bytes; nil when there is none (404).
+    public func file(_ path: String) async throws -> [UInt8]? {
+        let (status, answer) = try await request(path, method: .GET, body: nil)
+        if status == 404 { return nil }
+        guard status == 200 else { throw ClientError.unreachable("\(base)/\(path): status \(status)") }
+        return answer
+    }
+
+    /// The published kept checkpoints and their cosignatures.
+    public func publishedCheckpoints() async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
+        guard let bytes = try await file("ledger/v1/checkpoints") else { throw ClientError.malformed("the publication has no ledger/v1/checkpoints") }
+        return try Self.checkpointRows(try Self.json(bytes))
+    }
+
+    /// A published full-entry bundle (`ledger/v1/bundle/<N>[.p/<W>]`), read as entries.
+    public func publishedBundle(_ path: TilePath) async throws -> [Entry] {
+        let relative = "ledger/v1/bundle/" + path.path.dropFirst("entries/".count)
+        guard let bytes = try await file(relative) else { throw ClientError.malformed("the publication has no \(relative)") }
+        return try Self.protocolValue { try EntryWire.decodeLines(bytes) }
     }
 
     // MARK: - HTTP

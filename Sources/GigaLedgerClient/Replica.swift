@@ -78,6 +78,10 @@ public struct Replica: Sendable {
         let ledger = exists ? try Ledger.open(path: path, forWriting: true) : try Ledger.createReplica(path: path)
         do {
             let before = try ledger.size()
+            if try await !client.servesAPI() {
+                let (after, kept) = try await syncPublished(ledger, before: before)
+                return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept)
+            }
             // The copy's own tree stands for what it holds: the server must prove it extends it.
             let answer = try await client.head(known: before)
             let own: KeptCheckpoints.Kept? = before == 0 ? nil : try {
@@ -95,5 +99,69 @@ public struct Replica: Sendable {
             throw error
         }
     }
-}
 
+    /// A sync from a publication (static files, FORMAT.md section 18): the published checkpoint
+    /// must be one of the published kept checkpoints (each checked by `replicate` as `verify`
+    /// checks a stored one: signed by a log or authority key of the ledger active at its size);
+    /// the full-entry bundles above the copy's size are taken in as from a server, and the copy's
+    /// tree must then give the checkpoint's root, which commits to every entry, the copy's own
+    /// included: a fork of the copy's history fails there. A publication behind the copy must
+    /// give the copy's own root at its size. The genesis authority must be the one trusted.
+    func syncPublished(_ ledger: Ledger, before: Int64) async throws -> (after: Int64, kept: Int) {
+        guard let noteBytes = try await client.file("checkpoint") else {
+            throw ClientError.malformed("\(client.base) serves neither the GigaLedger API (no health) nor a publication (no checkpoint)")
+        }
+        let note = String(decoding: noteBytes, as: UTF8.self)
+        guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
+            throw ClientError.malformed("the published checkpoint is not a signed checkpoint note")
+        }
+        let kept = try await client.publishedCheckpoints()
+        guard kept.checkpoints.contains(where: { $0.size == checkpoint.size && (try? SignedNote.parse($0.note))?.text == signed.text }) else {
+            throw ClientError.malformed("the published checkpoint (\(checkpoint.size) entries) is not among the published kept checkpoints")
+        }
+        if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {
+            _ = try trust.known.check(origin: origin, authority: authority, pinned: trust.pinned)
+        }
+        guard checkpoint.size > before else {
+            guard try ledger.root(size: checkpoint.size) == checkpoint.root else {
+                throw VerificationFailure(seq: checkpoint.size, reason: "the published checkpoint of \(checkpoint.size) entries does not match this copy's first \(checkpoint.size): its history has forked from this copy's; nothing was taken in")
+            }
+            return (before, 0)
+        }
+        let entries = try await fetchPublished(from: before + 1, through: checkpoint.size)
+        if before == 0, case .genesis(let genesis)? = entries.first.flatMap({ try? EntryBody.decode($0.body) })?.data {
+            _ = try trust.known.check(origin: genesis.origin, authority: genesis.authority.publicKey.id, pinned: trust.pinned)
+        }
+        let after = try ledger.replicate(entries, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: checkpoint)
+        return (after, kept.checkpoints.filter { $0.size > before && $0.size <= after }.count)
+    }
+
+    /// Entries `first` to `last` from the published full-entry bundles, `pagesInFlight` at once.
+    func fetchPublished(from first: Int64, through last: Int64) async throws -> [Entry] {
+        let width = Int64(TilePath.width)
+        let indexes = Array(((first - 1) / width)...((last - 1) / width))
+        var bundles = [Int64: [Entry]]()
+        try await withThrowingTaskGroup(of: (Int64, [Entry]).self) { group in
+            var queued = 0
+            func enqueue() {
+                guard queued < indexes.count else { return }
+                let index = indexes[queued]
+                queued += 1
+                let count = index < last / width ? TilePath.width : Int(last % width)
+                group.addTask {
+                    let page = try await client.publishedBundle(TilePath(level: nil, index: index, width: count))
+                    guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == index * width + 1 + Int64($0.offset) }) else {
+                        throw ClientError.malformed("the published bundle \(index) does not hold entries \(index * width + 1) to \(index * width + Int64(count))")
+                    }
+                    return (index, page)
+                }
+            }
+            for _ in 0..<Self.pagesInFlight { enqueue() }
+            while let (index, page) = try await group.next() {
+                bundles[index] = page
+                enqueue()
+            }
+        }
+        return indexes.flatMap { bundles[$0] ?? [] }.filter { $0.seq >= first }
+    }
+}

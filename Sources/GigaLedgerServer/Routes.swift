@@ -34,6 +34,7 @@ struct Routes: Sendable {
         router.get("metrics") { request, context in try await respond(request, context, "metrics") { metrics() } }
         router.get("checkpoint") { request, context in try await respond(request, context, "checkpoint") { try await checkpoint() } }
         router.get("tile/**") { request, context in try await respond(request, context, "tile") { try await tile(request) } }
+        router.get("ledger/v1/bundle/**") { request, context in try await respond(request, context, "bundle") { try await bundle(request) } }
         router.get("ledger/v1/head") { request, context in try await respond(request, context, "head") { try await head(request) } }
         router.get("ledger/v1/entries") { request, context in try await respond(request, context, "entries") { try await entries(request) } }
         router.get("ledger/v1/entries/:id") { request, context in try await respond(request, context, "entry") { try await entry(context) } }
@@ -144,6 +145,17 @@ struct Routes: Sendable {
         return Self.bytes(bytes, type: "application/octet-stream", cache: cache)
     }
 
+    /// `ledger/v1/bundle/<N>[.p/<W>]`: entries 256·N + 1 to 256·N + W in full, as JSON lines, the
+    /// static form of `ledger/v1/entries` (what `publish` writes for replicas); cached as tiles are.
+    private func bundle(_ request: Request) async throws -> Response {
+        let components = ["entries"] + request.uri.path.split(separator: "/").dropFirst(3).map(String.init)
+        guard let path = TilePath.parse(components) else { throw HTTPRefusal(.notFound, "\(request.uri.path) is not a bundle path") }
+        let bytes = try await service.run { ledger in try ledger.fullEntryBundle(index: path.index, width: path.width, size: try ledger.size()) }
+        guard let bytes else { throw HTTPRefusal(.notFound, "bundle \(path.path) is not complete in this ledger") }
+        let cache = path.width == TilePath.width ? "public, max-age=31536000, immutable" : "public, max-age=1"
+        return Self.bytes(bytes, type: "application/x-ndjson", cache: cache)
+    }
+
     /// The head, a checkpoint that covers it, the head's inclusion proof and, from `known` (the
     /// size of the checkpoint the client kept), a consistency proof: everything a client checks
     /// before it signs after the head.
@@ -191,12 +203,8 @@ struct Routes: Sendable {
     /// The checkpoints kept above `above`, with their cosignatures: a replica keeps them as rows.
     private func checkpoints(_ request: Request) async throws -> Response {
         let above = try Query.integer(request, "above", default: 0, range: 0...Int64.max)
-        let kept = try await service.run { try $0.checkpoints(above: above) }
-        let answer = CanonicalJSON.object([
-            "checkpoints": .array(kept.checkpoints.map { .object(["size": .integer($0.size), "root": .string(Encoding.hex($0.root)), "note": .string($0.note), "signed_at": .string($0.signedAt)]) }),
-            "cosignatures": .array(kept.cosignatures.map { .object(["size": .integer($0.size), "key_id": .string($0.keyID), "line": .string($0.line)]) }),
-        ])
-        return Self.json(.ok, answer.encoded())
+        let document = try await service.run { try $0.checkpointsDocument(above: above) }
+        return Self.json(.ok, document)
     }
 
     private func inclusion(_ request: Request) async throws -> Response {

@@ -41,3 +41,32 @@ extension GigaLedger {
         }
     }
 }
+
+extension GigaLedger {
+    struct Publish: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the ledger's latest checkpoint as static files for any web server: C2SP tlog-tiles, and full entries for replicas.",
+            discussion: """
+                The files are what `gigaledger serve` answers for the same paths, byte for byte: `checkpoint`, \
+                `tile/...`, `ledger/v1/bundle/...` and `ledger/v1/checkpoints`. Run it again after new checkpoints: \
+                only new files are written, and `checkpoint` last, so a reader never sees a checkpoint whose files \
+                are missing. Anyone can then keep a verified copy with `gigaledger sync --from URL-OF-THE-FOLDER`. \
+                schema/FORMAT.md section 18.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("The folder to publish into (created if missing).", valueName: "dir"), completion: .directory)
+        var out: String
+        @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
+
+        func run() throws {
+            let publication = try ledger.open(forWriting: false).publish(to: out)
+            if json {
+                print(Render.jsonObject(["out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),
+                                         "files_kept": .integer(Int64(publication.kept))]))
+            } else {
+                print("published the checkpoint of \(publication.size) entries to \(out): \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there")
+            }
+        }
+    }
+}

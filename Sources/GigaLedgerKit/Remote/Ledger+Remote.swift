@@ -157,32 +157,62 @@ extension Ledger {
         }
     }
 
-    // MARK: - tlog tiles (C2SP tlog-tiles)
+    // MARK: - tlog tiles (C2SP tlog-tiles) and full-entry bundles
 
     /// The hashes of tile `level`/`index` of width `width` (1 to 256), concatenated: the stored
     /// tree nodes of level 8·`level`, indexes 256·`index` to 256·`index` + `width` − 1, each of
     /// which must be complete in a tree of `size` entries.
     public func tile(level: Int, index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
-        let height = TilePath.height * level
-        let first = index * Int64(TilePath.width)
-        guard height < 63, first + Int64(width) <= size >> height else { return nil }
-        let hashes = try store.read { try $0.treeNodes(level: height, from: first, count: width) }
-        guard hashes.count == width else { throw LedgerError.treeIncomplete(level: height, index: first + Int64(hashes.count)) }
-        return hashes.flatMap { $0 }
+        try store.read { try Self.tile($0, level: level, index: index, width: width, size: size) }
     }
 
     /// The entry bundle `index` of width `width`: the leaf data (each entry's 32-byte hash) of
     /// entries 256·`index` + 1 to 256·`index` + `width`, each preceded by its length as two bytes
     /// big-endian (C2SP tlog-tiles).
     public func entryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
+        try store.read { try Self.bundle($0, index: index, width: width, size: size, full: false) }
+    }
+
+    /// The full-entry bundle `index` of width `width`: entries 256·`index` + 1 to 256·`index` +
+    /// `width` as JSON lines (FORMAT.md section 17), what a replica takes in.
+    public func fullEntryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
+        try store.read { try Self.bundle($0, index: index, width: width, size: size, full: true) }
+    }
+
+    /// The kept checkpoints above `size` and their cosignatures, as the JSON document of
+    /// `ledger/v1/checkpoints` (FORMAT.md section 17), without its final newline.
+    public func checkpointsDocument(above size: Int64) throws -> [UInt8] {
+        try store.read { try Self.checkpointsDocument($0, above: size) }
+    }
+
+    static func tile(_ reader: StoreReader, level: Int, index: Int64, width: Int, size: Int64) throws -> [UInt8]? {
+        let height = TilePath.height * level
+        let first = index * Int64(TilePath.width)
+        guard height < 63, first + Int64(width) <= size >> height else { return nil }
+        let hashes = try reader.treeNodes(level: height, from: first, count: width)
+        guard hashes.count == width else { throw LedgerError.treeIncomplete(level: height, index: first + Int64(hashes.count)) }
+        return hashes.flatMap { $0 }
+    }
+
+    static func bundle(_ reader: StoreReader, index: Int64, width: Int, size: Int64, full: Bool) throws -> [UInt8]? {
         let first = index * Int64(TilePath.width) + 1
         guard first + Int64(width) - 1 <= size else { return nil }
-        let entries = try store.read { try $0.entries(from: first, limit: width) }
+        let entries = try reader.entries(from: first, limit: width)
         guard entries.count == width else { throw LedgerError.damaged("entry bundle \(index): \(entries.count) of \(width) entries stored") }
+        if full { return EntryWire.encodeLines(entries) }
         var out = [UInt8]()
         out.reserveCapacity(width * 34)
         for entry in entries { out += [0, UInt8(entry.hash.count)] + entry.hash }
         return out
+    }
+
+    static func checkpointsDocument(_ reader: StoreReader, above size: Int64) throws -> [UInt8] {
+        let checkpoints = try reader.checkpoints().filter { $0.size > size }
+        let cosignatures = try reader.cosignatures().filter { $0.size > size }
+        return CanonicalJSON.object([
+            "checkpoints": .array(checkpoints.map { .object(["size": .integer($0.size), "root": .string(Encoding.hex($0.root)), "note": .string($0.note), "signed_at": .string($0.signedAt)]) }),
+            "cosignatures": .array(cosignatures.map { .object(["size": .integer($0.size), "key_id": .string($0.keyID), "line": .string($0.line)]) }),
+        ]).encoded()
     }
 }
 

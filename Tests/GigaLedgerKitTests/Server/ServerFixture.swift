@@ -92,6 +92,12 @@ struct ServerFixture {
 /// One HTTP request to the server, raw bytes in and out (no client library's help or checks).
 /// `halfClose` ends the sending side after the request (a client that hung up mid-body).
 func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: String) {
+    let (status, body) = try rawHTTPBytes(url, request: request, readTimeout: readTimeout, halfClose: halfClose)
+    return (status, String(decoding: body, as: UTF8.self))
+}
+
+/// `rawHTTP`, the body as bytes (a tile is binary).
+func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: [UInt8]) {
     let port = UInt16(url.split(separator: ":").last!)!
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(socket) }
@@ -114,10 +120,11 @@ func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, ha
         if count <= 0 { break }
         answer += buffer[0..<count]
     }
-    let text = String(decoding: answer, as: UTF8.self)
-    let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
-    let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-    return (status, body)
+    let head = String(decoding: answer.prefix(64), as: UTF8.self)
+    let status = head.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+    let separator: [UInt8] = [13, 10, 13, 10]
+    let end = (0..<max(0, answer.count - 3)).first { answer[$0..<($0 + 4)].elementsEqual(separator) }
+    return (status, end.map { Array(answer[($0 + 4)...]) } ?? [])
 }
 
 /// A request's bytes: method, path, body with its Content-Length (or `length` when given, to lie).

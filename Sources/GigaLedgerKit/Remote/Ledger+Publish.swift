@@ -1,0 +1,116 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerStore
+
+/// Publication (`gigaledger publish`, FORMAT.md section 18): the ledger's latest kept checkpoint as
+/// static files that any web server or object store serves, byte for byte what `serve` answers for
+/// the same paths: `checkpoint`, the C2SP tlog-tiles (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`),
+/// the full-entry bundles a replica takes in (`ledger/v1/bundle/<N>[.p/<W>]`) and the kept
+/// checkpoints with their cosignatures (`ledger/v1/checkpoints`).
+extension Ledger {
+    /// What a publication wrote.
+    public struct Publication: Sendable {
+        /// The size of the checkpoint published.
+        public let size: Int64
+        /// Files written now; files already there (full tiles and bundles never change) are kept.
+        public let written: Int
+        public let kept: Int
+    }
+
+    /// Writes the publication of the latest kept checkpoint under `directory`, incrementally (a
+    /// full tile or bundle already there is not written again; a partial one is added beside the
+    /// narrower ones, which stay valid for older checkpoints) and in an order that never shows a
+    /// reader a checkpoint whose files are missing: every file is written whole (a temporary file,
+    /// synced, renamed), and `checkpoint` last. All from one read of the ledger.
+    public func publish(to directory: String) throws -> Publication {
+        try store.read { reader in
+            guard let latest = try reader.checkpoints().last else {
+                throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
+            }
+            let size = latest.size
+            guard size <= (try reader.size()), try Merkle.root(size: size, node: reader.treeNode) == latest.root else {
+                throw LedgerError.checkpointMismatch("the ledger no longer matches its latest checkpoint (\(size) entries); nothing was published")
+            }
+            var writer = PublicationWriter(directory: directory)
+            // Hash tiles, level by level, while the level has a complete node.
+            var level = 0
+            while TilePath.height * level < 63, size >> (TilePath.height * level) > 0 {
+                let nodes = size >> (TilePath.height * level)
+                try writer.series(prefix: "tile/", level: level, count: nodes) { index, width in
+                    try Self.tile(reader, level: level, index: index, width: width, size: size)
+                }
+                level += 1
+            }
+            try writer.series(prefix: "tile/", level: nil, count: size) { index, width in
+                try Self.bundle(reader, index: index, width: width, size: size, full: false)
+            }
+            try writer.series(prefix: "ledger/v1/bundle/", level: nil, count: size) { index, width in
+                try Self.bundle(reader, index: index, width: width, size: size, full: true)
+            }
+            try writer.replace("ledger/v1/checkpoints", with: try Self.checkpointsDocument(reader, above: 0) + [0x0a])
+            try writer.replace("checkpoint", with: Array(latest.note.utf8))
+            return Publication(size: size, written: writer.written, kept: writer.kept)
+        }
+    }
+}
+
+/// Writes a publication's files: each whole or not at all, the immutable ones once.
+struct PublicationWriter {
+    let directory: String
+    var written = 0
+    var kept = 0
+
+    init(directory: String) { self.directory = directory }
+
+    /// Every tile (or bundle) of a series of `count` leaves or nodes: the full ones of 256 and, when
+    /// `count` is not a multiple of 256, the partial one of the rest. `make(index, width)`.
+    mutating func series(prefix: String, level: Int?, count: Int64, make: (Int64, Int) throws -> [UInt8]?) throws {
+        let width = Int64(TilePath.width)
+        for index in 0..<(count / width) {
+            try once(prefix + bundlePath(TilePath(level: level, index: index, width: TilePath.width), prefix: prefix)) { try make(index, TilePath.width) }
+        }
+        if count % width > 0 {
+            let path = TilePath(level: level, index: count / width, width: Int(count % width))
+            try once(prefix + bundlePath(path, prefix: prefix)) { try make(path.index, path.width) }
+        }
+    }
+
+    /// A bundle's path under `ledger/v1/bundle/` drops the `entries/` of a tile path.
+    private func bundlePath(_ path: TilePath, prefix: String) -> String {
+        prefix == "tile/" ? path.path : String(path.path.dropFirst("entries/".count))
+    }
+
+    /// Writes `relative` unless it is there: a tile's or a bundle's bytes never change.
+    private mutating func once(_ relative: String, _ make: () throws -> [UInt8]?) throws {
+        let path = directory + "/" + relative
+        if FileManager.default.fileExists(atPath: path) {
+            kept += 1
+            return
+        }
+        guard let bytes = try make() else { throw LedgerError.damaged("the publication's \(relative) cannot be made from the stored tree") }
+        try replace(relative, with: bytes)
+    }
+
+    /// Writes `relative` whole: a temporary file beside it, synced, then renamed over it.
+    mutating func replace(_ relative: String, with bytes: [UInt8]) throws {
+        let path = directory + "/" + relative
+        let folder = (path as NSString).deletingLastPathComponent
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw OutputError(path: folder, why: "cannot create the folder (\(error.localizedDescription))")
+        }
+        let temporary = path + ".new-\(getpid())"
+        unlink(temporary)
+        do { try Files.writeNew(path: temporary, bytes: bytes, mode: 0o644) } catch {
+            switch error {
+            case .exists: throw OutputError(path: temporary, why: "it already exists")
+            case .failed(let why): throw OutputError(path: path, why: why)
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporary)
+            throw OutputError(path: path, why: why)
+        }
+        written += 1
+    }
+}

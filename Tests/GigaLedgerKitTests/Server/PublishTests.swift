@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+import Testing
+@testable import GigaLedgerCore
+
+/// Debian's nginx serving a folder on 127.0.0.1 with a free port: a plain web server, nothing of ours.
+final class StaticServer: @unchecked Sendable {
+    let process = Process()
+    let url: String
+
+    init(dir: TempDir, root: String) throws {
+        let port = try freePort()
+        // As root, nginx's workers would otherwise run as nobody, who cannot read a test's private folder.
+        let user = getuid() == 0 ? "user root;\n" : ""
+        let config = """
+            \(user)daemon off;
+            worker_processes 1;
+            pid \(dir.file("nginx.pid"));
+            error_log \(dir.file("nginx-error.log"));
+            events { worker_connections 64; }
+            http {
+              access_log off;
+              client_body_temp_path \(dir.path); proxy_temp_path \(dir.path); fastcgi_temp_path \(dir.path);
+              uwsgi_temp_path \(dir.path); scgi_temp_path \(dir.path);
+              default_type application/octet-stream;
+              server { listen 127.0.0.1:\(port); root \(root); }
+            }
+            """
+        dir.write("nginx.conf", config, mode: 0o644)
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        process.arguments = ["-c", dir.file("nginx.conf"), "-e", dir.file("nginx-error.log")]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        url = "http://127.0.0.1:\(port)"
+        // Serving once a request is answered (404 for a missing file is an answer).
+        for _ in 0..<100 {
+            if (try? rawHTTP(url, request: httpRequest("GET", "/no-such-file"), readTimeout: 1))?.status == 404 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ServerStartFailure(output: "nginx did not start: \((try? String(contentsOfFile: dir.file("nginx-error.log"), encoding: .utf8)) ?? "")")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// A port nobody listens on now (the kernel's pick for a socket bound to port 0).
+func freePort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw ServerStartFailure(output: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Publication (issue 14): the ledger as static files that any web server serves, the same bytes
+/// as `serve` answers, from which anyone keeps a verified copy with `sync`.
+@Suite(.serialized) struct PublishTests {
+    /// Enough entries for full tiles and bundles (more than 256), then more after a first publication.
+    func importRows(_ fixture: ServerFixture, _ name: String, from first: Int, count: Int) throws {
+        let rows = (first..<(first + count)).map { "contribution,de-jupiter,ms:DE,payment,capex,\($0).00,2026-03-02,PUB-\($0)\n" }.joined()
+        fixture.dir.write(name, "type,factory,source,kind,category,amount,date,ref\n" + rows, mode: 0o644)
+        try fixture.cli.expectOK(["import", name, "--key", "officer.key"], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
+    }
+
+    /// Every published file is what `serve` answers for its path, byte for byte.
+    @Test func aPublicationIsWhatTheServerServes() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 600)
+        let out = fixture.dir.file("pub")
+        let published = try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(published.stdout.contains("published the checkpoint of 606 entries"), "\(published.stdout)")
+        let server = try fixture.start()
+        let files = try FileManager.default.subpathsOfDirectory(atPath: out).filter { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: out + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }.sorted()
+        #expect(files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2") && files.contains("tile/entries/001")
+                && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint"), "\(files)")
+        for file in files {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            #expect(served.status == 200, "\(file): \(served.status)")
+            #expect(served.body == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))), "\(file) differs from what the server serves")
+        }
+        server.stop()
+    }
+
+    /// Served by nginx: a copy made with `sync` from the folder equals the ledger row for row;
+    /// a second publication after more entries writes only what is new, and the copy follows;
+    /// a publication whose entries were altered is refused, nothing taken in.
+    @Test func aCopyFromStaticFilesServedByNginx() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 300)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let copy = fixture.dir.file("copy.sqlite")
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
+        let created = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy, "--authority-key", "authority.pub"], env: auditor)
+        #expect(created.status == 0 && created.stdout.contains("created \(copy): 306 new entries"), "\(created.stdout) \(created.stderr)")
+        try importRows(fixture, "b.csv", from: 301, count: 100)
+        let again = try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(again.stdout.contains("published the checkpoint of 407 entries"), "\(again.stdout)")
+        #expect(again.stdout.contains("already there") && !again.stdout.contains(", 0 already there"), "full tiles are kept: \(again.stdout)")
+        let updated = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(updated.status == 0 && updated.stdout.contains("101 new entries, 407 in all"), "\(updated.stdout) \(updated.stderr)")
+        try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
+        #expect(try rows("entries", copy) == rows("entries", fixture.ledger))
+        #expect(try rows("checkpoints", copy) == rows("checkpoints", fixture.ledger))
+        // Nothing new: nothing taken in.
+        let same = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(same.status == 0 && same.stdout.contains("0 new entries"), "\(same.stdout) \(same.stderr)")
+        // An altered bundle (a signature changed in entry 410): refused, the copy as it was.
+        try importRows(fixture, "c.csv", from: 401, count: 5)
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let bundle = out + "/ledger/v1/bundle/001.p/157"
+        var lines = try String(contentsOfFile: bundle, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let index = try #require(lines.firstIndex { $0.contains("\"seq\":410") })
+        let tampered = try #require(lines[index].range(of: "\"signature\":\"") )
+        let start = lines[index].index(tampered.upperBound, offsetBy: 0)
+        lines[index].replaceSubrange(start...start, with: lines[index][start] == "0" ? "1" : "0")
+        try lines.joined(separator: "\n").write(toFile: bundle, atomically: false, encoding: .utf8)
+        let refused = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(refused.status == 1 && refused.stderr.contains("410"), "\(refused.stdout) \(refused.stderr)")
+        #expect(try rows("entries", copy).count == 407)
+        nginx.stop()
+    }
+
+    func rows(_ table: String, _ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
+    }
+}
