@@ -63,12 +63,32 @@ public struct RemoteRead: Sendable {
         guard let enrolment = try await client.enrolmentEntry(of: body.signer), let signerKey = Self.enrolledKey(enrolment, id: body.signer) else {
             throw VerificationFailure(seq: seq, reason: "the server does not give the enrolment of entry \(seq)'s signer \(body.signer)")
         }
+        // The latest kept checkpoint, with its witnesses' cosignatures, when it covers the entry and
+        // the checked one extends it; else the checked one (signed for the head, not kept).
+        let (note, checkpoint) = try await cosignedCheckpoint(covering: seq, checked: checked, keys: try trust.checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin))
+            ?? (checked.note, checked.checkpoint)
         let receipt = Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,
-                              proof: try await client.inclusionProof(seq: seq, size: checked.checkpoint.size),
-                              checkpointKey: try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: checked.note, size: checked.checkpoint.size, authority: authority),
-                              checkpointNote: checked.note)
+                              proof: try await client.inclusionProof(seq: seq, size: checkpoint.size),
+                              checkpointKey: try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: note, size: checkpoint.size, authority: authority),
+                              checkpointNote: note)
         _ = try receipt.check(ledgerKey: authority)
         return receipt
+    }
+
+    /// The server's `checkpoint` (the latest kept, with the cosignatures kept for it) when it opens
+    /// under `keys`, covers entry `seq`, and the checked checkpoint extends it (a consistency proof).
+    private func cosignedCheckpoint(covering seq: Int64, checked: HeadTrust.Checked, keys: [PublicKey]) async throws -> (String, Checkpoint)? {
+        guard let bytes = try await client.file("checkpoint") else { return nil }
+        let note = String(decoding: bytes, as: UTF8.self)
+        guard let (kept, _) = try? Checkpoint.open(note, trusting: keys), kept.origin == checked.checkpoint.origin,
+              kept.size >= seq, kept.size <= checked.checkpoint.size else { return nil }
+        let proof = kept.size == checked.checkpoint.size ? [] : try await client.consistencyProof(from: kept.size, to: checked.checkpoint.size)
+        do {
+            try Merkle.checkConsistency(old: kept.size, new: checked.checkpoint.size, oldRoot: kept.root, newRoot: checked.checkpoint.root, proof: proof)
+        } catch {
+            throw VerificationFailure(seq: kept.size, reason: "the server's kept checkpoint of \(kept.size) entries is not consistent with its checked one of \(checked.checkpoint.size) (\(error))")
+        }
+        return (note, kept)
     }
 
     /// The key an enrolment entry (a genesis or a key-enroll) enrols, when it is key `id`'s.

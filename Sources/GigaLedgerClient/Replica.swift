@@ -71,15 +71,45 @@ public struct Replica: Sendable {
         return entries
     }
 
+    /// Witnesses whose cosignatures a sync requires, and how many of them.
+    public struct Quorum: Sendable {
+        public let witnesses: [PublicKey]
+        public let count: Int
+
+        public init(witnesses: [PublicKey], count: Int) {
+            self.witnesses = witnesses
+            self.count = count
+        }
+
+        /// The largest kept checkpoint above `above` and at most `atMost` that `count` of the
+        /// witnesses cosigned (by the kept cosignature rows); nil when there is none.
+        func latest(_ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), above: Int64, atMost: Int64) -> Checkpoint? {
+            for row in kept.checkpoints.sorted(by: { $0.size > $1.size }) where row.size > above && row.size <= atMost {
+                guard let signed = try? SignedNote.parse(row.note), let checkpoint = try? Checkpoint.parse(signed.text) else { continue }
+                let lines = kept.cosignatures.filter { $0.size == row.size }.compactMap { try? SignedNote.parseSignature($0.line) }
+                if SignedNote(text: signed.text, signatures: lines).cosigners(among: witnesses).count >= count { return checkpoint }
+            }
+            return nil
+        }
+    }
+
+    /// Not enough witnesses cosigned any checkpoint above the copy's size: nothing was taken in.
+    public struct QuorumNotMet: GigaLedgerError {
+        public let message: String
+        public var description: String { message }
+        public var kind: FailureKind { .notVerified }
+    }
+
     /// Creates the copy at `path` (when there is none) or brings it up to the server's checked
-    /// head, in one transaction: all new entries or none.
-    public func sync(path: String) async throws -> Outcome {
+    /// head, in one transaction: all new entries or none. With `quorum`, only up to the latest
+    /// kept checkpoint that enough of the witnesses cosigned.
+    public func sync(path: String, quorum: Quorum? = nil) async throws -> Outcome {
         let exists = FileManager.default.fileExists(atPath: path)
         let ledger = exists ? try Ledger.open(path: path, forWriting: true) : try Ledger.createReplica(path: path)
         do {
             let before = try ledger.size()
             if try await !client.servesAPI() {
-                let (after, kept) = try await syncPublished(ledger, before: before)
+                let (after, kept) = try await syncPublished(ledger, before: before, quorum: quorum)
                 return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept)
             }
             // The copy's own tree stands for what it holds: the server must prove it extends it.
@@ -89,9 +119,15 @@ public struct Replica: Sendable {
                 let checkpoint = Checkpoint(origin: try ledger.origin(), size: before, root: root)
                 return KeptCheckpoints.Kept(note: checkpoint.text, checkpoint: checkpoint)
             }()
-            let (_, checkpoint, _) = try trust.check(answer, previous: own, server: client.base)
-            let entries = try await fetch(from: before + 1, through: checkpoint.size)
+            var (_, checkpoint, _) = try trust.check(answer, previous: own, server: client.base)
             let kept = try await client.checkpoints(above: try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0)
+            if let quorum {
+                guard let witnessed = quorum.latest(kept, above: before, atMost: checkpoint.size) else {
+                    throw QuorumNotMet(message: "no checkpoint of the server above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given; nothing was taken in")
+                }
+                checkpoint = witnessed
+            }
+            let entries = try await fetch(from: before + 1, through: checkpoint.size)
             let after = try ledger.replicate(entries, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: checkpoint)
             return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept.checkpoints.filter { $0.size <= after }.count)
         } catch {
@@ -107,16 +143,22 @@ public struct Replica: Sendable {
     /// tree must then give the checkpoint's root, which commits to every entry, the copy's own
     /// included: a fork of the copy's history fails there. A publication behind the copy must
     /// give the copy's own root at its size. The genesis authority must be the one trusted.
-    func syncPublished(_ ledger: Ledger, before: Int64) async throws -> (after: Int64, kept: Int) {
+    func syncPublished(_ ledger: Ledger, before: Int64, quorum: Quorum?) async throws -> (after: Int64, kept: Int) {
         guard let noteBytes = try await client.file("checkpoint") else {
             throw ClientError.malformed("\(client.base) serves neither the GigaLedger API (no health) nor a publication (no checkpoint)")
         }
         let note = String(decoding: noteBytes, as: UTF8.self)
-        guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
+        guard let signed = try? SignedNote.parse(note), var checkpoint = try? Checkpoint.parse(signed.text) else {
             throw ClientError.malformed("the published checkpoint is not a signed checkpoint note")
         }
         let kept = try await client.publishedCheckpoints()
-        guard kept.checkpoints.contains(where: { $0.size == checkpoint.size && (try? SignedNote.parse($0.note))?.text == signed.text }) else {
+        if let quorum {
+            guard let witnessed = quorum.latest(kept, above: before, atMost: checkpoint.size) else {
+                throw QuorumNotMet(message: "no published checkpoint above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given; nothing was taken in")
+            }
+            checkpoint = witnessed
+        }
+        guard kept.checkpoints.contains(where: { $0.size == checkpoint.size && (try? SignedNote.parse($0.note))?.text == checkpoint.text }) else {
             throw ClientError.malformed("the published checkpoint (\(checkpoint.size) entries) is not among the published kept checkpoints")
         }
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {

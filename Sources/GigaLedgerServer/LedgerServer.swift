@@ -22,6 +22,8 @@ public enum LedgerServer {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let service = try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits)
+        try await service.checkWitnesses(configuration.witnesses)
+        let witnessing = configuration.witnesses.isEmpty ? nil : Witnessing(witnesses: configuration.witnesses, service: service, logger: logger)
         let routes = Routes(service: service, limits: configuration.limits, registry: registry, logger: logger)
         let router = Router(context: LedgerRequestContext.self)
         router.add(middleware: JSONErrors())
@@ -39,7 +41,7 @@ public enum LedgerServer {
         let app = Application(
             router: router, server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "gigaledger"),
-            services: [CheckpointKeeper(service: service, logger: logger, interval: configuration.limits.checkpointIntervalMilliseconds)],
+            services: [CheckpointKeeper(service: service, witnessing: witnessing, logger: logger, interval: configuration.limits.checkpointIntervalMilliseconds)],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 listening("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
@@ -64,17 +66,22 @@ struct LedgerRequestContext: RequestContext, RemoteAddressRequestContext {
 }
 
 /// Signs and keeps a checkpoint of new entries with the log key, at most once per interval, until
-/// the server shuts down.
+/// the server shuts down, and asks the witnesses to cosign each (and, at the start, the latest).
 struct CheckpointKeeper: Service {
     let service: LedgerService
+    let witnessing: Witnessing?
     let logger: Logger
     let interval: Int64
 
     func run() async throws {
+        if let witnessing, let latest = try? await service.run({ try $0.checkpoints(above: 0).checkpoints.last?.size }) {
+            await witnessing.ask(size: latest)
+        }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if let size = try await service.keepCheckpointIfDue() {
                     logger.info("checkpoint kept", metadata: ["size": "\(size)"])
+                    await witnessing?.ask(size: size)
                 }
             } catch {
                 logger.error("checkpoint not kept: \(error)")

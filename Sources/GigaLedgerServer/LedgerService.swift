@@ -72,6 +72,17 @@ final class LedgerService: Sendable {
         state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept, unkept: nil))
     }
 
+    /// Refuses witnesses whose cosignatures the ledger could not keep: each key must be an enrolled,
+    /// unrevoked auditor key (as `verify` requires of a stored cosignature).
+    func checkWitnesses(_ witnesses: [WitnessEndpoint]) async throws {
+        let keys = try await run { try $0.keys() }
+        for witness in witnesses {
+            guard let record = keys.first(where: { $0.enrolment.publicKey == witness.key }), record.enrolment.role == .auditor, record.isActive else {
+                throw Refusal("witness \(witness.name)'s key \(witness.key.id) is not an enrolled, unrevoked auditor key of this ledger: enrol it with `gigaledger key enroll --role auditor --pub WITNESS.pub --name NAME --key AUTHORITY_KEY`, so that its cosignatures can be kept")
+            }
+        }
+    }
+
     /// Runs `body` with the ledger on the thread pool.
     func run<T: Sendable>(_ body: @escaping @Sendable (Ledger) throws -> T) async throws -> T {
         let handle = handle

@@ -122,9 +122,9 @@ struct Routes: Sendable {
         return Self.bytes(buffer, type: "text/plain; version=0.0.4", cache: "no-store")
     }
 
-    /// C2SP tlog-tiles `checkpoint`: the latest checkpoint the log key kept.
+    /// C2SP tlog-tiles `checkpoint`: the latest checkpoint kept, with the witnesses' cosignatures.
     private func checkpoint() async throws -> Response {
-        guard let note = try await service.run({ try $0.latestCheckpoint() }) else {
+        guard let note = try await service.run({ try $0.latestCheckpointCosigned() }) else {
             throw HTTPRefusal(.notFound, "no checkpoint is kept yet")
         }
         return Self.bytes(Array(note.utf8), type: "text/plain; charset=utf-8", cache: "no-store")

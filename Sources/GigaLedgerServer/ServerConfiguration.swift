@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     /// behind a TLS-terminating proxy).
     public var tls: (certificate: String, privateKey: String)?
     public var limits: ServerLimits
+    /// The witnesses asked to cosign each checkpoint kept (`--witness NAME=URL=PUB`).
+    public var witnesses: [WitnessEndpoint] = []
 
     public init(ledgerPath: String, host: String, port: Int, tls: (certificate: String, privateKey: String)?, limits: ServerLimits = ServerLimits()) {
         self.ledgerPath = ledgerPath
@@ -43,4 +45,18 @@ public struct ServerLimits: Sendable {
     public var turnWaitersMax = 1_024
 
     public init() {}
+}
+
+/// A C2SP tlog-witness the log server asks for cosignatures: its name on cosignature lines, its
+/// submission URL prefix, and its public key (an auditor key enrolled in the ledger).
+public struct WitnessEndpoint: Sendable {
+    public let name: String
+    public let url: String
+    public let key: PublicKey
+
+    public init(name: String, url: String, key: PublicKey) {
+        self.name = name
+        self.url = url
+        self.key = key
+    }
 }

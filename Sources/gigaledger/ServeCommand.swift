@@ -35,6 +35,18 @@ extension GigaLedger {
         var requestsPerMinute = ServerLimits().requestsPerMinutePerAddress
         @Option(name: .long, help: ArgumentHelp("Submissions a minute signed by one key, at most.", valueName: "n"))
         var submissionsPerMinute = ServerLimits().submissionsPerMinutePerKey
+        @Option(name: .long, help: ArgumentHelp("A C2SP witness to ask for a cosignature of each checkpoint kept: its name, its URL and its public key file (an enrolled auditor key); repeatable.", valueName: "name=url=pub"))
+        var witness: [String] = []
+
+        /// `NAME=URL=PUB`: the URL may hold `=` itself, so the name is up to the first `=` and the key file after the last.
+        static func parseWitness(_ text: String) throws -> WitnessEndpoint {
+            guard let first = text.firstIndex(of: "="), let last = text.lastIndex(of: "="), first < last, first > text.startIndex else {
+                throw InputError(field: "witness", value: text, problem: "is not NAME=URL=PUBLIC_KEY_FILE")
+            }
+            let url = String(text[text.index(after: first)..<last])
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw InputError(field: "witness", value: text, problem: "has no http:// or https:// URL") }
+            return WitnessEndpoint(name: String(text[..<first]), url: url, key: try KeyFiles.readPublic(path: String(text[text.index(after: last)...])))
+        }
 
         func run() throws {
             let (host, port) = try Self.parseListen(listen)
@@ -52,13 +64,18 @@ extension GigaLedger {
                 throw InputError(field: requestsPerMinute < 1 ? "requests-per-minute" : "submissions-per-minute",
                                  value: String(min(requestsPerMinute, submissionsPerMinute)), problem: "must be at least 1")
             }
+            let witnesses = try witness.map(Self.parseWitness)
             var limits = ServerLimits()
             limits.checkpointIntervalMilliseconds = checkpointInterval
             limits.bodySecondsMax = bodyTimeout
             limits.requestsPerMinutePerAddress = requestsPerMinute
             limits.submissionsPerMinutePerKey = submissionsPerMinute
-            let configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
-                                                    tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
+            let configuration = {
+                var configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
+                                                        tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
+                configuration.witnesses = witnesses
+                return configuration
+            }()
             let logger = { () -> Logger in
                 var logger = Logger(label: "gigaledger.serve")
                 logger.logLevel = .info
@@ -80,6 +97,64 @@ extension GigaLedger {
                   String(port) == text[text.index(after: colon)...], colon > text.startIndex
             else { throw InputError(field: "listen", value: text, problem: "is not HOST:PORT with a port from 0 to 65535") }
             return (String(text[..<colon]), port)
+        }
+    }
+}
+
+extension GigaLedger {
+    struct WitnessCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "witness",
+            abstract: "Run an auditor's C2SP tlog-witness: cosign a log's checkpoints only when consistent with the last one cosigned.",
+            subcommands: [Serve.self])
+
+        struct Serve: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Serve POST /add-checkpoint (C2SP tlog-witness) for the logs given.",
+                discussion: """
+                    The witness keeps, per origin, the last checkpoint it cosigned in the state folder, replaced \
+                    atomically with each cosignature, and refuses a checkpoint that does not extend it (409 with its \
+                    size, or 422 when the consistency proof fails; a fork's request is kept as evidence there). \
+                    Give the log server the witness's URL and public key (`serve --witness`). schema/FORMAT.md section 19.
+                    """)
+
+            @Option(name: .long, help: ArgumentHelp("The witness's secret key file (an auditor key enrolled in the ledgers it witnesses, for them to keep its cosignatures).", valueName: "path"), completion: .file(extensions: ["key"]))
+            var key: String
+            @OptionGroup var passphrase: PassphraseOptions
+            @Option(name: .long, help: ArgumentHelp("The witness's name on its cosignature lines (a schema-less URL, e.g. court-of-auditors.example/witness).", valueName: "name"))
+            var name: String
+            @Option(name: .long, help: ArgumentHelp("The state folder: the last checkpoint cosigned per origin, and evidence.", valueName: "dir"), completion: .directory)
+            var state: String
+            @Option(name: .long, help: ArgumentHelp("A log to witness: its origin and the public key that signs its checkpoints (repeatable; an origin may have several keys).", valueName: "origin=pub"))
+            var log: [String] = []
+            @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
+            var listen = "127.0.0.1:8471"
+
+            func run() throws {
+                let (host, port) = try GigaLedger.Serve.parseListen(listen)
+                guard !log.isEmpty else { throw InputError(field: "log", value: "", problem: "is missing: give at least one ORIGIN=LOG.pub to witness") }
+                var logs = [String: [PublicKey]]()
+                for item in log {
+                    guard let equals = item.firstIndex(of: "="), equals > item.startIndex else {
+                        throw InputError(field: "log", value: item, problem: "is not ORIGIN=PUBLIC_KEY_FILE")
+                    }
+                    logs[String(item[..<equals]), default: []].append(try KeyFiles.readPublic(path: String(item[item.index(after: equals)...])))
+                }
+                let signingKey = try SigningOptions(key: key, passphrase: passphrase).load()
+                let witness = try Witness(key: signingKey, name: name, logs: logs, state: try WitnessState(directory: state))
+                let logger = { () -> Logger in
+                    var logger = Logger(label: "gigaledger.witness")
+                    logger.logLevel = .info
+                    return logger
+                }()
+                let name = self.name
+                try blockingAwait {
+                    try await WitnessServer.run(witness, host: host, port: port, logger: logger) { address in
+                        print("gigaledger: witness \(name) serving on http://\(address)")
+                        try? flushStandardOutput()
+                    }
+                }
+            }
         }
     }
 }

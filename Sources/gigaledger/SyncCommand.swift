@@ -12,7 +12,9 @@ extension GigaLedger {
                 Each new entry is checked against the copy's own state (chain, signature, enrolment, scope, rules) \
                 and the server's checkpoint must extend what the copy holds; all new entries are kept in one \
                 transaction, or none. `verify`, `report` and `export` work on the copy. Exit 1 when the server \
-                serves a history that does not extend the copy's (a fork): the evidence is written to a file.
+                serves a history that does not extend the copy's (a fork): the evidence is written to a file. \
+                With --witness, the copy goes only up to the latest checkpoint that the witnesses cosigned. \
+                --from may also be the address of a publication (`gigaledger publish`) on any web server.
                 """)
 
         @Option(name: .long, help: ArgumentHelp("The server's URL.", valueName: "url")) var from: String
@@ -20,13 +22,15 @@ extension GigaLedger {
         var ledger: String
         @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the one recorded for its origin).", valueName: "pub"), completion: .file(extensions: ["pub"]))
         var authorityKey: String?
+        @OptionGroup var witnesses: WitnessOptions
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
         func run() throws {
             let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+            let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum) }
             let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
             let path = ledger
-            let outcome = try blockingAwait { try await replica.sync(path: path) }
+            let outcome = try blockingAwait { try await replica.sync(path: path, quorum: quorum) }
             // The copy's authority, checked against the key given, is now the one this user trusts
             // for its origin (as `init` records it): later commands on the copy need no --authority-key.
             if let (origin, authority) = try? Ledger.open(path: path, forWriting: false).rootOfTrust() {

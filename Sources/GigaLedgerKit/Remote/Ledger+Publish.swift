@@ -4,7 +4,7 @@ import GigaLedgerStore
 
 /// Publication (`gigaledger publish`, FORMAT.md section 18): the ledger's latest kept checkpoint as
 /// static files that any web server or object store serves, byte for byte what `serve` answers for
-/// the same paths: `checkpoint`, the C2SP tlog-tiles (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`),
+/// the same paths: `checkpoint` (with the cosignatures kept for it), the C2SP tlog-tiles (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`),
 /// the full-entry bundles a replica takes in (`ledger/v1/bundle/<N>[.p/<W>]`) and the kept
 /// checkpoints with their cosignatures (`ledger/v1/checkpoints`).
 extension Ledger {
@@ -48,7 +48,7 @@ extension Ledger {
                 try Self.bundle(reader, index: index, width: width, size: size, full: true)
             }
             try writer.replace("ledger/v1/checkpoints", with: try Self.checkpointsDocument(reader, above: 0) + [0x0a])
-            try writer.replace("checkpoint", with: Array(latest.note.utf8))
+            try writer.replace("checkpoint", with: Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8))
             return Publication(size: size, written: writer.written, kept: writer.kept)
         }
     }

@@ -94,6 +94,38 @@ extension Ledger {
         }
     }
 
+    /// The add-checkpoint request (C2SP tlog-witness) for the kept checkpoint of `size` entries
+    /// from `old`, the size the witness last cosigned: `old N`, the consistency proof in base64
+    /// lines, a blank line, the checkpoint note. Nil when the ledger keeps no checkpoint of that size.
+    public func witnessRequest(size: Int64, old: Int64) throws -> [UInt8]? {
+        guard old >= 0, old <= size else { throw Refusal("a witness's old size \(old) is not from 0 to \(size)") }
+        return try store.read { reader in
+            guard let kept = try reader.checkpoint(size: size) else { return nil }
+            let proof = old == 0 || old == size ? [] : try Merkle.proveConsistency(old: old, new: size, node: reader.treeNode)
+            return Array(("old \(old)\n" + proof.map { Encoding.base64($0) + "\n" }.joined() + "\n" + kept.note).utf8)
+        }
+    }
+
+    /// Keeps a witness's cosignature of the kept checkpoint of `size` entries from its answer
+    /// (`lines`, note signature lines): the one line that is `witness`'s cosignature of that
+    /// checkpoint, stored as `cosign` stores an auditor's (the witness key must be an enrolled
+    /// auditor key). Returns whether one was stored now.
+    public func keepWitnessCosignature(_ lines: String, size: Int64, witness: PublicKey) throws -> Bool {
+        guard let kept = try store.read({ try $0.checkpoint(size: size) }), let signed = try? SignedNote.parse(kept.note) else { return false }
+        for text in lines.split(separator: "\n") {
+            guard let line = try? SignedNote.parseSignature(String(text)), NoteKey.cosigner(of: line, text: signed.text, among: [witness]) != nil else { continue }
+            return try record(StoredCosignature(size: size, keyID: witness.id.description, line: line.text), text: signed.text)
+        }
+        return false
+    }
+
+    /// The latest kept checkpoint with the cosignatures kept for it, as `checkpoint` is served and
+    /// published; nil when none is kept.
+    public func latestCheckpointCosigned() throws -> String? {
+        guard let latest = try store.read({ try $0.latestCheckpoint() }) else { return nil }
+        return try withCosignatures(latest.note, size: latest.size)
+    }
+
     /// How many of `witnesses` cosigned the latest checkpoint the ledger keeps, by its stored
     /// cosignatures (which `verify` checks), and that checkpoint's size.
     public func witnessCount(of witnesses: [PublicKey]) throws -> (size: Int64, count: Int) {

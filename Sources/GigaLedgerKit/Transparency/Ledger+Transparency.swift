@@ -112,7 +112,11 @@ extension Ledger {
     /// A stored checkpoint's note with the cosignatures the ledger keeps for it appended (C2SP
     /// tlog-cosignature lines), as receipts carry it.
     func withCosignatures(_ note: String, size: Int64) throws -> String {
-        let lines = try store.read { try $0.cosignatures() }.filter { $0.size == size }.compactMap { try? SignedNote.parseSignature($0.line) }
+        try store.read { try Self.withCosignatures(note, size: size, reader: $0) }
+    }
+
+    static func withCosignatures(_ note: String, size: Int64, reader: StoreReader) throws -> String {
+        let lines = try reader.cosignatures().filter { $0.size == size }.compactMap { try? SignedNote.parseSignature($0.line) }
         guard !lines.isEmpty, let signed = try? SignedNote.parse(note) else { return note }
         return SignedNote(text: signed.text, signatures: signed.signatures + lines).encoded
     }
