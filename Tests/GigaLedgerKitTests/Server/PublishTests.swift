@@ -139,6 +139,60 @@ func freePort() throws -> Int {
         nginx.stop()
     }
 
+    /// schema/tools/check_tiles.py, written from the C2SP specifications: it reads a publication as
+    /// any tlog-tiles client would, from the folder and through a plain web server, and finds a
+    /// changed tile, a changed checkpoint and a missing or false witness.
+    @Test func anIndependentTilesReaderVerifiesAPublication() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 600)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schema/tools/check_tiles.py").path
+        func check(_ source: String, _ options: String = "--key authority.pub") -> Run {
+            shell("python3 '\(script)' '\(source)' \(options)", in: fixture.dir)
+        }
+        let good = check(out)
+        #expect(good.status == 0 && good.stdout.hasPrefix("verified: test.example/ledger at tree size 606, root "), "\(good.stdout) \(good.stderr)")
+        #expect(check(out, "--key officer.pub").status == 1, "a key that signed no checkpoint")
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let served = check(nginx.url)
+        #expect(served.status == 0 && served.stdout == good.stdout, "\(served.stdout) \(served.stderr)")
+        nginx.stop()
+
+        // One byte of a full level-0 tile changed: its entry bundle, the root and the level-1 tile disagree with it.
+        let tampered = fixture.dir.file("tampered")
+        try FileManager.default.copyItem(atPath: out, toPath: tampered)
+        var tile = try Data(contentsOf: URL(fileURLWithPath: tampered + "/tile/0/001"))
+        tile[100] ^= 1
+        try tile.write(to: URL(fileURLWithPath: tampered + "/tile/0/001"))
+        let badTile = check(tampered)
+        #expect(badTile.status == 1 && badTile.stdout.contains("tile/entries/001: the leaf hash of entry 260 is not tile/0/001's hash 3")
+                && !badTile.stdout.contains("verified"), "\(badTile.stdout) \(badTile.stderr)")
+        // The checkpoint's root line changed (in a fresh copy): its signature no longer verifies.
+        try FileManager.default.removeItem(atPath: tampered)
+        try FileManager.default.copyItem(atPath: out, toPath: tampered)
+        var lines = try String(contentsOfFile: tampered + "/checkpoint", encoding: .utf8).components(separatedBy: "\n")
+        lines[2] = (lines[2].hasPrefix("A") ? "B" : "A") + lines[2].dropFirst()
+        try lines.joined(separator: "\n").write(toFile: tampered + "/checkpoint", atomically: false, encoding: .utf8)
+        let badRoot = check(tampered)
+        #expect(badRoot.status == 1 && badRoot.stdout.contains("does not verify"), "\(badRoot.stdout) \(badRoot.stderr)")
+
+        // An auditor cosigns the published checkpoint; published again, the cosignature is found.
+        try fixture.cli.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "auditor.pub", "--name", "Auditor", "--role", "auditor"])
+        try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
+        try fixture.cli.expectOK(["publish", "--out", out])
+        try fixture.cli.expectOK(["cosign", out + "/checkpoint", "--key", "auditor.key", "--name", "court.example/auditor"])
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let witnessed = check(out, "--key authority.pub --witness auditor.pub")
+        #expect(witnessed.status == 0 && witnessed.stdout.hasPrefix("cosigned by 1 of the 1 witnesses given; 1 required\nverified: "),
+                "\(witnessed.stdout) \(witnessed.stderr)")
+        let unwitnessed = check(out, "--key authority.pub --witness auditor.pub --witness officer.pub")
+        #expect(unwitnessed.status == 1 && unwitnessed.stdout.contains("cosigned by 1 of the 2 witnesses given; 2 required"), "\(unwitnessed.stdout)")
+        #expect(check(out, "--key authority.pub --witness auditor.pub --witness officer.pub --quorum 1").status == 0)
+    }
+
     func rows(_ table: String, _ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
     }
