@@ -117,6 +117,9 @@ public struct RemoteRead: Sendable {
     /// extends the receipt's (a consistency proof). Returns the server's checkpoint size; throws
     /// `VerificationFailure` when it does not extend it.
     public func stillHolds(_ checkpoint: Checkpoint) async throws -> Int64 {
+        guard try await client.servesAPI() else {
+            throw ClientError.malformed("\(client.base) is not a GigaLedger server (a publication's files answer no proofs): keep a copy with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger verify --ledger COPY.sqlite` checks that it holds what the receipt proves")
+        }
         let checked = try await trust.checkedHead(client)
         let current = checked.checkpoint
         guard current.origin == checkpoint.origin else {

@@ -93,11 +93,13 @@ public struct Replica: Sendable {
         }
     }
 
-    /// Not enough witnesses cosigned any checkpoint above the copy's size: nothing was taken in.
+    /// Not enough witnesses cosigned any checkpoint at or above the copy's size: nothing was
+    /// taken in. Not a finding (a witness may be down or behind): the copy cannot be brought up now.
     public struct QuorumNotMet: GigaLedgerError {
         public let message: String
         public var description: String { message }
-        public var kind: FailureKind { .notVerified }
+        public var kind: FailureKind { .unusable }
+        public var isRetryable: Bool { true }
     }
 
     /// Creates the copy at `path` (when there is none) or brings it up to the server's checked
@@ -120,10 +122,11 @@ public struct Replica: Sendable {
                 return KeptCheckpoints.Kept(note: checkpoint.text, checkpoint: checkpoint)
             }()
             var (_, checkpoint, _) = try trust.check(answer, previous: own, server: client.base)
-            let kept = try await client.checkpoints(above: try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0)
+            // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
+            let kept = try await client.checkpoints(above: max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1))
             if let quorum {
-                guard let witnessed = quorum.latest(kept, above: before, atMost: checkpoint.size) else {
-                    throw QuorumNotMet(message: "no checkpoint of the server above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given; nothing was taken in")
+                guard let witnessed = quorum.latest(kept, above: before - 1, atMost: checkpoint.size) else {
+                    throw QuorumNotMet(message: "no checkpoint of the server at or above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
                 }
                 checkpoint = witnessed
             }
@@ -153,8 +156,8 @@ public struct Replica: Sendable {
         }
         let kept = try await client.publishedCheckpoints()
         if let quorum {
-            guard let witnessed = quorum.latest(kept, above: before, atMost: checkpoint.size) else {
-                throw QuorumNotMet(message: "no published checkpoint above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given; nothing was taken in")
+            guard let witnessed = quorum.latest(kept, above: before - 1, atMost: checkpoint.size) else {
+                throw QuorumNotMet(message: "no published checkpoint at or above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
             }
             checkpoint = witnessed
         }
@@ -164,7 +167,7 @@ public struct Replica: Sendable {
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {
             _ = try trust.known.check(origin: origin, authority: authority, pinned: trust.pinned)
         }
-        guard checkpoint.size > before else {
+        guard checkpoint.size >= before else {
             guard try ledger.root(size: checkpoint.size) == checkpoint.root else {
                 throw VerificationFailure(seq: checkpoint.size, reason: "the published checkpoint of \(checkpoint.size) entries does not match this copy's first \(checkpoint.size): its history has forked from this copy's; nothing was taken in")
             }
@@ -180,6 +183,7 @@ public struct Replica: Sendable {
 
     /// Entries `first` to `last` from the published full-entry bundles, `pagesInFlight` at once.
     func fetchPublished(from first: Int64, through last: Int64) async throws -> [Entry] {
+        guard first <= last else { return [] }
         let width = Int64(TilePath.width)
         let indexes = Array(((first - 1) / width)...((last - 1) / width))
         var bundles = [Int64: [Entry]]()

@@ -41,7 +41,8 @@ public enum LedgerServer {
         let app = Application(
             router: router, server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "gigaledger"),
-            services: [CheckpointKeeper(service: service, witnessing: witnessing, logger: logger, interval: configuration.limits.checkpointIntervalMilliseconds)],
+            services: [CheckpointKeeper(service: service, witnessing: witnessing, logger: logger, interval: configuration.limits.checkpointIntervalMilliseconds)]
+                + (witnessing.map { [$0] } ?? []),
             onServerRunning: { channel in
                 let address = channel.localAddress
                 listening("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
@@ -75,13 +76,13 @@ struct CheckpointKeeper: Service {
 
     func run() async throws {
         if let witnessing, let latest = try? await service.run({ try $0.checkpoints(above: 0).checkpoints.last?.size }) {
-            await witnessing.ask(size: latest)
+            witnessing.checkpointKept(latest)
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if let size = try await service.keepCheckpointIfDue() {
                     logger.info("checkpoint kept", metadata: ["size": "\(size)"])
-                    await witnessing?.ask(size: size)
+                    witnessing?.checkpointKept(size)
                 }
             } catch {
                 logger.error("checkpoint not kept: \(error)")

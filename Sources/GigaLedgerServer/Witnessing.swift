@@ -4,22 +4,60 @@ import GigaLedgerCore
 import GigaLedgerKit
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Asks the server's witnesses (C2SP tlog-witness, `add-checkpoint`) to cosign each checkpoint the
-/// log key keeps, and keeps their cosignatures in the ledger. Best effort: a witness that is down
-/// or refuses leaves the checkpoint without its cosignature (and logs why); the next checkpoint
-/// asks again. The size each witness last cosigned is learnt from its 409 answer.
-final class Witnessing: Sendable {
-    /// How long a witness may take to answer.
+/// log key keeps, and keeps their cosignatures in the ledger. Best effort, on its own task so that
+/// a slow witness never holds up the checkpoints: a witness that is down or refuses leaves the
+/// checkpoint without its cosignature (and logs why); the latest checkpoint is asked for again
+/// until every witness cosigned it. The size each witness last cosigned is learnt from its 409.
+final class Witnessing: Service, Sendable {
+    /// How long a witness may take to connect, and to answer.
+    static let connectSecondsMax: Int64 = 2
     static let answerSecondsMax: Int64 = 10
+    /// How often the task looks for a checkpoint to have cosigned, and asks a failing witness again.
+    static let pollMilliseconds: Int64 = 200
+    static let retrySecondsMax: Int64 = 30
 
     let witnesses: [WitnessEndpoint]
     private let service: LedgerService
     private let logger: Logger
-    private let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    private let http = HTTPClient(eventLoopGroupProvider: .singleton,
+                                  configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(Witnessing.connectSecondsMax),
+                                                                                          read: .seconds(Witnessing.answerSecondsMax))))
     /// The size each witness last cosigned, by its public key's ID, as far as this server knows.
     private let cosigned = Mutex<[String: Int64]>([:])
+    /// The latest checkpoint kept, to be cosigned.
+    private let wanted = Mutex<Int64>(0)
+
+    /// The checkpoint of `size` entries was kept: have it cosigned (the task asks).
+    func checkpointKept(_ size: Int64) {
+        wanted.withLock { $0 = max($0, size) }
+    }
+
+    /// Until the server stops: asks every witness that has not cosigned the latest checkpoint kept;
+    /// one that failed is asked again after a pause that doubles, up to `retrySecondsMax`.
+    func run() async throws {
+        var failedAt = [String: (ContinuousClock.Instant, Duration)]()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let size = wanted.withLock { $0 }
+            for witness in witnesses where size > 0 {
+                let id = witness.key.id.description
+                guard cosigned.withLock({ $0[id] ?? 0 }) < size else { continue }
+                if let (at, pause) = failedAt[id], ContinuousClock.now - at < pause { continue }
+                do {
+                    if try await ask(witness, size: size) { logger.info("cosigned", metadata: ["witness": "\(witness.name)", "size": "\(size)"]) }
+                    failedAt[id] = nil
+                } catch {
+                    let pause = min((failedAt[id]?.1 ?? .milliseconds(500)) * 2, .seconds(Self.retrySecondsMax))
+                    failedAt[id] = (ContinuousClock.now, pause)
+                    logger.warning("no cosignature", metadata: ["witness": "\(witness.name)", "size": "\(size)", "why": "\(error)", "retry_in": "\(pause)"])
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(Self.pollMilliseconds))
+        }
+    }
 
     init(witnesses: [WitnessEndpoint], service: LedgerService, logger: Logger) {
         self.witnesses = witnesses
@@ -28,17 +66,6 @@ final class Witnessing: Sendable {
     }
 
     deinit { try? http.syncShutdown() }
-
-    /// Asks every witness to cosign the kept checkpoint of `size` entries, one after another.
-    func ask(size: Int64) async {
-        for witness in witnesses {
-            do {
-                if try await ask(witness, size: size) { logger.info("cosigned", metadata: ["witness": "\(witness.name)", "size": "\(size)"]) }
-            } catch {
-                logger.warning("no cosignature", metadata: ["witness": "\(witness.name)", "size": "\(size)", "why": "\(error)"])
-            }
-        }
-    }
 
     /// One witness: from the size it last cosigned; on a 409, once more from the size it names.
     private func ask(_ witness: WitnessEndpoint, size: Int64) async throws -> Bool {

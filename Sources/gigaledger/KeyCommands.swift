@@ -7,7 +7,7 @@ extension GigaLedger {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make signing keys, and enrol or revoke them in the ledger.",
-            subcommands: [Generate.self, Enroll.self, Revoke.self, List.self])
+            subcommands: [Generate.self, Enroll.self, Revoke.self, List.self, Export.self])
     }
 }
 
@@ -125,6 +125,28 @@ extension GigaLedger.Key {
                 let scopes = key.enrolment.scopes.map(\.description).joined(separator: ",")
                 print("\(key.enrolment.publicKey.id)  \(key.enrolment.role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(status)  enrolled at entry \(key.enrolledAt)  \(key.enrolment.name)\(scopes.isEmpty ? "" : "  scope \(scopes)")")
             }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an enrolled key's public key file (minisign .pub), as the ledger enrols it.",
+            discussion: """
+                On a copy you verified (`gigaledger sync`, `gigaledger verify`), the key comes from an enrolment the \
+                authority signed: for example the log key that signs the published checkpoints, for \
+                schema/tools/check_tiles.py --key. `key list` shows the IDs.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("The key's ID (16 hex digits).", valueName: "id")) var id: String
+        @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
+
+        func run() throws {
+            let keyID = try KeyID.parse(id, field: "id")
+            guard let record = try ledger.open(forWriting: false).keys().first(where: { $0.enrolment.publicKey.id == keyID }) else {
+                throw InputError(field: "id", value: id, problem: "is not a key enrolled in this ledger (`gigaledger key list` shows them)")
+            }
+            try emit(record.enrolment.publicKey.minisignFile(), to: out)
         }
     }
 }

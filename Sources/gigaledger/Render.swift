@@ -32,37 +32,7 @@ enum Render {
         return "\(number.padding(toLength: max(seqWidth, number.count), withPad: " ", startingAt: 0))  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
     }
 
-    static func summarize(_ data: EntryData) -> String {
-        switch data {
-        case .genesis(let genesis):
-            return "ledger \(genesis.origin); authority key \(genesis.authority.publicKey.id) (\(genesis.authority.name))"
-        case .keyEnroll(let enrolment):
-            let scopes = enrolment.scopes.isEmpty ? "" : " scope " + enrolment.scopes.map(\.description).joined(separator: ",")
-            return "key \(enrolment.publicKey.id) \(enrolment.role.rawValue) \(enrolment.name)\(scopes)"
-        case .keyRevoke(let revocation):
-            return "key \(revocation.keyID) revoked: \(revocation.reason)"
-        case .factoryRegister(let factory):
-            return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)\(factory.opex.map { " opex \($0)" } ?? "")"
-        case .factoryAmend(let amendment):
-            return "amends factory " + summarize(.factoryRegister(amendment.value)) + ": \(amendment.reason)"
-        case .partnerAmend(let amendment):
-            return "amends partner " + summarize(.partnerRegister(amendment.value)) + ": \(amendment.reason)"
-        case .partnerRegister(let partner):
-            return "\(partner.id) \"\(partner.name)\" \(partner.country)\(partner.isSME ? " SME" : "")"
-        case .contribution(let item):
-            let ref = item.ref.isEmpty ? "" : " ref \(item.ref)"
-            return "\(item.factory) \(item.source) \(item.amount) \(item.category.rawValue) \(item.kind.rawValue) \(item.date)\(ref)"
-        case .access(let grant):
-            let charge = grant.charge.value == 0 ? "free" : "charged \(grant.charge)"
-            return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)\(grant.country.map { " country \($0)" } ?? "")"
-        case .correction(let correction):
-            return "reverses entry \(correction.entry): \(correction.reason)"
-        case .policy(let policy):
-            return "policy \(policy.id) version \(policy.version): \(policy.rules.count) rules"
-        case .importRecord(let record):
-            return "imported \(record.rows) rows from \(record.fileName) (sha256 \(Encoding.hex(record.fileSHA256)))"
-        }
-    }
+    static func summarize(_ data: EntryData) -> String { data.summary }
 
     static func detail(_ entry: Entry) -> String {
         var lines = [

@@ -340,9 +340,9 @@ def check(source, keys, witnesses, quorum):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("source", metavar="DIR_OR_URL")
-    parser.add_argument("--key", action="append", required=True, help="a log or authority key (minisign .pub)")
+    parser.add_argument("--key", action="append", required=True, help="the key that signs the checkpoints (minisign .pub): a server's log key (`gigaledger key export --id LOG_KEY_ID` on a verified copy), or the authority's for checkpoints it signed")
     parser.add_argument("--witness", action="append", default=[], help="a witness (auditor) key (minisign .pub)")
     parser.add_argument("--quorum", type=int, help="witnesses required (default: all given)")
     arguments = parser.parse_args()

@@ -151,7 +151,7 @@ public struct Receipt: Equatable, Sendable {
             throw .entry("the checkpoint key entry \(key.entry.seq) does not enrol a log or authority key")
         }
         guard body.signer == authority.id, authority.verify(signature: key.entry.signature, message: Entry.signedMessage(hash: key.entry.hash)) else {
-            throw .entry("the checkpoint key's enrolment entry \(key.entry.seq) is not signed by the ledger key \(authority.id)")
+            throw .entry("the checkpoint key's enrolment entry \(key.entry.seq) is not signed by the key given (\(authority.id)): give the ledger's authority key, whose enrolment of the log key the receipt carries")
         }
         return enrolment.publicKey
     }
