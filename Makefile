@@ -3,8 +3,9 @@ SWIFT ?= swift
 # What the build and the tests need from Debian: libsodium and SQLite to build against, pkg-config to
 # find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
 # GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong system clock,
-# openssl for the test certificate of the HTTPS server, and nginx to serve a publication's static files.
-APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx
+# openssl for the test certificate of the HTTPS server, nginx to serve a publication's static files,
+# and chromium with chromium-driver to read the public page in a real browser (with Selenium, from PyPI).
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx chromium chromium-driver
 DEMO_DIR ?= demo
 # Where `make install` puts the binary, its manual page and shell completions.
 PREFIX ?= /usr/local
@@ -24,6 +25,8 @@ deps:
 	fi
 	@# The independent verifier (schema/tools/verify_ledger.py) checks Ed25519 with the cryptography package.
 	@python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+	@# The public page's browser test (scripts/browse-public-page.py) drives chromium with Selenium.
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 
 build: deps
 	$(SWIFT) build

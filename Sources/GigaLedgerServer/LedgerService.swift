@@ -51,6 +51,8 @@ final class LedgerService: Sendable {
         }
     }
     private let state: Mutex<State>
+    /// The public pages at the latest kept checkpoint, made once per checkpoint.
+    private let site = Mutex<PublicSite?>(nil)
 
     /// Opens the ledger for writing, verifies all of it (a server never serves, nor signs over, a
     /// ledger that does not verify), and checks that `logKey` may sign its checkpoints.
@@ -70,6 +72,15 @@ final class LedgerService: Sendable {
         self.limits = limits
         let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
         state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept, unkept: nil))
+    }
+
+    /// The public site at the latest kept checkpoint (made again after each new one).
+    func publicSite() async throws -> PublicSite? {
+        let keptSize = state.withLock { $0.kept?.size }
+        if let cached = site.withLock({ $0 }), cached.size == keptSize { return cached }
+        let built = try await run { try $0.publicSite() }
+        site.withLock { $0 = built }
+        return built
     }
 
     /// Refuses witnesses whose cosignatures the ledger could not keep: each key must be an enrolled,

@@ -30,6 +30,10 @@ struct Routes: Sendable {
     }
 
     func register(on router: Router<LedgerRequestContext>) {
+        router.get("/") { request, context in try await respond(request, context, "page") { try await page("index.html") } }
+        router.get("index.html") { request, context in try await respond(request, context, "page") { try await page("index.html") } }
+        router.get("entries/**") { request, context in try await respond(request, context, "page") { try await page(String(request.uri.path.dropFirst())) } }
+        router.get("receipts/**") { request, context in try await respond(request, context, "page") { try await page(String(request.uri.path.dropFirst())) } }
         router.get("health") { request, context in try await respond(request, context, "health") { try await health() } }
         router.get("metrics") { request, context in try await respond(request, context, "metrics") { metrics() } }
         router.get("checkpoint") { request, context in try await respond(request, context, "checkpoint") { try await checkpoint() } }
@@ -110,6 +114,13 @@ struct Routes: Sendable {
     }
 
     // MARK: - Read path
+
+    /// A public page (`PublicSite`): HTML, or a receipt as text; the same bytes `publish` writes.
+    private func page(_ path: String) async throws -> Response {
+        guard let site = try await service.publicSite() else { throw HTTPRefusal(.notFound, "no checkpoint is kept yet: there is no public page") }
+        guard let bytes = try await service.run({ try site.page(path, ledger: $0) }) else { throw HTTPRefusal(.notFound, "/\(path) is not a page of this ledger") }
+        return Self.bytes(bytes, type: path.hasSuffix(".txt") ? "text/plain; charset=utf-8" : "text/html; charset=utf-8", cache: "public, max-age=1")
+    }
 
     private func health() async throws -> Response {
         let size = try await service.run { try $0.size() }

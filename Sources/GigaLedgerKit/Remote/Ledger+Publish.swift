@@ -6,7 +6,7 @@ import GigaLedgerStore
 /// static files that any web server or object store serves, byte for byte what `serve` answers for
 /// the same paths: `checkpoint` (with the cosignatures kept for it), the C2SP tlog-tiles (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`),
 /// the full-entry bundles a replica takes in (`ledger/v1/bundle/<N>[.p/<W>]`) and the kept
-/// checkpoints with their cosignatures (`ledger/v1/checkpoints`).
+/// checkpoints with their cosignatures (`ledger/v1/checkpoints`), and the public pages (`PublicSite`).
 extension Ledger {
     /// What a publication wrote.
     public struct Publication: Sendable {
@@ -23,15 +23,19 @@ extension Ledger {
     /// reader a checkpoint whose files are missing: every file is written whole (a temporary file,
     /// synced, renamed), and `checkpoint` last. All from one read of the ledger.
     public func publish(to directory: String) throws -> Publication {
-        try store.read { reader in
-            guard let latest = try reader.checkpoints().last else {
-                throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
+        // The pages first (they read the ledger on their own); the files below must be of the same checkpoint.
+        guard let site = try publicSite() else {
+            throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
+        }
+        var writer = PublicationWriter(directory: directory)
+        let (checkpoints, checkpoint) = try store.read { reader -> ([UInt8], [UInt8]) in
+            guard let latest = try reader.checkpoints().last, latest.size == site.size else {
+                throw Refusal("a checkpoint was kept while publishing; publish again")
             }
             let size = latest.size
             guard size <= (try reader.size()), try Merkle.root(size: size, node: reader.treeNode) == latest.root else {
                 throw LedgerError.checkpointMismatch("the ledger no longer matches its latest checkpoint (\(size) entries); nothing was published")
             }
-            var writer = PublicationWriter(directory: directory)
             // Hash tiles, level by level, while the level has a complete node.
             var level = 0
             while TilePath.height * level < 63, size >> (TilePath.height * level) > 0 {
@@ -47,10 +51,17 @@ extension Ledger {
             try writer.series(prefix: "ledger/v1/bundle/", level: nil, count: size) { index, width in
                 try Self.bundle(reader, index: index, width: width, size: size, full: true)
             }
-            try writer.replace("ledger/v1/checkpoints", with: try Self.checkpointsDocument(reader, above: 0) + [0x0a])
-            try writer.replace("checkpoint", with: Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8))
-            return Publication(size: size, written: writer.written, kept: writer.kept)
+            return (try Self.checkpointsDocument(reader, above: 0) + [0x0a], Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8))
         }
+        // The pages and receipts change with every checkpoint (they name it): written again each
+        // time, not synced one by one (the checkpoint, written last and synced, is what a reader trusts).
+        for path in site.paths {
+            guard let page = try site.page(path, ledger: self) else { throw LedgerError.damaged("the public page \(path) cannot be made") }
+            try writer.replace(path, with: page, sync: false)
+        }
+        try writer.replace("ledger/v1/checkpoints", with: checkpoints)
+        try writer.replace("checkpoint", with: checkpoint)
+        return Publication(size: site.size, written: writer.written, kept: writer.kept)
     }
 }
 
@@ -91,8 +102,9 @@ struct PublicationWriter {
         try replace(relative, with: bytes)
     }
 
-    /// Writes `relative` whole: a temporary file beside it, synced, then renamed over it.
-    mutating func replace(_ relative: String, with bytes: [UInt8]) throws {
+    /// Writes `relative` whole: a temporary file beside it, synced (unless `sync` is false), then
+    /// renamed over it.
+    mutating func replace(_ relative: String, with bytes: [UInt8], sync: Bool = true) throws {
         let path = directory + "/" + relative
         let folder = (path as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
@@ -100,7 +112,7 @@ struct PublicationWriter {
         }
         let temporary = path + ".new-\(getpid())"
         unlink(temporary)
-        do { try Files.writeNew(path: temporary, bytes: bytes, mode: 0o644) } catch {
+        do { try Files.writeNew(path: temporary, bytes: bytes, mode: 0o644, sync: sync) } catch {
             switch error {
             case .exists: throw OutputError(path: temporary, why: "it already exists")
             case .failed(let why): throw OutputError(path: path, why: why)

@@ -121,6 +121,15 @@ extension Ledger {
     }
 
     /// One verifying pass that hands every verified body up to `at` to the report's data.
+    /// Each factory's figures to date at state `at` (corrections netted), from a verifying pass
+    /// (signatures under the latest checkpoint taken as checked): what the public page shows when
+    /// no policy is recorded to judge them.
+    func factoryFigures(at: Int64) throws -> [(factory: Factory, figures: PeriodFigures)] {
+        let (data, _, _, _) = try collect(through: nil, at: at, fullVerify: false)
+        let figures = data.figures(at: at) { _ in true }
+        return data.factories(at: at).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) }
+    }
+
     private func collect(through: CalendarDate?, at: Int64?, fullVerify: Bool = true) throws -> (ReportData, Entry, String, VerificationReport) {
         if let at, at < 1 { throw InputError(field: "at", value: String(at), problem: "is not an entry of this ledger") }
         var data = ReportData(through: through)

@@ -41,6 +41,127 @@ No contributions recorded.
 | **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
 {{/noMoney}}
 """#),
+        ("page-entries.html", #"""
+{{> page-head.html}}
+<h1>{{heading}}</h1>
+<p>{{count}} entries{{#filter}} ({{filter}}){{/filter}}, newest first. Page {{page}} of {{pages}}.</p>
+<nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
+<div class="wrap"><table>
+<caption>{{heading}}, page {{page}}</caption>
+<thead><tr><th scope="col">Entry</th><th scope="col">Recorded (UTC)</th><th scope="col">Type</th><th scope="col">What it records</th></tr></thead>
+<tbody>
+{{#entries}}<tr><th scope="row"><a href="{{root}}entries/{{seq}}.html">#{{seq}}</a></th><td>{{recordedAt}}</td><td>{{type}}</td><td>{{summary}}</td></tr>
+{{/entries}}</tbody>
+</table></div>
+<nav aria-label="Pages, again"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
+{{> page-foot.html}}
+"""#),
+        ("page-entry.html", #"""
+{{> page-head.html}}
+<h1>Entry {{seq}}: {{type}}</h1>
+<p>{{summary}}</p>
+<div class="wrap"><table>
+<caption>The entry as stored</caption>
+<tbody>
+<tr><th scope="row">Sequence number</th><td>{{seq}}</td></tr>
+<tr><th scope="row">Recorded (UTC)</th><td>{{recordedAt}}</td></tr>
+<tr><th scope="row">Signed by key</th><td><code>{{signer}}</code>{{#signerName}} ({{signerName}}){{/signerName}}</td></tr>
+<tr><th scope="row">Hash</th><td class="hash">{{hash}}</td></tr>
+<tr><th scope="row">Previous entry's hash</th><td class="hash">{{prevHash}}</td></tr>
+<tr><th scope="row">Signature</th><td class="hash">{{signature}}</td></tr>
+</tbody>
+</table></div>
+<h2>Receipt</h2>
+<p><a href="{{root}}receipts/{{seq}}.txt" download>Download the receipt of entry {{seq}}</a>: the entry, its signature and its inclusion proof in the checkpoint of {{size}} entries. Check it offline with <code>gigaledger check-receipt {{seq}}.txt --ledger-key authority.pub</code>.</p>
+<h2>The body (canonical JSON)</h2>
+<pre>{{body}}</pre>
+{{> page-foot.html}}
+"""#),
+        ("page-foot.html", #"""
+</main>
+<footer>
+<p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify</code> and <code>gigaledger report</code>.</p>
+</footer>
+</body>
+</html>
+"""#),
+        ("page-head.html", #"""
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{pageTitle}} · {{origin}}</title>
+<style>
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; background: #fff; max-width: 1100px; margin: 0 auto; padding: 0 1em 2em; }
+header { border-bottom: 3px solid #003399; padding: .8em 0 .5em; margin-bottom: 1em; }
+header p { margin: .2em 0; color: #3d444d; }
+nav ul { list-style: none; padding: 0; margin: .4em 0 0; display: flex; flex-wrap: wrap; gap: .3em 1.2em; }
+a { color: #0b4db3; } a:focus { outline: 3px solid #ffbf47; }
+h1 { font-size: 1.6em; margin: .1em 0; } h2 { margin-top: 1.6em; font-size: 1.3em; }
+code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .85em; word-break: break-all; }
+.wrap { overflow-x: auto; }
+table { border-collapse: collapse; margin: .5em 0 1em; width: 100%; }
+caption { text-align: left; font-weight: 600; padding: .3em 0; }
+th, td { border: 1px solid #b6bec8; padding: .35em .5em; text-align: left; vertical-align: top; }
+th { background: #eef1f5; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.PASS { color: #0f5a25; font-weight: 700; } .BREACH { color: #a1231b; font-weight: 700; } .NOT { color: #6b4f00; font-weight: 700; }
+.note { background: #f3f5f8; border-left: 4px solid #003399; padding: .5em .8em; }
+pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: .6em; border: 1px solid #d0d7de; }
+.pages { display: flex; flex-wrap: wrap; gap: .5em 1em; }
+@media (max-width: 640px) {
+  body { font-size: 15px; } h1 { font-size: 1.3em; }
+  th, td { padding: .25em .3em; } td.n { white-space: normal; }
+}
+</style>
+</head>
+<body>
+<header>
+<p><a href="{{root}}index.html">GigaLedger</a> · public record of {{origin}}</p>
+<nav aria-label="Sections"><ul>
+<li><a href="{{root}}index.html">Summary</a></li>
+<li><a href="{{root}}entries/page-1.html">Entries</a></li>
+<li><a href="{{root}}checkpoint">Latest checkpoint (signed)</a></li>
+</ul></nav>
+</header>
+<main>
+"""#),
+        ("page-index.html", #"""
+{{> page-head.html}}
+<h1>{{origin}}</h1>
+<p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed by the officer who recorded it; nobody, the operator included, can change it afterwards without every copy noticing.</p>
+
+<h2 id="checkpoint">Latest checkpoint</h2>
+<dl>
+<dt>Entries covered</dt><dd>{{size}}</dd>
+<dt>Merkle root (RFC 9162)</dt><dd class="hash">{{rootHex}}</dd>
+<dt>Signed by</dt><dd>{{signer}}</dd>
+<dt>Cosigned by</dt><dd>{{#cosigners}}{{name}}{{^last}}, {{/last}}{{/cosigners}}{{^cosigners}}no witness yet{{/cosigners}}</dd>
+</dl>
+<p><a href="{{root}}checkpoint">The signed checkpoint</a> (C2SP format), with the tiles and the full entries behind it, is published with this page.</p>
+
+<h2 id="factories">Gigafactories</h2>
+<p>Committed and paid to date (corrections netted), and the verdicts of the safeguards in force ({{policy}}) for {{year}}, at this checkpoint.</p>
+<div class="wrap"><table>
+<caption>Funding and safeguards per gigafactory</caption>
+<thead><tr><th scope="col">Gigafactory</th><th scope="col">Hosts</th><th scope="col">Committed</th><th scope="col">Paid</th><th scope="col">Union share of paid</th><th scope="col">Safeguards</th></tr></thead>
+<tbody>
+{{#factories}}<tr><th scope="row"><a href="{{root}}entries/factory-{{slug}}/page-1.html">{{name}}</a><br><code>{{id}}</code></th><td>{{hosts}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{unionShare}}</td>
+<td>{{#verdicts}}<span class="{{css}}">{{status}}</span> {{rule}}<br>{{/verdicts}}{{^verdicts}}none assessed{{/verdicts}}</td></tr>
+{{/factories}}</tbody>
+</table></div>
+{{#hasProgramme}}<h3>All gigafactories together</h3>
+<ul>{{#programme}}<li><span class="{{css}}">{{status}}</span> {{rule}}</li>{{/programme}}</ul>{{/hasProgramme}}
+
+<h2 id="entries">Entries</h2>
+<p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, newest first; each with its receipt to download and check offline.</p>
+<p>By gigafactory: {{#factories}}<a href="{{root}}entries/factory-{{slug}}/page-1.html">{{id}}</a>{{^last}} · {{/last}}{{/factories}}</p>
+<p>By source: {{#sources}}<a href="{{root}}entries/source-{{slug}}/page-1.html">{{name}}</a>{{^last}} · {{/last}}{{/sources}}</p>
+
+<h2 id="check">Check it yourself</h2>
+<p class="note">Keep your own verified copy: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code> and <code>gigaledger report --ledger copy.sqlite --year {{year}}</code>. The independent tools in <code>schema/tools/</code> check the same files without GigaLedger.</p>
+{{> page-foot.html}}
+"""#),
         ("report.html", #"""
 <!DOCTYPE html>
 <html lang="en">

@@ -193,6 +193,32 @@ func freePort() throws -> Int {
         #expect(check(out, "--key authority.pub --witness auditor.pub --witness officer.pub --quorum 1").status == 0)
     }
 
+    /// The public page in a real browser (Debian's chromium, chromium-driver, Selenium): from the
+    /// published files served by nginx and from `serve`, at desktop and phone width, following the
+    /// links from the summary to a gigafactory's entries, an entry and its receipt, which checks.
+    @Test func thePublicPageInABrowser() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 150)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/browse-public-page.py").path
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let server = try fixture.start()
+        for (what, url) in [("published", nginx.url), ("served", server.url)] {
+            let shots = fixture.dir.file("shots-\(what)")
+            let browsed = shell("python3 '\(script)' '\(url)' '\(shots)'", in: fixture.dir)
+            #expect(browsed.status == 0, "\(what): \(browsed.stdout) \(browsed.stderr)")
+            for file in ["desktop.png", "phone.png"] {
+                #expect(((try? FileManager.default.attributesOfItem(atPath: shots + "/" + file)[.size] as? Int) ?? 0) ?? 0 > 10_000, "\(what): \(file)")
+            }
+            let receipt = fixture.cli.run(["check-receipt", shots + "/receipt.txt", "--ledger-key", "authority.pub"])
+            #expect(receipt.status == 0 && receipt.stdout.hasPrefix("receipt verified: entry 155 (contribution)"), "\(what): \(receipt.stdout) \(receipt.stderr)")
+        }
+        server.stop()
+        nginx.stop()
+    }
+
     func rows(_ table: String, _ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
     }
