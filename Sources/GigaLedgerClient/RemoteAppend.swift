@@ -56,6 +56,8 @@ public struct RemoteAppend: Sendable {
         if let after { checked = after } else { checked = try await trust.checkedHead(client) }
         var turn = try await takeTurn(after: checked)
         if let turn { checked = turn.head }
+        // A server that gave no turn (none, or too busy) is not asked again for this append.
+        var turnsGiven = turn != nil
         for attempt in 1...Self.attemptsMax {
             let entries = try make(checked.head)
             guard let last = entries.last else { return ([], checked) }
@@ -78,8 +80,11 @@ public struct RemoteAppend: Sendable {
                 checked = try trust.check(proof, previous: previous, server: client.base)
                 guard ContinuousClock.now - started < .seconds(Self.secondsMax) else { break }
                 if turnKept { continue }
-                turn = try await takeTurn(after: checked)
-                if let turn { checked = turn.head; continue }
+                if turnsGiven {
+                    turn = try await takeTurn(after: checked)
+                    if let turn { checked = turn.head; continue }
+                    turnsGiven = false
+                }
                 // No turns: spread out offices in a race with a random pause, growing with the attempts.
                 try await Task.sleep(for: .milliseconds(Int64.random(in: 0...min(50, 1 << min(attempt, 6)))))
             }

@@ -23,6 +23,9 @@ public struct Replica: Sendable {
         public let before: Int64
         public let after: Int64
         public let checkpointsKept: Int
+        /// The size of the checkpoint the server or publication offered (smaller than `after`
+        /// when it is behind this copy: rolled back, or a stale mirror).
+        public let offered: Int64
     }
 
     /// Pages fetched at once: the server reads and encodes one while this process reads another.
@@ -111,8 +114,8 @@ public struct Replica: Sendable {
         do {
             let before = try ledger.size()
             if try await !client.servesAPI() {
-                let (after, kept) = try await syncPublished(ledger, before: before, quorum: quorum)
-                return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept)
+                let (after, kept, offered) = try await syncPublished(ledger, before: before, quorum: quorum)
+                return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept, offered: offered)
             }
             // The copy's own tree stands for what it holds: the server must prove it extends it.
             let answer = try await client.head(known: before)
@@ -132,7 +135,8 @@ public struct Replica: Sendable {
             }
             let entries = try await fetch(from: before + 1, through: checkpoint.size)
             let after = try ledger.replicate(entries, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: checkpoint)
-            return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept.checkpoints.filter { $0.size <= after }.count)
+            return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept.checkpoints.filter { $0.size <= after }.count,
+                           offered: checkpoint.size)
         } catch {
             if !exists { Ledger.removeFiles(path: path) }
             throw error
@@ -146,7 +150,7 @@ public struct Replica: Sendable {
     /// tree must then give the checkpoint's root, which commits to every entry, the copy's own
     /// included: a fork of the copy's history fails there. A publication behind the copy must
     /// give the copy's own root at its size. The genesis authority must be the one trusted.
-    func syncPublished(_ ledger: Ledger, before: Int64, quorum: Quorum?) async throws -> (after: Int64, kept: Int) {
+    func syncPublished(_ ledger: Ledger, before: Int64, quorum: Quorum?) async throws -> (after: Int64, kept: Int, offered: Int64) {
         guard let noteBytes = try await client.file("checkpoint") else {
             throw ClientError.malformed("\(client.base) serves neither the GigaLedger API (no health) nor a publication (no checkpoint)")
         }
@@ -162,7 +166,7 @@ public struct Replica: Sendable {
             checkpoint = witnessed
         }
         guard kept.checkpoints.contains(where: { $0.size == checkpoint.size && (try? SignedNote.parse($0.note))?.text == checkpoint.text }) else {
-            throw ClientError.malformed("the published checkpoint (\(checkpoint.size) entries) is not among the published kept checkpoints")
+            throw VerificationFailure(seq: checkpoint.size, reason: "the published checkpoint (\(checkpoint.size) entries) is not among the published kept checkpoints; nothing was taken in")
         }
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {
             _ = try trust.known.check(origin: origin, authority: authority, pinned: trust.pinned)
@@ -171,14 +175,14 @@ public struct Replica: Sendable {
             guard try ledger.root(size: checkpoint.size) == checkpoint.root else {
                 throw VerificationFailure(seq: checkpoint.size, reason: "the published checkpoint of \(checkpoint.size) entries does not match this copy's first \(checkpoint.size): its history has forked from this copy's; nothing was taken in")
             }
-            return (before, 0)
+            return (before, 0, checkpoint.size)
         }
         let entries = try await fetchPublished(from: before + 1, through: checkpoint.size)
         if before == 0, case .genesis(let genesis)? = entries.first.flatMap({ try? EntryBody.decode($0.body) })?.data {
             _ = try trust.known.check(origin: genesis.origin, authority: genesis.authority.publicKey.id, pinned: trust.pinned)
         }
         let after = try ledger.replicate(entries, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: checkpoint)
-        return (after, kept.checkpoints.filter { $0.size > before && $0.size <= after }.count)
+        return (after, kept.checkpoints.filter { $0.size > before && $0.size <= after }.count, checkpoint.size)
     }
 
     /// Entries `first` to `last` from the published full-entry bundles, `pagesInFlight` at once.
@@ -195,9 +199,13 @@ public struct Replica: Sendable {
                 queued += 1
                 let count = index < last / width ? TilePath.width : Int(last % width)
                 group.addTask {
-                    let page = try await client.publishedBundle(TilePath(level: nil, index: index, width: count))
+                    // What a publication holds is checked as a ledger is: a bad file is a finding (exit 1).
+                    let page: [Entry]
+                    do { page = try await client.publishedBundle(TilePath(level: nil, index: index, width: count)) } catch ClientError.malformed(let why) {
+                        throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) is not valid: \(why); nothing was taken in")
+                    }
                     guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == index * width + 1 + Int64($0.offset) }) else {
-                        throw ClientError.malformed("the published bundle \(index) does not hold entries \(index * width + 1) to \(index * width + Int64(count))")
+                        throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) does not hold entries \(index * width + 1) to \(index * width + Int64(count)); nothing was taken in")
                     }
                     return (index, page)
                 }

@@ -59,7 +59,7 @@ struct Routes: Sendable {
         let started = ContinuousClock.now
         let response: Response
         if let address = context.remoteAddress?.ipAddress, !addressLimiter.allow(address) {
-            response = Self.error(.tooManyRequests, FailureKind.refused, "too many requests from \(address): at most \(limits.requestsPerMinutePerAddress) a minute; retry later")
+            response = Self.error(.tooManyRequests, FailureKind.unusable, "too many requests from \(address): at most \(limits.requestsPerMinutePerAddress) a minute; retry later")
         } else {
             do { response = try await body() } catch {
                 response = Self.failure(error)
@@ -91,7 +91,7 @@ struct Routes: Sendable {
                 "message": .string(refusal.description), "entry_index": .integer(Int64(refusal.index))])]).encoded())
         }
         switch error {
-        case let error as HTTPRefusal: return Self.error(error.status, .refused, error.message)
+        case let error as HTTPRefusal: return Self.error(error.status, error.kind, error.message)
         case let error as InputError: return Self.error(.badRequest, error.kind, error.description)
         case let error as any GigaLedgerError:
             if error.isRetryable { return Self.error(.serviceUnavailable, error.kind, error.description) }
@@ -263,10 +263,12 @@ struct Routes: Sendable {
         try Query.once(request, "turn")
         let turn = request.uri.queryParameters.get("turn").map { String($0) }
         do {
-            let (outcome, count, first) = try await submitted(request)
+            let (outcome, count, first, signers, signed) = try await submitted(request)
             switch outcome {
             case .recorded(let last):
                 turn.map(turns.release)
+                // Counted once recorded: entries that name a key without its signature count for nothing.
+                for signer in signers { keyLimiter.count(signer) }
                 Counter(label: "gigaledger_appends_total").increment(by: count)
                 return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last),
                                                                   "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
@@ -276,7 +278,9 @@ struct Routes: Sendable {
                                                              "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
             case .conflict(let head):
                 Counter(label: "gigaledger_conflicts_total").increment()
-                let kept = turn.map(turns.renew) ?? false
+                // The turn is kept only for an entry its signer really signed (anyone can send a stale one).
+                let kept = signed ? (turn.map(turns.renew) ?? false) : false
+                if !kept { turn.map(turns.release) }
                 let message = "the ledger's head is entry \(head.seq), not entry \(first - 1): sign again after it"
                 var answer: [String: CanonicalJSON] = [
                     "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
@@ -294,17 +298,23 @@ struct Routes: Sendable {
 
     /// A submission read, checked against the limits and handed to the ledger: the outcome, how
     /// many entries it held and the first one's seq.
-    private func submitted(_ request: Request) async throws -> (SubmissionOutcome, count: Int, first: Int64) {
+    private func submitted(_ request: Request) async throws -> (SubmissionOutcome, count: Int, first: Int64, signers: Set<String>, signed: Bool) {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.bodyBytesMax {
             throw HTTPRefusal(.contentTooLarge, "the request body is \(length) bytes, more than \(limits.bodyBytesMax)")
         }
         let body = try await readBody(request)
         let submission = try Submission.parse(body, bytesMax: limits.bodyBytesMax)
-        for signer in Set(submission.entries.map(\.signer)) where !keyLimiter.allow(signer) {
+        let signers = Set(submission.entries.map(\.signer))
+        for signer in signers where keyLimiter.isOver(signer) {
             throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(limits.submissionsPerMinutePerKey) a minute; retry later")
         }
         let outcome = try await service.submit(submission.entries, checks: submission.checks, allowDuplicateFile: submission.allowDuplicateFile)
-        return (outcome, submission.entries.count, submission.entries[0].seq)
+        var signed = true
+        if case .conflict = outcome {
+            let first = submission.entries[0]
+            signed = (try? await service.run { try $0.isSignedByEnrolledKey(first) }) ?? false
+        }
+        return (outcome, submission.entries.count, submission.entries[0].seq, signers, signed)
     }
 
     /// The request body, at most `bodyBytesMax`, arriving within `bodySecondsMax`.
@@ -341,7 +351,9 @@ struct HTTPRefusal: GigaLedgerError {
         self.message = message
     }
     var description: String { message }
-    var kind: FailureKind { .refused }
+    /// A limit reached is "busy, retry" (exit 2), not refused input.
+    var kind: FailureKind { status == .tooManyRequests ? .unusable : .refused }
+    var isRetryable: Bool { status == .tooManyRequests }
 }
 
 /// Query parameters, each given at most once, each an integer in a range.
@@ -410,6 +422,20 @@ final class RateLimiter: Sendable {
     private static let keysMax = 100_000
 
     init(perMinute: Int) { self.perMinute = perMinute }
+
+    /// Whether `key` has used up this minute (nothing counted).
+    func isOver(_ key: String) -> Bool {
+        let minute = Int64(Date().timeIntervalSince1970) / 60
+        return windows.withLock { windows in
+            guard let window = windows[key], window.minute == minute else { return false }
+            return window.count >= perMinute
+        }
+    }
+
+    /// Counts one use by `key` this minute.
+    func count(_ key: String) {
+        _ = allow(key)
+    }
 
     func allow(_ key: String) -> Bool {
         let minute = Int64(Date().timeIntervalSince1970) / 60

@@ -25,8 +25,13 @@ final class Turns: Sendable {
         let id: UInt64
         let continuation: CheckedContinuation<String?, Never>
     }
+    /// How many times one turn is kept after a 409: a holder that keeps losing to writers without
+    /// a turn lets the next office try.
+    static let renewalsMax = 5
+
     private struct State {
         var holder: (token: String, generation: UInt64)?
+        var renewals = 0
         var waiters = [Waiter]()
         var nextID: UInt64 = 0
         var generation: UInt64 = 0
@@ -79,7 +84,8 @@ final class Turns: Sendable {
     /// its time counted again, to sign after the new head. False when `token` no longer holds it.
     func renew(_ token: String) -> Bool {
         state.withLock { state in
-            guard state.holder?.token == token else { return false }
+            guard state.holder?.token == token, state.renewals < Self.renewalsMax else { return false }
+            state.renewals += 1
             state.generation += 1
             state.holder = (token, state.generation)
             startClock(token: token, generation: state.generation)
@@ -102,6 +108,7 @@ final class Turns: Sendable {
     /// Makes a new holder and starts its clock.
     private func grant(_ state: inout State) -> String {
         state.generation += 1
+        state.renewals = 0
         let token = Encoding.hex((0..<16).map { _ in UInt8.random(in: 0...255) })
         state.holder = (token, state.generation)
         startClock(token: token, generation: state.generation)

@@ -41,6 +41,9 @@ extension GigaLedger {
                                          "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept))]))
             } else {
                 print("\(outcome.created ? "created" : "updated") \(path): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept")
+                if outcome.offered < outcome.after {
+                    print("note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror")
+                }
                 if let quorum, let (size, count) = try? Ledger.open(path: path, forWriting: false).witnessCount(of: quorum.witnesses) {
                     print("its latest checkpoint (\(size) entries) is cosigned by \(count) of the \(quorum.witnesses.count) witnesses given")
                 }

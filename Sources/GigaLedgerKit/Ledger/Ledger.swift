@@ -239,6 +239,14 @@ public final class Ledger {
         }
     }
 
+    /// Whether `entry` hashes to its hash and is signed by the key enrolled for its signer (whatever
+    /// its place in the chain): a server keeps a turn only for such an entry.
+    public func isSignedByEnrolledKey(_ entry: Entry) throws -> Bool {
+        guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash, let id = try? KeyID.parse(entry.signer, field: "signer"),
+              let record = try store.read({ try $0.facts.key(id) }) else { return false }
+        return record.enrolment.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+    }
+
     /// The entry that enrolled key `id` (the genesis for the first authority), or nil.
     public func enrolmentEntry(of id: KeyID) throws -> Entry? {
         guard let record = try keys().first(where: { $0.enrolment.publicKey.id == id }) else { return nil }

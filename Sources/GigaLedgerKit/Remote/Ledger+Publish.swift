@@ -36,6 +36,7 @@ extension Ledger {
             guard size <= (try reader.size()), try Merkle.root(size: size, node: reader.treeNode) == latest.root else {
                 throw LedgerError.checkpointMismatch("the ledger no longer matches its latest checkpoint (\(size) entries); nothing was published")
             }
+            try Self.checkNotRolledBack(directory: directory, size: size, origin: try Self.origin(reader), reader: reader)
             // Hash tiles, level by level, while the level has a complete node.
             var level = 0
             while TilePath.height * level < 63, size >> (TilePath.height * level) > 0 {
@@ -62,6 +63,29 @@ extension Ledger {
         try writer.replace("ledger/v1/checkpoints", with: checkpoints)
         try writer.replace("checkpoint", with: checkpoint)
         return Publication(size: site.size, written: writer.written, kept: writer.kept)
+    }
+}
+
+extension Ledger {
+    /// A publication never goes back: the folder's checkpoint, when there is one, must be of this
+    /// ledger (same origin, the root this ledger has at its size) and no larger than the one about
+    /// to replace it (a lagging replica publishing into the same folder would roll it back).
+    static func checkNotRolledBack(directory: String, size: Int64, origin: String, reader: StoreReader) throws {
+        let path = directory + "/checkpoint"
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let text = try OutputFiles.readText(path, what: "published checkpoint", bytesMax: SignedNote.bytesMax)
+        guard let note = try? SignedNote.parse(text), let published = try? Checkpoint.parse(note.text) else {
+            throw FileRefusal("published checkpoint \(path)", "is not a checkpoint: publish into an empty folder, or remove it")
+        }
+        guard published.origin == origin else {
+            throw FileRefusal("folder \(directory)", "holds a publication of \(published.origin), not of \(origin)")
+        }
+        guard published.size <= size else {
+            throw Refusal("\(directory) already publishes a checkpoint of \(published.size) entries, more than this ledger's \(size): publish from the ledger (or replica) that has it; nothing was written")
+        }
+        guard try Merkle.root(size: published.size, node: reader.treeNode) == published.root else {
+            throw LedgerError.checkpointMismatch("\(directory) publishes a checkpoint of \(published.size) entries that this ledger's first \(published.size) do not give: another history; nothing was written")
+        }
     }
 }
 

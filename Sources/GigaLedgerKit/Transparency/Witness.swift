@@ -9,12 +9,16 @@ import Glibc
 /// service that cosigns a log's checkpoint only when it is consistent with the last one it
 /// cosigned for that origin. It keeps that checkpoint per origin in its state folder, checked and
 /// replaced as one step (the spec's compare-and-swap: two requests from the same old size cannot
-/// both be cosigned, so the state never rolls back), synced to disk before it answers.
+/// both be cosigned, so the state never rolls back), synced to disk before it answers. A signed
+/// checkpoint of the size it cosigned with another root (a fork, which only the log's key can
+/// make) is kept as evidence, at most `evidenceFilesMax` files.
 public final class Witness: Sendable {
     /// The largest request body read: an old-size line, 63 proof lines and a signed note.
     public static let requestBytesMax = SignedNote.bytesMax + 8 * 1024
     /// The most consistency proof lines (the spec's limit).
     public static let proofLinesMax = 63
+    /// The most evidence files kept in the state folder (each a signed fork, a few KiB).
+    public static let evidenceFilesMax = 1_000
 
     private let key: SigningKeyBox
     public let name: String
@@ -72,7 +76,7 @@ public final class Witness: Sendable {
                 do {
                     try Merkle.checkConsistency(old: last.size, new: checkpoint.size, oldRoot: last.root, newRoot: checkpoint.root, proof: request.proof)
                 } catch {
-                    state.keepEvidence(body, why: "the consistency proof from \(last.size) does not verify (\(error))", last: last)
+                    // Not kept as evidence: anyone can send a published checkpoint with a false proof.
                     return .refused(status: 422, message: "the consistency proof from \(last.size) to \(checkpoint.size) does not verify: \(error)")
                 }
             }
@@ -126,7 +130,7 @@ public struct WitnessState: Sendable {
         guard descriptor >= 0 else { throw OutputError(path: directory + "/lock", why: String(cString: strerror(errno))) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw FileRefusal("witness state \(directory)", "is held by another witness process: one witness per state folder")
+            throw WitnessStateBusy(directory: directory)
         }
         self.directory = directory
         lockDescriptor = descriptor
@@ -155,8 +159,17 @@ public struct WitnessState: Sendable {
     /// Keeps a refused request that a log signed (evidence of a fork), with why and the checkpoint
     /// cosigned before; best effort (the refusal stands whether or not it is written).
     func keepEvidence(_ body: [UInt8], why: String, last: Checkpoint) {
+        let kept = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("evidence-") }
+        guard kept.count < Witness.evidenceFilesMax else { return }
         let name = "evidence-\(Int(Date().timeIntervalSince1970))-\(Encoding.hex((0..<4).map { _ in UInt8.random(in: 0...255) })).txt"
         let text = "gigaledger-witness-evidence/v1\nwhy \(why)\nlast-cosigned\n\(last.text)request\n" + String(decoding: body, as: UTF8.self)
         try? OutputFiles.writeNew(text, to: directory + "/" + name)
     }
+}
+
+/// Another witness process holds the state folder: this one cannot run (exit 2).
+public struct WitnessStateBusy: GigaLedgerError {
+    public let directory: String
+    public var description: String { "witness state \(directory) is held by another witness process: one witness per state folder" }
+    public var kind: FailureKind { .unusable }
 }

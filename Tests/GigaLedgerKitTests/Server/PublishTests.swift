@@ -111,6 +111,8 @@ func freePort() throws -> Int {
         let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
         let created = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy, "--authority-key", "authority.pub"], env: auditor)
         #expect(created.status == 0 && created.stdout.contains("created \(copy): 306 new entries"), "\(created.stdout) \(created.stderr)")
+        let older = fixture.dir.file("older.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", older])
         try importRows(fixture, "b.csv", from: 301, count: 100)
         let again = try fixture.cli.expectOK(["publish", "--out", out])
         #expect(again.stdout.contains("published the checkpoint of 407 entries"), "\(again.stdout)")
@@ -120,6 +122,9 @@ func freePort() throws -> Int {
         try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
         #expect(try rows("entries", copy) == rows("entries", fixture.ledger))
         #expect(try rows("checkpoints", copy) == rows("checkpoints", fixture.ledger))
+        // A lagging copy publishing into the same folder would roll it back: refused, nothing written.
+        let rollback = fixture.cli.run(["publish", "--ledger", older, "--out", out])
+        #expect(rollback.status == 65 && rollback.stderr.contains("already publishes a checkpoint of 407 entries"), "\(rollback.stderr)")
         // Nothing new: nothing taken in.
         let same = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
         #expect(same.status == 0 && same.stdout.contains("0 new entries"), "\(same.stdout) \(same.stderr)")

@@ -325,6 +325,14 @@ import Testing
         let replay = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=\(c.token)",
                                                                   body: CanonicalJSON.object(["entries": .array([EntryWire.json(stored)])]).encoded()))
         #expect(replay.status == 200, "\(replay.body)")
+        // A stale entry that its signer did not sign (anyone can send one) does not keep a turn.
+        let d = try turn()
+        var forged = stale
+        forged["signature"] = .string(String(repeating: "0", count: 128))
+        let unsigned = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=\(d.token)",
+                                                                    body: CanonicalJSON.object(["entries": .array([.object(forged)])]).encoded()))
+        #expect(unsigned.status == 409 && !unsigned.body.contains(d.token), "\(unsigned.body)")
+        #expect(try turn().token != d.token, "the turn passed on at once")
         // An unknown token changes nothing; the next turn is free at once.
         let unknown = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries?turn=00",
                                                                    body: CanonicalJSON.object(["entries": .array([EntryWire.json(stored)])]).encoded()))
@@ -344,6 +352,24 @@ import Testing
         #expect(metrics.body.contains("gigaledger_appends_total 1"), "\(metrics.body.prefix(1500))")
         #expect(metrics.body.contains("gigaledger_requests_total{") && metrics.body.contains("status=\"400\""), "\(metrics.body.prefix(1500))")
         #expect(metrics.body.contains("gigaledger_request_duration_seconds"), "\(metrics.body.prefix(1500))")
+        server.stop()
+    }
+
+    /// The per-key limit counts what a key really signed: entries that only name an officer's key
+    /// (anyone can send them) do not use up that officer's submissions.
+    @Test func unsignedSubmissionsDoNotLockOutAnOfficer() throws {
+        let fixture = try ServerFixture()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--submissions-per-minute", "3"])
+        try #require(fixture.remote(fixture.payment(ref: "K-1"), server: server).status == 0)
+        let entries = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=6&count=1"))
+        let stored = try EntryWire.decode(json: Array(entries.body.utf8.dropLast()))
+        guard case .object(var fields) = EntryWire.json(stored) else { return }
+        fields["signature"] = .string(String(repeating: "0", count: 128))
+        for _ in 0..<6 {
+            _ = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: CanonicalJSON.object(["entries": .array([.object(fields)])]).encoded()))
+        }
+        let recorded = fixture.remote(fixture.payment(ref: "K-2"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
         server.stop()
     }
 

@@ -167,6 +167,13 @@ final class WitnessProcess: @unchecked Sendable {
         let heldSize = Int(held.split(separator: "\n")[1])!
         let stale = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array(("old 0\n\n" + smallNote).utf8)))
         #expect(stale.status == 409 && stale.body == "\(heldSize)\n", "\(stale.status) \(stale.body)")
+        // A false proof with a real checkpoint (anyone can send one): 422, and no "evidence" kept.
+        if heldSize < 8 {
+            let junk = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint",
+                body: Array(("old \(heldSize)\n" + String(repeating: Encoding.base64([UInt8](repeating: 7, count: 32)) + "\n", count: 3) + "\n" + large).utf8)))
+            #expect(junk.status == 422, "\(junk.status) \(junk.body)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("race-state")).filter { $0.hasPrefix("evidence-") }.isEmpty)
+        }
         let unknown = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array(("old 0\n\n" + large.replacingOccurrences(of: "test.example/ledger\n", with: "other.example/x\n")).utf8)))
         #expect(unknown.status == 404 || unknown.status == 400, "\(unknown.status) \(unknown.body)")
         let garbage = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array("old x\n\nnot a note".utf8)))
