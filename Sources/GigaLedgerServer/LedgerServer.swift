@@ -21,7 +21,7 @@ public enum LedgerServer {
                            listening: @escaping @Sendable (String) -> Void) async throws {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let service = try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits)
+        let service = try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits, reports: configuration.reports)
         try await service.checkWitnesses(configuration.witnesses)
         let witnessing = configuration.witnesses.isEmpty ? nil : Witnessing(witnesses: configuration.witnesses, service: service, logger: logger)
         let routes = Routes(service: service, limits: configuration.limits, registry: registry, logger: logger)

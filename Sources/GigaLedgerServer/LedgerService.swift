@@ -56,7 +56,11 @@ final class LedgerService: Sendable {
 
     /// Opens the ledger for writing, verifies all of it (a server never serves, nor signs over, a
     /// ledger that does not verify), and checks that `logKey` may sign its checkpoints.
-    init(path: String, logKey: SigningKey, limits: ServerLimits) throws {
+    /// The folder of report folders the public page shows.
+    private let reports: String?
+
+    init(path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil) throws {
+        self.reports = reports
         let ledger = try Ledger.open(path: path, forWriting: true)
         let verification = try ledger.verify()
         if let failure = verification.failure { throw failure }
@@ -78,7 +82,8 @@ final class LedgerService: Sendable {
     func publicSite() async throws -> PublicSite? {
         let keptSize = state.withLock { $0.kept?.size }
         if let cached = site.withLock({ $0 }), cached.size == keptSize { return cached }
-        let built = try await run { try $0.publicSite() }
+        let reports = self.reports
+        let built = try await run { try $0.publicSite(reports: reports) }
         site.withLock { $0 = built }
         return built
     }

@@ -34,6 +34,7 @@ struct Routes: Sendable {
         router.get("index.html") { request, context in try await respond(request, context, "page") { try await page("index.html") } }
         router.get("entries/**") { request, context in try await respond(request, context, "page") { try await page(String(request.uri.path.dropFirst())) } }
         router.get("receipts/**") { request, context in try await respond(request, context, "page") { try await page(String(request.uri.path.dropFirst())) } }
+        router.get("reports/**") { request, context in try await respond(request, context, "page") { try await page(String(request.uri.path.dropFirst())) } }
         router.get("health") { request, context in try await respond(request, context, "health") { try await health() } }
         router.get("metrics") { request, context in try await respond(request, context, "metrics") { metrics() } }
         router.get("checkpoint") { request, context in try await respond(request, context, "checkpoint") { try await checkpoint() } }
@@ -119,7 +120,9 @@ struct Routes: Sendable {
     private func page(_ path: String) async throws -> Response {
         guard let site = try await service.publicSite() else { throw HTTPRefusal(.notFound, "no checkpoint is kept yet: there is no public page") }
         guard let bytes = try await service.run({ try site.page(path, ledger: $0) }) else { throw HTTPRefusal(.notFound, "/\(path) is not a page of this ledger") }
-        return Self.bytes(bytes, type: path.hasSuffix(".txt") ? "text/plain; charset=utf-8" : "text/html; charset=utf-8", cache: "public, max-age=1")
+        let type = path.hasSuffix(".html") ? "text/html; charset=utf-8" : path.hasSuffix(".json") ? "application/json"
+            : path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/plain; charset=utf-8"
+        return Self.bytes(bytes, type: type, cache: "public, max-age=1")
     }
 
     private func health() async throws -> Response {

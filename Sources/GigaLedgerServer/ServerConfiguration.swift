@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var limits: ServerLimits
     /// The witnesses asked to cosign each checkpoint kept (`--witness NAME=URL=PUB`).
     public var witnesses: [WitnessEndpoint] = []
+    /// A folder of report folders shown on the public page (`--reports DIR`).
+    public var reports: String?
 
     public init(ledgerPath: String, host: String, port: Int, tls: (certificate: String, privateKey: String)?, limits: ServerLimits = ServerLimits()) {
         self.ledgerPath = ledgerPath

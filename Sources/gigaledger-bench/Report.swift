@@ -97,7 +97,7 @@ func serverFigures(_ server: ServerResult) -> String {
 
     Sync = `gigaledger sync` as a process (fetch, check every entry against the copy's state, keep them in
     one transaction). Officers = `gigaledger-bench --officer` processes, each appending 250 payments one
-    at a time with the client library (`RemoteAppend`: checked head, sign, submit, retry on 409); the
+    at a time with the client library (`RemoteAppend`: checked head, a turn, sign, submit; on a 409 sign again); the
     server has a ledger of 100,000 entries. The in-process rate is 500 `append` calls on the same ledger.
 
     - sync of \(server.syncNew) new entries onto the largest replica in under 3 s: \(fmt(largest?.seconds ?? 0, 2)) s: \(target((largest?.seconds ?? 99) < 3))

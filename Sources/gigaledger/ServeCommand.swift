@@ -37,6 +37,8 @@ extension GigaLedger {
         var submissionsPerMinute = ServerLimits().submissionsPerMinutePerKey
         @Option(name: .long, help: ArgumentHelp("A C2SP witness to ask for a cosignature of each checkpoint kept: its name, its URL and its public key file (an enrolled auditor key); repeatable.", valueName: "name=url=pub"))
         var witness: [String] = []
+        @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)
+        var reports: String?
 
         /// `NAME=URL=PUB`: the URL may hold `=` itself, so the name is up to the first `=` and the key file after the last.
         static func parseWitness(_ text: String) throws -> WitnessEndpoint {
@@ -74,6 +76,7 @@ extension GigaLedger {
                 var configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
                                                         tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
                 configuration.witnesses = witnesses
+                configuration.reports = reports
                 return configuration
             }()
             let logger = { () -> Logger in

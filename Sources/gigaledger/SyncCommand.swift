@@ -67,10 +67,12 @@ extension GigaLedger {
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: ArgumentHelp("The folder to publish into (created if missing).", valueName: "dir"), completion: .directory)
         var out: String
+        @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)
+        var reports: String?
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
         func run() throws {
-            let publication = try ledger.open(forWriting: false).publish(to: out)
+            let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports)
             if json {
                 print(Render.jsonObject(["out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),
                                          "files_kept": .integer(Int64(publication.kept))]))

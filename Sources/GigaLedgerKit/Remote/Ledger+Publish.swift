@@ -22,9 +22,9 @@ extension Ledger {
     /// narrower ones, which stay valid for older checkpoints) and in an order that never shows a
     /// reader a checkpoint whose files are missing: every file is written whole (a temporary file,
     /// synced, renamed), and `checkpoint` last. All from one read of the ledger.
-    public func publish(to directory: String) throws -> Publication {
+    public func publish(to directory: String, reports: String? = nil) throws -> Publication {
         // The pages first (they read the ledger on their own); the files below must be of the same checkpoint.
-        guard let site = try publicSite() else {
+        guard let site = try publicSite(reports: reports) else {
             throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
         }
         var writer = PublicationWriter(directory: directory)

@@ -11,6 +11,8 @@ import Mustache
 public struct PublicSite: Sendable {
     /// Entries per page of a list.
     public static let entriesPerPage = 100
+    /// The largest report file published (a report's HTML with its appendix).
+    public static let reportFileBytesMax = 64 * 1024 * 1024
 
     /// One entry as the lists show it.
     struct Row: Sendable {
@@ -26,6 +28,15 @@ public struct PublicSite: Sendable {
         let status: String
         let css: String
         let rule: String
+    }
+
+    /// A report folder published with the site: `reports/<name>/<file>`.
+    struct ReportLink: Sendable {
+        let name: String
+        let period: String
+        let entryCount: Int64
+        let signed: Bool
+        let files: [String]
     }
 
     struct FactoryLine: Sendable {
@@ -53,6 +64,9 @@ public struct PublicSite: Sendable {
     /// Newest first.
     let rows: [Row]
     let keyNames: [String: String]
+    /// The folder the reports are read from, and the reports of this ledger found there.
+    let reportsDirectory: String?
+    let reports: [ReportLink]
 
     /// Every path of the site, in a fixed order.
     public var paths: [String] {
@@ -64,6 +78,7 @@ public struct PublicSite: Sendable {
         for id in factoryIDs { list("factory-\(Self.slug(id))/", rows.filter { $0.factory == id }.count) }
         for source in sources { list("source-\(Self.slug(source))/", rows.filter { $0.source == source }.count) }
         for row in rows.reversed() { paths += ["entries/\(row.seq).html", "receipts/\(row.seq).txt"] }
+        for report in reports { paths += report.files.map { "reports/\(report.name)/\($0)" } }
         return paths
     }
 
@@ -74,6 +89,14 @@ public struct PublicSite: Sendable {
         if parts.count == 2, parts[0] == "receipts", parts[1].hasSuffix(".txt"), let seq = Int64(parts[1].dropLast(4)), String(seq) + ".txt" == parts[1],
            seq >= 1, seq <= size {
             return Array(try ledger.receipt(seq: seq, checkpointNote: note).encoded.utf8)
+        }
+        if parts.count == 3, parts[0] == "reports", let directory = reportsDirectory,
+           let report = reports.first(where: { $0.name == parts[1] }), report.files.contains(parts[2]) {
+            let file = directory + "/" + report.name + "/" + parts[2]
+            guard let data = FileManager.default.contents(atPath: file), data.count <= Self.reportFileBytesMax else {
+                throw FileRefusal("report file \(file)", "cannot be read, or is larger than \(Self.reportFileBytesMax) bytes")
+            }
+            return [UInt8](data)
         }
         guard parts.first == "entries" else { return nil }
         if parts.count == 2, parts[1].hasSuffix(".html"), let seq = Int64(parts[1].dropLast(5)), String(seq) + ".html" == parts[1] {
@@ -123,6 +146,11 @@ public struct PublicSite: Sendable {
         }
         values["hasProgramme"] = !programme.isEmpty
         values["programme"] = programme.map { ["status": $0.status, "css": $0.css, "rule": $0.rule] }
+        values["hasReports"] = !reports.isEmpty
+        values["reports"] = reports.map { report -> [String: Any] in
+            ["name": report.name, "period": report.period, "entryCount": String(report.entryCount), "signed": report.signed,
+             "html": report.files.contains("report.html") ? "reports/\(report.name)/report.html" : "", "files": report.files.map { ["file": $0, "name": report.name] }]
+        }
         let sources = self.sources
         values["sources"] = sources.enumerated().map { ["name": $0.element, "slug": Self.slug($0.element), "last": $0.offset == sources.count - 1] as [String: Any] }
         return values
@@ -177,7 +205,7 @@ extension Ledger {
     /// The public site at the latest kept checkpoint; nil when none is kept. Computes the
     /// year's verdicts at that state (verifying the ledger up to it, as `report` does) and reads
     /// every entry once for the lists.
-    public func publicSite() throws -> PublicSite? {
+    public func publicSite(reports reportsDirectory: String? = nil) throws -> PublicSite? {
         guard let latest = try store.read({ try $0.latestCheckpoint() }) else { return nil }
         let size = latest.size
         let note = try withCosignatures(latest.note, size: size)
@@ -219,10 +247,22 @@ extension Ledger {
                                           committed: Cents.formatted(total.committed), paid: Cents.formatted(total.paid), unionShare: share,
                                           verdicts: verdicts.map(line))
         }
+        // The report folders of this ledger in `reportsDirectory`, by name; others are left out.
+        var reports = [PublicSite.ReportLink]()
+        if let reportsDirectory {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? []
+            for name in names.sorted() where PublicSite.slug(name) == name {
+                let folder = reportsDirectory + "/" + name
+                guard let found = try? publishableReport(folder, size: size) else { continue }
+                let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { ReportBundle.isReportFile($0) || $0 == "checkpoint.txt" || $0 == "consistency.txt" || $0.hasSuffix(".txt.minisig") }.sorted()
+                reports.append(PublicSite.ReportLink(name: name, period: found.period.description, entryCount: found.entryCount, signed: found.signed, files: files))
+            }
+        }
         return PublicSite(origin: try origin(), size: size, rootHex: Encoding.hex(latest.root), note: note,
                           signer: signer.map { "\($0.enrolment.name) (\($0.enrolment.role.rawValue) key \($0.enrolment.publicKey.id))" } ?? "a key of the ledger",
                           cosigners: cosigners, policy: report.map { "\($0.policy.id) version \($0.policy.version)" } ?? "no policy recorded: no verdicts",
                           year: year, factories: factories, programme: (report?.programme ?? []).map(line), rows: rows.reversed(),
-                          keyNames: Dictionary(keys.map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a }))
+                          keyNames: Dictionary(keys.map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a }),
+                          reportsDirectory: reportsDirectory, reports: reports)
     }
 }

@@ -108,6 +108,21 @@ extension Ledger {
     }
 
     /// A previous report's signature must be valid and by a key this ledger enrolled.
+    /// A report folder (`gigaledger report --out`) as the public page lists it, when it is this
+    /// ledger's: its summary names a state within the first `size` entries whose head hash this
+    /// ledger has there, and a signed summary is signed by a key this ledger enrols. Returns the
+    /// period, the state and whether it is signed; throws (naming why) when it is not this ledger's.
+    public func publishableReport(_ folder: String, size: Int64) throws -> (period: ReportPeriod, entryCount: Int64, signed: Bool) {
+        let input = try PreviousInput.read(folder)
+        let report = input.report
+        guard let period = report.period, report.entryCount >= 1, report.entryCount <= size,
+              let head = try entry(report.entryCount), report.headHash == head.hash else {
+            throw FileRefusal("report \(folder)", "is not a report of this ledger within its first \(size) entries")
+        }
+        if let signature = report.summarySignature, let text = report.summaryText { try checkSignature(signature, of: text) }
+        return (period, report.entryCount, report.summarySignature != nil)
+    }
+
     private func checkSignature(_ text: String, of file: String) throws {
         guard let parsed = Minisign.parse(text) else {
             throw InputError(field: "previous", value: "summary.json.minisig", problem: "is not a minisign signature")

@@ -158,6 +158,13 @@ pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding
 <p>By gigafactory: {{#factories}}<a href="{{root}}entries/factory-{{slug}}/page-1.html">{{id}}</a>{{^last}} · {{/last}}{{/factories}}</p>
 <p>By source: {{#sources}}<a href="{{root}}entries/source-{{slug}}/page-1.html">{{name}}</a>{{^last}} · {{/last}}{{/sources}}</p>
 
+<h2 id="reports">Reports</h2>
+{{#hasReports}}<ul>
+{{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}{{#signed}}, signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
+{{/reports}}</ul>
+<p>Recompute any of them from your copy with <code>gigaledger report --quarter PERIOD --at ENTRY</code> (or <code>--year</code>); the files must be the same.</p>{{/hasReports}}
+{{^hasReports}}<p>No report is published with this page yet.</p>{{/hasReports}}
+
 <h2 id="check">Check it yourself</h2>
 <p class="note">Keep your own verified copy: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code> and <code>gigaledger report --ledger copy.sqlite --year {{year}}</code>. The independent tools in <code>schema/tools/</code> check the same files without GigaLedger.</p>
 {{> page-foot.html}}

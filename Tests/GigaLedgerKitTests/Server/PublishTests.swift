@@ -224,6 +224,35 @@ func freePort() throws -> Int {
         nginx.stop()
     }
 
+    /// Signed reports published with the page: each folder checked to be this ledger's (one of
+    /// another state is left out), listed on the summary, its files the same from `serve`.
+    @Test func reportsArePublishedWithThePage() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
+        try importRows(fixture, "a.csv", from: 1, count: 3)
+        try fixture.cli.expectOK(["report", "--quarter", "2026-Q1", "--out", "reports/2026-Q1", "--key", "authority.key"])
+        // A report folder whose summary is of another ledger's state: not listed, not published.
+        try fixture.cli.expectOK(["report", "--quarter", "2026-Q1", "--out", "reports/edited", "--key", "authority.key"])
+        let edited = fixture.dir.file("reports/edited/summary.json")
+        let summary = try String(contentsOfFile: edited, encoding: .utf8)
+        let head = try #require(summary.range(of: "\"head\":\"")).upperBound
+        try summary.replacingCharacters(in: head..<summary.index(after: head), with: summary[head] == "0" ? "1" : "0").write(toFile: edited, atomically: true, encoding: .utf8)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out, "--reports", fixture.dir.file("reports")])
+        let index = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+        #expect(index.contains("href=\"reports/2026-Q1/report.html\">2026-Q1</a>, at entry 10, signed"), "\(index)")
+        #expect(!index.contains("reports/edited") && !FileManager.default.fileExists(atPath: out + "/reports/edited"))
+        #expect(FileManager.default.fileExists(atPath: out + "/reports/2026-Q1/summary.json.minisig"))
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--reports", fixture.dir.file("reports")])
+        for file in ["index.html", "reports/2026-Q1/report.html", "reports/2026-Q1/summary.json.minisig"] {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            let published = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)))
+            #expect(served.status == 200 && served.body == published, "\(file)")
+        }
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/reports/edited/summary.json")).status == 404)
+        server.stop()
+    }
+
     func rows(_ table: String, _ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
     }
