@@ -7,8 +7,9 @@ import Synchronization
 /// contention most of the work is wasted and an unlucky office can lose for seconds. A turn makes
 /// them queue instead: first come, first served, one holder at a time. The holder signs after the
 /// head its turn's answer carries and submits with the turn's token; the turn passes on when that
-/// submission is answered (a 409 keeps it: another writer without a turn got in first), when the
-/// holder lets `turnMilliseconds` pass, or at once if it asks for a new one.
+/// submission is answered, or when the holder lets `turnMilliseconds` pass. A 409 keeps it (another
+/// writer without a turn got in first) when the entry is one its signer signed, at most
+/// `renewalsMax` times: anyone can send a stale entry, only the signer a signed one.
 ///
 /// A turn is a courtesy, not a lock: a submission without one is admitted as before (the head
 /// alone decides), so a client that holds a turn and vanishes delays the other turn-takers by at
