@@ -56,8 +56,9 @@ extension Ledger {
         }
         // The pages and receipts change with every checkpoint (they name it): written again each
         // time, not synced one by one (the checkpoint, written last and synced, is what a reader trusts).
+        let receipts = try receiptMaker(checkpointNote: site.note)
         for path in site.paths {
-            guard let page = try site.page(path, ledger: self) else { throw LedgerError.damaged("the public page \(path) cannot be made") }
+            guard let page = try site.page(path, ledger: self, receipts: receipts) else { throw LedgerError.damaged("the public page \(path) cannot be made") }
             try writer.replace(path, with: page, sync: false)
         }
         try writer.replace("ledger/v1/checkpoints", with: checkpoints)

@@ -54,15 +54,18 @@ public struct PublicSite: Sendable {
     public let size: Int64
     let rootHex: String
     /// The latest kept checkpoint with its cosignatures, as `checkpoint` is served.
-    let note: String
+    public let note: String
     let signer: String
     let cosigners: [String]
     let policy: String
     let year: Int
     let factories: [FactoryLine]
     let programme: [VerdictLine]
-    /// Newest first.
+    /// Newest first; and the same, of each gigafactory and each source (made once: a list page
+    /// is asked for many times).
     let rows: [Row]
+    let byFactory: [String: [Row]]
+    let bySource: [String: [Row]]
     let keyNames: [String: String]
     /// The folder the reports are read from, and the reports of this ledger found there.
     let reportsDirectory: String?
@@ -75,20 +78,21 @@ public struct PublicSite: Sendable {
             for page in 1...max(1, Self.pageCount(count)) { paths.append("entries/\(prefix)page-\(page).html") }
         }
         list("", rows.count)
-        for id in factoryIDs { list("factory-\(Self.slug(id))/", rows.filter { $0.factory == id }.count) }
-        for source in sources { list("source-\(Self.slug(source))/", rows.filter { $0.source == source }.count) }
+        for id in factoryIDs { list("factory-\(Self.slug(id))/", byFactory[id]?.count ?? 0) }
+        for source in sources { list("source-\(Self.slug(source))/", bySource[source]?.count ?? 0) }
         for row in rows.reversed() { paths += ["entries/\(row.seq).html", "receipts/\(row.seq).txt"] }
         for report in reports { paths += report.files.map { "reports/\(report.name)/\($0)" } }
         return paths
     }
 
-    /// The page at `path`, or nil when the site has none. Receipts need the ledger.
-    public func page(_ path: String, ledger: Ledger) throws -> [UInt8]? {
+    /// The page at `path`, or nil when the site has none. Receipts need the ledger; `receipts`, a
+    /// maker for this site's checkpoint (`Ledger.receiptMaker`), saves reading the keys for each.
+    public func page(_ path: String, ledger: Ledger, receipts: ((Int64) throws -> Receipt)? = nil) throws -> [UInt8]? {
         if path == "index.html" { return render("page-index.html", index(root: "")) }
         let parts = path.split(separator: "/").map(String.init)
         if parts.count == 2, parts[0] == "receipts", parts[1].hasSuffix(".txt"), let seq = Int64(parts[1].dropLast(4)), String(seq) + ".txt" == parts[1],
            seq >= 1, seq <= size {
-            return Array(try ledger.receipt(seq: seq, checkpointNote: note).encoded.utf8)
+            return Array(try (receipts ?? ledger.receiptMaker(checkpointNote: note))(seq).encoded.utf8)
         }
         if parts.count == 3, parts[0] == "reports", let directory = reportsDirectory,
            let report = reports.first(where: { $0.name == parts[1] }), report.files.contains(parts[2]) {
@@ -109,10 +113,10 @@ public struct PublicSite: Sendable {
         case 2: return list(rows, heading: "All entries", filter: nil, prefix: "", page: number)
         case 3 where parts[1].hasPrefix("factory-"):
             guard let id = factoryIDs.first(where: { "factory-" + Self.slug($0) == parts[1] }) else { return nil }
-            return list(rows.filter { $0.factory == id }, heading: "Entries of \(id)", filter: "gigafactory \(id)", prefix: parts[1] + "/", page: number)
+            return list(byFactory[id] ?? [], heading: "Entries of \(id)", filter: "gigafactory \(id)", prefix: parts[1] + "/", page: number)
         case 3 where parts[1].hasPrefix("source-"):
             guard let source = sources.first(where: { "source-" + Self.slug($0) == parts[1] }) else { return nil }
-            return list(rows.filter { $0.source == source }, heading: "Entries from \(source)", filter: "source \(source)", prefix: parts[1] + "/", page: number)
+            return list(bySource[source] ?? [], heading: "Entries from \(source)", filter: "source \(source)", prefix: parts[1] + "/", page: number)
         default: return nil
         }
     }
@@ -120,7 +124,7 @@ public struct PublicSite: Sendable {
     // MARK: - Pages
 
     private var factoryIDs: [String] { factories.map(\.id) }
-    private var sources: [String] { PeriodFigures.ordered(Array(Set(rows.compactMap(\.source)))) }
+    private var sources: [String] { PeriodFigures.ordered(Array(bySource.keys)) }
 
     static func pageCount(_ count: Int) -> Int { (count + entriesPerPage - 1) / entriesPerPage }
 
@@ -247,6 +251,7 @@ extension Ledger {
                                           committed: Cents.formatted(total.committed), paid: Cents.formatted(total.paid), unionShare: share,
                                           verdicts: verdicts.map(line))
         }
+        let newestFirst = Array(rows.reversed())
         // The report folders of this ledger in `reportsDirectory`, by name; others are left out.
         var reports = [PublicSite.ReportLink]()
         if let reportsDirectory {
@@ -261,7 +266,9 @@ extension Ledger {
         return PublicSite(origin: try origin(), size: size, rootHex: Encoding.hex(latest.root), note: note,
                           signer: signer.map { "\($0.enrolment.name) (\($0.enrolment.role.rawValue) key \($0.enrolment.publicKey.id))" } ?? "a key of the ledger",
                           cosigners: cosigners, policy: report.map { "\($0.policy.id) version \($0.policy.version)" } ?? "no policy recorded: no verdicts",
-                          year: year, factories: factories, programme: (report?.programme ?? []).map(line), rows: rows.reversed(),
+                          year: year, factories: factories, programme: (report?.programme ?? []).map(line), rows: newestFirst,
+                          byFactory: Dictionary(grouping: newestFirst.filter { $0.factory != nil }, by: { $0.factory! }),
+                          bySource: Dictionary(grouping: newestFirst.filter { $0.source != nil }, by: { $0.source! }),
                           keyNames: Dictionary(keys.map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a }),
                           reportsDirectory: reportsDirectory, reports: reports)
     }

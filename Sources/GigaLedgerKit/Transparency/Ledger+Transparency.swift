@@ -167,23 +167,30 @@ extension Ledger {
     /// A receipt for entry `seq` against `checkpointNote`, or else the latest checkpoint signed.
     public func receipt(seq: Int64, checkpointNote: String? = nil) throws -> Receipt {
         let note: String
-        let checkpoint: Checkpoint
-        if let checkpointNote {
-            (note, checkpoint) = (checkpointNote, try openCheckpoint(checkpointNote))
-        } else {
+        if let checkpointNote { note = checkpointNote } else {
             let latest = try latestStoredCheckpoint()
-            (note, checkpoint) = (try withCosignatures(latest.note, size: latest.checkpoint.size), latest.checkpoint)
+            note = try withCosignatures(latest.note, size: latest.checkpoint.size)
         }
-        guard seq >= 1, seq <= checkpoint.size else {
-            throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")
+        return try receiptMaker(checkpointNote: note)(seq)
+    }
+
+    /// Receipts against one checkpoint, each made by the function returned: the checkpoint opened
+    /// (and checked against this ledger), the signers' keys and the checkpoint key's enrolment read
+    /// once (the public pages make one receipt per entry).
+    public func receiptMaker(checkpointNote note: String) throws -> (Int64) throws -> Receipt {
+        let checkpoint = try openCheckpoint(note)
+        let keys = Dictionary(try keys().map { ($0.enrolment.publicKey.id.description, $0.enrolment.publicKey) }, uniquingKeysWith: { first, _ in first })
+        let keySection = try checkpointKeyEnrolment(note: note, size: checkpoint.size)
+        return { seq in
+            guard seq >= 1, seq <= checkpoint.size else {
+                throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")
+            }
+            guard let entry = try self.entry(seq) else { throw Refusal("entry \(seq) does not exist") }
+            guard let signer = keys[entry.signer] else { throw Refusal("entry \(seq)'s signer \(entry.signer) is not enrolled") }
+            return Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer,
+                           signature: entry.signature, proof: try self.inclusionProof(seq: seq, size: checkpoint.size),
+                           checkpointKey: keySection, checkpointNote: note)
         }
-        guard let entry = try entry(seq) else { throw Refusal("entry \(seq) does not exist") }
-        guard let signer = try keys().first(where: { $0.enrolment.publicKey.id.description == entry.signer }) else {
-            throw Refusal("entry \(seq)'s signer \(entry.signer) is not enrolled")
-        }
-        return Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer.enrolment.publicKey,
-                       signature: entry.signature, proof: try inclusionProof(seq: seq, size: checkpoint.size),
-                       checkpointKey: try checkpointKeyEnrolment(note: note, size: checkpoint.size), checkpointNote: note)
     }
 
     /// For a checkpoint not signed by the genesis authority (a log key's, a server's): the
