@@ -4,9 +4,10 @@ import GigaLedgerStore
 
 /// Publication (`gigaledger publish`, FORMAT.md section 18): the ledger's latest kept checkpoint as
 /// static files that any web server or object store serves, byte for byte what `serve` answers for
-/// the same paths: `checkpoint` (with the cosignatures kept for it), the C2SP tlog-tiles (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`),
-/// the full-entry bundles a replica takes in (`ledger/v1/bundle/<N>[.p/<W>]`) and the kept
-/// checkpoints with their cosignatures (`ledger/v1/checkpoints`), and the public pages (`PublicSite`).
+/// the same paths: `checkpoint` (with the cosignatures kept for it), the C2SP tlog-tiles
+/// (`tile/<L>/<N>[.p/<W>]`, `tile/entries/...`), the full-entry bundles a replica takes in
+/// (`ledger/v1/bundle/<N>[.p/<W>]`), the kept checkpoints with their cosignatures
+/// (`ledger/v1/checkpoints`), and the public pages (`PublicSite`).
 extension Ledger {
     /// What a publication wrote.
     public struct Publication: Sendable {
@@ -21,7 +22,8 @@ extension Ledger {
     /// full tile or bundle already there is not written again; a partial one is added beside the
     /// narrower ones, which stay valid for older checkpoints) and in an order that never shows a
     /// reader a checkpoint whose files are missing: every file is written whole (a temporary file,
-    /// synced, renamed), and `checkpoint` last. All from one read of the ledger.
+    /// synced, renamed), and `checkpoint` last. The tiles, bundles and checkpoint documents come from
+    /// one read of the ledger, the pages from the same checkpoint.
     public func publish(to directory: String, reports: String? = nil) throws -> Publication {
         // The pages first (they read the ledger on their own); the files below must be of the same checkpoint.
         guard let site = try publicSite(reports: reports) else {
