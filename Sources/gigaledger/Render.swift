@@ -17,7 +17,7 @@ enum Render {
         guard let trusted = report.signaturesTrustedThrough else {
             return "verified: \(count(report.verifiedCount, "entry", "entries")), every signature checked"
         }
-        let basis = "taken as checked by the checkpoint the ledger signed at \(trusted), which `checkpoint` verified before signing (its root matched)"
+        let basis = "taken as checked by the checkpoint the ledger signed at \(trusted), whose signer checked them before signing (`checkpoint` with an authority key, or a server's log key as it admitted each entry; its root matched)"
         guard trusted < report.verifiedCount else {
             return "verified: \(count(report.verifiedCount, "entry", "entries")); their signatures were \(basis); --full-verify checks them again"
         }
