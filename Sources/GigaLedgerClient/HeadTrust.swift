@@ -220,7 +220,7 @@ public struct KeptCheckpoints: Sendable {
 
     /// The file for an origin: its characters outside [A-Za-z0-9.-] as `_`.
     func file(origin: String) -> String? {
-        let name = String(origin.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "_" })
+        let name = PathSegment.safe(origin, replacement: "_")
         return directory.map { "\($0)/\(name).checkpoint" }
     }
 

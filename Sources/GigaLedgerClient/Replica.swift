@@ -38,29 +38,15 @@ public struct Replica: Sendable {
     func fetch(from first: Int64, through last: Int64) async throws -> [Entry] {
         guard first <= last else { return [] }
         let starts = Array(stride(from: first, through: last, by: Self.pageEntries))
-        func count(from start: Int64) -> Int { Int(min(Int64(Self.pageEntries), last - start + 1)) }
-        func page(from start: Int64, count: Int) async throws -> [Entry] {
+        @Sendable func count(from start: Int64) -> Int { Int(min(Int64(Self.pageEntries), last - start + 1)) }
+        @Sendable func page(from start: Int64, count: Int) async throws -> [Entry] {
             let page = try await client.entries(from: start, count: count)
             guard !page.isEmpty, page.count <= count, page.enumerated().allSatisfy({ $0.element.seq == start + Int64($0.offset) }) else {
                 throw ClientError.malformed("asked for entries from \(start), the server sent \(page.count) \(page.first.map { "from \($0.seq)" } ?? "")")
             }
             return page
         }
-        var pages = [Int64: [Entry]]()
-        try await withThrowingTaskGroup(of: (Int64, [Entry]).self) { group in
-            var queued = 0
-            func enqueue() {
-                guard queued < starts.count else { return }
-                let start = starts[queued]
-                queued += 1
-                group.addTask { (start, try await page(from: start, count: count(from: start))) }
-            }
-            for _ in 0..<Self.pagesInFlight { enqueue() }
-            while let (start, fetched) = try await group.next() {
-                pages[start] = fetched
-                enqueue()
-            }
-        }
+        let pages = try await Self.inFlight(starts) { start in try await page(from: start, count: count(from: start)) }
         var entries = [Entry]()
         entries.reserveCapacity(Int(last - first + 1))
         for start in starts {
@@ -82,6 +68,15 @@ public struct Replica: Sendable {
         public init(witnesses: [PublicKey], count: Int) {
             self.witnesses = witnesses
             self.count = count
+        }
+
+        /// `latest(kept, above: copy - 1, atMost:)`, or `QuorumNotMet` naming `source` when there is none.
+        func required(_ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), copy: Int64, atMost: Int64,
+                      source: String) throws -> Checkpoint {
+            guard let witnessed = latest(kept, above: copy - 1, atMost: atMost) else {
+                throw QuorumNotMet(message: "no \(source) at or above this copy's \(copy) entries is cosigned by \(count) of the \(witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
+            }
+            return witnessed
         }
 
         /// The largest kept checkpoint above `above` and at most `atMost` that `count` of the
@@ -127,12 +122,7 @@ public struct Replica: Sendable {
             var (_, checkpoint, _) = try trust.check(answer, previous: own, server: client.base)
             // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
             let kept = try await client.checkpoints(above: max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1))
-            if let quorum {
-                guard let witnessed = quorum.latest(kept, above: before - 1, atMost: checkpoint.size) else {
-                    throw QuorumNotMet(message: "no checkpoint of the server at or above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
-                }
-                checkpoint = witnessed
-            }
+            if let quorum { checkpoint = try quorum.required(kept, copy: before, atMost: checkpoint.size, source: "checkpoint of the server") }
             let entries = try await fetch(from: before + 1, through: checkpoint.size)
             let after = try ledger.replicate(entries, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: checkpoint)
             return Outcome(created: !exists, before: before, after: after, checkpointsKept: kept.checkpoints.filter { $0.size <= after }.count,
@@ -159,12 +149,7 @@ public struct Replica: Sendable {
             throw ClientError.malformed("the published checkpoint is not a signed checkpoint note")
         }
         let kept = try await client.publishedCheckpoints()
-        if let quorum {
-            guard let witnessed = quorum.latest(kept, above: before - 1, atMost: checkpoint.size) else {
-                throw QuorumNotMet(message: "no published checkpoint at or above this copy's \(before) entries is cosigned by \(quorum.count) of the \(quorum.witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
-            }
-            checkpoint = witnessed
-        }
+        if let quorum { checkpoint = try quorum.required(kept, copy: before, atMost: checkpoint.size, source: "published checkpoint") }
         guard kept.checkpoints.contains(where: { $0.size == checkpoint.size && (try? SignedNote.parse($0.note))?.text == checkpoint.text }) else {
             throw VerificationFailure(seq: checkpoint.size, reason: "the published checkpoint (\(checkpoint.size) entries) is not among the published kept checkpoints; nothing was taken in")
         }
@@ -190,32 +175,38 @@ public struct Replica: Sendable {
         guard first <= last else { return [] }
         let width = Int64(TilePath.width)
         let indexes = Array(((first - 1) / width)...((last - 1) / width))
-        var bundles = [Int64: [Entry]]()
+        let bundles = try await Self.inFlight(indexes) { index -> [Entry] in
+            let count = index < last / width ? TilePath.width : Int(last % width)
+            // What a publication holds is checked as a ledger is: a bad file is a finding (exit 1).
+            let page: [Entry]
+            do { page = try await client.publishedBundle(TilePath(level: nil, index: index, width: count)) } catch ClientError.malformed(let why) {
+                throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) is not valid: \(why); nothing was taken in")
+            }
+            guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == index * width + 1 + Int64($0.offset) }) else {
+                throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) does not hold entries \(index * width + 1) to \(index * width + Int64(count)); nothing was taken in")
+            }
+            return page
+        }
+        return indexes.flatMap { bundles[$0] ?? [] }.filter { $0.seq >= first }
+    }
+
+    /// `fetch` of every key, `pagesInFlight` at once (each answer read on its own task), by key.
+    static func inFlight(_ keys: [Int64], _ fetch: @escaping @Sendable (Int64) async throws -> [Entry]) async throws -> [Int64: [Entry]] {
+        var results = [Int64: [Entry]]()
         try await withThrowingTaskGroup(of: (Int64, [Entry]).self) { group in
             var queued = 0
             func enqueue() {
-                guard queued < indexes.count else { return }
-                let index = indexes[queued]
+                guard queued < keys.count else { return }
+                let key = keys[queued]
                 queued += 1
-                let count = index < last / width ? TilePath.width : Int(last % width)
-                group.addTask {
-                    // What a publication holds is checked as a ledger is: a bad file is a finding (exit 1).
-                    let page: [Entry]
-                    do { page = try await client.publishedBundle(TilePath(level: nil, index: index, width: count)) } catch ClientError.malformed(let why) {
-                        throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) is not valid: \(why); nothing was taken in")
-                    }
-                    guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == index * width + 1 + Int64($0.offset) }) else {
-                        throw VerificationFailure(seq: index * width + 1, reason: "the published bundle \(index) does not hold entries \(index * width + 1) to \(index * width + Int64(count)); nothing was taken in")
-                    }
-                    return (index, page)
-                }
+                group.addTask { (key, try await fetch(key)) }
             }
-            for _ in 0..<Self.pagesInFlight { enqueue() }
-            while let (index, page) = try await group.next() {
-                bundles[index] = page
+            for _ in 0..<pagesInFlight { enqueue() }
+            while let (key, fetched) = try await group.next() {
+                results[key] = fetched
                 enqueue()
             }
         }
-        return indexes.flatMap { bundles[$0] ?? [] }.filter { $0.seq >= first }
+        return results
     }
 }

@@ -244,7 +244,7 @@ public final class Ledger {
     public func isSignedByEnrolledKey(_ entry: Entry) throws -> Bool {
         guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash, let id = try? KeyID.parse(entry.signer, field: "signer"),
               let record = try store.read({ try $0.facts.key(id) }) else { return false }
-        return record.enrolment.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+        return (try? Self.checkSignature(entry, by: record.enrolment.publicKey, signer: id)) != nil
     }
 
     /// The entry that enrolled key `id` (the genesis for the first authority), or nil.

@@ -130,7 +130,7 @@ public struct PublicSite: Sendable {
 
     /// A path segment for an ID or a source: letters, digits, `.` and `-` kept, others as `-`.
     static func slug(_ text: String) -> String {
-        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
+        PathSegment.safe(text, replacement: "-")
     }
 
     private func base(root: String, title: String) -> [String: Any] {

@@ -137,7 +137,7 @@ public struct WitnessState: Sendable {
     }
 
     func file(origin: String) -> String {
-        directory + "/" + String(origin.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "_" }) + ".cosigned"
+        directory + "/" + PathSegment.safe(origin, replacement: "_") + ".cosigned"
     }
 
     /// The last checkpoint cosigned for `origin`, nil before the first.
