@@ -2,7 +2,8 @@
 # Embeds what the binary carries as text: schema/migrations/*.sql into
 # Sources/GigaLedgerStore/Migrations.generated.swift and reports/templates/*.mustache into
 # Sources/GigaLedgerKit/Reporting/Templates.generated.swift, and schema/policy/*.json into
-# Sources/GigaLedgerKit/Reporting/Policies.generated.swift. Tests fail when a copy is stale: run `make schema`.
+# Sources/GigaLedgerKit/Reporting/Policies.generated.swift, and schema/postgres/* into
+# Sources/GigaLedgerStore/PostgresSchema.generated.swift. Tests fail when a copy is stale: run `make schema`.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -32,3 +33,5 @@ embed EmbeddedTemplates "(name, Mustache template); the name is the file name wi
   Sources/GigaLedgerKit/Reporting/Templates.generated.swift .mustache reports/templates/*.mustache
 embed EmbeddedPolicies "(name, policy JSON) shipped with the binary (policy set --builtin NAME); the name is the file name without .json." \
   Sources/GigaLedgerKit/Reporting/Policies.generated.swift .json schema/policy/*.json
+embed EmbeddedPostgresSchema "(file name, text) of schema/postgres: the schema a PostgreSQL ledger is made with, the catalog query verify runs and what it must return." \
+  Sources/GigaLedgerStore/PostgresSchema.generated.swift "" schema/postgres/ledger.sql schema/postgres/catalog.sql schema/postgres/catalog.txt

@@ -102,14 +102,14 @@ enum LedgerDatabase {
 
 /// The ledger's facts read from the index tables inside an append's transaction.
 struct IndexedFacts: LedgerFacts {
-    let db: Database
+    let reader: StoreReader
 
     func key(_ id: KeyID) throws -> KeyRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        guard let row = try reader.values("""
             SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
             LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
-            """), arguments: [id.description]) else { return nil }
-        let body = try EntryBody.decode([UInt8](row["body"] as Data))
+            """, [.text(id.description)]).first else { return nil }
+        let body = try EntryBody.decode(row[1].bytesValue)
         let enrolment: KeyEnrolment
         switch body.data {
         case .genesis(let genesis): enrolment = genesis.authority
@@ -117,36 +117,36 @@ struct IndexedFacts: LedgerFacts {
         default: throw LedgerError.damaged("index table keys points at entry \(body.seq), which enrols no key")
         }
         guard enrolment.publicKey.id == id else { throw LedgerError.damaged("index table keys is inconsistent for \(id)") }
-        return KeyRecord(enrolment: enrolment, enrolledAt: row["seq"], revokedAt: row["revoked"])
+        return KeyRecord(enrolment: enrolment, enrolledAt: row[0].integer ?? 0, revokedAt: row[2].integer)
     }
 
     func activeAuthorityCount() throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: """
+        Int(try reader.integer("""
             SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
-            """)) ?? 0
+            """) ?? 0)
     }
 
     func hasFactory(_ id: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)"), arguments: [id]) ?? false
+        try reader.integer("SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)", [.text(id)]) == 1
     }
 
     func hasPartner(_ id: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)"), arguments: [id]) ?? false
+        try reader.integer("SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)", [.text(id)]) == 1
     }
 
     func isCorrected(_ seq: Int64) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)"), arguments: [seq]) ?? false
+        try reader.integer("SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)", [.integer(seq)]) == 1
     }
 
     func body(_ seq: Int64) throws -> EntryBody? {
-        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM entries WHERE seq = ?"), arguments: [seq]) else { return nil }
-        return try EntryBody.decode([UInt8](data))
+        guard let bytes = try reader.body(seq) else { return nil }
+        return try EntryBody.decode(bytes)
     }
 
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
-        try Row.fetchOne(db.cachedStatement(sql: """
+        try reader.values("""
             SELECT seq, type FROM entries WHERE seq < ? AND type NOT IN ('contribution', 'access') ORDER BY seq DESC LIMIT 1
-            """), arguments: [seq]).map { ($0[0], $0[1]) }
+            """, [.integer(seq)]).first.map { ($0[0].integer ?? 0, $0[1].textValue) }
     }
 }
 

@@ -18,6 +18,10 @@ public enum LedgerError: GigaLedgerError, Equatable {
     /// Stored data the store reads does not match the entries (an index row, the genesis entry).
     case damaged(String)
     case sqlite(code: Int32, message: String, sql: String?)
+    /// A PostgreSQL ledger's server cannot be reached, or no longer takes writes (a failover under
+    /// way): nothing was written by this request, or it was and a retry finds it by its hash.
+    case unavailable(path: String, String)
+    case postgres(state: String, message: String, sql: String?)
 
     public var description: String {
         switch self {
@@ -34,6 +38,9 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
+        case .unavailable(let path, let why): return "ledger \(path) cannot be reached (\(why)); retry"
+        case .postgres(let state, let message, let sql):
+            return "PostgreSQL error \(state): \(Self.oneLine(message))" + (sql.map { " in: \(Self.oneLine(String($0.prefix(120))))" } ?? "")
         case .sqlite(let code, let message, let sql):
             return "SQLite error \(code): \(Self.oneLine(message))" + (sql.map { " in: \(Self.oneLine(String($0.prefix(120))))" } ?? "")
         }
@@ -47,12 +54,14 @@ public enum LedgerError: GigaLedgerError, Equatable {
     public var kind: FailureKind {
         switch self {
         case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged: return .notVerified
-        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite: return .unusable
+        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite, .unavailable, .postgres: return .unusable
         }
     }
 
     public var isRetryable: Bool {
-        if case .busy = self { return true }
-        return false
+        switch self {
+        case .busy, .unavailable: return true
+        default: return false
+        }
     }
 }

@@ -67,3 +67,20 @@ public enum ColumnValue: Equatable, Sendable {
     /// The sequence number in an index row's last column.
     public var integer: Int64? { if case .integer(let number) = self { number } else { nil } }
 }
+
+extension ColumnValue {
+    /// The text, or "" for a value of another kind (which equals no text GigaLedger writes).
+    var textValue: String { if case .text(let text) = self { text } else { "" } }
+    /// The bytes, or none for a value of another kind.
+    var bytesValue: [UInt8] { if case .blob(let bytes) = self { bytes } else { [] } }
+
+    /// As GRDB binds it.
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .integer(let number): return number.databaseValue
+        case .text(let text): return text.databaseValue
+        case .blob(let bytes): return Data(bytes).databaseValue
+        case .other: return .null
+        }
+    }
+}

@@ -5,27 +5,38 @@ import GigaLedgerCore
 /// The Merkle tree's complete subtrees in the `merkle_nodes` table (schema/FORMAT.md, "Merkle tree").
 enum TreeStore {
     /// Looks nodes up by primary key; a missing node means the table does not match the entries.
-    static func nodeSource(_ db: Database) -> Merkle.NodeSource {
-        { level, index in
-            // A cached statement: proofs and appends look nodes up one at a time.
-            let statement = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
-            guard let data = try Data.fetchOne(statement, arguments: [level, index]) else {
-                throw LedgerError.treeIncomplete(level: level, index: index)
+    static let selectNode = "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"
+
+    static func nodeSource(_ connection: Connection) -> Merkle.NodeSource {
+        switch connection {
+        case .sqlite(let db):
+            return { level, index in
+                // A cached statement: proofs and appends look nodes up one at a time.
+                guard let data = try Data.fetchOne(db.cachedStatement(sql: selectNode), arguments: [level, index]) else {
+                    throw LedgerError.treeIncomplete(level: level, index: index)
+                }
+                return [UInt8](data)
             }
-            return [UInt8](data)
+        case .postgres(let pg):
+            return { level, index in
+                guard let row = try pg.rows(selectNode, [.integer(Int64(level)), .integer(index)]).first else {
+                    throw LedgerError.treeIncomplete(level: level, index: index)
+                }
+                return row[0].bytesValue
+            }
         }
     }
 
-    static func insert(_ node: MerkleFrontier.Node, db: Database) throws {
-        try RawInsert.run(db, sql: "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                          [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
+    static func insert(_ node: MerkleFrontier.Node, connection: Connection) throws {
+        try StoreWriter.run(connection, "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
     }
 
     /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.
     static func backfill(_ db: Database) throws {
         var tree = TreeAppender()
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash FROM entries ORDER BY seq")
-        while let row = try rows.next() { try tree.append(entryHash: [UInt8](row["hash"] as Data), seq: row["seq"], db: db) }
+        while let row = try rows.next() { try tree.append(entryHash: [UInt8](row["hash"] as Data), seq: row["seq"], connection: .sqlite(db)) }
     }
 }
 
@@ -38,12 +49,12 @@ public struct TreeAppender {
     public init() {}
 
     /// Leaf index = seq - 1; leaf bytes = the entry hash.
-    mutating func append(entryHash: [UInt8], seq: Int64, db: Database) throws {
+    mutating func append(entryHash: [UInt8], seq: Int64, connection: Connection) throws {
         // Taken out of `frontier` so that appending changes the one copy in place (no copy-on-write per leaf).
-        var edge = frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(db))
+        var edge = frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(connection))
         // A gap in the stored sequence (a damaged file being migrated) must not crash the process.
         guard edge.size == seq - 1 else { throw LedgerError.damaged("entry \(seq) does not follow a Merkle tree of \(edge.size) entries") }
-        for node in try edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, db: db) }
+        for node in try edge.append(leafHash: Merkle.leafHash(entryHash)) { try TreeStore.insert(node, connection: connection) }
         frontier = edge
     }
 }

@@ -1,0 +1,292 @@
+import Foundation
+import GigaLedgerCore
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The connections of one process to a PostgreSQL ledger, for the store's synchronous transactions.
+///
+/// postgres-nio speaks the wire protocol (TLS, SCRAM, extended queries); this keeps a few idle
+/// connections and picks the host. Not `PostgresClient`'s pool: it leases a connection only inside
+/// an async closure, which the store's synchronous `read` and `write` cannot hold without parking a
+/// task per transaction, and it serves one host, while a ledger with a standby lists two and must
+/// find, after a failover, the one that accepts writes. Each connection is used by one transaction
+/// at a time; every wait is bounded (`connect_timeout`, the lock wait), so nothing hangs.
+final class PostgresBackend: @unchecked Sendable {
+    // `@unchecked Sendable`: `idle` and `hostIndex` are read and written only under `lock`.
+    let location: PostgresLocation
+    private let lock = NSLock()
+    private var idle: [PostgresConnection] = []
+    /// The host that answered last: tried first next time.
+    private var hostIndex = 0
+    private var nextID = 0
+    private let logger: Logger = {
+        var logger = Logger(label: "gigaledger.postgres")
+        logger.logLevel = .critical  // a refusal reaches the caller as an error, once; nothing is printed
+        return logger
+    }()
+
+    /// Idle connections kept for the next transaction (a server's requests run several at once).
+    static let idleConnectionsMax = 8
+
+    init(location: PostgresLocation) {
+        self.location = location
+    }
+
+    deinit {
+        for connection in idle { try? connection.close().wait() }
+    }
+
+    /// Runs `body` on a connection of its own, returned to the idle ones after (closed after an error
+    /// that may have broken it: the next transaction connects again, to whichever host accepts writes).
+    func withConnection<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        let connection = try lease()
+        let session = PostgresSession(connection: connection, logger: logger, location: location)
+        do {
+            let result = try body(session)
+            release(connection, reusable: !session.isBroken)
+            return result
+        } catch {
+            release(connection, reusable: !session.isBroken)
+            throw error
+        }
+    }
+
+    private func lease() throws -> PostgresConnection {
+        lock.lock()
+        while let connection = idle.popLast() {
+            if !connection.isClosed { lock.unlock(); return connection }
+        }
+        let start = hostIndex
+        nextID += 1
+        let id = nextID
+        lock.unlock()
+        var failures: [String] = []
+        for offset in 0..<location.hosts.count {
+            let index = (start + offset) % location.hosts.count
+            do {
+                let connection = try connect(to: location.hosts[index], id: id)
+                lock.lock(); hostIndex = index; lock.unlock()
+                return connection
+            } catch let error as LedgerError {
+                failures.append(error.description)
+            }
+        }
+        throw LedgerError.unavailable(path: location.description, failures.joined(separator: "; "))
+    }
+
+    private func release(_ connection: PostgresConnection, reusable: Bool) {
+        lock.lock()
+        if reusable, !connection.isClosed, idle.count < Self.idleConnectionsMax {
+            idle.append(connection)
+            lock.unlock()
+            return
+        }
+        // A broken connection may mean a failover: the idle ones go to the same host, so they go too.
+        let dropped = reusable ? [] : idle
+        if !reusable { idle.removeAll() }
+        lock.unlock()
+        for stale in dropped + [connection] { try? stale.close().wait() }
+    }
+
+    /// A connection to `host`, checked to accept writes when the location requires it.
+    private func connect(to host: PostgresLocation.Host, id: Int) throws(LedgerError) -> PostgresConnection {
+        let name = host.isSocketFolder ? host.socketPath : "\(host.name):\(host.port)"
+        var configuration: PostgresConnection.Configuration
+        do {
+            if host.isSocketFolder {
+                configuration = .init(unixSocketPath: host.socketPath, username: location.user, password: location.password, database: location.database)
+            } else {
+                configuration = .init(host: host.name, port: host.port, username: location.user, password: location.password,
+                                      database: location.database, tls: try tls())
+            }
+        } catch {
+            throw .unavailable(path: location.description, "TLS cannot be set up: \(error)")
+        }
+        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeoutSeconds))
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                                                        id: id, logger: logger).wait()
+        } catch {
+            throw .unavailable(path: location.description, "\(name): \(PostgresSession.describe(error))")
+        }
+        guard location.requiresReadWrite else { return connection }
+        let session = PostgresSession(connection: connection, logger: logger, location: location)
+        do {
+            // A standby (in recovery) refuses writes: the next host may be the promoted one.
+            guard try session.rows("SELECT pg_is_in_recovery()").first?.first == .integer(0) else {
+                try? connection.close().wait()
+                throw LedgerError.unavailable(path: location.description, "\(name) is a standby (in recovery), not accepting writes")
+            }
+        } catch let error as LedgerError {
+            try? connection.close().wait()
+            throw error
+        } catch {
+            try? connection.close().wait()
+            throw .unavailable(path: location.description, "\(name): \(error)")
+        }
+        return connection
+    }
+
+    private func tls() throws -> PostgresConnection.Configuration.TLS {
+        switch location.tls {
+        case .disable: return .disable
+        case .prefer, .require:
+            // libpq's `prefer` and `require` encrypt without checking the certificate; `verify-full` checks it.
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            let context = try NIOSSLContext(configuration: configuration)
+            return location.tls == .prefer ? .prefer(context) : .require(context)
+        case .verifyFull:
+            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+}
+
+/// One leased connection, used synchronously: each statement waits for its answer.
+public final class PostgresSession {
+    let connection: PostgresConnection
+    let logger: Logger
+    let location: PostgresLocation
+    /// Set when an error may have left the connection unusable (lost, or the server stopping).
+    private(set) var isBroken = false
+
+    init(connection: PostgresConnection, logger: Logger, location: PostgresLocation) {
+        self.connection = connection
+        self.logger = logger
+        self.location = location
+    }
+
+    /// The rows `sql` returns, each a list of column values; `?` in `sql` are bound to `values` in order.
+    func rows(_ sql: String, _ values: [ColumnValue] = []) throws -> [[ColumnValue]] {
+        let result: PostgresQueryResult
+        do {
+            result = try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: Self.bindings(values)), logger: logger).wait()
+        } catch {
+            throw failure(error, sql: sql)
+        }
+        return try result.rows.map { row in try row.map(Self.value) }
+    }
+
+    /// Runs `sql` for its effect.
+    func execute(_ sql: String, _ values: [ColumnValue] = []) throws {
+        _ = try rows(sql, values)
+    }
+
+    /// SQL with `?` placeholders (SQLite's, which the store's statements use) numbered `$1`, `$2`…
+    /// as PostgreSQL's protocol wants. No statement of the store has a `?` in a literal.
+    static func numbered(_ sql: String) -> String {
+        var out = "", number = 0
+        out.reserveCapacity(sql.utf8.count + 8)
+        for character in sql {
+            if character == "?" { number += 1; out += "$\(number)" } else { out.append(character) }
+        }
+        return out
+    }
+
+    static func bindings(_ values: [ColumnValue]) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .integer(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            case .other: preconditionFailure("PostgresSession: \(value) is not a value GigaLedger writes")
+            }
+        }
+        return bindings
+    }
+
+    /// A cell as the kinds of value the store reads: integers, texts, byte strings; a boolean as 0 or 1.
+    static func value(_ cell: PostgresCell) throws -> ColumnValue {
+        guard var bytes = cell.bytes else { return .other("NULL") }
+        switch cell.dataType {
+        case .int8, .int4, .int2: return .integer(try cell.decode(Int64.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .bytea: return .blob(bytes.readBytes(length: bytes.readableBytes) ?? [])
+        case .text, .varchar, .name, .bpchar: return .text(bytes.readString(length: bytes.readableBytes) ?? "")
+        default: return .other("a value of PostgreSQL type \(cell.dataType)")
+        }
+    }
+
+    /// The store's error for a PostgreSQL error (its SQLSTATE, postgresql.org/docs/current/errcodes-appendix.html).
+    func failure(_ error: Error, sql: String) -> Error {
+        let path = location.description
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else {
+            isBroken = true
+            return LedgerError.unavailable(path: path, Self.describe(error))
+        }
+        let message = LedgerError.oneLine(error.serverInfo?[.message] ?? "error \(state)")
+        switch state {
+        case "55P03", "40001", "40P01": return LedgerError.busy(path: path)
+        // A standby, or a primary being demoted: another host may take writes.
+        case "25006": isBroken = true; return LedgerError.unavailable(path: path, "the server no longer accepts writes (\(message))")
+        case "42501": return LedgerError.readOnly(path: path, "PostgreSQL: \(message)")
+        case "53100": return LedgerError.full(path: path)
+        // A stored row that contradicts one being written, or a trigger refusing it: the ledger is damaged.
+        case "23505", "23503", "23514", "P0001": return LedgerError.damaged("PostgreSQL refused a row as conflicting with a stored one (\(message))")
+        case "42P01", "42703": return LedgerError.notALedger(path: path, "PostgreSQL: \(message)")
+        default:
+            if state.hasPrefix("08") || state.hasPrefix("57") { isBroken = true; return LedgerError.unavailable(path: path, message) }
+            return LedgerError.postgres(state: state, message: message, sql: sql)
+        }
+    }
+
+    /// A connection-level error in one line: what postgres-nio and the server said, never the password.
+    static func describe(_ error: Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return LedgerError.oneLine(message) }
+            if let underlying = error.underlying { return LedgerError.oneLine("\(error.code): \(underlying)") }
+            return "\(error.code)"
+        }
+        return LedgerError.oneLine("\(error)")
+    }
+}
+
+extension PostgresSession {
+    /// Runs `sql`, a script of statements each ending with `;` at the end of a line (a function body
+    /// between `$$` lines may hold more), one statement at a time (the schema's script).
+    func script(_ sql: String) throws {
+        for statement in Self.statements(sql) { try execute(statement) }
+    }
+
+    static func statements(_ sql: String) -> [String] {
+        var statements: [String] = [], current = "", inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !inBody, line.hasPrefix("--") || line.allSatisfy(\.isWhitespace) { continue }
+            current += line + "\n"
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody, line.hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        return statements
+    }
+
+    /// The advisory lock every write transaction takes before it reads the head (the ledger's
+    /// "GLDG" application ID, as SQLite's `application_id`): one writer at a time, never a fork.
+    static let writeLockKey: Int64 = 0x474C_4447
+
+    /// Runs `body` in one transaction: a read-only snapshot (`REPEATABLE READ`), or a write that
+    /// first takes the ledger's advisory lock, waiting at most `lockWaitSeconds`. Commits when
+    /// `body` returns and `commit` is true, else rolls back; always rolls back on an error.
+    func transaction<T>(readOnly: Bool, commit: Bool = true, lockWaitSeconds: TimeInterval, _ body: () throws -> T) throws -> T {
+        try execute(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : "BEGIN ISOLATION LEVEL READ COMMITTED")
+        do {
+            if !readOnly {
+                try execute("SET LOCAL lock_timeout = \(max(1, Int(lockWaitSeconds * 1000)))")
+                try execute("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
+            }
+            let result = try body()
+            try execute(commit ? "COMMIT" : "ROLLBACK")
+            return result
+        } catch {
+            if !isBroken { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+}
