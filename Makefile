@@ -4,8 +4,9 @@ SWIFT ?= swift
 # find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
 # GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong system clock,
 # openssl for the test certificate of the HTTPS server, nginx to serve a publication's static files,
-# and chromium with chromium-driver to read the public page in a real browser (with Selenium, from PyPI).
-APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx chromium chromium-driver
+# chromium with chromium-driver to read the public page in a real browser (with Selenium, from PyPI),
+# and PostgreSQL's server and client, which the tests of the PostgreSQL store start on their own (issue 16).
+APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client
 DEMO_DIR ?= demo
 # Where `make install` puts the binary, its manual page and shell completions.
 PREFIX ?= /usr/local
@@ -81,7 +82,7 @@ fuzz: deps
 
 # Benchmarks against the raw limits measured in the same run; writes BENCHMARKS.md.
 bench: release
-	$$($(SWIFT) build -c release --show-bin-path)/gigaledger-bench $$($(SWIFT) build -c release --show-bin-path)/gigaledger BENCHMARKS.md
+	./scripts/with-postgres.sh $$($(SWIFT) build -c release --show-bin-path)/gigaledger-bench $$($(SWIFT) build -c release --show-bin-path)/gigaledger BENCHMARKS.md
 
 demo: release
 	DEMO_DIR=$(DEMO_DIR) GIGALEDGER=$$($(SWIFT) build -c release --show-bin-path)/gigaledger ./scripts/demo.sh

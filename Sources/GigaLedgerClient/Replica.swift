@@ -104,7 +104,7 @@ public struct Replica: Sendable {
     /// head, in one transaction: all new entries or none. With `quorum`, only up to the latest
     /// kept checkpoint that enough of the witnesses cosigned.
     public func sync(path: String, quorum: Quorum? = nil) async throws -> Outcome {
-        let exists = FileManager.default.fileExists(atPath: path)
+        let exists = try Ledger.exists(at: path)
         let ledger = exists ? try Ledger.open(path: path, forWriting: true) : try Ledger.createReplica(path: path)
         do {
             let before = try ledger.size()

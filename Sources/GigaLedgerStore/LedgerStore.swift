@@ -39,6 +39,22 @@ public final class LedgerStore {
     /// Whether `location` names a PostgreSQL ledger (a `postgres://` URL) rather than a SQLite file.
     public static func isPostgres(_ location: String) -> Bool { PostgresLocation.isURL(location) }
 
+    /// Whether a ledger exists at `path`: a file (whatever it holds: opening it says), or a database
+    /// with the ledger's tables.
+    public static func exists(path: String) throws -> Bool {
+        guard isPostgres(path) else { return FileManager.default.fileExists(atPath: path) }
+        let backend = PostgresBackend(location: try PostgresLocation(url: path))
+        return try backend.withConnection { pg in
+            try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try PostgresSchema.hasTable(pg, "entries") }
+        }
+    }
+
+    /// A SQLite ledger's connection queue (tests set pragmas on it).
+    var queue: DatabaseQueue {
+        guard case .sqlite(let queue) = backend else { preconditionFailure("LedgerStore.queue: \(path) is not a SQLite file") }
+        return queue
+    }
+
     /// Whether this ledger is a PostgreSQL database.
     public var isPostgres: Bool { if case .postgres = backend { true } else { false } }
 
@@ -661,6 +677,10 @@ public enum Registration: String, Sendable {
 /// What a write transaction adds: entries with their index rows and tree nodes, and checkpoints.
 public struct StoreWriter {
     let connection: Connection
+
+    init(connection: Connection) { self.connection = connection }
+    /// A writer on a SQLite transaction opened by the caller (tests).
+    init(db: Database) { self.connection = .sqlite(db) }
     public var reader: StoreReader { StoreReader(connection: connection) }
 
     /// Inserts `entry`, the index rows `body` implies and the tree nodes it completes (on SQLite

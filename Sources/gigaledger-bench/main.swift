@@ -18,13 +18,17 @@ if arguments.count == 7 && arguments[1] == "--officer" {
 }
 // `--server-only BINARY OUTPUT.md`: only the server's figures (a quicker run), written to OUTPUT.md.
 let serverOnly = arguments.count == 4 && arguments[1] == "--server-only"
+// `--postgres-only BINARY OUTPUT.md`: only PostgreSQL beside SQLite (GIGALEDGER_BENCH_POSTGRES set).
+let postgresOnly = arguments.count == 4 && arguments[1] == "--postgres-only"
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 100000 1000000]\n".utf8))
     exit(64)
 }
 let makeLedgerOnly = arguments[1] == "--make-ledger" && arguments.count == 4
-let binary = serverOnly ? arguments[2] : arguments[1], output = serverOnly ? arguments[3] : arguments[2]
-let sizes = arguments.count > 3 && !serverOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
+let binary = serverOnly || postgresOnly ? arguments[2] : arguments[1], output = serverOnly || postgresOnly ? arguments[3] : arguments[2]
+let sizes = arguments.count > 3 && !serverOnly && !postgresOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
+/// Rows of the ledger compared in both stores.
+let postgresSize = 100_000
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-bench-\(getpid())").path
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
@@ -54,6 +58,12 @@ if serverOnly {
     exit(0)
 }
 
+if postgresOnly {
+    guard let base = postgresBase() else { FileHandle.standardError.write(Data("set GIGALEDGER_BENCH_POSTGRES (make bench does)\n".utf8)); exit(64) }
+    try postgresFigures(try measurePostgres(base: base, work: work, size: postgresSize, random: &random)).write(toFile: output, atomically: true, encoding: .utf8)
+    exit(0)
+}
+
 log("raw limits")
 var limits = RawLimits()
 try limits.measure(work: work, sqliteToo: true)
@@ -62,6 +72,9 @@ for size in sizes {
     results.append(try measure(size: size, binary: binary, work: work, keyPath: keyPath, random: &random))
 }
 let server = try measureServer(binary: binary, work: work, random: &random, syncBases: [100_000, 1_000_000])
+let postgres = try postgresBase().map { try measurePostgres(base: $0, work: work, size: postgresSize, random: &random) }
 log("raw limits again")
 try limits.measure(work: work, sqliteToo: false)
-try writeBenchmarks(figures(results, limits: limits) + "\n\n" + serverFigures(server), to: output)
+try writeBenchmarks(figures(results, limits: limits) + "\n\n" + serverFigures(server)
+                    + (postgres.map { "\n\n" + postgresFigures($0) } ?? "\n\n## PostgreSQL beside SQLite (issue 16)\n\nNot measured: GIGALEDGER_BENCH_POSTGRES was not set (`make bench` sets it).\n"),
+                    to: output)

@@ -20,7 +20,7 @@ struct GigaLedger: ParsableCommand {
         version: GigaLedger.version,
         subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
                       AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
-                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self, Serve.self, Sync.self, Publish.self, WitnessCommand.self]
+                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self, Copy.self, Serve.self, Sync.self, Publish.self, WitnessCommand.self]
     )
 
     /// The release, and the formats it writes and reads.

@@ -6,7 +6,7 @@ import GigaLedgerClient
 
 /// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"),
+    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE (password from the URL or $PGPASSWORD) (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"),
             completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
@@ -22,6 +22,9 @@ struct LedgerOptions: ParsableArguments {
     var path: String {
         ledger ?? Environment.value(Environment.ledger) ?? "ledger.sqlite"
     }
+
+    /// The ledger as messages name it: a PostgreSQL URL without its password.
+    var displayPath: String { Ledger.displayName(path) }
 
     /// The server to append through, if any: `--server`, else `GIGALEDGER_SERVER` (unless `--ledger` names a file).
     var serverURL: String? {

@@ -88,11 +88,14 @@ extension GigaLedger {
             let report = try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
             bar.finish()
+            let warnings = try ledger.storeWarnings()
+            for warning in warnings { warn("warning: \(warning)") }
             let head = report.headHash.map(Encoding.hex) ?? ""
             if json {
                 var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
                                                        "head": .string(head), "origin": .string(report.origin),
-                                                       "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust))]
+                                                       "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
+                                                       "warnings": .array(warnings.map { .string($0) })]
                 if let failure = report.failure {
                     fields["failed_entry"] = .integer(failure.seq)
                     fields["reason"] = .string(failure.reason)

@@ -85,7 +85,7 @@ extension GigaLedger {
                 return logger
             }()
             let scheme = tlsCert == nil ? "http" : "https"
-            let path = ledger.path
+            let path = ledger.displayPath
             try blockingAwait {
                 try await LedgerServer.run(configuration, logKey: key, logger: logger) { address in
                     print("gigaledger: serving \(path) on \(scheme)://\(address)")

@@ -37,10 +37,10 @@ extension GigaLedger {
                 _ = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: nil)
             }
             if json {
-                print(Render.jsonObject(["ledger": .string(path), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
+                print(Render.jsonObject(["ledger": .string(Ledger.displayName(path)), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
                                          "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept))]))
             } else {
-                print("\(outcome.created ? "created" : "updated") \(path): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept")
+                print("\(outcome.created ? "created" : "updated") \(Ledger.displayName(path)): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept")
                 if outcome.offered < outcome.after {
                     print("note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror")
                 }

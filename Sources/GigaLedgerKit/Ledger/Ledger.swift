@@ -15,6 +15,30 @@ public final class Ledger {
         self.store = store
     }
 
+    /// How messages name the ledger at `location`: a file's path, or a PostgreSQL URL without its password.
+    public static func displayName(_ location: String) -> String {
+        guard LedgerStore.isPostgres(location) else { return location }
+        return (try? PostgresLocation(url: location).description) ?? PostgresLocation.redacted(location)
+    }
+
+    /// What the database lets the role in use do that it should not (a PostgreSQL role that may update,
+    /// delete or truncate the ledger's tables, or owns them); none for a SQLite file.
+    public func storeWarnings() throws -> [String] {
+        try store.read { try $0.privilegeWarnings() }
+    }
+
+    /// Whether a ledger exists at `location` (a file, or a database with the ledger's tables).
+    public static func exists(at location: String) throws -> Bool {
+        try LedgerStore.exists(path: location)
+    }
+
+    /// Whether this ledger is a PostgreSQL database rather than a SQLite file.
+    public var isPostgres: Bool { store.isPostgres }
+
+    /// The SQL an administrator runs so that the server's and officers' role may read and append
+    /// to this PostgreSQL ledger and nothing else; nil for a SQLite file.
+    public var grantSQL: String? { store.grantSQL }
+
     /// The newest schema migration this code knows.
     public static var latestMigration: String { LedgerStore.latestMigration }
 

@@ -258,41 +258,51 @@ extension Ledger {
     public func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
                           through: Checkpoint) throws -> Int64 {
         try store.write { writer in
-            let reader = writer.reader
-            var previous = try Self.checkedHead(reader)
-            for entry in entries {
-                guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
-                    throw LedgerError.checkpointMismatch("the server's entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
-                }
-                previous = entry
+            try Self.replicate(entries, checkpoints: checkpoints, cosignatures: cosignatures, through: through, writer: writer)
+        }
+    }
+
+    /// `replicate` in the open transaction; without `through` (a copy between stores, `copy`), the
+    /// tree is not matched against a checkpoint from elsewhere, but every stored checkpoint taken in
+    /// is still checked against the tree the entries give.
+    static func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+                          through: Checkpoint?, writer: StoreWriter) throws -> Int64 {
+        let reader = writer.reader
+        var previous = try Self.checkedHead(reader)
+        for entry in entries {
+            guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
+                throw LedgerError.checkpointMismatch("the server's entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
             }
-            var tree = TreeAppender()
-            do {
-                try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree) }
-            } catch let refusal as SubmissionRefusal {
-                // The server's entry does not verify here: what it serves is not a valid ledger.
-                throw VerificationFailure(seq: entries[refusal.index].seq, reason: "the server's entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
-            }
-            let size = previous?.seq ?? 0
+            previous = entry
+        }
+        var tree = TreeAppender()
+        do {
+            try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree) }
+        } catch let refusal as SubmissionRefusal {
+            // The server's entry does not verify here: what it serves is not a valid ledger.
+            throw VerificationFailure(seq: entries[refusal.index].seq, reason: "the server's entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
+        }
+        let size = previous?.seq ?? 0
+        if let through {
             guard through.size == size, try Merkle.root(size: size, node: reader.treeNode) == through.root else {
                 throw LedgerError.checkpointMismatch("the entries taken in give another root than the server's checkpoint of \(through.size) entries; nothing was taken in")
             }
-            let stored = Set(try reader.checkpoints().map(\.size))
-            var texts = [Int64: String]()
-            for row in checkpoints.sorted(by: { $0.size < $1.size }) where row.size <= size && !stored.contains(row.size) {
-                texts[row.size] = try Self.checkReplicated(row, reader: reader)
-                try writer.insertCheckpoint(size: row.size, root: row.root, note: row.note, signedAt: row.signedAt)
-            }
-            let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
-            for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
-                guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
-                if let problem = try row.problem(checkpointText: text, facts: reader.facts) {
-                    throw LedgerError.checkpointMismatch("the server's cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
-                }
-                try writer.insertCosignature(row)
-            }
-            return size
         }
+        let stored = Set(try reader.checkpoints().map(\.size))
+        var texts = [Int64: String]()
+        for row in checkpoints.sorted(by: { $0.size < $1.size }) where row.size <= size && !stored.contains(row.size) {
+            texts[row.size] = try Self.checkReplicated(row, reader: reader)
+            try writer.insertCheckpoint(size: row.size, root: row.root, note: row.note, signedAt: row.signedAt)
+        }
+        let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
+        for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
+            guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
+            if let problem = try row.problem(checkpointText: text, facts: reader.facts) {
+                throw LedgerError.checkpointMismatch("the server's cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
+            }
+            try writer.insertCosignature(row)
+        }
+        return size
     }
 
     /// A server's checkpoint row, checked as `verify` checks a stored one: signed by a log or

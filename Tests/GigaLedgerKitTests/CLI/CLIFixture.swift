@@ -5,13 +5,17 @@ import Testing
 @testable import GigaLedgerStore
 
 /// A ledger built entirely through the `gigaledger` binary: an unencrypted authority key,
-/// a passphrase-protected German officer key, one factory, one partner.
+/// a passphrase-protected German officer key, one factory, one partner. In the test folder's
+/// ledger.sqlite, or at `ledger` (a PostgreSQL database's URL).
 struct CLIFixture {
     let dir = TempDir()
     let passphraseFile: String
-    var env: [String: String] { ["GIGALEDGER_LEDGER": dir.file("ledger.sqlite")] }
+    /// The ledger's file or URL.
+    let ledger: String
+    var env: [String: String] { ["GIGALEDGER_LEDGER": ledger] }
 
-    init() throws {
+    init(ledger: String? = nil) throws {
+        self.ledger = ledger ?? dir.file("ledger.sqlite")
         dir.write("pass", "correct horse battery staple\n")
         passphraseFile = dir.file("pass")
         try expectOK(["key", "generate", "--out", "authority", "--unencrypted"])

@@ -64,10 +64,10 @@ struct ServerStartFailure: Error, CustomStringConvertible {
 struct ServerFixture {
     let cli: CLIFixture
     var dir: TempDir { cli.dir }
-    var ledger: String { dir.file("ledger.sqlite") }
+    var ledger: String { cli.ledger }
 
-    init() throws {
-        cli = try CLIFixture()
+    init(ledger: String? = nil) throws {
+        cli = try CLIFixture(ledger: ledger)
         try cli.expectOK(["key", "generate", "--out", "log", "--unencrypted"])
         try cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log.pub", "--name", "log key", "--role", "log"])
     }

@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import GigaLedgerCore
+
+/// The server on a PostgreSQL ledger, and a failover to its synchronous standby under load.
+@Suite(.serialized) struct PostgresServerTests {
+    /// A hash printed by a successful append ("hash HEX").
+    static func hash(_ run: Run) -> String? {
+        run.stdout.split(separator: "\n").first { $0.hasPrefix("hash ") }.map { String($0.dropFirst(5)) }
+    }
+
+    /// Four officers append through the server; the primary host dies (SIGKILL) mid-load and the
+    /// standby is promoted; the server finds it (its URL lists both hosts) and goes on. Every append
+    /// a client was told is recorded is on the promoted standby, once; the ledger verifies.
+    @Test func aFailoverLosesNothingAcknowledged() throws {
+        let primary = try PostgresServer()
+        try primary.psql("CREATE DATABASE ledger")
+        let standby = try PostgresServer(standbyOf: primary)
+        let url = "postgres://postgres:\(PostgresServer.password)@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/ledger?connect_timeout=2"
+        let fixture = try ServerFixture(ledger: url)
+        let server = try fixture.start()
+        let acknowledged = Mutex<[String]>([]), failed = Mutex(0)
+        let phase = Mutex(0)  // 0: before the kill, 1: after the promotion, 2: stop
+        let startedAt = Date()
+        let finished = DispatchSemaphore(value: 0)
+        let officers = (0..<4).map { officer in
+            Thread {
+                // Bounded: at most 60 appends per officer, and two minutes in all.
+                for index in 0..<60 where phase.withLock({ $0 }) < 2 && Date().timeIntervalSince(startedAt) < 120 {
+                    let run = fixture.remote(fixture.payment(ref: "FO-\(officer)-\(index)"), server: server)
+                    if run.status == 0, let hash = Self.hash(run) { acknowledged.withLock { $0.append(hash) } } else { failed.withLock { $0 += 1 } }
+                }
+                finished.signal()
+            }
+        }
+        officers.forEach { $0.start() }
+        while acknowledged.withLock({ $0.count }) < 20, Date().timeIntervalSince(startedAt) < 60 { usleep(20_000) }
+        primary.kill()
+        usleep(500_000)
+        try standby.promote()
+        let atPromotion = acknowledged.withLock { $0.count }
+        phase.withLock { $0 = 1 }
+        while acknowledged.withLock({ $0.count }) < atPromotion + 20, Date().timeIntervalSince(startedAt) < 110 { usleep(20_000) }
+        phase.withLock { $0 = 2 }
+        for _ in officers { finished.wait() }
+        server.stop()
+        let hashes = acknowledged.withLock { $0 }
+        #expect(hashes.count >= 40, "acknowledged \(hashes.count), failed \(failed.withLock { $0 })")
+        let stored = try standby.psql("SELECT encode(hash, 'hex') FROM entries ORDER BY seq", database: "ledger").split(separator: "\n").map(String.init)
+        #expect(Set(stored).count == stored.count)
+        let missing = hashes.filter { !stored.contains($0) }
+        #expect(missing.isEmpty, "acknowledged but not on the promoted standby: \(missing)")
+        #expect(Set(hashes).count == hashes.count)
+        let verified = fixture.cli.run(["verify", "--json", "--ledger", standby.url("ledger")])
+        #expect(verified.status == 0 && verified.stdout.contains("\"verified\":true"), "\(verified.stdout) \(verified.stderr)")
+        print("FIGURE failover: \(hashes.count) appends acknowledged (\(failed.withLock { $0 }) refused while the primary was down), all on the promoted standby, none twice")
+    }
+
+    /// An auditor keeps a verified replica in PostgreSQL as well as in a file.
+    @Test func aReplicaCanBeAPostgreSQLDatabase() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        for index in 1...3 { #expect(fixture.remote(fixture.payment(ref: "R-\(index)"), server: server).status == 0) }
+        let database = try PostgresServer.shared.get()
+        let url = database.url(try database.createDatabase())
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", url, "--authority-key", "authority.pub"])
+        for index in 4...5 { #expect(fixture.remote(fixture.payment(ref: "R-\(index)"), server: server).status == 0) }
+        let again = try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", url, "--authority-key", "authority.pub"]).stdout
+        #expect(again.hasPrefix("updated postgres://postgres@127.0.0.1") && again.contains("2 new entries"), "\(again)")
+        server.stop()
+        // The same verification; only the warning about the PostgreSQL role that owns the tables differs.
+        func verified(_ ledger: String) throws -> String {
+            let json = try fixture.cli.expectOK(["verify", "--json", "--ledger", ledger]).stdout
+            return String(json[..<(json.range(of: ",\"warnings\"")?.lowerBound ?? json.endIndex)])
+        }
+        #expect(try verified(url) == verified(fixture.ledger))
+    }
+}
