@@ -31,10 +31,14 @@ public protocol GigaLedgerError: Error, CustomStringConvertible {
     var kind: FailureKind { get }
     /// The same request may succeed a moment later (another writer held the lock).
     var isRetryable: Bool { get }
+    /// What a server tells a client about it: the description, unless it names the operator's
+    /// own infrastructure (a database's hosts), which stays in the server's log.
+    var publicDescription: String { get }
 }
 
 extension GigaLedgerError {
     public var isRetryable: Bool { false }
+    public var publicDescription: String { description }
 }
 
 /// The first thing found wrong in a ledger: which entry, and what was expected and found.

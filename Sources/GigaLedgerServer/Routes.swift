@@ -95,8 +95,8 @@ struct Routes: Sendable {
         case let error as HTTPRefusal: return Self.error(error.status, error.kind, error.message)
         case let error as InputError: return Self.error(.badRequest, error.kind, error.description)
         case let error as any GigaLedgerError:
-            if error.isRetryable { return Self.error(.serviceUnavailable, error.kind, error.description) }
-            return Self.error(error.kind == .refused ? .unprocessableContent : .internalServerError, error.kind, error.description)
+            if error.isRetryable { return Self.error(.serviceUnavailable, error.kind, error.publicDescription) }
+            return Self.error(error.kind == .refused ? .unprocessableContent : .internalServerError, error.kind, error.publicDescription)
         default: return Self.error(.internalServerError, .unusable, "the server could not answer: \(error)")
         }
     }

@@ -21,6 +21,9 @@ public enum LedgerError: GigaLedgerError, Equatable {
     /// A PostgreSQL ledger's server cannot be reached, or no longer takes writes (a failover under
     /// way): nothing was written by this request, or it was and a retry finds it by its hash.
     case unavailable(path: String, String)
+    /// A PostgreSQL server that refuses this connection for good (a wrong password, no TLS where it
+    /// is required, no such database): retrying does not help; the URL or the server's set-up must change.
+    case cannotConnect(path: String, String)
     case postgres(state: String, message: String, sql: String?)
 
     public var description: String {
@@ -39,6 +42,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
         case .unavailable(let path, let why): return "ledger \(path) cannot be reached (\(why)); retry"
+        case .cannotConnect(let path, let why): return "cannot connect to ledger \(path): \(why)"
         case .postgres(let state, let message, let sql):
             return "PostgreSQL error \(state): \(Self.oneLine(message))" + (sql.map { " in: \(Self.oneLine(String($0.prefix(120))))" } ?? "")
         case .sqlite(let code, let message, let sql):
@@ -54,7 +58,17 @@ public enum LedgerError: GigaLedgerError, Equatable {
     public var kind: FailureKind {
         switch self {
         case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged: return .notVerified
-        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite, .unavailable, .postgres: return .unusable
+        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite, .unavailable, .cannotConnect, .postgres: return .unusable
+        }
+    }
+
+    /// A database's hosts and errors stay in the server's log; a client learns that it may retry.
+    public var publicDescription: String {
+        switch self {
+        case .unavailable: return "the ledger's database cannot be reached at the moment; nothing was recorded by this request (or a retry finds it by its hash); retry"
+        case .busy: return "the ledger is busy (another writer holds its lock); nothing was written, retry"
+        case .cannotConnect, .postgres: return "the ledger's database refused the server's connection or statement; the operator has the details in the server's log"
+        default: return description
         }
     }
 

@@ -685,6 +685,8 @@ public struct StoreWriter {
 
     /// Inserts `entry`, the index rows `body` implies and the tree nodes it completes (on SQLite
     /// through its C interface). Requires `entry` to follow the head (the insert trigger enforces it too).
+    /// On PostgreSQL the statements go out together and are waited for at the end: the entry is
+    /// written (or refused) when this returns, before anyone is told of it.
     public func append(_ entry: Entry, body: EntryBody, tree: inout TreeAppender) throws {
         try insert(entry)
         // The facts digest from the bytes written, as verify and import make it.
@@ -692,9 +694,12 @@ public struct StoreWriter {
             try run(row.table.insertSQL, row.values)
         }
         try tree.append(entryHash: entry.hash, seq: entry.seq, connection: connection)
+        if case .postgres(let pg) = connection { try pg.flush() }
     }
 
-    /// Inserts a contribution or access entry and its one index row, its facts' digest.
+    /// Inserts a contribution or access entry and its one index row, its facts' digest. On
+    /// PostgreSQL the statements are not waited for (an import's rows stream out): a refused one is
+    /// thrown by a later read or by the commit, and then nothing of the transaction is written.
     public func appendRow(_ entry: Entry, factsDigest: Int64, tree: inout TreeAppender) throws {
         try insert(entry)
         try run(IndexRow.facts.insertSQL, [.integer(factsDigest), .integer(entry.seq)])
@@ -713,22 +718,28 @@ public struct StoreWriter {
         try Self.run(connection, sql, values)
     }
 
+    /// `run`, waited for.
+    func runNow(_ sql: String, _ values: [ColumnValue]) throws {
+        try run(sql, values)
+        if case .postgres(let pg) = connection { try pg.flush() }
+    }
+
     static func run(_ connection: Connection, _ sql: String, _ values: [ColumnValue]) throws {
         switch connection {
         case .sqlite(let db): try RawInsert.run(db, sql: sql, values)
-        case .postgres(let pg): try pg.execute(sql, values)
+        case .postgres(let pg): try pg.enqueue(sql, values)
         }
     }
 
     /// Keeps an auditor's cosignature of the stored checkpoint at `size`.
     public func insertCosignature(_ cosignature: StoredCosignature) throws {
-        try run("INSERT INTO cosignatures (size, key_id, line) VALUES (?, ?, ?)",
+        try runNow("INSERT INTO cosignatures (size, key_id, line) VALUES (?, ?, ?)",
                 [.integer(cosignature.size), .text(cosignature.keyID), .text(cosignature.line)])
     }
 
     /// Keeps a signed checkpoint.
     public func insertCheckpoint(size: Int64, root: [UInt8], note: String, signedAt: String) throws {
-        try run("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)", [.integer(size), .blob(root), .text(note), .text(signedAt)])
+        try runNow("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)", [.integer(size), .blob(root), .text(note), .text(signedAt)])
     }
 }
 

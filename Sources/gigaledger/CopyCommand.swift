@@ -24,6 +24,7 @@ extension GigaLedger {
                 _ = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: nil)
             }
             let outcome = try source.copy(to: to)
+            let grants = try Ledger.open(path: to, forWriting: false).grantSQL
             let head = outcome.headHash.map(Encoding.hex) ?? ""
             if json {
                 print(Render.jsonObject(["from": .string(Ledger.displayName(from)), "to": .string(Ledger.displayName(to)), "entries": .integer(outcome.entries),
@@ -32,6 +33,7 @@ extension GigaLedger {
             } else {
                 print("copied \(Ledger.displayName(from)) to \(Ledger.displayName(to)): \(Render.count(outcome.entries, "entry", "entries")), each checked, head \(head); "
                       + "\(Render.count(Int64(outcome.checkpoints), "checkpoint", "checkpoints")), \(Render.count(Int64(outcome.cosignatures), "cosignature", "cosignatures"))")
+                if let grants { Render.grants(grants) }
             }
         }
     }

@@ -32,14 +32,7 @@ extension GigaLedger {
             print("origin: \(originName)")
             print("authority key: \(key.id) (\(name))")
             print("genesis entry 1, hash \(Encoding.hex(genesis.hash))")
-            if let grants = created.grantSQL {
-                // The role that made the tables owns them and could drop their triggers: the server
-                // and the officers should use one that may only read and append.
-                print("")
-                print("-- For the server and the officers, an administrator of the database makes a role that may only")
-                print("-- read and append (`verify` warns while the role in use may update, delete or own the tables):")
-                print(grants)
-            }
+            if let grants = created.grantSQL { Render.grants(grants) }
             // Output that is lost leaves no ledger behind: the command failed, and nothing was made.
             do { try flushStandardOutput() } catch {
                 LedgerStore.removeFiles(path: path)

@@ -4,6 +4,15 @@ import GigaLedgerKit
 
 /// How entries look to people (one line, or in full) and to scripts (JSON).
 enum Render {
+    /// The SQL that gives the server and the officers a PostgreSQL role that may only read and append:
+    /// the role that made the tables owns them and could drop their triggers.
+    static func grants(_ sql: String) {
+        print("")
+        print("-- For the server and the officers, an administrator of the database makes a role that may only")
+        print("-- read and append (`verify` warns while the role in use may update, delete or own the tables):")
+        print(sql)
+    }
+
     /// What was recorded, printed and flushed: output that cannot be written throws, and the
     /// append it describes is then not committed.
     static func recorded(_ entry: Entry, what: String) throws {

@@ -36,7 +36,7 @@ final class PostgresBackend: @unchecked Sendable {
     }
 
     deinit {
-        for connection in idle { try? connection.close().wait() }
+        for connection in idle { _ = try? PostgresSession.bounded(connection.close(), seconds: 5) }
     }
 
     /// Runs `body` on a connection of its own, returned to the idle ones after (closed after an error
@@ -70,8 +70,10 @@ final class PostgresBackend: @unchecked Sendable {
                 let connection = try connect(to: location.hosts[index], id: id)
                 lock.lock(); hostIndex = index; lock.unlock()
                 return connection
-            } catch let error as LedgerError {
-                failures.append(error.description)
+            } catch {
+                // A refusal for good (a wrong password, no TLS, no such database) is not retried elsewhere.
+                if case .cannotConnect = error { throw error }
+                if case .unavailable(_, let why) = error { failures.append(why) } else { failures.append(error.description) }
             }
         }
         throw LedgerError.unavailable(path: location.description, failures.joined(separator: "; "))
@@ -88,7 +90,7 @@ final class PostgresBackend: @unchecked Sendable {
         let dropped = reusable ? [] : idle
         if !reusable { idle.removeAll() }
         lock.unlock()
-        for stale in dropped + [connection] { try? stale.close().wait() }
+        for stale in dropped + [connection] { _ = try? PostgresSession.bounded(stale.close(), seconds: 5) }
     }
 
     /// A connection to `host`, checked to accept writes when the location requires it.
@@ -108,9 +110,15 @@ final class PostgresBackend: @unchecked Sendable {
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeoutSeconds))
         let connection: PostgresConnection
         do {
-            connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                                                        id: id, logger: logger).wait()
+            let connecting = PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id, logger: logger)
+            do {
+                connection = try PostgresSession.bounded(connecting, seconds: Int64(location.connectTimeoutSeconds) + 5)
+            } catch let error as PostgresSession.NoAnswer {
+                connecting.whenSuccess { late in let closing: EventLoopFuture<Void> = late.close(); _ = closing }  // given up on: closed when it comes
+                throw error
+            }
         } catch {
+            if let why = PostgresSession.permanentFailure(error) { throw .cannotConnect(path: location.description, "\(name): \(why)") }
             throw .unavailable(path: location.description, "\(name): \(PostgresSession.describe(error))")
         }
         guard location.requiresReadWrite else { return connection }
@@ -118,14 +126,14 @@ final class PostgresBackend: @unchecked Sendable {
         do {
             // A standby (in recovery) refuses writes: the next host may be the promoted one.
             guard try session.rows("SELECT pg_is_in_recovery()").first?.first == .integer(0) else {
-                try? connection.close().wait()
+                _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
                 throw LedgerError.unavailable(path: location.description, "\(name) is a standby (in recovery), not accepting writes")
             }
         } catch let error as LedgerError {
-            try? connection.close().wait()
+            _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
             throw error
         } catch {
-            try? connection.close().wait()
+            _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
             throw .unavailable(path: location.description, "\(name): \(error)")
         }
         return connection
@@ -160,11 +168,38 @@ public final class PostgresSession {
         self.location = location
     }
 
+    /// Statements sent and not yet waited for (`enqueue`): their answers are checked at the next
+    /// `flush`, which every read and the commit make first.
+    private var pending: [(future: EventLoopFuture<PostgresQueryResult>, sql: String)] = []
+    /// The most statements in flight before `enqueue` waits for them (bounds the memory they hold).
+    static let pendingMax = 512
+
+    /// Sends `sql` without waiting for its answer: the connection sends each statement as soon as
+    /// the one before it is answered, so a run of INSERTs costs no thread wake-up each. A refused
+    /// statement fails the transaction; its error is thrown by the next `flush`, and nothing commits.
+    func enqueue(_ sql: String, _ values: [ColumnValue]) throws {
+        pending.append((connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: Self.bindings(values)), logger: logger), sql))
+        if pending.count >= Self.pendingMax { try flush() }
+    }
+
+    /// Waits for every statement sent by `enqueue`; throws the first one's error.
+    func flush() throws {
+        guard !pending.isEmpty else { return }
+        let sent = pending
+        pending.removeAll(keepingCapacity: true)
+        var first: Error?
+        for (future, sql) in sent {
+            do { _ = try Self.bounded(future) } catch { if first == nil { first = failure(error, sql: sql) } }
+        }
+        if let first { throw first }
+    }
+
     /// The rows `sql` returns, each a list of column values; `?` in `sql` are bound to `values` in order.
     func rows(_ sql: String, _ values: [ColumnValue] = []) throws -> [[ColumnValue]] {
+        try flush()
         let result: PostgresQueryResult
         do {
-            result = try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: Self.bindings(values)), logger: logger).wait()
+            result = try Self.bounded(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: Self.bindings(values)), logger: logger))
         } catch {
             throw failure(error, sql: sql)
         }
@@ -174,6 +209,26 @@ public final class PostgresSession {
     /// Runs `sql` for its effect.
     func execute(_ sql: String, _ values: [ColumnValue] = []) throws {
         _ = try rows(sql, values)
+    }
+
+    /// The longest wait for one answer (a statement, or the commit waiting for a synchronous standby
+    /// that is gone): then the connection is given up as broken, the caller told to retry. Also
+    /// the guard against a query sent on a connection that closed at that moment, whose answer
+    /// would never come.
+    static let answerSecondsMax: Int64 = 30
+
+    /// `future`'s value, or `NoAnswer` after `answerSecondsMax`.
+    static func bounded<T: Sendable>(_ future: EventLoopFuture<T>, seconds: Int64 = answerSecondsMax) throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: promise)
+        let timer = future.eventLoop.scheduleTask(in: .seconds(seconds)) { promise.fail(NoAnswer(seconds: seconds)) }
+        defer { timer.cancel() }
+        return try promise.futureResult.wait()
+    }
+
+    struct NoAnswer: Error, CustomStringConvertible {
+        let seconds: Int64
+        var description: String { "no answer from the database server within \(seconds) s" }
     }
 
     /// SQL with `?` placeholders (SQLite's, which the store's statements use) numbered `$1`, `$2`…
@@ -235,6 +290,23 @@ public final class PostgresSession {
         }
     }
 
+    /// Why a connection attempt failed for good, in words, or nil when another attempt may succeed
+    /// (the server down or starting, a network fault).
+    static func permanentFailure(_ error: Error) -> String? {
+        guard let error = error as? PSQLError else { return nil }
+        switch error.code {
+        case .sslUnsupported: return "the server does not offer TLS, which sslmode requires (sslmode=disable or prefer to connect without it)"
+        case .authMechanismRequiresPassword: return "the server asks for a password: give it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
+        case .unsupportedAuthMechanism: return "the server asks for an authentication method this client does not support (use scram-sha-256 or md5 in pg_hba.conf)"
+        case .saslError: return "the password exchange (SCRAM) failed"
+        default: break
+        }
+        guard let state = error.serverInfo?[.sqlState] else { return nil }
+        let message = LedgerError.oneLine(error.serverInfo?[.message] ?? state)
+        // 28: authorization (wrong password, no pg_hba.conf line); 3D000: no such database; 42501: no CONNECT privilege.
+        return state.hasPrefix("28") || state == "3D000" || state == "42501" ? message : nil
+    }
+
     /// A connection-level error in one line: what postgres-nio and the server said, never the password.
     static func describe(_ error: Error) -> String {
         if let error = error as? PSQLError {
@@ -285,6 +357,7 @@ extension PostgresSession {
             try execute(commit ? "COMMIT" : "ROLLBACK")
             return result
         } catch {
+            try? flush()  // the statements still in flight answer (with errors) before the rollback
             if !isBroken { try? execute("ROLLBACK") }
             throw error
         }

@@ -70,7 +70,15 @@ public struct PostgresLocation: Equatable, Sendable {
         var hosts: [Host] = []
         for spec in authority.split(separator: ",", omittingEmptySubsequences: false) where !spec.isEmpty {
             let decoded = String(spec).removingPercentEncoding ?? String(spec)
-            if decoded.hasPrefix("/") { hosts.append(Host(name: decoded, port: defaultPort)); continue }
+            if decoded.hasPrefix("/") {
+                // A socket folder may carry a port after it, as in libpq: %2Fvar%2Frun%2Fpostgresql:5433.
+                if let colon = decoded.lastIndex(of: ":"), let port = Int(decoded[decoded.index(after: colon)...]), (1...65_535).contains(port) {
+                    hosts.append(Host(name: String(decoded[..<colon]), port: port))
+                } else {
+                    hosts.append(Host(name: decoded, port: defaultPort))
+                }
+                continue
+            }
             if let colon = decoded.lastIndex(of: ":"), !decoded.hasSuffix("]") {
                 hosts.append(Host(name: String(decoded[..<colon]), port: try Self.port(String(decoded[decoded.index(after: colon)...]), refuse)))
             } else {

@@ -70,9 +70,12 @@ enum PostgresSchema {
             if row[2] == .integer(1) || row[3] == .integer(1) || row[4] == .integer(1) { changeable.append(row[0].textValue) }
         }
         var warnings: [String] = []
-        let user = try pg.rows("SELECT current_user::text").first?.first?.textValue ?? "?"
-        if !owned.isEmpty {
-            warnings.append("PostgreSQL role \(user) owns the ledger's tables, so it can drop their append-only triggers: give the server and the officers a role granted SELECT and INSERT only (see `gigaledger init` on PostgreSQL)")
+        let role = try pg.rows("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user").first
+        let user = role?[0].textValue ?? "?"
+        if role?[1] == .integer(1) {
+            warnings.append("PostgreSQL role \(user) is a superuser: it can change anything, the triggers included; give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)")
+        } else if !owned.isEmpty {
+            warnings.append("PostgreSQL role \(user) owns the ledger's tables, so it can drop their append-only triggers: give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)")
         } else if !changeable.isEmpty {
             warnings.append("PostgreSQL role \(user) may UPDATE, DELETE or TRUNCATE \(changeable.joined(separator: ", ")): grant it SELECT and INSERT only")
         }

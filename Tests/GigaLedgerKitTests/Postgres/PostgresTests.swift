@@ -135,7 +135,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         let database = try server.createDatabase()
         let fixture = try CLIFixture(ledger: server.url(database))
         let owner = fixture.run(["verify"])
-        #expect(owner.status == 0 && owner.stderr.contains("warning: PostgreSQL role postgres owns the ledger's tables"))
+        #expect(owner.status == 0 && owner.stderr.contains("warning: PostgreSQL role postgres is a superuser"), "\(owner.stderr)")
         let role = "app_\(database)"
         let grants = (try fixture.expectOK(["init", "--key", "authority.key", "--origin", "test.example/other", "--ledger", server.url(try server.createDatabase())]).stdout)
         #expect(grants.contains("GRANT SELECT, INSERT ON"))
@@ -151,6 +151,10 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(!fromEnvironment.stdout.contains("app-pw"))
         let wrong = fixture.run(["verify", "--ledger", server.url(database, user: role, password: "wrong-pw")])
         #expect(wrong.status == 2 && !wrong.stderr.contains("wrong-pw") && wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
+        // Said once, and not as something to retry: the URL must change.
+        #expect(wrong.stderr.contains("password authentication failed") && !wrong.stderr.contains("retry"), "\(wrong.stderr)")
+        let missing = fixture.run(["verify", "--ledger", server.url("no_such_database")])
+        #expect(missing.status == 2 && missing.stderr.contains("does not exist") && !missing.stderr.contains(PostgresServer.password), "\(missing.stderr)")
     }
 
     /// The store's schema file makes what its catalog file says (the verifier compares with it).
