@@ -58,6 +58,41 @@ public final class LedgerStore {
     /// Whether this ledger is a PostgreSQL database.
     public var isPostgres: Bool { if case .postgres = backend { true } else { false } }
 
+    /// Creates a new ledger and writes its first rows with `body` (a genesis entry, a copy's
+    /// entries) as one unit: on PostgreSQL the schema and the rows in one transaction, so a failure
+    /// or a kill leaves the database as it was; on SQLite the file is removed when `body` fails
+    /// (a caller that must survive a kill writes it under a temporary name first).
+    public static func create<T>(path: String, bulk: Bool = false, firstWrite body: (StoreWriter) throws -> T) throws -> (LedgerStore, T) {
+        if isPostgres(path) {
+            let backend = PostgresBackend(location: try PostgresLocation(url: path))
+            let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
+            let result = try backend.withConnection { pg in
+                try pg.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) {
+                    try refuseOccupied(pg, store.path)
+                    try PostgresSchema.create(pg)
+                    return try body(StoreWriter(connection: .postgres(pg)))
+                }
+            }
+            store.isWritable = true
+            return (store, result)
+        }
+        let store = try create(path: path)
+        do {
+            return (store, try store.write(bulk: bulk, body))
+        } catch {
+            removeFiles(path: path)
+            throw error
+        }
+    }
+
+    /// Refuses a database whose schema holds any table: a ledger's, or another application's (whose
+    /// tables the verifier would find not to be the ledger's schema).
+    private static func refuseOccupied(_ pg: PostgresSession, _ path: String) throws {
+        if let table = try PostgresSchema.existingTables(pg).first {
+            throw LedgerError.exists(path: "\(path) (its schema has the table \(table); give the ledger a database of its own)")
+        }
+    }
+
     /// Creates a new ledger with the schema and no entries. Refuses an existing one; leaves nothing
     /// behind when it fails. The caller appends the genesis entry and calls `removeFiles` if that fails.
     public static func create(path: String) throws -> LedgerStore {
@@ -117,8 +152,7 @@ public final class LedgerStore {
         let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
         try backend.withConnection { pg in
             try pg.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) {
-                let existing = try PostgresSchema.existingTables(pg).filter(PostgresSchema.tables.contains)
-                guard existing.isEmpty else { throw LedgerError.exists(path: "\(store.path) (it has the table \(existing[0]))") }
+                try refuseOccupied(pg, store.path)
                 try PostgresSchema.create(pg)
             }
         }
@@ -154,10 +188,9 @@ public final class LedgerStore {
     public static func checkCreatable(path: String) throws {
         if isPostgres(path) {
             let backend = PostgresBackend(location: try PostgresLocation(url: path))
-            let existing = try backend.withConnection { pg in
-                try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try PostgresSchema.existingTables(pg) }
-            }.filter(PostgresSchema.tables.contains)
-            if let table = existing.first { throw LedgerError.exists(path: "\(backend.location.description) (it has the table \(table))") }
+            try backend.withConnection { pg in
+                try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try refuseOccupied(pg, backend.location.description) }
+            }
             return
         }
         try LedgerDatabase.refuseExisting(path: path)
@@ -374,17 +407,12 @@ public struct StoreReader {
         return try PostgresSchema.privilegeWarnings(pg)
     }
 
-    /// The rows `sql` gives on PostgreSQL.
-    private func rows(_ pg: PostgresSession, _ sql: String, _ values: [ColumnValue] = []) throws -> [[ColumnValue]] {
-        try pg.rows(sql, values)
-    }
-
     /// The last entry, as stored (unchecked), or nil for an empty ledger.
     public func head() throws -> Entry? {
         let sql = "SELECT \(Self.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1"
         switch connection {
         case .sqlite(let db): return try Row.fetchOne(db.cachedStatement(sql: sql)).map(Self.entry(fromColumns:))
-        case .postgres(let pg): return try rows(pg, sql).first.map(Self.entry(fromValues:))
+        case .postgres(let pg): return try pg.rows(sql).first.map(Self.entry(fromValues:))
         }
     }
 
@@ -393,7 +421,7 @@ public struct StoreReader {
         let sql = "SELECT \(Self.entryColumns) FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"
         switch connection {
         case .sqlite(let db): return try Row.fetchAll(db, sql: sql, arguments: [seq, limit]).map(Self.entry(fromColumns:))
-        case .postgres(let pg): return try rows(pg, sql, [.integer(seq), .integer(Int64(limit))]).map(Self.entry(fromValues:))
+        case .postgres(let pg): return try pg.rows(sql, [.integer(seq), .integer(Int64(limit))]).map(Self.entry(fromValues:))
         }
     }
 
@@ -405,7 +433,7 @@ public struct StoreReader {
         case .sqlite(let db):
             return try Data.fetchAll(db.cachedStatement(sql: sql), arguments: [level, index, index + Int64(count)]).map { [UInt8]($0) }
         case .postgres(let pg):
-            return try rows(pg, sql, [.integer(Int64(level)), .integer(index), .integer(index + Int64(count))]).map { $0[0].bytesValue }
+            return try pg.rows(sql, [.integer(Int64(level)), .integer(index), .integer(index + Int64(count))]).map { $0[0].bytesValue }
         }
     }
 
@@ -414,7 +442,7 @@ public struct StoreReader {
         let sql = "SELECT \(Self.entryColumns) FROM entries WHERE seq = ?"
         switch connection {
         case .sqlite(let db): return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [seq]).map(Self.entry(fromColumns:))
-        case .postgres(let pg): return try rows(pg, sql, [.integer(seq)]).first.map(Self.entry(fromValues:))
+        case .postgres(let pg): return try pg.rows(sql, [.integer(seq)]).first.map(Self.entry(fromValues:))
         }
     }
 
@@ -423,7 +451,7 @@ public struct StoreReader {
         let sql = "SELECT \(Self.entryColumns) FROM entries WHERE hash = ?"
         switch connection {
         case .sqlite(let db): return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [Data(hash)]).map(Self.entry(fromColumns:))
-        case .postgres(let pg): return try rows(pg, sql, [.blob(hash)]).first.map(Self.entry(fromValues:))
+        case .postgres(let pg): return try pg.rows(sql, [.blob(hash)]).first.map(Self.entry(fromValues:))
         }
     }
 
@@ -432,7 +460,7 @@ public struct StoreReader {
         let sql = "SELECT body FROM entries WHERE seq = ?"
         switch connection {
         case .sqlite(let db): return try Data.fetchOne(db.cachedStatement(sql: sql), arguments: [seq]).map { [UInt8]($0) }
-        case .postgres(let pg): return try rows(pg, sql, [.integer(seq)]).first.map { $0[0].bytesValue }
+        case .postgres(let pg): return try pg.rows(sql, [.integer(seq)]).first.map { $0[0].bytesValue }
         }
     }
 
@@ -445,7 +473,7 @@ public struct StoreReader {
     func integer(_ sql: String, _ values: [ColumnValue] = []) throws -> Int64? {
         switch connection {
         case .sqlite(let db): return try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(values.map(\.databaseValue)))
-        case .postgres(let pg): return try rows(pg, sql, values).first?.first?.integer
+        case .postgres(let pg): return try pg.rows(sql, values).first?.first?.integer
         }
     }
 
@@ -453,7 +481,7 @@ public struct StoreReader {
     func integers(_ sql: String, _ values: [ColumnValue] = []) throws -> [Int64] {
         switch connection {
         case .sqlite(let db): return try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(values.map(\.databaseValue)))
-        case .postgres(let pg): return try rows(pg, sql, values).compactMap { $0.first?.integer }
+        case .postgres(let pg): return try pg.rows(sql, values).compactMap { $0.first?.integer }
         }
     }
 
@@ -467,7 +495,7 @@ public struct StoreReader {
                     return ColumnValue(value)
                 }
             }
-        case .postgres(let pg): return try rows(pg, sql, arguments)
+        case .postgres(let pg): return try pg.rows(sql, arguments)
         }
     }
 
@@ -727,7 +755,7 @@ public struct StoreWriter {
     static func run(_ connection: Connection, _ sql: String, _ values: [ColumnValue]) throws {
         switch connection {
         case .sqlite(let db): try RawInsert.run(db, sql: sql, values)
-        case .postgres(let pg): try pg.enqueue(sql, values)
+        case .postgres(let pg): try pg.insert(sql, values)
         }
     }
 

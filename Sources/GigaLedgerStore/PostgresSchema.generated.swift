@@ -136,8 +136,8 @@ CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXE
 """#),
         ("catalog.sql", #"""
 -- What `verify` reads of a PostgreSQL ledger's schema: one line per table, column, constraint,
--- index, trigger (with whether it is enabled), function (an MD5 of its definition), rule, policy and
--- row-security flag in the ledger's schema, names without the schema. It must equal
+-- index, trigger (with whether it is enabled), function (an MD5 of its definition), rule, policy,
+-- row-security flag, table inheriting from a ledger table (in any schema) and event trigger, names without the schema. It must equal
 -- schema/postgres/catalog.txt, what schema/postgres/ledger.sql makes (a test checks that).
 SELECT line FROM (
   SELECT 'table ' || c.relname::text || ' ' || c.relkind::text AS line FROM pg_class c
@@ -156,6 +156,9 @@ SELECT line FROM (
   UNION ALL SELECT 'rule ' || rulename::text || ' on ' || tablename::text FROM pg_rules WHERE schemaname = current_schema()
   UNION ALL SELECT 'policy ' || policyname::text || ' on ' || tablename::text FROM pg_policies WHERE schemaname = current_schema()
   UNION ALL SELECT 'row security ' || relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relrowsecurity
+  UNION ALL SELECT 'inherited by ' || i.inhrelid::regclass::text || ' from ' || c.relname::text
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relnamespace = current_schema()::regnamespace
+  UNION ALL SELECT 'event trigger ' || evtname::text || ' on ' || evtevent::text || ' enabled=' || evtenabled::text FROM pg_event_trigger
 ) AS catalog ORDER BY line COLLATE "C";
 """#),
         ("catalog.txt", #"""

@@ -40,10 +40,10 @@ extension Ledger {
         let (size, checkpoints, cosignatures) = try store.read { reader in
             (try reader.size(), try reader.checkpoints(), try reader.cosignatures())
         }
-        let copied = Ledger(store: try LedgerStore.create(path: destination))
         let rows = checkpoints.filter { $0.size <= size }.map { ReplicatedCheckpoint(size: $0.size, root: $0.root, note: $0.note, signedAt: $0.signedAt) }
         let cosigned = cosignatures.filter { $0.size <= size }
-        try copied.store.write(bulk: true) { writer in
+        let originalHead = try store.read { try $0.entry(size)?.hash }
+        let (_, result) = try LedgerStore.create(path: destination, bulk: true) { writer in
             var next: Int64 = 1
             while next <= size {
                 let entries = try store.read { try $0.entries(from: next, limit: Int(min(Int64(Self.copyEntriesPerStep), size - next + 1))) }
@@ -53,12 +53,14 @@ extension Ledger {
                 _ = try Self.replicate(entries, checkpoints: rows, cosignatures: cosigned, through: nil, writer: writer)
                 next = last.seq + 1
             }
-        }
-        // The copy holds what the original held at `size`, row for row.
-        let original = try store.read { try ($0.entry(size)?.hash, $0.checkpoints().filter { $0.size <= size }, $0.cosignatures().filter { $0.size <= size }) }
-        let result = try copied.store.read { try ($0.head()?.hash, $0.checkpoints(), $0.cosignatures()) }
-        guard result.0 == original.0, result.1 == original.1, result.2 == original.2 else {
-            throw LedgerError.damaged("the copy's head, checkpoints or cosignatures differ from the original's")
+            // Before anything commits: the copy holds what the original held when the copy started,
+            // row for row (what was appended or signed meanwhile is not part of it).
+            let reader = writer.reader
+            let result = (try reader.head()?.hash, try reader.checkpoints(), try reader.cosignatures())
+            guard result.0 == originalHead, result.1 == checkpoints.filter({ $0.size <= size }), result.2 == cosigned else {
+                throw LedgerError.damaged("the copy's head, checkpoints or cosignatures differ from the original's when the copy started")
+            }
+            return result
         }
         return CopyOutcome(entries: size, headHash: result.0, checkpoints: result.1.count, cosignatures: result.2.count)
     }

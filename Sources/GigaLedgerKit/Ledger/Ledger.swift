@@ -57,14 +57,11 @@ public final class Ledger {
     public static func create(path: String, authority: SigningKey, authorityName: String, origin: String) throws -> (Ledger, Entry) {
         let origin = try Codes.origin(origin, field: "origin")
         let enrolment = try KeyEnrolment(checking: authority.publicKey, name: authorityName, role: .authority, scopes: [])
-        let ledger = Ledger(store: try LedgerStore.create(path: path))
-        do {
-            let genesis = try ledger.append(.genesis(Genesis(origin: origin, authority: enrolment)), key: authority)
-            return (ledger, genesis)
-        } catch {
-            LedgerStore.removeFiles(path: path)
-            throw error
+        let (store, genesis) = try LedgerStore.create(path: path) { writer in
+            var tree = TreeAppender()
+            return try Self.append(.genesis(Genesis(origin: origin, authority: enrolment)), key: authority, writer: writer, tree: &tree)
         }
+        return (Ledger(store: store), genesis)
     }
 
     /// Opens an existing ledger. `forWriting` also refuses a file marked read-only. A writer waits

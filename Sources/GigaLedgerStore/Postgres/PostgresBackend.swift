@@ -182,8 +182,42 @@ public final class PostgresSession {
         if pending.count >= Self.pendingMax { try flush() }
     }
 
-    /// Waits for every statement sent by `enqueue`; throws the first one's error.
+    /// Rows of INSERTs not sent yet (`insert`), per statement in the order each was first given.
+    private var inserts: [(sql: String, rows: [[ColumnValue]])] = []
+    private var insertRows = 0
+    /// Rows gathered before they are sent as multi-row INSERTs (8 columns at most: 4,000 parameters
+    /// of the protocol's 65,535).
+    static let insertRowsMax = 500
+
+    /// Gathers one row of `sql`, an `INSERT INTO table (columns) VALUES (?, ...)`, to be sent with
+    /// the other rows of the same statement as one multi-row INSERT: an import's hundreds of
+    /// thousands of rows in hundreds of statements. The rows go into each table in the order given;
+    /// the triggers see each row (entries_follow_head sees the rows before it in the same statement).
+    func insert(_ sql: String, _ values: [ColumnValue]) throws {
+        if let index = inserts.firstIndex(where: { $0.sql == sql }) { inserts[index].rows.append(values) } else { inserts.append((sql, [values])) }
+        insertRows += 1
+        if insertRows >= Self.insertRowsMax { try sendInserts() }
+    }
+
+    private func sendInserts() throws {
+        // The entries first: the other rows refer to them, and a batch may begin in the middle of a
+        // row's statements (its entry sent with the batch before, the next rows' entries in this one).
+        let gathered = inserts.filter { $0.sql.hasPrefix("INSERT INTO entries ") } + inserts.filter { !$0.sql.hasPrefix("INSERT INTO entries ") }
+        inserts.removeAll(keepingCapacity: true)
+        insertRows = 0
+        for (sql, rows) in gathered {
+            guard rows.count > 1, let values = sql.range(of: "VALUES (", options: .backwards) else {
+                for row in rows { try enqueue(sql, row) }
+                continue
+            }
+            let tuple = String(sql[sql.index(before: values.upperBound)...])
+            try enqueue(sql[..<values.upperBound].dropLast() + Array(repeating: tuple, count: rows.count).joined(separator: ", "), rows.flatMap { $0 })
+        }
+    }
+
+    /// Sends what `insert` gathered and waits for every statement sent by `enqueue`; throws the first one's error.
     func flush() throws {
+        if !inserts.isEmpty { try sendInserts() }
         guard !pending.isEmpty else { return }
         let sent = pending
         pending.removeAll(keepingCapacity: true)
@@ -349,10 +383,10 @@ extension PostgresSession {
     func transaction<T>(readOnly: Bool, commit: Bool = true, lockWaitSeconds: TimeInterval, _ body: () throws -> T) throws -> T {
         try execute(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : "BEGIN ISOLATION LEVEL READ COMMITTED")
         do {
-            if !readOnly {
-                try execute("SET LOCAL lock_timeout = \(max(1, Int(lockWaitSeconds * 1000)))")
-                try execute("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
-            }
+            // Every lock a statement waits for (the ledger's, or a table's that an administrator's
+            // VACUUM FULL or ALTER holds), at most the lock wait: then "busy, retry".
+            try execute("SET LOCAL lock_timeout = \(max(1, Int(lockWaitSeconds * 1000)))")
+            if !readOnly { try execute("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))") }
             let result = try body()
             try execute(commit ? "COMMIT" : "ROLLBACK")
             return result

@@ -31,7 +31,8 @@ public struct PostgresLocation: Equatable, Sendable {
 
     /// Whether `text` names a PostgreSQL ledger rather than a SQLite file.
     public static func isURL(_ text: String) -> Bool {
-        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+        let lowered = text.prefix(13).lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
     }
 
     static let connectTimeoutDefault = 5

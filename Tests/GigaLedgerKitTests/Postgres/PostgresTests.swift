@@ -128,6 +128,24 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(disabled.status == 1 && disabled.stdout.contains("entries_no_truncate"), "\(disabled.stdout)")
     }
 
+    /// A database that holds another application's tables is not given a ledger (its schema would
+    /// never verify); a table in another schema that inherits from a ledger table is found by verify.
+    @Test func aLedgerSharesItsDatabaseWithNothing() throws {
+        let server = try PostgresServer.shared.get()
+        let shared = try server.createDatabase()
+        try server.psql("CREATE TABLE customers (id int)", database: shared)
+        let fixture = try CLIFixture()
+        let refused = fixture.run(["init", "--key", "authority.key", "--origin", "test.example/shared", "--ledger", server.url(shared)])
+        #expect(refused.status == 2 && refused.stderr.contains("customers") && refused.stderr.contains("database of its own"), "\(refused.stderr)")
+        #expect(fixture.run(["copy", "--from", fixture.ledger, "--to", server.url(shared)]).status == 2)
+        #expect(try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: shared) == "1")
+        let database = try server.createDatabase()
+        try fixture.expectOK(["copy", "--from", fixture.ledger, "--to", server.url(database)])
+        try server.psql("CREATE SCHEMA evil; CREATE TABLE evil.kid () INHERITS (public.checkpoints)", database: database)
+        let inherited = fixture.run(["verify", "--ledger", server.url(database)])
+        #expect(inherited.status == 1 && inherited.stdout.contains("evil.kid"), "\(inherited.stdout)")
+    }
+
     /// The role that made the tables owns them (it could drop the triggers): verify warns, and not
     /// once the server and officers use a role granted SELECT and INSERT only, as `init` prints.
     @Test func aRoleThatMayChangeRowsIsWarnedAbout() throws {
