@@ -713,16 +713,18 @@ public struct StoreWriter {
 
     /// Inserts `entry`, the index rows `body` implies and the tree nodes it completes (on SQLite
     /// through its C interface). Requires `entry` to follow the head (the insert trigger enforces it too).
-    /// On PostgreSQL the statements go out together and are waited for at the end: the entry is
-    /// written (or refused) when this returns, before anyone is told of it.
-    public func append(_ entry: Entry, body: EntryBody, tree: inout TreeAppender) throws {
+    /// On PostgreSQL the statements go out together and, with `settle`, are waited for at the end:
+    /// the entry is written (or refused) when this returns, before anyone is told of it. Without it
+    /// (entries taken in by a replica or a copy, told to no one before the commit) they are sent
+    /// with the next rows, and a refusal is thrown by a later read or by the commit.
+    public func append(_ entry: Entry, body: EntryBody, tree: inout TreeAppender, settle: Bool = true) throws {
         try insert(entry)
         // The facts digest from the bytes written, as verify and import make it.
         for row in IndexRow.rows(for: body, factsDigest: Facts.digest(type: entry.type, body: entry.body)) {
             try run(row.table.insertSQL, row.values)
         }
         try tree.append(entryHash: entry.hash, seq: entry.seq, connection: connection)
-        if case .postgres(let pg) = connection { try pg.flush() }
+        if settle, case .postgres(let pg) = connection { try pg.flush() }
     }
 
     /// Inserts a contribution or access entry and its one index row, its facts' digest. On

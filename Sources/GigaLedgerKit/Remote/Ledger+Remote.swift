@@ -277,7 +277,7 @@ extension Ledger {
         }
         var tree = TreeAppender()
         do {
-            try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree) }
+            try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree, settle: false) }
         } catch let refusal as SubmissionRefusal {
             // The server's entry does not verify here: what it serves is not a valid ledger.
             throw VerificationFailure(seq: entries[refusal.index].seq, reason: "the server's entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
