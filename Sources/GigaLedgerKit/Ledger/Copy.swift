@@ -31,7 +31,8 @@ extension Ledger {
             if isFile { try LedgerStore.publishCopy(destination, to: target) }
             return outcome
         } catch {
-            LedgerStore.removeFiles(path: destination)
+            // A PostgreSQL copy's schema and rows were one transaction: nothing of it stands.
+            if isFile { LedgerStore.removeFiles(path: destination) }
             throw error
         }
     }

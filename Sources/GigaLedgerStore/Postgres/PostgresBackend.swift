@@ -13,7 +13,8 @@ import PostgresNIO
 /// an async closure, which the store's synchronous `read` and `write` cannot hold without parking a
 /// task per transaction, and it serves one host, while a ledger with a standby lists two and must
 /// find, after a failover, the one that accepts writes. Each connection is used by one transaction
-/// at a time; every wait is bounded (`connect_timeout`, the lock wait), so nothing hangs.
+/// at a time; every wait is bounded (`connect_timeout`, the lock wait, `answerSecondsMax` per
+/// answer), so nothing hangs.
 final class PostgresBackend: @unchecked Sendable {
     // `@unchecked Sendable`: `idle` and `hostIndex` are read and written only under `lock`.
     let location: PostgresLocation
@@ -126,7 +127,6 @@ final class PostgresBackend: @unchecked Sendable {
         do {
             // A standby (in recovery) refuses writes: the next host may be the promoted one.
             guard try session.rows("SELECT pg_is_in_recovery()").first?.first == .integer(0) else {
-                _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
                 throw LedgerError.unavailable(path: location.description, "\(name) is a standby (in recovery), not accepting writes")
             }
         } catch let error as LedgerError {
