@@ -49,12 +49,19 @@ final class PostgresServer: @unchecked Sendable {
             try write("\(folder)/pw", Self.password + "\n")
             try Self.runAsPostgres("\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
                                                    "--pwfile=\(folder)/pw", "-E", "UTF8", "--locale=C.UTF-8"])
+            // TLS with a certificate of its own (self-signed: `sslmode=require` encrypts without
+            // checking it, `verify-full` refuses it), as a deployment across a network would have.
+            try Self.run("/usr/bin/openssl", ["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
+                                              "-keyout", "\(data)/server.key", "-out", "\(data)/server.crt"])
+            if Self.asPostgresUser { try Self.run("/bin/chown", ["postgres", "\(data)/server.key", "\(data)/server.crt"]) }
+            chmod("\(data)/server.key", 0o600)
             try append("\(data)/postgresql.conf", """
                 listen_addresses = '127.0.0.1'
                 max_connections = 100
                 wal_level = replica
                 max_wal_senders = 4
                 synchronous_commit = remote_apply
+                ssl = on
 
                 """)
         }

@@ -175,6 +175,20 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(missing.status == 2 && missing.stderr.contains("does not exist") && !missing.stderr.contains(PostgresServer.password), "\(missing.stderr)")
     }
 
+    /// TLS as the URL says: `require` encrypts (the server offers TLS with a self-signed
+    /// certificate), `verify-full` checks the certificate and so refuses this one, in one line.
+    @Test func tlsIsWhatTheURLAsksFor() throws {
+        let server = try PostgresServer.shared.get()
+        let database = try server.createDatabase()
+        let fixture = try CLIFixture(ledger: server.url(database) + "?sslmode=require")
+        try fixture.expectOK(fixture.contribution("--amount", "7.00"))
+        #expect(try fixture.expectOK(["verify", "--json"]).stdout.contains("\"entries\":5"))
+        let checked = fixture.run(["verify", "--ledger", server.url(database) + "?sslmode=verify-full"])
+        #expect(checked.status == 2 && checked.stderr.split(separator: "\n").count == 1 && !checked.stderr.contains(PostgresServer.password), "\(checked.stderr)")
+        let plain = fixture.run(["verify", "--ledger", server.url(database) + "?sslmode=disable"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+    }
+
     /// The store's schema file makes what its catalog file says (the verifier compares with it).
     @Test func theCatalogFileMatchesTheSchema() throws {
         let server = try PostgresServer.shared.get()
