@@ -36,14 +36,14 @@ struct GigaLedger: ParsableCommand {
             terminate(failure.rawValue)
         } catch let error as GigaLedgerError {
             let code = ExitCodes.code(for: error.kind)
-            FileHandle.standardError.write(Data((jsonRequested ? jsonError(kind: error.kind.rawValue, code: code, message: error.description)
+            try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: error.kind.rawValue, code: code, message: error.description)
                                                  : "gigaledger: error: \(error.description)") .utf8 + [0x0a]))
             terminate(code)
         } catch {
             // ArgumentParser's own errors (a bad command line, help, version), which it renders.
             let code = exitCode(for: error).rawValue
             if jsonRequested && code != 0 {
-                FileHandle.standardError.write(Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
+                try? FileHandle.standardError.write(contentsOf: Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
                 terminate(code)
             }
             exit(withError: error)
@@ -101,7 +101,8 @@ struct CLIError: GigaLedgerError {
     var description: String { message }
 }
 
-/// Writes a line to standard error (warnings and progress; never results).
+/// Writes a line to standard error (warnings and progress; never results). A standard error that
+/// cannot be written (a closed pipe) loses the warning, not the command: `write(_:)` would trap.
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("gigaledger: \(message)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("gigaledger: \(message)\n".utf8))
 }

@@ -108,10 +108,10 @@ final class ProgressBar {
         guard percent != shown else { return }
         shown = percent
         let width = 30, filled = width * done / total
-        FileHandle.standardError.write(Data("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
     }
 
     func finish() {
-        if enabled && shown >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled && shown >= 0 { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) }
     }
 }

@@ -13,7 +13,7 @@ enum Terminal {
     /// Asks `question` on the terminal; true only for an answer that starts with y or Y.
     static func confirm(_ question: String) throws -> Bool {
         try flushStandardOutput()
-        FileHandle.standardError.write(Data(question.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(question.utf8))
         guard let answer = readLine(strippingNewline: true) else { return false }
         return answer.hasPrefix("y") || answer.hasPrefix("Y")
     }
