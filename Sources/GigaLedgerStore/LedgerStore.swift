@@ -44,9 +44,7 @@ public final class LedgerStore {
     public static func exists(path: String) throws -> Bool {
         guard isPostgres(path) else { return FileManager.default.fileExists(atPath: path) }
         let backend = PostgresBackend(location: try PostgresLocation(url: path))
-        return try backend.withConnection { pg in
-            try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try PostgresSchema.hasTable(pg, "entries") }
-        }
+        return try backend.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try PostgresSchema.hasTable($0, "entries") }
     }
 
     /// A SQLite ledger's connection queue (tests set pragmas on it).
@@ -66,12 +64,10 @@ public final class LedgerStore {
         if isPostgres(path) {
             let backend = PostgresBackend(location: try PostgresLocation(url: path))
             let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
-            let result = try backend.withConnection { pg in
-                try pg.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) {
-                    try refuseOccupied(pg, store.path)
-                    try PostgresSchema.create(pg)
-                    return try body(StoreWriter(connection: .postgres(pg)))
-                }
+            let result = try backend.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) { pg in
+                try refuseOccupied(pg, store.path)
+                try PostgresSchema.create(pg)
+                return try body(StoreWriter(connection: .postgres(pg)))
             }
             store.isWritable = true
             return (store, result)
@@ -96,7 +92,7 @@ public final class LedgerStore {
     /// Creates a new ledger with the schema and no entries. Refuses an existing one; leaves nothing
     /// behind when it fails. The caller appends the genesis entry and calls `removeFiles` if that fails.
     public static func create(path: String) throws -> LedgerStore {
-        if isPostgres(path) { return try createPostgres(url: path) }
+        if isPostgres(path) { return try create(path: path, firstWrite: { _ in }).0 }
         try checkCreatable(path: path)
         do {
             let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
@@ -146,34 +142,18 @@ public final class LedgerStore {
         }
     }
 
-    /// A new PostgreSQL ledger: the schema made in one transaction in a database without one.
-    private static func createPostgres(url: String) throws -> LedgerStore {
-        let backend = PostgresBackend(location: try PostgresLocation(url: url))
-        let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
-        try backend.withConnection { pg in
-            try pg.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) {
-                try refuseOccupied(pg, store.path)
-                try PostgresSchema.create(pg)
-            }
-        }
-        store.isWritable = true
-        return store
-    }
-
     private static func openPostgres(url: String, forWriting: Bool, lockWaitSeconds: TimeInterval) throws -> LedgerStore {
         let backend = PostgresBackend(location: try PostgresLocation(url: url))
         let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
         store.lockWaitSeconds = lockWaitSeconds
-        try backend.withConnection { pg in
-            try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) {
-                guard try PostgresSchema.hasTable(pg, "entries"), try PostgresSchema.hasTable(pg, "schema_version") else {
-                    throw LedgerError.notALedger(path: store.path, "the database has no ledger tables (make one with `gigaledger init --ledger URL`)")
-                }
-                // A writer never writes under a schema it does not know.
-                let versions = try pg.rows("SELECT version FROM schema_version").map { $0[0].textValue }
-                if forWriting, versions != [PostgresSchema.version] {
-                    throw LedgerError.notALedger(path: store.path, "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))")
-                }
+        try backend.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { pg in
+            guard try PostgresSchema.hasTable(pg, "entries"), try PostgresSchema.hasTable(pg, "schema_version") else {
+                throw LedgerError.notALedger(path: store.path, "the database has no ledger tables (make one with `gigaledger init --ledger URL`)")
+            }
+            // A writer never writes under a schema it does not know.
+            let versions = try pg.rows("SELECT version FROM schema_version").map { $0[0].textValue }
+            if forWriting, versions != [PostgresSchema.version] {
+                throw LedgerError.notALedger(path: store.path, "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))")
             }
         }
         store.isWritable = forWriting
@@ -188,9 +168,7 @@ public final class LedgerStore {
     public static func checkCreatable(path: String) throws {
         if isPostgres(path) {
             let backend = PostgresBackend(location: try PostgresLocation(url: path))
-            try backend.withConnection { pg in
-                try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try refuseOccupied(pg, backend.location.description) }
-            }
+            try backend.transaction(readOnly: true, lockWaitSeconds: lockWaitSecondsDefault) { try refuseOccupied($0, backend.location.description) }
             return
         }
         try LedgerDatabase.refuseExisting(path: path)
@@ -231,12 +209,10 @@ public final class LedgerStore {
     public static func removeFiles(path: String) {
         guard isPostgres(path) else { return LedgerDatabase.removeFiles(path: path) }
         guard let location = try? PostgresLocation(url: path) else { return }
-        try? PostgresBackend(location: location).withConnection { pg in
-            try pg.transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) {
-                guard try PostgresSchema.hasTable(pg, "entries"),
-                      (try pg.rows("SELECT COUNT(*) FROM entries").first?.first?.integer ?? 2) <= 1 else { return }
-                try PostgresSchema.drop(pg)
-            }
+        try? PostgresBackend(location: location).transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) { pg in
+            guard try PostgresSchema.hasTable(pg, "entries"),
+                  (try pg.rows("SELECT COUNT(*) FROM entries").first?.first?.integer ?? 2) <= 1 else { return }
+            try PostgresSchema.drop(pg)
         }
     }
 
@@ -246,9 +222,7 @@ public final class LedgerStore {
         switch backend {
         case .sqlite(let sqlite): queue = sqlite
         case .postgres(let pg):
-            return try pg.withConnection { session in
-                try session.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { try body(StoreReader(connection: .postgres(session))) }
-            }
+            return try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { try body(StoreReader(connection: .postgres($0))) }
         }
         let result: T
         do { result = try queue.read { db in try body(StoreReader(connection: .sqlite(db))) } } catch {
@@ -276,11 +250,7 @@ public final class LedgerStore {
         case .sqlite(let sqlite): queue = sqlite
         case .postgres(let pg):
             guard isWritable else { throw LedgerError.readOnly(path: path, "it was opened for reading") }
-            return try pg.withConnection { session in
-                try session.transaction(readOnly: false, commit: commit, lockWaitSeconds: lockWaitSeconds) {
-                    try body(StoreWriter(connection: .postgres(session)))
-                }
-            }
+            return try pg.transaction(readOnly: false, commit: commit, lockWaitSeconds: lockWaitSeconds) { try body(StoreWriter(connection: .postgres($0))) }
         }
         do {
             return try queue.writeWithoutTransaction { db in
@@ -379,6 +349,14 @@ public struct StoreReader {
     /// read as U+FFFD, which equals no text GigaLedger writes.
     static func text(_ row: Row, _ index: Int) throws -> String {
         try row.withUnsafeData(atIndex: index) { data in data.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    }
+
+    /// A SQLite row's columns as the values GigaLedger writes; texts read whole, NUL bytes too.
+    static func values(of row: Row) throws -> [ColumnValue] {
+        try row.databaseValues.enumerated().map { index, value in
+            if case .string = value.storage { return .text(try StoreReader.text(row, index)) }
+            return ColumnValue(value)
+        }
     }
 
     /// What the database's own consistency check finds wrong with the file; nil when nothing. SQLite:
@@ -489,12 +467,7 @@ public struct StoreReader {
     func values(_ sql: String, _ arguments: [ColumnValue] = []) throws -> [[ColumnValue]] {
         switch connection {
         case .sqlite(let db):
-            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue))).map { row in
-                try row.databaseValues.enumerated().map { index, value in
-                    if case .string = value.storage { return .text(try StoreReader.text(row, index)) }  // read whole, NUL bytes too
-                    return ColumnValue(value)
-                }
-            }
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue))).map(Self.values(of:))
         case .postgres(let pg): return try pg.rows(sql, arguments)
         }
     }
@@ -577,13 +550,7 @@ public struct StoreReader {
         switch connection {
         case .sqlite(let db):
             let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM \(table.name) ORDER BY seq")
-            return IndexScan {
-                guard let row = try rows.next() else { return nil }
-                return try row.databaseValues.enumerated().map { index, value in
-                    if case .string = value.storage { return .text(try StoreReader.text(row, index)) }  // read whole, NUL bytes too
-                    return ColumnValue(value)
-                }
-            }
+            return IndexScan { try rows.next().map(Self.values(of:)) }
         case .postgres(let pg):
             // Each index table's last column is `seq`, unique: the key the pages follow.
             let pages = PagedScan(pg, sql: "SELECT \(columns) FROM \(table.name) WHERE seq > ? ORDER BY seq LIMIT ?", key: { $0.last?.integer ?? 0 })

@@ -55,6 +55,13 @@ final class PostgresBackend: @unchecked Sendable {
         }
     }
 
+    /// `body` in one transaction on a connection of its own (`PostgresSession.transaction`).
+    func transaction<T>(readOnly: Bool, commit: Bool = true, lockWaitSeconds: TimeInterval, _ body: (PostgresSession) throws -> T) throws -> T {
+        try withConnection { session in
+            try session.transaction(readOnly: readOnly, commit: commit, lockWaitSeconds: lockWaitSeconds) { try body(session) }
+        }
+    }
+
     private func lease() throws -> PostgresConnection {
         lock.lock()
         while let connection = idle.popLast() {

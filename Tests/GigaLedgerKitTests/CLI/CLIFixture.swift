@@ -44,6 +44,13 @@ struct CLIFixture {
     /// The ledger's state as `verify --json` reports it: entry count and head hash.
     func state() -> String { run(["verify", "--json"]).stdout }
 
+    /// `verify --json` of `ledger` up to its warnings: the same, whichever store, but for the
+    /// warning about a PostgreSQL role that owns the tables.
+    func verification(_ ledger: String) throws -> String {
+        let json = try expectOK(["verify", "--json", "--ledger", ledger]).stdout
+        return String(json[..<(json.range(of: ",\"warnings\"")?.lowerBound ?? json.endIndex)])
+    }
+
     /// One payment, recorded again and again by tests on purpose (hence `--allow-duplicate`).
     var contributionArguments: [String] {
         ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "1000.00",

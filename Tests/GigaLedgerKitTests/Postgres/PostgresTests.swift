@@ -64,16 +64,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         let up = try fixture.expectOK(["copy", "--from", fixture.ledger, "--to", url]).stdout
         #expect(up.contains("24 entries") && up.contains("2 checkpoints") && !up.contains(PostgresServer.password), "\(up)")
         try fixture.expectOK(["copy", "--from", url, "--to", fixture.dir.file("back.sqlite")])
-        // The same verification (entries, head, origin, authority), whichever store; only the warning
-        // about the PostgreSQL role that owns the tables differs.
-        func verified(_ ledger: String) throws -> String {
-            let json = try fixture.expectOK(["verify", "--json", "--ledger", ledger]).stdout
-            return String(json[..<(json.range(of: ",\"warnings\"")?.lowerBound ?? json.endIndex)])
-        }
-        let original = try verified(fixture.ledger)
+        // The same verification (entries, head, origin, authority), whichever store.
+        let original = try fixture.verification(fixture.ledger)
         #expect(original.contains("\"entries\":24"))
-        #expect(try verified(url) == original)
-        #expect(try verified(fixture.dir.file("back.sqlite")) == original)
+        #expect(try fixture.verification(url) == original)
+        #expect(try fixture.verification(fixture.dir.file("back.sqlite")) == original)
         for table in ["entries", "merkle_nodes", "checkpoints", "keys", "factories", "partners", "facts"] {
             #expect(try Self.rows(table, fixture.ledger) == Self.rows(table, fixture.dir.file("back.sqlite")), "\(table) differs")
         }
@@ -187,6 +182,25 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(checked.status == 2 && checked.stderr.split(separator: "\n").count == 1 && !checked.stderr.contains(PostgresServer.password), "\(checked.stderr)")
         let plain = fixture.run(["verify", "--ledger", server.url(database) + "?sslmode=disable"])
         #expect(plain.status == 0, "\(plain.stderr)")
+    }
+
+    /// A URL that cannot name a PostgreSQL ledger: one line naming the field and the value (its
+    /// password hidden), exit 65, nothing made; and a backup is a file, never a database.
+    @Test func badURLsAreRefusedWithNothingWritten() throws {
+        let fixture = try CLIFixture()
+        let before = fixture.state()
+        for (url, problem) in [("postgres://u:secret-pw@127.0.0.1:99999/db", "port"), ("postgres://u:secret-pw@127.0.0.1/db?sslmode=sometimes", "sslmode"),
+                               ("postgres://u:secret-pw@127.0.0.1/db?connect_timeout=0", "connect_timeout"), ("postgres://u:secret-pw@127.0.0.1/db?target_session_attrs=standby", "target_session_attrs")] {
+            let run = fixture.run(["init", "--key", "authority.key", "--origin", "test.example/bad", "--ledger", url])
+            #expect(run.status == 65 && run.stderr.hasPrefix("gigaledger: error: ledger: \"postgres://u:***@127.0.0.1") && run.stderr.contains(problem)
+                    && !run.stderr.contains("secret-pw") && run.stderr.split(separator: "\n").count == 1, "\(url): \(run.stderr)")
+        }
+        let noUser = fixture.run(["verify", "--ledger", "postgres://127.0.0.1/db"], env: ["PGUSER": ""])
+        #expect(noUser.status == 65 && noUser.stderr.contains("names no user"), "\(noUser.stderr)")
+        let backup = fixture.run(["backup", "--out", "postgres://u:secret-pw@127.0.0.1/db"])
+        #expect(backup.status == 65 && backup.stderr.contains("out:") && backup.stderr.contains("a backup is a SQLite file") && !backup.stderr.contains("secret-pw"), "\(backup.stderr)")
+        #expect(fixture.state() == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).allSatisfy { !$0.hasPrefix("postgres") })
     }
 
     /// The store's schema file makes what its catalog file says (the verifier compares with it).
