@@ -118,6 +118,15 @@ import Testing
         }
     }
 
+    @Test func embeddedPostgresSchemaMatchesItsFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for (name, text) in EmbeddedPostgresSchema.all {
+            let file = try String(contentsOf: root.appendingPathComponent("schema/postgres/\(name)"), encoding: .utf8)
+            #expect(file == text + "\n", "schema/postgres/\(name) differs from the embedded copy: run `make schema`")
+        }
+        #expect(EmbeddedPostgresSchema.all.map(\.0) == ["ledger.sql", "catalog.sql", "catalog.txt"])
+    }
+
     @Test func embeddedTemplatesMatchTheTemplateFiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dir = root.appendingPathComponent("reports/templates")
