@@ -77,15 +77,21 @@ public struct HeadTrust: Sendable {
     }
 
     /// A head that came with a turn (`LedgerClient.turn`), asked from `previous`: checked as
-    /// `checkedHead` checks one, then kept.
+    /// `checkedHead` checks one. Not kept here: the turn is the office's time to sign and every
+    /// other office waits for it, so the append keeps the newest checkpoint it checked when it
+    /// ends (`keep`), answered or not; a killed process leaves the checkpoint kept before, which
+    /// the next one must extend as well (as a power cut does, `KeptCheckpoints.write`).
     public func checkedTurn(_ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept, server: String) throws -> Checked {
         guard answer.origin == previous.checkpoint.origin else {
             throw try evidence("the server now serves the ledger \(answer.origin), not \(previous.checkpoint.origin) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
                                answer: answer, previous: previous, server: server)
         }
-        let checked = try check(answer, previous: previous, server: server)
+        return try check(answer, previous: previous, server: server)
+    }
+
+    /// Keeps a checked checkpoint for next time (never one older than the one kept).
+    public func keep(_ checked: Checked, server: String) throws {
         try kept.write(checked.note, origin: checked.checkpoint.origin, server: server)
-        return checked
     }
 
     /// Checks a head answer against the checkpoint kept before (nil the first time).

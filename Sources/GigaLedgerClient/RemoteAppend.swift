@@ -51,16 +51,31 @@ public struct RemoteAppend: Sendable {
     /// the answer, for the next append of the same process.
     public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, after: HeadTrust.Checked?,
                             make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
-        let started = ContinuousClock.now
         var checked: HeadTrust.Checked
         if let after { checked = after } else { checked = try await trust.checkedHead(client) }
+        do {
+            return try await signAndSubmit(checks: checks, allowDuplicateFile: allowDuplicateFile, checked: &checked, make: make)
+        } catch {
+            // Whatever ended the append, the newest checkpoint it checked is kept for next time.
+            try? trust.keep(checked, server: client.base)
+            throw error
+        }
+    }
+
+    /// `appendBatch`'s turns, signatures and submissions; `checked` is the newest head checked.
+    private func signAndSubmit(checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked,
+                               make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
+        let started = ContinuousClock.now
         var turn = try await takeTurn(after: checked)
         if let turn { checked = turn.head }
         // A server that gave no turn (none, or too busy) is not asked again for this append.
         var turnsGiven = turn != nil
         for attempt in 1...Self.attemptsMax {
             let entries = try make(checked.head)
-            guard let last = entries.last else { return ([], checked) }
+            guard let last = entries.last else {
+                try trust.keep(checked, server: client.base)
+                return ([], checked)
+            }
             var submitted: LedgerClient.Submitted
             let known = checked.checkpoint.size
             do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn?.token) } catch let error as ClientError {

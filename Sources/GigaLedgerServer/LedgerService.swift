@@ -37,8 +37,8 @@ final class LedgerService: Sendable {
         /// The latest checkpoint kept in the ledger, as this server last read or kept it (another
         /// process keeping one only makes this server sign one more for the same size).
         var kept: (size: Int64, note: String)?
-        /// A checkpoint signed for a head and not kept, by size: signed once per size.
-        var unkept: (size: Int64, note: String)?
+        /// What every head answer at the latest size shares, made once per size.
+        var common: HeadCommon?
         /// The enrolments of the checkpoint keys, as every head answer carries them; read again
         /// after an entry that enrols or revokes a key, or another process's entries.
         var keyEntries: [Entry]?
@@ -75,7 +75,7 @@ final class LedgerService: Sendable {
         self.origin = verification.origin
         self.limits = limits
         let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
-        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept, unkept: nil))
+        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept))
     }
 
     /// The public site at the latest kept checkpoint (made again after each new one).
@@ -109,35 +109,46 @@ final class LedgerService: Sendable {
     /// the key this server signs with is refused: the server could sign nothing after it, and the
     /// submitter would not get the proof of its own entry (the README's rotation: enrol the new
     /// key, restart with it, then revoke the old one; to stop at once, stop the server).
-    func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool) async throws -> SubmissionOutcome {
+    /// Entries recorded now come with their answer's head parts (from `known`, proving the last),
+    /// made on the same thread right after the commit: the next office's turn answer, which waits
+    /// for this one, then finds the checkpoint of the new size signed and the head proven.
+    func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64) async throws -> (SubmissionOutcome, HeadParts?) {
         let own = logKey.id
         for entry in entries {
             if case .success(let body) = Entry.readBody(entry), case .keyRevoke(let revocation) = body.data, revocation.keyID == own {
                 throw Refusal("key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)")
             }
         }
-        let (outcome, written) = try await run { ledger -> (SubmissionOutcome, ClosedRange<Int64>?) in
+        let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
+        let key = logKey
+        return try await run { ledger -> (SubmissionOutcome, HeadParts?) in
             var range: ClosedRange<Int64>?
+            let outcome: SubmissionOutcome
             do {
-                let outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) { seqs in
+                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) { seqs in
                     range = seqs
                     self.state.withLock { $0.pending.append(seqs) }
                 }
-                return (outcome, range)
             } catch {
                 // Written and then not committed: nothing of this submission is pending any more.
                 if let seqs = range { self.state.withLock { $0.pending.removeAll { $0 == seqs } } }
                 throw error
             }
+            let (size, keyEntries, generation) = self.state.withLock { state in
+                if changesKeys { state.forgetKeyEntries() }
+                if let seqs = range {
+                    state.pending.removeAll { $0 == seqs }
+                    if case .recorded = outcome { state.admitted(seqs) }
+                }
+                return (state.verifiedSize, state.keyEntries, state.keyEntriesGeneration)
+            }
+            // The answer is made by the caller when these entries are not the head served (yet).
+            guard case .recorded(let last) = outcome, last.seq == size,
+                  let parts = try? Self.parts(ledger, size: size, known: known, proving: last.seq, common: nil, keptNote: nil, key: key, keyEntries: keyEntries)
+            else { return (outcome, nil) }
+            self.remember(parts, hadKeys: keyEntries != nil, keysGeneration: generation)
+            return (outcome, parts)
         }
-        let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
-        state.withLock { state in
-            if changesKeys { state.forgetKeyEntries() }
-            guard let seqs = written else { return }
-            state.pending.removeAll { $0 == seqs }
-            if case .recorded = outcome { state.admitted(seqs) }
-        }
-        return outcome
     }
 
     /// The entries the server may sign a checkpoint over: those verified when it started and those
@@ -176,36 +187,67 @@ final class LedgerService: Sendable {
         let keyEntries: [Entry]
     }
 
-    /// The parts of a head answer, read in one go on the pool (each hop to a thread costs a wait
-    /// for a core, and a turn's answer is on every append's path). The checkpoint is the latest
-    /// kept one when it covers the head, else one signed for this size and not kept (signed once
-    /// per size); the key enrolments are kept between answers.
+    /// What every head answer at one size shares: its checkpoint (the kept one when it covers the
+    /// size, else one signed for answers), the head entry and the head's inclusion proof. Made once
+    /// per size, by the submission that reached it or else by the first answer at that size.
+    struct HeadCommon: Sendable {
+        let size: Int64
+        let note: String
+        let head: Entry
+        let inclusion: [Merkle.Hash]
+    }
+
+    /// The parts of a head answer. What is shared at this size is made once; an answer that needs
+    /// nothing more (no consistency proof, no other entry's proof) reads nothing; the rest is read
+    /// in one go on the pool (each hop to a thread costs a wait for a core, and a turn's answer is
+    /// on every append's path). The key enrolments are kept between answers.
     func headParts(known: Int64, proving seq: Int64?) async throws -> HeadParts {
         let size = verifiedSize()
-        let (cachedNote, cachedKeys, keysGeneration) = state.withLock { state in
-            ([state.kept, state.unkept].compactMap { $0 }.first { $0.size == size }?.note, state.keyEntries, state.keyEntriesGeneration)
+        let (common, keptNote, cachedKeys, keysGeneration) = state.withLock { state in
+            (state.common.flatMap { $0.size == size ? $0 : nil }, state.kept.flatMap { $0.size == size ? $0.note : nil },
+             state.keyEntries, state.keyEntriesGeneration)
+        }
+        if let common, let cachedKeys, known < 1 || known >= size, seq == nil || seq == size {
+            return HeadParts(size: size, note: common.note, head: common.head, inclusion: common.inclusion, consistency: [],
+                             entryInclusion: seq == nil ? nil : common.inclusion, keyEntries: cachedKeys)
         }
         let key = logKey
-        let parts = try await run { ledger -> HeadParts in
-            let note: String
-            if let cachedNote { note = cachedNote } else {
-                do { note = try ledger.signCheckpoint(key: key, verifiedSize: size, keep: false) } catch let refusal as Refusal {
-                    // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
-                    throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
-                }
-            }
-            guard let head = try ledger.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
-            return HeadParts(size: size, note: note, head: head, inclusion: try ledger.inclusionProof(seq: size, size: size),
-                             consistency: known >= 1 && known < size ? try ledger.consistencyProof(old: known, new: size) : [],
-                             entryInclusion: try seq.flatMap { $0 <= size ? try ledger.inclusionProof(seq: $0, size: size) : nil },
-                             keyEntries: try cachedKeys ?? ledger.checkpointKeyEntries())
+        let parts = try await run { ledger in
+            try Self.parts(ledger, size: size, known: known, proving: seq, common: common, keptNote: keptNote, key: key, keyEntries: cachedKeys)
         }
-        state.withLock { state in
-            if cachedNote == nil { state.unkept = (size, parts.note) }
-            // Unless a key changed meanwhile: then the next answer reads them again.
-            if cachedKeys == nil && state.keyEntriesGeneration == keysGeneration { state.keyEntries = parts.keyEntries }
-        }
+        remember(parts, hadKeys: cachedKeys != nil, keysGeneration: keysGeneration)
         return parts
+    }
+
+    /// Keeps what answers at `parts.size` share, and the key enrolments read (unless a key changed
+    /// meanwhile: then the next answer reads them again).
+    private func remember(_ parts: HeadParts, hadKeys: Bool, keysGeneration: UInt64) {
+        state.withLock { state in
+            if (state.common?.size ?? 0) < parts.size {
+                state.common = HeadCommon(size: parts.size, note: parts.note, head: parts.head, inclusion: parts.inclusion)
+            }
+            if !hadKeys && state.keyEntriesGeneration == keysGeneration { state.keyEntries = parts.keyEntries }
+        }
+    }
+
+    /// A head answer's parts at `size`, on the pool: what `common` and `keptNote` do not give is
+    /// read (and the checkpoint signed) in one snapshot.
+    private static func parts(_ ledger: Ledger, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
+                              key: SigningKey, keyEntries: [Entry]?) throws -> HeadParts {
+        let proofs: Ledger.HeadProofs
+        do {
+            proofs = try ledger.headProofs(size: size, head: common == nil, known: known, proving: seq == size ? nil : seq,
+                                           signing: common == nil && keptNote == nil ? key : nil)
+        } catch let refusal as Refusal {
+            // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
+            throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
+        }
+        guard let note = common?.note ?? keptNote ?? proofs.note, let head = common?.head ?? proofs.head,
+              let inclusion = common?.inclusion ?? proofs.inclusion
+        else { preconditionFailure("headProofs gives the head and signs when asked to") }
+        // The head's inclusion proof is the proof of entry `size`.
+        return HeadParts(size: size, note: note, head: head, inclusion: inclusion, consistency: proofs.consistency,
+                         entryInclusion: seq == size ? inclusion : proofs.entryInclusion, keyEntries: try keyEntries ?? ledger.checkpointKeyEntries())
     }
 
     /// Keeps a checkpoint of new entries when the last was kept at least the interval ago; called

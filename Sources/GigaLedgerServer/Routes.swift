@@ -181,7 +181,10 @@ struct Routes: Sendable {
     /// The head answer (FORMAT.md section 17); with `proving`, also the inclusion proof of that
     /// entry in the checkpoint (`entry_inclusion`): a submitter's proof that its entry is in.
     private func headAnswer(known: Int64, proving seq: Int64?) async throws -> CanonicalJSON {
-        let parts = try await service.headParts(known: known, proving: seq)
+        headAnswer(try await service.headParts(known: known, proving: seq), known: known)
+    }
+
+    private func headAnswer(_ parts: LedgerService.HeadParts, known: Int64) -> CanonicalJSON {
         func hex(_ proof: [Merkle.Hash]) -> CanonicalJSON { .array(proof.map { .string(Encoding.hex($0)) }) }
         var members: [String: CanonicalJSON] = [
             "origin": .string(service.origin), "size": .integer(parts.size), "head": EntryWire.json(parts.head), "checkpoint": .string(parts.note),
@@ -266,15 +269,15 @@ struct Routes: Sendable {
         try Query.once(request, "turn")
         let turn = request.uri.queryParameters.get("turn").map { String($0) }
         do {
-            let (outcome, count, first, signers, signed) = try await submitted(request)
+            let (outcome, parts, count, first, signers, signed) = try await submitted(request, known: known)
             switch outcome {
             case .recorded(let last):
                 turn.map(turns.release)
                 // Counted once recorded: entries that name a key without its signature count for nothing.
                 for signer in signers { keyLimiter.count(signer) }
                 Counter(label: "gigaledger_appends_total").increment(by: count)
-                return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last),
-                                                                  "proof": try await headAnswer(known: known, proving: last.seq)]).encoded())
+                let proof = if let parts { headAnswer(parts, known: known) } else { try await headAnswer(known: known, proving: last.seq) }
+                return Self.json(.created, CanonicalJSON.object(["recorded": .string("now"), "entry": EntryWire.json(last), "proof": proof]).encoded())
             case .alreadyRecorded(let last):
                 turn.map(turns.release)
                 return Self.json(.ok, CanonicalJSON.object(["recorded": .string("before"), "entry": EntryWire.json(last),
@@ -301,7 +304,7 @@ struct Routes: Sendable {
 
     /// A submission read, checked against the limits and handed to the ledger: the outcome, how
     /// many entries it held and the first one's seq.
-    private func submitted(_ request: Request) async throws -> (SubmissionOutcome, count: Int, first: Int64, signers: Set<String>, signed: Bool) {
+    private func submitted(_ request: Request, known: Int64) async throws -> (SubmissionOutcome, LedgerService.HeadParts?, count: Int, first: Int64, signers: Set<String>, signed: Bool) {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.bodyBytesMax {
             throw HTTPRefusal(.contentTooLarge, "the request body is \(length) bytes, more than \(limits.bodyBytesMax)")
         }
@@ -311,13 +314,13 @@ struct Routes: Sendable {
         for signer in signers where keyLimiter.isOver(signer) {
             throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(limits.submissionsPerMinutePerKey) a minute; retry later")
         }
-        let outcome = try await service.submit(submission.entries, checks: submission.checks, allowDuplicateFile: submission.allowDuplicateFile)
+        let (outcome, parts) = try await service.submit(submission.entries, checks: submission.checks, allowDuplicateFile: submission.allowDuplicateFile, known: known)
         var signed = true
         if case .conflict = outcome {
             let first = submission.entries[0]
             signed = (try? await service.run { try $0.isSignedByEnrolledKey(first) }) ?? false
         }
-        return (outcome, submission.entries.count, submission.entries[0].seq, signers, signed)
+        return (outcome, parts, submission.entries.count, submission.entries[0].seq, signers, signed)
     }
 
     /// The request body, at most `bodyBytesMax`, arriving within `bodySecondsMax`.

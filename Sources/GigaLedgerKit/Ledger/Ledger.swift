@@ -126,6 +126,9 @@ public final class Ledger {
         Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(signer)")
     }
 
+    /// The fewest entries whose signatures `admitAll` checks on other threads too.
+    static let parallelAdmissionMin = 16
+
     /// `admit` of many entries in the open transaction, in order, before anything commits: a batch
     /// whose every check passes is written, else none of it. `admitted(index, entry, body)` writes
     /// each as soon as the rest of its checks pass (a later entry's rules see the earlier ones).
@@ -140,9 +143,12 @@ public final class Ledger {
     /// bad row); else the first stops it.
     static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
                          admitted: (Int, Entry, EntryBody) throws -> Void) throws {
-        let read = Parallel.map(entries) { readChecked($0) }
+        let read = entries.count < Self.parallelAdmissionMin ? entries.map { readChecked($0) } : Parallel.map(entries) { readChecked($0) }
         let known = try keysBefore(entries, facts: reader.facts)
-        let signatures = SharedMap(entries, backgroundWorkers: max(1, Parallel.workers - 1)) { entry -> (PublicKey, Bool)? in
+        // A few entries (an office's append) are checked on this thread: handing one signature to
+        // another thread costs more than it saves, and the server admits one entry per append.
+        let workers = entries.count < Self.parallelAdmissionMin ? 0 : max(1, Parallel.workers - 1)
+        let signatures = SharedMap(entries, backgroundWorkers: workers) { entry -> (PublicKey, Bool)? in
             known[entry.signer].map { ($0, $0.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))) }
         }
         // The facts contributions and access records ask for again and again (the signer's key, the

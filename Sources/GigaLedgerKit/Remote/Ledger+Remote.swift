@@ -134,20 +134,7 @@ extension Ledger {
     /// signed for one answer (a client's head) and not kept.
     public func signCheckpoint(key: SigningKey, verifiedSize size: Int64, keep: Bool) throws -> String {
         let sign = { (reader: StoreReader) throws -> (note: String, root: [UInt8], isNew: Bool) in
-            guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
-                  signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
-            else { throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints") }
-            let last = try reader.latestCheckpoint()
-            if let last {
-                guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
-                    throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
-                }
-                if last.size == size { return (last.note, last.root, false) }
-            }
-            let root = try Merkle.root(size: size, node: reader.treeNode)
-            let checkpoint = Checkpoint(origin: try Self.origin(reader), size: size, root: root)
-            let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
-            return (note, root, last.map { $0.size < size } ?? true)
+            try Self.signedCheckpoint(reader, key: key, size: size)
         }
         guard keep else { return try store.read { try sign($0).note } }
         return try store.write { writer in
@@ -155,6 +142,57 @@ extension Ledger {
             if signed.isNew { try writer.insertCheckpoint(size: size, root: signed.root, note: signed.note, signedAt: try Timestamp.now()) }
             return signed.note
         }
+    }
+
+    /// The parts of a head answer at `size` (FORMAT.md section 17), read in one snapshot (a turn's
+    /// answer is on every remote append's path, so one read transaction, not one per part): with
+    /// `head`, the head entry and its inclusion proof; the consistency proof from `known` (none
+    /// from 0 or from `size`); with `proving`, that entry's inclusion proof; with `signing`, a
+    /// checkpoint of exactly `size` signed for this answer (as `signCheckpoint(keep: false)`).
+    public func headProofs(size: Int64, head: Bool = true, known: Int64, proving seq: Int64?, signing key: SigningKey?) throws -> HeadProofs {
+        try store.read { reader in
+            let entries = try reader.size()
+            guard size >= 1, size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
+            let node = reader.treeNode
+            var entry: Entry?
+            if head {
+                guard let stored = try reader.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
+                entry = stored
+            }
+            return HeadProofs(head: entry, inclusion: head ? try Merkle.proveInclusion(index: size - 1, size: size, node: node) : nil,
+                              consistency: known >= 1 && known < size ? try Merkle.proveConsistency(old: known, new: size, node: node) : [],
+                              entryInclusion: try seq.flatMap { $0 >= 1 && $0 <= size ? try Merkle.proveInclusion(index: $0 - 1, size: size, node: node) : nil },
+                              note: try key.map { try Self.signedCheckpoint(reader, key: $0, size: size).note })
+        }
+    }
+
+    public struct HeadProofs: Sendable {
+        /// The head entry and its inclusion proof, when asked for.
+        public let head: Entry?
+        public let inclusion: [Merkle.Hash]?
+        public let consistency: [Merkle.Hash]
+        public let entryInclusion: [Merkle.Hash]?
+        /// The checkpoint signed for the answer, when asked for.
+        public let note: String?
+    }
+
+    /// A checkpoint of the first `size` entries signed with `key` (see `signCheckpoint`), and
+    /// whether it is newer than the latest kept one (else that one is returned).
+    private static func signedCheckpoint(_ reader: StoreReader, key: SigningKey, size: Int64) throws -> (note: String, root: [UInt8], isNew: Bool) {
+        guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
+              signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
+        else { throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints") }
+        let last = try reader.latestCheckpoint()
+        if let last {
+            guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
+                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
+            }
+            if last.size == size { return (last.note, last.root, false) }
+        }
+        let root = try Merkle.root(size: size, node: reader.treeNode)
+        let checkpoint = Checkpoint(origin: try Self.origin(reader), size: size, root: root)
+        let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
+        return (note, root, last.map { $0.size < size } ?? true)
     }
 
     // MARK: - tlog tiles (C2SP tlog-tiles) and full-entry bundles
