@@ -5,12 +5,13 @@ import NIOPosix
 import Synchronization
 
 /// The ledger as the server holds it: one writer connection, the log key, and what the server
-/// knows it has verified. Every call into the ledger (SQLite, blocking) runs on NIO's thread pool,
-/// never on the event loops.
+/// knows it has verified. Every call into the ledger that reads or writes it (SQLite, blocking)
+/// runs on NIO's thread pool, never on the event loops.
 final class LedgerService: Sendable {
     /// The ledger is not Sendable (it holds a GRDB `DatabaseQueue`); every use of it goes through
-    /// that queue, which runs one statement sequence at a time, so sharing the reference across
-    /// the pool's threads is sound.
+    /// that queue, which runs one statement sequence at a time, or (`keptConsistencyProof`) only
+    /// through the store's node cache, behind its own lock; so sharing the reference across
+    /// threads is sound.
     private struct Handle: @unchecked Sendable { let ledger: Ledger }
 
     private let handle: Handle
@@ -198,7 +199,7 @@ final class LedgerService: Sendable {
     }
 
     /// The parts of a head answer. What is shared at this size is made once; an answer that needs
-    /// nothing more (no consistency proof, no other entry's proof) reads nothing; the rest is read
+    /// nothing more than a consistency proof from nodes read before reads nothing; the rest is read
     /// in one go on the pool (each hop to a thread costs a wait for a core, and a turn's answer is
     /// on every append's path). The key enrolments are kept between answers.
     func headParts(known: Int64, proving seq: Int64?) async throws -> HeadParts {
@@ -207,9 +208,13 @@ final class LedgerService: Sendable {
             (state.common.flatMap { $0.size == size ? $0 : nil }, state.kept.flatMap { $0.size == size ? $0.note : nil },
              state.keyEntries, state.keyEntriesGeneration)
         }
-        if let common, let cachedKeys, known < 1 || known >= size, seq == nil || seq == size {
-            return HeadParts(size: size, note: common.note, head: common.head, inclusion: common.inclusion, consistency: [],
-                             entryInclusion: seq == nil ? nil : common.inclusion, keyEntries: cachedKeys)
+        if let common, let cachedKeys, seq == nil || seq == size {
+            // A consistency proof from nodes read before (a recent size's are): no read, no hop.
+            let consistency = known < 1 || known >= size ? [] : handle.ledger.keptConsistencyProof(old: known, new: size)
+            if let consistency {
+                return HeadParts(size: size, note: common.note, head: common.head, inclusion: common.inclusion, consistency: consistency,
+                                 entryInclusion: seq == nil ? nil : common.inclusion, keyEntries: cachedKeys)
+            }
         }
         let key = logKey
         let parts = try await run { ledger in

@@ -1,6 +1,7 @@
 import GigaLedgerCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Opening SQLite files as ledgers: the pragmas, the schema, and SQLite errors as `LedgerError`s.
 enum LedgerDatabase {
@@ -109,16 +110,33 @@ struct IndexedFacts: LedgerFacts {
             SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
             LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
             """, [.text(id.description)]).first else { return nil }
-        let body = try EntryBody.decode(row[1].bytesValue)
-        let enrolment: KeyEnrolment
-        switch body.data {
-        case .genesis(let genesis): enrolment = genesis.authority
-        case .keyEnroll(let item): enrolment = item
-        default: throw LedgerError.damaged("index table keys points at entry \(body.seq), which enrols no key")
-        }
+        let enrolment = try Self.enrolment(in: row[1].bytesValue)
         guard enrolment.publicKey.id == id else { throw LedgerError.damaged("index table keys is inconsistent for \(id)") }
         return KeyRecord(enrolment: enrolment, enrolledAt: row[0].integer ?? 0, revokedAt: row[2].integer)
     }
+
+    /// The key an enrolling entry's body enrols, decoded once per process for the same bytes (every
+    /// append looks its signer's key up, a server's checkpoints the log key's).
+    private static func enrolment(in body: [UInt8]) throws -> KeyEnrolment {
+        if let known = decodedEnrolments.withLock({ $0[body] }) { return known }
+        let decoded = try EntryBody.decode(body)
+        let enrolment: KeyEnrolment
+        switch decoded.data {
+        case .genesis(let genesis): enrolment = genesis.authority
+        case .keyEnroll(let item): enrolment = item
+        default: throw LedgerError.damaged("index table keys points at entry \(decoded.seq), which enrols no key")
+        }
+        decodedEnrolments.withLock { table in
+            if table.count >= enrolmentsMax { table.removeAll() }
+            table[body] = enrolment
+        }
+        return enrolment
+    }
+
+    /// Enrolments decoded, by the entry body's bytes: a pure function's memo, so never stale.
+    private static let decodedEnrolments = Mutex<[[UInt8]: KeyEnrolment]>([:])
+    /// At most this many (a ledger has tens of keys; the bodies are a few hundred bytes).
+    private static let enrolmentsMax = 1_024
 
     func activeAuthorityCount() throws -> Int {
         Int(try reader.integer("""

@@ -27,6 +27,8 @@ public final class LedgerStore {
     /// For a file opened as immutable (read-only media): its size and modification time then.
     /// SQLite takes no lock on such a file, so a read that sees it changed is refused, not trusted.
     private var immutableStamp: FileStamp?
+    /// Tree nodes read in this process's committed snapshots (`StoreReader.committedTreeNode`).
+    let nodeCache = NodeCache()
 
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault: TimeInterval = 10
@@ -222,10 +224,10 @@ public final class LedgerStore {
         switch backend {
         case .sqlite(let sqlite): queue = sqlite
         case .postgres(let pg):
-            return try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { try body(StoreReader(connection: .postgres($0))) }
+            return try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { try body(StoreReader(connection: .postgres($0), nodeCache: nodeCache)) }
         }
         let result: T
-        do { result = try queue.inDatabase { db in try Self.inReadTransaction(db) { try body(StoreReader(connection: .sqlite(db))) } } } catch {
+        do { result = try queue.inDatabase { db in try Self.inReadTransaction(db) { try body(StoreReader(connection: .sqlite(db), nodeCache: nodeCache)) } } } catch {
             try checkUnchanged()
             throw LedgerDatabase.map(error, path: path)
         }
@@ -248,6 +250,12 @@ public final class LedgerStore {
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
             throw error
         }
+    }
+
+    /// A consistency proof from the tree nodes this process has read before, without reading
+    /// anything; nil when one is not at hand (`Ledger.headProofs` reads them).
+    public func keptConsistencyProof(old: Int64, new: Int64) -> [Merkle.Hash]? {
+        try? Merkle.proveConsistency(old: old, new: new, node: nodeCache.keptOnly)
     }
 
     /// Refuses a read of an immutable file that was written meanwhile (it would be a mix of two states).
@@ -341,6 +349,9 @@ enum Connection {
 /// What a transaction may read: entries, bodies, keys, tree nodes, index rows, checkpoints.
 public struct StoreReader {
     let connection: Connection
+    /// The store's cache of committed tree nodes, for a reader of a committed snapshot (a read
+    /// transaction); nil in a write transaction, whose nodes may yet be rolled back.
+    var nodeCache: NodeCache? = nil
 
     /// The columns `entry(fromColumns:)` reads, in its order.
     static let entryColumns = "seq, type, body, prev_hash, hash, signer, signature, recorded_at"
@@ -531,6 +542,12 @@ public struct StoreReader {
 
     /// The stored tree nodes by (level, index); a missing node throws `LedgerError.treeIncomplete`.
     public var treeNode: Merkle.NodeSource { TreeStore.nodeSource(connection) }
+
+    /// The stored tree nodes through the store's cache of nodes read before (`NodeCache`): for the
+    /// answers made on every append (roots, proofs). In a write transaction, the stored nodes.
+    public var committedTreeNode: Merkle.NodeSource {
+        nodeCache.map { $0.source(over: treeNode) } ?? treeNode
+    }
 
     /// The stored nodes of one tree level in index order, for comparing with recomputed ones.
     public func treeLevelScan(level: Int) throws -> TreeLevelScan {

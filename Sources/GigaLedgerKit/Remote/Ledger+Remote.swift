@@ -134,7 +134,7 @@ extension Ledger {
     /// signed for one answer (a client's head) and not kept.
     public func signCheckpoint(key: SigningKey, verifiedSize size: Int64, keep: Bool) throws -> String {
         let sign = { (reader: StoreReader) throws -> (note: String, root: [UInt8], isNew: Bool) in
-            try Self.signedCheckpoint(reader, key: key, size: size)
+            try Self.signedCheckpoint(reader, key: key, size: size, node: reader.treeNode)
         }
         guard keep else { return try store.read { try sign($0).note } }
         return try store.write { writer in
@@ -153,7 +153,7 @@ extension Ledger {
         try store.read { reader in
             let entries = try reader.size()
             guard size >= 1, size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
-            let node = reader.treeNode
+            let node = reader.committedTreeNode
             var entry: Entry?
             if head {
                 guard let stored = try reader.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
@@ -162,8 +162,15 @@ extension Ledger {
             return HeadProofs(head: entry, inclusion: head ? try Merkle.proveInclusion(index: size - 1, size: size, node: node) : nil,
                               consistency: known >= 1 && known < size ? try Merkle.proveConsistency(old: known, new: size, node: node) : [],
                               entryInclusion: try seq.flatMap { $0 >= 1 && $0 <= size ? try Merkle.proveInclusion(index: $0 - 1, size: size, node: node) : nil },
-                              note: try key.map { try Self.signedCheckpoint(reader, key: $0, size: size).note })
+                              note: try key.map { try Self.signedCheckpoint(reader, key: $0, size: size, node: node).note })
         }
+    }
+
+    /// A consistency proof made from the tree nodes this process read before, reading nothing
+    /// (so on any thread); nil when one is missing.
+    public func keptConsistencyProof(old: Int64, new: Int64) -> [Merkle.Hash]? {
+        guard old >= 1, old <= new else { return nil }
+        return store.keptConsistencyProof(old: old, new: new)
     }
 
     public struct HeadProofs: Sendable {
@@ -178,18 +185,18 @@ extension Ledger {
 
     /// A checkpoint of the first `size` entries signed with `key` (see `signCheckpoint`), and
     /// whether it is newer than the latest kept one (else that one is returned).
-    private static func signedCheckpoint(_ reader: StoreReader, key: SigningKey, size: Int64) throws -> (note: String, root: [UInt8], isNew: Bool) {
+    private static func signedCheckpoint(_ reader: StoreReader, key: SigningKey, size: Int64, node: Merkle.NodeSource) throws -> (note: String, root: [UInt8], isNew: Bool) {
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
               signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
         else { throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints") }
         let last = try reader.latestCheckpoint()
         if let last {
-            guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
+            guard try Merkle.root(size: last.size, node: node) == last.root else {
                 throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
             }
             if last.size == size { return (last.note, last.root, false) }
         }
-        let root = try Merkle.root(size: size, node: reader.treeNode)
+        let root = try Merkle.root(size: size, node: node)
         let checkpoint = Checkpoint(origin: try Self.origin(reader), size: size, root: root)
         let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
         return (note, root, last.map { $0.size < size } ?? true)

@@ -92,6 +92,35 @@ import Testing
         #expect(try fixture.verify().root == reference.mth(0, Int(size)))
     }
 
+    /// A server's answers read tree nodes through the store's cache of committed nodes: at every
+    /// size the ledger grows through, they equal the proofs read from the stored tree, and a
+    /// consistency proof from the cache alone is either nil or the same proof.
+    @Test func headProofsThroughTheNodeCacheEqualTheStoredTree() throws {
+        let fixture = try Fixture()
+        let ledger = fixture.ledger
+        #expect(ledger.keptConsistencyProof(old: 1, new: try ledger.size()) == nil)
+        for cents in 1...40 {
+            try ledger.append(try Fixture.contribution(source: .union, cents: Int64(cents)), key: fixture.authority)
+            let size = try ledger.size()
+            var hashes = [[UInt8]]()
+            try ledger.forEachEntry { hashes.append($0.hash) }
+            let reference = ReferenceTree(leaves: hashes)
+            for known in [0, 1, size / 2, size - 1, size] {
+                let proofs = try ledger.headProofs(size: size, known: known, proving: max(1, size - 3), signing: fixture.authority)
+                #expect(proofs.head?.hash == hashes.last)
+                #expect(proofs.inclusion == (try ledger.inclusionProof(seq: size, size: size)))
+                #expect(proofs.entryInclusion == (try ledger.inclusionProof(seq: max(1, size - 3), size: size)))
+                let note = try #require(proofs.note)
+                #expect(try Checkpoint.parse(SignedNote.parse(note).text).root == reference.mth(0, Int(size)))
+                guard known >= 1 && known < size else { continue }
+                #expect(proofs.consistency == (try ledger.consistencyProof(old: known, new: size)))
+                if let kept = ledger.keptConsistencyProof(old: known, new: size) { #expect(kept == proofs.consistency) }
+            }
+            // The previous size's nodes were all read: its consistency proof needs no read.
+            #expect(ledger.keptConsistencyProof(old: size - 1, new: size) != nil || size < 3)
+        }
+    }
+
     @Test func receiptsCheckOfflineAndRefuseTampering() throws {
         let fixture = try Fixture()
         _ = try fixture.ledger.signCheckpoint(key: fixture.authority)
