@@ -28,7 +28,7 @@ public enum LedgerServer {
         let router = Router(context: LedgerRequestContext.self)
         router.add(middleware: JSONErrors())
         routes.register(on: router)
-        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.limits.idleSecondsMax))
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher()], idleTimeout: .seconds(configuration.limits.idleSecondsMax))
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
@@ -59,10 +59,13 @@ public enum LedgerServer {
 struct LedgerRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
+    /// The request's connection (a turn's waiter watches it: `ConnectionWatcher`).
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 }
 

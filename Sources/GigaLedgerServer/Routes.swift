@@ -47,7 +47,7 @@ struct Routes: Sendable {
         router.get("ledger/v1/checkpoints") { request, context in try await respond(request, context, "checkpoints") { try await checkpoints(request) } }
         router.get("ledger/v1/proof/inclusion") { request, context in try await respond(request, context, "inclusion") { try await inclusion(request) } }
         router.get("ledger/v1/proof/consistency") { request, context in try await respond(request, context, "consistency") { try await consistency(request) } }
-        router.post("ledger/v1/turn") { request, context in try await respond(request, context, "turn") { try await turn(request) } }
+        router.post("ledger/v1/turn") { request, context in try await respond(request, context, "turn") { try await turn(request, context) } }
         router.post("ledger/v1/entries") { request, context in try await respond(request, context, "submit") { try await submit(request) } }
     }
 
@@ -245,9 +245,12 @@ struct Routes: Sendable {
 
     /// The turn to sign after the head (`Turns`): waits in the queue, then answers the token, how
     /// long it lasts and the head answer to sign after. 503 when the wait is too long.
-    private func turn(_ request: Request) async throws -> Response {
+    private func turn(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
-        guard let token = await turns.take() else {
+        let gone = await ConnectionWatcher.signal(of: context.channel)
+        guard let token = await turns.take(gone: gone) else {
+            // A client that went away is answered for form's sake (nobody reads it), and not counted.
+            if gone?.isFired == true { return Self.error(.serviceUnavailable, .unusable, "the client went away before its turn") }
             Counter(label: "gigaledger_turns_refused_total").increment()
             return Self.error(.serviceUnavailable, .unusable, "the server is busy: no turn to sign within \(limits.turnWaitMilliseconds) ms; retry later")
         }

@@ -45,13 +45,28 @@ final class Turns: Sendable {
         self.waitersMax = waitersMax
     }
 
-    /// Waits for the turn; returns its token, or nil when the wait was too long or the queue full.
-    func take() async -> String? {
+    /// Waits for the turn; returns its token, or nil when the wait was too long, the queue full or
+    /// the client gone (`gone`: a waiter leaves the queue when its connection's client goes away,
+    /// and a turn given to a client already gone passes on at once).
+    func take(gone: GoneSignal?) async -> String? {
+        let (taken, watching) = await take(leavingWhen: gone)
+        gone?.withdraw(watching)
+        guard let token = taken else { return nil }
+        if gone?.isFired == true {
+            release(token)
+            return nil
+        }
+        return token
+    }
+
+    /// The turn, or nil; and the action `gone` holds for this waiter, if any.
+    private func take(leavingWhen gone: GoneSignal?) async -> (String?, UInt64?) {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
         }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+        let watching = Mutex<UInt64?>(nil)
+        let token = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let (token, queued) = state.withLock { state -> (String?, Bool) in
                 if state.holder == nil { return (grant(&state), false) }
                 guard state.waiters.count < waitersMax else { return (nil, false) }
@@ -59,15 +74,18 @@ final class Turns: Sendable {
                 return (nil, true)
             }
             guard queued else { return continuation.resume(returning: token) }
+            let action = gone?.onFire { [weak self] in self?.giveUp(id) }
+            watching.withLock { $0 = action }
             let milliseconds = waitMilliseconds
             Task { [weak self] in
                 try? await Task.sleep(for: .milliseconds(milliseconds))
                 self?.giveUp(id)
             }
         }
+        return (token, watching.withLock { $0 })
     }
 
-    /// A waiter still queued after `waitMilliseconds` is answered nil (503, busy).
+    /// A waiter still queued after `waitMilliseconds`, or whose client has gone, is answered nil.
     private func giveUp(_ id: UInt64) {
         let waiter = state.withLock { state -> Waiter? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }

@@ -98,17 +98,8 @@ func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, ha
 
 /// `rawHTTP`, the body as bytes (a tile is binary).
 func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: [UInt8]) {
-    let port = UInt16(url.split(separator: ":").last!)!
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let socket = try connectedSocket(url)
     defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw ServerStartFailure(output: "cannot connect to \(url)") }
     var timeout = timeval(tv_sec: Int(readTimeout), tv_usec: 0)
     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -125,6 +116,31 @@ func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 1
     let separator: [UInt8] = [13, 10, 13, 10]
     let end = (0..<max(0, answer.count - 3)).first { answer[$0..<($0 + 4)].elementsEqual(separator) }
     return (status, end.map { Array(answer[($0 + 4)...]) } ?? [])
+}
+
+/// A socket connected to the server at `url` (127.0.0.1).
+func connectedSocket(_ url: String) throws -> Int32 {
+    let port = UInt16(url.split(separator: ":").last!)!
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(socket)
+        throw ServerStartFailure(output: "cannot connect to \(url)")
+    }
+    return socket
+}
+
+/// Sends a request and hangs up without reading the answer (a client that went away).
+func hangUp(_ url: String, request: [UInt8]) throws {
+    let socket = try connectedSocket(url)
+    _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    close(socket)
 }
 
 /// A request's bytes: method, path, body with its Content-Length (or `length` when given, to lie).

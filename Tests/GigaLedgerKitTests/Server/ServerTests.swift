@@ -285,7 +285,6 @@ import Testing
         try fixture.cli.expectOK(["verify"])
     }
 
-    /// Metrics in Prometheus's text format, with the appends and refusals counted.
     /// Turns: offices queue for the head instead of racing for it. A holder that vanishes delays
     /// the next only until its turn lapses; a 409 to a holder keeps its turn; a submission with no
     /// turn, or a token that holds none, is admitted as before.
@@ -342,6 +341,28 @@ import Testing
         try fixture.cli.expectOK(["verify"])
     }
 
+    /// Waiters whose clients hung up leave the queue for the turn at once: a flood of turn
+    /// requests from connections that close holds no office up (each kept its place until its turn
+    /// lapsed, a second each, and the next honest office was told "busy" after ten).
+    @Test func turnWaitersWhoseClientsHungUpLeaveTheQueue() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        // One takes the turn and keeps it until it lapses; twelve queue behind it and hang up.
+        let held = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
+        #expect(held.status == 200, "\(held.body)")
+        for _ in 1...12 { try hangUp(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0")) }
+        Thread.sleep(forTimeInterval: 0.3)  // the requests and the hang-ups reached the server (loopback)
+        let recorded = fixture.remote(fixture.payment(ref: "HUNG-UP-1"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        // The officer waited for its turn (not told busy, then appending without one).
+        let metrics = try rawHTTP(server.url, request: httpRequest("GET", "/metrics"))
+        let refused = metrics.body.split(separator: "\n").filter { $0.hasPrefix("gigaledger_turns_refused_total") }
+        #expect(refused.allSatisfy { $0.hasSuffix(" 0") }, "\(refused)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// Metrics in Prometheus's text format, with the appends and refusals counted.
     @Test func metricsCountAppendsAndRefusals() throws {
         let fixture = try ServerFixture()
         let server = try fixture.start()
