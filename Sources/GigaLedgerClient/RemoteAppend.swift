@@ -10,6 +10,12 @@ public struct RemoteAppend: Sendable {
     /// How many times an entry is signed again after a conflict, and for how long, before giving up.
     public static let attemptsMax = 200
     public static let secondsMax: Int64 = 30
+    /// The longest pause before signing again when the server's provable head has not moved.
+    static let stallPauseMillisecondsMax = 500
+    /// A submission whose answer was lost is sent again this many times, after 0.2, 0.4, 0.8,
+    /// 1.6 and 3.2 s (a server restarting is back within them).
+    static let answerRetries = 5
+    static let answerPauseMilliseconds = 200
 
     public let client: LedgerClient
     public let trust: HeadTrust
@@ -70,20 +76,16 @@ public struct RemoteAppend: Sendable {
         if let turn { checked = turn.head }
         // A server that gave no turn (none, or too busy) is not asked again for this append.
         var turnsGiven = turn != nil
+        // Conflicts in a row whose answer proved no newer head.
+        var stalls = 0
         for attempt in 1...Self.attemptsMax {
             let entries = try make(checked.head)
             guard let last = entries.last else {
                 try trust.keep(checked, server: client.base)
                 return ([], checked)
             }
-            var submitted: LedgerClient.Submitted
-            let known = checked.checkpoint.size
-            do { submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn?.token) } catch let error as ClientError {
-                // The answer was lost: ask again with the same entries; the server finds them by hash.
-                guard case .unreachable = error else { throw error }
-                try await Task.sleep(for: .milliseconds(200))
-                submitted = try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn?.token)
-            }
+            let submitted = try await submitUntilAnswered(entries, checks: checks, allowDuplicateFile: allowDuplicateFile,
+                                                          known: checked.checkpoint.size, turn: turn?.token)
             switch submitted {
             case .recorded(let recorded, _, let proof):
                 guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
@@ -94,6 +96,15 @@ public struct RemoteAppend: Sendable {
                 let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
                 checked = try trust.check(proof, previous: previous, server: client.base)
                 guard ContinuousClock.now - started < .seconds(Self.secondsMax) else { break }
+                // The head the server can prove has not moved: its file holds entries another
+                // process appended that it has not verified yet (it does within a checkpoint
+                // interval). Signing again at once would only meet the same answer: wait.
+                if checked.checkpoint.size <= previous.checkpoint.size {
+                    stalls += 1
+                    try await Task.sleep(for: .milliseconds(min(Self.stallPauseMillisecondsMax, 25 << min(stalls, 5))))
+                } else {
+                    stalls = 0
+                }
                 if turnKept { continue }
                 if turnsGiven {
                     turn = try await takeTurn(after: checked)
@@ -105,6 +116,28 @@ public struct RemoteAppend: Sendable {
             }
         }
         throw ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
+    }
+
+    /// Submits `entries`; when the answer is lost (the server unreachable, maybe after the request
+    /// went out), sends the same signed entries again after growing pauses: the server finds
+    /// entries it recorded by their hash, so nothing is recorded twice. When no answer comes at
+    /// all, the entries may have been recorded: `AnswerLost` says so, and how to find out.
+    private func submitUntilAnswered(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64,
+                                     turn: String?) async throws -> LedgerClient.Submitted {
+        var pause = Self.answerPauseMilliseconds
+        for attempt in 0...Self.answerRetries {
+            if attempt > 0 {
+                try await Task.sleep(for: .milliseconds(pause))
+                pause *= 2
+            }
+            do {
+                return try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn)
+            } catch ClientError.unreachable(let why) {
+                guard attempt == Self.answerRetries else { continue }
+                throw AnswerLost(entries: entries, server: client.base, why: why)
+            }
+        }
+        preconditionFailure("RemoteAppend.submitUntilAnswered: the last attempt returns or throws")
     }
 
     /// The turn to sign after the head, and the head it gives (checked against `after`, which it
@@ -122,4 +155,19 @@ public struct ServerBusy: GigaLedgerError {
     public var description: String { message }
     public var kind: FailureKind { .unusable }
     public var isRetryable: Bool { true }
+}
+
+/// A submission went out and no answer came back: its entries may have been recorded. Recording
+/// the same facts again could record them twice, so the message says how to find out first.
+public struct AnswerLost: GigaLedgerError {
+    public let entries: [Entry]
+    public let server: String
+    public let why: String
+
+    public var description: String {
+        let last = entries[entries.count - 1]
+        let which = entries.count == 1 ? "entry \(last.seq)" : "entries \(entries[0].seq) to \(last.seq)"
+        return "sent \(which) to the server and got no answer (\(why)): it may have been recorded; `gigaledger show \(Encoding.hex(last.hash)) --server \(server)` tells, before the same facts are recorded again"
+    }
+    public var kind: FailureKind { .unusable }
 }

@@ -248,7 +248,7 @@ struct Routes: Sendable {
     private func turn(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
         let gone = await ConnectionWatcher.signal(of: context.channel)
-        guard let token = await turns.take(gone: gone) else {
+        guard let token = await turns.take(gone: gone, address: context.remoteAddress?.ipAddress) else {
             // A client that went away is answered for form's sake (nobody reads it), and not counted.
             if gone?.isFired == true { return Self.error(.serviceUnavailable, .unusable, "the client went away before its turn") }
             Counter(label: "gigaledger_turns_refused_total").increment()
@@ -290,11 +290,15 @@ struct Routes: Sendable {
                 // The turn is kept only for an entry its signer really signed (anyone can send a stale one).
                 let kept = signed ? (turn.map(turns.renew) ?? false) : false
                 if !kept { turn.map(turns.release) }
-                let message = "the ledger's head is entry \(head.seq), not entry \(first - 1): sign again after it"
+                let parts = try await service.headParts(known: known, proving: nil)
+                // Entries another process appended to the file are served once this server has verified them.
+                let message = head.seq > parts.size
+                    ? "the ledger's head is entry \(head.seq), appended by another process and not yet verified by this server (its verified head is entry \(parts.size)): sign again shortly"
+                    : "the ledger's head is entry \(head.seq), not entry \(first - 1): sign again after it"
                 var answer: [String: CanonicalJSON] = [
                     "error": .object(["kind": .string("conflict"), "exit_code": .integer(Int64(FailureKind.refused.exitCode)), "message": .string(message)]),
                     "head": EntryWire.json(head),
-                    "proof": try await headAnswer(known: known, proving: nil),
+                    "proof": headAnswer(parts, known: known),
                 ]
                 if kept, let turn { answer["turn"] = .string(turn) }
                 return Self.json(.conflict, CanonicalJSON.object(answer).encoded())

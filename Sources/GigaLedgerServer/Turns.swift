@@ -24,14 +24,38 @@ final class Turns: Sendable {
 
     private struct Waiter {
         let id: UInt64
+        let address: String?
         let continuation: CheckedContinuation<String?, Never>
     }
+    /// An address whose turns lapsed unused this many times within `lapseWindowSeconds` gets no
+    /// turn until they age out (its offices submit without one): turns taken and never used would
+    /// otherwise hold every office behind them a second each. An office's crash costs one lapse.
+    static let lapsesMax = 5
+    static let lapseWindowSeconds: Int64 = 60
+    /// The most addresses whose lapses are remembered; more, and the oldest memory goes.
+    static let lapseAddressesMax = 10_000
     /// How many times one turn is kept after a 409: a holder that keeps losing to writers without
     /// a turn lets the next office try.
     static let renewalsMax = 5
 
     private struct State {
         var holder: (token: String, generation: UInt64)?
+        var holderAddress: String?
+        /// When turns given to each address lapsed unused, within the window.
+        var lapses = [String: [ContinuousClock.Instant]]()
+
+        mutating func isBarred(_ address: String?, now: ContinuousClock.Instant) -> Bool {
+            guard let address, var times = lapses[address] else { return false }
+            times.removeAll { now - $0 > .seconds(Turns.lapseWindowSeconds) }
+            lapses[address] = times.isEmpty ? nil : times
+            return times.count >= Turns.lapsesMax
+        }
+
+        mutating func lapsed(_ address: String?, now: ContinuousClock.Instant) {
+            guard let address else { return }
+            if lapses[address] == nil && lapses.count >= Turns.lapseAddressesMax { lapses.removeAll() }
+            lapses[address, default: []].append(now)
+        }
         var renewals = 0
         var waiters = [Waiter]()
         var nextID: UInt64 = 0
@@ -48,8 +72,8 @@ final class Turns: Sendable {
     /// Waits for the turn; returns its token, or nil when the wait was too long, the queue full or
     /// the client gone (`gone`: a waiter leaves the queue when its connection's client goes away,
     /// and a turn given to a client already gone passes on at once).
-    func take(gone: GoneSignal?) async -> String? {
-        let (taken, watching) = await take(leavingWhen: gone)
+    func take(gone: GoneSignal?, address: String?) async -> String? {
+        let (taken, watching) = await take(leavingWhen: gone, address: address)
         gone?.withdraw(watching)
         guard let token = taken else { return nil }
         if gone?.isFired == true {
@@ -60,7 +84,7 @@ final class Turns: Sendable {
     }
 
     /// The turn, or nil; and the action `gone` holds for this waiter, if any.
-    private func take(leavingWhen gone: GoneSignal?) async -> (String?, UInt64?) {
+    private func take(leavingWhen gone: GoneSignal?, address: String?) async -> (String?, UInt64?) {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
@@ -68,9 +92,10 @@ final class Turns: Sendable {
         let watching = Mutex<UInt64?>(nil)
         let token = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let (token, queued) = state.withLock { state -> (String?, Bool) in
-                if state.holder == nil { return (grant(&state), false) }
+                if state.isBarred(address, now: .now) { return (nil, false) }
+                if state.holder == nil { return (grant(&state, to: address), false) }
                 guard state.waiters.count < waitersMax else { return (nil, false) }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
+                state.waiters.append(Waiter(id: id, address: address, continuation: continuation))
                 return (nil, true)
             }
             guard queued else { return continuation.resume(returning: token) }
@@ -112,24 +137,34 @@ final class Turns: Sendable {
         }
     }
 
-    /// Passes the turn on when the holder is the one `current` names.
-    private func pass(when current: ((token: String, generation: UInt64)?) -> Bool) {
-        let next = state.withLock { state -> (Waiter, String)? in
-            guard state.holder != nil, current(state.holder) else { return nil }
+    /// Passes the turn on when the holder is the one `current` names (`lapsed`: its time ran
+    /// out unused, counted against its address). Waiters of a barred address are answered nil.
+    private func pass(lapsed: Bool = false, when current: ((token: String, generation: UInt64)?) -> Bool) {
+        let (next, barred) = state.withLock { state -> ((Waiter, String)?, [Waiter]) in
+            guard state.holder != nil, current(state.holder) else { return (nil, []) }
+            let now = ContinuousClock.now
+            if lapsed { state.lapsed(state.holderAddress, now: now) }
             state.holder = nil
-            guard !state.waiters.isEmpty else { return nil }
-            let waiter = state.waiters.removeFirst()
-            return (waiter, grant(&state))
+            state.holderAddress = nil
+            var barred = [Waiter]()
+            while !state.waiters.isEmpty {
+                let waiter = state.waiters.removeFirst()
+                if state.isBarred(waiter.address, now: now) { barred.append(waiter); continue }
+                return ((waiter, grant(&state, to: waiter.address)), barred)
+            }
+            return (nil, barred)
         }
+        for waiter in barred { waiter.continuation.resume(returning: nil) }
         if let (waiter, token) = next { waiter.continuation.resume(returning: token) }
     }
 
     /// Makes a new holder and starts its clock.
-    private func grant(_ state: inout State) -> String {
+    private func grant(_ state: inout State, to address: String?) -> String {
         state.generation += 1
         state.renewals = 0
         let token = Encoding.hex((0..<16).map { _ in UInt8.random(in: 0...255) })
         state.holder = (token, state.generation)
+        state.holderAddress = address
         startClock(token: token, generation: state.generation)
         return token
     }
@@ -139,7 +174,7 @@ final class Turns: Sendable {
         let milliseconds = turnMilliseconds
         Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(milliseconds))
-            self?.pass { $0?.token == token && $0?.generation == generation }
+            self?.pass(lapsed: true) { $0?.token == token && $0?.generation == generation }
         }
     }
 }

@@ -147,3 +147,66 @@ func hangUp(_ url: String, request: [UInt8]) throws {
 func httpRequest(_ method: String, _ path: String, body: [UInt8] = [], length: Int? = nil) -> [UInt8] {
     Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length ?? body.count)\r\nConnection: close\r\n\r\n".utf8) + body
 }
+
+/// A proxy on 127.0.0.1 in front of a server that passes every request on and every answer back
+/// but the answers to submissions (`POST /ledger/v1/entries`), which it drops by hanging up: the
+/// server records, the client hears nothing. One request per connection; it stops when released.
+final class AnswerDroppingProxy: @unchecked Sendable {
+    // Set once in init.
+    let url: String
+    private let listener: Int32
+    private let target: String
+
+    init(target: String) throws {
+        self.target = target
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && listen(socket, 16) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw ServerStartFailure(output: "the proxy cannot listen") }
+        listener = socket
+        url = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        // Accepts until the proxy is released (its listener closed).
+        Thread { [weak self] in
+            while true {
+                let client = accept(socket, nil, nil)
+                guard client >= 0, let self else { return }
+                Thread { self.serve(client) }.start()
+            }
+        }.start()
+    }
+
+    deinit { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+
+    private func serve(_ client: Int32) {
+        defer { close(client) }
+        guard let request = Self.readMessage(client), let server = try? connectedSocket(target) else { return }
+        defer { close(server) }
+        _ = request.withUnsafeBytes { send(server, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard let answer = Self.readMessage(server) else { return }
+        if request.starts(with: Array("POST /ledger/v1/entries".utf8)) { return }  // recorded; the answer is lost
+        _ = answer.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// One HTTP message: the head and a body of its Content-Length.
+    private static func readMessage(_ socket: Int32) -> [UInt8]? {
+        var message = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let separator: [UInt8] = [13, 10, 13, 10]
+        while true {
+            if let end = (0..<max(0, message.count - 3)).first(where: { message[$0..<($0 + 4)].elementsEqual(separator) }) {
+                let head = String(decoding: message[..<end], as: UTF8.self).lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if message.count >= end + 4 + length { return message }
+            }
+            let count = recv(socket, &buffer, buffer.count, 0)
+            guard count > 0 else { return nil }
+            message += buffer[0..<count]
+        }
+    }
+}

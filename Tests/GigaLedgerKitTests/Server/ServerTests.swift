@@ -362,6 +362,57 @@ import Testing
         try fixture.cli.expectOK(["verify"])
     }
 
+    /// An address whose turns lapse unused gets no more turns for a while (its offices submit
+    /// without one, at once): taking turns and never using them cannot hold every office up.
+    @Test func turnsLapsedUnusedBarTheAddress() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        for _ in 1...5 {
+            // Each waits for the one before to lapse, then holds its own unused until it lapses.
+            let taken = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
+            #expect(taken.status == 200, "\(taken.body)")
+        }
+        let barred = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
+        #expect(barred.status == 503, "\(barred.body)")
+        let recorded = fixture.remote(fixture.payment(ref: "BARRED-1"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// Entries another process appends to the server's file are served once the server has
+    /// verified them (its checkpoint task); until then an office's append waits for that instead of
+    /// signing after the same head again and again and giving up within a second.
+    @Test func anAppendThroughTheServerWaitsForEntriesAppendedBesideIt() throws {
+        let fixture = try ServerFixture()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--checkpoint-interval", "2000"])
+        try #require(fixture.remote(fixture.payment(ref: "BESIDE-1"), server: server).status == 0)
+        try fixture.cli.expectOK(fixture.payment(ref: "BESIDE-LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        let recorded = fixture.remote(fixture.payment(ref: "BESIDE-2"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        server.stop()
+        let log = try fixture.cli.expectOK(["log"]).stdout
+        #expect(["BESIDE-1", "BESIDE-LOCAL", "BESIDE-2"].allSatisfy { log.contains($0) }, "\(log)")
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// A submission recorded whose answer never comes back: the client sends the same signed entry
+    /// again (the server finds it by hash, nothing twice), and when no answer comes at all it says
+    /// the entry may have been recorded and how to find out, never "nothing was recorded".
+    @Test func aLostAnswerIsNotTakenForNothingRecorded() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let proxy = try AnswerDroppingProxy(target: server.url)
+        let lost = Binary.run(fixture.payment(ref: "LOST-ANSWER") + ["--server", proxy.url], in: fixture.dir,
+                              env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(lost.status == 2, "\(lost.stderr)")
+        #expect(lost.stderr.contains("may have been recorded") && !lost.stderr.contains("nothing was recorded"), "\(lost.stderr)")
+        server.stop()
+        let log = try fixture.cli.expectOK(["log"]).stdout
+        #expect(log.components(separatedBy: "LOST-ANSWER").count == 2, "recorded once: \(log)")
+        try fixture.cli.expectOK(["verify"])
+    }
+
     /// Metrics in Prometheus's text format, with the appends and refusals counted.
     @Test func metricsCountAppendsAndRefusals() throws {
         let fixture = try ServerFixture()
