@@ -224,14 +224,27 @@ public struct KeptCheckpoints: Sendable {
         }
     }
 
-    /// The file for an origin: its characters outside [A-Za-z0-9.-] as `_`.
+    /// The file for an origin: its characters outside [A-Za-z0-9.-] as `_`, then the first 8 hex
+    /// digits of the origin's SHA-256, so that two origins never share a file (`a/b` and `a_b`).
     func file(origin: String) -> String? {
-        let name = PathSegment.safe(origin, replacement: "_")
+        let name = PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
         return directory.map { "\($0)/\(name).checkpoint" }
     }
 
+    /// The file of the scheme before: the name without the digest (read while no newer one is kept).
+    func legacyFile(origin: String) -> String? {
+        directory.map { "\($0)/\(PathSegment.safe(origin, replacement: "_")).checkpoint" }
+    }
+
     public func read(origin: String) throws -> Kept? {
-        guard let path = file(origin: origin), FileManager.default.fileExists(atPath: path) else { return nil }
+        if let path = file(origin: origin), FileManager.default.fileExists(atPath: path) { return try read(path, origin: origin) }
+        // A file of the name before holds this origin's, or another origin's of the same name: not ours.
+        guard let legacy = legacyFile(origin: origin), FileManager.default.fileExists(atPath: legacy),
+              let kept = try? read(legacy, origin: origin) else { return nil }
+        return kept
+    }
+
+    private func read(_ path: String, origin: String) throws -> Kept {
         let note = try OutputFiles.readText(path, what: "kept checkpoint", bytesMax: SignedNote.bytesMax)
         guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.origin == origin else {
             throw ClientError.malformed("the checkpoint kept in \(path) does not parse; move it aside to start again")
