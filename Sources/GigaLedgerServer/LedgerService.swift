@@ -8,10 +8,11 @@ import Synchronization
 /// knows it has verified. Every call into the ledger that reads or writes it (SQLite, blocking)
 /// runs on NIO's thread pool, never on the event loops.
 final class LedgerService: Sendable {
-    /// The ledger is not Sendable (it holds a GRDB `DatabaseQueue`); every use of it goes through
-    /// that queue, which runs one statement sequence at a time, or (`keptConsistencyProof`) only
-    /// through the store's node cache, behind its own lock; so sharing the reference across
-    /// threads is sound.
+    /// The ledger is not Sendable (its store holds a GRDB `DatabaseQueue` or a PostgreSQL
+    /// connection pool); every use of it goes through that queue, which runs one statement sequence
+    /// at a time, or that pool, which hands each transaction its own connection under a lock, or
+    /// (`keptConsistencyProof`) only through the store's node cache, behind its own lock; so sharing
+    /// the reference across threads is sound.
     private struct Handle: @unchecked Sendable { let ledger: Ledger }
 
     private let handle: Handle

@@ -40,8 +40,15 @@ struct GigaLedger: ParsableCommand {
                                                  : "gigaledger: error: \(error.description)") .utf8 + [0x0a]))
             terminate(code)
         } catch {
-            // ArgumentParser's own errors (a bad command line, help, version), which it renders.
+            // ArgumentParser's own errors (a bad command line, help, version), which it renders;
+            // any other error (one from Foundation, say) is "cannot be used", never "does not verify".
             let code = exitCode(for: error).rawValue
+            if code == ExitCode.failure.rawValue {
+                let unusable = ExitCodes.code(for: .unusable)
+                try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: FailureKind.unusable.rawValue, code: unusable, message: "\(error)")
+                                                     : "gigaledger: error: \(error)").utf8 + [0x0a]))
+                terminate(unusable)
+            }
             if jsonRequested && code != 0 {
                 try? FileHandle.standardError.write(contentsOf: Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
                 terminate(code)

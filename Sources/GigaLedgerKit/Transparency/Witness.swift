@@ -20,7 +20,7 @@ public final class Witness: Sendable {
     /// The most evidence files kept in the state folder (each a signed fork, a few KiB).
     public static let evidenceFilesMax = 1_000
 
-    private let key: SigningKeyBox
+    private let key: SigningKey
     public let name: String
     /// The keys whose checkpoint signatures this witness accepts, by origin.
     public let logs: [String: [PublicKey]]
@@ -31,7 +31,7 @@ public final class Witness: Sendable {
 
     public init(key: SigningKey, name: String, logs: [String: [PublicKey]], state: WitnessState) throws(NoteError) {
         _ = try NoteKey(name: name, publicKey: key.publicKey)  // a name a note line can carry
-        self.key = SigningKeyBox(key: key)
+        self.key = key
         self.name = name
         self.logs = logs
         self.state = state
@@ -82,7 +82,7 @@ public final class Witness: Sendable {
             }
             do { try state.record(checkpoint) } catch { return .refused(status: 500, message: "\(error)") }
             do {
-                return .cosigned(try NoteKey.cosign(signed.text, name: name, key: key.key, timestamp: now).text + "\n")
+                return .cosigned(try NoteKey.cosign(signed.text, name: name, key: key, timestamp: now).text + "\n")
             } catch { return .refused(status: 500, message: "\(error)") }
         }
     }
@@ -110,10 +110,6 @@ public final class Witness: Sendable {
         }
     }
 }
-
-/// The witness's secret key, held for the life of the service (a `SigningKey` is used from one
-/// request at a time, under the witness's lock).
-private struct SigningKeyBox: @unchecked Sendable { let key: SigningKey }
 
 /// A witness's state folder: per origin, the last checkpoint cosigned (its text), and evidence of
 /// refused forks. One witness process at a time holds it (an exclusive lock on `lock`).

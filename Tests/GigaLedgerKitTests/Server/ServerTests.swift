@@ -415,6 +415,18 @@ import Testing
         try fixture.cli.expectOK(["verify"])
     }
 
+    /// An error that is not one of GigaLedger's (here Foundation's: the configuration folder is a
+    /// file) exits 2, "cannot be used", never 1, which says the ledger does not verify.
+    @Test func anUnexpectedErrorIsCannotBeUsedNotNotVerified() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try "not a folder\n".write(toFile: fixture.dir.file("config-file"), atomically: true, encoding: .utf8)
+        let read = fixture.remote(["log"], server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("config-file")])
+        #expect(read.status == 2, "\(read.status) \(read.stderr)")
+        #expect(read.stderr.hasPrefix("gigaledger: error: "), "\(read.stderr)")
+        server.stop()
+    }
+
     /// Metrics in Prometheus's text format, with the appends and refusals counted.
     @Test func metricsCountAppendsAndRefusals() throws {
         let fixture = try ServerFixture()
