@@ -265,7 +265,7 @@ final class LedgerService: Sendable {
         let size = verifiedSize()
         guard size > state.withLock({ $0.kept?.size ?? 0 }) else { return nil }
         let key = logKey
-        let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size, keep: true) }
+        let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size) }
         state.withLock { state in
             state.lastKept = .now
             state.kept = (size, note)

@@ -73,41 +73,34 @@ final class Turns: Sendable {
     /// the client gone (`gone`: a waiter leaves the queue when its connection's client goes away,
     /// and a turn given to a client already gone passes on at once).
     func take(gone: GoneSignal?, address: String?) async -> String? {
-        let (taken, watching) = await take(leavingWhen: gone, address: address)
-        gone?.withdraw(watching)
-        guard let token = taken else { return nil }
-        if gone?.isFired == true {
-            release(token)
-            return nil
-        }
-        return token
-    }
-
-    /// The turn, or nil; and the action `gone` holds for this waiter, if any.
-    private func take(leavingWhen gone: GoneSignal?, address: String?) async -> (String?, UInt64?) {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
         }
-        let watching = Mutex<UInt64?>(nil)
-        let token = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+        // Watching before queueing: a client gone before it is queued is never queued (below).
+        let watching = gone?.onFire { [weak self] in self?.giveUp(id) }
+        defer { gone?.withdraw(watching) }
+        let taken = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let (token, queued) = state.withLock { state -> (String?, Bool) in
-                if state.isBarred(address, now: .now) { return (nil, false) }
+                if state.isBarred(address, now: .now) || gone?.isFired == true { return (nil, false) }
                 if state.holder == nil { return (grant(&state, to: address), false) }
                 guard state.waiters.count < waitersMax else { return (nil, false) }
                 state.waiters.append(Waiter(id: id, address: address, continuation: continuation))
                 return (nil, true)
             }
             guard queued else { return continuation.resume(returning: token) }
-            let action = gone?.onFire { [weak self] in self?.giveUp(id) }
-            watching.withLock { $0 = action }
             let milliseconds = waitMilliseconds
             Task { [weak self] in
                 try? await Task.sleep(for: .milliseconds(milliseconds))
                 self?.giveUp(id)
             }
         }
-        return (token, watching.withLock { $0 })
+        guard let token = taken else { return nil }
+        if gone?.isFired == true {
+            release(token)
+            return nil
+        }
+        return token
     }
 
     /// A waiter still queued after `waitMilliseconds`, or whose client has gone, is answered nil.

@@ -35,26 +35,26 @@ struct GigaLedger: ParsableCommand {
         } catch let failure as ExitCode {
             terminate(failure.rawValue)
         } catch let error as GigaLedgerError {
-            let code = ExitCodes.code(for: error.kind)
-            try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: error.kind.rawValue, code: code, message: error.description)
-                                                 : "gigaledger: error: \(error.description)") .utf8 + [0x0a]))
-            terminate(code)
+            fail(kind: error.kind, message: error.description)
         } catch {
             // ArgumentParser's own errors (a bad command line, help, version), which it renders;
             // any other error (one from Foundation, say) is "cannot be used", never "does not verify".
             let code = exitCode(for: error).rawValue
-            if code == ExitCode.failure.rawValue {
-                let unusable = ExitCodes.code(for: .unusable)
-                try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: FailureKind.unusable.rawValue, code: unusable, message: "\(error)")
-                                                     : "gigaledger: error: \(error)").utf8 + [0x0a]))
-                terminate(unusable)
-            }
+            if code == ExitCode.failure.rawValue { fail(kind: .unusable, message: "\(error)") }
             if jsonRequested && code != 0 {
                 try? FileHandle.standardError.write(contentsOf: Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
                 terminate(code)
             }
             exit(withError: error)
         }
+    }
+
+    /// One line on standard error (JSON when asked for) and the exit code of `kind`.
+    static func fail(kind: FailureKind, message: String) -> Never {
+        let code = ExitCodes.code(for: kind)
+        try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: kind.rawValue, code: code, message: message)
+                                                              : "gigaledger: error: \(message)").utf8 + [0x0a]))
+        terminate(code)
     }
 
     /// Whether the command line asks for JSON: then a failure is one JSON object on standard error

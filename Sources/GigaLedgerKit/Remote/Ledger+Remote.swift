@@ -130,15 +130,11 @@ extension Ledger {
     /// enrolled at or before `size`, after checking that the stored tree still gives the root of
     /// the last checkpoint kept (the ledger never signs two inconsistent checkpoints). The caller
     /// vouches that those entries verified: the server verifies the whole ledger when it starts and
-    /// admits every entry after through `admit`. `keep` stores it in `checkpoints`; else it is
-    /// signed for one answer (a client's head) and not kept.
-    public func signCheckpoint(key: SigningKey, verifiedSize size: Int64, keep: Bool) throws -> String {
-        let sign = { (reader: StoreReader) throws -> (note: String, root: [UInt8], isNew: Bool) in
-            try Self.signedCheckpoint(reader, key: key, size: size, node: reader.treeNode)
-        }
-        guard keep else { return try store.read { try sign($0).note } }
-        return try store.write { writer in
-            let signed = try sign(writer.reader)
+    /// admits every entry after through `admit`. It is kept in `checkpoints`. (A checkpoint signed
+    /// for one answer and not kept is `headProofs`'s.)
+    public func signCheckpoint(key: SigningKey, verifiedSize size: Int64) throws -> String {
+        try store.write { writer in
+            let signed = try Self.signedCheckpoint(writer.reader, key: key, size: size, node: writer.reader.treeNode)
             if signed.isNew { try writer.insertCheckpoint(size: size, root: signed.root, note: signed.note, signedAt: try Timestamp.now()) }
             return signed.note
         }
@@ -148,11 +144,11 @@ extension Ledger {
     /// answer is on every remote append's path, so one read transaction, not one per part): with
     /// `head`, the head entry and its inclusion proof; the consistency proof from `known` (none
     /// from 0 or from `size`); with `proving`, that entry's inclusion proof; with `signing`, a
-    /// checkpoint of exactly `size` signed for this answer (as `signCheckpoint(keep: false)`).
+    /// checkpoint of exactly `size` signed for this answer (checked as `signCheckpoint` checks, not kept).
     public func headProofs(size: Int64, head: Bool = true, known: Int64, proving seq: Int64?, signing key: SigningKey?) throws -> HeadProofs {
         try store.read { reader in
-            let entries = try reader.size()
-            guard size >= 1, size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
+            guard size >= 1 else { throw Refusal("a head answer needs a size of 1 or more, not \(size)") }
+            try Self.requireEntries(reader, size: size)
             let node = reader.committedTreeNode
             var entry: Entry?
             if head {

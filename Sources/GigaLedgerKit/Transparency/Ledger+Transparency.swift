@@ -33,11 +33,15 @@ extension Ledger {
     public func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash] {
         guard seq >= 1, seq <= size else { throw Refusal("entry \(seq) is not in a tree of size \(size)") }
         return try store.read { reader in
-            // A size beyond the ledger has no tree to prove in (and must not send the proof walking).
-            let entries = try reader.size()
-            guard size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
+            try Self.requireEntries(reader, size: size)
             return try Merkle.proveInclusion(index: seq - 1, size: size, node: reader.treeNode)
         }
+    }
+
+    /// Refuses a size beyond the ledger: it has no tree to prove in (and must not send a proof walking).
+    static func requireEntries(_ reader: StoreReader, size: Int64) throws {
+        let entries = try reader.size()
+        guard size <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(size) asked for") }
     }
 
     public func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash] {
@@ -45,8 +49,7 @@ extension Ledger {
             throw Refusal("no consistency proof from size \(old) to size \(new): the older, smaller checkpoint goes in --from, the newer in --to")
         }
         return try store.read { reader in
-            let entries = try reader.size()
-            guard new <= entries else { throw Refusal("the ledger has \(entries) entries, fewer than the size \(new) asked for") }
+            try Self.requireEntries(reader, size: new)
             return try Merkle.proveConsistency(old: old, new: new, node: reader.treeNode)
         }
     }

@@ -52,17 +52,9 @@ final class StaticServer: @unchecked Sendable {
 
 /// A port nobody listens on now (the kernel's pick for a socket bound to port 0).
 func freePort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-    }
-    guard bound else { throw ServerStartFailure(output: "no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    let (socket, port) = try boundSocket(listening: false)
+    close(socket)
+    return Int(port)
 }
 
 /// Publication (issue 14): the ledger as static files that any web server serves, the same bytes

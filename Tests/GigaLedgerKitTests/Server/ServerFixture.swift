@@ -113,8 +113,7 @@ func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 1
     }
     let head = String(decoding: answer.prefix(64), as: UTF8.self)
     let status = head.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
-    let separator: [UInt8] = [13, 10, 13, 10]
-    let end = (0..<max(0, answer.count - 3)).first { answer[$0..<($0 + 4)].elementsEqual(separator) }
+    let end = headEnd(answer)
     return (status, end.map { Array(answer[($0 + 4)...]) } ?? [])
 }
 
@@ -134,6 +133,31 @@ func connectedSocket(_ url: String) throws -> Int32 {
         throw ServerStartFailure(output: "cannot connect to \(url)")
     }
     return socket
+}
+
+/// A socket bound to 127.0.0.1 at a port the kernel picks (listening, when asked), and the port.
+func boundSocket(listening: Bool) throws -> (socket: Int32, port: UInt16) {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(socket, $0, length) == 0 && (!listening || listen(socket, 16) == 0) && getsockname(socket, $0, &length) == 0
+        }
+    }
+    guard bound else {
+        close(socket)
+        throw ServerStartFailure(output: "no port on 127.0.0.1")
+    }
+    return (socket, UInt16(bigEndian: address.sin_port))
+}
+
+/// Where an HTTP message's head ends (the index of its blank line's CRLF CRLF), if it has.
+func headEnd(_ message: [UInt8]) -> Int? {
+    let separator: [UInt8] = [13, 10, 13, 10]
+    return (0..<max(0, message.count - 3)).first { message[$0..<($0 + 4)].elementsEqual(separator) }
 }
 
 /// Sends a request and hangs up without reading the answer (a client that went away).
@@ -159,17 +183,9 @@ final class AnswerDroppingProxy: @unchecked Sendable {
 
     init(target: String) throws {
         self.target = target
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && listen(socket, 16) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw ServerStartFailure(output: "the proxy cannot listen") }
+        let (socket, port) = try boundSocket(listening: true)
         listener = socket
-        url = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        url = "http://127.0.0.1:\(port)"
         // Accepts until the proxy is released (its listener closed).
         Thread { [weak self] in
             while true {
@@ -196,9 +212,8 @@ final class AnswerDroppingProxy: @unchecked Sendable {
     private static func readMessage(_ socket: Int32) -> [UInt8]? {
         var message = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let separator: [UInt8] = [13, 10, 13, 10]
         while true {
-            if let end = (0..<max(0, message.count - 3)).first(where: { message[$0..<($0 + 4)].elementsEqual(separator) }) {
+            if let end = headEnd(message) {
                 let head = String(decoding: message[..<end], as: UTF8.self).lowercased()
                 let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
