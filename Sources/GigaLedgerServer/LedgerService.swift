@@ -123,11 +123,13 @@ final class LedgerService: Sendable {
         }
         let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
         let key = logKey
+        // The head this server served last: admitted or verified by it, not checked again.
+        let served = state.withLock { $0.common?.head }
         return try await run { ledger -> (SubmissionOutcome, HeadParts?) in
             var range: ClosedRange<Int64>?
             let outcome: SubmissionOutcome
             do {
-                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile) { seqs in
+                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served) { seqs in
                     range = seqs
                     self.state.withLock { $0.pending.append(seqs) }
                 }

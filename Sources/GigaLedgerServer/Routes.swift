@@ -18,6 +18,7 @@ struct Routes: Sendable {
     let addressLimiter: RateLimiter
     let keyLimiter: RateLimiter
     let turns: Turns
+    private let routeMetrics = RouteMetrics()
 
     init(service: LedgerService, limits: ServerLimits, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.service = service
@@ -67,8 +68,7 @@ struct Routes: Sendable {
                 if response.status.code >= 500 { logger.error("\(name): \(error)") }
             }
         }
-        Counter(label: "gigaledger_requests_total", dimensions: [("route", name), ("status", String(response.status.code))]).increment()
-        Metrics.Timer(label: "gigaledger_request_duration_seconds", dimensions: [("route", name)]).record(duration: ContinuousClock.now - started)
+        routeMetrics.count(route: name, status: response.status.code, duration: ContinuousClock.now - started)
         return response
     }
 
@@ -460,5 +460,27 @@ final class RateLimiter: Sendable {
             windows[key] = window
             return window.count <= perMinute
         }
+    }
+}
+
+/// Each route's request counter (by status) and duration timer, made once: a metric made per
+/// request is a lookup in the registry under its lock, on every answer's path.
+final class RouteMetrics: Sendable {
+    private struct Made {
+        var counters = [String: Metrics.Counter]()
+        var timers = [String: Metrics.Timer]()
+    }
+    private let made = Mutex(Made())
+
+    func count(route: String, status: Int, duration: Duration) {
+        let (counter, timer) = made.withLock { made -> (Metrics.Counter, Metrics.Timer) in
+            let key = "\(route) \(status)"
+            let counter = made.counters[key] ?? Metrics.Counter(label: "gigaledger_requests_total", dimensions: [("route", route), ("status", String(status))])
+            let timer = made.timers[route] ?? Metrics.Timer(label: "gigaledger_request_duration_seconds", dimensions: [("route", route)])
+            (made.counters[key], made.timers[route]) = (counter, timer)
+            return (counter, timer)
+        }
+        counter.increment()
+        timer.record(duration: duration)
     }
 }

@@ -26,7 +26,13 @@ final class Turns: Sendable {
         let id: UInt64
         let address: String?
         let continuation: CheckedContinuation<String?, Never>
+        /// When it is answered nil if still waiting.
+        let deadline: ContinuousClock.Instant
     }
+    /// How often the turn's and the waiters' times are looked at: one task for every turn, not
+    /// a timer per turn and per waiter (hundreds a second under load, each a wake-up). A turn
+    /// passes on, and a waiter gives up, at most this much after its time.
+    static let tickMilliseconds: Int64 = 20
     /// An address whose turns lapsed unused this many times within `lapseWindowSeconds` gets no
     /// turn until they age out (its offices submit without one): turns taken and never used would
     /// otherwise hold every office behind them a second each. An office's crash costs one lapse.
@@ -40,6 +46,8 @@ final class Turns: Sendable {
 
     private struct State {
         var holder: (token: String, generation: UInt64)?
+        /// When the holder's time is up.
+        var holderDeadline = ContinuousClock.Instant.now
         var holderAddress: String?
         /// When turns given to each address lapsed unused, within the window.
         var lapses = [String: [ContinuousClock.Instant]]()
@@ -67,6 +75,26 @@ final class Turns: Sendable {
         self.turnMilliseconds = turnMilliseconds
         self.waitMilliseconds = waitMilliseconds
         self.waitersMax = waitersMax
+        Task { [weak self] in
+            while true {
+                try? await Task.sleep(for: .milliseconds(Self.tickMilliseconds))
+                guard let self else { return }
+                self.expire(now: .now)
+            }
+        }
+    }
+
+    /// Answers nil to the waiters whose time is up, and passes on a turn whose time is up.
+    private func expire(now: ContinuousClock.Instant) {
+        let (late, lapsed) = state.withLock { state -> ([Waiter], (token: String, generation: UInt64)?) in
+            let late = state.waiters.filter { $0.deadline <= now }
+            if !late.isEmpty { state.waiters.removeAll { $0.deadline <= now } }
+            return (late, state.holder != nil && state.holderDeadline <= now ? state.holder : nil)
+        }
+        for waiter in late { waiter.continuation.resume(returning: nil) }
+        if let lapsed {
+            pass(lapsed: true) { $0?.token == lapsed.token && $0?.generation == lapsed.generation }
+        }
     }
 
     /// Waits for the turn; returns its token, or nil when the wait was too long, the queue full or
@@ -85,15 +113,11 @@ final class Turns: Sendable {
                 if state.isBarred(address, now: .now) || gone?.isFired == true { return (nil, false) }
                 if state.holder == nil { return (grant(&state, to: address), false) }
                 guard state.waiters.count < waitersMax else { return (nil, false) }
-                state.waiters.append(Waiter(id: id, address: address, continuation: continuation))
+                state.waiters.append(Waiter(id: id, address: address, continuation: continuation,
+                                            deadline: .now + .milliseconds(waitMilliseconds)))
                 return (nil, true)
             }
-            guard queued else { return continuation.resume(returning: token) }
-            let milliseconds = waitMilliseconds
-            Task { [weak self] in
-                try? await Task.sleep(for: .milliseconds(milliseconds))
-                self?.giveUp(id)
-            }
+            if !queued { continuation.resume(returning: token) }
         }
         guard let token = taken else { return nil }
         if gone?.isFired == true {
@@ -103,7 +127,7 @@ final class Turns: Sendable {
         return token
     }
 
-    /// A waiter still queued after `waitMilliseconds`, or whose client has gone, is answered nil.
+    /// A waiter whose client has gone is answered nil.
     private func giveUp(_ id: UInt64) {
         let waiter = state.withLock { state -> Waiter? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
@@ -125,7 +149,7 @@ final class Turns: Sendable {
             state.renewals += 1
             state.generation += 1
             state.holder = (token, state.generation)
-            startClock(token: token, generation: state.generation)
+            state.holderDeadline = .now + .milliseconds(turnMilliseconds)
             return true
         }
     }
@@ -158,16 +182,8 @@ final class Turns: Sendable {
         let token = Encoding.hex((0..<16).map { _ in UInt8.random(in: 0...255) })
         state.holder = (token, state.generation)
         state.holderAddress = address
-        startClock(token: token, generation: state.generation)
+        // After `turnMilliseconds` the turn passes on, whatever the holder did, unless renewed.
+        state.holderDeadline = .now + .milliseconds(turnMilliseconds)
         return token
-    }
-
-    /// After `turnMilliseconds` the turn passes on, whatever the holder did, unless it was renewed.
-    private func startClock(token: String, generation: UInt64) {
-        let milliseconds = turnMilliseconds
-        Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(milliseconds))
-            self?.pass(lapsed: true) { $0?.token == token && $0?.generation == generation }
-        }
     }
 }

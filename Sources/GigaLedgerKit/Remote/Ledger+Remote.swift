@@ -44,8 +44,9 @@ extension Ledger {
     /// `clockSkewSecondsMax` of `now`, and pass `admit` with `checks`, exactly as a local append.
     /// `written` is called inside the transaction, after the writes and before the commit, with
     /// the sequence numbers written (a server notes them as its own before another reader can see them).
+    /// `verifiedHead`: the head as the caller admitted it (see `checkedHead`).
     public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date(),
-                       written: (ClosedRange<Int64>) -> Void = { _ in }) throws -> SubmissionOutcome {
+                       verifiedHead: Entry? = nil, written: (ClosedRange<Int64>) -> Void = { _ in }) throws -> SubmissionOutcome {
         guard let first = entries.first, let last = entries.last else { throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry") }
         guard entries.count <= Self.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(entries.count), problem: "is more than \(Self.entriesPerRequestMax) in one submission")
@@ -59,7 +60,7 @@ extension Ledger {
                 }
                 return .alreadyRecorded(try reader.entry(last.seq) ?? stored)
             }
-            guard let head = try Self.checkedHead(reader) else { throw Refusal("the ledger has no genesis entry") }
+            guard let head = try Self.checkedHead(reader, verified: verifiedHead) else { throw Refusal("the ledger has no genesis entry") }
             guard first.seq == head.seq + 1 else { return .conflict(head: head) }
             guard first.prevHash == head.hash else {
                 throw Refusal("entry \(first.seq)'s prev_hash is not the hash of entry \(head.seq), the head")

@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerStore
+import Synchronization
 
 /// Checkpoints, proofs and receipts from a ledger's stored Merkle tree.
 extension Ledger {
@@ -10,11 +11,19 @@ extension Ledger {
     }
 
     static func origin(_ reader: StoreReader) throws -> String {
-        guard let bytes = try reader.body(1), case .genesis(let genesis) = try EntryBody.decode(bytes).data else {
+        guard let bytes = try reader.body(1) else { throw LedgerError.damaged("the ledger has no genesis entry") }
+        if let origin = decodedOrigin.withLock({ $0?.body == bytes ? $0?.origin : nil }) { return origin }
+        guard case .genesis(let genesis) = try EntryBody.decode(bytes).data else {
             throw LedgerError.damaged("the ledger has no genesis entry")
         }
+        decodedOrigin.withLock { $0 = (bytes, genesis.origin) }
         return genesis.origin
     }
+
+    /// The origin decoded from a genesis body, by the body's bytes: a pure function's memo, so
+    /// never stale (a server signs a checkpoint per append, and decoding the genesis cost more
+    /// than signing).
+    private static let decodedOrigin = Mutex<(body: [UInt8], origin: String)?>(nil)
 
     /// Every key ever enrolled as an authority or log key: the keys whose checkpoint signatures this ledger accepts.
     public func checkpointKeys() throws -> [PublicKey] {

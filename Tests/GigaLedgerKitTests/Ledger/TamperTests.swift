@@ -153,4 +153,27 @@ import Testing
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.reason.contains("index table factories"))
     }
+
+    /// A server passes the head it admitted itself as `verifiedHead`: a stored head still equal to
+    /// it needs no second signature check, and one changed behind its back is checked and refused.
+    @Test func aSubmissionAfterAHeadChangedBehindTheServersBackIsRefused() throws {
+        let fixture = try Fixture()
+        let served = try #require(try fixture.ledger.entry(9))
+        func next() throws -> Entry {
+            let head = try #require(try fixture.ledger.entry(fixture.ledger.size()))
+            let body = EntryBody(seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
+                                 data: try Fixture.contribution(source: .memberState("DE"), cents: 7_000 + head.seq))
+            return Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
+        }
+        let first = try next()
+        guard case .recorded = try fixture.ledger.submit([first], checks: EntryChecks(), verifiedHead: served) else {
+            Issue.record("an entry after the served head was not recorded")
+            return
+        }
+        try fixture.tamper("UPDATE entries SET signature = randomblob(64) WHERE seq = 10")
+        let second = try next()
+        // The server still holds entry 10 as it admitted it; the stored one is no longer that entry.
+        #expect(throws: LedgerError.self) { try fixture.ledger.submit([second], checks: EntryChecks(), verifiedHead: first) }
+        #expect(try fixture.ledger.size() == 10)
+    }
 }
