@@ -4,10 +4,25 @@ import Synchronization
 /// Tells when a connection's client has gone (its end closed: the server allows half-closed
 /// connections, so that arrives as `inputClosed`; or the connection closed). A turn waiter whose
 /// client has gone gives up its place at once (`Turns`), instead of holding every office behind
-/// it for a turn nobody will use. One per connection, after the HTTP decoder.
+/// it for a turn nobody will use. One per connection, after the HTTP decoder; found by its
+/// connection in a table, not in the pipeline (a hop to the connection's event loop and back on
+/// every turn request).
 final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     let gone = GoneSignal()
+
+    /// The signals of the connections open now, by connection.
+    private static let open = Mutex<[ObjectIdentifier: GoneSignal]>([:])
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let (key, gone) = (ObjectIdentifier(context.channel), gone)
+        Self.open.withLock { $0[key] = gone }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        let key = ObjectIdentifier(context.channel)
+        _ = Self.open.withLock { $0.removeValue(forKey: key) }
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent { gone.fire() }
@@ -16,12 +31,16 @@ final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         gone.fire()
+        let key = ObjectIdentifier(context.channel)
+        _ = Self.open.withLock { $0.removeValue(forKey: key) }
         context.fireChannelInactive()
     }
 
-    /// The signal of `channel`'s watcher (nil for a channel without one).
-    static func signal(of channel: any Channel) async -> GoneSignal? {
-        try? await channel.pipeline.handler(type: ConnectionWatcher.self).map { $0.gone }.get()
+    /// The signal of `channel`'s watcher; a fired one when the connection is no longer open
+    /// (every connection of the server has a watcher from its start).
+    static func signal(of channel: any Channel) -> GoneSignal {
+        let key = ObjectIdentifier(channel)
+        return open.withLock { $0[key] } ?? GoneSignal(fired: true)
     }
 }
 
@@ -34,7 +53,11 @@ final class GoneSignal: Sendable {
         var nextID: UInt64 = 0
         var actions = [UInt64: @Sendable () -> Void]()
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(fired: Bool = false) {
+        state = Mutex(State(fired: fired))
+    }
 
     var isFired: Bool { state.withLock { $0.fired } }
 

@@ -247,10 +247,10 @@ struct Routes: Sendable {
     /// long it lasts and the head answer to sign after. 503 when the wait is too long.
     private func turn(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
-        let gone = await ConnectionWatcher.signal(of: context.channel)
+        let gone = ConnectionWatcher.signal(of: context.channel)
         guard let token = await turns.take(gone: gone, address: context.remoteAddress?.ipAddress) else {
             // A client that went away is answered for form's sake (nobody reads it), and not counted.
-            if gone?.isFired == true { return Self.error(.serviceUnavailable, .unusable, "the client went away before its turn") }
+            if gone.isFired { return Self.error(.serviceUnavailable, .unusable, "the client went away before its turn") }
             Counter(label: "gigaledger_turns_refused_total").increment()
             return Self.error(.serviceUnavailable, .unusable, "the server is busy: no turn to sign within \(limits.turnWaitMilliseconds) ms; retry later")
         }

@@ -131,7 +131,7 @@ private struct Parser {
 
     mutating func skipSpace() {
         guard relaxed else { return }
-        while index < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[index]) { index += 1 }
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0a || bytes[index] == 0x0d { index += 1 }
     }
 
     mutating func parseValue(depth: Int) throws(CanonicalJSONError) -> CanonicalJSON {
@@ -148,12 +148,13 @@ private struct Parser {
         }
     }
 
-    mutating func expect(_ word: String) throws(CanonicalJSONError) {
-        let expected = Array(word.utf8)
-        guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else {
-            throw .malformed(at: index, "expected \(word)")
-        }
-        index += expected.count
+    /// The bytes of `word` (ASCII) next, compared in place: a colon is expected for every member.
+    mutating func expect(_ word: StaticString) throws(CanonicalJSONError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+              word.withUTF8Buffer({ expected in expected.indices.allSatisfy { bytes[index + $0] == expected[$0] } })
+        else { throw .malformed(at: index, "expected \(word)") }
+        index += count
     }
 
     mutating func parseInteger() throws(CanonicalJSONError) -> Int64 {
