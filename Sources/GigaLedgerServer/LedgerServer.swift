@@ -28,7 +28,7 @@ public enum LedgerServer {
         let router = Router(context: LedgerRequestContext.self)
         router.add(middleware: JSONErrors())
         routes.register(on: router)
-        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatcher()], idleTimeout: .seconds(configuration.limits.idleSecondsMax))
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ParseErrorAnswer(), ConnectionWatcher()], idleTimeout: .seconds(configuration.limits.idleSecondsMax))
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }

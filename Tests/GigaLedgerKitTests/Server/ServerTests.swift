@@ -78,6 +78,9 @@ import Testing
         // Unknown paths and bad queries: JSON errors too.
         let unknown = try rawHTTP(server.url, request: httpRequest("GET", "/no/such/thing"))
         #expect(unknown.status == 404 && unknown.body.hasPrefix("{\"error\":{"), "\(unknown.body)")
+        // Not HTTP at all: refused by the HTTP parser before any handler, with a JSON error too.
+        let garbage = try rawHTTP(server.url, request: Array("GARBAGE\r\n\r\n".utf8))
+        #expect(garbage.status == 400 && garbage.body.hasPrefix("{\"error\":{") && garbage.body.contains("is not HTTP/1.1"), "\(garbage.status) \(garbage.body)")
         let badQuery = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/proof/inclusion?seq=x&size=2"))
         #expect(badQuery.status == 400 && badQuery.body.contains("query parameter seq"), "\(badQuery.body)")
         let twice = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=1&count=2&from=5"))
