@@ -9,7 +9,7 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             abstract: "Copy the ledger with SQLite's online backup API (safe while others write), then verify the copy.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The new file.", valueName: "file")) var out: String
 
         func run() throws {

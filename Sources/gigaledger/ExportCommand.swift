@@ -10,7 +10,7 @@ extension GigaLedger {
             abstract: "Export contributions from the verified ledger: an hledger journal, CSV or JSON.",
             discussion: "With --quarter or --year, everything dated up to the period's last day, so hledger's balances equal the report's cumulative totals; with --at, as the ledger stood at that entry (to reconcile a signed report after the ledger moved on).")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: "hledger, csv or json.") var format: String
         @Option(name: .long, help: ArgumentHelp("Up to the end of this quarter.", valueName: "YYYY-Qn")) var quarter: String?
         @Option(name: .long, help: ArgumentHelp("Up to the end of this year.", valueName: "YYYY")) var year: String?

@@ -9,7 +9,7 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             abstract: "Create a new ledger whose genesis entry enrols the authority key (the root of trust).")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var signing: SigningOptions
 
         @Option(name: .long, help: "The ledger's origin name, for ever: every checkpoint, receipt and auditor's trust names it (e.g. eurohpc-ju.europa.eu/gigaledger).")

@@ -104,7 +104,7 @@ extension GigaLedger.Key {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with their roles, scopes and status.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
         func run() throws {
@@ -137,7 +137,7 @@ extension GigaLedger.Key {
                 schema/tools/check_tiles.py --key. `key list` shows the IDs.
                 """)
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The key's ID (16 hex digits).", valueName: "id")) var id: String
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 

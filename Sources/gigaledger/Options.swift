@@ -4,8 +4,8 @@ import GigaLedgerCore
 import GigaLedgerKit
 import GigaLedgerClient
 
-/// Where the ledger is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
-struct LedgerOptions: ParsableArguments {
+/// Where the ledger file is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
+struct LedgerFileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE (password from the URL or $PGPASSWORD) (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"),
             completion: .file(extensions: ["sqlite"]))
     var ledger: String?
@@ -15,9 +15,36 @@ struct LedgerOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
     var authorityKey: String?
+}
+
+/// The ledger of a command that can also go through a server: the file's options and `--server`.
+struct LedgerOptions: ParsableArguments, LedgerLocation {
+    @OptionGroup var file: LedgerFileOptions
 
     @Option(name: .long, help: ArgumentHelp("Append through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): the entry is signed here and the key never leaves this machine.", valueName: "url"))
     var server: String?
+}
+
+/// The ledger of a command that works on the file only. `--server` is still read, hidden from
+/// its help, so that giving one is answered with what to do instead (`refuseServer`), not with
+/// an unknown option.
+struct LocalLedgerOptions: ParsableArguments, LedgerLocation {
+    @OptionGroup var file: LedgerFileOptions
+
+    @Option(name: .long, help: ArgumentHelp("Refused: this command works on a ledger file.", valueName: "url", visibility: .hidden))
+    var server: String?
+}
+
+/// Where the ledger is, and how a command opens it, for both kinds of ledger options.
+protocol LedgerLocation {
+    var file: LedgerFileOptions { get }
+    var server: String? { get }
+}
+
+extension LedgerLocation {
+    var ledger: String? { file.ledger }
+    var lockWait: Double { file.lockWait }
+    var authorityKey: String? { file.authorityKey }
 
     var path: String {
         ledger ?? Environment.value(Environment.ledger) ?? "ledger.sqlite"
@@ -59,7 +86,7 @@ struct LedgerOptions: ParsableArguments {
 
     /// The authority key given: `--authority-key`, else `GIGALEDGER_AUTHORITY_KEY`.
     func pinnedAuthority() throws -> PublicKey? {
-        try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+        try Environment.pinnedAuthority(authorityKey)
     }
 
     /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
@@ -133,7 +160,7 @@ struct SigningOptions: ParsableArguments {
 
     init() {}
 
-    init(key: String, passphrase: PassphraseOptions) {
+    init(key: String?, passphrase: PassphraseOptions) {
         self.key = key
         self.passphrase = passphrase
     }
@@ -200,6 +227,11 @@ enum Environment {
         HeadTrust(pinned: pinned, known: trustedAuthorities,
                   kept: KeptCheckpoints(directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
                   evidenceDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// The authority key given: `option` (`--authority-key`), else `GIGALEDGER_AUTHORITY_KEY`.
+    static func pinnedAuthority(_ option: String?) throws -> PublicKey? {
+        try (option ?? value(authorityKey)).map { try KeyFiles.readPublic(path: $0) }
     }
 
     static func value(_ name: String) -> String? {

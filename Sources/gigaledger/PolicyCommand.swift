@@ -31,7 +31,7 @@ extension GigaLedger {
             static let configuration = CommandConfiguration(
                 abstract: "Show a policy's rules, each with its value, source and confidence: the latest recorded in the ledger, or one the binary carries.")
 
-            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var ledger: LocalLedgerOptions
             @Option(name: .long, help: ArgumentHelp("A policy the binary carries, instead of the ledger's.", valueName: "name")) var builtin: String?
 
             func run() throws {

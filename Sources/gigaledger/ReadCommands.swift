@@ -76,7 +76,7 @@ extension GigaLedger {
             abstract: "Re-check every entry: hashes, links, signatures, signers' enrolment, scope and revocation.",
             discussion: "Exit 0: verified. Exit 1: not verified; the first failing entry and the reason are printed. Exit 2: could not verify.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
         @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
         @OptionGroup var witnesses: WitnessOptions

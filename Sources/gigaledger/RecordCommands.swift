@@ -12,7 +12,7 @@ extension GigaLedger {
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
 
-            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var ledger: LocalLedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
             func run() throws {
@@ -86,7 +86,7 @@ extension GigaLedger {
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered private partners (as their latest amendments have them).")
 
-            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var ledger: LocalLedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
             func run() throws {

@@ -9,7 +9,7 @@ extension GigaLedger {
             abstract: "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
             discussion: "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String?
         @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year: String?
         @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/PERIOD).", valueName: "dir")) var out: String?
@@ -28,7 +28,9 @@ extension GigaLedger {
         func run() throws {
             let period = try Self.period(quarter: quarter, year: year)
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }
-            let signer = try (key ?? Environment.value(Environment.key)).map { try SigningOptions(key: $0, passphrase: passphrase).load() }
+            // Signed when a key is given (--key, else GIGALEDGER_KEY), as every signing command reads it.
+            let signing = SigningOptions(key: key, passphrase: passphrase)
+            let signer = try signing.keyPath.map { _ in try signing.load() }
             let previousInput = try previous.map(PreviousInput.read)
             let dir = out ?? "reports/\(period)"
             if let folder = previousInput?.folder, URL(fileURLWithPath: folder).standardizedFileURL.path == URL(fileURLWithPath: dir).standardizedFileURL.path {

@@ -17,7 +17,7 @@ extension GigaLedger {
                 requests in flight. README, "Deploying for many offices"; schema/FORMAT.md section 17.
                 """)
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
         var listen = "127.0.0.1:8470"
         @Option(name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"), completion: .file(extensions: ["key"]))

@@ -8,7 +8,7 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             abstract: "Verify the ledger, then print its entries by type and each factory's committed and paid totals (corrections netted).")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         func run() throws {

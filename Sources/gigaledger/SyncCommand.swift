@@ -26,7 +26,7 @@ extension GigaLedger {
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
         func run() throws {
-            let pinned = try (authorityKey ?? Environment.value(Environment.authorityKey)).map { try KeyFiles.readPublic(path: $0) }
+            let pinned = try Environment.pinnedAuthority(authorityKey)
             let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum) }
             let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
             let path = ledger
@@ -64,7 +64,7 @@ extension GigaLedger {
                 schema/FORMAT.md section 18.
                 """)
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The folder to publish into (created if missing).", valueName: "dir"), completion: .directory)
         var out: String
         @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)

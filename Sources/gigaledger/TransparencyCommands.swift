@@ -27,7 +27,7 @@ extension GigaLedger {
             commandName: "checkpoint",
             abstract: "Sign a C2SP checkpoint (origin, size, Merkle root) of the whole ledger with an authority key, and keep it.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: ArgumentHelp("Write the signed checkpoint here instead of standard output.", valueName: "file")) var out: String?
 
@@ -137,7 +137,7 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             abstract: "As an auditor: verify the ledger up to a checkpoint and its consistency with the last one you cosigned, then add your C2SP cosignature.")
 
-        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var ledger: LocalLedgerOptions
         @Argument(help: "The signed checkpoint to cosign.") var checkpoint: String
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: "Your cosigner name in the note (default: auditor-KEYID).") var name: String?
