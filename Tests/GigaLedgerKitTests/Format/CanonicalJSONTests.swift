@@ -115,6 +115,7 @@ import Testing
     }
 
     @Test func accessRecordsOnEveryField() throws {
+        for factory in ["f", "de-jupiter", String(repeating: "a", count: Codes.idBytesMax)] { try Self.check(Self.access(factory: factory)) }
         for beneficiary in Self.texts.dropFirst() + [String(repeating: "x", count: Codes.nameBytesMax)] {
             try Self.check(Self.access(beneficiary: beneficiary))
         }
