@@ -352,6 +352,10 @@ public final class PostgresSession {
     static func describe(_ error: Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return LedgerError.oneLine(message) }
+            // The driver's account of a refused connection runs to a paragraph; this is what it says.
+            if error.code == .connectionError, let underlying = error.underlying, "\(underlying)".contains("Connection refused") {
+                return "the connection was refused: is PostgreSQL running and listening there?"
+            }
             if let underlying = error.underlying { return LedgerError.oneLine("\(error.code): \(underlying)") }
             return "\(error.code)"
         }

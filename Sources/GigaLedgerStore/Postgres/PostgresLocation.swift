@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GigaLedgerCore
 
 /// Where a PostgreSQL ledger is: a `postgres://` (or `postgresql://`) URL as libpq reads it
@@ -90,7 +93,10 @@ public struct PostgresLocation: Equatable, Sendable {
             hosts = names.split(separator: ",").map { Host(name: String($0), port: defaultPort) }
         }
         if hosts.isEmpty { hosts = [Host(name: "/var/run/postgresql", port: defaultPort)] }
-        guard let user, !user.isEmpty else { throw refuse("names no user (give postgres://USER@HOST/DATABASE, or PGUSER)") }
+        // As libpq: no user named (nor PGUSER) is the operating system's user of this process.
+        guard let user = user.flatMap({ $0.isEmpty ? nil : $0 }) ?? Self.systemUser() else {
+            throw refuse("names no user, and this process's user has no name (give postgres://USER@HOST/DATABASE, or PGUSER)")
+        }
         let database = path.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 } ?? query["dbname"] ?? environment["PGDATABASE"] ?? user
         guard let tls = TLSMode(rawValue: query["sslmode"] ?? environment["PGSSLMODE"] ?? (hosts.allSatisfy(\.isSocketFolder) ? "disable" : "prefer")) else {
             throw refuse("has sslmode \(InputError.quoted(query["sslmode"] ?? environment["PGSSLMODE"] ?? "")), not disable, prefer, require or verify-full")
@@ -108,6 +114,13 @@ public struct PostgresLocation: Equatable, Sendable {
         self.tls = tls
         self.requiresReadWrite = attributes != "any"
         self.connectTimeoutSeconds = seconds
+    }
+
+    /// The name of this process's operating-system user (libpq's default user), if it has one.
+    static func systemUser() -> String? {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }
+        let text = String(cString: name)
+        return text.isEmpty ? nil : text
     }
 
     private static func port(_ text: String, _ refuse: (String) -> InputError) throws(InputError) -> Int {

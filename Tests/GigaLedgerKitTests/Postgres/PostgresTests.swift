@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import GigaLedgerCore
+@testable import GigaLedgerStore
 
 /// Which store a test's ledger is in: the same test code runs on both.
 enum StoreKind: String, CaseIterable, Sendable {
@@ -195,8 +196,12 @@ enum StoreKind: String, CaseIterable, Sendable {
             #expect(run.status == 65 && run.stderr.hasPrefix("gigaledger: error: ledger: \"postgres://u:***@127.0.0.1") && run.stderr.contains(problem)
                     && !run.stderr.contains("secret-pw") && run.stderr.split(separator: "\n").count == 1, "\(url): \(run.stderr)")
         }
-        let noUser = fixture.run(["verify", "--ledger", "postgres://127.0.0.1/db"], env: ["PGUSER": ""])
-        #expect(noUser.status == 65 && noUser.stderr.contains("names no user"), "\(noUser.stderr)")
+        // No user named: this process's own, as libpq does; nothing listens on port 1: said in a few words.
+        let user = try #require(PostgresLocation.systemUser())
+        let noUser = fixture.run(["verify", "--ledger", "postgres://127.0.0.1:1/db"], env: ["PGUSER": ""])
+        #expect(noUser.status == 2 && noUser.stderr.contains("postgres://\(user)@127.0.0.1:1/db cannot be reached")
+                && noUser.stderr.contains("the connection was refused: is PostgreSQL running")
+                && noUser.stderr.split(separator: "\n").count == 1, "\(noUser.stderr)")
         let backup = fixture.run(["backup", "--out", "postgres://u:secret-pw@127.0.0.1/db"])
         #expect(backup.status == 65 && backup.stderr.contains("out:") && backup.stderr.contains("a backup is a SQLite file") && !backup.stderr.contains("secret-pw"), "\(backup.stderr)")
         #expect(fixture.state() == before)
