@@ -51,6 +51,22 @@ package enum Files {
         return text
     }
 
+    /// Removes what killed runs of ours left anywhere under `folder`: files named
+    /// `<any name><marker><pid>` whose process is gone (a publication's files are written so).
+    package static func removeLeftovers(under folder: String, marker: String) {
+        guard let names = FileManager.default.enumerator(atPath: folder) else { return }
+        while let relative = names.nextObject() as? String {
+            guard let range = relative.range(of: marker, options: .backwards), isGone(relative[range.upperBound...]) else { continue }
+            try? FileManager.default.removeItem(atPath: folder + "/" + relative)
+        }
+    }
+
+    /// Whether `text` is the PID of a process that no longer runs.
+    private static func isGone(_ text: Substring) -> Bool {
+        guard let pid = Int32(text), pid > 0 else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
     /// Removes what a killed run of ours left beside `path`: files or folders named
     /// `<name><marker><pid>` whose process is gone (a live process's work is left alone).
     package static func removeLeftovers(of path: String, markers: [String]) {
@@ -61,8 +77,7 @@ package enum Files {
             for marker in markers where candidate.hasPrefix(name + marker) {
                 let rest = candidate.dropFirst(name.count + marker.count)
                 // "-wal" and "-shm" of a partial database copy go with it.
-                let pidText = rest.split(separator: "-").first.map(String.init) ?? ""
-                guard let pid = Int32(pidText), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+                guard isGone(rest.split(separator: "-").first ?? "") else { continue }
                 try? FileManager.default.removeItem(atPath: folder + "/" + candidate)
             }
         }

@@ -25,7 +25,10 @@ extension Ledger {
         try LedgerStore.checkCreatable(path: target)
         let isFile = !LedgerStore.isPostgres(target)
         let destination = isFile ? target + ".partial-\(getpid())" : target
-        if isFile { LedgerStore.removeFiles(path: destination) }
+        if isFile {
+            LedgerStore.removeFiles(path: destination)
+            Files.removeLeftovers(of: target, markers: [".partial-"])  // a killed copy's
+        }
         do {
             let outcome = try copyEntries(to: destination)
             if isFile { try LedgerStore.publishCopy(destination, to: target) }
@@ -51,7 +54,7 @@ extension Ledger {
                 guard let last = entries.last, entries.first?.seq == next else {
                     throw LedgerError.damaged("entry \(next) cannot be read from the original")
                 }
-                _ = try Self.replicate(entries, checkpoints: rows, cosignatures: cosigned, through: nil, writer: writer)
+                _ = try Self.replicate(entries, checkpoints: rows, cosignatures: cosigned, through: nil, source: "the original's", writer: writer)
                 next = last.seq + 1
             }
             // Before anything commits: the copy holds what the original held when the copy started,

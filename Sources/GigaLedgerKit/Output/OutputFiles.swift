@@ -39,6 +39,7 @@ public enum OutputFiles {
     public static func replace(_ text: String, at path: String, sync: Bool = true) throws(OutputError) {
         let temporary = path + ".new-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
+        Files.removeLeftovers(of: path, markers: [".new-"])  // a killed run's
         do { try writeNew(text, to: temporary, sync: sync) } catch { throw OutputError(path: path, why: error.why) }
         guard rename(temporary, path) == 0 else {
             let why = String(cString: strerror(errno))

@@ -29,6 +29,8 @@ extension Ledger {
         guard let site = try publicSite(reports: reports) else {
             throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
         }
+        // A killed publish left its file being written beside the one it replaced.
+        Files.removeLeftovers(under: directory, marker: ".new-")
         var writer = PublicationWriter(directory: directory)
         let (checkpoints, checkpoint) = try store.read { reader -> ([UInt8], [UInt8]) in
             guard let latest = try reader.checkpoints().last, latest.size == site.size else {

@@ -306,14 +306,15 @@ extension Ledger {
 
     /// `replicate` in the open transaction; without `through` (a copy between stores, `copy`), the
     /// tree is not matched against a checkpoint from elsewhere, but every stored checkpoint taken in
-    /// is still checked against the tree the entries give.
+    /// is still checked against the tree the entries give. `source` names where the entries come
+    /// from in messages ("the server's", "the original's").
     static func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-                          through: Checkpoint?, writer: StoreWriter) throws -> Int64 {
+                          through: Checkpoint?, source: String = "the server's", writer: StoreWriter) throws -> Int64 {
         let reader = writer.reader
         var previous = try Self.checkedHead(reader)
         for entry in entries {
             guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
-                throw LedgerError.checkpointMismatch("the server's entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
+                throw LedgerError.checkpointMismatch("\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
             }
             previous = entry
         }
@@ -322,7 +323,7 @@ extension Ledger {
             try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree, settle: false) }
         } catch let refusal as SubmissionRefusal {
             // The server's entry does not verify here: what it serves is not a valid ledger.
-            throw VerificationFailure(seq: entries[refusal.index].seq, reason: "the server's entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
+            throw VerificationFailure(seq: entries[refusal.index].seq, reason: "\(source) entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
         }
         let size = previous?.seq ?? 0
         if let through {
@@ -333,14 +334,14 @@ extension Ledger {
         let stored = Set(try reader.checkpoints().map(\.size))
         var texts = [Int64: String]()
         for row in checkpoints.sorted(by: { $0.size < $1.size }) where row.size <= size && !stored.contains(row.size) {
-            texts[row.size] = try Self.checkReplicated(row, reader: reader)
+            texts[row.size] = try Self.checkReplicated(row, source: source, reader: reader)
             try writer.insertCheckpoint(size: row.size, root: row.root, note: row.note, signedAt: row.signedAt)
         }
         let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
         for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
             guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
             if let problem = try row.problem(checkpointText: text, facts: reader.facts) {
-                throw LedgerError.checkpointMismatch("the server's cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
+                throw LedgerError.checkpointMismatch("\(source) cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
             }
             try writer.insertCosignature(row)
         }
@@ -350,12 +351,12 @@ extension Ledger {
     /// A server's checkpoint row, checked as `verify` checks a stored one: signed by a log or
     /// authority key active at its size, for this origin, its columns what its note says, its root
     /// the entries' root, `signed_at` a UTC time. Returns the note's text.
-    private static func checkReplicated(_ row: ReplicatedCheckpoint, reader: StoreReader) throws -> String {
+    private static func checkReplicated(_ row: ReplicatedCheckpoint, source: String, reader: StoreReader) throws -> String {
         let facts = reader.facts
         let signers = try reader.keyIDs().compactMap { try KeyID.parse($0, field: "key_id") }.compactMap { try facts.key($0) }
             .filter { $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= row.size && ($0.revokedAt.map { $0 > row.size } ?? true) }
             .map(\.enrolment.publicKey)
-        func fail(_ why: String) -> LedgerError { .checkpointMismatch("the server's checkpoint of \(row.size) entries \(why); nothing was taken in") }
+        func fail(_ why: String) -> LedgerError { .checkpointMismatch("\(source) checkpoint of \(row.size) entries \(why); nothing was taken in") }
         guard let (checkpoint, signed) = try? Checkpoint.open(row.note, trusting: signers) else { throw fail("is not signed by a log or authority key of this ledger") }
         guard checkpoint.origin == (try origin(reader)) else { throw fail("is for \(checkpoint.origin)") }
         guard checkpoint.size == row.size, checkpoint.root == row.root else { throw fail("has columns that differ from its signed note") }

@@ -357,14 +357,16 @@ import Testing
         #expect(independent.stdout.hasPrefix("index table keys does not match the entries"), "\(independent.stdout)")
     }
 
-    /// What a killed backup or report left (named with a process that is gone) is removed by the next run.
+    /// What a killed backup, copy or report left (named with a process that is gone) is removed by the next run.
     @Test func leftoversOfKilledRunsAreRemoved() throws {
         let fixture = try CLIFixture()
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
         let gone = shell("sh -c 'echo $$'", in: fixture.dir).stdout.trimmingCharacters(in: .whitespacesAndNewlines)  // a process that has exited
         fixture.dir.write("copy.sqlite.partial-\(gone)", "half a copy")
+        fixture.dir.write("other.sqlite.partial-\(gone)", "half a copy")
         try FileManager.default.createDirectory(atPath: fixture.dir.file("q1.new-\(gone)"), withIntermediateDirectories: true)
         try fixture.expectOK(["backup", "--out", "copy.sqlite"])
+        try fixture.expectOK(["copy", "--from", fixture.ledger, "--to", "other.sqlite"])
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
         let names = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path)
         #expect(!names.contains { $0.contains(".partial-") || $0.contains(".new-") }, "\(names)")

@@ -106,7 +106,18 @@ func freePort() throws -> Int {
         let older = fixture.dir.file("older.sqlite")
         try fixture.cli.expectOK(["backup", "--out", older])
         try importRows(fixture, "b.csv", from: 301, count: 100)
+        // What a killed publish (a process gone) left half-written is cleared by the next one;
+        // a live process's file is not touched.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let leftover = out + "/tile/0/000.new-\(gone.processIdentifier)", live = out + "/tile/0/000.new-\(getpid())"
+        fixture.dir.write("pub/tile/0/000.new-\(gone.processIdentifier)", "half")
+        fixture.dir.write("pub/tile/0/000.new-\(getpid())", "in progress")
         let again = try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(!FileManager.default.fileExists(atPath: leftover) && FileManager.default.fileExists(atPath: live))
+        try FileManager.default.removeItem(atPath: live)
         #expect(again.stdout.contains("published the checkpoint of 407 entries"), "\(again.stdout)")
         #expect(again.stdout.contains("already there") && !again.stdout.contains(", 0 already there"), "full tiles are kept: \(again.stdout)")
         let updated = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
