@@ -320,7 +320,11 @@ public final class PostgresSession {
         case "55P03", "40001", "40P01": return LedgerError.busy(path: path)
         // A standby, or a primary being demoted: another host may take writes.
         case "25006": isBroken = true; return LedgerError.unavailable(path: path, "the server no longer accepts writes (\(message))")
-        case "42501": return LedgerError.readOnly(path: path, "PostgreSQL: \(message)")
+        // No privilege: to write (a role granted SELECT only), or to read at all.
+        case "42501":
+            let writes = ["INSERT", "UPDATE", "DELETE", "LOCK"].contains { sql.uppercased().hasPrefix($0) }
+            return writes ? LedgerError.readOnly(path: path, "PostgreSQL: \(message)")
+                : LedgerError.cannotConnect(path: path, "this PostgreSQL role may not read the ledger (\(message)); grant it SELECT, and INSERT to append (the SQL `gigaledger init` prints)")
         case "53100": return LedgerError.full(path: path)
         // A stored row that contradicts one being written, or a trigger refusing it: the ledger is damaged.
         case "23505", "23503", "23514", "P0001": return LedgerError.damaged("PostgreSQL refused a row as conflicting with a stored one (\(message))")

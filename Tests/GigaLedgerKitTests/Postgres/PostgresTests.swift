@@ -167,6 +167,12 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(wrong.status == 2 && !wrong.stderr.contains("wrong-pw") && wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
         // Said once, and not as something to retry: the URL must change.
         #expect(wrong.stderr.contains("password authentication failed") && !wrong.stderr.contains("retry"), "\(wrong.stderr)")
+        // A role that may log in and nothing more is told what to grant, not called read-only.
+        let stranger = "none_\(database)"
+        try server.psql("CREATE ROLE \(stranger) LOGIN PASSWORD 'none-pw'", database: database)
+        let refused = fixture.run(["verify", "--ledger", server.url(database, user: stranger, password: "none-pw")])
+        #expect(refused.status == 2 && refused.stderr.contains("may not read the ledger") && refused.stderr.contains("grant it SELECT")
+                && !refused.stderr.contains("read-only") && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
         let missing = fixture.run(["verify", "--ledger", server.url("no_such_database")])
         #expect(missing.status == 2 && missing.stderr.contains("does not exist") && !missing.stderr.contains(PostgresServer.password), "\(missing.stderr)")
     }
