@@ -164,15 +164,12 @@ final class LedgerService: Sendable {
     }
 
     /// Verifies the whole ledger again when it holds entries this server did not admit (a local
-    /// CLI on the same file), so that they too can be covered by checkpoints. Appends wait for it:
-    /// it checks every entry as `report` does, the signatures from the latest stored checkpoint on
-    /// (one signed by a key of this ledger after verifying binds the bytes below it; FORMAT.md
-    /// section 12), which is most of the time a whole verify takes.
+    /// CLI on the same file), so that they too can be covered by checkpoints.
     private func catchUp() async throws {
         let size = try await run { try $0.size() }
         // Read after the size: a submission still returning holds its entries in `pending`.
         guard state.withLock({ $0.pending.isEmpty && size > $0.verifiedSize }) else { return }
-        let verification = try await run { try $0.verify(trustingLatestCheckpoint: true) }
+        let verification = try await run { try $0.verify() }
         if let failure = verification.failure { throw failure }
         state.withLock { state in
             state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
