@@ -109,10 +109,12 @@ extension LedgerLocation {
         return (ledger, origin, authority, trust)
     }
 
-    /// Refuses a server (`--server`, or `GIGALEDGER_SERVER` without `--ledger`) for a command that
-    /// works on a ledger file.
+    /// Refuses a server for a command that works on a ledger file: `--server`, or
+    /// `GIGALEDGER_SERVER` when no ledger is named (neither `--ledger` nor `GIGALEDGER_LEDGER`).
     func refuseServer() throws {
-        if let server = serverURL {
+        if server?.isEmpty == true { throw InputError(field: "server", value: "", problem: "is empty: give a server's URL, or leave --server out") }
+        let named = ledger != nil || Environment.value(Environment.ledger) != nil
+        if let server = server ?? (named ? nil : Environment.value(Environment.server)) {
             throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, log, show and prove --entry", kind: .refused)
         }
     }

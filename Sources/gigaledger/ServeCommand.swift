@@ -51,6 +51,7 @@ extension GigaLedger {
         }
 
         func run() throws {
+            try ledger.refuseServer()  // a server serves its own ledger file, never another server
             let (host, port) = try Self.parseListen(listen)
             guard (tlsCert == nil) == (tlsKey == nil) else {
                 throw InputError(field: tlsCert == nil ? "tls-cert" : "tls-key", value: "", problem: "is missing: HTTPS needs both --tls-cert and --tls-key")

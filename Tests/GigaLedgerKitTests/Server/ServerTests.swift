@@ -488,6 +488,14 @@ import Testing
         let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
         let verify = fixture.remote(["verify"], server: server)
         #expect(verify.status == 65 && verify.stderr.contains("works on a ledger file, not a server"), "\(verify.stderr)")
+        // `serve` serves its own file, never another server (it once took the option silently).
+        let serve = fixture.remote(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0"], server: server)
+        #expect(serve.status == 65 && serve.stderr.contains("works on a ledger file, not a server"), "\(serve.stderr)")
+        let empty = fixture.cli.run(["verify", "--server", ""])
+        #expect(empty.status == 65 && empty.stderr.contains("server") && empty.stderr.contains("is empty"), "\(empty.stderr)")
+        // A ledger named in the environment is the file for a file-only command, GIGALEDGER_SERVER or not.
+        let named = fixture.cli.run(["verify"], env: ["GIGALEDGER_SERVER": server.url])
+        #expect(named.status == 0, "\(named.stderr)")
         let made = fixture.dir.file("new.sqlite")
         let initialised = fixture.cli.run(["init", "--ledger", made, "--key", "authority.key", "--origin", "new.example/ledger", "--server", server.url])
         #expect(initialised.status == 65 && !FileManager.default.fileExists(atPath: made), "\(initialised.stderr)")
