@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// Tells when a connection's client has gone (its end closed: the server allows half-closed
@@ -22,6 +23,13 @@ final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         let key = ObjectIdentifier(context.channel)
         _ = Self.open.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// Bytes that are not HTTP: the connection is answered 400 and closed (`ParseErrorAnswer`),
+    /// so a turn it asked for would never be used.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { gone.fire() }
+        context.fireErrorCaught(error)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -127,6 +127,11 @@ final class Turns: Sendable {
         return token
     }
 
+    /// Whether `address` gets no turn now, its turns having lapsed unused too often.
+    func isBarred(_ address: String?) -> Bool {
+        state.withLock { $0.isBarred(address, now: .now) }
+    }
+
     /// A waiter whose client has gone is answered nil.
     private func giveUp(_ id: UInt64) {
         let waiter = state.withLock { state -> Waiter? in

@@ -356,6 +356,10 @@ import Testing
         let held = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
         #expect(held.status == 200, "\(held.body)")
         for _ in 1...12 { try hangUp(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0")) }
+        // A turn request followed on its connection by bytes that are not HTTP: that connection is
+        // answered 400 and closed, so its place in the queue is given up at once, not held to its turn.
+        let junk = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0") + Array("GARBAGE\r\n\r\n".utf8), readTimeout: 5)
+        #expect(junk.status == 503 && junk.body.contains("went away before its turn"), "\(junk.status) \(junk.body)")
         Thread.sleep(forTimeInterval: 0.3)  // the requests and the hang-ups reached the server (loopback)
         let recorded = fixture.remote(fixture.payment(ref: "HUNG-UP-1"), server: server)
         #expect(recorded.status == 0, "\(recorded.stderr)")
@@ -378,7 +382,7 @@ import Testing
             #expect(taken.status == 200, "\(taken.body)")
         }
         let barred = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0"))
-        #expect(barred.status == 503, "\(barred.body)")
+        #expect(barred.status == 503 && barred.body.contains("lapsed unused"), "\(barred.body)")
         let recorded = fixture.remote(fixture.payment(ref: "BARRED-1"), server: server)
         #expect(recorded.status == 0, "\(recorded.stderr)")
         server.stop()
