@@ -36,8 +36,13 @@ final class Turns: Sendable {
     /// An address whose turns lapsed unused this many times within `lapseWindowSeconds` gets no
     /// turn until they age out (its offices submit without one): turns taken and never used would
     /// otherwise hold every office behind them a second each. An office's crash costs one lapse.
-    static let lapsesMax = 5
+    static let lapsesMax = 2
     static let lapseWindowSeconds: Int64 = 60
+    /// Turns lapsed unused this many times within `lapseWindowSeconds`, from any addresses, and no
+    /// office gets a turn until they age out: offices then submit without one (a race, each signing
+    /// again after a 409), slower but never held up a turn-length per turn taken and not used from
+    /// many addresses (which the limit per address cannot see).
+    static let allLapsesMax = 5
     /// The most addresses whose lapses are remembered; more, and the oldest memory goes.
     static let lapseAddressesMax = 10_000
     /// How many times one turn is kept after a 409: a holder that keeps losing to writers without
@@ -49,10 +54,19 @@ final class Turns: Sendable {
         /// When the holder's time is up.
         var holderDeadline = ContinuousClock.Instant.now
         var holderAddress: String?
-        /// When turns given to each address lapsed unused, within the window.
+        /// When turns given to each address lapsed unused, within the window; and to any address.
         var lapses = [String: [ContinuousClock.Instant]]()
+        var allLapses = [ContinuousClock.Instant]()
 
+        /// No turns for anyone: too many lapsed unused of late (`allLapsesMax`).
+        mutating func isSuspended(now: ContinuousClock.Instant) -> Bool {
+            allLapses.removeAll { now - $0 > .seconds(Turns.lapseWindowSeconds) }
+            return allLapses.count >= Turns.allLapsesMax
+        }
+
+        /// No turn for `address`: turns are suspended, or its own lapsed too often.
         mutating func isBarred(_ address: String?, now: ContinuousClock.Instant) -> Bool {
+            if isSuspended(now: now) { return true }
             guard let address, var times = lapses[address] else { return false }
             times.removeAll { now - $0 > .seconds(Turns.lapseWindowSeconds) }
             lapses[address] = times.isEmpty ? nil : times
@@ -60,6 +74,7 @@ final class Turns: Sendable {
         }
 
         mutating func lapsed(_ address: String?, now: ContinuousClock.Instant) {
+            allLapses.append(now)
             guard let address else { return }
             if lapses[address] == nil && lapses.count >= Turns.lapseAddressesMax { lapses.removeAll() }
             lapses[address, default: []].append(now)
@@ -130,6 +145,11 @@ final class Turns: Sendable {
     /// Whether `address` gets no turn now, its turns having lapsed unused too often.
     func isBarred(_ address: String?) -> Bool {
         state.withLock { $0.isBarred(address, now: .now) }
+    }
+
+    /// Whether nobody gets a turn now, too many having lapsed unused of late.
+    func isSuspended() -> Bool {
+        state.withLock { $0.isSuspended(now: .now) }
     }
 
     /// A waiter whose client has gone is answered nil.

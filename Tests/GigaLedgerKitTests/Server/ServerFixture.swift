@@ -91,14 +91,15 @@ struct ServerFixture {
 
 /// One HTTP request to the server, raw bytes in and out (no client library's help or checks).
 /// `halfClose` ends the sending side after the request (a client that hung up mid-body).
-func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: String) {
-    let (status, body) = try rawHTTPBytes(url, request: request, readTimeout: readTimeout, halfClose: halfClose)
+/// `from`: the loopback address the request comes from (127.0.0.1 unless given: 127.0.0.0/8 is all loopback).
+func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil) throws -> (status: Int, body: String) {
+    let (status, body) = try rawHTTPBytes(url, request: request, readTimeout: readTimeout, halfClose: halfClose, from: source)
     return (status, String(decoding: body, as: UTF8.self))
 }
 
 /// `rawHTTP`, the body as bytes (a tile is binary).
-func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false) throws -> (status: Int, body: [UInt8]) {
-    let socket = try connectedSocket(url)
+func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil) throws -> (status: Int, body: [UInt8]) {
+    let socket = try connectedSocket(url, from: source)
     defer { close(socket) }
     var timeout = timeval(tv_sec: Int(readTimeout), tv_usec: 0)
     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -117,10 +118,22 @@ func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 1
     return (status, end.map { Array(answer[($0 + 4)...]) } ?? [])
 }
 
-/// A socket connected to the server at `url` (127.0.0.1).
-func connectedSocket(_ url: String) throws -> Int32 {
+/// A socket connected to the server at `url` (127.0.0.1), from `source` when given.
+func connectedSocket(_ url: String, from source: String? = nil) throws -> Int32 {
     let port = UInt16(url.split(separator: ":").last!)!
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if let source {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(socket)
+            throw ServerStartFailure(output: "cannot bind to \(source)")
+        }
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
