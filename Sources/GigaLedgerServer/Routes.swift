@@ -253,7 +253,7 @@ struct Routes: Sendable {
             if gone.isFired { return Self.error(.serviceUnavailable, .unusable, "the client went away before its turn") }
             Counter(label: "gigaledger_turns_refused_total").increment()
             if turns.isSuspended() {
-                return Self.error(.serviceUnavailable, .unusable, "turns are suspended: \(Turns.allLapsesMax) lapsed unused within \(Turns.lapseWindowSeconds) s; submit without one")
+                return Self.error(.serviceUnavailable, .unusable, "turns are suspended: turns given to \(Turns.lapsingAddressesMax) addresses lapsed unused within \(Turns.lapseWindowSeconds) s; submit without one")
             }
             if turns.isBarred(context.remoteAddress?.ipAddress) {
                 return Self.error(.serviceUnavailable, .unusable, "turns given to this address lapsed unused \(Turns.lapsesMax) times within \(Turns.lapseWindowSeconds) s: it gets none until they age out; submit without one")

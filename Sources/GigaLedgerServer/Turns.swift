@@ -36,13 +36,14 @@ final class Turns: Sendable {
     /// An address whose turns lapsed unused this many times within `lapseWindowSeconds` gets no
     /// turn until they age out (its offices submit without one): turns taken and never used would
     /// otherwise hold every office behind them a second each. An office's crash costs one lapse.
-    static let lapsesMax = 2
+    static let lapsesMax = 5
     static let lapseWindowSeconds: Int64 = 60
-    /// Turns lapsed unused this many times within `lapseWindowSeconds`, from any addresses, and no
+    /// Turns lapsed unused within `lapseWindowSeconds` from this many different addresses, and no
     /// office gets a turn until they age out: offices then submit without one (a race, each signing
-    /// again after a 409), slower but never held up a turn-length per turn taken and not used from
-    /// many addresses (which the limit per address cannot see).
-    static let allLapsesMax = 5
+    /// again after a 409), slower but never held up a turn's length per turn taken and not used
+    /// from many addresses (which the limit per address cannot see). One address's lapses (offices
+    /// behind one gateway, a crashed command) count once here; its own limit is `lapsesMax`.
+    static let lapsingAddressesMax = 3
     /// The most addresses whose lapses are remembered; more, and the oldest memory goes.
     static let lapseAddressesMax = 10_000
     /// How many times one turn is kept after a 409: a holder that keeps losing to writers without
@@ -54,14 +55,14 @@ final class Turns: Sendable {
         /// When the holder's time is up.
         var holderDeadline = ContinuousClock.Instant.now
         var holderAddress: String?
-        /// When turns given to each address lapsed unused, within the window; and to any address.
+        /// When turns given to each address lapsed unused, within the window; and to which addresses.
         var lapses = [String: [ContinuousClock.Instant]]()
-        var allLapses = [ContinuousClock.Instant]()
+        var allLapses = [(address: String?, at: ContinuousClock.Instant)]()
 
-        /// No turns for anyone: too many lapsed unused of late (`allLapsesMax`).
+        /// No turns for anyone: turns given to too many addresses lapsed unused of late.
         mutating func isSuspended(now: ContinuousClock.Instant) -> Bool {
-            allLapses.removeAll { now - $0 > .seconds(Turns.lapseWindowSeconds) }
-            return allLapses.count >= Turns.allLapsesMax
+            allLapses.removeAll { now - $0.at > .seconds(Turns.lapseWindowSeconds) }
+            return Set(allLapses.map { $0.address ?? "" }).count >= Turns.lapsingAddressesMax
         }
 
         /// No turn for `address`: turns are suspended, or its own lapsed too often.
@@ -74,7 +75,7 @@ final class Turns: Sendable {
         }
 
         mutating func lapsed(_ address: String?, now: ContinuousClock.Instant) {
-            allLapses.append(now)
+            allLapses.append((address, now))
             guard let address else { return }
             if lapses[address] == nil && lapses.count >= Turns.lapseAddressesMax { lapses.removeAll() }
             lapses[address, default: []].append(now)
