@@ -13,7 +13,8 @@ import Glibc
 /// Not wait4's ru_maxrss of a child spawned from here: Linux carries the parent's peak into a
 /// vfork-style child at exec, so that figure would be this process's memory, not gigaledger's.
 /// GNU time is a small process whose own child's figure is gigaledger's.
-func runMeasured(_ args: [String], binary: String, work: String) -> (Double, Int) {
+/// `environment`: variables set for that process on top of this one's.
+func runMeasured(_ args: [String], binary: String, work: String, environment: [String: String] = [:]) -> (Double, Int) {
     let timeBinary = "/usr/bin/time", report = "\(work)/maxrss.txt"
     var pid: pid_t = 0
     let argv = ([timeBinary, "-f", "%M", "-o", report, binary] + args).map { strdup($0) } + [nil]
@@ -22,7 +23,9 @@ func runMeasured(_ args: [String], binary: String, work: String) -> (Double, Int
     posix_spawn_file_actions_init(&devnull)
     posix_spawn_file_actions_addopen(&devnull, 1, "/dev/null", O_WRONLY, 0)
     let start = now()
-    guard posix_spawn(&pid, timeBinary, &devnull, nil, argv, environ) == 0 else { fatalError("cannot run \(timeBinary) (Debian package time)") }
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { variables.forEach { free($0) } }
+    guard posix_spawn(&pid, timeBinary, &devnull, nil, argv, variables) == 0 else { fatalError("cannot run \(timeBinary) (Debian package time)") }
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     let seconds = now() - start

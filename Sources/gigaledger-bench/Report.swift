@@ -92,8 +92,8 @@ func serverFigures(_ server: ServerResult) -> String {
     | conflicts (409, signed again) per append | \(fmt(server.conflictsPerAppend, 2)) |
     | appends given up after 30 s of conflicts (exit 2, "retry") | \(server.failedAppends) |
     | an append's wait through the server: p50 / p99 / max | \(fmt(server.p50Milliseconds, 1)) / \(fmt(server.p99Milliseconds, 1)) / \(fmt(server.maxMilliseconds, 1)) ms |
-    | a signed CSV file of \(server.batchRows) rows: `import` locally | \(fmt(server.localImportRate)) rows/s |
-    | the same file with `import --server` (one request) | \(fmt(server.remoteImportRate)) rows/s |
+    | a signed CSV file of \(server.batchRows) rows: `import` locally (median of \(server.batchRuns), each into a fresh copy) | \(fmt(server.localImportRate)) rows/s |
+    | the same file with `import --server` (one request; median of \(server.batchRuns)) | \(fmt(server.remoteImportRate)) rows/s |
 
     Sync = `gigaledger sync` as a process (fetch, check every entry against the copy's state, keep them in
     one transaction). Officers = `gigaledger-bench --officer` processes, each appending 250 payments one
