@@ -38,9 +38,7 @@ final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        gone.fire()
-        let key = ObjectIdentifier(context.channel)
-        _ = Self.open.withLock { $0.removeValue(forKey: key) }
+        gone.fire()  // its entry in the table, fired now, goes when the closed channel's handlers are removed
         context.fireChannelInactive()
     }
 
