@@ -94,6 +94,7 @@ let package = Package(
                 "GigaLedgerKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -132,6 +133,21 @@ let package = Package(
             ],
             // Data files the tests read by path (#filePath), not resources.
             exclude: ["Fuzz/corpus", "Transparency/c2sp-7-leaf.json", "Transparency/rfc6962-vectors.json"]
+        ),
+        // The server's routes in process (HummingbirdTesting: no port, no process), over ledgers
+        // made through the library; what only a process shows stays in GigaLedgerKitTests.
+        .testTarget(
+            name: "GigaLedgerServerTests",
+            dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerStore",
+                "GigaLedgerKit",
+                "GigaLedgerServer",
+                "GigaLedgerClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

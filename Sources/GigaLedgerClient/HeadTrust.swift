@@ -76,19 +76,6 @@ public struct HeadTrust: Sendable {
         return (checked, answer)
     }
 
-    /// A head that came with a turn (`LedgerClient.turn`), asked from `previous`: checked as
-    /// `checkedHead` checks one. Not kept here: the turn is the office's time to sign and every
-    /// other office waits for it, so the append keeps the newest checkpoint it checked when it
-    /// ends (`keep`), answered or not; a killed process leaves the checkpoint kept before, which
-    /// the next one must extend as well (as a power cut does, `KeptCheckpoints.write`).
-    public func checkedTurn(_ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept, server: String) throws -> Checked {
-        guard answer.origin == previous.checkpoint.origin else {
-            throw try evidence("the server now serves the ledger \(answer.origin), not \(previous.checkpoint.origin) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
-                               answer: answer, previous: previous, server: server)
-        }
-        return try check(answer, previous: previous, server: server)
-    }
-
     /// Keeps a checked checkpoint for next time (never one older than the one kept).
     public func keep(_ checked: Checked, server: String) throws {
         try kept.write(checked.note, origin: checked.checkpoint.origin, server: server)
@@ -151,7 +138,7 @@ public struct HeadTrust: Sendable {
             switch body.data {
             case .genesis(let genesis) where entry.seq == 1:
                 guard genesis.origin == origin else { throw ClientError.malformed("the genesis the server sent is of \(genesis.origin), not \(origin)") }
-                _ = try known.check(origin: origin, authority: genesis.authority.publicKey.id, pinned: pinned)
+                try trustRoot(origin: origin, authority: genesis.authority.publicKey.id)
                 guard genesis.authority.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
                     throw ClientError.malformed("the genesis the server sent is not signed by its authority")
                 }
@@ -171,6 +158,36 @@ public struct HeadTrust: Sendable {
         return keys
     }
 
+    /// The one check of a ledger's root of trust, for every client path (appends, reads, `sync`):
+    /// the genesis authority of `origin` is the key pinned (`--authority-key`), else the one this
+    /// user recorded for the origin on first use (recorded now when there is none).
+    public func trustRoot(origin: String, authority: KeyID) throws {
+        _ = try known.check(origin: origin, authority: authority, pinned: pinned)
+    }
+
+    /// Writes a fork found by a copy (`sync`) to a file: the copy's own checkpoint (its origin,
+    /// size and root, unsigned: the copy's entries are its proof) and the checkpoint served; returns
+    /// the error that stops the command.
+    public func evidence(_ what: String, copy: Checkpoint?, served: String, server: String) throws -> ForkEvidence {
+        let kept = copy.map(\.text) ?? ""
+        let text = """
+            gigaledger-fork-evidence/v1
+            server \(server)
+            found \(what)
+            kept-checkpoint \(Array(kept.utf8).count)
+            \(kept)served-checkpoint \(Array(served.utf8).count)
+            \(served)
+            """
+        return try writeEvidence(text, what: what)
+    }
+
+    private func writeEvidence(_ text: String, what: String) throws -> ForkEvidence {
+        // The time, and a random part: two findings in one second get two files.
+        let path = evidenceDirectory + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: ""))-\(Encoding.hex(Sodium.randomBytes(4))).txt"
+        try OutputFiles.writeNew(text, to: path)
+        return ForkEvidence(what: what, path: path)
+    }
+
     /// Writes what the server served and what was kept before to a file, and returns the error
     /// that stops the command.
     func evidence(_ what: String, answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String) throws -> ForkEvidence {
@@ -186,10 +203,7 @@ public struct HeadTrust: Sendable {
             served-inclusion \(answer.inclusion.count)
             \(answer.inclusion.map { Encoding.hex($0) + "\n" }.joined())
             """
-        // The time, and a random part: two findings in one second get two files.
-        let path = evidenceDirectory + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: ""))-\(Encoding.hex(Sodium.randomBytes(4))).txt"
-        try OutputFiles.writeNew(text, to: path)
-        return ForkEvidence(what: what, path: path)
+        return try writeEvidence(text, what: what)
     }
 }
 

@@ -87,45 +87,44 @@ public final class LedgerClient: Sendable {
     public enum Submitted: Sendable {
         /// Recorded now or before (a retry); `proof` is a head answer whose checkpoint includes it.
         case recorded(entry: Entry, now: Bool, proof: Head)
-        /// The head moved on; `proof` is a head answer for the new head. `turnKept`: the turn the
-        /// submission was made in is still this client's (sign again at once).
-        case conflict(head: Entry, proof: Head, turnKept: Bool)
-    }
-
-    /// A turn to sign after the head (FORMAT.md section 17, "Turns"): its token and the head.
-    public struct Turn: Sendable {
-        public let token: String
-        public let proof: Head
-    }
-
-    /// Waits for the turn to sign after the head; nil when the server has no turns (an older
-    /// one) or is too busy to give one in time: the client then signs without one.
-    public func turn(known: Int64) async throws -> Turn? {
-        let (status, answer) = try await request("ledger/v1/turn?known=\(known)", method: .POST, body: [])
-        guard status != 404, status != 503 else { return nil }
-        let fields = try Self.object(try Self.json(answer), "turn answer")
-        guard status == 200 else { throw Self.serverError(status, fields) }
-        return Turn(token: try Self.text(fields, "turn"), proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
+        /// The head moved on; `proof` is a head answer for the new head: sign again after it.
+        case conflict(head: Entry, proof: Head)
     }
 
     /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
     /// consistency proof in the answer.
-    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64, turn: String? = nil) async throws -> Submitted {
+    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64) async throws -> Submitted {
         let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
                                          "future": .bool(checks.allowFuture), "allow_duplicate_file": .bool(allowDuplicateFile)]).encoded()
-        let (status, answer) = try await request("ledger/v1/entries?known=\(known)" + (turn.map { "&turn=\($0)" } ?? ""), method: .POST, body: body)
-        let value = try Self.json(answer)
-        let fields = try Self.object(value, "submission answer")
+        let (status, answer) = try await request("ledger/v1/entries?known=\(known)", method: .POST, body: body)
+        let fields = try Self.object(try Self.json(answer), "submission answer")
         switch status {
         case 200, 201:
             return .recorded(entry: try Self.protocolValue { try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry") }, now: status == 201,
                              proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
             return .conflict(head: try Self.protocolValue { try EntryWire.decode(fields["head"] ?? .object([:]), field: "head") },
-                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")), turnKept: turn.map { fields["turn"] == .string($0) } ?? false)
+                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         default:
             throw Self.serverError(status, fields)
         }
+    }
+
+    /// Submits a checkpoint an authority signed over its verified copy; returns the note the
+    /// server keeps for the newest size (this one, or one as recent kept before) and whether this is new.
+    public func submitCheckpoint(_ note: String) async throws -> (note: String, isNew: Bool) {
+        let (status, answer) = try await request("ledger/v1/checkpoints", method: .POST, body: Array(note.utf8), contentType: "text/plain; charset=utf-8")
+        let fields = try Self.object(try Self.json(answer), "checkpoint answer")
+        guard status == 200 || status == 201 else { throw Self.serverError(status, fields) }
+        return (try Self.text(fields, "checkpoint"), status == 201)
+    }
+
+    /// Submits an auditor's cosignature of a kept checkpoint; whether it is new (false: kept before).
+    public func submitCosignature(_ cosignature: ReplicatedCosignature) async throws -> Bool {
+        let (status, answer) = try await request("ledger/v1/cosignatures", method: .POST, body: CheckpointWire.json(cosignature).encoded())
+        let fields = try Self.object(try Self.json(answer), "cosignature answer")
+        guard status == 200 || status == 201 else { throw Self.serverError(status, fields) }
+        return status == 201
     }
 
     /// Entries `from` on, at most `count`.
@@ -166,24 +165,12 @@ public final class LedgerClient: Sendable {
         try Self.hashes(try Self.object(try await getJSON("ledger/v1/proof/inclusion?seq=\(seq)&size=\(size)"), "inclusion proof"), "proof")
     }
 
-    /// The checkpoints the server keeps above `size`, and their cosignatures, as rows.
+    /// The checkpoints kept above `size`, and their cosignatures, as rows: a server answers those
+    /// above `size`; a publication's static file (which ignores the query) lists them all.
     public func checkpoints(above size: Int64) async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
-        try Self.checkpointRows(try await getJSON("ledger/v1/checkpoints?above=\(size)"))
-    }
-
-    /// The rows of a `ledger/v1/checkpoints` document (served, or published as a file).
-    static func checkpointRows(_ value: CanonicalJSON) throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
-        let fields = try Self.object(value, "checkpoints answer")
-        let checkpoints = try Self.array(fields, "checkpoints").map { value -> ReplicatedCheckpoint in
-            let row = try Self.object(value, "checkpoint")
-            guard let root = Encoding.unhex(try Self.text(row, "root")), root.count == 32 else { throw ClientError.malformed("a checkpoint's root is not 32 bytes of hex") }
-            return ReplicatedCheckpoint(size: try Self.integer(row, "size"), root: root, note: try Self.text(row, "note"), signedAt: try Self.text(row, "signed_at"))
-        }
-        let cosignatures = try Self.array(fields, "cosignatures").map { value -> ReplicatedCosignature in
-            let row = try Self.object(value, "cosignature")
-            return ReplicatedCosignature(size: try Self.integer(row, "size"), keyID: try Self.text(row, "key_id"), line: try Self.text(row, "line"))
-        }
-        return (checkpoints, cosignatures)
+        guard let bytes = try await file("ledger/v1/checkpoints?above=\(size)") else { throw ClientError.malformed("\(base) has no ledger/v1/checkpoints") }
+        let rows = try Self.protocolValue { try CheckpointWire.decodeDocument(bytes.last == 0x0a ? Array(bytes.dropLast()) : bytes) }
+        return (rows.checkpoints.filter { $0.size > size }, rows.cosignatures.filter { $0.size > size })
     }
 
     // MARK: - A published ledger (static files, FORMAT.md section 18)
@@ -202,16 +189,10 @@ public final class LedgerClient: Sendable {
         return answer
     }
 
-    /// The published kept checkpoints and their cosignatures.
-    public func publishedCheckpoints() async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
-        guard let bytes = try await file("ledger/v1/checkpoints") else { throw ClientError.malformed("the publication has no ledger/v1/checkpoints") }
-        return try Self.checkpointRows(try Self.json(bytes))
-    }
-
-    /// A published full-entry bundle (`ledger/v1/bundle/<N>[.p/<W>]`), read as entries.
-    public func publishedBundle(_ path: TilePath) async throws -> [Entry] {
+    /// A full-entry bundle (`ledger/v1/bundle/<N>[.p/<W>]`), served or published, read as entries.
+    public func bundle(_ path: TilePath) async throws -> [Entry] {
         let relative = "ledger/v1/bundle/" + path.path.dropFirst("entries/".count)
-        guard let bytes = try await file(relative) else { throw ClientError.malformed("the publication has no \(relative)") }
+        guard let bytes = try await file(relative) else { throw ClientError.malformed("\(base) has no \(relative)") }
         return try Self.protocolValue { try EntryWire.decodeLines(bytes) }
     }
 
@@ -226,10 +207,10 @@ public final class LedgerClient: Sendable {
 
     /// One request and its whole answer within `requestSecondsMax` (a server that trickles its
     /// answer a byte at a time is cut off too).
-    private func request(_ path: String, method: HTTPMethod, body: [UInt8]?) async throws -> (UInt, [UInt8]) {
+    private func request(_ path: String, method: HTTPMethod, body: [UInt8]?, contentType: String = "application/json") async throws -> (UInt, [UInt8]) {
         let seconds = Self.requestSecondsMax
         return try await withThrowingTaskGroup(of: (UInt, [UInt8])?.self) { group in
-            group.addTask { try await self.requestOnce(path, method: method, body: body) }
+            group.addTask { try await self.requestOnce(path, method: method, body: body, contentType: contentType) }
             group.addTask {
                 try await Task.sleep(for: .seconds(seconds))
                 return nil
@@ -242,11 +223,11 @@ public final class LedgerClient: Sendable {
         }
     }
 
-    private func requestOnce(_ path: String, method: HTTPMethod, body: [UInt8]?) async throws -> (UInt, [UInt8]) {
+    private func requestOnce(_ path: String, method: HTTPMethod, body: [UInt8]?, contentType: String) async throws -> (UInt, [UInt8]) {
         var request = HTTPClientRequest(url: "\(base)/\(path)")
         request.method = method
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {

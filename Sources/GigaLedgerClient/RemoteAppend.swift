@@ -2,27 +2,37 @@ import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
 
-/// Appending through a server, optimistically (README, "Deploying for many offices"): fetch the
-/// head, check it against the checkpoint kept from last time, sign after it here, submit; when
-/// another office appended meanwhile, the server answers 409 and this signs again. The secret key
-/// never leaves this process; the server admits the entry with the rules of a local append.
+/// Appending through a server (README, "Deploying for many offices"): fetch the head, check it
+/// against the checkpoint kept from last time, sign after it here, submit. When another office
+/// appended meanwhile the server answers 409 with the new head, checked as the first was, and this
+/// signs again after it; a busy server (503, 429: a database failing over, a rate limit) is asked
+/// again with the same signed entries. Both after a random pause that doubles, for at most
+/// `waitSeconds` in all (`--lock-wait`); then "busy, retry" (exit 2). The secret key never leaves
+/// this process; the server admits the entry with the rules of a local append.
 public struct RemoteAppend: Sendable {
-    /// How many times an entry is signed again after a conflict, and for how long, before giving up.
-    public static let attemptsMax = 200
-    public static let secondsMax: Int64 = 30
-    /// The longest pause before signing again when the server's provable head has not moved.
-    static let stallPauseMillisecondsMax = 500
     /// A submission whose answer was lost is sent again this many times, after 0.2, 0.4, 0.8,
     /// 1.6 and 3.2 s (a server restarting is back within them).
     static let answerRetries = 5
     static let answerPauseMilliseconds = 200
+    /// The pause before signing again after a conflict: a random part of 1 ms, doubled with each
+    /// conflict up to 16 ms. Offices that met spread out, yet a loser signs again while the head
+    /// the 409 gave it is still likely the head (a longer pause would make every later try stale:
+    /// measured, 8 offices at once starved one of them for 10 s with pauses growing to 1 s).
+    static let conflictPauseMillisecondsMax: Int64 = 16
+    /// The pause before asking a busy server again (503, 429: a failover takes seconds): a random
+    /// part of 10 ms, doubled with each try up to 1 s.
+    static let busyPauseMillisecondsFirst: Int64 = 10
+    static let busyPauseMillisecondsMax: Int64 = 1_000
 
     public let client: LedgerClient
     public let trust: HeadTrust
+    /// How long to keep trying after conflicts and a busy server, in all.
+    public let waitSeconds: Double
 
-    public init(client: LedgerClient, trust: HeadTrust) {
+    public init(client: LedgerClient, trust: HeadTrust, waitSeconds: Double = 10) {
         self.client = client
         self.trust = trust
+        self.waitSeconds = waitSeconds
     }
 
     /// Signs `data` after the server's checked head and submits it; returns the entry recorded.
@@ -44,11 +54,8 @@ public struct RemoteAppend: Sendable {
         return (entries.last!, made - 1, next)
     }
 
-    /// Signs the entries `make` builds after the checked head (all or none recorded), in a turn
-    /// when the server gives turns (offices queue instead of racing); after a conflict, signs
-    /// again after the new head the 409 answer carries (checked the same way): at once while the
-    /// turn is still this client's, else in a new turn, or after a short random back-off when
-    /// there is none; up to `attemptsMax` times or `secondsMax`.
+    /// Signs the entries `make` builds after the checked head (all or none recorded) and submits
+    /// them, signing again after each conflict's new head.
     public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, make: (Entry) throws -> [Entry]) async throws -> [Entry] {
         try await appendBatch(checks: checks, allowDuplicateFile: allowDuplicateFile, after: nil, make: make).entries
     }
@@ -57,10 +64,11 @@ public struct RemoteAppend: Sendable {
     /// the answer, for the next append of the same process.
     public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, after: HeadTrust.Checked?,
                             make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
+        var backoff = Backoff(waitSeconds: waitSeconds)
         var checked: HeadTrust.Checked
-        if let after { checked = after } else { checked = try await trust.checkedHead(client) }
+        if let after { checked = after } else { checked = try await checkedHead(&backoff) }
         do {
-            return try await signAndSubmit(checks: checks, allowDuplicateFile: allowDuplicateFile, checked: &checked, make: make)
+            return try await signAndSubmit(checks: checks, allowDuplicateFile: allowDuplicateFile, checked: &checked, backoff: backoff, make: make)
         } catch {
             // Whatever ended the append, the newest checkpoint it checked is kept for next time.
             try? trust.keep(checked, server: client.base)
@@ -68,62 +76,53 @@ public struct RemoteAppend: Sendable {
         }
     }
 
-    /// `appendBatch`'s turns, signatures and submissions; `checked` is the newest head checked.
-    private func signAndSubmit(checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked,
+    /// The server's checked head; a server that cannot be reached or is busy (restarting, failing
+    /// over) is asked again within the wait.
+    private func checkedHead(_ backoff: inout Backoff) async throws -> HeadTrust.Checked {
+        while true {
+            do { return try await trust.checkedHead(client) } catch let error as any GigaLedgerError where Self.isTransient(error) {
+                try await backoff.pauseWhileBusy(or: error)
+            }
+        }
+    }
+
+    /// The signatures and submissions; `checked` is the newest head checked.
+    private func signAndSubmit(checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked, backoff: Backoff,
                                make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
-        let started = ContinuousClock.now
-        var turn = try await takeTurn(after: checked)
-        if let turn { checked = turn.head }
-        // A server that gave no turn (none, or too busy) is not asked again for this append.
-        var turnsGiven = turn != nil
-        // Conflicts in a row whose answer proved no newer head.
-        var stalls = 0
-        for attempt in 1...Self.attemptsMax {
-            let entries = try make(checked.head)
+        var backoff = backoff
+        var entries = try make(checked.head)
+        while true {
             guard let last = entries.last else {
                 try trust.keep(checked, server: client.base)
                 return ([], checked)
             }
-            let submitted = try await submitUntilAnswered(entries, checks: checks, allowDuplicateFile: allowDuplicateFile,
-                                                          known: checked.checkpoint.size, turn: turn?.token)
+            let submitted: LedgerClient.Submitted
+            do {
+                submitted = try await submitUntilAnswered(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: checked.checkpoint.size)
+            } catch let error as ServerRefusal where error.isRetryable {
+                // Busy: the same signed entries again (if they were recorded after all, the server finds them by their hash).
+                try await backoff.pauseWhileBusy(or: error)
+                continue
+            }
             switch submitted {
             case .recorded(let recorded, _, let proof):
                 guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
                 // Proven in a checkpoint that extends the one checked before signing; kept for next time.
                 return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
-            case .conflict(_, let proof, let turnKept):
-                // Another office appended first: the new head, checked as the first one was.
-                let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
-                checked = try trust.check(proof, previous: previous, server: client.base)
-                guard ContinuousClock.now - started < .seconds(Self.secondsMax) else { break }
-                // The head the server can prove has not moved: its file holds entries another
-                // process appended that it has not verified yet (it does within a checkpoint
-                // interval). Signing again at once would only meet the same answer: wait.
-                if checked.checkpoint.size <= previous.checkpoint.size {
-                    stalls += 1
-                    try await Task.sleep(for: .milliseconds(min(Self.stallPauseMillisecondsMax, 25 << min(stalls, 5))))
-                } else {
-                    stalls = 0
-                }
-                if turnKept { continue }
-                if turnsGiven {
-                    turn = try await takeTurn(after: checked)
-                    if let turn { checked = turn.head; continue }
-                    turnsGiven = false
-                }
-                // No turns: spread out offices in a race with a random pause, growing with the attempts.
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 0...min(50, 1 << min(attempt, 6)))))
+            case .conflict(_, let proof):
+                // Another office appended first: the new head, checked as the first one was, then signed after.
+                checked = try trust.check(proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
+                try await backoff.pauseAfterConflict(or: ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.seconds(waitSeconds)) s (--lock-wait); nothing was recorded, retry"))
+                entries = try make(checked.head)
             }
         }
-        throw ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.secondsMax) s or \(Self.attemptsMax) attempts; nothing was recorded, retry")
     }
 
     /// Submits `entries`; when the answer is lost (the server unreachable, maybe after the request
     /// went out), sends the same signed entries again after growing pauses: the server finds
     /// entries it recorded by their hash, so nothing is recorded twice. When no answer comes at
     /// all, the entries may have been recorded: `AnswerLost` says so, and how to find out.
-    private func submitUntilAnswered(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64,
-                                     turn: String?) async throws -> LedgerClient.Submitted {
+    private func submitUntilAnswered(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64) async throws -> LedgerClient.Submitted {
         var pause = Self.answerPauseMilliseconds
         for attempt in 0...Self.answerRetries {
             if attempt > 0 {
@@ -131,7 +130,7 @@ public struct RemoteAppend: Sendable {
                 pause *= 2
             }
             do {
-                return try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known, turn: turn)
+                return try await client.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: known)
             } catch ClientError.unreachable(let why) {
                 guard attempt == Self.answerRetries else { continue }
                 throw AnswerLost(entries: entries, server: client.base, why: why)
@@ -140,16 +139,55 @@ public struct RemoteAppend: Sendable {
         preconditionFailure("RemoteAppend.submitUntilAnswered: the last attempt returns or throws")
     }
 
-    /// The turn to sign after the head, and the head it gives (checked against `after`, which it
-    /// must extend); nil when the server gives no turn.
-    private func takeTurn(after checked: HeadTrust.Checked) async throws -> (token: String, head: HeadTrust.Checked)? {
-        guard let taken = try await client.turn(known: checked.checkpoint.size) else { return nil }
-        let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
-        return (taken.token, try trust.checkedTurn(taken.proof, previous: previous, server: client.base))
+    /// A server that may answer a moment later: busy (503, 429), or not reachable (restarting).
+    static func isTransient(_ error: any GigaLedgerError) -> Bool {
+        if error.isRetryable { return true }
+        if case ClientError.unreachable? = error as? ClientError { return true }
+        return false
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int64(value)) : String(value)
+    }
+
+    /// Random pauses that double, within a total wait: short ones after conflicts, longer ones
+    /// while the server is busy.
+    struct Backoff {
+        let deadline: ContinuousClock.Instant
+        let waitSeconds: Double
+        var conflictCeiling: Int64 = 1
+        var busyCeiling = RemoteAppend.busyPauseMillisecondsFirst
+
+        init(waitSeconds: Double) {
+            self.waitSeconds = waitSeconds
+            deadline = .now + .milliseconds(Int64(waitSeconds * 1000))
+        }
+
+        mutating func pauseAfterConflict(or error: any GigaLedgerError) async throws {
+            try await pause(upTo: conflictCeiling, or: error)
+            conflictCeiling = min(conflictCeiling * 2, RemoteAppend.conflictPauseMillisecondsMax)
+        }
+
+        mutating func pauseWhileBusy(or error: any GigaLedgerError) async throws {
+            try await pause(upTo: busyCeiling, or: error)
+            busyCeiling = min(busyCeiling * 2, RemoteAppend.busyPauseMillisecondsMax)
+        }
+
+        /// Sleeps a random part of `ceiling` ms (no later than the deadline); throws `error`, or
+        /// "busy, retry" naming it, when the wait is over.
+        private func pause(upTo ceiling: Int64, or error: any GigaLedgerError) async throws {
+            let left = deadline - .now
+            guard left > .zero else {
+                if error is ServerBusy { throw error }
+                throw ServerBusy(message: "the server stayed busy or out of reach for \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait): \(error); nothing was recorded, retry")
+            }
+            try await Task.sleep(for: min(.microseconds(Int64.random(in: 0...(ceiling * 1000))), left))
+        }
     }
 }
 
-/// Other offices kept appending first: nothing was recorded; the same command may succeed later.
+/// Other offices kept appending first, or the server stayed busy: nothing was recorded; the same
+/// command may succeed later.
 public struct ServerBusy: GigaLedgerError {
     public let message: String
     public var description: String { message }

@@ -8,6 +8,8 @@ import GigaLedgerKit
 public struct RemoteRead: Sendable {
     public let client: LedgerClient
     public let trust: HeadTrust
+    /// Entries asked for per request by `forEachEntry`.
+    static let pageEntries = 1_000
 
     public init(client: LedgerClient, trust: HeadTrust) {
         self.client = client
@@ -145,7 +147,7 @@ public struct RemoteRead: Sendable {
         var previous = Entry.genesisPrevHash
         var next: Int64 = 1
         while next <= checked.checkpoint.size {
-            let page = try await client.entries(from: next, count: min(Replica.pageEntries, Int(checked.checkpoint.size - next + 1)))
+            let page = try await client.entries(from: next, count: min(Self.pageEntries, Int(checked.checkpoint.size - next + 1)))
             guard !page.isEmpty else { throw ClientError.malformed("the server sent no entries from \(next)") }
             for entry in page {
                 guard entry.seq == next, entry.prevHash == previous, Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {

@@ -4,9 +4,10 @@ import GigaLedgerKit
 import NIOPosix
 import Synchronization
 
-/// The ledger as the server holds it: one writer connection, the log key, and what the server
-/// knows it has verified. Every call into the ledger that reads or writes it (SQLite, blocking)
-/// runs on NIO's thread pool, never on the event loops.
+/// The ledger as the server holds it: its one writer (no other process writes it while the server
+/// runs, `WriterRole.server`), the log key, and the size up to which every entry was verified at
+/// start or admitted since. Every call into the ledger (SQLite or PostgreSQL, blocking) runs on
+/// NIO's thread pool, never on an event loop.
 final class LedgerService: Sendable {
     /// The ledger is not Sendable (its store holds a GRDB `DatabaseQueue` or a PostgreSQL
     /// connection pool); every use of it goes through that queue, which runs one statement sequence
@@ -18,31 +19,21 @@ final class LedgerService: Sendable {
     private let handle: Handle
     let logKey: SigningKey
     let origin: String
-    private let limits: ServerLimits
+    let limits: ServerLimits
+    /// The folder of report folders the public page shows.
+    private let reports: String?
 
     private struct State {
-        /// Every entry up to here has been verified (at start) or admitted by this server.
+        /// Every entry up to here was verified at start or admitted by this server, its one writer.
         var verifiedSize: Int64
-        /// Entries above `verifiedSize` admitted by this server, by seq: answers of concurrent
-        /// submissions arrive in any order; `verifiedSize` advances over them.
-        var admittedAbove = Set<Int64>()
-        /// Entries written by a submission whose transaction may not have returned yet: the
-        /// checkpoint task must not take them for another process's and verify everything again.
-        var pending = [ClosedRange<Int64>]()
-
-        mutating func admitted(_ seqs: ClosedRange<Int64>) {
-            for seq in seqs where seq > verifiedSize { admittedAbove.insert(seq) }
-            while admittedAbove.remove(verifiedSize + 1) != nil { verifiedSize += 1 }
-        }
         /// When the log key last kept a checkpoint.
         var lastKept: ContinuousClock.Instant
-        /// The latest checkpoint kept in the ledger, as this server last read or kept it (another
-        /// process keeping one only makes this server sign one more for the same size).
+        /// The latest checkpoint kept in the ledger, as this server last read or kept it.
         var kept: (size: Int64, note: String)?
         /// What every head answer at the latest size shares, made once per size.
         var common: HeadCommon?
         /// The enrolments of the checkpoint keys, as every head answer carries them; read again
-        /// after an entry that enrols or revokes a key, or another process's entries.
+        /// after an entry that enrols or revokes a key.
         var keyEntries: [Entry]?
         /// Counts the times `keyEntries` was forgotten: a read that began before is not kept.
         var keyEntriesGeneration: UInt64 = 0
@@ -56,18 +47,16 @@ final class LedgerService: Sendable {
     /// The public pages at the latest kept checkpoint, made once per checkpoint.
     private let site = Mutex<PublicSite?>(nil)
 
-    /// Opens the ledger for writing, verifies all of it (a server never serves, nor signs over, a
-    /// ledger that does not verify), and checks that `logKey` may sign its checkpoints.
-    /// The folder of report folders the public page shows.
-    private let reports: String?
-
+    /// Opens the ledger as its one writer (a second server, or a local command writing, is
+    /// refused), verifies all of it (a server never serves, nor signs over, a ledger that does not
+    /// verify), and checks that `logKey` may sign its checkpoints.
     init(path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil) throws {
         self.reports = reports
-        let ledger = try Ledger.open(path: path, forWriting: true)
+        let ledger = try Ledger.open(path: path, forWriting: true, lockWaitSeconds: limits.lockWaitSeconds, role: .server)
         let verification = try ledger.verify()
         if let failure = verification.failure { throw failure }
         guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints else {
-            throw Refusal("key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(path) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`")
+            throw Refusal("key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`")
         }
         if let revokedAt = record.revokedAt {
             throw Refusal("log key \(logKey.id) (\(record.enrolment.name)) was revoked at entry \(revokedAt): start the server with the log key that replaced it")
@@ -78,6 +67,11 @@ final class LedgerService: Sendable {
         self.limits = limits
         let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
         state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept))
+    }
+
+    /// Names this server in the ledger's writer lock, for the local commands it refuses.
+    func announce(_ url: String) {
+        handle.ledger.announce(server: url)
     }
 
     /// The public site at the latest kept checkpoint (made again after each new one).
@@ -109,11 +103,10 @@ final class LedgerService: Sendable {
 
     /// Submits signed entries; on success the server has admitted them itself. The revocation of
     /// the key this server signs with is refused: the server could sign nothing after it, and the
-    /// submitter would not get the proof of its own entry (the README's rotation: enrol the new
+    /// submitter would not get the proof of its own entry (the runbook's rotation: enrol the new
     /// key, restart with it, then revoke the old one; to stop at once, stop the server).
     /// Entries recorded now come with their answer's head parts (from `known`, proving the last),
-    /// made on the same thread right after the commit: the next office's turn answer, which waits
-    /// for this one, then finds the checkpoint of the new size signed and the head proven.
+    /// made on the same thread right after the commit.
     func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64) async throws -> (SubmissionOutcome, HeadParts?) {
         let own = logKey.id
         for entry in entries {
@@ -126,27 +119,14 @@ final class LedgerService: Sendable {
         // The head this server served last: admitted or verified by it, not checked again.
         let served = state.withLock { $0.common?.head }
         return try await run { ledger -> (SubmissionOutcome, HeadParts?) in
-            var range: ClosedRange<Int64>?
-            let outcome: SubmissionOutcome
-            do {
-                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served) { seqs in
-                    range = seqs
-                    self.state.withLock { $0.pending.append(seqs) }
-                }
-            } catch {
-                // Written and then not committed: nothing of this submission is pending any more.
-                if let seqs = range { self.state.withLock { $0.pending.removeAll { $0 == seqs } } }
-                throw error
-            }
+            let outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served)
             let (size, keyEntries, generation) = self.state.withLock { state in
                 if changesKeys { state.forgetKeyEntries() }
-                if let seqs = range {
-                    state.pending.removeAll { $0 == seqs }
-                    if case .recorded = outcome { state.admitted(seqs) }
-                }
+                // One writer: once entry N commits, every entry up to N is committed.
+                if case .recorded(let last) = outcome { state.verifiedSize = max(state.verifiedSize, last.seq) }
                 return (state.verifiedSize, state.keyEntries, state.keyEntriesGeneration)
             }
-            // The answer is made by the caller when these entries are not the head served (yet).
+            // The answer is made by the caller when these entries are not the head (any more).
             guard case .recorded(let last) = outcome, last.seq == size,
                   let parts = try? Self.parts(ledger, size: size, known: known, proving: last.seq, common: nil, keptNote: nil, key: key, keyEntries: keyEntries)
             else { return (outcome, nil) }
@@ -155,27 +135,25 @@ final class LedgerService: Sendable {
         }
     }
 
-    /// The entries the server may sign a checkpoint over: those verified when it started and those
-    /// it admitted since. Answers never wait for more: entries another process appended to the file
-    /// are verified by the checkpoint task (`catchUp`), and until then the head served is the last
-    /// verified entry (a client signing after it gets a 409 and signs again).
-    private func verifiedSize() -> Int64 {
-        state.withLock { $0.verifiedSize }
+    /// Keeps a checkpoint an authority signed (`checkpoint --server`): checked as `verify` checks a
+    /// stored one (a log or authority key active at its size, this origin, the root the first
+    /// `size` entries give) unless one as recent is kept already, which stands. Returns the note
+    /// kept for the newest size and whether this one is new.
+    func keepSignedCheckpoint(_ note: String) async throws -> (note: String, isNew: Bool) {
+        let size = state.withLock { $0.verifiedSize }
+        let kept = try await run { try $0.keepCheckpoint(note, verifiedSize: size) }
+        if kept.isNew, let checkpoint = try? Checkpoint.parse(SignedNote.parse(kept.note).text) {
+            state.withLock { state in
+                if (state.kept?.size ?? 0) < checkpoint.size { state.kept = (checkpoint.size, kept.note) }
+            }
+        }
+        return kept
     }
 
-    /// Verifies the whole ledger again when it holds entries this server did not admit (a local
-    /// CLI on the same file), so that they too can be covered by checkpoints.
-    private func catchUp() async throws {
-        let size = try await run { try $0.size() }
-        // Read after the size: a submission still returning holds its entries in `pending`.
-        guard state.withLock({ $0.pending.isEmpty && size > $0.verifiedSize }) else { return }
-        let verification = try await run { try $0.verify() }
-        if let failure = verification.failure { throw failure }
-        state.withLock { state in
-            state.verifiedSize = max(state.verifiedSize, verification.verifiedCount)
-            state.admitted(state.verifiedSize...state.verifiedSize)
-            state.forgetKeyEntries()
-        }
+    /// Keeps an auditor's cosignature of a kept checkpoint (`cosign --server`), checked as `verify`
+    /// checks a stored one. Returns whether it is new (false: the same line was kept before).
+    func keepCosignature(_ cosignature: ReplicatedCosignature) async throws -> Bool {
+        try await run { try $0.keepCosignature(cosignature) }
     }
 
     /// What a head answer holds (FORMAT.md section 17): the verified head, a checkpoint of exactly
@@ -203,13 +181,11 @@ final class LedgerService: Sendable {
 
     /// The parts of a head answer. What is shared at this size is made once; an answer that needs
     /// nothing more than a consistency proof from nodes read before reads nothing; the rest is read
-    /// in one go on the pool (each hop to a thread costs a wait for a core, and a turn's answer is
-    /// on every append's path). The key enrolments are kept between answers.
+    /// in one snapshot on the pool. The key enrolments are kept between answers.
     func headParts(known: Int64, proving seq: Int64?) async throws -> HeadParts {
-        let size = verifiedSize()
-        let (common, keptNote, cachedKeys, keysGeneration) = state.withLock { state in
-            (state.common.flatMap { $0.size == size ? $0 : nil }, state.kept.flatMap { $0.size == size ? $0.note : nil },
-             state.keyEntries, state.keyEntriesGeneration)
+        let (size, common, keptNote, cachedKeys, keysGeneration) = state.withLock { state in
+            (state.verifiedSize, state.common.flatMap { $0.size == state.verifiedSize ? $0 : nil },
+             state.kept.flatMap { $0.size == state.verifiedSize ? $0.note : nil }, state.keyEntries, state.keyEntriesGeneration)
         }
         if let common, let cachedKeys, seq == nil || seq == size {
             // A consistency proof from nodes read before (a recent size's are): no read, no hop.
@@ -247,12 +223,12 @@ final class LedgerService: Sendable {
             proofs = try ledger.headProofs(size: size, head: common == nil, known: known, proving: seq == size ? nil : seq,
                                            signing: common == nil && keptNote == nil ? key : nil)
         } catch let refusal as Refusal {
-            // The log key can no longer sign (revoked by another process): the server's fault, not the request's.
+            // The log key can no longer sign: the server's fault, not the request's.
             throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
         }
         guard let note = common?.note ?? keptNote ?? proofs.note, let head = common?.head ?? proofs.head,
               let inclusion = common?.inclusion ?? proofs.inclusion
-        else { preconditionFailure("headProofs gives the head and signs when asked to") }
+        else { preconditionFailure("LedgerService.parts: headProofs gives the head and signs when asked to") }
         // The head's inclusion proof is the proof of entry `size`.
         return HeadParts(size: size, note: note, head: head, inclusion: inclusion, consistency: proofs.consistency,
                          entryInclusion: seq == size ? inclusion : proofs.entryInclusion, keyEntries: try keyEntries ?? ledger.checkpointKeyEntries())
@@ -262,18 +238,19 @@ final class LedgerService: Sendable {
     /// by the server's checkpoint task. Returns the size kept, if any.
     func keepCheckpointIfDue() async throws -> Int64? {
         let interval = Duration.milliseconds(limits.checkpointIntervalMilliseconds)
-        guard state.withLock({ ContinuousClock.now - $0.lastKept >= interval }) else { return nil }
-        try await catchUp()
-        let size = verifiedSize()
-        guard size > state.withLock({ $0.kept?.size ?? 0 }) else { return nil }
+        let (due, size, keptSize) = state.withLock { (ContinuousClock.now - $0.lastKept >= interval, $0.verifiedSize, $0.kept?.size ?? 0) }
+        guard due, size > keptSize else { return nil }
         let key = logKey
         let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size) }
         state.withLock { state in
             state.lastKept = .now
-            state.kept = (size, note)
+            if (state.kept?.size ?? 0) < size { state.kept = (size, note) }
         }
         return size
     }
+
+    /// The size of the latest checkpoint kept, as this server knows it.
+    var keptSize: Int64? { state.withLock { $0.kept?.size } }
 }
 
 /// The server cannot do its part (its log key can no longer sign): 503, the operator's to fix.

@@ -40,11 +40,9 @@ public struct ServerLimits: Sendable {
     public var checkpointIntervalMilliseconds: Int64 = 1_000
     /// The most entries one read of a range returns.
     public var entriesPerReadMax = 1_000
-    /// Turns to sign after the head (`Turns`): how long a holder has to submit, how long an office
-    /// waits for its turn before it is told the server is busy, how many may wait at once.
-    public var turnMilliseconds: Int64 = 1_000
-    public var turnWaitMilliseconds: Int64 = 10_000
-    public var turnWaitersMax = 1_024
+    /// How long the server waits at start for local commands writing the ledger to finish, and
+    /// each write for the database's lock (`--lock-wait`).
+    public var lockWaitSeconds: Double = 10
 
     public init() {}
 }

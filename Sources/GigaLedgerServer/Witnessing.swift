@@ -55,7 +55,7 @@ final class Witnessing: Service, Sendable {
                     logger.warning("no cosignature", metadata: ["witness": "\(witness.name)", "size": "\(size)", "why": "\(error)", "retry_in": "\(pause)"])
                 }
             }
-            try? await Task.sleep(for: .milliseconds(Self.pollMilliseconds))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Self.pollMilliseconds)) }
         }
     }
 

@@ -10,6 +10,8 @@ public enum LedgerError: GigaLedgerError, Equatable {
     case notALedger(path: String, String)
     case readOnly(path: String, String)
     case busy(path: String)
+    /// A running `gigaledger serve` holds the ledger (its one writer): every write goes through it.
+    case served(path: String, by: String?)
     case full(path: String)
     case headInvalid(seq: Int64, String)
     case treeIncomplete(level: Int, index: Int64)
@@ -35,6 +37,10 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
         case .full(let path): return "the disk holding ledger \(path) is full (or the ledger reached its size limit); nothing was written"
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
+        case .served(let path, let url?):
+            return "ledger \(path) is held by the server \(url) (gigaledger serve, its one writer): write through it with --server \(url), or stop it first; nothing was written"
+        case .served(let path, nil):
+            return "ledger \(path) is held by a running gigaledger serve (its one writer): write through that server with --server URL, or stop it first; nothing was written"
         case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
         case .damaged(let why): return "the ledger is damaged: \(why); nothing was written, run `gigaledger verify`"
@@ -58,7 +64,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
     public var kind: FailureKind {
         switch self {
         case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged: return .notVerified
-        case .notFound, .exists, .notALedger, .readOnly, .busy, .full, .sqlite, .unavailable, .cannotConnect, .postgres: return .unusable
+        case .notFound, .exists, .notALedger, .readOnly, .busy, .served, .full, .sqlite, .unavailable, .cannotConnect, .postgres: return .unusable
         }
     }
 

@@ -29,6 +29,8 @@ public final class LedgerStore {
     private var immutableStamp: FileStamp?
     /// Tree nodes read in this process's committed snapshots (`StoreReader.committedTreeNode`).
     let nodeCache = NodeCache()
+    /// A SQLite ledger's writer lock, held while the store is open for writing (`WriterRole`).
+    private var writerLock: FileWriterLock?
 
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault: TimeInterval = 10
@@ -114,10 +116,14 @@ public final class LedgerStore {
 
     /// Opens an existing ledger. `forWriting` also refuses a file marked read-only and brings an
     /// older schema up to date. A writer waits up to `lockWaitSeconds` for another writer's lock.
-    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault) throws -> LedgerStore {
-        if isPostgres(path) { return try openPostgres(url: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds) }
+    /// A writer is a command or the server (`role`): while a server holds the ledger, a command's
+    /// writes are refused with the server's URL, and a second server is refused (`WriterRole`).
+    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
+                            role: WriterRole = .command) throws -> LedgerStore {
+        if isPostgres(path) { return try openPostgres(url: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role) }
         try LedgerDatabase.checkIsSQLiteFile(path: path)
         if forWriting { try LedgerDatabase.checkWritable(path: path) }
+        let writerLock = forWriting ? try FileWriterLock.acquire(ledger: path, role: role, waitSeconds: lockWaitSeconds) : nil
         do {
             let queue = forWriting
                 ? try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false, lockWaitSeconds: lockWaitSeconds))
@@ -137,6 +143,7 @@ public final class LedgerStore {
             }
             let store = LedgerStore(path: path, backend: .sqlite(queue))
             store.isWritable = forWriting
+            store.writerLock = writerLock
             if !forWriting, queue.path.hasPrefix("file:") { store.immutableStamp = FileStamp(path: path) }
             return store
         } catch {
@@ -144,8 +151,8 @@ public final class LedgerStore {
         }
     }
 
-    private static func openPostgres(url: String, forWriting: Bool, lockWaitSeconds: TimeInterval) throws -> LedgerStore {
-        let backend = PostgresBackend(location: try PostgresLocation(url: url))
+    private static func openPostgres(url: String, forWriting: Bool, lockWaitSeconds: TimeInterval, role: WriterRole) throws -> LedgerStore {
+        let backend = PostgresBackend(location: try PostgresLocation(url: url), role: role)
         let store = LedgerStore(path: backend.location.description, backend: .postgres(backend))
         store.lockWaitSeconds = lockWaitSeconds
         try backend.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { pg in
@@ -159,7 +166,17 @@ public final class LedgerStore {
             }
         }
         store.isWritable = forWriting
+        if forWriting, role == .server { try backend.holdServerLock(waitSeconds: lockWaitSeconds) }
         return store
+    }
+
+    /// Names the server that holds this ledger (`WriterRole.server`), for the commands it refuses:
+    /// in the lock file beside a SQLite ledger, in the lock's session's `application_name` on PostgreSQL.
+    public func announce(server url: String) {
+        switch backend {
+        case .sqlite: writerLock?.announce(url)
+        case .postgres(let pg): pg.announce(url)
+        }
     }
 
     /// The SQL an administrator runs so that `role` (the server's, the officers') may read and
@@ -209,7 +226,10 @@ public final class LedgerStore {
     /// Removes the files of a database at `path` (after a failed creation or copy). For PostgreSQL,
     /// removes the tables of a ledger that holds at most its genesis entry (one just made), never more.
     public static func removeFiles(path: String) {
-        guard isPostgres(path) else { return LedgerDatabase.removeFiles(path: path) }
+        guard isPostgres(path) else {
+            try? FileManager.default.removeItem(atPath: FileWriterLock.file(of: path))
+            return LedgerDatabase.removeFiles(path: path)
+        }
         guard let location = try? PostgresLocation(url: path) else { return }
         try? PostgresBackend(location: location).transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) { pg in
             guard try PostgresSchema.hasTable(pg, "entries"),

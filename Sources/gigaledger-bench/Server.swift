@@ -14,7 +14,11 @@ struct ServerResult {
     /// Seconds to sync `syncNew` new entries onto a replica of each base size.
     var syncSeconds = [(base: Int, seconds: Double)]()
     var syncNew = 50_000
-    /// Appends per second by `officers` processes through the server; the in-process rate.
+    /// A first sync of a whole ledger of each size, as a process: seconds and peak memory (KiB).
+    var firstSyncs = [(size: Int, seconds: Double, peakKiB: Int)]()
+    /// `contribution record` as a process, through the server and locally (medians of `recordRuns`).
+    var recordRuns = 21, remoteRecordMilliseconds = 0.0, localRecordMilliseconds = 0.0
+    /// Appends per second by `officers` processes through the server, with conflicts and waits.
     var officers = 8, remoteAppends = 0, remoteAppendRate = 0.0, inProcessAppendRate = 0.0
     var conflictsPerAppend = 0.0, p50Milliseconds = 0.0, p99Milliseconds = 0.0, maxMilliseconds = 0.0, failedAppends = 0
     /// Rows per second of one CSV file imported locally and through the server.
@@ -55,6 +59,23 @@ func writeKeyFiles(_ key: SigningKey, name: String, work: String) throws {
     try KeyFiles.writeNew(path: "\(work)/\(name).pub", text: key.publicKey.minisignFile(), mode: 0o644)
 }
 
+/// A ledger at `path` of `size` synthetic rows with the log key enrolled, its checkpoint signed
+/// and its WAL merged; closed when this returns (a server then takes it as its one writer).
+func makeServedLedger(path: String, size: Int, logKey: SigningKey, officers: [SigningKey] = [], random: inout SeededRandom) throws {
+    let ledger = try makeLedger(path: path)
+    try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
+    for (index, key) in officers.enumerated() {
+        try ledger.append(.keyEnroll(KeyEnrolment(checking: key.publicKey, name: "officer \(index)", role: .officer, scopes: [.source(.union)])), key: authority)
+    }
+    _ = try fill(ledger, size: size, random: &random)
+    _ = try ledger.signCheckpoint(key: authority)
+    _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+}
+
+func removeLedger(_ path: String) {
+    for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
+
 func measureServer(binary: String, work: String, random: inout SeededRandom, syncBases: [Int]) throws -> ServerResult {
     var result = ServerResult()
     try writeKeyFiles(authority, name: "server-authority", work: work)
@@ -63,46 +84,70 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     let officerKeys = (1...result.officers).map { _ in SigningKey.generate() }
     for (index, key) in officerKeys.enumerated() { try writeKeyFiles(key, name: "officer-\(index)", work: work) }
 
-    // Sync: a replica of `base` entries (a copy of the server's file, as a replica is row for row),
-    // then `syncNew` entries more on the server, then `gigaledger sync` as a process.
+    // Sync: a first sync of the whole ledger (its peak memory), then `syncNew` entries more on
+    // the server, then a sync of those onto the copy; `gigaledger sync` as a process each time.
     for base in syncBases {
-        log("sync of \(result.syncNew) new entries onto a replica of \(base)")
+        log("a first sync of \(base) entries, then \(result.syncNew) new entries onto it")
         let path = "\(work)/server-\(base).sqlite", replica = "\(work)/replica-\(base).sqlite"
-        let ledger = try makeLedger(path: path)
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
-        _ = try fill(ledger, size: base, random: &random)
-        _ = try ledger.signCheckpoint(key: authority)
-        _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        try FileManager.default.copyItem(atPath: path, toPath: replica)
-        _ = try fill(ledger, size: result.syncNew, random: &random)
-        _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
-        let (seconds, _) = runMeasured(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work)
+        try makeServedLedger(path: path, size: base, logKey: logKey, random: &random)
+        var server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
+        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/server-authority.pub"]
+        let (firstSeconds, peakKiB) = runMeasured(sync, binary: binary, work: work)
+        result.firstSyncs.append((base, firstSeconds, peakKiB))
+        server.stop()
+        do {
+            let ledger = try Ledger.open(path: path, forWriting: true)
+            _ = try fill(ledger, size: result.syncNew, random: &random)
+        }
+        server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
+        // The server keeps a checkpoint of the new entries within its interval; the sync takes in up to it.
+        try waitForCheckpoint(server.url, size: Int64(base + result.syncNew))
+        let (seconds, _) = runMeasured(sync, binary: binary, work: work)
         server.stop()
         result.syncSeconds.append((base, seconds))
-        for file in [path, replica] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+        removeLedger(path)
+        removeLedger(replica)
     }
 
+    // One office's command, as a process: `contribution record` through the server against the
+    // same command on a local file of the same size (unencrypted key: no passphrase's KDF in either).
+    log("contribution record through the server and locally, \(result.recordRuns) times each")
+    let records = "\(work)/server-records.sqlite", localRecords = "\(work)/local-records.sqlite"
+    try makeServedLedger(path: records, size: 10_000, logKey: logKey, officers: officerKeys, random: &random)
+    try FileManager.default.copyItem(atPath: records, toPath: localRecords)
+    let recordServer = try BenchServer(binary: binary, ledger: records, logKeyPath: "\(work)/log.key", work: work)
+    var remoteTimes = [Double](), localTimes = [Double]()
+    for run in 0..<result.recordRuns {
+        let payment = ["contribution", "record", "--key", "\(work)/officer-0.key", "--factory", "aigf-0", "--source", "eu", "--amount", "\(run + 1).00",
+                       "--date", "2026-06-01", "--category", "capex", "--kind", "payment", "--ref", "REC-\(run)", "--authority-key", "\(work)/server-authority.pub"]
+        remoteTimes.append(runMeasured(payment + ["--server", recordServer.url], binary: binary, work: work, environment: ["XDG_CONFIG_HOME": "\(work)/record-office"]).0)
+        localTimes.append(runMeasured(payment + ["--ledger", localRecords], binary: binary, work: work).0)
+    }
+    recordServer.stop()
+    removeLedger(records)
+    removeLedger(localRecords)
+    result.remoteRecordMilliseconds = remoteTimes.sorted()[remoteTimes.count / 2] * 1000
+    result.localRecordMilliseconds = localTimes.sorted()[localTimes.count / 2] * 1000
+
     // Officers at once: 8 processes, each appending one entry per request through the server (one
-    // durable transaction each); against `append` in this process on a ledger of the same size.
+    // durable transaction each), signing again after each conflict; against `append` in this
+    // process on a ledger of the same size.
     log("\(result.officers) officers appending through the server")
     let path = "\(work)/server-appends.sqlite"
-    let ledger = try makeLedger(path: path)
-    try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
-    for (index, key) in officerKeys.enumerated() {
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: key.publicKey, name: "officer \(index)", role: .officer, scopes: [.source(.union)])), key: authority)
+    try makeServedLedger(path: path, size: 100_000, logKey: logKey, officers: officerKeys, random: &random)
+    do {
+        let ledger = try Ledger.open(path: path, forWriting: true)
+        let start = now()
+        for index in 0..<500 {
+            try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
+                                                         date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "LOCAL-\(index)")),
+                              key: authority)
+        }
+        result.inProcessAppendRate = rate(500, now() - start)
     }
-    _ = try fill(ledger, size: 100_000, random: &random)
-    var start = now()
-    for index in 0..<500 {
-        try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
-                                                     date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "LOCAL-\(index)")),
-                          key: authority)
-    }
-    result.inProcessAppendRate = rate(500, now() - start)
     let server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
     let each = 250
-    start = now()
+    let start = now()
     let officers = try (0..<result.officers).map { index -> Process in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -151,17 +196,28 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
                                           "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work,
                                          environment: ["XDG_CONFIG_HOME": "\(work)/batch-office-\(run)"]).0)
         batchServer.stop()
-        for file in [local, served] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+        removeLedger(local)
+        removeLedger(served)
     }
     result.localImportRate = rate(result.batchRows, localSeconds.sorted()[localSeconds.count / 2])
     result.remoteImportRate = rate(result.batchRows, remoteSeconds.sorted()[remoteSeconds.count / 2])
-    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    removeLedger(path)
     return result
+}
+
+/// Waits (polling `checkpoint`, at most 30 s) until the server keeps a checkpoint of `size` entries.
+func waitForCheckpoint(_ url: String, size: Int64) throws {
+    for _ in 0..<300 {
+        if let data = try? Data(contentsOf: URL(string: url + "/checkpoint")!), let note = try? SignedNote.parse(String(decoding: data, as: UTF8.self)),
+           let checkpoint = try? Checkpoint.parse(note.text), checkpoint.size >= size { return }
+        usleep(100_000)
+    }
+    fatalError("bench: the server kept no checkpoint of \(size) entries within 30 s")
 }
 
 /// `gigaledger-bench --officer URL KEY AUTHORITY_PUB COUNT OUT`: one officer's process, appending
 /// COUNT payments one at a time through the server; writes each append's seconds and conflicts.
-func runOfficer(_ arguments: [String]) throws {
+func runOfficer(_ arguments: [String]) async throws {
     let (url, keyPath, authorityPath, count, out) = (arguments[2], arguments[3], arguments[4], Int(arguments[5]) ?? 0, arguments[6])
     let key = try SecretKeyFile.open(try KeyFiles.readSecret(path: keyPath), passphrase: nil)
     let environment = ProcessInfo.processInfo.environment
@@ -170,8 +226,8 @@ func runOfficer(_ arguments: [String]) throws {
                           evidenceDirectory: FileManager.default.temporaryDirectory.path)
     let remote = RemoteAppend(client: try LedgerClient(url: url), trust: trust)
     let tag = String(key.id.description.prefix(8))
-    let lines = try blockingAwait { () async throws -> [String] in
-        var lines = [String]()
+    var lines = [String]()
+    do {
         var head: HeadTrust.Checked?
         for index in 0..<count {
             let data = EntryData.contribution(try Contribution(factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
@@ -188,7 +244,6 @@ func runOfficer(_ arguments: [String]) throws {
             let elapsed = ContinuousClock.now - start
             lines.append("\(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)) \(conflicts)")
         }
-        return lines
     }
     try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
 }

@@ -13,7 +13,7 @@ import Glibc
 
 let arguments = CommandLine.arguments
 if arguments.count == 7 && arguments[1] == "--officer" {
-    try runOfficer(arguments)
+    try await runOfficer(arguments)
     exit(0)
 }
 // `--server-only BINARY OUTPUT.md`: only the server's figures (a quicker run), written to OUTPUT.md.

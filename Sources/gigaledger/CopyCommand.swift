@@ -4,7 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct Copy: ParsableCommand {
+    struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy a ledger between stores verbatim, checking every entry and checkpoint as it goes (SQLite to PostgreSQL, PostgreSQL to SQLite).",
             discussion: """
@@ -17,7 +17,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("The new ledger: a SQLite file or a postgres:// URL of a database without a ledger.", valueName: "ledger")) var to: String
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let source = try Ledger.open(path: from, forWriting: false)
             // The original's root of trust is the one this user trusts for its origin, as for any command on it.
             if let (origin, authority) = try? source.rootOfTrust() {

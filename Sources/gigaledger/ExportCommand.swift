@@ -4,7 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct ExportCommand: ParsableCommand {
+    struct ExportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "export",
             abstract: "Export contributions from the verified ledger: an hledger journal, CSV or JSON.",
@@ -21,7 +21,7 @@ extension GigaLedger {
             if quarter != nil && year != nil { throw ValidationError("give at most one period: --quarter YYYY-Qn or --year YYYY") }
         }
 
-        func run() throws {
+        func run() async throws {
             let format = try ExportFormat.parse(format, field: "format")
             let through = quarter == nil && year == nil ? nil : try Report.period(quarter: quarter, year: year).lastDay
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }

@@ -8,7 +8,7 @@ import Glibc
 
 /// The `gigaledger` command: parses, calls GigaLedgerKit, renders, and picks the exit code.
 @main
-struct GigaLedger: ParsableCommand {
+struct GigaLedger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gigaledger",
         abstract: "A tamper-evident funding ledger for the EU's AI gigafactories.",
@@ -26,11 +26,11 @@ struct GigaLedger: ParsableCommand {
     /// The release, and the formats it writes and reads.
     static let version = "gigaledger 0.12.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
 
-    static func main() {
+    static func main() async {
         do {
             try refuseInvalidUTF8Arguments()
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? AsyncParsableCommand { try await asynchronous.run() } else { try command.run() }
             try flushStandardOutput()
         } catch let failure as ExitCode {
             terminate(failure.rawValue)

@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 extension GigaLedger {
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
             abstract: "Record contributions and access records from a CSV file: all rows in one transaction, or none.",
@@ -22,9 +22,9 @@ extension GigaLedger {
         @OptionGroup var entryChecks: EntryCheckOptions
         @Flag(name: .long, help: "Print the outcome as JSON.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let importFile = try ImportFile.open(file)
-            if let url = ledger.serverURL { return try runRemote(importFile, url: url) }
+            if let url = ledger.serverURL { return try await runRemote(importFile, url: url) }
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
@@ -52,32 +52,30 @@ extension GigaLedger {
 extension GigaLedger.Import {
     /// Through a server: the whole file signed here as one batch after the checked head, recorded
     /// by the server all or none; a refused row is named by its line in the file.
-    func runRemote(_ importFile: ImportFile, url: String) throws {
+    func runRemote(_ importFile: ImportFile, url: String) async throws {
         guard !dryRun else {
             throw CLIError(message: "--dry-run works on a ledger file; through a server nothing is recorded unless every row is accepted, so import without it (or try it on a copy made with `gigaledger sync`)", kind: .refused)
         }
         let remote = try ledger.remoteAppend(url)
         let key = try signing.load()
         let (checks, allowFile) = (try entryChecks.checks(), allowDuplicateFile)
-        let (entries, rows) = try blockingAwait { () async throws -> ([Entry], [Int]) in
-            var rows = [Int]()
-            do {
-                let entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in
-                    let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now())
-                    rows = made.rows
-                    return made.entries
-                }
-                return (entries, rows)
-            } catch let refusal as ServerRefusal {
-                // Every refused row the server listed, named as a local import names them.
-                var list = ImportErrorList()
-                for (index, message) in refusal.refused where index < rows.count && rows[index] > 0 {
-                    list.add(ImportError(row: rows[index], column: nil, value: nil, problem: message))
-                }
-                if !list.isEmpty { try list.throwIfAny() }
-                guard let index = refusal.entryIndex, index < rows.count, rows[index] > 0 else { throw refusal }
-                throw ServerRefusal(message: "row \(rows[index]): \(refusal.message)", kind: refusal.kind, status: refusal.status, entryIndex: index)
+        var rows = [Int]()
+        let entries: [Entry]
+        do {
+            entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in
+                let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now())
+                rows = made.rows
+                return made.entries
             }
+        } catch let refusal as ServerRefusal {
+            // Every refused row the server listed, named as a local import names them.
+            var list = ImportErrorList()
+            for (index, message) in refusal.refused where index < rows.count && rows[index] > 0 {
+                list.add(ImportError(row: rows[index], column: nil, value: nil, problem: message))
+            }
+            if !list.isEmpty { try list.throwIfAny() }
+            guard let index = refusal.entryIndex, index < rows.count, rows[index] > 0 else { throw refusal }
+            throw ServerRefusal(message: "row \(rows[index]): \(refusal.message)", kind: refusal.kind, status: refusal.status, entryIndex: index)
         }
         guard let first = entries.first, let record = entries.last, entries.count >= 2 else { return }
         let count = rows.count - 1

@@ -5,7 +5,7 @@ import GigaLedgerKit
 import GigaLedgerStore
 
 extension GigaLedger {
-    struct Init: ParsableCommand {
+    struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a new ledger whose genesis entry enrols the authority key (the root of trust).")
 
@@ -18,7 +18,7 @@ extension GigaLedger {
         @Option(name: .long, help: "The authority key holder's name, as enrolled.")
         var name: String = "Ledger authority"
 
-        func run() throws {
+        func run() async throws {
             try ledger.refuseServer()  // a ledger is made where it will be served, never through a server
             let path = ledger.path
             let originName = origin

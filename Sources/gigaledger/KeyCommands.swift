@@ -4,7 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct Key: ParsableCommand {
+    struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make signing keys, and enrol or revoke them in the ledger.",
             subcommands: [Generate.self, Enroll.self, Revoke.self, List.self, Export.self])
@@ -12,7 +12,7 @@ extension GigaLedger {
 }
 
 extension GigaLedger.Key {
-    struct Generate: ParsableCommand {
+    struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a new Ed25519 key pair: NAME.key (secret, encrypted, mode 0600) and NAME.pub (minisign format).")
 
@@ -28,7 +28,7 @@ extension GigaLedger.Key {
 
         @OptionGroup var passphrase: PassphraseOptions
 
-        func run() throws {
+        func run() async throws {
             let strength = try Sodium.KDFStrength.parse(kdf, field: "kdf")
             let keyPath = out + ".key", pubPath = out + ".pub"
             for path in [keyPath, pubPath] where FileManager.default.fileExists(atPath: path) { throw KeyError.exists(path: path) }
@@ -54,7 +54,7 @@ extension GigaLedger.Key {
         }
     }
 
-    struct Enroll: ParsableCommand {
+    struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enrol a public key with a role (signed by an authority key).")
 
         @OptionGroup var ledger: LedgerOptions
@@ -74,16 +74,16 @@ extension GigaLedger.Key {
         @Option(name: .long, help: ArgumentHelp("What an officer may record: eu, ms:CC, private:ID or factory:ID (repeatable).", valueName: "scope"))
         var scope: [String] = []
 
-        func run() throws {
+        func run() async throws {
             let publicKey = try KeyFiles.readPublic(path: pub)
             let role = try Role.parse(role, field: "role")
             let scopes = try scope.map { try Scope.parse($0, field: "scope") }
             let enrolment = try KeyEnrolment(checking: publicKey, name: name, role: role, scopes: scopes)
-            try ledger.record(.keyEnroll(enrolment), signing: signing, what: "enrolled key \(publicKey.id) as \(role.rawValue)")
+            try await ledger.record(.keyEnroll(enrolment), signing: signing, what: "enrolled key \(publicKey.id) as \(role.rawValue)")
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke an enrolled key (signed by an authority key); later entries it signs are refused.")
 
         @OptionGroup var ledger: LedgerOptions
@@ -95,19 +95,19 @@ extension GigaLedger.Key {
         @Option(name: .long, help: "Why, for the record.")
         var reason: String
 
-        func run() throws {
+        func run() async throws {
             let revocation = KeyRevocation(keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
-            try ledger.record(.keyRevoke(revocation), signing: signing, what: "revoked key \(revocation.keyID)")
+            try await ledger.record(.keyRevoke(revocation), signing: signing, what: "revoked key \(revocation.keyID)")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with their roles, scopes and status.")
 
         @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let keys = try ledger.open(forWriting: false).keys()
             if json {
                 print(Render.jsonArray(keys.map { key in
@@ -128,7 +128,7 @@ extension GigaLedger.Key {
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an enrolled key's public key file (minisign .pub), as the ledger enrols it.",
             discussion: """
@@ -141,7 +141,7 @@ extension GigaLedger.Key {
         @Option(name: .long, help: ArgumentHelp("The key's ID (16 hex digits).", valueName: "id")) var id: String
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 
-        func run() throws {
+        func run() async throws {
             let keyID = try KeyID.parse(id, field: "id")
             guard let record = try ledger.open(forWriting: false).keys().first(where: { $0.enrolment.publicKey.id == keyID }) else {
                 throw InputError(field: "id", value: id, problem: "is not a key enrolled in this ledger (`gigaledger key list` shows them)")

@@ -10,11 +10,15 @@ struct LedgerFileOptions: ParsableArguments {
             completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer before failing with \"ledger busy, retry\".", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer, or (with --server) to sign again after other offices' entries and to wait out a busy server, before failing with \"busy, retry\".", valueName: "seconds"))
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
     @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
     var authorityKey: String?
+
+    func validate() throws {
+        guard lockWait >= 0, lockWait <= 3600 else { throw ValidationError("--lock-wait \(lockWait) is outside 0 to 3600 seconds") }
+    }
 }
 
 /// The ledger of a command that can also go through a server: the file's options and `--server`.
@@ -61,15 +65,27 @@ extension LedgerLocation {
     /// Records `data`, signed by the signing key, in the local ledger or through the server, and
     /// prints what was recorded (`what`). Locally the output is part of the transaction (lost
     /// output records nothing); through a server it follows the server's acknowledgement.
-    func record(_ data: EntryData, signing: SigningOptions, checks: EntryChecks = EntryChecks(), what: String) throws {
+    func record(_ data: EntryData, signing: SigningOptions, checks: EntryChecks = EntryChecks(), what: String) async throws {
         guard let url = serverURL else {
             _ = try open(forWriting: true).append(data, key: signing.load(), checks: checks, deliver: { try Render.recorded($0, what: what) })
             return
         }
         let remote = try remoteAppend(url)
-        let key = try signing.load()
-        let entry = try blockingAwait { try await remote.append(data, key: key, checks: checks) }
+        let entry = try await remote.append(data, key: try signing.load(), checks: checks)
         try Render.recorded(entry, what: what)
+    }
+
+    /// The verified copy a signature about the whole ledger is made over (`checkpoint` and
+    /// `cosign` with `--server`): the file `--ledger` or `GIGALEDGER_LEDGER` names, created or
+    /// brought up to the server's latest checkpoint first (`sync`, O(new), every new entry checked).
+    func syncedCopy(_ url: String, forWriting: Bool) async throws -> Ledger {
+        guard let path = ledger ?? Environment.value(Environment.ledger) else {
+            throw CLIError(message: "with --server, name your verified copy of the ledger with --ledger COPY.sqlite (or GIGALEDGER_LEDGER): it is synced from \(url) first, and the signature is made over it", kind: .refused)
+        }
+        let lockWait = try checkedLockWait()
+        let replica = Replica(client: try Environment.client(url), trust: try Environment.headTrust(pinned: try pinnedAuthority(), keepingCheckpoints: false))
+        _ = try await replica.sync(path: path, lockWaitSeconds: lockWait)
+        return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
     }
 
     /// Reading through the server at `url`, checked as a remote append checks the head.
@@ -81,7 +97,16 @@ extension LedgerLocation {
     /// The remote append for `url`, trusting the authority key given or recorded for its origin and
     /// keeping the last checkpoint seen in the user's configuration folder.
     func remoteAppend(_ url: String) throws -> RemoteAppend {
-        RemoteAppend(client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true))
+        RemoteAppend(client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true),
+                     waitSeconds: try checkedLockWait())
+    }
+
+    /// `--lock-wait`, within 0 to 3600 seconds: how long a local writer waits for the lock, and a
+    /// client signs again after conflicts or waits out a busy server, before "busy, retry".
+    func checkedLockWait() throws -> Double {
+        // `LedgerFileOptions.validate` refused anything outside 0 to 3600 seconds before `run`.
+        precondition((0...3600).contains(lockWait), "LedgerLocation.checkedLockWait: validate() lets no other value through")
+        return lockWait
     }
 
     /// The authority key given: `--authority-key`, else `GIGALEDGER_AUTHORITY_KEY`.
@@ -99,9 +124,7 @@ extension LedgerLocation {
     func openTrusted(forWriting: Bool) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
         // A command that works on a file must not quietly use a local one when a server was named.
         try refuseServer()
-        guard lockWait >= 0, lockWait <= 3600 else {
-            throw InputError(field: "lock-wait", value: String(lockWait), problem: "is outside 0 to 3600 seconds")
-        }
+        let lockWait = try checkedLockWait()
         let pinned = try pinnedAuthority()
         let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
@@ -115,7 +138,7 @@ extension LedgerLocation {
         if server?.isEmpty == true { throw InputError(field: "server", value: "", problem: "is empty: give a server's URL, or leave --server out") }
         let named = ledger != nil || Environment.value(Environment.ledger) != nil
         if let server = server ?? (named ? nil : Environment.value(Environment.server)) {
-            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, log, show and prove --entry", kind: .refused)
+            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, checkpoint, cosign, log, show and prove --entry", kind: .refused)
         }
     }
 }

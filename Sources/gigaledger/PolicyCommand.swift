@@ -4,11 +4,11 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct PolicyCommand: ParsableCommand {
+    struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "policy", abstract: "Record and show the safeguards reports are checked against.",
                                                         subcommands: [Set.self, Show.self])
 
-        struct Set: ParsableCommand {
+        struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record a policy (a JSON file, or one the binary carries) as an entry signed by an authority key.")
 
@@ -21,20 +21,20 @@ extension GigaLedger {
                 guard (file == nil) != (builtin == nil) else { throw ValidationError("give exactly one of --file FILE or --builtin NAME") }
             }
 
-            func run() throws {
+            func run() async throws {
                 let policy = try PolicyCommand.load(file: file, builtin: builtin)
-                try ledger.record(.policy(policy), signing: signing, what: "recorded policy \(policy.id) version \(policy.version)")
+                try await ledger.record(.policy(policy), signing: signing, what: "recorded policy \(policy.id) version \(policy.version)")
             }
         }
 
-        struct Show: ParsableCommand {
+        struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Show a policy's rules, each with its value, source and confidence: the latest recorded in the ledger, or one the binary carries.")
 
             @OptionGroup var ledger: LocalLedgerOptions
             @Option(name: .long, help: ArgumentHelp("A policy the binary carries, instead of the ledger's.", valueName: "name")) var builtin: String?
 
-            func run() throws {
+            func run() async throws {
                 let policy: Policy
                 if let builtin {
                     policy = try BuiltinPolicies.policy(named: builtin)

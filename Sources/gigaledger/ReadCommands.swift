@@ -5,14 +5,14 @@ import GigaLedgerKit
 import GigaLedgerClient
 
 extension GigaLedger {
-    struct Log: ParsableCommand {
+    struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the entries, one line each, or as a JSON array.")
 
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print a JSON array of entries for scripts.") var json = false
 
-        func run() throws {
-            if let url = ledger.serverURL { return try runRemote(url) }
+        func run() async throws {
+            if let url = ledger.serverURL { return try await runRemote(url) }
             let ledger = try ledger.open(forWriting: false)
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
@@ -30,35 +30,32 @@ extension GigaLedger {
         }
 
         /// The server's entries, each linked to the one before and the last in its checked checkpoint.
-        func runRemote(_ url: String) throws {
+        func runRemote(_ url: String) async throws {
             let read = try ledger.remoteRead(url)
-            let json = json
-            try blockingAwait {
-                if json { print("[", terminator: "") }
-                _ = try await read.forEachEntry { entry, size in
-                    if json {
-                        print((entry.seq == 1 ? "" : ",\n") + Render.json(entry), terminator: "")
-                    } else {
-                        print(Render.line(entry, seqWidth: String(size).count + 1))
-                    }
+            if json { print("[", terminator: "") }
+            _ = try await read.forEachEntry { entry, size in
+                if json {
+                    print((entry.seq == 1 ? "" : ",\n") + Render.json(entry), terminator: "")
+                } else {
+                    print(Render.line(entry, seqWidth: String(size).count + 1))
                 }
-                if json { print("]") }
             }
+            if json { print("]") }
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one entry in full: its fields, hashes and signature.")
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The entry's sequence number, or its hash (64 hex digits).") var seq: String
         @Flag(name: .long, help: "Print JSON for scripts.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let reference = try EntryReference.parse(seq, field: "entry")
             if let url = ledger.serverURL {
                 let read = try ledger.remoteRead(url)
-                guard let entry = try blockingAwait({ try await read.entry(reference) }) else {
+                guard let entry = try await read.entry(reference) else {
                     throw InputError(field: "entry", value: seq, problem: "is not an entry of the server's ledger")
                 }
                 print(json ? Render.json(entry) : Render.detail(entry))
@@ -71,7 +68,7 @@ extension GigaLedger {
         }
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-check every entry: hashes, links, signatures, signers' enrolment, scope and revocation.",
             discussion: "Exit 0: verified. Exit 1: not verified; the first failing entry and the reason are printed. Exit 2: could not verify.")
@@ -81,7 +78,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
         @OptionGroup var witnesses: WitnessOptions
 
-        func run() throws {
+        func run() async throws {
             let (ledger, _, authority, trust) = try ledger.openTrusted(forWriting: false)
             let required = try witnesses.load()
             let bar = ProgressBar(label: "verifying")

@@ -5,17 +5,17 @@ import GigaLedgerKit
 import GigaLedgerClient
 
 extension GigaLedger {
-    struct FactoryCommand: ParsableCommand {
+    struct FactoryCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
                                                         subcommands: [Register.self, Amend.self, List.self])
 
-        struct List: ParsableCommand {
+        struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
 
             @OptionGroup var ledger: LocalLedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
-            func run() throws {
+            func run() async throws {
                 let factories = try ledger.open(forWriting: false).factories()
                 if json {
                     print(Render.jsonArray(factories.map { item in
@@ -34,20 +34,20 @@ extension GigaLedger {
             }
         }
 
-        struct Register: ParsableCommand {
+        struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a factory with its hosts, its eligible CAPEX and, optionally, its operating budget (authority key).")
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: FactoryFields
 
-            func run() throws {
+            func run() async throws {
                 let factory = try fields.factory()
-                try ledger.record(.factoryRegister(factory), signing: signing, what: "registered factory \(factory.id)")
+                try await ledger.record(.factoryRegister(factory), signing: signing, what: "registered factory \(factory.id)")
             }
         }
 
-        struct Amend: ParsableCommand {
+        struct Amend: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record new values for a registered factory (every field, as at registration) and why (authority key).",
                 discussion: "The registration stays in the ledger; reports at a later state use the latest amendment.")
@@ -57,9 +57,9 @@ extension GigaLedger {
             @OptionGroup var fields: FactoryFields
             @Option(name: .long, help: "Why, for the record.") var reason: String
 
-            func run() throws {
+            func run() async throws {
                 let amendment = try Amendment(try fields.factory(), reason: reason)
-                try ledger.record(.factoryAmend(amendment), signing: signing, what: "amended factory \(amendment.value.id)")
+                try await ledger.record(.factoryAmend(amendment), signing: signing, what: "amended factory \(amendment.value.id)")
             }
         }
     }
@@ -79,17 +79,17 @@ extension GigaLedger {
         }
     }
 
-    struct PartnerCommand: ParsableCommand {
+    struct PartnerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "partner", abstract: "Register and list private partners.",
                                                         subcommands: [Register.self, Amend.self, List.self])
 
-        struct List: ParsableCommand {
+        struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered private partners (as their latest amendments have them).")
 
             @OptionGroup var ledger: LocalLedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
-            func run() throws {
+            func run() async throws {
                 let partners = try ledger.open(forWriting: false).partners()
                 if json {
                     print(Render.jsonArray(partners.map { item in
@@ -105,20 +105,20 @@ extension GigaLedger {
             }
         }
 
-        struct Register: ParsableCommand {
+        struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a private partner (authority key).")
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: PartnerFields
 
-            func run() throws {
+            func run() async throws {
                 let partner = try fields.partner()
-                try ledger.record(.partnerRegister(partner), signing: signing, what: "registered partner \(partner.id)")
+                try await ledger.record(.partnerRegister(partner), signing: signing, what: "registered partner \(partner.id)")
             }
         }
 
-        struct Amend: ParsableCommand {
+        struct Amend: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record new values for a registered partner (every field, as at registration) and why (authority key).")
 
@@ -127,9 +127,9 @@ extension GigaLedger {
             @OptionGroup var fields: PartnerFields
             @Option(name: .long, help: "Why, for the record.") var reason: String
 
-            func run() throws {
+            func run() async throws {
                 let amendment = try Amendment(try fields.partner(), reason: reason)
-                try ledger.record(.partnerAmend(amendment), signing: signing, what: "amended partner \(amendment.value.id)")
+                try await ledger.record(.partnerAmend(amendment), signing: signing, what: "amended partner \(amendment.value.id)")
             }
         }
     }
@@ -144,11 +144,11 @@ extension GigaLedger {
         func partner() throws -> Partner { try Partner(id: id, name: name, country: country, isSME: sme) }
     }
 
-    struct ContributionCommand: ParsableCommand {
+    struct ContributionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "contribution", abstract: "Record contributions: commitments and payments.",
                                                         subcommands: [Record.self])
 
-        struct Record: ParsableCommand {
+        struct Record: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record one contribution to a factory.")
 
             @OptionGroup var ledger: LedgerOptions
@@ -162,21 +162,21 @@ extension GigaLedger {
             @Option(name: .long, help: "A reference: an agreement, an invoice, a payment order.") var ref: String = ""
             @OptionGroup var entryChecks: EntryCheckOptions
 
-            func run() throws {
+            func run() async throws {
                 let item = try Contribution(
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
                     kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
-                try ledger.record(.contribution(item), signing: signing, checks: entryChecks.checks(), what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
+                try await ledger.record(.contribution(item), signing: signing, checks: entryChecks.checks(), what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
             }
         }
     }
 
-    struct AccessCommand: ParsableCommand {
+    struct AccessCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "access", abstract: "Record compute access granted.",
                                                         subcommands: [Record.self])
 
-        struct Record: ParsableCommand {
+        struct Record: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record GPU-hours granted to a beneficiary from the Union's or the host's access time.")
 
             @OptionGroup var ledger: LedgerOptions
@@ -192,18 +192,18 @@ extension GigaLedger {
             @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.", valueName: "CC")) var country: String?
             @OptionGroup var entryChecks: EntryCheckOptions
 
-            func run() throws {
+            func run() async throws {
                 let grant = try AccessGrant(
                     factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
                     charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
-                try ledger.record(.access(grant), signing: signing, checks: entryChecks.checks(), what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
+                try await ledger.record(.access(grant), signing: signing, checks: entryChecks.checks(), what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
             }
         }
     }
 
-    struct Correct: ParsableCommand {
+    struct Correct: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a reversing entry for a contribution or access record; the original stays and reports net them.")
 
@@ -214,10 +214,10 @@ extension GigaLedger {
         @Flag(name: .long, help: "Show what would be reversed and check the correction; write nothing.") var dryRun = false
         @Flag(name: .long, help: "Do not ask for confirmation on a terminal (for scripts).") var yes = false
 
-        func run() throws {
+        func run() async throws {
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
-            if let url = self.ledger.serverURL { return try runRemote(seq, correction, url: url) }
+            if let url = self.ledger.serverURL { return try await runRemote(seq, correction, url: url) }
             let ledger = try ledger.open(forWriting: true)
             guard let original = try ledger.body(seq) else {
                 throw InputError(field: "entry", value: entry, problem: "is not an entry of this ledger")
@@ -245,9 +245,9 @@ extension GigaLedger.Correct {
     /// Through a server: the original read from it (proven in its checked checkpoint) and shown,
     /// confirmed, then the correction signed here and submitted. `--dry-run` shows and stops: the
     /// server's rules run when the correction is submitted.
-    func runRemote(_ seq: Int64, _ correction: Correction, url: String) throws {
+    func runRemote(_ seq: Int64, _ correction: Correction, url: String) async throws {
         let read = try ledger.remoteRead(url)
-        guard let stored = try blockingAwait({ try await read.entry(seq) }), case .success(let original) = Entry.readBody(stored) else {
+        guard let stored = try await read.entry(seq), case .success(let original) = Entry.readBody(stored) else {
             throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
         }
         print("entry \(seq) (\(original.type), recorded \(original.recordedAt) by key \(original.signer)): \(Render.summarize(original.data))")
@@ -260,6 +260,6 @@ extension GigaLedger.Correct {
                 throw CLIError(message: "not confirmed: nothing was written", kind: .refused)
             }
         }
-        try ledger.record(.correction(correction), signing: signing, what: "reversed entry \(seq)")
+        try await ledger.record(.correction(correction), signing: signing, what: "reversed entry \(seq)")
     }
 }

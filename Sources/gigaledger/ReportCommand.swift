@@ -4,7 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct Report: ParsableCommand {
+    struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
             discussion: "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
@@ -25,7 +25,7 @@ extension GigaLedger {
             guard (quarter == nil) != (year == nil) else { throw ValidationError("give exactly one period: --quarter YYYY-Qn or --year YYYY") }
         }
 
-        func run() throws {
+        func run() async throws {
             let period = try Self.period(quarter: quarter, year: year)
             let state = try at.map { try SequenceNumber.parse($0, field: "at") }
             // Signed when a key is given (--key, else GIGALEDGER_KEY), as every signing command reads it.

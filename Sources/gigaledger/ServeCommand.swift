@@ -2,19 +2,21 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
 import GigaLedgerServer
 import Logging
 
 extension GigaLedger {
-    struct Serve: ParsableCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the ledger to many offices over HTTP(S): signed entries in, tlog tiles and entries out.",
             discussion: """
                 Officers append with `--server URL` on any write command: they sign on their own machine and \
-                the server admits the entry with the rules of a local append. The log key (`key enroll --role log`) \
-                signs checkpoints here, so the authority key stays offline. Stops on SIGTERM or SIGINT after the \
-                requests in flight. README, "Deploying for many offices"; schema/FORMAT.md section 17.
+                the server admits the entry with the rules of a local append. While it runs, the server is the \
+                ledger's one writer: a second server, and local write commands, are refused and told to write \
+                through it; reads (verify, report, backup, publish) work beside it. The log key \
+                (`key enroll --role log`) signs checkpoints here, so the authority key stays offline. Stops on \
+                SIGTERM or SIGINT after the requests in flight. README, "Deploying for many offices"; \
+                schema/FORMAT.md section 17.
                 """)
 
         @OptionGroup var ledger: LocalLedgerOptions
@@ -40,79 +42,82 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)
         var reports: String?
 
-        /// `NAME=URL=PUB`: the URL may hold `=` itself, so the name is up to the first `=` and the key file after the last.
-        static func parseWitness(_ text: String) throws -> WitnessEndpoint {
-            guard let first = text.firstIndex(of: "="), let last = text.lastIndex(of: "="), first < last, first > text.startIndex else {
-                throw InputError(field: "witness", value: text, problem: "is not NAME=URL=PUBLIC_KEY_FILE")
-            }
-            let url = String(text[text.index(after: first)..<last])
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw InputError(field: "witness", value: text, problem: "has no http:// or https:// URL") }
-            return WitnessEndpoint(name: String(text[..<first]), url: url, key: try KeyFiles.readPublic(path: String(text[text.index(after: last)...])))
-        }
-
-        func run() throws {
-            try ledger.refuseServer()  // a server serves its own ledger file, never another server
-            let (host, port) = try Self.parseListen(listen)
+        func validate() throws {
+            _ = try Self.parseListen(listen)
             guard (tlsCert == nil) == (tlsKey == nil) else {
-                throw InputError(field: tlsCert == nil ? "tls-cert" : "tls-key", value: "", problem: "is missing: HTTPS needs both --tls-cert and --tls-key")
+                throw ValidationError("--\(tlsCert == nil ? "tls-cert" : "tls-key") is missing: HTTPS needs both --tls-cert and --tls-key")
             }
             guard (10...3_600_000).contains(checkpointInterval) else {
-                throw InputError(field: "checkpoint-interval", value: String(checkpointInterval), problem: "is outside 10 to 3600000 milliseconds")
+                throw ValidationError("--checkpoint-interval \(checkpointInterval) is outside 10 to 3600000 milliseconds")
             }
-            let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
-            guard (1...600).contains(bodyTimeout) else {
-                throw InputError(field: "body-timeout", value: String(bodyTimeout), problem: "is outside 1 to 600 seconds")
-            }
-            guard requestsPerMinute >= 1, submissionsPerMinute >= 1 else {
-                throw InputError(field: requestsPerMinute < 1 ? "requests-per-minute" : "submissions-per-minute",
-                                 value: String(min(requestsPerMinute, submissionsPerMinute)), problem: "must be at least 1")
-            }
-            let witnesses = try witness.map(Self.parseWitness)
+            guard (1...600).contains(bodyTimeout) else { throw ValidationError("--body-timeout \(bodyTimeout) is outside 1 to 600 seconds") }
+            guard requestsPerMinute >= 1 else { throw ValidationError("--requests-per-minute \(requestsPerMinute) must be at least 1") }
+            guard submissionsPerMinute >= 1 else { throw ValidationError("--submissions-per-minute \(submissionsPerMinute) must be at least 1") }
+            for item in witness { _ = try Self.splitWitness(item) }
+        }
+
+        func run() async throws {
+            try ledger.refuseServer()  // a server serves its own ledger file, never another server
+            let (host, port) = try Self.parseListen(listen)
             var limits = ServerLimits()
             limits.checkpointIntervalMilliseconds = checkpointInterval
             limits.bodySecondsMax = bodyTimeout
             limits.requestsPerMinutePerAddress = requestsPerMinute
             limits.submissionsPerMinutePerKey = submissionsPerMinute
-            let configuration = {
-                var configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
-                                                        tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
-                configuration.witnesses = witnesses
-                configuration.reports = reports
-                return configuration
-            }()
-            let logger = { () -> Logger in
-                var logger = Logger(label: "gigaledger.serve")
-                logger.logLevel = .info
-                return logger
-            }()
+            limits.lockWaitSeconds = try ledger.checkedLockWait()
+            var configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
+                                                    tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
+            configuration.witnesses = try witness.map(Self.parseWitness)
+            configuration.reports = reports
+            let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
             let scheme = tlsCert == nil ? "http" : "https"
             let path = ledger.displayPath
-            try blockingAwait {
-                try await LedgerServer.run(configuration, logKey: key, logger: logger) { address in
-                    print("gigaledger: serving \(path) on \(scheme)://\(address)")
-                    try? flushStandardOutput()
-                }
+            let app = try await buildApplication(configuration, logKey: key, logger: Self.logger("gigaledger.serve")) { address in
+                print("gigaledger: serving \(path) on \(scheme)://\(address)")
+                try? flushStandardOutput()
             }
+            try await runUntilStopped(app, host: host, port: port)
+        }
+
+        static func logger(_ label: String) -> Logger {
+            var logger = Logger(label: label)
+            logger.logLevel = .info
+            return logger
+        }
+
+        /// `NAME=URL=PUB`: the URL may hold `=` itself, so the name is up to the first `=` and the key file after the last.
+        static func splitWitness(_ text: String) throws -> (name: String, url: String, key: String) {
+            guard let first = text.firstIndex(of: "="), let last = text.lastIndex(of: "="), first < last, first > text.startIndex else {
+                throw ValidationError("--witness \(InputError.quoted(text)) is not NAME=URL=PUBLIC_KEY_FILE")
+            }
+            let url = String(text[text.index(after: first)..<last])
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--witness \(InputError.quoted(text)) has no http:// or https:// URL") }
+            return (String(text[..<first]), url, String(text[text.index(after: last)...]))
+        }
+
+        static func parseWitness(_ text: String) throws -> WitnessEndpoint {
+            let (name, url, key) = try splitWitness(text)
+            return WitnessEndpoint(name: name, url: url, key: try KeyFiles.readPublic(path: key))
         }
 
         /// `HOST:PORT`, the port 0 to 65535.
-        static func parseListen(_ text: String) throws(InputError) -> (String, Int) {
+        static func parseListen(_ text: String) throws -> (String, Int) {
             guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
                   String(port) == text[text.index(after: colon)...], colon > text.startIndex
-            else { throw InputError(field: "listen", value: text, problem: "is not HOST:PORT with a port from 0 to 65535") }
+            else { throw ValidationError("--listen \(InputError.quoted(text)) is not HOST:PORT with a port from 0 to 65535") }
             return (String(text[..<colon]), port)
         }
     }
 }
 
 extension GigaLedger {
-    struct WitnessCommand: ParsableCommand {
+    struct WitnessCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "witness",
             abstract: "Run an auditor's C2SP tlog-witness: cosign a log's checkpoints only when consistent with the last one cosigned.",
             subcommands: [Serve.self])
 
-        struct Serve: ParsableCommand {
+        struct Serve: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Serve POST /add-checkpoint (C2SP tlog-witness) for the logs given.",
                 discussion: """
@@ -134,30 +139,29 @@ extension GigaLedger {
             @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
             var listen = "127.0.0.1:8471"
 
-            func run() throws {
+            func validate() throws {
+                _ = try GigaLedger.Serve.parseListen(listen)
+                guard !log.isEmpty else { throw ValidationError("--log is missing: give at least one ORIGIN=LOG.pub to witness") }
+                for item in log where (item.firstIndex(of: "=").map { $0 == item.startIndex } ?? true) {
+                    throw ValidationError("--log \(InputError.quoted(item)) is not ORIGIN=PUBLIC_KEY_FILE")
+                }
+            }
+
+            func run() async throws {
                 let (host, port) = try GigaLedger.Serve.parseListen(listen)
-                guard !log.isEmpty else { throw InputError(field: "log", value: "", problem: "is missing: give at least one ORIGIN=LOG.pub to witness") }
                 var logs = [String: [PublicKey]]()
                 for item in log {
-                    guard let equals = item.firstIndex(of: "="), equals > item.startIndex else {
-                        throw InputError(field: "log", value: item, problem: "is not ORIGIN=PUBLIC_KEY_FILE")
-                    }
+                    let equals = item.firstIndex(of: "=")!  // validate() checked it
                     logs[String(item[..<equals]), default: []].append(try KeyFiles.readPublic(path: String(item[item.index(after: equals)...])))
                 }
                 let signingKey = try SigningOptions(key: key, passphrase: passphrase).load()
                 let witness = try Witness(key: signingKey, name: name, logs: logs, state: try WitnessState(directory: state))
-                let logger = { () -> Logger in
-                    var logger = Logger(label: "gigaledger.witness")
-                    logger.logLevel = .info
-                    return logger
-                }()
                 let name = self.name
-                try blockingAwait {
-                    try await WitnessServer.run(witness, host: host, port: port, logger: logger) { address in
-                        print("gigaledger: witness \(name) serving on http://\(address)")
-                        try? flushStandardOutput()
-                    }
+                let app = try buildWitnessApplication(witness, host: host, port: port, logger: GigaLedger.Serve.logger("gigaledger.witness")) { address in
+                    print("gigaledger: witness \(name) serving on http://\(address)")
+                    try? flushStandardOutput()
                 }
+                try await runUntilStopped(app, host: host, port: port)
             }
         }
     }

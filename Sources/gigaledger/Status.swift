@@ -4,14 +4,14 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify the ledger, then print its entries by type and each factory's committed and paid totals (corrections netted).")
 
         @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let ledger = try ledger.open(forWriting: false)
             let status = try ledger.status()
             let report = status.verification

@@ -5,7 +5,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 
 extension GigaLedger {
-    struct Sync: ParsableCommand {
+    struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or update a verified copy of a server's ledger (an auditor's replica).",
             discussion: """
@@ -17,25 +17,22 @@ extension GigaLedger {
                 --from may also be the address of a publication (`gigaledger publish`) on any web server.
                 """)
 
-        @Option(name: .long, help: ArgumentHelp("The server's URL.", valueName: "url")) var from: String
-        @Option(name: .long, help: ArgumentHelp("The copy's file (created on the first sync).", valueName: "path"), completion: .file(extensions: ["sqlite"]))
-        var ledger: String
-        @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the one recorded for its origin).", valueName: "pub"), completion: .file(extensions: ["pub"]))
-        var authorityKey: String?
+        @Option(name: .long, help: ArgumentHelp("The server's URL, or a publication's (default: $GIGALEDGER_SERVER).", valueName: "url")) var from: String?
+        @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var witnesses: WitnessOptions
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
-        func run() throws {
-            let pinned = try Environment.pinnedAuthority(authorityKey)
+        func run() async throws {
+            guard let from = from ?? ledger.server ?? Environment.value(Environment.server) else {
+                throw ValidationError("--from is missing: give the server's or the publication's URL (or set GIGALEDGER_SERVER)")
+            }
+            let pinned = try ledger.pinnedAuthority()
             let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum) }
             let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
-            let path = ledger
-            let outcome = try blockingAwait { try await replica.sync(path: path, quorum: quorum) }
-            // The copy's authority, checked against the key given, is now the one this user trusts
+            let path = ledger.path
+            // The copy's authority, checked against the key given, becomes the one this user trusts
             // for its origin (as `init` records it): later commands on the copy need no --authority-key.
-            if let (origin, authority) = try? Ledger.open(path: path, forWriting: false).rootOfTrust() {
-                _ = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: nil)
-            }
+            let outcome = try await replica.sync(path: path, quorum: quorum, lockWaitSeconds: try ledger.checkedLockWait())
             if json {
                 print(Render.jsonObject(["ledger": .string(Ledger.displayName(path)), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
                                          "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept))]))
@@ -53,7 +50,7 @@ extension GigaLedger {
 }
 
 extension GigaLedger {
-    struct Publish: ParsableCommand {
+    struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the ledger's latest checkpoint as static files for any web server: C2SP tlog-tiles, and full entries for replicas.",
             discussion: """
@@ -71,7 +68,7 @@ extension GigaLedger {
         var reports: String?
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports)
             if json {
                 print(Render.jsonObject(["out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),

@@ -22,24 +22,32 @@ func readCheckpointFile(_ path: String) throws -> String {
 }
 
 extension GigaLedger {
-    struct CheckpointCommand: ParsableCommand {
+    struct CheckpointCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "checkpoint",
             abstract: "Sign a C2SP checkpoint (origin, size, Merkle root) of the whole ledger with an authority key, and keep it.")
 
-        @OptionGroup var ledger: LocalLedgerOptions
+        @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: ArgumentHelp("Write the signed checkpoint here instead of standard output.", valueName: "file")) var out: String?
 
-        func run() throws {
+        func run() async throws {
             if let out { try OutputFiles.checkNew(out) }
+            if let url = ledger.serverURL {
+                // Over the copy --ledger names, synced and verified here; the server keeps it after checking it against its own tree.
+                let note = try await ledger.syncedCopy(url, forWriting: true).signedCheckpoint(key: signing.load())
+                let kept = try await Environment.client(url).submitCheckpoint(note)
+                try emit(kept.note, to: out)
+                if !kept.isNew { warn("\(url) keeps a checkpoint at least as recent already; that one stands (printed)") }
+                return
+            }
             let ledger = try ledger.open(forWriting: true)
             // Handed out before it is kept: output that is lost (a full disk) keeps nothing.
             _ = try ledger.signCheckpoint(key: signing.load(), deliver: { try emit($0, to: out) })
         }
     }
 
-    struct Prove: ParsableCommand {
+    struct Prove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a receipt for one entry (--entry), or a consistency proof between two checkpoints (--from).",
             discussion: "A receipt holds the entry's bytes and signature, its inclusion proof and the signed checkpoint; `gigaledger check-receipt` checks it offline.")
@@ -55,7 +63,7 @@ extension GigaLedger {
             guard (entry == nil) != (from == nil) else { throw ValidationError("give either --entry SEQ or --from CHECKPOINT") }
         }
 
-        func run() throws {
+        func run() async throws {
             if let url = ledger.serverURL {
                 // Through a server: a receipt against its checked checkpoint, made and checked here.
                 guard let entry, checkpoint == nil else {
@@ -63,7 +71,7 @@ extension GigaLedger {
                 }
                 let seq = try SequenceNumber.parse(entry, field: "entry")
                 let read = try ledger.remoteRead(url)
-                guard let receipt = try blockingAwait({ try await read.receipt(seq) }) else {
+                guard let receipt = try await read.receipt(seq) else {
                     throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
                 }
                 try emit(receipt.encoded, to: out)
@@ -80,7 +88,7 @@ extension GigaLedger {
         }
     }
 
-    struct CheckReceipt: ParsableCommand {
+    struct CheckReceipt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-receipt",
             abstract: "Check a receipt (or a consistency proof from `prove --from`) offline, without the ledger: the checkpoints' signatures, the proof, the entry's signature.",
@@ -94,13 +102,13 @@ extension GigaLedger {
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         /// With `--server`: the size of the server's checkpoint that extends the receipt's.
-        func stillHeld(_ checkpoint: Checkpoint, key: PublicKey) throws -> Int64? {
+        func stillHeld(_ checkpoint: Checkpoint, key: PublicKey) async throws -> Int64? {
             guard let server else { return nil }
             let read = RemoteRead(client: try Environment.client(server), trust: try Environment.headTrust(pinned: key, keepingCheckpoints: true))
-            return try blockingAwait { try await read.stillHolds(checkpoint) }
+            return try await read.stillHolds(checkpoint)
         }
 
-        func run() throws {
+        func run() async throws {
             let key = try KeyFiles.readPublic(path: ledgerKey)
             let required = try witnesses.load()
             let text = try OutputFiles.readText(file, what: "receipt", bytesMax: max(Receipt.bytesMax, ConsistencyFile.bytesMax))
@@ -116,7 +124,7 @@ extension GigaLedger {
             let receipt = try Receipt.parse(text)
             let (checkpoint, body) = try receipt.check(ledgerKey: key)
             if let required { try required.check(cosigners: receipt.cosigners(among: required.keys).count, size: checkpoint.size) }
-            let held = try stillHeld(checkpoint, key: key)
+            let held = try await stillHeld(checkpoint, key: key)
             if json {
                 var fields: [String: CanonicalJSON] = ["verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
                                                        "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
@@ -133,28 +141,42 @@ extension GigaLedger {
         }
     }
 
-    struct Cosign: ParsableCommand {
+    struct Cosign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "As an auditor: verify the ledger up to a checkpoint and its consistency with the last one you cosigned, then add your C2SP cosignature.")
 
-        @OptionGroup var ledger: LocalLedgerOptions
-        @Argument(help: "The signed checkpoint to cosign.") var checkpoint: String
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: "The signed checkpoint to cosign (with --server, by default the server's latest kept checkpoint).") var checkpoint: String?
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: "Your cosigner name in the note (default: auditor-KEYID).") var name: String?
         @Option(name: .long, help: ArgumentHelp("Where the last checkpoint you cosigned is kept (default: KEY.cosigned).", valueName: "file")) var state: String?
         @Option(name: .long, help: ArgumentHelp("Write the cosigned checkpoint here instead of standard output.", valueName: "file")) var out: String?
         @Flag(name: .long, help: "Print the outcome as JSON (with the cosigned note unless --out).") var json = false
 
-        func run() throws {
-            // Opened for writing where it can be, so that the cosignature is kept with the checkpoint.
-            let ledger = try (try? self.ledger.open(forWriting: true)) ?? self.ledger.open(forWriting: false)
-            let note = try readCheckpointFile(checkpoint)
+        func validate() throws {
+            guard checkpoint != nil || ledger.server != nil || (ledger.ledger == nil && Environment.value(Environment.server) != nil) else {
+                throw ValidationError("give the signed checkpoint to cosign (a file), or --server URL to cosign the server's latest")
+            }
+        }
+
+        func run() async throws {
+            let url = ledger.serverURL
+            // Through a server, over the verified copy --ledger names, synced first; locally opened
+            // for writing where it can be, so that the cosignature is kept with the checkpoint.
+            let ledger = if let url { try await self.ledger.syncedCopy(url, forWriting: false) }
+                else { try (try? self.ledger.open(forWriting: true)) ?? self.ledger.open(forWriting: false) }
+            guard let note = try checkpoint.map(readCheckpointFile) ?? ledger.latestCheckpoint() else {
+                throw CLIError(message: "\(url ?? "the ledger") keeps no checkpoint yet: there is nothing to cosign", kind: .refused)
+            }
             let state = CosignState(path: state ?? (signing.keyPath ?? "auditor") + ".cosigned")
             try state.checkWritable()
             if let out { try OutputFiles.checkNew(out) }
             let key = try signing.load()
-            let (cosigned, target, recorded) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
+            var (cosigned, target, recorded) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
                                                        timestamp: UInt64(Date().timeIntervalSince1970))
+            if let url, let line = try SignedNote.parse(cosigned).signatures.last {
+                recorded = try await Environment.client(url).submitCosignature(ReplicatedCosignature(size: target.size, keyID: key.id.description, line: line.text))
+            }
             if json {
                 if let out { try emit(cosigned, to: out) }
                 var members: [String: CanonicalJSON] = ["checkpoint_size": .integer(target.size), "kept_in_ledger": .bool(recorded)]
@@ -166,8 +188,8 @@ extension GigaLedger {
             }
             try emit(cosigned, to: out)
             try state.record(target)
-            warn(recorded ? "the cosignature is kept in the ledger with checkpoint \(target.size)"
-                          : "the cosignature is not kept in the ledger (it is read-only, does not keep this checkpoint, or has it already)")
+            warn(recorded ? "the cosignature is kept in \(url ?? "the ledger") with checkpoint \(target.size)"
+                          : "the cosignature is not kept in \(url ?? "the ledger") (it is read-only, does not keep this checkpoint, or has it already)")
         }
     }
 }

@@ -66,8 +66,16 @@ public final class Ledger {
 
     /// Opens an existing ledger. `forWriting` also refuses a file marked read-only. A writer waits
     /// up to `lockWaitSeconds` for another writer's lock, then fails with `LedgerError.busy`.
-    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault) throws -> Ledger {
-        Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds))
+    /// `role`: a command's writes are refused while `gigaledger serve` holds the ledger; the server
+    /// opens it as `.server`, its one writer (README, "One writer").
+    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
+                            role: WriterRole = .command) throws -> Ledger {
+        Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
+    }
+
+    /// Names the server holding this ledger (opened as `.server`) for the commands it refuses.
+    public func announce(server url: String) {
+        store.announce(server: url)
     }
 
     /// Appends `data` signed by `key` as the next entry and returns it.
@@ -302,3 +310,6 @@ public final class Ledger {
         }
     }
 }
+
+/// Who writes a ledger: a command, or the server that holds it (GigaLedgerStore's `WriterRole`).
+public typealias WriterRole = GigaLedgerStore.WriterRole

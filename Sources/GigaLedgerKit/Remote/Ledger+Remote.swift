@@ -13,6 +13,21 @@ public enum SubmissionOutcome: Equatable, Sendable {
     case conflict(head: Entry)
 }
 
+/// What a copy is given does not extend what it holds: the source's history has forked from the
+/// copy's (or the source serves entries that are not its checkpoint's). The evidence is the caller's to keep.
+public struct ForkFound: GigaLedgerError {
+    public let seq: Int64
+    public let reason: String
+
+    public init(seq: Int64, reason: String) {
+        self.seq = seq
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+    public var kind: FailureKind { .notVerified }
+}
+
 /// One entry of a batch refused, and which (0-based), so the client can name the file's row.
 public struct SubmissionRefusal: GigaLedgerError {
     public let index: Int
@@ -250,11 +265,8 @@ extension Ledger {
 
     static func checkpointsDocument(_ reader: StoreReader, above size: Int64) throws -> [UInt8] {
         let checkpoints = try reader.checkpoints().filter { $0.size > size }
-        let cosignatures = try reader.cosignatures().filter { $0.size > size }
-        return CanonicalJSON.object([
-            "checkpoints": .array(checkpoints.map { .object(["size": .integer($0.size), "root": .string(Encoding.hex($0.root)), "note": .string($0.note), "signed_at": .string($0.signedAt)]) }),
-            "cosignatures": .array(cosignatures.map { .object(["size": .integer($0.size), "key_id": .string($0.keyID), "line": .string($0.line)]) }),
-        ]).encoded()
+            .map { ReplicatedCheckpoint(size: $0.size, root: $0.root, note: $0.note, signedAt: $0.signedAt) }
+        return CheckpointWire.document(checkpoints: checkpoints, cosignatures: try reader.cosignatures().filter { $0.size > size })
     }
 }
 
@@ -299,8 +311,24 @@ extension Ledger {
     @discardableResult
     public func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
                           through: Checkpoint) throws -> Int64 {
+        var batches = [entries].makeIterator()
+        return try replicate(batches: { batches.next() }, checkpoints: checkpoints, cosignatures: cosignatures, through: through)
+    }
+
+    /// `replicate` of entries that arrive in batches (`next` gives each in order, nil after the
+    /// last; it may block while a batch is fetched): all or none, in one transaction, with only a
+    /// few batches in memory at a time.
+    /// `note`: the signed note of `through` when it is not one of `checkpoints` (a server's head
+    /// answer): it must be signed by a log or authority key of the ledger active at its size.
+    @discardableResult
+    public func replicate(batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+                          through: Checkpoint, note: String? = nil) throws -> Int64 {
         try store.write { writer in
-            try Self.replicate(entries, checkpoints: checkpoints, cosignatures: cosignatures, through: through, writer: writer)
+            let size = try Self.replicate(batches: next, checkpoints: checkpoints, cosignatures: cosignatures, through: through, writer: writer)
+            if let note, (try? Checkpoint.open(note, trusting: try Self.checkpointSigners(writer.reader, size: through.size))) == nil {
+                throw VerificationFailure(seq: through.size, reason: "the checkpoint of \(through.size) entries offered is not signed by a log or authority key of this ledger active at that size; nothing was taken in")
+            }
+            return size
         }
     }
 
@@ -310,25 +338,33 @@ extension Ledger {
     /// from in messages ("the server's", "the original's").
     static func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
                           through: Checkpoint?, source: String = "the server's", writer: StoreWriter) throws -> Int64 {
+        var batches = [entries].makeIterator()
+        return try replicate(batches: { batches.next() }, checkpoints: checkpoints, cosignatures: cosignatures, through: through, source: source, writer: writer)
+    }
+
+    static func replicate(batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+                          through: Checkpoint?, source: String = "the server's", writer: StoreWriter) throws -> Int64 {
         let reader = writer.reader
         var previous = try Self.checkedHead(reader)
-        for entry in entries {
-            guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
-                throw LedgerError.checkpointMismatch("\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's; nothing was taken in")
-            }
-            previous = entry
-        }
         var tree = TreeAppender()
-        do {
-            try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree, settle: false) }
-        } catch let refusal as SubmissionRefusal {
-            // The server's entry does not verify here: what it serves is not a valid ledger.
-            throw VerificationFailure(seq: entries[refusal.index].seq, reason: "\(source) entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
+        while let entries = try next() {
+            for entry in entries {
+                guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
+                    throw ForkFound(seq: entry.seq, reason: "\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's (a fork); nothing was taken in")
+                }
+                previous = entry
+            }
+            do {
+                try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree, settle: false) }
+            } catch let refusal as SubmissionRefusal {
+                // The server's entry does not verify here: what it serves is not a valid ledger.
+                throw VerificationFailure(seq: entries[refusal.index].seq, reason: "\(source) entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
+            }
         }
         let size = previous?.seq ?? 0
         if let through {
             guard through.size == size, try Merkle.root(size: size, node: reader.treeNode) == through.root else {
-                throw LedgerError.checkpointMismatch("the entries taken in give another root than the server's checkpoint of \(through.size) entries; nothing was taken in")
+                throw ForkFound(seq: through.size, reason: "the entries taken in give another root than \(source) checkpoint of \(through.size) entries: its history has forked from this copy's (a fork); nothing was taken in")
             }
         }
         let stored = Set(try reader.checkpoints().map(\.size))
@@ -351,11 +387,16 @@ extension Ledger {
     /// A server's checkpoint row, checked as `verify` checks a stored one: signed by a log or
     /// authority key active at its size, for this origin, its columns what its note says, its root
     /// the entries' root, `signed_at` a UTC time. Returns the note's text.
-    private static func checkReplicated(_ row: ReplicatedCheckpoint, source: String, reader: StoreReader) throws -> String {
-        let facts = reader.facts
-        let signers = try reader.keyIDs().compactMap { try KeyID.parse($0, field: "key_id") }.compactMap { try facts.key($0) }
-            .filter { $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= row.size && ($0.revokedAt.map { $0 > row.size } ?? true) }
+    /// The keys whose signature makes a checkpoint of `size` entries count (FORMAT.md section 12):
+    /// the log and authority keys enrolled at or before `size` and not revoked at or before it.
+    static func checkpointSigners(_ reader: StoreReader, size: Int64) throws -> [PublicKey] {
+        try reader.keyIDs().compactMap { try? KeyID.parse($0, field: "key_id") }.compactMap { try reader.facts.key($0) }
+            .filter { $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= size && ($0.revokedAt.map { $0 > size } ?? true) }
             .map(\.enrolment.publicKey)
+    }
+
+    private static func checkReplicated(_ row: ReplicatedCheckpoint, source: String, reader: StoreReader) throws -> String {
+        let signers = try checkpointSigners(reader, size: row.size)
         func fail(_ why: String) -> LedgerError { .checkpointMismatch("\(source) checkpoint of \(row.size) entries \(why); nothing was taken in") }
         guard let (checkpoint, signed) = try? Checkpoint.open(row.note, trusting: signers) else { throw fail("is not signed by a log or authority key of this ledger") }
         guard checkpoint.origin == (try origin(reader)) else { throw fail("is for \(checkpoint.origin)") }

@@ -107,6 +107,51 @@ extension Ledger {
         return note
     }
 
+    /// Verifies the whole ledger and signs a checkpoint of it with `key`, as `signCheckpoint` does,
+    /// without keeping it: for a copy (`checkpoint --server`), whose server keeps it
+    /// (`keepCheckpoint`) and the copy takes it in at its next sync.
+    public func signedCheckpoint(key: SigningKey) throws -> String {
+        let verification = try verify()
+        if let failure = verification.failure { throw LedgerError.notVerified(failure) }
+        // Signed as `signCheckpoint` signs, in a transaction rolled back: nothing is kept here.
+        return try store.write(commit: false) { writer in
+            try Self.signCheckpoint(writer, key: key, size: verification.verifiedCount, root: verification.root)
+        }
+    }
+
+    /// Keeps a checkpoint signed elsewhere (an authority's, through the server): exactly one
+    /// signature, by a log or authority key of this ledger active at its size (as `verify` requires
+    /// of a stored one), this origin, at most `verifiedSize` entries (those the caller verified or
+    /// admitted), the root its first `size` entries give. When one as recent is kept already, that
+    /// one stands: it is returned, and nothing is kept.
+    public func keepCheckpoint(_ note: String, verifiedSize: Int64) throws -> (note: String, isNew: Bool) {
+        let signed: SignedNote
+        let checkpoint: Checkpoint
+        do {
+            signed = try SignedNote.parse(note)
+            checkpoint = try Checkpoint.parse(signed.text)
+        } catch {
+            throw FileRefusal("the checkpoint", "is not a signed C2SP checkpoint: \(error)")
+        }
+        guard signed.signatures.count == 1 else { throw FileRefusal("the checkpoint", "carries \(signed.signatures.count) signatures; submit it with its signer's only") }
+        return try store.write { writer in
+            let reader = writer.reader
+            guard checkpoint.origin == (try Self.origin(reader)) else { throw Refusal("the checkpoint is of \(checkpoint.origin), not of this ledger, \(try Self.origin(reader))") }
+            guard checkpoint.size >= 1, checkpoint.size <= verifiedSize else {
+                throw Refusal("the checkpoint covers \(checkpoint.size) entries; this ledger has \(verifiedSize)")
+            }
+            guard (try? Checkpoint.open(note, trusting: try Self.checkpointSigners(reader, size: checkpoint.size))) != nil else {
+                throw Refusal("the checkpoint of \(checkpoint.size) entries is not signed by a log or authority key of this ledger active at that size")
+            }
+            guard try Merkle.root(size: checkpoint.size, node: reader.treeNode) == checkpoint.root else {
+                throw Refusal("the checkpoint's root is not the root of this ledger's first \(checkpoint.size) entries: it was signed over another history")
+            }
+            if let last = try reader.latestCheckpoint(), last.size >= checkpoint.size { return (last.note, false) }
+            try writer.insertCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note, signedAt: try Timestamp.now())
+            return (note, true)
+        }
+    }
+
     /// The checkpoint the ledger signed at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> String? {
         try store.read { try $0.checkpoint(size: size)?.note }

@@ -32,12 +32,103 @@ final class PostgresBackend: @unchecked Sendable {
     /// Idle connections kept for the next transaction (a server's requests run several at once).
     static let idleConnectionsMax = 8
 
-    init(location: PostgresLocation) {
+    /// A command's writes, or the server's (`WriterRole`).
+    let role: WriterRole
+    /// The server's session that holds `serveLockKey` (under `lock`), and the URL it announces.
+    private var serverLock: PostgresConnection?
+    private var announced: String?
+    /// Held while the server's lock is taken (again).
+    private let acquiring = NSLock()
+
+    init(location: PostgresLocation, role: WriterRole = .command) {
         self.location = location
+        self.role = role
     }
 
     deinit {
-        for connection in idle { _ = try? PostgresSession.bounded(connection.close(), seconds: 5) }
+        for connection in idle + (serverLock.map { [$0] } ?? []) { _ = try? PostgresSession.bounded(connection.close(), seconds: 5) }
+    }
+
+    // MARK: - One writer
+
+    /// The advisory lock of the ledger's one writer while `gigaledger serve` runs: held for the
+    /// server's life by a session of its own ("GLSV"); every command's write transaction takes it
+    /// shared first, and is refused when it cannot (the lock's session names the server in its
+    /// `application_name`, which every role may read in `pg_stat_activity`).
+    static let serveLockKey: Int64 = 0x474C_5356
+    /// The prefix of the holding session's `application_name`, before the server's URL.
+    static let serveApplicationName = "gigaledger serve"
+
+    /// Takes the server's lock on a session of its own, waiting up to `waitSeconds` for commands'
+    /// transactions to end; refused at once when another server holds it. Taken again on the next
+    /// write after its session was lost (a failover: the new primary knows no lock).
+    func holdServerLock(waitSeconds: TimeInterval) throws {
+        // One at a time: two writes that find the lock's session lost must not both take it again
+        // (the second would find it held by the first, this very server, and refuse).
+        acquiring.lock()
+        defer { acquiring.unlock() }
+        lock.lock()
+        let held = serverLock.map { !$0.isClosed } ?? false
+        lock.unlock()
+        guard !held else { return }
+        let connection = try lease()
+        let session = PostgresSession(connection: connection, logger: logger, location: location)
+        do {
+            try session.execute("SET application_name = '\(applicationName)'")
+            let deadline = Date().addingTimeInterval(waitSeconds)
+            while try session.rows("SELECT pg_try_advisory_lock(\(Self.serveLockKey))").first?.first != .integer(1) {
+                // Held shared (commands finishing) or exclusively (another server)? A shared try tells.
+                guard try session.rows("SELECT pg_try_advisory_lock_shared(\(Self.serveLockKey))").first?.first == .integer(1) else {
+                    throw LedgerError.served(path: location.description, by: try Self.server(holding: session))
+                }
+                try session.execute("SELECT pg_advisory_unlock_shared(\(Self.serveLockKey))")
+                guard Date() < deadline else { throw LedgerError.busy(path: location.description) }
+                usleep(20_000)
+            }
+        } catch {
+            _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
+            throw error
+        }
+        lock.lock()
+        let stale = serverLock
+        serverLock = connection
+        lock.unlock()
+        if let stale { _ = try? PostgresSession.bounded(stale.close(), seconds: 5) }
+    }
+
+    /// Names the server's URL in its lock session's `application_name` (at most 63 bytes: NAMEDATALEN).
+    func announce(_ url: String) {
+        lock.lock()
+        announced = url
+        let connection = serverLock
+        lock.unlock()
+        guard let connection else { return }
+        _ = try? PostgresSession(connection: connection, logger: logger, location: location).execute("SET application_name = '\(applicationName)'")
+    }
+
+    /// `gigaledger serve URL`, quote-free and cut to PostgreSQL's 63 bytes.
+    private var applicationName: String {
+        lock.lock()
+        defer { lock.unlock() }
+        let text = Self.serveApplicationName + (announced.map { " " + $0 } ?? "")
+        return String(decoding: Array(text.utf8.filter { $0 != UInt8(ascii: "'") && $0 >= 0x20 && $0 < 0x7f }.prefix(63)), as: UTF8.self)
+    }
+
+    /// In a command's write transaction: refuses when a server holds the ledger.
+    static func refuseIfServed(_ session: PostgresSession, path: String) throws {
+        guard try session.rows("SELECT pg_try_advisory_xact_lock_shared(\(serveLockKey))").first?.first != .integer(1) else { return }
+        throw LedgerError.served(path: path, by: try server(holding: session))
+    }
+
+    /// The URL the session holding the server's lock announced, if it did.
+    private static func server(holding session: PostgresSession) throws -> String? {
+        let rows = try session.rows("""
+            SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = \(serveLockKey) AND l.objsubid = 1
+              AND l.mode = 'ExclusiveLock' AND l.granted
+            """)
+        guard case .text(let name)? = rows.first?.first, name.hasPrefix(serveApplicationName + " ") else { return nil }
+        return String(name.dropFirst(serveApplicationName.count + 1))
     }
 
     /// Runs `body` on a connection of its own, returned to the idle ones after (closed after an error
@@ -57,8 +148,12 @@ final class PostgresBackend: @unchecked Sendable {
 
     /// `body` in one transaction on a connection of its own (`PostgresSession.transaction`).
     func transaction<T>(readOnly: Bool, commit: Bool = true, lockWaitSeconds: TimeInterval, _ body: (PostgresSession) throws -> T) throws -> T {
-        try withConnection { session in
-            try session.transaction(readOnly: readOnly, commit: commit, lockWaitSeconds: lockWaitSeconds) { try body(session) }
+        if !readOnly, role == .server { try holdServerLock(waitSeconds: lockWaitSeconds) }
+        return try withConnection { session in
+            try session.transaction(readOnly: readOnly, commit: commit, lockWaitSeconds: lockWaitSeconds) {
+                if !readOnly, role == .command { try Self.refuseIfServed(session, path: location.description) }
+                return try body(session)
+            }
         }
     }
 

@@ -11,8 +11,10 @@ import Testing
     }
 
     /// Four officers append through the server; the primary host dies (SIGKILL) mid-load and the
-    /// standby is promoted; the server finds it (its URL lists both hosts) and goes on. Every append
-    /// a client was told is recorded is on the promoted standby, once; the ledger verifies.
+    /// standby is promoted; the server finds it (its URL lists both hosts) and goes on, and the
+    /// officers' clients ride out the failover (they send the same signed entry again while the
+    /// server answers 503, within `--lock-wait`): no command fails. Every append a client was told
+    /// is recorded is on the promoted standby, once; the ledger verifies.
     @Test func aFailoverLosesNothingAcknowledged() throws {
         let primary = try PostgresServer()
         try primary.psql("CREATE DATABASE ledger")
@@ -20,7 +22,7 @@ import Testing
         let url = "postgres://postgres:\(PostgresServer.password)@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/ledger?connect_timeout=2"
         let fixture = try ServerFixture(ledger: url)
         let server = try fixture.start()
-        let acknowledged = Mutex<[String]>([]), failed = Mutex(0)
+        let acknowledged = Mutex<[String]>([]), failed = Mutex(0), failures = Mutex<[String]>([])
         let phase = Mutex(0)  // 0: before the kill, 1: after the promotion, 2: stop
         let startedAt = Date()
         let finished = DispatchSemaphore(value: 0)
@@ -28,8 +30,11 @@ import Testing
             Thread {
                 // Bounded: at most 60 appends per officer, and two minutes in all.
                 for index in 0..<60 where phase.withLock({ $0 }) < 2 && Date().timeIntervalSince(startedAt) < 120 {
-                    let run = fixture.remote(fixture.payment(ref: "FO-\(officer)-\(index)"), server: server)
-                    if run.status == 0, let hash = Self.hash(run) { acknowledged.withLock { $0.append(hash) } } else { failed.withLock { $0 += 1 } }
+                    let run = fixture.remote(fixture.payment(ref: "FO-\(officer)-\(index)") + ["--lock-wait", "60"], server: server)
+                    if run.status == 0, let hash = Self.hash(run) { acknowledged.withLock { $0.append(hash) } } else {
+                        failed.withLock { $0 += 1 }
+                        failures.withLock { $0.append("\(run.status) \(run.stderr)") }
+                    }
                 }
                 finished.signal()
             }
@@ -47,6 +52,7 @@ import Testing
         server.stop()
         let hashes = acknowledged.withLock { $0 }
         #expect(hashes.count >= 40, "acknowledged \(hashes.count), failed \(failed.withLock { $0 })")
+        #expect(failed.withLock { $0 } == 0, "the officers' appends carry on across the promotion: \(failures.withLock { $0 })")
         let stored = try standby.psql("SELECT encode(hash, 'hex') FROM entries ORDER BY seq", database: "ledger").split(separator: "\n").map(String.init)
         #expect(Set(stored).count == stored.count)
         let missing = hashes.filter { !stored.contains($0) }
@@ -54,7 +60,24 @@ import Testing
         #expect(Set(hashes).count == hashes.count)
         let verified = fixture.cli.run(["verify", "--json", "--ledger", standby.url("ledger")])
         #expect(verified.status == 0 && verified.stdout.contains("\"verified\":true"), "\(verified.stdout) \(verified.stderr)")
-        print("FIGURE failover: \(hashes.count) appends acknowledged (\(failed.withLock { $0 }) refused while the primary was down), all on the promoted standby, none twice")
+        print("FIGURE failover: \(hashes.count) appends acknowledged (\(failed.withLock { $0 }) failed), all on the promoted standby, none twice")
+    }
+
+    /// On PostgreSQL too the server is the ledger's one writer (its advisory lock): a second server
+    /// and a local write are refused, naming the server (read from the lock's session); once it
+    /// stops, local writes go through again.
+    @Test func aServedPostgreSQLLedgerHasOneWriter() throws {
+        let database = try PostgresServer.shared.get()
+        let fixture = try ServerFixture(ledger: database.url(try database.createDatabase()))
+        let server = try fixture.start()
+        let second = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0"])
+        #expect(second.status == 2 && second.stderr.contains("held by the server \(server.url)"), "\(second.stderr)")
+        let local = fixture.cli.run(fixture.payment(ref: "LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(local.status == 2 && local.stderr.contains("write through it with --server \(server.url)"), "\(local.stderr)")
+        #expect(fixture.remote(fixture.payment(ref: "REMOTE"), server: server).status == 0)
+        try fixture.cli.expectOK(["verify"])
+        server.stop()
+        try fixture.cli.expectOK(fixture.payment(ref: "LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
     }
 
     /// An auditor keeps a verified replica in PostgreSQL as well as in a file.
