@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 # A separate build folder for the binary with the Swift runtime linked in, so it does not rebuild the others.
 STATIC_BUILD = .build/static
 
-.PHONY: all deps build release static install install-check test demo schema clean crash fuzz bench
+.PHONY: all deps build release static install install-check test stress lint demo schema clean crash fuzz bench
 
 all: build
 
@@ -65,10 +65,25 @@ install: deps
 install-check: deps
 	./scripts/install-check.sh
 
-# The tests run the real binary, so build it first.
+# The tests run the real binary, so build it first. The long loops run small here (make stress).
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+
+# The long loops at full count: 30 SIGKILLs of a server under load from 8 officers' processes,
+# 2,000 appends through it, 30 of imports, 8 writers of 250 entries each, a 250,000-row import.
+STRESS_TESTS = ServerLoadTests|ReliabilityTests|StreamingImportTests
+stress: deps
+	$(SWIFT) build
+	GIGALEDGER_STRESS=1 $(SWIFT) test --filter '$(STRESS_TESTS)'
+
+# The formatter's rules (.swift-format: 150 columns), checked on every Swift file; `swift format
+# format --in-place --recursive Sources Tests Plugins Package.swift` applies them.
+# And every module a target imports is one it declares (scripts/check-imports.py: SwiftPM's own
+# --explicit-target-dependency-import-check reports nothing on Linux with this toolchain).
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Plugins Package.swift
+	./scripts/check-imports.py
 
 # 100 SIGKILLs at random moments of `gigaledger import` (make test runs 12).
 crash: deps

@@ -17,7 +17,10 @@ import PackagePlugin
             let sourceCommit = \\"$commit\\""
             [ "$(cat '\(file)' 2>/dev/null)" = "$new" ] || printf '%s\\n' "$new" > '\(file)'
             """
-        return [.prebuildCommand(displayName: "Source commit", executable: URL(fileURLWithPath: "/bin/sh"),
-                                 arguments: ["-c", script], outputFilesDirectory: output)]
+        return [
+            .prebuildCommand(
+                displayName: "Source commit", executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script], outputFilesDirectory: output)
+        ]
     }
 }

@@ -39,9 +39,13 @@ public struct HeadTrust: Sendable {
             guard let inclusion = proof.entryInclusion, entry.seq <= proven.checkpoint.size else {
                 throw ClientError.malformed("the answer has no inclusion proof of entry \(entry.seq)")
             }
-            try Merkle.checkInclusion(index: entry.seq - 1, size: proven.checkpoint.size, leafHash: Merkle.leafHash(entry.hash), proof: inclusion, root: proven.checkpoint.root)
+            try Merkle.checkInclusion(
+                index: entry.seq - 1, size: proven.checkpoint.size, leafHash: Merkle.leafHash(entry.hash), proof: inclusion,
+                root: proven.checkpoint.root)
         } catch {
-            throw try evidence("the server acknowledged entry \(entry.seq) but its checkpoint of \(proven.checkpoint.size) entries does not include it (\(error))", answer: proof, previous: previous, server: server)
+            throw try evidence(
+                "the server acknowledged entry \(entry.seq) but its checkpoint of \(proven.checkpoint.size) entries does not include it (\(error))",
+                answer: proof, previous: previous, server: server)
         }
         try kept.write(proven.note, origin: proven.checkpoint.origin, server: server)
         return proven
@@ -64,8 +68,9 @@ public struct HeadTrust: Sendable {
         var answer = try await client.head(known: previous?.checkpoint.size ?? 0)
         if let hint, answer.origin != hint {
             // The same address now serves another ledger: not this client's to follow silently.
-            throw try evidence("the server now serves the ledger \(answer.origin), not \(hint) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
-                               answer: answer, previous: previous, server: client.base)
+            throw try evidence(
+                "the server now serves the ledger \(answer.origin), not \(hint) as before (if that is right, remove its line from \(kept.directory ?? "")/servers)",
+                answer: answer, previous: previous, server: client.base)
         }
         if hint == nil, let known = try kept.read(origin: answer.origin) {
             previous = known
@@ -82,36 +87,56 @@ public struct HeadTrust: Sendable {
     }
 
     /// Checks a head answer against the checkpoint kept before (nil the first time).
-    public func check(_ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String) throws -> (head: Entry, checkpoint: Checkpoint, note: String) {
+    public func check(
+        _ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String
+    ) throws -> (head: Entry, checkpoint: Checkpoint, note: String) {
         let keys = try checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin)
         let checkpoint: Checkpoint
         do { (checkpoint, _) = try Checkpoint.open(answer.checkpoint, trusting: keys) } catch {
-            throw try evidence("the server's checkpoint is not signed by a log or authority key of \(answer.origin) (\(error))", answer: answer, previous: previous, server: server)
+            throw try evidence(
+                "the server's checkpoint is not signed by a log or authority key of \(answer.origin) (\(error))", answer: answer, previous: previous,
+                server: server)
         }
         guard checkpoint.origin == answer.origin, checkpoint.size == answer.size, answer.head.seq == answer.size else {
-            throw try evidence("the server's checkpoint (\(checkpoint.origin), size \(checkpoint.size)) does not describe its head (entry \(answer.head.seq))", answer: answer, previous: previous, server: server)
+            throw try evidence(
+                "the server's checkpoint (\(checkpoint.origin), size \(checkpoint.size)) does not describe its head (entry \(answer.head.seq))",
+                answer: answer, previous: previous, server: server)
         }
         guard Entry.hash(prevHash: answer.head.prevHash, body: answer.head.body) == answer.head.hash else {
-            throw try evidence("the server's head entry \(answer.head.seq) does not hash to its hash", answer: answer, previous: previous, server: server)
+            throw try evidence(
+                "the server's head entry \(answer.head.seq) does not hash to its hash", answer: answer, previous: previous, server: server)
         }
         do {
-            try Merkle.checkInclusion(index: answer.size - 1, size: answer.size, leafHash: Merkle.leafHash(answer.head.hash), proof: answer.inclusion, root: checkpoint.root)
+            try Merkle.checkInclusion(
+                index: answer.size - 1, size: answer.size, leafHash: Merkle.leafHash(answer.head.hash), proof: answer.inclusion, root: checkpoint.root
+            )
         } catch {
-            throw try evidence("the server's head entry \(answer.head.seq) is not the last entry of its checkpoint (\(error))", answer: answer, previous: previous, server: server)
+            throw try evidence(
+                "the server's head entry \(answer.head.seq) is not the last entry of its checkpoint (\(error))", answer: answer, previous: previous,
+                server: server)
         }
         if let previous {
             guard previous.checkpoint.origin == checkpoint.origin else {
-                throw try evidence("the server now serves \(checkpoint.origin), not \(previous.checkpoint.origin) as before", answer: answer, previous: previous, server: server)
+                throw try evidence(
+                    "the server now serves \(checkpoint.origin), not \(previous.checkpoint.origin) as before", answer: answer, previous: previous,
+                    server: server)
             }
             guard previous.checkpoint.size <= checkpoint.size else {
-                throw try evidence("the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed", answer: answer, previous: previous, server: server)
+                throw try evidence(
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed",
+                    answer: answer, previous: previous, server: server)
             }
             do {
-                guard answer.consistencyFrom == previous.checkpoint.size else { throw ClientError.malformed("the proof is from size \(answer.consistencyFrom), not \(previous.checkpoint.size)") }
-                try Merkle.checkConsistency(old: previous.checkpoint.size, new: checkpoint.size, oldRoot: previous.checkpoint.root,
-                                            newRoot: checkpoint.root, proof: answer.consistency)
+                guard answer.consistencyFrom == previous.checkpoint.size else {
+                    throw ClientError.malformed("the proof is from size \(answer.consistencyFrom), not \(previous.checkpoint.size)")
+                }
+                try Merkle.checkConsistency(
+                    old: previous.checkpoint.size, new: checkpoint.size, oldRoot: previous.checkpoint.root,
+                    newRoot: checkpoint.root, proof: answer.consistency)
             } catch {
-                throw try evidence("the server's checkpoint of \(checkpoint.size) entries does not extend the one of \(previous.checkpoint.size) it signed before (\(error)): a fork", answer: answer, previous: previous, server: server)
+                throw try evidence(
+                    "the server's checkpoint of \(checkpoint.size) entries does not extend the one of \(previous.checkpoint.size) it signed before (\(error)): a fork",
+                    answer: answer, previous: previous, server: server)
             }
         }
         return (answer.head, checkpoint, answer.checkpoint)
@@ -137,7 +162,9 @@ public struct HeadTrust: Sendable {
             }
             switch body.data {
             case .genesis(let genesis) where entry.seq == 1:
-                guard genesis.origin == origin else { throw ClientError.malformed("the genesis the server sent is of \(genesis.origin), not \(origin)") }
+                guard genesis.origin == origin else {
+                    throw ClientError.malformed("the genesis the server sent is of \(genesis.origin), not \(origin)")
+                }
                 try trustRoot(origin: origin, authority: genesis.authority.publicKey.id)
                 guard genesis.authority.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)) else {
                     throw ClientError.malformed("the genesis the server sent is not signed by its authority")
@@ -146,7 +173,7 @@ public struct HeadTrust: Sendable {
                 keys.append(genesis.authority.publicKey)
             case .keyEnroll(let enrolment) where enrolment.role.signsCheckpoints:
                 guard let signer = authorities.first(where: { $0.id == body.signer }),
-                      signer.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+                    signer.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
                 else { continue }
                 if enrolment.role == .authority { authorities.append(enrolment.publicKey) }
                 keys.append(enrolment.publicKey)
@@ -161,8 +188,11 @@ public struct HeadTrust: Sendable {
     /// The one check of a ledger's root of trust, for every client path (appends, reads, `sync`):
     /// the genesis authority of `origin` is the key pinned (`--authority-key`), else the one this
     /// user recorded for the origin on first use (recorded now when there is none).
+    /// A key pinned is recorded too when none is recorded for the origin yet (as `init` records
+    /// its own): later commands, on a copy say, need no `--authority-key`.
     public func trustRoot(origin: String, authority: KeyID) throws {
         _ = try known.check(origin: origin, authority: authority, pinned: pinned)
+        if pinned != nil { try? known.record(origin: origin, authority: authority) }
     }
 
     /// Writes a fork found by a copy (`sync`) to a file: the copy's own checkpoint (its origin,
@@ -183,7 +213,9 @@ public struct HeadTrust: Sendable {
 
     private func writeEvidence(_ text: String, what: String) throws -> ForkEvidence {
         // The time, and a random part: two findings in one second get two files.
-        let path = evidenceDirectory + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: ""))-\(Encoding.hex(Sodium.randomBytes(4))).txt"
+        let path =
+            evidenceDirectory
+            + "/gigaledger-evidence-\(Timestamp.format(Date()).replacingOccurrences(of: ":", with: ""))-\(Encoding.hex(Sodium.randomBytes(4))).txt"
         try OutputFiles.writeNew(text, to: path)
         return ForkEvidence(what: what, path: path)
     }
@@ -225,7 +257,9 @@ public struct KeptCheckpoints: Sendable {
 
     /// `$XDG_CONFIG_HOME/gigaledger/checkpoints`, else `$HOME/.config/gigaledger/checkpoints`.
     public static func defaultDirectory(environment: [String: String]) -> String? {
-        TrustedAuthorities.defaultPath(environment: environment).map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("checkpoints").path }
+        TrustedAuthorities.defaultPath(environment: environment).map {
+            URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("checkpoints").path
+        }
     }
 
     public struct Kept: Sendable {
@@ -254,7 +288,8 @@ public struct KeptCheckpoints: Sendable {
         if let path = file(origin: origin), FileManager.default.fileExists(atPath: path) { return try read(path, origin: origin) }
         // A file of the name before holds this origin's, or another origin's of the same name: not ours.
         guard let legacy = legacyFile(origin: origin), FileManager.default.fileExists(atPath: legacy),
-              let kept = try? read(legacy, origin: origin) else { return nil }
+            let kept = try? read(legacy, origin: origin)
+        else { return nil }
         return kept
     }
 
@@ -287,7 +322,8 @@ public struct KeptCheckpoints: Sendable {
         if let current = try? read(origin: origin), current.checkpoint.size > size { return }
         try OutputFiles.replace(note, at: path, sync: false)
         if self.origin(server: server) != origin {
-            let lines = ((try? String(contentsOfFile: directory + "/servers", encoding: .utf8)) ?? "").split(separator: "\n")
+            let lines =
+                ((try? String(contentsOfFile: directory + "/servers", encoding: .utf8)) ?? "").split(separator: "\n")
                 .filter { !$0.hasPrefix(server + " ") }.map(String.init) + ["\(server) \(origin)"]
             try OutputFiles.replace(lines.joined(separator: "\n") + "\n", at: directory + "/servers")
         }

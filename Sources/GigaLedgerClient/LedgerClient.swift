@@ -21,11 +21,13 @@ public final class LedgerClient: Sendable {
     /// certificates to trust for HTTPS instead of the system's (a ministry's own CA, a test's).
     public init(url: String, caFile: String? = nil) throws(InputError) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
-              parsed.query == nil
+            parsed.query == nil
         else { throw InputError(field: "server", value: url, problem: "is not an http:// or https:// URL") }
         // No credentials in a URL: they would be echoed in every message (the signature is the credential).
         guard parsed.user == nil, parsed.password == nil else {
-            throw InputError(field: "server", value: "\(scheme)://...@\(parsed.host ?? "")", problem: "holds a user name or password; give the server's URL without them")
+            throw InputError(
+                field: "server", value: "\(scheme)://...@\(parsed.host ?? "")",
+                problem: "holds a user name or password; give the server's URL without them")
         }
         base = url.hasSuffix("/") ? String(url.dropLast()) : url
         var configuration = HTTPClient.Configuration()
@@ -75,12 +77,15 @@ public final class LedgerClient: Sendable {
     }
 
     private static func headUnchecked(_ fields: [String: CanonicalJSON]) throws -> Head {
-        Head(origin: try text(fields, "origin"), size: try integer(fields, "size"),
-             head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
-             checkpoint: try text(fields, "checkpoint"), inclusion: try hashes(fields, "inclusion"),
-             consistencyFrom: try integer(fields, "consistency_from"), consistency: try hashes(fields, "consistency"),
-             checkpointKeyEntries: try array(fields, "checkpoint_keys").enumerated().map { try EntryWire.decode($0.element, field: "checkpoint_keys[\($0.offset)]") },
-             entryInclusion: fields["entry_inclusion"] == nil ? nil : try hashes(fields, "entry_inclusion"))
+        Head(
+            origin: try text(fields, "origin"), size: try integer(fields, "size"),
+            head: try EntryWire.decode(fields["head"] ?? .object([:]), field: "head"),
+            checkpoint: try text(fields, "checkpoint"), inclusion: try hashes(fields, "inclusion"),
+            consistencyFrom: try integer(fields, "consistency_from"), consistency: try hashes(fields, "consistency"),
+            checkpointKeyEntries: try array(fields, "checkpoint_keys").enumerated().map {
+                try EntryWire.decode($0.element, field: "checkpoint_keys[\($0.offset)]")
+            },
+            entryInclusion: fields["entry_inclusion"] == nil ? nil : try hashes(fields, "entry_inclusion"))
     }
 
     /// What the server said of a submission.
@@ -94,17 +99,21 @@ public final class LedgerClient: Sendable {
     /// Submits signed entries; `known` is the size of the checkpoint the client holds, for the
     /// consistency proof in the answer.
     public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, known: Int64) async throws -> Submitted {
-        let body = CanonicalJSON.object(["entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
-                                         "future": .bool(checks.allowFuture), "allow_duplicate_file": .bool(allowDuplicateFile)]).encoded()
+        let body = CanonicalJSON.object([
+            "entries": .array(entries.map(EntryWire.json)), "allow_duplicate": .bool(checks.allowDuplicate),
+            "future": .bool(checks.allowFuture), "allow_duplicate_file": .bool(allowDuplicateFile),
+        ]).encoded()
         let (status, answer) = try await request("ledger/v1/entries?known=\(known)", method: .POST, body: body)
         let fields = try Self.object(try Self.json(answer), "submission answer")
         switch status {
         case 200, 201:
-            return .recorded(entry: try Self.protocolValue { try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry") }, now: status == 201,
-                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
+            return .recorded(
+                entry: try Self.protocolValue { try EntryWire.decode(fields["entry"] ?? .object([:]), field: "entry") }, now: status == 201,
+                proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         case 409:
-            return .conflict(head: try Self.protocolValue { try EntryWire.decode(fields["head"] ?? .object([:]), field: "head") },
-                             proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
+            return .conflict(
+                head: try Self.protocolValue { try EntryWire.decode(fields["head"] ?? .object([:]), field: "head") },
+                proof: try Self.head(try Self.object(fields["proof"] ?? .object([:]), "proof")))
         default:
             throw Self.serverError(status, fields)
         }
@@ -113,7 +122,8 @@ public final class LedgerClient: Sendable {
     /// Submits a checkpoint an authority signed over its verified copy; returns the note the
     /// server keeps for the newest size (this one, or one as recent kept before) and whether this is new.
     public func submitCheckpoint(_ note: String) async throws -> (note: String, isNew: Bool) {
-        let (status, answer) = try await request("ledger/v1/checkpoints", method: .POST, body: Array(note.utf8), contentType: "text/plain; charset=utf-8")
+        let (status, answer) = try await request(
+            "ledger/v1/checkpoints", method: .POST, body: Array(note.utf8), contentType: "text/plain; charset=utf-8")
         let fields = try Self.object(try Self.json(answer), "checkpoint answer")
         guard status == 200 || status == 201 else { throw Self.serverError(status, fields) }
         return (try Self.text(fields, "checkpoint"), status == 201)
@@ -168,7 +178,9 @@ public final class LedgerClient: Sendable {
     /// The checkpoints kept above `size`, and their cosignatures, as rows: a server answers those
     /// above `size`; a publication's static file (which ignores the query) lists them all.
     public func checkpoints(above size: Int64) async throws -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
-        guard let bytes = try await file("ledger/v1/checkpoints?above=\(size)") else { throw ClientError.malformed("\(base) has no ledger/v1/checkpoints") }
+        guard let bytes = try await file("ledger/v1/checkpoints?above=\(size)") else {
+            throw ClientError.malformed("\(base) has no ledger/v1/checkpoints")
+        }
         let rows = try Self.protocolValue { try CheckpointWire.decodeDocument(bytes.last == 0x0a ? Array(bytes.dropLast()) : bytes) }
         return (rows.checkpoints.filter { $0.size > size }, rows.cosignatures.filter { $0.size > size })
     }
@@ -207,7 +219,8 @@ public final class LedgerClient: Sendable {
 
     /// One request and its whole answer within `requestSecondsMax` (a server that trickles its
     /// answer a byte at a time is cut off too).
-    private func request(_ path: String, method: HTTPMethod, body: [UInt8]?, contentType: String = "application/json") async throws -> (UInt, [UInt8]) {
+    private func request(_ path: String, method: HTTPMethod, body: [UInt8]?, contentType: String = "application/json") async throws -> (UInt, [UInt8])
+    {
         let seconds = Self.requestSecondsMax
         return try await withThrowingTaskGroup(of: (UInt, [UInt8])?.self) { group in
             group.addTask { try await self.requestOnce(path, method: method, body: body, contentType: contentType) }
@@ -238,13 +251,16 @@ public final class LedgerClient: Sendable {
             throw error
         } catch let error as NIOSSLError {
             let untrusted = String(describing: error).contains("CERTIFICATE_VERIFY_FAILED")
-            throw ClientError.unreachable("\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed (\(Self.firstLine(error)))")
-                                          + "; if the server's certificate is from your own CA, set GIGALEDGER_SERVER_CA to that CA's PEM file")
+            throw ClientError.unreachable(
+                "\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed (\(Self.firstLine(error)))")
+                    + "; if the server's certificate is from your own CA, set GIGALEDGER_SERVER_CA to that CA's PEM file")
         } catch is NIOTooManyBytesError {
             throw ClientError.malformed("its answer to \(path) is larger than \(Self.answerBytesMax) bytes")
         } catch {
             let text = Self.firstLine(error)
-            if text.contains("Connection refused") { throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)") }
+            if text.contains("Connection refused") {
+                throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)")
+            }
             throw ClientError.unreachable("\(base): \(text)")
         }
     }

@@ -44,12 +44,17 @@ public struct RemoteAppend: Sendable {
     /// `append`, and how many conflicts (409s) it met on the way (the benchmark's figure).
     /// `after`: a head checked by the previous append of this process (its answer's proof), so a
     /// run of appends asks for the head once; nil asks the server.
-    public func appendCounting(_ data: EntryData, key: SigningKey, checks: EntryChecks,
-                               after: HeadTrust.Checked? = nil) async throws -> (entry: Entry, conflicts: Int, next: HeadTrust.Checked) {
+    public func appendCounting(
+        _ data: EntryData, key: SigningKey, checks: EntryChecks,
+        after: HeadTrust.Checked? = nil
+    ) async throws -> (entry: Entry, conflicts: Int, next: HeadTrust.Checked) {
         var made = 0
         let (entries, next) = try await appendBatch(checks: checks, after: after) { head in
             made += 1
-            return [Entry.make(body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)]
+            return [
+                Entry.make(
+                    body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)
+            ]
         }
         return (entries.last!, made - 1, next)
     }
@@ -62,8 +67,10 @@ public struct RemoteAppend: Sendable {
 
     /// `appendBatch` from a head already checked (`after`), returning also the checked head of
     /// the answer, for the next append of the same process.
-    public func appendBatch(checks: EntryChecks, allowDuplicateFile: Bool = false, after: HeadTrust.Checked?,
-                            make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
+    public func appendBatch(
+        checks: EntryChecks, allowDuplicateFile: Bool = false, after: HeadTrust.Checked?,
+        make: (Entry) throws -> [Entry]
+    ) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
         var backoff = Backoff(waitSeconds: waitSeconds)
         var checked: HeadTrust.Checked
         if let after { checked = after } else { checked = try await checkedHead(&backoff) }
@@ -87,8 +94,10 @@ public struct RemoteAppend: Sendable {
     }
 
     /// The signatures and submissions; `checked` is the newest head checked.
-    private func signAndSubmit(checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked, backoff: Backoff,
-                               make: (Entry) throws -> [Entry]) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
+    private func signAndSubmit(
+        checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked, backoff: Backoff,
+        make: (Entry) throws -> [Entry]
+    ) async throws -> (entries: [Entry], next: HeadTrust.Checked) {
         var backoff = backoff
         var entries = try make(checked.head)
         while true {
@@ -98,7 +107,8 @@ public struct RemoteAppend: Sendable {
             }
             let submitted: LedgerClient.Submitted
             do {
-                submitted = try await submitUntilAnswered(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: checked.checkpoint.size)
+                submitted = try await submitUntilAnswered(
+                    entries, checks: checks, allowDuplicateFile: allowDuplicateFile, known: checked.checkpoint.size)
             } catch let error as ServerRefusal where error.isRetryable {
                 // Busy: the same signed entries again (if they were recorded after all, the server finds them by their hash).
                 try await backoff.pauseWhileBusy(or: error)
@@ -111,8 +121,13 @@ public struct RemoteAppend: Sendable {
                 return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
             case .conflict(_, let proof):
                 // Another office appended first: the new head, checked as the first one was, then signed after.
-                checked = try trust.check(proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
-                try await backoff.pauseAfterConflict(or: ServerBusy(message: "the ledger's head kept moving (other offices appending) for \(Self.seconds(waitSeconds)) s (--lock-wait); nothing was recorded, retry"))
+                checked = try trust.check(
+                    proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
+                try await backoff.pauseAfterConflict(
+                    or: ServerBusy(
+                        message:
+                            "the ledger's head kept moving (other offices appending) for \(Self.seconds(waitSeconds)) s (--lock-wait); nothing was recorded, retry"
+                    ))
                 entries = try make(checked.head)
             }
         }
@@ -122,7 +137,9 @@ public struct RemoteAppend: Sendable {
     /// went out), sends the same signed entries again after growing pauses: the server finds
     /// entries it recorded by their hash, so nothing is recorded twice. When no answer comes at
     /// all, the entries may have been recorded: `AnswerLost` says so, and how to find out.
-    private func submitUntilAnswered(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64) async throws -> LedgerClient.Submitted {
+    private func submitUntilAnswered(
+        _ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64
+    ) async throws -> LedgerClient.Submitted {
         var pause = Self.answerPauseMilliseconds
         for attempt in 0...Self.answerRetries {
             if attempt > 0 {
@@ -179,7 +196,10 @@ public struct RemoteAppend: Sendable {
             let left = deadline - .now
             guard left > .zero else {
                 if error is ServerBusy { throw error }
-                throw ServerBusy(message: "the server stayed busy or out of reach for \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait): \(error); nothing was recorded, retry")
+                throw ServerBusy(
+                    message:
+                        "the server stayed busy or out of reach for \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait): \(error); nothing was recorded, retry"
+                )
             }
             try await Task.sleep(for: min(.microseconds(Int64.random(in: 0...(ceiling * 1000))), left))
         }
@@ -205,7 +225,8 @@ public struct AnswerLost: GigaLedgerError {
     public var description: String {
         let last = entries[entries.count - 1]
         let which = entries.count == 1 ? "entry \(last.seq)" : "entries \(entries[0].seq) to \(last.seq)"
-        return "sent \(which) to the server and got no answer (\(why)): it may have been recorded; `gigaledger show \(Encoding.hex(last.hash)) --server \(server)` tells, before the same facts are recorded again"
+        return
+            "sent \(which) to the server and got no answer (\(why)): it may have been recorded; `gigaledger show \(Encoding.hex(last.hash)) --server \(server)` tells, before the same facts are recorded again"
     }
     public var kind: FailureKind { .unusable }
 }

@@ -32,8 +32,10 @@ public struct RemoteRead: Sendable {
         guard let entry = try await client.entry(reference), entry.seq <= checked.checkpoint.size else { return nil }
         let seq = entry.seq
         switch reference {
-        case .seq(let asked) where asked != seq: throw VerificationFailure(seq: asked, reason: "the server answered entry \(seq) when asked for entry \(asked)")
-        case .hash(let asked) where asked != entry.hash: throw VerificationFailure(seq: seq, reason: "the server answered an entry of another hash when asked for \(reference)")
+        case .seq(let asked) where asked != seq:
+            throw VerificationFailure(seq: asked, reason: "the server answered entry \(seq) when asked for entry \(asked)")
+        case .hash(let asked) where asked != entry.hash:
+            throw VerificationFailure(seq: seq, reason: "the server answered an entry of another hash when asked for \(reference)")
         default: break
         }
         guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
@@ -41,9 +43,11 @@ public struct RemoteRead: Sendable {
         }
         let proof = try await client.inclusionProof(seq: seq, size: checked.checkpoint.size)
         do {
-            try Merkle.checkInclusion(index: seq - 1, size: checked.checkpoint.size, leafHash: Merkle.leafHash(entry.hash), proof: proof, root: checked.checkpoint.root)
+            try Merkle.checkInclusion(
+                index: seq - 1, size: checked.checkpoint.size, leafHash: Merkle.leafHash(entry.hash), proof: proof, root: checked.checkpoint.root)
         } catch {
-            throw VerificationFailure(seq: seq, reason: "the server's entry \(seq) is not in its checkpoint of \(checked.checkpoint.size) entries (\(error))")
+            throw VerificationFailure(
+                seq: seq, reason: "the server's entry \(seq) is not in its checkpoint of \(checked.checkpoint.size) entries (\(error))")
         }
         return entry
     }
@@ -55,24 +59,30 @@ public struct RemoteRead: Sendable {
     public func receipt(_ seq: Int64) async throws -> Receipt? {
         let (checked, answer) = try await trust.checkedHeadAnswer(client)
         guard let genesis = answer.checkpointKeyEntries.first(where: { $0.seq == 1 }),
-              case .genesis(let declared)? = (try? EntryBody.decode(genesis.body))?.data else {
+            case .genesis(let declared)? = (try? EntryBody.decode(genesis.body))?.data
+        else {
             throw ClientError.malformed("the head answer carries no genesis entry")
         }
         let authority = declared.authority.publicKey
         guard let entry = try await provenEntry(.seq(seq), in: checked) else { return nil }
         let body: EntryBody
-        do { body = try EntryBody.decode(entry.body) } catch { throw VerificationFailure(seq: seq, reason: "the server's entry \(seq) cannot be read: \(error)") }
+        do { body = try EntryBody.decode(entry.body) } catch {
+            throw VerificationFailure(seq: seq, reason: "the server's entry \(seq) cannot be read: \(error)")
+        }
         guard let enrolment = try await client.enrolmentEntry(of: body.signer), let signerKey = Self.enrolledKey(enrolment, id: body.signer) else {
             throw VerificationFailure(seq: seq, reason: "the server does not give the enrolment of entry \(seq)'s signer \(body.signer)")
         }
         // The latest kept checkpoint, with its witnesses' cosignatures, when it covers the entry and
         // the checked one extends it; else the checked one (signed for the head, not kept).
-        let (note, checkpoint) = try await cosignedCheckpoint(covering: seq, checked: checked, keys: try trust.checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin))
+        let (note, checkpoint) =
+            try await cosignedCheckpoint(
+                covering: seq, checked: checked, keys: try trust.checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin))
             ?? (checked.note, checked.checkpoint)
-        let receipt = Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,
-                              proof: try await client.inclusionProof(seq: seq, size: checkpoint.size),
-                              checkpointKey: try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: note, size: checkpoint.size, authority: authority),
-                              checkpointNote: note)
+        let receipt = Receipt(
+            seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,
+            proof: try await client.inclusionProof(seq: seq, size: checkpoint.size),
+            checkpointKey: try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: note, size: checkpoint.size, authority: authority),
+            checkpointNote: note)
         _ = try receipt.check(ledgerKey: authority)
         return receipt
     }
@@ -83,12 +93,18 @@ public struct RemoteRead: Sendable {
         guard let bytes = try await client.file("checkpoint") else { return nil }
         let note = String(decoding: bytes, as: UTF8.self)
         guard let (kept, _) = try? Checkpoint.open(note, trusting: keys), kept.origin == checked.checkpoint.origin,
-              kept.size >= seq, kept.size <= checked.checkpoint.size else { return nil }
+            kept.size >= seq, kept.size <= checked.checkpoint.size
+        else { return nil }
         let proof = kept.size == checked.checkpoint.size ? [] : try await client.consistencyProof(from: kept.size, to: checked.checkpoint.size)
         do {
-            try Merkle.checkConsistency(old: kept.size, new: checked.checkpoint.size, oldRoot: kept.root, newRoot: checked.checkpoint.root, proof: proof)
+            try Merkle.checkConsistency(
+                old: kept.size, new: checked.checkpoint.size, oldRoot: kept.root, newRoot: checked.checkpoint.root, proof: proof)
         } catch {
-            throw VerificationFailure(seq: kept.size, reason: "the server's kept checkpoint of \(kept.size) entries is not consistent with its checked one of \(checked.checkpoint.size) (\(error))")
+            throw VerificationFailure(
+                seq: kept.size,
+                reason:
+                    "the server's kept checkpoint of \(kept.size) entries is not consistent with its checked one of \(checked.checkpoint.size) (\(error))"
+            )
         }
         return (note, kept)
     }
@@ -105,11 +121,14 @@ public struct RemoteRead: Sendable {
 
     /// For a checkpoint signed by a log key rather than by `authority`: the enrolment entry of
     /// that key among the answer's checkpoint keys, with its inclusion proof.
-    private func checkpointKeyEnrolment(_ keyEntries: [Entry], note: String, size: Int64, authority: PublicKey) async throws -> Receipt.CheckpointKeyEnrolment? {
+    private func checkpointKeyEnrolment(
+        _ keyEntries: [Entry], note: String, size: Int64, authority: PublicKey
+    ) async throws -> Receipt.CheckpointKeyEnrolment? {
         if (try? Checkpoint.open(note, trusting: [authority])) != nil { return nil }
         for entry in keyEntries where entry.seq <= size {
             guard let body = try? EntryBody.decode(entry.body), case .keyEnroll(let enrolment) = body.data, enrolment.role.signsCheckpoints,
-                  (try? Checkpoint.open(note, trusting: [enrolment.publicKey])) != nil else { continue }
+                (try? Checkpoint.open(note, trusting: [enrolment.publicKey])) != nil
+            else { continue }
             return Receipt.CheckpointKeyEnrolment(entry: entry, proof: try await client.inclusionProof(seq: entry.seq, size: size))
         }
         return nil
@@ -120,7 +139,9 @@ public struct RemoteRead: Sendable {
     /// `VerificationFailure` when it does not extend it.
     public func stillHolds(_ checkpoint: Checkpoint) async throws -> Int64 {
         guard try await client.servesAPI() else {
-            throw ClientError.malformed("\(client.base) is not a GigaLedger server (a publication's files answer no proofs): keep a copy with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger verify --ledger COPY.sqlite` checks that it holds what the receipt proves")
+            throw ClientError.malformed(
+                "\(client.base) is not a GigaLedger server (a publication's files answer no proofs): keep a copy with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger verify --ledger COPY.sqlite` checks that it holds what the receipt proves"
+            )
         }
         let checked = try await trust.checkedHead(client)
         let current = checked.checkpoint
@@ -128,13 +149,20 @@ public struct RemoteRead: Sendable {
             throw VerificationFailure(seq: checkpoint.size, reason: "the server serves \(current.origin), the receipt is of \(checkpoint.origin)")
         }
         guard current.size >= checkpoint.size else {
-            throw VerificationFailure(seq: current.size + 1, reason: "the server's ledger has \(current.size) entries, fewer than the receipt's checkpoint of \(checkpoint.size): history was removed")
+            throw VerificationFailure(
+                seq: current.size + 1,
+                reason:
+                    "the server's ledger has \(current.size) entries, fewer than the receipt's checkpoint of \(checkpoint.size): history was removed")
         }
         let proof = current.size == checkpoint.size ? [] : try await client.consistencyProof(from: checkpoint.size, to: current.size)
         do {
             try Merkle.checkConsistency(old: checkpoint.size, new: current.size, oldRoot: checkpoint.root, newRoot: current.root, proof: proof)
         } catch {
-            throw VerificationFailure(seq: checkpoint.size, reason: "the server's checkpoint of \(current.size) entries does not extend the receipt's of \(checkpoint.size) (\(error)): its history was rewritten")
+            throw VerificationFailure(
+                seq: checkpoint.size,
+                reason:
+                    "the server's checkpoint of \(current.size) entries does not extend the receipt's of \(checkpoint.size) (\(error)): its history was rewritten"
+            )
         }
         return current.size
     }
@@ -151,7 +179,8 @@ public struct RemoteRead: Sendable {
             guard !page.isEmpty else { throw ClientError.malformed("the server sent no entries from \(next)") }
             for entry in page {
                 guard entry.seq == next, entry.prevHash == previous, Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
-                    throw VerificationFailure(seq: next, reason: "the server's entry \(next) does not follow entry \(next - 1) or does not hash to its hash")
+                    throw VerificationFailure(
+                        seq: next, reason: "the server's entry \(next) does not follow entry \(next - 1) or does not hash to its hash")
                 }
                 try body(entry, checked.checkpoint.size)
                 previous = entry.hash

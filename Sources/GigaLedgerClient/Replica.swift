@@ -45,18 +45,25 @@ public struct Replica: Sendable {
         }
 
         /// `latest(kept, above: copy - 1, atMost:)` and its note, or `QuorumNotMet` when there is none.
-        func required(_ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), copy: Int64,
-                      atMost: Int64) throws -> (note: String, checkpoint: Checkpoint) {
+        func required(
+            _ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), copy: Int64,
+            atMost: Int64
+        ) throws -> (note: String, checkpoint: Checkpoint) {
             guard let witnessed = latest(kept, above: copy - 1, atMost: atMost) else {
-                throw QuorumNotMet(message: "no checkpoint at or above this copy's \(copy) entries is cosigned by \(count) of the \(witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum")
+                throw QuorumNotMet(
+                    message:
+                        "no checkpoint at or above this copy's \(copy) entries is cosigned by \(count) of the \(witnesses.count) witnesses given (a witness may be down or behind); nothing was taken in: retry later, or require fewer with --quorum"
+                )
             }
             return witnessed
         }
 
         /// The largest kept checkpoint above `above` and at most `atMost` that `count` of the
         /// witnesses cosigned (by the kept cosignature rows); nil when there is none.
-        func latest(_ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), above: Int64,
-                    atMost: Int64) -> (note: String, checkpoint: Checkpoint)? {
+        func latest(
+            _ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), above: Int64,
+            atMost: Int64
+        ) -> (note: String, checkpoint: Checkpoint)? {
             for row in kept.checkpoints.sorted(by: { $0.size > $1.size }) where row.size > above && row.size <= atMost {
                 guard let signed = try? SignedNote.parse(row.note), let checkpoint = try? Checkpoint.parse(signed.text) else { continue }
                 let lines = kept.cosignatures.filter { $0.size == row.size }.compactMap { try? SignedNote.parseSignature($0.line) }
@@ -111,13 +118,19 @@ public struct Replica: Sendable {
             guard target.size >= before else {
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
                 guard try ledger.root(size: target.size) == target.root else {
-                    throw ForkFound(seq: target.size, reason: "the checkpoint of \(target.size) entries from \(client.base) does not match this copy's first \(target.size): its history has forked from this copy's (a fork); nothing was taken in")
+                    throw ForkFound(
+                        seq: target.size,
+                        reason:
+                            "the checkpoint of \(target.size) entries from \(client.base) does not match this copy's first \(target.size): its history has forked from this copy's (a fork); nothing was taken in"
+                    )
                 }
                 return Outcome(created: created, before: before, after: before, checkpointsKept: 0, offered: target.size)
             }
             let after = try await takeIn(copy, above: before, through: target, note: note, kept: kept)
-            return Outcome(created: created, before: before, after: after, checkpointsKept: kept.checkpoints.filter { $0.size > before && $0.size <= after }.count,
-                           offered: target.size)
+            return Outcome(
+                created: created, before: before, after: after,
+                checkpointsKept: kept.checkpoints.filter { $0.size > before && $0.size <= after }.count,
+                offered: target.size)
         } catch let fork as ForkFound {
             throw try trust.evidence(fork.reason, copy: own, served: note, server: client.base)
         }
@@ -132,7 +145,8 @@ public struct Replica: Sendable {
             note = try await client.head(known: copySize).checkpoint
         } else {
             guard let bytes = try await client.file("checkpoint") else {
-                throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint (or none is kept yet)")
+                throw ClientError.malformed(
+                    "\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint (or none is kept yet)")
             }
             note = String(decoding: bytes, as: UTF8.self)
         }
@@ -144,8 +158,10 @@ public struct Replica: Sendable {
 
     /// Entries `above + 1` to `through.size` from the bundles, fetched `bundlesAhead` at a time
     /// while the copy's transaction (on a thread of its own: it waits for them) takes them in.
-    private func takeIn(_ copy: Copy, above: Int64, through: Checkpoint, note: String,
-                        kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature])) async throws -> Int64 {
+    private func takeIn(
+        _ copy: Copy, above: Int64, through: Checkpoint, note: String,
+        kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature])
+    ) async throws -> Int64 {
         let width = Int64(TilePath.width)
         let last = through.size
         let indexes = above >= last ? [] : Array((above / width)...((last - 1) / width))
@@ -156,18 +172,19 @@ public struct Replica: Sendable {
         defer { bundles.cancel() }
         let trust = self.trust
         return try await NIOThreadPool.singleton.runIfActive {
-            try copy.ledger.replicate(batches: {
-                var batch = [Entry]()
-                for _ in 0..<Self.bundlesPerBatch {
-                    guard let bundle = try bundles.take() else { break }
-                    batch += bundle.filter { $0.seq > above }
-                }
-                // A new copy's root of trust: its genesis authority is the one trusted, before anything is taken in.
-                if let first = batch.first, first.seq == 1, case .genesis(let genesis)? = (try? EntryBody.decode(first.body))?.data {
-                    try trust.trustRoot(origin: genesis.origin, authority: genesis.authority.publicKey.id)
-                }
-                return batch.isEmpty ? nil : batch
-            }, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: through, note: note)
+            try copy.ledger.replicate(
+                batches: {
+                    var batch = [Entry]()
+                    for _ in 0..<Self.bundlesPerBatch {
+                        guard let bundle = try bundles.take() else { break }
+                        batch += bundle.filter { $0.seq > above }
+                    }
+                    // A new copy's root of trust: its genesis authority is the one trusted, before anything is taken in.
+                    if let first = batch.first, first.seq == 1, case .genesis(let genesis)? = (try? EntryBody.decode(first.body))?.data {
+                        try trust.trustRoot(origin: genesis.origin, authority: genesis.authority.publicKey.id)
+                    }
+                    return batch.isEmpty ? nil : batch
+                }, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: through, note: note)
         }
     }
 
@@ -178,10 +195,15 @@ public struct Replica: Sendable {
         let count = Int(min(width, last - index * width))
         let page: [Entry]
         do { page = try await client.bundle(TilePath(level: nil, index: index, width: count)) } catch ClientError.malformed(let why) {
-            throw VerificationFailure(seq: index * width + 1, reason: "the bundle \(index) of \(client.base) is not valid: \(why); nothing was taken in")
+            throw VerificationFailure(
+                seq: index * width + 1, reason: "the bundle \(index) of \(client.base) is not valid: \(why); nothing was taken in")
         }
         guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == index * width + 1 + Int64($0.offset) }) else {
-            throw VerificationFailure(seq: index * width + 1, reason: "the bundle \(index) of \(client.base) does not hold entries \(index * width + 1) to \(index * width + Int64(count)); nothing was taken in")
+            throw VerificationFailure(
+                seq: index * width + 1,
+                reason:
+                    "the bundle \(index) of \(client.base) does not hold entries \(index * width + 1) to \(index * width + Int64(count)); nothing was taken in"
+            )
         }
         return page
     }

@@ -22,7 +22,8 @@ public enum FailureKind: String, Sendable, Equatable {
     /// One error as the JSON the CLI writes under `--json` and the server answers:
     /// `{"error":{"exit_code":N,"kind":"...","message":"..."}}`.
     public func errorJSON(_ message: String) -> [UInt8] {
-        CanonicalJSON.object(["error": .object(["kind": .string(rawValue), "exit_code": .integer(Int64(exitCode)), "message": .string(message)])]).encoded()
+        CanonicalJSON.object(["error": .object(["kind": .string(rawValue), "exit_code": .integer(Int64(exitCode)), "message": .string(message)])])
+            .encoded()
     }
 }
 

@@ -59,7 +59,9 @@ struct APIError: HTTPResponseError {
 
     /// The JSON error object's members.
     var members: [String: CanonicalJSON] {
-        var members: [String: CanonicalJSON] = ["kind": .string(kind.rawValue), "exit_code": .integer(Int64(kind.exitCode)), "message": .string(message)]
+        var members: [String: CanonicalJSON] = [
+            "kind": .string(kind.rawValue), "exit_code": .integer(Int64(kind.exitCode)), "message": .string(message),
+        ]
         if let entryIndex { members["entry_index"] = .integer(Int64(entryIndex)) }
         if !refused.isEmpty {
             members["refused"] = .array(refused.map { .object(["entry_index": .integer(Int64($0.index)), "message": .string($0.message)]) })
@@ -91,8 +93,9 @@ struct HTTPRefusal: GigaLedgerError {
 /// Answers' bodies and headers.
 enum Answer {
     static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8], cache: String = "no-store") -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: cache],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes + [0x0a])))
+        Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: cache],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes + [0x0a])))
     }
 
     static func bytes(_ bytes: [UInt8], type: String, cache: String) -> Response {

@@ -15,10 +15,14 @@ import ServiceLifecycle
 /// ledger as its one writer and verifies it first (README, "Deploying for many offices";
 /// schema/FORMAT.md section 17). `listening` is called with the bound address ("HOST:PORT") once
 /// the server accepts connections.
-public func buildApplication(_ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger,
-                             listening: @escaping @Sendable (String) -> Void = { _ in }) async throws -> some ApplicationProtocol {
+public func buildApplication(
+    _ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger,
+    listening: @escaping @Sendable (String) -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
     let service = try await NIOThreadPool.singleton.runIfActive {
-        try LedgerService(path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits, reports: configuration.reports)
+        try LedgerService(
+            path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits, reports: configuration.reports,
+            listening: !configuration.checkpointsOnceListening)
     }
     try await service.checkWitnesses(configuration.witnesses)
     let metrics = ServerMetrics()
@@ -67,13 +71,16 @@ func serverBuilder(tls: (certificate: String, privateKey: String)?, idleSeconds:
     } catch {
         throw ServerStartFailure(message: "cannot read the TLS certificate \(tls.certificate) or its key \(tls.privateKey): \(error)")
     }
-    return try .tls(.http1(configuration: http),
-                    tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
+    return try .tls(
+        .http1(configuration: http),
+        tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
 }
 
 /// The witness's application (`gigaledger witness serve`): C2SP tlog-witness's one route.
-public func buildWitnessApplication(_ witness: Witness, host: String, port: Int, tls: (certificate: String, privateKey: String)? = nil,
-                                    logger: Logger, listening: @escaping @Sendable (String) -> Void = { _ in }) throws -> some ApplicationProtocol {
+public func buildWitnessApplication(
+    _ witness: Witness, host: String, port: Int, tls: (certificate: String, privateKey: String)? = nil,
+    logger: Logger, listening: @escaping @Sendable (String) -> Void = { _ in }
+) throws -> some ApplicationProtocol {
     let router = Router(context: LedgerRequestContext.self)
     router.addRoutes(WitnessController(witness: witness, logger: logger).routes)
     return Application(
@@ -86,9 +93,11 @@ public func buildWitnessApplication(_ witness: Witness, host: String, port: Int,
 /// Runs an application until SIGTERM or SIGINT, then finishes the requests in flight; an address
 /// that cannot be bound is said in one line.
 public func runUntilStopped(_ app: some ApplicationProtocol, host: String, port: Int) async throws {
+    defer { app.logger.info("stopped") }
     do { try await app.runService() } catch let error as IOError {
-        throw ServerStartFailure(message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))"
-                                 + (error.errnoCode == EADDRINUSE ? " (another server holds the port; pick another with --listen)" : ""))
+        throw ServerStartFailure(
+            message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))"
+                + (error.errnoCode == EADDRINUSE ? " (another server holds the port; pick another with --listen)" : ""))
     }
 }
 
@@ -100,6 +109,11 @@ struct CheckpointKeeper: Service {
     let logger: Logger
 
     func run() async throws {
+        // Nothing is written before the server listens: one that cannot bind its port exits 2 with the ledger as it was.
+        while !service.listening.withLock({ $0 }) {
+            guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(10)) }
+        }
         if let witnessing, let latest = service.keptSize { witnessing.checkpointKept(latest) }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {

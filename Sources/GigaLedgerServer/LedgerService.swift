@@ -50,16 +50,22 @@ final class LedgerService: Sendable {
     /// Opens the ledger as its one writer (a second server, or a local command writing, is
     /// refused), verifies all of it (a server never serves, nor signs over, a ledger that does not
     /// verify), and checks that `logKey` may sign its checkpoints.
-    init(path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil) throws {
+    init(path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil, listening: Bool = false) throws {
         self.reports = reports
+        self.listening = Mutex(listening)
         let ledger = try Ledger.open(path: path, forWriting: true, lockWaitSeconds: limits.lockWaitSeconds, role: .server)
         let verification = try ledger.verify()
         if let failure = verification.failure { throw failure }
-        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints else {
-            throw Refusal("key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`")
+        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
+        else {
+            throw Refusal(
+                "key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`"
+            )
         }
         if let revokedAt = record.revokedAt {
-            throw Refusal("log key \(logKey.id) (\(record.enrolment.name)) was revoked at entry \(revokedAt): start the server with the log key that replaced it")
+            throw Refusal(
+                "log key \(logKey.id) (\(record.enrolment.name)) was revoked at entry \(revokedAt): start the server with the log key that replaced it"
+            )
         }
         handle = Handle(ledger: ledger)
         self.logKey = logKey
@@ -69,10 +75,15 @@ final class LedgerService: Sendable {
         state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept))
     }
 
-    /// Names this server in the ledger's writer lock, for the local commands it refuses.
+    /// Names this server in the ledger's writer lock, for the local commands it refuses, once it
+    /// listens; from then on the log key may keep checkpoints.
     func announce(_ url: String) {
         handle.ledger.announce(server: url)
+        listening.withLock { $0 = true }
     }
+
+    /// Whether the server listens (or, routes tested in process, is taken to).
+    let listening: Mutex<Bool>
 
     /// The public site at the latest kept checkpoint (made again after each new one).
     func publicSite() async throws -> PublicSite? {
@@ -90,7 +101,9 @@ final class LedgerService: Sendable {
         let keys = try await run { try $0.keys() }
         for witness in witnesses {
             guard let record = keys.first(where: { $0.enrolment.publicKey == witness.key }), record.enrolment.role == .auditor, record.isActive else {
-                throw Refusal("witness \(witness.name)'s key \(witness.key.id) is not an enrolled, unrevoked auditor key of this ledger: enrol it with `gigaledger key enroll --role auditor --pub WITNESS.pub --name NAME --key AUTHORITY_KEY`, so that its cosignatures can be kept")
+                throw Refusal(
+                    "witness \(witness.name)'s key \(witness.key.id) is not an enrolled, unrevoked auditor key of this ledger: enrol it with `gigaledger key enroll --role auditor --pub WITNESS.pub --name NAME --key AUTHORITY_KEY`, so that its cosignatures can be kept"
+                )
             }
         }
     }
@@ -111,7 +124,9 @@ final class LedgerService: Sendable {
         let own = logKey.id
         for entry in entries {
             if case .success(let body) = Entry.readBody(entry), case .keyRevoke(let revocation) = body.data, revocation.keyID == own {
-                throw Refusal("key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)")
+                throw Refusal(
+                    "key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)"
+                )
             }
         }
         let changesKeys = entries.contains { ["genesis", "key-enroll", "key-revoke"].contains($0.type) }
@@ -128,7 +143,8 @@ final class LedgerService: Sendable {
             }
             // The answer is made by the caller when these entries are not the head (any more).
             guard case .recorded(let last) = outcome, last.seq == size,
-                  let parts = try? Self.parts(ledger, size: size, known: known, proving: last.seq, common: nil, keptNote: nil, key: key, keyEntries: keyEntries)
+                let parts = try? Self.parts(
+                    ledger, size: size, known: known, proving: last.seq, common: nil, keptNote: nil, key: key, keyEntries: keyEntries)
             else { return (outcome, nil) }
             self.remember(parts, hadKeys: keyEntries != nil, keysGeneration: generation)
             return (outcome, parts)
@@ -184,15 +200,18 @@ final class LedgerService: Sendable {
     /// in one snapshot on the pool. The key enrolments are kept between answers.
     func headParts(known: Int64, proving seq: Int64?) async throws -> HeadParts {
         let (size, common, keptNote, cachedKeys, keysGeneration) = state.withLock { state in
-            (state.verifiedSize, state.common.flatMap { $0.size == state.verifiedSize ? $0 : nil },
-             state.kept.flatMap { $0.size == state.verifiedSize ? $0.note : nil }, state.keyEntries, state.keyEntriesGeneration)
+            (
+                state.verifiedSize, state.common.flatMap { $0.size == state.verifiedSize ? $0 : nil },
+                state.kept.flatMap { $0.size == state.verifiedSize ? $0.note : nil }, state.keyEntries, state.keyEntriesGeneration
+            )
         }
         if let common, let cachedKeys, seq == nil || seq == size {
             // A consistency proof from nodes read before (a recent size's are): no read, no hop.
             let consistency = known < 1 || known >= size ? [] : handle.ledger.keptConsistencyProof(old: known, new: size)
             if let consistency {
-                return HeadParts(size: size, note: common.note, head: common.head, inclusion: common.inclusion, consistency: consistency,
-                                 entryInclusion: seq == nil ? nil : common.inclusion, keyEntries: cachedKeys)
+                return HeadParts(
+                    size: size, note: common.note, head: common.head, inclusion: common.inclusion, consistency: consistency,
+                    entryInclusion: seq == nil ? nil : common.inclusion, keyEntries: cachedKeys)
             }
         }
         let key = logKey
@@ -216,22 +235,27 @@ final class LedgerService: Sendable {
 
     /// A head answer's parts at `size`, on the pool: what `common` and `keptNote` do not give is
     /// read (and the checkpoint signed) in one snapshot.
-    private static func parts(_ ledger: Ledger, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
-                              key: SigningKey, keyEntries: [Entry]?) throws -> HeadParts {
+    private static func parts(
+        _ ledger: Ledger, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
+        key: SigningKey, keyEntries: [Entry]?
+    ) throws -> HeadParts {
         let proofs: Ledger.HeadProofs
         do {
-            proofs = try ledger.headProofs(size: size, head: common == nil, known: known, proving: seq == size ? nil : seq,
-                                           signing: common == nil && keptNote == nil ? key : nil)
+            proofs = try ledger.headProofs(
+                size: size, head: common == nil, known: known, proving: seq == size ? nil : seq,
+                signing: common == nil && keptNote == nil ? key : nil)
         } catch let refusal as Refusal {
             // The log key can no longer sign: the server's fault, not the request's.
-            throw ServiceFailure(message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
+            throw ServiceFailure(
+                message: "this server cannot sign checkpoints (\(refusal.message)); its operator must restart it with an active log key")
         }
         guard let note = common?.note ?? keptNote ?? proofs.note, let head = common?.head ?? proofs.head,
-              let inclusion = common?.inclusion ?? proofs.inclusion
+            let inclusion = common?.inclusion ?? proofs.inclusion
         else { preconditionFailure("LedgerService.parts: headProofs gives the head and signs when asked to") }
         // The head's inclusion proof is the proof of entry `size`.
-        return HeadParts(size: size, note: note, head: head, inclusion: inclusion, consistency: proofs.consistency,
-                         entryInclusion: seq == size ? inclusion : proofs.entryInclusion, keyEntries: try keyEntries ?? ledger.checkpointKeyEntries())
+        return HeadParts(
+            size: size, note: note, head: head, inclusion: inclusion, consistency: proofs.consistency,
+            entryInclusion: seq == size ? inclusion : proofs.entryInclusion, keyEntries: try keyEntries ?? ledger.checkpointKeyEntries())
     }
 
     /// Keeps a checkpoint of new entries when the last was kept at least the interval ago; called

@@ -87,9 +87,11 @@ final class ServerMetrics: Sendable {
     func request(route: String, status: Int, duration: Duration) {
         let (counter, timer) = made.withLock { made -> (Metrics.Counter, Metrics.Timer) in
             let key = "\(route) \(status)"
-            let counter = made.counters[key]
+            let counter =
+                made.counters[key]
                 ?? Metrics.Counter(label: "gigaledger_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
-            let timer = made.timers[route] ?? Metrics.Timer(label: "gigaledger_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            let timer =
+                made.timers[route] ?? Metrics.Timer(label: "gigaledger_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             (made.counters[key], made.timers[route]) = (counter, timer)
             return (counter, timer)
         }
@@ -153,7 +155,8 @@ enum Query {
             return value
         }
         guard let number = Int64(text), String(number) == text, range.contains(number) else {
-            throw HTTPRefusal(.badRequest, "query parameter \(name) \(InputError.quoted(text)) is not an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw HTTPRefusal(
+                .badRequest, "query parameter \(name) \(InputError.quoted(text)) is not an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
     }

@@ -25,7 +25,7 @@ final class ParseErrorAnswer: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard let failure, case .head(var head) = unwrapOutboundIn(data), head.status == .badRequest,
-              head.headerFields[.contentLength] == "0"
+            head.headerFields[.contentLength] == "0"
         else { return context.write(data, promise: promise) }
         let body = FailureKind.refused.errorJSON("the request is not HTTP/1.1 (\(failure)): nothing was read") + [0x0a]
         head.headerFields[.contentLength] = String(body.count)

@@ -23,9 +23,12 @@ final class Witnessing: Service, Sendable {
     let witnesses: [WitnessEndpoint]
     private let service: LedgerService
     private let logger: Logger
-    private let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                                  configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(Witnessing.connectSecondsMax),
-                                                                                          read: .seconds(Witnessing.answerSecondsMax))))
+    private let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(
+            timeout: .init(
+                connect: .seconds(Witnessing.connectSecondsMax),
+                read: .seconds(Witnessing.answerSecondsMax))))
     /// The size each witness last cosigned, by its public key's ID, as far as this server knows.
     private let cosigned = Mutex<[String: Int64]>([:])
     /// The latest checkpoint kept, to be cosigned.
@@ -52,7 +55,8 @@ final class Witnessing: Service, Sendable {
                 } catch {
                     let pause = min((failedAt[id]?.1 ?? .milliseconds(500)) * 2, .seconds(Self.retrySecondsMax))
                     failedAt[id] = (ContinuousClock.now, pause)
-                    logger.warning("no cosignature", metadata: ["witness": "\(witness.name)", "size": "\(size)", "why": "\(error)", "retry_in": "\(pause)"])
+                    logger.warning(
+                        "no cosignature", metadata: ["witness": "\(witness.name)", "size": "\(size)", "why": "\(error)", "retry_in": "\(pause)"])
                 }
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Self.pollMilliseconds)) }

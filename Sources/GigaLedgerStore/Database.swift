@@ -1,6 +1,6 @@
-import GigaLedgerCore
 import Foundation
 import GRDB
+import GigaLedgerCore
 import Synchronization
 
 /// Opening SQLite files as ledgers: the pragmas, the schema, and SQLite errors as `LedgerError`s.
@@ -77,7 +77,8 @@ enum LedgerDatabase {
     /// even for root, who SQLite would otherwise let write.
     static func checkWritable(path: String) throws(LedgerError) {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value else { throw .notFound(path: path, nil) }
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value
+        else { throw .notFound(path: path, nil) }
         guard mode & 0o200 != 0 else { throw .readOnly(path: path, "mode \(String(mode, radix: 8).leftPadded(to: 4)) has no write permission") }
         guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission") }
     }
@@ -91,10 +92,12 @@ enum LedgerDatabase {
         case .SQLITE_FULL: return LedgerError.full(path: path)
         case .SQLITE_READONLY: return LedgerError.readOnly(path: path, error.message ?? "SQLite refused to write")
         case .SQLITE_NOTADB: return LedgerError.notALedger(path: path, "it is not an SQLite database")
-        case .SQLITE_CANTOPEN: return LedgerError.notALedger(path: path, "SQLite cannot open it (does its folder exist, and may this user write there?)")
+        case .SQLITE_CANTOPEN:
+            return LedgerError.notALedger(path: path, "SQLite cannot open it (does its folder exist, and may this user write there?)")
         // A stored row that contradicts one being written, or pages SQLite cannot read: the file is
         // damaged, which is an auditor's finding, not a failure to use it.
-        case .SQLITE_CONSTRAINT: return LedgerError.damaged("SQLite refused a row as conflicting with a stored one (\(error.message ?? "constraint"))")
+        case .SQLITE_CONSTRAINT:
+            return LedgerError.damaged("SQLite refused a row as conflicting with a stored one (\(error.message ?? "constraint"))")
         case .SQLITE_CORRUPT: return LedgerError.damaged("SQLite finds the file corrupt (\(error.message ?? "corrupt"))")
         default: return LedgerError.sqlite(code: error.extendedResultCode.rawValue, message: error.message ?? "unknown", sql: error.sql)
         }
@@ -106,10 +109,14 @@ struct IndexedFacts: LedgerFacts {
     let reader: StoreReader
 
     func key(_ id: KeyID) throws -> KeyRecord? {
-        guard let row = try reader.values("""
-            SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
-            LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
-            """, [.text(id.description)]).first else { return nil }
+        guard
+            let row = try reader.values(
+                """
+                SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
+                LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
+                """, [.text(id.description)]
+            ).first
+        else { return nil }
         let enrolment = try Self.enrolment(in: row[1].bytesValue)
         guard enrolment.publicKey.id == id else { throw LedgerError.damaged("index table keys is inconsistent for \(id)") }
         return KeyRecord(enrolment: enrolment, enrolledAt: row[0].integer ?? 0, revokedAt: row[2].integer)
@@ -139,9 +146,11 @@ struct IndexedFacts: LedgerFacts {
     private static let enrolmentsMax = 1_024
 
     func activeAuthorityCount() throws -> Int {
-        Int(try reader.integer("""
-            SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
-            """) ?? 0)
+        Int(
+            try reader.integer(
+                """
+                SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
+                """) ?? 0)
     }
 
     func hasFactory(_ id: String) throws -> Bool {
@@ -162,9 +171,11 @@ struct IndexedFacts: LedgerFacts {
     }
 
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
-        try reader.values("""
+        try reader.values(
+            """
             SELECT seq, type FROM entries WHERE seq < ? AND type NOT IN ('contribution', 'access') ORDER BY seq DESC LIMIT 1
-            """, [.integer(seq)]).first.map { ($0[0].integer ?? 0, $0[1].textValue) }
+            """, [.integer(seq)]
+        ).first.map { ($0[0].integer ?? 0, $0[1].textValue) }
     }
 }
 
@@ -205,14 +216,17 @@ enum Schema {
             return "migration \(InputError.quoted(unknown)) is not one this GigaLedger knows (written by a newer version, or changed)"
         }
         guard applied == Array(known.prefix(applied.count)) else {
-            return "the migrations recorded (\(applied.joined(separator: ", "))) are not the first of \(known.joined(separator: ", ")) in order (one deleted or renamed?)"
+            return
+                "the migrations recorded (\(applied.joined(separator: ", "))) are not the first of \(known.joined(separator: ", ")) in order (one deleted or renamed?)"
         }
         return nil
     }
 
     static func objects(_ db: Database) throws -> [Object] {
         // SQLite's statistics tables (ANALYZE, routine maintenance) are SQLite's, not the schema's.
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'")).map {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\'")
+        ).map {
             Object(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
         }.sorted()
     }

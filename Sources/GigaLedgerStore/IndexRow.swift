@@ -47,7 +47,11 @@ public struct IndexRow: Equatable, Sendable {
 
     private static func keyRow(_ enrolment: KeyEnrolment, seq: Int64) -> IndexRow {
         let scopes = String(decoding: CanonicalJSON.array(enrolment.scopes.map { .string($0.description) }).encoded(), as: UTF8.self)
-        return IndexRow(table: keys, values: [.text(enrolment.publicKey.id.description), .blob(enrolment.publicKey.bytes), .text(enrolment.name),
-                                              .text(enrolment.role.rawValue), .text(scopes), .integer(seq)])
+        return IndexRow(
+            table: keys,
+            values: [
+                .text(enrolment.publicKey.id.description), .blob(enrolment.publicKey.bytes), .text(enrolment.name),
+                .text(enrolment.role.rawValue), .text(scopes), .integer(seq),
+            ])
     }
 }

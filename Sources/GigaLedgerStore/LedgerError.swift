@@ -31,17 +31,21 @@ public enum LedgerError: GigaLedgerError, Equatable {
     public var description: String {
         switch self {
         case .notFound(let path, let why?): return "cannot create \(path): \(why)"
-        case .notFound(let path, nil): return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
+        case .notFound(let path, nil):
+            return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
         case .exists(let path): return "\(path) already exists; refusing to overwrite it"
         case .notALedger(let path, let why): return "\(path) is not a GigaLedger ledger: \(why)"
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"
         case .full(let path): return "the disk holding ledger \(path) is full (or the ledger reached its size limit); nothing was written"
         case .busy(let path): return "ledger \(path) is busy (another process holds the write lock); nothing was written, retry"
         case .served(let path, let url?):
-            return "ledger \(path) is held by the server \(url) (gigaledger serve, its one writer): write through it with --server \(url), or stop it first; nothing was written"
+            return
+                "ledger \(path) is held by the server \(url) (gigaledger serve, its one writer): write through it with --server \(url), or stop it first; nothing was written"
         case .served(let path, nil):
-            return "ledger \(path) is held by a running gigaledger serve (its one writer): write through that server with --server URL, or stop it first; nothing was written"
-        case .headInvalid(let seq, let why): return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
+            return
+                "ledger \(path) is held by a running gigaledger serve (its one writer): write through that server with --server URL, or stop it first; nothing was written"
+        case .headInvalid(let seq, let why):
+            return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
         case .damaged(let why): return "the ledger is damaged: \(why); nothing was written, run `gigaledger verify`"
         case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
@@ -71,9 +75,12 @@ public enum LedgerError: GigaLedgerError, Equatable {
     /// A database's hosts and errors stay in the server's log; a client learns that it may retry.
     public var publicDescription: String {
         switch self {
-        case .unavailable: return "the ledger's database cannot be reached at the moment; nothing was recorded by this request (or a retry finds it by its hash); retry"
+        case .unavailable:
+            return
+                "the ledger's database cannot be reached at the moment; nothing was recorded by this request (or a retry finds it by its hash); retry"
         case .busy: return "the ledger is busy (another writer holds its lock); nothing was written, retry"
-        case .cannotConnect, .postgres: return "the ledger's database refused the server's connection or statement; the operator has the details in the server's log"
+        case .cannotConnect, .postgres:
+            return "the ledger's database refused the server's connection or statement; the operator has the details in the server's log"
         default: return description
         }
     }

@@ -118,14 +118,17 @@ public final class LedgerStore {
     /// older schema up to date. A writer waits up to `lockWaitSeconds` for another writer's lock.
     /// A writer is a command or the server (`role`): while a server holds the ledger, a command's
     /// writes are refused with the server's URL, and a second server is refused (`WriterRole`).
-    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
-                            role: WriterRole = .command) throws -> LedgerStore {
+    public static func open(
+        path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
+        role: WriterRole = .command
+    ) throws -> LedgerStore {
         if isPostgres(path) { return try openPostgres(url: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role) }
         try LedgerDatabase.checkIsSQLiteFile(path: path)
         if forWriting { try LedgerDatabase.checkWritable(path: path) }
         let writerLock = forWriting ? try FileWriterLock.acquire(ledger: path, role: role, waitSeconds: lockWaitSeconds) : nil
         do {
-            let queue = forWriting
+            let queue =
+                forWriting
                 ? try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false, lockWaitSeconds: lockWaitSeconds))
                 : try openForReading(path: path, lockWaitSeconds: lockWaitSeconds)
             let (applicationID, hasEntries) = try queue.read { db in
@@ -162,7 +165,9 @@ public final class LedgerStore {
             // A writer never writes under a schema it does not know.
             let versions = try pg.rows("SELECT version FROM schema_version").map { $0[0].textValue }
             if forWriting, versions != [PostgresSchema.version] {
-                throw LedgerError.notALedger(path: store.path, "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))")
+                throw LedgerError.notALedger(
+                    path: store.path,
+                    "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))")
             }
         }
         store.isWritable = forWriting
@@ -212,8 +217,10 @@ public final class LedgerStore {
         } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
             let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
             guard wal == 0 else {
-                throw LedgerError.readOnly(path: path, "it is on read-only media with a -wal file of transactions not merged into it; "
-                                           + "copy the ledger with its -wal file to a writable folder, or make a backup where it is written")
+                throw LedgerError.readOnly(
+                    path: path,
+                    "it is on read-only media with a -wal file of transactions not merged into it; "
+                        + "copy the ledger with its -wal file to a writable folder, or make a backup where it is written")
             }
             var allowed = CharacterSet.urlPathAllowed
             allowed.remove(charactersIn: "?#%")
@@ -233,7 +240,8 @@ public final class LedgerStore {
         guard let location = try? PostgresLocation(url: path) else { return }
         try? PostgresBackend(location: location).transaction(readOnly: false, lockWaitSeconds: lockWaitSecondsDefault) { pg in
             guard try PostgresSchema.hasTable(pg, "entries"),
-                  (try pg.rows("SELECT COUNT(*) FROM entries").first?.first?.integer ?? 2) <= 1 else { return }
+                (try pg.rows("SELECT COUNT(*) FROM entries").first?.first?.integer ?? 2) <= 1
+            else { return }
             try PostgresSchema.drop(pg)
         }
     }
@@ -244,10 +252,16 @@ public final class LedgerStore {
         switch backend {
         case .sqlite(let sqlite): queue = sqlite
         case .postgres(let pg):
-            return try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { try body(StoreReader(connection: .postgres($0), nodeCache: nodeCache)) }
+            return try pg.transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) {
+                try body(StoreReader(connection: .postgres($0), nodeCache: nodeCache))
+            }
         }
         let result: T
-        do { result = try queue.inDatabase { db in try Self.inReadTransaction(db) { try body(StoreReader(connection: .sqlite(db), nodeCache: nodeCache)) } } } catch {
+        do {
+            result = try queue.inDatabase { db in
+                try Self.inReadTransaction(db) { try body(StoreReader(connection: .sqlite(db), nodeCache: nodeCache)) }
+            }
+        } catch {
             try checkUnchanged()
             throw LedgerDatabase.map(error, path: path)
         }
@@ -281,8 +295,10 @@ public final class LedgerStore {
     /// Refuses a read of an immutable file that was written meanwhile (it would be a mix of two states).
     private func checkUnchanged() throws {
         guard let immutableStamp, FileStamp(path: path) != immutableStamp else { return }
-        throw LedgerError.readOnly(path: path, "it was written by another process while it was read as read-only media (opened as immutable, without locks); "
-                                   + "verify it where it is written, or a backup of it")
+        throw LedgerError.readOnly(
+            path: path,
+            "it was written by another process while it was read as read-only media (opened as immutable, without locks); "
+                + "verify it where it is written, or a backup of it")
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock before
@@ -295,7 +311,9 @@ public final class LedgerStore {
         case .sqlite(let sqlite): queue = sqlite
         case .postgres(let pg):
             guard isWritable else { throw LedgerError.readOnly(path: path, "it was opened for reading") }
-            return try pg.transaction(readOnly: false, commit: commit, lockWaitSeconds: lockWaitSeconds) { try body(StoreWriter(connection: .postgres($0))) }
+            return try pg.transaction(readOnly: false, commit: commit, lockWaitSeconds: lockWaitSeconds) {
+                try body(StoreWriter(connection: .postgres($0)))
+            }
         }
         do {
             return try queue.writeWithoutTransaction { db in
@@ -324,7 +342,9 @@ public final class LedgerStore {
     /// returned), with the ledger's own permissions. The caller checks the copy and then calls
     /// `publishCopy`; nothing ever stands at `target` half-written, even when the process is killed.
     public func backupCopy(for target: String) throws -> String {
-        guard case .sqlite(let queue) = backend else { preconditionFailure("LedgerStore.backupCopy: a PostgreSQL ledger is backed up by `Ledger.copy`") }
+        guard case .sqlite(let queue) = backend else {
+            preconditionFailure("LedgerStore.backupCopy: a PostgreSQL ledger is backed up by `Ledger.copy`")
+        }
         try Self.checkCreatable(path: target)
         let partial = target + ".partial-\(getpid())"
         Files.removeLeftovers(of: target, markers: [".partial-"])  // a killed backup's copy
@@ -381,15 +401,18 @@ public struct StoreReader {
     /// An entry from a row of `SELECT \(entryColumns)`, by position, each blob copied once.
     static func entry(fromColumns row: Row) throws -> Entry {
         func bytes(_ index: Int) throws -> [UInt8] { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } ?? [] } }
-        return Entry(seq: row[0], type: try text(row, 1), body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: try text(row, 5),
-                     signature: try bytes(6), recordedAt: try text(row, 7))
+        return Entry(
+            seq: row[0], type: try text(row, 1), body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: try text(row, 5),
+            signature: try bytes(6), recordedAt: try text(row, 7))
     }
 
     /// The same from PostgreSQL's values; a value of another kind than the column's reads as SQLite's
     /// would (an empty text or blob, 0), which no check accepts.
     static func entry(fromValues row: [ColumnValue]) -> Entry {
-        Entry(seq: row[0].integer ?? 0, type: row[1].textValue, body: row[2].bytesValue, prevHash: row[3].bytesValue, hash: row[4].bytesValue, signer: row[5].textValue,
-              signature: row[6].bytesValue, recordedAt: row[7].textValue)
+        Entry(
+            seq: row[0].integer ?? 0, type: row[1].textValue, body: row[2].bytesValue, prevHash: row[3].bytesValue, hash: row[4].bytesValue,
+            signer: row[5].textValue,
+            signature: row[6].bytesValue, recordedAt: row[7].textValue)
     }
 
     /// A text column read whole, as the bytes SQLite stores: reading it as a C string would stop at
@@ -579,8 +602,9 @@ public struct StoreReader {
                 return (row[0], try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } ?? [] })
             }
         case .postgres(let pg):
-            let pages = PagedScan(pg, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = \(level) AND idx > ? ORDER BY idx LIMIT ?",
-                                  key: { $0[0].integer ?? 0 }, after: -1)
+            let pages = PagedScan(
+                pg, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = \(level) AND idx > ? ORDER BY idx LIMIT ?",
+                key: { $0[0].integer ?? 0 }, after: -1)
             return TreeLevelScan { try pages.next().map { ($0[0].integer ?? -1, $0[1].bytesValue) } }
         }
     }
@@ -615,7 +639,8 @@ public struct StoreReader {
     /// The entries with this facts digest (`Facts.digest`) that no correction cancels, in order:
     /// candidates, whose data the caller compares.
     public func uncorrectedEntries(factsDigest digest: Int64) throws -> [Int64] {
-        try integers("""
+        try integers(
+            """
             SELECT f.seq FROM facts f WHERE f.digest = ?
             AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.corrected_seq = f.seq) ORDER BY f.seq
             """, [.integer(digest)])
@@ -758,10 +783,14 @@ public struct StoreWriter {
     }
 
     private func insert(_ entry: Entry) throws {
-        try run("""
+        try run(
+            """
             INSERT INTO entries (seq, type, body, prev_hash, hash, signer, signature, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.integer(entry.seq), .text(entry.type), .blob(entry.body), .blob(entry.prevHash), .blob(entry.hash), .text(entry.signer),
-                  .blob(entry.signature), .text(entry.recordedAt)])
+            """,
+            [
+                .integer(entry.seq), .text(entry.type), .blob(entry.body), .blob(entry.prevHash), .blob(entry.hash), .text(entry.signer),
+                .blob(entry.signature), .text(entry.recordedAt),
+            ])
     }
 
     /// Runs one INSERT with `values` bound in order.
@@ -784,13 +813,15 @@ public struct StoreWriter {
 
     /// Keeps an auditor's cosignature of the stored checkpoint at `size`.
     public func insertCosignature(_ cosignature: StoredCosignature) throws {
-        try runNow("INSERT INTO cosignatures (size, key_id, line) VALUES (?, ?, ?)",
-                [.integer(cosignature.size), .text(cosignature.keyID), .text(cosignature.line)])
+        try runNow(
+            "INSERT INTO cosignatures (size, key_id, line) VALUES (?, ?, ?)",
+            [.integer(cosignature.size), .text(cosignature.keyID), .text(cosignature.line)])
     }
 
     /// Keeps a signed checkpoint.
     public func insertCheckpoint(size: Int64, root: [UInt8], note: String, signedAt: String) throws {
-        try runNow("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)", [.integer(size), .blob(root), .text(note), .text(signedAt)])
+        try runNow(
+            "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)", [.integer(size), .blob(root), .text(note), .text(signedAt)])
     }
 }
 

@@ -2,224 +2,245 @@
 enum EmbeddedMigrations {
     /// (identifier, SQL) in order; the identifier is the file name without .sql.
     static let all: [(String, String)] = [
-        ("0001_ledger", #"""
--- GigaLedger schema, migration 0001: the entries and the index tables derived from them.
--- Every table is append-only: the triggers below reject UPDATE and DELETE.
--- The byte layout of what is hashed and signed is in schema/FORMAT.md.
+        (
+            "0001_ledger",
+            #"""
+            -- GigaLedger schema, migration 0001: the entries and the index tables derived from them.
+            -- Every table is append-only: the triggers below reject UPDATE and DELETE.
+            -- The byte layout of what is hashed and signed is in schema/FORMAT.md.
 
--- One row per entry, in sequence order. Every column but `hash` and `signature` is inside
--- `body` or `prev_hash`, which the hash covers; the signature covers the hash.
-CREATE TABLE entries (
-    seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
-    type        TEXT    NOT NULL,
-    body        BLOB    NOT NULL,
-    prev_hash   BLOB    NOT NULL UNIQUE CHECK (length(prev_hash) = 32),
-    hash        BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
-    signer      TEXT    NOT NULL CHECK (length(signer) = 16),
-    signature   BLOB    NOT NULL CHECK (length(signature) = 64),
-    recorded_at TEXT    NOT NULL
-) STRICT;
+            -- One row per entry, in sequence order. Every column but `hash` and `signature` is inside
+            -- `body` or `prev_hash`, which the hash covers; the signature covers the hash.
+            CREATE TABLE entries (
+                seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
+                type        TEXT    NOT NULL,
+                body        BLOB    NOT NULL,
+                prev_hash   BLOB    NOT NULL UNIQUE CHECK (length(prev_hash) = 32),
+                hash        BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+                signer      TEXT    NOT NULL CHECK (length(signer) = 16),
+                signature   BLOB    NOT NULL CHECK (length(signature) = 64),
+                recorded_at TEXT    NOT NULL
+            ) STRICT;
 
--- An entry may only be added right after the head, pointing at the head's hash
--- (the genesis entry at 32 zero bytes). The application checks this too; this is the floor.
-CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries
-WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
-  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
-BEGIN
-    SELECT RAISE(ABORT, 'gigaledger: an entry must follow the head of the chain');
-END;
+            -- An entry may only be added right after the head, pointing at the head's hash
+            -- (the genesis entry at 32 zero bytes). The application checks this too; this is the floor.
+            CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries
+            WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
+              OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
+            BEGIN
+                SELECT RAISE(ABORT, 'gigaledger: an entry must follow the head of the chain');
+            END;
 
--- Index tables: what appends need to look up quickly. Each row names the entry it comes
--- from; `gigaledger verify` rebuilds them from the entries and compares.
-CREATE TABLE keys (
-    key_id     TEXT    PRIMARY KEY,
-    public_key BLOB    NOT NULL CHECK (length(public_key) = 32),
-    name       TEXT    NOT NULL,
-    role       TEXT    NOT NULL CHECK (role IN ('authority', 'officer', 'auditor')),
-    scopes     TEXT    NOT NULL,
-    seq        INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
+            -- Index tables: what appends need to look up quickly. Each row names the entry it comes
+            -- from; `gigaledger verify` rebuilds them from the entries and compares.
+            CREATE TABLE keys (
+                key_id     TEXT    PRIMARY KEY,
+                public_key BLOB    NOT NULL CHECK (length(public_key) = 32),
+                name       TEXT    NOT NULL,
+                role       TEXT    NOT NULL CHECK (role IN ('authority', 'officer', 'auditor')),
+                scopes     TEXT    NOT NULL,
+                seq        INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
 
-CREATE TABLE key_revocations (
-    key_id TEXT    PRIMARY KEY REFERENCES keys(key_id),
-    seq    INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
+            CREATE TABLE key_revocations (
+                key_id TEXT    PRIMARY KEY REFERENCES keys(key_id),
+                seq    INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
 
-CREATE TABLE factories (
-    id  TEXT    PRIMARY KEY,
-    seq INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
+            CREATE TABLE factories (
+                id  TEXT    PRIMARY KEY,
+                seq INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
 
-CREATE TABLE partners (
-    id  TEXT    PRIMARY KEY,
-    seq INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
+            CREATE TABLE partners (
+                id  TEXT    PRIMARY KEY,
+                seq INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
 
-CREATE TABLE corrections (
-    corrected_seq INTEGER PRIMARY KEY REFERENCES entries(seq),
-    seq           INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
+            CREATE TABLE corrections (
+                corrected_seq INTEGER PRIMARY KEY REFERENCES entries(seq),
+                seq           INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
 
-CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
-BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
-CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
-CREATE TRIGGER keys_no_update BEFORE UPDATE ON keys
-BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
-CREATE TRIGGER keys_no_delete BEFORE DELETE ON keys
-BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
-CREATE TRIGGER key_revocations_no_update BEFORE UPDATE ON key_revocations
-BEGIN SELECT RAISE(ABORT, 'gigaledger: key_revocations is append-only'); END;
-CREATE TRIGGER key_revocations_no_delete BEFORE DELETE ON key_revocations
-BEGIN SELECT RAISE(ABORT, 'gigaledger: key_revocations is append-only'); END;
-CREATE TRIGGER factories_no_update BEFORE UPDATE ON factories
-BEGIN SELECT RAISE(ABORT, 'gigaledger: factories is append-only'); END;
-CREATE TRIGGER factories_no_delete BEFORE DELETE ON factories
-BEGIN SELECT RAISE(ABORT, 'gigaledger: factories is append-only'); END;
-CREATE TRIGGER partners_no_update BEFORE UPDATE ON partners
-BEGIN SELECT RAISE(ABORT, 'gigaledger: partners is append-only'); END;
-CREATE TRIGGER partners_no_delete BEFORE DELETE ON partners
-BEGIN SELECT RAISE(ABORT, 'gigaledger: partners is append-only'); END;
-CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
-BEGIN SELECT RAISE(ABORT, 'gigaledger: corrections is append-only'); END;
-CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
-BEGIN SELECT RAISE(ABORT, 'gigaledger: corrections is append-only'); END;
-"""#),
-        ("0002_merkle", #"""
--- GigaLedger schema, migration 0002: the Merkle tree over the entries, and the checkpoints signed.
--- schema/FORMAT.md, "Merkle tree" and "Checkpoints".
+            CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
+            CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
+            CREATE TRIGGER keys_no_update BEFORE UPDATE ON keys
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
+            CREATE TRIGGER keys_no_delete BEFORE DELETE ON keys
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
+            CREATE TRIGGER key_revocations_no_update BEFORE UPDATE ON key_revocations
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: key_revocations is append-only'); END;
+            CREATE TRIGGER key_revocations_no_delete BEFORE DELETE ON key_revocations
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: key_revocations is append-only'); END;
+            CREATE TRIGGER factories_no_update BEFORE UPDATE ON factories
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: factories is append-only'); END;
+            CREATE TRIGGER factories_no_delete BEFORE DELETE ON factories
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: factories is append-only'); END;
+            CREATE TRIGGER partners_no_update BEFORE UPDATE ON partners
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: partners is append-only'); END;
+            CREATE TRIGGER partners_no_delete BEFORE DELETE ON partners
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: partners is append-only'); END;
+            CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: corrections is append-only'); END;
+            CREATE TRIGGER corrections_no_delete BEFORE DELETE ON corrections
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: corrections is append-only'); END;
+            """#
+        ),
+        (
+            "0002_merkle",
+            #"""
+            -- GigaLedger schema, migration 0002: the Merkle tree over the entries, and the checkpoints signed.
+            -- schema/FORMAT.md, "Merkle tree" and "Checkpoints".
 
--- Every complete subtree of the tree, stored once when the append that completes it commits:
--- level 0 holds leaf hashes (leaf idx is entry idx + 1), level L node idx covers leaves
--- idx * 2^L to (idx + 1) * 2^L - 1. About two rows per entry; any proof is O(log n) lookups.
-CREATE TABLE merkle_nodes (
-    level INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
-    idx   INTEGER NOT NULL CHECK (idx >= 0),
-    hash  BLOB    NOT NULL CHECK (length(hash) = 32),
-    PRIMARY KEY (level, idx)
-) STRICT, WITHOUT ROWID;
+            -- Every complete subtree of the tree, stored once when the append that completes it commits:
+            -- level 0 holds leaf hashes (leaf idx is entry idx + 1), level L node idx covers leaves
+            -- idx * 2^L to (idx + 1) * 2^L - 1. About two rows per entry; any proof is O(log n) lookups.
+            CREATE TABLE merkle_nodes (
+                level INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
+                idx   INTEGER NOT NULL CHECK (idx >= 0),
+                hash  BLOB    NOT NULL CHECK (length(hash) = 32),
+                PRIMARY KEY (level, idx)
+            ) STRICT, WITHOUT ROWID;
 
--- Checkpoints this ledger signed, as C2SP signed notes, by tree size.
-CREATE TABLE checkpoints (
-    size       INTEGER PRIMARY KEY CHECK (size >= 1),
-    root       BLOB    NOT NULL CHECK (length(root) = 32),
-    note       TEXT    NOT NULL,
-    signed_at  TEXT    NOT NULL
-) STRICT;
+            -- Checkpoints this ledger signed, as C2SP signed notes, by tree size.
+            CREATE TABLE checkpoints (
+                size       INTEGER PRIMARY KEY CHECK (size >= 1),
+                root       BLOB    NOT NULL CHECK (length(root) = 32),
+                note       TEXT    NOT NULL,
+                signed_at  TEXT    NOT NULL
+            ) STRICT;
 
-CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
-BEGIN SELECT RAISE(ABORT, 'gigaledger: merkle_nodes is append-only'); END;
-CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
-BEGIN SELECT RAISE(ABORT, 'gigaledger: merkle_nodes is append-only'); END;
-CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'gigaledger: checkpoints is append-only'); END;
-CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'gigaledger: checkpoints is append-only'); END;
-"""#),
-        ("0003_imports", #"""
--- GigaLedger schema, migration 0003: bulk imports (schema/FORMAT.md, "Entry types", `import`).
--- One row per `import` entry, so that the same file imported twice is caught by its SHA-256.
-CREATE TABLE imports (
-    seq         INTEGER PRIMARY KEY REFERENCES entries(seq),
-    file_sha256 TEXT    NOT NULL CHECK (length(file_sha256) = 64)
-) STRICT;
-CREATE INDEX imports_by_file ON imports (file_sha256);
+            CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: merkle_nodes is append-only'); END;
+            CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: merkle_nodes is append-only'); END;
+            CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: checkpoints is append-only'); END;
+            CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: checkpoints is append-only'); END;
+            """#
+        ),
+        (
+            "0003_imports",
+            #"""
+            -- GigaLedger schema, migration 0003: bulk imports (schema/FORMAT.md, "Entry types", `import`).
+            -- One row per `import` entry, so that the same file imported twice is caught by its SHA-256.
+            CREATE TABLE imports (
+                seq         INTEGER PRIMARY KEY REFERENCES entries(seq),
+                file_sha256 TEXT    NOT NULL CHECK (length(file_sha256) = 64)
+            ) STRICT;
+            CREATE INDEX imports_by_file ON imports (file_sha256);
 
-CREATE TRIGGER imports_no_update BEFORE UPDATE ON imports
-BEGIN SELECT RAISE(ABORT, 'gigaledger: imports is append-only'); END;
-CREATE TRIGGER imports_no_delete BEFORE DELETE ON imports
-BEGIN SELECT RAISE(ABORT, 'gigaledger: imports is append-only'); END;
-"""#),
-        ("0004_entries_unindexed_hashes", #"""
--- GigaLedger schema, migration 0004: `entries` without the UNIQUE indexes on prev_hash and hash.
--- The trigger entries_follow_head makes every entry follow the head (seq = the last seq + 1 and
--- prev_hash = the hash of the entry before it); with seq as the primary key, no two entries can
--- share a predecessor, so the two indexes added nothing to that floor. Being on random 32-byte
--- keys, they cost every append B-tree writes at random places: a third of a large import's time.
--- SQLite cannot drop a column constraint, so the table is rebuilt as sqlite.org/lang_altertable.html
--- describes: a new table, every row copied unchanged, the old one dropped, the new one renamed,
--- the triggers made again; all in the migration's transaction (foreign keys checked at its end).
-CREATE TABLE entries_0004 (
-    seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
-    type        TEXT    NOT NULL,
-    body        BLOB    NOT NULL,
-    prev_hash   BLOB    NOT NULL CHECK (length(prev_hash) = 32),
-    hash        BLOB    NOT NULL CHECK (length(hash) = 32),
-    signer      TEXT    NOT NULL CHECK (length(signer) = 16),
-    signature   BLOB    NOT NULL CHECK (length(signature) = 64),
-    recorded_at TEXT    NOT NULL
-) STRICT;
-INSERT INTO entries_0004 (seq, type, body, prev_hash, hash, signer, signature, recorded_at)
-    SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq;
-DROP TABLE entries;
-ALTER TABLE entries_0004 RENAME TO entries;
+            CREATE TRIGGER imports_no_update BEFORE UPDATE ON imports
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: imports is append-only'); END;
+            CREATE TRIGGER imports_no_delete BEFORE DELETE ON imports
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: imports is append-only'); END;
+            """#
+        ),
+        (
+            "0004_entries_unindexed_hashes",
+            #"""
+            -- GigaLedger schema, migration 0004: `entries` without the UNIQUE indexes on prev_hash and hash.
+            -- The trigger entries_follow_head makes every entry follow the head (seq = the last seq + 1 and
+            -- prev_hash = the hash of the entry before it); with seq as the primary key, no two entries can
+            -- share a predecessor, so the two indexes added nothing to that floor. Being on random 32-byte
+            -- keys, they cost every append B-tree writes at random places: a third of a large import's time.
+            -- SQLite cannot drop a column constraint, so the table is rebuilt as sqlite.org/lang_altertable.html
+            -- describes: a new table, every row copied unchanged, the old one dropped, the new one renamed,
+            -- the triggers made again; all in the migration's transaction (foreign keys checked at its end).
+            CREATE TABLE entries_0004 (
+                seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
+                type        TEXT    NOT NULL,
+                body        BLOB    NOT NULL,
+                prev_hash   BLOB    NOT NULL CHECK (length(prev_hash) = 32),
+                hash        BLOB    NOT NULL CHECK (length(hash) = 32),
+                signer      TEXT    NOT NULL CHECK (length(signer) = 16),
+                signature   BLOB    NOT NULL CHECK (length(signature) = 64),
+                recorded_at TEXT    NOT NULL
+            ) STRICT;
+            INSERT INTO entries_0004 (seq, type, body, prev_hash, hash, signer, signature, recorded_at)
+                SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq;
+            DROP TABLE entries;
+            ALTER TABLE entries_0004 RENAME TO entries;
 
-CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries
-WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
-  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
-BEGIN
-    SELECT RAISE(ABORT, 'gigaledger: an entry must follow the head of the chain');
-END;
-CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
-BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
-CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
-"""#),
-        ("0005_cosignatures", #"""
--- GigaLedger schema, migration 0005: auditors' cosignatures of the checkpoints the ledger keeps
--- (schema/FORMAT.md, "Checkpoints and cosignatures"). One row per checkpoint and auditor key:
--- the C2SP cosignature line, checked before it is stored and again by every verify.
-CREATE TABLE cosignatures (
-    size   INTEGER NOT NULL REFERENCES checkpoints(size),
-    key_id TEXT    NOT NULL CHECK (length(key_id) = 16),
-    line   TEXT    NOT NULL,
-    PRIMARY KEY (size, key_id)
-) STRICT;
+            CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries
+            WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
+              OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), zeroblob(32))
+            BEGIN
+                SELECT RAISE(ABORT, 'gigaledger: an entry must follow the head of the chain');
+            END;
+            CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
+            CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: entries are append-only; record a correction instead'); END;
+            """#
+        ),
+        (
+            "0005_cosignatures",
+            #"""
+            -- GigaLedger schema, migration 0005: auditors' cosignatures of the checkpoints the ledger keeps
+            -- (schema/FORMAT.md, "Checkpoints and cosignatures"). One row per checkpoint and auditor key:
+            -- the C2SP cosignature line, checked before it is stored and again by every verify.
+            CREATE TABLE cosignatures (
+                size   INTEGER NOT NULL REFERENCES checkpoints(size),
+                key_id TEXT    NOT NULL CHECK (length(key_id) = 16),
+                line   TEXT    NOT NULL,
+                PRIMARY KEY (size, key_id)
+            ) STRICT;
 
-CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures
-BEGIN SELECT RAISE(ABORT, 'gigaledger: cosignatures is append-only'); END;
-CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures
-BEGIN SELECT RAISE(ABORT, 'gigaledger: cosignatures is append-only'); END;
-"""#),
-        ("0006_facts", #"""
--- GigaLedger schema, migration 0006: the facts of each contribution and access record, by digest
--- (schema/FORMAT.md, "Index tables"), so that recording the same facts twice is caught at once.
--- One row per contribution or access entry; the rows of a ledger made before this migration are
--- written by the migration itself (in Swift, in the same transaction).
-CREATE TABLE facts (
-    seq    INTEGER PRIMARY KEY REFERENCES entries(seq),
-    digest INTEGER NOT NULL
-) STRICT;
-CREATE INDEX facts_by_digest ON facts (digest);
+            CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: cosignatures is append-only'); END;
+            CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: cosignatures is append-only'); END;
+            """#
+        ),
+        (
+            "0006_facts",
+            #"""
+            -- GigaLedger schema, migration 0006: the facts of each contribution and access record, by digest
+            -- (schema/FORMAT.md, "Index tables"), so that recording the same facts twice is caught at once.
+            -- One row per contribution or access entry; the rows of a ledger made before this migration are
+            -- written by the migration itself (in Swift, in the same transaction).
+            CREATE TABLE facts (
+                seq    INTEGER PRIMARY KEY REFERENCES entries(seq),
+                digest INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX facts_by_digest ON facts (digest);
 
-CREATE TRIGGER facts_no_update BEFORE UPDATE ON facts
-BEGIN SELECT RAISE(ABORT, 'gigaledger: facts is append-only'); END;
-CREATE TRIGGER facts_no_delete BEFORE DELETE ON facts
-BEGIN SELECT RAISE(ABORT, 'gigaledger: facts is append-only'); END;
-"""#),
-        ("0007_log_keys", #"""
--- GigaLedger schema, migration 0007: the `log` role (schema/FORMAT.md sections 5 and 12), a key
--- the authority enrols to sign checkpoints only, which the server holds so that the authority key
--- can stay offline. The CHECK on keys.role names the roles, and SQLite cannot change a CHECK, so the
--- table is rebuilt as migration 0004 rebuilt `entries`: a new table, every row copied unchanged,
--- the old one dropped, the new one renamed, the triggers made again, in the migration's transaction.
-CREATE TABLE keys_0007 (
-    key_id     TEXT    PRIMARY KEY,
-    public_key BLOB    NOT NULL CHECK (length(public_key) = 32),
-    name       TEXT    NOT NULL,
-    role       TEXT    NOT NULL CHECK (role IN ('authority', 'officer', 'auditor', 'log')),
-    scopes     TEXT    NOT NULL,
-    seq        INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
-) STRICT;
-INSERT INTO keys_0007 (key_id, public_key, name, role, scopes, seq)
-    SELECT key_id, public_key, name, role, scopes, seq FROM keys ORDER BY seq;
-DROP TABLE keys;
-ALTER TABLE keys_0007 RENAME TO keys;
+            CREATE TRIGGER facts_no_update BEFORE UPDATE ON facts
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: facts is append-only'); END;
+            CREATE TRIGGER facts_no_delete BEFORE DELETE ON facts
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: facts is append-only'); END;
+            """#
+        ),
+        (
+            "0007_log_keys",
+            #"""
+            -- GigaLedger schema, migration 0007: the `log` role (schema/FORMAT.md sections 5 and 12), a key
+            -- the authority enrols to sign checkpoints only, which the server holds so that the authority key
+            -- can stay offline. The CHECK on keys.role names the roles, and SQLite cannot change a CHECK, so the
+            -- table is rebuilt as migration 0004 rebuilt `entries`: a new table, every row copied unchanged,
+            -- the old one dropped, the new one renamed, the triggers made again, in the migration's transaction.
+            CREATE TABLE keys_0007 (
+                key_id     TEXT    PRIMARY KEY,
+                public_key BLOB    NOT NULL CHECK (length(public_key) = 32),
+                name       TEXT    NOT NULL,
+                role       TEXT    NOT NULL CHECK (role IN ('authority', 'officer', 'auditor', 'log')),
+                scopes     TEXT    NOT NULL,
+                seq        INTEGER NOT NULL UNIQUE REFERENCES entries(seq)
+            ) STRICT;
+            INSERT INTO keys_0007 (key_id, public_key, name, role, scopes, seq)
+                SELECT key_id, public_key, name, role, scopes, seq FROM keys ORDER BY seq;
+            DROP TABLE keys;
+            ALTER TABLE keys_0007 RENAME TO keys;
 
-CREATE TRIGGER keys_no_update BEFORE UPDATE ON keys
-BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
-CREATE TRIGGER keys_no_delete BEFORE DELETE ON keys
-BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
-"""#),
+            CREATE TRIGGER keys_no_update BEFORE UPDATE ON keys
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
+            CREATE TRIGGER keys_no_delete BEFORE DELETE ON keys
+            BEGIN SELECT RAISE(ABORT, 'gigaledger: keys are append-only; record a key-revoke entry instead'); END;
+            """#
+        ),
     ]
 }

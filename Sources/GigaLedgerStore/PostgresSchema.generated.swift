@@ -2,302 +2,311 @@
 enum EmbeddedPostgresSchema {
     /// (file name, text) of schema/postgres: the schema a PostgreSQL ledger is made with, the catalog query verify runs and what it must return.
     static let all: [(String, String)] = [
-        ("ledger.sql", #"""
--- GigaLedger schema on PostgreSQL: the same tables, columns and rows as a SQLite ledger after its
--- migrations through 0007_log_keys (schema/migrations), so that every statement of the store reads
--- and writes both alike, and `gigaledger copy` moves a ledger between them byte for byte.
--- Types: SQLite's INTEGER is bigint, BLOB is bytea, TEXT is text compared and ordered by bytes
--- (COLLATE "C"), as SQLite compares text. `init` runs this in one transaction (schema/FORMAT.md,
--- "A ledger on PostgreSQL"); `verify` compares the database's catalog with schema/postgres/catalog.txt.
+        (
+            "ledger.sql",
+            #"""
+            -- GigaLedger schema on PostgreSQL: the same tables, columns and rows as a SQLite ledger after its
+            -- migrations through 0007_log_keys (schema/migrations), so that every statement of the store reads
+            -- and writes both alike, and `gigaledger copy` moves a ledger between them byte for byte.
+            -- Types: SQLite's INTEGER is bigint, BLOB is bytea, TEXT is text compared and ordered by bytes
+            -- (COLLATE "C"), as SQLite compares text. `init` runs this in one transaction (schema/FORMAT.md,
+            -- "A ledger on PostgreSQL"); `verify` compares the database's catalog with schema/postgres/catalog.txt.
 
-CREATE TABLE schema_version (
-    version text COLLATE "C" PRIMARY KEY
-);
-INSERT INTO schema_version (version) VALUES ('0007_log_keys');
+            CREATE TABLE schema_version (
+                version text COLLATE "C" PRIMARY KEY
+            );
+            INSERT INTO schema_version (version) VALUES ('0007_log_keys');
 
-CREATE TABLE entries (
-    seq         bigint PRIMARY KEY CHECK (seq >= 1),
-    type        text COLLATE "C" NOT NULL,
-    body        bytea  NOT NULL,
-    prev_hash   bytea  NOT NULL CHECK (length(prev_hash) = 32),
-    hash        bytea  NOT NULL CHECK (length(hash) = 32),
-    signer      text COLLATE "C" NOT NULL CHECK (length(signer) = 16),
-    signature   bytea  NOT NULL CHECK (length(signature) = 64),
-    recorded_at text COLLATE "C" NOT NULL
-);
+            CREATE TABLE entries (
+                seq         bigint PRIMARY KEY CHECK (seq >= 1),
+                type        text COLLATE "C" NOT NULL,
+                body        bytea  NOT NULL,
+                prev_hash   bytea  NOT NULL CHECK (length(prev_hash) = 32),
+                hash        bytea  NOT NULL CHECK (length(hash) = 32),
+                signer      text COLLATE "C" NOT NULL CHECK (length(signer) = 16),
+                signature   bytea  NOT NULL CHECK (length(signature) = 64),
+                recorded_at text COLLATE "C" NOT NULL
+            );
 
--- Every entry follows the head: seq = the last seq + 1 and prev_hash = the hash of the entry before
--- it (32 zero bytes for the first), as SQLite's trigger entries_follow_head. Writers take the
--- ledger's advisory lock first, so the head they read is the head when they insert.
-CREATE FUNCTION gigaledger_follow_head() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
-       OR NEW.prev_hash IS DISTINCT FROM COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) THEN
-        RAISE EXCEPTION 'gigaledger: an entry must follow the head of the chain';
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_follow_head();
+            -- Every entry follows the head: seq = the last seq + 1 and prev_hash = the hash of the entry before
+            -- it (32 zero bytes for the first), as SQLite's trigger entries_follow_head. Writers take the
+            -- ledger's advisory lock first, so the head they read is the head when they insert.
+            CREATE FUNCTION gigaledger_follow_head() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
+                   OR NEW.prev_hash IS DISTINCT FROM COALESCE((SELECT hash FROM entries WHERE seq = NEW.seq - 1), '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) THEN
+                    RAISE EXCEPTION 'gigaledger: an entry must follow the head of the chain';
+                END IF;
+                RETURN NEW;
+            END
+            $$;
+            CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_follow_head();
 
--- Nothing is updated, deleted or truncated, in any table.
-CREATE FUNCTION gigaledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'gigaledger: % is append-only; record a correction instead', TG_TABLE_NAME;
-END
-$$;
+            -- Nothing is updated, deleted or truncated, in any table.
+            CREATE FUNCTION gigaledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'gigaledger: % is append-only; record a correction instead', TG_TABLE_NAME;
+            END
+            $$;
 
-CREATE TABLE keys (
-    key_id     text COLLATE "C" PRIMARY KEY,
-    public_key bytea  NOT NULL CHECK (length(public_key) = 32),
-    name       text COLLATE "C" NOT NULL,
-    role       text COLLATE "C" NOT NULL CHECK (role IN ('authority', 'officer', 'auditor', 'log')),
-    scopes     text COLLATE "C" NOT NULL,
-    seq        bigint NOT NULL UNIQUE REFERENCES entries(seq)
-);
+            CREATE TABLE keys (
+                key_id     text COLLATE "C" PRIMARY KEY,
+                public_key bytea  NOT NULL CHECK (length(public_key) = 32),
+                name       text COLLATE "C" NOT NULL,
+                role       text COLLATE "C" NOT NULL CHECK (role IN ('authority', 'officer', 'auditor', 'log')),
+                scopes     text COLLATE "C" NOT NULL,
+                seq        bigint NOT NULL UNIQUE REFERENCES entries(seq)
+            );
 
-CREATE TABLE key_revocations (
-    key_id text COLLATE "C" PRIMARY KEY REFERENCES keys(key_id),
-    seq    bigint NOT NULL UNIQUE REFERENCES entries(seq)
-);
+            CREATE TABLE key_revocations (
+                key_id text COLLATE "C" PRIMARY KEY REFERENCES keys(key_id),
+                seq    bigint NOT NULL UNIQUE REFERENCES entries(seq)
+            );
 
-CREATE TABLE factories (
-    id  text COLLATE "C" PRIMARY KEY,
-    seq bigint NOT NULL UNIQUE REFERENCES entries(seq)
-);
+            CREATE TABLE factories (
+                id  text COLLATE "C" PRIMARY KEY,
+                seq bigint NOT NULL UNIQUE REFERENCES entries(seq)
+            );
 
-CREATE TABLE partners (
-    id  text COLLATE "C" PRIMARY KEY,
-    seq bigint NOT NULL UNIQUE REFERENCES entries(seq)
-);
+            CREATE TABLE partners (
+                id  text COLLATE "C" PRIMARY KEY,
+                seq bigint NOT NULL UNIQUE REFERENCES entries(seq)
+            );
 
-CREATE TABLE corrections (
-    corrected_seq bigint PRIMARY KEY REFERENCES entries(seq),
-    seq           bigint NOT NULL UNIQUE REFERENCES entries(seq)
-);
+            CREATE TABLE corrections (
+                corrected_seq bigint PRIMARY KEY REFERENCES entries(seq),
+                seq           bigint NOT NULL UNIQUE REFERENCES entries(seq)
+            );
 
-CREATE TABLE merkle_nodes (
-    level bigint NOT NULL CHECK (level >= 0 AND level < 64),
-    idx   bigint NOT NULL CHECK (idx >= 0),
-    hash  bytea  NOT NULL CHECK (length(hash) = 32),
-    PRIMARY KEY (level, idx)
-);
+            CREATE TABLE merkle_nodes (
+                level bigint NOT NULL CHECK (level >= 0 AND level < 64),
+                idx   bigint NOT NULL CHECK (idx >= 0),
+                hash  bytea  NOT NULL CHECK (length(hash) = 32),
+                PRIMARY KEY (level, idx)
+            );
 
-CREATE TABLE checkpoints (
-    size      bigint PRIMARY KEY CHECK (size >= 1),
-    root      bytea NOT NULL CHECK (length(root) = 32),
-    note      text COLLATE "C" NOT NULL,
-    signed_at text COLLATE "C" NOT NULL
-);
+            CREATE TABLE checkpoints (
+                size      bigint PRIMARY KEY CHECK (size >= 1),
+                root      bytea NOT NULL CHECK (length(root) = 32),
+                note      text COLLATE "C" NOT NULL,
+                signed_at text COLLATE "C" NOT NULL
+            );
 
-CREATE TABLE imports (
-    seq         bigint PRIMARY KEY REFERENCES entries(seq),
-    file_sha256 text COLLATE "C" NOT NULL CHECK (length(file_sha256) = 64)
-);
-CREATE INDEX imports_by_file ON imports (file_sha256);
+            CREATE TABLE imports (
+                seq         bigint PRIMARY KEY REFERENCES entries(seq),
+                file_sha256 text COLLATE "C" NOT NULL CHECK (length(file_sha256) = 64)
+            );
+            CREATE INDEX imports_by_file ON imports (file_sha256);
 
-CREATE TABLE cosignatures (
-    size   bigint NOT NULL REFERENCES checkpoints(size),
-    key_id text COLLATE "C" NOT NULL CHECK (length(key_id) = 16),
-    line   text COLLATE "C" NOT NULL,
-    PRIMARY KEY (size, key_id)
-);
+            CREATE TABLE cosignatures (
+                size   bigint NOT NULL REFERENCES checkpoints(size),
+                key_id text COLLATE "C" NOT NULL CHECK (length(key_id) = 16),
+                line   text COLLATE "C" NOT NULL,
+                PRIMARY KEY (size, key_id)
+            );
 
-CREATE TABLE facts (
-    seq    bigint PRIMARY KEY REFERENCES entries(seq),
-    digest bigint NOT NULL
-);
-CREATE INDEX facts_by_digest ON facts (digest);
+            CREATE TABLE facts (
+                seq    bigint PRIMARY KEY REFERENCES entries(seq),
+                digest bigint NOT NULL
+            );
+            CREATE INDEX facts_by_digest ON facts (digest);
 
-CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER keys_append_only BEFORE UPDATE OR DELETE ON keys FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER keys_no_truncate BEFORE TRUNCATE ON keys FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER key_revocations_append_only BEFORE UPDATE OR DELETE ON key_revocations FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER key_revocations_no_truncate BEFORE TRUNCATE ON key_revocations FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER factories_append_only BEFORE UPDATE OR DELETE ON factories FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER factories_no_truncate BEFORE TRUNCATE ON factories FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER partners_append_only BEFORE UPDATE OR DELETE ON partners FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER partners_no_truncate BEFORE TRUNCATE ON partners FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER corrections_append_only BEFORE UPDATE OR DELETE ON corrections FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER corrections_no_truncate BEFORE TRUNCATE ON corrections FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER merkle_nodes_append_only BEFORE UPDATE OR DELETE ON merkle_nodes FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON merkle_nodes FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER imports_append_only BEFORE UPDATE OR DELETE ON imports FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER imports_no_truncate BEFORE TRUNCATE ON imports FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE ON cosignatures FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER facts_append_only BEFORE UPDATE OR DELETE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
-"""#),
-        ("catalog.sql", #"""
--- What `verify` reads of a PostgreSQL ledger's schema: one line per table, column, constraint,
--- index, trigger (with whether it is enabled), function (an MD5 of its definition), rule, policy,
--- row-security flag, table inheriting from a ledger table (in any schema) and event trigger, names without the schema. It must equal
--- schema/postgres/catalog.txt, what schema/postgres/ledger.sql makes (a test checks that).
-SELECT line FROM (
-  SELECT 'table ' || c.relname::text || ' ' || c.relkind::text AS line FROM pg_class c
-    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')
-  UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' nullable=' || is_nullable
-      || ' collation=' || COALESCE(collation_name, '-') || ' default=' || COALESCE(column_default, '-')
-    FROM information_schema.columns WHERE table_schema = current_schema()
-  UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname::text || ' ' || pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
-  UNION ALL SELECT 'index ' || indexname::text || ' ' || replace(indexdef, current_schema() || '.', '')
-    FROM pg_indexes WHERE schemaname = current_schema()
-  UNION ALL SELECT 'trigger ' || tgname::text || ' enabled=' || tgenabled::text || ' ' || replace(pg_get_triggerdef(t.oid), current_schema() || '.', '')
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
-  UNION ALL SELECT 'function ' || p.proname::text || ' ' || md5(replace(pg_get_functiondef(p.oid), current_schema() || '.', ''))
-    FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace
-  UNION ALL SELECT 'rule ' || rulename::text || ' on ' || tablename::text FROM pg_rules WHERE schemaname = current_schema()
-  UNION ALL SELECT 'policy ' || policyname::text || ' on ' || tablename::text FROM pg_policies WHERE schemaname = current_schema()
-  UNION ALL SELECT 'row security ' || relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relrowsecurity
-  UNION ALL SELECT 'inherited by ' || i.inhrelid::regclass::text || ' from ' || c.relname::text
-    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relnamespace = current_schema()::regnamespace
-  UNION ALL SELECT 'event trigger ' || evtname::text || ' on ' || evtevent::text || ' enabled=' || evtenabled::text FROM pg_event_trigger
-) AS catalog ORDER BY line COLLATE "C";
-"""#),
-        ("catalog.txt", #"""
-column checkpoints.note text nullable=NO collation=C default=-
-column checkpoints.root bytea nullable=NO collation=- default=-
-column checkpoints.signed_at text nullable=NO collation=C default=-
-column checkpoints.size bigint nullable=NO collation=- default=-
-column corrections.corrected_seq bigint nullable=NO collation=- default=-
-column corrections.seq bigint nullable=NO collation=- default=-
-column cosignatures.key_id text nullable=NO collation=C default=-
-column cosignatures.line text nullable=NO collation=C default=-
-column cosignatures.size bigint nullable=NO collation=- default=-
-column entries.body bytea nullable=NO collation=- default=-
-column entries.hash bytea nullable=NO collation=- default=-
-column entries.prev_hash bytea nullable=NO collation=- default=-
-column entries.recorded_at text nullable=NO collation=C default=-
-column entries.seq bigint nullable=NO collation=- default=-
-column entries.signature bytea nullable=NO collation=- default=-
-column entries.signer text nullable=NO collation=C default=-
-column entries.type text nullable=NO collation=C default=-
-column factories.id text nullable=NO collation=C default=-
-column factories.seq bigint nullable=NO collation=- default=-
-column facts.digest bigint nullable=NO collation=- default=-
-column facts.seq bigint nullable=NO collation=- default=-
-column imports.file_sha256 text nullable=NO collation=C default=-
-column imports.seq bigint nullable=NO collation=- default=-
-column key_revocations.key_id text nullable=NO collation=C default=-
-column key_revocations.seq bigint nullable=NO collation=- default=-
-column keys.key_id text nullable=NO collation=C default=-
-column keys.name text nullable=NO collation=C default=-
-column keys.public_key bytea nullable=NO collation=- default=-
-column keys.role text nullable=NO collation=C default=-
-column keys.scopes text nullable=NO collation=C default=-
-column keys.seq bigint nullable=NO collation=- default=-
-column merkle_nodes.hash bytea nullable=NO collation=- default=-
-column merkle_nodes.idx bigint nullable=NO collation=- default=-
-column merkle_nodes.level bigint nullable=NO collation=- default=-
-column partners.id text nullable=NO collation=C default=-
-column partners.seq bigint nullable=NO collation=- default=-
-column schema_version.version text nullable=NO collation=C default=-
-constraint checkpoints checkpoints_pkey PRIMARY KEY (size)
-constraint checkpoints checkpoints_root_check CHECK ((length(root) = 32))
-constraint checkpoints checkpoints_size_check CHECK ((size >= 1))
-constraint corrections corrections_corrected_seq_fkey FOREIGN KEY (corrected_seq) REFERENCES entries(seq)
-constraint corrections corrections_pkey PRIMARY KEY (corrected_seq)
-constraint corrections corrections_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint corrections corrections_seq_key UNIQUE (seq)
-constraint cosignatures cosignatures_key_id_check CHECK ((length(key_id) = 16))
-constraint cosignatures cosignatures_pkey PRIMARY KEY (size, key_id)
-constraint cosignatures cosignatures_size_fkey FOREIGN KEY (size) REFERENCES checkpoints(size)
-constraint entries entries_hash_check CHECK ((length(hash) = 32))
-constraint entries entries_pkey PRIMARY KEY (seq)
-constraint entries entries_prev_hash_check CHECK ((length(prev_hash) = 32))
-constraint entries entries_seq_check CHECK ((seq >= 1))
-constraint entries entries_signature_check CHECK ((length(signature) = 64))
-constraint entries entries_signer_check CHECK ((length(signer) = 16))
-constraint factories factories_pkey PRIMARY KEY (id)
-constraint factories factories_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint factories factories_seq_key UNIQUE (seq)
-constraint facts facts_pkey PRIMARY KEY (seq)
-constraint facts facts_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint imports imports_file_sha256_check CHECK ((length(file_sha256) = 64))
-constraint imports imports_pkey PRIMARY KEY (seq)
-constraint imports imports_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint key_revocations key_revocations_key_id_fkey FOREIGN KEY (key_id) REFERENCES keys(key_id)
-constraint key_revocations key_revocations_pkey PRIMARY KEY (key_id)
-constraint key_revocations key_revocations_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint key_revocations key_revocations_seq_key UNIQUE (seq)
-constraint keys keys_pkey PRIMARY KEY (key_id)
-constraint keys keys_public_key_check CHECK ((length(public_key) = 32))
-constraint keys keys_role_check CHECK ((role = ANY (ARRAY['authority'::text, 'officer'::text, 'auditor'::text, 'log'::text])))
-constraint keys keys_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint keys keys_seq_key UNIQUE (seq)
-constraint merkle_nodes merkle_nodes_hash_check CHECK ((length(hash) = 32))
-constraint merkle_nodes merkle_nodes_idx_check CHECK ((idx >= 0))
-constraint merkle_nodes merkle_nodes_level_check CHECK (((level >= 0) AND (level < 64)))
-constraint merkle_nodes merkle_nodes_pkey PRIMARY KEY (level, idx)
-constraint partners partners_pkey PRIMARY KEY (id)
-constraint partners partners_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
-constraint partners partners_seq_key UNIQUE (seq)
-constraint schema_version schema_version_pkey PRIMARY KEY (version)
-function gigaledger_append_only 07e11752ac70e9b38116afaa6dd1fc66
-function gigaledger_follow_head 5351fa59c52a60ac3aebb86619cdd091
-index checkpoints_pkey CREATE UNIQUE INDEX checkpoints_pkey ON checkpoints USING btree (size)
-index corrections_pkey CREATE UNIQUE INDEX corrections_pkey ON corrections USING btree (corrected_seq)
-index corrections_seq_key CREATE UNIQUE INDEX corrections_seq_key ON corrections USING btree (seq)
-index cosignatures_pkey CREATE UNIQUE INDEX cosignatures_pkey ON cosignatures USING btree (size, key_id)
-index entries_pkey CREATE UNIQUE INDEX entries_pkey ON entries USING btree (seq)
-index factories_pkey CREATE UNIQUE INDEX factories_pkey ON factories USING btree (id)
-index factories_seq_key CREATE UNIQUE INDEX factories_seq_key ON factories USING btree (seq)
-index facts_by_digest CREATE INDEX facts_by_digest ON facts USING btree (digest)
-index facts_pkey CREATE UNIQUE INDEX facts_pkey ON facts USING btree (seq)
-index imports_by_file CREATE INDEX imports_by_file ON imports USING btree (file_sha256)
-index imports_pkey CREATE UNIQUE INDEX imports_pkey ON imports USING btree (seq)
-index key_revocations_pkey CREATE UNIQUE INDEX key_revocations_pkey ON key_revocations USING btree (key_id)
-index key_revocations_seq_key CREATE UNIQUE INDEX key_revocations_seq_key ON key_revocations USING btree (seq)
-index keys_pkey CREATE UNIQUE INDEX keys_pkey ON keys USING btree (key_id)
-index keys_seq_key CREATE UNIQUE INDEX keys_seq_key ON keys USING btree (seq)
-index merkle_nodes_pkey CREATE UNIQUE INDEX merkle_nodes_pkey ON merkle_nodes USING btree (level, idx)
-index partners_pkey CREATE UNIQUE INDEX partners_pkey ON partners USING btree (id)
-index partners_seq_key CREATE UNIQUE INDEX partners_seq_key ON partners USING btree (seq)
-index schema_version_pkey CREATE UNIQUE INDEX schema_version_pkey ON schema_version USING btree (version)
-table checkpoints r
-table corrections r
-table cosignatures r
-table entries r
-table factories r
-table facts r
-table imports r
-table key_revocations r
-table keys r
-table merkle_nodes r
-table partners r
-table schema_version r
-trigger checkpoints_append_only enabled=O CREATE TRIGGER checkpoints_append_only BEFORE DELETE OR UPDATE ON checkpoints FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger checkpoints_no_truncate enabled=O CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger corrections_append_only enabled=O CREATE TRIGGER corrections_append_only BEFORE DELETE OR UPDATE ON corrections FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger corrections_no_truncate enabled=O CREATE TRIGGER corrections_no_truncate BEFORE TRUNCATE ON corrections FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger cosignatures_append_only enabled=O CREATE TRIGGER cosignatures_append_only BEFORE DELETE OR UPDATE ON cosignatures FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger cosignatures_no_truncate enabled=O CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger entries_append_only enabled=O CREATE TRIGGER entries_append_only BEFORE DELETE OR UPDATE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger entries_follow_head enabled=O CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_follow_head()
-trigger entries_no_truncate enabled=O CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger factories_append_only enabled=O CREATE TRIGGER factories_append_only BEFORE DELETE OR UPDATE ON factories FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger factories_no_truncate enabled=O CREATE TRIGGER factories_no_truncate BEFORE TRUNCATE ON factories FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger facts_append_only enabled=O CREATE TRIGGER facts_append_only BEFORE DELETE OR UPDATE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger facts_no_truncate enabled=O CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger imports_append_only enabled=O CREATE TRIGGER imports_append_only BEFORE DELETE OR UPDATE ON imports FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger imports_no_truncate enabled=O CREATE TRIGGER imports_no_truncate BEFORE TRUNCATE ON imports FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger key_revocations_append_only enabled=O CREATE TRIGGER key_revocations_append_only BEFORE DELETE OR UPDATE ON key_revocations FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger key_revocations_no_truncate enabled=O CREATE TRIGGER key_revocations_no_truncate BEFORE TRUNCATE ON key_revocations FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger keys_append_only enabled=O CREATE TRIGGER keys_append_only BEFORE DELETE OR UPDATE ON keys FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger keys_no_truncate enabled=O CREATE TRIGGER keys_no_truncate BEFORE TRUNCATE ON keys FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger merkle_nodes_append_only enabled=O CREATE TRIGGER merkle_nodes_append_only BEFORE DELETE OR UPDATE ON merkle_nodes FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger merkle_nodes_no_truncate enabled=O CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON merkle_nodes FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger partners_append_only enabled=O CREATE TRIGGER partners_append_only BEFORE DELETE OR UPDATE ON partners FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger partners_no_truncate enabled=O CREATE TRIGGER partners_no_truncate BEFORE TRUNCATE ON partners FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-trigger schema_version_append_only enabled=O CREATE TRIGGER schema_version_append_only BEFORE DELETE OR UPDATE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
-trigger schema_version_no_truncate enabled=O CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
-"""#),
+            CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER keys_append_only BEFORE UPDATE OR DELETE ON keys FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER keys_no_truncate BEFORE TRUNCATE ON keys FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER key_revocations_append_only BEFORE UPDATE OR DELETE ON key_revocations FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER key_revocations_no_truncate BEFORE TRUNCATE ON key_revocations FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER factories_append_only BEFORE UPDATE OR DELETE ON factories FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER factories_no_truncate BEFORE TRUNCATE ON factories FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER partners_append_only BEFORE UPDATE OR DELETE ON partners FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER partners_no_truncate BEFORE TRUNCATE ON partners FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER corrections_append_only BEFORE UPDATE OR DELETE ON corrections FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER corrections_no_truncate BEFORE TRUNCATE ON corrections FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER merkle_nodes_append_only BEFORE UPDATE OR DELETE ON merkle_nodes FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON merkle_nodes FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER imports_append_only BEFORE UPDATE OR DELETE ON imports FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER imports_no_truncate BEFORE TRUNCATE ON imports FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE ON cosignatures FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER facts_append_only BEFORE UPDATE OR DELETE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            """#
+        ),
+        (
+            "catalog.sql",
+            #"""
+            -- What `verify` reads of a PostgreSQL ledger's schema: one line per table, column, constraint,
+            -- index, trigger (with whether it is enabled), function (an MD5 of its definition), rule, policy,
+            -- row-security flag, table inheriting from a ledger table (in any schema) and event trigger, names without the schema. It must equal
+            -- schema/postgres/catalog.txt, what schema/postgres/ledger.sql makes (a test checks that).
+            SELECT line FROM (
+              SELECT 'table ' || c.relname::text || ' ' || c.relkind::text AS line FROM pg_class c
+                WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')
+              UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' nullable=' || is_nullable
+                  || ' collation=' || COALESCE(collation_name, '-') || ' default=' || COALESCE(column_default, '-')
+                FROM information_schema.columns WHERE table_schema = current_schema()
+              UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname::text || ' ' || pg_get_constraintdef(oid)
+                FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+              UNION ALL SELECT 'index ' || indexname::text || ' ' || replace(indexdef, current_schema() || '.', '')
+                FROM pg_indexes WHERE schemaname = current_schema()
+              UNION ALL SELECT 'trigger ' || tgname::text || ' enabled=' || tgenabled::text || ' ' || replace(pg_get_triggerdef(t.oid), current_schema() || '.', '')
+                FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+              UNION ALL SELECT 'function ' || p.proname::text || ' ' || md5(replace(pg_get_functiondef(p.oid), current_schema() || '.', ''))
+                FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace
+              UNION ALL SELECT 'rule ' || rulename::text || ' on ' || tablename::text FROM pg_rules WHERE schemaname = current_schema()
+              UNION ALL SELECT 'policy ' || policyname::text || ' on ' || tablename::text FROM pg_policies WHERE schemaname = current_schema()
+              UNION ALL SELECT 'row security ' || relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relrowsecurity
+              UNION ALL SELECT 'inherited by ' || i.inhrelid::regclass::text || ' from ' || c.relname::text
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relnamespace = current_schema()::regnamespace
+              UNION ALL SELECT 'event trigger ' || evtname::text || ' on ' || evtevent::text || ' enabled=' || evtenabled::text FROM pg_event_trigger
+            ) AS catalog ORDER BY line COLLATE "C";
+            """#
+        ),
+        (
+            "catalog.txt",
+            #"""
+            column checkpoints.note text nullable=NO collation=C default=-
+            column checkpoints.root bytea nullable=NO collation=- default=-
+            column checkpoints.signed_at text nullable=NO collation=C default=-
+            column checkpoints.size bigint nullable=NO collation=- default=-
+            column corrections.corrected_seq bigint nullable=NO collation=- default=-
+            column corrections.seq bigint nullable=NO collation=- default=-
+            column cosignatures.key_id text nullable=NO collation=C default=-
+            column cosignatures.line text nullable=NO collation=C default=-
+            column cosignatures.size bigint nullable=NO collation=- default=-
+            column entries.body bytea nullable=NO collation=- default=-
+            column entries.hash bytea nullable=NO collation=- default=-
+            column entries.prev_hash bytea nullable=NO collation=- default=-
+            column entries.recorded_at text nullable=NO collation=C default=-
+            column entries.seq bigint nullable=NO collation=- default=-
+            column entries.signature bytea nullable=NO collation=- default=-
+            column entries.signer text nullable=NO collation=C default=-
+            column entries.type text nullable=NO collation=C default=-
+            column factories.id text nullable=NO collation=C default=-
+            column factories.seq bigint nullable=NO collation=- default=-
+            column facts.digest bigint nullable=NO collation=- default=-
+            column facts.seq bigint nullable=NO collation=- default=-
+            column imports.file_sha256 text nullable=NO collation=C default=-
+            column imports.seq bigint nullable=NO collation=- default=-
+            column key_revocations.key_id text nullable=NO collation=C default=-
+            column key_revocations.seq bigint nullable=NO collation=- default=-
+            column keys.key_id text nullable=NO collation=C default=-
+            column keys.name text nullable=NO collation=C default=-
+            column keys.public_key bytea nullable=NO collation=- default=-
+            column keys.role text nullable=NO collation=C default=-
+            column keys.scopes text nullable=NO collation=C default=-
+            column keys.seq bigint nullable=NO collation=- default=-
+            column merkle_nodes.hash bytea nullable=NO collation=- default=-
+            column merkle_nodes.idx bigint nullable=NO collation=- default=-
+            column merkle_nodes.level bigint nullable=NO collation=- default=-
+            column partners.id text nullable=NO collation=C default=-
+            column partners.seq bigint nullable=NO collation=- default=-
+            column schema_version.version text nullable=NO collation=C default=-
+            constraint checkpoints checkpoints_pkey PRIMARY KEY (size)
+            constraint checkpoints checkpoints_root_check CHECK ((length(root) = 32))
+            constraint checkpoints checkpoints_size_check CHECK ((size >= 1))
+            constraint corrections corrections_corrected_seq_fkey FOREIGN KEY (corrected_seq) REFERENCES entries(seq)
+            constraint corrections corrections_pkey PRIMARY KEY (corrected_seq)
+            constraint corrections corrections_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint corrections corrections_seq_key UNIQUE (seq)
+            constraint cosignatures cosignatures_key_id_check CHECK ((length(key_id) = 16))
+            constraint cosignatures cosignatures_pkey PRIMARY KEY (size, key_id)
+            constraint cosignatures cosignatures_size_fkey FOREIGN KEY (size) REFERENCES checkpoints(size)
+            constraint entries entries_hash_check CHECK ((length(hash) = 32))
+            constraint entries entries_pkey PRIMARY KEY (seq)
+            constraint entries entries_prev_hash_check CHECK ((length(prev_hash) = 32))
+            constraint entries entries_seq_check CHECK ((seq >= 1))
+            constraint entries entries_signature_check CHECK ((length(signature) = 64))
+            constraint entries entries_signer_check CHECK ((length(signer) = 16))
+            constraint factories factories_pkey PRIMARY KEY (id)
+            constraint factories factories_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint factories factories_seq_key UNIQUE (seq)
+            constraint facts facts_pkey PRIMARY KEY (seq)
+            constraint facts facts_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint imports imports_file_sha256_check CHECK ((length(file_sha256) = 64))
+            constraint imports imports_pkey PRIMARY KEY (seq)
+            constraint imports imports_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint key_revocations key_revocations_key_id_fkey FOREIGN KEY (key_id) REFERENCES keys(key_id)
+            constraint key_revocations key_revocations_pkey PRIMARY KEY (key_id)
+            constraint key_revocations key_revocations_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint key_revocations key_revocations_seq_key UNIQUE (seq)
+            constraint keys keys_pkey PRIMARY KEY (key_id)
+            constraint keys keys_public_key_check CHECK ((length(public_key) = 32))
+            constraint keys keys_role_check CHECK ((role = ANY (ARRAY['authority'::text, 'officer'::text, 'auditor'::text, 'log'::text])))
+            constraint keys keys_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint keys keys_seq_key UNIQUE (seq)
+            constraint merkle_nodes merkle_nodes_hash_check CHECK ((length(hash) = 32))
+            constraint merkle_nodes merkle_nodes_idx_check CHECK ((idx >= 0))
+            constraint merkle_nodes merkle_nodes_level_check CHECK (((level >= 0) AND (level < 64)))
+            constraint merkle_nodes merkle_nodes_pkey PRIMARY KEY (level, idx)
+            constraint partners partners_pkey PRIMARY KEY (id)
+            constraint partners partners_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
+            constraint partners partners_seq_key UNIQUE (seq)
+            constraint schema_version schema_version_pkey PRIMARY KEY (version)
+            function gigaledger_append_only 07e11752ac70e9b38116afaa6dd1fc66
+            function gigaledger_follow_head 5351fa59c52a60ac3aebb86619cdd091
+            index checkpoints_pkey CREATE UNIQUE INDEX checkpoints_pkey ON checkpoints USING btree (size)
+            index corrections_pkey CREATE UNIQUE INDEX corrections_pkey ON corrections USING btree (corrected_seq)
+            index corrections_seq_key CREATE UNIQUE INDEX corrections_seq_key ON corrections USING btree (seq)
+            index cosignatures_pkey CREATE UNIQUE INDEX cosignatures_pkey ON cosignatures USING btree (size, key_id)
+            index entries_pkey CREATE UNIQUE INDEX entries_pkey ON entries USING btree (seq)
+            index factories_pkey CREATE UNIQUE INDEX factories_pkey ON factories USING btree (id)
+            index factories_seq_key CREATE UNIQUE INDEX factories_seq_key ON factories USING btree (seq)
+            index facts_by_digest CREATE INDEX facts_by_digest ON facts USING btree (digest)
+            index facts_pkey CREATE UNIQUE INDEX facts_pkey ON facts USING btree (seq)
+            index imports_by_file CREATE INDEX imports_by_file ON imports USING btree (file_sha256)
+            index imports_pkey CREATE UNIQUE INDEX imports_pkey ON imports USING btree (seq)
+            index key_revocations_pkey CREATE UNIQUE INDEX key_revocations_pkey ON key_revocations USING btree (key_id)
+            index key_revocations_seq_key CREATE UNIQUE INDEX key_revocations_seq_key ON key_revocations USING btree (seq)
+            index keys_pkey CREATE UNIQUE INDEX keys_pkey ON keys USING btree (key_id)
+            index keys_seq_key CREATE UNIQUE INDEX keys_seq_key ON keys USING btree (seq)
+            index merkle_nodes_pkey CREATE UNIQUE INDEX merkle_nodes_pkey ON merkle_nodes USING btree (level, idx)
+            index partners_pkey CREATE UNIQUE INDEX partners_pkey ON partners USING btree (id)
+            index partners_seq_key CREATE UNIQUE INDEX partners_seq_key ON partners USING btree (seq)
+            index schema_version_pkey CREATE UNIQUE INDEX schema_version_pkey ON schema_version USING btree (version)
+            table checkpoints r
+            table corrections r
+            table cosignatures r
+            table entries r
+            table factories r
+            table facts r
+            table imports r
+            table key_revocations r
+            table keys r
+            table merkle_nodes r
+            table partners r
+            table schema_version r
+            trigger checkpoints_append_only enabled=O CREATE TRIGGER checkpoints_append_only BEFORE DELETE OR UPDATE ON checkpoints FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger checkpoints_no_truncate enabled=O CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger corrections_append_only enabled=O CREATE TRIGGER corrections_append_only BEFORE DELETE OR UPDATE ON corrections FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger corrections_no_truncate enabled=O CREATE TRIGGER corrections_no_truncate BEFORE TRUNCATE ON corrections FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger cosignatures_append_only enabled=O CREATE TRIGGER cosignatures_append_only BEFORE DELETE OR UPDATE ON cosignatures FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger cosignatures_no_truncate enabled=O CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger entries_append_only enabled=O CREATE TRIGGER entries_append_only BEFORE DELETE OR UPDATE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger entries_follow_head enabled=O CREATE TRIGGER entries_follow_head BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_follow_head()
+            trigger entries_no_truncate enabled=O CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger factories_append_only enabled=O CREATE TRIGGER factories_append_only BEFORE DELETE OR UPDATE ON factories FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger factories_no_truncate enabled=O CREATE TRIGGER factories_no_truncate BEFORE TRUNCATE ON factories FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger facts_append_only enabled=O CREATE TRIGGER facts_append_only BEFORE DELETE OR UPDATE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger facts_no_truncate enabled=O CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger imports_append_only enabled=O CREATE TRIGGER imports_append_only BEFORE DELETE OR UPDATE ON imports FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger imports_no_truncate enabled=O CREATE TRIGGER imports_no_truncate BEFORE TRUNCATE ON imports FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger key_revocations_append_only enabled=O CREATE TRIGGER key_revocations_append_only BEFORE DELETE OR UPDATE ON key_revocations FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger key_revocations_no_truncate enabled=O CREATE TRIGGER key_revocations_no_truncate BEFORE TRUNCATE ON key_revocations FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger keys_append_only enabled=O CREATE TRIGGER keys_append_only BEFORE DELETE OR UPDATE ON keys FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger keys_no_truncate enabled=O CREATE TRIGGER keys_no_truncate BEFORE TRUNCATE ON keys FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger merkle_nodes_append_only enabled=O CREATE TRIGGER merkle_nodes_append_only BEFORE DELETE OR UPDATE ON merkle_nodes FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger merkle_nodes_no_truncate enabled=O CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON merkle_nodes FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger partners_append_only enabled=O CREATE TRIGGER partners_append_only BEFORE DELETE OR UPDATE ON partners FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger partners_no_truncate enabled=O CREATE TRIGGER partners_no_truncate BEFORE TRUNCATE ON partners FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger schema_version_append_only enabled=O CREATE TRIGGER schema_version_append_only BEFORE DELETE OR UPDATE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger schema_version_no_truncate enabled=O CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            """#
+        ),
     ]
 }

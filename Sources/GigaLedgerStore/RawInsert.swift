@@ -1,7 +1,7 @@
-import GigaLedgerCore
 import Foundation
 import GRDB
 import GRDBSQLite
+import GigaLedgerCore
 
 /// The INSERTs an append or an import makes for every entry (the entry, its tree nodes, its index
 /// rows), bound through SQLite's C interface:

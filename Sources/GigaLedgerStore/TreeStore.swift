@@ -28,8 +28,9 @@ enum TreeStore {
     }
 
     static func insert(_ node: MerkleFrontier.Node, connection: Connection) throws {
-        try StoreWriter.run(connection, "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
+        try StoreWriter.run(
+            connection, "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+            [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
     }
 
     /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.

@@ -1,5 +1,6 @@
 import Foundation
 import GigaLedgerCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,8 +1,9 @@
 import CSodium
 import Foundation
+import GRDB
 import GigaLedgerCore
 import GigaLedgerKit
-import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,15 +32,17 @@ func runMeasured(_ args: [String], binary: String, work: String, environment: [S
     let seconds = now() - start
     guard status == 0 else { fatalError("bench: gigaledger \(args.joined(separator: " ")) failed (wait status \(status))") }
     let text = (try? String(contentsOfFile: report, encoding: .utf8)) ?? ""
-    guard let kib = Int(text.split(separator: "\n").last.map(String.init) ?? "") else { fatalError("bench: no peak memory from \(timeBinary): \(text)") }
+    guard let kib = Int(text.split(separator: "\n").last.map(String.init) ?? "") else {
+        fatalError("bench: no peak memory from \(timeBinary): \(text)")
+    }
     return (seconds, kib)
 }
 
 struct SizeResult {
     var size = 0, importRate = 0.0, verifyRate = 0.0, verifyMemoryKiB = 0, appendMilliseconds = 0.0
-    var recordMilliseconds = 0.0, reportCommandSeconds = 0.0, reportCommandMemoryKiB = 0, checkpointSeconds = 0.0, reportSeconds = 0.0, reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
+    var recordMilliseconds = 0.0, reportCommandSeconds = 0.0, reportCommandMemoryKiB = 0, checkpointSeconds = 0.0, reportSeconds = 0.0,
+        reportFullSeconds = 0.0, sqlSeconds = 0.0, inclusionMilliseconds = 0.0, consistencyMilliseconds = 0.0, bytesPerEntry = 0.0
 }
-
 
 /// Builds a ledger of `size` entries in `work` and measures it against nothing: the ratios to the
 /// raw limits are made when the table is written.
@@ -53,17 +56,25 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     // Single appends (no KDF: the key is in memory), at this size.
     let start = now()
     for index in 0..<200 {
-        try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
-                                                     date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "")), key: authority)
+        try ledger.append(
+            .contribution(
+                Contribution(
+                    factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
+                    date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "")), key: authority)
     }
     result.appendMilliseconds = (now() - start) / 200 * 1000
     // `gigaledger contribution record` end to end (process start, open, append, exit) with an
     // unencrypted key file, so no passphrase KDF: the median of 21.
     var records = [Double]()
     for index in 0..<21 {  // each with its own reference: the duplicate check looks, and finds nothing
-        records.append(runMeasured(["contribution", "record", "--ledger", path, "--key", keyPath, "--factory", "aigf-1", "--source", "eu",
-                                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment",
-                                    "--ref", "BENCH-\(index)"], binary: binary, work: work).0)
+        records.append(
+            runMeasured(
+                [
+                    "contribution", "record", "--ledger", path, "--key", keyPath, "--factory", "aigf-1", "--source", "eu",
+                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment",
+                    "--ref", "BENCH-\(index)",
+                ], binary: binary, work: work
+            ).0)
     }
     result.recordMilliseconds = records.sorted()[records.count / 2] * 1000
     // This process keeps the ledger open, so the imports are still in the WAL; a `gigaledger import`
@@ -96,7 +107,8 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     // list every row up to the quarter's end).
     result.reportCommandSeconds = .infinity
     for attempt in 0..<2 {
-        let (seconds, memory) = runMeasured(["report", "--ledger", path, "--quarter", "2026-Q2", "--out", "\(work)/report-\(size)-\(attempt)"], binary: binary, work: work)
+        let (seconds, memory) = runMeasured(
+            ["report", "--ledger", path, "--quarter", "2026-Q2", "--out", "\(work)/report-\(size)-\(attempt)"], binary: binary, work: work)
         result.reportCommandSeconds = min(result.reportCommandSeconds, seconds)
         result.reportCommandMemoryKiB = max(result.reportCommandMemoryKiB, memory)
     }
@@ -105,11 +117,13 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     for _ in 0..<2 {
         reportStart = now()
         _ = try DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT type, json_extract(body, '$.data.factory'), json_extract(body, '$.data.source'), json_extract(body, '$.data.kind'),
-                       json_extract(body, '$.data.category'), SUM(json_extract(body, '$.data.amount_cents')), SUM(json_extract(body, '$.data.gpu_hours'))
-                FROM entries WHERE type IN ('contribution', 'access') GROUP BY 1, 2, 3, 4, 5
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT type, json_extract(body, '$.data.factory'), json_extract(body, '$.data.source'), json_extract(body, '$.data.kind'),
+                           json_extract(body, '$.data.category'), SUM(json_extract(body, '$.data.amount_cents')), SUM(json_extract(body, '$.data.gpu_hours'))
+                    FROM entries WHERE type IN ('contribution', 'access') GROUP BY 1, 2, 3, 4, 5
+                    """)
         }
         result.sqlSeconds = min(result.sqlSeconds, now() - reportStart)
     }
@@ -122,7 +136,9 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
     for _ in 0..<500 { _ = try ledger.consistencyProof(old: Int64.random(in: 1...total, using: &proofRandom), new: total) }
     result.consistencyMilliseconds = (now() - proofStart) / 500 * 1000
     _ = try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-    let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? NSNumber }.reduce(0) { $0 + $1.intValue }
+    let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? NSNumber }.reduce(0) {
+        $0 + $1.intValue
+    }
     result.bytesPerEntry = Double(bytes) / Double(total)
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     return result

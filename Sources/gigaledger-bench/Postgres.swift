@@ -26,8 +26,11 @@ func measurePostgres(base: String, work: String, size: Int, random: inout Seeded
     func appends(_ ledger: Ledger) throws -> Double {
         let start = now()
         for index in 0..<result.appends {
-            try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
-                                                         date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "")), key: authority)
+            try ledger.append(
+                .contribution(
+                    Contribution(
+                        factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
+                        date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "")), key: authority)
         }
         return rate(result.appends, now() - start)
     }

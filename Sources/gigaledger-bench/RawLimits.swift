@@ -1,8 +1,9 @@
 import CSodium
 import Foundation
+import GRDB
 import GigaLedgerCore
 import GigaLedgerKit
-import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,11 +57,13 @@ func measureSQLite(work: String) throws -> (insert: Double, scan: Double) {
     var seen = 0
     try queue.read { db in
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM t ORDER BY id")
-        while let row = try rows.next() { let data: Data = row["a"]; seen += data.count > 0 ? 1 : 0 }
+        while let row = try rows.next() {
+            let data: Data = row["a"]
+            seen += data.count > 0 ? 1 : 0
+        }
     }
     return (insert, rate(seen, now() - start))
 }
-
 
 /// The raw limits of one run: each the best seen before and after the ledgers.
 struct RawLimits {

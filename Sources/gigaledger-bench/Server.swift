@@ -1,8 +1,9 @@
 import Foundation
+import GRDB
 import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,8 +34,10 @@ final class BenchServer {
     init(binary: String, ledger: String, logKeyPath: String, work: String) throws {
         process.executableURL = URL(fileURLWithPath: binary)
         // The limits meant for people lifted: the benchmark is one address and few keys, by design.
-        process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", logKeyPath,
-                             "--requests-per-minute", "100000000", "--submissions-per-minute", "100000000"]
+        process.arguments = [
+            "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", logKeyPath,
+            "--requests-per-minute", "100000000", "--submissions-per-minute", "100000000",
+        ]
         process.currentDirectoryURL = URL(fileURLWithPath: work)
         let output = Pipe()
         process.standardOutput = output
@@ -65,7 +68,8 @@ func makeServedLedger(path: String, size: Int, logKey: SigningKey, officers: [Si
     let ledger = try makeLedger(path: path)
     try ledger.append(.keyEnroll(KeyEnrolment(checking: logKey.publicKey, name: "log", role: .log, scopes: [])), key: authority)
     for (index, key) in officers.enumerated() {
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: key.publicKey, name: "officer \(index)", role: .officer, scopes: [.source(.union)])), key: authority)
+        try ledger.append(
+            .keyEnroll(KeyEnrolment(checking: key.publicKey, name: "officer \(index)", role: .officer, scopes: [.source(.union)])), key: authority)
     }
     _ = try fill(ledger, size: size, random: &random)
     _ = try ledger.signCheckpoint(key: authority)
@@ -118,9 +122,15 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     let recordServer = try BenchServer(binary: binary, ledger: records, logKeyPath: "\(work)/log.key", work: work)
     var remoteTimes = [Double](), localTimes = [Double]()
     for run in 0..<result.recordRuns {
-        let payment = ["contribution", "record", "--key", "\(work)/officer-0.key", "--factory", "aigf-0", "--source", "eu", "--amount", "\(run + 1).00",
-                       "--date", "2026-06-01", "--category", "capex", "--kind", "payment", "--ref", "REC-\(run)", "--authority-key", "\(work)/server-authority.pub"]
-        remoteTimes.append(runMeasured(payment + ["--server", recordServer.url], binary: binary, work: work, environment: ["XDG_CONFIG_HOME": "\(work)/record-office"]).0)
+        let payment = [
+            "contribution", "record", "--key", "\(work)/officer-0.key", "--factory", "aigf-0", "--source", "eu", "--amount", "\(run + 1).00",
+            "--date", "2026-06-01", "--category", "capex", "--kind", "payment", "--ref", "REC-\(run)", "--authority-key",
+            "\(work)/server-authority.pub",
+        ]
+        remoteTimes.append(
+            runMeasured(
+                payment + ["--server", recordServer.url], binary: binary, work: work, environment: ["XDG_CONFIG_HOME": "\(work)/record-office"]
+            ).0)
         localTimes.append(runMeasured(payment + ["--ledger", localRecords], binary: binary, work: work).0)
     }
     recordServer.stop()
@@ -139,9 +149,12 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         let ledger = try Ledger.open(path: path, forWriting: true)
         let start = now()
         for index in 0..<500 {
-            try ledger.append(.contribution(Contribution(factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
-                                                         date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "LOCAL-\(index)")),
-                              key: authority)
+            try ledger.append(
+                .contribution(
+                    Contribution(
+                        factory: "aigf-0", source: .union, amount: Cents(Int64(index + 1)),
+                        date: CalendarDate.parse("2026-06-01", field: "d"), category: .capex, kind: .payment, ref: "LOCAL-\(index)")),
+                key: authority)
         }
         result.inProcessAppendRate = rate(500, now() - start)
     }
@@ -151,7 +164,9 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     let officers = try (0..<result.officers).map { index -> Process in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--officer", server.url, "\(work)/officer-\(index).key", "\(work)/server-authority.pub", String(each), "\(work)/officer-\(index).times"]
+        process.arguments = [
+            "--officer", server.url, "\(work)/officer-\(index).key", "\(work)/server-authority.pub", String(each), "\(work)/officer-\(index).times",
+        ]
         process.environment = ["XDG_CONFIG_HOME": "\(work)/officer-\(index)", "PATH": "/usr/bin:/bin"]
         try process.run()
         return process
@@ -188,13 +203,23 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     for run in 1...result.batchRuns {
         let local = "\(work)/batch-local-\(run).sqlite", served = "\(work)/batch-served-\(run).sqlite"
         for copy in [local, served] { try FileManager.default.copyItem(atPath: path, toPath: copy) }
-        localSeconds.append(runMeasured(["import", "\(work)/batch.csv", "--ledger", local, "--key", "\(work)/officer-0.key",
-                                         "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work).0)
+        localSeconds.append(
+            runMeasured(
+                [
+                    "import", "\(work)/batch.csv", "--ledger", local, "--key", "\(work)/officer-0.key",
+                    "--authority-key", "\(work)/server-authority.pub",
+                ], binary: binary, work: work
+            ).0)
         let batchServer = try BenchServer(binary: binary, ledger: served, logKeyPath: "\(work)/log.key", work: work)
         // Each run's office keeps its own checkpoint (the copies are not one another's history).
-        remoteSeconds.append(runMeasured(["import", "\(work)/batch.csv", "--server", batchServer.url, "--key", "\(work)/officer-0.key",
-                                          "--authority-key", "\(work)/server-authority.pub"], binary: binary, work: work,
-                                         environment: ["XDG_CONFIG_HOME": "\(work)/batch-office-\(run)"]).0)
+        remoteSeconds.append(
+            runMeasured(
+                [
+                    "import", "\(work)/batch.csv", "--server", batchServer.url, "--key", "\(work)/officer-0.key",
+                    "--authority-key", "\(work)/server-authority.pub",
+                ], binary: binary, work: work,
+                environment: ["XDG_CONFIG_HOME": "\(work)/batch-office-\(run)"]
+            ).0)
         batchServer.stop()
         removeLedger(local)
         removeLedger(served)
@@ -208,8 +233,12 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
 /// Waits (polling `checkpoint`, at most 30 s) until the server keeps a checkpoint of `size` entries.
 func waitForCheckpoint(_ url: String, size: Int64) throws {
     for _ in 0..<300 {
-        if let data = try? Data(contentsOf: URL(string: url + "/checkpoint")!), let note = try? SignedNote.parse(String(decoding: data, as: UTF8.self)),
-           let checkpoint = try? Checkpoint.parse(note.text), checkpoint.size >= size { return }
+        if let data = try? Data(contentsOf: URL(string: url + "/checkpoint")!),
+            let note = try? SignedNote.parse(String(decoding: data, as: UTF8.self)),
+            let checkpoint = try? Checkpoint.parse(note.text), checkpoint.size >= size
+        {
+            return
+        }
         usleep(100_000)
     }
     fatalError("bench: the server kept no checkpoint of \(size) entries within 30 s")
@@ -221,17 +250,20 @@ func runOfficer(_ arguments: [String]) async throws {
     let (url, keyPath, authorityPath, count, out) = (arguments[2], arguments[3], arguments[4], Int(arguments[5]) ?? 0, arguments[6])
     let key = try SecretKeyFile.open(try KeyFiles.readSecret(path: keyPath), passphrase: nil)
     let environment = ProcessInfo.processInfo.environment
-    let trust = HeadTrust(pinned: try KeyFiles.readPublic(path: authorityPath), known: TrustedAuthorities(path: nil),
-                          kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
-                          evidenceDirectory: FileManager.default.temporaryDirectory.path)
+    let trust = HeadTrust(
+        pinned: try KeyFiles.readPublic(path: authorityPath), known: TrustedAuthorities(path: nil),
+        kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
+        evidenceDirectory: FileManager.default.temporaryDirectory.path)
     let remote = RemoteAppend(client: try LedgerClient(url: url), trust: trust)
     let tag = String(key.id.description.prefix(8))
     var lines = [String]()
     do {
         var head: HeadTrust.Checked?
         for index in 0..<count {
-            let data = EntryData.contribution(try Contribution(factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
-                                                               date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
+            let data = EntryData.contribution(
+                try Contribution(
+                    factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
+                    date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
             let start = ContinuousClock.now
             var conflicts = -1
             do {

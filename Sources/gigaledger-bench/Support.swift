@@ -1,8 +1,9 @@
 import CSodium
 import Foundation
+import GRDB
 import GigaLedgerCore
 import GigaLedgerKit
-import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,8 +1,9 @@
 import CSodium
 import Foundation
+import GRDB
 import GigaLedgerCore
 import GigaLedgerKit
-import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,14 +17,21 @@ let policyPath = "schema/policy/eurohpc-2026.json"
 
 func makeLedger(path: String) throws -> Ledger {
     let (ledger, _) = try Ledger.create(path: path, authority: authority, authorityName: "Bench authority", origin: "bench.example/ledger")
-    try ledger.append(.policy(try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: policyPath))), path: policyPath)), key: authority)
+    try ledger.append(
+        .policy(try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: policyPath))), path: policyPath)), key: authority)
     for (index, host) in ["DE", "FR", "IT", "ES", "PL"].enumerated() {
-        try ledger.append(.factoryRegister(Factory(id: "aigf-\(index)", name: "Gigafactory \(index)", kind: .gigafactory, hosts: [host],
-                                                   capex: Cents(400_000_000_000))), key: authority)
+        try ledger.append(
+            .factoryRegister(
+                Factory(
+                    id: "aigf-\(index)", name: "Gigafactory \(index)", kind: .gigafactory, hosts: [host],
+                    capex: Cents(400_000_000_000))), key: authority)
     }
     for index in 0..<20 {
-        try ledger.append(.partnerRegister(Partner(id: "partner-\(index)", name: "Partner \(index)", country: memberStates[index % memberStates.count],
-                                                   isSME: index % 3 == 0)), key: authority)
+        try ledger.append(
+            .partnerRegister(
+                Partner(
+                    id: "partner-\(index)", name: "Partner \(index)", country: memberStates[index % memberStates.count],
+                    isSME: index % 3 == 0)), key: authority)
     }
     return ledger
 }
@@ -35,20 +43,33 @@ func rows(_ count: Int, random: inout SeededRandom) throws -> [ImportRow] {
     out.reserveCapacity(count)
     for index in 0..<count {
         let factory = "aigf-\(Int.random(in: 0..<5, using: &random))"
-        let date = try CalendarDate.parse(String(format: "2026-%02d-%02d", Int.random(in: 1...12, using: &random), Int.random(in: 1...28, using: &random)), field: "date")
+        let date = try CalendarDate.parse(
+            String(format: "2026-%02d-%02d", Int.random(in: 1...12, using: &random), Int.random(in: 1...28, using: &random)), field: "date")
         if index % 4 == 3 {
-            out.append(ImportRow(row: index + 2, data: .access(try AccessGrant(
-                factory: factory, beneficiary: "Beneficiary \(Int.random(in: 0..<5_000, using: &random))",
-                category: AccessCategory.allCases.randomElement(using: &random)!, gpuHours: Int64.random(in: 100...200_000, using: &random),
-                date: date, pool: Bool.random(using: &random) ? .union : .host, isCommercial: Int.random(in: 0..<10, using: &random) == 0,
-                charge: Cents(0)))))
+            out.append(
+                ImportRow(
+                    row: index + 2,
+                    data: .access(
+                        try AccessGrant(
+                            factory: factory, beneficiary: "Beneficiary \(Int.random(in: 0..<5_000, using: &random))",
+                            category: AccessCategory.allCases.randomElement(using: &random)!,
+                            gpuHours: Int64.random(in: 100...200_000, using: &random),
+                            date: date, pool: Bool.random(using: &random) ? .union : .host, isCommercial: Int.random(in: 0..<10, using: &random) == 0,
+                            charge: Cents(0)))))
         } else {
             let pick = Int.random(in: 0..<10, using: &random)
-            let source: Source = pick == 0 ? .union : pick < 6 ? .memberState(memberStates.randomElement(using: &random)!) : .partner("partner-\(Int.random(in: 0..<20, using: &random))")
-            out.append(ImportRow(row: index + 2, data: .contribution(try Contribution(
-                factory: factory, source: source, amount: Cents(Int64.random(in: 100...5_000_000_000, using: &random)), date: date,
-                category: Bool.random(using: &random) ? .capex : .opex, kind: Bool.random(using: &random) ? .commitment : .payment,
-                ref: "REF-\(index)"))))
+            let source: Source =
+                pick == 0
+                ? .union
+                : pick < 6 ? .memberState(memberStates.randomElement(using: &random)!) : .partner("partner-\(Int.random(in: 0..<20, using: &random))")
+            out.append(
+                ImportRow(
+                    row: index + 2,
+                    data: .contribution(
+                        try Contribution(
+                            factory: factory, source: source, amount: Cents(Int64.random(in: 100...5_000_000_000, using: &random)), date: date,
+                            category: Bool.random(using: &random) ? .capex : .opex, kind: Bool.random(using: &random) ? .commitment : .payment,
+                            ref: "REF-\(index)"))))
         }
     }
     return out
@@ -61,11 +82,11 @@ func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom) throws -> Dou
     while imported < size {
         let batch = try rows(min(chunk, size - imported), random: &random)
         let start = now()
-        _ = try ledger.importRows(batch, fileName: "bench-\(imported).csv", fileSHA256: Sodium.sha256(Array("\(size)-\(imported)".utf8)), key: authority,
-                                   checks: .none)  // synthetic rows may repeat one another by chance
+        _ = try ledger.importRows(
+            batch, fileName: "bench-\(imported).csv", fileSHA256: Sodium.sha256(Array("\(size)-\(imported)".utf8)), key: authority,
+            checks: .none)  // synthetic rows may repeat one another by chance
         importSeconds += now() - start
         imported += batch.count
     }
     return importSeconds
 }
-

@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,15 +53,22 @@ if makeLedgerOnly {
 
 if serverOnly {
     // GIGALEDGER_BENCH_SYNC_BASES="" (or "100000"): fewer replica sizes, for profiling the rest.
-    let bases = ProcessInfo.processInfo.environment["GIGALEDGER_BENCH_SYNC_BASES"].map { $0.split(separator: " ").compactMap { Int($0) } } ?? [100_000, 1_000_000]
+    let bases =
+        ProcessInfo.processInfo.environment["GIGALEDGER_BENCH_SYNC_BASES"].map { $0.split(separator: " ").compactMap { Int($0) } } ?? [
+            100_000, 1_000_000,
+        ]
     let server = try measureServer(binary: binary, work: work, random: &random, syncBases: bases)
     try serverFigures(server).write(toFile: output, atomically: true, encoding: .utf8)
     exit(0)
 }
 
 if postgresOnly {
-    guard let base = postgresBase() else { FileHandle.standardError.write(Data("set GIGALEDGER_BENCH_POSTGRES (make bench does)\n".utf8)); exit(64) }
-    try postgresFigures(try measurePostgres(base: base, work: work, size: postgresSize, random: &random)).write(toFile: output, atomically: true, encoding: .utf8)
+    guard let base = postgresBase() else {
+        FileHandle.standardError.write(Data("set GIGALEDGER_BENCH_POSTGRES (make bench does)\n".utf8))
+        exit(64)
+    }
+    try postgresFigures(try measurePostgres(base: base, work: work, size: postgresSize, random: &random)).write(
+        toFile: output, atomically: true, encoding: .utf8)
     exit(0)
 }
 
@@ -75,6 +83,8 @@ let server = try measureServer(binary: binary, work: work, random: &random, sync
 let postgres = try postgresBase().map { try measurePostgres(base: $0, work: work, size: postgresSize, random: &random) }
 log("raw limits again")
 try limits.measure(work: work, sqliteToo: false)
-try writeBenchmarks(figures(results, limits: limits) + "\n\n" + serverFigures(server)
-                    + (postgres.map { "\n\n" + postgresFigures($0) } ?? "\n\n## PostgreSQL beside SQLite (issue 16)\n\nNot measured: GIGALEDGER_BENCH_POSTGRES was not set (`make bench` sets it).\n"),
-                    to: output)
+try writeBenchmarks(
+    figures(results, limits: limits) + "\n\n" + serverFigures(server)
+        + (postgres.map { "\n\n" + postgresFigures($0) }
+            ?? "\n\n## PostgreSQL beside SQLite (issue 16)\n\nNot measured: GIGALEDGER_BENCH_POSTGRES was not set (`make bench` sets it).\n"),
+    to: output)

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerStore
 
 extension GigaLedger {
     struct Backup: AsyncParsableCommand {
@@ -14,10 +13,11 @@ extension GigaLedger {
 
         func run() async throws {
             let report = try ledger.open(forWriting: false).backup(to: out)
-            print("backup \(out): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")")
+            print(
+                "backup \(out): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")")
             // Output that is lost leaves no copy behind: the command failed, and nothing was made.
             do { try flushStandardOutput() } catch {
-                LedgerStore.removeFiles(path: out)
+                Ledger.removeFiles(path: out)
                 throw error
             }
         }

@@ -8,7 +8,9 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             commandName: "export",
             abstract: "Export contributions from the verified ledger: an hledger journal, CSV or JSON.",
-            discussion: "With --quarter or --year, everything dated up to the period's last day, so hledger's balances equal the report's cumulative totals; with --at, as the ledger stood at that entry (to reconcile a signed report after the ledger moved on).")
+            discussion:
+                "With --quarter or --year, everything dated up to the period's last day, so hledger's balances equal the report's cumulative totals; with --at, as the ledger stood at that entry (to reconcile a signed report after the ledger moved on)."
+        )
 
         @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: "hledger, csv or json.") var format: String

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,13 +19,17 @@ struct GigaLedger: AsyncParsableCommand {
             (a bad value, an unknown factory, a key not allowed to sign it). Nothing is written unless the exit code is 0.
             """,
         version: GigaLedger.version,
-        subcommands: [Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
-                      AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
-                      CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self, Backup.self, Copy.self, Serve.self, Sync.self, Publish.self, WitnessCommand.self]
+        subcommands: [
+            Key.self, Init.self, FactoryCommand.self, PartnerCommand.self, ContributionCommand.self,
+            AccessCommand.self, Correct.self, Log.self, Show.self, Verify.self, Status.self,
+            CheckpointCommand.self, Prove.self, CheckReceipt.self, Cosign.self, PolicyCommand.self, Report.self, ExportCommand.self, Import.self,
+            Backup.self, Copy.self, Serve.self, Sync.self, Publish.self, WitnessCommand.self,
+        ]
     )
 
     /// The release, and the formats it writes and reads.
-    static let version = "gigaledger 0.12.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
+    static let version =
+        "gigaledger 0.12.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
 
     static func main() async {
         do {
@@ -42,7 +47,8 @@ struct GigaLedger: AsyncParsableCommand {
             let code = exitCode(for: error).rawValue
             if code == ExitCode.failure.rawValue { fail(kind: .unusable, message: "\(error)") }
             if jsonRequested && code != 0 {
-                try? FileHandle.standardError.write(contentsOf: Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
+                try? FileHandle.standardError.write(
+                    contentsOf: Data(jsonError(kind: "usage", code: code, message: fullMessage(for: error)).utf8 + [0x0a]))
                 terminate(code)
             }
             exit(withError: error)
@@ -52,8 +58,11 @@ struct GigaLedger: AsyncParsableCommand {
     /// One line on standard error (JSON when asked for) and the exit code of `kind`.
     static func fail(kind: FailureKind, message: String) -> Never {
         let code = ExitCodes.code(for: kind)
-        try? FileHandle.standardError.write(contentsOf: Data((jsonRequested ? jsonError(kind: kind.rawValue, code: code, message: message)
-                                                              : "gigaledger: error: \(message)").utf8 + [0x0a]))
+        try? FileHandle.standardError.write(
+            contentsOf: Data(
+                (jsonRequested
+                    ? jsonError(kind: kind.rawValue, code: code, message: message)
+                    : "gigaledger: error: \(message)").utf8 + [0x0a]))
         terminate(code)
     }
 

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,9 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             commandName: "import",
             abstract: "Record contributions and access records from a CSV file: all rows in one transaction, or none.",
-            discussion: "Columns (header row): \(CSVImport.columns.joined(separator: ",")). Examples: schema/examples/import-ms-de.csv (an ms:DE officer) and import-authority.csv; see the README.")
+            discussion:
+                "Columns (header row): \(CSVImport.columns.joined(separator: ",")). Examples: schema/examples/import-ms-de.csv (an ms:DE officer) and import-authority.csv; see the README."
+        )
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The CSV file.", completion: .file(extensions: ["csv"])) var file: String
@@ -27,24 +30,31 @@ extension GigaLedger {
             if let url = ledger.serverURL { return try await runRemote(importFile, url: url) }
             let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
-            _ = try ledger.importFile(importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
-                                      checks: entryChecks.checks(), dryRun: dryRun,
-                                      onRow: dryRun && !json ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
-                                      progress: progress.update, deliver: { result in
-                progress.finish()
-                let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
-                if json {
-                    print(Render.jsonObject(["file": .string(file), "rows": .integer(Int64(result.rowCount)), "first_entry": .integer(result.first.seq),
-                                             "last_entry": .integer(result.last.seq), "import_entry": .integer(result.record.seq),
-                                             "head": .string(Encoding.hex(result.record.hash)), "dry_run": .bool(dryRun)]))
-                } else if dryRun {
-                    print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
-                } else {
-                    print("imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)")
-                    print("head \(Encoding.hex(result.record.hash))")
-                }
-                try flushStandardOutput()  // before the commit: output that is lost imports nothing
-            })
+            _ = try ledger.importFile(
+                importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
+                checks: entryChecks.checks(), dryRun: dryRun,
+                onRow: dryRun && !json ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
+                progress: progress.update,
+                deliver: { result in
+                    progress.finish()
+                    let rows = result.rowCount == 1 ? "1 row" : "\(result.rowCount) rows"
+                    if json {
+                        print(
+                            Render.jsonObject([
+                                "file": .string(file), "rows": .integer(Int64(result.rowCount)), "first_entry": .integer(result.first.seq),
+                                "last_entry": .integer(result.last.seq), "import_entry": .integer(result.record.seq),
+                                "head": .string(Encoding.hex(result.record.hash)), "dry_run": .bool(dryRun),
+                            ]))
+                    } else if dryRun {
+                        print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
+                    } else {
+                        print(
+                            "imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)"
+                        )
+                        print("head \(Encoding.hex(result.record.hash))")
+                    }
+                    try flushStandardOutput()  // before the commit: output that is lost imports nothing
+                })
         }
     }
 }
@@ -54,7 +64,10 @@ extension GigaLedger.Import {
     /// by the server all or none; a refused row is named by its line in the file.
     func runRemote(_ importFile: ImportFile, url: String) async throws {
         guard !dryRun else {
-            throw CLIError(message: "--dry-run works on a ledger file; through a server nothing is recorded unless every row is accepted, so import without it (or try it on a copy made with `gigaledger sync`)", kind: .refused)
+            throw CLIError(
+                message:
+                    "--dry-run works on a ledger file; through a server nothing is recorded unless every row is accepted, so import without it (or try it on a copy made with `gigaledger sync`)",
+                kind: .refused)
         }
         let remote = try ledger.remoteAppend(url)
         let key = try signing.load()
@@ -81,11 +94,16 @@ extension GigaLedger.Import {
         let count = rows.count - 1
         let rowsText = count == 1 ? "1 row" : "\(count) rows"
         if json {
-            print(Render.jsonObject(["file": .string(file), "rows": .integer(Int64(count)), "first_entry": .integer(first.seq),
-                                     "last_entry": .integer(entries[entries.count - 2].seq), "import_entry": .integer(record.seq),
-                                     "head": .string(Encoding.hex(record.hash)), "dry_run": .bool(false), "server": .string(url)]))
+            print(
+                Render.jsonObject([
+                    "file": .string(file), "rows": .integer(Int64(count)), "first_entry": .integer(first.seq),
+                    "last_entry": .integer(entries[entries.count - 2].seq), "import_entry": .integer(record.seq),
+                    "head": .string(Encoding.hex(record.hash)), "dry_run": .bool(false), "server": .string(url),
+                ]))
         } else {
-            print("imported \(rowsText) from \(file) through \(url) as entries \(first.seq) to \(entries[entries.count - 2].seq); import record entry \(record.seq)")
+            print(
+                "imported \(rowsText) from \(file) through \(url) as entries \(first.seq) to \(entries[entries.count - 2].seq); import record entry \(record.seq)"
+            )
             print("head \(Encoding.hex(record.hash))")
         }
         try flushStandardOutput()
@@ -106,7 +124,9 @@ final class ProgressBar {
         guard percent != shown else { return }
         shown = percent
         let width = 30, filled = width * done / total
-        try? FileHandle.standardError.write(contentsOf: Data("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
+        try? FileHandle.standardError.write(
+            contentsOf: Data(
+                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
     }
 
     func finish() {

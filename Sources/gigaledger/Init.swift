@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerStore
 
 extension GigaLedger {
     struct Init: AsyncParsableCommand {
@@ -12,7 +11,10 @@ extension GigaLedger {
         @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var signing: SigningOptions
 
-        @Option(name: .long, help: "The ledger's origin name, for ever: every checkpoint, receipt and auditor's trust names it (e.g. eurohpc-ju.europa.eu/gigaledger).")
+        @Option(
+            name: .long,
+            help: "The ledger's origin name, for ever: every checkpoint, receipt and auditor's trust names it (e.g. eurohpc-ju.europa.eu/gigaledger)."
+        )
         var origin: String
 
         @Option(name: .long, help: "The authority key holder's name, as enrolled.")
@@ -35,7 +37,7 @@ extension GigaLedger {
             if let grants = created.grantSQL { Render.grants(grants) }
             // Output that is lost leaves no ledger behind: the command failed, and nothing was made.
             do { try flushStandardOutput() } catch {
-                LedgerStore.removeFiles(path: path)
+                Ledger.removeFiles(path: path)
                 throw error
             }
         }

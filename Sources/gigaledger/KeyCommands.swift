@@ -22,8 +22,9 @@ extension GigaLedger.Key {
         @Flag(name: .long, help: "Store the secret key without a passphrase (for automation; anyone who can read the file can sign).")
         var unencrypted = false
 
-        @Option(name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"),
-                completion: .list(["interactive", "moderate", "sensitive"]))
+        @Option(
+            name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"),
+            completion: .list(["interactive", "moderate", "sensitive"]))
         var kdf: String = "moderate"
 
         @OptionGroup var passphrase: PassphraseOptions
@@ -60,15 +61,18 @@ extension GigaLedger.Key {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signing: SigningOptions
 
-        @Option(name: .long, help: ArgumentHelp("The key's minisign public-key file (NAME.pub).", valueName: "file"),
-                completion: .file(extensions: ["pub"]))
+        @Option(
+            name: .long, help: ArgumentHelp("The key's minisign public-key file (NAME.pub).", valueName: "file"),
+            completion: .file(extensions: ["pub"]))
         var pub: String
 
         @Option(name: .long, help: "Who holds the key, e.g. \"Anna Schmidt, BMBF finance\".")
         var name: String
 
-        @Option(name: .long, help: ArgumentHelp("authority, officer, auditor or log (signs checkpoints only; for `gigaledger serve`).", valueName: "role"),
-                completion: .list(Role.allCases.map(\.rawValue)))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("authority, officer, auditor or log (signs checkpoints only; for `gigaledger serve`).", valueName: "role"),
+            completion: .list(Role.allCases.map(\.rawValue)))
         var role: String
 
         @Option(name: .long, help: ArgumentHelp("What an officer may record: eu, ms:CC, private:ID or factory:ID (repeatable).", valueName: "scope"))
@@ -84,7 +88,8 @@ extension GigaLedger.Key {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke an enrolled key (signed by an authority key); later entries it signs are refused.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an enrolled key (signed by an authority key); later entries it signs are refused.")
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -96,7 +101,8 @@ extension GigaLedger.Key {
         var reason: String
 
         func run() async throws {
-            let revocation = KeyRevocation(keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
+            let revocation = KeyRevocation(
+                keyID: try KeyID.parse(id, field: "id"), reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax))
             try await ledger.record(.keyRevoke(revocation), signing: signing, what: "revoked key \(revocation.keyID)")
         }
     }
@@ -110,20 +116,25 @@ extension GigaLedger.Key {
         func run() async throws {
             let keys = try ledger.open(forWriting: false).keys()
             if json {
-                print(Render.jsonArray(keys.map { key in
-                    var members: [String: CanonicalJSON] = [
-                        "key_id": .string(key.enrolment.publicKey.id.description), "name": .string(key.enrolment.name),
-                        "role": .string(key.enrolment.role.rawValue), "scopes": .array(key.enrolment.scopes.map { .string($0.description) }),
-                        "enrolled_at": .integer(key.enrolledAt), "active": .bool(key.isActive)]
-                    if let revoked = key.revokedAt { members["revoked_at"] = .integer(revoked) }
-                    return .object(members)
-                }))
+                print(
+                    Render.jsonArray(
+                        keys.map { key in
+                            var members: [String: CanonicalJSON] = [
+                                "key_id": .string(key.enrolment.publicKey.id.description), "name": .string(key.enrolment.name),
+                                "role": .string(key.enrolment.role.rawValue), "scopes": .array(key.enrolment.scopes.map { .string($0.description) }),
+                                "enrolled_at": .integer(key.enrolledAt), "active": .bool(key.isActive),
+                            ]
+                            if let revoked = key.revokedAt { members["revoked_at"] = .integer(revoked) }
+                            return .object(members)
+                        }))
                 return
             }
             for key in keys {
                 let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
                 let scopes = key.enrolment.scopes.map(\.description).joined(separator: ",")
-                print("\(key.enrolment.publicKey.id)  \(key.enrolment.role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(status)  enrolled at entry \(key.enrolledAt)  \(key.enrolment.name)\(scopes.isEmpty ? "" : "  scope \(scopes)")")
+                print(
+                    "\(key.enrolment.publicKey.id)  \(key.enrolment.role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(status)  enrolled at entry \(key.enrolledAt)  \(key.enrolment.name)\(scopes.isEmpty ? "" : "  scope \(scopes)")"
+                )
             }
         }
     }

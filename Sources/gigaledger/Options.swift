@@ -1,19 +1,31 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
 
 /// Where the ledger file is: `--ledger PATH`, else `GIGALEDGER_LEDGER`, else `./ledger.sqlite`.
 struct LedgerFileOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE (password from the URL or $PGPASSWORD) (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).", valueName: "path"),
-            completion: .file(extensions: ["sqlite"]))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The ledger: a SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE (password from the URL or $PGPASSWORD) (default: $GIGALEDGER_LEDGER, else ./ledger.sqlite).",
+            valueName: "path"),
+        completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another writer, or (with --server) to sign again after other offices' entries and to wait out a busy server, before failing with \"busy, retry\".", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long to wait for another writer, or (with --server) to sign again after other offices' entries and to wait out a busy server, before failing with \"busy, retry\".",
+            valueName: "seconds"))
     var lockWait: Double = Ledger.lockWaitSecondsDefault
 
-    @Option(name: .long, help: ArgumentHelp("The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).", valueName: "pub"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The authority key you trust for this ledger (its NAME.pub; default: $GIGALEDGER_AUTHORITY_KEY, else the key recorded the first time a ledger of this origin was opened, in ~/.config/gigaledger/known_ledgers).",
+            valueName: "pub"))
     var authorityKey: String?
 
     func validate() throws {
@@ -25,7 +37,11 @@ struct LedgerFileOptions: ParsableArguments {
 struct LedgerOptions: ParsableArguments, LedgerLocation {
     @OptionGroup var file: LedgerFileOptions
 
-    @Option(name: .long, help: ArgumentHelp("Append through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): the entry is signed here and the key never leaves this machine.", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Append through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): the entry is signed here and the key never leaves this machine.",
+            valueName: "url"))
     var server: String?
 }
 
@@ -80,10 +96,14 @@ extension LedgerLocation {
     /// brought up to the server's latest checkpoint first (`sync`, O(new), every new entry checked).
     func syncedCopy(_ url: String, forWriting: Bool) async throws -> Ledger {
         guard let path = ledger ?? Environment.value(Environment.ledger) else {
-            throw CLIError(message: "with --server, name your verified copy of the ledger with --ledger COPY.sqlite (or GIGALEDGER_LEDGER): it is synced from \(url) first, and the signature is made over it", kind: .refused)
+            throw CLIError(
+                message:
+                    "with --server, name your verified copy of the ledger with --ledger COPY.sqlite (or GIGALEDGER_LEDGER): it is synced from \(url) first, and the signature is made over it",
+                kind: .refused)
         }
         let lockWait = try checkedLockWait()
-        let replica = Replica(client: try Environment.client(url), trust: try Environment.headTrust(pinned: try pinnedAuthority(), keepingCheckpoints: false))
+        let replica = Replica(
+            client: try Environment.client(url), trust: try Environment.headTrust(pinned: try pinnedAuthority(), keepingCheckpoints: false))
         _ = try await replica.sync(path: path, lockWaitSeconds: lockWait)
         return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
     }
@@ -97,8 +117,9 @@ extension LedgerLocation {
     /// The remote append for `url`, trusting the authority key given or recorded for its origin and
     /// keeping the last checkpoint seen in the user's configuration folder.
     func remoteAppend(_ url: String) throws -> RemoteAppend {
-        RemoteAppend(client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true),
-                     waitSeconds: try checkedLockWait())
+        RemoteAppend(
+            client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true),
+            waitSeconds: try checkedLockWait())
     }
 
     /// `--lock-wait`, within 0 to 3600 seconds: how long a local writer waits for the lock, and a
@@ -138,15 +159,20 @@ extension LedgerLocation {
         if server?.isEmpty == true { throw InputError(field: "server", value: "", problem: "is empty: give a server's URL, or leave --server out") }
         let named = ledger != nil || Environment.value(Environment.ledger) != nil
         if let server = server ?? (named ? nil : Environment.value(Environment.server)) {
-            throw CLIError(message: "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, checkpoint, cosign, log, show and prove --entry", kind: .refused)
+            throw CLIError(
+                message:
+                    "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, checkpoint, cosign, log, show and prove --entry",
+                kind: .refused)
         }
     }
 }
 
 /// The passphrase source: `--passphrase-file PATH`, else `GIGALEDGER_PASSPHRASE_FILE`, else the terminal.
 struct PassphraseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"),
-            completion: .file())
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"),
+        completion: .file())
     var passphraseFile: String?
 
     var file: String? {
@@ -177,8 +203,9 @@ struct PassphraseOptions: ParsableArguments {
 
 /// The signing key: `--key PATH`, else `GIGALEDGER_KEY`.
 struct SigningOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"),
-            completion: .file(extensions: ["key"]))
+    @Option(
+        name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"),
+        completion: .file(extensions: ["key"]))
     var key: String?
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -204,19 +231,22 @@ struct SigningOptions: ParsableArguments {
     }
 }
 
-
 /// The plausibility checks an officer may switch off for one entry (or one import), saying so.
 struct EntryCheckOptions: ParsableArguments {
     @Flag(name: .long, help: "Record it although an earlier entry has the same facts (a real second payment of the same amount, say).")
     var allowDuplicate = false
-    @Flag(name: .long, help: ArgumentHelp("Accept a value date more than the horizon ahead (default \(EntryChecks.horizonDaysDefault) days; $\(Environment.horizonDays) sets it)."))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Accept a value date more than the horizon ahead (default \(EntryChecks.horizonDaysDefault) days; $\(Environment.horizonDays) sets it)."))
     var future = false
 
     func checks() throws -> EntryChecks {
         var horizon = EntryChecks.horizonDaysDefault
         if let text = Environment.value(Environment.horizonDays) {
             guard let days = Int(text), String(days) == text, days >= 0, days <= 36_500 else {
-                throw CLIError(message: "\(Environment.horizonDays) \(InputError.quoted(text)) is not a number of days from 0 to 36500", kind: .unusable)
+                throw CLIError(
+                    message: "\(Environment.horizonDays) \(InputError.quoted(text)) is not a number of days from 0 to 36500", kind: .unusable)
             }
             horizon = days
         }
@@ -249,9 +279,11 @@ enum Environment {
     /// checkpoints kept per origin in the configuration folder (`keepingCheckpoints`; a replica's
     /// own entries stand for them instead); evidence written to the current folder.
     static func headTrust(pinned: PublicKey?, keepingCheckpoints: Bool) throws -> HeadTrust {
-        HeadTrust(pinned: pinned, known: trustedAuthorities,
-                  kept: KeptCheckpoints(directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
-                  evidenceDirectory: FileManager.default.currentDirectoryPath)
+        HeadTrust(
+            pinned: pinned, known: trustedAuthorities,
+            kept: KeptCheckpoints(
+                directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
+            evidenceDirectory: FileManager.default.currentDirectoryPath)
     }
 
     /// The authority key given: `option` (`--authority-key`), else `GIGALEDGER_AUTHORITY_KEY`.

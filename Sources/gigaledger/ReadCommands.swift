@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
 
 extension GigaLedger {
     struct Log: AsyncParsableCommand {
@@ -75,24 +75,28 @@ extension GigaLedger {
 
         @OptionGroup var ledger: LocalLedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
-        @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint")) var since: String?
+        @Option(name: .long, help: ArgumentHelp("Also check that the ledger extends this checkpoint, published earlier.", valueName: "checkpoint"))
+        var since: String?
         @OptionGroup var witnesses: WitnessOptions
 
         func run() async throws {
             let (ledger, _, authority, trust) = try ledger.openTrusted(forWriting: false)
             let required = try witnesses.load()
             let bar = ProgressBar(label: "verifying")
-            let report = try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
+            let report =
+                try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
             bar.finish()
             let warnings = try ledger.storeWarnings()
             for warning in warnings { warn("warning: \(warning)") }
             let head = report.headHash.map(Encoding.hex) ?? ""
             if json {
-                var fields: [String: CanonicalJSON] = ["verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
-                                                       "head": .string(head), "origin": .string(report.origin),
-                                                       "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
-                                                       "warnings": .array(warnings.map { .string($0) })]
+                var fields: [String: CanonicalJSON] = [
+                    "verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
+                    "head": .string(head), "origin": .string(report.origin),
+                    "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
+                    "warnings": .array(warnings.map { .string($0) }),
+                ]
                 if let failure = report.failure {
                     fields["failed_entry"] = .integer(failure.seq)
                     fields["reason"] = .string(failure.reason)

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
 
 extension GigaLedger {
     struct FactoryCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
-                                                        subcommands: [Register.self, Amend.self, List.self])
+        static let configuration = CommandConfiguration(
+            commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
+            subcommands: [Register.self, Amend.self, List.self])
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
@@ -18,24 +19,34 @@ extension GigaLedger {
             func run() async throws {
                 let factories = try ledger.open(forWriting: false).factories()
                 if json {
-                    print(Render.jsonArray(factories.map { item in
-                        var members: [String: CanonicalJSON] = [
-                            "id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
-                            "hosts": .array(item.factory.hosts.map { .string($0) }), "capex_cents": .integer(item.factory.capex.value), "entry": .integer(item.seq)]
-                        if let opex = item.factory.opex { members["opex_cents"] = .integer(opex.value) }
-                        return .object(members)
-                    }))
+                    print(
+                        Render.jsonArray(
+                            factories.map { item in
+                                var members: [String: CanonicalJSON] = [
+                                    "id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
+                                    "hosts": .array(item.factory.hosts.map { .string($0) }), "capex_cents": .integer(item.factory.capex.value),
+                                    "entry": .integer(item.seq),
+                                ]
+                                if let opex = item.factory.opex { members["opex_cents"] = .integer(opex.value) }
+                                return .object(members)
+                            }))
                     return
                 }
-                if factories.isEmpty { print("no factories are registered"); return }
+                if factories.isEmpty {
+                    print("no factories are registered")
+                    return
+                }
                 for (factory, seq) in factories {
-                    print("\(factory.id)  \(factory.kind.rawValue)  \"\(factory.name)\"  hosts \(factory.hosts.joined(separator: ","))  capex \(factory.capex)\(factory.opex.map { "  opex \($0)" } ?? "")  (entry \(seq))")
+                    print(
+                        "\(factory.id)  \(factory.kind.rawValue)  \"\(factory.name)\"  hosts \(factory.hosts.joined(separator: ","))  capex \(factory.capex)\(factory.opex.map { "  opex \($0)" } ?? "")  (entry \(seq))"
+                    )
                 }
             }
         }
 
         struct Register: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Register a factory with its hosts, its eligible CAPEX and, optionally, its operating budget (authority key).")
+            static let configuration = CommandConfiguration(
+                abstract: "Register a factory with its hosts, its eligible CAPEX and, optionally, its operating budget (authority key).")
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
@@ -69,19 +80,30 @@ extension GigaLedger {
         @Option(name: .long, help: "The factory's ID: lower-case letters, digits and dashes.") var id: String
         @Option(name: .long, help: "The factory's name.") var name: String
         @Option(name: .long, help: "gigafactory or ai-factory.", completion: .list(FactoryKind.allCases.map(\.rawValue))) var kind: String
-        @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC")) var host: [String] = []
-        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.", valueName: "EUR")) var capex: String
-        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR")) var opex: String?
+        @Option(name: .long, help: ArgumentHelp("A host member state (EU code, e.g. DE, EL); repeat for multi-country sites.", valueName: "CC"))
+        var host: [String] = []
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp(
+                "Registered eligible capital expenditure in euros (an AI factory's acquisition cost), e.g. 3500000000: the caps on the Union's share are measured against it.",
+                valueName: "EUR")) var capex: String
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp(
+                "Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR"))
+        var opex: String?
 
         func factory() throws -> Factory {
-            try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
-                        capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
+            try Factory(
+                id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
+                capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
         }
     }
 
     struct PartnerCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "partner", abstract: "Register and list private partners.",
-                                                        subcommands: [Register.self, Amend.self, List.self])
+        static let configuration = CommandConfiguration(
+            commandName: "partner", abstract: "Register and list private partners.",
+            subcommands: [Register.self, Amend.self, List.self])
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered private partners (as their latest amendments have them).")
@@ -92,13 +114,20 @@ extension GigaLedger {
             func run() async throws {
                 let partners = try ledger.open(forWriting: false).partners()
                 if json {
-                    print(Render.jsonArray(partners.map { item in
-                        .object(["id": .string(item.partner.id), "name": .string(item.partner.name), "country": .string(item.partner.country),
-                                 "sme": .bool(item.partner.isSME), "entry": .integer(item.seq)])
-                    }))
+                    print(
+                        Render.jsonArray(
+                            partners.map { item in
+                                .object([
+                                    "id": .string(item.partner.id), "name": .string(item.partner.name), "country": .string(item.partner.country),
+                                    "sme": .bool(item.partner.isSME), "entry": .integer(item.seq),
+                                ])
+                            }))
                     return
                 }
-                if partners.isEmpty { print("no partners are registered"); return }
+                if partners.isEmpty {
+                    print("no partners are registered")
+                    return
+                }
                 for (partner, seq) in partners {
                     print("\(partner.id)  \"\(partner.name)\"  \(partner.country)\(partner.isSME ? "  SME" : "")  (entry \(seq))")
                 }
@@ -145,8 +174,9 @@ extension GigaLedger {
     }
 
     struct ContributionCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "contribution", abstract: "Record contributions: commitments and payments.",
-                                                        subcommands: [Record.self])
+        static let configuration = CommandConfiguration(
+            commandName: "contribution", abstract: "Record contributions: commitments and payments.",
+            subcommands: [Record.self])
 
         struct Record: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record one contribution to a factory.")
@@ -155,7 +185,8 @@ extension GigaLedger {
             @OptionGroup var signing: SigningOptions
             @Option(name: .long, help: "The factory's ID.") var factory: String
             @Option(name: .long, help: "eu, ms:CC (a member state) or private:ID (a registered partner).") var source: String
-            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Euros with at most two decimals, e.g. 1250000.00.", valueName: "EUR")) var amount: String
+            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Euros with at most two decimals, e.g. 1250000.00.", valueName: "EUR"))
+            var amount: String
             @Option(name: .long, help: ArgumentHelp("The value date.", valueName: "YYYY-MM-DD")) var date: String
             @Option(name: .long, help: "capex or opex.", completion: .list(CostCategory.allCases.map(\.rawValue))) var category: String
             @Option(name: .long, help: "commitment or payment.", completion: .list(ContributionKind.allCases.map(\.rawValue))) var kind: String
@@ -167,29 +198,42 @@ extension GigaLedger {
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
                     kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
-                try await ledger.record(.contribution(item), signing: signing, checks: entryChecks.checks(), what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
+                try await ledger.record(
+                    .contribution(item), signing: signing, checks: entryChecks.checks(),
+                    what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
             }
         }
     }
 
     struct AccessCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "access", abstract: "Record compute access granted.",
-                                                        subcommands: [Record.self])
+        static let configuration = CommandConfiguration(
+            commandName: "access", abstract: "Record compute access granted.",
+            subcommands: [Record.self])
 
         struct Record: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Record GPU-hours granted to a beneficiary from the Union's or the host's access time.")
+            static let configuration = CommandConfiguration(
+                abstract: "Record GPU-hours granted to a beneficiary from the Union's or the host's access time.")
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @Option(name: .long, help: "The factory's ID.") var factory: String
             @Option(name: .long, help: "Who was granted access.") var beneficiary: String
-            @Option(name: .long, help: "sme, startup, scaleup, research, public or industry.", completion: .list(AccessCategory.allCases.map(\.rawValue))) var category: String
+            @Option(
+                name: .long, help: "sme, startup, scaleup, research, public or industry.", completion: .list(AccessCategory.allCases.map(\.rawValue)))
+            var category: String
             @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Whole GPU-hours granted.", valueName: "N")) var gpuHours: String
             @Option(name: .long, help: ArgumentHelp("The date of the grant.", valueName: "YYYY-MM-DD")) var date: String
-            @Option(name: .long, help: "union (the Union's access time) or host.", completion: .list(AccessPool.allCases.map(\.rawValue))) var pool: String
+            @Option(name: .long, help: "union (the Union's access time) or host.", completion: .list(AccessPool.allCases.map(\.rawValue))) var pool:
+                String
             @Flag(name: .long, help: "The access is commercial use.") var commercial = false
-            @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR")) var charge: String = "0"
-            @Option(name: .long, help: ArgumentHelp("The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.", valueName: "CC")) var country: String?
+            @Option(
+                name: .long, parsing: .unconditional, help: ArgumentHelp("What the beneficiary is charged, in euros (default 0).", valueName: "EUR"))
+            var charge: String = "0"
+            @Option(
+                name: .long,
+                help: ArgumentHelp(
+                    "The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.",
+                    valueName: "CC")) var country: String?
             @OptionGroup var entryChecks: EntryCheckOptions
 
             func run() async throws {
@@ -198,7 +242,9 @@ extension GigaLedger {
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
                     charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
-                try await ledger.record(.access(grant), signing: signing, checks: entryChecks.checks(), what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
+                try await ledger.record(
+                    .access(grant), signing: signing, checks: entryChecks.checks(),
+                    what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")
             }
         }
     }
@@ -230,13 +276,15 @@ extension GigaLedger {
                     throw CLIError(message: "not confirmed: nothing was written", kind: .refused)
                 }
             }
-            _ = try ledger.append(.correction(correction), key: key, dryRun: dryRun, deliver: { entry in
-                if dryRun {
-                    print("dry run: entry \(entry.seq) would reverse entry \(seq); nothing was written")
-                } else {
-                    try Render.recorded(entry, what: "reversed entry \(seq)")
-                }
-            })
+            _ = try ledger.append(
+                .correction(correction), key: key, dryRun: dryRun,
+                deliver: { entry in
+                    if dryRun {
+                        print("dry run: entry \(entry.seq) would reverse entry \(seq); nothing was written")
+                    } else {
+                        try Render.recorded(entry, what: "reversed entry \(seq)")
+                    }
+                })
         }
     }
 }

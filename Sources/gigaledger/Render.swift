@@ -26,11 +26,13 @@ enum Render {
         guard let trusted = report.signaturesTrustedThrough else {
             return "verified: \(count(report.verifiedCount, "entry", "entries")), every signature checked"
         }
-        let basis = "taken as checked by the checkpoint the ledger signed at \(trusted), whose signer checked them before signing (`checkpoint` with an authority key, or a server's log key as it admitted each entry; its root matched)"
+        let basis =
+            "taken as checked by the checkpoint the ledger signed at \(trusted), whose signer checked them before signing (`checkpoint` with an authority key, or a server's log key as it admitted each entry; its root matched)"
         guard trusted < report.verifiedCount else {
             return "verified: \(count(report.verifiedCount, "entry", "entries")); their signatures were \(basis); --full-verify checks them again"
         }
-        return "verified: \(count(report.verifiedCount, "entry", "entries")); signatures checked for entries \(trusted + 1) to \(report.verifiedCount), and for 1 to "
+        return
+            "verified: \(count(report.verifiedCount, "entry", "entries")); signatures checked for entries \(trusted + 1) to \(report.verifiedCount), and for 1 to "
             + "\(trusted) \(basis); --full-verify checks them all"
     }
 
@@ -38,7 +40,8 @@ enum Render {
     static func line(_ entry: Entry, seqWidth: Int) -> String {
         let summary = (try? EntryBody.decode(entry.body)).map { summarize($0.data) } ?? "(body cannot be read; run gigaledger verify)"
         let number = "#\(entry.seq)"
-        return "\(number.padding(toLength: max(seqWidth, number.count), withPad: " ", startingAt: 0))  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
+        return
+            "\(number.padding(toLength: max(seqWidth, number.count), withPad: " ", startingAt: 0))  \(entry.recordedAt)  \(entry.type.padding(toLength: 16, withPad: " ", startingAt: 0))  \(summary)  [\(entry.signer)]"
     }
 
     static func summarize(_ data: EntryData) -> String { data.summary }

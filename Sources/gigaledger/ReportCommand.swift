@@ -6,17 +6,30 @@ import GigaLedgerKit
 extension GigaLedger {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
-            discussion: "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts.")
+            abstract:
+                "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
+            discussion:
+                "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts."
+        )
 
         @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String?
-        @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year: String?
+        @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year:
+            String?
         @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/PERIOD).", valueName: "dir")) var out: String?
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
-        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format; default: $GIGALEDGER_KEY).", valueName: "path")) var key: String?
-        @Option(name: .long, help: ArgumentHelp("The previous report's folder, or the previous period's signed checkpoint: rolls forward from it, and proves consistency from its checkpoint.", valueName: "dir|checkpoint")) var previous: String?
-        @Flag(name: .long, help: "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing).")
+        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format; default: $GIGALEDGER_KEY).", valueName: "path"))
+        var key: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The previous report's folder, or the previous period's signed checkpoint: rolls forward from it, and proves consistency from its checkpoint.",
+                valueName: "dir|checkpoint")) var previous: String?
+        @Flag(
+            name: .long,
+            help:
+                "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing)."
+        )
         var fullVerify = false
         @OptionGroup var passphrase: PassphraseOptions
         @Flag(name: .long, help: "Print the outcome as JSON (the figures are in summary.json).") var json = false
@@ -33,30 +46,38 @@ extension GigaLedger {
             let signer = try signing.keyPath.map { _ in try signing.load() }
             let previousInput = try previous.map(PreviousInput.read)
             let dir = out ?? "reports/\(period)"
-            if let folder = previousInput?.folder, URL(fileURLWithPath: folder).standardizedFileURL.path == URL(fileURLWithPath: dir).standardizedFileURL.path {
+            if let folder = previousInput?.folder,
+                URL(fileURLWithPath: folder).standardizedFileURL.path == URL(fileURLWithPath: dir).standardizedFileURL.path
+            {
                 throw InputError(field: "out", value: dir, problem: "is the previous report's folder (--previous): writing there would replace it")
             }
-            let bundle = try ledger.open(forWriting: false).reportBundle(period: period, at: state, fullVerify: fullVerify,
-                                                                       previous: previousInput, signer: signer)
+            let bundle = try ledger.open(forWriting: false).reportBundle(
+                period: period, at: state, fullVerify: fullVerify,
+                previous: previousInput, signer: signer)
             let report = bundle.report
             let counts = report.verdictCounts
             if json {
                 try bundle.write(to: dir)
-                print(Render.jsonObject([
-                    "period": .string(report.period.description), "folder": .string(dir), "entries": .integer(report.entryCount),
-                    "head": .string(Encoding.hex(report.headHash)), "provisional": .bool(report.isProvisional),
-                    "pass": .integer(Int64(counts[.pass] ?? 0)), "breach": .integer(Int64(counts[.breach] ?? 0)),
-                    "not_assessable": .integer(Int64(counts[.notAssessable] ?? 0)),
-                    "findings": .integer(Int64(report.findingCount)),
-                    "notes": .array(bundle.notes.map { .string($0) }),
-                ]))
+                print(
+                    Render.jsonObject([
+                        "period": .string(report.period.description), "folder": .string(dir), "entries": .integer(report.entryCount),
+                        "head": .string(Encoding.hex(report.headHash)), "provisional": .bool(report.isProvisional),
+                        "pass": .integer(Int64(counts[.pass] ?? 0)), "breach": .integer(Int64(counts[.breach] ?? 0)),
+                        "not_assessable": .integer(Int64(counts[.notAssessable] ?? 0)),
+                        "findings": .integer(Int64(report.findingCount)),
+                        "notes": .array(bundle.notes.map { .string($0) }),
+                    ]))
                 return
             }
             print(Render.verificationBasis(bundle.verification))
             let findings = report.findingCount
-            print("safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(Render.count(findings, "payment finding", "payment findings")); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")")
+            print(
+                "safeguards: \(counts[.pass] ?? 0) pass, \(counts[.breach] ?? 0) breach, \(counts[.notAssessable] ?? 0) not assessable; \(Render.count(findings, "payment finding", "payment findings")); policy \(report.policy.id) v\(report.policy.version)\(report.isProvisional ? "; PROVISIONAL: the period had not ended at the last entry" : "")"
+            )
             if let roll = report.rollForward {
-                print("rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(Render.count(roll.adjustments.count, "prior-period adjustment", "prior-period adjustments")), \(Render.count(roll.changes.count, "change", "changes"))")
+                print(
+                    "rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(Render.count(roll.adjustments.count, "prior-period adjustment", "prior-period adjustments")), \(Render.count(roll.changes.count, "change", "changes"))"
+                )
             }
             for note in bundle.notes { warn("note: \(note)") }
             try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)
@@ -70,11 +91,14 @@ extension GigaLedger {
             case (let quarter?, nil): return .quarter(try Quarter.parse(quarter, field: "quarter"))
             case (nil, let year?):
                 guard year.count == 4, case .year(let value) = try? ReportPeriod.parse(year, field: "year") else {
-                    throw InputError(field: "year", value: year, problem: "is not a year from \(CalendarDate.earliest.year) to \(CalendarDate.latest.year); write YYYY, e.g. 2026")
+                    throw InputError(
+                        field: "year", value: year,
+                        problem: "is not a year from \(CalendarDate.earliest.year) to \(CalendarDate.latest.year); write YYYY, e.g. 2026")
                 }
                 return .year(value)
             case (nil, nil): throw InputError(field: "quarter", value: "", problem: "is missing: give --quarter YYYY-Qn or --year YYYY")
-            case (let quarter?, let year?): throw InputError(field: "year", value: year, problem: "cannot go with --quarter \(quarter): give one period")
+            case (let quarter?, let year?):
+                throw InputError(field: "year", value: year, problem: "cannot go with --quarter \(quarter): give one period")
             }
         }
     }

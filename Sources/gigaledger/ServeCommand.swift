@@ -22,7 +22,9 @@ extension GigaLedger {
         @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
         var listen = "127.0.0.1:8470"
-        @Option(name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"), completion: .file(extensions: ["key"]))
+        @Option(
+            name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"),
+            completion: .file(extensions: ["key"]))
         var logKey: String
         @OptionGroup var passphrase: PassphraseOptions
         @Option(name: .long, help: ArgumentHelp("PEM certificate chain for HTTPS (with --tls-key).", valueName: "path"), completion: .file())
@@ -37,9 +39,17 @@ extension GigaLedger {
         var requestsPerMinute = ServerLimits().requestsPerMinutePerAddress
         @Option(name: .long, help: ArgumentHelp("Submissions a minute signed by one key, at most.", valueName: "n"))
         var submissionsPerMinute = ServerLimits().submissionsPerMinutePerKey
-        @Option(name: .long, help: ArgumentHelp("A C2SP witness to ask for a cosignature of each checkpoint kept: its name, its URL and its public key file (an enrolled auditor key); repeatable.", valueName: "name=url=pub"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "A C2SP witness to ask for a cosignature of each checkpoint kept: its name, its URL and its public key file (an enrolled auditor key); repeatable.",
+                valueName: "name=url=pub"))
         var witness: [String] = []
-        @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.",
+                valueName: "dir"), completion: .directory)
         var reports: String?
 
         func validate() throws {
@@ -65,8 +75,9 @@ extension GigaLedger {
             limits.requestsPerMinutePerAddress = requestsPerMinute
             limits.submissionsPerMinutePerKey = submissionsPerMinute
             limits.lockWaitSeconds = try ledger.checkedLockWait()
-            var configuration = ServerConfiguration(ledgerPath: ledger.path, host: host, port: port,
-                                                    tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
+            var configuration = ServerConfiguration(
+                ledgerPath: ledger.path, host: host, port: port,
+                tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
             configuration.witnesses = try witness.map(Self.parseWitness)
             configuration.reports = reports
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
@@ -91,7 +102,9 @@ extension GigaLedger {
                 throw ValidationError("--witness \(InputError.quoted(text)) is not NAME=URL=PUBLIC_KEY_FILE")
             }
             let url = String(text[text.index(after: first)..<last])
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--witness \(InputError.quoted(text)) has no http:// or https:// URL") }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ValidationError("--witness \(InputError.quoted(text)) has no http:// or https:// URL")
+            }
             return (String(text[..<first]), url, String(text[text.index(after: last)...]))
         }
 
@@ -103,7 +116,7 @@ extension GigaLedger {
         /// `HOST:PORT`, the port 0 to 65535.
         static func parseListen(_ text: String) throws -> (String, Int) {
             guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
-                  String(port) == text[text.index(after: colon)...], colon > text.startIndex
+                String(port) == text[text.index(after: colon)...], colon > text.startIndex
             else { throw ValidationError("--listen \(InputError.quoted(text)) is not HOST:PORT with a port from 0 to 65535") }
             return (String(text[..<colon]), port)
         }
@@ -127,14 +140,27 @@ extension GigaLedger {
                     Give the log server the witness's URL and public key (`serve --witness`). schema/FORMAT.md section 19.
                     """)
 
-            @Option(name: .long, help: ArgumentHelp("The witness's secret key file (an auditor key enrolled in the ledgers it witnesses, for them to keep its cosignatures).", valueName: "path"), completion: .file(extensions: ["key"]))
+            @Option(
+                name: .long,
+                help: ArgumentHelp(
+                    "The witness's secret key file (an auditor key enrolled in the ledgers it witnesses, for them to keep its cosignatures).",
+                    valueName: "path"), completion: .file(extensions: ["key"]))
             var key: String
             @OptionGroup var passphrase: PassphraseOptions
-            @Option(name: .long, help: ArgumentHelp("The witness's name on its cosignature lines (a schema-less URL, e.g. court-of-auditors.example/witness).", valueName: "name"))
+            @Option(
+                name: .long,
+                help: ArgumentHelp(
+                    "The witness's name on its cosignature lines (a schema-less URL, e.g. court-of-auditors.example/witness).", valueName: "name"))
             var name: String
-            @Option(name: .long, help: ArgumentHelp("The state folder: the last checkpoint cosigned per origin, and evidence.", valueName: "dir"), completion: .directory)
+            @Option(
+                name: .long, help: ArgumentHelp("The state folder: the last checkpoint cosigned per origin, and evidence.", valueName: "dir"),
+                completion: .directory)
             var state: String
-            @Option(name: .long, help: ArgumentHelp("A log to witness: its origin and the public key that signs its checkpoints (repeatable; an origin may have several keys).", valueName: "origin=pub"))
+            @Option(
+                name: .long,
+                help: ArgumentHelp(
+                    "A log to witness: its origin and the public key that signs its checkpoints (repeatable; an origin may have several keys).",
+                    valueName: "origin=pub"))
             var log: [String] = []
             @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
             var listen = "127.0.0.1:8471"
@@ -157,7 +183,8 @@ extension GigaLedger {
                 let signingKey = try SigningOptions(key: key, passphrase: passphrase).load()
                 let witness = try Witness(key: signingKey, name: name, logs: logs, state: try WitnessState(directory: state))
                 let name = self.name
-                let app = try buildWitnessApplication(witness, host: host, port: port, logger: GigaLedger.Serve.logger("gigaledger.witness")) { address in
+                let app = try buildWitnessApplication(witness, host: host, port: port, logger: GigaLedger.Serve.logger("gigaledger.witness")) {
+                    address in
                     print("gigaledger: witness \(name) serving on http://\(address)")
                     try? flushStandardOutput()
                 }

@@ -16,36 +16,52 @@ extension GigaLedger {
             let status = try ledger.status()
             let report = status.verification
             if let failure = report.failure {
-                print(json ? Render.jsonObject(["verified": .bool(false), "failure": .object(["entry": .integer(failure.seq), "reason": .string(failure.reason)])])
-                           : "NOT VERIFIED: \(failure)")
+                print(
+                    json
+                        ? Render.jsonObject([
+                            "verified": .bool(false), "failure": .object(["entry": .integer(failure.seq), "reason": .string(failure.reason)]),
+                        ])
+                        : "NOT VERIFIED: \(failure)")
                 throw ExitCode(ExitCodes.notVerified)
             }
             if json {
-                print(Render.jsonObject([
-                    "verified": .bool(true), "entries": .integer(report.verifiedCount), "head": .string(report.headHash.map(Encoding.hex) ?? ""),
-                    "origin": .string(report.origin), "by_type": .object(status.countsByType.mapValues { .integer($0) }),
-                    "factories": .array(status.factories.map { factory, figures in
-                        .object(["id": .string(factory.id), "committed_cents": .total(figures.total.committed), "paid_cents": .total(figures.total.paid),
-                                 "union_committed_cents": .total(figures.union.committed), "member_states_committed_cents": .total(figures.memberStates.committed),
-                                 "private_committed_cents": .total(figures.sum(prefix: "private:").committed),
-                                 "union_paid_cents": .total(figures.union.paid), "member_states_paid_cents": .total(figures.memberStates.paid),
-                                 "private_paid_cents": .total(figures.sum(prefix: "private:").paid), "gpu_hours": .total(figures.access.hours())])
-                    }),
-                ]))
+                print(
+                    Render.jsonObject([
+                        "verified": .bool(true), "entries": .integer(report.verifiedCount), "head": .string(report.headHash.map(Encoding.hex) ?? ""),
+                        "origin": .string(report.origin), "by_type": .object(status.countsByType.mapValues { .integer($0) }),
+                        "factories": .array(
+                            status.factories.map { factory, figures in
+                                .object([
+                                    "id": .string(factory.id), "committed_cents": .total(figures.total.committed),
+                                    "paid_cents": .total(figures.total.paid),
+                                    "union_committed_cents": .total(figures.union.committed),
+                                    "member_states_committed_cents": .total(figures.memberStates.committed),
+                                    "private_committed_cents": .total(figures.sum(prefix: "private:").committed),
+                                    "union_paid_cents": .total(figures.union.paid), "member_states_paid_cents": .total(figures.memberStates.paid),
+                                    "private_paid_cents": .total(figures.sum(prefix: "private:").paid), "gpu_hours": .total(figures.access.hours()),
+                                ])
+                            }),
+                    ]))
                 return
             }
-            print("ledger \(ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")")
+            print(
+                "ledger \(ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")"
+            )
             print("origin \(report.origin)")
             print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             for (factory, figures) in status.factories {
                 print("")
-                print("\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), registered eligible CAPEX \(factory.capex)\(factory.opex.map { ", operating budget \($0)" } ?? ""))")
+                print(
+                    "\(factory.id): \(factory.name) (\(factory.kind.rawValue), hosts \(factory.hosts.joined(separator: ", ")), registered eligible CAPEX \(factory.capex)\(factory.opex.map { ", operating budget \($0)" } ?? ""))"
+                )
                 let groups: [(String, ContributionTotals)] = [
                     ("eu", figures.union),
                     ("member states", figures.sum(prefix: "ms:")), ("private", figures.sum(prefix: "private:")),
                 ]
                 for (group, totals) in groups {
-                    print("  \(group.padding(toLength: 14, withPad: " ", startingAt: 0)) committed \(Cents.formatted(totals.committed).leftAligned(24)) paid \(Cents.formatted(totals.paid))")
+                    print(
+                        "  \(group.padding(toLength: 14, withPad: " ", startingAt: 0)) committed \(Cents.formatted(totals.committed).leftAligned(24)) paid \(Cents.formatted(totals.paid))"
+                    )
                 }
                 let hours = AccessCategory.allCases.compactMap { category in
                     figures.access.hours(category) > 0 ? "\(category.rawValue) \(figures.access.hours(category))" : nil

@@ -17,7 +17,8 @@ extension GigaLedger {
                 --from may also be the address of a publication (`gigaledger publish`) on any web server.
                 """)
 
-        @Option(name: .long, help: ArgumentHelp("The server's URL, or a publication's (default: $GIGALEDGER_SERVER).", valueName: "url")) var from: String?
+        @Option(name: .long, help: ArgumentHelp("The server's URL, or a publication's (default: $GIGALEDGER_SERVER).", valueName: "url")) var from:
+            String?
         @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var witnesses: WitnessOptions
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
@@ -34,12 +35,19 @@ extension GigaLedger {
             // for its origin (as `init` records it): later commands on the copy need no --authority-key.
             let outcome = try await replica.sync(path: path, quorum: quorum, lockWaitSeconds: try ledger.checkedLockWait())
             if json {
-                print(Render.jsonObject(["ledger": .string(Ledger.displayName(path)), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
-                                         "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept))]))
+                print(
+                    Render.jsonObject([
+                        "ledger": .string(Ledger.displayName(path)), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
+                        "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept)),
+                    ]))
             } else {
-                print("\(outcome.created ? "created" : "updated") \(Ledger.displayName(path)): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept")
+                print(
+                    "\(outcome.created ? "created" : "updated") \(Ledger.displayName(path)): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept"
+                )
                 if outcome.offered < outcome.after {
-                    print("note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror")
+                    print(
+                        "note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror"
+                    )
                 }
                 if let quorum, let (size, count) = try? Ledger.open(path: path, forWriting: false).witnessCount(of: quorum.witnesses) {
                     print("its latest checkpoint (\(size) entries) is cosigned by \(count) of the \(quorum.witnesses.count) witnesses given")
@@ -64,17 +72,26 @@ extension GigaLedger {
         @OptionGroup var ledger: LocalLedgerOptions
         @Option(name: .long, help: ArgumentHelp("The folder to publish into (created if missing).", valueName: "dir"), completion: .directory)
         var out: String
-        @Option(name: .long, help: ArgumentHelp("A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"), completion: .directory)
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"
+            ), completion: .directory)
         var reports: String?
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
         func run() async throws {
             let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports)
             if json {
-                print(Render.jsonObject(["out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),
-                                         "files_kept": .integer(Int64(publication.kept))]))
+                print(
+                    Render.jsonObject([
+                        "out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),
+                        "files_kept": .integer(Int64(publication.kept)),
+                    ]))
             } else {
-                print("published the checkpoint of \(publication.size) entries to \(out): \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there")
+                print(
+                    "published the checkpoint of \(publication.size) entries to \(out): \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there"
+                )
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,9 @@ enum Terminal {
         Sodium.protectProcess()  // the passphrase is a secret too
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
-            throw CLIError(message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE", kind: .unusable)
+            throw CLIError(
+                message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE",
+                kind: .unusable)
         }
         defer { close(fd) }
         _ = prompt.withCString { write(fd, $0, strlen($0)) }
@@ -40,7 +43,10 @@ enum Terminal {
         var bytes = [UInt8]()
         var byte: UInt8 = 0
         while read(fd, &byte, 1) == 1, byte != 0x0a {
-            guard bytes.count < KeyFiles.passphraseBytesMax else { Sodium.wipe(&bytes); throw KeyError.malformed(path: "/dev/tty", "passphrase too long") }
+            guard bytes.count < KeyFiles.passphraseBytesMax else {
+                Sodium.wipe(&bytes)
+                throw KeyError.malformed(path: "/dev/tty", "passphrase too long")
+            }
             bytes.append(byte)
         }
         byte = 0

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import GigaLedgerClient
 import GigaLedgerCore
 import GigaLedgerKit
-import GigaLedgerClient
 
 /// Writes `text` to `path` (refusing to overwrite) or, without a path, to standard output, which
 /// must take all of it: output lost (a full disk, /dev/full, a closed pipe) is a failure.
@@ -38,7 +38,12 @@ extension GigaLedger {
                 let note = try await ledger.syncedCopy(url, forWriting: true).signedCheckpoint(key: signing.load())
                 let kept = try await Environment.client(url).submitCheckpoint(note)
                 try emit(kept.note, to: out)
-                if !kept.isNew { warn("\(url) keeps a checkpoint at least as recent already; that one stands (printed)") }
+                let size = (try? Checkpoint.parse(SignedNote.parse(kept.note).text).size).map(String.init) ?? "?"
+                warn(
+                    kept.isNew
+                        ? "the checkpoint of \(size) entries is kept by \(url)"
+                        : "\(url) keeps a checkpoint of \(size) entries already (its log key keeps one of new entries every checkpoint interval): that one stands and is printed; yours is not kept"
+                )
                 return
             }
             let ledger = try ledger.open(forWriting: true)
@@ -50,13 +55,17 @@ extension GigaLedger {
     struct Prove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a receipt for one entry (--entry), or a consistency proof between two checkpoints (--from).",
-            discussion: "A receipt holds the entry's bytes and signature, its inclusion proof and the signed checkpoint; `gigaledger check-receipt` checks it offline.")
+            discussion:
+                "A receipt holds the entry's bytes and signature, its inclusion proof and the signed checkpoint; `gigaledger check-receipt` checks it offline."
+        )
 
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: ArgumentHelp("The entry to prove.", valueName: "SEQ")) var entry: String?
-        @Option(name: .long, help: ArgumentHelp("Prove against this signed checkpoint (default: the latest the ledger signed).", valueName: "file")) var checkpoint: String?
+        @Option(name: .long, help: ArgumentHelp("Prove against this signed checkpoint (default: the latest the ledger signed).", valueName: "file"))
+        var checkpoint: String?
         @Option(name: .long, help: ArgumentHelp("An older signed checkpoint: prove the ledger extends it.", valueName: "file")) var from: String?
-        @Option(name: .long, help: ArgumentHelp("The newer signed checkpoint (default: the latest the ledger signed).", valueName: "file")) var to: String?
+        @Option(name: .long, help: ArgumentHelp("The newer signed checkpoint (default: the latest the ledger signed).", valueName: "file")) var to:
+            String?
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 
         func validate() throws {
@@ -67,7 +76,10 @@ extension GigaLedger {
             if let url = ledger.serverURL {
                 // Through a server: a receipt against its checked checkpoint, made and checked here.
                 guard let entry, checkpoint == nil else {
-                    throw CLIError(message: "with --server, prove makes a receipt for --entry SEQ against the server's latest checkpoint; for --checkpoint or --from, use a verified copy (`gigaledger sync`)", kind: .refused)
+                    throw CLIError(
+                        message:
+                            "with --server, prove makes a receipt for --entry SEQ against the server's latest checkpoint; for --checkpoint or --from, use a verified copy (`gigaledger sync`)",
+                        kind: .refused)
                 }
                 let seq = try SequenceNumber.parse(entry, field: "entry")
                 let read = try ledger.remoteRead(url)
@@ -91,13 +103,18 @@ extension GigaLedger {
     struct CheckReceipt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-receipt",
-            abstract: "Check a receipt (or a consistency proof from `prove --from`) offline, without the ledger: the checkpoints' signatures, the proof, the entry's signature.",
+            abstract:
+                "Check a receipt (or a consistency proof from `prove --from`) offline, without the ledger: the checkpoints' signatures, the proof, the entry's signature.",
             discussion: "Exit 0: the receipt checks. Exit 1: it does not (the reason is printed).")
 
         @Argument(help: "The receipt file.") var file: String
         @Option(name: .long, help: ArgumentHelp("The ledger's public key (the authority's NAME.pub).", valueName: "pub")) var ledgerKey: String
         @OptionGroup var witnesses: WitnessOptions
-        @Option(name: .long, help: ArgumentHelp("Also ask this GigaLedger server whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).", valueName: "url"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Also ask this GigaLedger server whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).",
+                valueName: "url"))
         var server: String?
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
@@ -116,9 +133,13 @@ extension GigaLedger {
                 let file = try ConsistencyFile.parse(text)
                 let (old, new) = try file.check(ledgerKey: key)
                 if let required { try required.check(cosigners: file.cosigners(among: required.keys).count, size: new.size) }
-                print(json ? Render.jsonObject(["verified": .bool(true), "kind": .string("consistency"), "origin": .string(new.origin),
-                                                "old_size": .integer(old.size), "new_size": .integer(new.size)])
-                           : "consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
+                print(
+                    json
+                        ? Render.jsonObject([
+                            "verified": .bool(true), "kind": .string("consistency"), "origin": .string(new.origin),
+                            "old_size": .integer(old.size), "new_size": .integer(new.size),
+                        ])
+                        : "consistency verified: \(new.origin) at tree size \(new.size) extends tree size \(old.size)")
                 return
             }
             let receipt = try Receipt.parse(text)
@@ -126,10 +147,12 @@ extension GigaLedger {
             if let required { try required.check(cosigners: receipt.cosigners(among: required.keys).count, size: checkpoint.size) }
             let held = try await stillHeld(checkpoint, key: key)
             if json {
-                var fields: [String: CanonicalJSON] = ["verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
-                                                       "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
-                                                       "root": .string(Encoding.base64(checkpoint.root)), "signer": .string(body.signer.description),
-                                                       "recorded_at": .string(body.recordedAt)]
+                var fields: [String: CanonicalJSON] = [
+                    "verified": .bool(true), "kind": .string("receipt"), "entry": .integer(body.seq), "type": .string(body.type),
+                    "origin": .string(checkpoint.origin), "tree_size": .integer(checkpoint.size),
+                    "root": .string(Encoding.base64(checkpoint.root)), "signer": .string(body.signer.description),
+                    "recorded_at": .string(body.recordedAt),
+                ]
                 if let held { fields["server_tree_size"] = .integer(held) }
                 print(Render.jsonObject(fields))
                 return
@@ -143,13 +166,16 @@ extension GigaLedger {
 
     struct Cosign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "As an auditor: verify the ledger up to a checkpoint and its consistency with the last one you cosigned, then add your C2SP cosignature.")
+            abstract:
+                "As an auditor: verify the ledger up to a checkpoint and its consistency with the last one you cosigned, then add your C2SP cosignature."
+        )
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The signed checkpoint to cosign (with --server, by default the server's latest kept checkpoint).") var checkpoint: String?
         @OptionGroup var signing: SigningOptions
         @Option(name: .long, help: "Your cosigner name in the note (default: auditor-KEYID).") var name: String?
-        @Option(name: .long, help: ArgumentHelp("Where the last checkpoint you cosigned is kept (default: KEY.cosigned).", valueName: "file")) var state: String?
+        @Option(name: .long, help: ArgumentHelp("Where the last checkpoint you cosigned is kept (default: KEY.cosigned).", valueName: "file"))
+        var state: String?
         @Option(name: .long, help: ArgumentHelp("Write the cosigned checkpoint here instead of standard output.", valueName: "file")) var out: String?
         @Flag(name: .long, help: "Print the outcome as JSON (with the cosigned note unless --out).") var json = false
 
@@ -163,8 +189,10 @@ extension GigaLedger {
             let url = ledger.serverURL
             // Through a server, over the verified copy --ledger names, synced first; locally opened
             // for writing where it can be, so that the cosignature is kept with the checkpoint.
-            let ledger = if let url { try await self.ledger.syncedCopy(url, forWriting: false) }
-                else { try (try? self.ledger.open(forWriting: true)) ?? self.ledger.open(forWriting: false) }
+            let ledger =
+                if let url { try await self.ledger.syncedCopy(url, forWriting: false) } else {
+                    try (try? self.ledger.open(forWriting: true)) ?? self.ledger.open(forWriting: false)
+                }
             guard let note = try checkpoint.map(readCheckpointFile) ?? ledger.latestCheckpoint() else {
                 throw CLIError(message: "\(url ?? "the ledger") keeps no checkpoint yet: there is nothing to cosign", kind: .refused)
             }
@@ -172,10 +200,12 @@ extension GigaLedger {
             try state.checkWritable()
             if let out { try OutputFiles.checkNew(out) }
             let key = try signing.load()
-            var (cosigned, target, recorded) = try ledger.cosign(note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
-                                                       timestamp: UInt64(Date().timeIntervalSince1970))
+            var (cosigned, target, recorded) = try ledger.cosign(
+                note, key: key, name: name ?? "auditor-\(key.id)", lastCosigned: try state.last(),
+                timestamp: UInt64(Date().timeIntervalSince1970))
             if let url, let line = try SignedNote.parse(cosigned).signatures.last {
-                recorded = try await Environment.client(url).submitCosignature(ReplicatedCosignature(size: target.size, keyID: key.id.description, line: line.text))
+                recorded = try await Environment.client(url).submitCosignature(
+                    ReplicatedCosignature(size: target.size, keyID: key.id.description, line: line.text))
             }
             if json {
                 if let out { try emit(cosigned, to: out) }
@@ -188,8 +218,17 @@ extension GigaLedger {
             }
             try emit(cosigned, to: out)
             try state.record(target)
-            warn(recorded ? "the cosignature is kept in \(url ?? "the ledger") with checkpoint \(target.size)"
-                          : "the cosignature is not kept in \(url ?? "the ledger") (it is read-only, does not keep this checkpoint, or has it already)")
+            if let url {
+                warn(
+                    recorded
+                        ? "the cosignature is kept by \(url) with checkpoint \(target.size)"
+                        : "\(url) keeps this key's cosignature of checkpoint \(target.size) already: the first one stands")
+            } else {
+                warn(
+                    recorded
+                        ? "the cosignature is kept in the ledger with checkpoint \(target.size)"
+                        : "the cosignature is not kept in the ledger (it is read-only, does not keep this checkpoint, or has it already)")
+            }
         }
     }
 }
@@ -209,8 +248,9 @@ struct WitnessOptions: ParsableArguments {
         /// Not verified unless `cosigners` of the keys cosigned the checkpoint of `size`.
         func check(cosigners: Int, size: Int64) throws {
             guard cosigners >= quorum else {
-                throw CLIError(message: "the checkpoint of size \(size) is cosigned by \(cosigners) of the \(keys.count) witnesses given; \(quorum) required",
-                               kind: .notVerified)
+                throw CLIError(
+                    message: "the checkpoint of size \(size) is cosigned by \(cosigners) of the \(keys.count) witnesses given; \(quorum) required",
+                    kind: .notVerified)
             }
         }
     }

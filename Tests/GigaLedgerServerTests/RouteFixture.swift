@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerServer
@@ -35,18 +36,26 @@ struct RouteFixture: Sendable {
 
     init() throws {
         let (ledger, _) = try Ledger.create(path: folder.file("ledger.sqlite"), authority: authority, authorityName: "Authority", origin: Self.origin)
-        try ledger.append(.factoryRegister(Factory(id: "de-jupiter", name: "Jupiter AI Gigafactory", kind: .gigafactory, hosts: ["DE"],
-                                                   capex: Cents(350_000_000_000))), key: authority)
+        try ledger.append(
+            .factoryRegister(
+                Factory(
+                    id: "de-jupiter", name: "Jupiter AI Gigafactory", kind: .gigafactory, hosts: ["DE"],
+                    capex: Cents(350_000_000_000))), key: authority)
         try ledger.append(.keyEnroll(KeyEnrolment(checking: log.publicKey, name: "log key", role: .log, scopes: [])), key: authority)
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: auditor.publicKey, name: "Court of Auditors", role: .auditor, scopes: [])), key: authority)
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: officer.publicKey, name: "DE officer", role: .officer,
-                                                  scopes: [.source(.memberState("DE")), .factory("de-jupiter")])), key: authority)
+        try ledger.append(
+            .keyEnroll(KeyEnrolment(checking: auditor.publicKey, name: "Court of Auditors", role: .auditor, scopes: [])), key: authority)
+        try ledger.append(
+            .keyEnroll(
+                KeyEnrolment(
+                    checking: officer.publicKey, name: "DE officer", role: .officer,
+                    scopes: [.source(.memberState("DE")), .factory("de-jupiter")])), key: authority)
     }
 
     /// The server's application, as `serve` builds it.
     func app(limits: ServerLimits = Self.limits) async throws -> some ApplicationProtocol {
-        try await buildApplication(ServerConfiguration(ledgerPath: path, host: "127.0.0.1", port: 0, tls: nil, limits: limits),
-                                   logKey: log, logger: Logger(label: "test"))
+        var configuration = ServerConfiguration(ledgerPath: path, host: "127.0.0.1", port: 0, tls: nil, limits: limits)
+        configuration.checkpointsOnceListening = false  // in process, nothing listens
+        return try await buildApplication(configuration, logKey: log, logger: Logger(label: "test"))
     }
 
     /// Checkpoints kept every 10 ms: a test waits for one briefly.
@@ -58,8 +67,10 @@ struct RouteFixture: Sendable {
 
     /// The officer's payment of `ref`, EUR 1,000 from ms:DE, signed after `head`.
     func payment(_ ref: String, after head: Entry, recordedAt: String? = nil) throws -> Entry {
-        let data = EntryData.contribution(try Contribution(factory: "de-jupiter", source: .memberState("DE"), amount: Cents(100_000),
-                                                           date: CalendarDate.parse("2026-02-15", field: "date"), category: .capex, kind: .payment, ref: ref))
+        let data = EntryData.contribution(
+            try Contribution(
+                factory: "de-jupiter", source: .memberState("DE"), amount: Cents(100_000),
+                date: CalendarDate.parse("2026-02-15", field: "date"), category: .capex, kind: .payment, ref: ref))
         let body = EntryBody(seq: head.seq + 1, signer: officer.id, recordedAt: try recordedAt ?? Timestamp.now(), data: data)
         return Entry.make(body: body, prevHash: head.hash, key: officer)
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+
 @testable import GigaLedgerClient
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
@@ -27,8 +28,9 @@ import Testing
             #expect(answer["recorded"] == .string("now"))
             guard case .object(let proof)? = answer["proof"] else { throw RouteTestFailure("no proof: \(recorded.text)") }
             // The proof checks as a client checks it: signed by the log key the authority enrolled, the entry in it.
-            let trust = HeadTrust(pinned: fixture.authority.publicKey, known: TrustedAuthorities(path: nil), kept: KeptCheckpoints(directory: nil),
-                                  evidenceDirectory: fixture.folder.path)
+            let trust = HeadTrust(
+                pinned: fixture.authority.publicKey, known: TrustedAuthorities(path: nil), kept: KeptCheckpoints(directory: nil),
+                evidenceDirectory: fixture.folder.path)
             let checked = try trust.check(try LedgerClient.head(proof), previous: nil, server: "in-process")
             #expect(checked.head == entry && checked.checkpoint.size == entry.seq)
             #expect(try fixture.head() == entry)
@@ -48,25 +50,26 @@ import Testing
 
     /// Bad requests of every kind: one JSON error each with its status and the CLI's message,
     /// nothing written; and the server answers the next request.
-    @Test(arguments: [
-        ("POST", "/ledger/v1/entries", "{\"entries\": [", 400, "is not JSON"),
-        ("POST", "/ledger/v1/entries", "{}", 400, "is missing, empty or not an array"),
-        ("POST", "/ledger/v1/entries", "{\"entries\":[],\"x\":1}", 400, "is not a field of a submission"),
-        ("POST", "/ledger/v1/entries", "{\"entries\":[{\"hash\":\"zz\"}]}", 400, "entries[0]"),
-        ("POST", "/ledger/v1/entries?known=x", "{}", 400, "query parameter known"),
-        ("GET", "/no/such/thing", "", 404, "/no/such/thing"),
-        ("DELETE", "/ledger/v1/entries", "", 404, "DELETE /ledger/v1/entries"),
-        ("GET", "/ledger/v1/proof/inclusion?seq=x&size=2", "", 400, "query parameter seq"),
-        ("GET", "/ledger/v1/entries?from=1&count=2&from=5", "", 400, "query parameter from is given 2 times"),
-        ("GET", "/ledger/v1/proof/inclusion?seq=1&size=9223372036854775807", "", 422, "fewer than the size"),
-        ("GET", "/ledger/v1/proof/consistency?from=1&to=9223372036854775807", "", 404, "fewer than"),
-        ("GET", "/ledger/v1/entries/999", "", 404, "there is no entry 999"),
-        ("GET", "/ledger/v1/keys/0123456789ABCDEF", "", 404, "is not enrolled"),
-        ("GET", "/tile/0/x001", "", 404, "not a tile path"),
-        ("POST", "/ledger/v1/turn", "", 503, "gives no turns"),
-        ("POST", "/ledger/v1/checkpoints", "not a note", 422, "not a signed C2SP checkpoint"),
-        ("POST", "/ledger/v1/cosignatures", "{\"size\":1}", 400, "cosignature.key_id"),
-    ] as [(String, String, String, Int, String)])
+    @Test(
+        arguments: [
+            ("POST", "/ledger/v1/entries", "{\"entries\": [", 400, "is not JSON"),
+            ("POST", "/ledger/v1/entries", "{}", 400, "is missing, empty or not an array"),
+            ("POST", "/ledger/v1/entries", "{\"entries\":[],\"x\":1}", 400, "is not a field of a submission"),
+            ("POST", "/ledger/v1/entries", "{\"entries\":[{\"hash\":\"zz\"}]}", 400, "entries[0]"),
+            ("POST", "/ledger/v1/entries?known=x", "{}", 400, "query parameter known"),
+            ("GET", "/no/such/thing", "", 404, "/no/such/thing"),
+            ("DELETE", "/ledger/v1/entries", "", 404, "DELETE /ledger/v1/entries"),
+            ("GET", "/ledger/v1/proof/inclusion?seq=x&size=2", "", 400, "query parameter seq"),
+            ("GET", "/ledger/v1/entries?from=1&count=2&from=5", "", 400, "query parameter from is given 2 times"),
+            ("GET", "/ledger/v1/proof/inclusion?seq=1&size=9223372036854775807", "", 422, "fewer than the size"),
+            ("GET", "/ledger/v1/proof/consistency?from=1&to=9223372036854775807", "", 404, "fewer than"),
+            ("GET", "/ledger/v1/entries/999", "", 404, "there is no entry 999"),
+            ("GET", "/ledger/v1/keys/0123456789ABCDEF", "", 404, "is not enrolled"),
+            ("GET", "/tile/0/x001", "", 404, "not a tile path"),
+            ("POST", "/ledger/v1/turn", "", 503, "gives no turns"),
+            ("POST", "/ledger/v1/checkpoints", "not a note", 422, "not a signed C2SP checkpoint"),
+            ("POST", "/ledger/v1/cosignatures", "{\"size\":1}", 400, "cosignature.key_id"),
+        ] as [(String, String, String, Int, String)])
     func badRequestsGetOneJSONError(method: String, uri: String, body: String, status: Int, message: String) async throws {
         let fixture = try RouteFixture()
         let before = try fixture.head()
@@ -93,15 +96,22 @@ import Testing
         let head = try fixture.head()
         try await fixture.app().test(.router) { client in
             let good = try fixture.payment("R-1", after: head)
-            let forged = Entry(seq: good.seq, type: good.type, body: good.body, prevHash: good.prevHash, hash: good.hash, signer: good.signer,
-                               signature: [UInt8](repeating: 0, count: 64), recordedAt: good.recordedAt)
+            let forged = Entry(
+                seq: good.seq, type: good.type, body: good.body, prevHash: good.prevHash, hash: good.hash, signer: good.signer,
+                signature: [UInt8](repeating: 0, count: 64), recordedAt: good.recordedAt)
             let skewed = try fixture.payment("R-2", after: head, recordedAt: "2026-01-01T00:00:00Z")
-            let outOfScope = Entry.make(body: EntryBody(seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
-                                                        data: .contribution(try Contribution(factory: "de-jupiter", source: .memberState("FR"), amount: Cents(1),
-                                                                                             date: CalendarDate.parse("2026-02-15", field: "date"), category: .capex,
-                                                                                             kind: .payment, ref: "FR-1"))),
-                                        prevHash: head.hash, key: fixture.officer)
-            for (entry, message) in [(forged, "signature does not verify"), (skewed, "the server's clock"), (outOfScope, "may not record a contribution from ms:FR")] {
+            let outOfScope = Entry.make(
+                body: EntryBody(
+                    seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
+                    data: .contribution(
+                        try Contribution(
+                            factory: "de-jupiter", source: .memberState("FR"), amount: Cents(1),
+                            date: CalendarDate.parse("2026-02-15", field: "date"), category: .capex,
+                            kind: .payment, ref: "FR-1"))),
+                prevHash: head.hash, key: fixture.officer)
+            for (entry, message) in [
+                (forged, "signature does not verify"), (skewed, "the server's clock"), (outOfScope, "may not record a contribution from ms:FR"),
+            ] {
                 let answer = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([entry]))
                 #expect(answer.status == .unprocessableContent, "\(answer.text)")
                 let error = try answer.error()
@@ -113,8 +123,9 @@ import Testing
             // A stored entry resubmitted with another signature is not "recorded before".
             let recorded = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([good]))
             #expect(recorded.status == .created, "\(recorded.text)")
-            let resigned = Entry(seq: good.seq, type: good.type, body: good.body, prevHash: good.prevHash, hash: good.hash, signer: good.signer,
-                                 signature: [UInt8](repeating: 0, count: 64), recordedAt: good.recordedAt)
+            let resigned = Entry(
+                seq: good.seq, type: good.type, body: good.body, prevHash: good.prevHash, hash: good.hash, signer: good.signer,
+                signature: [UInt8](repeating: 0, count: 64), recordedAt: good.recordedAt)
             let replay = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([resigned]))
             #expect(replay.status == .conflict, "\(replay.text)")
         }
@@ -169,7 +180,10 @@ import Testing
         try await fixture.app(limits: limits).test(.router) { client in
             let refusals = [
                 (try signed(Checkpoint(origin: "other.example/ledger", size: size, root: root), by: fixture.authority), "not of this ledger"),
-                (try signed(Checkpoint(origin: RouteFixture.origin, size: size, root: [UInt8](repeating: 1, count: 32)), by: fixture.authority), "another history"),
+                (
+                    try signed(Checkpoint(origin: RouteFixture.origin, size: size, root: [UInt8](repeating: 1, count: 32)), by: fixture.authority),
+                    "another history"
+                ),
                 (try signed(Checkpoint(origin: RouteFixture.origin, size: size, root: root), by: stranger), "not signed by a log or authority key"),
                 (try signed(Checkpoint(origin: RouteFixture.origin, size: size + 1, root: root), by: fixture.authority), "this ledger has"),
             ]
@@ -195,7 +209,8 @@ import Testing
             let note = try await client.execute(uri: "/checkpoint", method: .get).text
             let signed = try SignedNote.parse(note)
             let size = try Checkpoint.parse(signed.text).size
-            let line = try NoteKey.cosign(signed.text, name: "coa.example/witness", key: fixture.auditor, timestamp: UInt64(Date().timeIntervalSince1970))
+            let line = try NoteKey.cosign(
+                signed.text, name: "coa.example/witness", key: fixture.auditor, timestamp: UInt64(Date().timeIntervalSince1970))
             func post(_ size: Int64, _ line: String) async throws -> TestResponse {
                 let body = CheckpointWire.json(ReplicatedCosignature(size: size, keyID: fixture.auditor.id.description, line: line)).encoded()
                 return try await client.execute(uri: "/ledger/v1/cosignatures", method: .post, body: ByteBuffer(bytes: body))

@@ -65,7 +65,9 @@ public enum Sodium {
         let secretKey = SecretBytes(count: Int(crypto_sign_SECRETKEYBYTES))
         seed.withBytes { seedBuffer in
             secretKey.withMutableBytes { skBuffer in
-                _ = crypto_sign_seed_keypair(&publicKey, skBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), seedBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                _ = crypto_sign_seed_keypair(
+                    &publicKey, skBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), seedBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                )
             }
         }
         return (publicKey, secretKey)
@@ -77,7 +79,8 @@ public enum Sodium {
         var signature = [UInt8](repeating: 0, count: signatureBytes)
         secretKey.withBytes { skBuffer in
             message.withUnsafeBufferPointer { buffer in
-                _ = crypto_sign_detached(&signature, nil, buffer.baseAddress, UInt64(buffer.count), skBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                _ = crypto_sign_detached(
+                    &signature, nil, buffer.baseAddress, UInt64(buffer.count), skBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
         return signature
@@ -154,8 +157,9 @@ extension Sodium {
         var out = [UInt8](repeating: 0, count: plaintext.count + macBytes)
         plaintext.withBytes { message in
             key.withBytes { keyBuffer in
-                _ = crypto_secretbox_easy(&out, message.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
-                                          nonce, keyBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                _ = crypto_secretbox_easy(
+                    &out, message.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+                    nonce, keyBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
         return out
@@ -169,8 +173,9 @@ extension Sodium {
         let plaintext = SecretBytes(count: box.count - macBytes)
         let rc = plaintext.withMutableBytes { out in
             key.withBytes { keyBuffer in
-                crypto_secretbox_open_easy(out.baseAddress!.assumingMemoryBound(to: UInt8.self), box, UInt64(box.count),
-                                           nonce, keyBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                crypto_secretbox_open_easy(
+                    out.baseAddress!.assumingMemoryBound(to: UInt8.self), box, UInt64(box.count),
+                    nonce, keyBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
         return rc == 0 ? plaintext : nil

@@ -19,15 +19,16 @@ public enum Codes {
     ]
 
     /// ISO 3166-1 alpha-2 officially assigned codes (2024), for private partners, who may be outside the EU.
-    public static let isoCountries: Set<String> = Set("""
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
-    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
-    GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO \
-    JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR \
-    MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO \
-    RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV \
-    TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split(separator: " ").map(String.init))
+    public static let isoCountries: Set<String> = Set(
+        """
+        AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+        CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+        GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO \
+        JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR \
+        MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO \
+        RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV \
+        TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+        """.split(separator: " ").map(String.init))
 
     /// Whether every byte of `text` is ASCII. Codes are compared as bytes, after this: Swift's `==`
     /// takes canonically equivalent spellings as equal (U+212A KELVIN SIGN as K), which would let
@@ -63,7 +64,8 @@ public enum Codes {
         let bytes = Array(text.utf8)
         let allowed: (UInt8) -> Bool = { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
         guard !bytes.isEmpty, bytes.count <= idBytesMax, bytes.allSatisfy(allowed), bytes[0] != 0x2d else {
-            throw InputError(field: field, value: text, problem: "is not an ID: use 1 to \(idBytesMax) lower-case letters, digits and dashes, e.g. de-jupiter-ai")
+            throw InputError(
+                field: field, value: text, problem: "is not an ID: use 1 to \(idBytesMax) lower-case letters, digits and dashes, e.g. de-jupiter-ai")
         }
         return text
     }
@@ -83,7 +85,8 @@ public enum Codes {
             throw InputError(field: field, value: text, problem: "contains \(describe(refused)), which no text may hold")
         }
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
-              !whiteSpace.contains(first.value), !whiteSpace.contains(last.value) else {
+            !whiteSpace.contains(first.value), !whiteSpace.contains(last.value)
+        else {
             throw InputError(field: field, value: text, problem: "starts or ends with white space")
         }
         return text
@@ -103,8 +106,10 @@ public enum Codes {
 
     /// The white space a text may not start or end with: Unicode's White_Space code points, listed
     /// here so that every reader uses the same ones (schema/FORMAT.md, "Text").
-    public static let whiteSpace: Set<UInt32> = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
-                                                 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+    public static let whiteSpace: Set<UInt32> = [
+        0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
+        0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+    ]
 
     /// A code point as a message names it: `U+202E RIGHT-TO-LEFT OVERRIDE`.
     static func describe(_ scalar: Unicode.Scalar) -> String {
@@ -138,6 +143,7 @@ extension String {
     /// equivalent spellings (NFC and NFD, K and U+212A) as equal. Compared as contiguous bytes.
     public func sameBytes(as other: String) -> Bool {
         var left = self, right = other
-        return left.withUTF8 { a in right.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
+        return left.withUTF8 { a in right.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
+        }
     }
 }

@@ -95,7 +95,9 @@ public struct Factory: Equatable, Sendable {
         self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         self.kind = kind
         guard !hosts.isEmpty else { throw InputError(field: "host", value: "", problem: "is missing: name at least one host member state") }
-        guard hosts.count <= Factory.hostsMax else { throw InputError(field: "host", value: hosts.joined(separator: ","), problem: "names more than \(Factory.hostsMax) states") }
+        guard hosts.count <= Factory.hostsMax else {
+            throw InputError(field: "host", value: hosts.joined(separator: ","), problem: "names more than \(Factory.hostsMax) states")
+        }
         var seen = [String]()
         for host in hosts {
             let code = try Codes.memberState(host, field: "host")
@@ -104,7 +106,9 @@ public struct Factory: Equatable, Sendable {
         }
         self.hosts = seen
         self.capex = capex
-        if let opex, opex.value <= 0 { throw InputError(field: "opex", value: opex.decimalText, problem: "is zero; leave it out when there is no operating budget") }
+        if let opex, opex.value <= 0 {
+            throw InputError(field: "opex", value: opex.decimalText, problem: "is zero; leave it out when there is no operating budget")
+        }
         self.opex = opex
     }
 }
@@ -143,11 +147,15 @@ public struct Contribution: Equatable, Sendable {
     public let kind: ContributionKind
     public let ref: String
 
-    public init(factory: String, source: Source, amount: Cents, date: CalendarDate, category: CostCategory,
-                kind: ContributionKind, ref: String) throws(InputError) {
+    public init(
+        factory: String, source: Source, amount: Cents, date: CalendarDate, category: CostCategory,
+        kind: ContributionKind, ref: String
+    ) throws(InputError) {
         self.factory = try Codes.identifier(factory, field: "factory")
         self.source = source
-        guard amount.value > 0 else { throw InputError(field: "amount", value: amount.decimalText, problem: "is zero; an amount must be at least 0.01") }
+        guard amount.value > 0 else {
+            throw InputError(field: "amount", value: amount.decimalText, problem: "is zero; an amount must be at least 0.01")
+        }
         self.amount = amount
         self.date = date
         self.category = category
@@ -181,8 +189,10 @@ public struct AccessGrant: Equatable, Sendable {
         return value
     }
 
-    public init(factory: String, beneficiary: String, category: AccessCategory, gpuHours: Int64, date: CalendarDate,
-                pool: AccessPool, isCommercial: Bool, charge: Cents, country: String? = nil) throws(InputError) {
+    public init(
+        factory: String, beneficiary: String, category: AccessCategory, gpuHours: Int64, date: CalendarDate,
+        pool: AccessPool, isCommercial: Bool, charge: Cents, country: String? = nil
+    ) throws(InputError) {
         self.factory = try Codes.identifier(factory, field: "factory")
         self.beneficiary = try Codes.text(beneficiary, field: "beneficiary", bytesMax: Codes.nameBytesMax)
         self.category = category
@@ -209,12 +219,14 @@ public struct Correction: Equatable, Sendable {
 extension KeyEnrolment {
     public init(checking publicKey: PublicKey, name: String, role: Role, scopes: [Scope]) throws(InputError) {
         guard Sodium.isValidPublicKey(publicKey.bytes) else {
-            throw InputError(field: "public_key", value: Encoding.base64(publicKey.bytes),
-                             problem: "is not a valid Ed25519 public key (small order, not canonical or not on the curve)")
+            throw InputError(
+                field: "public_key", value: Encoding.base64(publicKey.bytes),
+                problem: "is not a valid Ed25519 public key (small order, not canonical or not on the curve)")
         }
         let name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         guard scopes.count <= KeyEnrolment.scopesMax else {
-            throw InputError(field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "lists more than \(KeyEnrolment.scopesMax) scopes")
+            throw InputError(
+                field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "lists more than \(KeyEnrolment.scopesMax) scopes")
         }
         guard Set(scopes).count == scopes.count else {
             throw InputError(field: "scope", value: scopes.map(\.description).joined(separator: ","), problem: "names a scope twice")
@@ -223,7 +235,8 @@ extension KeyEnrolment {
             throw InputError(field: "scope", value: first.description, problem: "applies to officers only; \(role.rawValue) keys have no scope")
         }
         if role == .officer && scopes.isEmpty {
-            throw InputError(field: "scope", value: "", problem: "is missing: an officer needs at least one scope (eu, ms:CC, private:ID or factory:ID)")
+            throw InputError(
+                field: "scope", value: "", problem: "is missing: an officer needs at least one scope (eu, ms:CC, private:ID or factory:ID)")
         }
         self.init(publicKey: publicKey, name: name, role: role, scopes: scopes)
     }

@@ -17,7 +17,8 @@ public struct Fraction: Equatable, Sendable, CustomStringConvertible {
     /// denominator first: that is a "not assessable" case, not a fraction).
     public init(_ numerator: Total, _ denominator: Total) {
         precondition(numerator >= 0 && denominator > 0, "Fraction.init: \(numerator)/\(denominator)")
-        precondition(numerator <= Self.termMax && denominator <= Self.termMax, "Fraction.init: \(numerator)/\(denominator) is beyond any ledger's totals")
+        precondition(
+            numerator <= Self.termMax && denominator <= Self.termMax, "Fraction.init: \(numerator)/\(denominator) is beyond any ledger's totals")
         self.numerator = numerator
         self.denominator = denominator
     }

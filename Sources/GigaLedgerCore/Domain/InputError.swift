@@ -32,7 +32,8 @@ public struct InputError: GigaLedgerError, Equatable, Sendable {
                 // separators are shown as escapes: an error stays one line and shows what it says.
                 let category = scalar.properties.generalCategory
                 if scalar.value < 0x20 || scalar.value == 0x7f || category == .control || category == .format
-                    || category == .lineSeparator || category == .paragraphSeparator {
+                    || category == .lineSeparator || category == .paragraphSeparator
+                {
                     out += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     out.unicodeScalars.append(scalar)

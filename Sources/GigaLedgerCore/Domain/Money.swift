@@ -29,10 +29,13 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         // A decimal comma, as German and French spreadsheets write euros: 250000,00 or 1.500.000,5.
         if let comma = bytes.lastIndex(of: UInt8(ascii: ",")), (1...2).contains(bytes.count - comma - 1),
-           !bytes[(comma + 1)...].contains(UInt8(ascii: ".")), bytes.filter({ $0 == UInt8(ascii: ",") }).count == 1 {
+            !bytes[(comma + 1)...].contains(UInt8(ascii: ".")), bytes.filter({ $0 == UInt8(ascii: ",") }).count == 1
+        {
             throw fail("has a decimal comma; write a decimal point and no thousands separator, e.g. 250000.00")
         }
-        if bytes.contains(UInt8(ascii: ",")) || bytes.contains(UInt8(ascii: " ")) || bytes.contains(UInt8(ascii: "_")) || bytes.contains(UInt8(ascii: "'")) {
+        if bytes.contains(UInt8(ascii: ",")) || bytes.contains(UInt8(ascii: " ")) || bytes.contains(UInt8(ascii: "_"))
+            || bytes.contains(UInt8(ascii: "'"))
+        {
             throw fail("has a thousands separator; write 1234567.89, not 1,234,567.89")
         }
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)

@@ -30,7 +30,8 @@ public struct PolicyRule: Equatable, Sendable {
     public let confidence: Confidence
     public let note: String
 
-    package init(id: String, basisPoints: Int64?, categories: [AccessCategory]?, cents: Int64?, source: String, confidence: Confidence, note: String) {
+    package init(id: String, basisPoints: Int64?, categories: [AccessCategory]?, cents: Int64?, source: String, confidence: Confidence, note: String)
+    {
         self.id = id
         self.basisPoints = basisPoints
         self.categories = categories
@@ -86,7 +87,10 @@ public struct Policy: Equatable, Sendable {
         do { json = try CanonicalJSON.decodeRelaxed(bytes) } catch {
             switch error {
             case .malformed(let offset, let why):
-                throw FileRefusal("policy file \(path)", "is not JSON gigaledger reads, at byte \(offset) (\(why)): numbers are whole integers (basis points, cents), and null is not a value")
+                throw FileRefusal(
+                    "policy file \(path)",
+                    "is not JSON gigaledger reads, at byte \(offset) (\(why)): numbers are whole integers (basis points, cents), and null is not a value"
+                )
             default: throw FileRefusal("policy file \(path)", "is not JSON gigaledger reads: \(error)")
             }
         }
@@ -99,14 +103,20 @@ public struct Policy: Equatable, Sendable {
     }
 
     func encoded() -> [String: CanonicalJSON] {
-        var members: [String: CanonicalJSON] = ["policy": .string(id), "version": .integer(version), "title": .string(title), "rules": .array(rules.map { rule in
-            var members: [String: CanonicalJSON] = ["id": .string(rule.id), "source": .string(rule.source),
-                                                    "confidence": .string(rule.confidence.rawValue), "note": .string(rule.note)]
-            if let basisPoints = rule.basisPoints { members["basis_points"] = .integer(basisPoints) }
-            if let categories = rule.categories { members["categories"] = .array(categories.map { .string($0.rawValue) }) }
-            if let cents = rule.cents { members["cents"] = .integer(cents) }
-            return .object(members)
-        })]
+        var members: [String: CanonicalJSON] = [
+            "policy": .string(id), "version": .integer(version), "title": .string(title),
+            "rules": .array(
+                rules.map { rule in
+                    var members: [String: CanonicalJSON] = [
+                        "id": .string(rule.id), "source": .string(rule.source),
+                        "confidence": .string(rule.confidence.rawValue), "note": .string(rule.note),
+                    ]
+                    if let basisPoints = rule.basisPoints { members["basis_points"] = .integer(basisPoints) }
+                    if let categories = rule.categories { members["categories"] = .array(categories.map { .string($0.rawValue) }) }
+                    if let cents = rule.cents { members["cents"] = .integer(cents) }
+                    return .object(members)
+                }),
+        ]
         if let effectiveFrom { members["effective_from"] = .string(effectiveFrom.description) }
         return members
     }
@@ -130,7 +140,9 @@ public struct Policy: Equatable, Sendable {
             if required && count != 1 { throw .field("policy.rules", "must define \(known) exactly once") }
             if count > 1 { throw .field("policy.rules", "defines \(known) more than once") }
         }
-        let effectiveFrom = try lift { () throws(InputError) in try effective.map { (text) throws(InputError) in try CalendarDate.parse(text, field: "effective_from") } }
+        let effectiveFrom = try lift { () throws(InputError) in
+            try effective.map { (text) throws(InputError) in try CalendarDate.parse(text, field: "effective_from") }
+        }
         return Policy(id: id, version: version, title: title, effectiveFrom: effectiveFrom, rules: rules)
     }
 
@@ -143,7 +155,9 @@ public struct Policy: Equatable, Sendable {
         switch known.shape {
         case .categories:
             let names = try item.strings("categories")
-            categories = try lift { () throws(InputError) in try names.map { (name) throws(InputError) in try AccessCategory.parse(name, field: "categories") } }
+            categories = try lift { () throws(InputError) in
+                try names.map { (name) throws(InputError) in try AccessCategory.parse(name, field: "categories") }
+            }
             guard !names.isEmpty, Set(names).count == names.count else {
                 throw .field("policy.rules.\(id).categories", "must list at least one category, each once (\(names.joined(separator: ",")))")
             }
@@ -153,16 +167,19 @@ public struct Policy: Equatable, Sendable {
             basisPoints = value
         case .cents:
             let value = try item.integer("cents")
-            guard value >= 1, value <= Cents.amountCentsMax else { throw .field("policy.rules.\(id).cents", "is outside 1 to \(Cents.amountCentsMax)") }
+            guard value >= 1, value <= Cents.amountCentsMax else {
+                throw .field("policy.rules.\(id).cents", "is outside 1 to \(Cents.amountCentsMax)")
+            }
             cents = value
         case .condition:
             break
         }
         return try lift { () throws(InputError) in
-            PolicyRule(id: id, basisPoints: basisPoints, categories: categories, cents: cents,
-                       source: try Codes.text(source, field: "source", bytesMax: Codes.noteBytesMax),
-                       confidence: try Confidence.parse(confidence, field: "confidence"),
-                       note: try Codes.text(note, field: "note", bytesMax: Codes.noteBytesMax))
+            PolicyRule(
+                id: id, basisPoints: basisPoints, categories: categories, cents: cents,
+                source: try Codes.text(source, field: "source", bytesMax: Codes.noteBytesMax),
+                confidence: try Confidence.parse(confidence, field: "confidence"),
+                note: try Codes.text(note, field: "note", bytesMax: Codes.noteBytesMax))
         }
     }
 }

@@ -14,7 +14,7 @@ public struct Quarter: Equatable, Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String, field: String) throws(InputError) -> Quarter {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 4, let year = Int(parts[0]), parts[1].count == 2, parts[1].first == "Q",
-              let number = Int(parts[1].dropFirst()), (1...4).contains(number)
+            let number = Int(parts[1].dropFirst()), (1...4).contains(number)
         else { throw InputError(field: field, value: text, problem: "is not a quarter; write YYYY-Qn, e.g. 2026-Q1") }
         let quarter = Quarter(year: year, number: number)
         guard quarter.lastDay >= CalendarDate.earliest, quarter.firstDay <= CalendarDate.latest else {

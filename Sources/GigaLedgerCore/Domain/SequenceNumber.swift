@@ -18,7 +18,8 @@ public enum EntryReference: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ text: String, field: String) throws(InputError) -> EntryReference {
         if text.count == 64, let bytes = Encoding.unhex(text.lowercased()), bytes.count == 32 { return .hash(bytes) }
         guard let seq = Int64(text), seq >= 1, String(seq) == text else {
-            throw InputError(field: field, value: text, problem: "is neither a sequence number (a whole number from 1) nor an entry hash (64 hex digits)")
+            throw InputError(
+                field: field, value: text, problem: "is neither a sequence number (a whole number from 1) nor an entry hash (64 hex digits)")
         }
         return .seq(seq)
     }

@@ -141,8 +141,12 @@ private struct Parser {
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .integer(try parseInteger())
         default: throw .malformed(at: index, "unexpected byte")
         }
@@ -152,7 +156,7 @@ private struct Parser {
     mutating func expect(_ word: StaticString) throws(CanonicalJSONError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count,
-              word.withUTF8Buffer({ expected in expected.indices.allSatisfy { bytes[index + $0] == expected[$0] } })
+            word.withUTF8Buffer({ expected in expected.indices.allSatisfy { bytes[index + $0] == expected[$0] } })
         else { throw .malformed(at: index, "expected \(word)") }
         index += count
     }
@@ -214,8 +218,12 @@ private struct Parser {
         guard index < bytes.count else { throw .malformed(at: index, "unterminated escape") }
         let kind = bytes[index]
         index += 1
-        if relaxed, let simple = [UInt8(ascii: "/"): UInt8(ascii: "/"), UInt8(ascii: "n"): 0x0a, UInt8(ascii: "t"): 0x09,
-                                  UInt8(ascii: "r"): 0x0d, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0c][kind] {
+        if relaxed,
+            let simple = [
+                UInt8(ascii: "/"): UInt8(ascii: "/"), UInt8(ascii: "n"): 0x0a, UInt8(ascii: "t"): 0x09,
+                UInt8(ascii: "r"): 0x0d, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0c,
+            ][kind]
+        {
             return [simple]
         }
         switch kind {
@@ -235,7 +243,7 @@ private struct Parser {
             return Array(String(character).utf8)
         case UInt8(ascii: "u"):
             guard index + 4 <= bytes.count, let value = Encoding.unhex(String(decoding: bytes[index..<index + 4], as: UTF8.self)),
-                  value[0] == 0, value[1] < 0x20
+                value[0] == 0, value[1] < 0x20
             else { throw .malformed(at: index, "only \\u0000 to \\u001f may be escaped") }
             guard !bytes[index..<index + 4].contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }) else { throw .notCanonical }
             index += 4
@@ -247,7 +255,7 @@ private struct Parser {
     /// Four hex digits, either case (relaxed JSON only).
     mutating func hex4() throws(CanonicalJSONError) -> UInt32 {
         guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-              bytes[index..<index + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+            bytes[index..<index + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
         else { throw .malformed(at: index, "\\u needs four hex digits") }
         index += 4
         return value
@@ -257,7 +265,10 @@ private struct Parser {
         index += 1
         var items = [CanonicalJSON]()
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try parseValue(depth: depth + 1))
@@ -275,7 +286,10 @@ private struct Parser {
         var members = [String: CanonicalJSON]()
         var previousKey: String?
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(at: index, "expected a key") }

@@ -72,38 +72,40 @@ extension EntryBody {
         let data: EntryData
         if reader.peek(#""amount_cents":"#) {
             guard reader.skip(#""amount_cents":"#), let amount = reader.integer(),
-                  reader.skip(#","category":"#), let category = reader.string(),
-                  reader.skip(#","date":"#), let date = reader.string(),
-                  reader.skip(#","factory":"#), let factory = reader.string(),
-                  reader.skip(#","kind":"#), let kind = reader.string(),
-                  reader.skip(#","ref":"#), let ref = reader.string(),
-                  reader.skip(#","source":"#), let source = reader.string(),
-                  let made = try? makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref),
-                  case .contribution(let item) = made,
-                  item.factory == factory, item.ref == ref, item.source.description == source
+                reader.skip(#","category":"#), let category = reader.string(),
+                reader.skip(#","date":"#), let date = reader.string(),
+                reader.skip(#","factory":"#), let factory = reader.string(),
+                reader.skip(#","kind":"#), let kind = reader.string(),
+                reader.skip(#","ref":"#), let ref = reader.string(),
+                reader.skip(#","source":"#), let source = reader.string(),
+                let made = try? makeContribution(
+                    factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref),
+                case .contribution(let item) = made,
+                item.factory == factory, item.ref == ref, item.source.description == source
             else { return nil }
             data = made
         } else {
             guard reader.skip(#""beneficiary":"#), let beneficiary = reader.string(),
-                  reader.skip(#","category":"#), let category = reader.string(),
-                  reader.skip(#","charge_cents":"#), let charge = reader.integer(),
-                  reader.skip(#","commercial":"#), let commercial = reader.bool(),
-                  let country = reader.optionalMember(#","country":"#),
-                  reader.skip(#","date":"#), let date = reader.string(),
-                  reader.skip(#","factory":"#), let factory = reader.string(),
-                  reader.skip(#","gpu_hours":"#), let hours = reader.integer(),
-                  reader.skip(#","pool":"#), let pool = reader.string(),
-                  let made = try? makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-                                             commercial: commercial, charge: charge, country: country.value),
-                  case .access(let grant) = made, grant.factory == factory, grant.beneficiary == beneficiary, grant.country == country.value
+                reader.skip(#","category":"#), let category = reader.string(),
+                reader.skip(#","charge_cents":"#), let charge = reader.integer(),
+                reader.skip(#","commercial":"#), let commercial = reader.bool(),
+                let country = reader.optionalMember(#","country":"#),
+                reader.skip(#","date":"#), let date = reader.string(),
+                reader.skip(#","factory":"#), let factory = reader.string(),
+                reader.skip(#","gpu_hours":"#), let hours = reader.integer(),
+                reader.skip(#","pool":"#), let pool = reader.string(),
+                let made = try? makeAccess(
+                    factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
+                    commercial: commercial, charge: charge, country: country.value),
+                case .access(let grant) = made, grant.factory == factory, grant.beneficiary == beneficiary, grant.country == country.value
             else { return nil }
             data = made
         }
         guard reader.skip(#"},"format":"#), reader.string() == format,
-              reader.skip(#","recorded_at":"#), let recordedAt = reader.string(), Timestamp.isValid(recordedAt),
-              reader.skip(#","seq":"#), let seq = reader.integer(), seq >= 1,
-              reader.skip(#","signer":"#), let signerText = reader.string(), let signer = try? KeyID.parse(signerText, field: "signer"),
-              reader.skip(#","type":"#), reader.string() == data.type, reader.skip("}"), reader.atEnd
+            reader.skip(#","recorded_at":"#), let recordedAt = reader.string(), Timestamp.isValid(recordedAt),
+            reader.skip(#","seq":"#), let seq = reader.integer(), seq >= 1,
+            reader.skip(#","signer":"#), let signerText = reader.string(), let signer = try? KeyID.parse(signerText, field: "signer"),
+            reader.skip(#","type":"#), reader.string() == data.type, reader.skip("}"), reader.atEnd
         else { return nil }
         // Exactly canonical without writing the body again: the keys and their order were matched
         // above, strings have no escapes (so their bytes are their text), integers have one
@@ -152,7 +154,9 @@ private struct DirectReader {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         var end = index + 1
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-        guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let text = String(validating: bytes[index + 1..<end], as: UTF8.self) else { return nil }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let text = String(validating: bytes[index + 1..<end], as: UTF8.self) else {
+            return nil
+        }
         index = end + 1
         return text
     }

@@ -19,21 +19,26 @@ extension EntryBody {
             fields["reason"] = .string(amendment.reason)
             return fields
         case .factoryRegister(let factory):
-            var fields: [String: CanonicalJSON] = ["id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
-                                                   "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value)]
+            var fields: [String: CanonicalJSON] = [
+                "id": .string(factory.id), "name": .string(factory.name), "kind": .string(factory.kind.rawValue),
+                "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value),
+            ]
             if let opex = factory.opex { fields["opex_cents"] = .integer(opex.value) }
             return fields
         case .partnerRegister(let partner):
             return ["id": .string(partner.id), "name": .string(partner.name), "country": .string(partner.country), "sme": .bool(partner.isSME)]
         case .contribution(let item):
-            return ["factory": .string(item.factory), "source": .string(item.source.description), "amount_cents": .integer(item.amount.value),
-                    "date": .string(item.date.description), "category": .string(item.category.rawValue), "kind": .string(item.kind.rawValue),
-                    "ref": .string(item.ref)]
+            return [
+                "factory": .string(item.factory), "source": .string(item.source.description), "amount_cents": .integer(item.amount.value),
+                "date": .string(item.date.description), "category": .string(item.category.rawValue), "kind": .string(item.kind.rawValue),
+                "ref": .string(item.ref),
+            ]
         case .access(let grant):
             var fields: [String: CanonicalJSON] = [
                 "factory": .string(grant.factory), "beneficiary": .string(grant.beneficiary), "category": .string(grant.category.rawValue),
                 "gpu_hours": .integer(grant.gpuHours), "date": .string(grant.date.description), "pool": .string(grant.pool.rawValue),
-                "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value)]
+                "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value),
+            ]
             if let country = grant.country { fields["country"] = .string(country) }
             return fields
         case .correction(let correction):
@@ -46,9 +51,11 @@ extension EntryBody {
     }
 
     private static func encode(_ enrolment: KeyEnrolment) -> [String: CanonicalJSON] {
-        ["key_id": .string(enrolment.publicKey.id.description), "public_key": .string(Encoding.base64(enrolment.publicKey.bytes)),
-         "name": .string(enrolment.name), "role": .string(enrolment.role.rawValue),
-         "scopes": .array(enrolment.scopes.map { .string($0.description) })]
+        [
+            "key_id": .string(enrolment.publicKey.id.description), "public_key": .string(Encoding.base64(enrolment.publicKey.bytes)),
+            "name": .string(enrolment.name), "role": .string(enrolment.role.rawValue),
+            "scopes": .array(enrolment.scopes.map { .string($0.description) }),
+        ]
     }
 
     static func decodeData(type: String, fields: inout Fields) throws(EntryFormatError) -> EntryData {
@@ -62,8 +69,10 @@ extension EntryBody {
         case "key-revoke":
             let id = try fields.string("key_id"), reason = try fields.string("reason")
             return try lift { () throws(InputError) in
-                .keyRevoke(KeyRevocation(keyID: try KeyID.parse(id, field: "key_id"),
-                                         reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)))
+                .keyRevoke(
+                    KeyRevocation(
+                        keyID: try KeyID.parse(id, field: "key_id"),
+                        reason: try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)))
             }
         case "factory-amend", "partner-amend":
             let reason = try fields.string("reason")
@@ -79,9 +88,11 @@ extension EntryBody {
             let id = try fields.string("id"), name = try fields.string("name"), kind = try fields.string("kind")
             let hosts = try fields.strings("hosts"), capex = try fields.integer("capex_cents"), opex = try fields.optionalInteger("opex_cents")
             return try lift { () throws(InputError) in
-                .factoryRegister(try Factory(id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: hosts,
-                                             capex: try cents(capex, field: "capex_cents", allowZero: false),
-                                             opex: try opex.map { (value) throws(InputError) in try cents(value, field: "opex_cents", allowZero: false) }))
+                .factoryRegister(
+                    try Factory(
+                        id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: hosts,
+                        capex: try cents(capex, field: "capex_cents", allowZero: false),
+                        opex: try opex.map { (value) throws(InputError) in try cents(value, field: "opex_cents", allowZero: false) }))
             }
         case "partner-register":
             let id = try fields.string("id"), name = try fields.string("name"), country = try fields.string("country")
@@ -114,8 +125,9 @@ extension EntryBody {
         let key = PublicKey(bytes: bytes)
         guard key.id.description == id else { throw .field("body.data.key_id", "does not match the public key") }
         return try lift { () throws(InputError) in
-            try KeyEnrolment(checking: key, name: name, role: try Role.parse(role, field: "role"),
-                             scopes: try scopes.map { (text) throws(InputError) in try Scope.parse(text, field: "scopes") })
+            try KeyEnrolment(
+                checking: key, name: name, role: try Role.parse(role, field: "role"),
+                scopes: try scopes.map { (text) throws(InputError) in try Scope.parse(text, field: "scopes") })
         }
     }
 
@@ -127,13 +139,17 @@ extension EntryBody {
     }
 
     /// A contribution from its stored fields, each checked as when it was recorded.
-    static func makeContribution(factory: String, source: String, amount: Int64, date: String, category: String, kind: String,
-                                 ref: String) throws(EntryFormatError) -> EntryData {
+    static func makeContribution(
+        factory: String, source: String, amount: Int64, date: String, category: String, kind: String,
+        ref: String
+    ) throws(EntryFormatError) -> EntryData {
         try lift { () throws(InputError) in
-            .contribution(try Contribution(
-                factory: factory, source: try Source.parse(source, field: "source"), amount: try cents(amount, field: "amount_cents", allowZero: false),
-                date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
-                kind: try ContributionKind.parse(kind, field: "kind"), ref: ref))
+            .contribution(
+                try Contribution(
+                    factory: factory, source: try Source.parse(source, field: "source"),
+                    amount: try cents(amount, field: "amount_cents", allowZero: false),
+                    date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
+                    kind: try ContributionKind.parse(kind, field: "kind"), ref: ref))
         }
     }
 
@@ -142,18 +158,22 @@ extension EntryBody {
         let category = try fields.string("category"), hours = try fields.integer("gpu_hours"), date = try fields.string("date")
         let pool = try fields.string("pool"), commercial = try fields.bool("commercial"), charge = try fields.integer("charge_cents")
         let country = try fields.optionalString("country")
-        return try makeAccess(factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-                              commercial: commercial, charge: charge, country: country)
+        return try makeAccess(
+            factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
+            commercial: commercial, charge: charge, country: country)
     }
 
     /// An access record from its stored fields, each checked as when it was recorded.
-    static func makeAccess(factory: String, beneficiary: String, category: String, hours: Int64, date: String, pool: String,
-                           commercial: Bool, charge: Int64, country: String?) throws(EntryFormatError) -> EntryData {
+    static func makeAccess(
+        factory: String, beneficiary: String, category: String, hours: Int64, date: String, pool: String,
+        commercial: Bool, charge: Int64, country: String?
+    ) throws(EntryFormatError) -> EntryData {
         try lift { () throws(InputError) in
-            .access(try AccessGrant(
-                factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
-                gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),
-                isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true), country: country))
+            .access(
+                try AccessGrant(
+                    factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
+                    gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),
+                    isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true), country: country))
         }
     }
 

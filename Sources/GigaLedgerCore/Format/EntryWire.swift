@@ -10,9 +10,11 @@ public enum EntryWire {
     public static let bytesMax = CanonicalJSON.inputBytesMax
 
     public static func json(_ entry: Entry) -> CanonicalJSON {
-        .object(["seq": .integer(entry.seq), "type": .string(entry.type), "body": .string(Encoding.base64(entry.body)),
-                 "prev_hash": .string(Encoding.hex(entry.prevHash)), "hash": .string(Encoding.hex(entry.hash)), "signer": .string(entry.signer),
-                 "signature": .string(Encoding.hex(entry.signature)), "recorded_at": .string(entry.recordedAt)])
+        .object([
+            "seq": .integer(entry.seq), "type": .string(entry.type), "body": .string(Encoding.base64(entry.body)),
+            "prev_hash": .string(Encoding.hex(entry.prevHash)), "hash": .string(Encoding.hex(entry.hash)), "signer": .string(entry.signer),
+            "signature": .string(Encoding.hex(entry.signature)), "recorded_at": .string(entry.recordedAt),
+        ])
     }
 
     public static func encode(_ entry: Entry) -> [UInt8] { json(entry).encoded() }
@@ -20,7 +22,10 @@ public enum EntryWire {
     /// Entries as JSON lines: one object a line, each line ending in "\n".
     public static func encodeLines(_ entries: [Entry]) -> [UInt8] {
         var out = [UInt8]()
-        for entry in entries { out += encode(entry); out.append(0x0a) }
+        for entry in entries {
+            out += encode(entry)
+            out.append(0x0a)
+        }
         return out
     }
 
@@ -34,7 +39,8 @@ public enum EntryWire {
         }
         func text(_ name: String) throws(InputError) -> String {
             guard case .string(let value)? = fields[name] else {
-                throw InputError(field: "\(field).\(name)", value: shown(fields[name]), problem: fields[name] == nil ? "is missing" : "is not a string")
+                throw InputError(
+                    field: "\(field).\(name)", value: shown(fields[name]), problem: fields[name] == nil ? "is missing" : "is not a string")
             }
             return value
         }
@@ -46,14 +52,17 @@ public enum EntryWire {
             return decoded
         }
         guard case .integer(let seq)? = fields["seq"], seq >= 1 else {
-            throw InputError(field: "\(field).seq", value: shown(fields["seq"]), problem: fields["seq"] == nil ? "is missing" : "is not a sequence number (1, 2, ...)")
+            throw InputError(
+                field: "\(field).seq", value: shown(fields["seq"]),
+                problem: fields["seq"] == nil ? "is missing" : "is not a sequence number (1, 2, ...)")
         }
         let bodyText = try text("body")
         guard let body = Encoding.unbase64(bodyText) else {
             throw InputError(field: "\(field).body", value: String(bodyText.prefix(40)), problem: "is not standard padded base64")
         }
-        return Entry(seq: seq, type: try text("type"), body: body, prevHash: try hex("prev_hash", bytes: 32), hash: try hex("hash", bytes: 32),
-                     signer: try text("signer"), signature: try hex("signature", bytes: 64), recordedAt: try text("recorded_at"))
+        return Entry(
+            seq: seq, type: try text("type"), body: body, prevHash: try hex("prev_hash", bytes: 32), hash: try hex("hash", bytes: 32),
+            signer: try text("signer"), signature: try hex("signature", bytes: 64), recordedAt: try text("recorded_at"))
     }
 
     /// A JSON value as it is shown in a message: its text, at most 40 bytes; empty when absent.
@@ -63,7 +72,9 @@ public enum EntryWire {
 
     /// An entry from the bytes of one JSON object.
     public static func decode(json: some Collection<UInt8>, field: String = "entry") throws(InputError) -> Entry {
-        guard json.count <= bytesMax else { throw InputError(field: field, value: "\(json.count) bytes", problem: "is larger than \(bytesMax) bytes") }
+        guard json.count <= bytesMax else {
+            throw InputError(field: field, value: "\(json.count) bytes", problem: "is larger than \(bytesMax) bytes")
+        }
         let value: CanonicalJSON
         do { value = try CanonicalJSON.decodeRelaxed(Array(json)) } catch {
             throw InputError(field: field, value: String(decoding: json.prefix(40), as: UTF8.self), problem: "is not JSON (\(error))")

@@ -29,13 +29,17 @@ public enum KeyError: GigaLedgerError, Equatable {
         switch self {
         case .unreadable(let path, let why): return "key file \(path): cannot read: \(why)"
         case .tooOpen(let path, let mode):
-            return "key file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
+            return
+                "key file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
         case .passphraseFileTooOpen(let path, let mode):
-            return "passphrase file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
+            return
+                "passphrase file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
         case .passphraseTooShort(let characters):
-            return "the passphrase has \(characters) characters; a new key needs at least \(KeyFiles.passphraseCharactersMin) (a phrase of several words is easiest to remember)"
+            return
+                "the passphrase has \(characters) characters; a new key needs at least \(KeyFiles.passphraseCharactersMin) (a phrase of several words is easiest to remember)"
         case .passphraseHasControls:
-            return "the passphrase holds a line break or another control character (only one final newline is taken off a passphrase file): it could not be typed at a terminal"
+            return
+                "the passphrase holds a line break or another control character (only one final newline is taken off a passphrase file): it could not be typed at a terminal"
         case .publicKeyGiven(let path): return "key file \(path) is a public key: signing needs the secret key file (NAME.key, made beside NAME.pub)"
         case .malformed(let path, let why): return "key file \(path): \(why)"
         case .wrongPassphrase(let path): return "key file \(path): wrong passphrase (or the file was changed)"

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -50,10 +51,16 @@ public enum KeyFiles {
             guard got > 0 else { break }
             count += got
         }
-        guard count <= passphraseBytesMax else { Sodium.wipe(&bytes); throw .malformed(path: path, "passphrase file is larger than \(passphraseBytesMax) bytes") }
+        guard count <= passphraseBytesMax else {
+            Sodium.wipe(&bytes)
+            throw .malformed(path: path, "passphrase file is larger than \(passphraseBytesMax) bytes")
+        }
         if count > 0, bytes[count - 1] == 0x0a { count -= 1 }
         if count > 0, bytes[count - 1] == 0x0d { count -= 1 }
-        guard count > 0 else { Sodium.wipe(&bytes); throw .passphraseEmpty(source: path) }
+        guard count > 0 else {
+            Sodium.wipe(&bytes)
+            throw .passphraseEmpty(source: path)
+        }
         let secret = SecretBytes(count: count)
         secret.withMutableBytes { target in bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
         Sodium.wipe(&bytes)

@@ -25,10 +25,12 @@ public enum Minisign {
     public static func parse(_ text: String) -> Parsed? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count == 5, lines[4].isEmpty, lines[0].hasPrefix("untrusted comment: "), lines[2].hasPrefix("trusted comment: "),
-              let first = Encoding.unbase64(lines[1]), first.count == 74, first.starts(with: Array("ED".utf8)),
-              let global = Encoding.unbase64(lines[3]), global.count == 64 else { return nil }
-        return Parsed(keyID: KeyID(bytes: Array(first[2..<10])), trustedComment: String(lines[2].dropFirst("trusted comment: ".count)),
-                      signature: Array(first[10...]), global: global)
+            let first = Encoding.unbase64(lines[1]), first.count == 74, first.starts(with: Array("ED".utf8)),
+            let global = Encoding.unbase64(lines[3]), global.count == 64
+        else { return nil }
+        return Parsed(
+            keyID: KeyID(bytes: Array(first[2..<10])), trustedComment: String(lines[2].dropFirst("trusted comment: ".count)),
+            signature: Array(first[10...]), global: global)
     }
 
     /// Whether `parsed` is `key`'s signature of `file` and of its trusted comment.

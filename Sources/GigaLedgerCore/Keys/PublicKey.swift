@@ -65,7 +65,9 @@ public struct PublicKey: Hashable, Sendable {
         }
         guard let blob = Encoding.unbase64(lines[1]) else { throw .malformed(path: path, "key line is not base64") }
         guard blob.count == 42 else { throw .malformed(path: path, "key is \(blob.count) bytes, expected 42") }
-        guard blob[0] == UInt8(ascii: "E"), blob[1] == UInt8(ascii: "d") else { throw .malformed(path: path, "key algorithm is not Ed25519 (\"Ed\")") }
+        guard blob[0] == UInt8(ascii: "E"), blob[1] == UInt8(ascii: "d") else {
+            throw .malformed(path: path, "key algorithm is not Ed25519 (\"Ed\")")
+        }
         let key = PublicKey(bytes: Array(blob[10..<42]))
         guard key.id.bytes == Array(blob[2..<10]) else {
             throw .malformed(path: path, "key ID does not belong to this key (keys must be made with `gigaledger key generate`)")

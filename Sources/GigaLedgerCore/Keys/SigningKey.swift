@@ -50,16 +50,20 @@ public enum SecretKeyFile {
     /// The file's text for `key`; `passphrase` nil writes the seed unencrypted.
     public static func encode(_ key: SigningKey, passphrase: SecretBytes?, strength: Sodium.KDFStrength) throws(KeyError) -> String {
         let seed = key.seed()
-        var lines = ["untrusted comment: gigaledger secret key \(key.id)", tag, "key-id \(key.id)",
-                     "public \(Encoding.base64(key.publicKey.bytes))"]
+        var lines = [
+            "untrusted comment: gigaledger secret key \(key.id)", tag, "key-id \(key.id)",
+            "public \(Encoding.base64(key.publicKey.bytes))",
+        ]
         if let passphrase {
             let salt = Sodium.randomBytes(Sodium.saltBytes)
             let nonce = Sodium.randomBytes(Sodium.nonceBytes)
             guard let boxKey = Sodium.deriveBoxKey(passphrase: passphrase, salt: salt, opsLimit: strength.opsLimit, memLimit: strength.memLimit)
             else { throw .kdfFailed }
             let sealed = Sodium.seal(seed, nonce: nonce, key: boxKey)
-            lines += ["kdf argon2id13 \(strength.opsLimit) \(strength.memLimit) \(Encoding.base64(salt))",
-                      "nonce \(Encoding.base64(nonce))", "sealed \(Encoding.base64(sealed))"]
+            lines += [
+                "kdf argon2id13 \(strength.opsLimit) \(strength.memLimit) \(Encoding.base64(salt))",
+                "nonce \(Encoding.base64(nonce))", "sealed \(Encoding.base64(sealed))",
+            ]
         } else {
             let plain = seed.withBytes { Encoding.base64(Array($0)) }
             lines += ["kdf none", "seed \(plain)"]
@@ -116,20 +120,22 @@ public enum SecretKeyFile {
             seed = SecretBytes(taking: &bytes)
         }
         let key = SigningKey(seed: seed)
-        guard key.publicKey == parsed.publicKey else { throw .malformed(path: parsed.path, "secret key does not match its public key; the file was changed") }
+        guard key.publicKey == parsed.publicKey else {
+            throw .malformed(path: parsed.path, "secret key does not match its public key; the file was changed")
+        }
         return key
     }
 
     private static func unseal(_ parsed: Parsed, passphrase: SecretBytes) throws(KeyError) -> SecretBytes {
         let kdf = parsed.fields["kdf"]!.split(separator: " ").map(String.init)
         guard kdf.count == 4, kdf[0] == "argon2id13", let ops = UInt64(kdf[1]), let mem = UInt64(kdf[2]),
-              String(ops) == kdf[1], String(mem) == kdf[2], let salt = Encoding.unbase64(kdf[3]), salt.count == Sodium.saltBytes
+            String(ops) == kdf[1], String(mem) == kdf[2], let salt = Encoding.unbase64(kdf[3]), salt.count == Sodium.saltBytes
         else { throw .malformed(path: parsed.path, "kdf line is not `argon2id13 OPSLIMIT MEMLIMIT SALT`") }
         guard ops >= 1, ops <= opsLimitMax, mem >= memLimitMin, mem <= memLimitMax else {
             throw .malformed(path: parsed.path, "kdf limits are outside what gigaledger accepts")
         }
         guard let nonce = Encoding.unbase64(parsed.fields["nonce"]!), nonce.count == Sodium.nonceBytes,
-              let sealed = Encoding.unbase64(parsed.fields["sealed"]!), sealed.count == Sodium.seedBytes + Sodium.macBytes
+            let sealed = Encoding.unbase64(parsed.fields["sealed"]!), sealed.count == Sodium.seedBytes + Sodium.macBytes
         else { throw .malformed(path: parsed.path, "nonce or sealed seed has the wrong length") }
         guard let boxKey = Sodium.deriveBoxKey(passphrase: passphrase, salt: salt, opsLimit: ops, memLimit: mem) else { throw .kdfFailed }
         guard let seed = Sodium.open(sealed, nonce: nonce, key: boxKey) else { throw .wrongPassphrase(path: parsed.path) }

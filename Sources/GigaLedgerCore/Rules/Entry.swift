@@ -63,7 +63,9 @@ public struct Entry: Equatable, Sendable {
     package func columnMismatch(_ body: EntryBody) -> String? {
         if body.seq != seq { return "body says sequence \(body.seq), the row is \(seq)" }
         if !body.type.sameBytes(as: type) { return "type column \(InputError.quoted(type)) differs from the body's \(body.type)" }
-        if !body.signer.description.sameBytes(as: signer) { return "signer column \(InputError.quoted(signer)) differs from the body's \(body.signer)" }
+        if !body.signer.description.sameBytes(as: signer) {
+            return "signer column \(InputError.quoted(signer)) differs from the body's \(body.signer)"
+        }
         if !body.recordedAt.sameBytes(as: recordedAt) {
             return "recorded_at column \(InputError.quoted(recordedAt)) differs from the body's \(body.recordedAt)"
         }
@@ -75,7 +77,8 @@ public struct Entry: Equatable, Sendable {
         precondition(body.signer == key.id, "Entry.make: body names another signer")
         let bytes = body.encoded()
         let hash = hash(prevHash: prevHash, body: bytes)
-        return Entry(seq: body.seq, type: body.type, body: bytes, prevHash: prevHash, hash: hash, signer: key.id.description,
-                     signature: key.sign(signedMessage(hash: hash)), recordedAt: body.recordedAt)
+        return Entry(
+            seq: body.seq, type: body.type, body: bytes, prevHash: prevHash, hash: hash, signer: key.id.description,
+            signature: key.sign(signedMessage(hash: hash)), recordedAt: body.recordedAt)
     }
 }

@@ -10,7 +10,8 @@ extension EntryData {
         case .keyRevoke(let revocation):
             return "key \(revocation.keyID) revoked: \(revocation.reason)"
         case .factoryRegister(let factory):
-            return "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)\(factory.opex.map { " opex \($0)" } ?? "")"
+            return
+                "\(factory.id) \(factory.kind.rawValue) \"\(factory.name)\" hosts \(factory.hosts.joined(separator: ",")) capex \(factory.capex)\(factory.opex.map { " opex \($0)" } ?? "")"
         case .factoryAmend(let amendment):
             return "amends factory " + EntryData.factoryRegister(amendment.value).summary + ": \(amendment.reason)"
         case .partnerAmend(let amendment):
@@ -22,7 +23,8 @@ extension EntryData {
             return "\(item.factory) \(item.source) \(item.amount) \(item.category.rawValue) \(item.kind.rawValue) \(item.date)\(ref)"
         case .access(let grant):
             let charge = grant.charge.value == 0 ? "free" : "charged \(grant.charge)"
-            return "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)\(grant.country.map { " country \($0)" } ?? "")"
+            return
+                "\(grant.factory) \(grant.beneficiary) (\(grant.category.rawValue)) \(grant.gpuHours) GPU-hours \(grant.pool.rawValue) pool\(grant.isCommercial ? " commercial" : "") \(charge) \(grant.date)\(grant.country.map { " country \($0)" } ?? "")"
         case .correction(let correction):
             return "reverses entry \(correction.entry): \(correction.reason)"
         case .policy(let policy):

@@ -73,7 +73,9 @@ package enum Rules {
         case .access(let grant):
             if signer.enrolment.role == .authority { return }
             guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.factory(grant.factory)) else {
-                throw Refusal("\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs factory:\(grant.factory))")
+                throw Refusal(
+                    "\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs factory:\(grant.factory))"
+                )
             }
         case .importRecord:
             guard signer.enrolment.role == .authority || signer.enrolment.role == .officer else {
@@ -114,9 +116,13 @@ package enum Rules {
         case .partnerRegister(let partner):
             if try facts.hasPartner(partner.id) { throw Refusal("id: \"\(partner.id)\" is already a registered partner") }
         case .factoryAmend(let amendment):
-            guard try facts.hasFactory(amendment.value.id) else { throw Refusal("id: \"\(amendment.value.id)\" is not a registered factory; register it first") }
+            guard try facts.hasFactory(amendment.value.id) else {
+                throw Refusal("id: \"\(amendment.value.id)\" is not a registered factory; register it first")
+            }
         case .partnerAmend(let amendment):
-            guard try facts.hasPartner(amendment.value.id) else { throw Refusal("id: \"\(amendment.value.id)\" is not a registered partner; register it first") }
+            guard try facts.hasPartner(amendment.value.id) else {
+                throw Refusal("id: \"\(amendment.value.id)\" is not a registered partner; register it first")
+            }
         case .contribution(let item):
             guard try facts.hasFactory(item.factory) else { throw Refusal("factory: \"\(item.factory)\" is not a registered factory") }
             if case .partner(let id) = item.source, try !facts.hasPartner(id) {
@@ -130,7 +136,10 @@ package enum Rules {
             }
             switch original.data {
             case .contribution, .access: break
-            default: throw Refusal("entry: \"\(correction.entry)\" is \(original.type == "import" ? "an" : "a") \(original.type) entry; only contributions and access records can be corrected")
+            default:
+                throw Refusal(
+                    "entry: \"\(correction.entry)\" is \(original.type == "import" ? "an" : "a") \(original.type) entry; only contributions and access records can be corrected"
+                )
             }
             if try facts.isCorrected(correction.entry) { throw Refusal("entry: \"\(correction.entry)\" has already been corrected") }
         }

@@ -33,13 +33,16 @@ public struct ConsistencyFile: Equatable, Sendable {
         func count(_ prefix: String, max: Int) throws(ReceiptError) -> Int {
             let text = try line()
             guard text.hasPrefix(prefix + " "), let value = Int(text.dropFirst(prefix.count + 1)), value >= 0, value <= max,
-                  String(value) == text.dropFirst(prefix.count + 1) else { throw .malformed("expected `\(prefix) N`") }
+                String(value) == text.dropFirst(prefix.count + 1)
+            else { throw .malformed("expected `\(prefix) N`") }
             return value
         }
         func note(_ name: String) throws(ReceiptError) -> String {
             let length = try count(name, max: SignedNote.bytesMax)
             let bytes = Array(rest.utf8)
-            guard bytes.count >= length, let note = String(validating: bytes[0..<length], as: UTF8.self) else { throw .malformed("\(name) is cut short") }
+            guard bytes.count >= length, let note = String(validating: bytes[0..<length], as: UTF8.self) else {
+                throw .malformed("\(name) is cut short")
+            }
             rest = Substring(String(decoding: bytes[length...], as: UTF8.self))
             return note
         }
@@ -68,7 +71,9 @@ public struct ConsistencyFile: Equatable, Sendable {
         } catch { throw .checkpoint(error) }
         guard old.origin == new.origin else { throw .entry("the checkpoints are of \(old.origin) and \(new.origin)") }
         guard old.size <= new.size else { throw .entry("the old checkpoint (size \(old.size)) is larger than the new (size \(new.size))") }
-        do { try Merkle.checkConsistency(old: old.size, new: new.size, oldRoot: old.root, newRoot: new.root, proof: proof) } catch { throw .proof(error) }
+        do { try Merkle.checkConsistency(old: old.size, new: new.size, oldRoot: old.root, newRoot: new.root, proof: proof) } catch {
+            throw .proof(error)
+        }
         return (old, new)
     }
 }

@@ -113,7 +113,10 @@ extension Merkle {
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
                 if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
                 }
             } else {
                 r = nodeHash(r, p)
@@ -143,7 +146,10 @@ extension Merkle {
         var path = proof
         if old & (old - 1) == 0 { path.insert(oldRoot, at: 0) }
         var fn = old - 1, sn = new - 1
-        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
+        while fn & 1 == 1 {
+            fn >>= 1
+            sn >>= 1
+        }
         var fr = path[0], sr = path[0]
         for c in path.dropFirst() {
             guard sn != 0 else { throw ProofError("the proof is longer than needed") }
@@ -151,7 +157,10 @@ extension Merkle {
                 fr = nodeHash(c, fr)
                 sr = nodeHash(c, sr)
                 if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
                 }
             } else {
                 sr = nodeHash(sr, c)

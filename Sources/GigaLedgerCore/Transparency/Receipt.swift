@@ -29,8 +29,10 @@ public struct Receipt: Equatable, Sendable {
         }
     }
 
-    package init(seq: Int64, prevHash: [UInt8], body: [UInt8], hash: [UInt8], signerKey: PublicKey, signature: [UInt8], proof: [Merkle.Hash],
-                 checkpointKey: CheckpointKeyEnrolment? = nil, checkpointNote: String) {
+    package init(
+        seq: Int64, prevHash: [UInt8], body: [UInt8], hash: [UInt8], signerKey: PublicKey, signature: [UInt8], proof: [Merkle.Hash],
+        checkpointKey: CheckpointKeyEnrolment? = nil, checkpointNote: String
+    ) {
         self.seq = seq
         self.prevHash = prevHash
         self.body = body
@@ -43,13 +45,17 @@ public struct Receipt: Equatable, Sendable {
     }
 
     public var encoded: String {
-        var lines = [Self.tag, "entry \(seq)", "prev_hash \(Encoding.hex(prevHash))", "body \(Encoding.base64(body))",
-                     "hash \(Encoding.hex(hash))", "signer_key \(Encoding.base64(signerKey.bytes))",
-                     "signature \(Encoding.hex(signature))", "proof \(proof.count)"]
+        var lines = [
+            Self.tag, "entry \(seq)", "prev_hash \(Encoding.hex(prevHash))", "body \(Encoding.base64(body))",
+            "hash \(Encoding.hex(hash))", "signer_key \(Encoding.base64(signerKey.bytes))",
+            "signature \(Encoding.hex(signature))", "proof \(proof.count)",
+        ]
         lines += proof.map(Encoding.hex)
         if let key = checkpointKey {
-            lines += ["checkpoint_key_entry \(key.entry.seq)", "prev_hash \(Encoding.hex(key.entry.prevHash))", "body \(Encoding.base64(key.entry.body))",
-                      "hash \(Encoding.hex(key.entry.hash))", "signature \(Encoding.hex(key.entry.signature))", "proof \(key.proof.count)"]
+            lines += [
+                "checkpoint_key_entry \(key.entry.seq)", "prev_hash \(Encoding.hex(key.entry.prevHash))", "body \(Encoding.base64(key.entry.body))",
+                "hash \(Encoding.hex(key.entry.hash))", "signature \(Encoding.hex(key.entry.signature))", "proof \(key.proof.count)",
+            ]
             lines += key.proof.map(Encoding.hex)
         }
         lines.append("checkpoint")
@@ -79,16 +85,24 @@ public struct Receipt: Equatable, Sendable {
         let seqText = try next("entry")
         guard let seq = try? SequenceNumber.parse(String(seqText), field: "entry") else { throw .malformed("entry is not a sequence number") }
         let prevHash = try hex("prev_hash", 32)
-        guard let body = Encoding.unbase64(try next("body")), body.count <= CanonicalJSON.inputBytesMax else { throw .malformed("body is not base64") }
+        guard let body = Encoding.unbase64(try next("body")), body.count <= CanonicalJSON.inputBytesMax else {
+            throw .malformed("body is not base64")
+        }
         let hash = try hex("hash", 32)
-        guard let keyBytes = Encoding.unbase64(try next("signer_key")), keyBytes.count == 32 else { throw .malformed("signer_key is not 32 bytes of base64") }
+        guard let keyBytes = Encoding.unbase64(try next("signer_key")), keyBytes.count == 32 else {
+            throw .malformed("signer_key is not 32 bytes of base64")
+        }
         let signature = try hex("signature", 64)
         func proofLines() throws(ReceiptError) -> [Merkle.Hash] {
             let countText = try next("proof")
-            guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else { throw .malformed("proof count is not 0 to 64") }
+            guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else {
+                throw .malformed("proof count is not 0 to 64")
+            }
             var proof = [Merkle.Hash]()
             for _ in 0..<count {
-                guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else { throw .malformed("a proof line is not 32 bytes of hex") }
+                guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else {
+                    throw .malformed("a proof line is not 32 bytes of hex")
+                }
                 proof.append(node)
             }
             return proof
@@ -100,18 +114,22 @@ public struct Receipt: Equatable, Sendable {
                 throw .malformed("checkpoint_key_entry is not a sequence number")
             }
             let keyPrevHash = try hex("prev_hash", 32)
-            guard let keyBody = Encoding.unbase64(try next("body")), keyBody.count <= CanonicalJSON.inputBytesMax else { throw .malformed("the key entry's body is not base64") }
+            guard let keyBody = Encoding.unbase64(try next("body")), keyBody.count <= CanonicalJSON.inputBytesMax else {
+                throw .malformed("the key entry's body is not base64")
+            }
             let keyHash = try hex("hash", 32)
             let keySignature = try hex("signature", 64)
             let keyProof = try proofLines()
             let type = (try? EntryBody.decode(keyBody))?.type ?? ""
-            let entry = Entry(seq: keySeq, type: type, body: keyBody, prevHash: keyPrevHash, hash: keyHash, signer: "", signature: keySignature, recordedAt: "")
+            let entry = Entry(
+                seq: keySeq, type: type, body: keyBody, prevHash: keyPrevHash, hash: keyHash, signer: "", signature: keySignature, recordedAt: "")
             checkpointKey = CheckpointKeyEnrolment(entry: entry, proof: keyProof)
         }
         guard lines.popFirst() == "checkpoint" else { throw .malformed("expected `checkpoint` after the proof") }
         let note = lines.joined(separator: "\n")
-        return Receipt(seq: seq, prevHash: prevHash, body: body, hash: hash, signerKey: PublicKey(bytes: keyBytes), signature: signature,
-                       proof: proof, checkpointKey: checkpointKey, checkpointNote: note)
+        return Receipt(
+            seq: seq, prevHash: prevHash, body: body, hash: hash, signerKey: PublicKey(bytes: keyBytes), signature: signature,
+            proof: proof, checkpointKey: checkpointKey, checkpointNote: note)
     }
 
     /// Checks everything a receipt claims, offline: the checkpoint is signed by `ledgerKey`, or by
@@ -124,7 +142,9 @@ public struct Receipt: Equatable, Sendable {
         do { (checkpoint, _) = try Checkpoint.open(checkpointNote, trusting: trusted) } catch { throw .checkpoint(error) }
         if let key = checkpointKey {
             do {
-                try Merkle.checkInclusion(index: key.entry.seq - 1, size: checkpoint.size, leafHash: Merkle.leafHash(key.entry.hash), proof: key.proof, root: checkpoint.root)
+                try Merkle.checkInclusion(
+                    index: key.entry.seq - 1, size: checkpoint.size, leafHash: Merkle.leafHash(key.entry.hash), proof: key.proof,
+                    root: checkpoint.root)
             } catch { throw .entry("the checkpoint key's enrolment entry \(key.entry.seq) is not in the checkpoint (\(error))") }
         }
         guard Entry.hash(prevHash: prevHash, body: body) == hash else { throw .entry("the hash does not match the entry's bytes") }
@@ -132,7 +152,9 @@ public struct Receipt: Equatable, Sendable {
         do { decoded = try EntryBody.decode(body) } catch { throw .entry("the body cannot be read: \(error)") }
         guard decoded.seq == seq else { throw .entry("the body says entry \(decoded.seq), the receipt \(seq)") }
         guard signerKey.id == decoded.signer else { throw .entry("signer_key is not the key \(decoded.signer) the body names") }
-        guard signerKey.verify(signature: signature, message: Entry.signedMessage(hash: hash)) else { throw .entry("the entry's signature does not verify") }
+        guard signerKey.verify(signature: signature, message: Entry.signedMessage(hash: hash)) else {
+            throw .entry("the entry's signature does not verify")
+        }
         do {
             try Merkle.checkInclusion(index: seq - 1, size: checkpoint.size, leafHash: Merkle.leafHash(hash), proof: proof, root: checkpoint.root)
         } catch { throw .proof(error) }
@@ -147,11 +169,14 @@ public struct Receipt: Equatable, Sendable {
             throw .entry("the checkpoint key's enrolment entry does not hash to its hash")
         }
         guard let body = try? EntryBody.decode(key.entry.body), body.seq == key.entry.seq, case .keyEnroll(let enrolment) = body.data,
-              enrolment.role.signsCheckpoints else {
+            enrolment.role.signsCheckpoints
+        else {
             throw .entry("the checkpoint key entry \(key.entry.seq) does not enrol a log or authority key")
         }
         guard body.signer == authority.id, authority.verify(signature: key.entry.signature, message: Entry.signedMessage(hash: key.entry.hash)) else {
-            throw .entry("the checkpoint key's enrolment entry \(key.entry.seq) is not signed by the key given (\(authority.id)): give the ledger's authority key, whose enrolment of the log key the receipt carries")
+            throw .entry(
+                "the checkpoint key's enrolment entry \(key.entry.seq) is not signed by the key given (\(authority.id)): give the ledger's authority key, whose enrolment of the log key the receipt carries"
+            )
         }
         return enrolment.publicKey
     }

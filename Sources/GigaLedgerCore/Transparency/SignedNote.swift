@@ -132,8 +132,9 @@ public struct NoteKey: Equatable {
     public static func cosign(_ text: String, name: String, key: SigningKey, timestamp: UInt64) throws(NoteError) -> SignedNote.Signature {
         let noteKey = try NoteKey(name: name, publicKey: key.publicKey)
         let time = (0..<8).map { UInt8(truncatingIfNeeded: timestamp >> (56 - 8 * $0)) }
-        return SignedNote.Signature(name: name, keyID: noteKey.keyID(type: cosignatureType),
-                                    payload: time + key.sign(cosignedMessage(text, timestamp: timestamp)))
+        return SignedNote.Signature(
+            name: name, keyID: noteKey.keyID(type: cosignatureType),
+            payload: time + key.sign(cosignedMessage(text, timestamp: timestamp)))
     }
 
     /// The key among `keys` whose cosignature `signature` is, over `text`; nil when none. The line's
@@ -182,7 +183,9 @@ public struct Checkpoint: Equatable, Sendable {
         let checkpoint = try parse(signed.text)
         var candidates = [NoteKey]()
         for key in keys { candidates.append(try NoteKey(name: checkpoint.origin, publicKey: key)) }
-        let known = signed.signatures.filter { line in candidates.contains { $0.keyID(type: NoteKey.signatureType) == line.keyID && $0.name == line.name } }
+        let known = signed.signatures.filter { line in
+            candidates.contains { $0.keyID(type: NoteKey.signatureType) == line.keyID && $0.name == line.name }
+        }
         guard !known.isEmpty else { throw .notSigned("no signature line is from the ledger's key for \(checkpoint.origin)") }
         for line in known {
             guard candidates.contains(where: { $0.isSignature(line, of: signed.text) }) else {

@@ -36,7 +36,9 @@ public struct TilePath: Equatable, Sendable {
         var parts = components[...]
         let first = parts.removeFirst()
         let level: Int?
-        if first == "entries" { level = nil } else {
+        if first == "entries" {
+            level = nil
+        } else {
             guard first.count <= 2, first.allSatisfy(\.isASCIIDigit), let value = Int(first), value < 8, String(value) == first else { return nil }
             level = value
         }

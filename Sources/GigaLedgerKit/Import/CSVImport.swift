@@ -1,6 +1,6 @@
-import GigaLedgerCore
 import CSV
 import Foundation
+import GigaLedgerCore
 
 /// A bad cell or row of an import file: which row (the file's record number, the header being
 /// row 1), which column, the value, and what is wrong. Nothing is written when one is found.
@@ -22,7 +22,8 @@ public struct ImportError: GigaLedgerError, Equatable {
     public var description: String {
         let problem = problem.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
         guard let column else { return "row \(row): \(problem)" }
-        let plain = !column.isEmpty && column.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ";" || $0 == " " }
+        let plain =
+            !column.isEmpty && column.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ";" || $0 == " " }
         return "row \(row), column \(plain ? column : InputError.quoted(column)): \(InputError.quoted(value ?? "")) \(problem)"
     }
 }
@@ -85,10 +86,14 @@ public struct ImportRow: Equatable, Sendable {
 /// Contributions and access records from RFC 4180 CSV (README "Bulk import", schema/examples/).
 /// The header names the columns; a row's `type` says which columns it uses, and the others must be empty.
 public enum CSVImport {
-    public static let columns = ["type", "factory", "date", "source", "amount", "category", "kind", "ref",
-                                 "beneficiary", "gpu_hours", "pool", "commercial", "charge", "country"]
+    public static let columns = [
+        "type", "factory", "date", "source", "amount", "category", "kind", "ref",
+        "beneficiary", "gpu_hours", "pool", "commercial", "charge", "country",
+    ]
     static let contributionColumns: Set<String> = ["type", "factory", "date", "source", "amount", "category", "kind", "ref"]
-    static let accessColumns: Set<String> = ["type", "factory", "date", "beneficiary", "category", "gpu_hours", "pool", "commercial", "charge", "country"]
+    static let accessColumns: Set<String> = [
+        "type", "factory", "date", "beneficiary", "category", "gpu_hours", "pool", "commercial", "charge", "country",
+    ]
     static let optionalColumns: Set<String> = ["ref", "commercial", "charge", "country"]
 
     /// The most rows one file may hold, and its largest size in bytes.
@@ -97,7 +102,9 @@ public enum CSVImport {
 
     /// Parses and checks every row of a CSV text; throws at the first bad one.
     public static func parse(_ text: String) throws(ImportError) -> [ImportRow] {
-        guard text.utf8.count <= fileBytesMax else { throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes") }
+        guard text.utf8.count <= fileBytesMax else {
+            throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes")
+        }
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
@@ -117,7 +124,10 @@ public enum CSVImport {
     /// What the CSV reader's failure means for an officer (its own names are not for them).
     static func describe(_ error: Error) -> String {
         let name = String(describing: error)
-        if name.contains("cannotReadHeaderRow") { return "has no header row: the file is empty (an import file starts with the header, e.g. \(columns.prefix(4).joined(separator: ",")),...)" }
+        if name.contains("cannotReadHeaderRow") {
+            return
+                "has no header row: the file is empty (an import file starts with the header, e.g. \(columns.prefix(4).joined(separator: ",")),...)"
+        }
         return "is not CSV (\(name))"
     }
 
@@ -127,11 +137,14 @@ public enum CSVImport {
         // refused without quoting a byte of it: its first line may be a secret.
         guard names.contains(where: columns.contains) else {
             for separator in [";", "\t"] where names.count == 1 && names[0].components(separatedBy: separator).contains(where: columns.contains) {
-                throw ImportError(row: 1, column: nil, value: nil, problem: "the columns are separated by \(separator == ";" ? "semicolons" : "tabs"), "
-                                  + "not commas: save the file as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
+                throw ImportError(
+                    row: 1, column: nil, value: nil,
+                    problem: "the columns are separated by \(separator == ";" ? "semicolons" : "tabs"), "
+                        + "not commas: save the file as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
             }
-            throw ImportError(row: 1, column: nil, value: nil,
-                              problem: "is not a header of this import's columns (\(columns.joined(separator: ",")), lower case); nothing of the file is quoted")
+            throw ImportError(
+                row: 1, column: nil, value: nil,
+                problem: "is not a header of this import's columns (\(columns.joined(separator: ",")), lower case); nothing of the file is quoted")
         }
         for name in names where !columns.contains(name) {
             throw ImportError(row: 1, column: name, value: name, problem: "is not a column; the columns are \(columns.joined(separator: ","))")
@@ -165,23 +178,28 @@ public enum CSVImport {
     }
 
     static func contribution(_ cells: [String: String]) throws(InputError) -> EntryData {
-        .contribution(try Contribution(
-            factory: cells["factory"]!, source: try Source.parse(cells["source"]!, field: "source"),
-            amount: try Cents.parse(cells["amount"]!, field: "amount"), date: try CalendarDate.parse(cells["date"]!, field: "date"),
-            category: try CostCategory.parse(cells["category"]!, field: "category"), kind: try ContributionKind.parse(cells["kind"]!, field: "kind"),
-            ref: cells["ref"] ?? ""))
+        .contribution(
+            try Contribution(
+                factory: cells["factory"]!, source: try Source.parse(cells["source"]!, field: "source"),
+                amount: try Cents.parse(cells["amount"]!, field: "amount"), date: try CalendarDate.parse(cells["date"]!, field: "date"),
+                category: try CostCategory.parse(cells["category"]!, field: "category"),
+                kind: try ContributionKind.parse(cells["kind"]!, field: "kind"),
+                ref: cells["ref"] ?? ""))
     }
 
     static func access(_ cells: [String: String]) throws(InputError) -> EntryData {
         let commercial = cells["commercial"] ?? ""
         guard ["", "yes", "no"].contains(commercial) else { throw InputError(field: "commercial", value: commercial, problem: "is not yes or no") }
         let charge = cells["charge"] ?? ""
-        return .access(try AccessGrant(
-            factory: cells["factory"]!, beneficiary: cells["beneficiary"]!, category: try AccessCategory.parse(cells["category"]!, field: "category"),
-            gpuHours: try AccessGrant.parseGPUHours(cells["gpu_hours"]!, field: "gpu_hours"), date: try CalendarDate.parse(cells["date"]!, field: "date"),
-            pool: try AccessPool.parse(cells["pool"]!, field: "pool"), isCommercial: commercial == "yes",
-            charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true),
-            country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
+        return .access(
+            try AccessGrant(
+                factory: cells["factory"]!, beneficiary: cells["beneficiary"]!,
+                category: try AccessCategory.parse(cells["category"]!, field: "category"),
+                gpuHours: try AccessGrant.parseGPUHours(cells["gpu_hours"]!, field: "gpu_hours"),
+                date: try CalendarDate.parse(cells["date"]!, field: "date"),
+                pool: try AccessPool.parse(cells["pool"]!, field: "pool"), isCommercial: commercial == "yes",
+                charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true),
+                country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
     }
 }
 
@@ -245,17 +263,23 @@ public struct CSVRowReader: ImportRowSource {
         while rows.count < limit, let cells = reader.next() {
             number += 1
             if cells.count == 1 && cells[0].isEmpty { continue }  // a blank line, as spreadsheets leave at the end
-            guard count < CSVImport.rowsMax else { throw ImportError(row: number, column: nil, value: nil, problem: "more than \(CSVImport.rowsMax) rows in one file") }
+            guard count < CSVImport.rowsMax else {
+                throw ImportError(row: number, column: nil, value: nil, problem: "more than \(CSVImport.rowsMax) rows in one file")
+            }
             count += 1
             guard cells.count == header.count else {
                 refused.add(ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)"))
                 continue
             }
-            do { rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number))) } catch {
+            do {
+                rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number)))
+            } catch {
                 refused.add(error)
             }
         }
-        if rows.count < limit, let error = reader.error { throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)") }
+        if rows.count < limit, let error = reader.error {
+            throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)")
+        }
         return rows
     }
 }
@@ -298,7 +322,8 @@ public struct ImportFile: Sendable {
             pending.removeFirst(end)
         }
         guard String(validating: pending, as: UTF8.self) != nil else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
-        return ImportFile(path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: digest.finish(), rowsEstimate: max(1, lines - 1))
+        return ImportFile(
+            path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: digest.finish(), rowsEstimate: max(1, lines - 1))
     }
 
     /// Its rows, read and checked as they are asked for. The bytes read are hashed again: a file
@@ -322,12 +347,15 @@ extension FileManager {
 
 extension Ledger {
     /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
-    public func importFile(_ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
-                           onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
-                           deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
+    public func importFile(
+        _ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
+        onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
+        deliver: (ImportResult) throws -> Void = { _ in }
+    ) throws -> ImportResult {
         var rows = try file.rows()
-        return try importRows(from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
-                              checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
+        return try importRows(
+            from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
+            checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
     }
 }
 

@@ -19,29 +19,37 @@ extension Ledger {
     /// or another row's is refused unless `checks.allowDuplicate`. `dryRun` does all the checks and
     /// signing, then rolls back.
     /// `progress(done, total)` is called after each batch of rows written.
-    public func importRows(_ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: SigningKey, allowDuplicate: Bool = false,
-                           checks: EntryChecks = EntryChecks(), dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> ImportResult {
+    public func importRows(
+        _ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: SigningKey, allowDuplicate: Bool = false,
+        checks: EntryChecks = EntryChecks(), dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> ImportResult {
         var source = ImportRowArray(rows)
-        return try importRows(from: &source, fileName: fileName, fileSHA256: fileSHA256, key: key, allowDuplicate: allowDuplicate,
-                              checks: checks, dryRun: dryRun, rowsEstimate: rows.count, progress: progress)
+        return try importRows(
+            from: &source, fileName: fileName, fileSHA256: fileSHA256, key: key, allowDuplicate: allowDuplicate,
+            checks: checks, dryRun: dryRun, rowsEstimate: rows.count, progress: progress)
     }
 
     /// `importRows` over rows read a batch at a time: memory holds a batch whatever the file's size.
     /// `onRow` is called with each row and the entry it became (a dry run lists them);
     /// `progress(done, estimate)` after each batch.
-    public func importRows<Source: ImportRowSource>(from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
-                                                    allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false, rowsEstimate: Int = 0,
-                                                    onRow: ((ImportRow, Entry) -> Void)? = nil,
-                                                    progress: ((Int, Int) -> Void)? = nil,
-                                                    deliver: (ImportResult) throws -> Void = { _ in }) throws -> ImportResult {
+    public func importRows<Source: ImportRowSource>(
+        from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
+        allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false, rowsEstimate: Int = 0,
+        onRow: ((ImportRow, Entry) -> Void)? = nil,
+        progress: ((Int, Int) -> Void)? = nil,
+        deliver: (ImportResult) throws -> Void = { _ in }
+    ) throws -> ImportResult {
         _ = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: 1)  // the file's name, checked before anything is read
         return try store.write(commit: !dryRun, bulk: true) { writer in
             if !allowDuplicate, let earlier = try writer.reader.importEntry(fileSHA256: fileSHA256) {
-                throw Refusal("this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
+                throw Refusal(
+                    "this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again"
+                )
             }
             var tree = TreeAppender()
-            let (count, first, last) = try Self.appendRows(writer, source: &source, key: key, checks: checks, tree: &tree, rowsEstimate: rowsEstimate,
-                                                           onRow: onRow, progress: progress)
+            let (count, first, last) = try Self.appendRows(
+                writer, source: &source, key: key, checks: checks, tree: &tree, rowsEstimate: rowsEstimate,
+                onRow: onRow, progress: progress)
             guard let first, let last else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
             let record = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: Int64(count))
             let recordEntry = try Self.append(.importRecord(record), key: key, writer: writer, tree: &tree)
@@ -64,21 +72,25 @@ extension Ledger {
     /// fact a later row's check reads, so the rules are checked against the ledger as it was when
     /// the import began. Unlike a single append, the fresh signatures are not verified again here:
     /// that would cost more than signing; `verify` checks them.
-    static func appendRows<Source: ImportRowSource>(_ writer: StoreWriter, source: inout Source, key: SigningKey, checks: EntryChecks, tree: inout TreeAppender,
-                                                    rowsEstimate: Int, onRow: ((ImportRow, Entry) -> Void)?,
-                                                    progress: ((Int, Int) -> Void)?) throws -> (count: Int, first: Entry?, last: Entry?) {
+    static func appendRows<Source: ImportRowSource>(
+        _ writer: StoreWriter, source: inout Source, key: SigningKey, checks: EntryChecks, tree: inout TreeAppender,
+        rowsEstimate: Int, onRow: ((ImportRow, Entry) -> Void)?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> (count: Int, first: Entry?, last: Entry?) {
         let head = try checkedHead(writer.reader)
         let recordedAt = try Timestamp.now()
-        var chain = ImportChain(seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
-                                facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
-                                checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
-                                earlier: { data, digest in try EntryChecks.earlierEntry(with: data, digest: digest, reader: writer.reader) },
-                                hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
+        var chain = ImportChain(
+            seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
+            facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
+            checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
+            earlier: { data, digest in try EntryChecks.earlierEntry(with: data, digest: digest, reader: writer.reader) },
+            hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
         var count = 0, first: Entry?, last: Entry?
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
             for (index, body) in batch.bodies.enumerated() {
-                let entry = Entry(seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
-                                  hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
+                let entry = Entry(
+                    seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
+                    hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
                 try writer.appendRow(entry, factsDigest: batch.digests[index], tree: &tree)
                 if first == nil { first = entry }
                 last = entry
@@ -94,7 +106,10 @@ extension Ledger {
             let batch = try chain.next(rows[...])
             // Once a row is refused nothing will be written: the rest is only checked, so every
             // refused row can be named at once.
-            guard source.refused.isEmpty && chain.refused.isEmpty else { signing = nil; continue }
+            guard source.refused.isEmpty && chain.refused.isEmpty else {
+                signing = nil
+                continue
+            }
             // Signed by the other cores while this thread writes the previous batch, then by this one too.
             let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { key.sign(Entry.signedMessage(hash: $0.hash)) }
             if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join()) }
@@ -147,7 +162,9 @@ struct ImportChain {
             }
             let body = EntryBody(seq: seq + 1, signer: key.id, recordedAt: recordedAt, data: row.data)
             do {
-                guard try Rules.check(body, facts: facts) == key.publicKey else { throw Refusal("signer \(key.id) is enrolled with another public key") }
+                guard try Rules.check(body, facts: facts) == key.publicKey else {
+                    throw Refusal("signer \(key.id) is enrolled with another public key")
+                }
                 try checks.checkDate(row.data, today: today)
             } catch let refusal as Refusal {
                 refused.add(ImportError(row: row.row, column: nil, value: nil, problem: refusal.message + (try hint(row.data))))
@@ -164,18 +181,31 @@ struct ImportChain {
         // their facts digested, in parallel.
         let checked = Parallel.map(bodies) { body -> (bytes: [UInt8], problem: String?, digest: Int64) in
             let bytes = body.encoded()
-            let entry = Entry(seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
-                              signature: [], recordedAt: body.recordedAt)
-            return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)  // the same value: a body just encoded always has its shape
+            let entry = Entry(
+                seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
+                signature: [], recordedAt: body.recordedAt)
+            // The same value either way: a body just encoded always has its shape.
+            return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)
         }
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]
-            if let problem = result.problem { refused.add(ImportError(row: row, column: nil, value: nil, problem: "the entry would not verify: \(problem)")) }
+            if let problem = result.problem {
+                refused.add(ImportError(row: row, column: nil, value: nil, problem: "the entry would not verify: \(problem)"))
+            }
             guard !checks.allowDuplicate else { continue }
             if let other = seen[result.digest] {
-                refused.add(ImportError(row: row, column: nil, value: nil, problem: "repeats row \(other) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
+                refused.add(
+                    ImportError(
+                        row: row, column: nil, value: nil,
+                        problem:
+                            "repeats row \(other) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
             } else if let entry = try earlier(bodies[index].data, result.digest) {
-                refused.add(ImportError(row: row, column: nil, value: nil, problem: "repeats entry \(entry) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
+                refused.add(
+                    ImportError(
+                        row: row, column: nil, value: nil,
+                        problem:
+                            "repeats entry \(entry) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one")
+                )
             }
             seen[result.digest] = seen[result.digest] ?? row
         }

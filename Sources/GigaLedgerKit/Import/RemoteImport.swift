@@ -14,13 +14,18 @@ extension ImportFile {
             if next.isEmpty { break }
             rows += next
             guard rows.count < Ledger.entriesPerRequestMax else {
-                throw FileRefusal("import file \(path)", "has \(Ledger.entriesPerRequestMax) rows or more: a server takes at most \(Ledger.entriesPerRequestMax - 1) in one import; split the file")
+                throw FileRefusal(
+                    "import file \(path)",
+                    "has \(Ledger.entriesPerRequestMax) rows or more: a server takes at most \(Ledger.entriesPerRequestMax - 1) in one import; split the file"
+                )
             }
         }
         try source.refused.throwIfAny()
         guard !rows.isEmpty else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
         let data = rows.map(\.data) + [.importRecord(try ImportRecord(fileName: fileName, fileSHA256: sha256, rows: Int64(rows.count)))]
-        let bodies = data.enumerated().map { EntryBody(seq: head.seq + 1 + Int64($0.offset), signer: key.id, recordedAt: recordedAt, data: $0.element) }
+        let bodies = data.enumerated().map {
+            EntryBody(seq: head.seq + 1 + Int64($0.offset), signer: key.id, recordedAt: recordedAt, data: $0.element)
+        }
         // As a local import: encoded and signed on every core, chained in order (FORMAT.md section 3).
         let encoded = Parallel.map(bodies) { $0.encoded() }
         var links = [(prevHash: [UInt8], hash: [UInt8])]()
@@ -33,8 +38,9 @@ extension ImportFile {
         }
         let signatures = Parallel.map(links) { key.sign(Entry.signedMessage(hash: $0.hash)) }
         let entries = bodies.indices.map { index in
-            Entry(seq: bodies[index].seq, type: bodies[index].type, body: encoded[index], prevHash: links[index].prevHash, hash: links[index].hash,
-                  signer: key.id.description, signature: signatures[index], recordedAt: recordedAt)
+            Entry(
+                seq: bodies[index].seq, type: bodies[index].type, body: encoded[index], prevHash: links[index].prevHash, hash: links[index].hash,
+                signer: key.id.description, signature: signatures[index], recordedAt: recordedAt)
         }
         return (entries, rows.map(\.row) + [0])
     }

@@ -17,7 +17,9 @@ extension Ledger {
     /// Returns the copy's verification.
     public func backup(to target: String) throws -> VerificationReport {
         guard !LedgerStore.isPostgres(target) else {
-            throw InputError(field: "out", value: Ledger.displayName(target), problem: "is a database: a backup is a SQLite file (use `gigaledger copy` to copy a ledger into PostgreSQL)")
+            throw InputError(
+                field: "out", value: Ledger.displayName(target),
+                problem: "is a database: a backup is a SQLite file (use `gigaledger copy` to copy a ledger into PostgreSQL)")
         }
         let partial: String
         if store.isPostgres {

@@ -44,7 +44,9 @@ extension Ledger {
         let (size, checkpoints, cosignatures) = try store.read { reader in
             (try reader.size(), try reader.checkpoints(), try reader.cosignatures())
         }
-        let rows = checkpoints.filter { $0.size <= size }.map { ReplicatedCheckpoint(size: $0.size, root: $0.root, note: $0.note, signedAt: $0.signedAt) }
+        let rows = checkpoints.filter { $0.size <= size }.map {
+            ReplicatedCheckpoint(size: $0.size, root: $0.root, note: $0.note, signedAt: $0.signedAt)
+        }
         let cosigned = cosignatures.filter { $0.size <= size }
         let originalHead = try store.read { try $0.entry(size)?.hash }
         let (_, result) = try LedgerStore.create(path: destination, bulk: true) { writer in

@@ -34,8 +34,9 @@ public struct EntryChecks: Sendable {
         default: return
         }
         guard date.dayNumber - today.dayNumber > horizonDays else { return }
-        throw InputError(field: "date", value: date.description,
-                         problem: "is more than \(horizonDays) days after today (\(today)): if it really is that far ahead, record it with --future")
+        throw InputError(
+            field: "date", value: date.description,
+            problem: "is more than \(horizonDays) days after today (\(today)): if it really is that far ahead, record it with --future")
     }
 
     /// The first uncorrected entry recording exactly `data`: the digest finds candidates, the data
@@ -61,12 +62,16 @@ public struct EntryChecks: Sendable {
                 switch scope {
                 case .factory(let id) where try !reader.facts.hasFactory(id):
                     let closest = Suggestions.closest(to: id, among: try reader.registered(.factories).map(\.id))
-                    throw InputError(field: "scope", value: scope.description, problem: "names a factory that is not registered"
-                                     + (closest.isEmpty ? "" : " (closest: \(closest.map { "factory:\($0)" }.joined(separator: ", ")))"))
+                    throw InputError(
+                        field: "scope", value: scope.description,
+                        problem: "names a factory that is not registered"
+                            + (closest.isEmpty ? "" : " (closest: \(closest.map { "factory:\($0)" }.joined(separator: ", ")))"))
                 case .source(.partner(let id)) where try !reader.facts.hasPartner(id):
                     let closest = Suggestions.closest(to: id, among: try reader.registered(.partners).map(\.id))
-                    throw InputError(field: "scope", value: scope.description, problem: "names a partner that is not registered"
-                                     + (closest.isEmpty ? "" : " (closest: \(closest.map { "private:\($0)" }.joined(separator: ", ")))"))
+                    throw InputError(
+                        field: "scope", value: scope.description,
+                        problem: "names a partner that is not registered"
+                            + (closest.isEmpty ? "" : " (closest: \(closest.map { "private:\($0)" }.joined(separator: ", ")))"))
                 default: break
                 }
             }

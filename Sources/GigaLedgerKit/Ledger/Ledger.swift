@@ -68,8 +68,10 @@ public final class Ledger {
     /// up to `lockWaitSeconds` for another writer's lock, then fails with `LedgerError.busy`.
     /// `role`: a command's writes are refused while `gigaledger serve` holds the ledger; the server
     /// opens it as `.server`, its one writer (README, "One writer").
-    public static func open(path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
-                            role: WriterRole = .command) throws -> Ledger {
+    public static func open(
+        path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
+        role: WriterRole = .command
+    ) throws -> Ledger {
         Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
     }
 
@@ -86,8 +88,10 @@ public final class Ledger {
     /// `checks` are the plausibility checks the rules do not make (`EntryChecks`): on by default.
     /// `dryRun` checks and signs the entry as for real, then writes nothing.
     @discardableResult
-    public func append(_ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
-                       deliver: (Entry) throws -> Void = { _ in }) throws -> Entry {
+    public func append(
+        _ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
+        deliver: (Entry) throws -> Void = { _ in }
+    ) throws -> Entry {
         try store.write(commit: !dryRun) { writer in
             var tree = TreeAppender()
             let entry = try Self.append(data, key: key, checks: checks, writer: writer, tree: &tree)
@@ -97,7 +101,9 @@ public final class Ledger {
     }
 
     /// Checks and appends one entry in the open transaction.
-    static func append(_ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender) throws -> Entry {
+    static func append(
+        _ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender
+    ) throws -> Entry {
         let head = try checkedHead(writer.reader)
         let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data)
         if let enrolled = try writer.reader.facts.key(key.id), enrolled.enrolment.publicKey != key.publicKey {
@@ -149,8 +155,10 @@ public final class Ledger {
     /// refused input does not stop the checks: nothing more is written, the later entries are still
     /// checked, and every refusal is thrown together (`SubmissionRefusals`, as an import names every
     /// bad row); else the first stops it.
-    static func admitAll(_ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
-                         admitted: (Int, Entry, EntryBody) throws -> Void) throws {
+    static func admitAll(
+        _ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
+        admitted: (Int, Entry, EntryBody) throws -> Void
+    ) throws {
         let read = entries.count < Self.parallelAdmissionMin ? entries.map { readChecked($0) } : Parallel.map(entries) { readChecked($0) }
         let known = try keysBefore(entries, facts: reader.facts)
         // A few entries (an office's append) are checked on this thread: handing one signature to
@@ -207,7 +215,9 @@ public final class Ledger {
     }
 
     /// Every check of `admit` but the signature; returns the body and the signer's enrolled key.
-    static func admitBeforeSignature(_ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader) throws -> (EntryBody, PublicKey) {
+    static func admitBeforeSignature(
+        _ entry: Entry, as expected: EntryBody? = nil, checks: EntryChecks?, reader: StoreReader
+    ) throws -> (EntryBody, PublicKey) {
         let body = try readChecked(entry, as: expected).get()
         return (body, try admitRules(body, checks: checks, reader: reader, facts: reader.facts))
     }
@@ -220,7 +230,9 @@ public final class Ledger {
         case .success(let read): body = read
         case .failure(let failure): return .failure(Refusal("the \(entry.type) entry would not verify: \(failure.reason); nothing was written"))
         }
-        if let expected, body != expected { return .failure(Refusal("the \(entry.type) entry would not verify: its body reads back as other values; nothing was written")) }
+        if let expected, body != expected {
+            return .failure(Refusal("the \(entry.type) entry would not verify: its body reads back as other values; nothing was written"))
+        }
         guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
             return .failure(Refusal("entry \(entry.seq): its hash is not SHA-256 of its prev_hash and body"))
         }
@@ -248,7 +260,7 @@ public final class Ledger {
             throw LedgerError.headInvalid(seq: head.seq, "its hash does not match its body")
         }
         guard let publicKey = try reader.publicKeyBytes(of: head.signer), publicKey.count == Sodium.publicKeyBytes,
-              PublicKey(bytes: publicKey).verify(signature: head.signature, message: Entry.signedMessage(hash: head.hash))
+            PublicKey(bytes: publicKey).verify(signature: head.signature, message: Entry.signedMessage(hash: head.hash))
         else { throw LedgerError.headInvalid(seq: head.seq, "its signature does not verify") }
         return head
     }
@@ -281,7 +293,8 @@ public final class Ledger {
     /// its place in the chain): a server keeps a turn only for such an entry.
     public func isSignedByEnrolledKey(_ entry: Entry) throws -> Bool {
         guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash, let id = try? KeyID.parse(entry.signer, field: "signer"),
-              let record = try store.read({ try $0.facts.key(id) }) else { return false }
+            let record = try store.read({ try $0.facts.key(id) })
+        else { return false }
         return (try? Self.checkSignature(entry, by: record.enrolment.publicKey, signer: id)) != nil
     }
 
@@ -296,7 +309,9 @@ public final class Ledger {
         try store.read { reader in
             let facts = reader.facts
             return try reader.keyIDs().compactMap { text in
-                guard let id = try? KeyID.parse(text, field: "key_id") else { throw LedgerError.damaged("index table keys holds \(InputError.quoted(text)), not a key ID") }
+                guard let id = try? KeyID.parse(text, field: "key_id") else {
+                    throw LedgerError.damaged("index table keys holds \(InputError.quoted(text)), not a key ID")
+                }
                 return try facts.key(id)
             }
         }

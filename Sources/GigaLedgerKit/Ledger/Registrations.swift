@@ -5,7 +5,9 @@ extension Ledger {
     /// Every registered factory, as its latest amendment has it, with its registration entry, by ID.
     public func factories() throws -> [(factory: Factory, seq: Int64)] {
         var amended = [String: Factory]()
-        for body in try bodies(ofType: "factory-amend") { if case .factoryAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value } }
+        for body in try bodies(ofType: "factory-amend") {
+            if case .factoryAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value }
+        }
         return try registrations(.factories).compactMap { body, seq in
             if case .factoryRegister(let factory) = body.data { return (amended[factory.id] ?? factory, seq) }
             return nil
@@ -15,7 +17,9 @@ extension Ledger {
     /// Every registered partner, as its latest amendment has it, with its registration entry, by ID.
     public func partners() throws -> [(partner: Partner, seq: Int64)] {
         var amended = [String: Partner]()
-        for body in try bodies(ofType: "partner-amend") { if case .partnerAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value } }
+        for body in try bodies(ofType: "partner-amend") {
+            if case .partnerAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value }
+        }
         return try registrations(.partners).compactMap { body, seq in
             if case .partnerRegister(let partner) = body.data { return (amended[partner.id] ?? partner, seq) }
             return nil
@@ -29,14 +33,17 @@ extension Ledger {
 
     /// The latest policy recorded, with its entry; nil when there is none.
     public func latestPolicy() throws -> (policy: Policy, seq: Int64)? {
-        guard let seq = try store.read({ try $0.latestEntry(ofType: "policy") }), let body = try body(seq), case .policy(let policy) = body.data else { return nil }
+        guard let seq = try store.read({ try $0.latestEntry(ofType: "policy") }), let body = try body(seq), case .policy(let policy) = body.data
+        else { return nil }
         return (policy, seq)
     }
 
     private func registrations(_ kind: Registration) throws -> [(EntryBody, Int64)] {
         try store.read { reader in
             try reader.registered(kind).map { _, seq in
-                guard let entry = try reader.entry(seq) else { throw LedgerError.damaged("index table \(kind.rawValue) names entry \(seq), which is missing") }
+                guard let entry = try reader.entry(seq) else {
+                    throw LedgerError.damaged("index table \(kind.rawValue) names entry \(seq), which is missing")
+                }
                 switch Entry.readBody(entry) {
                 case .success(let body): return (body, seq)
                 case .failure(let failure): throw LedgerError.damaged("entry \(seq): \(failure.reason)")
@@ -90,6 +97,8 @@ enum Suggestions {
     }
 
     private static func list(_ what: String, _ ids: [String]) -> String {
-        ids.isEmpty ? " (no \(what) are registered yet)" : " (closest registered \(what): \(ids.joined(separator: ", ")); `gigaledger \(what == "factories" ? "factory" : "partner") list` shows all)"
+        ids.isEmpty
+            ? " (no \(what) are registered yet)"
+            : " (closest registered \(what): \(ids.joined(separator: ", ")); `gigaledger \(what == "factories" ? "factory" : "partner") list` shows all)"
     }
 }

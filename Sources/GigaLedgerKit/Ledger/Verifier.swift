@@ -20,8 +20,9 @@ public struct VerificationReport: Equatable, Sendable {
     /// The same report with `failure`, when there is one.
     public func failing(_ failure: VerificationFailure?) -> VerificationReport {
         guard let failure else { return self }
-        return VerificationReport(verifiedCount: verifiedCount, headHash: headHash, origin: origin, failure: failure, roots: roots,
-                                  signaturesTrustedThrough: signaturesTrustedThrough)
+        return VerificationReport(
+            verifiedCount: verifiedCount, headHash: headHash, origin: origin, failure: failure, roots: roots,
+            signaturesTrustedThrough: signaturesTrustedThrough)
     }
 
     /// The Merkle root of all verified entries.
@@ -48,8 +49,10 @@ extension Ledger {
     ///
     /// `visit` is called with each entry's body once it is verified, in order, so a caller can
     /// add figures up in the same pass.
-    public func verify(rootsAt sizes: Set<Int64> = [], parallel: Bool = true, trustingLatestCheckpoint: Bool = false,
-                       visit: ((EntryBody) -> Void)? = nil, progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
+    public func verify(
+        rootsAt sizes: Set<Int64> = [], parallel: Bool = true, trustingLatestCheckpoint: Bool = false,
+        visit: ((EntryBody) -> Void)? = nil, progress: ((Int64, Int64) -> Void)? = nil
+    ) throws -> VerificationReport {
         try store.read { reader in
             let verifier = Verifier(reader: reader, rootsAt: sizes, parallel: parallel)
             verifier.visit = visit
@@ -111,8 +114,9 @@ final class Verifier {
     func report(_ failure: VerificationFailure?) -> VerificationReport {
         var roots = self.roots
         roots[count] = frontier.root
-        return VerificationReport(verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots,
-                                  signaturesTrustedThrough: trusted?.size)
+        return VerificationReport(
+            verifiedCount: count, headHash: count > 0 ? previousHash : nil, origin: facts.origin, failure: failure, roots: roots,
+            signaturesTrustedThrough: trusted?.size)
     }
 
     /// Takes the latest stored checkpoint as the one whose entries' signatures are not checked
@@ -120,7 +124,7 @@ final class Verifier {
     /// not parse is ignored, and every signature is checked.
     func trustLatestCheckpoint() throws {
         guard let note = try reader.latestCheckpoint()?.note,
-              let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.size >= 1
+            let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.size >= 1
         else { return }
         trusted = (note, checkpoint.size)
     }
@@ -133,7 +137,8 @@ final class Verifier {
         let signers = facts.keys.values.filter { $0.enrolment.role.signsCheckpoints && $0.isActive }.map(\.enrolment.publicKey)
         let trustedNote = stored.size == trusted?.size ? ", whose entries' signatures were taken as checked," : ""
         func fail(_ why: String) -> VerificationFailure {
-            VerificationFailure(seq: count, reason: "stored checkpoint \(stored.size)\(trustedNote) \(why)" + (trustedNote.isEmpty ? "" : "; run a full verify"))
+            VerificationFailure(
+                seq: count, reason: "stored checkpoint \(stored.size)\(trustedNote) \(why)" + (trustedNote.isEmpty ? "" : "; run a full verify"))
         }
         guard let (checkpoint, _) = try? Checkpoint.open(stored.note, trusting: signers) else {
             return fail("is not signed by an active authority or log key of this ledger")
@@ -152,7 +157,9 @@ final class Verifier {
     private func checkCosignatures() throws -> VerificationFailure? {
         for cosignature in try reader.cosignatures() {
             func fail(_ why: String) -> VerificationFailure {
-                VerificationFailure(seq: max(1, min(cosignature.size, count)), reason: "stored cosignature of checkpoint \(cosignature.size) by \(InputError.quoted(cosignature.keyID)) \(why)")
+                VerificationFailure(
+                    seq: max(1, min(cosignature.size, count)),
+                    reason: "stored cosignature of checkpoint \(cosignature.size) by \(InputError.quoted(cosignature.keyID)) \(why)")
             }
             guard let text = checkpointTexts[cosignature.size] else { return fail("is of a checkpoint the ledger does not keep") }
             if let problem = try cosignature.problem(checkpointText: text, facts: facts) { return fail(problem) }
@@ -187,8 +194,9 @@ final class Verifier {
         if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
         }
-        return Prepared(entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck,
-                        factsDigest: Facts.digest(type: entry.type, body: entry.body))
+        return Prepared(
+            entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck,
+            factsDigest: Facts.digest(type: entry.type, body: entry.body))
     }
 
     func run() throws -> VerificationReport {
@@ -239,7 +247,9 @@ final class Verifier {
         if let beyond = storedCheckpoints.first {
             // A cut tail: entries, tree nodes and index rows removed together still chain, but a
             // checkpoint signed over them remains.
-            return report(VerificationFailure(seq: count + 1, reason: "stored checkpoint \(beyond.size) covers more entries than the ledger holds (truncated?)"))
+            return report(
+                VerificationFailure(seq: count + 1, reason: "stored checkpoint \(beyond.size) covers more entries than the ledger holds (truncated?)")
+            )
         }
         if let failure = try checkScansFinished() { return report(failure) }
         if let failure = try checkCosignatures() { return report(failure) }
@@ -266,7 +276,8 @@ final class Verifier {
             let key: PublicKey
             do { key = try Rules.check(body, facts: facts) } catch let refusal as Refusal { return fail(refusal.message) }
             if entry.seq > signaturesTrustedThrough {
-                let good = item.signatureCheck.flatMap { $0.key == key ? $0.good : nil }
+                let good =
+                    item.signatureCheck.flatMap { $0.key == key ? $0.good : nil }
                     ?? key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
                 guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
             }
@@ -290,7 +301,9 @@ final class Verifier {
             let scan = try levelScan(node.level)
             let stored = try scan.next(expectingIndex: node.index)
             guard let stored, stored == node.hash else {
-                return VerificationFailure(seq: entry.seq, reason: "merkle_nodes level \(node.level) index \(node.index) is \(stored == nil ? "missing" : "not the hash the entries give")")
+                return VerificationFailure(
+                    seq: entry.seq,
+                    reason: "merkle_nodes level \(node.level) index \(node.index) is \(stored == nil ? "missing" : "not the hash the entries give")")
             }
         }
         return nil
@@ -308,7 +321,8 @@ final class Verifier {
         for row in IndexRow.rows(for: body, factsDigest: factsDigest) where indexTables.contains(row.table) {
             let scan = try indexScan(row.table)
             guard let stored = try scan.next(), stored == row.values else {
-                return VerificationFailure(seq: body.seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")
+                return VerificationFailure(
+                    seq: body.seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")
             }
         }
         return nil

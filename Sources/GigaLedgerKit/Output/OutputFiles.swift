@@ -1,5 +1,6 @@
 import Foundation
 import GigaLedgerCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,7 +81,9 @@ public enum OutputFiles {
         guard mkdir(staging, 0o755) == 0 else { throw OutputError(path: target, why: String(cString: strerror(errno))) }
         do {
             for file in files {
-                do { try writeNew(file.text, to: staging + "/" + file.name) } catch { throw OutputError(path: target + "/" + file.name, why: error.why) }
+                do { try writeNew(file.text, to: staging + "/" + file.name) } catch {
+                    throw OutputError(path: target + "/" + file.name, why: error.why)
+                }
             }
             try syncFolder(staging)
             let replacing = manager.fileExists(atPath: target)
@@ -113,7 +116,8 @@ public enum OutputFiles {
         }
         for name in names.sorted() {
             var isSubfolder: ObjCBool = false
-            let isFile = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isSubfolder) && !isSubfolder.boolValue
+            let isFile =
+                FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isSubfolder) && !isSubfolder.boolValue
                 && (try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + name)) == nil
             guard isFile, isOurs(name) else {
                 throw OutputError(path: dir, why: "it holds \(name), which this command did not write; give a new folder")

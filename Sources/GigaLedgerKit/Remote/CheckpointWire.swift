@@ -23,7 +23,9 @@ public enum CheckpointWire {
     }
 
     /// The rows of a `ledger/v1/checkpoints` document; an ill-formed one is refused, naming the field.
-    public static func decodeDocument(_ bytes: [UInt8]) throws(InputError) -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
+    public static func decodeDocument(
+        _ bytes: [UInt8]
+    ) throws(InputError) -> (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]) {
         let fields = try object(try value(bytes, what: "checkpoints"), field: "checkpoints document")
         let checkpoints = try array(fields, "checkpoints").enumerated().map { (index, value) throws(InputError) in
             try checkpoint(value, field: "checkpoints[\(index)]")
@@ -45,8 +47,9 @@ public enum CheckpointWire {
         guard let root = Encoding.unhex(rootText), root.count == 32 else {
             throw InputError(field: "\(field).root", value: rootText, problem: "is not 32 bytes of hex")
         }
-        return ReplicatedCheckpoint(size: try integer(row, "size", field), root: root, note: try text(row, "note", field),
-                                    signedAt: try text(row, "signed_at", field))
+        return ReplicatedCheckpoint(
+            size: try integer(row, "size", field), root: root, note: try text(row, "note", field),
+            signedAt: try text(row, "signed_at", field))
     }
 
     static func cosignature(_ value: CanonicalJSON, field: String) throws(InputError) -> ReplicatedCosignature {
@@ -66,7 +69,9 @@ public enum CheckpointWire {
     }
 
     private static func array(_ fields: [String: CanonicalJSON], _ name: String) throws(InputError) -> [CanonicalJSON] {
-        guard case .array(let list)? = fields[name] else { throw InputError(field: name, value: EntryWire.shown(fields[name]), problem: "is missing or not an array") }
+        guard case .array(let list)? = fields[name] else {
+            throw InputError(field: name, value: EntryWire.shown(fields[name]), problem: "is missing or not an array")
+        }
         return list
     }
 

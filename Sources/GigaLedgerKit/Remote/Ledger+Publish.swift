@@ -56,13 +56,18 @@ extension Ledger {
             try writer.series(prefix: "ledger/v1/bundle/", level: nil, count: size) { index, width in
                 try Self.bundle(reader, index: index, width: width, size: size, full: true)
             }
-            return (try Self.checkpointsDocument(reader, above: 0) + [0x0a], Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8))
+            return (
+                try Self.checkpointsDocument(reader, above: 0) + [0x0a],
+                Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8)
+            )
         }
         // The pages and receipts change with every checkpoint (they name it): written again each
         // time, not synced one by one (the checkpoint, written last and synced, is what a reader trusts).
         let receipts = try receiptMaker(checkpointNote: site.note)
         for path in site.paths {
-            guard let page = try site.page(path, ledger: self, receipts: receipts) else { throw LedgerError.damaged("the public page \(path) cannot be made") }
+            guard let page = try site.page(path, ledger: self, receipts: receipts) else {
+                throw LedgerError.damaged("the public page \(path) cannot be made")
+            }
             try writer.replace(path, with: page, sync: false)
         }
         try writer.replace("ledger/v1/checkpoints", with: checkpoints)
@@ -86,10 +91,14 @@ extension Ledger {
             throw FileRefusal("folder \(directory)", "holds a publication of \(published.origin), not of \(origin)")
         }
         guard published.size <= size else {
-            throw Refusal("\(directory) already publishes a checkpoint of \(published.size) entries, more than this ledger's \(size): publish from the ledger (or replica) that has it; nothing was written")
+            throw Refusal(
+                "\(directory) already publishes a checkpoint of \(published.size) entries, more than this ledger's \(size): publish from the ledger (or replica) that has it; nothing was written"
+            )
         }
         guard try Merkle.root(size: published.size, node: reader.treeNode) == published.root else {
-            throw LedgerError.checkpointMismatch("\(directory) publishes a checkpoint of \(published.size) entries that this ledger's first \(published.size) do not give: another history; nothing was written")
+            throw LedgerError.checkpointMismatch(
+                "\(directory) publishes a checkpoint of \(published.size) entries that this ledger's first \(published.size) do not give: another history; nothing was written"
+            )
         }
     }
 }
@@ -107,7 +116,9 @@ struct PublicationWriter {
     mutating func series(prefix: String, level: Int?, count: Int64, make: (Int64, Int) throws -> [UInt8]?) throws {
         let width = Int64(TilePath.width)
         for index in 0..<(count / width) {
-            try once(prefix + bundlePath(TilePath(level: level, index: index, width: TilePath.width), prefix: prefix)) { try make(index, TilePath.width) }
+            try once(prefix + bundlePath(TilePath(level: level, index: index, width: TilePath.width), prefix: prefix)) {
+                try make(index, TilePath.width)
+            }
         }
         if count % width > 0 {
             let path = TilePath(level: level, index: count / width, width: Int(count % width))

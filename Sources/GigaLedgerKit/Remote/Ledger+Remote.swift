@@ -41,7 +41,8 @@ public struct SubmissionRefusal: GigaLedgerError {
 public struct SubmissionRefusals: GigaLedgerError {
     public let refusals: [SubmissionRefusal]
     public var description: String {
-        "\(refusals.count) entries of the submission refused; nothing was written: " + refusals.map { "entries[\($0.index)]: \($0.underlying)" }.joined(separator: "; ")
+        "\(refusals.count) entries of the submission refused; nothing was written: "
+            + refusals.map { "entries[\($0.index)]: \($0.underlying)" }.joined(separator: "; ")
     }
     public var kind: FailureKind { .refused }
 }
@@ -60,9 +61,13 @@ extension Ledger {
     /// `written` is called inside the transaction, after the writes and before the commit, with
     /// the sequence numbers written (a server notes them as its own before another reader can see them).
     /// `verifiedHead`: the head as the caller admitted it (see `checkedHead`).
-    public func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date(),
-                       verifiedHead: Entry? = nil, written: (ClosedRange<Int64>) -> Void = { _ in }) throws -> SubmissionOutcome {
-        guard let first = entries.first, let last = entries.last else { throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry") }
+    public func submit(
+        _ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool = false, now: Date = Date(),
+        verifiedHead: Entry? = nil, written: (ClosedRange<Int64>) -> Void = { _ in }
+    ) throws -> SubmissionOutcome {
+        guard let first = entries.first, let last = entries.last else {
+            throw InputError(field: "entries", value: "0", problem: "is empty: submit at least one entry")
+        }
         guard entries.count <= Self.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(entries.count), problem: "is more than \(Self.entriesPerRequestMax) in one submission")
         }
@@ -71,7 +76,9 @@ extension Ledger {
             if let stored = try reader.entry(first.seq), stored == first {
                 // A retry: recorded before if every entry is (every column the same), else not.
                 for entry in entries.dropFirst() where try reader.entry(entry.seq) != entry {
-                    throw Refusal("entry \(first.seq) of the submission is recorded already, entry \(entry.seq) is not as submitted: submit only the entries after the ledger's head")
+                    throw Refusal(
+                        "entry \(first.seq) of the submission is recorded already, entry \(entry.seq) is not as submitted: submit only the entries after the ledger's head"
+                    )
                 }
                 return .alreadyRecorded(try reader.entry(last.seq) ?? stored)
             }
@@ -95,8 +102,12 @@ extension Ledger {
             }
             try Self.admitAll(entries, checks: checks, reader: reader, listRefusals: true) { _, entry, body in
                 // An import's record: the same file twice is refused, as a local import refuses it.
-                if case .importRecord(let record) = body.data, !allowDuplicateFile, let earlier = try reader.importEntry(fileSHA256: record.fileSHA256) {
-                    throw Refusal("this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again")
+                if case .importRecord(let record) = body.data, !allowDuplicateFile,
+                    let earlier = try reader.importEntry(fileSHA256: record.fileSHA256)
+                {
+                    throw Refusal(
+                        "this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again"
+                    )
                 }
                 try writer.append(entry, body: body, tree: &tree)
             }
@@ -112,7 +123,9 @@ extension Ledger {
         }
         let skew = Int64(recorded.timeIntervalSince(now).rounded())
         guard abs(skew) <= clockSkewSecondsMax else {
-            throw Refusal("recorded_at \(entry.recordedAt) is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the server's clock (at most \(clockSkewSecondsMax) s): set the signing machine's clock")
+            throw Refusal(
+                "recorded_at \(entry.recordedAt) is \(abs(skew)) s \(skew < 0 ? "behind" : "ahead of") the server's clock (at most \(clockSkewSecondsMax) s): set the signing machine's clock"
+            )
         }
     }
 
@@ -168,13 +181,16 @@ extension Ledger {
             let node = reader.committedTreeNode
             var entry: Entry?
             if head {
-                guard let stored = try reader.entry(size) else { throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint") }
+                guard let stored = try reader.entry(size) else {
+                    throw VerificationFailure(seq: size, reason: "there is no entry \(size) under the checkpoint")
+                }
                 entry = stored
             }
-            return HeadProofs(head: entry, inclusion: head ? try Merkle.proveInclusion(index: size - 1, size: size, node: node) : nil,
-                              consistency: known >= 1 && known < size ? try Merkle.proveConsistency(old: known, new: size, node: node) : [],
-                              entryInclusion: try seq.flatMap { $0 >= 1 && $0 <= size ? try Merkle.proveInclusion(index: $0 - 1, size: size, node: node) : nil },
-                              note: try key.map { try Self.signedCheckpoint(reader, key: $0, size: size, node: node).note })
+            return HeadProofs(
+                head: entry, inclusion: head ? try Merkle.proveInclusion(index: size - 1, size: size, node: node) : nil,
+                consistency: known >= 1 && known < size ? try Merkle.proveConsistency(old: known, new: size, node: node) : [],
+                entryInclusion: try seq.flatMap { $0 >= 1 && $0 <= size ? try Merkle.proveInclusion(index: $0 - 1, size: size, node: node) : nil },
+                note: try key.map { try Self.signedCheckpoint(reader, key: $0, size: size, node: node).note })
         }
     }
 
@@ -197,14 +213,19 @@ extension Ledger {
 
     /// A checkpoint of the first `size` entries signed with `key` (see `signCheckpoint`), and
     /// whether it is newer than the latest kept one (else that one is returned).
-    private static func signedCheckpoint(_ reader: StoreReader, key: SigningKey, size: Int64, node: Merkle.NodeSource) throws -> (note: String, root: [UInt8], isNew: Bool) {
+    private static func signedCheckpoint(
+        _ reader: StoreReader, key: SigningKey, size: Int64, node: Merkle.NodeSource
+    ) throws -> (note: String, root: [UInt8], isNew: Bool) {
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
-              signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
-        else { throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints") }
+            signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size
+        else {
+            throw Refusal("key \(key.id) is not an active log or authority key of this ledger enrolled by entry \(size); only those sign checkpoints")
+        }
         let last = try reader.latestCheckpoint()
         if let last {
             guard try Merkle.root(size: last.size, node: node) == last.root else {
-                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
+                throw LedgerError.checkpointMismatch(
+                    "the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
             }
             if last.size == size { return (last.note, last.root, false) }
         }
@@ -309,8 +330,10 @@ extension Ledger {
     /// and cosignature rows up to the new size are kept too, each checked as `verify` checks them,
     /// so that the copy is the server's row for row. Returns the new size.
     @discardableResult
-    public func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-                          through: Checkpoint) throws -> Int64 {
+    public func replicate(
+        _ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+        through: Checkpoint
+    ) throws -> Int64 {
         var batches = [entries].makeIterator()
         return try replicate(batches: { batches.next() }, checkpoints: checkpoints, cosignatures: cosignatures, through: through)
     }
@@ -321,12 +344,18 @@ extension Ledger {
     /// `note`: the signed note of `through` when it is not one of `checkpoints` (a server's head
     /// answer): it must be signed by a log or authority key of the ledger active at its size.
     @discardableResult
-    public func replicate(batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-                          through: Checkpoint, note: String? = nil) throws -> Int64 {
+    public func replicate(
+        batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+        through: Checkpoint, note: String? = nil
+    ) throws -> Int64 {
         try store.write { writer in
             let size = try Self.replicate(batches: next, checkpoints: checkpoints, cosignatures: cosignatures, through: through, writer: writer)
             if let note, (try? Checkpoint.open(note, trusting: try Self.checkpointSigners(writer.reader, size: through.size))) == nil {
-                throw VerificationFailure(seq: through.size, reason: "the checkpoint of \(through.size) entries offered is not signed by a log or authority key of this ledger active at that size; nothing was taken in")
+                throw VerificationFailure(
+                    seq: through.size,
+                    reason:
+                        "the checkpoint of \(through.size) entries offered is not signed by a log or authority key of this ledger active at that size; nothing was taken in"
+                )
             }
             return size
         }
@@ -336,35 +365,52 @@ extension Ledger {
     /// tree is not matched against a checkpoint from elsewhere, but every stored checkpoint taken in
     /// is still checked against the tree the entries give. `source` names where the entries come
     /// from in messages ("the server's", "the original's").
-    static func replicate(_ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-                          through: Checkpoint?, source: String = "the server's", writer: StoreWriter) throws -> Int64 {
+    static func replicate(
+        _ entries: [Entry], checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+        through: Checkpoint?, source: String = "the server's", writer: StoreWriter
+    ) throws -> Int64 {
         var batches = [entries].makeIterator()
-        return try replicate(batches: { batches.next() }, checkpoints: checkpoints, cosignatures: cosignatures, through: through, source: source, writer: writer)
+        return try replicate(
+            batches: { batches.next() }, checkpoints: checkpoints, cosignatures: cosignatures, through: through, source: source, writer: writer)
     }
 
-    static func replicate(batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-                          through: Checkpoint?, source: String = "the server's", writer: StoreWriter) throws -> Int64 {
+    static func replicate(
+        batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
+        through: Checkpoint?, source: String = "the server's", writer: StoreWriter
+    ) throws -> Int64 {
         let reader = writer.reader
         var previous = try Self.checkedHead(reader)
         var tree = TreeAppender()
         while let entries = try next() {
             for entry in entries {
                 guard entry.seq == (previous?.seq ?? 0) + 1, entry.prevHash == (previous?.hash ?? Entry.genesisPrevHash) else {
-                    throw ForkFound(seq: entry.seq, reason: "\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's (a fork); nothing was taken in")
+                    throw ForkFound(
+                        seq: entry.seq,
+                        reason:
+                            "\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's (a fork); nothing was taken in"
+                    )
                 }
                 previous = entry
             }
             do {
-                try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in try writer.append(entry, body: body, tree: &tree, settle: false) }
+                try Self.admitAll(entries, checks: nil, reader: reader) { _, entry, body in
+                    try writer.append(entry, body: body, tree: &tree, settle: false)
+                }
             } catch let refusal as SubmissionRefusal {
                 // The server's entry does not verify here: what it serves is not a valid ledger.
-                throw VerificationFailure(seq: entries[refusal.index].seq, reason: "\(source) entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
+                throw VerificationFailure(
+                    seq: entries[refusal.index].seq,
+                    reason: "\(source) entry \(entries[refusal.index].seq) does not verify: \(refusal.underlying); nothing was taken in")
             }
         }
         let size = previous?.seq ?? 0
         if let through {
             guard through.size == size, try Merkle.root(size: size, node: reader.treeNode) == through.root else {
-                throw ForkFound(seq: through.size, reason: "the entries taken in give another root than \(source) checkpoint of \(through.size) entries: its history has forked from this copy's (a fork); nothing was taken in")
+                throw ForkFound(
+                    seq: through.size,
+                    reason:
+                        "the entries taken in give another root than \(source) checkpoint of \(through.size) entries: its history has forked from this copy's (a fork); nothing was taken in"
+                )
             }
         }
         let stored = Set(try reader.checkpoints().map(\.size))
@@ -375,7 +421,9 @@ extension Ledger {
         }
         let storedCosignatures = Set(try reader.cosignatures().map { "\($0.size) \($0.keyID)" })
         for row in cosignatures where !storedCosignatures.contains("\(row.size) \(row.keyID)") {
-            guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else { continue }
+            guard let text = try texts[row.size] ?? (reader.checkpoint(size: row.size)).flatMap({ try? SignedNote.parse($0.note).text }) else {
+                continue
+            }
             if let problem = try row.problem(checkpointText: text, facts: reader.facts) {
                 throw LedgerError.checkpointMismatch("\(source) cosignature of checkpoint \(row.size) by \(row.keyID) \(problem)")
             }
@@ -398,7 +446,9 @@ extension Ledger {
     private static func checkReplicated(_ row: ReplicatedCheckpoint, source: String, reader: StoreReader) throws -> String {
         let signers = try checkpointSigners(reader, size: row.size)
         func fail(_ why: String) -> LedgerError { .checkpointMismatch("\(source) checkpoint of \(row.size) entries \(why); nothing was taken in") }
-        guard let (checkpoint, signed) = try? Checkpoint.open(row.note, trusting: signers) else { throw fail("is not signed by a log or authority key of this ledger") }
+        guard let (checkpoint, signed) = try? Checkpoint.open(row.note, trusting: signers) else {
+            throw fail("is not signed by a log or authority key of this ledger")
+        }
         guard checkpoint.origin == (try origin(reader)) else { throw fail("is for \(checkpoint.origin)") }
         guard checkpoint.size == row.size, checkpoint.root == row.root else { throw fail("has columns that differ from its signed note") }
         guard try Merkle.root(size: row.size, node: reader.treeNode) == row.root else { throw fail("has another root than the entries give") }

@@ -17,7 +17,8 @@ public enum Export {
             let factoryAccount = "factories:\(item.factory):\(state):\(item.category.rawValue)"
             let sourceAccount = "\(account(item.source)):\(item.factory):\(state)"
             if let correction = line.reversal {
-                out += "\(item.date) (#\(line.seq)) reversal of entry \(line.row.seq)  ; correction recorded \(correction.origin.recordedAt): \(oneLine(correction.reason))\n"
+                out +=
+                    "\(item.date) (#\(line.seq)) reversal of entry \(line.row.seq)  ; correction recorded \(correction.origin.recordedAt): \(oneLine(correction.reason))\n"
             } else {
                 let ref = item.ref.isEmpty ? "" : "  ; ref: \(oneLine(item.ref))"
                 out += "\(item.date) (#\(line.seq)) \(item.kind.rawValue) from \(item.source) to \(item.factory)\(ref)\n"
@@ -64,15 +65,19 @@ public enum Export {
     /// The rows as RFC 4180 CSV, in date order; a correction is a reversal row (negative amount,
     /// `reverses` naming the entry, `ref` its reason), so the amounts sum to the report's totals.
     public static func csv(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
-        ReportRenderer.csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref",
-                                  "corrected_by", "reverses"])
+        ReportRenderer.csvRecord([
+            "seq", "recorded_at", "signer", "date", "factory", "source", "kind", "category", "amount_eur", "amount_cents", "ref",
+            "corrected_by", "reverses",
+        ])
             + lines(rows, corrections: corrections).map { line in
                 let item = line.row.item
-                return ReportRenderer.csvRecord([String(line.seq), line.origin.recordedAt, line.origin.signer.description, item.date.description, item.factory,
-                                                 item.source.description, item.kind.rawValue, item.category.rawValue, line.amountText, String(line.cents),
-                                                 ReportRenderer.neutralised(line.reversal?.reason ?? item.ref),
-                                                 line.reversal == nil ? line.row.correctedBy.map(String.init) ?? "" : "",
-                                                 line.reversal == nil ? "" : String(line.row.seq)])
+                return ReportRenderer.csvRecord([
+                    String(line.seq), line.origin.recordedAt, line.origin.signer.description, item.date.description, item.factory,
+                    item.source.description, item.kind.rawValue, item.category.rawValue, line.amountText, String(line.cents),
+                    ReportRenderer.neutralised(line.reversal?.reason ?? item.ref),
+                    line.reversal == nil ? line.row.correctedBy.map(String.init) ?? "" : "",
+                    line.reversal == nil ? "" : String(line.row.seq),
+                ])
             }.joined()
     }
 

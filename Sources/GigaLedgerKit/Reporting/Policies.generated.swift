@@ -2,118 +2,121 @@
 enum EmbeddedPolicies {
     /// (name, policy JSON) shipped with the binary (policy set --builtin NAME); the name is the file name without .json.
     static let all: [(String, String)] = [
-        ("eurohpc-2026", #"""
-{
-  "policy": "eurohpc-2026",
-  "version": 2,
-  "title": "EuroHPC JU safeguards for AI gigafactories and AI factories, as read in November 2026 (in force from Regulation (EU) 2026/150's entry into force, 20 January 2026)",
-  "rules": [
-    {
-      "id": "union-capex-share-max-gigafactory",
-      "basis_points": 1700,
-      "source": "Council Regulation (EU) 2026/150 amending Regulation (EU) 2021/1173, Art. 12b; the 17% figure is from press and summaries, not read in the legal text",
-      "confidence": "reported",
-      "note": "Union contribution at most 17% of an AI gigafactory's capital expenditure, measured against the registered eligible CAPEX (factory-register capex)"
-    },
-    {
-      "id": "union-acquisition-share-max-ai-factory",
-      "basis_points": 5000,
-      "source": "Regulation (EU) 2021/1173 as amended by Regulation (EU) 2024/1732, Art. 12a(2)",
-      "confidence": "law",
-      "note": "Union contribution at most 50% of an AI factory's acquisition cost, measured against the registered eligible acquisition cost (factory-register capex); the hosting participating state pays the rest"
-    },
-    {
-      "id": "union-opex-share-max-ai-factory",
-      "basis_points": 5000,
-      "source": "Regulation (EU) 2021/1173 as amended by Regulation (EU) 2024/1732, Art. 12a(2)",
-      "confidence": "law",
-      "note": "Union contribution at most 50% of an AI factory's operating cost, measured against the registered operating budget (factory-register opex); not assessable without one"
-    },
-    {
-      "id": "matching-min-gigafactory",
-      "basis_points": 10000,
-      "source": "Council Regulation (EU) 2026/150, Recitals 12 and 20 (a recital explains the law's intent; no article sets this figure)",
-      "confidence": "recital",
-      "note": "The Union's additional money for an AI gigafactory at least matched (100%) by participating states' commitments (ms: sources); the consortium's private partners are not members of the Joint Undertaking and do not count"
-    },
-    {
-      "id": "union-access-share-max",
-      "basis_points": 5000,
-      "source": "Regulation (EU) 2021/1173, Art. 17(1)",
-      "confidence": "law",
-      "note": "Union access time at most 50% of all access time"
-    },
-    {
-      "id": "union-access-proportionality-tolerance",
-      "basis_points": 500,
-      "source": "Regulation (EU) 2021/1173, Art. 17(1) (proportionality: law); the tolerance of 5 percentage points is a policy choice",
-      "confidence": "policy",
-      "note": "Union access share within 5 percentage points of the Union's share of all commitments"
-    },
-    {
-      "id": "commercial-share-of-union-access-max",
-      "basis_points": 2000,
-      "source": "Regulation (EU) 2021/1173, Art. 18(3)",
-      "confidence": "law",
-      "note": "Commercial use at most 20% of Union access time"
-    },
-    {
-      "id": "union-access-free-for",
-      "categories": [
-        "sme",
-        "scaleup",
-        "research",
-        "public"
-      ],
-      "source": "Council Regulation (EU) 2026/150, Art. 12b",
-      "confidence": "law",
-      "note": "Non-commercial Union access is free of charge for public-law bodies, Union-funded research and innovation, and the private innovation activities of SMEs and scale-ups; commercial use is charged (see commercial-union-access-charged)"
-    },
-    {
-      "id": "sme-startup-access-share-min",
-      "basis_points": 2000,
-      "source": "None in the law: no minimum percentage exists; this figure is a policy choice of the governing board, recorded as policy",
-      "confidence": "policy",
-      "note": "SMEs and start-ups receive at least 20% of all access time"
-    },
-    {
-      "id": "union-access-free-for-startups",
-      "categories": [
-        "startup"
-      ],
-      "source": "Council Regulation (EU) 2026/150, Art. 12b names SMEs, not start-ups; a start-up is an SME under Commission Recommendation 2003/361/EC (fewer than 250 staff, turnover at most EUR 50 million or balance sheet at most EUR 43 million) unless it has outgrown it: counted as free by this policy's reading",
-      "confidence": "policy",
-      "note": "Non-commercial Union access for start-ups is free of charge, as for SMEs (a start-up that has outgrown the SME thresholds should be recorded as scaleup or industry)"
-    },
-    {
-      "id": "commercial-union-access-charged",
-      "source": "Regulation (EU) 2021/1173, Art. 18(3)",
-      "confidence": "law",
-      "note": "Commercial use of Union access time is charged at market price: a commercial Union access record with a charge of EUR 0 is a breach (whether the price is the market price is not something the ledger can check)"
-    },
-    {
-      "id": "host-states-commit-gigafactory",
-      "source": "Council Regulation (EU) 2026/150 amending Regulation (EU) 2021/1173, Art. 12b(4)",
-      "confidence": "law",
-      "note": "Every host member state of an AI gigafactory (several for a multi-country gigafactory) has committed its financial contribution"
-    },
-    {
-      "id": "union-contribution-max-programme",
-      "cents": 412230000000,
-      "source": "Regulation (EU) 2021/1173 as amended, Art. 5 (Union contribution up to EUR 4,122,300,000, administrative costs included)",
-      "confidence": "law",
-      "note": "The Union's commitments recorded in this ledger, all factories together, stay within the Joint Undertaking's Union ceiling (the ledger may not hold all of the JU's spending: a pass here is necessary, not sufficient)"
-    },
-    {
-      "id": "matching-min-programme",
-      "basis_points": 10000,
-      "source": "Regulation (EU) 2021/1173 as amended, Art. 5 (the Union contribution at least matched by the participating states)",
-      "confidence": "law",
-      "note": "Participating states' commitments (ms: sources), all factories together, at least match the Union's"
-    }
-  ],
-  "effective_from": "2026-01-20"
-}
-"""#),
+        (
+            "eurohpc-2026",
+            #"""
+            {
+              "policy": "eurohpc-2026",
+              "version": 2,
+              "title": "EuroHPC JU safeguards for AI gigafactories and AI factories, as read in November 2026 (in force from Regulation (EU) 2026/150's entry into force, 20 January 2026)",
+              "rules": [
+                {
+                  "id": "union-capex-share-max-gigafactory",
+                  "basis_points": 1700,
+                  "source": "Council Regulation (EU) 2026/150 amending Regulation (EU) 2021/1173, Art. 12b; the 17% figure is from press and summaries, not read in the legal text",
+                  "confidence": "reported",
+                  "note": "Union contribution at most 17% of an AI gigafactory's capital expenditure, measured against the registered eligible CAPEX (factory-register capex)"
+                },
+                {
+                  "id": "union-acquisition-share-max-ai-factory",
+                  "basis_points": 5000,
+                  "source": "Regulation (EU) 2021/1173 as amended by Regulation (EU) 2024/1732, Art. 12a(2)",
+                  "confidence": "law",
+                  "note": "Union contribution at most 50% of an AI factory's acquisition cost, measured against the registered eligible acquisition cost (factory-register capex); the hosting participating state pays the rest"
+                },
+                {
+                  "id": "union-opex-share-max-ai-factory",
+                  "basis_points": 5000,
+                  "source": "Regulation (EU) 2021/1173 as amended by Regulation (EU) 2024/1732, Art. 12a(2)",
+                  "confidence": "law",
+                  "note": "Union contribution at most 50% of an AI factory's operating cost, measured against the registered operating budget (factory-register opex); not assessable without one"
+                },
+                {
+                  "id": "matching-min-gigafactory",
+                  "basis_points": 10000,
+                  "source": "Council Regulation (EU) 2026/150, Recitals 12 and 20 (a recital explains the law's intent; no article sets this figure)",
+                  "confidence": "recital",
+                  "note": "The Union's additional money for an AI gigafactory at least matched (100%) by participating states' commitments (ms: sources); the consortium's private partners are not members of the Joint Undertaking and do not count"
+                },
+                {
+                  "id": "union-access-share-max",
+                  "basis_points": 5000,
+                  "source": "Regulation (EU) 2021/1173, Art. 17(1)",
+                  "confidence": "law",
+                  "note": "Union access time at most 50% of all access time"
+                },
+                {
+                  "id": "union-access-proportionality-tolerance",
+                  "basis_points": 500,
+                  "source": "Regulation (EU) 2021/1173, Art. 17(1) (proportionality: law); the tolerance of 5 percentage points is a policy choice",
+                  "confidence": "policy",
+                  "note": "Union access share within 5 percentage points of the Union's share of all commitments"
+                },
+                {
+                  "id": "commercial-share-of-union-access-max",
+                  "basis_points": 2000,
+                  "source": "Regulation (EU) 2021/1173, Art. 18(3)",
+                  "confidence": "law",
+                  "note": "Commercial use at most 20% of Union access time"
+                },
+                {
+                  "id": "union-access-free-for",
+                  "categories": [
+                    "sme",
+                    "scaleup",
+                    "research",
+                    "public"
+                  ],
+                  "source": "Council Regulation (EU) 2026/150, Art. 12b",
+                  "confidence": "law",
+                  "note": "Non-commercial Union access is free of charge for public-law bodies, Union-funded research and innovation, and the private innovation activities of SMEs and scale-ups; commercial use is charged (see commercial-union-access-charged)"
+                },
+                {
+                  "id": "sme-startup-access-share-min",
+                  "basis_points": 2000,
+                  "source": "None in the law: no minimum percentage exists; this figure is a policy choice of the governing board, recorded as policy",
+                  "confidence": "policy",
+                  "note": "SMEs and start-ups receive at least 20% of all access time"
+                },
+                {
+                  "id": "union-access-free-for-startups",
+                  "categories": [
+                    "startup"
+                  ],
+                  "source": "Council Regulation (EU) 2026/150, Art. 12b names SMEs, not start-ups; a start-up is an SME under Commission Recommendation 2003/361/EC (fewer than 250 staff, turnover at most EUR 50 million or balance sheet at most EUR 43 million) unless it has outgrown it: counted as free by this policy's reading",
+                  "confidence": "policy",
+                  "note": "Non-commercial Union access for start-ups is free of charge, as for SMEs (a start-up that has outgrown the SME thresholds should be recorded as scaleup or industry)"
+                },
+                {
+                  "id": "commercial-union-access-charged",
+                  "source": "Regulation (EU) 2021/1173, Art. 18(3)",
+                  "confidence": "law",
+                  "note": "Commercial use of Union access time is charged at market price: a commercial Union access record with a charge of EUR 0 is a breach (whether the price is the market price is not something the ledger can check)"
+                },
+                {
+                  "id": "host-states-commit-gigafactory",
+                  "source": "Council Regulation (EU) 2026/150 amending Regulation (EU) 2021/1173, Art. 12b(4)",
+                  "confidence": "law",
+                  "note": "Every host member state of an AI gigafactory (several for a multi-country gigafactory) has committed its financial contribution"
+                },
+                {
+                  "id": "union-contribution-max-programme",
+                  "cents": 412230000000,
+                  "source": "Regulation (EU) 2021/1173 as amended, Art. 5 (Union contribution up to EUR 4,122,300,000, administrative costs included)",
+                  "confidence": "law",
+                  "note": "The Union's commitments recorded in this ledger, all factories together, stay within the Joint Undertaking's Union ceiling (the ledger may not hold all of the JU's spending: a pass here is necessary, not sufficient)"
+                },
+                {
+                  "id": "matching-min-programme",
+                  "basis_points": 10000,
+                  "source": "Regulation (EU) 2021/1173 as amended, Art. 5 (the Union contribution at least matched by the participating states)",
+                  "confidence": "law",
+                  "note": "Participating states' commitments (ms: sources), all factories together, at least match the Union's"
+                }
+              ],
+              "effective_from": "2026-01-20"
+            }
+            """#
+        )
     ]
 }

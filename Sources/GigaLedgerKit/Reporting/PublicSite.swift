@@ -90,12 +90,15 @@ public struct PublicSite: Sendable {
     public func page(_ path: String, ledger: Ledger, receipts: ((Int64) throws -> Receipt)? = nil) throws -> [UInt8]? {
         if path == "index.html" { return render("page-index.html", index(root: "")) }
         let parts = path.split(separator: "/").map(String.init)
-        if parts.count == 2, parts[0] == "receipts", parts[1].hasSuffix(".txt"), let seq = Int64(parts[1].dropLast(4)), String(seq) + ".txt" == parts[1],
-           seq >= 1, seq <= size {
+        if parts.count == 2, parts[0] == "receipts", parts[1].hasSuffix(".txt"), let seq = Int64(parts[1].dropLast(4)),
+            String(seq) + ".txt" == parts[1],
+            seq >= 1, seq <= size
+        {
             return Array(try (receipts ?? ledger.receiptMaker(checkpointNote: note))(seq).encoded.utf8)
         }
         if parts.count == 3, parts[0] == "reports", let directory = reportsDirectory,
-           let report = reports.first(where: { $0.name == parts[1] }), report.files.contains(parts[2]) {
+            let report = reports.first(where: { $0.name == parts[1] }), report.files.contains(parts[2])
+        {
             let file = directory + "/" + report.name + "/" + parts[2]
             guard let data = FileManager.default.contents(atPath: file), data.count <= Self.reportFileBytesMax else {
                 throw FileRefusal("report file \(file)", "cannot be read, or is larger than \(Self.reportFileBytesMax) bytes")
@@ -108,7 +111,8 @@ public struct PublicSite: Sendable {
             return render("page-entry.html", entryContext(entry))
         }
         guard let last = parts.last, last.hasPrefix("page-"), last.hasSuffix(".html"), let number = Int(last.dropFirst(5).dropLast(5)),
-              "page-\(number).html" == last, number >= 1 else { return nil }
+            "page-\(number).html" == last, number >= 1
+        else { return nil }
         switch parts.count {
         case 2: return list(rows, heading: "All entries", filter: nil, prefix: "", page: number)
         case 3 where parts[1].hasPrefix("factory-"):
@@ -144,19 +148,26 @@ public struct PublicSite: Sendable {
         values["policy"] = policy
         values["year"] = String(year)
         values["factories"] = factories.enumerated().map { index, factory -> [String: Any] in
-            ["id": factory.id, "slug": Self.slug(factory.id), "name": factory.name, "hosts": factory.hosts, "committed": factory.committed,
-             "paid": factory.paid, "unionShare": factory.unionShare, "last": index == factories.count - 1,
-             "verdicts": factory.verdicts.map { ["status": $0.status, "css": $0.css, "rule": $0.rule] }]
+            [
+                "id": factory.id, "slug": Self.slug(factory.id), "name": factory.name, "hosts": factory.hosts, "committed": factory.committed,
+                "paid": factory.paid, "unionShare": factory.unionShare, "last": index == factories.count - 1,
+                "verdicts": factory.verdicts.map { ["status": $0.status, "css": $0.css, "rule": $0.rule] },
+            ]
         }
         values["hasProgramme"] = !programme.isEmpty
         values["programme"] = programme.map { ["status": $0.status, "css": $0.css, "rule": $0.rule] }
         values["hasReports"] = !reports.isEmpty
         values["reports"] = reports.map { report -> [String: Any] in
-            ["name": report.name, "period": report.period, "entryCount": String(report.entryCount), "signed": report.signed,
-             "html": report.files.contains("report.html") ? "reports/\(report.name)/report.html" : "", "files": report.files.map { ["file": $0, "name": report.name] }]
+            [
+                "name": report.name, "period": report.period, "entryCount": String(report.entryCount), "signed": report.signed,
+                "html": report.files.contains("report.html") ? "reports/\(report.name)/report.html" : "",
+                "files": report.files.map { ["file": $0, "name": report.name] },
+            ]
         }
         let sources = self.sources
-        values["sources"] = sources.enumerated().map { ["name": $0.element, "slug": Self.slug($0.element), "last": $0.offset == sources.count - 1] as [String: Any] }
+        values["sources"] = sources.enumerated().map {
+            ["name": $0.element, "slug": Self.slug($0.element), "last": $0.offset == sources.count - 1] as [String: Any]
+        }
         return values
     }
 
@@ -214,7 +225,9 @@ extension Ledger {
         let size = latest.size
         let note = try withCosignatures(latest.note, size: size)
         let keys = try keys()
-        let signer = keys.first { record in record.enrolment.role.signsCheckpoints && (try? Checkpoint.open(latest.note, trusting: [record.enrolment.publicKey])) != nil }
+        let signer = keys.first { record in
+            record.enrolment.role.signsCheckpoints && (try? Checkpoint.open(latest.note, trusting: [record.enrolment.publicKey])) != nil
+        }
         let cosigners = ((try? SignedNote.parse(note))?.signatures ?? []).filter { $0.payload.count == 72 }.map(\.name)
         var rows = [PublicSite.Row]()
         rows.reserveCapacity(Int(size))
@@ -231,8 +244,10 @@ extension Ledger {
                 case .factoryRegister(let registered)?: factory = registered.id
                 default: break
                 }
-                rows.append(PublicSite.Row(seq: entry.seq, type: entry.type, recordedAt: entry.recordedAt, summary: data?.summary ?? "",
-                                           factory: factory, source: source))
+                rows.append(
+                    PublicSite.Row(
+                        seq: entry.seq, type: entry.type, recordedAt: entry.recordedAt, summary: data?.summary ?? "",
+                        factory: factory, source: source))
             }
             from += Int64(page.count)
         }
@@ -242,14 +257,16 @@ extension Ledger {
             PublicSite.VerdictLine(status: verdict.status.rawValue, css: verdict.status.cssClass, rule: verdict.rule.id)
         }
         // Without a policy in force there are no verdicts, but the figures stand.
-        let judged = try report.map { $0.factories.map { ($0.factory, $0.cumulative, $0.verdicts) } }
+        let judged =
+            try report.map { $0.factories.map { ($0.factory, $0.cumulative, $0.verdicts) } }
             ?? factoryFigures(at: size).map { ($0.factory, $0.figures, [Verdict]()) }
         let factories = judged.map { factory, figures, verdicts -> PublicSite.FactoryLine in
             let total = figures.total, union = figures.union
             let share = total.paid > 0 && union.paid >= 0 && union.paid <= total.paid ? Fraction(union.paid, total.paid).percentText : "—"
-            return PublicSite.FactoryLine(id: factory.id, name: factory.name, hosts: factory.hosts.joined(separator: ", "),
-                                          committed: Cents.formatted(total.committed), paid: Cents.formatted(total.paid), unionShare: share,
-                                          verdicts: verdicts.map(line))
+            return PublicSite.FactoryLine(
+                id: factory.id, name: factory.name, hosts: factory.hosts.joined(separator: ", "),
+                committed: Cents.formatted(total.committed), paid: Cents.formatted(total.paid), unionShare: share,
+                verdicts: verdicts.map(line))
         }
         let newestFirst = Array(rows.reversed())
         // The report folders of this ledger in `reportsDirectory`, by name; others are left out.
@@ -259,17 +276,22 @@ extension Ledger {
             for name in names.sorted() where PublicSite.slug(name) == name {
                 let folder = reportsDirectory + "/" + name
                 guard let found = try? publishableReport(folder, size: size) else { continue }
-                let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { ReportBundle.isReportFile($0) || $0 == "checkpoint.txt" || $0 == "consistency.txt" || $0.hasSuffix(".txt.minisig") }.sorted()
-                reports.append(PublicSite.ReportLink(name: name, period: found.period.description, entryCount: found.entryCount, signed: found.signed, files: files))
+                let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+                    ReportBundle.isReportFile($0) || $0 == "checkpoint.txt" || $0 == "consistency.txt" || $0.hasSuffix(".txt.minisig")
+                }.sorted()
+                reports.append(
+                    PublicSite.ReportLink(
+                        name: name, period: found.period.description, entryCount: found.entryCount, signed: found.signed, files: files))
             }
         }
-        return PublicSite(origin: try origin(), size: size, rootHex: Encoding.hex(latest.root), note: note,
-                          signer: signer.map { "\($0.enrolment.name) (\($0.enrolment.role.rawValue) key \($0.enrolment.publicKey.id))" } ?? "a key of the ledger",
-                          cosigners: cosigners, policy: report.map { "\($0.policy.id) version \($0.policy.version)" } ?? "no policy recorded: no verdicts",
-                          year: year, factories: factories, programme: (report?.programme ?? []).map(line), rows: newestFirst,
-                          byFactory: Dictionary(grouping: newestFirst.filter { $0.factory != nil }, by: { $0.factory! }),
-                          bySource: Dictionary(grouping: newestFirst.filter { $0.source != nil }, by: { $0.source! }),
-                          keyNames: Dictionary(keys.map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a }),
-                          reportsDirectory: reportsDirectory, reports: reports)
+        return PublicSite(
+            origin: try origin(), size: size, rootHex: Encoding.hex(latest.root), note: note,
+            signer: signer.map { "\($0.enrolment.name) (\($0.enrolment.role.rawValue) key \($0.enrolment.publicKey.id))" } ?? "a key of the ledger",
+            cosigners: cosigners, policy: report.map { "\($0.policy.id) version \($0.policy.version)" } ?? "no policy recorded: no verdicts",
+            year: year, factories: factories, programme: (report?.programme ?? []).map(line), rows: newestFirst,
+            byFactory: Dictionary(grouping: newestFirst.filter { $0.factory != nil }, by: { $0.factory! }),
+            bySource: Dictionary(grouping: newestFirst.filter { $0.source != nil }, by: { $0.source! }),
+            keyNames: Dictionary(keys.map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a }),
+            reportsDirectory: reportsDirectory, reports: reports)
     }
 }

@@ -41,8 +41,10 @@ extension Ledger {
     /// forward from `previous` when given. Verifies the whole ledger and refuses one that does
     /// not verify; the figures are added up in the same pass. `fullVerify: false` takes the
     /// signatures under the latest checkpoint the ledger signed as checked.
-    public func periodReport(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = true,
-                             previous: PreviousReport? = nil) throws -> (report: PeriodReport, verification: VerificationReport) {
+    public func periodReport(
+        period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = true,
+        previous: PreviousReport? = nil
+    ) throws -> (report: PeriodReport, verification: VerificationReport) {
         let (data, head, origin, verification) = try collect(through: period.lastDay, at: at, fullVerify: fullVerify)
         if let previous { try check(previous, against: period, head: head, data: data, origin: origin) }
         let root = try self.root(size: head.seq)
@@ -51,7 +53,9 @@ extension Ledger {
 
     /// The contribution and access rows dated up to `through` (every one when nil) at state `at`
     /// (default: the whole ledger), corrected ones marked, from the verified ledger: what `export` writes.
-    public func exportRows(through: CalendarDate?, at: Int64? = nil) throws -> (contributions: [ContributionRow], access: [AccessRow], corrections: [Int64: CorrectionRecord]) {
+    public func exportRows(
+        through: CalendarDate?, at: Int64? = nil
+    ) throws -> (contributions: [ContributionRow], access: [AccessRow], corrections: [Int64: CorrectionRecord]) {
         let (data, _, _, _) = try collect(through: through, at: at)
         return (data.contributions, data.access, data.corrections)
     }
@@ -64,8 +68,9 @@ extension Ledger {
         guard verification.isVerified else { return LedgerStatus(verification: verification, countsByType: [:], factories: []) }
         data.finish()
         let figures = data.figures(at: verification.verifiedCount) { _ in true }
-        return LedgerStatus(verification: verification, countsByType: data.countsByType ?? [:],
-                            factories: data.factories(at: verification.verifiedCount).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
+        return LedgerStatus(
+            verification: verification, countsByType: data.countsByType ?? [:],
+            factories: data.factories(at: verification.verifiedCount).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
     }
 
     /// Checks that the previous report is of this ledger, comes before this one, and says what
@@ -78,12 +83,15 @@ extension Ledger {
             throw InputError(field: "previous", value: prior.description, problem: "is not a period before \(period)\(hint)")
         }
         guard previous.entryCount >= 1, previous.entryCount <= head.seq else {
-            throw InputError(field: "previous", value: String(previous.entryCount),
-                             problem: "is a report at entry \(previous.entryCount), after this report's state (entry \(head.seq))")
+            throw InputError(
+                field: "previous", value: String(previous.entryCount),
+                problem: "is a report at entry \(previous.entryCount), after this report's state (entry \(head.seq))")
         }
         guard let priorHead = try entry(previous.entryCount) else { preconditionFailure("Ledger.check: entry \(previous.entryCount) is missing") }
         if let hash = previous.headHash, priorHead.hash != hash {
-            throw InputError(field: "previous", value: Encoding.hex(hash), problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
+            throw InputError(
+                field: "previous", value: Encoding.hex(hash),
+                problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
         }
         if let signature = previous.summarySignature, let text = previous.summaryText {
             try checkSignature(signature, of: text)
@@ -91,7 +99,11 @@ extension Ledger {
         if let text = previous.summaryText {
             let again = try data.report(period: prior, origin: origin, head: priorHead, root: try root(size: previous.entryCount), previous: nil)
             guard Self.sameSummary(text, ReportRenderer.summaryJSON(again)) else {
-                throw InputError(field: "previous", value: "summary.json", problem: "is not what this ledger gives for \(prior) at entry \(previous.entryCount): it was edited, or made by another version of gigaledger (remake it with `gigaledger report \(prior.kindName == "year" ? "--year" : "--quarter") \(prior) --at \(previous.entryCount)`)")
+                throw InputError(
+                    field: "previous", value: "summary.json",
+                    problem:
+                        "is not what this ledger gives for \(prior) at entry \(previous.entryCount): it was edited, or made by another version of gigaledger (remake it with `gigaledger report \(prior.kindName == "year" ? "--year" : "--quarter") \(prior) --at \(previous.entryCount)`)"
+                )
             }
         }
     }
@@ -116,7 +128,8 @@ extension Ledger {
         let input = try PreviousInput.read(folder)
         let report = input.report
         guard let period = report.period, report.entryCount >= 1, report.entryCount <= size,
-              let head = try entry(report.entryCount), report.headHash == head.hash else {
+            let head = try entry(report.entryCount), report.headHash == head.hash
+        else {
             throw FileRefusal("report \(folder)", "is not a report of this ledger within its first \(size) entries")
         }
         if let signature = report.summarySignature, let text = report.summaryText { try checkSignature(signature, of: text) }
@@ -128,10 +141,13 @@ extension Ledger {
             throw InputError(field: "previous", value: "summary.json.minisig", problem: "is not a minisign signature")
         }
         guard let key = try keys().first(where: { $0.enrolment.publicKey.id == parsed.keyID }) else {
-            throw InputError(field: "previous", value: "summary.json.minisig", problem: "is signed by key \(parsed.keyID), which this ledger does not enroll")
+            throw InputError(
+                field: "previous", value: "summary.json.minisig", problem: "is signed by key \(parsed.keyID), which this ledger does not enroll")
         }
         guard Minisign.isValid(parsed, of: Array(file.utf8), by: key.enrolment.publicKey) else {
-            throw InputError(field: "previous", value: "summary.json.minisig", problem: "does not verify: summary.json was changed after it was signed by key \(parsed.keyID)")
+            throw InputError(
+                field: "previous", value: "summary.json.minisig",
+                problem: "does not verify: summary.json was changed after it was signed by key \(parsed.keyID)")
         }
     }
 
@@ -148,9 +164,11 @@ extension Ledger {
     private func collect(through: CalendarDate?, at: Int64?, fullVerify: Bool = true) throws -> (ReportData, Entry, String, VerificationReport) {
         if let at, at < 1 { throw InputError(field: "at", value: String(at), problem: "is not an entry of this ledger") }
         var data = ReportData(through: through)
-        let verification = try verify(trustingLatestCheckpoint: !fullVerify, visit: { body in
-            if at.map({ body.seq <= $0 }) ?? true { data.add(body) }
-        })
+        let verification = try verify(
+            trustingLatestCheckpoint: !fullVerify,
+            visit: { body in
+                if at.map({ body.seq <= $0 }) ?? true { data.add(body) }
+            })
         if let failure = verification.failure {
             throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", kind: .notVerified)
         }
@@ -282,16 +300,24 @@ struct ReportData {
         let recorded = policies.filter { $0.seq <= state }
         if let inForce = recorded.last(where: { $0.policy.isInForce(on: day) }) { return (inForce.policy, inForce.seq, nil) }
         guard !recorded.isEmpty else {
-            throw ReportError(message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --builtin eurohpc-2026`", kind: .refused)
+            throw ReportError(
+                message: "no policy is recorded at entry \(state): record one with `gigaledger policy set --builtin eurohpc-2026`", kind: .refused)
         }
         let earliest = recorded.min { ($0.policy.effectiveFrom ?? CalendarDate.earliest) < ($1.policy.effectiveFrom ?? CalendarDate.earliest) }!
         let from = earliest.policy.effectiveFrom.map(\.description) ?? "?"
-        return (earliest.policy, earliest.seq, "no policy recorded by entry \(state) is in force on \(day): the earliest, \(earliest.policy.id) version \(earliest.policy.version) (entry \(earliest.seq)), takes effect on \(from); no rule in force judges this period")
+        return (
+            earliest.policy, earliest.seq,
+            "no policy recorded by entry \(state) is in force on \(day): the earliest, \(earliest.policy.id) version \(earliest.policy.version) (entry \(earliest.seq)), takes effect on \(from); no rule in force judges this period"
+        )
     }
 
     /// Every factory's verdicts and payment findings at `state` for the period ending on `day`.
-    func judge(at state: Int64, through day: CalendarDate) throws -> (policy: Policy, seq: Int64, notInForce: String?,
-                                                                   factories: [(Factory, PeriodFigures, [Verdict], [PaymentFinding])], programme: [Verdict]) {
+    func judge(
+        at state: Int64, through day: CalendarDate
+    ) throws -> (
+        policy: Policy, seq: Int64, notInForce: String?,
+        factories: [(Factory, PeriodFigures, [Verdict], [PaymentFinding])], programme: [Verdict]
+    ) {
         let (policy, seq, notInForce) = try self.policy(at: state, for: day)
         let groups = grouped(at: state, through: day)
         var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
@@ -303,8 +329,10 @@ struct ReportData {
             out.append((factory, figures, verdicts, Safeguards.findings(figures, rows: rows)))
         }
         let all = out.map(\.1).reduce(PeriodFigures(), +)
-        let programmeEntries = contributions.filter { $0.item.date <= day && $0.item.kind == .commitment && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) }
-            .filter { $0.item.source == .union || $0.item.source.isMemberState }.map(\.seq)
+        let programmeEntries = contributions.filter {
+            $0.item.date <= day && $0.item.kind == .commitment && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state)
+        }
+        .filter { $0.item.source == .union || $0.item.source.isMemberState }.map(\.seq)
         var programme = Safeguards.programme(all, entries: programmeEntries, policy: policy, through: day)
         if let notInForce { programme = programme.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
         return (policy, seq, notInForce, out, programme)
@@ -315,15 +343,18 @@ struct ReportData {
         let judged = try judge(at: state, through: period.lastDay)
         let movements = figures(at: state) { period.contains($0) }
         let factories = judged.factories.map { factory, cumulative, verdicts, findings in
-            FactoryReport(factory: factory, period: movements[factory.id] ?? PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
+            FactoryReport(
+                factory: factory, period: movements[factory.id] ?? PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
         }
         var quarterVerdicts = [QuarterVerdicts]()
         if case .year = period {
             for quarter in period.quarters {
                 let atQuarter = try judge(at: state, through: quarter.lastDay)
-                quarterVerdicts.append(QuarterVerdicts(quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }, programme: atQuarter.programme,
-                                                       findings: atQuarter.factories.flatMap { item in item.3.map { (item.0.id, $0) } },
-                                                       isProvisional: String(head.recordedAt.prefix(10)) <= quarter.lastDay.description))
+                quarterVerdicts.append(
+                    QuarterVerdicts(
+                        quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }, programme: atQuarter.programme,
+                        findings: atQuarter.factories.flatMap { item in item.3.map { (item.0.id, $0) } },
+                        isProvisional: String(head.recordedAt.prefix(10)) <= quarter.lastDay.description))
             }
         }
         let allCumulative = factories.map(\.cumulative).reduce(PeriodFigures(), +)
@@ -336,7 +367,9 @@ struct ReportData {
             contributionRows: contributions.last.map { $0.seq <= state } ?? true ? contributions : contributions.filter { $0.seq <= state },
             accessRows: access.last.map { $0.seq <= state } ?? true ? access : access.filter { $0.seq <= state },
             corrections: corrections.filter { $0.value.origin.seq <= state },
-            rollForward: try previous.map { try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme) },
+            rollForward: try previous.map {
+                try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme)
+            },
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state))
     }
 
@@ -356,12 +389,14 @@ struct ReportData {
             for key in item.cumulative.bySource.keys where key.hasPrefix("ms:") { codes.insert(String(key.dropFirst(3))) }
         }
         return codes.sorted().map { code in
-            MemberStateView(code: code, name: Codes.memberStateNames[code] ?? code, factories: factories.compactMap { item in
-                let totals = item.cumulative.bySource["ms:\(code)"]
-                let isHost = item.factory.hosts.contains(code)
-                guard totals != nil || isHost else { return nil }
-                return (item.factory.id, isHost, totals ?? ContributionTotals())
-            })
+            MemberStateView(
+                code: code, name: Codes.memberStateNames[code] ?? code,
+                factories: factories.compactMap { item in
+                    let totals = item.cumulative.bySource["ms:\(code)"]
+                    let isHost = item.factory.hosts.contains(code)
+                    guard totals != nil || isHost else { return nil }
+                    return (item.factory.id, isHost, totals ?? ContributionTotals())
+                })
         }
     }
 
@@ -377,7 +412,9 @@ struct ReportData {
     /// Opening (the previous report's cumulative figures, at its state), movements (dated after
     /// the previous period), prior-period adjustments (rows dated in or before the previous period
     /// whose counting changed between the two states) and closing; the sum is checked.
-    func rollForward(from previous: PreviousReport, period: ReportPeriod, state: Int64, current: [FactoryReport], programme: [Verdict]) throws -> RollForward {
+    func rollForward(
+        from previous: PreviousReport, period: ReportPeriod, state: Int64, current: [FactoryReport], programme: [Verdict]
+    ) throws -> RollForward {
         let prior = previous.period ?? period.previous
         let priorEnd = prior.lastDay, priorState = previous.entryCount
         let opening = figures(at: priorState) { $0 <= priorEnd }
@@ -392,40 +429,57 @@ struct ReportData {
             guard sign != 0 else { continue }
             adjustments[row.item.factory, default: PeriodFigures()].add(row.item, sign: Total(sign))
             let item = row.item
-            list.append(adjustment(row.origin, row.correctedBy, sign: sign, factory: item.factory, date: item.date, ref: item.ref,
-                                   what: "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)"))
+            list.append(
+                adjustment(
+                    row.origin, row.correctedBy, sign: sign, factory: item.factory, date: item.date, ref: item.ref,
+                    what: "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)"))
         }
         for row in access where row.grant.date <= priorEnd {
             let sign = sign(row.seq, row.correctedBy)
             guard sign != 0 else { continue }
             adjustments[row.grant.factory, default: PeriodFigures()].access.add(row.grant, sign: Total(sign))
             let grant = row.grant
-            list.append(adjustment(row.origin, row.correctedBy, sign: sign, factory: grant.factory, date: grant.date, ref: "",
-                                   what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))"))
+            list.append(
+                adjustment(
+                    row.origin, row.correctedBy, sign: sign, factory: grant.factory, date: grant.date, ref: "",
+                    what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))"))
         }
         var bridges = [FactoryRollForward]()
         for item in current {
             let id = item.factory.id
-            let bridge = FactoryRollForward(factoryID: id, opening: opening[id] ?? PeriodFigures(), movements: movements[id] ?? PeriodFigures(),
-                                            adjustments: adjustments[id] ?? PeriodFigures(), closing: item.cumulative)
+            let bridge = FactoryRollForward(
+                factoryID: id, opening: opening[id] ?? PeriodFigures(), movements: movements[id] ?? PeriodFigures(),
+                adjustments: adjustments[id] ?? PeriodFigures(), closing: item.cumulative)
             guard Self.normalized(bridge.opening + bridge.movements + bridge.adjustments) == Self.normalized(bridge.closing) else {
-                throw ReportError(message: "the roll-forward of \(id) does not add up (opening + movements + adjustments ≠ closing): please report this as a bug", kind: .notVerified)
+                throw ReportError(
+                    message: "the roll-forward of \(id) does not add up (opening + movements + adjustments ≠ closing): please report this as a bug",
+                    kind: .notVerified)
             }
             bridges.append(bridge)
         }
-        let changes = try self.changes(prior: prior, priorState: priorState, state: state, period: period, current: current, programme: programme, opening: opening)
-        let basis = previous.summaryText == nil ? "the ledger's signed checkpoint at entry \(priorState), taken as the close of \(prior)"
-            : previous.summarySignature == nil ? "the \(prior) report (unsigned) at entry \(priorState)" : "the \(prior) report at entry \(priorState), its signature checked"
-        return RollForward(previousPeriod: prior, previousEntryCount: priorState, basis: basis, factories: bridges,
-                           adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, changes: changes)
+        let changes = try self.changes(
+            prior: prior, priorState: priorState, state: state, period: period, current: current, programme: programme, opening: opening)
+        let basis =
+            previous.summaryText == nil
+            ? "the ledger's signed checkpoint at entry \(priorState), taken as the close of \(prior)"
+            : previous.summarySignature == nil
+                ? "the \(prior) report (unsigned) at entry \(priorState)" : "the \(prior) report at entry \(priorState), its signature checked"
+        return RollForward(
+            previousPeriod: prior, previousEntryCount: priorState, basis: basis, factories: bridges,
+            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, changes: changes)
     }
 
-    private func adjustment(_ origin: RowOrigin, _ correctedBy: Int64?, sign: Int, factory: String, date: CalendarDate, ref: String, what: String) -> Adjustment {
+    private func adjustment(
+        _ origin: RowOrigin, _ correctedBy: Int64?, sign: Int, factory: String, date: CalendarDate, ref: String, what: String
+    ) -> Adjustment {
         if sign < 0, correctedBy != nil, let correction = corrections[origin.seq] {
-            return Adjustment(origin: correction.origin, factoryID: factory, description: "− \(what) (entry \(origin.seq), corrected)",
-                              valueDate: date, reason: correction.reason, sign: sign)
+            return Adjustment(
+                origin: correction.origin, factoryID: factory, description: "− \(what) (entry \(origin.seq), corrected)",
+                valueDate: date, reason: correction.reason, sign: sign)
         }
-        return Adjustment(origin: origin, factoryID: factory, description: "+ \(what) (recorded after the previous report)", valueDate: date, reason: ref, sign: sign)
+        return Adjustment(
+            origin: origin, factoryID: factory, description: "+ \(what) (recorded after the previous report)", valueDate: date, reason: ref,
+            sign: sign)
     }
 
     /// Figures without the zero entries sums leave behind, so equal figures compare equal.
@@ -442,8 +496,10 @@ struct ReportData {
     /// Every verdict, finding and cumulative figure that differs from the previous report's
     /// (recomputed at its state), new breaches first, each with the entries recorded since that
     /// cause it.
-    func changes(prior: ReportPeriod, priorState: Int64, state: Int64, period: ReportPeriod, current: [FactoryReport], programme: [Verdict],
-                 opening: [String: PeriodFigures]) throws -> [Change] {
+    func changes(
+        prior: ReportPeriod, priorState: Int64, state: Int64, period: ReportPeriod, current: [FactoryReport], programme: [Verdict],
+        opening: [String: PeriodFigures]
+    ) throws -> [Change] {
         var out = [Change]()
         let before = try judge(at: priorState, through: prior.lastDay)
         let priorEnd = prior.lastDay
@@ -466,8 +522,10 @@ struct ReportData {
             for verdict in now {
                 let old = was.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
                 guard old != verdict.status.rawValue else { continue }
-                out.append(Change(factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue, causes: causes,
-                                  rank: verdict.status == .breach ? 0 : 1))
+                out.append(
+                    Change(
+                        factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue, causes: causes,
+                        rank: verdict.status == .breach ? 0 : 1))
             }
         }
         for item in current {
@@ -477,32 +535,45 @@ struct ReportData {
             verdictChanges(id, now: item.verdicts, was: old?.2 ?? [], causes: factoryCauses)
             for finding in item.findings where !(old?.3 ?? []).contains(where: { $0.source == finding.source && $0.category == finding.category }) {
                 let findingSource = try? Source.parse(finding.source, field: "source")
-                out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)", before: "none",
-                                  after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments",
-                                  causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 0))
+                out.append(
+                    Change(
+                        factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)", before: "none",
+                        after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments",
+                        causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 0))
             }
             for finding in old?.3 ?? [] where !item.findings.contains(where: { $0.source == finding.source && $0.category == finding.category }) {
                 let findingSource = try? Source.parse(finding.source, field: "source")
-                out.append(Change(factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)",
-                                  before: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", after: "none",
-                                  causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 1))
+                out.append(
+                    Change(
+                        factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)",
+                        before: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", after: "none",
+                        causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 1))
             }
             let was = opening[id] ?? PeriodFigures(), now = item.cumulative
             for key in PeriodFigures.ordered(Array(Set(was.bySource.keys).union(now.bySource.keys))) {
                 let a = was.bySource[key] ?? ContributionTotals(), b = now.bySource[key] ?? ContributionTotals()
                 let keySource = try? Source.parse(key, field: "source")
                 let sourceCauses = causes { factory, source in factory == id && source != nil && source == keySource }
-                for (name, x, y) in [("committed CAPEX", a.committedCapex, b.committedCapex), ("committed OPEX", a.committedOpex, b.committedOpex),
-                                     ("paid CAPEX", a.paidCapex, b.paidCapex), ("paid OPEX", a.paidOpex, b.paidOpex)] where x != y {
-                    out.append(Change(factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y), causes: sourceCauses, rank: 2))
+                for (name, x, y) in [
+                    ("committed CAPEX", a.committedCapex, b.committedCapex), ("committed OPEX", a.committedOpex, b.committedOpex),
+                    ("paid CAPEX", a.paidCapex, b.paidCapex), ("paid OPEX", a.paidOpex, b.paidOpex),
+                ] where x != y {
+                    out.append(
+                        Change(
+                            factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y), causes: sourceCauses,
+                            rank: 2))
                 }
             }
             if was.access.hours() != now.access.hours() {
-                out.append(Change(factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()), after: Hours.formatted(now.access.hours()),
-                                  causes: causes { factory, source in factory == id && source == nil }, rank: 2))
+                out.append(
+                    Change(
+                        factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()),
+                        after: Hours.formatted(now.access.hours()),
+                        causes: causes { factory, source in factory == id && source == nil }, rank: 2))
             }
         }
-        verdictChanges(nil, now: programme, was: before.programme, causes: causes { _, source in source == .union || (source?.isMemberState ?? false) })
+        verdictChanges(
+            nil, now: programme, was: before.programme, causes: causes { _, source in source == .union || (source?.isMemberState ?? false) })
         return out.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element)
     }
 }

@@ -16,8 +16,10 @@ public struct ReportBundle {
     public let notes: [String]
 
     /// The names a report folder holds: the report's files and their signatures, and nothing else.
-    public static let fileNames: Set<String> = ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv",
-                                                "checkpoint.txt", "consistency.txt"]
+    public static let fileNames: Set<String> = [
+        "report.md", "report.html", "summary.json", "contributions.csv", "access.csv",
+        "checkpoint.txt", "consistency.txt",
+    ]
 
     /// Whether `name` is a file a report folder may hold (what `write` may replace).
     public static func isReportFile(_ name: String) -> Bool {
@@ -55,18 +57,22 @@ public struct PreviousInput: Sendable {
             throw UnreadableFile(what: "previous report", path: path, why: "no such file or folder")
         }
         guard isFolder.boolValue else {
-            return PreviousInput(report: PreviousReport(period: nil, entryCount: 0, headHash: nil),
-                                 checkpointNote: try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax), folder: nil)
+            return PreviousInput(
+                report: PreviousReport(period: nil, entryCount: 0, headHash: nil),
+                checkpointNote: try OutputFiles.readText(path, what: "checkpoint", bytesMax: SignedNote.bytesMax), folder: nil)
         }
         let summaryPath = (path as NSString).appendingPathComponent("summary.json")
         let text = try OutputFiles.readText(summaryPath, what: "previous report's summary", bytesMax: summaryBytesMax)
         func refuse(_ why: String) -> FileRefusal { FileRefusal("previous report \(summaryPath)", why) }
         guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let format = json["format"] as? String, format.hasPrefix("gigaledger/report-summary/") else {
+            let format = json["format"] as? String, format.hasPrefix("gigaledger/report-summary/")
+        else {
             throw refuse("is not a gigaledger report summary")
         }
         guard let periodText = (json["period"] ?? json["quarter"]) as? String, let ledger = json["ledger"] as? [String: Any],
-              let entries = (ledger["entries"] as? NSNumber)?.int64Value, let headText = ledger["head"] as? String, let head = Encoding.unhex(headText), head.count == 32 else {
+            let entries = (ledger["entries"] as? NSNumber)?.int64Value, let headText = ledger["head"] as? String, let head = Encoding.unhex(headText),
+            head.count == 32
+        else {
             throw refuse("has no period, ledger.entries or ledger.head")
         }
         let period: ReportPeriod
@@ -77,8 +83,9 @@ public struct PreviousInput: Sendable {
         }
         let note = try optional("checkpoint.txt", what: "checkpoint", bytesMax: SignedNote.bytesMax)
         let signature = try optional("summary.json.minisig", what: "previous report's signature", bytesMax: 4096)
-        return PreviousInput(report: PreviousReport(period: period, entryCount: entries, headHash: head, summaryText: text, summarySignature: signature),
-                             checkpointNote: note, folder: path)
+        return PreviousInput(
+            report: PreviousReport(period: period, entryCount: entries, headHash: head, summaryText: text, summarySignature: signature),
+            checkpointNote: note, folder: path)
     }
 }
 
@@ -87,8 +94,10 @@ extension Ledger {
     /// ledger), rolled forward from `previous` when given, and assembles its files: with the
     /// checkpoint the ledger signed at that state, if any, and the consistency proof from the
     /// previous report's checkpoint to it when both exist. `signer` signs every file.
-    public func reportBundle(period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
-                             signer: SigningKey? = nil) throws -> ReportBundle {
+    public func reportBundle(
+        period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
+        signer: SigningKey? = nil
+    ) throws -> ReportBundle {
         var previousReport = previous?.report
         if let previous, let note = previous.checkpointNote {
             let checkpoint = try openCheckpoint(note)  // signed by this ledger, with the root its entries give
@@ -97,12 +106,15 @@ extension Ledger {
                 // it must at least have been signed over entries recorded after that period began.
                 let prior = period.previous
                 if let last = try entry(checkpoint.size), String(last.recordedAt.prefix(10)) < prior.firstDay.description {
-                    throw InputError(field: "previous", value: "checkpoint at entry \(checkpoint.size)",
-                                     problem: "covers entries recorded up to \(last.recordedAt), before \(prior) began: it cannot be the close of \(prior)")
+                    throw InputError(
+                        field: "previous", value: "checkpoint at entry \(checkpoint.size)",
+                        problem: "covers entries recorded up to \(last.recordedAt), before \(prior) began: it cannot be the close of \(prior)")
                 }
                 previousReport = PreviousReport(period: nil, entryCount: checkpoint.size, headHash: nil)
             } else if checkpoint.size != previous.report.entryCount {
-                throw InputError(field: "previous", value: "checkpoint.txt", problem: "is a checkpoint at entry \(checkpoint.size), not at the report's state (entry \(previous.report.entryCount))")
+                throw InputError(
+                    field: "previous", value: "checkpoint.txt",
+                    problem: "is a checkpoint at entry \(checkpoint.size), not at the report's state (entry \(previous.report.entryCount))")
             }
         }
         let (report, verification) = try periodReport(period: period, at: at, fullVerify: fullVerify, previous: previousReport)
@@ -112,7 +124,9 @@ extension Ledger {
             if let checkpoint {
                 consistency = try consistencyFile(fromNote: previousNote, toNote: checkpoint)
             } else {
-                notes.append("no checkpoint at entry \(report.entryCount), so no consistency.txt proves this state extends the previous report's checkpoint: run `gigaledger checkpoint`, then the report again, to include it")
+                notes.append(
+                    "no checkpoint at entry \(report.entryCount), so no consistency.txt proves this state extends the previous report's checkpoint: run `gigaledger checkpoint`, then the report again, to include it"
+                )
             }
         } else if previous != nil {
             notes.append("the previous report has no checkpoint.txt, so no consistency.txt proves this state extends it")
@@ -121,7 +135,9 @@ extension Ledger {
         for (name, text) in try ReportRenderer.files(report, checkpoint: checkpoint, consistency: consistency) {
             files.append((name, text))
             if let signer {
-                files.append((name + ".minisig", Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name))))
+                files.append(
+                    (name + ".minisig", Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name)))
+                )
             }
         }
         return ReportBundle(report: report, verification: verification, files: files, notes: notes)

@@ -7,30 +7,38 @@ extension ReportRenderer {
     }
 
     static func totalsJSON(_ totals: ContributionTotals) -> CanonicalJSON {
-        .object(["committed_capex_cents": .total(totals.committedCapex), "committed_opex_cents": .total(totals.committedOpex),
-                 "paid_capex_cents": .total(totals.paidCapex), "paid_opex_cents": .total(totals.paidOpex),
-                 "committed_cents": .total(totals.committed), "paid_cents": .total(totals.paid)])
+        .object([
+            "committed_capex_cents": .total(totals.committedCapex), "committed_opex_cents": .total(totals.committedOpex),
+            "paid_capex_cents": .total(totals.paidCapex), "paid_opex_cents": .total(totals.paidOpex),
+            "committed_cents": .total(totals.committed), "paid_cents": .total(totals.paid),
+        ])
     }
 
     static func periodJSON(_ figures: PeriodFigures) -> CanonicalJSON {
         var categories = [String: CanonicalJSON]()
         for category in AccessCategory.allCases where figures.access.hours(category) > 0 {
-            categories[category.rawValue] = .object(["union": .total(figures.access.hours(category, pool: .union)),
-                                                     "host": .total(figures.access.hours(category, pool: .host))])
+            categories[category.rawValue] = .object([
+                "union": .total(figures.access.hours(category, pool: .union)),
+                "host": .total(figures.access.hours(category, pool: .host)),
+            ])
         }
         return .object([
             "sources": .object(figures.bySource.mapValues(totalsJSON)), "total": totalsJSON(figures.total),
-            "access": .object(["by_category": .object(categories), "union_hours": .total(figures.access.hours(pool: .union)),
-                               "host_hours": .total(figures.access.hours(pool: .host)), "total_hours": .total(figures.access.hours()),
-                               "union_commercial_hours": .total(figures.access.unionCommercialHours)]),
+            "access": .object([
+                "by_category": .object(categories), "union_hours": .total(figures.access.hours(pool: .union)),
+                "host_hours": .total(figures.access.hours(pool: .host)), "total_hours": .total(figures.access.hours()),
+                "union_commercial_hours": .total(figures.access.unionCommercialHours),
+            ]),
         ])
     }
 
     static func verdictJSON(_ verdict: Verdict) -> CanonicalJSON {
-        var members: [String: CanonicalJSON] = ["rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
-                                                "explanation": .string(verdict.explanation), "confidence": .string(verdict.rule.confidence.rawValue),
-                                                "source": .string(verdict.rule.source), "entries": .array(verdict.entries.map { .integer($0) }),
-                                                "entry_count": .integer(Int64(verdict.entryCount))]
+        var members: [String: CanonicalJSON] = [
+            "rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
+            "explanation": .string(verdict.explanation), "confidence": .string(verdict.rule.confidence.rawValue),
+            "source": .string(verdict.rule.source), "entries": .array(verdict.entries.map { .integer($0) }),
+            "entry_count": .integer(Int64(verdict.entryCount)),
+        ]
         if let value = verdict.value { members["value"] = fractionJSON(value) }
         if let threshold = verdict.threshold { members["threshold"] = fractionJSON(threshold) }
         if let margin = verdict.margin { members["margin"] = .string(margin) }
@@ -38,27 +46,39 @@ extension ReportRenderer {
     }
 
     static func findingJSON(_ finding: PaymentFinding) -> CanonicalJSON {
-        .object(["source": .string(finding.source), "category": .string(finding.category.rawValue), "committed_cents": .total(finding.committed),
-                 "paid_cents": .total(finding.paid), "excess_cents": .total(finding.paid - finding.committed),
-                 "entries": .array(finding.entries.map { .integer($0) }), "entry_count": .integer(Int64(finding.entryCount))])
+        .object([
+            "source": .string(finding.source), "category": .string(finding.category.rawValue), "committed_cents": .total(finding.committed),
+            "paid_cents": .total(finding.paid), "excess_cents": .total(finding.paid - finding.committed),
+            "entries": .array(finding.entries.map { .integer($0) }), "entry_count": .integer(Int64(finding.entryCount)),
+        ])
     }
 
     static func rollForwardJSON(_ roll: RollForward) -> CanonicalJSON {
         .object([
             "previous_period": .string(roll.previousPeriod.description), "previous_entries": .integer(roll.previousEntryCount),
-            "factories": .array(roll.factories.map { item in
-                .object(["id": .string(item.factoryID), "opening": periodJSON(item.opening), "movements": periodJSON(item.movements),
-                         "adjustments": periodJSON(item.adjustments), "closing": periodJSON(item.closing)])
-            }),
-            "adjustments": .array(roll.adjustments.map { item in
-                .object(["entry": .integer(item.origin.seq), "recorded_at": .string(item.origin.recordedAt), "signer": .string(item.origin.signer.description),
-                         "factory": .string(item.factoryID), "what": .string(item.description), "value_date": .string(item.valueDate.description),
-                         "reason": .string(item.reason), "sign": .integer(Int64(item.sign))])
-            }),
-            "changes": .array(roll.changes.map { item in
-                .object(["factory": item.factoryID.map { .string($0) } ?? .string(""), "what": .string(item.what), "before": .string(item.before),
-                         "after": .string(item.after)])
-            }),
+            "factories": .array(
+                roll.factories.map { item in
+                    .object([
+                        "id": .string(item.factoryID), "opening": periodJSON(item.opening), "movements": periodJSON(item.movements),
+                        "adjustments": periodJSON(item.adjustments), "closing": periodJSON(item.closing),
+                    ])
+                }),
+            "adjustments": .array(
+                roll.adjustments.map { item in
+                    .object([
+                        "entry": .integer(item.origin.seq), "recorded_at": .string(item.origin.recordedAt),
+                        "signer": .string(item.origin.signer.description),
+                        "factory": .string(item.factoryID), "what": .string(item.description), "value_date": .string(item.valueDate.description),
+                        "reason": .string(item.reason), "sign": .integer(Int64(item.sign)),
+                    ])
+                }),
+            "changes": .array(
+                roll.changes.map { item in
+                    .object([
+                        "factory": item.factoryID.map { .string($0) } ?? .string(""), "what": .string(item.what), "before": .string(item.before),
+                        "after": .string(item.after),
+                    ])
+                }),
         ])
     }
 
@@ -69,40 +89,58 @@ extension ReportRenderer {
                 "id": .string(item.factory.id), "name": .string(item.factory.name), "kind": .string(item.factory.kind.rawValue),
                 "hosts": .array(item.factory.hosts.map { .string($0) }), "planned_capex_cents": .integer(item.factory.capex.value),
                 "period": periodJSON(item.period), "cumulative": periodJSON(item.cumulative), "verdicts": .array(item.verdicts.map(verdictJSON)),
-                "findings": .array(item.findings.map(findingJSON))]
+                "findings": .array(item.findings.map(findingJSON)),
+            ]
             if let opex = item.factory.opex { members["planned_opex_cents"] = .integer(opex.value) }
             return .object(members)
         }
-        var policy: [String: CanonicalJSON] = ["id": .string(report.policy.id), "version": .integer(report.policy.version), "entry": .integer(report.policySeq)]
+        var policy: [String: CanonicalJSON] = [
+            "id": .string(report.policy.id), "version": .integer(report.policy.version), "entry": .integer(report.policySeq),
+        ]
         if let from = report.policy.effectiveFrom { policy["effective_from"] = .string(from.description) }
         if let why = report.policyNotInForce { policy["not_in_force"] = .string(why) }
         var json: [String: CanonicalJSON] = [
             "format": .string("gigaledger/report-summary/v2"), "period": .string(report.period.description), "kind": .string(report.period.kindName),
             "first_day": .string(report.period.firstDay.description), "last_day": .string(report.period.lastDay.description),
             "provisional": .bool(report.isProvisional), "origin": .string(report.origin), "rounding": .string(rounding),
-            "ledger": .object(["entries": .integer(report.entryCount), "head": .string(Encoding.hex(report.headHash)),
-                               "head_recorded_at": .string(report.headRecordedAt), "merkle_root": .string(Encoding.hex(report.merkleRoot))]),
+            "ledger": .object([
+                "entries": .integer(report.entryCount), "head": .string(Encoding.hex(report.headHash)),
+                "head_recorded_at": .string(report.headRecordedAt), "merkle_root": .string(Encoding.hex(report.merkleRoot)),
+            ]),
             "policy": .object(policy), "factories": .array(factories), "programme": .array(report.programme.map(verdictJSON)),
             "all": .object(["period": periodJSON(report.allPeriod), "cumulative": periodJSON(report.allCumulative)]),
             "breaches": .integer(Int64(report.breaches.count)),
             "findings": .integer(Int64(report.findingCount)),
-            "member_states": .array(report.memberStates.map { state in
-                .object(["code": .string(state.code), "name": .string(state.name), "factories": .array(state.factories.map { item in
-                    .object(["factory": .string(item.factoryID), "host": .bool(item.isHost), "totals": totalsJSON(item.totals),
-                             "outstanding_cents": .total(item.totals.committed - item.totals.paid)])
-                })])
-            }),
-            "access_by_country": .object(report.accessByCountry.mapValues { categories in
-                .object(Dictionary(uniqueKeysWithValues: categories.map { ($0.key.rawValue, CanonicalJSON.total($0.value)) }))
-            }),
+            "member_states": .array(
+                report.memberStates.map { state in
+                    .object([
+                        "code": .string(state.code), "name": .string(state.name),
+                        "factories": .array(
+                            state.factories.map { item in
+                                .object([
+                                    "factory": .string(item.factoryID), "host": .bool(item.isHost), "totals": totalsJSON(item.totals),
+                                    "outstanding_cents": .total(item.totals.committed - item.totals.paid),
+                                ])
+                            }),
+                    ])
+                }),
+            "access_by_country": .object(
+                report.accessByCountry.mapValues { categories in
+                    .object(Dictionary(uniqueKeysWithValues: categories.map { ($0.key.rawValue, CanonicalJSON.total($0.value)) }))
+                }),
         ]
         if let roll = report.rollForward { json["roll_forward"] = rollForwardJSON(roll) }
         if !report.quarterVerdicts.isEmpty {
-            json["quarters"] = .array(report.quarterVerdicts.map { quarter in
-                .object(["quarter": .string(quarter.quarter.description), "factories": .array(quarter.factories.map { item in
-                    .object(["id": .string(item.factoryID), "verdicts": .array(item.verdicts.map(verdictJSON))])
-                })])
-            })
+            json["quarters"] = .array(
+                report.quarterVerdicts.map { quarter in
+                    .object([
+                        "quarter": .string(quarter.quarter.description),
+                        "factories": .array(
+                            quarter.factories.map { item in
+                                .object(["id": .string(item.factoryID), "verdicts": .array(item.verdicts.map(verdictJSON))])
+                            }),
+                    ])
+                })
         }
         return String(decoding: CanonicalJSON.object(json).encoded(), as: UTF8.self) + "\n"
     }
@@ -132,7 +170,8 @@ extension ReportRenderer {
     /// a tab or a carriage return) gets a leading apostrophe, so the spreadsheet shows it as text
     /// (OWASP, "CSV Injection"). Only text columns go through this; numbers are written as they are.
     static func neutralised(_ text: String) -> String {
-        guard let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) else { return text }
+        guard let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
+        else { return text }
         return "'" + text
     }
 
@@ -140,29 +179,39 @@ extension ReportRenderer {
     private static let csvRowBytesGuess = 192
 
     static func contributionsCSV(_ report: PeriodReport) -> String {
-        var out = csvRecord(["seq", "recorded_at", "signer", "date", "factory", "source", "source_name", "kind", "category", "amount_eur",
-                             "amount_cents", "ref", "in_period", "corrected_by"])
+        var out = csvRecord([
+            "seq", "recorded_at", "signer", "date", "factory", "source", "source_name", "kind", "category", "amount_eur",
+            "amount_cents", "ref", "in_period", "corrected_by",
+        ])
         out.reserveCapacity(report.contributionRows.count * csvRowBytesGuess)
         for row in report.contributionRows {
             let item = row.item, source = item.source.description
-            appendCSVRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, item.date.description, item.factory, source,
-                             neutralised(report.name(ofSource: source)), item.kind.rawValue, item.category.rawValue, item.amount.decimalText,
-                             String(item.amount.value), neutralised(item.ref), report.period.contains(item.date) ? "yes" : "no",
-                             row.correctedBy.map(String.init) ?? ""], to: &out)
+            appendCSVRecord(
+                [
+                    String(row.seq), row.origin.recordedAt, row.origin.signer.description, item.date.description, item.factory, source,
+                    neutralised(report.name(ofSource: source)), item.kind.rawValue, item.category.rawValue, item.amount.decimalText,
+                    String(item.amount.value), neutralised(item.ref), report.period.contains(item.date) ? "yes" : "no",
+                    row.correctedBy.map(String.init) ?? "",
+                ], to: &out)
         }
         return out
     }
 
     static func accessCSV(_ report: PeriodReport) -> String {
-        var out = csvRecord(["seq", "recorded_at", "signer", "date", "factory", "beneficiary", "country", "category", "pool", "gpu_hours",
-                             "commercial", "charge_eur", "in_period", "corrected_by"])
+        var out = csvRecord([
+            "seq", "recorded_at", "signer", "date", "factory", "beneficiary", "country", "category", "pool", "gpu_hours",
+            "commercial", "charge_eur", "in_period", "corrected_by",
+        ])
         out.reserveCapacity(report.accessRows.count * csvRowBytesGuess)
         for row in report.accessRows {
             let grant = row.grant
-            appendCSVRecord([String(row.seq), row.origin.recordedAt, row.origin.signer.description, grant.date.description, grant.factory,
-                             neutralised(grant.beneficiary), grant.country ?? "", grant.category.rawValue, grant.pool.rawValue, String(grant.gpuHours),
-                             grant.isCommercial ? "yes" : "no", grant.charge.decimalText, report.period.contains(grant.date) ? "yes" : "no",
-                             row.correctedBy.map(String.init) ?? ""], to: &out)
+            appendCSVRecord(
+                [
+                    String(row.seq), row.origin.recordedAt, row.origin.signer.description, grant.date.description, grant.factory,
+                    neutralised(grant.beneficiary), grant.country ?? "", grant.category.rawValue, grant.pool.rawValue, String(grant.gpuHours),
+                    grant.isCommercial ? "yes" : "no", grant.charge.decimalText, report.period.contains(grant.date) ? "yes" : "no",
+                    row.correctedBy.map(String.init) ?? "",
+                ], to: &out)
         }
         return out
     }
@@ -186,7 +235,8 @@ enum Charts {
     /// `marker` (a share of the bar) and a legend; a row with nothing in it says "no data".
     static func stacked(rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)]) -> String {
         let height = Int64(rows.count) * (barHeight + 14) + 40
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(labelWidth + width + 20) \(height)\" width=\"100%\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(labelWidth + width + 20) \(height)\" width=\"100%\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
         for (index, row) in rows.enumerated() {
             let y = Int64(index) * (barHeight + 14) + 8
             svg += "<text x=\"0\" y=\"\(y + 17)\">\(escape(row.label))</text>\n"
@@ -211,7 +261,8 @@ enum Charts {
         var x = labelWidth
         let legendY = height - 12
         for (name, color) in legend {
-            svg += "<rect x=\"\(x)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(color)\"/><text x=\"\(x + 16)\" y=\"\(legendY)\">\(escape(name))</text>\n"
+            svg +=
+                "<rect x=\"\(x)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(color)\"/><text x=\"\(x + 16)\" y=\"\(legendY)\">\(escape(name))</text>\n"
             x += Int64(name.count) * 7 + 34
         }
         return svg + "</svg>"
@@ -222,7 +273,9 @@ enum Charts {
     static func funding(_ report: PeriodReport) -> String {
         let rows = report.factories.map { item -> (label: String, segments: [Total], whole: Total?, marker: Fraction?) in
             let figures = item.cumulative
-            let cap = item.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory" }?.rule.basisPoints
+            let cap = item.verdicts.first {
+                $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory"
+            }?.rule.basisPoints
             let registered = Total(item.factory.capex.value)
             let segments = [figures.union.committedCapex, figures.memberStates.committedCapex, figures.sum(prefix: "private:").committedCapex]
             let whole = max(registered, segments.reduce(0, +))

@@ -95,8 +95,9 @@ public struct ContributionTotals: Equatable, Sendable {
     }
 
     public static func + (a: ContributionTotals, b: ContributionTotals) -> ContributionTotals {
-        ContributionTotals(committedCapex: a.committedCapex + b.committedCapex, committedOpex: a.committedOpex + b.committedOpex,
-                           paidCapex: a.paidCapex + b.paidCapex, paidOpex: a.paidOpex + b.paidOpex)
+        ContributionTotals(
+            committedCapex: a.committedCapex + b.committedCapex, committedOpex: a.committedOpex + b.committedOpex,
+            paidCapex: a.paidCapex + b.paidCapex, paidOpex: a.paidOpex + b.paidOpex)
     }
 }
 
@@ -200,8 +201,10 @@ public struct Verdict: Equatable, Sendable {
     /// The most entries a verdict lists by number.
     public static let entriesListedMax = 500
 
-    init(rule: PolicyRule, status: VerdictStatus, value: Fraction? = nil, threshold: Fraction? = nil, explanation: String,
-         margin: String? = nil, entries: [Int64] = []) {
+    init(
+        rule: PolicyRule, status: VerdictStatus, value: Fraction? = nil, threshold: Fraction? = nil, explanation: String,
+        margin: String? = nil, entries: [Int64] = []
+    ) {
         self.rule = rule
         self.status = status
         self.value = value
@@ -273,7 +276,8 @@ public struct QuarterVerdicts: Equatable, Sendable {
     public let isProvisional: Bool
 
     public static func == (a: QuarterVerdicts, b: QuarterVerdicts) -> Bool {
-        a.quarter == b.quarter && a.factories.map(\.factoryID) == b.factories.map(\.factoryID) && a.factories.map(\.verdicts) == b.factories.map(\.verdicts)
+        a.quarter == b.quarter && a.factories.map(\.factoryID) == b.factories.map(\.factoryID)
+            && a.factories.map(\.verdicts) == b.factories.map(\.verdicts)
     }
 }
 

@@ -6,7 +6,8 @@ import Mustache
 /// clock, and every order is fixed. A checkpoint or consistency proof is attached as its own file
 /// and changes none of the others.
 public enum ReportRenderer {
-    public static let rounding = "Amounts are exact to the cent. Percentages are rounded half up to two decimals for display only; every verdict is decided on the exact fraction of integer cents or GPU-hours, so a value shown as 17.00% may still exceed a 17% cap."
+    public static let rounding =
+        "Amounts are exact to the cent. Percentages are rounded half up to two decimals for display only; every verdict is decided on the exact fraction of integer cents or GPU-hours, so a value shown as 17.00% may still exceed a 17% cap."
 
     /// The most entries the HTML report lists in its appendix (each verdict links its entries there);
     /// beyond it, entries are named by sequence number and the CSV files hold the rows.
@@ -20,8 +21,10 @@ public enum ReportRenderer {
             let cell: (String) -> String = html ? { $0 } : { $0.replacingOccurrences(of: "|", with: "\\|") }
             return library.render(context(report, cell: cell, html: html), withTemplate: template) ?? ""
         }
-        var files = [("report.md", render("report.md", html: false)), ("report.html", render("report.html", html: true)),
-                     ("summary.json", summaryJSON(report)), ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report))]
+        var files = [
+            ("report.md", render("report.md", html: false)), ("report.html", render("report.html", html: true)),
+            ("summary.json", summaryJSON(report)), ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report)),
+        ]
         if let checkpoint { files.append(("checkpoint.txt", checkpoint)) }
         if let consistency { files.append(("consistency.txt", consistency)) }
         return files
@@ -44,11 +47,14 @@ public enum ReportRenderer {
                 : "When the ledger signed a checkpoint at this state, it is attached as checkpoint.txt (check it with `gigaledger verify --since checkpoint.txt`), and consistency.txt proves it extends the previous report's checkpoint.",
             "legend": legend,
             "policyID": report.policy.id, "policyVersion": String(report.policy.version), "policySeq": String(report.policySeq),
-            "policyTitle": cell(report.policy.title), "policyEffective": report.policy.effectiveFrom?.description ?? "not stated (applies to every period)",
+            "policyTitle": cell(report.policy.title),
+            "policyEffective": report.policy.effectiveFrom?.description ?? "not stated (applies to every period)",
             "factories": report.factories.map { factoryContext($0, report: report, cell: cell, linked: linked) },
             "programme": report.programme.map { verdictContext($0, factoryID: "all factories", cell: cell, linked: linked) },
-            "all": [periodContext(report.allPeriod, label: "within \(period)", factory: nil, report: report, cell: cell),
-                    periodContext(report.allCumulative, label: "cumulative to \(period.lastDay)", factory: nil, report: report, cell: cell)],
+            "all": [
+                periodContext(report.allPeriod, label: "within \(period)", factory: nil, report: report, cell: cell),
+                periodContext(report.allCumulative, label: "cumulative to \(period.lastDay)", factory: nil, report: report, cell: cell),
+            ],
             "rules": report.policy.rules.map { rule in
                 ["id": rule.id, "value": ruleValue(rule), "confidence": rule.confidence.rawValue, "source": cell(rule.source)]
             },
@@ -87,7 +93,8 @@ public enum ReportRenderer {
     }
 
     /// What the verdict columns mean, said once in every report.
-    static let legend = "Verdicts are decided on cumulative figures to the period's last day (corrections netted); the period's own figures below are for information. Headroom: how much more the capped figure could grow before the cap (for a share of a whole, with the whole growing alike); excess: how much is over the cap; shortfall: how much more is needed to reach a minimum; surplus: how much room is left above it. Entries: the sequence numbers of the entries behind the figures."
+    static let legend =
+        "Verdicts are decided on cumulative figures to the period's last day (corrections netted); the period's own figures below are for information. Headroom: how much more the capped figure could grow before the cap (for a share of a whole, with the whole growing alike); excess: how much is over the cap; shortfall: how much more is needed to reach a minimum; surplus: how much room is left above it. Entries: the sequence numbers of the entries behind the figures."
 
     /// `entry 9` or `entries 3–7, 12`.
     static func entriesText(_ seqs: [Int64]) -> String {
@@ -113,8 +120,10 @@ public enum ReportRenderer {
             "factoryID": factoryID, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
             "statusClass": verdict.status.cssClass, "explanation": cell(verdict.explanation),
             "note": cell(verdict.rule.note), "source": cell(verdict.rule.source), "confidence": verdict.rule.confidence.rawValue,
-            "margin": verdict.margin ?? "", "entriesText": verdict.entries.isEmpty && verdict.entryCount > 0
-                ? "\(verdict.entryCount) entries (this factory's rows in contributions.csv and access.csv)" : entriesText(verdict.entries), "marginText": verdict.margin.map { " — \($0)" } ?? "",
+            "margin": verdict.margin ?? "",
+            "entriesText": verdict.entries.isEmpty && verdict.entryCount > 0
+                ? "\(verdict.entryCount) entries (this factory's rows in contributions.csv and access.csv)" : entriesText(verdict.entries),
+            "marginText": verdict.margin.map { " — \($0)" } ?? "",
         ]
         if !verdict.entries.isEmpty && verdict.entries.allSatisfy(linked.contains) {
             values["links"] = verdict.entries.map { ["seq": String($0)] }
@@ -128,25 +137,33 @@ public enum ReportRenderer {
             "id": factory.id, "name": cell(factory.name), "kind": factory.kind.rawValue,
             "hosts": factory.hosts.map { "\(Codes.memberStateNames[$0] ?? $0) (\($0))" }.joined(separator: ", "),
             "capex": factory.capex.description, "opex": factory.opex.map { "registered operating budget \($0)" } ?? "no operating budget registered",
-            "periods": [periodContext(item.period, label: "within \(report.period)", factory: factory, report: report, cell: cell),
-                        periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell)],
+            "periods": [
+                periodContext(item.period, label: "within \(report.period)", factory: factory, report: report, cell: cell),
+                periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell),
+            ],
             "verdicts": item.verdicts.map { verdictContext($0, factoryID: factory.id, cell: cell, linked: linked) },
             "findings": item.findings.map { finding in
-                ["source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
-                 "committed": Cents.formatted(finding.committed), "paid": Cents.formatted(finding.paid),
-                 "excess": Cents.formatted(finding.paid - finding.committed),
-                 "entriesText": finding.entries.isEmpty ? "\(finding.entryCount) entries in contributions.csv" : entriesText(finding.entries)]
+                [
+                    "source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
+                    "committed": Cents.formatted(finding.committed), "paid": Cents.formatted(finding.paid),
+                    "excess": Cents.formatted(finding.paid - finding.committed),
+                    "entriesText": finding.entries.isEmpty ? "\(finding.entryCount) entries in contributions.csv" : entriesText(finding.entries),
+                ]
             },
         ]
     }
 
     static func money(_ totals: ContributionTotals) -> [String: String] {
-        ["committedCapex": Cents.formatted(totals.committedCapex), "committedOpex": Cents.formatted(totals.committedOpex),
-         "paidCapex": Cents.formatted(totals.paidCapex), "paidOpex": Cents.formatted(totals.paidOpex),
-         "committed": Cents.formatted(totals.committed), "paid": Cents.formatted(totals.paid)]
+        [
+            "committedCapex": Cents.formatted(totals.committedCapex), "committedOpex": Cents.formatted(totals.committedOpex),
+            "paidCapex": Cents.formatted(totals.paidCapex), "paidOpex": Cents.formatted(totals.paidOpex),
+            "committed": Cents.formatted(totals.committed), "paid": Cents.formatted(totals.paid),
+        ]
     }
 
-    static func periodContext(_ figures: PeriodFigures, label: String, factory: Factory?, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
+    static func periodContext(
+        _ figures: PeriodFigures, label: String, factory: Factory?, report: PeriodReport, cell: (String) -> String
+    ) -> [String: Any] {
         let total = figures.total
         let sources: [[String: String]] = figures.sourceKeys.map { key in
             var row = money(figures.bySource[key]!)
@@ -155,15 +172,25 @@ public enum ReportRenderer {
             row["share"] = total.committed > 0 ? Fraction(figures.bySource[key]!.committed, total.committed).percentText : "n/a"
             return row
         }
-        let access: [[String: String]] = AccessCategory.allCases.compactMap { category in
-            let all = figures.access.hours(category)
-            guard all > 0 else { return nil }
-            return ["category": category.rawValue, "union": Hours.grouped(figures.access.hours(category, pool: .union)),
-                    "host": Hours.grouped(figures.access.hours(category, pool: .host)), "total": Hours.grouped(all)]
-        } + [["category": "total", "union": Hours.grouped(figures.access.hours(pool: .union)), "host": Hours.grouped(figures.access.hours(pool: .host)),
-              "total": Hours.grouped(figures.access.hours())]]
-        var values: [String: Any] = ["label": label, "sources": sources, "total": money(total), "access": access,
-                                     "ratios": ratios(figures, factory: factory).map { ["text": cell($0)] }]
+        let access: [[String: String]] =
+            AccessCategory.allCases.compactMap { category in
+                let all = figures.access.hours(category)
+                guard all > 0 else { return nil }
+                return [
+                    "category": category.rawValue, "union": Hours.grouped(figures.access.hours(category, pool: .union)),
+                    "host": Hours.grouped(figures.access.hours(category, pool: .host)), "total": Hours.grouped(all),
+                ]
+            } + [
+                [
+                    "category": "total", "union": Hours.grouped(figures.access.hours(pool: .union)),
+                    "host": Hours.grouped(figures.access.hours(pool: .host)),
+                    "total": Hours.grouped(figures.access.hours()),
+                ]
+            ]
+        var values: [String: Any] = [
+            "label": label, "sources": sources, "total": money(total), "access": access,
+            "ratios": ratios(figures, factory: factory).map { ["text": cell($0)] },
+        ]
         if sources.isEmpty { values["noMoney"] = true }
         return values
     }
@@ -175,15 +202,22 @@ public enum ReportRenderer {
         var lines = [String]()
         if let factory {
             lines.append("Union share of the registered eligible CAPEX (commitments): \(share(union.committedCapex, Total(factory.capex.value)))")
-            if let opex = factory.opex { lines.append("Union share of the registered operating budget (commitments): \(share(union.committedOpex, Total(opex.value)))") }
+            if let opex = factory.opex {
+                lines.append("Union share of the registered operating budget (commitments): \(share(union.committedOpex, Total(opex.value)))")
+            }
         }
         lines.append("Union share of all commitments: \(share(union.committed, total.committed)); of all payments: \(share(union.paid, total.paid))")
         if factory?.kind != .aiFactory {  // matching is a gigafactory rule (and a programme-wide one)
-            lines.append("Matching ratio (participating states' commitments to the Union's): \(share(figures.memberStates.committed, union.committed))")
+            lines.append(
+                "Matching ratio (participating states' commitments to the Union's): \(share(figures.memberStates.committed, union.committed))")
         }
-        lines.append("SME and start-up share of all access: \(share(access.hours(.sme) + access.hours(.startup), access.hours())); of Union access: \(share(access.hours(.sme, pool: .union) + access.hours(.startup, pool: .union), access.hours(pool: .union)))")
+        lines.append(
+            "SME and start-up share of all access: \(share(access.hours(.sme) + access.hours(.startup), access.hours())); of Union access: \(share(access.hours(.sme, pool: .union) + access.hours(.startup, pool: .union), access.hours(pool: .union)))"
+        )
         lines.append("Commercial share of Union access: \(share(access.unionCommercialHours, access.hours(pool: .union)))")
-        lines.append("Union access share: \(share(access.hours(pool: .union), access.hours())), against the Union's share of commitments \(share(union.committed, total.committed))")
+        lines.append(
+            "Union access share: \(share(access.hours(pool: .union), access.hours())), against the Union's share of commitments \(share(union.committed, total.committed))"
+        )
         return lines
     }
 
@@ -194,15 +228,21 @@ public enum ReportRenderer {
         let findings = report.factories.flatMap { item in item.findings.map { (item.factory.id, $0) } }
         func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         var values: [String: Any] = [
-            "countsText": "\(count(breaches.count, "breach", "breaches")), \(counts[.pass] ?? 0) pass, \(counts[.notAssessable] ?? 0) not assessable; \(count(findings.count, "payment finding", "payment findings"))",
+            "countsText":
+                "\(count(breaches.count, "breach", "breaches")), \(counts[.pass] ?? 0) pass, \(counts[.notAssessable] ?? 0) not assessable; \(count(findings.count, "payment finding", "payment findings"))",
             "none": breaches.isEmpty && findings.isEmpty,
             "breaches": breaches.map { item in
-                ["factoryID": item.factoryID ?? "all factories", "ruleID": item.verdict.rule.id, "explanation": cell(item.verdict.explanation),
-                 "marginText": item.verdict.margin.map { " — \($0)" } ?? ""]
+                [
+                    "factoryID": item.factoryID ?? "all factories", "ruleID": item.verdict.rule.id, "explanation": cell(item.verdict.explanation),
+                    "marginText": item.verdict.margin.map { " — \($0)" } ?? "",
+                ]
             },
             "findings": findings.map { factory, finding in
-                ["factoryID": factory, "source": finding.source, "category": finding.category.rawValue,
-                 "text": "paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed (excess \(Cents.formatted(finding.paid - finding.committed)))"]
+                [
+                    "factoryID": factory, "source": finding.source, "category": finding.category.rawValue,
+                    "text":
+                        "paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed (excess \(Cents.formatted(finding.paid - finding.committed)))",
+                ]
             },
         ]
         if !breaches.isEmpty {  // a section, present only when there is something to list
@@ -215,39 +255,54 @@ public enum ReportRenderer {
         [
             "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount), "basis": roll.basis,
             "changes": roll.changes.map { change in
-                ["factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
-                 "newBreach": change.rank == 0,
-                 "causesText": change.causes.isEmpty ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")"]
+                [
+                    "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
+                    "newBreach": change.rank == 0,
+                    "causesText": change.causes.isEmpty
+                        ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")",
+                ]
             },
             "noChanges": roll.changes.isEmpty,
             "factories": roll.factories.map { item in
-                let keys = PeriodFigures.ordered(Array(Set(item.opening.bySource.keys).union(item.movements.bySource.keys)
-                    .union(item.adjustments.bySource.keys).union(item.closing.bySource.keys)))
-                func line(_ name: String, _ pick: (ContributionTotals) -> Total, _ figures: (PeriodFigures) -> ContributionTotals) -> [String: String] {
-                    ["name": name, "opening": Cents.formatted(pick(figures(item.opening))), "movements": Cents.formatted(pick(figures(item.movements))),
-                     "adjustments": Cents.formatted(pick(figures(item.adjustments))), "closing": Cents.formatted(pick(figures(item.closing)))]
+                let keys = PeriodFigures.ordered(
+                    Array(
+                        Set(item.opening.bySource.keys).union(item.movements.bySource.keys)
+                            .union(item.adjustments.bySource.keys).union(item.closing.bySource.keys)))
+                func line(_ name: String, _ pick: (ContributionTotals) -> Total, _ figures: (PeriodFigures) -> ContributionTotals) -> [String: String]
+                {
+                    [
+                        "name": name, "opening": Cents.formatted(pick(figures(item.opening))),
+                        "movements": Cents.formatted(pick(figures(item.movements))),
+                        "adjustments": Cents.formatted(pick(figures(item.adjustments))), "closing": Cents.formatted(pick(figures(item.closing))),
+                    ]
                 }
                 var rows = [[String: String]]()
                 let all = [item.opening, item.movements, item.adjustments, item.closing]
                 for key in keys {
                     let name = cell("\(report.name(ofSource: key)) (\(key))")
-                    let parts: [(String, KeyPath<ContributionTotals, Total>)] = [("committed CAPEX", \.committedCapex), ("committed OPEX", \.committedOpex),
-                                                                                ("paid CAPEX", \.paidCapex), ("paid OPEX", \.paidOpex)]
+                    let parts: [(String, KeyPath<ContributionTotals, Total>)] = [
+                        ("committed CAPEX", \.committedCapex), ("committed OPEX", \.committedOpex),
+                        ("paid CAPEX", \.paidCapex), ("paid OPEX", \.paidOpex),
+                    ]
                     for (label, path) in parts where all.contains(where: { ($0.bySource[key] ?? ContributionTotals())[keyPath: path] != 0 }) {
                         rows.append(line("\(name) \(label)", { $0[keyPath: path] }) { $0.bySource[key] ?? ContributionTotals() })
                     }
                 }
                 rows.append(line("total committed", \.committed) { $0.total })
                 rows.append(line("total paid", \.paid) { $0.total })
-                let hours: [String: String] = ["name": "access granted (GPU-hours)", "opening": Hours.grouped(item.opening.access.hours()),
-                                               "movements": Hours.grouped(item.movements.access.hours()),
-                                               "adjustments": Hours.grouped(item.adjustments.access.hours()), "closing": Hours.grouped(item.closing.access.hours())]
+                let hours: [String: String] = [
+                    "name": "access granted (GPU-hours)", "opening": Hours.grouped(item.opening.access.hours()),
+                    "movements": Hours.grouped(item.movements.access.hours()),
+                    "adjustments": Hours.grouped(item.adjustments.access.hours()), "closing": Hours.grouped(item.closing.access.hours()),
+                ]
                 return ["id": item.factoryID, "rows": rows + [hours]]
             },
             "adjustments": roll.adjustments.map { item in
-                ["seq": String(item.origin.seq), "recordedAt": item.origin.recordedAt, "signer": item.origin.signer.description,
-                 "factoryID": item.factoryID, "what": cell(item.description), "valueDate": item.valueDate.description,
-                 "reasonText": item.reason.isEmpty ? "" : cell(item.sign < 0 ? "; reason: \(item.reason)" : "; ref: \(item.reason)")]
+                [
+                    "seq": String(item.origin.seq), "recordedAt": item.origin.recordedAt, "signer": item.origin.signer.description,
+                    "factoryID": item.factoryID, "what": cell(item.description), "valueDate": item.valueDate.description,
+                    "reasonText": item.reason.isEmpty ? "" : cell(item.sign < 0 ? "; reason: \(item.reason)" : "; ref: \(item.reason)"),
+                ]
             },
             "noAdjustments": roll.adjustments.isEmpty,
         ]
@@ -256,35 +311,49 @@ public enum ReportRenderer {
     static func quartersContext(_ report: PeriodReport) -> [[String: Any]] {
         report.quarterVerdicts.map { quarter in
             func row(_ scope: String, _ verdict: Verdict) -> [String: String] {
-                ["factoryID": scope, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
-                 "statusClass": verdict.status.cssClass]
+                [
+                    "factoryID": scope, "ruleID": verdict.rule.id, "status": verdict.status.rawValue,
+                    "statusClass": verdict.status.cssClass,
+                ]
             }
-            return ["quarter": quarter.quarter.description, "provisionalText": quarter.isProvisional ? " (PROVISIONAL: the quarter had not ended)" : "",
-                    "rows": quarter.factories.flatMap { item in item.verdicts.map { row(item.factoryID, $0) } } + quarter.programme.map { row("all factories", $0) },
-                    "findings": quarter.findings.map { item in
-                        ["factoryID": item.factoryID, "source": item.finding.source, "category": item.finding.category.rawValue,
-                         "excess": Cents.formatted(item.finding.paid - item.finding.committed)]
-                    }]
+            return [
+                "quarter": quarter.quarter.description, "provisionalText": quarter.isProvisional ? " (PROVISIONAL: the quarter had not ended)" : "",
+                "rows": quarter.factories.flatMap { item in item.verdicts.map { row(item.factoryID, $0) } }
+                    + quarter.programme.map { row("all factories", $0) },
+                "findings": quarter.findings.map { item in
+                    [
+                        "factoryID": item.factoryID, "source": item.finding.source, "category": item.finding.category.rawValue,
+                        "excess": Cents.formatted(item.finding.paid - item.finding.committed),
+                    ]
+                },
+            ]
         }
     }
 
     static func memberStatesContext(_ report: PeriodReport) -> [[String: Any]] {
         report.memberStates.map { state in
             let total = state.total
-            return ["code": state.code, "name": state.name, "committed": Cents.formatted(total.committed), "paid": Cents.formatted(total.paid),
-                    "outstanding": Cents.formatted(total.committed - total.paid),
-                    "factories": state.factories.map { item in
-                        ["factoryID": item.factoryID, "role": item.isHost ? "host" : "participating", "committed": Cents.formatted(item.totals.committed),
-                         "paid": Cents.formatted(item.totals.paid), "outstanding": Cents.formatted(item.totals.committed - item.totals.paid)]
-                    }]
+            return [
+                "code": state.code, "name": state.name, "committed": Cents.formatted(total.committed), "paid": Cents.formatted(total.paid),
+                "outstanding": Cents.formatted(total.committed - total.paid),
+                "factories": state.factories.map { item in
+                    [
+                        "factoryID": item.factoryID, "role": item.isHost ? "host" : "participating",
+                        "committed": Cents.formatted(item.totals.committed),
+                        "paid": Cents.formatted(item.totals.paid), "outstanding": Cents.formatted(item.totals.committed - item.totals.paid),
+                    ]
+                },
+            ]
         }
     }
 
     static func accessByCountryContext(_ report: PeriodReport) -> [[String: String]] {
         report.accessByCountry.keys.sorted().map { country in
             let hours = report.accessByCountry[country]!
-            var row = ["country": country, "name": Codes.memberStateNames[country] ?? (country == "unknown" ? "not recorded" : country),
-                       "total": Hours.grouped(hours.values.reduce(0, +))]
+            var row = [
+                "country": country, "name": Codes.memberStateNames[country] ?? (country == "unknown" ? "not recorded" : country),
+                "total": Hours.grouped(hours.values.reduce(0, +)),
+            ]
             for category in AccessCategory.allCases { row[category.rawValue] = Hours.grouped(hours[category] ?? 0) }
             return row
         }
@@ -296,15 +365,31 @@ public enum ReportRenderer {
         var rows = [(Int64, [String: String])]()
         for row in report.contributionRows where linked.contains(row.seq) {
             let item = row.item
-            rows.append((row.seq, ["seq": String(row.seq), "date": item.date.description, "factoryID": item.factory,
-                                   "text": cell("\(item.kind.rawValue) \(item.category.rawValue) by \(report.name(ofSource: item.source.description)) (\(item.source)) \(item.amount)\(item.ref.isEmpty ? "" : ", ref \(item.ref)")"),
-                                   "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description]))
+            rows.append(
+                (
+                    row.seq,
+                    [
+                        "seq": String(row.seq), "date": item.date.description, "factoryID": item.factory,
+                        "text": cell(
+                            "\(item.kind.rawValue) \(item.category.rawValue) by \(report.name(ofSource: item.source.description)) (\(item.source)) \(item.amount)\(item.ref.isEmpty ? "" : ", ref \(item.ref)")"
+                        ),
+                        "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description,
+                    ]
+                ))
         }
         for row in report.accessRows where linked.contains(row.seq) {
             let grant = row.grant
-            rows.append((row.seq, ["seq": String(row.seq), "date": grant.date.description, "factoryID": grant.factory,
-                                   "text": cell("\(grant.pool.rawValue) access, \(grant.category.rawValue), \(grant.beneficiary): \(Hours.formatted(Total(grant.gpuHours)))\(grant.isCommercial ? ", commercial" : ""), charged \(grant.charge)"),
-                                   "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description]))
+            rows.append(
+                (
+                    row.seq,
+                    [
+                        "seq": String(row.seq), "date": grant.date.description, "factoryID": grant.factory,
+                        "text": cell(
+                            "\(grant.pool.rawValue) access, \(grant.category.rawValue), \(grant.beneficiary): \(Hours.formatted(Total(grant.gpuHours)))\(grant.isCommercial ? ", commercial" : ""), charged \(grant.charge)"
+                        ),
+                        "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description,
+                    ]
+                ))
         }
         return rows.sorted { $0.0 < $1.0 }.map(\.1)
     }

@@ -28,38 +28,83 @@ enum Safeguards {
         var checks = [(id: String, check: (PolicyRule) -> Verdict)]()
         switch factory.kind {
         case .gigafactory:
-            checks.append(("union-capex-share-max-gigafactory", { capAgainstRegistered(figures.union.committedCapex, registered: factory.capex, what: "CAPEX",
-                                                                                        figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0) }))
+            checks.append(
+                (
+                    "union-capex-share-max-gigafactory",
+                    {
+                        capAgainstRegistered(
+                            figures.union.committedCapex, registered: factory.capex, what: "CAPEX",
+                            figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0)
+                    }
+                ))
             checks.append(("matching-min-gigafactory", { matching(figures, rows: rows, rule: $0) }))
             checks.append(("host-states-commit-gigafactory", { hostsCommitted(factory, figures, rows: rows, rule: $0) }))
         case .aiFactory:
-            checks.append(("union-acquisition-share-max-ai-factory", { capAgainstRegistered(figures.union.committedCapex, registered: factory.capex, what: "acquisition cost (CAPEX)",
-                                                                                             figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0) }))
-            checks.append(("union-opex-share-max-ai-factory", { rule in
-                guard let opex = factory.opex else {
-                    return Verdict(rule: rule, status: .notAssessable, explanation: "no operating budget is registered for \(factory.id) (factory-register --opex): the operating-cost cap cannot be assessed")
-                }
-                return capAgainstRegistered(figures.union.committedOpex, registered: opex, what: "operating cost (OPEX)", figures: figures,
-                                            entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .opex }, rule: rule)
-            }))
+            checks.append(
+                (
+                    "union-acquisition-share-max-ai-factory",
+                    {
+                        capAgainstRegistered(
+                            figures.union.committedCapex, registered: factory.capex, what: "acquisition cost (CAPEX)",
+                            figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0)
+                    }
+                ))
+            checks.append(
+                (
+                    "union-opex-share-max-ai-factory",
+                    { rule in
+                        guard let opex = factory.opex else {
+                            return Verdict(
+                                rule: rule, status: .notAssessable,
+                                explanation:
+                                    "no operating budget is registered for \(factory.id) (factory-register --opex): the operating-cost cap cannot be assessed"
+                            )
+                        }
+                        return capAgainstRegistered(
+                            figures.union.committedOpex, registered: opex, what: "operating cost (OPEX)", figures: figures,
+                            entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .opex }, rule: rule)
+                    }
+                ))
         }
         let access = figures.access
         let unionAccess = rows.accessSeqs { $0.pool == .union }
-        checks.append(("union-access-share-max", { shareAtMost(access.hours(pool: .union), of: access.hours(), what: "Union access time as a share of all access time",
-                                                                unit: .hours, entries: rows.accessSeqs { _ in true }, rule: $0) }))
+        checks.append(
+            (
+                "union-access-share-max",
+                {
+                    shareAtMost(
+                        access.hours(pool: .union), of: access.hours(), what: "Union access time as a share of all access time",
+                        unit: .hours, entries: rows.accessSeqs { _ in true }, rule: $0)
+                }
+            ))
         checks.append(("union-access-proportionality-tolerance", { proportionality(figures, rows: rows, rule: $0) }))
-        checks.append(("commercial-share-of-union-access-max", { shareAtMost(access.unionCommercialHours, of: access.hours(pool: .union), what: "commercial use as a share of Union access time",
-                                                                              unit: .hours, entries: unionAccess, rule: $0) }))
+        checks.append(
+            (
+                "commercial-share-of-union-access-max",
+                {
+                    shareAtMost(
+                        access.unionCommercialHours, of: access.hours(pool: .union), what: "commercial use as a share of Union access time",
+                        unit: .hours, entries: unionAccess, rule: $0)
+                }
+            ))
         checks.append(("commercial-union-access-charged", { commercialCharged(rows, rule: $0) }))
         checks.append(("union-access-free-for", { freeOfCharge(rows, rule: $0) }))
         checks.append(("union-access-free-for-startups", { freeOfCharge(rows, rule: $0) }))
-        checks.append(("sme-startup-access-share-min", { shareAtLeast(access.hours(.sme) + access.hours(.startup), of: access.hours(),
-                                                                      what: "SME and start-up share of all access time",
-                                                                      entries: rows.accessSeqs { _ in true }, rule: $0) }))
+        checks.append(
+            (
+                "sme-startup-access-share-min",
+                {
+                    shareAtLeast(
+                        access.hours(.sme) + access.hours(.startup), of: access.hours(),
+                        what: "SME and start-up share of all access time",
+                        entries: rows.accessSeqs { _ in true }, rule: $0)
+                }
+            ))
         return checks.map { id, check in
             guard let rule = policy.optionalRule(id) else { return missing(id, policy) }
             guard !figures.isEmpty else {
-                return Verdict(rule: rule, status: .notAssessable, explanation: "nothing is recorded for \(factory.id) by \(day): no contribution and no access")
+                return Verdict(
+                    rule: rule, status: .notAssessable, explanation: "nothing is recorded for \(factory.id) by \(day): no contribution and no access")
             }
             return check(rule)
         }
@@ -76,9 +121,12 @@ enum Safeguards {
                 return verdicts + programme(matching: policy, union: union, states: states, entries: entries, day: day)
             }
             let margin = Total(ceiling) - union
-            verdicts.append(Verdict(rule: rule, status: union <= Total(ceiling) ? .pass : .breach, value: nil, threshold: nil,
-                                    explanation: "Union commitments, all factories, \(Cents.formatted(union)) against the ceiling \(Cents.formatted(ceiling)) (to \(day))",
-                                    margin: moneyMargin(margin), entries: entries))
+            verdicts.append(
+                Verdict(
+                    rule: rule, status: union <= Total(ceiling) ? .pass : .breach, value: nil, threshold: nil,
+                    explanation:
+                        "Union commitments, all factories, \(Cents.formatted(union)) against the ceiling \(Cents.formatted(ceiling)) (to \(day))",
+                    margin: moneyMargin(margin), entries: entries))
         }
         return verdicts + programme(matching: policy, union: union, states: states, entries: entries, day: day)
     }
@@ -95,10 +143,14 @@ enum Safeguards {
         for key in figures.sourceKeys {
             let totals = figures.bySource[key]!
             guard let source = try? Source.parse(key, field: "source") else { continue }  // keys are written from sources
-            for (category, committed, paid) in [(CostCategory.capex, totals.committedCapex, totals.paidCapex), (.opex, totals.committedOpex, totals.paidOpex)] where paid > committed {
+            for (category, committed, paid) in [
+                (CostCategory.capex, totals.committedCapex, totals.paidCapex), (.opex, totals.committedOpex, totals.paidOpex),
+            ] where paid > committed {
                 let entries = rows.seqs { $0.source == source && $0.category == category }
-                out.append(PaymentFinding(source: key, category: category, committed: committed, paid: paid,
-                                          entries: entries.count <= Verdict.entriesListedMax ? entries : [], entryCount: entries.count))
+                out.append(
+                    PaymentFinding(
+                        source: key, category: category, committed: committed, paid: paid,
+                        entries: entries.count <= Verdict.entriesListedMax ? entries : [], entryCount: entries.count))
             }
         }
         return out
@@ -106,9 +158,13 @@ enum Safeguards {
 
     /// A rule the policy does not have: not assessable, saying so.
     static func missing(_ id: String, _ policy: Policy) -> Verdict {
-        let rule = PolicyRule(id: id, basisPoints: nil, categories: nil, cents: nil, source: "not in policy \(policy.id) version \(policy.version)",
-                              confidence: .absent, note: "a rule gigaledger checks when the policy defines it")
-        return Verdict(rule: rule, status: .notAssessable, explanation: "policy \(policy.id) version \(policy.version) has no rule \(id): record a policy that has it (schema/policy/eurohpc-2026.json)")
+        let rule = PolicyRule(
+            id: id, basisPoints: nil, categories: nil, cents: nil, source: "not in policy \(policy.id) version \(policy.version)",
+            confidence: .absent, note: "a rule gigaledger checks when the policy defines it")
+        return Verdict(
+            rule: rule, status: .notAssessable,
+            explanation:
+                "policy \(policy.id) version \(policy.version) has no rule \(id): record a policy that has it (schema/policy/eurohpc-2026.json)")
     }
 
     static func threshold(_ rule: PolicyRule) -> Fraction { .basisPoints(rule.basisPoints ?? 0) }
@@ -125,14 +181,20 @@ enum Safeguards {
 
     /// The Union's commitment against a cap on its share of a registered cost (Art. 12a(2), Art. 12b):
     /// headroom = floor(registered × cap) − Union, in cents.
-    static func capAgainstRegistered(_ union: Total, registered: Cents, what: String, figures: PeriodFigures, entries: [Int64], rule: PolicyRule) -> Verdict {
+    static func capAgainstRegistered(
+        _ union: Total, registered: Cents, what: String, figures: PeriodFigures, entries: [Int64], rule: PolicyRule
+    ) -> Verdict {
         let whole = Total(registered.value), limit = threshold(rule), value = Fraction(union, whole)
         let allowed = whole * Total(rule.basisPoints ?? 0) / 10_000
         let committed = figures.total.committed
-        let info = committed > 0 ? "; for information, the Union's share of all commitments is \(Fraction(figures.union.committed, committed).percentText)" : ""
-        return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
-                       explanation: "Union commitments \(Cents.formatted(union)) of the registered eligible \(what) \(Cents.formatted(whole)) = \(value.percentText); at most \(limit.percentText)\(info)",
-                       margin: moneyMargin(allowed - union), entries: entries)
+        let info =
+            committed > 0
+            ? "; for information, the Union's share of all commitments is \(Fraction(figures.union.committed, committed).percentText)" : ""
+        return Verdict(
+            rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
+            explanation:
+                "Union commitments \(Cents.formatted(union)) of the registered eligible \(what) \(Cents.formatted(whole)) = \(value.percentText); at most \(limit.percentText)\(info)",
+            margin: moneyMargin(allowed - union), entries: entries)
     }
 
     static func matching(_ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
@@ -144,9 +206,11 @@ enum Safeguards {
         let privateMoney = figures.sum(prefix: "private:").committed
         var verdict = matchingVerdict(union: union, states: states, scope: "this factory", entries: entries, rule: rule)
         if privateMoney > 0 {
-            verdict = Verdict(rule: rule, status: verdict.status, value: verdict.value, threshold: verdict.threshold,
-                              explanation: verdict.explanation + "; private partners' \(Cents.formatted(privateMoney)) does not count (they are not members of the Joint Undertaking)",
-                              margin: verdict.margin, entries: verdict.entries)
+            verdict = Verdict(
+                rule: rule, status: verdict.status, value: verdict.value, threshold: verdict.threshold,
+                explanation: verdict.explanation
+                    + "; private partners' \(Cents.formatted(privateMoney)) does not count (they are not members of the Joint Undertaking)",
+                margin: verdict.margin, entries: verdict.entries)
         }
         return verdict
     }
@@ -156,11 +220,15 @@ enum Safeguards {
         let value = Fraction(states, union), minimum = threshold(rule)
         let points = Total(rule.basisPoints ?? 0)
         let needed = (union * points + 9_999) / 10_000  // the least whole cents that match
-        let margin = states >= needed ? "surplus \(Cents.formatted(states - needed)) above the minimum"
+        let margin =
+            states >= needed
+            ? "surplus \(Cents.formatted(states - needed)) above the minimum"
             : "shortfall \(Cents.formatted(needed - states)) of participating states' commitments"
-        return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
-                       explanation: "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(value.percentText); at least \(minimum.percentText)",
-                       margin: margin, entries: entries)
+        return Verdict(
+            rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
+            explanation:
+                "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(value.percentText); at least \(minimum.percentText)",
+            margin: margin, entries: entries)
     }
 
     /// Every host state of a gigafactory has committed money (Art. 12b(4)).
@@ -174,26 +242,33 @@ enum Safeguards {
         if missing.isEmpty {
             return Verdict(rule: rule, status: .pass, explanation: "every host state has committed: \(each)", entries: entries)
         }
-        return Verdict(rule: rule, status: .breach, explanation: "host state\(missing.count == 1 ? "" : "s") without a commitment: \(missing.joined(separator: ", ")) (\(each))", entries: entries)
+        return Verdict(
+            rule: rule, status: .breach,
+            explanation: "host state\(missing.count == 1 ? "" : "s") without a commitment: \(missing.joined(separator: ", ")) (\(each))",
+            entries: entries)
     }
 
     /// `part` at most `threshold` of `whole`, where `part` is within `whole`: the headroom is how
     /// much more `part` may grow (growing `whole` with it), the excess how much must go.
     static func shareAtMost(_ part: Total, of whole: Total, what: String, unit: Unit, entries: [Int64], rule: PolicyRule) -> Verdict {
         guard whole > 0 else {
-            return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "\(what): nothing recorded yet (the whole is zero)")
+            return Verdict(
+                rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "\(what): nothing recorded yet (the whole is zero)")
         }
         let value = Fraction(part, whole), limit = threshold(rule), points = Total(rule.basisPoints ?? 0)
         var margin: String?
         if points < 10_000 {
             let numerator = points * whole - 10_000 * part, denominator = 10_000 - points
             // The part grows the whole with it: x more fits while (part + x) / (whole + x) <= cap.
-            margin = numerator >= 0 ? "headroom \(unit.text(numerator / denominator)) before the cap"
+            margin =
+                numerator >= 0
+                ? "headroom \(unit.text(numerator / denominator)) before the cap"
                 : "excess \(unit.text((-numerator + denominator - 1) / denominator)) over the cap"
         }
-        return Verdict(rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
-                       explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(value.percentText); at most \(limit.percentText)",
-                       margin: margin, entries: entries)
+        return Verdict(
+            rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
+            explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(value.percentText); at most \(limit.percentText)",
+            margin: margin, entries: entries)
     }
 
     /// `part` at least `threshold` of `whole` (part within whole): the shortfall is how many more
@@ -210,9 +285,10 @@ enum Safeguards {
         } else if short <= 0, points > 0 {
             margin = "surplus: \(Hours.formatted(-short / points)) of other access could be added before the minimum is missed"
         }
-        return Verdict(rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
-                       explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(value.percentText); at least \(minimum.percentText)",
-                       margin: margin, entries: entries)
+        return Verdict(
+            rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
+            explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(value.percentText); at least \(minimum.percentText)",
+            margin: margin, entries: entries)
     }
 
     /// Union access share within the tolerance of the Union's share of all commitments (Art. 17(1)).
@@ -229,9 +305,11 @@ enum Safeguards {
         let within = Fraction.within(accessShare, financialShare, tolerance: tolerance)
         let entries = (rows.accessSeqs { _ in true } + rows.seqs { $0.kind == .commitment }).sorted()
         let gap = abs(accessShare.hundredthsOfPercent - financialShare.hundredthsOfPercent)
-        return Verdict(rule: rule, status: within ? .pass : .breach, value: accessShare, threshold: tolerance,
-                       explanation: "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of all commitments, CAPEX and OPEX together, \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); at most \(tolerance.pointsText) apart",
-                       margin: "gap \(Fraction.pointsText(hundredths: gap)) (shares rounded to 0.01 point), tolerance \(tolerance.pointsText)", entries: entries)
+        return Verdict(
+            rule: rule, status: within ? .pass : .breach, value: accessShare, threshold: tolerance,
+            explanation:
+                "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of all commitments, CAPEX and OPEX together, \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); at most \(tolerance.pointsText) apart",
+            margin: "gap \(Fraction.pointsText(hundredths: gap)) (shares rounded to 0.01 point), tolerance \(tolerance.pointsText)", entries: entries)
     }
 
     /// Non-commercial Union access for the rule's categories is free of charge (Art. 12b);
@@ -246,12 +324,16 @@ enum Safeguards {
         let charged = relevant.filter { $0.grant.charge.value > 0 }
         if charged.isEmpty {
             let granted = Set(relevant.map(\.grant.category.rawValue)).sorted().joined(separator: ", ")
-            return Verdict(rule: rule, status: .pass, explanation: "\(relevant.count) non-commercial Union access grant\(relevant.count == 1 ? "" : "s") (\(granted)), none charged",
-                           entries: relevant.map(\.seq))
+            return Verdict(
+                rule: rule, status: .pass,
+                explanation: "\(relevant.count) non-commercial Union access grant\(relevant.count == 1 ? "" : "s") (\(granted)), none charged",
+                entries: relevant.map(\.seq))
         }
-        let list = charged.map { "entry \($0.seq) (\($0.grant.beneficiary), \($0.grant.category.rawValue), \($0.grant.charge))" }.joined(separator: "; ")
-        return Verdict(rule: rule, status: .breach, explanation: "non-commercial Union access charged although free of charge: \(list)",
-                       margin: "excess \(Cents.formatted(charged.reduce(Total(0)) { $0 + Total($1.grant.charge.value) }))", entries: charged.map(\.seq))
+        let list = charged.map { "entry \($0.seq) (\($0.grant.beneficiary), \($0.grant.category.rawValue), \($0.grant.charge))" }.joined(
+            separator: "; ")
+        return Verdict(
+            rule: rule, status: .breach, explanation: "non-commercial Union access charged although free of charge: \(list)",
+            margin: "excess \(Cents.formatted(charged.reduce(Total(0)) { $0 + Total($1.grant.charge.value) }))", entries: charged.map(\.seq))
     }
 
     /// Commercial use of Union access carries a charge (Art. 18(3): at market price).
@@ -262,8 +344,11 @@ enum Safeguards {
         }
         let free = commercial.filter { $0.grant.charge.value == 0 }
         if free.isEmpty {
-            return Verdict(rule: rule, status: .pass, explanation: "\(commercial.count) commercial Union access grant\(commercial.count == 1 ? "" : "s"), each charged (whether at market price the ledger cannot tell)",
-                           entries: commercial.map(\.seq))
+            return Verdict(
+                rule: rule, status: .pass,
+                explanation:
+                    "\(commercial.count) commercial Union access grant\(commercial.count == 1 ? "" : "s"), each charged (whether at market price the ledger cannot tell)",
+                entries: commercial.map(\.seq))
         }
         let list = free.map { "entry \($0.seq) (\($0.grant.beneficiary), \(Hours.formatted(Total($0.grant.gpuHours))))" }.joined(separator: "; ")
         return Verdict(rule: rule, status: .breach, explanation: "commercial Union access charged EUR 0.00: \(list)", entries: free.map(\.seq))

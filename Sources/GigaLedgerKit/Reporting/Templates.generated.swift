@@ -2,490 +2,523 @@
 enum EmbeddedTemplates {
     /// (name, Mustache template); the name is the file name without .mustache.
     static let all: [(String, String)] = [
-        ("access.html", #"""
-<h3>Access {{label}} (GPU-hours)</h3>
-<div class="wrap"><table>
-<thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
-<tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
-{{/access}}</tbody>
-</table></div>
-"""#),
-        ("access.md", #"""
-### Access {{{label}}} (GPU-hours)
+        (
+            "access.html",
+            #"""
+            <h3>Access {{label}} (GPU-hours)</h3>
+            <div class="wrap"><table>
+            <thead><tr><th>Category</th><th>Union pool</th><th>Host pool</th><th>Total</th></tr></thead>
+            <tbody>{{#access}}<tr><td>{{category}}</td><td class="n">{{union}}</td><td class="n">{{host}}</td><td class="n">{{total}}</td></tr>
+            {{/access}}</tbody>
+            </table></div>
+            """#
+        ),
+        (
+            "access.md",
+            #"""
+            ### Access {{{label}}} (GPU-hours)
 
-| Category | Union pool | Host pool | Total |
-|---|--:|--:|--:|
-{{#access}}
-| {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
-{{/access}}
-"""#),
-        ("contributions.html", #"""
-{{#noMoney}}<p class="meta">No contributions recorded.</p>{{/noMoney}}
-{{^noMoney}}<div class="wrap"><table>
-<thead><tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr></thead>
-<tbody>{{#sources}}<tr><td>{{name}} <code>{{source}}</code></td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
-{{/sources}}
-<tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr></tbody>
-</table></div>{{/noMoney}}
-"""#),
-        ("contributions.md", #"""
-{{#noMoney}}
-No contributions recorded.
-{{/noMoney}}
-{{^noMoney}}
-| Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
-|---|--:|--:|--:|--:|--:|
-{{#sources}}
-| {{{name}}} (`{{{source}}}`) | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
-{{/sources}}
-| **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
-{{/noMoney}}
-"""#),
-        ("page-entries.html", #"""
-{{> page-head.html}}
-<h1>{{heading}}</h1>
-<p>{{count}} entries{{#filter}} ({{filter}}){{/filter}}, newest first. Page {{page}} of {{pages}}.</p>
-<nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
-<div class="wrap"><table>
-<caption>{{heading}}, page {{page}}</caption>
-<thead><tr><th scope="col">Entry</th><th scope="col">Recorded (UTC)</th><th scope="col">Type</th><th scope="col">What it records</th></tr></thead>
-<tbody>
-{{#entries}}<tr><th scope="row"><a href="{{root}}entries/{{seq}}.html">#{{seq}}</a></th><td>{{recordedAt}}</td><td>{{type}}</td><td>{{summary}}</td></tr>
-{{/entries}}</tbody>
-</table></div>
-<nav aria-label="Pages, again"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
-{{> page-foot.html}}
-"""#),
-        ("page-entry.html", #"""
-{{> page-head.html}}
-<h1>Entry {{seq}}: {{type}}</h1>
-<p>{{summary}}</p>
-<div class="wrap"><table>
-<caption>The entry as stored</caption>
-<tbody>
-<tr><th scope="row">Sequence number</th><td>{{seq}}</td></tr>
-<tr><th scope="row">Recorded (UTC)</th><td>{{recordedAt}}</td></tr>
-<tr><th scope="row">Signed by key</th><td><code>{{signer}}</code>{{#signerName}} ({{signerName}}){{/signerName}}</td></tr>
-<tr><th scope="row">Hash</th><td class="hash">{{hash}}</td></tr>
-<tr><th scope="row">Previous entry's hash</th><td class="hash">{{prevHash}}</td></tr>
-<tr><th scope="row">Signature</th><td class="hash">{{signature}}</td></tr>
-</tbody>
-</table></div>
-<h2>Receipt</h2>
-<p><a href="{{root}}receipts/{{seq}}.txt" download>Download the receipt of entry {{seq}}</a>: the entry, its signature and its inclusion proof in the checkpoint of {{size}} entries. Check it offline with <code>gigaledger check-receipt {{seq}}.txt --ledger-key authority.pub</code>.</p>
-<h2>The body (canonical JSON)</h2>
-<pre>{{body}}</pre>
-{{> page-foot.html}}
-"""#),
-        ("page-foot.html", #"""
-</main>
-<footer>
-<p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify</code> and <code>gigaledger report</code>.</p>
-</footer>
-</body>
-</html>
-"""#),
-        ("page-head.html", #"""
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{pageTitle}} · {{origin}}</title>
-<style>
-body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; background: #fff; max-width: 1100px; margin: 0 auto; padding: 0 1em 2em; }
-header { border-bottom: 3px solid #003399; padding: .8em 0 .5em; margin-bottom: 1em; }
-header p { margin: .2em 0; color: #3d444d; }
-nav ul { list-style: none; padding: 0; margin: .4em 0 0; display: flex; flex-wrap: wrap; gap: .3em 1.2em; }
-a { color: #0b4db3; } a:focus { outline: 3px solid #ffbf47; }
-h1 { font-size: 1.6em; margin: .1em 0; } h2 { margin-top: 1.6em; font-size: 1.3em; }
-code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .85em; word-break: break-all; }
-.wrap { overflow-x: auto; }
-table { border-collapse: collapse; margin: .5em 0 1em; width: 100%; }
-caption { text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { border: 1px solid #b6bec8; padding: .35em .5em; text-align: left; vertical-align: top; }
-th { background: #eef1f5; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.PASS { color: #0f5a25; font-weight: 700; } .BREACH { color: #a1231b; font-weight: 700; } .NOT { color: #6b4f00; font-weight: 700; }
-.note { background: #f3f5f8; border-left: 4px solid #003399; padding: .5em .8em; }
-pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: .6em; border: 1px solid #d0d7de; }
-.pages { display: flex; flex-wrap: wrap; gap: .5em 1em; }
-@media (max-width: 640px) {
-  body { font-size: 15px; } h1 { font-size: 1.3em; }
-  th, td { padding: .25em .3em; } td.n { white-space: normal; }
-}
-</style>
-</head>
-<body>
-<header>
-<p><a href="{{root}}index.html">GigaLedger</a> · public record of {{origin}}</p>
-<nav aria-label="Sections"><ul>
-<li><a href="{{root}}index.html">Summary</a></li>
-<li><a href="{{root}}entries/page-1.html">Entries</a></li>
-<li><a href="{{root}}checkpoint">Latest checkpoint (signed)</a></li>
-</ul></nav>
-</header>
-<main>
-"""#),
-        ("page-index.html", #"""
-{{> page-head.html}}
-<h1>{{origin}}</h1>
-<p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed by the officer who recorded it; nobody, the operator included, can change it afterwards without every copy noticing.</p>
+            | Category | Union pool | Host pool | Total |
+            |---|--:|--:|--:|
+            {{#access}}
+            | {{{category}}} | {{{union}}} | {{{host}}} | {{{total}}} |
+            {{/access}}
+            """#
+        ),
+        (
+            "contributions.html",
+            #"""
+            {{#noMoney}}<p class="meta">No contributions recorded.</p>{{/noMoney}}
+            {{^noMoney}}<div class="wrap"><table>
+            <thead><tr><th>Source</th><th>Committed CAPEX</th><th>Committed OPEX</th><th>Paid CAPEX</th><th>Paid OPEX</th><th>Share of commitments</th></tr></thead>
+            <tbody>{{#sources}}<tr><td>{{name}} <code>{{source}}</code></td><td class="n">{{committedCapex}}</td><td class="n">{{committedOpex}}</td><td class="n">{{paidCapex}}</td><td class="n">{{paidOpex}}</td><td class="n">{{share}}</td></tr>
+            {{/sources}}
+            <tr><th>Total</th><td class="n"><strong>{{total.committedCapex}}</strong></td><td class="n"><strong>{{total.committedOpex}}</strong></td><td class="n"><strong>{{total.paidCapex}}</strong></td><td class="n"><strong>{{total.paidOpex}}</strong></td><td></td></tr></tbody>
+            </table></div>{{/noMoney}}
+            """#
+        ),
+        (
+            "contributions.md",
+            #"""
+            {{#noMoney}}
+            No contributions recorded.
+            {{/noMoney}}
+            {{^noMoney}}
+            | Source | Committed CAPEX | Committed OPEX | Paid CAPEX | Paid OPEX | Share of commitments |
+            |---|--:|--:|--:|--:|--:|
+            {{#sources}}
+            | {{{name}}} (`{{{source}}}`) | {{{committedCapex}}} | {{{committedOpex}}} | {{{paidCapex}}} | {{{paidOpex}}} | {{{share}}} |
+            {{/sources}}
+            | **Total** | {{{total.committedCapex}}} | {{{total.committedOpex}}} | {{{total.paidCapex}}} | {{{total.paidOpex}}} | |
+            {{/noMoney}}
+            """#
+        ),
+        (
+            "page-entries.html",
+            #"""
+            {{> page-head.html}}
+            <h1>{{heading}}</h1>
+            <p>{{count}} entries{{#filter}} ({{filter}}){{/filter}}, newest first. Page {{page}} of {{pages}}.</p>
+            <nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
+            <div class="wrap"><table>
+            <caption>{{heading}}, page {{page}}</caption>
+            <thead><tr><th scope="col">Entry</th><th scope="col">Recorded (UTC)</th><th scope="col">Type</th><th scope="col">What it records</th></tr></thead>
+            <tbody>
+            {{#entries}}<tr><th scope="row"><a href="{{root}}entries/{{seq}}.html">#{{seq}}</a></th><td>{{recordedAt}}</td><td>{{type}}</td><td>{{summary}}</td></tr>
+            {{/entries}}</tbody>
+            </table></div>
+            <nav aria-label="Pages, again"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
+            {{> page-foot.html}}
+            """#
+        ),
+        (
+            "page-entry.html",
+            #"""
+            {{> page-head.html}}
+            <h1>Entry {{seq}}: {{type}}</h1>
+            <p>{{summary}}</p>
+            <div class="wrap"><table>
+            <caption>The entry as stored</caption>
+            <tbody>
+            <tr><th scope="row">Sequence number</th><td>{{seq}}</td></tr>
+            <tr><th scope="row">Recorded (UTC)</th><td>{{recordedAt}}</td></tr>
+            <tr><th scope="row">Signed by key</th><td><code>{{signer}}</code>{{#signerName}} ({{signerName}}){{/signerName}}</td></tr>
+            <tr><th scope="row">Hash</th><td class="hash">{{hash}}</td></tr>
+            <tr><th scope="row">Previous entry's hash</th><td class="hash">{{prevHash}}</td></tr>
+            <tr><th scope="row">Signature</th><td class="hash">{{signature}}</td></tr>
+            </tbody>
+            </table></div>
+            <h2>Receipt</h2>
+            <p><a href="{{root}}receipts/{{seq}}.txt" download>Download the receipt of entry {{seq}}</a>: the entry, its signature and its inclusion proof in the checkpoint of {{size}} entries. Check it offline with <code>gigaledger check-receipt {{seq}}.txt --ledger-key authority.pub</code>.</p>
+            <h2>The body (canonical JSON)</h2>
+            <pre>{{body}}</pre>
+            {{> page-foot.html}}
+            """#
+        ),
+        (
+            "page-foot.html",
+            #"""
+            </main>
+            <footer>
+            <p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify</code> and <code>gigaledger report</code>.</p>
+            </footer>
+            </body>
+            </html>
+            """#
+        ),
+        (
+            "page-head.html",
+            #"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{pageTitle}} · {{origin}}</title>
+            <style>
+            body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; background: #fff; max-width: 1100px; margin: 0 auto; padding: 0 1em 2em; }
+            header { border-bottom: 3px solid #003399; padding: .8em 0 .5em; margin-bottom: 1em; }
+            header p { margin: .2em 0; color: #3d444d; }
+            nav ul { list-style: none; padding: 0; margin: .4em 0 0; display: flex; flex-wrap: wrap; gap: .3em 1.2em; }
+            a { color: #0b4db3; } a:focus { outline: 3px solid #ffbf47; }
+            h1 { font-size: 1.6em; margin: .1em 0; } h2 { margin-top: 1.6em; font-size: 1.3em; }
+            code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .85em; word-break: break-all; }
+            .wrap { overflow-x: auto; }
+            table { border-collapse: collapse; margin: .5em 0 1em; width: 100%; }
+            caption { text-align: left; font-weight: 600; padding: .3em 0; }
+            th, td { border: 1px solid #b6bec8; padding: .35em .5em; text-align: left; vertical-align: top; }
+            th { background: #eef1f5; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+            .PASS { color: #0f5a25; font-weight: 700; } .BREACH { color: #a1231b; font-weight: 700; } .NOT { color: #6b4f00; font-weight: 700; }
+            .note { background: #f3f5f8; border-left: 4px solid #003399; padding: .5em .8em; }
+            pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: .6em; border: 1px solid #d0d7de; }
+            .pages { display: flex; flex-wrap: wrap; gap: .5em 1em; }
+            @media (max-width: 640px) {
+              body { font-size: 15px; } h1 { font-size: 1.3em; }
+              th, td { padding: .25em .3em; } td.n { white-space: normal; }
+            }
+            </style>
+            </head>
+            <body>
+            <header>
+            <p><a href="{{root}}index.html">GigaLedger</a> · public record of {{origin}}</p>
+            <nav aria-label="Sections"><ul>
+            <li><a href="{{root}}index.html">Summary</a></li>
+            <li><a href="{{root}}entries/page-1.html">Entries</a></li>
+            <li><a href="{{root}}checkpoint">Latest checkpoint (signed)</a></li>
+            </ul></nav>
+            </header>
+            <main>
+            """#
+        ),
+        (
+            "page-index.html",
+            #"""
+            {{> page-head.html}}
+            <h1>{{origin}}</h1>
+            <p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed by the officer who recorded it; nobody, the operator included, can change it afterwards without every copy noticing.</p>
 
-<h2 id="checkpoint">Latest checkpoint</h2>
-<dl>
-<dt>Entries covered</dt><dd>{{size}}</dd>
-<dt>Merkle root (RFC 9162)</dt><dd class="hash">{{rootHex}}</dd>
-<dt>Signed by</dt><dd>{{signer}}</dd>
-<dt>Cosigned by</dt><dd>{{#cosigners}}{{name}}{{^last}}, {{/last}}{{/cosigners}}{{^cosigners}}no witness yet{{/cosigners}}</dd>
-</dl>
-<p><a href="{{root}}checkpoint">The signed checkpoint</a> (C2SP format), with the tiles and the full entries behind it, is published with this page.</p>
+            <h2 id="checkpoint">Latest checkpoint</h2>
+            <dl>
+            <dt>Entries covered</dt><dd>{{size}}</dd>
+            <dt>Merkle root (RFC 9162)</dt><dd class="hash">{{rootHex}}</dd>
+            <dt>Signed by</dt><dd>{{signer}}</dd>
+            <dt>Cosigned by</dt><dd>{{#cosigners}}{{name}}{{^last}}, {{/last}}{{/cosigners}}{{^cosigners}}no witness yet{{/cosigners}}</dd>
+            </dl>
+            <p><a href="{{root}}checkpoint">The signed checkpoint</a> (C2SP format), with the tiles and the full entries behind it, is published with this page.</p>
 
-<h2 id="factories">Gigafactories</h2>
-<p>Committed and paid to date (corrections netted), and the verdicts of the safeguards in force ({{policy}}) for {{year}}, at this checkpoint.</p>
-<div class="wrap"><table>
-<caption>Funding and safeguards per gigafactory</caption>
-<thead><tr><th scope="col">Gigafactory</th><th scope="col">Hosts</th><th scope="col">Committed</th><th scope="col">Paid</th><th scope="col">Union share of paid</th><th scope="col">Safeguards</th></tr></thead>
-<tbody>
-{{#factories}}<tr><th scope="row"><a href="{{root}}entries/factory-{{slug}}/page-1.html">{{name}}</a><br><code>{{id}}</code></th><td>{{hosts}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{unionShare}}</td>
-<td>{{#verdicts}}<span class="{{css}}">{{status}}</span> {{rule}}<br>{{/verdicts}}{{^verdicts}}none assessed{{/verdicts}}</td></tr>
-{{/factories}}</tbody>
-</table></div>
-{{#hasProgramme}}<h3>All gigafactories together</h3>
-<ul>{{#programme}}<li><span class="{{css}}">{{status}}</span> {{rule}}</li>{{/programme}}</ul>{{/hasProgramme}}
+            <h2 id="factories">Gigafactories</h2>
+            <p>Committed and paid to date (corrections netted), and the verdicts of the safeguards in force ({{policy}}) for {{year}}, at this checkpoint.</p>
+            <div class="wrap"><table>
+            <caption>Funding and safeguards per gigafactory</caption>
+            <thead><tr><th scope="col">Gigafactory</th><th scope="col">Hosts</th><th scope="col">Committed</th><th scope="col">Paid</th><th scope="col">Union share of paid</th><th scope="col">Safeguards</th></tr></thead>
+            <tbody>
+            {{#factories}}<tr><th scope="row"><a href="{{root}}entries/factory-{{slug}}/page-1.html">{{name}}</a><br><code>{{id}}</code></th><td>{{hosts}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{unionShare}}</td>
+            <td>{{#verdicts}}<span class="{{css}}">{{status}}</span> {{rule}}<br>{{/verdicts}}{{^verdicts}}none assessed{{/verdicts}}</td></tr>
+            {{/factories}}</tbody>
+            </table></div>
+            {{#hasProgramme}}<h3>All gigafactories together</h3>
+            <ul>{{#programme}}<li><span class="{{css}}">{{status}}</span> {{rule}}</li>{{/programme}}</ul>{{/hasProgramme}}
 
-<h2 id="entries">Entries</h2>
-<p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, newest first; each with its receipt to download and check offline.</p>
-<p>By gigafactory: {{#factories}}<a href="{{root}}entries/factory-{{slug}}/page-1.html">{{id}}</a>{{^last}} · {{/last}}{{/factories}}</p>
-<p>By source: {{#sources}}<a href="{{root}}entries/source-{{slug}}/page-1.html">{{name}}</a>{{^last}} · {{/last}}{{/sources}}</p>
+            <h2 id="entries">Entries</h2>
+            <p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, newest first; each with its receipt to download and check offline.</p>
+            <p>By gigafactory: {{#factories}}<a href="{{root}}entries/factory-{{slug}}/page-1.html">{{id}}</a>{{^last}} · {{/last}}{{/factories}}</p>
+            <p>By source: {{#sources}}<a href="{{root}}entries/source-{{slug}}/page-1.html">{{name}}</a>{{^last}} · {{/last}}{{/sources}}</p>
 
-<h2 id="reports">Reports</h2>
-{{#hasReports}}<ul>
-{{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}{{#signed}}, signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
-{{/reports}}</ul>
-<p>Recompute any of them from your copy with <code>gigaledger report --quarter PERIOD --at ENTRY</code> (or <code>--year</code>); the files must be the same.</p>{{/hasReports}}
-{{^hasReports}}<p>No report is published with this page yet.</p>{{/hasReports}}
+            <h2 id="reports">Reports</h2>
+            {{#hasReports}}<ul>
+            {{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}{{#signed}}, signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
+            {{/reports}}</ul>
+            <p>Recompute any of them from your copy with <code>gigaledger report --quarter PERIOD --at ENTRY</code> (or <code>--year</code>); the files must be the same.</p>{{/hasReports}}
+            {{^hasReports}}<p>No report is published with this page yet.</p>{{/hasReports}}
 
-<h2 id="check">Check it yourself</h2>
-<p class="note">Keep your own verified copy: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code> and <code>gigaledger report --ledger copy.sqlite --year {{year}}</code>. The independent tools in <code>schema/tools/</code> check the same files without GigaLedger.</p>
-{{> page-foot.html}}
-"""#),
-        ("report.html", #"""
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{title}}: {{origin}}</title>
-<style>
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 2px solid #003399; padding-bottom: .2em; } h3 { margin-top: 1.4em; }
-.meta { color: #555; } code { font-size: .85em; word-break: break-all; }
-pre { white-space: pre-wrap; word-break: break-all; }
-.wrap { overflow-x: auto; }
-table { border-collapse: collapse; margin: .6em 0 1em; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3em .5em; text-align: left; vertical-align: top; }
-th { background: #f3f5f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.PASS { color: #116329; font-weight: 700; } .BREACH { color: #b3261e; font-weight: 700; } .NOT { color: #7a5b00; font-weight: 700; }
-.banner { border: 2px solid #b3261e; background: #fdecea; padding: .6em 1em; margin: 1em 0; }
-.provisional { border-color: #7a5b00; background: #fff7e0; }
-.ok { border-color: #116329; background: #eaf6ec; }
-figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
-@media (max-width: 700px) {
-  body { margin: 1em auto; font-size: 14px; } h1 { font-size: 1.3em; }
-  th, td { padding: .25em .3em; } td.n { white-space: normal; }
-}
-@page { margin: 16mm 12mm 18mm;
-  @bottom-left { content: "{{period}} · ledger at entry {{entryCount}} · head {{headHash}}"; font: 7.5px system-ui, sans-serif; color: #555; }
-  @bottom-right { content: "page " counter(page) " of " counter(pages); font: 9px system-ui, sans-serif; color: #555; } }
-@media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 10.5px; }
-  thead { display: table-header-group; } tr, figure, .banner { break-inside: avoid; } h2, h3 { break-after: avoid; }
-  .wrap { overflow: visible; } a { color: inherit; text-decoration: none; }
-  table { font-size: 9.5px; } td.n { white-space: normal; } svg { max-height: 90mm; }
-}
-</style>
-</head>
-<body>
-<h1>{{title}}</h1>
-{{#provisional}}<div class="banner provisional"><strong>PROVISIONAL.</strong> The ledger's last entry was recorded {{lastRecorded}}, before the period ended on {{lastDay}}: figures and verdicts may still change.</div>{{/provisional}}
-<p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
-<p class="meta">{{rounding}} {{attachments}}</p>
-{{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
+            <h2 id="check">Check it yourself</h2>
+            <p class="note">Keep your own verified copy: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code> and <code>gigaledger report --ledger copy.sqlite --year {{year}}</code>. The independent tools in <code>schema/tools/</code> check the same files without GigaLedger.</p>
+            {{> page-foot.html}}
+            """#
+        ),
+        (
+            "report.html",
+            #"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}}: {{origin}}</title>
+            <style>
+            body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+            h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 2px solid #003399; padding-bottom: .2em; } h3 { margin-top: 1.4em; }
+            .meta { color: #555; } code { font-size: .85em; word-break: break-all; }
+            pre { white-space: pre-wrap; word-break: break-all; }
+            .wrap { overflow-x: auto; }
+            table { border-collapse: collapse; margin: .6em 0 1em; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3em .5em; text-align: left; vertical-align: top; }
+            th { background: #f3f5f8; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+            .PASS { color: #116329; font-weight: 700; } .BREACH { color: #b3261e; font-weight: 700; } .NOT { color: #7a5b00; font-weight: 700; }
+            .banner { border: 2px solid #b3261e; background: #fdecea; padding: .6em 1em; margin: 1em 0; }
+            .provisional { border-color: #7a5b00; background: #fff7e0; }
+            .ok { border-color: #116329; background: #eaf6ec; }
+            figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
+            @media (max-width: 700px) {
+              body { margin: 1em auto; font-size: 14px; } h1 { font-size: 1.3em; }
+              th, td { padding: .25em .3em; } td.n { white-space: normal; }
+            }
+            @page { margin: 16mm 12mm 18mm;
+              @bottom-left { content: "{{period}} · ledger at entry {{entryCount}} · head {{headHash}}"; font: 7.5px system-ui, sans-serif; color: #555; }
+              @bottom-right { content: "page " counter(page) " of " counter(pages); font: 9px system-ui, sans-serif; color: #555; } }
+            @media print {
+              body { max-width: none; margin: 0; padding: 0; font-size: 10.5px; }
+              thead { display: table-header-group; } tr, figure, .banner { break-inside: avoid; } h2, h3 { break-after: avoid; }
+              .wrap { overflow: visible; } a { color: inherit; text-decoration: none; }
+              table { font-size: 9.5px; } td.n { white-space: normal; } svg { max-height: 90mm; }
+            }
+            </style>
+            </head>
+            <body>
+            <h1>{{title}}</h1>
+            {{#provisional}}<div class="banner provisional"><strong>PROVISIONAL.</strong> The ledger's last entry was recorded {{lastRecorded}}, before the period ended on {{lastDay}}: figures and verdicts may still change.</div>{{/provisional}}
+            <p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
+            <p class="meta">{{rounding}} {{attachments}}</p>
+            {{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
 
-<h2>Summary</h2>
-{{#summary}}
-<div class="banner {{#none}}ok{{/none}}"><strong>{{countsText}}</strong>{{#withBreaches}}; factories with breaches: {{factories}}{{/withBreaches}}.</div>
-{{^none}}<ul>
-{{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}}<strong>{{marginText}}</strong></li>
-{{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
-{{/findings}}</ul>{{/none}}
-{{/summary}}
+            <h2>Summary</h2>
+            {{#summary}}
+            <div class="banner {{#none}}ok{{/none}}"><strong>{{countsText}}</strong>{{#withBreaches}}; factories with breaches: {{factories}}{{/withBreaches}}.</div>
+            {{^none}}<ul>
+            {{#breaches}}<li><span class="BREACH">BREACH</span> {{factoryID}}: <code>{{ruleID}}</code>: {{explanation}}<strong>{{marginText}}</strong></li>
+            {{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
+            {{/findings}}</ul>{{/none}}
+            {{/summary}}
 
-{{#rollForward}}
-<h2>What changed since the report for {{previousPeriod}}</h2>
-<p class="meta">Compared with {{basis}}.</p>
-{{#noChanges}}<p>Nothing changed.</p>{{/noChanges}}
-<ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>
-{{/changes}}</ul>
+            {{#rollForward}}
+            <h2>What changed since the report for {{previousPeriod}}</h2>
+            <p class="meta">Compared with {{basis}}.</p>
+            {{#noChanges}}<p>Nothing changed.</p>{{/noChanges}}
+            <ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>
+            {{/changes}}</ul>
 
-<h2>Roll-forward from {{previousPeriod}}</h2>
-<p class="meta">Opening = cumulative to the end of {{previousPeriod}} as the ledger stood at entry {{previousEntries}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{previousEntries}} but dated in or before {{previousPeriod}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.</p>
-{{#factories}}
-<h3>{{id}}</h3>
-<div class="wrap"><table>
-<thead><tr><th>Line</th><th>Opening</th><th>Movements</th><th>Prior-period adjustments</th><th>Closing</th></tr></thead>
-<tbody>{{#rows}}<tr><td>{{name}}</td><td class="n">{{opening}}</td><td class="n">{{movements}}</td><td class="n">{{adjustments}}</td><td class="n">{{closing}}</td></tr>
-{{/rows}}</tbody></table></div>
-{{/factories}}
-<h3>Prior-period adjustments</h3>
-{{#noAdjustments}}<p>None.</p>{{/noAdjustments}}
-<ul>{{#adjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, value date {{valueDate}}: {{what}}{{reasonText}}</li>
-{{/adjustments}}</ul>
-{{/rollForward}}
+            <h2>Roll-forward from {{previousPeriod}}</h2>
+            <p class="meta">Opening = cumulative to the end of {{previousPeriod}} as the ledger stood at entry {{previousEntries}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{previousEntries}} but dated in or before {{previousPeriod}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.</p>
+            {{#factories}}
+            <h3>{{id}}</h3>
+            <div class="wrap"><table>
+            <thead><tr><th>Line</th><th>Opening</th><th>Movements</th><th>Prior-period adjustments</th><th>Closing</th></tr></thead>
+            <tbody>{{#rows}}<tr><td>{{name}}</td><td class="n">{{opening}}</td><td class="n">{{movements}}</td><td class="n">{{adjustments}}</td><td class="n">{{closing}}</td></tr>
+            {{/rows}}</tbody></table></div>
+            {{/factories}}
+            <h3>Prior-period adjustments</h3>
+            {{#noAdjustments}}<p>None.</p>{{/noAdjustments}}
+            <ul>{{#adjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, value date {{valueDate}}: {{what}}{{reasonText}}</li>
+            {{/adjustments}}</ul>
+            {{/rollForward}}
 
-<h2>Safeguards</h2>
-<p class="meta">{{legend}}</p>
-<div class="wrap"><table>
-<thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th><th>Figures</th><th>Headroom or excess</th><th>Entries</th><th>Source</th></tr></thead>
-<tbody>
-{{#factories}}{{#verdicts}}
-<tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{#links}}<a href="#e{{seq}}">{{seq}}</a> {{/links}}{{^links}}{{entriesText}}{{/links}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
-{{/verdicts}}{{/factories}}
-{{#programme}}
-<tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{entriesText}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
-{{/programme}}
-</tbody></table></div>
-{{#quarters}}
-<h3>Verdicts at the end of {{quarter}}{{provisionalText}}</h3>
-<p class="meta">Recomputed at this report's ledger state (entry {{entryCount}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.</p>
-<div class="wrap"><table><thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th></tr></thead>
-<tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
-{{/rows}}</tbody></table></div>
-<ul>{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: paid {{excess}} above its commitments</li>{{/findings}}</ul>
-{{/quarters}}
+            <h2>Safeguards</h2>
+            <p class="meta">{{legend}}</p>
+            <div class="wrap"><table>
+            <thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th><th>Figures</th><th>Headroom or excess</th><th>Entries</th><th>Source</th></tr></thead>
+            <tbody>
+            {{#factories}}{{#verdicts}}
+            <tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{#links}}<a href="#e{{seq}}">{{seq}}</a> {{/links}}{{^links}}{{entriesText}}{{/links}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
+            {{/verdicts}}{{/factories}}
+            {{#programme}}
+            <tr><td>{{factoryID}}</td><td>{{ruleID}}<br><small>{{note}}</small></td><td class="{{statusClass}}">{{status}}</td><td>{{explanation}}</td><td>{{margin}}</td><td><small>{{entriesText}}</small></td><td><small>{{source}} ({{confidence}})</small></td></tr>
+            {{/programme}}
+            </tbody></table></div>
+            {{#quarters}}
+            <h3>Verdicts at the end of {{quarter}}{{provisionalText}}</h3>
+            <p class="meta">Recomputed at this report's ledger state (entry {{entryCount}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.</p>
+            <div class="wrap"><table><thead><tr><th>Factory</th><th>Safeguard</th><th>Verdict</th></tr></thead>
+            <tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
+            {{/rows}}</tbody></table></div>
+            <ul>{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: paid {{excess}} above its commitments</li>{{/findings}}</ul>
+            {{/quarters}}
 
-<h2>Registered eligible CAPEX against the caps</h2>
-<figure>
-{{{fundingChart}}}
-<figcaption>Committed CAPEX by source per factory, drawn against the factory's registered eligible CAPEX (the grey rest is not yet committed). The red mark is the cap on the Union's share of that CAPEX (17% for gigafactories, 50% of acquisition cost for AI factories).</figcaption>
-</figure>
+            <h2>Registered eligible CAPEX against the caps</h2>
+            <figure>
+            {{{fundingChart}}}
+            <figcaption>Committed CAPEX by source per factory, drawn against the factory's registered eligible CAPEX (the grey rest is not yet committed). The red mark is the cap on the Union's share of that CAPEX (17% for gigafactories, 50% of acquisition cost for AI factories).</figcaption>
+            </figure>
 
-<h2>Access by category against the minimum</h2>
-<figure>
-{{{accessChart}}}
-<figcaption>Cumulative GPU-hours by beneficiary category per factory. The red mark is the policy minimum for SMEs and start-ups together (a policy choice: the law sets none).</figcaption>
-</figure>
+            <h2>Access by category against the minimum</h2>
+            <figure>
+            {{{accessChart}}}
+            <figcaption>Cumulative GPU-hours by beneficiary category per factory. The red mark is the policy minimum for SMEs and start-ups together (a policy choice: the law sets none).</figcaption>
+            </figure>
 
-{{#factories}}
-<h2>{{name}}</h2>
-<p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}; registered eligible CAPEX {{capex}}; {{opex}}.</p>
-{{#findings}}<div class="banner"><strong>FINDING</strong>: {{sourceName}} <code>{{source}}</code> paid {{paid}} of {{category}} against {{committed}} committed: {{excess}} above its commitments ({{entriesText}}).</div>{{/findings}}
-{{#periods}}
-<h3>Contributions {{label}}</h3>
-{{> contributions.html}}
-{{> access.html}}
-<p class="meta">Ratios {{label}}, for information:</p>
-<ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
-{{/periods}}
-{{/factories}}
+            {{#factories}}
+            <h2>{{name}}</h2>
+            <p><code>{{id}}</code>: {{kind}}, hosts {{hosts}}; registered eligible CAPEX {{capex}}; {{opex}}.</p>
+            {{#findings}}<div class="banner"><strong>FINDING</strong>: {{sourceName}} <code>{{source}}</code> paid {{paid}} of {{category}} against {{committed}} committed: {{excess}} above its commitments ({{entriesText}}).</div>{{/findings}}
+            {{#periods}}
+            <h3>Contributions {{label}}</h3>
+            {{> contributions.html}}
+            {{> access.html}}
+            <p class="meta">Ratios {{label}}, for information:</p>
+            <ul>{{#ratios}}<li>{{text}}</li>{{/ratios}}</ul>
+            {{/periods}}
+            {{/factories}}
 
-<h2>All factories together</h2>
-{{#all}}
-<h3>Contributions {{label}}</h3>
-{{> contributions.html}}
-{{> access.html}}
-{{/all}}
+            <h2>All factories together</h2>
+            {{#all}}
+            <h3>Contributions {{label}}</h3>
+            {{> contributions.html}}
+            {{> access.html}}
+            {{/all}}
 
-<h2>Member states</h2>
-<div class="wrap"><table>
-<thead><tr><th>State</th><th>Factory</th><th>Role</th><th>Committed</th><th>Paid</th><th>Outstanding</th></tr></thead>
-<tbody>{{#memberStates}}{{#factories}}<tr><td>{{name}} ({{code}})</td><td>{{factoryID}}</td><td>{{role}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{outstanding}}</td></tr>
-{{/factories}}<tr><th>{{name}} total</th><td></td><td></td><td class="n"><strong>{{committed}}</strong></td><td class="n"><strong>{{paid}}</strong></td><td class="n"><strong>{{outstanding}}</strong></td></tr>
-{{/memberStates}}</tbody></table></div>
+            <h2>Member states</h2>
+            <div class="wrap"><table>
+            <thead><tr><th>State</th><th>Factory</th><th>Role</th><th>Committed</th><th>Paid</th><th>Outstanding</th></tr></thead>
+            <tbody>{{#memberStates}}{{#factories}}<tr><td>{{name}} ({{code}})</td><td>{{factoryID}}</td><td>{{role}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{outstanding}}</td></tr>
+            {{/factories}}<tr><th>{{name}} total</th><td></td><td></td><td class="n"><strong>{{committed}}</strong></td><td class="n"><strong>{{paid}}</strong></td><td class="n"><strong>{{outstanding}}</strong></td></tr>
+            {{/memberStates}}</tbody></table></div>
 
-<h2>Access within the period by beneficiary country and type (GPU-hours)</h2>
-<div class="wrap"><table>
-<thead><tr><th>Country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
-<tbody>{{#accessByCountry}}<tr><td>{{name}} ({{country}})</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
-{{/accessByCountry}}</tbody></table></div>
+            <h2>Access within the period by beneficiary country and type (GPU-hours)</h2>
+            <div class="wrap"><table>
+            <thead><tr><th>Country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
+            <tbody>{{#accessByCountry}}<tr><td>{{name}} ({{country}})</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
+            {{/accessByCountry}}</tbody></table></div>
 
-<h2>Policy {{policyID}} version {{policyVersion}}</h2>
-<p>{{policyTitle}}</p>
-<div class="wrap"><table>
-<thead><tr><th>Rule</th><th>Value</th><th>Confidence</th><th>Source</th></tr></thead>
-<tbody>{{#rules}}<tr><td>{{id}}</td><td>{{value}}</td><td>{{confidence}}</td><td>{{source}}</td></tr>
-{{/rules}}</tbody>
-</table></div>
-<p class="meta">Confidence: <em>law</em> = read in an article of the legal text; <em>recital</em> = read in a recital (the law's intent, not binding on its own); <em>reported</em> = secondary sources only; <em>policy</em> = not in the law, a choice recorded as policy; <em>absent</em> = not in the law or not in this policy. Every row, with its sequence number, is in contributions.csv and access.csv.</p>
+            <h2>Policy {{policyID}} version {{policyVersion}}</h2>
+            <p>{{policyTitle}}</p>
+            <div class="wrap"><table>
+            <thead><tr><th>Rule</th><th>Value</th><th>Confidence</th><th>Source</th></tr></thead>
+            <tbody>{{#rules}}<tr><td>{{id}}</td><td>{{value}}</td><td>{{confidence}}</td><td>{{source}}</td></tr>
+            {{/rules}}</tbody>
+            </table></div>
+            <p class="meta">Confidence: <em>law</em> = read in an article of the legal text; <em>recital</em> = read in a recital (the law's intent, not binding on its own); <em>reported</em> = secondary sources only; <em>policy</em> = not in the law, a choice recorded as policy; <em>absent</em> = not in the law or not in this policy. Every row, with its sequence number, is in contributions.csv and access.csv.</p>
 
-<h2 id="entries">Entries behind the verdicts</h2>
-<div class="wrap"><table>
-<thead><tr><th>Entry</th><th>Date</th><th>Factory</th><th>What</th><th>Recorded</th><th>Signer</th></tr></thead>
-<tbody>{{#appendix}}<tr id="e{{seq}}"><td>{{seq}}</td><td>{{date}}</td><td>{{factoryID}}</td><td>{{text}}</td><td>{{recordedAt}}</td><td><code>{{signer}}</code></td></tr>
-{{/appendix}}</tbody></table></div>
-</body>
-</html>
-"""#),
-        ("report.md", #"""
-# {{{title}}}: {{{origin}}}
+            <h2 id="entries">Entries behind the verdicts</h2>
+            <div class="wrap"><table>
+            <thead><tr><th>Entry</th><th>Date</th><th>Factory</th><th>What</th><th>Recorded</th><th>Signer</th></tr></thead>
+            <tbody>{{#appendix}}<tr id="e{{seq}}"><td>{{seq}}</td><td>{{date}}</td><td>{{factoryID}}</td><td>{{text}}</td><td>{{recordedAt}}</td><td><code>{{signer}}</code></td></tr>
+            {{/appendix}}</tbody></table></div>
+            </body>
+            </html>
+            """#
+        ),
+        (
+            "report.md",
+            #"""
+            # {{{title}}}: {{{origin}}}
 
-{{#provisional}}
-> **PROVISIONAL.** The ledger's last entry was recorded {{{lastRecorded}}}, before the period ended on {{{lastDay}}}: figures and verdicts may still change.
+            {{#provisional}}
+            > **PROVISIONAL.** The ledger's last entry was recorded {{{lastRecorded}}}, before the period ended on {{{lastDay}}}: figures and verdicts may still change.
 
-{{/provisional}}
-Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}; RFC 9162 Merkle root of entries 1 to {{{entryCount}}} `{{{merkleRoot}}}`), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}, in force from {{{policyEffective}}}). Anyone can recompute it: `{{{recompute}}}` gives byte-identical files. {{{attachments}}}
+            {{/provisional}}
+            Period {{{firstDay}}} to {{{lastDay}}}. Computed from the verified ledger at entry {{{entryCount}}} (head hash `{{{headHash}}}`, recorded {{{headRecordedAt}}}; RFC 9162 Merkle root of entries 1 to {{{entryCount}}} `{{{merkleRoot}}}`), checked against policy **{{{policyID}}} version {{{policyVersion}}}** (entry {{{policySeq}}}, in force from {{{policyEffective}}}). Anyone can recompute it: `{{{recompute}}}` gives byte-identical files. {{{attachments}}}
 
-{{{rounding}}}
+            {{{rounding}}}
 
-{{#notInForce}}
-> **No rule in force.** {{{text}}}
+            {{#notInForce}}
+            > **No rule in force.** {{{text}}}
 
-{{/notInForce}}
-## Summary
+            {{/notInForce}}
+            ## Summary
 
-{{#summary}}
-{{{countsText}}}.
-{{#none}}
+            {{#summary}}
+            {{{countsText}}}.
+            {{#none}}
 
-No breach and no finding.
-{{/none}}
-{{#breaches}}
-- **BREACH** {{{factoryID}}}: {{{ruleID}}}: {{{explanation}}}{{{marginText}}}
-{{/breaches}}
-{{#findings}}
-- **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
-{{/findings}}
-{{/summary}}
-{{#rollForward}}
+            No breach and no finding.
+            {{/none}}
+            {{#breaches}}
+            - **BREACH** {{{factoryID}}}: {{{ruleID}}}: {{{explanation}}}{{{marginText}}}
+            {{/breaches}}
+            {{#findings}}
+            - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
+            {{/findings}}
+            {{/summary}}
+            {{#rollForward}}
 
-## What changed since the report for {{{previousPeriod}}} (ledger at entry {{{previousEntries}}})
+            ## What changed since the report for {{{previousPeriod}}} (ledger at entry {{{previousEntries}}})
 
-Compared with {{{basis}}}.
+            Compared with {{{basis}}}.
 
-{{#noChanges}}
-Nothing changed.
-{{/noChanges}}
-{{#changes}}
-- {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
-{{/changes}}
+            {{#noChanges}}
+            Nothing changed.
+            {{/noChanges}}
+            {{#changes}}
+            - {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
+            {{/changes}}
 
-## Roll-forward from {{{previousPeriod}}}
+            ## Roll-forward from {{{previousPeriod}}}
 
-Opening = cumulative to the end of {{{previousPeriod}}} as the ledger stood at entry {{{previousEntries}}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{{previousEntries}}} but dated in or before {{{previousPeriod}}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.
+            Opening = cumulative to the end of {{{previousPeriod}}} as the ledger stood at entry {{{previousEntries}}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{{previousEntries}}} but dated in or before {{{previousPeriod}}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.
 
-{{#factories}}
-### {{{id}}}
+            {{#factories}}
+            ### {{{id}}}
 
-| Line | Opening | Movements | Prior-period adjustments | Closing |
-|---|--:|--:|--:|--:|
-{{#rows}}
-| {{{name}}} | {{{opening}}} | {{{movements}}} | {{{adjustments}}} | {{{closing}}} |
-{{/rows}}
+            | Line | Opening | Movements | Prior-period adjustments | Closing |
+            |---|--:|--:|--:|--:|
+            {{#rows}}
+            | {{{name}}} | {{{opening}}} | {{{movements}}} | {{{adjustments}}} | {{{closing}}} |
+            {{/rows}}
 
-{{/factories}}
-### Prior-period adjustments
+            {{/factories}}
+            ### Prior-period adjustments
 
-{{#noAdjustments}}
-None.
-{{/noAdjustments}}
-{{#adjustments}}
-- entry {{{seq}}} (recorded {{{recordedAt}}} by key {{{signer}}}), {{{factoryID}}}, value date {{{valueDate}}}: {{{what}}}{{{reasonText}}}
-{{/adjustments}}
-{{/rollForward}}
+            {{#noAdjustments}}
+            None.
+            {{/noAdjustments}}
+            {{#adjustments}}
+            - entry {{{seq}}} (recorded {{{recordedAt}}} by key {{{signer}}}), {{{factoryID}}}, value date {{{valueDate}}}: {{{what}}}{{{reasonText}}}
+            {{/adjustments}}
+            {{/rollForward}}
 
-## Safeguards
+            ## Safeguards
 
-{{{legend}}}
+            {{{legend}}}
 
-| Factory | Safeguard | Verdict | Figures | Headroom or excess | Entries |
-|---|---|---|---|---|---|
-{{#factories}}
-{{#verdicts}}
-| {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
-{{/verdicts}}
-{{/factories}}
-{{#programme}}
-| {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
-{{/programme}}
-{{#quarters}}
+            | Factory | Safeguard | Verdict | Figures | Headroom or excess | Entries |
+            |---|---|---|---|---|---|
+            {{#factories}}
+            {{#verdicts}}
+            | {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
+            {{/verdicts}}
+            {{/factories}}
+            {{#programme}}
+            | {{{factoryID}}} | {{{ruleID}}} ({{{confidence}}}) | **{{{status}}}** | {{{explanation}}} | {{{margin}}} | {{{entriesText}}} |
+            {{/programme}}
+            {{#quarters}}
 
-### Verdicts at the end of {{{quarter}}}{{{provisionalText}}}
+            ### Verdicts at the end of {{{quarter}}}{{{provisionalText}}}
 
-Recomputed at this report's ledger state (entry {{{entryCount}}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.
+            Recomputed at this report's ledger state (entry {{{entryCount}}}): entries recorded after the quarter's own report count here; the quarter's own signed report is the record of what was known then.
 
-| Factory | Safeguard | Verdict |
-|---|---|---|
-{{#rows}}
-| {{{factoryID}}} | {{{ruleID}}} | {{{status}}} |
-{{/rows}}
-{{#findings}}
-- **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: paid {{{excess}}} above its commitments
-{{/findings}}
-{{/quarters}}
+            | Factory | Safeguard | Verdict |
+            |---|---|---|
+            {{#rows}}
+            | {{{factoryID}}} | {{{ruleID}}} | {{{status}}} |
+            {{/rows}}
+            {{#findings}}
+            - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: paid {{{excess}}} above its commitments
+            {{/findings}}
+            {{/quarters}}
 
-{{#factories}}
-## {{{name}}}
+            {{#factories}}
+            ## {{{name}}}
 
-`{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}; registered eligible CAPEX {{{capex}}}; {{{opex}}}.
+            `{{{id}}}`: {{{kind}}}, hosts {{{hosts}}}; registered eligible CAPEX {{{capex}}}; {{{opex}}}.
 
-{{#findings}}
-- **FINDING**: {{{sourceName}}} (`{{{source}}}`) paid {{{paid}}} of {{{category}}} against {{{committed}}} committed: {{{excess}}} above its commitments ({{{entriesText}}}).
-{{/findings}}
+            {{#findings}}
+            - **FINDING**: {{{sourceName}}} (`{{{source}}}`) paid {{{paid}}} of {{{category}}} against {{{committed}}} committed: {{{excess}}} above its commitments ({{{entriesText}}}).
+            {{/findings}}
 
-{{#periods}}
-### Contributions {{{label}}}
+            {{#periods}}
+            ### Contributions {{{label}}}
 
-{{> contributions.md}}
+            {{> contributions.md}}
 
-{{> access.md}}
+            {{> access.md}}
 
-Ratios {{{label}}}, for information:
+            Ratios {{{label}}}, for information:
 
-{{#ratios}}
-- {{{text}}}
-{{/ratios}}
+            {{#ratios}}
+            - {{{text}}}
+            {{/ratios}}
 
-{{/periods}}
-{{/factories}}
-## All factories together
+            {{/periods}}
+            {{/factories}}
+            ## All factories together
 
-{{#all}}
-### Contributions {{{label}}}
+            {{#all}}
+            ### Contributions {{{label}}}
 
-{{> contributions.md}}
+            {{> contributions.md}}
 
-{{> access.md}}
+            {{> access.md}}
 
-{{/all}}
-## Member states
+            {{/all}}
+            ## Member states
 
-| State | Factory | Role | Committed | Paid | Outstanding |
-|---|---|---|--:|--:|--:|
-{{#memberStates}}
-{{#factories}}
-| {{{name}}} ({{{code}}}) | {{{factoryID}}} | {{{role}}} | {{{committed}}} | {{{paid}}} | {{{outstanding}}} |
-{{/factories}}
-| **{{{name}}} total** | | | **{{{committed}}}** | **{{{paid}}}** | **{{{outstanding}}}** |
-{{/memberStates}}
+            | State | Factory | Role | Committed | Paid | Outstanding |
+            |---|---|---|--:|--:|--:|
+            {{#memberStates}}
+            {{#factories}}
+            | {{{name}}} ({{{code}}}) | {{{factoryID}}} | {{{role}}} | {{{committed}}} | {{{paid}}} | {{{outstanding}}} |
+            {{/factories}}
+            | **{{{name}}} total** | | | **{{{committed}}}** | **{{{paid}}}** | **{{{outstanding}}}** |
+            {{/memberStates}}
 
-## Access within the period by beneficiary country and type (GPU-hours)
+            ## Access within the period by beneficiary country and type (GPU-hours)
 
-| Country | SME | Start-up | Scale-up | Research | Public | Industry | Total |
-|---|--:|--:|--:|--:|--:|--:|--:|
-{{#accessByCountry}}
-| {{{name}}} ({{{country}}}) | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
-{{/accessByCountry}}
+            | Country | SME | Start-up | Scale-up | Research | Public | Industry | Total |
+            |---|--:|--:|--:|--:|--:|--:|--:|
+            {{#accessByCountry}}
+            | {{{name}}} ({{{country}}}) | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
+            {{/accessByCountry}}
 
-## Policy {{{policyID}}} version {{{policyVersion}}}: {{{policyTitle}}}
+            ## Policy {{{policyID}}} version {{{policyVersion}}}: {{{policyTitle}}}
 
-| Rule | Value | Confidence | Source |
-|---|---|---|---|
-{{#rules}}
-| {{{id}}} | {{{value}}} | {{{confidence}}} | {{{source}}} |
-{{/rules}}
+            | Rule | Value | Confidence | Source |
+            |---|---|---|---|
+            {{#rules}}
+            | {{{id}}} | {{{value}}} | {{{confidence}}} | {{{source}}} |
+            {{/rules}}
 
-Confidence: *law* = read in an article of the legal text; *recital* = read in a recital (the law's intent, not binding on its own); *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy; *absent* = not in the law or not in this policy.
+            Confidence: *law* = read in an article of the legal text; *recital* = read in a recital (the law's intent, not binding on its own); *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy; *absent* = not in the law or not in this policy.
 
-The rows behind these figures, with their sequence numbers, are in `contributions.csv` and `access.csv`.
-"""#),
+            The rows behind these figures, with their sequence numbers, are in `contributions.csv` and `access.csv`.
+            """#
+        ),
     ]
 }

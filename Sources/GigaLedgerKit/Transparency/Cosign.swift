@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,10 +50,13 @@ extension Ledger {
     /// Only an enrolled, unrevoked auditor key cosigns. When the ledger keeps this checkpoint and
     /// was opened for writing, the cosignature is also stored with it (`recorded` says so), after
     /// it is checked as `verify` will check it.
-    public func cosign(_ note: String, key: SigningKey, name: String, lastCosigned last: Checkpoint?,
-                       timestamp: UInt64) throws -> (cosigned: String, checkpoint: Checkpoint, recorded: Bool) {
+    public func cosign(
+        _ note: String, key: SigningKey, name: String, lastCosigned last: Checkpoint?,
+        timestamp: UInt64
+    ) throws -> (cosigned: String, checkpoint: Checkpoint, recorded: Bool) {
         guard let auditor = try keys().first(where: { $0.enrolment.publicKey == key.publicKey }), auditor.enrolment.role == .auditor,
-              auditor.isActive else {
+            auditor.isActive
+        else {
             throw Refusal("key \(key.id) is not an enrolled, unrevoked auditor key of this ledger; only those cosign")
         }
         let (target, signed) = try Checkpoint.open(note, trusting: try checkpointKeys())
@@ -66,10 +70,12 @@ extension Ledger {
                 throw CosignRefusal(reason: "the checkpoint is for \(target.origin), the last one cosigned for \(last.origin)", kind: .refused)
             }
             guard last.size <= target.size else {
-                throw CosignRefusal(reason: "the checkpoint (size \(target.size)) is older than the last one cosigned (size \(last.size))", kind: .refused)
+                throw CosignRefusal(
+                    reason: "the checkpoint (size \(target.size)) is older than the last one cosigned (size \(last.size))", kind: .refused)
             }
             guard report.roots[last.size] == last.root else {
-                throw CosignRefusal(reason: "the ledger does not extend the checkpoint last cosigned (size \(last.size)): its root differs", kind: .notVerified)
+                throw CosignRefusal(
+                    reason: "the ledger does not extend the checkpoint last cosigned (size \(last.size)): its root differs", kind: .notVerified)
             }
         }
         let line = try NoteKey.cosign(signed.text, name: name, key: key, timestamp: timestamp)
@@ -83,7 +89,7 @@ extension Ledger {
         guard store.isWritable else { return false }
         return try store.write { writer in
             guard let stored = try writer.reader.checkpoint(size: cosignature.size), stored.note.hasPrefix(text + "\n"),
-                  try !writer.reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID })
+                try !writer.reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID })
             else { return false }
             // Checked before it is stored by the function verify checks it with.
             if let problem = try cosignature.problem(checkpointText: text, facts: writer.reader.facts) {
@@ -135,7 +141,8 @@ extension Ledger {
     public func keepWitnessCosignature(_ lines: String, size: Int64, witness: PublicKey) throws -> Bool {
         guard let kept = try store.read({ try $0.checkpoint(size: size) }), let signed = try? SignedNote.parse(kept.note) else { return false }
         for text in lines.split(separator: "\n") {
-            guard let line = try? SignedNote.parseSignature(String(text)), NoteKey.cosigner(of: line, text: signed.text, among: [witness]) != nil else { continue }
+            guard let line = try? SignedNote.parseSignature(String(text)), NoteKey.cosigner(of: line, text: signed.text, among: [witness]) != nil
+            else { continue }
             return try record(StoredCosignature(size: size, keyID: witness.id.description, line: line.text), text: signed.text)
         }
         return false
@@ -167,7 +174,8 @@ extension StoredCosignature {
         guard let id = try? KeyID.parse(keyID, field: "key_id"), let key = try facts.key(id), key.enrolment.role == .auditor else {
             return "is not by an enrolled auditor key"
         }
-        guard let line = try? SignedNote.parseSignature(self.line), NoteKey.cosigner(of: line, text: text, among: [key.enrolment.publicKey]) != nil else {
+        guard let line = try? SignedNote.parseSignature(self.line), NoteKey.cosigner(of: line, text: text, among: [key.enrolment.publicKey]) != nil
+        else {
             return "does not verify"
         }
         return nil

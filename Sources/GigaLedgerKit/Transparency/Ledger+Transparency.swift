@@ -85,7 +85,7 @@ extension Ledger {
     private static func signCheckpoint(_ writer: StoreWriter, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
         let reader = writer.reader
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
-              signer.enrolment.publicKey == key.publicKey
+            signer.enrolment.publicKey == key.publicKey
         else { throw Refusal("key \(key.id) is not an active authority or log key of this ledger; only those sign checkpoints") }
         // `verify` requires a checkpoint's signer to be active at the checkpoint's size.
         guard signer.enrolledAt <= size else {
@@ -96,7 +96,8 @@ extension Ledger {
         }
         if let last = try reader.latestCheckpoint() {
             guard try Merkle.root(size: last.size, node: reader.treeNode) == last.root else {
-                throw LedgerError.checkpointMismatch("the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
+                throw LedgerError.checkpointMismatch(
+                    "the ledger no longer matches the checkpoint it signed at size \(last.size); refusing to sign another")
             }
             // One as recent was signed meanwhile (or before): that one stands.
             if last.size >= size { return last.note }
@@ -133,18 +134,24 @@ extension Ledger {
         } catch {
             throw FileRefusal("the checkpoint", "is not a signed C2SP checkpoint: \(error)")
         }
-        guard signed.signatures.count == 1 else { throw FileRefusal("the checkpoint", "carries \(signed.signatures.count) signatures; submit it with its signer's only") }
+        guard signed.signatures.count == 1 else {
+            throw FileRefusal("the checkpoint", "carries \(signed.signatures.count) signatures; submit it with its signer's only")
+        }
         return try store.write { writer in
             let reader = writer.reader
-            guard checkpoint.origin == (try Self.origin(reader)) else { throw Refusal("the checkpoint is of \(checkpoint.origin), not of this ledger, \(try Self.origin(reader))") }
+            guard checkpoint.origin == (try Self.origin(reader)) else {
+                throw Refusal("the checkpoint is of \(checkpoint.origin), not of this ledger, \(try Self.origin(reader))")
+            }
             guard checkpoint.size >= 1, checkpoint.size <= verifiedSize else {
                 throw Refusal("the checkpoint covers \(checkpoint.size) entries; this ledger has \(verifiedSize)")
             }
             guard (try? Checkpoint.open(note, trusting: try Self.checkpointSigners(reader, size: checkpoint.size))) != nil else {
-                throw Refusal("the checkpoint of \(checkpoint.size) entries is not signed by a log or authority key of this ledger active at that size")
+                throw Refusal(
+                    "the checkpoint of \(checkpoint.size) entries is not signed by a log or authority key of this ledger active at that size")
             }
             guard try Merkle.root(size: checkpoint.size, node: reader.treeNode) == checkpoint.root else {
-                throw Refusal("the checkpoint's root is not the root of this ledger's first \(checkpoint.size) entries: it was signed over another history")
+                throw Refusal(
+                    "the checkpoint's root is not the root of this ledger's first \(checkpoint.size) entries: it was signed over another history")
             }
             if let last = try reader.latestCheckpoint(), last.size >= checkpoint.size { return (last.note, false) }
             try writer.insertCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note, signedAt: try Timestamp.now())
@@ -193,10 +200,12 @@ extension Ledger {
     /// the latest checkpoint the ledger keeps.
     public func consistencyFile(fromNote oldNote: String, toNote newNote: String?) throws -> String {
         let old = (oldNote, try openCheckpoint(oldNote))
-        let new = try newNote.map { ($0, try openCheckpoint($0)) } ?? {
-            let latest = try latestStoredCheckpoint()
-            return (try withCosignatures(latest.note, size: latest.checkpoint.size), latest.checkpoint)  // with the auditors' cosignatures
-        }()
+        let new =
+            try newNote.map { ($0, try openCheckpoint($0)) }
+            ?? {
+                let latest = try latestStoredCheckpoint()
+                return (try withCosignatures(latest.note, size: latest.checkpoint.size), latest.checkpoint)  // with the auditors' cosignatures
+            }()
         return try consistencyFile(from: old, to: (new.0, new.1))
     }
 
@@ -213,7 +222,8 @@ extension Ledger {
         guard checkpoint.origin == origin else { throw Refusal("the checkpoint is for \(checkpoint.origin), this ledger is \(origin)") }
         let size = try size()
         guard checkpoint.size <= size else {
-            throw LedgerError.checkpointMismatch("size mismatch: the ledger has \(size) entries, fewer than the checkpoint's \(checkpoint.size) (truncated?)")
+            throw LedgerError.checkpointMismatch(
+                "size mismatch: the ledger has \(size) entries, fewer than the checkpoint's \(checkpoint.size) (truncated?)")
         }
         guard try root(size: checkpoint.size) == checkpoint.root else {
             throw LedgerError.checkpointMismatch("the ledger's first \(checkpoint.size) entries do not have the checkpoint's root (rewritten?)")
@@ -224,7 +234,9 @@ extension Ledger {
     /// A receipt for entry `seq` against `checkpointNote`, or else the latest checkpoint signed.
     public func receipt(seq: Int64, checkpointNote: String? = nil) throws -> Receipt {
         let note: String
-        if let checkpointNote { note = checkpointNote } else {
+        if let checkpointNote {
+            note = checkpointNote
+        } else {
             let latest = try latestStoredCheckpoint()
             note = try withCosignatures(latest.note, size: latest.checkpoint.size)
         }
@@ -236,7 +248,8 @@ extension Ledger {
     /// once (the public pages make one receipt per entry).
     public func receiptMaker(checkpointNote note: String) throws -> (Int64) throws -> Receipt {
         let checkpoint = try openCheckpoint(note)
-        let keys = Dictionary(try keys().map { ($0.enrolment.publicKey.id.description, $0.enrolment.publicKey) }, uniquingKeysWith: { first, _ in first })
+        let keys = Dictionary(
+            try keys().map { ($0.enrolment.publicKey.id.description, $0.enrolment.publicKey) }, uniquingKeysWith: { first, _ in first })
         let keySection = try checkpointKeyEnrolment(note: note, size: checkpoint.size)
         return { seq in
             guard seq >= 1, seq <= checkpoint.size else {
@@ -244,9 +257,10 @@ extension Ledger {
             }
             guard let entry = try self.entry(seq) else { throw Refusal("entry \(seq) does not exist") }
             guard let signer = keys[entry.signer] else { throw Refusal("entry \(seq)'s signer \(entry.signer) is not enrolled") }
-            return Receipt(seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer,
-                           signature: entry.signature, proof: try self.inclusionProof(seq: seq, size: checkpoint.size),
-                           checkpointKey: keySection, checkpointNote: note)
+            return Receipt(
+                seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer,
+                signature: entry.signature, proof: try self.inclusionProof(seq: seq, size: checkpoint.size),
+                checkpointKey: keySection, checkpointNote: note)
         }
     }
 
@@ -257,7 +271,9 @@ extension Ledger {
         let keys = try keys()
         guard let genesis = keys.first, (try? Checkpoint.open(note, trusting: [genesis.enrolment.publicKey])) == nil else { return nil }
         for record in keys.dropFirst() where record.enrolment.role.signsCheckpoints && record.enrolledAt <= size {
-            guard (try? Checkpoint.open(note, trusting: [record.enrolment.publicKey])) != nil, let entry = try entry(record.enrolledAt) else { continue }
+            guard (try? Checkpoint.open(note, trusting: [record.enrolment.publicKey])) != nil, let entry = try entry(record.enrolledAt) else {
+                continue
+            }
             return Receipt.CheckpointKeyEnrolment(entry: entry, proof: try inclusionProof(seq: record.enrolledAt, size: size))
         }
         return nil
@@ -274,22 +290,29 @@ extension Ledger {
         } catch let error as NoteError {
             if case .malformed = error { throw error }
             let report = try verify()
-            return report.failing(VerificationFailure(seq: 1, reason: "checkpoint \(named) is not signed by any authority key of this ledger (rewritten from genesis?)"))
+            return report.failing(
+                VerificationFailure(seq: 1, reason: "checkpoint \(named) is not signed by any authority key of this ledger (rewritten from genesis?)")
+            )
         }
         let stored = try size()
         if checkpoint.size > stored {
             // Reported first: a cut tail is the finding, whatever else the cut left behind.
-            return try verify().failing(VerificationFailure(seq: stored + 1,
-                reason: "size mismatch: checkpoint \(named) has size \(checkpoint.size), the ledger only \(stored) entries (truncated)"))
+            return try verify().failing(
+                VerificationFailure(
+                    seq: stored + 1,
+                    reason: "size mismatch: checkpoint \(named) has size \(checkpoint.size), the ledger only \(stored) entries (truncated)"))
         }
         let report = try verify(rootsAt: [checkpoint.size])
         guard report.isVerified else { return report }
         guard checkpoint.origin == report.origin else {
-            return report.failing(VerificationFailure(seq: 1, reason: "checkpoint \(named) is for \(checkpoint.origin), this ledger is \(report.origin)"))
+            return report.failing(
+                VerificationFailure(seq: 1, reason: "checkpoint \(named) is for \(checkpoint.origin), this ledger is \(report.origin)"))
         }
         guard report.roots[checkpoint.size] == checkpoint.root else {
-            return report.failing(VerificationFailure(seq: checkpoint.size,
-                reason: "root mismatch: the ledger's first \(checkpoint.size) entries do not give checkpoint \(named)'s root (rewritten)"))
+            return report.failing(
+                VerificationFailure(
+                    seq: checkpoint.size,
+                    reason: "root mismatch: the ledger's first \(checkpoint.size) entries do not give checkpoint \(named)'s root (rewritten)"))
         }
         return report
     }

@@ -57,7 +57,8 @@ public struct TrustedAuthorities: Sendable {
         var known = try read()
         if let trusted = known[Self.key(origin)] {
             guard trusted == authority.description else {
-                throw UntrustedAuthority(origin: origin, found: authority, trusted: (try? KeyID.parse(trusted, field: "known")) ?? authority, source: path)
+                throw UntrustedAuthority(
+                    origin: origin, found: authority, trusted: (try? KeyID.parse(trusted, field: "known")) ?? authority, source: path)
             }
             return .known(path: path)
         }
@@ -103,8 +104,9 @@ public struct TrustedAuthorities: Sendable {
             throw OutputError(path: folder, why: "cannot create it")
         }
         let lines = known.sorted { $0.key < $1.key }.map { "\(Self.origin(ofKey: $0.key)) \($0.value)" }
-        try OutputFiles.replace("# GigaLedger: the authority key trusted for each ledger origin (see `gigaledger verify --help`)\n"
-                                + lines.joined(separator: "\n") + "\n", at: path)
+        try OutputFiles.replace(
+            "# GigaLedger: the authority key trusted for each ledger origin (see `gigaledger verify --help`)\n"
+                + lines.joined(separator: "\n") + "\n", at: path)
     }
 
     /// Origins are compared as bytes (Swift's `==` takes NFC and NFD, K and U+212A, as one): the

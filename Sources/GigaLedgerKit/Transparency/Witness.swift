@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,7 +62,9 @@ public final class Witness: Sendable {
         guard (try? Checkpoint.open(request.note, trusting: keys)) != nil else {
             return .refused(status: 403, message: "the checkpoint is not signed by a key this witness trusts for \(checkpoint.origin)")
         }
-        guard request.old <= checkpoint.size else { return .refused(status: 400, message: "old size \(request.old) is larger than the checkpoint's \(checkpoint.size)") }
+        guard request.old <= checkpoint.size else {
+            return .refused(status: 400, message: "old size \(request.old) is larger than the checkpoint's \(checkpoint.size)")
+        }
         if request.old == 0, !request.proof.isEmpty { return .refused(status: 400, message: "a proof from size 0 must be empty") }
         return exclusive.withLock { _ -> Answer in
             let last: Checkpoint?
@@ -70,11 +73,13 @@ public final class Witness: Sendable {
             guard request.old == lastSize else { return .conflict(lastSize) }
             if let last {
                 if last.size == checkpoint.size, last.root != checkpoint.root {
-                    state.keepEvidence(body, why: "a checkpoint of \(checkpoint.size) entries with another root than the one cosigned (a fork)", last: last)
+                    state.keepEvidence(
+                        body, why: "a checkpoint of \(checkpoint.size) entries with another root than the one cosigned (a fork)", last: last)
                     return .conflict(lastSize)
                 }
                 do {
-                    try Merkle.checkConsistency(old: last.size, new: checkpoint.size, oldRoot: last.root, newRoot: checkpoint.root, proof: request.proof)
+                    try Merkle.checkConsistency(
+                        old: last.size, new: checkpoint.size, oldRoot: last.root, newRoot: checkpoint.root, proof: request.proof)
                 } catch {
                     // Not kept as evidence: anyone can send a published checkpoint with a false proof.
                     return .refused(status: 422, message: "the consistency proof from \(last.size) to \(checkpoint.size) does not verify: \(error)")
@@ -94,16 +99,25 @@ public final class Witness: Sendable {
         let note: String
 
         static func parse(_ body: [UInt8]) throws -> Request {
-            guard body.count <= Witness.requestBytesMax else { throw InputError(field: "body", value: "\(body.count) bytes", problem: "is larger than \(Witness.requestBytesMax) bytes") }
+            guard body.count <= Witness.requestBytesMax else {
+                throw InputError(field: "body", value: "\(body.count) bytes", problem: "is larger than \(Witness.requestBytesMax) bytes")
+            }
             guard let text = String(validating: body, as: UTF8.self) else { throw InputError(field: "body", value: "", problem: "is not UTF-8") }
-            guard let blank = text.range(of: "\n\n") else { throw InputError(field: "body", value: "", problem: "has no blank line before the checkpoint") }
+            guard let blank = text.range(of: "\n\n") else {
+                throw InputError(field: "body", value: "", problem: "has no blank line before the checkpoint")
+            }
             let head = text[..<blank.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
-            guard let first = head.first, first.hasPrefix("old "), let old = Int64(first.dropFirst(4)), old >= 0, String(old) == first.dropFirst(4) else {
+            guard let first = head.first, first.hasPrefix("old "), let old = Int64(first.dropFirst(4)), old >= 0, String(old) == first.dropFirst(4)
+            else {
                 throw InputError(field: "old", value: String(head.first ?? ""), problem: "is not `old SIZE` with a decimal size")
             }
-            guard head.count - 1 <= Witness.proofLinesMax else { throw InputError(field: "proof", value: String(head.count - 1), problem: "has more than \(Witness.proofLinesMax) lines") }
+            guard head.count - 1 <= Witness.proofLinesMax else {
+                throw InputError(field: "proof", value: String(head.count - 1), problem: "has more than \(Witness.proofLinesMax) lines")
+            }
             let proof = try head.dropFirst().map { line -> Merkle.Hash in
-                guard let hash = Encoding.unbase64(String(line)), hash.count == 32 else { throw InputError(field: "proof", value: String(line.prefix(60)), problem: "is not base64 of 32 bytes") }
+                guard let hash = Encoding.unbase64(String(line)), hash.count == 32 else {
+                    throw InputError(field: "proof", value: String(line.prefix(60)), problem: "is not base64 of 32 bytes")
+                }
                 return hash
             }
             return Request(old: old, proof: proof, note: String(text[blank.upperBound...]))

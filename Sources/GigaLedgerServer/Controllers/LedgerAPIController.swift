@@ -25,7 +25,8 @@ struct LedgerAPIController {
     /// before it signs after the head.
     func head(_ request: Request) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
-        return Answer.json(.ok, HeadAnswer.json(try await service.headParts(known: known, proving: nil), origin: service.origin, known: known).encoded())
+        return Answer.json(
+            .ok, HeadAnswer.json(try await service.headParts(known: known, proving: nil), origin: service.origin, known: known).encoded())
     }
 
     /// Entries `from` on, at most `count` (and the server's limit), as JSON lines.
@@ -47,7 +48,9 @@ struct LedgerAPIController {
     /// The entry that enrolled a key (by its 16-hex-digit ID).
     func keyEntry(_ context: LedgerRequestContext) async throws -> Response {
         let id = try KeyID.parse(context.parameters.get("id") ?? "", field: "key")
-        guard let entry = try await service.run({ try $0.enrolmentEntry(of: id) }) else { throw HTTPRefusal(.notFound, "key \(id) is not enrolled in this ledger") }
+        guard let entry = try await service.run({ try $0.enrolmentEntry(of: id) }) else {
+            throw HTTPRefusal(.notFound, "key \(id) is not enrolled in this ledger")
+        }
         return Answer.json(.ok, EntryWire.encode(entry), cache: Answer.immutable)
     }
 

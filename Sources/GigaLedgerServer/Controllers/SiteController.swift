@@ -22,9 +22,15 @@ struct SiteController {
     /// A public page (`PublicSite`): HTML, or a receipt as text.
     func page(_ path: String) async throws -> Response {
         guard let site = try await service.publicSite() else { throw HTTPRefusal(.notFound, "no checkpoint is kept yet: there is no public page") }
-        guard let bytes = try await service.run({ try site.page(path, ledger: $0) }) else { throw HTTPRefusal(.notFound, "/\(path) is not a page of this ledger") }
-        let type = path.hasSuffix(".html") ? "text/html; charset=utf-8" : path.hasSuffix(".json") ? "application/json"
-            : path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/plain; charset=utf-8"
+        guard let bytes = try await service.run({ try site.page(path, ledger: $0) }) else {
+            throw HTTPRefusal(.notFound, "/\(path) is not a page of this ledger")
+        }
+        let type =
+            path.hasSuffix(".html")
+            ? "text/html; charset=utf-8"
+            : path.hasSuffix(".json")
+                ? "application/json"
+                : path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/plain; charset=utf-8"
         return Answer.bytes(bytes, type: type, cache: Answer.brief)
     }
 

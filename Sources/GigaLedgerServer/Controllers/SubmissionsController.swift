@@ -41,8 +41,9 @@ struct SubmissionsController {
         for signer in signers where keyLimiter.isOver(signer) {
             throw HTTPRefusal(.tooManyRequests, "too many submissions signed by \(signer): at most \(keyLimiter.perMinute) a minute; retry later")
         }
-        let (outcome, parts) = try await service.submit(submission.entries, checks: submission.checks,
-                                                        allowDuplicateFile: submission.allowDuplicateFile, known: known)
+        let (outcome, parts) = try await service.submit(
+            submission.entries, checks: submission.checks,
+            allowDuplicateFile: submission.allowDuplicateFile, known: known)
         switch outcome {
         case .recorded(let last):
             // Counted once recorded: entries that name a key without its signature count for nothing.
@@ -58,8 +59,9 @@ struct SubmissionsController {
             let message = "the ledger's head is entry \(head.seq), not entry \(submission.entries[0].seq - 1): sign again after it"
             // "Busy, retry" (exit 2) for a client that gives up signing again.
             let error = APIError(.conflict, .unusable, message)
-            return answer(.conflict, ["error": .object(error.members), "head": EntryWire.json(head)],
-                          proof: try await service.headParts(known: known, proving: nil), known: known)
+            return answer(
+                .conflict, ["error": .object(error.members), "head": EntryWire.json(head)],
+                proof: try await service.headParts(known: known, proving: nil), known: known)
         }
     }
 
@@ -76,8 +78,9 @@ struct SubmissionsController {
         let bytes = try await body(of: request, bytesMax: SignedNote.bytesMax)
         guard let note = String(validating: bytes, as: UTF8.self) else { throw HTTPRefusal(.badRequest, "the checkpoint is not UTF-8 text") }
         let kept = try await service.keepSignedCheckpoint(note)
-        return Answer.json(kept.isNew ? .created : .ok,
-                           CanonicalJSON.object(["kept": .string(kept.isNew ? "now" : "before"), "checkpoint": .string(kept.note)]).encoded())
+        return Answer.json(
+            kept.isNew ? .created : .ok,
+            CanonicalJSON.object(["kept": .string(kept.isNew ? "now" : "before"), "checkpoint": .string(kept.note)]).encoded())
     }
 
     /// An auditor's cosignature of a kept checkpoint (`cosign --server`), `{"size":N,"key_id":ID,
@@ -134,10 +137,14 @@ struct Submission {
         }
         guard case .object(let fields) = value else { throw HTTPRefusal(.badRequest, "the request body is not a JSON object") }
         if let extra = fields.keys.sorted().first(where: { !Self.fields.contains($0) }) {
-            throw InputError(field: extra, value: EntryWire.shown(fields[extra]), problem: "is not a field of a submission (\(Self.fields.joined(separator: ", ")))")
+            throw InputError(
+                field: extra, value: EntryWire.shown(fields[extra]),
+                problem: "is not a field of a submission (\(Self.fields.joined(separator: ", ")))")
         }
         guard case .array(let list)? = fields["entries"], !list.isEmpty else {
-            throw InputError(field: "entries", value: EntryWire.shown(fields["entries"]), problem: "is missing, empty or not an array: submit at least one signed entry")
+            throw InputError(
+                field: "entries", value: EntryWire.shown(fields["entries"]),
+                problem: "is missing, empty or not an array: submit at least one signed entry")
         }
         guard list.count <= Ledger.entriesPerRequestMax else {
             throw InputError(field: "entries", value: String(list.count), problem: "is more than \(Ledger.entriesPerRequestMax) in one submission")
@@ -152,7 +159,8 @@ struct Submission {
             default: throw InputError(field: name, value: EntryWire.shown(fields[name]), problem: "is not true or false")
             }
         }
-        return Submission(entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
-                          allowDuplicateFile: try flag("allow_duplicate_file"))
+        return Submission(
+            entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
+            allowDuplicateFile: try flag("allow_duplicate_file"))
     }
 }

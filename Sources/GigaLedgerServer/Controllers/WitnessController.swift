@@ -27,7 +27,8 @@ struct WitnessController {
             logger.info("cosigned", metadata: ["bytes": "\(body.count)"])
             return Self.text(.ok, lines)
         case .conflict(let size):
-            return Response(status: .conflict, headers: [.contentType: "text/x.tlog.size"], body: ResponseBody(byteBuffer: ByteBuffer(string: "\(size)\n")))
+            return Response(
+                status: .conflict, headers: [.contentType: "text/x.tlog.size"], body: ResponseBody(byteBuffer: ByteBuffer(string: "\(size)\n")))
         case .refused(let status, let message):
             logger.notice("refused", metadata: ["status": "\(status)", "why": "\(message)"])
             return Self.text(HTTPResponse.Status(code: status), message + "\n")

@@ -122,7 +122,8 @@ final class PostgresBackend: @unchecked Sendable {
 
     /// The URL the session holding the server's lock announced, if it did.
     private static func server(holding session: PostgresSession) throws -> String? {
-        let rows = try session.rows("""
+        let rows = try session.rows(
+            """
             SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = \(serveLockKey) AND l.objsubid = 1
               AND l.mode = 'ExclusiveLock' AND l.granted
@@ -160,7 +161,10 @@ final class PostgresBackend: @unchecked Sendable {
     private func lease() throws -> PostgresConnection {
         lock.lock()
         while let connection = idle.popLast() {
-            if !connection.isClosed { lock.unlock(); return connection }
+            if !connection.isClosed {
+                lock.unlock()
+                return connection
+            }
         }
         let start = hostIndex
         nextID += 1
@@ -171,7 +175,9 @@ final class PostgresBackend: @unchecked Sendable {
             let index = (start + offset) % location.hosts.count
             do {
                 let connection = try connect(to: location.hosts[index], id: id)
-                lock.lock(); hostIndex = index; lock.unlock()
+                lock.lock()
+                hostIndex = index
+                lock.unlock()
                 return connection
             } catch {
                 // A refusal for good (a wrong password, no TLS, no such database) is not retried elsewhere.
@@ -202,10 +208,12 @@ final class PostgresBackend: @unchecked Sendable {
         var configuration: PostgresConnection.Configuration
         do {
             if host.isSocketFolder {
-                configuration = .init(unixSocketPath: host.socketPath, username: location.user, password: location.password, database: location.database)
+                configuration = .init(
+                    unixSocketPath: host.socketPath, username: location.user, password: location.password, database: location.database)
             } else {
-                configuration = .init(host: host.name, port: host.port, username: location.user, password: location.password,
-                                      database: location.database, tls: try tls())
+                configuration = .init(
+                    host: host.name, port: host.port, username: location.user, password: location.password,
+                    database: location.database, tls: try tls())
             }
         } catch {
             throw .unavailable(path: location.description, "TLS cannot be set up: \(error)")
@@ -213,11 +221,15 @@ final class PostgresBackend: @unchecked Sendable {
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeoutSeconds))
         let connection: PostgresConnection
         do {
-            let connecting = PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id, logger: logger)
+            let connecting = PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id, logger: logger)
             do {
                 connection = try PostgresSession.bounded(connecting, seconds: Int64(location.connectTimeoutSeconds) + 5)
             } catch let error as PostgresSession.NoAnswer {
-                connecting.whenSuccess { late in let closing: EventLoopFuture<Void> = late.close(); _ = closing }  // given up on: closed when it comes
+                connecting.whenSuccess { late in
+                    let closing: EventLoopFuture<Void> = late.close()
+                    _ = closing
+                }  // given up on: closed when it comes
                 throw error
             }
         } catch {
@@ -313,7 +325,8 @@ public final class PostgresSession {
                 continue
             }
             let tuple = String(sql[sql.index(before: values.upperBound)...])
-            try enqueue(sql[..<values.upperBound].dropLast() + Array(repeating: tuple, count: rows.count).joined(separator: ", "), rows.flatMap { $0 })
+            try enqueue(
+                sql[..<values.upperBound].dropLast() + Array(repeating: tuple, count: rows.count).joined(separator: ", "), rows.flatMap { $0 })
         }
     }
 
@@ -373,7 +386,12 @@ public final class PostgresSession {
         var out = "", number = 0
         out.reserveCapacity(sql.utf8.count + 8)
         for character in sql {
-            if character == "?" { number += 1; out += "$\(number)" } else { out.append(character) }
+            if character == "?" {
+                number += 1
+                out += "$\(number)"
+            } else {
+                out.append(character)
+            }
         }
         return out
     }
@@ -414,18 +432,27 @@ public final class PostgresSession {
         switch state {
         case "55P03", "40001", "40P01": return LedgerError.busy(path: path)
         // A standby, or a primary being demoted: another host may take writes.
-        case "25006": isBroken = true; return LedgerError.unavailable(path: path, "the server no longer accepts writes (\(message))")
+        case "25006":
+            isBroken = true
+            return LedgerError.unavailable(path: path, "the server no longer accepts writes (\(message))")
         // No privilege: to write (a role granted SELECT only), or to read at all.
         case "42501":
             let writes = ["INSERT", "UPDATE", "DELETE", "LOCK"].contains { sql.uppercased().hasPrefix($0) }
-            return writes ? LedgerError.readOnly(path: path, "PostgreSQL: \(message)")
-                : LedgerError.cannotConnect(path: path, "this PostgreSQL role may not read the ledger (\(message)); grant it SELECT, and INSERT to append (the SQL `gigaledger init` prints)")
+            return writes
+                ? LedgerError.readOnly(path: path, "PostgreSQL: \(message)")
+                : LedgerError.cannotConnect(
+                    path: path,
+                    "this PostgreSQL role may not read the ledger (\(message)); grant it SELECT, and INSERT to append (the SQL `gigaledger init` prints)"
+                )
         case "53100": return LedgerError.full(path: path)
         // A stored row that contradicts one being written, or a trigger refusing it: the ledger is damaged.
         case "23505", "23503", "23514", "P0001": return LedgerError.damaged("PostgreSQL refused a row as conflicting with a stored one (\(message))")
         case "42P01", "42703": return LedgerError.notALedger(path: path, "PostgreSQL: \(message)")
         default:
-            if state.hasPrefix("08") || state.hasPrefix("57") { isBroken = true; return LedgerError.unavailable(path: path, message) }
+            if state.hasPrefix("08") || state.hasPrefix("57") {
+                isBroken = true
+                return LedgerError.unavailable(path: path, message)
+            }
             return LedgerError.postgres(state: state, message: message, sql: sql)
         }
     }
@@ -436,8 +463,10 @@ public final class PostgresSession {
         guard let error = error as? PSQLError else { return nil }
         switch error.code {
         case .sslUnsupported: return "the server does not offer TLS, which sslmode requires (sslmode=disable or prefer to connect without it)"
-        case .authMechanismRequiresPassword: return "the server asks for a password: give it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
-        case .unsupportedAuthMechanism: return "the server asks for an authentication method this client does not support (use scram-sha-256 or md5 in pg_hba.conf)"
+        case .authMechanismRequiresPassword:
+            return "the server asks for a password: give it in the URL (postgres://USER:PASSWORD@...) or in PGPASSWORD"
+        case .unsupportedAuthMechanism:
+            return "the server asks for an authentication method this client does not support (use scram-sha-256 or md5 in pg_hba.conf)"
         case .saslError: return "the password exchange (SCRAM) failed"
         default: break
         }

@@ -1,8 +1,9 @@
 import Foundation
+import GigaLedgerCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import GigaLedgerCore
 
 /// Where a PostgreSQL ledger is: a `postgres://` (or `postgresql://`) URL as libpq reads it
 /// (postgresql.org/docs/current/libpq-connect.html, "Connection URIs"), with the standard `PG*`
@@ -59,12 +60,20 @@ public struct PostgresLocation: Equatable, Sendable {
             rest = String(rest[..<mark])
         }
         var authority = rest, path = ""
-        if let slash = rest.firstIndex(of: "/") { authority = String(rest[..<slash]); path = String(rest[rest.index(after: slash)...]) }
+        if let slash = rest.firstIndex(of: "/") {
+            authority = String(rest[..<slash])
+            path = String(rest[rest.index(after: slash)...])
+        }
         var userInfo: String?
-        if let at = authority.lastIndex(of: "@") { userInfo = String(authority[..<at]); authority = String(authority[authority.index(after: at)...]) }
+        if let at = authority.lastIndex(of: "@") {
+            userInfo = String(authority[..<at])
+            authority = String(authority[authority.index(after: at)...])
+        }
         var user = environment["PGUSER"], password = environment["PGPASSWORD"]
         if let userInfo {
-            let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).removingPercentEncoding ?? String($0) }
+            let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).removingPercentEncoding ?? String($0)
+            }
             if !parts[0].isEmpty { user = parts[0] }
             if parts.count == 2 { password = parts[1] }
         }
@@ -98,15 +107,19 @@ public struct PostgresLocation: Equatable, Sendable {
             throw refuse("names no user, and this process's user has no name (give postgres://USER@HOST/DATABASE, or PGUSER)")
         }
         let database = path.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 } ?? query["dbname"] ?? environment["PGDATABASE"] ?? user
-        guard let tls = TLSMode(rawValue: query["sslmode"] ?? environment["PGSSLMODE"] ?? (hosts.allSatisfy(\.isSocketFolder) ? "disable" : "prefer")) else {
-            throw refuse("has sslmode \(InputError.quoted(query["sslmode"] ?? environment["PGSSLMODE"] ?? "")), not disable, prefer, require or verify-full")
+        guard let tls = TLSMode(rawValue: query["sslmode"] ?? environment["PGSSLMODE"] ?? (hosts.allSatisfy(\.isSocketFolder) ? "disable" : "prefer"))
+        else {
+            throw refuse(
+                "has sslmode \(InputError.quoted(query["sslmode"] ?? environment["PGSSLMODE"] ?? "")), not disable, prefer, require or verify-full")
         }
         let attributes = query["target_session_attrs"] ?? environment["PGTARGETSESSIONATTRS"] ?? (hosts.count > 1 ? "read-write" : "any")
         guard ["any", "read-write", "primary"].contains(attributes) else {
             throw refuse("has target_session_attrs \(InputError.quoted(attributes)), not any, read-write or primary")
         }
         let timeout = query["connect_timeout"] ?? environment["PGCONNECT_TIMEOUT"] ?? String(Self.connectTimeoutDefault)
-        guard let seconds = Int(timeout), (1...600).contains(seconds) else { throw refuse("has connect_timeout \(InputError.quoted(timeout)), not 1 to 600 seconds") }
+        guard let seconds = Int(timeout), (1...600).contains(seconds) else {
+            throw refuse("has connect_timeout \(InputError.quoted(timeout)), not 1 to 600 seconds")
+        }
         self.hosts = hosts
         self.user = user
         self.password = password
@@ -130,7 +143,9 @@ public struct PostgresLocation: Equatable, Sendable {
 
     /// The URL without its password: what messages name.
     public var description: String {
-        let names = hosts.map { $0.isSocketFolder ? $0.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.name : "\($0.name):\($0.port)" }
+        let names = hosts.map {
+            $0.isSocketFolder ? $0.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.name : "\($0.name):\($0.port)"
+        }
         return "postgres://\(user)@\(names.joined(separator: ","))/\(database)"
     }
 
@@ -140,7 +155,8 @@ public struct PostgresLocation: Equatable, Sendable {
         var text = url
         let authorityEnd = text[scheme.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" }) ?? text.endIndex
         if let at = text[scheme.upperBound..<authorityEnd].lastIndex(of: "@"),
-           let colon = text[scheme.upperBound..<at].firstIndex(of: ":") {
+            let colon = text[scheme.upperBound..<at].firstIndex(of: ":")
+        {
             text.replaceSubrange(text.index(after: colon)..<at, with: "***")
         }
         if let range = text.range(of: "password=") {

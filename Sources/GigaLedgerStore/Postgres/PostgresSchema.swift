@@ -5,7 +5,9 @@ import GigaLedgerCore
 /// schema/postgres/catalog.txt (schema/FORMAT.md, "A ledger on PostgreSQL").
 enum PostgresSchema {
     static func file(_ name: String) -> String {
-        guard let text = EmbeddedPostgresSchema.all.first(where: { $0.0 == name })?.1 else { preconditionFailure("schema/postgres/\(name) is not embedded") }
+        guard let text = EmbeddedPostgresSchema.all.first(where: { $0.0 == name })?.1 else {
+            preconditionFailure("schema/postgres/\(name) is not embedded")
+        }
         return text
     }
 
@@ -16,8 +18,10 @@ enum PostgresSchema {
     /// The schema version a ledger made by this code records (the SQLite migration it matches).
     static let version = "0007_log_keys"
     /// Every table the schema makes, for the grants an administrator gives the application's role.
-    static let tables = ["schema_version", "entries", "keys", "key_revocations", "factories", "partners", "corrections",
-                         "merkle_nodes", "checkpoints", "imports", "cosignatures", "facts"]
+    static let tables = [
+        "schema_version", "entries", "keys", "key_revocations", "factories", "partners", "corrections",
+        "merkle_nodes", "checkpoints", "imports", "cosignatures", "facts",
+    ]
 
     /// Whether the connected database already holds a ledger (or anything named like one of its tables).
     static func existingTables(_ pg: PostgresSession) throws -> [String] {
@@ -25,7 +29,8 @@ enum PostgresSchema {
     }
 
     static func hasTable(_ pg: PostgresSession, _ name: String) throws -> Bool {
-        try pg.rows("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?)", [.text(name)]).first?.first == .integer(1)
+        try pg.rows("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?)", [.text(name)]).first?.first
+            == .integer(1)
     }
 
     /// Makes the schema, in the caller's transaction.
@@ -59,7 +64,8 @@ enum PostgresSchema {
     /// What the connected role may do that only the ledger's administrator should (schema/FORMAT.md,
     /// "A ledger on PostgreSQL": the application's role is granted SELECT and INSERT only).
     static func privilegeWarnings(_ pg: PostgresSession) throws -> [String] {
-        let rows = try pg.rows("""
+        let rows = try pg.rows(
+            """
             SELECT c.relname::text, pg_get_userbyid(c.relowner) = current_user,
                    has_table_privilege(c.oid, 'UPDATE'), has_table_privilege(c.oid, 'DELETE'), has_table_privilege(c.oid, 'TRUNCATE')
             FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' ORDER BY 1
@@ -73,11 +79,16 @@ enum PostgresSchema {
         let role = try pg.rows("SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user").first
         let user = role?[0].textValue ?? "?"
         if role?[1] == .integer(1) {
-            warnings.append("PostgreSQL role \(user) is a superuser: it can change anything, the triggers included; give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)")
+            warnings.append(
+                "PostgreSQL role \(user) is a superuser: it can change anything, the triggers included; give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)"
+            )
         } else if !owned.isEmpty {
-            warnings.append("PostgreSQL role \(user) owns the ledger's tables, so it can drop their append-only triggers: give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)")
+            warnings.append(
+                "PostgreSQL role \(user) owns the ledger's tables, so it can drop their append-only triggers: give the server and the officers a role granted SELECT and INSERT only (the SQL `gigaledger init` and `gigaledger copy` print)"
+            )
         } else if !changeable.isEmpty {
-            warnings.append("PostgreSQL role \(user) may UPDATE, DELETE or TRUNCATE \(changeable.joined(separator: ", ")): grant it SELECT and INSERT only")
+            warnings.append(
+                "PostgreSQL role \(user) may UPDATE, DELETE or TRUNCATE \(changeable.joined(separator: ", ")): grant it SELECT and INSERT only")
         }
         return warnings
     }

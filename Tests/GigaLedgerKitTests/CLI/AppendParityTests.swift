@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -10,8 +11,10 @@ import Testing
 @Suite struct AppendParityTests {
     /// The command fails with `status` and a one-line message containing `message`; the ledger is
     /// unchanged and still verifies, by us and by schema/tools/verify_ledger.py.
-    static func expectRefused(_ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectRefused(
+        _ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let before = fixture.state()
         let result = fixture.run(arguments)
         #expect(result.status == status, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
@@ -43,8 +46,9 @@ import Testing
         }
         #expect(file.count < 65_536)
         #expect(FileManager.default.createFile(atPath: fixture.dir.file("big.json"), contents: file))
-        Self.expectRefused(fixture, ["policy", "set", "--key", "authority.key", "--file", "big.json"],
-                           saying: "policy.rules.union-access-free-for.categories must list at least one category, each once")
+        Self.expectRefused(
+            fixture, ["policy", "set", "--key", "authority.key", "--file", "big.json"],
+            saying: "policy.rules.union-access-free-for.categories must list at least one category, each once")
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
     }
 
@@ -68,8 +72,9 @@ import Testing
     @Test func codesAreASCIIOnly() throws {
         let fixture = try CLIFixture()
         Self.expectRefused(fixture, fixture.contribution("--source", "ms:S\u{212A}"), saying: "is not an EU member-state code")
-        Self.expectRefused(fixture, ["partner", "register", "--key", "authority.key", "--id", "k", "--name", "K", "--country", "\u{212A}E"],
-                           saying: "is not an ISO 3166-1 alpha-2 country code")
+        Self.expectRefused(
+            fixture, ["partner", "register", "--key", "authority.key", "--id", "k", "--name", "K", "--country", "\u{212A}E"],
+            saying: "is not an ISO 3166-1 alpha-2 country code")
         Self.expectRefused(fixture, fixture.contribution("--category", "cape\u{0078}\u{0301}"), saying: "is not one of: capex, opex")
     }
 
@@ -91,12 +96,15 @@ import Testing
     }
 
     /// Item 16: bidirectional overrides, zero-width characters and separators make look-alike names.
-    @Test(arguments: [("\u{202E}", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("\u{200B}", "U+200B ZERO WIDTH SPACE"),
-                      ("\u{2028}", "U+2028 LINE SEPARATOR"), ("\u{7}", "U+0007"), ("\u{FEFF}", "U+FEFF ZERO WIDTH NO-BREAK SPACE")])
+    @Test(arguments: [
+        ("\u{202E}", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("\u{200B}", "U+200B ZERO WIDTH SPACE"),
+        ("\u{2028}", "U+2028 LINE SEPARATOR"), ("\u{7}", "U+0007"), ("\u{FEFF}", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ])
     func formatAndSeparatorCharactersAreRefused(character: String, name: String) throws {
         let fixture = try CLIFixture()
-        Self.expectRefused(fixture, ["partner", "register", "--key", "authority.key", "--id", "evil", "--name", "ACME\(character) SE", "--country", "DE"],
-                           saying: "name: \"ACME")
+        Self.expectRefused(
+            fixture, ["partner", "register", "--key", "authority.key", "--id", "evil", "--name", "ACME\(character) SE", "--country", "DE"],
+            saying: "name: \"ACME")
         let result = fixture.run(fixture.contributionArguments + ["--ref", "A\(character)B"])
         #expect(result.status == 65)
         #expect(result.stderr.contains("contains \(name)") && result.stderr.contains("which no text may hold"), "\(result.stderr)")
@@ -106,7 +114,8 @@ import Testing
     @Test func invalidUTF8InAnArgumentIsRefused() throws {
         let fixture = try CLIFixture()
         let before = fixture.state()
-        let command = "'\(Binary.path)' partner register --key authority.key --id bad --country DE --ledger ledger.sqlite --name \"$(printf 'A\\377B')\""
+        let command =
+            "'\(Binary.path)' partner register --key authority.key --id bad --country DE --ledger ledger.sqlite --name \"$(printf 'A\\377B')\""
         let result = shell(command, in: fixture.dir)
         #expect(result.status == 65, "\(result.stderr)")
         #expect(result.stderr.contains("is not valid UTF-8"), "\(result.stderr)")
@@ -122,17 +131,23 @@ import Testing
         let texts = ["x", "Zürich – €", String(repeating: "é", count: 100), "quote \" back \\ slash", "🇪🇺", "K\u{212A}"]
         var accepted = 0
         for index in 0..<120 {
-            let cents = [Int64(1), 99, Cents.amountCentsMax, Int64.random(in: 1...Cents.amountCentsMax, using: &random)].randomElement(using: &random)!
+            let cents = [Int64(1), 99, Cents.amountCentsMax, Int64.random(in: 1...Cents.amountCentsMax, using: &random)].randomElement(
+                using: &random)!
             let date = ["2021-01-01", "2099-12-31", "2024-02-29", "2026-06-30"].randomElement(using: &random)!
             let data: EntryData
             if index % 3 == 0 {
-                data = .access(try AccessGrant(factory: "de-jupiter", beneficiary: texts.randomElement(using: &random)!,
-                                               category: AccessCategory.allCases.randomElement(using: &random)!, gpuHours: Int64.random(in: 1...AccessGrant.gpuHoursMax, using: &random),
-                                               date: CalendarDate.parse(date, field: "date"), pool: .union, isCommercial: false, charge: Cents(0)))
+                data = .access(
+                    try AccessGrant(
+                        factory: "de-jupiter", beneficiary: texts.randomElement(using: &random)!,
+                        category: AccessCategory.allCases.randomElement(using: &random)!,
+                        gpuHours: Int64.random(in: 1...AccessGrant.gpuHoursMax, using: &random),
+                        date: CalendarDate.parse(date, field: "date"), pool: .union, isCommercial: false, charge: Cents(0)))
             } else {
-                data = .contribution(try Contribution(factory: "de-jupiter", source: [.union, .memberState("DE"), .partner("acme")].randomElement(using: &random)!,
-                                                      amount: Cents(cents), date: CalendarDate.parse(date, field: "date"), category: .opex, kind: .commitment,
-                                                      ref: texts.randomElement(using: &random)!))
+                data = .contribution(
+                    try Contribution(
+                        factory: "de-jupiter", source: [.union, .memberState("DE"), .partner("acme")].randomElement(using: &random)!,
+                        amount: Cents(cents), date: CalendarDate.parse(date, field: "date"), category: .opex, kind: .commitment,
+                        ref: texts.randomElement(using: &random)!))
             }
             try fixture.ledger.append(data, key: fixture.authority, checks: .none)  // edge values repeat, dates run to 2099
             accepted += 1
@@ -150,7 +165,9 @@ import Testing
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
         // 93 commitments and 7 payments of the maximum, and Union access so that the
         // proportionality rule compares (Fraction.within overflowed from 93 commitments on).
-        let rows = (1...100).map { "contribution,de-jupiter,2026-02-15,eu,100000000000.00,capex,\($0 <= 93 ? "commitment" : "payment"),R-\($0),,,,,\n" }
+        let rows = (1...100).map {
+            "contribution,de-jupiter,2026-02-15,eu,100000000000.00,capex,\($0 <= 93 ? "commitment" : "payment"),R-\($0),,,,,\n"
+        }
         let access = "access,de-jupiter,2026-02-15,,,sme,,,Tiny GmbH,100,union,no,\n"
         fixture.dir.write("max.csv", ImportCommandTests.header + rows.joined() + access, mode: 0o644)
         try fixture.expectOK(["import", "max.csv", "--key", "authority.key"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -42,15 +43,36 @@ import Testing
         let fixture = try Self.fixture.get()
         let before = fixture.state()
         let cases: [([String], String)] = [
-            (["factory", "register", "--key", "authority.key", "--id", "x1", "--name", "X", "--kind", "gigafactory", "--host", "XX", "--capex", "1"],
-             #"host: "XX" is not an EU member-state code"#),
-            (["factory", "register", "--key", "authority.key", "--id", "x1", "--name", "X", "--kind", "megafactory", "--host", "DE", "--capex", "1"],
-             #"kind: "megafactory" is not one of: gigafactory, ai-factory"#),
-            (["partner", "register", "--key", "authority.key", "--id", "p1", "--name", "P", "--country", "ZZ"], #"country: "ZZ" is not an ISO 3166-1"#),
-            (["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "B", "--category", "hobbyist",
-              "--gpu-hours", "10", "--date", "2026-01-01", "--pool", "union"], #"category: "hobbyist" is not one of: sme, startup"#),
-            (["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "B", "--category", "sme",
-              "--gpu-hours", "1.5", "--date", "2026-01-01", "--pool", "union"], #"gpu-hours: "1.5" is not a whole number"#),
+            (
+                [
+                    "factory", "register", "--key", "authority.key", "--id", "x1", "--name", "X", "--kind", "gigafactory", "--host", "XX", "--capex",
+                    "1",
+                ],
+                #"host: "XX" is not an EU member-state code"#
+            ),
+            (
+                [
+                    "factory", "register", "--key", "authority.key", "--id", "x1", "--name", "X", "--kind", "megafactory", "--host", "DE", "--capex",
+                    "1",
+                ],
+                #"kind: "megafactory" is not one of: gigafactory, ai-factory"#
+            ),
+            (
+                ["partner", "register", "--key", "authority.key", "--id", "p1", "--name", "P", "--country", "ZZ"],
+                #"country: "ZZ" is not an ISO 3166-1"#
+            ),
+            (
+                [
+                    "access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "B", "--category", "hobbyist",
+                    "--gpu-hours", "10", "--date", "2026-01-01", "--pool", "union",
+                ], #"category: "hobbyist" is not one of: sme, startup"#
+            ),
+            (
+                [
+                    "access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "B", "--category", "sme",
+                    "--gpu-hours", "1.5", "--date", "2026-01-01", "--pool", "union",
+                ], #"gpu-hours: "1.5" is not a whole number"#
+            ),
             (["correct", "--key", "authority.key", "--entry", "2", "--reason", "x"], #"entry: "2" is a factory-register entry"#),
             (["key", "revoke", "--key", "authority.key", "--id", "nothex", "--reason", "x"], #"id: "nothex" is not a key ID"#),
         ]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -8,24 +9,62 @@ import Testing
 /// a passphrase-protected German officer key, one factory, one partner. In the test folder's
 /// ledger.sqlite, or at `ledger` (a PostgreSQL database's URL).
 struct CLIFixture {
-    let dir = TempDir()
+    let dir: TempDir
     let passphraseFile: String
     /// The ledger's file or URL.
     let ledger: String
     var env: [String: String] { ["GIGALEDGER_LEDGER": ledger] }
 
+    /// A SQLite fixture is a copy of one made once per test process (`template`): its keys, its
+    /// ledger and the authority trusted on first use, so that a test derives no Argon2id key and
+    /// runs no command to set up. A PostgreSQL one is made by the commands each time.
     init(ledger: String? = nil) throws {
+        dir = TempDir()
         self.ledger = ledger ?? dir.file("ledger.sqlite")
-        dir.write("pass", "correct horse battery staple\n")
         passphraseFile = dir.file("pass")
+        if ledger == nil {
+            try Self.template.get().copy(into: dir)
+            return
+        }
+        try build()
+    }
+
+    /// The files of a SQLite fixture, made once by the commands.
+    static let template: Result<TempDir, any Error> = Result {
+        let fixture = CLIFixture(building: TempDir())
+        try fixture.build()
+        return fixture.dir
+    }
+
+    /// A fixture whose files are a copy of `other`'s (a SQLite one).
+    init(copying other: CLIFixture) throws {
+        dir = TempDir()
+        ledger = dir.file("ledger.sqlite")
+        passphraseFile = dir.file("pass")
+        try other.dir.copy(into: dir)
+    }
+
+    private init(building dir: TempDir) {
+        self.dir = dir
+        ledger = dir.file("ledger.sqlite")
+        passphraseFile = dir.file("pass")
+    }
+
+    /// The commands that make the fixture's keys and ledger.
+    private func build() throws {
+        dir.write("pass", "correct horse battery staple\n")
         try expectOK(["key", "generate", "--out", "authority", "--unencrypted"])
         try expectOK(["key", "generate", "--out", "officer", "--kdf", "interactive", "--passphrase-file", passphraseFile])
         try expectOK(["init", "--key", "authority.key", "--origin", "test.example/ledger"])
-        try expectOK(["factory", "register", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory",
-                      "--kind", "gigafactory", "--host", "DE", "--capex", "3500000000"])
+        try expectOK([
+            "factory", "register", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory",
+            "--kind", "gigafactory", "--host", "DE", "--capex", "3500000000",
+        ])
         try expectOK(["partner", "register", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE", "--country", "DE", "--sme"])
-        try expectOK(["key", "enroll", "--key", "authority.key", "--pub", "officer.pub", "--name", "DE officer", "--role", "officer",
-                      "--scope", "ms:DE", "--scope", "factory:de-jupiter"])
+        try expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "officer.pub", "--name", "DE officer", "--role", "officer",
+            "--scope", "ms:DE", "--scope", "factory:de-jupiter",
+        ])
     }
 
     @discardableResult
@@ -53,8 +92,10 @@ struct CLIFixture {
 
     /// One payment, recorded again and again by tests on purpose (hence `--allow-duplicate`).
     var contributionArguments: [String] {
-        ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "1000.00",
-         "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--allow-duplicate"]
+        [
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "1000.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--allow-duplicate",
+        ]
     }
 
     /// `contributionArguments` with `flag`'s value replaced.

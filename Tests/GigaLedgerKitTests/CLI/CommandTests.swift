@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -41,8 +42,10 @@ import Testing
         let signature = key.sign(Sodium.blake2b512(file))
         let trusted = "timestamp:1767225600\tfile:report.txt\thashed"
         let global = key.sign(signature + Array(trusted.utf8))
-        dir.write("report.txt.minisig", "untrusted comment: test\n" + Encoding.base64(Array("ED".utf8) + key.id.bytes + signature)
-                  + "\ntrusted comment: \(trusted)\n" + Encoding.base64(global) + "\n", mode: 0o644)
+        dir.write(
+            "report.txt.minisig",
+            "untrusted comment: test\n" + Encoding.base64(Array("ED".utf8) + key.id.bytes + signature)
+                + "\ntrusted comment: \(trusted)\n" + Encoding.base64(global) + "\n", mode: 0o644)
         let result = shell("minisign -Vm report.txt -p k.pub", in: dir)
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
     }
@@ -52,8 +55,11 @@ import Testing
         let again = fixture.run(["init", "--key", "authority.key", "--origin", "test.example/ledger"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("already exists"))
-        let byEnv = fixture.run(["contribution", "record", "--factory", "de-jupiter", "--source", "eu", "--amount", "5", "--date", "2026-01-01",
-                                 "--category", "opex", "--kind", "commitment"], env: ["GIGALEDGER_KEY": "authority.key"])
+        let byEnv = fixture.run(
+            [
+                "contribution", "record", "--factory", "de-jupiter", "--source", "eu", "--amount", "5", "--date", "2026-01-01",
+                "--category", "opex", "--kind", "commitment",
+            ], env: ["GIGALEDGER_KEY": "authority.key"])
         #expect(byEnv.status == 0, "\(byEnv.stderr)")
         #expect(byEnv.stdout.hasPrefix("entry 5: recorded commitment of EUR 5.00 from eu to de-jupiter"))
         let noKey = fixture.run(["factory", "register", "--id", "x", "--name", "X", "--kind", "gigafactory", "--host", "DE", "--capex", "1"])
@@ -64,10 +70,16 @@ import Testing
     @Test func officerRecordsLogShowAndVerify() throws {
         let fixture = try CLIFixture()
         let env = ["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile]
-        try fixture.expectOK(["contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1234.5",
-                              "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "BMBF-1"], env: env)
-        try fixture.expectOK(["access", "record", "--key", "officer.key", "--factory", "de-jupiter", "--beneficiary", "Tiny Robotics GmbH",
-                              "--category", "sme", "--gpu-hours", "5000", "--date", "2026-03-01", "--pool", "union"], env: env)
+        try fixture.expectOK(
+            [
+                "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1234.5",
+                "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "BMBF-1",
+            ], env: env)
+        try fixture.expectOK(
+            [
+                "access", "record", "--key", "officer.key", "--factory", "de-jupiter", "--beneficiary", "Tiny Robotics GmbH",
+                "--category", "sme", "--gpu-hours", "5000", "--date", "2026-03-01", "--pool", "union",
+            ], env: env)
         try fixture.expectOK(["correct", "--key", "officer.key", "--entry", "5", "--reason", "amount was 1243.50"], env: env)
         let log = try fixture.expectOK(["log"]).stdout
         #expect(log.contains("#5  "))
@@ -92,7 +104,9 @@ import Testing
     @Test func verifyExitCodesAreZeroOneAndTwo() throws {
         let fixture = try CLIFixture()
         #expect(fixture.run(["verify"]).status == 0)
-        try tamperFile(fixture.dir.file("ledger.sqlite"), "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '350000000000', '350000000001') AS BLOB) WHERE seq = 2")
+        try tamperFile(
+            fixture.dir.file("ledger.sqlite"),
+            "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '350000000000', '350000000001') AS BLOB) WHERE seq = 2")
         let tampered = fixture.run(["verify"])
         #expect(tampered.status == 1)
         #expect(tampered.stdout.hasPrefix("NOT VERIFIED: entry 2: stored hash"))
@@ -124,12 +138,15 @@ import Testing
         let writers = (0..<processes).map { writer -> Process in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 for i in $(seq 1 \(each)); do
                   "$GIGALEDGER" contribution record --key authority.key --factory de-jupiter --source eu --amount \(writer + 1).$(printf %02d $i) \
                     --date 2026-01-01 --category opex --kind payment --ref w\(writer)-$i >/dev/null || exit 1
                 done
-                """]
+                """,
+            ]
             process.currentDirectoryURL = fixture.dir.url
             process.environment = ["PATH": "/usr/bin:/bin", "GIGALEDGER": Binary.path, "GIGALEDGER_LEDGER": "ledger.sqlite"]
             return process

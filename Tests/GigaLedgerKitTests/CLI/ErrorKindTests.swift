@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -21,7 +22,10 @@ import Testing
         arguments[arguments.firstIndex(of: "authority.key")!] = "officer.key"
         let result = fixture.run(arguments + ["--passphrase-file", fixture.passphraseFile])
         #expect(result.status == 1, "\(result.stderr)")
-        #expect(result.stderr == "gigaledger: error: the ledger is damaged: index table keys points at entry 2, which enrols no key; nothing was written, run `gigaledger verify`\n")
+        #expect(
+            result.stderr
+                == "gigaledger: error: the ledger is damaged: index table keys points at entry 2, which enrols no key; nothing was written, run `gigaledger verify`\n"
+        )
         #expect(fixture.run(["verify"]).status == 1)
     }
 
@@ -93,7 +97,9 @@ import Testing
         }
         // An entry or an import whose report is lost is not recorded: a script that retries records nothing twice.
         let before = fixture.state()
-        let record = shell((["'\(Binary.path)'"] + fixture.contributionArguments + ["--ledger", "ledger.sqlite"]).joined(separator: " ") + " > /dev/full", in: fixture.dir)
+        let record = shell(
+            (["'\(Binary.path)'"] + fixture.contributionArguments + ["--ledger", "ledger.sqlite"]).joined(separator: " ") + " > /dev/full",
+            in: fixture.dir)
         #expect(record.status == 2, "\(record.stderr)")
         fixture.dir.write("rows.csv", ImportCommandTests.header + "contribution,de-jupiter,2026-02-15,eu,10.00,capex,payment,R,,,,,\n", mode: 0o644)
         let imported = shell("'\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
@@ -102,9 +108,12 @@ import Testing
         // Nor does a command that makes files leave them: key generate, init, backup, report.
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", PolicyTests.shippedPath])
         let after = fixture.state()
-        for (command, made) in [("key generate --out lost --unencrypted", "lost.key"), ("init --key authority.key --origin lost.example/l --ledger lost.sqlite", "lost.sqlite"),
-                                ("backup --out lost-copy.sqlite --ledger ledger.sqlite", "lost-copy.sqlite"),
-                                ("report --quarter 2026-Q1 --out lost-report --ledger ledger.sqlite", "lost-report")] {
+        for (command, made) in [
+            ("key generate --out lost --unencrypted", "lost.key"),
+            ("init --key authority.key --origin lost.example/l --ledger lost.sqlite", "lost.sqlite"),
+            ("backup --out lost-copy.sqlite --ledger ledger.sqlite", "lost-copy.sqlite"),
+            ("report --quarter 2026-Q1 --out lost-report --ledger ledger.sqlite", "lost-report"),
+        ] {
             let lost = shell("'\(Binary.path)' \(command) > /dev/full", in: fixture.dir)
             #expect(lost.status == 2, "\(command): \(lost.stderr)")
             #expect(!FileManager.default.fileExists(atPath: fixture.dir.file(made)), "\(command) left \(made)")
@@ -152,9 +161,14 @@ import Testing
     /// Damage the store finds on its own is "not verified" (1), in one line, whatever command finds it.
     @Test(arguments: [
         ("UPDATE keys SET key_id = 'zz' WHERE role = 'officer'", ["key", "list"], "index table keys holds"),
-        ("INSERT INTO merkle_nodes (level, idx, hash) VALUES (0, 4, zeroblob(32))", ["factory", "register", "--key", "authority.key", "--id", "x",
-                                                                                   "--name", "X", "--kind", "gigafactory", "--host", "DE", "--capex", "1"],
-         "SQLite refused a row as conflicting with a stored one"),
+        (
+            "INSERT INTO merkle_nodes (level, idx, hash) VALUES (0, 4, zeroblob(32))",
+            [
+                "factory", "register", "--key", "authority.key", "--id", "x",
+                "--name", "X", "--kind", "gigafactory", "--host", "DE", "--capex", "1",
+            ],
+            "SQLite refused a row as conflicting with a stored one"
+        ),
     ])
     func damageFoundByTheStoreIsNotVerified(sql: String, arguments: [String], message: String) throws {
         let fixture = try CLIFixture()

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -44,14 +45,16 @@ import Testing
         let officer = fixture.run(["checkpoint", "--key", "officer.key", "--passphrase-file", fixture.passphraseFile])
         #expect(officer.status == 65)  // the tool refuses to sign with an officer key...
         // ...so the intruder signs with it by hand and inserts the row.
-        let key = try SecretKeyFile.open(try KeyFiles.readSecret(path: fixture.dir.file("officer.key")),
-                                         passphrase: try KeyFiles.readPassphrase(path: fixture.passphraseFile))
+        let key = try SecretKeyFile.open(
+            try KeyFiles.readSecret(path: fixture.dir.file("officer.key")),
+            passphrase: try KeyFiles.readPassphrase(path: fixture.passphraseFile))
         let ledger = try Ledger.open(path: fixture.dir.file("ledger.sqlite"), forWriting: false)
         let checkpoint = Checkpoint(origin: "test.example/ledger", size: 6, root: try ledger.root(size: 6))
         let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: checkpoint.origin, key: key)]).encoded
         try DatabaseQueue(path: fixture.dir.file("ledger.sqlite")).write { db in
-            try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (6, ?, ?, '2026-11-29T00:00:00Z')",
-                           arguments: [Data(checkpoint.root), note])
+            try db.execute(
+                sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (6, ?, ?, '2026-11-29T00:00:00Z')",
+                arguments: [Data(checkpoint.root), note])
         }
         Self.expectNotVerified(fixture, saying: "stored checkpoint 6 is not signed by an active authority or log key", at: 6)
         let handed = fixture.run(["checkpoint", "--key", "authority.key"])
@@ -70,7 +73,9 @@ import Testing
     /// its tree, but a checkpoint signed over it remains in the same file.
     @Test func aCutTailBelowAStoredCheckpointIsFound() throws {
         let fixture = try Self.checkpointed()
-        try ErrorKindTests.tamper(fixture, """
+        try ErrorKindTests.tamper(
+            fixture,
+            """
             DELETE FROM entries WHERE seq >= 5; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 4;
             """)
         Self.expectNotVerified(fixture, saying: "stored checkpoint 5 covers more entries than the ledger holds", at: 5)
@@ -95,8 +100,12 @@ import Testing
         let entry = Entry.make(body: body, prevHash: head.hash, key: authority)
         try ErrorKindTests.tamper(fixture, "SELECT 1")
         try DatabaseQueue(path: fixture.dir.file("ledger.sqlite")).write { db in
-            try db.execute(sql: "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-                entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt])
+            try db.execute(
+                sql: "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature),
+                    entry.recordedAt,
+                ])
         }
         Self.expectNotVerified(fixture, saying: "is not a valid Ed25519 public key", at: 5)
     }
@@ -202,7 +211,8 @@ import Testing
         // Swift's backtracer off, dumps core here.
         let control = Self.crash(fixture, "control", "check-receipt r --ledger-key fifo", environment: "SWIFT_BACKTRACE=enable=no")
         #expect(control.cores == 1, "\(control)")
-        let signing = "contribution record --key ../officer.key --passphrase-file fifo --factory de-jupiter --source ms:DE --amount 1 --date 2026-02-15 --category capex --kind payment"
+        let signing =
+            "contribution record --key ../officer.key --passphrase-file fifo --factory de-jupiter --source ms:DE --amount 1 --date 2026-02-15 --category capex --kind payment"
         let plain = Self.crash(fixture, "plain", signing, environment: "SWIFT_BACKTRACE=enable=no")
         #expect(plain.cores == 0, "\(plain)")
         let traced = Self.crash(fixture, "traced", signing)
@@ -271,7 +281,8 @@ import Testing
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             try db.execute(sql: "PRAGMA user_version = 7")
         }
-        let copy = shell("mkdir ro && cp src/ledger.sqlite src/ledger.sqlite-wal ro/ && chmod 555 ro && test -s ro/ledger.sqlite-wal", in: fixture.dir)
+        let copy = shell(
+            "mkdir ro && cp src/ledger.sqlite src/ledger.sqlite-wal ro/ && chmod 555 ro && test -s ro/ledger.sqlite-wal", in: fixture.dir)
         #expect(copy.status == 0, "\(copy.stderr)")
         defer { chmod(fixture.dir.file("ro"), 0o755) }
         let verify = shell("su nobody -s /bin/sh -c \"'\(Binary.path)' verify --ledger ro/ledger.sqlite\"", in: fixture.dir)
@@ -287,8 +298,9 @@ import Testing
     /// A second ledger with the same origin and another authority, put where the first one was.
     static func replace(_ fixture: CLIFixture) throws {
         try fixture.expectOK(["key", "generate", "--out", "impostor", "--unencrypted"])
-        try fixture.expectOK(["init", "--key", "impostor.key", "--origin", "test.example/ledger", "--ledger", "replacement.sqlite"],
-                             env: ["XDG_CONFIG_HOME": fixture.dir.file("impostor-config")])
+        try fixture.expectOK(
+            ["init", "--key", "impostor.key", "--origin", "test.example/ledger", "--ledger", "replacement.sqlite"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("impostor-config")])
         try FileManager.default.removeItem(atPath: fixture.dir.file("ledger.sqlite"))
         try FileManager.default.moveItem(atPath: fixture.dir.file("replacement.sqlite"), toPath: fixture.dir.file("ledger.sqlite"))
     }
@@ -400,7 +412,9 @@ import Testing
         let verify = Binary.run(["verify", "--ledger", "l.sqlite"], in: dir)
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         _ = Binary.run(["key", "generate", "--out", "aud", "--unencrypted"], in: dir)
-        #expect(Binary.run(["key", "enroll", "--key", "a.key", "--pub", "aud.pub", "--name", "A", "--role", "auditor", "--ledger", "l.sqlite"], in: dir).status == 0)
+        #expect(
+            Binary.run(["key", "enroll", "--key", "a.key", "--pub", "aud.pub", "--name", "A", "--role", "auditor", "--ledger", "l.sqlite"], in: dir)
+                .status == 0)
         #expect(Binary.run(["checkpoint", "--key", "a.key", "--ledger", "l.sqlite", "--out", "cp2.txt"], in: dir).status == 0)
         let cosign = Binary.run(["cosign", "cp2.txt", "--key", "aud.key", "--name", "\u{301}acute", "--ledger", "l.sqlite"], in: dir)
         #expect(cosign.status == 0, "\(cosign.stderr)")
@@ -452,7 +466,8 @@ import Testing
     /// sign again: SQLite's own check of the file finds it.
     @Test func anIndexPointedAtOtherStorageIsFound() throws {
         let fixture = try CLIFixture()
-        let swap = shell("""
+        let swap = shell(
+            """
             sqlite3 ledger.sqlite "PRAGMA writable_schema=ON; UPDATE sqlite_master SET rootpage = (SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_partners_1') WHERE name = 'sqlite_autoindex_key_revocations_1';"
             """, in: fixture.dir)
         #expect(swap.status == 0, "\(swap.stderr)")
@@ -471,4 +486,3 @@ import Testing
         #expect(independent.stdout.contains("merkle_nodes level 1 index 0"), "\(independent.stdout)")
     }
 }
-

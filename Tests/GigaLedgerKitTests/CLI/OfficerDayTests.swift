@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -9,12 +10,16 @@ import Testing
 @Suite struct OfficerDayTests {
     /// A payment as an officer types it, without the fixture's `--allow-duplicate`.
     func payment(_ extra: [String] = [], date: String = "2026-02-15", ref: String = "BMF-1") -> [String] {
-        ["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
-         "--date", date, "--category", "capex", "--kind", "payment", "--ref", ref] + extra
+        [
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+            "--date", date, "--category", "capex", "--kind", "payment", "--ref", ref,
+        ] + extra
     }
 
-    func expectRefused(_ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRefused(
+        _ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let before = fixture.state()
         let result = fixture.run(arguments)
         #expect(result.status == status, "\(result.stderr)", sourceLocation: sourceLocation)
@@ -46,7 +51,8 @@ import Testing
         try fixture.expectOK(["import", "a.csv", "--key", "authority.key"])
         fixture.dir.write("resaved.csv", (header + good).replacingOccurrences(of: "\n", with: "\r\n"), mode: 0o644)
         expectRefused(fixture, ["import", "resaved.csv", "--key", "authority.key"], saying: "row 2: repeats entry 5")
-        let bad = header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
+        let bad =
+            header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
             + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + good.replacingOccurrences(of: "P-1", with: "P-2")
             + "contribution,de-jupiter,2036-02-01,eu,10,capex,payment,F,,,,,\n"
         fixture.dir.write("bad.csv", bad, mode: 0o644)
@@ -64,16 +70,21 @@ import Testing
     @Test func theExampleFilesImportForTheirRoles() throws {
         let fixture = try CLIFixture()
         let root = URL(fileURLWithPath: PolicyTests.shippedPath).deletingLastPathComponent().deletingLastPathComponent().path
-        try fixture.expectOK(["factory", "register", "--key", "authority.key", "--id", "de-bavaria-aigf", "--name", "Bavaria", "--kind", "gigafactory",
-                              "--host", "DE", "--capex", "3800000000"])
+        try fixture.expectOK([
+            "factory", "register", "--key", "authority.key", "--id", "de-bavaria-aigf", "--name", "Bavaria", "--kind", "gigafactory",
+            "--host", "DE", "--capex", "3800000000",
+        ])
         try fixture.expectOK(["partner", "register", "--key", "authority.key", "--id", "nordcompute", "--name", "NordCompute SE", "--country", "DE"])
         try fixture.expectOK(["key", "generate", "--out", "de-officer", "--unencrypted"])
-        try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "de-officer.pub", "--name", "DE", "--role", "officer",
-                              "--scope", "ms:DE", "--scope", "factory:de-bavaria-aigf"])
+        try fixture.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "de-officer.pub", "--name", "DE", "--role", "officer",
+            "--scope", "ms:DE", "--scope", "factory:de-bavaria-aigf",
+        ])
         try fixture.expectOK(["import", "\(root)/examples/import-ms-de.csv", "--key", "de-officer.key"])
         try fixture.expectOK(["import", "\(root)/examples/import-authority.csv", "--key", "authority.key"])
-        expectRefused(fixture, ["import", "\(root)/examples/import-authority.csv", "--key", "de-officer.key", "--allow-duplicate-file"],
-                      saying: "may not record a contribution from private:nordcompute")
+        expectRefused(
+            fixture, ["import", "\(root)/examples/import-authority.csv", "--key", "de-officer.key", "--allow-duplicate-file"],
+            saying: "may not record a contribution from private:nordcompute")
     }
 
     /// Found 5: a date ten years ahead, a scope naming nothing registered.
@@ -82,10 +93,13 @@ import Testing
         expectRefused(fixture, payment(date: "2036-02-15"), saying: #"date: "2036-02-15" is more than 366 days after today"#)
         try fixture.expectOK(payment(["--future"], date: "2036-02-15"))
         try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
-        expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "factory:de-jupitr"],
-                      saying: #"scope: "factory:de-jupitr" names a factory that is not registered (closest: factory:de-jupiter)"#)
-        expectRefused(fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "private:acmee"],
-                      saying: #"scope: "private:acmee" names a partner that is not registered"#)
+        expectRefused(
+            fixture,
+            ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "factory:de-jupitr"],
+            saying: #"scope: "factory:de-jupitr" names a factory that is not registered (closest: factory:de-jupiter)"#)
+        expectRefused(
+            fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "private:acmee"],
+            saying: #"scope: "private:acmee" names a partner that is not registered"#)
     }
 
     /// Found 3: lists, and an unknown ID names the closest registered ones.
@@ -170,7 +184,9 @@ import Testing
         fixture.dir.write("empty.csv", "", mode: 0o644)
         #expect(fixture.run(["import", "empty.csv", "--key", "authority.key"]).stderr.contains("the file is empty"))
         fixture.dir.write("twice.csv", "type,factory,type\n", mode: 0o644)
-        #expect(fixture.run(["import", "twice.csv", "--key", "authority.key"]).stderr.contains("row 1, column type: \"type\" is named twice in the header"))
+        #expect(
+            fixture.run(["import", "twice.csv", "--key", "authority.key"]).stderr.contains(
+                "row 1, column type: \"type\" is named twice in the header"))
         let spoof = fixture.run(payment(["--allow-duplicate"], ref: "a\u{202E}b"))
         #expect(spoof.status == 65 && spoof.stderr.contains("\\u{202e}") && !spoof.stderr.contains("\u{202E}"), "\(spoof.stderr)")
     }
@@ -188,12 +204,15 @@ import Testing
         let status = try object(try fixture.expectOK(["status", "--json"]).stdout)
         #expect(status["verified"] as? Bool == true && status["entries"] as? Int == 5)
         #expect((status["factories"] as? [[String: Any]])?.first?["committed_cents"] as? Int == 0)
-        let keys = try #require(try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        let keys = try #require(
+            try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
         #expect(keys.map { $0["role"] as? String } == ["authority", "officer"])
         let refused = fixture.run(["factory", "list", "--json", "--ledger", "missing.sqlite"])
         #expect(refused.status == 2)
         let error = try #require(try object(refused.stderr.trimmingCharacters(in: .newlines))["error"] as? [String: Any])
-        #expect(error["kind"] as? String == "unusable" && error["exit_code"] as? Int == 2 && (error["message"] as? String)?.contains("missing.sqlite") == true)
+        #expect(
+            error["kind"] as? String == "unusable" && error["exit_code"] as? Int == 2
+                && (error["message"] as? String)?.contains("missing.sqlite") == true)
         let usage = fixture.run(["status", "--json", "--no-such-option"])
         #expect(usage.status == 64)
         #expect(try object(usage.stderr.trimmingCharacters(in: .newlines))["error"] != nil, "\(usage.stderr)")
@@ -202,8 +221,10 @@ import Testing
 
 /// The newcomer pass on issue 15: a German spreadsheet's amounts get the right diagnosis.
 @Suite struct AmountDiagnosisTests {
-    @Test(arguments: [("250000,00", "has a decimal comma"), ("1500000,5", "has a decimal comma"), ("1.500.000,00", "has a decimal comma"),
-                      (" 250000.00 ", "has spaces around it"), ("1,500,000.00", "has a thousands separator"), ("1 500 000", "has a thousands separator")])
+    @Test(arguments: [
+        ("250000,00", "has a decimal comma"), ("1500000,5", "has a decimal comma"), ("1.500.000,00", "has a decimal comma"),
+        (" 250000.00 ", "has spaces around it"), ("1,500,000.00", "has a thousands separator"), ("1 500 000", "has a thousands separator"),
+    ])
     func amounts(text: String, problem: String) {
         #expect { try Cents.parse(text, field: "amount") } throws: { error in
             (error as? InputError)?.problem.hasPrefix(problem) == true
@@ -217,18 +238,24 @@ import Testing
         let fixture = try CLIFixture()
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
         // EUR 595,000,000 of the registered EUR 3,500,000,000 is 17%: on the cap.
-        try fixture.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "595000000",
-                              "--date", "2026-02-10", "--category", "capex", "--kind", "commitment"])
+        try fixture.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "595000000",
+            "--date", "2026-02-10", "--category", "capex", "--kind", "commitment",
+        ])
         func capexVerdict(_ dir: String, at: String? = nil) throws -> String? {
             try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", dir] + (at.map { ["--at", $0] } ?? []))
-            let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("\(dir)/summary.json"))) as? [String: Any])
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("\(dir)/summary.json")))
+                    as? [String: Any])
             let verdicts = (summary["factories"] as? [[String: Any]])?.first?["verdicts"] as? [[String: Any]]
             return verdicts?.first { $0["rule"] as? String == "union-capex-share-max-gigafactory" }?["status"] as? String
         }
         #expect(try capexVerdict("before") == "PASS")
         // The CAPEX was registered wrong: EUR 3,400,000,000. Now 17.5%: a breach, from the amendment's state on.
-        let amend = ["factory", "amend", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory", "--kind", "gigafactory",
-                     "--host", "DE", "--capex", "3400000000", "--reason", "CAPEX per the signed hosting agreement"]
+        let amend = [
+            "factory", "amend", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory", "--kind", "gigafactory",
+            "--host", "DE", "--capex", "3400000000", "--reason", "CAPEX per the signed hosting agreement",
+        ]
         try fixture.expectOK(amend)
         #expect(try capexVerdict("after") == "BREACH")
         #expect(try capexVerdict("then", at: "6") == "PASS")  // the report at the earlier state is unchanged
@@ -243,8 +270,10 @@ import Testing
         let refusedOfficer = fixture.run(byOfficer + ["--passphrase-file", fixture.passphraseFile])
         #expect(refusedOfficer.status == 65 && refusedOfficer.stderr.contains("may not sign a factory-amend entry"))
         #expect(fixture.state() == before)  // nothing written by either refusal
-        try fixture.expectOK(["partner", "amend", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE (renamed)", "--country", "DE",
-                              "--reason", "renamed"])
+        try fixture.expectOK([
+            "partner", "amend", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE (renamed)", "--country", "DE",
+            "--reason", "renamed",
+        ])
         #expect(try fixture.expectOK(["partner", "list"]).stdout.contains("ACME Compute SE (renamed)"))
         let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
         #expect(independent.status == 0, "\(independent.stdout) \(independent.stderr)")

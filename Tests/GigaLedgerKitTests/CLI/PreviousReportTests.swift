@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -25,8 +26,10 @@ import Testing
         try change(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    func expectRefused(_ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRefused(
+        _ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let result = fixture.run(arguments)
         #expect(result.status == status, "\(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.contains(message), "\(result.stderr)", sourceLocation: sourceLocation)
@@ -48,29 +51,34 @@ import Testing
     /// with its Q1 figures left as they were hid the adjustment.
     @Test func aSummaryMovedToALaterStateIsRefused() throws {
         let fixture = try fixture()
-        let head8 = try #require(try JSONSerialization.jsonObject(with: Data(fixture.run(["show", "8", "--json"]).stdout.utf8)) as? [String: Any])["hash"] as! String
+        let head8 =
+            try #require(try JSONSerialization.jsonObject(with: Data(fixture.run(["show", "8", "--json"]).stdout.utf8)) as? [String: Any])["hash"]
+            as! String
         try edit(fixture, "q1/summary.json") {
             $0.replacingOccurrences(of: #""entries":6"#, with: #""entries":8"#)
                 .replacingOccurrences(of: #""head":"[0-9a-f]{64}""#, with: "\"head\":\"\(head8)\"", options: .regularExpression)
         }
         try FileManager.default.removeItem(atPath: fixture.dir.file("q1/summary.json.minisig"))
-        expectRefused(fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
-                      saying: "previous: \"summary.json\" is not what this ledger gives for 2026-Q1 at entry 8")
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "previous: \"summary.json\" is not what this ledger gives for 2026-Q1 at entry 8")
     }
 
     @Test func anEditedSignedSummaryIsRefused() throws {
         let fixture = try fixture()
         try edit(fixture, "q1/summary.json") { $0.replacingOccurrences(of: #""provisional":false"#, with: #""provisional":true"#) }
-        expectRefused(fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
-                      saying: "does not verify: summary.json was changed after it was signed")
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "does not verify: summary.json was changed after it was signed")
     }
 
     @Test func aCheckpointOfAnotherStateInThePreviousFolderIsRefused() throws {
         let fixture = try fixture()
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "now.checkpoint"])
         try FileManager.default.copyItem(atPath: fixture.dir.file("now.checkpoint"), toPath: fixture.dir.file("q1/checkpoint.txt"))
-        expectRefused(fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
-                      saying: "is a checkpoint at entry 8, not at the report's state (entry 6)")
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "is a checkpoint at entry 8, not at the report's state (entry 6)")
     }
 
     @Test func theOutputCannotBeThePreviousReport() throws {
@@ -100,7 +108,8 @@ import Testing
         #expect(rows.map { Int($0[9])! }.reduce(0, +) == 200_000)  // 3 payments of EUR 1,000.00, one reversed
         let reversal = try #require(rows.first { $0[0] == "9" })
         #expect(reversal[12] == "7" && reversal[9] == "-100000" && reversal[3] == "2026-03-20", "\(csv)")  // dated as the entry it reverses
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["export", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["export", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
         #expect(json.map { ($0["amount_cents"] as! NSNumber).intValue }.reduce(0, +) == 200_000)
     }
 }

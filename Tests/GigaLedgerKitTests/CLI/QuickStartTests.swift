@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerKit
 
 /// The README's Quick start, pasted line by line into a fresh shell: every command does what its
@@ -13,10 +14,14 @@ import Testing
     static func commands() throws -> [(command: String, comment: String)] {
         let text = try String(contentsOfFile: readme, encoding: .utf8)
         guard let section = text.range(of: "## Quick start"), let start = text.range(of: "```sh\n", range: section.upperBound..<text.endIndex),
-              let end = text.range(of: "```", range: start.upperBound..<text.endIndex) else { return [] }
+            let end = text.range(of: "```", range: start.upperBound..<text.endIndex)
+        else { return [] }
         var out = [(String, String)](), pending = ""
         for line in text[start.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if line.hasSuffix("\\") { pending += line.dropLast() + " "; continue }
+            if line.hasSuffix("\\") {
+                pending += line.dropLast() + " "
+                continue
+            }
             let whole = pending + line
             pending = ""
             let trimmed = whole.trimmingCharacters(in: .whitespaces)

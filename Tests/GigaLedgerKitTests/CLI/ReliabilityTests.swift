@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,14 +27,18 @@ import Glibc
     }
 
     /// SIGKILL `gigaledger import` at random moments; after each kill the ledger verifies and holds
-    /// none or all of the file's rows. GIGALEDGER_CRASH_KILLS sets how many (`make crash` runs 100).
+    /// none or all of the file's rows: 4 in `make test`, 30 in `make stress`, GIGALEDGER_CRASH_KILLS
+    /// sets how many (`make crash` runs 100).
     @Test func killedImportsLeaveNoneOrAllRows() throws {
-        let kills = Int(ProcessInfo.processInfo.environment["GIGALEDGER_CRASH_KILLS"] ?? "") ?? 12
+        let kills = Stress.count("GIGALEDGER_CRASH_KILLS", quick: 4, full: 30)
         let rowsPerFile = 2_000
         let fixture = try CLIFixture()
-        fixture.dir.write("rows.csv", ImportCommandTests.header + (1...rowsPerFile).map {
-            "contribution,de-jupiter,2026-02-01,eu,\($0).00,capex,payment,R-\($0),,,,,\n"
-        }.joined(), mode: 0o644)
+        fixture.dir.write(
+            "rows.csv",
+            ImportCommandTests.header
+                + (1...rowsPerFile).map {
+                    "contribution,de-jupiter,2026-02-01,eu,\($0).00,capex,payment,R-\($0),,,,,\n"
+                }.joined(), mode: 0o644)
         try fixture.expectOK(["backup", "--out", "base.sqlite"])
         let baseCount: Int64 = 4
         // One undisturbed run tells how long an import takes here.
@@ -51,28 +57,34 @@ import Glibc
             process.waitUntilExit()
             let report = try Ledger.open(path: work, forWriting: false).verify()
             #expect(report.isVerified, "round \(round): \(String(describing: report.failure))")
-            #expect(report.verifiedCount == baseCount || report.verifiedCount == baseCount + Int64(rowsPerFile) + 1,
-                    "round \(round): \(report.verifiedCount) entries")
+            #expect(
+                report.verifiedCount == baseCount || report.verifiedCount == baseCount + Int64(rowsPerFile) + 1,
+                "round \(round): \(report.verifiedCount) entries")
             if report.verifiedCount == baseCount { midway += 1 } else { completed += 1 }
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: work + suffix) }
         }
-        print("FIGURE crash: \(kills) SIGKILLs during imports of \(rowsPerFile) rows: \(midway) mid-import left none, \(completed) had committed all; every ledger verified")
+        print(
+            "FIGURE crash: \(kills) SIGKILLs during imports of \(rowsPerFile) rows: \(midway) mid-import left none, \(completed) had committed all; every ledger verified"
+        )
     }
 
     /// Eight officers' processes recording at once: every entry exactly once, one unforked chain.
     @Test func eightConcurrentWritersNeverFork() throws {
         let fixture = try CLIFixture()
-        let writers = 8, each = 250
+        let writers = 8, each = Stress.count(quick: 25, full: 250)
         let processes = try (0..<writers).map { writer -> Process in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 i=1; while [ $i -le \(each) ]; do
                   "$GIGALEDGER" contribution record --key authority.key --factory de-jupiter --source eu --amount \(writer + 1).$(printf %02d $((i % 100))) \
                     --date 2026-01-01 --category opex --kind payment --ref w\(writer)-$i >/dev/null || exit 1
                   i=$((i + 1))
                 done
-                """]
+                """,
+            ]
             process.currentDirectoryURL = fixture.dir.url
             process.environment = ["PATH": "/usr/bin:/bin", "GIGALEDGER": Binary.path, "GIGALEDGER_LEDGER": "ledger.sqlite"]
             try process.run()
@@ -85,7 +97,9 @@ import Glibc
         let report = try Ledger.open(path: fixture.dir.file("ledger.sqlite"), forWriting: false).verify()
         #expect(report.isVerified)
         #expect(report.verifiedCount == Int64(4 + writers * each))
-        let counts = shell("sqlite3 ledger.sqlite \"SELECT COUNT(DISTINCT prev_hash), COUNT(*), COUNT(DISTINCT json_extract(CAST(body AS TEXT), '$.data.ref')) FROM entries WHERE type = 'contribution'\"", in: fixture.dir)
+        let counts = shell(
+            "sqlite3 ledger.sqlite \"SELECT COUNT(DISTINCT prev_hash), COUNT(*), COUNT(DISTINCT json_extract(CAST(body AS TEXT), '$.data.ref')) FROM entries WHERE type = 'contribution'\"",
+            in: fixture.dir)
         #expect(counts.stdout == "\(writers * each)|\(writers * each)|\(writers * each)\n")
         print("FIGURE concurrency: \(writers) processes, \(writers * each) entries, each present once, no shared predecessor, chain verified")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -12,21 +13,26 @@ import Testing
         let policy = URL(fileURLWithPath: PolicyTests.shippedPath).path
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", policy])
         func give(_ source: String, _ amount: String, _ kind: String = "commitment", date: String = "2026-02-10") throws {
-            try fixture.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", source, "--amount", amount,
-                                  "--date", date, "--category", "capex", "--kind", kind])
+            try fixture.expectOK([
+                "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", source, "--amount", amount,
+                "--date", date, "--category", "capex", "--kind", kind,
+            ])
         }
-        try give("eu", "595000000")            // exactly 17% of EUR 3,500,000,000.00
+        try give("eu", "595000000")  // exactly 17% of EUR 3,500,000,000.00
         try give("ms:DE", "300000000")
         try give("ms:FR", "295000000")  // participating states: EUR 595,000,000.00, exactly matched (FR is not a host: still matches)
         try give("private:acme", "1000")  // private money: does not match, is in the totals
         try give("eu", "119000000.01", "payment", date: "2026-03-31")
         try give("ms:DE", "5000", "payment", date: "2026-04-01")  // after the quarter: not in Q1
-        try fixture.expectOK(["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Tiny GmbH",
-                              "--category", "sme", "--gpu-hours", "1000", "--date", "2026-03-01", "--pool", "union"])
+        try fixture.expectOK([
+            "access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Tiny GmbH",
+            "--category", "sme", "--gpu-hours", "1000", "--date", "2026-03-01", "--pool", "union",
+        ])
         let result = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key"])
         #expect(result.stdout.contains("report 2026-Q1 written to q1/"))
 
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json"))) as? [String: Any])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json"))) as? [String: Any])
         let factory = try #require((summary["factories"] as? [[String: Any]])?.first)
         let cumulative = try #require(factory["cumulative"] as? [String: Any])
         let total = try #require(cumulative["total"] as? [String: Any])
@@ -62,14 +68,15 @@ import Testing
         let bySource = shell("hledger -f q1.journal balance sources:member-states:FR:de-jupiter --flat --no-total", in: fixture.dir)
         #expect(bySource.stdout.contains("EUR -295000000.00"), "\(bySource.stdout)")
 
-
         // The same ledger state gives byte-identical files, also after more entries, with --at.
         let entries = summary["ledger"] as? [String: Any]
         let at = try #require(entries?["entries"] as? Int)
         try give("eu", "1")
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "again", "--at", String(at)])
         for name in ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv"] {
-            #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/\(name)")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("again/\(name)")), "\(name)")
+            #expect(
+                try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/\(name)"))
+                    == Data(contentsOf: fixture.dir.url.appendingPathComponent("again/\(name)")), "\(name)")
         }
 
     }
@@ -86,9 +93,13 @@ import Testing
         #expect(trusting.stdout.contains("their signatures were taken as checked by the checkpoint the ledger signed at 7"), "\(trusting.stdout)")
         let full = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-full", "--full-verify"])
         #expect(full.stdout.contains("every signature checked"), "\(full.stdout)")
-        let withPrevious = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-nothing-trusted", "--full-verify", "--previous", "q4.checkpoint"])
+        let withPrevious = try fixture.expectOK([
+            "report", "--quarter", "2026-Q1", "--out", "q1-nothing-trusted", "--full-verify", "--previous", "q4.checkpoint",
+        ])
         #expect(withPrevious.stdout.contains("every signature checked"))
-        #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-nothing-trusted/summary.json")))
+        #expect(
+            try Data(contentsOf: fixture.dir.url.appendingPathComponent("q1/summary.json"))
+                == Data(contentsOf: fixture.dir.url.appendingPathComponent("q1-nothing-trusted/summary.json")))
         // The report names the Merkle root its entries give; the checkpoint and the proof are attached, not embedded.
         let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
         let checkpointText = try String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8)
@@ -96,7 +107,8 @@ import Testing
         #expect(markdown.contains(Encoding.hex(Encoding.unbase64(String(rootLine))!)))
         #expect(!markdown.contains(checkpointText))
         #expect(try String(contentsOfFile: fixture.dir.file("q1/consistency.txt"), encoding: .utf8).contains("gigaledger-consistency/v2\nproof "))
-        #expect(try String(contentsOfFile: fixture.dir.file("q1/checkpoint.txt"), encoding: .utf8)
+        #expect(
+            try String(contentsOfFile: fixture.dir.file("q1/checkpoint.txt"), encoding: .utf8)
                 == String(contentsOfFile: fixture.dir.file("q1.checkpoint"), encoding: .utf8))
         #expect(try fixture.expectOK(["verify", "--since", "q1/checkpoint.txt"]).stdout.contains("extends checkpoint"))
         #expect(FileManager.default.fileExists(atPath: fixture.dir.file("q1/consistency.txt")))
@@ -117,7 +129,9 @@ import Testing
         try fixture.expectOK(fixture.contribution("--date", "2026-03-15"))
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "after", "--at", "6"])
         for name in ["report.md", "report.html", "summary.json", "contributions.csv", "access.csv"] {
-            #expect(try Data(contentsOf: fixture.dir.url.appendingPathComponent("before/\(name)")) == Data(contentsOf: fixture.dir.url.appendingPathComponent("after/\(name)")), "\(name)")
+            #expect(
+                try Data(contentsOf: fixture.dir.url.appendingPathComponent("before/\(name)"))
+                    == Data(contentsOf: fixture.dir.url.appendingPathComponent("after/\(name)")), "\(name)")
         }
         #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("before/checkpoint.txt")))
         #expect(FileManager.default.fileExists(atPath: fixture.dir.file("after/checkpoint.txt")))

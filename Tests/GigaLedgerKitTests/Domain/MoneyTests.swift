@@ -1,13 +1,15 @@
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
 
 @Suite struct MoneyTests {
-    @Test(arguments: [
-        ("1", 100), ("1.5", 150), ("1.50", 150), ("0.01", 1), ("1234567.89", 123_456_789), ("0.10", 10),
-        ("100000000000", 10_000_000_000_000), ("100000000000.00", 10_000_000_000_000),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("1", 100), ("1.5", 150), ("1.50", 150), ("0.01", 1), ("1234567.89", 123_456_789), ("0.10", 10),
+            ("100000000000", 10_000_000_000_000), ("100000000000.00", 10_000_000_000_000),
+        ] as [(String, Int64)])
     func parsesExactCents(text: String, cents: Int64) throws {
         #expect(try Cents.parse(text, field: "amount").value == cents)
     }
@@ -52,8 +54,10 @@ import Testing
         #expect(try CalendarDate.parse(text, field: "date").description == text)
     }
 
-    @Test(arguments: ["2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-1-5", "26-01-05", "2026/01/05",
-                      "2026-01-05T00:00", "", "2020-12-31", "2100-01-01", "２０２６-01-01"])
+    @Test(arguments: [
+        "2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-1-5", "26-01-05", "2026/01/05",
+        "2026-01-05T00:00", "", "2020-12-31", "2100-01-01", "２０２６-01-01",
+    ])
     func rejectsImpossibleDates(text: String) {
         #expect(throws: InputError.self) { try CalendarDate.parse(text, field: "date") }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -64,21 +65,25 @@ import Testing
     /// empty, a value of the wrong type names its rule, null and fractions say what is allowed.
     @Test func valuesAreNamedByTheirRule() throws {
         let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
-        Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": 01700"#), saying: "a number with a leading zero")
-        Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": "1700""#),
-                           saying: "policy.rules.union-capex-share-max-gigafactory.basis_points is not an integer")
+        Self.expectRefused(
+            text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": 01700"#), saying: "a number with a leading zero")
+        Self.expectRefused(
+            text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": "1700""#),
+            saying: "policy.rules.union-capex-share-max-gigafactory.basis_points is not an integer")
         Self.expectRefused(text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": null"#), saying: "null is not a value")
         let free = "\"sme\",\n        \"scaleup\""
         #expect(text.contains(free))
-        Self.expectRefused(text.replacingOccurrences(of: free, with: #""sme", "sme", "scaleup""#), saying: "must list at least one category, each once")
+        Self.expectRefused(
+            text.replacingOccurrences(of: free, with: #""sme", "sme", "scaleup""#), saying: "must list at least one category, each once")
         var json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
         json["rules"] = (json["rules"] as! [[String: Any]]).map { rule in
             var rule = rule
             if rule["id"] as? String == "union-access-free-for-startups" { rule["categories"] = [String]() }
             return rule
         }
-        Self.expectRefused(String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self),
-                           saying: "union-access-free-for-startups.categories must list at least one category")
+        Self.expectRefused(
+            String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self),
+            saying: "union-access-free-for-startups.categories must list at least one category")
     }
 
     /// A policy without the optional rules still reports them, as NOT ASSESSABLE with the reason.
@@ -99,7 +104,8 @@ import Testing
 
     @Test func missingOrRepeatedRulesAreRefused() throws {
         let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
-        let withoutFirst = text.replacingOccurrences(of: #""id": "union-capex-share-max-gigafactory""#, with: #""id": "union-opex-share-max-ai-factory""#)
+        let withoutFirst = text.replacingOccurrences(
+            of: #""id": "union-capex-share-max-gigafactory""#, with: #""id": "union-opex-share-max-ai-factory""#)
         Self.expectRefused(withoutFirst, saying: "union-")
         let negative = text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": -1"#)
         Self.expectRefused(negative, saying: "basis_points")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -91,17 +92,25 @@ import Testing
         #expect(Facts.digest(type: body.type, body: general) == Facts.digest(data), "\(data)", sourceLocation: sourceLocation)
     }
 
-    static func contribution(factory: String = "de-jupiter", source: Source = .union, cents: Int64 = 100, date: String = "2026-02-15",
-                             category: CostCategory = .capex, kind: ContributionKind = .payment, ref: String = "R") throws -> EntryData {
-        .contribution(try Contribution(factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "date"),
-                                       category: category, kind: kind, ref: ref))
+    static func contribution(
+        factory: String = "de-jupiter", source: Source = .union, cents: Int64 = 100, date: String = "2026-02-15",
+        category: CostCategory = .capex, kind: ContributionKind = .payment, ref: String = "R"
+    ) throws -> EntryData {
+        .contribution(
+            try Contribution(
+                factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "date"),
+                category: category, kind: kind, ref: ref))
     }
 
-    static func access(factory: String = "de-jupiter", beneficiary: String = "B", category: AccessCategory = .sme, hours: Int64 = 10,
-                       date: String = "2026-02-15", pool: AccessPool = .union, commercial: Bool = false, charge: Int64 = 0,
-                       country: String? = nil) throws -> EntryData {
-        .access(try AccessGrant(factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours,
-                                date: CalendarDate.parse(date, field: "date"), pool: pool, isCommercial: commercial, charge: Cents(charge), country: country))
+    static func access(
+        factory: String = "de-jupiter", beneficiary: String = "B", category: AccessCategory = .sme, hours: Int64 = 10,
+        date: String = "2026-02-15", pool: AccessPool = .union, commercial: Bool = false, charge: Int64 = 0,
+        country: String? = nil
+    ) throws -> EntryData {
+        .access(
+            try AccessGrant(
+                factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours,
+                date: CalendarDate.parse(date, field: "date"), pool: pool, isCommercial: commercial, charge: Cents(charge), country: country))
     }
 
     @Test func contributionsOnEveryField() throws {
@@ -131,12 +140,15 @@ import Testing
     /// Amendments carry every field of the registration and a reason, both ways.
     @Test func amendmentsRoundTrip() throws {
         let factory = try Factory(id: "f", name: "F", kind: .aiFactory, hosts: ["FR", "ES"], capex: Cents(100), opex: Cents(50))
-        for data in [EntryData.factoryAmend(try Amendment(factory, reason: "CAPEX corrected")),
-                     .partnerAmend(try Amendment(try Partner(id: "p", name: "P", country: "EL", isSME: true), reason: "renamed"))] {
+        for data in [
+            EntryData.factoryAmend(try Amendment(factory, reason: "CAPEX corrected")),
+            .partnerAmend(try Amendment(try Partner(id: "p", name: "P", country: "EL", isSME: true), reason: "renamed")),
+        ] {
             let body = EntryBody(seq: 3, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: data)
             #expect(try EntryBody.decodeGenerally(body.encodedGenerally()) == body)
         }
-        let body = EntryBody(seq: 3, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: .factoryAmend(try Amendment(factory, reason: "r")))
+        let body = EntryBody(
+            seq: 3, signer: Self.signer, recordedAt: "2026-11-29T13:00:00Z", data: .factoryAmend(try Amendment(factory, reason: "r")))
         let text = String(decoding: body.encodedGenerally(), as: UTF8.self)
         #expect(text.contains(#""reason":"r""#) && text.contains(#""type":"factory-amend""#))
         let missing = Array(text.replacingOccurrences(of: #","reason":"r""#, with: "").utf8)

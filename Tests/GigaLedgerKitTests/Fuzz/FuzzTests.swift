@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -26,9 +27,13 @@ import Testing
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)
             switch Int.random(in: 0..<7, using: &random) {
             case 0 where !bytes.isEmpty: bytes[position] ^= UInt8(1 << Int.random(in: 0..<8, using: &random))
-            case 1 where !bytes.isEmpty: bytes[position] = [0x00, 0x0a, 0x22, 0x2c, 0x2d, 0x2e, 0x30, 0x39, 0x5c, 0x7f, 0xff, UInt8.random(in: 0...255, using: &random)].randomElement(using: &random)!
+            case 1 where !bytes.isEmpty:
+                bytes[position] = [0x00, 0x0a, 0x22, 0x2c, 0x2d, 0x2e, 0x30, 0x39, 0x5c, 0x7f, 0xff, UInt8.random(in: 0...255, using: &random)]
+                    .randomElement(using: &random)!
             case 2 where !bytes.isEmpty: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...16, using: &random)))
-            case 3: bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }, at: position)
+            case 3:
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }, at: position)
             case 4 where !bytes.isEmpty:
                 let end = min(bytes.count, position + Int.random(in: 1...32, using: &random))
                 bytes.insert(contentsOf: bytes[position..<end], at: Int.random(in: 0...bytes.count, using: &random))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -19,9 +20,14 @@ import Testing
         try fixture.ledger.append(.correction(Correction(entry: 6, reason: "typo")), key: fixture.officer)
         try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "left")), key: fixture.authority)
         // The optional members and the second policy version's rules (FORMAT.md section 5).
-        try fixture.ledger.append(.factoryRegister(Factory(id: "budgeted", name: "B", kind: .aiFactory, hosts: ["FR"], capex: Cents(100), opex: Cents(50))), key: fixture.authority)
-        try fixture.ledger.append(.access(AccessGrant(factory: "budgeted", beneficiary: "X", category: .sme, gpuHours: 1, date: CalendarDate.parse("2026-02-01", field: "d"),
-                                                      pool: .union, isCommercial: false, charge: Cents(0), country: "EL")), key: fixture.authority)
+        try fixture.ledger.append(
+            .factoryRegister(Factory(id: "budgeted", name: "B", kind: .aiFactory, hosts: ["FR"], capex: Cents(100), opex: Cents(50))),
+            key: fixture.authority)
+        try fixture.ledger.append(
+            .access(
+                AccessGrant(
+                    factory: "budgeted", beneficiary: "X", category: .sme, gpuHours: 1, date: CalendarDate.parse("2026-02-01", field: "d"),
+                    pool: .union, isCommercial: false, charge: Cents(0), country: "EL")), key: fixture.authority)
         try fixture.ledger.append(.policy(try PolicyTests.shipped()), key: fixture.authority)
         let ours = try fixture.verify()
         let theirs = independent(fixture)

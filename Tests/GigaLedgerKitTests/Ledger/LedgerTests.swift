@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -16,7 +17,12 @@ import Testing
             #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE \(table) SET seq = seq") } }
         }
         #expect(throws: DatabaseError.self) {
-            try queue.write { try $0.execute(sql: "INSERT INTO entries SELECT seq + 100, type, body, randomblob(32), randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 2") }
+            try queue.write {
+                try $0.execute(
+                    sql:
+                        "INSERT INTO entries SELECT seq + 100, type, body, randomblob(32), randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 2"
+                )
+            }
         }
         #expect(try fixture.verify().isVerified)
     }
@@ -52,18 +58,31 @@ import Testing
         try queue.close()
 
         let ledger = try Ledger.open(path: path, forWriting: true)
-        try ledger.append(.contribution(Contribution(factory: "f", source: .union, amount: Cents(5), date: CalendarDate.parse("2026-02-15", field: "date"),
-                                                     category: .capex, kind: .payment, ref: "")), key: authority)
+        try ledger.append(
+            .contribution(
+                Contribution(
+                    factory: "f", source: .union, amount: Cents(5), date: CalendarDate.parse("2026-02-15", field: "date"),
+                    category: .capex, kind: .payment, ref: "")), key: authority)
         #expect(try ledger.verify().isVerified)
         let after = try DatabaseQueue(path: path)
         #expect(try after.read { try Row.fetchAll($0, sql: "SELECT * FROM entries WHERE seq <= 2 ORDER BY seq") } == before)
         #expect(try after.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM pragma_index_list('entries')") } == 0)
         // A fork: a second entry after entry 2, or another entry 3.
         #expect(throws: DatabaseError.self) {
-            try after.write { try $0.execute(sql: "INSERT INTO entries SELECT 4, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3") }
+            try after.write {
+                try $0.execute(
+                    sql:
+                        "INSERT INTO entries SELECT 4, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3"
+                )
+            }
         }
         #expect(throws: DatabaseError.self) {
-            try after.write { try $0.execute(sql: "INSERT INTO entries SELECT 3, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3") }
+            try after.write {
+                try $0.execute(
+                    sql:
+                        "INSERT INTO entries SELECT 3, type, body, prev_hash, randomblob(32), signer, signature, recorded_at FROM entries WHERE seq = 3"
+                )
+            }
         }
         #expect(throws: DatabaseError.self) { try after.write { try $0.execute(sql: "DELETE FROM entries") } }
     }
@@ -83,12 +102,19 @@ import Testing
         let fixture = try Fixture()
         let factory = try Factory(id: "x", name: "X", kind: .gigafactory, hosts: ["ES"], capex: Cents(1))
         #expect(throws: Refusal.self) { try fixture.ledger.append(.factoryRegister(factory), key: fixture.officer) }
-        let grant = try AccessGrant(factory: "fr-alps", beneficiary: "B", category: .startup, gpuHours: 1, date: CalendarDate.parse("2026-01-01", field: "d"),
-                                    pool: .host, isCommercial: false, charge: Cents(0))
+        let grant = try AccessGrant(
+            factory: "fr-alps", beneficiary: "B", category: .startup, gpuHours: 1, date: CalendarDate.parse("2026-01-01", field: "d"),
+            pool: .host, isCommercial: false, charge: Cents(0))
         #expect(throws: Refusal.self) { try fixture.ledger.append(.access(grant), key: fixture.officer) }
         try fixture.ledger.append(.access(grant), key: fixture.authority)
-        #expect(throws: Refusal.self) { try fixture.ledger.append(.factoryRegister(Factory(id: "de-jupiter", name: "Again", kind: .gigafactory, hosts: ["DE"], capex: Cents(1))), key: fixture.authority) }
-        #expect(throws: Refusal.self) { try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.authority.id, reason: "last")), key: fixture.authority) }
+        #expect(throws: Refusal.self) {
+            try fixture.ledger.append(
+                .factoryRegister(Factory(id: "de-jupiter", name: "Again", kind: .gigafactory, hosts: ["DE"], capex: Cents(1))), key: fixture.authority
+            )
+        }
+        #expect(throws: Refusal.self) {
+            try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.authority.id, reason: "last")), key: fixture.authority)
+        }
         #expect(try fixture.verify().isVerified)
     }
 
@@ -108,7 +134,8 @@ import Testing
     }
 
     @Test func embeddedSchemaMatchesTheSQLFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let dir = root.appendingPathComponent("schema/migrations")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sql") }.sorted()
         #expect(files.map { String($0.dropLast(4)) } == EmbeddedMigrations.all.map(\.0), "run `make schema`")
@@ -119,7 +146,8 @@ import Testing
     }
 
     @Test func embeddedPostgresSchemaMatchesItsFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         for (name, text) in EmbeddedPostgresSchema.all {
             let file = try String(contentsOf: root.appendingPathComponent("schema/postgres/\(name)"), encoding: .utf8)
             #expect(file == text + "\n", "schema/postgres/\(name) differs from the embedded copy: run `make schema`")
@@ -128,12 +156,15 @@ import Testing
     }
 
     @Test func embeddedTemplatesMatchTheTemplateFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let dir = root.appendingPathComponent("reports/templates")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".mustache") }.sorted()
         #expect(files.map { String($0.dropLast(".mustache".count)) } == EmbeddedTemplates.all.map(\.0), "run `make schema`")
         for (file, (_, text)) in zip(files, EmbeddedTemplates.all) {
-            #expect(try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) == text + "\n", "reports/templates/\(file) differs from the embedded copy: run `make schema`")
+            #expect(
+                try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) == text + "\n",
+                "reports/templates/\(file) differs from the embedded copy: run `make schema`")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -82,7 +83,8 @@ import Testing
 
     @Test func twoSwappedRowsAreFound() throws {
         let fixture = try Fixture()
-        try fixture.tamper("""
+        try fixture.tamper(
+            """
             UPDATE entries SET seq = 1000 WHERE seq = 6; UPDATE entries SET seq = 6 WHERE seq = 7; UPDATE entries SET seq = 7 WHERE seq = 1000;
             """)
         let failure = try #require(try fixture.verify().failure)
@@ -116,9 +118,13 @@ import Testing
     @Test func entrySignedByARevokedKeyIsFound() throws {
         let fixture = try Fixture()
         try fixture.ledger.append(.keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "left the ministry")), key: fixture.authority)
-        #expect(throws: Refusal.self) { try fixture.ledger.append(try Fixture.contribution(source: .memberState("DE"), cents: 1), key: fixture.officer) }
+        #expect(throws: Refusal.self) {
+            try fixture.ledger.append(try Fixture.contribution(source: .memberState("DE"), cents: 1), key: fixture.officer)
+        }
         let head = try #require(try fixture.ledger.entry(10))
-        let body = EntryBody(seq: 11, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1))
+        let body = EntryBody(
+            seq: 11, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .memberState("DE"), cents: 1)
+        )
         try fixture.forge(body, after: head, key: fixture.officer)
         let failure = try #require(try fixture.verify().failure)
         #expect(failure.seq == 11)
@@ -128,7 +134,8 @@ import Testing
     @Test func outOfScopeEntryIsFound() throws {
         let fixture = try Fixture()
         let head = try #require(try fixture.ledger.entry(9))
-        let body = EntryBody(seq: 10, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
+        let body = EntryBody(
+            seq: 10, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: try Fixture.contribution(source: .union, cents: 1))
         try fixture.forge(body, after: head, key: fixture.officer)
         #expect(try fixture.verify().failure?.reason.contains("may not record a contribution from eu") == true)
     }
@@ -137,7 +144,8 @@ import Testing
         // A careful cut (entries and their tree nodes) leaves a consistent chain: only a checkpoint
         // published before the cut shows it (`verify --since`). This pins that limit down.
         let fixture = try Fixture()
-        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
+        try fixture.tamper(
+            "DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
         #expect(try fixture.verify().isVerified)
     }
 
@@ -161,8 +169,9 @@ import Testing
         let served = try #require(try fixture.ledger.entry(9))
         func next() throws -> Entry {
             let head = try #require(try fixture.ledger.entry(fixture.ledger.size()))
-            let body = EntryBody(seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
-                                 data: try Fixture.contribution(source: .memberState("DE"), cents: 7_000 + head.seq))
+            let body = EntryBody(
+                seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
+                data: try Fixture.contribution(source: .memberState("DE"), cents: 7_000 + head.seq))
             return Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
         }
         let first = try next()

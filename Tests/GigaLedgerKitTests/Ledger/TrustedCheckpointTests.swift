@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -46,7 +47,9 @@ import Testing
                 var body = try #require(try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE seq = ?", arguments: [seq])).map { $0 }
                 if seq == 6 { body = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "125000050", with: "925000050").utf8) }
                 let hash = Entry.hash(prevHash: prevHash, body: body)
-                try db.execute(sql: "UPDATE entries SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?", arguments: [Data(body), Data(prevHash), Data(hash), seq])
+                try db.execute(
+                    sql: "UPDATE entries SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [Data(body), Data(prevHash), Data(hash), seq])
                 prevHash = hash
             }
             try db.execute(sql: "DELETE FROM merkle_nodes")
@@ -64,8 +67,10 @@ import Testing
         let fixture = try Fixture()
         let root = try fixture.ledger.root(size: 9)
         let checkpoint = Checkpoint(origin: "test/ledger", size: 9, root: root)
-        let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: "test/ledger", key: fixture.officer)]).encoded
-        try fixture.tamper("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (9, ?, ?, '2026-11-29T00:00:00Z')", arguments: [Data(root), note])
+        let note = SignedNote(text: checkpoint.text, signatures: [try NoteKey.sign(checkpoint.text, name: "test/ledger", key: fixture.officer)])
+            .encoded
+        try fixture.tamper(
+            "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (9, ?, ?, '2026-11-29T00:00:00Z')", arguments: [Data(root), note])
         let failure = try #require(try Self.trusted(fixture).failure)
         #expect(failure.seq == 9)
         #expect(failure.reason.contains("is not signed by an active authority or log key"))

@@ -37,25 +37,41 @@ final class PostgresServer: @unchecked Sendable {
         if Self.asPostgresUser { _ = try Self.run("/bin/chown", ["postgres", folder]) }
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
         if let primary {
-            try Self.runAsPostgres("\(bin)/pg_basebackup", ["-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres", "-D", data,
-                                                          "-X", "stream", "-R", "--checkpoint=fast"], env: ["PGPASSWORD": Self.password])
+            try Self.runAsPostgres(
+                "\(bin)/pg_basebackup",
+                [
+                    "-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres", "-D", data,
+                    "-X", "stream", "-R", "--checkpoint=fast",
+                ], env: ["PGPASSWORD": Self.password])
             // The standby's name, which the primary waits for (synchronous_standby_names).
-            try append("\(data)/postgresql.auto.conf", """
+            try append(
+                "\(data)/postgresql.auto.conf",
+                """
                 primary_conninfo = 'host=127.0.0.1 port=\(primary.port) user=postgres password=\(Self.password) application_name=standby1'
                 hot_standby = on
 
                 """)
         } else {
             try write("\(folder)/pw", Self.password + "\n")
-            try Self.runAsPostgres("\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
-                                                   "--pwfile=\(folder)/pw", "-E", "UTF8", "--locale=C.UTF-8"])
+            try Self.runAsPostgres(
+                "\(bin)/initdb",
+                [
+                    "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
+                    "--pwfile=\(folder)/pw", "-E", "UTF8", "--locale=C.UTF-8",
+                ])
             // TLS with a certificate of its own (self-signed: `sslmode=require` encrypts without
             // checking it, `verify-full` refuses it), as a deployment across a network would have.
-            try Self.run("/usr/bin/openssl", ["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
-                                              "-keyout", "\(data)/server.key", "-out", "\(data)/server.crt"])
+            try Self.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", "\(data)/server.key", "-out", "\(data)/server.crt",
+                ])
             if Self.asPostgresUser { try Self.run("/bin/chown", ["postgres", "\(data)/server.key", "\(data)/server.crt"]) }
             chmod("\(data)/server.key", 0o600)
-            try append("\(data)/postgresql.conf", """
+            try append(
+                "\(data)/postgresql.conf",
+                """
                 listen_addresses = '127.0.0.1'
                 max_connections = 100
                 wal_level = replica
@@ -65,8 +81,12 @@ final class PostgresServer: @unchecked Sendable {
 
                 """)
         }
-        try Self.runAsPostgres("\(bin)/pg_ctl", ["-D", data, "-l", "\(folder)/log", "-w", "-t", "60",
-                                               "-o", "-p \(port) -k \(folder)", "start"])
+        try Self.runAsPostgres(
+            "\(bin)/pg_ctl",
+            [
+                "-D", data, "-l", "\(folder)/log", "-w", "-t", "60",
+                "-o", "-p \(port) -k \(folder)", "start",
+            ])
         if let primary {
             // Only now that the standby runs does the primary wait for it at each commit (else the
             // set-up's own statements would wait for a standby that is not there yet).
@@ -96,15 +116,20 @@ final class PostgresServer: @unchecked Sendable {
     /// Runs `sql` with psql as the superuser, over the private socket; returns its output, unaligned.
     @discardableResult
     func psql(_ sql: String, database: String = "postgres") throws -> String {
-        try Self.runAsPostgres("/usr/bin/psql", ["-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
-                                                 "-At", "-c", sql])
+        try Self.runAsPostgres(
+            "/usr/bin/psql",
+            [
+                "-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
+                "-At", "-c", sql,
+            ])
     }
 
     /// psql as above; the status and error output too, for statements that are meant to fail.
     func psqlResult(_ sql: String, database: String) throws -> (status: Int32, output: String) {
-        try Self.runResult(Self.asPostgresUser ? "/usr/sbin/runuser" : "/usr/bin/psql",
-                           (Self.asPostgresUser ? ["-u", "postgres", "--", "/usr/bin/psql"] : [])
-                           + ["-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        try Self.runResult(
+            Self.asPostgresUser ? "/usr/sbin/runuser" : "/usr/bin/psql",
+            (Self.asPostgresUser ? ["-u", "postgres", "--", "/usr/bin/psql"] : [])
+                + ["-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
     }
 
     /// Promotes a standby to a primary that accepts writes.
@@ -115,7 +140,8 @@ final class PostgresServer: @unchecked Sendable {
     /// SIGKILL to the server and every process it started: a host that dies.
     func kill() {
         guard let text = try? String(contentsOfFile: "\(data)/postmaster.pid", encoding: .utf8),
-              let pid = Int32(text.split(separator: "\n").first ?? "") else { return }
+            let pid = Int32(text.split(separator: "\n").first ?? "")
+        else { return }
         _ = try? Self.runResult("/usr/bin/pkill", ["-KILL", "-P", String(pid)])
         Foundation.kill(pid, SIGKILL)
         for _ in 0..<100 where Foundation.kill(pid, 0) == 0 { usleep(50_000) }
@@ -145,8 +171,10 @@ final class PostgresServer: @unchecked Sendable {
 
     @discardableResult
     static func runAsPostgres(_ program: String, _ arguments: [String], env: [String: String] = [:]) throws -> String {
-        asPostgresUser ? try run("/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/bin/env", "-C", "/tmp"] + env.map { "\($0)=\($1)" } + [program] + arguments)
-                       : try run(program, arguments, env: env)
+        asPostgresUser
+            ? try run(
+                "/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/bin/env", "-C", "/tmp"] + env.map { "\($0)=\($1)" } + [program] + arguments)
+            : try run(program, arguments, env: env)
     }
 
     @discardableResult
@@ -202,4 +230,3 @@ struct PostgresUnavailable: Error, CustomStringConvertible {
     let why: String
     var description: String { "PostgreSQL: \(why)" }
 }
-

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import GigaLedgerCore
 
 /// The server on a PostgreSQL ledger, and a failover to its synchronous standby under load.
@@ -31,7 +32,9 @@ import Testing
                 // Bounded: at most 60 appends per officer, and two minutes in all.
                 for index in 0..<60 where phase.withLock({ $0 }) < 2 && Date().timeIntervalSince(startedAt) < 120 {
                     let run = fixture.remote(fixture.payment(ref: "FO-\(officer)-\(index)") + ["--lock-wait", "60"], server: server)
-                    if run.status == 0, let hash = Self.hash(run) { acknowledged.withLock { $0.append(hash) } } else {
+                    if run.status == 0, let hash = Self.hash(run) {
+                        acknowledged.withLock { $0.append(hash) }
+                    } else {
                         failed.withLock { $0 += 1 }
                         failures.withLock { $0.append("\(run.status) \(run.stderr)") }
                     }
@@ -53,7 +56,8 @@ import Testing
         let hashes = acknowledged.withLock { $0 }
         #expect(hashes.count >= 40, "acknowledged \(hashes.count), failed \(failed.withLock { $0 })")
         #expect(failed.withLock { $0 } == 0, "the officers' appends carry on across the promotion: \(failures.withLock { $0 })")
-        let stored = try standby.psql("SELECT encode(hash, 'hex') FROM entries ORDER BY seq", database: "ledger").split(separator: "\n").map(String.init)
+        let stored = try standby.psql("SELECT encode(hash, 'hex') FROM entries ORDER BY seq", database: "ledger").split(separator: "\n").map(
+            String.init)
         #expect(Set(stored).count == stored.count)
         let missing = hashes.filter { !stored.contains($0) }
         #expect(missing.isEmpty, "acknowledged but not on the promoted standby: \(missing)")

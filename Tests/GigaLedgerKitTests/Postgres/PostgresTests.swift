@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerStore
 
@@ -23,15 +24,22 @@ enum StoreKind: String, CaseIterable, Sendable {
     func theLedgerCommandsWorkOnBothStores(store: StoreKind) throws {
         let fixture = try CLIFixture(ledger: try store.newLocation())
         let officer = ["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile]
-        try fixture.expectOK(["contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "140000000.00",
-                              "--date", "2026-03-31", "--category", "capex", "--kind", "payment", "--ref", "BMF-1"], env: officer)
-        try fixture.expectOK(["access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Isar Robotics GmbH",
-                              "--category", "sme", "--gpu-hours", "120000", "--date", "2026-03-02", "--pool", "union"])
+        try fixture.expectOK(
+            [
+                "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "140000000.00",
+                "--date", "2026-03-31", "--category", "capex", "--kind", "payment", "--ref", "BMF-1",
+            ], env: officer)
+        try fixture.expectOK([
+            "access", "record", "--key", "authority.key", "--factory", "de-jupiter", "--beneficiary", "Isar Robotics GmbH",
+            "--category", "sme", "--gpu-hours", "120000", "--date", "2026-03-02", "--pool", "union",
+        ])
         let rows = (1...300).map { "contribution,de-jupiter,ms:DE,payment,capex,\($0).00,2026-03-02,IMP-\($0)\n" }.joined()
         fixture.dir.write("rows.csv", "type,factory,source,kind,category,amount,date,ref\n" + rows, mode: 0o644)
         try fixture.expectOK(["import", "rows.csv", "--key", "officer.key"], env: officer)
         // A refused row writes nothing, on either store.
-        fixture.dir.write("bad.csv", "type,factory,source,kind,category,amount,date,ref\ncontribution,de-jupiter,ms:DE,payment,capex,1.001,2026-03-02,X\n", mode: 0o644)
+        fixture.dir.write(
+            "bad.csv", "type,factory,source,kind,category,amount,date,ref\ncontribution,de-jupiter,ms:DE,payment,capex,1.001,2026-03-02,X\n",
+            mode: 0o644)
         let before = fixture.state()
         #expect(fixture.run(["import", "bad.csv", "--key", "officer.key"], env: officer).status == 65)
         #expect(fixture.state() == before)
@@ -74,10 +82,12 @@ enum StoreKind: String, CaseIterable, Sendable {
             #expect(try Self.rows(table, fixture.ledger) == Self.rows(table, fixture.dir.file("back.sqlite")), "\(table) differs")
         }
         // The database holds the same bytes: each entry's hash and body as PostgreSQL returns them.
-        let stored = try server.psql("SELECT string_agg(encode(hash, 'hex') || encode(body, 'hex'), ',' ORDER BY seq) FROM entries",
-                                     database: String(url.split(separator: "/").last!))
+        let stored = try server.psql(
+            "SELECT string_agg(encode(hash, 'hex') || encode(body, 'hex'), ',' ORDER BY seq) FROM entries",
+            database: String(url.split(separator: "/").last!))
         let file = try DatabaseQueue(path: fixture.ledger).read { db in
-            try String.fetchOne(db, sql: "SELECT group_concat(lower(hex(hash)) || lower(hex(body)), ',') FROM (SELECT hash, body FROM entries ORDER BY seq)")
+            try String.fetchOne(
+                db, sql: "SELECT group_concat(lower(hex(hash)) || lower(hex(body)), ',') FROM (SELECT hash, body FROM entries ORDER BY seq)")
         }
         #expect(stored == file)
         // Never onto an existing ledger.
@@ -101,15 +111,18 @@ enum StoreKind: String, CaseIterable, Sendable {
         for index in 1...3 { try fixture.expectOK(fixture.contribution("--amount", "\(index).00")) }
         try fixture.expectOK(["verify"])
         // The triggers refuse UPDATE, DELETE and TRUNCATE, even the superuser's.
-        for statement in ["UPDATE entries SET type = 'x' WHERE seq = 2", "DELETE FROM entries WHERE seq = 7", "TRUNCATE facts",
-                          "UPDATE keys SET name = 'x'", "DELETE FROM merkle_nodes"] {
+        for statement in [
+            "UPDATE entries SET type = 'x' WHERE seq = 2", "DELETE FROM entries WHERE seq = 7", "TRUNCATE facts",
+            "UPDATE keys SET name = 'x'", "DELETE FROM merkle_nodes",
+        ] {
             let (status, output) = try server.psqlResult(statement, database: database)
             #expect(status != 0 && output.contains("append-only"), "\(statement): \(output)")
         }
         try fixture.expectOK(["verify"])
         // A superuser who turns the triggers off and changes a byte: verify names the entry.
-        try server.psql("ALTER TABLE entries DISABLE TRIGGER USER; UPDATE entries SET body = overlay(body placing '9'::bytea from 40 for 1) WHERE seq = 6; ALTER TABLE entries ENABLE TRIGGER USER",
-                        database: database)
+        try server.psql(
+            "ALTER TABLE entries DISABLE TRIGGER USER; UPDATE entries SET body = overlay(body placing '9'::bytea from 40 for 1) WHERE seq = 6; ALTER TABLE entries ENABLE TRIGGER USER",
+            database: database)
         let tampered = fixture.run(["verify"])
         #expect(tampered.status == 1 && tampered.stdout.contains("NOT VERIFIED") && tampered.stdout.contains("6"), "\(tampered.stdout)")
         // A dropped trigger is a schema that is not the ledger's: not verified, before any entry.
@@ -118,8 +131,9 @@ enum StoreKind: String, CaseIterable, Sendable {
         try server.psql("DROP TRIGGER entries_append_only ON entries", database: other)
         let dropped = second.run(["verify"])
         #expect(dropped.status == 1 && dropped.stdout.contains("schema") && dropped.stdout.contains("entries_append_only"), "\(dropped.stdout)")
-        try server.psql("CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only(); ALTER TABLE entries DISABLE TRIGGER entries_no_truncate",
-                        database: other)
+        try server.psql(
+            "CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only(); ALTER TABLE entries DISABLE TRIGGER entries_no_truncate",
+            database: other)
         let disabled = second.run(["verify"])
         #expect(disabled.status == 1 && disabled.stdout.contains("entries_no_truncate"), "\(disabled.stdout)")
     }
@@ -151,9 +165,14 @@ enum StoreKind: String, CaseIterable, Sendable {
         let owner = fixture.run(["verify"])
         #expect(owner.status == 0 && owner.stderr.contains("warning: PostgreSQL role postgres is a superuser"), "\(owner.stderr)")
         let role = "app_\(database)"
-        let grants = (try fixture.expectOK(["init", "--key", "authority.key", "--origin", "test.example/other", "--ledger", server.url(try server.createDatabase())]).stdout)
+        let grants =
+            (try fixture.expectOK([
+                "init", "--key", "authority.key", "--origin", "test.example/other", "--ledger", server.url(try server.createDatabase()),
+            ]).stdout)
         #expect(grants.contains("GRANT SELECT, INSERT ON"))
-        let sql = grants.split(separator: "\n").filter { $0.hasPrefix("REVOKE") || $0.hasPrefix("GRANT") }.map { $0.replacingOccurrences(of: "gigaledger_app", with: role) }
+        let sql = grants.split(separator: "\n").filter { $0.hasPrefix("REVOKE") || $0.hasPrefix("GRANT") }.map {
+            $0.replacingOccurrences(of: "gigaledger_app", with: role)
+        }
         try server.psql("CREATE ROLE \(role) LOGIN PASSWORD 'app-pw'", database: database)
         try server.psql(sql.joined(separator: "\n"), database: database)
         let app = server.url(database, user: role, password: "app-pw")
@@ -161,7 +180,8 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(checked.status == 0 && !checked.stderr.contains("warning"), "\(checked.stderr)")
         try fixture.expectOK(fixture.contribution("--amount", "5.00"), env: ["GIGALEDGER_LEDGER": app])
         // The password may come from PGPASSWORD instead of the URL; it is never printed.
-        let fromEnvironment = try fixture.expectOK(["verify", "--ledger", "postgres://\(role)@127.0.0.1:\(server.port)/\(database)"], env: ["PGPASSWORD": "app-pw"])
+        let fromEnvironment = try fixture.expectOK(
+            ["verify", "--ledger", "postgres://\(role)@127.0.0.1:\(server.port)/\(database)"], env: ["PGPASSWORD": "app-pw"])
         #expect(!fromEnvironment.stdout.contains("app-pw"))
         let wrong = fixture.run(["verify", "--ledger", server.url(database, user: role, password: "wrong-pw")])
         #expect(wrong.status == 2 && !wrong.stderr.contains("wrong-pw") && wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
@@ -171,10 +191,13 @@ enum StoreKind: String, CaseIterable, Sendable {
         let stranger = "none_\(database)"
         try server.psql("CREATE ROLE \(stranger) LOGIN PASSWORD 'none-pw'", database: database)
         let refused = fixture.run(["verify", "--ledger", server.url(database, user: stranger, password: "none-pw")])
-        #expect(refused.status == 2 && refused.stderr.contains("may not read the ledger") && refused.stderr.contains("grant it SELECT")
+        #expect(
+            refused.status == 2 && refused.stderr.contains("may not read the ledger") && refused.stderr.contains("grant it SELECT")
                 && !refused.stderr.contains("read-only") && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
         let missing = fixture.run(["verify", "--ledger", server.url("no_such_database")])
-        #expect(missing.status == 2 && missing.stderr.contains("does not exist") && !missing.stderr.contains(PostgresServer.password), "\(missing.stderr)")
+        #expect(
+            missing.status == 2 && missing.stderr.contains("does not exist") && !missing.stderr.contains(PostgresServer.password), "\(missing.stderr)"
+        )
     }
 
     /// TLS as the URL says: `require` encrypts (the server offers TLS with a self-signed
@@ -186,7 +209,9 @@ enum StoreKind: String, CaseIterable, Sendable {
         try fixture.expectOK(fixture.contribution("--amount", "7.00"))
         #expect(try fixture.expectOK(["verify", "--json"]).stdout.contains("\"entries\":5"))
         let checked = fixture.run(["verify", "--ledger", server.url(database) + "?sslmode=verify-full"])
-        #expect(checked.status == 2 && checked.stderr.split(separator: "\n").count == 1 && !checked.stderr.contains(PostgresServer.password), "\(checked.stderr)")
+        #expect(
+            checked.status == 2 && checked.stderr.split(separator: "\n").count == 1 && !checked.stderr.contains(PostgresServer.password),
+            "\(checked.stderr)")
         let plain = fixture.run(["verify", "--ledger", server.url(database) + "?sslmode=disable"])
         #expect(plain.status == 0, "\(plain.stderr)")
     }
@@ -196,20 +221,27 @@ enum StoreKind: String, CaseIterable, Sendable {
     @Test func badURLsAreRefusedWithNothingWritten() throws {
         let fixture = try CLIFixture()
         let before = fixture.state()
-        for (url, problem) in [("postgres://u:secret-pw@127.0.0.1:99999/db", "port"), ("postgres://u:secret-pw@127.0.0.1/db?sslmode=sometimes", "sslmode"),
-                               ("postgres://u:secret-pw@127.0.0.1/db?connect_timeout=0", "connect_timeout"), ("postgres://u:secret-pw@127.0.0.1/db?target_session_attrs=standby", "target_session_attrs")] {
+        for (url, problem) in [
+            ("postgres://u:secret-pw@127.0.0.1:99999/db", "port"), ("postgres://u:secret-pw@127.0.0.1/db?sslmode=sometimes", "sslmode"),
+            ("postgres://u:secret-pw@127.0.0.1/db?connect_timeout=0", "connect_timeout"),
+            ("postgres://u:secret-pw@127.0.0.1/db?target_session_attrs=standby", "target_session_attrs"),
+        ] {
             let run = fixture.run(["init", "--key", "authority.key", "--origin", "test.example/bad", "--ledger", url])
-            #expect(run.status == 65 && run.stderr.hasPrefix("gigaledger: error: ledger: \"postgres://u:***@127.0.0.1") && run.stderr.contains(problem)
+            #expect(
+                run.status == 65 && run.stderr.hasPrefix("gigaledger: error: ledger: \"postgres://u:***@127.0.0.1") && run.stderr.contains(problem)
                     && !run.stderr.contains("secret-pw") && run.stderr.split(separator: "\n").count == 1, "\(url): \(run.stderr)")
         }
         // No user named: this process's own, as libpq does; nothing listens on port 1: said in a few words.
         let user = try #require(PostgresLocation.systemUser())
         let noUser = fixture.run(["verify", "--ledger", "postgres://127.0.0.1:1/db"], env: ["PGUSER": ""])
-        #expect(noUser.status == 2 && noUser.stderr.contains("postgres://\(user)@127.0.0.1:1/db cannot be reached")
+        #expect(
+            noUser.status == 2 && noUser.stderr.contains("postgres://\(user)@127.0.0.1:1/db cannot be reached")
                 && noUser.stderr.contains("the connection was refused: is PostgreSQL running")
                 && noUser.stderr.split(separator: "\n").count == 1, "\(noUser.stderr)")
         let backup = fixture.run(["backup", "--out", "postgres://u:secret-pw@127.0.0.1/db"])
-        #expect(backup.status == 65 && backup.stderr.contains("out:") && backup.stderr.contains("a backup is a SQLite file") && !backup.stderr.contains("secret-pw"), "\(backup.stderr)")
+        #expect(
+            backup.status == 65 && backup.stderr.contains("out:") && backup.stderr.contains("a backup is a SQLite file")
+                && !backup.stderr.contains("secret-pw"), "\(backup.stderr)")
         #expect(fixture.state() == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).allSatisfy { !$0.hasPrefix("postgres") })
     }
@@ -218,7 +250,8 @@ enum StoreKind: String, CaseIterable, Sendable {
     @Test func theCatalogFileMatchesTheSchema() throws {
         let server = try PostgresServer.shared.get()
         let database = try server.createDatabase()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let schema = try String(contentsOf: root.appendingPathComponent("schema/postgres/ledger.sql"), encoding: .utf8)
         let query = try String(contentsOf: root.appendingPathComponent("schema/postgres/catalog.sql"), encoding: .utf8)
         let expected = try String(contentsOf: root.appendingPathComponent("schema/postgres/catalog.txt"), encoding: .utf8)

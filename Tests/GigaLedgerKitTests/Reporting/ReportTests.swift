@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -15,23 +16,34 @@ import Testing
         init() throws {
             (ledger, _) = try Ledger.create(path: dir.file("ledger.sqlite"), authority: key, authorityName: "A", origin: "test/report")
             try ledger.append(.policy(try PolicyTests.shipped()), key: key)
-            try ledger.append(.factoryRegister(Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(10_000_000))), key: key)
+            try ledger.append(
+                .factoryRegister(Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(10_000_000))), key: key)
             try ledger.append(.factoryRegister(Factory(id: "aif", name: "AIF", kind: .aiFactory, hosts: ["FR"], capex: Cents(1_000_000))), key: key)
             try ledger.append(.partnerRegister(Partner(id: "p", name: "P", country: "DE", isSME: false)), key: key)
         }
 
         @discardableResult
-        func give(_ source: Source, _ cents: Int64, _ kind: ContributionKind = .commitment,
-                  _ category: CostCategory = .capex, factory: String = "giga", date: String = "2026-02-01") throws -> Entry {
-            try ledger.append(.contribution(Contribution(factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "d"),
-                                                         category: category, kind: kind, ref: "")), key: key)
+        func give(
+            _ source: Source, _ cents: Int64, _ kind: ContributionKind = .commitment,
+            _ category: CostCategory = .capex, factory: String = "giga", date: String = "2026-02-01"
+        ) throws -> Entry {
+            try ledger.append(
+                .contribution(
+                    Contribution(
+                        factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "d"),
+                        category: category, kind: kind, ref: "")), key: key)
         }
 
         @discardableResult
-        func grant(_ category: AccessCategory, _ hours: Int64, pool: AccessPool = .union, commercial: Bool = false,
-                   charge: Int64 = 0, factory: String = "giga", date: String = "2026-03-01") throws -> Entry {
-            try ledger.append(.access(AccessGrant(factory: factory, beneficiary: "B", category: category, gpuHours: hours, date: CalendarDate.parse(date, field: "d"),
-                                                  pool: pool, isCommercial: commercial, charge: Cents(charge))), key: key)
+        func grant(
+            _ category: AccessCategory, _ hours: Int64, pool: AccessPool = .union, commercial: Bool = false,
+            charge: Int64 = 0, factory: String = "giga", date: String = "2026-03-01"
+        ) throws -> Entry {
+            try ledger.append(
+                .access(
+                    AccessGrant(
+                        factory: factory, beneficiary: "B", category: category, gpuHours: hours, date: CalendarDate.parse(date, field: "d"),
+                        pool: pool, isCommercial: commercial, charge: Cents(charge))), key: key)
         }
 
         func verdict(_ rule: String, factory: String = "giga", quarter: String = "2026-Q1") throws -> Verdict {
@@ -94,7 +106,7 @@ import Testing
         try small.give(.memberState("DE"), 1_000_000)  // Union's financial share: 50%
         try small.grant(.sme, 100)
         try small.grant(.startup, 100)
-        try small.grant(.industry, 100, commercial: true, charge: 50_000)   // 100 of 500 Union hours = 20% exactly
+        try small.grant(.industry, 100, commercial: true, charge: 50_000)  // 100 of 500 Union hours = 20% exactly
         try small.grant(.research, 200)
         try small.grant(.industry, 500, pool: .host)
         // Union access: 500 of 1000 = 50% exactly: passes the 50% cap, and equals the financial share.
@@ -119,9 +131,9 @@ import Testing
         try small.give(.union, 1_000_000)
         try small.give(.memberState("DE"), 3_000_000)  // financial share 25%
         try small.grant(.research, 30)
-        try small.grant(.research, 70, pool: .host)   // access share 30%: exactly 25% + 5 points
+        try small.grant(.research, 70, pool: .host)  // access share 30%: exactly 25% + 5 points
         #expect(try small.verdict("union-access-proportionality-tolerance").status == .pass)
-        try small.grant(.research, 1)                  // 31 of 101 = 30.69%: outside
+        try small.grant(.research, 1)  // 31 of 101 = 30.69%: outside
         #expect(try small.verdict("union-access-proportionality-tolerance").status == .breach)
     }
 
@@ -155,15 +167,17 @@ import Testing
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         let giga = report.factories[0]
         let lines = ReportRenderer.ratios(giga.cumulative, factory: giga.factory)
-        #expect(lines == [
-            "Union share of the registered eligible CAPEX (commitments): 0.02%",                 // 1,700 / 10,000,000 cents
-            "Union share of all commitments: 17.00%; of all payments: 25.00%",                     // 17/100; 10/40
-            "Matching ratio (participating states' commitments to the Union's): 176.47%",          // 30/17: private money does not match
-            "SME and start-up share of all access: 90.00%; of Union access: 75.00%",               // 90/100; 30/40
-            "Commercial share of Union access: 25.00%",                                             // 10/40
-            "Union access share: 40.00%, against the Union's share of commitments 17.00%",         // 40/100
-        ])
-        let shares = ReportRenderer.periodContext(giga.cumulative, label: "", factory: nil, report: report, cell: { $0 })["sources"] as? [[String: String]]
+        #expect(
+            lines == [
+                "Union share of the registered eligible CAPEX (commitments): 0.02%",  // 1,700 / 10,000,000 cents
+                "Union share of all commitments: 17.00%; of all payments: 25.00%",  // 17/100; 10/40
+                "Matching ratio (participating states' commitments to the Union's): 176.47%",  // 30/17: private money does not match
+                "SME and start-up share of all access: 90.00%; of Union access: 75.00%",  // 90/100; 30/40
+                "Commercial share of Union access: 25.00%",  // 10/40
+                "Union access share: 40.00%, against the Union's share of commitments 17.00%",  // 40/100
+            ])
+        let shares =
+            ReportRenderer.periodContext(giga.cumulative, label: "", factory: nil, report: report, cell: { $0 })["sources"] as? [[String: String]]
         #expect(shares?.map { $0["share"]! } == ["17.00%", "30.00%", "53.00%"])
     }
 
@@ -188,7 +202,9 @@ import Testing
 
     /// RFC 4180: a field with a comma, a quote or a line break (CR LF included) is quoted, quotes doubled.
     @Test func csvRecordsQuoteWhatMustBeQuoted() {
-        #expect(ReportRenderer.csvRecord(["plain", "a,b", "say \"hi\"", "two\r\nlines", "é"]) == "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",é\r\n")
+        #expect(
+            ReportRenderer.csvRecord(["plain", "a,b", "say \"hi\"", "two\r\nlines", "é"]) == "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",é\r\n"
+        )
         #expect(ReportRenderer.csvRecord([]) == "\r\n")
     }
 
@@ -205,8 +221,9 @@ import Testing
     /// of EUR 100 billion each, or a million-row import at the maximum) used to trap.
     @Test func totalsBeyondSixtyFourBitsDoNotTrap() {
         var totals = ContributionTotals()
-        let item = try! Contribution(factory: "f", source: .union, amount: Cents(Cents.amountCentsMax), date: CalendarDate.parse("2026-01-01", field: "d"),
-                                     category: .capex, kind: .commitment, ref: "")
+        let item = try! Contribution(
+            factory: "f", source: .union, amount: Cents(Cents.amountCentsMax), date: CalendarDate.parse("2026-01-01", field: "d"),
+            category: .capex, kind: .commitment, ref: "")
         for _ in 0..<1_000_000 { totals.add(item) }
         #expect(totals.committed == Total(Cents.amountCentsMax) * 1_000_000)
         #expect(totals.committed > Total(Int64.max))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -11,7 +12,7 @@ import Testing
 
     @Test func closingIsOpeningPlusMovementsPlusAdjustments() throws {
         let small = try Small()
-        try small.give(.union, 1_700_000)                          // 17% of the registered EUR 100,000.00: exactly the cap
+        try small.give(.union, 1_700_000)  // 17% of the registered EUR 100,000.00: exactly the cap
         let mistake = try small.give(.memberState("DE"), 1_700_000)
         let q1 = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         #expect(q1.factories[0].verdicts.allSatisfy { $0.status != .breach })
@@ -53,10 +54,13 @@ import Testing
             try small.ledger.periodReport(period: .quarter(q1), previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: nil))
         }
         #expect(throws: InputError.self) {
-            try small.ledger.periodReport(period: .quarter(q1.next), previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: [UInt8](repeating: 7, count: 32)))
+            try small.ledger.periodReport(
+                period: .quarter(q1.next),
+                previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: [UInt8](repeating: 7, count: 32)))
         }
         #expect(throws: InputError.self) {
-            try small.ledger.periodReport(period: .quarter(q1.next), at: 3, previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: nil))
+            try small.ledger.periodReport(
+                period: .quarter(q1.next), at: 3, previous: PreviousReport(period: .quarter(q1), entryCount: size, headHash: nil))
         }
     }
 
@@ -77,13 +81,18 @@ import Testing
         try small.give(.union, 1_700_000)
         try small.give(.memberState("DE"), 1_700_000)
         try small.give(.union, 1, date: "2026-08-01")  // breaks the CAPEX cap in Q3
-        try small.ledger.append(.access(AccessGrant(factory: "giga", beneficiary: "B", category: .sme, gpuHours: 40, date: CalendarDate.parse("2026-05-01", field: "d"),
-                                                    pool: .union, isCommercial: false, charge: Cents(0), country: "FR")), key: small.key)
+        try small.ledger.append(
+            .access(
+                AccessGrant(
+                    factory: "giga", beneficiary: "B", category: .sme, gpuHours: 40, date: CalendarDate.parse("2026-05-01", field: "d"),
+                    pool: .union, isCommercial: false, charge: Cents(0), country: "FR")), key: small.key)
         try small.grant(.research, 60, date: "2026-06-01")
         let year = try small.ledger.periodReport(period: .year(2026)).report
         #expect(year.quarterVerdicts.map(\.quarter.description) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"])
         func capex(_ index: Int) -> VerdictStatus? {
-            year.quarterVerdicts[index].factories.first { $0.factoryID == "giga" }?.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" }?.status
+            year.quarterVerdicts[index].factories.first { $0.factoryID == "giga" }?.verdicts.first {
+                $0.rule.id == "union-capex-share-max-gigafactory"
+            }?.status
         }
         #expect(capex(0) == .pass && capex(1) == .pass && capex(2) == .breach && capex(3) == .breach)
         #expect(year.accessByCountry["FR"]?[.sme] == 40 && year.accessByCountry["unknown"]?[.research] == 60)

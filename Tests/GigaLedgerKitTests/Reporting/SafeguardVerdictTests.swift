@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -9,19 +10,20 @@ import Testing
     typealias Small = ReportTests.Small
 
     func register(_ small: Small, _ id: String, kind: FactoryKind, hosts: [String], capex: Int64, opex: Int64? = nil) throws {
-        try small.ledger.append(.factoryRegister(Factory(id: id, name: id, kind: kind, hosts: hosts, capex: Cents(capex), opex: opex.map(Cents.init))), key: small.key)
+        try small.ledger.append(
+            .factoryRegister(Factory(id: id, name: id, kind: kind, hosts: hosts, capex: Cents(capex), opex: opex.map(Cents.init))), key: small.key)
     }
 
     /// Item 1: Union 50M of a 100M machine passes while the host has committed only 30M; 60M breaches.
     @Test func aiFactoryCapsDivideByTheRegisteredCost() throws {
         let small = try Small()
         try register(small, "machine", kind: .aiFactory, hosts: ["FR"], capex: 10_000_000_000, opex: 2_000_000_000)  // EUR 100M; budget EUR 20M
-        try small.give(.union, 5_000_000_000, factory: "machine")      // EUR 50M
+        try small.give(.union, 5_000_000_000, factory: "machine")  // EUR 50M
         try small.give(.memberState("FR"), 3_000_000_000, factory: "machine")  // EUR 30M
         let pass = try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine")
         #expect(pass.status == .pass && pass.value == Fraction(5_000_000_000, 10_000_000_000))
         #expect(pass.explanation.contains("Union's share of all commitments is 62.50%"))  // shown as information
-        try small.give(.union, 1_000_000_000, factory: "machine")      // EUR 60M of 100M
+        try small.give(.union, 1_000_000_000, factory: "machine")  // EUR 60M of 100M
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine").status == .breach)
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "machine").margin == "excess EUR 10,000,000.00 over the cap")
         // Operating cost against the registered budget: EUR 10M of 20M passes, one cent more breaches.
@@ -82,7 +84,10 @@ import Testing
         try small.give(.union, 500, .commitment)
         try small.give(.union, 500, .payment)  // paid exactly what was committed: no finding
         var report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
-        #expect(report.factories[0].findings == [PaymentFinding(source: "private:p", category: .opex, committed: 0, paid: 1_250_000_000, entries: [6], entryCount: 1)])
+        #expect(
+            report.factories[0].findings == [
+                PaymentFinding(source: "private:p", category: .opex, committed: 0, paid: 1_250_000_000, entries: [6], entryCount: 1)
+            ])
         try small.give(.union, 1, .payment)
         report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         #expect(report.factories[0].findings.map(\.source) == ["eu", "private:p"])
@@ -104,8 +109,12 @@ import Testing
         let small = try Small()
         let names = ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "+1", "-1", "\tx", "\rx", "plain"]
         for name in names {
-            try small.ledger.append(.access(AccessGrant(factory: "giga", beneficiary: name == "\tx" || name == "\rx" ? "x" : name, category: .sme, gpuHours: 1,
-                                                        date: CalendarDate.parse("2026-03-01", field: "d"), pool: .union, isCommercial: false, charge: Cents(0))), key: small.key, checks: .none)
+            try small.ledger.append(
+                .access(
+                    AccessGrant(
+                        factory: "giga", beneficiary: name == "\tx" || name == "\rx" ? "x" : name, category: .sme, gpuHours: 1,
+                        date: CalendarDate.parse("2026-03-01", field: "d"), pool: .union, isCommercial: false, charge: Cents(0))), key: small.key,
+                checks: .none)
         }
         try small.give(.union, 100)
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
@@ -123,8 +132,11 @@ import Testing
         let (ledger, _) = try Ledger.create(path: dir.file("l.sqlite"), authority: key, authorityName: "A", origin: "o")
         try ledger.append(.policy(try PolicyTests.shipped(editing: { $0["effective_from"] = "2026-04-01" })), key: key)
         try ledger.append(.factoryRegister(Factory(id: "giga", name: "G", kind: .gigafactory, hosts: ["DE"], capex: Cents(100))), key: key)
-        try ledger.append(.contribution(Contribution(factory: "giga", source: .union, amount: Cents(90), date: CalendarDate.parse("2026-02-01", field: "d"),
-                                                     category: .capex, kind: .commitment, ref: "")), key: key)  // 90% of CAPEX: a breach once in force
+        try ledger.append(
+            .contribution(
+                Contribution(
+                    factory: "giga", source: .union, amount: Cents(90), date: CalendarDate.parse("2026-02-01", field: "d"),
+                    category: .capex, kind: .commitment, ref: "")), key: key)  // 90% of CAPEX: a breach once in force
         let q1 = try ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         #expect(q1.factories[0].verdicts.allSatisfy { $0.status == .notAssessable && $0.explanation.contains("takes effect on 2026-04-01") })
         #expect(q1.policyNotInForce != nil)
@@ -137,17 +149,24 @@ import Testing
         let dir = TempDir()
         let key = SigningKey.generate()
         let (ledger, _) = try Ledger.create(path: dir.file("l.sqlite"), authority: key, authorityName: "A", origin: "o")
-        try ledger.append(.policy(try PolicyTests.shipped(editing: { policy in
-            var rules = policy["rules"] as! [[String: Any]]
-            for index in rules.indices where rules[index]["id"] as? String == "union-contribution-max-programme" { rules[index]["cents"] = 1_000 }
-            policy["rules"] = rules
-        })), key: key)
+        try ledger.append(
+            .policy(
+                try PolicyTests.shipped(editing: { policy in
+                    var rules = policy["rules"] as! [[String: Any]]
+                    for index in rules.indices where rules[index]["id"] as? String == "union-contribution-max-programme" {
+                        rules[index]["cents"] = 1_000
+                    }
+                    policy["rules"] = rules
+                })), key: key)
         for id in ["a", "b"] {
             try ledger.append(.factoryRegister(Factory(id: id, name: id, kind: .gigafactory, hosts: ["DE"], capex: Cents(1_000_000))), key: key)
         }
         func give(_ factory: String, _ source: Source, _ cents: Int64) throws {
-            try ledger.append(.contribution(Contribution(factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse("2026-02-01", field: "d"),
-                                                         category: .capex, kind: .commitment, ref: "")), key: key)
+            try ledger.append(
+                .contribution(
+                    Contribution(
+                        factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse("2026-02-01", field: "d"),
+                        category: .capex, kind: .commitment, ref: "")), key: key)
         }
         try give("a", .union, 600)
         try give("b", .union, 400)  // EUR 10.00 exactly: the ceiling

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 
 /// Debian's nginx serving a folder on 127.0.0.1 with a free port: a plain web server, nothing of ours.
@@ -80,12 +81,15 @@ func freePort() throws -> Int {
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: out + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }.sorted()
-        #expect(files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2") && files.contains("tile/entries/001")
+        #expect(
+            files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2")
+                && files.contains("tile/entries/001")
                 && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint"), "\(files)")
         for file in files {
             let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
             #expect(served.status == 200, "\(file): \(served.status)")
-            #expect(served.body == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))), "\(file) differs from what the server serves")
+            #expect(
+                served.body == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))), "\(file) differs from what the server serves")
         }
         server.stop()
     }
@@ -137,7 +141,7 @@ func freePort() throws -> Int {
         let bundle = out + "/ledger/v1/bundle/001.p/157"
         var lines = try String(contentsOfFile: bundle, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let index = try #require(lines.firstIndex { $0.contains("\"seq\":410") })
-        let tampered = try #require(lines[index].range(of: "\"signature\":\"") )
+        let tampered = try #require(lines[index].range(of: "\"signature\":\""))
         let start = lines[index].index(tampered.upperBound, offsetBy: 0)
         lines[index].replaceSubrange(start...start, with: lines[index][start] == "0" ? "1" : "0")
         try lines.joined(separator: "\n").write(toFile: bundle, atomically: false, encoding: .utf8)
@@ -175,7 +179,8 @@ func freePort() throws -> Int {
         tile[100] ^= 1
         try tile.write(to: URL(fileURLWithPath: tampered + "/tile/0/001"))
         let badTile = check(tampered)
-        #expect(badTile.status == 1 && badTile.stdout.contains("tile/entries/001: the leaf hash of entry 260 is not tile/0/001's hash 3")
+        #expect(
+            badTile.status == 1 && badTile.stdout.contains("tile/entries/001: the leaf hash of entry 260 is not tile/0/001's hash 3")
                 && !badTile.stdout.contains("verified"), "\(badTile.stdout) \(badTile.stderr)")
         // The checkpoint's root line changed (in a fresh copy): its signature no longer verifies.
         try FileManager.default.removeItem(atPath: tampered)
@@ -194,8 +199,9 @@ func freePort() throws -> Int {
         try fixture.cli.expectOK(["cosign", out + "/checkpoint", "--key", "auditor.key", "--name", "court.example/auditor"])
         try fixture.cli.expectOK(["publish", "--out", out])
         let witnessed = check(out, "--key authority.pub --witness auditor.pub")
-        #expect(witnessed.status == 0 && witnessed.stdout.hasPrefix("cosigned by 1 of the 1 witnesses given; 1 required\nverified: "),
-                "\(witnessed.stdout) \(witnessed.stderr)")
+        #expect(
+            witnessed.status == 0 && witnessed.stdout.hasPrefix("cosigned by 1 of the 1 witnesses given; 1 required\nverified: "),
+            "\(witnessed.stdout) \(witnessed.stderr)")
         let unwitnessed = check(out, "--key authority.pub --witness auditor.pub --witness officer.pub")
         #expect(unwitnessed.status == 1 && unwitnessed.stdout.contains("cosigned by 1 of the 2 witnesses given; 2 required"), "\(unwitnessed.stdout)")
         #expect(check(out, "--key authority.pub --witness auditor.pub --witness officer.pub --quorum 1").status == 0)
@@ -218,10 +224,13 @@ func freePort() throws -> Int {
             let browsed = shell("python3 '\(script)' '\(url)' '\(shots)'", in: fixture.dir)
             #expect(browsed.status == 0, "\(what): \(browsed.stdout) \(browsed.stderr)")
             for file in ["desktop.png", "phone.png"] {
-                #expect(((try? FileManager.default.attributesOfItem(atPath: shots + "/" + file)[.size] as? Int) ?? 0) ?? 0 > 10_000, "\(what): \(file)")
+                #expect(
+                    ((try? FileManager.default.attributesOfItem(atPath: shots + "/" + file)[.size] as? Int) ?? 0) ?? 0 > 10_000, "\(what): \(file)")
             }
             let receipt = fixture.cli.run(["check-receipt", shots + "/receipt.txt", "--ledger-key", "authority.pub"])
-            #expect(receipt.status == 0 && receipt.stdout.hasPrefix("receipt verified: entry 155 (contribution)"), "\(what): \(receipt.stdout) \(receipt.stderr)")
+            #expect(
+                receipt.status == 0 && receipt.stdout.hasPrefix("receipt verified: entry 155 (contribution)"),
+                "\(what): \(receipt.stdout) \(receipt.stderr)")
         }
         server.stop()
         nginx.stop()
@@ -239,7 +248,8 @@ func freePort() throws -> Int {
         let edited = fixture.dir.file("reports/edited/summary.json")
         let summary = try String(contentsOfFile: edited, encoding: .utf8)
         let head = try #require(summary.range(of: "\"head\":\"")).upperBound
-        try summary.replacingCharacters(in: head..<summary.index(after: head), with: summary[head] == "0" ? "1" : "0").write(toFile: edited, atomically: true, encoding: .utf8)
+        try summary.replacingCharacters(in: head..<summary.index(after: head), with: summary[head] == "0" ? "1" : "0").write(
+            toFile: edited, atomically: true, encoding: .utf8)
         let out = fixture.dir.file("pub")
         try fixture.cli.expectOK(["publish", "--out", out, "--reports", fixture.dir.file("reports")])
         let index = try String(contentsOfFile: out + "/index.html", encoding: .utf8)

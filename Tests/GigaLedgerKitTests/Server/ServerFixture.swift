@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 
 /// A real `gigaledger serve` process on 127.0.0.1 with a port the system picks, over a ledger made
@@ -66,8 +67,23 @@ struct ServerFixture {
     var dir: TempDir { cli.dir }
     var ledger: String { cli.ledger }
 
+    /// A SQLite fixture is a copy of one made once per test process (`template`), as `CLIFixture`'s is.
     init(ledger: String? = nil) throws {
-        cli = try CLIFixture(ledger: ledger)
+        guard ledger == nil else {
+            cli = try CLIFixture(ledger: ledger)
+            try Self.enrolLogKey(cli)
+            return
+        }
+        cli = try CLIFixture(copying: try Self.template.get())
+    }
+
+    static let template: Result<CLIFixture, any Error> = Result {
+        let cli = try CLIFixture()
+        try enrolLogKey(cli)
+        return cli
+    }
+
+    private static func enrolLogKey(_ cli: CLIFixture) throws {
         try cli.expectOK(["key", "generate", "--out", "log", "--unencrypted"])
         try cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log.pub", "--name", "log key", "--role", "log"])
     }
@@ -84,21 +100,27 @@ struct ServerFixture {
 
     /// The officer's payment of `ref`, 1,000 EUR from ms:DE.
     func payment(ref: String) -> [String] {
-        ["contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
-         "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", ref]
+        [
+            "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", ref,
+        ]
     }
 }
 
 /// One HTTP request to the server, raw bytes in and out (no client library's help or checks).
 /// `halfClose` ends the sending side after the request (a client that hung up mid-body).
 /// `from`: the loopback address the request comes from (127.0.0.1 unless given: 127.0.0.0/8 is all loopback).
-func rawHTTP(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil) throws -> (status: Int, body: String) {
+func rawHTTP(
+    _ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil
+) throws -> (status: Int, body: String) {
     let (status, body) = try rawHTTPBytes(url, request: request, readTimeout: readTimeout, halfClose: halfClose, from: source)
     return (status, String(decoding: body, as: UTF8.self))
 }
 
 /// `rawHTTP`, the body as bytes (a tile is binary).
-func rawHTTPBytes(_ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil) throws -> (status: Int, body: [UInt8]) {
+func rawHTTPBytes(
+    _ url: String, request: [UInt8], readTimeout: TimeInterval = 10, halfClose: Bool = false, from source: String? = nil
+) throws -> (status: Int, body: [UInt8]) {
     let socket = try connectedSocket(url, from: source)
     defer { close(socket) }
     var timeout = timeval(tv_sec: Int(readTimeout), tv_usec: 0)
@@ -182,7 +204,9 @@ func hangUp(_ url: String, request: [UInt8]) throws {
 
 /// A request's bytes: method, path, body with its Content-Length (or `length` when given, to lie).
 func httpRequest(_ method: String, _ path: String, body: [UInt8] = [], length: Int? = nil) -> [UInt8] {
-    Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length ?? body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+    Array(
+        "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length ?? body.count)\r\nConnection: close\r\n\r\n"
+            .utf8) + body
 }
 
 /// A proxy on 127.0.0.1 in front of a server that passes every request on and every answer back
@@ -209,7 +233,10 @@ final class AnswerDroppingProxy: @unchecked Sendable {
         }.start()
     }
 
-    deinit { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+    deinit {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
 
     private func serve(_ client: Int32) {
         defer { close(client) }
@@ -228,7 +255,8 @@ final class AnswerDroppingProxy: @unchecked Sendable {
         while true {
             if let end = headEnd(message) {
                 let head = String(decoding: message[..<end], as: UTF8.self).lowercased()
-                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 if message.count >= end + 4 + length { return message }
             }

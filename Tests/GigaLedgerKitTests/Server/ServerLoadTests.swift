@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import GigaLedgerCore
 
 /// Offices appending at once through one server, and the server killed under that load: nothing
@@ -14,7 +15,9 @@ import Testing
         let fixture = try ServerFixture()
         for n in 1...officers {
             try fixture.cli.expectOK(["key", "generate", "--out", "o\(n)", "--unencrypted"])
-            try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "o\(n).pub", "--name", "officer \(n)", "--role", "officer", "--scope", "ms:DE"])
+            try fixture.cli.expectOK([
+                "key", "enroll", "--key", "authority.key", "--pub", "o\(n).pub", "--name", "officer \(n)", "--role", "officer", "--scope", "ms:DE",
+            ])
         }
         return fixture
     }
@@ -26,19 +29,24 @@ import Testing
         try (1...officers).map { k in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 for i in $(seq 1 \(each)); do
                   url=$(cat '\(portFile)')
                   if '\(Binary.path)' contribution record --key o\(k).key --factory de-jupiter --source ms:DE --amount 10.00 --date 2026-02-15 \
                        --category capex --kind payment --ref O\(k)-$i --server "$url" >/dev/null 2>>errors-\(k).txt; then echo "ACK O\(k)-$i"; fi
                 done
-                """]
+                """,
+            ]
             process.currentDirectoryURL = fixture.dir.url
             process.environment = ["PATH": "/usr/bin:/bin", "HOME": fixture.dir.path]
-            process.standardOutput = FileHandle(forWritingAtPath: fixture.dir.file("acks-\(k).txt")) ?? {
-                FileManager.default.createFile(atPath: fixture.dir.file("acks-\(k).txt"), contents: nil)
-                return FileHandle(forWritingAtPath: fixture.dir.file("acks-\(k).txt"))!
-            }()
+            process.standardOutput =
+                FileHandle(forWritingAtPath: fixture.dir.file("acks-\(k).txt"))
+                ?? {
+                    FileManager.default.createFile(atPath: fixture.dir.file("acks-\(k).txt"), contents: nil)
+                    return FileHandle(forWritingAtPath: fixture.dir.file("acks-\(k).txt"))!
+                }()
             process.standardInput = FileHandle.nullDevice
             try process.run()
             return process
@@ -62,13 +70,13 @@ import Testing
         }
     }
 
-    /// 8 officers, 2,000 entries through one server: each present once, the chain verified.
+    /// 8 officers, 2,000 entries through one server (`make stress`; 96 in `make test`): each present once, the chain verified.
     @Test func eightOfficersAppendAtOnce() throws {
         let fixture = try Self.fixture()
         let server = try fixture.start()
         let portFile = fixture.dir.file("server-url")
         try server.url.write(toFile: portFile, atomically: true, encoding: .utf8)
-        let each = Int(ProcessInfo.processInfo.environment["GIGALEDGER_SERVER_LOAD"] ?? "") ?? 250
+        let each = Stress.count("GIGALEDGER_SERVER_LOAD", quick: 12, full: 250)
         let started = Date()
         let officers = try Self.startOfficers(fixture, each: each, portFile: portFile)
         for officer in officers { officer.waitUntilExit() }
@@ -82,13 +90,15 @@ import Testing
         #expect(Set(refs).count == refs.count, "no entry twice")
         #expect(Set(acks).isSubset(of: Set(refs)), "every acknowledged entry is in the ledger")
         try fixture.cli.expectOK(["verify"])
-        print("FIGURE server appends: \(refs.count) entries by \(Self.officers) officer processes in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(refs.count) / seconds)) appends/s, one process per entry)")
+        print(
+            "FIGURE server appends: \(refs.count) entries by \(Self.officers) officer processes in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", Double(refs.count) / seconds)) appends/s, one process per entry)"
+        )
     }
 
     /// The server killed with SIGKILL at random moments under that load, and restarted each time:
     /// every entry a client reported as recorded is there, none twice, and the ledger verifies.
     @Test func killedServersLoseNothingAcknowledged() throws {
-        let kills = Int(ProcessInfo.processInfo.environment["GIGALEDGER_SERVER_KILLS"] ?? "") ?? 30
+        let kills = Stress.count("GIGALEDGER_SERVER_KILLS", quick: 3, full: 30)
         let fixture = try Self.fixture()
         var server = try fixture.start()
         let portFile = fixture.dir.file("server-url")

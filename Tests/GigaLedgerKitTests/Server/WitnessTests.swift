@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import GigaLedgerCore
 
 /// A `gigaledger witness serve` process on 127.0.0.1 with a free port.
@@ -10,7 +11,8 @@ final class WitnessProcess: @unchecked Sendable {
 
     init(dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0) throws {
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["witness", "serve", "--key", key, "--name", name, "--state", state, "--listen", "127.0.0.1:\(port)"] + logs.flatMap { ["--log", $0] }
+        process.arguments =
+            ["witness", "serve", "--key", key, "--name", name, "--state", state, "--listen", "127.0.0.1:\(port)"] + logs.flatMap { ["--log", $0] }
         process.currentDirectoryURL = dir.url
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         let output = Pipe()
@@ -41,8 +43,9 @@ final class WitnessProcess: @unchecked Sendable {
     func witnessed(_ fixture: ServerFixture) throws -> (WitnessProcess, String) {
         try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
         try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
-        let witness = try WitnessProcess(dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
-                                         logs: ["test.example/ledger=log.pub"])
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=log.pub"])
         return (witness, "coa.example/witness=\(witness.url)=witness.pub")
     }
 
@@ -60,19 +63,26 @@ final class WitnessProcess: @unchecked Sendable {
         let (witness, option) = try witnessed(fixture)
         let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
         try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
-        #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.hasPrefix("test.example/ledger\n7\n")
-                                 && rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ") })
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.hasPrefix("test.example/ledger\n7\n")
+                    && rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+            })
         // A receipt through the server carries the cosignature; check-receipt requires it.
         let proved = fixture.remote(["prove", "--entry", "7", "--out", "r7.txt", "--authority-key", "authority.pub"], server: server)
         #expect(proved.status == 0, "\(proved.stderr)")
         let checked = fixture.cli.run(["check-receipt", "r7.txt", "--ledger-key", "authority.pub", "--witness", "witness.pub"])
         #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
         let copy = fixture.dir.file("copy.sqlite")
-        let synced = fixture.cli.run(["sync", "--from", server.url, "--ledger", copy, "--authority-key", "authority.pub", "--witness", "witness.pub"],
-                                     env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        let synced = fixture.cli.run(
+            ["sync", "--from", server.url, "--ledger", copy, "--authority-key", "authority.pub", "--witness", "witness.pub"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
         #expect(synced.status == 0, "\(synced.stdout) \(synced.stderr)")
-        let unmet = fixture.cli.run(["sync", "--from", server.url, "--ledger", fixture.dir.file("copy2.sqlite"), "--authority-key", "authority.pub",
-                                     "--witness", "witness.pub", "--witness", "officer.pub"], env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        let unmet = fixture.cli.run(
+            [
+                "sync", "--from", server.url, "--ledger", fixture.dir.file("copy2.sqlite"), "--authority-key", "authority.pub",
+                "--witness", "witness.pub", "--witness", "officer.pub",
+            ], env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
         #expect(unmet.status == 2 && unmet.stderr.contains("cosigned by 2 of the 2 witnesses"), "\(unmet.stderr)")
         server.stop()
         witness.stop()
@@ -99,18 +109,25 @@ final class WitnessProcess: @unchecked Sendable {
         let down = fixture.cli.run(["sync", "--from", server.url, "--ledger", copy, "--witness", "witness.pub"], env: auditor)
         #expect(down.status == 2 && down.stderr.contains("retry later"), "\(down.stdout) \(down.stderr)")
         server.stop()
-        let witness = try WitnessProcess(dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
-                                         logs: ["test.example/ledger=log.pub"], port: port)
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=log.pub"], port: port)
         server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
         #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness ") })
         let caughtUp = fixture.cli.run(["sync", "--from", server.url, "--ledger", copy, "--witness", "witness.pub"], env: auditor)
-        #expect(caughtUp.status == 0 && caughtUp.stdout.contains("0 new entries") && caughtUp.stdout.contains("is cosigned by 1 of the 1 witnesses"),
-                "\(caughtUp.stdout) \(caughtUp.stderr)")
+        #expect(
+            caughtUp.status == 0 && caughtUp.stdout.contains("0 new entries") && caughtUp.stdout.contains("is cosigned by 1 of the 1 witnesses"),
+            "\(caughtUp.stdout) \(caughtUp.stderr)")
         try fixture.cli.expectOK(["verify", "--ledger", copy, "--witness", "witness.pub"], env: auditor)
         // The log key, as the authority enrolled it, for the independent tile reader.
-        let logID = try #require(fixture.cli.run(["key", "list", "--ledger", copy], env: auditor).stdout.split(separator: "\n").first { $0.contains("  log ") }.map { String($0.prefix(16)) })
+        let logID = try #require(
+            fixture.cli.run(["key", "list", "--ledger", copy], env: auditor).stdout.split(separator: "\n").first { $0.contains("  log ") }.map {
+                String($0.prefix(16))
+            })
         try fixture.cli.expectOK(["key", "export", "--ledger", copy, "--id", logID, "--out", "exported-log.pub"], env: auditor)
-        #expect(try String(contentsOfFile: fixture.dir.file("exported-log.pub"), encoding: .utf8) == String(contentsOfFile: fixture.dir.file("log.pub"), encoding: .utf8))
+        #expect(
+            try String(contentsOfFile: fixture.dir.file("exported-log.pub"), encoding: .utf8)
+                == String(contentsOfFile: fixture.dir.file("log.pub"), encoding: .utf8))
         server.stop()
         witness.stop()
     }
@@ -124,17 +141,30 @@ final class WitnessProcess: @unchecked Sendable {
         try fixture.cli.expectOK(["backup", "--out", fork])
         let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
         try #require(fixture.remote(fixture.payment(ref: "F-1"), server: server).status == 0)
-        #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness ") && String(
-            contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix("test.example/ledger\n7\n") })
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness ")
+                    && String(
+                        contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8
+                    ).hasPrefix("test.example/ledger\n7\n")
+            })
         server.stop()
-        try fixture.cli.expectOK(["contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
-                                  "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork])
+        try fixture.cli.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork,
+        ])
         let forked = try ServerProcess(dir: fixture.dir, ledger: fork, extra: ["--witness", option])
-        #expect(try eventually { (try? FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("witness-state")))?.contains { $0.hasPrefix("evidence-") } == true })
+        #expect(
+            try eventually {
+                (try? FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("witness-state")))?.contains { $0.hasPrefix("evidence-") }
+                    == true
+            })
         #expect(try !rawHTTP(forked.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness "))
         forked.stop()
         witness.stop()
-        #expect(try String(contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix("test.example/ledger\n7\n"))
+        #expect(
+            try String(contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix(
+                "test.example/ledger\n7\n"))
     }
 
     /// The spec's race: requests from the same old size for sizes N and N+K at once. Only one is
@@ -143,13 +173,16 @@ final class WitnessProcess: @unchecked Sendable {
         let fixture = try ServerFixture()
         try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
         let small = try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"]).stdout
-        for ref in ["C-1", "C-2", "C-3"] { try fixture.cli.expectOK(fixture.payment(ref: ref), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile]) }
+        for ref in ["C-1", "C-2", "C-3"] {
+            try fixture.cli.expectOK(fixture.payment(ref: ref), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        }
         try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
         let notes = try fixture.cli.expectOK(["prove", "--entry", "1"]).stdout
         let large = String(notes[notes.range(of: "\ncheckpoint\n")!.upperBound...])
         let smallNote = String(small[small.range(of: "test.example/ledger\n")!.lowerBound...])
-        let witness = try WitnessProcess(dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("race-state"),
-                                         logs: ["test.example/ledger=authority.pub"])
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("race-state"),
+            logs: ["test.example/ledger=authority.pub"])
         let statuses = Mutex([Int]())
         let threads = (0..<8).map { index in
             Thread {
@@ -169,12 +202,21 @@ final class WitnessProcess: @unchecked Sendable {
         #expect(stale.status == 409 && stale.body == "\(heldSize)\n", "\(stale.status) \(stale.body)")
         // A false proof with a real checkpoint (anyone can send one): 422, and no "evidence" kept.
         if heldSize < 8 {
-            let junk = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint",
-                body: Array(("old \(heldSize)\n" + String(repeating: Encoding.base64([UInt8](repeating: 7, count: 32)) + "\n", count: 3) + "\n" + large).utf8)))
+            let junk = try rawHTTP(
+                witness.url,
+                request: httpRequest(
+                    "POST", "/add-checkpoint",
+                    body: Array(
+                        ("old \(heldSize)\n" + String(repeating: Encoding.base64([UInt8](repeating: 7, count: 32)) + "\n", count: 3) + "\n" + large)
+                            .utf8)))
             #expect(junk.status == 422, "\(junk.status) \(junk.body)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("race-state")).filter { $0.hasPrefix("evidence-") }.isEmpty)
         }
-        let unknown = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array(("old 0\n\n" + large.replacingOccurrences(of: "test.example/ledger\n", with: "other.example/x\n")).utf8)))
+        let unknown = try rawHTTP(
+            witness.url,
+            request: httpRequest(
+                "POST", "/add-checkpoint",
+                body: Array(("old 0\n\n" + large.replacingOccurrences(of: "test.example/ledger\n", with: "other.example/x\n")).utf8)))
         #expect(unknown.status == 404 || unknown.status == 400, "\(unknown.status) \(unknown.body)")
         let garbage = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array("old x\n\nnot a note".utf8)))
         #expect(garbage.status == 400, "\(garbage.status) \(garbage.body)")

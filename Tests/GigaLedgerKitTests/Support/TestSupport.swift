@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -18,9 +19,30 @@ final class TempDir: Sendable {
 
     func file(_ name: String) -> String { url.appendingPathComponent(name).path }
 
+    /// Copies every file and folder of this folder (hidden ones too) into `other`.
+    func copy(into other: TempDir) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            try FileManager.default.copyItem(atPath: file(name), toPath: other.file(name))
+        }
+    }
+
     func write(_ name: String, _ text: String, mode: Int = 0o600) {
-        precondition(FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8), attributes: [.posixPermissions: mode]),
-                     "TempDir.write: cannot create \(name)")
+        precondition(
+            FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8), attributes: [.posixPermissions: mode]),
+            "TempDir.write: cannot create \(name)")
+    }
+}
+
+/// The counts of the long loops (SIGKILLs, officers' processes, rows of a large file): small in
+/// `make test`, which runs before every commit, and full in `make stress` (`GIGALEDGER_STRESS=1`),
+/// which `.ci/run` runs after it. Each path is exercised by both; only the count differs.
+enum Stress {
+    static let enabled = ProcessInfo.processInfo.environment["GIGALEDGER_STRESS"] == "1"
+
+    /// `quick` in `make test`, `full` in `make stress`; an environment variable `name`, when set, overrides both.
+    static func count(_ name: String? = nil, quick: Int, full: Int) -> Int {
+        if let name, let value = ProcessInfo.processInfo.environment[name].flatMap({ Int($0) }) { return value }
+        return enabled ? full : quick
     }
 }
 
@@ -63,7 +85,8 @@ enum Binary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 }
 
@@ -99,24 +122,37 @@ struct Fixture {
 
     init(extraContributions: Int = 0) throws {
         (ledger, _) = try Ledger.create(path: dir.file("ledger.sqlite"), authority: authority, authorityName: "Authority", origin: "test/ledger")
-        try ledger.append(.factoryRegister(Factory(id: "de-jupiter", name: "Jupiter AI Gigafactory", kind: .gigafactory, hosts: ["DE"], capex: Cents(350_000_000_000))), key: authority)
-        try ledger.append(.factoryRegister(Factory(id: "fr-alps", name: "Alps AI Factory", kind: .aiFactory, hosts: ["FR", "IT"], capex: Cents(90_000_000_000))), key: authority)
+        try ledger.append(
+            .factoryRegister(
+                Factory(id: "de-jupiter", name: "Jupiter AI Gigafactory", kind: .gigafactory, hosts: ["DE"], capex: Cents(350_000_000_000))),
+            key: authority)
+        try ledger.append(
+            .factoryRegister(Factory(id: "fr-alps", name: "Alps AI Factory", kind: .aiFactory, hosts: ["FR", "IT"], capex: Cents(90_000_000_000))),
+            key: authority)
         try ledger.append(.partnerRegister(Partner(id: "acme", name: "ACME Compute SE", country: "DE", isSME: false)), key: authority)
-        try ledger.append(.keyEnroll(KeyEnrolment(checking: officer.publicKey, name: "DE officer", role: .officer,
-                                                  scopes: [.source(.memberState("DE")), .factory("de-jupiter")])), key: authority)
+        try ledger.append(
+            .keyEnroll(
+                KeyEnrolment(
+                    checking: officer.publicKey, name: "DE officer", role: .officer,
+                    scopes: [.source(.memberState("DE")), .factory("de-jupiter")])), key: authority)
         try ledger.append(Self.contribution(source: .memberState("DE"), cents: 125_000_050), key: officer)
         try ledger.append(Self.contribution(source: .union, cents: 50_000_000_000), key: authority)
         try ledger.append(Self.contribution(source: .partner("acme"), cents: 70_000_000_000), key: authority)
-        try ledger.append(.access(AccessGrant(factory: "de-jupiter", beneficiary: "Tiny Robotics GmbH", category: .sme, gpuHours: 12_000,
-                                              date: CalendarDate.parse("2026-03-01", field: "date"), pool: .union, isCommercial: false, charge: Cents(0))), key: officer)
+        try ledger.append(
+            .access(
+                AccessGrant(
+                    factory: "de-jupiter", beneficiary: "Tiny Robotics GmbH", category: .sme, gpuHours: 12_000,
+                    date: CalendarDate.parse("2026-03-01", field: "date"), pool: .union, isCommercial: false, charge: Cents(0))), key: officer)
         for index in 0..<extraContributions {
             try ledger.append(Self.contribution(source: .memberState("DE"), cents: Int64(1_000 + index)), key: officer)
         }
     }
 
     static func contribution(source: Source, cents: Int64) throws -> EntryData {
-        .contribution(try Contribution(factory: "de-jupiter", source: source, amount: Cents(cents), date: CalendarDate.parse("2026-02-15", field: "date"),
-                                       category: .capex, kind: .payment, ref: "REF-\(cents)"))
+        .contribution(
+            try Contribution(
+                factory: "de-jupiter", source: source, amount: Cents(cents), date: CalendarDate.parse("2026-02-15", field: "date"),
+                category: .capex, kind: .payment, ref: "REF-\(cents)"))
     }
 
     /// Runs raw SQL with the append-only triggers dropped, then puts them back, as a tamperer
@@ -156,9 +192,12 @@ extension Fixture {
     /// Inserts a correctly chained entry signed by `key`, bypassing the rules, as a forger with raw SQL would.
     func forge(_ body: EntryBody, after head: Entry, key: SigningKey) throws {
         let entry = Entry.make(body: body, prevHash: head.hash, key: key)
-        try tamper("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-            entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature), entry.recordedAt,
-        ])
+        try tamper(
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                entry.seq, entry.type, Data(entry.body), Data(entry.prevHash), Data(entry.hash), entry.signer, Data(entry.signature),
+                entry.recordedAt,
+            ])
     }
 
     func verify() throws -> VerificationReport {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -57,8 +58,10 @@ struct ReferenceTree {
                 let expected = try fresh.append(leafHash: Merkle.leafHash(leaf))
                 defer { if offset == 0 { #expect(reads == (~size).trailingZeroBitCount, "size \(size): the first append read \(reads)") } }
                 let got = try resumed.append(leafHash: Merkle.leafHash(leaf))
-                #expect(got.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" } == expected.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" },
-                        "size \(size)")
+                #expect(
+                    got.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" }
+                        == expected.map { "\($0.level)/\($0.index)/\(Encoding.hex($0.hash))" },
+                    "size \(size)")
             }
             #expect(reads <= size.nonzeroBitCount, "size \(size): \(reads) reads")  // each stored subtree read at most once
         }
@@ -80,8 +83,14 @@ struct ReferenceTree {
     }
 
     struct SevenLeaf: Decodable {
-        struct Inclusion: Decodable { let index: Int64; let proof: [String] }
-        struct Consistency: Decodable { let old: Int64; let proof: [String] }
+        struct Inclusion: Decodable {
+            let index: Int64
+            let proof: [String]
+        }
+        struct Consistency: Decodable {
+            let old: Int64
+            let proof: [String]
+        }
         let nodes: [String: [Int64]]
         let inclusion: [Inclusion]
         let consistency: [Consistency]
@@ -126,7 +135,8 @@ struct ReferenceTree {
         for size in 1...100 {
             for index in 0..<size {
                 let proof = try Merkle.proveInclusion(index: Int64(index), size: Int64(size), node: node)
-                try Merkle.checkInclusion(index: Int64(index), size: Int64(size), leafHash: try node(0, Int64(index)), proof: proof, root: roots[size])
+                try Merkle.checkInclusion(
+                    index: Int64(index), size: Int64(size), leafHash: try node(0, Int64(index)), proof: proof, root: roots[size])
             }
             for old in 1...size {
                 let proof = try Merkle.proveConsistency(old: Int64(old), new: Int64(size), node: node)
@@ -149,7 +159,9 @@ struct ReferenceTree {
             }
         }
         for length in 0..<proof.count {
-            #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 5, size: 13, leafHash: leaf, proof: Array(proof.prefix(length)), root: root) }
+            #expect(throws: ProofError.self) {
+                try Merkle.checkInclusion(index: 5, size: 13, leafHash: leaf, proof: Array(proof.prefix(length)), root: root)
+            }
         }
         #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 5, size: 13, leafHash: leaf, proof: proof + [root], root: root) }
         #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 6, size: 13, leafHash: leaf, proof: proof, root: root) }
@@ -158,7 +170,9 @@ struct ReferenceTree {
         #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 5, size: 6, leafHash: leaf, proof: proof, root: root) }
         #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 5, size: 40, leafHash: leaf, proof: proof, root: root) }
         #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 13, size: 13, leafHash: leaf, proof: proof, root: root) }
-        #expect(throws: ProofError.self) { try Merkle.checkInclusion(index: 5, size: 13, leafHash: leaf, proof: [Array(proof[0].prefix(31))] + proof.dropFirst(), root: root) }
+        #expect(throws: ProofError.self) {
+            try Merkle.checkInclusion(index: 5, size: 13, leafHash: leaf, proof: [Array(proof[0].prefix(31))] + proof.dropFirst(), root: root)
+        }
     }
 
     @Test func hostileConsistencyProofsAreRejected() throws {
@@ -174,7 +188,9 @@ struct ReferenceTree {
             }
         }
         for length in 0..<proof.count {
-            #expect(throws: ProofError.self) { try Merkle.checkConsistency(old: 6, new: 21, oldRoot: old, newRoot: new, proof: Array(proof.prefix(length))) }
+            #expect(throws: ProofError.self) {
+                try Merkle.checkConsistency(old: 6, new: 21, oldRoot: old, newRoot: new, proof: Array(proof.prefix(length)))
+            }
         }
         #expect(throws: ProofError.self) { try Merkle.checkConsistency(old: 6, new: 21, oldRoot: old, newRoot: new, proof: proof + [old]) }
         #expect(throws: ProofError.self) { try Merkle.checkConsistency(old: 6, new: 21, oldRoot: new, newRoot: old, proof: proof) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GigaLedgerCore
 @testable import GigaLedgerKit
 @testable import GigaLedgerStore
@@ -39,8 +40,13 @@ import Testing
         let strangers = SignedNote(text: good.text, signatures: [try NoteKey.sign(good.text, name: "example.org/log", key: stranger)]).encoded
         #expect(throws: NoteError.self) { try Checkpoint.open(strangers, trusting: [key.publicKey]) }
         // An unknown key's line beside ours is ignored.
-        let both = SignedNote(text: good.text, signatures: [try NoteKey.sign(good.text, name: "other", key: stranger),
-                                                           try NoteKey.sign(good.text, name: "example.org/log", key: key)]).encoded
+        let both = SignedNote(
+            text: good.text,
+            signatures: [
+                try NoteKey.sign(good.text, name: "other", key: stranger),
+                try NoteKey.sign(good.text, name: "example.org/log", key: key),
+            ]
+        ).encoded
         #expect(try Checkpoint.open(both, trusting: [key.publicKey]).0 == good)
         // Every truncation, trailing garbage, and every flipped byte.
         let bytes = Array(note.utf8)
@@ -55,7 +61,10 @@ import Testing
             guard let text = String(validating: changed, as: UTF8.self) else { continue }
             #expect(throws: NoteError.self, "flip at \(position)") { try Checkpoint.open(text, trusting: [key.publicKey]) }
         }
-        for bad in ["o\n-1\n\(Encoding.base64(good.root))\n", "o\n1\n\(Encoding.base64(Array(good.root.prefix(31))))\n", "o\n1\n\(Encoding.base64(good.root))\nextra\n", "\n1\n\(Encoding.base64(good.root))\n"] {
+        for bad in [
+            "o\n-1\n\(Encoding.base64(good.root))\n", "o\n1\n\(Encoding.base64(Array(good.root.prefix(31))))\n",
+            "o\n1\n\(Encoding.base64(good.root))\nextra\n", "\n1\n\(Encoding.base64(good.root))\n",
+        ] {
             #expect(throws: NoteError.self) { try Checkpoint.parse(bad) }
         }
     }
@@ -82,12 +91,14 @@ import Testing
         let reference = ReferenceTree(leaves: hashes)
         for n in 1...size { #expect(try ledger.root(size: n) == reference.mth(0, Int(n))) }
         for seq in 1...size {
-            try Merkle.checkInclusion(index: seq - 1, size: size, leafHash: Merkle.leafHash(hashes[Int(seq - 1)]),
-                                      proof: try ledger.inclusionProof(seq: seq, size: size), root: reference.mth(0, Int(size)))
+            try Merkle.checkInclusion(
+                index: seq - 1, size: size, leafHash: Merkle.leafHash(hashes[Int(seq - 1)]),
+                proof: try ledger.inclusionProof(seq: seq, size: size), root: reference.mth(0, Int(size)))
         }
         for old in 1...size {
-            try Merkle.checkConsistency(old: old, new: size, oldRoot: reference.mth(0, Int(old)), newRoot: reference.mth(0, Int(size)),
-                                        proof: try ledger.consistencyProof(old: old, new: size))
+            try Merkle.checkConsistency(
+                old: old, new: size, oldRoot: reference.mth(0, Int(old)), newRoot: reference.mth(0, Int(size)),
+                proof: try ledger.consistencyProof(old: old, new: size))
         }
         #expect(try fixture.verify().root == reference.mth(0, Int(size)))
     }
@@ -133,7 +144,9 @@ import Testing
         #expect(throws: ReceiptError.self) { try parsed.check(ledgerKey: fixture.officer.publicKey) }
         let text = Array(receipt.encoded.utf8)
         for length in stride(from: 0, to: text.count, by: 7) {
-            #expect(throws: ReceiptError.self) { try Receipt.parse(String(decoding: text.prefix(length), as: UTF8.self)).check(ledgerKey: fixture.authority.publicKey) }
+            #expect(throws: ReceiptError.self) {
+                try Receipt.parse(String(decoding: text.prefix(length), as: UTF8.self)).check(ledgerKey: fixture.authority.publicKey)
+            }
         }
         for position in text.indices where text[position] != 0x0a {
             var changed = text
@@ -162,7 +175,8 @@ import Testing
         #expect(try fixture.ledger.verify(extending: note, named: "cp").isVerified)
         // Cut the tail and its tree nodes cleanly: the chain links, but the stored checkpoint covers
         // what was cut (issue 12), and the published one does not match either.
-        try fixture.tamper("DELETE FROM entries WHERE seq >= 9; DELETE FROM facts WHERE seq >= 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
+        try fixture.tamper(
+            "DELETE FROM entries WHERE seq >= 9; DELETE FROM facts WHERE seq >= 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
         #expect(try fixture.verify().failure?.reason.contains("stored checkpoint 9 covers more entries than the ledger holds") == true)
         let report = try fixture.ledger.verify(extending: note, named: "cp")
         #expect(report.failure?.reason.contains("size mismatch") == true)
@@ -173,7 +187,9 @@ import Testing
         let root = try fixture.ledger.root(size: 9)
         // A ledger as migration 0001 left it: no tree, no checkpoints, no imports table, and only
         // 0001 recorded (a writer re-runs 0002 to 0004 in order; it refuses a gap in the records).
-        try fixture.tamper("DROP TABLE cosignatures; DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DROP TABLE facts; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'")
+        try fixture.tamper(
+            "DROP TABLE cosignatures; DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DROP TABLE facts; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'"
+        )
         let reopened = try Ledger.open(path: fixture.path, forWriting: true)
         #expect(try reopened.root(size: 9) == root)
         #expect(try reopened.verify().isVerified)
