@@ -198,7 +198,7 @@ public struct RemoteAppend: Sendable {
                 if error is ServerBusy { throw error }
                 throw ServerBusy(
                     message:
-                        "the server stayed busy or out of reach for \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait): \(error); nothing was recorded, retry"
+                        "still after \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait): \(error)"
                 )
             }
             try await Task.sleep(for: min(.microseconds(Int64.random(in: 0...(ceiling * 1000))), left))

@@ -114,6 +114,11 @@ public struct Replica: Sendable {
         let kept = try await client.checkpoints(above: max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1))
         let (note, target) = try quorum?.required(kept, copy: before, atMost: offered.size) ?? (offeredNote, offered)
         let own = before == 0 ? nil : Checkpoint(origin: try ledger.origin(), size: before, root: try ledger.root(size: before))
+        if let own, target.origin != own.origin {
+            throw Refusal(
+                "\(client.base) serves the ledger \(target.origin), not this copy's, \(own.origin): give it a copy of that ledger, or this copy the address of its own; nothing was taken in"
+            )
+        }
         do {
             guard target.size >= before else {
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
@@ -121,7 +126,7 @@ public struct Replica: Sendable {
                     throw ForkFound(
                         seq: target.size,
                         reason:
-                            "the checkpoint of \(target.size) entries from \(client.base) does not match this copy's first \(target.size): its history has forked from this copy's (a fork); nothing was taken in"
+                            "the checkpoint of \(target.size) entries from \(client.base) does not match this copy's first \(target.size): its history has forked from this copy's (a fork)"
                     )
                 }
                 return Outcome(created: created, before: before, after: before, checkpointsKept: 0, offered: target.size)

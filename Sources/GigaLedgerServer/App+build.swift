@@ -98,6 +98,11 @@ public func runUntilStopped(_ app: some ApplicationProtocol, host: String, port:
         throw ServerStartFailure(
             message: "cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode)))"
                 + (error.errnoCode == EADDRINUSE ? " (another server holds the port; pick another with --listen)" : ""))
+    } catch is SocketAddressError {
+        throw ServerStartFailure(
+            message:
+                "cannot listen on \(host):\(port): \(host) is not an address of this machine (give an IP address or a name it resolves, e.g. 127.0.0.1 or 0.0.0.0)"
+        )
     }
 }
 
@@ -116,6 +121,14 @@ struct CheckpointKeeper: Service {
         }
         if let witnessing, let latest = service.keptSize { witnessing.checkpointKept(latest) }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Still the one writer, or the server stops: thrown out of this service, it ends the application.
+            do { try await service.checkOneWriter() } catch let error as any GigaLedgerError where error.isRetryable {
+                // The database out of reach (a failover under way): checked again next time.
+                logger.warning("one-writer check postponed: \(error)")
+            } catch {
+                logger.critical("stopping: \(error)")
+                throw error
+            }
             do {
                 if let size = try await service.keepCheckpointIfDue() {
                     logger.info("checkpoint kept", metadata: ["size": "\(size)"])

@@ -37,6 +37,9 @@ final class LedgerService: Sendable {
         var keyEntries: [Entry]?
         /// Counts the times `keyEntries` was forgotten: a read that began before is not kept.
         var keyEntriesGeneration: UInt64 = 0
+        /// Entries (seq → hash) of submissions whose commit may or may not have happened: the
+        /// database answered nothing (a failover: a synchronous standby may hold the commit).
+        var inDoubt = [Int64: [UInt8]]()
 
         mutating func forgetKeyEntries() {
             keyEntries = nil
@@ -134,7 +137,26 @@ final class LedgerService: Sendable {
         // The head this server served last: admitted or verified by it, not checked again.
         let served = state.withLock { $0.common?.head }
         return try await run { ledger -> (SubmissionOutcome, HeadParts?) in
-            let outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served)
+            // One submission at a time from here to the state's update (the store would queue their
+            // commits anyway): the ledger's size is then always the size this server knows.
+            self.writing.lock()
+            defer { self.writing.unlock() }
+            if !self.state.withLock({ $0.inDoubt.isEmpty }) { try self.reconcile(ledger) }
+            let outcome: SubmissionOutcome
+            do {
+                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served)
+            } catch let error as any GigaLedgerError where error.isRetryable {
+                // Checked, sent, and no answer: the commit may have happened (see `reconcile`).
+                self.state.withLock { state in
+                    if state.inDoubt.count + entries.count > Self.inDoubtEntriesMax { state.inDoubt.removeAll() }
+                    for entry in entries { state.inDoubt[entry.seq] = entry.hash }
+                }
+                throw error
+            }
+            if case .conflict(let head) = outcome, head.seq > self.state.withLock({ $0.verifiedSize }) {
+                // Entries this server neither verified nor admitted: its lock was got around.
+                throw WrittenBehind(head: head.seq, verified: self.state.withLock { $0.verifiedSize })
+            }
             let (size, keyEntries, generation) = self.state.withLock { state in
                 if changesKeys { state.forgetKeyEntries() }
                 // One writer: once entry N commits, every entry up to N is committed.
@@ -273,8 +295,64 @@ final class LedgerService: Sendable {
         return size
     }
 
+    /// That this server is still the ledger's one writer: its lock held (taken again after a lost
+    /// PostgreSQL session) and the ledger's size the size it verified or admitted. Throws when
+    /// another writer holds the lock or wrote behind it: the server stops (its operator restarts it,
+    /// and it verifies the ledger again before it serves).
+    func checkOneWriter() async throws {
+        let wait = limits.lockWaitSeconds
+        try await run { ledger in
+            try ledger.holdWriterLock(waitSeconds: wait)
+            self.writing.lock()
+            defer { self.writing.unlock() }
+            try self.reconcile(ledger)
+        }
+    }
+
+    /// Held by a submission from its first read to the state's update, and by the one-writer check.
+    private let writing = NSLock()
+
+    /// The most entries of submissions in doubt remembered (a batch is at most 10,000).
+    static let inDoubtEntriesMax = 20_000
+
+    /// The ledger's size is the size this server verified or admitted, or beyond it only by
+    /// entries of its own submissions in doubt (their commit happened, its answer was lost: they
+    /// passed every check before it, so they are taken as admitted); else something wrote behind
+    /// the server, and it throws. On the pool, with `writing` held.
+    private func reconcile(_ ledger: Ledger) throws {
+        let (verified, inDoubt) = state.withLock { ($0.verifiedSize, $0.inDoubt) }
+        let size = try ledger.size()
+        guard size != verified else { return }
+        guard size > verified, size - verified <= Int64(inDoubt.count) else { throw WrittenBehind(head: size, verified: verified) }
+        let beyond = try ledger.entries(from: verified + 1, limit: Int(size - verified))
+        guard beyond.count == Int(size - verified), beyond.allSatisfy({ inDoubt[$0.seq] == $0.hash }) else {
+            throw WrittenBehind(head: size, verified: verified)
+        }
+        state.withLock { state in
+            state.verifiedSize = max(state.verifiedSize, size)
+            state.inDoubt.removeAll()
+            state.forgetKeyEntries()
+        }
+    }
+
     /// The size of the latest checkpoint kept, as this server knows it.
     var keptSize: Int64? { state.withLock { $0.kept?.size } }
+}
+
+/// The ledger holds entries the server did not admit (its one-writer lock was got around): it
+/// serves nothing more about them and signs nothing over them; its operator stops it, verifies the
+/// ledger and starts it again. 500, not a retry: the clients cannot fix it.
+struct WrittenBehind: GigaLedgerError {
+    let head: Int64
+    let verified: Int64
+    var description: String {
+        let what =
+            head > verified
+            ? "the ledger's head is entry \(head), written behind this server's back (it verified or admitted entries up to \(verified))"
+            : "the ledger holds \(head) entries, fewer than the \(verified) this server verified or admitted (rolled back behind its back)"
+        return what + ": its operator must stop it, run `gigaledger verify` and start it again"
+    }
+    var kind: FailureKind { .unusable }
 }
 
 /// The server cannot do its part (its log key can no longer sign): 503, the operator's to fix.

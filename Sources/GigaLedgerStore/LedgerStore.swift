@@ -40,6 +40,14 @@ public final class LedgerStore {
         self.backend = backend
     }
 
+    deinit {
+        // The SQLite connection first: closing the lock's descriptor drops the process's locks on the file.
+        if let writerLock, case .sqlite(let queue) = backend {
+            try? queue.close()
+            writerLock.release()
+        }
+    }
+
     /// Whether `location` names a PostgreSQL ledger (a `postgres://` URL) rather than a SQLite file.
     public static func isPostgres(_ location: String) -> Bool { PostgresLocation.isURL(location) }
 
@@ -173,6 +181,14 @@ public final class LedgerStore {
         store.isWritable = forWriting
         if forWriting, role == .server { try backend.holdServerLock(waitSeconds: lockWaitSeconds) }
         return store
+    }
+
+    /// For the server (`WriterRole.server`): its one-writer lock is still held, or is taken again
+    /// (a PostgreSQL session lost in a failover); throws when another writer holds it now. A SQLite
+    /// ledger's lock cannot be lost while the process lives.
+    public func holdWriterLock(waitSeconds: TimeInterval) throws {
+        guard case .postgres(let pg) = backend, pg.role == .server else { return }
+        try pg.holdServerLock(waitSeconds: waitSeconds, probe: true)
     }
 
     /// Names the server that holds this ledger (`WriterRole.server`), for the commands it refuses:

@@ -1,5 +1,6 @@
 import Foundation
 import GigaLedgerCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,71 +15,120 @@ public enum WriterRole: Sendable, Equatable {
     case server
 }
 
-/// The lock of a SQLite ledger's one writer: `flock(2)` on the file `LEDGER-writer` beside it,
-/// which also holds the URL of the server that holds it. Commands hold it shared for as long as
-/// their store is open; a server holds it exclusively until it exits (the kernel releases it when
-/// the process dies, however it dies). Not on the database file itself: closing any descriptor of
-/// that file would drop SQLite's own POSIX locks on it (sqlite.org/lockingv3.html, "How To
-/// Corrupt": "Posix advisory locks canceled by a separate thread doing close()").
+/// The lock of a SQLite ledger's one writer: an open-file-description lock (`F_OFD_SETLK`,
+/// fcntl(2)) on one byte of the database file itself, far beyond the bytes SQLite locks
+/// (sqlite.org/lockingv3.html: its locks lie at 1 GiB), so it follows the file whatever path
+/// names it (a symbolic link, a hard link) and cannot be removed from under the server. Commands
+/// hold it read-locked (shared) while their store is open; a server holds it write-locked until it
+/// exits (the kernel drops it when the process dies, however it dies).
+///
+/// The descriptor is closed only after the store's SQLite connection: closing any descriptor of the
+/// file drops the process's POSIX locks on it, SQLite's included ("How To Corrupt", section 2.2). A
+/// refused attempt's descriptor is therefore never closed (`parked`): another store of this process
+/// may hold SQLite locks on the same file; a refused command exits anyway.
+///
+/// The URL of the server that holds it is written to `LEDGER-writer` beside the file's real path
+/// (opened without following a link), for the commands it refuses to name.
 final class FileWriterLock: @unchecked Sendable {
-    // `@unchecked Sendable`: `descriptor` is set once in init and closed once in deinit.
+    // `@unchecked Sendable`: `descriptor` is set once in init and closed once, by `release`.
     private let descriptor: Int32
-    let path: String
+    /// The database file's real path (links resolved).
+    let realPath: String
 
-    /// The lock file of the ledger at `ledger`.
-    static func file(of ledger: String) -> String { ledger + "-writer" }
+    /// The offset of the locked byte: far beyond any byte SQLite locks (its region starts at 1 GiB).
+    static let lockOffset: off_t = 0x7FFF_FFFF_FFFF_0000
+    /// Linux's `F_OFD_SETLK` (fcntl.h: 37).
+    private static let ofdSetLock: Int32 = 37
 
-    private init(descriptor: Int32, path: String) {
-        self.descriptor = descriptor
-        self.path = path
+    /// The file that names the server holding the ledger at `ledger`.
+    static func file(of ledger: String) -> String { realPath(ledger) + "-writer" }
+
+    private static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
-    deinit { close(descriptor) }
+    private init(descriptor: Int32, realPath: String) {
+        self.descriptor = descriptor
+        self.realPath = realPath
+    }
+
+    /// Descriptors of refused attempts, never closed (see above).
+    private static let parked = Mutex<[Int32]>([])
+
+    /// Closes the descriptor, dropping the lock. Requires the store's SQLite connection closed.
+    func release() { close(descriptor) }
 
     /// Takes the lock for `role`. A command is refused at once while a server holds it; a server
     /// waits up to `waitSeconds` for commands to finish and is refused at once by another server.
     static func acquire(ledger: String, role: WriterRole, waitSeconds: TimeInterval) throws(LedgerError) -> FileWriterLock {
-        let path = file(of: ledger)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(ledger, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw .readOnly(path: ledger, "its writer lock \(path) cannot be opened: \(String(cString: strerror(errno)))")
+            throw .readOnly(path: ledger, "it cannot be opened for writing: \(String(cString: strerror(errno)))")
         }
-        let lock = FileWriterLock(descriptor: descriptor, path: path)
-        switch role {
-        case .command:
-            guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else { throw .served(path: ledger, by: lock.holder()) }
-        case .server:
-            let deadline = Date().addingTimeInterval(waitSeconds)
-            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-                // Held shared (commands finishing) or exclusively (another server)? A shared try tells.
-                if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
-                    flock(descriptor, LOCK_UN)
-                    guard Date() < deadline else { throw .busy(path: ledger) }
-                    usleep(20_000)
-                    continue
-                }
-                throw .served(path: ledger, by: lock.holder())
-            }
+        let lock = FileWriterLock(descriptor: descriptor, realPath: realPath(ledger))
+        do {
+            try lock.take(role, waitSeconds: waitSeconds, ledger: ledger)
+        } catch {
+            parked.withLock { $0.append(descriptor) }
+            throw error
         }
         return lock
     }
 
-    /// Writes the URL of the server holding the lock into the lock file, for commands to name it.
-    func announce(_ url: String) {
-        let bytes = Array((url + "\n").utf8)
-        guard ftruncate(descriptor, 0) == 0 else { return }
-        _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    private func take(_ role: WriterRole, waitSeconds: TimeInterval, ledger: String) throws(LedgerError) {
+        switch role {
+        case .command:
+            guard lock(F_RDLCK) else { throw .served(path: ledger, by: holder()) }
+        case .server:
+            let deadline = Date().addingTimeInterval(waitSeconds)
+            while !lock(F_WRLCK) {
+                // Held shared (commands finishing) or exclusively (another server)? A shared try tells.
+                guard lock(F_RDLCK) else { throw .served(path: ledger, by: holder()) }
+                _ = lock(F_UNLCK)
+                guard Date() < deadline else { throw .busy(path: ledger) }
+                usleep(20_000)
+            }
+        }
     }
 
-    /// The URL the holding server wrote, if it did.
+    /// Sets this description's lock on the byte to `type` (F_RDLCK, F_WRLCK, F_UNLCK) without
+    /// waiting; whether it was set.
+    private func lock(_ type: Int32) -> Bool {
+        var region = Glibc.flock()
+        region.l_type = Int16(type)
+        region.l_whence = Int16(SEEK_SET)
+        region.l_start = Self.lockOffset
+        region.l_len = 1
+        region.l_pid = 0  // required by F_OFD_* locks
+        return fcntl(descriptor, Self.ofdSetLock, &region) == 0
+    }
+
+    /// Writes the URL of the server holding the lock into `LEDGER-writer`, for commands to name it.
+    func announce(_ url: String) {
+        let path = realPath + "-writer"
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard file >= 0 else { return }
+        defer { close(file) }
+        let bytes = Array((url + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+    }
+
+    /// The URL the holding server wrote, if it wrote one that reads as a URL.
     private func holder() -> String? {
+        let file = open(realPath + "-writer", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
         var buffer = [UInt8](repeating: 0, count: Self.announcementBytesMax)
-        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        let count = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, $0.count) }
         guard count > 0 else { return nil }
         let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty || text.contains(where: \.isNewline) ? nil : text
+        // Only printable ASCII is repeated to a terminal, and only what looks like the server's URL.
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
+        return text
     }
 
-    /// The longest URL read back from a lock file.
+    /// The longest URL read back from the file.
     static let announcementBytesMax = 1_024
 }

@@ -218,6 +218,9 @@ import Testing
             let first = try await post(size, line.text)
             #expect(first.status == .created, "\(first.text)")
             #expect(try await post(size, line.text).status == .ok)
+            // Once one is kept, a line that is not that key's cosignature is still refused, not "kept before".
+            let garbage = try await post(size, "garbage")
+            #expect(garbage.status == .unprocessableContent, "\(garbage.text)")
             let forged = try NoteKey.cosign(signed.text + "x\n", name: "coa.example/witness", key: fixture.auditor, timestamp: 1)
             let otherSize = try await post(size + 7, forged.text)
             #expect(otherSize.status == .unprocessableContent && otherSize.text.contains("keeps no checkpoint"), "\(otherSize.text)")

@@ -80,6 +80,11 @@ public final class Ledger {
         store.announce(server: url)
     }
 
+    /// For the server: its one-writer lock is held, or taken again now; throws when another writer holds it.
+    public func holdWriterLock(waitSeconds: TimeInterval) throws {
+        try store.holdWriterLock(waitSeconds: waitSeconds)
+    }
+
     /// Appends `data` signed by `key` as the next entry and returns it.
     /// Throws `Refusal` when the rules refuse it, `LedgerError` when the file cannot be written;
     /// either way nothing is written.

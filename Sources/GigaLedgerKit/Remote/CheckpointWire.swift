@@ -54,6 +54,10 @@ public enum CheckpointWire {
 
     static func cosignature(_ value: CanonicalJSON, field: String) throws(InputError) -> ReplicatedCosignature {
         let row = try object(value, field: field)
+        if let extra = row.keys.sorted().first(where: { !["size", "key_id", "line"].contains($0) }) {
+            throw InputError(
+                field: "\(field).\(extra)", value: EntryWire.shown(row[extra]), problem: "is not a member of a cosignature (size, key_id, line)")
+        }
         return ReplicatedCosignature(size: try integer(row, "size", field), keyID: try text(row, "key_id", field), line: try text(row, "line", field))
     }
 

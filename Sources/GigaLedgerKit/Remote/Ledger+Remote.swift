@@ -387,7 +387,7 @@ extension Ledger {
                     throw ForkFound(
                         seq: entry.seq,
                         reason:
-                            "\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's (a fork); nothing was taken in"
+                            "\(source) entry \(entry.seq) does not follow this copy's entry \(previous?.seq ?? 0): its history has forked from this copy's (a fork)"
                     )
                 }
                 previous = entry
@@ -409,7 +409,7 @@ extension Ledger {
                 throw ForkFound(
                     seq: through.size,
                     reason:
-                        "the entries taken in give another root than \(source) checkpoint of \(through.size) entries: its history has forked from this copy's (a fork); nothing was taken in"
+                        "the entries taken in give another root than \(source) checkpoint of \(through.size) entries: its history has forked from this copy's (a fork)"
                 )
             }
         }

@@ -103,20 +103,22 @@ extension Ledger {
     /// Keeps an auditor's cosignature submitted to the server (`cosign --server`): a line of an
     /// enrolled, unrevoked auditor key over a checkpoint the ledger keeps, checked by the function
     /// `verify` checks a stored one with. Returns false when the same key's cosignature of that
-    /// checkpoint is kept already (the first one stands); refuses any other.
+    /// checkpoint is kept already (the first one stands); refuses any line that is not such a
+    /// cosignature, kept one or not.
     public func keepCosignature(_ cosignature: StoredCosignature) throws -> Bool {
         try store.write { writer in
             let reader = writer.reader
             guard let stored = try reader.checkpoint(size: cosignature.size), let signed = try? SignedNote.parse(stored.note) else {
                 throw Refusal("the ledger keeps no checkpoint of \(cosignature.size) entries to cosign; sync and cosign a kept one")
             }
-            if try reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID }) { return false }
             guard let id = try? KeyID.parse(cosignature.keyID, field: "key_id"), let key = try reader.facts.key(id), key.isActive else {
                 throw Refusal("key \(cosignature.keyID) is not an enrolled, unrevoked auditor key of this ledger; only those cosign")
             }
             if let problem = try cosignature.problem(checkpointText: signed.text, facts: reader.facts) {
                 throw Refusal("the cosignature of checkpoint \(cosignature.size) by \(cosignature.keyID) \(problem)")
             }
+            // A valid cosignature by a key whose cosignature of this checkpoint is kept: the first stands.
+            if try reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID }) { return false }
             try writer.insertCosignature(cosignature)
             return true
         }

@@ -62,14 +62,20 @@ final class PostgresBackend: @unchecked Sendable {
     /// Takes the server's lock on a session of its own, waiting up to `waitSeconds` for commands'
     /// transactions to end; refused at once when another server holds it. Taken again on the next
     /// write after its session was lost (a failover: the new primary knows no lock).
-    func holdServerLock(waitSeconds: TimeInterval) throws {
+    /// With `probe`, the held session is asked a `SELECT 1` first (a session the database ended is
+    /// not always seen closed before something is sent on it).
+    func holdServerLock(waitSeconds: TimeInterval, probe: Bool = false) throws {
         // One at a time: two writes that find the lock's session lost must not both take it again
         // (the second would find it held by the first, this very server, and refuse).
         acquiring.lock()
         defer { acquiring.unlock() }
         lock.lock()
-        let held = serverLock.map { !$0.isClosed } ?? false
+        var held = serverLock.map { !$0.isClosed } ?? false
+        let current = serverLock
         lock.unlock()
+        if held, probe, let current {
+            held = (try? PostgresSession(connection: current, logger: logger, location: location).execute("SELECT 1")) != nil
+        }
         guard !held else { return }
         let connection = try lease()
         let session = PostgresSession(connection: connection, logger: logger, location: location)

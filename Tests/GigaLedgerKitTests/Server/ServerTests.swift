@@ -363,6 +363,18 @@ import Testing
         let local = fixture.cli.run(fixture.payment(ref: "LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
         #expect(local.status == 2 && local.stderr.contains("write through it with --server \(server.url)"), "\(local.stderr)")
         #expect(local.stderr.split(separator: "\n").count == 1, "one line: \(local.stderr)")
+        // Other names of the same file are the same ledger, and the URL file is not the lock.
+        try FileManager.default.createSymbolicLink(atPath: fixture.dir.file("symlink.sqlite"), withDestinationPath: fixture.ledger)
+        try FileManager.default.linkItem(atPath: fixture.ledger, toPath: fixture.dir.file("hardlink.sqlite"))
+        try FileManager.default.removeItem(atPath: fixture.ledger + "-writer")
+        for name in ["symlink.sqlite", "hardlink.sqlite", fixture.ledger] {
+            let other = fixture.cli.run(
+                fixture.payment(ref: "LINKED") + ["--ledger", name], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+            #expect(other.status == 2 && other.stderr.contains("is held by"), "\(name): \(other.stderr)")
+        }
+        let again = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--ledger", "hardlink.sqlite"])
+        #expect(again.status == 2 && again.stderr.contains("is held by"), "\(again.stderr)")
+        try FileManager.default.removeItem(atPath: fixture.dir.file("hardlink.sqlite"))
         try fixture.cli.expectOK(["verify"])
         try fixture.cli.expectOK(["status"])
         try fixture.cli.expectOK(["export", "--format", "csv"])
