@@ -85,9 +85,9 @@ struct HTTPRefusal: GigaLedgerError {
     }
 
     var description: String { message }
-    /// A limit reached is "busy, retry" (exit 2), not refused input.
-    var kind: FailureKind { status == .tooManyRequests ? .unusable : .refused }
-    var isRetryable: Bool { status == .tooManyRequests }
+    /// A limit reached, or a server busy, is "busy, retry" (exit 2), not refused input.
+    var kind: FailureKind { isRetryable ? .unusable : .refused }
+    var isRetryable: Bool { status == .tooManyRequests || status == .serviceUnavailable }
 }
 
 /// Answers' bodies and headers.

@@ -3,6 +3,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// What offices, authorities and auditors send under `ledger/v1` (schema/FORMAT.md section 17):
 /// entries they signed, checkpoints an authority signed over a verified copy, auditors'
@@ -11,6 +12,11 @@ struct SubmissionsController {
     let service: LedgerService
     let metrics: ServerMetrics
     let keyLimiter: RateLimiter
+    /// Large submissions (a signed import) being read and checked: one at a time, so that a flood
+    /// of large bodies, which anyone can send, keeps no more than one core from the offices' small ones.
+    let largeSubmissions = OneAtATime()
+    /// The size from which a submission's body counts as large: about 100 entries.
+    static let largeBodyBytesMin = 64 * 1024
 
     init(service: LedgerService, metrics: ServerMetrics) {
         self.service = service
@@ -36,6 +42,11 @@ struct SubmissionsController {
     func submit(_ request: Request) async throws -> Response {
         let known = try Query.integer(request, "known", default: 0, range: 0...Int64.max)
         try Query.once(request, "turn")  // sent by clients of the release before; nothing to do
+        let large = (request.headers[.contentLength].flatMap { Int($0) } ?? Int.max) >= Self.largeBodyBytesMin
+        if large, !largeSubmissions.enter() {
+            throw HTTPRefusal(.serviceUnavailable, "the server is checking another large submission: retry in a moment")
+        }
+        defer { if large { largeSubmissions.leave() } }
         let submission = try Submission.parse(try await body(of: request), bytesMax: service.limits.bodyBytesMax)
         let signers = Set(submission.entries.map(\.signer))
         for signer in signers where keyLimiter.isOver(signer) {
@@ -163,4 +174,19 @@ struct Submission {
             entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
             allowDuplicateFile: try flag("allow_duplicate_file"))
     }
+}
+
+/// A gate that lets one holder through at a time, never waiting: `enter` says whether it got in.
+final class OneAtATime: Sendable {
+    private let held = Mutex(false)
+
+    func enter() -> Bool {
+        held.withLock { held in
+            guard !held else { return false }
+            held = true
+            return true
+        }
+    }
+
+    func leave() { held.withLock { $0 = false } }
 }
