@@ -105,7 +105,7 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         }
         server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
         // The server keeps a checkpoint of the new entries within its interval; the sync takes in up to it.
-        try waitForCheckpoint(server.url, size: Int64(base + result.syncNew))
+        try waitForCheckpoint(path, size: Int64(base + result.syncNew))
         let (seconds, _) = runMeasured(sync, binary: binary, work: work)
         server.stop()
         result.syncSeconds.append((base, seconds))
@@ -230,15 +230,11 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
     return result
 }
 
-/// Waits (polling `checkpoint`, at most 30 s) until the server keeps a checkpoint of `size` entries.
-func waitForCheckpoint(_ url: String, size: Int64) throws {
+/// Waits (reading the ledger's kept checkpoints, at most 30 s) until the server at `path` keeps a
+/// checkpoint of `size` entries or more.
+func waitForCheckpoint(_ path: String, size: Int64) throws {
     for _ in 0..<300 {
-        if let data = try? Data(contentsOf: URL(string: url + "/checkpoint")!),
-            let note = try? SignedNote.parse(String(decoding: data, as: UTF8.self)),
-            let checkpoint = try? Checkpoint.parse(note.text), checkpoint.size >= size
-        {
-            return
-        }
+        if let last = try Ledger.open(path: path, forWriting: false).checkpoints(above: 0).checkpoints.last, last.size >= size { return }
         usleep(100_000)
     }
     fatalError("bench: the server kept no checkpoint of \(size) entries within 30 s")
