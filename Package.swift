@@ -126,16 +126,42 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(
-            name: "GigaLedgerKitTests",
+        // What the test targets share: temporary folders, the real binary run as a process, a
+        // small ledger made through the library. A target of its own, built with the others.
+        .target(
+            name: "GigaLedgerTestSupport",
             dependencies: [
                 "GigaLedgerCore",
                 "GigaLedgerStore",
                 "GigaLedgerKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            path: "Tests/GigaLedgerTestSupport"
+        ),
+        // The library in process: values, formats, crypto, the store, verify, reports.
+        .testTarget(
+            name: "GigaLedgerKitTests",
+            dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerStore",
+                "GigaLedgerKit",
+                "GigaLedgerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             // Data files the tests read by path (#filePath), not resources.
             exclude: ["Fuzz/corpus", "Transparency/c2sp-7-leaf.json", "Transparency/rfc6962-vectors.json"]
+        ),
+        // What only a process shows: the real binary's commands, exit codes and files, servers
+        // killed and forked, PostgreSQL started by the tests, guides run as written.
+        .testTarget(
+            name: "GigaLedgerProcessTests",
+            dependencies: [
+                "GigaLedgerCore",
+                "GigaLedgerStore",
+                "GigaLedgerKit",
+                "GigaLedgerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // The server's routes in process (HummingbirdTesting: no port, no process), over ledgers
         // made through the library; what only a process shows stays in GigaLedgerKitTests.

@@ -14,7 +14,7 @@ final class LedgerService: Sendable {
     /// at a time, or that pool, which hands each transaction its own connection under a lock, or
     /// (`keptConsistencyProof`) only through the store's node cache, behind its own lock; so sharing
     /// the reference across threads is sound.
-    private struct Handle: @unchecked Sendable { let ledger: Ledger }
+    private struct Handle: @unchecked Sendable { let ledger: any LedgerServing }
 
     private let handle: Handle
     let logKey: SigningKey
@@ -112,7 +112,7 @@ final class LedgerService: Sendable {
     }
 
     /// Runs `body` with the ledger on the thread pool.
-    func run<T: Sendable>(_ body: @escaping @Sendable (Ledger) throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable (any LedgerServing) throws -> T) async throws -> T {
         let handle = handle
         return try await NIOThreadPool.singleton.runIfActive { try body(handle.ledger) }
     }
@@ -144,7 +144,8 @@ final class LedgerService: Sendable {
             if !self.state.withLock({ $0.inDoubt.isEmpty }) { try self.reconcile(ledger) }
             let outcome: SubmissionOutcome
             do {
-                outcome = try ledger.submit(entries, checks: checks, allowDuplicateFile: allowDuplicateFile, verifiedHead: served)
+                outcome = try ledger.submit(
+                    entries, checks: checks, allowDuplicateFile: allowDuplicateFile, now: Date(), verifiedHead: served, written: { _ in })
             } catch let error as any GigaLedgerError where error.isRetryable {
                 // Checked, sent, and no answer: the commit may have happened (see `reconcile`).
                 self.state.withLock { state in
@@ -258,7 +259,7 @@ final class LedgerService: Sendable {
     /// A head answer's parts at `size`, on the pool: what `common` and `keptNote` do not give is
     /// read (and the checkpoint signed) in one snapshot.
     private static func parts(
-        _ ledger: Ledger, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
+        _ ledger: any LedgerServing, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
         key: SigningKey, keyEntries: [Entry]?
     ) throws -> HeadParts {
         let proofs: Ledger.HeadProofs
@@ -319,7 +320,7 @@ final class LedgerService: Sendable {
     /// entries of its own submissions in doubt (their commit happened, its answer was lost: they
     /// passed every check before it, so they are taken as admitted); else something wrote behind
     /// the server, and it throws. On the pool, with `writing` held.
-    private func reconcile(_ ledger: Ledger) throws {
+    private func reconcile(_ ledger: any LedgerServing) throws {
         let (verified, inDoubt) = state.withLock { ($0.verifiedSize, $0.inDoubt) }
         let size = try ledger.size()
         guard size != verified else { return }

@@ -104,22 +104,23 @@ enum LedgerDatabase {
     }
 }
 
-/// The ledger's facts read from the index tables inside an append's transaction.
+/// The ledger's facts read from the index tables inside an append's transaction, every row read
+/// checked against the entry that made it (`StoreReader.checkedIndexRows`): an append relies on
+/// no row that `verify` would not derive from the entries.
 struct IndexedFacts: LedgerFacts {
     let reader: StoreReader
 
     func key(_ id: KeyID) throws -> KeyRecord? {
-        guard
-            let row = try reader.values(
-                """
-                SELECT k.seq, e.body, r.seq AS revoked FROM keys k JOIN entries e ON e.seq = k.seq
-                LEFT JOIN key_revocations r ON r.key_id = k.key_id WHERE k.key_id = ?
-                """, [.text(id.description)]
-            ).first
+        guard let row = try reader.checkedIndexRows(IndexRow.keys, where: "key_id = ?", [.text(id.description)]).first,
+            let seq = row.last?.integer, let body = try reader.body(seq)
         else { return nil }
-        let enrolment = try Self.enrolment(in: row[1].bytesValue)
-        guard enrolment.publicKey.id == id else { throw LedgerError.damaged("index table keys is inconsistent for \(id)") }
-        return KeyRecord(enrolment: enrolment, enrolledAt: row[0].integer ?? 0, revokedAt: row[2].integer)
+        let enrolment = try Self.enrolment(in: body)
+        return KeyRecord(enrolment: enrolment, enrolledAt: seq, revokedAt: try revocation(of: id.description))
+    }
+
+    /// The entry that revoked the key, by its checked `key_revocations` row.
+    private func revocation(of keyID: String) throws -> Int64? {
+        try reader.checkedIndexRows(IndexRow.keyRevocations, where: "key_id = ?", [.text(keyID)]).first?.last?.integer
     }
 
     /// The key an enrolling entry's body enrols, decoded once per process for the same bytes (every
@@ -146,23 +147,23 @@ struct IndexedFacts: LedgerFacts {
     private static let enrolmentsMax = 1_024
 
     func activeAuthorityCount() throws -> Int {
-        Int(
-            try reader.integer(
-                """
-                SELECT COUNT(*) FROM keys k WHERE k.role = 'authority' AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.key_id)
-                """) ?? 0)
+        var count = 0
+        for row in try reader.checkedIndexRows(IndexRow.keys, where: "role = 'authority'", []) where try revocation(of: row[0].textValue) == nil {
+            count += 1
+        }
+        return count
     }
 
     func hasFactory(_ id: String) throws -> Bool {
-        try reader.integer("SELECT EXISTS (SELECT 1 FROM factories WHERE id = ?)", [.text(id)]) == 1
+        try !reader.checkedIndexRows(IndexRow.factories, where: "id = ?", [.text(id)]).isEmpty
     }
 
     func hasPartner(_ id: String) throws -> Bool {
-        try reader.integer("SELECT EXISTS (SELECT 1 FROM partners WHERE id = ?)", [.text(id)]) == 1
+        try !reader.checkedIndexRows(IndexRow.partners, where: "id = ?", [.text(id)]).isEmpty
     }
 
     func isCorrected(_ seq: Int64) throws -> Bool {
-        try reader.integer("SELECT EXISTS (SELECT 1 FROM corrections WHERE corrected_seq = ?)", [.integer(seq)]) == 1
+        try !reader.checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).isEmpty
     }
 
     func body(_ seq: Int64) throws -> EntryBody? {

@@ -19,6 +19,9 @@ public enum LedgerError: GigaLedgerError, Equatable {
     case notVerified(VerificationFailure)
     /// Stored data the store reads does not match the entries (an index row, the genesis entry).
     case damaged(String)
+    /// A row of an index table that the entry its `seq` names does not make (written outside
+    /// GigaLedger, by a role that may insert): nothing relies on it.
+    case unmadeIndexRow(table: String, row: String, seq: Int64)
     case sqlite(code: Int32, message: String, sql: String?)
     /// A PostgreSQL ledger's server cannot be reached, or no longer takes writes (a failover under
     /// way): nothing was written by this request, or it was and a retry finds it by its hash.
@@ -48,6 +51,9 @@ public enum LedgerError: GigaLedgerError, Equatable {
             return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
         case .damaged(let why): return "the ledger is damaged: \(why); nothing was written, run `gigaledger verify`"
+        case .unmadeIndexRow(let table, let row, let seq):
+            return
+                "the ledger is damaged: the index table \(table) holds a row (\(row)) that entry \(seq) does not make: it was written outside GigaLedger; nothing that relies on it is recorded (nothing was written), run `gigaledger verify`"
         case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
@@ -67,7 +73,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
 
     public var kind: FailureKind {
         switch self {
-        case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged: return .notVerified
+        case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged, .unmadeIndexRow: return .notVerified
         case .notFound, .exists, .notALedger, .readOnly, .busy, .served, .full, .sqlite, .unavailable, .cannotConnect, .postgres: return .unusable
         }
     }

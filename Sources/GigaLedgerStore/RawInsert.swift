@@ -69,6 +69,16 @@ public enum ColumnValue: Equatable, Sendable {
 }
 
 extension ColumnValue {
+    /// For a message: a text quoted (control characters escaped), a blob in hex.
+    var shown: String {
+        switch self {
+        case .integer(let number): String(number)
+        case .text(let text): InputError.quoted(text)
+        case .blob(let bytes): "x'" + Encoding.hex(bytes) + "'"
+        case .other(let text): text
+        }
+    }
+
     /// The text, or "" for a value of another kind (which equals no text GigaLedger writes).
     var textValue: String { if case .text(let text) = self { text } else { "" } }
     /// The bytes, or none for a value of another kind.

@@ -7,37 +7,28 @@ enum TreeStore {
     /// Looks nodes up by primary key; a missing node means the table does not match the entries.
     static let selectNode = "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"
 
-    static func nodeSource(_ connection: Connection) -> Merkle.NodeSource {
-        switch connection {
-        case .sqlite(let db):
-            return { level, index in
-                // A cached statement: proofs and appends look nodes up one at a time.
-                guard let data = try Data.fetchOne(db.cachedStatement(sql: selectNode), arguments: [level, index]) else {
-                    throw LedgerError.treeIncomplete(level: level, index: index)
-                }
-                return [UInt8](data)
+    static func nodeSource(_ connection: any StoreConnection) -> Merkle.NodeSource {
+        { level, index in
+            // One statement per node, cached on SQLite: proofs and appends look nodes up one at a time.
+            guard let hash = try connection.blobs(selectNode, [.integer(Int64(level)), .integer(index)]).first else {
+                throw LedgerError.treeIncomplete(level: level, index: index)
             }
-        case .postgres(let pg):
-            return { level, index in
-                guard let row = try pg.rows(selectNode, [.integer(Int64(level)), .integer(index)]).first else {
-                    throw LedgerError.treeIncomplete(level: level, index: index)
-                }
-                return row[0].bytesValue
-            }
+            return hash
         }
     }
 
-    static func insert(_ node: MerkleFrontier.Node, connection: Connection) throws {
-        try StoreWriter.run(
-            connection, "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-            [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
+    static func insert(_ node: MerkleFrontier.Node, connection: any StoreConnection) throws {
+        try connection.insert(
+            "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", [.integer(Int64(node.level)), .integer(node.index), .blob(node.hash)])
     }
 
     /// Builds the tree for a ledger made before migration 0002, in the migration's transaction.
     static func backfill(_ db: Database) throws {
         var tree = TreeAppender()
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash FROM entries ORDER BY seq")
-        while let row = try rows.next() { try tree.append(entryHash: [UInt8](row["hash"] as Data), seq: row["seq"], connection: .sqlite(db)) }
+        while let row = try rows.next() {
+            try tree.append(entryHash: [UInt8](row["hash"] as Data), seq: row["seq"], connection: SQLiteConnection(db: db))
+        }
     }
 }
 
@@ -50,7 +41,7 @@ public struct TreeAppender {
     public init() {}
 
     /// Leaf index = seq - 1; leaf bytes = the entry hash.
-    mutating func append(entryHash: [UInt8], seq: Int64, connection: Connection) throws {
+    mutating func append(entryHash: [UInt8], seq: Int64, connection: any StoreConnection) throws {
         // Taken out of `frontier` so that appending changes the one copy in place (no copy-on-write per leaf).
         var edge = frontier.take() ?? MerkleFrontier(size: seq - 1, node: TreeStore.nodeSource(connection))
         // A gap in the stored sequence (a damaged file being migrated) must not crash the process.

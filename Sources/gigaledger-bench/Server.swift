@@ -41,7 +41,13 @@ final class BenchServer {
         process.currentDirectoryURL = URL(fileURLWithPath: work)
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // What the servers log, kept (appended) for a run that fails.
+        if !FileManager.default.fileExists(atPath: "\(work)/server.log") {
+            FileManager.default.createFile(atPath: "\(work)/server.log", contents: nil)
+        }
+        let log = FileHandle(forWritingAtPath: "\(work)/server.log")
+        log?.seekToEndOfFile()
+        process.standardError = log
         try process.run()
         var line = [UInt8]()
         while let byte = output.fileHandleForReading.readData(ofLength: 1).first, byte != 0x0a { line.append(byte) }
@@ -95,8 +101,10 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         let path = "\(work)/server-\(base).sqlite", replica = "\(work)/replica-\(base).sqlite"
         try makeServedLedger(path: path, size: base, logKey: logKey, random: &random)
         var server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
-        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/server-authority.pub"]
-        let (firstSeconds, peakKiB) = runMeasured(sync, binary: binary, work: work)
+        func sync(_ server: BenchServer) -> [String] {
+            ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "\(work)/server-authority.pub"]
+        }
+        let (firstSeconds, peakKiB) = runMeasured(sync(server), binary: binary, work: work)
         result.firstSyncs.append((base, firstSeconds, peakKiB))
         server.stop()
         do {
@@ -106,7 +114,7 @@ func measureServer(binary: String, work: String, random: inout SeededRandom, syn
         server = try BenchServer(binary: binary, ledger: path, logKeyPath: "\(work)/log.key", work: work)
         // The server keeps a checkpoint of the new entries within its interval; the sync takes in up to it.
         try waitForCheckpoint(path, size: Int64(base + result.syncNew))
-        let (seconds, _) = runMeasured(sync, binary: binary, work: work)
+        let (seconds, _) = runMeasured(sync(server), binary: binary, work: work)
         server.stop()
         result.syncSeconds.append((base, seconds))
         removeLedger(path)

@@ -87,7 +87,7 @@ public struct PublicSite: Sendable {
 
     /// The page at `path`, or nil when the site has none. Receipts need the ledger; `receipts`, a
     /// maker for this site's checkpoint (`Ledger.receiptMaker`), saves reading the keys for each.
-    public func page(_ path: String, ledger: Ledger, receipts: ((Int64) throws -> Receipt)? = nil) throws -> [UInt8]? {
+    public func page(_ path: String, ledger: any LedgerServing, receipts: ((Int64) throws -> Receipt)? = nil) throws -> [UInt8]? {
         if path == "index.html" { return render("page-index.html", index(root: "")) }
         let parts = path.split(separator: "/").map(String.init)
         if parts.count == 2, parts[0] == "receipts", parts[1].hasSuffix(".txt"), let seq = Int64(parts[1].dropLast(4)),

@@ -34,6 +34,8 @@ final class PostgresBackend: @unchecked Sendable {
 
     /// A command's writes, or the server's (`WriterRole`).
     let role: WriterRole
+    /// How long a writer waits for the ledger's lock (set once, when the ledger is opened).
+    var lockWaitSeconds: TimeInterval = LedgerStore.lockWaitSecondsDefault
     /// The server's session that holds `serveLockKey` (under `lock`), and the URL it announces.
     private var serverLock: PostgresConnection?
     private var announced: String?

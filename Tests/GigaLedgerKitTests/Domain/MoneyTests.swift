@@ -1,3 +1,4 @@
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore

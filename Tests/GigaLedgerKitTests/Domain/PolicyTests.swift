@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore
@@ -6,22 +7,16 @@ import Testing
 @testable import GigaLedgerStore
 
 @Suite struct PolicyTests {
-    static let shippedPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schema/policy/eurohpc-2026.json").path
-
-    static func shipped() throws -> Policy {
-        try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: shippedPath))), path: shippedPath)
-    }
 
     /// The shipped policy with `edit` applied to its JSON object.
     static func shipped(editing edit: (inout [String: Any]) -> Void) throws -> Policy {
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: shippedPath))) as! [String: Any]
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repository.shippedPolicyPath))) as! [String: Any]
         edit(&json)
         return try Policy.parseFile([UInt8](try JSONSerialization.data(withJSONObject: json)), path: "edited policy")
     }
 
     @Test func shippedPolicyHasEveryRuleWithASource() throws {
-        let policy = try Self.shipped()
+        let policy = try Repository.shippedPolicy()
         #expect(policy.id == "eurohpc-2026")
         #expect(policy.rule("union-capex-share-max-gigafactory").basisPoints == 1700)
         #expect(policy.rule("union-capex-share-max-gigafactory").confidence == .reported)
@@ -37,7 +32,8 @@ import Testing
     }
 
     @Test func policyEntryRoundTripsCanonically() throws {
-        let body = EntryBody(seq: 2, signer: SigningKey.generate().id, recordedAt: "2026-01-01T00:00:00Z", data: .policy(try Self.shipped()))
+        let body = EntryBody(
+            seq: 2, signer: SigningKey.generate().id, recordedAt: "2026-01-01T00:00:00Z", data: .policy(try Repository.shippedPolicy()))
         #expect(try EntryBody.decode(body.encoded()) == body)
     }
 
@@ -64,7 +60,7 @@ import Testing
     /// The hostile pass on issue 11: a leading zero is not JSON, categories are distinct and not
     /// empty, a value of the wrong type names its rule, null and fractions say what is allowed.
     @Test func valuesAreNamedByTheirRule() throws {
-        let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
+        let text = try String(contentsOfFile: Repository.shippedPolicyPath, encoding: .utf8)
         Self.expectRefused(
             text.replacingOccurrences(of: #""basis_points": 1700"#, with: #""basis_points": 01700"#), saying: "a number with a leading zero")
         Self.expectRefused(
@@ -103,7 +99,7 @@ import Testing
     }
 
     @Test func missingOrRepeatedRulesAreRefused() throws {
-        let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
+        let text = try String(contentsOfFile: Repository.shippedPolicyPath, encoding: .utf8)
         let withoutFirst = text.replacingOccurrences(
             of: #""id": "union-capex-share-max-gigafactory""#, with: #""id": "union-opex-share-max-ai-factory""#)
         Self.expectRefused(withoutFirst, saying: "union-")
@@ -115,10 +111,10 @@ import Testing
 
     @Test func onlyAnAuthorityRecordsAPolicy() throws {
         let fixture = try Fixture()
-        #expect(throws: Refusal.self) { try fixture.ledger.append(.policy(try Self.shipped()), key: fixture.officer) }
-        try fixture.ledger.append(.policy(try Self.shipped()), key: fixture.authority)
+        #expect(throws: Refusal.self) { try fixture.ledger.append(.policy(try Repository.shippedPolicy()), key: fixture.officer) }
+        try fixture.ledger.append(.policy(try Repository.shippedPolicy()), key: fixture.authority)
         #expect(try fixture.verify().isVerified)
-        let independent = shell("python3 '\(IndependentVerifierTests.script)' ledger.sqlite", in: fixture.dir)
+        let independent = shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir)
         #expect(independent.status == 0, "\(independent.stdout)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore

@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore
@@ -8,11 +9,9 @@ import Testing
 /// schema/tools/verify_ledger.py was written from schema/FORMAT.md alone. It must agree with
 /// `Ledger.verify` on good ledgers and name the same first failing entry on tampered ones.
 @Suite struct IndependentVerifierTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schema/tools/verify_ledger.py").path
 
     func independent(_ fixture: Fixture) -> Run {
-        shell("python3 '\(Self.script)' ledger.sqlite", in: fixture.dir)
+        shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir)
     }
 
     @Test func agreesOnAGoodLedger() throws {
@@ -28,7 +27,7 @@ import Testing
                 AccessGrant(
                     factory: "budgeted", beneficiary: "X", category: .sme, gpuHours: 1, date: CalendarDate.parse("2026-02-01", field: "d"),
                     pool: .union, isCommercial: false, charge: Cents(0), country: "EL")), key: fixture.authority)
-        try fixture.ledger.append(.policy(try PolicyTests.shipped()), key: fixture.authority)
+        try fixture.ledger.append(.policy(try Repository.shippedPolicy()), key: fixture.authority)
         let ours = try fixture.verify()
         let theirs = independent(fixture)
         #expect(theirs.status == 0, "\(theirs.stdout) \(theirs.stderr)")

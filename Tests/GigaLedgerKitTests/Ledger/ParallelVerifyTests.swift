@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore

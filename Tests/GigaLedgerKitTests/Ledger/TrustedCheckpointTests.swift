@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore
@@ -96,7 +97,7 @@ import Testing
 
     @Test func reportsTrustingTheCheckpointGiveTheSameFigures() throws {
         let fixture = try Self.checkpointed()
-        try fixture.ledger.append(.policy(try PolicyTests.shipped()), key: fixture.authority)
+        try fixture.ledger.append(.policy(try Repository.shippedPolicy()), key: fixture.authority)
         let quarter = try Quarter.parse("2026-Q1", field: "quarter")
         let full = try fixture.ledger.periodReport(period: .quarter(quarter), fullVerify: true)
         let trusting = try fixture.ledger.periodReport(period: .quarter(quarter), fullVerify: false)

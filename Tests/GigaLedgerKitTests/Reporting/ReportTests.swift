@@ -1,4 +1,5 @@
 import Foundation
+import GigaLedgerTestSupport
 import Testing
 
 @testable import GigaLedgerCore
@@ -15,7 +16,7 @@ import Testing
 
         init() throws {
             (ledger, _) = try Ledger.create(path: dir.file("ledger.sqlite"), authority: key, authorityName: "A", origin: "test/report")
-            try ledger.append(.policy(try PolicyTests.shipped()), key: key)
+            try ledger.append(.policy(try Repository.shippedPolicy()), key: key)
             try ledger.append(
                 .factoryRegister(Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(10_000_000))), key: key)
             try ledger.append(.factoryRegister(Factory(id: "aif", name: "AIF", kind: .aiFactory, hosts: ["FR"], capex: Cents(1_000_000))), key: key)

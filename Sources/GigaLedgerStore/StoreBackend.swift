@@ -1,0 +1,68 @@
+import Foundation
+import GigaLedgerCore
+
+/// What the store asks of a database, said once, and answered by each backend: a SQLite file
+/// (`SQLiteBackend`) or a PostgreSQL database (`PostgresBackend`). `LedgerStore` picks the backend
+/// from the location and never asks which one it holds; the statements are the same text for both
+/// where the two dialects agree (`?` placeholders are numbered for PostgreSQL).
+protocol StoreBackend: AnyObject {
+    /// The file's path, or the PostgreSQL URL without its password.
+    var path: String { get }
+
+    /// Whether a ledger exists at `path` (a file, whatever it holds; a database with the ledger's tables).
+    static func exists(at path: String) throws -> Bool
+    /// Refuses a location where a new ledger cannot be made.
+    static func checkCreatable(at path: String) throws
+    /// Makes the schema and writes the first rows with `body` as one unit; a failure leaves nothing.
+    static func create<T>(at path: String, bulk: Bool, firstWrite body: (any StoreConnection) throws -> T) throws -> (Self, T)
+    /// Opens an existing ledger (`LedgerStore.open`).
+    static func open(at path: String, forWriting: Bool, lockWaitSeconds: TimeInterval, role: WriterRole) throws -> Self
+    /// Removes what a failed creation or copy left at `path`.
+    static func removeFiles(at path: String)
+
+    /// `body` in one read transaction, a consistent snapshot.
+    func read<T>(_ body: (any StoreConnection) throws -> T) throws -> T
+    /// `body` in one write transaction, which takes the ledger's write lock before anything is read;
+    /// committed when `body` returns and `commit` is true, rolled back otherwise and on any error.
+    func write<T>(commit: Bool, bulk: Bool, _ body: (any StoreConnection) throws -> T) throws -> T
+    /// For the server: its one-writer lock is still held, or is taken again (`LedgerStore.holdWriterLock`).
+    func holdWriterLock(waitSeconds: TimeInterval) throws
+    /// Names the server that holds the ledger, for the commands it refuses.
+    func announce(server url: String)
+}
+
+/// A transaction's connection: the statements `StoreReader` and `StoreWriter` run, and the scans
+/// that `verify` advances row by row.
+protocol StoreConnection {
+    /// Every row of `sql` as column values (small results only: keys, registrations, checkpoints).
+    func rows(_ sql: String, _ values: [ColumnValue]) throws -> [[ColumnValue]]
+    /// The first column of the first row of `sql`, an integer (or a boolean as 0 or 1), if any.
+    func integer(_ sql: String, _ values: [ColumnValue]) throws -> Int64?
+    /// The first column of every row of `sql`, integers.
+    func integers(_ sql: String, _ values: [ColumnValue]) throws -> [Int64]
+    /// The first column of every row of `sql`, blobs.
+    func blobs(_ sql: String, _ values: [ColumnValue]) throws -> [[UInt8]]
+    /// The entries `sql` selects (its columns `StoreReader.entryColumns`, in that order).
+    func entries(_ sql: String, _ values: [ColumnValue]) throws -> [Entry]
+
+    /// Every entry in sequence order, read as the cursor advances.
+    func scanEntries() throws -> EntryCursor
+    /// The stored nodes of one tree level in index order.
+    func scanTreeLevel(_ level: Int) throws -> TreeLevelScan
+    /// The stored rows of one index table in sequence order.
+    func scanIndex(_ table: IndexRow.Table) throws -> IndexScan
+
+    /// Whether the ledger has this table.
+    func hasTable(_ name: String) throws -> Bool
+    /// How the schema differs from what the code makes; nil when it is the same.
+    func schemaDifference() throws -> String?
+    /// What the database's own consistency check finds wrong with its storage; nil when nothing.
+    func storageProblem() throws -> String?
+    /// What the connected role may do that the database's rules should forbid it.
+    func privilegeWarnings() throws -> [String]
+
+    /// Runs one INSERT with `values` bound in order; a refusal may be thrown by `flush`.
+    func insert(_ sql: String, _ values: [ColumnValue]) throws
+    /// Waits for the inserts sent and not yet answered, and throws a refusal among them.
+    func flush() throws
+}

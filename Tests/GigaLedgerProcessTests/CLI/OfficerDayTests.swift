@@ -1,0 +1,282 @@
+import Foundation
+import GigaLedgerTestSupport
+import Testing
+
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// Issue 15, a finance officer's day through the real binary: duplicates caught, corrections
+/// previewed, every bad import row at once, plausibility, lists, the policy in the binary.
+@Suite struct OfficerDayTests {
+    /// A payment as an officer types it, without the fixture's `--allow-duplicate`.
+    func payment(_ extra: [String] = [], date: String = "2026-02-15", ref: String = "BMF-1") -> [String] {
+        [
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+            "--date", date, "--category", "capex", "--kind", "payment", "--ref", ref,
+        ] + extra
+    }
+
+    func expectRefused(
+        _ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let before = fixture.state()
+        let result = fixture.run(arguments)
+        #expect(result.status == status, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(message), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(fixture.state() == before, sourceLocation: sourceLocation)
+    }
+
+    /// Found 1: the same payment twice went through.
+    @Test func aDoubleBookingIsRefusedNamingTheEarlierEntry() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(payment())  // entry 5
+        expectRefused(fixture, payment(), saying: "this repeats entry 5 (same factory, source, kind, category, amount, date and ref)")
+        try fixture.expectOK(payment(["--allow-duplicate"]))  // a real second instalment: said so
+        try fixture.expectOK(payment(ref: "BMF-2"))  // another reference: other facts
+        // Once the first is corrected, the same facts may be booked again (the usual re-booking).
+        let fresh = try CLIFixture()
+        try fresh.expectOK(payment())
+        try fresh.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "wrong amount", "--yes"])
+        try fresh.expectOK(payment())
+        #expect(shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fresh.dir).status == 0)
+    }
+
+    /// Found 1 and 4: a re-saved file and every bad row in one run.
+    @Test func anImportNamesEveryBadRowAndCatchesAResavedFile() throws {
+        let fixture = try CLIFixture()
+        let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n"
+        let good = "contribution,de-jupiter,2026-03-01,eu,10.00,capex,payment,P-1,,,,,\n"
+        fixture.dir.write("a.csv", header + good, mode: 0o644)
+        try fixture.expectOK(["import", "a.csv", "--key", "authority.key"])
+        fixture.dir.write("resaved.csv", (header + good).replacingOccurrences(of: "\n", with: "\r\n"), mode: 0o644)
+        expectRefused(fixture, ["import", "resaved.csv", "--key", "authority.key"], saying: "row 2: repeats entry 5")
+        let bad =
+            header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
+            + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + good.replacingOccurrences(of: "P-1", with: "P-2")
+            + "contribution,de-jupiter,2036-02-01,eu,10,capex,payment,F,,,,,\n"
+        fixture.dir.write("bad.csv", bad, mode: 0o644)
+        let result = fixture.run(["import", "bad.csv", "--key", "authority.key"])
+        #expect(result.status == 65)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first == "gigaledger: error: 4 rows refused; nothing was written:", "\(result.stderr)")
+        #expect(lines.contains { $0.hasPrefix(#"row 3, column date: "2026-02-30" is not a date"#) })
+        #expect(lines.contains { $0.hasPrefix(#"row 4: factory: "nowhere" is not a registered factory (closest registered factories: de-jupiter"#) })
+        #expect(lines.contains { $0.hasPrefix("row 5: repeats row 2") })
+        #expect(lines.contains { $0.hasPrefix(#"row 6, column date: "2036-02-01" is more than 366 days after today"#) })
+    }
+
+    /// The example files, one per role, import as documented.
+    @Test func theExampleFilesImportForTheirRoles() throws {
+        let fixture = try CLIFixture()
+        let root = URL(fileURLWithPath: Repository.shippedPolicyPath).deletingLastPathComponent().deletingLastPathComponent().path
+        try fixture.expectOK([
+            "factory", "register", "--key", "authority.key", "--id", "de-bavaria-aigf", "--name", "Bavaria", "--kind", "gigafactory",
+            "--host", "DE", "--capex", "3800000000",
+        ])
+        try fixture.expectOK(["partner", "register", "--key", "authority.key", "--id", "nordcompute", "--name", "NordCompute SE", "--country", "DE"])
+        try fixture.expectOK(["key", "generate", "--out", "de-officer", "--unencrypted"])
+        try fixture.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "de-officer.pub", "--name", "DE", "--role", "officer",
+            "--scope", "ms:DE", "--scope", "factory:de-bavaria-aigf",
+        ])
+        try fixture.expectOK(["import", "\(root)/examples/import-ms-de.csv", "--key", "de-officer.key"])
+        try fixture.expectOK(["import", "\(root)/examples/import-authority.csv", "--key", "authority.key"])
+        expectRefused(
+            fixture, ["import", "\(root)/examples/import-authority.csv", "--key", "de-officer.key", "--allow-duplicate-file"],
+            saying: "may not record a contribution from private:nordcompute")
+    }
+
+    /// Found 5: a date ten years ahead, a scope naming nothing registered.
+    @Test func implausibleDatesAndScopesAreRefused() throws {
+        let fixture = try CLIFixture()
+        expectRefused(fixture, payment(date: "2036-02-15"), saying: #"date: "2036-02-15" is more than 366 days after today"#)
+        try fixture.expectOK(payment(["--future"], date: "2036-02-15"))
+        try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
+        expectRefused(
+            fixture,
+            ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "factory:de-jupitr"],
+            saying: #"scope: "factory:de-jupitr" names a factory that is not registered (closest: factory:de-jupiter)"#)
+        expectRefused(
+            fixture, ["key", "enroll", "--key", "authority.key", "--pub", "x.pub", "--name", "X", "--role", "officer", "--scope", "private:acmee"],
+            saying: #"scope: "private:acmee" names a partner that is not registered"#)
+    }
+
+    /// Found 3: lists, and an unknown ID names the closest registered ones.
+    @Test func factoriesAndPartnersAreListedAndTyposNamed() throws {
+        let fixture = try CLIFixture()
+        #expect(try fixture.expectOK(["factory", "list"]).stdout.contains(#"de-jupiter  gigafactory  "Jupiter AI Gigafactory"  hosts DE"#))
+        let json = try fixture.expectOK(["partner", "list", "--json"]).stdout
+        let partners = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(partners.first?["id"] as? String == "acme" && partners.first?["sme"] as? Bool == true)
+        var typo = payment()
+        typo[typo.firstIndex(of: "de-jupiter")!] = "de-jupitr"
+        expectRefused(fixture, typo, saying: "closest registered factories: de-jupiter")
+    }
+
+    /// Found 2: `correct` shows what it reverses; --dry-run writes nothing.
+    @Test func aCorrectionIsPreviewedFirst() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(payment())
+        let before = fixture.state()
+        let dry = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo", "--dry-run"])
+        #expect(dry.stdout.contains("entry 5 (contribution, recorded "), "\(dry.stdout)")
+        #expect(dry.stdout.contains("de-jupiter ms:DE EUR 1,000.00 capex payment 2026-02-15 ref BMF-1"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("dry run: entry 6 would reverse entry 5; nothing was written"))
+        #expect(fixture.state() == before)
+        let done = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo"])  // no terminal: no question
+        #expect(done.stdout.contains("reversed entry 5"))
+    }
+
+    /// Found 6 and 7: the policy travels in the binary; --version names the formats.
+    @Test func theBuiltinPolicyAndTheVersion() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        let shown = try fixture.expectOK(["policy", "show"]).stdout
+        #expect(shown.contains("policy eurohpc-2026 version 2") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
+        #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
+        let version = try fixture.expectOK(["--version"]).stdout
+        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v1") && version.contains("0007_log_keys"))
+        #expect(version.contains(/, source [0-9a-f]{12}/), "the source commit: \(version)")
+    }
+
+    /// `log` keeps its columns where the sequence numbers grow a digit (entry 10, 100, ...).
+    @Test func logColumnsLineUpPastEntryNine() throws {
+        let fixture = try CLIFixture()
+        for n in 0..<10 { try fixture.expectOK(payment(ref: "BMF-\(n)")) }
+        let lines = try fixture.expectOK(["log"]).stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 10)
+        let columns = Set(lines.map { $0.range(of: "  20")!.lowerBound.utf16Offset(in: $0) })
+        #expect(columns.count == 1, "recorded_at starts in one column: \(lines)")
+    }
+
+    /// Found 8: loose passphrase files, short passphrases, a public key given as the key.
+    @Test func passphrasesAndKeyFilesAreCheckedAsSecrets() throws {
+        let fixture = try CLIFixture()
+        fixture.dir.write("open-pass", "correct horse battery staple\n", mode: 0o644)
+        let open = fixture.run(payment(["--key", "officer.key", "--passphrase-file", "open-pass"]))
+        #expect(open.status == 2 && open.stderr.contains("passphrase file open-pass is accessible by group or others"), "\(open.stderr)")
+        fixture.dir.write("short", "tiny\n")
+        let short = fixture.run(["key", "generate", "--out", "s", "--passphrase-file", "short", "--kdf", "interactive"])
+        #expect(short.status == 65 && short.stderr.contains("the passphrase has 4 characters; a new key needs at least 12"), "\(short.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("s.key")))
+        let pub = fixture.run(payment(["--key", "authority.pub"]))
+        #expect(pub.stderr.contains("authority.pub is a public key"), "\(pub.stderr)")
+        fixture.dir.write("two-lines", "12345678901\n\n")
+        let lines = fixture.run(["key", "generate", "--out", "t", "--passphrase-file", "two-lines", "--kdf", "interactive"])
+        #expect(lines.status == 65 && lines.stderr.contains("holds a line break"), "\(lines.stderr)")
+    }
+
+    /// The hostile pass on issue 15: the first 100 refused rows by row number, whatever refused them;
+    /// an empty file and a column named twice said plainly; a right-to-left override shown escaped.
+    @Test func importRefusalsInFileOrderAndPlainWords() throws {
+        let fixture = try CLIFixture()
+        let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n"
+        var text = header
+        for index in 0..<150 { text += "contribution,de-jupiter,2026-04-15,ms:DE,x\(index),capex,payment,X\(index),,,,,\n" }
+        text += "contribution,nowhere,2026-04-15,eu,1.00,capex,payment,Y,,,,,\n"
+        fixture.dir.write("order.csv", text, mode: 0o644)
+        let result = fixture.run(["import", "order.csv", "--key", "authority.key"])
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first == "gigaledger: error: 151 rows refused; nothing was written:")
+        #expect(lines[1].hasPrefix("row 2, column amount") && lines[100].hasPrefix("row 101, column amount"), "\(lines.prefix(3)) \(lines[100])")
+        #expect(lines.last == "... and 51 more refused rows")
+        fixture.dir.write("empty.csv", "", mode: 0o644)
+        #expect(fixture.run(["import", "empty.csv", "--key", "authority.key"]).stderr.contains("the file is empty"))
+        fixture.dir.write("twice.csv", "type,factory,type\n", mode: 0o644)
+        #expect(
+            fixture.run(["import", "twice.csv", "--key", "authority.key"]).stderr.contains(
+                "row 1, column type: \"type\" is named twice in the header"))
+        let spoof = fixture.run(payment(["--allow-duplicate"], ref: "a\u{202E}b"))
+        #expect(spoof.status == 65 && spoof.stderr.contains("\\u{202e}") && !spoof.stderr.contains("\u{202E}"), "\(spoof.stderr)")
+    }
+}
+
+/// Found 9: `--json` on the commands that print results, and a failure under `--json` is one JSON
+/// object on standard error with its kind and exit code.
+@Suite struct JSONOutputTests {
+    @Test func resultsAndErrorsAsJSON() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(fixture.contributionArguments)
+        func object(_ text: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        }
+        let status = try object(try fixture.expectOK(["status", "--json"]).stdout)
+        #expect(status["verified"] as? Bool == true && status["entries"] as? Int == 5)
+        #expect((status["factories"] as? [[String: Any]])?.first?["committed_cents"] as? Int == 0)
+        let keys = try #require(
+            try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(keys.map { $0["role"] as? String } == ["authority", "officer"])
+        let refused = fixture.run(["factory", "list", "--json", "--ledger", "missing.sqlite"])
+        #expect(refused.status == 2)
+        let error = try #require(try object(refused.stderr.trimmingCharacters(in: .newlines))["error"] as? [String: Any])
+        #expect(
+            error["kind"] as? String == "unusable" && error["exit_code"] as? Int == 2
+                && (error["message"] as? String)?.contains("missing.sqlite") == true)
+        let usage = fixture.run(["status", "--json", "--no-such-option"])
+        #expect(usage.status == 64)
+        #expect(try object(usage.stderr.trimmingCharacters(in: .newlines))["error"] != nil, "\(usage.stderr)")
+    }
+}
+
+/// The newcomer pass on issue 15: a German spreadsheet's amounts get the right diagnosis.
+@Suite struct AmountDiagnosisTests {
+    @Test(arguments: [
+        ("250000,00", "has a decimal comma"), ("1500000,5", "has a decimal comma"), ("1.500.000,00", "has a decimal comma"),
+        (" 250000.00 ", "has spaces around it"), ("1,500,000.00", "has a thousands separator"), ("1 500 000", "has a thousands separator"),
+    ])
+    func amounts(text: String, problem: String) {
+        #expect { try Cents.parse(text, field: "amount") } throws: { error in
+            (error as? InputError)?.problem.hasPrefix(problem) == true
+        }
+    }
+}
+
+/// Found 2: a registration mistake is fixed by an amendment entry; reports use the latest at their state.
+@Suite struct AmendmentTests {
+    @Test func aWrongCapexIsAmendedAndReportsFollow() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        // EUR 595,000,000 of the registered EUR 3,500,000,000 is 17%: on the cap.
+        try fixture.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "595000000",
+            "--date", "2026-02-10", "--category", "capex", "--kind", "commitment",
+        ])
+        func capexVerdict(_ dir: String, at: String? = nil) throws -> String? {
+            try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", dir] + (at.map { ["--at", $0] } ?? []))
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.dir.url.appendingPathComponent("\(dir)/summary.json")))
+                    as? [String: Any])
+            let verdicts = (summary["factories"] as? [[String: Any]])?.first?["verdicts"] as? [[String: Any]]
+            return verdicts?.first { $0["rule"] as? String == "union-capex-share-max-gigafactory" }?["status"] as? String
+        }
+        #expect(try capexVerdict("before") == "PASS")
+        // The CAPEX was registered wrong: EUR 3,400,000,000. Now 17.5%: a breach, from the amendment's state on.
+        let amend = [
+            "factory", "amend", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory", "--kind", "gigafactory",
+            "--host", "DE", "--capex", "3400000000", "--reason", "CAPEX per the signed hosting agreement",
+        ]
+        try fixture.expectOK(amend)
+        #expect(try capexVerdict("after") == "BREACH")
+        #expect(try capexVerdict("then", at: "6") == "PASS")  // the report at the earlier state is unchanged
+        #expect(try fixture.expectOK(["factory", "list"]).stdout.contains("capex EUR 3,400,000,000.00"))
+        let before = fixture.state()
+        var unknown = amend
+        unknown[unknown.firstIndex(of: "de-jupiter")!] = "nowhere"
+        let refusedUnknown = fixture.run(unknown)
+        #expect(refusedUnknown.status == 65 && refusedUnknown.stderr.contains(#"id: "nowhere" is not a registered factory; register it first"#))
+        var byOfficer = amend
+        byOfficer[byOfficer.firstIndex(of: "authority.key")!] = "officer.key"
+        let refusedOfficer = fixture.run(byOfficer + ["--passphrase-file", fixture.passphraseFile])
+        #expect(refusedOfficer.status == 65 && refusedOfficer.stderr.contains("may not sign a factory-amend entry"))
+        #expect(fixture.state() == before)  // nothing written by either refusal
+        try fixture.expectOK([
+            "partner", "amend", "--key", "authority.key", "--id", "acme", "--name", "ACME Compute SE (renamed)", "--country", "DE",
+            "--reason", "renamed",
+        ])
+        #expect(try fixture.expectOK(["partner", "list"]).stdout.contains("ACME Compute SE (renamed)"))
+        let independent = shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir)
+        #expect(independent.status == 0, "\(independent.stdout) \(independent.stderr)")
+    }
+}

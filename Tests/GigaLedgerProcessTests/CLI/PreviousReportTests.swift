@@ -1,0 +1,116 @@
+import Foundation
+import GigaLedgerTestSupport
+import Testing
+
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// The previous report a roll-forward starts from is checked before anything is taken from it
+/// (hostile pass on issue 11): an edited summary, one moved to a later state, a bad signature, a
+/// checkpoint of another state, the same folder as the output: each refused with one line, exit
+/// 65, nothing written. Through the real binary.
+@Suite struct PreviousReportTests {
+    /// Q1 reported (signed) at entry 6; then a back-dated Q1 payment (entry 7) and a Q2 one (8).
+    func fixture() throws -> CLIFixture {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", Repository.shippedPolicyPath])
+        try fixture.expectOK(fixture.contribution("--date", "2026-02-15"))
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key"])
+        try fixture.expectOK(fixture.contribution("--date", "2026-03-20"))
+        try fixture.expectOK(fixture.contribution("--date", "2026-05-02"))
+        return fixture
+    }
+
+    func edit(_ fixture: CLIFixture, _ file: String, _ change: (String) -> String) throws {
+        let path = fixture.dir.file(file)
+        try change(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func expectRefused(
+        _ fixture: CLIFixture, _ arguments: [String], status: Int32 = 65, saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let result = fixture.run(arguments)
+        #expect(result.status == status, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(message), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("q2")), sourceLocation: sourceLocation)
+    }
+
+    @Test func aGenuinePreviousReportRollsForwardWithItsAdjustment() throws {
+        let fixture = try fixture()
+        let result = try fixture.expectOK(["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"])
+        #expect(result.stdout.contains("rolled forward from 2026-Q1 at entry 6: 1 prior-period adjustment"), "\(result.stdout)")
+        #expect(result.stderr.contains("note: the previous report has no checkpoint.txt"), "\(result.stderr)")
+        let markdown = try String(contentsOfFile: fixture.dir.file("q2/report.md"), encoding: .utf8)
+        #expect(markdown.contains("Compared with the 2026-Q1 report at entry 6, its signature checked."))
+        #expect(markdown.contains("(entries recorded since: 7 adjustment, 8 movement)"))
+    }
+
+    /// The hostile pass's F1: a summary moved to a later state (entries and head of entry 8)
+    /// with its Q1 figures left as they were hid the adjustment.
+    @Test func aSummaryMovedToALaterStateIsRefused() throws {
+        let fixture = try fixture()
+        let head8 =
+            try #require(try JSONSerialization.jsonObject(with: Data(fixture.run(["show", "8", "--json"]).stdout.utf8)) as? [String: Any])["hash"]
+            as! String
+        try edit(fixture, "q1/summary.json") {
+            $0.replacingOccurrences(of: #""entries":6"#, with: #""entries":8"#)
+                .replacingOccurrences(of: #""head":"[0-9a-f]{64}""#, with: "\"head\":\"\(head8)\"", options: .regularExpression)
+        }
+        try FileManager.default.removeItem(atPath: fixture.dir.file("q1/summary.json.minisig"))
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "previous: \"summary.json\" is not what this ledger gives for 2026-Q1 at entry 8")
+    }
+
+    @Test func anEditedSignedSummaryIsRefused() throws {
+        let fixture = try fixture()
+        try edit(fixture, "q1/summary.json") { $0.replacingOccurrences(of: #""provisional":false"#, with: #""provisional":true"#) }
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "does not verify: summary.json was changed after it was signed")
+    }
+
+    @Test func aCheckpointOfAnotherStateInThePreviousFolderIsRefused() throws {
+        let fixture = try fixture()
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "now.checkpoint"])
+        try FileManager.default.copyItem(atPath: fixture.dir.file("now.checkpoint"), toPath: fixture.dir.file("q1/checkpoint.txt"))
+        expectRefused(
+            fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
+            saying: "is a checkpoint at entry 8, not at the report's state (entry 6)")
+    }
+
+    @Test func theOutputCannotBeThePreviousReport() throws {
+        let fixture = try fixture()
+        let before = try String(contentsOfFile: fixture.dir.file("q1/summary.json"), encoding: .utf8)
+        let result = fixture.run(["report", "--quarter", "2026-Q2", "--out", "q1/", "--previous", "q1"])
+        #expect(result.status == 65 && result.stderr.contains("is the previous report's folder"), "\(result.stderr)")
+        #expect(try String(contentsOfFile: fixture.dir.file("q1/summary.json"), encoding: .utf8) == before)
+    }
+
+    @Test func aPeriodIsRequiredOnceAsUsage() throws {
+        let fixture = try fixture()
+        #expect(fixture.run(["report", "--out", "x"]).status == 64)
+        #expect(fixture.run(["report", "--quarter", "2026-Q1", "--year", "2026"]).status == 64)
+        let short = fixture.run(["report", "--year", "26"])
+        #expect(short.status == 65 && short.stderr.contains("year: \"26\" is not a year"), "\(short.stderr)")
+        let annual = fixture.run(["report", "--year", "2026", "--previous", "q1", "--out", "y"])
+        #expect(annual.status == 65 && annual.stderr.contains("give the previous year's annual report"), "\(annual.stderr)")
+    }
+
+    /// CSV and JSON exports carry each correction as a reversal, so their amounts sum to the report's totals.
+    @Test func csvAndJSONExportsSumToTheReport() throws {
+        let fixture = try fixture()
+        try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
+        let csv = try fixture.expectOK(["export", "--format", "csv", "--quarter", "2026-Q2"]).stdout
+        let rows = csv.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.map { Int($0[9])! }.reduce(0, +) == 200_000)  // 3 payments of EUR 1,000.00, one reversed
+        let reversal = try #require(rows.first { $0[0] == "9" })
+        #expect(reversal[12] == "7" && reversal[9] == "-100000" && reversal[3] == "2026-03-20", "\(csv)")  // dated as the entry it reverses
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(fixture.expectOK(["export", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(json.map { ($0["amount_cents"] as! NSNumber).intValue }.reduce(0, +) == 200_000)
+    }
+}

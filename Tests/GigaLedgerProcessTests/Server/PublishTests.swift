@@ -1,0 +1,273 @@
+import Foundation
+import GRDB
+import GigaLedgerTestSupport
+import Testing
+
+@testable import GigaLedgerCore
+
+/// Debian's nginx serving a folder on 127.0.0.1 with a free port: a plain web server, nothing of ours.
+final class StaticServer: @unchecked Sendable {
+    let process = Process()
+    let url: String
+
+    init(dir: TempDir, root: String) throws {
+        let port = try freePort()
+        // As root, nginx's workers would otherwise run as nobody, who cannot read a test's private folder.
+        let user = getuid() == 0 ? "user root;\n" : ""
+        let config = """
+            \(user)daemon off;
+            worker_processes 1;
+            pid \(dir.file("nginx.pid"));
+            error_log \(dir.file("nginx-error.log"));
+            events { worker_connections 64; }
+            http {
+              access_log off;
+              client_body_temp_path \(dir.path); proxy_temp_path \(dir.path); fastcgi_temp_path \(dir.path);
+              uwsgi_temp_path \(dir.path); scgi_temp_path \(dir.path);
+              default_type application/octet-stream;
+              server { listen 127.0.0.1:\(port); root \(root); }
+            }
+            """
+        dir.write("nginx.conf", config, mode: 0o644)
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        process.arguments = ["-c", dir.file("nginx.conf"), "-e", dir.file("nginx-error.log")]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        url = "http://127.0.0.1:\(port)"
+        // Serving once a request is answered (404 for a missing file is an answer).
+        for _ in 0..<100 {
+            if (try? rawHTTP(url, request: httpRequest("GET", "/no-such-file"), readTimeout: 1))?.status == 404 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ServerStartFailure(output: "nginx did not start: \((try? String(contentsOfFile: dir.file("nginx-error.log"), encoding: .utf8)) ?? "")")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// A port nobody listens on now (the kernel's pick for a socket bound to port 0).
+func freePort() throws -> Int {
+    let (socket, port) = try boundSocket(listening: false)
+    close(socket)
+    return Int(port)
+}
+
+/// Publication (issue 14): the ledger as static files that any web server serves, the same bytes
+/// as `serve` answers, from which anyone keeps a verified copy with `sync`.
+@Suite(.serialized) struct PublishTests {
+    /// Enough entries for full tiles and bundles (more than 256), then more after a first publication.
+    func importRows(_ fixture: ServerFixture, _ name: String, from first: Int, count: Int) throws {
+        let rows = (first..<(first + count)).map { "contribution,de-jupiter,ms:DE,payment,capex,\($0).00,2026-03-02,PUB-\($0)\n" }.joined()
+        fixture.dir.write(name, "type,factory,source,kind,category,amount,date,ref\n" + rows, mode: 0o644)
+        try fixture.cli.expectOK(["import", name, "--key", "officer.key"], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
+    }
+
+    /// Every published file is what `serve` answers for its path, byte for byte.
+    @Test func aPublicationIsWhatTheServerServes() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 600)
+        let out = fixture.dir.file("pub")
+        let published = try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(published.stdout.contains("published the checkpoint of 606 entries"), "\(published.stdout)")
+        let server = try fixture.start()
+        let files = try FileManager.default.subpathsOfDirectory(atPath: out).filter { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: out + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }.sorted()
+        #expect(
+            files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2")
+                && files.contains("tile/entries/001")
+                && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint"), "\(files)")
+        for file in files {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            #expect(served.status == 200, "\(file): \(served.status)")
+            #expect(
+                served.body == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))), "\(file) differs from what the server serves")
+        }
+        server.stop()
+    }
+
+    /// Served by nginx: a copy made with `sync` from the folder equals the ledger row for row;
+    /// a second publication after more entries writes only what is new, and the copy follows;
+    /// a publication whose entries were altered is refused, nothing taken in.
+    @Test func aCopyFromStaticFilesServedByNginx() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 300)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let copy = fixture.dir.file("copy.sqlite")
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
+        let created = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy, "--authority-key", "authority.pub"], env: auditor)
+        #expect(created.status == 0 && created.stdout.contains("created \(copy): 306 new entries"), "\(created.stdout) \(created.stderr)")
+        let older = fixture.dir.file("older.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", older])
+        try importRows(fixture, "b.csv", from: 301, count: 100)
+        // What a killed publish (a process gone) left half-written is cleared by the next one;
+        // a live process's file is not touched.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let leftover = out + "/tile/0/000.new-\(gone.processIdentifier)", live = out + "/tile/0/000.new-\(getpid())"
+        fixture.dir.write("pub/tile/0/000.new-\(gone.processIdentifier)", "half")
+        fixture.dir.write("pub/tile/0/000.new-\(getpid())", "in progress")
+        let again = try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(!FileManager.default.fileExists(atPath: leftover) && FileManager.default.fileExists(atPath: live))
+        try FileManager.default.removeItem(atPath: live)
+        #expect(again.stdout.contains("published the checkpoint of 407 entries"), "\(again.stdout)")
+        #expect(again.stdout.contains("already there") && !again.stdout.contains(", 0 already there"), "full tiles are kept: \(again.stdout)")
+        let updated = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(updated.status == 0 && updated.stdout.contains("101 new entries, 407 in all"), "\(updated.stdout) \(updated.stderr)")
+        try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
+        #expect(try rows("entries", copy) == rows("entries", fixture.ledger))
+        #expect(try rows("checkpoints", copy) == rows("checkpoints", fixture.ledger))
+        // A lagging copy publishing into the same folder would roll it back: refused, nothing written.
+        let rollback = fixture.cli.run(["publish", "--ledger", older, "--out", out])
+        #expect(rollback.status == 65 && rollback.stderr.contains("already publishes a checkpoint of 407 entries"), "\(rollback.stderr)")
+        // Nothing new: nothing taken in.
+        let same = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(same.status == 0 && same.stdout.contains("0 new entries"), "\(same.stdout) \(same.stderr)")
+        // An altered bundle (a signature changed in entry 410): refused, the copy as it was.
+        try importRows(fixture, "c.csv", from: 401, count: 5)
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let bundle = out + "/ledger/v1/bundle/001.p/157"
+        var lines = try String(contentsOfFile: bundle, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let index = try #require(lines.firstIndex { $0.contains("\"seq\":410") })
+        let tampered = try #require(lines[index].range(of: "\"signature\":\""))
+        let start = lines[index].index(tampered.upperBound, offsetBy: 0)
+        lines[index].replaceSubrange(start...start, with: lines[index][start] == "0" ? "1" : "0")
+        try lines.joined(separator: "\n").write(toFile: bundle, atomically: false, encoding: .utf8)
+        let refused = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(refused.status == 1 && refused.stderr.contains("410"), "\(refused.stdout) \(refused.stderr)")
+        #expect(try rows("entries", copy).count == 407)
+        nginx.stop()
+    }
+
+    /// schema/tools/check_tiles.py, written from the C2SP specifications: it reads a publication as
+    /// any tlog-tiles client would, from the folder and through a plain web server, and finds a
+    /// changed tile, a changed checkpoint and a missing or false witness.
+    @Test func anIndependentTilesReaderVerifiesAPublication() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 600)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schema/tools/check_tiles.py").path
+        func check(_ source: String, _ options: String = "--key authority.pub") -> Run {
+            shell("python3 '\(script)' '\(source)' \(options)", in: fixture.dir)
+        }
+        let good = check(out)
+        #expect(good.status == 0 && good.stdout.hasPrefix("verified: test.example/ledger at tree size 606, root "), "\(good.stdout) \(good.stderr)")
+        #expect(check(out, "--key officer.pub").status == 1, "a key that signed no checkpoint")
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let served = check(nginx.url)
+        #expect(served.status == 0 && served.stdout == good.stdout, "\(served.stdout) \(served.stderr)")
+        nginx.stop()
+
+        // One byte of a full level-0 tile changed: its entry bundle, the root and the level-1 tile disagree with it.
+        let tampered = fixture.dir.file("tampered")
+        try FileManager.default.copyItem(atPath: out, toPath: tampered)
+        var tile = try Data(contentsOf: URL(fileURLWithPath: tampered + "/tile/0/001"))
+        tile[100] ^= 1
+        try tile.write(to: URL(fileURLWithPath: tampered + "/tile/0/001"))
+        let badTile = check(tampered)
+        #expect(
+            badTile.status == 1 && badTile.stdout.contains("tile/entries/001: the leaf hash of entry 260 is not tile/0/001's hash 3")
+                && !badTile.stdout.contains("verified"), "\(badTile.stdout) \(badTile.stderr)")
+        // The checkpoint's root line changed (in a fresh copy): its signature no longer verifies.
+        try FileManager.default.removeItem(atPath: tampered)
+        try FileManager.default.copyItem(atPath: out, toPath: tampered)
+        var lines = try String(contentsOfFile: tampered + "/checkpoint", encoding: .utf8).components(separatedBy: "\n")
+        lines[2] = (lines[2].hasPrefix("A") ? "B" : "A") + lines[2].dropFirst()
+        try lines.joined(separator: "\n").write(toFile: tampered + "/checkpoint", atomically: false, encoding: .utf8)
+        let badRoot = check(tampered)
+        #expect(badRoot.status == 1 && badRoot.stdout.contains("does not verify"), "\(badRoot.stdout) \(badRoot.stderr)")
+
+        // An auditor cosigns the published checkpoint; published again, the cosignature is found.
+        try fixture.cli.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "auditor.pub", "--name", "Auditor", "--role", "auditor"])
+        try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
+        try fixture.cli.expectOK(["publish", "--out", out])
+        try fixture.cli.expectOK(["cosign", out + "/checkpoint", "--key", "auditor.key", "--name", "court.example/auditor"])
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let witnessed = check(out, "--key authority.pub --witness auditor.pub")
+        #expect(
+            witnessed.status == 0 && witnessed.stdout.hasPrefix("cosigned by 1 of the 1 witnesses given; 1 required\nverified: "),
+            "\(witnessed.stdout) \(witnessed.stderr)")
+        let unwitnessed = check(out, "--key authority.pub --witness auditor.pub --witness officer.pub")
+        #expect(unwitnessed.status == 1 && unwitnessed.stdout.contains("cosigned by 1 of the 2 witnesses given; 2 required"), "\(unwitnessed.stdout)")
+        #expect(check(out, "--key authority.pub --witness auditor.pub --witness officer.pub --quorum 1").status == 0)
+    }
+
+    /// The public page in a real browser (Debian's chromium, chromium-driver, Selenium): from the
+    /// published files served by nginx and from `serve`, at desktop and phone width, following the
+    /// links from the summary to a gigafactory's entries, an entry and its receipt, which checks.
+    @Test func thePublicPageInABrowser() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 150)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/browse-public-page.py").path
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let server = try fixture.start()
+        for (what, url) in [("published", nginx.url), ("served", server.url)] {
+            let shots = fixture.dir.file("shots-\(what)")
+            let browsed = shell("python3 '\(script)' '\(url)' '\(shots)'", in: fixture.dir)
+            #expect(browsed.status == 0, "\(what): \(browsed.stdout) \(browsed.stderr)")
+            for file in ["desktop.png", "phone.png"] {
+                #expect(
+                    ((try? FileManager.default.attributesOfItem(atPath: shots + "/" + file)[.size] as? Int) ?? 0) ?? 0 > 10_000, "\(what): \(file)")
+            }
+            let receipt = fixture.cli.run(["check-receipt", shots + "/receipt.txt", "--ledger-key", "authority.pub"])
+            #expect(
+                receipt.status == 0 && receipt.stdout.hasPrefix("receipt verified: entry 155 (contribution)"),
+                "\(what): \(receipt.stdout) \(receipt.stderr)")
+        }
+        server.stop()
+        nginx.stop()
+    }
+
+    /// Signed reports published with the page: each folder checked to be this ledger's (one of
+    /// another state is left out), listed on the summary, its files the same from `serve`.
+    @Test func reportsArePublishedWithThePage() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["policy", "set", "--key", "authority.key", "--file", Repository.shippedPolicyPath])
+        try importRows(fixture, "a.csv", from: 1, count: 3)
+        try fixture.cli.expectOK(["report", "--quarter", "2026-Q1", "--out", "reports/2026-Q1", "--key", "authority.key"])
+        // A report folder whose summary is of another ledger's state: not listed, not published.
+        try fixture.cli.expectOK(["report", "--quarter", "2026-Q1", "--out", "reports/edited", "--key", "authority.key"])
+        let edited = fixture.dir.file("reports/edited/summary.json")
+        let summary = try String(contentsOfFile: edited, encoding: .utf8)
+        let head = try #require(summary.range(of: "\"head\":\"")).upperBound
+        try summary.replacingCharacters(in: head..<summary.index(after: head), with: summary[head] == "0" ? "1" : "0").write(
+            toFile: edited, atomically: true, encoding: .utf8)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out, "--reports", fixture.dir.file("reports")])
+        let index = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+        #expect(index.contains("href=\"reports/2026-Q1/report.html\">2026-Q1</a>, at entry 10, signed"), "\(index)")
+        #expect(!index.contains("reports/edited") && !FileManager.default.fileExists(atPath: out + "/reports/edited"))
+        #expect(FileManager.default.fileExists(atPath: out + "/reports/2026-Q1/summary.json.minisig"))
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--reports", fixture.dir.file("reports")])
+        for file in ["index.html", "reports/2026-Q1/report.html", "reports/2026-Q1/summary.json.minisig"] {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            let published = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)))
+            #expect(served.status == 200 && served.body == published, "\(file)")
+        }
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/reports/edited/summary.json")).status == 404)
+        server.stop()
+    }
+
+    func rows(_ table: String, _ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
+    }
+}

@@ -1,0 +1,540 @@
+import Foundation
+import GRDB
+import GigaLedgerTestSupport
+import Synchronization
+import Testing
+
+@testable import GigaLedgerCore
+
+/// Many offices, one ledger: real `gigaledger serve` processes on 127.0.0.1 with random ports,
+/// officers' real CLIs appending through them, replicas synced from them. Nothing mocked.
+@Suite(.serialized) struct ServerTests {
+    /// An officer appends from "another machine": signed there, admitted by the server with the
+    /// rules of a local append, the same refusals, and a ledger that verifies.
+    @Test func anOfficerAppendsThroughTheServer() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let recorded = fixture.remote(fixture.payment(ref: "R-1"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(recorded.stdout.contains("recorded payment of EUR 1,000.00 from ms:DE to de-jupiter"))
+        // The same payment again: the duplicate guard, as locally, through the server.
+        let again = fixture.remote(fixture.payment(ref: "R-1"), server: server)
+        #expect(again.status == 65 && again.stderr.contains("this repeats entry"), "\(again.stderr)")
+        // Out of scope: the officer may not record France's money.
+        var french = fixture.payment(ref: "R-2")
+        french[french.firstIndex(of: "ms:DE")!] = "ms:FR"
+        let refused = fixture.remote(french, server: server)
+        #expect(refused.status == 65 && refused.stderr.contains("may not record a contribution from ms:FR"), "\(refused.stderr)")
+        // The client kept the checkpoint it checked, per origin (a digest of the origin in the name:
+        // `test.example/ledger` and `test.example_ledger` never share a file).
+        let digest = Encoding.hex(Array(Sodium.sha256(Array("test.example/ledger".utf8)).prefix(4)))
+        #expect(FileManager.default.fileExists(atPath: fixture.dir.file(".config/gigaledger/checkpoints/test.example_ledger-\(digest).checkpoint")))
+        server.stop()
+        let verified = try fixture.cli.expectOK(["verify"])
+        #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
+    }
+
+    /// What only a process on a socket shows of bad requests (the routes' refusals are tested in
+    /// process, GigaLedgerServerTests): bytes that are not HTTP, a body larger than the limit by its
+    /// length, a client that hangs up mid-body; and the CLI's exit code for the revocation of the
+    /// log key the server signs with. One JSON error each, nothing written, the server serving on.
+    @Test func badRequestsAreRefusedAndTheServerKeepsServing() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        // Not HTTP at all: refused by the HTTP parser before any handler, with a JSON error too.
+        let garbage = try rawHTTP(server.url, request: Array("GARBAGE\r\n\r\n".utf8))
+        #expect(
+            garbage.status == 400 && garbage.body.hasPrefix("{\"error\":{") && garbage.body.contains("is not HTTP/1.1"),
+            "\(garbage.status) \(garbage.body)")
+        // Oversized: refused by its length before it is read.
+        let huge = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: [], length: 64 * 1024 * 1024))
+        #expect(huge.status == 413 && huge.body.hasPrefix("{\"error\":{"), "\(huge.status) \(huge.body)")
+        // Truncated: the client hangs up in the middle of the body.
+        _ = try? rawHTTP(
+            server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("{\"entries\"".utf8), length: 5000), halfClose: true)
+        // The log key the server signs with cannot be revoked through it (it could sign nothing after).
+        let logID = try #require(
+            fixture.cli.expectOK(["key", "list", "--json"]).stdout.split(separator: "\"").first {
+                $0.count == 16 && fixture.cli.run(["key", "list"]).stdout.contains("\($0)  log")
+            })
+        let revoke = fixture.remote(["key", "revoke", "--key", "authority.key", "--id", String(logID), "--reason", "test"], server: server)
+        #expect(revoke.status == 65 && revoke.stderr.contains("is the log key this server signs with"), "\(revoke.stderr)")
+        // Still serving, nothing written.
+        let after = try rawHTTP(server.url, request: httpRequest("GET", "/health"))
+        #expect(after.status == 200 && after.body == before, "\(after.body) vs \(before)")
+        #expect(fixture.remote(fixture.payment(ref: "R-3"), server: server).status == 0)
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// A replica synced in steps equals the server's file row for row and verifies; `report`
+    /// and `verify` work on it.
+    @Test func aReplicaSyncedInStepsEqualsTheServersFile() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        for ref in ["R-1", "R-2"] { try #require(fixture.remote(fixture.payment(ref: ref), server: server).status == 0) }
+        let replica = fixture.dir.file("replica.sqlite")
+        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"]
+        let first = fixture.cli.run(sync)
+        #expect(first.status == 0 && first.stdout.contains("created"), "\(first.stderr)")
+        for ref in ["R-3", "R-4", "R-5"] { try #require(fixture.remote(fixture.payment(ref: ref), server: server).status == 0) }
+        let second = fixture.cli.run(sync)
+        #expect(second.status == 0 && second.stdout.contains("3 new entries"), "\(second.stdout) \(second.stderr)")
+        let third = fixture.cli.run(sync)
+        #expect(third.status == 0 && third.stdout.contains("0 new entries"), "\(third.stdout) \(third.stderr)")
+        server.stop()
+        for table in ["entries", "checkpoints", "cosignatures"] {
+            #expect(try rows(table, fixture.ledger) == rows(table, replica), "\(table) differs")
+        }
+        #expect(try rows("entries", replica).count == 10)
+        try fixture.cli.expectOK(["verify", "--ledger", replica])
+        try fixture.cli.expectOK(["status", "--ledger", replica])
+    }
+
+    /// A client that has seen checkpoint A refuses to sign after a server that serves a fork of A,
+    /// and writes the evidence; `sync` refuses likewise.
+    @Test func aForkIsRefusedWithEvidence() throws {
+        let fixture = try ServerFixture()
+        // A copy of the ledger as it is now; later each copy gets its own entry 7: a fork.
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let replica = fixture.dir.file("replica.sqlite")
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"])
+        server.stop()
+        try fixture.cli.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork,
+        ])
+        let forked = try fixture.start(ledger: fork)
+        let refused = fixture.remote(fixture.payment(ref: "R-2"), server: forked)
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("a fork"), "\(refused.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.count == 1, "the evidence file: \(evidence)")
+        if let file = evidence.first {
+            let text = try String(contentsOfFile: fixture.dir.file(file), encoding: .utf8)
+            #expect(text.hasPrefix("gigaledger-fork-evidence/v1\n") && text.contains("kept-checkpoint") && text.contains("served-checkpoint"))
+        }
+        let replicaRefused = fixture.cli.run(["sync", "--from", forked.url, "--ledger", replica, "--authority-key", "authority.pub"])
+        #expect(replicaRefused.status == 1, "\(replicaRefused.status) \(replicaRefused.stdout) \(replicaRefused.stderr)")
+        #expect(replicaRefused.stderr.contains("a fork"), "\(replicaRefused.stderr)")
+        forked.stop()
+        try fixture.cli.expectOK(["verify", "--ledger", replica])
+        #expect(try rows("entries", replica).count == 6)
+    }
+
+    /// Receipts of a server's ledger: `prove --entry --server` makes one against the server's
+    /// checked checkpoint (signed by its log key), carrying the log key's enrolment so that
+    /// `check-receipt` checks it with the authority's key alone; `--server` asks whether the server
+    /// still holds it, and a forked server is caught. `show` takes an entry's hash too.
+    @Test func receiptsThroughTheServerCheckWithTheAuthorityKey() throws {
+        let fixture = try ServerFixture()
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        let server = try fixture.start()
+        let recorded = fixture.remote(fixture.payment(ref: "P-1"), server: server)
+        try #require(recorded.status == 0, "\(recorded.stderr)")
+        let proved = fixture.remote(["prove", "--entry", "6", "--out", "r6.txt", "--authority-key", "authority.pub"], server: server)
+        #expect(proved.status == 0, "\(proved.stderr)")
+        let receipt = try String(contentsOfFile: fixture.dir.file("r6.txt"), encoding: .utf8)
+        #expect(receipt.contains("\ncheckpoint_key_entry 5\n"), "the log key's enrolment: \(receipt)")
+        let checked = try fixture.cli.expectOK(["check-receipt", "r6.txt", "--ledger-key", "authority.pub"])
+        #expect(checked.stdout.hasPrefix("receipt verified: entry 6 (contribution)"), "\(checked.stdout)")
+        let held = fixture.cli.run(["check-receipt", "r6.txt", "--ledger-key", "authority.pub", "--server", server.url])
+        #expect(held.status == 0 && held.stdout.contains("still held by \(server.url)"), "\(held.stdout) \(held.stderr)")
+        // The key entry's signature flipped: not verified; another key than the authority's: likewise.
+        let tampered = receipt.replacingOccurrences(of: "\ncheckpoint_key_entry 5\n", with: "\ncheckpoint_key_entry 4\n")
+        try tampered.write(toFile: fixture.dir.file("bad.txt"), atomically: true, encoding: .utf8)
+        let bad = fixture.cli.run(["check-receipt", "bad.txt", "--ledger-key", "authority.pub"])
+        #expect(bad.status == 1 && bad.stderr.contains("checkpoint key"), "\(bad.stderr)")
+        let wrongKey = fixture.cli.run(["check-receipt", "r6.txt", "--ledger-key", "officer.pub"])
+        #expect(wrongKey.status == 1, "\(wrongKey.stderr)")
+        // `show` by hash, through the server and on the file; the enrolment of a key by its ID.
+        let hash = try #require(recorded.stdout.split(separator: "\n").first { $0.hasPrefix("hash ") }.map { String($0.dropFirst(5)) })
+        let shown = fixture.remote(["show", hash, "--authority-key", "authority.pub"], server: server)
+        #expect(shown.status == 0 && shown.stdout.contains("entry       6"), "\(shown.stdout) \(shown.stderr)")
+        let unknown = fixture.remote(["show", String(repeating: "0", count: 64), "--authority-key", "authority.pub"], server: server)
+        #expect(unknown.status == 65 && unknown.stderr.contains("is not an entry of the server's ledger"), "\(unknown.stderr)")
+        let officerID = try #require(
+            fixture.cli.run(["key", "list"]).stdout.split(separator: "\n").first { $0.contains("officer") }.map { String($0.prefix(16)) })
+        let enrolment = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/keys/\(officerID)"))
+        #expect(enrolment.status == 200 && enrolment.body.contains("\"type\":\"key-enroll\""), "\(enrolment.body)")
+        let noKey = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/keys/0000000000000000"))
+        #expect(noKey.status == 404 && noKey.body.hasPrefix("{\"error\":{"), "\(noKey.body)")
+        server.stop()
+        // The file's own receipt (the kept checkpoint is the log key's too) checks the same way.
+        try fixture.cli.expectOK(["prove", "--entry", "6", "--out", "local.txt"])
+        #expect(try String(contentsOfFile: fixture.dir.file("local.txt"), encoding: .utf8).contains("\ncheckpoint_key_entry 5\n"))
+        try fixture.cli.expectOK(["check-receipt", "local.txt", "--ledger-key", "authority.pub"])
+        // A server of a fork (another entry 6) does not hold the receipt's entry.
+        try fixture.cli.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork,
+        ])
+        let forked = try fixture.start(ledger: fork)
+        let notHeld = fixture.cli.run(
+            ["check-receipt", "r6.txt", "--ledger-key", "authority.pub", "--server", forked.url],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor-config")])
+        #expect(notHeld.status == 1 && notHeld.stderr.contains("does not extend the receipt's"), "\(notHeld.stdout) \(notHeld.stderr)")
+        forked.stop()
+    }
+
+    /// An address that served one ledger and now serves another (same port, other origin) is not
+    /// followed: the client signs nothing and keeps the evidence.
+    @Test func anAddressThatNowServesAnotherLedgerIsRefused() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "A-1"), server: server).status == 0)
+        let port = String(server.url.split(separator: ":").last!)
+        server.stop()
+        let other = fixture.dir.file("other.sqlite")
+        try fixture.cli.expectOK(["key", "generate", "--out", "other-authority", "--unencrypted"])
+        try fixture.cli.expectOK(["init", "--ledger", other, "--key", "other-authority.key", "--origin", "other.example/ledger"])
+        try fixture.cli.expectOK([
+            "key", "enroll", "--ledger", other, "--key", "other-authority.key", "--pub", "log.pub", "--name", "log", "--role", "log",
+        ])
+        let impostor = try ServerProcess(dir: fixture.dir, ledger: other, listen: "127.0.0.1:\(port)")
+        let refused = fixture.remote(fixture.payment(ref: "A-2"), server: impostor)
+        #expect(
+            refused.status == 1 && refused.stderr.contains("now serves the ledger other.example/ledger, not test.example/ledger"), "\(refused.stderr)"
+        )
+        impostor.stop()
+    }
+
+    /// A signed CSV import through the server: one request, all rows or none, a refused row named
+    /// by its line, the same file twice refused; `log` and `show` read through the server too.
+    @Test func anImportGoesThroughAsOneBatch() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let header = "type,factory,source,kind,category,amount,date,ref\n"
+        fixture.dir.write(
+            "good.csv",
+            header
+                + "contribution,de-jupiter,ms:DE,payment,capex,10.00,2026-03-02,I-1\ncontribution,de-jupiter,ms:DE,payment,capex,11.00,2026-03-02,I-2\n"
+        )
+        fixture.dir.write(
+            "bad.csv",
+            header
+                + "contribution,de-jupiter,ms:DE,payment,capex,12.00,2026-03-02,I-3\ncontribution,de-jupiter,ms:FR,payment,capex,13.00,2026-03-02,I-4\n"
+                + "contribution,de-jupiter,ms:DE,payment,capex,14.00,2026-03-02,I-5\ncontribution,de-jupiter,ms:IT,payment,capex,15.00,2026-03-02,I-6\n"
+        )
+        let imported = fixture.remote(["import", "good.csv", "--key", "officer.key"], server: server)
+        #expect(imported.status == 0 && imported.stdout.contains("imported 2 rows from good.csv through"), "\(imported.stderr)")
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        let refused = fixture.remote(["import", "bad.csv", "--key", "officer.key"], server: server)
+        // Every refused row named, as a local import names them.
+        #expect(
+            refused.status == 65 && refused.stderr.contains("2 rows refused") && refused.stderr.contains("row 3: ")
+                && refused.stderr.contains("ms:FR")
+                && refused.stderr.contains("row 5: ") && refused.stderr.contains("ms:IT"), "\(refused.stderr)")
+        let again = fixture.remote(["import", "good.csv", "--key", "officer.key", "--allow-duplicate"], server: server)
+        #expect(again.status == 65 && again.stderr.contains("was already imported"), "\(again.stderr)")
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/health")).body == before, "nothing written by the refused imports")
+        let log = fixture.remote(["log"], server: server)
+        #expect(log.status == 0 && log.stdout.contains("ref I-2") && log.stdout.contains("imported 2 rows from good.csv"), "\(log.stderr)")
+        let show = fixture.remote(["show", "7", "--json"], server: server)
+        #expect(show.status == 0 && show.stdout.contains("\"seq\":7"), "\(show.stdout) \(show.stderr)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// Every row of a table, as text, in order.
+    func rows(_ table: String, _ path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description }
+        }
+    }
+}
+
+/// The server's limits and its HTTPS, each through real processes.
+@Suite(.serialized) struct ServerLimitTests {
+    /// A client that sends half a body and stalls is answered 408 within the body timeout; one
+    /// address over its rate gets 429s; the server keeps serving others throughout.
+    @Test func slowClientsAndFloodsAreCutOff() throws {
+        let fixture = try ServerFixture()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--body-timeout", "1", "--requests-per-minute", "40"])
+        let started = Date()
+        let slow = try rawHTTP(
+            server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("{\"entr".utf8), length: 100), readTimeout: 10)
+        #expect(slow.status == 408 && slow.body.contains("did not arrive within 1 s"), "\(slow.status) \(slow.body)")
+        #expect(Date().timeIntervalSince(started) < 5)
+        var statuses = [Int]()
+        for _ in 0..<45 { statuses.append(try rawHTTP(server.url, request: httpRequest("GET", "/health")).status) }
+        #expect(statuses.contains(200) && statuses.contains(429), "\(statuses)")
+        let limited = try rawHTTP(server.url, request: httpRequest("GET", "/health"))
+        #expect(limited.status == 429 && limited.body.contains("too many requests from 127.0.0.1"), "\(limited.body)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// The attack on turns, which are gone: twenty threads asking for turns and resubmitting a
+    /// public entry with a changed `recorded_at` (not covered by its hash) as fast as they can; an
+    /// honest office's appends are recorded all the same, each once, and the ledger verifies.
+    @Test func theTurnAttackCannotHoldAnOfficeUp() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "T-0"), server: server).status == 0)
+        let stored = try EntryWire.decode(
+            json: Array(try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=6&count=1")).body.utf8.dropLast()))
+        let stop = Mutex(false)
+        let answers = Mutex([Int: Int]())
+        let attackers = (0..<20).map { index in
+            Thread {
+                while !stop.withLock({ $0 }) {
+                    let turn = (try? rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/turn?known=0")))?.status ?? 0
+                    // The public entry with another `recorded_at` (not covered by its hash), again and again.
+                    let resent = Entry(
+                        seq: stored.seq, type: stored.type, body: stored.body, prevHash: stored.prevHash, hash: stored.hash, signer: stored.signer,
+                        signature: stored.signature, recordedAt: "2026-01-01T00:00:\(String(format: "%02d", index))Z")
+                    let body = CanonicalJSON.object(["entries": .array([EntryWire.json(resent)])]).encoded()
+                    let status = (try? rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: body)))?.status ?? 0
+                    answers.withLock {
+                        $0[turn, default: 0] += 1
+                        $0[status, default: 0] += 1
+                    }
+                }
+            }
+        }
+        for thread in attackers { thread.start() }
+        defer { stop.withLock { $0 = true } }
+        for ref in ["T-1", "T-2", "T-3"] {
+            let recorded = fixture.remote(fixture.payment(ref: ref), server: server)
+            #expect(recorded.status == 0, "\(recorded.stderr)")
+        }
+        stop.withLock { $0 = true }
+        #expect(answers.withLock { $0[503] ?? 0 } > 0, "the turn route answers 503: \(answers.withLock { $0 })")
+        server.stop()
+        let log = try fixture.cli.expectOK(["log"]).stdout
+        #expect(["T-1", "T-2", "T-3"].allSatisfy { ref in log.components(separatedBy: ref).count == 2 }, "\(log)")
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// Signatures about the whole ledger, made over verified copies and kept by the server: an
+    /// authority's checkpoint (`checkpoint --server`), an auditor's cosignature of the server's
+    /// latest checkpoint (`cosign --server`); each copy is synced first; without a copy, one line.
+    @Test func checkpointAndCosignGoThroughTheServer() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "auditor", "--unencrypted"])
+        try fixture.cli.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "auditor.pub", "--name", "Court of Auditors", "--role", "auditor",
+        ])
+        // The log key keeps one checkpoint at start, then none for an hour: the authority's is the next.
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--checkpoint-interval", "3600000"])
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let health = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        let size = try #require(
+            health.split(separator: ",").first { $0.hasPrefix("\"size\":") }.flatMap { Int64($0.dropFirst(7).prefix { $0.isNumber }) })
+        let signed = fixture.remote(["checkpoint", "--key", "authority.key", "--ledger", "authority-copy.sqlite"], server: server)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        let note = try SignedNote.parse(signed.stdout)
+        #expect(try Checkpoint.parse(note.text).size == size, "\(signed.stdout)")
+        let served = try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body
+        #expect(served.hasPrefix(note.text) && served.contains(signed.stdout.split(separator: "\n").last.map(String.init) ?? "?"), "\(served)")
+
+        let cosigned = fixture.remote(
+            ["cosign", "--key", "auditor.key", "--ledger", "auditor-copy.sqlite", "--name", "coa.example/witness"], server: server)
+        #expect(cosigned.status == 0 && cosigned.stderr.contains("kept by \(server.url)"), "\(cosigned.stderr)")
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness "))
+        let again = fixture.remote(
+            [
+                "cosign", "--key", "auditor.key", "--ledger", "auditor-copy.sqlite", "--name", "coa.example/witness",
+                "--state", "again.cosigned",
+            ], server: server)
+        #expect(again.status == 0 && again.stderr.contains("already: the first one stands"), "\(again.stderr)")
+
+        let noCopy = fixture.remote(["checkpoint", "--key", "authority.key"], server: server)
+        #expect(noCopy.status == 65 && noCopy.stderr.contains("name your verified copy"), "\(noCopy.stderr)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
+        try fixture.cli.expectOK(["verify", "--ledger", "auditor-copy.sqlite"])
+    }
+
+    /// While `serve` runs it is the ledger's one writer: a second `serve` is refused, and so is a
+    /// local write command, each naming the server to write through (exit 2); reads work beside it.
+    @Test func aServedLedgerHasOneWriter() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let second = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0"])
+        #expect(second.status == 2 && second.stderr.contains("held by the server \(server.url)"), "\(second.stderr)")
+        let local = fixture.cli.run(fixture.payment(ref: "LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(local.status == 2 && local.stderr.contains("write through it with --server \(server.url)"), "\(local.stderr)")
+        #expect(local.stderr.split(separator: "\n").count == 1, "one line: \(local.stderr)")
+        // Other names of the same file are the same ledger, and the URL file is not the lock.
+        try FileManager.default.createSymbolicLink(atPath: fixture.dir.file("symlink.sqlite"), withDestinationPath: fixture.ledger)
+        try FileManager.default.linkItem(atPath: fixture.ledger, toPath: fixture.dir.file("hardlink.sqlite"))
+        try FileManager.default.removeItem(atPath: fixture.ledger + "-writer")
+        for name in ["symlink.sqlite", "hardlink.sqlite", fixture.ledger] {
+            let other = fixture.cli.run(
+                fixture.payment(ref: "LINKED") + ["--ledger", name], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+            #expect(other.status == 2 && other.stderr.contains("is held by"), "\(name): \(other.stderr)")
+        }
+        let again = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--ledger", "hardlink.sqlite"])
+        #expect(again.status == 2 && again.stderr.contains("is held by"), "\(again.stderr)")
+        try FileManager.default.removeItem(atPath: fixture.dir.file("hardlink.sqlite"))
+        try fixture.cli.expectOK(["verify"])
+        try fixture.cli.expectOK(["status"])
+        try fixture.cli.expectOK(["export", "--format", "csv"])
+        try fixture.cli.expectOK(["backup", "--out", "backup.sqlite"])
+        server.stop()
+        try fixture.cli.expectOK(fixture.payment(ref: "LOCAL"), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+    }
+
+    /// Issue 28, case 1, through the server: a factories row inserted behind it (a role that may
+    /// insert) makes no factory: the submission that relies on it is refused (exit 1, the row
+    /// named), the server keeps serving the other offices, and the ledger still verifies after
+    /// the row alone is taken out.
+    @Test func aRowInsertedBehindTheServerIsReliedOnByNoSubmission() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        defer { server.stop() }
+        try DatabaseQueue(path: fixture.ledger).write { try $0.execute(sql: "INSERT INTO factories (id, seq) VALUES ('ghost-f', 4)") }
+        var ghost = fixture.payment(ref: "GHOST")
+        ghost[ghost.firstIndex(of: "de-jupiter")!] = "ghost-f"
+        ghost[ghost.firstIndex(of: "officer.key")!] = "authority.key"
+        ghost[ghost.firstIndex(of: "ms:DE")!] = "eu"
+        let refused = fixture.remote(ghost, server: server)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("the index table factories holds a row (id \"ghost-f\", seq 4)"), "\(refused.stderr)")
+        try #require(fixture.remote(fixture.payment(ref: "HONEST"), server: server).status == 0)
+        server.stop()
+        try tamperFile(fixture.ledger, "DELETE FROM factories WHERE id = 'ghost-f'")
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// A submission recorded whose answer never comes back: the client sends the same signed entry
+    /// again (the server finds it by hash, nothing twice), and when no answer comes at all it says
+    /// the entry may have been recorded and how to find out, never "nothing was recorded".
+    @Test func aLostAnswerIsNotTakenForNothingRecorded() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let proxy = try AnswerDroppingProxy(target: server.url)
+        let lost = Binary.run(
+            fixture.payment(ref: "LOST-ANSWER") + ["--server", proxy.url], in: fixture.dir,
+            env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(lost.status == 2, "\(lost.stderr)")
+        #expect(lost.stderr.contains("may have been recorded") && !lost.stderr.contains("nothing was recorded"), "\(lost.stderr)")
+        server.stop()
+        let log = try fixture.cli.expectOK(["log"]).stdout
+        #expect(log.components(separatedBy: "LOST-ANSWER").count == 2, "recorded once: \(log)")
+        try fixture.cli.expectOK(["verify"])
+    }
+
+    /// An error that is not one of GigaLedger's (here Foundation's: the configuration folder is a
+    /// file) exits 2, "cannot be used", never 1, which says the ledger does not verify.
+    @Test func anUnexpectedErrorIsCannotBeUsedNotNotVerified() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try "not a folder\n".write(toFile: fixture.dir.file("config-file"), atomically: true, encoding: .utf8)
+        let read = fixture.remote(["log"], server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("config-file")])
+        #expect(read.status == 2, "\(read.status) \(read.stderr)")
+        #expect(read.stderr.hasPrefix("gigaledger: error: "), "\(read.stderr)")
+        server.stop()
+    }
+
+    /// Metrics in Prometheus's text format, with the appends and refusals counted.
+    @Test func metricsCountAppendsAndRefusals() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "M-1"), server: server).status == 0)
+        _ = try rawHTTP(server.url, request: httpRequest("POST", "/ledger/v1/entries", body: Array("nope".utf8)))
+        let metrics = try rawHTTP(server.url, request: httpRequest("GET", "/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("gigaledger_appends_total 1"), "\(metrics.body.prefix(1500))")
+        #expect(metrics.body.contains("gigaledger_requests_total{") && metrics.body.contains("status=\"400\""), "\(metrics.body.prefix(1500))")
+        #expect(metrics.body.contains("gigaledger_request_duration_seconds"), "\(metrics.body.prefix(1500))")
+        server.stop()
+    }
+
+    /// The per-key limit counts what a key really signed: entries that only name an officer's key
+    /// (anyone can send them) do not use up that officer's submissions.
+    @Test func unsignedSubmissionsDoNotLockOutAnOfficer() throws {
+        let fixture = try ServerFixture()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--submissions-per-minute", "3"])
+        try #require(fixture.remote(fixture.payment(ref: "K-1"), server: server).status == 0)
+        let entries = try rawHTTP(server.url, request: httpRequest("GET", "/ledger/v1/entries?from=6&count=1"))
+        let stored = try EntryWire.decode(json: Array(entries.body.utf8.dropLast()))
+        guard case .object(var fields) = EntryWire.json(stored) else {
+            Issue.record("an entry's wire form is not an object")
+            return
+        }
+        fields["signature"] = .string(String(repeating: "0", count: 128))
+        for _ in 0..<6 {
+            _ = try rawHTTP(
+                server.url,
+                request: httpRequest("POST", "/ledger/v1/entries", body: CanonicalJSON.object(["entries": .array([.object(fields)])]).encoded()))
+        }
+        let recorded = fixture.remote(fixture.payment(ref: "K-2"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        server.stop()
+    }
+
+    /// HTTPS with a certificate the client is told to trust (GIGALEDGER_SERVER_CA); without it the
+    /// client refuses to talk, and nothing is recorded.
+    @Test func httpsWithAPrivateCA() throws {
+        let fixture = try ServerFixture()
+        let made = shell(
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+                + "-addext subjectAltName=IP:127.0.0.1 -keyout tls.key -out tls.pem 2>&1", in: fixture.dir)
+        try #require(made.status == 0, "\(made.stdout)")
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--tls-cert", "tls.pem", "--tls-key", "tls.key"])
+        #expect(server.url.hasPrefix("https://127.0.0.1:"), "\(server.url)")
+        let untrusted = fixture.remote(fixture.payment(ref: "T-1"), server: server)
+        #expect(untrusted.status == 2 && untrusted.stderr.contains("cannot reach the server"), "\(untrusted.stderr)")
+        let trusted = fixture.remote(fixture.payment(ref: "T-1"), server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("tls.pem")])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        server.stop()
+        let verified = try fixture.cli.expectOK(["verify"])
+        #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
+    }
+
+    /// What is refused before anything is sent or made: file commands and `init` given a server,
+    /// `import --dry-run` through one, a URL holding a password (never echoed).
+    @Test func serverOptionsThatCannotApplyAreRefused() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        let before = try rawHTTP(server.url, request: httpRequest("GET", "/health")).body
+        let verify = fixture.remote(["verify"], server: server)
+        #expect(verify.status == 65 && verify.stderr.contains("works on a ledger file, not a server"), "\(verify.stderr)")
+        // `serve` serves its own file, never another server (it once took the option silently).
+        let serve = fixture.remote(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0"], server: server)
+        #expect(serve.status == 65 && serve.stderr.contains("works on a ledger file, not a server"), "\(serve.stderr)")
+        let empty = fixture.cli.run(["verify", "--server", ""])
+        #expect(empty.status == 65 && empty.stderr.contains("server") && empty.stderr.contains("is empty"), "\(empty.stderr)")
+        // A ledger named in the environment is the file for a file-only command, GIGALEDGER_SERVER or not.
+        let named = fixture.cli.run(["verify"], env: ["GIGALEDGER_SERVER": server.url])
+        #expect(named.status == 0, "\(named.stderr)")
+        let made = fixture.dir.file("new.sqlite")
+        let initialised = fixture.cli.run([
+            "init", "--ledger", made, "--key", "authority.key", "--origin", "new.example/ledger", "--server", server.url,
+        ])
+        #expect(initialised.status == 65 && !FileManager.default.fileExists(atPath: made), "\(initialised.stderr)")
+        fixture.dir.write(
+            "one.csv", "type,factory,source,kind,category,amount,date,ref\ncontribution,de-jupiter,ms:DE,payment,capex,10.00,2026-03-02,D-1\n")
+        let dry = fixture.remote(["import", "one.csv", "--key", "officer.key", "--dry-run"], server: server)
+        #expect(dry.status == 65 && dry.stderr.contains("--dry-run works on a ledger file"), "\(dry.stderr)")
+        let secret = fixture.cli.run(
+            fixture.payment(ref: "D-2") + ["--server", server.url.replacingOccurrences(of: "http://", with: "http://user:hunter2hunter2@")],
+            env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(
+            secret.status == 65 && secret.stderr.contains("holds a user name or password") && !secret.stderr.contains("hunter2"), "\(secret.stderr)")
+        #expect(try rawHTTP(server.url, request: httpRequest("GET", "/health")).body == before, "nothing written")
+        server.stop()
+    }
+
+    /// A replica pinned to another authority key refuses the server's ledger, and makes no file.
+    @Test func aReplicaRefusesAnotherAuthority() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try fixture.cli.expectOK(["key", "generate", "--out", "stranger", "--unencrypted"])
+        let replica = fixture.dir.file("replica.sqlite")
+        let refused = fixture.cli.run(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "stranger.pub"])
+        #expect(refused.status == 1 && refused.stderr.contains("not the ledger you trust"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: replica))
+        server.stop()
+    }
+}

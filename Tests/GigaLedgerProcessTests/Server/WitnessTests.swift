@@ -1,0 +1,226 @@
+import Foundation
+import GigaLedgerTestSupport
+import Synchronization
+import Testing
+
+@testable import GigaLedgerCore
+
+/// A `gigaledger witness serve` process on 127.0.0.1 with a free port.
+final class WitnessProcess: @unchecked Sendable {
+    let process = Process()
+    let url: String
+
+    init(dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0) throws {
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments =
+            ["witness", "serve", "--key", key, "--name", name, "--state", state, "--listen", "127.0.0.1:\(port)"] + logs.flatMap { ["--log", $0] }
+        process.currentDirectoryURL = dir.url
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var line = [UInt8]()
+        while let byte = output.fileHandleForReading.readData(ofLength: 1).first, byte != 0x0a { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else { throw ServerStartFailure(output: text) }
+        url = String(text[range.lowerBound...])
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// Witnesses (C2SP tlog-witness): an auditor's service cosigns the log's checkpoints while they
+/// stay consistent; the server keeps the cosignatures; receipts and syncs require them; a fork is
+/// refused with evidence; and the state never rolls back under concurrent requests.
+@Suite(.serialized) struct WitnessTests {
+    /// `fixture` plus an auditor key enrolled, whose witness follows the log key.
+    func witnessed(_ fixture: ServerFixture) throws -> (WitnessProcess, String) {
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=log.pub"])
+        return (witness, "coa.example/witness=\(witness.url)=witness.pub")
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<100 {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
+    @Test func theServerKeepsItsWitnessesCosignatures() throws {
+        let fixture = try ServerFixture()
+        let (witness, option) = try witnessed(fixture)
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.hasPrefix("test.example/ledger\n7\n")
+                    && rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+            })
+        // A receipt through the server carries the cosignature; check-receipt requires it.
+        let proved = fixture.remote(["prove", "--entry", "7", "--out", "r7.txt", "--authority-key", "authority.pub"], server: server)
+        #expect(proved.status == 0, "\(proved.stderr)")
+        let checked = fixture.cli.run(["check-receipt", "r7.txt", "--ledger-key", "authority.pub", "--witness", "witness.pub"])
+        #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
+        let copy = fixture.dir.file("copy.sqlite")
+        let synced = fixture.cli.run(
+            ["sync", "--from", server.url, "--ledger", copy, "--authority-key", "authority.pub", "--witness", "witness.pub"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        #expect(synced.status == 0, "\(synced.stdout) \(synced.stderr)")
+        let unmet = fixture.cli.run(
+            [
+                "sync", "--from", server.url, "--ledger", fixture.dir.file("copy2.sqlite"), "--authority-key", "authority.pub",
+                "--witness", "witness.pub", "--witness", "officer.pub",
+            ], env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        #expect(unmet.status == 2 && unmet.stderr.contains("cosigned by 2 of the 2 witnesses"), "\(unmet.stderr)")
+        server.stop()
+        witness.stop()
+        // The stored cosignatures verify as an auditor's.
+        let verified = try fixture.cli.expectOK(["verify", "--witness", "witness.pub"])
+        #expect(verified.stdout.contains("verified"), "\(verified.stdout)")
+    }
+
+    /// A witness that was down: the checkpoint kept meanwhile has no cosignature, and a copy takes
+    /// it so; once the witness is back and has cosigned it, the next sync brings the cosignature,
+    /// and `sync --witness` is then up to date (exit 0), not a finding. `key export` gives the log key.
+    @Test func aLateCosignatureReachesTheCopies() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
+        let port = try freePort()
+        let option = "coa.example/witness=http://127.0.0.1:\(port)=witness.pub"
+        var server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        try #require(fixture.remote(fixture.payment(ref: "L-1"), server: server).status == 0)
+        #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.hasPrefix("test.example/ledger\n7\n") })
+        let copy = fixture.dir.file("copy.sqlite")
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", copy, "--authority-key", "authority.pub"], env: auditor)
+        let down = fixture.cli.run(["sync", "--from", server.url, "--ledger", copy, "--witness", "witness.pub"], env: auditor)
+        #expect(down.status == 2 && down.stderr.contains("retry later"), "\(down.stdout) \(down.stderr)")
+        server.stop()
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=log.pub"], port: port)
+        server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness ") })
+        let caughtUp = fixture.cli.run(["sync", "--from", server.url, "--ledger", copy, "--witness", "witness.pub"], env: auditor)
+        #expect(
+            caughtUp.status == 0 && caughtUp.stdout.contains("0 new entries") && caughtUp.stdout.contains("is cosigned by 1 of the 1 witnesses"),
+            "\(caughtUp.stdout) \(caughtUp.stderr)")
+        try fixture.cli.expectOK(["verify", "--ledger", copy, "--witness", "witness.pub"], env: auditor)
+        // The log key, as the authority enrolled it, for the independent tile reader.
+        let logID = try #require(
+            fixture.cli.run(["key", "list", "--ledger", copy], env: auditor).stdout.split(separator: "\n").first { $0.contains("  log ") }.map {
+                String($0.prefix(16))
+            })
+        try fixture.cli.expectOK(["key", "export", "--ledger", copy, "--id", logID, "--out", "exported-log.pub"], env: auditor)
+        #expect(
+            try String(contentsOfFile: fixture.dir.file("exported-log.pub"), encoding: .utf8)
+                == String(contentsOfFile: fixture.dir.file("log.pub"), encoding: .utf8))
+        server.stop()
+        witness.stop()
+    }
+
+    /// A server on a forked copy (another entry at the same place) signs with the same log key;
+    /// the witness that cosigned the original refuses it and keeps the evidence.
+    @Test func aWitnessRefusesAFork() throws {
+        let fixture = try ServerFixture()
+        let (witness, option) = try witnessed(fixture)
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        try #require(fixture.remote(fixture.payment(ref: "F-1"), server: server).status == 0)
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness ")
+                    && String(
+                        contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8
+                    ).hasPrefix("test.example/ledger\n7\n")
+            })
+        server.stop()
+        try fixture.cli.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork,
+        ])
+        let forked = try ServerProcess(dir: fixture.dir, ledger: fork, extra: ["--witness", option])
+        #expect(
+            try eventually {
+                (try? FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("witness-state")))?.contains { $0.hasPrefix("evidence-") }
+                    == true
+            })
+        #expect(try !rawHTTP(forked.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness "))
+        forked.stop()
+        witness.stop()
+        #expect(
+            try String(contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix(
+                "test.example/ledger\n7\n"))
+    }
+
+    /// The spec's race: requests from the same old size for sizes N and N+K at once. Only one is
+    /// cosigned; the others are told the size now held (409); the state never goes back.
+    @Test func concurrentRequestsNeverRollTheStateBack() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        let small = try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"]).stdout
+        for ref in ["C-1", "C-2", "C-3"] {
+            try fixture.cli.expectOK(fixture.payment(ref: ref), env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        }
+        try fixture.cli.expectOK(["checkpoint", "--key", "authority.key"])
+        let notes = try fixture.cli.expectOK(["prove", "--entry", "1"]).stdout
+        let large = String(notes[notes.range(of: "\ncheckpoint\n")!.upperBound...])
+        let smallNote = String(small[small.range(of: "test.example/ledger\n")!.lowerBound...])
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("race-state"),
+            logs: ["test.example/ledger=authority.pub"])
+        let statuses = Mutex([Int]())
+        let threads = (0..<8).map { index in
+            Thread {
+                let note = index % 2 == 0 ? smallNote : large
+                let answer = try? rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array(("old 0\n\n" + note).utf8)))
+                statuses.withLock { $0.append(answer?.status ?? 0) }
+            }
+        }
+        threads.forEach { $0.start() }
+        #expect(eventually { statuses.withLock { $0.count } == 8 })
+        let seen = statuses.withLock { $0 }
+        #expect(seen.filter { $0 == 200 }.count == 1 && seen.filter { $0 == 409 }.count == 7, "\(seen)")
+        let held = try String(contentsOfFile: fixture.dir.file("race-state/test.example_ledger.cosigned"), encoding: .utf8)
+        // From the size held, the larger checkpoint is cosigned with its proof; the smaller never again.
+        let heldSize = Int(held.split(separator: "\n")[1])!
+        let stale = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array(("old 0\n\n" + smallNote).utf8)))
+        #expect(stale.status == 409 && stale.body == "\(heldSize)\n", "\(stale.status) \(stale.body)")
+        // A false proof with a real checkpoint (anyone can send one): 422, and no "evidence" kept.
+        if heldSize < 8 {
+            let junk = try rawHTTP(
+                witness.url,
+                request: httpRequest(
+                    "POST", "/add-checkpoint",
+                    body: Array(
+                        ("old \(heldSize)\n" + String(repeating: Encoding.base64([UInt8](repeating: 7, count: 32)) + "\n", count: 3) + "\n" + large)
+                            .utf8)))
+            #expect(junk.status == 422, "\(junk.status) \(junk.body)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("race-state")).filter { $0.hasPrefix("evidence-") }.isEmpty)
+        }
+        let unknown = try rawHTTP(
+            witness.url,
+            request: httpRequest(
+                "POST", "/add-checkpoint",
+                body: Array(("old 0\n\n" + large.replacingOccurrences(of: "test.example/ledger\n", with: "other.example/x\n")).utf8)))
+        #expect(unknown.status == 404 || unknown.status == 400, "\(unknown.status) \(unknown.body)")
+        let garbage = try rawHTTP(witness.url, request: httpRequest("POST", "/add-checkpoint", body: Array("old x\n\nnot a note".utf8)))
+        #expect(garbage.status == 400, "\(garbage.status) \(garbage.body)")
+        witness.stop()
+    }
+}
