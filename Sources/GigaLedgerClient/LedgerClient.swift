@@ -181,8 +181,8 @@ public final class LedgerClient: Sendable {
         guard let bytes = try await file("ledger/v1/checkpoints?above=\(size)") else {
             throw ClientError.malformed("\(base) has no ledger/v1/checkpoints")
         }
-        let rows = try Self.protocolValue { try CheckpointWire.decodeDocument(bytes.last == 0x0a ? Array(bytes.dropLast()) : bytes) }
-        return (rows.checkpoints.filter { $0.size > size }, rows.cosignatures.filter { $0.size > size })
+        // Every row the document lists: a publication's static file ignores the query and lists them all.
+        return try Self.protocolValue { try CheckpointWire.decodeDocument(bytes.last == 0x0a ? Array(bytes.dropLast()) : bytes) }
     }
 
     // MARK: - A published ledger (static files, FORMAT.md section 18)

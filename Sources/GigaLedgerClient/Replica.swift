@@ -32,16 +32,56 @@ public struct Replica: Sendable {
         /// The size of the checkpoint the source offered (smaller than `after` when it is behind
         /// this copy: rolled back, or a stale mirror).
         public let offered: Int64
+        /// The signed checkpoint of `after` entries the copy was checked against, when it reached it.
+        var reached: String? = nil
+        /// The witnesses required lag behind the source beyond `--max-lag` (the caller reports it, exit 2).
+        public var lagging: QuorumLagging? = nil
     }
 
-    /// Witnesses whose cosignatures a sync requires, and how many of them.
+    /// Entries were written into the copy itself (after its last sync, or into a copy detached and
+    /// synced again): the divergence is the copy's, not the server's.
+    public struct CopyDiverged: GigaLedgerError {
+        public let message: String
+        public var description: String { message }
+        public var kind: FailureKind { .notVerified }
+    }
+
+    /// Witnesses whose cosignatures a sync requires, how many of them, and for how long they may
+    /// lag behind the source before that is an outage to report.
     public struct Quorum: Sendable {
         public let witnesses: [PublicKey]
         public let count: Int
+        /// How long the source's checkpoints may go without the quorum's cosignatures: beyond it,
+        /// the sync takes in what the quorum cosigned and exits 2, naming the witnesses missing.
+        public let maxLagSeconds: Int64
 
-        public init(witnesses: [PublicKey], count: Int) {
+        /// By default, 10 minutes: a witness cosigns within seconds of a checkpoint when it is up.
+        public static let maxLagSecondsDefault: Int64 = 600
+
+        public init(witnesses: [PublicKey], count: Int, maxLagSeconds: Int64 = maxLagSecondsDefault) {
             self.witnesses = witnesses
             self.count = count
+            self.maxLagSeconds = maxLagSeconds
+        }
+
+        /// When checkpoints above `witnessed` (the latest the quorum cosigned) have waited for
+        /// the quorum longer than `maxLagSeconds` (the first of them signed that long before
+        /// `now`): what to say, naming the witnesses whose cosignature the newest lacks.
+        func lag(
+            _ kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), witnessed: Int64, now: Date
+        ) -> QuorumLagging? {
+            let newer = kept.checkpoints.filter { $0.size > witnessed }.sorted { $0.size < $1.size }
+            guard let first = newer.first, let newest = newer.last, let signedAt = Timestamp.date(first.signedAt),
+                now.timeIntervalSince(signedAt) > Double(maxLagSeconds), let text = try? SignedNote.parse(newest.note).text
+            else { return nil }
+            let lines = kept.cosignatures.filter { $0.size == newest.size }.compactMap { try? SignedNote.parseSignature($0.line) }
+            let cosigners = SignedNote(text: text, signatures: lines).cosigners(among: witnesses)
+            let missing = witnesses.filter { witness in !cosigners.contains { $0 == witness } }.map(\.id.description)
+            let minutes = Int64(now.timeIntervalSince(signedAt)) / 60
+            return QuorumLagging(
+                message:
+                    "the witnesses have cosigned nothing newer than \(witnessed) entries for \(minutes) min (--max-lag \(maxLagSeconds) s): the checkpoint of \(first.size) entries was signed at \(first.signedAt), and the latest, of \(newest.size), lacks the cosignature of \(missing.joined(separator: ", ")) (\(count) of \(witnesses.count) required); the copy holds the \(witnessed) entries they cosigned: a witness is down or behind, tell its operator"
+            )
         }
 
         /// `latest(kept, above: copy - 1, atMost:)` and its note, or `QuorumNotMet` when there is none.
@@ -73,6 +113,15 @@ public struct Replica: Sendable {
         }
     }
 
+    /// The witnesses required have cosigned none of the source's checkpoints of the last
+    /// `--max-lag`: what they cosigned was taken in; an outage to report (exit 2), not a finding.
+    public struct QuorumLagging: GigaLedgerError {
+        public let message: String
+        public var description: String { message }
+        public var kind: FailureKind { .unusable }
+        public var isRetryable: Bool { true }
+    }
+
     /// Not enough witnesses cosigned any checkpoint at or above the copy's size: nothing was
     /// taken in. Not a finding (a witness may be down or behind): the copy cannot be brought up now.
     public struct QuorumNotMet: GigaLedgerError {
@@ -92,13 +141,30 @@ public struct Replica: Sendable {
     /// taken in is.
     public func sync(path: String, quorum: Quorum? = nil, lockWaitSeconds: Double = Ledger.lockWaitSecondsDefault) async throws -> Outcome {
         let exists = try Ledger.exists(at: path)
-        let ledger = exists ? try Ledger.open(path: path, forWriting: true, lockWaitSeconds: lockWaitSeconds) : try Ledger.createReplica(path: path)
+        let ledger =
+            exists
+            ? try Ledger.open(path: path, forWriting: true, lockWaitSeconds: lockWaitSeconds, role: .replica) : try Ledger.createReplica(path: path)
+        let outcome: Outcome
         do {
-            return try await sync(Copy(ledger: ledger), created: !exists, quorum: quorum)
+            if let mark = ReplicaMark.read(ledger: path) {
+                let size = try ledger.size()
+                guard size <= mark.size else {
+                    throw CopyDiverged(
+                        message:
+                            "this copy holds \(size) entries, but its last sync from \(mark.source) took it to \(mark.size) (the server's signed checkpoint of \(mark.size) entries, kept beside the copy): entries \(mark.size + 1) to \(size) were written into the copy, not taken from the server; nothing was taken in (make a new copy with gigaledger sync into another file)"
+                    )
+                }
+            }
+            outcome = try await sync(Copy(ledger: ledger), created: !exists, quorum: quorum)
         } catch {
             if !exists { Ledger.removeFiles(path: path) }
             throw error
         }
+        // The copy stays one: marked with its source and the checkpoint it was last checked against.
+        if let reached = outcome.reached {
+            try ReplicaMark(source: client.base, size: outcome.after, checkpoint: reached).write(ledger: path)
+        }
+        return outcome
     }
 
     /// The copy, handed to the thread that runs its transaction. `@unchecked Sendable`: used by one
@@ -111,7 +177,9 @@ public struct Replica: Sendable {
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() { try trust.trustRoot(origin: origin, authority: authority) }
         let (offeredNote, offered) = try await offeredCheckpoint(copySize: before)
         // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
-        let kept = try await client.checkpoints(above: max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1))
+        let above = max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1)
+        let listed = try await client.checkpoints(above: above)
+        let kept = (checkpoints: listed.checkpoints.filter { $0.size > above }, cosignatures: listed.cosignatures.filter { $0.size > above })
         let (note, target) = try quorum?.required(kept, copy: before, atMost: offered.size) ?? (offeredNote, offered)
         let own = before == 0 ? nil : Checkpoint(origin: try ledger.origin(), size: before, root: try ledger.root(size: before))
         if let own, target.origin != own.origin {
@@ -119,6 +187,7 @@ public struct Replica: Sendable {
                 "\(client.base) serves the ledger \(target.origin), not this copy's, \(own.origin): give it a copy of that ledger, or this copy the address of its own; nothing was taken in"
             )
         }
+        if let own { try checkListed(listed.checkpoints, against: ledger, own: own) }
         do {
             guard target.size >= before else {
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
@@ -135,9 +204,28 @@ public struct Replica: Sendable {
             return Outcome(
                 created: created, before: before, after: after,
                 checkpointsKept: kept.checkpoints.filter { $0.size > before && $0.size <= after }.count,
-                offered: target.size)
+                offered: target.size, reached: after == target.size ? note : nil,
+                lagging: offered.size > target.size ? quorum?.lag(kept, witnessed: target.size, now: Date()) : nil)
         } catch let fork as ForkFound {
             throw try trust.evidence(fork.reason, copy: own, served: note, server: client.base)
+        }
+    }
+
+    /// Every checkpoint the source lists at or below the copy's size (`own`) that a checkpoint key
+    /// of this ledger signed must be of the copy's own first entries: one that is not is that key's
+    /// signature on another history (a split view), kept as evidence, exit 1. One whose signature
+    /// does not verify proves nothing and is left aside.
+    private func checkListed(_ listed: [ReplicatedCheckpoint], against ledger: Ledger, own: Checkpoint) throws {
+        let rows = listed.filter { $0.size >= 1 && $0.size <= own.size }
+        guard !rows.isEmpty else { return }
+        let signers = try ledger.checkpointKeys()
+        for row in rows {
+            guard let (checkpoint, _) = try? Checkpoint.open(row.note, trusting: signers), checkpoint.origin == own.origin else { continue }
+            let root = try ledger.root(size: checkpoint.size)
+            guard root != checkpoint.root else { continue }
+            throw try trust.evidence(
+                "\(client.base) lists a checkpoint of \(checkpoint.size) entries, signed by a checkpoint key of this ledger, that does not match this copy's first \(checkpoint.size): the key signed two histories (a split view, a fork)",
+                copy: Checkpoint(origin: own.origin, size: checkpoint.size, root: root), served: row.note, server: client.base)
         }
     }
 

@@ -22,7 +22,7 @@ public func buildApplication(
     let service = try await NIOThreadPool.singleton.runIfActive {
         try LedgerService(
             path: configuration.ledgerPath, logKey: logKey, limits: configuration.limits, reports: configuration.reports,
-            listening: !configuration.checkpointsOnceListening)
+            listening: !configuration.checkpointsOnceListening, stateDirectory: configuration.stateDirectory)
     }
     try await service.checkWitnesses(configuration.witnesses)
     let metrics = ServerMetrics()

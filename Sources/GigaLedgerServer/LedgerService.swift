@@ -17,6 +17,8 @@ final class LedgerService: Sendable {
     private struct Handle: @unchecked Sendable { let ledger: any LedgerServing }
 
     private let handle: Handle
+    /// The largest checkpoint this server signed or kept, outside the ledger (`--state`).
+    private let rollbackGuard: RollbackGuard?
     let logKey: SigningKey
     let origin: String
     let limits: ServerLimits
@@ -53,12 +55,20 @@ final class LedgerService: Sendable {
     /// Opens the ledger as its one writer (a second server, or a local command writing, is
     /// refused), verifies all of it (a server never serves, nor signs over, a ledger that does not
     /// verify), and checks that `logKey` may sign its checkpoints.
-    init(path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil, listening: Bool = false) throws {
+    init(
+        path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil, listening: Bool = false,
+        stateDirectory: String? = nil
+    ) throws {
         self.reports = reports
         self.listening = Mutex(listening)
         let ledger = try Ledger.open(path: path, forWriting: true, lockWaitSeconds: limits.lockWaitSeconds, role: .server)
         let verification = try ledger.verify()
         if let failure = verification.failure { throw failure }
+        // Never a history shorter than, or beside, one this server vouched for (a restored backup,
+        // a stale former primary): said before anything else of the ledger, the log key included.
+        let rollbackGuard = try stateDirectory.map { try RollbackGuard(directory: $0, origin: verification.origin) }
+        try rollbackGuard?.check(size: verification.verifiedCount) { try ledger.root(size: $0) }
+        self.rollbackGuard = rollbackGuard
         guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
         else {
             throw Refusal(
@@ -182,6 +192,7 @@ final class LedgerService: Sendable {
         let size = state.withLock { $0.verifiedSize }
         let kept = try await run { try $0.keepCheckpoint(note, verifiedSize: size) }
         if kept.isNew, let checkpoint = try? Checkpoint.parse(SignedNote.parse(kept.note).text) {
+            rollbackGuard?.keep(kept.note, size: checkpoint.size)
             state.withLock { state in
                 if (state.kept?.size ?? 0) < checkpoint.size { state.kept = (checkpoint.size, kept.note) }
             }
@@ -248,6 +259,7 @@ final class LedgerService: Sendable {
     /// Keeps what answers at `parts.size` share, and the key enrolments read (unless a key changed
     /// meanwhile: then the next answer reads them again).
     private func remember(_ parts: HeadParts, hadKeys: Bool, keysGeneration: UInt64) {
+        rollbackGuard?.keep(parts.note, size: parts.size)
         state.withLock { state in
             if (state.common?.size ?? 0) < parts.size {
                 state.common = HeadCommon(size: parts.size, note: parts.note, head: parts.head, inclusion: parts.inclusion)
@@ -289,6 +301,7 @@ final class LedgerService: Sendable {
         guard due, size > keptSize else { return nil }
         let key = logKey
         let note = try await run { try $0.signCheckpoint(key: key, verifiedSize: size) }
+        rollbackGuard?.keep(note, size: size)
         state.withLock { state in
             state.lastKept = .now
             if (state.kept?.size ?? 0) < size { state.kept = (size, note) }

@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     public var witnesses: [WitnessEndpoint] = []
     /// A folder of report folders shown on the public page (`--reports DIR`).
     public var reports: String?
+    /// The server's state folder (`--state`): the rollback guard, the largest checkpoint it signed
+    /// (`RollbackGuard`); nil keeps none (routes tested in process).
+    public var stateDirectory: String?
     /// The log key keeps checkpoints only once the server listens (a server that cannot bind its
     /// port writes nothing); routes tested in process, which never listen, turn it off.
     public var checkpointsOnceListening = true

@@ -12,6 +12,8 @@ public enum LedgerError: GigaLedgerError, Equatable {
     case busy(path: String)
     /// A running `gigaledger serve` holds the ledger (its one writer): every write goes through it.
     case served(path: String, by: String?)
+    /// A copy kept by `gigaledger sync` (marked beside it): written only by its syncs.
+    case replica(path: String, of: String?)
     case full(path: String)
     case headInvalid(seq: Int64, String)
     case treeIncomplete(level: Int, index: Int64)
@@ -47,6 +49,10 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .served(let path, nil):
             return
                 "ledger \(path) is held by a running gigaledger serve (its one writer): write through that server with --server URL, or stop it first; nothing was written"
+        case .replica(let path, let source):
+            let server = source ?? "its server"
+            return
+                "ledger \(path) is a copy of \(server) kept by gigaledger sync: record through the server with --server \(source ?? "URL"); nothing was written (to write into this file on its own, detach it first: gigaledger sync --detach --ledger \(path))"
         case .headInvalid(let seq, let why):
             return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"
@@ -74,7 +80,8 @@ public enum LedgerError: GigaLedgerError, Equatable {
     public var kind: FailureKind {
         switch self {
         case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged, .unmadeIndexRow: return .notVerified
-        case .notFound, .exists, .notALedger, .readOnly, .busy, .served, .full, .sqlite, .unavailable, .cannotConnect, .postgres: return .unusable
+        case .notFound, .exists, .notALedger, .readOnly, .busy, .served, .replica, .full, .sqlite, .unavailable, .cannotConnect, .postgres:
+            return .unusable
         }
     }
 

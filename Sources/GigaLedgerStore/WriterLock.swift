@@ -13,6 +13,9 @@ public enum WriterRole: Sendable, Equatable {
     case command
     /// `gigaledger serve`: the only writer while it runs; a second server is refused.
     case server
+    /// `gigaledger sync`, taking entries into a copy of a server's ledger: the one command a copy
+    /// accepts (`ReplicaMark`); locked as a command.
+    case replica
 }
 
 /// The lock of a SQLite ledger's one writer: an open-file-description lock (`F_OFD_SETLK`,
@@ -79,7 +82,7 @@ final class FileWriterLock: @unchecked Sendable {
 
     private func take(_ role: WriterRole, waitSeconds: TimeInterval, ledger: String) throws(LedgerError) {
         switch role {
-        case .command:
+        case .command, .replica:
             guard lock(F_RDLCK) else { throw .served(path: ledger, by: holder()) }
         case .server:
             let deadline = Date().addingTimeInterval(waitSeconds)

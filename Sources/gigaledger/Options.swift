@@ -105,7 +105,8 @@ extension LedgerLocation {
         let replica = Replica(
             client: try Environment.client(url), trust: try Environment.headTrust(pinned: try pinnedAuthority(), keepingCheckpoints: false))
         _ = try await replica.sync(path: path, lockWaitSeconds: lockWait)
-        return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
+        // The copy is the sync's: opened as it opens it (a write command would be refused a copy), written by nothing here.
+        return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait, role: .replica)
     }
 
     /// Reading through the server at `url`, checked as a remote append checks the head.

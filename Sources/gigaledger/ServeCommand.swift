@@ -23,6 +23,12 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
         var listen = "127.0.0.1:8470"
         @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The server's state folder: the largest checkpoint it signed, so that it never serves a ledger rolled back behind it (default: $XDG_STATE_HOME/gigaledger/serve or ~/.local/state/gigaledger/serve).",
+                valueName: "dir"), completion: .directory)
+        var state: String?
+        @Option(
             name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"),
             completion: .file(extensions: ["key"]))
         var logKey: String
@@ -79,6 +85,7 @@ extension GigaLedger {
                 ledgerPath: ledger.path, host: host, port: port,
                 tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
             configuration.witnesses = try witness.map(Self.parseWitness)
+            configuration.stateDirectory = state ?? RollbackGuard.defaultDirectory(environment: ProcessInfo.processInfo.environment)
             configuration.reports = reports
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
             let scheme = tlsCert == nil ? "http" : "https"

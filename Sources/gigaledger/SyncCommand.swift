@@ -22,13 +22,43 @@ extension GigaLedger {
         @OptionGroup var ledger: LocalLedgerOptions
         @OptionGroup var witnesses: WitnessOptions
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
+        @Flag(
+            name: .long,
+            help: "Make the copy a ledger of its own: remove its mark, so that write commands write into it (nothing is fetched).")
+        var detach = false
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --witness: how long the server's checkpoints may wait for the witnesses' cosignatures before the sync exits 2 (seconds, or with m or h; default 10m).",
+                valueName: "duration"))
+        var maxLag: String?
+
+        /// `--max-lag` in seconds: a number of seconds, minutes (`m`) or hours (`h`), 1 s to 7 days.
+        func maxLagSeconds() throws -> Int64 {
+            guard let text = maxLag else { return Replica.Quorum.maxLagSecondsDefault }
+            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
+            let unit = text.last.flatMap { units[$0] }
+            guard let number = Int64(unit == nil ? text : String(text.dropLast())), number >= 1, number * (unit ?? 1) <= 7 * 86_400 else {
+                throw InputError(field: "max-lag", value: text, problem: "is not a duration from 1 s to 7 days (e.g. 600, 10m, 2h)")
+            }
+            return number * (unit ?? 1)
+        }
+
+        func validate() throws {
+            if detach, from != nil || !witnesses.witness.isEmpty {
+                throw ValidationError("--detach fetches nothing: give it no --from or --witness")
+            }
+            if maxLag != nil, witnesses.witness.isEmpty { throw ValidationError("--max-lag needs --witness keys") }
+        }
 
         func run() async throws {
+            if detach { return try runDetach() }
             guard let from = from ?? ledger.server ?? Environment.value(Environment.server) else {
                 throw ValidationError("--from is missing: give the server's or the publication's URL (or set GIGALEDGER_SERVER)")
             }
             let pinned = try ledger.pinnedAuthority()
-            let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum) }
+            let lag = try maxLagSeconds()
+            let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum, maxLagSeconds: lag) }
             let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
             let path = ledger.path
             // The copy's authority, checked against the key given, becomes the one this user trusts
@@ -53,7 +83,23 @@ extension GigaLedger {
                     print("its latest checkpoint (\(size) entries) is cosigned by \(count) of the \(quorum.witnesses.count) witnesses given")
                 }
             }
+            // What the witnesses cosigned was taken in; their lag beyond --max-lag is an outage to report.
+            if let lagging = outcome.lagging { throw lagging }
         }
+    }
+}
+
+extension GigaLedger.Sync {
+    /// `sync --detach`: the copy's mark removed, said with what it was a copy of.
+    func runDetach() throws {
+        let path = ledger.path
+        guard ReplicaMark.isMarked(ledger: path) else {
+            throw ValidationError("\(Ledger.displayName(path)) is not a copy kept by gigaledger sync (it carries no copy mark): nothing to detach")
+        }
+        let mark = try ReplicaMark.remove(ledger: path)
+        print(
+            "detached \(Ledger.displayName(path)): a copy of \(mark?.source ?? "its server") no more; write commands now write into it, and a sync into it again finds those entries to be its own"
+        )
     }
 }
 

@@ -72,7 +72,11 @@ public final class Ledger {
         path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
         role: WriterRole = .command
     ) throws -> Ledger {
-        Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
+        // A copy kept by `sync` is written by its syncs alone (`ReplicaMark`).
+        if forWriting, role != .replica, ReplicaMark.isMarked(ledger: path) {
+            throw LedgerError.replica(path: displayName(path), of: ReplicaMark.read(ledger: path)?.source)
+        }
+        return Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
     }
 
     /// Names the server holding this ledger (opened as `.server`) for the commands it refuses.

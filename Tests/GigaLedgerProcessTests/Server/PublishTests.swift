@@ -152,6 +152,45 @@ func freePort() throws -> Int {
         nginx.stop()
     }
 
+    /// Issue 28, case 5: a copy already above a fork's size syncs from a publication whose
+    /// `ledger/v1/checkpoints` lists a checkpoint that the log key signed over another history:
+    /// the signed split view is evidence (exit 1), nothing taken in, not "0 new entries".
+    @Test func aSplitViewListedByAPublicationIsEvidence() throws {
+        let fixture = try ServerFixture()
+        let fork = fixture.dir.file("fork.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", fork])
+        try fixture.cli.expectOK([
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "5.00",
+            "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", "OTHER", "--ledger", fork,
+        ])
+        let forked = try fixture.cli.expectOK(["checkpoint", "--key", "log.key", "--ledger", fork]).stdout
+        let forkedCheckpoint = try Checkpoint.parse(SignedNote.parse(forked).text)
+        try importRows(fixture, "a.csv", from: 1, count: 5)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        defer { nginx.stop() }
+        let copy = fixture.dir.file("copy.sqlite")
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
+        try fixture.cli.expectOK(["sync", "--from", nginx.url, "--ledger", copy, "--authority-key", "authority.pub"], env: auditor)
+        // The publisher adds the log key's checkpoint of the other history to the list.
+        let list = out + "/ledger/v1/checkpoints"
+        let text = try String(contentsOfFile: list, encoding: .utf8)
+        let row = String(
+            decoding: CanonicalJSON.object([
+                "size": .integer(forkedCheckpoint.size), "root": .string(Encoding.hex(forkedCheckpoint.root)), "note": .string(forked),
+                "signed_at": .string("2026-12-01T00:00:00Z"),
+            ]).encoded(), as: UTF8.self)
+        try text.replacingOccurrences(of: #"{"checkpoints":["#, with: #"{"checkpoints":["# + row + ",").write(
+            toFile: list, atomically: true, encoding: .utf8)
+        let refused = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("signed by a checkpoint key of this ledger, that does not match this copy's first"), "\(refused.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.count == 1, "\(evidence)")
+        try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
+    }
+
     /// schema/tools/check_tiles.py, written from the C2SP specifications: it reads a publication as
     /// any tlog-tiles client would, from the folder and through a plain web server, and finds a
     /// changed tile, a changed checkpoint and a missing or false witness.

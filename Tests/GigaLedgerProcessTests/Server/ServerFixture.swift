@@ -17,7 +17,13 @@ final class ServerProcess: @unchecked Sendable {
     init(dir: TempDir, ledger: String, listen: String = "127.0.0.1:0", extra: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["serve", "--ledger", ledger, "--listen", listen, "--log-key", "log.key", "--checkpoint-interval", "50"] + extra
+        // A state folder per ledger file (a test's forked copy is another server's ledger, not a rollback of this one).
+        let state = [
+            "--state", dir.file("serve-state-" + String(ledger.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.suffix(40))),
+        ]
+        process.arguments =
+            ["serve", "--ledger", ledger, "--listen", listen, "--log-key", "log.key", "--checkpoint-interval", "50"]
+            + (extra.contains("--state") ? [] : state) + extra
         process.currentDirectoryURL = dir.url
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         output = Pipe()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GigaLedgerKit
 import GigaLedgerTestSupport
 import Synchronization
 import Testing
@@ -91,6 +92,82 @@ import Testing
         #expect(try rows("entries", replica).count == 10)
         try fixture.cli.expectOK(["verify", "--ledger", replica])
         try fixture.cli.expectOK(["status", "--ledger", replica])
+    }
+
+    /// Issue 28, case 2: a backup older than the server's last checkpoint, restored over the
+    /// ledger, is not served (exit 2, the cause and the remedy in one line); restored from the
+    /// freshest replica instead, the server serves, and the officer's client and the replica carry
+    /// on without an error.
+    @Test func aBackupBehindTheLastCheckpointIsNotServed() throws {
+        let fixture = try ServerFixture()
+        let backup = fixture.dir.file("backup.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", backup])
+        var server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let replica = fixture.dir.file("replica.sqlite")
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"])
+        server.stop()
+        func removeLedger() {
+            for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
+        }
+        removeLedger()
+        try FileManager.default.copyItem(atPath: backup, toPath: fixture.ledger)
+        let state = fixture.dir.file(
+            "serve-state-" + String(fixture.ledger.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.suffix(40)))
+        let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", state])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("the ledger holds 5 entries, fewer than the 6 of the checkpoint this server's log key signed"),
+            "\(refused.stderr)")
+        #expect(refused.stderr.contains("Restoring a ledger") && !refused.stderr.contains("enrol"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        removeLedger()
+        try fixture.cli.expectOK(["copy", "--from", replica, "--to", fixture.ledger])
+        server = try fixture.start()
+        #expect(fixture.remote(fixture.payment(ref: "R-2"), server: server).status == 0)
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", replica])
+        server.stop()
+    }
+
+    /// Issue 28, case 3: a copy made by `sync` stays one. Every write command refuses it (exit 2),
+    /// naming the server to write through; `sync --detach` makes it a ledger of its own, and a later
+    /// sync into it says that the entries written into it are the copy's divergence (exit 1), not
+    /// the server's, and writes no evidence against the server.
+    @Test func aReplicaStaysACopy() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        let replica = fixture.dir.file("replica.sqlite")
+        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"]
+        try fixture.cli.expectOK(sync)
+        fixture.dir.write("rows.csv", ImportCommandTests.header + "contribution,de-jupiter,2026-02-01,eu,1.00,capex,payment,COPY-1,,,,,\n")
+        for arguments in [
+            ["import", "rows.csv", "--key", "authority.key"], fixture.payment(ref: "COPY-2"),
+            ["checkpoint", "--key", "authority.key"],
+        ] {
+            let refused = fixture.cli.run(arguments + ["--ledger", replica], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+            #expect(refused.status == 2, "\(arguments): \(refused.stderr)")
+            #expect(
+                refused.stderr.contains("is a copy of \(server.url) kept by gigaledger sync: record through the server with --server \(server.url)"))
+            #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        }
+        #expect(try rows("entries", replica).count == 6)
+        try #require(fixture.remote(fixture.payment(ref: "R-2"), server: server).status == 0)
+        try fixture.cli.expectOK(sync)  // syncs stay allowed
+        #expect(fixture.cli.run(["sync", "--detach", "--from", server.url, "--ledger", replica]).status == 64)
+        let detached = try fixture.cli.expectOK(["sync", "--detach", "--ledger", replica])
+        #expect(detached.stdout.contains("detached") && detached.stdout.contains(server.url), "\(detached.stdout)")
+        try fixture.cli.expectOK(["import", "rows.csv", "--key", "authority.key", "--ledger", replica])
+        #expect(fixture.cli.run(["sync", "--detach", "--ledger", replica]).status == 64)  // not a copy any more
+        // Synced again: a copy with entries of its own is refused as the copy's fork with the
+        // server's evidence (the mark is gone); a marked copy's own entries are named as its own.
+        try ReplicaMark(source: server.url, size: 7, checkpoint: "").write(ledger: replica)
+        let diverged = fixture.cli.run(sync)
+        #expect(diverged.status == 1, "\(diverged.stderr)")
+        #expect(diverged.stderr.contains("entries 8 to 9 were written into the copy, not taken from the server"), "\(diverged.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.isEmpty, "no evidence against the server: \(evidence)")
+        server.stop()
     }
 
     /// A client that has seen checkpoint A refuses to sign after a server that serves a fork of A,
@@ -352,6 +429,46 @@ import Testing
         server.stop()
         try fixture.cli.expectOK(["verify"])
         try fixture.cli.expectOK(["verify", "--ledger", "auditor-copy.sqlite"])
+    }
+
+    /// Issue 28, case 4: `sync --witness` with a witness that stopped cosigning takes in what the
+    /// quorum cosigned and, once the server's checkpoints have waited longer than `--max-lag`,
+    /// exits 2 naming the witness; a lag below it is no error.
+    @Test func witnessesThatLagBeyondMaxLagAreReported() throws {
+        let fixture = try ServerFixture()
+        for name in ["auditor", "absent"] {
+            try fixture.cli.expectOK(["key", "generate", "--out", name, "--unencrypted"])
+            try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "\(name).pub", "--name", name, "--role", "auditor"])
+        }
+        let server = try fixture.start()
+        defer { server.stop() }
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        try #require(
+            fixture.remote(["cosign", "--key", "auditor.key", "--ledger", "auditor-copy.sqlite", "--name", "coa.example/witness"], server: server)
+                .status == 0)
+        let sync = [
+            "sync", "--from", server.url, "--ledger", "witnessed.sqlite", "--authority-key", "authority.pub", "--witness", "auditor.pub",
+        ]
+        try fixture.cli.expectOK(sync)
+        func entries() throws -> Int {
+            try DatabaseQueue(path: fixture.dir.file("witnessed.sqlite")).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM entries") ?? -1 }
+        }
+        let witnessed = try entries()
+        try #require(fixture.remote(fixture.payment(ref: "R-2"), server: server).status == 0)
+        sleep(3)  // time passes: the server's checkpoint of R-2 (kept within 50 ms) is then over 2 s old, cosigned by no witness
+        let lagging = fixture.cli.run(sync + ["--max-lag", "2"])
+        #expect(lagging.status == 2, "\(lagging.stdout) \(lagging.stderr)")
+        let auditor = try #require(fixture.cli.run(["key", "list"]).stdout.split(separator: "\n").first { $0.hasSuffix("  auditor") }?.prefix(16))
+        #expect(lagging.stderr.contains("lacks the cosignature of \(auditor)") && lagging.stderr.contains("--max-lag 2 s"), "\(lagging.stderr)")
+        #expect(lagging.stderr.split(separator: "\n").count == 1, "\(lagging.stderr)")
+        #expect(try entries() == witnessed)
+        // Two witnesses, one of them required, the other never running: the same, naming both.
+        let both = fixture.cli.run(sync + ["--witness", "absent.pub", "--quorum", "1", "--max-lag", "2"])
+        #expect(both.status == 2 && both.stderr.contains("lacks the cosignature of \(auditor)"), "\(both.stderr)")
+        // Within the default 10 minutes, an ordinary lag.
+        try fixture.cli.expectOK(sync)
+        #expect(fixture.cli.run(sync + ["--max-lag", "0"]).status == 65)
+        #expect(fixture.cli.run(["sync", "--from", server.url, "--ledger", "other.sqlite", "--max-lag", "5m"]).status == 64)
     }
 
     /// While `serve` runs it is the ledger's one writer: a second `serve` is refused, and so is a

@@ -1,0 +1,94 @@
+import Foundation
+import GigaLedgerCore
+import GigaLedgerStore
+
+/// The largest checkpoint a server's log key signed for a ledger, kept outside the ledger (in the
+/// server's state folder), so that a server never serves a history shorter than one it vouched
+/// for: a backup restored over the ledger, or a former primary that missed the last commits, is
+/// refused at start with what happened and what to do (the operator runbook, "Restoring a
+/// ledger"), before anything else is said of it. Officers' clients and replicas that saw the
+/// larger checkpoint would refuse such a server anyway; this makes the operator see it first.
+///
+/// One file per origin, `<origin with every byte but [A-Za-z0-9.-] as _>-<8 hex of its SHA-256>.checkpoint`,
+/// holding the signed note; replaced whole (a new file renamed over it) each time the server signs
+/// a larger checkpoint (for an answer, or to keep).
+public final class RollbackGuard: @unchecked Sendable {
+    // `@unchecked Sendable`: `guarded` is read and written only under `lock`.
+    public let file: String
+    private let lock = NSLock()
+    private var guarded: Int64
+
+    /// The guard of `origin` in `directory` (created when missing).
+    public init(directory: String, origin: String) throws {
+        let safe = String(
+            String.UnicodeScalarView(
+                origin.unicodeScalars.map { scalar in
+                    scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "-") ? scalar : "_"
+                }))
+        file = directory + "/" + safe.prefix(100) + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4))) + ".checkpoint"
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw LedgerError.readOnly(path: directory, "the server's state folder cannot be made: \(error.localizedDescription)")
+        }
+        guarded = 0
+        guarded = (try largest())?.size ?? 0
+    }
+
+    /// Where a server keeps its state by default: `$XDG_STATE_HOME/gigaledger/serve`, else
+    /// `$HOME/.local/state/gigaledger/serve`.
+    public static func defaultDirectory(environment: [String: String]) -> String? {
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/gigaledger/serve" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.local/state/gigaledger/serve" }
+        return nil
+    }
+
+    /// The checkpoint guarded, if any; a file that is not a checkpoint note is refused (an
+    /// operator removes it knowingly, never this code).
+    public func largest() throws -> Checkpoint? {
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        guard let checkpoint = try? Checkpoint.parse(SignedNote.parse(String(decoding: data, as: UTF8.self)).text) else {
+            throw LedgerError.damaged("the server's rollback guard \(file) holds no signed checkpoint (move it aside to start without it)")
+        }
+        return checkpoint
+    }
+
+    /// Refuses a ledger of `size` entries that is behind the guarded checkpoint or does not extend
+    /// it (`root(n)` is the root of its first n entries).
+    public func check(size: Int64, root: (Int64) throws -> [UInt8]) throws {
+        guard let kept = try largest() else { return }
+        guard size >= kept.size else {
+            throw RolledBack(
+                message:
+                    "the ledger holds \(size) entries, fewer than the \(kept.size) of the checkpoint this server's log key signed (\(file)): it is a backup restored from before that checkpoint, or a former primary that missed the last commits; serve a copy that holds at least \(kept.size) entries (a replica or a publication: the operator runbook, \"Restoring a ledger\"); nothing was served"
+            )
+        }
+        guard try root(kept.size) == kept.root else {
+            throw RolledBack(
+                message:
+                    "the ledger's first \(kept.size) entries are not those of the checkpoint this server's log key signed (\(file)): it is another history (a fork), not this server's; serve a copy of this server's ledger (the operator runbook, \"Restoring a ledger\"); nothing was served"
+            )
+        }
+    }
+
+    /// Keeps `note` when its checkpoint is larger than the one guarded.
+    public func keep(_ note: String, size: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard size > guarded else { return }
+        let partial = file + ".partial-\(getpid())"
+        guard FileManager.default.createFile(atPath: partial, contents: Data(note.utf8), attributes: [.posixPermissions: 0o644]),
+            rename(partial, file) == 0
+        else {
+            try? FileManager.default.removeItem(atPath: partial)
+            return
+        }
+        guarded = size
+    }
+}
+
+/// The ledger is behind (or beside) what the server vouched for: not served. An operator's
+/// matter (exit 2), named with its remedy.
+public struct RolledBack: GigaLedgerError {
+    public let message: String
+    public var description: String { message }
+    public var kind: FailureKind { .unusable }
+}
