@@ -90,12 +90,23 @@ extension GigaLedger {
             let warnings = try ledger.storeWarnings()
             for warning in warnings { warn("warning: \(warning)") }
             let head = report.headHash.map(Encoding.hex) ?? ""
+            // Every authority key with its status: the root of trust may have been rotated since.
+            let authorities = report.isVerified ? try ledger.keys().filter { $0.enrolment.role == .authority } : []
             if json {
                 var fields: [String: CanonicalJSON] = [
                     "verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
                     "head": .string(head), "origin": .string(report.origin),
                     "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
                     "warnings": .array(warnings.map { .string($0) }),
+                    "authority_keys": .array(
+                        authorities.map { key in
+                            var members: [String: CanonicalJSON] = [
+                                "key_id": .string(key.enrolment.publicKey.id.description), "name": .string(key.enrolment.name),
+                                "enrolled_at": .integer(key.enrolledAt),
+                            ]
+                            if let revoked = key.revokedAt { members["revoked_at"] = .integer(revoked) }
+                            return .object(members)
+                        }),
                 ]
                 if let failure = report.failure {
                     fields["failed_entry"] = .integer(failure.seq)
@@ -109,6 +120,11 @@ extension GigaLedger {
                 print("verified: \(Render.count(report.verifiedCount, "entry", "entries")), head \(head)")
                 print("origin: \(report.origin)")
                 print("authority key: \(authority?.description ?? "unknown") (\(Render.trust(trust)))")
+                for key in authorities {
+                    let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
+                    let how = key.enrolledAt == 1 ? "the genesis authority" : "enrolled at entry \(key.enrolledAt)"
+                    print("  authority \(key.enrolment.publicKey.id) \(InputError.quoted(key.enrolment.name)): \(how), \(status)")
+                }
             }
             if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
             if let required {

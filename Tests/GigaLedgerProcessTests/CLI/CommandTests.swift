@@ -8,6 +8,23 @@ import Testing
 
 /// The commands end to end through the real binary: stdout, stderr and exit codes.
 @Suite struct CommandTests {
+    /// Issue 27, case 1 (in part): after an authority rotation, `verify` lists every authority key
+    /// with its status, the revoked genesis key said to be revoked.
+    @Test func verifyListsEveryAuthorityKeyWithItsStatus() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["key", "generate", "--out", "authority-2", "--unencrypted"])
+        try fixture.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "authority-2.pub", "--name", "Authority 2027", "--role", "authority",
+        ])
+        let genesis = try #require(fixture.run(["key", "list", "--json"]).stdout.firstMatch(of: /"key_id":"([0-9A-F]{16})"/)).1
+        try fixture.expectOK(["key", "revoke", "--key", "authority-2.key", "--id", String(genesis), "--reason", "rotated"])
+        let verified = try fixture.expectOK(["verify"]).stdout
+        #expect(verified.contains("  authority \(genesis) \"Ledger authority\": the genesis authority, revoked at entry 6"), "\(verified)")
+        #expect(verified.contains("\"Authority 2027\": enrolled at entry 5, active"), "\(verified)")
+        let json = try fixture.expectOK(["verify", "--json"]).stdout
+        #expect(json.contains(#""key_id":"\#(genesis)","name":"Ledger authority","revoked_at":6"#), "\(json)")
+    }
+
     @Test func keyGenerateWritesAnEncryptedKeyAndAMinisignPublicKey() throws {
         let dir = TempDir()
         dir.write("pass", "s3cret and longer\n")
