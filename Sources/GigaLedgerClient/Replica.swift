@@ -36,6 +36,8 @@ public struct Replica: Sendable {
         var reached: String? = nil
         /// The witnesses required lag behind the source beyond `--max-lag` (the caller reports it, exit 2).
         public var lagging: QuorumLagging? = nil
+        /// The copy had been detached, with nothing written into it since: it is a copy again.
+        public var reattached = false
     }
 
     /// Entries were written into the copy itself (after its last sync, or into a copy detached and
@@ -54,14 +56,22 @@ public struct Replica: Sendable {
         /// How long the source's checkpoints may go without the quorum's cosignatures: beyond it,
         /// the sync takes in what the quorum cosigned and exits 2, naming the witnesses missing.
         public let maxLagSeconds: Int64
+        /// How each witness is named in messages (its public key file), beside its key ID.
+        public let labels: [String]
 
         /// By default, 10 minutes: a witness cosigns within seconds of a checkpoint when it is up.
         public static let maxLagSecondsDefault: Int64 = 600
 
-        public init(witnesses: [PublicKey], count: Int, maxLagSeconds: Int64 = maxLagSecondsDefault) {
+        public init(witnesses: [PublicKey], count: Int, maxLagSeconds: Int64 = maxLagSecondsDefault, labels: [String] = []) {
             self.witnesses = witnesses
             self.count = count
             self.maxLagSeconds = maxLagSeconds
+            self.labels = labels
+        }
+
+        /// A duration in words: seconds below two minutes, minutes below two hours, else hours.
+        static func words(_ seconds: Int64) -> String {
+            seconds < 120 ? "\(seconds) s" : seconds < 7_200 ? "\(seconds / 60) min" : "\(seconds / 3_600) h"
         }
 
         /// When checkpoints above `witnessed` (the latest the quorum cosigned) have waited for
@@ -76,11 +86,13 @@ public struct Replica: Sendable {
             else { return nil }
             let lines = kept.cosignatures.filter { $0.size == newest.size }.compactMap { try? SignedNote.parseSignature($0.line) }
             let cosigners = SignedNote(text: text, signatures: lines).cosigners(among: witnesses)
-            let missing = witnesses.filter { witness in !cosigners.contains { $0 == witness } }.map(\.id.description)
-            let minutes = Int64(now.timeIntervalSince(signedAt)) / 60
+            let missing = witnesses.enumerated().filter { _, witness in !cosigners.contains { $0 == witness } }.map { index, witness in
+                index < labels.count ? "\(labels[index]) (\(witness.id))" : witness.id.description
+            }
+            let waited = Int64(now.timeIntervalSince(signedAt))
             return QuorumLagging(
                 message:
-                    "the witnesses have cosigned nothing newer than \(witnessed) entries for \(minutes) min (--max-lag \(maxLagSeconds) s): the checkpoint of \(first.size) entries was signed at \(first.signedAt), and the latest, of \(newest.size), lacks the cosignature of \(missing.joined(separator: ", ")) (\(count) of \(witnesses.count) required); the copy holds the \(witnessed) entries they cosigned: a witness is down or behind, tell its operator"
+                    "the witnesses have cosigned nothing newer than \(witnessed) entries for \(Self.words(waited)) (--max-lag \(Self.words(maxLagSeconds))): the checkpoint of \(first.size) entries was signed at \(first.signedAt), and the latest, of \(newest.size), lacks the cosignature of \(missing.joined(separator: ", ")) (\(count) of \(witnesses.count) required); the copy holds the \(witnessed) entries they cosigned: a witness is down or behind, tell its operator"
             )
         }
 
@@ -144,18 +156,20 @@ public struct Replica: Sendable {
         let ledger =
             exists
             ? try Ledger.open(path: path, forWriting: true, lockWaitSeconds: lockWaitSeconds, role: .replica) : try Ledger.createReplica(path: path)
-        let outcome: Outcome
+        var outcome: Outcome
+        let mark = ReplicaMark.read(ledger: path)
         do {
-            if let mark = ReplicaMark.read(ledger: path) {
+            if let mark {
                 let size = try ledger.size()
                 guard size <= mark.size else {
                     throw CopyDiverged(
                         message:
-                            "this copy holds \(size) entries, but its last sync from \(mark.source) took it to \(mark.size) (the server's signed checkpoint of \(mark.size) entries, kept beside the copy): entries \(mark.size + 1) to \(size) were written into the copy, not taken from the server; nothing was taken in (make a new copy with gigaledger sync into another file)"
+                            "this copy holds \(size) entries, but its last sync from \(mark.source) took it to \(mark.size) (the server's signed checkpoint of \(mark.size) entries, kept beside the copy): entries \(mark.size + 1) to \(size) were written into the copy\(mark.detached ? " after it was detached" : ""), not taken from the server; nothing was taken in (keep a new copy with gigaledger sync into another file)"
                     )
                 }
             }
             outcome = try await sync(Copy(ledger: ledger), created: !exists, quorum: quorum)
+            outcome.reattached = mark?.detached == true
         } catch {
             if !exists { Ledger.removeFiles(path: path) }
             throw error
@@ -163,6 +177,7 @@ public struct Replica: Sendable {
         // The copy stays one: marked with its source and the checkpoint it was last checked against.
         if let reached = outcome.reached {
             try ReplicaMark(source: client.base, size: outcome.after, checkpoint: reached).write(ledger: path)
+            try ledger.markCopy(true)
         }
         return outcome
     }
@@ -218,9 +233,10 @@ public struct Replica: Sendable {
     private func checkListed(_ listed: [ReplicatedCheckpoint], against ledger: Ledger, own: Checkpoint) throws {
         let rows = listed.filter { $0.size >= 1 && $0.size <= own.size }
         guard !rows.isEmpty else { return }
-        let signers = try ledger.checkpointKeys()
         for row in rows {
-            guard let (checkpoint, _) = try? Checkpoint.open(row.note, trusting: signers), checkpoint.origin == own.origin else { continue }
+            guard let (checkpoint, _) = try? Checkpoint.open(row.note, trusting: try ledger.checkpointKeys(at: row.size)),
+                checkpoint.origin == own.origin
+            else { continue }
             let root = try ledger.root(size: checkpoint.size)
             guard root != checkpoint.root else { continue }
             throw try trust.evidence(

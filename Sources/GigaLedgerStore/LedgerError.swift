@@ -13,7 +13,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
     /// A running `gigaledger serve` holds the ledger (its one writer): every write goes through it.
     case served(path: String, by: String?)
     /// A copy kept by `gigaledger sync` (marked beside it): written only by its syncs.
-    case replica(path: String, of: String?)
+    case replica(path: String, of: String?, serving: Bool)
     case full(path: String)
     case headInvalid(seq: Int64, String)
     case treeIncomplete(level: Int, index: Int64)
@@ -49,10 +49,12 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .served(let path, nil):
             return
                 "ledger \(path) is held by a running gigaledger serve (its one writer): write through that server with --server URL, or stop it first; nothing was written"
-        case .replica(let path, let source):
-            let server = source ?? "its server"
+        case .replica(let path, let source, false):
             return
-                "ledger \(path) is a copy of \(server) kept by gigaledger sync: record through the server with --server \(source ?? "URL"); nothing was written (to write into this file on its own, detach it first: gigaledger sync --detach --ledger \(path))"
+                "ledger \(path) is a copy of \(source ?? "its server") kept by gigaledger sync: run the command through the server instead (add --server \(source ?? "URL")); nothing was written (to write into this file on its own, detach it first: gigaledger sync --detach --ledger \(path))"
+        case .replica(let path, let source, true):
+            return
+                "ledger \(path) is a copy of \(source ?? "a server's ledger") kept by gigaledger sync, not a ledger to serve: to restore a server from it, copy it into a ledger of its own first (gigaledger copy --from \(path) --to LEDGER; the operator runbook, \"Restoring a ledger\"); nothing was served"
         case .headInvalid(let seq, let why):
             return "the ledger's head entry \(seq) does not verify (\(why)); nothing was written, run `gigaledger verify`"
         case .checkpointMismatch(let why): return "the ledger does not extend the checkpoint: \(why)"

@@ -84,6 +84,12 @@ public final class LedgerStore {
     /// in the lock file beside a SQLite ledger, in the lock's session's `application_name` on PostgreSQL.
     public func announce(server url: String) { backend.announce(server: url) }
 
+    /// Whether the ledger is marked inside as a copy kept by `gigaledger sync` (SQLite: its header).
+    public func isMarkedCopy() throws -> Bool { try backend.isMarkedCopy() }
+
+    /// Marks the ledger inside as a copy kept by `sync`, or clears the mark (`sync --detach`).
+    public func markCopy(_ on: Bool) throws { try backend.markCopy(on) }
+
     /// The SQL an administrator runs so that `role` (the server's, the officers') may read and
     /// append to a PostgreSQL ledger and nothing else; nil for SQLite.
     public var grantSQL: String? { isPostgres ? PostgresSchema.grantSQL(role: "gigaledger_app") : nil }

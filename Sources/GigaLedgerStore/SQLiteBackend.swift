@@ -67,7 +67,7 @@ final class SQLiteBackend: StoreBackend {
     static func open(at path: String, forWriting: Bool, lockWaitSeconds: TimeInterval, role: WriterRole) throws -> SQLiteBackend {
         try LedgerDatabase.checkIsSQLiteFile(path: path)
         if forWriting { try LedgerDatabase.checkWritable(path: path) }
-        let writerLock = forWriting ? try FileWriterLock.acquire(ledger: path, role: role, waitSeconds: lockWaitSeconds) : nil
+        let writerLock = forWriting && role != .dryRun ? try FileWriterLock.acquire(ledger: path, role: role, waitSeconds: lockWaitSeconds) : nil
         do {
             let queue =
                 forWriting
@@ -194,6 +194,22 @@ final class SQLiteBackend: StoreBackend {
 
     /// In the lock file beside the ledger.
     func announce(server url: String) { writerLock?.announce(url) }
+
+    /// `PRAGMA user_version` of a copy kept by `sync` ("COPY"): in the file's header, so every name
+    /// of the file (a hard link) sees it; covered by no verification (schema/FORMAT.md section 17).
+    static let copyMark: Int32 = 0x434F_5059
+
+    func isMarkedCopy() throws -> Bool {
+        do { return try queue.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") } == Self.copyMark } catch {
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
+
+    func markCopy(_ on: Bool) throws {
+        do { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = \(on ? Self.copyMark : 0)") } } catch {
+            throw LedgerDatabase.map(error, path: path)
+        }
+    }
 
     /// Copies the ledger with SQLite's online backup API (sqlite.org/backup.html), a consistent
     /// snapshot while others may be appending, to a new file beside `target` (its path is

@@ -29,6 +29,11 @@ protocol StoreBackend: AnyObject {
     func holdWriterLock(waitSeconds: TimeInterval) throws
     /// Names the server that holds the ledger, for the commands it refuses.
     func announce(server url: String)
+    /// Whether the ledger is marked inside as a copy kept by `gigaledger sync` (every name of the
+    /// file sees it: a hard link too); false where the store keeps no such mark.
+    func isMarkedCopy() throws -> Bool
+    /// Marks the ledger inside as such a copy, or clears the mark.
+    func markCopy(_ on: Bool) throws
 }
 
 /// A transaction's connection: the statements `StoreReader` and `StoreWriter` run, and the scans

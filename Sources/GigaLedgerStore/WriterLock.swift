@@ -16,6 +16,9 @@ public enum WriterRole: Sendable, Equatable {
     /// `gigaledger sync`, taking entries into a copy of a server's ledger: the one command a copy
     /// accepts (`ReplicaMark`); locked as a command.
     case replica
+    /// A dry run (`--dry-run`): the real checks in a transaction rolled back, so it takes no writer
+    /// lock and works beside a server and on a copy; it must never commit.
+    case dryRun
 }
 
 /// The lock of a SQLite ledger's one writer: an open-file-description lock (`F_OFD_SETLK`,
@@ -82,7 +85,7 @@ final class FileWriterLock: @unchecked Sendable {
 
     private func take(_ role: WriterRole, waitSeconds: TimeInterval, ledger: String) throws(LedgerError) {
         switch role {
-        case .command, .replica:
+        case .command, .replica, .dryRun:
             guard lock(F_RDLCK) else { throw .served(path: ledger, by: holder()) }
         case .server:
             let deadline = Date().addingTimeInterval(waitSeconds)

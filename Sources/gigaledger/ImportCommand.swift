@@ -28,7 +28,8 @@ extension GigaLedger {
         func run() async throws {
             let importFile = try ImportFile.open(file)
             if let url = ledger.serverURL { return try await runRemote(importFile, url: url) }
-            let ledger = try ledger.open(forWriting: true)  // a dry run too: it runs the real transaction, then rolls it back
+            // A dry run too: it runs the real transaction, then rolls it back (so it takes no writer lock).
+            let ledger = try ledger.open(forWriting: true, dryRun: dryRun)
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             _ = try ledger.importFile(
                 importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,

@@ -138,17 +138,21 @@ extension LedgerLocation {
 
     /// Opens the ledger and checks its root of trust (the genesis authority key) against the key
     /// given or recorded for its origin; a ledger whose genesis cannot be read is left to verify.
-    func open(forWriting: Bool) throws -> Ledger {
-        try openTrusted(forWriting: forWriting).ledger
+    func open(forWriting: Bool, dryRun: Bool = false) throws -> Ledger {
+        try openTrusted(forWriting: forWriting, dryRun: dryRun).ledger
     }
 
     /// `open`, and how the authority key came to be trusted (nil when the genesis cannot be read).
-    func openTrusted(forWriting: Bool) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
+    /// A dry run (`dryRun`) writes nothing: it takes no writer lock (it works beside a server) and
+    /// works on a copy kept by `sync`.
+    func openTrusted(
+        forWriting: Bool, dryRun: Bool = false
+    ) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
         // A command that works on a file must not quietly use a local one when a server was named.
         try refuseServer()
         let lockWait = try checkedLockWait()
         let pinned = try pinnedAuthority()
-        let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait)
+        let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait, role: dryRun ? .dryRun : .command)
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
         let trust = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: pinned)
         return (ledger, origin, authority, trust)

@@ -264,7 +264,7 @@ extension GigaLedger {
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
             if let url = self.ledger.serverURL { return try await runRemote(seq, correction, url: url) }
-            let ledger = try ledger.open(forWriting: true)
+            let ledger = try ledger.open(forWriting: true, dryRun: dryRun)
             guard let original = try ledger.body(seq) else {
                 throw InputError(field: "entry", value: entry, problem: "is not an entry of this ledger")
             }

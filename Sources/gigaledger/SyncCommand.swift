@@ -29,17 +29,17 @@ extension GigaLedger {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "With --witness: how long the server's checkpoints may wait for the witnesses' cosignatures before the sync exits 2 (seconds, or with m or h; default 10m).",
+                "With --witness: how long the server's checkpoints may wait for the witnesses' cosignatures before the sync exits 2 (e.g. 600, 600s, 10m, 2h, 1d; default 10m).",
                 valueName: "duration"))
         var maxLag: String?
 
         /// `--max-lag` in seconds: a number of seconds, minutes (`m`) or hours (`h`), 1 s to 7 days.
         func maxLagSeconds() throws -> Int64 {
             guard let text = maxLag else { return Replica.Quorum.maxLagSecondsDefault }
-            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
+            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
             let unit = text.last.flatMap { units[$0] }
             guard let number = Int64(unit == nil ? text : String(text.dropLast())), number >= 1, number * (unit ?? 1) <= 7 * 86_400 else {
-                throw InputError(field: "max-lag", value: text, problem: "is not a duration from 1 s to 7 days (e.g. 600, 10m, 2h)")
+                throw InputError(field: "max-lag", value: text, problem: "is not a duration from 1 s to 7 days (e.g. 600, 600s, 10m, 2h, 1d)")
             }
             return number * (unit ?? 1)
         }
@@ -58,7 +58,9 @@ extension GigaLedger {
             }
             let pinned = try ledger.pinnedAuthority()
             let lag = try maxLagSeconds()
-            let quorum = try witnesses.load().map { Replica.Quorum(witnesses: $0.keys, count: $0.quorum, maxLagSeconds: lag) }
+            let quorum = try witnesses.load().map {
+                Replica.Quorum(witnesses: $0.keys, count: $0.quorum, maxLagSeconds: lag, labels: witnesses.witness)
+            }
             let replica = Replica(client: try Environment.client(from), trust: try Environment.headTrust(pinned: pinned, keepingCheckpoints: false))
             let path = ledger.path
             // The copy's authority, checked against the key given, becomes the one this user trusts
@@ -79,6 +81,9 @@ extension GigaLedger {
                         "note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror"
                     )
                 }
+                if outcome.reattached {
+                    print("note: \(Ledger.displayName(path)) had been detached, and nothing was written into it since: it is a copy of \(from) again")
+                }
                 if let quorum, let (size, count) = try? Ledger.open(path: path, forWriting: false).witnessCount(of: quorum.witnesses) {
                     print("its latest checkpoint (\(size) entries) is cosigned by \(count) of the \(quorum.witnesses.count) witnesses given")
                 }
@@ -90,15 +95,27 @@ extension GigaLedger {
 }
 
 extension GigaLedger.Sync {
-    /// `sync --detach`: the copy's mark removed, said with what it was a copy of.
+    /// `sync --detach`: the copy marked detached, said with what it was a copy of.
     func runDetach() throws {
         let path = ledger.path
+        let shown = Ledger.displayName(path)
+        guard try Ledger.exists(at: path) else { throw CLIError(message: "there is no ledger at \(shown): nothing to detach", kind: .unusable) }
         guard ReplicaMark.isMarked(ledger: path) else {
-            throw ValidationError("\(Ledger.displayName(path)) is not a copy kept by gigaledger sync (it carries no copy mark): nothing to detach")
+            throw CLIError(message: "\(shown) is not a copy kept by gigaledger sync (it carries no copy mark): nothing to detach", kind: .refused)
         }
-        let mark = try ReplicaMark.remove(ledger: path)
+        guard let mark = ReplicaMark.read(ledger: path) else {
+            throw CLIError(
+                message: "the copy mark of \(shown) cannot be read as one: nothing was detached (sync it again to mark it anew, or keep a new copy)",
+                kind: .unusable)
+        }
+        guard !mark.detached else {
+            print("\(shown) is detached already (a copy of \(mark.source) up to \(mark.size) entries); write commands write into it")
+            return
+        }
+        try mark.detachedMark.write(ledger: path)
+        try Ledger.open(path: path, forWriting: true, lockWaitSeconds: try ledger.checkedLockWait(), role: .replica).markCopy(false)
         print(
-            "detached \(Ledger.displayName(path)): a copy of \(mark?.source ?? "its server") no more; write commands now write into it, and a sync into it again finds those entries to be its own"
+            "detached \(shown): a copy of \(mark.source) up to \(mark.size) entries, and a ledger of its own from now: write commands write into it; a sync into it refuses the entries written into it as the copy's own, and makes it a copy again only if nothing was written"
         )
     }
 }

@@ -262,6 +262,9 @@ struct WitnessOptions: ParsableArguments {
             return nil
         }
         let keys = try witness.map { try KeyFiles.readPublic(path: $0) }
+        for (index, key) in keys.enumerated() where keys[..<index].contains(key) {
+            throw InputError(field: "witness", value: witness[index], problem: "names the same key as an earlier --witness: each witness counts once")
+        }
         let quorum = self.quorum ?? keys.count
         guard quorum >= 1, quorum <= keys.count else {
             throw InputError(field: "quorum", value: String(quorum), problem: "is not between 1 and the \(keys.count) witnesses given")

@@ -73,11 +73,23 @@ public final class Ledger {
         role: WriterRole = .command
     ) throws -> Ledger {
         // A copy kept by `sync` is written by its syncs alone (`ReplicaMark`).
-        if forWriting, role != .replica, ReplicaMark.isMarked(ledger: path) {
-            throw LedgerError.replica(path: displayName(path), of: ReplicaMark.read(ledger: path)?.source)
+        if forWriting, role == .command || role == .server, let mark = ReplicaMark.read(ledger: path) ?? ReplicaMark.unreadable(ledger: path),
+            !mark.detached
+        {
+            throw LedgerError.replica(path: displayName(path), of: mark.source.isEmpty ? nil : mark.source, serving: role == .server)
         }
-        return Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
+        let ledger = Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
+        // The mark inside the file, which every name of it sees (a hard link has no mark beside it).
+        if forWriting, role == .command || role == .server, try ledger.store.isMarkedCopy(),
+            ReplicaMark.read(ledger: path)?.detached != true
+        {
+            throw LedgerError.replica(path: displayName(path), of: ReplicaMark.read(ledger: path)?.source, serving: role == .server)
+        }
+        return ledger
     }
+
+    /// Marks this ledger inside as a copy kept by `sync` (or clears it): see `ReplicaMark`.
+    public func markCopy(_ on: Bool) throws { try store.markCopy(on) }
 
     /// Names the server holding this ledger (opened as `.server`) for the commands it refuses.
     public func announce(server url: String) {

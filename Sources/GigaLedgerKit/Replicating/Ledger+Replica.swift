@@ -149,7 +149,11 @@ extension Ledger {
     /// The keys whose signature makes a checkpoint of `size` entries count (FORMAT.md section 12):
     /// the log and authority keys enrolled at or before `size` and not revoked at or before it.
     static func checkpointSigners(_ reader: StoreReader, size: Int64) throws -> [PublicKey] {
-        try reader.keyIDs().compactMap { try? KeyID.parse($0, field: "key_id") }.compactMap { try reader.facts.key($0) }
+        // A key row no entry made (written outside GigaLedger) is no key: not one that signs checkpoints.
+        try reader.keyIDs().compactMap { try? KeyID.parse($0, field: "key_id") }
+            .compactMap { id in
+                do { return try reader.facts.key(id) } catch LedgerError.unmadeIndexRow { return nil }
+            }
             .filter { $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= size && ($0.revokedAt.map { $0 > size } ?? true) }
             .map(\.enrolment.publicKey)
     }

@@ -5,12 +5,14 @@ import GigaLedgerStore
 /// A ledger file kept by `gigaledger sync` is a copy of a server's, and stays one: `LEDGER-replica`
 /// beside the file's real path names the server (or publication) it is a copy of, and the size and
 /// signed checkpoint its last sync took it to. Every write command refuses a ledger so marked
-/// (`LedgerError.replica`: write through the server); `sync --detach` removes the mark. The size
-/// tells, at the next sync, entries written into the copy from entries the server holds: a copy
-/// larger than its last sync took it is the copy's divergence, not the server's.
+/// (`LedgerError.replica`: write through the server); `sync --detach` marks it detached, and write
+/// commands then write into it. The size tells, at the next sync, entries written into the copy
+/// from entries the server holds: a copy larger than its last sync took it is the copy's
+/// divergence, not the server's, detached or not; a detached copy with nothing written into it is
+/// a copy again after a sync.
 ///
-/// A text file: `gigaledger replica`, `source URL`, `size N`, an empty line, then the checkpoint
-/// note (signed by the server's log key). A PostgreSQL copy carries no mark.
+/// A text file: `gigaledger replica`, `source URL`, `size N`, `detached` when it is, an empty line,
+/// then the checkpoint note (signed by the server's log key). A PostgreSQL copy carries no mark.
 public struct ReplicaMark: Equatable, Sendable {
     /// The server's or publication's URL.
     public let source: String
@@ -18,11 +20,20 @@ public struct ReplicaMark: Equatable, Sendable {
     public let size: Int64
     /// The signed checkpoint of `size` entries the last sync checked the copy against.
     public let checkpoint: String
+    /// Detached (`sync --detach`): write commands write into it.
+    public let detached: Bool
 
-    public init(source: String, size: Int64, checkpoint: String) {
+    public init(source: String, size: Int64, checkpoint: String, detached: Bool = false) {
         self.source = source
         self.size = size
         self.checkpoint = checkpoint
+        self.detached = detached
+    }
+
+    /// What a mark file that cannot be read as one stands for: a copy of a source not known,
+    /// attached (writes refused), whose last sync reached no size known; nil when there is no file.
+    public static func unreadable(ledger: String) -> ReplicaMark? {
+        isMarked(ledger: ledger) ? ReplicaMark(source: "", size: 0, checkpoint: "") : nil
     }
 
     /// The mark's file for the ledger at `ledger`: beside its real path (links resolved).
@@ -44,18 +55,20 @@ public struct ReplicaMark: Equatable, Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard let split = text.range(of: "\n\n") else { return nil }
         let fields = text[..<split.lowerBound].split(separator: "\n")
-        guard fields.count == 3, fields[0] == "gigaledger replica", fields[1].hasPrefix("source "), fields[2].hasPrefix("size "),
-            let size = Int64(fields[2].dropFirst(5)), size >= 0
+        guard fields.count == 3 || (fields.count == 4 && fields[3] == "detached"), fields[0] == "gigaledger replica",
+            fields[1].hasPrefix("source "), fields[2].hasPrefix("size "), let size = Int64(fields[2].dropFirst(5)), size >= 0
         else { return nil }
         let source = String(fields[1].dropFirst(7))
         // Only printable ASCII is repeated to a terminal.
         guard source.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
-        return ReplicaMark(source: source, size: size, checkpoint: String(text[split.upperBound...]))
+        return ReplicaMark(source: source, size: size, checkpoint: String(text[split.upperBound...]), detached: fields.count == 4)
     }
 
     /// Whether the ledger at `ledger` carries a mark file, readable or not.
     public static func isMarked(ledger: String) -> Bool {
-        !LedgerStore.isPostgres(ledger) && FileManager.default.fileExists(atPath: file(of: ledger))
+        var status = stat()
+        // lstat: a link to nothing marks the copy too (it is not taken for "no mark").
+        return !LedgerStore.isPostgres(ledger) && lstat(file(of: ledger), &status) == 0
     }
 
     /// Writes the mark (a new file renamed over the old: never half-written).
@@ -63,7 +76,7 @@ public struct ReplicaMark: Equatable, Sendable {
         guard !LedgerStore.isPostgres(ledger) else { return }
         let path = Self.file(of: ledger)
         let partial = path + ".partial-\(getpid())"
-        let text = "gigaledger replica\nsource \(source)\nsize \(size)\n\n\(checkpoint)"
+        let text = "gigaledger replica\nsource \(source)\nsize \(size)\n\(detached ? "detached\n" : "")\n\(checkpoint)"
         guard FileManager.default.createFile(atPath: partial, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
             throw LedgerError.readOnly(path: ledger, "its copy mark \(path) cannot be written")
         }
@@ -74,15 +87,7 @@ public struct ReplicaMark: Equatable, Sendable {
         }
     }
 
-    /// Removes the mark: the ledger is a copy no more (`sync --detach`). Returns the mark removed.
-    @discardableResult
-    public static func remove(ledger: String) throws -> ReplicaMark? {
-        let mark = read(ledger: ledger)
-        let path = file(of: ledger)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do { try FileManager.default.removeItem(atPath: path) } catch {
-            throw LedgerError.readOnly(path: ledger, "its copy mark \(path) cannot be removed: \(error.localizedDescription)")
-        }
-        return mark
-    }
+    /// The mark of a copy detached (`sync --detach`): write commands write into it; a later sync
+    /// into it still tells the entries written into it from the server's.
+    public var detachedMark: ReplicaMark { ReplicaMark(source: source, size: size, checkpoint: checkpoint, detached: true) }
 }

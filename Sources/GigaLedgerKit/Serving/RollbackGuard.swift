@@ -26,8 +26,13 @@ public final class RollbackGuard: @unchecked Sendable {
                     scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "-") ? scalar : "_"
                 }))
         file = directory + "/" + safe.prefix(100) + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4))) + ".checkpoint"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw StateUnusable(message: "the server's state folder \(directory) is a file, not a folder (--state); nothing was served")
+        }
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw LedgerError.readOnly(path: directory, "the server's state folder cannot be made: \(error.localizedDescription)")
+            throw StateUnusable(
+                message: "the server's state folder \(directory) cannot be made (--state): \(error.localizedDescription); nothing was served")
         }
         guarded = 0
         guarded = (try largest())?.size ?? 0
@@ -44,12 +49,29 @@ public final class RollbackGuard: @unchecked Sendable {
     /// The checkpoint guarded, if any; a file that is not a checkpoint note is refused (an
     /// operator removes it knowingly, never this code).
     public func largest() throws -> Checkpoint? {
-        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        var status = stat()
+        // Nothing there (not even a link to nothing): no checkpoint signed yet.
+        guard lstat(file, &status) == 0 else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
+            let data = FileManager.default.contents(atPath: file), data.count <= Self.fileBytesMax
+        else {
+            throw StateUnusable(
+                message:
+                    "the server's rollback guard \(file) is not a file it can read (a folder, a link to nothing, or too large): the server cannot tell whether this ledger was rolled back; nothing was served (put it right, or move it aside knowingly: the operator runbook, \"Restoring a ledger\")"
+            )
+        }
         guard let checkpoint = try? Checkpoint.parse(SignedNote.parse(String(decoding: data, as: UTF8.self)).text) else {
-            throw LedgerError.damaged("the server's rollback guard \(file) holds no signed checkpoint (move it aside to start without it)")
+            throw StateUnusable(
+                message:
+                    "the server's rollback guard \(file) holds no signed checkpoint (damaged?): the server cannot tell whether this ledger was rolled back; nothing was served (move it aside knowingly: the operator runbook, \"Restoring a ledger\")"
+            )
         }
         return checkpoint
     }
+
+    /// The largest guard file read: a signed checkpoint note is well under it.
+    static let fileBytesMax = 65_536
 
     /// Refuses a ledger of `size` entries that is behind the guarded checkpoint or does not extend
     /// it (`root(n)` is the root of its first n entries).
@@ -83,6 +105,13 @@ public final class RollbackGuard: @unchecked Sendable {
         }
         guarded = size
     }
+}
+
+/// The server's state folder or rollback guard cannot be used: the server does not start (exit 2).
+public struct StateUnusable: GigaLedgerError {
+    public let message: String
+    public var description: String { message }
+    public var kind: FailureKind { .unusable }
 }
 
 /// The ledger is behind (or beside) what the server vouched for: not served. An operator's

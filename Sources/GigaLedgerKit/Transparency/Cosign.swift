@@ -59,7 +59,7 @@ extension Ledger {
         else {
             throw Refusal("key \(key.id) is not an enrolled, unrevoked auditor key of this ledger; only those cosign")
         }
-        let (target, signed) = try Checkpoint.open(note, trusting: try checkpointKeys())
+        let (target, signed) = try openWithKeysOfItsSize(note)
         let report = try verify(rootsAt: [target.size, last?.size ?? 0])
         if let failure = report.failure { throw CosignRefusal(reason: "the ledger does not verify: \(failure)", kind: .notVerified) }
         guard report.roots[target.size] == target.root else {

@@ -25,9 +25,21 @@ extension Ledger {
     /// than signing).
     private static let decodedOrigin = Mutex<(body: [UInt8], origin: String)?>(nil)
 
-    /// Every key ever enrolled as an authority or log key: the keys whose checkpoint signatures this ledger accepts.
+    /// Every key ever enrolled as an authority or log key.
     public func checkpointKeys() throws -> [PublicKey] {
         try keys().filter { $0.enrolment.role.signsCheckpoints }.map(\.enrolment.publicKey)
+    }
+
+    /// The keys whose signature on a checkpoint of `size` entries counts (FORMAT.md section 12):
+    /// authority or log keys enrolled at or before entry `size` and not revoked at or before it.
+    public func checkpointKeys(at size: Int64) throws -> [PublicKey] {
+        try store.read { try Self.checkpointSigners($0, size: size) }
+    }
+
+    /// Opens a signed checkpoint with the keys valid at the size it names.
+    func openWithKeysOfItsSize(_ note: String) throws -> (checkpoint: Checkpoint, note: SignedNote) {
+        let size = (try? Checkpoint.parse(SignedNote.parse(note).text))?.size ?? 0
+        return try Checkpoint.open(note, trusting: try checkpointKeys(at: size))
     }
 
     /// The number of entries.
@@ -217,7 +229,7 @@ extension Ledger {
     /// Reads a signed checkpoint and checks it against this ledger: signed by one of its authority
     /// keys, for its origin, no larger than the ledger, with the root the stored tree gives.
     public func openCheckpoint(_ note: String) throws -> Checkpoint {
-        let (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys())
+        let (checkpoint, _) = try openWithKeysOfItsSize(note)
         let origin = try origin()
         guard checkpoint.origin == origin else { throw Refusal("the checkpoint is for \(checkpoint.origin), this ledger is \(origin)") }
         let size = try size()
@@ -286,13 +298,16 @@ extension Ledger {
     public func verify(extending note: String, named: String) throws -> VerificationReport {
         let checkpoint: Checkpoint
         do {
-            (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys())
+            (checkpoint, _) = try openWithKeysOfItsSize(note)
         } catch let error as NoteError {
             if case .malformed = error { throw error }
             let report = try verify()
             return report.failing(
-                VerificationFailure(seq: 1, reason: "checkpoint \(named) is not signed by any authority key of this ledger (rewritten from genesis?)")
-            )
+                VerificationFailure(
+                    seq: 1,
+                    reason:
+                        "checkpoint \(named) is not signed by an authority or log key of this ledger enrolled at its size and not revoked by then (rewritten from genesis?)"
+                ))
         }
         let stored = try size()
         if checkpoint.size > stored {

@@ -82,6 +82,10 @@ extension PostgresBackend: StoreBackend {
     }
 
     func announce(server url: String) { announce(url) }
+
+    /// A PostgreSQL copy carries no mark.
+    func isMarkedCopy() throws -> Bool { false }
+    func markCopy(_ on: Bool) throws {}
 }
 
 /// A PostgreSQL transaction's connection: statements pipelined, scans in pages.

@@ -160,7 +160,7 @@ final class PostgresBackend: @unchecked Sendable {
         if !readOnly, role == .server { try holdServerLock(waitSeconds: lockWaitSeconds) }
         return try withConnection { session in
             try session.transaction(readOnly: readOnly, commit: commit, lockWaitSeconds: lockWaitSeconds) {
-                if !readOnly, role != .server { try Self.refuseIfServed(session, path: location.description) }
+                if !readOnly, role == .command || role == .replica { try Self.refuseIfServed(session, path: location.description) }
                 return try body(session)
             }
         }
