@@ -28,7 +28,9 @@ public struct Replica: Sendable {
         public let created: Bool
         public let before: Int64
         public let after: Int64
+        /// Checkpoint and cosignature rows the copy holds now that it did not before.
         public let checkpointsKept: Int
+        public var cosignaturesKept = 0
         /// The size of the checkpoint the source offered (smaller than `after` when it is behind
         /// this copy: rolled back, or a stale mirror).
         public let offered: Int64
@@ -215,10 +217,13 @@ public struct Replica: Sendable {
                 }
                 return Outcome(created: created, before: before, after: before, checkpointsKept: 0, offered: target.size)
             }
+            let rowsBefore = try ledger.checkpoints(above: 0)
             let after = try await takeIn(copy, above: before, through: target, note: note, kept: kept)
+            let rowsAfter = try ledger.checkpoints(above: 0)
             return Outcome(
                 created: created, before: before, after: after,
-                checkpointsKept: kept.checkpoints.filter { $0.size > before && $0.size <= after }.count,
+                checkpointsKept: rowsAfter.checkpoints.count - rowsBefore.checkpoints.count,
+                cosignaturesKept: rowsAfter.cosignatures.count - rowsBefore.cosignatures.count,
                 offered: target.size, reached: after == target.size ? note : nil,
                 lagging: offered.size > target.size ? quorum?.lag(kept, witnessed: target.size, now: Date()) : nil)
         } catch let fork as ForkFound {

@@ -71,10 +71,11 @@ extension GigaLedger {
                     Render.jsonObject([
                         "ledger": .string(Ledger.displayName(path)), "created": .bool(outcome.created), "entries_before": .integer(outcome.before),
                         "entries_after": .integer(outcome.after), "checkpoints_kept": .integer(Int64(outcome.checkpointsKept)),
+                        "cosignatures_kept": .integer(Int64(outcome.cosignaturesKept)),
                     ]))
             } else {
                 print(
-                    "\(outcome.created ? "created" : "updated") \(Ledger.displayName(path)): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) kept"
+                    "\(outcome.created ? "created" : "updated") \(Ledger.displayName(path)): \(Render.count(outcome.after - outcome.before, "new entry", "new entries")), \(outcome.after) in all, each verified; \(Render.count(Int64(outcome.checkpointsKept), "checkpoint", "checkpoints")) and \(Render.count(Int64(outcome.cosignaturesKept), "cosignature", "cosignatures")) kept"
                 )
                 if outcome.offered < outcome.after {
                     print(

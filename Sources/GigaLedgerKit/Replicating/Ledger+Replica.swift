@@ -166,7 +166,14 @@ extension Ledger {
         }
         guard checkpoint.origin == (try origin(reader)) else { throw fail("is for \(checkpoint.origin)") }
         guard checkpoint.size == row.size, checkpoint.root == row.root else { throw fail("has columns that differ from its signed note") }
-        guard try Merkle.root(size: row.size, node: reader.treeNode) == row.root else { throw fail("has another root than the entries give") }
+        // Signed by a key of this ledger valid at its size, over other entries: that key signed two histories.
+        guard try Merkle.root(size: row.size, node: reader.treeNode) == row.root else {
+            throw ForkFound(
+                seq: row.size,
+                reason:
+                    "\(source) lists a checkpoint of \(row.size) entries, signed by a checkpoint key of this ledger, whose root is not the root of the entries it serves: the key signed two histories (a split view, a fork)"
+            )
+        }
         guard Timestamp.isValid(row.signedAt) else { throw fail("has a signed_at that is not a UTC time") }
         return signed.text
     }

@@ -186,9 +186,16 @@ func freePort() throws -> Int {
         let refused = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
         #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
         #expect(refused.stderr.contains("signed by a checkpoint key of this ledger, that does not match this copy's first"), "\(refused.stderr)")
-        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
-        #expect(evidence.count == 1, "\(evidence)")
+        func evidence() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }.count
+        }
+        #expect(try evidence() == 1)
         try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
+        // A new copy from the same publication: the same finding, with its evidence too.
+        let fresh = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", fixture.dir.file("fresh.sqlite")], env: auditor)
+        #expect(fresh.status == 1 && fresh.stderr.contains("the key signed two histories"), "\(fresh.stderr)")
+        #expect(try evidence() == 2)
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("fresh.sqlite")))
     }
 
     /// schema/tools/check_tiles.py, written from the C2SP specifications: it reads a publication as
