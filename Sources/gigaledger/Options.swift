@@ -14,8 +14,9 @@ struct LedgerFileOptions: ParsableArguments {
         completion: .file(extensions: ["sqlite"]))
     var ledger: String?
 
+    // `.unconditional`: `--lock-wait -1` is a value to refuse, not a missing one.
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp(
             "How long to wait for another writer, or (with --server) to sign again after other offices' entries and to wait out a busy server, before failing with \"busy, retry\".",
             valueName: "seconds"))

@@ -27,7 +27,7 @@ extension GigaLedger {
             help: "Make the copy a ledger of its own: remove its mark, so that write commands write into it (nothing is fetched).")
         var detach = false
         @Option(
-            name: .long,
+            name: .long, parsing: .unconditional,
             help: ArgumentHelp(
                 "With --witness: how long the server's checkpoints may wait for the witnesses' cosignatures before the sync exits 2 (e.g. 600, 600s, 10m, 2h, 1d; default 10m).",
                 valueName: "duration"))
