@@ -94,7 +94,21 @@ extension GigaLedger {
                 print("gigaledger: serving \(path) on \(scheme)://\(address)")
                 try? flushStandardOutput()
             }
+            // SIGHUP does not end the server; nothing of its options is reloaded yet: restart it to change them.
+            let serveLogger = Self.logger("gigaledger.serve")
+            let hangUp = Self.onHangUp { serveLogger.notice("SIGHUP: this server reloads nothing; restart it to change its options") }
+            defer { hangUp.cancel() }
             try await runUntilStopped(app, host: host, port: port)
+        }
+
+        /// Runs `action` on each SIGHUP (instead of ending the process, SIGHUP's default) until the
+        /// returned source is cancelled.
+        static func onHangUp(_ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
         }
 
         static func logger(_ label: String) -> Logger {
@@ -182,20 +196,38 @@ extension GigaLedger {
 
             func run() async throws {
                 let (host, port) = try GigaLedger.Serve.parseListen(listen)
-                var logs = [String: [PublicKey]]()
-                for item in log {
-                    let equals = item.firstIndex(of: "=")!  // validate() checked it
-                    logs[String(item[..<equals]), default: []].append(try KeyFiles.readPublic(path: String(item[item.index(after: equals)...])))
-                }
+                let logs = try Self.readLogs(log)
                 let signingKey = try SigningOptions(key: key, passphrase: passphrase).load()
                 let witness = try Witness(key: signingKey, name: name, logs: logs, state: try WitnessState(directory: state))
                 let name = self.name
-                let app = try buildWitnessApplication(witness, host: host, port: port, logger: GigaLedger.Serve.logger("gigaledger.witness")) {
-                    address in
+                let logger = GigaLedger.Serve.logger("gigaledger.witness")
+                let app = try buildWitnessApplication(witness, host: host, port: port, logger: logger) { address in
                     print("gigaledger: witness \(name) serving on http://\(address)")
                     try? flushStandardOutput()
                 }
+                // SIGHUP: the --log files read again (a log key added for a rotation), all or nothing.
+                let items = log
+                let hangUp = GigaLedger.Serve.onHangUp {
+                    do {
+                        let logs = try Self.readLogs(items)
+                        witness.replaceLogs(logs)
+                        logger.info("reloaded the --log files: \(logs.count) logs, \(logs.values.map(\.count).reduce(0, +)) keys")
+                    } catch {
+                        logger.error("not reloaded, the logs followed are unchanged: \(error)")
+                    }
+                }
+                defer { hangUp.cancel() }
                 try await runUntilStopped(app, host: host, port: port)
+            }
+
+            /// `ORIGIN=FILE` items: each file one or more public keys of that origin's log.
+            static func readLogs(_ items: [String]) throws -> [String: [PublicKey]] {
+                var logs = [String: [PublicKey]]()
+                for item in items {
+                    let equals = item.firstIndex(of: "=")!  // validate() checked it
+                    logs[String(item[..<equals]), default: []] += try KeyFiles.readPublicKeys(path: String(item[item.index(after: equals)...]))
+                }
+                return logs
             }
         }
     }

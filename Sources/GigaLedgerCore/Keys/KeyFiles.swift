@@ -27,6 +27,26 @@ public enum KeyFiles {
         try PublicKey.decodeMinisign(readText(path: path, bytesMax: PublicKey.fileBytesMax), path: path)
     }
 
+    /// The most public keys one file of several holds (a witness's keys of one log, across rotations).
+    public static let publicKeysPerFileMax = 16
+
+    /// One or more minisign public keys in one file, each its two lines (`.pub` files put one after
+    /// another): what a witness's `--log ORIGIN=FILE` names, so that a rotation adds a key to it.
+    public static func readPublicKeys(path: String) throws(KeyError) -> [PublicKey] {
+        let text = try readText(path: path, bytesMax: PublicKey.fileBytesMax * publicKeysPerFileMax)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        guard !lines.isEmpty, lines.count % 2 == 0, lines.count / 2 <= publicKeysPerFileMax else {
+            throw .malformed(
+                path: path, "not one or more minisign public keys (each an untrusted comment line and a key line; at most \(publicKeysPerFileMax))")
+        }
+        var keys = [PublicKey]()
+        for pair in stride(from: 0, to: lines.count, by: 2) {
+            keys.append(try PublicKey.decodeMinisign(lines[pair] + "\n" + lines[pair + 1] + "\n", path: path))
+        }
+        return keys
+    }
+
     /// The longest passphrase read from a file, in bytes.
     public static let passphraseBytesMax = 1024
     /// The shortest passphrase a new key takes, in characters (keys made before keep theirs).

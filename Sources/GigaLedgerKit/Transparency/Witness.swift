@@ -23,8 +23,10 @@ public final class Witness: Sendable {
 
     private let key: SigningKey
     public let name: String
-    /// The keys whose checkpoint signatures this witness accepts, by origin.
-    public let logs: [String: [PublicKey]]
+    /// The keys whose checkpoint signatures this witness accepts, by origin (replaced whole on a
+    /// reload: `replaceLogs`).
+    public var logs: [String: [PublicKey]] { followed.withLock { $0 } }
+    private let followed: Mutex<[String: [PublicKey]]>
     public let state: WitnessState
     /// One check-and-replace at a time (within the process; the state folder's lock keeps other
     /// processes out).
@@ -34,8 +36,14 @@ public final class Witness: Sendable {
         _ = try NoteKey(name: name, publicKey: key.publicKey)  // a name a note line can carry
         self.key = key
         self.name = name
-        self.logs = logs
+        self.followed = Mutex(logs)
         self.state = state
+    }
+
+    /// The logs and keys to follow from now on (`witness serve` on SIGHUP, its `--log` files read
+    /// again): a log key added for a rotation is accepted at once, without a restart.
+    public func replaceLogs(_ logs: [String: [PublicKey]]) {
+        followed.withLock { $0 = logs }
     }
 
     /// What the witness answers (C2SP tlog-witness, add-checkpoint).

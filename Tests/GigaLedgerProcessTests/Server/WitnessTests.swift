@@ -92,6 +92,44 @@ final class WitnessProcess: @unchecked Sendable {
         #expect(verified.stdout.contains("verified"), "\(verified.stdout)")
     }
 
+    /// Issue 28, case 6: the log key rotated as the runbook says, the witness first: its `--log`
+    /// file gets the new key beside the old one and a SIGHUP (no restart), and it cosigns the
+    /// checkpoints the new key signs; before that, it refused them.
+    @Test func aWitnessFollowsALogKeyRotationOnSIGHUP() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
+        try fixture.cli.expectOK(["key", "generate", "--out", "log-2", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log-2.pub", "--name", "log key 2", "--role", "log"])
+        try FileManager.default.copyItem(atPath: fixture.dir.file("log.pub"), toPath: fixture.dir.file("followed.pub"))
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=followed.pub"])
+        defer { witness.stop() }
+        let server = try ServerProcess(
+            dir: fixture.dir, ledger: fixture.ledger,
+            extra: ["--log-key", "log-2.key", "--witness", "coa.example/witness=\(witness.url)=witness.pub"])
+        defer { server.stop() }
+        func cosigned() throws -> Bool {
+            try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+        }
+        try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try !cosigned(), "the new log key is not followed yet")
+        let both =
+            try String(contentsOfFile: fixture.dir.file("log.pub"), encoding: .utf8)
+            + String(contentsOfFile: fixture.dir.file("log-2.pub"), encoding: .utf8)
+        try both.write(toFile: fixture.dir.file("followed.pub"), atomically: true, encoding: .utf8)
+        kill(witness.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(witness.process.isRunning, "SIGHUP reloads, it does not stop the witness")
+        try #require(fixture.remote(fixture.payment(ref: "W-2"), server: server).status == 0)
+        #expect(try eventually { try cosigned() })
+        kill(server.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(server.process.isRunning, "SIGHUP does not stop the server")
+    }
+
     /// A witness that was down: the checkpoint kept meanwhile has no cosignature, and a copy takes
     /// it so; once the witness is back and has cosigned it, the next sync brings the cosignature,
     /// and `sync --witness` is then up to date (exit 0), not a finding. `key export` gives the log key.
