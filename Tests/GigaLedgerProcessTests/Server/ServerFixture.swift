@@ -18,9 +18,7 @@ final class ServerProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
         // A state folder per ledger file (a test's forked copy is another server's ledger, not a rollback of this one).
-        let state = [
-            "--state", dir.file("serve-state-" + String(ledger.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.suffix(40))),
-        ]
+        let state = ["--state", Self.stateFolder(dir, ledger: ledger)]
         process.arguments =
             ["serve", "--ledger", ledger, "--listen", listen, "--log-key", "log.key", "--checkpoint-interval", "50"]
             + (extra.contains("--state") ? [] : state) + extra
@@ -47,6 +45,11 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// SIGTERM, and waits for the graceful exit.
+    /// The state folder a test's server of `ledger` keeps (`--state`).
+    static func stateFolder(_ dir: TempDir, ledger: String) -> String {
+        dir.file("serve-state-" + String(ledger.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.suffix(40)))
+    }
+
     func stop() {
         guard process.isRunning else { return }
         process.terminate()

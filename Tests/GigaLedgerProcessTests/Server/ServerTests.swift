@@ -112,8 +112,7 @@ import Testing
         }
         removeLedger()
         try FileManager.default.copyItem(atPath: backup, toPath: fixture.ledger)
-        let state = fixture.dir.file(
-            "serve-state-" + String(fixture.ledger.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.suffix(40)))
+        let state = ServerProcess.stateFolder(fixture.dir, ledger: fixture.ledger)
         let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", state])
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(
