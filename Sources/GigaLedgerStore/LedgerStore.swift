@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GigaLedgerCore
+import Synchronization
 
 /// A ledger's store, and the one place that holds SQL (schema/FORMAT.md, "Tables"): a SQLite file,
 /// or a PostgreSQL database (`postgres://` URL) with the same tables, rows and bytes, each a
@@ -216,6 +217,11 @@ public struct StoreReader {
     /// made it: its `seq` names an entry whose body makes exactly that row (`IndexRow.rows(for:)`,
     /// as `verify` derives them). A row that fails is one written outside GigaLedger (a role that
     /// may insert): whatever relies on it is refused, naming the row, and nothing else is.
+    /// Index rows found made by their entries, in this process (`checkMade`).
+    private static let rowsMade = Mutex<Set<String>>([])
+    /// At most this many remembered (a row is under a few hundred bytes).
+    static let rowsMadeMax = 100_000
+
     func checkedIndexRows(_ table: IndexRow.Table, where condition: String, _ arguments: [ColumnValue]) throws -> [[ColumnValue]] {
         let rows = try values("SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) WHERE \(condition) ORDER BY seq", arguments)
         for row in rows { try checkMade(table, row) }
@@ -224,9 +230,17 @@ public struct StoreReader {
 
     private func checkMade(_ table: IndexRow.Table, _ row: [ColumnValue]) throws {
         let seq = row.last?.integer ?? 0
+        // A row found made by its entry stays so: entries are never changed (a role that may insert
+        // cannot change one; a changed one is `verify`'s finding). Remembered per process.
+        let key = table.name + "\u{0}" + row.map(\.shown).joined(separator: "\u{0}")
+        if Self.rowsMade.withLock({ $0.contains(key) }) { return }
         if let bytes = try body(seq), let decoded = try? EntryBody.decode(bytes), decoded.seq == seq,
             IndexRow.rows(for: decoded).contains(IndexRow(table: table, values: row))
         {
+            Self.rowsMade.withLock { rows in
+                if rows.count >= Self.rowsMadeMax { rows.removeAll() }
+                rows.insert(key)
+            }
             return
         }
         let shown = zip(table.columns, row).map { "\($0) \($1.shown)" }.joined(separator: ", ")

@@ -35,7 +35,9 @@ final class BenchServer {
         process.executableURL = URL(fileURLWithPath: binary)
         // The limits meant for people lifted: the benchmark is one address and few keys, by design.
         process.arguments = [
-            "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", logKeyPath,
+            // A state folder per ledger: the bench's ledgers share an origin and are not one another's rollbacks.
+            "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--log-key", logKeyPath, "--state",
+            "\(work)/state-\(URL(fileURLWithPath: ledger).lastPathComponent)",
             "--requests-per-minute", "100000000", "--submissions-per-minute", "100000000",
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: work)
