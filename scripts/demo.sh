@@ -12,6 +12,8 @@ export GIGALEDGER_LEDGER=ledger.sqlite
 # Each demo run makes a new authority key under the same origin: keep the authority trusted on
 # first use in the demo's own folder, not in the user's known ledgers.
 export XDG_CONFIG_HOME="$(pwd)/.config"
+# The server's state (its rollback guard) in the demo's folder too: each demo is a new ledger of the same origin.
+export XDG_STATE_HOME="$(pwd)/.state"
 
 say() { printf '\n== %s\n' "$*"; }
 quiet() { "$G" "$@" >/dev/null; }
