@@ -1,6 +1,7 @@
 import Foundation
 import GigaLedgerCore
 import GigaLedgerStore
+import Synchronization
 
 /// A ledger file: an append-only chain of signed entries in SQLite (schema/FORMAT.md).
 ///
@@ -284,8 +285,51 @@ public final class Ledger {
         guard let signer = try? KeyID.parse(head.signer, field: "signer"), let record = try reader.facts.key(signer),
             record.enrolment.publicKey.verify(signature: head.signature, message: Entry.signedMessage(hash: head.hash))
         else { throw LedgerError.headInvalid(seq: head.seq, "its signature does not verify") }
+        try checkEnrolmentChain(of: record, head: head, reader: reader)
         return head
     }
+
+    /// The head's signer was enrolled by an authority, and that authority by one before it, back
+    /// to the genesis: each enrolling entry signed by the key its own enrolment gives. A role that
+    /// may insert rows could otherwise put a key-enroll of its own key, signed by that key, under a
+    /// head it signs, and a local append would build on it. Enrolments checked so are remembered
+    /// per process (by entry hash: an entry never changes).
+    static func checkEnrolmentChain(of record: KeyRecord, head: Entry, reader: StoreReader) throws {
+        var record = record
+        // Remembered only once the whole chain back to the genesis (or to one remembered) holds.
+        var links = [[UInt8]]()
+        func remember() {
+            Self.enrolmentsChecked.withLock { checked in
+                if checked.count + links.count >= Self.enrolmentsCheckedMax { checked.removeAll() }
+                checked.formUnion(links)
+            }
+        }
+        for _ in 0..<Self.enrolmentChainMax {
+            guard record.enrolledAt > 1 else { return remember() }  // the genesis enrols the first authority itself
+            guard let enrolling = try reader.entry(record.enrolledAt) else {
+                throw LedgerError.headInvalid(seq: head.seq, "the entry that enrolled its signer's key is missing")
+            }
+            if Self.enrolmentsChecked.withLock({ $0.contains(enrolling.hash) }) { return remember() }
+            guard let signer = try? KeyID.parse(enrolling.signer, field: "signer"), let authority = try reader.facts.key(signer),
+                authority.enrolment.role == .authority, authority.enrolledAt < enrolling.seq,
+                Entry.hash(prevHash: enrolling.prevHash, body: enrolling.body) == enrolling.hash,
+                authority.enrolment.publicKey.verify(signature: enrolling.signature, message: Entry.signedMessage(hash: enrolling.hash))
+            else {
+                throw LedgerError.headInvalid(
+                    seq: head.seq,
+                    "its signer's key was enrolled by entry \(enrolling.seq), which no earlier authority key signed (an entry written outside GigaLedger)")
+            }
+            links.append(enrolling.hash)
+            record = authority
+        }
+        throw LedgerError.headInvalid(seq: head.seq, "its signer's enrolments go back more than \(Self.enrolmentChainMax) authorities")
+    }
+
+    /// The most enrolments followed back from a head's signer (a few authority rotations in practice).
+    static let enrolmentChainMax = 64
+    /// Enrolling entries found signed by an earlier authority, by hash, in this process.
+    private static let enrolmentsChecked = Mutex<Set<[UInt8]>>([])
+    static let enrolmentsCheckedMax = 10_000
 
     // MARK: - Reading
 

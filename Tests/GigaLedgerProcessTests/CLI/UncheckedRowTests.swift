@@ -108,4 +108,32 @@ import Testing
         record.removeAll { $0 == "--allow-duplicate" }
         try expectRefused(fixture, record, table: "facts")
     }
+
+    /// A role that may insert rows adds, under the head, a key-enroll of its own key signed by that
+    /// key (with the index row and tree nodes an append would write), then an entry signed by it.
+    /// The head's signature verifies with the key its enrolment gives, but that enrolment was signed
+    /// by no authority: a local append refuses to build on it (exit 1), nothing written.
+    @Test func aHeadSignedByAKeyNoAuthorityEnrolledIsNotBuiltOn() throws {
+        let fixture = try CLIFixture()
+        let intruder = SigningKey.generate()
+        try DatabaseQueue(path: fixture.ledger).write { db in
+            let writer = StoreWriter(db: db)
+            var tree = TreeAppender()
+            var head = try #require(try writer.reader.head())
+            for data in [
+                EntryData.keyEnroll(try KeyEnrolment(checking: intruder.publicKey, name: "intruder", role: .authority, scopes: [])),
+                .factoryRegister(try Factory(id: "ghost-f", name: "Ghost", kind: .gigafactory, hosts: ["DE"], capex: Cents(100))),
+            ] {
+                let body = EntryBody(seq: head.seq + 1, signer: intruder.id, recordedAt: try Timestamp.now(), data: data)
+                let entry = Entry.make(body: body, prevHash: head.hash, key: intruder)
+                try writer.append(entry, body: body, tree: &tree)
+                head = entry
+            }
+        }
+        let before = try entryCount(fixture)
+        let refused = fixture.run(fixture.contributionArguments)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("its signer's key was enrolled by entry 5, which no earlier authority key signed"), "\(refused.stderr)")
+        #expect(try entryCount(fixture) == before)
+    }
 }
