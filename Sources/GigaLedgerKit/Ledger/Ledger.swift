@@ -317,7 +317,8 @@ public final class Ledger {
             else {
                 throw LedgerError.headInvalid(
                     seq: head.seq,
-                    "its signer's key was enrolled by entry \(enrolling.seq), which no earlier authority key signed (an entry written outside GigaLedger)")
+                    "its signer's key was enrolled by entry \(enrolling.seq), which no earlier authority key signed (an entry written outside GigaLedger)"
+                )
             }
             links.append(enrolling.hash)
             record = authority
