@@ -47,13 +47,7 @@ final class FileWriterLock: @unchecked Sendable {
     private static let ofdSetLock: Int32 = 37
 
     /// The file that names the server holding the ledger at `ledger`.
-    static func file(of ledger: String) -> String { realPath(ledger) + "-writer" }
-
-    private static func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
+    static func file(of ledger: String) -> String { Files.realPath(ledger) + "-writer" }
 
     private init(descriptor: Int32, realPath: String) {
         self.descriptor = descriptor
@@ -73,7 +67,7 @@ final class FileWriterLock: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw .readOnly(path: ledger, "it cannot be opened for writing: \(String(cString: strerror(errno)))")
         }
-        let lock = FileWriterLock(descriptor: descriptor, realPath: realPath(ledger))
+        let lock = FileWriterLock(descriptor: descriptor, realPath: Files.realPath(ledger))
         do {
             try lock.take(role, waitSeconds: waitSeconds, ledger: ledger)
         } catch {

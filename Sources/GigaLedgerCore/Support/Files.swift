@@ -7,6 +7,14 @@ import Glibc
 /// Files written whole or not at all, and read with a size limit: the one place that calls
 /// `open`, `write` and `fsync` for the files GigaLedger makes (keys, checkpoints, receipts, reports).
 package enum Files {
+    /// `path` with every symbolic link resolved (the file's real path), or `path` when it cannot be
+    /// resolved (it does not exist): what files kept beside a ledger are named after.
+    package static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     package enum WriteFailure: Error {
         case exists
         case failed(String)

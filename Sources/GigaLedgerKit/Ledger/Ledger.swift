@@ -73,19 +73,17 @@ public final class Ledger {
         path: String, forWriting: Bool, lockWaitSeconds: TimeInterval = lockWaitSecondsDefault,
         role: WriterRole = .command
     ) throws -> Ledger {
-        // A copy kept by `sync` is written by its syncs alone (`ReplicaMark`).
-        if forWriting, role == .command || role == .server, let mark = ReplicaMark.read(ledger: path) ?? ReplicaMark.unreadable(ledger: path),
-            !mark.detached
-        {
-            throw LedgerError.replica(path: displayName(path), of: mark.source.isEmpty ? nil : mark.source, serving: role == .server)
-        }
-        let ledger = Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role))
-        // The mark inside the file, which every name of it sees (a hard link has no mark beside it).
-        if forWriting, role == .command || role == .server, try ledger.store.isMarkedCopy(),
-            ReplicaMark.read(ledger: path)?.detached != true
-        {
-            throw LedgerError.replica(path: displayName(path), of: ReplicaMark.read(ledger: path)?.source, serving: role == .server)
-        }
+        let open = { Ledger(store: try LedgerStore.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWaitSeconds, role: role)) }
+        // A copy kept by `sync` is written by its syncs alone (`ReplicaMark`): marked beside the
+        // file (a mark file that cannot be read still marks it), or inside it, which every name of
+        // the file sees (a hard link has no mark beside it); not once detached.
+        guard forWriting, role == .command || role == .server else { return try open() }
+        let mark = ReplicaMark.read(ledger: path)
+        let refusal = LedgerError.replica(path: displayName(path), of: mark?.source, serving: role == .server)
+        if mark?.detached == true { return try open() }
+        if ReplicaMark.isMarked(ledger: path) { throw refusal }
+        let ledger = try open()
+        if try ledger.store.isMarkedCopy() { throw refusal }
         return ledger
     }
 

@@ -30,18 +30,8 @@ public struct ReplicaMark: Equatable, Sendable {
         self.detached = detached
     }
 
-    /// What a mark file that cannot be read as one stands for: a copy of a source not known,
-    /// attached (writes refused), whose last sync reached no size known; nil when there is no file.
-    public static func unreadable(ledger: String) -> ReplicaMark? {
-        isMarked(ledger: ledger) ? ReplicaMark(source: "", size: 0, checkpoint: "") : nil
-    }
-
     /// The mark's file for the ledger at `ledger`: beside its real path (links resolved).
-    static func file(of ledger: String) -> String {
-        guard let resolved = realpath(ledger, nil) else { return ledger + "-replica" }
-        defer { free(resolved) }
-        return String(cString: resolved) + "-replica"
-    }
+    static func file(of ledger: String) -> String { Files.realPath(ledger) + "-replica" }
 
     /// The largest mark read (a URL and a checkpoint note are well under it).
     static let fileBytesMax = 65_536
@@ -75,15 +65,9 @@ public struct ReplicaMark: Equatable, Sendable {
     public func write(ledger: String) throws {
         guard !LedgerStore.isPostgres(ledger) else { return }
         let path = Self.file(of: ledger)
-        let partial = path + ".partial-\(getpid())"
         let text = "gigaledger replica\nsource \(source)\nsize \(size)\n\(detached ? "detached\n" : "")\n\(checkpoint)"
-        guard FileManager.default.createFile(atPath: partial, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw LedgerError.readOnly(path: ledger, "its copy mark \(path) cannot be written")
-        }
-        guard rename(partial, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: partial)
-            throw LedgerError.readOnly(path: ledger, "its copy mark \(path) cannot be written: \(why)")
+        do { try OutputFiles.replace(text, at: path, sync: false) } catch {
+            throw LedgerError.readOnly(path: ledger, "its copy mark \(path) cannot be written: \(error.why)")
         }
     }
 

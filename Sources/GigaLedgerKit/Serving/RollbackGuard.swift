@@ -95,14 +95,7 @@ public final class RollbackGuard: @unchecked Sendable {
     public func keep(_ note: String, size: Int64) {
         lock.lock()
         defer { lock.unlock() }
-        guard size > guarded else { return }
-        let partial = file + ".partial-\(getpid())"
-        guard FileManager.default.createFile(atPath: partial, contents: Data(note.utf8), attributes: [.posixPermissions: 0o644]),
-            rename(partial, file) == 0
-        else {
-            try? FileManager.default.removeItem(atPath: partial)
-            return
-        }
+        guard size > guarded, (try? OutputFiles.replace(note, at: file, sync: false)) != nil else { return }
         guarded = size
     }
 }
