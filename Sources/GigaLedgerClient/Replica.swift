@@ -194,7 +194,8 @@ public struct Replica: Sendable {
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() { try trust.trustRoot(origin: origin, authority: authority) }
         let (offeredNote, offered) = try await offeredCheckpoint(copySize: before)
         // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
-        let above = max(0, (try ledger.checkpoints(above: 0).checkpoints.last?.size ?? 0) - 1)
+        let stored = try ledger.checkpoints(above: 0).checkpoints
+        let above = max(0, (stored.last?.size ?? 0) - 1)
         let listed = try await client.checkpoints(above: above)
         let kept = (checkpoints: listed.checkpoints.filter { $0.size > above }, cosignatures: listed.cosignatures.filter { $0.size > above })
         let (note, target) = try quorum?.required(kept, copy: before, atMost: offered.size) ?? (offeredNote, offered)
@@ -204,7 +205,11 @@ public struct Replica: Sendable {
                 "\(client.base) serves the ledger \(target.origin), not this copy's, \(own.origin): give it a copy of that ledger, or this copy the address of its own; nothing was taken in"
             )
         }
-        if let own { try checkListed(listed.checkpoints, against: ledger, own: own) }
+        if let own {
+            // A row the copy holds as listed was checked when it was taken in: only the others cost a check.
+            let held = Set(stored.map(\.note))
+            try checkListed(listed.checkpoints.filter { !held.contains($0.note) }, against: ledger, own: own)
+        }
         do {
             guard target.size >= before else {
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
