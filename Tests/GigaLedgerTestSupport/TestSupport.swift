@@ -177,13 +177,20 @@ package func tamperFile(_ path: String, _ sql: String) throws {
     try tamperFile(path) { try $0.execute(sql: sql) }
 }
 
+/// The ledger file at `path` opened as someone working behind the tool would (no foreign keys),
+/// waiting up to 10 s for a running writer (a server signing its first checkpoint) to finish.
+package func fileBehindTheTool(_ path: String) throws -> DatabaseQueue {
+    var config = Configuration()
+    config.foreignKeysEnabled = false
+    config.busyMode = .timeout(10)
+    return try DatabaseQueue(path: path, configuration: config)
+}
+
 /// `change` on the ledger at `path` with the append-only triggers dropped, then re-created on the
 /// tables that are still there, as a tamperer covering their tracks would (verify's schema check
 /// finds triggers left dropped).
 package func tamperFile(_ path: String, _ change: (Database) throws -> Void) throws {
-    var config = Configuration()
-    config.foreignKeysEnabled = false
-    let queue = try DatabaseQueue(path: path, configuration: config)
+    let queue = try fileBehindTheTool(path)
     try queue.writeWithoutTransaction { db in
         let triggers = try Row.fetchAll(db, sql: "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
         for trigger in triggers { try db.execute(sql: "DROP TRIGGER \(trigger["name"] as String)") }

@@ -540,7 +540,7 @@ import Testing
         let fixture = try ServerFixture()
         let server = try fixture.start()
         defer { server.stop() }
-        try DatabaseQueue(path: fixture.ledger).write { try $0.execute(sql: "INSERT INTO factories (id, seq) VALUES ('ghost-f', 4)") }
+        try fileBehindTheTool(fixture.ledger).write { try $0.execute(sql: "INSERT INTO factories (id, seq) VALUES ('ghost-f', 4)") }
         var ghost = fixture.payment(ref: "GHOST")
         ghost[ghost.firstIndex(of: "de-jupiter")!] = "ghost-f"
         ghost[ghost.firstIndex(of: "officer.key")!] = "authority.key"
