@@ -191,8 +191,16 @@ public struct HeadTrust: Sendable {
     /// A key pinned is recorded too when none is recorded for the origin yet (as `init` records
     /// its own): later commands, on a copy say, need no `--authority-key`.
     public func trustRoot(origin: String, authority: KeyID) throws {
-        _ = try known.check(origin: origin, authority: authority, pinned: pinned)
-        if pinned != nil { try? known.record(origin: origin, authority: authority) }
+        try trustRoot(origin: origin, genesis: authority, vouching: { _ in nil })
+    }
+
+    /// `trustRoot` for a ledger whose later authority keys may vouch for it (FORMAT.md section 12):
+    /// `vouching` gives the size of the checkpoint a later authority key signed of it, nil when none.
+    @discardableResult
+    public func trustRoot(origin: String, genesis: KeyID, vouching: (KeyID) throws -> Int64?) throws -> TrustedAuthorities.Trusted {
+        let trusted = try known.check(origin: origin, genesis: genesis, pinned: pinned, vouching: vouching)
+        if let pinned { try? known.recordIfNone(origin: origin, key: pinned.id) }
+        return trusted
     }
 
     /// Writes a fork found by a copy (`sync`) to a file: the copy's own checkpoint (its origin,

@@ -191,7 +191,16 @@ public struct Replica: Sendable {
     private func sync(_ copy: Copy, created: Bool, quorum: Quorum?) async throws -> Outcome {
         let ledger = copy.ledger
         let before = try ledger.size()
-        if before > 0, let (origin, authority) = try? ledger.rootOfTrust() { try trust.trustRoot(origin: origin, authority: authority) }
+        // The copy's root of trust, checked again once new entries and checkpoints are in (a later
+        // authority key trusted vouches by a checkpoint that may come with them); a copy that is
+        // not taken further must hold now.
+        var rootRefused: (any Error)?
+        if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {
+            do { try trust.trustRoot(origin: origin, genesis: authority, vouching: ledger.vouchingCheckpoint) } catch let error as UntrustedAuthority
+            {
+                rootRefused = error
+            }
+        }
         let (offeredNote, offered) = try await offeredCheckpoint(copySize: before)
         // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
         let stored = try ledger.checkpoints(above: 0).checkpoints
@@ -212,6 +221,7 @@ public struct Replica: Sendable {
         }
         do {
             guard target.size >= before else {
+                if let rootRefused { throw rootRefused }
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
                 guard try ledger.root(size: target.size) == target.root else {
                     throw ForkFound(
@@ -298,12 +308,9 @@ public struct Replica: Sendable {
                         guard let bundle = try bundles.take() else { break }
                         batch += bundle.filter { $0.seq > above }
                     }
-                    // A new copy's root of trust: its genesis authority is the one trusted, before anything is taken in.
-                    if let first = batch.first, first.seq == 1, case .genesis(let genesis)? = (try? EntryBody.decode(first.body))?.data {
-                        try trust.trustRoot(origin: genesis.origin, authority: genesis.authority.publicKey.id)
-                    }
                     return batch.isEmpty ? nil : batch
-                }, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: through, note: note)
+                }, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: through, note: note,
+                rootOfTrust: { origin, genesis, vouching in try trust.trustRoot(origin: origin, genesis: genesis, vouching: vouching) })
         }
     }
 

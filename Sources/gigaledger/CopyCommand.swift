@@ -24,7 +24,7 @@ extension GigaLedger {
             let source = try Ledger.open(path: from, forWriting: false)
             // The original's root of trust is the one this user trusts for its origin, as for any command on it.
             if let (origin, authority) = try? source.rootOfTrust() {
-                _ = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: nil)
+                _ = try Environment.trustedAuthorities.check(origin: origin, genesis: authority, pinned: nil, vouching: source.vouchingCheckpoint)
             }
             let outcome = try source.copy(to: to)
             let grants = try Ledger.open(path: to, forWriting: false).grantSQL

@@ -148,14 +148,16 @@ extension LedgerLocation {
     /// works on a copy kept by `sync`.
     func openTrusted(
         forWriting: Bool, dryRun: Bool = false
-    ) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Outcome?) {
+    ) throws -> (ledger: Ledger, origin: String?, authority: KeyID?, trust: TrustedAuthorities.Trusted?) {
         // A command that works on a file must not quietly use a local one when a server was named.
         try refuseServer()
         let lockWait = try checkedLockWait()
         let pinned = try pinnedAuthority()
         let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait, role: dryRun ? .dryRun : .command)
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
-        let trust = try Environment.trustedAuthorities.check(origin: origin, authority: authority, pinned: pinned)
+        // The key trusted may be a later authority key: it vouches by a checkpoint it signed (FORMAT.md section 12).
+        let trust = try Environment.trustedAuthorities.check(origin: origin, genesis: authority, pinned: pinned, vouching: ledger.vouchingCheckpoint)
+        if let pinned { try? Environment.trustedAuthorities.recordIfNone(origin: origin, key: pinned.id) }
         return (ledger, origin, authority, trust)
     }
 

@@ -96,7 +96,8 @@ extension GigaLedger {
                 var fields: [String: CanonicalJSON] = [
                     "verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
                     "head": .string(head), "origin": .string(report.origin),
-                    "authority_key": .string(authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
+                    "authority_key": .string(trust?.key.description ?? authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
+                    "genesis_authority_key": .string(authority?.description ?? ""),
                     "warnings": .array(warnings.map { .string($0) }),
                     "authority_keys": .array(
                         authorities.map { key in
@@ -119,7 +120,7 @@ extension GigaLedger {
             } else {
                 print("verified: \(Render.count(report.verifiedCount, "entry", "entries")), head \(head)")
                 print("origin: \(report.origin)")
-                print("authority key: \(authority?.description ?? "unknown") (\(Render.trust(trust)))")
+                print("authority key: \(trust?.key.description ?? authority?.description ?? "unknown") (\(Render.trust(trust)))")
                 for key in authorities {
                     let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
                     let how = key.enrolledAt == 1 ? "the genesis authority" : "enrolled at entry \(key.enrolledAt)"

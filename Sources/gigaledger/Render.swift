@@ -92,6 +92,13 @@ enum Render {
     }
 
     /// How the authority key came to be trusted, in words.
+    static func trust(_ trusted: TrustedAuthorities.Trusted?) -> String {
+        guard let trusted else { return trust(nil as TrustedAuthorities.Outcome?) }
+        guard let size = trusted.vouchedAt else { return trust(trusted.outcome) }
+        return trust(trusted.outcome)
+            + "; a later authority key: it signed the checkpoint of \(count(size, "entry", "entries")), which holds the genesis and every entry to it"
+    }
+
     static func trust(_ outcome: TrustedAuthorities.Outcome?) -> String {
         switch outcome {
         case .pinned: return "as given by --authority-key"

@@ -54,13 +54,25 @@ extension Ledger {
     /// few batches in memory at a time.
     /// `note`: the signed note of `through` when it is not one of `checkpoints` (a server's head
     /// answer): it must be signed by a log or authority key of the ledger active at its size.
+    /// `rootOfTrust`: called with the copy's origin, its genesis authority and a function giving
+    /// the checkpoint by which a later authority key vouches for it, once everything is in and
+    /// before anything is kept: a copy's root of trust may be a later authority key, whose
+    /// checkpoint comes with the entries; what it throws leaves the copy as it was.
     @discardableResult
     public func replicate(
         batches next: () throws -> [Entry]?, checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature],
-        through: Checkpoint, note: String? = nil
+        through: Checkpoint, note: String? = nil,
+        rootOfTrust: ((_ origin: String, _ genesis: KeyID, _ vouching: (KeyID) throws -> Int64?) throws -> Void)? = nil
     ) throws -> Int64 {
         try store.write { writer in
             let size = try Self.replicate(batches: next, checkpoints: checkpoints, cosignatures: cosignatures, through: through, writer: writer)
+            if let rootOfTrust, size > 0 {
+                let reader = writer.reader
+                guard let bytes = try reader.body(1), case .genesis(let genesis) = try EntryBody.decode(bytes).data else {
+                    throw LedgerError.damaged("the copy has no genesis entry")
+                }
+                try rootOfTrust(genesis.origin, genesis.authority.publicKey.id) { try Self.vouchingCheckpoint(of: $0, reader: reader) }
+            }
             if let note, (try? Checkpoint.open(note, trusting: try Self.checkpointSigners(writer.reader, size: through.size))) == nil {
                 throw VerificationFailure(
                     seq: through.size,

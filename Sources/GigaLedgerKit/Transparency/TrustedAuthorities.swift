@@ -12,7 +12,7 @@ public struct UntrustedAuthority: GigaLedgerError, Equatable {
     public let source: String
 
     public var description: String {
-        "the ledger \(origin) has authority key \(found), not \(trusted) as \(source) says: it is not the ledger you trust "
+        "the ledger \(origin) has authority key \(found), not \(trusted) as \(source) says, and \(trusted) signed no checkpoint of it as an authority key of the ledger: it is not the ledger you trust "
             + (source == "--authority-key"
                 ? "(check which key its operator holds, and give that key's .pub)"
                 : "(if its operator really started a new ledger under this name, check the new key with them, then pass it with --authority-key or remove the line for \(origin) from \(source))")
@@ -44,29 +44,60 @@ public struct TrustedAuthorities: Sendable {
         case notRecorded
     }
 
+    /// The authority key trusted for a ledger, and how: the genesis authority, or a later
+    /// authority key (`vouchedAt`: the size of the checkpoint it signed, which holds the genesis
+    /// and every entry below it).
+    public struct Trusted: Equatable, Sendable {
+        public let outcome: Outcome
+        public let key: KeyID
+        public let vouchedAt: Int64?
+    }
+
     /// Checks `authority` as the authority key of `origin` against `pinned` when given, else the
     /// known-ledgers file, recording it there on first use. Throws `UntrustedAuthority` on a mismatch.
     public func check(origin: String, authority: KeyID, pinned: PublicKey?) throws -> Outcome {
-        if let pinned {
-            guard pinned.id == authority else {
-                throw UntrustedAuthority(origin: origin, found: authority, trusted: pinned.id, source: "--authority-key")
+        try check(origin: origin, genesis: authority, pinned: pinned, vouching: { _ in nil }).outcome
+    }
+
+    /// The root of trust rotates, as TUF's root does (FORMAT.md section 12): the key trusted for
+    /// `origin` (`pinned`, else the one recorded) is the genesis authority `genesis`, or a later
+    /// authority key of the ledger that signed a checkpoint of it (`vouching` gives that
+    /// checkpoint's size, nil when there is none). On first use the genesis authority is recorded;
+    /// a later key pinned is recorded as given. Throws `UntrustedAuthority` otherwise.
+    public func check(
+        origin: String, genesis: KeyID, pinned: PublicKey?, vouching: (KeyID) throws -> Int64?
+    ) throws -> Trusted {
+        func accepted(_ trusted: KeyID, _ outcome: Outcome, source: String) throws -> Trusted {
+            if trusted == genesis { return Trusted(outcome: outcome, key: genesis, vouchedAt: nil) }
+            guard let size = try vouching(trusted) else {
+                throw UntrustedAuthority(origin: origin, found: genesis, trusted: trusted, source: source)
             }
-            return .pinned
+            return Trusted(outcome: outcome, key: trusted, vouchedAt: size)
         }
-        guard let path else { return .notRecorded }
+        if let pinned { return try accepted(pinned.id, .pinned, source: "--authority-key") }
+        guard let path else { return Trusted(outcome: .notRecorded, key: genesis, vouchedAt: nil) }
         var known = try read()
         if let trusted = known[Self.key(origin)] {
-            guard trusted == authority.description else {
-                throw UntrustedAuthority(
-                    origin: origin, found: authority, trusted: (try? KeyID.parse(trusted, field: "known")) ?? authority, source: path)
+            guard let id = try? KeyID.parse(trusted, field: "known") else {
+                throw UnreadableFile(what: "known ledgers file", path: path, why: "the key ID for \(origin) is not a key ID; fix or remove that line")
             }
-            return .known(path: path)
+            return try accepted(id, .known(path: path), source: path)
         }
-        known[Self.key(origin)] = authority.description
+        known[Self.key(origin)] = genesis.description
         // A home that cannot be written (an auditor's read-only account) does not stop the audit:
         // the key is then only not recorded, which `verify` says.
-        do { try write(known) } catch { return .notRecorded }
-        return .recordedNow(path: path)
+        do { try write(known) } catch { return Trusted(outcome: .notRecorded, key: genesis, vouchedAt: nil) }
+        return Trusted(outcome: .recordedNow(path: path), key: genesis, vouchedAt: nil)
+    }
+
+    /// Records `key` for `origin` when none is recorded yet (a key pinned: later commands need no
+    /// `--authority-key`); never replaces one.
+    public func recordIfNone(origin: String, key: KeyID) throws {
+        guard path != nil else { return }
+        var known = try read()
+        guard known[Self.key(origin)] == nil else { return }
+        known[Self.key(origin)] = key.description
+        try write(known)
     }
 
     /// The refusal `check` would throw for `origin` and `authority`, without recording anything:
@@ -119,6 +150,34 @@ public struct TrustedAuthorities: Sendable {
 }
 
 extension Ledger {
+    /// The size of the first stored checkpoint that authority key `id`, enrolled in this ledger
+    /// after the genesis, signed while it was valid (enrolled at or before its size, not revoked at
+    /// or before it) and whose root is the ledger's first entries': the checkpoint by which that key
+    /// vouches for the whole history below it, genesis included (FORMAT.md section 12). nil when
+    /// there is none, or when `id` is no authority key of the ledger.
+    public func vouchingCheckpoint(of id: KeyID) throws -> Int64? {
+        try store.read { try Self.vouchingCheckpoint(of: id, reader: $0) }
+    }
+
+    static func vouchingCheckpoint(of id: KeyID, reader: StoreReader) throws -> Int64? {
+        guard let record = try? reader.facts.key(id), record.enrolment.role == .authority, record.enrolledAt > 1,
+            let enrolling = try reader.entry(record.enrolledAt)
+        else { return nil }
+        // The enrolment itself signed by an authority before it, back to the genesis.
+        guard (try? checkEnrolmentChain(of: record, head: enrolling, reader: reader)) != nil else { return nil }
+        let size = try reader.size()
+        let origin = try Self.origin(reader)
+        for row in try reader.checkpoints()
+        where row.size >= record.enrolledAt && row.size <= size && (record.revokedAt.map { row.size < $0 } ?? true) {
+            guard let (checkpoint, _) = try? Checkpoint.open(row.note, trusting: [record.enrolment.publicKey]),
+                checkpoint.origin == origin, checkpoint.size == row.size,
+                try Merkle.root(size: row.size, node: reader.treeNode) == checkpoint.root
+            else { continue }
+            return row.size
+        }
+        return nil
+    }
+
     /// The ledger's origin and the authority key its genesis entry enrols: its root of trust.
     public func rootOfTrust() throws -> (origin: String, authority: KeyID) {
         try store.read { reader in
