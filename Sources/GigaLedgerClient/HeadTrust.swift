@@ -17,16 +17,25 @@ public struct HeadTrust: Sendable {
     public let kept: KeptCheckpoints
     /// Where evidence of a fork is written.
     public let evidenceDirectory: String
+    /// Where this user's own verified copy of each ledger is kept (`OwnCopies`), brought up to the
+    /// server's head before each command: keys and revocations are judged from entries checked
+    /// here, never from what a server lists. nil: no copy (no configuration folder); keys are then
+    /// judged from the key entries the server's answer carries, each checked.
+    public let copies: OwnCopies?
     /// The checkpoint keys found in the key entries of an answer, by the entries' hashes: every
     /// answer carries the same few entries, checked once per process.
     private let checkedKeys = CheckedKeys()
 
-    public init(pinned: PublicKey?, known: TrustedAuthorities, kept: KeptCheckpoints, evidenceDirectory: String) {
+    public init(pinned: PublicKey?, known: TrustedAuthorities, kept: KeptCheckpoints, evidenceDirectory: String, copies: OwnCopies? = nil) {
         self.pinned = pinned
         self.known = known
         self.kept = kept
         self.evidenceDirectory = evidenceDirectory
+        self.copies = copies
     }
+
+    /// This trust without an own copy: the one a copy's own sync uses (it is the copy).
+    var withoutCopies: HeadTrust { HeadTrust(pinned: pinned, known: known, kept: kept, evidenceDirectory: evidenceDirectory) }
 
     /// Checks the checkpoint a submission's answer carries: it extends `after` (the one checked
     /// before signing) and includes `entry`; then keeps it: the next command starts from a
@@ -34,7 +43,8 @@ public struct HeadTrust: Sendable {
     @discardableResult
     public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String) throws -> Checked {
         let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
-        let proven = try check(proof, previous: previous, server: server)
+        // The entries recorded follow the head checked: the keys valid there sign the answer's checkpoint.
+        let proven = try check(proof, previous: previous, server: server, keys: try copies?.keys(origin: proof.origin, at: checked.checkpoint.size))
         do {
             guard let inclusion = proof.entryInclusion, entry.seq <= proven.checkpoint.size else {
                 throw ClientError.malformed("the answer has no inclusion proof of entry \(entry.seq)")
@@ -76,9 +86,30 @@ public struct HeadTrust: Sendable {
             previous = known
             answer = try await client.head(known: known.checkpoint.size)
         }
-        let checked = try check(answer, previous: previous, server: client.base)
+        let checked =
+            if let copies {
+                try await copies.synced(client, answer: answer, previous: previous, trust: self)
+            } else {
+                try check(answer, previous: previous, server: client.base)
+            }
         try kept.write(checked.note, origin: checked.checkpoint.origin, server: client.base)
         return (checked, answer)
+    }
+
+    /// The head to sign after once another office appended first (a 409's head): with an own copy,
+    /// the copy brought up to the server's head again (the entries between are checked here, keys
+    /// and revocations included); else the answer's head, checked against the one before.
+    public func checkedAfterConflict(_ proof: LedgerClient.Head, checked: Checked, client: LedgerClient) async throws -> Checked {
+        guard copies != nil else {
+            return try check(proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
+        }
+        return try await checkedHead(client)
+    }
+
+    /// The keys whose signature on a checkpoint of `size` entries of the answer's ledger counts:
+    /// from the own copy when there is one, else from the answer's key entries.
+    public func checkpointKeys(_ answer: LedgerClient.Head, size: Int64) throws -> [PublicKey] {
+        try copies?.keys(origin: answer.origin, at: size) ?? checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin)
     }
 
     /// Keeps a checked checkpoint for next time (never one older than the one kept).
@@ -87,10 +118,12 @@ public struct HeadTrust: Sendable {
     }
 
     /// Checks a head answer against the checkpoint kept before (nil the first time).
+    /// `keys`: the checkpoint keys to trust (from the own copy); nil takes them from the answer's
+    /// key entries.
     public func check(
-        _ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String
+        _ answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, server: String, keys given: [PublicKey]? = nil
     ) throws -> (head: Entry, checkpoint: Checkpoint, note: String) {
-        let keys = try checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin)
+        let keys = try given ?? checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin)
         let checkpoint: Checkpoint
         do { (checkpoint, _) = try Checkpoint.open(answer.checkpoint, trusting: keys) } catch {
             throw try evidence(
@@ -351,4 +384,138 @@ final class CheckedKeys: Sendable {
             table[index] = keys
         }
     }
+}
+
+/// This user's own verified copy of each ledger it works with through a server, one SQLite file
+/// per origin in the configuration folder (`$XDG_CONFIG_HOME/gigaledger/copies/`), kept by `sync`'s
+/// code: before each command the copy takes in the entries new since last time (O(new)), each
+/// checked as `verify` checks it, with the checkpoints the server lists; the head signed after is
+/// the copy's head, and checkpoint keys (enrolled, revoked) are judged from the copy, so a server or
+/// a proxy that leaves a revocation out, re-signs with a revoked key, or sends a forged head is
+/// caught here (evidence written, exit 1, nothing signed).
+public struct OwnCopies: Sendable {
+    public let directory: String
+    /// Called once before the first copy of a ledger of at least `noticeEntries` entries is made, with
+    /// a line saying where it goes and how long it takes (the library prints nothing itself).
+    public let notice: (@Sendable (String) -> Void)?
+
+    /// A first copy of this many entries or more is announced (a few seconds or more).
+    static let noticeEntries: Int64 = 20_000
+    /// What a first copy takes in per second, for the announcement: measured about 18,000 (BENCHMARKS.md,
+    /// "Many offices"), rounded down for slower machines.
+    static let entriesPerSecondEstimate: Int64 = 10_000
+
+    /// How long a command waits for another command of this user to finish syncing the same copy
+    /// (a first copy of a large ledger takes minutes).
+    static let lockWaitSecondsMax: Double = 900
+
+    public init(directory: String, notice: (@Sendable (String) -> Void)? = nil) {
+        self.directory = directory
+        self.notice = notice
+    }
+
+    /// `$XDG_CONFIG_HOME/gigaledger/copies`, else `$HOME/.config/gigaledger/copies`.
+    public static func defaultDirectory(environment: [String: String]) -> String? {
+        TrustedAuthorities.defaultPath(environment: environment).map {
+            URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("copies").path
+        }
+    }
+
+    /// The copy of `origin`: its characters outside [A-Za-z0-9.-] as `_`, then the first 8 hex
+    /// digits of the origin's SHA-256 (two origins never share a file).
+    public func path(origin: String) -> String {
+        directory + "/" + PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
+            + ".sqlite"
+    }
+
+    /// The keys whose signature on a checkpoint of `size` entries counts, from the copy of `origin`;
+    /// nil when there is no copy yet.
+    func keys(origin: String, at size: Int64) throws -> [PublicKey]? {
+        let path = path(origin: origin)
+        guard try Ledger.exists(at: path) else { return nil }
+        return try Ledger.open(path: path, forWriting: false).checkpointKeys(at: size)
+    }
+
+    /// Brings the copy of the answer's ledger up to the server's latest checkpoint (made the first
+    /// time) and returns its head and that checkpoint. What does not verify against the copy, and a
+    /// server behind it (a rollback), is evidence: written, exit 1.
+    func synced(
+        _ client: LedgerClient, answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, trust: HeadTrust
+    ) async throws -> HeadTrust.Checked {
+        let path = path(origin: answer.origin)
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw OutputError(path: directory, why: "cannot create it (the folder of this user's verified copies of ledgers)")
+        }
+        // One sync of a copy at a time: this user's commands may run side by side (a script's, a terminal's).
+        let lock = try await CopyLock.take(path + ".lock", waitSeconds: Self.lockWaitSecondsMax)
+        defer { lock.release() }
+        if !(try Ledger.exists(at: path)), answer.size >= Self.noticeEntries, let notice {
+            let seconds = max(1, answer.size / Self.entriesPerSecondEstimate)
+            notice(
+                "keeping a verified copy of \(answer.origin) in \(path): \(answer.size) entries to check the first time, about \(seconds) s; later commands take in only new entries"
+            )
+        }
+        let outcome: Replica.Outcome
+        do { outcome = try await Replica(client: client, trust: trust.withoutCopies).sync(path: path) } catch let error as any GigaLedgerError
+            where error.kind == .notVerified && !(error is ForkEvidence) && !(error is UntrustedAuthority)
+        {
+            throw try trust.evidence(
+                "what \(client.base) serves does not verify against this user's copy of the ledger (\(error))", answer: answer, previous: previous,
+                server: client.base)
+        }
+        guard let note = outcome.reached, let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
+            throw try trust.evidence(
+                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds (\(path)): history was removed",
+                answer: answer, previous: previous, server: client.base)
+        }
+        let copy = try Ledger.open(path: path, forWriting: false)
+        guard let head = try copy.entry(checkpoint.size) else {
+            throw ClientError.malformed("this user's copy \(path) has no entry \(checkpoint.size) after its sync")
+        }
+        // A checkpoint kept from another server of this ledger must be of the copy's own history.
+        if let previous, previous.checkpoint.origin == checkpoint.origin {
+            guard previous.checkpoint.size <= checkpoint.size else {
+                throw try trust.evidence(
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed",
+                    answer: answer, previous: previous, server: client.base)
+            }
+            guard try copy.root(size: previous.checkpoint.size) == previous.checkpoint.root else {
+                throw try trust.evidence(
+                    "the server's ledger does not extend the checkpoint of \(previous.checkpoint.size) entries kept before: a fork", answer: answer,
+                    previous: previous, server: client.base)
+            }
+        }
+        return (head, checkpoint, note)
+    }
+}
+
+/// An exclusive `flock` on a file beside a copy, held while a command syncs that copy; the kernel
+/// drops it when the process ends, however it ends.
+struct CopyLock {
+    private let descriptor: Int32
+    /// The pause between tries while another command holds it.
+    static let pauseMilliseconds = 5
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    static func take(_ path: String, waitSeconds: Double) async throws -> CopyLock {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw OutputError(path: path, why: "cannot open it: \(String(cString: strerror(errno)))")
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard ContinuousClock.now < deadline else {
+                close(descriptor)
+                throw ServerBusy(
+                    message:
+                        "another gigaledger command of yours has been bringing the verified copy \(path.dropLast(5)) up to date for \(Int(waitSeconds)) s; retry"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(pauseMilliseconds))
+        }
+        return CopyLock(descriptor: descriptor)
+    }
+
+    func release() { close(descriptor) }
 }

@@ -95,6 +95,20 @@ public struct RemoteAppend: Sendable {
         }
     }
 
+    /// The head to sign after once another office appended first; a server busy meanwhile (failing
+    /// over) is asked again within the wait.
+    private func checkedAfterConflict(
+        _ proof: LedgerClient.Head, checked: HeadTrust.Checked, backoff: inout Backoff
+    ) async throws -> HeadTrust.Checked {
+        while true {
+            do { return try await trust.checkedAfterConflict(proof, checked: checked, client: client) } catch let error as any GigaLedgerError
+                where Self.isTransient(error)
+            {
+                try await backoff.pauseWhileBusy(or: error)
+            }
+        }
+    }
+
     /// The signatures and submissions; `checked` is the newest head checked.
     private func signAndSubmit(
         checks: EntryChecks, allowDuplicateFile: Bool, checked: inout HeadTrust.Checked, backoff: Backoff,
@@ -123,8 +137,7 @@ public struct RemoteAppend: Sendable {
                 return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
             case .conflict(_, let proof):
                 // Another office appended first: the new head, checked as the first one was, then signed after.
-                checked = try trust.check(
-                    proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
+                checked = try await checkedAfterConflict(proof, checked: checked, backoff: &backoff)
                 try await backoff.pauseAfterConflict(
                     or: ServerBusy(
                         message:

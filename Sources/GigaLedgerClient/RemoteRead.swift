@@ -76,7 +76,7 @@ public struct RemoteRead: Sendable {
         // the checked one extends it; else the checked one (signed for the head, not kept).
         let (note, checkpoint) =
             try await cosignedCheckpoint(
-                covering: seq, checked: checked, keys: try trust.checkpointKeys(answer.checkpointKeyEntries, origin: answer.origin))
+                covering: seq, checked: checked, keys: try trust.checkpointKeys(answer, size: checked.checkpoint.size))
             ?? (checked.note, checked.checkpoint)
         let receipt = Receipt(
             seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,

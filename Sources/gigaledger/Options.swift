@@ -291,7 +291,11 @@ enum Environment {
             pinned: pinned, known: trustedAuthorities,
             kept: KeptCheckpoints(
                 directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
-            evidenceDirectory: FileManager.default.currentDirectoryPath)
+            evidenceDirectory: FileManager.default.currentDirectoryPath,
+            copies: keepingCheckpoints
+                ? OwnCopies.defaultDirectory(environment: ProcessInfo.processInfo.environment).map {
+                    OwnCopies(directory: $0, notice: { warn($0) })
+                } : nil)
     }
 
     /// The authority key given: `option` (`--authority-key`), else `GIGALEDGER_AUTHORITY_KEY`.

@@ -219,17 +219,19 @@ func httpRequest(_ method: String, _ path: String, body: [UInt8] = [], length: I
             .utf8) + body
 }
 
-/// A proxy on 127.0.0.1 in front of a server that passes every request on and every answer back
-/// but the answers to submissions (`POST /ledger/v1/entries`), which it drops by hanging up: the
-/// server records, the client hears nothing. One request per connection; it stops when released.
-final class AnswerDroppingProxy: @unchecked Sendable {
+/// A proxy between a client and a server, one request per connection, that hands each answer's
+/// body to `rewrite` with the request's first line: what it returns is sent instead (with its
+/// length), nil sends nothing (the answer is lost). A man in the middle, or a server's operator.
+final class RewritingProxy: @unchecked Sendable {
     // Set once in init.
     let url: String
     private let listener: Int32
     private let target: String
+    private let rewrite: @Sendable (_ requestLine: String, _ body: [UInt8]) -> [UInt8]?
 
-    init(target: String) throws {
+    init(target: String, rewrite: @escaping @Sendable (_ requestLine: String, _ body: [UInt8]) -> [UInt8]?) throws {
         self.target = target
+        self.rewrite = rewrite
         let (socket, port) = try boundSocket(listening: true)
         listener = socket
         url = "http://127.0.0.1:\(port)"
@@ -243,6 +245,11 @@ final class AnswerDroppingProxy: @unchecked Sendable {
         }.start()
     }
 
+    /// The proxy of `AnswerDroppingProxy`: submissions are recorded, their answers lost.
+    static func droppingSubmissionAnswers(target: String) throws -> RewritingProxy {
+        try RewritingProxy(target: target) { line, body in line.hasPrefix("POST /ledger/v1/entries") ? nil : body }
+    }
+
     deinit {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
@@ -253,11 +260,14 @@ final class AnswerDroppingProxy: @unchecked Sendable {
         guard let request = Self.readMessage(client), let server = try? connectedSocket(target) else { return }
         defer { close(server) }
         _ = request.withUnsafeBytes { send(server, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard let answer = Self.readMessage(server) else { return }
-        if request.starts(with: Array("POST /ledger/v1/entries".utf8)) { return }  // recorded; the answer is lost
-        _ = answer.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard let answer = Self.readMessage(server), let end = headEnd(answer) else { return }
+        let requestLine = String(decoding: request.prefix { $0 != 0x0D }, as: UTF8.self)
+        guard let body = rewrite(requestLine, Array(answer[(end + 4)...])) else { return }
+        let head = String(decoding: answer[..<end], as: UTF8.self).split(separator: "\r\n")
+            .filter { !$0.lowercased().hasPrefix("content-length:") }.joined(separator: "\r\n")
+        let rewritten = Array("\(head)\r\ncontent-length: \(body.count)\r\n\r\n".utf8) + body
+        _ = rewritten.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
-
     /// One HTTP message: the head and a body of its Content-Length.
     private static func readMessage(_ socket: Int32) -> [UInt8]? {
         var message = [UInt8]()

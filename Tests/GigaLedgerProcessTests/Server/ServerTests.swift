@@ -560,7 +560,7 @@ import Testing
     @Test func aLostAnswerIsNotTakenForNothingRecorded() throws {
         let fixture = try ServerFixture()
         let server = try fixture.start()
-        let proxy = try AnswerDroppingProxy(target: server.url)
+        let proxy = try RewritingProxy.droppingSubmissionAnswers(target: server.url)
         let lost = Binary.run(
             fixture.payment(ref: "LOST-ANSWER") + ["--server", proxy.url], in: fixture.dir,
             env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])

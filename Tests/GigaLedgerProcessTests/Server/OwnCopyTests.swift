@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import GigaLedgerKit
+import GigaLedgerTestSupport
+import Testing
+
+@testable import GigaLedgerCore
+
+/// Issue 27, case 2: an officer's client checks what it relies on. It keeps its own verified copy of
+/// the ledger (in its configuration folder, brought up to the server's head before each command),
+/// signs after that copy's head, and judges checkpoint keys from entries it checked itself. A man
+/// in the middle (a proxy) that re-signs checkpoints with a revoked log key, with a log key of
+/// another ledger, or that forges the head, gets nothing signed: exit 1, evidence written, and the
+/// honest server is still used after.
+@Suite(.serialized) struct OwnCopyTests {
+    /// The fixture with a second log key (the server's) and the first revoked (entry 8), the first
+    /// key's secret kept in `log-1.key`.
+    func rotatedLogKey() throws -> ServerFixture {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "log-2", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log-2.pub", "--name", "log key 2", "--role", "log"])
+        let first = try KeyFiles.readPublic(path: fixture.dir.file("log.pub")).id.description
+        try fixture.cli.expectOK(["key", "revoke", "--key", "authority.key", "--id", first, "--reason", "rotated"])
+        for (from, to) in [("log.key", "log-1.key"), ("log.pub", "log-1.pub"), ("log-2.key", "log.key"), ("log-2.pub", "log.pub")] {
+            try FileManager.default.moveItem(atPath: fixture.dir.file(from), toPath: fixture.dir.file(to))
+        }
+        return fixture
+    }
+
+    static func signingKey(_ path: String) throws -> SigningKey {
+        try SecretKeyFile.open(try KeyFiles.readSecret(path: path), passphrase: nil)
+    }
+
+    /// Every `checkpoint` in a JSON answer re-signed by `key` alone; `keyEntry` (a key-enroll entry's
+    /// JSON) added to the `checkpoint_keys` listed, as a server that wanted it trusted would.
+    static func resigning(with key: SigningKey, keyEntry: CanonicalJSON? = nil) -> @Sendable (String, [UInt8]) -> [UInt8]? {
+        { _, body in
+            guard let value = try? CanonicalJSON.decodeRelaxed(body.last == 0x0a ? Array(body.dropLast()) : body) else { return body }
+            func walk(_ value: CanonicalJSON) -> CanonicalJSON {
+                switch value {
+                case .object(var fields):
+                    for (name, member) in fields {
+                        if name == "checkpoint", case .string(let note) = member, let signed = try? SignedNote.parse(note),
+                            let checkpoint = try? Checkpoint.parse(signed.text),
+                            let signature = try? NoteKey.sign(signed.text, name: checkpoint.origin, key: key)
+                        {
+                            fields[name] = .string(SignedNote(text: signed.text, signatures: [signature]).encoded)
+                        } else if name == "checkpoint_keys", case .array(let entries) = member, let keyEntry {
+                            fields[name] = .array(entries + [keyEntry])
+                        } else {
+                            fields[name] = walk(member)
+                        }
+                    }
+                    return .object(fields)
+                case .array(let items): return .array(items.map(walk))
+                default: return value
+                }
+            }
+            return walk(value).encoded() + [0x0a]
+        }
+    }
+
+    func entryCount(_ fixture: ServerFixture) throws -> Int {
+        try DatabaseQueue(path: fixture.ledger).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM entries") ?? -1 }
+    }
+
+    func expectRefusedWithEvidence(_ run: Run, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(run.status == 1, "\(run.status) \(run.stderr)", sourceLocation: sourceLocation)
+        #expect(run.stderr.contains("nothing was signed or taken in; the evidence is in "), "\(run.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aCheckpointSignedByARevokedLogKeyIsRefused() throws {
+        let fixture = try rotatedLogKey()
+        let server = try fixture.start()
+        defer { server.stop() }
+        let proxy = try RewritingProxy(target: server.url, rewrite: Self.resigning(with: try Self.signingKey(fixture.dir.file("log-1.key"))))
+        let before = try entryCount(fixture)
+        expectRefusedWithEvidence(
+            Binary.run(
+                fixture.payment(ref: "VIA-PROXY") + ["--server", proxy.url], in: fixture.dir,
+                env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile]))
+        #expect(try entryCount(fixture) == before)
+        let replica = fixture.cli.run(["sync", "--from", proxy.url, "--ledger", fixture.dir.file("replica.sqlite")])
+        #expect(replica.status == 1, "\(replica.stderr)")
+        // The honest server is still this officer's: nothing was kept from the proxy.
+        let honest = fixture.remote(fixture.payment(ref: "HONEST"), server: server)
+        #expect(honest.status == 0, "\(honest.stderr)")
+    }
+
+    /// A log key enrolled by the same authority in another ledger of the same origin signs no
+    /// checkpoint of this one, even when the server lists its enrolment among the checkpoint keys.
+    @Test func aLogKeyOfAnotherLedgerIsRefused() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "stranger", "--unencrypted"])
+        let other = fixture.dir.file("other.sqlite")
+        try fixture.cli.expectOK(["init", "--key", "authority.key", "--origin", "test.example/ledger", "--ledger", other])
+        try fixture.cli.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "stranger.pub", "--name", "log key", "--role", "log", "--ledger", other,
+        ])
+        let enrolment = EntryWire.json(try #require(try Ledger.open(path: other, forWriting: false).entry(2)))
+        let server = try fixture.start()
+        defer { server.stop() }
+        let proxy = try RewritingProxy(
+            target: server.url, rewrite: Self.resigning(with: try Self.signingKey(fixture.dir.file("stranger.key")), keyEntry: enrolment))
+        expectRefusedWithEvidence(
+            Binary.run(
+                fixture.payment(ref: "VIA-PROXY") + ["--server", proxy.url], in: fixture.dir,
+                env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile]))
+        #expect(fixture.remote(fixture.payment(ref: "HONEST"), server: server).status == 0)
+    }
+
+    /// A head whose signature a proxy replaced by zeros (in the head answers and in the bundle that
+    /// holds it): the client never signs after it, and is not locked out of the honest server.
+    @Test func aForgedHeadIsNeverSignedAfter() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        defer { server.stop() }
+        let signature = try #require(
+            try fixture.cli.expectOK(["show", "5", "--json"]).stdout.firstMatch(of: /"signature":"([0-9a-f]{128})"/)
+        ).1
+        let zeros = String(repeating: "0", count: 128)
+        let proxy = try RewritingProxy(target: server.url) { _, body in
+            Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: String(signature), with: zeros).utf8)
+        }
+        expectRefusedWithEvidence(
+            Binary.run(
+                fixture.payment(ref: "VIA-PROXY") + ["--server", proxy.url], in: fixture.dir,
+                env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile]))
+        #expect(try entryCount(fixture) == 5)
+        let honest = fixture.remote(fixture.payment(ref: "HONEST"), server: server)
+        #expect(honest.status == 0, "\(honest.stderr)")
+        // The officer's own copy is in the configuration folder, and holds what the server holds.
+        let copies = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.file(".config/gigaledger/copies"))
+        let copy = try #require(copies.first { $0.hasSuffix(".sqlite") })
+        let held = try DatabaseQueue(path: fixture.dir.file(".config/gigaledger/copies/\(copy)")).read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM entries") ?? -1
+        }
+        #expect(held == 5, "the copy is brought up to the head before signing; the new entry comes with the next command")
+    }
+}
