@@ -87,7 +87,7 @@ extension GigaLedger {
                 try since.map { try ledger.verify(extending: try readCheckpointFile($0), named: $0) }
                 ?? ledger.verify(progress: { bar.update(Int($0), Int($1)) })
             bar.finish()
-            let warnings = try ledger.storeWarnings()
+            let warnings = try ledger.storeWarnings() + (report.isVerified ? ledger.cosignaturesThatDoNotCount() : [])
             for warning in warnings { warn("warning: \(warning)") }
             let head = report.headHash.map(Encoding.hex) ?? ""
             // Every authority key with its status: the root of trust may have been rotated since.

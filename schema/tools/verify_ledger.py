@@ -493,6 +493,8 @@ def check_cosignature(row, texts, state):
     key = state.keys.get(key_id)
     if size not in texts or key is None or key["role"] != "auditor":
         raise Fail("stored cosignature of checkpoint %d by %s is not by an auditor of a kept checkpoint" % (size, key_id))
+    if key["revoked"] is not None and key["revoked"] <= size:
+        raise Fail("stored cosignature of checkpoint %d by %s is by an auditor key revoked at or before its size" % (size, key_id))
     if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2:
         raise Fail("stored cosignature line is malformed")
     name, blob = line[2:].split(" ")
@@ -581,7 +583,7 @@ def verify(path, authority_key_id=None):
     if difference:
         return 0, "the ledger file: schema: %s" % difference
     state, h, n = Ledger(), bytes(32), 1
-    stack, origin, texts = [], None, {}
+    stack, origin, texts, pending_root = [], None, {}, None
     nodes = {(level, idx): node for level, idx, node in db.execute("SELECT level, idx, hash FROM merkle_nodes")}
     checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
@@ -619,9 +621,11 @@ def verify(path, authority_key_id=None):
                 state.index["facts"].append((int.from_bytes(digest[:8], "big", signed=True), seq))
             if kind == "genesis":
                 origin = d["origin"]
-                # The root of trust, when the auditor gives it: the authority key the genesis enrols.
+                # The root of trust, when the auditor gives it: the authority key the genesis enrols,
+                # or (section 12, a rotated root) a later authority key that signed a stored
+                # checkpoint while it was valid: checked when the checkpoints are reached.
                 if authority_key_id is not None and d["key_id"] != authority_key_id:
-                    raise Fail("the authority key is %s, not the trusted %s" % (d["key_id"], authority_key_id))
+                    pending_root = authority_key_id
             for level, idx, node in tree_append(stack, leaf_hash(stored), n - 1):
                 # Section 11: every complete subtree is stored once, with the hash the entries give.
                 if nodes.pop((level, idx), None) != node:
@@ -629,11 +633,20 @@ def verify(path, authority_key_id=None):
             while checkpoints and checkpoints[0][0] <= n:
                 row = checkpoints.pop(0)
                 texts[row[0]] = check_checkpoint(row, origin, state, stack)
+                pinned = state.keys.get(pending_root) if pending_root else None
+                if pinned and pinned["role"] == "authority" and pinned["revoked"] is None:
+                    try:
+                        open_checkpoint(row[2], origin, [pinned["public_key"]])
+                        pending_root = None
+                    except Fail:
+                        pass
         except (Fail, KeyError, TypeError, ValueError) as error:
             return n, "entry %d: %s" % (n, error)
         h, n = stored, n + 1
     if checkpoints:
         return n, "entry %d: stored checkpoint %d covers more entries than the ledger holds" % (n, checkpoints[0][0])
+    if pending_root:
+        return 1, "entry 1: the authority key is not the trusted %s, and %s signed no checkpoint of it" % (pending_root, pending_root)
     if nodes:
         return n - 1, "entry %d: merkle_nodes holds nodes the entries do not give" % (n - 1)
     has_cosignatures = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'").fetchone()[0]

@@ -60,6 +60,11 @@ extension Ledger {
             throw Refusal("key \(key.id) is not an enrolled, unrevoked auditor key of this ledger; only those cosign")
         }
         let (target, signed) = try openWithKeysOfItsSize(note)
+        guard auditor.enrolledAt <= target.size else {
+            throw Refusal(
+                "key \(key.id) was enrolled at entry \(auditor.enrolledAt), after this checkpoint of \(target.size) entries: an auditor cosigns checkpoints of the ledger it was enrolled in (one of at least \(auditor.enrolledAt) entries: sign or sync a newer one)"
+            )
+        }
         let report = try verify(rootsAt: [target.size, last?.size ?? 0])
         if let failure = report.failure { throw CosignRefusal(reason: "the ledger does not verify: \(failure)", kind: .notVerified) }
         guard report.roots[target.size] == target.root else {
@@ -95,6 +100,8 @@ extension Ledger {
             if let problem = try cosignature.problem(checkpointText: text, facts: writer.reader.facts) {
                 preconditionFailure("Ledger.cosign: a fresh cosignature \(problem)")
             }
+            // One that would not count is not kept (a witness enrolled after the checkpoint asked of it).
+            if try cosignature.enrolledAfterItsSize(facts: writer.reader.facts) != nil { return false }
             try writer.insertCosignature(cosignature)
             return true
         }
@@ -116,6 +123,11 @@ extension Ledger {
             }
             if let problem = try cosignature.problem(checkpointText: signed.text, facts: reader.facts) {
                 throw Refusal("the cosignature of checkpoint \(cosignature.size) by \(cosignature.keyID) \(problem)")
+            }
+            if let enrolled = try cosignature.enrolledAfterItsSize(facts: reader.facts) {
+                throw Refusal(
+                    "key \(cosignature.keyID) was enrolled at entry \(enrolled), after the checkpoint of \(cosignature.size) entries: it cosigns only checkpoints of at least \(enrolled) entries"
+                )
             }
             // A valid cosignature by a key whose cosignature of this checkpoint is kept: the first stands.
             if try reader.cosignatures().contains(where: { $0.size == cosignature.size && $0.keyID == cosignature.keyID }) { return false }
@@ -180,6 +192,32 @@ extension StoredCosignature {
         else {
             return "does not verify"
         }
+        if let revoked = key.revokedAt, revoked <= size {
+            return "is by an auditor key revoked at entry \(revoked), at or before the checkpoint's \(size) entries"
+        }
         return nil
+    }
+
+    /// The entry that enrolled this cosignature's auditor key, when it comes after the checkpoint's
+    /// size: such a cosignature does not count (FORMAT.md section 12). Never stored now; one stored
+    /// by an earlier version is named by `verify` as not counting, and the ledger still verifies.
+    func enrolledAfterItsSize(facts: LedgerFacts) throws -> Int64? {
+        guard let id = try? KeyID.parse(keyID, field: "key_id"), let key = try facts.key(id), key.enrolledAt > size else { return nil }
+        return key.enrolledAt
+    }
+}
+
+extension Ledger {
+    /// The stored cosignatures that do not count because their auditor key was enrolled after the
+    /// checkpoint's size (kept by versions before the rule), in words, for `verify` to list.
+    public func cosignaturesThatDoNotCount() throws -> [String] {
+        try store.read { reader in
+            let facts = reader.facts
+            return try reader.cosignatures().compactMap { row in
+                guard let enrolled = try? row.enrolledAfterItsSize(facts: facts) else { return nil }
+                return
+                    "the cosignature of checkpoint \(row.size) by \(row.keyID) does not count: that auditor key was enrolled at entry \(enrolled), after the checkpoint's \(row.size) entries (kept by an earlier version)"
+            }
+        }
     }
 }
