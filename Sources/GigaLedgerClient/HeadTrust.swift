@@ -428,6 +428,13 @@ public struct OwnCopies: Sendable {
             + ".sqlite"
     }
 
+    /// The copy of `origin`, opened to read; nil when there is none yet.
+    public func ledger(origin: String) throws -> Ledger? {
+        let path = path(origin: origin)
+        guard try Ledger.exists(at: path) else { return nil }
+        return try Ledger.open(path: path, forWriting: false)
+    }
+
     /// The keys whose signature on a checkpoint of `size` entries counts, from the copy of `origin`;
     /// nil when there is no copy yet.
     func keys(origin: String, at size: Int64) throws -> [PublicKey]? {

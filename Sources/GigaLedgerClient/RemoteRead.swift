@@ -81,7 +81,7 @@ public struct RemoteRead: Sendable {
         let receipt = Receipt(
             seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,
             proof: try await client.inclusionProof(seq: seq, size: checkpoint.size),
-            checkpointKey: try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: note, size: checkpoint.size, authority: authority),
+            keyPath: try await keyPath(answer, note: note, size: checkpoint.size, authority: authority),
             checkpointNote: note)
         _ = try receipt.check(ledgerKey: authority)
         return receipt
@@ -117,6 +117,16 @@ public struct RemoteRead: Sendable {
         case .keyEnroll(let enrolment) where enrolment.publicKey.id == id: return enrolment.publicKey
         default: return nil
         }
+    }
+
+    /// The key path a receipt against `note` carries (FORMAT.md section 13): from this user's own
+    /// verified copy, whose tree is the server's (its sync checked the root); without one, the
+    /// enrolment of the log key that signed, among the answer's checkpoint keys.
+    private func keyPath(
+        _ answer: LedgerClient.Head, note: String, size: Int64, authority: PublicKey
+    ) async throws -> [Receipt.CheckpointKeyEnrolment] {
+        if let copy = try trust.copies?.ledger(origin: answer.origin) { return try copy.keyPath(note: note, size: size) }
+        return [try await checkpointKeyEnrolment(answer.checkpointKeyEntries, note: note, size: size, authority: authority)].compactMap { $0 }
     }
 
     /// For a checkpoint signed by a log key rather than by `authority`: the enrolment entry of

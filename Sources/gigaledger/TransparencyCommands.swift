@@ -129,7 +129,7 @@ extension GigaLedger {
             let key = try KeyFiles.readPublic(path: ledgerKey)
             let required = try witnesses.load()
             let text = try OutputFiles.readText(file, what: "receipt", bytesMax: max(Receipt.bytesMax, ConsistencyFile.bytesMax))
-            if text.hasPrefix(ConsistencyFile.tag + "\n") {
+            if text.hasPrefix(ConsistencyFile.tag + "\n") || text.hasPrefix(ConsistencyFile.tagWithKeyPath + "\n") {
                 let file = try ConsistencyFile.parse(text)
                 let (old, new) = try file.check(ledgerKey: key)
                 if let required { try required.check(cosigners: file.cosigners(among: required.keys).count, size: new.size) }

@@ -2,7 +2,10 @@
 /// proof, and the signed checkpoint it is proven against, in one text file that can be
 /// checked offline, years later, with only the ledger's public key (schema/FORMAT.md, "Receipts").
 public struct Receipt: Equatable, Sendable {
+    /// The tag of a receipt with at most one key entry (an authority's enrolment of the log key
+    /// that signed); `tagWithKeyPath` for one that carries a longer path (a rotated authority).
     public static let tag = "gigaledger-receipt/v1"
+    public static let tagWithKeyPath = "gigaledger-receipt/v2"
     /// The largest receipt read, in bytes.
     public static let bytesMax = 96 * 1024
 
@@ -13,12 +16,14 @@ public struct Receipt: Equatable, Sendable {
     public let signerKey: PublicKey
     public let signature: [UInt8]
     public let proof: [Merkle.Hash]
-    /// When the checkpoint is signed by a log key (a server's) rather than by the authority: that
-    /// key's enrolment entry, signed by the authority, and its inclusion proof in the checkpoint.
-    public let checkpointKey: CheckpointKeyEnrolment?
+    /// When the checkpoint is not signed by the genesis authority: the key entries on the path from
+    /// the genesis to its signer (each enrolment, signed by an authority enrolled before it, and the
+    /// revocations of those keys up to the checkpoint's size), each with its inclusion proof in the
+    /// checkpoint, in sequence order (FORMAT.md section 13). Empty when the genesis authority signed.
+    public let keyPath: [CheckpointKeyEnrolment]
     public let checkpointNote: String
 
-    /// The enrolment of the key that signed a receipt's checkpoint (schema/FORMAT.md section 13).
+    /// A key entry a receipt carries, with its inclusion proof (schema/FORMAT.md section 13).
     public struct CheckpointKeyEnrolment: Equatable, Sendable {
         public let entry: Entry
         public let proof: [Merkle.Hash]
@@ -31,7 +36,7 @@ public struct Receipt: Equatable, Sendable {
 
     package init(
         seq: Int64, prevHash: [UInt8], body: [UInt8], hash: [UInt8], signerKey: PublicKey, signature: [UInt8], proof: [Merkle.Hash],
-        checkpointKey: CheckpointKeyEnrolment? = nil, checkpointNote: String
+        keyPath: [CheckpointKeyEnrolment] = [], checkpointNote: String
     ) {
         self.seq = seq
         self.prevHash = prevHash
@@ -40,24 +45,19 @@ public struct Receipt: Equatable, Sendable {
         self.signerKey = signerKey
         self.signature = signature
         self.proof = proof
-        self.checkpointKey = checkpointKey
+        self.keyPath = keyPath.sorted { $0.entry.seq < $1.entry.seq }
         self.checkpointNote = checkpointNote
     }
 
     public var encoded: String {
         var lines = [
-            Self.tag, "entry \(seq)", "prev_hash \(Encoding.hex(prevHash))", "body \(Encoding.base64(body))",
+            keyPath.count > 1 ? Self.tagWithKeyPath : Self.tag, "entry \(seq)", "prev_hash \(Encoding.hex(prevHash))",
+            "body \(Encoding.base64(body))",
             "hash \(Encoding.hex(hash))", "signer_key \(Encoding.base64(signerKey.bytes))",
             "signature \(Encoding.hex(signature))", "proof \(proof.count)",
         ]
         lines += proof.map(Encoding.hex)
-        if let key = checkpointKey {
-            lines += [
-                "checkpoint_key_entry \(key.entry.seq)", "prev_hash \(Encoding.hex(key.entry.prevHash))", "body \(Encoding.base64(key.entry.body))",
-                "hash \(Encoding.hex(key.entry.hash))", "signature \(Encoding.hex(key.entry.signature))", "proof \(key.proof.count)",
-            ]
-            lines += key.proof.map(Encoding.hex)
-        }
+        lines += keyPath.flatMap(\.lines)
         lines.append("checkpoint")
         return lines.joined(separator: "\n") + "\n" + checkpointNote
     }
@@ -81,7 +81,10 @@ public struct Receipt: Equatable, Sendable {
             guard let bytes = Encoding.unhex(try next(name)), bytes.count == count else { throw .malformed("\(name) is not \(count) bytes of hex") }
             return bytes
         }
-        guard lines.popFirst() == Substring(tag) else { throw .malformed("not a receipt (first line is not \(tag))") }
+        let first = lines.popFirst()
+        guard first == Substring(tag) || first == Substring(tagWithKeyPath) else {
+            throw .malformed("not a receipt (first line is not \(tag) or \(tagWithKeyPath))")
+        }
         let seqText = try next("entry")
         guard let seq = try? SequenceNumber.parse(String(seqText), field: "entry") else { throw .malformed("entry is not a sequence number") }
         let prevHash = try hex("prev_hash", 32)
@@ -108,45 +111,32 @@ public struct Receipt: Equatable, Sendable {
             return proof
         }
         let proof = try proofLines()
-        var checkpointKey: CheckpointKeyEnrolment?
-        if lines.first?.hasPrefix("checkpoint_key_entry ") == true {
-            guard let keySeq = try? SequenceNumber.parse(try next("checkpoint_key_entry"), field: "checkpoint_key_entry") else {
-                throw .malformed("checkpoint_key_entry is not a sequence number")
-            }
-            let keyPrevHash = try hex("prev_hash", 32)
-            guard let keyBody = Encoding.unbase64(try next("body")), keyBody.count <= CanonicalJSON.inputBytesMax else {
-                throw .malformed("the key entry's body is not base64")
-            }
-            let keyHash = try hex("hash", 32)
-            let keySignature = try hex("signature", 64)
-            let keyProof = try proofLines()
-            let type = (try? EntryBody.decode(keyBody))?.type ?? ""
-            let entry = Entry(
-                seq: keySeq, type: type, body: keyBody, prevHash: keyPrevHash, hash: keyHash, signer: "", signature: keySignature, recordedAt: "")
-            checkpointKey = CheckpointKeyEnrolment(entry: entry, proof: keyProof)
+        var keyPath = [CheckpointKeyEnrolment]()
+        while lines.first?.hasPrefix("checkpoint_key_entry ") == true {
+            guard first == Substring(tagWithKeyPath) || keyPath.isEmpty else { throw .malformed("a \(tag) receipt carries one key entry at most") }
+            guard keyPath.count < Self.keyPathEntriesMax else { throw .malformed("more than \(Self.keyPathEntriesMax) key entries") }
+            keyPath.append(try CheckpointKeyEnrolment.parse(&lines, after: keyPath.last?.entry.seq ?? 0))
         }
         guard lines.popFirst() == "checkpoint" else { throw .malformed("expected `checkpoint` after the proof") }
         let note = lines.joined(separator: "\n")
         return Receipt(
             seq: seq, prevHash: prevHash, body: body, hash: hash, signerKey: PublicKey(bytes: keyBytes), signature: signature,
-            proof: proof, checkpointKey: checkpointKey, checkpointNote: note)
+            proof: proof, keyPath: keyPath, checkpointNote: note)
     }
 
+    /// The most key entries a receipt carries (a few authority rotations and their revocations).
+    public static let keyPathEntriesMax = 256
+
     /// Checks everything a receipt claims, offline: the checkpoint is signed by `ledgerKey`, or by
-    /// the log key whose enrolment the receipt carries (signed by `ledgerKey` and proven in the
-    /// checkpoint); the entry hash is the hash of its bytes; the entry is signed by the key its
-    /// body names; and the inclusion proof leads from the entry to the checkpoint's root.
+    /// a key that the key path carried gives, starting from `ledgerKey` (any authority key of the
+    /// ledger: the genesis one, or a later one); the entry hash is the hash of its bytes; the entry
+    /// is signed by the key its body names; and the inclusion proof leads from the entry to the
+    /// checkpoint's root.
     public func check(ledgerKey: PublicKey) throws(ReceiptError) -> (Checkpoint, EntryBody) {
-        let trusted = [ledgerKey] + [try checkpointKeyEnrolled(by: ledgerKey)].compactMap { $0 }
         let checkpoint: Checkpoint
-        do { (checkpoint, _) = try Checkpoint.open(checkpointNote, trusting: trusted) } catch { throw .checkpoint(error) }
-        if let key = checkpointKey {
-            do {
-                try Merkle.checkInclusion(
-                    index: key.entry.seq - 1, size: checkpoint.size, leafHash: Merkle.leafHash(key.entry.hash), proof: key.proof,
-                    root: checkpoint.root)
-            } catch { throw .entry("the checkpoint key's enrolment entry \(key.entry.seq) is not in the checkpoint (\(error))") }
-        }
+        do { checkpoint = try Checkpoint.parse(try SignedNote.parse(checkpointNote).text) } catch { throw .checkpoint(error) }
+        let trusted = try CheckpointKeyEnrolment.signers(trusting: ledgerKey, path: keyPath, size: checkpoint.size, in: checkpoint)
+        do { _ = try Checkpoint.open(checkpointNote, trusting: trusted) } catch { throw .checkpoint(error) }
         guard Entry.hash(prevHash: prevHash, body: body) == hash else { throw .entry("the hash does not match the entry's bytes") }
         let decoded: EntryBody
         do { decoded = try EntryBody.decode(body) } catch { throw .entry("the body cannot be read: \(error)") }
@@ -160,25 +150,97 @@ public struct Receipt: Equatable, Sendable {
         } catch { throw .proof(error) }
         return (checkpoint, decoded)
     }
+}
 
-    /// The public key the carried enrolment entry enrols, once the entry checks: it hashes to its
-    /// hash, enrols a log or authority key, and is signed by `authority`. Nil when there is none.
-    private func checkpointKeyEnrolled(by authority: PublicKey) throws(ReceiptError) -> PublicKey? {
-        guard let key = checkpointKey else { return nil }
-        guard Entry.hash(prevHash: key.entry.prevHash, body: key.entry.body) == key.entry.hash else {
-            throw .entry("the checkpoint key's enrolment entry does not hash to its hash")
+extension Receipt.CheckpointKeyEnrolment {
+    /// The entry's lines in a receipt or a consistency file.
+    var lines: [String] {
+        [
+            "checkpoint_key_entry \(entry.seq)", "prev_hash \(Encoding.hex(entry.prevHash))", "body \(Encoding.base64(entry.body))",
+            "hash \(Encoding.hex(entry.hash))", "signature \(Encoding.hex(entry.signature))", "proof \(proof.count)",
+        ] + proof.map(Encoding.hex)
+    }
+
+    /// Reads one key entry's lines from `lines`; its sequence number must be above `after` (the
+    /// entries come in order, each once).
+    static func parse(_ lines: inout ArraySlice<Substring>, after: Int64) throws(ReceiptError) -> Receipt.CheckpointKeyEnrolment {
+        func next(_ name: String) throws(ReceiptError) -> String {
+            guard let line = lines.popFirst() else { throw .malformed("truncated before \(name)") }
+            guard line.hasPrefix(name + " ") else { throw .malformed("expected `\(name) ...`, found \(InputError.quoted(String(line.prefix(40))))") }
+            return String(line.dropFirst(name.count + 1))
         }
-        guard let body = try? EntryBody.decode(key.entry.body), body.seq == key.entry.seq, case .keyEnroll(let enrolment) = body.data,
-            enrolment.role.signsCheckpoints
-        else {
-            throw .entry("the checkpoint key entry \(key.entry.seq) does not enrol a log or authority key")
+        func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] {
+            guard let bytes = Encoding.unhex(try next(name)), bytes.count == count else { throw .malformed("\(name) is not \(count) bytes of hex") }
+            return bytes
         }
-        guard body.signer == authority.id, authority.verify(signature: key.entry.signature, message: Entry.signedMessage(hash: key.entry.hash)) else {
-            throw .entry(
-                "the checkpoint key's enrolment entry \(key.entry.seq) is not signed by the key given (\(authority.id)): give the ledger's authority key, whose enrolment of the log key the receipt carries"
-            )
+        guard let seq = try? SequenceNumber.parse(try next("checkpoint_key_entry"), field: "checkpoint_key_entry"), seq > after else {
+            throw .malformed("checkpoint_key_entry is not a sequence number above the one before")
         }
-        return enrolment.publicKey
+        let prevHash = try hex("prev_hash", 32)
+        guard let body = Encoding.unbase64(try next("body")), body.count <= CanonicalJSON.inputBytesMax else {
+            throw .malformed("the key entry's body is not base64")
+        }
+        let hash = try hex("hash", 32)
+        let signature = try hex("signature", 64)
+        let countText = try next("proof")
+        guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else { throw .malformed("proof count is not 0 to 64") }
+        var proof = [Merkle.Hash]()
+        for _ in 0..<count {
+            guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else {
+                throw .malformed("a proof line is not 32 bytes of hex")
+            }
+            proof.append(node)
+        }
+        let type = (try? EntryBody.decode(body))?.type ?? ""
+        let entry = Entry(seq: seq, type: type, body: body, prevHash: prevHash, hash: hash, signer: "", signature: signature, recordedAt: "")
+        return Receipt.CheckpointKeyEnrolment(entry: entry, proof: proof)
+    }
+
+    /// The keys whose signature on a checkpoint of `size` entries counts for a verifier who trusts
+    /// `authority` (any authority key of the ledger), from the key entries `path` (FORMAT.md section
+    /// 13): each must be in `carrier` (the checkpoint that carries them: an inclusion proof) and
+    /// hash to its hash. In order, up to `size`: an enrolment of an authority or log key signed by
+    /// an authority key trusted so far adds that key; a revocation removes the key it names (it
+    /// only takes trust away: its signer need not be checked); any other entry is refused.
+    /// With `authority` nil, the entries are taken as facts of the ledger (the carrier's signature
+    /// is already checked, so every entry proven in it is the ledger's): the genesis enrols its
+    /// authority, every enrolment adds its key, whoever signed it.
+    static func signers(
+        trusting authority: PublicKey?, path: [Receipt.CheckpointKeyEnrolment], size: Int64, in carrier: Checkpoint
+    ) throws(ReceiptError) -> [PublicKey] {
+        var authorities = [authority].compactMap { $0 }
+        var signers = authorities
+        for key in path where key.entry.seq <= size {
+            let seq = key.entry.seq
+            guard Entry.hash(prevHash: key.entry.prevHash, body: key.entry.body) == key.entry.hash else {
+                throw .entry("the key entry \(seq) does not hash to its hash")
+            }
+            do {
+                try Merkle.checkInclusion(
+                    index: seq - 1, size: carrier.size, leafHash: Merkle.leafHash(key.entry.hash), proof: key.proof, root: carrier.root)
+            } catch { throw .entry("the key entry \(seq) is not in the checkpoint (\(error))") }
+            guard let body = try? EntryBody.decode(key.entry.body), body.seq == seq else { throw .entry("the key entry \(seq) cannot be read") }
+            switch body.data {
+            case .genesis(let genesis):
+                if authority == nil { (authorities, signers) = ([genesis.authority.publicKey], [genesis.authority.publicKey]) }
+            case .keyEnroll(let enrolment) where enrolment.role.signsCheckpoints:
+                // An enrolment no trusted authority signed adds nothing (one before the key trusted, say).
+                if authority != nil {
+                    guard let signer = authorities.first(where: { $0.id == body.signer }),
+                        signer.verify(signature: key.entry.signature, message: Entry.signedMessage(hash: key.entry.hash))
+                    else { continue }
+                }
+                if enrolment.role == .authority { authorities.append(enrolment.publicKey) }
+                signers.append(enrolment.publicKey)
+            case .keyRevoke(let revocation):
+                authorities.removeAll { $0.id == revocation.keyID }
+                signers.removeAll { $0.id == revocation.keyID }
+            default:
+                throw .entry("the key entry \(seq) is not a genesis, nor enrols a log or authority key, nor revokes a key")
+            }
+        }
+        guard !signers.isEmpty else { throw .entry("the key trusted was revoked at or before the checkpoint's \(size) entries") }
+        return signers
     }
 }
 

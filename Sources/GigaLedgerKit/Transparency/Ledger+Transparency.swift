@@ -182,7 +182,16 @@ extension Ledger {
         let (oldSize, newSize) = (old.checkpoint.size, new.checkpoint.size)
         let proof = oldSize == 0 || oldSize == newSize ? [] : try consistencyProof(old: oldSize, new: newSize)
         try Merkle.checkConsistency(old: oldSize, new: newSize, oldRoot: old.checkpoint.root, newRoot: new.checkpoint.root, proof: proof)
-        return ConsistencyFile(oldNote: old.note, newNote: new.note, proof: proof).encoded
+        // The key entries each checkpoint's signer needs, proven in the newer one (FORMAT.md section 14).
+        var entries = [Int64: Receipt.CheckpointKeyEnrolment]()
+        for (note, size) in [(old.note, oldSize), (new.note, newSize)] {
+            for key in try keyPath(note: note, size: size, proofSize: newSize) { entries[key.entry.seq] = key }
+        }
+        // With the genesis, which says who signed before any enrolment (the older checkpoint's signer, say).
+        if !entries.isEmpty, newSize >= 1, let genesis = try entry(1) {
+            entries[1] = Receipt.CheckpointKeyEnrolment(entry: genesis, proof: try inclusionProof(seq: 1, size: newSize))
+        }
+        return ConsistencyFile(oldNote: old.note, newNote: new.note, proof: proof, keyPath: Array(entries.values)).encoded
     }
 
     /// A stored checkpoint's note with the cosignatures the ledger keeps for it appended (C2SP
@@ -262,7 +271,7 @@ extension Ledger {
         let checkpoint = try openCheckpoint(note)
         let keys = Dictionary(
             try keys().map { ($0.enrolment.publicKey.id.description, $0.enrolment.publicKey) }, uniquingKeysWith: { first, _ in first })
-        let keySection = try checkpointKeyEnrolment(note: note, size: checkpoint.size)
+        let keyPath = try keyPath(note: note, size: checkpoint.size)
         return { seq in
             guard seq >= 1, seq <= checkpoint.size else {
                 throw Refusal("entry \(seq) is not covered by the checkpoint of size \(checkpoint.size): run `gigaledger checkpoint` first")
@@ -272,23 +281,46 @@ extension Ledger {
             return Receipt(
                 seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signer,
                 signature: entry.signature, proof: try self.inclusionProof(seq: seq, size: checkpoint.size),
-                checkpointKey: keySection, checkpointNote: note)
+                keyPath: keyPath, checkpointNote: note)
         }
     }
 
-    /// For a checkpoint not signed by the genesis authority (a log key's, a server's): the
-    /// enrolment entry of the key that signed it and that entry's inclusion proof, which a receipt
-    /// carries so that it is checked with the authority's key alone (FORMAT.md section 13).
-    func checkpointKeyEnrolment(note: String, size: Int64) throws -> Receipt.CheckpointKeyEnrolment? {
+    /// For a checkpoint not signed by the genesis authority (a log key's, a server's, a later
+    /// authority's): the key entries on the path from the genesis to the key that signed it, each
+    /// with its inclusion proof (FORMAT.md section 13). The signer's enrolment, the enrolment of
+    /// the authority that signed it, and so on back to the genesis; and the revocations, up to
+    /// `size`, of the keys on that path. A receipt or a consistency file carries them, so that any
+    /// authority key on the path checks it: the genesis key and the later ones alike.
+    public func keyPath(note: String, size: Int64) throws -> [Receipt.CheckpointKeyEnrolment] {
+        try keyPath(note: note, size: size, proofSize: size)
+    }
+
+    /// `keyPath` with the inclusion proofs in the tree of `proofSize` entries (a consistency file
+    /// proves the older checkpoint's key entries in the newer one).
+    func keyPath(note: String, size: Int64, proofSize: Int64) throws -> [Receipt.CheckpointKeyEnrolment] {
         let keys = try keys()
-        guard let genesis = keys.first, (try? Checkpoint.open(note, trusting: [genesis.enrolment.publicKey])) == nil else { return nil }
-        for record in keys.dropFirst() where record.enrolment.role.signsCheckpoints && record.enrolledAt <= size {
-            guard (try? Checkpoint.open(note, trusting: [record.enrolment.publicKey])) != nil, let entry = try entry(record.enrolledAt) else {
-                continue
-            }
-            return Receipt.CheckpointKeyEnrolment(entry: entry, proof: try inclusionProof(seq: record.enrolledAt, size: size))
+        guard let genesis = keys.first, (try? Checkpoint.open(note, trusting: [genesis.enrolment.publicKey])) == nil else { return [] }
+        let byID = Dictionary(keys.map { ($0.enrolment.publicKey.id, $0) }, uniquingKeysWith: { first, _ in first })
+        guard
+            var record = keys.first(where: {
+                $0.enrolment.role.signsCheckpoints && $0.enrolledAt <= size && ($0.revokedAt.map { $0 > size } ?? true)
+                    && (try? Checkpoint.open(note, trusting: [$0.enrolment.publicKey])) != nil
+            })
+        else { return [] }
+        var seqs = Set<Int64>()
+        for _ in 0..<Self.enrolmentChainMax {
+            if let revoked = record.revokedAt, revoked <= size { seqs.insert(revoked) }
+            guard record.enrolledAt > 1 else { break }
+            seqs.insert(record.enrolledAt)
+            guard let enrolling = try entry(record.enrolledAt), let signer = try? KeyID.parse(enrolling.signer, field: "signer"),
+                let authority = byID[signer]
+            else { throw LedgerError.damaged("the entry that enrolled key \(record.enrolment.publicKey.id) names no enrolled signer") }
+            record = authority
         }
-        return nil
+        return try seqs.sorted().map { seq in
+            guard let entry = try entry(seq) else { throw LedgerError.damaged("key entry \(seq) is missing") }
+            return Receipt.CheckpointKeyEnrolment(entry: entry, proof: try inclusionProof(seq: seq, size: proofSize))
+        }
     }
 
     /// Verifies the whole ledger, then that it extends the checkpoint `note` published earlier

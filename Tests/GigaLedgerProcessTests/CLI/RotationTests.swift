@@ -96,4 +96,60 @@ import Testing
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp-5.txt"])
         try fixture.expectOK(["cosign", "cp-5.txt", "--key", "auditor.key", "--name", "court"])
     }
+
+    /// Receipts across a rotation: one made after it (its checkpoint signed by the second authority)
+    /// carries the second authority's enrolment and the genesis key's revocation, and checks with
+    /// either key; one made before keeps checking with the key of its time; a consistency proof
+    /// from a checkpoint of either authority checks with either key.
+    @Test func receiptsCheckAcrossARotation() throws {
+        let (fixture, _, _) = try rotatedAfterAReceipt()
+        try fixture.expectOK(
+            fixture.contribution("--key", "authority-2.key") + ["--ref", "AFTER"])
+        try fixture.expectOK(["checkpoint", "--key", "authority-2.key", "--out", "cp-7.txt"])
+        try fixture.expectOK(["prove", "--entry", "7", "--out", "after.receipt"])
+        let after = try String(contentsOfFile: fixture.dir.file("after.receipt"), encoding: .utf8)
+        #expect(
+            after.hasPrefix("gigaledger-receipt/v2\n") && after.contains("\ncheckpoint_key_entry 6\n")
+                && after.contains("\ncheckpoint_key_entry 7\n"), "\(after)")
+        for key in ["authority.pub", "authority-2.pub"] {
+            let checked = fixture.run(["check-receipt", "after.receipt", "--ledger-key", key])
+            #expect(checked.status == 0, "\(key): \(checked.stderr)")
+            let before = fixture.run(["check-receipt", "before.receipt", "--ledger-key", key])
+            #expect(before.status == (key == "authority.pub" ? 0 : 1), "\(key): \(before.stderr)")
+        }
+        #expect(fixture.run(["check-receipt", "after.receipt", "--ledger-key", "officer.pub"]).status == 1)
+        // The receipt's key entries are checked: without the second authority's enrolment, the genesis key cannot follow.
+        let enrolment = try #require(after.range(of: "checkpoint_key_entry 6\n"))
+        let revocation = try #require(after.range(of: "checkpoint_key_entry 7\n"))
+        var cut = after
+        cut.removeSubrange(enrolment.lowerBound..<revocation.lowerBound)
+        try cut.write(toFile: fixture.dir.file("cut.receipt"), atomically: true, encoding: .utf8)
+        let refused = fixture.run(["check-receipt", "cut.receipt", "--ledger-key", "authority.pub"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        try fixture.expectOK(["prove", "--from", "before.checkpoint", "--out", "consistency.txt"])
+        let consistency = try String(contentsOfFile: fixture.dir.file("consistency.txt"), encoding: .utf8)
+        #expect(consistency.hasPrefix("gigaledger-consistency/v3\n"), "\(consistency)")
+        for key in ["authority.pub", "authority-2.pub"] {
+            let checked = fixture.run(["check-receipt", "consistency.txt", "--ledger-key", key])
+            #expect(checked.status == 0, "\(key): \(checked.stderr)")
+        }
+    }
+
+    /// The fixture with a receipt of entry 5 and its checkpoint made before a rotation (genesis
+    /// authority), then the second authority enrolled (6), its checkpoint (size 6), the genesis
+    /// key revoked by it (7).
+    func rotatedAfterAReceipt() throws -> (fixture: CLIFixture, genesis: String, second: String) {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(fixture.contributionArguments)
+        try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "before.checkpoint"])
+        try fixture.expectOK(["prove", "--entry", "5", "--out", "before.receipt"])
+        try fixture.expectOK(["key", "generate", "--out", "authority-2", "--unencrypted"])
+        try fixture.expectOK([
+            "key", "enroll", "--key", "authority.key", "--pub", "authority-2.pub", "--name", "Authority 2027", "--role", "authority",
+        ])
+        let ids = try fixture.expectOK(["key", "list", "--json"]).stdout.matches(of: /"key_id":"([0-9A-F]{16})"/).map { String($0.1) }
+        try fixture.expectOK(["checkpoint", "--key", "authority-2.key", "--out", "cp-6.txt"])
+        try fixture.expectOK(["key", "revoke", "--key", "authority-2.key", "--id", ids[0], "--reason", "rotated"])
+        return (fixture, ids[0], ids.last!)
+    }
 }

@@ -137,4 +137,46 @@ import Testing
         }
         #expect(held == 5, "the copy is brought up to the head before signing; the new entry comes with the next command")
     }
+
+    /// Issue 27, case 1 through a server: the authority rotated (the second authority enrolled,
+    /// signed a checkpoint, revoked the genesis key) and the log key replaced by one the second
+    /// authority enrolled. An officer who trusted the genesis key carries on; a receipt through the
+    /// server checks with either authority key; a new auditor given only the second authority's key
+    /// keeps a copy and verifies it.
+    @Test func aRotatedAuthorityAndLogKeyThroughTheServer() throws {
+        let fixture = try ServerFixture()
+        let cli = fixture.cli
+        try cli.expectOK(["key", "generate", "--out", "authority-2", "--unencrypted"])
+        try cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "authority-2.pub", "--name", "Authority 2027", "--role", "authority"])
+        try cli.expectOK(["checkpoint", "--key", "authority-2.key", "--out", "cp.txt"])
+        let genesis = try KeyFiles.readPublic(path: fixture.dir.file("authority.pub")).id.description
+        let firstLog = try KeyFiles.readPublic(path: fixture.dir.file("log.pub")).id.description
+        try cli.expectOK(["key", "revoke", "--key", "authority-2.key", "--id", genesis, "--reason", "rotated"])
+        try cli.expectOK(["key", "generate", "--out", "log-2", "--unencrypted"])
+        try cli.expectOK(["key", "enroll", "--key", "authority-2.key", "--pub", "log-2.pub", "--name", "log key 2027", "--role", "log"])
+        try cli.expectOK(["key", "revoke", "--key", "authority-2.key", "--id", firstLog, "--reason", "rotated"])
+        for (from, to) in [("log.key", "log-1.key"), ("log-2.key", "log.key")] {
+            try FileManager.default.moveItem(atPath: fixture.dir.file(from), toPath: fixture.dir.file(to))
+        }
+        let server = try fixture.start()
+        defer { server.stop() }
+        let recorded = fixture.remote(fixture.payment(ref: "AFTER-ROTATION"), server: server)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let seq = try #require(recorded.stdout.firstMatch(of: /entry (\d+)/)).1
+        let receipt = fixture.remote(["prove", "--entry", String(seq), "--out", "r.txt"], server: server)
+        #expect(receipt.status == 0, "\(receipt.stderr)")
+        for key in ["authority.pub", "authority-2.pub"] {
+            let checked = cli.run(["check-receipt", "r.txt", "--ledger-key", key])
+            #expect(checked.status == 0, "\(key): \(checked.stderr)")
+        }
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("new-auditor")]
+        let copy = fixture.dir.file("auditor.sqlite")
+        let synced = cli.run(["sync", "--from", server.url, "--ledger", copy, "--authority-key", "authority-2.pub"], env: auditor)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let verified = cli.run(["verify", "--ledger", copy], env: auditor)
+        #expect(verified.status == 0 && verified.stdout.contains("a later authority key"), "\(verified.stdout) \(verified.stderr)")
+        let read = fixture.remote(
+            ["log"], server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("reader"), "GIGALEDGER_AUTHORITY_KEY": "authority-2.pub"])
+        #expect(read.status == 0 && read.stdout.contains("AFTER-ROTATION"), "\(read.stderr)")
+    }
 }
