@@ -192,7 +192,7 @@ public struct Replica: Sendable {
         let ledger = copy.ledger
         let before = try ledger.size()
         // The copy's root of trust, checked again once new entries and checkpoints are in (a later
-        // authority key trusted vouches by a checkpoint that may come with them); a copy that is
+        // authority key trusted vouches by an entry or a checkpoint that may come with them); a copy that is
         // not taken further must hold now.
         var rootRefused: (any Error)?
         if before > 0, let (origin, authority) = try? ledger.rootOfTrust() {

@@ -155,7 +155,7 @@ extension LedgerLocation {
         let pinned = try pinnedAuthority()
         let ledger = try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait, role: dryRun ? .dryRun : .command)
         guard let (origin, authority) = try? ledger.rootOfTrust() else { return (ledger, nil, nil, nil) }
-        // The key trusted may be a later authority key: it vouches by a checkpoint it signed (FORMAT.md section 12).
+        // The key trusted may be a later authority key: it vouches by an entry or a checkpoint it signed (FORMAT.md section 12).
         let trust = try Environment.trustedAuthorities.check(origin: origin, genesis: authority, pinned: pinned, vouching: ledger.vouchingCheckpoint)
         if let pinned { try? Environment.trustedAuthorities.recordIfNone(origin: origin, key: pinned.id) }
         return (ledger, origin, authority, trust)

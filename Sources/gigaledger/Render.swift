@@ -96,7 +96,7 @@ enum Render {
         guard let trusted else { return trust(nil as TrustedAuthorities.Outcome?) }
         guard let size = trusted.vouchedAt else { return trust(trusted.outcome) }
         return trust(trusted.outcome)
-            + "; a later authority key: it signed the checkpoint of \(count(size, "entry", "entries")), which holds the genesis and every entry to it"
+            + "; a later authority key: its signature at entry \(size) (of that entry, or of a checkpoint of that size) commits to the genesis and every entry up to it"
     }
 
     static func trust(_ outcome: TrustedAuthorities.Outcome?) -> String {

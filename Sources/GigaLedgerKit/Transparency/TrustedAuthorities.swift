@@ -12,7 +12,7 @@ public struct UntrustedAuthority: GigaLedgerError, Equatable {
     public let source: String
 
     public var description: String {
-        "the ledger \(origin) has authority key \(found), not \(trusted) as \(source) says, and \(trusted) signed no checkpoint of it as an authority key of the ledger: it is not the ledger you trust "
+        "the ledger \(origin) has authority key \(found), not \(trusted) as \(source) says, and \(trusted) signed no entry and no checkpoint of it as an authority key of the ledger: it is not the ledger you trust "
             + (source == "--authority-key"
                 ? "(check which key its operator holds, and give that key's .pub)"
                 : "(if its operator really started a new ledger under this name, check the new key with them, then pass it with --authority-key or remove the line for \(origin) from \(source))")
@@ -61,7 +61,7 @@ public struct TrustedAuthorities: Sendable {
 
     /// The root of trust rotates, as TUF's root does (FORMAT.md section 12): the key trusted for
     /// `origin` (`pinned`, else the one recorded) is the genesis authority `genesis`, or a later
-    /// authority key of the ledger that signed a checkpoint of it (`vouching` gives that
+    /// authority key of the ledger that signed an entry or a checkpoint of it (`vouching` gives that
     /// checkpoint's size, nil when there is none). On first use the genesis authority is recorded;
     /// a later key pinned is recorded as given. Throws `UntrustedAuthority` otherwise.
     public func check(
@@ -150,14 +150,22 @@ public struct TrustedAuthorities: Sendable {
 }
 
 extension Ledger {
-    /// The size of the first stored checkpoint that authority key `id`, enrolled in this ledger
-    /// after the genesis, signed while it was valid (enrolled at or before its size, not revoked at
-    /// or before it) and whose root is the ledger's first entries': the checkpoint by which that key
-    /// vouches for the whole history below it, genesis included (FORMAT.md section 12). nil when
-    /// there is none, or when `id` is no authority key of the ledger.
+    /// Where authority key `id`, enrolled in this ledger after the genesis, first vouched for its
+    /// history (FORMAT.md section 12): the first entry it signed, or the first stored checkpoint it
+    /// signed whose root is the ledger's first entries', while it was valid (after its enrolment,
+    /// before its revocation). An entry's signature covers its hash, which covers the hash before it
+    /// and so on back to the genesis; a checkpoint's root commits to every entry below it: either
+    /// way the key's holder vouched for the genesis and every entry up to there. Returns that
+    /// entry's sequence number or that checkpoint's size; nil when there is none, or when `id` is no
+    /// authority key of the ledger.
     public func vouchingCheckpoint(of id: KeyID) throws -> Int64? {
         try store.read { try Self.vouchingCheckpoint(of: id, reader: $0) }
     }
+
+    /// How many entries after its enrolment are searched for the first one a later authority key
+    /// signed (a new authority signs within a few entries: its first act is to revoke the old one);
+    /// beyond them, a checkpoint it signed vouches for it.
+    static let vouchingEntriesSearchedMax: Int64 = 100_000
 
     static func vouchingCheckpoint(of id: KeyID, reader: StoreReader) throws -> Int64? {
         guard let record = try? reader.facts.key(id), record.enrolment.role == .authority, record.enrolledAt > 1,
@@ -167,15 +175,38 @@ extension Ledger {
         guard (try? checkEnrolmentChain(of: record, head: enrolling, reader: reader)) != nil else { return nil }
         let size = try reader.size()
         let origin = try Self.origin(reader)
+        var checkpointSize: Int64?
         for row in try reader.checkpoints()
         where row.size >= record.enrolledAt && row.size <= size && (record.revokedAt.map { row.size < $0 } ?? true) {
             guard let (checkpoint, _) = try? Checkpoint.open(row.note, trusting: [record.enrolment.publicKey]),
                 checkpoint.origin == origin, checkpoint.size == row.size,
                 try Merkle.root(size: row.size, node: reader.treeNode) == checkpoint.root
             else { continue }
-            return row.size
+            checkpointSize = row.size
+            break
         }
-        return nil
+        // An entry it signed before that checkpoint, if any.
+        let last = min(size, (record.revokedAt ?? size + 1) - 1, record.enrolledAt + vouchingEntriesSearchedMax, (checkpointSize ?? size + 1) - 1)
+        var seq = record.enrolledAt + 1
+        var previous = enrolling
+        while seq <= last {
+            let page = try reader.entries(from: seq, limit: 1_000)
+            guard !page.isEmpty else { break }
+            for entry in page where entry.seq <= last {
+                // The chain from the enrolment on links, entry by entry (verify checks the rest).
+                guard entry.prevHash == previous.hash, Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash else {
+                    return checkpointSize
+                }
+                previous = entry
+                if entry.signer == id.description,
+                    record.enrolment.publicKey.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+                {
+                    return entry.seq
+                }
+            }
+            seq = page[page.count - 1].seq + 1
+        }
+        return checkpointSize
     }
 
     /// The ledger's origin and the authority key its genesis entry enrols: its root of trust.

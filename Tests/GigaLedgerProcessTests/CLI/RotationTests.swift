@@ -39,7 +39,7 @@ import Testing
         let auditor = newAuditor(fixture, "auditor")
         let verified = try fixture.expectOK(["verify", "--authority-key", "authority-2.pub"], env: auditor).stdout
         #expect(
-            verified.contains("authority key: \(second) (as given by --authority-key; a later authority key: it signed the checkpoint of 5 entries"),
+            verified.contains("authority key: \(second) (as given by --authority-key; a later authority key: its signature at entry 5"),
             "\(verified)")
         #expect(verified.contains("authority \(genesis) \"Ledger authority\": the genesis authority, revoked at entry 6"), "\(verified)")
         // Recorded for the origin as given: the next command needs no --authority-key.
@@ -52,8 +52,8 @@ import Testing
         #expect(independent(fixture, genesis).status == 0)
     }
 
-    /// A ledger that enrols the second authority's public key (anyone can) but holds no checkpoint
-    /// that key signed is not vouched for by it: refused, exit 1, naming both keys.
+    /// A ledger that enrols the second authority's public key (anyone can) but holds no entry and no
+    /// checkpoint that key signed is not vouched for by it: refused, exit 1, naming both keys.
     @Test func anEnrolledKeyWithoutItsCheckpointIsNoRootOfTrust() throws {
         let fixture = try CLIFixture()
         try fixture.expectOK(["key", "generate", "--out", "authority-2", "--unencrypted"])
@@ -62,12 +62,17 @@ import Testing
         ])
         let refused = fixture.run(["verify", "--authority-key", "authority-2.pub"], env: newAuditor(fixture, "auditor"))
         #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
-        #expect(refused.stderr.contains("signed no checkpoint of it"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("signed no entry and no checkpoint of it"), "\(refused.stderr)")
         let second = try KeyFiles.readPublic(path: fixture.dir.file("authority-2.pub")).id.description
         #expect(independent(fixture, second).status == 1, "\(independent(fixture, second).stdout)")
         // A checkpoint signed by another key over the ledger does not vouch for it either.
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "cp.txt"])
         #expect(fixture.run(["verify", "--authority-key", "authority-2.pub"], env: newAuditor(fixture, "auditor-2")).status == 1)
+        // An entry the second authority signs vouches, as a checkpoint would: its hash covers the chain before it.
+        try fixture.expectOK(["partner", "register", "--key", "authority-2.key", "--id", "beta", "--name", "Beta AI SE", "--country", "FR"])
+        let vouched = try fixture.expectOK(["verify", "--authority-key", "authority-2.pub"], env: newAuditor(fixture, "auditor-3")).stdout
+        #expect(vouched.contains("its signature at entry 6"), "\(vouched)")
+        #expect(independent(fixture, second).status == 0, "\(independent(fixture, second).stdout)")
     }
 
     /// Issue 27, case 3: a cosignature counts only when its auditor was enrolled at the checkpoint's

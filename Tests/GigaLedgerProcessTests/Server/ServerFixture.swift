@@ -264,8 +264,9 @@ final class RewritingProxy: @unchecked Sendable {
         let requestLine = String(decoding: request.prefix { $0 != 0x0D }, as: UTF8.self)
         guard let body = rewrite(requestLine, Array(answer[(end + 4)...])) else { return }
         let head = String(decoding: answer[..<end], as: UTF8.self).split(separator: "\r\n")
-            .filter { !$0.lowercased().hasPrefix("content-length:") }.joined(separator: "\r\n")
-        let rewritten = Array("\(head)\r\ncontent-length: \(body.count)\r\n\r\n".utf8) + body
+            .filter { !$0.lowercased().hasPrefix("content-length:") && !$0.lowercased().hasPrefix("connection:") }.joined(separator: "\r\n")
+        // One request per connection: said, so that a client never sends another on it.
+        let rewritten = Array("\(head)\r\ncontent-length: \(body.count)\r\nconnection: close\r\n\r\n".utf8) + body
         _ = rewritten.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
     /// One HTTP message: the head and a body of its Content-Length.
