@@ -179,4 +179,25 @@ import Testing
             ["log"], server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("reader"), "GIGALEDGER_AUTHORITY_KEY": "authority-2.pub"])
         #expect(read.status == 0 && read.stdout.contains("AFTER-ROTATION"), "\(read.stderr)")
     }
+
+    /// The first copy of a large ledger is announced (where it goes, how many entries, about how
+    /// long); the next command takes in only what is new and says nothing.
+    @Test func theFirstCopyOfALargeLedgerIsAnnounced() throws {
+        let fixture = try ServerFixture()
+        let rows = (0..<20_000).map { "contribution,de-jupiter,2026-02-15,eu,\($0 % 9_999 + 1).00,capex,payment,BULK-\($0),,,,,\n" }
+        fixture.dir.write(
+            "bulk.csv", "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n" + rows.joined(),
+            mode: 0o644)
+        try fixture.cli.expectOK(["import", "bulk.csv", "--key", "authority.key"])
+        let server = try fixture.start()
+        defer { server.stop() }
+        let first = fixture.remote(fixture.payment(ref: "FIRST"), server: server)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(
+            first.stderr.contains("keeping a verified copy of test.example/ledger in ")
+                && first.stderr.contains(": 20006 entries to check the first time, about "),
+            "\(first.stderr)")
+        let second = fixture.remote(fixture.payment(ref: "SECOND"), server: server)
+        #expect(second.status == 0 && !second.stderr.contains("keeping a verified copy"), "\(second.stderr)")
+    }
 }
