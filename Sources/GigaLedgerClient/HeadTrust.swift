@@ -41,10 +41,18 @@ public struct HeadTrust: Sendable {
     /// before signing) and includes `entry`; then keeps it: the next command starts from a
     /// checkpoint that holds this office's own entry, so a server that later drops it is caught.
     @discardableResult
-    public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String) throws -> Checked {
+    public func keepRecorded(_ entry: Entry, proof: LedgerClient.Head, after checked: Checked, server: String, batch: [Entry] = []) throws -> Checked
+    {
         let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
-        // The entries recorded follow the head checked: the keys valid there sign the answer's checkpoint.
-        let proven = try check(proof, previous: previous, server: server, keys: try copies?.keys(origin: proof.origin, at: checked.checkpoint.size))
+        // The entries recorded follow the head checked: the keys valid there sign the answer's
+        // checkpoint, but for those the batch itself revokes.
+        let revoked = Set(
+            batch.compactMap { entry -> KeyID? in
+                guard case .keyRevoke(let revocation)? = (try? EntryBody.decode(entry.body))?.data else { return nil }
+                return revocation.keyID
+            })
+        let keys = try copies?.keys(origin: proof.origin, at: checked.checkpoint.size)?.filter { !revoked.contains($0.id) }
+        let proven = try check(proof, previous: previous, server: server, keys: keys)
         do {
             guard let inclusion = proof.entryInclusion, entry.seq <= proven.checkpoint.size else {
                 throw ClientError.malformed("the answer has no inclusion proof of entry \(entry.seq)")
@@ -100,10 +108,14 @@ public struct HeadTrust: Sendable {
     /// the copy brought up to the server's head again (the entries between are checked here, keys
     /// and revocations included); else the answer's head, checked against the one before.
     public func checkedAfterConflict(_ proof: LedgerClient.Head, checked: Checked, client: LedgerClient) async throws -> Checked {
-        guard copies != nil else {
-            return try check(proof, previous: KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint), server: client.base)
+        let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
+        guard let copies else { return try check(proof, previous: previous, server: client.base) }
+        guard proof.origin == checked.checkpoint.origin else {
+            throw try evidence(
+                "the server's conflict answer is of \(proof.origin), not \(checked.checkpoint.origin)", answer: proof, previous: previous,
+                server: client.base)
         }
-        return try await checkedHead(client)
+        return try await copies.synced(client, answer: proof, previous: previous, trust: self, listing: false)
     }
 
     /// The keys whose signature on a checkpoint of `size` entries of the answer's ledger counts:
@@ -337,7 +349,7 @@ public struct KeptCheckpoints: Sendable {
     private func read(_ path: String, origin: String) throws -> Kept {
         let note = try OutputFiles.readText(path, what: "kept checkpoint", bytesMax: SignedNote.bytesMax)
         guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text), checkpoint.origin == origin else {
-            throw ClientError.malformed("the checkpoint kept in \(path) does not parse; move it aside to start again")
+            throw UnreadableFile(what: "kept checkpoint", path: path, why: "it does not parse; move it aside to start again")
         }
         return Kept(note: note, checkpoint: checkpoint)
     }
@@ -446,8 +458,9 @@ public struct OwnCopies: Sendable {
     /// Brings the copy of the answer's ledger up to the server's latest checkpoint (made the first
     /// time) and returns its head and that checkpoint. What does not verify against the copy, and a
     /// server behind it (a rollback), is evidence: written, exit 1.
+    /// `listing` false (after a conflict) takes in the entries up to the answer's checkpoint alone.
     func synced(
-        _ client: LedgerClient, answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, trust: HeadTrust
+        _ client: LedgerClient, answer: LedgerClient.Head, previous: KeptCheckpoints.Kept?, trust: HeadTrust, listing: Bool = true
     ) async throws -> HeadTrust.Checked {
         let path = path(origin: answer.origin)
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
@@ -463,9 +476,22 @@ public struct OwnCopies: Sendable {
             )
         }
         let outcome: Replica.Outcome
-        do { outcome = try await Replica(client: client, trust: trust.withoutCopies).sync(path: path) } catch let error as any GigaLedgerError
-            where error.kind == .notVerified && !(error is ForkEvidence) && !(error is UntrustedAuthority)
+        let existed = (try? Ledger.exists(at: path)) == true
+        do {
+            outcome = try await Replica(client: client, trust: trust.withoutCopies).sync(path: path, offered: answer.checkpoint, listing: listing)
+        } catch let error as UntrustedAuthority where existed {
+            // The copy kept before is of another ledger of this origin (one trusted on first use, say).
+            throw OwnCopyUnusable(path: path, why: "it is a copy of another ledger than the one you trust (\(error))")
+        } catch let error as any GigaLedgerError
+            where error.kind == .notVerified && !(error is UntrustedAuthority)
         {
+            // The copy itself, before the server is blamed: a broken copy is this machine's problem.
+            if (try? Ledger.exists(at: path)) == true {
+                let problem: String?
+                do { problem = try Ledger.open(path: path, forWriting: false).copyProblem(path: path) } catch { problem = "\(error)" }
+                if let problem { throw OwnCopyUnusable(path: path, why: problem) }
+            }
+            if error is ForkEvidence { throw error }
             throw try trust.evidence(
                 "what \(client.base) serves does not verify against this user's copy of the ledger (\(error))", answer: answer, previous: previous,
                 server: client.base)
@@ -525,4 +551,15 @@ struct CopyLock {
     }
 
     func release() { close(descriptor) }
+}
+
+/// This user's own copy of a ledger is broken (damaged, written into, detached): nothing the server
+/// did; the copy is set aside and made again.
+public struct OwnCopyUnusable: GigaLedgerError {
+    public let path: String
+    public let why: String
+    public var description: String {
+        "this user's verified copy of the ledger, \(path), cannot be used: \(why); move it aside (with the files beside it that start with its name) and run the command again: a new copy is made from the server; nothing was signed"
+    }
+    public var kind: FailureKind { .unusable }
 }

@@ -134,7 +134,7 @@ public struct RemoteAppend: Sendable {
             case .recorded(let recorded, _, let proof):
                 guard recorded.hash == last.hash else { throw ClientError.malformed("the server recorded another entry than the one submitted") }
                 // Proven in a checkpoint that extends the one checked before signing; kept for next time.
-                return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base))
+                return (entries, try trust.keepRecorded(last, proof: proof, after: checked, server: client.base, batch: entries))
             case .conflict(_, let proof):
                 // Another office appended first: the new head, checked as the first one was, then signed after.
                 checked = try await checkedAfterConflict(proof, checked: checked, backoff: &backoff)

@@ -12,6 +12,8 @@ public struct Replica: Sendable {
     /// Full-entry bundles (256 entries each) fetched ahead of the transaction that takes them in:
     /// what bounds a sync's memory, whatever the ledger's size.
     public static let bundlesAhead = 16
+    /// New entries up to this many are asked of a server by one `entries` request, not by bundle.
+    static let entriesByRequestMax: Int64 = 64
     /// Bundles checked and written together (their signatures on every core at once).
     static let bundlesPerBatch = 4
 
@@ -153,7 +155,14 @@ public struct Replica: Sendable {
     /// fork of the copy's history fails there, with evidence), and the checkpoint must be signed by
     /// a log or authority key of the ledger active at its size, as every kept checkpoint row
     /// taken in is.
-    public func sync(path: String, quorum: Quorum? = nil, lockWaitSeconds: Double = Ledger.lockWaitSecondsDefault) async throws -> Outcome {
+    /// `offered`: the signed checkpoint to reach when the caller has it already (a head answer it
+    /// just read), instead of asking for one; `listing` false takes in the entries alone, not the
+    /// checkpoints the source lists (an officer's copy after a conflict: the next command's sync
+    /// takes them in).
+    public func sync(
+        path: String, quorum: Quorum? = nil, lockWaitSeconds: Double = Ledger.lockWaitSecondsDefault, offered: String? = nil,
+        listing: Bool = true
+    ) async throws -> Outcome {
         let exists = try Ledger.exists(at: path)
         let ledger =
             exists
@@ -170,7 +179,7 @@ public struct Replica: Sendable {
                     )
                 }
             }
-            outcome = try await sync(Copy(ledger: ledger), created: !exists, quorum: quorum)
+            outcome = try await sync(Copy(ledger: ledger), created: !exists, quorum: quorum, offered: offered, listing: listing)
             outcome.reattached = mark?.detached == true
         } catch {
             if !exists { Ledger.removeFiles(path: path) }
@@ -188,7 +197,7 @@ public struct Replica: Sendable {
     /// thread at a time, the caller's until the transaction, then the transaction's.
     private struct Copy: @unchecked Sendable { let ledger: Ledger }
 
-    private func sync(_ copy: Copy, created: Bool, quorum: Quorum?) async throws -> Outcome {
+    private func sync(_ copy: Copy, created: Bool, quorum: Quorum?, offered given: String?, listing: Bool) async throws -> Outcome {
         let ledger = copy.ledger
         let before = try ledger.size()
         // The copy's root of trust, checked again once new entries and checkpoints are in (a later
@@ -201,11 +210,12 @@ public struct Replica: Sendable {
                 rootRefused = error
             }
         }
-        let (offeredNote, offered) = try await offeredCheckpoint(copySize: before)
+        let (offeredNote, offered) =
+            if let given { try Self.parsedCheckpoint(given, from: client.base) } else { try await offeredCheckpoint(copySize: before) }
         // From the copy's latest kept checkpoint on: cosignatures that came after it was kept come too.
         let stored = try ledger.checkpoints(above: 0).checkpoints
         let above = max(0, (stored.last?.size ?? 0) - 1)
-        let listed = try await client.checkpoints(above: above)
+        let listed = listing ? try await client.checkpoints(above: above) : (checkpoints: [], cosignatures: [])
         let kept = (checkpoints: listed.checkpoints.filter { $0.size > above }, cosignatures: listed.cosignatures.filter { $0.size > above })
         let (note, target) = try quorum?.required(kept, copy: before, atMost: offered.size) ?? (offeredNote, offered)
         let own = before == 0 ? nil : Checkpoint(origin: try ledger.origin(), size: before, root: try ledger.root(size: before))
@@ -214,12 +224,12 @@ public struct Replica: Sendable {
                 "\(client.base) serves the ledger \(target.origin), not this copy's, \(own.origin): give it a copy of that ledger, or this copy the address of its own; nothing was taken in"
             )
         }
-        if let own {
-            // A row the copy holds as listed was checked when it was taken in: only the others cost a check.
-            let held = Set(stored.map(\.note))
-            try checkListed(listed.checkpoints.filter { !held.contains($0.note) }, against: ledger, own: own)
-        }
         do {
+            if let own {
+                // A row the copy holds as listed was checked when it was taken in: only the others cost a check.
+                let held = Set(stored.map(\.note))
+                try checkListed(listed.checkpoints.filter { !held.contains($0.note) }, against: ledger, own: own, rootRefused: rootRefused)
+            }
             guard target.size >= before else {
                 if let rootRefused { throw rootRefused }
                 // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
@@ -233,7 +243,7 @@ public struct Replica: Sendable {
                 return Outcome(created: created, before: before, after: before, checkpointsKept: 0, offered: target.size)
             }
             let rowsBefore = try ledger.checkpoints(above: 0)
-            let after = try await takeIn(copy, above: before, through: target, note: note, kept: kept)
+            let after = try await takeIn(copy, above: before, through: target, note: note, kept: kept, fromServer: given != nil)
             let rowsAfter = try ledger.checkpoints(above: 0)
             return Outcome(
                 created: created, before: before, after: after,
@@ -242,7 +252,11 @@ public struct Replica: Sendable {
                 offered: target.size, reached: after == target.size ? note : nil,
                 lagging: offered.size > target.size ? quorum?.lag(kept, witnessed: target.size, now: Date()) : nil)
         } catch let fork as ForkFound {
+            // A copy that is not of the ledger trusted proves nothing against the server.
+            if let rootRefused { throw rootRefused }
             throw try trust.evidence(fork.reason, copy: own, served: note, server: client.base)
+        } catch let error as any GigaLedgerError where rootRefused != nil && error.kind == .notVerified && !(error is UntrustedAuthority) {
+            throw rootRefused!
         }
     }
 
@@ -250,7 +264,7 @@ public struct Replica: Sendable {
     /// of this ledger signed must be of the copy's own first entries: one that is not is that key's
     /// signature on another history (a split view), kept as evidence, exit 1. One whose signature
     /// does not verify proves nothing and is left aside.
-    private func checkListed(_ listed: [ReplicatedCheckpoint], against ledger: Ledger, own: Checkpoint) throws {
+    private func checkListed(_ listed: [ReplicatedCheckpoint], against ledger: Ledger, own: Checkpoint, rootRefused: (any Error)?) throws {
         let rows = listed.filter { $0.size >= 1 && $0.size <= own.size }
         guard !rows.isEmpty else { return }
         for row in rows {
@@ -259,6 +273,7 @@ public struct Replica: Sendable {
             else { continue }
             let root = try ledger.root(size: checkpoint.size)
             guard root != checkpoint.root else { continue }
+            if let rootRefused { throw rootRefused }
             throw try trust.evidence(
                 "\(client.base) lists a checkpoint of \(checkpoint.size) entries, signed by a checkpoint key of this ledger, that does not match this copy's first \(checkpoint.size): the key signed two histories (a split view, a fork)",
                 copy: Checkpoint(origin: own.origin, size: checkpoint.size, root: root), served: row.note, server: client.base)
@@ -279,8 +294,13 @@ public struct Replica: Sendable {
             }
             note = String(decoding: bytes, as: UTF8.self)
         }
+        return try Self.parsedCheckpoint(note, from: client.base)
+    }
+
+    /// A signed checkpoint note parsed (its signature is checked once the entries are in).
+    static func parsedCheckpoint(_ note: String, from source: String) throws -> (note: String, checkpoint: Checkpoint) {
         guard let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
-            throw ClientError.malformed("the checkpoint of \(client.base) is not a signed checkpoint note")
+            throw ClientError.malformed("the checkpoint of \(source) is not a signed checkpoint note")
         }
         return (note, checkpoint)
     }
@@ -289,17 +309,37 @@ public struct Replica: Sendable {
     /// while the copy's transaction (on a thread of its own: it waits for them) takes them in.
     private func takeIn(
         _ copy: Copy, above: Int64, through: Checkpoint, note: String,
-        kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature])
+        kept: (checkpoints: [ReplicatedCheckpoint], cosignatures: [ReplicatedCosignature]), fromServer: Bool
     ) async throws -> Int64 {
         let width = Int64(TilePath.width)
         let last = through.size
-        let indexes = above >= last ? [] : Array((above / width)...((last - 1) / width))
         let client = self.client
+        let trust = self.trust
+        // A few new entries from a server: one request for just those (a partial bundle would carry
+        // up to 255 the copy holds, read and decoded again by both sides after every conflict).
+        if fromServer, last > above, last - above <= Self.entriesByRequestMax {
+            let count = Int(last - above)
+            let page: [Entry]
+            do { page = try await client.entries(from: above + 1, count: count) } catch ClientError.malformed(let why) {
+                throw VerificationFailure(
+                    seq: above + 1, reason: "the entries from \(above + 1) of \(client.base) are not valid: \(why); nothing was taken in")
+            }
+            guard page.count == count, page.enumerated().allSatisfy({ $0.element.seq == above + 1 + Int64($0.offset) }) else {
+                throw VerificationFailure(
+                    seq: above + 1, reason: "\(client.base) did not send entries \(above + 1) to \(last) when asked; nothing was taken in")
+            }
+            return try await NIOThreadPool.singleton.runIfActive {
+                var batches = [page].makeIterator()
+                return try copy.ledger.replicate(
+                    batches: { batches.next() }, checkpoints: kept.checkpoints, cosignatures: kept.cosignatures, through: through, note: note,
+                    rootOfTrust: { origin, genesis, vouching in try trust.trustRoot(origin: origin, genesis: genesis, vouching: vouching) })
+            }
+        }
+        let indexes = above >= last ? [] : Array((above / width)...((last - 1) / width))
         let bundles = Prefetch(indexes, ahead: Self.bundlesAhead) { index in
             try await Self.bundle(index, through: last, client: client)
         }
         defer { bundles.cancel() }
-        let trust = self.trust
         return try await NIOThreadPool.singleton.runIfActive {
             try copy.ledger.replicate(
                 batches: {

@@ -259,7 +259,8 @@ func runOfficer(_ arguments: [String]) async throws {
     let trust = HeadTrust(
         pinned: try KeyFiles.readPublic(path: authorityPath), known: TrustedAuthorities(path: nil),
         kept: KeptCheckpoints(directory: KeptCheckpoints.defaultDirectory(environment: environment)),
-        evidenceDirectory: FileManager.default.temporaryDirectory.path)
+        evidenceDirectory: FileManager.default.temporaryDirectory.path,
+        copies: OwnCopies.defaultDirectory(environment: environment).map { OwnCopies(directory: $0) })
     let remote = RemoteAppend(client: try LedgerClient(url: url), trust: trust)
     let tag = String(key.id.description.prefix(8))
     var lines = [String]()

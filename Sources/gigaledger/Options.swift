@@ -41,7 +41,7 @@ struct LedgerOptions: ParsableArguments, LedgerLocation {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Append through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): the entry is signed here and the key never leaves this machine.",
+            "Work through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): whatever is signed is signed here, and the key never leaves this machine.",
             valueName: "url"))
     var server: String?
 }
@@ -287,15 +287,20 @@ enum Environment {
     /// checkpoints kept per origin in the configuration folder (`keepingCheckpoints`; a replica's
     /// own entries stand for them instead); evidence written to the current folder.
     static func headTrust(pinned: PublicKey?, keepingCheckpoints: Bool) throws -> HeadTrust {
-        HeadTrust(
+        let environment = ProcessInfo.processInfo.environment
+        // A client that keeps no copy of its own would have to take keys and revocations from the server's word.
+        guard !keepingCheckpoints || OwnCopies.defaultDirectory(environment: environment) != nil else {
+            throw CLIError(
+                message:
+                    "a command through a server keeps its own verified copy of the ledger in the configuration folder, and there is none: set HOME or XDG_CONFIG_HOME",
+                kind: .unusable)
+        }
+        return HeadTrust(
             pinned: pinned, known: trustedAuthorities,
-            kept: KeptCheckpoints(
-                directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: ProcessInfo.processInfo.environment) : nil),
+            kept: KeptCheckpoints(directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: environment) : nil),
             evidenceDirectory: FileManager.default.currentDirectoryPath,
             copies: keepingCheckpoints
-                ? OwnCopies.defaultDirectory(environment: ProcessInfo.processInfo.environment).map {
-                    OwnCopies(directory: $0, notice: { warn($0) })
-                } : nil)
+                ? OwnCopies.defaultDirectory(environment: environment).map { OwnCopies(directory: $0, notice: { warn($0) }) } : nil)
     }
 
     /// The authority key given: `option` (`--authority-key`), else `GIGALEDGER_AUTHORITY_KEY`.

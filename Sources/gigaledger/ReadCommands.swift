@@ -126,6 +126,13 @@ extension GigaLedger {
                     let how = key.enrolledAt == 1 ? "the genesis authority" : "enrolled at entry \(key.enrolledAt)"
                     print("  authority \(key.enrolment.publicKey.id) \(InputError.quoted(key.enrolment.name)): \(how), \(status)")
                 }
+                // The key trusted still stands for the history it vouched for; say so, and what to trust next.
+                if let trusted = trust?.key, let revoked = authorities.first(where: { $0.enrolment.publicKey.id == trusted })?.revokedAt {
+                    let active = authorities.filter(\.isActive).map { $0.enrolment.publicKey.id.description }.joined(separator: ", ")
+                    print(
+                        "note: the authority key you trust, \(trusted), was revoked at entry \(revoked); this ledger descends from it, and its active authority key is \(active): give that key's .pub with --authority-key to trust it from now on (known_ledgers keeps the key recorded first: replace its line for \(report.origin) to move)"
+                    )
+                }
             }
             if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
             if let required {

@@ -42,7 +42,7 @@ extension GigaLedger {
                 warn(
                     kept.isNew
                         ? "the checkpoint of \(size) entries is kept by \(url)"
-                        : "\(url) keeps a checkpoint of \(size) entries already (its log key keeps one of new entries every checkpoint interval): that one stands and is printed; yours is not kept"
+                        : "\(url) keeps a checkpoint of \(size) entries already (its log key keeps one of new entries every checkpoint interval): that one stands, and what was written is that checkpoint, signed by the server's log key, not yours; yours is not kept"
                 )
                 return
             }

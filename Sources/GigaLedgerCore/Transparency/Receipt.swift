@@ -136,7 +136,12 @@ public struct Receipt: Equatable, Sendable {
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint.parse(try SignedNote.parse(checkpointNote).text) } catch { throw .checkpoint(error) }
         let trusted = try CheckpointKeyEnrolment.signers(trusting: ledgerKey, path: keyPath, size: checkpoint.size, in: checkpoint)
-        do { _ = try Checkpoint.open(checkpointNote, trusting: trusted) } catch { throw .checkpoint(error) }
+        do { _ = try Checkpoint.open(checkpointNote, trusting: trusted) } catch {
+            guard !keyPath.isEmpty else { throw .checkpoint(error) }
+            throw .untrusted(
+                "its checkpoint is signed by no key that \(ledgerKey.id) leads to through the key entries it carries (\(CheckpointKeyEnrolment.describe(keyPath))): check it with an authority key on that path"
+            )
+        }
         guard Entry.hash(prevHash: prevHash, body: body) == hash else { throw .entry("the hash does not match the entry's bytes") }
         let decoded: EntryBody
         do { decoded = try EntryBody.decode(body) } catch { throw .entry("the body cannot be read: \(error)") }
@@ -153,6 +158,20 @@ public struct Receipt: Equatable, Sendable {
 }
 
 extension Receipt.CheckpointKeyEnrolment {
+    /// The key entries in words, for messages: "entry 9 enrols log key K by authority A, ...".
+    static func describe(_ path: [Receipt.CheckpointKeyEnrolment]) -> String {
+        path.compactMap { key -> String? in
+            guard let body = try? EntryBody.decode(key.entry.body) else { return nil }
+            switch body.data {
+            case .genesis(let genesis): return "entry 1 is the genesis of authority \(genesis.authority.publicKey.id)"
+            case .keyEnroll(let enrolment):
+                return "entry \(key.entry.seq) enrols \(enrolment.role.rawValue) key \(enrolment.publicKey.id), signed by \(body.signer)"
+            case .keyRevoke(let revocation): return "entry \(key.entry.seq) revokes \(revocation.keyID)"
+            default: return nil
+            }
+        }.joined(separator: "; ")
+    }
+
     /// The entry's lines in a receipt or a consistency file.
     var lines: [String] {
         [
@@ -252,6 +271,8 @@ public enum ReceiptError: GigaLedgerError, Equatable {
     }
     case malformed(String)
     case checkpoint(NoteError)
+    /// The key given leads to no key that signed the checkpoint.
+    case untrusted(String)
     case entry(String)
     case proof(ProofError)
 
@@ -259,6 +280,7 @@ public enum ReceiptError: GigaLedgerError, Equatable {
         switch self {
         case .malformed(let why): return "not a valid receipt: \(why)"
         case .checkpoint(let error): return "the receipt's checkpoint is not valid: \(error)"
+        case .untrusted(let why): return "not verified with the key given: \(why)"
         case .entry(let why): return "the receipt's entry is not valid: \(why)"
         case .proof(let error): return "the inclusion proof does not check: \(error)"
         }

@@ -75,3 +75,26 @@ public struct ReplicaMark: Equatable, Sendable {
     /// into it still tells the entries written into it from the server's.
     public var detachedMark: ReplicaMark { ReplicaMark(source: source, size: size, checkpoint: checkpoint, detached: true) }
 }
+
+extension Ledger {
+    /// What makes this file unusable as a copy of its source, judged from the file alone (every
+    /// entry was checked when it was taken in): a damaged file or schema; written into after it was
+    /// detached; more or fewer entries than its last sync took it to; entries that no longer give
+    /// the checkpoint that sync reached. nil when nothing. Asked after a sync failed, to tell a
+    /// broken copy from a server that serves what does not verify.
+    public func copyProblem(path: String) -> String? {
+        do {
+            let (problem, difference) = try store.read { (try $0.storageProblem(), try $0.schemaDifference()) }
+            if let problem { return "the file is damaged: \(problem)" }
+            if let difference { return "its schema is not GigaLedger's: \(difference)" }
+            let size = try size()
+            guard let mark = ReplicaMark.read(ledger: path) else { return size > 0 ? "it carries no copy mark beside it" : nil }
+            if mark.detached { return "it was detached (gigaledger sync --detach) and may hold entries of its own" }
+            guard size == mark.size else { return "it holds \(size) entries; its last sync took it to \(mark.size)" }
+            guard let checkpoint = try? Checkpoint.parse(SignedNote.parse(mark.checkpoint).text), checkpoint.size == size,
+                try root(size: size) == checkpoint.root
+            else { return "its entries do not give the checkpoint its last sync reached" }
+            return nil
+        } catch { return "\(error)" }
+    }
+}

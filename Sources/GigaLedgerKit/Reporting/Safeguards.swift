@@ -298,6 +298,15 @@ enum Safeguards {
         guard hours > 0 else {
             return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "no access recorded yet")
         }
+        // A Union contribution of zero entitles the Union pool to no hours, whatever else is committed.
+        if unionMoney == 0, unionHours > 0 {
+            return Verdict(
+                rule: rule, status: .breach, value: Fraction(unionHours, hours), threshold: threshold(rule),
+                explanation:
+                    "Union access of \(Hours.formatted(unionHours)) (of \(Hours.formatted(hours))) with no Union commitment recorded (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money)) committed): a Union share of zero entitles the Union pool to no access time",
+                margin: "Union access \(Hours.formatted(unionHours)) over the none its share allows",
+                entries: (rows.accessSeqs { $0.pool == .union } + rows.seqs { $0.kind == .commitment }).sorted())
+        }
         guard money > 0 else {
             return Verdict(rule: rule, status: .notAssessable, threshold: threshold(rule), explanation: "no commitments recorded yet")
         }

@@ -62,7 +62,7 @@ extension Ledger {
         let (target, signed) = try openWithKeysOfItsSize(note)
         guard auditor.enrolledAt <= target.size else {
             throw Refusal(
-                "key \(key.id) was enrolled at entry \(auditor.enrolledAt), after this checkpoint of \(target.size) entries: an auditor cosigns checkpoints of the ledger it was enrolled in (one of at least \(auditor.enrolledAt) entries: sign or sync a newer one)"
+                "key \(key.id) was enrolled at entry \(auditor.enrolledAt), after this checkpoint of \(target.size) entries: an auditor key cosigns only checkpoints of at least \(auditor.enrolledAt) entries (`gigaledger cosign --server URL --ledger COPY --key KEY` cosigns the server's latest)"
             )
         }
         let report = try verify(rootsAt: [target.size, last?.size ?? 0])

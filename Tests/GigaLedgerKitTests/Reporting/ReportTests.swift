@@ -138,6 +138,22 @@ import Testing
         #expect(try small.verdict("union-access-proportionality-tolerance").status == .breach)
     }
 
+    /// Issue 29, item 5: Union-pool access with no Union money at all breaches proportionality (a
+    /// Union contribution of zero entitles the Union pool to zero hours), with or without other
+    /// commitments; host-pool access alone does not.
+    @Test func unionAccessWithoutUnionMoneyBreachesProportionality() throws {
+        let small = try Small()
+        try small.grant(.research, 70, pool: .host)
+        #expect(try small.verdict("union-access-proportionality-tolerance").status == .notAssessable)
+        try small.grant(.research, 1)  // 1 Union hour of 71, nothing committed at all
+        let alone = try small.verdict("union-access-proportionality-tolerance")
+        #expect(alone.status == .breach && alone.explanation.contains("with no Union commitment recorded"), "\(alone.explanation)")
+        try small.give(.memberState("DE"), 3_000_000)  // only national money: 1 of 71 hours = 1.41%, within 5 points of 0%
+        let national = try small.verdict("union-access-proportionality-tolerance")
+        #expect(national.status == .breach, "\(national.explanation)")
+        #expect(national.explanation.contains("1 of 71") || national.explanation.contains("(of 71"), "\(national.explanation)")
+    }
+
     @Test func quarterAndCumulativeFigures() throws {
         let small = try Small()
         try small.give(.union, 100, .payment, date: "2025-12-31")

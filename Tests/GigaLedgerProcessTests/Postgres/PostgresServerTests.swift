@@ -32,7 +32,10 @@ import Testing
             Thread {
                 // Bounded: at most 60 appends per officer, and two minutes in all.
                 for index in 0..<60 where phase.withLock({ $0 }) < 2 && Date().timeIntervalSince(startedAt) < 120 {
-                    let run = fixture.remote(fixture.payment(ref: "FO-\(officer)-\(index)") + ["--lock-wait", "60"], server: server)
+                    // Each office on a machine of its own: its own configuration folder, its own verified copy.
+                    let run = fixture.remote(
+                        fixture.payment(ref: "FO-\(officer)-\(index)") + ["--lock-wait", "60"], server: server,
+                        env: ["XDG_CONFIG_HOME": fixture.dir.file("office-\(officer)")])
                     if run.status == 0, let hash = Self.hash(run) {
                         acknowledged.withLock { $0.append(hash) }
                     } else {

@@ -200,4 +200,56 @@ import Testing
         let second = fixture.remote(fixture.payment(ref: "SECOND"), server: server)
         #expect(second.status == 0 && !second.stderr.contains("keeping a verified copy"), "\(second.stderr)")
     }
+
+    /// A broken own copy is this machine's problem, not the server's: exit 2 naming the copy and
+    /// what to do, no evidence against the server; once moved aside, a new copy is made. Likewise
+    /// no configuration folder at all: exit 2, nothing signed.
+    @Test func aBrokenOwnCopyIsNotBlamedOnTheServer() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        defer { server.stop() }
+        try #require(fixture.remote(fixture.payment(ref: "FIRST"), server: server).status == 0)
+        let folder = fixture.dir.file(".config/gigaledger/copies")
+        let copy = folder + "/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".sqlite") }))
+        // Detached and written into, as `sync --detach` allows.
+        try fixture.cli.expectOK(["sync", "--detach", "--ledger", copy])
+        try fixture.cli.expectOK(fixture.cli.contributionArguments + ["--ledger", copy])
+        let refused = fixture.remote(fixture.payment(ref: "SECOND"), server: server)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("this user's verified copy of the ledger, \(copy), cannot be used: it was detached"), "\(refused.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.isEmpty, "\(evidence)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) { try FileManager.default.removeItem(atPath: folder + "/" + file) }
+        #expect(fixture.remote(fixture.payment(ref: "THIRD"), server: server).status == 0)
+        let homeless = Binary.run(
+            fixture.payment(ref: "HOMELESS") + ["--server", server.url], in: fixture.dir,
+            env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile, "HOME": ""])
+        #expect(homeless.status == 2 && homeless.stderr.contains("set HOME or XDG_CONFIG_HOME"), "\(homeless.stderr)")
+    }
+
+    /// A copy kept of a rogue server's ledger of the same origin (trusted on first use), then the
+    /// honest server with the authority key pinned: the copy is named as not the ledger trusted
+    /// (exit 2, what to do), and the honest server is accused of nothing.
+    @Test func aCopyOfAnotherLedgerIsNotAFork() throws {
+        let fixture = try ServerFixture()
+        let rogue = try ServerFixture()
+        try rogue.cli.expectOK(["key", "generate", "--out", "evil", "--unencrypted"])
+        let rogueLedger = rogue.dir.file("rogue.sqlite")
+        try rogue.cli.expectOK(
+            ["init", "--key", "evil.key", "--origin", "test.example/ledger", "--ledger", rogueLedger],
+            env: ["XDG_CONFIG_HOME": rogue.dir.file("evil-config")])
+        try rogue.cli.expectOK(
+            ["key", "enroll", "--key", "evil.key", "--pub", "log.pub", "--name", "log", "--role", "log", "--ledger", rogueLedger],
+            env: ["XDG_CONFIG_HOME": rogue.dir.file("evil-config")])
+        let rogueServer = try rogue.start(ledger: rogueLedger)
+        defer { rogueServer.stop() }
+        let server = try fixture.start()
+        defer { server.stop() }
+        let user = ["XDG_CONFIG_HOME": fixture.dir.file("visitor")]
+        #expect(fixture.remote(["log"], server: rogueServer, env: user).status == 0)
+        let honest = fixture.remote(["log", "--authority-key", "authority.pub"], server: server, env: user)
+        #expect(honest.status == 2 && honest.stderr.contains("is a copy of another ledger than the one you trust"), "\(honest.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
+        #expect(evidence.isEmpty, "\(evidence)")
+    }
 }

@@ -41,7 +41,8 @@ import Testing
                 """,
             ]
             process.currentDirectoryURL = fixture.dir.url
-            process.environment = ["PATH": "/usr/bin:/bin", "HOME": fixture.dir.path]
+            // Each office on a machine of its own: its own configuration folder, its own verified copy.
+            process.environment = ["PATH": "/usr/bin:/bin", "HOME": fixture.dir.path, "XDG_CONFIG_HOME": fixture.dir.file("office-\(k)")]
             process.standardOutput =
                 FileHandle(forWritingAtPath: fixture.dir.file("acks-\(k).txt"))
                 ?? {
