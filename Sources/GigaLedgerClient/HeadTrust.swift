@@ -418,12 +418,13 @@ public struct OwnCopies: Sendable {
     static let entriesPerSecondEstimate: Int64 = 10_000
 
     /// How long a command waits for another command of this user to finish syncing the same copy
-    /// (a first copy of a large ledger takes minutes).
-    static let lockWaitSecondsMax: Double = 900
+    /// (`--lock-wait`; a first copy of a large ledger takes minutes).
+    public let lockWaitSeconds: Double
 
-    public init(directory: String, notice: (@Sendable (String) -> Void)? = nil) {
+    public init(directory: String, notice: (@Sendable (String) -> Void)? = nil, lockWaitSeconds: Double = Ledger.lockWaitSecondsDefault) {
         self.directory = directory
         self.notice = notice
+        self.lockWaitSeconds = lockWaitSeconds
     }
 
     /// `$XDG_CONFIG_HOME/gigaledger/copies`, else `$HOME/.config/gigaledger/copies`.
@@ -467,7 +468,7 @@ public struct OwnCopies: Sendable {
             throw OutputError(path: directory, why: "cannot create it (the folder of this user's verified copies of ledgers)")
         }
         // One sync of a copy at a time: this user's commands may run side by side (a script's, a terminal's).
-        let lock = try await CopyLock.take(path + ".lock", waitSeconds: Self.lockWaitSecondsMax)
+        let lock = try await CopyLock.take(path + ".lock", waitSeconds: lockWaitSeconds)
         defer { lock.release() }
         if !(try Ledger.exists(at: path)), answer.size >= Self.noticeEntries, let notice {
             let seconds = max(1, answer.size / Self.entriesPerSecondEstimate)
@@ -498,7 +499,7 @@ public struct OwnCopies: Sendable {
         }
         guard let note = outcome.reached, let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
             throw try trust.evidence(
-                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds (\(path)): history was removed",
+                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds: history was removed; that copy, \(path), holds the entries \(outcome.offered + 1) to \(outcome.before) the server lost: send it to the server's operator (a ledger is restored from such a copy, see the runbook's \"Restoring a ledger\")",
                 answer: answer, previous: previous, server: client.base)
         }
         let copy = try Ledger.open(path: path, forWriting: false)
@@ -542,7 +543,7 @@ struct CopyLock {
                 close(descriptor)
                 throw ServerBusy(
                     message:
-                        "another gigaledger command of yours has been bringing the verified copy \(path.dropLast(5)) up to date for \(Int(waitSeconds)) s; retry"
+                        "another gigaledger command of yours has been bringing the verified copy \(path.dropLast(5)) up to date for \(RemoteAppend.seconds(waitSeconds)) s (--lock-wait); nothing was signed, retry (a first copy of a large ledger takes a while)"
                 )
             }
             try await Task.sleep(for: .milliseconds(pauseMilliseconds))

@@ -120,7 +120,8 @@ extension LedgerLocation {
     /// keeping the last checkpoint seen in the user's configuration folder.
     func remoteAppend(_ url: String) throws -> RemoteAppend {
         RemoteAppend(
-            client: try Environment.client(url), trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true),
+            client: try Environment.client(url),
+            trust: try Environment.headTrust(pinned: pinnedAuthority(), keepingCheckpoints: true, lockWait: try checkedLockWait()),
             waitSeconds: try checkedLockWait())
     }
 
@@ -286,7 +287,9 @@ enum Environment {
     /// What a client trusts of a server's answers: `pinned`, else this user's known ledgers; the
     /// checkpoints kept per origin in the configuration folder (`keepingCheckpoints`; a replica's
     /// own entries stand for them instead); evidence written to the current folder.
-    static func headTrust(pinned: PublicKey?, keepingCheckpoints: Bool) throws -> HeadTrust {
+    /// `lockWait`: how long to wait for another command of this user that is bringing the same
+    /// own copy up to date (`--lock-wait`).
+    static func headTrust(pinned: PublicKey?, keepingCheckpoints: Bool, lockWait: Double = Ledger.lockWaitSecondsDefault) throws -> HeadTrust {
         let environment = ProcessInfo.processInfo.environment
         // A client that keeps no copy of its own would have to take keys and revocations from the server's word.
         guard !keepingCheckpoints || OwnCopies.defaultDirectory(environment: environment) != nil else {
@@ -300,7 +303,9 @@ enum Environment {
             kept: KeptCheckpoints(directory: keepingCheckpoints ? KeptCheckpoints.defaultDirectory(environment: environment) : nil),
             evidenceDirectory: FileManager.default.currentDirectoryPath,
             copies: keepingCheckpoints
-                ? OwnCopies.defaultDirectory(environment: environment).map { OwnCopies(directory: $0, notice: { warn($0) }) } : nil)
+                ? OwnCopies.defaultDirectory(environment: environment).map {
+                    OwnCopies(directory: $0, notice: { warn($0) }, lockWaitSeconds: lockWait)
+                } : nil)
     }
 
     /// The authority key given: `option` (`--authority-key`), else `GIGALEDGER_AUTHORITY_KEY`.
