@@ -65,7 +65,14 @@ extension GigaLedger {
             let path = ledger.path
             // The copy's authority, checked against the key given, becomes the one this user trusts
             // for its origin (as `init` records it): later commands on the copy need no --authority-key.
-            let outcome = try await replica.sync(path: path, quorum: quorum, lockWaitSeconds: try ledger.checkedLockWait())
+            let outcome: Replica.Outcome
+            do { outcome = try await replica.sync(path: path, quorum: quorum, lockWaitSeconds: try ledger.checkedLockWait()) } catch let error
+                as any GigaLedgerError where error.kind == .unusable
+            {
+                // A quorum that cannot be met because a key given is no auditor's is the input's fault, not an outage.
+                if let quorum { try Self.refuseWitnessesThatCannotCosign(quorum, path: path) }
+                throw error
+            }
             if json {
                 print(
                     Render.jsonObject([
@@ -90,7 +97,24 @@ extension GigaLedger {
                 }
             }
             // What the witnesses cosigned was taken in; their lag beyond --max-lag is an outage to report.
-            if let lagging = outcome.lagging { throw lagging }
+            if let lagging = outcome.lagging {
+                if let quorum { try Self.refuseWitnessesThatCannotCosign(quorum, path: path) }
+                throw lagging
+            }
+        }
+
+        /// A `--witness` key that the copy enrols with another role than `auditor` never cosigns: a
+        /// refusal naming it (exit 65), not "retry later".
+        static func refuseWitnessesThatCannotCosign(_ quorum: Replica.Quorum, path: String) throws {
+            guard (try? Ledger.exists(at: path)) == true, let keys = try? Ledger.open(path: path, forWriting: false).keys() else { return }
+            for (key, label) in zip(quorum.witnesses, quorum.labels) {
+                guard let record = keys.first(where: { $0.enrolment.publicKey == key }), record.enrolment.role != .auditor else { continue }
+                throw InputError(
+                    field: "witness", value: label,
+                    problem:
+                        "is the key of \(InputError.quoted(record.enrolment.name)), enrolled as \(record.enrolment.role.rawValue): only auditor keys cosign checkpoints"
+                )
+            }
         }
     }
 }

@@ -500,6 +500,11 @@ import Testing
         try fixture.cli.expectOK(sync)
         #expect(fixture.cli.run(sync + ["--max-lag", "0"]).status == 65)
         #expect(fixture.cli.run(["sync", "--from", server.url, "--ledger", "other.sqlite", "--max-lag", "5m"]).status == 64)
+        // An officer's key given as a witness never cosigns: refused as input, naming it, not "retry later".
+        let officer = fixture.cli.run(sync + ["--witness", "officer.pub", "--quorum", "2", "--max-lag", "2"])
+        #expect(
+            officer.status == 65 && officer.stderr.contains("witness: \"officer.pub\" is the key of \"DE officer\", enrolled as officer"),
+            "\(officer.stderr)")
     }
 
     /// While `serve` runs it is the ledger's one writer: a second `serve` is refused, and so is a
