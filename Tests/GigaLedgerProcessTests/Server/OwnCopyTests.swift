@@ -175,6 +175,15 @@ import Testing
         #expect(synced.status == 0, "\(synced.stderr)")
         let verified = cli.run(["verify", "--ledger", copy], env: auditor)
         #expect(verified.status == 0 && verified.stdout.contains("a later authority key"), "\(verified.stdout) \(verified.stderr)")
+        // A consistency proof from the second authority's checkpoint to the latest the server's log key
+        // kept: it carries the key path, and checks with either authority key (issue 27, case 3).
+        try cli.expectOK(["prove", "--from", "cp.txt", "--ledger", copy, "--out", "consistency.txt"], env: auditor)
+        let consistency = try String(contentsOfFile: fixture.dir.file("consistency.txt"), encoding: .utf8)
+        #expect(consistency.hasPrefix("gigaledger-consistency/v3\n"), "\(consistency)")
+        for key in ["authority.pub", "authority-2.pub"] {
+            let checked = cli.run(["check-receipt", "consistency.txt", "--ledger-key", key])
+            #expect(checked.status == 0, "\(key): \(checked.stderr)")
+        }
         let read = fixture.remote(
             ["log"], server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("reader"), "GIGALEDGER_AUTHORITY_KEY": "authority-2.pub"])
         #expect(read.status == 0 && read.stdout.contains("AFTER-ROTATION"), "\(read.stderr)")
