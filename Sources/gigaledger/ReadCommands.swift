@@ -90,13 +90,16 @@ extension GigaLedger {
             let warnings = try ledger.storeWarnings() + (report.isVerified ? ledger.cosignaturesThatDoNotCount() : [])
             for warning in warnings { warn("warning: \(warning)") }
             let head = report.headHash.map(Encoding.hex) ?? ""
+            // A later authority key trusted vouched by an entry it signed, or else by a checkpoint: which, said.
+            let vouchingEntry = trust?.vouchedAt.flatMap { try? ledger.entry($0) }.flatMap { $0.signer == trust?.key.description ? $0.type : nil }
+            let trustText = Render.trust(trust, vouchingEntryType: vouchingEntry)
             // Every authority key with its status: the root of trust may have been rotated since.
             let authorities = report.isVerified ? try ledger.keys().filter { $0.enrolment.role == .authority } : []
             if json {
                 var fields: [String: CanonicalJSON] = [
                     "verified": .bool(report.isVerified), "entries": .integer(report.verifiedCount),
                     "head": .string(head), "origin": .string(report.origin),
-                    "authority_key": .string(trust?.key.description ?? authority?.description ?? ""), "authority_trust": .string(Render.trust(trust)),
+                    "authority_key": .string(trust?.key.description ?? authority?.description ?? ""), "authority_trust": .string(trustText),
                     "genesis_authority_key": .string(authority?.description ?? ""),
                     "warnings": .array(warnings.map { .string($0) }),
                     "authority_keys": .array(
@@ -120,7 +123,7 @@ extension GigaLedger {
             } else {
                 print("verified: \(Render.count(report.verifiedCount, "entry", "entries")), head \(head)")
                 print("origin: \(report.origin)")
-                print("authority key: \(trust?.key.description ?? authority?.description ?? "unknown") (\(Render.trust(trust)))")
+                print("authority key: \(trust?.key.description ?? authority?.description ?? "unknown") (\(trustText))")
                 for key in authorities {
                     let status = key.revokedAt.map { "revoked at entry \($0)" } ?? "active"
                     let how = key.enrolledAt == 1 ? "the genesis authority" : "enrolled at entry \(key.enrolledAt)"

@@ -92,11 +92,15 @@ enum Render {
     }
 
     /// How the authority key came to be trusted, in words.
-    static func trust(_ trusted: TrustedAuthorities.Trusted?) -> String {
+    /// `vouchingEntryType`: the type of the entry by which a later authority key vouched, when it
+    /// did by an entry (else by a checkpoint of `vouchedAt` entries).
+    static func trust(_ trusted: TrustedAuthorities.Trusted?, vouchingEntryType: String? = nil) -> String {
         guard let trusted else { return trust(nil as TrustedAuthorities.Outcome?) }
         guard let size = trusted.vouchedAt else { return trust(trusted.outcome) }
-        return trust(trusted.outcome)
-            + "; a later authority key: its signature at entry \(size) (of that entry, or of a checkpoint of that size) commits to the genesis and every entry up to it"
+        let how =
+            vouchingEntryType.map { "it signed entry \(size) (\($0)), whose hash covers the genesis and every entry before it" }
+            ?? "it signed the checkpoint of \(count(size, "entry", "entries")), which commits to the genesis and every entry in it"
+        return trust(trusted.outcome) + "; a later authority key: " + how
     }
 
     static func trust(_ outcome: TrustedAuthorities.Outcome?) -> String {
