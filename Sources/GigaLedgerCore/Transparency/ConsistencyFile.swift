@@ -64,9 +64,9 @@ public struct ConsistencyFile: Equatable, Sendable {
         }
         var keyLines = [Substring]()
         while first == tagWithKeyPath && !rest.hasPrefix("old-checkpoint ") && !rest.isEmpty { keyLines.append(try line()) }
-        var slice = keyLines[...]
+        var slice = ReceiptLines(keyLines[...])
         var keyPath = [Receipt.CheckpointKeyEnrolment]()
-        while !slice.isEmpty {
+        while !slice.lines.isEmpty {
             guard keyPath.count < Receipt.keyPathEntriesMax else { throw .malformed("more than \(Receipt.keyPathEntriesMax) key entries") }
             keyPath.append(try Receipt.CheckpointKeyEnrolment.parse(&slice, after: keyPath.last?.entry.seq ?? 0))
         }

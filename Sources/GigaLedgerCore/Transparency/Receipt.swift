@@ -71,17 +71,10 @@ public struct Receipt: Equatable, Sendable {
     /// Parses a receipt strictly: these lines in this order, then the signed checkpoint to the end.
     public static func parse(_ text: String) throws(ReceiptError) -> Receipt {
         guard text.utf8.count <= bytesMax else { throw .malformed("larger than \(bytesMax) bytes") }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
-        func next(_ name: String) throws(ReceiptError) -> String {
-            guard let line = lines.popFirst() else { throw .malformed("truncated before \(name)") }
-            guard line.hasPrefix(name + " ") else { throw .malformed("expected `\(name) ...`, found \(InputError.quoted(String(line.prefix(40))))") }
-            return String(line.dropFirst(name.count + 1))
-        }
-        func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] {
-            guard let bytes = Encoding.unhex(try next(name)), bytes.count == count else { throw .malformed("\(name) is not \(count) bytes of hex") }
-            return bytes
-        }
-        let first = lines.popFirst()
+        var reader = ReceiptLines(text.split(separator: "\n", omittingEmptySubsequences: false)[...])
+        func next(_ name: String) throws(ReceiptError) -> String { try reader.next(name) }
+        func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] { try reader.hex(name, count) }
+        let first = reader.lines.popFirst()
         guard first == Substring(tag) || first == Substring(tagWithKeyPath) else {
             throw .malformed("not a receipt (first line is not \(tag) or \(tagWithKeyPath))")
         }
@@ -96,29 +89,15 @@ public struct Receipt: Equatable, Sendable {
             throw .malformed("signer_key is not 32 bytes of base64")
         }
         let signature = try hex("signature", 64)
-        func proofLines() throws(ReceiptError) -> [Merkle.Hash] {
-            let countText = try next("proof")
-            guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else {
-                throw .malformed("proof count is not 0 to 64")
-            }
-            var proof = [Merkle.Hash]()
-            for _ in 0..<count {
-                guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else {
-                    throw .malformed("a proof line is not 32 bytes of hex")
-                }
-                proof.append(node)
-            }
-            return proof
-        }
-        let proof = try proofLines()
+        let proof = try reader.proof()
         var keyPath = [CheckpointKeyEnrolment]()
-        while lines.first?.hasPrefix("checkpoint_key_entry ") == true {
+        while reader.lines.first?.hasPrefix("checkpoint_key_entry ") == true {
             guard first == Substring(tagWithKeyPath) || keyPath.isEmpty else { throw .malformed("a \(tag) receipt carries one key entry at most") }
             guard keyPath.count < Self.keyPathEntriesMax else { throw .malformed("more than \(Self.keyPathEntriesMax) key entries") }
-            keyPath.append(try CheckpointKeyEnrolment.parse(&lines, after: keyPath.last?.entry.seq ?? 0))
+            keyPath.append(try CheckpointKeyEnrolment.parse(&reader, after: keyPath.last?.entry.seq ?? 0))
         }
-        guard lines.popFirst() == "checkpoint" else { throw .malformed("expected `checkpoint` after the proof") }
-        let note = lines.joined(separator: "\n")
+        guard reader.lines.popFirst() == "checkpoint" else { throw .malformed("expected `checkpoint` after the proof") }
+        let note = reader.lines.joined(separator: "\n")
         return Receipt(
             seq: seq, prevHash: prevHash, body: body, hash: hash, signerKey: PublicKey(bytes: keyBytes), signature: signature,
             proof: proof, keyPath: keyPath, checkpointNote: note)
@@ -182,16 +161,9 @@ extension Receipt.CheckpointKeyEnrolment {
 
     /// Reads one key entry's lines from `lines`; its sequence number must be above `after` (the
     /// entries come in order, each once).
-    static func parse(_ lines: inout ArraySlice<Substring>, after: Int64) throws(ReceiptError) -> Receipt.CheckpointKeyEnrolment {
-        func next(_ name: String) throws(ReceiptError) -> String {
-            guard let line = lines.popFirst() else { throw .malformed("truncated before \(name)") }
-            guard line.hasPrefix(name + " ") else { throw .malformed("expected `\(name) ...`, found \(InputError.quoted(String(line.prefix(40))))") }
-            return String(line.dropFirst(name.count + 1))
-        }
-        func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] {
-            guard let bytes = Encoding.unhex(try next(name)), bytes.count == count else { throw .malformed("\(name) is not \(count) bytes of hex") }
-            return bytes
-        }
+    static func parse(_ reader: inout ReceiptLines, after: Int64) throws(ReceiptError) -> Receipt.CheckpointKeyEnrolment {
+        func next(_ name: String) throws(ReceiptError) -> String { try reader.next(name) }
+        func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] { try reader.hex(name, count) }
         guard let seq = try? SequenceNumber.parse(try next("checkpoint_key_entry"), field: "checkpoint_key_entry"), seq > after else {
             throw .malformed("checkpoint_key_entry is not a sequence number above the one before")
         }
@@ -201,15 +173,7 @@ extension Receipt.CheckpointKeyEnrolment {
         }
         let hash = try hex("hash", 32)
         let signature = try hex("signature", 64)
-        let countText = try next("proof")
-        guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else { throw .malformed("proof count is not 0 to 64") }
-        var proof = [Merkle.Hash]()
-        for _ in 0..<count {
-            guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else {
-                throw .malformed("a proof line is not 32 bytes of hex")
-            }
-            proof.append(node)
-        }
+        let proof = try reader.proof()
         let type = (try? EntryBody.decode(body))?.type ?? ""
         let entry = Entry(seq: seq, type: type, body: body, prevHash: prevHash, hash: hash, signer: "", signature: signature, recordedAt: "")
         return Receipt.CheckpointKeyEnrolment(entry: entry, proof: proof)
@@ -284,5 +248,38 @@ public enum ReceiptError: GigaLedgerError, Equatable {
         case .entry(let why): return "the receipt's entry is not valid: \(why)"
         case .proof(let error): return "the inclusion proof does not check: \(error)"
         }
+    }
+}
+
+/// The lines of a receipt, or of a consistency file's key entries, read in order: `name value`
+/// lines, fixed-length hex, and a `proof N` line with its N hashes.
+struct ReceiptLines {
+    var lines: ArraySlice<Substring>
+
+    init(_ lines: ArraySlice<Substring>) { self.lines = lines }
+
+    mutating func next(_ name: String) throws(ReceiptError) -> String {
+        guard let line = lines.popFirst() else { throw .malformed("truncated before \(name)") }
+        guard line.hasPrefix(name + " ") else { throw .malformed("expected `\(name) ...`, found \(InputError.quoted(String(line.prefix(40))))") }
+        return String(line.dropFirst(name.count + 1))
+    }
+
+    mutating func hex(_ name: String, _ count: Int) throws(ReceiptError) -> [UInt8] {
+        guard let bytes = Encoding.unhex(try next(name)), bytes.count == count else { throw .malformed("\(name) is not \(count) bytes of hex") }
+        return bytes
+    }
+
+    /// `proof N` (0 to 64), then N lines of 32 bytes of hex.
+    mutating func proof() throws(ReceiptError) -> [Merkle.Hash] {
+        let countText = try next("proof")
+        guard let count = Int(countText), count >= 0, count <= 64, String(count) == countText else { throw .malformed("proof count is not 0 to 64") }
+        var proof = [Merkle.Hash]()
+        for _ in 0..<count {
+            guard let line = lines.popFirst(), let node = Encoding.unhex(String(line)), node.count == 32 else {
+                throw .malformed("a proof line is not 32 bytes of hex")
+            }
+            proof.append(node)
+        }
+        return proof
     }
 }
