@@ -328,8 +328,13 @@ public struct KeptCheckpoints: Sendable {
     /// The file for an origin: its characters outside [A-Za-z0-9.-] as `_`, then the first 8 hex
     /// digits of the origin's SHA-256, so that two origins never share a file (`a/b` and `a_b`).
     func file(origin: String) -> String? {
-        let name = PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
-        return directory.map { "\($0)/\(name).checkpoint" }
+        directory.map { "\($0)/\(Self.stem(origin: origin)).checkpoint" }
+    }
+
+    /// The name of an origin's files (kept checkpoint, own copy): its characters outside
+    /// [A-Za-z0-9.-] as `_`, a `-`, then the first 8 hex digits of its SHA-256.
+    static func stem(origin: String) -> String {
+        PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
     }
 
     /// The file of the scheme before: the name without the digest (read while no newer one is kept).
@@ -434,11 +439,10 @@ public struct OwnCopies: Sendable {
         }
     }
 
-    /// The copy of `origin`: its characters outside [A-Za-z0-9.-] as `_`, then the first 8 hex
-    /// digits of the origin's SHA-256 (two origins never share a file).
+    /// The copy of `origin`, named as its kept checkpoint is (`KeptCheckpoints.stem`: two origins
+    /// never share a file).
     public func path(origin: String) -> String {
-        directory + "/" + PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
-            + ".sqlite"
+        directory + "/" + KeptCheckpoints.stem(origin: origin) + ".sqlite"
     }
 
     /// The copy of `origin`, opened to read; nil when there is none yet.
@@ -451,9 +455,7 @@ public struct OwnCopies: Sendable {
     /// The keys whose signature on a checkpoint of `size` entries counts, from the copy of `origin`;
     /// nil when there is no copy yet.
     func keys(origin: String, at size: Int64) throws -> [PublicKey]? {
-        let path = path(origin: origin)
-        guard try Ledger.exists(at: path) else { return nil }
-        return try Ledger.open(path: path, forWriting: false).checkpointKeys(at: size)
+        try ledger(origin: origin)?.checkpointKeys(at: size)
     }
 
     /// Brings the copy of the answer's ledger up to the server's latest checkpoint (made the first
