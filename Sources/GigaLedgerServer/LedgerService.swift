@@ -320,7 +320,14 @@ final class LedgerService: Sendable {
             self.writing.lock()
             defer { self.writing.unlock() }
             try self.reconcile(ledger)
+            try self.rollbackGuard?.checkWitnessed(size: self.state.withLock { $0.verifiedSize })
         }
+    }
+
+    /// A witness said it cosigned `size` entries (its 409): the rollback guard keeps it, and the
+    /// next one-writer check stops the server when the ledger is behind it.
+    func witnessSaid(_ size: Int64, witness: WitnessEndpoint) {
+        rollbackGuard?.learn(witnessKeyID: witness.key.id.description, name: witness.name, size: size)
     }
 
     /// Held by a submission from its first read to the state's update, and by the one-writer check.

@@ -88,8 +88,12 @@ final class Witnessing: Service, Sendable {
             case 409:
                 guard let known = Int64(answer.trimmingCharacters(in: .newlines)), known >= 0 else { throw WitnessFailure("409 without a size") }
                 if known == old { throw WitnessFailure("409 at size \(old): it holds another checkpoint of that size (a fork?)") }
-                // A size beyond this checkpoint is not believed: asked again from 0 next time.
-                guard known <= size else { throw WitnessFailure("it says it cosigned \(known) entries, more than this ledger's \(size)") }
+                // A size beyond this checkpoint: kept by the rollback guard (beyond the ledger, the
+                // server stops at its next one-writer check); asked again from 0 next time.
+                guard known <= size else {
+                    service.witnessSaid(known, witness: witness)
+                    throw WitnessFailure("it says it cosigned \(known) entries, more than this checkpoint's \(size)")
+                }
                 old = known
                 cosigned.withLock { $0[witness.key.id.description] = known }
             default:

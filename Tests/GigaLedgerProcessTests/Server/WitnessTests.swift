@@ -206,6 +206,41 @@ final class WitnessProcess: @unchecked Sendable {
                 "test.example/ledger\n7\n"))
     }
 
+    /// Issue 28, rollback guard: a server whose state folder was lost with its disk, restarted on
+    /// a backup older than what its witness cosigned, learns the witness's size from its 409 at
+    /// its first checkpoint, keeps it in the new state folder and stops (exit 2); started again, it
+    /// refuses that ledger at once, naming the witness and the restore's way.
+    @Test func aServerLearnsFromItsWitnessThatItsLedgerWasRolledBack() throws {
+        let fixture = try ServerFixture()
+        let (witness, option) = try witnessed(fixture)
+        defer { witness.stop() }
+        let backup = fixture.dir.file("backup.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", backup])
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+            })
+        server.stop()
+        for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: fixture.ledger)
+        let lostState = fixture.dir.file("new-disk-state")
+        let restored = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--state", lostState])
+        #expect(try eventually { !restored.process.isRunning }, "the server stops once its witness says it cosigned more")
+        restored.stop()
+        #expect(restored.process.terminationStatus == 2)
+        let learnt = try FileManager.default.contentsOfDirectory(atPath: lostState).first { $0.hasSuffix(".witnessed") }
+        let text = try String(contentsOfFile: lostState + "/" + #require(learnt), encoding: .utf8)
+        #expect(text.hasSuffix(" 7 coa.example/witness\n"), "\(text)")
+        let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", lostState, "--witness", option])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("the ledger holds 6 entries, fewer than the 7 witness coa.example/witness (key ")
+                && refused.stderr.contains("Restoring a ledger") && !refused.stderr.contains("enrol"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+    }
+
     /// The spec's race: requests from the same old size for sizes N and N+K at once. Only one is
     /// cosigned; the others are told the size now held (409); the state never goes back.
     @Test func concurrentRequestsNeverRollTheStateBack() throws {
