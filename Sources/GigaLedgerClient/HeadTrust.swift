@@ -66,6 +66,7 @@ public struct HeadTrust: Sendable {
                 answer: proof, previous: previous, server: server)
         }
         try kept.write(proven.note, origin: proven.checkpoint.origin, server: server)
+        copies?.acknowledge(batch.isEmpty ? [entry] : batch, origin: proven.checkpoint.origin)
         return proven
     }
 
@@ -168,7 +169,7 @@ public struct HeadTrust: Sendable {
             }
             guard previous.checkpoint.size <= checkpoint.size else {
                 throw try evidence(
-                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed",
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(copies?.lostSentence(origin: checkpoint.origin, beyond: checkpoint.size) ?? "")",
                     answer: answer, previous: previous, server: server)
             }
             do {
@@ -452,6 +453,51 @@ public struct OwnCopies: Sendable {
         return try Ledger.open(path: path, forWriting: false)
     }
 
+    /// The file beside the copy of `origin` where this user's entries the server acknowledged are
+    /// listed, one line each, `<seq> <entry hash hex> <summary>`, appended after each
+    /// acknowledgement (the copy takes them in at the next command): read only when a server is
+    /// found behind them, to say which of them it lost.
+    public func acknowledgedPath(origin: String) -> String { path(origin: origin) + ".acknowledged" }
+
+    /// Lists `entries`, acknowledged by the server, in the acknowledged file. Best effort: the
+    /// acknowledgement stands without it (it only serves to name lost entries later).
+    func acknowledge(_ entries: [Entry], origin: String) {
+        let lines = entries.map { entry -> String in
+            let summary = (try? EntryBody.decode(entry.body)).map { "\($0.data.type) \($0.data.summary)" } ?? entry.type
+            return "\(entry.seq) \(Encoding.hex(entry.hash)) " + summary.replacingOccurrences(of: "\n", with: " ") + "\n"
+        }
+        let descriptor = open(acknowledgedPath(origin: origin), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let bytes = Array(lines.joined().utf8)
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// This user's acknowledged entries beyond `size` (a server found holding only `size` entries
+    /// lost them), each as `entry N (summary)`, at most `lostListedMax`; the last acknowledgement of
+    /// a seq stands (a later ledger's entry of that seq replaces an earlier one's).
+    public func lostAcknowledged(origin: String, beyond size: Int64) -> [String] {
+        guard let data = FileManager.default.contents(atPath: acknowledgedPath(origin: origin)) else { return [] }
+        var bySeq = [Int64: String]()
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, let seq = Int64(parts[0]), seq > size else { continue }
+            bySeq[seq] = "entry \(seq) (\(parts[2]))"
+        }
+        return bySeq.keys.sorted().prefix(Self.lostListedMax).map { bySeq[$0]! }
+    }
+
+    /// The most lost entries named in one message (the file names them all).
+    static let lostListedMax = 50
+
+    /// The sentence that names this user's lost entries, or "" when none.
+    func lostSentence(origin: String, beyond size: Int64) -> String {
+        let lost = lostAcknowledged(origin: origin, beyond: size)
+        guard !lost.isEmpty else { return "" }
+        return
+            "; of your own entries the server acknowledged, it lost \(lost.joined(separator: ", "))\(lost.count == Self.lostListedMax ? " and maybe more" : ""): record them again once the server is restored (listed in \(acknowledgedPath(origin: origin)))"
+    }
+
     /// The keys whose signature on a checkpoint of `size` entries counts, from the copy of `origin`;
     /// nil when there is no copy yet.
     func keys(origin: String, at size: Int64) throws -> [PublicKey]? {
@@ -501,7 +547,7 @@ public struct OwnCopies: Sendable {
         }
         guard let note = outcome.reached, let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
             throw try trust.evidence(
-                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds: history was removed; that copy, \(path), holds the entries \(outcome.offered + 1) to \(outcome.before) the server lost: send it to the server's operator (a ledger is restored from such a copy, see the runbook's \"Restoring a ledger\")",
+                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds: history was removed; that copy, \(path), holds \(outcome.offered + 1 == outcome.before ? "entry \(outcome.before)" : "the entries \(outcome.offered + 1) to \(outcome.before)"), which the server lost: send it to the server's operator (a ledger is restored from such a copy, see the runbook's \"Restoring a ledger\")\(lostSentence(origin: answer.origin, beyond: outcome.offered))",
                 answer: answer, previous: previous, server: client.base)
         }
         let copy = try Ledger.open(path: path, forWriting: false)
@@ -512,7 +558,7 @@ public struct OwnCopies: Sendable {
         if let previous, previous.checkpoint.origin == checkpoint.origin {
             guard previous.checkpoint.size <= checkpoint.size else {
                 throw try trust.evidence(
-                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed",
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(lostSentence(origin: checkpoint.origin, beyond: checkpoint.size))",
                     answer: answer, previous: previous, server: client.base)
             }
             guard try copy.root(size: previous.checkpoint.size) == previous.checkpoint.root else {

@@ -261,4 +261,33 @@ import Testing
         let evidence = try FileManager.default.contentsOfDirectory(atPath: fixture.dir.path).filter { $0.hasPrefix("gigaledger-evidence-") }
         #expect(evidence.isEmpty, "\(evidence)")
     }
+
+    /// Issue 28, restore: a ledger restored from a backup that no copy brings up to the server's
+    /// last checkpoint, served knowingly (the state file moved aside). The officer's client refuses
+    /// the server, names its own copy, and lists exactly the entries of this officer that the server
+    /// acknowledged and lost (7 and 8, not 6, which the backup holds), to record again.
+    @Test func anOfficerIsToldWhichOfItsAcknowledgedEntriesTheServerLost() throws {
+        let fixture = try ServerFixture()
+        var server = try fixture.start()
+        try #require(fixture.remote(fixture.payment(ref: "KEPT-6"), server: server).status == 0)
+        try fixture.cli.expectOK(["backup", "--out", "backup.sqlite"])
+        try #require(fixture.remote(fixture.payment(ref: "LOST-7"), server: server).status == 0)
+        try #require(fixture.remote(fixture.payment(ref: "LOST-8"), server: server).status == 0)
+        server.stop()
+        for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
+        try FileManager.default.copyItem(atPath: fixture.dir.file("backup.sqlite"), toPath: fixture.ledger)
+        try FileManager.default.removeItem(atPath: ServerProcess.stateFolder(fixture.dir, ledger: fixture.ledger))
+        server = try fixture.start()
+        defer { server.stop() }
+        let refused = fixture.remote(fixture.payment(ref: "NEXT"), server: server)
+        expectRefusedWithEvidence(refused)
+        #expect(refused.stderr.contains("history was removed"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("of your own entries the server acknowledged, it lost entry 7 (contribution de-jupiter ms:DE")
+                && refused.stderr.contains("ref LOST-7), entry 8 (contribution") && refused.stderr.contains("ref LOST-8): record them again"),
+            "\(refused.stderr)")
+        #expect(!refused.stderr.contains("KEPT-6"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(try entryCount(fixture) == 6, "nothing was signed after the restored head")
+    }
 }
