@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// schema/FORMAT.md section 17). `listening` is called with the bound address ("HOST:PORT") once
 /// the server accepts connections.
 public func buildApplication(
-    _ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger,
+    _ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger, reloader: ServerReloader? = nil,
     listening: @escaping @Sendable (String) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let service = try await NIOThreadPool.singleton.runIfActive {
@@ -29,9 +29,11 @@ public func buildApplication(
     let witnessing = configuration.witnesses.isEmpty ? nil : Witnessing(witnesses: configuration.witnesses, service: service, logger: logger)
     let keeper = CheckpointKeeper(service: service, witnessing: witnessing, logger: logger)
     let scheme = configuration.tls == nil ? "http" : "https"
+    let tls = try configuration.tls.map { try TLSContextHolder(certificate: $0.certificate, privateKey: $0.privateKey) }
+    reloader?.attach(service: service, witnessing: witnessing, tls: tls, ledgerPath: configuration.ledgerPath)
     return Application(
         router: buildRouter(service: service, metrics: metrics, logger: logger),
-        server: try serverBuilder(tls: configuration.tls, idleSeconds: configuration.limits.idleSecondsMax),
+        server: serverBuilder(tls: tls, idleSeconds: configuration.limits.idleSecondsMax),
         configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "gigaledger"),
         services: [keeper] + (witnessing.map { [$0] } ?? []),
         onServerRunning: { channel in
@@ -58,22 +60,14 @@ func buildRouter(service: LedgerService, metrics: ServerMetrics, logger: Logger)
     return router
 }
 
-/// HTTP/1.1, or HTTPS with the PEM certificate chain and key given; bytes that are not HTTP get
-/// a JSON error too (`ParseErrorAnswer`).
-func serverBuilder(tls: (certificate: String, privateKey: String)?, idleSeconds: Int64) throws -> HTTPServerBuilder {
+/// HTTP/1.1, or HTTPS with the context the holder has when a connection opens (replaced on
+/// SIGHUP); bytes that are not HTTP get a JSON error too (`ParseErrorAnswer`).
+func serverBuilder(tls: TLSContextHolder?, idleSeconds: Int64) -> HTTPServerBuilder {
     let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ParseErrorAnswer()], idleTimeout: .seconds(idleSeconds))
     guard let tls else { return .http1(configuration: http) }
-    let certificates: [NIOSSLCertificateSource]
-    let key: NIOSSLPrivateKey
-    do {
-        certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) }
-        key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
-    } catch {
-        throw ServerStartFailure(message: "cannot read the TLS certificate \(tls.certificate) or its key \(tls.privateKey): \(error)")
+    return HTTPServerBuilder { responder in
+        ReloadableTLSChannel(baseChannel: HTTP1Channel(responder: responder, configuration: http), holder: tls)
     }
-    return try .tls(
-        .http1(configuration: http),
-        tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
 }
 
 /// The witness's application (`gigaledger witness serve`): C2SP tlog-witness's one route.
@@ -84,7 +78,8 @@ public func buildWitnessApplication(
     let router = Router(context: LedgerRequestContext.self)
     router.addRoutes(WitnessController(witness: witness, logger: logger).routes)
     return Application(
-        router: router, server: try serverBuilder(tls: tls, idleSeconds: 60),
+        router: router,
+        server: serverBuilder(tls: try tls.map { try TLSContextHolder(certificate: $0.certificate, privateKey: $0.privateKey) }, idleSeconds: 60),
         configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "gigaledger-witness"),
         onServerRunning: { channel in listening("\(channel.localAddress?.ipAddress ?? host):\(channel.localAddress?.port ?? port)") },
         logger: logger)

@@ -19,7 +19,9 @@ final class LedgerService: Sendable {
     private let handle: Handle
     /// The largest checkpoint this server signed or kept, outside the ledger (`--state`).
     private let rollbackGuard: RollbackGuard?
-    let logKey: SigningKey
+    /// The log key it signs checkpoints with; replaced on SIGHUP (`reloadLogKey`).
+    var logKey: SigningKey { logKeyHolder.withLock { $0 } }
+    private let logKeyHolder: Mutex<SigningKey>
     let origin: String
     let limits: ServerLimits
     /// The folder of report folders the public page shows.
@@ -69,7 +71,19 @@ final class LedgerService: Sendable {
         let rollbackGuard = try stateDirectory.map { try RollbackGuard(directory: $0, origin: verification.origin) }
         try rollbackGuard?.check(size: verification.verifiedCount) { try ledger.root(size: $0) }
         self.rollbackGuard = rollbackGuard
-        guard let record = try ledger.keys().first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
+        try Self.checkLogKey(logKey, keys: ledger.keys(), path: path)
+        handle = Handle(ledger: ledger)
+        logKeyHolder = Mutex(logKey)
+        self.origin = verification.origin
+        self.limits = limits
+        let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
+        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept))
+    }
+
+    /// Refuses a key that may not sign this ledger's checkpoints: not an enrolled log (or
+    /// authority) key, or revoked.
+    static func checkLogKey(_ logKey: SigningKey, keys: [KeyRecord], path: String) throws {
+        guard let record = keys.first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
         else {
             throw Refusal(
                 "key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`"
@@ -80,12 +94,14 @@ final class LedgerService: Sendable {
                 "log key \(logKey.id) (\(record.enrolment.name)) was revoked at entry \(revokedAt): start the server with the log key that replaced it"
             )
         }
-        handle = Handle(ledger: ledger)
-        self.logKey = logKey
-        self.origin = verification.origin
-        self.limits = limits
-        let kept = try ledger.latestCheckpoint().flatMap { note in (try? Checkpoint.parse(SignedNote.parse(note).text)).map { ($0.size, note) } }
-        state = Mutex(State(verifiedSize: verification.verifiedCount, lastKept: .now - .seconds(3600), kept: kept))
+    }
+
+    /// Signs with `key` from now on (SIGHUP), once checked as at start; the key it replaces stays
+    /// valid for what it signed until the authority revokes it (through this server, now allowed).
+    func reloadLogKey(_ key: SigningKey, path: String) async throws {
+        let keys = try await run { try $0.keys() }
+        try Self.checkLogKey(key, keys: keys, path: path)
+        logKeyHolder.withLock { $0 = key }
     }
 
     /// Names this server in the ledger's writer lock, for the local commands it refuses, once it

@@ -20,7 +20,9 @@ final class Witnessing: Service, Sendable {
     static let pollMilliseconds: Int64 = 200
     static let retrySecondsMax: Int64 = 30
 
-    let witnesses: [WitnessEndpoint]
+    /// The witnesses asked; their keys replaced on SIGHUP (`reload`).
+    var witnesses: [WitnessEndpoint] { endpoints.withLock { $0 } }
+    private let endpoints: Mutex<[WitnessEndpoint]>
     private let service: LedgerService
     private let logger: Logger
     private let http = HTTPClient(
@@ -64,9 +66,15 @@ final class Witnessing: Service, Sendable {
     }
 
     init(witnesses: [WitnessEndpoint], service: LedgerService, logger: Logger) {
-        self.witnesses = witnesses
+        endpoints = Mutex(witnesses)
         self.service = service
         self.logger = logger
+    }
+
+    /// Asks `witnesses` from now on (SIGHUP: their key files read again); a witness whose key
+    /// changed is asked from size 0 again.
+    func reload(_ witnesses: [WitnessEndpoint]) {
+        endpoints.withLock { $0 = witnesses }
     }
 
     deinit { try? http.syncShutdown() }

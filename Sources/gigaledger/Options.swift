@@ -229,12 +229,19 @@ struct SigningOptions: ParsableArguments {
     /// The key file: `--key`, else `GIGALEDGER_KEY`.
     var keyPath: String? { key ?? Environment.value(Environment.key) }
 
-    /// Reads, checks and (if encrypted) decrypts the secret key.
-    func load() throws -> SigningKey {
+    /// Reads, checks and (if encrypted) decrypts the secret key; `interactive` false (a server's
+    /// SIGHUP) never asks the terminal: an encrypted key then needs a passphrase file.
+    func load(interactive: Bool = true) throws -> SigningKey {
         guard let path = keyPath else {
             throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", kind: .unusable)
         }
         let parsed = try KeyFiles.readSecret(path: path)
+        if !interactive && parsed.isEncrypted && passphrase.file == nil {
+            throw CLIError(
+                message:
+                    "the key \(path) is encrypted and no passphrase file is given (--passphrase-file, GIGALEDGER_PASSPHRASE_FILE): it cannot be read again without a terminal",
+                kind: .unusable)
+        }
         let secret = parsed.isEncrypted ? try passphrase.read(prompt: "Passphrase for \(path): ", confirm: false) : nil
         return try SecretKeyFile.open(parsed, passphrase: secret)
     }

@@ -15,7 +15,8 @@ extension GigaLedger {
                 ledger's one writer: a second server, and local write commands, are refused and told to write \
                 through it; reads (verify, report, backup, publish) work beside it. The log key \
                 (`key enroll --role log`) signs checkpoints here, so the authority key stays offline. Stops on \
-                SIGTERM or SIGINT after the requests in flight. README, "Deploying for many offices"; \
+                SIGTERM or SIGINT after the requests in flight; on SIGHUP reads its log key, its witnesses' \
+                keys and its TLS certificate again (all or none). README, "Deploying for many offices"; \
                 schema/FORMAT.md section 17.
                 """)
 
@@ -90,13 +91,27 @@ extension GigaLedger {
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
             let scheme = tlsCert == nil ? "http" : "https"
             let path = ledger.displayPath
-            let app = try await buildApplication(configuration, logKey: key, logger: Self.logger("gigaledger.serve")) { address in
+            let reloader = ServerReloader()
+            let app = try await buildApplication(configuration, logKey: key, logger: Self.logger("gigaledger.serve"), reloader: reloader) {
+                address in
                 print("gigaledger: serving \(path) on \(scheme)://\(address)")
                 try? flushStandardOutput()
             }
-            // SIGHUP does not end the server; nothing of its options is reloaded yet: restart it to change them.
+            // SIGHUP reads the log key, the witnesses' keys and the certificate again (a rotation, a
+            // renewal): all of them or none, the server serving on either way.
             let serveLogger = Self.logger("gigaledger.serve")
-            let hangUp = Self.onHangUp { serveLogger.notice("SIGHUP: this server reloads nothing; restart it to change its options") }
+            let (logKeyPath, passphrase, witnessOptions) = (logKey, self.passphrase, witness)
+            let hangUp = Self.onHangUp {
+                Task {
+                    do {
+                        let key = try SigningOptions(key: logKeyPath, passphrase: passphrase).load(interactive: false)
+                        let running = try await reloader.reload(logKey: key, witnesses: try witnessOptions.map(Self.parseWitness))
+                        serveLogger.notice("SIGHUP: reloaded: \(running)")
+                    } catch {
+                        serveLogger.error("SIGHUP: nothing reloaded: \(error)")
+                    }
+                }
+            }
             defer { hangUp.cancel() }
             try await runUntilStopped(app, host: host, port: port)
         }

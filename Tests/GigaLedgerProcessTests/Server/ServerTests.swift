@@ -636,13 +636,72 @@ import Testing
         try #require(made.status == 0, "\(made.stdout)")
         let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--tls-cert", "tls.pem", "--tls-key", "tls.key"])
         #expect(server.url.hasPrefix("https://127.0.0.1:"), "\(server.url)")
-        let untrusted = fixture.remote(fixture.payment(ref: "T-1"), server: server)
+        let untrusted = fixture.remote(fixture.payment(ref: "T-1") + ["--lock-wait", "1"], server: server)
         #expect(untrusted.status == 2 && untrusted.stderr.contains("cannot reach the server"), "\(untrusted.stderr)")
         let trusted = fixture.remote(fixture.payment(ref: "T-1"), server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("tls.pem")])
         #expect(trusted.status == 0, "\(trusted.stderr)")
+        // A renewed certificate, put in place and read again on SIGHUP: new connections get it, no restart.
+        try FileManager.default.copyItem(atPath: fixture.dir.file("tls.pem"), toPath: fixture.dir.file("old-ca.pem"))
+        let renewed = shell(
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+                + "-addext subjectAltName=IP:127.0.0.1 -keyout new.key -out new.pem 2>&1 && mv new.key tls.key && mv new.pem tls.pem", in: fixture.dir
+        )
+        try #require(renewed.status == 0, "\(renewed.stdout)")
+        kill(server.process.processIdentifier, SIGHUP)
+        var renewedServed = false
+        for _ in 0..<50 where !renewedServed {
+            Thread.sleep(forTimeInterval: 0.1)
+            renewedServed = fixture.remote(["log"], server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("tls.pem")]).status == 0
+        }
+        #expect(renewedServed, "the renewed certificate is served after SIGHUP")
+        let old = fixture.remote(["log", "--lock-wait", "1"], server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("old-ca.pem")])
+        #expect(old.status == 2 && old.stderr.contains("cannot reach the server"), "\(old.stderr)")
         server.stop()
         let verified = try fixture.cli.expectOK(["verify"])
         #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
+    }
+
+    /// Issue 28, case 6: the log key rotated without a restart. The new key enrolled, its file put
+    /// in place of the old one, SIGHUP: the server signs with it, so the old key's revocation,
+    /// refused through the server before (it signed with it), is accepted, and officers' clients,
+    /// which judge keys from their own copies, go on. A key file that may not sign (not enrolled)
+    /// changes nothing: the server goes on with the key it has.
+    @Test func theLogKeyRotatesOnSIGHUPWithoutARestart() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        defer { server.stop() }
+        try #require(fixture.remote(fixture.payment(ref: "R-1"), server: server).status == 0)
+        try fixture.cli.expectOK(["key", "generate", "--out", "log-2", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "generate", "--out", "stranger", "--unencrypted"])
+        let enrolled = fixture.remote(
+            ["key", "enroll", "--key", "authority.key", "--pub", "log-2.pub", "--name", "log key 2", "--role", "log"], server: server)
+        try #require(enrolled.status == 0, "\(enrolled.stderr)")
+        let old = try KeyFiles.readPublic(path: fixture.dir.file("log.pub")).id.description
+        let revoke = ["key", "revoke", "--key", "authority.key", "--id", old, "--reason", "rotated"]
+        let early = fixture.remote(revoke, server: server)
+        #expect(early.status == 65 && early.stderr.contains("is the log key this server signs with"), "\(early.stderr)")
+        // A key that may not sign: SIGHUP changes nothing.
+        try FileManager.default.copyItem(atPath: fixture.dir.file("log.key"), toPath: fixture.dir.file("log-1.key"))
+        try FileManager.default.removeItem(atPath: fixture.dir.file("log.key"))
+        try FileManager.default.copyItem(atPath: fixture.dir.file("stranger.key"), toPath: fixture.dir.file("log.key"))
+        kill(server.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(server.process.isRunning)
+        let stillOld = fixture.remote(revoke, server: server)
+        #expect(stillOld.status == 65 && stillOld.stderr.contains("is the log key this server signs with"), "\(stillOld.stderr)")
+        try FileManager.default.removeItem(atPath: fixture.dir.file("log.key"))
+        try FileManager.default.copyItem(atPath: fixture.dir.file("log-2.key"), toPath: fixture.dir.file("log.key"))
+        kill(server.process.processIdentifier, SIGHUP)
+        var revoked = fixture.remote(revoke, server: server)
+        for _ in 0..<50 where revoked.status != 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            revoked = fixture.remote(revoke, server: server)
+        }
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        let after = fixture.remote(fixture.payment(ref: "R-2"), server: server)
+        #expect(after.status == 0, "signed after a checkpoint of the new key: \(after.stderr)")
+        server.stop()
+        try fixture.cli.expectOK(["verify"])
     }
 
     /// What is refused before anything is sent or made: file commands and `init` given a server,
