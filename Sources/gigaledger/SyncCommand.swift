@@ -125,6 +125,18 @@ extension GigaLedger.Sync {
         let path = ledger.path
         let shown = Ledger.displayName(path)
         guard try Ledger.exists(at: path) else { throw CLIError(message: "there is no ledger at \(shown): nothing to detach", kind: .unusable) }
+        if Ledger.isDatabase(path) {
+            // Marked inside the database alone (no file beside it): the mark cleared.
+            let copy = try Ledger.open(path: path, forWriting: true, lockWaitSeconds: try ledger.checkedLockWait(), role: .replica)
+            guard try copy.isMarkedCopy() else {
+                throw CLIError(message: "\(shown) is not a copy kept by gigaledger sync (it carries no copy mark): nothing to detach", kind: .refused)
+            }
+            try copy.markCopy(false)
+            print(
+                "detached \(shown): a ledger of its own from now: write commands write into it; a later sync into it checks every entry it holds against the server's, as any sync does"
+            )
+            return
+        }
         guard ReplicaMark.isMarked(ledger: path) else {
             throw CLIError(message: "\(shown) is not a copy kept by gigaledger sync (it carries no copy mark): nothing to detach", kind: .refused)
         }

@@ -16,6 +16,9 @@ public final class Ledger {
         self.store = store
     }
 
+    /// Whether `location` names a PostgreSQL database (a URL), not a SQLite file.
+    public static func isDatabase(_ location: String) -> Bool { LedgerStore.isPostgres(location) }
+
     /// How messages name the ledger at `location`: a file's path, or a PostgreSQL URL without its password.
     public static func displayName(_ location: String) -> String {
         guard LedgerStore.isPostgres(location) else { return location }
@@ -86,6 +89,9 @@ public final class Ledger {
         if try ledger.store.isMarkedCopy() { throw refusal }
         return ledger
     }
+
+    /// Whether this ledger is marked inside as a copy kept by `sync`.
+    public func isMarkedCopy() throws -> Bool { try store.isMarkedCopy() }
 
     /// Marks this ledger inside as a copy kept by `sync` (or clears it): see `ReplicaMark`.
     public func markCopy(_ on: Bool) throws { try store.markCopy(on) }

@@ -83,9 +83,23 @@ extension PostgresBackend: StoreBackend {
 
     func announce(server url: String) { announce(url) }
 
-    /// A PostgreSQL copy carries no mark.
-    func isMarkedCopy() throws -> Bool { false }
-    func markCopy(_ on: Bool) throws {}
+    /// A copy kept by `sync` is marked inside the database, where every connection and role sees
+    /// it: this comment on the `entries` table (schema/FORMAT.md section 17), covered by no
+    /// verification; set and cleared by the tables' owner (the role that made the copy), never by
+    /// a role that may only SELECT and INSERT.
+    static let copyComment = "gigaledger: a copy kept by gigaledger sync; write through its server"
+
+    func isMarkedCopy() throws -> Bool {
+        try transaction(readOnly: true, lockWaitSeconds: lockWaitSeconds) { pg in
+            try pg.rows("SELECT obj_description('entries'::regclass, 'pg_class')").first?.first?.textValue == Self.copyComment
+        }
+    }
+
+    func markCopy(_ on: Bool) throws {
+        try transaction(readOnly: false, lockWaitSeconds: lockWaitSeconds) { pg in
+            try pg.execute("COMMENT ON TABLE entries IS " + (on ? "'\(Self.copyComment)'" : "NULL"))
+        }
+    }
 }
 
 /// A PostgreSQL transaction's connection: statements pipelined, scans in pages.

@@ -109,13 +109,22 @@ import Testing
         let server = try fixture.start()
         for index in 1...3 { #expect(fixture.remote(fixture.payment(ref: "R-\(index)"), server: server).status == 0) }
         let database = try PostgresServer.shared.get()
-        let url = database.url(try database.createDatabase())
+        let name = try database.createDatabase()
+        let url = database.url(name)
         try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", url, "--authority-key", "authority.pub"])
         for index in 4...5 { #expect(fixture.remote(fixture.payment(ref: "R-\(index)"), server: server).status == 0) }
         let again = try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", url, "--authority-key", "authority.pub"]).stdout
         #expect(again.hasPrefix("updated postgres://postgres@127.0.0.1") && again.contains("2 new entries"), "\(again)")
+        // Issue 28, case 3, in PostgreSQL: the copy is marked inside the database; write commands
+        // refuse it (exit 2, write through the server) until `sync --detach`.
+        let refused = fixture.cli.run(fixture.payment(ref: "INTO-COPY") + ["--ledger", url], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        #expect(refused.status == 2 && refused.stderr.contains("kept by gigaledger sync"), "\(refused.stderr)")
+        #expect(try database.psql("SELECT count(*) FROM entries", database: name) == "10", "nothing written")
         server.stop()
         // The same verification, whichever store.
         #expect(try fixture.cli.verification(url) == fixture.cli.verification(fixture.ledger))
+        let detached = try fixture.cli.expectOK(["sync", "--detach", "--ledger", url]).stdout
+        #expect(detached.contains("a ledger of its own from now"), "\(detached)")
+        try fixture.cli.expectOK(fixture.payment(ref: "OWN") + ["--ledger", url], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
     }
 }
