@@ -117,7 +117,8 @@ import Testing
         #expect(again.hasPrefix("updated postgres://postgres@127.0.0.1") && again.contains("2 new entries"), "\(again)")
         // Issue 28, case 3, in PostgreSQL: the copy is marked inside the database; write commands
         // refuse it (exit 2, write through the server) until `sync --detach`.
-        let refused = fixture.cli.run(fixture.payment(ref: "INTO-COPY") + ["--ledger", url], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        let refused = fixture.cli.run(
+            fixture.payment(ref: "INTO-COPY") + ["--ledger", url], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
         #expect(refused.status == 2 && refused.stderr.contains("kept by gigaledger sync"), "\(refused.stderr)")
         #expect(try database.psql("SELECT count(*) FROM entries", database: name) == "10", "nothing written")
         server.stop()
