@@ -321,10 +321,13 @@ struct ReportData {
         let (policy, seq, notInForce) = try self.policy(at: state, for: day)
         let groups = grouped(at: state, through: day)
         var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
-        for (factory, _) in factories(at: state) {
+        for (factory, registeredAt) in factories(at: state) {
             let figures = groups[factory.id]?.figures ?? PeriodFigures()
             let rows = groups[factory.id]?.rows ?? FactoryRows(allContributions: contributions, allAccess: access)
-            var verdicts = Safeguards.verdicts(for: factory, figures: figures, rows: rows, policy: policy, through: day)
+            let amendedAt = factoryAmendments[factory.id]?.last { $0.seq <= state }?.seq
+            var verdicts = Safeguards.verdicts(
+                for: factory, registration: [registeredAt] + (amendedAt.map { [$0] } ?? []), figures: figures, rows: rows, policy: policy,
+                through: day)
             if let notInForce { verdicts = verdicts.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
             out.append((factory, figures, verdicts, Safeguards.findings(figures, rows: rows)))
         }
@@ -493,9 +496,10 @@ struct ReportData {
         return out
     }
 
-    /// Every verdict, finding and cumulative figure that differs from the previous report's
-    /// (recomputed at its state), new breaches first, each with the entries recorded since that
-    /// cause it.
+    /// Every verdict, finding, cumulative figure and registered fact that differs from the
+    /// previous report's (recomputed at its state), new breaches first, each with the entries
+    /// recorded since that feed it, and only those (`RuleInputs`): the rows its rule counts, the
+    /// amendments of the registered facts it reads, a registration since.
     func changes(
         prior: ReportPeriod, priorState: Int64, state: Int64, period: ReportPeriod, current: [FactoryReport], programme: [Verdict],
         opening: [String: PeriodFigures]
@@ -503,65 +507,112 @@ struct ReportData {
         var out = [Change]()
         let before = try judge(at: priorState, through: prior.lastDay)
         let priorEnd = prior.lastDay
-        // Every entry recorded since the previous report and what it did, in one pass over the rows
-        // (each change below picks its own from this short list).
-        var recent = [(factory: String, source: Source?, seq: Int64, how: String)]()
-        func note(_ factory: String, _ source: Source?, seq: Int64, correctedBy: Int64?, date: CalendarDate) {
+        enum Row {
+            case contribution(Contribution)
+            case access(AccessGrant)
+        }
+        // Every row entry recorded since the previous report and what it did, in one pass (each
+        // change below picks its own from this short list).
+        var recent = [(factory: String, row: Row, seq: Int64, how: String)]()
+        func note(_ factory: String, _ row: Row, seq: Int64, correctedBy: Int64?, date: CalendarDate) {
             guard date <= period.lastDay else { return }
-            if seq > priorState && seq <= state { recent.append((factory, source, seq, date <= priorEnd ? "adjustment" : "movement")) }
-            if let by = correctedBy, by > priorState, by <= state { recent.append((factory, source, by, "correction")) }
+            if seq > priorState && seq <= state { recent.append((factory, row, seq, date <= priorEnd ? "adjustment" : "movement")) }
+            if let by = correctedBy, by > priorState, by <= state { recent.append((factory, row, by, "correction")) }
         }
-        for row in contributions { note(row.item.factory, row.item.source, seq: row.seq, correctedBy: row.correctedBy, date: row.item.date) }
-        for row in access { note(row.grant.factory, nil, seq: row.seq, correctedBy: row.correctedBy, date: row.grant.date) }
-        recent.sort { $0.seq < $1.seq }
-        func causes(_ include: (String, Source?) -> Bool) -> [(seq: Int64, how: String)] {
-            var seen = Set<Int64>()
-            return recent.filter { include($0.factory, $0.source) && seen.insert($0.seq).inserted }.map { ($0.seq, $0.how) }
+        for row in contributions { note(row.item.factory, .contribution(row.item), seq: row.seq, correctedBy: row.correctedBy, date: row.item.date) }
+        for row in access { note(row.grant.factory, .access(row.grant), seq: row.seq, correctedBy: row.correctedBy, date: row.grant.date) }
+        // The amendments recorded since, each with the registered facts it changed.
+        var amendments = [(factory: String, seq: Int64, facts: Set<RegisteredFact>)]()
+        for (registered, _) in factories {
+            var previous = registered
+            for amendment in factoryAmendments[registered.id] ?? [] where amendment.seq <= state {
+                let changed = Set(RegisteredFact.allCases.filter { $0.value(previous) != $0.value(amendment.factory) })
+                if amendment.seq > priorState { amendments.append((registered.id, amendment.seq, changed)) }
+                previous = amendment.factory
+            }
         }
-        func verdictChanges(_ scope: String?, now: [Verdict], was: [Verdict], causes: [(seq: Int64, how: String)]) {
+        let registeredSince = Dictionary(
+            factories.filter { $0.seq > priorState && $0.seq <= state }.map { ($0.factory.id, $0.seq) }, uniquingKeysWith: { a, _ in a })
+        /// The entries behind a change at factory `id` (nil: the programme, all factories) of
+        /// what `inputs` reads; `everyRow`: any row of the factory (its figures were empty).
+        func causes(_ id: String?, _ inputs: RuleInputs, everyRow: Bool = false) -> [(seq: Int64, how: String)] {
+            var found = [(seq: Int64, how: String)](), seen = Set<Int64>()
+            for item in recent where id == nil || item.factory == id {
+                let feeds: Bool
+                switch item.row {
+                case .contribution(let contribution): feeds = everyRow || inputs.contribution(contribution)
+                case .access(let grant): feeds = everyRow || inputs.access(grant)
+                }
+                if feeds && seen.insert(item.seq).inserted { found.append((item.seq, item.how)) }
+            }
+            if let id {
+                for amendment in amendments where amendment.factory == id && !amendment.facts.isDisjoint(with: inputs.registered) {
+                    if seen.insert(amendment.seq).inserted { found.append((amendment.seq, "amendment")) }
+                }
+                if let seq = registeredSince[id], seen.insert(seq).inserted { found.append((seq, "registration")) }
+            }
+            return found.sorted { $0.seq < $1.seq }
+        }
+        func verdictChanges(_ scope: String?, now: [Verdict], was: [Verdict], hosts: Set<String>, everyRow: Bool) {
             for verdict in now {
                 let old = was.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
                 guard old != verdict.status.rawValue else { continue }
                 out.append(
                     Change(
-                        factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue, causes: causes,
+                        factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue,
+                        causes: causes(scope, RuleInputs.of(verdict.rule.id, hosts: hosts), everyRow: everyRow),
                         rank: verdict.status == .breach ? 0 : 1))
             }
+        }
+        func moneyInputs(_ include: @escaping (Contribution) -> Bool) -> RuleInputs {
+            RuleInputs(contribution: include, access: { _ in false }, registered: [])
         }
         for item in current {
             let id = item.factory.id
             let old = before.factories.first { $0.0.id == id }
-            let factoryCauses = causes { factory, _ in factory == id }
-            verdictChanges(id, now: item.verdicts, was: old?.2 ?? [], causes: factoryCauses)
-            for finding in item.findings where !(old?.3 ?? []).contains(where: { $0.source == finding.source && $0.category == finding.category }) {
+            let was = opening[id] ?? PeriodFigures(), now = item.cumulative
+            verdictChanges(
+                id, now: item.verdicts, was: old?.2 ?? [], hosts: Set(item.factory.hosts + (old?.0.hosts ?? [])),
+                everyRow: was.isEmpty)
+            if let registered = old?.0 {
+                for fact in RegisteredFact.allCases where fact.value(registered) != fact.value(item.factory) {
+                    out.append(
+                        Change(
+                            factoryID: id, what: fact.label, before: fact.value(registered), after: fact.value(item.factory),
+                            causes: amendments.filter { $0.factory == id && $0.facts.contains(fact) }.map { ($0.seq, "amendment") },
+                            rank: fact == .kind ? 1 : 2))
+                }
+            }
+            func findingCauses(_ finding: PaymentFinding) -> [(seq: Int64, how: String)] {
                 let findingSource = try? Source.parse(finding.source, field: "source")
+                return causes(id, moneyInputs { $0.source == findingSource && $0.category == finding.category })
+            }
+            for finding in item.findings where !(old?.3 ?? []).contains(where: { $0.source == finding.source && $0.category == finding.category }) {
                 out.append(
                     Change(
                         factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)", before: "none",
-                        after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments",
-                        causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 0))
+                        after: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", causes: findingCauses(finding), rank: 0)
+                )
             }
             for finding in old?.3 ?? [] where !item.findings.contains(where: { $0.source == finding.source && $0.category == finding.category }) {
-                let findingSource = try? Source.parse(finding.source, field: "source")
                 out.append(
                     Change(
                         factoryID: id, what: "payment finding \(finding.source) \(finding.category.rawValue)",
                         before: "paid \(Cents.formatted(finding.paid - finding.committed)) above commitments", after: "none",
-                        causes: causes { factory, source in factory == id && source != nil && source == findingSource }, rank: 1))
+                        causes: findingCauses(finding), rank: 1))
             }
-            let was = opening[id] ?? PeriodFigures(), now = item.cumulative
             for key in PeriodFigures.ordered(Array(Set(was.bySource.keys).union(now.bySource.keys))) {
                 let a = was.bySource[key] ?? ContributionTotals(), b = now.bySource[key] ?? ContributionTotals()
                 let keySource = try? Source.parse(key, field: "source")
-                let sourceCauses = causes { factory, source in factory == id && source != nil && source == keySource }
-                for (name, x, y) in [
-                    ("committed CAPEX", a.committedCapex, b.committedCapex), ("committed OPEX", a.committedOpex, b.committedOpex),
-                    ("paid CAPEX", a.paidCapex, b.paidCapex), ("paid OPEX", a.paidOpex, b.paidOpex),
+                for (name, x, y, kind, category) in [
+                    ("committed CAPEX", a.committedCapex, b.committedCapex, ContributionKind.commitment, CostCategory.capex),
+                    ("committed OPEX", a.committedOpex, b.committedOpex, .commitment, .opex),
+                    ("paid CAPEX", a.paidCapex, b.paidCapex, .payment, .capex), ("paid OPEX", a.paidOpex, b.paidOpex, .payment, .opex),
                 ] where x != y {
                     out.append(
                         Change(
-                            factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y), causes: sourceCauses,
-                            rank: 2))
+                            factoryID: id, what: "\(name) by \(key)", before: Cents.formatted(x), after: Cents.formatted(y),
+                            causes: causes(id, moneyInputs { $0.source == keySource && $0.kind == kind && $0.category == category }), rank: 2))
                 }
             }
             if was.access.hours() != now.access.hours() {
@@ -569,11 +620,10 @@ struct ReportData {
                     Change(
                         factoryID: id, what: "access granted", before: Hours.formatted(was.access.hours()),
                         after: Hours.formatted(now.access.hours()),
-                        causes: causes { factory, source in factory == id && source == nil }, rank: 2))
+                        causes: causes(id, RuleInputs(contribution: { _ in false }, access: { _ in true }, registered: [])), rank: 2))
             }
         }
-        verdictChanges(
-            nil, now: programme, was: before.programme, causes: causes { _, source in source == .union || (source?.isMemberState ?? false) })
+        verdictChanges(nil, now: programme, was: before.programme, hosts: [], everyRow: false)
         return out.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element)
     }
 }

@@ -24,7 +24,11 @@ struct FactoryRows {
 /// share of the cost, not of what has been committed so far); matching counts participating
 /// states' money only; a rule on the boundary is decided on the exact fraction.
 enum Safeguards {
-    static func verdicts(for factory: Factory, figures: PeriodFigures, rows: FactoryRows, policy: Policy, through day: CalendarDate) -> [Verdict] {
+    /// `registration`: the factory's registration entry and the amendment in force, if any
+    /// (cited by the rules whose base or hosts they give).
+    static func verdicts(
+        for factory: Factory, registration: [Int64] = [], figures: PeriodFigures, rows: FactoryRows, policy: Policy, through day: CalendarDate
+    ) -> [Verdict] {
         var checks = [(id: String, check: (PolicyRule) -> Verdict)]()
         switch factory.kind {
         case .gigafactory:
@@ -34,11 +38,13 @@ enum Safeguards {
                     {
                         capAgainstRegistered(
                             figures.union.committedCapex, registered: factory.capex, what: "CAPEX",
-                            figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0)
+                            figures: figures,
+                            entries: (registration + rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }).sorted(),
+                            rule: $0)
                     }
                 ))
             checks.append(("matching-min-gigafactory", { matching(figures, rows: rows, rule: $0) }))
-            checks.append(("host-states-commit-gigafactory", { hostsCommitted(factory, figures, rows: rows, rule: $0) }))
+            checks.append(("host-states-commit-gigafactory", { hostsCommitted(factory, figures, rows: rows, registration: registration, rule: $0) }))
         case .aiFactory:
             checks.append(
                 (
@@ -46,7 +52,9 @@ enum Safeguards {
                     {
                         capAgainstRegistered(
                             figures.union.committedCapex, registered: factory.capex, what: "acquisition cost (CAPEX)",
-                            figures: figures, entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, rule: $0)
+                            figures: figures,
+                            entries: (registration + rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .capex }).sorted(),
+                            rule: $0)
                     }
                 ))
             checks.append(
@@ -62,7 +70,8 @@ enum Safeguards {
                         }
                         return capAgainstRegistered(
                             figures.union.committedOpex, registered: opex, what: "operating cost (OPEX)", figures: figures,
-                            entries: rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .opex }, rule: rule)
+                            entries: (registration + rows.seqs { $0.source == .union && $0.kind == .commitment && $0.category == .opex }).sorted(),
+                            rule: rule)
                     }
                 ))
         }
@@ -232,12 +241,13 @@ enum Safeguards {
     }
 
     /// Every host state of a gigafactory has committed money (Art. 12b(4)).
-    static func hostsCommitted(_ factory: Factory, _ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
+    static func hostsCommitted(_ factory: Factory, _ figures: PeriodFigures, rows: FactoryRows, registration: [Int64], rule: PolicyRule) -> Verdict {
         guard figures.total.committed > 0 else {
             return Verdict(rule: rule, status: .notAssessable, explanation: "no commitment is recorded for \(factory.id) yet")
         }
         let missing = factory.hosts.filter { (figures.bySource["ms:\($0)"]?.committed ?? 0) <= 0 }
-        let entries = rows.seqs { item in item.kind == .commitment && factory.hosts.contains { item.source == .memberState($0) } }
+        let entries = (registration + rows.seqs { item in item.kind == .commitment && factory.hosts.contains { item.source == .memberState($0) } })
+            .sorted()
         let each = factory.hosts.map { "\($0) \(Cents.formatted(figures.bySource["ms:\($0)"]?.committed ?? 0))" }.joined(separator: ", ")
         if missing.isEmpty {
             return Verdict(rule: rule, status: .pass, explanation: "every host state has committed: \(each)", entries: entries)
@@ -361,6 +371,77 @@ enum Safeguards {
         }
         let list = free.map { "entry \($0.seq) (\($0.grant.beneficiary), \(Hours.formatted(Total($0.grant.gpuHours))))" }.joined(separator: "; ")
         return Verdict(rule: rule, status: .breach, explanation: "commercial Union access charged EUR 0.00: \(list)", entries: free.map(\.seq))
+    }
+}
+
+/// A registered fact of a factory that a rule reads (its base, its hosts, the rules that apply).
+enum RegisteredFact: String, CaseIterable, Sendable {
+    case kind, capex, opex, hosts, name
+
+    /// How a report names it ("registered CAPEX").
+    var label: String {
+        switch self {
+        case .kind: return "registered kind"
+        case .capex: return "registered CAPEX"
+        case .opex: return "registered OPEX"
+        case .hosts: return "registered host states"
+        case .name: return "registered name"
+        }
+    }
+
+    /// The fact's value in `factory`, for display.
+    func value(_ factory: Factory) -> String {
+        switch self {
+        case .kind: return factory.kind.rawValue
+        case .capex: return Cents.formatted(Total(factory.capex.value))
+        case .opex: return factory.opex.map { Cents.formatted(Total($0.value)) } ?? "none"
+        case .hosts: return factory.hosts.joined(separator: ", ")
+        case .name: return factory.name
+        }
+    }
+}
+
+/// What feeds a rule: the rows whose counting moves it, and the registered facts it reads. A
+/// change of its verdict names only entries of these (what changed, cause not coincidence).
+struct RuleInputs {
+    let contribution: (Contribution) -> Bool
+    let access: (AccessGrant) -> Bool
+    let registered: Set<RegisteredFact>
+
+    /// The inputs of rule `id` at a factory with these host states (or, for the programme's
+    /// rules, every factory). The factory's kind decides which rules apply and their caps, so
+    /// every factory rule reads it.
+    static func of(_ id: String, hosts: Set<String>) -> RuleInputs {
+        let none: (AccessGrant) -> Bool = { _ in false }
+        let noMoney: (Contribution) -> Bool = { _ in false }
+        let commitment: (Contribution) -> Bool = { $0.kind == .commitment }
+        switch id {
+        case "union-capex-share-max-gigafactory", "union-acquisition-share-max-ai-factory":
+            return RuleInputs(
+                contribution: { $0.source == .union && $0.kind == .commitment && $0.category == .capex }, access: none, registered: [.kind, .capex])
+        case "union-opex-share-max-ai-factory":
+            return RuleInputs(
+                contribution: { $0.source == .union && $0.kind == .commitment && $0.category == .opex }, access: none, registered: [.kind, .opex])
+        case "matching-min-gigafactory", "matching-min-programme":
+            return RuleInputs(
+                contribution: { $0.kind == .commitment && ($0.source == .union || $0.source.isMemberState) }, access: none, registered: [.kind])
+        case "host-states-commit-gigafactory":
+            return RuleInputs(
+                contribution: { item in item.kind == .commitment && hosts.contains { item.source == .memberState($0) } }, access: none,
+                registered: [.kind, .hosts])
+        case "union-contribution-max-programme":
+            return RuleInputs(contribution: { $0.source == .union && $0.kind == .commitment }, access: none, registered: [])
+        case "union-access-proportionality-tolerance":
+            return RuleInputs(contribution: commitment, access: { _ in true }, registered: [.kind])
+        case "commercial-share-of-union-access-max":
+            return RuleInputs(contribution: noMoney, access: { $0.pool == .union }, registered: [.kind])
+        case "commercial-union-access-charged":
+            return RuleInputs(contribution: noMoney, access: { $0.pool == .union && $0.isCommercial }, registered: [.kind])
+        case "union-access-free-for", "union-access-free-for-startups":
+            return RuleInputs(contribution: noMoney, access: { $0.pool == .union && !$0.isCommercial }, registered: [.kind])
+        default:  // the access shares, and a rule gigaledger does not know: every access record
+            return RuleInputs(contribution: noMoney, access: { _ in true }, registered: [.kind])
+        }
     }
 }
 

@@ -40,10 +40,49 @@ import Testing
         // factory and the programme), then figures, each with the entries recorded since.
         let newBreaches = roll.changes.prefix { $0.rank == 0 }
         #expect(Set(newBreaches.map(\.what)) == ["union-capex-share-max-gigafactory", "matching-min-gigafactory", "matching-min-programme"])
-        #expect(newBreaches.first?.causes.map(\.seq) == [late.seq, correction.seq, replacement.seq, replacement.seq + 1])
-        #expect(newBreaches.first?.causes.map(\.how) == ["adjustment", "correction", "adjustment", "movement"])
+        // Issue 29, case 2: each names only the entries its rule counts: the CAPEX cap the Union's
+        // cent, matching the German entries as well.
+        let cap = try #require(newBreaches.first { $0.what == "union-capex-share-max-gigafactory" })
+        #expect(cap.causes.map(\.seq) == [replacement.seq + 1] && cap.causes.map(\.how) == ["movement"])
+        let matching = try #require(newBreaches.first { $0.what == "matching-min-gigafactory" })
+        #expect(matching.causes.map(\.seq) == [late.seq, correction.seq, replacement.seq, replacement.seq + 1])
+        #expect(matching.causes.map(\.how) == ["adjustment", "correction", "adjustment", "movement"])
         #expect(roll.changes.contains { $0.what == "committed CAPEX by ms:DE" && $0.before == "EUR 17,000.00" && $0.after == "EUR 16,992.00" })
         #expect(!q2.isProvisional)
+    }
+
+    /// Issue 29, case 2: a CAPEX cap moved by an amendment of the registered CAPEX names the
+    /// amendment, and only it (not a payment's correction, nor an access grant recorded since),
+    /// and the registered CAPEX is among the figures that moved. Hand-computed: EUR 17,000.00 of
+    /// EUR 100,000.00 is 17% (PASS); of EUR 90,000.00, 18.89% (BREACH).
+    @Test func aVerdictMovedByAnAmendmentNamesTheAmendmentAlone() throws {
+        let small = try Small()
+        try small.give(.union, 1_700_000)
+        let payment = try small.give(.union, 500_000, .payment)
+        let q1 = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(q1.factories[0].verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" }?.status == .pass)
+        let correction = try small.ledger.append(.correction(Correction(entry: payment.seq, reason: "wrong")), key: small.key)
+        let grant = try small.grant(.research, 10, date: "2026-04-02")
+        let amendment = try small.ledger.append(
+            .factoryAmend(
+                try Amendment(
+                    Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(9_000_000)), reason: "eligible cost revised")),
+            key: small.key)
+        let previous = PreviousReport(period: .quarter(try Quarter.parse("2026-Q1", field: "q")), entryCount: q1.entryCount, headHash: q1.headHash)
+        let q2 = try small.ledger.periodReport(period: .quarter(try Quarter.parse("2026-Q2", field: "q")), previous: previous).report
+        let changes = try #require(q2.rollForward?.changes)
+        let cap = try #require(changes.first { $0.factoryID == "giga" && $0.what == "union-capex-share-max-gigafactory" })
+        #expect(cap.before == "PASS" && cap.after == "BREACH")
+        #expect(cap.causes.map(\.seq) == [amendment.seq] && cap.causes.map(\.how) == ["amendment"])
+        let registered = try #require(changes.first { $0.factoryID == "giga" && $0.what == "registered CAPEX" })
+        #expect(registered.before == "EUR 100,000.00" && registered.after == "EUR 90,000.00")
+        #expect(registered.causes.map(\.seq) == [amendment.seq])
+        #expect(!changes.contains { $0.causes.contains { $0.seq == grant.seq } && $0.what.contains("capex") })
+        #expect(changes.contains { $0.what == "paid CAPEX by eu" && $0.causes.map(\.seq) == [correction.seq] })
+        // The evidence of the cap cites the registration and the amendment that give its base.
+        let verdict = try #require(
+            q2.factories.first { $0.factory.id == "giga" }?.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" })
+        #expect(verdict.entries.contains(3) && verdict.entries.contains(amendment.seq), "\(verdict.entries)")
     }
 
     @Test func aPreviousReportOfAnotherLedgerOrALaterPeriodIsRefused() throws {
