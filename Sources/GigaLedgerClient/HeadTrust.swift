@@ -169,7 +169,7 @@ public struct HeadTrust: Sendable {
             }
             guard previous.checkpoint.size <= checkpoint.size else {
                 throw try evidence(
-                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(copies?.lostSentence(origin: checkpoint.origin, beyond: checkpoint.size) ?? "")",
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(copies?.lostSentence(origin: checkpoint.origin, beyond: checkpoint.size, checkpointFile: kept.file(origin: checkpoint.origin)) ?? "")",
                     answer: answer, previous: previous, server: server)
             }
             do {
@@ -491,11 +491,12 @@ public struct OwnCopies: Sendable {
     static let lostListedMax = 50
 
     /// The sentence that names this user's lost entries, or "" when none.
-    func lostSentence(origin: String, beyond size: Int64) -> String {
+    /// `checkpointFile`: the checkpoint the client kept for the server, to be moved aside too.
+    func lostSentence(origin: String, beyond size: Int64, checkpointFile: String?) -> String {
         let lost = lostAcknowledged(origin: origin, beyond: size)
         guard !lost.isEmpty else { return "" }
         return
-            "; of your own entries the server acknowledged, it lost \(lost.joined(separator: ", "))\(lost.count == Self.lostListedMax ? " and maybe more" : ""): record them again once the server is restored (listed in \(acknowledgedPath(origin: origin)))"
+            "; of your own entries the server acknowledged, it lost \(lost.joined(separator: ", "))\(lost.count == Self.lostListedMax ? " and maybe more" : "") (numbered as the server numbered them before the loss; listed in \(acknowledgedPath(origin: origin))): once the server's operator says it serves the restored ledger, keep that list, move aside this copy (every file whose name starts with \(path(origin: origin))) and the checkpoint kept for the server\(checkpointFile.map { " (\($0))" } ?? ""), then record them again"
     }
 
     /// The keys whose signature on a checkpoint of `size` entries counts, from the copy of `origin`;
@@ -547,7 +548,7 @@ public struct OwnCopies: Sendable {
         }
         guard let note = outcome.reached, let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
             throw try trust.evidence(
-                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds: history was removed; that copy, \(path), holds \(outcome.offered + 1 == outcome.before ? "entry \(outcome.before)" : "the entries \(outcome.offered + 1) to \(outcome.before)"), which the server lost: send it to the server's operator (a ledger is restored from such a copy, see the runbook's \"Restoring a ledger\")\(lostSentence(origin: answer.origin, beyond: outcome.offered))",
+                "the server's checkpoint has \(outcome.offered) entries, fewer than the \(outcome.before) this user's verified copy of the ledger holds: history was removed; that copy, \(path), holds \(outcome.offered + 1 == outcome.before ? "entry \(outcome.before)" : "the entries \(outcome.offered + 1) to \(outcome.before)"), which the server lost: send it to the server's operator (a ledger is restored from such a copy, see the runbook's \"Restoring a ledger\")\(lostSentence(origin: answer.origin, beyond: outcome.offered, checkpointFile: trust.kept.file(origin: answer.origin)))",
                 answer: answer, previous: previous, server: client.base)
         }
         let copy = try Ledger.open(path: path, forWriting: false)
@@ -558,7 +559,7 @@ public struct OwnCopies: Sendable {
         if let previous, previous.checkpoint.origin == checkpoint.origin {
             guard previous.checkpoint.size <= checkpoint.size else {
                 throw try trust.evidence(
-                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(lostSentence(origin: checkpoint.origin, beyond: checkpoint.size))",
+                    "the server's checkpoint has \(checkpoint.size) entries, fewer than the \(previous.checkpoint.size) it signed before: history was removed\(lostSentence(origin: checkpoint.origin, beyond: checkpoint.size, checkpointFile: trust.kept.file(origin: checkpoint.origin)))",
                     answer: answer, previous: previous, server: client.base)
             }
             guard try copy.root(size: previous.checkpoint.size) == previous.checkpoint.root else {

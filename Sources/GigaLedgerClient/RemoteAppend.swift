@@ -2,7 +2,7 @@ import Foundation
 import GigaLedgerCore
 import GigaLedgerKit
 
-/// Appending through a server (README, "Deploying for many offices"): fetch the head, check it
+/// Appending through a server (the operator runbook, "One server for many offices"): fetch the head, check it
 /// against the checkpoint kept from last time, sign after it here, submit. When another office
 /// appended meanwhile the server answers 409 with the new head, checked as the first was, and this
 /// signs again after it; a busy server (503, 429: a database failing over, a rate limit) is asked

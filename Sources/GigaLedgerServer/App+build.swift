@@ -12,7 +12,7 @@ import ServiceLifecycle
 
 /// `gigaledger serve`'s application, built from its configuration and returned; running it is
 /// the caller's step (Hummingbird's template: `buildApplication`, then `runService`). Opens the
-/// ledger as its one writer and verifies it first (README, "Deploying for many offices";
+/// ledger as its one writer and verifies it first (the operator runbook, "One server for many offices";
 /// schema/FORMAT.md section 17). `listening` is called with the bound address ("HOST:PORT") once
 /// the server accepts connections.
 public func buildApplication(

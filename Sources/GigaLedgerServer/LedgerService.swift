@@ -82,12 +82,15 @@ final class LedgerService: Sendable {
 
     /// Refuses a key that may not sign this ledger's checkpoints: not an enrolled log (or
     /// authority) key, or revoked.
-    static func checkLogKey(_ logKey: SigningKey, keys: [KeyRecord], path: String) throws {
+    /// `running`: the server is serving (SIGHUP): a key is then enrolled through it.
+    static func checkLogKey(_ logKey: SigningKey, keys: [KeyRecord], path: String, running: Bool = false) throws {
         guard let record = keys.first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
         else {
-            throw Refusal(
-                "key \(logKey.id) is not a log key of this ledger: enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`"
-            )
+            let how =
+                running
+                ? "enrol it through this server first (`gigaledger key enroll --server URL --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`), then send SIGHUP again"
+                : "enrol it on this machine with `gigaledger key enroll --ledger \(Ledger.displayName(path)) --role log --pub LOG.pub --name NAME --key AUTHORITY_KEY`"
+            throw Refusal("key \(logKey.id) is not a log key of this ledger: \(how)")
         }
         if let revokedAt = record.revokedAt {
             throw Refusal(
@@ -100,7 +103,7 @@ final class LedgerService: Sendable {
     /// valid for what it signed until the authority revokes it (through this server, now allowed).
     func reloadLogKey(_ key: SigningKey, path: String) async throws {
         let keys = try await run { try $0.keys() }
-        try Self.checkLogKey(key, keys: keys, path: path)
+        try Self.checkLogKey(key, keys: keys, path: path, running: true)
         logKeyHolder.withLock { $0 = key }
     }
 
@@ -154,7 +157,7 @@ final class LedgerService: Sendable {
         for entry in entries {
             if case .success(let body) = Entry.readBody(entry), case .keyRevoke(let revocation) = body.data, revocation.keyID == own {
                 throw Refusal(
-                    "key \(own) is the log key this server signs with: to revoke it, enrol and start the server with a new log key first, or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)"
+                    "key \(own) is the log key this server signs with: to revoke it, enrol a new log key, put its key file where the server's --log-key names and send the server SIGHUP first (the operator runbook, \"gigaledger serve on SIGHUP\"), or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)"
                 )
             }
         }

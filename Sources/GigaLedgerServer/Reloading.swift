@@ -38,7 +38,7 @@ public final class ServerReloader: Sendable {
         try await service.checkWitnesses(witnesses)
         let context = try parts.tls.map { try TLSContextHolder.context(certificate: $0.certificate, privateKey: $0.privateKey) }
         let keys = try await service.run { try $0.keys() }
-        try LedgerService.checkLogKey(logKey, keys: keys, path: parts.ledgerPath)
+        try LedgerService.checkLogKey(logKey, keys: keys, path: parts.ledgerPath, running: true)
         // Everything read and checked: now replaced together.
         try await service.reloadLogKey(logKey, path: parts.ledgerPath)
         parts.witnessing?.reload(witnesses)

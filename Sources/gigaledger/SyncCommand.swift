@@ -73,6 +73,17 @@ extension GigaLedger {
                 if let quorum { try Self.refuseWitnessesThatCannotCosign(quorum, path: path) }
                 throw error
             }
+            if outcome.offered < outcome.after {
+                // A server behind the checkpoint it signed for this copy removed history (a
+                // restored backup, a stale former primary): a finding, exit 1. A publication
+                // behind may be a stale mirror (a cache): a note.
+                if try await replica.client.servesAPI() {
+                    throw CLIError(
+                        message:
+                            "\(from) serves a checkpoint of \(outcome.offered) entries, fewer than the \(outcome.after) this copy holds under a checkpoint the ledger's log key signed: history was removed (a backup restored, or a former primary that missed the last commits); nothing was taken in; this copy, \(Ledger.displayName(path)), holds entries \(outcome.offered + 1) to \(outcome.after), which the server lost: send it to the server's operator (the operator runbook, \"Restoring a ledger\"); once the operator has restored the ledger, keep a new copy in another file",
+                        kind: .notVerified)
+                }
+            }
             if json {
                 print(
                     Render.jsonObject([
@@ -86,7 +97,7 @@ extension GigaLedger {
                 )
                 if outcome.offered < outcome.after {
                     print(
-                        "note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): it was rolled back, or is a stale mirror"
+                        "note: \(from) offers a checkpoint of \(outcome.offered) entries, behind this copy's \(outcome.after): a stale mirror, or it was rolled back"
                     )
                 }
                 if outcome.reattached {

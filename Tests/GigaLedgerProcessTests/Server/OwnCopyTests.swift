@@ -273,6 +273,9 @@ import Testing
         try fixture.cli.expectOK(["backup", "--out", "backup.sqlite"])
         try #require(fixture.remote(fixture.payment(ref: "LOST-7"), server: server).status == 0)
         try #require(fixture.remote(fixture.payment(ref: "LOST-8"), server: server).status == 0)
+        let replica = fixture.dir.file("replica.sqlite")
+        let sync = ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"]
+        try fixture.cli.expectOK(sync, env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
         server.stop()
         for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
         try FileManager.default.copyItem(atPath: fixture.dir.file("backup.sqlite"), toPath: fixture.ledger)
@@ -284,10 +287,21 @@ import Testing
         #expect(refused.stderr.contains("history was removed"), "\(refused.stderr)")
         #expect(
             refused.stderr.contains("of your own entries the server acknowledged, it lost entry 7 (contribution de-jupiter ms:DE")
-                && refused.stderr.contains("ref LOST-7), entry 8 (contribution") && refused.stderr.contains("ref LOST-8): record them again"),
+                && refused.stderr.contains("ref LOST-7), entry 8 (contribution")
+                && refused.stderr.contains("ref LOST-8) (numbered as the server numbered them before the loss")
+                && refused.stderr.contains("move aside this copy") && refused.stderr.contains(".checkpoint), then record them again"),
             "\(refused.stderr)")
         #expect(!refused.stderr.contains("KEPT-6"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
         #expect(try entryCount(fixture) == 6, "nothing was signed after the restored head")
+        // An auditor's replica that holds the lost entries: a finding (exit 1), not a note.
+        let behind = fixture.cli.run(
+            ["sync", "--from", server.url, "--ledger", replica, "--authority-key", "authority.pub"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        #expect(behind.status == 1, "\(behind.stdout) \(behind.stderr)")
+        #expect(
+            behind.stderr.contains("history was removed") && behind.stderr.contains("holds entries 7 to 8, which the server lost"), "\(behind.stderr)"
+        )
+        #expect(behind.stdout.isEmpty, "\(behind.stdout)")
     }
 }
