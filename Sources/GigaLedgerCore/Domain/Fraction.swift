@@ -73,4 +73,58 @@ public struct Fraction: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(numerator)/\(denominator)" }
+
+    /// The most decimals `distinguished` shows before it gives the exact fraction instead.
+    public static let decimalsMax = 12
+
+    /// n/d × `times` as decimal text with `decimals` decimals, rounded half up, and which way it
+    /// was rounded (0 exact, 1 up, -1 down); nil when the arithmetic would leave 128 bits.
+    public static func decimalText(_ n: Total, _ d: Total, times: Total = 1, decimals: Int) -> (text: String, rounded: Int)? {
+        var scale: Total = 1
+        for _ in 0..<decimals {
+            let (next, over) = scale.multipliedReportingOverflow(by: 10)
+            guard !over else { return nil }
+            scale = next
+        }
+        let (scaled, over1) = n.multipliedReportingOverflow(by: times)
+        guard !over1 else { return nil }
+        let (product, over2) = scaled.multipliedReportingOverflow(by: scale)
+        guard !over2, d > 0 else { return nil }
+        let (quotient, remainder) = product.quotientAndRemainder(dividingBy: d)
+        let up = remainder * 2 >= d
+        let value = up ? quotient + 1 : quotient
+        let whole = String(value / scale), fraction = String(value % scale)
+        let text = decimals == 0 ? whole : whole + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        return (text, remainder == 0 ? 0 : (up ? 1 : -1))
+    }
+
+    /// `x` and `y` as percentages (`unit` "%", or " points" for a difference of shares) with the
+    /// fewest decimals, two at least, that show them different when they are: a breach is never
+    /// shown with figures that look equal. Beyond two decimals, an inexact figure says which way it
+    /// was rounded; when even `decimalsMax` decimals do not tell them apart, the exact fractions.
+    public static func distinguished(_ x: Fraction, _ y: Fraction, unit: String = "%") -> (String, String) {
+        func shown(_ f: Fraction, _ decimals: Int) -> (text: String, rounded: Int)? {
+            decimalText(f.numerator, f.denominator, times: 100, decimals: decimals)
+        }
+        func text(_ f: (text: String, rounded: Int), _ decimals: Int) -> String {
+            f.text + unit + (decimals > 2 && f.rounded != 0 ? (f.rounded > 0 ? " (rounded up)" : " (rounded down)") : "")
+        }
+        for decimals in 2...decimalsMax {
+            guard let a = shown(x, decimals), let b = shown(y, decimals) else { break }
+            if a.text != b.text || compare(x, y) == 0 { return (text(a, decimals), text(b, decimals)) }
+        }
+        let a = shown(x, 2)?.text ?? "?", b = shown(y, 2)?.text ?? "?"
+        return ("\(a)\(unit) (exactly \(x.numerator)/\(x.denominator))", "\(b)\(unit) (exactly \(y.numerator)/\(y.denominator))")
+    }
+
+    /// |x − y| exactly, when its terms fit (nil when they would not: shown rounded then).
+    public static func difference(_ x: Fraction, _ y: Fraction) -> Fraction? {
+        let (a, o1) = x.numerator.multipliedReportingOverflow(by: y.denominator)
+        let (b, o2) = y.numerator.multipliedReportingOverflow(by: x.denominator)
+        let (d, o3) = x.denominator.multipliedReportingOverflow(by: y.denominator)
+        guard !o1, !o2, !o3 else { return nil }
+        let n = a > b ? a - b : b - a
+        guard n <= termMax, d <= termMax else { return nil }
+        return Fraction(n, d)
+    }
 }

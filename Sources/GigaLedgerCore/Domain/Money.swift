@@ -66,6 +66,21 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// `EUR 1,234.56`: the readable form for people.
     public var description: String { Self.formatted(value) }
 
+    /// `EUR 0.0017`: n/d cents exactly, with as many decimals as it needs beyond the cents (up to
+    /// `Fraction.decimalsMax` more; then rounded, said so): an excess that is not a whole cent.
+    public static func formattedExact(_ n: Total, _ d: Total) -> String {
+        guard n % d != 0 else { return formatted(n / d) }
+        for extra in 1...Fraction.decimalsMax {
+            guard let shown = Fraction.decimalText(n, d, decimals: extra) else { break }
+            if shown.rounded == 0 || extra == Fraction.decimalsMax {
+                let whole = formatted(n / d)  // the cents part, grouped
+                let digits = shown.text.split(separator: ".").last.map(String.init) ?? ""
+                return whole + digits + (shown.rounded == 0 ? "" : " (rounded)")
+            }
+        }
+        return formatted(n / d) + " and a fraction of a cent"
+    }
+
     /// `EUR 1,234.56` for any signed number of cents (used for net sums, which may be negative).
     public static func formatted<Amount: BinaryInteger>(_ cents: Amount) -> String {
         let sign = cents < 0 ? "-" : ""

@@ -94,7 +94,7 @@ public enum ReportRenderer {
 
     /// What the verdict columns mean, said once in every report.
     static let legend =
-        "Verdicts are decided on cumulative figures to the period's last day (corrections netted); the period's own figures below are for information. Headroom: how much more the capped figure could grow before the cap (for a share of a whole, with the whole growing alike); excess: how much is over the cap; shortfall: how much more is needed to reach a minimum; surplus: how much room is left above it. Entries: the sequence numbers of the entries behind the figures."
+        "Verdicts are decided on cumulative figures to the period's last day (corrections netted); the period's own figures below are for information. Headroom: how much more the capped figure could grow before the cap (for a share of a whole, with the whole growing alike); excess: exactly how much is over the cap (in fractions of a cent or of a GPU-hour when it is not a whole one); to remove to comply: the whole cents or GPU-hours that must go for the rule to pass (for a share of a whole, the whole shrinking alike); shortfall: exactly how much is missing to reach a minimum, and to add to comply what must come; surplus: how much room is left above it. Shares are shown to two decimals, or to as many as it takes to show a breach as different from its limit (then saying which way they were rounded). Entries: the sequence numbers of the entries behind the figures, registrations and amendments of a cap's base included."
 
     /// `entry 9` or `entries 3–7, 12`.
     static func entriesText(_ seqs: [Int64]) -> String {

@@ -181,6 +181,15 @@ enum Safeguards {
     enum Unit {
         case cents, hours
         func text(_ amount: Total) -> String { self == .cents ? Cents.formatted(amount) : Hours.formatted(amount) }
+        /// n/d of the unit, exactly.
+        func exact(_ n: Total, _ d: Total) -> String { self == .cents ? Cents.formattedExact(n, d) : Hours.formattedExact(n, d) }
+    }
+
+    /// The measured value and the limit as shown: as many decimals as it takes to show them
+    /// different when they are (`Fraction.distinguished`).
+    static func shown(_ value: Fraction, _ limit: Fraction) -> (value: String, limit: String) {
+        let (a, b) = Fraction.distinguished(value, limit)
+        return (a, b)
     }
 
     /// Room left under a cap (`margin` >= 0) or the amount over it.
@@ -194,16 +203,25 @@ enum Safeguards {
         _ union: Total, registered: Cents, what: String, figures: PeriodFigures, entries: [Int64], rule: PolicyRule
     ) -> Verdict {
         let whole = Total(registered.value), limit = threshold(rule), value = Fraction(union, whole)
-        let allowed = whole * Total(rule.basisPoints ?? 0) / 10_000
+        let points = Total(rule.basisPoints ?? 0)
+        let allowed = whole * points / 10_000
         let committed = figures.total.committed
         let info =
             committed > 0
             ? "; for information, the Union's share of all commitments is \(Fraction(figures.union.committed, committed).percentText)" : ""
+        let (valueText, limitText) = shown(value, limit)
+        // Over the cap: the exact excess (union − cap × base, in fractions of a cent when it is
+        // one), and apart from it the whole cents to remove to comply.
+        let over = union * 10_000 - whole * points
+        let margin =
+            over > 0
+            ? "excess \(Cents.formattedExact(over, 10_000)) over the cap; \(Cents.formatted(union - allowed)) to remove to comply"
+            : moneyMargin(allowed - union)
         return Verdict(
             rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
             explanation:
-                "Union commitments \(Cents.formatted(union)) of the registered eligible \(what) \(Cents.formatted(whole)) = \(value.percentText); at most \(limit.percentText)\(info)",
-            margin: moneyMargin(allowed - union), entries: entries)
+                "Union commitments \(Cents.formatted(union)) of the registered eligible \(what) \(Cents.formatted(whole)) = \(valueText); at most \(limitText)\(info)",
+            margin: margin, entries: entries)
     }
 
     static func matching(_ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
@@ -229,14 +247,16 @@ enum Safeguards {
         let value = Fraction(states, union), minimum = threshold(rule)
         let points = Total(rule.basisPoints ?? 0)
         let needed = (union * points + 9_999) / 10_000  // the least whole cents that match
+        let short = union * points - states * 10_000  // the exact shortfall, in 1/10,000 cents
         let margin =
-            states >= needed
-            ? "surplus \(Cents.formatted(states - needed)) above the minimum"
-            : "shortfall \(Cents.formatted(needed - states)) of participating states' commitments"
+            short <= 0
+            ? "surplus \(Cents.formattedExact(-short, 10_000)) above the minimum"
+            : "shortfall \(Cents.formattedExact(short, 10_000)) of participating states' commitments; \(Cents.formatted(needed - states)) to add to comply"
+        let (valueText, minimumText) = shown(value, minimum)
         return Verdict(
             rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
             explanation:
-                "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(value.percentText); at least \(minimum.percentText)",
+                "participating states' commitments \(Cents.formatted(states)) against Union commitments \(Cents.formatted(union)) (\(scope)) = \(valueText); at least \(minimumText)",
             margin: margin, entries: entries)
     }
 
@@ -270,14 +290,17 @@ enum Safeguards {
         if points < 10_000 {
             let numerator = points * whole - 10_000 * part, denominator = 10_000 - points
             // The part grows the whole with it: x more fits while (part + x) / (whole + x) <= cap.
+            // Over it: the exact excess (part − cap × whole), and apart from it what must go to
+            // comply (removing x from the part takes it from the whole too: (part − x) / (whole − x)).
             margin =
                 numerator >= 0
                 ? "headroom \(unit.text(numerator / denominator)) before the cap"
-                : "excess \(unit.text((-numerator + denominator - 1) / denominator)) over the cap"
+                : "excess \(unit.exact(-numerator, 10_000)) over the cap; \(unit.text((-numerator + denominator - 1) / denominator)) to remove to comply"
         }
+        let (valueText, limitText) = shown(value, limit)
         return Verdict(
             rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
-            explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(value.percentText); at most \(limit.percentText)",
+            explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(valueText); at most \(limitText)",
             margin: margin, entries: entries)
     }
 
@@ -291,13 +314,15 @@ enum Safeguards {
         var margin: String?
         let short = points * whole - 10_000 * part
         if short > 0, points < 10_000 {
-            margin = "shortfall \(Hours.formatted((short + 10_000 - points - 1) / (10_000 - points))) more needed to reach the minimum"
+            margin =
+                "shortfall \(Hours.formattedExact(short, 10_000)) under the minimum; \(Hours.formatted((short + 10_000 - points - 1) / (10_000 - points))) more to add to comply"
         } else if short <= 0, points > 0 {
             margin = "surplus: \(Hours.formatted(-short / points)) of other access could be added before the minimum is missed"
         }
+        let (valueText, minimumText) = shown(value, minimum)
         return Verdict(
             rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
-            explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(value.percentText); at least \(minimum.percentText)",
+            explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(valueText); at least \(minimumText)",
             margin: margin, entries: entries)
     }
 
@@ -323,12 +348,21 @@ enum Safeguards {
         let accessShare = Fraction(unionHours, hours), financialShare = Fraction(unionMoney, money), tolerance = threshold(rule)
         let within = Fraction.within(accessShare, financialShare, tolerance: tolerance)
         let entries = (rows.accessSeqs { _ in true } + rows.seqs { $0.kind == .commitment }).sorted()
-        let gap = abs(accessShare.hundredthsOfPercent - financialShare.hundredthsOfPercent)
+        // The gap shown exactly enough to tell it from the tolerance when they differ.
+        let gapText: String
+        if let gap = Fraction.difference(accessShare, financialShare) {
+            let (gapShown, toleranceShown) = Fraction.distinguished(gap, tolerance, unit: " points")
+            gapText = "gap \(gapShown), tolerance \(toleranceShown)"
+        } else {
+            let gap = abs(accessShare.hundredthsOfPercent - financialShare.hundredthsOfPercent)
+            gapText =
+                "gap \(Fraction.pointsText(hundredths: gap)) (shares rounded to 0.01 point; decided exactly: \(within ? "within" : "beyond") the tolerance), tolerance \(tolerance.pointsText)"
+        }
         return Verdict(
             rule: rule, status: within ? .pass : .breach, value: accessShare, threshold: tolerance,
             explanation:
                 "Union access share \(accessShare.percentText) (\(Hours.formatted(unionHours)) of \(Hours.formatted(hours))) against the Union's share of all commitments, CAPEX and OPEX together, \(financialShare.percentText) (\(Cents.formatted(unionMoney)) of \(Cents.formatted(money))); at most \(tolerance.pointsText) apart",
-            margin: "gap \(Fraction.pointsText(hundredths: gap)) (shares rounded to 0.01 point), tolerance \(tolerance.pointsText)", entries: entries)
+            margin: gapText, entries: entries)
     }
 
     /// Non-commercial Union access for the rule's categories is free of charge (Art. 12b);
@@ -456,6 +490,19 @@ extension Source {
 /// GPU-hours for people: `12,345 GPU-hours`.
 public enum Hours {
     public static func formatted(_ hours: Total) -> String { "\(grouped(hours)) GPU-hour\(hours == 1 ? "" : "s")" }
+
+    /// n/d GPU-hours exactly, with the decimals it needs: `1.5 GPU-hours`.
+    public static func formattedExact(_ n: Total, _ d: Total) -> String {
+        guard n % d != 0 else { return formatted(n / d) }
+        for decimals in 1...Fraction.decimalsMax {
+            guard let shown = Fraction.decimalText(n, d, decimals: decimals) else { break }
+            if shown.rounded == 0 || decimals == Fraction.decimalsMax {
+                let fraction = shown.text.split(separator: ".").last.map(String.init) ?? ""
+                return "\(grouped(n / d)).\(fraction) GPU-hours" + (shown.rounded == 0 ? "" : " (rounded)")
+            }
+        }
+        return formatted(n / d) + " and a fraction"
+    }
 
     /// Thousands separated by commas, sign kept.
     public static func grouped(_ value: Total) -> String {

@@ -53,6 +53,34 @@ import Testing
         }
     }
 
+    /// Issue 29, case 4: a breach is never shown with figures that look compliant. Hand-computed:
+    /// EUR 17,000.01 of a registered EUR 100,000.01 is 17.0000083% (shown to 5 decimals, rounded
+    /// up, against 17.00000%); the cap allows EUR 17,000.0017, so the excess is EUR 0.0083 and one
+    /// cent must go. 51 of 100 hours in the Union pool is 1 hour over 50%, yet 2 hours must go
+    /// (51 − 2 = 49 of 98). A gap of 5.004 points shows as such against a tolerance of 5.000.
+    @Test func aBreachIsShownWithFiguresThatDiffer() throws {
+        let small = try Small()
+        try small.ledger.append(
+            .factoryRegister(Factory(id: "odd", name: "Odd", kind: .gigafactory, hosts: ["DE"], capex: Cents(10_000_001))), key: small.key)
+        try small.give(.union, 1_700_001, factory: "odd")
+        let cap = try small.verdict("union-capex-share-max-gigafactory", factory: "odd")
+        #expect(cap.status == .breach)
+        #expect(cap.explanation.contains("= 17.00001% (rounded up); at most 17.00000%"), "\(cap.explanation)")
+        #expect(cap.margin == "excess EUR 0.0083 over the cap; EUR 0.01 to remove to comply", "\(cap.margin ?? "")")
+        try small.grant(.research, 51)
+        try small.grant(.research, 49, pool: .host)
+        let share = try small.verdict("union-access-share-max")
+        #expect(share.status == .breach && share.explanation.contains("= 51.00%; at most 50.00%"), "\(share.explanation)")
+        #expect(share.margin == "excess 1 GPU-hour over the cap; 2 GPU-hours to remove to comply", "\(share.margin ?? "")")
+        // Proportionality at aif: Union money 50% (EUR 1.00 of EUR 2.00), Union access 55.004%.
+        try small.give(.union, 100, factory: "aif")
+        try small.give(.memberState("FR"), 100, factory: "aif")
+        try small.grant(.research, 55_004, factory: "aif")
+        try small.grant(.research, 44_996, pool: .host, factory: "aif")
+        let gap = try small.verdict("union-access-proportionality-tolerance", factory: "aif")
+        #expect(gap.status == .breach && gap.margin == "gap 5.004 points, tolerance 5.000 points", "\(gap.margin ?? "")")
+    }
+
     @Test func unionCapexShareExactly17PercentPassesAndOneCentMoreBreaches() throws {
         let small = try Small()
         try small.give(.union, 1_700_000)  // EUR 17,000.00 of EUR 100,000.00 = 17.00% exactly
@@ -70,7 +98,9 @@ import Testing
         try small.give(.union, 1_000_000)
         try small.give(.memberState("DE"), 999_999)  // EUR 9,999.99 against EUR 10,000.00
         #expect(try small.verdict("matching-min-gigafactory").status == .breach)
-        #expect(try small.verdict("matching-min-gigafactory").margin == "shortfall EUR 0.01 of participating states' commitments")
+        #expect(
+            try small.verdict("matching-min-gigafactory").margin
+                == "shortfall EUR 0.01 of participating states' commitments; EUR 0.01 to add to comply")
         try small.give(.partner("p"), 5_000_000)  // private money does not match
         #expect(try small.verdict("matching-min-gigafactory").status == .breach)
         try small.give(.memberState("DE"), 1)  // exactly matched
@@ -97,7 +127,9 @@ import Testing
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .pass)
         try small.give(.union, 1, factory: "aif")
         #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").status == .breach)
-        #expect(try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").margin == "excess EUR 0.01 over the cap")
+        #expect(
+            try small.verdict("union-acquisition-share-max-ai-factory", factory: "aif").margin
+                == "excess EUR 0.01 over the cap; EUR 0.01 to remove to comply")
         #expect(try small.verdict("union-opex-share-max-ai-factory", factory: "aif").status == .notAssessable)
     }
 
