@@ -476,16 +476,32 @@ public struct OwnCopies: Sendable {
     /// This user's acknowledged entries beyond `size` (a server found holding only `size` entries
     /// lost them), each as `entry N (summary)`, at most `lostListedMax`; the last acknowledgement of
     /// a seq stands (a later ledger's entry of that seq replaces an earlier one's).
+    /// Lines that are not `<seq> <64 hex> <summary>`, and lines of a seq the copy holds with
+    /// another hash (not this user's entry), are left out; the file is read only as a regular
+    /// file (never through a link) and up to `acknowledgedBytesMax`.
     public func lostAcknowledged(origin: String, beyond size: Int64) -> [String] {
-        guard let data = FileManager.default.contents(atPath: acknowledgedPath(origin: origin)) else { return [] }
+        let descriptor = open(acknowledgedPath(origin: origin), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { return [] }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+            let data = try? handle.read(upToCount: Self.acknowledgedBytesMax)
+        else { return [] }
+        let copy = try? ledger(origin: origin)
+        let copySize = (try? copy?.size()) ?? 0
         var bySeq = [Int64: String]()
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count == 3, let seq = Int64(parts[0]), seq > size else { continue }
-            bySeq[seq] = "entry \(seq) (\(parts[2]))"
+            guard parts.count == 3, let seq = Int64(parts[0]), seq > size, let hash = Encoding.unhex(String(parts[1])), hash.count == 32
+            else { continue }
+            if seq <= copySize, (try? copy?.entry(seq))??.hash != hash { continue }
+            bySeq[seq] = "entry \(seq) (\(parts[2].unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f } ? String(parts[2]) : "?"))"
         }
         return bySeq.keys.sorted().prefix(Self.lostListedMax).map { bySeq[$0]! }
     }
+
+    /// The most of the acknowledged file read (about 200,000 entries' lines).
+    static let acknowledgedBytesMax = 32 * 1024 * 1024
 
     /// The most lost entries named in one message (the file names them all).
     static let lostListedMax = 50

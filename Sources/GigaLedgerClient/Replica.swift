@@ -169,6 +169,9 @@ public struct Replica: Sendable {
             ? try Ledger.open(path: path, forWriting: true, lockWaitSeconds: lockWaitSeconds, role: .replica) : try Ledger.createReplica(path: path)
         var outcome: Outcome
         let mark = ReplicaMark.read(ledger: path)
+        // A PostgreSQL copy is marked inside by its tables' owner: a role that may not mark it
+        // takes nothing in (marked again, as it was, before anything is written).
+        if exists, Ledger.isDatabase(path), try ledger.isMarkedCopy() { try ledger.markCopy(true) }
         do {
             if let mark {
                 let size = try ledger.size()

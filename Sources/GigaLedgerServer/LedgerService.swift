@@ -339,7 +339,7 @@ final class LedgerService: Sendable {
             self.writing.lock()
             defer { self.writing.unlock() }
             try self.reconcile(ledger)
-            try self.rollbackGuard?.checkWitnessed(size: self.state.withLock { $0.verifiedSize })
+            try self.rollbackGuard?.checkWitnessed(size: self.state.withLock { $0.verifiedSize }) { try ledger.root(size: $0) }
         }
     }
 
@@ -347,6 +347,14 @@ final class LedgerService: Sendable {
     /// next one-writer check stops the server when the ledger is behind it.
     func witnessSaid(_ size: Int64, witness: WitnessEndpoint) {
         rollbackGuard?.learn(witnessKeyID: witness.key.id.description, name: witness.name, size: size)
+    }
+
+    /// A witness refused a consistency proof from `size` entries (422, or a 409 at that very
+    /// size): this ledger's first `size` entries are not those it cosigned. The rollback guard
+    /// keeps it with their root; the next one-writer check stops the server.
+    func witnessRefused(from size: Int64, witness: WitnessEndpoint) async {
+        guard size > 0, let root = try? await run({ try $0.root(size: size) }) else { return }
+        rollbackGuard?.learn(witnessKeyID: witness.key.id.description, name: witness.name, size: size, refusedRoot: root)
     }
 
     /// Held by a submission from its first read to the state's update, and by the one-writer check.

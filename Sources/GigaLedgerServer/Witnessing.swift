@@ -95,7 +95,10 @@ final class Witnessing: Service, Sendable {
                 return try await service.run { try $0.keepWitnessCosignature(answer, size: size, witness: key) }
             case 409:
                 guard let known = Int64(answer.trimmingCharacters(in: .newlines)), known >= 0 else { throw WitnessFailure("409 without a size") }
-                if known == old { throw WitnessFailure("409 at size \(old): it holds another checkpoint of that size (a fork?)") }
+                if known == old {
+                    await service.witnessRefused(from: old, witness: witness)
+                    throw WitnessFailure("409 at size \(old): it holds another checkpoint of that size (a fork?)")
+                }
                 // A size beyond this checkpoint: kept by the rollback guard (beyond the ledger, the
                 // server stops at its next one-writer check); asked again from 0 next time.
                 guard known <= size else {
@@ -104,11 +107,21 @@ final class Witnessing: Service, Sendable {
                 }
                 old = known
                 cosigned.withLock { $0[witness.key.id.description] = known }
+            case 422 where from > 0:
+                // The consistency proof from the size it holds does not verify: not its history.
+                await service.witnessRefused(from: from, witness: witness)
+                throw WitnessFailure("422: it refused the consistency proof from its \(from) entries: \(Self.printable(answer))")
             default:
-                throw WitnessFailure("\(status): \(answer.prefix(300))")
+                throw WitnessFailure("\(status): \(Self.printable(answer))")
             }
         }
         throw WitnessFailure("its size kept changing")
+    }
+
+    /// A witness's answer as a log may show it: at most 300 characters, each one that is not
+    /// printable ASCII (a newline that would forge a log line) as `?`.
+    static func printable(_ answer: String) -> String {
+        String(String.UnicodeScalarView(answer.unicodeScalars.prefix(300).map { $0.value >= 0x20 && $0.value < 0x7f ? $0 : "?" }))
     }
 
     private func post(_ body: [UInt8], to witness: WitnessEndpoint) async throws -> (UInt, String) {

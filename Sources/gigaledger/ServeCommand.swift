@@ -74,6 +74,9 @@ extension GigaLedger {
         }
 
         func run() async throws {
+            // A SIGHUP while the ledger is verified at start is ignored (not the end of the process);
+            // once serving, it reloads.
+            signal(SIGHUP, SIG_IGN)
             try ledger.refuseServer()  // a server serves its own ledger file, never another server
             let (host, port) = try Self.parseListen(listen)
             var limits = ServerLimits()

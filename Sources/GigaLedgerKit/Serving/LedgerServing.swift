@@ -15,6 +15,8 @@ import GigaLedgerStore
 public protocol LedgerServing: AnyObject {
     // Reading
     func size() throws -> Int64
+    /// The RFC 9162 root of the first `size` entries.
+    func root(size: Int64) throws -> [UInt8]
     func entries(from seq: Int64, limit: Int) throws -> [Entry]
     func entry(_ reference: EntryReference) throws -> Entry?
     func enrolmentEntry(of id: KeyID) throws -> Entry?

@@ -13,11 +13,16 @@ import GigaLedgerStore
 /// holding the signed note; replaced whole (a new file renamed over it) each time the server signs
 /// a larger checkpoint (for an answer, or to keep).
 ///
-/// Beside it, `<same stem>.witnessed`: the largest size each of the server's witnesses said it
+/// Beside it, `<same stem>.witnessed`: what each of the server's witnesses said of this ledger, one
+/// line per witness, `<witness key ID> <size> <root> <witness name>`: the largest size it said it
 /// cosigned (C2SP tlog-witness: a witness answers an `add-checkpoint` from the wrong old size with
-/// 409 and the size it holds), one line `<witness key ID> <size> <witness name>` per witness. A
-/// server whose state folder was lost with its disk learns from its witnesses, at its first
-/// checkpoint, that the ledger it serves is behind: it stops, and refuses that ledger from then on.
+/// 409 and the size it holds), and `-` for root, or, when it refused a consistency proof from
+/// that size (422, or a 409 naming the size asked from: another checkpoint of that size), the hex
+/// root of this ledger's first `size` entries, which are then not those it cosigned. A server whose
+/// state folder was lost with its disk learns from its witnesses, at its first checkpoint, that the
+/// ledger it serves is behind or beside what they cosigned: it stops, and refuses that ledger from
+/// then on (a ledger whose first `size` entries give another root is not refused for it). A
+/// witness's answer is not signed: an operator who doubts a witness moves the file aside knowingly.
 public final class RollbackGuard: @unchecked Sendable {
     // `@unchecked Sendable`: `guarded` and `witnessed` are read and written only under `lock`.
     public let file: String
@@ -25,7 +30,15 @@ public final class RollbackGuard: @unchecked Sendable {
     public let witnessedFile: String
     private let lock = NSLock()
     private var guarded: Int64
-    private var witnessed: [String: (size: Int64, name: String)]
+    private var witnessed: [String: Witnessed]
+
+    /// What one witness said: the size it cosigned, and the root of this ledger's first `size`
+    /// entries when it refused them (nil when it only said the size).
+    struct Witnessed: Equatable {
+        var size: Int64
+        var refusedRoot: [UInt8]?
+        var name: String
+    }
 
     /// The guard of `origin` in `directory` (created when missing).
     public init(directory: String, origin: String) throws {
@@ -45,31 +58,54 @@ public final class RollbackGuard: @unchecked Sendable {
             throw StateUnusable(
                 message: "the server's state folder \(directory) cannot be made (--state): \(error.localizedDescription); nothing was served")
         }
+        try Self.checkWritable(directory)
         guarded = 0
         witnessed = [:]
         guarded = (try largest())?.size ?? 0
         witnessed = try Self.readWitnessed(witnessedFile)
     }
 
-    /// The witnesses' sizes kept in `path` (none when it is missing); a file that is not made of
-    /// such lines is refused, as a damaged guard is.
-    static func readWitnessed(_ path: String) throws -> [String: (size: Int64, name: String)] {
+    /// What the witnesses said, kept in `path` (nothing when it is missing); a file that is not made
+    /// of such lines is refused, as a damaged guard is.
+    static func readWitnessed(_ path: String) throws -> [String: Witnessed] {
         var status = stat()
         guard lstat(path, &status) == 0 else { return [:] }
         let unusable = StateUnusable(
             message:
-                "the server's record of its witnesses' sizes \(path) is not lines of \"<key ID> <size> <name>\" (damaged?): the server cannot tell whether this ledger was rolled back; nothing was served (move it aside knowingly: the operator runbook, \"Restoring a ledger\")"
+                "the server's record of what its witnesses cosigned, \(path), is not lines of \"<key ID> <size> <root> <name>\" (damaged?): the server cannot tell whether this ledger was rolled back; nothing was served (move it aside knowingly: the operator runbook, \"Restoring a ledger\")"
         )
-        guard let data = FileManager.default.contents(atPath: path), data.count <= fileBytesMax, let text = String(data: data, encoding: .utf8) else {
-            throw unusable
-        }
-        var sizes = [String: (size: Int64, name: String)]()
+        guard (status.st_mode & S_IFMT) == S_IFREG, let data = FileManager.default.contents(atPath: path), data.count <= fileBytesMax,
+            let text = String(data: data, encoding: .utf8)
+        else { throw unusable }
+        var said = [String: Witnessed]()
         for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count == 3, let size = Int64(parts[1]), size >= 0 else { throw unusable }
-            sizes[String(parts[0])] = (size, String(parts[2]))
+            let parts = line.split(separator: " ", maxSplits: 3)
+            guard parts.count == 4, let size = Int64(parts[1]), size >= 0 else { throw unusable }
+            let root: [UInt8]?
+            if parts[2] == "-" {
+                root = nil
+            } else {
+                guard let bytes = Encoding.unhex(String(parts[2])), bytes.count == 32 else { throw unusable }
+                root = bytes
+            }
+            said[String(parts[0])] = Witnessed(size: size, refusedRoot: root, name: String(parts[3]))
         }
-        return sizes
+        return said
+    }
+
+    /// Refuses a state folder this process cannot write: a guard that cannot keep what it learns
+    /// guards nothing.
+    static func checkWritable(_ directory: String) throws {
+        let probe = directory + "/.gigaledger-probe-\(getpid())"
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw StateUnusable(
+                message:
+                    "the server's state folder \(directory) cannot be written (--state): \(String(cString: strerror(errno))); the rollback guard could keep nothing there; nothing was served"
+            )
+        }
+        close(descriptor)
+        unlink(probe)
     }
 
     /// Where a server keeps its state by default: `$XDG_STATE_HOME/gigaledger/serve`, else
@@ -110,7 +146,7 @@ public final class RollbackGuard: @unchecked Sendable {
     /// Refuses a ledger of `size` entries that is behind the guarded checkpoint or does not extend
     /// it (`root(n)` is the root of its first n entries).
     public func check(size: Int64, root: (Int64) throws -> [UInt8]) throws {
-        try checkWitnessed(size: size)
+        try checkWitnessed(size: size, root: root)
         guard let kept = try largest() else { return }
         guard size >= kept.size else {
             throw RolledBack(
@@ -126,29 +162,49 @@ public final class RollbackGuard: @unchecked Sendable {
         }
     }
 
-    /// Refuses a ledger of `size` entries behind what a witness said it cosigned.
-    public func checkWitnessed(size: Int64) throws {
+    /// Refuses a ledger of `size` entries behind what a witness said it cosigned, or whose first
+    /// entries are those a witness refused (`root(n)`: the root of the first n entries).
+    public func checkWitnessed(size: Int64, root: (Int64) throws -> [UInt8]) throws {
         let witnessed = lock.withLock { self.witnessed }
-        guard let (id, ahead) = witnessed.max(by: { $0.value.size < $1.value.size }), ahead.size > size else { return }
-        throw RolledBack(
-            message:
-                "the ledger holds \(size) entries, fewer than the \(ahead.size) witness \(ahead.name) (key \(id)) said it cosigned (\(witnessedFile)): it is a backup restored from before that checkpoint, or a former primary that missed the last commits; serve a copy that holds at least \(ahead.size) entries (a replica or a publication: the operator runbook, \"Restoring a ledger\"); nothing was served"
-        )
+        let doubt =
+            "(a witness's answer is not signed: if that witness is wrong, move \(witnessedFile) aside knowingly)"
+        if let (id, ahead) = witnessed.max(by: { $0.value.size < $1.value.size }), ahead.size > size {
+            throw RolledBack(
+                message:
+                    "the ledger holds \(size) entries, fewer than the \(ahead.size) witness \(ahead.name) (key \(id)) said it cosigned (\(witnessedFile)): it is a backup restored from before that checkpoint, or a former primary that missed the last commits; serve a copy that holds at least \(ahead.size) entries (a replica or a publication: the operator runbook, \"Restoring a ledger\") \(doubt); nothing was served"
+            )
+        }
+        for (id, said) in witnessed.sorted(by: { $0.key < $1.key }) {
+            guard let refused = said.refusedRoot, said.size <= size, try root(said.size) == refused else { continue }
+            throw RolledBack(
+                message:
+                    "the ledger's first \(said.size) entries are not those witness \(said.name) (key \(id)) cosigned: it refused a consistency proof from them (\(witnessedFile)): another history (a fork, or a backup restored and written after), not the one this server's log key had witnessed; serve a copy of the witnessed history (the operator runbook, \"Restoring a ledger\") \(doubt); nothing was served"
+            )
+        }
     }
 
-    /// Keeps the size a witness said it cosigned (its 409), when larger than the one kept for it;
-    /// all or nothing (a new file renamed over the old). Returns whether it was kept.
+    /// Keeps what a witness said: the size it cosigned (its 409), when larger than the one kept for
+    /// it, or (`refusedRoot`) that it refused this ledger's first `size` entries, whose root that
+    /// is. Kept in memory at once (the server stops on it), and in the file, all or nothing (a new
+    /// file renamed over the old); returns false when the file could not be written.
     @discardableResult
-    public func learn(witnessKeyID: String, name: String, size: Int64) -> Bool {
+    public func learn(witnessKeyID: String, name: String, size: Int64, refusedRoot: [UInt8]? = nil) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard size > (witnessed[witnessKeyID]?.size ?? 0) else { return false }
-        var next = witnessed
-        next[witnessKeyID] = (size, name.replacingOccurrences(of: "\n", with: " "))
-        let text = next.keys.sorted().map { "\($0) \(next[$0]!.size) \(next[$0]!.name)\n" }.joined()
-        guard (try? OutputFiles.replace(text, at: witnessedFile, sync: true)) != nil else { return false }
-        witnessed = next
-        return true
+        let known = witnessed[witnessKeyID]
+        let safeName = String(String.UnicodeScalarView(name.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        if size > (known?.size ?? 0) {
+            witnessed[witnessKeyID] = Witnessed(size: size, refusedRoot: refusedRoot, name: safeName)
+        } else if size == known?.size, let refusedRoot, known?.refusedRoot == nil {
+            witnessed[witnessKeyID] = Witnessed(size: size, refusedRoot: refusedRoot, name: safeName)
+        } else {
+            return true
+        }
+        let text = witnessed.keys.sorted().map { id -> String in
+            let said = witnessed[id]!
+            return "\(id) \(said.size) \(said.refusedRoot.map(Encoding.hex) ?? "-") \(said.name)\n"
+        }.joined()
+        return (try? OutputFiles.replace(text, at: witnessedFile, sync: true)) != nil
     }
 
     /// Keeps `note` when its checkpoint is larger than the one guarded.

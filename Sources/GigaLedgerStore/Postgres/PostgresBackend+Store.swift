@@ -97,6 +97,16 @@ extension PostgresBackend: StoreBackend {
 
     func markCopy(_ on: Bool) throws {
         try transaction(readOnly: false, lockWaitSeconds: lockWaitSeconds) { pg in
+            // Only the tables' owner may: said as such, not as a role that may not read.
+            let owns = try pg.rows(
+                "SELECT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'entries'::regclass), 'USAGE')"
+            ).first?.first
+            guard owns == .integer(1) else {
+                throw LedgerError.readOnly(
+                    path: path,
+                    "this role may not \(on ? "mark it as a copy kept by sync" : "detach it"): only the owner of its tables may (sync as the role that made the copy); nothing was taken in or changed"
+                )
+            }
             try pg.execute("COMMENT ON TABLE entries IS " + (on ? "'\(Self.copyComment)'" : "NULL"))
         }
     }

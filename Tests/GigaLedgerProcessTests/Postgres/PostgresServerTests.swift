@@ -121,6 +121,16 @@ import Testing
             fixture.payment(ref: "INTO-COPY") + ["--ledger", url], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
         #expect(refused.status == 2 && refused.stderr.contains("kept by gigaledger sync"), "\(refused.stderr)")
         #expect(try database.psql("SELECT count(*) FROM entries", database: name) == "10", "nothing written")
+        // A role that may only SELECT and INSERT cannot keep the copy's mark: it takes nothing in, said as such.
+        let role = "reader_\(name)"
+        try database.psql(
+            "CREATE ROLE \(role) LOGIN PASSWORD 'reader-pw'; GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO \(role)", database: name)
+        #expect(fixture.remote(fixture.payment(ref: "R-6"), server: server).status == 0)
+        let restricted = fixture.cli.run(["sync", "--from", server.url, "--ledger", database.url(name, user: role, password: "reader-pw")])
+        #expect(restricted.status == 2 && restricted.stderr.contains("only the owner of its tables may"), "\(restricted.stderr)")
+        #expect(try database.psql("SELECT count(*) FROM entries", database: name) == "10", "nothing taken in")
+        try fixture.cli.expectOK(["sync", "--from", server.url, "--ledger", url])
+        #expect(try database.psql("SELECT count(*) FROM entries", database: name) == "11")
         server.stop()
         // The same verification, whichever store.
         #expect(try fixture.cli.verification(url) == fixture.cli.verification(fixture.ledger))

@@ -172,7 +172,8 @@ final class WitnessProcess: @unchecked Sendable {
     }
 
     /// A server on a forked copy (another entry at the same place) signs with the same log key;
-    /// the witness that cosigned the original refuses it and keeps the evidence.
+    /// the witness that cosigned the original refuses it and keeps the evidence, and the forked
+    /// server, told so, stops.
     @Test func aWitnessRefusesAFork() throws {
         let fixture = try ServerFixture()
         let (witness, option) = try witnessed(fixture)
@@ -198,8 +199,10 @@ final class WitnessProcess: @unchecked Sendable {
                 (try? FileManager.default.contentsOfDirectory(atPath: fixture.dir.file("witness-state")))?.contains { $0.hasPrefix("evidence-") }
                     == true
             })
-        #expect(try !rawHTTP(forked.url, request: httpRequest("GET", "/checkpoint")).body.contains("— coa.example/witness "))
+        // The forked server learns that the witness refused its history, and stops (exit 2).
+        #expect(try eventually { !forked.process.isRunning })
         forked.stop()
+        #expect(forked.process.terminationStatus == 2)
         witness.stop()
         #expect(
             try String(contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix(
@@ -232,13 +235,66 @@ final class WitnessProcess: @unchecked Sendable {
         #expect(restored.process.terminationStatus == 2)
         let learnt = try FileManager.default.contentsOfDirectory(atPath: lostState).first { $0.hasSuffix(".witnessed") }
         let text = try String(contentsOfFile: lostState + "/" + #require(learnt), encoding: .utf8)
-        #expect(text.hasSuffix(" 7 coa.example/witness\n"), "\(text)")
+        #expect(text.hasSuffix(" 7 - coa.example/witness\n"), "\(text)")
         let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", lostState, "--witness", option])
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(
             refused.stderr.contains("the ledger holds 6 entries, fewer than the 7 witness coa.example/witness (key ")
                 && refused.stderr.contains("Restoring a ledger") && !refused.stderr.contains("enrol"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+    }
+
+    /// The hostile review's case: restored without its state folder while the witness was down,
+    /// the server took new entries past the witness's size (another history). When the witness is
+    /// back it names its size (409), then refuses the consistency proof from it (422): the server
+    /// keeps that this history's first 7 entries are not the witnessed ones, stops, and refuses
+    /// the ledger at its next start; a state folder it cannot write is refused at start.
+    @Test func aServerStopsWhenItsWitnessRefusesItsHistory() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
+        let backup = fixture.dir.file("backup.sqlite")
+        try fixture.cli.expectOK(["backup", "--out", backup])
+        let port = try freePort()
+        let option = "coa.example/witness=http://127.0.0.1:\(port)=witness.pub"
+        func startWitness() throws -> WitnessProcess {
+            try WitnessProcess(
+                dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+                logs: ["test.example/ledger=log.pub"], port: port)
+        }
+        var witness = try startWitness()
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option])
+        try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
+        #expect(try eventually { try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ") })
+        server.stop()
+        witness.stop()
+        for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: fixture.ledger)
+        let lostState = fixture.dir.file("new-disk-state")
+        let restored = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--state", lostState])
+        let newcomer = ["XDG_CONFIG_HOME": fixture.dir.file("newcomer")]
+        try #require(fixture.remote(fixture.payment(ref: "OTHER-7"), server: restored, env: newcomer).status == 0)
+        try #require(fixture.remote(fixture.payment(ref: "OTHER-8"), server: restored, env: newcomer).status == 0)
+        witness = try startWitness()
+        defer { witness.stop() }
+        #expect(try eventually { !restored.process.isRunning }, "the server stops once its witness refuses its history")
+        restored.stop()
+        #expect(restored.process.terminationStatus == 2)
+        let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", lostState])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("the ledger's first 7 entries are not those witness coa.example/witness (key ")
+                && refused.stderr.contains("move ") && refused.stderr.contains("aside knowingly"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        // A state folder the server cannot write: refused at start, not a guard that keeps nothing.
+        let locked = fixture.dir.file("locked-state")
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+        chmod(locked, 0o500)
+        defer { chmod(locked, 0o700) }
+        if getuid() != 0 {
+            let unwritable = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", locked])
+            #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot be written (--state)"), "\(unwritable.stderr)")
+        }
     }
 
     /// The spec's race: requests from the same old size for sizes N and N+K at once. Only one is
