@@ -161,7 +161,9 @@ let package = Package(
                 "GigaLedgerKit",
                 "GigaLedgerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            // Data files the tests read by path (#filePath), not resources.
+            exclude: ["CLI/Fixtures"]
         ),
         // The server's routes in process (HummingbirdTesting: no port, no process), over ledgers
         // made through the library; what only a process shows stays in GigaLedgerKitTests.

@@ -108,16 +108,40 @@ extension Ledger {
         }
     }
 
-    /// Two summaries say the same, leaving out the roll-forward (which depends on the report before).
-    static func sameSummary(_ a: String, _ b: String) -> Bool {
-        func parsed(_ text: String) -> NSDictionary? {
+    /// The previous report's summary says what this ledger gives (`recomputed`, in this version's
+    /// format), leaving out the roll-forward (which depends on the report before). A summary of
+    /// this version's format must be the same; one of an older format is compared under its own
+    /// version: every member it has must hold the same figure or verdict, the words of its
+    /// explanations and margins and its lists of entries aside (later versions word and cite them
+    /// differently), and members it does not have are not asked for.
+    static func sameSummary(_ previous: String, _ recomputed: String) -> Bool {
+        func parsed(_ text: String) -> [String: Any]? {
             guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
             object["roll_forward"] = nil
-            return object as NSDictionary
+            return object
         }
-        guard let x = parsed(a), let y = parsed(b) else { return false }
-        return x.isEqual(y)
+        guard let old = parsed(previous), let new = parsed(recomputed) else { return false }
+        if old["format"] as? String == ReportRenderer.summaryFormat { return NSDictionary(dictionary: old).isEqual(NSDictionary(dictionary: new)) }
+        guard let format = old["format"] as? String, Self.olderSummaryFormats.contains(format) else { return false }
+        let worded: Set<String> = ["format", "explanation", "margin", "entries", "entry_count"]
+        func holds(_ old: Any, _ new: Any) -> Bool {
+            if let old = old as? [String: Any] {
+                guard let new = new as? [String: Any] else { return false }
+                return old.allSatisfy { key, value in worded.contains(key) || new[key].map { holds(value, $0) } ?? false }
+            }
+            if let old = old as? [Any] {
+                guard let new = new as? [Any], old.count == new.count else { return false }
+                return zip(old, new).allSatisfy { holds($0, $1) }
+            }
+            // Leaves: NSNumber (numbers, booleans), NSString, NSNull: compared as Foundation compares them.
+            guard let old = old as? NSObject, let new = new as? NSObject else { return false }
+            return old.isEqual(new)
+        }
+        return holds(old, new)
     }
+
+    /// The summary formats before this version's, still read as previous reports.
+    static let olderSummaryFormats: Set<String> = ["gigaledger/report-summary/v2"]
 
     /// A previous report's signature must be valid and by a key this ledger enrolled.
     /// A report folder (`gigaledger report --out`) as the public page lists it, when it is this
@@ -373,7 +397,8 @@ struct ReportData {
             rollForward: try previous.map {
                 try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme)
             },
-            quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state))
+            quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state),
+            accessBreakdown: accessBreakdown(period, at: state))
     }
 
     /// Names for every source: the Union, each member state, each registered partner.
@@ -404,6 +429,22 @@ struct ReportData {
     }
 
     /// GPU-hours within the period by beneficiary country and category (Statutes Art. 19).
+    /// GPU-hours within the period per factory: the Union pool by beneficiary country and
+    /// category, the host pool by category.
+    func accessBreakdown(_ period: ReportPeriod, at state: Int64) -> [String: AccessBreakdown] {
+        var out = [String: AccessBreakdown]()
+        for row in access where period.contains(row.grant.date) && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            let grant = row.grant
+            switch grant.pool {
+            case .union:
+                out[grant.factory, default: AccessBreakdown()].union[grant.country ?? "unknown", default: [:]][grant.category, default: 0] += Total(
+                    grant.gpuHours)
+            case .host: out[grant.factory, default: AccessBreakdown()].host[grant.category, default: 0] += Total(grant.gpuHours)
+            }
+        }
+        return out
+    }
+
     func accessByCountry(_ period: ReportPeriod, at state: Int64) -> [String: [AccessCategory: Total]] {
         var out = [String: [AccessCategory: Total]]()
         for row in access where period.contains(row.grant.date) && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
@@ -478,11 +519,11 @@ struct ReportData {
         if sign < 0, correctedBy != nil, let correction = corrections[origin.seq] {
             return Adjustment(
                 origin: correction.origin, factoryID: factory, description: "− \(what) (entry \(origin.seq), corrected)",
-                valueDate: date, reason: correction.reason, sign: sign)
+                valueDate: date, ref: ref, reason: correction.reason, sign: sign)
         }
         return Adjustment(
-            origin: origin, factoryID: factory, description: "+ \(what) (recorded after the previous report)", valueDate: date, reason: ref,
-            sign: sign)
+            origin: origin, factoryID: factory, description: "+ \(what) (recorded after the previous report)", valueDate: date, ref: ref,
+            reason: "", sign: sign)
     }
 
     /// Figures without the zero entries sums leave behind, so equal figures compare equal.

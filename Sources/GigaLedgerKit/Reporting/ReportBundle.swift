@@ -17,7 +17,7 @@ public struct ReportBundle {
 
     /// The names a report folder holds: the report's files and their signatures, and nothing else.
     public static let fileNames: Set<String> = [
-        "report.md", "report.html", "summary.json", "contributions.csv", "access.csv",
+        "report.md", "report.html", "summary.json", "contributions.csv", "access.csv", "access-breakdown.csv",
         "checkpoint.txt", "consistency.txt",
     ]
 

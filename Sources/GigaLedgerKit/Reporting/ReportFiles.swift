@@ -32,6 +32,14 @@ extension ReportRenderer {
         ])
     }
 
+    /// `union_by_country` (country → category → hours) and `host_by_category`.
+    static func breakdownJSON(_ breakdown: AccessBreakdown) -> [String: CanonicalJSON] {
+        func categories(_ hours: [AccessCategory: Total]) -> CanonicalJSON {
+            .object(Dictionary(uniqueKeysWithValues: hours.map { ($0.key.rawValue, CanonicalJSON.total($0.value)) }))
+        }
+        return ["union_by_country": .object(breakdown.union.mapValues(categories)), "host_by_category": categories(breakdown.host)]
+    }
+
     static func verdictJSON(_ verdict: Verdict) -> CanonicalJSON {
         var members: [String: CanonicalJSON] = [
             "rule": .string(verdict.rule.id), "status": .string(verdict.status.rawValue),
@@ -69,18 +77,24 @@ extension ReportRenderer {
                         "entry": .integer(item.origin.seq), "recorded_at": .string(item.origin.recordedAt),
                         "signer": .string(item.origin.signer.description),
                         "factory": .string(item.factoryID), "what": .string(item.description), "value_date": .string(item.valueDate.description),
-                        "reason": .string(item.reason), "sign": .integer(Int64(item.sign)),
+                        "ref": .string(item.ref), "reason": .string(item.reason), "sign": .integer(Int64(item.sign)),
                     ])
                 }),
             "changes": .array(
                 roll.changes.map { item in
                     .object([
-                        "factory": item.factoryID.map { .string($0) } ?? .string(""), "what": .string(item.what), "before": .string(item.before),
-                        "after": .string(item.after),
+                        "factory": item.factoryID.map { .string($0) } ?? .string(""),
+                        "scope": .string(item.factoryID == nil ? "programme" : "factory"),
+                        "what": .string(item.what), "before": .string(item.before), "after": .string(item.after),
+                        "causes": .array(item.causes.map { .object(["entry": .integer($0.seq), "how": .string($0.how)]) }),
                     ])
                 }),
         ])
     }
+
+    /// The summary's format: v3 added `access_breakdown`, `ref` beside `reason` in the
+    /// roll-forward's adjustments, and `scope` and `causes` in its changes (FORMAT.md section 16).
+    public static let summaryFormat = "gigaledger/report-summary/v3"
 
     /// Every figure and verdict, in canonical JSON (sorted keys), one line.
     static func summaryJSON(_ report: PeriodReport) -> String {
@@ -100,7 +114,7 @@ extension ReportRenderer {
         if let from = report.policy.effectiveFrom { policy["effective_from"] = .string(from.description) }
         if let why = report.policyNotInForce { policy["not_in_force"] = .string(why) }
         var json: [String: CanonicalJSON] = [
-            "format": .string("gigaledger/report-summary/v2"), "period": .string(report.period.description), "kind": .string(report.period.kindName),
+            "format": .string(summaryFormat), "period": .string(report.period.description), "kind": .string(report.period.kindName),
             "first_day": .string(report.period.firstDay.description), "last_day": .string(report.period.lastDay.description),
             "provisional": .bool(report.isProvisional), "origin": .string(report.origin), "rounding": .string(rounding),
             "ledger": .object([
@@ -124,6 +138,15 @@ extension ReportRenderer {
                             }),
                     ])
                 }),
+            "access_breakdown": .object([
+                "factories": .array(
+                    report.factories.map { item in
+                        var members = breakdownJSON(report.accessBreakdown[item.factory.id] ?? AccessBreakdown())
+                        members["id"] = .string(item.factory.id)
+                        return .object(members)
+                    }),
+                "total": .object(breakdownJSON(report.accessBreakdownTotal)),
+            ]),
             "access_by_country": .object(
                 report.accessByCountry.mapValues { categories in
                     .object(Dictionary(uniqueKeysWithValues: categories.map { ($0.key.rawValue, CanonicalJSON.total($0.value)) }))
@@ -194,6 +217,28 @@ extension ReportRenderer {
                     row.correctedBy.map(String.init) ?? "",
                 ], to: &out)
         }
+        return out
+    }
+
+    /// The access breakdown as summary.json's `access_breakdown` has it: one row per factory
+    /// (`*` for all factories together), pool, beneficiary country (Union pool; `unknown` when
+    /// not recorded; empty for the host pool) and category with hours.
+    static func accessBreakdownCSV(_ report: PeriodReport) -> String {
+        var out = csvRecord(["factory", "pool", "country", "category", "gpu_hours"])
+        func rows(_ scope: String, _ breakdown: AccessBreakdown) {
+            for country in breakdown.union.keys.sorted() {
+                for category in AccessCategory.allCases {
+                    guard let hours = breakdown.union[country]?[category], hours != 0 else { continue }
+                    appendCSVRecord([scope, "union", country, category.rawValue, String(hours)], to: &out)
+                }
+            }
+            for category in AccessCategory.allCases {
+                guard let hours = breakdown.host[category], hours != 0 else { continue }
+                appendCSVRecord([scope, "host", "", category.rawValue, String(hours)], to: &out)
+            }
+        }
+        rows("*", report.accessBreakdownTotal)
+        for item in report.factories { rows(item.factory.id, report.accessBreakdown[item.factory.id] ?? AccessBreakdown()) }
         return out
     }
 

@@ -328,6 +328,12 @@ public struct PeriodReport: Equatable, Sendable {
     public let memberStates: [MemberStateView]
     /// GPU-hours within the period by beneficiary country (`unknown` for records without one) and category.
     public let accessByCountry: [String: [AccessCategory: Total]]
+    /// GPU-hours within the period per factory: the Union pool by the beneficiary's country and
+    /// type of participant, the host pool apart (the Joint Undertaking's annual report).
+    public let accessBreakdown: [String: AccessBreakdown]
+
+    /// The breakdown of all factories together.
+    public var accessBreakdownTotal: AccessBreakdown { accessBreakdown.values.reduce(AccessBreakdown(), +) }
 
     /// How many verdicts of each status the report holds, over every factory and the programme.
     public var verdictCounts: [VerdictStatus: Int] {
@@ -389,7 +395,9 @@ public struct Adjustment: Equatable, Sendable {
     public let description: String
     /// The back-dated entry's value date, or the corrected entry's.
     public let valueDate: CalendarDate
-    /// The correction's reason, or the entry's reference, or "".
+    /// The entry's reference (for a correction, the corrected entry's), or "".
+    public let ref: String
+    /// The correction's reason, or "" for an entry recorded late.
     public let reason: String
     /// +1: counts now and did not before; -1: counted before, cancelled now.
     public let sign: Int
@@ -411,4 +419,22 @@ public struct Change: Equatable, Sendable {
     public let causes: [(seq: Int64, how: String)]
     /// 0: a new breach (PASS or NOT ASSESSABLE to BREACH); 1: another verdict change; 2: a figure.
     public let rank: Int
+}
+
+/// Access time within a period: the Union pool by the beneficiary's country (`unknown` when the
+/// record names none) and type of participant, and the host pool by type of participant.
+public struct AccessBreakdown: Equatable, Sendable {
+    public var union = [String: [AccessCategory: Total]]()
+    public var host = [AccessCategory: Total]()
+
+    public init() {}
+
+    public static func + (a: AccessBreakdown, b: AccessBreakdown) -> AccessBreakdown {
+        var out = a
+        for (country, categories) in b.union {
+            for (category, hours) in categories { out.union[country, default: [:]][category, default: 0] += hours }
+        }
+        for (category, hours) in b.host { out.host[category, default: 0] += hours }
+        return out
+    }
 }

@@ -7,7 +7,7 @@ import Mustache
 /// and changes none of the others.
 public enum ReportRenderer {
     public static let rounding =
-        "Amounts are exact to the cent. Percentages are rounded half up to two decimals for display only; every verdict is decided on the exact fraction of integer cents or GPU-hours, so a value shown as 17.00% may still exceed a 17% cap."
+        "Amounts are exact to the cent; an excess or a shortfall that is not a whole cent is shown exactly. Percentages are rounded half up to two decimals for display only, or to as many as it takes to show a breach as different from its limit (saying which way they were rounded); every verdict is decided on the exact fraction of integer cents or GPU-hours."
 
     /// The most entries the HTML report lists in its appendix (each verdict links its entries there);
     /// beyond it, entries are named by sequence number and the CSV files hold the rows.
@@ -24,6 +24,7 @@ public enum ReportRenderer {
         var files = [
             ("report.md", render("report.md", html: false)), ("report.html", render("report.html", html: true)),
             ("summary.json", summaryJSON(report)), ("contributions.csv", contributionsCSV(report)), ("access.csv", accessCSV(report)),
+            ("access-breakdown.csv", accessBreakdownCSV(report)),
         ]
         if let checkpoint { files.append(("checkpoint.txt", checkpoint)) }
         if let consistency { files.append(("consistency.txt", consistency)) }
@@ -62,6 +63,7 @@ public enum ReportRenderer {
             "summary": summaryContext(report, cell: cell),
             "memberStates": memberStatesContext(report),
             "accessByCountry": accessByCountryContext(report),
+            "accessBreakdown": accessBreakdownContext(report),
             "appendix": appendixContext(report, linked: linked, cell: cell),
         ]
         if report.isProvisional {
@@ -246,7 +248,13 @@ public enum ReportRenderer {
             },
         ]
         if !breaches.isEmpty {  // a section, present only when there is something to list
-            values["withBreaches"] = ["factories": Array(Set(breaches.map { $0.factoryID ?? "all factories" })).sorted().joined(separator: ", ")]
+            // The factories by name; the programme's own (all factories together) said apart.
+            let factories = Array(Set(breaches.compactMap(\.factoryID))).sorted()
+            let programme = breaches.filter { $0.factoryID == nil }.count
+            values["withBreaches"] = [
+                "factories": (factories.isEmpty ? "none" : factories.joined(separator: ", "))
+                    + (programme == 0 ? "" : "; programme level (all factories together): \(programme) breach\(programme == 1 ? "" : "es")")
+            ]
         }
         return values
     }
@@ -301,7 +309,7 @@ public enum ReportRenderer {
                 [
                     "seq": String(item.origin.seq), "recordedAt": item.origin.recordedAt, "signer": item.origin.signer.description,
                     "factoryID": item.factoryID, "what": cell(item.description), "valueDate": item.valueDate.description,
-                    "reasonText": item.reason.isEmpty ? "" : cell(item.sign < 0 ? "; reason: \(item.reason)" : "; ref: \(item.reason)"),
+                    "reasonText": cell((item.ref.isEmpty ? "" : "; ref: \(item.ref)") + (item.reason.isEmpty ? "" : "; reason: \(item.reason)")),
                 ]
             },
             "noAdjustments": roll.adjustments.isEmpty,
@@ -345,6 +353,26 @@ public enum ReportRenderer {
                 },
             ]
         }
+    }
+
+    /// Rows of the access breakdown: all factories together first, then each factory; in each,
+    /// the Union pool by beneficiary country (not recorded last), then the host pool.
+    static func accessBreakdownContext(_ report: PeriodReport) -> [[String: String]] {
+        func rows(_ scope: String, _ breakdown: AccessBreakdown) -> [[String: String]] {
+            func row(_ pool: String, _ country: String, _ hours: [AccessCategory: Total]) -> [String: String] {
+                var row = ["scope": scope, "pool": pool, "country": country, "total": Hours.grouped(hours.values.reduce(0, +))]
+                for category in AccessCategory.allCases { row[category.rawValue] = Hours.grouped(hours[category] ?? 0) }
+                return row
+            }
+            let countries = breakdown.union.keys.sorted { ($0 == "unknown" ? 1 : 0, $0) < ($1 == "unknown" ? 1 : 0, $1) }
+            var out = countries.map { code in
+                row("Union", code == "unknown" ? "not recorded" : "\(Codes.memberStateNames[code] ?? code) (\(code))", breakdown.union[code]!)
+            }
+            if !breakdown.host.isEmpty { out.append(row("host", "all", breakdown.host)) }
+            return out
+        }
+        return rows("all factories", report.accessBreakdownTotal)
+            + report.factories.flatMap { rows($0.factory.id, report.accessBreakdown[$0.factory.id] ?? AccessBreakdown()) }
     }
 
     static func accessByCountryContext(_ report: PeriodReport) -> [[String: String]] {

@@ -331,11 +331,11 @@ enum EmbeddedTemplates {
             {{/factories}}<tr><th>{{name}} total</th><td></td><td></td><td class="n"><strong>{{committed}}</strong></td><td class="n"><strong>{{paid}}</strong></td><td class="n"><strong>{{outstanding}}</strong></td></tr>
             {{/memberStates}}</tbody></table></div>
 
-            <h2>Access within the period by beneficiary country and type (GPU-hours)</h2>
+            <h2>Access within the period: the Union pool by beneficiary country and type, the host pool apart (GPU-hours)</h2>
             <div class="wrap"><table>
-            <thead><tr><th>Country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
-            <tbody>{{#accessByCountry}}<tr><td>{{name}} ({{country}})</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
-            {{/accessByCountry}}</tbody></table></div>
+            <thead><tr><th>Factory</th><th>Pool</th><th>Beneficiary country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
+            <tbody>{{#accessBreakdown}}<tr><td>{{scope}}</td><td>{{pool}}</td><td>{{country}}</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
+            {{/accessBreakdown}}</tbody></table></div>
 
             <h2>Policy {{policyID}} version {{policyVersion}}</h2>
             <p>{{policyTitle}}</p>
@@ -499,13 +499,13 @@ enum EmbeddedTemplates {
             | **{{{name}}} total** | | | **{{{committed}}}** | **{{{paid}}}** | **{{{outstanding}}}** |
             {{/memberStates}}
 
-            ## Access within the period by beneficiary country and type (GPU-hours)
+            ## Access within the period: the Union pool by beneficiary country and type, the host pool apart (GPU-hours)
 
-            | Country | SME | Start-up | Scale-up | Research | Public | Industry | Total |
-            |---|--:|--:|--:|--:|--:|--:|--:|
-            {{#accessByCountry}}
-            | {{{name}}} ({{{country}}}) | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
-            {{/accessByCountry}}
+            | Factory | Pool | Beneficiary country | SME | Start-up | Scale-up | Research | Public | Industry | Total |
+            |---|---|---|--:|--:|--:|--:|--:|--:|--:|
+            {{#accessBreakdown}}
+            | {{{scope}}} | {{{pool}}} | {{{country}}} | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
+            {{/accessBreakdown}}
 
             ## Policy {{{policyID}}} version {{{policyVersion}}}: {{{policyTitle}}}
 

@@ -136,6 +136,24 @@ import Testing
         }
         #expect(capex(0) == .pass && capex(1) == .pass && capex(2) == .breach && capex(3) == .breach)
         #expect(year.accessByCountry["FR"]?[.sme] == 40 && year.accessByCountry["unknown"]?[.research] == 60)
+        // Issue 29, case 6: the Union pool by beneficiary country and type, the host pool apart.
+        try small.grant(.industry, 7, pool: .host, date: "2026-07-01")
+        let withHost = try small.ledger.periodReport(period: .year(2026)).report
+        let giga = try #require(withHost.accessBreakdown["giga"])
+        #expect(giga.union["FR"]?[.sme] == 40 && giga.union["unknown"]?[.research] == 60 && giga.union.count == 2)
+        #expect(giga.host == [.industry: 7] && withHost.accessBreakdownTotal == giga)
+        let files = try ReportRenderer.files(withHost)
+        let summary = try #require(files.first { $0.0 == "summary.json" }?.1)
+        #expect(
+            summary.contains(
+                #""access_breakdown":{"factories":[{"host_by_category":{"industry":7},"id":"giga","union_by_country":{"FR":{"sme":40},"unknown":{"research":60}}},{"host_by_category":{},"id":"aif","union_by_country":{}}]"#
+            ))
+        let csv = try #require(files.first { $0.0 == "access-breakdown.csv" }?.1)
+        #expect(
+            csv.contains("*,union,FR,sme,40\r\n") && csv.contains("giga,host,,industry,7\r\n") && csv.contains("giga,union,unknown,research,60\r\n"),
+            "\(csv)")
+        let markdown = try #require(files.first { $0.0 == "report.md" }?.1)
+        #expect(markdown.contains("| giga | host | all | 0 | 0 | 0 | 0 | 0 | 7 | 7 |"))
         #expect(year.factories[0].period.union.committed == 1_700_001)
         let germany = try #require(year.memberStates.first { $0.code == "DE" })
         #expect(germany.factories.first { $0.factoryID == "giga" }?.isHost == true && germany.total.committed == 1_700_000)
@@ -171,7 +189,12 @@ import Testing
         #expect(html.contains("@media print") && html.contains("thead { display: table-header-group; }") && html.contains("counter(page)"))
         #expect(html.contains("@bottom-left { content: \"2026-Q1 · ledger at entry 7 · head "))  // the ledger state on every printed page
         #expect(html.contains(##"<a href="#e6">6</a>"##) && html.contains(##"<tr id="e6">"##))
-        #expect(html.contains("factories with breaches: giga"))
+        #expect(html.contains("factories with breaches: giga."))
+        // Issue 29, case 7: the programme's breach is said apart, not as a factory named "all factories".
+        try small.give(.union, 300_000, factory: "aif")
+        let programme = try ReportRenderer.files(try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q")))
+        let banner = try #require(programme.first { $0.0 == "report.html" }?.1)
+        #expect(banner.contains("factories with breaches: giga; programme level (all factories together): 1 breach."))
         #expect(html.contains(">no data</text>"))  // the AI factory has nothing recorded
         let markdown = try #require(files.first { $0.0 == "report.md" }?.1)
         #expect(markdown.contains("- **BREACH** giga: union-capex-share-max-gigafactory:") && markdown.contains("excess EUR 0.01"))

@@ -48,6 +48,40 @@ import Testing
         #expect(markdown.contains("(entries recorded since: 7 adjustment, 8 movement)"))
     }
 
+    /// Issue 29: a previous report of the older summary format (v2, signed by the gigaledger of
+    /// commit 95afbdf, its explanations worded before the exact display) is still read and
+    /// compared under its own version: Q2 rolls forward from it; a figure edited in it is refused.
+    @Test func aReportOfTheOlderSummaryFormatIsRolledForwardFrom() throws {
+        let dir = TempDir()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/summary-v2").path
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixtures) {
+            try FileManager.default.copyItem(atPath: fixtures + "/" + name, toPath: dir.file(name))
+        }
+        let env = ["GIGALEDGER_LEDGER": dir.file("ledger.sqlite"), "XDG_CONFIG_HOME": dir.file("config")]
+        let summary = try String(contentsOfFile: dir.file("2026-Q1/summary.json"), encoding: .utf8)
+        #expect(summary.contains("\"format\":\"gigaledger/report-summary/v2\"") && summary.contains("= 17.00%; at most 17.00%"))
+        let rolled = Binary.run(
+            ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "2026-Q1", "--authority-key", "authority.pub"], in: dir, env: env)
+        #expect(rolled.status == 0, "\(rolled.stderr)")
+        let markdown = try String(contentsOfFile: dir.file("q2/report.md"), encoding: .utf8)
+        #expect(markdown.contains("Compared with the 2026-Q1 report at entry 7, its signature checked."), "\(markdown.prefix(2000))")
+        let q2 = try String(contentsOfFile: dir.file("q2/summary.json"), encoding: .utf8)
+        #expect(q2.contains("\"format\":\"gigaledger/report-summary/v3\""))
+        // Unsigned and edited: its wording aside, every figure must be what the ledger gives.
+        try FileManager.default.removeItem(atPath: dir.file("2026-Q1/summary.json.minisig"))
+        try summary.replacingOccurrences(of: "at most 17.00%", with: "at most 17.00 % (reworded)")
+            .write(toFile: dir.file("2026-Q1/summary.json"), atomically: true, encoding: .utf8)
+        let reworded = Binary.run(
+            ["report", "--quarter", "2026-Q2", "--out", "q2-again", "--previous", "2026-Q1", "--authority-key", "authority.pub"], in: dir, env: env)
+        #expect(reworded.status == 0, "\(reworded.stderr)")
+        try summary.replacingOccurrences(of: "\"committed_cents\":1700001", with: "\"committed_cents\":1700000")
+            .write(toFile: dir.file("2026-Q1/summary.json"), atomically: true, encoding: .utf8)
+        let edited = Binary.run(
+            ["report", "--quarter", "2026-Q2", "--out", "q2-edited", "--previous", "2026-Q1", "--authority-key", "authority.pub"], in: dir, env: env)
+        #expect(edited.status == 65 && edited.stderr.contains("is not what this ledger gives for 2026-Q1"), "\(edited.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("q2-edited")))
+    }
+
     /// The hostile pass's F1: a summary moved to a later state (entries and head of entry 8)
     /// with its Q1 figures left as they were hid the adjustment.
     @Test func aSummaryMovedToALaterStateIsRefused() throws {
