@@ -25,6 +25,11 @@ extension GigaLedger {
             help: ArgumentHelp(
                 "The previous report's folder, or the previous period's signed checkpoint: rolls forward from it, and proves consistency from its checkpoint.",
                 valueName: "dir|checkpoint")) var previous: String?
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp(
+                "With --year: the year's issued quarterly report folders; each is checked as --previous is, and every quarterly verdict that now differs from it is listed with the entries that changed it.",
+                valueName: "dir")) var quarterReports: [String] = []
         @Flag(
             name: .long,
             help:
@@ -36,6 +41,9 @@ extension GigaLedger {
 
         func validate() throws {
             guard (quarter == nil) != (year == nil) else { throw ValidationError("give exactly one period: --quarter YYYY-Qn or --year YYYY") }
+            guard quarterReports.isEmpty || year != nil else {
+                throw ValidationError("--quarter-reports is for an annual report: give --year YYYY with it")
+            }
         }
 
         func run() async throws {
@@ -53,7 +61,7 @@ extension GigaLedger {
             }
             let bundle = try ledger.open(forWriting: false).reportBundle(
                 period: period, at: state, fullVerify: fullVerify,
-                previous: previousInput, signer: signer)
+                previous: previousInput, quarterReports: try quarterReports.map(PreviousInput.read), signer: signer)
             let report = bundle.report
             let counts = report.verdictCounts
             if json {

@@ -41,14 +41,31 @@ extension Ledger {
     /// forward from `previous` when given. Verifies the whole ledger and refuses one that does
     /// not verify; the figures are added up in the same pass. `fullVerify: false` takes the
     /// signatures under the latest checkpoint the ledger signed as checked.
+    /// `quarterReports`: for an annual report, the quarters' issued reports, each checked as a
+    /// previous report is (this ledger's, its signature, its summary what the ledger gives at its
+    /// state); every verdict that now differs from one is listed with the entries that changed it.
     public func periodReport(
         period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = true,
-        previous: PreviousReport? = nil
+        previous: PreviousReport? = nil, quarterReports: [PreviousReport] = []
     ) throws -> (report: PeriodReport, verification: VerificationReport) {
         let (data, head, origin, verification) = try collect(through: period.lastDay, at: at, fullVerify: fullVerify)
         if let previous { try check(previous, against: period, head: head, data: data, origin: origin) }
+        var issued = [Quarter: PreviousReport]()
+        for report in quarterReports {
+            guard case .year(let year) = period, case .quarter(let quarter)? = report.period, quarter.year == year else {
+                throw InputError(
+                    field: "quarter-reports", value: report.period?.description ?? "a checkpoint",
+                    problem: "is not a quarterly report of \(period) (give the folders of that year's quarterly reports, with --year)")
+            }
+            guard issued[quarter] == nil else {
+                throw InputError(
+                    field: "quarter-reports", value: quarter.description, problem: "is given twice; give each quarter's issued report once")
+            }
+            try checkIssued(report, period: .quarter(quarter), head: head, data: data, origin: origin, field: "quarter-reports")
+            issued[quarter] = report
+        }
         let root = try self.root(size: head.seq)
-        return (try data.report(period: period, origin: origin, head: head, root: root, previous: previous), verification)
+        return (try data.report(period: period, origin: origin, head: head, root: root, previous: previous, issued: issued), verification)
     }
 
     /// The contribution and access rows dated up to `through` (every one when nil) at state `at`
@@ -82,16 +99,26 @@ extension Ledger {
             let hint = period.kindName == "year" ? ": for an annual report, give the previous year's annual report (or its checkpoint)" : ""
             throw InputError(field: "previous", value: prior.description, problem: "is not a period before \(period)\(hint)")
         }
+        try checkIssued(previous, period: prior, head: head, data: data, origin: origin)
+    }
+
+    /// An issued report (a previous one, or a quarter's) is of this ledger at its state (its head
+    /// hash), signed by a key the ledger enrols when signed, and says what the ledger gives for
+    /// `prior` at that state.
+    /// `field`: the option that gave it, named in a refusal.
+    private func checkIssued(
+        _ previous: PreviousReport, period prior: ReportPeriod, head: Entry, data: ReportData, origin: String, field: String = "previous"
+    ) throws {
         guard previous.entryCount >= 1, previous.entryCount <= head.seq else {
             throw InputError(
-                field: "previous", value: String(previous.entryCount),
+                field: field, value: String(previous.entryCount),
                 problem: "is a report at entry \(previous.entryCount), after this report's state (entry \(head.seq))")
         }
         guard let priorHead = try entry(previous.entryCount) else { preconditionFailure("Ledger.check: entry \(previous.entryCount) is missing") }
         if let hash = previous.headHash, priorHead.hash != hash {
             throw InputError(
-                field: "previous", value: Encoding.hex(hash),
-                problem: "is not the hash of entry \(previous.entryCount) of this ledger: the previous report is of another ledger")
+                field: field, value: Encoding.hex(hash),
+                problem: "is not the hash of entry \(previous.entryCount) of this ledger: the report is of another ledger")
         }
         if let signature = previous.summarySignature, let text = previous.summaryText {
             try checkSignature(signature, of: text)
@@ -100,7 +127,7 @@ extension Ledger {
             let again = try data.report(period: prior, origin: origin, head: priorHead, root: try root(size: previous.entryCount), previous: nil)
             guard Self.sameSummary(text, ReportRenderer.summaryJSON(again)) else {
                 throw InputError(
-                    field: "previous", value: "summary.json",
+                    field: field, value: "\(prior) summary.json",
                     problem:
                         "is not what this ledger gives for \(prior) at entry \(previous.entryCount): it was edited, or made by another version of gigaledger (remake it with `gigaledger report \(prior.kindName == "year" ? "--year" : "--quarter") \(prior) --at \(previous.entryCount)`)"
                 )
@@ -365,7 +392,9 @@ struct ReportData {
         return (policy, seq, notInForce, out, programme)
     }
 
-    func report(period: ReportPeriod, origin: String, head: Entry, root: [UInt8], previous: PreviousReport?) throws -> PeriodReport {
+    func report(
+        period: ReportPeriod, origin: String, head: Entry, root: [UInt8], previous: PreviousReport?, issued: [Quarter: PreviousReport] = [:]
+    ) throws -> PeriodReport {
         let state = head.seq
         let judged = try judge(at: state, through: period.lastDay)
         let movements = figures(at: state) { period.contains($0) }
@@ -377,11 +406,24 @@ struct ReportData {
         if case .year = period {
             for quarter in period.quarters {
                 let atQuarter = try judge(at: state, through: quarter.lastDay)
-                quarterVerdicts.append(
-                    QuarterVerdicts(
-                        quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }, programme: atQuarter.programme,
-                        findings: atQuarter.factories.flatMap { item in item.3.map { (item.0.id, $0) } },
-                        isProvisional: String(head.recordedAt.prefix(10)) <= quarter.lastDay.description))
+                var verdicts = QuarterVerdicts(
+                    quarter: quarter, factories: atQuarter.factories.map { ($0.0.id, $0.2) }, programme: atQuarter.programme,
+                    findings: atQuarter.factories.flatMap { item in item.3.map { (item.0.id, $0) } },
+                    isProvisional: String(head.recordedAt.prefix(10)) <= quarter.lastDay.description)
+                if let report = issued[quarter] {
+                    // What differs from the issued quarterly report: its verdicts and findings, recomputed
+                    // at its state, against the same quarter at this state, each with its causes.
+                    let current = atQuarter.factories.map { factory, cumulative, verdicts, findings in
+                        FactoryReport(factory: factory, period: PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
+                    }
+                    let opening = figures(at: report.entryCount) { $0 <= quarter.lastDay }
+                    let changes = try self.changes(
+                        prior: .quarter(quarter), priorState: report.entryCount, state: state, period: .quarter(quarter), current: current,
+                        programme: atQuarter.programme, opening: opening)
+                    verdicts.issued = IssuedQuarter(
+                        entryCount: report.entryCount, isSigned: report.summarySignature != nil, changes: changes.filter { $0.rank <= 1 })
+                }
+                quarterVerdicts.append(verdicts)
             }
         }
         let allCumulative = factories.map(\.cumulative).reduce(PeriodFigures(), +)

@@ -96,7 +96,7 @@ extension Ledger {
     /// previous report's checkpoint to it when both exist. `signer` signs every file.
     public func reportBundle(
         period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
-        signer: SigningKey? = nil
+        quarterReports: [PreviousInput] = [], signer: SigningKey? = nil
     ) throws -> ReportBundle {
         var previousReport = previous?.report
         if let previous, let note = previous.checkpointNote {
@@ -117,7 +117,11 @@ extension Ledger {
                     problem: "is a checkpoint at entry \(checkpoint.size), not at the report's state (entry \(previous.report.entryCount))")
             }
         }
-        let (report, verification) = try periodReport(period: period, at: at, fullVerify: fullVerify, previous: previousReport)
+        for input in quarterReports where input.folder == nil {
+            throw InputError(field: "quarter-reports", value: "checkpoint", problem: "is not a report folder: give each quarter's report folder")
+        }
+        let (report, verification) = try periodReport(
+            period: period, at: at, fullVerify: fullVerify, previous: previousReport, quarterReports: quarterReports.map(\.report))
         let checkpoint = try self.checkpoint(size: report.entryCount)
         var consistency: String?, notes = [String]()
         if let previousNote = previous?.checkpointNote {

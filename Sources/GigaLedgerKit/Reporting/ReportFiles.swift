@@ -61,6 +61,15 @@ extension ReportRenderer {
         ])
     }
 
+    /// A change of a figure or verdict, with the entries behind it.
+    static func changeJSON(_ item: Change) -> CanonicalJSON {
+        .object([
+            "factory": item.factoryID.map { .string($0) } ?? .string(""), "scope": .string(item.factoryID == nil ? "programme" : "factory"),
+            "what": .string(item.what), "before": .string(item.before), "after": .string(item.after),
+            "causes": .array(item.causes.map { .object(["entry": .integer($0.seq), "how": .string($0.how)]) }),
+        ])
+    }
+
     static func rollForwardJSON(_ roll: RollForward) -> CanonicalJSON {
         .object([
             "previous_period": .string(roll.previousPeriod.description), "previous_entries": .integer(roll.previousEntryCount),
@@ -80,15 +89,7 @@ extension ReportRenderer {
                         "ref": .string(item.ref), "reason": .string(item.reason), "sign": .integer(Int64(item.sign)),
                     ])
                 }),
-            "changes": .array(
-                roll.changes.map { item in
-                    .object([
-                        "factory": item.factoryID.map { .string($0) } ?? .string(""),
-                        "scope": .string(item.factoryID == nil ? "programme" : "factory"),
-                        "what": .string(item.what), "before": .string(item.before), "after": .string(item.after),
-                        "causes": .array(item.causes.map { .object(["entry": .integer($0.seq), "how": .string($0.how)]) }),
-                    ])
-                }),
+            "changes": .array(roll.changes.map(changeJSON)),
         ])
     }
 
@@ -156,13 +157,20 @@ extension ReportRenderer {
         if !report.quarterVerdicts.isEmpty {
             json["quarters"] = .array(
                 report.quarterVerdicts.map { quarter in
-                    .object([
+                    var members: [String: CanonicalJSON] = [
                         "quarter": .string(quarter.quarter.description),
                         "factories": .array(
                             quarter.factories.map { item in
                                 .object(["id": .string(item.factoryID), "verdicts": .array(item.verdicts.map(verdictJSON))])
                             }),
-                    ])
+                    ]
+                    if let issued = quarter.issued {
+                        members["issued_report"] = .object([
+                            "entries": .integer(issued.entryCount), "signed": .bool(issued.isSigned),
+                            "changes": .array(issued.changes.map(changeJSON)),
+                        ])
+                    }
+                    return .object(members)
                 })
         }
         return String(decoding: CanonicalJSON.object(json).encoded(), as: UTF8.self) + "\n"

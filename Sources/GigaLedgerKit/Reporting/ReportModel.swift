@@ -274,11 +274,25 @@ public struct QuarterVerdicts: Equatable, Sendable {
     public let findings: [(factoryID: String, finding: PaymentFinding)]
     /// The quarter had not ended at the report's last entry.
     public let isProvisional: Bool
+    /// The quarter's issued report compared (`report --year Y --quarter-reports DIR...`): every
+    /// verdict and finding that now differs from it, with the entries that changed it; nil when
+    /// none was given for this quarter.
+    public var issued: IssuedQuarter? = nil
 
     public static func == (a: QuarterVerdicts, b: QuarterVerdicts) -> Bool {
         a.quarter == b.quarter && a.factories.map(\.factoryID) == b.factories.map(\.factoryID)
-            && a.factories.map(\.verdicts) == b.factories.map(\.verdicts)
+            && a.factories.map(\.verdicts) == b.factories.map(\.verdicts) && a.issued == b.issued
     }
+}
+
+/// A quarter's issued report as the annual report compares it.
+public struct IssuedQuarter: Equatable, Sendable {
+    /// The issued report's ledger state.
+    public let entryCount: Int64
+    /// Its summary's signature was checked (by a key the ledger enrols).
+    public let isSigned: Bool
+    /// The verdicts and findings that differ now, each with the entries recorded since that feed it.
+    public let changes: [Change]
 }
 
 /// One member state's money across factories, to the period's last day.

@@ -259,6 +259,11 @@ public enum ReportRenderer {
         return values
     }
 
+    /// ` (entries recorded since: 52 correction, 56 amendment)`, or "" when none.
+    static func causesText(_ change: Change) -> String {
+        change.causes.isEmpty ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")"
+    }
+
     static func rollForwardContext(_ roll: RollForward, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
         [
             "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount), "basis": roll.basis,
@@ -266,8 +271,7 @@ public enum ReportRenderer {
                 [
                     "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
                     "newBreach": change.rank == 0,
-                    "causesText": change.causes.isEmpty
-                        ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")",
+                    "causesText": causesText(change),
                 ]
             },
             "noChanges": roll.changes.isEmpty,
@@ -324,7 +328,21 @@ public enum ReportRenderer {
                     "statusClass": verdict.status.cssClass,
                 ]
             }
-            return [
+            var issued: [String: Any]?
+            if let report = quarter.issued {
+                issued = [
+                    "entries": String(report.entryCount), "signedText": report.isSigned ? ", its signature checked" : " (unsigned)",
+                    "none": report.changes.isEmpty,
+                    "changes": report.changes.map { change in
+                        [
+                            "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
+                            "causesText": causesText(change),
+                        ]
+                    },
+                ]
+            }
+            var values: [String: Any] = [
+                "notIssued": issued == nil,
                 "quarter": quarter.quarter.description, "provisionalText": quarter.isProvisional ? " (PROVISIONAL: the quarter had not ended)" : "",
                 "rows": quarter.factories.flatMap { item in item.verdicts.map { row(item.factoryID, $0) } }
                     + quarter.programme.map { row("all factories", $0) },
@@ -335,6 +353,8 @@ public enum ReportRenderer {
                     ]
                 },
             ]
+            if let issued { values["issued"] = issued }
+            return values
         }
     }
 

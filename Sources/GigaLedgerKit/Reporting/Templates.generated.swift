@@ -290,6 +290,9 @@ enum EmbeddedTemplates {
             <tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
             {{/rows}}</tbody></table></div>
             <ul>{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: paid {{excess}} above its commitments</li>{{/findings}}</ul>
+            {{#issued}}<p>Against the issued {{quarter}} report (entry {{entries}}{{signedText}}):{{#none}} no verdict differs.{{/none}}</p>
+            <ul>{{#changes}}<li>{{factoryID}}: {{what}}: {{before}} → <strong>{{after}}</strong>{{causesText}}</li>{{/changes}}</ul>{{/issued}}
+            {{#notIssued}}<p class="meta">No issued {{quarter}} report was given (<code>--quarter-reports</code>): its verdicts were not compared.</p>{{/notIssued}}
             {{/quarters}}
 
             <h2>Registered eligible CAPEX against the caps</h2>
@@ -452,6 +455,20 @@ enum EmbeddedTemplates {
             {{#findings}}
             - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: paid {{{excess}}} above its commitments
             {{/findings}}
+            {{#issued}}
+
+            Against the issued {{{quarter}}} report (entry {{{entries}}}{{{signedText}}}):
+            {{#none}}
+            no verdict differs.
+            {{/none}}
+            {{#changes}}
+            - {{{factoryID}}}: {{{what}}}: {{{before}}} → **{{{after}}}**{{{causesText}}}
+            {{/changes}}
+            {{/issued}}
+            {{#notIssued}}
+
+            No issued {{{quarter}}} report was given (`--quarter-reports`): its verdicts were not compared.
+            {{/notIssued}}
             {{/quarters}}
 
             {{#factories}}

@@ -85,6 +85,44 @@ import Testing
         #expect(verdict.entries.contains(3) && verdict.entries.contains(amendment.seq), "\(verdict.entries)")
     }
 
+    /// Issue 29, case 1: an amendment of the registered CAPEX recorded in Q2 turns the Q1 CAPEX
+    /// cap of the signed Q1 report from PASS to BREACH in the annual report; given the issued Q1
+    /// report, the annual report lists that verdict, and only it, with the amendment as its cause.
+    /// Hand-computed: EUR 17,000.00 of EUR 100,000.00 is 17% (PASS); of EUR 99,999.00, 17.0002%.
+    @Test func theAnnualReportListsTheQuarterlyVerdictsThatNowDiffer() throws {
+        let small = try Small()
+        try small.give(.union, 1_700_000)
+        try small.give(.memberState("DE"), 1_700_000)
+        let q1 = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        let issued = PreviousReport(
+            period: .quarter(try Quarter.parse("2026-Q1", field: "q")), entryCount: q1.entryCount, headHash: q1.headHash,
+            summaryText: ReportRenderer.summaryJSON(q1))
+        try small.give(.union, 100, date: "2026-05-01")  // a Q2 movement: not a Q1 matter
+        let amendment = try small.ledger.append(
+            .factoryAmend(
+                try Amendment(Factory(id: "giga", name: "Giga", kind: .gigafactory, hosts: ["DE"], capex: Cents(9_999_900)), reason: "audit")),
+            key: small.key)
+        let year = try small.ledger.periodReport(period: .year(2026), quarterReports: [issued]).report
+        let first = try #require(year.quarterVerdicts.first)
+        let changes = try #require(first.issued?.changes)
+        #expect(first.issued?.entryCount == q1.entryCount && first.issued?.isSigned == false)
+        #expect(changes.map(\.what) == ["union-capex-share-max-gigafactory"], "\(changes.map(\.what))")
+        #expect(changes.first?.before == "PASS" && changes.first?.after == "BREACH")
+        #expect(changes.first?.causes.map(\.seq) == [amendment.seq] && changes.first?.causes.map(\.how) == ["amendment"])
+        #expect(year.quarterVerdicts[1].issued == nil)
+        let markdown = try #require(try ReportRenderer.files(year).first { $0.0 == "report.md" }?.1)
+        #expect(markdown.contains("Against the issued 2026-Q1 report (entry \(q1.entryCount) (unsigned)"))
+        #expect(
+            markdown.contains("- giga: union-capex-share-max-gigafactory: PASS → **BREACH** (entries recorded since: \(amendment.seq) amendment)"))
+        #expect(markdown.contains("No issued 2026-Q2 report was given"))
+        // A quarterly report edited, or of another year, is refused.
+        let edited = PreviousReport(
+            period: issued.period, entryCount: issued.entryCount, headHash: issued.headHash,
+            summaryText: issued.summaryText!.replacingOccurrences(of: "\"status\":\"PASS\"", with: "\"status\":\"BREACH\""))
+        #expect(throws: InputError.self) { try small.ledger.periodReport(period: .year(2026), quarterReports: [edited]) }
+        #expect(throws: InputError.self) { try small.ledger.periodReport(period: .year(2027), quarterReports: [issued]) }
+    }
+
     @Test func aPreviousReportOfAnotherLedgerOrALaterPeriodIsRefused() throws {
         let small = try Small()
         try small.give(.union, 100)

@@ -82,6 +82,38 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("q2-edited")))
     }
 
+    /// Issue 29, case 1, through the binary: `report --year 2026 --quarter-reports q1` lists the
+    /// Q1 verdict an amendment in Q2 changed (the CAPEX cap: EUR 595,000,000.00 of EUR
+    /// 3,500,000,000.00 is 17%, of EUR 3,499,999,999.00 just over), with the amendment as cause;
+    /// a quarterly report with --quarter is a usage error.
+    @Test func theAnnualReportComparesTheIssuedQuarterlyReports() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", Repository.shippedPolicyPath])
+        let union = [
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "595000000.00",
+            "--date", "2026-02-01", "--category", "capex", "--kind", "commitment",
+        ]
+        try fixture.expectOK(union)
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key"])
+        let amended = try fixture.expectOK([
+            "factory", "amend", "--key", "authority.key", "--id", "de-jupiter", "--name", "Jupiter AI Gigafactory", "--kind", "gigafactory",
+            "--host", "DE", "--capex", "3499999999", "--reason", "eligible cost revised",
+        ])
+        let seq = try #require(amended.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.first)
+        try fixture.expectOK(["report", "--year", "2026", "--out", "year", "--quarter-reports", "q1"])
+        let markdown = try String(contentsOfFile: fixture.dir.file("year/report.md"), encoding: .utf8)
+        #expect(markdown.contains("Against the issued 2026-Q1 report (entry "), "\(markdown)")
+        #expect(
+            markdown.contains("- de-jupiter: union-capex-share-max-gigafactory: PASS → **BREACH** (entries recorded since: \(seq) amendment)"),
+            "\(seq)")
+        let summary = try String(contentsOfFile: fixture.dir.file("year/summary.json"), encoding: .utf8)
+        #expect(
+            summary.contains(
+                "\"issued_report\":{\"changes\":[{\"after\":\"BREACH\",\"before\":\"PASS\",\"causes\":[{\"entry\":\(seq),\"how\":\"amendment\"}]"))
+        let misused = fixture.run(["report", "--quarter", "2026-Q2", "--out", "q2", "--quarter-reports", "q1"])
+        #expect(misused.status == 64 && misused.stderr.contains("--quarter-reports is for an annual report"), "\(misused.stderr)")
+    }
+
     /// The hostile pass's F1: a summary moved to a later state (entries and head of entry 8)
     /// with its Q1 figures left as they were hid the adjustment.
     @Test func aSummaryMovedToALaterStateIsRefused() throws {
@@ -96,7 +128,7 @@ import Testing
         try FileManager.default.removeItem(atPath: fixture.dir.file("q1/summary.json.minisig"))
         expectRefused(
             fixture, ["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"],
-            saying: "previous: \"summary.json\" is not what this ledger gives for 2026-Q1 at entry 8")
+            saying: "previous: \"2026-Q1 summary.json\" is not what this ledger gives for 2026-Q1 at entry 8")
     }
 
     @Test func anEditedSignedSummaryIsRefused() throws {
