@@ -150,7 +150,7 @@ extension Ledger {
         guard let old = parsed(previous), let new = parsed(recomputed) else { return false }
         if old["format"] as? String == ReportRenderer.summaryFormat { return NSDictionary(dictionary: old).isEqual(NSDictionary(dictionary: new)) }
         guard let format = old["format"] as? String, Self.olderSummaryFormats.contains(format) else { return false }
-        let worded: Set<String> = ["format", "explanation", "margin", "entries", "entry_count"]
+        let worded: Set<String> = ["format", "rounding", "explanation", "margin", "entries", "entry_count"]
         func holds(_ old: Any, _ new: Any) -> Bool {
             if let old = old as? [String: Any] {
                 guard let new = new as? [String: Any] else { return false }
