@@ -480,6 +480,12 @@ public struct OwnCopies: Sendable {
     /// another hash (not this user's entry), are left out; the file is read only as a regular
     /// file (never through a link) and up to `acknowledgedBytesMax`.
     public func lostAcknowledged(origin: String, beyond size: Int64) -> [String] {
+        acknowledged(origin: origin).filter { $0.seq > size }.prefix(Self.lostListedMax).map(\.text)
+    }
+
+    /// The acknowledged file's entries, by seq (the last line of a seq stands), each checked as
+    /// `lostAcknowledged` says.
+    func acknowledged(origin: String) -> [(seq: Int64, hash: [UInt8], text: String)] {
         let descriptor = open(acknowledgedPath(origin: origin), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return [] }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
@@ -489,15 +495,33 @@ public struct OwnCopies: Sendable {
         else { return [] }
         let copy = try? ledger(origin: origin)
         let copySize = (try? copy?.size()) ?? 0
-        var bySeq = [Int64: String]()
+        var bySeq = [Int64: (hash: [UInt8], text: String)]()
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count == 3, let seq = Int64(parts[0]), seq > size, let hash = Encoding.unhex(String(parts[1])), hash.count == 32
+            guard parts.count == 3, let seq = Int64(parts[0]), seq > 0, let hash = Encoding.unhex(String(parts[1])), hash.count == 32
             else { continue }
             if seq <= copySize, (try? copy?.entry(seq))??.hash != hash { continue }
-            bySeq[seq] = "entry \(seq) (\(parts[2].unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f } ? String(parts[2]) : "?"))"
+            bySeq[seq] = (
+                hash, "entry \(seq) (\(parts[2].unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f } ? String(parts[2]) : "?"))"
+            )
         }
-        return bySeq.keys.sorted().prefix(Self.lostListedMax).map { bySeq[$0]! }
+        return bySeq.keys.sorted().map { ($0, bySeq[$0]!.hash, bySeq[$0]!.text) }
+    }
+
+    /// This user's acknowledged entries a server of another history no longer holds: from the
+    /// newest down, each compared with the server's entry of that seq (beyond its size, or another
+    /// hash: lost) until one it holds as acknowledged (the hash chain: everything below agrees).
+    /// At most `lostListedMax` entries are asked for.
+    func lostOnServer(origin: String, client: LedgerClient, serverSize: Int64) async -> [String] {
+        var lost = [String]()
+        for item in acknowledged(origin: origin).reversed().prefix(Self.lostListedMax) {
+            if item.seq <= serverSize {
+                guard let served = try? await client.entry(item.seq) else { break }  // cannot tell: stop
+                if served.hash == item.hash { break }
+            }
+            lost.append(item.text)
+        }
+        return lost.reversed()
     }
 
     /// The most of the acknowledged file read (about 200,000 entries' lines).
@@ -509,7 +533,11 @@ public struct OwnCopies: Sendable {
     /// The sentence that names this user's lost entries, or "" when none.
     /// `checkpointFile`: the checkpoint the client kept for the server, to be moved aside too.
     func lostSentence(origin: String, beyond size: Int64, checkpointFile: String?) -> String {
-        let lost = lostAcknowledged(origin: origin, beyond: size)
+        sentence(lostAcknowledged(origin: origin, beyond: size), origin: origin, checkpointFile: checkpointFile)
+    }
+
+    /// The sentence that names `lost`, this user's lost entries, or "" when none.
+    func sentence(_ lost: [String], origin: String, checkpointFile: String?) -> String {
         guard !lost.isEmpty else { return "" }
         return
             "; of your own entries the server acknowledged, it lost \(lost.joined(separator: ", "))\(lost.count == Self.lostListedMax ? " and maybe more" : "") (numbered as the server numbered them before the loss; listed in \(acknowledgedPath(origin: origin))): once the server's operator says it serves the restored ledger, keep that list, move aside this copy (every file whose name starts with \(path(origin: origin))) and the checkpoint kept for the server\(checkpointFile.map { " (\($0))" } ?? ""), then record them again"
@@ -557,10 +585,18 @@ public struct OwnCopies: Sendable {
                 do { problem = try Ledger.open(path: path, forWriting: false).copyProblem(path: path) } catch { problem = "\(error)" }
                 if let problem { throw OwnCopyUnusable(path: path, why: problem) }
             }
-            if error is ForkEvidence { throw error }
+            // Another history than the copy's (a restore written after, say): this user's entries
+            // it no longer holds as acknowledged are named, as when it is behind.
+            let lost = await lostOnServer(origin: answer.origin, client: client, serverSize: answer.size)
+            if let evidence = error as? ForkEvidence {
+                throw ForkEvidence(
+                    what: evidence.what + sentence(lost, origin: answer.origin, checkpointFile: trust.kept.file(origin: answer.origin)),
+                    path: evidence.path)
+            }
             throw try trust.evidence(
-                "what \(client.base) serves does not verify against this user's copy of the ledger (\(error))", answer: answer, previous: previous,
-                server: client.base)
+                "what \(client.base) serves does not verify against this user's copy of the ledger (\(error))"
+                    + sentence(lost, origin: answer.origin, checkpointFile: trust.kept.file(origin: answer.origin)),
+                answer: answer, previous: previous, server: client.base)
         }
         guard let note = outcome.reached, let signed = try? SignedNote.parse(note), let checkpoint = try? Checkpoint.parse(signed.text) else {
             throw try trust.evidence(

@@ -303,5 +303,15 @@ import Testing
             behind.stderr.contains("history was removed") && behind.stderr.contains("holds entries 7 to 8, which the server lost"), "\(behind.stderr)"
         )
         #expect(behind.stdout.isEmpty, "\(behind.stdout)")
+        // The hostile review's case: another office records past this officer's copy; its client
+        // then finds another history, and still names exactly its own lost entries.
+        let other = ["XDG_CONFIG_HOME": fixture.dir.file("other-office")]
+        for ref in ["NEW-7", "NEW-8", "NEW-9"] { try #require(fixture.remote(fixture.payment(ref: ref), server: server, env: other).status == 0) }
+        let beside = fixture.remote(fixture.payment(ref: "NEXT"), server: server)
+        expectRefusedWithEvidence(beside)
+        #expect(
+            beside.stderr.contains("it lost entry 7 (contribution") && beside.stderr.contains("ref LOST-7), entry 8 (contribution")
+                && beside.stderr.contains("ref LOST-8) (numbered as"), "\(beside.stderr)")
+        #expect(try entryCount(fixture) == 9)
     }
 }
