@@ -48,14 +48,19 @@ public struct VerificationFailure: GigaLedgerError, Equatable, Sendable {
     public let seq: Int64
     public let reason: String
 
-    public init(seq: Int64, reason: String) {
+    /// The entry was written by a newer GigaLedger (a later entry format): nothing is judged of it
+    /// or after it; the ledger cannot be used by this version (exit 2), it is not "not verified".
+    public let isNewerFormat: Bool
+
+    public init(seq: Int64, reason: String, isNewerFormat: Bool = false) {
         self.seq = seq
         self.reason = reason
+        self.isNewerFormat = isNewerFormat
     }
 
     /// `entry N: reason`; a failure of the file as a whole (its schema) has `seq` 0: `the ledger file: reason`.
     public var description: String { seq == 0 ? "the ledger file: \(reason)" : "entry \(seq): \(reason)" }
-    public var kind: FailureKind { .notVerified }
+    public var kind: FailureKind { isNewerFormat ? .unusable : .notVerified }
 }
 
 /// The system clock is outside the times a ledger records: nothing is recorded until it is fixed.

@@ -62,6 +62,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
         case .unmadeIndexRow(let table, let row, let seq):
             return
                 "the ledger is damaged: the index table \(table) holds a row (\(row)) that entry \(seq) does not make: it was written outside GigaLedger; nothing that relies on it is recorded (nothing was written), run `gigaledger verify`"
+        case .notVerified(let failure) where failure.isNewerFormat: return "\(failure); nothing was signed"
         case .notVerified(let failure): return "the ledger does not verify (\(failure)); nothing was signed, run `gigaledger verify`"
         case .treeIncomplete(let level, let index):
             return "the ledger's Merkle tree has no node at level \(level), index \(index); run `gigaledger verify`"
@@ -81,6 +82,7 @@ public enum LedgerError: GigaLedgerError, Equatable {
 
     public var kind: FailureKind {
         switch self {
+        case .notVerified(let failure) where failure.isNewerFormat: return .unusable
         case .headInvalid, .checkpointMismatch, .treeIncomplete, .notVerified, .damaged, .unmadeIndexRow: return .notVerified
         case .notFound, .exists, .notALedger, .readOnly, .busy, .served, .replica, .full, .sqlite, .unavailable, .cannotConnect, .postgres:
             return .unusable

@@ -117,6 +117,9 @@ extension GigaLedger {
                     fields["reason"] = .string(failure.reason)
                 }
                 print(String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self))
+            } else if let failure = report.failure, failure.isNewerFormat {
+                print("CANNOT VERIFY WITH THIS VERSION: \(failure)")
+                print("(entries 1 to \(report.verifiedCount) verified)")
             } else if let failure = report.failure {
                 print("NOT VERIFIED: \(failure)")
                 print("(entries 1 to \(report.verifiedCount) verified)")
@@ -137,7 +140,7 @@ extension GigaLedger {
                     )
                 }
             }
-            if !report.isVerified { throw ExitCode(ExitCodes.notVerified) }
+            if let failure = report.failure { throw ExitCode(ExitCodes.code(for: failure.kind)) }
             if let required {
                 let (size, count) = try ledger.witnessCount(of: required.keys)
                 try required.check(cosigners: count, size: size)

@@ -32,6 +32,10 @@ class Fail(Exception):
     pass
 
 
+class Newer(Exception):
+    """An entry of a later entry format (gigaledger/entry/vN, N > 1): this verifier cannot judge it."""
+
+
 # Section 9: a public key must be a canonical encoding of a point of the prime-order subgroup, not of
 # small order (what libsodium's crypto_core_ed25519_is_valid_point accepts); a signature's R must not
 # be of small order and its S must be below L (what libsodium's crypto_sign_verify_detached checks
@@ -596,6 +600,9 @@ def verify(path, authority_key_id=None):
             if hashlib.sha256(HASH_PREFIX + prev + body).digest() != stored:
                 raise Fail("hash does not match")
             top = members(parse_body(body), ["data", "format", "recorded_at", "seq", "signer", "type"])
+            newer = re.match(r"gigaledger/entry/v([1-9][0-9]*)\Z", top["format"]) if isinstance(top["format"], str) else None
+            if newer and int(newer.group(1)) > 1:
+                raise Newer("entry %d: written by a newer GigaLedger (body format %s; this verifier reads gigaledger/entry/v1)" % (seq, top["format"]))
             if top["format"] != "gigaledger/entry/v1" or top["type"] not in TYPES:
                 raise Fail("unknown format or type")
             if (top["seq"], top["type"], top["signer"], top["recorded_at"]) != (seq, kind, signer, recorded_at):
@@ -680,6 +687,9 @@ if __name__ == "__main__":
         failed, message = verify(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)
     except sqlite3.Error as error:
         print("cannot read %s: %s" % (sys.argv[1], error), file=sys.stderr)
+        sys.exit(2)
+    except Newer as error:
+        print("cannot verify with this verifier: %s" % error)
         sys.exit(2)
     print(message)
     sys.exit(1 if failed is not None else 0)

@@ -54,7 +54,16 @@ public struct EntryBody: Equatable, Sendable {
         let json: CanonicalJSON
         do { json = try CanonicalJSON.decode(bytes) } catch { throw .json(error) }
         var top = try Fields(json, path: "body")
-        guard try top.string("format") == format else { throw .field("body.format", "is not \(format)") }
+        let stated = try top.string("format")
+        guard stated == format else {
+            // A later version of this format: not a damaged entry, one this version cannot read.
+            if stated.hasPrefix("gigaledger/entry/v"), let version = Int(stated.dropFirst("gigaledger/entry/v".count)), version > 1,
+                String(version) == stated.dropFirst("gigaledger/entry/v".count)
+            {
+                throw .newerFormat(stated)
+            }
+            throw .field("body.format", "is not \(format)")
+        }
         let seq = try top.integer("seq")
         guard seq >= 1 else { throw .field("body.seq", "is not a positive sequence number") }
         let type = try top.string("type")
@@ -76,8 +85,14 @@ public struct EntryBody: Equatable, Sendable {
 /// A stored body that cannot be read is a ledger that does not verify; a parser of outside input
 /// (a policy file, a receipt) turns this into its own refusal.
 public enum EntryFormatError: GigaLedgerError, Equatable {
-    public var kind: FailureKind { .notVerified }
+    public var kind: FailureKind {
+        if case .newerFormat = self { return .unusable }
+        return .notVerified
+    }
     case json(CanonicalJSONError)
+    /// `gigaledger/entry/vN` with N above the version this binary reads: written by a newer
+    /// GigaLedger; this one can judge nothing of it (exit 2, never "not verified").
+    case newerFormat(String)
     case field(String, String)
     case input(InputError)
     case unknownType(String)
@@ -90,6 +105,9 @@ public enum EntryFormatError: GigaLedgerError, Equatable {
         case .input(let error): return "body.data.\(error.description)"
         case .unknownType(let type): return "unknown entry type \(InputError.quoted(type))"
         case .notCanonical: return "body is not in canonical form (its values re-encode differently)"
+        case .newerFormat(let stated):
+            return
+                "written by a newer GigaLedger (body format \(stated); this version reads \(EntryBody.format)): upgrade gigaledger to read this ledger"
         }
     }
 }

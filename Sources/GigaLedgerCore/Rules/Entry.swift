@@ -45,6 +45,7 @@ public struct Entry: Equatable, Sendable {
     package static func readBody(_ entry: Entry) -> Result<EntryBody, VerificationFailure> {
         let body: EntryBody
         do { body = try EntryBody.decode(entry.body) } catch {
+            if case .newerFormat = error { return .failure(VerificationFailure(seq: entry.seq, reason: error.description, isNewerFormat: true)) }
             return .failure(VerificationFailure(seq: entry.seq, reason: "body cannot be read: \(error)"))
         }
         if let mismatch = entry.columnMismatch(body) { return .failure(VerificationFailure(seq: entry.seq, reason: mismatch)) }

@@ -221,6 +221,7 @@ extension Ledger {
                 if at.map({ body.seq <= $0 }) ?? true { data.add(body) }
             })
         if let failure = verification.failure {
+            if failure.isNewerFormat { throw ReportError(message: "\(failure); nothing was reported", kind: .unusable) }
             throw ReportError(message: "the ledger does not verify (\(failure)); refusing to report on it", kind: .notVerified)
         }
         let state = at ?? verification.verifiedCount
