@@ -74,10 +74,19 @@ package enum Binary {
     }()
 
     /// Runs `gigaledger ARGS` in `dir` with a clean environment plus `env`; no terminal, no stdin.
+    /// A `serve` (or `witness serve`) run to see it refused is killed after this long if it
+    /// serves after all: the test then fails on its status (137) instead of hanging the suite.
+    package static let serveRefusalSecondsMax = 120
+
     package static func run(_ arguments: [String], in dir: TempDir, env: [String: String] = [:]) -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        if arguments.first == "serve" || arguments.prefix(2) == ["witness", "serve"] {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["--signal=KILL", String(serveRefusalSecondsMax), path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = dir.url
         var environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         for (name, value) in env { environment[name] = value }

@@ -50,6 +50,14 @@ final class WitnessProcess: @unchecked Sendable {
         return (witness, "coa.example/witness=\(witness.url)=witness.pub")
     }
 
+    /// Waits (bounded by `seconds`) until `process` has ended; whether it has. A server asks a
+    /// witness that failed (timed out on a loaded machine) again after a pause that doubles up to
+    /// `Witnessing.retrySecondsMax` (30 s): the bounds leave room for a few such pauses.
+    func stops(_ process: Process, within seconds: Double) -> Bool {
+        for _ in 0..<Int(seconds * 10) where process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        return !process.isRunning
+    }
+
     /// Waits (bounded) until `condition` holds.
     func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
         for _ in 0..<100 {
@@ -200,7 +208,7 @@ final class WitnessProcess: @unchecked Sendable {
                     == true
             })
         // The forked server learns that the witness refused its history, and stops (exit 2).
-        #expect(try eventually { !forked.process.isRunning })
+        #expect(stops(forked.process, within: 90))
         forked.stop()
         #expect(forked.process.terminationStatus == 2)
         witness.stop()
@@ -230,7 +238,7 @@ final class WitnessProcess: @unchecked Sendable {
         try FileManager.default.copyItem(atPath: backup, toPath: fixture.ledger)
         let lostState = fixture.dir.file("new-disk-state")
         let restored = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--state", lostState])
-        #expect(try eventually { !restored.process.isRunning }, "the server stops once its witness says it cosigned more")
+        #expect(stops(restored.process, within: 90), "the server stops once its witness says it cosigned more")
         restored.stop()
         #expect(restored.process.terminationStatus == 2)
         let learnt = try FileManager.default.contentsOfDirectory(atPath: lostState).first { $0.hasSuffix(".witnessed") }
@@ -277,7 +285,9 @@ final class WitnessProcess: @unchecked Sendable {
         try #require(fixture.remote(fixture.payment(ref: "OTHER-8"), server: restored, env: newcomer).status == 0)
         witness = try startWitness()
         defer { witness.stop() }
-        #expect(try eventually { !restored.process.isRunning }, "the server stops once its witness refuses its history")
+        // The server asks a witness that failed again after a pause that doubles up to
+        // `Witnessing.retrySecondsMax` (30 s): waited for that long and a little more, bounded.
+        #expect(stops(restored.process, within: 90), "the server stops once its witness refuses its history")
         restored.stop()
         #expect(restored.process.terminationStatus == 2)
         let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", lostState])
