@@ -99,11 +99,10 @@ final class LedgerService: Sendable {
         }
     }
 
-    /// Signs with `key` from now on (SIGHUP), once checked as at start; the key it replaces stays
-    /// valid for what it signed until the authority revokes it (through this server, now allowed).
-    func reloadLogKey(_ key: SigningKey, path: String) async throws {
-        let keys = try await run { try $0.keys() }
-        try Self.checkLogKey(key, keys: keys, path: path, running: true)
+    /// Signs with `key` from now on (SIGHUP); the caller checked it as at start (`checkLogKey`).
+    /// The key it replaces stays valid for what it signed until the authority revokes it (through
+    /// this server, now allowed).
+    func replaceLogKey(_ key: SigningKey) {
         logKeyHolder.withLock { $0 = key }
     }
 
@@ -130,7 +129,11 @@ final class LedgerService: Sendable {
     /// Refuses witnesses whose cosignatures the ledger could not keep: each key must be an enrolled,
     /// unrevoked auditor key (as `verify` requires of a stored cosignature).
     func checkWitnesses(_ witnesses: [WitnessEndpoint]) async throws {
-        let keys = try await run { try $0.keys() }
+        try Self.checkWitnesses(witnesses, keys: try await run { try $0.keys() })
+    }
+
+    /// `checkWitnesses` against the keys given (read once by the caller).
+    static func checkWitnesses(_ witnesses: [WitnessEndpoint], keys: [KeyRecord]) throws {
         for witness in witnesses {
             guard let record = keys.first(where: { $0.enrolment.publicKey == witness.key }), record.enrolment.role == .auditor, record.isActive else {
                 throw Refusal(

@@ -35,12 +35,12 @@ public final class ServerReloader: Sendable {
         guard witnesses.count == (parts.witnessing?.witnesses.count ?? 0) else {
             throw Refusal("the witnesses given differ in number from those at start: restart the server to add or remove one; nothing was reloaded")
         }
-        try await service.checkWitnesses(witnesses)
-        let context = try parts.tls.map { try TLSContextHolder.context(certificate: $0.certificate, privateKey: $0.privateKey) }
         let keys = try await service.run { try $0.keys() }
+        try LedgerService.checkWitnesses(witnesses, keys: keys)
         try LedgerService.checkLogKey(logKey, keys: keys, path: parts.ledgerPath, running: true)
+        let context = try parts.tls.map { try TLSContextHolder.context(certificate: $0.certificate, privateKey: $0.privateKey) }
         // Everything read and checked: now replaced together.
-        try await service.reloadLogKey(logKey, path: parts.ledgerPath)
+        service.replaceLogKey(logKey)
         parts.witnessing?.reload(witnesses)
         if let context { parts.tls?.replace(context) }
         return "log key \(logKey.id), \(witnesses.count) witness\(witnesses.count == 1 ? "" : "es")" + (context == nil ? "" : ", TLS certificate")

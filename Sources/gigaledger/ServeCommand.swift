@@ -16,7 +16,7 @@ extension GigaLedger {
                 through it; reads (verify, report, backup, publish) work beside it. The log key \
                 (`key enroll --role log`) signs checkpoints here, so the authority key stays offline. Stops on \
                 SIGTERM or SIGINT after the requests in flight; on SIGHUP reads its log key, its witnesses' \
-                keys and its TLS certificate again (all or none). the operator runbook, "One server for many offices"; \
+                keys and its TLS certificate again (all or none). The operator runbook, "One server for many offices"; \
                 schema/FORMAT.md section 17.
                 """)
 

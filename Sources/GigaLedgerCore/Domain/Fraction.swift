@@ -98,6 +98,19 @@ public struct Fraction: Equatable, Sendable, CustomStringConvertible {
         return (text, remainder == 0 ? 0 : (up ? 1 : -1))
     }
 
+    /// The digits after the point of n/d, not a whole number, with the fewest decimals that make
+    /// it exact, up to `decimalsMax` (then rounded half up, `rounded` true); nil when the
+    /// arithmetic would leave 128 bits. The whole part is n / d.
+    public static func fractionDigits(_ n: Total, _ d: Total) -> (digits: String, rounded: Bool)? {
+        for decimals in 1...decimalsMax {
+            guard let shown = decimalText(n, d, decimals: decimals) else { return nil }
+            if shown.rounded == 0 || decimals == decimalsMax {
+                return (shown.text.split(separator: ".").last.map(String.init) ?? "", shown.rounded != 0)
+            }
+        }
+        return nil
+    }
+
     /// `x` and `y` as percentages (`unit` "%", or " points" for a difference of shares) with the
     /// fewest decimals, two at least, that show them different when they are: a breach is never
     /// shown with figures that look equal. Beyond two decimals, an inexact figure says which way it

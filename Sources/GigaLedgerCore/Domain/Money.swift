@@ -70,15 +70,9 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// `Fraction.decimalsMax` more; then rounded, said so): an excess that is not a whole cent.
     public static func formattedExact(_ n: Total, _ d: Total) -> String {
         guard n % d != 0 else { return formatted(n / d) }
-        for extra in 1...Fraction.decimalsMax {
-            guard let shown = Fraction.decimalText(n, d, decimals: extra) else { break }
-            if shown.rounded == 0 || extra == Fraction.decimalsMax {
-                let whole = formatted(n / d)  // the cents part, grouped
-                let digits = shown.text.split(separator: ".").last.map(String.init) ?? ""
-                return whole + digits + (shown.rounded == 0 ? "" : " (rounded)")
-            }
-        }
-        return formatted(n / d) + " and a fraction of a cent"
+        // The cents part grouped, then the digits beyond the cent.
+        guard let (digits, rounded) = Fraction.fractionDigits(n, d) else { return formatted(n / d) + " and a fraction of a cent" }
+        return formatted(n / d) + digits + (rounded ? " (rounded)" : "")
     }
 
     /// `EUR 1,234.56` for any signed number of cents (used for net sums, which may be negative).

@@ -259,21 +259,21 @@ public enum ReportRenderer {
         return values
     }
 
-    /// ` (entries recorded since: 52 correction, 56 amendment)`, or "" when none.
-    static func causesText(_ change: Change) -> String {
-        change.causes.isEmpty ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")"
+    /// A changed figure or verdict as the templates show it, with the entries behind it
+    /// (` (entries recorded since: 52 correction, 56 amendment)`, or "" when none).
+    static func changeContext(_ change: Change) -> [String: Any] {
+        [
+            "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
+            "newBreach": change.rank == 0,
+            "causesText": change.causes.isEmpty
+                ? "" : " (entries recorded since: " + change.causes.map { "\($0.seq) \($0.how)" }.joined(separator: ", ") + ")",
+        ]
     }
 
     static func rollForwardContext(_ roll: RollForward, report: PeriodReport, cell: (String) -> String) -> [String: Any] {
         [
             "previousPeriod": roll.previousPeriod.description, "previousEntries": String(roll.previousEntryCount), "basis": roll.basis,
-            "changes": roll.changes.map { change in
-                [
-                    "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
-                    "newBreach": change.rank == 0,
-                    "causesText": causesText(change),
-                ]
-            },
+            "changes": roll.changes.map(changeContext),
             "noChanges": roll.changes.isEmpty,
             "factories": roll.factories.map { item in
                 let keys = PeriodFigures.ordered(
@@ -333,12 +333,7 @@ public enum ReportRenderer {
                 issued = [
                     "entries": String(report.entryCount), "signedText": report.isSigned ? ", its signature checked" : " (unsigned)",
                     "none": report.changes.isEmpty,
-                    "changes": report.changes.map { change in
-                        [
-                            "factoryID": change.factoryID ?? "all factories", "what": change.what, "before": change.before, "after": change.after,
-                            "causesText": causesText(change),
-                        ]
-                    },
+                    "changes": report.changes.map(changeContext),
                 ]
             }
             var values: [String: Any] = [

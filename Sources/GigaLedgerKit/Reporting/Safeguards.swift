@@ -185,13 +185,6 @@ enum Safeguards {
         func exact(_ n: Total, _ d: Total) -> String { self == .cents ? Cents.formattedExact(n, d) : Hours.formattedExact(n, d) }
     }
 
-    /// The measured value and the limit as shown: as many decimals as it takes to show them
-    /// different when they are (`Fraction.distinguished`).
-    static func shown(_ value: Fraction, _ limit: Fraction) -> (value: String, limit: String) {
-        let (a, b) = Fraction.distinguished(value, limit)
-        return (a, b)
-    }
-
     /// Room left under a cap (`margin` >= 0) or the amount over it.
     static func moneyMargin(_ margin: Total) -> String {
         margin >= 0 ? "headroom \(Cents.formatted(margin)) before the cap" : "excess \(Cents.formatted(-margin)) over the cap"
@@ -209,7 +202,7 @@ enum Safeguards {
         let info =
             committed > 0
             ? "; for information, the Union's share of all commitments is \(Fraction(figures.union.committed, committed).percentText)" : ""
-        let (valueText, limitText) = shown(value, limit)
+        let (valueText, limitText) = Fraction.distinguished(value, limit)
         // Over the cap: the exact excess (union − cap × base, in fractions of a cent when it is
         // one), and apart from it the whole cents to remove to comply.
         let over = union * 10_000 - whole * points
@@ -252,7 +245,7 @@ enum Safeguards {
             short <= 0
             ? "surplus \(Cents.formattedExact(-short, 10_000)) above the minimum"
             : "shortfall \(Cents.formattedExact(short, 10_000)) of participating states' commitments; \(Cents.formatted(needed - states)) to add to comply"
-        let (valueText, minimumText) = shown(value, minimum)
+        let (valueText, minimumText) = Fraction.distinguished(value, minimum)
         return Verdict(
             rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
             explanation:
@@ -297,7 +290,7 @@ enum Safeguards {
                 ? "headroom \(unit.text(numerator / denominator)) before the cap"
                 : "excess \(unit.exact(-numerator, 10_000)) over the cap; \(unit.text((-numerator + denominator - 1) / denominator)) to remove to comply"
         }
-        let (valueText, limitText) = shown(value, limit)
+        let (valueText, limitText) = Fraction.distinguished(value, limit)
         return Verdict(
             rule: rule, status: value <= limit ? .pass : .breach, value: value, threshold: limit,
             explanation: "\(what): \(unit.text(part)) of \(unit.text(whole)) = \(valueText); at most \(limitText)",
@@ -319,7 +312,7 @@ enum Safeguards {
         } else if short <= 0, points > 0 {
             margin = "surplus: \(Hours.formatted(-short / points)) of other access could be added before the minimum is missed"
         }
-        let (valueText, minimumText) = shown(value, minimum)
+        let (valueText, minimumText) = Fraction.distinguished(value, minimum)
         return Verdict(
             rule: rule, status: value >= minimum ? .pass : .breach, value: value, threshold: minimum,
             explanation: "\(what): \(Hours.formatted(part)) of \(Hours.formatted(whole)) = \(valueText); at least \(minimumText)",
@@ -494,14 +487,8 @@ public enum Hours {
     /// n/d GPU-hours exactly, with the decimals it needs: `1.5 GPU-hours`.
     public static func formattedExact(_ n: Total, _ d: Total) -> String {
         guard n % d != 0 else { return formatted(n / d) }
-        for decimals in 1...Fraction.decimalsMax {
-            guard let shown = Fraction.decimalText(n, d, decimals: decimals) else { break }
-            if shown.rounded == 0 || decimals == Fraction.decimalsMax {
-                let fraction = shown.text.split(separator: ".").last.map(String.init) ?? ""
-                return "\(grouped(n / d)).\(fraction) GPU-hours" + (shown.rounded == 0 ? "" : " (rounded)")
-            }
-        }
-        return formatted(n / d) + " and a fraction"
+        guard let (digits, rounded) = Fraction.fractionDigits(n, d) else { return formatted(n / d) + " and a fraction" }
+        return "\(grouped(n / d)).\(digits) GPU-hours" + (rounded ? " (rounded)" : "")
     }
 
     /// Thousands separated by commas, sign kept.

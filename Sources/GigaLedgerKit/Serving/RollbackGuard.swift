@@ -24,13 +24,15 @@ import GigaLedgerStore
 /// then on (a ledger whose first `size` entries give another root is not refused for it). A
 /// witness's answer is not signed: an operator who doubts a witness moves the file aside knowingly.
 public final class RollbackGuard: @unchecked Sendable {
-    // `@unchecked Sendable`: `guarded` and `witnessed` are read and written only under `lock`.
+    // `@unchecked Sendable`: `guarded`, `witnessed` and `cleared` are read and written only under `lock`.
     public let file: String
     /// The witnesses' sizes, beside `file`.
     public let witnessedFile: String
     private let lock = NSLock()
     private var guarded: Int64
     private var witnessed: [String: Witnessed]
+    /// Refused roots this ledger's entries were found not to give (see `checkWitnessed`).
+    private var cleared = Set<[UInt8]>()
 
     /// What one witness said: the size it cosigned, and the root of this ledger's first `size`
     /// entries when it refused them (nil when it only said the size).
@@ -175,7 +177,13 @@ public final class RollbackGuard: @unchecked Sendable {
             )
         }
         for (id, said) in witnessed.sorted(by: { $0.key < $1.key }) {
-            guard let refused = said.refusedRoot, said.size <= size, try root(said.size) == refused else { continue }
+            // A ledger's first entries never change under its one writer: a refused root found
+            // not to be this ledger's is not looked up again (the one-writer check runs often).
+            guard let refused = said.refusedRoot, said.size <= size, !lock.withLock({ cleared.contains(refused) }) else { continue }
+            guard try root(said.size) == refused else {
+                lock.withLock { _ = cleared.insert(refused) }
+                continue
+            }
             throw RolledBack(
                 message:
                     "the ledger's first \(said.size) entries are not those witness \(said.name) (key \(id)) cosigned: it refused a consistency proof from them (\(witnessedFile)): another history (a fork, or a backup restored and written after), not the one this server's log key had witnessed; serve a copy of the witnessed history (the operator runbook, \"Restoring a ledger\") \(doubt); nothing was served"
