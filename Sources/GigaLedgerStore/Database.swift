@@ -171,6 +171,8 @@ struct IndexedFacts: LedgerFacts {
         return try EntryBody.decode(bytes)
     }
 
+    func formatVersion(of seq: Int64) throws -> Int? { try body(seq)?.version }
+
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
         try reader.values(
             """

@@ -41,7 +41,7 @@ public struct IndexRow: Equatable, Sendable {
         case .correction(let correction): return [IndexRow(table: corrections, values: [.integer(correction.entry), .integer(body.seq)])]
         case .importRecord(let record): return [IndexRow(table: imports, values: [.text(Encoding.hex(record.fileSHA256)), .integer(body.seq)])]
         case .contribution, .access: return [IndexRow(table: facts, values: [.integer(factsDigest ?? Facts.digest(body.data)!), .integer(body.seq)])]
-        case .policy, .factoryAmend, .partnerAmend: return []
+        case .policy, .factoryAmend, .partnerAmend, .countersign, .reportIssue: return []
         }
     }
 

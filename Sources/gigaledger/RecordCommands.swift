@@ -8,7 +8,7 @@ extension GigaLedger {
     struct FactoryCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "factory", abstract: "Register and list AI gigafactories and AI factories.",
-            subcommands: [Register.self, Amend.self, List.self])
+            subcommands: [Register.self, Amend.self, Countersign.self, List.self])
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
@@ -51,9 +51,14 @@ extension GigaLedger {
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: FactoryFields
+            @Flag(
+                name: .long,
+                help:
+                    "Register it although a factory with the same name and a host in common is registered (recorded in the entry; reports list the twins together)."
+            ) var allowTwin = false
 
             func run() async throws {
-                let factory = try fields.factory()
+                let factory = try fields.factory(allowsTwin: allowTwin)
                 try await ledger.record(.factoryRegister(factory), signing: signing, what: "registered factory \(factory.id)")
             }
         }
@@ -61,16 +66,45 @@ extension GigaLedger {
         struct Amend: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record new values for a registered factory (every field, as at registration) and why (authority key).",
-                discussion: "The registration stays in the ledger; reports at a later state use the latest amendment.")
+                discussion: """
+                    The registration stays in the ledger. With --effective, the new values apply to periods ending on or after that \
+                    day (a report uses the registration in force on its period's last day); without it, they correct the registration \
+                    from the start, closed periods included, and a report rolling forward lists the change as a prior-period \
+                    adjustment of the base. A change of kind, or a host removed, takes effect only when a second authority key \
+                    countersigns it (`gigaledger factory countersign --entry N`).
+                    """)
 
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: FactoryFields
             @Option(name: .long, help: "Why, for the record.") var reason: String
+            @Option(name: .long, help: ArgumentHelp("The first day the new values apply (default: from the start).", valueName: "YYYY-MM-DD"))
+            var effective: String?
 
             func run() async throws {
-                let amendment = try Amendment(try fields.factory(), reason: reason)
+                let amendment = try Amendment(
+                    try fields.factory(), reason: reason, effectiveFrom: try effective.map { try CalendarDate.parse($0, field: "effective") })
                 try await ledger.record(.factoryAmend(amendment), signing: signing, what: "amended factory \(amendment.value.id)")
+            }
+        }
+
+        struct Countersign: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Countersign a factory amendment with a second authority key (four eyes).",
+                discussion: """
+                    An amendment that changes a factory's kind or removes a host takes effect only when an authority key other \
+                    than the one that signed it countersigns it; until then reports use the registration before it and list the \
+                    change as pending. Several authority keys may be active at once for this (see the keys guide).
+                    """)
+
+            @OptionGroup var ledger: LedgerOptions
+            @OptionGroup var signing: SigningOptions
+            @Option(name: .long, help: "The sequence number of the factory-amend entry.") var entry: Int64
+            @Option(name: .long, help: "Why, for the record (optional).") var reason: String = ""
+
+            func run() async throws {
+                let item = try Countersignature(entry: entry, reason: reason)
+                try await ledger.record(.countersign(item), signing: signing, what: "countersigned entry \(entry)")
             }
         }
     }
@@ -93,10 +127,10 @@ extension GigaLedger {
                 "Registered eligible operating budget in euros (an AI factory's operating-cost cap is assessed against it).", valueName: "EUR"))
         var opex: String?
 
-        func factory() throws -> Factory {
+        func factory(allowsTwin: Bool = false) throws -> Factory {
             try Factory(
                 id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: host,
-                capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") })
+                capex: try Cents.parse(capex, field: "capex"), opex: try opex.map { try Cents.parse($0, field: "opex") }, allowsTwin: allowsTwin)
         }
     }
 
@@ -140,9 +174,13 @@ extension GigaLedger {
             @OptionGroup var ledger: LedgerOptions
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: PartnerFields
+            @Flag(
+                name: .long,
+                help: "Register it although a partner with the same name and country is registered (recorded in the entry; reports list the twins)."
+            ) var allowTwin = false
 
             func run() async throws {
-                let partner = try fields.partner()
+                let partner = try fields.partner(allowsTwin: allowTwin)
                 try await ledger.record(.partnerRegister(partner), signing: signing, what: "registered partner \(partner.id)")
             }
         }
@@ -155,9 +193,12 @@ extension GigaLedger {
             @OptionGroup var signing: SigningOptions
             @OptionGroup var fields: PartnerFields
             @Option(name: .long, help: "Why, for the record.") var reason: String
+            @Option(name: .long, help: ArgumentHelp("The first day the new values apply (default: from the start).", valueName: "YYYY-MM-DD"))
+            var effective: String?
 
             func run() async throws {
-                let amendment = try Amendment(try fields.partner(), reason: reason)
+                let amendment = try Amendment(
+                    try fields.partner(), reason: reason, effectiveFrom: try effective.map { try CalendarDate.parse($0, field: "effective") })
                 try await ledger.record(.partnerAmend(amendment), signing: signing, what: "amended partner \(amendment.value.id)")
             }
         }
@@ -170,7 +211,9 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("Country of establishment (ISO 3166-1 alpha-2).", valueName: "CC")) var country: String
         @Flag(name: .long, help: "The partner is an SME.") var sme = false
 
-        func partner() throws -> Partner { try Partner(id: id, name: name, country: country, isSME: sme) }
+        func partner(allowsTwin: Bool = false) throws -> Partner {
+            try Partner(id: id, name: name, country: country, isSME: sme, allowsTwin: allowsTwin)
+        }
     }
 
     struct ContributionCommand: AsyncParsableCommand {

@@ -262,7 +262,14 @@ TYPES = {
     "correction": ["entry", "reason"],
     "policy": ["policy", "version", "title", "rules"],
     "import": ["file_name", "file_sha256", "rows"],
+    "countersign": ["entry", "reason"],
+    "report-issue": ["entry_count", "period", "summary_sha256"],
 }
+# Section 4: the formats this verifier reads; section 5: the types and optional members format v2 added.
+FORMATS = {"gigaledger/entry/v1": 1, "gigaledger/entry/v2": 2}
+V2_TYPES = {"countersign", "report-issue"}
+V2_OPTIONAL = {"factory-register": ["allow_twin"], "partner-register": ["allow_twin"], "factory-amend": ["effective_from"],
+               "partner-amend": ["effective_from"], "contribution": ["allow_duplicate"], "access": ["allow_duplicate", "partner"]}
 # Section 5, "policy": every rule gigaledger knows, its value's member, and whether every policy has it.
 POLICY_RULES = {
     "union-capex-share-max-gigafactory": ("basis_points", True), "union-acquisition-share-max-ai-factory": ("basis_points", True),
@@ -280,6 +287,27 @@ CATEGORIES = ["sme", "startup", "scaleup", "research", "public", "industry"]
 
 def check_values(kind, d):
     """Section 5."""
+    for flag in ("allow_twin", "allow_duplicate"):
+        if flag in d and d[flag] is not True:
+            raise Fail("bad %s: written only as true" % flag)
+    if "effective_from" in d and kind != "policy":
+        date(d["effective_from"])
+    if "partner" in d:
+        ident(d["partner"])
+    if kind == "countersign":
+        if type(d["entry"]) is not int or d["entry"] < 1:
+            raise Fail("bad entry")
+        text(d["reason"], 500, empty=True)
+        return None
+    if kind == "report-issue":
+        if type(d["entry_count"]) is not int or d["entry_count"] < 1 or not re.fullmatch(r"[0-9a-f]{64}", str(d["summary_sha256"])):
+            raise Fail("bad report-issue")
+        period = str(d["period"])
+        quarter = re.fullmatch(r"([0-9]{4})-Q([1-4])", period)
+        year = quarter.group(1) if quarter else period if re.fullmatch(r"[0-9]{4}", period) else None
+        if year is None or not 2021 <= int(year) <= 2099:
+            raise Fail("bad period")
+        return None
     if kind in ("genesis", "key-enroll"):
         if kind == "genesis":
             origin(d["origin"])
@@ -354,11 +382,14 @@ class Ledger:
         self.partners = {}
         self.corrections = {}   # corrected seq -> seq
         self.bodies = {}        # seq -> (type, data) of contributions and access records
+        self.amendments = {}    # seq -> signer of each factory-amend
+        self.version = None     # the format version of the last entry
         self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": [], "facts": []}
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
-        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register", "factory-amend", "partner-amend", "policy"):
+        if kind in ("key-enroll", "key-revoke", "factory-register", "partner-register", "factory-amend", "partner-amend", "policy",
+                    "countersign", "report-issue"):
             return key["role"] == "authority"
         if kind == "contribution":
             return key["role"] == "authority" or (key["role"] == "officer" and d["source"] in key["scopes"])
@@ -405,6 +436,14 @@ class Ledger:
             raise Fail("unknown factory")
         if kind == "contribution" and d["source"].startswith("private:") and d["source"][8:] not in self.partners:
             raise Fail("unknown partner")
+        if kind == "access" and "partner" in d and d["partner"] not in self.partners:
+            raise Fail("unknown partner")
+        if kind == "countersign" and (d["entry"] >= seq or d["entry"] not in self.amendments):
+            raise Fail("countersigns an entry that is not an earlier factory-amend")
+        if kind == "countersign" and self.amendments[d["entry"]] == signer:
+            raise Fail("countersigned by the key that signed the amendment")
+        if kind == "report-issue" and d["entry_count"] >= seq:
+            raise Fail("a report issued at a state not before it")
         if kind == "import" and (d["rows"] >= seq or any(seq - back not in self.bodies for back in range(1, d["rows"] + 1))):
             raise Fail("an import record must follow its rows: contributions or access records")
         if kind == "correction" and (d["entry"] >= seq or d["entry"] not in self.bodies or d["entry"] in self.corrections):
@@ -601,16 +640,19 @@ def verify(path, authority_key_id=None):
                 raise Fail("hash does not match")
             top = members(parse_body(body), ["data", "format", "recorded_at", "seq", "signer", "type"])
             newer = re.match(r"gigaledger/entry/v([1-9][0-9]*)\Z", top["format"]) if isinstance(top["format"], str) else None
-            if newer and int(newer.group(1)) > 1:
-                raise Newer("entry %d: written by a newer GigaLedger (body format %s; this verifier reads gigaledger/entry/v1)" % (seq, top["format"]))
-            if top["format"] != "gigaledger/entry/v1" or top["type"] not in TYPES:
+            if newer and int(newer.group(1)) > max(FORMATS.values()):
+                raise Newer("entry %d: written by a newer GigaLedger (body format %s; this verifier reads gigaledger/entry/v1 and v2)" % (seq, top["format"]))
+            version = FORMATS.get(top["format"]) if isinstance(top["format"], str) else None
+            if version is None or top["type"] not in TYPES or (version < 2 and top["type"] in V2_TYPES):
                 raise Fail("unknown format or type")
+            if state.version is not None and version < state.version:
+                raise Fail("format goes back (an entry of v%d after v%d)" % (version, state.version))
             if (top["seq"], top["type"], top["signer"], top["recorded_at"]) != (seq, kind, signer, recorded_at):
                 raise Fail("columns differ from the body")
             utc_time(recorded_at)
             if len(body) > 65536:
                 raise Fail("body is more than 65,536 bytes")
-            d = members(top["data"], TYPES[kind], OPTIONAL.get(kind, ()))
+            d = members(top["data"], TYPES[kind], OPTIONAL.get(kind, []) + (V2_OPTIONAL.get(kind, []) if version >= 2 else []))
             enrolled = check_values(kind, d)
             state.check(seq, kind, d, signer)
             public_key = enrolled["public_key"] if kind == "genesis" else state.keys[signer]["public_key"]
@@ -621,6 +663,9 @@ def verify(path, authority_key_id=None):
             except InvalidSignature:
                 raise Fail("signature does not verify")
             state.apply(seq, kind, d, enrolled)
+            state.version = version
+            if kind == "factory-amend":
+                state.amendments[seq] = signer
             if pending_root is not None and signer == pending_root and kind != "genesis" and state.keys[signer]["role"] == "authority":
                 pending_root = None  # section 12: an entry the trusted later authority signed vouches for the chain before it
             if kind in ("contribution", "access"):

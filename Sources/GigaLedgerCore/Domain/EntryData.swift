@@ -15,6 +15,11 @@ public enum EntryData: Equatable, Sendable {
     case correction(Correction)
     case policy(Policy)
     case importRecord(ImportRecord)
+    /// A second authority key's consent to an amendment that changes a factory's kind or removes
+    /// a host (format v2): until one is recorded, reports use the registration before it.
+    case countersign(Countersignature)
+    /// A report issued at a ledger state (format v2): its period and its summary.json's hash.
+    case reportIssue(ReportIssue)
 
     /// The entry type as stored in the `type` column and the body.
     public var type: String {
@@ -31,6 +36,23 @@ public enum EntryData: Equatable, Sendable {
         case .correction: return "correction"
         case .policy: return "policy"
         case .importRecord: return "import"
+        case .countersign: return "countersign"
+        case .reportIssue: return "report-issue"
+        }
+    }
+
+    /// The lowest body format version that can hold this data: 2 for the types and members format
+    /// v2 added (schema/FORMAT.md section 5), else 1.
+    public var formatVersionMin: Int {
+        switch self {
+        case .countersign, .reportIssue: return 2
+        case .factoryRegister(let factory): return factory.allowsTwin ? 2 : 1
+        case .partnerRegister(let partner): return partner.allowsTwin ? 2 : 1
+        case .factoryAmend(let amendment): return amendment.effectiveFrom == nil ? 1 : 2
+        case .partnerAmend(let amendment): return amendment.effectiveFrom == nil ? 1 : 2
+        case .contribution(let item): return item.allowsDuplicate ? 2 : 1
+        case .access(let grant): return grant.allowsDuplicate || grant.partner != nil ? 2 : 1
+        default: return 1
         }
     }
 
@@ -86,11 +108,17 @@ public struct Factory: Equatable, Sendable {
     /// The registered eligible operating budget, when one was registered (an AI factory's
     /// operating-cost cap is assessed against it; without it that cap is not assessable).
     public let opex: Cents?
+    /// Registered knowing that another factory has the same name and hosts (format v2,
+    /// `allow_twin`); meaningful on a registration only.
+    public let allowsTwin: Bool
 
     /// The most host member states one (multi-country) factory may name.
     public static let hostsMax = 27
 
-    public init(id: String, name: String, kind: FactoryKind, hosts: [String], capex: Cents, opex: Cents? = nil) throws(InputError) {
+    public init(
+        id: String, name: String, kind: FactoryKind, hosts: [String], capex: Cents, opex: Cents? = nil, allowsTwin: Bool = false
+    ) throws(InputError) {
+        self.allowsTwin = allowsTwin
         self.id = try Codes.identifier(id, field: "id")
         self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         self.kind = kind
@@ -113,14 +141,18 @@ public struct Factory: Equatable, Sendable {
     }
 }
 
-/// New values for a registered factory or partner, and why.
+/// New values for a registered factory or partner, and why; from when, when it says (format v2).
 public struct Amendment<Value: Equatable & Sendable>: Equatable, Sendable {
     public let value: Value
     public let reason: String
+    /// The first day the new values apply; nil: from the start (a corrected registration, and every
+    /// amendment recorded before effective dates existed).
+    public let effectiveFrom: CalendarDate?
 
-    public init(_ value: Value, reason: String) throws(InputError) {
+    public init(_ value: Value, reason: String, effectiveFrom: CalendarDate? = nil) throws(InputError) {
         self.value = value
         self.reason = try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax)
+        self.effectiveFrom = effectiveFrom
     }
 }
 
@@ -129,8 +161,11 @@ public struct Partner: Equatable, Sendable {
     public let name: String
     public let country: String
     public let isSME: Bool
+    /// Registered knowing that another partner has the same name and country (format v2).
+    public let allowsTwin: Bool
 
-    public init(id: String, name: String, country: String, isSME: Bool) throws(InputError) {
+    public init(id: String, name: String, country: String, isSME: Bool, allowsTwin: Bool = false) throws(InputError) {
+        self.allowsTwin = allowsTwin
         self.id = try Codes.identifier(id, field: "id")
         self.name = try Codes.text(name, field: "name", bytesMax: Codes.nameBytesMax)
         self.country = try Codes.country(country, field: "country")
@@ -146,11 +181,14 @@ public struct Contribution: Equatable, Sendable {
     public let category: CostCategory
     public let kind: ContributionKind
     public let ref: String
+    /// Recorded although it looked like a duplicate of an earlier entry (format v2, `--allow-duplicate`).
+    public let allowsDuplicate: Bool
 
     public init(
         factory: String, source: Source, amount: Cents, date: CalendarDate, category: CostCategory,
-        kind: ContributionKind, ref: String
+        kind: ContributionKind, ref: String, allowsDuplicate: Bool = false
     ) throws(InputError) {
+        self.allowsDuplicate = allowsDuplicate
         self.factory = try Codes.identifier(factory, field: "factory")
         self.source = source
         guard amount.value > 0 else {
@@ -176,6 +214,10 @@ public struct AccessGrant: Equatable, Sendable {
     /// The beneficiary's country (ISO 3166-1 alpha-2, EL for Greece), for the annual breakdown by
     /// participating state (Statutes Art. 19); optional, absent from records made before it existed.
     public let country: String?
+    /// The registered partner the beneficiary is, when named (format v2): its SME flag decides.
+    public let partner: String?
+    /// Recorded although it looked like a duplicate (format v2, `--allow-duplicate`).
+    public let allowsDuplicate: Bool
 
     /// The most GPU-hours one access record may grant: 10^10, over a century of 100,000 GPUs.
     public static let gpuHoursMax: Int64 = 10_000_000_000
@@ -191,8 +233,11 @@ public struct AccessGrant: Equatable, Sendable {
 
     public init(
         factory: String, beneficiary: String, category: AccessCategory, gpuHours: Int64, date: CalendarDate,
-        pool: AccessPool, isCommercial: Bool, charge: Cents, country: String? = nil
+        pool: AccessPool, isCommercial: Bool, charge: Cents, country: String? = nil, partner: String? = nil,
+        allowsDuplicate: Bool = false
     ) throws(InputError) {
+        self.partner = try partner.map { (id) throws(InputError) in try Codes.identifier(id, field: "partner") }
+        self.allowsDuplicate = allowsDuplicate
         self.factory = try Codes.identifier(factory, field: "factory")
         self.beneficiary = try Codes.text(beneficiary, field: "beneficiary", bytesMax: Codes.nameBytesMax)
         self.category = category
@@ -255,5 +300,37 @@ public struct ImportRecord: Equatable, Sendable {
         guard rows >= 1 else { throw InputError(field: "rows", value: String(rows), problem: "must be at least 1") }
         self.fileSHA256 = fileSHA256
         self.rows = rows
+    }
+}
+
+/// A second authority's consent to an amendment (format v2, type `countersign`).
+public struct Countersignature: Equatable, Sendable {
+    /// The `factory-amend` entry consented to.
+    public let entry: Int64
+    public let reason: String
+
+    public init(entry: Int64, reason: String) throws(InputError) {
+        guard entry >= 1 else { throw InputError(field: "entry", value: String(entry), problem: "is not a sequence number") }
+        self.entry = entry
+        self.reason = try Codes.text(reason, field: "reason", bytesMax: Codes.noteBytesMax, allowEmpty: true)
+    }
+}
+
+/// A report issued (format v2, type `report-issue`): which period, at which ledger state, and the
+/// SHA-256 of its summary.json, so the first issue of a period and every re-issue are on the ledger.
+public struct ReportIssue: Equatable, Sendable {
+    public let period: ReportPeriod
+    /// The report's state: the entries it counts (1 to the entry before this one).
+    public let entryCount: Int64
+    public let summarySHA256: [UInt8]
+
+    public init(period: ReportPeriod, entryCount: Int64, summarySHA256: [UInt8]) throws(InputError) {
+        guard entryCount >= 1 else { throw InputError(field: "entry_count", value: String(entryCount), problem: "must be at least 1") }
+        guard summarySHA256.count == 32 else {
+            throw InputError(field: "summary_sha256", value: Encoding.hex(summarySHA256), problem: "is not 32 bytes")
+        }
+        self.period = period
+        self.entryCount = entryCount
+        self.summarySHA256 = summarySHA256
     }
 }

@@ -102,7 +102,7 @@ public struct Policy: Equatable, Sendable {
         } catch { throw FileRefusal("policy file \(path)", error.description) }
     }
 
-    func encoded() -> [String: CanonicalJSON] {
+    package func encoded() -> [String: CanonicalJSON] {
         var members: [String: CanonicalJSON] = [
             "policy": .string(id), "version": .integer(version), "title": .string(title),
             "rules": .array(

@@ -39,3 +39,66 @@ public struct Quarter: Equatable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(year)-Q\(number)" }
 }
+
+/// What a report covers: a calendar quarter (the officers' rhythm) or a financial year (the
+/// law's: 1 January to 31 December, Statutes Art. 17; the hosting entity's annual report, Art. 12b).
+public enum ReportPeriod: Equatable, Hashable, Sendable, CustomStringConvertible {
+    case quarter(Quarter)
+    case year(Int)
+
+    /// Parses `2026-Q1` (a quarter) or `2026` (a year).
+    public static func parse(_ text: String, field: String) throws(InputError) -> ReportPeriod {
+        if text.count == 4, Codes.isASCII(text), let year = Int(text), String(year) == text {
+            guard year >= CalendarDate.earliest.year, year <= CalendarDate.latest.year else {
+                throw InputError(field: field, value: text, problem: "is outside \(CalendarDate.earliest.year) to \(CalendarDate.latest.year)")
+            }
+            return .year(year)
+        }
+        return .quarter(try Quarter.parse(text, field: field))
+    }
+
+    public var firstDay: CalendarDate {
+        switch self {
+        case .quarter(let quarter): return quarter.firstDay
+        case .year(let year): return Quarter(year: year, number: 1).firstDay
+        }
+    }
+
+    public var lastDay: CalendarDate {
+        switch self {
+        case .quarter(let quarter): return quarter.lastDay
+        case .year(let year): return Quarter(year: year, number: 4).lastDay
+        }
+    }
+
+    /// The quarters the period is made of.
+    public var quarters: [Quarter] {
+        switch self {
+        case .quarter(let quarter): return [quarter]
+        case .year(let year): return (1...4).map { Quarter(year: year, number: $0) }
+        }
+    }
+
+    /// The period of the same kind just before this one.
+    public var previous: ReportPeriod {
+        switch self {
+        case .quarter(let quarter): return .quarter(quarter.previous)
+        case .year(let year): return .year(year - 1)
+        }
+    }
+
+    public func contains(_ date: CalendarDate) -> Bool { date >= firstDay && date <= lastDay }
+
+    /// "quarter" or "year", for sentences.
+    public var kindName: String {
+        if case .year = self { return "year" }
+        return "quarter"
+    }
+
+    public var description: String {
+        switch self {
+        case .quarter(let quarter): return quarter.description
+        case .year(let year): return String(year)
+        }
+    }
+}

@@ -4,21 +4,36 @@ import Foundation
 /// sequence number, type, signer and recording time, so that the entry hash covers every
 /// stored column but the hash and the signature themselves (schema/FORMAT.md, "Entry body").
 public struct EntryBody: Equatable, Sendable {
-    public static let format = "gigaledger/entry/v1"
+    /// The format this version writes: every entry it records is of it.
+    public static let format = "gigaledger/entry/v2"
+    /// The latest format version this binary reads and the one it writes.
+    public static let formatVersion = 2
+    /// The format versions this binary reads: v1 (before the registrations' effective dates and the
+    /// report issues' members) and v2 (schema/FORMAT.md section 4).
+    public static let formatVersions = 1...formatVersion
 
     public let seq: Int64
     public let signer: KeyID
     public let recordedAt: String
     public let data: EntryData
+    /// The body's format version (`gigaledger/entry/vN`): what members its types may have.
+    public let version: Int
 
-    public init(seq: Int64, signer: KeyID, recordedAt: String, data: EntryData) {
+    public init(seq: Int64, signer: KeyID, recordedAt: String, data: EntryData, version: Int = EntryBody.formatVersion) {
+        precondition(Self.formatVersions.contains(version), "EntryBody: format version \(version) is not one this binary writes")
         self.seq = seq
         self.signer = signer
         self.recordedAt = recordedAt
         self.data = data
+        self.version = version
     }
 
     public var type: String { data.type }
+
+    /// `gigaledger/entry/vN` of this body.
+    public var formatText: String { Self.formatText(version) }
+
+    static func formatText(_ version: Int) -> String { version == formatVersion ? format : "gigaledger/entry/v\(version)" }
 
     /// The canonical JSON bytes stored in the `body` column.
     public func encoded() -> [UInt8] {
@@ -30,7 +45,7 @@ public struct EntryBody: Equatable, Sendable {
     /// Through `CanonicalJSON`: every type.
     func encodedGenerally() -> [UInt8] {
         CanonicalJSON.object([
-            "format": .string(Self.format),
+            "format": .string(formatText),
             "seq": .integer(seq),
             "type": .string(type),
             "signer": .string(signer.description),
@@ -55,15 +70,7 @@ public struct EntryBody: Equatable, Sendable {
         do { json = try CanonicalJSON.decode(bytes) } catch { throw .json(error) }
         var top = try Fields(json, path: "body")
         let stated = try top.string("format")
-        guard stated == format else {
-            // A later version of this format: not a damaged entry, one this version cannot read.
-            if stated.hasPrefix("gigaledger/entry/v"), let version = Int(stated.dropFirst("gigaledger/entry/v".count)), version > 1,
-                String(version) == stated.dropFirst("gigaledger/entry/v".count)
-            {
-                throw .newerFormat(stated)
-            }
-            throw .field("body.format", "is not \(format)")
-        }
+        let version = try formatVersion(stated)
         let seq = try top.integer("seq")
         guard seq >= 1 else { throw .field("body.seq", "is not a positive sequence number") }
         let type = try top.string("type")
@@ -73,11 +80,24 @@ public struct EntryBody: Equatable, Sendable {
         guard Timestamp.isValid(recordedAt) else { throw .field("body.recorded_at", "is not a UTC time YYYY-MM-DDTHH:MM:SSZ") }
         var dataFields = try top.object("data")
         try top.finish()
-        let data = try decodeData(type: type, fields: &dataFields)
+        let data = try decodeData(type: type, fields: &dataFields, version: version)
         try dataFields.finish()
-        let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
+        let body = EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data, version: version)
         guard body.encodedGenerally() == bytes else { throw .notCanonical }
         return body
+    }
+}
+
+extension EntryBody {
+    /// The version a body's `format` states: one this binary reads, or "written by a newer
+    /// GigaLedger" for a later one (not a damaged entry: one this version cannot judge).
+    static func formatVersion(_ stated: String) throws(EntryFormatError) -> Int {
+        let prefix = "gigaledger/entry/v"
+        if stated.hasPrefix(prefix), let version = Int(stated.dropFirst(prefix.count)), String(version) == stated.dropFirst(prefix.count) {
+            if formatVersions.contains(version) { return version }
+            if version > formatVersion { throw .newerFormat(stated) }
+        }
+        throw .field("body.format", "is not one of \(formatVersions.map { formatText($0) }.joined(separator: ", "))")
     }
 }
 

@@ -12,7 +12,7 @@ extension EntryBody {
         out.reserveCapacity(Self.directBytesGuess)
         out.append(contentsOf: #"{"data":{"#.utf8)
         switch data {
-        case .contribution(let item):
+        case .contribution(let item) where !item.allowsDuplicate:
             Self.member("amount_cents", integer: item.amount.value, first: true, into: &out)
             Self.member("category", string: item.category.rawValue, into: &out)
             Self.member("date", string: item.date.description, into: &out)
@@ -20,7 +20,7 @@ extension EntryBody {
             Self.member("kind", string: item.kind.rawValue, into: &out)
             Self.member("ref", string: item.ref, into: &out)
             Self.member("source", string: item.source.description, into: &out)
-        case .access(let grant):
+        case .access(let grant) where !grant.allowsDuplicate && grant.partner == nil:
             Self.member("beneficiary", string: grant.beneficiary, first: true, into: &out)
             Self.member("category", string: grant.category.rawValue, into: &out)
             Self.member("charge_cents", integer: grant.charge.value, into: &out)
@@ -35,7 +35,7 @@ extension EntryBody {
             return nil
         }
         out.append(UInt8(ascii: "}"))
-        Self.member("format", string: Self.format, into: &out)
+        Self.member("format", string: formatText, into: &out)
         Self.member("recorded_at", string: recordedAt, into: &out)
         Self.member("seq", integer: seq, into: &out)
         Self.member("signer", string: signer.description, into: &out)
@@ -101,7 +101,7 @@ extension EntryBody {
             else { return nil }
             data = made
         }
-        guard reader.skip(#"},"format":"#), reader.string() == format,
+        guard reader.skip(#"},"format":"#), let stated = reader.string(), let version = try? formatVersion(stated),
             reader.skip(#","recorded_at":"#), let recordedAt = reader.string(), Timestamp.isValid(recordedAt),
             reader.skip(#","seq":"#), let seq = reader.integer(), seq >= 1,
             reader.skip(#","signer":"#), let signerText = reader.string(), let signer = try? KeyID.parse(signerText, field: "signer"),
@@ -112,7 +112,7 @@ extension EntryBody {
         // spelling (`integer`), and every value is what its text says: free text and IDs are kept
         // verbatim (compared above), a source is compared with its text (ms:GR reads as ms:EL),
         // dates, key IDs and the enumerations parse only their one spelling, numbers are kept.
-        return EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data)
+        return EntryBody(seq: seq, signer: signer, recordedAt: recordedAt, data: data, version: version)
     }
 }
 

@@ -12,11 +12,15 @@ extension EntryBody {
             return ["key_id": .string(revocation.keyID.description), "reason": .string(revocation.reason)]
         case .factoryAmend(let amendment):
             var fields = encode(.factoryRegister(amendment.value))
+            fields["allow_twin"] = nil
             fields["reason"] = .string(amendment.reason)
+            if let from = amendment.effectiveFrom { fields["effective_from"] = .string(from.description) }
             return fields
         case .partnerAmend(let amendment):
             var fields = encode(.partnerRegister(amendment.value))
+            fields["allow_twin"] = nil
             fields["reason"] = .string(amendment.reason)
+            if let from = amendment.effectiveFrom { fields["effective_from"] = .string(from.description) }
             return fields
         case .factoryRegister(let factory):
             var fields: [String: CanonicalJSON] = [
@@ -24,15 +28,22 @@ extension EntryBody {
                 "hosts": .array(factory.hosts.map { .string($0) }), "capex_cents": .integer(factory.capex.value),
             ]
             if let opex = factory.opex { fields["opex_cents"] = .integer(opex.value) }
+            if factory.allowsTwin { fields["allow_twin"] = .bool(true) }
             return fields
         case .partnerRegister(let partner):
-            return ["id": .string(partner.id), "name": .string(partner.name), "country": .string(partner.country), "sme": .bool(partner.isSME)]
+            var fields: [String: CanonicalJSON] = [
+                "id": .string(partner.id), "name": .string(partner.name), "country": .string(partner.country), "sme": .bool(partner.isSME),
+            ]
+            if partner.allowsTwin { fields["allow_twin"] = .bool(true) }
+            return fields
         case .contribution(let item):
-            return [
+            var fields: [String: CanonicalJSON] = [
                 "factory": .string(item.factory), "source": .string(item.source.description), "amount_cents": .integer(item.amount.value),
                 "date": .string(item.date.description), "category": .string(item.category.rawValue), "kind": .string(item.kind.rawValue),
                 "ref": .string(item.ref),
             ]
+            if item.allowsDuplicate { fields["allow_duplicate"] = .bool(true) }
+            return fields
         case .access(let grant):
             var fields: [String: CanonicalJSON] = [
                 "factory": .string(grant.factory), "beneficiary": .string(grant.beneficiary), "category": .string(grant.category.rawValue),
@@ -40,7 +51,16 @@ extension EntryBody {
                 "commercial": .bool(grant.isCommercial), "charge_cents": .integer(grant.charge.value),
             ]
             if let country = grant.country { fields["country"] = .string(country) }
+            if let partner = grant.partner { fields["partner"] = .string(partner) }
+            if grant.allowsDuplicate { fields["allow_duplicate"] = .bool(true) }
             return fields
+        case .countersign(let item):
+            return ["entry": .integer(item.entry), "reason": .string(item.reason)]
+        case .reportIssue(let issue):
+            return [
+                "period": .string(issue.period.description), "entry_count": .integer(issue.entryCount),
+                "summary_sha256": .string(Encoding.hex(issue.summarySHA256)),
+            ]
         case .correction(let correction):
             return ["entry": .integer(correction.entry), "reason": .string(correction.reason)]
         case .policy(let policy):
@@ -58,7 +78,10 @@ extension EntryBody {
         ]
     }
 
-    static func decodeData(type: String, fields: inout Fields) throws(EntryFormatError) -> EntryData {
+    /// `version`: the body's format version; members and types of a later version are refused in
+    /// an earlier one (as members of no type, or unknown types).
+    static func decodeData(type: String, fields: inout Fields, version: Int) throws(EntryFormatError) -> EntryData {
+        let v2 = version >= 2
         switch type {
         case "genesis":
             let origin = try fields.string("origin")
@@ -76,32 +99,52 @@ extension EntryBody {
             }
         case "factory-amend", "partner-amend":
             let reason = try fields.string("reason")
-            let registered = try decodeData(type: type == "factory-amend" ? "factory-register" : "partner-register", fields: &fields)
+            let from = v2 ? try fields.optionalString("effective_from") : nil
+            // The registration's members, without a registration's own `allow_twin`.
+            let registered = try decodeData(type: type == "factory-amend" ? "factory-register" : "partner-register", fields: &fields, version: 1)
             return try lift { () throws(InputError) in
+                let effective = try from.map { (text) throws(InputError) in try CalendarDate.parse(text, field: "effective_from") }
                 switch registered {
-                case .factoryRegister(let factory): return .factoryAmend(try Amendment(factory, reason: reason))
-                case .partnerRegister(let partner): return .partnerAmend(try Amendment(partner, reason: reason))
+                case .factoryRegister(let factory): return .factoryAmend(try Amendment(factory, reason: reason, effectiveFrom: effective))
+                case .partnerRegister(let partner): return .partnerAmend(try Amendment(partner, reason: reason, effectiveFrom: effective))
                 default: preconditionFailure("decodeData: a registration decodes as one")
                 }
             }
         case "factory-register":
             let id = try fields.string("id"), name = try fields.string("name"), kind = try fields.string("kind")
             let hosts = try fields.strings("hosts"), capex = try fields.integer("capex_cents"), opex = try fields.optionalInteger("opex_cents")
+            let twin = v2 ? try fields.optionalTrue("allow_twin") : false
             return try lift { () throws(InputError) in
                 .factoryRegister(
                     try Factory(
                         id: id, name: name, kind: try FactoryKind.parse(kind, field: "kind"), hosts: hosts,
                         capex: try cents(capex, field: "capex_cents", allowZero: false),
-                        opex: try opex.map { (value) throws(InputError) in try cents(value, field: "opex_cents", allowZero: false) }))
+                        opex: try opex.map { (value) throws(InputError) in try cents(value, field: "opex_cents", allowZero: false) },
+                        allowsTwin: twin))
             }
         case "partner-register":
             let id = try fields.string("id"), name = try fields.string("name"), country = try fields.string("country")
             let sme = try fields.bool("sme")
-            return try lift { () throws(InputError) in .partnerRegister(try Partner(id: id, name: name, country: country, isSME: sme)) }
+            let twin = v2 ? try fields.optionalTrue("allow_twin") : false
+            return try lift { () throws(InputError) in
+                .partnerRegister(try Partner(id: id, name: name, country: country, isSME: sme, allowsTwin: twin))
+            }
         case "contribution":
-            return try decodeContribution(&fields)
+            let duplicate = v2 ? try fields.optionalTrue("allow_duplicate") : false
+            return try decodeContribution(&fields, allowsDuplicate: duplicate)
         case "access":
-            return try decodeAccess(&fields)
+            let duplicate = v2 ? try fields.optionalTrue("allow_duplicate") : false
+            let partner = v2 ? try fields.optionalString("partner") : nil
+            return try decodeAccess(&fields, partner: partner, allowsDuplicate: duplicate)
+        case "countersign" where v2:
+            let entry = try fields.integer("entry"), reason = try fields.string("reason")
+            return try lift { () throws(InputError) in .countersign(try Countersignature(entry: entry, reason: reason)) }
+        case "report-issue" where v2:
+            let period = try fields.string("period"), count = try fields.integer("entry_count"), digest = try fields.string("summary_sha256")
+            guard let bytes = Encoding.unhex(digest) else { throw .field("body.data.summary_sha256", "is not lower-case hex") }
+            return try lift { () throws(InputError) in
+                .reportIssue(try ReportIssue(period: try ReportPeriod.parse(period, field: "period"), entryCount: count, summarySHA256: bytes))
+            }
         case "correction":
             let entry = try fields.integer("entry"), reason = try fields.string("reason")
             return try lift { () throws(InputError) in .correction(try Correction(entry: entry, reason: reason)) }
@@ -131,17 +174,19 @@ extension EntryBody {
         }
     }
 
-    private static func decodeContribution(_ fields: inout Fields) throws(EntryFormatError) -> EntryData {
+    private static func decodeContribution(_ fields: inout Fields, allowsDuplicate: Bool) throws(EntryFormatError) -> EntryData {
         let factory = try fields.string("factory"), source = try fields.string("source"), amount = try fields.integer("amount_cents")
         let date = try fields.string("date"), category = try fields.string("category"), kind = try fields.string("kind")
         let ref = try fields.string("ref")
-        return try makeContribution(factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref)
+        return try makeContribution(
+            factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: ref,
+            allowsDuplicate: allowsDuplicate)
     }
 
     /// A contribution from its stored fields, each checked as when it was recorded.
     static func makeContribution(
         factory: String, source: String, amount: Int64, date: String, category: String, kind: String,
-        ref: String
+        ref: String, allowsDuplicate: Bool = false
     ) throws(EntryFormatError) -> EntryData {
         try lift { () throws(InputError) in
             .contribution(
@@ -149,31 +194,32 @@ extension EntryBody {
                     factory: factory, source: try Source.parse(source, field: "source"),
                     amount: try cents(amount, field: "amount_cents", allowZero: false),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
-                    kind: try ContributionKind.parse(kind, field: "kind"), ref: ref))
+                    kind: try ContributionKind.parse(kind, field: "kind"), ref: ref, allowsDuplicate: allowsDuplicate))
         }
     }
 
-    private static func decodeAccess(_ fields: inout Fields) throws(EntryFormatError) -> EntryData {
+    private static func decodeAccess(_ fields: inout Fields, partner: String?, allowsDuplicate: Bool) throws(EntryFormatError) -> EntryData {
         let factory = try fields.string("factory"), beneficiary = try fields.string("beneficiary")
         let category = try fields.string("category"), hours = try fields.integer("gpu_hours"), date = try fields.string("date")
         let pool = try fields.string("pool"), commercial = try fields.bool("commercial"), charge = try fields.integer("charge_cents")
         let country = try fields.optionalString("country")
         return try makeAccess(
             factory: factory, beneficiary: beneficiary, category: category, hours: hours, date: date, pool: pool,
-            commercial: commercial, charge: charge, country: country)
+            commercial: commercial, charge: charge, country: country, partner: partner, allowsDuplicate: allowsDuplicate)
     }
 
     /// An access record from its stored fields, each checked as when it was recorded.
     static func makeAccess(
         factory: String, beneficiary: String, category: String, hours: Int64, date: String, pool: String,
-        commercial: Bool, charge: Int64, country: String?
+        commercial: Bool, charge: Int64, country: String?, partner: String? = nil, allowsDuplicate: Bool = false
     ) throws(EntryFormatError) -> EntryData {
         try lift { () throws(InputError) in
             .access(
                 try AccessGrant(
                     factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                     gpuHours: hours, date: try CalendarDate.parse(date, field: "date"), pool: try AccessPool.parse(pool, field: "pool"),
-                    isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true), country: country))
+                    isCommercial: commercial, charge: try cents(charge, field: "charge_cents", allowZero: true), country: country,
+                    partner: partner, allowsDuplicate: allowsDuplicate))
         }
     }
 
@@ -223,6 +269,13 @@ struct Fields {
 
     mutating func optionalString(_ key: String) throws(EntryFormatError) -> String? {
         members[key] == nil ? nil : try string(key)
+    }
+
+    /// A flag member of format v2: absent (false) or `true`; `false` is refused (it has one spelling: absent).
+    mutating func optionalTrue(_ key: String) throws(EntryFormatError) -> Bool {
+        guard members[key] != nil else { return false }
+        guard try bool(key) else { throw .field("\(path).\(key)", "is false; it is written only as true, and left out otherwise") }
+        return true
     }
 
     mutating func bool(_ key: String) throws(EntryFormatError) -> Bool {

@@ -26,6 +26,8 @@ package protocol LedgerFacts {
     /// The latest entry before `seq` that is neither a contribution nor an access record (what an
     /// import record's rows must not include).
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)?
+    /// The body format version of entry `seq`; nil when there is none.
+    func formatVersion(of seq: Int64) throws -> Int?
 }
 
 /// The ledger refuses an entry: a rule of who may sign what, or a reference to something unknown.
@@ -48,10 +50,21 @@ package enum Rules {
             return genesis.authority.publicKey
         }
         guard body.seq > 1 else { throw Refusal("entry 1 must be the genesis entry") }
+        if let before = try facts.formatVersion(of: body.seq - 1), before > body.version {
+            throw Refusal(
+                "the entry is of format \(body.formatText) after an entry of \(EntryBody.formatText(before)): written by an older GigaLedger; upgrade it (a ledger's format never goes back)"
+            )
+        }
+        guard body.version >= body.data.formatVersionMin else {
+            throw Refusal("the entry's members need format \(EntryBody.formatText(body.data.formatVersionMin)); it says \(body.formatText)")
+        }
         guard let signer = try facts.key(body.signer) else { throw Refusal("signer \(body.signer) is not an enrolled key") }
         if let revokedAt = signer.revokedAt { throw Refusal("signer \(body.signer) (\(signer.enrolment.name)) was revoked at entry \(revokedAt)") }
         try authorize(body.data, signer: signer, facts: facts)
         try checkReferences(body.data, seq: body.seq, facts: facts)
+        if case .countersign(let item) = body.data, let amendment = try facts.body(item.entry), amendment.signer == body.signer {
+            throw Refusal("entry \(item.entry) was signed by this key: a countersignature needs a second authority key")
+        }
         return signer.enrolment.publicKey
     }
 
@@ -63,7 +76,8 @@ package enum Rules {
         var who: String { "key \(signer.enrolment.publicKey.id) (\(signer.enrolment.name), \(signer.enrolment.role.rawValue))" }
         var scopes: String { signer.enrolment.scopes.map(\.description).joined(separator: ", ") }
         switch data {
-        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .factoryAmend, .partnerAmend, .policy:
+        case .genesis, .keyEnroll, .keyRevoke, .factoryRegister, .partnerRegister, .factoryAmend, .partnerAmend, .policy, .countersign,
+            .reportIssue:
             guard signer.enrolment.role == .authority else { throw Refusal("\(who) may not sign a \(data.type) entry: it needs an authority key") }
         case .contribution(let item):
             if signer.enrolment.role == .authority { return }
@@ -94,6 +108,14 @@ package enum Rules {
         switch data {
         case .genesis, .policy:
             break
+        case .countersign(let item):
+            guard item.entry < seq, let amendment = try facts.body(item.entry), case .factoryAmend = amendment.data else {
+                throw Refusal("entry: \"\(item.entry)\" is not an earlier factory-amend entry; only an amendment is countersigned")
+            }
+        case .reportIssue(let issue):
+            guard issue.entryCount < seq else {
+                throw Refusal("entry_count: \"\(issue.entryCount)\" is not a state before this entry (at most \(seq - 1))")
+            }
         case .importRecord(let record):
             // The record follows its rows: the `rows` entries before it are contributions or access
             // records by the same signer.
@@ -130,6 +152,9 @@ package enum Rules {
             }
         case .access(let grant):
             guard try facts.hasFactory(grant.factory) else { throw Refusal("factory: \"\(grant.factory)\" is not a registered factory") }
+            if let partner = grant.partner, try !facts.hasPartner(partner) {
+                throw Refusal("partner: \"\(partner)\" is not a registered partner")
+            }
         case .correction(let correction):
             guard correction.entry < seq, let original = try facts.body(correction.entry) else {
                 throw Refusal("entry: \"\(correction.entry)\" is not an earlier entry")
@@ -156,6 +181,8 @@ package final class ReplayedFacts: LedgerFacts {
     package var corrections = [Int64: Int64]()
     package var latestNonRow: (seq: Int64, type: String)?
     package var origin = ""
+    /// The format version of the last entry applied.
+    package private(set) var latestVersion: Int?
     /// The last entry applied.
     package private(set) var replayed: Int64 = 0
     private let readBody: (Int64) throws -> EntryBody?
@@ -170,6 +197,8 @@ package final class ReplayedFacts: LedgerFacts {
     /// Only an entry already replayed is read: a body of the future is no fact yet.
     package func body(_ seq: Int64) throws -> EntryBody? { seq <= replayed ? try readBody(seq) : nil }
     package func latestNonRowEntry(before seq: Int64) -> (seq: Int64, type: String)? { latestNonRow.flatMap { $0.seq < seq ? $0 : nil } }
+    /// The last entry's version from memory; an earlier one's from its body.
+    package func formatVersion(of seq: Int64) throws -> Int? { seq == replayed ? latestVersion : try body(seq)?.version }
 
     /// Records what an entry, already checked, changes.
     package func apply(_ body: EntryBody) {
@@ -192,8 +221,9 @@ package final class ReplayedFacts: LedgerFacts {
             partners[partner.id] = body.seq
         case .correction(let correction):
             corrections[correction.entry] = body.seq
-        case .contribution, .access, .policy, .importRecord, .factoryAmend, .partnerAmend:
+        case .contribution, .access, .policy, .importRecord, .factoryAmend, .partnerAmend, .countersign, .reportIssue:
             break
         }
+        latestVersion = body.version
     }
 }

@@ -263,4 +263,5 @@ final class CachedFacts: LedgerFacts {
     func isCorrected(_ seq: Int64) throws -> Bool { try base.isCorrected(seq) }
     func body(_ seq: Int64) throws -> EntryBody? { try base.body(seq) }
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? { try base.latestNonRowEntry(before: seq) }
+    func formatVersion(of seq: Int64) throws -> Int? { try base.formatVersion(of: seq) }
 }

@@ -54,6 +54,7 @@ public struct EntryChecks: Sendable {
     /// factory or partner not registered.
     func check(_ data: EntryData, today: CalendarDate, reader: StoreReader) throws {
         try checkDate(data, today: today)
+        try Self.checkIdentity(data, reader: reader)
         if !allowDuplicate, let digest = Facts.digest(data), let earlier = try Self.earlierEntry(with: data, digest: digest, reader: reader) {
             throw Refusal("this repeats entry \(earlier) (\(Facts.words(data))): record it with --allow-duplicate if it really is a second one")
         }
@@ -76,5 +77,73 @@ public struct EntryChecks: Sendable {
                 }
             }
         }
+    }
+}
+
+extension EntryChecks {
+    /// What gives a rule or a registration its identity: a policy's name and version mean one
+    /// text for ever; a factory (a partner) whose name and a host (its country) repeat a registered
+    /// one is a twin, refused unless the entry says it is meant (`allow_twin`).
+    static func checkIdentity(_ data: EntryData, reader: StoreReader) throws {
+        switch data {
+        case .policy(let policy):
+            let bytes = CanonicalJSON.object(policy.encoded()).encoded()
+            for seq in try reader.entrySeqs(ofType: "policy") {
+                guard case .policy(let earlier)? = try decoded(seq, reader), earlier.id == policy.id, earlier.version == policy.version else {
+                    continue
+                }
+                guard CanonicalJSON.object(earlier.encoded()).encoded() == bytes else {
+                    throw Refusal(
+                        "policy \(policy.id) version \(policy.version) is recorded with other rules (entry \(seq)): a policy's name and version mean one text; give the changed rules a new version"
+                    )
+                }
+            }
+        case .factoryRegister(let factory) where !factory.allowsTwin:
+            for type in ["factory-register", "factory-amend"] {
+                for seq in try reader.entrySeqs(ofType: type) {
+                    let other: Factory
+                    switch try decoded(seq, reader) {
+                    case .factoryRegister(let registered)?: other = registered
+                    case .factoryAmend(let amendment)?: other = amendment.value
+                    default: continue
+                    }
+                    guard other.id != factory.id, Twins.key(other.name) == Twins.key(factory.name),
+                        let host = factory.hosts.first(where: other.hosts.contains)
+                    else { continue }
+                    throw Refusal(
+                        "factory \(factory.id) \(InputError.quoted(factory.name)) repeats factory \(other.id) (entry \(seq)): the same name, host \(host); register it with --allow-twin if it really is another factory"
+                    )
+                }
+            }
+        case .partnerRegister(let partner) where !partner.allowsTwin:
+            for type in ["partner-register", "partner-amend"] {
+                for seq in try reader.entrySeqs(ofType: type) {
+                    let other: Partner
+                    switch try decoded(seq, reader) {
+                    case .partnerRegister(let registered)?: other = registered
+                    case .partnerAmend(let amendment)?: other = amendment.value
+                    default: continue
+                    }
+                    guard other.id != partner.id, Twins.key(other.name) == Twins.key(partner.name), other.country == partner.country else { continue }
+                    throw Refusal(
+                        "partner \(partner.id) \(InputError.quoted(partner.name)) repeats partner \(other.id) (entry \(seq)): the same name, country \(partner.country); register it with --allow-twin if it really is another partner"
+                    )
+                }
+            }
+        default: break
+        }
+    }
+
+    private static func decoded(_ seq: Int64, _ reader: StoreReader) throws -> EntryData? {
+        guard let bytes = try reader.body(seq) else { return nil }
+        return try EntryBody.decode(bytes).data
+    }
+}
+
+/// Names compared as a reader would: letters and digits only, case folded ("AI Gigafactory
+/// Bavaria", "ai-gigafactory  BAVARIA" and "AI Gigafactory Bavaria." are one name).
+public enum Twins {
+    public static func key(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.lowercased().unicodeScalars.filter { $0.properties.isAlphabetic || $0.properties.numericType != nil }))
     }
 }

@@ -168,7 +168,7 @@ extension Ledger {
     }
 
     /// The summary formats before this version's, still read as previous reports.
-    static let olderSummaryFormats: Set<String> = ["gigaledger/report-summary/v2"]
+    static let olderSummaryFormats: Set<String> = ["gigaledger/report-summary/v2", "gigaledger/report-summary/v3"]
 
     /// A previous report's signature must be valid and by a key this ledger enrolled.
     /// A report folder (`gigaledger report --out`) as the public page lists it, when it is this
@@ -242,9 +242,11 @@ struct ReportData {
     /// Rows dated after this day are not kept; nil keeps every row.
     let through: CalendarDate?
     var factories = [(factory: Factory, seq: Int64)]()
-    /// Each factory's amendments in order: a report at state S uses the latest recorded by S.
-    var factoryAmendments = [String: [(factory: Factory, seq: Int64)]]()
+    /// Each factory's amendments in recording order (`inForce` picks the one a period uses).
+    var factoryAmendments = [String: [RecordedAmendment]]()
     var partners = [String: Partner]()
+    /// The countersignatures of each amendment, by the amendment's entry.
+    var countersignatures = [Int64: [RowOrigin]]()
     var policies = [(policy: Policy, seq: Int64)]()
     var contributions = [ContributionRow]()
     var access = [AccessRow]()
@@ -269,8 +271,13 @@ struct ReportData {
         case .policy(let item): policies.append((item, body.seq))
         case .factoryRegister(let factory): factories.append((factory, body.seq))
         case .partnerRegister(let partner): partners[partner.id] = partner
-        case .factoryAmend(let amendment): factoryAmendments[amendment.value.id, default: []].append((amendment.value, body.seq))
+        case .factoryAmend(let amendment):
+            factoryAmendments[amendment.value.id, default: []].append(
+                RecordedAmendment(
+                    factory: amendment.value, origin: origin, reason: amendment.reason, effectiveFrom: amendment.effectiveFrom,
+                    version: body.version))
         case .partnerAmend(let amendment): partners[amendment.value.id] = amendment.value
+        case .countersign(let item): countersignatures[item.entry, default: []].append(origin)
         case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
         case .contribution(let item) where keeps(item.date):
             contributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
@@ -292,11 +299,57 @@ struct ReportData {
         return key
     }
 
-    /// The factories registered by `state`, each as its latest amendment recorded by then has it.
-    func factories(at state: Int64) -> [(factory: Factory, seq: Int64)] {
+    /// The factories registered by `state`, each as the registration in force on `day` (nil: the
+    /// latest date a ledger holds) at that state has it (`inForce`).
+    func factories(at state: Int64, on day: CalendarDate? = nil) -> [(factory: Factory, seq: Int64)] {
         factories.filter { $0.seq <= state }.map { registered in
-            (factoryAmendments[registered.factory.id]?.last { $0.seq <= state }?.factory ?? registered.factory, registered.seq)
+            (inForce(registered.factory, at: state, on: day ?? CalendarDate.latest).factory, registered.seq)
         }
+    }
+
+    /// The registration of `registered` in force on `day` at `state`: of the amendments recorded by
+    /// `state` that take effect by `day` (one without a date takes effect from the start), the one
+    /// taking effect latest, and of those the latest recorded; the registration itself when none.
+    /// An amendment that needs four eyes and is not countersigned by `state` takes no effect (`pending`).
+    func inForce(_ registered: Factory, at state: Int64, on day: CalendarDate) -> (factory: Factory, amendment: RecordedAmendment?) {
+        var best: RecordedAmendment?
+        for amendment in factoryAmendments[registered.id] ?? [] where amendment.seq <= state {
+            let from = amendment.effectiveFrom ?? CalendarDate.earliest
+            guard from <= day, !isPending(amendment, of: registered, at: state) else { continue }
+            if let chosen = best, (chosen.effectiveFrom ?? CalendarDate.earliest) > from { continue }
+            best = amendment
+        }
+        return (best?.factory ?? registered, best)
+    }
+
+    /// What an amendment changes that needs a second authority's countersignature: the kind (it
+    /// moves the caps), a host removed (it removes a host's duty). Amendments of format v1 keep
+    /// their meaning (in force at once). Empty when nothing of it needs four eyes.
+    func fourEyesChanges(_ amendment: RecordedAmendment, of registered: Factory) -> [String] {
+        guard amendment.version >= 2 else { return [] }
+        let previous = inForce(registered, at: amendment.seq - 1, on: amendment.effectiveFrom ?? CalendarDate.earliest).factory
+        var out = [String]()
+        if previous.kind != amendment.factory.kind { out.append("kind \(previous.kind.rawValue) → \(amendment.factory.kind.rawValue)") }
+        let removed = previous.hosts.filter { !amendment.factory.hosts.contains($0) }
+        if !removed.isEmpty { out.append("host\(removed.count == 1 ? "" : "s") \(removed.joined(separator: ", ")) removed") }
+        return out
+    }
+
+    /// Needs four eyes and has no countersignature recorded by `state`.
+    func isPending(_ amendment: RecordedAmendment, of registered: Factory, at state: Int64) -> Bool {
+        guard !(countersignatures[amendment.seq] ?? []).contains(where: { $0.seq <= state }) else { return false }
+        return !fourEyesChanges(amendment, of: registered).isEmpty
+    }
+
+    /// The amendments recorded by `state` that wait for a countersignature, with what they would change.
+    func pendingAmendments(at state: Int64) -> [PendingAmendment] {
+        var out = [PendingAmendment]()
+        for (registered, registeredAt) in factories where registeredAt <= state {
+            for amendment in factoryAmendments[registered.id] ?? [] where amendment.seq <= state && isPending(amendment, of: registered, at: state) {
+                out.append(PendingAmendment(factoryID: registered.id, amendment: amendment, changes: fourEyesChanges(amendment, of: registered)))
+            }
+        }
+        return out
     }
 
     /// Marks the corrected rows (a correction may come after the row it cancels).
@@ -373,10 +426,11 @@ struct ReportData {
         let (policy, seq, notInForce) = try self.policy(at: state, for: day)
         let groups = grouped(at: state, through: day)
         var out = [(Factory, PeriodFigures, [Verdict], [PaymentFinding])]()
-        for (factory, registeredAt) in factories(at: state) {
+        for (registered, registeredAt) in factories where registeredAt <= state {
+            let (factory, amendment) = inForce(registered, at: state, on: day)
             let figures = groups[factory.id]?.figures ?? PeriodFigures()
             let rows = groups[factory.id]?.rows ?? FactoryRows(allContributions: contributions, allAccess: access)
-            let amendedAt = factoryAmendments[factory.id]?.last { $0.seq <= state }?.seq
+            let amendedAt = amendment?.seq
             var verdicts = Safeguards.verdicts(
                 for: factory, registration: [registeredAt] + (amendedAt.map { [$0] } ?? []), figures: figures, rows: rows, policy: policy,
                 through: day)
@@ -441,7 +495,57 @@ struct ReportData {
                 try rollForward(from: $0, period: period, state: state, current: factories, programme: judged.programme)
             },
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state),
-            accessBreakdown: accessBreakdown(period, at: state))
+            accessBreakdown: accessBreakdown(period, at: state), pendingAmendments: pendingAmendments(at: state),
+            policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories))
+    }
+
+    /// What differs between `policy` and the policy of the same name this binary carries (its
+    /// rules, by ID), or nil when it carries none of that name or the rules are the same.
+    static func builtinDifference(_ policy: Policy) -> String? {
+        guard BuiltinPolicies.names.contains(policy.id), let builtin = try? BuiltinPolicies.policy(named: policy.id) else { return nil }
+        let differing = ruleDifferences(from: builtin, to: policy)
+        guard !differing.isEmpty else { return nil }
+        return
+            "the policy applied, \(policy.id) version \(policy.version), has rules other than the \(policy.id) this gigaledger carries (version \(builtin.version)): "
+            + differing.map { "\($0.id): built-in \($0.before), recorded \($0.after)" }.joined(separator: "; ")
+    }
+
+    /// The rules that differ between two policies, by ID in the order gigaledger knows them, each
+    /// as its value, confidence and source.
+    static func ruleDifferences(from old: Policy, to new: Policy) -> [(id: String, before: String, after: String)] {
+        func described(_ policy: Policy) -> [String: String] {
+            Dictionary(
+                policy.rules.map { ($0.id, "\(ReportRenderer.ruleValue($0)) (\($0.confidence.rawValue): \($0.source))") },
+                uniquingKeysWith: { first, _ in first })
+        }
+        let a = described(old), b = described(new)
+        return Policy.ruleIDs.map(\.id).compactMap { id in
+            let before = a[id] ?? "not in the policy", after = b[id] ?? "not in the policy"
+            return before == after ? nil : (id, before, after)
+        }
+    }
+
+    /// Twins among `factories`: the same name (letters and digits, case folded) and a host in common.
+    func twins(_ factories: [FactoryReport]) -> [TwinSite] {
+        var groups = [[FactoryReport]]()
+        for item in factories {
+            if let index = groups.firstIndex(where: { group in
+                group.contains {
+                    Twins.key($0.factory.name) == Twins.key(item.factory.name) && !Set($0.factory.hosts).isDisjoint(with: item.factory.hosts)
+                }
+            }) {
+                groups[index].append(item)
+            } else {
+                groups.append([item])
+            }
+        }
+        return groups.filter { $0.count > 1 }.map { group in
+            TwinSite(
+                factoryIDs: group.map(\.factory.id), name: group[0].factory.name,
+                hosts: Array(Set(group.flatMap(\.factory.hosts))).sorted(),
+                capex: group.reduce(Total(0)) { $0 + Total($1.factory.capex.value) },
+                unionCommittedCapex: group.reduce(Total(0)) { $0 + ($1.cumulative.bySource["eu"]?.committedCapex ?? 0) })
+        }
     }
 
     /// Names for every source: the Union, each member state, each registered partner.
@@ -546,6 +650,19 @@ struct ReportData {
         }
         let changes = try self.changes(
             prior: prior, priorState: priorState, state: state, period: period, current: current, programme: programme, opening: opening)
+        // Prior-period adjustments of the base: amendments recorded since the previous report that
+        // change the registration in force at the previous period's end.
+        var base = [BaseAdjustment]()
+        for (registered, registeredAt) in factories where registeredAt <= priorState {
+            let was = inForce(registered, at: priorState, on: priorEnd).factory
+            let now = inForce(registered, at: state, on: priorEnd)
+            let fields = RegisteredFact.allCases.filter { $0.value(was) != $0.value(now.factory) }
+            guard !fields.isEmpty, let amendment = now.amendment else { continue }
+            base.append(
+                BaseAdjustment(
+                    factoryID: registered.id, amendment: amendment,
+                    fields: fields.map { (label: $0.label, before: $0.value(was), after: $0.value(now.factory)) }))
+        }
         let basis =
             previous.summaryText == nil
             ? "the ledger's signed checkpoint at entry \(priorState), taken as the close of \(prior)"
@@ -553,7 +670,7 @@ struct ReportData {
                 ? "the \(prior) report (unsigned) at entry \(priorState)" : "the \(prior) report at entry \(priorState), its signature checked"
         return RollForward(
             previousPeriod: prior, previousEntryCount: priorState, basis: basis, factories: bridges,
-            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, changes: changes)
+            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, baseAdjustments: base, changes: changes)
     }
 
     private func adjustment(
@@ -605,14 +722,16 @@ struct ReportData {
         }
         for row in contributions { note(row.item.factory, .contribution(row.item), seq: row.seq, correctedBy: row.correctedBy, date: row.item.date) }
         for row in access { note(row.grant.factory, .access(row.grant), seq: row.seq, correctedBy: row.correctedBy, date: row.grant.date) }
-        // The amendments recorded since, each with the registered facts it changed.
+        // The amendments recorded since, or taking effect since the previous period, each with the
+        // registered facts it changed (against the registration it replaced where it took effect).
         var amendments = [(factory: String, seq: Int64, facts: Set<RegisteredFact>)]()
         for (registered, _) in factories {
-            var previous = registered
             for amendment in factoryAmendments[registered.id] ?? [] where amendment.seq <= state {
-                let changed = Set(RegisteredFact.allCases.filter { $0.value(previous) != $0.value(amendment.factory) })
-                if amendment.seq > priorState { amendments.append((registered.id, amendment.seq, changed)) }
-                previous = amendment.factory
+                let from = amendment.effectiveFrom ?? CalendarDate.earliest
+                guard amendment.seq > priorState || (from > priorEnd && from <= period.lastDay) else { continue }
+                let previous = inForce(registered, at: amendment.seq - 1, on: from).factory
+                amendments.append(
+                    (registered.id, amendment.seq, Set(RegisteredFact.allCases.filter { $0.value(previous) != $0.value(amendment.factory) })))
             }
         }
         let registeredSince = Dictionary(
@@ -708,6 +827,21 @@ struct ReportData {
             }
         }
         verdictChanges(nil, now: programme, was: before.programme, hosts: [], everyRow: false)
+        // The rules themselves, rule by rule, when another policy judges now.
+        let policyNow = try policy(at: state, for: period.lastDay)
+        if policyNow.seq != before.seq {
+            out.append(
+                Change(
+                    factoryID: nil, what: "policy applied", before: "\(before.policy.id) version \(before.policy.version) (entry \(before.seq))",
+                    after: "\(policyNow.policy.id) version \(policyNow.policy.version) (entry \(policyNow.seq))",
+                    causes: policyNow.seq > priorState ? [(policyNow.seq, "policy")] : [], rank: 1))
+            for rule in Self.ruleDifferences(from: before.policy, to: policyNow.policy) {
+                out.append(
+                    Change(
+                        factoryID: nil, what: "rule \(rule.id)", before: rule.before, after: rule.after,
+                        causes: policyNow.seq > priorState ? [(policyNow.seq, "policy")] : [], rank: 1))
+            }
+        }
         return out.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element)
     }
 }

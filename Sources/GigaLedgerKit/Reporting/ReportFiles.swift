@@ -89,13 +89,25 @@ extension ReportRenderer {
                         "ref": .string(item.ref), "reason": .string(item.reason), "sign": .integer(Int64(item.sign)),
                     ])
                 }),
+            "base_adjustments": .array(
+                roll.baseAdjustments.map { item in
+                    .object([
+                        "entry": .integer(item.amendment.seq), "recorded_at": .string(item.amendment.origin.recordedAt),
+                        "signer": .string(item.amendment.origin.signer.description), "factory": .string(item.factoryID),
+                        "effective_from": .string(item.amendment.effectiveFrom?.description ?? ""), "reason": .string(item.amendment.reason),
+                        "fields": .array(
+                            item.fields.map { .object(["what": .string($0.label), "before": .string($0.before), "after": .string($0.after)]) }),
+                    ])
+                }),
             "changes": .array(roll.changes.map(changeJSON)),
         ])
     }
 
     /// The summary's format: v3 added `access_breakdown`, `ref` beside `reason` in the
-    /// roll-forward's adjustments, and `scope` and `causes` in its changes (FORMAT.md section 16).
-    public static let summaryFormat = "gigaledger/report-summary/v3"
+    /// roll-forward's adjustments, and `scope` and `causes` in its changes; v4 the roll-forward's
+    /// `base_adjustments`, `pending_amendments`, `twins` and the policy's `differs_from_builtin`
+    /// (FORMAT.md section 16).
+    public static let summaryFormat = "gigaledger/report-summary/v4"
 
     /// Every figure and verdict, in canonical JSON (sorted keys), one line.
     static func summaryJSON(_ report: PeriodReport) -> String {
@@ -154,6 +166,24 @@ extension ReportRenderer {
                 }),
         ]
         if let roll = report.rollForward { json["roll_forward"] = rollForwardJSON(roll) }
+        if let differs = report.policyDiffersFromBuiltin { policy["differs_from_builtin"] = .string(differs) }
+        json["policy"] = .object(policy)
+        json["pending_amendments"] = .array(
+            report.pendingAmendments.map { item in
+                .object([
+                    "entry": .integer(item.amendment.seq), "factory": .string(item.factoryID),
+                    "signer": .string(item.amendment.origin.signer.description), "reason": .string(item.amendment.reason),
+                    "changes": .array(item.changes.map { .string($0) }),
+                ])
+            })
+        json["twins"] = .array(
+            report.twins.map { site in
+                .object([
+                    "factories": .array(site.factoryIDs.map { .string($0) }), "name": .string(site.name),
+                    "hosts": .array(site.hosts.map { .string($0) }), "capex_cents": .total(site.capex),
+                    "union_committed_capex_cents": .total(site.unionCommittedCapex),
+                ])
+            })
         if !report.quarterVerdicts.isEmpty {
             json["quarters"] = .array(
                 report.quarterVerdicts.map { quarter in

@@ -1,68 +1,5 @@
 import GigaLedgerCore
 
-/// What a report covers: a calendar quarter (the officers' rhythm) or a financial year (the
-/// law's: 1 January to 31 December, Statutes Art. 17; the hosting entity's annual report, Art. 12b).
-public enum ReportPeriod: Equatable, Hashable, Sendable, CustomStringConvertible {
-    case quarter(Quarter)
-    case year(Int)
-
-    /// Parses `2026-Q1` (a quarter) or `2026` (a year).
-    public static func parse(_ text: String, field: String) throws(InputError) -> ReportPeriod {
-        if text.count == 4, Codes.isASCII(text), let year = Int(text), String(year) == text {
-            guard year >= CalendarDate.earliest.year, year <= CalendarDate.latest.year else {
-                throw InputError(field: field, value: text, problem: "is outside \(CalendarDate.earliest.year) to \(CalendarDate.latest.year)")
-            }
-            return .year(year)
-        }
-        return .quarter(try Quarter.parse(text, field: field))
-    }
-
-    public var firstDay: CalendarDate {
-        switch self {
-        case .quarter(let quarter): return quarter.firstDay
-        case .year(let year): return Quarter(year: year, number: 1).firstDay
-        }
-    }
-
-    public var lastDay: CalendarDate {
-        switch self {
-        case .quarter(let quarter): return quarter.lastDay
-        case .year(let year): return Quarter(year: year, number: 4).lastDay
-        }
-    }
-
-    /// The quarters the period is made of.
-    public var quarters: [Quarter] {
-        switch self {
-        case .quarter(let quarter): return [quarter]
-        case .year(let year): return (1...4).map { Quarter(year: year, number: $0) }
-        }
-    }
-
-    /// The period of the same kind just before this one.
-    public var previous: ReportPeriod {
-        switch self {
-        case .quarter(let quarter): return .quarter(quarter.previous)
-        case .year(let year): return .year(year - 1)
-        }
-    }
-
-    public func contains(_ date: CalendarDate) -> Bool { date >= firstDay && date <= lastDay }
-
-    /// "quarter" or "year", for sentences.
-    public var kindName: String {
-        if case .year = self { return "year" }
-        return "quarter"
-    }
-
-    public var description: String {
-        switch self {
-        case .quarter(let quarter): return quarter.description
-        case .year(let year): return String(year)
-        }
-    }
-}
-
 /// Net cents by kind and category for one source or a sum of sources.
 public struct ContributionTotals: Equatable, Sendable {
     public var committedCapex: Total = 0
@@ -217,6 +154,37 @@ public struct Verdict: Equatable, Sendable {
 }
 
 /// Where an entry came from: its sequence number, when it was recorded and by which key.
+/// A factory amendment as a report reads it: the new values, who recorded them and when, why,
+/// and from which day they apply (nil: from the start).
+public struct RecordedAmendment: Equatable, Sendable {
+    public let factory: Factory
+    public let origin: RowOrigin
+    public let reason: String
+    public let effectiveFrom: CalendarDate?
+    /// The entry's format version (format v1 amendments keep their meaning: from the start, at once).
+    public let version: Int
+
+    public var seq: Int64 { origin.seq }
+}
+
+/// Factories with the same name and a host in common (registered with `--allow-twin`, or
+/// before twins were refused): read together, the Union's share is of the whole site.
+public struct TwinSite: Equatable, Sendable {
+    public let factoryIDs: [String]
+    public let name: String
+    public let hosts: [String]
+    /// The site's registered CAPEX and the Union's committed CAPEX over every twin.
+    public let capex: Total
+    public let unionCommittedCapex: Total
+}
+
+/// An amendment waiting for a second authority's countersignature, and what it would change.
+public struct PendingAmendment: Equatable, Sendable {
+    public let factoryID: String
+    public let amendment: RecordedAmendment
+    public let changes: [String]
+}
+
 public struct RowOrigin: Equatable, Sendable {
     public let seq: Int64
     public let recordedAt: String
@@ -345,6 +313,13 @@ public struct PeriodReport: Equatable, Sendable {
     /// GPU-hours within the period per factory: the Union pool by the beneficiary's country and
     /// type of participant, the host pool apart (the Joint Undertaking's annual report).
     public let accessBreakdown: [String: AccessBreakdown]
+    /// Amendments recorded by this state that wait for a second authority's countersignature (the
+    /// report uses the registration before each).
+    public var pendingAmendments: [PendingAmendment] = []
+    /// When the policy applied has the name of one this binary carries but other rules: what differs.
+    public var policyDiffersFromBuiltin: String?
+    /// Factories registered as twins (the same name and a host in common), with the site's totals.
+    public var twins: [TwinSite] = []
 
     /// The breakdown of all factories together.
     public var accessBreakdownTotal: AccessBreakdown { accessBreakdown.values.reduce(AccessBreakdown(), +) }
@@ -384,6 +359,9 @@ public struct RollForward: Equatable, Sendable {
     /// Entries recorded after the previous report that change an earlier period: back-dated
     /// entries, and corrections of entries the previous report counted.
     public let adjustments: [Adjustment]
+    /// Amendments recorded after the previous report that change the registration in force at
+    /// the previous period's end (an amendment effective in a closed period): the base of its caps.
+    public let baseAdjustments: [BaseAdjustment]
     /// Every figure and verdict that moved since the previous report, new breaches first.
     public let changes: [Change]
 }
@@ -398,6 +376,19 @@ public struct FactoryRollForward: Equatable, Sendable {
     public let adjustments: PeriodFigures
     /// Cumulative to this period's end, now.
     public let closing: PeriodFigures
+}
+
+/// A prior-period adjustment of a registration: the amendment, and each registered fact it
+/// changed for the previous period (opening → closing).
+public struct BaseAdjustment: Equatable, Sendable {
+    public static func == (a: BaseAdjustment, b: BaseAdjustment) -> Bool {
+        a.factoryID == b.factoryID && a.amendment == b.amendment && a.fields.map(\.label) == b.fields.map(\.label)
+            && a.fields.map(\.before) == b.fields.map(\.before) && a.fields.map(\.after) == b.fields.map(\.after)
+    }
+
+    public let factoryID: String
+    public let amendment: RecordedAmendment
+    public let fields: [(label: String, before: String, after: String)]
 }
 
 /// One prior-period adjustment: the entry recorded late (or the correction) and its effect.

@@ -70,6 +70,27 @@ public enum ReportRenderer {
             values["provisional"] = ["lastRecorded": report.headRecordedAt, "lastDay": period.lastDay.description]
         }
         if let why = report.policyNotInForce { values["notInForce"] = ["text": cell(why)] }
+        if let differs = report.policyDiffersFromBuiltin { values["builtinDiffers"] = ["text": cell(differs)] }
+        if !report.pendingAmendments.isEmpty {
+            values["hasPending"] = true
+            values["pending"] = report.pendingAmendments.map { item in
+                [
+                    "seq": String(item.amendment.seq), "factoryID": item.factoryID, "signer": item.amendment.origin.signer.description,
+                    "recordedAt": item.amendment.origin.recordedAt, "changes": cell(item.changes.joined(separator: "; ")),
+                    "reason": cell(item.amendment.reason),
+                ]
+            }
+        }
+        if !report.twins.isEmpty {
+            values["hasTwins"] = true
+            values["twins"] = report.twins.map { site in
+                [
+                    "ids": site.factoryIDs.joined(separator: ", "), "name": cell(site.name), "hosts": site.hosts.joined(separator: ", "),
+                    "capex": Cents.formatted(site.capex), "union": Cents.formatted(site.unionCommittedCapex),
+                    "share": site.capex == 0 ? "n/a" : Fraction(site.unionCommittedCapex, site.capex).percentText,
+                ]
+            }
+        }
         if let roll = report.rollForward { values["rollForward"] = rollForwardContext(roll, report: report, cell: cell) }
         if !report.quarterVerdicts.isEmpty { values["quarters"] = quartersContext(report) }
         return values
@@ -317,6 +338,16 @@ public enum ReportRenderer {
                 ]
             },
             "noAdjustments": roll.adjustments.isEmpty,
+            "baseAdjustments": roll.baseAdjustments.map { item in
+                [
+                    "seq": String(item.amendment.seq), "recordedAt": item.amendment.origin.recordedAt,
+                    "signer": item.amendment.origin.signer.description, "factoryID": item.factoryID,
+                    "effective": item.amendment.effectiveFrom.map { "effective \($0)" } ?? "effective from the start",
+                    "fields": cell(item.fields.map { "\($0.label) \($0.before) → \($0.after)" }.joined(separator: "; ")),
+                    "reason": cell(item.amendment.reason),
+                ]
+            },
+            "noBaseAdjustments": roll.baseAdjustments.isEmpty,
         ]
     }
 

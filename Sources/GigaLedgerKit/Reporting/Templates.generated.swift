@@ -239,6 +239,9 @@ enum EmbeddedTemplates {
             <p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
             <p class="meta">{{rounding}} {{attachments}}</p>
             {{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
+            {{#builtinDiffers}}<div class="banner"><strong>Policy differs from the built-in one.</strong> {{text}}</div>{{/builtinDiffers}}
+            {{#hasPending}}<div class="banner"><strong>Registration changes awaiting a countersignature</strong> (this report uses the registration before each):<ul>{{#pending}}<li>entry {{seq}} ({{factoryID}}, recorded {{recordedAt}} by key <code>{{signer}}</code>): {{changes}}; reason: {{reason}}</li>{{/pending}}</ul></div>{{/hasPending}}
+            {{#hasTwins}}<div class="banner"><strong>Twins</strong> (the same name and a host in common; each factory's caps are judged alone, the site's figures are these):<ul>{{#twins}}<li>{{ids}} “{{name}}”, hosts {{hosts}}: registered CAPEX {{capex}} together; Union commitments to CAPEX {{union}} = {{share}} of it</li>{{/twins}}</ul></div>{{/hasTwins}}
 
             <h2>Summary</h2>
             {{#summary}}
@@ -269,6 +272,11 @@ enum EmbeddedTemplates {
             {{#noAdjustments}}<p>None.</p>{{/noAdjustments}}
             <ul>{{#adjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, value date {{valueDate}}: {{what}}{{reasonText}}</li>
             {{/adjustments}}</ul>
+            <h3>Prior-period adjustments of registrations</h3>
+            <p class="meta">Amendments recorded after entry {{previousEntries}} that change the registration in force at the end of {{previousPeriod}}: the base of its caps moved after it closed.</p>
+            {{#noBaseAdjustments}}<p>None.</p>{{/noBaseAdjustments}}
+            <ul>{{#baseAdjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, {{effective}}: {{fields}}; reason: {{reason}}</li>
+            {{/baseAdjustments}}</ul>
             {{/rollForward}}
 
             <h2>Safeguards</h2>
@@ -375,6 +383,28 @@ enum EmbeddedTemplates {
             > **No rule in force.** {{{text}}}
 
             {{/notInForce}}
+            {{#builtinDiffers}}
+            > **POLICY DIFFERS FROM THE BUILT-IN ONE.** {{{text}}}
+
+            {{/builtinDiffers}}
+            {{#hasPending}}
+            > **REGISTRATION CHANGES AWAITING A COUNTERSIGNATURE** (this report uses the registration before each):
+            {{/hasPending}}
+            {{#pending}}
+            > - entry {{{seq}}} ({{{factoryID}}}, recorded {{{recordedAt}}} by key {{{signer}}}): {{{changes}}}; reason: {{{reason}}}
+            {{/pending}}
+            {{#hasPending}}
+
+            {{/hasPending}}
+            {{#hasTwins}}
+            > **TWINS** (the same name and a host in common; each factory's caps are judged alone, the site's figures are these):
+            {{/hasTwins}}
+            {{#twins}}
+            > - {{{ids}}} "{{{name}}}", hosts {{{hosts}}}: registered CAPEX {{{capex}}} together; Union commitments to CAPEX {{{union}}} = {{{share}}} of it
+            {{/twins}}
+            {{#hasTwins}}
+
+            {{/hasTwins}}
             ## Summary
 
             {{#summary}}
@@ -425,6 +455,17 @@ enum EmbeddedTemplates {
             {{#adjustments}}
             - entry {{{seq}}} (recorded {{{recordedAt}}} by key {{{signer}}}), {{{factoryID}}}, value date {{{valueDate}}}: {{{what}}}{{{reasonText}}}
             {{/adjustments}}
+
+            ### Prior-period adjustments of registrations
+
+            Amendments recorded after entry {{{previousEntries}}} that change the registration in force at the end of {{{previousPeriod}}}: the base of its caps moved after it closed.
+
+            {{#noBaseAdjustments}}
+            None.
+            {{/noBaseAdjustments}}
+            {{#baseAdjustments}}
+            - entry {{{seq}}} (recorded {{{recordedAt}}} by key {{{signer}}}), {{{factoryID}}}, {{{effective}}}: {{{fields}}}; reason: {{{reason}}}
+            {{/baseAdjustments}}
             {{/rollForward}}
 
             ## Safeguards

@@ -18,9 +18,9 @@ import Testing
         #expect(report.origin == "test/ledger")
     }
 
-    /// Issue 29, the format revision: an entry of a later entry format (`gigaledger/entry/v2`,
+    /// Issue 29, the format revision: an entry of a later entry format (`gigaledger/entry/v3`,
     /// correctly chained and signed) is not "not verified" (exit 1) but "written by a newer
-    /// GigaLedger" (exit 2) for a version that reads only v1; a damaged format string still is
+    /// GigaLedger" (exit 2) for a version that reads only v1 and v2; a damaged format string still is
     /// not verified. Through the binary too.
     @Test func anEntryOfANewerFormatIsNotCalledDamaged() throws {
         let fixture = try Fixture()
@@ -29,7 +29,7 @@ import Testing
             seq: 10, signer: fixture.authority.id, recordedAt: "2026-12-06T10:00:00Z",
             data: .keyRevoke(KeyRevocation(keyID: fixture.officer.id, reason: "gone")))
         func insert(format: String) throws {
-            let bytes = Array(String(decoding: body.encoded(), as: UTF8.self).replacingOccurrences(of: "gigaledger/entry/v1", with: format).utf8)
+            let bytes = Array(String(decoding: body.encoded(), as: UTF8.self).replacingOccurrences(of: EntryBody.format, with: format).utf8)
             let hash = Entry.hash(prevHash: head.hash, body: bytes)
             try fixture.tamper("DELETE FROM entries WHERE seq = 10")
             try fixture.tamper(
@@ -39,10 +39,10 @@ import Testing
                     Data(fixture.authority.sign(Entry.signedMessage(hash: hash))), body.recordedAt,
                 ])
         }
-        try insert(format: "gigaledger/entry/v2")
+        try insert(format: "gigaledger/entry/v3")
         let newer = try #require(try fixture.verify().failure)
         #expect(newer.seq == 10 && newer.isNewerFormat && newer.kind == .unusable, "\(newer)")
-        #expect(newer.reason.contains("written by a newer GigaLedger (body format gigaledger/entry/v2"), "\(newer.reason)")
+        #expect(newer.reason.contains("written by a newer GigaLedger (body format gigaledger/entry/v3"), "\(newer.reason)")
         let run = Binary.run(["verify", "--ledger", fixture.path], in: fixture.dir)
         #expect(run.status == 2, "\(run.stdout) \(run.stderr)")
         #expect(run.stdout.contains("CANNOT VERIFY WITH THIS VERSION: entry 10: written by a newer GigaLedger"), "\(run.stdout)")
@@ -50,7 +50,7 @@ import Testing
         #expect(report.status == 2 && report.stderr.contains("written by a newer GigaLedger"), "\(report.status) \(report.stderr)")
         let python = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
         #expect(python.status == 2 && python.stdout.contains("entry 10: written by a newer GigaLedger"), "\(python.stdout)")
-        try insert(format: "gigaledger/entry/v1x")
+        try insert(format: "gigaledger/entry/v2x")
         let damaged = try #require(try fixture.verify().failure)
         #expect(damaged.seq == 10 && !damaged.isNewerFormat && damaged.kind == .notVerified, "\(damaged)")
     }
