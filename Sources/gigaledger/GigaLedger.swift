@@ -29,7 +29,7 @@ struct GigaLedger: AsyncParsableCommand {
 
     /// The release, and the formats it writes and reads.
     static let version =
-        "gigaledger 0.12.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries v2)"
+        "gigaledger 0.13.0, source \(sourceCommit) (entries \(EntryBody.format), schema migrations through \(Ledger.latestMigration), report summaries \(ReportRenderer.summaryFormat.split(separator: "/").last ?? ""))"
 
     static func main() async {
         do {

@@ -137,7 +137,7 @@ import Testing
         #expect(shown.contains("policy eurohpc-2026 version 2") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
         #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
         let version = try fixture.expectOK(["--version"]).stdout
-        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v1") && version.contains("0007_log_keys"))
+        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v2") && version.contains("0007_log_keys"))
         #expect(version.contains(/, source [0-9a-f]{12}/), "the source commit: \(version)")
     }
 
