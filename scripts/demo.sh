@@ -124,14 +124,17 @@ c --factory fr-es-pyrenees-aigf --source ms:ES --amount 310000000 --date 2026-02
 de --beneficiary "Regensburg Quantum Chem GmbH" --category sme --gpu-hours 90000 --date 2026-04-14 --pool union --country DE
 fr --beneficiary "CNRS climate downscaling" --category public --gpu-hours 200000 --date 2026-05-06 --pool union --country FR
 it --beneficiary "Torino Mobility AI S.r.l." --category startup --gpu-hours 70000 --date 2026-06-03 --pool union --country IT
-say "An amendment recorded in Q2: the Po Valley gigafactory's registered eligible CAPEX revised down"
+say "Amendments recorded in Q2: Po Valley's registered CAPEX revised down from 1 March (in the closed Q1), Bavaria's operating budget from 1 May"
 quiet factory amend --id it-po-valley-aigf --name "Po Valley AI Gigafactory" --kind gigafactory --host IT --capex 2900000000 \
-  --reason "eligible cost revised after the audit of the tender"
+  --effective 2026-03-01 --reason "eligible cost revised after the audit of the tender"
+quiet factory amend --id de-bavaria-aigf --name "Bavaria AI Gigafactory" --kind gigafactory --host DE --capex 3800000000 \
+  --opex 500000000 --effective 2026-05-01 --reason "operating budget approved by the hosting agreement's addendum"
 "$G" checkpoint --key authority.key --out q2.checkpoint 2>/dev/null
 
 say "Quarterly report 2026-Q2, rolled forward from the Q1 report"
 "$G" report --quarter 2026-Q2 --out report-2026-Q2 --previous report-2026-Q1 --key authority.key
-grep -A3 '^### Prior-period adjustments' report-2026-Q2/report.md
+grep -A3 '^### Prior-period adjustments$' report-2026-Q2/report.md
+grep -A5 '^### Prior-period adjustments of registrations' report-2026-Q2/report.md
 
 say "Annual report 2026 (year to date), compared with the issued quarterly reports"
 "$G" report --year 2026 --out report-2026 --quarter-reports report-2026-Q1 report-2026-Q2
