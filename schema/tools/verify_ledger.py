@@ -654,6 +654,9 @@ def verify(path, authority_key_id=None):
                 raise Fail("body is more than 65,536 bytes")
             d = members(top["data"], TYPES[kind], OPTIONAL.get(kind, []) + (V2_OPTIONAL.get(kind, []) if version >= 2 else []))
             enrolled = check_values(kind, d)
+            if version >= 2 and kind == "contribution" and d["kind"] == "payment" and \
+                    (datetime.date.fromisoformat(d["date"]) - datetime.date.fromisoformat(recorded_at[:10])).days > 1:
+                raise Fail("a payment dated more than 1 day after the day it is recorded")
             state.check(seq, kind, d, signer)
             public_key = enrolled["public_key"] if kind == "genesis" else state.keys[signer]["public_key"]
             try:

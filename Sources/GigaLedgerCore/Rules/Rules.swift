@@ -58,6 +58,7 @@ package enum Rules {
         guard body.version >= body.data.formatVersionMin else {
             throw Refusal("the entry's members need format \(EntryBody.formatText(body.data.formatVersionMin)); it says \(body.formatText)")
         }
+        if body.version >= 2 { try checkPaymentDate(body) }
         guard let signer = try facts.key(body.signer) else { throw Refusal("signer \(body.signer) is not an enrolled key") }
         if let revokedAt = signer.revokedAt { throw Refusal("signer \(body.signer) (\(signer.enrolment.name)) was revoked at entry \(revokedAt)") }
         try authorize(body.data, signer: signer, facts: facts)
@@ -66,6 +67,21 @@ package enum Rules {
             throw Refusal("entry \(item.entry) was signed by this key: a countersignature needs a second authority key")
         }
         return signer.enrolment.publicKey
+    }
+
+    /// The most days a payment's value date may follow the UTC day it is recorded (format v2): one,
+    /// for the offices east of UTC whose today is UTC's tomorrow. A payment is recorded once made;
+    /// a planned one is a commitment, which may look ahead.
+    package static let paymentDaysAheadMax = 1
+
+    static func checkPaymentDate(_ body: EntryBody) throws {
+        guard case .contribution(let item) = body.data, item.kind == .payment,
+            let recorded = try? CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"),
+            item.date.dayNumber - recorded.dayNumber > paymentDaysAheadMax
+        else { return }
+        throw Refusal(
+            "date: \"\(item.date)\" is a payment dated more than \(paymentDaysAheadMax) day after the day it is recorded (\(recorded)): record a payment once it is made, and a planned one as a commitment"
+        )
     }
 
     /// Who may sign what: registrations need an authority; a contribution an authority or an

@@ -87,18 +87,23 @@ import Testing
                     reason: "reclassified", effectiveFrom: CalendarDate.parse("2026-07-01", field: "d"))), key: fixture.authority)
         try fixture.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "decision 2026/17")), key: second)
         try fixture.ledger.append(
-            .reportIssue(try ReportIssue(period: .quarter(Quarter.parse("2026-Q1", field: "q")), entryCount: 9, summarySHA256: Array(repeating: 7, count: 32))),
+            .reportIssue(
+                try ReportIssue(period: .quarter(Quarter.parse("2026-Q1", field: "q")), entryCount: 9, summarySHA256: Array(repeating: 7, count: 32))),
             key: fixture.authority)
         try Self.expectBothAccept(fixture)
         let size = try fixture.ledger.size()
         let own = EntryBody(
-            seq: size + 1, signer: fixture.authority.id, recordedAt: Self.time, data: .countersign(try Countersignature(entry: amendment.seq, reason: "")))
-        #expect(throws: Refusal.self) { try fixture.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "")), key: fixture.authority) }
+            seq: size + 1, signer: fixture.authority.id, recordedAt: Self.time,
+            data: .countersign(try Countersignature(entry: amendment.seq, reason: "")))
+        #expect(throws: Refusal.self) {
+            try fixture.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "")), key: fixture.authority)
+        }
         try Self.insert(own.encoded(), seq: size + 1, type: "countersign", recordedAt: Self.time, key: fixture.authority, into: fixture)
         try Self.expectBothRefuse(fixture, at: size + 1, saying: "a countersignature needs a second authority key")
 
         let other = try Fixture()
-        let notAnAmendment = EntryBody(seq: 10, signer: other.authority.id, recordedAt: Self.time, data: .countersign(try Countersignature(entry: 2, reason: "")))
+        let notAnAmendment = EntryBody(
+            seq: 10, signer: other.authority.id, recordedAt: Self.time, data: .countersign(try Countersignature(entry: 2, reason: "")))
         try Self.insert(notAnAmendment.encoded(), seq: 10, type: "countersign", recordedAt: Self.time, key: other.authority, into: other)
         try Self.expectBothRefuse(other, at: 10, saying: "is not an earlier factory-amend entry")
 

@@ -66,7 +66,7 @@ import Testing
         let markdown = try String(contentsOfFile: dir.file("q2/report.md"), encoding: .utf8)
         #expect(markdown.contains("Compared with the 2026-Q1 report at entry 7, its signature checked."), "\(markdown.prefix(2000))")
         let q2 = try String(contentsOfFile: dir.file("q2/summary.json"), encoding: .utf8)
-        #expect(q2.contains("\"format\":\"gigaledger/report-summary/v3\""))
+        #expect(q2.contains("\"format\":\"\(ReportRenderer.summaryFormat)\""))
         // Unsigned and edited: its wording aside, every figure must be what the ledger gives.
         try FileManager.default.removeItem(atPath: dir.file("2026-Q1/summary.json.minisig"))
         try summary.replacingOccurrences(of: "at most 17.00%", with: "at most 17.00 % (reworded)")

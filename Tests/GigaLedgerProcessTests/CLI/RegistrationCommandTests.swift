@@ -19,7 +19,9 @@ import Testing
             + hosts.flatMap { ["--host", $0] } + ["--capex", capex] + extra
     }
 
-    static func seq(_ run: Run) -> Int? { run.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.first }
+    static func seq(_ run: Run) -> Int? {
+        run.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.first
+    }
 
     /// Q1 at 17% passes; an amendment to EUR 3,000,000,000.00 effective 2026-04-01 leaves it so
     /// (Q2: 19.83%, BREACH); without --effective it reaches back into Q1, and Q2 rolled forward
@@ -69,7 +71,8 @@ import Testing
         #expect(pending.contains("REGISTRATION CHANGES AWAITING A COUNTERSIGNATURE"), "\(pending.prefix(3000))")
         #expect(pending.contains("- entry \(seq) (de-jupiter, recorded ") && pending.contains("kind gigafactory → ai-factory; reason: reclassified"))
         let summary = try String(contentsOfFile: fixture.dir.file("pending/summary.json"), encoding: .utf8)
-        #expect(summary.contains(#""kind":"gigafactory""#) && summary.contains(#""pending_amendments":[{"changes":["kind gigafactory → ai-factory"]"#))
+        #expect(
+            summary.contains(#""kind":"gigafactory""#) && summary.contains(#""pending_amendments":[{"changes":["kind gigafactory → ai-factory"]"#))
         let own = fixture.run(["factory", "countersign", "--key", "authority.key", "--entry", String(seq)])
         #expect(own.status == 65 && own.stderr.contains("a countersignature needs a second authority key"), "\(own.stderr)")
         try fixture.expectOK(["key", "generate", "--out", "second", "--unencrypted"])
@@ -105,7 +108,8 @@ import Testing
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])  // the same text again: no change
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
         let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
-        #expect(markdown.contains("> - de-jupiter, de-jupiter-2 \"Jupiter AI Gigafactory\", hosts DE: registered CAPEX EUR 7,000,000,000.00 together"))
+        #expect(
+            markdown.contains("> - de-jupiter, de-jupiter-2 \"Jupiter AI Gigafactory\", hosts DE: registered CAPEX EUR 7,000,000,000.00 together"))
         try fixture.expectOK(["verify"])
     }
 }

@@ -12,6 +12,13 @@ final class ServerProcess: @unchecked Sendable {
     let url: String
     let ledger: String
     private let output: Pipe
+    private let logPath: String
+
+    /// The last lines of the server's log (its stderr), for a failure's message.
+    var log: String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n")
+    }
 
     /// Starts the server over `ledger` in `dir` and waits until it prints its address.
     init(dir: TempDir, ledger: String, listen: String = "127.0.0.1:0", extra: [String] = []) throws {
@@ -26,7 +33,10 @@ final class ServerProcess: @unchecked Sendable {
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // The server's log, kept in the test's folder: a test that fails on how it stopped shows it (`log`).
+        logPath = dir.file("serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardInput = FileHandle.nullDevice
         self.ledger = ledger
         try process.run()

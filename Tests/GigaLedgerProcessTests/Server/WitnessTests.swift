@@ -210,7 +210,7 @@ final class WitnessProcess: @unchecked Sendable {
         // The forked server learns that the witness refused its history, and stops (exit 2).
         #expect(stops(forked.process, within: 90))
         forked.stop()
-        #expect(forked.process.terminationStatus == 2)
+        #expect(forked.process.terminationStatus == 2 && forked.process.terminationReason == .exit, "\(forked.log)")
         witness.stop()
         #expect(
             try String(contentsOfFile: fixture.dir.file("witness-state/test.example_ledger.cosigned"), encoding: .utf8).hasPrefix(
@@ -240,7 +240,7 @@ final class WitnessProcess: @unchecked Sendable {
         let restored = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--state", lostState])
         #expect(stops(restored.process, within: 90), "the server stops once its witness says it cosigned more")
         restored.stop()
-        #expect(restored.process.terminationStatus == 2)
+        #expect(restored.process.terminationStatus == 2, "\(restored.log)")
         let learnt = try FileManager.default.contentsOfDirectory(atPath: lostState).first { $0.hasSuffix(".witnessed") }
         let text = try String(contentsOfFile: lostState + "/" + #require(learnt), encoding: .utf8)
         #expect(text.hasSuffix(" 7 - coa.example/witness\n"), "\(text)")
@@ -292,7 +292,7 @@ final class WitnessProcess: @unchecked Sendable {
         let restored = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--state", lostState])
         #expect(stops(restored.process, within: 90), "the server stops once its witness refuses its history")
         restored.stop()
-        #expect(restored.process.terminationStatus == 2)
+        #expect(restored.process.terminationStatus == 2, "\(restored.log)")
         let refused = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--state", lostState])
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(
