@@ -11,13 +11,19 @@ extension GigaLedger {
             subcommands: [Register.self, Amend.self, Countersign.self, List.self])
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the registered factories (as their latest amendments have them).")
+            static let configuration = CommandConfiguration(
+                abstract: "List the registered factories as in force today (or on --on), and the amendments pending or effective later.")
 
             @OptionGroup var ledger: LocalLedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
+            @Option(name: .long, help: ArgumentHelp("The day whose registrations to list (default: today, UTC).", valueName: "YYYY-MM-DD"))
+            var on: String?
 
             func run() async throws {
-                let factories = try ledger.open(forWriting: false).factories()
+                let day =
+                    try on.map { try CalendarDate.parse($0, field: "on") } ?? CalendarDate.parse(String(try Timestamp.now().prefix(10)), field: "on")
+                let registrations = try ledger.open(forWriting: false).factories(on: day)
+                let factories = registrations.factories
                 if json {
                     print(
                         Render.jsonArray(
@@ -40,6 +46,15 @@ extension GigaLedger {
                     print(
                         "\(factory.id)  \(factory.kind.rawValue)  \"\(factory.name)\"  hosts \(factory.hosts.joined(separator: ","))  capex \(factory.capex)\(factory.opex.map { "  opex \($0)" } ?? "")  (entry \(seq))"
                     )
+                }
+                for item in registrations.pending {
+                    print(
+                        "pending: entry \(item.amendment.seq) (\(item.factoryID)): \(item.changes.joined(separator: "; ")): waits for a second authority's countersignature (gigaledger factory countersign --entry \(item.amendment.seq))"
+                    )
+                }
+                for amendment in registrations.later {
+                    print(
+                        "from \(amendment.effectiveFrom?.description ?? "?"): entry \(amendment.seq) (\(amendment.factory.id)): \(amendment.reason)")
                 }
             }
         }
@@ -67,10 +82,11 @@ extension GigaLedger {
             static let configuration = CommandConfiguration(
                 abstract: "Record new values for a registered factory (every field, as at registration) and why (authority key).",
                 discussion: """
-                    The registration stays in the ledger. With --effective, the new values apply to periods ending on or after that \
-                    day (a report uses the registration in force on its period's last day); without it, they correct the registration \
-                    from the start, closed periods included, and a report rolling forward lists the change as a prior-period \
-                    adjustment of the base. A change of kind, or a host removed, takes effect only when a second authority key \
+                    The registration stays in the ledger. With --effective DAY, the new values apply to every period ending on or \
+                    after DAY (a report uses the registration in force on its period's last day, so "from 1 March" counts for the \
+                    whole first quarter); without it, they correct the registration from the start, closed periods included. Give \
+                    every field, as at registration: one left out (--opex) is removed. A report rolling forward lists an amendment \
+                    that reaches into the closed previous period under "Prior-period adjustments of registrations". A change of kind, or a host removed, takes effect only when a second authority key \
                     countersigns it (`gigaledger factory countersign --entry N`).
                     """)
 
@@ -85,6 +101,14 @@ extension GigaLedger {
                 let amendment = try Amendment(
                     try fields.factory(), reason: reason, effectiveFrom: try effective.map { try CalendarDate.parse($0, field: "effective") })
                 try await ledger.record(.factoryAmend(amendment), signing: signing, what: "amended factory \(amendment.value.id)")
+                // On a local ledger, say at once when it waits for four eyes.
+                if ledger.serverURL == nil, let pending = try ledger.open(forWriting: false).factories(on: CalendarDate.latest).pending.last,
+                    pending.factoryID == amendment.value.id
+                {
+                    warn(
+                        "note: entry \(pending.amendment.seq) (\(pending.changes.joined(separator: "; "))) takes effect only when a second authority key countersigns it: gigaledger factory countersign --key OTHER.key --entry \(pending.amendment.seq)"
+                    )
+                }
             }
         }
 
@@ -94,7 +118,7 @@ extension GigaLedger {
                 discussion: """
                     An amendment that changes a factory's kind or removes a host takes effect only when an authority key other \
                     than the one that signed it countersigns it; until then reports use the registration before it and list the \
-                    change as pending. Several authority keys may be active at once for this (see the keys guide).
+                    change as pending. Several authority keys may be active at once for this (docs/operator-runbook.md, "Keys: enrol, revoke, rotate").
                     """)
 
             @OptionGroup var ledger: LedgerOptions

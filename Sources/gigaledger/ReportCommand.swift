@@ -7,7 +7,7 @@ extension GigaLedger {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv.",
+                "Verify the ledger, then write the quarterly or annual report: report.md, report.html, summary.json, contributions.csv, access.csv, access-breakdown.csv.",
             discussion:
                 "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts."
         )
@@ -84,7 +84,7 @@ extension GigaLedger {
             )
             if let roll = report.rollForward {
                 print(
-                    "rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(Render.count(roll.adjustments.count, "prior-period adjustment", "prior-period adjustments")), \(Render.count(roll.changes.count, "change", "changes"))"
+                    "rolled forward from \(roll.previousPeriod) at entry \(roll.previousEntryCount): \(Render.count(roll.adjustments.count + roll.baseAdjustments.count, "prior-period adjustment", "prior-period adjustments"))\(roll.baseAdjustments.isEmpty ? "" : " (\(roll.baseAdjustments.count) of a registration)"), \(Render.count(roll.changes.count, "change", "changes")), \(Render.count(roll.previousPeriodChanges.count, "verdict", "verdicts")) of \(roll.previousPeriod) now different"
                 )
             }
             for note in bundle.notes { warn("note: \(note)") }

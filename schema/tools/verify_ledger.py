@@ -195,6 +195,8 @@ def cents(value, zero=False):
 
 
 def date(value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise Fail("bad date %r" % (value,))
     try:
         parsed = datetime.date.fromisoformat(value)
     except (TypeError, ValueError):
@@ -302,7 +304,9 @@ def check_values(kind, d):
     if kind == "report-issue":
         if type(d["entry_count"]) is not int or d["entry_count"] < 1 or not re.fullmatch(r"[0-9a-f]{64}", str(d["summary_sha256"])):
             raise Fail("bad report-issue")
-        period = str(d["period"])
+        if not isinstance(d["period"], str):
+            raise Fail("bad period")
+        period = d["period"]
         quarter = re.fullmatch(r"([0-9]{4})-Q([1-4])", period)
         year = quarter.group(1) if quarter else period if re.fullmatch(r"[0-9]{4}", period) else None
         if year is None or not 2021 <= int(year) <= 2099:
@@ -442,6 +446,8 @@ class Ledger:
             raise Fail("countersigns an entry that is not an earlier factory-amend")
         if kind == "countersign" and self.amendments[d["entry"]] == signer:
             raise Fail("countersigned by the key that signed the amendment")
+        if kind == "countersign" and key["seq"] >= d["entry"]:
+            raise Fail("countersigned by a key enrolled after the amendment")
         if kind == "report-issue" and d["entry_count"] >= seq:
             raise Fail("a report issued at a state not before it")
         if kind == "import" and (d["rows"] >= seq or any(seq - back not in self.bodies for back in range(1, d["rows"] + 1))):

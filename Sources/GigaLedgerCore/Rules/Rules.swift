@@ -63,8 +63,16 @@ package enum Rules {
         if let revokedAt = signer.revokedAt { throw Refusal("signer \(body.signer) (\(signer.enrolment.name)) was revoked at entry \(revokedAt)") }
         try authorize(body.data, signer: signer, facts: facts)
         try checkReferences(body.data, seq: body.seq, facts: facts)
-        if case .countersign(let item) = body.data, let amendment = try facts.body(item.entry), amendment.signer == body.signer {
-            throw Refusal("entry \(item.entry) was signed by this key: a countersignature needs a second authority key")
+        if case .countersign(let item) = body.data, let amendment = try facts.body(item.entry) {
+            guard amendment.signer != body.signer else {
+                throw Refusal("entry \(item.entry) was signed by this key: a countersignature needs a second authority key")
+            }
+            // A second key enrolled after the amendment could be its signer's own, made for the purpose.
+            guard signer.enrolledAt < item.entry else {
+                throw Refusal(
+                    "key \(body.signer) (\(signer.enrolment.name)) was enrolled at entry \(signer.enrolledAt), after the amendment (entry \(item.entry)): a countersignature needs an authority key enrolled before it"
+                )
+            }
         }
         return signer.enrolment.publicKey
     }

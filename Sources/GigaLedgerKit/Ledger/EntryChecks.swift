@@ -1,3 +1,4 @@
+import Foundation
 import GigaLedgerCore
 import GigaLedgerStore
 
@@ -52,9 +53,10 @@ public struct EntryChecks: Sendable {
 
     /// The date, the same facts as an earlier entry no correction cancels, a key scoped to a
     /// factory or partner not registered.
-    func check(_ data: EntryData, today: CalendarDate, reader: StoreReader) throws {
+    func check(_ data: EntryData, today: CalendarDate, reader: StoreReader, signer: KeyID? = nil) throws {
         try checkDate(data, today: today)
         try Self.checkIdentity(data, reader: reader)
+        if case .countersign(let item) = data { try Self.checkCountersignature(item, signer: signer, reader: reader) }
         if !allowDuplicate, let digest = Facts.digest(data), let earlier = try Self.earlierEntry(with: data, digest: digest, reader: reader) {
             throw Refusal("this repeats entry \(earlier) (\(Facts.words(data))): record it with --allow-duplicate if it really is a second one")
         }
@@ -94,7 +96,7 @@ extension EntryChecks {
                 }
                 guard CanonicalJSON.object(earlier.encoded()).encoded() == bytes else {
                     throw Refusal(
-                        "policy \(policy.id) version \(policy.version) is recorded with other rules (entry \(seq)): a policy's name and version mean one text; give the changed rules a new version"
+                        "policy \(policy.id) version \(policy.version) is recorded with another text (entry \(seq)): a policy's name and version mean one text; give the changed policy a new version"
                     )
                 }
             }
@@ -111,7 +113,7 @@ extension EntryChecks {
                         let host = factory.hosts.first(where: other.hosts.contains)
                     else { continue }
                     throw Refusal(
-                        "factory \(factory.id) \(InputError.quoted(factory.name)) repeats factory \(other.id) (entry \(seq)): the same name, host \(host); register it with --allow-twin if it really is another factory"
+                        "factory \(factory.id) \(InputError.quoted(factory.name)) repeats factory \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), host \(host); register it with --allow-twin if it really is another factory"
                     )
                 }
             }
@@ -126,11 +128,41 @@ extension EntryChecks {
                     }
                     guard other.id != partner.id, Twins.key(other.name) == Twins.key(partner.name), other.country == partner.country else { continue }
                     throw Refusal(
-                        "partner \(partner.id) \(InputError.quoted(partner.name)) repeats partner \(other.id) (entry \(seq)): the same name, country \(partner.country); register it with --allow-twin if it really is another partner"
+                        "partner \(partner.id) \(InputError.quoted(partner.name)) repeats partner \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), country \(partner.country); register it with --allow-twin if it really is another partner"
                     )
                 }
             }
         default: break
+        }
+    }
+
+    /// A countersignature counts once per key and only where one is needed: a second one by the
+    /// same key, or one of an amendment that changes neither the kind nor removes a host (against
+    /// the registration or amendment of that factory recorded last before it), is refused.
+    static func checkCountersignature(_ item: Countersignature, signer: KeyID?, reader: StoreReader) throws {
+        for seq in try reader.entrySeqs(ofType: "countersign") {
+            guard let bytes = try reader.body(seq) else { continue }
+            let body = try EntryBody.decode(bytes)
+            if case .countersign(let earlier) = body.data, earlier.entry == item.entry, body.signer == signer {
+                throw Refusal("entry \(item.entry) is already countersigned by this key (entry \(seq))")
+            }
+        }
+        guard case .factoryAmend(let amendment)? = try decoded(item.entry, reader) else { return }  // the rules name what else is wrong
+        var previous: Factory?
+        for type in ["factory-register", "factory-amend"] {
+            for seq in try reader.entrySeqs(ofType: type) where seq < item.entry {
+                switch try decoded(seq, reader) {
+                case .factoryRegister(let factory)? where factory.id == amendment.value.id: previous = previous ?? factory
+                case .factoryAmend(let earlier)? where earlier.value.id == amendment.value.id: previous = earlier.value
+                default: continue
+                }
+            }
+        }
+        guard let previous else { return }
+        if previous.kind == amendment.value.kind && previous.hosts.allSatisfy(amendment.value.hosts.contains) {
+            throw Refusal(
+                "entry \(item.entry) changes neither the kind nor removes a host of factory \(amendment.value.id): it took effect without a countersignature"
+            )
         }
     }
 
@@ -140,10 +172,14 @@ extension EntryChecks {
     }
 }
 
-/// Names compared as a reader would: letters and digits only, case folded ("AI Gigafactory
-/// Bavaria", "ai-gigafactory  BAVARIA" and "AI Gigafactory Bavaria." are one name).
+/// Names compared as a reader would: compatibility-normalised (NFKC: full-width letters are
+/// letters), case, accents and width folded, letters and digits only ("AI Gigafactory Bavaria",
+/// "ai-gigafactory  BAVARIA", "Ｂａｖａｒｉａ" and "Bavária" read alike). Look-alikes from other
+/// scripts (a Cyrillic е) are not folded.
 public enum Twins {
     public static func key(_ name: String) -> String {
-        String(String.UnicodeScalarView(name.lowercased().unicodeScalars.filter { $0.properties.isAlphabetic || $0.properties.numericType != nil }))
+        let folded = name.precomposedStringWithCompatibilityMapping.folding(
+            options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+        return String(String.UnicodeScalarView(folded.unicodeScalars.filter { $0.properties.isAlphabetic || $0.properties.numericType != nil }))
     }
 }

@@ -272,7 +272,8 @@ public final class Ledger {
         do { signerKey = try Rules.check(body, facts: facts) } catch let refusal as Refusal {
             throw Refusal(refusal.message + (try Suggestions.hint(for: body.data, reader: reader)))
         }
-        try checks?.check(body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader)
+        try checks?.check(
+            body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader, signer: body.signer)
         return signerKey
     }
 

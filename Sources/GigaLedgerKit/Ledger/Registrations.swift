@@ -2,16 +2,25 @@ import GigaLedgerCore
 import GigaLedgerStore
 
 extension Ledger {
-    /// Every registered factory, as its latest amendment has it, with its registration entry, by ID.
-    public func factories() throws -> [(factory: Factory, seq: Int64)] {
-        var amended = [String: Factory]()
-        for body in try bodies(ofType: "factory-amend") {
-            if case .factoryAmend(let amendment) = body.data { amended[amendment.value.id] = amendment.value }
+    /// Every registered factory as the registration in force on `day` has it (as a report whose
+    /// period ends that day reads it: amendments effective by then, pending ones left out), with
+    /// its registration entry, by ID; and the amendments that wait for a countersignature or take
+    /// effect after `day`.
+    public func factories(on day: CalendarDate) throws -> FactoryRegistrations {
+        var data = ReportData(through: nil)
+        let seqs = try store.read { reader in
+            try ["factory-register", "factory-amend", "countersign"].flatMap { try reader.entrySeqs(ofType: $0) }.sorted()
         }
-        return try registrations(.factories).compactMap { body, seq in
-            if case .factoryRegister(let factory) = body.data { return (amended[factory.id] ?? factory, seq) }
-            return nil
+        for seq in seqs { if let body = try body(seq) { data.add(body) } }
+        let state = seqs.last ?? 0
+        let later = data.factories.filter { $0.seq <= state }.flatMap { registered in
+            (data.factoryAmendments[registered.factory.id] ?? []).filter { amendment in
+                (amendment.effectiveFrom.map { $0 > day } ?? false) && !data.isPending(amendment, of: registered.factory, at: state)
+            }
         }
+        return FactoryRegistrations(
+            factories: data.factories(at: state, on: day).sorted { $0.factory.id < $1.factory.id }, pending: data.pendingAmendments(at: state),
+            later: later)
     }
 
     /// Every registered partner, as its latest amendment has it, with its registration entry, by ID.
@@ -51,6 +60,15 @@ extension Ledger {
             }
         }
     }
+}
+
+/// The registered factories as in force on a day, and the amendments not (yet) in force.
+public struct FactoryRegistrations: Sendable {
+    public let factories: [(factory: Factory, seq: Int64)]
+    /// Amendments waiting for a second authority's countersignature.
+    public let pending: [PendingAmendment]
+    /// Amendments in force, but from a later day.
+    public let later: [RecordedAmendment]
 }
 
 /// For a refusal that names an ID nobody registered: the registered IDs closest to it, so a typo

@@ -85,9 +85,11 @@ extension Ledger {
         guard verification.isVerified else { return LedgerStatus(verification: verification, countsByType: [:], factories: []) }
         data.finish()
         let figures = data.figures(at: verification.verifiedCount) { _ in true }
+        // The registrations in force today (UTC), as `factory list` shows them.
+        let today = (try? Timestamp.now()).flatMap { try? CalendarDate.parse(String($0.prefix(10)), field: "today") } ?? CalendarDate.latest
         return LedgerStatus(
             verification: verification, countsByType: data.countsByType ?? [:],
-            factories: data.factories(at: verification.verifiedCount).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
+            factories: data.factories(at: verification.verifiedCount, on: today).map { ($0.factory, figures[$0.factory.id] ?? PeriodFigures()) })
     }
 
     /// Checks that the previous report is of this ledger, comes before this one, and says what
@@ -245,6 +247,8 @@ struct ReportData {
     /// Each factory's amendments in recording order (`inForce` picks the one a period uses).
     var factoryAmendments = [String: [RecordedAmendment]]()
     var partners = [String: Partner]()
+    /// Every enrolled key, in enrolment order, with its entry (signers are named by them in reports).
+    var keys = [(enrolment: KeyEnrolment, seq: Int64)]()
     /// The countersignatures of each amendment, by the amendment's entry.
     var countersignatures = [Int64: [RowOrigin]]()
     var policies = [(policy: Policy, seq: Int64)]()
@@ -278,6 +282,8 @@ struct ReportData {
                     version: body.version))
         case .partnerAmend(let amendment): partners[amendment.value.id] = amendment.value
         case .countersign(let item): countersignatures[item.entry, default: []].append(origin)
+        case .genesis(let genesis): keys.append((genesis.authority, body.seq))
+        case .keyEnroll(let enrolment): keys.append((enrolment, body.seq))
         case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
         case .contribution(let item) where keeps(item.date):
             contributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
@@ -496,18 +502,65 @@ struct ReportData {
             },
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state),
             accessBreakdown: accessBreakdown(period, at: state), pendingAmendments: pendingAmendments(at: state),
-            policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories))
+            policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories), partnerTwins: partnerTwins(),
+            signers: signers(at: state), signedForOthers: signedForOthers(at: state, through: period.lastDay))
+    }
+
+    /// Partners with the same name (as twins are compared) and country, each group by ID.
+    func partnerTwins() -> [[String]] {
+        let groups = Dictionary(grouping: partners.values) { "\(Twins.key($0.name))|\($0.country)" }
+        return groups.values.filter { $0.count > 1 }.map { $0.map(\.id).sorted() }.sorted { $0[0] < $1[0] }
+    }
+
+    /// Every key enrolled by `state`: who signs the report's entries, by name and role.
+    func signers(at state: Int64) -> [KeyID: Signer] {
+        var out = [KeyID: Signer]()
+        for (enrolment, seq) in keys where seq <= state {
+            out[enrolment.publicKey.id] = Signer(
+                keyID: enrolment.publicKey.id, name: enrolment.name, role: enrolment.role, scopes: enrolment.scopes.map(\.description))
+        }
+        return out
+    }
+
+    /// Money that counts at `state`, dated up to `day`, signed by a key that is not an officer of
+    /// its source although an officer key for that source was enrolled when it was recorded (the
+    /// authority recording "German" money Germany's officer never signed): per factory, source and
+    /// signer, with the amounts and entries.
+    func signedForOthers(at state: Int64, through day: CalendarDate) -> [SignedForOther] {
+        var byKey = [String: SignedForOther]()
+        var order = [String]()
+        for row in contributions where row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            let source = row.item.source
+            guard let signer = keys.first(where: { $0.enrolment.publicKey.id == row.origin.signer }), signer.enrolment.role != .officer,
+                let officer = keys.first(where: { $0.seq < row.seq && $0.enrolment.role == .officer && $0.enrolment.scopes.contains(.source(source)) }
+                )
+            else { continue }
+            let key = "\(row.item.factory)|\(source)|\(row.origin.signer)"
+            if byKey[key] == nil {
+                order.append(key)
+                byKey[key] = SignedForOther(
+                    factoryID: row.item.factory, source: source.description, signer: row.origin.signer, signerName: signer.enrolment.name,
+                    officer: officer.enrolment.publicKey.id, officerName: officer.enrolment.name)
+            }
+            byKey[key]!.add(row.item, seq: row.seq)
+        }
+        return order.map { byKey[$0]! }
     }
 
     /// What differs between `policy` and the policy of the same name this binary carries (its
     /// rules, by ID), or nil when it carries none of that name or the rules are the same.
+    /// A policy of another name is compared with the first built-in one (a copy renamed to escape
+    /// the comparison is still read against the rules the binary carries).
     static func builtinDifference(_ policy: Policy) -> String? {
-        guard BuiltinPolicies.names.contains(policy.id), let builtin = try? BuiltinPolicies.policy(named: policy.id) else { return nil }
+        let name = BuiltinPolicies.names.contains(policy.id) ? policy.id : BuiltinPolicies.names.first
+        guard let name, let builtin = try? BuiltinPolicies.policy(named: name) else { return nil }
         let differing = ruleDifferences(from: builtin, to: policy)
         guard !differing.isEmpty else { return nil }
-        return
-            "the policy applied, \(policy.id) version \(policy.version), has rules other than the \(policy.id) this gigaledger carries (version \(builtin.version)): "
-            + differing.map { "\($0.id): built-in \($0.before), recorded \($0.after)" }.joined(separator: "; ")
+        let what =
+            name == policy.id
+            ? "the policy applied, \(policy.id) version \(policy.version), has rules other than the \(name) this gigaledger carries (version \(builtin.version))"
+            : "the policy applied, \(policy.id) version \(policy.version), is not one this gigaledger carries; against the built-in \(name) (version \(builtin.version)) its rules differ"
+        return what + ": " + differing.map { "\($0.id): built-in \($0.before), recorded \($0.after)" }.joined(separator: "; ")
     }
 
     /// The rules that differ between two policies, by ID in the order gigaledger knows them, each
@@ -661,8 +714,19 @@ struct ReportData {
             base.append(
                 BaseAdjustment(
                     factoryID: registered.id, amendment: amendment,
-                    fields: fields.map { (label: $0.label, before: $0.value(was), after: $0.value(now.factory)) }))
+                    fields: fields.map { (label: $0.label, before: $0.value(was), after: $0.value(now.factory)) },
+                    countersignedAt: (countersignatures[amendment.seq] ?? []).first { $0.seq > priorState && $0.seq <= state }?.seq))
         }
+        // The previous period's own verdicts, recomputed now: what back-dated entries, corrections and
+        // amendments effective in it changed since its report (a closed quarter's BREACH made PASS).
+        let atPrior = try judge(at: state, through: priorEnd)
+        let priorNow = atPrior.factories.map { factory, cumulative, verdicts, findings in
+            FactoryReport(factory: factory, period: PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
+        }
+        let priorChanges = try self.changes(
+            prior: prior, priorState: priorState, state: state, period: prior, current: priorNow, programme: atPrior.programme,
+            opening: opening
+        ).filter { $0.rank <= 1 }
         let basis =
             previous.summaryText == nil
             ? "the ledger's signed checkpoint at entry \(priorState), taken as the close of \(prior)"
@@ -670,7 +734,8 @@ struct ReportData {
                 ? "the \(prior) report (unsigned) at entry \(priorState)" : "the \(prior) report at entry \(priorState), its signature checked"
         return RollForward(
             previousPeriod: prior, previousEntryCount: priorState, basis: basis, factories: bridges,
-            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, baseAdjustments: base, changes: changes)
+            adjustments: list.sorted { ($0.origin.seq, $0.sign) < ($1.origin.seq, $1.sign) }, baseAdjustments: base, changes: changes,
+            previousPeriodChanges: priorChanges)
     }
 
     private func adjustment(
@@ -727,11 +792,18 @@ struct ReportData {
         var amendments = [(factory: String, seq: Int64, facts: Set<RegisteredFact>)]()
         for (registered, _) in factories {
             for amendment in factoryAmendments[registered.id] ?? [] where amendment.seq <= state {
+                // In force by this period's end (countersigned, where that is needed), and new to it:
+                // recorded since the previous report, or taking effect since the previous period.
                 let from = amendment.effectiveFrom ?? CalendarDate.earliest
-                guard amendment.seq > priorState || (from > priorEnd && from <= period.lastDay) else { continue }
+                guard from <= period.lastDay, !isPending(amendment, of: registered, at: state) else { continue }
+                let countersigned = (countersignatures[amendment.seq] ?? []).filter { $0.seq > priorState && $0.seq <= state }.map(\.seq)
+                let wasPending = isPending(amendment, of: registered, at: priorState)
+                guard amendment.seq > priorState || from > priorEnd || wasPending else { continue }
                 let previous = inForce(registered, at: amendment.seq - 1, on: from).factory
-                amendments.append(
-                    (registered.id, amendment.seq, Set(RegisteredFact.allCases.filter { $0.value(previous) != $0.value(amendment.factory) })))
+                let facts = Set(RegisteredFact.allCases.filter { $0.value(previous) != $0.value(amendment.factory) })
+                amendments.append((registered.id, amendment.seq, facts))
+                // A countersignature that put it in force is a cause as much as the amendment.
+                if wasPending, let first = countersigned.first { amendments.append((registered.id, first, facts)) }
             }
         }
         let registeredSince = Dictionary(
@@ -750,20 +822,40 @@ struct ReportData {
             }
             if let id {
                 for amendment in amendments where amendment.factory == id && !amendment.facts.isDisjoint(with: inputs.registered) {
-                    if seen.insert(amendment.seq).inserted { found.append((amendment.seq, "amendment")) }
+                    if seen.insert(amendment.seq).inserted {
+                        found.append(
+                            (amendment.seq, factoryAmendments[id]?.contains { $0.seq == amendment.seq } == true ? "amendment" : "countersignature"))
+                    }
                 }
                 if let seq = registeredSince[id], seen.insert(seq).inserted { found.append((seq, "registration")) }
             }
             return found.sorted { $0.seq < $1.seq }
         }
+        // A policy recorded since that changed a rule is a cause of that rule's verdicts.
+        let policyNow = try policy(at: state, for: period.lastDay)
+        let changedRules =
+            policyNow.seq != before.seq && policyNow.seq > priorState
+            ? Set(Self.ruleDifferences(from: before.policy, to: policyNow.policy).map(\.id)) : []
+        func causes(_ id: String?, rule: String, hosts: Set<String>, everyRow: Bool) -> [(seq: Int64, how: String)] {
+            var found = causes(id, RuleInputs.of(rule, hosts: hosts), everyRow: everyRow)
+            if changedRules.contains(rule) { found = (found + [(policyNow.seq, "policy")]).sorted { $0.seq < $1.seq } }
+            return found
+        }
         func verdictChanges(_ scope: String?, now: [Verdict], was: [Verdict], hosts: Set<String>, everyRow: Bool) {
+            // A rule the registration no longer calls for (a change of kind or hosts): listed as gone.
+            for verdict in was where !now.contains(where: { $0.rule.id == verdict.rule.id }) {
+                out.append(
+                    Change(
+                        factoryID: scope, what: verdict.rule.id, before: verdict.status.rawValue, after: "no longer applies",
+                        causes: causes(scope, rule: verdict.rule.id, hosts: hosts, everyRow: everyRow), rank: 1))
+            }
             for verdict in now {
                 let old = was.first { $0.rule.id == verdict.rule.id }?.status.rawValue ?? "not reported"
                 guard old != verdict.status.rawValue else { continue }
                 out.append(
                     Change(
                         factoryID: scope, what: verdict.rule.id, before: old, after: verdict.status.rawValue,
-                        causes: causes(scope, RuleInputs.of(verdict.rule.id, hosts: hosts), everyRow: everyRow),
+                        causes: causes(scope, rule: verdict.rule.id, hosts: hosts, everyRow: everyRow),
                         rank: verdict.status == .breach ? 0 : 1))
             }
         }
@@ -828,7 +920,6 @@ struct ReportData {
         }
         verdictChanges(nil, now: programme, was: before.programme, hosts: [], everyRow: false)
         // The rules themselves, rule by rule, when another policy judges now.
-        let policyNow = try policy(at: state, for: period.lastDay)
         if policyNow.seq != before.seq {
             out.append(
                 Change(

@@ -95,11 +95,13 @@ extension ReportRenderer {
                         "entry": .integer(item.amendment.seq), "recorded_at": .string(item.amendment.origin.recordedAt),
                         "signer": .string(item.amendment.origin.signer.description), "factory": .string(item.factoryID),
                         "effective_from": .string(item.amendment.effectiveFrom?.description ?? ""), "reason": .string(item.amendment.reason),
+                        "countersigned_at": .integer(item.countersignedAt ?? 0),
                         "fields": .array(
                             item.fields.map { .object(["what": .string($0.label), "before": .string($0.before), "after": .string($0.after)]) }),
                     ])
                 }),
             "changes": .array(roll.changes.map(changeJSON)),
+            "previous_period_changes": .array(roll.previousPeriodChanges.map(changeJSON)),
         ])
     }
 
@@ -176,6 +178,16 @@ extension ReportRenderer {
                     "changes": .array(item.changes.map { .string($0) }),
                 ])
             })
+        json["signed_for_others"] = .array(
+            report.signedForOthers.map { item in
+                .object([
+                    "factory": .string(item.factoryID), "source": .string(item.source), "signer": .string(item.signer.description),
+                    "signer_name": .string(item.signerName), "officer": .string(item.officer.description),
+                    "committed_cents": .total(item.committed), "paid_cents": .total(item.paid),
+                    "entries": .array(item.entries.map { .integer($0) }),
+                ])
+            })
+        json["partner_twins"] = .array(report.partnerTwins.map { group in .array(group.map { .string($0) }) })
         json["twins"] = .array(
             report.twins.map { site in
                 .object([

@@ -167,6 +167,33 @@ public struct RecordedAmendment: Equatable, Sendable {
     public var seq: Int64 { origin.seq }
 }
 
+/// An enrolled key as reports name a signer.
+public struct Signer: Equatable, Sendable {
+    public let keyID: KeyID
+    public let name: String
+    public let role: Role
+    public let scopes: [String]
+}
+
+/// Money one key signed for a source whose own officer was enrolled (per factory and source).
+public struct SignedForOther: Equatable, Sendable {
+    public let factoryID: String
+    public let source: String
+    public let signer: KeyID
+    public let signerName: String
+    /// An officer key enrolled for the source before the first such entry.
+    public let officer: KeyID
+    public let officerName: String
+    public var committed: Total = 0
+    public var paid: Total = 0
+    public var entries = [Int64]()
+
+    mutating func add(_ item: Contribution, seq: Int64) {
+        if item.kind == .commitment { committed += Total(item.amount.value) } else { paid += Total(item.amount.value) }
+        entries.append(seq)
+    }
+}
+
 /// Factories with the same name and a host in common (registered with `--allow-twin`, or
 /// before twins were refused): read together, the Union's share is of the whole site.
 public struct TwinSite: Equatable, Sendable {
@@ -320,6 +347,18 @@ public struct PeriodReport: Equatable, Sendable {
     public var policyDiffersFromBuiltin: String?
     /// Factories registered as twins (the same name and a host in common), with the site's totals.
     public var twins: [TwinSite] = []
+    /// Partners registered as twins (the same name and country), each group by ID.
+    public var partnerTwins: [[String]] = []
+    /// Every key enrolled at the report's state, by key ID: the signers of its entries by name and role.
+    public var signers: [KeyID: Signer] = [:]
+    /// Money signed for a source by a key that is not that source's officer while one is enrolled.
+    public var signedForOthers: [SignedForOther] = []
+
+    /// "DE officer (officer, 110C5C2A4E17FA51)": a signer as reports name it.
+    public func signerText(_ key: KeyID) -> String {
+        guard let signer = signers[key] else { return key.description }
+        return "\(signer.name) (\(signer.role.rawValue), \(key))"
+    }
 
     /// The breakdown of all factories together.
     public var accessBreakdownTotal: AccessBreakdown { accessBreakdown.values.reduce(AccessBreakdown(), +) }
@@ -364,6 +403,9 @@ public struct RollForward: Equatable, Sendable {
     public let baseAdjustments: [BaseAdjustment]
     /// Every figure and verdict that moved since the previous report, new breaches first.
     public let changes: [Change]
+    /// The previous period's verdicts and findings, recomputed at this state, that differ from its
+    /// report: what was recorded since changed a closed period's verdict.
+    public let previousPeriodChanges: [Change]
 }
 
 public struct FactoryRollForward: Equatable, Sendable {
@@ -382,13 +424,16 @@ public struct FactoryRollForward: Equatable, Sendable {
 /// changed for the previous period (opening → closing).
 public struct BaseAdjustment: Equatable, Sendable {
     public static func == (a: BaseAdjustment, b: BaseAdjustment) -> Bool {
-        a.factoryID == b.factoryID && a.amendment == b.amendment && a.fields.map(\.label) == b.fields.map(\.label)
+        a.factoryID == b.factoryID && a.amendment == b.amendment && a.countersignedAt == b.countersignedAt
+            && a.fields.map(\.label) == b.fields.map(\.label)
             && a.fields.map(\.before) == b.fields.map(\.before) && a.fields.map(\.after) == b.fields.map(\.after)
     }
 
     public let factoryID: String
     public let amendment: RecordedAmendment
     public let fields: [(label: String, before: String, after: String)]
+    /// The countersignature, recorded after the previous report, that put it in force (four eyes).
+    public let countersignedAt: Int64?
 }
 
 /// One prior-period adjustment: the entry recorded late (or the correction) and its effect.

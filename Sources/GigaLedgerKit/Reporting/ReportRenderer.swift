@@ -81,6 +81,28 @@ public enum ReportRenderer {
                 ]
             }
         }
+        if !report.signedForOthers.isEmpty {
+            values["hasSignedForOthers"] = true
+            values["signedForOthers"] = report.signedForOthers.map { item in
+                [
+                    "factoryID": item.factoryID, "source": item.source, "signer": cell(report.signerText(item.signer)),
+                    "officer": cell(report.signerText(item.officer)), "committed": Cents.formatted(item.committed),
+                    "paid": Cents.formatted(item.paid), "entries": item.entries.map(String.init).joined(separator: ", "),
+                ]
+            }
+        }
+        values["signers"] = report.signers.values.sorted { $0.keyID.description < $1.keyID.description }.map { signer in
+            [
+                "keyID": signer.keyID.description, "name": cell(signer.name), "role": signer.role.rawValue,
+                "scopes": signer.scopes.isEmpty ? "—" : signer.scopes.joined(separator: ", "),
+                "entries": String(
+                    report.contributionRows.filter { $0.origin.signer == signer.keyID }.count
+                        + report.accessRows.filter { $0.origin.signer == signer.keyID }.count),
+            ]
+        }
+        if !report.partnerTwins.isEmpty {
+            values["partnerTwins"] = ["groups": report.partnerTwins.map { $0.joined(separator: ", ") }.joined(separator: "; ")]
+        }
         if !report.twins.isEmpty {
             values["hasTwins"] = true
             values["twins"] = report.twins.map { site in
@@ -342,12 +364,15 @@ public enum ReportRenderer {
                 [
                     "seq": String(item.amendment.seq), "recordedAt": item.amendment.origin.recordedAt,
                     "signer": item.amendment.origin.signer.description, "factoryID": item.factoryID,
-                    "effective": item.amendment.effectiveFrom.map { "effective \($0)" } ?? "effective from the start",
+                    "effective": (item.amendment.effectiveFrom.map { "effective \($0)" } ?? "effective from the start")
+                        + (item.countersignedAt.map { ", countersigned at entry \($0)" } ?? ""),
                     "fields": cell(item.fields.map { "\($0.label) \($0.before) → \($0.after)" }.joined(separator: "; ")),
                     "reason": cell(item.amendment.reason),
                 ]
             },
             "noBaseAdjustments": roll.baseAdjustments.isEmpty,
+            "previousPeriodChanges": roll.previousPeriodChanges.map(changeContext),
+            "noPreviousPeriodChanges": roll.previousPeriodChanges.isEmpty,
         ]
     }
 
@@ -447,7 +472,7 @@ public enum ReportRenderer {
                         "text": cell(
                             "\(item.kind.rawValue) \(item.category.rawValue) by \(report.name(ofSource: item.source.description)) (\(item.source)) \(item.amount)\(item.ref.isEmpty ? "" : ", ref \(item.ref)")"
                         ),
-                        "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description,
+                        "recordedAt": row.origin.recordedAt, "signer": cell(report.signerText(row.origin.signer)),
                     ]
                 ))
         }
@@ -461,7 +486,7 @@ public enum ReportRenderer {
                         "text": cell(
                             "\(grant.pool.rawValue) access, \(grant.category.rawValue), \(grant.beneficiary): \(Hours.formatted(Total(grant.gpuHours)))\(grant.isCommercial ? ", commercial" : ""), charged \(grant.charge)"
                         ),
-                        "recordedAt": row.origin.recordedAt, "signer": row.origin.signer.description,
+                        "recordedAt": row.origin.recordedAt, "signer": cell(report.signerText(row.origin.signer)),
                     ]
                 ))
         }

@@ -240,8 +240,9 @@ enum EmbeddedTemplates {
             <p class="meta">{{rounding}} {{attachments}}</p>
             {{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
             {{#builtinDiffers}}<div class="banner"><strong>Policy differs from the built-in one.</strong> {{text}}</div>{{/builtinDiffers}}
-            {{#hasPending}}<div class="banner"><strong>Registration changes awaiting a countersignature</strong> (this report uses the registration before each):<ul>{{#pending}}<li>entry {{seq}} ({{factoryID}}, recorded {{recordedAt}} by key <code>{{signer}}</code>): {{changes}}; reason: {{reason}}</li>{{/pending}}</ul></div>{{/hasPending}}
+            {{#hasPending}}<div class="banner"><strong>Pending registration changes, awaiting a countersignature</strong> (this report uses the registration before each):<ul>{{#pending}}<li>entry {{seq}} ({{factoryID}}, recorded {{recordedAt}} by key <code>{{signer}}</code>): {{changes}}; reason: {{reason}}</li>{{/pending}}</ul></div>{{/hasPending}}
             {{#hasTwins}}<div class="banner"><strong>Twins</strong> (the same name and a host in common; each factory's caps are judged alone, the site's figures are these):<ul>{{#twins}}<li>{{ids}} “{{name}}”, hosts {{hosts}}: registered CAPEX {{capex}} together; Union commitments to CAPEX {{union}} = {{share}} of it</li>{{/twins}}</ul></div>{{/hasTwins}}
+            {{#partnerTwins}}<div class="banner"><strong>Partner twins</strong> (the same name and country; each is its own source): {{groups}}</div>{{/partnerTwins}}
 
             <h2>Summary</h2>
             {{#summary}}
@@ -251,6 +252,8 @@ enum EmbeddedTemplates {
             {{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
             {{/findings}}</ul>{{/none}}
             {{/summary}}
+            {{#hasSignedForOthers}}<ul>{{#signedForOthers}}<li><span class="BREACH">SIGNED FOR ANOTHER OFFICE</span> {{factoryID}}: money from <code>{{source}}</code> signed by {{signer}}, not by its officer {{officer}}: committed {{committed}}, paid {{paid}} (entries {{entries}})</li>
+            {{/signedForOthers}}</ul>{{/hasSignedForOthers}}
 
             {{#rollForward}}
             <h2>What changed since the report for {{previousPeriod}}</h2>
@@ -258,6 +261,12 @@ enum EmbeddedTemplates {
             {{#noChanges}}<p>Nothing changed.</p>{{/noChanges}}
             <ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>
             {{/changes}}</ul>
+
+            <h3>Verdicts of {{previousPeriod}} that now differ from its report</h3>
+            <p class="meta">Its verdicts recomputed at this report's state: what was recorded since (back-dated entries, corrections, amendments effective in it) changed these.</p>
+            {{#noPreviousPeriodChanges}}<p>None.</p>{{/noPreviousPeriodChanges}}
+            <ul>{{#previousPeriodChanges}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>
+            {{/previousPeriodChanges}}</ul>
 
             <h2>Roll-forward from {{previousPeriod}}</h2>
             <p class="meta">Opening = cumulative to the end of {{previousPeriod}} as the ledger stood at entry {{previousEntries}}; movements = dated after it, up to this period's end; adjustments = recorded after entry {{previousEntries}} but dated in or before {{previousPeriod}} (corrections included). Closing = opening + movements + adjustments, checked to the cent.</p>
@@ -273,7 +282,7 @@ enum EmbeddedTemplates {
             <ul>{{#adjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, value date {{valueDate}}: {{what}}{{reasonText}}</li>
             {{/adjustments}}</ul>
             <h3>Prior-period adjustments of registrations</h3>
-            <p class="meta">Amendments recorded after entry {{previousEntries}} that change the registration in force at the end of {{previousPeriod}}: the base of its caps moved after it closed.</p>
+            <p class="meta">Amendments recorded (or countersigned) after entry {{previousEntries}} that change the registration in force at the end of {{previousPeriod}}: the base of its caps moved after it closed.</p>
             {{#noBaseAdjustments}}<p>None.</p>{{/noBaseAdjustments}}
             <ul>{{#baseAdjustments}}<li>entry {{seq}} (recorded {{recordedAt}} by key <code>{{signer}}</code>), {{factoryID}}, {{effective}}: {{fields}}; reason: {{reason}}</li>
             {{/baseAdjustments}}</ul>
@@ -348,6 +357,12 @@ enum EmbeddedTemplates {
             <tbody>{{#accessBreakdown}}<tr><td>{{scope}}</td><td>{{pool}}</td><td>{{country}}</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
             {{/accessBreakdown}}</tbody></table></div>
 
+            <h2>Signers</h2>
+            <p class="meta">Every key enrolled at this state, and how many of the report's rows (up to its last day) each signed.</p>
+            <div class="wrap"><table>
+            <thead><tr><th>Key</th><th>Name</th><th>Role</th><th>Scopes</th><th>Rows signed</th></tr></thead>
+            <tbody>{{#signers}}<tr><td><code>{{keyID}}</code></td><td>{{name}}</td><td>{{role}}</td><td>{{scopes}}</td><td class="n">{{entries}}</td></tr>
+            {{/signers}}</tbody></table></div>
             <h2>Policy {{policyID}} version {{policyVersion}}</h2>
             <p>{{policyTitle}}</p>
             <div class="wrap"><table>
@@ -388,7 +403,7 @@ enum EmbeddedTemplates {
 
             {{/builtinDiffers}}
             {{#hasPending}}
-            > **REGISTRATION CHANGES AWAITING A COUNTERSIGNATURE** (this report uses the registration before each):
+            > **PENDING REGISTRATION CHANGES, AWAITING A COUNTERSIGNATURE** (this report uses the registration before each):
             {{/hasPending}}
             {{#pending}}
             > - entry {{{seq}}} ({{{factoryID}}}, recorded {{{recordedAt}}} by key {{{signer}}}): {{{changes}}}; reason: {{{reason}}}
@@ -405,6 +420,10 @@ enum EmbeddedTemplates {
             {{#hasTwins}}
 
             {{/hasTwins}}
+            {{#partnerTwins}}
+            > **PARTNER TWINS** (the same name and country; each is its own source): {{{groups}}}
+
+            {{/partnerTwins}}
             ## Summary
 
             {{#summary}}
@@ -420,6 +439,9 @@ enum EmbeddedTemplates {
             - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
             {{/findings}}
             {{/summary}}
+            {{#signedForOthers}}
+            - **SIGNED FOR ANOTHER OFFICE** {{{factoryID}}}: money from {{{source}}} signed by {{{signer}}}, not by its officer {{{officer}}}: committed {{{committed}}}, paid {{{paid}}} (entries {{{entries}}})
+            {{/signedForOthers}}
             {{#rollForward}}
 
             ## What changed since the report for {{{previousPeriod}}} (ledger at entry {{{previousEntries}}})
@@ -432,6 +454,17 @@ enum EmbeddedTemplates {
             {{#changes}}
             - {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
             {{/changes}}
+
+            ### Verdicts of {{{previousPeriod}}} that now differ from its report
+
+            Its verdicts recomputed at this report's state: what was recorded since (back-dated entries, corrections, amendments effective in it) changed these.
+
+            {{#noPreviousPeriodChanges}}
+            None.
+            {{/noPreviousPeriodChanges}}
+            {{#previousPeriodChanges}}
+            - {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
+            {{/previousPeriodChanges}}
 
             ## Roll-forward from {{{previousPeriod}}}
 
@@ -458,7 +491,7 @@ enum EmbeddedTemplates {
 
             ### Prior-period adjustments of registrations
 
-            Amendments recorded after entry {{{previousEntries}}} that change the registration in force at the end of {{{previousPeriod}}}: the base of its caps moved after it closed.
+            Amendments recorded (or countersigned) after entry {{{previousEntries}}} that change the registration in force at the end of {{{previousPeriod}}}: the base of its caps moved after it closed.
 
             {{#noBaseAdjustments}}
             None.
@@ -574,6 +607,16 @@ enum EmbeddedTemplates {
             {{/rules}}
 
             Confidence: *law* = read in an article of the legal text; *recital* = read in a recital (the law's intent, not binding on its own); *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy; *absent* = not in the law or not in this policy.
+
+            ## Signers
+
+            Every key enrolled at this state, and how many of the report's rows (up to its last day) each signed:
+
+            | Key | Name | Role | Scopes | Rows signed |
+            |---|---|---|---|--:|
+            {{#signers}}
+            | {{{keyID}}} | {{{name}}} | {{{role}}} | {{{scopes}}} | {{{entries}}} |
+            {{/signers}}
 
             The rows behind these figures, with their sequence numbers, are in `contributions.csv` and `access.csv`.
             """#

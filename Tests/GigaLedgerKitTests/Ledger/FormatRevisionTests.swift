@@ -107,6 +107,20 @@ import Testing
         try Self.insert(notAnAmendment.encoded(), seq: 10, type: "countersign", recordedAt: Self.time, key: other.authority, into: other)
         try Self.expectBothRefuse(other, at: 10, saying: "is not an earlier factory-amend entry")
 
+        let fourth = try Fixture()
+        let amended = try fourth.ledger.append(
+            .factoryAmend(
+                try Amendment(
+                    Factory(id: "fr-alps", name: "Alps AI Factory", kind: .gigafactory, hosts: ["FR", "IT"], capex: Cents(90_000_000_000)),
+                    reason: "reclassified")), key: fourth.authority)
+        let sock = SigningKey.generate()
+        try fourth.ledger.append(
+            .keyEnroll(KeyEnrolment(checking: sock.publicKey, name: "Sock", role: .authority, scopes: [])), key: fourth.authority)
+        let bySock = EntryBody(
+            seq: amended.seq + 2, signer: sock.id, recordedAt: Self.time, data: .countersign(try Countersignature(entry: amended.seq, reason: "")))
+        try Self.insert(bySock.encoded(), seq: amended.seq + 2, type: "countersign", recordedAt: Self.time, key: sock, into: fourth)
+        try Self.expectBothRefuse(fourth, at: amended.seq + 2, saying: "a countersignature needs an authority key enrolled before it")
+
         let third = try Fixture()
         let ahead = EntryBody(
             seq: 10, signer: third.authority.id, recordedAt: Self.time,

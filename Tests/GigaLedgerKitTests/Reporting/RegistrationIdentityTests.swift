@@ -55,14 +55,26 @@ import Testing
         #expect(again.rollForward?.baseAdjustments.count == 1 && base.amendment.seq == undated.seq && base.amendment.reason == "audit finding")
         #expect(
             base.fields.map(\.label) == ["registered CAPEX"] && base.fields[0].before == "EUR 100,000.00" && base.fields[0].after == "EUR 95,000.00")
+        // The Q1 verdict it changed is listed under Q1 (17% of EUR 95,000.00 is 17.89%: BREACH), naming it alone.
+        let q1Changed = try #require(again.rollForward?.previousPeriodChanges.first { $0.what == "union-capex-share-max-gigafactory" })
+        #expect(q1Changed.before == "PASS" && q1Changed.after == "BREACH" && q1Changed.causes.map(\.seq) == [undated.seq], "\(q1Changed)")
+        #expect(rolled.rollForward?.previousPeriodChanges.isEmpty == true)
         // Q2 still uses the dated one (effective later than the start): EUR 90,000.00.
         #expect(again.factories[0].factory.capex == Cents(9_000_000))
+        // In the annual report, the Q1 verdict names only the amendment in force in Q1 (not the one from April).
+        let issued = PreviousReport(
+            period: .quarter(try Self.quarter("2026-Q1")), entryCount: q1Before.entryCount, headHash: q1Before.headHash,
+            summaryText: ReportRenderer.summaryJSON(q1Before))
+        let year = try small.ledger.periodReport(period: .year(2026), quarterReports: [issued]).report
+        let annual = try #require(year.quarterVerdicts.first?.issued?.changes.first { $0.what == "union-capex-share-max-gigafactory" })
+        #expect(annual.causes.map(\.seq) == [undated.seq], "\(annual.causes)")
         let markdown = try #require(try ReportRenderer.files(again).first { $0.0 == "report.md" }?.1)
         #expect(markdown.contains("### Prior-period adjustments of registrations"))
+        #expect(markdown.contains("### Verdicts of 2026-Q1 that now differ from its report"))
         #expect(markdown.contains("entry \(undated.seq) "), "\(markdown)")
         #expect(markdown.contains("giga, effective from the start: registered CAPEX EUR 100,000.00 → EUR 95,000.00; reason: audit finding"))
         let summary = ReportRenderer.summaryJSON(again)
-        #expect(summary.contains(#""base_adjustments":[{"effective_from":"","entry":\#(undated.seq)"#), "\(summary)")
+        #expect(summary.contains(#""base_adjustments":[{"countersigned_at":0,"effective_from":"","entry":\#(undated.seq)"#), "\(summary)")
     }
 
     /// Issue 30, case 2: a change of kind (gigafactory → AI factory: cap 17% → 50%) or a host
@@ -73,6 +85,8 @@ import Testing
         let small = try Small()
         try small.give(.union, 2_000_000)  // 20% of EUR 100,000.00: over a gigafactory's 17%
         #expect(Self.capVerdict(try small.ledger.quarterlyReport(quarter: Self.quarter("2026-Q1")))?.status == .breach)
+        let second = SigningKey.generate()
+        try small.ledger.append(.keyEnroll(KeyEnrolment(publicKey: second.publicKey, name: "Second", role: .authority, scopes: [])), key: small.key)
         let amendment = try small.ledger.append(
             .factoryAmend(try Amendment(Self.giga(kind: .aiFactory), reason: "reclassified")), key: small.key)
         let pending = try small.ledger.quarterlyReport(quarter: Self.quarter("2026-Q1"))
@@ -80,7 +94,7 @@ import Testing
         #expect(pending.pendingAmendments.map(\.amendment.seq) == [amendment.seq])
         #expect(pending.pendingAmendments.first?.changes == ["kind gigafactory → ai-factory"])
         let markdown = try #require(try ReportRenderer.files(pending).first { $0.0 == "report.md" }?.1)
-        #expect(markdown.contains("REGISTRATION CHANGES AWAITING A COUNTERSIGNATURE"))
+        #expect(markdown.contains("PENDING REGISTRATION CHANGES, AWAITING A COUNTERSIGNATURE"))
         // Its own signer may not countersign; a second authority key may.
         #expect(throws: Refusal.self) {
             try small.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "")), key: small.key)
@@ -88,9 +102,32 @@ import Testing
         #expect(throws: Refusal.self) {
             try small.ledger.append(.countersign(try Countersignature(entry: 3, reason: "")), key: small.key)  // a registration
         }
-        let second = SigningKey.generate()
-        try small.ledger.append(.keyEnroll(KeyEnrolment(publicKey: second.publicKey, name: "Second", role: .authority, scopes: [])), key: small.key)
-        try small.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "checked the decision")), key: second)
+        // A key enrolled after the amendment (its signer's own, for all anyone knows) may not.
+        let late = SigningKey.generate()
+        try small.ledger.append(.keyEnroll(KeyEnrolment(publicKey: late.publicKey, name: "Late", role: .authority, scopes: [])), key: small.key)
+        #expect(throws: Refusal.self) {
+            try small.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "")), key: late)
+        }
+        let countersign = try small.ledger.append(
+            .countersign(try Countersignature(entry: amendment.seq, reason: "checked the decision")), key: second)
+        #expect(throws: Refusal.self) {  // once per key
+            try small.ledger.append(.countersign(try Countersignature(entry: amendment.seq, reason: "again")), key: second)
+        }
+        let capexOnly = try small.ledger.append(
+            .factoryAmend(try Amendment(Self.giga(capex: 9_000_000, kind: .aiFactory), reason: "budget")), key: small.key)
+        do {  // needs none: a CAPEX change alone
+            try small.ledger.append(.countersign(try Countersignature(entry: capexOnly.seq, reason: "")), key: second)
+            Issue.record("a countersignature nothing waits for was accepted")
+        } catch let refusal as Refusal {
+            #expect(refusal.message.contains("changes neither the kind nor removes a host"), "\(refusal.message)")
+        }
+        // Q1 rolled forward from the pending report: the kind's change names the countersignature too,
+        // and the gigafactory rules it no longer applies are listed as gone.
+        let previous = PreviousReport(period: .quarter(try Self.quarter("2025-Q4")), entryCount: pending.entryCount, headHash: pending.headHash)
+        let rolled = try small.ledger.periodReport(period: .quarter(try Self.quarter("2026-Q1")), previous: previous).report
+        let kind = try #require(rolled.rollForward?.changes.first { $0.what == "registered kind" })
+        #expect(kind.causes.map(\.seq).contains(countersign.seq), "\(kind)")
+        #expect(rolled.rollForward?.changes.contains { $0.what == "matching-min-gigafactory" && $0.after == "no longer applies" } == true)
         let done = try small.ledger.quarterlyReport(quarter: Self.quarter("2026-Q1"))
         #expect(done.factories[0].factory.kind == .aiFactory && done.pendingAmendments.isEmpty)
         // A host removed needs the same; a CAPEX change alone does not.
@@ -125,7 +162,7 @@ import Testing
             try small.ledger.append(.policy(same), key: small.key)
             Issue.record("the same name and version with other rules was accepted")
         } catch let refusal as Refusal {
-            #expect(refusal.message.contains("is recorded with other rules (entry 2)"), "\(refusal.message)")
+            #expect(refusal.message.contains("is recorded with another text (entry 2)"), "\(refusal.message)")
         }
         // The very same policy again is no change of text: accepted.
         try small.ledger.append(.policy(q1.policy), key: small.key)
@@ -156,7 +193,10 @@ import Testing
             try small.ledger.append(.factoryRegister(twin), key: small.key, checks: EntryChecks())
             Issue.record("a twin was registered")
         } catch let refusal as Refusal {
-            #expect(refusal.message.contains("repeats factory giga (entry 3): the same name, host DE"), "\(refusal.message)")
+            #expect(
+                refusal.message.contains(
+                    "repeats factory giga \"Giga\" (entry 3): the same name (ignoring case, accents, spacing and punctuation), host DE"),
+                "\(refusal.message)")
         }
         let meant = try Factory(id: "giga-2", name: "GIGA.", kind: .gigafactory, hosts: ["DE", "AT"], capex: Cents(10_000_000), allowsTwin: true)
         let entry = try small.ledger.append(.factoryRegister(meant), key: small.key, checks: EntryChecks())
@@ -171,8 +211,17 @@ import Testing
             markdown.contains(
                 "giga, giga-2 \"Giga\", hosts AT, DE: registered CAPEX EUR 200,000.00 together; Union commitments to CAPEX EUR 31,600.00 = 15.80% of it"
             ), "\(markdown)")
+        // Look-alikes: a decomposed accent, full-width letters.
+        for name in ["Gi\u{301}ga", "Ｇｉｇａ"] {
+            let alike = try Factory(id: "giga-3", name: name, kind: .gigafactory, hosts: ["DE"], capex: Cents(1))
+            #expect(throws: Refusal.self) { try small.ledger.append(.factoryRegister(alike), key: small.key, checks: EntryChecks()) }
+        }
         let partner = try Partner(id: "p-2", name: "p", country: "DE", isSME: true)
         #expect(throws: Refusal.self) { try small.ledger.append(.partnerRegister(partner), key: small.key, checks: EntryChecks()) }
+        try small.ledger.append(
+            .partnerRegister(try Partner(id: "p-4", name: "P.", country: "DE", isSME: true, allowsTwin: true)), key: small.key, checks: EntryChecks())
+        let withPartners = try small.ledger.quarterlyReport(quarter: Self.quarter("2026-Q1"))
+        #expect(withPartners.partnerTwins == [["p", "p-4"]])
         try small.ledger.append(
             .partnerRegister(try Partner(id: "p-3", name: "p", country: "FR", isSME: true)), key: small.key, checks: EntryChecks())
         #expect(try small.ledger.verify().isVerified)

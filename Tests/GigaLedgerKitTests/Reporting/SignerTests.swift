@@ -1,0 +1,41 @@
+import Foundation
+import GigaLedgerTestSupport
+import Testing
+
+@testable import GigaLedgerCore
+@testable import GigaLedgerKit
+@testable import GigaLedgerStore
+
+/// Issue 31, case 1: the authority records "German" money that Germany's officer never signed; the
+/// report names every signer and flags that money per factory, with the amounts and entries.
+@Suite struct SignerTests {
+    @Test func moneySignedForAnotherOfficeIsFlagged() throws {
+        let small = try ReportTests.Small()
+        try small.give(.memberState("DE"), 5_000)  // before Germany's officer exists: not flagged
+        let officer = SigningKey.generate()
+        try small.ledger.append(
+            .keyEnroll(KeyEnrolment(checking: officer.publicKey, name: "DE officer", role: .officer, scopes: [.source(.memberState("DE"))])),
+            key: small.key)
+        let byAuthority = try small.give(.memberState("DE"), 40_000_000)
+        let paid = try small.give(.memberState("DE"), 1_000, .payment)
+        try small.ledger.append(
+            .contribution(
+                try Contribution(
+                    factory: "giga", source: .memberState("DE"), amount: Cents(7), date: CalendarDate.parse("2026-02-01", field: "d"),
+                    category: .capex, kind: .commitment, ref: "own")), key: officer)
+        try small.give(.union, 100)  // no Union officer: not flagged
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        let flagged = try #require(report.signedForOthers.first)
+        #expect(report.signedForOthers.count == 1)
+        #expect(flagged.factoryID == "giga" && flagged.source == "ms:DE" && flagged.signer == small.key.id && flagged.officer == officer.id)
+        #expect(flagged.committed == 40_000_000 && flagged.paid == 1_000 && flagged.entries == [byAuthority.seq, paid.seq])
+        let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)
+        #expect(
+            markdown.contains(
+                "- **SIGNED FOR ANOTHER OFFICE** giga: money from ms:DE signed by A (authority, \(small.key.id)), not by its officer DE officer (officer, \(officer.id)): committed EUR 400,000.00, paid EUR 10.00 (entries \(byAuthority.seq), \(paid.seq))"
+            ), "\(markdown)")
+        #expect(markdown.contains("| \(officer.id) | DE officer | officer | ms:DE | 1 |"))
+        let summary = ReportRenderer.summaryJSON(report)
+        #expect(summary.contains(#""signed_for_others":[{"committed_cents":40000000"#))
+    }
+}
