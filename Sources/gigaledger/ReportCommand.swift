@@ -36,6 +36,12 @@ extension GigaLedger {
                 "Check every entry's signature, also those under the latest checkpoint the ledger signed (which `checkpoint` checked before signing)."
         )
         var fullVerify = false
+        @Flag(
+            name: .long,
+            help:
+                "Issue the report: record a report-issue entry (its period, state and summary.json's SHA-256) signed with the --key, an authority key. A later --previous is checked against the period's first issue."
+        )
+        var issue = false
         @OptionGroup var passphrase: PassphraseOptions
         @Flag(name: .long, help: "Print the outcome as JSON (the figures are in summary.json).") var json = false
 
@@ -43,6 +49,9 @@ extension GigaLedger {
             guard (quarter == nil) != (year == nil) else { throw ValidationError("give exactly one period: --quarter YYYY-Qn or --year YYYY") }
             guard quarterReports.isEmpty || year != nil else {
                 throw ValidationError("--quarter-reports is for an annual report: give --year YYYY with it")
+            }
+            guard !issue || key != nil || Environment.value("GIGALEDGER_KEY") != nil else {
+                throw ValidationError("--issue records the issue signed with an authority key: give --key KEY (or GIGALEDGER_KEY)")
             }
         }
 
@@ -59,13 +68,31 @@ extension GigaLedger {
             {
                 throw InputError(field: "out", value: dir, problem: "is the previous report's folder (--previous): writing there would replace it")
             }
-            let bundle = try ledger.open(forWriting: false).reportBundle(
+            let opened = try ledger.open(forWriting: issue)
+            let bundle = try opened.reportBundle(
                 period: period, at: state, fullVerify: fullVerify,
                 previous: previousInput, quarterReports: try quarterReports.map(PreviousInput.read), signer: signer)
             let report = bundle.report
             let counts = report.verdictCounts
+            // An issue is checked (the key may sign it) before any file is written, and recorded after.
+            var issueEntry: EntryData?
+            if issue, let signer {
+                guard let summary = bundle.files.first(where: { $0.name == "summary.json" })?.text else {
+                    preconditionFailure("Report: a report bundle has a summary.json")
+                }
+                let data = EntryData.reportIssue(
+                    try ReportIssue(period: period, entryCount: report.entryCount, summarySHA256: Sodium.sha256(Array(summary.utf8))))
+                _ = try opened.append(data, key: signer, dryRun: true)
+                issueEntry = data
+            }
+            func recordIssue() throws {
+                guard let issueEntry, let signer else { return }
+                let entry = try opened.append(issueEntry, key: signer)
+                if !json { print("issued: entry \(entry.seq) records the \(period) report at entry \(report.entryCount)") }
+            }
             if json {
                 try bundle.write(to: dir)
+                try recordIssue()
                 print(
                     Render.jsonObject([
                         "period": .string(report.period.description), "folder": .string(dir), "entries": .integer(report.entryCount),
@@ -88,9 +115,20 @@ extension GigaLedger {
                 )
             }
             for note in bundle.notes { warn("note: \(note)") }
+            for event in report.recordedAfterState {
+                warn(
+                    "note: entry \(event.seq), recorded after this report's state, is dated \(event.date) in \(period): \(event.factoryID) \(event.what)"
+                )
+            }
             try flushStandardOutput()  // output that is lost writes no report (the folder may replace an earlier one)
             try bundle.write(to: dir)
             print("report \(period) written to \(dir)/ (ledger at entry \(report.entryCount), head \(Encoding.hex(report.headHash)))")
+            if let reissue = report.reissue {
+                warn(
+                    "note: the previous report is \(reissue.issueSeq.map { "the re-issue at entry \($0)" } ?? "a version never issued on the ledger"), not the first issue of its period (entry \(reissue.firstIssueSeq)): the report says so and lists what differs"
+                )
+            }
+            try recordIssue()
         }
 
         /// The period from --quarter or --year: exactly one of them.

@@ -65,7 +65,10 @@ extension Ledger {
             issued[quarter] = report
         }
         let root = try self.root(size: head.seq)
-        return (try data.report(period: period, origin: origin, head: head, root: root, previous: previous, issued: issued), verification)
+        var report = try data.report(period: period, origin: origin, head: head, root: root, previous: previous, issued: issued)
+        if let previous { report.reissue = try data.reissue(previous, of: previous.period ?? period.previous, before: head.seq) }
+        report.recordedAfterState = data.recordedAfter(period, at: head.seq)
+        return (report, verification)
     }
 
     /// The contribution and access rows dated up to `through` (every one when nil) at state `at`
@@ -220,7 +223,7 @@ extension Ledger {
         let verification = try verify(
             trustingLatestCheckpoint: !fullVerify,
             visit: { body in
-                if at.map({ body.seq <= $0 }) ?? true { data.add(body) }
+                if at.map({ body.seq <= $0 }) ?? true { data.add(body) } else { data.noteAfterState(body) }
             })
         if let failure = verification.failure {
             if failure.isNewerFormat { throw ReportError(message: "\(failure); nothing was reported", kind: .unusable) }
@@ -247,12 +250,19 @@ struct ReportData {
     /// Each factory's amendments in recording order (`inForce` picks the one a period uses).
     var factoryAmendments = [String: [RecordedAmendment]]()
     var partners = [String: Partner]()
+    /// Every report issued on the ledger (`report-issue`), in order, with its entry.
+    var issues = [(issue: ReportIssue, origin: RowOrigin)]()
     /// Every enrolled key, in enrolment order, with its entry (signers are named by them in reports).
     var keys = [(enrolment: KeyEnrolment, seq: Int64)]()
     /// The countersignatures of each amendment, by the amendment's entry.
     var countersignatures = [Int64: [RowOrigin]]()
     var policies = [(policy: Policy, seq: Int64)]()
     var contributions = [ContributionRow]()
+    /// Contributions and access records recorded after the state collected (a report `--at` an
+    /// earlier state): never counted, only named as recorded after it.
+    var afterState = [(seq: Int64, data: EntryData)]()
+    /// Contributions dated after `through`: not counted, only listed around the period (dated after it, re-dated).
+    var laterContributions = [ContributionRow]()
     var access = [AccessRow]()
     var corrections = [Int64: CorrectionRecord]()
     /// Entries by type, counted only when asked for (`status`).
@@ -282,13 +292,23 @@ struct ReportData {
                     version: body.version))
         case .partnerAmend(let amendment): partners[amendment.value.id] = amendment.value
         case .countersign(let item): countersignatures[item.entry, default: []].append(origin)
+        case .reportIssue(let issue): issues.append((issue, origin))
         case .genesis(let genesis): keys.append((genesis.authority, body.seq))
         case .keyEnroll(let enrolment): keys.append((enrolment, body.seq))
         case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
         case .contribution(let item) where keeps(item.date):
             contributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
+        case .contribution(let item):
+            laterContributions.append(ContributionRow(origin: origin, item: item, correctedBy: nil))
         case .access(let grant) where keeps(grant.date):
             access.append(AccessRow(origin: origin, grant: grant, correctedBy: nil))
+        default: break
+        }
+    }
+
+    mutating func noteAfterState(_ body: EntryBody) {
+        switch body.data {
+        case .contribution, .access: afterState.append((body.seq, body.data))
         default: break
         }
     }
@@ -361,6 +381,9 @@ struct ReportData {
     /// Marks the corrected rows (a correction may come after the row it cancels).
     mutating func finish() {
         contributions = contributions.map { ContributionRow(origin: $0.origin, item: $0.item, correctedBy: corrections[$0.seq]?.origin.seq) }
+        laterContributions = laterContributions.map {
+            ContributionRow(origin: $0.origin, item: $0.item, correctedBy: corrections[$0.seq]?.origin.seq)
+        }
         access = access.map { AccessRow(origin: $0.origin, grant: $0.grant, correctedBy: corrections[$0.seq]?.origin.seq) }
     }
 
@@ -503,13 +526,88 @@ struct ReportData {
             quarterVerdicts: quarterVerdicts, memberStates: memberStates(factories), accessByCountry: accessByCountry(period, at: state),
             accessBreakdown: accessBreakdown(period, at: state), pendingAmendments: pendingAmendments(at: state),
             policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories), partnerTwins: partnerTwins(),
-            signers: signers(at: state), signedForOthers: signedForOthers(at: state, through: period.lastDay))
+            signers: signers(at: state), signedForOthers: signedForOthers(at: state, through: period.lastDay),
+            subsequentEvents: subsequentEvents(period, at: state), issues: issues.filter { $0.origin.seq <= state && $0.issue.period == period })
+    }
+
+    /// What a reader of a report at `state` must know happened around its period, from entries 1
+    /// to `state` only (a report is a function of them): entries dated after the period (a payment
+    /// or commitment dated ahead, absent from it), and in-period entries corrected and recorded
+    /// again dated outside it (a re-dating). Entries recorded after the state are the roll-forward's
+    /// (and `recordedAfter`'s, which the command prints).
+    func subsequentEvents(_ period: ReportPeriod, at state: Int64) -> [SubsequentEvent] {
+        var out = [SubsequentEvent]()
+        func what(_ item: Contribution) -> String { "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)" }
+        let all = contributions + laterContributions
+        for row in all where row.seq <= state && row.item.date > period.lastDay && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            out.append(SubsequentEvent(seq: row.seq, factoryID: row.item.factory, date: row.item.date, what: what(row.item), kind: .datedAfter))
+        }
+        // Re-dated: an in-period contribution corrected by `state`, and the next one recorded by the
+        // same key for the same factory, source, kind and category, dated outside the period.
+        var redated = Set<Int64>()
+        for row in contributions where period.contains(row.item.date) {
+            guard let by = row.correctedBy, by <= state else { continue }
+            let item = row.item
+            guard
+                let again = all.filter({
+                    $0.seq > by && $0.seq <= state && $0.origin.signer == row.origin.signer && $0.item.factory == item.factory
+                        && $0.item.source == item.source && $0.item.kind == item.kind && $0.item.category == item.category
+                }).min(by: { $0.seq < $1.seq }), !period.contains(again.item.date), redated.insert(again.seq).inserted
+            else { continue }
+            out.removeAll { $0.seq == again.seq }
+            out.append(
+                SubsequentEvent(
+                    seq: again.seq, factoryID: item.factory, date: again.item.date,
+                    what: "\(what(again.item)), recorded again after entry \(row.seq) (dated \(item.date)) was corrected by entry \(by)",
+                    kind: .redated))
+        }
+        return out.sorted { $0.seq < $1.seq }
+    }
+
+    /// Entries recorded after `state` dated in `period`: what a report at `state` does not count.
+    func recordedAfter(_ period: ReportPeriod, at state: Int64) -> [SubsequentEvent] {
+        afterState.compactMap { seq, data in
+            switch data {
+            case .contribution(let item) where seq > state && period.contains(item.date):
+                return SubsequentEvent(
+                    seq: seq, factoryID: item.factory, date: item.date,
+                    what: "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)", kind: .recordedAfter)
+            case .access(let grant) where seq > state && period.contains(grant.date):
+                return SubsequentEvent(
+                    seq: seq, factoryID: grant.factory, date: grant.date,
+                    what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(Hours.formatted(Total(grant.gpuHours)))", kind: .recordedAfter)
+            default: return nil
+            }
+        }
     }
 
     /// Partners with the same name (as twins are compared) and country, each group by ID.
     func partnerTwins() -> [[String]] {
         let groups = Dictionary(grouping: partners.values) { "\(Twins.key($0.name))|\($0.country)" }
         return groups.values.filter { $0.count > 1 }.map { $0.map(\.id).sorted() }.sorted { $0[0] < $1[0] }
+    }
+
+    /// When `previous` (a report folder) is not the first issue of its period on the ledger (by
+    /// `state`): the first issue, the issue it is (nil: none), and what differs between the two
+    /// states for that period. Nil when it is the first issue, or no issue of the period is recorded.
+    func reissue(_ previous: PreviousReport, of period: ReportPeriod, before state: Int64) throws -> Reissue? {
+        guard let text = previous.summaryText else { return nil }
+        let recorded = issues.filter { $0.issue.period == period && $0.origin.seq <= state }
+        guard let first = recorded.first else { return nil }
+        let digest = Sodium.sha256(Array(text.utf8))
+        let match = recorded.first { $0.issue.summarySHA256 == digest }
+        guard match?.origin.seq != first.origin.seq else { return nil }
+        let was = first.issue.entryCount, now = previous.entryCount
+        let atNow = try judge(at: now, through: period.lastDay)
+        let current = atNow.factories.map { factory, cumulative, verdicts, findings in
+            FactoryReport(factory: factory, period: PeriodFigures(), cumulative: cumulative, verdicts: verdicts, findings: findings)
+        }
+        let changes =
+            was <= now
+            ? try self.changes(
+                prior: period, priorState: was, state: now, period: period, current: current, programme: atNow.programme,
+                opening: figures(at: was) { $0 <= period.lastDay }) : []
+        return Reissue(firstIssueSeq: first.origin.seq, firstEntryCount: was, issueSeq: match?.origin.seq, changes: changes)
     }
 
     /// Every key enrolled by `state`: who signs the report's entries, by name and role.

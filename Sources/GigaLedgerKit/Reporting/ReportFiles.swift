@@ -187,6 +187,27 @@ extension ReportRenderer {
                     "entries": .array(item.entries.map { .integer($0) }),
                 ])
             })
+        json["subsequent_events"] = .array(
+            report.subsequentEvents.map { event in
+                .object([
+                    "entry": .integer(event.seq), "factory": .string(event.factoryID), "date": .string(event.date.description),
+                    "what": .string(event.what), "kind": .string(event.kind.rawValue),
+                ])
+            })
+        json["issues"] = .array(
+            report.issues.map { item in
+                .object([
+                    "entry": .integer(item.origin.seq), "entry_count": .integer(item.issue.entryCount),
+                    "summary_sha256": .string(Encoding.hex(item.issue.summarySHA256)), "signer": .string(item.origin.signer.description),
+                ])
+            })
+        if let reissue = report.reissue, case .object(var roll)? = json["roll_forward"] {
+            roll["reissue"] = .object([
+                "first_issue": .integer(reissue.firstIssueSeq), "first_entry_count": .integer(reissue.firstEntryCount),
+                "issue": .integer(reissue.issueSeq ?? 0), "changes": .array(reissue.changes.map(changeJSON)),
+            ])
+            json["roll_forward"] = .object(roll)
+        }
         json["partner_twins"] = .array(report.partnerTwins.map { group in .array(group.map { .string($0) }) })
         json["twins"] = .array(
             report.twins.map { site in

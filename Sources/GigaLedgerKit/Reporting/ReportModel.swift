@@ -167,6 +167,31 @@ public struct RecordedAmendment: Equatable, Sendable {
     public var seq: Int64 { origin.seq }
 }
 
+/// An entry around a report's period: recorded after its state but dated in it, dated after it but
+/// recorded by its state, or an in-period entry corrected and recorded again dated outside it.
+public struct SubsequentEvent: Equatable, Sendable {
+    public enum Kind: String, Sendable { case recordedAfter = "recorded after", datedAfter = "dated after", redated = "re-dated" }
+    public let seq: Int64
+    public let factoryID: String
+    public let date: CalendarDate
+    public let what: String
+    public let kind: Kind
+}
+
+/// The previous report rolled forward from is a re-issue of its period, not the first issue.
+public struct Reissue: Equatable, Sendable {
+    public static func == (a: Reissue, b: Reissue) -> Bool {
+        a.firstIssueSeq == b.firstIssueSeq && a.firstEntryCount == b.firstEntryCount && a.issueSeq == b.issueSeq && a.changes == b.changes
+    }
+    /// The first issue's entry and state.
+    public let firstIssueSeq: Int64
+    public let firstEntryCount: Int64
+    /// The issue entry of the report given, nil when it matches no issue on the ledger.
+    public let issueSeq: Int64?
+    /// Its verdicts, findings and figures that differ from the first issue's.
+    public let changes: [Change]
+}
+
 /// An enrolled key as reports name a signer.
 public struct Signer: Equatable, Sendable {
     public let keyID: KeyID
@@ -353,6 +378,17 @@ public struct PeriodReport: Equatable, Sendable {
     public var signers: [KeyID: Signer] = [:]
     /// Money signed for a source by a key that is not that source's officer while one is enrolled.
     public var signedForOthers: [SignedForOther] = []
+    /// Entries around the period a reader must know of (`SubsequentEvent`).
+    public var subsequentEvents: [SubsequentEvent] = []
+    /// Entries recorded after the report's state dated in its period (computed at an earlier state
+    /// with `--at`): not in the report's files, which depend on entries 1 to its state only; the
+    /// command prints them.
+    public var recordedAfterState: [SubsequentEvent] = []
+    /// The reports of this period issued on the ledger by its state (`report --issue`), in order.
+    public var issues: [(issue: ReportIssue, origin: RowOrigin)] = []
+    /// When the previous report is not its period's first issue on the ledger: which it is, and
+    /// what differs from the first issue.
+    public var reissue: Reissue?
 
     /// "DE officer (officer, 110C5C2A4E17FA51)": a signer as reports name it.
     public func signerText(_ key: KeyID) -> String {

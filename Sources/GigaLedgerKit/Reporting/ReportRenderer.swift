@@ -81,6 +81,31 @@ public enum ReportRenderer {
                 ]
             }
         }
+        if !report.subsequentEvents.isEmpty {
+            values["hasSubsequentEvents"] = true
+            values["subsequentEvents"] = report.subsequentEvents.map { event in
+                [
+                    "seq": String(event.seq), "factoryID": event.factoryID, "date": event.date.description, "what": cell(event.what),
+                    "kind": event.kind.rawValue,
+                ]
+            }
+        }
+        if !report.issues.isEmpty {
+            values["issues"] = report.issues.map { item in
+                [
+                    "seq": String(item.origin.seq), "entryCount": String(item.issue.entryCount), "digest": Encoding.hex(item.issue.summarySHA256),
+                    "signer": cell(report.signerText(item.origin.signer)), "recordedAt": item.origin.recordedAt,
+                ]
+            }
+        }
+        if let reissue = report.reissue, let roll = report.rollForward {
+            values["reissue"] = [
+                "previousPeriod": roll.previousPeriod.description, "firstSeq": String(reissue.firstIssueSeq),
+                "firstState": String(reissue.firstEntryCount),
+                "which": reissue.issueSeq.map { "the re-issue recorded at entry \($0)" } ?? "a version never issued on the ledger",
+                "changes": reissue.changes.map(changeContext), "noChanges": reissue.changes.isEmpty,
+            ]
+        }
         if !report.signedForOthers.isEmpty {
             values["hasSignedForOthers"] = true
             values["signedForOthers"] = report.signedForOthers.map { item in

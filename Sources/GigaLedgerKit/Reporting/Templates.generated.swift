@@ -239,6 +239,7 @@ enum EmbeddedTemplates {
             <p class="meta">{{origin}} · period {{firstDay}} to {{lastDay}} · computed from the verified ledger at entry {{entryCount}} (head <code>{{headHash}}</code>, recorded {{headRecordedAt}}; Merkle root of entries 1 to {{entryCount}} <code>{{merkleRoot}}</code>) · policy <strong>{{policyID}} version {{policyVersion}}</strong> (entry {{policySeq}}, in force from {{policyEffective}}) · recompute with <code>{{recompute}}</code></p>
             <p class="meta">{{rounding}} {{attachments}}</p>
             {{#notInForce}}<div class="banner"><strong>No rule in force.</strong> {{text}}</div>{{/notInForce}}
+            {{#reissue}}<div class="banner"><strong>Rolled forward from a re-issue.</strong> The {{previousPeriod}} report given is {{which}}, not the first issue of {{previousPeriod}} on the ledger (entry {{firstSeq}}, at entry {{firstState}}). What differs from the first issue: {{#noChanges}}nothing.{{/noChanges}}<ul>{{#changes}}<li>{{#newBreach}}<span class="BREACH">NEW BREACH</span> {{/newBreach}}{{factoryID}}: {{what}}: {{before}} → {{after}}<small>{{causesText}}</small></li>{{/changes}}</ul></div>{{/reissue}}
             {{#builtinDiffers}}<div class="banner"><strong>Policy differs from the built-in one.</strong> {{text}}</div>{{/builtinDiffers}}
             {{#hasPending}}<div class="banner"><strong>Pending registration changes, awaiting a countersignature</strong> (this report uses the registration before each):<ul>{{#pending}}<li>entry {{seq}} ({{factoryID}}, recorded {{recordedAt}} by key <code>{{signer}}</code>): {{changes}}; reason: {{reason}}</li>{{/pending}}</ul></div>{{/hasPending}}
             {{#hasTwins}}<div class="banner"><strong>Twins</strong> (the same name and a host in common; each factory's caps are judged alone, the site's figures are these):<ul>{{#twins}}<li>{{ids}} “{{name}}”, hosts {{hosts}}: registered CAPEX {{capex}} together; Union commitments to CAPEX {{union}} = {{share}} of it</li>{{/twins}}</ul></div>{{/hasTwins}}
@@ -252,6 +253,8 @@ enum EmbeddedTemplates {
             {{/breaches}}{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: {{text}}</li>
             {{/findings}}</ul>{{/none}}
             {{/summary}}
+            {{#hasSubsequentEvents}}<h3>Around the period: entries recorded later, dated later, or re-dated</h3><ul>{{#subsequentEvents}}<li>entry {{seq}} ({{kind}}), {{factoryID}}, dated {{date}}: {{what}}</li>
+            {{/subsequentEvents}}</ul>{{/hasSubsequentEvents}}
             {{#hasSignedForOthers}}<ul>{{#signedForOthers}}<li><span class="BREACH">SIGNED FOR ANOTHER OFFICE</span> {{factoryID}}: money from <code>{{source}}</code> signed by {{signer}}, not by its officer {{officer}}: committed {{committed}}, paid {{paid}} (entries {{entries}})</li>
             {{/signedForOthers}}</ul>{{/hasSignedForOthers}}
 
@@ -357,6 +360,10 @@ enum EmbeddedTemplates {
             <tbody>{{#accessBreakdown}}<tr><td>{{scope}}</td><td>{{pool}}</td><td>{{country}}</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
             {{/accessBreakdown}}</tbody></table></div>
 
+            <h2>Issued on the ledger</h2>
+            {{^issues}}<p>No report of this period was issued on the ledger by this state (<code>gigaledger report --issue</code> records one).</p>{{/issues}}
+            <ul>{{#issues}}<li>entry {{seq}} (recorded {{recordedAt}} by {{signer}}): the report at entry {{entryCount}}, summary.json SHA-256 <code>{{digest}}</code></li>
+            {{/issues}}</ul>
             <h2>Signers</h2>
             <p class="meta">Every key enrolled at this state, and how many of the report's rows (up to its last day) each signed.</p>
             <div class="wrap"><table>
@@ -398,6 +405,16 @@ enum EmbeddedTemplates {
             > **No rule in force.** {{{text}}}
 
             {{/notInForce}}
+            {{#reissue}}
+            > **ROLLED FORWARD FROM A RE-ISSUE.** The {{{previousPeriod}}} report given is {{{which}}}, not the first issue of {{{previousPeriod}}} on the ledger (entry {{{firstSeq}}}, at entry {{{firstState}}}). What differs from the first issue:
+            {{#noChanges}}
+            > nothing.
+            {{/noChanges}}
+            {{#changes}}
+            > - {{#newBreach}}**NEW BREACH** {{/newBreach}}{{{factoryID}}}: {{{what}}}: {{{before}}} → {{{after}}}{{{causesText}}}
+            {{/changes}}
+
+            {{/reissue}}
             {{#builtinDiffers}}
             > **POLICY DIFFERS FROM THE BUILT-IN ONE.** {{{text}}}
 
@@ -439,6 +456,17 @@ enum EmbeddedTemplates {
             - **FINDING** {{{factoryID}}}: {{{source}}} {{{category}}}: {{{text}}}
             {{/findings}}
             {{/summary}}
+            {{#hasSubsequentEvents}}
+
+            ### Around the period: entries recorded later, dated later, or re-dated
+
+            {{/hasSubsequentEvents}}
+            {{#subsequentEvents}}
+            - entry {{{seq}}} ({{{kind}}}), {{{factoryID}}}, dated {{{date}}}: {{{what}}}
+            {{/subsequentEvents}}
+            {{#hasSubsequentEvents}}
+
+            {{/hasSubsequentEvents}}
             {{#signedForOthers}}
             - **SIGNED FOR ANOTHER OFFICE** {{{factoryID}}}: money from {{{source}}} signed by {{{signer}}}, not by its officer {{{officer}}}: committed {{{committed}}}, paid {{{paid}}} (entries {{{entries}}})
             {{/signedForOthers}}
@@ -607,6 +635,15 @@ enum EmbeddedTemplates {
             {{/rules}}
 
             Confidence: *law* = read in an article of the legal text; *recital* = read in a recital (the law's intent, not binding on its own); *reported* = secondary sources only; *policy* = not in the law, a choice recorded as policy; *absent* = not in the law or not in this policy.
+
+            ## Issued on the ledger
+
+            {{^issues}}
+            No report of this period was issued on the ledger by this state (`gigaledger report --issue` records one).
+            {{/issues}}
+            {{#issues}}
+            - entry {{{seq}}} (recorded {{{recordedAt}}} by {{{signer}}}): the report at entry {{{entryCount}}}, summary.json SHA-256 {{{digest}}}
+            {{/issues}}
 
             ## Signers
 

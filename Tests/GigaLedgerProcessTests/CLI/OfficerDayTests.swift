@@ -55,16 +55,20 @@ import Testing
         let bad =
             header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
             + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + good.replacingOccurrences(of: "P-1", with: "P-2")
-            + "contribution,de-jupiter,2036-02-01,eu,10,capex,payment,F,,,,,\n"
+            + "contribution,de-jupiter,2036-02-01,eu,10,capex,commitment,F,,,,,\n"
+            + "contribution,de-jupiter,2027-02-01,eu,10,capex,payment,F2,,,,,\n"
         fixture.dir.write("bad.csv", bad, mode: 0o644)
         let result = fixture.run(["import", "bad.csv", "--key", "authority.key"])
         #expect(result.status == 65)
         let lines = result.stderr.split(separator: "\n")
-        #expect(lines.first == "gigaledger: error: 4 rows refused; nothing was written:", "\(result.stderr)")
+        #expect(lines.first == "gigaledger: error: 5 rows refused; nothing was written:", "\(result.stderr)")
         #expect(lines.contains { $0.hasPrefix(#"row 3, column date: "2026-02-30" is not a date"#) })
         #expect(lines.contains { $0.hasPrefix(#"row 4: factory: "nowhere" is not a registered factory (closest registered factories: de-jupiter"#) })
         #expect(lines.contains { $0.hasPrefix("row 5: repeats row 2") })
         #expect(lines.contains { $0.hasPrefix(#"row 6, column date: "2036-02-01" is more than 366 days after today"#) })
+        #expect(
+            lines.contains { $0.contains(#"row 7"#) && $0.contains("is a payment dated more than 1 day after the day it is recorded") },
+            "\(result.stderr)")
     }
 
     /// The example files, one per role, import as documented.
@@ -88,11 +92,25 @@ import Testing
             saying: "may not record a contribution from private:nordcompute")
     }
 
-    /// Found 5: a date ten years ahead, a scope naming nothing registered.
+    /// Found 5: a date ten years ahead, a scope naming nothing registered. Issue 31, case 3: a
+    /// payment dated ahead is refused even with --future (a rule of format v2: at most a day after
+    /// the day it is recorded); a commitment may look ahead with --future.
     @Test func implausibleDatesAndScopesAreRefused() throws {
         let fixture = try CLIFixture()
-        expectRefused(fixture, payment(date: "2036-02-15"), saying: #"date: "2036-02-15" is more than 366 days after today"#)
-        try fixture.expectOK(payment(["--future"], date: "2036-02-15"))
+        let commitment = { (extra: [String], date: String) in
+            self.payment(extra, date: date).map { $0 == "payment" ? "commitment" : $0 }
+        }
+        expectRefused(fixture, commitment([], "2036-02-15"), saying: #"date: "2036-02-15" is more than 366 days after today"#)
+        try fixture.expectOK(commitment(["--future"], "2036-02-15"))
+        expectRefused(
+            fixture, payment(["--future"], date: "2027-11-30"),
+            saying: #"date: "2027-11-30" is a payment dated more than 1 day after the day it is recorded"#)
+        let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+        let tomorrow = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(86_400)).prefix(10))
+        let later = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(2 * 86_400)).prefix(10))
+        try fixture.expectOK(payment(date: today))
+        try fixture.expectOK(payment(date: tomorrow))  // east of UTC, it is already tomorrow
+        expectRefused(fixture, payment(date: later), saying: "is a payment dated more than 1 day after")
         try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
         expectRefused(
             fixture,
