@@ -149,7 +149,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // Data files the tests read by path (#filePath), not resources.
-            exclude: ["Fuzz/corpus", "Transparency/c2sp-7-leaf.json", "Transparency/rfc6962-vectors.json"]
+            exclude: ["Fuzz/corpus", "Transparency/c2sp-7-leaf.json", "Transparency/rfc6962-vectors.json", "Reporting/Fixtures"]
         ),
         // What only a process shows: the real binary's commands, exit codes and files, servers
         // killed and forked, PostgreSQL started by the tests, guides run as written.

@@ -249,7 +249,11 @@ struct SigningOptions: ParsableArguments {
 
 /// The plausibility checks an officer may switch off for one entry (or one import), saying so.
 struct EntryCheckOptions: ParsableArguments {
-    @Flag(name: .long, help: "Record it although an earlier entry has the same facts (a real second payment of the same amount, say).")
+    @Flag(
+        name: .long,
+        help:
+            "Record it although an earlier entry has the same facts (a real second payment of the same amount, say): the entry says so, and reports list it."
+    )
     var allowDuplicate = false
     @Flag(
         name: .long,

@@ -264,7 +264,7 @@ extension GigaLedger {
                 let item = try Contribution(
                     factory: factory, source: try Source.parse(source, field: "source"), amount: try Cents.parse(amount, field: "amount"),
                     date: try CalendarDate.parse(date, field: "date"), category: try CostCategory.parse(category, field: "category"),
-                    kind: try ContributionKind.parse(kind, field: "kind"), ref: ref)
+                    kind: try ContributionKind.parse(kind, field: "kind"), ref: ref, allowsDuplicate: entryChecks.allowDuplicate)
                 try await ledger.record(
                     .contribution(item), signing: signing, checks: entryChecks.checks(),
                     what: "recorded \(item.kind.rawValue) of \(item.amount) from \(item.source) to \(item.factory)")
@@ -301,6 +301,11 @@ extension GigaLedger {
                 help: ArgumentHelp(
                     "The beneficiary's country (ISO 3166-1 alpha-2; Greece is stored as EL, GR is taken as EL), for the annual breakdown by state.",
                     valueName: "CC")) var country: String?
+            @Option(
+                name: .long,
+                help: ArgumentHelp(
+                    "The registered partner the beneficiary is (its SME flag is then checked against --category).", valueName: "ID"))
+            var partner: String?
             @OptionGroup var entryChecks: EntryCheckOptions
 
             func run() async throws {
@@ -308,7 +313,8 @@ extension GigaLedger {
                     factory: factory, beneficiary: beneficiary, category: try AccessCategory.parse(category, field: "category"),
                     gpuHours: try AccessGrant.parseGPUHours(gpuHours, field: "gpu-hours"), date: try CalendarDate.parse(date, field: "date"),
                     pool: try AccessPool.parse(pool, field: "pool"), isCommercial: commercial,
-                    charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country)
+                    charge: try Cents.parse(charge, field: "charge", allowZero: true), country: country, partner: partner,
+                    allowsDuplicate: entryChecks.allowDuplicate)
                 try await ledger.record(
                     .access(grant), signing: signing, checks: entryChecks.checks(),
                     what: "recorded \(grant.gpuHours) GPU-hours for \(grant.beneficiary) at \(grant.factory)")

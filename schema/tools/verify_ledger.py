@@ -281,6 +281,8 @@ POLICY_RULES = {
     "sme-startup-access-share-min": ("basis_points", True), "host-states-commit-gigafactory": (None, False),
     "union-access-free-for-startups": ("categories", False), "commercial-union-access-charged": (None, False),
     "union-contribution-max-programme": ("cents", False), "matching-min-programme": ("basis_points", False),
+    "union-opex-at-gigafactory": (None, False), "host-commitment-min-share": ("basis_points", False),
+    "commercial-charge-min": ("cents", False), "access-participant-consistent": (None, False),
 }
 # Section 5: members an entry type may leave out.
 OPTIONAL = {"factory-register": ["opex_cents"], "factory-amend": ["opex_cents"], "access": ["country"], "policy": ["effective_from"]}

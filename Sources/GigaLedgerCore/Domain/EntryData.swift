@@ -334,3 +334,44 @@ public struct ReportIssue: Equatable, Sendable {
         self.summarySHA256 = summarySHA256
     }
 }
+
+extension EntryData {
+    /// The same contribution or access record with `allow_duplicate` set as `flag` (other data as
+    /// it is): what duplicates are compared on, the flag aside.
+    public func withDuplicateFlag(_ flag: Bool) -> EntryData {
+        switch self {
+        case .contribution(let item): return .contribution(Contribution(copying: item, allowsDuplicate: flag))
+        case .access(let grant): return .access(AccessGrant(copying: grant, allowsDuplicate: flag))
+        default: return self
+        }
+    }
+}
+
+extension Contribution {
+    init(copying other: Contribution, allowsDuplicate: Bool) {
+        factory = other.factory
+        source = other.source
+        amount = other.amount
+        date = other.date
+        category = other.category
+        kind = other.kind
+        ref = other.ref
+        self.allowsDuplicate = allowsDuplicate
+    }
+}
+
+extension AccessGrant {
+    init(copying other: AccessGrant, allowsDuplicate: Bool) {
+        factory = other.factory
+        beneficiary = other.beneficiary
+        category = other.category
+        gpuHours = other.gpuHours
+        date = other.date
+        pool = other.pool
+        isCommercial = other.isCommercial
+        charge = other.charge
+        country = other.country
+        partner = other.partner
+        self.allowsDuplicate = allowsDuplicate
+    }
+}

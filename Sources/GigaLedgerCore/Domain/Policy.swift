@@ -65,6 +65,15 @@ public struct Policy: Equatable, Sendable {
         ("host-states-commit-gigafactory", .condition, false), ("union-access-free-for-startups", .categories, false),
         ("commercial-union-access-charged", .condition, false), ("union-contribution-max-programme", .cents, false),
         ("matching-min-programme", .basisPoints, false),
+        // Policy version 3 (issue 31): flags for what the law sets no number for; a report lists their
+        // verdicts only when the policy it applies defines them (`listedOnlyWhenDefined`).
+        ("union-opex-at-gigafactory", .condition, false), ("host-commitment-min-share", .basisPoints, false),
+        ("commercial-charge-min", .cents, false), ("access-participant-consistent", .condition, false),
+    ]
+    /// Optional rules that a report leaves out, rather than calling NOT ASSESSABLE, when the policy
+    /// lacks them: reports on policies recorded before these rules existed stay as they were.
+    public static let listedOnlyWhenDefined: Set<String> = [
+        "union-opex-at-gigafactory", "host-commitment-min-share", "commercial-charge-min", "access-participant-consistent",
     ]
     /// The largest threshold accepted: 100 times (a matching ratio may exceed 100%).
     public static let basisPointsMax: Int64 = 1_000_000

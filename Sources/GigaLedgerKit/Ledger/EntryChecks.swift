@@ -42,13 +42,20 @@ public struct EntryChecks: Sendable {
 
     /// The first uncorrected entry recording exactly `data`: the digest finds candidates, the data
     /// decides, compared as canonical bytes (texts are never compared as equivalent strings).
+    /// An earlier entry recorded with `allow_duplicate` is the same facts: both spellings' digests
+    /// are looked up, and the data compared with the flag aside. (`digest` is the data's own.)
     static func earlierEntry(with data: EntryData, digest: Int64, reader: StoreReader) throws -> Int64? {
-        let bytes = CanonicalJSON.object(EntryBody.encode(data)).encoded()
-        for seq in try reader.uncorrectedEntries(factsDigest: digest) {
-            guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
-            if CanonicalJSON.object(EntryBody.encode(body.data)).encoded() == bytes { return seq }
+        let plain = data.withDuplicateFlag(false), flagged = data.withDuplicateFlag(true)
+        let bytes = CanonicalJSON.object(EntryBody.encode(plain)).encoded()
+        var found = [Int64]()
+        for candidate in [plain, flagged] {
+            guard let digest = Facts.digest(candidate) else { continue }
+            for seq in try reader.uncorrectedEntries(factsDigest: digest) {
+                guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
+                if CanonicalJSON.object(EntryBody.encode(body.data.withDuplicateFlag(false))).encoded() == bytes { found.append(seq) }
+            }
         }
-        return nil
+        return found.min()
     }
 
     /// The date, the same facts as an earlier entry no correction cancels, a key scoped to a

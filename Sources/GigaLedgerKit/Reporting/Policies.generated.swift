@@ -7,8 +7,8 @@ enum EmbeddedPolicies {
             #"""
             {
               "policy": "eurohpc-2026",
-              "version": 2,
-              "title": "EuroHPC JU safeguards for AI gigafactories and AI factories, as read in November 2026 (in force from Regulation (EU) 2026/150's entry into force, 20 January 2026)",
+              "version": 3,
+              "title": "EuroHPC JU safeguards for AI gigafactories and AI factories, as read in December 2026 (version 3: the flags of what the law sets no number for) (in force from Regulation (EU) 2026/150's entry into force, 20 January 2026)",
               "rules": [
                 {
                   "id": "union-capex-share-max-gigafactory",
@@ -112,6 +112,32 @@ enum EmbeddedPolicies {
                   "source": "Regulation (EU) 2021/1173 as amended, Art. 5 (the Union contribution at least matched by the participating states)",
                   "confidence": "law",
                   "note": "Participating states' commitments (ms: sources), all factories together, at least match the Union's"
+                },
+                {
+                  "id": "union-opex-at-gigafactory",
+                  "source": "None in the law: Council Regulation (EU) 2026/150 sets the Union's share of an AI gigafactory's capital expenditure and no Union share of its operating costs; flagging Union OPEX there is a policy choice",
+                  "confidence": "policy",
+                  "note": "Union money recorded as OPEX at a gigafactory is flagged (BREACH), with the share of the registered CAPEX it would make as CAPEX: recording it as OPEX would otherwise keep it out of the 17% cap"
+                },
+                {
+                  "id": "host-commitment-min-share",
+                  "basis_points": 1000,
+                  "source": "None in the law: Art. 12b(4) requires each host state to commit, without a minimum; the 10% floor is a policy choice",
+                  "confidence": "policy",
+                  "note": "each host state's commitments at a gigafactory at least 10% of the Union's commitments there; a token commitment (one cent) does not count as the host's commitment"
+                },
+                {
+                  "id": "commercial-charge-min",
+                  "cents": 100,
+                  "source": "None in the law: Regulation (EU) 2021/1173, Art. 18(3) requires commercial Union access to be charged at market price, without a figure; EUR 1.00 per GPU-hour is a policy floor well below market rates",
+                  "confidence": "policy",
+                  "note": "commercial Union access charged at least EUR 1.00 per GPU-hour; a charge of one cent is not a market price"
+                },
+                {
+                  "id": "access-participant-consistent",
+                  "source": "None in the law: a policy check of how access is recorded",
+                  "confidence": "policy",
+                  "note": "flags one beneficiary recorded under several types of participant, non-commercial industry access in the Union pool, and SME or start-up access for a partner registered as no SME"
                 }
               ],
               "effective_from": "2026-01-20"

@@ -462,7 +462,7 @@ struct ReportData {
             let amendedAt = amendment?.seq
             var verdicts = Safeguards.verdicts(
                 for: factory, registration: [registeredAt] + (amendedAt.map { [$0] } ?? []), figures: figures, rows: rows, policy: policy,
-                through: day)
+                through: day, partners: partners)
             if let notInForce { verdicts = verdicts.map { Verdict(rule: $0.rule, status: .notAssessable, explanation: notInForce) } }
             out.append((factory, figures, verdicts, Safeguards.findings(figures, rows: rows)))
         }
@@ -527,7 +527,8 @@ struct ReportData {
             accessBreakdown: accessBreakdown(period, at: state), pendingAmendments: pendingAmendments(at: state),
             policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories), partnerTwins: partnerTwins(),
             signers: signers(at: state), signedForOthers: signedForOthers(at: state, through: period.lastDay),
-            subsequentEvents: subsequentEvents(period, at: state), issues: issues.filter { $0.origin.seq <= state && $0.issue.period == period })
+            subsequentEvents: subsequentEvents(period, at: state), issues: issues.filter { $0.origin.seq <= state && $0.issue.period == period },
+            allowedDuplicates: allowedDuplicates(through: period.lastDay, at: state))
     }
 
     /// What a reader of a report at `state` must know happened around its period, from entries 1
@@ -560,6 +561,30 @@ struct ReportData {
                     seq: again.seq, factoryID: item.factory, date: again.item.date,
                     what: "\(what(again.item)), recorded again after entry \(row.seq) (dated \(item.date)) was corrected by entry \(by)",
                     kind: .redated))
+        }
+        return out.sorted { $0.seq < $1.seq }
+    }
+
+    /// Rows recorded with `allow_duplicate` that count at `state`, dated up to `day`.
+    func allowedDuplicates(through day: CalendarDate, at state: Int64) -> [SubsequentEvent] {
+        var out = [SubsequentEvent]()
+        for row in contributions
+        where row.item.allowsDuplicate && row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            let item = row.item
+            out.append(
+                SubsequentEvent(
+                    seq: row.seq, factoryID: item.factory, date: item.date,
+                    what:
+                        "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)")",
+                    kind: .allowedDuplicate))
+        }
+        for row in access where row.grant.allowsDuplicate && row.grant.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            let grant = row.grant
+            out.append(
+                SubsequentEvent(
+                    seq: row.seq, factoryID: grant.factory, date: grant.date,
+                    what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))",
+                    kind: .allowedDuplicate))
         }
         return out.sorted { $0.seq < $1.seq }
     }
@@ -652,7 +677,11 @@ struct ReportData {
     static func builtinDifference(_ policy: Policy) -> String? {
         let name = BuiltinPolicies.names.contains(policy.id) ? policy.id : BuiltinPolicies.names.first
         guard let name, let builtin = try? BuiltinPolicies.policy(named: name) else { return nil }
-        let differing = ruleDifferences(from: builtin, to: policy)
+        // An earlier version of the built-in policy lacks the rules later versions added: not a difference.
+        let differing = ruleDifferences(from: builtin, to: policy).filter { rule in
+            !(policy.id == builtin.id && policy.version < builtin.version && Policy.listedOnlyWhenDefined.contains(rule.id)
+                && policy.optionalRule(rule.id) == nil)
+        }
         guard !differing.isEmpty else { return nil }
         let what =
             name == policy.id

@@ -194,6 +194,13 @@ extension ReportRenderer {
                     "what": .string(event.what), "kind": .string(event.kind.rawValue),
                 ])
             })
+        json["allowed_duplicates"] = .array(
+            report.allowedDuplicates.map { event in
+                .object([
+                    "entry": .integer(event.seq), "factory": .string(event.factoryID), "date": .string(event.date.description),
+                    "what": .string(event.what),
+                ])
+            })
         json["issues"] = .array(
             report.issues.map { item in
                 .object([

@@ -170,7 +170,9 @@ public struct RecordedAmendment: Equatable, Sendable {
 /// An entry around a report's period: recorded after its state but dated in it, dated after it but
 /// recorded by its state, or an in-period entry corrected and recorded again dated outside it.
 public struct SubsequentEvent: Equatable, Sendable {
-    public enum Kind: String, Sendable { case recordedAfter = "recorded after", datedAfter = "dated after", redated = "re-dated" }
+    public enum Kind: String, Sendable {
+        case recordedAfter = "recorded after", datedAfter = "dated after", redated = "re-dated", allowedDuplicate = "recorded as a duplicate"
+    }
     public let seq: Int64
     public let factoryID: String
     public let date: CalendarDate
@@ -386,6 +388,8 @@ public struct PeriodReport: Equatable, Sendable {
     public var recordedAfterState: [SubsequentEvent] = []
     /// The reports of this period issued on the ledger by its state (`report --issue`), in order.
     public var issues: [(issue: ReportIssue, origin: RowOrigin)] = []
+    /// Rows recorded with `--allow-duplicate` (their `allow_duplicate` member), up to the period's end.
+    public var allowedDuplicates: [SubsequentEvent] = []
     /// When the previous report is not its period's first issue on the ledger: which it is, and
     /// what differs from the first issue.
     public var reissue: Reissue?

@@ -81,6 +81,11 @@ public enum ReportRenderer {
                 ]
             }
         }
+        if !report.allowedDuplicates.isEmpty {
+            values["allowedDuplicates"] = report.allowedDuplicates.map { event in
+                ["seq": String(event.seq), "factoryID": event.factoryID, "date": event.date.description, "what": cell(event.what)]
+            }
+        }
         if !report.subsequentEvents.isEmpty {
             values["hasSubsequentEvents"] = true
             values["subsequentEvents"] = report.subsequentEvents.map { event in

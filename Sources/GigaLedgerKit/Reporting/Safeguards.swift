@@ -27,7 +27,8 @@ enum Safeguards {
     /// `registration`: the factory's registration entry and the amendment in force, if any
     /// (cited by the rules whose base or hosts they give).
     static func verdicts(
-        for factory: Factory, registration: [Int64] = [], figures: PeriodFigures, rows: FactoryRows, policy: Policy, through day: CalendarDate
+        for factory: Factory, registration: [Int64] = [], figures: PeriodFigures, rows: FactoryRows, policy: Policy, through day: CalendarDate,
+        partners: [String: Partner] = [:]
     ) -> [Verdict] {
         var checks = [(id: String, check: (PolicyRule) -> Verdict)]()
         switch factory.kind {
@@ -109,7 +110,14 @@ enum Safeguards {
                         entries: rows.accessSeqs { _ in true }, rule: $0)
                 }
             ))
-        return checks.map { id, check in
+        if factory.kind == .gigafactory {
+            checks.append(("union-opex-at-gigafactory", { opexAtGigafactory(factory, figures, rows: rows, registration: registration, rule: $0) }))
+            checks.append(("host-commitment-min-share", { hostCommitmentShare(factory, figures, rows: rows, rule: $0) }))
+        }
+        checks.append(("commercial-charge-min", { commercialChargeFloor(rows, rule: $0) }))
+        checks.append(("access-participant-consistent", { participantsConsistent(rows, partners: partners, rule: $0) }))
+        return checks.compactMap { id, check in
+            if Policy.listedOnlyWhenDefined.contains(id) && policy.optionalRule(id) == nil { return nil }
             guard let rule = policy.optionalRule(id) else { return missing(id, policy) }
             guard !figures.isEmpty else {
                 return Verdict(
@@ -401,6 +409,105 @@ enum Safeguards {
     }
 }
 
+extension Safeguards {
+    /// Union money recorded as OPEX at a gigafactory: the law sets no Union OPEX share there, so it
+    /// is flagged, with the CAPEX share the Union's money would make if it were CAPEX.
+    static func opexAtGigafactory(
+        _ factory: Factory, _ figures: PeriodFigures, rows: FactoryRows, registration: [Int64], rule: PolicyRule
+    )
+        -> Verdict
+    {
+        let opex = figures.union.committedOpex + figures.union.paidOpex
+        let entries = rows.seqs { $0.source == .union && $0.category == .opex }
+        guard opex > 0 else {
+            return Verdict(rule: rule, status: .pass, explanation: "no Union money recorded as OPEX at this gigafactory")
+        }
+        let asCapex = Fraction(figures.union.committedCapex + figures.union.committedOpex, Total(factory.capex.value))
+        return Verdict(
+            rule: rule, status: .breach,
+            explanation:
+                "Union money recorded as OPEX at a gigafactory: committed \(Cents.formatted(figures.union.committedOpex)), paid \(Cents.formatted(figures.union.paidOpex)); the law sets no Union OPEX share for gigafactories; counted as CAPEX, the Union's commitments would be \(asCapex.percentText) of the registered eligible CAPEX \(Cents.formatted(Total(factory.capex.value)))",
+            entries: (registration + entries).sorted())
+    }
+
+    /// Each host state's commitments at least the policy's share of the Union's (a token
+    /// commitment of one cent does not make a host committed).
+    static func hostCommitmentShare(_ factory: Factory, _ figures: PeriodFigures, rows: FactoryRows, rule: PolicyRule) -> Verdict {
+        let union = figures.union.committed, points = Total(rule.basisPoints ?? 0)
+        let entries = rows.seqs { item in
+            item.kind == .commitment && (item.source == .union || factory.hosts.contains { item.source == .memberState($0) })
+        }
+        guard union > 0 else {
+            return Verdict(rule: rule, status: .notAssessable, explanation: "no Union commitment is recorded yet: there is nothing to match")
+        }
+        let short = factory.hosts.filter { Total(10_000) * (figures.bySource["ms:\($0)"]?.committed ?? 0) < points * union }
+        let each = factory.hosts.map { "\($0) \(Cents.formatted(figures.bySource["ms:\($0)"]?.committed ?? 0))" }.joined(separator: ", ")
+        let text =
+            "each host state's commitments at least \(Fraction.basisPoints(Int64(points)).percentText) of the Union's \(Cents.formatted(union)), i.e. \(Cents.formattedExact(points * union, 10_000)): \(each)"
+        return Verdict(
+            rule: rule, status: short.isEmpty ? .pass : .breach,
+            explanation: short.isEmpty ? text : "below the share: \(short.joined(separator: ", ")); \(text)", entries: entries)
+    }
+
+    /// Commercial Union access charged at least the policy's floor per GPU-hour.
+    static func commercialChargeFloor(_ rows: FactoryRows, rule: PolicyRule) -> Verdict {
+        let commercial = rows.access.filter { $0.grant.pool == .union && $0.grant.isCommercial }
+        guard !commercial.isEmpty else { return Verdict(rule: rule, status: .notAssessable, explanation: "no commercial Union access recorded yet") }
+        let floor = Total(rule.cents ?? 0)
+        let low = commercial.filter { Total($0.grant.charge.value) < floor * Total($0.grant.gpuHours) }
+        if low.isEmpty {
+            return Verdict(
+                rule: rule, status: .pass,
+                explanation:
+                    "\(commercial.count) commercial Union access grant\(commercial.count == 1 ? "" : "s"), each charged at least \(Cents.formatted(floor)) per GPU-hour",
+                entries: commercial.map(\.seq))
+        }
+        let list = low.map {
+            "entry \($0.seq) (\($0.grant.beneficiary), \(Hours.formatted(Total($0.grant.gpuHours))) charged \($0.grant.charge), at least \(Cents.formatted(floor * Total($0.grant.gpuHours))))"
+        }.joined(separator: "; ")
+        return Verdict(
+            rule: rule, status: .breach, explanation: "commercial Union access charged below \(Cents.formatted(floor)) per GPU-hour: \(list)",
+            entries: low.map(\.seq))
+    }
+
+    /// Who had access, as recorded: one beneficiary under several types of participant, non-commercial
+    /// industry access in the Union pool, an SME or start-up grant naming a partner registered as no SME.
+    static func participantsConsistent(_ rows: FactoryRows, partners: [String: Partner], rule: PolicyRule) -> Verdict {
+        let access = rows.access
+        guard !access.isEmpty else { return Verdict(rule: rule, status: .notAssessable, explanation: "no access recorded yet") }
+        var problems = [String](), entries = [Int64]()
+        let byName = Dictionary(grouping: access) { Twins.key($0.grant.beneficiary) }
+        for (_, grants) in byName.sorted(by: { $0.key < $1.key }) {
+            let categories = Set(grants.map(\.grant.category))
+            guard categories.count > 1 else { continue }
+            problems.append(
+                "\(grants[0].grant.beneficiary) recorded as \(categories.map(\.rawValue).sorted().joined(separator: " and ")) (entries \(grants.map { String($0.seq) }.joined(separator: ", ")))"
+            )
+            entries += grants.map(\.seq)
+        }
+        let industry = access.filter { $0.grant.pool == .union && $0.grant.category == .industry && !$0.grant.isCommercial }
+        if !industry.isEmpty {
+            problems.append("non-commercial industry access in the Union pool (entries \(industry.map { String($0.seq) }.joined(separator: ", ")))")
+            entries += industry.map(\.seq)
+        }
+        let notSME = access.filter { row in
+            guard let id = row.grant.partner, let partner = partners[id] else { return false }
+            return !partner.isSME && (row.grant.category == .sme || row.grant.category == .startup)
+        }
+        if !notSME.isEmpty {
+            problems.append(
+                "SME or start-up access for a partner registered as no SME (entries \(notSME.map { "\($0.seq) \($0.grant.partner ?? "")" }.joined(separator: ", ")))"
+            )
+            entries += notSME.map(\.seq)
+        }
+        if problems.isEmpty {
+            return Verdict(
+                rule: rule, status: .pass, explanation: "\(access.count) access grants, each beneficiary under one type of participant", entries: [])
+        }
+        return Verdict(rule: rule, status: .breach, explanation: problems.joined(separator: "; "), entries: Array(Set(entries)).sorted())
+    }
+}
+
 /// A registered fact of a factory that a rule reads (its base, its hosts, the rules that apply).
 enum RegisteredFact: String, CaseIterable, Sendable {
     case kind, capex, opex, hosts, name
@@ -466,6 +573,14 @@ struct RuleInputs {
             return RuleInputs(contribution: noMoney, access: { $0.pool == .union && $0.isCommercial }, registered: [.kind])
         case "union-access-free-for", "union-access-free-for-startups":
             return RuleInputs(contribution: noMoney, access: { $0.pool == .union && !$0.isCommercial }, registered: [.kind])
+        case "union-opex-at-gigafactory":
+            return RuleInputs(contribution: { $0.source == .union && $0.category == .opex }, access: none, registered: [.kind, .capex])
+        case "host-commitment-min-share":
+            return RuleInputs(
+                contribution: { item in item.kind == .commitment && (item.source == .union || hosts.contains { item.source == .memberState($0) }) },
+                access: none, registered: [.kind, .hosts])
+        case "commercial-charge-min":
+            return RuleInputs(contribution: noMoney, access: { $0.pool == .union && $0.isCommercial }, registered: [.kind])
         default:  // the access shares, and a rule gigaledger does not know: every access record
             return RuleInputs(contribution: noMoney, access: { _ in true }, registered: [.kind])
         }

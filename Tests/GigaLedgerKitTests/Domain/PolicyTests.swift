@@ -87,7 +87,7 @@ import Testing
         let optional = Set(Policy.ruleIDs.filter { !$0.required }.map(\.id))
         let policy = try Self.shipped(editing: { json in
             json["rules"] = (json["rules"] as! [[String: Any]]).filter { !optional.contains($0["id"] as! String) }
-            json["version"] = 3  // other rules: another version (issue 30)
+            json["version"] = 4  // other rules: another version (issue 30)
         })
         let small = try ReportTests.Small()
         try small.ledger.append(.policy(policy), key: small.key)

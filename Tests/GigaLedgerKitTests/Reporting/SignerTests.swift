@@ -38,4 +38,28 @@ import Testing
         let summary = ReportRenderer.summaryJSON(report)
         #expect(summary.contains(#""signed_for_others":[{"committed_cents":40000000"#))
     }
+
+    /// Issue 31, case 5: `--allow-duplicate` is recorded in the entry and the report lists it; a
+    /// third copy without it is refused, whether the earlier copy carries the flag or not.
+    @Test func anAllowedDuplicateIsRecordedAndListed() throws {
+        let small = try ReportTests.Small()
+        func payment(_ allowed: Bool) throws -> EntryData {
+            .contribution(
+                try Contribution(
+                    factory: "giga", source: .union, amount: Cents(5_000), date: CalendarDate.parse("2026-02-01", field: "d"), category: .capex,
+                    kind: .payment, ref: "INV-1", allowsDuplicate: allowed))
+        }
+        try small.ledger.append(try payment(false), key: small.key)
+        #expect(throws: Refusal.self) { try small.ledger.append(try payment(false), key: small.key) }
+        let second = try small.ledger.append(try payment(true), key: small.key, checks: EntryChecks(allowDuplicate: true))
+        #expect(String(decoding: second.body, as: UTF8.self).contains(#""allow_duplicate":true"#))
+        #expect(throws: Refusal.self) { try small.ledger.append(try payment(false), key: small.key) }
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(report.allowedDuplicates.map(\.seq) == [second.seq])
+        let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)
+        #expect(
+            markdown.contains("- **RECORDED AS A DUPLICATE** giga: entry \(second.seq), dated 2026-02-01: payment capex eu EUR 50.00 ref INV-1"),
+            "\(markdown)")
+        #expect(try small.ledger.verify().isVerified)
+    }
 }

@@ -152,7 +152,7 @@ import Testing
         let fixture = try CLIFixture()
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
         let shown = try fixture.expectOK(["policy", "show"]).stdout
-        #expect(shown.contains("policy eurohpc-2026 version 2") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
+        #expect(shown.contains("policy eurohpc-2026 version 3") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
         #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
         let version = try fixture.expectOK(["--version"]).stdout
         #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v2") && version.contains("0007_log_keys"))
