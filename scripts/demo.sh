@@ -112,7 +112,7 @@ say "Summary"
 "$G" status
 
 say "Quarterly report 2026-Q1, signed with the authority key"
-"$G" report --quarter 2026-Q1 --out report-2026-Q1 --key authority.key
+"$G" report --quarter 2026-Q1 --out report-2026-Q1 --key authority.key --issue
 (cd report-2026-Q1 && minisign -Vm report.html -p ../authority.pub -q && echo "minisign: report.html signature verified")
 
 say "2026-Q2: new money and access; a late Q1 commitment and a corrected Q1 commitment, recorded after the Q1 report"
@@ -132,7 +132,7 @@ quiet factory amend --id de-bavaria-aigf --name "Bavaria AI Gigafactory" --kind 
 "$G" checkpoint --key authority.key --out q2.checkpoint 2>/dev/null
 
 say "Quarterly report 2026-Q2, rolled forward from the Q1 report"
-"$G" report --quarter 2026-Q2 --out report-2026-Q2 --previous report-2026-Q1 --key authority.key
+"$G" report --quarter 2026-Q2 --out report-2026-Q2 --previous report-2026-Q1 --key authority.key --issue
 grep -A3 '^### Prior-period adjustments$' report-2026-Q2/report.md
 grep -A5 '^### Prior-period adjustments of registrations' report-2026-Q2/report.md
 

@@ -217,6 +217,13 @@ public enum ReportRenderer {
                 periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell),
             ],
             "verdicts": item.verdicts.map { verdictContext($0, factoryID: factory.id, cell: cell, linked: linked) },
+            "hasBeneficiaries": !beneficiaries(of: factory.id, report: report).isEmpty,
+            "beneficiaries": beneficiaries(of: factory.id, report: report).map { item in
+                [
+                    "name": cell(item.name), "union": Hours.grouped(item.union), "host": Hours.grouped(item.host),
+                    "categories": item.categories, "entries": String(item.entries),
+                ]
+            },
             "findings": item.findings.map { finding in
                 [
                     "source": finding.source, "sourceName": cell(report.name(ofSource: finding.source)), "category": finding.category.rawValue,
@@ -226,6 +233,31 @@ public enum ReportRenderer {
                 ]
             },
         ]
+    }
+
+    /// The most beneficiaries report.md lists per factory (access.csv has every grant).
+    static let beneficiariesListedMax = 20
+
+    /// A factory's beneficiaries within the period by GPU-hours, most first (names compared as
+    /// twins are), each with its hours per pool and the types of participant it was recorded as.
+    static func beneficiaries(
+        of factory: String, report: PeriodReport
+    ) -> [(name: String, union: Total, host: Total, categories: String, entries: Int)] {
+        var byName = [String: (name: String, union: Total, host: Total, categories: Set<String>, entries: Int)]()
+        for row in report.accessRows
+        where row.grant.factory == factory && report.period.contains(row.grant.date) && row.seq <= report.entryCount
+            && (row.correctedBy.map { $0 > report.entryCount } ?? true)
+        {
+            let key = Twins.key(row.grant.beneficiary)
+            var item = byName[key] ?? (row.grant.beneficiary, 0, 0, [], 0)
+            if row.grant.pool == .union { item.union += Total(row.grant.gpuHours) } else { item.host += Total(row.grant.gpuHours) }
+            item.categories.insert(row.grant.category.rawValue)
+            item.entries += 1
+            byName[key] = item
+        }
+        return byName.values.sorted { ($0.union + $0.host, $1.name) > ($1.union + $1.host, $0.name) }.prefix(beneficiariesListedMax).map {
+            ($0.name, $0.union, $0.host, $0.categories.sorted().joined(separator: ", "), $0.entries)
+        }
     }
 
     static func money(_ totals: ContributionTotals) -> [String: String] {

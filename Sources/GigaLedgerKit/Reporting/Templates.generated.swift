@@ -600,6 +600,16 @@ enum EmbeddedTemplates {
             {{/ratios}}
 
             {{/periods}}
+            {{#hasBeneficiaries}}
+            ### Beneficiaries within {{{period}}} by GPU-hours (at most 20; every grant is in access.csv)
+
+            | Beneficiary | Union pool | Host pool | Recorded as | Grants |
+            |---|--:|--:|---|--:|
+            {{/hasBeneficiaries}}
+            {{#beneficiaries}}
+            | {{{name}}} | {{{union}}} | {{{host}}} | {{{categories}}} | {{{entries}}} |
+            {{/beneficiaries}}
+
             {{/factories}}
             ## All factories together
 

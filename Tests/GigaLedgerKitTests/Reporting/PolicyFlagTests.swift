@@ -82,6 +82,10 @@ import Testing
         #expect(flag.explanation.contains("Siemens AG recorded as industry and sme"), "\(flag.explanation)")
         #expect(flag.explanation.contains("non-commercial industry access in the Union pool (entries"))
         #expect(flag.explanation.contains("SME or start-up access for a partner registered as no SME (entries"))
+        // report.md lists the beneficiaries by hours, the two spellings of Siemens as one.
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)
+        #expect(markdown.contains("| Siemens AG | 200 | 0 | industry, sme | 2 |"), "\(markdown)")
     }
 
     /// A ledger whose policy is version 2 (before these rules): none of them is listed, and the
