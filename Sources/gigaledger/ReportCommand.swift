@@ -77,6 +77,13 @@ extension GigaLedger {
             // An issue is checked (the key may sign it) before any file is written, and recorded after.
             var issueEntry: EntryData?
             if issue, let signer {
+                if let missing = report.recordedAfterState.first {
+                    throw InputError(
+                        field: "at", value: String(report.entryCount),
+                        problem:
+                            "leaves out entry \(missing.seq), recorded later and dated \(missing.date) in \(period): an issued report covers what the ledger holds; issue it at the ledger's head"
+                    )
+                }
                 guard let summary = bundle.files.first(where: { $0.name == "summary.json" })?.text else {
                     preconditionFailure("Report: a report bundle has a summary.json")
                 }

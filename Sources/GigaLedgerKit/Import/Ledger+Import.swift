@@ -151,6 +151,16 @@ struct ImportChain {
         let links: [(prevHash: [UInt8], hash: [UInt8])]
     }
 
+    /// A body encoded, read back as verify will read it (the same code as a single append), and its facts digested.
+    static func encode(_ body: EntryBody) -> (bytes: [UInt8], problem: String?, digest: Int64) {
+        let bytes = body.encoded()
+        let entry = Entry(
+            seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
+            signature: [], recordedAt: body.recordedAt)
+        // The same value either way: a body just encoded always has its shape.
+        return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)
+    }
+
     /// Checks the rows against the rules, encodes them (in parallel) and links them into the chain.
     mutating func next(_ rows: ArraySlice<ImportRow>) throws -> Batch {
         var bodies = [EntryBody](), bodyRows = [Int]()
@@ -179,20 +189,24 @@ struct ImportChain {
         }
         // Encoded, read back as verify will read them (the same code as a single append), and
         // their facts digested, in parallel.
-        let checked = Parallel.map(bodies) { body -> (bytes: [UInt8], problem: String?, digest: Int64) in
-            let bytes = body.encoded()
-            let entry = Entry(
-                seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
-                signature: [], recordedAt: body.recordedAt)
-            // The same value either way: a body just encoded always has its shape.
-            return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)
-        }
+        var checked = Parallel.map(bodies) { Self.encode($0) }
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]
             if let problem = result.problem {
                 refused.add(ImportError(row: row, column: nil, value: nil, problem: "the entry would not verify: \(problem)"))
             }
-            guard !checks.allowDuplicate else { continue }
+            if checks.allowDuplicate {
+                // Allowed, and said in the entry (`allow_duplicate`) when it does repeat a row or an entry.
+                let repeats = try seen[result.digest] != nil || earlier(bodies[index].data, result.digest) != nil
+                if repeats {
+                    let body = bodies[index]
+                    bodies[index] = EntryBody(
+                        seq: body.seq, signer: body.signer, recordedAt: body.recordedAt, data: body.data.withDuplicateFlag(true))
+                    checked[index] = Self.encode(bodies[index])
+                }
+                seen[result.digest] = seen[result.digest] ?? row
+                continue
+            }
             if let other = seen[result.digest] {
                 refused.add(
                     ImportError(

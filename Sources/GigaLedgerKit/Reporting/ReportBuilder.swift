@@ -250,6 +250,8 @@ struct ReportData {
     /// Each factory's amendments in recording order (`inForce` picks the one a period uses).
     var factoryAmendments = [String: [RecordedAmendment]]()
     var partners = [String: Partner]()
+    /// The entry that revoked each revoked key.
+    var revocations = [KeyID: Int64]()
     /// Every report issued on the ledger (`report-issue`), in order, with its entry.
     var issues = [(issue: ReportIssue, origin: RowOrigin)]()
     /// Every enrolled key, in enrolment order, with its entry (signers are named by them in reports).
@@ -293,6 +295,7 @@ struct ReportData {
         case .partnerAmend(let amendment): partners[amendment.value.id] = amendment.value
         case .countersign(let item): countersignatures[item.entry, default: []].append(origin)
         case .reportIssue(let issue): issues.append((issue, origin))
+        case .keyRevoke(let revocation): revocations[revocation.keyID] = body.seq
         case .genesis(let genesis): keys.append((genesis.authority, body.seq))
         case .keyEnroll(let enrolment): keys.append((enrolment, body.seq))
         case .correction(let item): corrections[item.entry] = CorrectionRecord(origin: origin, entry: item.entry, reason: item.reason)
@@ -505,7 +508,8 @@ struct ReportData {
                         prior: .quarter(quarter), priorState: report.entryCount, state: state, period: .quarter(quarter), current: current,
                         programme: atQuarter.programme, opening: opening)
                     verdicts.issued = IssuedQuarter(
-                        entryCount: report.entryCount, isSigned: report.summarySignature != nil, changes: changes.filter { $0.rank <= 1 })
+                        entryCount: report.entryCount, isSigned: report.summarySignature != nil, changes: changes.filter { $0.rank <= 1 },
+                        reissue: try reissue(report, of: .quarter(quarter), before: state))
                 }
                 quarterVerdicts.append(verdicts)
             }
@@ -543,23 +547,26 @@ struct ReportData {
         for row in all where row.seq <= state && row.item.date > period.lastDay && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
             out.append(SubsequentEvent(seq: row.seq, factoryID: row.item.factory, date: row.item.date, what: what(row.item), kind: .datedAfter))
         }
-        // Re-dated: an in-period contribution corrected by `state`, and the next one recorded by the
-        // same key for the same factory, source, kind and category, dated outside the period.
-        var redated = Set<Int64>()
+        // Re-dated: an in-period contribution corrected by `state`, paired with a contribution of the
+        // same factory, source, kind and amount dated outside the period that counts at `state`
+        // (whoever recorded it, whatever its category or reference, before or after the
+        // correction: the one recorded nearest the correction), each used once.
+        var used = Set<Int64>()
         for row in contributions where period.contains(row.item.date) {
             guard let by = row.correctedBy, by <= state else { continue }
             let item = row.item
-            guard
-                let again = all.filter({
-                    $0.seq > by && $0.seq <= state && $0.origin.signer == row.origin.signer && $0.item.factory == item.factory
-                        && $0.item.source == item.source && $0.item.kind == item.kind && $0.item.category == item.category
-                }).min(by: { $0.seq < $1.seq }), !period.contains(again.item.date), redated.insert(again.seq).inserted
-            else { continue }
+            let candidates = all.filter {
+                $0.seq != row.seq && $0.seq <= state && !period.contains($0.item.date) && !used.contains($0.seq)
+                    && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) && $0.item.factory == item.factory
+                    && $0.item.source == item.source && $0.item.kind == item.kind && $0.item.amount == item.amount
+            }
+            guard let again = candidates.min(by: { abs($0.seq - by) < abs($1.seq - by) }) else { continue }
+            used.insert(again.seq)
             out.removeAll { $0.seq == again.seq }
             out.append(
                 SubsequentEvent(
                     seq: again.seq, factoryID: item.factory, date: again.item.date,
-                    what: "\(what(again.item)), recorded again after entry \(row.seq) (dated \(item.date)) was corrected by entry \(by)",
+                    what: "\(what(again.item)): entry \(row.seq) of the same amount, dated \(item.date), was corrected by entry \(by)",
                     kind: .redated))
         }
         return out.sorted { $0.seq < $1.seq }
@@ -640,7 +647,8 @@ struct ReportData {
         var out = [KeyID: Signer]()
         for (enrolment, seq) in keys where seq <= state {
             out[enrolment.publicKey.id] = Signer(
-                keyID: enrolment.publicKey.id, name: enrolment.name, role: enrolment.role, scopes: enrolment.scopes.map(\.description))
+                keyID: enrolment.publicKey.id, name: enrolment.name, role: enrolment.role, scopes: enrolment.scopes.map(\.description),
+                revokedAt: revocations[enrolment.publicKey.id].flatMap { $0 <= state ? $0 : nil })
         }
         return out
     }
@@ -655,8 +663,10 @@ struct ReportData {
         for row in contributions where row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
             let source = row.item.source
             guard let signer = keys.first(where: { $0.enrolment.publicKey.id == row.origin.signer }), signer.enrolment.role != .officer,
-                let officer = keys.first(where: { $0.seq < row.seq && $0.enrolment.role == .officer && $0.enrolment.scopes.contains(.source(source)) }
-                )
+                let officer = keys.first(where: {
+                    $0.seq < row.seq && $0.enrolment.role == .officer && $0.enrolment.scopes.contains(.source(source))
+                        && (revocations[$0.enrolment.publicKey.id].map { $0 > row.seq } ?? true)
+                })
             else { continue }
             let key = "\(row.item.factory)|\(source)|\(row.origin.signer)"
             if byKey[key] == nil {

@@ -200,6 +200,8 @@ public struct Signer: Equatable, Sendable {
     public let name: String
     public let role: Role
     public let scopes: [String]
+    /// The entry that revoked it, when that is within the report's state.
+    public let revokedAt: Int64?
 }
 
 /// Money one key signed for a source whose own officer was enrolled (per factory and source).
@@ -315,6 +317,8 @@ public struct IssuedQuarter: Equatable, Sendable {
     public let isSigned: Bool
     /// The verdicts and findings that differ now, each with the entries recorded since that feed it.
     public let changes: [Change]
+    /// When the report given is not the quarter's first issue on the ledger (as `--previous` is told).
+    public var reissue: Reissue? = nil
 }
 
 /// One member state's money across factories, to the period's last day.

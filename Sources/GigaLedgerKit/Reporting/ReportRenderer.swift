@@ -124,7 +124,8 @@ public enum ReportRenderer {
         values["signers"] = report.signers.values.sorted { $0.keyID.description < $1.keyID.description }.map { signer in
             [
                 "keyID": signer.keyID.description, "name": cell(signer.name), "role": signer.role.rawValue,
-                "scopes": signer.scopes.isEmpty ? "—" : signer.scopes.joined(separator: ", "),
+                "scopes": (signer.scopes.isEmpty ? "—" : signer.scopes.joined(separator: ", "))
+                    + (signer.revokedAt.map { " (revoked at entry \($0))" } ?? ""),
                 "entries": String(
                     report.contributionRows.filter { $0.origin.signer == signer.keyID }.count
                         + report.accessRows.filter { $0.origin.signer == signer.keyID }.count),
@@ -449,7 +450,11 @@ public enum ReportRenderer {
             var issued: [String: Any]?
             if let report = quarter.issued {
                 issued = [
-                    "entries": String(report.entryCount), "signedText": report.isSigned ? ", its signature checked" : " (unsigned)",
+                    "entries": String(report.entryCount),
+                    "signedText": (report.isSigned ? ", its signature checked" : " (unsigned)")
+                        + (report.reissue.map { reissue in
+                            "; NOT THE FIRST ISSUE: it is \(reissue.issueSeq.map { "the re-issue recorded at entry \($0)" } ?? "a version never issued on the ledger"), the quarter was first issued at entry \(reissue.firstIssueSeq) (state \(reissue.firstEntryCount))"
+                        } ?? ""),
                     "none": report.changes.isEmpty,
                     "changes": report.changes.map(changeContext),
                 ]

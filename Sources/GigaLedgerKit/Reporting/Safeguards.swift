@@ -476,8 +476,12 @@ extension Safeguards {
         let access = rows.access
         guard !access.isEmpty else { return Verdict(rule: rule, status: .notAssessable, explanation: "no access recorded yet") }
         var problems = [String](), entries = [Int64]()
+        // One beneficiary: the same name (compared as twins are), or the same registered partner.
         let byName = Dictionary(grouping: access) { Twins.key($0.grant.beneficiary) }
-        for (_, grants) in byName.sorted(by: { $0.key < $1.key }) {
+        let byPartner = Dictionary(grouping: access.filter { $0.grant.partner != nil }) { "partner:" + ($0.grant.partner ?? "") }
+        var reported = Set<Set<Int64>>()
+        for (_, grants) in byName.sorted(by: { $0.key < $1.key }) + byPartner.sorted(by: { $0.key < $1.key }) {
+            guard reported.insert(Set(grants.map(\.seq))).inserted else { continue }
             let categories = Set(grants.map(\.grant.category))
             guard categories.count > 1 else { continue }
             problems.append(

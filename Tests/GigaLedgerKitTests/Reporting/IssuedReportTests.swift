@@ -74,4 +74,30 @@ import Testing
         let markdown = try #require(try ReportRenderer.files(year).first { $0.0 == "report.md" }?.1)
         #expect(markdown.contains("- entry \(ahead.seq) (dated after), giga, dated 2027-11-30: commitment capex eu EUR 50.00"), "\(markdown)")
     }
+
+    /// The hostile pass's tricks: the Q3 copy recorded before the correction, by another key, with
+    /// an unrelated entry between, or as another category: each paired with its corrected original.
+    @Test func aReDatingIsFoundWhoeverRecordsItAndWhenever() throws {
+        let small = try Small()
+        let other = SigningKey.generate()
+        try small.ledger.append(.keyEnroll(KeyEnrolment(publicKey: other.publicKey, name: "Other", role: .authority, scopes: [])), key: small.key)
+        let a = try small.give(.union, 1_000, .payment, date: "2026-05-01")
+        let b = try small.give(.union, 2_000, .payment, date: "2026-05-02")
+        let earlyCopy = try small.give(.union, 3_000, .payment, date: "2026-07-03")  // recorded before its original
+        let c = try small.give(.union, 3_000, .payment, date: "2026-05-03")
+        try small.ledger.append(.correction(Correction(entry: a.seq, reason: "x")), key: small.key)
+        let byOther = try small.ledger.append(
+            .contribution(
+                try Contribution(
+                    factory: "giga", source: .union, amount: Cents(1_000), date: CalendarDate.parse("2026-07-01", field: "d"), category: .opex,
+                    kind: .payment, ref: "")), key: other)
+        try small.ledger.append(.correction(Correction(entry: b.seq, reason: "x")), key: small.key)
+        try small.give(.union, 50, .payment, date: "2026-05-20")
+        let later = try small.give(.union, 2_000, .payment, date: "2026-07-02")
+        try small.ledger.append(.correction(Correction(entry: c.seq, reason: "x")), key: small.key)
+        let q2 = try small.ledger.periodReport(period: try Self.q("2026-Q2")).report
+        let redated = q2.subsequentEvents.filter { $0.kind == .redated }
+        #expect(Set(redated.map(\.seq)) == [earlyCopy.seq, byOther.seq, later.seq], "\(q2.subsequentEvents)")
+        #expect(redated.first { $0.seq == byOther.seq }?.what.contains("entry \(a.seq) of the same amount") == true)
+    }
 }

@@ -82,6 +82,13 @@ import Testing
         #expect(flag.explanation.contains("Siemens AG recorded as industry and sme"), "\(flag.explanation)")
         #expect(flag.explanation.contains("non-commercial industry access in the Union pool (entries"))
         #expect(flag.explanation.contains("SME or start-up access for a partner registered as no SME (entries"))
+        // One partner under two names and two categories.
+        let partnerOnly = try Small()
+        try partnerOnly.give(.union, 100)
+        try Self.grant(partnerOnly, "Omega Systems", .industry, commercial: true, charge: 10_000, partner: "p")
+        try Self.grant(partnerOnly, "Omega", .research, partner: "p")
+        let omega = try #require(try Self.verdict(partnerOnly, "access-participant-consistent"))
+        #expect(omega.status == .breach && omega.explanation.contains("Omega Systems recorded as industry and research"), "\(omega)")
         // report.md lists the beneficiaries by hours, the two spellings of Siemens as one.
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)

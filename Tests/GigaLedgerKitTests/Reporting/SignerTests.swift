@@ -24,6 +24,9 @@ import Testing
                     factory: "giga", source: .memberState("DE"), amount: Cents(7), date: CalendarDate.parse("2026-02-01", field: "d"),
                     category: .capex, kind: .commitment, ref: "own")), key: officer)
         try small.give(.union, 100)  // no Union officer: not flagged
+        // Once the officer is revoked, no officer of ms:DE is enrolled: the authority's entry is not flagged.
+        try small.ledger.append(.keyRevoke(KeyRevocation(keyID: officer.id, reason: "left")), key: small.key)
+        try small.give(.memberState("DE"), 300)
         let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
         let flagged = try #require(report.signedForOthers.first)
         #expect(report.signedForOthers.count == 1)
@@ -34,7 +37,7 @@ import Testing
             markdown.contains(
                 "- **SIGNED FOR ANOTHER OFFICE** giga: money from ms:DE signed by A (authority, \(small.key.id)), not by its officer DE officer (officer, \(officer.id)): committed EUR 400,000.00, paid EUR 10.00 (entries \(byAuthority.seq), \(paid.seq))"
             ), "\(markdown)")
-        #expect(markdown.contains("| \(officer.id) | DE officer | officer | ms:DE | 1 |"))
+        #expect(markdown.contains("| \(officer.id) | DE officer | officer | ms:DE (revoked at entry "), "\(markdown)")
         let summary = ReportRenderer.summaryJSON(report)
         #expect(summary.contains(#""signed_for_others":[{"committed_cents":40000000"#))
     }

@@ -35,4 +35,42 @@ import Testing
         try fixture.expectOK(["verify"])
         #expect(shell("python3 \(Repository.independentVerifier) \(fixture.ledger)", in: fixture.dir).status == 0)
     }
+
+    /// An issue at an earlier state that leaves out an in-period entry is refused; the annual
+    /// report given a quarterly report that is not the quarter's first issue says so.
+    @Test func anIssueLeavesOutNothingAndTheAnnualReportKnowsTheFirstIssue() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        try fixture.expectOK(RegistrationCommandTests.union)
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key", "--issue"])
+        try fixture.expectOK(RegistrationCommandTests.union.map { $0 == "2026-02-01" ? "2026-03-30" : $0 == "595000000.00" ? "5.00" : $0 })
+        let before = fixture.state()
+        let partial = fixture.run(["report", "--quarter", "2026-Q1", "--at", "7", "--out", "q1-partial", "--key", "authority.key", "--issue"])
+        #expect(
+            partial.status == 65 && partial.stderr.contains("leaves out entry 8, recorded later and dated 2026-03-30 in 2026-Q1"), "\(partial.stderr)"
+        )
+        #expect(fixture.state() == before && !FileManager.default.fileExists(atPath: fixture.dir.file("q1-partial")))
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1-rerun"])  // not issued
+        try fixture.expectOK(["report", "--year", "2026", "--out", "year", "--quarter-reports", "q1-rerun"])
+        let markdown = try String(contentsOfFile: fixture.dir.file("year/report.md"), encoding: .utf8)
+        #expect(
+            markdown.contains("NOT THE FIRST ISSUE: it is a version never issued on the ledger, the quarter was first issued at entry 7 (state 6)"),
+            "\(markdown)")
+    }
+
+    /// `import --allow-duplicate`: the rows that repeat say so in their entries, and reports list them.
+    @Test func anImportedDuplicateSaysSo() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        let row = "contribution,de-jupiter,2026-03-01,eu,10,capex,payment,dup,,,,,\n"
+        fixture.dir.write(
+            "d.csv", "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n" + row + row, mode: 0o644)
+        try fixture.expectOK(["import", "d.csv", "--key", "authority.key", "--allow-duplicate"])
+        let log = try fixture.expectOK(["log"]).stdout
+        #expect(log.components(separatedBy: "(duplicate allowed)").count == 2, "\(log)")  // the second row only
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
+        #expect(markdown.contains("- **RECORDED AS A DUPLICATE** de-jupiter: entry 7, dated 2026-03-01"), "\(markdown)")
+        try fixture.expectOK(["verify"])
+    }
 }
