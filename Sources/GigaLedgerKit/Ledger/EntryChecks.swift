@@ -108,36 +108,19 @@ extension EntryChecks {
                 }
             }
         case .factoryRegister(let factory) where !factory.allowsTwin:
-            for type in ["factory-register", "factory-amend"] {
-                for seq in try reader.entrySeqs(ofType: type) {
-                    let other: Factory
-                    switch try decoded(seq, reader) {
-                    case .factoryRegister(let registered)?: other = registered
-                    case .factoryAmend(let amendment)?: other = amendment.value
-                    default: continue
-                    }
-                    guard other.id != factory.id, Twins.key(other.name) == Twins.key(factory.name),
-                        let host = factory.hosts.first(where: other.hosts.contains)
-                    else { continue }
-                    throw Refusal(
-                        "factory \(factory.id) \(InputError.quoted(factory.name)) repeats factory \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), host \(host); register it with --allow-twin if it really is another factory"
-                    )
-                }
+            for (seq, other) in try factoryValues(reader)
+            where other.id != factory.id && Twins.key(other.name) == Twins.key(factory.name) {
+                guard let host = factory.hosts.first(where: other.hosts.contains) else { continue }
+                throw Refusal(
+                    "factory \(factory.id) \(InputError.quoted(factory.name)) repeats factory \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), host \(host); register it with --allow-twin if it really is another factory"
+                )
             }
         case .partnerRegister(let partner) where !partner.allowsTwin:
-            for type in ["partner-register", "partner-amend"] {
-                for seq in try reader.entrySeqs(ofType: type) {
-                    let other: Partner
-                    switch try decoded(seq, reader) {
-                    case .partnerRegister(let registered)?: other = registered
-                    case .partnerAmend(let amendment)?: other = amendment.value
-                    default: continue
-                    }
-                    guard other.id != partner.id, Twins.key(other.name) == Twins.key(partner.name), other.country == partner.country else { continue }
-                    throw Refusal(
-                        "partner \(partner.id) \(InputError.quoted(partner.name)) repeats partner \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), country \(partner.country); register it with --allow-twin if it really is another partner"
-                    )
-                }
+            for (seq, other) in try partnerValues(reader)
+            where other.id != partner.id && Twins.key(other.name) == Twins.key(partner.name) && other.country == partner.country {
+                throw Refusal(
+                    "partner \(partner.id) \(InputError.quoted(partner.name)) repeats partner \(other.id) \(InputError.quoted(other.name)) (entry \(seq)): the same name (ignoring case, accents, spacing and punctuation), country \(partner.country); register it with --allow-twin if it really is another partner"
+                )
             }
         default: break
         }
@@ -155,21 +138,34 @@ extension EntryChecks {
             }
         }
         guard case .factoryAmend(let amendment)? = try decoded(item.entry, reader) else { return }  // the rules name what else is wrong
-        var previous: Factory?
-        for type in ["factory-register", "factory-amend"] {
-            for seq in try reader.entrySeqs(ofType: type) where seq < item.entry {
-                switch try decoded(seq, reader) {
-                case .factoryRegister(let factory)? where factory.id == amendment.value.id: previous = previous ?? factory
-                case .factoryAmend(let earlier)? where earlier.value.id == amendment.value.id: previous = earlier.value
-                default: continue
-                }
-            }
-        }
-        guard let previous else { return }
+        guard let previous = try factoryValues(reader).last(where: { $0.seq < item.entry && $0.factory.id == amendment.value.id })?.factory
+        else { return }
         if previous.kind == amendment.value.kind && previous.hosts.allSatisfy(amendment.value.hosts.contains) {
             throw Refusal(
                 "entry \(item.entry) changes neither the kind nor removes a host of factory \(amendment.value.id): it took effect without a countersignature"
             )
+        }
+    }
+
+    /// Every factory registration and amendment, in entry order, with the values it states.
+    private static func factoryValues(_ reader: StoreReader) throws -> [(seq: Int64, factory: Factory)] {
+        try (reader.entrySeqs(ofType: "factory-register") + reader.entrySeqs(ofType: "factory-amend")).sorted().compactMap { seq in
+            switch try decoded(seq, reader) {
+            case .factoryRegister(let factory)?: return (seq, factory)
+            case .factoryAmend(let amendment)?: return (seq, amendment.value)
+            default: return nil
+            }
+        }
+    }
+
+    /// Every partner registration and amendment, in entry order, with the values it states.
+    private static func partnerValues(_ reader: StoreReader) throws -> [(seq: Int64, partner: Partner)] {
+        try (reader.entrySeqs(ofType: "partner-register") + reader.entrySeqs(ofType: "partner-amend")).sorted().compactMap { seq in
+            switch try decoded(seq, reader) {
+            case .partnerRegister(let partner)?: return (seq, partner)
+            case .partnerAmend(let amendment)?: return (seq, amendment.value)
+            default: return nil
+            }
         }
     }
 

@@ -121,14 +121,16 @@ public enum ReportRenderer {
                 ]
             }
         }
+        // Rows signed per key, in one pass over the rows.
+        var signed = [KeyID: Int]()
+        for row in report.contributionRows { signed[row.origin.signer, default: 0] += 1 }
+        for row in report.accessRows { signed[row.origin.signer, default: 0] += 1 }
         values["signers"] = report.signers.values.sorted { $0.keyID.description < $1.keyID.description }.map { signer in
             [
                 "keyID": signer.keyID.description, "name": cell(signer.name), "role": signer.role.rawValue,
                 "scopes": (signer.scopes.isEmpty ? "—" : signer.scopes.joined(separator: ", "))
                     + (signer.revokedAt.map { " (revoked at entry \($0))" } ?? ""),
-                "entries": String(
-                    report.contributionRows.filter { $0.origin.signer == signer.keyID }.count
-                        + report.accessRows.filter { $0.origin.signer == signer.keyID }.count),
+                "entries": String(signed[signer.keyID] ?? 0),
             ]
         }
         if !report.partnerTwins.isEmpty {
@@ -209,6 +211,7 @@ public enum ReportRenderer {
 
     static func factoryContext(_ item: FactoryReport, report: PeriodReport, cell: (String) -> String, linked: Set<Int64>) -> [String: Any] {
         let factory = item.factory
+        let listed = beneficiaries(of: factory.id, report: report)
         return [
             "id": factory.id, "name": cell(factory.name), "kind": factory.kind.rawValue,
             "hosts": factory.hosts.map { "\(Codes.memberStateNames[$0] ?? $0) (\($0))" }.joined(separator: ", "),
@@ -218,8 +221,8 @@ public enum ReportRenderer {
                 periodContext(item.cumulative, label: "cumulative to \(report.period.lastDay)", factory: factory, report: report, cell: cell),
             ],
             "verdicts": item.verdicts.map { verdictContext($0, factoryID: factory.id, cell: cell, linked: linked) },
-            "hasBeneficiaries": !beneficiaries(of: factory.id, report: report).isEmpty,
-            "beneficiaries": beneficiaries(of: factory.id, report: report).map { item in
+            "hasBeneficiaries": !listed.isEmpty,
+            "beneficiaries": listed.map { item in
                 [
                     "name": cell(item.name), "union": Hours.grouped(item.union), "host": Hours.grouped(item.host),
                     "categories": item.categories, "entries": String(item.entries),
