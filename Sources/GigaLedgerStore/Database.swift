@@ -25,6 +25,7 @@ enum LedgerDatabase {
     static let afterMigration: [String: @Sendable (Database) throws -> Void] = [
         "0002_merkle": TreeStore.backfill,
         "0006_facts": backfillFacts,
+        "0008_near_facts": backfillNearFacts,
     ]
 
     /// The facts rows of a ledger made before migration 0006, from its contribution and access entries.
@@ -35,6 +36,17 @@ enum LedgerDatabase {
             // A body of another shape is left without a row: verify then reports the entry itself.
             guard let digest = Facts.digest(type: row["type"], body: [UInt8](row["body"] as Data)) else { continue }
             try RawInsert.run(db, sql: IndexRow.facts.insertSQL, [.integer(digest), .integer(seq)])
+        }
+    }
+
+    /// The near_facts rows of a ledger made before migration 0008, from its contribution and access entries.
+    static func backfillNearFacts(_ db: Database) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, body FROM entries WHERE type IN ('contribution', 'access') ORDER BY seq")
+        while let row = try rows.next() {
+            let seq: Int64 = row["seq"]
+            // A body that does not decode is left without a row: verify then reports the entry itself.
+            guard let body = try? EntryBody.decode([UInt8](row["body"] as Data)), let near = IndexRow.nearRow(body.data, seq: seq) else { continue }
+            try RawInsert.run(db, sql: IndexRow.nearFacts.insertSQL, near.values)
         }
     }
 
@@ -171,7 +183,11 @@ struct IndexedFacts: LedgerFacts {
         return try EntryBody.decode(bytes)
     }
 
-    func formatVersion(of seq: Int64) throws -> Int? { try body(seq)?.version }
+    /// Read from the stored bytes without decoding them (asked on every append), else decoded.
+    func formatVersion(of seq: Int64) throws -> Int? {
+        guard let bytes = try reader.body(seq) else { return nil }
+        return try EntryBody.statedVersion(bytes) ?? EntryBody.decode(bytes).version
+    }
 
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? {
         try reader.values(

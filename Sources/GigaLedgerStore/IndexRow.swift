@@ -24,13 +24,15 @@ public struct IndexRow: Equatable, Sendable {
     static let corrections = Table(name: "corrections", columns: ["corrected_seq", "seq"])
     static let imports = Table(name: "imports", columns: ["file_sha256", "seq"])
     static let facts = Table(name: "facts", columns: ["digest", "seq"])
+    static let nearFacts = Table(name: "near_facts", columns: ["amount_key", "ref_key", "seq"])
 
     /// Every index table, in the order `verify` compares them. Each table's last column is `seq`.
-    public static let tables = [keys, keyRevocations, factories, partners, corrections, imports, facts]
+    public static let tables = [keys, keyRevocations, factories, partners, corrections, imports, facts, nearFacts]
 
-    /// The rows `body` implies: at most one. `factsDigest`, when given, is the digest of the
-    /// stored body's bytes (`Facts.digest(type:body:)`, the same value, without encoding again).
-    /// (Verify compares every table whose migration the file has; `facts` came with 0006.)
+    /// The rows `body` implies: at most one per table. `factsDigest`, when given, is the digest of
+    /// the stored body's bytes (`Facts.digest(type:body:)`, the same value, without encoding again).
+    /// (Verify compares every table whose migration the file has; `facts` came with 0006,
+    /// `near_facts` with 0008.)
     public static func rows(for body: EntryBody, factsDigest: Int64? = nil) -> [IndexRow] {
         switch body.data {
         case .genesis(let genesis): return [keyRow(genesis.authority, seq: body.seq)]
@@ -40,9 +42,19 @@ public struct IndexRow: Equatable, Sendable {
         case .partnerRegister(let partner): return [IndexRow(table: partners, values: [.text(partner.id), .integer(body.seq)])]
         case .correction(let correction): return [IndexRow(table: corrections, values: [.integer(correction.entry), .integer(body.seq)])]
         case .importRecord(let record): return [IndexRow(table: imports, values: [.text(Encoding.hex(record.fileSHA256)), .integer(body.seq)])]
-        case .contribution, .access: return [IndexRow(table: facts, values: [.integer(factsDigest ?? Facts.digest(body.data)!), .integer(body.seq)])]
+        case .contribution, .access:
+            return [
+                IndexRow(table: facts, values: [.integer(factsDigest ?? Facts.digest(body.data)!), .integer(body.seq)]),
+                nearRow(body.data, seq: body.seq)!,
+            ]
         case .policy, .factoryAmend, .partnerAmend, .countersign, .reportIssue: return []
         }
+    }
+
+    /// The `near_facts` row of a contribution or access record (nil for the other types).
+    public static func nearRow(_ data: EntryData, seq: Int64) -> IndexRow? {
+        guard let keys = NearKeys(data) else { return nil }
+        return IndexRow(table: nearFacts, values: [.integer(keys.amount), .integer(keys.ref), .integer(seq)])
     }
 
     private static func keyRow(_ enrolment: KeyEnrolment, seq: Int64) -> IndexRow {

@@ -304,6 +304,21 @@ public struct StoreReader {
         }
     }
 
+    /// The entries no correction cancels whose near keys (`NearKeys`) include one of `amountKeys`
+    /// or, unless 0, `refKey`, in order: candidates, whose data the caller compares. Every row read
+    /// is checked. None on a ledger without the table (a PostgreSQL ledger made before 0008 read as it is).
+    public func uncorrectedEntries(amountKeys: [Int64], refKey: Int64) throws -> [Int64] {
+        guard !amountKeys.isEmpty || refKey != 0, try hasTable(IndexRow.nearFacts.name) else { return [] }
+        var conditions = amountKeys.map { _ in "amount_key = ?" }
+        var arguments = amountKeys.map { ColumnValue.integer($0) }
+        if refKey != 0 {
+            conditions.append("ref_key = ?")
+            arguments.append(.integer(refKey))
+        }
+        return try checkedIndexRows(IndexRow.nearFacts, where: conditions.joined(separator: " OR "), arguments).compactMap { $0.last?.integer }
+            .filter { seq in try checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).isEmpty }
+    }
+
     /// The entry that recorded an import of a file with this SHA-256, if any (its row checked).
     public func importEntry(fileSHA256: [UInt8]) throws -> Int64? {
         try checkedIndexRows(IndexRow.imports, where: "file_sha256 = ?", [.text(Encoding.hex(fileSHA256))]).first?.last?.integer
@@ -398,12 +413,14 @@ public struct StoreWriter {
         if settle { try connection.flush() }
     }
 
-    /// Inserts a contribution or access entry and its one index row, its facts' digest. On
-    /// PostgreSQL the statements are not waited for (an import's rows stream out): a refused one is
-    /// thrown by a later read or by the commit, and then nothing of the transaction is written.
-    public func appendRow(_ entry: Entry, factsDigest: Int64, tree: inout TreeAppender) throws {
+    /// Inserts a contribution or access entry and its index rows: its facts' digest and its near
+    /// keys (`IndexRow.nearRow` of its data). On PostgreSQL the statements are not waited for (an
+    /// import's rows stream out): a refused one is thrown by a later read or by the commit, and
+    /// then nothing of the transaction is written.
+    public func appendRow(_ entry: Entry, factsDigest: Int64, near: NearKeys, tree: inout TreeAppender) throws {
         try insert(entry)
         try run(IndexRow.facts.insertSQL, [.integer(factsDigest), .integer(entry.seq)])
+        try run(IndexRow.nearFacts.insertSQL, [.integer(near.amount), .integer(near.ref), .integer(entry.seq)])
         try tree.append(entryHash: entry.hash, seq: entry.seq, connection: connection)
     }
 

@@ -6,7 +6,7 @@ enum EmbeddedPostgresSchema {
             "ledger.sql",
             #"""
             -- GigaLedger schema on PostgreSQL: the same tables, columns and rows as a SQLite ledger after its
-            -- migrations through 0007_log_keys (schema/migrations), so that every statement of the store reads
+            -- migrations through 0008_near_facts (schema/migrations), so that every statement of the store reads
             -- and writes both alike, and `gigaledger copy` moves a ledger between them byte for byte.
             -- Types: SQLite's INTEGER is bigint, BLOB is bytea, TEXT is text compared and ordered by bytes
             -- (COLLATE "C"), as SQLite compares text. `init` runs this in one transaction (schema/FORMAT.md,
@@ -15,7 +15,7 @@ enum EmbeddedPostgresSchema {
             CREATE TABLE schema_version (
                 version text COLLATE "C" PRIMARY KEY
             );
-            INSERT INTO schema_version (version) VALUES ('0007_log_keys');
+            INSERT INTO schema_version (version) VALUES ('0008_near_facts');
 
             CREATE TABLE entries (
                 seq         bigint PRIMARY KEY CHECK (seq >= 1),
@@ -111,6 +111,14 @@ enum EmbeddedPostgresSchema {
             );
             CREATE INDEX facts_by_digest ON facts (digest);
 
+            CREATE TABLE near_facts (
+                seq        bigint PRIMARY KEY REFERENCES entries(seq),
+                amount_key bigint NOT NULL,
+                ref_key    bigint NOT NULL
+            );
+            CREATE INDEX near_facts_by_amount ON near_facts (amount_key);
+            CREATE INDEX near_facts_by_ref ON near_facts (ref_key) WHERE ref_key <> 0;
+
             CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
             CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
             CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
@@ -135,6 +143,8 @@ enum EmbeddedPostgresSchema {
             CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
             CREATE TRIGGER facts_append_only BEFORE UPDATE OR DELETE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
             CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER near_facts_append_only BEFORE UPDATE OR DELETE ON near_facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+            CREATE TRIGGER near_facts_no_truncate BEFORE TRUNCATE ON near_facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
             """#
         ),
         (
@@ -204,6 +214,9 @@ enum EmbeddedPostgresSchema {
             column merkle_nodes.hash bytea nullable=NO collation=- default=-
             column merkle_nodes.idx bigint nullable=NO collation=- default=-
             column merkle_nodes.level bigint nullable=NO collation=- default=-
+            column near_facts.amount_key bigint nullable=NO collation=- default=-
+            column near_facts.ref_key bigint nullable=NO collation=- default=-
+            column near_facts.seq bigint nullable=NO collation=- default=-
             column partners.id text nullable=NO collation=C default=-
             column partners.seq bigint nullable=NO collation=- default=-
             column schema_version.version text nullable=NO collation=C default=-
@@ -244,6 +257,8 @@ enum EmbeddedPostgresSchema {
             constraint merkle_nodes merkle_nodes_idx_check CHECK ((idx >= 0))
             constraint merkle_nodes merkle_nodes_level_check CHECK (((level >= 0) AND (level < 64)))
             constraint merkle_nodes merkle_nodes_pkey PRIMARY KEY (level, idx)
+            constraint near_facts near_facts_pkey PRIMARY KEY (seq)
+            constraint near_facts near_facts_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
             constraint partners partners_pkey PRIMARY KEY (id)
             constraint partners partners_seq_fkey FOREIGN KEY (seq) REFERENCES entries(seq)
             constraint partners partners_seq_key UNIQUE (seq)
@@ -266,6 +281,9 @@ enum EmbeddedPostgresSchema {
             index keys_pkey CREATE UNIQUE INDEX keys_pkey ON keys USING btree (key_id)
             index keys_seq_key CREATE UNIQUE INDEX keys_seq_key ON keys USING btree (seq)
             index merkle_nodes_pkey CREATE UNIQUE INDEX merkle_nodes_pkey ON merkle_nodes USING btree (level, idx)
+            index near_facts_by_amount CREATE INDEX near_facts_by_amount ON near_facts USING btree (amount_key)
+            index near_facts_by_ref CREATE INDEX near_facts_by_ref ON near_facts USING btree (ref_key) WHERE (ref_key <> 0)
+            index near_facts_pkey CREATE UNIQUE INDEX near_facts_pkey ON near_facts USING btree (seq)
             index partners_pkey CREATE UNIQUE INDEX partners_pkey ON partners USING btree (id)
             index partners_seq_key CREATE UNIQUE INDEX partners_seq_key ON partners USING btree (seq)
             index schema_version_pkey CREATE UNIQUE INDEX schema_version_pkey ON schema_version USING btree (version)
@@ -279,6 +297,7 @@ enum EmbeddedPostgresSchema {
             table key_revocations r
             table keys r
             table merkle_nodes r
+            table near_facts r
             table partners r
             table schema_version r
             trigger checkpoints_append_only enabled=O CREATE TRIGGER checkpoints_append_only BEFORE DELETE OR UPDATE ON checkpoints FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
@@ -302,6 +321,8 @@ enum EmbeddedPostgresSchema {
             trigger keys_no_truncate enabled=O CREATE TRIGGER keys_no_truncate BEFORE TRUNCATE ON keys FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
             trigger merkle_nodes_append_only enabled=O CREATE TRIGGER merkle_nodes_append_only BEFORE DELETE OR UPDATE ON merkle_nodes FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
             trigger merkle_nodes_no_truncate enabled=O CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON merkle_nodes FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
+            trigger near_facts_append_only enabled=O CREATE TRIGGER near_facts_append_only BEFORE DELETE OR UPDATE ON near_facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
+            trigger near_facts_no_truncate enabled=O CREATE TRIGGER near_facts_no_truncate BEFORE TRUNCATE ON near_facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
             trigger partners_append_only enabled=O CREATE TRIGGER partners_append_only BEFORE DELETE OR UPDATE ON partners FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()
             trigger partners_no_truncate enabled=O CREATE TRIGGER partners_no_truncate BEFORE TRUNCATE ON partners FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only()
             trigger schema_version_append_only enabled=O CREATE TRIGGER schema_version_append_only BEFORE DELETE OR UPDATE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only()

@@ -12,7 +12,7 @@ extension GigaLedger {
                 "The same ledger state gives byte-identical files. With --previous (the previous report's folder, or its signed checkpoint), the report rolls forward: opening, movements, prior-period adjustments, closing, and what changed. With --key, each file gets a FILE.minisig that stock `minisign -Vm FILE -p KEY.pub` accepts."
         )
 
-        @OptionGroup var ledger: LocalLedgerOptions
+        @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: ArgumentHelp("The quarter.", valueName: "YYYY-Qn")) var quarter: String?
         @Option(name: .long, help: ArgumentHelp("The financial year: the annual report (Art. 12b, due by 31 January).", valueName: "YYYY")) var year:
             String?
@@ -68,7 +68,11 @@ extension GigaLedger {
             {
                 throw InputError(field: "out", value: dir, problem: "is the previous report's folder (--previous): writing there would replace it")
             }
-            let opened = try ledger.open(forWriting: issue)
+            // Through a server: over the verified copy --ledger names, synced first (as `checkpoint`
+            // does); the issue is then signed here and submitted.
+            let server = ledger.serverURL
+            let opened: Ledger
+            if let server { opened = try await ledger.syncedCopy(server, forWriting: issue) } else { opened = try ledger.open(forWriting: issue) }
             let bundle = try opened.reportBundle(
                 period: period, at: state, fullVerify: fullVerify,
                 previous: previousInput, quarterReports: try quarterReports.map(PreviousInput.read), signer: signer)
@@ -92,14 +96,35 @@ extension GigaLedger {
                 _ = try opened.append(data, key: signer, dryRun: true)
                 issueEntry = data
             }
-            func recordIssue() throws {
+            func recordIssue() async throws {
                 guard let issueEntry, let signer else { return }
-                let entry = try opened.append(issueEntry, key: signer)
+                let entry: Entry
+                if let server {
+                    // Issued at the state it was computed at: if the server's ledger moved on since the sync, nothing is recorded.
+                    let state = report.entryCount
+                    let recorded = try await ledger.remoteAppend(server).appendBatch(checks: EntryChecks()) { head in
+                        guard head.seq == state else {
+                            throw CLIError(
+                                message:
+                                    "the ledger at \(server) holds \(head.seq) entries, and this report was computed at \(state) (the synced copy): the files are written, nothing was issued; run the command again to issue the report at the head",
+                                kind: .refused)
+                        }
+                        return [
+                            Entry.make(
+                                body: EntryBody(seq: head.seq + 1, signer: signer.id, recordedAt: try Timestamp.now(), data: issueEntry),
+                                prevHash: head.hash, key: signer)
+                        ]
+                    }
+                    guard let last = recorded.last else { preconditionFailure("Report: an issue submits one entry") }
+                    entry = last
+                } else {
+                    entry = try opened.append(issueEntry, key: signer)
+                }
                 if !json { print("issued: entry \(entry.seq) records the \(period) report at entry \(report.entryCount)") }
             }
             if json {
                 try bundle.write(to: dir)
-                try recordIssue()
+                try await recordIssue()
                 print(
                     Render.jsonObject([
                         "period": .string(report.period.description), "folder": .string(dir), "entries": .integer(report.entryCount),
@@ -135,7 +160,7 @@ extension GigaLedger {
                     "note: the previous report is \(reissue.issueSeq.map { "the re-issue at entry \($0)" } ?? "a version never issued on the ledger"), not the first issue of its period (entry \(reissue.firstIssueSeq)): the report says so and lists what differs"
                 )
             }
-            try recordIssue()
+            try await recordIssue()
         }
 
         /// The period from --quarter or --year: exactly one of them.

@@ -242,3 +242,22 @@ package enum Repository {
         try Policy.parseFile([UInt8](try Data(contentsOf: URL(fileURLWithPath: shippedPolicyPath))), path: shippedPolicyPath)
     }
 }
+
+/// Test payments that differ in reference differ in amount too, as real ones do: the duplicate
+/// rule refuses the same factory, source, kind, category and amount within a week whatever the
+/// reference (schema/FORMAT.md, "The duplicate rule").
+package enum TestAmounts {
+    /// 1,000.00 EUR plus up to 99.99 EUR, a function of `ref` (FNV-1a), in cents.
+    package static func cents(ref: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in ref.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return 100_000 + Int64(hash % 9_999)
+    }
+
+    /// The same amount as the CLI's `--amount` text.
+    package static func text(ref: String) -> String {
+        let cents = cents(ref: ref)
+        let part = cents % 100
+        return "\(cents / 100).\(part < 10 ? "0" : "")\(part)"
+    }
+}

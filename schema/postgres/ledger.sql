@@ -1,5 +1,5 @@
 -- GigaLedger schema on PostgreSQL: the same tables, columns and rows as a SQLite ledger after its
--- migrations through 0007_log_keys (schema/migrations), so that every statement of the store reads
+-- migrations through 0008_near_facts (schema/migrations), so that every statement of the store reads
 -- and writes both alike, and `gigaledger copy` moves a ledger between them byte for byte.
 -- Types: SQLite's INTEGER is bigint, BLOB is bytea, TEXT is text compared and ordered by bytes
 -- (COLLATE "C"), as SQLite compares text. `init` runs this in one transaction (schema/FORMAT.md,
@@ -8,7 +8,7 @@
 CREATE TABLE schema_version (
     version text COLLATE "C" PRIMARY KEY
 );
-INSERT INTO schema_version (version) VALUES ('0007_log_keys');
+INSERT INTO schema_version (version) VALUES ('0008_near_facts');
 
 CREATE TABLE entries (
     seq         bigint PRIMARY KEY CHECK (seq >= 1),
@@ -104,6 +104,14 @@ CREATE TABLE facts (
 );
 CREATE INDEX facts_by_digest ON facts (digest);
 
+CREATE TABLE near_facts (
+    seq        bigint PRIMARY KEY REFERENCES entries(seq),
+    amount_key bigint NOT NULL,
+    ref_key    bigint NOT NULL
+);
+CREATE INDEX near_facts_by_amount ON near_facts (amount_key);
+CREATE INDEX near_facts_by_ref ON near_facts (ref_key) WHERE ref_key <> 0;
+
 CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
 CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
 CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
@@ -128,3 +136,5 @@ CREATE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE ON cosignatures 
 CREATE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
 CREATE TRIGGER facts_append_only BEFORE UPDATE OR DELETE ON facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
 CREATE TRIGGER facts_no_truncate BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+CREATE TRIGGER near_facts_append_only BEFORE UPDATE OR DELETE ON near_facts FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+CREATE TRIGGER near_facts_no_truncate BEFORE TRUNCATE ON near_facts FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();

@@ -390,7 +390,7 @@ class Ledger:
         self.bodies = {}        # seq -> (type, data) of contributions and access records
         self.amendments = {}    # seq -> signer of each factory-amend
         self.version = None     # the format version of the last entry
-        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": [], "facts": []}
+        self.index = {"keys": [], "key_revocations": [], "factories": [], "partners": [], "corrections": [], "imports": [], "facts": [], "near_facts": []}
 
     def may_sign(self, key, kind, d):
         """Section 6, rule 3."""
@@ -624,6 +624,27 @@ def open_ledger(path):
     return db
 
 
+def near_key(tag, text):
+    """Section 7, `near_facts`: the first 8 bytes of SHA-256 of the tag and the text, big-endian, signed; 0 is taken as 1."""
+    value = int.from_bytes(hashlib.sha256(tag + text.encode("utf-8")).digest()[:8], "big", signed=True)
+    return 1 if value == 0 else value
+
+
+def near_keys(kind, d):
+    """Section 7, `near_facts`: (amount_key, ref_key) of a contribution or access record's data."""
+    days = (datetime.date.fromisoformat(d["date"]) - datetime.date(1970, 1, 1)).days
+    week = str(days // 7)  # rounded down, also before 1970
+    if kind == "contribution":
+        fields = ["contribution", d["factory"], d["source"], d["kind"], d["category"], str(d["amount_cents"]), week]
+        ref = d["ref"]
+        folded = bytes(b + 32 if 0x41 <= b <= 0x5A else b for b in ref.encode("utf-8")).decode("utf-8")
+        ref_key = near_key(b"gigaledger/ref/v1\n", d["source"] + "\n" + folded) if ref else 0
+    else:
+        fields = ["access", d["factory"], str(d["gpu_hours"]), week]
+        ref_key = 0
+    return (near_key(b"gigaledger/near/v1\n", "\n".join(fields)), ref_key)
+
+
 def verify(path, authority_key_id=None):
     db = open_ledger(path)
     # Text read whole and as UTF-8; bytes that are not UTF-8 become U+FFFD, which matches nothing.
@@ -684,6 +705,7 @@ def verify(path, authority_key_id=None):
                 data_bytes = body[len(b'{"data":'):body.index(b',"format":"')]
                 digest = hashlib.sha256(b"gigaledger/facts/v1\n" + data_bytes).digest()
                 state.index["facts"].append((int.from_bytes(digest[:8], "big", signed=True), seq))
+                state.index["near_facts"].append(near_keys(kind, d) + (seq,))
             if kind == "genesis":
                 origin = d["origin"]
                 # The root of trust, when the auditor gives it: the authority key the genesis enrols,
@@ -724,10 +746,10 @@ def verify(path, authority_key_id=None):
         return 1, "entry 1: no entries"
     columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
                "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
-               "imports": "file_sha256, seq", "facts": "digest, seq"}
+               "imports": "file_sha256, seq", "facts": "digest, seq", "near_facts": "amount_key, ref_key, seq"}
     for table, cols in columns.items():
-        if table == "facts" and not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'facts'").fetchone()[0]:
-            continue  # a ledger from before migration 0006, read as it is
+        if table in ("facts", "near_facts") and not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]:
+            continue  # a ledger from before migration 0006 (0008), read as it is
         stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
         if stored != state.index[table]:
             return n, "index table %s does not match the entries" % table

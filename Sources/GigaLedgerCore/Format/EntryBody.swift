@@ -91,6 +91,27 @@ public struct EntryBody: Equatable, Sendable {
 extension EntryBody {
     /// The version a body's `format` states: one this binary reads, or "written by a newer
     /// GigaLedger" for a later one (not a damaged entry: one this version cannot judge).
+    /// The format version a stored canonical body states, read without decoding the body (an
+    /// append asks it of the entry before, every time): after the last `,"format":"gigaledger/entry/v`,
+    /// which is the top-level member's, since the members after it (`recorded_at`, `seq`,
+    /// `signer`, `type`) never hold that sequence. Nil when the bytes are not of that shape or
+    /// state no known version: the caller then decodes them and is told why.
+    public static func statedVersion(_ body: [UInt8]) -> Int? {
+        let marker = Array(#","format":"gigaledger/entry/v"#.utf8)
+        guard body.count > marker.count else { return nil }
+        var start = body.count - marker.count
+        while start > 0 && !body[start..<start + marker.count].elementsEqual(marker) { start -= 1 }
+        guard start > 0 else { return nil }
+        var index = start + marker.count, version = 0, digits = 0
+        while index < body.count, digits < 3, (0x30...0x39).contains(body[index]) {
+            version = version * 10 + Int(body[index] - 0x30)
+            index += 1
+            digits += 1
+        }
+        guard digits > 0, index < body.count, body[index] == 0x22, formatVersions.contains(version) else { return nil }
+        return version
+    }
+
     static func formatVersion(_ stated: String) throws(EntryFormatError) -> Int {
         let prefix = "gigaledger/entry/v"
         if stated.hasPrefix(prefix), let version = Int(stated.dropFirst(prefix.count)), String(version) == stated.dropFirst(prefix.count) {

@@ -50,3 +50,80 @@ public enum Facts {
         }
     }
 }
+
+/// The keys of the `near_facts` index (schema/FORMAT.md, "Index tables", `near_facts`): what finds
+/// the earlier entries a new one may repeat although its facts differ (another reference, a day's
+/// shift, a reference in other case). Keys only name candidates; the duplicate rule compares them.
+public struct NearKeys: Equatable, Sendable {
+    /// Contributions: factory, source, kind, category, amount and the week of the value date;
+    /// access: factory, GPU-hours and the week.
+    public let amount: Int64
+    /// Contributions with a reference: the source and the reference, ASCII letters folded to
+    /// lower case; 0 for no reference and for access records.
+    public let ref: Int64
+
+    static let amountTag = "gigaledger/near/v1\n", refTag = "gigaledger/ref/v1\n"
+
+    /// How many days apart two value dates are that one week's keys and its neighbours' cover.
+    public static let windowDays = 7
+
+    /// The keys of a contribution or access record; nil for the other types.
+    public init?(_ data: EntryData) {
+        guard let amount = Self.amountKey(data, week: Self.week(of: data)) else { return nil }
+        self.amount = amount
+        if case .contribution(let item) = data, !item.ref.isEmpty { ref = Self.refKey(source: item.source, ref: item.ref) } else { ref = 0 }
+    }
+
+    /// The amount keys of the weeks whose entries may be within `windowDays` of this one's date:
+    /// its own week and the two beside it.
+    public static func amountKeysAround(_ data: EntryData) -> [Int64] {
+        guard let week = week(of: data) else { return [] }
+        return (week - 1...week + 1).compactMap { amountKey(data, week: $0) }
+    }
+
+    /// The week of a value date: days since 1970-01-01 divided by 7, rounded down.
+    static func week(of data: EntryData) -> Int? {
+        let date: CalendarDate
+        switch data {
+        case .contribution(let item): date = item.date
+        case .access(let grant): date = grant.date
+        default: return nil
+        }
+        let days = date.dayNumber
+        return days >= 0 ? days / 7 : -((-days + 6) / 7)
+    }
+
+    static func amountKey(_ data: EntryData, week: Int?) -> Int64? {
+        guard let week else { return nil }
+        let fields: [String]
+        switch data {
+        case .contribution(let item):
+            fields = [
+                "contribution", item.factory, item.source.description, item.kind.rawValue, item.category.rawValue, String(item.amount.value),
+                String(week),
+            ]
+        case .access(let grant): fields = ["access", grant.factory, String(grant.gpuHours), String(week)]
+        default: return nil
+        }
+        return key(amountTag, fields.joined(separator: "\n"))
+    }
+
+    /// The reference key: the source, a newline, the reference with A-Z folded to a-z (other
+    /// bytes as they are).
+    public static func refKey(source: Source, ref: String) -> Int64 {
+        key(refTag, source.description + "\n" + foldedASCII(ref))
+    }
+
+    /// `text` with ASCII capitals in lower case: what "differs only in case" means for a reference.
+    public static func foldedASCII(_ text: String) -> String {
+        String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// The first 8 bytes, big-endian and signed, of SHA-256 of the tag and the text's UTF-8 (never 0
+    /// by convention: a key of 0 is taken as 1).
+    static func key(_ tag: String, _ text: String) -> Int64 {
+        let sha = Sodium.sha256(Array(tag.utf8), Array(text.utf8))
+        let value = Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        return value == 0 ? 1 : value
+    }
+}

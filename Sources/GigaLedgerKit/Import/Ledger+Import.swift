@@ -83,7 +83,7 @@ extension Ledger {
             seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
             facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
             checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
-            earlier: { data, digest in try EntryChecks.earlierEntry(with: data, digest: digest, reader: writer.reader) },
+            earlier: { data in try DuplicateRule.candidates(for: data, reader: writer.reader) },
             hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
         var count = 0, first: Entry?, last: Entry?
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
@@ -91,7 +91,7 @@ extension Ledger {
                 let entry = Entry(
                     seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
                     hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
-                try writer.appendRow(entry, factsDigest: batch.digests[index], tree: &tree)
+                try writer.appendRow(entry, factsDigest: batch.digests[index], near: NearKeys(body.data)!, tree: &tree)
                 if first == nil { first = entry }
                 last = entry
                 onRow?(rows[index], entry)
@@ -132,17 +132,18 @@ struct ImportChain {
     let recordedAt: String
     let checks: EntryChecks
     let today: CalendarDate
-    /// The earlier uncorrected entry with these facts (data and its digest), if any.
-    let earlier: (EntryData, Int64) throws -> Int64?
+    /// The earlier uncorrected entries the duplicate rule compares a row with (`DuplicateRule.candidates`).
+    let earlier: (EntryData) throws -> [DuplicateRule.Earlier]
     /// What to add to a refusal: the registered IDs closest to one that is not (`Suggestions`).
     let hint: (EntryData) throws -> String
     /// The rows refused so far (rules, duplicates, dates).
     var refused = ImportErrorList()
-    /// The facts of the rows so far, by digest, with their file row: a file that repeats a row.
-    /// (Eight bytes of digest, not the data, so a million rows fit; two different rows sharing
-    /// them, a chance of about 1 in 10^7 for a million rows, would be refused as a repeat that
-    /// `--allow-duplicate` lets through.)
-    var seen = [Int64: Int]()
+    /// The rows not yet written, by their keys: a file that repeats a row (the duplicate rule
+    /// within the file; rows written before are found as entries, named by `rowOf`).
+    var seen = DuplicateRule.Rows(window: 2 * Ledger.importBatchRowsMax)
+    /// The file row of each entry this import chains, from the first (`firstSeq`).
+    var rowOf = [Int32]()
+    lazy var firstSeq = seq + 1
 
     struct Batch {
         let bodies: [EntryBody]
@@ -183,7 +184,9 @@ struct ImportChain {
                 refused.add(ImportError(row: row.row, column: error.field, value: error.value, problem: error.problem))
                 continue
             }
+            _ = firstSeq
             seq += 1
+            rowOf.append(Int32(clamping: row.row))
             bodies.append(body)
             bodyRows.append(row.row)
         }
@@ -195,33 +198,24 @@ struct ImportChain {
             if let problem = result.problem {
                 refused.add(ImportError(row: row, column: nil, value: nil, problem: "the entry would not verify: \(problem)"))
             }
+            let data = bodies[index].data
+            // Entries this import wrote are its rows: named so.
+            let written = try earlier(data).map { found -> DuplicateRule.Earlier in
+                guard let seq = found.seq, seq >= firstSeq, seq - firstSeq < rowOf.count else { return found }
+                return DuplicateRule.Earlier(name: "row \(rowOf[Int(seq - firstSeq)])", data: found.data)
+            }
+            let conflict = DuplicateRule.conflict(data, among: seen.candidates(for: data) + written)
+            seen.add(data, row: row)
+            guard let conflict else { continue }
             if checks.allowDuplicate {
                 // Allowed, and said in the entry (`allow_duplicate`) when it does repeat a row or an entry.
-                let repeats = try seen[result.digest] != nil || earlier(bodies[index].data, result.digest) != nil
-                if repeats {
-                    let body = bodies[index]
-                    bodies[index] = EntryBody(
-                        seq: body.seq, signer: body.signer, recordedAt: body.recordedAt, data: body.data.withDuplicateFlag(true))
-                    checked[index] = Self.encode(bodies[index])
-                }
-                seen[result.digest] = seen[result.digest] ?? row
+                let body = bodies[index]
+                bodies[index] = EntryBody(seq: body.seq, signer: body.signer, recordedAt: body.recordedAt, data: body.data.withDuplicateFlag(true))
+                checked[index] = Self.encode(bodies[index])
                 continue
             }
-            if let other = seen[result.digest] {
-                refused.add(
-                    ImportError(
-                        row: row, column: nil, value: nil,
-                        problem:
-                            "repeats row \(other) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one"))
-            } else if let entry = try earlier(bodies[index].data, result.digest) {
-                refused.add(
-                    ImportError(
-                        row: row, column: nil, value: nil,
-                        problem:
-                            "repeats entry \(entry) (\(Facts.words(bodies[index].data))); import with --allow-duplicate if it really is a second one")
-                )
-            }
-            seen[result.digest] = seen[result.digest] ?? row
+            refused.add(
+                ImportError(row: row, column: nil, value: nil, problem: "\(conflict); import with --allow-duplicate if it really is a second one"))
         }
         let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()

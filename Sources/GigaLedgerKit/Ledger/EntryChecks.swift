@@ -40,32 +40,13 @@ public struct EntryChecks: Sendable {
             problem: "is more than \(horizonDays) days after today (\(today)): if it really is that far ahead, record it with --future")
     }
 
-    /// The first uncorrected entry recording exactly `data`: the digest finds candidates, the data
-    /// decides, compared as canonical bytes (texts are never compared as equivalent strings).
-    /// An earlier entry recorded with `allow_duplicate` is the same facts: both spellings' digests
-    /// are looked up, and the data compared with the flag aside. (`digest` is the data's own.)
-    static func earlierEntry(with data: EntryData, digest: Int64, reader: StoreReader) throws -> Int64? {
-        let plain = data.withDuplicateFlag(false), flagged = data.withDuplicateFlag(true)
-        let bytes = CanonicalJSON.object(EntryBody.encode(plain)).encoded()
-        var found = [Int64]()
-        for candidate in [plain, flagged] {
-            guard let digest = Facts.digest(candidate) else { continue }
-            for seq in try reader.uncorrectedEntries(factsDigest: digest) {
-                guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
-                if CanonicalJSON.object(EntryBody.encode(body.data.withDuplicateFlag(false))).encoded() == bytes { found.append(seq) }
-            }
-        }
-        return found.min()
-    }
-
-    /// The date, the same facts as an earlier entry no correction cancels, a key scoped to a
-    /// factory or partner not registered.
+    /// The date, the duplicate rule (`DuplicateRule`), a key scoped to a factory or partner not registered.
     func check(_ data: EntryData, today: CalendarDate, reader: StoreReader, signer: KeyID? = nil) throws {
         try checkDate(data, today: today)
         try Self.checkIdentity(data, reader: reader)
         if case .countersign(let item) = data { try Self.checkCountersignature(item, signer: signer, reader: reader) }
-        if !allowDuplicate, let digest = Facts.digest(data), let earlier = try Self.earlierEntry(with: data, digest: digest, reader: reader) {
-            throw Refusal("this repeats entry \(earlier) (\(Facts.words(data))): record it with --allow-duplicate if it really is a second one")
+        if !allowDuplicate, let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: reader)) {
+            throw Refusal("this \(conflict): record it with --allow-duplicate if it really is a second one")
         }
         if case .keyEnroll(let enrolment) = data {
             for scope in enrolment.scopes {
@@ -127,8 +108,10 @@ extension EntryChecks {
     }
 
     /// A countersignature counts once per key and only where one is needed: a second one by the
-    /// same key, or one of an amendment that changes neither the kind nor removes a host (against
-    /// the registration or amendment of that factory recorded last before it), is refused.
+    /// same key, or one of an amendment that needs none, is refused. What needs one is what a
+    /// report holds pending without it (`ReportData.fourEyesChanges`: a format-v2 amendment that
+    /// changes the kind or removes a host of the registration in force where it takes effect),
+    /// read from the same entries the same way.
     static func checkCountersignature(_ item: Countersignature, signer: KeyID?, reader: StoreReader) throws {
         for seq in try reader.entrySeqs(ofType: "countersign") {
             guard let bytes = try reader.body(seq) else { continue }
@@ -137,12 +120,19 @@ extension EntryChecks {
                 throw Refusal("entry \(item.entry) is already countersigned by this key (entry \(seq))")
             }
         }
-        guard case .factoryAmend(let amendment)? = try decoded(item.entry, reader) else { return }  // the rules name what else is wrong
-        guard let previous = try factoryValues(reader).last(where: { $0.seq < item.entry && $0.factory.id == amendment.value.id })?.factory
+        guard case .factoryAmend(let named)? = try decoded(item.entry, reader) else { return }  // the rules name what else is wrong
+        var data = ReportData(through: nil)
+        // As `Ledger.factories(on:)` reads them: the countersignatures put earlier amendments in force.
+        let types = ["factory-register", "factory-amend", "countersign"]
+        for seq in try types.flatMap({ try reader.entrySeqs(ofType: $0) }).sorted() {
+            if let bytes = try reader.body(seq) { data.add(try EntryBody.decode(bytes)) }
+        }
+        guard let amendment = data.factoryAmendments[named.value.id]?.first(where: { $0.seq == item.entry }),
+            let registered = data.factories.first(where: { $0.factory.id == named.value.id })?.factory
         else { return }
-        if previous.kind == amendment.value.kind && previous.hosts.allSatisfy(amendment.value.hosts.contains) {
+        if data.fourEyesChanges(amendment, of: registered).isEmpty {
             throw Refusal(
-                "entry \(item.entry) changes neither the kind nor removes a host of factory \(amendment.value.id): it took effect without a countersignature"
+                "entry \(item.entry) changes neither the kind nor removes a host of factory \(named.value.id): it took effect without a countersignature"
             )
         }
     }

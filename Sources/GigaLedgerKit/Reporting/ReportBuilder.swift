@@ -532,7 +532,7 @@ struct ReportData {
             policyDiffersFromBuiltin: Self.builtinDifference(judged.policy), twins: twins(factories), partnerTwins: partnerTwins(),
             signers: signers(at: state), signedForOthers: signedForOthers(at: state, through: period.lastDay),
             subsequentEvents: subsequentEvents(period, at: state), issues: issues.filter { $0.origin.seq <= state && $0.issue.period == period },
-            allowedDuplicates: allowedDuplicates(through: period.lastDay, at: state))
+            allowedDuplicates: allowedDuplicates(through: period.lastDay, at: state), splitAmounts: splitAmounts(through: period.lastDay, at: state))
     }
 
     /// What a reader of a report at `state` must know happened around its period, from entries 1
@@ -592,6 +592,58 @@ struct ReportData {
                     seq: row.seq, factoryID: grant.factory, date: grant.date,
                     what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))",
                     kind: .allowedDuplicate))
+        }
+        return out.sorted { $0.seq < $1.seq }
+    }
+
+    /// The most later entries of a day a split is looked for among, per earlier entry: subsets of
+    /// at most 2^12 are tried (an officer's day holds a handful of payments of one kind).
+    static let splitPartsMax = 12
+
+    /// Parts summing to an earlier entry's amount: two or more contributions that count at
+    /// `state`, of the same factory, source, kind and category and value date as an earlier one
+    /// (dated up to `day`), recorded after it, whose amounts add up to its amount: the same money
+    /// recorded again in pieces, which the duplicate rule cannot see. Each part is used once.
+    func splitAmounts(through day: CalendarDate, at state: Int64) -> [SubsequentEvent] {
+        struct Key: Hashable {
+            let factory: String, source: Source, kind: ContributionKind, category: CostCategory, date: CalendarDate
+        }
+        var groups = [Key: [(seq: Int64, item: Contribution)]]()
+        for row in contributions where row.seq <= state && row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+            let item = row.item
+            groups[Key(factory: item.factory, source: item.source, kind: item.kind, category: item.category, date: item.date), default: []]
+                .append((row.seq, item))
+        }
+        var out = [SubsequentEvent]()
+        for rows in groups.values where rows.count >= 3 {
+            let sorted = rows.sorted { $0.seq < $1.seq }
+            var used = Set<Int64>()
+            for (index, whole) in sorted.enumerated() where !used.contains(whole.seq) {
+                let later = Array(sorted[(index + 1)...].filter { !used.contains($0.seq) }.prefix(Self.splitPartsMax))
+                guard later.count >= 2 else { continue }
+                var found: [Int]?
+                for mask in 1..<(1 << later.count) where mask.nonzeroBitCount >= 2 {
+                    var sum = Int64(0), overflow = false
+                    for bit in 0..<later.count where mask & (1 << bit) != 0 {
+                        (sum, overflow) = sum.addingReportingOverflow(later[bit].item.amount.value)
+                        if overflow || sum > whole.item.amount.value { break }
+                    }
+                    if !overflow && sum == whole.item.amount.value {
+                        found = (0..<later.count).filter { mask & (1 << $0) != 0 }
+                        break
+                    }
+                }
+                guard let parts = found?.map({ later[$0] }) else { continue }
+                used.formUnion(parts.map(\.seq))
+                used.insert(whole.seq)
+                let item = whole.item
+                out.append(
+                    SubsequentEvent(
+                        seq: whole.seq, factoryID: item.factory, date: item.date,
+                        what:
+                            "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)"): entries \(parts.map { String($0.seq) }.joined(separator: ", ")) of the same factory, source, kind, category and date add up to it (\(parts.map { $0.item.amount.description }.joined(separator: " + ")))",
+                        kind: .splitAmount))
+            }
         }
         return out.sorted { $0.seq < $1.seq }
     }

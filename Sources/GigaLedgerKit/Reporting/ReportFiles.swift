@@ -201,6 +201,13 @@ extension ReportRenderer {
                     "what": .string(event.what),
                 ])
             })
+        json["split_amounts"] = .array(
+            report.splitAmounts.map { event in
+                .object([
+                    "entry": .integer(event.seq), "factory": .string(event.factoryID), "date": .string(event.date.description),
+                    "what": .string(event.what),
+                ])
+            })
         json["issues"] = .array(
             report.issues.map { item in
                 .object([

@@ -172,6 +172,7 @@ public struct RecordedAmendment: Equatable, Sendable {
 public struct SubsequentEvent: Equatable, Sendable {
     public enum Kind: String, Sendable {
         case recordedAfter = "recorded after", datedAfter = "dated after", redated = "re-dated", allowedDuplicate = "recorded as a duplicate"
+        case splitAmount = "parts of an earlier amount"
     }
     public let seq: Int64
     public let factoryID: String
@@ -394,6 +395,8 @@ public struct PeriodReport: Equatable, Sendable {
     public var issues: [(issue: ReportIssue, origin: RowOrigin)] = []
     /// Rows recorded with `--allow-duplicate` (their `allow_duplicate` member), up to the period's end.
     public var allowedDuplicates: [SubsequentEvent] = []
+    /// Earlier contributions whose amount later ones of the same day add up to (`ReportBuilder.splitAmounts`).
+    public var splitAmounts: [SubsequentEvent] = []
     /// When the previous report is not its period's first issue on the ledger: which it is, and
     /// what differs from the first issue.
     public var reissue: Reissue?

@@ -86,6 +86,11 @@ public enum ReportRenderer {
                 ["seq": String(event.seq), "factoryID": event.factoryID, "date": event.date.description, "what": cell(event.what)]
             }
         }
+        if !report.splitAmounts.isEmpty {
+            values["splitAmounts"] = report.splitAmounts.map { event in
+                ["seq": String(event.seq), "factoryID": event.factoryID, "date": event.date.description, "what": cell(event.what)]
+            }
+        }
         if !report.subsequentEvents.isEmpty {
             values["hasSubsequentEvents"] = true
             values["subsequentEvents"] = report.subsequentEvents.map { event in

@@ -256,7 +256,8 @@ enum EmbeddedTemplates {
             {{#hasSubsequentEvents}}<h3>Around the period: entries recorded later, dated later, or re-dated</h3><ul>{{#subsequentEvents}}<li>entry {{seq}} ({{kind}}), {{factoryID}}, dated {{date}}: {{what}}</li>
             {{/subsequentEvents}}</ul>{{/hasSubsequentEvents}}
             {{#allowedDuplicates}}<p><span class="BREACH">RECORDED AS A DUPLICATE</span> {{factoryID}}: entry {{seq}}, dated {{date}}: {{what}} (its signer said it repeats an earlier entry on purpose)</p>
-            {{/allowedDuplicates}}{{#hasSignedForOthers}}<ul>{{#signedForOthers}}<li><span class="BREACH">SIGNED FOR ANOTHER OFFICE</span> {{factoryID}}: money from <code>{{source}}</code> signed by {{signer}}, not by its officer {{officer}}: committed {{committed}}, paid {{paid}} (entries {{entries}})</li>
+            {{/allowedDuplicates}}{{#splitAmounts}}<p><span class="BREACH">PARTS OF AN EARLIER AMOUNT</span> {{factoryID}}: entry {{seq}}, dated {{date}}: {{what}}</p>
+            {{/splitAmounts}}{{#hasSignedForOthers}}<ul>{{#signedForOthers}}<li><span class="BREACH">SIGNED FOR ANOTHER OFFICE</span> {{factoryID}}: money from <code>{{source}}</code> signed by {{signer}}, not by its officer {{officer}}: committed {{committed}}, paid {{paid}} (entries {{entries}})</li>
             {{/signedForOthers}}</ul>{{/hasSignedForOthers}}
 
             {{#rollForward}}
@@ -471,6 +472,9 @@ enum EmbeddedTemplates {
             {{#allowedDuplicates}}
             - **RECORDED AS A DUPLICATE** {{{factoryID}}}: entry {{{seq}}}, dated {{{date}}}: {{{what}}} (its signer said it repeats an earlier entry on purpose)
             {{/allowedDuplicates}}
+            {{#splitAmounts}}
+            - **PARTS OF AN EARLIER AMOUNT** {{{factoryID}}}: entry {{{seq}}}, dated {{{date}}}: {{{what}}}
+            {{/splitAmounts}}
             {{#signedForOthers}}
             - **SIGNED FOR ANOTHER OFFICE** {{{factoryID}}}: money from {{{source}}} signed by {{{signer}}}, not by its officer {{{officer}}}: committed {{{committed}}}, paid {{{paid}}} (entries {{{entries}}})
             {{/signedForOthers}}

@@ -49,7 +49,10 @@ extension PostgresBackend: StoreBackend {
             if forWriting, versions != [PostgresSchema.version] {
                 throw LedgerError.notALedger(
                     path: backend.path,
-                    "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))")
+                    "its schema version \(versions.joined(separator: ", ")) cannot be written by this version (\(PostgresSchema.version))"
+                        + (PostgresSchema.older[versions.joined(separator: ", ")] != nil
+                            ? ": copy it to a new database with `gigaledger copy --from URL --to NEW_URL`, which makes the current schema and checks every entry, and write to that one"
+                            : ""))
             }
         }
         if forWriting, role == .server { try backend.holdServerLock(waitSeconds: lockWaitSeconds) }

@@ -16,11 +16,15 @@ enum PostgresSchema {
     /// What the catalog query returns for a ledger made by `creationSQL`, a line each.
     static var expectedCatalog: [String] { file("catalog.txt").split(separator: "\n").map(String.init) }
     /// The schema version a ledger made by this code records (the SQLite migration it matches).
-    static let version = "0007_log_keys"
+    static let version = "0008_near_facts"
+    /// Older schema versions this code still reads (verify, reports, copy), each with the tables
+    /// its catalog lacks: a ledger made by an older GigaLedger keeps verifying. It is written to
+    /// after a `gigaledger copy` to a new database, which makes the current schema.
+    static let older: [String: [String]] = ["0007_log_keys": ["near_facts"]]
     /// Every table the schema makes, for the grants an administrator gives the application's role.
     static let tables = [
         "schema_version", "entries", "keys", "key_revocations", "factories", "partners", "corrections",
-        "merkle_nodes", "checkpoints", "imports", "cosignatures", "facts",
+        "merkle_nodes", "checkpoints", "imports", "cosignatures", "facts", "near_facts",
     ]
 
     /// Whether the connected database already holds a ledger (or anything named like one of its tables).
@@ -47,11 +51,16 @@ enum PostgresSchema {
     /// How the database's schema differs from what `create` makes; nil when it does not.
     static func difference(_ pg: PostgresSession) throws -> String? {
         let versions = try pg.rows("SELECT version FROM schema_version").map { $0[0].textValue }
-        guard versions == [version] else {
+        let lacking: [String]
+        if versions == [version] {
+            lacking = []
+        } else if versions.count == 1, let tables = older[versions[0]] {
+            lacking = tables
+        } else {
             return "schema_version holds \(versions.map { InputError.quoted($0) }.joined(separator: ", ")), not \(InputError.quoted(version)) alone"
         }
         let stored = try pg.rows(catalogQuery).map { $0[0].textValue }
-        let expected = expectedCatalog
+        let expected = expectedCatalog.filter { line in !lacking.contains { Self.names(line, table: $0) } }
         if let missing = expected.first(where: { !stored.contains($0) }) {
             let name = missing.split(separator: " ").prefix(2).joined(separator: " ")
             let present = stored.contains { $0.split(separator: " ").prefix(2).joined(separator: " ") == name }
@@ -59,6 +68,19 @@ enum PostgresSchema {
         }
         if let extra = stored.first(where: { !expected.contains($0) }) { return "\(extra) is not part of the schema" }
         return nil
+    }
+
+    /// Whether a catalog line is about `table`: the table, its columns, constraints, indexes and triggers.
+    static func names(_ line: String, table: String) -> Bool {
+        let words = line.split(separator: " ")
+        guard words.count >= 2 else { return false }
+        switch words[0] {
+        case "table", "constraint": return words[1] == table
+        case "column": return words[1].hasPrefix(table + ".")
+        case "index": return line.contains(" ON \(table) USING ")
+        case "trigger": return line.contains(" ON \(table) FOR EACH ")
+        default: return false
+        }
     }
 
     /// What the connected role may do that only the ledger's administrator should (schema/FORMAT.md,

@@ -128,4 +128,22 @@ import Testing
         try Self.insert(ahead.encoded(), seq: 10, type: "report-issue", recordedAt: Self.time, key: third.authority, into: third)
         try Self.expectBothRefuse(third, at: 10, saying: "is not a state before this entry")
     }
+
+    /// The version an append reads of the entry before it, without decoding the body, is the one
+    /// decoding gives; bytes of another shape give nil (and are decoded instead).
+    @Test func theStatedVersionIsReadWithoutDecoding() throws {
+        let fixture = try Fixture()
+        for seq in Int64(1)...9 {
+            let entry = try #require(try fixture.ledger.entry(seq))
+            #expect(EntryBody.statedVersion(entry.body) == (try EntryBody.decode(entry.body)).version)
+        }
+        let v1 = Array(#"{"data":{},"format":"gigaledger/entry/v1","recorded_at":"x","seq":1,"signer":"A","type":"t"}"#.utf8)
+        #expect(EntryBody.statedVersion(v1) == 1)
+        for odd in [
+            #"{"data":{},"format":"gigaledger/entry/v9","seq":1}"#, #"{"data":{},"format":"gigaledger/entry/v","seq":1}"#,
+            #"{"format":"gigaledger/entry/v2"}"#, "",
+        ] {
+            #expect(EntryBody.statedVersion(Array(odd.utf8)) == nil, "\(odd)")
+        }
+    }
 }

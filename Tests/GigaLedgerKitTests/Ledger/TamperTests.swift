@@ -183,13 +183,14 @@ import Testing
         // published before the cut shows it (`verify --since`). This pins that limit down.
         let fixture = try Fixture()
         try fixture.tamper(
-            "DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
+            "DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM near_facts WHERE seq = 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8"
+        )
         #expect(try fixture.verify().isVerified)
     }
 
     @Test func carelessTruncationIsFoundByTheTree() throws {
         let fixture = try Fixture()
-        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9")
+        try fixture.tamper("DELETE FROM entries WHERE seq = 9; DELETE FROM facts WHERE seq = 9; DELETE FROM near_facts WHERE seq = 9")
         #expect(try fixture.verify().failure?.reason.contains("merkle_nodes holds") == true)
     }
 

@@ -57,6 +57,8 @@ import Testing
             try TreeStore.backfill(db)
             try db.execute(sql: "DELETE FROM facts")  // a careful rewrite keeps its index right too
             try LedgerDatabase.backfillFacts(db)
+            try db.execute(sql: "DELETE FROM near_facts")
+            try LedgerDatabase.backfillNearFacts(db)
         }
         #expect(try fixture.verify().failure?.seq == 6)
         let failure = try #require(try Self.trusted(fixture).failure)

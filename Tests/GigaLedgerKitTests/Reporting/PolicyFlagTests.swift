@@ -26,7 +26,7 @@ import Testing
                 try AccessGrant(
                     factory: "giga", beneficiary: beneficiary, category: category, gpuHours: hours,
                     date: CalendarDate.parse("2026-03-01", field: "d"),
-                    pool: .union, isCommercial: commercial, charge: Cents(charge), partner: partner)), key: small.key)
+                    pool: .union, isCommercial: commercial, charge: Cents(charge), partner: partner)), key: small.key, checks: Small.repeating)
     }
 
     /// EUR 15,000.00 of Union CAPEX (15%: the CAPEX cap passes) and EUR 10,000.00 of Union OPEX:

@@ -32,8 +32,11 @@ import Testing
                 .contribution(
                     Contribution(
                         factory: factory, source: source, amount: Cents(cents), date: CalendarDate.parse(date, field: "d"),
-                        category: category, kind: kind, ref: "")), key: key)
+                        category: category, kind: kind, ref: "")), key: key, checks: Self.repeating)
         }
+
+        /// The report tests record the same figures again on purpose (the duplicate rule has its own tests).
+        static let repeating = EntryChecks(allowDuplicate: true)
 
         @discardableResult
         func grant(
@@ -44,7 +47,7 @@ import Testing
                 .access(
                     AccessGrant(
                         factory: factory, beneficiary: "B", category: category, gpuHours: hours, date: CalendarDate.parse(date, field: "d"),
-                        pool: pool, isCommercial: commercial, charge: Cents(charge))), key: key)
+                        pool: pool, isCommercial: commercial, charge: Cents(charge))), key: key, checks: Self.repeating)
         }
 
         func verdict(_ rule: String, factory: String = "giga", quarter: String = "2026-Q1") throws -> Verdict {

@@ -177,7 +177,8 @@ import Testing
         // Cut the tail and its tree nodes cleanly: the chain links, but the stored checkpoint covers
         // what was cut (issue 12), and the published one does not match either.
         try fixture.tamper(
-            "DELETE FROM entries WHERE seq >= 9; DELETE FROM facts WHERE seq >= 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8")
+            "DELETE FROM entries WHERE seq >= 9; DELETE FROM facts WHERE seq >= 9; DELETE FROM near_facts WHERE seq >= 9; DELETE FROM merkle_nodes WHERE (idx + 1) << level > 8"
+        )
         #expect(try fixture.verify().failure?.reason.contains("stored checkpoint 9 covers more entries than the ledger holds") == true)
         let report = try fixture.ledger.verify(extending: note, named: "cp")
         #expect(report.failure?.reason.contains("size mismatch") == true)
@@ -189,7 +190,7 @@ import Testing
         // A ledger as migration 0001 left it: no tree, no checkpoints, no imports table, and only
         // 0001 recorded (a writer re-runs 0002 to 0004 in order; it refuses a gap in the records).
         try fixture.tamper(
-            "DROP TABLE cosignatures; DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DROP TABLE facts; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'"
+            "DROP TABLE cosignatures; DROP TABLE merkle_nodes; DROP TABLE checkpoints; DROP TABLE imports; DROP TABLE facts; DROP TABLE near_facts; DELETE FROM grdb_migrations WHERE identifier > '0001_ledger'"
         )
         let reopened = try Ledger.open(path: fixture.path, forWriting: true)
         #expect(try reopened.root(size: 9) == root)

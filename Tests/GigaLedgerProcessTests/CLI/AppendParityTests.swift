@@ -171,7 +171,7 @@ import Testing
         }
         let access = "access,de-jupiter,2026-02-15,,,sme,,,Tiny GmbH,100,union,no,\n"
         fixture.dir.write("max.csv", ImportCommandTests.header + rows.joined() + access, mode: 0o644)
-        try fixture.expectOK(["import", "max.csv", "--key", "authority.key"])
+        try fixture.expectOK(["import", "max.csv", "--key", "authority.key", "--allow-duplicate"])  // the same amount, on purpose
         let report = try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
         #expect(report.stdout.contains("breach"))
         let summary = try String(contentsOfFile: fixture.dir.file("q1/summary.json"), encoding: .utf8)

@@ -143,7 +143,7 @@ import Testing
         let fixture = try CLIFixture()
         let count = Stress.count(quick: 25_000, full: 250_000)
         let rows = (0..<count).map {
-            "contribution,de-jupiter,2026-02-15,eu,\($0 % 9_999 + 1).00,capex,payment,REF-\($0)-a-reference-of-some-length,,,,,\n"
+            "contribution,de-jupiter,2026-02-15,eu,\($0 + 1).00,capex,payment,REF-\($0)-a-reference-of-some-length,,,,,\n"
         }
         fixture.dir.write("big.csv", ImportCommandTests.header + rows.joined(), mode: 0o644)
         for dryRun in [true, false] {

@@ -36,6 +36,32 @@ import Testing
         #expect(shell("python3 \(Repository.independentVerifier) \(fixture.ledger)", in: fixture.dir).status == 0)
     }
 
+    /// On a served ledger: the report is computed over the authority's verified copy (synced
+    /// first, as `checkpoint --server` does) and the issue, signed here, submitted through the
+    /// server; an officer's key is refused before any file is written.
+    @Test func anIssueThroughTheServer() throws {
+        let fixture = try ServerFixture()
+        try fixture.cli.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        try fixture.cli.expectOK(RegistrationCommandTests.union)
+        let server = try fixture.start()
+        defer { server.stop() }
+        let officer = fixture.remote(
+            ["report", "--quarter", "2026-Q1", "--out", "q1-officer", "--key", "officer.key", "--issue", "--ledger", "officer-copy.sqlite"],
+            server: server)
+        #expect(officer.status == 65 && officer.stderr.contains("may not sign a report-issue entry"), "\(officer.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("q1-officer")))
+        let issued = fixture.remote(
+            ["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key", "--issue", "--ledger", "authority-copy.sqlite"],
+            server: server)
+        #expect(issued.status == 0 && issued.stdout.contains("issued: entry 8 records the 2026-Q1 report at entry 7"), "\(issued.stderr)")
+        #expect(try fixture.cli.expectOK(["log"]).stdout.contains("report-issue      issued the 2026-Q1 report at entry 7"))
+        // The issued summary is the one on the ledger: Q2 rolled forward from it is not told it is a re-issue.
+        try fixture.cli.expectOK(["verify"])
+        let q2 = try fixture.cli.expectOK(["report", "--quarter", "2026-Q2", "--out", "q2", "--previous", "q1"])
+        #expect(!q2.stderr.contains("not the first issue"), "\(q2.stderr)")
+        #expect(shell("python3 \(Repository.independentVerifier) \(fixture.cli.ledger)", in: fixture.dir).status == 0)
+    }
+
     /// An issue at an earlier state that leaves out an in-period entry is refused; the annual
     /// report given a quarterly report that is not the quarter's first issue says so.
     @Test func anIssueLeavesOutNothingAndTheAnnualReportKnowsTheFirstIssue() throws {

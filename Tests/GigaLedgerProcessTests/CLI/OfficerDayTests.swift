@@ -10,9 +10,9 @@ import Testing
 /// previewed, every bad import row at once, plausibility, lists, the policy in the binary.
 @Suite struct OfficerDayTests {
     /// A payment as an officer types it, without the fixture's `--allow-duplicate`.
-    func payment(_ extra: [String] = [], date: String = "2026-02-15", ref: String = "BMF-1") -> [String] {
+    func payment(_ extra: [String] = [], date: String = "2026-02-15", ref: String = "BMF-1", amount: String = "1000.00") -> [String] {
         [
-            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+            "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", amount,
             "--date", date, "--category", "capex", "--kind", "payment", "--ref", ref,
         ] + extra
     }
@@ -34,13 +34,67 @@ import Testing
         try fixture.expectOK(payment())  // entry 5
         expectRefused(fixture, payment(), saying: "this repeats entry 5 (same factory, source, kind, category, amount, date and ref)")
         try fixture.expectOK(payment(["--allow-duplicate"]))  // a real second instalment: said so
-        try fixture.expectOK(payment(ref: "BMF-2"))  // another reference: other facts
+        try fixture.expectOK(payment(ref: "BMF-2", amount: "1000.01"))  // another reference, another amount: other facts
         // Once the first is corrected, the same facts may be booked again (the usual re-booking).
         let fresh = try CLIFixture()
         try fresh.expectOK(payment())
         try fresh.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "wrong amount", "--yes"])
         try fresh.expectOK(payment())
         #expect(shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fresh.dir).status == 0)
+    }
+
+    /// Issue 31, case 5: the guard was bypassed by a new reference, no reference, a day's shift, a
+    /// case change; a reference reused with other facts went through. Each is refused now, naming
+    /// the earlier entry; a payment citing the commitment it pays, and an entry more than a week
+    /// apart, are not; parts adding up to an earlier payment of the same day are flagged in the
+    /// report; both verifiers accept what was written.
+    @Test func theDuplicateGuardIsNotBypassed() throws {
+        let fixture = try CLIFixture()
+        try fixture.expectOK(payment())  // entry 5: EUR 1,000.00 on 2026-02-15, ref BMF-1
+        let looksLike = "this looks like entry 5: the same factory, source, kind, category and amount (EUR 1,000.00), dated 2026-02-15"
+        expectRefused(fixture, payment(ref: "BMF-99"), saying: looksLike)  // a new reference
+        expectRefused(fixture, payment(ref: ""), saying: looksLike)  // no reference
+        expectRefused(fixture, payment(date: "2026-02-16", ref: "BMF-99"), saying: looksLike)  // a day's shift
+        expectRefused(fixture, payment(date: "2026-02-22", ref: ""), saying: looksLike)  // a week's
+        expectRefused(fixture, payment(date: "2026-02-08", ref: ""), saying: looksLike)  // a week before
+        expectRefused(
+            fixture, payment(date: "2026-03-01", ref: "bmf-1", amount: "5.00"),
+            saying: #"this has ref "bmf-1", which differs only in case from the ref "BMF-1" of entry 5"#)
+        expectRefused(
+            fixture, payment(date: "2026-03-01", amount: "5.00"),
+            saying: #"this has ref "BMF-1", already the ref of entry 5, which records other facts (payment of EUR 1,000.00"#)
+        try fixture.expectOK(payment(date: "2026-02-23", ref: "BMF-2"))  // eight days later: another month's instalment
+        // A payment may carry the reference of the commitment it pays, instalment after instalment.
+        let commitment = payment(date: "2026-01-10", ref: "BMF-C", amount: "9000.00").map { $0 == "payment" ? "commitment" : $0 }
+        try fixture.expectOK(commitment)
+        try fixture.expectOK(payment(date: "2026-03-10", ref: "BMF-C", amount: "3000.00"))
+        try fixture.expectOK(payment(date: "2026-04-10", ref: "BMF-C", amount: "3000.01"))
+        // Split: the same day's EUR 1,000.00 again as 600 + 400, under new references.
+        try fixture.expectOK(payment(ref: "BMF-S1", amount: "600.00"))
+        try fixture.expectOK(payment(ref: "BMF-S2", amount: "400.00"))
+        try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
+        try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "q1"])
+        let markdown = try String(contentsOfFile: fixture.dir.file("q1/report.md"), encoding: .utf8)
+        #expect(
+            markdown.contains(
+                "- **PARTS OF AN EARLIER AMOUNT** de-jupiter: entry 5, dated 2026-02-15: payment capex ms:DE EUR 1,000.00 ref BMF-1: entries 10, 11 of the same factory, source, kind, category and date add up to it (EUR 600.00 + EUR 400.00)"
+            ), "\(markdown)")
+        let summary = try String(contentsOfFile: fixture.dir.file("q1/summary.json"), encoding: .utf8)
+        #expect(summary.contains(#""split_amounts":[{"date":"2026-02-15","entry":5,"#), "\(summary)")
+        // An import is held to the same rule, against the ledger and within the file.
+        let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n"
+        fixture.dir.write(
+            "again.csv",
+            header + "contribution,de-jupiter,2026-02-17,ms:DE,1000.00,capex,payment,NEW-1,,,,,\n"
+                + "contribution,de-jupiter,2026-06-01,ms:DE,77.00,capex,payment,NEW-2,,,,,\n"
+                + "contribution,de-jupiter,2026-06-03,ms:DE,77.00,capex,payment,,,,,,\n", mode: 0o644)
+        let refused = fixture.run(["import", "again.csv", "--key", "authority.key"])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("row 2: looks like entry 5: the same factory, source, kind, category and amount"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("row 4: looks like row 3: the same factory, source, kind, category and amount"), "\(refused.stderr)")
+        try fixture.expectOK(["import", "again.csv", "--key", "authority.key", "--allow-duplicate"])
+        #expect(try fixture.expectOK(["verify"]).stdout.contains("verified"))
+        #expect(shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir).status == 0)
     }
 
     /// Found 1 and 4: a re-saved file and every bad row in one run.
@@ -52,9 +106,10 @@ import Testing
         try fixture.expectOK(["import", "a.csv", "--key", "authority.key"])
         fixture.dir.write("resaved.csv", (header + good).replacingOccurrences(of: "\n", with: "\r\n"), mode: 0o644)
         expectRefused(fixture, ["import", "resaved.csv", "--key", "authority.key"], saying: "row 2: repeats entry 5")
+        let other = good.replacingOccurrences(of: "P-1", with: "P-2").replacingOccurrences(of: "10.00", with: "11.00")
         let bad =
-            header + good.replacingOccurrences(of: "P-1", with: "P-2") + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
-            + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + good.replacingOccurrences(of: "P-1", with: "P-2")
+            header + other + "contribution,de-jupiter,2026-02-30,eu,10,capex,payment,,,,,,\n"
+            + "contribution,nowhere,2026-02-01,eu,10,capex,payment,,,,,,\n" + other
             + "contribution,de-jupiter,2036-02-01,eu,10,capex,commitment,F,,,,,\n"
             + "contribution,de-jupiter,2027-02-01,eu,10,capex,payment,F2,,,,,\n"
         fixture.dir.write("bad.csv", bad, mode: 0o644)
@@ -108,9 +163,9 @@ import Testing
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
         let tomorrow = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(86_400)).prefix(10))
         let later = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(2 * 86_400)).prefix(10))
-        try fixture.expectOK(payment(date: today))
-        try fixture.expectOK(payment(date: tomorrow))  // east of UTC, it is already tomorrow
-        expectRefused(fixture, payment(date: later), saying: "is a payment dated more than 1 day after")
+        try fixture.expectOK(payment(date: today, ref: "T-1", amount: "1.00"))
+        try fixture.expectOK(payment(date: tomorrow, ref: "T-2", amount: "2.00"))  // east of UTC, it is already tomorrow
+        expectRefused(fixture, payment(date: later, ref: "T-3", amount: "3.00"), saying: "is a payment dated more than 1 day after")
         try fixture.expectOK(["key", "generate", "--out", "x", "--unencrypted"])
         expectRefused(
             fixture,
@@ -155,14 +210,14 @@ import Testing
         #expect(shown.contains("policy eurohpc-2026 version 3") && shown.contains("matching-min-gigafactory: 100.00% [recital]"))
         #expect(fixture.run(["policy", "set", "--key", "authority.key"]).status == 64)
         let version = try fixture.expectOK(["--version"]).stdout
-        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v2") && version.contains("0007_log_keys"))
+        #expect(version.hasPrefix("gigaledger ") && version.contains("gigaledger/entry/v2") && version.contains("0008_near_facts"))
         #expect(version.contains(/, source [0-9a-f]{12}/), "the source commit: \(version)")
     }
 
     /// `log` keeps its columns where the sequence numbers grow a digit (entry 10, 100, ...).
     @Test func logColumnsLineUpPastEntryNine() throws {
         let fixture = try CLIFixture()
-        for n in 0..<10 { try fixture.expectOK(payment(ref: "BMF-\(n)")) }
+        for n in 0..<10 { try fixture.expectOK(payment(ref: "BMF-\(n)", amount: "100\(n).00")) }
         let lines = try fixture.expectOK(["log"]).stdout.split(separator: "\n").map(String.init)
         #expect(lines.count >= 10)
         let columns = Set(lines.map { $0.range(of: "  20")!.lowerBound.utf16Offset(in: $0) })

@@ -139,6 +139,31 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(disabled.status == 1 && disabled.stdout.contains("entries_no_truncate"), "\(disabled.stdout)")
     }
 
+    /// A ledger made by the previous schema (0007_log_keys, before near_facts) keeps verifying and
+    /// reporting; writing to it is refused with the way forward (`copy` to a new database, which
+    /// makes the current schema), and the copy takes appends under the duplicate rule.
+    @Test func aLedgerOfThePreviousSchemaIsReadAndCopiedForward() throws {
+        let server = try PostgresServer.shared.get()
+        let database = try server.createDatabase()
+        let fixture = try CLIFixture(ledger: server.url(database))
+        for index in 1...3 { try fixture.expectOK(fixture.contribution("--amount", "\(index).00")) }
+        try server.psql(
+            """
+            DROP TABLE near_facts; ALTER TABLE schema_version DISABLE TRIGGER USER;
+            UPDATE schema_version SET version = '0007_log_keys'; ALTER TABLE schema_version ENABLE TRIGGER USER
+            """, database: database)
+        let verified = try fixture.expectOK(["verify"])
+        #expect(verified.stdout.contains("verified"), "\(verified.stdout)")
+        let write = fixture.run(fixture.contribution("--amount", "9.00"))
+        #expect(write.status != 0 && write.stderr.contains("copy it to a new database with `gigaledger copy"), "\(write.stderr)")
+        let target = server.url(try server.createDatabase())
+        try fixture.expectOK(["copy", "--from", server.url(database), "--to", target])
+        try fixture.expectOK(["verify", "--ledger", target])
+        let again = fixture.run(
+            fixture.contribution("--amount", "1.00").filter { $0 != "--allow-duplicate" } + ["--ref", "ANOTHER", "--ledger", target])
+        #expect(again.status == 65 && again.stderr.contains("this looks like entry"), "\(again.stderr)")
+    }
+
     /// A database that holds another application's tables is not given a ledger (its schema would
     /// never verify); a table in another schema that inherits from a ledger table is found by verify.
     @Test func aLedgerSharesItsDatabaseWithNothing() throws {

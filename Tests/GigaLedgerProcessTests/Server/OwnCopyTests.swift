@@ -193,7 +193,7 @@ import Testing
     /// long); the next command takes in only what is new and says nothing.
     @Test func theFirstCopyOfALargeLedgerIsAnnounced() throws {
         let fixture = try ServerFixture()
-        let rows = (0..<20_000).map { "contribution,de-jupiter,2026-02-15,eu,\($0 % 9_999 + 1).00,capex,payment,BULK-\($0),,,,,\n" }
+        let rows = (0..<20_000).map { "contribution,de-jupiter,2026-02-15,eu,\($0 + 1).00,capex,payment,BULK-\($0),,,,,\n" }
         fixture.dir.write(
             "bulk.csv", "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool,commercial,charge\n" + rows.joined(),
             mode: 0o644)

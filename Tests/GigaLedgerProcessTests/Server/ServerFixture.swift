@@ -118,10 +118,10 @@ struct ServerFixture {
         Binary.run(arguments + ["--server", server.url], in: dir, env: ["GIGALEDGER_PASSPHRASE_FILE": cli.passphraseFile].merging(env) { $1 })
     }
 
-    /// The officer's payment of `ref`, 1,000 EUR from ms:DE.
+    /// The officer's payment of `ref`, about 1,000 EUR from ms:DE (`TestAmounts`: another ref, another amount).
     func payment(ref: String) -> [String] {
         [
-            "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1000.00",
+            "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", TestAmounts.text(ref: ref),
             "--date", "2026-02-15", "--category", "capex", "--kind", "payment", "--ref", ref,
         ]
     }

@@ -35,7 +35,7 @@ import Testing
                 """
                 for i in $(seq 1 \(each)); do
                   url=$(cat '\(portFile)')
-                  if '\(Binary.path)' contribution record --key o\(k).key --factory de-jupiter --source ms:DE --amount 10.00 --date 2026-02-15 \
+                  if '\(Binary.path)' contribution record --key o\(k).key --factory de-jupiter --source ms:DE --amount $((\(k) * 1000 + i)).00 --date 2026-02-15 \
                        --category capex --kind payment --ref O\(k)-$i --server "$url" --lock-wait 60 >/dev/null 2>>errors-\(k).txt; then echo "ACK O\(k)-$i"; fi
                 done
                 """,

@@ -17,7 +17,7 @@ import Testing
         let server = try fixture.start()
         let recorded = fixture.remote(fixture.payment(ref: "R-1"), server: server)
         #expect(recorded.status == 0, "\(recorded.stderr)")
-        #expect(recorded.stdout.contains("recorded payment of EUR 1,000.00 from ms:DE to de-jupiter"))
+        #expect(recorded.stdout.contains("recorded payment of EUR 1,045.57 from ms:DE to de-jupiter"), "\(recorded.stdout)")  // TestAmounts
         // The same payment again: the duplicate guard, as locally, through the server.
         let again = fixture.remote(fixture.payment(ref: "R-1"), server: server)
         #expect(again.status == 65 && again.stderr.contains("this repeats entry"), "\(again.stderr)")

@@ -1,0 +1,141 @@
+import GigaLedgerCore
+import GigaLedgerStore
+
+/// The duplicate rule (schema/FORMAT.md, "The duplicate rule"): a contribution or access record is
+/// refused, unless its signer says it is a second one (`--allow-duplicate`), when an earlier one no
+/// correction cancels
+/// - records the same facts (the `facts` digest), or
+/// - records the same factory, source, kind, category and amount (access: factory, beneficiary,
+///   GPU-hours) dated at most `NearKeys.windowDays` apart, whatever the reference, or
+/// - carries the same reference of the same source with other facts (a payment may carry the
+///   reference of a commitment of its factory it pays), or a reference differing only in case.
+/// An earlier one is found through the `facts` and `near_facts` index tables (or a file's earlier
+/// rows, in an import) and compared here; `verify` never applies the rule.
+enum DuplicateRule {
+    /// An earlier record, named as the message will name it (`entry 12`, `row 4`).
+    struct Earlier {
+        let name: String
+        let data: EntryData
+        /// The entry's sequence number; nil for a file's row not written yet.
+        var seq: Int64? = nil
+    }
+
+    /// Why `data` repeats one of `earlier` (all found through its keys), or nil: a clause that
+    /// follows "this" or a row number (`repeats entry 12 (...)`, `looks like row 4: ...`, `has ref ...`).
+    static func conflict(_ data: EntryData, among earlier: [Earlier]) -> String? {
+        // Compared as canonical bytes: texts are never taken as equivalent strings.
+        let plain = bytes(data)
+        for other in earlier where bytes(other.data) == plain {
+            return "repeats \(other.name) (\(Facts.words(data)))"
+        }
+        switch data {
+        case .contribution(let item):
+            let contributions = earlier.compactMap { other -> (String, Contribution)? in
+                if case .contribution(let earlierItem) = other.data { return (other.name, earlierItem) }
+                return nil
+            }
+            for (name, other) in contributions
+            where other.factory == item.factory && other.source == item.source && other.kind == item.kind && other.category == item.category
+                && other.amount == item.amount && abs(other.date.dayNumber - item.date.dayNumber) <= NearKeys.windowDays
+            {
+                return "looks like \(name): the same factory, source, kind, category and amount (\(item.amount)), dated \(other.date)"
+                    + (other.ref.isEmpty ? " without a ref" : " with ref \(InputError.quoted(other.ref))")
+            }
+            guard !item.ref.isEmpty else { return nil }
+            let folded = Array(NearKeys.foldedASCII(item.ref).utf8), exact = Array(item.ref.utf8)
+            let sameRef = contributions.filter { $0.1.source == item.source && Array(NearKeys.foldedASCII($0.1.ref).utf8) == folded }
+            if let (name, other) = sameRef.first(where: { Array($0.1.ref.utf8) != exact }) {
+                return "has ref \(InputError.quoted(item.ref)), which differs only in case from the ref \(InputError.quoted(other.ref)) of \(name)"
+            }
+            let paysACommitment = item.kind == .payment && sameRef.contains { $0.1.kind == .commitment && $0.1.factory == item.factory }
+            if !paysACommitment, let (name, other) = sameRef.first {
+                return
+                    "has ref \(InputError.quoted(item.ref)), already the ref of \(name), which records other facts (\(other.kind.rawValue) of \(other.amount) for \(other.factory), dated \(other.date))"
+            }
+            return nil
+        case .access(let grant):
+            let beneficiary = Twins.key(grant.beneficiary)
+            for other in earlier {
+                guard case .access(let earlierGrant) = other.data, earlierGrant.factory == grant.factory, earlierGrant.gpuHours == grant.gpuHours,
+                    abs(earlierGrant.date.dayNumber - grant.date.dayNumber) <= NearKeys.windowDays, Twins.key(earlierGrant.beneficiary) == beneficiary
+                else { continue }
+                return "looks like \(other.name): the same factory, beneficiary and GPU-hours (\(grant.gpuHours)), dated \(earlierGrant.date)"
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// The data's canonical bytes, the duplicate flag aside.
+    static func bytes(_ data: EntryData) -> [UInt8] {
+        CanonicalJSON.object(EntryBody.encode(data.withDuplicateFlag(false))).encoded()
+    }
+
+    /// The earlier entries no correction cancels that `data`'s keys find (its facts digest, the
+    /// amount keys of its week and the two beside it, its reference key), in order.
+    static func candidates(for data: EntryData, reader: StoreReader) throws -> [Earlier] {
+        var seqs = Set<Int64>()
+        for candidate in [data.withDuplicateFlag(false), data.withDuplicateFlag(true)] {
+            guard let digest = Facts.digest(candidate) else { continue }
+            seqs.formUnion(try reader.uncorrectedEntries(factsDigest: digest))
+        }
+        let keys = NearKeys(data)
+        seqs.formUnion(try reader.uncorrectedEntries(amountKeys: NearKeys.amountKeysAround(data), refKey: keys?.ref ?? 0))
+        var found = [Earlier]()
+        for seq in seqs.sorted() {
+            guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
+            found.append(Earlier(name: "entry \(seq)", data: body.data, seq: seq))
+        }
+        return found
+    }
+
+    /// An import's most recent rows, by their keys: the rows not yet written when a later row is
+    /// checked (the batch being signed and the one being checked). Older rows are in the ledger's
+    /// index tables within the import's transaction and found there like entries; so memory stays
+    /// bounded whatever the file's size. (After a refused row nothing more is written: a repeat of
+    /// a row further back than this window is then named in the next run.)
+    struct Rows {
+        private var byKey = [Int64: [Earlier]]()
+        private var order = [(keys: [Int64], name: String)]()
+        private var dropped = 0
+        /// How many rows are kept.
+        let window: Int
+
+        init(window: Int) { self.window = window }
+
+        func candidates(for data: EntryData) -> [Earlier] {
+            var seen = Set<String>()
+            return Self.keys(data, around: true).flatMap { byKey[$0] ?? [] }.filter { seen.insert($0.name).inserted }
+        }
+
+        mutating func add(_ data: EntryData, row: Int) {
+            let earlier = Earlier(name: "row \(row)", data: data)
+            let keys = Self.keys(data, around: false)
+            for key in keys { byKey[key, default: []].append(earlier) }
+            order.append((keys, earlier.name))
+            guard order.count - dropped > window else { return }
+            let oldest = order[dropped]
+            for key in oldest.keys {
+                byKey[key]?.removeAll { $0.name == oldest.name }
+                if byKey[key]?.isEmpty == true { byKey[key] = nil }
+            }
+            dropped += 1
+            if dropped >= window {
+                order.removeFirst(dropped)
+                dropped = 0
+            }
+        }
+
+        /// The facts digest, the amount key (of its week, or `around` it) and the reference key.
+        private static func keys(_ data: EntryData, around: Bool) -> [Int64] {
+            var keys = Set<Int64>()
+            if let digest = Facts.digest(data.withDuplicateFlag(false)) { keys.insert(digest) }
+            if let near = NearKeys(data) {
+                if around { keys.formUnion(NearKeys.amountKeysAround(data)) } else { keys.insert(near.amount) }
+                if near.ref != 0 { keys.insert(near.ref) }
+            }
+            return Array(keys)
+        }
+    }
+}
