@@ -770,4 +770,6 @@ if __name__ == "__main__":
         print("cannot verify with this verifier: %s" % error)
         sys.exit(2)
     print(message)
+    if len(sys.argv) == 2 and failed is None:
+        print("note: no AUTHORITY_KEY_ID given: the chain is checked from its own genesis; the root of trust is not", file=sys.stderr)
     sys.exit(1 if failed is not None else 0)

@@ -215,7 +215,7 @@ struct ImportChain {
                 continue
             }
             refused.add(
-                ImportError(row: row, column: nil, value: nil, problem: "\(conflict); import with --allow-duplicate if it really is a second one"))
+                ImportError(row: row, column: nil, value: nil, problem: "\(conflict.text); \(conflict.advice(importing: true))"))
         }
         let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()

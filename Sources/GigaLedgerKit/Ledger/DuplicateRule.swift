@@ -22,11 +22,11 @@ enum DuplicateRule {
 
     /// Why `data` repeats one of `earlier` (all found through its keys), or nil: a clause that
     /// follows "this" or a row number (`repeats entry 12 (...)`, `looks like row 4: ...`, `has ref ...`).
-    static func conflict(_ data: EntryData, among earlier: [Earlier]) -> String? {
+    static func conflict(_ data: EntryData, among earlier: [Earlier]) -> Conflict? {
         // Compared as canonical bytes: texts are never taken as equivalent strings.
         let plain = bytes(data)
         for other in earlier where bytes(other.data) == plain {
-            return "repeats \(other.name) (\(Facts.words(data)))"
+            return Conflict(text: "repeats \(other.name) (\(Facts.words(data)))", byReference: false)
         }
         switch data {
         case .contribution(let item):
@@ -38,19 +38,28 @@ enum DuplicateRule {
             where other.factory == item.factory && other.source == item.source && other.kind == item.kind && other.category == item.category
                 && other.amount == item.amount && abs(other.date.dayNumber - item.date.dayNumber) <= NearKeys.windowDays
             {
-                return "looks like \(name): the same factory, source, kind, category and amount (\(item.amount)), dated \(other.date)"
-                    + (other.ref.isEmpty ? " without a ref" : " with ref \(InputError.quoted(other.ref))")
+                let days = abs(other.date.dayNumber - item.date.dayNumber)
+                return Conflict(
+                    text: "looks like \(name): the same factory, source, kind, category and amount (\(item.amount)), dated \(other.date)"
+                        + (other.ref.isEmpty ? " without a ref" : " with ref \(InputError.quoted(other.ref))")
+                        + " (\(days == 0 ? "the same day" : days == 1 ? "1 day apart" : "\(days) days apart"); the check covers \(NearKeys.windowDays) days either way, whatever the ref)",
+                    byReference: false)
             }
             guard !item.ref.isEmpty else { return nil }
             let folded = Array(NearKeys.foldedASCII(item.ref).utf8), exact = Array(item.ref.utf8)
             let sameRef = contributions.filter { $0.1.source == item.source && Array(NearKeys.foldedASCII($0.1.ref).utf8) == folded }
             if let (name, other) = sameRef.first(where: { Array($0.1.ref.utf8) != exact }) {
-                return "has ref \(InputError.quoted(item.ref)), which differs only in case from the ref \(InputError.quoted(other.ref)) of \(name)"
+                return Conflict(
+                    text:
+                        "has ref \(InputError.quoted(item.ref)), which differs only in case from the ref \(InputError.quoted(other.ref)) of \(name)",
+                    byReference: true)
             }
             let paysACommitment = item.kind == .payment && sameRef.contains { $0.1.kind == .commitment && $0.1.factory == item.factory }
             if !paysACommitment, let (name, other) = sameRef.first {
-                return
-                    "has ref \(InputError.quoted(item.ref)), already the ref of \(name), which records other facts (\(other.kind.rawValue) of \(other.amount) for \(other.factory), dated \(other.date))"
+                return Conflict(
+                    text:
+                        "has ref \(InputError.quoted(item.ref)), already the ref of \(name), which records other facts (\(other.kind.rawValue) of \(other.amount) for \(other.factory), dated \(other.date)); only a payment may carry the ref of the commitment it pays",
+                    byReference: true)
             }
             return nil
         case .access(let grant):
@@ -59,11 +68,30 @@ enum DuplicateRule {
                 guard case .access(let earlierGrant) = other.data, earlierGrant.factory == grant.factory, earlierGrant.gpuHours == grant.gpuHours,
                     abs(earlierGrant.date.dayNumber - grant.date.dayNumber) <= NearKeys.windowDays, Twins.key(earlierGrant.beneficiary) == beneficiary
                 else { continue }
-                return "looks like \(other.name): the same factory, beneficiary and GPU-hours (\(grant.gpuHours)), dated \(earlierGrant.date)"
+                return Conflict(
+                    text:
+                        "looks like \(other.name): the same factory, beneficiary and GPU-hours (\(grant.gpuHours)), dated \(earlierGrant.date) (the check covers \(NearKeys.windowDays) days either way)",
+                    byReference: false)
             }
             return nil
         default:
             return nil
+        }
+    }
+
+    /// Why a record looks like an earlier one, and what to do about it.
+    struct Conflict {
+        /// A clause that follows "this" or a row number.
+        let text: String
+        /// Found by the reference alone (reused, or in other case): another reference is the usual fix.
+        let byReference: Bool
+
+        /// What the officer can do: `importing` for an import's row.
+        func advice(importing: Bool) -> String {
+            let flag = importing ? "import with --allow-duplicate" : "record it with --allow-duplicate"
+            return byReference
+                ? "give it another ref (\(flag) only if it really is the same money recorded again)"
+                : "\(flag) if it really is a second one"
         }
     }
 

@@ -46,7 +46,7 @@ public struct EntryChecks: Sendable {
         try Self.checkIdentity(data, reader: reader)
         if case .countersign(let item) = data { try Self.checkCountersignature(item, signer: signer, reader: reader) }
         if !allowDuplicate, let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: reader)) {
-            throw Refusal("this \(conflict): record it with --allow-duplicate if it really is a second one")
+            throw Refusal("this \(conflict.text): \(conflict.advice(importing: false))")
         }
         if case .keyEnroll(let enrolment) = data {
             for scope in enrolment.scopes {

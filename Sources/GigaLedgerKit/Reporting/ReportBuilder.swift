@@ -572,25 +572,44 @@ struct ReportData {
         return out.sorted { $0.seq < $1.seq }
     }
 
-    /// Rows recorded with `allow_duplicate` that count at `state`, dated up to `day`.
+    /// Rows recorded with `allow_duplicate` that count at `state`, dated up to `day`, each with
+    /// the earlier entry it repeats under the duplicate rule (or that none does: the flag then
+    /// says more than the ledger shows).
     func allowedDuplicates(through day: CalendarDate, at state: Int64) -> [SubsequentEvent] {
         var out = [SubsequentEvent]()
+        func repeats(_ data: EntryData, seq: Int64, among earlier: [(seq: Int64, data: EntryData)]) -> String {
+            for candidate in earlier where candidate.seq < seq {
+                if DuplicateRule.conflict(data, among: [DuplicateRule.Earlier(name: "entry \(candidate.seq)", data: candidate.data)]) != nil {
+                    return "; it repeats entry \(candidate.seq)"
+                }
+            }
+            return "; no earlier entry matches it"
+        }
+        let all = contributions + laterContributions
         for row in contributions
         where row.item.allowsDuplicate && row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
             let item = row.item
+            let earlier = all.filter {
+                $0.item.factory == item.factory && $0.item.source == item.source && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state)
+            }
+            .map { (seq: $0.seq, data: EntryData.contribution($0.item)) }
             out.append(
                 SubsequentEvent(
                     seq: row.seq, factoryID: item.factory, date: item.date,
                     what:
-                        "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)")",
+                        "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)")"
+                        + repeats(.contribution(item), seq: row.seq, among: earlier),
                     kind: .allowedDuplicate))
         }
         for row in access where row.grant.allowsDuplicate && row.grant.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
             let grant = row.grant
+            let earlier = access.filter { $0.grant.factory == grant.factory && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) }
+                .map { (seq: $0.seq, data: EntryData.access($0.grant)) }
             out.append(
                 SubsequentEvent(
                     seq: row.seq, factoryID: grant.factory, date: grant.date,
-                    what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))",
+                    what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))"
+                        + repeats(.access(grant), seq: row.seq, among: earlier),
                     kind: .allowedDuplicate))
         }
         return out.sorted { $0.seq < $1.seq }

@@ -255,7 +255,7 @@ enum EmbeddedTemplates {
             {{/summary}}
             {{#hasSubsequentEvents}}<h3>Around the period: entries recorded later, dated later, or re-dated</h3><ul>{{#subsequentEvents}}<li>entry {{seq}} ({{kind}}), {{factoryID}}, dated {{date}}: {{what}}</li>
             {{/subsequentEvents}}</ul>{{/hasSubsequentEvents}}
-            {{#allowedDuplicates}}<p><span class="BREACH">RECORDED AS A DUPLICATE</span> {{factoryID}}: entry {{seq}}, dated {{date}}: {{what}} (its signer said it repeats an earlier entry on purpose)</p>
+            {{#allowedDuplicates}}<p><span class="BREACH">RECORDED AS A DUPLICATE</span> {{factoryID}}: entry {{seq}}, dated {{date}}: {{what}} (its signer said it is a second one on purpose)</p>
             {{/allowedDuplicates}}{{#splitAmounts}}<p><span class="BREACH">PARTS OF AN EARLIER AMOUNT</span> {{factoryID}}: entry {{seq}}, dated {{date}}: {{what}}</p>
             {{/splitAmounts}}{{#hasSignedForOthers}}<ul>{{#signedForOthers}}<li><span class="BREACH">SIGNED FOR ANOTHER OFFICE</span> {{factoryID}}: money from <code>{{source}}</code> signed by {{signer}}, not by its officer {{officer}}: committed {{committed}}, paid {{paid}} (entries {{entries}})</li>
             {{/signedForOthers}}</ul>{{/hasSignedForOthers}}
@@ -312,7 +312,7 @@ enum EmbeddedTemplates {
             <tbody>{{#rows}}<tr><td>{{factoryID}}</td><td>{{ruleID}}</td><td class="{{statusClass}}">{{status}}</td></tr>
             {{/rows}}</tbody></table></div>
             <ul>{{#findings}}<li><span class="BREACH">FINDING</span> {{factoryID}}: <code>{{source}}</code> {{category}}: paid {{excess}} above its commitments</li>{{/findings}}</ul>
-            {{#issued}}<p>Against the issued {{quarter}} report (entry {{entries}}{{signedText}}):{{#none}} no verdict differs.{{/none}}</p>
+            {{#issued}}<p>Against the issued {{quarter}} report (the ledger at entry {{entries}}{{signedText}}):{{#none}} no verdict differs.{{/none}}</p>
             <ul>{{#changes}}<li>{{factoryID}}: {{what}}: {{before}} → <strong>{{after}}</strong>{{causesText}}</li>{{/changes}}</ul>{{/issued}}
             {{#notIssued}}<p class="meta">No issued {{quarter}} report was given (<code>--quarter-reports</code>): its verdicts were not compared.</p>{{/notIssued}}
             {{/quarters}}
@@ -363,7 +363,7 @@ enum EmbeddedTemplates {
             {{/accessBreakdown}}</tbody></table></div>
 
             <h2>Issued on the ledger</h2>
-            {{^issues}}<p>No report of this period was issued on the ledger by this state (<code>gigaledger report --issue</code> records one).</p>{{/issues}}
+            {{^issues}}<p>No report of this period was issued on the ledger by this state. (<code>gigaledger report --issue</code> records the issue in the entry after the state the report was computed at: a report never lists its own issue; later reports do.)</p>{{/issues}}
             <ul>{{#issues}}<li>entry {{seq}} (recorded {{recordedAt}} by {{signer}}): the report at entry {{entryCount}}, summary.json SHA-256 <code>{{digest}}</code></li>
             {{/issues}}</ul>
             <h2>Signers</h2>
@@ -470,7 +470,7 @@ enum EmbeddedTemplates {
 
             {{/hasSubsequentEvents}}
             {{#allowedDuplicates}}
-            - **RECORDED AS A DUPLICATE** {{{factoryID}}}: entry {{{seq}}}, dated {{{date}}}: {{{what}}} (its signer said it repeats an earlier entry on purpose)
+            - **RECORDED AS A DUPLICATE** {{{factoryID}}}: entry {{{seq}}}, dated {{{date}}}: {{{what}}} (its signer said it is a second one on purpose)
             {{/allowedDuplicates}}
             {{#splitAmounts}}
             - **PARTS OF AN EARLIER AMOUNT** {{{factoryID}}}: entry {{{seq}}}, dated {{{date}}}: {{{what}}}
@@ -567,7 +567,7 @@ enum EmbeddedTemplates {
             {{/findings}}
             {{#issued}}
 
-            Against the issued {{{quarter}}} report (entry {{{entries}}}{{{signedText}}}):
+            Against the issued {{{quarter}}} report (the ledger at entry {{{entries}}}{{{signedText}}}):
             {{#none}}
             no verdict differs.
             {{/none}}
@@ -657,7 +657,7 @@ enum EmbeddedTemplates {
             ## Issued on the ledger
 
             {{^issues}}
-            No report of this period was issued on the ledger by this state (`gigaledger report --issue` records one).
+            No report of this period was issued on the ledger by this state. (`gigaledger report --issue` records the issue in the entry after the state the report was computed at: a report never lists its own issue; later reports do.)
             {{/issues}}
             {{#issues}}
             - entry {{{seq}}} (recorded {{{recordedAt}}} by {{{signer}}}): the report at entry {{{entryCount}}}, summary.json SHA-256 {{{digest}}}

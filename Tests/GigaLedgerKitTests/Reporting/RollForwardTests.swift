@@ -111,7 +111,7 @@ import Testing
         #expect(changes.first?.causes.map(\.seq) == [amendment.seq] && changes.first?.causes.map(\.how) == ["amendment"])
         #expect(year.quarterVerdicts[1].issued == nil)
         let markdown = try #require(try ReportRenderer.files(year).first { $0.0 == "report.md" }?.1)
-        #expect(markdown.contains("Against the issued 2026-Q1 report (entry \(q1.entryCount) (unsigned)"))
+        #expect(markdown.contains("Against the issued 2026-Q1 report (the ledger at entry \(q1.entryCount) (unsigned)"))
         #expect(
             markdown.contains("- giga: union-capex-share-max-gigafactory: PASS → **BREACH** (entries recorded since: \(amendment.seq) amendment)"))
         #expect(markdown.contains("No issued 2026-Q2 report was given"))

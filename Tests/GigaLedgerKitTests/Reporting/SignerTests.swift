@@ -52,7 +52,7 @@ import Testing
                     factory: "giga", source: .union, amount: Cents(5_000), date: CalendarDate.parse("2026-02-01", field: "d"), category: .capex,
                     kind: .payment, ref: "INV-1", allowsDuplicate: allowed))
         }
-        try small.ledger.append(try payment(false), key: small.key)
+        let first = try small.ledger.append(try payment(false), key: small.key)
         #expect(throws: Refusal.self) { try small.ledger.append(try payment(false), key: small.key) }
         let second = try small.ledger.append(try payment(true), key: small.key, checks: EntryChecks(allowDuplicate: true))
         #expect(String(decoding: second.body, as: UTF8.self).contains(#""allow_duplicate":true"#))
@@ -61,7 +61,7 @@ import Testing
         #expect(report.allowedDuplicates.map(\.seq) == [second.seq])
         let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)
         #expect(
-            markdown.contains("- **RECORDED AS A DUPLICATE** giga: entry \(second.seq), dated 2026-02-01: payment capex eu EUR 50.00 ref INV-1"),
+            markdown.contains("- **RECORDED AS A DUPLICATE** giga: entry \(second.seq), dated 2026-02-01: payment capex eu EUR 50.00 ref INV-1; it repeats entry \(first.seq)"),
             "\(markdown)")
         #expect(try small.ledger.verify().isVerified)
     }

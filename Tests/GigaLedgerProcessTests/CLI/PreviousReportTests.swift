@@ -102,7 +102,7 @@ import Testing
         let seq = try #require(amended.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.first)
         try fixture.expectOK(["report", "--year", "2026", "--out", "year", "--quarter-reports", "q1"])
         let markdown = try String(contentsOfFile: fixture.dir.file("year/report.md"), encoding: .utf8)
-        #expect(markdown.contains("Against the issued 2026-Q1 report (entry "), "\(markdown)")
+        #expect(markdown.contains("Against the issued 2026-Q1 report (the ledger at entry "), "\(markdown)")
         #expect(
             markdown.contains("- de-jupiter: union-capex-share-max-gigafactory: PASS → **BREACH** (entries recorded since: \(seq) amendment)"),
             "\(seq)")
