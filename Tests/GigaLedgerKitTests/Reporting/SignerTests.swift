@@ -61,7 +61,9 @@ import Testing
         #expect(report.allowedDuplicates.map(\.seq) == [second.seq])
         let markdown = try #require(try ReportRenderer.files(report).first { $0.0 == "report.md" }?.1)
         #expect(
-            markdown.contains("- **RECORDED AS A DUPLICATE** giga: entry \(second.seq), dated 2026-02-01: payment capex eu EUR 50.00 ref INV-1; it repeats entry \(first.seq)"),
+            markdown.contains(
+                "- **RECORDED AS A DUPLICATE** giga: entry \(second.seq), dated 2026-02-01: payment capex eu EUR 50.00 ref INV-1; it repeats entry \(first.seq)"
+            ),
             "\(markdown)")
         #expect(try small.ledger.verify().isVerified)
     }
