@@ -256,7 +256,7 @@ enum EmbeddedMigrations {
                 ref_key    INTEGER NOT NULL
             ) STRICT;
             CREATE INDEX near_facts_by_amount ON near_facts (amount_key);
-            CREATE INDEX near_facts_by_ref ON near_facts (ref_key) WHERE ref_key != 0;
+            CREATE INDEX near_facts_by_ref ON near_facts (ref_key);
 
             CREATE TRIGGER near_facts_no_update BEFORE UPDATE ON near_facts
             BEGIN SELECT RAISE(ABORT, 'gigaledger: near_facts is append-only'); END;

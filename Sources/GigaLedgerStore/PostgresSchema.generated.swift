@@ -117,7 +117,7 @@ enum EmbeddedPostgresSchema {
                 ref_key    bigint NOT NULL
             );
             CREATE INDEX near_facts_by_amount ON near_facts (amount_key);
-            CREATE INDEX near_facts_by_ref ON near_facts (ref_key) WHERE ref_key <> 0;
+            CREATE INDEX near_facts_by_ref ON near_facts (ref_key);
 
             CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
             CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
@@ -282,7 +282,7 @@ enum EmbeddedPostgresSchema {
             index keys_seq_key CREATE UNIQUE INDEX keys_seq_key ON keys USING btree (seq)
             index merkle_nodes_pkey CREATE UNIQUE INDEX merkle_nodes_pkey ON merkle_nodes USING btree (level, idx)
             index near_facts_by_amount CREATE INDEX near_facts_by_amount ON near_facts USING btree (amount_key)
-            index near_facts_by_ref CREATE INDEX near_facts_by_ref ON near_facts USING btree (ref_key) WHERE (ref_key <> 0)
+            index near_facts_by_ref CREATE INDEX near_facts_by_ref ON near_facts USING btree (ref_key)
             index near_facts_pkey CREATE UNIQUE INDEX near_facts_pkey ON near_facts USING btree (seq)
             index partners_pkey CREATE UNIQUE INDEX partners_pkey ON partners USING btree (id)
             index partners_seq_key CREATE UNIQUE INDEX partners_seq_key ON partners USING btree (seq)

@@ -77,7 +77,7 @@ extension GigaLedger.Import {
         let entries: [Entry]
         do {
             entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in
-                let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now())
+                let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now(), sayDuplicate: checks.allowDuplicate)
                 rows = made.rows
                 return made.entries
             }

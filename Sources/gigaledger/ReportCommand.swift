@@ -50,6 +50,9 @@ extension GigaLedger {
             guard quarterReports.isEmpty || year != nil else {
                 throw ValidationError("--quarter-reports is for an annual report: give --year YYYY with it")
             }
+            guard !(issue && at != nil && ledger.serverURL != nil) else {
+                throw ValidationError("--issue with --server issues the report at the server's head: leave out --at")
+            }
             guard !issue || key != nil || Environment.value("GIGALEDGER_KEY") != nil else {
                 throw ValidationError("--issue records the issue signed with an authority key: give --key KEY (or GIGALEDGER_KEY)")
             }

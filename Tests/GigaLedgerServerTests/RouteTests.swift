@@ -131,6 +131,36 @@ import Testing
         }
     }
 
+    /// Issue 31 (hostile pass): the request's `allow_duplicate` lets through only an entry that
+    /// says so itself, so that no double booking is recorded without the member that reports list.
+    @Test func aRequestFlagDoesNotStandForTheEntrys() async throws {
+        let fixture = try RouteFixture()
+        try await fixture.app().test(.router) { client in
+            let first = try fixture.payment("R-1", after: try fixture.head())
+            let recorded = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([first]))
+            #expect(recorded.status == .created, "\(recorded.text)")
+            let head = try fixture.head()
+            let plain = try fixture.payment("R-2", after: head)  // the same payment under another ref, not saying so
+            let refused = try await client.execute(
+                uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([plain], extra: ["allow_duplicate": .bool(true)]))
+            #expect(refused.status == .unprocessableContent, "\(refused.text)")
+            #expect(refused.text.contains("looks like entry \(first.seq)"), "\(refused.text)")
+            #expect(try fixture.head() == head, "nothing written")
+            guard case .contribution(let item) = try EntryBody.decode(plain.body).data else { throw RouteTestFailure("not a contribution") }
+            let said = Entry.make(
+                body: EntryBody(
+                    seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
+                    data: .contribution(
+                        try Contribution(
+                            factory: item.factory, source: item.source, amount: item.amount, date: item.date, category: item.category,
+                            kind: item.kind, ref: item.ref, allowsDuplicate: true))),
+                prevHash: head.hash, key: fixture.officer)
+            let allowed = try await client.execute(
+                uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([said], extra: ["allow_duplicate": .bool(true)]))
+            #expect(allowed.status == .created, "\(allowed.text)")
+        }
+    }
+
     /// The read path: the checkpoint the log key keeps, tiles and bundles (full ones cached for a
     /// year, partial ones briefly), entries by seq and hash, proofs, health, metrics.
     @Test func theReadPathServesWhatPublishWrites() async throws {

@@ -110,7 +110,7 @@ CREATE TABLE near_facts (
     ref_key    bigint NOT NULL
 );
 CREATE INDEX near_facts_by_amount ON near_facts (amount_key);
-CREATE INDEX near_facts_by_ref ON near_facts (ref_key) WHERE ref_key <> 0;
+CREATE INDEX near_facts_by_ref ON near_facts (ref_key);
 
 CREATE TRIGGER schema_version_append_only BEFORE UPDATE OR DELETE ON schema_version FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
 CREATE TRIGGER schema_version_no_truncate BEFORE TRUNCATE ON schema_version FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();

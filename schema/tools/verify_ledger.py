@@ -630,6 +630,12 @@ def near_key(tag, text):
     return 1 if value == 0 else value
 
 
+def folded_name(name):
+    """Section 7, `near_facts`: NFKD, lower case (final sigma as sigma), only letters and digits (categories L, N); a name with none as it is."""
+    kept = "".join(c for c in unicodedata.normalize("NFKD", name).lower().replace("\u03c2", "\u03c3") if unicodedata.category(c)[0] in "LN")
+    return kept if kept else name
+
+
 def near_keys(kind, d):
     """Section 7, `near_facts`: (amount_key, ref_key) of a contribution or access record's data."""
     days = (datetime.date.fromisoformat(d["date"]) - datetime.date(1970, 1, 1)).days
@@ -640,7 +646,7 @@ def near_keys(kind, d):
         folded = bytes(b + 32 if 0x41 <= b <= 0x5A else b for b in ref.encode("utf-8")).decode("utf-8")
         ref_key = near_key(b"gigaledger/ref/v1\n", d["source"] + "\n" + folded) if ref else 0
     else:
-        fields = ["access", d["factory"], str(d["gpu_hours"]), week]
+        fields = ["access", d["factory"], folded_name(d["beneficiary"]), str(d["gpu_hours"]), week]
         ref_key = 0
     return (near_key(b"gigaledger/near/v1\n", "\n".join(fields)), ref_key)
 

@@ -338,6 +338,15 @@ public struct ReportIssue: Equatable, Sendable {
 extension EntryData {
     /// The same contribution or access record with `allow_duplicate` set as `flag` (other data as
     /// it is): what duplicates are compared on, the flag aside.
+    /// Whether the record says it repeats an earlier one on purpose (`allow_duplicate`).
+    public var saysDuplicate: Bool {
+        switch self {
+        case .contribution(let item): return item.allowsDuplicate
+        case .access(let grant): return grant.allowsDuplicate
+        default: return false
+        }
+    }
+
     public func withDuplicateFlag(_ flag: Bool) -> EntryData {
         switch self {
         case .contribution(let item): return .contribution(Contribution(copying: item, allowsDuplicate: flag))

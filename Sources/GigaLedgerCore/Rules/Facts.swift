@@ -1,3 +1,5 @@
+import Foundation
+
 /// The facts of a contribution or access record, reduced to a digest: two entries with the same
 /// facts (factory, source, kind, category, amount, value date, reference; or factory, beneficiary,
 /// category, hours, date, pool, commercial, charge, country) have the same digest, whoever recorded
@@ -102,7 +104,7 @@ public struct NearKeys: Equatable, Sendable {
                 "contribution", item.factory, item.source.description, item.kind.rawValue, item.category.rawValue, String(item.amount.value),
                 String(week),
             ]
-        case .access(let grant): fields = ["access", grant.factory, String(grant.gpuHours), String(week)]
+        case .access(let grant): fields = ["access", grant.factory, foldedName(grant.beneficiary), String(grant.gpuHours), String(week)]
         default: return nil
         }
         return key(amountTag, fields.joined(separator: "\n"))
@@ -112,6 +114,24 @@ public struct NearKeys: Equatable, Sendable {
     /// bytes as they are).
     public static func refKey(source: Source, ref: String) -> Int64 {
         key(refTag, source.description + "\n" + foldedASCII(ref))
+    }
+
+    /// A beneficiary's name as the duplicate rule compares it: compatibility-decomposed (NFKD:
+    /// full-width and ligature forms, accents apart), in lower case (Unicode's default full
+    /// mapping; the final sigma ς as σ), only the letters and digits kept (general categories L and N: accents, spaces,
+    /// punctuation dropped); a name with none is kept as it is. "Müller GmbH", "MULLER GMBH" and
+    /// "Ｍｕｌｌｅｒ, GmbH" fold alike.
+    public static func foldedName(_ name: String) -> String {
+        let kept = name.decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars.compactMap { scalar -> Unicode.Scalar? in
+            switch scalar.properties.generalCategory {
+            // The final sigma as the sigma: lower-casing maps Σ to either, depending on what follows.
+            case .lowercaseLetter where scalar.value == 0x3C2: return Unicode.Scalar(0x3C3)
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber, .letterNumber, .otherNumber:
+                return scalar
+            default: return nil
+            }
+        }
+        return kept.isEmpty ? name : String(String.UnicodeScalarView(kept))
     }
 
     /// `text` with ASCII capitals in lower case: what "differs only in case" means for a reference.

@@ -6,7 +6,12 @@ extension ImportFile {
     /// client submits to a server (`import --server`), recorded all or none. Every row the file
     /// itself refuses is named at once (`ImportErrors`); the rules are the server's to check.
     /// Returns the entries and, for each, its row in the file (0 for the import record).
-    public func signedEntries(after head: Entry, key: SigningKey, recordedAt: String) throws -> (entries: [Entry], rows: [Int]) {
+    /// `sayDuplicate`: every row says it may repeat an earlier one (`allow_duplicate`): through a
+    /// server the client cannot tell which rows repeat the ledger's entries, and a server lets
+    /// through only the entries that say so (reports then name the entry each repeats, or none).
+    public func signedEntries(
+        after head: Entry, key: SigningKey, recordedAt: String, sayDuplicate: Bool = false
+    ) throws -> (entries: [Entry], rows: [Int]) {
         var source = try rows()
         var rows = [ImportRow]()
         while true {
@@ -22,7 +27,10 @@ extension ImportFile {
         }
         try source.refused.throwIfAny()
         guard !rows.isEmpty else { throw ImportError(row: 2, column: nil, value: nil, problem: "the file has no rows to import") }
-        let data = rows.map(\.data) + [.importRecord(try ImportRecord(fileName: fileName, fileSHA256: sha256, rows: Int64(rows.count)))]
+        let data =
+            rows.map { sayDuplicate ? $0.data.withDuplicateFlag(true) : $0.data } + [
+                .importRecord(try ImportRecord(fileName: fileName, fileSHA256: sha256, rows: Int64(rows.count)))
+            ]
         let bodies = data.enumerated().map {
             EntryBody(seq: head.seq + 1 + Int64($0.offset), signer: key.id, recordedAt: recordedAt, data: $0.element)
         }

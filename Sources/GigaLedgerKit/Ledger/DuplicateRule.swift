@@ -5,8 +5,9 @@ import GigaLedgerStore
 /// refused, unless its signer says it is a second one (`--allow-duplicate`), when an earlier one no
 /// correction cancels
 /// - records the same facts (the `facts` digest), or
-/// - records the same factory, source, kind, category and amount (access: factory, beneficiary,
-///   GPU-hours) dated at most `NearKeys.windowDays` apart, whatever the reference, or
+/// - records the same factory, source, kind, category and amount (access: factory, beneficiary
+///   as `NearKeys.foldedName` folds it, GPU-hours) dated at most `NearKeys.windowDays` apart,
+///   whatever the reference, or
 /// - carries the same reference of the same source with other facts (a payment may carry the
 ///   reference of a commitment of its factory it pays), or a reference differing only in case.
 /// An earlier one is found through the `facts` and `near_facts` index tables (or a file's earlier
@@ -63,10 +64,11 @@ enum DuplicateRule {
             }
             return nil
         case .access(let grant):
-            let beneficiary = Twins.key(grant.beneficiary)
+            let beneficiary = NearKeys.foldedName(grant.beneficiary)
             for other in earlier {
                 guard case .access(let earlierGrant) = other.data, earlierGrant.factory == grant.factory, earlierGrant.gpuHours == grant.gpuHours,
-                    abs(earlierGrant.date.dayNumber - grant.date.dayNumber) <= NearKeys.windowDays, Twins.key(earlierGrant.beneficiary) == beneficiary
+                    abs(earlierGrant.date.dayNumber - grant.date.dayNumber) <= NearKeys.windowDays,
+                    NearKeys.foldedName(earlierGrant.beneficiary) == beneficiary
                 else { continue }
                 return Conflict(
                     text:

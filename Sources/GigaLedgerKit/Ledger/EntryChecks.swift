@@ -9,6 +9,10 @@ import GigaLedgerStore
 /// year typed wrong, a key scoped to a factory that does not exist.
 public struct EntryChecks: Sendable {
     public var allowDuplicate: Bool
+    /// With `allowDuplicate`, the duplicate rule is still applied to a record that does not say
+    /// it repeats on purpose (no `allow_duplicate` member): the server, which cannot let a request
+    /// flag stand for what the signed entry does not say.
+    public var duplicateOnlyWhereSaid = false
     public var allowFuture: Bool
     /// How many days after today a value date may be without `allowFuture`.
     public var horizonDays: Int
@@ -45,7 +49,9 @@ public struct EntryChecks: Sendable {
         try checkDate(data, today: today)
         try Self.checkIdentity(data, reader: reader)
         if case .countersign(let item) = data { try Self.checkCountersignature(item, signer: signer, reader: reader) }
-        if !allowDuplicate, let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: reader)) {
+        if !allowDuplicate || (duplicateOnlyWhereSaid && !data.saysDuplicate),
+            let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: reader))
+        {
             throw Refusal("this \(conflict.text): \(conflict.advice(importing: false))")
         }
         if case .keyEnroll(let enrolment) = data {

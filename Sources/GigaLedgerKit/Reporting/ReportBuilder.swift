@@ -615,14 +615,18 @@ struct ReportData {
         return out.sorted { $0.seq < $1.seq }
     }
 
-    /// The most later entries of a day a split is looked for among, per earlier entry: subsets of
-    /// at most 2^12 are tried (an officer's day holds a handful of payments of one kind).
-    static let splitPartsMax = 12
+    /// How far, in entries of the same factory, source, kind, category and day recorded before or
+    /// after it, parts of an amount are looked for: pairs among that many on either side, triples
+    /// among the nearest `splitTripleNeighbours`. Bounds the work of a day of thousands of
+    /// payments of one kind (linear in them).
+    static let splitPairNeighbours = 32
+    static let splitTripleNeighbours = 8
 
-    /// Parts summing to an earlier entry's amount: two or more contributions that count at
-    /// `state`, of the same factory, source, kind and category and value date as an earlier one
-    /// (dated up to `day`), recorded after it, whose amounts add up to its amount: the same money
-    /// recorded again in pieces, which the duplicate rule cannot see. Each part is used once.
+    /// Parts of an amount: two or three contributions that count at `state`, of the same factory,
+    /// source, kind, category and value date as another (dated up to `day`), recorded before or
+    /// after it, whose amounts add up to its amount: the same money recorded again in pieces (or
+    /// the whole recorded again after its pieces), which the duplicate rule cannot see. Each entry
+    /// is used once. A flag for a reader to look at: three invoices of one day may add up by chance.
     func splitAmounts(through day: CalendarDate, at state: Int64) -> [SubsequentEvent] {
         struct Key: Hashable {
             let factory: String, source: Source, kind: ContributionKind, category: CostCategory, date: CalendarDate
@@ -636,31 +640,44 @@ struct ReportData {
         var out = [SubsequentEvent]()
         for rows in groups.values where rows.count >= 3 {
             let sorted = rows.sorted { $0.seq < $1.seq }
-            var used = Set<Int64>()
-            for (index, whole) in sorted.enumerated() where !used.contains(whole.seq) {
-                let later = Array(sorted[(index + 1)...].filter { !used.contains($0.seq) }.prefix(Self.splitPartsMax))
-                guard later.count >= 2 else { continue }
-                var found: [Int]?
-                for mask in 1..<(1 << later.count) where mask.nonzeroBitCount >= 2 {
-                    var sum = Int64(0), overflow = false
-                    for bit in 0..<later.count where mask & (1 << bit) != 0 {
-                        (sum, overflow) = sum.addingReportingOverflow(later[bit].item.amount.value)
-                        if overflow || sum > whole.item.amount.value { break }
-                    }
-                    if !overflow && sum == whole.item.amount.value {
-                        found = (0..<later.count).filter { mask & (1 << $0) != 0 }
+            var used = [Bool](repeating: false, count: sorted.count)
+            for (index, whole) in sorted.enumerated() where !used[index] {
+                let total = whole.item.amount.value
+                // The unused neighbours that may be parts (smaller), nearest first.
+                let near = (1...Self.splitPairNeighbours).flatMap { [index - $0, index + $0] }
+                    .filter { $0 >= 0 && $0 < sorted.count && !used[$0] && sorted[$0].item.amount.value < total }
+                var parts: [Int]?
+                var seen = [Int64: Int]()
+                for candidate in near {
+                    if let other = seen[total - sorted[candidate].item.amount.value] {
+                        parts = [other, candidate]
                         break
                     }
+                    seen[sorted[candidate].item.amount.value] = seen[sorted[candidate].item.amount.value] ?? candidate
                 }
-                guard let parts = found?.map({ later[$0] }) else { continue }
-                used.formUnion(parts.map(\.seq))
-                used.insert(whole.seq)
+                if parts == nil {
+                    let few = Array(near.prefix(Self.splitTripleNeighbours))
+                    search: for a in 0..<few.count {
+                        for b in (a + 1)..<max(a + 1, few.count) {
+                            let (pair, overflow) = sorted[few[a]].item.amount.value.addingReportingOverflow(sorted[few[b]].item.amount.value)
+                            guard !overflow, pair < total else { continue }
+                            for c in (b + 1)..<max(b + 1, few.count) where pair + sorted[few[c]].item.amount.value == total {
+                                parts = [few[a], few[b], few[c]]
+                                break search
+                            }
+                        }
+                    }
+                }
+                guard let found = parts?.sorted() else { continue }
+                for part in found { used[part] = true }
+                used[index] = true
                 let item = whole.item
+                let pieces = found.map { sorted[$0] }
                 out.append(
                     SubsequentEvent(
                         seq: whole.seq, factoryID: item.factory, date: item.date,
                         what:
-                            "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)"): entries \(parts.map { String($0.seq) }.joined(separator: ", ")) of the same factory, source, kind, category and date add up to it (\(parts.map { $0.item.amount.description }.joined(separator: " + ")))",
+                            "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)"): entries \(pieces.map { String($0.seq) }.joined(separator: ", ")) of the same factory, source, kind, category and date add up to it (\(pieces.map { $0.item.amount.description }.joined(separator: " + ")))",
                         kind: .splitAmount))
             }
         }

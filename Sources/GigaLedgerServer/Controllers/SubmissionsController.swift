@@ -141,6 +141,14 @@ struct Submission {
 
     static let fields = ["entries", "allow_duplicate", "future", "allow_duplicate_file"]
 
+    /// The request's flags as checks: `allow_duplicate` lets through only entries that say so
+    /// themselves (their signed `allow_duplicate` member), so that nothing repeats unflagged.
+    static func checks(allowDuplicate: Bool, allowFuture: Bool) -> EntryChecks {
+        var checks = EntryChecks(allowDuplicate: allowDuplicate, allowFuture: allowFuture)
+        checks.duplicateOnlyWhereSaid = true
+        return checks
+    }
+
     static func parse(_ body: [UInt8], bytesMax: Int) throws -> Submission {
         let value: CanonicalJSON
         do { value = try CanonicalJSON.decodeRelaxed(body, bytesMax: bytesMax) } catch {
@@ -171,7 +179,7 @@ struct Submission {
             }
         }
         return Submission(
-            entries: entries, checks: EntryChecks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
+            entries: entries, checks: Self.checks(allowDuplicate: try flag("allow_duplicate"), allowFuture: try flag("future")),
             allowDuplicateFile: try flag("allow_duplicate_file"))
     }
 }

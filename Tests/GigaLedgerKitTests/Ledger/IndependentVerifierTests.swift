@@ -29,6 +29,16 @@ import Testing
                     factory: "budgeted", beneficiary: "X", category: .sme, gpuHours: 1, date: CalendarDate.parse("2026-02-01", field: "d"),
                     pool: .union, isCommercial: false, charge: Cents(0), country: "EL")), key: fixture.authority)
         try fixture.ledger.append(.policy(try Repository.shippedPolicy()), key: fixture.authority)
+        // Beneficiaries the near_facts key folds (section 7): accents, full width, Turkish dotted I,
+        // Greek final sigma, a name with no letter or digit.
+        for (index, name) in ["Müller GmbH", "Ｆｕｌｌ Ｗｉｄｔｈ", "İstanbul AŞ", "ΟΔΟΣ Labs", "🚀", "ﬁnance ǅ"].enumerated() {
+            try fixture.ledger.append(
+                .access(
+                    AccessGrant(
+                        factory: "budgeted", beneficiary: name, category: .sme, gpuHours: Int64(10 + index),
+                        date: CalendarDate.parse("2026-02-01", field: "d"), pool: .union, isCommercial: false, charge: Cents(0))),
+                key: fixture.authority)
+        }
         let ours = try fixture.verify()
         let theirs = independent(fixture)
         #expect(theirs.status == 0, "\(theirs.stdout) \(theirs.stderr)")

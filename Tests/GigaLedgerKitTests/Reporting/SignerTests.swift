@@ -67,4 +67,27 @@ import Testing
             "\(markdown)")
         #expect(try small.ledger.verify().isVerified)
     }
+
+    /// Issue 31, case 5 (hostile pass): parts of an amount are flagged whether recorded after the
+    /// whole or before it, in twos and threes, with other payments of the day between them; a day
+    /// of many payments of one kind stays linear.
+    @Test func partsOfAnAmountAreFlaggedEitherWay() throws {
+        let small = try ReportTests.Small()
+        func pay(_ cents: Int64, _ date: String = "2026-02-10") throws -> Entry {
+            try small.give(.union, cents, .payment, date: date)
+        }
+        let firstPart = try pay(15_000)
+        let secondPart = try pay(5_000)
+        let whole = try pay(20_000)  // after its parts
+        let second = try pay(30_000)
+        for cents in 1...12 { _ = try pay(100_000 + Int64(cents)) }  // a dozen others between
+        let a = try pay(21_000)
+        let b = try pay(6_000)
+        let c = try pay(3_000)  // 21,000 + 6,000 + 3,000 = 30,000
+        for cents in 1...400 { _ = try pay(1_000_000 + Int64(cents), "2026-02-11") }  // a busy day, nothing adds up
+        let report = try small.ledger.quarterlyReport(quarter: Quarter.parse("2026-Q1", field: "q"))
+        #expect(report.splitAmounts.map(\.seq) == [whole.seq, second.seq], "\(report.splitAmounts)")
+        #expect(report.splitAmounts.first?.what.contains("entries \(firstPart.seq), \(secondPart.seq)") == true)
+        #expect(report.splitAmounts.last?.what.contains("entries \(a.seq), \(b.seq), \(c.seq)") == true, "\(report.splitAmounts)")
+    }
 }
