@@ -204,8 +204,7 @@ struct ImportChain {
                 guard let seq = found.seq, seq >= firstSeq, seq - firstSeq < rowOf.count else { return found }
                 return DuplicateRule.Earlier(name: "row \(rowOf[Int(seq - firstSeq)])", data: found.data)
             }
-            let conflict = DuplicateRule.conflict(data, among: seen.candidates(for: data) + written)
-            seen.add(data, row: row)
+            let conflict = DuplicateRule.conflict(data, among: seen.candidatesAdding(data, row: row) + written)
             guard let conflict else { continue }
             if checks.allowDuplicate {
                 // Allowed, and said in the entry (`allow_duplicate`) when it does repeat a row or an entry.

@@ -19,11 +19,14 @@ enum DuplicateRule {
         let data: EntryData
         /// The entry's sequence number; nil for a file's row not written yet.
         var seq: Int64? = nil
+        /// The file's row, for a row not written yet.
+        var row: Int? = nil
     }
 
     /// Why `data` repeats one of `earlier` (all found through its keys), or nil: a clause that
     /// follows "this" or a row number (`repeats entry 12 (...)`, `looks like row 4: ...`, `has ref ...`).
     static func conflict(_ data: EntryData, among earlier: [Earlier]) -> Conflict? {
+        guard !earlier.isEmpty else { return nil }
         // Compared as canonical bytes: texts are never taken as equivalent strings.
         let plain = bytes(data)
         for other in earlier where bytes(other.data) == plain {
@@ -134,14 +137,25 @@ enum DuplicateRule {
 
         init(window: Int) { self.window = window }
 
-        func candidates(for data: EntryData) -> [Earlier] {
+        /// The earlier rows `data` may repeat; then `data` added as `row` (one computation of its keys).
+        mutating func candidatesAdding(_ data: EntryData, row: Int) -> [Earlier] {
+            let digest = Facts.digest(data.withDuplicateFlag(false))
+            let near = NearKeys(data)
+            var around = Set(NearKeys.amountKeysAround(data))
+            var own = Set<Int64>()
+            if let digest { own.insert(digest) }
+            if let near {
+                own.insert(near.amount)
+                if near.ref != 0 { own.insert(near.ref) }
+            }
+            around.formUnion(own)
             var seen = Set<String>()
-            return Self.keys(data, around: true).flatMap { byKey[$0] ?? [] }.filter { seen.insert($0.name).inserted }
+            let found = around.flatMap { byKey[$0] ?? [] }.filter { seen.insert($0.name).inserted }.sorted { ($0.row ?? 0) < ($1.row ?? 0) }
+            add(Earlier(name: "row \(row)", data: data, row: row), keys: Array(own))
+            return found
         }
 
-        mutating func add(_ data: EntryData, row: Int) {
-            let earlier = Earlier(name: "row \(row)", data: data)
-            let keys = Self.keys(data, around: false)
+        private mutating func add(_ earlier: Earlier, keys: [Int64]) {
             for key in keys { byKey[key, default: []].append(earlier) }
             order.append((keys, earlier.name))
             guard order.count - dropped > window else { return }
@@ -155,17 +169,6 @@ enum DuplicateRule {
                 order.removeFirst(dropped)
                 dropped = 0
             }
-        }
-
-        /// The facts digest, the amount key (of its week, or `around` it) and the reference key.
-        private static func keys(_ data: EntryData, around: Bool) -> [Int64] {
-            var keys = Set<Int64>()
-            if let digest = Facts.digest(data.withDuplicateFlag(false)) { keys.insert(digest) }
-            if let near = NearKeys(data) {
-                if around { keys.formUnion(NearKeys.amountKeysAround(data)) } else { keys.insert(near.amount) }
-                if near.ref != 0 { keys.insert(near.ref) }
-            }
-            return Array(keys)
         }
     }
 }

@@ -80,7 +80,7 @@ import GigaLedgerTestSupport
                 "-c",
                 """
                 i=1; while [ $i -le \(each) ]; do
-                  "$GIGALEDGER" contribution record --key authority.key --factory de-jupiter --source eu --amount \(writer + 1).$(printf %02d $((i % 100))) \
+                  "$GIGALEDGER" contribution record --key authority.key --factory de-jupiter --source eu --amount \(writer + 1)$(printf %06d $i).00 \
                     --date 2026-01-01 --category opex --kind payment --ref w\(writer)-$i >/dev/null || exit 1
                   i=$((i + 1))
                 done
