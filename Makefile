@@ -53,8 +53,9 @@ install: deps
 	@if ldd $(STATIC_BIN) | grep -q libswift; then echo "$(STATIC_BIN) links the Swift runtime dynamically" >&2; exit 1; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
-	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d $(DESTDIR)$(PREFIX)/share/gigaledger/nginx
 	install -m 0755 $(STATIC_BIN) $(DESTDIR)$(PREFIX)/bin/gigaledger
+	install -m 0644 deploy/nginx/gigaledger-publication.conf $(DESTDIR)$(PREFIX)/share/gigaledger/nginx/gigaledger-publication.conf
 	install -m 0644 $(STATIC_BUILD)/man/gigaledger.1 $(DESTDIR)$(PREFIX)/share/man/man1/gigaledger.1
 	$(STATIC_BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gigaledger
 	$(STATIC_BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gigaledger

@@ -34,7 +34,8 @@ libs=$(chroot "$root" /usr/bin/ldd /usr/local/bin/gigaledger) || fail "ldd faile
 echo "$libs" | grep -q 'not found' && fail "a library is missing in the clean root: $libs"
 echo "$libs" | grep -qi swift && fail "the binary links a Swift library: $libs"
 for f in share/man/man1/gigaledger.1 share/bash-completion/completions/gigaledger \
-         share/zsh/site-functions/_gigaledger share/fish/vendor_completions.d/gigaledger.fish; do
+         share/zsh/site-functions/_gigaledger share/fish/vendor_completions.d/gigaledger.fish \
+         share/gigaledger/nginx/gigaledger-publication.conf; do
   [ -s "$root/usr/local/$f" ] || fail "make install did not write $f"
 done
 # The completions complete files for file options and the enumerated values of a value option.

@@ -10,7 +10,8 @@ final class StaticServer: @unchecked Sendable {
     let process = Process()
     let url: String
 
-    init(dir: TempDir, root: String) throws {
+    /// `server`: the lines of its `server { }` block after `listen` (default: `root ROOT;`).
+    init(dir: TempDir, root: String, server: String? = nil) throws {
         let port = try freePort()
         // As root, nginx's workers would otherwise run as nobody, who cannot read a test's private folder.
         let user = getuid() == 0 ? "user root;\n" : ""
@@ -25,7 +26,7 @@ final class StaticServer: @unchecked Sendable {
               client_body_temp_path \(dir.path); proxy_temp_path \(dir.path); fastcgi_temp_path \(dir.path);
               uwsgi_temp_path \(dir.path); scgi_temp_path \(dir.path);
               default_type application/octet-stream;
-              server { listen 127.0.0.1:\(port); root \(root); }
+              server { listen 127.0.0.1:\(port); \(server ?? "root \(root);") }
             }
             """
         dir.write("nginx.conf", config, mode: 0o644)
@@ -93,6 +94,45 @@ func freePort() throws -> Int {
                 served.body == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))), "\(file) differs from what the server serves")
         }
         server.stop()
+    }
+
+    /// Issue 32, nginx: the configuration shipped in deploy/nginx (the runbook's), included as an
+    /// operator would, serves a publication under a sub-path with the headers `serve` gives the
+    /// same paths (the checkpoint as text, not cached; full tiles and bundles immutable; partial
+    /// ones briefly), and a copy syncs from that sub-path.
+    @Test func nginxServesAPublicationWithTheServersHeaders() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 300)
+        let www = fixture.dir.file("www")
+        try fixture.cli.expectOK(["publish", "--out", www + "/ledger"])
+        let shipped = try String(contentsOfFile: Repository.path("deploy/nginx/gigaledger-publication.conf"), encoding: .utf8)
+        fixture.dir.write("publication.conf", shipped.replacingOccurrences(of: "root /var/www;", with: "root \(www);"), mode: 0o644)
+        let nginx = try StaticServer(dir: fixture.dir, root: www, server: "include \(fixture.dir.file("publication.conf"));")
+        defer { nginx.stop() }
+        func headers(_ path: String) -> String {
+            shell("curl -sS -o /dev/null -D - '\(nginx.url)/ledger/\(path)'", in: fixture.dir).stdout.lowercased()
+        }
+        for (path, type, cache) in [
+            ("checkpoint", "text/plain; charset=utf-8", "no-store"),
+            ("tile/0/000", "application/octet-stream", "public, max-age=31536000, immutable"),
+            ("tile/0/001.p/50", "application/octet-stream", "public, max-age=1"),
+            ("tile/entries/000", "application/octet-stream", "public, max-age=31536000, immutable"),
+            ("ledger/v1/bundle/000", "application/x-ndjson", "public, max-age=31536000, immutable"),
+            ("ledger/v1/bundle/001.p/50", "application/x-ndjson", "public, max-age=1"),
+            ("ledger/v1/checkpoints", "application/json", "no-store"),
+            ("index.html", "text/html; charset=utf-8", "public, max-age=1"),
+        ] {
+            let answer = headers(path)
+            #expect(answer.hasPrefix("http/1.1 200"), "\(path): \(answer)")
+            #expect(answer.contains("content-type: \(type)\r\n"), "\(path): \(answer)")
+            #expect(
+                answer.contains("cache-control: \(cache)\r\n") && answer.components(separatedBy: "cache-control:").count == 2, "\(path): \(answer)")
+        }
+        let copy = fixture.dir.file("copy.sqlite")
+        let synced = fixture.cli.run(
+            ["sync", "--from", nginx.url + "/ledger/", "--ledger", copy, "--authority-key", "authority.pub"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        #expect(synced.status == 0 && synced.stdout.contains("306 new entries"), "\(synced.stdout) \(synced.stderr)")
     }
 
     /// Served by nginx: a copy made with `sync` from the folder equals the ledger row for row;
