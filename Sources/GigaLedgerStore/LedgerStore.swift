@@ -299,7 +299,12 @@ public struct StoreReader {
     /// The entries with this facts digest (`Facts.digest`) that no correction cancels, in order:
     /// candidates, whose data the caller compares. Every row read is checked (`checkedIndexRows`).
     public func uncorrectedEntries(factsDigest digest: Int64) throws -> [Int64] {
-        try checkedIndexRows(IndexRow.facts, where: "digest = ?", [.integer(digest)]).compactMap { $0.last?.integer }.filter { seq in
+        try uncorrected(IndexRow.facts, where: "digest = ?", [.integer(digest)])
+    }
+
+    /// The entries of the checked rows of `table` matching `condition` that no correction cancels, in order.
+    private func uncorrected(_ table: IndexRow.Table, where condition: String, _ arguments: [ColumnValue]) throws -> [Int64] {
+        try checkedIndexRows(table, where: condition, arguments).compactMap { $0.last?.integer }.filter { seq in
             try checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).isEmpty
         }
     }
@@ -315,8 +320,7 @@ public struct StoreReader {
             conditions.append("ref_key = ?")
             arguments.append(.integer(refKey))
         }
-        return try checkedIndexRows(IndexRow.nearFacts, where: conditions.joined(separator: " OR "), arguments).compactMap { $0.last?.integer }
-            .filter { seq in try checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).isEmpty }
+        return try uncorrected(IndexRow.nearFacts, where: conditions.joined(separator: " OR "), arguments)
     }
 
     /// The entry that recorded an import of a file with this SHA-256, if any (its row checked).
