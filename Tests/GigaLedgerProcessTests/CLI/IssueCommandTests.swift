@@ -50,6 +50,14 @@ import Testing
             server: server)
         #expect(officer.status == 65 && officer.stderr.contains("may not sign a report-issue entry"), "\(officer.stderr)")
         #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("q1-officer")))
+        // An issue through a server is at its head: --at is refused before anything is read or written.
+        let before = fixture.cli.state()
+        let at = fixture.remote(
+            ["report", "--quarter", "2026-Q1", "--at", "6", "--out", "q1-at", "--key", "authority.key", "--issue", "--ledger", "at-copy.sqlite"],
+            server: server)
+        #expect(at.status == 64 && at.stderr.contains("--issue with --server issues the report at the server's head: leave out --at"), "\(at.stderr)")
+        #expect(fixture.cli.state() == before && !FileManager.default.fileExists(atPath: fixture.dir.file("q1-at")))
+        #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("at-copy.sqlite")))
         let issued = fixture.remote(
             ["report", "--quarter", "2026-Q1", "--out", "q1", "--key", "authority.key", "--issue", "--ledger", "authority-copy.sqlite"],
             server: server)
