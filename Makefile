@@ -4,7 +4,8 @@ SWIFT ?= swift
 # find them, sqlite3, xxd, minisign and hledger for the tests that check our formats with standard tools,
 # GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong system clock,
 # openssl for the test certificate of the HTTPS server, nginx to serve a publication's static files,
-# chromium with chromium-driver to read the public page in a real browser (with Selenium, from PyPI),
+# chromium with chromium-driver to read the public page in a real browser (with Selenium and
+# axe-selenium-python, from PyPI),
 # and PostgreSQL's server and client, which the tests of the PostgreSQL store start on their own (issue 16).
 APT_PACKAGES = libsodium-dev libsqlite3-dev pkg-config sqlite3 xxd minisign hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client
 DEMO_DIR ?= demo
@@ -28,6 +29,8 @@ deps:
 	@python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
 	@# The public page's browser test (scripts/browse-public-page.py) drives chromium with Selenium.
 	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
+	@# ... and checks its accessibility with axe-core, which axe-selenium-python carries.
+	@python3 -c 'import axe_selenium_python' 2>/dev/null || python3 -m pip install -q axe-selenium-python
 
 build: deps
 	$(SWIFT) build

@@ -204,8 +204,14 @@ public final class LedgerClient: Sendable {
     /// A full-entry bundle (`ledger/v1/bundle/<N>[.p/<W>]`), served or published, read as entries.
     public func bundle(_ path: TilePath) async throws -> [Entry] {
         let relative = "ledger/v1/bundle/" + path.path.dropFirst("entries/".count)
-        guard let bytes = try await file(relative) else { throw ClientError.malformed("\(base) has no \(relative)") }
-        return try Self.protocolValue { try EntryWire.decodeLines(bytes) }
+        if let bytes = try await file(relative) { return try Self.protocolValue { try EntryWire.decodeLines(bytes) } }
+        // A partial bundle a publication removed once its full one was published (C2SP tlog-tiles
+        // lets a reader fall back to the full one): its first entries are the partial one's.
+        let full = TilePath(level: nil, index: path.index, width: TilePath.width)
+        guard path.width < TilePath.width, let bytes = try await file("ledger/v1/bundle/" + full.path.dropFirst("entries/".count)) else {
+            throw ClientError.malformed("\(base) has no \(relative)")
+        }
+        return Array(try Self.protocolValue { try EntryWire.decodeLines(bytes) }.prefix(path.width))
     }
 
     // MARK: - HTTP

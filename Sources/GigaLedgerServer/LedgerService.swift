@@ -116,12 +116,15 @@ final class LedgerService: Sendable {
     /// Whether the server listens (or, routes tested in process, is taken to).
     let listening: Mutex<Bool>
 
-    /// The public site at the latest kept checkpoint (made again after each new one).
+    /// The public site at the latest kept checkpoint (made again after each new one, its lists
+    /// extended with the new entries: O(new) apart from the summary's report).
     func publicSite() async throws -> PublicSite? {
         let keptSize = state.withLock { $0.kept?.size }
-        if let cached = site.withLock({ $0 }), cached.size == keptSize { return cached }
+        let cached = site.withLock { $0 }
+        if let cached, cached.size == keptSize { return cached }
         let reports = self.reports
-        let built = try await run { try $0.publicSite(reports: reports) }
+        let lists = cached.map(\.lists) ?? EntryLists(keepsAll: true)
+        let built = try await run { try $0.publicSite(reports: reports, lists: lists) }
         site.withLock { $0 = built }
         return built
     }

@@ -174,9 +174,13 @@ extension GigaLedger {
             abstract: "Write the ledger's latest checkpoint as static files for any web server: C2SP tlog-tiles, and full entries for replicas.",
             discussion: """
                 The files are what `gigaledger serve` answers for the same paths, byte for byte: `checkpoint`, \
-                `tile/...`, `ledger/v1/bundle/...` and `ledger/v1/checkpoints`. Run it again after new checkpoints: \
-                only new files are written, and `checkpoint` last, so a reader never sees a checkpoint whose files \
-                are missing. Anyone can then keep a verified copy with `gigaledger sync --from URL-OF-THE-FOLDER`. \
+                `tile/...`, `ledger/v1/bundle/...`, `ledger/v1/checkpoints`, `ledger/v1/keys` and the public pages \
+                (`index.html`, the entry lists under `entries/`). Run it again after new checkpoints (or let \
+                `gigaledger serve --publish DIR` do it): only what is new is written (tiles, bundles, the lists' \
+                open pages, the summary), and `checkpoint` last, so a reader never sees a checkpoint whose files \
+                are missing. Partial tiles and bundles are removed once their full one is older than \
+                --partial-grace. Anyone can then keep a verified copy with `gigaledger sync --from URL-OF-THE-FOLDER`, \
+                or prove one entry with `gigaledger prove --entry N --server URL-OF-THE-FOLDER`. \
                 schema/FORMAT.md section 18.
                 """)
 
@@ -189,21 +193,44 @@ extension GigaLedger {
                 "A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"
             ), completion: .directory)
         var reports: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "How long a partial tile or bundle stays once its full one is published (a reader may hold an older checkpoint).",
+                valueName: "seconds"))
+        var partialGrace: String = String(Int(Ledger.partialGraceSecondsDefault))
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
-        func run() async throws {
-            let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports)
-            if json {
-                print(
-                    Render.jsonObject([
-                        "out": .string(out), "size": .integer(publication.size), "files_written": .integer(Int64(publication.written)),
-                        "files_kept": .integer(Int64(publication.kept)),
-                    ]))
-            } else {
-                print(
-                    "published the checkpoint of \(publication.size) entries to \(out): \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there"
-                )
+        func validate() throws {
+            guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
+                throw InputError(field: "partial-grace", value: partialGrace, problem: "is not a number of seconds from 0 to 31536000")
             }
+        }
+
+        func run() async throws {
+            let grace = TimeInterval(Int(partialGrace) ?? 0)
+            let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports, partialGrace: grace)
+            if json {
+                print(Render.jsonObject(Self.fields(publication, out: out)))
+            } else {
+                print(Self.text(publication, out: out))
+            }
+        }
+
+        static func fields(_ publication: Ledger.Publication, out: String) -> [String: CanonicalJSON] {
+            [
+                "out": .string(out), "size": .integer(publication.size), "before": .integer(publication.before),
+                "files_written": .integer(Int64(publication.written)), "files_kept": .integer(Int64(publication.kept)),
+                "partials_removed": .integer(Int64(publication.removed)),
+            ]
+        }
+
+        static func text(_ publication: Ledger.Publication, out: String) -> String {
+            "published the checkpoint of \(publication.size) entries to \(out)"
+                + (publication.before > 0 ? " (after \(publication.before))" : "")
+                + ": \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there"
+                + (publication.removed > 0
+                    ? ", \(publication.removed) superseded partial \(publication.removed == 1 ? "tile" : "tiles") removed" : "")
         }
     }
 }

@@ -78,12 +78,16 @@ extension GigaLedger {
                 guard let entry, checkpoint == nil else {
                     throw CLIError(
                         message:
-                            "with --server, prove makes a receipt for --entry SEQ against the server's latest checkpoint; for --checkpoint or --from, use a verified copy (`gigaledger sync`)",
+                            "with --server, prove makes a receipt for --entry SEQ against the latest checkpoint of the server (or of the publication at that address); for --checkpoint or --from, use a verified copy (`gigaledger sync`)",
                         kind: .refused)
                 }
                 let seq = try SequenceNumber.parse(entry, field: "entry")
                 let read = try ledger.remoteRead(url)
-                guard let receipt = try await read.receipt(seq) else {
+                // A server answers proofs; a publication's files give them through its tiles.
+                let made =
+                    try await read.client.servesAPI()
+                    ? try await read.receipt(seq) : try await PublishedRead(client: read.client, trust: read.trust).receipt(seq)
+                guard let receipt = made else {
                     throw InputError(field: "entry", value: entry, problem: "is not an entry of the server's ledger")
                 }
                 try emit(receipt.encoded, to: out)

@@ -380,14 +380,16 @@ public final class Ledger {
     /// enrolled. A key whose index rows no entry made (written outside GigaLedger, or left behind
     /// by a cut) is left out: nothing relies on such a row, and `verify` names it.
     public func keys() throws -> [KeyRecord] {
-        try store.read { reader in
-            let facts = reader.facts
-            return try reader.keyIDs().compactMap { text in
-                guard let id = try? KeyID.parse(text, field: "key_id") else {
-                    throw LedgerError.damaged("index table keys holds \(InputError.quoted(text)), not a key ID")
-                }
-                do { return try facts.key(id) } catch LedgerError.unmadeIndexRow { return nil }
+        try store.read { try Self.keys($0) }
+    }
+
+    static func keys(_ reader: StoreReader) throws -> [KeyRecord] {
+        let facts = reader.facts
+        return try reader.keyIDs().compactMap { text in
+            guard let id = try? KeyID.parse(text, field: "key_id") else {
+                throw LedgerError.damaged("index table keys holds \(InputError.quoted(text)), not a key ID")
             }
+            do { return try facts.key(id) } catch LedgerError.unmadeIndexRow { return nil }
         }
     }
 

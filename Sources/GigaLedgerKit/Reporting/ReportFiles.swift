@@ -363,10 +363,14 @@ enum Charts {
 
     /// One stacked bar per row, scaled to `whole` (default: the row's sum), with a red marker at
     /// `marker` (a share of the bar) and a legend; a row with nothing in it says "no data".
-    static func stacked(rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)]) -> String {
+    /// `title`: the chart's accessible name (its `<title>`), for the public page.
+    static func stacked(
+        rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)], title: String? = nil
+    ) -> String {
         let height = Int64(rows.count) * (barHeight + 14) + 40
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(labelWidth + width + 20) \(height)\" width=\"100%\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n"
+        if let title { svg += "<title>\(escape(title))</title>\n" }
         for (index, row) in rows.enumerated() {
             let y = Int64(index) * (barHeight + 14) + 8
             svg += "<text x=\"0\" y=\"\(y + 17)\">\(escape(row.label))</text>\n"
@@ -400,7 +404,7 @@ enum Charts {
 
     /// Committed CAPEX by source against each factory's registered eligible CAPEX; the red mark
     /// is the cap on the Union's share of it (the grey rest is CAPEX not yet committed).
-    static func funding(_ report: PeriodReport) -> String {
+    static func funding(_ report: PeriodReport, title: String? = nil) -> String {
         let rows = report.factories.map { item -> (label: String, segments: [Total], whole: Total?, marker: Fraction?) in
             let figures = item.cumulative
             let cap = item.verdicts.first {
@@ -413,7 +417,7 @@ enum Charts {
             let marker = cap.map { Fraction(registered * Total($0) / 10_000, whole) }
             return (item.factory.id, segments, whole, marker)
         }
-        return stacked(rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")])
+        return stacked(rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")], title: title)
     }
 
     static func access(_ report: PeriodReport) -> String {

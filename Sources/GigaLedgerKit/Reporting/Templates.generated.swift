@@ -58,40 +58,16 @@ enum EmbeddedTemplates {
             #"""
             {{> page-head.html}}
             <h1>{{heading}}</h1>
-            <p>{{count}} entries{{#filter}} ({{filter}}){{/filter}}, newest first. Page {{page}} of {{pages}}.</p>
-            <nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
+            <p>Page {{page}}{{#range}}: entries {{range}} of this list{{/range}}{{^range}}: no entry yet{{/range}}, oldest first.{{^full}} Entries are added to this page as they are recorded, until it holds {{perPage}}.{{/full}}</p>
+            <nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Earlier entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Later entries</a>{{/next}}</p></nav>
             <div class="wrap"><table>
             <caption>{{heading}}, page {{page}}</caption>
-            <thead><tr><th scope="col">Entry</th><th scope="col">Recorded (UTC)</th><th scope="col">Type</th><th scope="col">What it records</th></tr></thead>
+            <thead><tr><th scope="col">Entry</th><th scope="col">Recorded (UTC)</th><th scope="col">Type</th><th scope="col">What it records</th><th scope="col">Signed by</th></tr></thead>
             <tbody>
-            {{#entries}}<tr><th scope="row"><a href="{{root}}entries/{{seq}}.html">#{{seq}}</a></th><td>{{recordedAt}}</td><td>{{type}}</td><td>{{summary}}</td></tr>
+            {{#entries}}<tr><th scope="row">#{{seq}}</th><td>{{recordedAt}}</td><td>{{type}}</td><td>{{summary}}</td><td>{{signer}}</td></tr>
             {{/entries}}</tbody>
             </table></div>
-            <nav aria-label="Pages, again"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Newer entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</p></nav>
-            {{> page-foot.html}}
-            """#
-        ),
-        (
-            "page-entry.html",
-            #"""
-            {{> page-head.html}}
-            <h1>Entry {{seq}}: {{type}}</h1>
-            <p>{{summary}}</p>
-            <div class="wrap"><table>
-            <caption>The entry as stored</caption>
-            <tbody>
-            <tr><th scope="row">Sequence number</th><td>{{seq}}</td></tr>
-            <tr><th scope="row">Recorded (UTC)</th><td>{{recordedAt}}</td></tr>
-            <tr><th scope="row">Signed by key</th><td><code>{{signer}}</code>{{#signerName}} ({{signerName}}){{/signerName}}</td></tr>
-            <tr><th scope="row">Hash</th><td class="hash">{{hash}}</td></tr>
-            <tr><th scope="row">Previous entry's hash</th><td class="hash">{{prevHash}}</td></tr>
-            <tr><th scope="row">Signature</th><td class="hash">{{signature}}</td></tr>
-            </tbody>
-            </table></div>
-            <h2>Receipt</h2>
-            <p><a href="{{root}}receipts/{{seq}}.txt" download>Download the receipt of entry {{seq}}</a>: the entry, its signature and its inclusion proof in the checkpoint of {{size}} entries. Check it offline with <code>gigaledger check-receipt {{seq}}.txt --ledger-key authority.pub</code>.</p>
-            <h2>The body (canonical JSON)</h2>
-            <pre>{{body}}</pre>
+            <nav aria-label="Pages, again"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Earlier entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Later entries</a>{{/next}}</p></nav>
             {{> page-foot.html}}
             """#
         ),
@@ -100,7 +76,8 @@ enum EmbeddedTemplates {
             #"""
             </main>
             <footer>
-            <p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify</code> and <code>gigaledger report</code>.</p>
+            {{#rootHex}}<p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: see <a href="{{root}}index.html#check">Check it yourself</a>.</p>{{/rootHex}}
+            {{^rootHex}}<p class="meta">Each list is numbered oldest first, {{perPage}} entries to a page: a full page never changes. Prove any entry against the latest <a href="{{root}}checkpoint">signed checkpoint</a> with <code>gigaledger prove --entry N --server THIS-ADDRESS</code>.</p>{{/rootHex}}
             </footer>
             </body>
             </html>
@@ -132,9 +109,15 @@ enum EmbeddedTemplates {
             .note { background: #f3f5f8; border-left: 4px solid #003399; padding: .5em .8em; }
             pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: .6em; border: 1px solid #d0d7de; }
             .pages { display: flex; flex-wrap: wrap; gap: .5em 1em; }
+            .provisional { background: #fff4d6; border-left: 4px solid #8a6100; padding: .5em .8em; }
+            section.factory { border-top: 1px solid #b6bec8; margin-top: 1.5em; }
+            dl.shares { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; } dl.shares dd { margin: 0; }
+            ul.verdicts li { margin-bottom: .6em; } .why { color: #3d444d; font-size: .9em; }
+            figure { margin: 1em 0; } figcaption { color: #3d444d; font-size: .9em; }
+            @media print { a { color: #000; } nav { display: none; } svg { max-width: 100%; } }
             @media (max-width: 640px) {
               body { font-size: 15px; } h1 { font-size: 1.3em; }
-              th, td { padding: .25em .3em; } td.n { white-space: normal; }
+              th, td { padding: .25em .3em; } td.n { white-space: normal; } dl.shares { grid-template-columns: 1fr; } dl.shares dd { margin-bottom: .4em; }
             }
             </style>
             </head>
@@ -156,6 +139,9 @@ enum EmbeddedTemplates {
             {{> page-head.html}}
             <h1>{{origin}}</h1>
             <p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed by the officer who recorded it; nobody, the operator included, can change it afterwards without every copy noticing.</p>
+            {{#provisional}}<p class="provisional"><strong>PROVISIONAL.</strong> {{year}} is not over (the last entry was recorded {{lastRecorded}}): the figures and verdicts below are those of the year so far and may still change. The year's verdicts are those of the annual report issued after it ends.</p>{{/provisional}}
+            {{#final}}<p class="note">{{year}} is over: the figures and verdicts below are the year's, at this checkpoint. Entries recorded later for {{year}} (corrections) would still change them: compare with the issued reports below.</p>{{/final}}
+            {{#notInForce}}<p class="provisional">No verdict is decided: {{notInForce}}</p>{{/notInForce}}
 
             <h2 id="checkpoint">Latest checkpoint</h2>
             <dl>
@@ -167,32 +153,74 @@ enum EmbeddedTemplates {
             <p><a href="{{root}}checkpoint">The signed checkpoint</a> (C2SP format), with the tiles and the full entries behind it, is published with this page.</p>
 
             <h2 id="factories">Gigafactories</h2>
-            <p>Committed and paid to date (corrections netted), and the verdicts of the safeguards in force ({{policy}}) for {{year}}, at this checkpoint.</p>
-            <div class="wrap"><table>
-            <caption>Funding and safeguards per gigafactory</caption>
-            <thead><tr><th scope="col">Gigafactory</th><th scope="col">Hosts</th><th scope="col">Committed</th><th scope="col">Paid</th><th scope="col">Union share of paid</th><th scope="col">Safeguards</th></tr></thead>
-            <tbody>
-            {{#factories}}<tr><th scope="row"><a href="{{root}}entries/factory-{{slug}}/page-1.html">{{name}}</a><br><code>{{id}}</code></th><td>{{hosts}}</td><td class="n">{{committed}}</td><td class="n">{{paid}}</td><td class="n">{{unionShare}}</td>
-            <td>{{#verdicts}}<span class="{{css}}">{{status}}</span> {{rule}}<br>{{/verdicts}}{{^verdicts}}none assessed{{/verdicts}}</td></tr>
-            {{/factories}}</tbody>
-            </table></div>
-            {{#hasProgramme}}<h3>All gigafactories together</h3>
-            <ul>{{#programme}}<li><span class="{{css}}">{{status}}</span> {{rule}}</li>{{/programme}}</ul>{{/hasProgramme}}
+            <p>Money committed and paid to date by source (corrections netted), and the safeguards of {{policy}} for {{year}}, at this checkpoint. Three shares of the Union's money are shown, because they answer different questions:</p>
+            <ul>
+            <li><strong>Union share of commitments</strong>: the Union's commitments divided by everyone's commitments.</li>
+            <li><strong>Union share of registered CAPEX</strong>: the Union's committed capital expenditure divided by the gigafactory's registered eligible CAPEX. This is the measure the cap on the Union's share is judged on.</li>
+            <li><strong>Union share of payments</strong>: the Union's payments divided by everyone's payments so far. Payments follow commitments at different paces, so this share can be far above the cap early on without breaching it.</li>
+            </ul>
+            {{#hasFactories}}
+            {{#fundingChart}}<figure>
+            {{{fundingChart}}}
+            <figcaption>Financing mix: committed CAPEX by source per gigafactory, drawn against its registered eligible CAPEX (the grey rest is not yet committed). The red mark is the cap on the Union's share of that CAPEX. The same figures are in each gigafactory's table below.</figcaption>
+            </figure>{{/fundingChart}}
+            <figure>
+            {{{shareChart}}}
+            <figcaption>Union share of access time (GPU-hours in the Union's pool, "access") beside the Union's share of commitments ("money"), per gigafactory: the regulation asks the Union's access to be in proportion to its money. The same shares are in each gigafactory's list below.</figcaption>
+            </figure>
+            {{/hasFactories}}
+            {{^hasFactories}}<p>No gigafactory is registered yet.</p>{{/hasFactories}}
 
-            <h2 id="entries">Entries</h2>
-            <p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, newest first; each with its receipt to download and check offline.</p>
-            <p>By gigafactory: {{#factories}}<a href="{{root}}entries/factory-{{slug}}/page-1.html">{{id}}</a>{{^last}} · {{/last}}{{/factories}}</p>
-            <p>By source: {{#sources}}<a href="{{root}}entries/source-{{slug}}/page-1.html">{{name}}</a>{{^last}} · {{/last}}{{/sources}}</p>
+            {{#factories}}<section class="factory" aria-labelledby="f-{{slug}}">
+            <h3 id="f-{{slug}}">{{name}} <code>{{id}}</code></h3>
+            <p>{{kind}} hosted by {{hosts}}; registered eligible CAPEX {{capex}}. <a href="{{root}}entries/factory-{{slug}}/page-1.html">Its entries</a>.</p>
+            <div class="wrap"><table>
+            <caption>Money for {{id}} by source, to date (EUR)</caption>
+            <thead><tr><th scope="col">Source</th><th scope="col">Committed</th><th scope="col">Paid</th></tr></thead>
+            <tbody>
+            {{#sources}}<tr><th scope="row">{{name}}</th><td class="n">{{committed}}</td><td class="n">{{paid}}</td></tr>
+            {{/sources}}<tr><th scope="row">Total</th><td class="n">{{committed}}</td><td class="n">{{paid}}</td></tr>
+            </tbody>
+            </table></div>
+            <dl class="shares">
+            <dt>Union share of commitments</dt><dd>{{shareCommitted}}</dd>
+            <dt>Union share of registered CAPEX (what the cap is judged on)</dt><dd>{{shareCapex}}</dd>
+            <dt>Union share of payments so far</dt><dd>{{sharePaid}}</dd>
+            <dt>Union share of access time</dt><dd>{{shareAccess}} of {{hours}} GPU-hours</dd>
+            </dl>
+            <h4>Safeguards</h4>
+            {{#hasVerdicts}}<ul class="verdicts">
+            {{#verdicts}}<li><strong class="{{css}}">{{status}}</strong>: {{words}}.<br>{{explanation}}{{#margin}} ({{margin}}){{/margin}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>
+            {{/verdicts}}</ul>{{/hasVerdicts}}
+            {{^hasVerdicts}}<p>None assessed.</p>{{/hasVerdicts}}
+            {{#hasFlags}}<h4>Flags for a reader</h4>
+            <ul>{{#flags}}<li>{{text}}</li>{{/flags}}</ul>{{/hasFlags}}
+            </section>
+            {{/factories}}
+            {{#hasProgramme}}<h3>All gigafactories together</h3>
+            <ul class="verdicts">{{#programme}}<li><strong class="{{css}}">{{status}}</strong>: {{words}}.<br>{{explanation}}{{#margin}} ({{margin}}){{/margin}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>{{/programme}}</ul>{{/hasProgramme}}
 
             <h2 id="reports">Reports</h2>
-            {{#hasReports}}<ul>
+            {{#hasIssues}}<p>Reports of {{year}} issued on the ledger (each an entry that fixes the report's summary by its SHA-256):</p>
+            <ul>{{#issues}}<li>{{period}} at entry {{entryCount}}, issued by {{signer}} on {{recordedAt}} (entry {{seq}})</li>{{/issues}}</ul>{{/hasIssues}}
+            {{#hasReports}}<p>Published with this page:</p><ul>
             {{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}{{#signed}}, signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
             {{/reports}}</ul>
             <p>Recompute any of them from your copy with <code>gigaledger report --quarter PERIOD --at ENTRY</code> (or <code>--year</code>); the files must be the same.</p>{{/hasReports}}
-            {{^hasReports}}<p>No report is published with this page yet.</p>{{/hasReports}}
+            {{^hasReports}}<p>No report file is published with this page yet.</p>{{/hasReports}}
+
+            <h2 id="entries">Entries</h2>
+            <p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, oldest first, 256 to a page.</p>
+            <p>By gigafactory: {{#factoryLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}) {{/factoryLists}}</p>
+            <p>By source: {{#sourceLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}) {{/sourceLists}}</p>
 
             <h2 id="check">Check it yourself</h2>
-            <p class="note">Keep your own verified copy: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code> and <code>gigaledger report --ledger copy.sqlite --year {{year}}</code>. The independent tools in <code>schema/tools/</code> check the same files without GigaLedger.</p>
+            <p>Nothing on this page needs to be taken on trust. With the authority's public key (<code>authority.pub</code>, from the Joint Undertaking):</p>
+            <ul>
+            <li>A receipt for one entry, checked offline: <code>gigaledger prove --entry N --server THIS-ADDRESS --out receipt.txt</code>, then <code>gigaledger check-receipt receipt.txt --ledger-key authority.pub</code>.</li>
+            <li>Your own verified copy of every entry: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code>, and this page's figures with <code>gigaledger report --ledger copy.sqlite --year {{year}} --at {{size}}</code>.</li>
+            <li>Without GigaLedger: <code>python3 schema/tools/check_tiles.py THIS-ADDRESS --key authority.pub</code> (from the project's source), or any C2SP tlog-tiles client (Go's <code>golang.org/x/mod/sumdb/tlog</code>) reads the <code>checkpoint</code> and <code>tile/</code> files.</li>
+            </ul>
             {{> page-foot.html}}
             """#
         ),

@@ -22,15 +22,16 @@ public protocol LedgerServing: AnyObject {
     func enrolmentEntry(of id: KeyID) throws -> Entry?
     func keys() throws -> [KeyRecord]
     func checkpointKeyEntries() throws -> [Entry]
-    func publicSite(reports reportsDirectory: String?) throws -> PublicSite?
+    func publicSite(reports reportsDirectory: String?, lists: EntryLists) throws -> PublicSite?
     func entry(_ seq: Int64) throws -> Entry?
-    func receiptMaker(checkpointNote note: String) throws -> (Int64) throws -> Receipt
 
     // The read path: tlog tiles, bundles, checkpoints, proofs
     func tile(level: Int, index: Int64, width: Int, size: Int64) throws -> [UInt8]?
     func entryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]?
     func fullEntryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]?
     func checkpointsDocument(above size: Int64) throws -> [UInt8]
+    /// `ledger/v1/keys` at the latest kept checkpoint; nil when none is kept.
+    func keysDocument() throws -> [UInt8]?
     func latestCheckpointCosigned() throws -> String?
     func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash]
     func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash]

@@ -11,68 +11,169 @@ import GigaLedgerStore
 extension Ledger {
     /// What a publication wrote.
     public struct Publication: Sendable {
-        /// The size of the checkpoint published.
+        /// The size of the checkpoint published, and of the one the folder published before (0: none).
         public let size: Int64
+        public let before: Int64
         /// Files written now; files already there (full tiles and bundles never change) are kept.
         public let written: Int
         public let kept: Int
+        /// Superseded partial tiles and bundles removed (their full one older than the grace period).
+        public let removed: Int
+        /// The time spent on the summary page's figures (the year's report at the checkpoint: one
+        /// pass over the ledger), apart from the rest, which costs O(new entries).
+        public let summaryNanoseconds: UInt64
     }
 
-    /// Writes the publication of the latest kept checkpoint under `directory`, incrementally (a
-    /// full tile or bundle already there is not written again; a partial one is added beside the
-    /// narrower ones, which stay valid for older checkpoints) and in an order that never shows a
-    /// reader a checkpoint whose files are missing: every file is written whole (a temporary file,
-    /// synced, renamed), and `checkpoint` last. The tiles, bundles and checkpoint documents come from
-    /// one read of the ledger, the pages from the same checkpoint.
-    public func publish(to directory: String, reports: String? = nil) throws -> Publication {
-        // The pages first (they read the ledger on their own); the files below must be of the same checkpoint.
-        guard let site = try publicSite(reports: reports) else {
-            throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
-        }
+    /// How long a partial tile or bundle stays once its full one is published: a reader holding an
+    /// older checkpoint may still ask for it (C2SP tlog-tiles lets it fall back to the full one).
+    public static let partialGraceSecondsDefault: TimeInterval = 3600
+
+    /// Writes the publication of the latest kept checkpoint under `directory`, at the cost of what
+    /// is new since the checkpoint the folder publishes: the tiles and bundles from there (a full
+    /// one already there is not written again; a partial one is added beside the narrower ones,
+    /// which stay valid for older checkpoints), the list pages from each list's open page on (a
+    /// full page is written once), the summary, and `checkpoint` last, so a reader never sees a
+    /// checkpoint whose files are missing (every file is written whole: a temporary file, synced,
+    /// renamed). Partial tiles and bundles whose full one was published more than `partialGrace`
+    /// seconds ago are removed.
+    public func publish(
+        to directory: String, reports: String? = nil, partialGrace: TimeInterval = Ledger.partialGraceSecondsDefault, now: Date = Date()
+    ) throws -> Publication {
         // A killed publish left its file being written beside the one it replaced.
         Files.removeLeftovers(under: directory, marker: ".new-")
         var writer = PublicationWriter(directory: directory)
-        let (checkpoints, checkpoint) = try store.read { reader -> ([UInt8], [UInt8]) in
-            guard let latest = try reader.checkpoints().last, latest.size == site.size else {
-                throw Refusal("a checkpoint was kept while publishing; publish again")
+        let (latest, before, checkpoints, checkpoint, keysDocument) = try store.read {
+            reader -> (StoredCheckpoint, Int64, [UInt8], [UInt8], [UInt8]) in
+            guard let latest = try reader.latestCheckpoint() else {
+                throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
             }
             let size = latest.size
             guard size <= (try reader.size()), try Merkle.root(size: size, node: reader.treeNode) == latest.root else {
                 throw LedgerError.checkpointMismatch("the ledger no longer matches its latest checkpoint (\(size) entries); nothing was published")
             }
-            try Self.checkNotRolledBack(directory: directory, size: size, origin: try Self.origin(reader), reader: reader)
-            // Hash tiles, level by level, while the level has a complete node.
+            let before = try Self.checkNotRolledBack(directory: directory, size: size, origin: try Self.origin(reader), reader: reader)
+            // Hash tiles, level by level, while the level has a complete node; from the tile the
+            // folder's checkpoint ends in.
             var level = 0
             while TilePath.height * level < 63, size >> (TilePath.height * level) > 0 {
-                let nodes = size >> (TilePath.height * level)
-                try writer.series(prefix: "tile/", level: level, count: nodes) { index, width in
+                let shift = TilePath.height * level
+                try writer.series(prefix: "tile/", level: level, count: size >> shift, from: before >> shift) { index, width in
                     try Self.tile(reader, level: level, index: index, width: width, size: size)
                 }
                 level += 1
             }
-            try writer.series(prefix: "tile/", level: nil, count: size) { index, width in
+            try writer.series(prefix: "tile/", level: nil, count: size, from: before) { index, width in
                 try Self.bundle(reader, index: index, width: width, size: size, full: false)
             }
-            try writer.series(prefix: "ledger/v1/bundle/", level: nil, count: size) { index, width in
+            try writer.series(prefix: "ledger/v1/bundle/", level: nil, count: size, from: before) { index, width in
                 try Self.bundle(reader, index: index, width: width, size: size, full: true)
             }
             return (
-                try Self.checkpointsDocument(reader, above: 0) + [0x0a],
-                Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8)
+                latest, before, try Self.checkpointsDocument(reader, above: 0) + [0x0a],
+                Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8),
+                try Self.keysDocument(reader, size: size)
             )
         }
-        // The pages and receipts change with every checkpoint (they name it): written again each
-        // time, not synced one by one (the checkpoint, written last and synced, is what a reader trusts).
-        let receipts = try receiptMaker(checkpointNote: site.note)
-        for path in site.paths {
-            guard let page = try site.page(path, ledger: self, receipts: receipts) else {
-                throw LedgerError.damaged("the public page \(path) cannot be made")
+        let size = latest.size
+        let lists = try writeLists(into: &writer, directory: directory, published: before, size: size)
+        // The summary: the year's report at this checkpoint.
+        let started = DispatchTime.now().uptimeNanoseconds
+        let keys = try self.keys()
+        let published = try publishedReports(reports, size: size)
+        let index = try PublicSummary.make(
+            ledger: self, checkpoint: latest, note: String(decoding: checkpoint, as: UTF8.self), keys: keys, lists: lists, reports: published)
+        let summaryNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+        let site = PublicSite(
+            size: size, note: String(decoding: checkpoint, as: UTF8.self), index: index, lists: lists, keyNames: [:], reportsDirectory: reports,
+            reports: published)
+        try writer.replace("index.html", with: index, sync: false)
+        for report in published {
+            for file in report.files {
+                guard let bytes = try site.reportFile(report.name, file) else { continue }
+                try writer.replaceIfChanged("reports/\(report.name)/\(file)", with: bytes)
             }
-            try writer.replace(path, with: page, sync: false)
         }
+        try writer.replaceIfChanged("ledger/v1/keys", with: keysDocument)
         try writer.replace("ledger/v1/checkpoints", with: checkpoints)
         try writer.replace("checkpoint", with: checkpoint)
-        return Publication(size: site.size, written: writer.written, kept: writer.kept)
+        let removed = try writer.removeSuperseded(olderThan: now.addingTimeInterval(-partialGrace))
+        return Publication(
+            size: size, before: before, written: writer.written, kept: writer.kept, removed: removed, summaryNanoseconds: summaryNanoseconds)
+    }
+
+    /// Where a publication keeps its lists' open pages (`EntryLists.encoded`).
+    static let listsFile = "entries/lists.json"
+
+    /// The list pages from each list's open page on, for the entries after `published` (the size
+    /// of the checkpoint the folder publishes): a page is written when it fills and once more for
+    /// the open page it leaves. Lists the folder does not hold in a shape this ledger confirms (a
+    /// first publish, a folder of an older layout, an interrupted publish) are made again from
+    /// the first entry, the folder's old lists and per-entry pages removed first.
+    private func writeLists(into writer: inout PublicationWriter, directory: String, published: Int64, size: Int64) throws -> EntryLists {
+        let keyNames = Dictionary(try keys().map { ($0.enrolment.publicKey.id.description, $0.enrolment.name) }, uniquingKeysWith: { a, _ in a })
+        var rows = [Int64: PublicSite.Row]()
+        var lists = EntryLists(keepsAll: false)
+        if published > 0, let state = FileManager.default.contents(atPath: directory + "/" + Self.listsFile),
+            let read = EntryLists.decode([UInt8](state), pages: PublicSite.listPagesVersion), read.size == published,
+            try heldEntriesBelong(read, rows: &rows, keyNames: keyNames)
+        {
+            lists = read
+        } else {
+            rows = [:]
+            for folder in ["entries", "receipts"] { try? FileManager.default.removeItem(atPath: directory + "/" + folder) }
+        }
+        var touched = Set<EntryList>()
+        while lists.size < size {
+            let page = try store.read { try $0.entries(from: lists.size + 1, limit: Int(min(10_000, size - lists.size))) }
+            guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
+            for entry in page {
+                let on = lists.add(seq: entry.seq, data: (try? EntryBody.decode(entry.body))?.data)
+                rows[entry.seq] = PublicSite.Row(entry, keyNames: keyNames)
+                for list in on {
+                    touched.insert(list)
+                    if lists.holdsFullPage(list) {
+                        let number = lists.firstHeldPage(list)
+                        try writePage(list, number, lists: lists, rows: rows, into: &writer)
+                        lists.dropFullPage(list)
+                    }
+                }
+            }
+            let held = lists.held
+            rows = rows.filter { held.contains($0.key) }
+        }
+        if published == 0 && size == 0 { touched.insert(.all) }
+        for list in touched.sorted() { try writePage(list, lists.firstHeldPage(list), lists: lists, rows: rows, into: &writer) }
+        try writer.replace(Self.listsFile, with: lists.encoded(pages: PublicSite.listPagesVersion))
+        return lists
+    }
+
+    private func writePage(
+        _ list: EntryList, _ number: Int, lists: EntryLists, rows: [Int64: PublicSite.Row], into writer: inout PublicationWriter
+    ) throws {
+        guard let seqs = lists.page(number, of: list) else { throw LedgerError.damaged("page \(number) of \(list.folder) is not held") }
+        let page = try seqs.map { seq in
+            guard let row = rows[seq] else { throw LedgerError.damaged("entry \(seq) of \(list.folder) was not read") }
+            return row
+        }
+        try writer.replace(list.folder + "page-\(number).html", with: PublicSite.listPage(list, page: number, rows: page), sync: false)
+    }
+
+    /// Whether every entry the folder's lists hold open is on its list (read here, into `rows`): a
+    /// folder whose lists this ledger does not give is listed again.
+    private func heldEntriesBelong(_ lists: EntryLists, rows: inout [Int64: PublicSite.Row], keyNames: [String: String]) throws -> Bool {
+        var on = [Int64: [EntryList]]()
+        for list in lists.lists {
+            guard let seqs = lists.page(lists.firstHeldPage(list), of: list) else { return false }
+            for seq in seqs {
+                if on[seq] == nil {
+                    guard let entry = try entry(seq) else { return false }
+                    rows[seq] = PublicSite.Row(entry, keyNames: keyNames)
+                    on[seq] = [.all] + EntryList.lists(of: (try? EntryBody.decode(entry.body))?.data)
+                }
+                guard on[seq]!.contains(list) else { return false }
+            }
+        }
+        return true
     }
 }
 
@@ -80,9 +181,11 @@ extension Ledger {
     /// A publication never goes back: the folder's checkpoint, when there is one, must be of this
     /// ledger (same origin, the root this ledger has at its size) and no larger than the one about
     /// to replace it (a lagging replica publishing into the same folder would roll it back).
-    static func checkNotRolledBack(directory: String, size: Int64, origin: String, reader: StoreReader) throws {
+    /// Returns the size of the folder's checkpoint (0 when it has none).
+    @discardableResult
+    static func checkNotRolledBack(directory: String, size: Int64, origin: String, reader: StoreReader) throws -> Int64 {
         let path = directory + "/checkpoint"
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
         let text = try OutputFiles.readText(path, what: "published checkpoint", bytesMax: SignedNote.bytesMax)
         guard let note = try? SignedNote.parse(text), let published = try? Checkpoint.parse(note.text) else {
             throw FileRefusal("published checkpoint \(path)", "is not a checkpoint: publish into an empty folder, or remove it")
@@ -100,6 +203,29 @@ extension Ledger {
                 "\(directory) publishes a checkpoint of \(published.size) entries that this ledger's first \(published.size) do not give: another history; nothing was written"
             )
         }
+        return published.size
+    }
+
+    /// `ledger/v1/keys` at the latest kept checkpoint, as `serve` answers it; nil when none is kept.
+    public func keysDocument() throws -> [UInt8]? {
+        try store.read { reader in try reader.latestCheckpoint().map { try Self.keysDocument(reader, size: $0.size) } }
+    }
+
+    /// `ledger/v1/keys`: every entry that enrols or revokes a key (the genesis included) up to
+    /// `size`, in order, as bundle lines (FORMAT.md section 18): what a reader of a publication
+    /// needs to find a signer's key and the checkpoint key's enrolment, each entry proven by its
+    /// inclusion in the checkpoint (the file itself is not trusted).
+    static func keysDocument(_ reader: StoreReader, size: Int64) throws -> [UInt8] {
+        var seqs = Set<Int64>()
+        for record in try Self.keys(reader) where record.enrolledAt <= size {
+            seqs.insert(record.enrolledAt)
+            if let revoked = record.revokedAt, revoked <= size { seqs.insert(revoked) }
+        }
+        let entries = try seqs.sorted().map { seq in
+            guard let entry = try reader.entry(seq) else { throw LedgerError.damaged("entry \(seq) cannot be read") }
+            return entry
+        }
+        return EntryWire.encodeLines(entries)
     }
 }
 
@@ -111,11 +237,12 @@ struct PublicationWriter {
 
     init(directory: String) { self.directory = directory }
 
-    /// Every tile (or bundle) of a series of `count` leaves or nodes: the full ones of 256 and, when
-    /// `count` is not a multiple of 256, the partial one of the rest. `make(index, width)`.
-    mutating func series(prefix: String, level: Int?, count: Int64, make: (Int64, Int) throws -> [UInt8]?) throws {
+    /// Every tile (or bundle) of a series of `count` leaves or nodes from the one that holds leaf
+    /// (or node) `from` on: the full ones of 256 and, when `count` is not a multiple of 256, the
+    /// partial one of the rest. `make(index, width)`.
+    mutating func series(prefix: String, level: Int?, count: Int64, from: Int64 = 0, make: (Int64, Int) throws -> [UInt8]?) throws {
         let width = Int64(TilePath.width)
-        for index in 0..<(count / width) {
+        for index in min(from, count) / width..<(count / width) {
             try once(prefix + bundlePath(TilePath(level: level, index: index, width: TilePath.width), prefix: prefix)) {
                 try make(index, TilePath.width)
             }
@@ -140,6 +267,44 @@ struct PublicationWriter {
         }
         guard let bytes = try make() else { throw LedgerError.damaged("the publication's \(relative) cannot be made from the stored tree") }
         try replace(relative, with: bytes)
+    }
+
+    /// Writes `relative` unless it holds `bytes` already (a report file, the keys document).
+    mutating func replaceIfChanged(_ relative: String, with bytes: [UInt8]) throws {
+        if let data = FileManager.default.contents(atPath: directory + "/" + relative), [UInt8](data) == bytes {
+            kept += 1
+            return
+        }
+        try replace(relative, with: bytes)
+    }
+
+    /// Removes the partial tiles and bundles (`<N>.p/<W>`) whose full one (`<N>`) was written
+    /// before `cutoff`; returns how many files it removed.
+    func removeSuperseded(olderThan cutoff: Date) throws -> Int {
+        var removed = 0
+        for top in ["tile", "ledger/v1/bundle"] {
+            let root = directory + "/" + top
+            guard let walk = FileManager.default.enumerator(atPath: root) else { continue }
+            var partials = [String]()
+            while let relative = walk.nextObject() as? String {
+                if relative.hasSuffix(".p") {
+                    partials.append(relative)
+                    walk.skipDescendants()
+                }
+            }
+            for partial in partials {
+                let folder = root + "/" + partial
+                let full = String(folder.dropLast(2))
+                guard let written = (try? FileManager.default.attributesOfItem(atPath: full))?[.modificationDate] as? Date, written < cutoff else {
+                    continue
+                }
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where unlink(folder + "/" + file) == 0 {
+                    removed += 1
+                }
+                rmdir(folder)
+            }
+        }
+        return removed
     }
 
     /// Writes `relative` whole: a temporary file beside it, synced (unless `sync` is false), then

@@ -11,7 +11,7 @@ struct SiteController {
         let routes = RouteCollection(context: LedgerRequestContext.self)
         routes.get("/") { _, _ in try await page("index.html") }
         routes.get("index.html") { _, _ in try await page("index.html") }
-        for folder in ["entries", "receipts", "reports"] {
+        for folder in ["entries", "reports"] {
             routes.get("\(folder)/**") { request, _ in try await page(String(request.uri.path.dropFirst())) }
         }
         routes.get("health") { _, _ in try await health() }

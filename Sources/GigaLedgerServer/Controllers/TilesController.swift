@@ -13,6 +13,7 @@ struct TilesController {
         routes.get("checkpoint") { _, _ in try await checkpoint() }
         routes.get("tile/**") { request, _ in try await tile(request) }
         routes.get("ledger/v1/bundle/**") { request, _ in try await bundle(request) }
+        routes.get("ledger/v1/keys") { _, _ in try await keys() }
         return routes
     }
 
@@ -36,6 +37,15 @@ struct TilesController {
         }
         guard let bytes else { throw HTTPRefusal(.notFound, "tile \(path.path) is not complete in this ledger") }
         return Answer.bytes(bytes, type: "application/octet-stream", cache: path.width == TilePath.width ? Answer.immutable : Answer.brief)
+    }
+
+    /// `ledger/v1/keys`: the entries that enrol and revoke keys up to the latest kept checkpoint,
+    /// as JSON lines (what `publish` writes beside it).
+    func keys() async throws -> Response {
+        guard let bytes = try await service.run({ ledger in try ledger.keysDocument() }) else {
+            throw HTTPRefusal(.notFound, "no checkpoint is kept yet")
+        }
+        return Answer.bytes(bytes, type: "application/x-ndjson", cache: Answer.brief)
     }
 
     /// `ledger/v1/bundle/<N>[.p/<W>]`: entries 256·N + 1 to 256·N + W in full, as JSON lines;

@@ -86,8 +86,13 @@ func freePort() throws -> Int {
         #expect(
             files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2")
                 && files.contains("tile/entries/001")
-                && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint"), "\(files)")
-        for file in files {
+                && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint")
+                && files.contains("ledger/v1/keys") && files.contains("entries/page-3.html")
+                && files.contains("entries/factory-de-jupiter/page-3.html") && files.contains("entries/source-ms-DE/page-3.html"), "\(files)")
+        // No page and no receipt per entry.
+        #expect(!files.contains { $0.hasPrefix("receipts/") || $0.hasPrefix("entries/1") }, "\(files)")
+        // Every file but the publication's own bookkeeping (its lists' open pages) is served.
+        for file in files where file != "entries/lists.json" {
             let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
             #expect(served.status == 200, "\(file): \(served.status)")
             #expect(
@@ -294,30 +299,71 @@ func freePort() throws -> Int {
         #expect(check(out, "--key authority.pub --witness auditor.pub --witness officer.pub --quorum 1").status == 0)
     }
 
-    /// The public page in a real browser (Debian's chromium, chromium-driver, Selenium): from the
-    /// published files served by nginx and from `serve`, at desktop and phone width, following the
-    /// links from the summary to a gigafactory's entries, an entry and its receipt, which checks.
+    /// The public page in a real browser (Debian's chromium, chromium-driver, Selenium, axe-core):
+    /// from the published files served by nginx and from `serve`, at desktop and phone width, with
+    /// no serious or critical accessibility violation, following a gigafactory's link to its
+    /// entries; its figures (money by source, the Union's shares, the verdicts) are the year's
+    /// report's at the same state; a receipt for an entry comes from either address.
     @Test func thePublicPageInABrowser() throws {
         let fixture = try ServerFixture()
-        try importRows(fixture, "a.csv", from: 1, count: 150)
+        try fixture.cli.expectOK(["policy", "set", "--key", "authority.key", "--file", Repository.shippedPolicyPath])
+        let union =
+            (1...3).map { "contribution,de-jupiter,eu,commitment,capex,\(1_000_000 + $0).00,2026-03-0\($0),EU-C\($0)\n" }.joined()
+            + "contribution,de-jupiter,eu,payment,capex,400000.00,2026-03-05,EU-P1\n"
+        fixture.dir.write("eu.csv", "type,factory,source,kind,category,amount,date,ref\n" + union, mode: 0o644)
+        try fixture.cli.expectOK(["import", "eu.csv", "--key", "authority.key"], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        let state = (1...3).map { "contribution,de-jupiter,ms:DE,commitment,capex,\(2_000_000 + $0).00,2026-03-0\($0),DE-C\($0)\n" }.joined()
+        fixture.dir.write("de.csv", "type,factory,source,kind,category,amount,date,ref\n" + state, mode: 0o644)
+        try fixture.cli.expectOK(["import", "de.csv", "--key", "officer.key"], env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.cli.passphraseFile])
+        try importRows(fixture, "a.csv", from: 1, count: 300)
         let out = fixture.dir.file("pub")
         try fixture.cli.expectOK(["publish", "--out", out])
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/browse-public-page.py").path
+        let lines = try String(contentsOfFile: out + "/checkpoint", encoding: .utf8).split(separator: "\n")
+        let size = try #require(Int(lines[1]))
+        try fixture.cli.expectOK(["report", "--year", "2026", "--at", String(size), "--out", "year"])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.dir.file("year/summary.json")))) as? [String: Any])
+        let factory = try #require((summary["factories"] as? [[String: Any]])?.first { $0["id"] as? String == "de-jupiter" })
+        let sources = try #require((factory["cumulative"] as? [String: Any])?["sources"] as? [String: [String: Any]])
+        func cents(_ source: String, _ field: String) -> Int64 { (sources[source]?[field] as? NSNumber)?.int64Value ?? 0 }
+        let committed = sources.keys.reduce(Int64(0)) { $0 + cents($1, "committed_cents") }
+        let paid = sources.keys.reduce(Int64(0)) { $0 + cents($1, "paid_cents") }
+        let verdicts = try #require(factory["verdicts"] as? [[String: Any]]).map { $0["status"] as? String ?? "" }
+        let script = Repository.path("scripts/browse-public-page.py")
         let nginx = try StaticServer(dir: fixture.dir, root: out)
         let server = try fixture.start()
         for (what, url) in [("published", nginx.url), ("served", server.url)] {
             let shots = fixture.dir.file("shots-\(what)")
             let browsed = shell("python3 '\(script)' '\(url)' '\(shots)'", in: fixture.dir)
             #expect(browsed.status == 0, "\(what): \(browsed.stdout) \(browsed.stderr)")
-            for file in ["desktop.png", "phone.png"] {
+            for file in ["desktop.png", "phone.png", "entries.png"] {
                 #expect(
                     ((try? FileManager.default.attributesOfItem(atPath: shots + "/" + file)[.size] as? Int) ?? 0) ?? 0 > 10_000, "\(what): \(file)")
             }
-            let receipt = fixture.cli.run(["check-receipt", shots + "/receipt.txt", "--ledger-key", "authority.pub"])
+            // The page's figures are the report's.
+            let shown = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: shots + "/figures.json"))) as? [String: [String: Any]])
+            let page = try #require(shown["de-jupiter"])
+            let shares = try #require(page["shares"] as? [String: String])
             #expect(
-                receipt.status == 0 && receipt.stdout.hasPrefix("receipt verified: entry 155 (contribution)"),
-                "\(what): \(receipt.stdout) \(receipt.stderr)")
+                shares["Union share of commitments"] == Fraction(Int128(cents("eu", "committed_cents")), Int128(committed)).percentText, "\(shares)")
+            #expect(shares["Union share of payments so far"] == Fraction(Int128(cents("eu", "paid_cents")), Int128(paid)).percentText, "\(shares)")
+            let capexVerdict = try #require(
+                (factory["verdicts"] as? [[String: Any]])?.first { $0["rule"] as? String == "union-capex-share-max-gigafactory" })
+            #expect(
+                shares["Union share of registered CAPEX (what the cap is judged on)"] == (capexVerdict["value"] as? [String: Any])?["percent"]
+                    as? String)
+            let money = try #require(page["money"] as? [String: [String]])
+            #expect(money["Total"] == [Cents.formatted(Int128(committed)), Cents.formatted(Int128(paid))], "\(money)")
+            #expect(page["verdicts"] as? [String] == verdicts, "\(page)")
+            // A receipt from the same address.
+            let receipt = fixture.dir.file("receipt-\(what).txt")
+            let proved = fixture.cli.run(
+                ["prove", "--entry", "20", "--server", url, "--authority-key", "authority.pub", "--out", receipt],
+                env: ["XDG_CONFIG_HOME": fixture.dir.file("reader-\(what)")])
+            #expect(proved.status == 0, "\(what): \(proved.stderr)")
+            let checked = fixture.cli.run(["check-receipt", receipt, "--ledger-key", "authority.pub"])
+            #expect(checked.status == 0 && checked.stdout.hasPrefix("receipt verified: entry 20 "), "\(what): \(checked.stdout) \(checked.stderr)")
         }
         server.stop()
         nginx.stop()
@@ -351,6 +397,109 @@ func freePort() throws -> Int {
         }
         #expect(try rawHTTP(server.url, request: httpRequest("GET", "/reports/edited/summary.json")).status == 404)
         server.stop()
+    }
+
+    /// Issue 32: a publish after new entries writes what is new and nothing else: the tiles and
+    /// bundles from the folder's checkpoint on, each list's open page and the pages it fills, the
+    /// summary and the documents; a full list page never changes; superseded partial tiles go
+    /// once their grace is over, and readers of the folder still get what they need.
+    @Test func aPublishWritesOnlyWhatIsNew() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 600)
+        let out = fixture.dir.file("pub")
+        let first = try fixture.cli.expectOK(["publish", "--out", out, "--json"])
+        #expect(first.stdout.contains("\"before\":0") && first.stdout.contains("\"size\":606"), "\(first.stdout)")
+        func snapshot() throws -> [String: Date] {
+            var files = [String: Date]()
+            for path in try FileManager.default.subpathsOfDirectory(atPath: out) {
+                let attributes = try FileManager.default.attributesOfItem(atPath: out + "/" + path)
+                guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+                files[path] = attributes[.modificationDate] as? Date
+            }
+            return files
+        }
+        let fullPage = try String(contentsOfFile: out + "/entries/page-1.html", encoding: .utf8)
+        #expect(fullPage.contains("entries 1 to 256 of this list") && fullPage.contains("href=\"page-2.html\" rel=\"next\""))
+        #expect(!fullPage.contains("606"), "a full page names no checkpoint")
+        let before = try snapshot()
+        Thread.sleep(forTimeInterval: 0.02)
+        try importRows(fixture, "b.csv", from: 601, count: 1_000)
+        let second = try fixture.cli.expectOK(["publish", "--out", out, "--json", "--partial-grace", "0"])
+        let after = try snapshot()
+        let changed = after.filter { before[$0.key] != $0.value }.keys.sorted()
+        let written = try #require(
+            second.stdout.split(separator: ",").first { $0.contains("files_written") }.flatMap { Int($0.split(separator: ":")[1]) })
+        #expect(second.stdout.contains("\"before\":606") && second.stdout.contains("\"size\":1607"), "\(second.stdout)")
+        #expect(changed.count == written, "every file written is counted: \(changed) \(second.stdout)")
+        // 1,000 entries: 4 full tiles and bundles per series and a partial, level 1's partial, 5 list
+        // pages per list (3 lists), the summary, lists.json, the two documents, the checkpoint.
+        #expect(written <= 40, "\(written) files: \(changed)")
+        #expect(!changed.contains("entries/page-1.html") && !changed.contains("tile/0/000") && !changed.contains("ledger/v1/keys"), "\(changed)")
+        #expect(try String(contentsOfFile: out + "/entries/page-1.html", encoding: .utf8) == fullPage)
+        // Superseded partials (grace 0) are gone; the new checkpoint's partials are there.
+        #expect(!FileManager.default.fileExists(atPath: out + "/tile/0/002.p/94") && !FileManager.default.fileExists(atPath: out + "/tile/0/002.p"))
+        #expect(FileManager.default.fileExists(atPath: out + "/tile/0/006.p/71") && second.stdout.contains("\"partials_removed\":"))
+        // What the server answers for the same state is what was written.
+        let server = try fixture.start()
+        for file in ["index.html", "entries/page-1.html", "entries/page-7.html", "entries/factory-de-jupiter/page-6.html", "ledger/v1/keys"] {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            let published = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)))
+            #expect(served.status == 200 && served.body == published, "\(file)")
+        }
+        server.stop()
+        // A folder whose lists were lost (or of an older layout) gets them again from the first entry.
+        try FileManager.default.removeItem(atPath: out + "/entries/lists.json")
+        try FileManager.default.createDirectory(atPath: out + "/receipts", withIntermediateDirectories: true)
+        fixture.dir.write("pub/receipts/1.txt", "an old receipt")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        #expect(try String(contentsOfFile: out + "/entries/page-1.html", encoding: .utf8) == fullPage)
+        #expect(!FileManager.default.fileExists(atPath: out + "/receipts"))
+        // A reader of the folder: a copy, and a receipt from the tiles.
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let auditor = ["XDG_CONFIG_HOME": fixture.dir.file("auditor")]
+        let copy = fixture.cli.run(
+            ["sync", "--from", nginx.url, "--ledger", fixture.dir.file("copy.sqlite"), "--authority-key", "authority.pub"], env: auditor)
+        #expect(copy.status == 0 && copy.stdout.contains("1607 new entries"), "\(copy.stdout) \(copy.stderr)")
+        nginx.stop()
+    }
+
+    /// Issue 32: `prove --entry N --server URL` makes a receipt from a publication's files (the
+    /// tiles, the bundle, ledger/v1/keys), which `check-receipt` accepts; a publication rolled
+    /// back, or with a tile or a key entry changed, gives no receipt.
+    @Test func aReceiptFromAPublicationsTiles() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 300)
+        let older = fixture.dir.file("older")
+        try fixture.cli.expectOK(["publish", "--out", older])
+        try importRows(fixture, "b.csv", from: 301, count: 300)
+        let out = fixture.dir.file("pub")
+        try fixture.cli.expectOK(["publish", "--out", out])
+        let nginx = try StaticServer(dir: fixture.dir, root: fixture.dir.path)
+        let reader = ["XDG_CONFIG_HOME": fixture.dir.file("reader")]
+        for seq in ["1", "3", "260", "607"] {
+            let proved = fixture.cli.run(
+                ["prove", "--entry", seq, "--server", nginx.url + "/pub", "--authority-key", "authority.pub", "--out", "r\(seq).txt"], env: reader)
+            #expect(proved.status == 0, "\(seq): \(proved.stdout) \(proved.stderr)")
+            let checked = fixture.cli.run(["check-receipt", "r\(seq).txt", "--ledger-key", "authority.pub"])
+            #expect(checked.status == 0 && checked.stdout.hasPrefix("receipt verified: entry \(seq) "), "\(seq): \(checked.stdout) \(checked.stderr)")
+        }
+        let beyond = fixture.cli.run(["prove", "--entry", "608", "--server", nginx.url + "/pub"], env: reader)
+        #expect(beyond.status == 65 && beyond.stderr.contains("608"), "\(beyond.status) \(beyond.stderr)")
+        // The same reader, shown the older publication at the same address: a rollback, refused.
+        try FileManager.default.moveItem(atPath: out, toPath: fixture.dir.file("newer"))
+        try FileManager.default.copyItem(atPath: older, toPath: out)
+        let rolledBack = fixture.cli.run(["prove", "--entry", "3", "--server", nginx.url + "/pub"], env: reader)
+        #expect(rolledBack.status == 1 && rolledBack.stderr.contains("fewer than the 607"), "\(rolledBack.stderr)")
+        try FileManager.default.removeItem(atPath: out)
+        try FileManager.default.moveItem(atPath: fixture.dir.file("newer"), toPath: out)
+        // A tile changed (the level-1 hash of entries 257 to 512, in entry 3's proof): the proof leads elsewhere.
+        let tile = out + "/tile/1/000.p/2"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: tile)))
+        bytes[40] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: tile))
+        let badTile = fixture.cli.run(["prove", "--entry", "3", "--server", nginx.url + "/pub"], env: reader)
+        #expect(badTile.status == 1 && badTile.stderr.contains("entry 3"), "\(badTile.status) \(badTile.stdout) \(badTile.stderr)")
+        nginx.stop()
     }
 
     func rows(_ table: String, _ path: String) throws -> [String] {
