@@ -28,6 +28,11 @@ public func buildApplication(
     let metrics = ServerMetrics()
     let witnessing = configuration.witnesses.isEmpty ? nil : Witnessing(witnesses: configuration.witnesses, service: service, logger: logger)
     let keeper = CheckpointKeeper(service: service, witnessing: witnessing, logger: logger)
+    let publisher = configuration.publish.map {
+        Publisher(
+            service: service, ledgerPath: configuration.ledgerPath, directory: $0, reports: configuration.reports,
+            partialGrace: configuration.partialGraceSeconds, logger: logger)
+    }
     let scheme = configuration.tls == nil ? "http" : "https"
     let tls = try configuration.tls.map { try TLSContextHolder(certificate: $0.certificate, privateKey: $0.privateKey) }
     reloader?.attach(service: service, witnessing: witnessing, tls: tls, ledgerPath: configuration.ledgerPath)
@@ -35,7 +40,7 @@ public func buildApplication(
         router: buildRouter(service: service, metrics: metrics, logger: logger),
         server: serverBuilder(tls: tls, idleSeconds: configuration.limits.idleSecondsMax),
         configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "gigaledger"),
-        services: [keeper] + (witnessing.map { [$0] } ?? []),
+        services: [keeper] + (witnessing.map { [$0] } ?? []) + (publisher.map { [$0] } ?? []),
         onServerRunning: { channel in
             let address = "\(channel.localAddress?.ipAddress ?? configuration.host):\(channel.localAddress?.port ?? configuration.port)"
             service.announce("\(scheme)://\(address)")

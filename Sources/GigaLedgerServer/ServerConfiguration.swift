@@ -1,5 +1,6 @@
 import Foundation
 import GigaLedgerCore
+import GigaLedgerKit
 
 /// What `gigaledger serve` is told: where the ledger is, where to listen, the log key, the limits.
 public struct ServerConfiguration: Sendable {
@@ -15,6 +16,10 @@ public struct ServerConfiguration: Sendable {
     public var witnesses: [WitnessEndpoint] = []
     /// A folder of report folders shown on the public page (`--reports DIR`).
     public var reports: String?
+    /// A folder to publish each checkpoint kept into (`--publish DIR`, as `gigaledger publish`), and
+    /// how long superseded partial tiles stay there (`--partial-grace`).
+    public var publish: String?
+    public var partialGraceSeconds: TimeInterval = Ledger.partialGraceSecondsDefault
     /// The server's state folder (`--state`): the rollback guard, the largest checkpoint it signed
     /// (`RollbackGuard`); nil keeps none (routes tested in process).
     public var stateDirectory: String?

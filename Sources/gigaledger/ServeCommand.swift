@@ -16,7 +16,8 @@ extension GigaLedger {
                 through it; reads (verify, report, backup, publish) work beside it. The log key \
                 (`key enroll --role log`) signs checkpoints here, so the authority key stays offline. Stops on \
                 SIGTERM or SIGINT after the requests in flight; on SIGHUP reads its log key, its witnesses' \
-                keys and its TLS certificate again (all or none). The operator runbook, "One server for many offices"; \
+                keys and its TLS certificate again (all or none). With --publish DIR it also writes each checkpoint \
+                it keeps to DIR, as `gigaledger publish` does. The operator runbook, "One server for many offices"; \
                 schema/FORMAT.md section 17.
                 """)
 
@@ -58,9 +59,23 @@ extension GigaLedger {
                 "A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.",
                 valueName: "dir"), completion: .directory)
         var reports: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Publish each checkpoint kept into this folder, as `gigaledger publish --out DIR` does (for nginx or any web server).",
+                valueName: "dir"), completion: .directory)
+        var publish: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --publish: how long a partial tile or bundle stays once its full one is published.", valueName: "seconds"))
+        var partialGrace: String = String(Int(Ledger.partialGraceSecondsDefault))
 
         func validate() throws {
             _ = try Self.parseListen(listen)
+            guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
+                throw InputError(field: "partial-grace", value: partialGrace, problem: "is not a number of seconds from 0 to 31536000")
+            }
             guard (tlsCert == nil) == (tlsKey == nil) else {
                 throw ValidationError("--\(tlsCert == nil ? "tls-cert" : "tls-key") is missing: HTTPS needs both --tls-cert and --tls-key")
             }
@@ -91,6 +106,8 @@ extension GigaLedger {
             configuration.witnesses = try witness.map(Self.parseWitness)
             configuration.stateDirectory = state ?? RollbackGuard.defaultDirectory(environment: ProcessInfo.processInfo.environment)
             configuration.reports = reports
+            configuration.publish = publish
+            configuration.partialGraceSeconds = TimeInterval(Int(partialGrace) ?? 0)
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
             let scheme = tlsCert == nil ? "http" : "https"
             let path = ledger.displayPath

@@ -502,6 +502,45 @@ func freePort() throws -> Int {
         nginx.stop()
     }
 
+    /// Issue 32: `serve --publish DIR` keeps a publication up to date with the checkpoints the
+    /// server keeps: officers record through the server, the folder (served by nginx) follows, a
+    /// copy synced from it holds their entries, and its pages are the server's.
+    @Test func theServerKeepsItsPublicationUpToDate() throws {
+        let fixture = try ServerFixture()
+        let out = fixture.dir.file("pub")
+        let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--publish", out, "--partial-grace", "0"])
+        func published() -> Int? {
+            guard let text = try? String(contentsOfFile: out + "/checkpoint", encoding: .utf8) else { return nil }
+            return Int(text.split(separator: "\n")[1])
+        }
+        func waitFor(_ size: Int) -> Bool {
+            for _ in 0..<200 {
+                if published() == size { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+        let start = try #require(Int(try fixture.cli.expectOK(["status", "--json"]).stdout.split(separator: "\"entries\":")[1].prefix { $0.isNumber }))
+        #expect(waitFor(start), "the first checkpoint is published: \(published() ?? 0) \(server.log)")
+        for ref in ["SP-1", "SP-2", "SP-3"] {
+            let recorded = fixture.remote(fixture.payment(ref: ref), server: server)
+            #expect(recorded.status == 0, "\(recorded.stderr)")
+        }
+        #expect(waitFor(start + 3), "the publication follows: \(published() ?? 0) \(server.log)")
+        let nginx = try StaticServer(dir: fixture.dir, root: out)
+        let copy = fixture.cli.run(
+            ["sync", "--from", nginx.url, "--ledger", fixture.dir.file("copy.sqlite"), "--authority-key", "authority.pub"],
+            env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
+        #expect(copy.status == 0 && copy.stdout.contains("\(start + 3) new entries"), "\(copy.stdout) \(copy.stderr)")
+        for file in ["index.html", "entries/page-1.html", "ledger/v1/keys", "checkpoint"] {
+            let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
+            let written = try rawHTTPBytes(nginx.url, request: httpRequest("GET", "/" + file))
+            #expect(served.status == 200 && served.body == written.body, "\(file)")
+        }
+        nginx.stop()
+        server.stop()
+    }
+
     func rows(_ table: String, _ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
     }
