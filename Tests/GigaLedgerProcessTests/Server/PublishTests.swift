@@ -520,7 +520,8 @@ func freePort() throws -> Int {
             }
             return false
         }
-        let start = try #require(Int(try fixture.cli.expectOK(["status", "--json"]).stdout.split(separator: "\"entries\":")[1].prefix { $0.isNumber }))
+        let start = try #require(
+            Int(try fixture.cli.expectOK(["status", "--json"]).stdout.split(separator: "\"entries\":")[1].prefix { $0.isNumber }))
         #expect(waitFor(start), "the first checkpoint is published: \(published() ?? 0) \(server.log)")
         for ref in ["SP-1", "SP-2", "SP-3"] {
             let recorded = fixture.remote(fixture.payment(ref: ref), server: server)
