@@ -62,7 +62,7 @@ func figures(_ results: [SizeResult], limits: RawLimits) -> String {
 
         Measured by `make bench` (release build; `gigaledger-bench`, Sources/gigaledger-bench/) on \(machine).
         The synthetic ledgers come from a fixed-seed generator: 5 gigafactories, all 27 member states, 20 private
-        partners, contributions (75%) and access records (25%) across 2026, imported in files of 100,000 rows.
+        partners, contributions (75%) and access records (25%) dated January to November 2026, imported in files of 100,000 rows.
         Every ratio is against a raw limit measured in the same run: the best of 5 runs before and 5 after the
         ledgers (this is a shared VM; the best run is the ceiling, so no ratio is flattered by a slow moment).
 

@@ -19,6 +19,8 @@ if arguments.count == 7 && arguments[1] == "--officer" {
 }
 // `--server-only BINARY OUTPUT.md`: only the server's figures (a quicker run), written to OUTPUT.md.
 let serverOnly = arguments.count == 4 && arguments[1] == "--server-only"
+// `--publication-only BINARY OUTPUT.md [SIZE]`: only the publication's figures (issue 32).
+let publicationOnly = arguments.count >= 4 && arguments[1] == "--publication-only"
 // `--postgres-only BINARY OUTPUT.md`: only PostgreSQL beside SQLite (GIGALEDGER_BENCH_POSTGRES set).
 let postgresOnly = arguments.count == 4 && arguments[1] == "--postgres-only"
 guard arguments.count >= 3 else {
@@ -26,8 +28,10 @@ guard arguments.count >= 3 else {
     exit(64)
 }
 let makeLedgerOnly = arguments[1] == "--make-ledger" && arguments.count == 4
-let binary = serverOnly || postgresOnly ? arguments[2] : arguments[1], output = serverOnly || postgresOnly ? arguments[3] : arguments[2]
-let sizes = arguments.count > 3 && !serverOnly && !postgresOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
+let binary = serverOnly || postgresOnly || publicationOnly ? arguments[2] : arguments[1]
+let output = serverOnly || postgresOnly || publicationOnly ? arguments[3] : arguments[2]
+let sizes =
+    arguments.count > 3 && !serverOnly && !postgresOnly && !publicationOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
 /// Rows of the ledger compared in both stores.
 let postgresSize = 100_000
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-bench-\(getpid())").path
@@ -62,6 +66,12 @@ if serverOnly {
     exit(0)
 }
 
+if publicationOnly {
+    let size = arguments.count > 4 ? Int(arguments[4]) ?? 1_000_000 : 1_000_000
+    try publicationFigures(try measurePublication(size: size, work: work, random: &random)).write(toFile: output, atomically: true, encoding: .utf8)
+    exit(0)
+}
+
 if postgresOnly {
     guard let base = postgresBase() else {
         FileHandle.standardError.write(Data("set GIGALEDGER_BENCH_POSTGRES (make bench does)\n".utf8))
@@ -80,11 +90,12 @@ for size in sizes {
     results.append(try measure(size: size, binary: binary, work: work, keyPath: keyPath, random: &random))
 }
 let server = try measureServer(binary: binary, work: work, random: &random, syncBases: [100_000, 1_000_000])
+let publication = try measurePublication(size: sizes.max() ?? 1_000_000, work: work, random: &random)
 let postgres = try postgresBase().map { try measurePostgres(base: $0, work: work, size: postgresSize, random: &random) }
 log("raw limits again")
 try limits.measure(work: work, sqliteToo: false)
 try writeBenchmarks(
-    figures(results, limits: limits) + "\n\n" + serverFigures(server)
+    figures(results, limits: limits) + "\n\n" + serverFigures(server) + "\n\n" + publicationFigures(publication)
         + (postgres.map { "\n\n" + postgresFigures($0) }
             ?? "\n\n## PostgreSQL beside SQLite (issue 16)\n\nNot measured: GIGALEDGER_BENCH_POSTGRES was not set (`make bench` sets it).\n"),
     to: output)

@@ -23,12 +23,12 @@ public struct PublicSite: Sendable {
         let summary: String
         let signer: String
 
-        init(_ entry: Entry, keyNames: [String: String]) {
-            let body = try? EntryBody.decode(entry.body)
+        /// `data`: the entry's data, decoded by the caller (nil: decoded here; undecodable: no summary).
+        init(_ entry: Entry, data: EntryData?? = nil, keyNames: [String: String]) {
             seq = entry.seq
             type = entry.type
             recordedAt = entry.recordedAt
-            summary = body?.data.summary ?? ""
+            summary = (data ?? (try? EntryBody.decode(entry.body))?.data)?.summary ?? ""
             signer = keyNames[entry.signer] ?? entry.signer
         }
     }

@@ -37,7 +37,7 @@ extension Ledger {
     /// renamed). Partial tiles and bundles whose full one was published more than `partialGrace`
     /// seconds ago are removed.
     public func publish(
-        to directory: String, reports: String? = nil, partialGrace: TimeInterval = Ledger.partialGraceSecondsDefault, now: Date = Date()
+        to directory: String, reports: String? = nil, partialGrace: TimeInterval = Ledger.partialGraceSecondsDefault
     ) throws -> Publication {
         // A killed publish left its file being written beside the one it replaced.
         Files.removeLeftovers(under: directory, marker: ".new-")
@@ -96,7 +96,9 @@ extension Ledger {
         try writer.replaceIfChanged("ledger/v1/keys", with: keysDocument)
         try writer.replace("ledger/v1/checkpoints", with: checkpoints)
         try writer.replace("checkpoint", with: checkpoint)
-        let removed = try writer.removeSuperseded(olderThan: now.addingTimeInterval(-partialGrace))
+        // Measured from now, once this publication's full tiles are written (a grace of 0 removes
+        // the partials they supersede at once).
+        let removed = try writer.removeSuperseded(olderThan: Date().addingTimeInterval(-partialGrace))
         return Publication(
             size: size, before: before, written: writer.written, kept: writer.kept, removed: removed, summaryNanoseconds: summaryNanoseconds)
     }
@@ -127,8 +129,9 @@ extension Ledger {
             let page = try store.read { try $0.entries(from: lists.size + 1, limit: Int(min(10_000, size - lists.size))) }
             guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
             for entry in page {
-                let on = lists.add(seq: entry.seq, data: (try? EntryBody.decode(entry.body))?.data)
-                rows[entry.seq] = PublicSite.Row(entry, keyNames: keyNames)
+                let data = (try? EntryBody.decode(entry.body))?.data
+                let on = lists.add(seq: entry.seq, data: data)
+                rows[entry.seq] = PublicSite.Row(entry, data: .some(data), keyNames: keyNames)
                 for list in on {
                     touched.insert(list)
                     if lists.holdsFullPage(list) {
@@ -167,8 +170,9 @@ extension Ledger {
             for seq in seqs {
                 if on[seq] == nil {
                     guard let entry = try entry(seq) else { return false }
-                    rows[seq] = PublicSite.Row(entry, keyNames: keyNames)
-                    on[seq] = [.all] + EntryList.lists(of: (try? EntryBody.decode(entry.body))?.data)
+                    let data = (try? EntryBody.decode(entry.body))?.data
+                    rows[seq] = PublicSite.Row(entry, data: .some(data), keyNames: keyNames)
+                    on[seq] = [.all] + EntryList.lists(of: data)
                 }
                 guard on[seq]!.contains(list) else { return false }
             }
