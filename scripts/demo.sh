@@ -68,7 +68,7 @@ c --factory it-po-valley-aigf --source private:lumen-ai --amount 12500000 --date
 say "A mistaken payment and its correction"
 contribution_entry=$("$G" contribution record --key de-officer.key --factory de-bavaria-aigf --source ms:DE \
   --amount 14000000 --date 2026-03-31 --category capex --kind payment --ref "BMFTR-Z-0042 (duplicate)" | sed -n 's/^entry \([0-9]*\):.*/\1/p')
-"$G" correct --key de-officer.key --entry "$contribution_entry" --reason "duplicate of BMFTR-Z-0042, booked twice"
+"$G" correct --key de-officer.key --entry "$contribution_entry" --reason "duplicate of BMFTR-Z-0042, booked twice" --yes
 
 say "Compute access granted"
 a() { quiet access record "$@"; }
@@ -119,7 +119,7 @@ say "2026-Q2: new money and access; a late Q1 commitment and a corrected Q1 comm
 GIGALEDGER_KEY=ju-officer.key c --factory de-bavaria-aigf --source eu --amount 25000000 --date 2026-05-12 --category opex --kind commitment --ref "JU-AIGF-2026-01-OPEX"
 GIGALEDGER_KEY=de-officer.key c --factory de-bavaria-aigf --source ms:DE --amount 25000000 --date 2026-05-20 --category opex --kind commitment --ref "BMFTR-AIGF-1-OPEX"
 c --factory it-po-valley-aigf --source ms:IT --amount 40000000 --date 2026-03-28 --category capex --kind commitment --ref "MUR-AIGF-11 addendum, signed in March, booked late"
-"$G" correct --entry "$es_entry" --reason "amount is EUR 310,000,000 per the signed hosting agreement" >/dev/null
+"$G" correct --entry "$es_entry" --reason "amount is EUR 310,000,000 per the signed hosting agreement" --yes >/dev/null
 c --factory fr-es-pyrenees-aigf --source ms:ES --amount 310000000 --date 2026-02-05 --category capex --kind commitment --ref "MTDFP-AIGF-3 (corrected)"
 de --beneficiary "Regensburg Quantum Chem GmbH" --category sme --gpu-hours 90000 --date 2026-04-14 --pool union --country DE
 fr --beneficiary "CNRS climate downscaling" --category public --gpu-hours 200000 --date 2026-05-06 --pool union --country FR

@@ -4,7 +4,7 @@ import GigaLedgerKit
 
 /// A receipt from a publication's static files alone (`gigaledger publish`, FORMAT.md section 18;
 /// no API to answer proofs): the `checkpoint`, the C2SP hash tiles the proofs are computed from,
-/// the full-entry bundle that holds the entry, and `ledger/v1/keys` for the signer's enrolment and
+/// the full-entry bundle that holds the entry, and `ledger/v1/key-entries` for the signer's enrolment and
 /// the checkpoint key's. Nothing fetched is trusted: the checkpoint is opened with the ledger's
 /// checkpoint keys (the genesis authority the user trusts, and the log keys it enrolled, revoked
 /// ones left out), every entry used is proven in it, and the checkpoint must extend the one this
@@ -18,7 +18,7 @@ public struct PublishedRead: Sendable {
         self.trust = trust
     }
 
-    /// A receipt for entry `seq` against the publication's checkpoint; nil when it has no such entry.
+    /// A receipt for entry `seq` against the publication's checkpoint (an `InputError` when it has no such entry).
     public func receipt(_ seq: Int64) async throws -> Receipt? {
         guard let bytes = try await client.file("checkpoint") else {
             throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint")
@@ -27,25 +27,15 @@ public struct PublishedRead: Sendable {
         guard let signed = try? SignedNote.parse(note), let unverified = try? Checkpoint.parse(signed.text) else {
             throw ClientError.malformed("the checkpoint of \(client.base) is not a signed checkpoint note")
         }
-        guard seq >= 1, seq <= unverified.size else { return nil }
-        guard let document = try await client.file("ledger/v1/keys") else {
+        guard let document = try await client.file("ledger/v1/key-entries") else {
             throw ClientError.malformed(
-                "\(client.base) publishes no ledger/v1/keys (a publication by an older gigaledger: publish it again), so no receipt can be made from it; keep a copy instead with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger prove --entry \(seq) --ledger COPY.sqlite`"
+                "\(client.base) publishes no ledger/v1/key-entries (a publication by an older gigaledger: publish it again), so no receipt can be made from it; keep a copy instead with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger prove --entry \(seq) --ledger COPY.sqlite`"
             )
         }
         let keyEntries = try LedgerClient.protocolValue { try EntryWire.decodeLines(document) }.filter { $0.seq <= unverified.size }
         // The checkpoint keys: the genesis authority (the one trusted for the origin) and the log
         // keys it enrolled; a key the document says was revoked at or before the checkpoint is not one.
-        let revoked = Set(
-            keyEntries.compactMap { entry -> KeyID? in
-                guard case .keyRevoke(let revocation)? = (try? EntryBody.decode(entry.body))?.data else { return nil }
-                return revocation.keyID
-            })
-        let keys = try trust.checkpointKeys(
-            keyEntries.filter { entry in
-                guard case .keyEnroll(let enrolment)? = (try? EntryBody.decode(entry.body))?.data else { return true }
-                return !revoked.contains(enrolment.publicKey.id)
-            }, origin: unverified.origin)
+        let keys = try checkpointKeys(keyEntries, origin: unverified.origin)
         let checkpoint: Checkpoint
         do { (checkpoint, _) = try Checkpoint.open(note, trusting: keys) } catch {
             throw VerificationFailure(
@@ -53,11 +43,21 @@ public struct PublishedRead: Sendable {
                 reason: "the checkpoint of \(client.base) is not signed by a log or authority key of \(unverified.origin) (\(error))")
         }
         let tiles = TileReader(client: client, size: checkpoint.size)
-        try await checkNotRolledBack(checkpoint, note: note, tiles: tiles)
+        // Checked before the entry is looked for: a checkpoint's size is believed only once signed.
+        let seen = try await checkNotRolledBack(checkpoint, note: note, tiles: tiles)
+        guard seq >= 1, seq <= checkpoint.size else {
+            let lags =
+                seen.map {
+                    $0 > checkpoint.size ? ", behind the \($0) you saw before (a mirror not yet updated, or a rollback: ask the ledger's server)" : ""
+                } ?? ""
+            throw InputError(
+                field: "entry", value: String(seq),
+                problem: "is not an entry of the publication's checkpoint, which holds entries 1 to \(checkpoint.size)\(lags)")
+        }
         guard let genesisEntry = keyEntries.first(where: { $0.seq == 1 }),
             case .genesis(let genesis)? = (try? EntryBody.decode(genesisEntry.body))?.data
         else {
-            throw ClientError.malformed("the ledger/v1/keys of \(client.base) does not start with the genesis entry")
+            throw ClientError.malformed("the ledger/v1/key-entries of \(client.base) does not start with the genesis entry")
         }
         let authority = genesis.authority.publicKey
         let entry = try await provenEntry(seq, tiles: tiles, root: checkpoint.root)
@@ -70,7 +70,7 @@ public struct PublishedRead: Sendable {
             let signerKey = RemoteRead.enrolledKey(enrolment, id: body.signer)
         else {
             throw VerificationFailure(
-                seq: seq, reason: "the ledger/v1/keys of \(client.base) holds no enrolment of entry \(seq)'s signer \(body.signer)")
+                seq: seq, reason: "the ledger/v1/key-entries of \(client.base) holds no enrolment of entry \(seq)'s signer \(body.signer)")
         }
         _ = try await provenEntry(enrolment.seq, tiles: tiles, root: checkpoint.root, expected: enrolment)
         var keyPath = [Receipt.CheckpointKeyEnrolment]()
@@ -90,28 +90,103 @@ public struct PublishedRead: Sendable {
             seq: seq, prevHash: entry.prevHash, body: entry.body, hash: entry.hash, signerKey: signerKey, signature: entry.signature,
             proof: try await tiles.inclusionProof(index: seq - 1), keyPath: keyPath, checkpointNote: note)
         _ = try receipt.check(ledgerKey: authority)
-        try trust.kept.write(note, origin: checkpoint.origin, server: client.base)
+        // Kept for next time, unless it is behind the one kept (never one older: `KeptCheckpoints`).
+        if (seen ?? 0) <= checkpoint.size { try trust.kept.write(note, origin: checkpoint.origin, server: client.base) }
         return receipt
     }
 
-    /// The checkpoint must extend the one this user kept for the ledger (a consistency proof from
-    /// the tiles); one with fewer entries, or another history, is written down as evidence.
-    private func checkNotRolledBack(_ checkpoint: Checkpoint, note: String, tiles: TileReader) async throws {
-        guard let previous = try trust.kept.read(origin: checkpoint.origin) else { return }
-        let old = previous.checkpoint
-        guard old.size <= checkpoint.size else {
-            throw try trust.evidence(
-                "\(client.base) publishes a checkpoint of \(checkpoint.size) entries, fewer than the \(old.size) this user checked before: history was removed, or the publication was rolled back",
-                copy: old, served: note, server: client.base)
+    /// Whether the publication still holds what a receipt proves: its checkpoint, signed by a
+    /// checkpoint key of the ledger, extends the receipt's (a consistency proof from its tiles).
+    /// Returns the publication's checkpoint size; throws `VerificationFailure` when it does not.
+    public func stillHolds(_ receipt: Checkpoint) async throws -> Int64 {
+        guard let bytes = try await client.file("checkpoint") else {
+            throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint")
         }
-        guard old.size > 0, old.size < checkpoint.size else {
-            guard old.size == 0 || old.root == checkpoint.root else {
+        let note = String(decoding: bytes, as: UTF8.self)
+        guard let signed = try? SignedNote.parse(note), let unverified = try? Checkpoint.parse(signed.text) else {
+            throw ClientError.malformed("the checkpoint of \(client.base) is not a signed checkpoint note")
+        }
+        guard unverified.origin == receipt.origin else {
+            throw VerificationFailure(seq: receipt.size, reason: "\(client.base) publishes \(unverified.origin), the receipt is of \(receipt.origin)")
+        }
+        guard let document = try await client.file("ledger/v1/key-entries") else {
+            throw ClientError.malformed("\(client.base) publishes no ledger/v1/key-entries (a publication by an older gigaledger: publish it again)")
+        }
+        let keyEntries = try LedgerClient.protocolValue { try EntryWire.decodeLines(document) }.filter { $0.seq <= unverified.size }
+        let checkpoint: Checkpoint
+        do { (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys(keyEntries, origin: unverified.origin)) } catch {
+            throw VerificationFailure(
+                seq: unverified.size,
+                reason: "the checkpoint of \(client.base) is not signed by a log or authority key of \(unverified.origin) (\(error))")
+        }
+        guard checkpoint.size >= receipt.size else {
+            throw VerificationFailure(
+                seq: checkpoint.size + 1,
+                reason:
+                    "\(client.base) publishes \(checkpoint.size) entries, fewer than the receipt's checkpoint of \(receipt.size): history was removed, or the publication was rolled back"
+            )
+        }
+        let tiles = TileReader(client: client, size: checkpoint.size)
+        do {
+            let proof = checkpoint.size == receipt.size ? [] : try await tiles.consistencyProof(old: receipt.size)
+            try Merkle.checkConsistency(old: receipt.size, new: checkpoint.size, oldRoot: receipt.root, newRoot: checkpoint.root, proof: proof)
+        } catch let error as ProofError {
+            throw VerificationFailure(
+                seq: receipt.size,
+                reason:
+                    "the checkpoint of \(checkpoint.size) entries \(client.base) publishes does not extend the receipt's of \(receipt.size) (\(error)): its history was rewritten"
+            )
+        }
+        return checkpoint.size
+    }
+
+    /// The ledger's checkpoint keys from its key entries: the genesis authority (the one trusted
+    /// for the origin) and the log and authority keys an authority enrolled, less those revoked.
+    private func checkpointKeys(_ keyEntries: [Entry], origin: String) throws -> [PublicKey] {
+        // The authority keys of the entries (the genesis's, and those enrolled as authorities): a
+        // revocation counts only when it hashes to its hash and one of them signed it.
+        var authorities = [PublicKey]()
+        for entry in keyEntries {
+            switch (try? EntryBody.decode(entry.body))?.data {
+            case .genesis(let genesis)? where entry.seq == 1: authorities.append(genesis.authority.publicKey)
+            case .keyEnroll(let enrolment)? where enrolment.role == .authority: authorities.append(enrolment.publicKey)
+            default: break
+            }
+        }
+        let revoked = Set(
+            keyEntries.compactMap { entry -> KeyID? in
+                guard Entry.hash(prevHash: entry.prevHash, body: entry.body) == entry.hash,
+                    let body = try? EntryBody.decode(entry.body), case .keyRevoke(let revocation) = body.data,
+                    let signer = authorities.first(where: { $0.id == body.signer }),
+                    signer.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))
+                else { return nil }
+                return revocation.keyID
+            })
+        return try trust.checkpointKeys(
+            keyEntries.filter { entry in
+                guard case .keyEnroll(let enrolment)? = (try? EntryBody.decode(entry.body))?.data else { return true }
+                return !revoked.contains(enrolment.publicKey.id)
+            }, origin: origin)
+    }
+
+    /// The checkpoint must extend the one this user kept for the ledger (a consistency proof from
+    /// the tiles); another history at the same size, or one that does not extend it, is written
+    /// down as evidence. One with fewer entries cannot be compared from its own tiles: a mirror
+    /// behind the server (or a rollback) is not evidence, and what it proves stays true of the
+    /// entries it holds; the size kept is returned, and the caller says so for an entry beyond it.
+    /// Returns the size of the checkpoint kept before, if any.
+    private func checkNotRolledBack(_ checkpoint: Checkpoint, note: String, tiles: TileReader) async throws -> Int64? {
+        guard let previous = try trust.kept.read(origin: checkpoint.origin) else { return nil }
+        let old = previous.checkpoint
+        guard old.size < checkpoint.size else {
+            guard old.size != checkpoint.size || old.root == checkpoint.root else {
                 throw try trust.evidence(
                     "\(client.base) publishes a checkpoint of \(checkpoint.size) entries whose root is not the one checked before at that size: a fork",
                     copy: old, served: note, server: client.base)
             }
-            return
+            return old.size
         }
+        guard old.size > 0 else { return old.size }
         do {
             try Merkle.checkConsistency(
                 old: old.size, new: checkpoint.size, oldRoot: old.root, newRoot: checkpoint.root,
@@ -121,6 +196,7 @@ public struct PublishedRead: Sendable {
                 "\(client.base) publishes a checkpoint of \(checkpoint.size) entries that does not extend the one of \(old.size) checked before (\(error)): a fork",
                 copy: old, served: note, server: client.base)
         }
+        return old.size
     }
 
     /// Entry `seq` from its full-entry bundle, hashing to its hash and proven in the checkpoint

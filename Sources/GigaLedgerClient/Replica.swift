@@ -235,7 +235,16 @@ public struct Replica: Sendable {
             }
             guard target.size >= before else {
                 if let rootRefused { throw rootRefused }
-                // Behind this copy (rolled back, or a stale mirror): it must hold the copy's history up to its size.
+                // Behind this copy (rolled back, or a stale mirror): believed only once signed by a
+                // checkpoint key of the ledger at its size (an unsigned one is no evidence of anything).
+                guard (try? Checkpoint.open(note, trusting: try ledger.checkpointKeys(at: target.size))) != nil else {
+                    throw VerificationFailure(
+                        seq: target.size,
+                        reason:
+                            "the checkpoint of \(target.size) entries from \(client.base) is not signed by a checkpoint key of this ledger: refused, nothing taken in"
+                    )
+                }
+                // It must hold the copy's history up to its size.
                 guard try ledger.root(size: target.size) == target.root else {
                     throw ForkFound(
                         seq: target.size,

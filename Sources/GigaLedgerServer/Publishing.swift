@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// it) to DIR, the same files as `gigaledger publish` (`Ledger.publish`: O(new) apart from the
 /// summary's report), from a read-only connection of its own so that serving never waits on it.
 /// Checkpoints kept while a publish runs are published together by the next one; a publish that
-/// fails is logged and tried again at the next checkpoint, the server serving on.
+/// fails is logged and tried again at the next checkpoint (or cosignature), the server serving on.
 struct Publisher: Service {
     let service: LedgerService
     let ledgerPath: String
@@ -24,10 +24,12 @@ struct Publisher: Service {
 
     func run() async throws {
         var reader: Reader?
+        // The checkpoint last published, or last tried and failed (tried again at the next one).
         var published: String?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var latest: String?
             do {
-                let latest = try await service.run { try $0.latestCheckpointCosigned() }
+                latest = try await service.run { try $0.latestCheckpointCosigned() }
                 if let latest, latest != published {
                     let open = try reader ?? Reader(ledger: try Ledger.open(path: ledgerPath, forWriting: false))
                     reader = open
@@ -44,7 +46,8 @@ struct Publisher: Service {
                         ])
                 }
             } catch {
-                logger.error("not published to \(directory): \(error)")
+                logger.error("not published to \(directory) (tried again at the next checkpoint): \(error)")
+                published = latest
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(service.limits.checkpointIntervalMilliseconds)) }
         }

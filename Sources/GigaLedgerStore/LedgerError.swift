@@ -37,7 +37,8 @@ public enum LedgerError: GigaLedgerError, Equatable {
         switch self {
         case .notFound(let path, let why?): return "cannot create \(path): \(why)"
         case .notFound(let path, nil):
-            return "no ledger at \(path) (create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER)"
+            return
+                "no ledger at \(path): to work through your central ledger server, give --server URL (or set GIGALEDGER_SERVER); for a ledger of your own, create one with `gigaledger init`, or name it with --ledger or GIGALEDGER_LEDGER"
         case .exists(let path): return "\(path) already exists; refusing to overwrite it"
         case .notALedger(let path, let why): return "\(path) is not a GigaLedger ledger: \(why)"
         case .readOnly(let path, let why): return "ledger \(path) is read-only (\(why)); nothing was written"

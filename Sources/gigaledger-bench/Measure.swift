@@ -71,7 +71,7 @@ func measure(size: Int, binary: String, work: String, keyPath: String, random: i
             runMeasured(
                 [
                     "contribution", "record", "--ledger", path, "--key", keyPath, "--factory", "aigf-1", "--source", "eu",
-                    "--amount", "1000.00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment",
+                    "--amount", "\(1000 + index).00", "--date", "2026-06-01", "--category", "capex", "--kind", "payment",
                     "--ref", "BENCH-\(index)",
                 ], binary: binary, work: work
             ).0)

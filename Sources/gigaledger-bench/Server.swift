@@ -263,13 +263,15 @@ func runOfficer(_ arguments: [String]) async throws {
         copies: OwnCopies.defaultDirectory(environment: environment).map { OwnCopies(directory: $0) })
     let remote = RemoteAppend(client: try LedgerClient(url: url), trust: trust)
     let tag = String(key.id.description.prefix(8))
+    // Each officer's amounts its own (the duplicate rule refuses the same amount twice in a week).
+    let offset = (Int64(tag.prefix(4), radix: 16) ?? 0) + 1
     var lines = [String]()
     do {
         var head: HeadTrust.Checked?
         for index in 0..<count {
             let data = EntryData.contribution(
                 try Contribution(
-                    factory: "aigf-\(index % 5)", source: .union, amount: Cents(Int64(index + 1)),
+                    factory: "aigf-\(index % 5)", source: .union, amount: Cents(offset * 10_000 + Int64(index + 1)),
                     date: CalendarDate.parse("2026-06-02", field: "d"), category: .capex, kind: .payment, ref: "\(tag)-\(index)"))
             let start = ContinuousClock.now
             var conflicts = -1

@@ -69,9 +69,10 @@ func rows(_ count: Int, random: inout SeededRandom, source only: Source? = nil) 
                     row: index + 2,
                     data: .contribution(
                         try Contribution(
-                            factory: factory, source: only ?? source, amount: Cents(Int64.random(in: 100...5_000_000_000, using: &random)), date: date,
+                            factory: factory, source: only ?? source, amount: Cents(Int64.random(in: 100...5_000_000_000, using: &random)),
+                            date: date,
                             category: Bool.random(using: &random) ? .capex : .opex, kind: Bool.random(using: &random) ? .commitment : .payment,
-                            ref: "REF-\(index)"))))
+                            ref: "REF-\(importsMade)-\(index)"))))
         }
     }
     return out
@@ -88,7 +89,8 @@ func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom, source: Sourc
         let batch = try rows(min(chunk, size - imported), random: &random, source: source)
         let start = now()
         _ = try ledger.importRows(
-            batch, fileName: "bench-\(imported).csv", fileSHA256: Sodium.sha256(Array("\(size)-\(imported)-\(source?.description ?? "all")-\(importsMade)".utf8)), key: authority,
+            batch, fileName: "bench-\(imported).csv",
+            fileSHA256: Sodium.sha256(Array("\(size)-\(imported)-\(source?.description ?? "all")-\(importsMade)".utf8)), key: authority,
             checks: .none)  // synthetic rows may repeat one another by chance
         importSeconds += now() - start
         imported += batch.count

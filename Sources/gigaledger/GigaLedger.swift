@@ -39,6 +39,13 @@ struct GigaLedger: AsyncParsableCommand {
             try flushStandardOutput()
         } catch let failure as ExitCode {
             terminate(failure.rawValue)
+        } catch let refusal as UsageRefusal {
+            let code = ExitCode.validationFailure.rawValue
+            try? FileHandle.standardError.write(
+                contentsOf: Data(
+                    (jsonRequested ? jsonError(kind: "usage", code: code, message: refusal.message) : "gigaledger: error: \(refusal.message)").utf8
+                        + [0x0a]))
+            terminate(code)
         } catch let error as GigaLedgerError {
             fail(kind: error.kind, message: error.description)
         } catch {
@@ -111,6 +118,13 @@ enum ExitCodes {
 }
 
 /// An error the executable itself raises, with its kind.
+/// A command line that cannot go on as given, found once the command runs (ArgumentParser's own
+/// refusals add a usage block): one line, exit 64, nothing written.
+struct UsageRefusal: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
 struct CLIError: GigaLedgerError {
     let message: String
     let kind: FailureKind

@@ -23,16 +23,31 @@ extension GigaLedger {
         @Flag(name: .long, help: "Check and show what would be recorded; write nothing.") var dryRun = false
         @Flag(name: .long, help: "Import a file even though the same file (same SHA-256) was imported before.") var allowDuplicateFile = false
         @OptionGroup var entryChecks: EntryCheckOptions
+        @Option(
+            name: .long,
+            help: ArgumentHelp("What separates the columns: , (the default), ; or tab (a spreadsheet's export).", valueName: "char"))
+        var delimiter: String?
+        @Flag(
+            name: .long,
+            help: "Read amounts written 1.234,56 or 1234,56 and GPU-hours written 12.000, as spreadsheets of decimal-comma countries save them.")
+        var decimalComma = false
         @Flag(name: .long, help: "Print the outcome as JSON.") var json = false
+
+        func validate() throws {
+            if let delimiter, (try? CSVDialect.parseDelimiter(delimiter)) == nil {
+                throw ValidationError("--delimiter \(InputError.quoted(delimiter)) is not one of: , ; tab")
+            }
+        }
 
         func run() async throws {
             let importFile = try ImportFile.open(file)
-            if let url = ledger.serverURL { return try await runRemote(importFile, url: url) }
+            let dialect = try dialect(importFile)
+            if let url = ledger.serverURL { return try await runRemote(importFile, dialect: dialect, url: url) }
             // A dry run too: it runs the real transaction, then rolls it back (so it takes no writer lock).
             let ledger = try ledger.open(forWriting: true, dryRun: dryRun)
             let progress = ProgressBar(label: dryRun ? "checking" : "importing")
             _ = try ledger.importFile(
-                importFile, key: signing.load(), allowDuplicate: allowDuplicateFile,
+                importFile, dialect: dialect, key: signing.load(), allowDuplicate: allowDuplicateFile,
                 checks: entryChecks.checks(), dryRun: dryRun,
                 onRow: dryRun && !json ? { row, entry in print("row \(row.row) -> entry \(entry.seq): \(Render.summarize(row.data))") } : nil,
                 progress: progress.update,
@@ -61,9 +76,36 @@ extension GigaLedger {
 }
 
 extension GigaLedger.Import {
+    /// How the file is read: as the options say. A file whose header shows another delimiter (a
+    /// spreadsheet's export, `;` and decimal commas) is not read silently otherwise: on a terminal
+    /// the options are proposed and used once confirmed; in a script, where they must be given,
+    /// every problem of the file read as it is written is named (the options, then each row's
+    /// cells), and nothing is written.
+    func dialect(_ file: ImportFile) throws -> CSVDialect {
+        let given = CSVDialect(delimiter: try delimiter.map(CSVDialect.parseDelimiter) ?? ",", decimalComma: decimalComma)
+        guard delimiter == nil, let seen = file.sniff(), seen.delimiter != given.delimiter else { return given }
+        let options =
+            "--delimiter \(seen.delimiter == "\t" ? "tab" : "'\(seen.delimiter)'")" + (seen.decimalComma && !decimalComma ? " --decimal-comma" : "")
+        if Terminal.isInteractive && !json {
+            let looks = "columns separated by \(CSVDialect.name(seen.delimiter))" + (seen.decimalComma ? ", amounts written 1.234,56" : "")
+            guard try Terminal.confirm("\(file.fileName) looks like a spreadsheet's export (\(looks)): import it with \(options)? [y/N] ") else {
+                throw CLIError(message: "not confirmed: nothing was written (to import it, give \(options))", kind: .refused)
+            }
+            return CSVDialect(delimiter: seen.delimiter, decimalComma: seen.decimalComma || decimalComma)
+        }
+        var list = ImportErrorList()
+        list.add(
+            ImportError(
+                row: 1, column: nil, value: nil,
+                problem: "the columns are separated by \(CSVDialect.name(seen.delimiter)), not commas: import the file with \(options)"))
+        list.merge(file.problems(CSVDialect(delimiter: seen.delimiter, decimalComma: decimalComma)))
+        try list.throwIfAny()
+        return given
+    }
+
     /// Through a server: the whole file signed here as one batch after the checked head, recorded
     /// by the server all or none; a refused row is named by its line in the file.
-    func runRemote(_ importFile: ImportFile, url: String) async throws {
+    func runRemote(_ importFile: ImportFile, dialect: CSVDialect, url: String) async throws {
         guard !dryRun else {
             throw CLIError(
                 message:
@@ -77,7 +119,8 @@ extension GigaLedger.Import {
         let entries: [Entry]
         do {
             entries = try await remote.appendBatch(checks: checks, allowDuplicateFile: allowFile) { head in
-                let made = try importFile.signedEntries(after: head, key: key, recordedAt: try Timestamp.now(), sayDuplicate: checks.allowDuplicate)
+                let made = try importFile.signedEntries(
+                    after: head, key: key, recordedAt: try Timestamp.now(), sayDuplicate: checks.allowDuplicate, dialect: dialect)
                 rows = made.rows
                 return made.entries
             }

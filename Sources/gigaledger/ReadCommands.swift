@@ -6,19 +6,43 @@ import GigaLedgerKit
 
 extension GigaLedger {
     struct Log: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the entries, one line each, or as a JSON array.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the entries, one line each, or as a JSON array; all of them, or those the options select (all must hold).")
 
         @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: ArgumentHelp("Only this gigafactory's entries (money, access, registration, amendments).", valueName: "ID"))
+        var factory: String?
+        @Option(name: .long, help: ArgumentHelp("Only contributions from this source: eu, ms:CC or private:ID.", valueName: "source"))
+        var source: String?
+        @Option(name: .long, help: ArgumentHelp("Only entries signed by this key.", valueName: "KEYID")) var signer: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Only entries about this day or later: a contribution's or access record's date, else the day it was recorded.",
+                valueName: "YYYY-MM-DD"))
+        var from: String?
+        @Option(name: .long, help: ArgumentHelp("Only entries about this day or earlier (as --from).", valueName: "YYYY-MM-DD")) var to: String?
+        @Option(name: .long, help: ArgumentHelp("Only entries of this type: contribution, access, correction, key-enroll, ...", valueName: "type"))
+        var type: String?
         @Flag(name: .long, help: "Print a JSON array of entries for scripts.") var json = false
 
+        func filter() throws -> EntryFilter {
+            try EntryFilter(
+                factory: factory, source: try source.map { try Source.parse($0, field: "source") },
+                signer: try signer.map { try KeyID.parse($0, field: "signer") }, from: try from.map { try CalendarDate.parse($0, field: "from") },
+                to: try to.map { try CalendarDate.parse($0, field: "to") }, type: type)
+        }
+
         func run() async throws {
-            if let url = ledger.serverURL { return try await runRemote(url) }
+            let filter = try filter()
+            if let url = ledger.serverURL { return try await runRemote(url, filter: filter) }
             let ledger = try ledger.open(forWriting: false)
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
             let width = String(try ledger.size()).count + 1
             if json { print("[", terminator: "") }
             try ledger.forEachEntry { entry in
+                guard filter.matches(entry) else { return }
                 if json {
                     print((first ? "" : ",\n") + Render.json(entry), terminator: "")
                 } else {
@@ -30,12 +54,15 @@ extension GigaLedger {
         }
 
         /// The server's entries, each linked to the one before and the last in its checked checkpoint.
-        func runRemote(_ url: String) async throws {
+        func runRemote(_ url: String, filter: EntryFilter) async throws {
             let read = try ledger.remoteRead(url)
             if json { print("[", terminator: "") }
+            var first = true
             _ = try await read.forEachEntry { entry, size in
+                guard filter.matches(entry) else { return }
+                defer { first = false }
                 if json {
-                    print((entry.seq == 1 ? "" : ",\n") + Render.json(entry), terminator: "")
+                    print((first ? "" : ",\n") + Render.json(entry), terminator: "")
                 } else {
                     print(Render.line(entry, seqWidth: String(size).count + 1))
                 }

@@ -331,9 +331,15 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("The sequence number of the entry to reverse.", valueName: "SEQ")) var entry: String
         @Option(name: .long, help: "Why, for the record.") var reason: String
         @Flag(name: .long, help: "Show what would be reversed and check the correction; write nothing.") var dryRun = false
-        @Flag(name: .long, help: "Do not ask for confirmation on a terminal (for scripts).") var yes = false
+        @Flag(name: .long, help: "Record it without asking (required where there is no terminal to ask on: scripts).") var yes = false
 
         func run() async throws {
+            // A reversal is confirmed before it is written: a script says so with --yes.
+            if !dryRun && !yes && !Terminal.isInteractive {
+                throw UsageRefusal(
+                    "correct asks before it records a reversal, and there is no terminal to ask on: give --yes to record it (in a script), or --dry-run to see what it would reverse; nothing was written"
+                )
+            }
             let seq = try SequenceNumber.parse(entry, field: "entry")
             let correction = try Correction(entry: seq, reason: reason)
             if let url = self.ledger.serverURL { return try await runRemote(seq, correction, url: url) }

@@ -74,7 +74,7 @@ extension GigaLedger {
         func validate() throws {
             _ = try Self.parseListen(listen)
             guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
-                throw InputError(field: "partial-grace", value: partialGrace, problem: "is not a number of seconds from 0 to 31536000")
+                throw ValidationError("--partial-grace \(InputError.quoted(partialGrace)) is not a number of seconds from 0 to 31536000")
             }
             guard (tlsCert == nil) == (tlsKey == nil) else {
                 throw ValidationError("--\(tlsCert == nil ? "tls-cert" : "tls-key") is missing: HTTPS needs both --tls-cert and --tls-key")

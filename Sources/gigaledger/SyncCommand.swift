@@ -174,7 +174,7 @@ extension GigaLedger {
             abstract: "Write the ledger's latest checkpoint as static files for any web server: C2SP tlog-tiles, and full entries for replicas.",
             discussion: """
                 The files are what `gigaledger serve` answers for the same paths, byte for byte: `checkpoint`, \
-                `tile/...`, `ledger/v1/bundle/...`, `ledger/v1/checkpoints`, `ledger/v1/keys` and the public pages \
+                `tile/...`, `ledger/v1/bundle/...`, `ledger/v1/checkpoints`, `ledger/v1/key-entries` and the public pages \
                 (`index.html`, the entry lists under `entries/`). Run it again after new checkpoints (or let \
                 `gigaledger serve --publish DIR` do it): only what is new is written (tiles, bundles, the lists' \
                 open pages, the summary), and `checkpoint` last, so a reader never sees a checkpoint whose files \
@@ -203,7 +203,7 @@ extension GigaLedger {
 
         func validate() throws {
             guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
-                throw InputError(field: "partial-grace", value: partialGrace, problem: "is not a number of seconds from 0 to 31536000")
+                throw ValidationError("--partial-grace \(InputError.quoted(partialGrace)) is not a number of seconds from 0 to 31536000")
             }
         }
 
@@ -221,16 +221,19 @@ extension GigaLedger {
             [
                 "out": .string(out), "size": .integer(publication.size), "before": .integer(publication.before),
                 "files_written": .integer(Int64(publication.written)), "files_kept": .integer(Int64(publication.kept)),
-                "partials_removed": .integer(Int64(publication.removed)),
+                "partials_removed": .integer(Int64(publication.removed)), "ledger_size": .integer(publication.ledgerSize),
             ]
         }
 
         static func text(_ publication: Ledger.Publication, out: String) -> String {
-            "published the checkpoint of \(publication.size) entries to \(out)"
+            "published the checkpoint of \(Render.count(publication.size, "entry", "entries")) to \(out)"
                 + (publication.before > 0 ? " (after \(publication.before))" : "")
-                + ": \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) already there"
+                + ": \(Render.count(Int64(publication.written), "file", "files")) written, \(publication.kept) unchanged"
                 + (publication.removed > 0
                     ? ", \(publication.removed) superseded partial \(publication.removed == 1 ? "tile" : "tiles") removed" : "")
+                + (publication.ledgerSize > publication.size
+                    ? "\nnote: entries \(publication.size + 1) to \(publication.ledgerSize) are in no checkpoint yet, so not published: sign one (`gigaledger checkpoint`, or a server's log key) and publish again"
+                    : "")
         }
     }
 }

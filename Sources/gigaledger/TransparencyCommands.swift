@@ -117,7 +117,7 @@ extension GigaLedger {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Also ask this GigaLedger server whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).",
+                "Also ask this GigaLedger server (or publication) whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).",
                 valueName: "url"))
         var server: String?
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
@@ -126,6 +126,10 @@ extension GigaLedger {
         func stillHeld(_ checkpoint: Checkpoint, key: PublicKey) async throws -> Int64? {
             guard let server else { return nil }
             let read = RemoteRead(client: try Environment.client(server), trust: try Environment.headTrust(pinned: key, keepingCheckpoints: true))
+            // A server answers the proof; a publication's files give it through its tiles.
+            guard try await read.client.servesAPI() else {
+                return try await PublishedRead(client: read.client, trust: read.trust).stillHolds(checkpoint)
+            }
             return try await read.stillHolds(checkpoint)
         }
 

@@ -224,6 +224,22 @@ public struct AccessGrant: Equatable, Sendable {
 
     public static func parseGPUHours(_ text: String, field: String) throws(InputError) -> Int64 {
         guard let value = Int64(text), String(value) == text else {
+            // 12.000 or 12,000 or 12 000: a thousands separator, named as one.
+            var groups = [0]
+            var separated = true
+            for character in text {
+                if character.isASCII && character.isNumber {
+                    groups[groups.count - 1] += 1
+                } else if [".", ",", " ", "\u{00A0}", "'"].contains(character) {
+                    groups.append(0)
+                } else {
+                    separated = false
+                }
+            }
+            let digits = String(text.filter { $0.isASCII && $0.isNumber })
+            if separated, groups.count > 1, (1...3).contains(groups[0]), groups.dropFirst().allSatisfy({ $0 == 3 }) {
+                throw InputError(field: field, value: text, problem: "has a thousands separator; write the whole number alone, \(digits)")
+            }
             throw InputError(field: field, value: text, problem: "is not a whole number of GPU-hours")
         }
         guard value > 0 else { throw InputError(field: field, value: text, problem: "must be at least 1") }

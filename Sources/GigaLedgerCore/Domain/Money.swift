@@ -23,6 +23,11 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         func fail(_ problem: String) -> InputError { InputError(field: field, value: text, problem: problem) }
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw fail("is empty; write euros like 1234.56") }
+        if let currency = currencyMarked(text) {
+            throw fail(
+                "has a currency \(currency.allSatisfy(\.isLetter) ? "code" : "sign") (\(currency)): write the number alone (every amount is in euros), e.g. 1234.56"
+            )
+        }
         if bytes[0] == UInt8(ascii: "-") { throw fail("is negative; amounts are positive, record a correction to reverse one") }
         if bytes.first == UInt8(ascii: " ") || bytes.last == UInt8(ascii: " ") {
             throw fail("has spaces around it (a spreadsheet's padding?); write the number alone, 1234.56")
@@ -61,6 +66,30 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard cents <= amountCentsMax else { throw fail("is over the maximum of \(Cents.formatted(amountCentsMax)) per entry") }
         guard cents > 0 || allowZero else { throw fail("is zero; an amount must be at least 0.01") }
         return Cents(cents)
+    }
+
+    /// The currency sign or code an amount is written with (`5000.00 €`, `EUR 5000`, `$12`), when
+    /// the rest is a number: named as such, not as a stray character or a thousands separator.
+    static func currencyMarked(_ text: String) -> String? {
+        let spaces: Set<Character> = [" ", "\u{00A0}", "\u{202F}"]
+        for currency in ["€", "EUR", "Eur", "eur", "EURO", "Euro", "euro", "$", "£", "¥", "USD", "GBP", "CHF", "PLN", "SEK", "DKK", "CZK", "HUF"] {
+            var rest = Substring(text)
+            if rest.hasPrefix(currency) {
+                rest = rest.dropFirst(currency.count)
+            } else if rest.hasSuffix(currency) {
+                rest = rest.dropLast(currency.count)
+            } else {
+                continue
+            }
+            while let first = rest.first, spaces.contains(first) { rest = rest.dropFirst() }
+            while let last = rest.last, spaces.contains(last) { rest = rest.dropLast() }
+            if !rest.isEmpty, rest.first?.isNumber == true || rest.first == "-",
+                rest.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "." || $0 == "," || $0 == "-" || spaces.contains($0) })
+            {
+                return currency
+            }
+        }
+        return nil
     }
 
     /// `EUR 1,234.56`: the readable form for people.

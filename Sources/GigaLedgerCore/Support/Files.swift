@@ -7,6 +7,18 @@ import Glibc
 /// Files written whole or not at all, and read with a size limit: the one place that calls
 /// `open`, `write` and `fsync` for the files GigaLedger makes (keys, checkpoints, receipts, reports).
 package enum Files {
+    /// What is at `path` itself (a link is a link, not what it points to); nil when nothing is.
+    package static func kind(_ path: String) -> FileAttributeType? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .typeDirectory
+        case S_IFREG: return .typeRegular
+        case S_IFLNK: return .typeSymbolicLink
+        default: return .typeUnknown
+        }
+    }
+
     /// `path` with every symbolic link resolved (the file's real path), or `path` when it cannot be
     /// resolved (it does not exist): what files kept beside a ledger are named after.
     package static func realPath(_ path: String) -> String {

@@ -28,48 +28,158 @@ public struct ImportError: GigaLedgerError, Equatable {
     }
 }
 
-/// Every row an import refused, so an officer fixes the file in one round: the first
-/// `ImportErrors.listedMax` listed, one line each, in file order, and how many there were.
+/// Every problem of every row an import refused, so an officer fixes the file in one round: the
+/// first `ImportErrors.listedMax` listed, one line each (row, column, value), in file order, and how
+/// many rows and problems there were.
 public struct ImportErrors: GigaLedgerError, Equatable {
     public var kind: FailureKind { .refused }
     public let errors: [ImportError]
+    /// Problems found, and the rows they are in.
     public let total: Int
+    public let rows: Int
 
-    /// The most refused rows listed; the rest are counted.
+    /// The most problems listed; the rest are counted.
     public static let listedMax = 100
+
+    public init(errors: [ImportError], total: Int, rows: Int? = nil) {
+        self.errors = errors
+        self.total = total
+        self.rows = rows ?? total
+    }
 
     public var description: String {
         if total == 1, let only = errors.first { return only.description }  // one line, as any refusal
-        let more = total > errors.count ? "\n... and \(total - errors.count) more refused rows" : ""
-        return "\(total) row\(total == 1 ? "" : "s") refused; nothing was written:\n" + errors.map(\.description).joined(separator: "\n") + more
+        let more =
+            total > errors.count ? "\n... and \(total - errors.count) more \(total == rows ? "refused rows" : "problems")" : ""
+        let problems = total > rows ? " (\(total) problems)" : ""
+        return "\(rows) row\(rows == 1 ? "" : "s") refused\(problems); nothing was written:\n" + errors.map(\.description).joined(separator: "\n")
+            + more
     }
 }
 
-/// Collects refused rows up to `ImportErrors.listedMax`, counting the rest.
+/// Collects refused rows' problems up to `ImportErrors.listedMax`, counting the rest.
 public struct ImportErrorList: Sendable {
     public private(set) var errors = [ImportError]()
     public private(set) var total = 0
+    public private(set) var rows = 0
 
     public init() {}
 
+    /// One refused row's one problem.
     public mutating func add(_ error: ImportError) {
-        total += 1
-        if errors.count < ImportErrors.listedMax { errors.append(error) }
+        add([error])
+    }
+
+    /// One refused row's problems (at least one).
+    public mutating func add(_ problems: [ImportError]) {
+        guard !problems.isEmpty else { return }
+        rows += 1
+        total += problems.count
+        errors += problems.prefix(max(0, ImportErrors.listedMax - errors.count))
     }
 
     public var isEmpty: Bool { total == 0 }
 
-    /// Adds another list's refusals and its count (the first `listedMax` by row are kept when thrown).
+    /// Adds another list's refusals and its counts (the first `listedMax` by row are kept when thrown).
     public mutating func merge(_ other: ImportErrorList) {
         errors += other.errors
         total += other.total
+        rows += other.rows
     }
 
     /// Throws the collected refusals, in file order, if there are any.
     public func throwIfAny() throws(ImportErrors) {
         guard total > 0 else { return }
-        throw ImportErrors(errors: Array(errors.sorted { $0.row < $1.row }.prefix(ImportErrors.listedMax)), total: total)
+        throw ImportErrors(errors: Array(errors.sorted { $0.row < $1.row }.prefix(ImportErrors.listedMax)), total: total, rows: rows)
     }
+}
+
+/// How an import file writes its columns and numbers: comma-separated with decimal points (the
+/// default), or as a spreadsheet of a decimal-comma country saves it (`--delimiter ';'
+/// --decimal-comma`: amounts `1.234,56` or `1234,56`, GPU-hours `12.000`).
+public struct CSVDialect: Equatable, Sendable {
+    public let delimiter: Character
+    public let decimalComma: Bool
+
+    public static let standard = CSVDialect(delimiter: ",", decimalComma: false)
+    /// The delimiters an import file may use.
+    public static let delimiters: [Character] = [",", ";", "\t"]
+
+    public init(delimiter: Character, decimalComma: Bool) {
+        self.delimiter = delimiter
+        self.decimalComma = decimalComma
+    }
+
+    /// A delimiter as the command line gives it: `,`, `;`, and `tab` or `\t` for a tab.
+    public static func parseDelimiter(_ text: String) throws(InputError) -> Character {
+        switch text {
+        case ",": return ","
+        case ";": return ";"
+        case "tab", "\t", "\\t": return "\t"
+        default: throw InputError(field: "delimiter", value: text, problem: "is not one of: , ; tab")
+        }
+    }
+
+    /// The delimiter's name in messages.
+    public static func name(_ delimiter: Character) -> String {
+        delimiter == "\t" ? "tabs" : delimiter == ";" ? "semicolons" : "commas"
+    }
+
+    /// An amount cell as `Cents.parse` reads it: with a decimal comma, `1.234,56` and `1234,56`
+    /// become `1234.56` (dots only between groups of three digits); the value named in a refusal
+    /// is the cell as written.
+    func cents(_ text: String, field: String, allowZero: Bool = false) throws(InputError) -> Cents {
+        guard decimalComma else {
+            do { return try Cents.parse(text, field: field, allowZero: allowZero) } catch {
+                // A spreadsheet's decimal comma: the option that reads it, named.
+                let pieces = text.split(separator: ",", omittingEmptySubsequences: false)
+                guard pieces.count == 2, Self.grouped(pieces[0]), (1...2).contains(pieces[1].count), pieces[1].allSatisfy(\.isASCIIDigit) else {
+                    throw error
+                }
+                throw InputError(field: field, value: text, problem: "has a decimal comma: import the file with --decimal-comma, or write 1234.56")
+            }
+        }
+        var normal = text
+        let pieces = text.split(separator: ",", omittingEmptySubsequences: false)
+        if pieces.count <= 2, Self.grouped(pieces[0]) {
+            normal = pieces[0].replacingOccurrences(of: ".", with: "") + (pieces.count == 2 ? "." + pieces[1] : "")
+        } else if text.contains(".") && !text.contains(",") && text.allSatisfy({ $0.isASCIIDigit || $0 == "." }) {
+            throw InputError(
+                field: field, value: text,
+                problem: "has a decimal point, but the file is read with --decimal-comma: write 1234,56 (or import it without --decimal-comma)")
+        }
+        do { return try Cents.parse(normal, field: field, allowZero: allowZero) } catch {
+            throw InputError(field: field, value: text, problem: error.problem)
+        }
+    }
+
+    /// GPU-hours as `AccessGrant.parseGPUHours` reads them: with a decimal comma, `12.000` is 12000.
+    func gpuHours(_ text: String, field: String) throws(InputError) -> Int64 {
+        guard decimalComma, text.contains("."), Self.grouped(Substring(text)) else {
+            do { return try AccessGrant.parseGPUHours(text, field: field) } catch {
+                guard !decimalComma, text.contains("."), Self.grouped(Substring(text)) else { throw error }
+                throw InputError(
+                    field: field, value: text,
+                    problem:
+                        "has a thousands separator: import the file with --decimal-comma (then \(text) reads as \(text.replacingOccurrences(of: ".", with: ""))), or write \(text.replacingOccurrences(of: ".", with: ""))"
+                )
+            }
+        }
+        do { return try AccessGrant.parseGPUHours(text.replacingOccurrences(of: ".", with: ""), field: field) } catch {
+            throw InputError(field: field, value: text, problem: error.problem)
+        }
+    }
+
+    /// Digits, with dots only between groups of three (`1.234.567`, `1234`).
+    static func grouped(_ text: Substring) -> Bool {
+        let groups = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard let first = groups.first, !first.isEmpty, first.allSatisfy(\.isASCIIDigit) else { return false }
+        return groups.count == 1 || (first.count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 && $0.allSatisfy(\.isASCIIDigit) })
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 /// One row of an import file, checked and ready to append.
@@ -101,15 +211,15 @@ public enum CSVImport {
     public static let fileBytesMax = 256 * 1024 * 1024
 
     /// Parses and checks every row of a CSV text; throws at the first bad one.
-    public static func parse(_ text: String) throws(ImportError) -> [ImportRow] {
+    public static func parse(_ text: String, dialect: CSVDialect = .standard) throws(ImportError) -> [ImportRow] {
         guard text.utf8.count <= fileBytesMax else {
             throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes")
         }
         let reader: CSVReader
-        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
+        do { reader = try CSVReader(string: text, hasHeaderRow: true, delimiter: dialect.delimiter.unicodeScalars.first!) } catch {
             throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
         }
-        var source = try CSVRowReader(reader)
+        var source = try CSVRowReader(reader, dialect: dialect)
         var rows = [ImportRow]()
         while true {
             let batch = try source.nextRows(upTo: 8_192)
@@ -131,16 +241,25 @@ public enum CSVImport {
         return "is not CSV (\(name))"
     }
 
-    static func checkHeader(_ header: [String]) throws(ImportError) -> [String] {
+    /// The delimiter a header row read with `delimiter` shows the file really uses, when it is
+    /// another: one cell that splits into columns of this import on `;` or a tab (or on `,`).
+    public static func otherDelimiter(_ header: [String], read delimiter: Character) -> Character? {
+        let names = header.map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }
+        guard names.count == 1 else { return nil }
+        return CSVDialect.delimiters.first { $0 != delimiter && names[0].split(separator: $0).map(String.init).contains(where: columns.contains) }
+    }
+
+    static func checkHeader(_ header: [String], dialect: CSVDialect = .standard) throws(ImportError) -> [String] {
         let names = header.map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }  // a byte order mark from a spreadsheet
         // A file that is not CSV of our columns (a passphrase file given by mistake, say) is
         // refused without quoting a byte of it: its first line may be a secret.
         guard names.contains(where: columns.contains) else {
-            for separator in [";", "\t"] where names.count == 1 && names[0].components(separatedBy: separator).contains(where: columns.contains) {
+            if let other = otherDelimiter(header, read: dialect.delimiter) {
                 throw ImportError(
                     row: 1, column: nil, value: nil,
-                    problem: "the columns are separated by \(separator == ";" ? "semicolons" : "tabs"), "
-                        + "not commas: save the file as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
+                    problem: "the columns are separated by \(CSVDialect.name(other)), not \(CSVDialect.name(dialect.delimiter)): import it with "
+                        + "--delimiter \(other == "\t" ? "tab" : "'\(other)'")"
+                        + (other == ";" ? " (and --decimal-comma if its amounts are written 1.234,56)" : ""))
             }
             throw ImportError(
                 row: 1, column: nil, value: nil,
@@ -156,50 +275,72 @@ public enum CSVImport {
         return names
     }
 
-    static func entry(_ cells: [String: String], row: Int) throws(ImportError) -> EntryData {
+    /// A row's entry, or every problem it has (each cell checked, not only up to the first bad one).
+    enum RowOutcome {
+        case entry(EntryData)
+        case problems([ImportError])
+    }
+
+    static func entry(_ cells: [String: String], row: Int, dialect: CSVDialect = .standard) -> RowOutcome {
         let type = cells["type"] ?? ""
         let used: Set<String>
         switch type {
         case "contribution": used = contributionColumns
         case "access": used = accessColumns
-        default: throw ImportError(row: row, column: "type", value: type, problem: "is not one of: contribution, access")
+        default: return .problems([ImportError(row: row, column: "type", value: type, problem: "is not one of: contribution, access")])
         }
-        for (column, value) in cells.sorted(by: { $0.key < $1.key }) where !used.contains(column) && !value.isEmpty {
-            throw ImportError(row: row, column: column, value: value, problem: "must be empty for a \(type) row")
+        var problems = [ImportError]()
+        func note(_ error: InputError) { problems.append(ImportError(row: row, column: error.field, value: error.value, problem: error.problem)) }
+        for column in columns where !used.contains(column) && !(cells[column] ?? "").isEmpty {
+            problems.append(ImportError(row: row, column: column, value: cells[column], problem: "must be empty for a \(type) row"))
         }
-        for column in used.sorted() where !optionalColumns.contains(column) && (cells[column] ?? "").isEmpty {
-            throw ImportError(row: row, column: column, value: "", problem: "is required for a \(type) row")
+        for column in columns where used.contains(column) && !optionalColumns.contains(column) && (cells[column] ?? "").isEmpty {
+            problems.append(ImportError(row: row, column: column, value: "", problem: "is required for a \(type) row"))
         }
-        do {
-            return try type == "contribution" ? contribution(cells) : access(cells)
+        /// The cell `name` read by `parse`, or nil (empty, or its problem noted).
+        func cell<T>(_ name: String, _ parse: (String) throws(InputError) -> T) -> T? {
+            guard let text = cells[name], !text.isEmpty else { return nil }
+            do { return try parse(text) } catch {
+                note(error)
+                return nil
+            }
+        }
+        let factory = cell("factory") { text throws(InputError) in try Codes.identifier(text, field: "factory") }
+        let date = cell("date") { text throws(InputError) in try CalendarDate.parse(text, field: "date") }
+        let data: EntryData
+        do throws(InputError) {
+            if type == "contribution" {
+                let source = cell("source") { text throws(InputError) in try Source.parse(text, field: "source") }
+                let amount = cell("amount") { text throws(InputError) in try dialect.cents(text, field: "amount") }
+                let category = cell("category") { text throws(InputError) in try CostCategory.parse(text, field: "category") }
+                let kind = cell("kind") { text throws(InputError) in try ContributionKind.parse(text, field: "kind") }
+                guard problems.isEmpty, let factory, let date, let source, let amount, let category, let kind else { return .problems(problems) }
+                data = .contribution(
+                    try Contribution(
+                        factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: cells["ref"] ?? ""))
+            } else {
+                let commercial = cells["commercial"] ?? ""
+                if !["", "yes", "no"].contains(commercial) {
+                    problems.append(ImportError(row: row, column: "commercial", value: commercial, problem: "is not yes or no"))
+                }
+                let category = cell("category") { text throws(InputError) in try AccessCategory.parse(text, field: "category") }
+                let hours = cell("gpu_hours") { text throws(InputError) in try dialect.gpuHours(text, field: "gpu_hours") }
+                let pool = cell("pool") { text throws(InputError) in try AccessPool.parse(text, field: "pool") }
+                let charge = cell("charge") { text throws(InputError) in try dialect.cents(text, field: "charge", allowZero: true) } ?? Cents(0)
+                let beneficiary = cell("beneficiary") { text throws(InputError) in
+                    try Codes.text(text, field: "beneficiary", bytesMax: Codes.nameBytesMax)
+                }
+                guard problems.isEmpty, let factory, let date, let category, let hours, let pool, let beneficiary else { return .problems(problems) }
+                data = .access(
+                    try AccessGrant(
+                        factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours, date: date, pool: pool,
+                        isCommercial: commercial == "yes", charge: charge, country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
+            }
         } catch {
-            throw ImportError(row: row, column: error.field, value: error.value, problem: error.problem)
+            note(error)
+            return .problems(problems)
         }
-    }
-
-    static func contribution(_ cells: [String: String]) throws(InputError) -> EntryData {
-        .contribution(
-            try Contribution(
-                factory: cells["factory"]!, source: try Source.parse(cells["source"]!, field: "source"),
-                amount: try Cents.parse(cells["amount"]!, field: "amount"), date: try CalendarDate.parse(cells["date"]!, field: "date"),
-                category: try CostCategory.parse(cells["category"]!, field: "category"),
-                kind: try ContributionKind.parse(cells["kind"]!, field: "kind"),
-                ref: cells["ref"] ?? ""))
-    }
-
-    static func access(_ cells: [String: String]) throws(InputError) -> EntryData {
-        let commercial = cells["commercial"] ?? ""
-        guard ["", "yes", "no"].contains(commercial) else { throw InputError(field: "commercial", value: commercial, problem: "is not yes or no") }
-        let charge = cells["charge"] ?? ""
-        return .access(
-            try AccessGrant(
-                factory: cells["factory"]!, beneficiary: cells["beneficiary"]!,
-                category: try AccessCategory.parse(cells["category"]!, field: "category"),
-                gpuHours: try AccessGrant.parseGPUHours(cells["gpu_hours"]!, field: "gpu_hours"),
-                date: try CalendarDate.parse(cells["date"]!, field: "date"),
-                pool: try AccessPool.parse(cells["pool"]!, field: "pool"), isCommercial: commercial == "yes",
-                charge: try Cents.parse(charge.isEmpty ? "0" : charge, field: "charge", allowZero: true),
-                country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
+        return .entry(data)
     }
 }
 
@@ -240,11 +381,16 @@ public struct CSVRowReader: ImportRowSource {
     private var checkedWhole = false
     public private(set) var refused = ImportErrorList()
 
-    init(_ reader: CSVReader, stream: HashingFileStream? = nil, expected: (path: String, sha256: [UInt8])? = nil) throws(ImportError) {
+    private let dialect: CSVDialect
+
+    init(
+        _ reader: CSVReader, dialect: CSVDialect = .standard, stream: HashingFileStream? = nil, expected: (path: String, sha256: [UInt8])? = nil
+    ) throws(ImportError) {
         self.reader = reader
+        self.dialect = dialect
         self.stream = stream
         self.expected = expected
-        header = try CSVImport.checkHeader(reader.headerRow ?? [])
+        header = try CSVImport.checkHeader(reader.headerRow ?? [], dialect: dialect)
     }
 
     public mutating func next(upTo limit: Int) throws -> [ImportRow] {
@@ -271,10 +417,9 @@ public struct CSVRowReader: ImportRowSource {
                 refused.add(ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)"))
                 continue
             }
-            do {
-                rows.append(ImportRow(row: number, data: try CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number)))
-            } catch {
-                refused.add(error)
+            switch CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number, dialect: dialect) {
+            case .entry(let data): rows.append(ImportRow(row: number, data: data))
+            case .problems(let problems): refused.add(problems)
             }
         }
         if rows.count < limit, let error = reader.error {
@@ -328,14 +473,46 @@ public struct ImportFile: Sendable {
 
     /// Its rows, read and checked as they are asked for. The bytes read are hashed again: a file
     /// that changed since `open` is refused when its end is reached, before anything is committed.
-    public func rows() throws -> CSVRowReader {
+    public func rows(_ dialect: CSVDialect = .standard) throws -> CSVRowReader {
         guard let stream = HashingFileStream(path: path) else { throw UnreadableFile(what: "import file", path: path, why: "not readable") }
         let reader: CSVReader
-        do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
+        do { reader = try CSVReader(stream: stream, hasHeaderRow: true, delimiter: dialect.delimiter.unicodeScalars.first!) } catch {
             throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
         }
-        return try CSVRowReader(reader, stream: stream, expected: (path, sha256))
+        return try CSVRowReader(reader, dialect: dialect, stream: stream, expected: (path, sha256))
     }
+
+    /// How the file looks written, from its first lines (at most `sniffBytesMax`): the delimiter
+    /// its header uses, and whether its amounts look like `1.234,56` or `1234,56`. A proposal for an
+    /// officer at a terminal, never applied without being asked.
+    public func sniff() -> CSVDialect? {
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: Self.sniffBytesMax) else { return nil }
+        try? handle.close()
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        guard let header = lines.first.map(String.init), let delimiter = CSVImport.otherDelimiter([header], read: ",") else { return nil }
+        // A decimal comma: a cell of digits (dots between groups of three) and a comma with one or two digits after it.
+        let decimalComma = lines.dropFirst().prefix(50).contains { line in
+            line.split(separator: delimiter).contains { cell in
+                let parts = cell.split(separator: ",", omittingEmptySubsequences: false)
+                return parts.count == 2 && (1...2).contains(parts[1].count) && parts[1].allSatisfy(\.isASCIIDigit) && CSVDialect.grouped(parts[0])
+            }
+        }
+        return CSVDialect(delimiter: delimiter, decimalComma: decimalComma)
+    }
+
+    /// Every problem of every row read with `dialect`, nothing imported: what an officer is told
+    /// when the file needs options it was not given.
+    public func problems(_ dialect: CSVDialect) -> ImportErrorList {
+        var list = ImportErrorList()
+        guard var reader = try? rows(dialect) else { return list }
+        while let batch = try? reader.nextRows(upTo: 8_192), !batch.isEmpty {}
+        list.merge(reader.refused)
+        return list
+    }
+
+    /// The bytes `sniff` reads.
+    static let sniffBytesMax = 64 * 1024
 }
 
 extension FileManager {
@@ -348,11 +525,11 @@ extension FileManager {
 extension Ledger {
     /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
     public func importFile(
-        _ file: ImportFile, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
-        onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
+        _ file: ImportFile, dialect: CSVDialect = .standard, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(),
+        dryRun: Bool = false, onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
         deliver: (ImportResult) throws -> Void = { _ in }
     ) throws -> ImportResult {
-        var rows = try file.rows()
+        var rows = try file.rows(dialect)
         return try importRows(
             from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
             checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)

@@ -10,9 +10,9 @@ extension ImportFile {
     /// server the client cannot tell which rows repeat the ledger's entries, and a server lets
     /// through only the entries that say so (reports then name the entry each repeats, or none).
     public func signedEntries(
-        after head: Entry, key: SigningKey, recordedAt: String, sayDuplicate: Bool = false
+        after head: Entry, key: SigningKey, recordedAt: String, sayDuplicate: Bool = false, dialect: CSVDialect = .standard
     ) throws -> (entries: [Entry], rows: [Int]) {
-        var source = try rows()
+        var source = try rows(dialect)
         var rows = [ImportRow]()
         while true {
             let next = try source.next(upTo: Ledger.entriesPerRequestMax)

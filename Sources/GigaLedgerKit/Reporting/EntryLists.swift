@@ -25,9 +25,11 @@ public enum EntryList: Hashable, Comparable, Sendable {
         }
     }
 
-    /// The lists an entry is on besides `.all`: its gigafactory's and its source's.
-    static func lists(of data: EntryData?) -> [EntryList] {
+    /// The lists an entry is on besides `.all`: its gigafactory's and its source's; a correction
+    /// is on the lists of the entry it reverses (`reversed`: that entry's data).
+    static func lists(of data: EntryData?, reversed: EntryData? = nil) -> [EntryList] {
         switch data {
+        case .correction?: reversed.map { lists(of: $0) } ?? []
         case .contribution(let item)?: [.factory(item.factory), .source(item.source.description)]
         case .access(let grant)?: [.factory(grant.factory)]
         case .factoryRegister(let factory)?: [.factory(factory.id)]
@@ -88,10 +90,10 @@ public struct EntryLists: Sendable {
 
     /// Adds entry `seq` (the next one) with its data; returns the lists it is on (`.all` too).
     @discardableResult
-    mutating func add(seq: Int64, data: EntryData?) -> [EntryList] {
+    mutating func add(seq: Int64, data: EntryData?, reversed: EntryData? = nil) -> [EntryList] {
         precondition(seq == size + 1, "EntryLists.add: entries in order")
         size = seq
-        let lists = [EntryList.all] + EntryList.lists(of: data)
+        let lists = [EntryList.all] + EntryList.lists(of: data, reversed: reversed)
         for list in lists where list != .all || !keepsAll { members[list, default: []].append(seq) }
         return lists
     }

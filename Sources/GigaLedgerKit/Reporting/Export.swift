@@ -8,9 +8,12 @@ import GigaLedgerCore
 ///   sources:eu:<factory>, sources:member-states:<CC>:<factory>, sources:private:<partner>:<factory>,
 ///   each :committed or :paid (credited): the split of each source by factory.
 public enum Export {
+    ///
+    /// The commodity and every account are declared first (`commodity`, `account` directives), so
+    /// `hledger check --strict` passes.
     public static func hledger(_ rows: [ContributionRow], corrections: [Int64: CorrectionRecord]) -> String {
-        var out = "; GigaLedger export: contributions in date order; a corrected entry is followed by its reversal.\n"
-        out += "; Amounts in euros, exact to the cent.\n\n"
+        var out = ""
+        var accounts = Set<String>()
         for line in lines(rows, corrections: corrections) {
             let item = line.row.item
             let state = item.kind == .commitment ? "committed" : "paid"
@@ -26,8 +29,14 @@ public enum Export {
             let negated = line.amountText.hasPrefix("-") ? String(line.amountText.dropFirst()) : "-" + line.amountText
             out += "    \(factoryAccount)    EUR \(line.amountText)\n"
             out += "    \(sourceAccount)    EUR \(negated)\n\n"
+            accounts.insert(factoryAccount)
+            accounts.insert(sourceAccount)
         }
-        return out
+        var head = "; GigaLedger export: contributions in date order; a corrected entry is followed by its reversal.\n"
+        head += "; Amounts in euros, exact to the cent.\n\n"
+        head += "commodity EUR 1000.00\n\n"
+        head += accounts.sorted().map { "account \($0)\n" }.joined()
+        return head + (accounts.isEmpty ? "" : "\n") + out
     }
 
     /// A text on one journal line (hledger comments end at the line's end).

@@ -23,12 +23,14 @@ public struct PublicSite: Sendable {
         let summary: String
         let signer: String
 
-        /// `data`: the entry's data, decoded by the caller (nil: decoded here; undecodable: no summary).
-        init(_ entry: Entry, data: EntryData?? = nil, keyNames: [String: String]) {
+        /// `data`: the entry's data, decoded by the caller (nil: decoded here; undecodable: no
+        /// summary). `reversed`: for a correction, the data of the entry it reverses.
+        init(_ entry: Entry, data: EntryData?? = nil, reversed: EntryData? = nil, keyNames: [String: String]) {
             seq = entry.seq
             type = entry.type
             recordedAt = entry.recordedAt
-            summary = (data ?? (try? EntryBody.decode(entry.body))?.data)?.summary ?? ""
+            let summary = (data ?? (try? EntryBody.decode(entry.body))?.data)?.summary ?? ""
+            self.summary = summary + (reversed.map { " (it recorded: \($0.summary))" } ?? "")
             signer = keyNames[entry.signer] ?? entry.signer
         }
     }
@@ -51,6 +53,7 @@ public struct PublicSite: Sendable {
     /// The lists: all of them (serve), or their open pages (publish).
     public internal(set) var lists: EntryLists
     let keyNames: [String: String]
+    let origin: String
     /// The folder the reports are read from, and the reports of this ledger found there.
     let reportsDirectory: String?
     let reports: [ReportLink]
@@ -70,7 +73,7 @@ public struct PublicSite: Sendable {
         else { return nil }
         let folder = parts.dropLast().joined(separator: "/") + "/"
         guard let list = lists.lists.first(where: { $0.folder == folder }), let seqs = lists.page(number, of: list) else { return nil }
-        return Self.listPage(list, page: number, rows: try Self.rows(seqs, ledger: ledger, keyNames: keyNames))
+        return Self.listPage(list, page: number, rows: try Self.rows(seqs, ledger: ledger, keyNames: keyNames), origin: origin)
     }
 
     func reportFile(_ name: String, _ file: String) throws -> [UInt8]? {
@@ -94,10 +97,19 @@ public struct PublicSite: Sendable {
             while end < seqs.count, seqs[end] == seqs[end - 1] + 1 { end += 1 }
             let run = try ledger.entries(from: seqs[index], limit: end - index)
             guard run.count == end - index else { throw LedgerError.damaged("entries \(seqs[index]) to \(seqs[end - 1]) cannot be read") }
-            rows += run.map { Row($0, keyNames: keyNames) }
+            for entry in run {
+                let data = (try? EntryBody.decode(entry.body))?.data
+                rows.append(Row(entry, data: .some(data), reversed: try Self.reversed(data, ledger: ledger), keyNames: keyNames))
+            }
             index = end
         }
         return rows
+    }
+
+    /// For a correction, the data of the entry it reverses (an earlier entry: read from the ledger).
+    static func reversed(_ data: EntryData?, ledger: any LedgerServing) throws -> EntryData? {
+        guard case .correction(let correction)? = data, let original = try ledger.entry(correction.entry) else { return nil }
+        return (try? EntryBody.decode(original.body))?.data
     }
 
     // MARK: - Pages
@@ -109,10 +121,10 @@ public struct PublicSite: Sendable {
 
     /// Page `page` of `list`: its entries, numbered oldest first; nothing on it depends on the
     /// checkpoint, so a full page is the same at every later state. A full page links to the next.
-    static func listPage(_ list: EntryList, page: Int, rows: [Row]) -> [UInt8] {
+    static func listPage(_ list: EntryList, page: Int, rows: [Row], origin: String) -> [UInt8] {
         let per = EntryLists.perPage
         let first = (page - 1) * per + 1
-        var values: [String: Any] = ["root": list == .all ? "../" : "../../", "pageTitle": "\(list.heading), page \(page)"]
+        var values: [String: Any] = ["root": list == .all ? "../" : "../../", "pageTitle": "\(list.heading), page \(page)", "origin": origin]
         values["heading"] = list.heading
         values["perPage"] = String(per)
         values["page"] = String(page)
@@ -162,7 +174,8 @@ extension Ledger {
         let reports = try publishedReports(reportsDirectory, size: size)
         let index = try PublicSummary.make(ledger: self, checkpoint: latest, note: note, keys: keys, lists: lists, reports: reports)
         return PublicSite(
-            size: size, note: note, index: index, lists: lists, keyNames: keyNames, reportsDirectory: reportsDirectory, reports: reports)
+            size: size, note: note, index: index, lists: lists, keyNames: keyNames, origin: try origin(), reportsDirectory: reportsDirectory,
+            reports: reports)
     }
 
     /// `lists` extended with entries up to `size`, read in pages.
@@ -172,10 +185,24 @@ extension Ledger {
             let page = try store.read { try $0.entries(from: lists.size + 1, limit: Int(min(10_000, size - lists.size))) }
             guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
             for entry in page {
-                let on = lists.add(seq: entry.seq, data: (try? EntryBody.decode(entry.body))?.data)
+                let data = (try? EntryBody.decode(entry.body))?.data
+                let on = lists.add(seq: entry.seq, data: data, reversed: try PublicSite.reversed(data, ledger: self))
                 try each?(entry, on)
             }
         }
+    }
+
+    /// Whether `folder/name` carries a minisign signature (`name.minisig`) that verifies with a
+    /// key this ledger enrols.
+    func isSignedReportFile(_ folder: String, _ name: String) -> Bool {
+        let path = folder + "/" + name
+        guard Files.kind(path) == .typeRegular, Files.kind(path + ".minisig") == .typeRegular,
+            let data = FileManager.default.contents(atPath: path), data.count <= PublicSite.reportFileBytesMax,
+            let signature = FileManager.default.contents(atPath: path + ".minisig"), signature.count <= 4_096,
+            let parsed = Minisign.parse(String(decoding: signature, as: UTF8.self)),
+            let key = (try? keys())?.first(where: { $0.enrolment.publicKey.id == parsed.keyID })
+        else { return false }
+        return Minisign.isValid(parsed, of: [UInt8](data), by: key.enrolment.publicKey)
     }
 
     /// The report folders of this ledger in `reportsDirectory`, by name; others are left out.
@@ -186,8 +213,18 @@ extension Ledger {
         for name in names.sorted() where PublicSite.slug(name) == name {
             let folder = reportsDirectory + "/" + name
             guard let found = try? publishableReport(folder, size: size) else { continue }
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
-                ReportBundle.isReportFile($0) || $0 == "checkpoint.txt" || $0 == "consistency.txt" || $0.hasSuffix(".txt.minisig")
+            // Plain files only (a link is not followed out of the folder). summary.json was checked
+            // against the ledger; another report file only when its own signature, by a key the
+            // ledger enrols, verifies (an unsigned report.html could say anything); the checkpoint
+            // and consistency files are signed notes, served as text.
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+                Files.kind(folder + "/" + $0) == .typeRegular
+            }
+            let signed = Set(names.filter { isSignedReportFile(folder, $0) })
+            let files = names.filter { name in
+                if name == "summary.json" || name == "checkpoint.txt" || name == "consistency.txt" { return true }
+                if name.hasSuffix(".minisig") { return signed.contains(String(name.dropLast(".minisig".count))) }
+                return ReportBundle.isReportFile(name) && signed.contains(name)
             }.sorted()
             reports.append(
                 PublicSite.ReportLink(name: name, period: found.period.description, entryCount: found.entryCount, signed: found.signed, files: files))

@@ -23,6 +23,16 @@ enum PublicSummary {
 
         var values: [String: Any] = ["root": "", "origin": origin, "pageTitle": "Summary", "size": String(size)]
         values["rootHex"] = Encoding.hex(latest.root)
+        values["rootBase64"] = Data(latest.root).base64EncodedString()
+        // The key check_tiles.py needs: the one that signed the checkpoint.
+        if let signer, signer.enrolment.role != .authority {
+            values["signerPub"] = "log.pub"
+            values["signerHow"] =
+                "here the \(signer.enrolment.role.rawValue) key \(signer.enrolment.publicKey.id): export it from your copy with <code>gigaledger key export --ledger copy.sqlite --id \(signer.enrolment.publicKey.id) --out log.pub</code>"
+        } else {
+            values["signerPub"] = "authority.pub"
+            values["signerHow"] = "here the authority's"
+        }
         values["signer"] =
             signer.map { "\($0.enrolment.name) (\($0.enrolment.role.rawValue) key \($0.enrolment.publicKey.id))" } ?? "a key of the ledger"
         values["cosigners"] = cosigners.enumerated().map { ["name": $0.element, "last": $0.offset == cosigners.count - 1] as [String: Any] }
@@ -31,6 +41,7 @@ enum PublicSummary {
         if let report {
             values["policy"] = "\(report.policy.id) version \(report.policy.version)"
             values["provisional"] = report.isProvisional
+            values["lastDay"] = report.period.lastDay.description
             values["final"] = !report.isProvisional
             if let why = report.policyNotInForce { values["notInForce"] = why }
             values["factories"] = report.factories.map { item in
@@ -38,7 +49,8 @@ enum PublicSummary {
             }
             values["programme"] = report.programme.map(verdict)
             values["hasProgramme"] = !report.programme.isEmpty
-            values["fundingChart"] = Charts.funding(report, title: "Committed CAPEX by source against each gigafactory's registered CAPEX")
+            values["fundingChart"] = Charts.funding(
+                report, title: "Committed CAPEX by source against each gigafactory's registered CAPEX", capLabels: true)
             values["shareChart"] = shareChart(report.factories.map { ($0.factory.id, $0.cumulative) })
             values["hasIssues"] = !report.issues.isEmpty
             values["issues"] = report.issues.map { item -> [String: Any] in
@@ -66,13 +78,18 @@ enum PublicSummary {
         }
         values["hasReports"] = !reports.isEmpty
         let named = lists.lists.filter { $0 != .all }
+        // The newest page of a list: its open one (the empty next one when the last is full is not linked).
+        func newest(_ list: EntryList) -> String { String(max(1, (lists.count(list) + EntryLists.perPage - 1) / EntryLists.perPage)) }
+        values["lastPage"] = newest(.all)
         values["factoryLists"] = named.compactMap { list -> [String: Any]? in
             guard case .factory(let id) = list else { return nil }
-            return ["name": id, "folder": list.folder, "count": String(lists.count(list))]
+            return ["name": id, "folder": list.folder, "count": String(lists.count(list)), "lastPage": newest(list)]
         }
         values["sourceLists"] = named.compactMap { list -> [String: Any]? in
             guard case .source(let source) = list else { return nil }
-            return ["name": report?.name(ofSource: source) ?? source, "folder": list.folder, "count": String(lists.count(list))]
+            return [
+                "name": report?.name(ofSource: source) ?? source, "folder": list.folder, "count": String(lists.count(list)), "lastPage": newest(list),
+            ]
         }
         return PublicSite.render("page-index.html", values)
     }
@@ -80,7 +97,13 @@ enum PublicSummary {
     /// A share as the page prints it, or a dash when there is nothing to divide by (or the parts
     /// are not a share of the whole: a net negative after corrections).
     static func share(_ part: Total, of whole: Total) -> String {
-        whole > 0 && part >= 0 && part <= whole ? Fraction(part, whole).percentText : "—"
+        if whole == 0 { return "— (none recorded yet)" }
+        return whole > 0 && part >= 0 && part <= whole ? Fraction(part, whole).percentText : "— (not a share: a net negative after corrections)"
+    }
+
+    /// "entry 12", "entries 12, 15": as a list of entries is named.
+    static func entriesText(_ seqs: [Int64]) -> String {
+        (seqs.count == 1 ? "entry " : "entries ") + seqs.map(String.init).joined(separator: ", ")
     }
 
     static func factory(
@@ -97,8 +120,9 @@ enum PublicSummary {
         let unionHours = figures.access.hours(pool: .union), hours = figures.access.hours()
         var flags = [String]()
         for finding in findings {
+            let behind = finding.entries.isEmpty ? "\(finding.entryCount) entries" : entriesText(finding.entries)
             flags.append(
-                "Paid more than committed: \(finding.source) \(finding.category.rawValue.uppercased()), paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed."
+                "Paid more than committed: \(report?.name(ofSource: finding.source) ?? finding.source) \(finding.category.rawValue.uppercased()), paid \(Cents.formatted(finding.paid)) against \(Cents.formatted(finding.committed)) committed (\(behind))."
             )
         }
         if let report {
@@ -120,7 +144,7 @@ enum PublicSummary {
             }
             for item in report.signedForOthers where item.factoryID == factory.id {
                 flags.append(
-                    "Money for \(report.name(ofSource: item.source)) signed by \(report.signerText(item.signer)), not by its officer \(report.signerText(item.officer)): committed \(Cents.formatted(item.committed)), paid \(Cents.formatted(item.paid)) (entries \(item.entries.map(String.init).joined(separator: ", ")))."
+                    "Money for \(report.name(ofSource: item.source)) signed by \(report.signerText(item.signer)), not by its officer \(report.signerText(item.officer)): committed \(Cents.formatted(item.committed)), paid \(Cents.formatted(item.paid)) (\(entriesText(item.entries)))."
                 )
             }
             for twin in report.twins where twin.factoryIDs.contains(factory.id) {
@@ -135,7 +159,10 @@ enum PublicSummary {
             "capex": Cents.formatted(Total(factory.capex.value)), "sources": sources,
             "committed": Cents.formatted(total.committed), "paid": Cents.formatted(total.paid),
             "shareCommitted": share(union.committed, of: total.committed),
-            "shareCapex": share(union.committedCapex, of: Total(factory.capex.value)),
+            // Above 100% too: what the cap is judged on, shown whatever it is.
+            "shareCapex": factory.capex.value > 0 && union.committedCapex >= 0
+                ? Fraction(union.committedCapex, Total(factory.capex.value)).percentText
+                : share(union.committedCapex, of: Total(factory.capex.value)),
             "sharePaid": share(union.paid, of: total.paid),
             "shareAccess": share(unionHours, of: hours), "hours": Hours.grouped(hours),
             "verdicts": verdicts.map(verdict), "hasVerdicts": !verdicts.isEmpty,
@@ -152,6 +179,12 @@ enum PublicSummary {
         ]
         // (A Mustache section opens for an empty string too.)
         if let margin = verdict.margin, !margin.isEmpty { values["margin"] = margin }
+        if !verdict.entries.isEmpty {
+            let shown = verdict.entries.prefix(20).map(String.init).joined(separator: ", ")
+            values["entries"] = verdict.entries.count > 20 ? "\(shown), ... (\(verdict.entries.count) in all)" : shown
+        } else if verdict.entryCount > 0 {
+            values["entries"] = "\(verdict.entryCount) (listed in the report's files)"
+        }
         return values
     }
 

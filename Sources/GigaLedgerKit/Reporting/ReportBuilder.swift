@@ -577,39 +577,65 @@ struct ReportData {
     /// says more than the ledger shows).
     func allowedDuplicates(through day: CalendarDate, at state: Int64) -> [SubsequentEvent] {
         var out = [SubsequentEvent]()
-        func repeats(_ data: EntryData, seq: Int64, among earlier: [(seq: Int64, data: EntryData)]) -> String {
-            for candidate in earlier where candidate.seq < seq {
+        /// The first of `candidates` (earlier than `seq`, in sequence order) that `data` repeats.
+        func repeats(_ data: EntryData, seq: Int64, among candidates: [(seq: Int64, data: EntryData)]) -> String {
+            for candidate in candidates.sorted(by: { $0.seq < $1.seq }) where candidate.seq < seq {
                 if DuplicateRule.conflict(data, among: [DuplicateRule.Earlier(name: "entry \(candidate.seq)", data: candidate.data)]) != nil {
                     return "; it repeats entry \(candidate.seq)"
                 }
             }
             return "; no earlier entry matches it"
         }
-        let all = contributions + laterContributions
-        for row in contributions
-        where row.item.allowsDuplicate && row.item.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
-            let item = row.item
-            let earlier = all.filter {
-                $0.item.factory == item.factory && $0.item.source == item.source && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state)
+        // The earlier rows that count, by what the duplicate rule compares (the same factory,
+        // source, kind, category and amount; the same factory, source and reference up to ASCII
+        // case; for access, the same factory, folded beneficiary and GPU-hours): each flagged row
+        // is compared with its own kind only, so the work stays linear in the rows.
+        let flagged = contributions.filter {
+            $0.item.allowsDuplicate && $0.item.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state)
+        }
+        var byFacts = [String: [(seq: Int64, data: EntryData)]](), byRef = [String: [(seq: Int64, data: EntryData)]]()
+        func factsKey(_ item: Contribution) -> String {
+            "\(item.factory)\u{0}\(item.source)\u{0}\(item.kind.rawValue)\u{0}\(item.category.rawValue)\u{0}\(item.amount.value)"
+        }
+        func refKey(_ item: Contribution) -> String { "\(item.factory)\u{0}\(item.source)\u{0}\(NearKeys.foldedASCII(item.ref))" }
+        if !flagged.isEmpty {
+            for row in contributions + laterContributions where Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+                byFacts[factsKey(row.item), default: []].append((row.seq, .contribution(row.item)))
+                if !row.item.ref.isEmpty { byRef[refKey(row.item), default: []].append((row.seq, .contribution(row.item))) }
             }
-            .map { (seq: $0.seq, data: EntryData.contribution($0.item)) }
+        }
+        for row in flagged {
+            let item = row.item
+            var candidates = byFacts[factsKey(item)] ?? []
+            if !item.ref.isEmpty {
+                let known = Set(candidates.map(\.seq))
+                candidates += (byRef[refKey(item)] ?? []).filter { !known.contains($0.seq) }
+            }
             out.append(
                 SubsequentEvent(
                     seq: row.seq, factoryID: item.factory, date: item.date,
                     what:
                         "\(item.kind.rawValue) \(item.category.rawValue) \(item.source) \(item.amount)\(item.ref.isEmpty ? "" : " ref \(item.ref)")"
-                        + repeats(.contribution(item), seq: row.seq, among: earlier),
+                        + repeats(.contribution(item), seq: row.seq, among: candidates),
                     kind: .allowedDuplicate))
         }
-        for row in access where row.grant.allowsDuplicate && row.grant.date <= day && Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+        let flaggedAccess = access.filter {
+            $0.grant.allowsDuplicate && $0.grant.date <= day && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state)
+        }
+        func accessKey(_ grant: AccessGrant) -> String { "\(grant.factory)\u{0}\(NearKeys.foldedName(grant.beneficiary))\u{0}\(grant.gpuHours)" }
+        var byGrant = [String: [(seq: Int64, data: EntryData)]]()
+        if !flaggedAccess.isEmpty {
+            for row in access where Self.counts(row.seq, correctedBy: row.correctedBy, at: state) {
+                byGrant[accessKey(row.grant), default: []].append((row.seq, .access(row.grant)))
+            }
+        }
+        for row in flaggedAccess {
             let grant = row.grant
-            let earlier = access.filter { $0.grant.factory == grant.factory && Self.counts($0.seq, correctedBy: $0.correctedBy, at: state) }
-                .map { (seq: $0.seq, data: EntryData.access($0.grant)) }
             out.append(
                 SubsequentEvent(
                     seq: row.seq, factoryID: grant.factory, date: grant.date,
                     what: "access \(grant.pool.rawValue) \(grant.category.rawValue) \(grant.beneficiary) \(Hours.formatted(Total(grant.gpuHours)))"
-                        + repeats(.access(grant), seq: row.seq, among: earlier),
+                        + repeats(.access(grant), seq: row.seq, among: byGrant[accessKey(grant)] ?? []),
                     kind: .allowedDuplicate))
         }
         return out.sorted { $0.seq < $1.seq }

@@ -364,8 +364,11 @@ enum Charts {
     /// One stacked bar per row, scaled to `whole` (default: the row's sum), with a red marker at
     /// `marker` (a share of the bar) and a legend; a row with nothing in it says "no data".
     /// `title`: the chart's accessible name (its `<title>`), for the public page.
+    /// A marker's label is its own share of the bar, unless `markerLabels` gives the row's (a cap
+    /// drawn on a bar longer than what it is a share of).
     static func stacked(
-        rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)], title: String? = nil
+        rows: [(label: String, segments: [Total], whole: Total?, marker: Fraction?)], legend: [(String, String)], title: String? = nil,
+        markerLabels: [String?] = []
     ) -> String {
         let height = Int64(rows.count) * (barHeight + 14) + 40
         var svg =
@@ -389,7 +392,8 @@ enum Charts {
             if let marker = row.marker {
                 let mx = labelWidth + pixels(marker.numerator, of: marker.denominator)
                 svg += "<line x1=\"\(mx)\" x2=\"\(mx)\" y1=\"\(y - 4)\" y2=\"\(y + barHeight + 4)\" stroke=\"#d0021b\" stroke-width=\"3\"/>\n"
-                svg += "<text x=\"\(mx + 4)\" y=\"\(y + barHeight + 12)\" fill=\"#d0021b\">\(marker.percentText)</text>\n"
+                let label = index < markerLabels.count ? markerLabels[index] ?? marker.percentText : marker.percentText
+                svg += "<text x=\"\(mx + 4)\" y=\"\(y + barHeight + 12)\" fill=\"#d0021b\">\(label)</text>\n"
             }
         }
         var x = labelWidth
@@ -404,7 +408,9 @@ enum Charts {
 
     /// Committed CAPEX by source against each factory's registered eligible CAPEX; the red mark
     /// is the cap on the Union's share of it (the grey rest is CAPEX not yet committed).
-    static func funding(_ report: PeriodReport, title: String? = nil) -> String {
+    /// `capLabels`: the mark labelled with the cap itself ("cap 17.00%", the public page), not its
+    /// place on the bar (the same unless more than the registered CAPEX is committed).
+    static func funding(_ report: PeriodReport, title: String? = nil, capLabels: Bool = false) -> String {
         let rows = report.factories.map { item -> (label: String, segments: [Total], whole: Total?, marker: Fraction?) in
             let figures = item.cumulative
             let cap = item.verdicts.first {
@@ -417,7 +423,17 @@ enum Charts {
             let marker = cap.map { Fraction(registered * Total($0) / 10_000, whole) }
             return (item.factory.id, segments, whole, marker)
         }
-        return stacked(rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")], title: title)
+        let labels =
+            !capLabels
+            ? []
+            : report.factories.map { item -> String? in
+                item.verdicts.first {
+                    $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory"
+                }?.rule.basisPoints.map { "cap " + Fraction.basisPoints($0).percentText }
+            }
+        return stacked(
+            rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")], title: title,
+            markerLabels: labels)
     }
 
     static func access(_ report: PeriodReport) -> String {

@@ -58,7 +58,7 @@ enum EmbeddedTemplates {
             #"""
             {{> page-head.html}}
             <h1>{{heading}}</h1>
-            <p>Page {{page}}{{#range}}: entries {{range}} of this list{{/range}}{{^range}}: no entry yet{{/range}}, oldest first.{{^full}} Entries are added to this page as they are recorded, until it holds {{perPage}}.{{/full}}</p>
+            <p>Page {{page}} of this list{{#range}}, the list's {{range}} (by position; each row's number is its entry number in the ledger){{/range}}{{^range}}: no entry yet{{/range}}, oldest first.{{^full}} Entries are added to this page as they are recorded, until it holds {{perPage}}.{{/full}} A row's date of payment, commitment or access is in what it records; "Recorded" is when it was written to the ledger.</p>
             <nav aria-label="Pages"><p class="pages">{{#previous}}<a href="{{previous}}" rel="prev">Earlier entries</a>{{/previous}}{{#next}}<a href="{{next}}" rel="next">Later entries</a>{{/next}}</p></nav>
             <div class="wrap"><table>
             <caption>{{heading}}, page {{page}}</caption>
@@ -77,7 +77,7 @@ enum EmbeddedTemplates {
             </main>
             <footer>
             {{#rootHex}}<p class="meta">Generated from the ledger at its checkpoint of {{size}} entries (root <span class="hash">{{rootHex}}</span>). Every figure here can be recomputed from the published files: see <a href="{{root}}index.html#check">Check it yourself</a>.</p>{{/rootHex}}
-            {{^rootHex}}<p class="meta">Each list is numbered oldest first, {{perPage}} entries to a page: a full page never changes. Prove any entry against the latest <a href="{{root}}checkpoint">signed checkpoint</a> with <code>gigaledger prove --entry N --server THIS-ADDRESS</code>.</p>{{/rootHex}}
+            {{^rootHex}}<p class="meta">Each list is numbered oldest first, {{perPage}} entries to a page: a full page never changes. Prove any entry against the latest <a href="{{root}}checkpoint">signed checkpoint</a>: see <a href="{{root}}index.html#check">Check it yourself</a>.</p>{{/rootHex}}
             </footer>
             </body>
             </html>
@@ -138,15 +138,15 @@ enum EmbeddedTemplates {
             #"""
             {{> page-head.html}}
             <h1>{{origin}}</h1>
-            <p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed by the officer who recorded it; nobody, the operator included, can change it afterwards without every copy noticing.</p>
-            {{#provisional}}<p class="provisional"><strong>PROVISIONAL.</strong> {{year}} is not over (the last entry was recorded {{lastRecorded}}): the figures and verdicts below are those of the year so far and may still change. The year's verdicts are those of the annual report issued after it ends.</p>{{/provisional}}
+            <p>A tamper-evident record of the money the Union, the member states and private partners put into the EU's AI gigafactories, and of the compute time they grant. Each entry is signed with the key of whoever recorded it (a ministry's or a partner's finance officer, or the Joint Undertaking's authority); nobody, the operator included, can change it afterwards without every copy noticing.</p>
+            {{#provisional}}<p class="provisional"><strong>PROVISIONAL.</strong> {{year}} is not over (the last entry was recorded {{lastRecorded}}): the verdicts below are those of the year so far and may still change; the money is counted to date (every value date up to {{lastDay}}, earlier years included). The year's verdicts are those of the annual report issued after it ends.</p>{{/provisional}}
             {{#final}}<p class="note">{{year}} is over: the figures and verdicts below are the year's, at this checkpoint. Entries recorded later for {{year}} (corrections) would still change them: compare with the issued reports below.</p>{{/final}}
             {{#notInForce}}<p class="provisional">No verdict is decided: {{notInForce}}</p>{{/notInForce}}
 
             <h2 id="checkpoint">Latest checkpoint</h2>
             <dl>
             <dt>Entries covered</dt><dd>{{size}}</dd>
-            <dt>Merkle root (RFC 9162)</dt><dd class="hash">{{rootHex}}</dd>
+            <dt>Merkle root (RFC 9162)</dt><dd><span class="hash">{{rootBase64}}</span> (base64, as in the checkpoint file; hex <span class="hash">{{rootHex}}</span>)</dd>
             <dt>Signed by</dt><dd>{{signer}}</dd>
             <dt>Cosigned by</dt><dd>{{#cosigners}}{{name}}{{^last}}, {{/last}}{{/cosigners}}{{^cosigners}}no witness yet{{/cosigners}}</dd>
             </dl>
@@ -155,14 +155,14 @@ enum EmbeddedTemplates {
             <h2 id="factories">Gigafactories</h2>
             <p>Money committed and paid to date by source (corrections netted), and the safeguards of {{policy}} for {{year}}, at this checkpoint. Three shares of the Union's money are shown, because they answer different questions:</p>
             <ul>
-            <li><strong>Union share of commitments</strong>: the Union's commitments divided by everyone's commitments.</li>
+            <li><strong>Union share of commitments</strong>: the Union's commitments divided by everyone's commitments, CAPEX and OPEX together (what the Union's share of access time is compared with).</li>
             <li><strong>Union share of registered CAPEX</strong>: the Union's committed capital expenditure divided by the gigafactory's registered eligible CAPEX. This is the measure the cap on the Union's share is judged on.</li>
             <li><strong>Union share of payments</strong>: the Union's payments divided by everyone's payments so far. Payments follow commitments at different paces, so this share can be far above the cap early on without breaching it.</li>
             </ul>
             {{#hasFactories}}
             {{#fundingChart}}<figure>
             {{{fundingChart}}}
-            <figcaption>Financing mix: committed CAPEX by source per gigafactory, drawn against its registered eligible CAPEX (the grey rest is not yet committed). The red mark is the cap on the Union's share of that CAPEX. The same figures are in each gigafactory's table below.</figcaption>
+            <figcaption>Financing mix: committed CAPEX by source per gigafactory, drawn against its registered eligible CAPEX (the grey rest is not yet committed). The red mark ("cap") is the cap on the Union's share of that CAPEX, not the Union's share: the Union's share is the blue bar, given as a figure in each gigafactory's list below with its verdict (the 17% cap of gigafactories is reported in the press, not found in the law's text).</figcaption>
             </figure>{{/fundingChart}}
             <figure>
             {{{shareChart}}}
@@ -190,7 +190,7 @@ enum EmbeddedTemplates {
             </dl>
             <h4>Safeguards</h4>
             {{#hasVerdicts}}<ul class="verdicts">
-            {{#verdicts}}<li><strong class="{{css}}">{{status}}</strong>: {{words}}.<br>{{explanation}}{{#margin}} ({{margin}}){{/margin}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>
+            {{#verdicts}}<li><strong class="{{css}}">{{status}}</strong>. The rule: {{words}}.<br>Measured: {{explanation}}{{#margin}} ({{margin}}){{/margin}}{{#entries}} Entries: {{entries}}.{{/entries}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>
             {{/verdicts}}</ul>{{/hasVerdicts}}
             {{^hasVerdicts}}<p>None assessed.</p>{{/hasVerdicts}}
             {{#hasFlags}}<h4>Flags for a reader</h4>
@@ -198,28 +198,29 @@ enum EmbeddedTemplates {
             </section>
             {{/factories}}
             {{#hasProgramme}}<h3>All gigafactories together</h3>
-            <ul class="verdicts">{{#programme}}<li><strong class="{{css}}">{{status}}</strong>: {{words}}.<br>{{explanation}}{{#margin}} ({{margin}}){{/margin}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>{{/programme}}</ul>{{/hasProgramme}}
+            <ul class="verdicts">{{#programme}}<li><strong class="{{css}}">{{status}}</strong>. The rule: {{words}}.<br>Measured: {{explanation}}{{#margin}} ({{margin}}){{/margin}}{{#entries}} Entries: {{entries}}.{{/entries}}<br><span class="why">Rests on: {{source}}. Confidence: {{confidence}}. Rule <code>{{rule}}</code>.</span></li>{{/programme}}</ul>
+            <p class="why">Headroom: how much more fits under a cap; excess: how much is above it; to remove: how much would have to go for the share to comply (removing money also lowers the total it is a share of, so it is more than the excess); surplus: how much is above a minimum.</p>{{/hasProgramme}}
 
             <h2 id="reports">Reports</h2>
             {{#hasIssues}}<p>Reports of {{year}} issued on the ledger (each an entry that fixes the report's summary by its SHA-256):</p>
             <ul>{{#issues}}<li>{{period}} at entry {{entryCount}}, issued by {{signer}} on {{recordedAt}} (entry {{seq}})</li>{{/issues}}</ul>{{/hasIssues}}
             {{#hasReports}}<p>Published with this page:</p><ul>
-            {{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}{{#signed}}, signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
+            {{#reports}}<li>{{#html}}<a href="{{root}}{{html}}">{{period}}</a>{{/html}}{{^html}}{{period}}{{/html}}, at entry {{entryCount}}, {{#signed}}signed by a key of the ledger (check a file with <code>minisign -Vm FILE -p authority.pub</code>){{/signed}}{{^signed}}not signed{{/signed}}: {{#files}}<a href="{{root}}reports/{{name}}/{{file}}">{{file}}</a> {{/files}}</li>
             {{/reports}}</ul>
             <p>Recompute any of them from your copy with <code>gigaledger report --quarter PERIOD --at ENTRY</code> (or <code>--year</code>); the files must be the same.</p>{{/hasReports}}
             {{^hasReports}}<p>No report file is published with this page yet.</p>{{/hasReports}}
 
             <h2 id="entries">Entries</h2>
-            <p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, oldest first, 256 to a page.</p>
-            <p>By gigafactory: {{#factoryLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}) {{/factoryLists}}</p>
-            <p>By source: {{#sourceLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}) {{/sourceLists}}</p>
+            <p><a href="{{root}}entries/page-1.html">All {{size}} entries</a>, oldest first, 256 to a page; <a href="{{root}}entries/page-{{lastPage}}.html">the newest</a>. A correction is a later entry in the same lists as the entry it reverses ("reverses entry N"); the totals above net them.</p>
+            <p>By gigafactory: {{#factoryLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}; <a href="{{root}}{{folder}}page-{{lastPage}}.html">newest</a>) {{/factoryLists}}</p>
+            <p>By source: {{#sourceLists}}<a href="{{root}}{{folder}}page-1.html">{{name}}</a> ({{count}}; <a href="{{root}}{{folder}}page-{{lastPage}}.html">newest</a>) {{/sourceLists}}</p>
 
             <h2 id="check">Check it yourself</h2>
-            <p>Nothing on this page needs to be taken on trust. With the authority's public key (<code>authority.pub</code>, from the Joint Undertaking):</p>
+            <p>Nothing on this page needs to be taken on trust. You need the authority's public key (<code>authority.pub</code>, published by the Joint Undertaking) and this publication's address, written below as ADDRESS: the address of this page without <code>index.html</code> (the folder that holds it and the <code>checkpoint</code> file).</p>
             <ul>
-            <li>A receipt for one entry, checked offline: <code>gigaledger prove --entry N --server THIS-ADDRESS --out receipt.txt</code>, then <code>gigaledger check-receipt receipt.txt --ledger-key authority.pub</code>.</li>
-            <li>Your own verified copy of every entry: <code>gigaledger sync --from THIS-ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code>, and this page's figures with <code>gigaledger report --ledger copy.sqlite --year {{year}} --at {{size}}</code>.</li>
-            <li>Without GigaLedger: <code>python3 schema/tools/check_tiles.py THIS-ADDRESS --key authority.pub</code> (from the project's source), or any C2SP tlog-tiles client (Go's <code>golang.org/x/mod/sumdb/tlog</code>) reads the <code>checkpoint</code> and <code>tile/</code> files.</li>
+            <li>A receipt for one entry, checked offline: <code>gigaledger prove --entry N --server ADDRESS --authority-key authority.pub --out receipt.txt</code>, then <code>gigaledger check-receipt receipt.txt --ledger-key authority.pub</code>.</li>
+            <li>Your own verified copy of every entry: <code>gigaledger sync --from ADDRESS --ledger copy.sqlite --authority-key authority.pub</code>, then <code>gigaledger verify --ledger copy.sqlite</code>, and this page's figures with <code>gigaledger report --ledger copy.sqlite --year {{year}} --at {{size}}</code>.</li>
+            <li>Without GigaLedger: <code>python3 schema/tools/check_tiles.py ADDRESS --key {{signerPub}}</code> (with <code>verify_ledger.py</code> beside it, from the project's source; the key is the one that signed the checkpoint, {{{signerHow}}}), or any C2SP tlog-tiles client (Go's <code>golang.org/x/mod/sumdb/tlog</code>) reads the <code>checkpoint</code> and <code>tile/</code> files.</li>
             </ul>
             {{> page-foot.html}}
             """#

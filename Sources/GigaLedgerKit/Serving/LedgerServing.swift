@@ -30,7 +30,7 @@ public protocol LedgerServing: AnyObject {
     func entryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]?
     func fullEntryBundle(index: Int64, width: Int, size: Int64) throws -> [UInt8]?
     func checkpointsDocument(above size: Int64) throws -> [UInt8]
-    /// `ledger/v1/keys` at the latest kept checkpoint; nil when none is kept.
+    /// `ledger/v1/key-entries` at the latest kept checkpoint; nil when none is kept.
     func keysDocument() throws -> [UInt8]?
     func latestCheckpointCosigned() throws -> String?
     func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash]

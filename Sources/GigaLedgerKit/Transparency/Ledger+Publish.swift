@@ -14,6 +14,8 @@ extension Ledger {
         /// The size of the checkpoint published, and of the one the folder published before (0: none).
         public let size: Int64
         public let before: Int64
+        /// The ledger's size: entries after `size` are in no checkpoint yet, so not published.
+        public let ledgerSize: Int64
         /// Files written now; files already there (full tiles and bundles never change) are kept.
         public let written: Int
         public let kept: Int
@@ -39,11 +41,15 @@ extension Ledger {
     public func publish(
         to directory: String, reports: String? = nil, partialGrace: TimeInterval = Ledger.partialGraceSecondsDefault
     ) throws -> Publication {
+        try Self.checkPublicationFolder(directory)
+        // One publish into a folder at a time (a server's and a timer's): the second waits.
+        let lock = try Self.lockPublication(directory)
+        defer { Glibc.close(lock) }
         // A killed publish left its file being written beside the one it replaced.
         Files.removeLeftovers(under: directory, marker: ".new-")
         var writer = PublicationWriter(directory: directory)
-        let (latest, before, checkpoints, checkpoint, keysDocument) = try store.read {
-            reader -> (StoredCheckpoint, Int64, [UInt8], [UInt8], [UInt8]) in
+        let (latest, before, checkpoints, checkpoint, keysDocument, ledgerSize) = try store.read {
+            reader -> (StoredCheckpoint, Int64, [UInt8], [UInt8], [UInt8], Int64) in
             guard let latest = try reader.latestCheckpoint() else {
                 throw Refusal("the ledger keeps no checkpoint yet: sign one (`gigaledger checkpoint`, or a server's log key) before publishing")
             }
@@ -71,7 +77,7 @@ extension Ledger {
             return (
                 latest, before, try Self.checkpointsDocument(reader, above: 0) + [0x0a],
                 Array(try Self.withCosignatures(latest.note, size: size, reader: reader).utf8),
-                try Self.keysDocument(reader, size: size)
+                try Self.keysDocument(reader, size: size), try reader.size()
             )
         }
         let size = latest.size
@@ -84,23 +90,60 @@ extension Ledger {
             ledger: self, checkpoint: latest, note: String(decoding: checkpoint, as: UTF8.self), keys: keys, lists: lists, reports: published)
         let summaryNanoseconds = DispatchTime.now().uptimeNanoseconds - started
         let site = PublicSite(
-            size: size, note: String(decoding: checkpoint, as: UTF8.self), index: index, lists: lists, keyNames: [:], reportsDirectory: reports,
-            reports: published)
-        try writer.replace("index.html", with: index, sync: false)
+            size: size, note: String(decoding: checkpoint, as: UTF8.self), index: index, lists: lists, keyNames: [:], origin: try origin(),
+            reportsDirectory: reports, reports: published)
+        try writer.replaceIfChanged("index.html", with: index, sync: false)
         for report in published {
             for file in report.files {
                 guard let bytes = try site.reportFile(report.name, file) else { continue }
                 try writer.replaceIfChanged("reports/\(report.name)/\(file)", with: bytes)
             }
         }
-        try writer.replaceIfChanged("ledger/v1/keys", with: keysDocument)
-        try writer.replace("ledger/v1/checkpoints", with: checkpoints)
-        try writer.replace("checkpoint", with: checkpoint)
+        try writer.replaceIfChanged("ledger/v1/key-entries", with: keysDocument)
+        try writer.replaceIfChanged("ledger/v1/checkpoints", with: checkpoints)
+        try writer.replaceIfChanged("checkpoint", with: checkpoint)
         // Measured from now, once this publication's full tiles are written (a grace of 0 removes
         // the partials they supersede at once).
         let removed = try writer.removeSuperseded(olderThan: Date().addingTimeInterval(-partialGrace))
         return Publication(
-            size: size, before: before, written: writer.written, kept: writer.kept, removed: removed, summaryNanoseconds: summaryNanoseconds)
+            size: size, before: before, ledgerSize: ledgerSize, written: writer.written, kept: writer.kept, removed: removed,
+            summaryNanoseconds: summaryNanoseconds)
+    }
+
+    /// How long a publish waits for another into the same folder.
+    static let publicationLockWaitSeconds = 600
+
+    /// The folder publishes this ledger, or is empty or new: a folder of other things (a web site,
+    /// the folder of the ledger and its keys) is refused, nothing touched in it.
+    static func checkPublicationFolder(_ directory: String) throws {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let ours: Set<String> = ["checkpoint", "tile", "ledger", "entries", "index.html", "reports", "receipts", publicationLockFile]
+        let others = names.filter { !ours.contains($0) && !$0.contains(".new-") }
+        guard others.isEmpty else {
+            throw FileRefusal(
+                "folder \(directory)",
+                "holds files that are not a publication (\(others.sorted().prefix(3).joined(separator: ", "))\(others.count > 3 ? ", ..." : "")): publish into an empty folder of its own, or an earlier publication; nothing was written"
+            )
+        }
+    }
+
+    static let publicationLockFile = ".publish.lock"
+
+    /// Locks the folder for one publish (`flock`, released when the process ends): waits for
+    /// another publish into it, up to `publicationLockWaitSeconds`.
+    static func lockPublication(_ directory: String) throws -> Int32 {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw OutputError(path: directory, why: "cannot create the folder (\(error.localizedDescription))")
+        }
+        let path = directory + "/" + publicationLockFile
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard descriptor >= 0 else { throw OutputError(path: path, why: String(cString: strerror(errno))) }
+        for _ in 0..<(publicationLockWaitSeconds * 10) {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return descriptor }
+            usleep(100_000)
+        }
+        Glibc.close(descriptor)
+        throw Refusal("another publish into \(directory) has run for \(publicationLockWaitSeconds) s; nothing was written, retry")
     }
 
     /// Where a publication keeps its lists' open pages (`EntryLists.encoded`).
@@ -130,8 +173,9 @@ extension Ledger {
             guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
             for entry in page {
                 let data = (try? EntryBody.decode(entry.body))?.data
-                let on = lists.add(seq: entry.seq, data: data)
-                rows[entry.seq] = PublicSite.Row(entry, data: .some(data), keyNames: keyNames)
+                let reversed = try PublicSite.reversed(data, ledger: self)
+                let on = lists.add(seq: entry.seq, data: data, reversed: reversed)
+                rows[entry.seq] = PublicSite.Row(entry, data: .some(data), reversed: reversed, keyNames: keyNames)
                 for list in on {
                     touched.insert(list)
                     if lists.holdsFullPage(list) {
@@ -146,7 +190,7 @@ extension Ledger {
         }
         if published == 0 && size == 0 { touched.insert(.all) }
         for list in touched.sorted() { try writePage(list, lists.firstHeldPage(list), lists: lists, rows: rows, into: &writer) }
-        try writer.replace(Self.listsFile, with: lists.encoded(pages: PublicSite.listPagesVersion))
+        try writer.replaceIfChanged(Self.listsFile, with: lists.encoded(pages: PublicSite.listPagesVersion))
         return lists
     }
 
@@ -158,7 +202,10 @@ extension Ledger {
             guard let row = rows[seq] else { throw LedgerError.damaged("entry \(seq) of \(list.folder) was not read") }
             return row
         }
-        try writer.replace(list.folder + "page-\(number).html", with: PublicSite.listPage(list, page: number, rows: page), sync: false)
+        // A full page is written once and never again: durable before lists.json says it is done.
+        try writer.replace(
+            list.folder + "page-\(number).html", with: PublicSite.listPage(list, page: number, rows: page, origin: try origin()),
+            sync: page.count == EntryLists.perPage)
     }
 
     /// Whether every entry the folder's lists hold open is on its list (read here, into `rows`): a
@@ -171,8 +218,9 @@ extension Ledger {
                 if on[seq] == nil {
                     guard let entry = try entry(seq) else { return false }
                     let data = (try? EntryBody.decode(entry.body))?.data
-                    rows[seq] = PublicSite.Row(entry, data: .some(data), keyNames: keyNames)
-                    on[seq] = [.all] + EntryList.lists(of: data)
+                    let reversed = try PublicSite.reversed(data, ledger: self)
+                    rows[seq] = PublicSite.Row(entry, data: .some(data), reversed: reversed, keyNames: keyNames)
+                    on[seq] = [.all] + EntryList.lists(of: data, reversed: reversed)
                 }
                 guard on[seq]!.contains(list) else { return false }
             }
@@ -210,12 +258,12 @@ extension Ledger {
         return published.size
     }
 
-    /// `ledger/v1/keys` at the latest kept checkpoint, as `serve` answers it; nil when none is kept.
+    /// `ledger/v1/key-entries` at the latest kept checkpoint, as `serve` answers it; nil when none is kept.
     public func keysDocument() throws -> [UInt8]? {
         try store.read { reader in try reader.latestCheckpoint().map { try Self.keysDocument(reader, size: $0.size) } }
     }
 
-    /// `ledger/v1/keys`: every entry that enrols or revokes a key (the genesis included) up to
+    /// `ledger/v1/key-entries`: every entry that enrols or revokes a key (the genesis included) up to
     /// `size`, in order, as bundle lines (FORMAT.md section 18): what a reader of a publication
     /// needs to find a signer's key and the checkpoint key's enrolment, each entry proven by its
     /// inclusion in the checkpoint (the file itself is not trusted).
@@ -262,24 +310,21 @@ struct PublicationWriter {
         prefix == "tile/" ? path.path : String(path.path.dropFirst("entries/".count))
     }
 
-    /// Writes `relative` unless it is there: a tile's or a bundle's bytes never change.
+    /// Writes `relative` unless it holds these bytes already: a tile's or a bundle's bytes never
+    /// change, but one found in the folder is not taken on trust (a killed publish, another
+    /// ledger's publication, a hand's edit): it is compared with what the ledger gives.
     private mutating func once(_ relative: String, _ make: () throws -> [UInt8]?) throws {
-        let path = directory + "/" + relative
-        if FileManager.default.fileExists(atPath: path) {
-            kept += 1
-            return
-        }
         guard let bytes = try make() else { throw LedgerError.damaged("the publication's \(relative) cannot be made from the stored tree") }
-        try replace(relative, with: bytes)
+        try replaceIfChanged(relative, with: bytes)
     }
 
     /// Writes `relative` unless it holds `bytes` already (a report file, the keys document).
-    mutating func replaceIfChanged(_ relative: String, with bytes: [UInt8]) throws {
+    mutating func replaceIfChanged(_ relative: String, with bytes: [UInt8], sync: Bool = true) throws {
         if let data = FileManager.default.contents(atPath: directory + "/" + relative), [UInt8](data) == bytes {
             kept += 1
             return
         }
-        try replace(relative, with: bytes)
+        try replace(relative, with: bytes, sync: sync)
     }
 
     /// Removes the partial tiles and bundles (`<N>.p/<W>`) whose full one (`<N>`) was written
@@ -299,10 +344,13 @@ struct PublicationWriter {
             for partial in partials {
                 let folder = root + "/" + partial
                 let full = String(folder.dropLast(2))
-                guard let written = (try? FileManager.default.attributesOfItem(atPath: full))?[.modificationDate] as? Date, written < cutoff else {
-                    continue
-                }
-                for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where unlink(folder + "/" + file) == 0 {
+                // Only a real folder of partial files is touched: a link planted in the folder
+                // (to elsewhere on the machine) is never followed, nor is anything but a plain file removed.
+                guard Files.kind(folder) == .typeDirectory, Files.kind(full) == .typeRegular,
+                    let written = (try? FileManager.default.attributesOfItem(atPath: full))?[.modificationDate] as? Date, written < cutoff
+                else { continue }
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                where Files.kind(folder + "/" + file) == .typeRegular && unlink(folder + "/" + file) == 0 {
                     removed += 1
                 }
                 rmdir(folder)

@@ -13,7 +13,7 @@ struct TilesController {
         routes.get("checkpoint") { _, _ in try await checkpoint() }
         routes.get("tile/**") { request, _ in try await tile(request) }
         routes.get("ledger/v1/bundle/**") { request, _ in try await bundle(request) }
-        routes.get("ledger/v1/keys") { _, _ in try await keys() }
+        routes.get("ledger/v1/key-entries") { _, _ in try await keys() }
         return routes
     }
 
@@ -39,7 +39,7 @@ struct TilesController {
         return Answer.bytes(bytes, type: "application/octet-stream", cache: path.width == TilePath.width ? Answer.immutable : Answer.brief)
     }
 
-    /// `ledger/v1/keys`: the entries that enrol and revoke keys up to the latest kept checkpoint,
+    /// `ledger/v1/key-entries`: the entries that enrol and revoke keys up to the latest kept checkpoint,
     /// as JSON lines (what `publish` writes beside it).
     func keys() async throws -> Response {
         guard let bytes = try await service.run({ ledger in try ledger.keysDocument() }) else {

@@ -17,7 +17,7 @@ import Testing
 
     @Test(arguments: [
         ("-5", "negative"), ("0", "zero"), ("0.00", "zero"), ("1.234", "more than two decimals"), ("1,234.56", "thousands separator"),
-        ("1 234", "thousands separator"), ("€5", "currency sign"), ("EUR5", "currency sign"), ("5€", "currency sign"), ("1e3", "exponent"),
+        ("1 234", "thousands separator"), ("€5", "currency sign"), ("EUR5", "currency code"), ("5€", "currency sign"), ("1e3", "exponent"),
         ("", "empty"), (".5", "decimal number"), ("5.", "decimal point"), ("05", "leading zero"), ("100000000000.01", "maximum"),
         ("999999999999999999999", "maximum"), ("+5", "currency sign"), ("1.2.3", "decimal number"), ("NaN", "letters"),
     ])

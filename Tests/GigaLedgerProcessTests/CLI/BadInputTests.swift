@@ -19,7 +19,7 @@ import Testing
         ("zero amount", ["--amount", "0"], #"amount: "0" is zero"#, 65),
         ("three decimals", ["--amount", "10.005"], #"amount: "10.005" has more than two decimals"#, 65),
         ("thousands separator", ["--amount", "1,000.00"], #"amount: "1,000.00" has a thousands separator"#, 65),
-        ("currency sign", ["--amount", "€1000"], #"amount: "€1000" is not a plain number of euros"#, 65),
+        ("currency sign", ["--amount", "€1000"], #"amount: "€1000" has a currency sign (€): write the number alone"#, 65),
         ("over the maximum", ["--amount", "100000000000.01"], #"amount: "100000000000.01" is over the maximum"#, 65),
         ("impossible date", ["--date", "2026-02-30"], #"date: "2026-02-30" is not a date"#, 65),
         ("unknown member state", ["--source", "ms:UK"], #"source: "ms:UK" is not an EU member-state code"#, 65),
@@ -74,7 +74,7 @@ import Testing
                     "--gpu-hours", "1.5", "--date", "2026-01-01", "--pool", "union",
                 ], #"gpu-hours: "1.5" is not a whole number"#
             ),
-            (["correct", "--key", "authority.key", "--entry", "2", "--reason", "x"], #"entry: "2" is a factory-register entry"#),
+            (["correct", "--yes", "--key", "authority.key", "--entry", "2", "--reason", "x"], #"entry: "2" is a factory-register entry"#),
             (["key", "revoke", "--key", "authority.key", "--id", "nothex", "--reason", "x"], #"id: "nothex" is not a key ID"#),
         ]
         for (arguments, message) in cases {
@@ -121,6 +121,8 @@ import Testing
         let missing = fixture.run(fixture.contributionArguments + ["--ledger", "nowhere.sqlite"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no ledger at nowhere.sqlite"))
+        // An officer who forgot --server is told how to point at the central server (issue 33).
+        #expect(missing.stderr.contains("give --server URL (or set GIGALEDGER_SERVER)"), "\(missing.stderr)")
         #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("nowhere.sqlite")))
         fixture.dir.write("notes.txt", "these are not the entries you are looking for\n")
         let text = fixture.run(fixture.contributionArguments + ["--ledger", "notes.txt"])

@@ -98,7 +98,7 @@ import Testing
                 "access", "record", "--key", "officer.key", "--factory", "de-jupiter", "--beneficiary", "Tiny Robotics GmbH",
                 "--category", "sme", "--gpu-hours", "5000", "--date", "2026-03-01", "--pool", "union",
             ], env: env)
-        try fixture.expectOK(["correct", "--key", "officer.key", "--entry", "5", "--reason", "amount was 1243.50"], env: env)
+        try fixture.expectOK(["correct", "--yes", "--key", "officer.key", "--entry", "5", "--reason", "amount was 1243.50"], env: env)
         let log = try fixture.expectOK(["log"]).stdout
         #expect(log.contains("#5  "))
         #expect(log.contains("de-jupiter ms:DE EUR 1,234.50 capex payment 2026-02-15 ref BMBF-1"))
@@ -178,5 +178,40 @@ import Testing
         #expect(verified.stdout.hasPrefix("verified: \(4 + processes * each) entries"))
         let distinct = shell("sqlite3 ledger.sqlite 'SELECT COUNT(DISTINCT prev_hash), COUNT(*) FROM entries'", in: fixture.dir)
         #expect(distinct.stdout == "\(4 + processes * each)|\(4 + processes * each)\n")
+    }
+
+    /// Issue 33: `log` selects entries by gigafactory, source, signer, dates and type (every
+    /// option given must hold); a bad value is one line, exit 65.
+    @Test func logSelectsEntries() throws {
+        let fixture = try CLIFixture()
+        let env = ["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile]
+        try fixture.expectOK(
+            [
+                "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "1001.00",
+                "--date", "2026-02-10", "--category", "capex", "--kind", "payment", "--ref", "L-1",
+            ], env: env)
+        try fixture.expectOK(
+            [
+                "contribution", "record", "--key", "authority.key", "--factory", "de-jupiter", "--source", "eu", "--amount", "2002.00",
+                "--date", "2026-03-10", "--category", "capex", "--kind", "commitment", "--ref", "L-2",
+            ])
+        let german = try fixture.expectOK(["log", "--source", "ms:DE"]).stdout
+        #expect(german.contains("L-1") && !german.contains("L-2"), "\(german)")
+        let march = try fixture.expectOK(["log", "--from", "2026-03-01", "--to", "2026-03-31", "--type", "contribution"]).stdout
+        #expect(march.contains("L-2") && !march.contains("L-1"), "\(march)")
+        let factory = try fixture.expectOK(["log", "--factory", "de-jupiter", "--json"]).stdout
+        #expect(factory.contains("\"type\":\"factory-register\"") && factory.contains("\"type\":\"contribution\""), "\(factory)")
+        let officer = try #require(
+            try fixture.expectOK(["key", "list"]).stdout.split(separator: "\n").first { $0.contains("officer") }?.split(separator: " ").first {
+                $0.count == 16
+            })
+        let signed = try fixture.expectOK(["log", "--signer", String(officer)]).stdout
+        #expect(signed.contains("L-1") && !signed.contains("L-2"), "\(officer): \(signed)")
+        let none = try fixture.expectOK(["log", "--source", "ms:FR"]).stdout
+        #expect(none.isEmpty, "\(none)")
+        let bad = fixture.run(["log", "--type", "payment"])
+        #expect(bad.status == 65 && bad.stderr.contains(#"type: "payment" is not an entry type"#), "\(bad.stderr)")
+        let backwards = fixture.run(["log", "--from", "2026-03-01", "--to", "2026-02-01"])
+        #expect(backwards.status == 65 && backwards.stderr.contains("is before --from 2026-03-01"), "\(backwards.stderr)")
     }
 }

@@ -43,6 +43,70 @@ import Testing
         #expect(independent.status == 0, "\(independent.stdout)")
     }
 
+    /// Issue 33: a German Excel export (a byte order mark, CRLF line ends, semicolons, decimal
+    /// commas, a thousands separator, GPU-hours 12.000) imports with `--delimiter ';'
+    /// --decimal-comma`, and without them (a script: no terminal to propose them on) is refused
+    /// with every problem named, one line each, nothing written; each problem of a row is named,
+    /// not only the first; currency signs and codes are named as such.
+    @Test func aGermanSpreadsheetExport() throws {
+        let fixture = try CLIFixture()
+        let lines = [
+            "type;factory;date;source;amount;category;kind;ref;beneficiary;gpu_hours;pool;commercial;charge",
+            "contribution;de-jupiter;2026-02-02;eu;1.234,56;capex;payment;DE-1;;;;;",
+            "contribution;de-jupiter;2026-02-03;eu;250000,5;capex;payment;DE-2;;;;;",
+            "contribution;de-jupiter;2026-02-04;eu;1.500.000,00;opex;commitment;DE-3;;;;;",
+            "access;de-jupiter;2026-02-05;;;sme;;;Müller GmbH;12.000;union;no;",
+        ]
+        fixture.dir.write("export.csv", "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n", mode: 0o644)
+        let before = fixture.state()
+        let refused = fixture.run(["import", "export.csv", "--key", "authority.key"])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        let said = refused.stderr.split(separator: "\n").map(String.init)
+        #expect(said.first == "gigaledger: error: 5 rows refused; nothing was written:", "\(refused.stderr)")
+        #expect(
+            said.contains("row 1: the columns are separated by semicolons, not commas: import the file with --delimiter ';' --decimal-comma"),
+            "\(said)")
+        #expect(
+            said.contains(#"row 2, column amount: "1.234,56" has a decimal comma: import the file with --decimal-comma, or write 1234.56"#), "\(said)"
+        )
+        #expect(
+            said.contains(#"row 3, column amount: "250000,5" has a decimal comma: import the file with --decimal-comma, or write 1234.56"#), "\(said)"
+        )
+        #expect(
+            said.contains { $0.hasPrefix(#"row 5, column gpu_hours: "12.000" has a thousands separator: import the file with --decimal-comma"#) },
+            "\(said)")
+        #expect(fixture.state() == before)
+        let imported = try fixture.expectOK(["import", "export.csv", "--key", "authority.key", "--delimiter", ";", "--decimal-comma"])
+        #expect(imported.stdout.hasPrefix("imported 4 rows from export.csv"), "\(imported.stdout)")
+        let shown = try fixture.expectOK(["log"]).stdout
+        #expect(
+            shown.contains("EUR 1,234.56") && shown.contains("EUR 250,000.50") && shown.contains("EUR 1,500,000.00") && shown.contains("12000"),
+            "\(shown)")
+
+        // Every problem of a row, and currency signs and codes named as such.
+        fixture.dir.write(
+            "bad.csv",
+            Self.header + "contribution,de-jupiter,2026-02-30,europe,5000.00 €,capox,paid,X,,,,,\n"
+                + "contribution,de-jupiter,2026-02-10,eu,EUR 5000,capex,payment,Y,,,,,\n", mode: 0o644)
+        let bad = fixture.run(["import", "bad.csv", "--key", "authority.key"])
+        let problems = bad.stderr.split(separator: "\n").map(String.init)
+        #expect(bad.status == 65 && problems.first == "gigaledger: error: 2 rows refused (6 problems); nothing was written:", "\(bad.stderr)")
+        for column in ["date", "source", "amount", "category", "kind"] {
+            #expect(problems.contains { $0.hasPrefix("row 2, column \(column): ") }, "\(column): \(problems)")
+        }
+        #expect(
+            problems.contains(
+                #"row 2, column amount: "5000.00 €" has a currency sign (€): write the number alone (every amount is in euros), e.g. 1234.56"#),
+            "\(problems)")
+        #expect(
+            problems.contains(
+                #"row 3, column amount: "EUR 5000" has a currency code (EUR): write the number alone (every amount is in euros), e.g. 1234.56"#),
+            "\(problems)")
+        // A bad delimiter option: one line, exit 64.
+        let option = fixture.run(["import", "export.csv", "--key", "authority.key", "--delimiter", "|"])
+        #expect(option.status == 64 && option.stderr.contains(#"--delimiter "|" is not one of: , ; tab"#), "\(option.stderr)")
+    }
+
     @Test func oneBadRowRejectsTheWholeFile() throws {
         let fixture = try CLIFixture()
         let before = fixture.state()
@@ -62,7 +126,7 @@ import Testing
                 #"row 7, column type: "pledge" is not one of: contribution, access"#
             ),
             (rows(5) + "contribution,de-jupiter,2026-02-01,eu,10,capex\n", "row 7: has 6 fields, the header has 13"),
-            ("type;factory;amount\ncontribution;x;1\n", "row 1: the columns are separated by semicolons, not commas"),
+            ("type;factory;amount\n", "row 1: the columns are separated by semicolons, not commas: import the file with --delimiter ';'"),
             ("correct horse battery staple\n", "row 1: is not a header of this import's columns"),
             (Self.header, "the file has no rows to import"),
             // An unterminated quote swallows the rest of the file into one field: the row comes up short.

@@ -198,7 +198,15 @@ import Testing
         #expect(dry.stdout.contains("de-jupiter ms:DE EUR 1,000.00 capex payment 2026-02-15 ref BMF-1"), "\(dry.stdout)")
         #expect(dry.stdout.contains("dry run: entry 6 would reverse entry 5; nothing was written"))
         #expect(fixture.state() == before)
-        let done = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo"])  // no terminal: no question
+        // No terminal to ask on (a script): refused without --yes, one line, exit 64, nothing written (issue 33).
+        let unasked = fixture.run(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo"])
+        #expect(unasked.status == 64 && unasked.stdout.isEmpty, "\(unasked.status) \(unasked.stdout)")
+        #expect(
+            unasked.stderr
+                == "gigaledger: error: correct asks before it records a reversal, and there is no terminal to ask on: give --yes to record it (in a script), or --dry-run to see what it would reverse; nothing was written\n",
+            "\(unasked.stderr)")
+        #expect(fixture.state() == before)
+        let done = try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "typo", "--yes"])
         #expect(done.stdout.contains("reversed entry 5"))
     }
 

@@ -169,7 +169,7 @@ import Testing
     /// CSV and JSON exports carry each correction as a reversal, so their amounts sum to the report's totals.
     @Test func csvAndJSONExportsSumToTheReport() throws {
         let fixture = try fixture()
-        try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
+        try fixture.expectOK(["correct", "--yes", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
         let csv = try fixture.expectOK(["export", "--format", "csv", "--quarter", "2026-Q2"]).stdout
         let rows = csv.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows.map { Int($0[9])! }.reduce(0, +) == 200_000)  // 3 payments of EUR 1,000.00, one reversed

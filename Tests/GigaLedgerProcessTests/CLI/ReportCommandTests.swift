@@ -65,6 +65,9 @@ import Testing
         let balanced = shell("hledger -f q1.journal balance | tail -1", in: fixture.dir)
         #expect(balanced.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(balanced.stdout)")
         #expect(shell("hledger -f q1.journal check ordereddates", in: fixture.dir).status == 0)
+        // Strict: every account and the commodity declared (issue 33).
+        let strict = shell("hledger -f q1.journal check -s", in: fixture.dir)
+        #expect(strict.status == 0, "\(strict.stdout) \(strict.stderr)")
         // The source-by-factory split: each source's account per factory.
         let bySource = shell("hledger -f q1.journal balance sources:member-states:FR:de-jupiter --flat --no-total", in: fixture.dir)
         #expect(bySource.stdout.contains("EUR -295000000.00"), "\(bySource.stdout)")

@@ -44,7 +44,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         let before = fixture.state()
         #expect(fixture.run(["import", "bad.csv", "--key", "officer.key"], env: officer).status == 65)
         #expect(fixture.state() == before)
-        try fixture.expectOK(["correct", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
+        try fixture.expectOK(["correct", "--yes", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "now.checkpoint"])
         try fixture.expectOK(["prove", "--entry", "6", "--out", "r6.txt"])

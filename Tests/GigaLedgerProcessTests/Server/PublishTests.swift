@@ -87,12 +87,12 @@ func freePort() throws -> Int {
             files.contains("tile/0/000") && files.contains("tile/0/002.p/94") && files.contains("tile/1/000.p/2")
                 && files.contains("tile/entries/001")
                 && files.contains("ledger/v1/bundle/002.p/94") && files.contains("ledger/v1/checkpoints") && files.contains("checkpoint")
-                && files.contains("ledger/v1/keys") && files.contains("entries/page-3.html")
+                && files.contains("ledger/v1/key-entries") && files.contains("entries/page-3.html")
                 && files.contains("entries/factory-de-jupiter/page-3.html") && files.contains("entries/source-ms-DE/page-3.html"), "\(files)")
         // No page and no receipt per entry.
         #expect(!files.contains { $0.hasPrefix("receipts/") || $0.hasPrefix("entries/1") }, "\(files)")
         // Every file but the publication's own bookkeeping (its lists' open pages) is served.
-        for file in files where file != "entries/lists.json" {
+        for file in files where file != "entries/lists.json" && file != ".publish.lock" {
             let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
             #expect(served.status == 200, "\(file): \(served.status)")
             #expect(
@@ -169,7 +169,7 @@ func freePort() throws -> Int {
         #expect(!FileManager.default.fileExists(atPath: leftover) && FileManager.default.fileExists(atPath: live))
         try FileManager.default.removeItem(atPath: live)
         #expect(again.stdout.contains("published the checkpoint of 407 entries"), "\(again.stdout)")
-        #expect(again.stdout.contains("already there") && !again.stdout.contains(", 0 already there"), "full tiles are kept: \(again.stdout)")
+        #expect(again.stdout.contains("unchanged") && !again.stdout.contains(", 0 unchanged"), "full tiles are kept: \(again.stdout)")
         let updated = fixture.cli.run(["sync", "--from", nginx.url, "--ledger", copy], env: auditor)
         #expect(updated.status == 0 && updated.stdout.contains("101 new entries, 407 in all"), "\(updated.stdout) \(updated.stderr)")
         try fixture.cli.expectOK(["verify", "--ledger", copy], env: auditor)
@@ -383,10 +383,20 @@ func freePort() throws -> Int {
         let head = try #require(summary.range(of: "\"head\":\"")).upperBound
         try summary.replacingCharacters(in: head..<summary.index(after: head), with: summary[head] == "0" ? "1" : "0").write(
             toFile: edited, atomically: true, encoding: .utf8)
+        // A genuine report whose report.html was replaced, and a file linked from elsewhere: the
+        // folder is listed (its summary is this ledger's), but those files are not published (hostile pass).
+        try FileManager.default.copyItem(atPath: fixture.dir.file("reports/2026-Q1"), toPath: fixture.dir.file("reports/altered"))
+        fixture.dir.write("reports/altered/report.html", "<script>alert(1)</script>")
+        try FileManager.default.removeItem(atPath: fixture.dir.file("reports/altered/report.md"))
+        try FileManager.default.createSymbolicLink(atPath: fixture.dir.file("reports/altered/report.md"), withDestinationPath: "/etc/passwd")
         let out = fixture.dir.file("pub")
         try fixture.cli.expectOK(["publish", "--out", out, "--reports", fixture.dir.file("reports")])
         let index = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
-        #expect(index.contains("href=\"reports/2026-Q1/report.html\">2026-Q1</a>, at entry 10, signed"), "\(index)")
+        #expect(index.contains("href=\"reports/2026-Q1/report.html\">2026-Q1</a>, at entry 10, signed by a key of the ledger"), "\(index)")
+        #expect(FileManager.default.fileExists(atPath: out + "/reports/altered/summary.json"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/reports/altered/report.html"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/reports/altered/report.md"))
+        #expect(FileManager.default.fileExists(atPath: out + "/reports/altered/contributions.csv"))
         #expect(!index.contains("reports/edited") && !FileManager.default.fileExists(atPath: out + "/reports/edited"))
         #expect(FileManager.default.fileExists(atPath: out + "/reports/2026-Q1/summary.json.minisig"))
         let server = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--reports", fixture.dir.file("reports")])
@@ -419,7 +429,7 @@ func freePort() throws -> Int {
             return files
         }
         let fullPage = try String(contentsOfFile: out + "/entries/page-1.html", encoding: .utf8)
-        #expect(fullPage.contains("entries 1 to 256 of this list") && fullPage.contains("href=\"page-2.html\" rel=\"next\""))
+        #expect(fullPage.contains("the list's 1 to 256") && fullPage.contains("href=\"page-2.html\" rel=\"next\""), "\(fullPage)")
         #expect(!fullPage.contains("606"), "a full page names no checkpoint")
         let before = try snapshot()
         Thread.sleep(forTimeInterval: 0.02)
@@ -434,14 +444,15 @@ func freePort() throws -> Int {
         // 1,000 entries: 4 full tiles and bundles per series and a partial, level 1's partial, 5 list
         // pages per list (3 lists), the summary, lists.json, the two documents, the checkpoint.
         #expect(written <= 40, "\(written) files: \(changed)")
-        #expect(!changed.contains("entries/page-1.html") && !changed.contains("tile/0/000") && !changed.contains("ledger/v1/keys"), "\(changed)")
+        #expect(
+            !changed.contains("entries/page-1.html") && !changed.contains("tile/0/000") && !changed.contains("ledger/v1/key-entries"), "\(changed)")
         #expect(try String(contentsOfFile: out + "/entries/page-1.html", encoding: .utf8) == fullPage)
         // Superseded partials (grace 0) are gone; the new checkpoint's partials are there.
         #expect(!FileManager.default.fileExists(atPath: out + "/tile/0/002.p/94") && !FileManager.default.fileExists(atPath: out + "/tile/0/002.p"))
         #expect(FileManager.default.fileExists(atPath: out + "/tile/0/006.p/71") && second.stdout.contains("\"partials_removed\":"))
         // What the server answers for the same state is what was written.
         let server = try fixture.start()
-        for file in ["index.html", "entries/page-1.html", "entries/page-7.html", "entries/factory-de-jupiter/page-6.html", "ledger/v1/keys"] {
+        for file in ["index.html", "entries/page-1.html", "entries/page-7.html", "entries/factory-de-jupiter/page-6.html", "ledger/v1/key-entries"] {
             let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
             let published = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/" + file)))
             #expect(served.status == 200 && served.body == published, "\(file)")
@@ -464,7 +475,7 @@ func freePort() throws -> Int {
     }
 
     /// Issue 32: `prove --entry N --server URL` makes a receipt from a publication's files (the
-    /// tiles, the bundle, ledger/v1/keys), which `check-receipt` accepts; a publication rolled
+    /// tiles, the bundle, ledger/v1/key-entries), which `check-receipt` accepts; a publication rolled
     /// back, or with a tile or a key entry changed, gives no receipt.
     @Test func aReceiptFromAPublicationsTiles() throws {
         let fixture = try ServerFixture()
@@ -483,13 +494,22 @@ func freePort() throws -> Int {
             let checked = fixture.cli.run(["check-receipt", "r\(seq).txt", "--ledger-key", "authority.pub"])
             #expect(checked.status == 0 && checked.stdout.hasPrefix("receipt verified: entry \(seq) "), "\(seq): \(checked.stdout) \(checked.stderr)")
         }
+        // The publication still holds what a receipt proves: asked of its files (a consistency proof from its tiles).
+        let held = fixture.cli.run(["check-receipt", "r3.txt", "--ledger-key", "authority.pub", "--server", nginx.url + "/pub"], env: reader)
+        #expect(held.status == 0 && held.stdout.contains("its checkpoint of 607 entries extends the receipt's"), "\(held.stdout) \(held.stderr)")
         let beyond = fixture.cli.run(["prove", "--entry", "608", "--server", nginx.url + "/pub"], env: reader)
         #expect(beyond.status == 65 && beyond.stderr.contains("608"), "\(beyond.status) \(beyond.stderr)")
         // The same reader, shown the older publication at the same address: a rollback, refused.
         try FileManager.default.moveItem(atPath: out, toPath: fixture.dir.file("newer"))
         try FileManager.default.copyItem(atPath: older, toPath: out)
-        let rolledBack = fixture.cli.run(["prove", "--entry", "3", "--server", nginx.url + "/pub"], env: reader)
-        #expect(rolledBack.status == 1 && rolledBack.stderr.contains("fewer than the 607"), "\(rolledBack.stderr)")
+        // An older publication (a mirror behind, or a rollback) cannot be compared from its own
+        // tiles: what it proves stays true of its entries, and an entry beyond it is said to lag.
+        let lagging = fixture.cli.run(["prove", "--entry", "3", "--server", nginx.url + "/pub", "--out", "r3-older.txt"], env: reader)
+        #expect(lagging.status == 0, "\(lagging.stderr)")
+        let rolledBack = fixture.cli.run(["prove", "--entry", "500", "--server", nginx.url + "/pub"], env: reader)
+        #expect(rolledBack.status == 65 && rolledBack.stderr.contains("behind the 607 you saw before"), "\(rolledBack.stderr)")
+        let notHeld = fixture.cli.run(["check-receipt", "r607.txt", "--ledger-key", "authority.pub", "--server", nginx.url + "/pub"], env: reader)
+        #expect(notHeld.status == 1 && notHeld.stderr.contains("fewer than the receipt's checkpoint of 607"), "\(notHeld.stdout) \(notHeld.stderr)")
         try FileManager.default.removeItem(atPath: out)
         try FileManager.default.moveItem(atPath: fixture.dir.file("newer"), toPath: out)
         // A tile changed (the level-1 hash of entries 257 to 512, in entry 3's proof): the proof leads elsewhere.
@@ -533,7 +553,7 @@ func freePort() throws -> Int {
             ["sync", "--from", nginx.url, "--ledger", fixture.dir.file("copy.sqlite"), "--authority-key", "authority.pub"],
             env: ["XDG_CONFIG_HOME": fixture.dir.file("auditor")])
         #expect(copy.status == 0 && copy.stdout.contains("\(start + 3) new entries"), "\(copy.stdout) \(copy.stderr)")
-        for file in ["index.html", "entries/page-1.html", "ledger/v1/keys", "checkpoint"] {
+        for file in ["index.html", "entries/page-1.html", "ledger/v1/key-entries", "checkpoint"] {
             let served = try rawHTTPBytes(server.url, request: httpRequest("GET", "/" + file))
             let written = try rawHTTPBytes(nginx.url, request: httpRequest("GET", "/" + file))
             #expect(served.status == 200 && served.body == written.body, "\(file)")
