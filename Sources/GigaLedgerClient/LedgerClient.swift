@@ -256,10 +256,14 @@ public final class LedgerClient: Sendable {
         } catch let error as ClientError {
             throw error
         } catch let error as NIOSSLError {
-            let untrusted = String(describing: error).contains("CERTIFICATE_VERIFY_FAILED")
+            let text = String(describing: error)
+            if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") || text.contains("PACKET_LENGTH_TOO_LONG") {
+                throw ClientError.unreachable("\(base): the server at this address does not speak HTTPS: give its http:// address")
+            }
+            let untrusted = text.contains("CERTIFICATE_VERIFY_FAILED")
             throw ClientError.unreachable(
-                "\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed (\(Self.firstLine(error)))")
-                    + "; if the server's certificate is from your own CA, set GIGALEDGER_SERVER_CA to that CA's PEM file")
+                "\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed")
+                    + "; if the server's certificate is from your own CA, give that CA's PEM file with --server-ca (or GIGALEDGER_SERVER_CA)")
         } catch is NIOTooManyBytesError {
             throw ClientError.malformed("its answer to \(path) is larger than \(Self.answerBytesMax) bytes")
         } catch {
@@ -267,8 +271,27 @@ public final class LedgerClient: Sendable {
             if text.contains("Connection refused") {
                 throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)")
             }
-            throw ClientError.unreachable("\(base): \(text)")
+            if text.contains("remoteConnectionClosed") && base.hasPrefix("http://") {
+                throw ClientError.unreachable(
+                    "\(base): the server closed the connection without an answer: if it speaks HTTPS, give its https:// address")
+            }
+            throw ClientError.unreachable("\(base): \(Self.plainWords(text))")
         }
+    }
+
+    /// A library's error named in words, not by its type: `HTTPClientError.connectTimeout` is
+    /// "connect timeout"; other texts as they are.
+    static func plainWords(_ text: String) -> String {
+        let pattern = text.split(separator: ".", maxSplits: 1)
+        guard pattern.count == 2, pattern[0].hasSuffix("Error"), pattern[0].allSatisfy(\.isLetter) else { return text }
+        let name = pattern[1].prefix { $0.isLetter || $0.isNumber }
+        var words = ""
+        for character in name {
+            if character.isUppercase { words += " " }
+            words += character.lowercased()
+        }
+        let rest = pattern[1].dropFirst(name.count)
+        return words.trimmingCharacters(in: .whitespaces) + (rest.isEmpty ? "" : " " + rest.trimmingCharacters(in: CharacterSet(charactersIn: "() ")))
     }
 
     /// An error's text, on one line, without the source paths of the libraries that raised it.

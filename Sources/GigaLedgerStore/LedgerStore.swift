@@ -260,6 +260,11 @@ public struct StoreReader {
         try integers("SELECT seq FROM entries WHERE type = ? ORDER BY seq", [.text(type)])
     }
 
+    /// The corrections that reverse entry `seq` (the `corrections` index, its rows checked).
+    public func correctingEntries(of seq: Int64) throws -> [Int64] {
+        try checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).compactMap { $0.last?.integer }
+    }
+
     /// The latest entry of this type, if any.
     public func latestEntry(ofType type: String) throws -> Int64? {
         try integer("SELECT seq FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1", [.text(type)])

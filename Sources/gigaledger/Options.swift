@@ -44,6 +44,23 @@ struct LedgerOptions: ParsableArguments, LedgerLocation {
             "Work through this GigaLedger server instead of a local file (default: $GIGALEDGER_SERVER): whatever is signed is signed here, and the key never leaves this machine.",
             valueName: "url"))
     var server: String?
+    @OptionGroup var serverCA: ServerCAOption
+}
+
+/// `--server-ca FILE`: the certificates to trust for an https:// server (its own CA's, for a
+/// self-signed one) instead of the system's; the same as `GIGALEDGER_SERVER_CA`, which it sets for
+/// the command's clients.
+struct ServerCAOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A PEM file of the CA certificates to trust for an https:// server, instead of the system's (default: $GIGALEDGER_SERVER_CA).",
+            valueName: "pem"), completion: .file())
+    var serverCa: String?
+
+    func validate() throws {
+        if let serverCa { setenv(Environment.serverCA, serverCa, 1) }
+    }
 }
 
 /// The ledger of a command that works on the file only. `--server` is still read, hidden from

@@ -88,10 +88,20 @@ extension GigaLedger {
                 print(json ? Render.json(entry) : Render.detail(entry))
                 return
             }
-            guard let entry = try ledger.open(forWriting: false).entry(reference) else {
+            let ledger = try ledger.open(forWriting: false)
+            guard let entry = try ledger.entry(reference) else {
                 throw InputError(field: "entry", value: seq, problem: "is not an entry of this ledger")
             }
-            print(json ? Render.json(entry) : Render.detail(entry))
+            // What later entries say of it: the correction that reversed it, the amendments of a registration.
+            let later = try ledger.followUps(of: entry.seq)
+            if json {
+                var members = Render.jsonFields(entry)
+                if !later.isEmpty { members["later"] = .array(later.map { .object(["seq": .integer($0.seq), "what": .string($0.what)]) }) }
+                print(Render.jsonObject(members))
+            } else {
+                print(Render.detail(entry))
+                for item in later { print("later       \(item.what)") }
+            }
         }
     }
 

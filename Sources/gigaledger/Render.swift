@@ -81,14 +81,17 @@ enum Render {
     }
 
     /// The entry's columns, with the body as the JSON object it is (schema/FORMAT.md documents its fields).
-    static func json(_ entry: Entry) -> String {
+    static func json(_ entry: Entry) -> String { jsonObject(jsonFields(entry)) }
+
+    /// An entry's members as `json` writes them.
+    static func jsonFields(_ entry: Entry) -> [String: CanonicalJSON] {
         let body = (try? CanonicalJSON.decode(entry.body)) ?? .string(String(decoding: entry.body, as: UTF8.self))
         let fields: [String: CanonicalJSON] = [
             "seq": .integer(entry.seq), "type": .string(entry.type), "recorded_at": .string(entry.recordedAt),
             "signer": .string(entry.signer), "prev_hash": .string(Encoding.hex(entry.prevHash)), "hash": .string(Encoding.hex(entry.hash)),
             "signature": .string(Encoding.hex(entry.signature)), "body": body,
         ]
-        return String(decoding: CanonicalJSON.object(fields).encoded(), as: UTF8.self)
+        return fields
     }
 
     /// How the authority key came to be trusted, in words.

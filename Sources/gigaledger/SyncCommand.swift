@@ -20,6 +20,7 @@ extension GigaLedger {
         @Option(name: .long, help: ArgumentHelp("The server's URL, or a publication's (default: $GIGALEDGER_SERVER).", valueName: "url")) var from:
             String?
         @OptionGroup var ledger: LocalLedgerOptions
+        @OptionGroup var serverCA: ServerCAOption
         @OptionGroup var witnesses: WitnessOptions
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
         @Flag(

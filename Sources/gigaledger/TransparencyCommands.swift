@@ -120,6 +120,7 @@ extension GigaLedger {
                 "Also ask this GigaLedger server (or publication) whether its ledger still holds the receipt's entry (its checkpoint must extend the receipt's).",
                 valueName: "url"))
         var server: String?
+        @OptionGroup var serverCA: ServerCAOption
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         /// With `--server`: the size of the server's checkpoint that extends the receipt's.

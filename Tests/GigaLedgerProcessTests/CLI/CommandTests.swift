@@ -106,9 +106,12 @@ import Testing
         #expect(log.split(separator: "\n").count == 7)
         let show = try fixture.expectOK(["show", "5"]).stdout
         #expect(show.contains(#""amount_cents":123450"#))
+        // What later entries say of it (issue 33): the correction that reversed it.
+        #expect(show.contains("later       corrected by entry 7 (a reversing entry)"), "\(show)")
         let json = try fixture.expectOK(["show", "5", "--json"]).stdout
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         #expect(object?["seq"] as? Int == 5)
+        #expect((object?["later"] as? [[String: Any]])?.first?["seq"] as? Int == 7, "\(json)")
         let all = try JSONSerialization.jsonObject(with: Data(try fixture.expectOK(["log", "--json"]).stdout.utf8)) as? [[String: Any]]
         #expect(all?.count == 7)
         let verified = try fixture.expectOK(["verify"]).stdout

@@ -638,8 +638,38 @@ import Testing
         #expect(server.url.hasPrefix("https://127.0.0.1:"), "\(server.url)")
         let untrusted = fixture.remote(fixture.payment(ref: "T-1") + ["--lock-wait", "1"], server: server)
         #expect(untrusted.status == 2 && untrusted.stderr.contains("cannot reach the server"), "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("give that CA's PEM file with --server-ca"), "\(untrusted.stderr)")
         let trusted = fixture.remote(fixture.payment(ref: "T-1"), server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("tls.pem")])
         #expect(trusted.status == 0, "\(trusted.stderr)")
+        // --server-ca on the command line does the same (issue 33), and every --help with --server names it.
+        let option = fixture.remote(["log", "--server-ca", fixture.dir.file("tls.pem")], server: server)
+        #expect(option.status == 0, "\(option.stderr)")
+        for command in [["log"], ["show"], ["contribution", "record"], ["import"], ["prove"], ["sync"], ["check-receipt"]] {
+            let help = fixture.cli.run(command + ["--help"])
+            #expect(help.stdout.contains("--server-ca <pem>"), "\(command)")
+        }
+        // Plain HTTP to the TLS port, and TLS to a plain port: one line each, in plain words, no library type name.
+        let http = server.url.replacingOccurrences(of: "https://", with: "http://")
+        let wrongScheme = Binary.run(["log", "--server", http, "--lock-wait", "1"], in: fixture.dir)
+        #expect(wrongScheme.status == 2 && wrongScheme.stderr.contains("if it speaks HTTPS, give its https:// address"), "\(wrongScheme.stderr)")
+        #expect(!wrongScheme.stderr.contains("Error.") && wrongScheme.stderr.split(separator: "\n").count == 1, "\(wrongScheme.stderr)")
+        let port = try freePort()
+        let web = Process()
+        web.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        web.arguments = ["-m", "http.server", "--bind", "127.0.0.1", String(port)]
+        web.currentDirectoryURL = fixture.dir.url
+        web.standardOutput = FileHandle.nullDevice
+        web.standardError = FileHandle.nullDevice
+        try web.run()
+        defer { web.terminate() }
+        var tlsToPlain = Run(status: -1, stdout: "", stderr: "")
+        for _ in 0..<50 {
+            tlsToPlain = Binary.run(["log", "--server", "https://127.0.0.1:\(port)", "--lock-wait", "1"], in: fixture.dir)
+            if !tlsToPlain.stderr.contains("refused") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(tlsToPlain.status == 2 && tlsToPlain.stderr.contains("does not speak HTTPS: give its http:// address"), "\(tlsToPlain.stderr)")
+        #expect(!tlsToPlain.stderr.contains("Error.") && tlsToPlain.stderr.split(separator: "\n").count == 1, "\(tlsToPlain.stderr)")
         // A renewed certificate, put in place and read again on SIGHUP: new connections get it, no restart.
         try FileManager.default.copyItem(atPath: fixture.dir.file("tls.pem"), toPath: fixture.dir.file("old-ca.pem"))
         let renewed = shell(
