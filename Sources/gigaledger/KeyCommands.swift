@@ -110,11 +110,11 @@ extension GigaLedger.Key {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with their roles, scopes and status.")
 
-        @OptionGroup var ledger: LocalLedgerOptions
+        @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
         func run() async throws {
-            let keys = try ledger.open(forWriting: false).keys()
+            let keys = try await ledger.openForReading().keys()
             if json {
                 print(
                     Render.jsonArray(

@@ -127,6 +127,21 @@ extension LedgerLocation {
         return try Ledger.open(path: path, forWriting: forWriting, lockWaitSeconds: lockWait, role: .replica)
     }
 
+    /// A read command's ledger: the local file, or with `--server` this user's own verified copy of
+    /// the server's ledger, brought up to the server's checked head first (O(new), every new entry
+    /// checked as `verify` checks it): nothing read rests on the server's word.
+    func openForReading() async throws -> Ledger {
+        guard let url = serverURL else { return try open(forWriting: false) }
+        let read = try remoteRead(url)
+        let checked = try await read.trust.checkedHead(read.client)
+        guard let copy = try read.trust.copies?.ledger(origin: checked.checkpoint.origin) else {
+            throw CLIError(
+                message: "no verified copy of the ledger of \(url) could be kept in the configuration folder: set HOME or XDG_CONFIG_HOME",
+                kind: .unusable)
+        }
+        return copy
+    }
+
     /// Reading through the server at `url`, checked as a remote append checks the head.
     func remoteRead(_ url: String) throws -> RemoteRead {
         let remote = try remoteAppend(url)
@@ -187,7 +202,7 @@ extension LedgerLocation {
         if let server = server ?? (named ? nil : Environment.value(Environment.server)) {
             throw CLIError(
                 message:
-                    "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, checkpoint, cosign, log, show and prove --entry",
+                    "this command works on a ledger file, not a server (\(server)\(server == self.server ? "" : ", from \(Environment.server)")): keep a verified copy with `gigaledger sync --from \(server) --ledger COPY.sqlite` and give --ledger COPY.sqlite; --server is for write commands, reads (status, log, show, factory list, partner list, key list, policy show), checkpoint, cosign and prove --entry",
                 kind: .refused)
         }
     }

@@ -37,7 +37,7 @@ extension GigaLedger {
                     "Show a policy's rules, each with its value, source and confidence: the latest recorded in the ledger, or one the binary carries."
             )
 
-            @OptionGroup var ledger: LocalLedgerOptions
+            @OptionGroup var ledger: LedgerOptions
             @Option(name: .long, help: ArgumentHelp("A policy the binary carries, instead of the ledger's.", valueName: "name")) var builtin: String?
 
             func run() async throws {
@@ -45,7 +45,7 @@ extension GigaLedger {
                 if let builtin {
                     policy = try BuiltinPolicies.policy(named: builtin)
                 } else {
-                    guard let recorded = try ledger.open(forWriting: false).latestPolicy() else {
+                    guard let recorded = try await ledger.openForReading().latestPolicy() else {
                         throw CLIError(
                             message:
                                 "no policy is recorded: record one with `gigaledger policy set --builtin \(BuiltinPolicies.names.first ?? "NAME")`",

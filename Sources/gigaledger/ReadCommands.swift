@@ -35,8 +35,8 @@ extension GigaLedger {
 
         func run() async throws {
             let filter = try filter()
-            if let url = ledger.serverURL { return try await runRemote(url, filter: filter) }
-            let ledger = try ledger.open(forWriting: false)
+            // Through a server: this user's own verified copy, brought up to the server's head first.
+            let ledger = try await ledger.openForReading()
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
             let width = String(try ledger.size()).count + 1
@@ -53,22 +53,6 @@ extension GigaLedger {
             if json { print("]") }
         }
 
-        /// The server's entries, each linked to the one before and the last in its checked checkpoint.
-        func runRemote(_ url: String, filter: EntryFilter) async throws {
-            let read = try ledger.remoteRead(url)
-            if json { print("[", terminator: "") }
-            var first = true
-            _ = try await read.forEachEntry { entry, size in
-                guard filter.matches(entry) else { return }
-                defer { first = false }
-                if json {
-                    print((first ? "" : ",\n") + Render.json(entry), terminator: "")
-                } else {
-                    print(Render.line(entry, seqWidth: String(size).count + 1))
-                }
-            }
-            if json { print("]") }
-        }
     }
 
     struct Show: AsyncParsableCommand {
@@ -80,17 +64,12 @@ extension GigaLedger {
 
         func run() async throws {
             let reference = try EntryReference.parse(seq, field: "entry")
-            if let url = ledger.serverURL {
-                let read = try ledger.remoteRead(url)
-                guard let entry = try await read.entry(reference) else {
-                    throw InputError(field: "entry", value: seq, problem: "is not an entry of the server's ledger")
-                }
-                print(json ? Render.json(entry) : Render.detail(entry))
-                return
-            }
-            let ledger = try ledger.open(forWriting: false)
+            // Through a server: this user's own verified copy, brought up to the server's head first.
+            let ledger = try await self.ledger.openForReading()
             guard let entry = try ledger.entry(reference) else {
-                throw InputError(field: "entry", value: seq, problem: "is not an entry of this ledger")
+                throw InputError(
+                    field: "entry", value: seq,
+                    problem: self.ledger.serverURL == nil ? "is not an entry of this ledger" : "is not an entry of the server's ledger")
             }
             // What later entries say of it: the correction that reversed it, the amendments of a registration.
             let later = try ledger.followUps(of: entry.seq)

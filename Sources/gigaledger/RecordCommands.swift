@@ -14,7 +14,7 @@ extension GigaLedger {
             static let configuration = CommandConfiguration(
                 abstract: "List the registered factories as in force today (or on --on), and the amendments pending or effective later.")
 
-            @OptionGroup var ledger: LocalLedgerOptions
+            @OptionGroup var ledger: LedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
             @Option(name: .long, help: ArgumentHelp("The day whose registrations to list (default: today, UTC).", valueName: "YYYY-MM-DD"))
             var on: String?
@@ -22,7 +22,7 @@ extension GigaLedger {
             func run() async throws {
                 let day =
                     try on.map { try CalendarDate.parse($0, field: "on") } ?? CalendarDate.parse(String(try Timestamp.now().prefix(10)), field: "on")
-                let registrations = try ledger.open(forWriting: false).factories(on: day)
+                let registrations = try await ledger.openForReading().factories(on: day)
                 let factories = registrations.factories
                 if json {
                     print(
@@ -166,11 +166,11 @@ extension GigaLedger {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the registered private partners (as their latest amendments have them).")
 
-            @OptionGroup var ledger: LocalLedgerOptions
+            @OptionGroup var ledger: LedgerOptions
             @Flag(name: .long, help: "Print a JSON array for scripts.") var json = false
 
             func run() async throws {
-                let partners = try ledger.open(forWriting: false).partners()
+                let partners = try await ledger.openForReading().partners()
                 if json {
                     print(
                         Render.jsonArray(

@@ -8,11 +8,12 @@ extension GigaLedger {
         static let configuration = CommandConfiguration(
             abstract: "Verify the ledger, then print its entries by type and each factory's committed and paid totals (corrections netted).")
 
-        @OptionGroup var ledger: LocalLedgerOptions
+        @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
         func run() async throws {
-            let ledger = try ledger.open(forWriting: false)
+            let shown = self.ledger.serverURL.map { "of \($0) (your verified copy)" }
+            let ledger = try await self.ledger.openForReading()
             let status = try ledger.status()
             let report = status.verification
             if let failure = report.failure {
@@ -45,7 +46,7 @@ extension GigaLedger {
                 return
             }
             print(
-                "ledger \(ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")"
+                "ledger \(shown ?? ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")"
             )
             print("origin \(report.origin)")
             print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))

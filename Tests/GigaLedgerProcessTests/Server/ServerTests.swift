@@ -626,6 +626,37 @@ import Testing
         server.stop()
     }
 
+    /// Issue 33: reads through a server (`status`, `factory list`, `partner list`, `key list`,
+    /// `policy show`, `log` with its filters, `show`) are answered from the officer's own verified
+    /// copy, brought up to the server's head first (every new entry checked): nothing read rests on
+    /// the server's word, and no replica is kept by hand.
+    @Test func readsThroughAServerComeFromTheOfficersOwnCopy() throws {
+        let fixture = try ServerFixture()
+        let server = try fixture.start()
+        defer { server.stop() }
+        try #require(fixture.remote(fixture.payment(ref: "RD-1"), server: server).status == 0)
+        let status = fixture.remote(["status"], server: server)
+        #expect(
+            status.status == 0 && status.stdout.contains("ledger of \(server.url) (your verified copy): verified, 6 entries"),
+            "\(status.stdout) \(status.stderr)")
+        #expect(status.stdout.contains("de-jupiter"), "\(status.stdout)")
+        let factories = fixture.remote(["factory", "list"], server: server)
+        #expect(factories.status == 0 && factories.stdout.contains("de-jupiter"), "\(factories.stdout) \(factories.stderr)")
+        let keys = fixture.remote(["key", "list"], server: server)
+        #expect(keys.status == 0 && keys.stdout.contains("officer"), "\(keys.stdout) \(keys.stderr)")
+        let partners = fixture.remote(["partner", "list"], server: server)
+        #expect(partners.status == 0, "\(partners.stderr)")
+        let policy = fixture.remote(["policy", "show"], server: server)
+        #expect(policy.status == 65 && policy.stderr.contains("no policy is recorded"), "\(policy.stderr)")
+        // The next entry, recorded by another office, is in the copy at the next read.
+        try #require(
+            fixture.remote(fixture.payment(ref: "RD-2"), server: server, env: ["XDG_CONFIG_HOME": fixture.dir.file("other-office")]).status == 0)
+        let log = fixture.remote(["log", "--source", "ms:DE"], server: server)
+        #expect(log.status == 0 && log.stdout.contains("RD-1") && log.stdout.contains("RD-2"), "\(log.stdout) \(log.stderr)")
+        let shown = fixture.remote(["show", "6"], server: server)
+        #expect(shown.status == 0 && shown.stdout.contains("ref RD-1"), "\(shown.stdout) \(shown.stderr)")
+    }
+
     /// HTTPS with a certificate the client is told to trust (GIGALEDGER_SERVER_CA); without it the
     /// client refuses to talk, and nothing is recorded.
     @Test func httpsWithAPrivateCA() throws {
