@@ -562,6 +562,28 @@ func freePort() throws -> Int {
         server.stop()
     }
 
+    /// Issue 32, bad input: a bad --partial-grace (exit 64), and a folder that holds other things
+    /// (a web site, the ledger and its keys): refused in one line, nothing written or removed.
+    @Test func badPublishInputWritesNothing() throws {
+        let fixture = try ServerFixture()
+        try importRows(fixture, "a.csv", from: 1, count: 3)
+        for value in ["-1", "abc", "0.5", "31536001"] {
+            let refused = fixture.cli.run(["publish", "--out", "pub", "--partial-grace=\(value)"])
+            #expect(refused.status == 64 && refused.stderr.contains("--partial-grace \"\(value)\" is not a number of seconds"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: fixture.dir.file("pub")))
+        }
+        try FileManager.default.createDirectory(atPath: fixture.dir.file("site/entries"), withIntermediateDirectories: true)
+        fixture.dir.write("site/about.html", "<h1>my site</h1>")
+        fixture.dir.write("site/entries/mine.txt", "mine")
+        let before = try FileManager.default.subpathsOfDirectory(atPath: fixture.dir.file("site")).sorted()
+        let refused = fixture.cli.run(["publish", "--out", "site"])
+        #expect(
+            refused.status == 65 && refused.stderr.contains("holds files that are not a publication (about.html)")
+                && refused.stderr.contains("nothing was written"), "\(refused.stderr)")
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: fixture.dir.file("site")).sorted() == before)
+        #expect(try String(contentsOfFile: fixture.dir.file("site/entries/mine.txt"), encoding: .utf8) == "mine")
+    }
+
     func rows(_ table: String, _ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description } }
     }
