@@ -20,28 +20,12 @@ public struct PublishedRead: Sendable {
 
     /// A receipt for entry `seq` against the publication's checkpoint (an `InputError` when it has no such entry).
     public func receipt(_ seq: Int64) async throws -> Receipt? {
-        guard let bytes = try await client.file("checkpoint") else {
-            throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint")
-        }
-        let note = String(decoding: bytes, as: UTF8.self)
-        guard let signed = try? SignedNote.parse(note), let unverified = try? Checkpoint.parse(signed.text) else {
-            throw ClientError.malformed("the checkpoint of \(client.base) is not a signed checkpoint note")
-        }
-        guard let document = try await client.file("ledger/v1/key-entries") else {
-            throw ClientError.malformed(
-                "\(client.base) publishes no ledger/v1/key-entries (a publication by an older gigaledger: publish it again), so no receipt can be made from it; keep a copy instead with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger prove --entry \(seq) --ledger COPY.sqlite`"
-            )
-        }
-        let keyEntries = try LedgerClient.protocolValue { try EntryWire.decodeLines(document) }.filter { $0.seq <= unverified.size }
-        // The checkpoint keys: the genesis authority (the one trusted for the origin) and the log
-        // keys it enrolled; a key the document says was revoked at or before the checkpoint is not one.
-        let keys = try checkpointKeys(keyEntries, origin: unverified.origin)
-        let checkpoint: Checkpoint
-        do { (checkpoint, _) = try Checkpoint.open(note, trusting: keys) } catch {
-            throw VerificationFailure(
-                seq: unverified.size,
-                reason: "the checkpoint of \(client.base) is not signed by a log or authority key of \(unverified.origin) (\(error))")
-        }
+        let (note, unverified) = try await publishedCheckpoint()
+        let (checkpoint, keyEntries) = try await opened(
+            note, unverified,
+            otherwise:
+                ", so no receipt can be made from it; keep a copy instead with `gigaledger sync --from \(client.base) --ledger COPY.sqlite`, then `gigaledger prove --entry \(seq) --ledger COPY.sqlite`"
+        )
         let tiles = TileReader(client: client, size: checkpoint.size)
         // Checked before the entry is looked for: a checkpoint's size is believed only once signed.
         let seen = try await checkNotRolledBack(checkpoint, note: note, tiles: tiles)
@@ -99,26 +83,11 @@ public struct PublishedRead: Sendable {
     /// checkpoint key of the ledger, extends the receipt's (a consistency proof from its tiles).
     /// Returns the publication's checkpoint size; throws `VerificationFailure` when it does not.
     public func stillHolds(_ receipt: Checkpoint) async throws -> Int64 {
-        guard let bytes = try await client.file("checkpoint") else {
-            throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint")
-        }
-        let note = String(decoding: bytes, as: UTF8.self)
-        guard let signed = try? SignedNote.parse(note), let unverified = try? Checkpoint.parse(signed.text) else {
-            throw ClientError.malformed("the checkpoint of \(client.base) is not a signed checkpoint note")
-        }
+        let (note, unverified) = try await publishedCheckpoint()
         guard unverified.origin == receipt.origin else {
             throw VerificationFailure(seq: receipt.size, reason: "\(client.base) publishes \(unverified.origin), the receipt is of \(receipt.origin)")
         }
-        guard let document = try await client.file("ledger/v1/key-entries") else {
-            throw ClientError.malformed("\(client.base) publishes no ledger/v1/key-entries (a publication by an older gigaledger: publish it again)")
-        }
-        let keyEntries = try LedgerClient.protocolValue { try EntryWire.decodeLines(document) }.filter { $0.seq <= unverified.size }
-        let checkpoint: Checkpoint
-        do { (checkpoint, _) = try Checkpoint.open(note, trusting: try checkpointKeys(keyEntries, origin: unverified.origin)) } catch {
-            throw VerificationFailure(
-                seq: unverified.size,
-                reason: "the checkpoint of \(client.base) is not signed by a log or authority key of \(unverified.origin) (\(error))")
-        }
+        let (checkpoint, _) = try await opened(note, unverified, otherwise: "")
         guard checkpoint.size >= receipt.size else {
             throw VerificationFailure(
                 seq: checkpoint.size + 1,
@@ -138,6 +107,32 @@ public struct PublishedRead: Sendable {
             )
         }
         return checkpoint.size
+    }
+
+    /// The publication's `checkpoint`, parsed (its signature not checked yet: `opened`).
+    private func publishedCheckpoint() async throws -> (note: String, checkpoint: Checkpoint) {
+        guard let bytes = try await client.file("checkpoint") else {
+            throw ClientError.malformed("\(client.base) serves neither the GigaLedger API nor a publication: it has no checkpoint")
+        }
+        return try Replica.parsedCheckpoint(String(decoding: bytes, as: UTF8.self), from: client.base)
+    }
+
+    /// The checkpoint opened with the ledger's checkpoint keys, from `ledger/v1/key-entries` (its
+    /// entries up to the checkpoint's size, returned); `otherwise`: what to do when the file is missing.
+    private func opened(_ note: String, _ unverified: Checkpoint, otherwise: String) async throws -> (Checkpoint, [Entry]) {
+        guard let document = try await client.file("ledger/v1/key-entries") else {
+            throw ClientError.malformed(
+                "\(client.base) publishes no ledger/v1/key-entries (a publication by an older gigaledger: publish it again)\(otherwise)")
+        }
+        let keyEntries = try LedgerClient.protocolValue { try EntryWire.decodeLines(document) }.filter { $0.seq <= unverified.size }
+        // The checkpoint keys: the genesis authority (the one trusted for the origin) and the log
+        // keys it enrolled; a key the document says was revoked at or before the checkpoint is not one.
+        let keys = try checkpointKeys(keyEntries, origin: unverified.origin)
+        do { return (try Checkpoint.open(note, trusting: keys).0, keyEntries) } catch {
+            throw VerificationFailure(
+                seq: unverified.size,
+                reason: "the checkpoint of \(client.base) is not signed by a log or authority key of \(unverified.origin) (\(error))")
+        }
     }
 
     /// The ledger's checkpoint keys from its key entries: the genesis authority (the one trusted

@@ -47,6 +47,27 @@ struct LedgerOptions: ParsableArguments, LedgerLocation {
     @OptionGroup var serverCA: ServerCAOption
 }
 
+/// `--partial-grace SECONDS` (`publish`, `serve --publish`): how long a partial tile or bundle
+/// stays once its full one is published, 0 to a year.
+struct PartialGraceOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long a partial tile or bundle stays once its full one is published (a reader may hold an older checkpoint).",
+            valueName: "seconds"))
+    var partialGrace: String = String(Int(Ledger.partialGraceSecondsDefault))
+
+    static let secondsMax = 365 * 86_400
+
+    var seconds: TimeInterval { TimeInterval(Int(partialGrace) ?? 0) }
+
+    func validate() throws {
+        guard let seconds = Int(partialGrace), seconds >= 0, seconds <= Self.secondsMax else {
+            throw ValidationError("--partial-grace \(InputError.quoted(partialGrace)) is not a number of seconds from 0 to \(Self.secondsMax)")
+        }
+    }
+}
+
 /// `--server-ca FILE`: the certificates to trust for an https:// server (its own CA's, for a
 /// self-signed one) instead of the system's; the same as `GIGALEDGER_SERVER_CA`, which it sets for
 /// the command's clients.

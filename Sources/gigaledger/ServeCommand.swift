@@ -65,17 +65,10 @@ extension GigaLedger {
                 "Publish each checkpoint kept into this folder, as `gigaledger publish --out DIR` does (for nginx or any web server).",
                 valueName: "dir"), completion: .directory)
         var publish: String?
-        @Option(
-            name: .long,
-            help: ArgumentHelp(
-                "With --publish: how long a partial tile or bundle stays once its full one is published.", valueName: "seconds"))
-        var partialGrace: String = String(Int(Ledger.partialGraceSecondsDefault))
+        @OptionGroup var partialGrace: PartialGraceOption
 
         func validate() throws {
             _ = try Self.parseListen(listen)
-            guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
-                throw ValidationError("--partial-grace \(InputError.quoted(partialGrace)) is not a number of seconds from 0 to 31536000")
-            }
             guard (tlsCert == nil) == (tlsKey == nil) else {
                 throw ValidationError("--\(tlsCert == nil ? "tls-cert" : "tls-key") is missing: HTTPS needs both --tls-cert and --tls-key")
             }
@@ -107,7 +100,7 @@ extension GigaLedger {
             configuration.stateDirectory = state ?? RollbackGuard.defaultDirectory(environment: ProcessInfo.processInfo.environment)
             configuration.reports = reports
             configuration.publish = publish
-            configuration.partialGraceSeconds = TimeInterval(Int(partialGrace) ?? 0)
+            configuration.partialGraceSeconds = partialGrace.seconds
             let key = try SigningOptions(key: logKey, passphrase: passphrase).load()
             let scheme = tlsCert == nil ? "http" : "https"
             let path = ledger.displayPath

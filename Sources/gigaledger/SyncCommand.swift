@@ -194,23 +194,11 @@ extension GigaLedger {
                 "A folder of report folders (`gigaledger report --out`) to publish with the page, each checked to be this ledger's.", valueName: "dir"
             ), completion: .directory)
         var reports: String?
-        @Option(
-            name: .long,
-            help: ArgumentHelp(
-                "How long a partial tile or bundle stays once its full one is published (a reader may hold an older checkpoint).",
-                valueName: "seconds"))
-        var partialGrace: String = String(Int(Ledger.partialGraceSecondsDefault))
+        @OptionGroup var partialGrace: PartialGraceOption
         @Flag(name: .long, help: "Print the outcome as JSON for scripts.") var json = false
 
-        func validate() throws {
-            guard let seconds = Int(partialGrace), seconds >= 0, seconds <= 365 * 86_400 else {
-                throw ValidationError("--partial-grace \(InputError.quoted(partialGrace)) is not a number of seconds from 0 to 31536000")
-            }
-        }
-
         func run() async throws {
-            let grace = TimeInterval(Int(partialGrace) ?? 0)
-            let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports, partialGrace: grace)
+            let publication = try ledger.open(forWriting: false).publish(to: out, reports: reports, partialGrace: partialGrace.seconds)
             if json {
                 print(Render.jsonObject(Self.fields(publication, out: out)))
             } else {

@@ -103,7 +103,9 @@ package enum Binary {
         let run = Run(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
         if let name = libraryTypeName(in: run.stderr) {
-            Issue.record("a message names a library's type (\(name)), not what happened in words: gigaledger \(arguments.joined(separator: " ")): \(run.stderr)")
+            Issue.record(
+                "a message names a library's type (\(name)), not what happened in words: gigaledger \(arguments.joined(separator: " ")): \(run.stderr)"
+            )
         }
         return run
     }
@@ -112,7 +114,8 @@ package enum Binary {
     /// `DatabaseError`, `Swift.DecodingError`): every message a test makes the binary print is read
     /// for one (issue 33). Nil when there is none.
     package static func libraryTypeName(in text: String) -> String? {
-        let pattern = /(?:Swift\.|Foundation\.)?\b(?:[A-Z][A-Za-z0-9]*(?:Error|Exception)\.[a-z][A-Za-z0-9]*|NIO[A-Z][A-Za-z]+|PSQL[A-Z][A-Za-z]+|DatabaseError|CocoaError)\b/
+        let pattern =
+            /(?:Swift\.|Foundation\.)?\b(?:[A-Z][A-Za-z0-9]*(?:Error|Exception)\.[a-z][A-Za-z0-9]*|NIO[A-Z][A-Za-z]+|PSQL[A-Z][A-Za-z]+|DatabaseError|CocoaError)\b/
         return text.firstMatch(of: pattern).map { String($0.output) }
     }
 }

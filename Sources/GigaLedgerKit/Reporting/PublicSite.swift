@@ -98,18 +98,20 @@ public struct PublicSite: Sendable {
             let run = try ledger.entries(from: seqs[index], limit: end - index)
             guard run.count == end - index else { throw LedgerError.damaged("entries \(seqs[index]) to \(seqs[end - 1]) cannot be read") }
             for entry in run {
-                let data = (try? EntryBody.decode(entry.body))?.data
-                rows.append(Row(entry, data: .some(data), reversed: try Self.reversed(data, ledger: ledger), keyNames: keyNames))
+                let (data, reversed) = try Self.listed(entry, ledger: ledger)
+                rows.append(Row(entry, data: .some(data), reversed: reversed, keyNames: keyNames))
             }
             index = end
         }
         return rows
     }
 
-    /// For a correction, the data of the entry it reverses (an earlier entry: read from the ledger).
-    static func reversed(_ data: EntryData?, ledger: any LedgerServing) throws -> EntryData? {
-        guard case .correction(let correction)? = data, let original = try ledger.entry(correction.entry) else { return nil }
-        return (try? EntryBody.decode(original.body))?.data
+    /// An entry's data as the lists read it, and for a correction the data of the entry it
+    /// reverses (an earlier entry: read from the ledger), which decides its lists and its row.
+    static func listed(_ entry: Entry, ledger: any LedgerServing) throws -> (data: EntryData?, reversed: EntryData?) {
+        let data = (try? EntryBody.decode(entry.body))?.data
+        guard case .correction(let correction)? = data, let original = try ledger.entry(correction.entry) else { return (data, nil) }
+        return (data, (try? EntryBody.decode(original.body))?.data)
     }
 
     // MARK: - Pages
@@ -185,8 +187,8 @@ extension Ledger {
             let page = try store.read { try $0.entries(from: lists.size + 1, limit: Int(min(10_000, size - lists.size))) }
             guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
             for entry in page {
-                let data = (try? EntryBody.decode(entry.body))?.data
-                let on = lists.add(seq: entry.seq, data: data, reversed: try PublicSite.reversed(data, ledger: self))
+                let (data, reversed) = try PublicSite.listed(entry, ledger: self)
+                let on = lists.add(seq: entry.seq, data: data, reversed: reversed)
                 try each?(entry, on)
             }
         }

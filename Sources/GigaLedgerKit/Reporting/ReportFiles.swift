@@ -413,9 +413,7 @@ enum Charts {
     static func funding(_ report: PeriodReport, title: String? = nil, capLabels: Bool = false) -> String {
         let rows = report.factories.map { item -> (label: String, segments: [Total], whole: Total?, marker: Fraction?) in
             let figures = item.cumulative
-            let cap = item.verdicts.first {
-                $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory"
-            }?.rule.basisPoints
+            let cap = capexCap(item)
             let registered = Total(item.factory.capex.value)
             let segments = [figures.union.committedCapex, figures.memberStates.committedCapex, figures.sum(prefix: "private:").committedCapex]
             let whole = max(registered, segments.reduce(0, +))
@@ -426,14 +424,17 @@ enum Charts {
         let labels =
             !capLabels
             ? []
-            : report.factories.map { item -> String? in
-                item.verdicts.first {
-                    $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory"
-                }?.rule.basisPoints.map { "cap " + Fraction.basisPoints($0).percentText }
-            }
+            : report.factories.map { capexCap($0).map { "cap " + Fraction.basisPoints($0).percentText } }
         return stacked(
             rows: rows, legend: [("Union", "#003399"), ("member states", "#f2b600"), ("private partners", "#7a8ea8")], title: title,
             markerLabels: labels)
+    }
+
+    /// The cap on the Union's share of a factory's registered CAPEX, in basis points, when its
+    /// policy has one (gigafactory or AI factory).
+    static func capexCap(_ item: FactoryReport) -> Int64? {
+        item.verdicts.first { $0.rule.id == "union-capex-share-max-gigafactory" || $0.rule.id == "union-acquisition-share-max-ai-factory" }?.rule
+            .basisPoints
     }
 
     static func access(_ report: PeriodReport) -> String {

@@ -172,8 +172,7 @@ extension Ledger {
             let page = try store.read { try $0.entries(from: lists.size + 1, limit: Int(min(10_000, size - lists.size))) }
             guard !page.isEmpty else { throw LedgerError.damaged("entry \(lists.size + 1) cannot be read") }
             for entry in page {
-                let data = (try? EntryBody.decode(entry.body))?.data
-                let reversed = try PublicSite.reversed(data, ledger: self)
+                let (data, reversed) = try PublicSite.listed(entry, ledger: self)
                 let on = lists.add(seq: entry.seq, data: data, reversed: reversed)
                 rows[entry.seq] = PublicSite.Row(entry, data: .some(data), reversed: reversed, keyNames: keyNames)
                 for list in on {
@@ -217,8 +216,7 @@ extension Ledger {
             for seq in seqs {
                 if on[seq] == nil {
                     guard let entry = try entry(seq) else { return false }
-                    let data = (try? EntryBody.decode(entry.body))?.data
-                    let reversed = try PublicSite.reversed(data, ledger: self)
+                    let (data, reversed) = try PublicSite.listed(entry, ledger: self)
                     rows[seq] = PublicSite.Row(entry, data: .some(data), reversed: reversed, keyNames: keyNames)
                     on[seq] = [.all] + EntryList.lists(of: data, reversed: reversed)
                 }
