@@ -106,13 +106,15 @@ package enum Rules {
         case .contribution(let item):
             if signer.enrolment.role == .authority { return }
             guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.source(item.source)) else {
-                throw Refusal("\(who) may not record a contribution from \(item.source): its scope is \(scopes.isEmpty ? "empty" : scopes)")
+                throw Refusal(
+                    "\(who) may not record a contribution from \(item.source): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs an officer key scoped to \(item.source), or an authority key)"
+                )
             }
         case .access(let grant):
             if signer.enrolment.role == .authority { return }
             guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.factory(grant.factory)) else {
                 throw Refusal(
-                    "\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs factory:\(grant.factory))"
+                    "\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs an officer key scoped to factory:\(grant.factory), or an authority key)"
                 )
             }
         case .importRecord:
@@ -121,10 +123,30 @@ package enum Rules {
             }
         case .correction(let correction):
             guard let original = try facts.body(correction.entry) else { throw Refusal("entry \(correction.entry) does not exist") }
+            // What the entry is comes before who may correct it: no key corrects a registration.
+            try checkCorrectable(original, entry: correction.entry)
             do { try authorize(original.data, signer: signer, facts: facts) } catch let refusal as Refusal {
                 throw Refusal("may not correct entry \(correction.entry): \(refusal.message)")
             }
         }
+    }
+
+    /// Only contributions and access records are corrected; the refusal says what changes the others.
+    package static func checkCorrectable(_ original: EntryBody, entry: Int64) throws {
+        let instead: String
+        switch original.data {
+        case .contribution, .access: return
+        case .factoryRegister, .factoryAmend: instead = "a factory's registration is changed by an amendment (factory amend)"
+        case .partnerRegister, .partnerAmend: instead = "a partner's registration is changed by an amendment (partner amend)"
+        case .correction: instead = "to undo a correction, record the original's facts again"
+        case .importRecord: instead = "correct the rows it recorded, entry by entry"
+        case .keyEnroll: instead = "a key is withdrawn by revoking it (key revoke)"
+        case .policy: instead = "a policy is replaced by recording a new one (policy set)"
+        default: instead = "it stays as recorded"
+        }
+        throw Refusal(
+            "entry: \"\(entry)\" is \(original.type == "import" ? "an" : "a") \(original.type) entry; only contributions and access records can be corrected: \(instead)"
+        )
     }
 
     /// References must point at what exists; registrations must not repeat an ID.
@@ -183,13 +205,7 @@ package enum Rules {
             guard correction.entry < seq, let original = try facts.body(correction.entry) else {
                 throw Refusal("entry: \"\(correction.entry)\" is not an earlier entry")
             }
-            switch original.data {
-            case .contribution, .access: break
-            default:
-                throw Refusal(
-                    "entry: \"\(correction.entry)\" is \(original.type == "import" ? "an" : "a") \(original.type) entry; only contributions and access records can be corrected"
-                )
-            }
+            try checkCorrectable(original, entry: correction.entry)
             if try facts.isCorrected(correction.entry) { throw Refusal("entry: \"\(correction.entry)\" has already been corrected") }
         }
     }

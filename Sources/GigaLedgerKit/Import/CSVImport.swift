@@ -48,7 +48,7 @@ public struct ImportErrors: GigaLedgerError, Equatable {
     }
 
     public var description: String {
-        if total == 1, let only = errors.first { return only.description }  // one line, as any refusal
+        if total == 1, let only = errors.first { return only.description + "; nothing was written" }  // one line, as any refusal
         let more =
             total > errors.count ? "\n... and \(total - errors.count) more \(total == rows ? "refused rows" : "problems")" : ""
         let problems = total > rows ? " (\(total) problems)" : ""

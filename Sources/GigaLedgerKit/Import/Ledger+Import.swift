@@ -43,7 +43,7 @@ extension Ledger {
         return try store.write(commit: !dryRun, bulk: true) { writer in
             if !allowDuplicate, let earlier = try writer.reader.importEntry(fileSHA256: fileSHA256) {
                 throw Refusal(
-                    "this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again"
+                    "this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); to import its rows a second time, give both --allow-duplicate-file and --allow-duplicate (each row is then marked as a deliberate repeat); nothing was written"
                 )
             }
             var tree = TreeAppender()

@@ -131,6 +131,13 @@ public final class Ledger {
         _ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender
     ) throws -> Entry {
         let head = try checkedHead(writer.reader)
+        var data = data
+        // `--allow-duplicate` lets a repeat through and the entry says so; one that repeats nothing says nothing.
+        if checks.allowDuplicate, !checks.duplicateOnlyWhereSaid, data.saysDuplicate,
+            DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: writer.reader)) == nil
+        {
+            data = data.withDuplicateFlag(false)
+        }
         let body = EntryBody(seq: (head?.seq ?? 0) + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data)
         if let enrolled = try writer.reader.facts.key(key.id), enrolled.enrolment.publicKey != key.publicKey {
             throw Refusal("signer \(key.id) is enrolled with another public key")

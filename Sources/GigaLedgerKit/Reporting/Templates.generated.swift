@@ -389,7 +389,7 @@ enum EmbeddedTemplates {
             <div class="wrap"><table>
             <thead><tr><th>Factory</th><th>Pool</th><th>Beneficiary country</th><th>SME</th><th>Start-up</th><th>Scale-up</th><th>Research</th><th>Public</th><th>Industry</th><th>Total</th></tr></thead>
             <tbody>{{#accessBreakdown}}<tr><td>{{scope}}</td><td>{{pool}}</td><td>{{country}}</td><td class="n">{{sme}}</td><td class="n">{{startup}}</td><td class="n">{{scaleup}}</td><td class="n">{{research}}</td><td class="n">{{public}}</td><td class="n">{{industry}}</td><td class="n">{{total}}</td></tr>
-            {{/accessBreakdown}}</tbody></table></div>
+            {{/accessBreakdown}}{{^accessBreakdown}}<tr><td colspan="10">none: no access was granted within the period</td></tr>{{/accessBreakdown}}</tbody></table></div>
 
             <h2>Issued on the ledger</h2>
             {{^issues}}<p>No report of this period was issued on the ledger by this state. (<code>gigaledger report --issue</code> records the issue in the entry after the state the report was computed at: a report never lists its own issue; later reports do.)</p>{{/issues}}
@@ -671,6 +671,9 @@ enum EmbeddedTemplates {
             |---|---|---|--:|--:|--:|--:|--:|--:|--:|
             {{#accessBreakdown}}
             | {{{scope}}} | {{{pool}}} | {{{country}}} | {{{sme}}} | {{{startup}}} | {{{scaleup}}} | {{{research}}} | {{{public}}} | {{{industry}}} | {{{total}}} |
+            {{/accessBreakdown}}
+            {{^accessBreakdown}}
+            | none: no access was granted within the period | | | | | | | | | |
             {{/accessBreakdown}}
 
             ## Policy {{{policyID}}} version {{{policyVersion}}}: {{{policyTitle}}}

@@ -106,7 +106,7 @@ extension Ledger {
                     let earlier = try reader.importEntry(fileSHA256: record.fileSHA256)
                 {
                     throw Refusal(
-                        "this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); use --allow-duplicate-file to import it again"
+                        "this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); to import its rows a second time, give both --allow-duplicate-file and --allow-duplicate (each row is then marked as a deliberate repeat); nothing was written"
                     )
                 }
                 try writer.append(entry, body: body, tree: &tree)

@@ -30,6 +30,7 @@ import Testing
         let again = fixture.run(["import", "q2.csv", "--key", "authority.key"])
         #expect(again.status == 65)
         #expect(again.stderr.contains("was already imported, recorded at entry 56"))
+        #expect(again.stderr.contains("give both --allow-duplicate-file and --allow-duplicate"), "\(again.stderr)")
         // The same rows again: each repeats an entry, named, unless --allow-duplicate.
         let rowsAgain = fixture.run(["import", "q2.csv", "--key", "authority.key", "--allow-duplicate-file"])
         #expect(rowsAgain.status == 65 && rowsAgain.stderr.contains("51 rows refused; nothing was written"), "\(rowsAgain.stderr)")

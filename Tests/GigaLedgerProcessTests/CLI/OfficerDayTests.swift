@@ -34,6 +34,10 @@ import Testing
         try fixture.expectOK(payment())  // entry 5
         expectRefused(fixture, payment(), saying: "this repeats entry 5 (same factory, source, kind, category, amount, date and ref)")
         try fixture.expectOK(payment(["--allow-duplicate"]))  // a real second instalment: said so
+        #expect(try fixture.expectOK(["show", "6", "--json"]).stdout.contains(#""allow_duplicate":true"#))
+        // Said where it repeats nothing, the flag is not written: reports would flag a repeat of nothing.
+        try fixture.expectOK(payment(["--allow-duplicate"], ref: "BMF-3", amount: "7.00"))
+        #expect(!(try fixture.expectOK(["show", "7", "--json"]).stdout.contains("allow_duplicate")))
         try fixture.expectOK(payment(ref: "BMF-2", amount: "1000.01"))  // another reference, another amount: other facts
         // Once the first is corrected, the same facts may be booked again (the usual re-booking).
         let fresh = try CLIFixture()

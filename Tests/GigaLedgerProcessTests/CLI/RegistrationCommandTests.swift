@@ -77,6 +77,7 @@ import Testing
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "pending"])
         let pending = try String(contentsOfFile: fixture.dir.file("pending/report.md"), encoding: .utf8)
         #expect(pending.contains("PENDING REGISTRATION CHANGES, AWAITING A COUNTERSIGNATURE"), "\(pending.prefix(3000))")
+        #expect(pending.contains("| none: no access was granted within the period |"), "an empty table says so (issue 33)")
         #expect(pending.contains("- entry \(seq) (de-jupiter, recorded ") && pending.contains("kind gigafactory → ai-factory; reason: reclassified"))
         let summary = try String(contentsOfFile: fixture.dir.file("pending/summary.json"), encoding: .utf8)
         #expect(
@@ -99,6 +100,23 @@ import Testing
         try fixture.expectOK(["report", "--quarter", "2026-Q1", "--out", "done"])
         let done = try String(contentsOfFile: fixture.dir.file("done/summary.json"), encoding: .utf8)
         #expect(done.contains(#""kind":"ai-factory""#) && done.contains(#""pending_amendments":[]"#))
+        // `show` names what later entries say (issue 33): the registration its amendment, the amendment its countersignature.
+        let registrations = try JSONSerialization.jsonObject(
+            with: Data(try fixture.expectOK(["log", "--type", "factory-register", "--factory", "de-jupiter", "--json"]).stdout.utf8))
+        let registered = try #require((registrations as? [[String: Any]])?.first?["seq"] as? Int)
+        let showRegistration = try fixture.expectOK(["show", String(registered)]).stdout
+        #expect(showRegistration.contains("amended by entry \(seq)"), "\(showRegistration)")
+        let showAmendment = try fixture.expectOK(["show", String(seq)]).stdout
+        #expect(showAmendment.contains("countersigned by entry "), "\(showAmendment)")
+        // A registration is not corrected, whoever asks: the answer is what changes one, not the key (issue 33).
+        let beforeCorrect = fixture.state()
+        for key in ["officer.key", "authority.key"] {
+            let correct = fixture.run(
+                ["correct", "--yes", "--key", key, "--passphrase-file", fixture.passphraseFile, "--entry", String(registered), "--reason", "typo"])
+            #expect(correct.status == 65, "\(correct.stderr)")
+            #expect(correct.stderr.contains("only contributions and access records can be corrected: a factory's registration is changed by an amendment (factory amend)"), "\(correct.stderr)")
+        }
+        #expect(fixture.state() == beforeCorrect, "nothing written")
         try fixture.expectOK(["verify"])
     }
 
