@@ -26,7 +26,7 @@ public func buildApplication(
     }
     try await service.checkWitnesses(configuration.witnesses)
     let metrics = ServerMetrics()
-    let witnessing = configuration.witnesses.isEmpty ? nil : Witnessing(witnesses: configuration.witnesses, service: service, logger: logger)
+    let witnessing = configuration.witnesses.isEmpty ? nil : try Witnessing(witnesses: configuration.witnesses, caFile: configuration.witnessCA, service: service, logger: logger)
     let keeper = CheckpointKeeper(service: service, witnessing: witnessing, logger: logger)
     let publisher = configuration.publish.map {
         Publisher(
@@ -78,13 +78,15 @@ func serverBuilder(tls: TLSContextHolder?, idleSeconds: Int64) -> HTTPServerBuil
 /// The witness's application (`gigaledger witness serve`): C2SP tlog-witness's one route.
 public func buildWitnessApplication(
     _ witness: Witness, host: String, port: Int, tls: (certificate: String, privateKey: String)? = nil,
-    logger: Logger, listening: @escaping @Sendable (String) -> Void = { _ in }
+    certificates: CertificateReloader? = nil, logger: Logger, listening: @escaping @Sendable (String) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = Router(context: LedgerRequestContext.self)
     router.addRoutes(WitnessController(witness: witness, logger: logger).routes)
+    let holder = try tls.map { try TLSContextHolder(certificate: $0.certificate, privateKey: $0.privateKey) }
+    certificates?.attach(holder)
     return Application(
         router: router,
-        server: serverBuilder(tls: try tls.map { try TLSContextHolder(certificate: $0.certificate, privateKey: $0.privateKey) }, idleSeconds: 60),
+        server: serverBuilder(tls: holder, idleSeconds: 60),
         configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "gigaledger-witness"),
         onServerRunning: { channel in listening("\(channel.localAddress?.ipAddress ?? host):\(channel.localAddress?.port ?? port)") },
         logger: logger)

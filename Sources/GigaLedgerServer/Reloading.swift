@@ -47,6 +47,23 @@ public final class ServerReloader: Sendable {
     }
 }
 
+/// A witness's certificate and key, read again on SIGHUP (a renewal) as the server's are: both
+/// read and checked before the running pair is replaced.
+public final class CertificateReloader: Sendable {
+    private let holder = Mutex<TLSContextHolder?>(nil)
+
+    public init() {}
+
+    func attach(_ tls: TLSContextHolder?) { holder.withLock { $0 = tls } }
+
+    /// Reads the files again; false when the witness serves plain HTTP (nothing to read).
+    public func reload() throws -> Bool {
+        guard let tls = holder.withLock({ $0 }) else { return false }
+        tls.replace(try TLSContextHolder.context(certificate: tls.certificate, privateKey: tls.privateKey))
+        return true
+    }
+}
+
 /// The TLS context new connections use; replaced on SIGHUP (connections open keep theirs).
 final class TLSContextHolder: Sendable {
     let certificate: String
@@ -63,17 +80,39 @@ final class TLSContextHolder: Sendable {
 
     func replace(_ context: NIOSSLContext) { current.withLock { $0 = context } }
 
+    /// The most bytes a PEM certificate chain or key file is read to.
+    static let tlsFileBytesMax = 1 << 20
+
+    /// A PEM file the TLS library will read, read first here: what is wrong said in plain words
+    /// (who owns a file this process may not read), not in the library's.
+    static func checkReadable(_ path: String, what: String) throws {
+        do { _ = try Files.readText(path: path, bytesMax: tlsFileBytesMax) } catch {
+            let why: String
+            switch error {
+            case .unreadable(let words): why = words
+            case .tooLarge: why = "larger than \(tlsFileBytesMax) bytes: not a PEM file"
+            case .notUTF8: why = "not a PEM file (not text)"
+            }
+            throw ServerStartFailure(message: "\(what) \(path): cannot read it: \(why)")
+        }
+    }
+
     /// The server context of the PEM certificate chain and key files.
     static func context(certificate: String, privateKey: String) throws -> NIOSSLContext {
         let certificates: [NIOSSLCertificateSource]
         let key: NIOSSLPrivateKey
+        try checkReadable(certificate, what: "TLS certificate")
+        try checkReadable(privateKey, what: "TLS key")
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
             key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
             return try NIOSSLContext(
                 configuration: TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
         } catch {
-            throw ServerStartFailure(message: "cannot read the TLS certificate \(certificate) or its key \(privateKey): \(error)")
+            throw ServerStartFailure(
+                message:
+                    "the TLS certificate \(certificate) and key \(privateKey) do not make a usable pair: each must be PEM, the certificate (its chain first) the key's"
+            )
         }
     }
 }

@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var limits: ServerLimits
     /// The witnesses asked to cosign each checkpoint kept (`--witness NAME=URL=PUB`).
     public var witnesses: [WitnessEndpoint] = []
+    /// A PEM file of the CA certificates trusted for `https://` witnesses instead of the system's
+    /// (`--witness-ca`: a witness with a certificate of the auditors' own CA).
+    public var witnessCA: String?
     /// A folder of report folders shown on the public page (`--reports DIR`).
     public var reports: String?
     /// A folder to publish each checkpoint kept into (`--publish DIR`, as `gigaledger publish`), and

@@ -4,6 +4,7 @@ import GigaLedgerCore
 import GigaLedgerKit
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -25,12 +26,7 @@ final class Witnessing: Service, Sendable {
     private let endpoints: Mutex<[WitnessEndpoint]>
     private let service: LedgerService
     private let logger: Logger
-    private let http = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: HTTPClient.Configuration(
-            timeout: .init(
-                connect: .seconds(Witnessing.connectSecondsMax),
-                read: .seconds(Witnessing.answerSecondsMax))))
+    private let http: HTTPClient
     /// The size each witness last cosigned, by its public key's ID, as far as this server knows.
     private let cosigned = Mutex<[String: Int64]>([:])
     /// The latest checkpoint kept, to be cosigned.
@@ -65,7 +61,20 @@ final class Witnessing: Service, Sendable {
         }
     }
 
-    init(witnesses: [WitnessEndpoint], service: LedgerService, logger: Logger) {
+    /// `caFile`: the CA certificates trusted for `https://` witnesses instead of the system's.
+    init(witnesses: [WitnessEndpoint], caFile: String? = nil, service: LedgerService, logger: Logger) throws {
+        var configuration = HTTPClient.Configuration(
+            timeout: .init(connect: .seconds(Witnessing.connectSecondsMax), read: .seconds(Witnessing.answerSecondsMax)))
+        if let caFile {
+            try TLSContextHolder.checkReadable(caFile, what: "witnesses' CA file (--witness-ca)")
+            guard let roots = try? NIOSSLCertificate.fromPEMFile(caFile), !roots.isEmpty else {
+                throw ServerStartFailure(message: "witnesses' CA file (--witness-ca) \(caFile): holds no PEM certificate")
+            }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            configuration.tlsConfiguration = tls
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         endpoints = Mutex(witnesses)
         self.service = service
         self.logger = logger

@@ -56,6 +56,12 @@ extension GigaLedger {
         @Option(
             name: .long,
             help: ArgumentHelp(
+                "A PEM file of the CA certificates to trust for https:// witnesses, instead of the system's (a witness with a certificate of its own CA).",
+                valueName: "path"), completion: .file())
+        var witnessCa: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
                 "A folder of report folders (`gigaledger report --out`) to show on the public page, each checked to be this ledger's.",
                 valueName: "dir"), completion: .directory)
         var reports: String?
@@ -97,6 +103,7 @@ extension GigaLedger {
                 ledgerPath: ledger.path, host: host, port: port,
                 tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, limits: limits)
             configuration.witnesses = try witness.map(Self.parseWitness)
+            configuration.witnessCA = witnessCa
             configuration.stateDirectory = state ?? RollbackGuard.defaultDirectory(environment: ProcessInfo.processInfo.environment)
             configuration.reports = reports
             configuration.publish = publish
@@ -213,9 +220,18 @@ extension GigaLedger {
             var log: [String] = []
             @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one (printed).", valueName: "host:port"))
             var listen = "127.0.0.1:8471"
+            @Option(
+                name: .long, help: ArgumentHelp("PEM certificate chain for HTTPS (with --tls-key); read again on SIGHUP.", valueName: "path"),
+                completion: .file())
+            var tlsCert: String?
+            @Option(name: .long, help: ArgumentHelp("PEM private key for HTTPS (with --tls-cert).", valueName: "path"), completion: .file())
+            var tlsKey: String?
 
             func validate() throws {
                 _ = try GigaLedger.Serve.parseListen(listen)
+                guard (tlsCert == nil) == (tlsKey == nil) else {
+                    throw ValidationError("--\(tlsCert == nil ? "tls-cert" : "tls-key") is missing: HTTPS needs both --tls-cert and --tls-key")
+                }
                 guard !log.isEmpty else { throw ValidationError("--log is missing: give at least one ORIGIN=LOG.pub to witness") }
                 for item in log where (item.firstIndex(of: "=").map { $0 == item.startIndex } ?? true) {
                     throw ValidationError("--log \(InputError.quoted(item)) is not ORIGIN=PUBLIC_KEY_FILE")
@@ -229,17 +245,26 @@ extension GigaLedger {
                 let witness = try Witness(key: signingKey, name: name, logs: logs, state: try WitnessState(directory: state))
                 let name = self.name
                 let logger = GigaLedger.Serve.logger("gigaledger.witness")
-                let app = try buildWitnessApplication(witness, host: host, port: port, logger: logger) { address in
-                    print("gigaledger: witness \(name) serving on http://\(address)")
+                let scheme = tlsCert == nil ? "http" : "https"
+                let certificates = CertificateReloader()
+                let app = try buildWitnessApplication(
+                    witness, host: host, port: port, tls: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } }, certificates: certificates,
+                    logger: logger
+                ) { address in
+                    print("gigaledger: witness \(name) serving on \(scheme)://\(address)")
                     try? flushStandardOutput()
                 }
-                // SIGHUP: the --log files read again (a log key added for a rotation), all or nothing.
+                // SIGHUP: the --log files (a log key added for a rotation) and the certificate (a
+                // renewal) read again, all or nothing.
                 let items = log
                 let hangUp = GigaLedger.Serve.onHangUp {
                     do {
                         let logs = try Self.readLogs(items)
+                        let renewed = try certificates.reload()
                         witness.replaceLogs(logs)
-                        logger.info("reloaded the --log files: \(logs.count) logs, \(logs.values.map(\.count).reduce(0, +)) keys")
+                        logger.info(
+                            "reloaded the --log files: \(logs.count) logs, \(logs.values.map(\.count).reduce(0, +)) keys\(renewed ? ", and the TLS certificate" : "")"
+                        )
                     } catch {
                         logger.error("not reloaded, the logs followed are unchanged: \(error)")
                     }

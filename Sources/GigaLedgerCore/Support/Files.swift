@@ -64,12 +64,39 @@ package enum Files {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .unreadable("no such file") }
         guard !isDirectory.boolValue else { throw .unreadable("it is a directory") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable("not readable") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable(whyUnreadable(path)) }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: bytesMax + 1)) ?? Data()
         guard data.count <= bytesMax else { throw .tooLarge }
         guard let text = String(data: data, encoding: .utf8) else { throw .notUTF8 }
         return text
+    }
+
+    /// Why `path` cannot be opened for reading, in words an operator acts on: a file another user
+    /// owns (a key made by root for a service that runs as its own user) names both users.
+    package static func whyUnreadable(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            close(fd)
+            return "not readable"
+        }
+        let failure = errno
+        guard failure == EACCES || failure == EPERM else { return String(cString: strerror(failure)).lowercased() }
+        let me = "this process runs as \(userName(geteuid()))"
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "permission denied: a folder on its path is closed to this user (\(me))" }
+        let mode = String(info.st_mode & 0o777, radix: 8)
+        guard info.st_uid == geteuid() else {
+            return
+                "permission denied: it is owned by \(userName(info.st_uid)) with mode \(mode), and \(me): give it to that user (chown), or hand it to a systemd service as a credential (LoadCredential=)"
+        }
+        return "permission denied: its mode \(mode) does not let its owner (\(userName(info.st_uid))) read it"
+    }
+
+    /// A user's name and number ("gigaledger (uid 998)"), or the number alone.
+    static func userName(_ uid: uid_t) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
+        return "\(String(cString: name)) (uid \(uid))"
     }
 
     /// Removes what killed runs of ours left anywhere under `folder`: files named

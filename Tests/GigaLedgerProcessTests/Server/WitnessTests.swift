@@ -10,10 +10,11 @@ final class WitnessProcess: @unchecked Sendable {
     let process = Process()
     let url: String
 
-    init(dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0) throws {
+    init(dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0, extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments =
             ["witness", "serve", "--key", key, "--name", name, "--state", state, "--listen", "127.0.0.1:\(port)"] + logs.flatMap { ["--log", $0] }
+            + extra
         process.currentDirectoryURL = dir.url
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         let output = Pipe()
@@ -23,7 +24,7 @@ final class WitnessProcess: @unchecked Sendable {
         var line = [UInt8]()
         while let byte = output.fileHandleForReading.readData(ofLength: 1).first, byte != 0x0a { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else { throw ServerStartFailure(output: text) }
+        guard let range = text.range(of: "https://") ?? text.range(of: "http://") else { throw ServerStartFailure(output: text) }
         url = String(text[range.lowerBound...])
     }
 
@@ -96,6 +97,47 @@ final class WitnessProcess: @unchecked Sendable {
         server.stop()
         witness.stop()
         // The stored cosignatures verify as an auditor's.
+        let verified = try fixture.cli.expectOK(["verify", "--witness", "witness.pub"])
+        #expect(verified.stdout.contains("verified"), "\(verified.stdout)")
+    }
+
+    /// Issue 34: a witness over HTTPS with a certificate of the auditors' own CA, which the server
+    /// is told to trust (`--witness-ca`), cosigns the server's checkpoints; bad TLS files and
+    /// options are refused in one line at start.
+    @Test func aWitnessOverTLSCosignsTheServersCheckpoints() throws {
+        let fixture = try ServerFixture()
+        let made = shell(
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+                + "-addext subjectAltName=IP:127.0.0.1 -keyout witness-tls.key -out witness-ca.pem 2>&1", in: fixture.dir)
+        try #require(made.status == 0, "\(made.stdout)")
+        // Bad TLS options: one line each, before anything listens.
+        let half = fixture.cli.run(["witness", "serve", "--key", "x.key", "--name", "n", "--state", "s", "--log", "o=p", "--tls-cert", "witness-ca.pem"])
+        #expect(half.status == 64 && half.stderr.contains("--tls-key is missing"), "\(half.stderr)")
+        try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
+        try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
+        let notPEM = fixture.cli.run(
+            [
+                "witness", "serve", "--key", "witness.key", "--name", "coa.example/witness", "--state", "ws", "--log", "test.example/ledger=log.pub",
+                "--listen", "127.0.0.1:0", "--tls-cert", "witness.pub", "--tls-key", "witness-tls.key",
+            ])
+        #expect(notPEM.status == 2 && notPEM.stderr.split(separator: "\n").count == 1, "\(notPEM.stderr)")
+        #expect(notPEM.stderr.contains("do not make a usable pair") && !notPEM.stderr.contains("NIOSSL"), "\(notPEM.stderr)")
+        let witness = try WitnessProcess(
+            dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
+            logs: ["test.example/ledger=log.pub"], extra: ["--tls-cert", "witness-ca.pem", "--tls-key", "witness-tls.key"])
+        defer { witness.stop() }
+        #expect(witness.url.hasPrefix("https://127.0.0.1:"), "\(witness.url)")
+        let option = "coa.example/witness=\(witness.url)=witness.pub"
+        let badCA = fixture.cli.run(["serve", "--log-key", "log.key", "--listen", "127.0.0.1:0", "--witness", option, "--witness-ca", "witness.pub"])
+        #expect(badCA.status == 2 && badCA.stderr.contains("holds no PEM certificate"), "\(badCA.stderr)")
+        let server = try ServerProcess(
+            dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", option, "--witness-ca", fixture.dir.file("witness-ca.pem")])
+        try #require(fixture.remote(fixture.payment(ref: "WT-1"), server: server).status == 0)
+        #expect(
+            try eventually {
+                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+            })
+        server.stop()
         let verified = try fixture.cli.expectOK(["verify", "--witness", "witness.pub"])
         #expect(verified.stdout.contains("verified"), "\(verified.stdout)")
     }
