@@ -27,9 +27,16 @@ package enum Files {
         return String(cString: resolved)
     }
 
-    package enum WriteFailure: Error {
+    package enum WriteFailure: Error, CustomStringConvertible {
         case exists
         case failed(String)
+
+        package var description: String {
+            switch self {
+            case .exists: return "it already exists"
+            case .failed(let why): return why
+            }
+        }
     }
 
     /// Creates `path` with `mode` and writes `bytes`, failing if it exists (O_EXCL) and syncing to
@@ -50,6 +57,25 @@ package enum Files {
             let why = written == bytes.count ? String(cString: strerror(errno)) : "short write: \(String(cString: strerror(errno)))"
             unlink(path)
             throw .failed(why)
+        }
+    }
+
+    /// Creates `path` and the folders above it that are missing, each with `mode` whatever the
+    /// umask: a publication's folders are for a web server's user to read, also when the process
+    /// that writes them runs with a strict umask (a systemd service's `UMask=0077`).
+    package static func makeFolders(_ path: String, mode: mode_t) throws(WriteFailure) {
+        var missing = [String]()
+        var current = path
+        while !current.isEmpty, current != "/", kind(current) == nil {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for folder in missing.reversed() {
+            if mkdir(folder, mode) == 0 {
+                _ = chmod(folder, mode)
+            } else if errno != EEXIST {
+                throw .failed(String(cString: strerror(errno)))
+            }
         }
     }
 

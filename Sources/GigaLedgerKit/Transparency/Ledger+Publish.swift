@@ -132,8 +132,8 @@ extension Ledger {
     /// Locks the folder for one publish (`flock`, released when the process ends): waits for
     /// another publish into it, up to `publicationLockWaitSeconds`.
     static func lockPublication(_ directory: String) throws -> Int32 {
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw OutputError(path: directory, why: "cannot create the folder (\(error.localizedDescription))")
+        do { try Files.makeFolders(directory, mode: 0o755) } catch {
+            throw OutputError(path: directory, why: "cannot create the folder (\(error))")
         }
         let path = directory + "/" + publicationLockFile
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -362,8 +362,8 @@ struct PublicationWriter {
     mutating func replace(_ relative: String, with bytes: [UInt8], sync: Bool = true) throws {
         let path = directory + "/" + relative
         let folder = (path as NSString).deletingLastPathComponent
-        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw OutputError(path: folder, why: "cannot create the folder (\(error.localizedDescription))")
+        do { try Files.makeFolders(folder, mode: 0o755) } catch {
+            throw OutputError(path: folder, why: "cannot create the folder (\(error))")
         }
         let temporary = path + ".new-\(getpid())"
         unlink(temporary)
