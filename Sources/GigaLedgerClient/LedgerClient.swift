@@ -23,6 +23,9 @@ public final class LedgerClient: Sendable {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
             parsed.query == nil
         else { throw InputError(field: "server", value: url, problem: "is not an http:// or https:// URL") }
+        if let port = parsed.port, !(1...65535).contains(port) {
+            throw InputError(field: "server", value: url, problem: "has port \(port); a port is from 1 to 65535")
+        }
         // No credentials in a URL: they would be echoed in every message (the signature is the credential).
         guard parsed.user == nil, parsed.password == nil else {
             throw InputError(
@@ -34,6 +37,11 @@ public final class LedgerClient: Sendable {
         if let caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
                 throw InputError(field: "server-ca", value: caFile, problem: "is not a readable PEM file")
+            }
+            guard let roots = try? NIOSSLCertificate.fromPEMFile(caFile), !roots.isEmpty else {
+                throw InputError(
+                    field: "server-ca", value: caFile,
+                    problem: "holds no PEM certificate (a key file?): give the file of the certificate of the CA that issued the server's")
             }
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(caFile)
@@ -258,10 +266,11 @@ public final class LedgerClient: Sendable {
         } catch let error as NIOSSLError {
             let text = String(describing: error)
             if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") || text.contains("PACKET_LENGTH_TOO_LONG") {
-                throw ClientError.unreachable("\(base): the server at this address does not speak HTTPS: give its http:// address")
+                throw ClientError.misaddressed(
+                    "\(base): the server at this address does not speak HTTPS: give its http:// address (http://\(base.dropFirst("https://".count)))")
             }
             let untrusted = text.contains("CERTIFICATE_VERIFY_FAILED")
-            throw ClientError.unreachable(
+            throw ClientError.misaddressed(
                 "\(base): " + (untrusted ? "its TLS certificate is not trusted" : "the TLS handshake failed")
                     + "; if the server's certificate is from your own CA, give that CA's PEM file with --server-ca (or GIGALEDGER_SERVER_CA)")
         } catch is NIOTooManyBytesError {
@@ -272,8 +281,21 @@ public final class LedgerClient: Sendable {
                 throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)")
             }
             if text.contains("remoteConnectionClosed") && base.hasPrefix("http://") {
-                throw ClientError.unreachable(
-                    "\(base): the server closed the connection without an answer: if it speaks HTTPS, give its https:// address")
+                throw ClientError.misaddressed(
+                    "\(base): the server closed the connection without an answer: if it speaks HTTPS, give its https:// address (https://\(base.dropFirst("http://".count)))"
+                )
+            }
+            if text.contains("failedToValidateHostname") {
+                throw ClientError.misaddressed(
+                    "\(base): its TLS certificate is not issued for \(URL(string: base)?.host ?? "this name"): use the name the certificate was issued for"
+                )
+            }
+            if text.contains("UnknownHost") || text.contains("Name or service not known") {
+                throw ClientError.misaddressed("\(base): no such host: \(URL(string: base)?.host ?? base) is not a name this machine can resolve")
+            }
+            if text.contains("OPENSSL_internal") || text.contains("unknownError") {
+                throw ClientError.misaddressed(
+                    "\(base): the TLS connection failed (a certificate or key file that is not what the connection needs?)")
             }
             throw ClientError.unreachable("\(base): \(Self.plainWords(text))")
         }
@@ -382,18 +404,26 @@ public struct ServerRefusal: GigaLedgerError {
         self.entryIndex = entryIndex
         self.refused = refused
     }
-    public var description: String { "the server refused (HTTP \(status)): \(message)" }
+    /// A refusal of what was sent reads as a local one would, after "the server refused it";
+    /// anything else names the HTTP status, for the operator.
+    public var description: String {
+        (400..<500).contains(status) && !isRetryable ? "the server refused it: \(message)" : "the server answered HTTP \(status): \(message)"
+    }
     public var isRetryable: Bool { status == 503 || status == 429 }
 }
 
 /// The server cannot be reached or answers what is not the protocol.
 public enum ClientError: GigaLedgerError {
+    /// Not reachable now (refused, timed out, closed): it may be a moment later.
     case unreachable(String)
+    /// Not reachable at this address as given (the wrong scheme, a certificate not trusted or not
+    /// for this name, a name that does not resolve): asking again does not help.
+    case misaddressed(String)
     case malformed(String)
 
     public var description: String {
         switch self {
-        case .unreachable(let why): return "cannot reach the server \(why); nothing was recorded"
+        case .unreachable(let why), .misaddressed(let why): return "cannot reach the server \(why); nothing was recorded"
         case .malformed(let why): return "the server does not speak GigaLedger's protocol: \(why)"
         }
     }

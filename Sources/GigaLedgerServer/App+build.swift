@@ -26,7 +26,9 @@ public func buildApplication(
     }
     try await service.checkWitnesses(configuration.witnesses)
     let metrics = ServerMetrics()
-    let witnessing = configuration.witnesses.isEmpty ? nil : try Witnessing(witnesses: configuration.witnesses, caFile: configuration.witnessCA, service: service, logger: logger)
+    let witnessing =
+        configuration.witnesses.isEmpty
+        ? nil : try Witnessing(witnesses: configuration.witnesses, caFile: configuration.witnessCA, service: service, logger: logger)
     let keeper = CheckpointKeeper(service: service, witnessing: witnessing, logger: logger)
     let publisher = configuration.publish.map {
         Publisher(

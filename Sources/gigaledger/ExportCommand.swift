@@ -21,6 +21,8 @@ extension GigaLedger {
 
         func validate() throws {
             if quarter != nil && year != nil { throw ValidationError("give at most one period: --quarter YYYY-Qn or --year YYYY") }
+            // An option's value outside its list is a usage error (exit 64), as a bad --delimiter is.
+            do { _ = try ExportFormat.parse(format, field: "format") } catch { throw ValidationError("--\(error.description)") }
         }
 
         func run() async throws {

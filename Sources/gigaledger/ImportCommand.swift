@@ -62,10 +62,10 @@ extension GigaLedger {
                                 "head": .string(Encoding.hex(result.record.hash)), "dry_run": .bool(dryRun),
                             ]))
                     } else if dryRun {
-                        print("dry run: \(rows) would be recorded as entries \(result.first.seq) to \(result.last.seq); nothing was written")
+                        print("dry run: \(rows) would be recorded as \(Render.entries(result.first.seq, result.last.seq)); nothing was written")
                     } else {
                         print(
-                            "imported \(rows) from \(file) as entries \(result.first.seq) to \(result.last.seq); import record entry \(result.record.seq)"
+                            "imported \(rows) from \(file) as \(Render.entries(result.first.seq, result.last.seq)); import record entry \(result.record.seq)"
                         )
                         print("head \(Encoding.hex(result.record.hash))")
                     }
@@ -93,14 +93,37 @@ extension GigaLedger.Import {
             }
             return CSVDialect(delimiter: seen.delimiter, decimalComma: seen.decimalComma || decimalComma)
         }
+        let others = problems(file, readAs: CSVDialect(delimiter: seen.delimiter, decimalComma: seen.decimalComma || decimalComma))
         var list = ImportErrorList()
         list.add(
             ImportError(
                 row: 1, column: nil, value: nil,
-                problem: "the columns are separated by \(CSVDialect.name(seen.delimiter)), not commas: import the file with \(options)"))
-        list.merge(file.problems(CSVDialect(delimiter: seen.delimiter, decimalComma: decimalComma)))
+                problem: "the columns are separated by \(CSVDialect.name(seen.delimiter)), not commas: import the file with \(options)"
+                    + (others.isEmpty ? " (read so, it has no other problem)" : "; read so, it has the problems below too")))
+        list.merge(others)
         try list.throwIfAny()
         return given
+    }
+
+    /// Every problem of `file` read as `dialect`, so that the officer fixes it in one round: each
+    /// cell's, and with a ledger file the rules' and the duplicate checks' too (a dry run of the
+    /// import, which writes nothing). Through a server, or when the key or the ledger cannot be
+    /// opened, the cells' alone (those are said when the import is run again).
+    func problems(_ file: ImportFile, readAs dialect: CSVDialect) -> ImportErrorList {
+        var list = ImportErrorList()
+        guard ledger.serverURL == nil, let ledger = try? ledger.open(forWriting: true, dryRun: true), let key = try? signing.load(),
+            let checks = try? entryChecks.checks()
+        else { return file.problems(dialect) }
+        do {
+            _ = try ledger.importFile(file, dialect: dialect, key: key, allowDuplicate: allowDuplicateFile, checks: checks, dryRun: true)
+        } catch let refused as ImportErrors {
+            list.merge(refused)
+        } catch let one as ImportError {
+            list.add(one)
+        } catch {
+            list.add(ImportError(row: 1, column: nil, value: nil, problem: "\(error)"))
+        }
+        return list
     }
 
     /// Through a server: the whole file signed here as one batch after the checked head, recorded
@@ -146,7 +169,7 @@ extension GigaLedger.Import {
                 ]))
         } else {
             print(
-                "imported \(rowsText) from \(file) through \(url) as entries \(first.seq) to \(entries[entries.count - 2].seq); import record entry \(record.seq)"
+                "imported \(rowsText) from \(file) through \(url) as \(Render.entries(first.seq, entries[entries.count - 2].seq)); import record entry \(record.seq)"
             )
             print("head \(Encoding.hex(record.hash))")
         }

@@ -153,6 +153,8 @@ extension LedgerLocation {
     /// checked as `verify` checks it): nothing read rests on the server's word.
     func openForReading() async throws -> Ledger {
         guard let url = serverURL else { return try open(forWriting: false) }
+        // A copy named on the command line is the one kept (as `sync --ledger` keeps it).
+        if ledger != nil { return try await syncedCopy(url, forWriting: false) }
         let read = try remoteRead(url)
         let checked = try await read.trust.checkedHead(read.client)
         guard let copy = try read.trust.copies?.ledger(origin: checked.checkpoint.origin) else {

@@ -26,10 +26,22 @@ extension GigaLedger {
         var type: String?
         @Flag(name: .long, help: "Print a JSON array of entries for scripts.") var json = false
 
+        func validate() throws {
+            // An option's value outside its list is a usage error (exit 64), as a bad --delimiter is.
+            if let type, !EntryFilter.types.contains(type) {
+                throw ValidationError("--type \(InputError.quoted(type)) is not an entry type (\(EntryFilter.types.joined(separator: ", ")))")
+            }
+        }
+
         func filter() throws -> EntryFilter {
             try EntryFilter(
                 factory: factory, source: try source.map { try Source.parse($0, field: "source") },
-                signer: try signer.map { try KeyID.parse($0, field: "signer") }, from: try from.map { try CalendarDate.parse($0, field: "from") },
+                signer: try signer.map { text in
+                    // Key IDs are printed in capitals; one typed in small letters is the same key.
+                    do { return try KeyID.parse(text.uppercased(), field: "signer") } catch let error as InputError {
+                        throw InputError(field: "signer", value: text, problem: error.problem)
+                    }
+                }, from: try from.map { try CalendarDate.parse($0, field: "from") },
                 to: try to.map { try CalendarDate.parse($0, field: "to") }, type: type)
         }
 
@@ -37,20 +49,25 @@ extension GigaLedger {
             let filter = try filter()
             // Through a server: this user's own verified copy, brought up to the server's head first.
             let ledger = try await ledger.openForReading()
+            try ledger.checkNames(in: filter)
             var first = true
             // "#" and the widest sequence number, so the columns line up from entry 1 to the last.
             let width = String(try ledger.size()).count + 1
+            // Each line of a reversed entry says which correction reversed it.
+            let reversedBy = json ? [:] : try ledger.corrections()
+            var selection = EntrySelection(filter)
             if json { print("[", terminator: "") }
             try ledger.forEachEntry { entry in
-                guard filter.matches(entry) else { return }
+                guard selection.admits(entry) else { return }
                 if json {
                     print((first ? "" : ",\n") + Render.json(entry), terminator: "")
                 } else {
-                    print(Render.line(entry, seqWidth: width))
+                    print(Render.line(entry, seqWidth: width) + (reversedBy[entry.seq].map { "  [corrected by #\($0)]" } ?? ""))
                 }
                 first = false
             }
             if json { print("]") }
+            if first && !json && !filter.isEmpty { warn("no entry matches the options given") }
         }
 
     }
@@ -63,7 +80,8 @@ extension GigaLedger {
         @Flag(name: .long, help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let reference = try EntryReference.parse(seq, field: "entry")
+            // "#7" as `log` prints it is entry 7.
+            let reference = try EntryReference.parse(seq.hasPrefix("#") ? String(seq.dropFirst()) : seq, field: "entry")
             // Through a server: this user's own verified copy, brought up to the server's head first.
             let ledger = try await self.ledger.openForReading()
             guard let entry = try ledger.entry(reference) else {

@@ -68,6 +68,9 @@ enum Render {
     }
 
     /// `1 entry`, `2 entries`.
+    /// "entry 7", or "entries 7 to 9".
+    static func entries(_ first: Int64, _ last: Int64) -> String { first == last ? "entry \(first)" : "entries \(first) to \(last)" }
+
     static func count<N: BinaryInteger>(_ n: N, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
 
     /// Canonical JSON object, one line (for `--json`).

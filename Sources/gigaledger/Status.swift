@@ -49,7 +49,7 @@ extension GigaLedger {
                 "ledger \(shown ?? ledger.path): verified, \(Render.count(report.verifiedCount, "entry", "entries")), head \(report.headHash.map(Encoding.hex) ?? "")"
             )
             print("origin \(report.origin)")
-            print("entries: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            print("entries by type: " + status.countsByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             for (factory, figures) in status.factories {
                 print("")
                 print(

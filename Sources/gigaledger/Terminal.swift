@@ -16,7 +16,7 @@ enum Terminal {
         try flushStandardOutput()
         try? FileHandle.standardError.write(contentsOf: Data(question.utf8))
         guard let answer = readLine(strippingNewline: true) else { return false }
-        return answer.hasPrefix("y") || answer.hasPrefix("Y")
+        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     static func readSecret(prompt: String) throws -> SecretBytes {

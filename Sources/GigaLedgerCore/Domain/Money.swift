@@ -1,3 +1,5 @@
+import Foundation
+
 /// An amount of euros as a whole number of cents; never a floating-point number.
 ///
 /// Parsed from decimal text with at most two decimals ("1234", "1234.5", "1234.56"), no sign,
@@ -30,13 +32,20 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         if bytes[0] == UInt8(ascii: "-") { throw fail("is negative; amounts are positive, record a correction to reverse one") }
         if bytes.first == UInt8(ascii: " ") || bytes.last == UInt8(ascii: " ") {
-            throw fail("has spaces around it (a spreadsheet's padding?); write the number alone, 1234.56")
+            throw fail("has spaces around it (a spreadsheet's padding?); write the number alone, \(text.trimmingCharacters(in: .whitespaces))")
         }
         // A decimal comma, as German and French spreadsheets write euros: 250000,00 or 1.500.000,5.
         if let comma = bytes.lastIndex(of: UInt8(ascii: ",")), (1...2).contains(bytes.count - comma - 1),
             !bytes[(comma + 1)...].contains(UInt8(ascii: ".")), bytes.filter({ $0 == UInt8(ascii: ",") }).count == 1
         {
-            throw fail("has a decimal comma; write a decimal point and no thousands separator, e.g. 250000.00")
+            let (whole, fraction) = (String(decoding: bytes[..<comma], as: UTF8.self), String(decoding: bytes[(comma + 1)...], as: UTF8.self))
+            let groups = whole.split(separator: ".", omittingEmptySubsequences: false)
+            // Dots between groups of three: thousands separators, dropped in the advice; elsewhere, said.
+            guard groups.count == 1 || (groups[0].count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 }) else {
+                throw fail("has a decimal comma and dots that do not separate groups of three digits (1.234.567,89); write 1234567.89")
+            }
+            let plain = whole.replacingOccurrences(of: ".", with: "") + "." + (fraction.count == 1 ? fraction + "0" : fraction)
+            throw fail("has a decimal comma; write a decimal point and no thousands separator: \(plain)")
         }
         if bytes.contains(UInt8(ascii: ",")) || bytes.contains(UInt8(ascii: " ")) || bytes.contains(UInt8(ascii: "_"))
             || bytes.contains(UInt8(ascii: "'"))

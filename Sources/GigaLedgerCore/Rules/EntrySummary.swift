@@ -33,7 +33,7 @@ extension EntryData {
         case .policy(let policy):
             return "policy \(policy.id) version \(policy.version): \(policy.rules.count) rules"
         case .importRecord(let record):
-            return "imported \(record.rows) rows from \(record.fileName) (sha256 \(Encoding.hex(record.fileSHA256)))"
+            return "imported \(record.rows) row\(record.rows == 1 ? "" : "s") from \(record.fileName) (sha256 \(Encoding.hex(record.fileSHA256)))"
         case .countersign(let item):
             return "countersigns entry \(item.entry)\(item.reason.isEmpty ? "" : ": \(item.reason)")"
         case .reportIssue(let issue):

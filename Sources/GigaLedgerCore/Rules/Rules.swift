@@ -112,6 +112,8 @@ package enum Rules {
             }
         case .access(let grant):
             if signer.enrolment.role == .authority { return }
+            // A factory nobody registered is named so, not as a scope the key lacks (`checkReferences` says it).
+            guard try facts.hasFactory(grant.factory) else { return }
             guard signer.enrolment.role == .officer, signer.enrolment.scopes.contains(.factory(grant.factory)) else {
                 throw Refusal(
                     "\(who) may not record access at factory \(grant.factory): its scope is \(scopes.isEmpty ? "empty" : scopes) (needs an officer key scoped to factory:\(grant.factory), or an authority key)"

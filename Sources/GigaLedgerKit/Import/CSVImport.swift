@@ -80,6 +80,13 @@ public struct ImportErrorList: Sendable {
 
     public var isEmpty: Bool { total == 0 }
 
+    /// Adds the refusals an import threw, with its counts.
+    public mutating func merge(_ refused: ImportErrors) {
+        errors += refused.errors
+        total += refused.total
+        rows += refused.rows
+    }
+
     /// Adds another list's refusals and its counts (the first `listedMax` by row are kept when thrown).
     public mutating func merge(_ other: ImportErrorList) {
         errors += other.errors
@@ -136,13 +143,17 @@ public struct CSVDialect: Equatable, Sendable {
                 guard pieces.count == 2, Self.grouped(pieces[0]), (1...2).contains(pieces[1].count), pieces[1].allSatisfy(\.isASCIIDigit) else {
                     throw error
                 }
-                throw InputError(field: field, value: text, problem: "has a decimal comma: import the file with --decimal-comma, or write 1234.56")
+                let plain = pieces[0].replacingOccurrences(of: ".", with: "") + "." + (pieces[1].count == 1 ? pieces[1] + "0" : pieces[1])
+                throw InputError(field: field, value: text, problem: "has a decimal comma: import the file with --decimal-comma, or write \(plain)")
             }
         }
         var normal = text
         let pieces = text.split(separator: ",", omittingEmptySubsequences: false)
         if pieces.count <= 2, Self.grouped(pieces[0]) {
             normal = pieces[0].replacingOccurrences(of: ".", with: "") + (pieces.count == 2 ? "." + pieces[1] : "")
+        } else if pieces.count == 2, pieces[0].contains("."), pieces[0].allSatisfy({ $0.isASCIIDigit || $0 == "." }) {
+            throw InputError(
+                field: field, value: text, problem: "has dots that do not separate groups of three digits: write 1.234.567,89 or 1234567,89")
         } else if text.contains(".") && !text.contains(",") && text.allSatisfy({ $0.isASCIIDigit || $0 == "." }) {
             throw InputError(
                 field: field, value: text,
@@ -463,12 +474,37 @@ public struct ImportFile: Sendable {
             var end = pending.count
             while end > 0, end > pending.count - 4, pending[end - 1] & 0xC0 == 0x80 { end -= 1 }
             if end > 0, pending[end - 1] >= 0xC0 { end -= 1 }
-            guard String(validating: pending[0..<end], as: UTF8.self) != nil else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
+            guard String(validating: pending[0..<end], as: UTF8.self) != nil else {
+                throw Self.notUTF8(path, pending[0..<end], linesBefore: lines - pending.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+            }
             pending.removeFirst(end)
         }
-        guard String(validating: pending, as: UTF8.self) != nil else { throw FileRefusal("import file \(path)", "is not UTF-8 text") }
+        guard String(validating: pending, as: UTF8.self) != nil else {
+            throw Self.notUTF8(path, pending[...], linesBefore: lines - pending.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+        }
         return ImportFile(
             path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: digest.finish(), rowsEstimate: max(1, lines - 1))
+    }
+
+    /// The refusal of a file that is not UTF-8: the row and the byte, and the usual cause (a
+    /// spreadsheet's "CSV" saved in Windows-1252) with the fix. `linesBefore`: the lines before `bytes`.
+    static func notUTF8(_ path: String, _ bytes: ArraySlice<UInt8>, linesBefore: Int) -> FileRefusal {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let lead = bytes[offset]
+            let length = lead < 0x80 ? 1 : lead >= 0xF0 && lead < 0xF5 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 && lead < 0xE0 ? 2 : 0
+            guard length > 0, offset + length <= bytes.endIndex,
+                bytes[(offset + 1)..<(offset + length)].allSatisfy({ $0 & 0xC0 == 0x80 }),
+                String(validating: bytes[offset..<(offset + length)], as: UTF8.self) != nil
+            else { break }
+            offset += length
+        }
+        let row = linesBefore + bytes[bytes.startIndex..<offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } + 1
+        let byte = offset < bytes.endIndex ? String(format: "0x%02X", bytes[offset]) : "its end"
+        return FileRefusal(
+            "import file \(path)",
+            "is not UTF-8 text: row \(row) holds byte \(byte); a spreadsheet's plain \"CSV\" is often saved in Windows-1252: save it as \"CSV UTF-8\" and import that file"
+        )
     }
 
     /// Its rows, read and checked as they are asked for. The bytes read are hashed again: a file

@@ -42,9 +42,7 @@ extension Ledger {
         _ = try ImportRecord(fileName: fileName, fileSHA256: fileSHA256, rows: 1)  // the file's name, checked before anything is read
         return try store.write(commit: !dryRun, bulk: true) { writer in
             if !allowDuplicate, let earlier = try writer.reader.importEntry(fileSHA256: fileSHA256) {
-                throw Refusal(
-                    "this file (sha256 \(Encoding.hex(fileSHA256))) was already imported, recorded at entry \(earlier); to import its rows a second time, give both --allow-duplicate-file and --allow-duplicate (each row is then marked as a deliberate repeat); nothing was written"
-                )
+                throw Self.fileImportedAgain(fileSHA256, at: earlier)
             }
             var tree = TreeAppender()
             let (count, first, last) = try Self.appendRows(

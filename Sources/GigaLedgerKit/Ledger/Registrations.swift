@@ -114,7 +114,7 @@ enum Suggestions {
         return ""
     }
 
-    private static func list(_ what: String, _ ids: [String]) -> String {
+    static func list(_ what: String, _ ids: [String]) -> String {
         ids.isEmpty
             ? " (no \(what) are registered yet)"
             : " (closest registered \(what): \(ids.joined(separator: ", ")); `gigaledger \(what == "factories" ? "factory" : "partner") list` shows all)"

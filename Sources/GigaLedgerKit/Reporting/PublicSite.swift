@@ -141,11 +141,18 @@ public struct PublicSite: Sendable {
         return render("page-entries.html", values)
     }
 
-    /// What the list pages are made with: the first 8 bytes of the SHA-256 of their templates, in
-    /// hex. A publication whose pages were made otherwise (an older binary) has them made again.
+    /// The wording of the entries' one-line summaries on the list pages (`EntryData.summary`):
+    /// counted up when it changes ("imported 1 row", 2).
+    static let summaryWording = 2
+
+    /// What the list pages are made with: the first 8 bytes of the SHA-256 of their templates and
+    /// the summaries' wording, in hex. A publication whose pages were made otherwise (an older
+    /// binary) has them made again.
     static let listPagesVersion: String = {
         let names = ["page-entries.html", "page-head.html", "page-foot.html"]
-        let text = names.map { name in EmbeddedTemplates.all.first { $0.0 == name }?.1 ?? "" }.joined(separator: "\u{0}")
+        let text =
+            names.map { name in EmbeddedTemplates.all.first { $0.0 == name }?.1 ?? "" }.joined(separator: "\u{0}")
+            + "\u{0}summaries \(summaryWording)"
         return Encoding.hex(Array(Sodium.sha256(Array(text.utf8)).prefix(8)))
     }()
 

@@ -100,20 +100,32 @@ extension Ledger {
                 }
                 previous = entry
             }
+            // An import's file already imported is refused before its rows are, as a local import
+            // refuses it: one answer, not a list of repeated rows first.
+            if !allowDuplicateFile, case .success(let body) = Entry.readBody(last), case .importRecord(let record) = body.data,
+                let earlier = try reader.importEntry(fileSHA256: record.fileSHA256)
+            {
+                throw SubmissionRefusal(index: entries.count - 1, underlying: Self.fileImportedAgain(record.fileSHA256, at: earlier))
+            }
             try Self.admitAll(entries, checks: checks, reader: reader, listRefusals: true) { _, entry, body in
                 // An import's record: the same file twice is refused, as a local import refuses it.
                 if case .importRecord(let record) = body.data, !allowDuplicateFile,
                     let earlier = try reader.importEntry(fileSHA256: record.fileSHA256)
                 {
-                    throw Refusal(
-                        "this file (sha256 \(Encoding.hex(record.fileSHA256))) was already imported, recorded at entry \(earlier); to import its rows a second time, give both --allow-duplicate-file and --allow-duplicate (each row is then marked as a deliberate repeat); nothing was written"
-                    )
+                    throw Self.fileImportedAgain(record.fileSHA256, at: earlier)
                 }
                 try writer.append(entry, body: body, tree: &tree)
             }
             written(first.seq...last.seq)
             return .recorded(last)
         }
+    }
+
+    /// The refusal of a file imported before (the same SHA-256), locally or through a server.
+    static func fileImportedAgain(_ sha256: [UInt8], at earlier: Int64) -> Refusal {
+        Refusal(
+            "this file (sha256 \(Encoding.hex(sha256))) was already imported, recorded at entry \(earlier); to import its rows a second time, give both --allow-duplicate-file and --allow-duplicate (each row is then marked as a deliberate repeat); nothing was written"
+        )
     }
 
     /// An entry's `recorded_at` is a UTC time within `clockSkewSecondsMax` of `now`.

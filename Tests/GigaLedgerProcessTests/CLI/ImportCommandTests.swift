@@ -62,20 +62,36 @@ import Testing
         let before = fixture.state()
         let refused = fixture.run(["import", "export.csv", "--key", "authority.key"])
         #expect(refused.status == 65, "\(refused.stderr)")
-        let said = refused.stderr.split(separator: "\n").map(String.init)
-        #expect(said.first == "gigaledger: error: 5 rows refused; nothing was written:", "\(refused.stderr)")
+        // In a script the options must be given; read with them, the file has no other problem, and that is said.
         #expect(
-            said.contains("row 1: the columns are separated by semicolons, not commas: import the file with --delimiter ';' --decimal-comma"),
-            "\(said)")
+            refused.stderr
+                == "gigaledger: error: row 1: the columns are separated by semicolons, not commas: import the file with --delimiter ';' --decimal-comma (read so, it has no other problem); nothing was written\n",
+            "\(refused.stderr)")
+        // A file with mistakes of every kind: every one named in the first run, the options first
+        // (cells read as the options would read them, then the rules and the duplicate check).
+        let mistakes = [
+            lines[0], "contribution;de-jupiter;2026-02-02;eu;1.23.456,00;capex;payment;DE-9;;;;;",
+            "contribution;de-jupitr;2026-02-03;eu;10,00;capex;payment;DE-10;;;;;",
+            "contribution;de-jupiter;2026-02-04;eu;2,50;capex;payment;DE-11;;;;;",
+            "contribution;de-jupiter;2026-02-04;eu;2,50;capex;payment;DE-11;;;;;",
+            "access;de-jupiter;2026-02-05;;;sme;;;Müller GmbH;12.000;union;no;",
+        ]
+        fixture.dir.write("mistakes.csv", "\u{FEFF}" + mistakes.joined(separator: "\r\n") + "\r\n", mode: 0o644)
+        let all = fixture.run(["import", "mistakes.csv", "--key", "authority.key"])
+        let said = all.stderr.split(separator: "\n").map(String.init)
+        #expect(all.status == 65 && said.first == "gigaledger: error: 4 rows refused; nothing was written:", "\(all.stderr)")
+        #expect(said.contains { $0.hasPrefix("row 1: the columns are separated by semicolons") && $0.hasSuffix("the problems below too") }, "\(said)")
         #expect(
-            said.contains(#"row 2, column amount: "1.234,56" has a decimal comma: import the file with --decimal-comma, or write 1234.56"#), "\(said)"
-        )
+            said.contains { $0.hasPrefix(#"row 2, column amount: "1.23.456,00" has dots that do not separate groups of three digits"#) }, "\(said)")
+        #expect(said.contains { $0.hasPrefix(#"row 3: factory: "de-jupitr" is not a registered factory"#) }, "\(said)")
+        #expect(said.contains { $0.hasPrefix("row 5: ") && $0.contains("row 4") }, "the repeated row, named: \(said)")
+        #expect(said.count == 5, "\(said)")
+        // Without the options' file reading, the advice gives the cell's own value.
+        fixture.dir.write("comma.csv", Self.header + "contribution,de-jupiter,2026-02-02,eu,\"250000,5\",capex,payment,DE-2,,,,,\n", mode: 0o644)
+        let comma = fixture.run(["import", "comma.csv", "--key", "authority.key"])
         #expect(
-            said.contains(#"row 3, column amount: "250000,5" has a decimal comma: import the file with --decimal-comma, or write 1234.56"#), "\(said)"
-        )
-        #expect(
-            said.contains { $0.hasPrefix(#"row 5, column gpu_hours: "12.000" has a thousands separator: import the file with --decimal-comma"#) },
-            "\(said)")
+            comma.stderr.contains(#"row 2, column amount: "250000,5" has a decimal comma: import the file with --decimal-comma, or write 250000.50"#),
+            "\(comma.stderr)")
         #expect(fixture.state() == before)
         let imported = try fixture.expectOK(["import", "export.csv", "--key", "authority.key", "--delimiter", ";", "--decimal-comma"])
         #expect(imported.stdout.hasPrefix("imported 4 rows from export.csv"), "\(imported.stdout)")
@@ -138,7 +154,8 @@ import Testing
             let result = fixture.run(["import", "bad\(index).csv", "--key", "authority.key"])
             #expect(result.status == 65, "\(message): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(result.stderr)")
-            #expect(result.stderr.filter { $0 == "\n" }.count == 1)
+            // One line, but for the semicolon file: the options, then what the file read with them has too.
+            #expect(result.stderr.filter { $0 == "\n" }.count == (text.hasPrefix("type;") ? 3 : 1), "\(result.stderr)")
         }
         // Issue 12, item 15: a passphrase file imported by mistake is not echoed.
         let secret = fixture.run(["import", "pass", "--key", "authority.key"])

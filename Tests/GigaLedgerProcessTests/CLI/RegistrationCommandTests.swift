@@ -114,7 +114,10 @@ import Testing
             let correct = fixture.run(
                 ["correct", "--yes", "--key", key, "--passphrase-file", fixture.passphraseFile, "--entry", String(registered), "--reason", "typo"])
             #expect(correct.status == 65, "\(correct.stderr)")
-            #expect(correct.stderr.contains("only contributions and access records can be corrected: a factory's registration is changed by an amendment (factory amend)"), "\(correct.stderr)")
+            #expect(
+                correct.stderr.contains(
+                    "only contributions and access records can be corrected: a factory's registration is changed by an amendment (factory amend)"),
+                "\(correct.stderr)")
         }
         #expect(fixture.state() == beforeCorrect, "nothing written")
         try fixture.expectOK(["verify"])

@@ -111,7 +111,9 @@ final class WitnessProcess: @unchecked Sendable {
                 + "-addext subjectAltName=IP:127.0.0.1 -keyout witness-tls.key -out witness-ca.pem 2>&1", in: fixture.dir)
         try #require(made.status == 0, "\(made.stdout)")
         // Bad TLS options: one line each, before anything listens.
-        let half = fixture.cli.run(["witness", "serve", "--key", "x.key", "--name", "n", "--state", "s", "--log", "o=p", "--tls-cert", "witness-ca.pem"])
+        let half = fixture.cli.run([
+            "witness", "serve", "--key", "x.key", "--name", "n", "--state", "s", "--log", "o=p", "--tls-cert", "witness-ca.pem",
+        ])
         #expect(half.status == 64 && half.stderr.contains("--tls-key is missing"), "\(half.stderr)")
         try fixture.cli.expectOK(["key", "generate", "--out", "witness", "--unencrypted"])
         try fixture.cli.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
