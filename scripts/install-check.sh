@@ -38,6 +38,16 @@ for f in share/man/man1/gigaledger.1 share/bash-completion/completions/gigaledge
          share/gigaledger/nginx/gigaledger-publication.conf; do
   [ -s "$root/usr/local/$f" ] || fail "make install did not write $f"
 done
+# The services: their units, and their users and folders made in the root.
+for f in lib/systemd/system/gigaledger.service lib/systemd/system/gigaledger-witness.service \
+         lib/sysusers.d/gigaledger.conf lib/tmpfiles.d/gigaledger.conf; do
+  [ -s "$root/usr/local/$f" ] || fail "make install did not write $f"
+done
+grep -q '^ExecStart=/usr/local/bin/gigaledger ' "$root/usr/local/lib/systemd/system/gigaledger.service" || fail "the unit does not run the installed binary"
+for user in gigaledger gigaledger-witness; do
+  grep -q "^$user:" "$root/etc/passwd" || fail "make install did not create the user $user"
+done
+[ "$(chroot "$root" stat -c %U /etc/gigaledger)" = gigaledger ] || fail "/etc/gigaledger is not owned by gigaledger"
 # The completions complete files for file options and the enumerated values of a value option.
 grep -q -- '--ledger' "$root/usr/local/share/bash-completion/completions/gigaledger" || fail "bash completion lacks --ledger"
 grep -q 'compgen -f\|_filedir\|__gigaledger_complete_files\|-o filenames' "$root/usr/local/share/bash-completion/completions/gigaledger" \

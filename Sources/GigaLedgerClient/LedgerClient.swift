@@ -281,7 +281,8 @@ public final class LedgerClient: Sendable {
                 throw ClientError.unreachable("\(base): the connection was refused (is the server running at this address?)")
             }
             if text.contains("remoteConnectionClosed") && base.hasPrefix("http://") {
-                throw ClientError.misaddressed(
+                // Also how an answer lost on the way looks: asked again (a submission is found by its hash).
+                throw ClientError.unreachable(
                     "\(base): the server closed the connection without an answer: if it speaks HTTPS, give its https:// address (https://\(base.dropFirst("http://".count)))"
                 )
             }

@@ -32,13 +32,18 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         if bytes[0] == UInt8(ascii: "-") { throw fail("is negative; amounts are positive, record a correction to reverse one") }
         if bytes.first == UInt8(ascii: " ") || bytes.last == UInt8(ascii: " ") {
-            throw fail("has spaces around it (a spreadsheet's padding?); write the number alone, \(text.trimmingCharacters(in: .whitespaces))")
+            throw fail(
+                "has spaces around it (a spreadsheet's padding?); write the number alone, \(InputError.quoted(text.trimmingCharacters(in: .whitespaces)))"
+            )
         }
         // A decimal comma, as German and French spreadsheets write euros: 250000,00 or 1.500.000,5.
         if let comma = bytes.lastIndex(of: UInt8(ascii: ",")), (1...2).contains(bytes.count - comma - 1),
             !bytes[(comma + 1)...].contains(UInt8(ascii: ".")), bytes.filter({ $0 == UInt8(ascii: ",") }).count == 1
         {
             let (whole, fraction) = (String(decoding: bytes[..<comma], as: UTF8.self), String(decoding: bytes[(comma + 1)...], as: UTF8.self))
+            guard whole.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }), fraction.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                !whole.isEmpty, !fraction.isEmpty
+            else { throw fail("has a decimal comma; write a decimal point and no thousands separator, e.g. 250000.00") }
             let groups = whole.split(separator: ".", omittingEmptySubsequences: false)
             // Dots between groups of three: thousands separators, dropped in the advice; elsewhere, said.
             guard groups.count == 1 || (groups[0].count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 }) else {

@@ -103,6 +103,11 @@ import Testing
         #expect(log.contains("#5  "))
         #expect(log.contains("de-jupiter ms:DE EUR 1,234.50 capex payment 2026-02-15 ref BMBF-1"))
         #expect(log.contains("reverses entry 5: amount was 1243.50"))
+        // A reversed entry says so on its line; a source's list shows the correction with it (issue 33).
+        #expect(log.split(separator: "\n").contains { $0.hasPrefix("#5 ") && $0.hasSuffix("[corrected by #7]") }, "\(log)")
+        let bySource = try fixture.expectOK(["log", "--source", "ms:DE"]).stdout
+        #expect(bySource.contains("#5 ") && bySource.contains("#7 ") && bySource.contains("reverses entry 5"), "\(bySource)")
+        #expect(try fixture.expectOK(["show", "#5"]).stdout.contains("corrected by entry 7"))
         #expect(log.split(separator: "\n").count == 7)
         let show = try fixture.expectOK(["show", "5"]).stdout
         #expect(show.contains(#""amount_cents":123450"#))
@@ -210,10 +215,17 @@ import Testing
             })
         let signed = try fixture.expectOK(["log", "--signer", String(officer)]).stdout
         #expect(signed.contains("L-1") && !signed.contains("L-2"), "\(officer): \(signed)")
-        let none = try fixture.expectOK(["log", "--source", "ms:FR"]).stdout
-        #expect(none.isEmpty, "\(none)")
+        let none = try fixture.expectOK(["log", "--source", "ms:FR"])
+        #expect(none.stdout.isEmpty && none.stderr.contains("no entry matches the options given"), "\(none.stderr)")
         let bad = fixture.run(["log", "--type", "payment"])
-        #expect(bad.status == 65 && bad.stderr.contains(#"type: "payment" is not an entry type"#), "\(bad.stderr)")
+        #expect(bad.status == 64 && bad.stderr.contains(#"--type "payment" is not an entry type"#), "\(bad.stderr)")
+        // A factory or partner nobody registered: refused, naming the closest (a typo selects nothing otherwise).
+        let typo = fixture.run(["log", "--factory", "de-jupitr"])
+        #expect(
+            typo.status == 65 && typo.stderr.contains(#"factory: "de-jupitr" is not a registered factory (closest registered factories: de-jupiter"#),
+            "\(typo.stderr)")
+        // Key IDs as printed (capitals) or typed in small letters.
+        #expect(try fixture.expectOK(["log", "--signer", String(officer).lowercased()]).stdout == signed)
         let backwards = fixture.run(["log", "--from", "2026-03-01", "--to", "2026-02-01"])
         #expect(backwards.status == 65 && backwards.stderr.contains("is before --from 2026-03-01"), "\(backwards.stderr)")
     }

@@ -701,6 +701,19 @@ import Testing
         }
         #expect(tlsToPlain.status == 2 && tlsToPlain.stderr.contains("does not speak HTTPS: give its http:// address"), "\(tlsToPlain.stderr)")
         #expect(!tlsToPlain.stderr.contains("Error.") && tlsToPlain.stderr.split(separator: "\n").count == 1, "\(tlsToPlain.stderr)")
+        // A key file given as the CA, a certificate for another name, a port beyond 65535 (was a
+        // crash): one plain line each (hostile pass on issue 33).
+        let keyAsCA = fixture.remote(["log", "--server-ca", fixture.dir.file("tls.key")], server: server)
+        #expect(keyAsCA.status == 65 && keyAsCA.stderr.contains("holds no PEM certificate"), "\(keyAsCA.stderr)")
+        let other = shell(
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=other.example "
+                + "-addext subjectAltName=DNS:other.example -keyout other.key -out other.pem 2>&1", in: fixture.dir)
+        try #require(other.status == 0, "\(other.stdout)")
+        let bigPort = Binary.run(["log", "--server", "http://127.0.0.1:99999"], in: fixture.dir)
+        #expect(bigPort.status == 65 && bigPort.stderr.contains("has port 99999; a port is from 1 to 65535"), "\(bigPort.stderr)")
+        for said in [keyAsCA, bigPort] {
+            #expect(said.stderr.split(separator: "\n").count == 1 && !said.stderr.contains("Error"), "\(said.stderr)")
+        }
         // A renewed certificate, put in place and read again on SIGHUP: new connections get it, no restart.
         try FileManager.default.copyItem(atPath: fixture.dir.file("tls.pem"), toPath: fixture.dir.file("old-ca.pem"))
         let renewed = shell(
@@ -718,6 +731,11 @@ import Testing
         let old = fixture.remote(["log", "--lock-wait", "1"], server: server, env: ["GIGALEDGER_SERVER_CA": fixture.dir.file("old-ca.pem")])
         #expect(old.status == 2 && old.stderr.contains("cannot reach the server"), "\(old.stderr)")
         server.stop()
+        let misnamed = try ServerProcess(dir: fixture.dir, ledger: fixture.ledger, extra: ["--tls-cert", "other.pem", "--tls-key", "other.key"])
+        let wrongName = Binary.run(["log", "--server", misnamed.url, "--server-ca", fixture.dir.file("other.pem")], in: fixture.dir)
+        misnamed.stop()
+        #expect(wrongName.status == 2 && wrongName.stderr.contains("its TLS certificate is not issued for 127.0.0.1"), "\(wrongName.stderr)")
+        #expect(wrongName.stderr.split(separator: "\n").count == 1 && !wrongName.stderr.contains("Error"), "\(wrongName.stderr)")
         let verified = try fixture.cli.expectOK(["verify"])
         #expect(verified.stdout.contains("verified: 6 entries"), "\(verified.stdout)")
     }
