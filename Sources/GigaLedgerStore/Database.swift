@@ -174,8 +174,8 @@ struct IndexedFacts: LedgerFacts {
         try !reader.checkedIndexRows(IndexRow.partners, where: "id = ?", [.text(id)]).isEmpty
     }
 
-    func isCorrected(_ seq: Int64) throws -> Bool {
-        try !reader.checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).isEmpty
+    func correction(of seq: Int64) throws -> Int64? {
+        try reader.checkedIndexRows(IndexRow.corrections, where: "corrected_seq = ?", [.integer(seq)]).first?.last?.integer
     }
 
     func body(_ seq: Int64) throws -> EntryBody? {

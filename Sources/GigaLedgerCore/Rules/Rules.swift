@@ -20,7 +20,8 @@ package protocol LedgerFacts {
     func activeAuthorityCount() throws -> Int
     func hasFactory(_ id: String) throws -> Bool
     func hasPartner(_ id: String) throws -> Bool
-    func isCorrected(_ seq: Int64) throws -> Bool
+    /// The entry that corrected entry `seq`, if one did.
+    func correction(of seq: Int64) throws -> Int64?
     /// The body of an earlier entry, for corrections; nil when there is none.
     func body(_ seq: Int64) throws -> EntryBody?
     /// The latest entry before `seq` that is neither a contribution nor an access record (what an
@@ -208,7 +209,9 @@ package enum Rules {
                 throw Refusal("entry: \"\(correction.entry)\" is not an earlier entry")
             }
             try checkCorrectable(original, entry: correction.entry)
-            if try facts.isCorrected(correction.entry) { throw Refusal("entry: \"\(correction.entry)\" has already been corrected") }
+            if let earlier = try facts.correction(of: correction.entry) {
+                throw Refusal("entry: \"\(correction.entry)\" has already been corrected, by entry \(earlier)")
+            }
         }
     }
 }
@@ -235,7 +238,7 @@ package final class ReplayedFacts: LedgerFacts {
     package func activeAuthorityCount() -> Int { keys.values.filter { $0.isActive && $0.enrolment.role == .authority }.count }
     package func hasFactory(_ id: String) -> Bool { factories[id] != nil }
     package func hasPartner(_ id: String) -> Bool { partners[id] != nil }
-    package func isCorrected(_ seq: Int64) -> Bool { corrections[seq] != nil }
+    package func correction(of seq: Int64) -> Int64? { corrections[seq] }
     /// Only an entry already replayed is read: a body of the future is no fact yet.
     package func body(_ seq: Int64) throws -> EntryBody? { seq <= replayed ? try readBody(seq) : nil }
     package func latestNonRowEntry(before seq: Int64) -> (seq: Int64, type: String)? { latestNonRow.flatMap { $0.seq < seq ? $0 : nil } }

@@ -265,7 +265,7 @@ final class CachedFacts: LedgerFacts {
         return found
     }
 
-    func isCorrected(_ seq: Int64) throws -> Bool { try base.isCorrected(seq) }
+    func correction(of seq: Int64) throws -> Int64? { try base.correction(of: seq) }
     func body(_ seq: Int64) throws -> EntryBody? { try base.body(seq) }
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? { try base.latestNonRowEntry(before: seq) }
     func formatVersion(of seq: Int64) throws -> Int? { try base.formatVersion(of: seq) }

@@ -43,6 +43,9 @@ import Testing
         let fresh = try CLIFixture()
         try fresh.expectOK(payment())
         try fresh.expectOK(["correct", "--key", "authority.key", "--entry", "5", "--reason", "wrong amount", "--yes"])
+        expectRefused(
+            fresh, ["correct", "--key", "authority.key", "--entry", "5", "--reason", "again", "--yes"],
+            saying: #"entry: "5" has already been corrected, by entry 6"#)
         try fresh.expectOK(payment())
         #expect(shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fresh.dir).status == 0)
     }

@@ -137,7 +137,8 @@ final class WitnessProcess: @unchecked Sendable {
         try #require(fixture.remote(fixture.payment(ref: "WT-1"), server: server).status == 0)
         #expect(
             try eventually {
-                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+                let body = try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body
+                return body.hasPrefix("test.example/ledger\n7\n") && body.contains("\n— coa.example/witness ")
             })
         server.stop()
         let verified = try fixture.cli.expectOK(["verify", "--witness", "witness.pub"])
@@ -275,7 +276,8 @@ final class WitnessProcess: @unchecked Sendable {
         try #require(fixture.remote(fixture.payment(ref: "W-1"), server: server).status == 0)
         #expect(
             try eventually {
-                try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body.contains("\n— coa.example/witness ")
+                let body = try rawHTTP(server.url, request: httpRequest("GET", "/checkpoint")).body
+                return body.hasPrefix("test.example/ledger\n7\n") && body.contains("\n— coa.example/witness ")
             })
         server.stop()
         for suffix in ["", "-wal", "-shm", "-writer"] { try? FileManager.default.removeItem(atPath: fixture.ledger + suffix) }
