@@ -86,6 +86,7 @@ install: build-deps
 	install -m 0644 deploy/sysusers.d/gigaledger.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/gigaledger.conf
 	install -m 0644 deploy/tmpfiles.d/gigaledger.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/gigaledger.conf
 	@# The services' users, and their folders owned by them (root only; said, not done, without it).
+	@if [ -n "$(DESTDIR)" ]; then mkdir -p $(DESTDIR)/etc; fi
 	@if [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null && command -v systemd-tmpfiles >/dev/null; then \
 	  systemd-sysusers $(if $(DESTDIR),--root=$(DESTDIR)) $(CURDIR)/deploy/sysusers.d/gigaledger.conf && \
 	  systemd-tmpfiles $(if $(DESTDIR),--root=$(DESTDIR)) --create $(CURDIR)/deploy/tmpfiles.d/gigaledger.conf; \

@@ -103,9 +103,14 @@ final class TLSContextHolder: Sendable {
         let key: NIOSSLPrivateKey
         try checkReadable(certificate, what: "TLS certificate")
         try checkReadable(privateKey, what: "TLS key")
+        do { certificates = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) } } catch {
+            throw ServerStartFailure(message: "TLS certificate \(certificate): holds no PEM certificate")
+        }
+        guard !certificates.isEmpty else { throw ServerStartFailure(message: "TLS certificate \(certificate): holds no PEM certificate") }
+        do { key = try NIOSSLPrivateKey(file: privateKey, format: .pem) } catch {
+            throw ServerStartFailure(message: "TLS key \(privateKey): holds no PEM private key (an encrypted one is not read)")
+        }
         do {
-            certificates = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
             return try NIOSSLContext(
                 configuration: TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
         } catch {

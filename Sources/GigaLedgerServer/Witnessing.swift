@@ -137,9 +137,37 @@ final class Witnessing: Service, Sendable {
         var request = HTTPClientRequest(url: witness.url.hasSuffix("/") ? witness.url + "add-checkpoint" : witness.url + "/add-checkpoint")
         request.method = .POST
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await http.execute(request, timeout: .seconds(Self.answerSecondsMax))
-        let answer = try await response.body.collect(upTo: 64 * 1024)
-        return (response.status.code, String(buffer: answer))
+        do {
+            let response = try await http.execute(request, timeout: .seconds(Self.answerSecondsMax))
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            return (response.status.code, String(buffer: answer))
+        } catch {
+            throw WitnessFailure(Self.words(error, url: witness.url))
+        }
+    }
+
+    /// Why a witness could not be asked, in words an operator acts on (its log line), not the
+    /// HTTP and TLS libraries' type names.
+    static func words(_ error: any Error, url: String) -> String {
+        let text = String(describing: error)
+        let said: [(String, String)] = [
+            ("failedToValidateHostname", "its TLS certificate is not issued for the host of \(url)"),
+            ("WRONG_VERSION_NUMBER", "\(url) does not speak HTTPS: give the witness's http:// address"),
+            (
+                "CERTIFICATE_VERIFY_FAILED",
+                "its TLS certificate is not trusted (one of the auditors' own CA? give that CA's certificate with --witness-ca)"
+            ),
+            (
+                "handshakeFailed",
+                "the TLS handshake with \(url) failed (its certificate not trusted? one of the auditors' own CA is given with --witness-ca)"
+            ),
+            ("remoteConnectionClosed", "\(url) closed the connection without an answer (if the witness speaks HTTPS, give its https:// address)"),
+            ("Connection refused", "the connection to \(url) was refused (is the witness running there?)"),
+            ("connectTimeout", "no connection to \(url) within \(connectSecondsMax) s"),
+            ("deadlineExceeded", "no answer from \(url) within \(answerSecondsMax) s"),
+            ("UnknownHost", "no such host: the name in \(url) does not resolve"),
+        ]
+        return said.first { text.contains($0.0) }?.1 ?? "the request to \(url) failed"
     }
 }
 

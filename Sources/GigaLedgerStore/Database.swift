@@ -79,7 +79,9 @@ enum LedgerDatabase {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .notFound(path: path, nil) }
         guard !isDirectory.boolValue else { throw .notALedger(path: path, "it is a directory") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .notALedger(path: path, "it cannot be read") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .notALedger(path: path, "it cannot be read: \(Files.whyUnreadable(path))")
+        }
         defer { try? handle.close() }
         let header = (try? handle.read(upToCount: 16)) ?? Data()
         guard header == Data("SQLite format 3\0".utf8) else { throw .notALedger(path: path, "it is not an SQLite database") }
@@ -92,7 +94,7 @@ enum LedgerDatabase {
             let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value
         else { throw .notFound(path: path, nil) }
         guard mode & 0o200 != 0 else { throw .readOnly(path: path, "mode \(String(mode, radix: 8).leftPadded(to: 4)) has no write permission") }
-        guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission") }
+        guard access(path, W_OK) == 0 else { throw .readOnly(path: path, "no write permission for this user: \(Files.whyUnwritable(path))") }
     }
 
     /// Maps SQLite's errors to `LedgerError`, keeping its code and statement. Called by

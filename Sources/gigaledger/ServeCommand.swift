@@ -262,11 +262,12 @@ extension GigaLedger {
                         let logs = try Self.readLogs(items)
                         let renewed = try certificates.reload()
                         witness.replaceLogs(logs)
-                        logger.info(
-                            "reloaded the --log files: \(logs.count) logs, \(logs.values.map(\.count).reduce(0, +)) keys\(renewed ? ", and the TLS certificate" : "")"
+                        let keys = logs.values.map(\.count).reduce(0, +)
+                        logger.notice(
+                            "SIGHUP: reloaded: the --log files (\(logs.count) log\(logs.count == 1 ? "" : "s"), \(keys) key\(keys == 1 ? "" : "s"))\(renewed ? ", the TLS certificate" : "")"
                         )
                     } catch {
-                        logger.error("not reloaded, the logs followed are unchanged: \(error)")
+                        logger.error("SIGHUP: nothing reloaded, the logs followed and the certificate are unchanged: \(error)")
                     }
                 }
                 defer { hangUp.cancel() }

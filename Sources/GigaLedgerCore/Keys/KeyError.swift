@@ -13,6 +13,7 @@ public enum KeyError: GigaLedgerError, Equatable {
     case unreadable(path: String, String)
     case tooOpen(path: String, mode: UInt16)
     case passphraseFileTooOpen(path: String, mode: UInt16)
+    case passphraseUnreadable(path: String, String)
     case passphraseTooShort(characters: Int)
     case passphraseHasControls
     case publicKeyGiven(path: String)
@@ -31,6 +32,7 @@ public enum KeyError: GigaLedgerError, Equatable {
         case .tooOpen(let path, let mode):
             return
                 "key file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"
+        case .passphraseUnreadable(let path, let why): return "passphrase file \(path): cannot read: \(why)"
         case .passphraseFileTooOpen(let path, let mode):
             return
                 "passphrase file \(path) is accessible by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); refusing to use it. Fix with: chmod 600 \(path)"

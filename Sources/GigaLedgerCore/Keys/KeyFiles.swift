@@ -17,7 +17,7 @@ public enum KeyFiles {
         let mode = UInt16(info.st_mode & 0o7777)
         // A public key given by mistake: say so, rather than ask for it to be made private.
         if path.hasSuffix(".pub") || (try? readPublic(path: path)) != nil { throw .publicKeyGiven(path: path) }
-        guard mode & 0o077 == 0 else { throw .tooOpen(path: path, mode: mode) }
+        guard mode & 0o077 == 0 || Files.isSystemdCredential(path) else { throw .tooOpen(path: path, mode: mode) }
         let text = try readText(path: path, bytesMax: SecretKeyFile.fileBytesMax)
         return try SecretKeyFile.parse(text, path: path)
     }
@@ -56,13 +56,16 @@ public enum KeyFiles {
     public static func readPassphrase(path: String) throws(KeyError) -> SecretBytes {
         Sodium.protectProcess()
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .passphraseUnreadable(path: path, errno == ENOENT ? "no such file" : Files.whyUnreadable(path)) }
         defer { close(fd) }
         // A passphrase is as secret as the key it opens: refused where group or others may read it, as a key file is.
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, String(cString: strerror(errno))) }
         let mode = UInt16(info.st_mode & 0o7777)
-        if (info.st_mode & S_IFMT) == S_IFREG, mode & 0o077 != 0 { throw .passphraseFileTooOpen(path: path, mode: mode) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw .passphraseUnreadable(path: path, "it is a directory") }
+        if (info.st_mode & S_IFMT) == S_IFREG, mode & 0o077 != 0, !Files.isSystemdCredential(path) {
+            throw .passphraseFileTooOpen(path: path, mode: mode)
+        }
         // Read straight into a buffer we wipe, one byte past the limit to see an oversized file.
         var bytes = [UInt8](repeating: 0, count: passphraseBytesMax + 1)
         var count = 0

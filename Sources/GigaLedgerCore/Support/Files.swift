@@ -119,6 +119,25 @@ package enum Files {
         return "permission denied: its mode \(mode) does not let its owner (\(userName(info.st_uid))) read it"
     }
 
+    /// Why this process may not write `path`, for a file it may read: who owns it, its mode, and
+    /// who this process runs as.
+    package static func whyUnwritable(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return String(cString: strerror(errno)).lowercased() }
+        return
+            "it is owned by \(userName(info.st_uid)) with mode \(String(info.st_mode & 0o777, radix: 8)), and this process runs as \(userName(geteuid()))"
+    }
+
+    /// Whether `path` is a credential systemd handed this service (`LoadCredential=`,
+    /// `LoadCredentialEncrypted=`): a file in `$CREDENTIALS_DIRECTORY`, a read-only folder only the
+    /// service may read, whose files systemd makes readable to the service's user (by owner, or by
+    /// an access control list that shows as group bits): their mode is systemd's to set, not ours to refuse.
+    package static func isSystemdCredential(_ path: String) -> Bool {
+        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return false }
+        let folder = (realPath(path) as NSString).deletingLastPathComponent
+        return folder == realPath(directory)
+    }
+
     /// A user's name and number ("gigaledger (uid 998)"), or the number alone.
     static func userName(_ uid: uid_t) -> String {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }

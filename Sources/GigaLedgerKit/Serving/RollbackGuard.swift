@@ -101,9 +101,10 @@ public final class RollbackGuard: @unchecked Sendable {
         let probe = directory + "/.gigaledger-probe-\(getpid())"
         let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
+            let why = errno == EACCES || errno == EPERM ? "permission denied: " + Files.whyUnwritable(directory) : String(cString: strerror(errno))
             throw StateUnusable(
                 message:
-                    "the server's state folder \(directory) cannot be written (--state): \(String(cString: strerror(errno))); the rollback guard could keep nothing there; nothing was served"
+                    "the server's state folder \(directory) cannot be written (--state): \(why); the rollback guard could keep nothing there; nothing was served"
             )
         }
         close(descriptor)

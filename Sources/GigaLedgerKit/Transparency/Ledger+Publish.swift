@@ -136,8 +136,12 @@ extension Ledger {
             throw OutputError(path: directory, why: "cannot create the folder (\(error))")
         }
         let path = directory + "/" + publicationLockFile
-        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard descriptor >= 0 else { throw OutputError(path: path, why: String(cString: strerror(errno))) }
+        // Read-only is enough for flock: a lock file another user made (a publish run as root) locks as well.
+        let descriptor = Glibc.open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard descriptor >= 0 else {
+            throw OutputError(
+                path: path, why: errno == EACCES ? "permission denied: " + Files.whyUnwritable(directory) : String(cString: strerror(errno)))
+        }
         for _ in 0..<(publicationLockWaitSeconds * 10) {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return descriptor }
             usleep(100_000)

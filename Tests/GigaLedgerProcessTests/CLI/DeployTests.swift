@@ -88,6 +88,27 @@ import Testing
                 && asNobody.stdout.contains("(chown)"), "\(asNobody.stdout)")
     }
 
+    /// A passphrase systemd hands the service as a credential may show group bits (newer systemd
+    /// gives the service's user read access by an access control list): accepted there, in
+    /// `$CREDENTIALS_DIRECTORY`, and refused anywhere else (operator pass on issue 34).
+    @Test func aPassphraseCredentialIsAcceptedWhereSystemdPutsIt() throws {
+        let fixture = try CLIFixture()
+        let credentials = fixture.dir.file("credentials")
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        let passphrase = try String(contentsOfFile: fixture.passphraseFile, encoding: .utf8)
+        fixture.dir.write("credentials/passphrase", passphrase, mode: 0o440)
+        fixture.dir.write("loose-passphrase", passphrase, mode: 0o440)
+        let record = [
+            "access", "record", "--key", "officer.key", "--factory", "de-jupiter", "--beneficiary", "Tiny Robotics GmbH", "--category", "sme",
+            "--gpu-hours", "50", "--date", "2026-03-01", "--pool", "union", "--passphrase-file",
+        ]
+        let loose = fixture.run(record + [fixture.dir.file("loose-passphrase")], env: ["CREDENTIALS_DIRECTORY": credentials])
+        #expect(loose.status == 2 && loose.stderr.contains("is accessible by group or others (mode 0440)"), "\(loose.stderr)")
+        try fixture.expectOK(record + [credentials + "/passphrase"], env: ["CREDENTIALS_DIRECTORY": credentials])
+        let elsewhere = fixture.run(record + [credentials + "/passphrase"])
+        #expect(elsewhere.status == 2 && elsewhere.stderr.contains("mode 0440"), "without $CREDENTIALS_DIRECTORY: \(elsewhere.stderr)")
+    }
+
     /// `make demo` installs only what the demo runs (issue 34): no browser, web server, database or
     /// systemd; `make test` installs the rest.
     @Test func theDemoInstallsOnlyWhatItRuns() throws {

@@ -123,7 +123,8 @@ final class WitnessProcess: @unchecked Sendable {
                 "--listen", "127.0.0.1:0", "--tls-cert", "witness.pub", "--tls-key", "witness-tls.key",
             ])
         #expect(notPEM.status == 2 && notPEM.stderr.split(separator: "\n").count == 1, "\(notPEM.stderr)")
-        #expect(notPEM.stderr.contains("do not make a usable pair") && !notPEM.stderr.contains("NIOSSL"), "\(notPEM.stderr)")
+        #expect(
+            notPEM.stderr.contains("TLS certificate witness.pub: holds no PEM certificate") && !notPEM.stderr.contains("NIOSSL"), "\(notPEM.stderr)")
         let witness = try WitnessProcess(
             dir: fixture.dir, key: "witness.key", name: "coa.example/witness", state: fixture.dir.file("witness-state"),
             logs: ["test.example/ledger=log.pub"], extra: ["--tls-cert", "witness-ca.pem", "--tls-key", "witness-tls.key"])
