@@ -328,6 +328,38 @@ public struct StoreReader {
         return try uncorrected(IndexRow.nearFacts, where: conditions.joined(separator: " OR "), arguments)
     }
 
+    /// Which of `keys` the column `column` of index table `table` holds, in statements of at most
+    /// `heldKeysPerStatement` keys: a filter before the checked look-ups (`uncorrectedEntries`),
+    /// which a key it does not return needs not make. None on a ledger without the table.
+    public func heldKeys(
+        digests: [Int64], amountKeys: [Int64], refKeys: [Int64]
+    ) throws -> (
+        digests: Set<Int64>, amountKeys: Set<Int64>, refKeys: Set<Int64>
+    ) {
+        (
+            try heldKeys(IndexRow.facts.name, column: "digest", among: digests),
+            try heldKeys(IndexRow.nearFacts.name, column: "amount_key", among: amountKeys),
+            try heldKeys(IndexRow.nearFacts.name, column: "ref_key", among: refKeys)
+        )
+    }
+
+    private func heldKeys(_ table: String, column: String, among keys: [Int64]) throws -> Set<Int64> {
+        let distinct = Array(Set(keys))
+        guard !distinct.isEmpty, try hasTable(table) else { return [] }
+        var held = Set<Int64>()
+        for start in stride(from: 0, to: distinct.count, by: Self.heldKeysPerStatement) {
+            let chunk = distinct[start..<min(start + Self.heldKeysPerStatement, distinct.count)]
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            for row in try values("SELECT DISTINCT \(column) FROM \(table) WHERE \(column) IN (\(marks))", chunk.map { .integer($0) }) {
+                if let key = row.first?.integer { held.insert(key) }
+            }
+        }
+        return held
+    }
+
+    /// The most keys one `heldKeys` statement binds (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+    static let heldKeysPerStatement = 500
+
     /// The entry that recorded an import of a file with this SHA-256, if any (its row checked).
     public func importEntry(fileSHA256: [UInt8]) throws -> Int64? {
         try checkedIndexRows(IndexRow.imports, where: "file_sha256 = ?", [.text(Encoding.hex(fileSHA256))]).first?.last?.integer

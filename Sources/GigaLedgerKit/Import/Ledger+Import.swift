@@ -81,7 +81,8 @@ extension Ledger {
             seq: head?.seq ?? 0, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key,
             facts: CachedFacts(writer.reader.facts), recordedAt: recordedAt,
             checks: checks, today: try CalendarDate.parse(String(recordedAt.prefix(10)), field: "recorded_at"),
-            earlier: { data in try DuplicateRule.candidates(for: data, reader: writer.reader) },
+            earlier: { data, keys in try DuplicateRule.candidates(for: data, keys: keys, reader: writer.reader) },
+            held: { keys in try DuplicateRule.Held(keys, reader: writer.reader) },
             hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
         var count = 0, first: Entry?, last: Entry?
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
@@ -89,7 +90,7 @@ extension Ledger {
                 let entry = Entry(
                     seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
                     hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
-                try writer.appendRow(entry, factsDigest: batch.digests[index], near: NearKeys(body.data)!, tree: &tree)
+                try writer.appendRow(entry, factsDigest: batch.digests[index], near: batch.near[index], tree: &tree)
                 if first == nil { first = entry }
                 last = entry
                 onRow?(rows[index], entry)
@@ -131,7 +132,9 @@ struct ImportChain {
     let checks: EntryChecks
     let today: CalendarDate
     /// The earlier uncorrected entries the duplicate rule compares a row with (`DuplicateRule.candidates`).
-    let earlier: (EntryData) throws -> [DuplicateRule.Earlier]
+    let earlier: (EntryData, DuplicateRule.Keys) throws -> [DuplicateRule.Earlier]
+    /// Which of a batch's keys the ledger holds at all (`DuplicateRule.Held`): rows with none are not looked up one by one.
+    let held: ([DuplicateRule.Keys]) throws -> DuplicateRule.Held
     /// What to add to a refusal: the registered IDs closest to one that is not (`Suggestions`).
     let hint: (EntryData) throws -> String
     /// The rows refused so far (rules, duplicates, dates).
@@ -147,6 +150,7 @@ struct ImportChain {
         let bodies: [EntryBody]
         let encoded: [[UInt8]]
         let digests: [Int64]
+        let near: [NearKeys]
         let links: [(prevHash: [UInt8], hash: [UInt8])]
     }
 
@@ -182,7 +186,7 @@ struct ImportChain {
                 refused.add(ImportError(row: row.row, column: error.field, value: error.value, problem: error.problem))
                 continue
             }
-            _ = firstSeq
+            if facts.chained == nil { facts.chained = (firstSeq, body.version) }
             seq += 1
             rowOf.append(Int32(clamping: row.row))
             bodies.append(body)
@@ -191,6 +195,10 @@ struct ImportChain {
         // Encoded, read back as verify will read them (the same code as a single append), and
         // their facts digested, in parallel.
         var checked = Parallel.map(bodies) { Self.encode($0) }
+        // The keys the duplicate rule looks a row up by, on every core; then which of them the
+        // ledger holds at all, in a few statements for the batch.
+        let keys = Parallel.map(bodies) { DuplicateRule.Keys($0.data) }
+        let held = try held(keys)
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]
             if let problem = result.problem {
@@ -198,11 +206,11 @@ struct ImportChain {
             }
             let data = bodies[index].data
             // Entries this import wrote are its rows: named so.
-            let written = try earlier(data).map { found -> DuplicateRule.Earlier in
+            let written = try (held.mayHold(keys[index]) ? earlier(data, keys[index]) : []).map { found -> DuplicateRule.Earlier in
                 guard let seq = found.seq, seq >= firstSeq, seq - firstSeq < rowOf.count else { return found }
                 return DuplicateRule.Earlier(name: "row \(rowOf[Int(seq - firstSeq)])", data: found.data)
             }
-            let conflict = DuplicateRule.conflict(data, among: seen.candidatesAdding(data, row: row) + written)
+            let conflict = DuplicateRule.conflict(data, among: seen.candidatesAdding(data, keys: keys[index], row: row) + written)
             guard let conflict else { continue }
             if checks.allowDuplicate {
                 // Allowed, and said in the entry (`allow_duplicate`) when it does repeat a row or an entry.
@@ -222,7 +230,7 @@ struct ImportChain {
             links.append((prevHash, hash))
             prevHash = hash
         }
-        return Batch(bodies: bodies, encoded: encoded, digests: checked.map(\.digest), links: links)
+        return Batch(bodies: bodies, encoded: encoded, digests: checked.map(\.digest), near: keys.map { $0.near! }, links: links)
     }
 }
 
@@ -268,5 +276,12 @@ final class CachedFacts: LedgerFacts {
     func correction(of seq: Int64) throws -> Int64? { try base.correction(of: seq) }
     func body(_ seq: Int64) throws -> EntryBody? { try base.body(seq) }
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? { try base.latestNonRowEntry(before: seq) }
-    func formatVersion(of seq: Int64) throws -> Int? { try base.formatVersion(of: seq) }
+    func formatVersion(of seq: Int64) throws -> Int? {
+        if let rows = chained, seq >= rows.from { return rows.version }
+        return try base.formatVersion(of: seq)
+    }
+
+    /// The import's own rows from `from` on, of one format `version`: what the rules ask of the
+    /// entry before each row, answered without reading it back.
+    var chained: (from: Int64, version: Int)?
 }

@@ -105,16 +105,50 @@ enum DuplicateRule {
         CanonicalJSON.object(EntryBody.encode(data.withDuplicateFlag(false))).encoded()
     }
 
+    /// The keys a record's repeats are found by, computed once (for an import, on every core):
+    /// its facts digests without and with the duplicate flag, its own near keys, and the amount
+    /// keys of its week and the two beside it.
+    struct Keys: Sendable {
+        let digests: [Int64]
+        let near: NearKeys?
+        let around: [Int64]
+
+        init(_ data: EntryData) {
+            digests = [data.withDuplicateFlag(false), data.withDuplicateFlag(true)].compactMap(Facts.digest)
+            near = NearKeys(data)
+            around = NearKeys.amountKeysAround(data)
+        }
+
+        /// The digest of the facts as a repeat compares them (the flag aside).
+        var digest: Int64? { digests.first }
+    }
+
+    /// Which of many records' keys the ledger's index tables hold at all, read in a few
+    /// statements: a record none of whose keys is held repeats no entry, and is not looked up
+    /// on its own (`candidates`). Found is not checked here: `candidates` checks what it reads.
+    struct Held {
+        let digests: Set<Int64>
+        let amounts: Set<Int64>
+        let refs: Set<Int64>
+
+        init(_ keys: [Keys], reader: StoreReader) throws {
+            (digests, amounts, refs) = try reader.heldKeys(
+                digests: keys.flatMap(\.digests), amountKeys: keys.flatMap(\.around), refKeys: keys.compactMap { $0.near?.ref }.filter { $0 != 0 })
+        }
+
+        func mayHold(_ keys: Keys) -> Bool {
+            keys.digests.contains(where: digests.contains) || keys.around.contains(where: amounts.contains)
+                || (keys.near.map { $0.ref != 0 && refs.contains($0.ref) } ?? false)
+        }
+    }
+
     /// The earlier entries no correction cancels that `data`'s keys find (its facts digest, the
     /// amount keys of its week and the two beside it, its reference key), in order.
-    static func candidates(for data: EntryData, reader: StoreReader) throws -> [Earlier] {
+    static func candidates(for data: EntryData, keys: Keys? = nil, reader: StoreReader) throws -> [Earlier] {
+        let keys = keys ?? Keys(data)
         var seqs = Set<Int64>()
-        for candidate in [data.withDuplicateFlag(false), data.withDuplicateFlag(true)] {
-            guard let digest = Facts.digest(candidate) else { continue }
-            seqs.formUnion(try reader.uncorrectedEntries(factsDigest: digest))
-        }
-        let keys = NearKeys(data)
-        seqs.formUnion(try reader.uncorrectedEntries(amountKeys: NearKeys.amountKeysAround(data), refKey: keys?.ref ?? 0))
+        for digest in keys.digests { seqs.formUnion(try reader.uncorrectedEntries(factsDigest: digest)) }
+        seqs.formUnion(try reader.uncorrectedEntries(amountKeys: keys.around, refKey: keys.near?.ref ?? 0))
         var found = [Earlier]()
         for seq in seqs.sorted() {
             guard let entry = try reader.entry(seq), case .success(let body) = Entry.readBody(entry) else { continue }
@@ -137,11 +171,11 @@ enum DuplicateRule {
 
         init(window: Int) { self.window = window }
 
-        /// The earlier rows `data` may repeat; then `data` added as `row` (one computation of its keys).
-        mutating func candidatesAdding(_ data: EntryData, row: Int) -> [Earlier] {
-            let digest = Facts.digest(data.withDuplicateFlag(false))
-            let near = NearKeys(data)
-            var around = Set(NearKeys.amountKeysAround(data))
+        /// The earlier rows `data` may repeat; then `data` added as `row`.
+        mutating func candidatesAdding(_ data: EntryData, keys: Keys, row: Int) -> [Earlier] {
+            let digest = keys.digest
+            let near = keys.near
+            var around = Set(keys.around)
             var own = Set<Int64>()
             if let digest { own.insert(digest) }
             if let near {
