@@ -184,8 +184,10 @@ final class Verifier {
         let body: Result<EntryBody, VerificationFailure>
         /// The signature checked under the key its signer had when the batch began, if it had one.
         let signatureCheck: (key: PublicKey, good: Bool)?
-        /// The facts digest of a contribution or access body (its `facts` index row), made here in parallel.
-        let factsDigest: Int64?
+        /// The index rows the body implies (`IndexRow.rows`, its facts digest and near keys among
+        /// them), and its Merkle leaf hash: made here in parallel, compared in order.
+        let indexRows: [IndexRow]?
+        let leafHash: [UInt8]
     }
 
     static func prepare(_ entry: Entry, keys: [KeyID: PublicKey], signaturesTrustedThrough: Int64) -> Prepared {
@@ -194,9 +196,13 @@ final class Verifier {
         if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
         }
+        var indexRows: [IndexRow]?
+        if case .success(let decoded) = body {
+            indexRows = IndexRow.rows(for: decoded, factsDigest: Facts.digest(type: entry.type, body: entry.body))
+        }
         return Prepared(
             entry: entry, computedHash: Entry.hash(prevHash: entry.prevHash, body: entry.body), body: body, signatureCheck: signatureCheck,
-            factsDigest: Facts.digest(type: entry.type, body: entry.body))
+            indexRows: indexRows, leafHash: Merkle.leafHash(entry.hash))
     }
 
     func run() throws -> VerificationReport {
@@ -285,8 +291,8 @@ final class Verifier {
                 guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
             }
             facts.apply(body)
-            if let failure = try checkIndexRows(body, factsDigest: item.factsDigest) { return failure }
-            if let failure = try checkTree(entry) { return failure }
+            if let failure = try checkIndexRows(body, rows: item.indexRows ?? IndexRow.rows(for: body, factsDigest: nil)) { return failure }
+            if let failure = try checkTree(entry, leafHash: item.leafHash) { return failure }
             previousHash = entry.hash
             count = entry.seq
             if rootsWanted.contains(count) { roots[count] = frontier.root }
@@ -298,8 +304,8 @@ final class Verifier {
 
     /// Recomputes the Merkle nodes this entry completes and compares each with the stored one,
     /// read by one ordered scan per level.
-    private func checkTree(_ entry: Entry) throws -> VerificationFailure? {
-        for node in try frontier.append(leafHash: Merkle.leafHash(entry.hash)) {
+    private func checkTree(_ entry: Entry, leafHash: [UInt8]) throws -> VerificationFailure? {
+        for node in try frontier.append(leafHash: leafHash) {
             treeNodes += 1
             let scan = try levelScan(node.level)
             let stored = try scan.next(expectingIndex: node.index)
@@ -320,8 +326,8 @@ final class Verifier {
     }
 
     /// The index rows this entry implies must be the next rows of their tables, in sequence order.
-    private func checkIndexRows(_ body: EntryBody, factsDigest: Int64?) throws -> VerificationFailure? {
-        for row in IndexRow.rows(for: body, factsDigest: factsDigest) where indexTables.contains(row.table) {
+    private func checkIndexRows(_ body: EntryBody, rows: [IndexRow]) throws -> VerificationFailure? {
+        for row in rows where indexTables.contains(row.table) {
             let scan = try indexScan(row.table)
             guard let stored = try scan.next(), stored == row.values else {
                 return VerificationFailure(
