@@ -364,6 +364,46 @@ public protocol ImportRowSource {
     var refused: ImportErrorList { get }
 }
 
+/// Reads the next rows of `base` on another thread while the caller works on the rows it was
+/// given: a file's reading and parsing leave the import's in-order thread. One read at a time and
+/// one thread at a time on `base` (a read ahead is awaited before `base` is touched again); a
+/// read ahead asks for the count asked last (an import asks the same each time); what a read
+/// throws is thrown when its rows are asked for, as it would have been then; `refused` is what
+/// the reads handed out so far refused, as `base` said it after each.
+final class PrefetchingSource<Base: ImportRowSource>: ImportRowSource, @unchecked Sendable {
+    private var base: Base
+    private var ahead: (count: Int, done: DispatchSemaphore)?
+    private var result: Result<[ImportRow], any Error> = .success([])
+    private var refusedAfterRead = ImportErrorList()
+    private(set) var refused = ImportErrorList()
+
+    init(_ base: Base) { self.base = base }
+
+    func next(upTo count: Int) throws -> [ImportRow] {
+        if let ahead {
+            ahead.done.wait()
+            self.ahead = nil
+            refused = refusedAfterRead
+            if ahead.count != count { preconditionFailure("PrefetchingSource: rows asked by \(count), read ahead by \(ahead.count)") }
+        } else {
+            result = Result { try base.next(upTo: count) }
+            refused = base.refused
+        }
+        let rows = try result.get()
+        // Fewer rows than asked is the end of the file: nothing more to read ahead.
+        if rows.count == count {
+            let done = DispatchSemaphore(value: 0)
+            ahead = (count, done)
+            DispatchQueue.global().async { [self] in
+                result = Result { try base.next(upTo: count) }
+                refusedAfterRead = base.refused
+                done.signal()
+            }
+        }
+        return rows
+    }
+}
+
 /// Rows already in memory (tests, the benchmark).
 public struct ImportRowArray: ImportRowSource {
     private let rows: [ImportRow]
@@ -565,7 +605,8 @@ extension Ledger {
         dryRun: Bool = false, onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
         deliver: (ImportResult) throws -> Void = { _ in }
     ) throws -> ImportResult {
-        var rows = try file.rows(dialect)
+        // The file is read and parsed on another thread, a batch ahead of the rows being chained.
+        var rows = PrefetchingSource(try file.rows(dialect))
         return try importRows(
             from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
             checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
