@@ -49,8 +49,7 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
             guard groups.count == 1 || (groups[0].count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 }) else {
                 throw fail("has a decimal comma and dots that do not separate groups of three digits (1.234.567,89); write 1234567.89")
             }
-            let plain = whole.replacingOccurrences(of: ".", with: "") + "." + (fraction.count == 1 ? fraction + "0" : fraction)
-            throw fail("has a decimal comma; write a decimal point and no thousands separator: \(plain)")
+            throw fail("has a decimal comma; write a decimal point and no thousands separator: \(Self.pointed(whole, fraction))")
         }
         if bytes.contains(UInt8(ascii: ",")) || bytes.contains(UInt8(ascii: " ")) || bytes.contains(UInt8(ascii: "_"))
             || bytes.contains(UInt8(ascii: "'"))
@@ -80,6 +79,12 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard cents <= amountCentsMax else { throw fail("is over the maximum of \(Cents.formatted(amountCentsMax)) per entry") }
         guard cents > 0 || allowZero else { throw fail("is zero; an amount must be at least 0.01") }
         return Cents(cents)
+    }
+
+    /// A decimal-comma amount's parts (`1.234`, `5`) written as this type reads them (`1234.50`):
+    /// the thousands dots dropped, the cents given two digits.
+    package static func pointed(_ whole: some StringProtocol, _ fraction: some StringProtocol) -> String {
+        whole.replacingOccurrences(of: ".", with: "") + "." + (fraction.count == 1 ? fraction + "0" : String(fraction))
     }
 
     /// The currency sign or code an amount is written with (`5000.00 €`, `EUR 5000`, `$12`), when

@@ -205,10 +205,10 @@ package enum Rules {
                 throw Refusal("partner: \"\(partner)\" is not a registered partner")
             }
         case .correction(let correction):
-            guard correction.entry < seq, let original = try facts.body(correction.entry) else {
+            // What it is was checked with who may correct it (`authorize`, which runs first).
+            guard correction.entry < seq, try facts.body(correction.entry) != nil else {
                 throw Refusal("entry: \"\(correction.entry)\" is not an earlier entry")
             }
-            try checkCorrectable(original, entry: correction.entry)
             if let earlier = try facts.correction(of: correction.entry) {
                 throw Refusal("entry: \"\(correction.entry)\" has already been corrected, by entry \(earlier)")
             }

@@ -108,15 +108,15 @@ package enum Files {
         }
         let failure = errno
         guard failure == EACCES || failure == EPERM else { return String(cString: strerror(failure)).lowercased() }
-        let me = "this process runs as \(userName(geteuid()))"
         var info = stat()
-        guard stat(path, &info) == 0 else { return "permission denied: a folder on its path is closed to this user (\(me))" }
-        let mode = String(info.st_mode & 0o777, radix: 8)
+        guard stat(path, &info) == 0 else {
+            return "permission denied: a folder on its path is closed to this user (this process runs as \(userName(geteuid())))"
+        }
         guard info.st_uid == geteuid() else {
             return
-                "permission denied: it is owned by \(userName(info.st_uid)) with mode \(mode), and \(me): give it to that user (chown), or hand it to a systemd service as a credential (LoadCredential=)"
+                "permission denied: \(ownership(info)): give it to that user (chown), or hand it to a systemd service as a credential (LoadCredential=)"
         }
-        return "permission denied: its mode \(mode) does not let its owner (\(userName(info.st_uid))) read it"
+        return "permission denied: its mode \(String(info.st_mode & 0o777, radix: 8)) does not let its owner (\(userName(info.st_uid))) read it"
     }
 
     /// Why this process may not write `path`, for a file it may read: who owns it, its mode, and
@@ -124,8 +124,12 @@ package enum Files {
     package static func whyUnwritable(_ path: String) -> String {
         var info = stat()
         guard stat(path, &info) == 0 else { return String(cString: strerror(errno)).lowercased() }
-        return
-            "it is owned by \(userName(info.st_uid)) with mode \(String(info.st_mode & 0o777, radix: 8)), and this process runs as \(userName(geteuid()))"
+        return ownership(info)
+    }
+
+    /// "it is owned by root (uid 0) with mode 600, and this process runs as gigaledger (uid 999)".
+    static func ownership(_ info: stat) -> String {
+        "it is owned by \(userName(info.st_uid)) with mode \(String(info.st_mode & 0o777, radix: 8)), and this process runs as \(userName(geteuid()))"
     }
 
     /// Whether `path` is a credential systemd handed this service (`LoadCredential=`,

@@ -143,8 +143,9 @@ public struct CSVDialect: Equatable, Sendable {
                 guard pieces.count == 2, Self.grouped(pieces[0]), (1...2).contains(pieces[1].count), pieces[1].allSatisfy(\.isASCIIDigit) else {
                     throw error
                 }
-                let plain = pieces[0].replacingOccurrences(of: ".", with: "") + "." + (pieces[1].count == 1 ? pieces[1] + "0" : pieces[1])
-                throw InputError(field: field, value: text, problem: "has a decimal comma: import the file with --decimal-comma, or write \(plain)")
+                throw InputError(
+                    field: field, value: text,
+                    problem: "has a decimal comma: import the file with --decimal-comma, or write \(Cents.pointed(pieces[0], pieces[1]))")
             }
         }
         var normal = text

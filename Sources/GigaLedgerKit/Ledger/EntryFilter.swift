@@ -45,10 +45,15 @@ public struct EntryFilter: Sendable, Equatable {
     /// the gigafactory's and the source's: a correction meets them when the entry it reverses did
     /// (a gigafactory's or a source's list shows what reversed its money).
     public func matches(_ entry: Entry, selected: (Int64) -> Bool = { _ in false }) -> Bool {
+        guard factory != nil || source != nil || from != nil || to != nil else { return matches(entry, data: nil, selected: selected) }
+        return matches(entry, data: (try? EntryBody.decode(entry.body))?.data, selected: selected)
+    }
+
+    /// `matches` with the entry's data already read (nil when it does not read).
+    func matches(_ entry: Entry, data: EntryData?, selected: (Int64) -> Bool) -> Bool {
         if let type, entry.type != type { return false }
         if let signer, entry.signer != signer.description { return false }
         guard factory != nil || source != nil || from != nil || to != nil else { return true }
-        let data = (try? EntryBody.decode(entry.body))?.data
         if factory != nil || source != nil, case .correction(let correction)? = data {
             guard selected(correction.entry) else { return false }
         } else {
@@ -93,9 +98,10 @@ public struct EntrySelection {
         guard filter.factory != nil || filter.source != nil else { return filter.matches(entry) }
         var scopeOnly = filter
         (scopeOnly.type, scopeOnly.signer, scopeOnly.from, scopeOnly.to) = (nil, nil, nil, nil)
-        let inScope = scopeOnly.matches(entry) { scoped.contains($0) }
+        let data = (try? EntryBody.decode(entry.body))?.data  // read once for both questions
+        let inScope = scopeOnly.matches(entry, data: data) { scoped.contains($0) }
         if inScope { scoped.insert(entry.seq) }
-        return inScope && filter.matches(entry) { scoped.contains($0) }
+        return inScope && filter.matches(entry, data: data) { scoped.contains($0) }
     }
 }
 

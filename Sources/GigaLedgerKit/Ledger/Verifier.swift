@@ -186,7 +186,7 @@ final class Verifier {
         let signatureCheck: (key: PublicKey, good: Bool)?
         /// The index rows the body implies (`IndexRow.rows`, its facts digest and near keys among
         /// them), and its Merkle leaf hash: made here in parallel, compared in order.
-        let indexRows: [IndexRow]?
+        let indexRows: [IndexRow]
         let leafHash: [UInt8]
     }
 
@@ -196,7 +196,7 @@ final class Verifier {
         if entry.seq > signaturesTrustedThrough, case .success(let decoded) = body, let key = keys[decoded.signer] {
             signatureCheck = (key, key.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash)))
         }
-        var indexRows: [IndexRow]?
+        var indexRows = [IndexRow]()  // a body that does not read fails before its rows are compared
         if case .success(let decoded) = body {
             indexRows = IndexRow.rows(for: decoded, factsDigest: Facts.digest(type: entry.type, body: entry.body))
         }
@@ -291,7 +291,7 @@ final class Verifier {
                 guard good else { return fail("signature does not verify under signer \(body.signer)'s enrolled key") }
             }
             facts.apply(body)
-            if let failure = try checkIndexRows(body, rows: item.indexRows ?? IndexRow.rows(for: body, factsDigest: nil)) { return failure }
+            if let failure = try checkIndexRows(item.indexRows, seq: body.seq) { return failure }
             if let failure = try checkTree(entry, leafHash: item.leafHash) { return failure }
             previousHash = entry.hash
             count = entry.seq
@@ -326,12 +326,12 @@ final class Verifier {
     }
 
     /// The index rows this entry implies must be the next rows of their tables, in sequence order.
-    private func checkIndexRows(_ body: EntryBody, rows: [IndexRow]) throws -> VerificationFailure? {
+    private func checkIndexRows(_ rows: [IndexRow], seq: Int64) throws -> VerificationFailure? {
         for row in rows where indexTables.contains(row.table) {
             let scan = try indexScan(row.table)
             guard let stored = try scan.next(), stored == row.values else {
                 return VerificationFailure(
-                    seq: body.seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")
+                    seq: seq, reason: "index table \(row.table.name) does not match the entries (its row for this entry is missing or differs)")
             }
         }
         return nil
