@@ -119,6 +119,13 @@ import Testing
             problems.contains(
                 #"row 3, column amount: "EUR 5000" has a currency code (EUR): write the number alone (every amount is in euros), e.g. 1234.56"#),
             "\(problems)")
+        // Excel's plain "CSV" in Windows-1252 (ü as byte 0xFC): the row, the byte and the fix; nothing written.
+        let latin = Array((Self.header + "access,de-jupiter,2026-02-05,,,sme,,,M").utf8) + [0xFC] + Array("ller GmbH,10,union,no,\n".utf8)
+        try Data(latin).write(to: URL(fileURLWithPath: fixture.dir.file("latin1.csv")))
+        let beforeLatin = fixture.state()
+        let notUTF8 = fixture.run(["import", "latin1.csv", "--key", "authority.key"])
+        #expect(notUTF8.status == 65 && notUTF8.stderr.contains("is not UTF-8 text: row 2 holds byte 0xFC"), "\(notUTF8.stderr)")
+        #expect(notUTF8.stderr.contains("save it as \"CSV UTF-8\"") && fixture.state() == beforeLatin, "\(notUTF8.stderr)")
         // A bad delimiter option: one line, exit 64.
         let option = fixture.run(["import", "export.csv", "--key", "authority.key", "--delimiter", "|"])
         #expect(option.status == 64 && option.stderr.contains(#"--delimiter "|" is not one of: , ; tab"#), "\(option.stderr)")
