@@ -96,9 +96,12 @@ func refuseInvalidUTF8Arguments() throws(CLIError) {
     }
 }
 
-/// Flushes standard output; output that was lost (a full disk, /dev/full, a closed pipe) is a failure.
+/// Flushes standard output; output that was lost (a full disk, /dev/full, a closed pipe) is a failure,
+/// whether the flush loses it or an earlier write did (a line-buffered or unbuffered stream writes
+/// as it goes, and its failure is only in the stream's error flag).
 func flushStandardOutput() throws(OutputError) {
     guard fflush(nil) == 0 else { throw OutputError(path: "standard output", why: String(cString: strerror(errno))) }
+    guard !standardOutputWriteFailed() else { throw OutputError(path: "standard output", why: "a write to it failed") }
 }
 
 /// Flushes standard output and ends the process with `code`.

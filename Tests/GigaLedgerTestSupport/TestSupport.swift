@@ -79,15 +79,15 @@ package enum Binary {
     /// serves after all: the test then fails on its status (137) instead of hanging the suite.
     package static let serveRefusalSecondsMax = 120
 
+    /// Any other run is killed after this long: a command that hangs fails its test (status 137)
+    /// and the suite goes on, instead of holding the run until CI's own limit stops it unnamed.
+    package static let runSecondsMax = 900
+
     package static func run(_ arguments: [String], in dir: TempDir, env: [String: String] = [:]) -> Run {
         let process = Process()
-        if arguments.first == "serve" || arguments.prefix(2) == ["witness", "serve"] {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["--signal=KILL", String(serveRefusalSecondsMax), path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-        }
+        let serves = arguments.first == "serve" || arguments.prefix(2) == ["witness", "serve"]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--signal=KILL", String(serves ? serveRefusalSecondsMax : runSecondsMax), path] + arguments
         process.currentDirectoryURL = dir.url
         var environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         for (name, value) in env { environment[name] = value }
@@ -120,11 +120,34 @@ package enum Binary {
     }
 }
 
+/// The first line a started server writes to `handle` (without its newline), or nil when it
+/// closes the pipe first or writes no whole line within `seconds` (a server that hangs before it
+/// listens fails its test instead of holding the suite).
+package func firstLine(of handle: FileHandle, withinSeconds seconds: Double = 120) -> String? {
+    let deadline = Date().addingTimeInterval(seconds)
+    var line = [UInt8]()
+    var descriptor = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+    while true {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0 else { return nil }
+        let ready = poll(&descriptor, 1, Int32(min(left, 1) * 1000))
+        if ready < 0 && errno != EINTR { return nil }
+        guard ready > 0 else { continue }
+        var byte: UInt8 = 0
+        let count = read(handle.fileDescriptor, &byte, 1)
+        if count < 0 && errno == EINTR { continue }
+        guard count == 1 else { return nil }
+        if byte == 0x0a { return String(decoding: line, as: UTF8.self) }
+        line.append(byte)
+    }
+}
+
 /// Runs a shell command line and returns its standard output and status.
 package func shell(_ command: String, in dir: TempDir) -> Run {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
+    // Killed with what it started after `Binary.runSecondsMax`, as a command of the binary is.
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+    process.arguments = ["--signal=KILL", String(Binary.runSecondsMax), "/bin/sh", "-c", command]
     process.currentDirectoryURL = dir.url
     // The test's own home: the authority keys trusted on first use stay in the test's folder.
     var environment = ProcessInfo.processInfo.environment

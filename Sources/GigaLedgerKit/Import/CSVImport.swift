@@ -395,11 +395,13 @@ final class PrefetchingSource<Base: ImportRowSource>: ImportRowSource, @unchecke
         if rows.count == count {
             let done = DispatchSemaphore(value: 0)
             ahead = (count, done)
-            DispatchQueue.global().async { [self] in
+            // A thread of its own, not a dispatch queue's: its progress never waits for a pool
+            // whose threads may all be blocked (a caller on Swift's global executor, a test run).
+            Thread { [self] in
                 result = Result { try base.next(upTo: count) }
                 refusedAfterRead = base.refused
                 done.signal()
-            }
+            }.start()
         }
         return rows
     }

@@ -105,6 +105,9 @@ import Testing
         fixture.dir.write("rows.csv", ImportCommandTests.header + "contribution,de-jupiter,2026-02-15,eu,10.00,capex,payment,R,,,,,\n", mode: 0o644)
         let imported = shell("'\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(imported.status == 2, "\(imported.stderr)")
+        // Line-buffered standard output (stdbuf, as on a terminal) writes as it goes: the failed write is found too.
+        let lineBuffered = shell("stdbuf -oL '\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
+        #expect(lineBuffered.status == 2, "\(lineBuffered.stderr)")
         #expect(fixture.state() == before)
         // Nor does a command that makes files leave them: key generate, init, backup, report.
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--file", Repository.shippedPolicyPath])

@@ -102,11 +102,13 @@ import Testing
         let process = Process()
         // Through python3, which clears the signal mask first: a child inherits the blocked signals
         // of the thread that spawns it (a test's thread blocks them all), and a server the block
-        // starts would then never stop on the SIGTERM of its `kill %1`.
+        // starts would then never stop on the SIGTERM of its `kill %1`. A block that hangs is killed,
+        // with what it started, after `Binary.runSecondsMax`.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", "-c",
-            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv('/bin/bash', ['bash', '-c', sys.argv[1]])", script,
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv('/usr/bin/timeout', ['timeout', '--signal=KILL', sys.argv[2], '/bin/bash', '-c', sys.argv[1]])", script,
+            String(Binary.runSecondsMax),
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         process.environment = environment

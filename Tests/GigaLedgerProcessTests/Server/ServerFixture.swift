@@ -41,15 +41,11 @@ final class ServerProcess: @unchecked Sendable {
         self.ledger = ledger
         try process.run()
         // "gigaledger: serving PATH on http://127.0.0.1:PORT"
-        var line = [UInt8]()
-        let handle = output.fileHandleForReading
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            guard let first = byte.first else { throw ServerStartFailure(output: String(decoding: line, as: UTF8.self)) }
-            if first == 0x0a { break }
-            line.append(first)
+        guard let text = firstLine(of: output.fileHandleForReading) else {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ServerStartFailure(output: "no address printed: " + (try String(contentsOfFile: logPath, encoding: .utf8)).suffix(2000))
         }
-        let text = String(decoding: line, as: UTF8.self)
         guard let range = text.range(of: " on http") else { throw ServerStartFailure(output: text) }
         url = String(text[text.index(range.lowerBound, offsetBy: 4)...])
     }

@@ -21,9 +21,11 @@ final class WitnessProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        var line = [UInt8]()
-        while let byte = output.fileHandleForReading.readData(ofLength: 1).first, byte != 0x0a { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
+        guard let text = firstLine(of: output.fileHandleForReading) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ServerStartFailure(output: "the witness printed no address")
+        }
         guard let range = text.range(of: "https://") ?? text.range(of: "http://") else { throw ServerStartFailure(output: text) }
         url = String(text[range.lowerBound...])
     }
