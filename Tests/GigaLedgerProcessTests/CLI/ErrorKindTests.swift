@@ -106,7 +106,8 @@ import Testing
         let imported = shell("'\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(imported.status == 2, "\(imported.stderr)")
         // Line-buffered standard output (stdbuf, as on a terminal) writes as it goes: the failed write is found too.
-        let lineBuffered = shell("stdbuf -oL '\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
+        let lineBuffered = shell(
+            "stdbuf -oL '\(Binary.path)' import rows.csv --key authority.key --ledger ledger.sqlite > /dev/full", in: fixture.dir)
         #expect(lineBuffered.status == 2, "\(lineBuffered.stderr)")
         #expect(fixture.state() == before)
         // Nor does a command that makes files leave them: key generate, init, backup, report.

@@ -107,7 +107,8 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", "-c",
-            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv('/usr/bin/timeout', ['timeout', '--signal=KILL', sys.argv[2], '/bin/bash', '-c', sys.argv[1]])", script,
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv('/usr/bin/timeout', ['timeout', '--signal=KILL', sys.argv[2], '/bin/bash', '-c', sys.argv[1]])",
+            script,
             String(Binary.runSecondsMax),
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
