@@ -9,6 +9,7 @@ import Glibc
 // gigaledger-bench: measures GigaLedger against the raw limits of this machine, in the same run.
 // Usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [sizes...]   (run by `make bench`)
 //        gigaledger-bench --make-ledger PATH SIZE   (keeps one synthetic ledger, for profiling)
+//        gigaledger-bench --raw-only                (the raw limits alone, for profiling)
 // The parts: RawLimits.swift (libsodium and SQLite alone), SyntheticLedger.swift (the generated
 // ledgers), Measure.swift (GigaLedger at one size), Report.swift (BENCHMARKS.md).
 
@@ -23,6 +24,16 @@ let serverOnly = arguments.count == 4 && arguments[1] == "--server-only"
 let publicationOnly = arguments.count >= 4 && arguments[1] == "--publication-only"
 // `--postgres-only BINARY OUTPUT.md`: only PostgreSQL beside SQLite (GIGALEDGER_BENCH_POSTGRES set).
 let postgresOnly = arguments.count == 4 && arguments[1] == "--postgres-only"
+// `--raw-only`: the raw limits alone (sign, verify on one core and on every core, SHA-256), for a
+// profiling pass that compares a command's rate with them in the same session.
+if arguments.count == 2 && arguments[1] == "--raw-only" {
+    var limits = RawLimits()
+    try limits.measure(work: FileManager.default.temporaryDirectory.path, sqliteToo: false)
+    print(
+        "cores \(limits.cores): sign \(fmt(limits.sign))/s, verify \(fmt(limits.verify))/s, "
+            + "verify on every core \(fmt(limits.verifyAllCores))/s, SHA-256 \(fmt(limits.sha))/s")
+    exit(0)
+}
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 100000 1000000]\n".utf8))
     exit(64)

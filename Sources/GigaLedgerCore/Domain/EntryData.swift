@@ -352,8 +352,6 @@ public struct ReportIssue: Equatable, Sendable {
 }
 
 extension EntryData {
-    /// The same contribution or access record with `allow_duplicate` set as `flag` (other data as
-    /// it is): what duplicates are compared on, the flag aside.
     /// Whether the record says it repeats an earlier one on purpose (`allow_duplicate`).
     public var saysDuplicate: Bool {
         switch self {
@@ -363,6 +361,8 @@ extension EntryData {
         }
     }
 
+    /// The same contribution or access record with `allow_duplicate` set as `flag` (other data as
+    /// it is): what duplicates are compared on, the flag aside.
     public func withDuplicateFlag(_ flag: Bool) -> EntryData {
         switch self {
         case .contribution(let item): return .contribution(Contribution(copying: item, allowsDuplicate: flag))

@@ -25,7 +25,9 @@ public struct Cents: Hashable, Comparable, Sendable, CustomStringConvertible {
         func fail(_ problem: String) -> InputError { InputError(field: field, value: text, problem: problem) }
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw fail("is empty; write euros like 1234.56") }
-        if let currency = currencyMarked(text) {
+        // Only digits and points (every good amount): no currency mark to look for (an import reads many).
+        let digitsAndPoints = bytes.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") }
+        if !digitsAndPoints, let currency = currencyMarked(text) {
             throw fail(
                 "has a currency \(currency.allSatisfy(\.isLetter) ? "code" : "sign") (\(currency)): write the number alone (every amount is in euros), e.g. 1234.56"
             )

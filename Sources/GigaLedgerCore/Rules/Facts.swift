@@ -72,16 +72,27 @@ public struct NearKeys: Equatable, Sendable {
     /// The keys of a contribution or access record; nil for the other types.
     public init?(_ data: EntryData) {
         guard let amount = Self.amountKey(data, week: Self.week(of: data)) else { return nil }
+        self.init(data, amount: amount)
+    }
+
+    /// The keys of `data` whose amount key (of its own week) is known already.
+    init(_ data: EntryData, amount: Int64) {
         self.amount = amount
         if case .contribution(let item) = data, !item.ref.isEmpty { ref = Self.refKey(source: item.source, ref: item.ref) } else { ref = 0 }
     }
 
     /// The amount keys of the weeks whose entries may be within `windowDays` of this one's date:
-    /// its own week and the two beside it.
-    public static func amountKeysAround(_ data: EntryData) -> [Int64] {
-        guard let week = week(of: data) else { return [] }
-        return (week - 1...week + 1).compactMap { amountKey(data, week: $0) }
+    /// its own week and the two beside it, and this record's own keys (its amount key is the
+    /// second of those). Nil for the other types. The fields are made once for the three weeks.
+    public static func around(_ data: EntryData) -> (amountKeys: [Int64], own: NearKeys)? {
+        guard let week = week(of: data), let fields = amountFields(data) else { return nil }
+        let keys = (week - 1...week + 1).map { key(amountTag, fields + String($0)) }
+        return (keys, NearKeys(data, amount: keys[1]))
     }
+
+    /// The amount keys of the weeks whose entries may be within `windowDays` of this one's date:
+    /// its own week and the two beside it.
+    public static func amountKeysAround(_ data: EntryData) -> [Int64] { around(data)?.amountKeys ?? [] }
 
     /// The week of a value date: days since 1970-01-01 divided by 7, rounded down.
     static func week(of data: EntryData) -> Int? {
@@ -96,18 +107,20 @@ public struct NearKeys: Equatable, Sendable {
     }
 
     static func amountKey(_ data: EntryData, week: Int?) -> Int64? {
-        guard let week else { return nil }
+        guard let week, let fields = amountFields(data) else { return nil }
+        return key(amountTag, fields + String(week))
+    }
+
+    /// The fields of an amount key before its week, each followed by a newline.
+    static func amountFields(_ data: EntryData) -> String? {
         let fields: [String]
         switch data {
         case .contribution(let item):
-            fields = [
-                "contribution", item.factory, item.source.description, item.kind.rawValue, item.category.rawValue, String(item.amount.value),
-                String(week),
-            ]
-        case .access(let grant): fields = ["access", grant.factory, foldedName(grant.beneficiary), String(grant.gpuHours), String(week)]
+            fields = ["contribution", item.factory, item.source.description, item.kind.rawValue, item.category.rawValue, String(item.amount.value)]
+        case .access(let grant): fields = ["access", grant.factory, foldedName(grant.beneficiary), String(grant.gpuHours)]
         default: return nil
         }
-        return key(amountTag, fields.joined(separator: "\n"))
+        return fields.joined(separator: "\n") + "\n"
     }
 
     /// The reference key: the source, a newline, the reference with A-Z folded to a-z (other

@@ -197,7 +197,10 @@ struct ImportChain {
         var checked = Parallel.map(bodies) { Self.encode($0) }
         // The keys the duplicate rule looks a row up by, on every core; then which of them the
         // ledger holds at all, in a few statements for the batch.
-        let keys = Parallel.map(bodies) { DuplicateRule.Keys($0.data) }
+        // A row's facts digest is the one just made from its bytes (a row says no duplicate yet).
+        let keys = Parallel.map(Array(zip(bodies, checked.map(\.digest)))) { body, digest in
+            DuplicateRule.Keys(body.data, digest: body.data.saysDuplicate ? nil : digest)
+        }
         let held = try held(keys)
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]

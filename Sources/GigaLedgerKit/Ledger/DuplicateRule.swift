@@ -113,10 +113,14 @@ enum DuplicateRule {
         let near: NearKeys?
         let around: [Int64]
 
-        init(_ data: EntryData) {
-            digests = [data.withDuplicateFlag(false), data.withDuplicateFlag(true)].compactMap(Facts.digest)
-            near = NearKeys(data)
-            around = NearKeys.amountKeysAround(data)
+        /// `digest`, when given, is the digest of `data` without the duplicate flag (an import has
+        /// it from the bytes it encoded).
+        init(_ data: EntryData, digest: Int64? = nil) {
+            let unflagged = data.withDuplicateFlag(false)
+            digests = [digest ?? Facts.digest(unflagged), Facts.digest(data.withDuplicateFlag(true))].compactMap { $0 }
+            let around = NearKeys.around(data)
+            near = around?.own
+            self.around = around?.amountKeys ?? []
         }
 
         /// The digest of the facts as a repeat compares them (the flag aside).
