@@ -95,14 +95,28 @@ public enum Codes {
     /// Characters no text may hold: controls (Unicode general category Cc), format characters
     /// (Cf: bidirectional overrides such as U+202E, zero-width characters such as U+200B) and
     /// line and paragraph separators (Zl, Zp). They make look-alike names and break lines.
+    /// Read from `refusedInText`, never from a library's Unicode tables (issue 36).
     public static func isRefusedInText(_ scalar: Unicode.Scalar) -> Bool {
-        // ASCII, nearly every character of a ledger, without a table lookup: Cc is U+0000-U+001F and U+007F.
+        // ASCII, nearly every character of a ledger, without a search: Cc is U+0000-U+001F and U+007F.
         if scalar.value < 0x80 { return scalar.value < 0x20 || scalar.value == 0x7F }
-        switch scalar.properties.generalCategory {
-        case .control, .format, .lineSeparator, .paragraphSeparator: return true
-        default: return false
+        var (low, high) = (0, refusedInText.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if refusedInText[middle].upperBound < scalar.value { low = middle + 1 } else { high = middle }
         }
+        return low < refusedInText.count && refusedInText[low].contains(scalar.value)
     }
+
+    /// The code points of general categories Cc, Cf, Zl and Zp in Unicode 16.0, in order
+    /// (schema/FORMAT.md section 5 lists the same ranges, and schema/tools/verify_ledger.py holds
+    /// them too; a test compares the three). Fixed, so that what verifies never changes with a
+    /// library's Unicode version: a code point unassigned in Unicode 16.0 is allowed, whatever a
+    /// later version makes it.
+    public static let refusedInText: [ClosedRange<UInt32>] = [
+        0x0000...0x001F, 0x007F...0x009F, 0x00AD...0x00AD, 0x0600...0x0605, 0x061C...0x061C, 0x06DD...0x06DD, 0x070F...0x070F, 0x0890...0x0891,
+        0x08E2...0x08E2, 0x180E...0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2064, 0x2066...0x206F, 0xFEFF...0xFEFF, 0xFFF9...0xFFFB,
+        0x110BD...0x110BD, 0x110CD...0x110CD, 0x13430...0x1343F, 0x1BCA0...0x1BCA3, 0x1D173...0x1D17A, 0xE0001...0xE0001, 0xE0020...0xE007F,
+    ]
 
     /// The white space a text may not start or end with: Unicode's White_Space code points, listed
     /// here so that every reader uses the same ones (schema/FORMAT.md, "Text").

@@ -68,6 +68,78 @@ import Testing
         }
     }
 
+    /// The code points no text may hold are one fixed table (issue 36): the same ranges in
+    /// schema/FORMAT.md, in `Codes.refusedInText` and in schema/tools/verify_ledger.py, whose
+    /// Python may carry another Unicode version (Debian's 3.11: 14.0, where U+13439 is unassigned).
+    @Test func theCodePointsTextRefusesAreOneTableInTheSpecAndBothVerifiers() throws {
+        let ours = Codes.refusedInText.map { [Int($0.lowerBound), Int($0.upperBound)] }
+        // FORMAT.md section 5, "text(n)": the list between "tables):" and ". For example".
+        let spec = try String(contentsOfFile: Repository.path("schema/FORMAT.md"), encoding: .utf8)
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let listed = try #require(
+            spec.firstRange(of: "library's tables): ").flatMap { start in
+                spec[start.upperBound...].firstRange(of: ". For example").map { spec[start.upperBound..<$0.lowerBound] }
+            })
+        let fromSpec = listed.split(separator: ",").map { item -> [Int] in
+            let bounds = item.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "–").map { Int($0.dropFirst(2), radix: 16) ?? -1 }
+            return [bounds[0], bounds.last!]
+        }
+        #expect(fromSpec == ours, "FORMAT.md lists \(fromSpec)")
+        let dir = TempDir()
+        let python = shell(
+            "python3 -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v; "
+                + "print(json.dumps([list(r) for r in v.REFUSED_IN_TEXT])); "
+                + "print(all(v.refused_in_text(chr(p)) == any(l <= p <= h for l, h in v.REFUSED_IN_TEXT) for p in (0x13439, 0x202E, 0x41, 0xE9)))' "
+                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
+            in: dir)
+        let lines = python.stdout.split(separator: "\n")
+        #expect(python.status == 0 && lines.count == 2, "\(python.stdout) \(python.stderr)")
+        let fromPython = try JSONDecoder().decode([[Int]].self, from: Data((lines.first ?? "").utf8))
+        #expect(fromPython == ours)
+        #expect(lines.last == "True")
+        // The table is what this Swift's Unicode 16.0 tables say of every code point assigned by
+        // then: nothing more, nothing less (a later Unicode does not change it).
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value), let age = scalar.properties.age, age.major <= 16 else { continue }
+            let category = scalar.properties.generalCategory
+            let byCategory = [.control, .format, .lineSeparator, .paragraphSeparator].contains(category)
+            #expect(Codes.isRefusedInText(scalar) == byCategory, "U+\(String(value, radix: 16, uppercase: true))")
+        }
+        // U+13439, a format control since Unicode 15.0: refused by both, whatever Python's tables say.
+        let text = shell(
+            "python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v\n"
+                + "try:\n    v.text(\"a\\U00013439b\", 10)\nexcept v.Fail:\n    print(\"refused\")' "
+                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
+            in: dir)
+        #expect(text.stdout == "refused\n", "\(text.stdout) \(text.stderr)")
+        #expect(Codes.isRefusedInText(Unicode.Scalar(0x13439)!))
+        #expect(throws: InputError.self) { try Codes.text("a\u{13439}b", field: "ref", bytesMax: 10) }
+    }
+
+    /// The countries a body may name are one named list (issue 36): ISO 3166-1's 249 official
+    /// codes with Greece as EL, the same in schema/FORMAT.md, `Codes` and verify_ledger.py; GR,
+    /// XK, UK and EU refused by both verifiers.
+    @Test func theCountriesAreOneNamedListInTheSpecAndBothVerifiers() throws {
+        let ours = Set(Codes.isoCountries.subtracting(["GR"]).union(["EL"]))
+        #expect(ours.count == 249)
+        let spec = try String(contentsOfFile: Repository.path("schema/FORMAT.md"), encoding: .utf8)
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let listed = try #require(
+            spec.firstRange(of: "(EU usage; `GR` is never stored): ").flatMap { start in
+                spec[start.upperBound...].firstRange(of: ". Codes ISO 3166").map { spec[start.upperBound..<$0.lowerBound] }
+            })
+        #expect(Set(listed.split(separator: " ").map(String.init)) == ours)
+        let python = shell(
+            "python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v; print(\" \".join(sorted(v.COUNTRIES)))' "
+                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
+            in: TempDir())
+        #expect(Set(python.stdout.split(whereSeparator: \.isWhitespace).map(String.init)) == ours, "\(python.stderr)")
+        for refused in ["GR", "XK", "UK", "EU", "ZZ"] {
+            #expect(!ours.contains(refused))
+            if refused != "GR" { #expect(throws: InputError.self) { try Codes.country(refused, field: "country") } }
+        }
+    }
+
     /// Migration 0008 on a ledger made before it: the near_facts rows are written from the
     /// entries, both verifiers agree on them, and the duplicate rule finds the older entries.
     @Test func aLedgerFromBeforeNearFactsIsMigrated() throws {
