@@ -369,12 +369,14 @@ public struct StoreReader {
 
     /// The checkpoint with the largest size, as stored.
     public func latestCheckpoint() throws -> StoredCheckpoint? {
-        try values("\(Self.checkpointColumns) ORDER BY size DESC LIMIT 1").first.map(StoredCheckpoint.init)
+        guard try hasTable("checkpoints") else { return nil }  // migration 0001 alone, read as it is
+        return try values("\(Self.checkpointColumns) ORDER BY size DESC LIMIT 1").first.map(StoredCheckpoint.init)
     }
 
     /// The stored checkpoint at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> StoredCheckpoint? {
-        try values("\(Self.checkpointColumns) WHERE size = ?", [.integer(size)]).first.map(StoredCheckpoint.init)
+        guard try hasTable("checkpoints") else { return nil }
+        return try values("\(Self.checkpointColumns) WHERE size = ?", [.integer(size)]).first.map(StoredCheckpoint.init)
     }
 
     /// Every stored cosignature, by checkpoint size and key.
@@ -387,9 +389,11 @@ public struct StoreReader {
         }
     }
 
-    /// Every stored checkpoint, smallest first (a few per quarter: `verify` checks each).
+    /// Every stored checkpoint, smallest first (a few per quarter: `verify` checks each). A ledger
+    /// of migration 0001 alone, read without migrating it, has none (no `checkpoints` table).
     public func checkpoints() throws -> [StoredCheckpoint] {
-        try values("\(Self.checkpointColumns) ORDER BY size").map(StoredCheckpoint.init)
+        guard try hasTable("checkpoints") else { return [] }
+        return try values("\(Self.checkpointColumns) ORDER BY size").map(StoredCheckpoint.init)
     }
 }
 

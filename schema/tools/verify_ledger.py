@@ -706,8 +706,13 @@ def verify(path, authority_key_id=None):
         return 0, "the ledger file: schema: %s" % difference
     state, h, n = Ledger(), bytes(32), 1
     stack, origin, texts, pending_root = [], None, {}, None
-    nodes = {(level, idx): node for level, idx, node in db.execute("SELECT level, idx, hash FROM merkle_nodes")}
-    checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall()
+    # Section 1: a table a migration the file has not recorded would make is absent and holds
+    # nothing (a ledger of 0001 alone has no merkle_nodes, checkpoints, imports, ...).
+    def has_table(name):
+        return db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()[0] > 0
+    stores_tree = has_table("merkle_nodes")
+    nodes = {(level, idx): node for level, idx, node in db.execute("SELECT level, idx, hash FROM merkle_nodes")} if stores_tree else {}
+    checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall() if has_table("checkpoints") else []
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
     for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
         try:
@@ -765,7 +770,7 @@ def verify(path, authority_key_id=None):
                     pending_root = authority_key_id
             for level, idx, node in tree_append(stack, leaf_hash(stored), n - 1):
                 # Section 11: every complete subtree is stored once, with the hash the entries give.
-                if nodes.pop((level, idx), None) != node:
+                if stores_tree and nodes.pop((level, idx), None) != node:
                     raise Fail("merkle_nodes level %d index %d is missing or not the hash the entries give" % (level, idx))
             while checkpoints and checkpoints[0][0] <= n:
                 row = checkpoints.pop(0)
@@ -786,8 +791,7 @@ def verify(path, authority_key_id=None):
         return 1, "entry 1: the authority key is not the trusted %s, and %s signed no checkpoint of it" % (pending_root, pending_root)
     if nodes:
         return n - 1, "entry %d: merkle_nodes holds nodes the entries do not give" % (n - 1)
-    has_cosignatures = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures'").fetchone()[0]
-    for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id") if has_cosignatures else []:
+    for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id") if has_table("cosignatures") else []:
         try:
             check_cosignature(row, texts, state)
         except (Fail, KeyError, TypeError, ValueError) as error:
@@ -798,8 +802,8 @@ def verify(path, authority_key_id=None):
                "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
                "imports": "file_sha256, seq", "facts": "digest, seq", "near_facts": "amount_key, ref_key, seq"}
     for table, cols in columns.items():
-        if table in ("facts", "near_facts") and not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]:
-            continue  # a ledger from before migration 0006 (0008), read as it is
+        if not has_table(table):
+            continue  # a ledger from before the migration that makes it (0003, 0006, 0008), read as it is
         stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
         if stored != state.index[table]:
             return n, "index table %s does not match the entries" % table

@@ -97,6 +97,9 @@ final class Verifier {
     /// predate a table (`facts`, migration 0006). The schema check has already established that
     /// its migrations are the code's first ones, so a missing table is a version, not damage.
     private lazy var indexTables: [IndexRow.Table] = IndexRow.tables.filter { (try? reader.hasTable($0.name)) ?? true }
+    /// Whether the file stores the tree (migration 0002 made `merkle_nodes`): a ledger of migration
+    /// 0001 alone has none to compare, and its roots are still computed (FORMAT.md section 1).
+    private lazy var storesTree: Bool = (try? reader.hasTable("merkle_nodes")) ?? true
 
     /// Entries read and checked together: bounds memory whatever the ledger's size.
     static let batchEntriesMax = 4_096
@@ -307,6 +310,7 @@ final class Verifier {
     private func checkTree(_ entry: Entry, leafHash: [UInt8]) throws -> VerificationFailure? {
         for node in try frontier.append(leafHash: leafHash) {
             treeNodes += 1
+            guard storesTree else { continue }
             let scan = try levelScan(node.level)
             let stored = try scan.next(expectingIndex: node.index)
             guard let stored, stored == node.hash else {
@@ -353,7 +357,7 @@ final class Verifier {
                 return VerificationFailure(seq: seq, reason: "index table \(table.name) has a row no entry gives (seq \(seq))")
             }
         }
-        let stored = try reader.treeNodeCount()
+        let stored = storesTree ? try reader.treeNodeCount() : treeNodes
         guard stored == treeNodes else {
             return VerificationFailure(seq: count, reason: "merkle_nodes holds \(stored) nodes, the entries give \(treeNodes)")
         }

@@ -140,6 +140,81 @@ import Testing
         }
     }
 
+    /// A ledger of migration 0001 alone is a legal prefix (FORMAT.md section 1): the tables later
+    /// migrations make are absent and hold nothing, so both verifiers verify it, read as it is
+    /// (it failed with "no such table: checkpoints", exit 2), find a tampered entry in it, and a
+    /// command that writes migrates it first (issue 36).
+    @Test func aLedgerOfTheFirstMigrationAloneVerifies() throws {
+        let fixture = try Fixture()
+        let before = try fixture.verify()
+        let path = fixture.dir.file("m1.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA application_id = 1196180551; PRAGMA journal_mode = WAL")
+            try db.execute(sql: try String(contentsOfFile: Repository.path("schema/migrations/0001_ledger.sql"), encoding: .utf8))
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('0001_ledger')")
+            try db.execute(sql: "ATTACH DATABASE ? AS old", arguments: [fixture.path])
+            for table in ["entries", "keys", "key_revocations", "factories", "partners", "corrections"] {
+                let columns = try Row.fetchAll(db, sql: "PRAGMA main.table_info(\(table))").map { $0["name"] as String }.joined(separator: ", ")
+                try db.execute(sql: "INSERT INTO main.\(table) (\(columns)) SELECT \(columns) FROM old.\(table)")
+            }
+            try db.execute(sql: "DETACH DATABASE old")
+        }
+        try queue.close()
+        let read = try Ledger.open(path: path, forWriting: false).verify()
+        #expect(read.isVerified && read.verifiedCount == before.verifiedCount, "\(String(describing: read.failure))")
+        #expect(read.headHash == before.headHash)
+        let theirs = shell("python3 '\(Repository.independentVerifier)' m1.sqlite", in: fixture.dir)
+        #expect(theirs.stdout == "verified \(before.verifiedCount) \(Encoding.hex(before.headHash!))\n", "\(theirs.stdout) \(theirs.stderr)")
+        // Tampered: found by both, at the same entry.
+        let tampered = fixture.dir.file("tampered.sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: tampered)
+        try tamperFile(tampered, "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '125000050', '125000051') AS BLOB) WHERE seq = 6")
+        let failure = try #require(try Ledger.open(path: tampered, forWriting: false).verify().failure)
+        let theirsTampered = shell("python3 '\(Repository.independentVerifier)' tampered.sqlite", in: fixture.dir)
+        #expect(theirsTampered.status == 1 && theirsTampered.stdout.hasPrefix("entry \(failure.seq):"), "\(failure) \(theirsTampered.stdout)")
+        // Opened for writing: migrated (the tree and every index derived from the entries), still verifying.
+        let migrated = try Ledger.open(path: path, forWriting: true)
+        let after = try migrated.verify()
+        #expect(after.isVerified && after.verifiedCount == before.verifiedCount, "\(String(describing: after.failure))")
+        #expect(try migrated.store.read { try $0.hasTable("merkle_nodes") && $0.hasTable("near_facts") })
+        #expect(shell("python3 '\(Repository.independentVerifier)' m1.sqlite", in: fixture.dir).status == 0)
+    }
+
+    /// FORMAT.md section 1, as both verifiers read it (issue 36): a view is a schema difference;
+    /// ANALYZE's statistics, another journal mode and migration rows inserted in another order are not.
+    @Test(arguments: [
+        ("CREATE VIEW amounts AS SELECT seq FROM entries", false),
+        ("ANALYZE", true),
+        ("PRAGMA journal_mode = DELETE", true),
+        (
+            "CREATE TEMP TABLE m AS SELECT identifier FROM grdb_migrations; DELETE FROM grdb_migrations; "
+                + "INSERT INTO grdb_migrations SELECT identifier FROM m ORDER BY identifier DESC", true
+        ),
+    ])
+    func whatTheSchemaCheckIgnoresAndWhatItDoesNot(sql: String, verifies: Bool) throws {
+        let fixture = try Fixture()
+        // A copy no other connection has open, in WAL mode as the ledger is (VACUUM INTO writes a rollback-journal file).
+        let copy = fixture.dir.file("copy.sqlite")
+        try fileBehindTheTool(fixture.path).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        let queue = try DatabaseQueue(path: copy)
+        // Nothing here changes a table the triggers guard.
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: sql)
+        }
+        try queue.close()
+        let ours = try Ledger.open(path: copy, forWriting: false).verify()
+        let theirs = shell("python3 '\(Repository.independentVerifier)' copy.sqlite", in: fixture.dir)
+        #expect(ours.isVerified == verifies, "\(String(describing: ours.failure))")
+        #expect((theirs.status == 0) == verifies, "\(theirs.stdout) \(theirs.stderr)")
+        if !verifies {
+            #expect(ours.failure?.reason.contains("schema: view amounts is not part of the schema") == true)
+            #expect(theirs.stdout.contains("schema: view amounts is not part of the schema"))
+        }
+    }
+
     /// Migration 0008 on a ledger made before it: the near_facts rows are written from the
     /// entries, both verifiers agree on them, and the duplicate rule finds the older entries.
     @Test func aLedgerFromBeforeNearFactsIsMigrated() throws {
