@@ -334,6 +334,14 @@ extension Ledger {
         } catch let error as NoteError {
             if case .malformed = error { throw error }
             let report = try verify()
+            // Size 0 (the empty tree's root): no key is enrolled before the genesis, entry 1, so none signs it (FORMAT.md section 12).
+            if let empty = try? Checkpoint.parse(SignedNote.parse(note).text), empty.size == 0 {
+                return report.failing(
+                    VerificationFailure(
+                        seq: 1,
+                        reason: "checkpoint \(named) is of size 0: no key of this ledger is enrolled before its genesis, entry 1, "
+                            + "so none signs a checkpoint of no entries"))
+            }
             return report.failing(
                 VerificationFailure(
                     seq: 1,

@@ -215,6 +215,21 @@ import Testing
         }
     }
 
+    /// A checkpoint of size 0 (its root SHA-256 of nothing, section 11), signed by the ledger's
+    /// authority key: no key of the ledger is enrolled at or before entry 0, so it is refused, by
+    /// `verify --since` as by a receipt's check, with that reason (FORMAT.md section 12, issue 36).
+    @Test func aCheckpointOfSizeZeroIsRefused() throws {
+        let fixture = try Fixture()
+        let origin = try fixture.ledger.origin()
+        let text = Checkpoint(origin: origin, size: 0, root: Sodium.sha256([])).text
+        let note = SignedNote(text: text, signatures: [try NoteKey.sign(text, name: origin, key: fixture.authority)]).encoded
+        fixture.dir.write("zero.checkpoint", note)
+        #expect(throws: (any Error).self) { try fixture.ledger.openCheckpoint(note) }
+        let run = Binary.run(
+            ["verify", "--ledger", fixture.path, "--since", "zero.checkpoint"], in: fixture.dir)
+        #expect(run.status == 1 && run.stdout.contains("size 0"), "\(run.status) \(run.stdout) \(run.stderr)")
+    }
+
     /// Migration 0008 on a ledger made before it: the near_facts rows are written from the
     /// entries, both verifiers agree on them, and the duplicate rule finds the older entries.
     @Test func aLedgerFromBeforeNearFactsIsMigrated() throws {
