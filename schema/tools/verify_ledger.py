@@ -713,6 +713,13 @@ def verify(path, authority_key_id=None):
     stores_tree = has_table("merkle_nodes")
     nodes = {(level, idx): node for level, idx, node in db.execute("SELECT level, idx, hash FROM merkle_nodes")} if stores_tree else {}
     checkpoints = db.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").fetchall() if has_table("checkpoints") else []
+    # Section 7: the stored index rows, compared in section 8's order as each entry implies its own.
+    columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
+               "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
+               "imports": "file_sha256, seq", "facts": "digest, seq", "near_facts": "amount_key, ref_key, seq"}
+    stored_index = {table: db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
+                    for table, cols in columns.items() if has_table(table)}
+    compared = {table: 0 for table in stored_index}
     rows = db.execute("SELECT seq, type, body, prev_hash, hash, signer, signature, recorded_at FROM entries ORDER BY seq")
     for seq, kind, body, prev, stored, signer, signature, recorded_at in rows:
         try:
@@ -768,6 +775,13 @@ def verify(path, authority_key_id=None):
                 # checkpoint while it was valid: checked when the checkpoints are reached.
                 if authority_key_id is not None and d["key_id"] != authority_key_id:
                     pending_root = authority_key_id
+            for table, rows_stored in stored_index.items():
+                # Section 8, step 9: the rows this entry implies are the next stored rows of each table.
+                while compared[table] < len(state.index[table]):
+                    i = compared[table]
+                    if i >= len(rows_stored) or rows_stored[i] != state.index[table][i]:
+                        raise Fail("index table %s does not match the entries (its row for this entry is missing or differs)" % table)
+                    compared[table] += 1
             for level, idx, node in tree_append(stack, leaf_hash(stored), n - 1):
                 # Section 11: every complete subtree is stored once, with the hash the entries give.
                 if stores_tree and nodes.pop((level, idx), None) != node:
@@ -785,10 +799,17 @@ def verify(path, authority_key_id=None):
         except (Fail, KeyError, TypeError, ValueError) as error:
             return n, "entry %d: %s" % (n, error)
         h, n = stored, n + 1
+    # Section 8, after the last entry, in this order.
+    if n == 1:
+        return 1, "entry 1: no entries"
     if checkpoints:
         return n, "entry %d: stored checkpoint %d covers more entries than the ledger holds" % (n, checkpoints[0][0])
     if pending_root:
         return 1, "entry 1: the authority key is not the trusted %s, and %s signed no checkpoint of it" % (pending_root, pending_root)
+    for table, rows_stored in stored_index.items():
+        if compared[table] < len(rows_stored):
+            extra = rows_stored[compared[table]][-1]
+            return extra, "entry %d: index table %s has a row no entry gives (seq %d)" % (extra, table, extra)
     if nodes:
         return n - 1, "entry %d: merkle_nodes holds nodes the entries do not give" % (n - 1)
     for row in db.execute("SELECT size, key_id, line FROM cosignatures ORDER BY size, key_id") if has_table("cosignatures") else []:
@@ -796,17 +817,6 @@ def verify(path, authority_key_id=None):
             check_cosignature(row, texts, state)
         except (Fail, KeyError, TypeError, ValueError) as error:
             return max(1, min(row[0], n - 1)), "entry %d: %s" % (max(1, min(row[0], n - 1)), error)
-    if n == 1:
-        return 1, "entry 1: no entries"
-    columns = {"keys": "key_id, public_key, name, role, scopes, seq", "key_revocations": "key_id, seq",
-               "factories": "id, seq", "partners": "id, seq", "corrections": "corrected_seq, seq",
-               "imports": "file_sha256, seq", "facts": "digest, seq", "near_facts": "amount_key, ref_key, seq"}
-    for table, cols in columns.items():
-        if not has_table(table):
-            continue  # a ledger from before the migration that makes it (0003, 0006, 0008), read as it is
-        stored = db.execute("SELECT %s FROM %s ORDER BY seq" % (cols, table)).fetchall()
-        if stored != state.index[table]:
-            return n, "index table %s does not match the entries" % table
     return None, "verified %d %s" % (n - 1, h.hex())
 
 
