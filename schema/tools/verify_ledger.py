@@ -555,6 +555,8 @@ def tree_append(stack, leaf, index):
 def open_checkpoint(note, origin, keys):
     """Section 12: a C2SP signed note whose text is origin, size, base64 root; at least one
     signature line by one of `keys` under the name `origin`, and every such line verifies."""
+    if len(note.encode()) > 16384:
+        raise Fail("stored checkpoint is larger than 16,384 bytes")
     text, blank, lines = note.partition("\n\n")
     if not blank or not lines.endswith("\n"):
         raise Fail("stored checkpoint is not a signed note")
@@ -563,12 +565,21 @@ def open_checkpoint(note, origin, keys):
     if len(parts) != 4 or parts[3] or parts[0] != origin or not re.fullmatch(r"0|[1-9][0-9]*", parts[1]):
         raise Fail("stored checkpoint text is not this ledger's checkpoint")
     root = __import__("base64").b64decode(parts[2], validate=True)
+    if len(root) != 32:
+        raise Fail("stored checkpoint root is not 32 bytes")
     known = 0
-    for line in lines[:-1].split("\n"):
-        if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2:
+    signature_lines = lines[:-1].split("\n")
+    if len(signature_lines) > 100:
+        raise Fail("stored checkpoint has more than 100 signature lines")
+    for line in signature_lines:
+        # Section 12: "— ", a name of one or more code points without a space, one space, base64
+        # of at least 5 bytes; any other line makes the note malformed, whoever's it is.
+        if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2 or not line[2:].split(" ")[0]:
             raise Fail("stored checkpoint has a malformed signature line")
         name, blob = line[2:].split(" ")
         blob = __import__("base64").b64decode(blob, validate=True)
+        if len(blob) < 5:
+            raise Fail("stored checkpoint has a malformed signature line")
         for public_key in keys:
             if name == origin and blob[:4] == hashlib.sha256(name.encode() + b"\n\x01" + public_key).digest()[:4]:
                 known += 1

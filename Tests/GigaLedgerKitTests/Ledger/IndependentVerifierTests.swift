@@ -233,6 +233,18 @@ import Testing
         #expect(run.status == 1 && run.stdout.contains("size 0"), "\(run.status) \(run.stdout) \(run.stderr)")
     }
 
+    /// A stored checkpoint with a signature line not of section 12's form (a blob of 3 bytes, no
+    /// name, a second space), beside its good signature: both verifiers refuse it, at its size.
+    @Test(arguments: ["\u{2014} stranger AAAA", "\u{2014}  AAAAAAAA", "\u{2014} two words AAAAAAAA"])
+    func aMalformedSignatureLineInAStoredCheckpointIsRefusedByBoth(line: String) throws {
+        let fixture = try Fixture()
+        _ = try fixture.ledger.signCheckpoint(key: fixture.authority)
+        try fixture.tamper("UPDATE checkpoints SET note = note || ?", arguments: [line + "\n"])
+        let ours = try #require(try fixture.verify().failure)
+        let theirs = independent(fixture)
+        #expect(theirs.status == 1 && theirs.stdout.hasPrefix("entry \(ours.seq):"), "ours: \(ours), theirs: \(theirs.stdout)")
+    }
+
     /// Migration 0008 on a ledger made before it: the near_facts rows are written from the
     /// entries, both verifiers agree on them, and the duplicate rule finds the older entries.
     @Test func aLedgerFromBeforeNearFactsIsMigrated() throws {
