@@ -367,16 +367,21 @@ public struct StoreReader {
 
     static let checkpointColumns = "SELECT size, root, note, signed_at FROM checkpoints"
 
+    /// Stored checkpoint rows selected by `clause`; none when the file predates the table (a ledger
+    /// of migration 0001 alone, read without migrating it).
+    private func checkpointRows(_ clause: String, _ arguments: [ColumnValue] = []) throws -> [StoredCheckpoint] {
+        guard try hasTable("checkpoints") else { return [] }
+        return try values("\(Self.checkpointColumns) \(clause)", arguments).map(StoredCheckpoint.init)
+    }
+
     /// The checkpoint with the largest size, as stored.
     public func latestCheckpoint() throws -> StoredCheckpoint? {
-        guard try hasTable("checkpoints") else { return nil }  // migration 0001 alone, read as it is
-        return try values("\(Self.checkpointColumns) ORDER BY size DESC LIMIT 1").first.map(StoredCheckpoint.init)
+        try checkpointRows("ORDER BY size DESC LIMIT 1").first
     }
 
     /// The stored checkpoint at exactly `size` entries, if any.
     public func checkpoint(size: Int64) throws -> StoredCheckpoint? {
-        guard try hasTable("checkpoints") else { return nil }
-        return try values("\(Self.checkpointColumns) WHERE size = ?", [.integer(size)]).first.map(StoredCheckpoint.init)
+        try checkpointRows("WHERE size = ?", [.integer(size)]).first
     }
 
     /// Every stored cosignature, by checkpoint size and key.
@@ -392,8 +397,7 @@ public struct StoreReader {
     /// Every stored checkpoint, smallest first (a few per quarter: `verify` checks each). A ledger
     /// of migration 0001 alone, read without migrating it, has none (no `checkpoints` table).
     public func checkpoints() throws -> [StoredCheckpoint] {
-        guard try hasTable("checkpoints") else { return [] }
-        return try values("\(Self.checkpointColumns) ORDER BY size").map(StoredCheckpoint.init)
+        try checkpointRows("ORDER BY size")
     }
 }
 

@@ -574,9 +574,10 @@ def open_checkpoint(note, origin, keys):
     for line in signature_lines:
         # Section 12: "— ", a name of one or more code points without a space, one space, base64
         # of at least 5 bytes; any other line makes the note malformed, whoever's it is.
-        if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2 or not line[2:].split(" ")[0]:
+        fields = line[2:].split(" ")
+        if not line.startswith("\u2014 ") or len(fields) != 2 or not fields[0]:
             raise Fail("stored checkpoint has a malformed signature line")
-        name, blob = line[2:].split(" ")
+        name, blob = fields
         blob = __import__("base64").b64decode(blob, validate=True)
         if len(blob) < 5:
             raise Fail("stored checkpoint has a malformed signature line")

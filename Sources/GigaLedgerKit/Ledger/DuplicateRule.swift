@@ -116,8 +116,7 @@ enum DuplicateRule {
         /// `digest`, when given, is the digest of `data` without the duplicate flag (an import has
         /// it from the bytes it encoded).
         init(_ data: EntryData, digest: Int64? = nil) {
-            let unflagged = data.withDuplicateFlag(false)
-            digests = [digest ?? Facts.digest(unflagged), Facts.digest(data.withDuplicateFlag(true))].compactMap { $0 }
+            digests = [digest ?? Facts.digest(data.withDuplicateFlag(false)), Facts.digest(data.withDuplicateFlag(true))].compactMap { $0 }
             let around = NearKeys.around(data)
             near = around?.own
             self.around = around?.amountKeys ?? []
