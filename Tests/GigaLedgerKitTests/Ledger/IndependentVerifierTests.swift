@@ -15,6 +15,14 @@ import Testing
         shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir)
     }
 
+    /// Python `code` run with schema/tools/verify_ledger.py imported as `v` (no code of it is
+    /// copied into a test: its own tables and functions are read).
+    func independentModule(_ code: String) -> Run {
+        shell(
+            "python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v\n\(code)' "
+                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'", in: TempDir())
+    }
+
     @Test func agreesOnAGoodLedger() throws {
         let fixture = try Fixture()
         try fixture.ledger.append(.correction(Correction(entry: 6, reason: "typo")), key: fixture.officer)
@@ -88,13 +96,9 @@ import Testing
             return [bounds[0], bounds.last!]
         }
         #expect(fromSpec == ours, "FORMAT.md lists \(fromSpec)")
-        let dir = TempDir()
-        let python = shell(
-            "python3 -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v; "
-                + "print(json.dumps([list(r) for r in v.REFUSED_IN_TEXT])); "
-                + "print(all(v.refused_in_text(chr(p)) == any(l <= p <= h for l, h in v.REFUSED_IN_TEXT) for p in (0x13439, 0x202E, 0x41, 0xE9)))' "
-                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
-            in: dir)
+        let python = independentModule(
+            "import json; print(json.dumps([list(r) for r in v.REFUSED_IN_TEXT])); "
+                + "print(all(v.refused_in_text(chr(p)) == any(l <= p <= h for l, h in v.REFUSED_IN_TEXT) for p in (0x13439, 0x202E, 0x41, 0xE9)))")
         let lines = python.stdout.split(separator: "\n")
         #expect(python.status == 0 && lines.count == 2, "\(python.stdout) \(python.stderr)")
         let fromPython = try JSONDecoder().decode([[Int]].self, from: Data((lines.first ?? "").utf8))
@@ -109,11 +113,7 @@ import Testing
             #expect(Codes.isRefusedInText(scalar) == byCategory, "U+\(String(value, radix: 16, uppercase: true))")
         }
         // U+13439, a format control since Unicode 15.0: refused by both, whatever Python's tables say.
-        let text = shell(
-            "python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v\n"
-                + "try:\n    v.text(\"a\\U00013439b\", 10)\nexcept v.Fail:\n    print(\"refused\")' "
-                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
-            in: dir)
+        let text = independentModule("try:\n    v.text(\"a\\U00013439b\", 10)\nexcept v.Fail:\n    print(\"refused\")")
         #expect(text.stdout == "refused\n", "\(text.stdout) \(text.stderr)")
         #expect(Codes.isRefusedInText(Unicode.Scalar(0x13439)!))
         #expect(throws: InputError.self) { try Codes.text("a\u{13439}b", field: "ref", bytesMax: 10) }
@@ -132,10 +132,7 @@ import Testing
                 spec[start.upperBound...].firstRange(of: ". Codes ISO 3166").map { spec[start.upperBound..<$0.lowerBound] }
             })
         #expect(Set(listed.split(separator: " ").map(String.init)) == ours)
-        let python = shell(
-            "python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import verify_ledger as v; print(\" \".join(sorted(v.COUNTRIES)))' "
-                + "'\(URL(fileURLWithPath: Repository.independentVerifier).deletingLastPathComponent().path)'",
-            in: TempDir())
+        let python = independentModule("print(\" \".join(sorted(v.COUNTRIES)))")
         #expect(Set(python.stdout.split(whereSeparator: \.isWhitespace).map(String.init)) == ours, "\(python.stderr)")
         for refused in ["GR", "XK", "UK", "EU", "ZZ"] {
             #expect(!ours.contains(refused))
