@@ -156,6 +156,10 @@ public struct StoreReader {
     /// its own checksums and write-ahead log; its pages are not for an application to read.
     public func storageProblem() throws -> String? { try connection.storageProblem() }
 
+    /// `storageProblem`, begun now on a connection and thread of its own where the store allows it
+    /// (SQLite), so that the caller reads meanwhile; `StorageCheck.result` waits for the answer.
+    public func startStorageCheck() -> StorageCheck { connection.startStorageCheck() }
+
     /// How the schema (tables, columns, indexes, triggers, migration records) differs from what the
     /// code makes; nil when it is the same.
     public func schemaDifference() throws -> String? { try connection.schemaDifference() }

@@ -128,7 +128,9 @@ final class SQLiteBackend: StoreBackend {
     func read<T>(_ body: (any StoreConnection) throws -> T) throws -> T {
         let result: T
         do {
-            result = try queue.inDatabase { db in try Self.inReadTransaction(db) { try body(SQLiteConnection(db: db)) } }
+            result = try queue.inDatabase { db in
+                try Self.inReadTransaction(db) { try body(SQLiteConnection(db: db, location: queue.path)) }
+            }
         } catch {
             try checkUnchanged()
             throw LedgerDatabase.map(error, path: path)
@@ -251,6 +253,9 @@ final class SQLiteBackend: StoreBackend {
 /// A SQLite transaction's connection: cached statements, blobs and texts read in place.
 struct SQLiteConnection: StoreConnection {
     let db: Database
+    /// The path or URI the connection was opened with, for a check on a connection of its own
+    /// (`startStorageCheck`); nil where none may be opened (a write transaction's, a migration's).
+    var location: String? = nil
 
     private func arguments(_ values: [ColumnValue]) -> StatementArguments { StatementArguments(values.map(\.databaseValue)) }
 
@@ -300,6 +305,19 @@ struct SQLiteConnection: StoreConnection {
     func storageProblem() throws -> String? {
         let findings = try String.fetchAll(db, sql: "PRAGMA quick_check(1)")
         return findings == ["ok"] ? nil : (findings.first ?? "no answer")
+    }
+
+    /// `storageProblem` on a read-only connection of its own, on a thread of its own: `verify`
+    /// replays the entries meanwhile. It reads the file as committed when it begins, which is the
+    /// snapshot of this transaction unless a writer committed since (the storage is checked either way).
+    func startStorageCheck() -> StorageCheck {
+        guard let location else { return StorageCheck(finished: Result { try storageProblem() }) }
+        let configuration = LedgerDatabase.configuration(readOnly: true)
+        return StorageCheck {
+            let aside = try DatabaseQueue(path: location, configuration: configuration)
+            defer { try? aside.close() }
+            return try aside.read { try SQLiteConnection(db: $0).storageProblem() }
+        }
     }
 
     /// None: a file's permissions are the operating system's.

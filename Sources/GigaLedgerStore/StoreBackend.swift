@@ -63,6 +63,9 @@ protocol StoreConnection {
     func schemaDifference() throws -> String?
     /// What the database's own consistency check finds wrong with its storage; nil when nothing.
     func storageProblem() throws -> String?
+    /// `storageProblem`, begun now beside the caller's own reads where the store can (SQLite); its
+    /// answer is waited for with `StorageCheck.result`.
+    func startStorageCheck() -> StorageCheck
     /// What the connected role may do that the database's rules should forbid it.
     func privilegeWarnings() throws -> [String]
 
@@ -70,4 +73,32 @@ protocol StoreConnection {
     func insert(_ sql: String, _ values: [ColumnValue]) throws
     /// Waits for the inserts sent and not yet answered, and throws a refusal among them.
     func flush() throws
+}
+
+/// A storage check running on a thread of its own (`StoreConnection.startStorageCheck`), or one
+/// already answered. `@unchecked Sendable`: `outcome` is written once, before `done` is signalled,
+/// and read only after it.
+public final class StorageCheck: @unchecked Sendable {
+    private var outcome: Result<String?, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(finished: Result<String?, any Error>) {
+        outcome = finished
+        done.signal()
+    }
+
+    /// Runs `check` on a thread of its own (not the shared pool, which the replay's helpers use).
+    init(_ check: @escaping @Sendable () throws -> String?) {
+        Thread { [self] in
+            outcome = Result { try check() }
+            done.signal()
+        }.start()
+    }
+
+    /// What the check found (nil: nothing), once it is done; what it threw, if it failed.
+    public func result() throws -> String? {
+        done.wait()
+        done.signal()  // a second call answers at once
+        return try outcome!.get()
+    }
 }

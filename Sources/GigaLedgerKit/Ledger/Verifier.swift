@@ -211,7 +211,31 @@ final class Verifier {
     func run() throws -> VerificationReport {
         // The schema first: a dropped trigger or table would otherwise pass unseen.
         if let difference = try reader.schemaDifference() { return report(VerificationFailure(seq: 0, reason: "schema: \(difference)")) }
-        if let problem = try reader.storageProblem() { return report(VerificationFailure(seq: 0, reason: "SQLite's check of the file: \(problem)")) }
+        // SQLite's check of the file runs beside the replay (it is a tenth of the time at 30,000
+        // entries, on one core); its finding, like the schema's, is the one reported.
+        let storageCheck = reader.startStorageCheck()
+        let replayed: VerificationReport
+        do {
+            replayed = try replay()
+        } catch {
+            // A damaged page may stop the replay's reads first: the check's words say what is wrong.
+            if let problem = try storageCheck.result() { return storageFailure(problem) }
+            throw error
+        }
+        if let problem = try storageCheck.result() { return storageFailure(problem) }
+        return replayed
+    }
+
+    /// A finding of SQLite's own check, before any entry (none counted as verified).
+    private func storageFailure(_ problem: String) -> VerificationReport {
+        VerificationReport(
+            verifiedCount: 0, headHash: nil, origin: facts.origin,
+            failure: VerificationFailure(seq: 0, reason: "SQLite's check of the file: \(problem)"),
+            roots: [0: Merkle.emptyRoot])
+    }
+
+    /// Every entry in order, then what must be checked after the last.
+    private func replay() throws -> VerificationReport {
         storedCheckpoints = try reader.checkpoints()
         if let first = storedCheckpoints.first, first.size < 1 {
             return report(VerificationFailure(seq: 1, reason: "stored checkpoint \(first.size) is of no entries"))

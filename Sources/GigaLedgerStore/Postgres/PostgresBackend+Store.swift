@@ -155,6 +155,8 @@ extension PostgresSession: StoreConnection {
     /// None to read: PostgreSQL keeps its own checksums and write-ahead log; its pages are not for an application to read.
     func storageProblem() throws -> String? { nil }
 
+    func startStorageCheck() -> StorageCheck { StorageCheck(finished: .success(nil)) }
+
     /// A role that may update, delete or truncate, or that owns the tables and so may drop their triggers.
     func privilegeWarnings() throws -> [String] { try PostgresSchema.privilegeWarnings(self) }
 
