@@ -131,21 +131,43 @@ public struct NearKeys: Equatable, Sendable {
 
     /// A beneficiary's name as the duplicate rule compares it: compatibility-decomposed (NFKD:
     /// full-width and ligature forms, accents apart), in lower case (Unicode's default full
-    /// mapping; the final sigma ς as σ), only the letters and digits kept (general categories L and N: accents, spaces,
-    /// punctuation dropped); a name with none is kept as it is. "Müller GmbH", "MULLER GMBH" and
-    /// "Ｍｕｌｌｅｒ, GmbH" fold alike.
+    /// mapping; the final sigma ς as σ), only the letters and digits kept (general categories L and
+    /// N: accents, spaces, punctuation dropped); a name with none is kept as it is. "Müller GmbH",
+    /// "MULLER GMBH" and "Ｍｕｌｌｅｒ, GmbH" fold alike.
+    ///
+    /// Character by character, with Unicode `foldingUnicodeVersion`'s tables: a code point assigned
+    /// later is dropped as an unassigned one is, so a binary built with a later Swift (whose tables
+    /// know more characters) computes the keys older ledgers hold (FORMAT.md section 7). Folding each
+    /// character alone is folding the name: NFKD only reorders combining marks, which are dropped,
+    /// and Swift's lower-case mapping takes no context.
     public static func foldedName(_ name: String) -> String {
-        let kept = name.decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars.compactMap { scalar -> Unicode.Scalar? in
-            switch scalar.properties.generalCategory {
-            // The final sigma as the sigma: lower-casing maps Σ to either, depending on what follows.
-            case .lowercaseLetter where scalar.value == 0x3C2: return Unicode.Scalar(0x3C3)
-            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber, .letterNumber, .otherNumber:
-                return scalar
-            default: return nil
+        var kept = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars {
+            switch scalar.value {
+            case 0x30...0x39, 0x61...0x7A: kept.append(scalar)
+            case 0x41...0x5A: kept.append(Unicode.Scalar(UInt8(scalar.value) + 0x20))
+            case 0..<0x80: continue
+            default:
+                guard let age = scalar.properties.age, age.major < foldingUnicodeVersion || (age.major == foldingUnicodeVersion && age.minor == 0)
+                else { continue }
+                for folded in String(Character(scalar)).decomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
+                    switch folded.properties.generalCategory {
+                    // The final sigma as the sigma: lower-casing maps Σ to either, depending on what follows.
+                    case .lowercaseLetter where folded.value == 0x3C2: kept.append("\u{3C3}")
+                    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber, .letterNumber,
+                        .otherNumber:
+                        kept.append(folded)
+                    default: continue
+                    }
+                }
             }
         }
-        return kept.isEmpty ? name : String(String.UnicodeScalarView(kept))
+        return kept.isEmpty ? name : String(kept)
     }
+
+    /// The Unicode version (major, minor 0) whose decomposition, lower-case mapping and categories
+    /// `foldedName` uses: Swift 6.3's, with which every ledger so far was made.
+    public static let foldingUnicodeVersion = 17
 
     /// `text` with ASCII capitals in lower case: what "differs only in case" means for a reference.
     public static func foldedASCII(_ text: String) -> String {
