@@ -231,6 +231,12 @@ enum Schema {
         return try String.fetchAll(db.cachedStatement(sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
     }
 
+    /// Whether the recorded migrations are every one the code knows, in order, followed by others:
+    /// a later version's (FORMAT.md section 1).
+    static func isNewer(_ applied: [String]) -> Bool {
+        applied.count > known.count && Array(applied.prefix(known.count)) == known
+    }
+
     /// Why the recorded migrations are not the first ones the code knows, in order; nil when they are.
     static func migrationsProblem(_ applied: [String]) -> String? {
         if let unknown = applied.first(where: { !known.contains($0) }) {

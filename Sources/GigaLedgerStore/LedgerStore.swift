@@ -162,7 +162,7 @@ public struct StoreReader {
 
     /// How the schema (tables, columns, indexes, triggers, migration records) differs from what the
     /// code makes; nil when it is the same.
-    public func schemaDifference() throws -> String? { try connection.schemaDifference() }
+    public func schemaDifference() throws -> SchemaDifference? { try connection.schemaDifference() }
 
     /// What the connected role may do to the ledger that the database's own rules should forbid it
     /// (a PostgreSQL role that may update, delete or truncate, or that owns the tables and so may drop

@@ -299,7 +299,10 @@ struct SQLiteConnection: StoreConnection {
 
     func hasTable(_ name: String) throws -> Bool { try db.tableExists(name) }
 
-    func schemaDifference() throws -> String? { try Schema.difference(db) }
+    func schemaDifference() throws -> SchemaDifference? {
+        let applied = try Schema.applied(db)
+        return try Schema.difference(db).map { SchemaDifference(reason: $0, isNewer: Schema.isNewer(applied)) }
+    }
 
     /// `PRAGMA quick_check` (pages, b-trees, an index pointed at another's storage).
     func storageProblem() throws -> String? {

@@ -60,7 +60,7 @@ protocol StoreConnection {
     /// Whether the ledger has this table.
     func hasTable(_ name: String) throws -> Bool
     /// How the schema differs from what the code makes; nil when it is the same.
-    func schemaDifference() throws -> String?
+    func schemaDifference() throws -> SchemaDifference?
     /// What the database's own consistency check finds wrong with its storage; nil when nothing.
     func storageProblem() throws -> String?
     /// `storageProblem`, begun now beside the caller's own reads where the store can (SQLite); its
@@ -101,4 +101,14 @@ public final class StorageCheck: @unchecked Sendable {
         done.signal()  // a second call answers at once
         return try outcome!.get()
     }
+}
+
+/// How a ledger's schema differs from what the code makes (`StoreReader.schemaDifference`).
+public struct SchemaDifference: Sendable, CustomStringConvertible {
+    public let reason: String
+    /// Migrations are recorded after every one this code knows, all of them in order: the schema
+    /// of a later GigaLedger, of which this one can judge nothing (verify exits 2, as for a later
+    /// entry format), rather than a changed one.
+    public var isNewer = false
+    public var description: String { reason }
 }

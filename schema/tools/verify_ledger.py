@@ -32,6 +32,19 @@ class Fail(Exception):
     pass
 
 
+class NotALedger(Exception):
+    """A file of another application (section 1): nothing to verify (exit 2)."""
+
+
+def unbase64(text):
+    """Standard padded base64 (RFC 4648 section 4), canonical: exactly what encoding the bytes gives
+    (no other characters, spare bits zero; section 4), else a failure."""
+    data = __import__("base64").b64decode(text, validate=True)
+    if __import__("base64").b64encode(data).decode() != text:
+        raise Fail("%r is not canonical base64" % text[:60])
+    return data
+
+
 class Newer(Exception):
     """An entry of a later entry format (gigaledger/entry/vN, N > 1): this verifier cannot judge it."""
 
@@ -564,7 +577,7 @@ def open_checkpoint(note, origin, keys):
     parts = text.split("\n")
     if len(parts) != 4 or parts[3] or parts[0] != origin or not re.fullmatch(r"0|[1-9][0-9]*", parts[1]):
         raise Fail("stored checkpoint text is not this ledger's checkpoint")
-    root = __import__("base64").b64decode(parts[2], validate=True)
+    root = unbase64(parts[2])
     if len(root) != 32:
         raise Fail("stored checkpoint root is not 32 bytes")
     known = 0
@@ -578,7 +591,7 @@ def open_checkpoint(note, origin, keys):
         if not line.startswith("\u2014 ") or len(fields) != 2 or not fields[0]:
             raise Fail("stored checkpoint has a malformed signature line")
         name, blob = fields
-        blob = __import__("base64").b64decode(blob, validate=True)
+        blob = unbase64(blob)
         if len(blob) < 5:
             raise Fail("stored checkpoint has a malformed signature line")
         for public_key in keys:
@@ -605,7 +618,7 @@ def check_cosignature(row, texts, state):
     if not line.startswith("\u2014 ") or len(line[2:].split(" ")) != 2:
         raise Fail("stored cosignature line is malformed")
     name, blob = line[2:].split(" ")
-    blob = __import__("base64").b64decode(blob, validate=True)
+    blob = unbase64(blob)
     if len(blob) != 76 or blob[:4] != hashlib.sha256(name.encode() + b"\n\x04" + key["public_key"]).digest()[:4]:
         raise Fail("stored cosignature is not by its key")
     message = b"cosignature/v1\ntime %d\n" % int.from_bytes(blob[4:12], "big") + texts[size].encode()
@@ -641,6 +654,9 @@ def schema_difference(db):
     they are the first of schema/migrations/*.sql, in order."""
     known = sorted(name[:-4] for name in os.listdir(MIGRATIONS) if name.endswith(".sql"))
     applied = [row[0] for row in db.execute("SELECT identifier FROM grdb_migrations ORDER BY identifier")]
+    if len(applied) > len(known) and applied[:len(known)] == known:
+        # Every known migration, then later ones: a newer GigaLedger's schema (exit 2, as a newer entry format).
+        raise Newer("the ledger file: its schema is a newer GigaLedger's (migrations %s; this verifier knows %s)" % (", ".join(applied[len(known):]), known[-1]))
     if not applied or applied != known[:len(applied)]:
         return "the migrations recorded (%s) are not the first of %s" % (", ".join(applied), ", ".join(known))
     expected = sqlite3.connect(":memory:")
@@ -928,10 +944,14 @@ def verify(path, authority_key_id=None):
     # Text read whole and as UTF-8; bytes that are not UTF-8 become U+FFFD, which matches nothing.
     db.text_factory = lambda data: data.decode("utf-8", "replace")
     if db.execute("PRAGMA application_id").fetchone()[0] != 0x474C4447:
-        raise SystemExit("not a GigaLedger ledger")
+        raise NotALedger("%s is not a GigaLedger ledger (SQLite application_id is not 0x474C4447)" % path)
     difference = schema_difference(db)
     if difference:
         return 0, "the ledger file: schema: %s" % difference
+    # Section 8: SQLite's own check of the pages and b-trees, whatever this verifier reads.
+    check = [row[0] for row in db.execute("PRAGMA quick_check(1)")]
+    if check != ["ok"]:
+        return 0, "the ledger file: SQLite's check of the file: %s" % (check[0] if check else "no answer")
     state, h, n = Ledger(), bytes(32), 1
     stack, origin, texts, pending_root = [], None, {}, None
     # Section 1: a table a migration the file has not recorded would make is absent and holds
@@ -1064,6 +1084,9 @@ if __name__ == "__main__":
         sys.exit(2)
     except Newer as error:
         print("cannot verify with this verifier: %s" % error)
+        sys.exit(2)
+    except NotALedger as error:
+        print("cannot verify: %s" % error, file=sys.stderr)
         sys.exit(2)
     print(message)
     if len(sys.argv) == 2 and failed is None:

@@ -114,9 +114,12 @@ extension EntryBody {
 
     static func formatVersion(_ stated: String) throws(EntryFormatError) -> Int {
         let prefix = "gigaledger/entry/v"
-        if stated.hasPrefix(prefix), let version = Int(stated.dropFirst(prefix.count)), String(version) == stated.dropFirst(prefix.count) {
-            if formatVersions.contains(version) { return version }
-            if version > formatVersion { throw .newerFormat(stated) }
+        // Decimal digits without a leading zero, of any length (FORMAT.md section 4): a number
+        // beyond Int is a later revision too, not a malformed one.
+        let digits = stated.dropFirst(prefix.count)
+        if stated.hasPrefix(prefix), !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }), digits.first != "0" {
+            if let version = Int(digits), formatVersions.contains(version) { return version }
+            if Int(digits).map({ $0 > formatVersion }) ?? true { throw .newerFormat(stated) }
         }
         throw .field("body.format", "is not one of \(formatVersions.map { formatText($0) }.joined(separator: ", "))")
     }

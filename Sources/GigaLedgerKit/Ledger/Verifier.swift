@@ -210,7 +210,10 @@ final class Verifier {
 
     func run() throws -> VerificationReport {
         // The schema first: a dropped trigger or table would otherwise pass unseen.
-        if let difference = try reader.schemaDifference() { return report(VerificationFailure(seq: 0, reason: "schema: \(difference)")) }
+        if let difference = try reader.schemaDifference() {
+            // A later GigaLedger's schema: nothing is judged of it (exit 2).
+            return report(VerificationFailure(seq: 0, reason: "schema: \(difference)", isNewerFormat: difference.isNewer))
+        }
         // SQLite's check of the file runs beside the replay (it is a tenth of the time at 30,000
         // entries, on one core); its finding, like the schema's, is the one reported.
         let storageCheck = reader.startStorageCheck()

@@ -150,7 +150,7 @@ extension PostgresSession: StoreConnection {
 
     func hasTable(_ name: String) throws -> Bool { try PostgresSchema.hasTable(self, name) }
 
-    func schemaDifference() throws -> String? { try PostgresSchema.difference(self) }
+    func schemaDifference() throws -> SchemaDifference? { try PostgresSchema.difference(self).map { SchemaDifference(reason: $0) } }
 
     /// None to read: PostgreSQL keeps its own checksums and write-ahead log; its pages are not for an application to read.
     func storageProblem() throws -> String? { nil }

@@ -157,6 +157,26 @@ import Testing
         #expect(NearKeys.foldedName("A\u{31350}\u{10D50}") == "a\u{31350}\u{10D70}")
     }
 
+    /// A file of another application is not a ledger: both verifiers exit 2 (cannot be used), not
+    /// 1 (FORMAT.md section 1). Base64 is canonical wherever it is read: the same bytes with a spare
+    /// bit set are another text, refused by both (section 4).
+    @Test func bothRefuseAFileOfAnotherApplicationAndBase64ThatIsNotCanonical() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("PRAGMA application_id = 1")
+        let ours = Binary.run(["verify", "--ledger", fixture.path], in: fixture.dir)
+        #expect(ours.status == 2, "\(ours.stdout) \(ours.stderr)")
+        let theirs = independent(fixture)
+        #expect(theirs.status == 2 && theirs.stderr.contains("is not a GigaLedger ledger"), "\(theirs.stdout) \(theirs.stderr)")
+        let canonical = Encoding.base64([UInt8](repeating: 7, count: 32))
+        let spareBitSet = String(canonical.dropLast(2)) + "d="
+        #expect(canonical.hasSuffix("c=") && Encoding.unbase64(spareBitSet) == nil)
+        #expect(throws: NoteError.self) { try Checkpoint.parse("test/ledger\n1\n\(spareBitSet)\n") }
+        #expect((try? Checkpoint.parse("test/ledger\n1\n\(canonical)\n")) != nil)
+        let python = independentModule(
+            "print(len(v.unbase64(\"\(canonical)\")))\ntry:\n    v.unbase64(\"\(spareBitSet)\")\nexcept v.Fail:\n    print(\"refused\")")
+        #expect(python.stdout == "32\nrefused\n", "\(python.stdout) \(python.stderr)")
+    }
+
     /// The countries a body may name are one named list (issue 36): ISO 3166-1's 249 official
     /// codes with Greece as EL, the same in schema/FORMAT.md, `Codes` and verify_ledger.py; GR,
     /// XK, UK and EU refused by both verifiers.

@@ -50,9 +50,37 @@ import Testing
         #expect(report.status == 2 && report.stderr.contains("written by a newer GigaLedger"), "\(report.status) \(report.stderr)")
         let python = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
         #expect(python.status == 2 && python.stdout.contains("entry 10: written by a newer GigaLedger"), "\(python.stdout)")
-        try insert(format: "gigaledger/entry/v2x")
-        let damaged = try #require(try fixture.verify().failure)
-        #expect(damaged.seq == 10 && !damaged.isNewerFormat && damaged.kind == .notVerified, "\(damaged)")
+        // A revision number beyond 64 bits is a later revision too (FORMAT.md section 4), for both verifiers.
+        try insert(format: "gigaledger/entry/v9223372036854775808")
+        #expect(try fixture.verify().failure?.isNewerFormat == true)
+        let huge = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
+        #expect(huge.status == 2, "\(huge.stdout)")
+        for damagedFormat in ["gigaledger/entry/v2x", "gigaledger/entry/v03", "gigaledger/entry/v+3"] {
+            try insert(format: damagedFormat)
+            let damaged = try #require(try fixture.verify().failure)
+            #expect(damaged.seq == 10 && !damaged.isNewerFormat && damaged.kind == .notVerified, "\(damaged)")
+            let python = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
+            #expect(python.status == 1 && python.stdout.hasPrefix("entry 10:"), "\(damagedFormat): \(python.stdout)")
+        }
+    }
+
+    /// The schema of a later GigaLedger (every migration this one knows, then others) is not
+    /// called tampered (exit 1) but "cannot verify with this version" (exit 2), as a later entry
+    /// format is, by both verifiers; an unknown migration among the known ones still is tampering.
+    @Test func aSchemaOfANewerVersionIsNotCalledDamaged() throws {
+        let fixture = try Fixture()
+        try fixture.tamper("INSERT INTO grdb_migrations VALUES ('9999_later')")
+        let newer = try #require(try fixture.verify().failure)
+        #expect(newer.seq == 0 && newer.isNewerFormat && newer.kind == .unusable, "\(newer)")
+        let run = Binary.run(["verify", "--ledger", fixture.path], in: fixture.dir)
+        #expect(run.status == 2, "\(run.stdout) \(run.stderr)")
+        let python = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
+        #expect(python.status == 2 && python.stdout.contains("newer GigaLedger"), "\(python.stdout)")
+        try fixture.tamper("DELETE FROM grdb_migrations WHERE identifier = '9999_later'; INSERT INTO grdb_migrations VALUES ('0003_between')")
+        let changed = try #require(try fixture.verify().failure)
+        #expect(changed.seq == 0 && !changed.isNewerFormat, "\(changed)")
+        let changedPython = shell("python3 \(Repository.independentVerifier) \(fixture.path)", in: fixture.dir)
+        #expect(changedPython.status == 1, "\(changedPython.stdout)")
     }
 
     @Test func changedAmountIsFound() throws {

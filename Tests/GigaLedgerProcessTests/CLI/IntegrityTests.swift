@@ -475,6 +475,9 @@ import Testing
         let verify = fixture.run(["verify"])
         #expect(verify.status == 1, "\(verify.stdout) \(verify.stderr)")
         #expect(verify.stdout.contains("SQLite's check of the file"), "\(verify.stdout)")
+        // The independent verifier runs the same check, though it never reads that index (FORMAT.md section 8).
+        let python = shell("python3 '\(Repository.independentVerifier)' ledger.sqlite", in: fixture.dir)
+        #expect(python.status == 1 && python.stdout.hasPrefix("the ledger file: SQLite's check of the file"), "\(python.stdout)")
     }
 
     /// The independent verifier checks the stored Merkle tree too.
