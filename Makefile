@@ -1,9 +1,9 @@
 # GigaLedger: `make demo` and `make test` do all the set-up on a fresh Debian machine with Swift.
 SWIFT ?= swift
 # What the build needs from Debian: libsodium and SQLite to build against, and pkg-config to find
-# them. The demo also runs sqlite3 and minisign (it checks the report's signature and the copy's
+# them; p11-kit's PKCS#11 header (keys on tokens: the module is loaded at run time, not linked). The demo also runs sqlite3 and minisign (it checks the report's signature and the copy's
 # entries with standard tools): `make demo` installs only these.
-BUILD_PACKAGES = libsodium-dev libsqlite3-dev pkg-config
+BUILD_PACKAGES = libsodium-dev libsqlite3-dev pkg-config libp11-kit-dev
 DEMO_PACKAGES = $(BUILD_PACKAGES) sqlite3 minisign
 # What the tests need besides: xxd, minisign and hledger for the tests that check our formats with
 # standard tools, GNU time for the benchmark's peak-memory figure, faketime for the tests of a wrong
@@ -11,8 +11,9 @@ DEMO_PACKAGES = $(BUILD_PACKAGES) sqlite3 minisign
 # static files, chromium with chromium-driver to read the public page in a real browser (with
 # Selenium and axe-selenium-python, from PyPI), PostgreSQL's server and client, which the tests of
 # the PostgreSQL store start on their own (issue 16), and systemd's systemd-analyze, which checks the
-# service units in deploy/systemd.
-APT_PACKAGES = $(DEMO_PACKAGES) xxd hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client systemd
+# service units in deploy/systemd, and SoftHSM2, the token the tests of keys in hardware initialise
+# (issue 37), with OpenSC's pkcs11-tool to make a key of another type on it.
+APT_PACKAGES = $(DEMO_PACKAGES) xxd hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client systemd softhsm2 opensc
 DEMO_DIR ?= demo
 # Where `make install` puts the binary, its manual page and shell completions.
 PREFIX ?= /usr/local

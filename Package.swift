@@ -34,12 +34,18 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // The PKCS#11 interface (RFC 7512 keys on tokens): p11-kit's header only (Debian:
+        // libp11-kit-dev); a token's module is loaded at run time, nothing is linked.
+        .systemLibrary(
+            name: "CPKCS11",
+            providers: [.apt(["libp11-kit-dev"])]
+        ),
         // The layers, each a target so that no arrow can point the wrong way (README, "Architecture"):
         // Core (values, formats, crypto, keys, Merkle math, rules; no SQL) <- Store (every SQL statement)
         // <- Kit (the services: append, import, verify, transparency, reports) <- the CLI.
         .target(
             name: "GigaLedgerCore",
-            dependencies: ["CSodium"]
+            dependencies: ["CSodium", "CPKCS11"]
         ),
         .target(
             name: "GigaLedgerStore",

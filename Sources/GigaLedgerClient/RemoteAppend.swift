@@ -39,7 +39,7 @@ public struct RemoteAppend: Sendable {
 
     /// Signs `data` after the server's checked head and submits it; returns the entry recorded.
     /// A retry of a submission whose answer was lost is found by its hash: never recorded twice.
-    public func append(_ data: EntryData, key: SigningKey, checks: EntryChecks) async throws -> Entry {
+    public func append(_ data: EntryData, key: any Signer, checks: EntryChecks) async throws -> Entry {
         try await appendCounting(data, key: key, checks: checks).entry
     }
 
@@ -47,14 +47,14 @@ public struct RemoteAppend: Sendable {
     /// `after`: a head checked by the previous append of this process (its answer's proof), so a
     /// run of appends asks for the head once; nil asks the server.
     public func appendCounting(
-        _ data: EntryData, key: SigningKey, checks: EntryChecks,
+        _ data: EntryData, key: any Signer, checks: EntryChecks,
         after: HeadTrust.Checked? = nil
     ) async throws -> (entry: Entry, conflicts: Int, next: HeadTrust.Checked) {
         var made = 0
         let (entries, next) = try await appendBatch(checks: checks, after: after) { head in
             made += 1
             return [
-                Entry.make(
+                try Entry.make(
                     body: EntryBody(seq: head.seq + 1, signer: key.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash, key: key)
             ]
         }

@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// schema/FORMAT.md section 17). `listening` is called with the bound address ("HOST:PORT") once
 /// the server accepts connections.
 public func buildApplication(
-    _ configuration: ServerConfiguration, logKey: SigningKey, logger: Logger, reloader: ServerReloader? = nil,
+    _ configuration: ServerConfiguration, logKey: any Signer, logger: Logger, reloader: ServerReloader? = nil,
     listening: @escaping @Sendable (String) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let service = try await NIOThreadPool.singleton.runIfActive {

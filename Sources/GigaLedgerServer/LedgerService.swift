@@ -20,8 +20,8 @@ final class LedgerService: Sendable {
     /// The largest checkpoint this server signed or kept, outside the ledger (`--state`).
     private let rollbackGuard: RollbackGuard?
     /// The log key it signs checkpoints with; replaced on SIGHUP (`reloadLogKey`).
-    var logKey: SigningKey { logKeyHolder.withLock { $0 } }
-    private let logKeyHolder: Mutex<SigningKey>
+    var logKey: any Signer { logKeyHolder.withLock { $0 } }
+    private let logKeyHolder: Mutex<any Signer>
     let origin: String
     let limits: ServerLimits
     /// The folder of report folders the public page shows.
@@ -58,7 +58,7 @@ final class LedgerService: Sendable {
     /// refused), verifies all of it (a server never serves, nor signs over, a ledger that does not
     /// verify), and checks that `logKey` may sign its checkpoints.
     init(
-        path: String, logKey: SigningKey, limits: ServerLimits, reports: String? = nil, listening: Bool = false,
+        path: String, logKey: any Signer, limits: ServerLimits, reports: String? = nil, listening: Bool = false,
         stateDirectory: String? = nil
     ) throws {
         self.reports = reports
@@ -83,7 +83,7 @@ final class LedgerService: Sendable {
     /// Refuses a key that may not sign this ledger's checkpoints: not an enrolled log (or
     /// authority) key, or revoked.
     /// `running`: the server is serving (SIGHUP): a key is then enrolled through it.
-    static func checkLogKey(_ logKey: SigningKey, keys: [KeyRecord], path: String, running: Bool = false) throws {
+    static func checkLogKey(_ logKey: any Signer, keys: [KeyRecord], path: String, running: Bool = false) throws {
         guard let record = keys.first(where: { $0.enrolment.publicKey == logKey.publicKey }), record.enrolment.role.signsCheckpoints
         else {
             let how =
@@ -102,7 +102,7 @@ final class LedgerService: Sendable {
     /// Signs with `key` from now on (SIGHUP); the caller checked it as at start (`checkLogKey`).
     /// The key it replaces stays valid for what it signed until the authority revokes it (through
     /// this server, now allowed).
-    func replaceLogKey(_ key: SigningKey) {
+    func replaceLogKey(_ key: any Signer) {
         logKeyHolder.withLock { $0 = key }
     }
 
@@ -297,7 +297,7 @@ final class LedgerService: Sendable {
     /// read (and the checkpoint signed) in one snapshot.
     private static func parts(
         _ ledger: any LedgerServing, size: Int64, known: Int64, proving seq: Int64?, common: HeadCommon?, keptNote: String?,
-        key: SigningKey, keyEntries: [Entry]?
+        key: any Signer, keyEntries: [Entry]?
     ) throws -> HeadParts {
         let proofs: Ledger.HeadProofs
         do {

@@ -29,7 +29,7 @@ public final class ServerReloader: Sendable {
 
     /// Replaces the log key, the witnesses and the certificate with those given (read again by the
     /// caller from the same files), each checked first; returns what now runs, for the log.
-    public func reload(logKey: SigningKey, witnesses: [WitnessEndpoint]) async throws -> String {
+    public func reload(logKey: any Signer, witnesses: [WitnessEndpoint]) async throws -> String {
         let parts = parts.withLock { $0 }
         guard let service = parts.service else { throw Refusal("the server is not running yet: nothing was reloaded") }
         guard witnesses.count == (parts.witnessing?.witnesses.count ?? 0) else {

@@ -14,10 +14,18 @@ extension GigaLedger {
 extension GigaLedger.Key {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new Ed25519 key pair: NAME.key (secret, encrypted, mode 0600) and NAME.pub (minisign format).")
+            abstract: "Make a new Ed25519 key pair: NAME.key (secret, encrypted, mode 0600) and NAME.pub (minisign format).",
+            discussion: """
+                With --pkcs11 URI the pair is made on a token (a smart card, an HSM, SoftHSM2), which never lets \
+                the private key out (sensitive, not extractable: both checked); only NAME.pub is written. The URI \
+                names the token and the new key's label, e.g. pkcs11:token=Officer;object=ledger (RFC 7512).
+                """)
 
-        @Option(name: .long, help: ArgumentHelp("Write NAME.key and NAME.pub.", valueName: "name"))
+        @Option(name: .long, help: ArgumentHelp("Write NAME.key and NAME.pub (with --pkcs11, NAME.pub only).", valueName: "name"))
         var out: String
+
+        @Option(name: .long, help: ArgumentHelp("Make the key on the token this PKCS#11 URI names (object= is its label).", valueName: "uri"))
+        var pkcs11: String?
 
         @Flag(name: .long, help: "Store the secret key without a passphrase (for automation; anyone who can read the file can sign).")
         var unencrypted = false
@@ -30,6 +38,7 @@ extension GigaLedger.Key {
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() async throws {
+            if let pkcs11 { return try generateOnToken(pkcs11) }
             let strength = try Sodium.KDFStrength.parse(kdf, field: "kdf")
             let keyPath = out + ".key", pubPath = out + ".pub"
             for path in [keyPath, pubPath] where FileManager.default.fileExists(atPath: path) { throw KeyError.exists(path: path) }
@@ -52,6 +61,22 @@ extension GigaLedger.Key {
                 for path in [keyPath, pubPath] { try? FileManager.default.removeItem(atPath: path) }
                 throw error
             }
+        }
+
+        /// The pair made on the token; NAME.pub written from the public half the token stores.
+        func generateOnToken(_ text: String) throws {
+            guard !unencrypted else {
+                throw InputError(field: "unencrypted", value: "true", problem: "does not apply to a key on a token (its PIN guards it)")
+            }
+            let pubPath = out + ".pub"
+            if FileManager.default.fileExists(atPath: pubPath) { throw KeyError.exists(path: pubPath) }
+            let uri = try PKCS11URI.parse(text)
+            let key = try TokenKey.generate(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
+            try KeyFiles.writeNew(path: pubPath, text: key.publicKey.minisignFile(), mode: 0o644)
+            print("key \(key.id)")
+            print("on token \(key.tokenName): \(key.uri) (sensitive, not extractable)")
+            print("public key: \(pubPath)")
+            try flushStandardOutput()
         }
     }
 
@@ -141,18 +166,29 @@ extension GigaLedger.Key {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an enrolled key's public key file (minisign .pub), as the ledger enrols it.",
+            abstract: "Write an enrolled key's public key file (minisign .pub), as the ledger enrols it, or a token key's.",
             discussion: """
                 On a copy you verified (`gigaledger sync`, `gigaledger verify`), the key comes from an enrolment the \
                 authority signed: for example the log key that signs the published checkpoints, for \
-                schema/tools/check_tiles.py --key. `key list` shows the IDs.
+                schema/tools/check_tiles.py --key. `key list` shows the IDs. With --pkcs11 URI, the public key of \
+                a key on a token, read from the token (its PIN is asked) and checked against a signature it makes.
                 """)
 
         @OptionGroup var ledger: LocalLedgerOptions
-        @Option(name: .long, help: ArgumentHelp("The key's ID (16 hex digits).", valueName: "id")) var id: String
+        @Option(name: .long, help: ArgumentHelp("The key's ID (16 hex digits).", valueName: "id")) var id: String?
+        @Option(name: .long, help: ArgumentHelp("The key on a token this PKCS#11 URI names, instead of --id.", valueName: "uri"))
+        var pkcs11: String?
+        @OptionGroup var passphrase: PassphraseOptions
         @Option(name: .long, help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
 
         func run() async throws {
+            if let pkcs11 {
+                guard id == nil else { throw CLIError(message: "give --id or --pkcs11, not both", kind: .refused) }
+                let uri = try PKCS11URI.parse(pkcs11)
+                let key = try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
+                return try emit(key.publicKey.minisignFile(), to: out)
+            }
+            guard let id else { throw CLIError(message: "give --id (an enrolled key) or --pkcs11 (a key on a token)", kind: .refused) }
             let keyID = try KeyID.parse(id, field: "id")
             guard let record = try ledger.open(forWriting: false).keys().first(where: { $0.enrolment.publicKey.id == keyID }) else {
                 throw InputError(field: "id", value: id, problem: "is not a key enrolled in this ledger (`gigaledger key list` shows them)")

@@ -231,13 +231,47 @@ extension LedgerLocation {
     }
 }
 
-/// The passphrase source: `--passphrase-file PATH`, else `GIGALEDGER_PASSPHRASE_FILE`, else the terminal.
+/// The passphrase source: `--passphrase-file PATH`, else `GIGALEDGER_PASSPHRASE_FILE`, else the
+/// terminal; for a key on a token, the same file or terminal gives its PIN, and `--pkcs11-module`
+/// the token's PKCS#11 module.
 struct PassphraseOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("Read the passphrase from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).", valueName: "path"),
+        help: ArgumentHelp(
+            "Read the passphrase (or a token's PIN) from this file (default: $GIGALEDGER_PASSPHRASE_FILE, else ask on the terminal).",
+            valueName: "path"),
         completion: .file())
     var passphraseFile: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The PKCS#11 module of a key given as a pkcs11: URI (default: $GIGALEDGER_PKCS11_MODULE, else p11-kit's proxy).",
+            valueName: "path"),
+        completion: .file(extensions: ["so"]))
+    var pkcs11Module: String?
+
+    /// Where a token key's module is and how long a call to it is waited for
+    /// (`GIGALEDGER_PKCS11_SECONDS`, default `TokenKey.waitSecondsDefault`).
+    func tokenAccess(uri: PKCS11URI) throws -> TokenKey.Access {
+        var seconds = TokenKey.waitSecondsDefault
+        if let text = Environment.value(Environment.pkcs11Seconds) {
+            guard let value = Int(text), String(value) == text, (1...3600).contains(value) else {
+                throw CLIError(message: "\(Environment.pkcs11Seconds) \(InputError.quoted(text)) is not a number of seconds from 1 to 3600", kind: .unusable)
+            }
+            seconds = value
+        }
+        guard let module = uri.modulePath ?? pkcs11Module ?? Environment.value(Environment.pkcs11Module) ?? Environment.pkcs11ProxyModule else {
+            throw TokenError.noModule(uri.description)
+        }
+        return TokenKey.Access(modulePath: module, waitSeconds: seconds)
+    }
+
+    /// A token's PIN: from the passphrase file, else asked on the terminal without echo.
+    func readPIN(token: String) throws -> SecretBytes {
+        if let file { return try KeyFiles.readPassphrase(path: file) }
+        return try Terminal.readSecret(prompt: "PIN for token \(token): ")
+    }
 
     var file: String? {
         passphraseFile ?? Environment.value(Environment.passphraseFile)
@@ -268,7 +302,7 @@ struct PassphraseOptions: ParsableArguments {
 /// The signing key: `--key PATH`, else `GIGALEDGER_KEY`.
 struct SigningOptions: ParsableArguments {
     @Option(
-        name: .long, help: ArgumentHelp("Your secret key file (default: $GIGALEDGER_KEY).", valueName: "path"),
+        name: .long, help: ArgumentHelp("Your secret key file, or a key on a token as a pkcs11: URI (default: $GIGALEDGER_KEY).", valueName: "path"),
         completion: .file(extensions: ["key"]))
     var key: String?
 
@@ -284,11 +318,19 @@ struct SigningOptions: ParsableArguments {
     /// The key file: `--key`, else `GIGALEDGER_KEY`.
     var keyPath: String? { key ?? Environment.value(Environment.key) }
 
-    /// Reads, checks and (if encrypted) decrypts the secret key; `interactive` false (a server's
-    /// SIGHUP) never asks the terminal: an encrypted key then needs a passphrase file.
-    func load(interactive: Bool = true) throws -> SigningKey {
+    /// Reads, checks and (if encrypted) decrypts the secret key, or opens the key on a token that
+    /// a `pkcs11:` URI names (RFC 7512); `interactive` false (a server's SIGHUP) never asks the
+    /// terminal: an encrypted key or a token's PIN then needs a passphrase file (or the URI's pin-source).
+    func load(interactive: Bool = true) throws -> any Signer {
         guard let path = keyPath else {
             throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", kind: .unusable)
+        }
+        if PKCS11URI.isURI(path) {
+            let uri = try PKCS11URI.parse(path)
+            return try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { token in
+                guard interactive || passphrase.file != nil else { throw TokenError.pinNeeded(token: token) }
+                return try passphrase.readPIN(token: token)
+            }
         }
         let parsed = try KeyFiles.readSecret(path: path)
         if !interactive && parsed.isEncrypted && passphrase.file == nil {
@@ -339,6 +381,15 @@ enum Environment {
     static let server = "GIGALEDGER_SERVER"
     /// A PEM file of the certificates to trust for an https:// server, instead of the system's.
     static let serverCA = "GIGALEDGER_SERVER_CA"
+    /// The PKCS#11 module for keys given as pkcs11: URIs, and how long a call to it is waited for.
+    static let pkcs11Module = "GIGALEDGER_PKCS11_MODULE"
+    static let pkcs11Seconds = "GIGALEDGER_PKCS11_SECONDS"
+    /// p11-kit's proxy module (Debian: p11-kit-modules), which loads the modules the system has
+    /// configured (OpenSC for smart cards, an HSM's): the module used when none is named.
+    static var pkcs11ProxyModule: String? {
+        ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"].map { $0 + "/p11-kit-proxy.so" }
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
 
     /// The known-ledgers file of this user (XDG_CONFIG_HOME or HOME).
     static var trustedAuthorities: TrustedAuthorities {

@@ -113,7 +113,7 @@ extension GigaLedger {
                                 kind: .refused)
                         }
                         return [
-                            Entry.make(
+                            try Entry.make(
                                 body: EntryBody(seq: head.seq + 1, signer: signer.id, recordedAt: try Timestamp.now(), data: issueEntry),
                                 prevHash: head.hash, key: signer)
                         ]

@@ -72,7 +72,7 @@ struct RouteFixture: Sendable {
                 factory: "de-jupiter", source: .memberState("DE"), amount: Cents(100_000),
                 date: CalendarDate.parse("2026-02-15", field: "date"), category: .capex, kind: .payment, ref: ref))
         let body = EntryBody(seq: head.seq + 1, signer: officer.id, recordedAt: try recordedAt ?? Timestamp.now(), data: data)
-        return Entry.make(body: body, prevHash: head.hash, key: officer)
+        return try Entry.make(body: body, prevHash: head.hash, key: officer)
     }
 
     /// The ledger's head, read from the file.

@@ -100,7 +100,7 @@ import Testing
                 seq: good.seq, type: good.type, body: good.body, prevHash: good.prevHash, hash: good.hash, signer: good.signer,
                 signature: [UInt8](repeating: 0, count: 64), recordedAt: good.recordedAt)
             let skewed = try fixture.payment("R-2", after: head, recordedAt: "2026-01-01T00:00:00Z")
-            let outOfScope = Entry.make(
+            let outOfScope = try Entry.make(
                 body: EntryBody(
                     seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
                     data: .contribution(
@@ -147,7 +147,7 @@ import Testing
             #expect(refused.text.contains("looks like entry \(first.seq)"), "\(refused.text)")
             #expect(try fixture.head() == head, "nothing written")
             guard case .contribution(let item) = try EntryBody.decode(plain.body).data else { throw RouteTestFailure("not a contribution") }
-            let said = Entry.make(
+            let said = try Entry.make(
                 body: EntryBody(
                     seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
                     data: .contribution(

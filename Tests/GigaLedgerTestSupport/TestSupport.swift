@@ -251,7 +251,7 @@ extension Fixture {
 
     /// Inserts a correctly chained entry signed by `key`, bypassing the rules, as a forger with raw SQL would.
     package func forge(_ body: EntryBody, after head: Entry, key: SigningKey) throws {
-        let entry = Entry.make(body: body, prevHash: head.hash, key: key)
+        let entry = try Entry.make(body: body, prevHash: head.hash, key: key)
         try tamper(
             "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [

@@ -3,10 +3,10 @@
 /// the file, and a global signature over the signature and the trusted comment.
 public enum Minisign {
     /// The `.minisig` text for `file`. Deterministic: the same file, key and comment give the same bytes.
-    public static func sign(_ file: [UInt8], key: SigningKey, trustedComment: String) -> String {
+    public static func sign(_ file: [UInt8], key: any Signer, trustedComment: String) throws -> String {
         precondition(!trustedComment.contains("\n"), "Minisign.sign: the trusted comment is one line")
-        let signature = key.sign(Sodium.blake2b512(file))
-        let global = key.sign(signature + Array(trustedComment.utf8))
+        let signature = try key.sign(Sodium.blake2b512(file))
+        let global = try key.sign(signature + Array(trustedComment.utf8))
         return "untrusted comment: gigaledger signature from key \(key.id)\n"
             + Encoding.base64(Array("ED".utf8) + key.id.bytes + signature) + "\n"
             + "trusted comment: \(trustedComment)\n"

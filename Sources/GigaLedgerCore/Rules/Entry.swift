@@ -74,12 +74,12 @@ public struct Entry: Equatable, Sendable {
     }
 
     /// Builds and signs the entry for `body` after `prevHash`.
-    package static func make(body: EntryBody, prevHash: [UInt8], key: SigningKey) -> Entry {
+    package static func make(body: EntryBody, prevHash: [UInt8], key: any Signer) throws -> Entry {
         precondition(body.signer == key.id, "Entry.make: body names another signer")
         let bytes = body.encoded()
         let hash = hash(prevHash: prevHash, body: bytes)
         return Entry(
             seq: body.seq, type: body.type, body: bytes, prevHash: prevHash, hash: hash, signer: key.id.description,
-            signature: key.sign(signedMessage(hash: hash)), recordedAt: body.recordedAt)
+            signature: try key.sign(signedMessage(hash: hash)), recordedAt: body.recordedAt)
     }
 }

@@ -112,9 +112,9 @@ public struct NoteKey: Equatable {
     }
 
     /// Signs `text` as a note signature line.
-    public static func sign(_ text: String, name: String, key: SigningKey) throws(NoteError) -> SignedNote.Signature {
+    public static func sign(_ text: String, name: String, key: any Signer) throws -> SignedNote.Signature {
         let noteKey = try NoteKey(name: name, publicKey: key.publicKey)
-        return SignedNote.Signature(name: name, keyID: noteKey.keyID(type: signatureType), payload: key.sign(Array(text.utf8)))
+        return SignedNote.Signature(name: name, keyID: noteKey.keyID(type: signatureType), payload: try key.sign(Array(text.utf8)))
     }
 
     /// Whether `signature` is this key's note signature of `text`. Lines for other keys are not this key's.
@@ -129,12 +129,12 @@ public struct NoteKey: Equatable {
 
     /// A C2SP tlog-cosignature line: key ID (type 0x04) || 8-byte big-endian time || signature of
     /// "cosignature/v1\ntime <time>\n" followed by the note text.
-    public static func cosign(_ text: String, name: String, key: SigningKey, timestamp: UInt64) throws(NoteError) -> SignedNote.Signature {
+    public static func cosign(_ text: String, name: String, key: any Signer, timestamp: UInt64) throws -> SignedNote.Signature {
         let noteKey = try NoteKey(name: name, publicKey: key.publicKey)
         let time = (0..<8).map { UInt8(truncatingIfNeeded: timestamp >> (56 - 8 * $0)) }
         return SignedNote.Signature(
             name: name, keyID: noteKey.keyID(type: cosignatureType),
-            payload: time + key.sign(cosignedMessage(text, timestamp: timestamp)))
+            payload: try time + key.sign(cosignedMessage(text, timestamp: timestamp)))
     }
 
     /// The key among `keys` whose cosignature `signature` is, over `text`; nil when none. The line's

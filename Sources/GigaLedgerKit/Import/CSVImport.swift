@@ -604,7 +604,7 @@ extension FileManager {
 extension Ledger {
     /// Imports the rows of a file opened by `ImportFile.open`, streaming them.
     public func importFile(
-        _ file: ImportFile, dialect: CSVDialect = .standard, key: SigningKey, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(),
+        _ file: ImportFile, dialect: CSVDialect = .standard, key: any Signer, allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(),
         dryRun: Bool = false, onRow: ((ImportRow, Entry) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
         deliver: (ImportResult) throws -> Void = { _ in }
     ) throws -> ImportResult {

@@ -20,7 +20,7 @@ extension Ledger {
     /// signing, then rolls back.
     /// `progress(done, total)` is called after each batch of rows written.
     public func importRows(
-        _ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: SigningKey, allowDuplicate: Bool = false,
+        _ rows: [ImportRow], fileName: String, fileSHA256: [UInt8], key: any Signer, allowDuplicate: Bool = false,
         checks: EntryChecks = EntryChecks(), dryRun: Bool = false, progress: ((Int, Int) -> Void)? = nil
     ) throws -> ImportResult {
         var source = ImportRowArray(rows)
@@ -33,7 +33,7 @@ extension Ledger {
     /// `onRow` is called with each row and the entry it became (a dry run lists them);
     /// `progress(done, estimate)` after each batch.
     public func importRows<Source: ImportRowSource>(
-        from source: inout Source, fileName: String, fileSHA256: [UInt8], key: SigningKey,
+        from source: inout Source, fileName: String, fileSHA256: [UInt8], key: any Signer,
         allowDuplicate: Bool = false, checks: EntryChecks = EntryChecks(), dryRun: Bool = false, rowsEstimate: Int = 0,
         onRow: ((ImportRow, Entry) -> Void)? = nil,
         progress: ((Int, Int) -> Void)? = nil,
@@ -71,7 +71,7 @@ extension Ledger {
     /// the import began. Unlike a single append, the fresh signatures are not verified again here:
     /// that would cost more than signing; `verify` checks them.
     static func appendRows<Source: ImportRowSource>(
-        _ writer: StoreWriter, source: inout Source, key: SigningKey, checks: EntryChecks, tree: inout TreeAppender,
+        _ writer: StoreWriter, source: inout Source, key: any Signer, checks: EntryChecks, tree: inout TreeAppender,
         rowsEstimate: Int, onRow: ((ImportRow, Entry) -> Void)?,
         progress: ((Int, Int) -> Void)?
     ) throws -> (count: Int, first: Entry?, last: Entry?) {
@@ -98,7 +98,7 @@ extension Ledger {
             count += batch.bodies.count
             progress?(count, max(count, rowsEstimate))
         }
-        var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), [UInt8]>)?
+        var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>)?
         while true {
             let rows = try source.next(upTo: importBatchRowsMax)
             if rows.isEmpty { break }
@@ -109,15 +109,18 @@ extension Ledger {
                 signing = nil
                 continue
             }
-            // Signed by the other cores while this thread writes the previous batch, then by this one too.
-            let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { key.sign(Entry.signedMessage(hash: $0.hash)) }
-            if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join()) }
+            // Signed by the other cores while this thread writes the previous batch, then by this one
+            // too. A token that fails (removed) fails the import: nothing is written.
+            let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { link in
+                Result { try key.sign(Entry.signedMessage(hash: link.hash)) }
+            }
+            if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join().map { try $0.get() }) }
             signing = (batch, rows, signatures)
         }
         var refused = chain.refused
         refused.merge(source.refused)
         try refused.throwIfAny()
-        if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures.join()) }
+        if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures.join().map { try $0.get() }) }
         return (count, first, last)
     }
 }
@@ -126,7 +129,7 @@ extension Ledger {
 struct ImportChain {
     var seq: Int64
     var prevHash: [UInt8]
-    let key: SigningKey
+    let key: any Signer
     let facts: CachedFacts
     let recordedAt: String
     let checks: EntryChecks

@@ -10,7 +10,7 @@ extension ImportFile {
     /// server the client cannot tell which rows repeat the ledger's entries, and a server lets
     /// through only the entries that say so (reports then name the entry each repeats, or none).
     public func signedEntries(
-        after head: Entry, key: SigningKey, recordedAt: String, sayDuplicate: Bool = false, dialect: CSVDialect = .standard
+        after head: Entry, key: any Signer, recordedAt: String, sayDuplicate: Bool = false, dialect: CSVDialect = .standard
     ) throws -> (entries: [Entry], rows: [Int]) {
         var source = try rows(dialect)
         var rows = [ImportRow]()
@@ -44,7 +44,7 @@ extension ImportFile {
             links.append((prevHash, hash))
             prevHash = hash
         }
-        let signatures = Parallel.map(links) { key.sign(Entry.signedMessage(hash: $0.hash)) }
+        let signatures = try Parallel.map(links) { link in Result { try key.sign(Entry.signedMessage(hash: link.hash)) } }.map { try $0.get() }
         let entries = bodies.indices.map { index in
             Entry(
                 seq: bodies[index].seq, type: bodies[index].type, body: encoded[index], prevHash: links[index].prevHash, hash: links[index].hash,

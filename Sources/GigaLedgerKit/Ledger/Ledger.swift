@@ -58,7 +58,7 @@ public final class Ledger {
 
     /// Creates a new ledger at `path` whose genesis entry enrols `authority` under `name`.
     /// Refuses an existing file; leaves no file behind when anything fails.
-    public static func create(path: String, authority: SigningKey, authorityName: String, origin: String) throws -> (Ledger, Entry) {
+    public static func create(path: String, authority: any Signer, authorityName: String, origin: String) throws -> (Ledger, Entry) {
         let origin = try Codes.origin(origin, field: "origin")
         let enrolment = try KeyEnrolment(checking: authority.publicKey, name: authorityName, role: .authority, scopes: [])
         let (store, genesis) = try LedgerStore.create(path: path) { writer in
@@ -115,7 +115,7 @@ public final class Ledger {
     /// `dryRun` checks and signs the entry as for real, then writes nothing.
     @discardableResult
     public func append(
-        _ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
+        _ data: EntryData, key: any Signer, checks: EntryChecks = EntryChecks(), dryRun: Bool = false,
         deliver: (Entry) throws -> Void = { _ in }
     ) throws -> Entry {
         try store.write(commit: !dryRun) { writer in
@@ -128,7 +128,7 @@ public final class Ledger {
 
     /// Checks and appends one entry in the open transaction.
     static func append(
-        _ data: EntryData, key: SigningKey, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender
+        _ data: EntryData, key: any Signer, checks: EntryChecks = EntryChecks(), writer: StoreWriter, tree: inout TreeAppender
     ) throws -> Entry {
         let head = try checkedHead(writer.reader)
         var data = data
@@ -142,7 +142,7 @@ public final class Ledger {
         if let enrolled = try writer.reader.facts.key(key.id), enrolled.enrolment.publicKey != key.publicKey {
             throw Refusal("signer \(key.id) is enrolled with another public key")
         }
-        let entry = Entry.make(body: body, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key)
+        let entry = try Entry.make(body: body, prevHash: head?.hash ?? Entry.genesisPrevHash, key: key)
         try admit(entry, as: body, checks: checks, reader: writer.reader)
         try writer.append(entry, body: body, tree: &tree)
         return entry

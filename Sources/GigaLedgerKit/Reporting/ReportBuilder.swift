@@ -757,10 +757,10 @@ struct ReportData {
     }
 
     /// Every key enrolled by `state`: who signs the report's entries, by name and role.
-    func signers(at state: Int64) -> [KeyID: Signer] {
-        var out = [KeyID: Signer]()
+    func signers(at state: Int64) -> [KeyID: ReportSigner] {
+        var out = [KeyID: ReportSigner]()
         for (enrolment, seq) in keys where seq <= state {
-            out[enrolment.publicKey.id] = Signer(
+            out[enrolment.publicKey.id] = ReportSigner(
                 keyID: enrolment.publicKey.id, name: enrolment.name, role: enrolment.role, scopes: enrolment.scopes.map(\.description),
                 revokedAt: revocations[enrolment.publicKey.id].flatMap { $0 <= state ? $0 : nil })
         }

@@ -96,7 +96,7 @@ extension Ledger {
     /// previous report's checkpoint to it when both exist. `signer` signs every file.
     public func reportBundle(
         period: ReportPeriod, at: Int64? = nil, fullVerify: Bool = false, previous: PreviousInput? = nil,
-        quarterReports: [PreviousInput] = [], signer: SigningKey? = nil
+        quarterReports: [PreviousInput] = [], signer: (any Signer)? = nil
     ) throws -> ReportBundle {
         var previousReport = previous?.report
         if let previous, let note = previous.checkpointNote {
@@ -140,7 +140,7 @@ extension Ledger {
             files.append((name, text))
             if let signer {
                 files.append(
-                    (name + ".minisig", Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name)))
+                    (name + ".minisig", try Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name)))
                 )
             }
         }

@@ -196,7 +196,7 @@ public struct Reissue: Equatable, Sendable {
 }
 
 /// An enrolled key as reports name a signer.
-public struct Signer: Equatable, Sendable {
+public struct ReportSigner: Equatable, Sendable {
     public let keyID: KeyID
     public let name: String
     public let role: Role
@@ -382,7 +382,7 @@ public struct PeriodReport: Equatable, Sendable {
     /// Partners registered as twins (the same name and country), each group by ID.
     public var partnerTwins: [[String]] = []
     /// Every key enrolled at the report's state, by key ID: the signers of its entries by name and role.
-    public var signers: [KeyID: Signer] = [:]
+    public var signers: [KeyID: ReportSigner] = [:]
     /// Money signed for a source by a key that is not that source's officer while one is enrolled.
     public var signedForOthers: [SignedForOther] = []
     /// Entries around the period a reader must know of (`SubsequentEvent`).

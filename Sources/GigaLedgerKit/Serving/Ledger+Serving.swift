@@ -173,7 +173,7 @@ extension Ledger {
     /// vouches that those entries verified: the server verifies the whole ledger when it starts and
     /// admits every entry after through `admit`. It is kept in `checkpoints`. (A checkpoint signed
     /// for one answer and not kept is `headProofs`'s.)
-    public func signCheckpoint(key: SigningKey, verifiedSize size: Int64) throws -> String {
+    public func signCheckpoint(key: any Signer, verifiedSize size: Int64) throws -> String {
         try store.write { writer in
             let signed = try Self.signedCheckpoint(writer.reader, key: key, size: size, node: writer.reader.treeNode)
             if signed.isNew { try writer.insertCheckpoint(size: size, root: signed.root, note: signed.note, signedAt: try Timestamp.now()) }
@@ -186,7 +186,7 @@ extension Ledger {
     /// `head`, the head entry and its inclusion proof; the consistency proof from `known` (none
     /// from 0 or from `size`); with `proving`, that entry's inclusion proof; with `signing`, a
     /// checkpoint of exactly `size` signed for this answer (checked as `signCheckpoint` checks, not kept).
-    public func headProofs(size: Int64, head: Bool = true, known: Int64, proving seq: Int64?, signing key: SigningKey?) throws -> HeadProofs {
+    public func headProofs(size: Int64, head: Bool = true, known: Int64, proving seq: Int64?, signing key: (any Signer)?) throws -> HeadProofs {
         try store.read { reader in
             guard size >= 1 else { throw Refusal("a head answer needs a size of 1 or more, not \(size)") }
             try Self.requireEntries(reader, size: size)
@@ -226,7 +226,7 @@ extension Ledger {
     /// A checkpoint of the first `size` entries signed with `key` (see `signCheckpoint`), and
     /// whether it is newer than the latest kept one (else that one is returned).
     private static func signedCheckpoint(
-        _ reader: StoreReader, key: SigningKey, size: Int64, node: Merkle.NodeSource
+        _ reader: StoreReader, key: any Signer, size: Int64, node: Merkle.NodeSource
     ) throws -> (note: String, root: [UInt8], isNew: Bool) {
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
             signer.enrolment.publicKey == key.publicKey, signer.enrolledAt <= size

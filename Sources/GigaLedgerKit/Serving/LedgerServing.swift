@@ -36,14 +36,14 @@ public protocol LedgerServing: AnyObject {
     func inclusionProof(seq: Int64, size: Int64) throws -> [Merkle.Hash]
     func consistencyProof(old: Int64, new: Int64) throws -> [Merkle.Hash]
     func keptConsistencyProof(old: Int64, new: Int64) -> [Merkle.Hash]?
-    func headProofs(size: Int64, head: Bool, known: Int64, proving seq: Int64?, signing key: SigningKey?) throws -> Ledger.HeadProofs
+    func headProofs(size: Int64, head: Bool, known: Int64, proving seq: Int64?, signing key: (any Signer)?) throws -> Ledger.HeadProofs
 
     // Writing: entries signed elsewhere, checkpoints and cosignatures
     func submit(
         _ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, now: Date, verifiedHead: Entry?,
         written: (ClosedRange<Int64>) -> Void
     ) throws -> SubmissionOutcome
-    func signCheckpoint(key: SigningKey, verifiedSize size: Int64) throws -> String
+    func signCheckpoint(key: any Signer, verifiedSize size: Int64) throws -> String
     func keepCheckpoint(_ note: String, verifiedSize: Int64) throws -> (note: String, isNew: Bool)
     func keepCosignature(_ cosignature: StoredCosignature) throws -> Bool
     func witnessRequest(size: Int64, old: Int64) throws -> [UInt8]?

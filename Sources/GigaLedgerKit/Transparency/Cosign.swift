@@ -51,7 +51,7 @@ extension Ledger {
     /// was opened for writing, the cosignature is also stored with it (`recorded` says so), after
     /// it is checked as `verify` will check it.
     public func cosign(
-        _ note: String, key: SigningKey, name: String, lastCosigned last: Checkpoint?,
+        _ note: String, key: any Signer, name: String, lastCosigned last: Checkpoint?,
         timestamp: UInt64
     ) throws -> (cosigned: String, checkpoint: Checkpoint, recorded: Bool) {
         guard let auditor = try keys().first(where: { $0.enrolment.publicKey == key.publicKey }), auditor.enrolment.role == .auditor,

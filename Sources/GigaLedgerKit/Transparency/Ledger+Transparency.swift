@@ -84,7 +84,7 @@ extension Ledger {
     /// that are inconsistent with each other.
     /// `deliver` hands the signed note out (to a file, to standard output) inside the transaction
     /// that keeps it: when it throws, nothing is kept, so a checkpoint is never kept unhanded.
-    public func signCheckpoint(key: SigningKey, deliver: (String) throws -> Void = { _ in }) throws -> String {
+    public func signCheckpoint(key: any Signer, deliver: (String) throws -> Void = { _ in }) throws -> String {
         let verification = try verify()
         if let failure = verification.failure { throw LedgerError.notVerified(failure) }
         return try store.write { writer in
@@ -94,7 +94,7 @@ extension Ledger {
         }
     }
 
-    private static func signCheckpoint(_ writer: StoreWriter, key: SigningKey, size: Int64, root: [UInt8]) throws -> String {
+    private static func signCheckpoint(_ writer: StoreWriter, key: any Signer, size: Int64, root: [UInt8]) throws -> String {
         let reader = writer.reader
         guard let signer = try reader.facts.key(key.id), signer.enrolment.role.signsCheckpoints, signer.isActive,
             signer.enrolment.publicKey == key.publicKey
@@ -123,7 +123,7 @@ extension Ledger {
     /// Verifies the whole ledger and signs a checkpoint of it with `key`, as `signCheckpoint` does,
     /// without keeping it: for a copy (`checkpoint --server`), whose server keeps it
     /// (`keepCheckpoint`) and the copy takes it in at its next sync.
-    public func signedCheckpoint(key: SigningKey) throws -> String {
+    public func signedCheckpoint(key: any Signer) throws -> String {
         let verification = try verify()
         if let failure = verification.failure { throw LedgerError.notVerified(failure) }
         // Signed as `signCheckpoint` signs, in a transaction rolled back: nothing is kept here.

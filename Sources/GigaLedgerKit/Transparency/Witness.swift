@@ -21,7 +21,7 @@ public final class Witness: Sendable {
     /// The most evidence files kept in the state folder (each a signed fork, a few KiB).
     public static let evidenceFilesMax = 1_000
 
-    private let key: SigningKey
+    private let key: any Signer
     public let name: String
     /// The keys whose checkpoint signatures this witness accepts, by origin (replaced whole on a
     /// reload: `replaceLogs`).
@@ -32,7 +32,7 @@ public final class Witness: Sendable {
     /// processes out).
     private let exclusive = Mutex(())
 
-    public init(key: SigningKey, name: String, logs: [String: [PublicKey]], state: WitnessState) throws(NoteError) {
+    public init(key: any Signer, name: String, logs: [String: [PublicKey]], state: WitnessState) throws(NoteError) {
         _ = try NoteKey(name: name, publicKey: key.publicKey)  // a name a note line can carry
         self.key = key
         self.name = name

@@ -239,7 +239,7 @@ import Testing
             let body = EntryBody(
                 seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(),
                 data: try Fixture.contribution(source: .memberState("DE"), cents: 7_000 + head.seq))
-            return Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
+            return try Entry.make(body: body, prevHash: head.hash, key: fixture.officer)
         }
         let first = try next()
         guard case .recorded = try fixture.ledger.submit([first], checks: EntryChecks(), verifiedHead: served) else {

@@ -98,7 +98,7 @@ import Testing
         let head = try #require(try ledger.entry(4))
         let enrolment = KeyEnrolment(publicKey: weak, name: "W", role: .officer, scopes: [.source(.union)])
         let body = EntryBody(seq: 5, signer: authority.id, recordedAt: "2026-11-29T00:00:00Z", data: .keyEnroll(enrolment))
-        let entry = Entry.make(body: body, prevHash: head.hash, key: authority)
+        let entry = try Entry.make(body: body, prevHash: head.hash, key: authority)
         try ErrorKindTests.tamper(fixture, "SELECT 1")
         try DatabaseQueue(path: fixture.dir.file("ledger.sqlite")).write { db in
             try db.execute(

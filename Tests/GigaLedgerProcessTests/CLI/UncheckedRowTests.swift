@@ -125,7 +125,7 @@ import Testing
                 .factoryRegister(try Factory(id: "ghost-f", name: "Ghost", kind: .gigafactory, hosts: ["DE"], capex: Cents(100))),
             ] {
                 let body = EntryBody(seq: head.seq + 1, signer: intruder.id, recordedAt: try Timestamp.now(), data: data)
-                let entry = Entry.make(body: body, prevHash: head.hash, key: intruder)
+                let entry = try Entry.make(body: body, prevHash: head.hash, key: intruder)
                 try writer.append(entry, body: body, tree: &tree)
                 head = entry
             }

@@ -1,0 +1,384 @@
+import CPKCS11
+import Foundation
+import Synchronization
+
+/// An Ed25519 key that never leaves its token (a smart card, an HSM, SoftHSM2), used through the
+/// token's PKCS#11 module (OASIS PKCS#11 3.0: `CKK_EC_EDWARDS`, `CKM_EDDSA`). Its signatures are the
+/// same bytes a key file's would be (RFC 8032). Nothing of the private key is ever in this
+/// process: the token signs; the PIN is held in locked memory only while logging in.
+///
+/// `@unchecked Sendable`: every field is `let`; a signature is made under `lock` (a PKCS#11
+/// session runs one operation at a time), on the module's own thread (`PKCS11Module.run`).
+public final class TokenKey: Signer, @unchecked Sendable {
+    public let publicKey: PublicKey
+    public let uri: PKCS11URI
+    /// The token's label, for messages.
+    public let tokenName: String
+    let module: PKCS11Module
+    let session: CK_SESSION_HANDLE
+    let handle: CK_OBJECT_HANDLE
+    private let lock = NSLock()
+
+    /// How long one call to a token is waited for before it is given up (a module that hangs):
+    /// long enough for a PIN pad or a network HSM, short enough that a script does not wait forever.
+    public static let waitSecondsDefault = 30
+    /// The message signed and checked when a key is opened: its public key is the private key's.
+    static let pairCheckTag = Array("gigaledger/token-pair-check/v1\n".utf8)
+
+    init(publicKey: PublicKey, uri: PKCS11URI, tokenName: String, module: PKCS11Module, session: CK_SESSION_HANDLE, handle: CK_OBJECT_HANDLE) {
+        self.publicKey = publicKey
+        self.uri = uri
+        self.tokenName = tokenName
+        self.module = module
+        self.session = session
+        self.handle = handle
+    }
+
+    /// Where the module is and how long a call may take.
+    public struct Access: Sendable {
+        public var modulePath: String
+        public var waitSeconds: Int
+
+        public init(modulePath: String, waitSeconds: Int = TokenKey.waitSecondsDefault) {
+            self.modulePath = modulePath
+            self.waitSeconds = waitSeconds
+        }
+    }
+
+    /// Opens the private key `uri` names: the one token that matches, logged in once with the PIN
+    /// (the URI's `pin-value` or `pin-source`, else `pin(tokenName)`, asked only when the token needs
+    /// one and has no PIN pad). Refused before logging in: a locked PIN, or one try left. Refused
+    /// after: a key that is not Ed25519, one that can leave the token, one whose stored public key
+    /// is not its own (a test signature is checked).
+    public static func open(_ uri: PKCS11URI, access: Access, pin: (String) throws -> SecretBytes) throws -> TokenKey {
+        let (module, session, tokenName) = try openSession(uri, access: access, readWrite: false, pin: pin)
+        let privateKeys = try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, uri: uri)
+        guard let handle = privateKeys.first else { throw TokenError.noKey(uri: uri.description, token: tokenName) }
+        guard privateKeys.count == 1 else { throw TokenError.severalKeys(uri: uri.description, token: tokenName) }
+        let key = try makeKey(uri, module: module, session: session, tokenName: tokenName, handle: handle)
+        return key
+    }
+
+    /// Makes a new Ed25519 key pair on the token `uri` names, labelled with its `object` (and its
+    /// `id`, else 8 random bytes): the private half sensitive and not extractable, made on the token
+    /// (both read back and checked), the public half stored beside it. Refuses a name in use.
+    public static func generate(_ uri: PKCS11URI, access: Access, pin: (String) throws -> SecretBytes) throws -> TokenKey {
+        let (module, session, tokenName) = try openSession(uri, access: access, readWrite: true, pin: pin)
+        guard try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, uri: uri).isEmpty,
+            try module.findObjects(session, token: tokenName, class: CKO_PUBLIC_KEY, uri: uri).isEmpty
+        else { throw TokenError.keyExists(uri: uri.description, token: tokenName) }
+        let id = uri.id ?? Sodium.randomBytes(8)
+        let label = Array((uri.object ?? "gigaledger").utf8)
+        let handle = try module.generatePair(session, token: tokenName, label: label, id: id)
+        var named = uri
+        named.id = id
+        return try makeKey(named, module: module, session: session, tokenName: tokenName, handle: handle)
+    }
+
+    /// The Ed25519 signature of `message`, made by the token.
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try module.sign(session, token: tokenName, key: handle, message: message)
+    }
+
+    private static func openSession(
+        _ uri: PKCS11URI, access: Access, readWrite: Bool, pin: (String) throws -> SecretBytes
+    ) throws -> (PKCS11Module, CK_SESSION_HANDLE, String) {
+        let module = try PKCS11Module.load(path: uri.modulePath ?? access.modulePath, waitSeconds: access.waitSeconds)
+        let (slot, info) = try module.slot(matching: uri)
+        let tokenName = PKCS11Module.text(info.label)
+        let session = try module.openSession(slot, token: tokenName, readWrite: readWrite)
+        let flags = info.flags
+        if flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
+            if flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 { throw TokenError.pinLocked(token: tokenName) }
+            if flags & CK_FLAGS(CKF_USER_PIN_FINAL_TRY) != 0 { throw TokenError.pinFinalTry(token: tokenName) }
+            if flags & CK_FLAGS(CKF_PROTECTED_AUTHENTICATION_PATH) != 0 {
+                try module.login(session, token: tokenName, pin: nil)
+            } else {
+                let secret: SecretBytes
+                if let value = uri.pinValue {
+                    var bytes = Array(value.utf8)
+                    secret = SecretBytes(taking: &bytes)
+                } else if let file = uri.pinSource {
+                    do { secret = try KeyFiles.readPassphrase(path: file) } catch { throw TokenError.pinUnreadable(path: file, "\(error)") }
+                } else {
+                    secret = try pin(tokenName)
+                }
+                try module.login(session, token: tokenName, pin: secret)
+            }
+        }
+        return (module, session, tokenName)
+    }
+
+    private static func makeKey(
+        _ uri: PKCS11URI, module: PKCS11Module, session: CK_SESSION_HANDLE, tokenName: String, handle: CK_OBJECT_HANDLE
+    ) throws -> TokenKey {
+        let attributes = try module.attributes(
+            session, token: tokenName, object: handle, [CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ID, CKA_LABEL].map { CK_ATTRIBUTE_TYPE($0) })
+        let keyType = attributes[0].map { PKCS11Module.ulong($0) } ?? 0
+        guard keyType == CK_KEY_TYPE(CKK_EC_EDWARDS) else { throw TokenError.wrongKeyType(uri: uri.description, type: UInt(keyType)) }
+        guard attributes[1] == [1], attributes[2] == [0] else { throw TokenError.extractable(uri: uri.description) }
+        // The public half: the public-key object with the same CKA_ID (else the same label).
+        var beside = PKCS11URI(text: uri.text)
+        if let id = attributes[3], !id.isEmpty { beside.id = id } else { beside.object = attributes[4].map { String(decoding: $0, as: UTF8.self) } }
+        let publicObjects = try module.findObjects(session, token: tokenName, class: CKO_PUBLIC_KEY, uri: beside)
+        guard publicObjects.count == 1,
+            let point = try module.attributes(session, token: tokenName, object: publicObjects[0], [CK_ATTRIBUTE_TYPE(CKA_EC_POINT)])[0],
+            let bytes = PKCS11Module.edwardsPoint(point)
+        else { throw TokenError.noPublicKey(uri: uri.description) }
+        let key = TokenKey(
+            publicKey: PublicKey(bytes: bytes), uri: uri, tokenName: tokenName, module: module, session: session, handle: handle)
+        let challenge = pairCheckTag + Sodium.randomBytes(32)
+        guard key.publicKey.verify(signature: try key.sign(challenge), message: challenge) else {
+            throw TokenError.pairMismatch(uri: uri.description)
+        }
+        return key
+    }
+}
+
+/// A PKCS#11 module, loaded once per process (`dlopen`) and initialised for a process with
+/// threads (`CKF_OS_LOCKING_OK`). Every call into it runs on its own thread and is waited for at
+/// most `waitSeconds`: a module that hangs is given up (`TokenError.hung`), and so is every later
+/// call, so a command fails with one line instead of waiting forever.
+///
+/// `@unchecked Sendable`: `functions` never changes after `load`; `hungIn` is under its Mutex.
+final class PKCS11Module: @unchecked Sendable {
+    let path: String
+    let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+    let waitSeconds: Int
+    private let queue = DispatchQueue(label: "gigaledger.pkcs11")
+    private let hungIn = Mutex<String?>(nil)
+
+    private static let loaded = Mutex<[String: PKCS11Module]>([:])
+
+    private init(path: String, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>, waitSeconds: Int) {
+        self.path = path
+        self.functions = functions
+        self.waitSeconds = waitSeconds
+    }
+
+    static func load(path: String, waitSeconds: Int) throws -> PKCS11Module {
+        if let module = loaded.withLock({ $0[path] }) { return module }
+        guard FileManager.default.fileExists(atPath: path) else { throw TokenError.moduleUnloadable(path: path, "no such file") }
+        guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            throw TokenError.moduleUnloadable(path: path, dlerror().map { String(cString: $0) } ?? "dlopen failed")
+        }
+        guard let symbol = dlsym(library, "C_GetFunctionList") else {
+            throw TokenError.moduleUnloadable(path: path, "it has no C_GetFunctionList: it is not a PKCS#11 module")
+        }
+        typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
+        var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+        let rv = unsafeBitCast(symbol, to: GetFunctionList.self)(&list)
+        guard rv == CKR_OK, let list else { throw TokenError.moduleUnloadable(path: path, "C_GetFunctionList failed with \(TokenError.name(of: rv))") }
+        let module = PKCS11Module(path: path, functions: list, waitSeconds: waitSeconds)
+        let initialized: CK_RV = try module.run("C_Initialize", token: path) { f in
+            var arguments = CK_C_INITIALIZE_ARGS()
+            arguments.flags = CK_FLAGS(CKF_OS_LOCKING_OK)
+            return f.C_Initialize(&arguments)
+        }
+        guard initialized == CKR_OK || initialized == CKR_CRYPTOKI_ALREADY_INITIALIZED else {
+            throw TokenError.moduleUnloadable(path: path, "C_Initialize failed with \(TokenError.name(of: initialized))")
+        }
+        loaded.withLock { $0[path] = module }
+        return module
+    }
+
+    /// `body` on the module's thread, waited for at most `waitSeconds`.
+    func run<T>(_ function: String, token: String, _ body: @escaping (CK_FUNCTION_LIST) -> T) throws(TokenError) -> T {
+        if let stuck = hungIn.withLock({ $0 }) { throw .hung(function: stuck, seconds: waitSeconds, token: token) }
+        let outcome = CallOutcome<T>()
+        nonisolated(unsafe) let work = body
+        nonisolated(unsafe) let functions = self.functions
+        queue.async {
+            outcome.value = work(functions.pointee)
+            outcome.done.signal()
+        }
+        guard outcome.done.wait(timeout: .now() + .seconds(waitSeconds)) == .success, let value = outcome.value else {
+            hungIn.withLock { $0 = function }
+            throw .hung(function: function, seconds: waitSeconds, token: token)
+        }
+        return value
+    }
+
+    /// `body`'s return value must be CKR_OK; its result otherwise.
+    func call<T>(_ function: String, token: String, _ body: @escaping (CK_FUNCTION_LIST) -> (CK_RV, T)) throws(TokenError) -> T {
+        let (rv, value) = try run(function, token: token, body)
+        guard rv == CKR_OK else { throw .call(function: function, code: UInt(rv), token: token) }
+        return value
+    }
+
+    /// The one slot whose token matches the URI's token attributes.
+    func slot(matching uri: PKCS11URI) throws -> (CK_SLOT_ID, CK_TOKEN_INFO) {
+        let slots: [CK_SLOT_ID] = try call("C_GetSlotList", token: path) { f in
+            var count: CK_ULONG = 0
+            var rv = f.C_GetSlotList(CK_BBOOL(CK_TRUE), nil, &count)
+            guard rv == CKR_OK else { return (rv, []) }
+            var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+            rv = f.C_GetSlotList(CK_BBOOL(CK_TRUE), &slots, &count)
+            return (rv, Array(slots.prefix(Int(count))))
+        }
+        var matches = [(CK_SLOT_ID, CK_TOKEN_INFO)](), present = [String]()
+        for slot in slots {
+            let info: CK_TOKEN_INFO = try call("C_GetTokenInfo", token: path) { f in
+                var info = CK_TOKEN_INFO()
+                return (f.C_GetTokenInfo(slot, &info), info)
+            }
+            // A slot without an initialised token (SoftHSM2 always offers one) holds no key.
+            guard info.flags & CK_FLAGS(CKF_TOKEN_INITIALIZED) != 0 else { continue }
+            present.append(Self.text(info.label))
+            if let token = uri.token, Self.text(info.label) != token { continue }
+            if let manufacturer = uri.manufacturer, Self.text(info.manufacturerID) != manufacturer { continue }
+            if let model = uri.model, Self.text(info.model) != model { continue }
+            if let serial = uri.serial, Self.text(info.serialNumber) != serial { continue }
+            if let id = uri.slotID, id != slot { continue }
+            matches.append((slot, info))
+        }
+        guard let match = matches.first else { throw TokenError.noToken(uri: uri.description, present: present) }
+        guard matches.count == 1 else { throw TokenError.severalTokens(uri: uri.description, present: matches.map { Self.text($0.1.label) }) }
+        return match
+    }
+
+    func openSession(_ slot: CK_SLOT_ID, token: String, readWrite: Bool) throws -> CK_SESSION_HANDLE {
+        try call("C_OpenSession", token: token) { f in
+            var session: CK_SESSION_HANDLE = 0
+            let flags = CK_FLAGS(CKF_SERIAL_SESSION) | (readWrite ? CK_FLAGS(CKF_RW_SESSION) : 0)
+            return (f.C_OpenSession(slot, flags, nil, nil, &session), session)
+        }
+    }
+
+    /// One `C_Login` as the user, never repeated: a wrong PIN is said, not tried again.
+    func login(_ session: CK_SESSION_HANDLE, token: String, pin: SecretBytes?) throws {
+        let rv: CK_RV = try run("C_Login", token: token) { f in
+            guard let pin else { return f.C_Login(session, CK_USER_TYPE(CKU_USER), nil, 0) }
+            return pin.withBytes { bytes in
+                f.C_Login(
+                    session, CK_USER_TYPE(CKU_USER), UnsafeMutablePointer(mutating: bytes.bindMemory(to: CK_UTF8CHAR.self).baseAddress),
+                    CK_ULONG(pin.count))
+            }
+        }
+        switch rv {
+        case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: return
+        case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE: throw TokenError.wrongPIN(token: token)
+        case CKR_PIN_LOCKED: throw TokenError.pinLocked(token: token)
+        default: throw TokenError.call(function: "C_Login", code: UInt(rv), token: token)
+        }
+    }
+
+    /// The objects of `class` whose label and ID are the URI's (those it gives), at most 2.
+    func findObjects(_ session: CK_SESSION_HANDLE, token: String, class objectClass: UInt, uri: PKCS11URI) throws -> [CK_OBJECT_HANDLE] {
+        let template = AttributeTemplate()
+        template.add(CKA_CLASS, ulong: CK_ULONG(objectClass))
+        if let object = uri.object { template.add(CKA_LABEL, bytes: Array(object.utf8)) }
+        if let id = uri.id { template.add(CKA_ID, bytes: id) }
+        return try call("C_FindObjects", token: token) { f in
+            var rv = f.C_FindObjectsInit(session, &template.attributes, CK_ULONG(template.attributes.count))
+            guard rv == CKR_OK else { return (rv, []) }
+            var found = [CK_OBJECT_HANDLE](repeating: 0, count: 2)
+            var count: CK_ULONG = 0
+            rv = f.C_FindObjects(session, &found, 2, &count)
+            _ = f.C_FindObjectsFinal(session)
+            return (rv, Array(found.prefix(Int(count))))
+        }
+    }
+
+    /// The values of `types` on `object`; nil for one the object does not have or will not show.
+    func attributes(_ session: CK_SESSION_HANDLE, token: String, object: CK_OBJECT_HANDLE, _ types: [CK_ATTRIBUTE_TYPE]) throws -> [[UInt8]?] {
+        try run("C_GetAttributeValue", token: token) { f in
+            types.map { type -> [UInt8]? in
+                var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
+                guard f.C_GetAttributeValue(session, object, &attribute, 1) == CKR_OK, attribute.ulValueLen != CK_ULONG.max /* CK_UNAVAILABLE_INFORMATION */,
+                    attribute.ulValueLen <= 4096
+                else { return nil }
+                var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
+                let rv = value.withUnsafeMutableBytes { buffer in
+                    attribute.pValue = buffer.baseAddress
+                    return f.C_GetAttributeValue(session, object, &attribute, 1)
+                }
+                return rv == CKR_OK ? Array(value.prefix(Int(attribute.ulValueLen))) : nil
+            }
+        }
+    }
+
+    func generatePair(_ session: CK_SESSION_HANDLE, token: String, label: [UInt8], id: [UInt8]) throws -> CK_OBJECT_HANDLE {
+        let publicTemplate = AttributeTemplate(), privateTemplate = AttributeTemplate()
+        // The curve by name, a DER PrintableString "edwards25519" (PKCS#11 3.0 section 2.3.10).
+        publicTemplate.add(CKA_EC_PARAMS, bytes: [0x13, 0x0C] + Array("edwards25519".utf8))
+        for template in [publicTemplate, privateTemplate] {
+            template.add(CKA_TOKEN, bool: true)
+            template.add(CKA_LABEL, bytes: label)
+            template.add(CKA_ID, bytes: id)
+        }
+        publicTemplate.add(CKA_VERIFY, bool: true)
+        privateTemplate.add(CKA_PRIVATE, bool: true)
+        privateTemplate.add(CKA_SIGN, bool: true)
+        privateTemplate.add(CKA_SENSITIVE, bool: true)
+        privateTemplate.add(CKA_EXTRACTABLE, bool: false)
+        return try call("C_GenerateKeyPair", token: token) { f in
+            var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EC_EDWARDS_KEY_PAIR_GEN), pParameter: nil, ulParameterLen: 0)
+            var publicKey: CK_OBJECT_HANDLE = 0, privateKey: CK_OBJECT_HANDLE = 0
+            let rv = f.C_GenerateKeyPair(
+                session, &mechanism, &publicTemplate.attributes, CK_ULONG(publicTemplate.attributes.count), &privateTemplate.attributes,
+                CK_ULONG(privateTemplate.attributes.count), &publicKey, &privateKey)
+            return (rv, privateKey)
+        }
+    }
+
+    func sign(_ session: CK_SESSION_HANDLE, token: String, key: CK_OBJECT_HANDLE, message: [UInt8]) throws -> [UInt8] {
+        try call("C_Sign", token: token) { f in
+            var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EDDSA), pParameter: nil, ulParameterLen: 0)
+            var rv = f.C_SignInit(session, &mechanism, key)
+            guard rv == CKR_OK else { return (rv, []) }
+            var signature = [UInt8](repeating: 0, count: 64)
+            var length = CK_ULONG(signature.count)
+            var input = message
+            rv = f.C_Sign(session, &input, CK_ULONG(input.count), &signature, &length)
+            guard rv == CKR_OK else { return (rv, []) }
+            return length == 64 ? (rv, signature) : (CK_RV(CKR_FUNCTION_FAILED), [])
+        }
+    }
+
+    /// A fixed-width, blank-padded field of a PKCS#11 structure as text.
+    static func text<T>(_ field: T) -> String {
+        withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: CharacterSet(charactersIn: " \u{0}"))
+    }
+
+    static func ulong(_ bytes: [UInt8]) -> CK_ULONG {
+        guard bytes.count == MemoryLayout<CK_ULONG>.size else { return CK_ULONG.max }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: CK_ULONG.self) }
+    }
+
+    /// The 32 bytes of an Ed25519 public key from CKA_EC_POINT: a DER OCTET STRING (04 20 ...), or
+    /// the raw bytes some modules give.
+    static func edwardsPoint(_ value: [UInt8]) -> [UInt8]? {
+        if value.count == 32 { return value }
+        if value.count == 34, value[0] == 0x04, value[1] == 0x20 { return Array(value[2...]) }
+        return nil
+    }
+}
+
+/// What a call on the module's thread returned, once `done` is signalled. `@unchecked Sendable`:
+/// `value` is written before the signal and read only after it.
+final class CallOutcome<T>: @unchecked Sendable {
+    var value: T?
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// A PKCS#11 attribute template whose values live as long as it does.
+final class AttributeTemplate: @unchecked Sendable {
+    var attributes = [CK_ATTRIBUTE]()
+    private var buffers = [UnsafeMutableRawPointer]()
+
+    func add(_ type: some BinaryInteger, bytes: [UInt8]) {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        buffers.append(buffer)
+        attributes.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(type), pValue: buffer, ulValueLen: CK_ULONG(bytes.count)))
+    }
+
+    func add(_ type: some BinaryInteger, bool: Bool) { add(type, bytes: [bool ? 1 : 0]) }
+
+    func add(_ type: some BinaryInteger, ulong: CK_ULONG) { add(type, bytes: withUnsafeBytes(of: ulong) { Array($0) }) }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+}
