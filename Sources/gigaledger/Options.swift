@@ -257,7 +257,8 @@ struct PassphraseOptions: ParsableArguments {
         var seconds = TokenKey.waitSecondsDefault
         if let text = Environment.value(Environment.pkcs11Seconds) {
             guard let value = Int(text), String(value) == text, (1...3600).contains(value) else {
-                throw CLIError(message: "\(Environment.pkcs11Seconds) \(InputError.quoted(text)) is not a number of seconds from 1 to 3600", kind: .unusable)
+                throw CLIError(
+                    message: "\(Environment.pkcs11Seconds) \(InputError.quoted(text)) is not a number of seconds from 1 to 3600", kind: .unusable)
             }
             seconds = value
         }

@@ -31,12 +31,14 @@ public enum TokenError: GigaLedgerError, Equatable {
                 "no PKCS#11 module for \(uri): give --pkcs11-module PATH, set GIGALEDGER_PKCS11_MODULE, add module-path= to the URI, or install p11-kit's proxy (p11-kit-modules)"
         case .moduleUnloadable(let path, let why): return "PKCS#11 module \(path) cannot be loaded: \(why)"
         case .call(let function, let code, let token):
-            return "token \(token): \(function) failed with \(Self.name(of: code)) (0x\(String(code, radix: 16, uppercase: true))); nothing was signed"
+            return
+                "token \(token): \(function) failed with \(Self.name(of: code)) (0x\(String(code, radix: 16, uppercase: true))); nothing was signed"
         case .hung(let function, let seconds, let token):
             return
                 "token \(token) did not answer \(function) within \(seconds) s (GIGALEDGER_PKCS11_SECONDS sets the wait); nothing was written: check the token and its module"
         case .noToken(let uri, let present):
-            return "no token matches \(uri)" + (present.isEmpty ? " (no token is present: is it inserted?)" : " (tokens present: \(present.joined(separator: ", ")))")
+            return "no token matches \(uri)"
+                + (present.isEmpty ? " (no token is present: is it inserted?)" : " (tokens present: \(present.joined(separator: ", ")))")
         case .severalTokens(let uri, let present):
             return "several tokens match \(uri) (\(present.joined(separator: ", "))): add serial= to name one"
         case .noKey(let uri, let token): return "token \(token) holds no private key matching \(uri)"
@@ -66,7 +68,8 @@ public enum TokenError: GigaLedgerError, Equatable {
         let names: [UInt: String] = [
             0x05: "CKR_GENERAL_ERROR", 0x06: "CKR_FUNCTION_FAILED", 0x07: "CKR_ARGUMENTS_BAD", 0x30: "CKR_DEVICE_ERROR",
             0x31: "CKR_DEVICE_MEMORY", 0x32: "CKR_DEVICE_REMOVED", 0x60: "CKR_KEY_HANDLE_INVALID", 0x68: "CKR_KEY_FUNCTION_NOT_PERMITTED",
-            0x70: "CKR_MECHANISM_INVALID", 0x82: "CKR_OBJECT_HANDLE_INVALID", 0xA0: "CKR_PIN_INCORRECT", 0xA4: "CKR_PIN_LOCKED",
+            0x70: "CKR_MECHANISM_INVALID", 0x82: "CKR_OBJECT_HANDLE_INVALID", 0x90: "CKR_OPERATION_ACTIVE", 0x91: "CKR_OPERATION_NOT_INITIALIZED",
+            0xA0: "CKR_PIN_INCORRECT", 0xA4: "CKR_PIN_LOCKED",
             0xB0: "CKR_SESSION_CLOSED", 0xB3: "CKR_SESSION_HANDLE_INVALID", 0xE0: "CKR_TOKEN_NOT_PRESENT", 0xE1: "CKR_TOKEN_NOT_RECOGNIZED",
             0x101: "CKR_USER_NOT_LOGGED_IN", 0x190: "CKR_CRYPTOKI_NOT_INITIALIZED",
         ]

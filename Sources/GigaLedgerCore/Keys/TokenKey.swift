@@ -115,7 +115,8 @@ public final class TokenKey: Signer, @unchecked Sendable {
         _ uri: PKCS11URI, module: PKCS11Module, session: CK_SESSION_HANDLE, tokenName: String, handle: CK_OBJECT_HANDLE
     ) throws -> TokenKey {
         let attributes = try module.attributes(
-            session, token: tokenName, object: handle, [CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ID, CKA_LABEL].map { CK_ATTRIBUTE_TYPE($0) })
+            session, token: tokenName, object: handle,
+            [CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ID, CKA_LABEL].map { CK_ATTRIBUTE_TYPE($0) })
         let keyType = attributes[0].map { PKCS11Module.ulong($0) } ?? 0
         guard keyType == CK_KEY_TYPE(CKK_EC_EDWARDS) else { throw TokenError.wrongKeyType(uri: uri.description, type: UInt(keyType)) }
         guard attributes[1] == [1], attributes[2] == [0] else { throw TokenError.extractable(uri: uri.description) }
@@ -170,7 +171,9 @@ final class PKCS11Module: @unchecked Sendable {
         typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
         var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
         let rv = unsafeBitCast(symbol, to: GetFunctionList.self)(&list)
-        guard rv == CKR_OK, let list else { throw TokenError.moduleUnloadable(path: path, "C_GetFunctionList failed with \(TokenError.name(of: rv))") }
+        guard rv == CKR_OK, let list else {
+            throw TokenError.moduleUnloadable(path: path, "C_GetFunctionList failed with \(TokenError.name(of: rv))")
+        }
         let module = PKCS11Module(path: path, functions: list, waitSeconds: waitSeconds)
         let initialized: CK_RV = try module.run("C_Initialize", token: path) { f in
             var arguments = CK_C_INITIALIZE_ARGS()
@@ -287,7 +290,8 @@ final class PKCS11Module: @unchecked Sendable {
         try run("C_GetAttributeValue", token: token) { f in
             types.map { type -> [UInt8]? in
                 var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
-                guard f.C_GetAttributeValue(session, object, &attribute, 1) == CKR_OK, attribute.ulValueLen != CK_ULONG.max /* CK_UNAVAILABLE_INFORMATION */,
+                guard f.C_GetAttributeValue(session, object, &attribute, 1) == CKR_OK,
+                    attribute.ulValueLen != CK_ULONG.max /* CK_UNAVAILABLE_INFORMATION */,
                     attribute.ulValueLen <= 4096
                 else { return nil }
                 var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))

@@ -98,7 +98,8 @@ extension Ledger {
             count += batch.bodies.count
             progress?(count, max(count, rowsEstimate))
         }
-        var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>)?
+        var signing:
+            (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>)?
         while true {
             let rows = try source.next(upTo: importBatchRowsMax)
             if rows.isEmpty { break }

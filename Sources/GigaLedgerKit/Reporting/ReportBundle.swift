@@ -140,7 +140,10 @@ extension Ledger {
             files.append((name, text))
             if let signer {
                 files.append(
-                    (name + ".minisig", try Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name)))
+                    (
+                        name + ".minisig",
+                        try Minisign.sign(Array(text.utf8), key: signer, trustedComment: ReportBundle.trustedComment(report, file: name))
+                    )
                 )
             }
         }

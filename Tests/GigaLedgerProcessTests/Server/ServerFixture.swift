@@ -21,16 +21,18 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server over `ledger` in `dir` and waits until it prints its address.
-    init(dir: TempDir, ledger: String, listen: String = "127.0.0.1:0", extra: [String] = []) throws {
+    init(
+        dir: TempDir, ledger: String, listen: String = "127.0.0.1:0", extra: [String] = [], logKey: String = "log.key", env: [String: String] = [:]
+    ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
         // A state folder per ledger file (a test's forked copy is another server's ledger, not a rollback of this one).
         let state = ["--state", Self.stateFolder(dir, ledger: ledger)]
         process.arguments =
-            ["serve", "--ledger", ledger, "--listen", listen, "--log-key", "log.key", "--checkpoint-interval", "50"]
+            ["serve", "--ledger", ledger, "--listen", listen, "--log-key", logKey, "--checkpoint-interval", "50"]
             + (extra.contains("--state") ? [] : state) + extra
         process.currentDirectoryURL = dir.url
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path].merging(env) { $1 }
         output = Pipe()
         process.standardOutput = output
         // The server's log, kept in the test's folder: a test that fails on how it stopped shows it (`log`).

@@ -10,13 +10,15 @@ final class WitnessProcess: @unchecked Sendable {
     let process = Process()
     let url: String
 
-    init(dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0, extra: [String] = []) throws {
+    init(
+        dir: TempDir, key: String, name: String, state: String, logs: [String], port: Int = 0, extra: [String] = [], env: [String: String] = [:]
+    ) throws {
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments =
             ["witness", "serve", "--key", key, "--name", name, "--state", state, "--listen", "127.0.0.1:\(port)"] + logs.flatMap { ["--log", $0] }
             + extra
         process.currentDirectoryURL = dir.url
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path].merging(env) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
