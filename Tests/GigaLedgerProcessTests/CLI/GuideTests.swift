@@ -65,7 +65,7 @@ import Testing
         return nil
     }
 
-    @Test(arguments: ["officer-guide.md", "auditor-guide.md", "operator-runbook.md"])
+    @Test(arguments: ["officer-guide.md", "auditor-guide.md", "operator-runbook.md", "keys-guide.md"])
     func everyBlockWorksAsWritten(guide: String) throws {
         let blocks = try Self.blocks(guide)
         #expect(blocks.count >= 5, "\(guide) has \(blocks.count) sh blocks")
