@@ -69,10 +69,23 @@ extension GigaLedger.Key {
                 throw InputError(field: "unencrypted", value: "true", problem: "does not apply to a key on a token (its PIN guards it)")
             }
             let pubPath = out + ".pub"
+            guard !out.isEmpty, !out.hasSuffix("/") else { throw InputError(field: "out", value: out, problem: "is not a file name") }
             if FileManager.default.fileExists(atPath: pubPath) { throw KeyError.exists(path: pubPath) }
             let uri = try PKCS11URI.parse(text)
-            let key = try TokenKey.generate(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
-            try KeyFiles.writeNew(path: pubPath, text: key.publicKey.minisignFile(), mode: 0o644)
+            warnOfPINValue(uri)
+            // The public file is made (empty) before the token is touched: a folder that cannot take
+            // it leaves no key on the token.
+            try KeyFiles.writeNew(path: pubPath, text: "", mode: 0o644)
+            var made: TokenKey?
+            do {
+                made = try TokenKey.generate(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
+                try made!.publicKey.minisignFile().write(toFile: pubPath, atomically: true, encoding: .utf8)
+            } catch {
+                made?.destroy()  // a key whose public file is not written is not left on the token
+                try? FileManager.default.removeItem(atPath: pubPath)
+                throw error
+            }
+            guard let key = made else { return }
             print("key \(key.id)")
             print("on token \(key.tokenName): \(key.uri) (sensitive, not extractable)")
             print("public key: \(pubPath)")
@@ -185,6 +198,7 @@ extension GigaLedger.Key {
             if let pkcs11 {
                 guard id == nil else { throw CLIError(message: "give --id or --pkcs11, not both", kind: .refused) }
                 let uri = try PKCS11URI.parse(pkcs11)
+                warnOfPINValue(uri)
                 let key = try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
                 return try emit(key.publicKey.minisignFile(), to: out)
             }

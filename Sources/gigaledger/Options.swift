@@ -268,10 +268,15 @@ struct PassphraseOptions: ParsableArguments {
         return TokenKey.Access(modulePath: module, waitSeconds: seconds)
     }
 
-    /// A token's PIN: from the passphrase file, else asked on the terminal without echo.
-    func readPIN(token: String) throws -> SecretBytes {
-        if let file { return try KeyFiles.readPassphrase(path: file) }
-        return try Terminal.readSecret(prompt: "PIN for token \(token): ")
+    /// A token's PIN, and where it came from: `--passphrase-file`, else asked on the terminal
+    /// without echo. Never `GIGALEDGER_PASSPHRASE_FILE`: a key file's passphrase sent as a PIN
+    /// would use up one of the card's tries.
+    func readPIN(token: String) throws -> (pin: SecretBytes, source: String) {
+        if let passphraseFile { return (try KeyFiles.readPassphrase(path: passphraseFile), "--passphrase-file \(passphraseFile)") }
+        let pin = try Terminal.readSecret(
+            prompt: "PIN for token \(token): ", what: "PIN for token \(token)",
+            elsewhere: "use --passphrase-file, or ?pin-source=file:PATH in the key's URI (GIGALEDGER_PASSPHRASE_FILE is never taken as a PIN)")
+        return (pin, "the terminal")
     }
 
     var file: String? {
@@ -328,8 +333,9 @@ struct SigningOptions: ParsableArguments {
         }
         if PKCS11URI.isURI(path) {
             let uri = try PKCS11URI.parse(path)
+            warnOfPINValue(uri)
             return try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { token in
-                guard interactive || passphrase.file != nil else { throw TokenError.pinNeeded(token: token) }
+                guard interactive || passphrase.passphraseFile != nil else { throw TokenError.pinNeeded(token: token) }
                 return try passphrase.readPIN(token: token)
             }
         }
@@ -434,4 +440,11 @@ enum Environment {
     static func value(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
+}
+
+/// A PIN written in a URI is on the command line, which other users of the machine may read
+/// (`ps`) and a shell keeps in its history: said once, on stderr.
+func warnOfPINValue(_ uri: PKCS11URI) {
+    guard uri.pinValue != nil else { return }
+    warn("warning: the key's URI holds its PIN (pin-value), which others on this machine can read while the command runs; use ?pin-source=file:PATH")
 }

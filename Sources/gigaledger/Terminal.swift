@@ -19,12 +19,15 @@ enum Terminal {
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
-    static func readSecret(prompt: String) throws -> SecretBytes {
+    /// `what` names the secret in messages; `elsewhere` says where else it may come from.
+    static func readSecret(
+        prompt: String, what: String = "passphrase", elsewhere: String = "use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE"
+    ) throws -> SecretBytes {
         Sodium.protectProcess()  // the passphrase is a secret too
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw CLIError(
-                message: "a passphrase is needed and there is no terminal to ask on: use --passphrase-file or GIGALEDGER_PASSPHRASE_FILE",
+                message: "a \(what) is needed and there is no terminal to ask on: \(elsewhere)",
                 kind: .unusable)
         }
         defer { close(fd) }
@@ -45,13 +48,16 @@ enum Terminal {
         while read(fd, &byte, 1) == 1, byte != 0x0a {
             guard bytes.count < KeyFiles.passphraseBytesMax else {
                 Sodium.wipe(&bytes)
-                throw KeyError.malformed(path: "/dev/tty", "passphrase too long")
+                throw KeyError.malformed(path: "/dev/tty", "\(what) too long")
             }
             bytes.append(byte)
         }
         byte = 0
         if bytes.last == 0x0d { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw KeyError.passphraseEmpty(source: "the terminal") }
+        guard !bytes.isEmpty else {
+            if what == "passphrase" { throw KeyError.passphraseEmpty(source: "the terminal") }
+            throw CLIError(message: "the \(what) typed at the terminal is empty", kind: .unusable)
+        }
         return SecretBytes(taking: &bytes)
     }
 }

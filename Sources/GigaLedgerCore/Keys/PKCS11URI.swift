@@ -27,48 +27,52 @@ public struct PKCS11URI: Equatable, Sendable, CustomStringConvertible {
     /// Whether `text` is meant as a PKCS#11 URI rather than a key file's path.
     public static func isURI(_ text: String) -> Bool { text.lowercased().hasPrefix(scheme) }
 
-    public var description: String { Self.hidingPIN(text) }
+    /// The URI as given, its `pin-value` hidden and any control character escaped: for messages.
+    public var description: String { InputError.quoted(Self.hidingPIN(text)) }
 
     public static func parse(_ text: String) throws(TokenError) -> PKCS11URI {
-        func refuse(_ why: String) -> TokenError { .badURI(Self.hidingPIN(text), why) }
+        func refuse(_ why: String) -> TokenError { .badURI(InputError.quoted(Self.hidingPIN(text)), why) }
         guard text.utf8.count <= textBytesMax else { throw refuse("it is longer than \(textBytesMax) bytes") }
         guard isURI(text) else { throw refuse("it does not begin with pkcs11:") }
         var uri = PKCS11URI(text: text)
-        let rest = text.dropFirst(scheme.count)
-        let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let (path, query) = split(text)
         var seen = Set<String>()
-        func attributes(_ part: Substring, separator: Character) throws(TokenError) -> [(String, String)] {
-            var result = [(String, String)]()
+        /// Each `name=value` of a part, the value still percent-encoded.
+        func attributes(_ part: Substring, separator: Character) throws(TokenError) -> [(String, Substring)] {
+            var result = [(String, Substring)]()
             for item in part.split(separator: separator, omittingEmptySubsequences: true) {
-                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard pair.count == 2, !pair[0].isEmpty else { throw refuse("\(InputError.quoted(String(item))) is not name=value") }
-                let name = pair[0].lowercased()
-                guard let value = String(pair[1]).removingPercentEncoding else {
-                    throw refuse("the value of \(name) is not percent-encoded text")
+                guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                    throw refuse("\(InputError.quoted(String(item))) is not name=value")
                 }
+                let name = item[..<equals].lowercased()
                 guard seen.insert(name).inserted else { throw refuse("\(name) is given twice") }
-                result.append((name, value))
+                result.append((name, item[item.index(after: equals)...]))
             }
             return result
         }
-        for (name, value) in try attributes(parts[0], separator: ";") {
+        func decoded(_ name: String, _ raw: Substring) throws(TokenError) -> String {
+            guard let bytes = percentDecodedBytes(String(raw)), let value = String(validating: bytes, as: UTF8.self) else {
+                throw refuse("the value of \(name) is not percent-encoded UTF-8 text")
+            }
+            return value
+        }
+        for (name, raw) in try attributes(path, separator: ";") {
             switch name {
-            case "token": uri.token = value
-            case "manufacturer": uri.manufacturer = value
-            case "model": uri.model = value
-            case "serial": uri.serial = value
-            case "object": uri.object = value
+            case "token": uri.token = try decoded(name, raw)
+            case "manufacturer": uri.manufacturer = try decoded(name, raw)
+            case "model": uri.model = try decoded(name, raw)
+            case "serial": uri.serial = try decoded(name, raw)
+            case "object": uri.object = try decoded(name, raw)
             case "slot-id":
+                let value = try decoded(name, raw)
                 guard let slot = UInt(value), String(slot) == value else { throw refuse("slot-id \(InputError.quoted(value)) is not a number") }
                 uri.slotID = slot
             case "id":
-                // Bytes, percent-encoded: decoded from the raw text, not as UTF-8.
-                guard let raw = rawValue(of: "id", in: String(parts[0])), let bytes = percentDecodedBytes(raw), !bytes.isEmpty else {
-                    throw refuse("id is not percent-encoded bytes")
-                }
+                // Bytes, percent-encoded: any bytes, not text.
+                guard let bytes = percentDecodedBytes(String(raw)), !bytes.isEmpty else { throw refuse("id is not percent-encoded bytes") }
                 uri.id = bytes
             case "type":
-                guard value == "private" else { throw refuse("type=\(value): a signing key is type=private") }
+                guard try decoded(name, raw) == "private" else { throw refuse("type=\(raw): a signing key is type=private") }
             case "library-manufacturer", "library-description", "library-version", "slot-description", "slot-manufacturer":
                 continue  // describe the module or slot; the token's own attributes select it
             default:
@@ -76,12 +80,14 @@ public struct PKCS11URI: Equatable, Sendable, CustomStringConvertible {
                 throw refuse("\(name) is not an attribute of RFC 7512")
             }
         }
-        if parts.count == 2 {
-            for (name, value) in try attributes(parts[1], separator: "&") {
+        if let query {
+            for (name, raw) in try attributes(query, separator: "&") {
                 switch name {
-                case "pin-source": uri.pinSource = value.hasPrefix("file:") ? String(value.dropFirst("file:".count)) : value
-                case "pin-value": uri.pinValue = value
-                case "module-path": uri.modulePath = value
+                case "pin-source":
+                    let value = try decoded(name, raw)
+                    uri.pinSource = value.hasPrefix("file:") ? String(value.dropFirst("file:".count)) : value
+                case "pin-value": uri.pinValue = try decoded(name, raw)
+                case "module-path": uri.modulePath = try decoded(name, raw)
                 case "module-name": throw refuse("module-name is not supported: give module-path, --pkcs11-module or GIGALEDGER_PKCS11_MODULE")
                 default:
                     if name.hasPrefix("x-") { continue }
@@ -89,19 +95,20 @@ public struct PKCS11URI: Equatable, Sendable, CustomStringConvertible {
                 }
             }
         }
-        guard uri.object != nil || uri.id != nil else { throw refuse("it names no key: give object=LABEL (or id=)") }
+        guard uri.object != nil || uri.id != nil else {
+            throw refuse("it names no key: give object=LABEL (or id=), and quote the URI: a shell ends a command at ;")
+        }
         return uri
     }
 
-    /// The text of attribute `name` as written (still percent-encoded).
-    static func rawValue(of name: String, in text: String) -> String? {
-        for item in text.split(whereSeparator: { $0 == ";" || $0 == "?" || $0 == "&" || $0 == ":" }) {
-            let pair = item.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0].lowercased() == name { return String(pair[1]) }
-        }
-        return nil
+    /// The path and the query (after the first `?`; a `#fragment` is part of neither).
+    static func split(_ text: String) -> (path: Substring, query: Substring?) {
+        let body = text.dropFirst(scheme.count).prefix { $0 != "#" }
+        guard let mark = body.firstIndex(of: "?") else { return (body, nil) }
+        return (body[..<mark], body[body.index(after: mark)...])
     }
 
+    /// Bytes from percent-encoded text (`%` and two hex digits; other characters as their UTF-8).
     static func percentDecodedBytes(_ text: String) -> [UInt8]? {
         var bytes = [UInt8](), utf8 = Array(text.utf8), index = 0
         while index < utf8.count {
@@ -119,8 +126,12 @@ public struct PKCS11URI: Equatable, Sendable, CustomStringConvertible {
         return bytes
     }
 
+    /// `text` with the value of every `pin-value` (in any case) of its query replaced.
     static func hidingPIN(_ text: String) -> String {
-        guard let pin = rawValue(of: "pin-value", in: text) else { return text }
-        return text.replacingOccurrences(of: "pin-value=" + pin, with: "pin-value=(hidden)")
+        guard let mark = text.firstIndex(of: "?") else { return text }
+        let query = text[text.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false).map { item in
+            item.lowercased().hasPrefix("pin-value=") ? "pin-value=(hidden)" : String(item)
+        }
+        return String(text[...mark]) + query.joined(separator: "&")
     }
 }

@@ -17,6 +17,8 @@ public final class TokenKey: Signer, @unchecked Sendable {
     let module: PKCS11Module
     let session: CK_SESSION_HANDLE
     let handle: CK_OBJECT_HANDLE
+    /// The public-key object beside it (removed with it by `destroy`).
+    let publicHandle: CK_OBJECT_HANDLE
     private let lock = NSLock()
 
     /// How long one call to a token is waited for before it is given up (a module that hangs):
@@ -25,14 +27,24 @@ public final class TokenKey: Signer, @unchecked Sendable {
     /// The message signed and checked when a key is opened: its public key is the private key's.
     static let pairCheckTag = Array("gigaledger/token-pair-check/v1\n".utf8)
 
-    init(publicKey: PublicKey, uri: PKCS11URI, tokenName: String, module: PKCS11Module, session: CK_SESSION_HANDLE, handle: CK_OBJECT_HANDLE) {
+    init(
+        publicKey: PublicKey, uri: PKCS11URI, tokenName: String, module: PKCS11Module, session: CK_SESSION_HANDLE, handle: CK_OBJECT_HANDLE,
+        publicHandle: CK_OBJECT_HANDLE
+    ) {
         self.publicKey = publicKey
         self.uri = uri
         self.tokenName = tokenName
         self.module = module
         self.session = session
         self.handle = handle
+        self.publicHandle = publicHandle
     }
+
+    /// The session is closed (not waited for: a token that hangs keeps nothing from ending).
+    deinit { module.closeSession(session) }
+
+    /// The PIN for a token (its label given), and where it came from, for a message.
+    public typealias PINSource = (String) throws -> (pin: SecretBytes, source: String)
 
     /// Where the module is and how long a call may take.
     public struct Access: Sendable {
@@ -50,65 +62,120 @@ public final class TokenKey: Signer, @unchecked Sendable {
     /// one and has no PIN pad). Refused before logging in: a locked PIN, or one try left. Refused
     /// after: a key that is not Ed25519, one that can leave the token, one whose stored public key
     /// is not its own (a test signature is checked).
-    public static func open(_ uri: PKCS11URI, access: Access, pin: (String) throws -> SecretBytes) throws -> TokenKey {
+    public static func open(_ uri: PKCS11URI, access: Access, pin: PINSource) throws -> TokenKey {
         let (module, session, tokenName) = try openSession(uri, access: access, readWrite: false, pin: pin)
-        let privateKeys = try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, uri: uri)
-        guard let handle = privateKeys.first else { throw TokenError.noKey(uri: uri.description, token: tokenName) }
-        guard privateKeys.count == 1 else { throw TokenError.severalKeys(uri: uri.description, token: tokenName) }
-        let key = try makeKey(uri, module: module, session: session, tokenName: tokenName, handle: handle)
-        return key
+        do {
+            let privateKeys = try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, label: uri.object, id: uri.id)
+            guard let handle = privateKeys.first else {
+                let labels = try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, label: nil, id: nil, max: 20).compactMap {
+                    try module.attributes(session, token: tokenName, object: $0, [CK_ATTRIBUTE_TYPE(CKA_LABEL)])[0]
+                }.map { shown(String(decoding: $0, as: UTF8.self)) }.sorted()
+                throw TokenError.noKey(uri: uri.description, token: tokenName, labels: labels)
+            }
+            guard privateKeys.count == 1 else { throw TokenError.severalKeys(uri: uri.description, token: tokenName) }
+            return try makeKey(uri, module: module, session: session, tokenName: tokenName, handle: handle)
+        } catch {
+            module.closeSession(session)
+            throw error
+        }
     }
 
     /// Makes a new Ed25519 key pair on the token `uri` names, labelled with its `object` (and its
     /// `id`, else 8 random bytes): the private half sensitive and not extractable, made on the token
     /// (both read back and checked), the public half stored beside it. Refuses a name in use.
-    public static func generate(_ uri: PKCS11URI, access: Access, pin: (String) throws -> SecretBytes) throws -> TokenKey {
+    public static func generate(_ uri: PKCS11URI, access: Access, pin: PINSource) throws -> TokenKey {
         let (module, session, tokenName) = try openSession(uri, access: access, readWrite: true, pin: pin)
-        guard try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, uri: uri).isEmpty,
-            try module.findObjects(session, token: tokenName, class: CKO_PUBLIC_KEY, uri: uri).isEmpty
-        else { throw TokenError.keyExists(uri: uri.description, token: tokenName) }
-        let id = uri.id ?? Sodium.randomBytes(8)
-        let label = Array((uri.object ?? "gigaledger").utf8)
-        let handle = try module.generatePair(session, token: tokenName, label: label, id: id)
-        var named = uri
-        named.id = id
-        return try makeKey(named, module: module, session: session, tokenName: tokenName, handle: handle)
+        do {
+            // Neither its label nor its ID may be another key's: either would make that key ambiguous.
+            let label = uri.object ?? "gigaledger"
+            for objectClass in [CKO_PRIVATE_KEY, CKO_PUBLIC_KEY] {
+                guard try module.findObjects(session, token: tokenName, class: objectClass, label: label, id: nil).isEmpty,
+                    try uri.id.map({ try module.findObjects(session, token: tokenName, class: objectClass, label: nil, id: $0).isEmpty }) ?? true
+                else { throw TokenError.keyExists(uri: uri.description, token: tokenName) }
+            }
+            let id = uri.id ?? Sodium.randomBytes(8)
+            let (publicHandle, handle) = try module.generatePair(session, token: tokenName, label: Array(label.utf8), id: id)
+            // Another process may have made one under the same label meanwhile: the later goes.
+            guard try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, label: label, id: nil).count == 1 else {
+                module.destroy(session, token: tokenName, [handle, publicHandle])
+                throw TokenError.removedAfterFailure(uri: uri.description, token: tokenName)
+            }
+            var named = uri
+            named.object = label
+            named.id = id
+            do {
+                return try makeKey(named, module: module, session: session, tokenName: tokenName, handle: handle)
+            } catch {
+                module.destroy(session, token: tokenName, [handle, publicHandle])
+                throw error
+            }
+        } catch {
+            module.closeSession(session)
+            throw error
+        }
     }
 
-    /// The Ed25519 signature of `message`, made by the token.
+    /// Removes the key pair from its token (a key just made whose public file could not be written).
+    public func destroy() {
+        lock.lock()
+        defer { lock.unlock() }
+        module.destroy(session, token: tokenName, [handle, publicHandle])
+    }
+
+    /// A token's label as messages show it: quoted when it holds anything but printable characters.
+    static func shown(_ label: String) -> String {
+        label.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && !$0.properties.isWhitespace }) && !label.contains("\"")
+            ? label : InputError.quoted(label)
+    }
+
+    /// The Ed25519 signature of `message`, made by the token and checked under its public key
+    /// (a faulty token is said to be one, never taken for a faulty ledger).
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
         lock.lock()
         defer { lock.unlock() }
-        return try module.sign(session, token: tokenName, key: handle, message: message)
+        let signature = try module.sign(session, token: tokenName, key: handle, message: message)
+        guard publicKey.verify(signature: signature, message: message) else { throw TokenError.badSignature(uri: uri.description) }
+        return signature
     }
 
     private static func openSession(
-        _ uri: PKCS11URI, access: Access, readWrite: Bool, pin: (String) throws -> SecretBytes
+        _ uri: PKCS11URI, access: Access, readWrite: Bool, pin: PINSource
     ) throws -> (PKCS11Module, CK_SESSION_HANDLE, String) {
         let module = try PKCS11Module.load(path: uri.modulePath ?? access.modulePath, waitSeconds: access.waitSeconds)
         let (slot, info) = try module.slot(matching: uri)
-        let tokenName = PKCS11Module.text(info.label)
+        let tokenName = shown(PKCS11Module.text(info.label))
         let session = try module.openSession(slot, token: tokenName, readWrite: readWrite)
-        let flags = info.flags
+        do {
+            try logIn(uri, module: module, session: session, tokenName: tokenName, flags: info.flags, pin: pin)
+        } catch {
+            module.closeSession(session)
+            throw error
+        }
+        return (module, session, tokenName)
+    }
+
+    private static func logIn(
+        _ uri: PKCS11URI, module: PKCS11Module, session: CK_SESSION_HANDLE, tokenName: String, flags: CK_FLAGS, pin: PINSource
+    ) throws {
         if flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
             if flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 { throw TokenError.pinLocked(token: tokenName) }
             if flags & CK_FLAGS(CKF_USER_PIN_FINAL_TRY) != 0 { throw TokenError.pinFinalTry(token: tokenName) }
             if flags & CK_FLAGS(CKF_PROTECTED_AUTHENTICATION_PATH) != 0 {
                 try module.login(session, token: tokenName, pin: nil)
             } else {
-                let secret: SecretBytes
+                let secret: SecretBytes, source: String
                 if let value = uri.pinValue {
                     var bytes = Array(value.utf8)
-                    secret = SecretBytes(taking: &bytes)
+                    (secret, source) = (SecretBytes(taking: &bytes), "the URI's pin-value")
                 } else if let file = uri.pinSource {
-                    do { secret = try KeyFiles.readPassphrase(path: file) } catch { throw TokenError.pinUnreadable(path: file, "\(error)") }
+                    (secret, source) = (try KeyFiles.readPassphrase(path: file), "the URI's pin-source \(file)")
                 } else {
-                    secret = try pin(tokenName)
+                    (secret, source) = try pin(tokenName)
                 }
-                try module.login(session, token: tokenName, pin: secret)
+                guard !secret.hasControlBytes else { throw TokenError.pinHasControls(token: tokenName, source: source) }
+                try module.login(session, token: tokenName, pin: secret, source: source)
             }
         }
-        return (module, session, tokenName)
     }
 
     private static func makeKey(
@@ -116,24 +183,29 @@ public final class TokenKey: Signer, @unchecked Sendable {
     ) throws -> TokenKey {
         let attributes = try module.attributes(
             session, token: tokenName, object: handle,
-            [CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ID, CKA_LABEL].map { CK_ATTRIBUTE_TYPE($0) })
+            [CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_ID, CKA_LABEL].map {
+                CK_ATTRIBUTE_TYPE($0)
+            })
         let keyType = attributes[0].map { PKCS11Module.ulong($0) } ?? 0
         guard keyType == CK_KEY_TYPE(CKK_EC_EDWARDS) else { throw TokenError.wrongKeyType(uri: uri.description, type: UInt(keyType)) }
-        guard attributes[1] == [1], attributes[2] == [0] else { throw TokenError.extractable(uri: uri.description) }
+        // Sensitive and not extractable now, and always so: a key imported into the token was once outside it.
+        guard attributes[1] == [1], attributes[2] == [0], attributes[3] == [1], attributes[4] == [1] else {
+            throw TokenError.extractable(uri: uri.description)
+        }
         // The public half: the public-key object with the same CKA_ID (else the same label).
-        var beside = PKCS11URI(text: uri.text)
-        if let id = attributes[3], !id.isEmpty { beside.id = id } else { beside.object = attributes[4].map { String(decoding: $0, as: UTF8.self) } }
-        let publicObjects = try module.findObjects(session, token: tokenName, class: CKO_PUBLIC_KEY, uri: beside)
+        let id = attributes[5].flatMap { $0.isEmpty ? nil : $0 }
+        let publicObjects = try module.findObjects(
+            session, token: tokenName, class: CKO_PUBLIC_KEY, label: id == nil ? attributes[6].map { String(decoding: $0, as: UTF8.self) } : nil,
+            id: id)
         guard publicObjects.count == 1,
             let point = try module.attributes(session, token: tokenName, object: publicObjects[0], [CK_ATTRIBUTE_TYPE(CKA_EC_POINT)])[0],
             let bytes = PKCS11Module.edwardsPoint(point)
         else { throw TokenError.noPublicKey(uri: uri.description) }
         let key = TokenKey(
-            publicKey: PublicKey(bytes: bytes), uri: uri, tokenName: tokenName, module: module, session: session, handle: handle)
+            publicKey: PublicKey(bytes: bytes), uri: uri, tokenName: tokenName, module: module, session: session, handle: handle,
+            publicHandle: publicObjects[0])
         let challenge = pairCheckTag + Sodium.randomBytes(32)
-        guard key.publicKey.verify(signature: try key.sign(challenge), message: challenge) else {
-            throw TokenError.pairMismatch(uri: uri.description)
-        }
+        do { _ = try key.sign(challenge) } catch TokenError.badSignature { throw TokenError.pairMismatch(uri: uri.description) }
         return key
     }
 }
@@ -161,21 +233,21 @@ final class PKCS11Module: @unchecked Sendable {
 
     static func load(path: String, waitSeconds: Int) throws -> PKCS11Module {
         if let module = loaded.withLock({ $0[path] }) { return module }
-        guard FileManager.default.fileExists(atPath: path) else { throw TokenError.moduleUnloadable(path: path, "no such file") }
-        guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            throw TokenError.moduleUnloadable(path: path, dlerror().map { String(cString: $0) } ?? "dlopen failed")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
+            throw TokenError.moduleUnloadable(path: path, isFolder.boolValue ? "it is a folder" : "no such file")
         }
-        guard let symbol = dlsym(library, "C_GetFunctionList") else {
-            throw TokenError.moduleUnloadable(path: path, "it has no C_GetFunctionList: it is not a PKCS#11 module")
+        // Loading runs the module's own code (its constructors, C_GetFunctionList): bounded too.
+        let loading = CallOutcome<Result<UnsafeMutablePointer<CK_FUNCTION_LIST>, TokenError>>()
+        Thread {
+            loading.value = Self.functionList(path)
+            loading.done.signal()
+        }.start()
+        guard loading.done.wait(timeout: .now() + .seconds(waitSeconds)) == .success, let answer = loading.value else {
+            throw TokenError.hung(function: "C_GetFunctionList", seconds: waitSeconds, token: "module \(path)")
         }
-        typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
-        var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
-        let rv = unsafeBitCast(symbol, to: GetFunctionList.self)(&list)
-        guard rv == CKR_OK, let list else {
-            throw TokenError.moduleUnloadable(path: path, "C_GetFunctionList failed with \(TokenError.name(of: rv))")
-        }
-        let module = PKCS11Module(path: path, functions: list, waitSeconds: waitSeconds)
-        let initialized: CK_RV = try module.run("C_Initialize", token: path) { f in
+        let module = PKCS11Module(path: path, functions: try answer.get(), waitSeconds: waitSeconds)
+        let initialized: CK_RV = try module.run("C_Initialize", token: "module \(path)") { f in
             var arguments = CK_C_INITIALIZE_ARGS()
             arguments.flags = CK_FLAGS(CKF_OS_LOCKING_OK)
             return f.C_Initialize(&arguments)
@@ -187,15 +259,34 @@ final class PKCS11Module: @unchecked Sendable {
         return module
     }
 
-    /// `body` on the module's thread, waited for at most `waitSeconds`.
+    private static func functionList(_ path: String) -> Result<UnsafeMutablePointer<CK_FUNCTION_LIST>, TokenError> {
+        guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            return .failure(.moduleUnloadable(path: path, dlerror().map { String(cString: $0) } ?? "dlopen failed"))
+        }
+        guard let symbol = dlsym(library, "C_GetFunctionList") else {
+            return .failure(.moduleUnloadable(path: path, "it has no C_GetFunctionList: it is not a PKCS#11 module"))
+        }
+        typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
+        var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+        let rv = unsafeBitCast(symbol, to: GetFunctionList.self)(&list)
+        guard rv == CKR_OK, let list else {
+            return .failure(.moduleUnloadable(path: path, "C_GetFunctionList failed with \(TokenError.name(of: rv))"))
+        }
+        return .success(list)
+    }
+
+    /// `body` on the module's thread, waited for at most `waitSeconds`. A call not answered in
+    /// time marks the module: calls after it fail at once until it returns (a token that stalls
+    /// once is used again after; one that hangs is not waited for again).
     func run<T>(_ function: String, token: String, _ body: @escaping (CK_FUNCTION_LIST) -> T) throws(TokenError) -> T {
         if let stuck = hungIn.withLock({ $0 }) { throw .hung(function: stuck, seconds: waitSeconds, token: token) }
         let outcome = CallOutcome<T>()
         nonisolated(unsafe) let work = body
         nonisolated(unsafe) let functions = self.functions
-        queue.async {
+        queue.async { [self] in
             outcome.value = work(functions.pointee)
             outcome.done.signal()
+            self.hungIn.withLock { $0 = nil }
         }
         guard outcome.done.wait(timeout: .now() + .seconds(waitSeconds)) == .success, let value = outcome.value else {
             hungIn.withLock { $0 = function }
@@ -213,7 +304,7 @@ final class PKCS11Module: @unchecked Sendable {
 
     /// The one slot whose token matches the URI's token attributes.
     func slot(matching uri: PKCS11URI) throws -> (CK_SLOT_ID, CK_TOKEN_INFO) {
-        let slots: [CK_SLOT_ID] = try call("C_GetSlotList", token: path) { f in
+        let slots: [CK_SLOT_ID] = try call("C_GetSlotList", token: "module \(path)") { f in
             var count: CK_ULONG = 0
             var rv = f.C_GetSlotList(CK_BBOOL(CK_TRUE), nil, &count)
             guard rv == CKR_OK else { return (rv, []) }
@@ -223,13 +314,13 @@ final class PKCS11Module: @unchecked Sendable {
         }
         var matches = [(CK_SLOT_ID, CK_TOKEN_INFO)](), present = [String]()
         for slot in slots {
-            let info: CK_TOKEN_INFO = try call("C_GetTokenInfo", token: path) { f in
+            let info: CK_TOKEN_INFO = try call("C_GetTokenInfo", token: "module \(path)") { f in
                 var info = CK_TOKEN_INFO()
                 return (f.C_GetTokenInfo(slot, &info), info)
             }
             // A slot without an initialised token (SoftHSM2 always offers one) holds no key.
             guard info.flags & CK_FLAGS(CKF_TOKEN_INITIALIZED) != 0 else { continue }
-            present.append(Self.text(info.label))
+            present.append(TokenKey.shown(Self.text(info.label)))
             if let token = uri.token, Self.text(info.label) != token { continue }
             if let manufacturer = uri.manufacturer, Self.text(info.manufacturerID) != manufacturer { continue }
             if let model = uri.model, Self.text(info.model) != model { continue }
@@ -237,8 +328,12 @@ final class PKCS11Module: @unchecked Sendable {
             if let id = uri.slotID, id != slot { continue }
             matches.append((slot, info))
         }
-        guard let match = matches.first else { throw TokenError.noToken(uri: uri.description, present: present) }
-        guard matches.count == 1 else { throw TokenError.severalTokens(uri: uri.description, present: matches.map { Self.text($0.1.label) }) }
+        guard let match = matches.first else { throw TokenError.noToken(uri: uri.description, module: path, present: present) }
+        guard matches.count == 1 else {
+            throw TokenError.severalTokens(
+                uri: uri.description,
+                present: matches.map { "\(TokenKey.shown(Self.text($0.1.label))) serial \(TokenKey.shown(Self.text($0.1.serialNumber)))" })
+        }
         return match
     }
 
@@ -251,7 +346,7 @@ final class PKCS11Module: @unchecked Sendable {
     }
 
     /// One `C_Login` as the user, never repeated: a wrong PIN is said, not tried again.
-    func login(_ session: CK_SESSION_HANDLE, token: String, pin: SecretBytes?) throws {
+    func login(_ session: CK_SESSION_HANDLE, token: String, pin: SecretBytes?, source: String = "the token's PIN pad") throws {
         let rv: CK_RV = try run("C_Login", token: token) { f in
             guard let pin else { return f.C_Login(session, CK_USER_TYPE(CKU_USER), nil, 0) }
             return pin.withBytes { bytes in
@@ -262,24 +357,26 @@ final class PKCS11Module: @unchecked Sendable {
         }
         switch rv {
         case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: return
-        case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE: throw TokenError.wrongPIN(token: token)
+        case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE: throw TokenError.wrongPIN(token: token, source: source)
         case CKR_PIN_LOCKED: throw TokenError.pinLocked(token: token)
         default: throw TokenError.call(function: "C_Login", code: UInt(rv), token: token)
         }
     }
 
-    /// The objects of `class` whose label and ID are the URI's (those it gives), at most 2.
-    func findObjects(_ session: CK_SESSION_HANDLE, token: String, class objectClass: UInt, uri: PKCS11URI) throws -> [CK_OBJECT_HANDLE] {
+    /// The objects of `class` with this label and ID (those given), at most `max`.
+    func findObjects(
+        _ session: CK_SESSION_HANDLE, token: String, class objectClass: UInt, label: String?, id: [UInt8]?, max: Int = 2
+    ) throws -> [CK_OBJECT_HANDLE] {
         let template = AttributeTemplate()
         template.add(CKA_CLASS, ulong: CK_ULONG(objectClass))
-        if let object = uri.object { template.add(CKA_LABEL, bytes: Array(object.utf8)) }
-        if let id = uri.id { template.add(CKA_ID, bytes: id) }
+        if let label { template.add(CKA_LABEL, bytes: Array(label.utf8)) }
+        if let id { template.add(CKA_ID, bytes: id) }
         return try call("C_FindObjects", token: token) { f in
             var rv = f.C_FindObjectsInit(session, &template.attributes, CK_ULONG(template.attributes.count))
             guard rv == CKR_OK else { return (rv, []) }
-            var found = [CK_OBJECT_HANDLE](repeating: 0, count: 2)
+            var found = [CK_OBJECT_HANDLE](repeating: 0, count: max)
             var count: CK_ULONG = 0
-            rv = f.C_FindObjects(session, &found, 2, &count)
+            rv = f.C_FindObjects(session, &found, CK_ULONG(max), &count)
             _ = f.C_FindObjectsFinal(session)
             return (rv, Array(found.prefix(Int(count))))
         }
@@ -304,7 +401,8 @@ final class PKCS11Module: @unchecked Sendable {
         }
     }
 
-    func generatePair(_ session: CK_SESSION_HANDLE, token: String, label: [UInt8], id: [UInt8]) throws -> CK_OBJECT_HANDLE {
+    /// A new pair on the token: (public, private).
+    func generatePair(_ session: CK_SESSION_HANDLE, token: String, label: [UInt8], id: [UInt8]) throws -> (CK_OBJECT_HANDLE, CK_OBJECT_HANDLE) {
         let publicTemplate = AttributeTemplate(), privateTemplate = AttributeTemplate()
         // The curve by name, a DER PrintableString "edwards25519" (PKCS#11 3.0 section 2.3.10).
         publicTemplate.add(CKA_EC_PARAMS, bytes: [0x13, 0x0C] + Array("edwards25519".utf8))
@@ -324,8 +422,21 @@ final class PKCS11Module: @unchecked Sendable {
             let rv = f.C_GenerateKeyPair(
                 session, &mechanism, &publicTemplate.attributes, CK_ULONG(publicTemplate.attributes.count), &privateTemplate.attributes,
                 CK_ULONG(privateTemplate.attributes.count), &publicKey, &privateKey)
-            return (rv, privateKey)
+            return (rv, (publicKey, privateKey))
         }
+    }
+
+    /// Removes objects; what cannot be removed is left (the caller is failing already).
+    func destroy(_ session: CK_SESSION_HANDLE, token: String, _ objects: [CK_OBJECT_HANDLE]) {
+        _ = try? run("C_DestroyObject", token: token) { f in
+            for object in objects { _ = f.C_DestroyObject(session, object) }
+        }
+    }
+
+    /// Closes a session, without waiting for the module's answer.
+    func closeSession(_ session: CK_SESSION_HANDLE) {
+        nonisolated(unsafe) let functions = self.functions
+        queue.async { _ = functions.pointee.C_CloseSession(session) }
     }
 
     func sign(_ session: CK_SESSION_HANDLE, token: String, key: CK_OBJECT_HANDLE, message: [UInt8]) throws -> [UInt8] {

@@ -60,10 +60,10 @@ struct SubmissionsController {
             // Counted once recorded: entries that name a key without its signature count for nothing.
             for signer in signers { keyLimiter.allow(signer) }
             metrics.appends.increment(by: Int64(submission.entries.count))
-            let proof = if let parts { parts } else { try await service.headParts(known: known, proving: last.seq) }
+            let proof = try await proved(parts, known: known, first: submission.entries[0].seq, last: last.seq)
             return answer(.created, ["recorded": .string("now"), "entry": EntryWire.json(last)], proof: proof, known: known)
         case .alreadyRecorded(let last):
-            let proof = try await service.headParts(known: known, proving: last.seq)
+            let proof = try await proved(nil, known: known, first: submission.entries[0].seq, last: last.seq)
             return answer(.ok, ["recorded": .string("before"), "entry": EntryWire.json(last)], proof: proof, known: known)
         case .conflict(let head):
             metrics.conflicts.increment()
@@ -73,6 +73,18 @@ struct SubmissionsController {
             return answer(
                 .conflict, ["error": .object(error.members), "head": EntryWire.json(head)],
                 proof: try await service.headParts(known: known, proving: nil), known: known)
+        }
+    }
+
+    /// The proof of entries just recorded (or recorded before): `parts`, else made now. When it
+    /// cannot be made (the log key's token fails), the entries are in the ledger all the same, and
+    /// the refusal says so: a submitter told "nothing was written" would send them again.
+    private func proved(_ parts: LedgerService.HeadParts?, known: Int64, first: Int64, last: Int64) async throws -> LedgerService.HeadParts {
+        if let parts { return parts }
+        do {
+            return try await service.headParts(known: known, proving: last)
+        } catch {
+            throw RecordedWithoutProof(first: first, last: last, why: "\(error)")
         }
     }
 
@@ -197,4 +209,16 @@ final class OneAtATime: Sendable {
     }
 
     func leave() { held.withLock { $0 = false } }
+}
+
+/// Entries recorded whose answer could not be signed (the log key's token failed): said as such,
+/// never as a refusal, and not to be sent again.
+struct RecordedWithoutProof: GigaLedgerError {
+    let first: Int64
+    let last: Int64
+    let why: String
+    var description: String {
+        "\(first == last ? "entry \(last) was" : "entries \(first) to \(last) were") recorded, but this server cannot sign a checkpoint of them now (\(why)): they are in the ledger, do not send them again; once its operator has restored the log key, `gigaledger status --server` proves them"
+    }
+    var kind: FailureKind { .unusable }
 }

@@ -149,13 +149,12 @@ struct SoftHSM {
         try fixture.expectOK(["key", "generate", "--out", "witness", "--pkcs11", witnessKey, "--passphrase-file", "pin"], env: hsm.env)
         try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "log.pub", "--name", "log key", "--role", "log"])
         try fixture.expectOK(["key", "enroll", "--key", "authority.key", "--pub", "witness.pub", "--name", "CoA witness", "--role", "auditor"])
-        let env = hsm.env.merging(["GIGALEDGER_PASSPHRASE_FILE": fixture.dir.file("pin")]) { $1 }
         let witness = try WitnessProcess(
             dir: fixture.dir, key: witnessKey, name: "coa.example/witness", state: fixture.dir.file("witness-state"),
-            logs: ["test.example/ledger=log.pub"], env: env)
+            logs: ["test.example/ledger=log.pub"], extra: ["--passphrase-file", "pin"], env: hsm.env)
         let server = try ServerProcess(
-            dir: fixture.dir, ledger: fixture.ledger, extra: ["--witness", "coa.example/witness=\(witness.url)=witness.pub"], logKey: logKey, env: env
-        )
+            dir: fixture.dir, ledger: fixture.ledger,
+            extra: ["--witness", "coa.example/witness=\(witness.url)=witness.pub", "--passphrase-file", "pin"], logKey: logKey, env: hsm.env)
         let appended = Binary.run(
             [
                 "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "10.00", "--date",
@@ -173,6 +172,22 @@ struct SoftHSM {
         witness.stop()
         let verified = try fixture.expectOK(["verify", "--witness", "witness.pub", "--authority-key", "authority.pub"])
         #expect(verified.stdout.contains("verified: 7 entries"), "\(verified.stdout)")
+        // The log key's token removed while the server runs: an entry recorded but not proved is
+        // said to be recorded (not "nothing was written": it would be sent again), and it is in the ledger.
+        let failing = try ServerProcess(
+            dir: fixture.dir, ledger: fixture.ledger, extra: ["--passphrase-file", "pin"], logKey: logKey,
+            env: try hsm.faulty("remove-after=1", log: fixture.dir.file("logins")))
+        let unproved = Binary.run(
+            [
+                "contribution", "record", "--key", "officer.key", "--factory", "de-jupiter", "--source", "ms:DE", "--amount", "11.00", "--date",
+                "2026-02-16", "--category", "capex", "--kind", "payment", "--server", failing.url,
+            ], in: fixture.dir, env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile])
+        #expect(
+            unproved.status == 2 && unproved.stderr.contains("entry 8 was recorded, but this server cannot sign"),
+            "\(unproved.status) \(unproved.stdout) \(unproved.stderr) \(failing.log)")
+        failing.stop()
+        let after = try fixture.expectOK(["verify", "--authority-key", "authority.pub"])
+        #expect(after.stdout.contains("verified: 8 entries"), "\(after.stdout)")
     }
 
     /// Faults, each one line, exit 2, nothing written: a wrong PIN (one C_Login, never repeated), a
@@ -195,7 +210,8 @@ struct SoftHSM {
         }
         fixture.dir.write("wrong", "000000\n")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: fixture.dir.file("wrong"))
-        refused(append + ["--passphrase-file", "wrong"], env: try hsm.faulty("", log: log), saying: "wrong PIN (tried once")
+        refused(
+            append + ["--passphrase-file", "wrong"], env: try hsm.faulty("", log: log), saying: "wrong PIN (from --passphrase-file wrong; tried once")
         #expect(logins() == 1)
         refused(append + ["--passphrase-file", "pin"], env: try hsm.faulty("locked", log: log), saying: "user PIN is locked")
         refused(append + ["--passphrase-file", "pin"], env: try hsm.faulty("final-try", log: log), saying: "one PIN try is left")
@@ -205,7 +221,7 @@ struct SoftHSM {
             saying: "cannot be loaded: no such file")
         refused(
             append.map { $0 == uri ? SoftHSM.uri("absent", "ledger") : $0 } + ["--passphrase-file", "pin"], env: hsm.env,
-            saying: "no token matches pkcs11:token=absent;object=ledger (tokens present: officer)")
+            saying: "matches \"pkcs11:token=absent;object=ledger\" (tokens present: officer)")
         refused(
             append.map { $0 == uri ? uri + ";colour=red" : $0 } + ["--passphrase-file", "pin"], env: hsm.env, saying: "colour is not an attribute")
         let p256 = shell(
@@ -231,7 +247,67 @@ struct SoftHSM {
             saying: "did not answer C_Sign within 2 s")
         #expect(Date().timeIntervalSince(started) < 60)
         #expect(fixture.state() == before, "nothing was written")
+        // A faulty token (a signature that does not verify) is said to be one, not taken for the ledger's fault.
+        refused(append + ["--passphrase-file", "pin"], env: try hsm.faulty("corrupt-after=1", log: log), saying: "the token or its module is faulty")
+        // A PIN file of two lines is not tried: a try of the card is not used up by a mistake in a file.
+        fixture.dir.write("two-lines", SoftHSM.pin + "\nsecond\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: fixture.dir.file("two-lines"))
+        let loginsBefore = logins()
+        refused(append + ["--passphrase-file", "two-lines"], env: try hsm.faulty("", log: log), saying: "not tried")
+        #expect(logins() == loginsBefore)
+        // The GIGALEDGER_PASSPHRASE_FILE of key files is never sent to a token as its PIN.
+        refused(
+            append, env: hsm.env.merging(["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile]) { $1 }, saying: "PIN for token officer is needed")
+        // A label mistyped: the token's keys are listed.
+        refused(
+            append.map { $0 == uri ? SoftHSM.uri("officer", "ledgr") : $0 } + ["--passphrase-file", "pin"], env: hsm.env,
+            saying: "its private keys: ledger, p256)")
         // And the token still works afterwards.
         try fixture.expectOK(append + ["--passphrase-file", "pin"], env: hsm.env)
+    }
+
+    /// `key generate --pkcs11` never breaks or doubles a key: a label or an ID in use is refused
+    /// before anything is made; a public file that cannot be written leaves no key on the token.
+    @Test func makingAKeyOnATokenLeavesNoHalfMadeKey() throws {
+        let dir = TempDir()
+        let hsm = try SoftHSM(in: dir, tokens: ["card"])
+        func run(_ arguments: [String]) -> Run { Binary.run(arguments + ["--passphrase-file", "pin"], in: dir, env: hsm.env) }
+        #expect(run(["key", "generate", "--out", "a", "--pkcs11", "pkcs11:token=card;object=first;id=%01%02%03"]).status == 0)
+        let sameID = run(["key", "generate", "--out", "b", "--pkcs11", "pkcs11:token=card;object=second;id=%01%02%03"])
+        #expect(sameID.status == 2 && sameID.stderr.contains("already holds a key matching"), "\(sameID.stderr)")
+        let sameLabel = run(["key", "generate", "--out", "c", "--pkcs11", "pkcs11:token=card;object=first"])
+        #expect(sameLabel.status == 2 && sameLabel.stderr.contains("already holds a key matching"), "\(sameLabel.stderr)")
+        let nowhere = run(["key", "generate", "--out", dir.file("absent/k"), "--pkcs11", "pkcs11:token=card;object=orphan"])
+        #expect(nowhere.status == 2, "\(nowhere.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("b.pub")) && !FileManager.default.fileExists(atPath: dir.file("c.pub")))
+        // The first key still opens, by its label or by its ID (any bytes), and no orphan was left.
+        let byLabel = run(["key", "export", "--pkcs11", "pkcs11:token=card;object=first"])
+        let byID = run(["key", "export", "--pkcs11", "pkcs11:token=card;id=%01%02%03"])
+        #expect(byLabel.status == 0 && byLabel.stdout == byID.stdout, "\(byLabel.stderr) \(byID.stderr)")
+        let orphan = run(["key", "export", "--pkcs11", "pkcs11:token=card;object=orphan"])
+        #expect(orphan.status == 2 && orphan.stderr.contains("holds no private key"), "\(orphan.stderr)")
+    }
+
+    /// URIs are read as RFC 7512 says: an ID is any bytes; a PIN in the URI is never shown, in
+    /// any case of its name or with any characters; a value is never cut at `:` or `&`.
+    @Test func tokenURIsAreReadExactly() throws {
+        let binaryID = try PKCS11URI.parse("pkcs11:token=t;id=%89%75%5d%66%28%2f%20%aa")
+        #expect(binaryID.id == [0x89, 0x75, 0x5D, 0x66, 0x28, 0x2F, 0x20, 0xAA])
+        #expect(try PKCS11URI.parse("pkcs11:token=t;id=%01%02%03:zz").id == [1, 2, 3, 0x3A, 0x7A, 0x7A])
+        for text in [
+            "pkcs11:token=t;object=k?PIN-VALUE=246810", "pkcs11:token=t;object=k?Pin-Value=12:34;56",
+            "pkcs11:token=t;object=k?pin-value=246810&x-a=1",
+        ] {
+            let uri = try PKCS11URI.parse(text)
+            #expect(!uri.description.contains("246810") && !uri.description.contains("34;56"), "\(uri.description)")
+            #expect(uri.pinValue == "246810" || uri.pinValue == "12:34;56")
+        }
+        #expect(throws: TokenError.self) { try PKCS11URI.parse("pkcs11:token=t;object=k?pin-value=1&pin-value=2") }
+        do {
+            _ = try PKCS11URI.parse("pkcs11:token=t;object=x\u{1B}[2J\nline2;colour=red")
+            Issue.record("an unknown attribute was taken")
+        } catch let error as TokenError {
+            #expect(!error.description.contains("\n") && !error.description.contains("\u{1B}"), "\(error.description)")
+        }
     }
 }

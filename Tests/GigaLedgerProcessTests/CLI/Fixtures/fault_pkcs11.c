@@ -3,7 +3,8 @@
    removed after N signatures, a module that stops answering after N signatures. The crypto stays
    the real module's. Set by the environment:
      FAULT_PKCS11_REAL  the real module's path (required)
-     FAULT_PKCS11       "", "locked", "final-try", "remove-after=N" or "hang-after=N"
+     FAULT_PKCS11       "", "locked", "final-try", "remove-after=N", "hang-after=N" or "corrupt-after=N"
+                        (signatures after the Nth have a bit flipped: a faulty token)
      FAULT_PKCS11_LOG   a file to which each C_Login call appends a line */
 #include <p11-kit-1/p11-kit/pkcs11.h>
 #include <dlfcn.h>
@@ -49,7 +50,9 @@ static CK_RV fault_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG le
     if (strncmp(kind, "hang-after=", 11) == 0 && signatures > strtoul(kind + 11, NULL, 10)) {
         for (;;) sleep(1000);
     }
-    return real->C_Sign(session, data, length, signature, signatureLength);
+    CK_RV rv = real->C_Sign(session, data, length, signature, signatureLength);
+    if (rv == CKR_OK && signature && strncmp(kind, "corrupt-after=", 14) == 0 && signatures > strtoul(kind + 14, NULL, 10)) signature[0] ^= 1;
+    return rv;
 }
 
 /* A removed token answers nothing any more. */
