@@ -18,7 +18,11 @@ extension GigaLedger {
             String?
         @Option(name: .long, help: ArgumentHelp("The folder to write (default: reports/PERIOD).", valueName: "dir")) var out: String?
         @Option(name: .long, help: ArgumentHelp("Compute at this ledger state: entries 1 to SEQ.", valueName: "SEQ")) var at: String?
-        @Option(name: .long, help: ArgumentHelp("Sign each file with this key (minisign format; default: $GIGALEDGER_KEY).", valueName: "path"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Sign each file with this key file or pkcs11: URI of a key on a token (minisign format; default: $GIGALEDGER_KEY).", valueName: "path"
+            ))
         var key: String?
         @Option(
             name: .long,

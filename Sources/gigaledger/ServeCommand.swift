@@ -31,7 +31,8 @@ extension GigaLedger {
                 valueName: "dir"), completion: .directory)
         var state: String?
         @Option(
-            name: .long, help: ArgumentHelp("The log key's secret key file: it signs the checkpoints.", valueName: "path"),
+            name: .long,
+            help: ArgumentHelp("The log key's secret key file, or a pkcs11: URI of a key on a token: it signs the checkpoints.", valueName: "path"),
             completion: .file(extensions: ["key"]))
         var logKey: String
         @OptionGroup var passphrase: PassphraseOptions
@@ -199,7 +200,7 @@ extension GigaLedger {
             @Option(
                 name: .long,
                 help: ArgumentHelp(
-                    "The witness's secret key file (an auditor key enrolled in the ledgers it witnesses, for them to keep its cosignatures).",
+                    "The witness's secret key file, or a pkcs11: URI of a key on a token (an auditor key enrolled in the ledgers it witnesses, for them to keep its cosignatures).",
                     valueName: "path"), completion: .file(extensions: ["key"]))
             var key: String
             @OptionGroup var passphrase: PassphraseOptions
