@@ -140,10 +140,11 @@ struct SoftHSM {
         #expect(independent.status == 0, "\(independent.stdout)")
     }
 
-    /// `serve` signs its checkpoints with a log key on a token, and a witness cosigns with its own.
+    /// `serve` signs its checkpoints with a log key on a token, and a witness cosigns with its own;
+    /// an officer whose key is on a card imports through the server.
     @Test func theServerAndAWitnessSignWithTokenKeys() throws {
         let fixture = try CLIFixture()
-        let hsm = try SoftHSM(in: fixture.dir, tokens: ["server", "witness"])
+        let hsm = try SoftHSM(in: fixture.dir, tokens: ["server", "witness", "card"])
         let logKey = SoftHSM.uri("server", "log"), witnessKey = SoftHSM.uri("witness", "w")
         try fixture.expectOK(["key", "generate", "--out", "log", "--pkcs11", logKey, "--passphrase-file", "pin"], env: hsm.env)
         try fixture.expectOK(["key", "generate", "--out", "witness", "--pkcs11", witnessKey, "--passphrase-file", "pin"], env: hsm.env)
@@ -168,10 +169,24 @@ struct SoftHSM {
             if !cosigned { Thread.sleep(forTimeInterval: 0.1) }
         }
         #expect(cosigned, "\(server.log)")
+        let card = SoftHSM.uri("card", "officer")
+        try fixture.expectOK(["key", "generate", "--out", "card", "--pkcs11", card, "--passphrase-file", "pin"], env: hsm.env)
+        try fixture.expectOK(
+            ["key", "enroll", "--key", "authority.key", "--pub", "card.pub", "--name", "DE officer (card)", "--role", "officer", "--scope", "ms:DE"],
+            env: ["GIGALEDGER_SERVER": server.url])
+        var csv = "type,factory,date,source,amount,category,kind,ref\n"
+        for row in 1...40 {
+            csv += "contribution,de-jupiter,2026-02-\(String(format: "%02d", row % 28 + 1)),ms:DE,\(row).40,capex,payment,S-\(row)\n"
+        }
+        fixture.dir.write("remote.csv", csv)
+        let imported = Binary.run(
+            ["import", "remote.csv", "--key", card, "--passphrase-file", "pin", "--server", server.url, "--authority-key", "authority.pub"],
+            in: fixture.dir, env: hsm.env)
+        #expect(imported.status == 0 && imported.stdout.contains("imported 40 rows"), "\(imported.stdout) \(imported.stderr)")
         server.stop()
         witness.stop()
-        let verified = try fixture.expectOK(["verify", "--witness", "witness.pub", "--authority-key", "authority.pub"])
-        #expect(verified.stdout.contains("verified: 7 entries"), "\(verified.stdout)")
+        let verified = try fixture.expectOK(["verify", "--authority-key", "authority.pub"])
+        #expect(verified.stdout.contains("verified: 49 entries"), "\(verified.stdout)")
         // The log key's token removed while the server runs: an entry recorded but not proved is
         // said to be recorded (not "nothing was written": it would be sent again), and it is in the ledger.
         let failing = try ServerProcess(
@@ -183,11 +198,11 @@ struct SoftHSM {
                 "2026-02-16", "--category", "capex", "--kind", "payment", "--server", failing.url,
             ], in: fixture.dir, env: ["GIGALEDGER_PASSPHRASE_FILE": fixture.passphraseFile])
         #expect(
-            unproved.status == 2 && unproved.stderr.contains("entry 8 was recorded, but this server cannot sign"),
+            unproved.status == 2 && unproved.stderr.contains("entry 50 was recorded, but this server cannot sign"),
             "\(unproved.status) \(unproved.stdout) \(unproved.stderr) \(failing.log)")
         failing.stop()
         let after = try fixture.expectOK(["verify", "--authority-key", "authority.pub"])
-        #expect(after.stdout.contains("verified: 8 entries"), "\(after.stdout)")
+        #expect(after.stdout.contains("verified: 50 entries"), "\(after.stdout)")
     }
 
     /// Faults, each one line, exit 2, nothing written: a wrong PIN (one C_Login, never repeated), a
