@@ -12,8 +12,9 @@ DEMO_PACKAGES = $(BUILD_PACKAGES) sqlite3 minisign
 # Selenium and axe-selenium-python, from PyPI), PostgreSQL's server and client, which the tests of
 # the PostgreSQL store start on their own (issue 16), and systemd's systemd-analyze, which checks the
 # service units in deploy/systemd, and SoftHSM2, the token the tests of keys in hardware initialise
-# (issue 37), with OpenSC's pkcs11-tool to make a key of another type on it.
-APT_PACKAGES = $(DEMO_PACKAGES) xxd hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client systemd softhsm2 opensc
+# (issue 37), with OpenSC's pkcs11-tool to make a key of another type on it and p11-kit's proxy
+# module, the module used when none is named (it loads SoftHSM2's, which registers itself).
+APT_PACKAGES = $(DEMO_PACKAGES) xxd hledger time faketime openssl nginx chromium chromium-driver postgresql postgresql-client systemd softhsm2 opensc p11-kit-modules
 DEMO_DIR ?= demo
 # Where `make install` puts the binary, its manual page and shell completions.
 PREFIX ?= /usr/local

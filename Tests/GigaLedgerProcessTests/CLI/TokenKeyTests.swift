@@ -89,6 +89,9 @@ struct SoftHSM {
         #expect(independent.status == 0, "\(independent.stdout)")
         let exported = try fixture.expectOK(["key", "export", "--pkcs11", uri, "--passphrase-file", "pin"], env: hsm.env)
         #expect(exported.stdout == (try String(contentsOfFile: fixture.dir.file("card.pub"), encoding: .utf8)))
+        // With no module named, p11-kit's proxy is used, which loads the modules the system registers (SoftHSM2's among them).
+        let throughProxy = try fixture.expectOK(["key", "export", "--pkcs11", uri, "--passphrase-file", "pin"], env: ["SOFTHSM2_CONF": hsm.conf])
+        #expect(throughProxy.stdout == exported.stdout)
         // The private key is sensitive and was never extractable, as the token itself (OpenSC's tool) says.
         let listed = shell(
             "SOFTHSM2_CONF='\(hsm.conf)' pkcs11-tool --module \(SoftHSM.module) --token-label officer --login --pin \(SoftHSM.pin) --list-objects --type privkey",
