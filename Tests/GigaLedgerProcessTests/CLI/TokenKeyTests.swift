@@ -328,4 +328,24 @@ struct SoftHSM {
             #expect(!error.description.contains("\n") && !error.description.contains("\u{1B}"), "\(error.description)")
         }
     }
+
+    /// A key made outside the token and put on it (sensitive and not extractable since, but not
+    /// always: Fixtures/import_key.c) is not a key in hardware: refused.
+    @Test func aKeyImportedIntoATokenIsRefused() throws {
+        let dir = TempDir()
+        let hsm = try SoftHSM(in: dir, tokens: ["card"])
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/import_key.c").path
+        let imported = shell(
+            """
+            set -e
+            clang -Wall -Werror -o import_key '\(source)' -ldl
+            seed=$(openssl genpkey -algorithm ed25519 -outform DER | tail -c 32 | xxd -p -c 64)
+            public=$(printf '302e020100300506032b657004220420%s' "$seed" | xxd -r -p | openssl pkey -inform DER -pubout -outform DER | tail -c 32 | xxd -p -c 64)
+            SOFTHSM2_CONF='\(hsm.conf)' ./import_key \(SoftHSM.module) card \(SoftHSM.pin) imported "$seed" "$public"
+            """, in: dir)
+        #expect(imported.status == 0, "\(imported.stdout) \(imported.stderr)")
+        let refused = Binary.run(
+            ["key", "export", "--pkcs11", "pkcs11:token=card;object=imported", "--passphrase-file", "pin"], in: dir, env: hsm.env)
+        #expect(refused.status == 2 && refused.stderr.contains("once extractable: imported?"), "\(refused.stderr)")
+    }
 }
