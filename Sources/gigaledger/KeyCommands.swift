@@ -31,15 +31,15 @@ extension GigaLedger.Key {
         var unencrypted = false
 
         @Option(
-            name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate or sensitive.", valueName: "level"),
+            name: .long, help: ArgumentHelp("Argon2id work: interactive, moderate (the default) or sensitive.", valueName: "level"),
             completion: .list(["interactive", "moderate", "sensitive"]))
-        var kdf: String = "moderate"
+        var kdf: String?
 
         @OptionGroup var passphrase: PassphraseOptions
 
         func run() async throws {
             if let pkcs11 { return try generateOnToken(pkcs11) }
-            let strength = try Sodium.KDFStrength.parse(kdf, field: "kdf")
+            let strength = try Sodium.KDFStrength.parse(kdf ?? "moderate", field: "kdf")
             let keyPath = out + ".key", pubPath = out + ".pub"
             for path in [keyPath, pubPath] where FileManager.default.fileExists(atPath: path) { throw KeyError.exists(path: path) }
             let secret = unencrypted ? nil : try passphrase.read(prompt: "Passphrase for the new key \(keyPath): ", confirm: true)
@@ -68,6 +68,7 @@ extension GigaLedger.Key {
             guard !unencrypted else {
                 throw InputError(field: "unencrypted", value: "true", problem: "does not apply to a key on a token (its PIN guards it)")
             }
+            if let kdf { throw InputError(field: "kdf", value: kdf, problem: "does not apply to a key on a token (no key file is written)") }
             let pubPath = out + ".pub"
             guard !out.isEmpty, !out.hasSuffix("/") else { throw InputError(field: "out", value: out, problem: "is not a file name") }
             if FileManager.default.fileExists(atPath: pubPath) { throw KeyError.exists(path: pubPath) }
