@@ -128,6 +128,11 @@ extension GigaLedger {
                         let key = try SigningOptions(key: logKeyPath, passphrase: passphrase).load(interactive: false)
                         let running = try await reloader.reload(logKey: key, witnesses: try witnessOptions.map(Self.parseWitness))
                         serveLogger.notice("SIGHUP: reloaded: \(running)")
+                        if let token = key as? TokenKey, !token.pinChecked {
+                            serveLogger.warning(
+                                "SIGHUP: the log key's token \(token.tokenName) was logged in already, so its PIN was not checked again: a wrong PIN file would show at the next start"
+                            )
+                        }
                     } catch {
                         serveLogger.error("SIGHUP: nothing reloaded: \(error)")
                     }

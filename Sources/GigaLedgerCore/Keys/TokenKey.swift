@@ -14,6 +14,10 @@ public final class TokenKey: Signer, @unchecked Sendable {
     public let uri: PKCS11URI
     /// The token's label, for messages.
     public let tokenName: String
+    /// Whether a PIN was checked when the key was opened: false when the token needs none, or when
+    /// this process was logged in to it already (a server reloading its key), which a token does
+    /// not check again.
+    public internal(set) var pinChecked = false
     let module: PKCS11Module
     let session: CK_SESSION_HANDLE
     let handle: CK_OBJECT_HANDLE
@@ -63,7 +67,7 @@ public final class TokenKey: Signer, @unchecked Sendable {
     /// after: a key that is not Ed25519, one that can leave the token, one whose stored public key
     /// is not its own (a test signature is checked).
     public static func open(_ uri: PKCS11URI, access: Access, pin: PINSource) throws -> TokenKey {
-        let (module, session, tokenName) = try openSession(uri, access: access, readWrite: false, pin: pin)
+        let (module, session, tokenName, pinChecked) = try openSession(uri, access: access, readWrite: false, pin: pin)
         do {
             let privateKeys = try module.findObjects(session, token: tokenName, class: CKO_PRIVATE_KEY, label: uri.object, id: uri.id)
             guard let handle = privateKeys.first else {
@@ -73,7 +77,9 @@ public final class TokenKey: Signer, @unchecked Sendable {
                 throw TokenError.noKey(uri: uri.description, token: tokenName, labels: labels)
             }
             guard privateKeys.count == 1 else { throw TokenError.severalKeys(uri: uri.description, token: tokenName) }
-            return try makeKey(uri, module: module, session: session, tokenName: tokenName, handle: handle)
+            let key = try makeKey(uri, module: module, session: session, tokenName: tokenName, handle: handle)
+            key.pinChecked = pinChecked
+            return key
         } catch {
             module.closeSession(session)
             throw error
@@ -84,7 +90,7 @@ public final class TokenKey: Signer, @unchecked Sendable {
     /// `id`, else 8 random bytes): the private half sensitive and not extractable, made on the token
     /// (both read back and checked), the public half stored beside it. Refuses a name in use.
     public static func generate(_ uri: PKCS11URI, access: Access, pin: PINSource) throws -> TokenKey {
-        let (module, session, tokenName) = try openSession(uri, access: access, readWrite: true, pin: pin)
+        let (module, session, tokenName, pinChecked) = try openSession(uri, access: access, readWrite: true, pin: pin)
         do {
             // Neither its label nor its ID may be another key's: either would make that key ambiguous.
             let label = uri.object ?? "gigaledger"
@@ -104,7 +110,9 @@ public final class TokenKey: Signer, @unchecked Sendable {
             named.object = label
             named.id = id
             do {
-                return try makeKey(named, module: module, session: session, tokenName: tokenName, handle: handle)
+                let key = try makeKey(named, module: module, session: session, tokenName: tokenName, handle: handle)
+                key.pinChecked = pinChecked
+                return key
             } catch {
                 module.destroy(session, token: tokenName, [handle, publicHandle])
                 throw error
@@ -140,28 +148,28 @@ public final class TokenKey: Signer, @unchecked Sendable {
 
     private static func openSession(
         _ uri: PKCS11URI, access: Access, readWrite: Bool, pin: PINSource
-    ) throws -> (PKCS11Module, CK_SESSION_HANDLE, String) {
+    ) throws -> (PKCS11Module, CK_SESSION_HANDLE, String, Bool) {
         let module = try PKCS11Module.load(path: uri.modulePath ?? access.modulePath, waitSeconds: access.waitSeconds)
         let (slot, info) = try module.slot(matching: uri)
         let tokenName = shown(PKCS11Module.text(info.label))
         let session = try module.openSession(slot, token: tokenName, readWrite: readWrite)
         do {
-            try logIn(uri, module: module, session: session, tokenName: tokenName, flags: info.flags, pin: pin)
+            let pinChecked = try logIn(uri, module: module, session: session, tokenName: tokenName, flags: info.flags, pin: pin)
+            return (module, session, tokenName, pinChecked)
         } catch {
             module.closeSession(session)
             throw error
         }
-        return (module, session, tokenName)
     }
 
     private static func logIn(
         _ uri: PKCS11URI, module: PKCS11Module, session: CK_SESSION_HANDLE, tokenName: String, flags: CK_FLAGS, pin: PINSource
-    ) throws {
+    ) throws -> Bool {
         if flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
             if flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 { throw TokenError.pinLocked(token: tokenName) }
             if flags & CK_FLAGS(CKF_USER_PIN_FINAL_TRY) != 0 { throw TokenError.pinFinalTry(token: tokenName) }
             if flags & CK_FLAGS(CKF_PROTECTED_AUTHENTICATION_PATH) != 0 {
-                try module.login(session, token: tokenName, pin: nil)
+                return try module.login(session, token: tokenName, pin: nil)
             } else {
                 let secret: SecretBytes, source: String
                 if let value = uri.pinValue {
@@ -173,9 +181,10 @@ public final class TokenKey: Signer, @unchecked Sendable {
                     (secret, source) = try pin(tokenName)
                 }
                 guard !secret.hasControlBytes else { throw TokenError.pinHasControls(token: tokenName, source: source) }
-                try module.login(session, token: tokenName, pin: secret, source: source)
+                return try module.login(session, token: tokenName, pin: secret, source: source)
             }
         }
+        return false
     }
 
     private static func makeKey(
@@ -346,7 +355,9 @@ final class PKCS11Module: @unchecked Sendable {
     }
 
     /// One `C_Login` as the user, never repeated: a wrong PIN is said, not tried again.
-    func login(_ session: CK_SESSION_HANDLE, token: String, pin: SecretBytes?, source: String = "the token's PIN pad") throws {
+    /// Whether the PIN was checked: false when the process was logged in already.
+    @discardableResult
+    func login(_ session: CK_SESSION_HANDLE, token: String, pin: SecretBytes?, source: String = "the token's PIN pad") throws -> Bool {
         let rv: CK_RV = try run("C_Login", token: token) { f in
             guard let pin else { return f.C_Login(session, CK_USER_TYPE(CKU_USER), nil, 0) }
             return pin.withBytes { bytes in
@@ -356,7 +367,8 @@ final class PKCS11Module: @unchecked Sendable {
             }
         }
         switch rv {
-        case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: return
+        case CKR_OK: return true
+        case CKR_USER_ALREADY_LOGGED_IN: return false
         case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE: throw TokenError.wrongPIN(token: token, source: source)
         case CKR_PIN_LOCKED: throw TokenError.pinLocked(token: token)
         default: throw TokenError.call(function: "C_Login", code: UInt(rv), token: token)
