@@ -72,14 +72,13 @@ extension GigaLedger.Key {
             let pubPath = out + ".pub"
             guard !out.isEmpty, !out.hasSuffix("/") else { throw InputError(field: "out", value: out, problem: "is not a file name") }
             if FileManager.default.fileExists(atPath: pubPath) { throw KeyError.exists(path: pubPath) }
-            let uri = try PKCS11URI.parse(text)
-            warnOfPINValue(uri)
+            let uri = try tokenURI(text)
             // The public file is made (empty) before the token is touched: a folder that cannot take
             // it leaves no key on the token.
             try KeyFiles.writeNew(path: pubPath, text: "", mode: 0o644)
             var made: TokenKey?
             do {
-                made = try TokenKey.generate(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
+                made = try passphrase.token(uri, generating: true)
                 try made!.publicKey.minisignFile().write(toFile: pubPath, atomically: true, encoding: .utf8)
             } catch {
                 made?.destroy()  // a key whose public file is not written is not left on the token
@@ -198,9 +197,7 @@ extension GigaLedger.Key {
         func run() async throws {
             if let pkcs11 {
                 guard id == nil else { throw CLIError(message: "give --id or --pkcs11, not both", kind: .refused) }
-                let uri = try PKCS11URI.parse(pkcs11)
-                warnOfPINValue(uri)
-                let key = try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { try passphrase.readPIN(token: $0) }
+                let key = try passphrase.token(try tokenURI(pkcs11))
                 return try emit(key.publicKey.minisignFile(), to: out)
             }
             guard let id else { throw CLIError(message: "give --id (an enrolled key) or --pkcs11 (a key on a token)", kind: .refused) }

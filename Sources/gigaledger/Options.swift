@@ -268,6 +268,17 @@ struct PassphraseOptions: ParsableArguments {
         return TokenKey.Access(modulePath: module, waitSeconds: seconds)
     }
 
+    /// The key on a token `uri` names, opened (or made, `generating`), its PIN read as `readPIN`
+    /// says; `interactive` false never asks the terminal.
+    func token(_ uri: PKCS11URI, generating: Bool = false, interactive: Bool = true) throws -> TokenKey {
+        let pin: TokenKey.PINSource = { token in
+            guard interactive || passphraseFile != nil else { throw TokenError.pinNeeded(token: token) }
+            return try readPIN(token: token)
+        }
+        let access = try tokenAccess(uri: uri)
+        return try generating ? TokenKey.generate(uri, access: access, pin: pin) : TokenKey.open(uri, access: access, pin: pin)
+    }
+
     /// A token's PIN, and where it came from: `--passphrase-file`, else asked on the terminal
     /// without echo. Never `GIGALEDGER_PASSPHRASE_FILE`: a key file's passphrase sent as a PIN
     /// would use up one of the card's tries.
@@ -332,12 +343,7 @@ struct SigningOptions: ParsableArguments {
             throw CLIError(message: "no signing key: give --key PATH or set GIGALEDGER_KEY", kind: .unusable)
         }
         if PKCS11URI.isURI(path) {
-            let uri = try PKCS11URI.parse(path)
-            warnOfPINValue(uri)
-            return try TokenKey.open(uri, access: try passphrase.tokenAccess(uri: uri)) { token in
-                guard interactive || passphrase.passphraseFile != nil else { throw TokenError.pinNeeded(token: token) }
-                return try passphrase.readPIN(token: token)
-            }
+            return try passphrase.token(try tokenURI(path), interactive: interactive)
         }
         let parsed = try KeyFiles.readSecret(path: path)
         if !interactive && parsed.isEncrypted && passphrase.file == nil {
@@ -442,9 +448,14 @@ enum Environment {
     }
 }
 
-/// A PIN written in a URI is on the command line, which other users of the machine may read
-/// (`ps`) and a shell keeps in its history: said once, on stderr.
-func warnOfPINValue(_ uri: PKCS11URI) {
-    guard uri.pinValue != nil else { return }
-    warn("warning: the key's URI holds its PIN (pin-value), which others on this machine can read while the command runs; use ?pin-source=file:PATH")
+/// `text` read as a PKCS#11 URI. A PIN written in it is on the command line, which other users
+/// of the machine may read (`ps`) and a shell keeps in its history: said once, on stderr.
+func tokenURI(_ text: String) throws -> PKCS11URI {
+    let uri = try PKCS11URI.parse(text)
+    if uri.pinValue != nil {
+        warn(
+            "warning: the key's URI holds its PIN (pin-value), which others on this machine can read while the command runs; use ?pin-source=file:PATH"
+        )
+    }
+    return uri
 }

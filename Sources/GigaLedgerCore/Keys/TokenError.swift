@@ -20,7 +20,6 @@ public enum TokenError: GigaLedgerError, Equatable {
     case wrongPIN(token: String, source: String)
     case pinLocked(token: String)
     case pinFinalTry(token: String)
-    case pinUnreadable(path: String, String)
     case pinNeeded(token: String)
     case pinHasControls(token: String, source: String)
     case badSignature(uri: String)
@@ -64,7 +63,6 @@ public enum TokenError: GigaLedgerError, Equatable {
         case .pinFinalTry(let token):
             return
                 "token \(token): one PIN try is left before it locks; refusing to try (a wrong PIN would lock it): check the PIN, or reset the try counter with the token's own tools"
-        case .pinUnreadable(let path, let why): return "PIN file \(path): cannot read: \(why)"
         case .pinNeeded(let token):
             return "token \(token) needs a PIN and none was given: use a terminal, --passphrase-file, or ?pin-source=file:PATH in the URI"
         case .pinHasControls(let token, let source):
