@@ -462,7 +462,8 @@ public struct OwnCopies: Sendable {
     /// Lists `entries`, acknowledged by the server, in the acknowledged file. Best effort: the
     /// acknowledgement stands without it (it only serves to name lost entries later).
     func acknowledge(_ entries: [Entry], origin: String) {
-        let lines = entries.map { entry -> String in
+        // A batch's lines made on every core: this runs after the server's answer, before the command ends.
+        let lines = Parallel.map(entries) { entry -> String in
             let summary = (try? EntryBody.decode(entry.body)).map { "\($0.data.type) \($0.data.summary)" } ?? entry.type
             return "\(entry.seq) \(Encoding.hex(entry.hash)) " + summary.replacingOccurrences(of: "\n", with: " ") + "\n"
         }

@@ -161,6 +161,55 @@ import Testing
         }
     }
 
+    /// A batch (enough entries to be admitted on every core, issue 35) is looked up only where a key
+    /// may be held: a repeat is still found, whether of an entry before the batch or of an earlier
+    /// entry of the batch itself (by its facts, by its amount in the week, by its ref alone).
+    @Test func aBatchsRepeatsAreFoundInTheLedgerAndInTheBatch() async throws {
+        let fixture = try RouteFixture()
+        @Sendable func payment(_ ref: String, cents: Int64, day: Int, after head: Entry) throws -> Entry {
+            let data = EntryData.contribution(
+                try Contribution(
+                    factory: "de-jupiter", source: .memberState("DE"), amount: Cents(cents),
+                    date: CalendarDate.parse(String(format: "2026-03-%02d", day), field: "date"), category: .capex, kind: .payment, ref: ref))
+            return try Entry.make(
+                body: EntryBody(seq: head.seq + 1, signer: fixture.officer.id, recordedAt: try Timestamp.now(), data: data), prevHash: head.hash,
+                key: fixture.officer)
+        }
+        /// 20 distinct payments after the head; `repeating(index)` makes the one at `index` instead.
+        @Sendable func batch(_ tag: String, repeating: [Int: @Sendable (Entry) throws -> Entry] = [:]) throws -> [Entry] {
+            var entries = [Entry](), head = try fixture.head()
+            for index in 0..<20 {
+                let entry = try repeating[index]?(head) ?? payment("\(tag)-\(index)", cents: 300_000 + Int64(index) * 1_000, day: 1 + index, after: head)
+                entries.append(entry)
+                head = entry
+            }
+            return entries
+        }
+        try await fixture.app().test(.router) { client in
+            let first = try payment("EARLIER", cents: 777_700, day: 20, after: try fixture.head())
+            #expect(try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([first])).status == .created)
+            let head = try fixture.head()
+            let cases: [(String, [Int: @Sendable (Entry) throws -> Entry], String)] = [
+                ("ledger", [12: { try payment("EARLIER", cents: 777_700, day: 20, after: $0) }], "repeats entry \(first.seq)"),
+                ("week", [9: { try payment("OTHER", cents: 777_700, day: 22, after: $0) }], "looks like entry \(first.seq)"),
+                ("ref", [7: { try payment("EARLIER", cents: 5_000, day: 2, after: $0) }], "already the ref of entry \(first.seq)"),
+                ("self", [15: { try payment("self-4", cents: 304_000, day: 5, after: $0) }], "repeats entry \(head.seq + 5)"),
+                ("selfweek", [15: { try payment("AGAIN", cents: 304_000, day: 8, after: $0) }], "looks like entry \(head.seq + 5)"),
+                ("selfref", [15: { try payment("selfref-4", cents: 9_000, day: 28, after: $0) }], "already the ref of entry \(head.seq + 5)"),
+            ]
+            for (tag, repeating, expected) in cases {
+                let refused = try await client.execute(
+                    uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission(try batch(tag, repeating: repeating)))
+                #expect(refused.status == .unprocessableContent, "\(tag): \(refused.text)")
+                #expect(refused.text.contains(expected), "\(tag): \(refused.text)")
+                #expect(try fixture.head() == head, "\(tag): nothing written")
+            }
+            let recorded = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission(try batch("fine")))
+            #expect(recorded.status == .created, "\(recorded.text)")
+            #expect(try fixture.head().seq == head.seq + 20)
+        }
+    }
+
     /// The read path: the checkpoint the log key keeps, tiles and bundles (full ones cached for a
     /// year, partial ones briefly), entries by seq and hash, proofs, health, metrics.
     @Test func theReadPathServesWhatPublishWrites() async throws {

@@ -285,8 +285,16 @@ final class CachedFacts: LedgerFacts {
     func latestNonRowEntry(before seq: Int64) throws -> (seq: Int64, type: String)? { try base.latestNonRowEntry(before: seq) }
     func formatVersion(of seq: Int64) throws -> Int? {
         if let rows = chained, seq >= rows.from { return rows.version }
+        if let version = writtenVersions[seq] { return version }
         return try base.formatVersion(of: seq)
     }
+
+    /// The format of each entry a batch has written so far (`admitAll`), by seq: the rules ask
+    /// for the one before each entry, which is then not read back.
+    private var writtenVersions = [Int64: Int]()
+
+    /// Notes an entry just written in the open transaction.
+    func written(_ body: EntryBody) { writtenVersions[body.seq] = body.version }
 
     /// The import's own rows from `from` on, of one format `version`: what the rules ask of the
     /// entry before each row, answered without reading it back.

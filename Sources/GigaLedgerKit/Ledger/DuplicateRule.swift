@@ -130,13 +130,23 @@ enum DuplicateRule {
     /// statements: a record none of whose keys is held repeats no entry, and is not looked up
     /// on its own (`candidates`). Found is not checked here: `candidates` checks what it reads.
     struct Held {
-        let digests: Set<Int64>
-        let amounts: Set<Int64>
-        let refs: Set<Int64>
+        private(set) var digests: Set<Int64>
+        private(set) var amounts: Set<Int64>
+        private(set) var refs: Set<Int64>
 
         init(_ keys: [Keys], reader: StoreReader) throws {
             (digests, amounts, refs) = try reader.heldKeys(
                 digests: keys.flatMap(\.digests), amountKeys: keys.flatMap(\.around), refKeys: keys.compactMap { $0.near?.ref }.filter { $0 != 0 })
+        }
+
+        /// The keys of a record written since (a batch's earlier entry, in the same transaction):
+        /// held from now on. Its facts digest with and without the flag, its own near keys.
+        mutating func add(_ keys: Keys) {
+            digests.formUnion(keys.digests)
+            if let near = keys.near {
+                amounts.insert(near.amount)
+                if near.ref != 0 { refs.insert(near.ref) }
+            }
         }
 
         func mayHold(_ keys: Keys) -> Bool {

@@ -45,12 +45,17 @@ public struct EntryChecks: Sendable {
     }
 
     /// The date, the duplicate rule (`DuplicateRule`), a key scoped to a factory or partner not registered.
-    func check(_ data: EntryData, today: CalendarDate, reader: StoreReader, signer: KeyID? = nil) throws {
+    /// `duplicates`, from a batch: `data`'s keys, and whether the ledger holds any of them at all
+    /// (`DuplicateRule.Held`); when it holds none, `data` repeats nothing and is not looked up.
+    func check(
+        _ data: EntryData, today: CalendarDate, reader: StoreReader, signer: KeyID? = nil,
+        duplicates: (keys: DuplicateRule.Keys, mayBeHeld: Bool)? = nil
+    ) throws {
         try checkDate(data, today: today)
         try Self.checkIdentity(data, reader: reader)
         if case .countersign(let item) = data { try Self.checkCountersignature(item, signer: signer, reader: reader) }
-        if !allowDuplicate || (duplicateOnlyWhereSaid && !data.saysDuplicate),
-            let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, reader: reader))
+        if !allowDuplicate || (duplicateOnlyWhereSaid && !data.saysDuplicate), duplicates?.mayBeHeld ?? true,
+            let conflict = DuplicateRule.conflict(data, among: try DuplicateRule.candidates(for: data, keys: duplicates?.keys, reader: reader))
         {
             throw Refusal("this \(conflict.text): \(conflict.advice(importing: false))")
         }

@@ -192,7 +192,13 @@ public final class Ledger {
         _ entries: [Entry], checks: EntryChecks?, reader: StoreReader, listRefusals: Bool = false,
         admitted: (Int, Entry, EntryBody) throws -> Void
     ) throws {
-        let read = entries.count < Self.parallelAdmissionMin ? entries.map { readChecked($0) } : Parallel.map(entries) { readChecked($0) }
+        let isBatch = entries.count >= Self.parallelAdmissionMin
+        // Each entry read back and hashed, and for a batch its duplicate keys made, on every core.
+        let read = isBatch ? Parallel.map(entries) { readCheckedWithKeys($0) } : entries.map { (body: readChecked($0), keys: nil) }
+        // Which of a batch's keys the ledger holds at all, asked in a few statements, and the keys
+        // of the batch's entries as they are written: an entry none of whose keys is held repeats
+        // nothing (`candidates` would find nothing) and is not looked up on its own.
+        var held = isBatch && checks != nil ? try DuplicateRule.Held(read.compactMap(\.keys), reader: reader) : nil
         let known = try keysBefore(entries, facts: reader.facts)
         // A few entries (an office's append) are checked on this thread: handing one signature to
         // another thread costs more than it saves, and the server admits one entry per append.
@@ -208,10 +214,15 @@ public final class Ledger {
         var refusals = [SubmissionRefusal]()
         for (index, entry) in entries.enumerated() {
             do {
-                let body = try read[index].get()
-                let signerKey = try admitRules(body, checks: checks, reader: reader, facts: facts)
+                let body = try read[index].body.get()
+                let duplicates = read[index].keys.map { keys in (keys, held?.mayHold(keys) ?? true) }
+                let signerKey = try admitRules(body, checks: checks, reader: reader, facts: facts, duplicates: duplicates)
                 signers.append(signerKey)
-                if refusals.isEmpty { try admitted(index, entry, body) }
+                if refusals.isEmpty {
+                    try admitted(index, entry, body)
+                    if let keys = read[index].keys { held?.add(keys) }
+                    facts.written(body)
+                }
                 if !["contribution", "access"].contains(body.type) { facts.forget() }
             } catch let error as any GigaLedgerError {
                 let refusal = SubmissionRefusal(index: index, underlying: error)
@@ -272,15 +283,27 @@ public final class Ledger {
         return .success(body)
     }
 
+    /// `readChecked`, and the keys the duplicate rule looks up a contribution or access record by.
+    static func readCheckedWithKeys(_ entry: Entry) -> (body: Result<EntryBody, Refusal>, keys: DuplicateRule.Keys?) {
+        let body = readChecked(entry)
+        guard case .success(let read) = body, ["contribution", "access"].contains(read.type) else { return (body, nil) }
+        return (body, DuplicateRule.Keys(read.data))
+    }
+
     /// The checks of an entry against the ledger's state: the rules (signer enrolled, active, in
     /// scope; references) and the plausibility `checks`. Returns the signer's enrolled key.
-    static func admitRules(_ body: EntryBody, checks: EntryChecks?, reader: StoreReader, facts: LedgerFacts) throws -> PublicKey {
+    /// `duplicates`: see `EntryChecks.check`.
+    static func admitRules(
+        _ body: EntryBody, checks: EntryChecks?, reader: StoreReader, facts: LedgerFacts,
+        duplicates: (keys: DuplicateRule.Keys, mayBeHeld: Bool)? = nil
+    ) throws -> PublicKey {
         let signerKey: PublicKey
         do { signerKey = try Rules.check(body, facts: facts) } catch let refusal as Refusal {
             throw Refusal(refusal.message + (try Suggestions.hint(for: body.data, reader: reader)))
         }
         try checks?.check(
-            body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader, signer: body.signer)
+            body.data, today: try CalendarDate.parse(String(body.recordedAt.prefix(10)), field: "recorded_at"), reader: reader, signer: body.signer,
+            duplicates: duplicates)
         return signerKey
     }
 
