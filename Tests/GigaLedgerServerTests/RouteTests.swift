@@ -179,7 +179,8 @@ import Testing
         @Sendable func batch(_ tag: String, repeating: [Int: @Sendable (Entry) throws -> Entry] = [:]) throws -> [Entry] {
             var entries = [Entry](), head = try fixture.head()
             for index in 0..<20 {
-                let entry = try repeating[index]?(head) ?? payment("\(tag)-\(index)", cents: 300_000 + Int64(index) * 1_000, day: 1 + index, after: head)
+                let entry =
+                    try repeating[index]?(head) ?? payment("\(tag)-\(index)", cents: 300_000 + Int64(index) * 1_000, day: 1 + index, after: head)
                 entries.append(entry)
                 head = entry
             }
