@@ -11,10 +11,17 @@ public struct IndexRow: Equatable, Sendable {
     public struct Table: Equatable, Sendable {
         public let name: String
         public let columns: [String]
+        /// Made once: an import inserts two index rows per entry.
+        let insertSQL: String
 
-        var insertSQL: String {
-            "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+        init(name: String, columns: [String]) {
+            self.name = name
+            self.columns = columns
+            insertSQL = "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
         }
+
+        /// A table is its name (each is one of `tables`): compared for every row `verify` reads.
+        public static func == (lhs: Table, rhs: Table) -> Bool { lhs.name == rhs.name }
     }
 
     static let keys = Table(name: "keys", columns: ["key_id", "public_key", "name", "role", "scopes", "seq"])

@@ -94,3 +94,63 @@ extension ColumnValue {
         }
     }
 }
+
+/// An ordered read through SQLite's C interface, a row at a time: `verify` reads every entry, tree
+/// node and index row this way, each value copied once from SQLite's buffer (GRDB's rows would
+/// wrap each in `Data` first). The statement is GRDB's (it finalizes it); texts are read whole, NUL
+/// bytes too, as `SQLiteConnection.text` reads them; an integer column whose value is not an
+/// integer reads as nil (a STRICT table holds none, but a file edited byte by byte might).
+final class RawRows {
+    private let statement: Statement
+    private let handle: SQLiteStatement
+    private let connection: GRDB.SQLiteConnection?
+    private var finished = false
+
+    init(_ db: Database, sql: String, arguments: [Int64] = []) throws {
+        statement = try db.makeStatement(sql: sql)
+        handle = statement.sqliteStatement
+        connection = db.sqliteConnection
+        for (offset, value) in arguments.enumerated() { sqlite3_bind_int64(handle, Int32(offset + 1), value) }
+    }
+
+    /// Moves to the next row; false after the last, and from then on (SQLite would start again).
+    /// SQLite's errors (a damaged page) become GRDB's `DatabaseError`.
+    func step() throws -> Bool {
+        guard !finished else { return false }
+        let code = sqlite3_step(handle)
+        if code == SQLITE_ROW { return true }
+        finished = true
+        if code == SQLITE_DONE { return false }
+        throw DatabaseError(
+            resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)), message: String(cString: sqlite3_errmsg(connection)),
+            sql: statement.sql)
+    }
+
+    func integer(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_INTEGER ? sqlite3_column_int64(handle, column) : nil
+    }
+
+    /// A blob's bytes (a text's too); none for NULL.
+    func bytes(_ column: Int32) -> [UInt8] {
+        guard let base = sqlite3_column_blob(handle, column) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: base, count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
+    /// A text read whole as UTF-8 (bytes that are not read as U+FFFD); "" for NULL.
+    func text(_ column: Int32) -> String {
+        guard let base = sqlite3_column_blob(handle, column) else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: base, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+    }
+
+    /// The value as GigaLedger writes values (`ColumnValue(_:)` for the others).
+    func value(_ column: Int32) -> ColumnValue {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, column))
+        case SQLITE_TEXT: return .text(text(column))
+        case SQLITE_BLOB: return .blob(bytes(column))
+        default: return ColumnValue(DatabaseValue(sqliteStatement: handle, index: column))
+        }
+    }
+
+    var columnCount: Int32 { sqlite3_column_count(handle) }
+}

@@ -279,22 +279,33 @@ struct SQLiteConnection: StoreConnection {
         try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments(values)).map(Self.entry(fromColumns:))
     }
 
+    /// Read through SQLite's C interface (`RawRows`), as `entry(fromColumns:)` reads a row: a seq
+    /// that is not an integer reads as 0, which no entry has.
     func scanEntries() throws -> EntryCursor {
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(StoreReader.entryColumns) FROM entries ORDER BY seq")
-        return EntryCursor { try rows.next().map(Self.entry(fromColumns:)) }
+        let rows = try RawRows(db, sql: "SELECT \(StoreReader.entryColumns) FROM entries ORDER BY seq")
+        return EntryCursor {
+            guard try rows.step() else { return nil }
+            return Entry(
+                seq: rows.integer(0) ?? 0, type: rows.text(1), body: rows.bytes(2), prevHash: rows.bytes(3), hash: rows.bytes(4),
+                signer: rows.text(5), signature: rows.bytes(6), recordedAt: rows.text(7))
+        }
     }
 
+    /// An index that is not an integer reads as -1, which no node has.
     func scanTreeLevel(_ level: Int) throws -> TreeLevelScan {
-        let rows = try Row.fetchCursor(db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", arguments: [level])
+        let rows = try RawRows(db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", arguments: [Int64(level)])
         return TreeLevelScan {
-            guard let row = try rows.next() else { return nil }
-            return (row[0], try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } ?? [] })
+            guard try rows.step() else { return nil }
+            return (rows.integer(0) ?? -1, rows.bytes(1))
         }
     }
 
     func scanIndex(_ table: IndexRow.Table) throws -> IndexScan {
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq")
-        return IndexScan { try rows.next().map(Self.values(of:)) }
+        let rows = try RawRows(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq")
+        return IndexScan {
+            guard try rows.step() else { return nil }
+            return (0..<rows.columnCount).map(rows.value)
+        }
     }
 
     func hasTable(_ name: String) throws -> Bool { try db.tableExists(name) }

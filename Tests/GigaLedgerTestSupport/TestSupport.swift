@@ -92,16 +92,8 @@ package enum Binary {
         var environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         for (name, value) in env { environment[name] = value }
         process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try! process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let run = Run(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let run = runToEnd(process)
         if let name = libraryTypeName(in: run.stderr) {
             Issue.record(
                 "a message names a library's type (\(name)), not what happened in words: gigaledger \(arguments.joined(separator: " ")): \(run.stderr)"
@@ -154,13 +146,30 @@ package func shell(_ command: String, in dir: TempDir) -> Run {
     environment["HOME"] = dir.path
     environment["XDG_CONFIG_HOME"] = nil
     process.environment = environment
-    let out = Pipe(), err = Pipe()
+    return runToEnd(process)
+}
+
+/// Runs `process` to its end with its standard output and error in files, not pipes: a process
+/// another test starts meanwhile (a PostgreSQL server, a web server) inherits the descriptors
+/// open at that moment, and one holding a pipe's write end kept a read to the pipe's end from
+/// ending while it lived (a CI run that stalled on `aWrongCapexIsAmendedAndReportsFollow`).
+package func runToEnd(_ process: Process) -> Run {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-run-\(UUID().uuidString)").path
+    let outPath = base + ".out", errPath = base + ".err"
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
+    }
+    let out = FileHandle(forWritingAtPath: outPath)!, err = FileHandle(forWritingAtPath: errPath)!
     process.standardOutput = out
     process.standardError = err
     try! process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    try? out.close()
+    try? err.close()
     process.waitUntilExit()
+    let outData = FileManager.default.contents(atPath: outPath) ?? Data(), errData = FileManager.default.contents(atPath: errPath) ?? Data()
     return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
 }
 

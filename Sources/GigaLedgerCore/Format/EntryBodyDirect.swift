@@ -152,11 +152,20 @@ private struct DirectReader {
     /// A string without escapes (one with escapes goes the general way).
     mutating func string() -> String? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
-        var end = index + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-        guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let text = String(validating: bytes[index + 1..<end], as: UTF8.self) else {
-            return nil
+        var end = index + 1, ascii = true
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            ascii = ascii && bytes[end] < 0x80
+            end += 1
         }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        let range = index + 1..<end
+        // ASCII is UTF-8 as it is, read without the general validation (unspecialised, a few
+        // percent of a verify); anything else is validated, and read the general way if invalid.
+        let text =
+            ascii
+            ? bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+            : String(validating: bytes[range], as: UTF8.self)
+        guard let text else { return nil }
         index = end + 1
         return text
     }

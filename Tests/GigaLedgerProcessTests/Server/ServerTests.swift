@@ -692,7 +692,11 @@ import Testing
         web.standardOutput = FileHandle.nullDevice
         web.standardError = FileHandle.nullDevice
         try web.run()
-        defer { web.terminate() }
+        // Killed outright: a child of the test process inherits its blocked signals, SIGTERM among them.
+        defer {
+            kill(web.processIdentifier, SIGKILL)
+            web.waitUntilExit()
+        }
         var tlsToPlain = Run(status: -1, stdout: "", stderr: "")
         for _ in 0..<50 {
             tlsToPlain = Binary.run(["log", "--server", "https://127.0.0.1:\(port)", "--lock-wait", "1"], in: fixture.dir)
