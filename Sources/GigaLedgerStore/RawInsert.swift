@@ -105,6 +105,8 @@ final class RawRows {
     private let handle: SQLiteStatement
     private let connection: GRDB.SQLiteConnection?
     private var finished = false
+    /// SQLite's error, thrown again by every later step: a scan that failed never looks finished.
+    private var failure: DatabaseError?
 
     init(_ db: Database, sql: String, arguments: [Int64] = []) throws {
         statement = try db.makeStatement(sql: sql)
@@ -116,14 +118,17 @@ final class RawRows {
     /// Moves to the next row; false after the last, and from then on (SQLite would start again).
     /// SQLite's errors (a damaged page) become GRDB's `DatabaseError`.
     func step() throws -> Bool {
+        if let failure { throw failure }
         guard !finished else { return false }
         let code = sqlite3_step(handle)
         if code == SQLITE_ROW { return true }
         finished = true
         if code == SQLITE_DONE { return false }
-        throw DatabaseError(
+        let error = DatabaseError(
             resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)), message: String(cString: sqlite3_errmsg(connection)),
             sql: statement.sql)
+        failure = error
+        throw error
     }
 
     func integer(_ column: Int32) -> Int64? {

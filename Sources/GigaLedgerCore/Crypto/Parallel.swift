@@ -49,7 +49,9 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     }
 
     deinit {
-        // Background workers hold the map until they return, so this runs after every write.
+        // Background workers hold the map until they return, and return only when no chunk is
+        // left: so every slot is written (or, with no background worker, none is).
+        assert(joined || remaining == 0 || remaining == items.count, "SharedMap: a map dropped with some results written")
         if !joined { results.deinitialize(count: items.count - remaining) }
         results.deallocate()
     }
@@ -58,6 +60,7 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     /// Called once.
     @inlinable
     package func join() -> [R] {
+        precondition(!joined, "SharedMap.join: called twice")
         work()
         finished.wait()
         joined = true

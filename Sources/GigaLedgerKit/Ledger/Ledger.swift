@@ -193,8 +193,11 @@ public final class Ledger {
         admitted: (Int, Entry, EntryBody) throws -> Void
     ) throws {
         let isBatch = entries.count >= Self.parallelAdmissionMin
-        // Each entry read back and hashed, and for a batch its duplicate keys made, on every core.
-        let read = isBatch ? Parallel.map(entries) { readCheckedWithKeys($0) } : entries.map { (body: readChecked($0), keys: nil) }
+        // Each entry read back and hashed, and for a batch that is checked (not a replica's copy)
+        // its duplicate keys made, on every core.
+        let read =
+            isBatch
+            ? Parallel.map(entries) { readChecked($0, withKeys: checks != nil) } : entries.map { (body: readChecked($0), keys: nil) }
         // Which of a batch's keys the ledger holds at all, asked in a few statements, and the keys
         // of the batch's entries as they are written: an entry none of whose keys is held repeats
         // nothing (`candidates` would find nothing) and is not looked up on its own.
@@ -283,10 +286,10 @@ public final class Ledger {
         return .success(body)
     }
 
-    /// `readChecked`, and the keys the duplicate rule looks up a contribution or access record by.
-    static func readCheckedWithKeys(_ entry: Entry) -> (body: Result<EntryBody, Refusal>, keys: DuplicateRule.Keys?) {
+    /// `readChecked`, and `withKeys`, the keys the duplicate rule looks up a contribution or access record by.
+    static func readChecked(_ entry: Entry, withKeys: Bool) -> (body: Result<EntryBody, Refusal>, keys: DuplicateRule.Keys?) {
         let body = readChecked(entry)
-        guard case .success(let read) = body, ["contribution", "access"].contains(read.type) else { return (body, nil) }
+        guard withKeys, case .success(let read) = body, ["contribution", "access"].contains(read.type) else { return (body, nil) }
         return (body, DuplicateRule.Keys(read.data))
     }
 
