@@ -12,16 +12,7 @@ enum RawInsert {
     static func run(_ db: Database, sql: String, _ values: [ColumnValue]) throws {
         let handle = try db.cachedStatement(sql: sql).sqliteStatement
         sqlite3_reset(handle)
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            switch value {
-            case .integer(let number): sqlite3_bind_int64(handle, index, number)
-            case .text(let text): sqlite3_bind_text(handle, index, text, -1, transient)
-            case .blob(let bytes) where bytes.isEmpty: sqlite3_bind_zeroblob(handle, index, 0)  // a nil pointer would bind NULL
-            case .blob(let bytes): bytes.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
-            case .other: preconditionFailure("RawInsert.run: \(value) is not a value GigaLedger writes")
-            }
-        }
+        bind(values, to: handle)
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else {
             let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
@@ -30,6 +21,20 @@ enum RawInsert {
             throw DatabaseError(resultCode: ResultCode(rawValue: extended), message: message, sql: sql)
         }
         sqlite3_reset(handle)
+    }
+
+    /// Binds `values` in order to a statement's parameters.
+    static func bind(_ values: [ColumnValue], to handle: SQLiteStatement) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .integer(let number): sqlite3_bind_int64(handle, index, number)
+            case .text(let text): sqlite3_bind_text(handle, index, text, -1, transient)
+            case .blob(let bytes) where bytes.isEmpty: sqlite3_bind_zeroblob(handle, index, 0)  // a nil pointer would bind NULL
+            case .blob(let bytes): bytes.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+            case .other: preconditionFailure("RawInsert.bind: \(value) is not a value GigaLedger writes")
+            }
+        }
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.
@@ -95,11 +100,13 @@ extension ColumnValue {
     }
 }
 
-/// An ordered read through SQLite's C interface, a row at a time: `verify` reads every entry, tree
-/// node and index row this way, each value copied once from SQLite's buffer (GRDB's rows would
-/// wrap each in `Data` first). The statement is GRDB's (it finalizes it); texts are read whole, NUL
-/// bytes too, as `SQLiteConnection.text` reads them; an integer column whose value is not an
-/// integer reads as nil (a STRICT table holds none, but a file edited byte by byte might).
+/// A read through SQLite's C interface, a row at a time, the one way GigaLedger reads rows from a
+/// SQLite file: each value copied once from SQLite's buffer (GRDB's rows would wrap each in `Data`
+/// first; `verify` reads every entry, tree node and index row). The statement is GRDB's (it
+/// finalizes it). Texts are read whole, as the bytes SQLite stores: reading one as a C string
+/// would stop at a NUL byte, and `key_id || X'00'` would then pass for `key_id`; bytes that are
+/// not UTF-8 read as U+FFFD, which equals no text GigaLedger writes. An integer column whose value
+/// is not an integer reads as nil (a STRICT table holds none, but a file edited byte by byte might).
 final class RawRows {
     private let statement: Statement
     private let handle: SQLiteStatement
@@ -108,11 +115,23 @@ final class RawRows {
     /// SQLite's error, thrown again by every later step: a scan that failed never looks finished.
     private var failure: DatabaseError?
 
-    init(_ db: Database, sql: String, arguments: [Int64] = []) throws {
-        statement = try db.makeStatement(sql: sql)
+    /// A scan of its own (a statement compiled for it), or with `cached` GRDB's cached statement
+    /// for `sql`, which `all` leaves reset for its next use.
+    init(_ db: Database, sql: String, arguments: [ColumnValue] = [], cached: Bool = false) throws {
+        statement = try cached ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql)
         handle = statement.sqliteStatement
         connection = db.sqliteConnection
-        for (offset, value) in arguments.enumerated() { sqlite3_bind_int64(handle, Int32(offset + 1), value) }
+        sqlite3_reset(handle)
+        RawInsert.bind(arguments, to: handle)
+    }
+
+    /// Every row of `sql`, each read by `read`.
+    static func all<T>(_ db: Database, sql: String, _ arguments: [ColumnValue], _ read: (RawRows) -> T) throws -> [T] {
+        let rows = try RawRows(db, sql: sql, arguments: arguments, cached: true)
+        defer { sqlite3_reset(rows.handle) }
+        var found = [T]()
+        while try rows.step() { found.append(read(rows)) }
+        return found
     }
 
     /// Moves to the next row; false after the last, and from then on (SQLite would start again).
@@ -157,5 +176,14 @@ final class RawRows {
         }
     }
 
-    var columnCount: Int32 { sqlite3_column_count(handle) }
+    /// The row's columns as the values GigaLedger writes.
+    func values() -> [ColumnValue] { (0..<sqlite3_column_count(handle)).map(value) }
+
+    /// An entry from a row of `SELECT \(StoreReader.entryColumns)`, by position: a seq that is not
+    /// an integer reads as 0, which no entry has.
+    func entry() -> Entry {
+        Entry(
+            seq: integer(0) ?? 0, type: text(1), body: bytes(2), prevHash: bytes(3), hash: bytes(4), signer: text(5), signature: bytes(6),
+            recordedAt: text(7))
+    }
 }

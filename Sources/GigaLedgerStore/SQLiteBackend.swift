@@ -260,7 +260,7 @@ struct SQLiteConnection: StoreConnection {
     private func arguments(_ values: [ColumnValue]) -> StatementArguments { StatementArguments(values.map(\.databaseValue)) }
 
     func rows(_ sql: String, _ values: [ColumnValue]) throws -> [[ColumnValue]] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments(values)).map(Self.values(of:))
+        try RawRows.all(db, sql: sql, values) { $0.values() }
     }
 
     func integer(_ sql: String, _ values: [ColumnValue]) throws -> Int64? {
@@ -276,24 +276,17 @@ struct SQLiteConnection: StoreConnection {
     }
 
     func entries(_ sql: String, _ values: [ColumnValue]) throws -> [Entry] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments(values)).map(Self.entry(fromColumns:))
+        try RawRows.all(db, sql: sql, values) { $0.entry() }
     }
 
-    /// Read through SQLite's C interface (`RawRows`), as `entry(fromColumns:)` reads a row: a seq
-    /// that is not an integer reads as 0, which no entry has.
     func scanEntries() throws -> EntryCursor {
         let rows = try RawRows(db, sql: "SELECT \(StoreReader.entryColumns) FROM entries ORDER BY seq")
-        return EntryCursor {
-            guard try rows.step() else { return nil }
-            return Entry(
-                seq: rows.integer(0) ?? 0, type: rows.text(1), body: rows.bytes(2), prevHash: rows.bytes(3), hash: rows.bytes(4),
-                signer: rows.text(5), signature: rows.bytes(6), recordedAt: rows.text(7))
-        }
+        return EntryCursor { try rows.step() ? rows.entry() : nil }
     }
 
     /// An index that is not an integer reads as -1, which no node has.
     func scanTreeLevel(_ level: Int) throws -> TreeLevelScan {
-        let rows = try RawRows(db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", arguments: [Int64(level)])
+        let rows = try RawRows(db, sql: "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", arguments: [.integer(Int64(level))])
         return TreeLevelScan {
             guard try rows.step() else { return nil }
             return (rows.integer(0) ?? -1, rows.bytes(1))
@@ -302,10 +295,7 @@ struct SQLiteConnection: StoreConnection {
 
     func scanIndex(_ table: IndexRow.Table) throws -> IndexScan {
         let rows = try RawRows(db, sql: "SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY seq")
-        return IndexScan {
-            guard try rows.step() else { return nil }
-            return (0..<rows.columnCount).map(rows.value)
-        }
+        return IndexScan { try rows.step() ? rows.values() : nil }
     }
 
     func hasTable(_ name: String) throws -> Bool { try db.tableExists(name) }
@@ -342,27 +332,4 @@ struct SQLiteConnection: StoreConnection {
 
     /// Nothing waits: each insert is done when it returns.
     func flush() throws {}
-
-    /// An entry from a row of `SELECT \(StoreReader.entryColumns)`, by position, each blob copied once.
-    static func entry(fromColumns row: Row) throws -> Entry {
-        func bytes(_ index: Int) throws -> [UInt8] { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } ?? [] } }
-        return Entry(
-            seq: row[0], type: try text(row, 1), body: try bytes(2), prevHash: try bytes(3), hash: try bytes(4), signer: try text(row, 5),
-            signature: try bytes(6), recordedAt: try text(row, 7))
-    }
-
-    /// A text column read whole, as the bytes SQLite stores: reading it as a C string would stop at
-    /// a NUL byte, and `key_id || X'00'` would then pass for `key_id`. Bytes that are not UTF-8
-    /// read as U+FFFD, which equals no text GigaLedger writes.
-    static func text(_ row: Row, _ index: Int) throws -> String {
-        try row.withUnsafeData(atIndex: index) { data in data.map { String(decoding: $0, as: UTF8.self) } ?? "" }
-    }
-
-    /// A row's columns as the values GigaLedger writes; texts read whole, NUL bytes too.
-    static func values(of row: Row) throws -> [ColumnValue] {
-        try row.databaseValues.enumerated().map { index, value in
-            if case .string = value.storage { return .text(try text(row, index)) }
-            return ColumnValue(value)
-        }
-    }
 }
