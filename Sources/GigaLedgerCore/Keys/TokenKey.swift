@@ -446,9 +446,11 @@ final class PKCS11Module: @unchecked Sendable {
     }
 
     /// Closes a session, without waiting for the module's answer.
+    /// Closes a session and waits for it (bounded like every call): a command that exits right
+    /// after, its error said, must not leave the call running on the module's thread while the
+    /// module's own exit handlers tear it down (a crash, SIGSEGV, seen on a loaded machine).
     func closeSession(_ session: CK_SESSION_HANDLE) {
-        nonisolated(unsafe) let functions = self.functions
-        queue.async { _ = functions.pointee.C_CloseSession(session) }
+        _ = try? run("C_CloseSession", token: "module \(path)") { f in f.C_CloseSession(session) }
     }
 
     func sign(_ session: CK_SESSION_HANDLE, token: String, key: CK_OBJECT_HANDLE, message: [UInt8]) throws -> [UInt8] {
