@@ -183,6 +183,35 @@ extension Sodium {
 }
 
 /// SHA-256 over data that arrives in pieces (a file read in chunks).
+/// SHA-256 taken in parts, as a value: a copy made after a shared prefix finishes each of several
+/// messages that begin with it, and the prefix is hashed once. Nothing is allocated.
+public struct SHA256State {
+    private var state = crypto_hash_sha256_state()
+
+    public init() {
+        _ = Sodium.ready
+        crypto_hash_sha256_init(&state)
+    }
+
+    /// Absorbs `bytes` (copied first only when they are not stored contiguously).
+    public mutating func update<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+        let absorbed: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            _ = crypto_hash_sha256_update(&state, buffer.baseAddress, UInt64(buffer.count))
+        }
+        if absorbed == nil { update(Array(bytes)) }
+    }
+
+    /// The first 8 bytes of the digest, big-endian, as a signed integer: how every index key
+    /// (facts digest, amount key, reference key) is made of a SHA-256 (FORMAT.md, "Index tables").
+    public func firstInt64() -> Int64 {
+        var finishing = state
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Sodium.sha256Bytes) { digest in
+            crypto_hash_sha256_final(&finishing, digest.baseAddress!)
+            return Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        }
+    }
+}
+
 public final class SHA256Stream {
     private var state = crypto_hash_sha256_state()
 

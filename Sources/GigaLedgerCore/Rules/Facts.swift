@@ -20,21 +20,65 @@ public enum Facts {
 
     /// The one definition: 8 bytes of SHA-256 of the tag and the `data` object's canonical bytes.
     static func digest(dataBytes: ArraySlice<UInt8>) -> Int64 {
-        let sha = Sodium.sha256(tag, Array(dataBytes))
-        return Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        var sha = SHA256State()
+        sha.update(tag)
+        sha.update(dataBytes)
+        return sha.firstInt64()
     }
 
-    /// The same digest from a stored canonical body: over the bytes of its `data` object, which
-    /// in a canonical body run from byte 8 to just before `,"format":"` (a string holds no
-    /// unescaped quote, so that sequence first appears after the object). Nil for other types or a
-    /// body of another shape.
+    /// The same digest from a stored canonical body: over the bytes of its `data` object. Nil for
+    /// other types or a body of another shape.
     public static func digest(type: String, body: [UInt8]) -> Int64? {
+        dataBytes(type: type, body: body).map { digest(dataBytes: $0) }
+    }
+
+    /// The digests of the same facts without and with the duplicate flag (what the duplicate rule
+    /// looks a record up by), from the canonical bytes of its `data` object in either form.
+    /// `allow_duplicate` sorts before every other member of a contribution's or an access record's
+    /// data (keys sort by their bytes: "al" before "am", "be", "ca" and the rest), so the flagged
+    /// object is `{"allow_duplicate":true,` followed by the unflagged one after its `{`: one form's
+    /// bytes give the other's without encoding the data again. Nil when the bytes are not an object
+    /// with a member.
+    static func digests(dataBytes bytes: ArraySlice<UInt8>) -> (plain: Int64, flagged: Int64)? {
+        guard bytes.count > 2, bytes.first == UInt8(ascii: "{") else { return nil }
+        var other = SHA256State()
+        other.update(tag)
+        if bytes.starts(with: flaggedStart) {
+            other.update(CollectionOfOne(UInt8(ascii: "{")))
+            other.update(bytes.dropFirst(flaggedStart.count))
+            return (other.firstInt64(), digest(dataBytes: bytes))
+        }
+        other.update(flaggedStart)
+        other.update(bytes.dropFirst())
+        return (digest(dataBytes: bytes), other.firstInt64())
+    }
+
+    /// How a data object with the duplicate flag begins.
+    static let flaggedStart = Array(#"{"allow_duplicate":true,"#.utf8)
+
+    /// `digests(dataBytes:)` of a contribution or access record; nil for the other types.
+    public static func digests(_ data: EntryData) -> (plain: Int64, flagged: Int64)? {
+        switch data {
+        case .contribution, .access: return digests(dataBytes: CanonicalJSON.object(EntryBody.encode(data)).encoded()[...])
+        default: return nil
+        }
+    }
+
+    /// `digests(dataBytes:)` from a stored canonical body; nil for other types or another shape.
+    public static func digests(type: String, body: [UInt8]) -> (plain: Int64, flagged: Int64)? {
+        dataBytes(type: type, body: body).flatMap { digests(dataBytes: $0) }
+    }
+
+    /// The bytes of a contribution's or access record's `data` object within its canonical body:
+    /// from byte 8 to just before `,"format":"` (a string holds no unescaped quote, so that
+    /// sequence first appears after the object). Nil for other types or a body of another shape.
+    static func dataBytes(type: String, body: [UInt8]) -> ArraySlice<UInt8>? {
         guard type == "contribution" || type == "access" else { return nil }
         guard body.count > dataStart, body.starts(with: #"{"data":{"#.utf8) else { return nil }
         let marker = Array(#","format":""#.utf8)
         var end = dataStart
         while end + marker.count <= body.count {
-            if body[end] == marker[0] && body[end..<end + marker.count].elementsEqual(marker) { return digest(dataBytes: body[dataStart..<end]) }
+            if body[end] == marker[0] && body[end..<end + marker.count].elementsEqual(marker) { return body[dataStart..<end] }
             end += 1
         }
         return nil
@@ -86,7 +130,15 @@ public struct NearKeys: Equatable, Sendable {
     /// second of those). Nil for the other types. The fields are made once for the three weeks.
     public static func around(_ data: EntryData) -> (amountKeys: [Int64], own: NearKeys)? {
         guard let week = week(of: data), let fields = amountFields(data) else { return nil }
-        let keys = (week - 1...week + 1).map { key(amountTag, fields + String($0)) }
+        // The three keys share the tag and the fields: hashed once, then each week finishes a copy.
+        var shared = SHA256State()
+        shared.update(amountTag.utf8)
+        shared.update(fields.utf8)
+        let keys = (week - 1...week + 1).map { week in
+            var sha = shared
+            sha.update(String(week).utf8)
+            return nonZero(sha.firstInt64())
+        }
         return (keys, NearKeys(data, amount: keys[1]))
     }
 
@@ -177,8 +229,12 @@ public struct NearKeys: Equatable, Sendable {
     /// The first 8 bytes, big-endian and signed, of SHA-256 of the tag and the text's UTF-8 (never 0
     /// by convention: a key of 0 is taken as 1).
     static func key(_ tag: String, _ text: String) -> Int64 {
-        let sha = Sodium.sha256(Array(tag.utf8), Array(text.utf8))
-        let value = Int64(bitPattern: sha.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        return value == 0 ? 1 : value
+        var sha = SHA256State()
+        sha.update(tag.utf8)
+        sha.update(text.utf8)
+        return nonZero(sha.firstInt64())
     }
+
+    /// A key of 0 taken as 1.
+    static func nonZero(_ value: Int64) -> Int64 { value == 0 ? 1 : value }
 }

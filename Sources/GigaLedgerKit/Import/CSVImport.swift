@@ -368,7 +368,7 @@ public protocol ImportRowSource {
 /// Reads the next rows of `base` on another thread while the caller works on the rows it was
 /// given: a file's reading and parsing leave the import's in-order thread. One read at a time and
 /// one thread at a time on `base` (a read ahead is awaited before `base` is touched again); a
-/// read ahead asks for the count asked last (an import asks the same each time); what a read
+/// read ahead asks for the count an import asks next (`Ledger.importBatchRows`); what a read
 /// throws is thrown when its rows are asked for, as it would have been then; `refused` is what
 /// the reads handed out so far refused, as `base` said it after each.
 final class PrefetchingSource<Base: ImportRowSource>: ImportRowSource, @unchecked Sendable {
@@ -393,12 +393,12 @@ final class PrefetchingSource<Base: ImportRowSource>: ImportRowSource, @unchecke
         let rows = try result.get()
         // Fewer rows than asked is the end of the file: nothing more to read ahead.
         if rows.count == count {
-            let done = DispatchSemaphore(value: 0)
-            ahead = (count, done)
+            let done = DispatchSemaphore(value: 0), nextCount = Ledger.importBatchRows(after: count)
+            ahead = (nextCount, done)
             // A thread of its own, not a dispatch queue's: its progress never waits for a pool
             // whose threads may all be blocked (a caller on Swift's global executor, a test run).
             Thread { [self] in
-                result = Result { try base.next(upTo: count) }
+                result = Result { try base.next(upTo: nextCount) }
                 refusedAfterRead = base.refused
                 done.signal()
             }.start()

@@ -61,6 +61,16 @@ extension Ledger {
 extension Ledger {
     /// How many rows are chained, signed and written per step: bounds the memory an import holds.
     static let importBatchRowsMax = 8_192
+    /// The first step's rows: few, so that the other cores start signing at once instead of idling
+    /// while a whole batch is read (the file's first rows are read on this thread) and chained.
+    static let importFirstBatchRows = 256
+
+    /// The rows of the step after one of `previous` rows (0: the first): doubling from
+    /// `importFirstBatchRows` to `importBatchRowsMax`, so that each batch is read ahead while the
+    /// one before, half its size, is worked on (`PrefetchingSource` reads ahead by this too).
+    static func importBatchRows(after previous: Int) -> Int {
+        previous == 0 ? importFirstBatchRows : min(2 * previous, importBatchRowsMax)
+    }
 
     /// Appends contribution and access rows in the open transaction, a batch at a time as `source`
     /// gives them. The rules and the hash chain go in order; the bodies are encoded and the
@@ -100,8 +110,10 @@ extension Ledger {
         }
         var signing:
             (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>)?
+        var asked = 0
         while true {
-            let rows = try source.next(upTo: importBatchRowsMax)
+            asked = importBatchRows(after: asked)
+            let rows = try source.next(upTo: asked)
             if rows.isEmpty { break }
             let batch = try chain.next(rows[...])
             // Once a row is refused nothing will be written: the rest is only checked, so every
@@ -158,14 +170,17 @@ struct ImportChain {
         let links: [(prevHash: [UInt8], hash: [UInt8])]
     }
 
-    /// A body encoded, read back as verify will read it (the same code as a single append), and its facts digested.
-    static func encode(_ body: EntryBody) -> (bytes: [UInt8], problem: String?, digest: Int64) {
+    /// A body encoded, read back as verify will read it (the same code as a single append), and its
+    /// facts digested: `digest` as the stored bytes give it (the `facts` index), `digests` without
+    /// and with the duplicate flag (the duplicate rule).
+    static func encode(_ body: EntryBody) -> (bytes: [UInt8], problem: String?, digest: Int64, digests: (plain: Int64, flagged: Int64)) {
         let bytes = body.encoded()
         let entry = Entry(
             seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
             signature: [], recordedAt: body.recordedAt)
-        // The same value either way: a body just encoded always has its shape.
-        return (bytes, entry.checkStored(as: body), Facts.digest(type: body.type, body: bytes) ?? Facts.digest(body.data)!)
+        // The same values either way: a body just encoded always has its shape.
+        let digests = Facts.digests(type: body.type, body: bytes) ?? Facts.digests(body.data)!
+        return (bytes, entry.checkStored(as: body), body.data.saysDuplicate ? digests.flagged : digests.plain, digests)
     }
 
     /// Checks the rows against the rules, encodes them (in parallel) and links them into the chain.
@@ -201,9 +216,9 @@ struct ImportChain {
         var checked = Parallel.map(bodies) { Self.encode($0) }
         // The keys the duplicate rule looks a row up by, on every core; then which of them the
         // ledger holds at all, in a few statements for the batch.
-        // A row's facts digest is the one just made from its bytes (a row says no duplicate yet).
-        let keys = Parallel.map(Array(zip(bodies, checked.map(\.digest)))) { body, digest in
-            DuplicateRule.Keys(body.data, digest: body.data.saysDuplicate ? nil : digest)
+        // A row's facts digests are the ones just made from its bytes.
+        let keys = Parallel.map(Array(zip(bodies, checked.map(\.digests)))) { body, digests in
+            DuplicateRule.Keys(body.data, digests: digests)
         }
         let held = try held(keys)
         for (index, result) in checked.enumerated() {

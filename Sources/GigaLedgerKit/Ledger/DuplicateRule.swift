@@ -113,10 +113,10 @@ enum DuplicateRule {
         let near: NearKeys?
         let around: [Int64]
 
-        /// `digest`, when given, is the digest of `data` without the duplicate flag (an import has
-        /// it from the bytes it encoded).
-        init(_ data: EntryData, digest: Int64? = nil) {
-            digests = [digest ?? Facts.digest(data.withDuplicateFlag(false)), Facts.digest(data.withDuplicateFlag(true))].compactMap { $0 }
+        /// `digests`, when given, are the facts digests of `data` without and with the duplicate
+        /// flag (`Facts.digests`), as the bytes just encoded or read give them.
+        init(_ data: EntryData, digests known: (plain: Int64, flagged: Int64)? = nil) {
+            digests = (known ?? Facts.digests(data)).map { [$0.plain, $0.flagged] } ?? []
             let around = NearKeys.around(data)
             near = around?.own
             self.around = around?.amountKeys ?? []

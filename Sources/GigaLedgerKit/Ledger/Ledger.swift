@@ -290,7 +290,7 @@ public final class Ledger {
     static func readChecked(_ entry: Entry, withKeys: Bool) -> (body: Result<EntryBody, Refusal>, keys: DuplicateRule.Keys?) {
         let body = readChecked(entry)
         guard withKeys, case .success(let read) = body, ["contribution", "access"].contains(read.type) else { return (body, nil) }
-        return (body, DuplicateRule.Keys(read.data))
+        return (body, DuplicateRule.Keys(read.data, digests: Facts.digests(type: entry.type, body: entry.body)))
     }
 
     /// The checks of an entry against the ledger's state: the rules (signer enrolled, active, in

@@ -91,6 +91,28 @@ import Testing
         if let direct = EntryBody.decodeDirectly(general) { #expect(direct == body, "\(data)", sourceLocation: sourceLocation) }
         // The facts digest from the stored bytes (verify, import) equals the one from the values (append).
         #expect(Facts.digest(type: body.type, body: general) == Facts.digest(data), "\(data)", sourceLocation: sourceLocation)
+        try checkKeys(data, sourceLocation: sourceLocation)
+    }
+
+    /// The keys the duplicate rule and the index tables find a record by, made the fast way, equal their definitions.
+    static func checkKeys(_ data: EntryData, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let body = EntryBody(seq: 123_456_789, signer: signer, recordedAt: "2026-11-29T13:00:00Z", data: data)
+        // The duplicate rule's digests without and with the flag: derived from either form's bytes,
+        // they are the ones each form's encoding gives.
+        let plain = try #require(Facts.digest(data.withDuplicateFlag(false))), flagged = try #require(Facts.digest(data.withDuplicateFlag(true)))
+        #expect(plain != flagged, sourceLocation: sourceLocation)
+        for form in [false, true] {
+            let formBody = EntryBody(seq: body.seq, signer: signer, recordedAt: body.recordedAt, data: data.withDuplicateFlag(form))
+            for digests in [Facts.digests(type: body.type, body: formBody.encodedGenerally()), Facts.digests(formBody.data)] {
+                #expect(digests?.plain == plain && digests?.flagged == flagged, "\(formBody.data)", sourceLocation: sourceLocation)
+            }
+        }
+        // The three weeks' amount keys, made from one shared prefix, are the definition's (FORMAT.md).
+        let around = try #require(NearKeys.around(data)), week = try #require(NearKeys.week(of: data))
+        let fields = try #require(NearKeys.amountFields(data))
+        #expect(
+            around.amountKeys == (week - 1...week + 1).map { NearKeys.key(NearKeys.amountTag, fields + String($0)) }, sourceLocation: sourceLocation)
+        #expect(around.own == NearKeys(data), sourceLocation: sourceLocation)
     }
 
     static func contribution(
@@ -136,6 +158,20 @@ import Testing
         for commercial in [false, true] { try Self.check(Self.access(commercial: commercial, charge: commercial ? 1 : 0)) }
         for charge in [Int64(0), 1, Cents.amountCentsMax] { try Self.check(Self.access(commercial: true, charge: charge)) }
         for country in [nil, "DE", "EL", "US"] { try Self.check(Self.access(country: country)) }
+    }
+
+    /// Records the direct codec leaves to the general one (a partner, the duplicate flag) have their keys made alike.
+    @Test func keysOfRecordsTheDirectCodecLeavesAlone() throws {
+        let date = try CalendarDate.parse("2026-02-15", field: "date")
+        for partner in ["acme", "x"] {
+            try Self.checkKeys(
+                .access(
+                    try AccessGrant(
+                        factory: "f", beneficiary: "Müller GmbH", category: .industry, gpuHours: 5, date: date, pool: .union,
+                        isCommercial: true, charge: Cents(1), country: "DE", partner: partner)))
+        }
+        try Self.checkKeys(Self.contribution(ref: "").withDuplicateFlag(true))
+        try Self.checkKeys(Self.access(beneficiary: "Ｍｕｌｌｅｒ, GmbH").withDuplicateFlag(true))
     }
 
     /// Amendments carry every field of the registration and a reason, both ways.
