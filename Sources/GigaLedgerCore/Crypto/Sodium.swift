@@ -182,7 +182,6 @@ extension Sodium {
     }
 }
 
-/// SHA-256 over data that arrives in pieces (a file read in chunks).
 /// SHA-256 taken in parts, as a value: a copy made after a shared prefix finishes each of several
 /// messages that begin with it, and the prefix is hashed once. Nothing is allocated.
 public struct SHA256State {
@@ -212,6 +211,7 @@ public struct SHA256State {
     }
 }
 
+/// SHA-256 over data that arrives in pieces (a file read in chunks).
 public final class SHA256Stream {
     private var state = crypto_hash_sha256_state()
 

@@ -44,7 +44,7 @@ public enum Facts {
         var other = SHA256State()
         other.update(tag)
         if bytes.starts(with: flaggedStart) {
-            other.update(CollectionOfOne(UInt8(ascii: "{")))
+            other.update(openBrace)
             other.update(bytes.dropFirst(flaggedStart.count))
             return (other.firstInt64(), digest(dataBytes: bytes))
         }
@@ -53,19 +53,21 @@ public enum Facts {
         return (digest(dataBytes: bytes), other.firstInt64())
     }
 
-    /// How a data object with the duplicate flag begins.
-    static let flaggedStart = Array(#"{"allow_duplicate":true,"#.utf8)
+    /// How a data object with the duplicate flag begins, and how any object does.
+    static let flaggedStart = Array(#"{"allow_duplicate":true,"#.utf8), openBrace = Array("{".utf8)
 
     /// `digests(dataBytes:)` of a contribution or access record; nil for the other types.
-    public static func digests(_ data: EntryData) -> (plain: Int64, flagged: Int64)? {
+    package static func digests(_ data: EntryData) -> (plain: Int64, flagged: Int64)? {
         switch data {
         case .contribution, .access: return digests(dataBytes: CanonicalJSON.object(EntryBody.encode(data)).encoded()[...])
         default: return nil
         }
     }
 
-    /// `digests(dataBytes:)` from a stored canonical body; nil for other types or another shape.
-    public static func digests(type: String, body: [UInt8]) -> (plain: Int64, flagged: Int64)? {
+    /// `digests(dataBytes:)` from a canonical body (one that reads back, `Entry.readBody`, or one
+    /// just encoded): a body of another spelling (say `"allow_duplicate":false`, which no reader
+    /// accepts) gives digests of nothing. Nil for other types or another shape.
+    package static func digests(type: String, body: [UInt8]) -> (plain: Int64, flagged: Int64)? {
         dataBytes(type: type, body: body).flatMap { digests(dataBytes: $0) }
     }
 

@@ -13,12 +13,15 @@ import Testing
 @Suite struct ImportBatchTests {
     static let header = "type,factory,date,source,amount,category,kind,ref,beneficiary,gpu_hours,pool\n"
 
-    static func line(_ index: Int) -> String { "contribution,de-jupiter,2026-02-15,eu,\(index + 1).00,capex,payment,BATCH-\(index),,,\n" }
+    /// Rows of another tag are dated months apart: neither the same facts nor the same amount in the week.
+    static func line(_ index: Int, tag: String) -> String {
+        "contribution,de-jupiter,\(tag == "BATCH" ? "2026-02-15" : "2026-06-15"),eu,\(index + 1).00,capex,payment,\(tag)-\(index),,,\n"
+    }
 
-    /// The file's rows, `repeats[i] = j` making row index i a copy of row index j.
-    static func file(_ fixture: Fixture, rows: Int, repeats: [Int: Int] = [:]) throws -> ImportFile {
-        let text = Self.header + (0..<rows).map { Self.line(repeats[$0] ?? $0) }.joined()
-        let path = fixture.dir.file("rows-\(rows)-\(repeats.count).csv")
+    /// The file's rows, `repeats[i] = j` making row index i a copy of row index j (file row i + 2).
+    static func file(_ fixture: Fixture, rows: Int, repeats: [Int: Int] = [:], tag: String = "BATCH") throws -> ImportFile {
+        let text = Self.header + (0..<rows).map { Self.line(repeats[$0] ?? $0, tag: tag) }.joined()
+        let path = fixture.dir.file("\(tag)-\(rows)-\(repeats.count).csv")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return try ImportFile.open(path)
     }
@@ -32,17 +35,20 @@ import Testing
         #expect(sizes == [256, 512, 1_024, 2_048, 4_096, 8_192, 8_192, 8_192])
     }
 
-    @Test func repeatsAreFoundInTheSameBatchTheOneBeforeAndOnesWrittenLongBefore() throws {
+    /// Batches: indices 0-255, 256-767, 768-1,791, 1,792-3,839, 3,840-7,935, 7,936-16,127.
+    @Test(arguments: [
+        // Found among the rows not yet written (once a row is refused, none is written).
+        [100: 3, 300: 200, 1_000: 10, 3_000: 2_000],
+        // Alone: the earlier row was written two batches before, within the import's transaction,
+        // and is found as an entry, named as its row.
+        [1_000: 10],
+        // Written five batches before.
+        [9_000: 10],
+    ])
+    func repeatsAreFoundWhereverTheEarlierRowIs(repeats: [Int: Int]) throws {
         let fixture = try Fixture()
         let before = try fixture.ledger.size()
-        // Batches: rows 0-255, 256-767, 768-1,791, 1,792-3,839. File rows are indices + 2.
-        let repeats = [
-            100: 3,  // the same batch
-            300: 200,  // the batch before, not yet written when this one is checked
-            1_000: 10,  // three batches on, long written within the import's transaction
-            3_000: 2_000,  // the same (fourth) batch
-        ]
-        let file = try Self.file(fixture, rows: 3_500, repeats: repeats)
+        let file = try Self.file(fixture, rows: (repeats.keys.max() ?? 0) + 100, repeats: repeats)
         let refusal = try #require(throws: ImportErrors.self) { try fixture.ledger.importFile(file, key: fixture.authority) }
         let named = refusal.errors.map(\.description)
         #expect(refusal.rows == repeats.count, "\(named)")
@@ -62,11 +68,17 @@ import Testing
         #expect(seen == Array(2..<(rows + 2)), "each row once, in order")
         #expect(try fixture.ledger.size() == before + Int64(rows) + 1)
         #expect(try fixture.verify().isVerified)
-        // Allowed repeats are flagged in the entries, and their facts digest is the flagged one.
+        // An allowed repeat in the second batch is flagged in its entry, the others are not; the
+        // facts digests stored are the ones the bytes give (verify compares them).
         let again = try fixture.ledger.importFile(
-            try Self.file(fixture, rows: 300, repeats: [299: 0]), key: fixture.authority, allowDuplicate: true,
+            try Self.file(fixture, rows: 300, repeats: [299: 0], tag: "AGAIN"), key: fixture.authority,
             checks: EntryChecks(allowDuplicate: true))
         #expect(again.rowCount == 300)
+        let first = again.first.seq
+        for (offset, flagged) in [(0, false), (298, false), (299, true)] {
+            let body = try EntryBody.decode(try #require(try fixture.ledger.entry(first + Int64(offset))).body)
+            #expect(body.data.saysDuplicate == flagged, "row \(offset + 2)")
+        }
         #expect(try fixture.verify().isVerified)
     }
 }
