@@ -14,17 +14,20 @@ package enum Parallel {
 
 /// `transform` applied to every element by background threads, in chunks taken in turn; the
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
-/// first (an import writes the previous batch, then helps sign this one). Results keep the order.
+/// first (an import writes the previous batch, then helps sign this one). Results keep the order,
+/// and are taken all at once (`join`) or chunk by chunk as each is done (`forEachInOrder`).
 ///
 /// Inlinable so that callers in other modules get it specialised for their types: unspecialised,
 /// every result was copied and destroyed through its type's value witnesses (about 5 % of a
 /// verify's CPU at 30,000 entries). Each result is written once into its slot and moved out by
-/// `join`, never copied.
+/// `join` or `forEachInOrder`, never copied.
 ///
 /// `@unchecked Sendable`: `items` and `transform` never change after `init`; each slot of
 /// `results` is written once, by the thread that claimed its chunk under `lock`, and `join` reads
 /// the slots only after `finished` is signalled, which the last writer does after its last write
-/// (the lock taken in between orders the writes before the signal).
+/// (the lock taken in between orders the writes before the signal). `forEachInOrder` reads a
+/// chunk's slots only once its flag in `chunkDone` is seen set under `lock`, which the writer sets
+/// under `lock` after writing them.
 @usableFromInline
 package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     @usableFromInline let items: [T]
@@ -33,7 +36,9 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     @usableFromInline var next = 0
     @usableFromInline var remaining: Int
     @usableFromInline var joined = false
-    @usableFromInline let lock = NSLock()
+    /// Which chunks are written, by chunk number (`forEachInOrder` waits for them in order).
+    @usableFromInline var chunkDone: [Bool]
+    @usableFromInline let lock = NSCondition()
     @usableFromInline let finished = DispatchSemaphore(value: 0)
     /// Elements per chunk: small enough to share the tail, large enough that the lock is rare.
     @usableFromInline static var chunkElements: Int { 256 }
@@ -44,6 +49,7 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         self.transform = transform
         results = UnsafeMutablePointer<R>.allocate(capacity: max(1, items.count))
         remaining = items.count
+        chunkDone = [Bool](repeating: false, count: (items.count + Self.chunkElements - 1) / Self.chunkElements)
         if items.isEmpty { finished.signal() }
         for _ in 0..<backgroundWorkers { DispatchQueue.global().async { self.work() } }
     }
@@ -70,16 +76,65 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Hands every result to `body` in order, each chunk's as soon as that chunk is done, taking
+    /// chunks itself whenever the next one it needs is not (so a caller writes the first results
+    /// while the other cores work on the last). Called once, instead of `join`. When `body` throws,
+    /// the rest is finished (other threads may be working on it) and dropped, and the error thrown.
+    @inlinable
+    package func forEachInOrder<E: Error>(_ body: (R) throws(E) -> Void) throws(E) {
+        precondition(!joined, "SharedMap.forEachInOrder: the results were taken already")
+        joined = true
+        var moved = 0
+        do throws(E) {
+            for chunk in chunkDone.indices {
+                awaitChunk(chunk)
+                for index in chunk * Self.chunkElements..<min(items.count, (chunk + 1) * Self.chunkElements) {
+                    let result = (results + index).move()
+                    moved = index + 1
+                    try body(result)
+                }
+            }
+        } catch {
+            work()
+            finished.wait()
+            (results + moved).deinitialize(count: items.count - moved)
+            throw error
+        }
+        finished.wait()
+    }
+
+    /// Returns once chunk `chunk` is written, computing chunks meanwhile while any is left to take.
+    @inlinable
+    func awaitChunk(_ chunk: Int) {
+        lock.lock()
+        while !chunkDone[chunk] {
+            if next < items.count {
+                lock.unlock()
+                if let range = claim() { compute(range) }
+                lock.lock()
+            } else {
+                lock.wait()
+            }
+        }
+        lock.unlock()
+    }
+
     @inlinable
     func work() {
-        while let range = claim() {
-            for index in range { (results + index).initialize(to: transform(items[index])) }
-            lock.lock()
-            remaining -= range.count
-            let last = remaining == 0
-            lock.unlock()
-            if last { finished.signal() }
-        }
+        while let range = claim() { compute(range) }
+    }
+
+    /// Writes the results of one claimed chunk, then says so.
+    @inlinable
+    func compute(_ range: Range<Int>) {
+        for index in range { (results + index).initialize(to: transform(items[index])) }
+        lock.lock()
+        remaining -= range.count
+        chunkDone[range.lowerBound / Self.chunkElements] = true
+        let last = remaining == 0
+        lock.broadcast()
+        lock.unlock()
+        if last { finished.signal() }
     }
 
     @inlinable

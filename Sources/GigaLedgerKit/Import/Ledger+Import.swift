@@ -95,21 +95,26 @@ extension Ledger {
             held: { keys in try DuplicateRule.Held(keys, reader: writer.reader) },
             hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
         var count = 0, first: Entry?, last: Entry?
-        func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: [[UInt8]]) throws {
-            for (index, body) in batch.bodies.enumerated() {
+        typealias Signatures = SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>
+        // Each entry is written as soon as its signature is made: the last rows are signed while
+        // the first are written. A token that fails (removed) fails the import: nothing is committed.
+        func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: Signatures) throws {
+            var index = 0
+            try signatures.forEachInOrder { (signature) throws(any Error) in
+                let body = batch.bodies[index]
                 let entry = Entry(
                     seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
-                    hash: batch.links[index].hash, signer: key.id.description, signature: signatures[index], recordedAt: chain.recordedAt)
+                    hash: batch.links[index].hash, signer: key.id.description, signature: try signature.get(), recordedAt: chain.recordedAt)
                 try writer.appendRow(entry, factsDigest: batch.digests[index], near: batch.near[index], tree: &tree)
                 if first == nil { first = entry }
                 last = entry
                 onRow?(rows[index], entry)
+                index += 1
             }
             count += batch.bodies.count
             progress?(count, max(count, rowsEstimate))
         }
-        var signing:
-            (batch: ImportChain.Batch, rows: [ImportRow], signatures: SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>)?
+        var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: Signatures)?
         var asked = 0
         while true {
             asked = importBatchRows(after: asked)
@@ -122,18 +127,17 @@ extension Ledger {
                 signing = nil
                 continue
             }
-            // Signed by the other cores while this thread writes the previous batch, then by this one
-            // too. A token that fails (removed) fails the import: nothing is written.
+            // Signed by the other cores while this thread writes the previous batch, then by this one too.
             let signatures = SharedMap(batch.links, backgroundWorkers: max(1, Parallel.workers - 1)) { link in
                 Result { try key.sign(Entry.signedMessage(hash: link.hash)) }
             }
-            if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures.join().map { try $0.get() }) }
+            if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures) }
             signing = (batch, rows, signatures)
         }
         var refused = chain.refused
         refused.merge(source.refused)
         try refused.throwIfAny()
-        if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures.join().map { try $0.get() }) }
+        if let final = signing { try write(final.batch, rows: final.rows, signatures: final.signatures) }
         return (count, first, last)
     }
 }

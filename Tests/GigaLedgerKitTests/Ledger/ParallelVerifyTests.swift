@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GigaLedgerTestSupport
+import Synchronization
 import Testing
 
 @testable import GigaLedgerCore
@@ -56,4 +57,49 @@ import Testing
             #expect(SharedMap(items, backgroundWorkers: workers) { $0 * 3 + 1 }.join() == items.map { $0 * 3 + 1 })
         }
     }
+
+    /// The same, handed out chunk by chunk as each is done.
+    @Test(arguments: [0, 1, 255, 256, 257, 10_000])
+    func everyElementOnceInOrderAsItsChunkIsDone(count: Int) {
+        let items = Array(0..<count)
+        for workers in [0, 1, 2, 4] {
+            var seen = [Int]()
+            seen.reserveCapacity(count)
+            SharedMap(items, backgroundWorkers: workers) { $0 * 3 + 1 }.forEachInOrder { seen.append($0) }
+            #expect(seen == items.map { $0 * 3 + 1 }, "\(workers) workers")
+        }
+    }
+
+    /// A body that throws: the error comes out at once, the results before it were handed out, and
+    /// every result, handed out or not, made or still being made, is destroyed once.
+    @Test func aThrowingBodyStopsAndEveryResultIsDestroyedOnce() {
+        struct Stop: Error {}
+        for stopAt in [0, 1, 255, 256, 700, 999] {
+            for workers in [0, 1, 2, 4] {
+                var handed = 0
+                do {
+                    try SharedMap(Array(0..<1_000), backgroundWorkers: workers) { Counted($0) }.forEachInOrder { (item) throws(Stop) in
+                        #expect(item.value == handed)
+                        if handed == stopAt { throw Stop() }
+                        handed += 1
+                    }
+                    Issue.record("no error at \(stopAt)")
+                } catch {
+                    #expect(handed == stopAt)
+                }
+                #expect(Counted.alive.load(ordering: .relaxed) == 0, "stopped at \(stopAt), \(workers) workers")
+            }
+        }
+    }
+}
+
+/// Counts its living instances.
+private final class Counted: Sendable {
+    static let alive = Atomic<Int>(0)
+    let value: Int
+    init(_ value: Int) {
+        self.value = value
+        Self.alive.add(1, ordering: .relaxed)
+    }
+    deinit { Self.alive.subtract(1, ordering: .relaxed) }
 }
