@@ -50,7 +50,9 @@ public final class LedgerClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    deinit { try? http.syncShutdown() }
+    // Not `syncShutdown`: waiting traps when the last reference goes on an event loop; the client
+    // keeps itself alive until its connections are closed.
+    deinit { http.shutdown { _ in } }
 
     // MARK: - Answers
 

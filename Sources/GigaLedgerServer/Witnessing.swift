@@ -86,7 +86,10 @@ final class Witnessing: Service, Sendable {
         endpoints.withLock { $0 = witnesses }
     }
 
-    deinit { try? http.syncShutdown() }
+    // Not `syncShutdown`: the last reference may go on one of the client's own event loops (a
+    // server stopping because its witness refused its history), where waiting traps. The client
+    // keeps itself alive until its connections are closed.
+    deinit { http.shutdown { _ in } }
 
     /// One witness: from the size it last cosigned; on a 409, once more from the size it names.
     private func ask(_ witness: WitnessEndpoint, size: Int64) async throws -> Bool {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import GigaLedgerClient
@@ -159,6 +160,17 @@ import Testing
                 uri: "/ledger/v1/entries", method: .post, body: RouteFixture.submission([said], extra: ["allow_duplicate": .bool(true)]))
             #expect(allowed.status == .created, "\(allowed.text)")
         }
+    }
+
+    /// A client whose last reference goes on one of the HTTP client's event loops shuts down
+    /// without waiting there: waiting on an event loop traps (seen as a server that stopped on its
+    /// witness's word exiting 4, not 2, when its witness client went last on such a thread).
+    @Test func aClientDroppedOnAnEventLoopDoesNotTrap() async throws {
+        final class Holder: @unchecked Sendable { var client: LedgerClient? }
+        let holder = Holder()
+        holder.client = try LedgerClient(url: "http://127.0.0.1:9")
+        try await MultiThreadedEventLoopGroup.singleton.any().submit { holder.client = nil }.get()
+        #expect(holder.client == nil)
     }
 
     /// A batch (enough entries to be admitted on every core, issue 35) is looked up only where a key
