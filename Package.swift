@@ -167,6 +167,7 @@ let package = Package(
                 "GigaLedgerKit",
                 "GigaLedgerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             // Data files the tests read by path (#filePath), not resources.
             exclude: ["CLI/Fixtures"]

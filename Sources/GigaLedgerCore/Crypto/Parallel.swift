@@ -36,8 +36,10 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     @usableFromInline var next = 0
     @usableFromInline var remaining: Int
     @usableFromInline var joined = false
-    /// Which chunks are written, by chunk number (`forEachInOrder` waits for them in order).
+    /// Which chunks are written, by chunk number (`forEachInOrder` waits for them in order); read
+    /// and written under `lock` only.
     @usableFromInline var chunkDone: [Bool]
+    @usableFromInline let chunkCount: Int
     @usableFromInline let lock = NSCondition()
     @usableFromInline let finished = DispatchSemaphore(value: 0)
     /// Elements per chunk: small enough to share the tail, large enough that the lock is rare.
@@ -49,7 +51,8 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         self.transform = transform
         results = UnsafeMutablePointer<R>.allocate(capacity: max(1, items.count))
         remaining = items.count
-        chunkDone = [Bool](repeating: false, count: (items.count + Self.chunkElements - 1) / Self.chunkElements)
+        chunkCount = (items.count + Self.chunkElements - 1) / Self.chunkElements
+        chunkDone = [Bool](repeating: false, count: chunkCount)
         if items.isEmpty { finished.signal() }
         for _ in 0..<backgroundWorkers { DispatchQueue.global().async { self.work() } }
     }
@@ -86,7 +89,7 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         joined = true
         var moved = 0
         do throws(E) {
-            for chunk in chunkDone.indices {
+            for chunk in 0..<chunkCount {
                 awaitChunk(chunk)
                 for index in chunk * Self.chunkElements..<min(items.count, (chunk + 1) * Self.chunkElements) {
                     let result = (results + index).move()

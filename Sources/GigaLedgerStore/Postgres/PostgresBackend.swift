@@ -48,7 +48,16 @@ final class PostgresBackend: @unchecked Sendable {
     }
 
     deinit {
-        for connection in idle + (serverLock.map { [$0] } ?? []) { _ = try? PostgresSession.bounded(connection.close(), seconds: 5) }
+        // Waited for (bounded), except on an event loop, where waiting traps: the last reference
+        // may go there (a server stopping on its witness's word releases its service on one).
+        let waits = MultiThreadedEventLoopGroup.currentEventLoop == nil
+        for connection in idle + (serverLock.map { [$0] } ?? []) {
+            if waits {
+                _ = try? PostgresSession.bounded(connection.close(), seconds: 5)
+            } else {
+                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }  // kept until closed
+            }
+        }
     }
 
     // MARK: - One writer

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
 import GigaLedgerTestSupport
+import NIOPosix
 import Testing
 
 @testable import GigaLedgerCore
+@testable import GigaLedgerKit
 @testable import GigaLedgerStore
 
 /// Which store a test's ledger is in: the same test code runs on both.
@@ -105,6 +107,21 @@ enum StoreKind: String, CaseIterable, Sendable {
 
 /// PostgreSQL's own guards and the verifier's, against a superuser who changes the rows.
 @Suite struct PostgresIntegrityTests {
+    /// A ledger on PostgreSQL whose last reference goes on an event loop closes its connections
+    /// without waiting there (waiting on an event loop traps: a server stopping on its witness's
+    /// word may release its ledger on one).
+    @Test func aLedgerDroppedOnAnEventLoopDoesNotTrap() throws {
+        let server = try PostgresServer.shared.get()
+        final class Holder: @unchecked Sendable { var ledger: Ledger? }
+        let holder = Holder()
+        holder.ledger = try Ledger.create(
+            path: server.url(try server.createDatabase()), authority: SigningKey.generate(), authorityName: "A", origin: "test/ledger"
+        ).0
+        #expect(try holder.ledger?.size() == 1)  // a connection left idle in the pool
+        try MultiThreadedEventLoopGroup.singleton.any().submit { holder.ledger = nil }.wait()
+        #expect(holder.ledger == nil)
+    }
+
     @Test func theTablesAreAppendOnlyAndTamperingIsFound() throws {
         let server = try PostgresServer.shared.get()
         let database = try server.createDatabase()
