@@ -19,17 +19,9 @@ public enum Sodium {
 
     /// SHA-256 of the concatenation of `parts` (FIPS 180-4, via `crypto_hash_sha256`).
     public static func sha256(_ parts: [UInt8]...) -> [UInt8] {
-        _ = ready
-        var state = crypto_hash_sha256_state()
-        crypto_hash_sha256_init(&state)
-        for part in parts {
-            part.withUnsafeBufferPointer { buffer in
-                _ = crypto_hash_sha256_update(&state, buffer.baseAddress, UInt64(buffer.count))
-            }
-        }
-        var out = [UInt8](repeating: 0, count: sha256Bytes)
-        crypto_hash_sha256_final(&state, &out)
-        return out
+        var state = SHA256State()
+        for part in parts { state.update(part) }
+        return state.digest()
     }
 
     /// BLAKE2b-512 of `message` (`crypto_generichash` with a 64-byte output), as minisign's prehash.
@@ -200,6 +192,14 @@ public struct SHA256State {
         if absorbed == nil { update(Array(bytes)) }
     }
 
+    /// The whole digest of what was absorbed.
+    public func digest() -> [UInt8] {
+        var finishing = state
+        var out = [UInt8](repeating: 0, count: Sodium.sha256Bytes)
+        crypto_hash_sha256_final(&finishing, &out)
+        return out
+    }
+
     /// The first 8 bytes of the digest, big-endian, as a signed integer: how every index key
     /// (facts digest, amount key, reference key) is made of a SHA-256 (FORMAT.md, "Index tables").
     public func firstInt64() -> Int64 {
@@ -213,23 +213,15 @@ public struct SHA256State {
 
 /// SHA-256 over data that arrives in pieces (a file read in chunks).
 public final class SHA256Stream {
-    private var state = crypto_hash_sha256_state()
+    private var state = SHA256State()
 
-    public init() {
-        _ = Sodium.ready
-        crypto_hash_sha256_init(&state)
-    }
+    public init() {}
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
-        crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        state.update(UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
     }
 
-    public func finish() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Sodium.sha256Bytes)
-        crypto_hash_sha256_final(&state, &digest)
-        return digest
-    }
+    public func finish() -> [UInt8] { state.digest() }
 }
 
 extension Sodium {

@@ -117,7 +117,7 @@ public struct NearKeys: Equatable, Sendable {
 
     /// The keys of a contribution or access record; nil for the other types.
     public init?(_ data: EntryData) {
-        guard let amount = Self.amountKey(data, week: Self.week(of: data)) else { return nil }
+        guard let week = Self.week(of: data), let amount = Self.amountKeys(data, weeks: week...week)?.first else { return nil }
         self.init(data, amount: amount)
     }
 
@@ -131,16 +131,7 @@ public struct NearKeys: Equatable, Sendable {
     /// its own week and the two beside it, and this record's own keys (its amount key is the
     /// second of those). Nil for the other types. The fields are made once for the three weeks.
     public static func around(_ data: EntryData) -> (amountKeys: [Int64], own: NearKeys)? {
-        guard let week = week(of: data), let fields = amountFields(data) else { return nil }
-        // The three keys share the tag and the fields: hashed once, then each week finishes a copy.
-        var shared = SHA256State()
-        shared.update(amountTag.utf8)
-        shared.update(fields.utf8)
-        let keys = (week - 1...week + 1).map { week in
-            var sha = shared
-            sha.update(String(week).utf8)
-            return nonZero(sha.firstInt64())
-        }
+        guard let week = week(of: data), let keys = amountKeys(data, weeks: week - 1...week + 1) else { return nil }
         return (keys, NearKeys(data, amount: keys[1]))
     }
 
@@ -160,9 +151,18 @@ public struct NearKeys: Equatable, Sendable {
         return days >= 0 ? days / 7 : -((-days + 6) / 7)
     }
 
-    static func amountKey(_ data: EntryData, week: Int?) -> Int64? {
-        guard let week, let fields = amountFields(data) else { return nil }
-        return key(amountTag, fields + String(week))
+    /// The amount keys of `data` for each of `weeks`: `key(amountTag, fields + week)`, the tag and
+    /// the fields hashed once and each week finishing a copy. Nil for the other types.
+    static func amountKeys(_ data: EntryData, weeks: ClosedRange<Int>) -> [Int64]? {
+        guard let fields = amountFields(data) else { return nil }
+        var shared = SHA256State()
+        shared.update(amountTag.utf8)
+        shared.update(fields.utf8)
+        return weeks.map { week in
+            var sha = shared
+            sha.update(String(week).utf8)
+            return nonZero(sha.firstInt64())
+        }
     }
 
     /// The fields of an amount key before its week, each followed by a newline.

@@ -175,16 +175,21 @@ struct ImportChain {
     }
 
     /// A body encoded, read back as verify will read it (the same code as a single append), and its
-    /// facts digested: `digest` as the stored bytes give it (the `facts` index), `digests` without
-    /// and with the duplicate flag (the duplicate rule).
-    static func encode(_ body: EntryBody) -> (bytes: [UInt8], problem: String?, digest: Int64, digests: (plain: Int64, flagged: Int64)) {
+    /// facts digested without and with the duplicate flag (the duplicate rule; the `facts` index
+    /// holds the one its bytes say, `digest`).
+    static func encode(_ body: EntryBody) -> (bytes: [UInt8], problem: String?, digests: (plain: Int64, flagged: Int64)) {
         let bytes = body.encoded()
         let entry = Entry(
             seq: body.seq, type: body.type, body: bytes, prevHash: [], hash: [], signer: body.signer.description,
             signature: [], recordedAt: body.recordedAt)
         // The same values either way: a body just encoded always has its shape.
         let digests = Facts.digests(type: body.type, body: bytes) ?? Facts.digests(body.data)!
-        return (bytes, entry.checkStored(as: body), body.data.saysDuplicate ? digests.flagged : digests.plain, digests)
+        return (bytes, entry.checkStored(as: body), digests)
+    }
+
+    /// The facts digest a body's bytes give: with the flag when it says it repeats on purpose.
+    static func digest(of body: EntryBody, _ digests: (plain: Int64, flagged: Int64)) -> Int64 {
+        body.data.saysDuplicate ? digests.flagged : digests.plain
     }
 
     /// Checks the rows against the rules, encodes them (in parallel) and links them into the chain.
@@ -256,7 +261,9 @@ struct ImportChain {
             links.append((prevHash, hash))
             prevHash = hash
         }
-        return Batch(bodies: bodies, encoded: encoded, digests: checked.map(\.digest), near: keys.map { $0.near! }, links: links)
+        return Batch(
+            bodies: bodies, encoded: encoded, digests: zip(bodies, checked).map { Self.digest(of: $0, $1.digests) }, near: keys.map { $0.near! },
+            links: links)
     }
 }
 
