@@ -82,7 +82,10 @@ func rows(_ count: Int, random: inout SeededRandom, source only: Source? = nil) 
 nonisolated(unsafe) var importsMade = 0
 
 /// Imports `size` generated rows in files of 100,000; returns the seconds spent importing.
-func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom, source: Source? = nil) throws -> Double {
+/// `eachFile(rowsBefore, rows, seconds)` is told each file's time (how the rate changes with size).
+func fill(
+    _ ledger: Ledger, size: Int, random: inout SeededRandom, source: Source? = nil, eachFile: (Int, Int, Double) -> Void = { _, _, _ in }
+) throws -> Double {
     var imported = 0, importSeconds = 0.0
     let chunk = 100_000
     while imported < size {
@@ -93,6 +96,7 @@ func fill(_ ledger: Ledger, size: Int, random: inout SeededRandom, source: Sourc
             fileSHA256: Sodium.sha256(Array("\(size)-\(imported)-\(source?.description ?? "all")-\(importsMade)".utf8)), key: authority,
             checks: .none)  // synthetic rows may repeat one another by chance
         importSeconds += now() - start
+        eachFile(imported, batch.count, now() - start)
         imported += batch.count
         importsMade += 1
     }

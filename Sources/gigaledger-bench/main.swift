@@ -60,7 +60,9 @@ var random = SeededRandom(state: 2026)
 if makeLedgerOnly {
     let path = arguments[2], size = Int(arguments[3]) ?? 0
     let ledger = try makeLedger(path: path)
-    let seconds = try fill(ledger, size: size, random: &random)
+    let seconds = try fill(ledger, size: size, random: &random) { before, rows, seconds in
+        log("rows \(before + 1)-\(before + rows): \(fmt(seconds, 2)) s (\(fmt(rate(rows, seconds))) rows/s)")
+    }
     _ = try ledger.signCheckpoint(key: authority)
     log("\(path): \(size) rows imported in \(fmt(seconds, 1)) s (\(fmt(rate(size, seconds))) rows/s)")
     exit(0)

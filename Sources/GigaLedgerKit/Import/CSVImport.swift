@@ -1,4 +1,3 @@
-import CSV
 import Foundation
 import GigaLedgerCore
 
@@ -227,11 +226,7 @@ public enum CSVImport {
         guard text.utf8.count <= fileBytesMax else {
             throw ImportError(row: 0, column: nil, value: nil, problem: "the file is larger than \(fileBytesMax) bytes")
         }
-        let reader: CSVReader
-        do { reader = try CSVReader(string: text, hasHeaderRow: true, delimiter: dialect.delimiter.unicodeScalars.first!) } catch {
-            throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
-        }
-        var source = try CSVRowReader(reader, dialect: dialect)
+        var source = try CSVRowReader(CSVRecords(delimiter: dialect.delimiter, text: text), dialect: dialect)
         var rows = [ImportRow]()
         while true {
             let batch = try source.nextRows(upTo: 8_192)
@@ -243,15 +238,9 @@ public enum CSVImport {
         return rows
     }
 
-    /// What the CSV reader's failure means for an officer (its own names are not for them).
-    static func describe(_ error: Error) -> String {
-        let name = String(describing: error)
-        if name.contains("cannotReadHeaderRow") {
-            return
-                "has no header row: the file is empty (an import file starts with the header, e.g. \(columns.prefix(4).joined(separator: ",")),...)"
-        }
-        return "is not CSV (\(name))"
-    }
+    /// The refusal of a file without a header row.
+    static let noHeader =
+        "has no header row: the file is empty (an import file starts with the header, e.g. \(columns.prefix(4).joined(separator: ",")),...)"
 
     /// The delimiter a header row read with `delimiter` shows the file really uses, when it is
     /// another: one cell that splits into columns of this import on `;` or a tab (or on `,`).
@@ -293,60 +282,87 @@ public enum CSVImport {
         case problems([ImportError])
     }
 
-    static func entry(_ cells: [String: String], row: Int, dialect: CSVDialect = .standard) -> RowOutcome {
-        let type = cells["type"] ?? ""
-        let used: Set<String>
+    /// The import's columns, in `columns`' order.
+    enum Column: Int, CaseIterable {
+        case type, factory, date, source, amount, category, kind, ref, beneficiary, gpuHours, pool, commercial, charge, country
+        var name: String { CSVImport.columns[rawValue] }
+    }
+
+    /// A row's cells by column, where a file's header put them.
+    struct Cells {
+        let values: [String]
+        /// Each column's place in the row (`Column.rawValue` to index), nil when the header lacks it.
+        let places: [Int?]
+
+        /// `places` for a header (its names checked by `checkHeader`).
+        static func places(header: [String]) -> [Int?] { CSVImport.columns.map { header.firstIndex(of: $0) } }
+
+        subscript(_ column: Column) -> String? { places[column.rawValue].map { values[$0] } }
+        /// The cell, "" when the header lacks the column.
+        func text(_ column: Column) -> String { self[column] ?? "" }
+    }
+
+    /// The columns a row of each type uses and requires, by `Column.rawValue`.
+    private static let contributionUses = Column.allCases.map { contributionColumns.contains($0.name) }
+    private static let accessUses = Column.allCases.map { accessColumns.contains($0.name) }
+    private static let optional = Column.allCases.map { optionalColumns.contains($0.name) }
+
+    /// Reads one row's cells: its entry, or every problem it has.
+    static func entry(_ cells: Cells, row: Int, dialect: CSVDialect = .standard) -> RowOutcome {
+        let type = cells.text(.type)
+        let uses: [Bool]
         switch type {
-        case "contribution": used = contributionColumns
-        case "access": used = accessColumns
+        case "contribution": uses = contributionUses
+        case "access": uses = accessUses
         default: return .problems([ImportError(row: row, column: "type", value: type, problem: "is not one of: contribution, access")])
         }
         var problems = [ImportError]()
         func note(_ error: InputError) { problems.append(ImportError(row: row, column: error.field, value: error.value, problem: error.problem)) }
-        for column in columns where !used.contains(column) && !(cells[column] ?? "").isEmpty {
-            problems.append(ImportError(row: row, column: column, value: cells[column], problem: "must be empty for a \(type) row"))
+        for column in Column.allCases where !uses[column.rawValue] && !cells.text(column).isEmpty {
+            problems.append(ImportError(row: row, column: column.name, value: cells[column], problem: "must be empty for a \(type) row"))
         }
-        for column in columns where used.contains(column) && !optionalColumns.contains(column) && (cells[column] ?? "").isEmpty {
-            problems.append(ImportError(row: row, column: column, value: "", problem: "is required for a \(type) row"))
+        for column in Column.allCases where uses[column.rawValue] && !optional[column.rawValue] && cells.text(column).isEmpty {
+            problems.append(ImportError(row: row, column: column.name, value: "", problem: "is required for a \(type) row"))
         }
-        /// The cell `name` read by `parse`, or nil (empty, or its problem noted).
-        func cell<T>(_ name: String, _ parse: (String) throws(InputError) -> T) -> T? {
-            guard let text = cells[name], !text.isEmpty else { return nil }
+        /// The cell of `column` read by `parse`, or nil (empty, or its problem noted).
+        func cell<T>(_ column: Column, _ parse: (String) throws(InputError) -> T) -> T? {
+            guard let text = cells[column], !text.isEmpty else { return nil }
             do { return try parse(text) } catch {
                 note(error)
                 return nil
             }
         }
-        let factory = cell("factory") { text throws(InputError) in try Codes.identifier(text, field: "factory") }
-        let date = cell("date") { text throws(InputError) in try CalendarDate.parse(text, field: "date") }
+        let factory = cell(.factory) { text throws(InputError) in try Codes.identifier(text, field: "factory") }
+        let date = cell(.date) { text throws(InputError) in try CalendarDate.parse(text, field: "date") }
         let data: EntryData
         do throws(InputError) {
             if type == "contribution" {
-                let source = cell("source") { text throws(InputError) in try Source.parse(text, field: "source") }
-                let amount = cell("amount") { text throws(InputError) in try dialect.cents(text, field: "amount") }
-                let category = cell("category") { text throws(InputError) in try CostCategory.parse(text, field: "category") }
-                let kind = cell("kind") { text throws(InputError) in try ContributionKind.parse(text, field: "kind") }
+                let source = cell(.source) { text throws(InputError) in try Source.parse(text, field: "source") }
+                let amount = cell(.amount) { text throws(InputError) in try dialect.cents(text, field: "amount") }
+                let category = cell(.category) { text throws(InputError) in try CostCategory.parse(text, field: "category") }
+                let kind = cell(.kind) { text throws(InputError) in try ContributionKind.parse(text, field: "kind") }
                 guard problems.isEmpty, let factory, let date, let source, let amount, let category, let kind else { return .problems(problems) }
                 data = .contribution(
                     try Contribution(
-                        factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: cells["ref"] ?? ""))
+                        factory: factory, source: source, amount: amount, date: date, category: category, kind: kind, ref: cells.text(.ref)))
             } else {
-                let commercial = cells["commercial"] ?? ""
+                let commercial = cells.text(.commercial)
                 if !["", "yes", "no"].contains(commercial) {
                     problems.append(ImportError(row: row, column: "commercial", value: commercial, problem: "is not yes or no"))
                 }
-                let category = cell("category") { text throws(InputError) in try AccessCategory.parse(text, field: "category") }
-                let hours = cell("gpu_hours") { text throws(InputError) in try dialect.gpuHours(text, field: "gpu_hours") }
-                let pool = cell("pool") { text throws(InputError) in try AccessPool.parse(text, field: "pool") }
-                let charge = cell("charge") { text throws(InputError) in try dialect.cents(text, field: "charge", allowZero: true) } ?? Cents(0)
-                let beneficiary = cell("beneficiary") { text throws(InputError) in
+                let category = cell(.category) { text throws(InputError) in try AccessCategory.parse(text, field: "category") }
+                let hours = cell(.gpuHours) { text throws(InputError) in try dialect.gpuHours(text, field: "gpu_hours") }
+                let pool = cell(.pool) { text throws(InputError) in try AccessPool.parse(text, field: "pool") }
+                let charge = cell(.charge) { text throws(InputError) in try dialect.cents(text, field: "charge", allowZero: true) } ?? Cents(0)
+                let beneficiary = cell(.beneficiary) { text throws(InputError) in
                     try Codes.text(text, field: "beneficiary", bytesMax: Codes.nameBytesMax)
                 }
                 guard problems.isEmpty, let factory, let date, let category, let hours, let pool, let beneficiary else { return .problems(problems) }
+                let country = cells.text(.country)
                 data = .access(
                     try AccessGrant(
                         factory: factory, beneficiary: beneficiary, category: category, gpuHours: hours, date: date, pool: pool,
-                        isCommercial: commercial == "yes", charge: charge, country: (cells["country"] ?? "").isEmpty ? nil : cells["country"]))
+                        isCommercial: commercial == "yes", charge: charge, country: country.isEmpty ? nil : country))
             }
         } catch {
             note(error)
@@ -425,12 +441,14 @@ public struct ImportRowArray: ImportRowSource {
 
 /// Rows parsed from CSV as they are read, each checked as `CSVImport` checks it.
 public struct CSVRowReader: ImportRowSource {
-    private let reader: CSVReader
+    private var records: CSVRecords
     private let header: [String]
+    /// Where the header put each of the import's columns.
+    private let places: [Int?]
     private var number = 1
     private var count = 0
-    /// For a file: its stream, which hashes what it reads, and the SHA-256 it must come to.
-    private let stream: HashingFileStream?
+    /// For a file: its reader, which hashes what it reads, and the SHA-256 it must come to.
+    private let file: HashingFileReader?
     private let expected: (path: String, sha256: [UInt8])?
     private var checkedWhole = false
     public private(set) var refused = ImportErrorList()
@@ -438,20 +456,26 @@ public struct CSVRowReader: ImportRowSource {
     private let dialect: CSVDialect
 
     init(
-        _ reader: CSVReader, dialect: CSVDialect = .standard, stream: HashingFileStream? = nil, expected: (path: String, sha256: [UInt8])? = nil
+        _ records: CSVRecords, dialect: CSVDialect = .standard, file: HashingFileReader? = nil, expected: (path: String, sha256: [UInt8])? = nil
     ) throws(ImportError) {
-        self.reader = reader
+        self.records = records
         self.dialect = dialect
-        self.stream = stream
+        self.file = file
         self.expected = expected
-        header = try CSVImport.checkHeader(reader.headerRow ?? [], dialect: dialect)
+        let first: [String]?
+        do throws(CSVSyntaxError) { first = try self.records.next() } catch {
+            throw ImportError(row: 1, column: nil, value: nil, problem: "is not valid CSV: \(error)")
+        }
+        guard let first else { throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.noHeader) }
+        header = try CSVImport.checkHeader(first, dialect: dialect)
+        places = CSVImport.Cells.places(header: header)
     }
 
     public mutating func next(upTo limit: Int) throws -> [ImportRow] {
         let rows = try nextRows(upTo: limit)
-        if rows.count < limit, !checkedWhole, let stream, let expected, stream.readToEnd {
+        if rows.count < limit, !checkedWhole, let file, let expected, file.readToEnd {
             checkedWhole = true
-            guard stream.digest() == expected.sha256 else {
+            guard file.digest() == expected.sha256 else {
                 throw FileRefusal("import file \(expected.path)", "changed while it was being imported; nothing was written")
             }
         }
@@ -460,7 +484,12 @@ public struct CSVRowReader: ImportRowSource {
 
     mutating func nextRows(upTo limit: Int) throws(ImportError) -> [ImportRow] {
         var rows = [ImportRow]()
-        while rows.count < limit, let cells = reader.next() {
+        while rows.count < limit {
+            let record: [String]?
+            do throws(CSVSyntaxError) { record = try records.next() } catch {
+                throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)")
+            }
+            guard let cells = record else { break }
             number += 1
             if cells.count == 1 && cells[0].isEmpty { continue }  // a blank line, as spreadsheets leave at the end
             guard count < CSVImport.rowsMax else {
@@ -471,13 +500,10 @@ public struct CSVRowReader: ImportRowSource {
                 refused.add(ImportError(row: number, column: nil, value: nil, problem: "has \(cells.count) fields, the header has \(header.count)"))
                 continue
             }
-            switch CSVImport.entry(Dictionary(uniqueKeysWithValues: zip(header, cells)), row: number, dialect: dialect) {
+            switch CSVImport.entry(CSVImport.Cells(values: cells, places: places), row: number, dialect: dialect) {
             case .entry(let data): rows.append(ImportRow(row: number, data: data))
             case .problems(let problems): refused.add(problems)
             }
-        }
-        if rows.count < limit, let error = reader.error {
-            throw ImportError(row: number + 1, column: nil, value: nil, problem: "is not valid CSV: \(error)")
         }
         return rows
     }
@@ -553,12 +579,8 @@ public struct ImportFile: Sendable {
     /// Its rows, read and checked as they are asked for. The bytes read are hashed again: a file
     /// that changed since `open` is refused when its end is reached, before anything is committed.
     public func rows(_ dialect: CSVDialect = .standard) throws -> CSVRowReader {
-        guard let stream = HashingFileStream(path: path) else { throw UnreadableFile(what: "import file", path: path, why: "not readable") }
-        let reader: CSVReader
-        do { reader = try CSVReader(stream: stream, hasHeaderRow: true, delimiter: dialect.delimiter.unicodeScalars.first!) } catch {
-            throw ImportError(row: 1, column: nil, value: nil, problem: CSVImport.describe(error))
-        }
-        return try CSVRowReader(reader, dialect: dialect, stream: stream, expected: (path, sha256))
+        guard let file = HashingFileReader(path: path) else { throw UnreadableFile(what: "import file", path: path, why: "not readable") }
+        return try CSVRowReader(CSVRecords(delimiter: dialect.delimiter, chunks: file.next), dialect: dialect, file: file, expected: (path, sha256))
     }
 
     /// How the file looks written, from its first lines (at most `sniffBytesMax`): the delimiter
@@ -613,62 +635,5 @@ extension Ledger {
         return try importRows(
             from: &rows, fileName: file.fileName, fileSHA256: file.sha256, key: key, allowDuplicate: allowDuplicate,
             checks: checks, dryRun: dryRun, rowsEstimate: file.rowsEstimate, onRow: onRow, progress: progress, deliver: deliver)
-    }
-}
-
-/// A file read as an `InputStream` for the CSV reader, hashing every byte it hands out, and saying
-/// at the end that nothing more is available (Foundation's own file stream on Linux does not,
-/// which the CSV reader takes for a read error).
-final class HashingFileStream: InputStream {
-    private let handle: FileHandle
-    private let running = SHA256Stream()
-    private var buffer = [UInt8]()
-    private var position = 0
-    private(set) var readToEnd = false
-    private var status: Stream.Status = .notOpen
-
-    init?(path: String) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        self.handle = handle
-        super.init(data: Data())
-    }
-
-    override func open() { status = .open }
-    override func close() {
-        status = .closed
-        try? handle.close()
-    }
-    override var streamStatus: Stream.Status { status }
-    override var streamError: Error? { nil }
-
-    override var hasBytesAvailable: Bool {
-        fill()
-        return position < buffer.count
-    }
-
-    override func read(_ out: UnsafeMutablePointer<UInt8>, maxLength: Int) -> Int {
-        fill()
-        let count = min(maxLength, buffer.count - position)
-        guard count > 0 else { return 0 }
-        buffer.withUnsafeBufferPointer { source in out.update(from: source.baseAddress! + position, count: count) }
-        position += count
-        return count
-    }
-
-    override func getBuffer(_ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>) -> Bool { false }
-
-    /// The SHA-256 of every byte read; call once the stream is read to its end.
-    func digest() -> [UInt8] { running.finish() }
-
-    private func fill() {
-        guard position == buffer.count, !readToEnd else { return }
-        let chunk = (try? handle.read(upToCount: ImportFile.chunkBytes)) ?? Data()
-        if chunk.isEmpty {
-            readToEnd = true
-            return
-        }
-        chunk.withUnsafeBytes { running.update($0) }
-        buffer = [UInt8](chunk)
-        position = 0
     }
 }

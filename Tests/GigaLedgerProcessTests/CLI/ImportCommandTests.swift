@@ -153,8 +153,13 @@ import Testing
             ("type;factory;amount\n", "row 1: the columns are separated by semicolons, not commas: import the file with --delimiter ';'"),
             ("correct horse battery staple\n", "row 1: is not a header of this import's columns"),
             (Self.header, "the file has no rows to import"),
-            // An unterminated quote swallows the rest of the file into one field: the row comes up short.
-            (rows(3) + "contribution,de-jupiter,2026-02-01,eu,10,capex,payment,\"unterminated,,,,,\n", "row 5: has 8 fields, the header has 13"),
+            // An unterminated quote would swallow the rest of the file into one field: refused as such.
+            (
+                rows(3) + "contribution,de-jupiter,2026-02-01,eu,10,capex,payment,\"unterminated,,,,,\n",
+                "row 5: is not valid CSV: a quoted field is not closed"
+            ),
+            // Text after a closing quote: refused, not read as some other cell.
+            (rows(3) + "contribution,de-jupiter,2026-02-01,eu,10,capex,payment,\"INV\"7,,,,,\n", "row 5: is not valid CSV: a quoted field goes on"),
         ]
         for (index, (text, message)) in cases.enumerated() {
             fixture.dir.write("bad\(index).csv", text, mode: 0o644)
