@@ -115,12 +115,17 @@ extension Ledger {
             progress?(count, max(count, rowsEstimate))
         }
         var signing: (batch: ImportChain.Batch, rows: [ImportRow], signatures: Signatures)?
-        var asked = 0
-        while true {
+        var asked = importBatchRows(after: 0)
+        var rows = try source.next(upTo: asked)
+        var encoding = try chain.start(rows[...])
+        while !rows.isEmpty {
+            let batch = try chain.finish(encoding)
+            let batchRows = rows
+            // The next batch's rows are checked against the rules here and encoded by the other
+            // cores, with this batch's signatures, while this thread writes the previous batch.
             asked = importBatchRows(after: asked)
-            let rows = try source.next(upTo: asked)
-            if rows.isEmpty { break }
-            let batch = try chain.next(rows[...])
+            rows = try source.next(upTo: asked)
+            encoding = try chain.start(rows[...])
             // Once a row is refused nothing will be written: the rest is only checked, so every
             // refused row can be named at once.
             guard source.refused.isEmpty && chain.refused.isEmpty else {
@@ -132,7 +137,7 @@ extension Ledger {
                 Result { try key.sign(Entry.signedMessage(hash: link.hash)) }
             }
             if let previous = signing { try write(previous.batch, rows: previous.rows, signatures: previous.signatures) }
-            signing = (batch, rows, signatures)
+            signing = (batch, batchRows, signatures)
         }
         var refused = chain.refused
         refused.merge(source.refused)
@@ -192,8 +197,24 @@ struct ImportChain {
         body.data.saysDuplicate ? digests.flagged : digests.plain
     }
 
-    /// Checks the rows against the rules, encodes them (in parallel) and links them into the chain.
-    mutating func next(_ rows: ArraySlice<ImportRow>) throws -> Batch {
+    /// A body encoded (`encode`) and the keys the duplicate rule looks it up by.
+    struct Encoded: Sendable {
+        let bytes: [UInt8]
+        let problem: String?
+        let digests: (plain: Int64, flagged: Int64)
+        let keys: DuplicateRule.Keys
+    }
+
+    /// A batch's rows checked against the rules, their entries being encoded on other cores.
+    struct Started {
+        let bodies: [EntryBody]
+        let bodyRows: [Int]
+        let encoding: SharedMap<EntryBody, Encoded>
+    }
+
+    /// Checks the rows against the rules, in order, and hands their entries to the other cores to
+    /// encode: `finish` takes them from there. Each batch is started after the one before is finished.
+    mutating func start(_ rows: ArraySlice<ImportRow>) throws -> Started {
         var bodies = [EntryBody](), bodyRows = [Int]()
         bodies.reserveCapacity(rows.count)
         for row in rows {
@@ -220,15 +241,24 @@ struct ImportChain {
             bodies.append(body)
             bodyRows.append(row.row)
         }
-        // Encoded, read back as verify will read them (the same code as a single append), and
-        // their facts digested, in parallel.
-        var checked = Parallel.map(bodies) { Self.encode($0) }
-        // The keys the duplicate rule looks a row up by, on every core; then which of them the
-        // ledger holds at all, in a few statements for the batch.
-        // A row's facts digests are the ones just made from its bytes.
-        let keys = Parallel.map(Array(zip(bodies, checked.map(\.digests)))) { body, digests in
-            DuplicateRule.Keys(body.data, digests: digests)
+        // Encoded, read back as verify will read them (the same code as a single append), their
+        // facts digested, and the keys the duplicate rule looks a row up by (its facts digests
+        // the ones just made from its bytes), on the other cores.
+        let encoding = SharedMap(bodies, backgroundWorkers: max(1, Parallel.workers - 1)) { body in
+            let (bytes, problem, digests) = Self.encode(body)
+            return Encoded(bytes: bytes, problem: problem, digests: digests, keys: DuplicateRule.Keys(body.data, digests: digests))
         }
+        return Started(bodies: bodies, bodyRows: bodyRows, encoding: encoding)
+    }
+
+    /// A started batch's duplicate rule, then its hash links: the rows as they will be written.
+    mutating func finish(_ started: Started) throws -> Batch {
+        var bodies = started.bodies
+        let bodyRows = started.bodyRows
+        let made = started.encoding.join()
+        var checked = made.map { (bytes: $0.bytes, problem: $0.problem, digests: $0.digests) }
+        let keys = made.map(\.keys)
+        // Which of the keys the ledger holds at all, in a few statements for the batch.
         let held = try held(keys)
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]

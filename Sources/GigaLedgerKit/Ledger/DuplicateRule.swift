@@ -176,45 +176,57 @@ enum DuplicateRule {
     /// bounded whatever the file's size. (After a refused row nothing more is written: a repeat of
     /// a row further back than this window is then named in the next run.)
     struct Rows {
-        private var byKey = [Int64: [Earlier]]()
-        private var order = [(keys: [Int64], name: String)]()
-        private var dropped = 0
+        /// Each key's rows in the window, by their numbers (the first row added is 0), oldest first.
+        private var byKey = [Int64: [Int]]()
+        /// The rows in the window from `kept[start]` on, numbered from `first`.
+        private var kept = [(row: Int, data: EntryData, keys: [Int64])]()
+        private var start = 0
+        private var first = 0
         /// How many rows are kept.
         let window: Int
 
         init(window: Int) { self.window = window }
 
-        /// The earlier rows `data` may repeat; then `data` added as `row`.
+        /// The earlier rows `data` may repeat, in file order; then `data` added as `row`.
         mutating func candidatesAdding(_ data: EntryData, keys: Keys, row: Int) -> [Earlier] {
-            let digest = keys.digest
-            let near = keys.near
-            var around = Set(keys.around)
-            var own = Set<Int64>()
-            if let digest { own.insert(digest) }
-            if let near {
-                own.insert(near.amount)
-                if near.ref != 0 { own.insert(near.ref) }
+            // Its own keys (facts digest, amount key of its week, reference key), each once; then
+            // those it is looked up by: its own and the amount keys of the weeks beside.
+            var own = [Int64]()
+            own.reserveCapacity(3)
+            if let digest = keys.digest { own.append(digest) }
+            if let near = keys.near {
+                if !own.contains(near.amount) { own.append(near.amount) }
+                if near.ref != 0 && !own.contains(near.ref) { own.append(near.ref) }
             }
-            around.formUnion(own)
-            var seen = Set<String>()
-            let found = around.flatMap { byKey[$0] ?? [] }.filter { seen.insert($0.name).inserted }.sorted { ($0.row ?? 0) < ($1.row ?? 0) }
-            add(Earlier(name: "row \(row)", data: data, row: row), keys: Array(own))
+            var numbers = [Int]()
+            var looked = own
+            for key in keys.around where !looked.contains(key) { looked.append(key) }
+            for key in looked { if let rows = byKey[key] { numbers += rows } }
+            numbers.sort()
+            var found = [Earlier]()
+            for (index, number) in numbers.enumerated() where index == 0 || numbers[index - 1] != number {
+                let earlier = kept[start + number - first]
+                found.append(Earlier(name: "row \(earlier.row)", data: earlier.data, row: earlier.row))
+            }
+            add(row: row, data: data, keys: own)
             return found
         }
 
-        private mutating func add(_ earlier: Earlier, keys: [Int64]) {
-            for key in keys { byKey[key, default: []].append(earlier) }
-            order.append((keys, earlier.name))
-            guard order.count - dropped > window else { return }
-            let oldest = order[dropped]
-            for key in oldest.keys {
-                byKey[key]?.removeAll { $0.name == oldest.name }
+        private mutating func add(row: Int, data: EntryData, keys: [Int64]) {
+            let number = first + kept.count - start
+            for key in keys { byKey[key, default: []].append(number) }
+            kept.append((row, data, keys))
+            guard kept.count - start > window else { return }
+            // The oldest row leaves: it is the first of each of its keys' rows.
+            for key in kept[start].keys {
+                byKey[key]?.removeFirst()
                 if byKey[key]?.isEmpty == true { byKey[key] = nil }
             }
-            dropped += 1
-            if dropped >= window {
-                order.removeFirst(dropped)
-                dropped = 0
+            start += 1
+            first += 1
+            if start >= window {
+                kept.removeFirst(start)
+                start = 0
             }
         }
     }

@@ -35,6 +35,33 @@ import Testing
         #expect(sizes == [256, 512, 1_024, 2_048, 4_096, 8_192, 8_192, 8_192])
     }
 
+    /// The rows not yet written (`DuplicateRule.Rows`): a row is found by each of its keys, named
+    /// once, in file order, while it is within the window, and not after it has left.
+    @Test func theWindowOfUnwrittenRowsFindsEachRowOnceUntilItLeaves() throws {
+        func data(_ amount: Int64, _ date: String, ref: String) throws -> EntryData {
+            .contribution(
+                try Contribution(
+                    factory: "de-jupiter", source: .union, amount: Cents(amount), date: CalendarDate.parse(date, field: "date"), category: .capex,
+                    kind: .payment, ref: ref))
+        }
+        var rows = DuplicateRule.Rows(window: 3)
+        func add(_ data: EntryData, row: Int) -> [Int] {
+            rows.candidatesAdding(data, keys: DuplicateRule.Keys(data), row: row).compactMap(\.row)
+        }
+        #expect(try add(data(100, "2026-02-02", ref: "A"), row: 2) == [])
+        // The same amount two days later, and the same reference: found once, by either key.
+        #expect(try add(data(100, "2026-02-04", ref: "A"), row: 3) == [2])
+        #expect(try add(data(200, "2026-05-04", ref: "B"), row: 4) == [])
+        // Rows 2 and 3 in file order (the same facts as 2, near 3).
+        #expect(try add(data(100, "2026-02-02", ref: "A"), row: 5) == [2, 3])
+        // Row 2 has left (window of 3: rows 3, 4, 5 are kept): rows 3 and 5 remain.
+        #expect(try add(data(100, "2026-02-02", ref: "A"), row: 6) == [3, 5])
+        // Many rows later, none of the first is kept.
+        for row in 7..<20 { _ = try add(data(Int64(1_000 + row), "2026-08-03", ref: "X\(row)"), row: row) }
+        #expect(try add(data(100, "2026-02-02", ref: "A"), row: 20) == [])
+        #expect(try add(data(1_019, "2026-08-03", ref: "X19"), row: 21) == [19])
+    }
+
     /// Batches: indices 0-255, 256-767, 768-1,791, 1,792-3,839, 3,840-7,935, 7,936-16,127.
     @Test(arguments: [
         // Found among the rows not yet written (once a row is refused, none is written).
