@@ -65,6 +65,24 @@ extension Ledger {
     /// while a whole batch is read (the file's first rows are read on this thread) and chained.
     static let importFirstBatchRows = 256
 
+    /// An import reads every key the ledger's index tables hold into a `KeyFilter` when the
+    /// ledger has at most this many entries for each row the file is expected to hold: one scan
+    /// of them costs less than asking about each batch's keys (about six a row, each a look-up
+    /// into an index). Measured at 100,000 rows into 500,000 entries: the batches' look-ups were
+    /// 19 % of the in-order thread's samples.
+    static let keyFilterEntriesPerRow: Int64 = 16
+
+    /// The filter of the ledger's duplicate keys an import of about `rowsEstimate` rows into a
+    /// ledger of `entries` reads first, or nil when asking the ledger batch by batch costs less
+    /// (or the filter would be larger than `KeyFilter.keysMax` keys allow).
+    static func keyFilter(_ reader: StoreReader, entries: Int64, rowsEstimate: Int) throws -> KeyFilter? {
+        let keys = Int(clamping: entries) * 3 + rowsEstimate * 4
+        guard rowsEstimate > 0, entries <= keyFilterEntriesPerRow * Int64(rowsEstimate), keys <= KeyFilter.keysMax else { return nil }
+        var filter = KeyFilter(keys: keys)
+        try reader.forEachDuplicateKey { filter.insert($0) }
+        return filter
+    }
+
     /// The rows of the step after one of `previous` rows (0: the first): doubling from
     /// `importFirstBatchRows` to `importBatchRowsMax`, so that each batch is read ahead while the
     /// one before, half its size, is worked on (`PrefetchingSource` reads ahead by this too).
@@ -94,6 +112,7 @@ extension Ledger {
             earlier: { data, keys in try DuplicateRule.candidates(for: data, keys: keys, reader: writer.reader) },
             held: { keys in try DuplicateRule.Held(keys, reader: writer.reader) },
             hint: { try Suggestions.hint(for: $0, reader: writer.reader) })
+        chain.keyFilter = try keyFilter(writer.reader, entries: head?.seq ?? 0, rowsEstimate: rowsEstimate)
         var count = 0, first: Entry?, last: Entry?
         typealias Signatures = SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>
         // Each entry is written as soon as its signature is made: the last rows are signed while
@@ -169,6 +188,9 @@ struct ImportChain {
     var seen = DuplicateRule.Rows(window: 2 * Ledger.importBatchRowsMax)
     /// The file row of each entry this import chains, from the first (`firstSeq`).
     var rowOf = [Int32]()
+    /// Every key the ledger held when the import began, and the keys of the rows chained since:
+    /// when set, a batch's keys are checked against it instead of the ledger's index tables.
+    var keyFilter: KeyFilter?
     lazy var firstSeq = seq + 1
 
     struct Batch {
@@ -258,8 +280,8 @@ struct ImportChain {
         let made = started.encoding.join()
         var checked = made.map { (bytes: $0.bytes, problem: $0.problem, digests: $0.digests) }
         let keys = made.map(\.keys)
-        // Which of the keys the ledger holds at all, in a few statements for the batch.
-        let held = try held(keys)
+        // Which of the keys the ledger holds at all: by the filter, or in a few statements for the batch.
+        let held = keyFilter == nil ? try held(keys) : nil
         for (index, result) in checked.enumerated() {
             let row = bodyRows[index]
             if let problem = result.problem {
@@ -267,7 +289,8 @@ struct ImportChain {
             }
             let data = bodies[index].data
             // Entries this import wrote are its rows: named so.
-            let written = try (held.mayHold(keys[index]) ? earlier(data, keys[index]) : []).map { found -> DuplicateRule.Earlier in
+            let mayHold = held?.mayHold(keys[index]) ?? keyFilter?.mayHold(keys[index]) ?? true
+            let written = try (mayHold ? earlier(data, keys[index]) : []).map { found -> DuplicateRule.Earlier in
                 guard let seq = found.seq, seq >= firstSeq, seq - firstSeq < rowOf.count else { return found }
                 return DuplicateRule.Earlier(name: "row \(rowOf[Int(seq - firstSeq)])", data: found.data)
             }
@@ -283,6 +306,8 @@ struct ImportChain {
             refused.add(
                 ImportError(row: row, column: nil, value: nil, problem: "\(conflict.text); \(conflict.advice(importing: true))"))
         }
+        // This batch's rows will be in the index tables when the batches after it are checked.
+        if keyFilter != nil { for rowKeys in keys { keyFilter?.add(rowKeys) } }
         let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()
         links.reserveCapacity(encoded.count)

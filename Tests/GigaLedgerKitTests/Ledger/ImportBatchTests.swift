@@ -62,6 +62,41 @@ import Testing
         #expect(try add(data(1_019, "2026-08-03", ref: "X19"), row: 21) == [19])
     }
 
+    /// An import large beside its ledger checks its rows' keys against a filter of every key the
+    /// ledger held, read once (`KeyFilter`); a small one asks the ledger about each batch's keys.
+    /// Either finds a row that repeats an entry, and a row that repeats an earlier row of its file.
+    @Test(arguments: [true, false])
+    func repeatsAreFoundWithAndWithoutTheKeyFilter(filtered: Bool) throws {
+        let fixture = try Fixture()
+        _ = try fixture.ledger.importFile(try Self.file(fixture, rows: 40, tag: "EARLIER"), key: fixture.authority)
+        let entries = try fixture.ledger.size()
+        // Rows enough for the ledger's size to choose the filter, or too few.
+        let rows = filtered ? Int(entries / Ledger.keyFilterEntriesPerRow) + 2 : 2
+        let chosen = try fixture.ledger.store.read { try Ledger.keyFilter($0, entries: entries, rowsEstimate: rows) }
+        #expect((chosen != nil) == filtered)
+        let lines = (0..<rows - 1).map { Self.line(1_000 + $0, tag: "LATER") } + [Self.line(7, tag: "EARLIER")]
+        let path = fixture.dir.file("later.csv")
+        try Data((Self.header + lines.joined()).utf8).write(to: URL(fileURLWithPath: path))
+        let file = try ImportFile.open(path)
+        #expect(file.rowsEstimate == rows)
+        let refusal = try #require(throws: ImportErrors.self) { try fixture.ledger.importFile(file, key: fixture.authority) }
+        #expect(refusal.rows == 1)
+        #expect(refusal.errors.first?.description.hasPrefix("row \(rows + 1): repeats entry ") == true, "\(refusal)")
+        #expect(try fixture.ledger.size() == entries, "nothing written")
+    }
+
+    /// The filter never says a key it holds is absent; of keys it does not hold, few read as "may be".
+    @Test func theKeyFilterHoldsEveryKeyItWasGivenAndFewOthers() {
+        var random = SeededRandom(state: 16)
+        var filter = KeyFilter(keys: 10_000)
+        let held = (0..<10_000).map { _ in Int64(bitPattern: random.next()) }
+        for key in held { filter.insert(key) }
+        #expect(held.allSatisfy(filter.mayContain))
+        let others = (0..<100_000).filter { _ in filter.mayContain(Int64(bitPattern: random.next())) }.count
+        #expect(others < 1_000, "\(others) of 100,000 keys not held read as may be held")
+        print("FIGURE key filter: \(others) of 100,000 keys not held read as may be held (16 bits a key, 4 probes)")
+    }
+
     /// Batches: indices 0-255, 256-767, 768-1,791, 1,792-3,839, 3,840-7,935, 7,936-16,127.
     @Test(arguments: [
         // Found among the rows not yet written (once a row is refused, none is written).
