@@ -348,15 +348,20 @@ public struct StoreReader {
     }
 
     /// Every key the duplicate rule's index tables hold (facts digests, amount keys, reference
-    /// keys other than 0), one scan of each: what an import large beside its ledger reads once
-    /// instead of `heldKeys` for each batch.
+    /// keys other than 0), one ordered scan of each (paged on PostgreSQL: memory holds a page, not
+    /// the table): what an import large beside its ledger reads once instead of `heldKeys` for
+    /// each batch.
     public func forEachDuplicateKey(_ body: (Int64) -> Void) throws {
         if try hasTable(IndexRow.facts.name) {
-            for key in try connection.integers("SELECT digest FROM \(IndexRow.facts.name)", []) { body(key) }
+            let scan = try indexScan(table: IndexRow.facts)
+            while let row = try scan.next() { if let digest = row.first?.integer { body(digest) } }
         }
         if try hasTable(IndexRow.nearFacts.name) {
-            for key in try connection.integers("SELECT amount_key FROM \(IndexRow.nearFacts.name)", []) { body(key) }
-            for key in try connection.integers("SELECT ref_key FROM \(IndexRow.nearFacts.name) WHERE ref_key != 0", []) { body(key) }
+            let scan = try indexScan(table: IndexRow.nearFacts)
+            while let row = try scan.next() {
+                if let amount = row.first?.integer { body(amount) }
+                if row.count > 1, let ref = row[1].integer, ref != 0 { body(ref) }
+            }
         }
     }
 

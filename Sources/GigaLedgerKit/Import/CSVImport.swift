@@ -606,8 +606,13 @@ public struct ImportFile: Sendable {
     /// when the file needs options it was not given.
     public func problems(_ dialect: CSVDialect) -> ImportErrorList {
         var list = ImportErrorList()
-        guard var reader = try? rows(dialect) else { return list }
-        while let batch = try? reader.nextRows(upTo: 8_192), !batch.isEmpty {}
+        var reader: CSVRowReader
+        do { reader = try rows(dialect) } catch {
+            if let refusal = error as? ImportError { list.add(refusal) }
+            return list
+        }
+        // A record that cannot be read stops the reading: it is listed after the rows before it.
+        do { while try !reader.nextRows(upTo: 8_192).isEmpty {} } catch { list.add(error) }
         list.merge(reader.refused)
         return list
     }

@@ -71,18 +71,47 @@ import Testing
         _ = try fixture.ledger.importFile(try Self.file(fixture, rows: 40, tag: "EARLIER"), key: fixture.authority)
         let entries = try fixture.ledger.size()
         // Rows enough for the ledger's size to choose the filter, or too few.
-        let rows = filtered ? Int(entries / Ledger.keyFilterEntriesPerRow) + 2 : 2
+        let rows = filtered ? Int(entries / Ledger.keyFilterEntriesPerRow) + 4 : 3
         let chosen = try fixture.ledger.store.read { try Ledger.keyFilter($0, entries: entries, rowsEstimate: rows) }
         #expect((chosen != nil) == filtered)
-        let lines = (0..<rows - 1).map { Self.line(1_000 + $0, tag: "LATER") } + [Self.line(7, tag: "EARLIER")]
+        // An entry repeated; one's amount three days earlier, in the week before (EARLIER rows are
+        // dated Monday 2026-06-15, the row's amount is its index + 1); one's ref with other facts.
+        let repeats = [
+            Self.line(7, tag: "EARLIER"), "contribution,de-jupiter,2026-06-12,eu,9.00,capex,payment,NEAR-8,,,\n",
+            "contribution,de-jupiter,2026-01-20,eu,777.00,capex,payment,EARLIER-9,,,\n",
+        ]
+        let lines = (0..<rows - 3).map { Self.line(1_000 + $0, tag: "LATER") } + repeats
         let path = fixture.dir.file("later.csv")
         try Data((Self.header + lines.joined()).utf8).write(to: URL(fileURLWithPath: path))
         let file = try ImportFile.open(path)
         #expect(file.rowsEstimate == rows)
         let refusal = try #require(throws: ImportErrors.self) { try fixture.ledger.importFile(file, key: fixture.authority) }
-        #expect(refusal.rows == 1)
-        #expect(refusal.errors.first?.description.hasPrefix("row \(rows + 1): repeats entry ") == true, "\(refusal)")
+        #expect(refusal.rows == 3, "\(refusal)")
+        let named = refusal.errors.map(\.description)
+        #expect(named.count == 3 && named[0].hasPrefix("row \(rows - 1): repeats entry "), "\(named)")
+        #expect(named.count == 3 && named[1].hasPrefix("row \(rows): looks like entry "), "\(named)")
+        #expect(named.count == 3 && named[2].hasPrefix("row \(rows + 1): has ref \"EARLIER-9\", already the ref of entry "), "\(named)")
         #expect(try fixture.ledger.size() == entries, "nothing written")
+    }
+
+    /// Refusals of every kind, in different batches of the pipeline (a cell, a duplicate, a rule),
+    /// are all named, and nothing is written.
+    @Test func refusalsInDifferentBatchesAreAllNamed() throws {
+        let fixture = try Fixture()
+        let before = try fixture.ledger.size()
+        var lines = (0..<1_000).map { Self.line($0, tag: "BATCH") }
+        lines[100] = lines[100].replacingOccurrences(of: "2026-02-15", with: "2026-02-30")  // batch 1 (rows 0-255)
+        lines[300] = Self.line(3, tag: "BATCH")  // batch 2 (256-767): repeats row 3
+        lines[900] = lines[900].replacingOccurrences(of: "de-jupiter", with: "nowhere")  // batch 3 (768-1,791)
+        let path = fixture.dir.file("mixed.csv")
+        try Data((Self.header + lines.joined()).utf8).write(to: URL(fileURLWithPath: path))
+        let refusal = try #require(throws: ImportErrors.self) { try fixture.ledger.importFile(ImportFile.open(path), key: fixture.authority) }
+        let named = refusal.errors.map(\.description)
+        #expect(refusal.rows == 3, "\(named)")
+        #expect(named.count == 3 && named[0].hasPrefix("row 102, column date: \"2026-02-30\""), "\(named)")
+        #expect(named.count == 3 && named[1].hasPrefix("row 302: repeats row 5 "), "\(named)")
+        #expect(named.count == 3 && named[2].hasPrefix("row 902: factory: \"nowhere\""), "\(named)")
+        #expect(try fixture.ledger.size() == before, "nothing written")
     }
 
     /// The filter never says a key it holds is absent; of keys it does not hold, few read as "may be".
@@ -101,11 +130,14 @@ import Testing
     @Test(arguments: [
         // Found among the rows not yet written (once a row is refused, none is written).
         [100: 3, 300: 200, 1_000: 10, 3_000: 2_000],
-        // Alone: the earlier row was written two batches before, within the import's transaction,
-        // and is found as an entry, named as its row.
+        // Alone: the earlier row was written two batches before, within the import's transaction;
+        // it is still among the recent rows kept (16,384), and named as its row.
         [1_000: 10],
-        // Written five batches before.
+        // Written five batches before, still among the recent rows.
         [9_000: 10],
+        // Written seven batches before, and beyond the window of recent rows (16,384): found only
+        // as an entry (through the key filter, the import being large beside the fixture's ledger).
+        [17_000: 10],
     ])
     func repeatsAreFoundWhereverTheEarlierRowIs(repeats: [Int: Int]) throws {
         let fixture = try Fixture()
