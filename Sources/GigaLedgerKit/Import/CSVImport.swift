@@ -527,16 +527,13 @@ public struct ImportFile: Sendable {
     /// Checks `path` as a whole: a file that cannot be read cannot be used; one over the size
     /// limit or not UTF-8 is refused.
     public static func open(_ path: String) throws -> ImportFile {
-        guard let handle = FileHandle(forReadingAtPath: path), !FileManager.default.isDirectory(path) else {
+        guard !FileManager.default.isDirectory(path), let file = HashingFileReader(path: path) else {
             throw UnreadableFile(what: "import file", path: path, why: "no such file or not readable")
         }
-        defer { try? handle.close() }
-        let digest = SHA256Stream()
         var total = 0, lines = 0, pending = [UInt8]()
-        while let chunk = try? handle.read(upToCount: chunkBytes), !chunk.isEmpty {
+        while case let chunk = file.next(), !chunk.isEmpty {
             total += chunk.count
             guard total <= CSVImport.fileBytesMax else { throw FileRefusal("import file \(path)", "is larger than \(CSVImport.fileBytesMax) bytes") }
-            chunk.withUnsafeBytes { digest.update($0) }
             lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             pending += chunk
             // UTF-8 checked up to the last whole character; the rest waits for the next chunk.
@@ -552,7 +549,7 @@ public struct ImportFile: Sendable {
             throw Self.notUTF8(path, pending[...], linesBefore: lines - pending.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
         }
         return ImportFile(
-            path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: digest.finish(), rowsEstimate: max(1, lines - 1))
+            path: path, fileName: URL(fileURLWithPath: path).lastPathComponent, sha256: file.digest(), rowsEstimate: max(1, lines - 1))
     }
 
     /// The refusal of a file that is not UTF-8: the row and the byte, and the usual cause (a

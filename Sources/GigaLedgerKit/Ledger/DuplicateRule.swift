@@ -124,6 +124,22 @@ enum DuplicateRule {
 
         /// The digest of the facts as a repeat compares them (the flag aside).
         var digest: Int64? { digests.first }
+
+        /// Whether any key this record is looked up by is held: its facts digests (`digest`),
+        /// the amount keys of its week and the two beside it (`amount`), its reference key (`ref`).
+        func anyHeld(digest: (Int64) -> Bool, amount: (Int64) -> Bool, ref: (Int64) -> Bool) -> Bool {
+            digests.contains(where: digest) || around.contains(where: amount) || (near.map { $0.ref != 0 && ref($0.ref) } ?? false)
+        }
+
+        /// The keys this record adds to the index tables once written: both facts digests (the
+        /// one its bytes say is among them), its own amount key, its reference key when it has one.
+        func forEachWritten(digest: (Int64) -> Void, amount: (Int64) -> Void, ref: (Int64) -> Void) {
+            for each in digests { digest(each) }
+            if let near {
+                amount(near.amount)
+                if near.ref != 0 { ref(near.ref) }
+            }
+        }
     }
 
     /// Which of many records' keys the ledger's index tables hold at all, read in a few
@@ -142,16 +158,11 @@ enum DuplicateRule {
         /// The keys of a record written since (a batch's earlier entry, in the same transaction):
         /// held from now on. Its facts digest with and without the flag, its own near keys.
         mutating func add(_ keys: Keys) {
-            digests.formUnion(keys.digests)
-            if let near = keys.near {
-                amounts.insert(near.amount)
-                if near.ref != 0 { refs.insert(near.ref) }
-            }
+            keys.forEachWritten(digest: { digests.insert($0) }, amount: { amounts.insert($0) }, ref: { refs.insert($0) })
         }
 
         func mayHold(_ keys: Keys) -> Bool {
-            keys.digests.contains(where: digests.contains) || keys.around.contains(where: amounts.contains)
-                || (keys.near.map { $0.ref != 0 && refs.contains($0.ref) } ?? false)
+            keys.anyHeld(digest: digests.contains, amount: amounts.contains, ref: refs.contains)
         }
     }
 

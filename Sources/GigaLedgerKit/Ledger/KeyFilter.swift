@@ -49,16 +49,11 @@ struct KeyFilter {
 
     /// Whether a record with these keys may repeat one the filter holds (`DuplicateRule.Held.mayHold`).
     func mayHold(_ keys: DuplicateRule.Keys) -> Bool {
-        keys.digests.contains(where: mayContain) || keys.around.contains(where: mayContain)
-            || (keys.near.map { $0.ref != 0 && mayContain($0.ref) } ?? false)
+        keys.anyHeld(digest: mayContain, amount: mayContain, ref: mayContain)
     }
 
-    /// The keys a record written adds to the index tables (both facts digests: the one its bytes say is among them).
+    /// The keys a record written adds to the index tables (`DuplicateRule.Keys.forEachWritten`).
     mutating func add(_ keys: DuplicateRule.Keys) {
-        for digest in keys.digests { insert(digest) }
-        if let near = keys.near {
-            insert(near.amount)
-            if near.ref != 0 { insert(near.ref) }
-        }
+        keys.forEachWritten(digest: { insert($0) }, amount: { insert($0) }, ref: { insert($0) })
     }
 }
