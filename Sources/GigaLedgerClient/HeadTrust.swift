@@ -46,9 +46,10 @@ public struct HeadTrust: Sendable {
         let previous = KeptCheckpoints.Kept(note: checked.note, checkpoint: checked.checkpoint)
         // The entries recorded follow the head checked: the keys valid there sign the answer's
         // checkpoint, but for those the batch itself revokes.
+        // (Only entries whose type column says so are read: the server refuses one whose body says otherwise.)
         let revoked = Set(
             batch.compactMap { entry -> KeyID? in
-                guard case .keyRevoke(let revocation)? = (try? EntryBody.decode(entry.body))?.data else { return nil }
+                guard entry.type == "key-revoke", case .keyRevoke(let revocation)? = (try? EntryBody.decode(entry.body))?.data else { return nil }
                 return revocation.keyID
             })
         let keys = try copies?.keys(origin: proof.origin, at: checked.checkpoint.size)?.filter { !revoked.contains($0.id) }

@@ -160,7 +160,8 @@ final class LedgerService: Sendable {
     /// made on the same thread right after the commit.
     func submit(_ entries: [Entry], checks: EntryChecks, allowDuplicateFile: Bool, known: Int64) async throws -> (SubmissionOutcome, HeadParts?) {
         let own = logKey.id
-        for entry in entries {
+        // Only entries whose type column says so are read: admission refuses an entry whose body says otherwise.
+        for entry in entries where entry.type == "key-revoke" {
             if case .success(let body) = Entry.readBody(entry), case .keyRevoke(let revocation) = body.data, revocation.keyID == own {
                 throw Refusal(
                     "key \(own) is the log key this server signs with: to revoke it, enrol a new log key, put its key file where the server's --log-key names and send the server SIGHUP first (the operator runbook, \"gigaledger serve on SIGHUP\"), or stop the server and revoke it on its machine (`gigaledger key revoke --ledger LEDGER`)"

@@ -42,8 +42,7 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
+            for (index, key) in Self.canonicalOrder(members.keys).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
@@ -94,6 +93,57 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         parser.skipSpace()
         guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
         return value
+    }
+
+    /// A relaxed JSON object (as `decodeRelaxed` reads one) whose array members are left unread:
+    /// each is given as the byte ranges of its elements in `bytes`, for the caller to read with
+    /// `decodeRelaxed` one by one (a server's submission of thousands of entries, read on every
+    /// core). The other members are read as `decodeRelaxed` reads them. An element's range is found
+    /// by its brackets and quotes alone, so only reading it says whether it is JSON; once every
+    /// element reads, the whole is JSON that `decodeRelaxed` reads to the same value (its depth
+    /// then counted from each element). Requires `bytes.count <= bytesMax`.
+    public static func decodeRelaxedObject(
+        _ bytes: [UInt8], bytesMax: Int
+    ) throws(CanonicalJSONError) -> (members: [String: CanonicalJSON], arrays: [String: [Range<Int>]]) {
+        guard bytes.count <= bytesMax else { throw .tooLarge(bytes.count) }
+        var parser = Parser(bytes: bytes, relaxed: true)
+        parser.skipSpace()
+        let object = try parser.parseObjectLeavingArrays()
+        parser.skipSpace()
+        guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
+        return object
+    }
+
+    /// The keys of an object in canonical order (by their UTF-8 bytes).
+    static func canonicalOrder(_ keys: some Sequence<String>) -> [String] {
+        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// The canonical bytes of an object whose member values are canonical bytes already (made
+    /// apart, e.g. on several cores): the same bytes as `encoded()` of the object they spell.
+    public static func encodedObject(_ members: [String: [UInt8]]) -> [UInt8] {
+        var out = [UInt8(ascii: "{")]
+        for (index, key) in canonicalOrder(members.keys).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            out += members[key]!
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The canonical bytes of an array whose elements are canonical bytes already.
+    public static func encodedArray(_ elements: [[UInt8]]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(elements.reduce(2) { $0 + $1.count + 1 })
+        out.append(UInt8(ascii: "["))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += element
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
     }
 
     /// The largest entry body accepted, in bytes.
@@ -308,5 +358,111 @@ private struct Parser {
             if separator == UInt8(ascii: "}") { return .object(members) }
             guard separator == UInt8(ascii: ",") else { throw .malformed(at: index - 1, "expected , or }") }
         }
+    }
+
+    /// `CanonicalJSON.decodeRelaxedObject`: an object read as `parseObject` reads it (relaxed),
+    /// but for array members, whose elements' ranges are found instead (`elementRanges`).
+    mutating func parseObjectLeavingArrays() throws(CanonicalJSONError) -> (members: [String: CanonicalJSON], arrays: [String: [Range<Int>]]) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw .malformed(at: index, "expected an object") }
+        index += 1
+        var members = [String: CanonicalJSON](), arrays = [String: [Range<Int>]]()
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return (members, arrays)
+        }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(at: index, "expected a key") }
+            let key = try parseString()
+            guard members[key] == nil, arrays[key] == nil else { throw .malformed(at: index, "duplicate key \(key)") }
+            skipSpace()
+            try expect(":")
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+                arrays[key] = try elementRanges()
+            } else {
+                members[key] = try parseValue(depth: 1)
+            }
+            skipSpace()
+            guard index < bytes.count else { throw .malformed(at: index, "unterminated object") }
+            let separator = bytes[index]
+            index += 1
+            if separator == UInt8(ascii: "}") { return (members, arrays) }
+            guard separator == UInt8(ascii: ",") else { throw .malformed(at: index - 1, "expected , or }") }
+        }
+    }
+
+    /// The byte ranges of the elements of the array at `index`, found by brackets and quotes
+    /// alone (an element is read, and so checked, by whoever reads its range).
+    mutating func elementRanges() throws(CanonicalJSONError) -> [Range<Int>] {
+        index += 1  // [
+        var ranges = [Range<Int>]()
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return ranges
+        }
+        while true {
+            skipSpace()
+            let start = index
+            try skipElement()
+            ranges.append(start..<index)
+            skipSpace()
+            guard index < bytes.count else { throw .malformed(at: index, "unterminated array") }
+            let separator = bytes[index]
+            index += 1
+            if separator == UInt8(ascii: "]") { return ranges }
+            guard separator == UInt8(ascii: ",") else { throw .malformed(at: index - 1, "expected , or ]") }
+        }
+    }
+
+    /// Moves past one element: a string to its closing quote, an object or array to the bracket
+    /// that closes it (outside strings), anything else to the next `,`, `]`, `}` or white space.
+    mutating func skipElement() throws(CanonicalJSONError) {
+        let start = index
+        var depth = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                try skipString()
+                if depth == 0 { return }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: ","), 0x20, 0x09, 0x0a, 0x0d:
+                if depth == 0 {
+                    guard index > start else { throw .malformed(at: index, "expected a value") }
+                    return
+                }
+                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 {
+                        index += 1
+                        return
+                    }
+                }
+            default: break
+            }
+            index += 1
+        }
+        throw .malformed(at: index, depth > 0 ? "unterminated array or object" : "unexpected end")
+    }
+
+    /// Moves past a string, from its opening quote to its closing one (an escape's next byte skipped).
+    mutating func skipString() throws(CanonicalJSONError) {
+        let start = index
+        index += 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                return
+            case UInt8(ascii: "\\"): index += 2
+            default: index += 1
+            }
+        }
+        throw .malformed(at: start, "unterminated string")
     }
 }

@@ -193,6 +193,15 @@ public final class Ledger {
         admitted: (Int, Entry, EntryBody) throws -> Void
     ) throws {
         let isBatch = entries.count >= Self.parallelAdmissionMin
+        // The signatures first: the most work, and none of it waits for the rest (a batch's other
+        // cores start on them while this thread reads the entries and asks for their keys).
+        let known = try keysBefore(entries, facts: reader.facts)
+        // A few entries (an office's append) are checked on this thread: handing one signature to
+        // another thread costs more than it saves, and the server admits one entry per append.
+        let workers = isBatch ? max(1, Parallel.workers - 1) : 0
+        let signatures = SharedMap(entries, backgroundWorkers: workers) { entry -> (PublicKey, Bool)? in
+            known[entry.signer].map { ($0, $0.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))) }
+        }
         // Each entry read back and hashed, and for a batch that is checked (not a replica's copy)
         // its duplicate keys made, on every core.
         let read =
@@ -202,13 +211,6 @@ public final class Ledger {
         // of the batch's entries as they are written: an entry none of whose keys is held repeats
         // nothing (`candidates` would find nothing) and is not looked up on its own.
         var held = isBatch && checks != nil ? try DuplicateRule.Held(read.compactMap(\.keys), reader: reader) : nil
-        let known = try keysBefore(entries, facts: reader.facts)
-        // A few entries (an office's append) are checked on this thread: handing one signature to
-        // another thread costs more than it saves, and the server admits one entry per append.
-        let workers = entries.count < Self.parallelAdmissionMin ? 0 : max(1, Parallel.workers - 1)
-        let signatures = SharedMap(entries, backgroundWorkers: workers) { entry -> (PublicKey, Bool)? in
-            known[entry.signer].map { ($0, $0.verify(signature: entry.signature, message: Entry.signedMessage(hash: entry.hash))) }
-        }
         // The facts contributions and access records ask for again and again (the signer's key, the
         // factory), remembered until an entry of another type may change them.
         let facts = CachedFacts(reader.facts)

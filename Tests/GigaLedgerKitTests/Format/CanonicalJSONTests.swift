@@ -72,6 +72,62 @@ import Testing
         }
         #expect(try EntryBody.decode(body).seq == 5)
     }
+
+    /// An object read with its arrays left unread (a server's submission, its entries then read on
+    /// every core) is the object read whole: for a submission and every byte of it flipped, and
+    /// for texts whose strings hold brackets, commas and escapes, either both read to the same
+    /// value, or the whole is refused and so is the lazy read or one of its elements.
+    @Test func anObjectReadWithItsArraysUnreadIsTheObjectReadWhole() throws {
+        let entry = #"{"a": "x]y,\"z\\", "b": [1, {"c": "}"}], "d": -2}"#
+        let texts = [
+            #"{ "entries": [ \#(entry) , \#(entry),{"e":[]} ], "future": false, "x": "[" }"#,
+            #"{"entries":[],"k":[[],[[1]],"]"],"t":true}"#, #"{"entries":[1,2,]}"#, #"{"entries":[,1]}"#, #"{"entries":[1 2]}"#,
+            #"{"entries":["a\"]}"#, #"{"entries":[{]}"#, #"{"entries":[{"a":1}}]}"#, #"{"entries":[1],"entries":[2]}"#,
+            #"{"entries":["\u00e9"]}"#, #"{"entries":[tru]}"#, #"{"entries":[1]} x"#, #"{"entries":[1"#, "{}", "[1]", #"{"a":1,}"#,
+        ]
+        var inputs = texts.map { Array($0.utf8) }
+        let first = inputs[0]
+        for position in first.indices {
+            for flip: UInt8 in [0x01, 0x02, 0x08, 0x20, 0x40] {
+                var changed = first
+                changed[position] ^= flip
+                inputs.append(changed)
+            }
+        }
+        var agreed = (read: 0, refused: 0)
+        for input in inputs {
+            let whole = try? CanonicalJSON.decodeRelaxed(input)
+            let lazy = try? CanonicalJSON.decodeRelaxedObject(input, bytesMax: CanonicalJSON.inputBytesMax)
+            let elements = lazy.flatMap { lazy in
+                try? lazy.arrays.mapValues { ranges in try ranges.map { try CanonicalJSON.decodeRelaxed(Array(input[$0])) } }
+            }
+            let text = String(decoding: input, as: UTF8.self)
+            guard case .object(let members)? = whole else {
+                #expect(elements == nil, "read lazily, refused whole: \(text)")
+                agreed.refused += 1
+                continue
+            }
+            let read = try #require(lazy, "read whole, refused lazily: \(text)")
+            let arrays = try #require(elements, "an element refused of what reads whole: \(text)")
+            var rebuilt = read.members
+            for (key, values) in arrays { rebuilt[key] = .array(values) }
+            #expect(rebuilt == members, "\(text)")
+            agreed.read += 1
+        }
+        #expect(agreed.read > 100 && agreed.refused > 100, "\(agreed)")
+    }
+
+    /// An object encoded from members encoded apart is the object encoded whole.
+    @Test func anObjectEncodedFromItsMembersIsTheObjectEncodedWhole() {
+        let items: [CanonicalJSON] = [.string("x\"]"), .object(["b": .integer(1), "a": .array([])]), .bool(false)]
+        let members: [String: CanonicalJSON] = ["é": .integer(-1), "entries": .array(items), "a": .string("{"), "B": .bool(true)]
+        let parts = members.mapValues { value -> [UInt8] in
+            guard case .array(let values) = value else { return value.encoded() }
+            return CanonicalJSON.encodedArray(values.map { $0.encoded() })
+        }
+        #expect(CanonicalJSON.encodedObject(parts) == CanonicalJSON.object(members).encoded())
+        #expect(CanonicalJSON.encodedArray([]) == Array("[]".utf8))
+    }
 }
 
 /// The direct codec of contributions and access records spells their fields a second time; this
