@@ -466,7 +466,9 @@ public struct OwnCopies: Sendable {
         // A batch's lines made on every core: this runs after the server's answer, before the command ends.
         let lines = Parallel.map(entries) { entry -> String in
             let summary = (try? EntryBody.decode(entry.body)).map { "\($0.data.type) \($0.data.summary)" } ?? entry.type
-            return "\(entry.seq) \(Encoding.hex(entry.hash)) " + summary.replacingOccurrences(of: "\n", with: " ") + "\n"
+            // One line each (a summary rarely holds a line break: looked for byte by byte, not by Foundation's search).
+            let line = summary.utf8.contains(0x0a) ? String(decoding: summary.utf8.map { $0 == 0x0a ? 0x20 : $0 }, as: UTF8.self) : summary
+            return "\(entry.seq) \(Encoding.hex(entry.hash)) " + line + "\n"
         }
         let descriptor = open(acknowledgedPath(origin: origin), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { return }
