@@ -348,19 +348,17 @@ public struct StoreReader {
     }
 
     /// Every key the duplicate rule's index tables hold (facts digests, amount keys, reference
-    /// keys other than 0), one ordered scan of each (paged on PostgreSQL: memory holds a page, not
-    /// the table): what an import large beside its ledger reads once instead of `heldKeys` for
-    /// each batch.
+    /// keys other than 0), one scan of each reading only those columns (paged on PostgreSQL:
+    /// memory holds a page, not the table): what an import large beside its ledger reads once
+    /// instead of `heldKeys` for each batch.
     public func forEachDuplicateKey(_ body: (Int64) -> Void) throws {
         if try hasTable(IndexRow.facts.name) {
-            let scan = try indexScan(table: IndexRow.facts)
-            while let row = try scan.next() { if let digest = row.first?.integer { body(digest) } }
+            try connection.forEachIntegerPair(in: IndexRow.facts, columns: 1) { digest, _ in if let digest { body(digest) } }
         }
         if try hasTable(IndexRow.nearFacts.name) {
-            let scan = try indexScan(table: IndexRow.nearFacts)
-            while let row = try scan.next() {
-                if let amount = row.first?.integer { body(amount) }
-                if row.count > 1, let ref = row[1].integer, ref != 0 { body(ref) }
+            try connection.forEachIntegerPair(in: IndexRow.nearFacts, columns: 2) { amount, ref in
+                if let amount { body(amount) }
+                if let ref, ref != 0 { body(ref) }
             }
         }
     }

@@ -298,6 +298,14 @@ struct SQLiteConnection: StoreConnection {
         return IndexScan { try rows.step() ? rows.values() : nil }
     }
 
+    /// Only the columns asked for, read as integers where they are stored, in the order SQLite
+    /// finds cheapest: about a third of the cost of `scanIndex`'s values, for millions of keys.
+    func forEachIntegerPair(in table: IndexRow.Table, columns: Int, _ body: (Int64?, Int64?) -> Void) throws {
+        precondition((1...2).contains(columns), "SQLiteConnection.forEachIntegerPair: one or two columns")
+        let rows = try RawRows(db, sql: "SELECT \(table.columns.prefix(columns).joined(separator: ", ")) FROM \(table.name)")
+        while try rows.step() { body(rows.integer(0), columns == 2 ? rows.integer(1) : nil) }
+    }
+
     func hasTable(_ name: String) throws -> Bool { try db.tableExists(name) }
 
     func schemaDifference() throws -> SchemaDifference? {

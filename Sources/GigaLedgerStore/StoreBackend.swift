@@ -56,6 +56,9 @@ protocol StoreConnection {
     func scanTreeLevel(_ level: Int) throws -> TreeLevelScan
     /// The stored rows of one index table in sequence order.
     func scanIndex(_ table: IndexRow.Table) throws -> IndexScan
+    /// The integers in the first one or two (`columns`) columns of every row of one index table,
+    /// in any order (nil for a value of another kind): the duplicate keys an import reads at once.
+    func forEachIntegerPair(in table: IndexRow.Table, columns: Int, _ body: (Int64?, Int64?) -> Void) throws
 
     /// Whether the ledger has this table.
     func hasTable(_ name: String) throws -> Bool

@@ -148,6 +148,12 @@ extension PostgresSession: StoreConnection {
         return IndexScan { try pages.next() }
     }
 
+    /// Through `scanIndex`'s pages: memory holds a page, not the table.
+    func forEachIntegerPair(in table: IndexRow.Table, columns: Int, _ body: (Int64?, Int64?) -> Void) throws {
+        let scan = try scanIndex(table)
+        while let row = try scan.next() { body(row.first?.integer, columns == 2 && row.count > 1 ? row[1].integer : nil) }
+    }
+
     func hasTable(_ name: String) throws -> Bool { try PostgresSchema.hasTable(self, name) }
 
     func schemaDifference() throws -> SchemaDifference? { try PostgresSchema.difference(self).map { SchemaDifference(reason: $0) } }

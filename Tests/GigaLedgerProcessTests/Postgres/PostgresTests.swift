@@ -46,6 +46,16 @@ enum StoreKind: String, CaseIterable, Sendable {
         let before = fixture.state()
         #expect(fixture.run(["import", "bad.csv", "--key", "officer.key"], env: officer).status == 65)
         #expect(fixture.state() == before)
+        // A file large beside the ledger reads the ledger's duplicate keys at once (`KeyFilter`),
+        // on either store: a repeat of an imported row is found among new ones.
+        let more = (301...330).map { "contribution,de-jupiter,ms:DE,payment,capex,\($0).00,2026-03-02,IMP-\($0)\n" }.joined()
+        fixture.dir.write(
+            "again.csv",
+            "type,factory,source,kind,category,amount,date,ref\n" + more + "contribution,de-jupiter,ms:DE,payment,capex,5.00,2026-03-02,IMP-5\n",
+            mode: 0o644)
+        let again = fixture.run(["import", "again.csv", "--key", "officer.key"], env: officer)
+        #expect(again.status == 65 && again.stderr.contains("row 32") && again.stderr.contains("repeats entry"), "\(again.stderr)")
+        #expect(fixture.state() == before)
         try fixture.expectOK(["correct", "--yes", "--key", "authority.key", "--entry", "7", "--reason", "booked twice"])
         try fixture.expectOK(["policy", "set", "--key", "authority.key", "--builtin", "eurohpc-2026"])
         try fixture.expectOK(["checkpoint", "--key", "authority.key", "--out", "now.checkpoint"])
