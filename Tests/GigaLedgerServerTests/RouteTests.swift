@@ -89,6 +89,35 @@ import Testing
         #expect(try fixture.head() == before, "nothing written")
     }
 
+    /// A submission is read as one JSON object though its entries are read apart, on every core:
+    /// a flag given as an array (its elements not JSON, or `[true]`) is refused as a flag, not
+    /// taken for "not given"; JSON that is not an object is named so; a bad entry is named by its
+    /// index. Nothing is written.
+    @Test func aSubmissionIsReadWholeThoughItsEntriesAreReadApart() async throws {
+        let fixture = try RouteFixture()
+        let head = try fixture.head()
+        try await fixture.app().test(.router) { client in
+            let entry = try fixture.payment("R-1", after: head)
+            let good = String(buffer: RouteFixture.submission([entry]))
+            let cases: [(String, String)] = [
+                (good.replacingOccurrences(of: "{\"entries\"", with: "{\"future\":[],\"entries\""), "future"),
+                (good.replacingOccurrences(of: "{\"entries\"", with: "{\"allow_duplicate\":[true],\"entries\""), "allow_duplicate"),
+                (good.replacingOccurrences(of: "{\"entries\"", with: "{\"future\":[\u{1}{],\"entries\""), "not JSON"),
+                ("[" + good + "]", "not a JSON object"),
+                (good.replacingOccurrences(of: "]}", with: ",{\"seq\":\"x\"}]}"), "entries[1]"),
+                (good.replacingOccurrences(of: "]}", with: ",{\"seq\":1,}]}"), "entries[1]"),
+            ]
+            for (body, message) in cases {
+                #expect(body != good)
+                let answer = try await client.execute(uri: "/ledger/v1/entries", method: .post, body: ByteBuffer(string: body))
+                #expect(answer.status == .badRequest, "\(body.prefix(60)): \(answer.text)")
+                guard case .string(let text)? = try answer.error()["message"] else { throw RouteTestFailure("no message: \(answer.text)") }
+                #expect(text.contains(message), "\(body.prefix(60)): \(text)")
+            }
+        }
+        #expect(try fixture.head() == head, "nothing written")
+    }
+
     /// A wrong signature, a `recorded_at` far from the server's clock, an officer out of scope:
     /// refused by the rules of a local append (422), each named; a stored entry resubmitted with
     /// another signature is not taken for a retry of it.

@@ -95,20 +95,20 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
         return value
     }
 
-    /// A relaxed JSON object (as `decodeRelaxed` reads one) whose array members are left unread:
-    /// each is given as the byte ranges of its elements in `bytes`, for the caller to read with
-    /// `decodeRelaxed` one by one (a server's submission of thousands of entries, read on every
-    /// core). The other members are read as `decodeRelaxed` reads them. An element's range is found
-    /// by its brackets and quotes alone, so only reading it says whether it is JSON; once every
-    /// element reads, the whole is JSON that `decodeRelaxed` reads to the same value (its depth
-    /// then counted from each element). Requires `bytes.count <= bytesMax`.
+    /// A relaxed JSON object (as `decodeRelaxed` reads one) whose array members named in `unread`
+    /// are left unread: each is given as the byte ranges of its elements in `bytes`, for the caller
+    /// to read with `decodeRelaxed` one by one (a server's submission of thousands of entries, read
+    /// on every core). Every other member is read as `decodeRelaxed` reads it. An element's range
+    /// is found by its brackets and quotes alone, so only reading it says whether it is JSON; once
+    /// every element reads, the whole is JSON that `decodeRelaxed` reads to the same value (its
+    /// depth then counted from each element). Requires `bytes.count <= bytesMax`.
     public static func decodeRelaxedObject(
-        _ bytes: [UInt8], bytesMax: Int
+        _ bytes: [UInt8], bytesMax: Int, unread: Set<String>
     ) throws(CanonicalJSONError) -> (members: [String: CanonicalJSON], arrays: [String: [Range<Int>]]) {
         guard bytes.count <= bytesMax else { throw .tooLarge(bytes.count) }
         var parser = Parser(bytes: bytes, relaxed: true)
         parser.skipSpace()
-        let object = try parser.parseObjectLeavingArrays()
+        let object = try parser.parseObjectLeavingArrays(unread)
         parser.skipSpace()
         guard parser.index == bytes.count else { throw .malformed(at: parser.index, "trailing bytes") }
         return object
@@ -361,8 +361,11 @@ private struct Parser {
     }
 
     /// `CanonicalJSON.decodeRelaxedObject`: an object read as `parseObject` reads it (relaxed),
-    /// but for array members, whose elements' ranges are found instead (`elementRanges`).
-    mutating func parseObjectLeavingArrays() throws(CanonicalJSONError) -> (members: [String: CanonicalJSON], arrays: [String: [Range<Int>]]) {
+    /// but for the array members named in `unread`, whose elements' ranges are found instead
+    /// (`elementRanges`).
+    mutating func parseObjectLeavingArrays(
+        _ unread: Set<String>
+    ) throws(CanonicalJSONError) -> (members: [String: CanonicalJSON], arrays: [String: [Range<Int>]]) {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw .malformed(at: index, "expected an object") }
         index += 1
         var members = [String: CanonicalJSON](), arrays = [String: [Range<Int>]]()
@@ -379,7 +382,7 @@ private struct Parser {
             skipSpace()
             try expect(":")
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+            if unread.contains(key), index < bytes.count, bytes[index] == UInt8(ascii: "[") {
                 arrays[key] = try elementRanges()
             } else {
                 members[key] = try parseValue(depth: 1)
