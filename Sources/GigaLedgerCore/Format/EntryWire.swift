@@ -70,13 +70,14 @@ public enum EntryWire {
         value.map { String(decoding: $0.encoded().prefix(40), as: UTF8.self) } ?? ""
     }
 
-    /// An entry from the bytes of one JSON object.
-    public static func decode(json: some Collection<UInt8>, field: String = "entry") throws(InputError) -> Entry {
+    /// An entry from the bytes of one JSON object of at most `bytesMax` bytes (an entry line's
+    /// limit; a submission's entries are read within the whole body's).
+    public static func decode(json: some Collection<UInt8>, field: String = "entry", bytesMax: Int = bytesMax) throws(InputError) -> Entry {
         guard json.count <= bytesMax else {
             throw InputError(field: field, value: "\(json.count) bytes", problem: "is larger than \(bytesMax) bytes")
         }
         let value: CanonicalJSON
-        do { value = try CanonicalJSON.decodeRelaxed(Array(json)) } catch {
+        do { value = try CanonicalJSON.decodeRelaxed(Array(json), bytesMax: bytesMax) } catch {
             throw InputError(field: field, value: String(decoding: json.prefix(40), as: UTF8.self), problem: "is not JSON (\(error))")
         }
         return try decode(value, field: field)

@@ -173,8 +173,9 @@ public final class Ledger {
         Refusal("entry \(entry.seq): its signature does not verify with the public key enrolled for \(signer)")
     }
 
-    /// The fewest entries whose signatures `admitAll` checks on other threads too.
-    static let parallelAdmissionMin = 16
+    /// The fewest entries whose signatures `admitAll` checks on other threads too (and that a
+    /// server reads on other threads): handing a few to another thread costs more than it saves.
+    public static let parallelAdmissionMin = 16
 
     /// `admit` of many entries in the open transaction, in order, before anything commits: a batch
     /// whose every check passes is written, else none of it. `admitted(index, entry, body)` writes

@@ -152,8 +152,6 @@ struct Submission {
     let allowDuplicateFile: Bool
 
     static let fields = ["entries", "allow_duplicate", "future", "allow_duplicate_file"]
-    /// The fewest entries read on other threads too: handing a few to another thread costs more than it saves.
-    static let parallelEntriesMin = 16
 
     /// The request's flags as checks: `allow_duplicate` lets through only entries that say so
     /// themselves (their signed `allow_duplicate` member), so that nothing repeats unflagged.
@@ -190,18 +188,12 @@ struct Submission {
         // Each element read as the whole body's reading read it (within the body's limit, not an
         // entry line's); a few (an office's append) on this thread.
         let read = { @Sendable (item: (offset: Int, element: Range<Int>)) -> Result<Entry, InputError> in
-            let (index, range) = item
-            return Result { () throws(InputError) -> Entry in
-                let value: CanonicalJSON
-                do { value = try CanonicalJSON.decodeRelaxed(Array(body[range]), bytesMax: bytesMax) } catch {
-                    throw InputError(
-                        field: "entries[\(index)]", value: String(decoding: body[range].prefix(40), as: UTF8.self), problem: "is not JSON (\(error))")
-                }
-                return try EntryWire.decode(value, field: "entries[\(index)]")
+            Result { () throws(InputError) -> Entry in
+                try EntryWire.decode(json: body[item.element], field: "entries[\(item.offset)]", bytesMax: bytesMax)
             }
         }
         let numbered = Array(list.enumerated())
-        let entries = try (list.count < Self.parallelEntriesMin ? numbered.map(read) : Parallel.map(numbered, read)).map { try $0.get() }
+        let entries = try (list.count < Ledger.parallelAdmissionMin ? numbered.map(read) : Parallel.map(numbered, read)).map { try $0.get() }
         func flag(_ name: String) throws -> Bool {
             switch fields[name] {
             case nil: return false
