@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         // PostgreSQL as a second store (issue 16).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // SHA-256 (BoringSSL's, with the CPU's SHA extensions): already built for postgres-nio.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libsodium from the system (Debian: libsodium-dev), found through pkg-config.
@@ -45,7 +47,7 @@ let package = Package(
         // <- Kit (the services: append, import, verify, transparency, reports) <- the CLI.
         .target(
             name: "GigaLedgerCore",
-            dependencies: ["CSodium", "CPKCS11"]
+            dependencies: ["CSodium", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "GigaLedgerStore",
@@ -151,6 +153,8 @@ let package = Package(
                 "GigaLedgerStore",
                 "GigaLedgerKit",
                 "GigaLedgerTestSupport",
+                // libsodium's SHA-256, the one `SHA256State` replaced, hashed beside it (`SHA256Tests`).
+                "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The CSV reader the import's own (`CSVRecords`) replaced, read beside it on the same texts.
                 .product(name: "CSV", package: "CSV.swift"),

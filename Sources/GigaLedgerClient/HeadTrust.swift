@@ -336,7 +336,7 @@ public struct KeptCheckpoints: Sendable {
     /// The name of an origin's files (kept checkpoint, own copy): its characters outside
     /// [A-Za-z0-9.-] as `_`, a `-`, then the first 8 hex digits of its SHA-256.
     static func stem(origin: String) -> String {
-        PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
+        PathSegment.safe(origin, replacement: "_") + "-" + Encoding.hex(Array(SHA256State.hash(Array(origin.utf8)).prefix(4)))
     }
 
     /// The file of the scheme before: the name without the digest (read while no newer one is kept).

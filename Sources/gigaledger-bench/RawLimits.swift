@@ -21,7 +21,7 @@ func measureSign() -> Double {
 /// Distinct signed messages, as a ledger's are (one message verified again and again runs about 5%
 /// faster here, its work staying in the caches).
 let signedMessages: [(message: [UInt8], signature: [UInt8])] = (0..<4_096).map { index in
-    let message = Entry.signedMessage(hash: Sodium.sha256(Array(String(index).utf8)))
+    let message = Entry.signedMessage(hash: SHA256State.hash(Array(String(index).utf8)))
     return (message, key.sign(message))
 }
 func measureVerify() -> Double {
@@ -40,7 +40,7 @@ func measureVerifyAllCores(_ cores: Int) -> Double {
 func measureSHA256() -> Double {
     let input = [UInt8](repeating: 1, count: 320), count = 200_000
     let start = now()
-    for _ in 0..<count { _ = Sodium.sha256(input) }
+    for _ in 0..<count { _ = SHA256State.hash(input) }
     return rate(count, now() - start)
 }
 func measureSQLite(work: String) throws -> (insert: Double, scan: Double) {

@@ -42,6 +42,12 @@ func figures(_ results: [SizeResult], limits: RawLimits) -> String {
     )
     targets.append("- append from the second-largest to the largest size slows by ≤ 2 ×: \(fmt(appendGrowth, 2)) ×: \(target(appendGrowth <= 2))")
     targets.append("- under 1 KiB per entry: \(fmt(largest.bytesPerEntry)) bytes: \(target(largest.bytesPerEntry < 1024))")
+    // Issue 35's: verify and import near the hardware at 30,000 and at 1,000,000 entries.
+    for r in results where [30_000, 1_000_000].contains(r.size) {
+        let verify = r.verifyRate / (Double(limits.cores) * limits.verify), imported = r.importRate / limits.sign
+        targets.append("- at \(r.size) (issue 35): verify ≥ 0.8 × (cores × 1-core verify): \(fmt(verify, 2)): \(target(verify >= 0.8))")
+        targets.append("- at \(r.size) (issue 35): import ≥ 0.6 × 1-core sign: \(fmt(imported, 2)): \(target(imported >= 0.6))")
+    }
 
     let sqliteVersion = (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? "?"
     let machine =
@@ -52,7 +58,7 @@ func figures(_ results: [SizeResult], limits: RawLimits) -> String {
         | Ed25519 sign, 1 core (libsodium) | \(fmt(limits.sign)) |
         | Ed25519 verify, 1 core (libsodium, 4,096 distinct signed messages) | \(fmt(limits.verify)) |
         | Ed25519 verify, all \(limits.cores) cores at once | \(fmt(limits.verifyAllCores)) |
-        | SHA-256 of 320 bytes, 1 core | \(fmt(limits.sha)) |
+        | SHA-256 of 320 bytes, 1 core (swift-crypto, as GigaLedger hashes) | \(fmt(limits.sha)) |
         | SQLite insert, one transaction (300-byte rows) | \(fmt(limits.sqlite.insert)) |
         | SQLite full scan | \(fmt(limits.sqlite.scan)) |
         """

@@ -99,7 +99,7 @@ extension GigaLedger {
                     preconditionFailure("Report: a report bundle has a summary.json")
                 }
                 let data = EntryData.reportIssue(
-                    try ReportIssue(period: period, entryCount: report.entryCount, summarySHA256: Sodium.sha256(Array(summary.utf8))))
+                    try ReportIssue(period: period, entryCount: report.entryCount, summarySHA256: SHA256State.hash(Array(summary.utf8))))
                 _ = try opened.append(data, key: signer, dryRun: true)
                 issueEntry = data
             }

@@ -1,7 +1,8 @@
 import CSodium
 import Foundation
 
-/// The only place that calls libsodium: SHA-256, Ed25519, BLAKE2b, random bytes and wiping.
+/// The only place that calls libsodium: Ed25519, BLAKE2b, random bytes and wiping (SHA-256 is
+/// `SHA256State`'s).
 ///
 /// Everything else in the package goes through these small functions, so that the
 /// C surface stays in one file. See ../../../schema/FORMAT.md for what is hashed and signed.
@@ -12,17 +13,9 @@ public enum Sodium {
         return true
     }()
 
-    public static let sha256Bytes = Int(crypto_hash_sha256_BYTES)
     public static let publicKeyBytes = Int(crypto_sign_PUBLICKEYBYTES)
     public static let seedBytes = Int(crypto_sign_SEEDBYTES)
     public static let signatureBytes = Int(crypto_sign_BYTES)
-
-    /// SHA-256 of the concatenation of `parts` (FIPS 180-4, via `crypto_hash_sha256`).
-    public static func sha256(_ parts: [UInt8]...) -> [UInt8] {
-        var state = SHA256State()
-        for part in parts { state.update(part) }
-        return state.digest()
-    }
 
     /// BLAKE2b-512 of `message` (`crypto_generichash` with a 64-byte output), as minisign's prehash.
     public static func blake2b512(_ message: [UInt8]) -> [UInt8] {
@@ -172,56 +165,6 @@ extension Sodium {
         }
         return rc == 0 ? plaintext : nil
     }
-}
-
-/// SHA-256 taken in parts, as a value: a copy made after a shared prefix finishes each of several
-/// messages that begin with it, and the prefix is hashed once. Nothing is allocated.
-public struct SHA256State {
-    private var state = crypto_hash_sha256_state()
-
-    public init() {
-        _ = Sodium.ready
-        crypto_hash_sha256_init(&state)
-    }
-
-    /// Absorbs `bytes` (copied first only when they are not stored contiguously).
-    public mutating func update<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
-        let absorbed: Void? = bytes.withContiguousStorageIfAvailable { buffer in
-            _ = crypto_hash_sha256_update(&state, buffer.baseAddress, UInt64(buffer.count))
-        }
-        if absorbed == nil { update(Array(bytes)) }
-    }
-
-    /// The whole digest of what was absorbed.
-    public func digest() -> [UInt8] {
-        var finishing = state
-        var out = [UInt8](repeating: 0, count: Sodium.sha256Bytes)
-        crypto_hash_sha256_final(&finishing, &out)
-        return out
-    }
-
-    /// The first 8 bytes of the digest, big-endian, as a signed integer: how every index key
-    /// (facts digest, amount key, reference key) is made of a SHA-256 (FORMAT.md, "Index tables").
-    public func firstInt64() -> Int64 {
-        var finishing = state
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Sodium.sha256Bytes) { digest in
-            crypto_hash_sha256_final(&finishing, digest.baseAddress!)
-            return Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        }
-    }
-}
-
-/// SHA-256 over data that arrives in pieces (a file read in chunks).
-public final class SHA256Stream {
-    private var state = SHA256State()
-
-    public init() {}
-
-    public func update(_ bytes: UnsafeRawBufferPointer) {
-        state.update(UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
-    }
-
-    public func finish() -> [UInt8] { state.digest() }
 }
 
 extension Sodium {

@@ -12,7 +12,7 @@ public struct KeyID: Hashable, Comparable, Sendable, CustomStringConvertible {
     static let derivationTag = Array("gigaledger/key-id/v1\n".utf8)
 
     public init(publicKey: [UInt8]) {
-        self.init(bytes: Array(Sodium.sha256(Self.derivationTag, publicKey).prefix(8)))
+        self.init(bytes: Array(SHA256State.hash(Self.derivationTag, publicKey).prefix(8)))
     }
 
     /// 16 upper-case hex digits, most significant first (the bytes reversed).

@@ -29,7 +29,7 @@ public struct Entry: Equatable, Sendable {
     /// SHA-256("gigaledger/entry/v1\n" || prev_hash || body): the chain link.
     /// Shell: `{ printf 'gigaledger/entry/v1\n'; printf %s "$PREV_HEX$BODY_HEX" | xxd -r -p; } | sha256sum`
     public static func hash(prevHash: [UInt8], body: [UInt8]) -> [UInt8] {
-        Sodium.sha256(hashTag, prevHash, body)
+        SHA256State.hash(hashTag, prevHash, body)
     }
 
     /// What the signer signs: "gigaledger/entry-signature/v1\n" || hash. Signing the hash, not the

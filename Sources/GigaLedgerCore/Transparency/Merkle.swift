@@ -12,13 +12,13 @@ public enum Merkle {
     public typealias NodeSource = (_ level: Int, _ index: Int64) throws -> Hash
 
     /// SHA-256(""): the root of the empty tree (RFC 9162 section 2.1.1).
-    public static let emptyRoot = Sodium.sha256([])
+    public static let emptyRoot = SHA256State.hash([])
 
     /// SHA-256(0x00 || data): leaves and interior nodes can never be confused.
-    public static func leafHash(_ data: [UInt8]) -> Hash { Sodium.sha256([0x00], data) }
+    public static func leafHash(_ data: [UInt8]) -> Hash { SHA256State.hash([0x00], data) }
 
     /// SHA-256(0x01 || left || right).
-    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { Sodium.sha256([0x01], left, right) }
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA256State.hash([0x01], left, right) }
 
     /// The largest power of two strictly less than `n`. Requires n > 1.
     static func split(_ n: Int64) -> Int64 {

@@ -103,7 +103,7 @@ public struct NoteKey: Equatable {
     }
 
     public func keyID(type: UInt8) -> [UInt8] {
-        Array(Sodium.sha256(Array(name.utf8), [0x0a, type], publicKey.bytes).prefix(4))
+        Array(SHA256State.hash(Array(name.utf8), [0x0a, type], publicKey.bytes).prefix(4))
     }
 
     /// `<name>+<key ID hex>+<base64(0x01 || public key)>`: the verifier key string of C2SP signed-note.

@@ -153,7 +153,7 @@ public struct PublicSite: Sendable {
         let text =
             names.map { name in EmbeddedTemplates.all.first { $0.0 == name }?.1 ?? "" }.joined(separator: "\u{0}")
             + "\u{0}summaries \(summaryWording)"
-        return Encoding.hex(Array(Sodium.sha256(Array(text.utf8)).prefix(8)))
+        return Encoding.hex(Array(SHA256State.hash(Array(text.utf8)).prefix(8)))
     }()
 
     static func render(_ template: String, _ values: [String: Any]) -> [UInt8] {

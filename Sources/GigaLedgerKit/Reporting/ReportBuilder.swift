@@ -740,7 +740,7 @@ struct ReportData {
         guard let text = previous.summaryText else { return nil }
         let recorded = issues.filter { $0.issue.period == period && $0.origin.seq <= state }
         guard let first = recorded.first else { return nil }
-        let digest = Sodium.sha256(Array(text.utf8))
+        let digest = SHA256State.hash(Array(text.utf8))
         let match = recorded.first { $0.issue.summarySHA256 == digest }
         guard match?.origin.seq != first.origin.seq else { return nil }
         let was = first.issue.entryCount, now = previous.entryCount

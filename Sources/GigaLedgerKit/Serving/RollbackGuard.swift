@@ -49,7 +49,7 @@ public final class RollbackGuard: @unchecked Sendable {
                 origin.unicodeScalars.map { scalar in
                     scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "-") ? scalar : "_"
                 }))
-        let stem = directory + "/" + safe.prefix(100) + "-" + Encoding.hex(Array(Sodium.sha256(Array(origin.utf8)).prefix(4)))
+        let stem = directory + "/" + safe.prefix(100) + "-" + Encoding.hex(Array(SHA256State.hash(Array(origin.utf8)).prefix(4)))
         file = stem + ".checkpoint"
         witnessedFile = stem + ".witnessed"
         var isDirectory: ObjCBool = false

@@ -279,7 +279,7 @@ import Testing
     @Test func aCheckpointOfSizeZeroIsRefused() throws {
         let fixture = try Fixture()
         let origin = try fixture.ledger.origin()
-        let text = Checkpoint(origin: origin, size: 0, root: Sodium.sha256([])).text
+        let text = Checkpoint(origin: origin, size: 0, root: SHA256State.hash([])).text
         let note = SignedNote(text: text, signatures: [try NoteKey.sign(text, name: origin, key: fixture.authority)]).encoded
         fixture.dir.write("zero.checkpoint", note)
         #expect(throws: (any Error).self) { try fixture.ledger.openCheckpoint(note) }

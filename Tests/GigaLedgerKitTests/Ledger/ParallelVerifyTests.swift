@@ -20,7 +20,7 @@ import Testing
         for index in 0..<(size - 10) {
             rows.append(ImportRow(row: index + 2, data: try Fixture.contribution(source: .union, cents: Int64(index % 1_000_000 + 1))))
         }
-        _ = try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: Sodium.sha256([9]), key: fixture.authority)
+        _ = try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: SHA256State.hash([9]), key: fixture.authority)
         return fixture
     }
 

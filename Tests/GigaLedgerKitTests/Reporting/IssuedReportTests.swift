@@ -19,7 +19,7 @@ import Testing
         let report = try small.ledger.periodReport(period: period).report
         let summary = ReportRenderer.summaryJSON(report)
         try small.ledger.append(
-            .reportIssue(try ReportIssue(period: period, entryCount: report.entryCount, summarySHA256: Sodium.sha256(Array(summary.utf8)))),
+            .reportIssue(try ReportIssue(period: period, entryCount: report.entryCount, summarySHA256: SHA256State.hash(Array(summary.utf8)))),
             key: small.key)
         return (report, PreviousReport(period: period, entryCount: report.entryCount, headHash: report.headHash, summaryText: summary))
     }

@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func signedCheckpointRoundTrips() throws {
-        let checkpoint = Checkpoint(origin: "example.org/log", size: 7, root: Sodium.sha256([1]))
+        let checkpoint = Checkpoint(origin: "example.org/log", size: 7, root: SHA256State.hash([1]))
         let note = try signed(checkpoint)
         #expect(note.hasPrefix("example.org/log\n7\n\(Encoding.base64(checkpoint.root))\n\n— example.org/log "))
         #expect(try Checkpoint.open(note, trusting: [key.publicKey]).0 == checkpoint)
@@ -24,13 +24,13 @@ import Testing
         // The key ID is SHA-256(name || 0x0A || 0x01 || public key)[0..<4]:
         // `{ printf 'example.org/log\n\001'; printf %s "$PUBHEX" | xxd -r -p; } | sha256sum | cut -c1-8`
         let noteKey = try NoteKey(name: "example.org/log", publicKey: key.publicKey)
-        let expected = Array(Sodium.sha256(Array("example.org/log\n".utf8) + [0x01] + key.publicKey.bytes).prefix(4))
+        let expected = Array(SHA256State.hash(Array("example.org/log\n".utf8) + [0x01] + key.publicKey.bytes).prefix(4))
         #expect(noteKey.keyID(type: 0x01) == expected)
         #expect(noteKey.verifierKey == "example.org/log+\(Encoding.hex(expected))+\(Encoding.base64([0x01] + key.publicKey.bytes))")
     }
 
     @Test func hostileCheckpointsAreRejected() throws {
-        let good = Checkpoint(origin: "example.org/log", size: 7, root: Sodium.sha256([1]))
+        let good = Checkpoint(origin: "example.org/log", size: 7, root: SHA256State.hash([1]))
         let note = try signed(good)
         let stranger = SigningKey.generate()
         // Size with a leading zero, signed by the right key: still refused.
@@ -71,10 +71,10 @@ import Testing
     }
 
     @Test func cosignatureFollowsTlogCosignature() throws {
-        let text = Checkpoint(origin: "example.org/log", size: 3, root: Sodium.sha256([2])).text
+        let text = Checkpoint(origin: "example.org/log", size: 3, root: SHA256State.hash([2])).text
         let line = try NoteKey.cosign(text, name: "auditor", key: key, timestamp: 1_767_225_600)
         let noteKey = try NoteKey(name: "auditor", publicKey: key.publicKey)
-        #expect(line.keyID == Array(Sodium.sha256(Array("auditor\n".utf8) + [0x04] + key.publicKey.bytes).prefix(4)))
+        #expect(line.keyID == Array(SHA256State.hash(Array("auditor\n".utf8) + [0x04] + key.publicKey.bytes).prefix(4)))
         #expect(line.payload.prefix(8) == [0, 0, 0, 0, 0x69, 0x55, 0xb9, 0x00])
         #expect(noteKey.isCosignature(line, of: text))
         #expect(!noteKey.isCosignature(line, of: text + "x"))

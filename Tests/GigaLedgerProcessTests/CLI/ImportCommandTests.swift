@@ -218,7 +218,7 @@ import Testing
         // PRAGMA max_page_count is per connection: set it on the ledger's own connection, as a full disk would be.
         try fixture.ledger.store.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages + 2)") }
         #expect {
-            try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: Sodium.sha256([1]), key: fixture.authority)
+            try fixture.ledger.importRows(rows, fileName: "big.csv", fileSHA256: SHA256State.hash([1]), key: fixture.authority)
         } throws: { error in
             String(describing: error).contains("is full") && String(describing: error).contains("nothing was written")  // SQLITE_FULL
         }

@@ -92,7 +92,7 @@ import Testing
         let fixture = try CLIFixture()
         let text = ImportCommandTests.header + "contribution,de-jupiter,2026-02-01,eu,1.00,capex,payment,R-1,,,,,\n"
         fixture.dir.write("rows.csv", text, mode: 0o644)
-        let sha = Encoding.hex(Sodium.sha256(Array(text.utf8)))
+        let sha = Encoding.hex(SHA256State.hash(Array(text.utf8)))
         try insert(fixture, "INSERT INTO imports (file_sha256, seq) VALUES (?, 2)", [sha])
         try expectRefused(fixture, ["import", "rows.csv", "--key", "authority.key"], table: "imports")
     }

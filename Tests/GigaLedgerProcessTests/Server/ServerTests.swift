@@ -28,7 +28,7 @@ import Testing
         #expect(refused.status == 65 && refused.stderr.contains("may not record a contribution from ms:FR"), "\(refused.stderr)")
         // The client kept the checkpoint it checked, per origin (a digest of the origin in the name:
         // `test.example/ledger` and `test.example_ledger` never share a file).
-        let digest = Encoding.hex(Array(Sodium.sha256(Array("test.example/ledger".utf8)).prefix(4)))
+        let digest = Encoding.hex(Array(SHA256State.hash(Array("test.example/ledger".utf8)).prefix(4)))
         #expect(FileManager.default.fileExists(atPath: fixture.dir.file(".config/gigaledger/checkpoints/test.example_ledger-\(digest).checkpoint")))
         server.stop()
         let verified = try fixture.cli.expectOK(["verify"])
