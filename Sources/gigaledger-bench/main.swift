@@ -35,14 +35,15 @@ if arguments.count == 2 && arguments[1] == "--raw-only" {
     exit(0)
 }
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 100000 1000000]\n".utf8))
+    FileHandle.standardError.write(Data("usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [10000 30000 100000 1000000]\n".utf8))
     exit(64)
 }
 let makeLedgerOnly = arguments[1] == "--make-ledger" && arguments.count == 4
 let binary = serverOnly || postgresOnly || publicationOnly ? arguments[2] : arguments[1]
 let output = serverOnly || postgresOnly || publicationOnly ? arguments[3] : arguments[2]
 let sizes =
-    arguments.count > 3 && !serverOnly && !postgresOnly && !publicationOnly ? arguments[3...].compactMap { Int($0) } : [10_000, 100_000, 1_000_000]
+    arguments.count > 3 && !serverOnly && !postgresOnly && !publicationOnly
+    ? arguments[3...].compactMap { Int($0) } : [10_000, 30_000, 100_000, 1_000_000]
 /// Rows of the ledger compared in both stores.
 let postgresSize = 100_000
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("gigaledger-bench-\(getpid())").path
