@@ -88,7 +88,7 @@ func figures(_ results: [SizeResult], limits: RawLimits) -> String {
         over the same contribution and access rows; proofs = average of 500 random proofs against the whole
         ledger; bytes/entry = file size ÷ entries.
 
-        ## Targets at \(largest.size) entries
+        ## Targets (at \(largest.size) entries where a line names no size)
 
         \(targets.joined(separator: "\n"))
         """

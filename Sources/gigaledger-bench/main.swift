@@ -10,7 +10,7 @@ import Glibc
 // Usage: gigaledger-bench GIGALEDGER_BINARY OUTPUT.md [sizes...]   (run by `make bench`)
 //        gigaledger-bench --make-ledger PATH SIZE   (keeps one synthetic ledger, for profiling)
 //        gigaledger-bench --raw-only                (the raw limits alone, for profiling)
-// The parts: RawLimits.swift (libsodium and SQLite alone), SyntheticLedger.swift (the generated
+// The parts: RawLimits.swift (libsodium, SHA-256 and SQLite alone), SyntheticLedger.swift (the generated
 // ledgers), Measure.swift (GigaLedger at one size), Report.swift (BENCHMARKS.md).
 
 let arguments = CommandLine.arguments

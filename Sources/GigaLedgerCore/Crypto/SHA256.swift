@@ -9,9 +9,11 @@ import Crypto
 /// Taken in parts, as a value: a copy made after a shared prefix finishes each of several messages
 /// that begin with it, and the prefix is hashed once.
 public struct SHA256State {
+    /// swift-crypto's hasher: a copy shares its context until one of them is updated (copy on
+    /// write), and `finalize` hashes a copy of the context, so the state can go on or be finished
+    /// again. Its documentation asks callers not to rely on that; `SHA256Tests` does, on every
+    /// length (a digest, then the first 8 bytes, of one state; a copy finished after its prefix).
     private var hasher = Crypto.SHA256()
-
-    public static let digestBytes = 32
 
     public init() {}
 
