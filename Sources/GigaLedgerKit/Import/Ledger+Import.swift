@@ -117,19 +117,26 @@ extension Ledger {
         typealias Signatures = SharedMap<(prevHash: [UInt8], hash: [UInt8]), Result<[UInt8], any Error>>
         // Each entry is written as soon as its signature is made: the last rows are signed while
         // the first are written. A token that fails (removed) fails the import: nothing is committed.
+        // The batch's index rows follow its entries, in the order of their keys (`insertFacts`):
+        // the duplicate rule reads them only between batches (`ImportChain.finish`), and the batch
+        // after the next is checked after this one is written.
         func write(_ batch: ImportChain.Batch, rows: [ImportRow], signatures: Signatures) throws {
             var index = 0
+            var facts = [FactsRow]()
+            facts.reserveCapacity(batch.bodies.count)
             try signatures.forEachInOrder { (signature) throws(any Error) in
                 let body = batch.bodies[index]
                 let entry = Entry(
                     seq: body.seq, type: body.type, body: batch.encoded[index], prevHash: batch.links[index].prevHash,
                     hash: batch.links[index].hash, signer: key.id.description, signature: try signature.get(), recordedAt: chain.recordedAt)
-                try writer.appendRow(entry, factsDigest: batch.digests[index], near: batch.near[index], tree: &tree)
+                try writer.appendRow(entry, tree: &tree)
+                facts.append(FactsRow(seq: entry.seq, digest: batch.digests[index], near: batch.near[index]))
                 if first == nil { first = entry }
                 last = entry
                 onRow?(rows[index], entry)
                 index += 1
             }
+            try writer.insertFacts(facts)
             count += batch.bodies.count
             progress?(count, max(count, rowsEstimate))
         }
