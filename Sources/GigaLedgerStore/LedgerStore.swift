@@ -459,12 +459,12 @@ public enum Registration: String, Sendable {
 
 /// The index rows of a contribution or access entry (`StoreWriter.insertFacts`): the digest of
 /// its facts as its bytes give them (`Facts.digest(type:body:)`) and its near keys.
-public struct FactsRow: Sendable {
-    public let seq: Int64
-    public let digest: Int64
-    public let near: NearKeys
+package struct FactsRow: Sendable {
+    package let seq: Int64
+    package let digest: Int64
+    package let near: NearKeys
 
-    public init(seq: Int64, digest: Int64, near: NearKeys) {
+    package init(seq: Int64, digest: Int64, near: NearKeys) {
         self.seq = seq
         self.digest = digest
         self.near = near
@@ -498,27 +498,32 @@ public struct StoreWriter {
 
     /// Inserts a contribution or access entry and the tree nodes it completes, but not its index
     /// rows: the caller inserts those with `insertFacts`, in the same transaction, before anything
-    /// reads them. On PostgreSQL the statements are not waited for (an import's rows stream out):
-    /// a refused one is thrown by a later read or by the commit, and then nothing of the
-    /// transaction is written.
-    public func appendRow(_ entry: Entry, tree: inout TreeAppender) throws {
+    /// reads them (an import, a batch at a time; `package`, so that no caller outside this package
+    /// can leave them out). On PostgreSQL the statements are not waited for (an import's rows
+    /// stream out): a refused one is thrown by a later read or by the commit, and then nothing of
+    /// the transaction is written.
+    package func appendRow(_ entry: Entry, tree: inout TreeAppender) throws {
         try insert(entry)
         try tree.append(entryHash: entry.hash, seq: entry.seq, connection: connection)
     }
 
     /// Inserts the index rows of contribution and access entries appended with `appendRow`: each
-    /// one's facts digest and its near keys (`IndexRow.nearRow` of its data). The `facts` rows go
-    /// in order of digest and the `near_facts` rows in order of amount key. Those keys are digests,
-    /// random across indexes that outgrow SQLite's page cache as a ledger grows: in key order, a
-    /// batch of rows reaches each page of the index once and in the order of the file, where in
-    /// the order of the entries each row reaches a page at random. (Measured at 1,000,000 entries:
-    /// an import 4 to 10 % faster; BENCHMARKS.md, issue 35.) Which order the rows are written in is
-    /// not part of the format: a row is found, and compared by `verify`, by its `seq`.
-    public func insertFacts(_ rows: [FactsRow]) throws {
-        for row in rows.sorted(by: { $0.digest < $1.digest }) {
+    /// one's facts digest and its near keys (`IndexRow.nearRow` of its data). The `facts` rows are
+    /// inserted in order of digest, the `near_facts` rows in order of amount key (each then by `seq`).
+    /// Those keys are digests: random across `facts_by_digest` and `near_facts_by_amount`, which
+    /// outgrow SQLite's page cache as a ledger grows. In that order a batch reaches each page of
+    /// those two indexes once, one page after the next, where in the order of the entries each row reaches
+    /// one at random (`near_facts_by_ref` still does: a row goes into all of its table's indexes at
+    /// once). The price: the tables' own b-trees, by `seq`, are filled out of order within a batch,
+    /// about 0.6 % more pages in all at 1,000,000 entries. Measured there: an import's time, median
+    /// of 12 alternating pairs, 0.925 × (BENCHMARKS.md, issue 35). Which order the rows go in is
+    /// not part of the format: every reader finds and compares them by `seq`. On PostgreSQL, as for
+    /// `appendRow`, a refused statement is thrown by a later read or by the commit.
+    package func insertFacts(_ rows: [FactsRow]) throws {
+        for row in rows.sorted(by: { ($0.digest, $0.seq) < ($1.digest, $1.seq) }) {
             try run(IndexRow.facts.insertSQL, [.integer(row.digest), .integer(row.seq)])
         }
-        for row in rows.sorted(by: { $0.near.amount < $1.near.amount }) {
+        for row in rows.sorted(by: { ($0.near.amount, $0.seq) < ($1.near.amount, $1.seq) }) {
             try run(IndexRow.nearFacts.insertSQL, [.integer(row.near.amount), .integer(row.near.ref), .integer(row.seq)])
         }
     }

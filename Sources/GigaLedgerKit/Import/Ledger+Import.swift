@@ -313,7 +313,8 @@ struct ImportChain {
             refused.add(
                 ImportError(row: row, column: nil, value: nil, problem: "\(conflict.text); \(conflict.advice(importing: true))"))
         }
-        // This batch's rows will be in the index tables when the batches after it are checked.
+        // This batch's rows will be in the index tables when the batch after the next is checked
+        // (the next finds them among the recent rows, `seen`).
         if keyFilter != nil { for rowKeys in keys { keyFilter?.add(rowKeys) } }
         let encoded = checked.map(\.bytes)
         var links = [(prevHash: [UInt8], hash: [UInt8])]()
