@@ -28,6 +28,42 @@ import Testing
         #expect(try fixture.verify().isVerified)
     }
 
+    /// New ledgers have pages of `LedgerDatabase.pageSizeBytes`; ledgers made before have SQLite's
+    /// default 4,096. The page size is not part of validity (FORMAT.md section 1): the same ledger
+    /// rewritten with 4,096-byte pages verifies the same and takes appends, and a backup keeps its
+    /// source's page size.
+    @Test func thePageSizeIsNotPartOfValidity() throws {
+        let fixture = try Fixture()
+        func pageSize(_ path: String) throws -> Int {
+            try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA page_size") ?? 0 }
+        }
+        #expect(try pageSize(fixture.path) == LedgerDatabase.pageSizeBytes)
+        let head = try fixture.verify().headHash
+        let copy = fixture.dir.file("copy.sqlite")
+        #expect(try fixture.ledger.backup(to: copy).isVerified)
+        #expect(try pageSize(copy) == LedgerDatabase.pageSizeBytes)
+
+        // The copy rewritten with SQLite's default pages, as every ledger made before.
+        let queue = try DatabaseQueue(path: copy)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = DELETE")
+            try db.execute(sql: "PRAGMA page_size = 4096")
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+        }
+        try queue.close()
+        #expect(try pageSize(copy) == 4_096)
+        let report = try Ledger.open(path: copy, forWriting: false).verify()
+        #expect(report.isVerified && report.headHash == head)
+        let backup = fixture.dir.file("backup.sqlite")
+        #expect(try Ledger.open(path: copy, forWriting: false).backup(to: backup).isVerified)
+        #expect(try pageSize(backup) == 4_096)
+        let writer = try Ledger.open(path: copy, forWriting: true)
+        try writer.append(Fixture.contribution(source: .memberState("DE"), cents: 7_700), key: fixture.officer)
+        #expect(try writer.verify().isVerified)
+        #expect(try pageSize(copy) == 4_096)
+    }
+
     /// A ledger made before migration 0004 (UNIQUE indexes on prev_hash and hash) is rebuilt
     /// without them when opened for writing; its entries are unchanged and the trigger still
     /// refuses a second entry after the same predecessor.
