@@ -47,7 +47,8 @@ final class SQLiteBackend: StoreBackend {
         do {
             let queue = try DatabaseQueue(path: path, configuration: LedgerDatabase.configuration(readOnly: false))
             try queue.writeWithoutTransaction { db in
-                // Before anything is written: a file's page size is fixed by its first write in WAL mode.
+                // First: `journal_mode = WAL` writes the file's first page, and a file's page size
+                // cannot change once it is in WAL mode.
                 try db.execute(sql: "PRAGMA page_size = \(LedgerDatabase.pageSizeBytes)")
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA application_id = \(LedgerDatabase.applicationID)")
