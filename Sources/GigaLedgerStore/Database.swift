@@ -8,14 +8,6 @@ enum LedgerDatabase {
     /// `PRAGMA application_id` of every ledger: "GLDG" in ASCII, so `file(1)` and we can tell.
     static let applicationID: Int32 = 0x474C_4447
 
-    /// The SQLite page size of every ledger file GigaLedger makes (`PRAGMA page_size`; SQLite's
-    /// default is 4,096). Fewer, fuller pages for the same rows: shallower b-trees for the random
-    /// keys of the duplicate indexes, half as many pages to read and check. Measured in
-    /// BENCHMARKS.md ("8,192-byte pages"). Not part of validity: a ledger of any page size SQLite
-    /// accepts verifies the same (FORMAT.md section 1), and a backup of a SQLite ledger keeps its
-    /// source's (SQLite's backup API copies pages).
-    static let pageSizeBytes = 8_192
-
     static func configuration(readOnly: Bool, lockWaitSeconds: TimeInterval = LedgerStore.lockWaitSecondsDefault) -> Configuration {
         var config = Configuration()
         config.readonly = readOnly

@@ -25,6 +25,14 @@ public final class LedgerStore {
     /// How long a writer waits, by default, for another writer's lock before giving up with "busy, retry".
     public static let lockWaitSecondsDefault: TimeInterval = 10
 
+    /// The SQLite page size of every ledger file GigaLedger makes (`PRAGMA page_size`; SQLite's
+    /// default is 4,096). Fewer, fuller pages for the same rows: shallower b-trees for the random
+    /// keys of the duplicate indexes, half as many pages to read and check. Measured in
+    /// BENCHMARKS.md ("8,192-byte pages"). Not part of validity: a ledger of any page size SQLite
+    /// accepts verifies the same (FORMAT.md section 1), and a backup of a SQLite ledger keeps its
+    /// source's (SQLite's backup API copies pages).
+    package static let sqlitePageSizeBytes = 8_192
+
     private init(backend: any StoreBackend, isWritable: Bool) {
         self.backend = backend
         self.isWritable = isWritable

@@ -49,7 +49,7 @@ final class SQLiteBackend: StoreBackend {
             try queue.writeWithoutTransaction { db in
                 // First: `journal_mode = WAL` writes the file's first page, and a file's page size
                 // cannot change once it is in WAL mode.
-                try db.execute(sql: "PRAGMA page_size = \(LedgerDatabase.pageSizeBytes)")
+                try db.execute(sql: "PRAGMA page_size = \(LedgerStore.sqlitePageSizeBytes)")
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA application_id = \(LedgerDatabase.applicationID)")
             }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GigaLedgerCore
 import GigaLedgerKit
+import GigaLedgerStore
 
 #if canImport(Glibc)
 import Glibc
@@ -45,8 +46,8 @@ func measureSHA256() -> Double {
 }
 func measureSQLite(work: String) throws -> (insert: Double, scan: Double) {
     let queue = try DatabaseQueue(path: "\(work)/raw.sqlite")
-    // The page size of a ledger (`LedgerDatabase.pageSizeBytes`), set before the first write.
-    try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA page_size = 8192") }
+    // A ledger's page size, set before the first write.
+    try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA page_size = \(LedgerStore.sqlitePageSizeBytes)") }
     try queue.write { try $0.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, a BLOB, b BLOB, c TEXT)") }
     let count = 300_000, blob = Data(repeating: 3, count: 300), hash = Data(repeating: 4, count: 32)
     var start = now()

@@ -28,7 +28,7 @@ import Testing
         #expect(try fixture.verify().isVerified)
     }
 
-    /// New ledgers have pages of `LedgerDatabase.pageSizeBytes`; ledgers made before have SQLite's
+    /// New ledgers have pages of `LedgerStore.sqlitePageSizeBytes`; ledgers made before have SQLite's
     /// default 4,096. The page size is not part of validity (FORMAT.md section 1): the same ledger
     /// rewritten with 4,096-byte pages verifies the same (the same report) and takes appends, and
     /// a backup of it keeps its 4,096-byte pages.
@@ -37,10 +37,10 @@ import Testing
         func pageSize(_ path: String) throws -> Int {
             try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA page_size") ?? 0 }
         }
-        #expect(try pageSize(fixture.path) == LedgerDatabase.pageSizeBytes)
+        #expect(try pageSize(fixture.path) == LedgerStore.sqlitePageSizeBytes)
         let copy = fixture.dir.file("copy.sqlite")
         #expect(try fixture.ledger.backup(to: copy).isVerified)
-        #expect(try pageSize(copy) == LedgerDatabase.pageSizeBytes)
+        #expect(try pageSize(copy) == LedgerStore.sqlitePageSizeBytes)
         let before = try Ledger.open(path: copy, forWriting: false).verify()
         #expect(before.isVerified)
 
