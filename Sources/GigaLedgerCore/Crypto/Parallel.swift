@@ -15,7 +15,7 @@ package enum Parallel {
 /// `transform` applied to every element by background threads, in chunks taken in turn; the
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
 /// first (an import writes the previous batch, then helps sign this one). Results keep the order,
-/// and are taken all at once (`join`) or chunk by chunk as each is done (`forEachInOrder`).
+/// and are taken all at once (`join`) or unit by unit as each is done (`forEachInOrder`).
 ///
 /// Inlinable so that callers in other modules get it specialised for their types: unspecialised,
 /// every result was copied and destroyed through its type's value witnesses (about 5 % of a
@@ -26,7 +26,7 @@ package enum Parallel {
 /// `results` is written once, by the thread that claimed its chunk under `lock`, and `join` reads
 /// the slots only after `finished` is signalled, which the last writer does after its last write
 /// (the lock taken in between orders the writes before the signal). `forEachInOrder` reads a
-/// chunk's slots only once its flag in `chunkDone` is seen set under `lock`, which the writer sets
+/// unit's slots only once its flag in `unitDone` is seen set under `lock`, which the writer sets
 /// under `lock` after writing them.
 @usableFromInline
 package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
@@ -36,14 +36,21 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     @usableFromInline var next = 0
     @usableFromInline var remaining: Int
     @usableFromInline var joined = false
-    /// Which chunks are written, by chunk number (`forEachInOrder` waits for them in order); read
-    /// and written under `lock` only.
-    @usableFromInline var chunkDone: [Bool]
-    @usableFromInline let chunkCount: Int
+    /// Which units are written, by unit number (`forEachInOrder` waits for them in order); read
+    /// and written under `lock` only. A chunk is one or more whole units (the last may be short).
+    @usableFromInline var unitDone: [Bool]
+    @usableFromInline let unitCount: Int
+    /// The threads that take chunks: the background workers and the one that joins.
+    @usableFromInline let takers: Int
     @usableFromInline let lock = NSCondition()
     @usableFromInline let finished = DispatchSemaphore(value: 0)
-    /// Elements per chunk: small enough to share the tail, large enough that the lock is rare.
-    @usableFromInline static var chunkElements: Int { 256 }
+    /// Elements per unit: the smallest chunk a thread takes. A chunk is half of what is left
+    /// shared among the takers, at most `chunkElementsMax` and at least one unit: large while much
+    /// is left (the lock is rare), small at the tail, so the threads finish a map within one unit
+    /// of each other instead of one chunk (a verify's threads waited up to a 256-entry chunk of
+    /// signatures, 14 ms, at the end of every batch).
+    @usableFromInline static var unitElements: Int { 16 }
+    @usableFromInline static var chunkElementsMax: Int { 256 }
 
     @inlinable
     package init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping @Sendable (T) -> R) {
@@ -51,8 +58,9 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         self.transform = transform
         results = UnsafeMutablePointer<R>.allocate(capacity: max(1, items.count))
         remaining = items.count
-        chunkCount = (items.count + Self.chunkElements - 1) / Self.chunkElements
-        chunkDone = [Bool](repeating: false, count: chunkCount)
+        unitCount = (items.count + Self.unitElements - 1) / Self.unitElements
+        unitDone = [Bool](repeating: false, count: unitCount)
+        takers = backgroundWorkers + 1
         if items.isEmpty { finished.signal() }
         for _ in 0..<backgroundWorkers { DispatchQueue.global().async { self.work() } }
     }
@@ -89,9 +97,9 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         joined = true
         var moved = 0
         do throws(E) {
-            for chunk in 0..<chunkCount {
-                awaitChunk(chunk)
-                for index in chunk * Self.chunkElements..<min(items.count, (chunk + 1) * Self.chunkElements) {
+            for unit in 0..<unitCount {
+                awaitUnit(unit)
+                for index in unit * Self.unitElements..<min(items.count, (unit + 1) * Self.unitElements) {
                     let result = (results + index).move()
                     moved = index + 1
                     try body(result)
@@ -106,11 +114,11 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         finished.wait()
     }
 
-    /// Returns once chunk `chunk` is written, computing chunks meanwhile while any is left to take.
+    /// Returns once unit `unit` is written, computing chunks meanwhile while any is left to take.
     @inlinable
-    func awaitChunk(_ chunk: Int) {
+    func awaitUnit(_ unit: Int) {
         lock.lock()
-        while !chunkDone[chunk] {
+        while !unitDone[unit] {
             if next < items.count {
                 lock.unlock()
                 if let range = claim() { compute(range) }
@@ -133,7 +141,9 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         for index in range { (results + index).initialize(to: transform(items[index])) }
         lock.lock()
         remaining -= range.count
-        chunkDone[range.lowerBound / Self.chunkElements] = true
+        for unit in range.lowerBound / Self.unitElements..<(range.upperBound + Self.unitElements - 1) / Self.unitElements {
+            unitDone[unit] = true
+        }
         let last = remaining == 0
         lock.broadcast()
         lock.unlock()
@@ -145,7 +155,8 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard next < items.count else { return nil }
-        let range = next..<min(items.count, next + Self.chunkElements)
+        let share = (items.count - next) / (2 * takers) / Self.unitElements * Self.unitElements
+        let range = next..<min(items.count, next + min(Self.chunkElementsMax, max(Self.unitElements, share)))
         next = range.upperBound
         return range
     }

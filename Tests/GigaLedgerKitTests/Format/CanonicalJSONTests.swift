@@ -163,11 +163,23 @@ import Testing
                 #expect(digests?.plain == plain && digests?.flagged == flagged, "\(formBody.data)", sourceLocation: sourceLocation)
             }
         }
-        // The three weeks' amount keys, made from one shared prefix, are the definition's (FORMAT.md).
+        // The three weeks' amount keys, made from one shared prefix with the fields absorbed one by
+        // one, are the definition's (FORMAT.md section 7): the first 8 bytes of SHA-256 of the tag,
+        // the fields each followed by a newline, and the week, made here as one string.
         let around = try #require(NearKeys.around(data)), week = try #require(NearKeys.week(of: data))
-        let fields = try #require(NearKeys.amountFields(data))
-        #expect(
-            around.amountKeys == (week - 1...week + 1).map { NearKeys.key(NearKeys.amountTag, fields + String($0)) }, sourceLocation: sourceLocation)
+        let fields: [String]
+        switch data {
+        case .contribution(let item):
+            fields = ["contribution", item.factory, "\(item.source)", item.kind.rawValue, item.category.rawValue, "\(item.amount.value)"]
+        case .access(let grant): fields = ["access", grant.factory, NearKeys.foldedName(grant.beneficiary), "\(grant.gpuHours)"]
+        default: fields = []
+        }
+        func definition(_ week: Int) -> Int64 {
+            let digest = SHA256State.hash(Array((NearKeys.amountTag + fields.map { $0 + "\n" }.joined() + "\(week)").utf8))
+            let key = Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            return key == 0 ? 1 : key
+        }
+        #expect(around.amountKeys == (week - 1...week + 1).map(definition), sourceLocation: sourceLocation)
         #expect(around.own == NearKeys(data), sourceLocation: sourceLocation)
     }
 

@@ -49,8 +49,10 @@ import Testing
 }
 
 @Suite struct SharedMapTests {
-    /// Whatever the split between the background threads and the joining one, every element once, in order.
-    @Test(arguments: [0, 1, 255, 256, 257, 10_000])
+    /// Whatever the split between the background threads and the joining one, every element once,
+    /// in order: sizes at the edges of a unit (16) and of the largest chunk (256); chunks shrink
+    /// towards the tail, so 10,000 is cut into many sizes.
+    @Test(arguments: [0, 1, 15, 16, 17, 255, 256, 257, 10_000])
     func everyElementOnceInOrder(count: Int) {
         let items = Array(0..<count)
         for workers in [0, 1, 2, 4] {
@@ -58,8 +60,8 @@ import Testing
         }
     }
 
-    /// The same, handed out chunk by chunk as each is done.
-    @Test(arguments: [0, 1, 255, 256, 257, 10_000])
+    /// The same, handed out unit by unit as each is done.
+    @Test(arguments: [0, 1, 15, 16, 17, 255, 256, 257, 10_000])
     func everyElementOnceInOrderAsItsChunkIsDone(count: Int) {
         let items = Array(0..<count)
         for workers in [0, 1, 2, 4] {
