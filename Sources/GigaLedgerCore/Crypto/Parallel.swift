@@ -15,7 +15,7 @@ package enum Parallel {
 /// `transform` applied to every element by background threads, in chunks taken in turn; the
 /// thread that waits for the result takes chunks too, so no core idles while it has other work
 /// first (an import writes the previous batch, then helps sign this one). Results keep the order,
-/// and are taken all at once (`join`) or unit by unit as each is done (`forEachInOrder`).
+/// and are taken all at once (`join`) or chunk by chunk as each is done (`forEachInOrder`).
 ///
 /// Inlinable so that callers in other modules get it specialised for their types: unspecialised,
 /// every result was copied and destroyed through its type's value witnesses (about 5 % of a
@@ -44,13 +44,14 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
     @usableFromInline let takers: Int
     @usableFromInline let lock = NSCondition()
     @usableFromInline let finished = DispatchSemaphore(value: 0)
-    /// Elements per unit: the smallest chunk a thread takes. A chunk is half of what is left
-    /// shared among the takers, at most `chunkElementsMax` and at least one unit: large while much
-    /// is left (the lock is rare), small at the tail, so the threads finish a map within one unit
-    /// of each other instead of one chunk (a verify's threads waited up to a 256-entry chunk of
-    /// signatures, 14 ms, at the end of every batch).
+    /// Elements per unit: the smallest chunk a thread takes. A chunk is what is left divided by
+    /// twice the takers (a quarter with two), in whole units, at most `chunkUnitsMax` units and at
+    /// least one: large while much is left (the lock is rare), small at the tail, so the threads
+    /// finish a map within one unit of each other instead of one chunk (a verify's threads waited
+    /// up to a 256-entry chunk of signatures, 14 ms, at the end of every batch). Every chunk begins
+    /// at a unit's first element: a unit is marked done only by the one chunk that writes it all.
     @usableFromInline static var unitElements: Int { 16 }
-    @usableFromInline static var chunkElementsMax: Int { 256 }
+    @usableFromInline static var chunkUnitsMax: Int { 16 }
 
     @inlinable
     package init(_ items: [T], backgroundWorkers: Int, _ transform: @escaping @Sendable (T) -> R) {
@@ -87,7 +88,7 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Hands every result to `body` in order, each chunk's as soon as that chunk is done, taking
+    /// Hands every result to `body` in order, each unit's as soon as the chunk that holds it is done, taking
     /// chunks itself whenever the next one it needs is not (so a caller writes the first results
     /// while the other cores work on the last). Called once, instead of `join`. When `body` throws,
     /// the rest is finished (other threads may be working on it) and dropped, and the error thrown.
@@ -155,8 +156,8 @@ package final class SharedMap<T: Sendable, R: Sendable>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard next < items.count else { return nil }
-        let share = (items.count - next) / (2 * takers) / Self.unitElements * Self.unitElements
-        let range = next..<min(items.count, next + min(Self.chunkElementsMax, max(Self.unitElements, share)))
+        let units = min(Self.chunkUnitsMax, max(1, (items.count - next) / (2 * takers) / Self.unitElements))
+        let range = next..<min(items.count, next + units * Self.unitElements)
         next = range.upperBound
         return range
     }

@@ -129,7 +129,7 @@ public struct NearKeys: Equatable, Sendable {
 
     /// The amount keys of the weeks whose entries may be within `windowDays` of this one's date:
     /// its own week and the two beside it, and this record's own keys (its amount key is the
-    /// second of those). Nil for the other types. The fields are made once for the three weeks.
+    /// second of those). Nil for the other types. The fields are hashed once for the three weeks.
     public static func around(_ data: EntryData) -> (amountKeys: [Int64], own: NearKeys)? {
         guard let week = week(of: data), let keys = amountKeys(data, weeks: week - 1...week + 1) else { return nil }
         return (keys, NearKeys(data, amount: keys[1]))
@@ -151,8 +151,9 @@ public struct NearKeys: Equatable, Sendable {
         return days >= 0 ? days / 7 : -((-days + 6) / 7)
     }
 
-    /// The amount keys of `data` for each of `weeks`: `key(amountTag, fields + week)`, the tag and
-    /// the fields hashed once and each week finishing a copy. Nil for the other types.
+    /// The amount keys of `data` for each of `weeks`: the first 8 bytes of SHA-256 of the tag, the
+    /// fields and the week (FORMAT.md section 7), the tag and the fields hashed once and each week
+    /// finishing a copy. Nil for the other types.
     static func amountKeys(_ data: EntryData, weeks: ClosedRange<Int>) -> [Int64]? {
         var shared = SHA256State()
         shared.update(amountTag.utf8)
@@ -174,7 +175,11 @@ public struct NearKeys: Equatable, Sendable {
         }
         switch data {
         case .contribution(let item):
-            for text in ["contribution", item.factory, item.source.description, item.kind.rawValue, item.category.rawValue] { field(text) }
+            field("contribution")
+            field(item.factory)
+            field(item.source.description)
+            field(item.kind.rawValue)
+            field(item.category.rawValue)
             field(String(item.amount.value))
         case .access(let grant):
             field("access")
@@ -195,7 +200,7 @@ public struct NearKeys: Equatable, Sendable {
         sha.update(refTag.utf8)
         sha.update(source.description.utf8)
         sha.update(newline)
-        sha.update(ref.utf8.map(foldedASCII))
+        sha.update(ref.utf8.map(lowerCaseASCII))
         return nonZero(sha.firstInt64())
     }
 
@@ -241,10 +246,10 @@ public struct NearKeys: Equatable, Sendable {
 
     /// `text` with ASCII capitals in lower case: what "differs only in case" means for a reference.
     public static func foldedASCII(_ text: String) -> String {
-        String(decoding: text.utf8.map(foldedASCII), as: UTF8.self)
+        String(decoding: text.utf8.map(lowerCaseASCII), as: UTF8.self)
     }
 
-    private static func foldedASCII(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+    private static func lowerCaseASCII(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
 
     /// A key of 0 taken as 1.
     static func nonZero(_ value: Int64) -> Int64 { value == 0 ? 1 : value }

@@ -271,9 +271,10 @@ final class Verifier {
         // have their keys when the second is prepared: handed out beside it, the second batch's
         // signatures were all checked here in order (4,096 of them on this thread alone).
         if let failure = try checkInOrder(prepared) { return report(failure) }
-        progress?(count)
-        prepared = prepare(try readBatch()).join()
+        if count > 0 { progress?(count) }
+        let second = prepare(try readBatch())
         batch = try readBatch()
+        prepared = second.join()
         while !prepared.isEmpty {
             // The next batch is prepared while this one is checked in order here and the one after is read.
             let next = prepare(batch)

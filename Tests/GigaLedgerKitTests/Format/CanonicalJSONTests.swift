@@ -180,6 +180,13 @@ import Testing
             return key == 0 ? 1 : key
         }
         #expect(around.amountKeys == (week - 1...week + 1).map(definition), sourceLocation: sourceLocation)
+        // The reference key likewise: the tag, the source, a newline and the reference with A-Z folded.
+        if case .contribution(let item) = data, !item.ref.isEmpty {
+            let folded = String(decoding: item.ref.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
+            let digest = SHA256State.hash(Array((NearKeys.refTag + "\(item.source)\n" + folded).utf8))
+            let key = Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            #expect(around.own.ref == (key == 0 ? 1 : key), sourceLocation: sourceLocation)
+        }
         #expect(around.own == NearKeys(data), sourceLocation: sourceLocation)
     }
 

@@ -24,6 +24,24 @@ import Testing
         return fixture
     }
 
+    /// The first batch (64 entries) is checked before the second is prepared, so the second's
+    /// signatures are checked in parallel under the keys the first enrols: a replaced signature in
+    /// the third batch, the second or the first (each before the last, so each comes first) is
+    /// named as the serial path names it.
+    @Test func aReplacedSignatureNearTheStartIsNamed() throws {
+        let fixture = try Fixture()
+        let rows = try (0..<4_200).map { ImportRow(row: $0 + 2, data: try Fixture.contribution(source: .union, cents: Int64($0 + 1))) }
+        _ = try fixture.ledger.importRows(rows, fileName: "near.csv", fileSHA256: SHA256State.hash([7]), key: fixture.authority)
+        for seq: Int64 in [4_161, 100, 65, 30] {
+            let other = try #require(try fixture.ledger.entry(seq + 1))
+            try fixture.tamper("UPDATE entries SET signature = ? WHERE seq = ?", arguments: [Data(other.signature), seq])
+            let ledger = try Ledger.open(path: fixture.path, forWriting: false)
+            let parallel = try ledger.verify(), serial = try ledger.verify(parallel: false)
+            #expect(parallel.failure?.seq == seq && parallel.failure?.reason.contains("signature does not verify") == true, "\(parallel)")
+            #expect(parallel.failure == serial.failure && parallel.verifiedCount == serial.verifiedCount)
+        }
+    }
+
     @Test func tamperedEntryInTheMiddleOfAHundredThousand() throws {
         let fixture = try Self.bigLedger()
         #expect(try fixture.verify().verifiedCount == Int64(Self.size))
@@ -76,7 +94,7 @@ import Testing
     /// every result, handed out or not, made or still being made, is destroyed once.
     @Test func aThrowingBodyStopsAndEveryResultIsDestroyedOnce() {
         struct Stop: Error {}
-        for stopAt in [0, 1, 255, 256, 700, 999] {
+        for stopAt in [0, 1, 15, 16, 17, 255, 256, 700, 999] {
             for workers in [0, 1, 2, 4] {
                 var handed = 0
                 do {
