@@ -174,18 +174,17 @@ import Testing
         case .access(let grant): fields = ["access", grant.factory, NearKeys.foldedName(grant.beneficiary), "\(grant.gpuHours)"]
         default: fields = []
         }
-        func definition(_ week: Int) -> Int64 {
-            let digest = SHA256State.hash(Array((NearKeys.amountTag + fields.map { $0 + "\n" }.joined() + "\(week)").utf8))
-            let key = Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        // A key: the first 8 bytes of SHA-256 of the text, big-endian and signed, 0 taken as 1.
+        func key(_ text: String) -> Int64 {
+            let key = Int64(bitPattern: SHA256State.hash(Array(text.utf8)).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             return key == 0 ? 1 : key
         }
-        #expect(around.amountKeys == (week - 1...week + 1).map(definition), sourceLocation: sourceLocation)
+        let amountKeys = (week - 1...week + 1).map { key(NearKeys.amountTag + fields.map { $0 + "\n" }.joined() + "\($0)") }
+        #expect(around.amountKeys == amountKeys, sourceLocation: sourceLocation)
         // The reference key likewise: the tag, the source, a newline and the reference with A-Z folded.
         if case .contribution(let item) = data, !item.ref.isEmpty {
             let folded = String(decoding: item.ref.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
-            let digest = SHA256State.hash(Array((NearKeys.refTag + "\(item.source)\n" + folded).utf8))
-            let key = Int64(bitPattern: digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-            #expect(around.own.ref == (key == 0 ? 1 : key), sourceLocation: sourceLocation)
+            #expect(around.own.ref == key(NearKeys.refTag + "\(item.source)\n" + folded), sourceLocation: sourceLocation)
         }
         #expect(around.own == NearKeys(data), sourceLocation: sourceLocation)
     }
